@@ -1,0 +1,255 @@
+/**
+ * Lexer and parser for the line structure of iptables-save / iptables-restore input and of
+ * `iptables -S` output: table headers, chain declarations, COMMIT, comments and command
+ * lines (`-A CHAIN ...`, `-N`, `-P`, `-I`) as argv-like words. What the words of a command
+ * mean is decided in `src/syntax/`, because iptables binds options to extensions by data
+ * (which `-m` modules are loaded), not by a context-free grammar.
+ */
+import { createToken, EmbeddedActionsParser, Lexer, type IToken, type TokenType } from "chevrotain";
+
+function atLineStart(text: string, offset: number): boolean {
+  for (let i = offset - 1; i >= 0; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 10) return true;
+    if (c !== 32 && c !== 9 && c !== 13) return false;
+  }
+  return true;
+}
+
+export const Newline = createToken({ name: "Newline", pattern: /\r?\n/, line_breaks: true });
+export const Spaces = createToken({ name: "Spaces", pattern: /[ \t\r\f\v]+/, group: Lexer.SKIPPED });
+/** `#` only starts a comment at the beginning of a line, as in iptables-restore. */
+export const LineComment = createToken({
+  name: "LineComment",
+  pattern: {
+    exec(text: string, offset: number) {
+      if (text.charCodeAt(offset) !== 35 || !atLineStart(text, offset)) return null;
+      let end = text.indexOf("\n", offset);
+      if (end < 0) end = text.length;
+      if (end > offset && text.charCodeAt(end - 1) === 13) end--;
+      const m = [text.slice(offset, end)] as unknown as RegExpExecArray;
+      return m;
+    },
+  },
+  start_chars_hint: ["#"],
+  line_breaks: false,
+});
+/** Any argument; double-quoted parts may hold spaces and backslash escapes. */
+export const Word = createToken({ name: "Word", pattern: /(?:[^\s"]|"(?:[^"\\\n]|\\[^\n])*")+/ });
+/** A double quote that is never closed on its line. */
+export const OpenQuote = createToken({ name: "OpenQuote", pattern: /(?:[^\s"]|"(?:[^"\\\n]|\\[^\n])*")*"(?:[^"\\\n]|\\[^\n])*/ });
+export const Counters = createToken({ name: "Counters", pattern: /\[[0-9]+:[0-9]+\](?=[ \t\r\n]|$)/, longer_alt: Word });
+export const TableHeader = createToken({ name: "TableHeader", pattern: /\*[A-Za-z0-9_-]+(?=[ \t\r\n]|$)/, longer_alt: Word });
+export const ChainDecl = createToken({ name: "ChainDecl", pattern: /:[^\s"]+/, longer_alt: Word });
+export const Commit = createToken({ name: "Commit", pattern: /COMMIT(?=[ \t\r\n]|$)/, longer_alt: Word });
+
+const allTokens: TokenType[] = [Newline, Spaces, LineComment, Counters, TableHeader, ChainDecl, Commit, Word, OpenQuote];
+
+export const saveLexer = new Lexer(allTokens, {
+  positionTracking: "onlyOffset",
+  ensureOptimizations: false,
+  skipValidations: true,
+});
+
+/** One argument of a command line: its raw text, its value after quote processing, its column. */
+export interface Arg {
+  raw: string;
+  value: string;
+  col: number;
+  quoted: boolean;
+  /** Set for a word with a `"` that never closes. */
+  unterminated?: boolean;
+}
+
+export type SaveLine =
+  | { kind: "comment"; line: number; col: number; text: string }
+  | { kind: "table"; line: number; col: number; name: string; extra: Arg[] }
+  | { kind: "chain"; line: number; col: number; name: string; args: Arg[] }
+  | { kind: "commit"; line: number; col: number; extra: Arg[] }
+  | { kind: "command"; line: number; col: number; counters?: Arg; args: Arg[] };
+
+/** Strips the quoting iptables-restore understands: inside `"..."`, `\x` is `x`; outside, `\` is literal. */
+export function unquote(raw: string): { value: string; quoted: boolean } {
+  if (raw.indexOf('"') < 0) return { value: raw, quoted: false };
+  let out = "";
+  let inQuote = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === '"') {
+      inQuote = !inQuote;
+      continue;
+    }
+    if (c === "\\" && inQuote && i + 1 < raw.length) {
+      out += raw[++i];
+      continue;
+    }
+    out += c;
+  }
+  return { value: out, quoted: true };
+}
+
+class SaveParser extends EmbeddedActionsParser {
+  private lineNo = 1;
+  private lineStart = 0;
+  private lines: SaveLine[] = [];
+
+  constructor() {
+    super(allTokens, { recoveryEnabled: false, skipValidations: true });
+    this.performSelfAnalysis();
+  }
+
+  startAt(firstLine: number, firstLineStart: number): void {
+    this.lineNo = firstLine;
+    this.lineStart = firstLineStart;
+    this.lines = [];
+  }
+
+  take(): SaveLine[] {
+    const l = this.lines;
+    this.lines = [];
+    return l;
+  }
+
+  private col(t: IToken): number {
+    return t.startOffset - this.lineStart + 1;
+  }
+
+  private arg(t: IToken): Arg {
+    const col = this.col(t);
+    if (t.tokenType === OpenQuote) {
+      return { raw: t.image, value: unquote(t.image + '"').value, col, quoted: true, unterminated: true };
+    }
+    const u = unquote(t.image);
+    return { raw: t.image, value: u.value, col, quoted: u.quoted };
+  }
+
+  private endLine(nl: IToken | undefined): void {
+    if (nl !== undefined) {
+      this.lineNo++;
+      this.lineStart = nl.startOffset + nl.image.length;
+    }
+  }
+
+  public dump = this.RULE("dump", () => {
+    this.MANY(() => this.SUBRULE(this.line));
+  });
+
+  private anyArg = this.RULE("anyArg", () =>
+    this.OR([
+      { ALT: () => this.CONSUME(Word) },
+      { ALT: () => this.CONSUME(OpenQuote) },
+      { ALT: () => this.CONSUME(Counters) },
+      { ALT: () => this.CONSUME(TableHeader) },
+      { ALT: () => this.CONSUME(ChainDecl) },
+      { ALT: () => this.CONSUME(Commit) },
+    ]),
+  );
+
+  private argList = this.RULE("argList", () => {
+    const out: Arg[] = [];
+    this.MANY(() => {
+      const t = this.SUBRULE(this.anyArg);
+      this.ACTION(() => out.push(this.arg(t)));
+    });
+    return out;
+  });
+
+  private lineEnd = this.RULE("lineEnd", () => {
+    const nl = this.OPTION(() => this.CONSUME(Newline));
+    this.ACTION(() => this.endLine(nl));
+  });
+
+  private line = this.RULE("line", () => {
+    this.OR([
+      {
+        ALT: () => {
+          const nl = this.CONSUME2(Newline);
+          this.ACTION(() => this.endLine(nl));
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(LineComment);
+          this.ACTION(() => this.lines.push({ kind: "comment", line: this.lineNo, col: this.col(t), text: t.image }));
+          this.SUBRULE(this.lineEnd);
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(TableHeader);
+          const extra = this.SUBRULE2(this.argList);
+          this.ACTION(() => this.lines.push({ kind: "table", line: this.lineNo, col: this.col(t), name: t.image.slice(1), extra }));
+          this.SUBRULE2(this.lineEnd);
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(ChainDecl);
+          const args = this.SUBRULE3(this.argList);
+          this.ACTION(() => this.lines.push({ kind: "chain", line: this.lineNo, col: this.col(t), name: t.image.slice(1), args }));
+          this.SUBRULE3(this.lineEnd);
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(Commit);
+          const extra = this.SUBRULE4(this.argList);
+          this.ACTION(() => this.lines.push({ kind: "commit", line: this.lineNo, col: this.col(t), extra }));
+          this.SUBRULE4(this.lineEnd);
+        },
+      },
+      {
+        ALT: () => {
+          const c = this.CONSUME(Counters);
+          const args = this.SUBRULE5(this.argList);
+          this.ACTION(() => this.lines.push({ kind: "command", line: this.lineNo, col: this.col(c), counters: this.arg(c), args }));
+          this.SUBRULE5(this.lineEnd);
+        },
+      },
+      {
+        ALT: () => {
+          const first = this.OR2([{ ALT: () => this.CONSUME2(Word) }, { ALT: () => this.CONSUME2(OpenQuote) }]);
+          const rest = this.SUBRULE6(this.argList);
+          this.ACTION(() => {
+            const a = this.arg(first);
+            this.lines.push({ kind: "command", line: this.lineNo, col: a.col, args: [a, ...rest] });
+          });
+          this.SUBRULE6(this.lineEnd);
+        },
+      },
+    ]);
+  });
+}
+
+export const saveParser = new SaveParser();
+
+export interface SaveLexError {
+  line: number;
+  col: number;
+  message: string;
+}
+
+/**
+ * Parses one chunk of text that starts at the beginning of line `firstLine`. Chunks keep
+ * token arrays small, so a 100k-rule dump never holds millions of tokens at once.
+ */
+export function parseSaveChunk(text: string, firstLine: number): { lines: SaveLine[]; errors: SaveLexError[] } {
+  const lexed = saveLexer.tokenize(text);
+  const errors: SaveLexError[] = [];
+  if (lexed.errors.length > 0) {
+    // Column/line of a lexer error, computed from its offset within this chunk.
+    for (const e of lexed.errors) {
+      const before = text.lastIndexOf("\n", e.offset - 1);
+      let line = firstLine;
+      for (let i = text.indexOf("\n"); i >= 0 && i < e.offset; i = text.indexOf("\n", i + 1)) line++;
+      errors.push({ line, col: e.offset - before, message: `unexpected character ${JSON.stringify(text[e.offset])}` });
+    }
+  }
+  saveParser.input = lexed.tokens;
+  saveParser.startAt(firstLine, 0);
+  saveParser.dump();
+  for (const e of saveParser.errors) {
+    errors.push({ line: firstLine, col: 1, message: e.message });
+  }
+  return { lines: saveParser.take(), errors };
+}

@@ -1,0 +1,50 @@
+/** `-m comment --comment TEXT`: never changes a verdict, but names kube-proxy's services. */
+import type { MatchExtension } from "../types.js";
+import { quote } from "../util.js";
+
+export interface CommentData {
+  comment: string;
+}
+
+export const comment: MatchExtension<CommentData> = {
+  type: "match",
+  name: "comment",
+  printPrefixes: ["/*"],
+  options: [{ flags: ["--comment"], args: 1 }],
+  parse(options, ctx, span) {
+    const o = options.find((x) => x.flag === "--comment");
+    if (!o) {
+      ctx.error(span, "comment: --comment is required", "--comment TEXT");
+      return undefined;
+    }
+    const text = o.values[0] ?? "";
+    if (text.length > 255) {
+      ctx.error(o.span, "comment: longer than 255 characters");
+      return undefined;
+    }
+    return { comment: text };
+  },
+  save(d) {
+    return ` --comment ${quote(d.comment)}`;
+  },
+  print(d) {
+    return ` /* ${d.comment} */`;
+  },
+  parsePrint(s) {
+    if (!s.startsWith("/* ")) return undefined;
+    s.skipSpaces();
+    const start = s.pos + 3;
+    // The comment text is printed raw, so it may itself contain " */"; take the first
+    // " */" that ends the column or is followed by a space.
+    let end = s.text.indexOf(" */", start - 1);
+    while (end >= 0) {
+      const after = end + 3;
+      if (after >= s.text.length || s.text.charCodeAt(after) === 32) break;
+      end = s.text.indexOf(" */", end + 1);
+    }
+    if (end < 0) return undefined;
+    const text = s.text.slice(start, end);
+    s.pos = end + 3;
+    return { comment: text };
+  },
+};

@@ -1,0 +1,156 @@
+/** `-m tcp` (also loaded by `-p tcp`): ports, flags, `--syn`, `--tcp-option`. */
+import type { RawOption } from "../../model/ast.js";
+import type { MatchExtension, BindContext } from "../types.js";
+import type { ListingScanner } from "../listing-scanner.js";
+import { collectOptions, neg, parsePortRange, printPort, savePortRange, type PortRange } from "../util.js";
+
+export interface NegPortRange extends PortRange {
+  negated: boolean;
+}
+
+export interface TcpData {
+  sport?: NegPortRange;
+  dport?: NegPortRange;
+  /** `--tcp-flags MASK COMP` (`--syn` is FIN,SYN,RST,ACK SYN); bit values as in the TCP header. */
+  flags?: { negated: boolean; mask: number; comp: number };
+  option?: { negated: boolean; number: number };
+}
+
+export const TCP_FLAG_BITS: ReadonlyArray<readonly [string, number]> = [
+  ["FIN", 0x01], ["SYN", 0x02], ["RST", 0x04], ["PSH", 0x08], ["ACK", 0x10], ["URG", 0x20],
+];
+
+export function parseTcpFlagList(text: string): number | undefined {
+  let v = 0;
+  for (const part of text.split(",")) {
+    const p = part.toUpperCase();
+    if (p === "ALL") v |= 0x3f;
+    else if (p === "NONE") continue;
+    else {
+      const bit = TCP_FLAG_BITS.find(([n]) => n === p);
+      if (!bit) return undefined;
+      v |= bit[1];
+    }
+  }
+  return v;
+}
+
+/** iptables-save spells flag sets out by name, in header order; the empty set is NONE. */
+export function tcpFlagListText(v: number): string {
+  if (v === 0) return "NONE";
+  return TCP_FLAG_BITS.filter(([, b]) => v & b).map(([n]) => n).join(",");
+}
+
+export function bindPort(o: RawOption, ctx: BindContext, ext: string): NegPortRange | undefined {
+  const r = parsePortRange(o.values[0] ?? "");
+  if (!r) {
+    ctx.error(o.span, `${ext}: bad port for ${o.flag}`, "a port, a port name or LO:HI", o.values[0]);
+    return undefined;
+  }
+  return { ...r, negated: o.negated };
+}
+
+/** `spt:22`, `dpts:1000:2000`, `spt:!22` as tcp/udp print them in `-L`. */
+export function printPortField(label: string, r: NegPortRange, numeric: boolean): string {
+  const inv = r.negated ? "!" : "";
+  if (r.lo === r.hi) return ` ${label}:${inv}${printPort(r.lo, numeric)}`;
+  return ` ${label}s:${inv}${printPort(r.lo, numeric)}:${printPort(r.hi, numeric)}`;
+}
+
+/** Reads `spt:..`/`spts:..:..` back (names allowed, `!` after the colon). */
+export function parsePortField(s: ListingScanner, label: string): NegPortRange | undefined {
+  const m = s.match(new RegExp(`${label}(s?):(!?)([^\\s:]+)(?::([^\\s]+))?(?=\\s|$)`));
+  if (!m) return undefined;
+  const lo = parsePortRange(m[3]!);
+  const hi = m[4] !== undefined ? parsePortRange(m[4]) : lo;
+  if (!lo || !hi) return undefined;
+  return { lo: lo.lo, hi: hi.hi, negated: m[2] === "!" };
+}
+
+export const tcp: MatchExtension<TcpData> = {
+  type: "match",
+  name: "tcp",
+  implicitForProtocol: true,
+  printPrefixes: ["tcp"],
+  options: [
+    { flags: ["--sport", "--source-port"], args: 1, negatable: true },
+    { flags: ["--dport", "--destination-port"], args: 1, negatable: true },
+    { flags: ["--tcp-flags"], args: 2, negatable: true },
+    { flags: ["--syn"], args: 0, negatable: true },
+    { flags: ["--tcp-option"], args: 1, negatable: true },
+  ],
+  parse(options, ctx) {
+    const o = collectOptions(this.options, options, ctx, "tcp");
+    const d: TcpData = {};
+    const sp = o.get("--sport");
+    if (sp) {
+      const r = bindPort(sp, ctx, "tcp");
+      if (!r) return undefined;
+      d.sport = r;
+    }
+    const dp = o.get("--dport");
+    if (dp) {
+      const r = bindPort(dp, ctx, "tcp");
+      if (!r) return undefined;
+      d.dport = r;
+    }
+    const syn = o.get("--syn");
+    const fl = o.get("--tcp-flags");
+    if (syn && fl) {
+      ctx.error(syn.span, "tcp: --syn and --tcp-flags cannot both be given");
+      return undefined;
+    }
+    if (syn) d.flags = { negated: syn.negated, mask: 0x17, comp: 0x02 };
+    if (fl) {
+      const mask = parseTcpFlagList(fl.values[0] ?? "");
+      const comp = parseTcpFlagList(fl.values[1] ?? "");
+      if (mask === undefined || comp === undefined) {
+        ctx.error(fl.span, "tcp: bad --tcp-flags", "comma-separated flags among FIN,SYN,RST,PSH,ACK,URG,ALL,NONE", fl.values.join(" "));
+        return undefined;
+      }
+      d.flags = { negated: fl.negated, mask, comp };
+    }
+    const op = o.get("--tcp-option");
+    if (op) {
+      const n = Number(op.values[0]);
+      if (!/^[0-9]+$/.test(op.values[0] ?? "") || n > 255) {
+        ctx.error(op.span, "tcp: bad --tcp-option", "a TCP option number 0-255", op.values[0]);
+        return undefined;
+      }
+      d.option = { negated: op.negated, number: n };
+    }
+    return d;
+  },
+  save(d) {
+    let s = "";
+    if (d.sport) s += `${neg(d.sport)} --sport ${savePortRange(d.sport)}`;
+    if (d.dport) s += `${neg(d.dport)} --dport ${savePortRange(d.dport)}`;
+    if (d.option) s += `${neg(d.option)} --tcp-option ${d.option.number}`;
+    if (d.flags) s += `${neg(d.flags)} --tcp-flags ${tcpFlagListText(d.flags.mask)} ${tcpFlagListText(d.flags.comp)}`;
+    return s;
+  },
+  print(d, ctx) {
+    let s = " tcp";
+    if (d.sport) s += printPortField("spt", d.sport, ctx.numeric);
+    if (d.dport) s += printPortField("dpt", d.dport, ctx.numeric);
+    if (d.option) s += ` option=${d.option.negated ? "!" : ""}${d.option.number}`;
+    if (d.flags) {
+      const h = (n: number) => "0x" + n.toString(16).toUpperCase().padStart(2, "0");
+      s += ` flags:${d.flags.negated ? "!" : ""}${h(d.flags.mask)}/${h(d.flags.comp)}`;
+    }
+    return s;
+  },
+  parsePrint(s) {
+    if (!s.literal("tcp")) return undefined;
+    const d: TcpData = {};
+    const sp = parsePortField(s, "spt");
+    if (sp) d.sport = sp;
+    const dp = parsePortField(s, "dpt");
+    if (dp) d.dport = dp;
+    const op = s.match(/option=(!?)([0-9]+)/);
+    if (op) d.option = { negated: op[1] === "!", number: Number(op[2]) };
+    const fl = s.match(/flags:(!?)0x([0-9A-Fa-f]{2})\/0x([0-9A-Fa-f]{2})/);
+    if (fl) d.flags = { negated: fl[1] === "!", mask: parseInt(fl[2]!, 16), comp: parseInt(fl[3]!, 16) };
+    return d;
+  },
+};

@@ -1,0 +1,88 @@
+/** The address/port ranges DNAT, SNAT and friends take: `[IP[-IP]][:PORT[-PORT][/BASE]]`. */
+import ipaddr from "ipaddr.js";
+import type { Family } from "../model/ast.js";
+
+export interface NatRange {
+  /** Absent when only ports are given (`:5353`). */
+  minAddr?: string;
+  maxAddr?: string;
+  minPort?: number;
+  maxPort?: number;
+  /** `/BASE` after a port range (DNAT's "shifted" port mapping). */
+  base?: number;
+}
+
+function canonicalIp(text: string, family: Family): string | undefined {
+  try {
+    if (family === "ipv4") return ipaddr.IPv4.isValidFourPartDecimal(text) ? ipaddr.IPv4.parse(text).toString() : undefined;
+    return ipaddr.IPv6.isValid(text) ? ipaddr.IPv6.parse(text).toRFC5952String() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function port(text: string): number | undefined {
+  if (!/^[0-9]+$/.test(text)) return undefined;
+  const n = Number(text);
+  return n <= 65535 ? n : undefined;
+}
+
+/** Parses a range; returns a message saying what was expected when it is not one. */
+export function parseNatRange(text: string, family: Family): NatRange | { error: string } {
+  let addrPart: string;
+  let portPart: string | undefined;
+  if (family === "ipv6" && text.startsWith("[")) {
+    const close = text.indexOf("]");
+    if (close < 0) return { error: "[IPv6]:PORT" };
+    addrPart = text.slice(1, close);
+    const rest = text.slice(close + 1);
+    if (rest !== "" && !rest.startsWith(":")) return { error: "[IPv6]:PORT" };
+    portPart = rest === "" ? undefined : rest.slice(1);
+  } else if (family === "ipv6") {
+    addrPart = text;
+  } else {
+    const colon = text.indexOf(":");
+    addrPart = colon < 0 ? text : text.slice(0, colon);
+    portPart = colon < 0 ? undefined : text.slice(colon + 1);
+  }
+  const r: NatRange = {};
+  if (addrPart !== "") {
+    const dash = addrPart.indexOf("-");
+    const lo = canonicalIp(dash < 0 ? addrPart : addrPart.slice(0, dash), family);
+    const hi = dash < 0 ? lo : canonicalIp(addrPart.slice(dash + 1), family);
+    if (!lo || !hi) return { error: family === "ipv4" ? "IP[-IP][:PORT[-PORT]]" : "IPv6[-IPv6] or [IPv6[-IPv6]]:PORT[-PORT]" };
+    r.minAddr = lo;
+    r.maxAddr = hi;
+  }
+  if (portPart !== undefined) {
+    const slash = portPart.indexOf("/");
+    const ports = slash < 0 ? portPart : portPart.slice(0, slash);
+    const dash = ports.indexOf("-");
+    const lo = port(dash < 0 ? ports : ports.slice(0, dash));
+    const hi = dash < 0 ? lo : port(ports.slice(dash + 1));
+    if (lo === undefined || hi === undefined || hi < lo) return { error: "PORT[-PORT] (numbers, low first)" };
+    r.minPort = lo;
+    r.maxPort = hi;
+    if (slash >= 0) {
+      const b = port(portPart.slice(slash + 1));
+      if (b === undefined) return { error: "PORT-PORT/BASE" };
+      r.base = b;
+    }
+  }
+  if (r.minAddr === undefined && r.minPort === undefined) return { error: "an address or :PORT" };
+  return r;
+}
+
+/** The text iptables prints for a range, in save and after `to:` in `-L`. */
+export function natRangeText(r: NatRange, family: Family): string {
+  let s = "";
+  if (r.minAddr !== undefined) {
+    s = r.minAddr === r.maxAddr ? r.minAddr : `${r.minAddr}-${r.maxAddr}`;
+  }
+  if (r.minPort !== undefined) {
+    const ports = r.minPort === r.maxPort ? `${r.minPort}` : `${r.minPort}-${r.maxPort}`;
+    const withBase = r.base !== undefined ? `${ports}/${r.base}` : ports;
+    s = family === "ipv6" && r.minAddr !== undefined ? `[${s}]:${withBase}` : `${s}:${withBase}`;
+  }
+  return s;
+}

@@ -1,0 +1,71 @@
+/**
+ * Every extension netfate knows, listed explicitly. Adding `-m foo` means one new file under
+ * matches/ and one line here; anything not listed is parsed generically and evaluated as
+ * indeterminate.
+ */
+import type { ExtensionMatch, ExtensionTarget, Family } from "../model/ast.js";
+import type { DataOf, Extension, MatchExtension, TargetExtension } from "./types.js";
+import { comment } from "./matches/comment.js";
+import { mark } from "./matches/mark.js";
+import { statistic } from "./matches/statistic.js";
+import { tcp } from "./matches/tcp.js";
+import { DNAT } from "./targets/DNAT.js";
+import { MARK } from "./targets/MARK.js";
+
+export const MATCHES: readonly MatchExtension<any>[] = [
+  comment,
+  mark,
+  statistic,
+  tcp,
+];
+
+export const TARGETS: readonly TargetExtension<any>[] = [
+  DNAT,
+  MARK,
+];
+
+function index<E extends Extension>(list: readonly E[]): Map<string, E[]> {
+  const m = new Map<string, E[]>();
+  for (const e of list) {
+    for (const n of [e.name, ...(e.aliases ?? [])]) {
+      const arr = m.get(n) ?? [];
+      arr.push(e);
+      m.set(n, arr);
+    }
+  }
+  return m;
+}
+
+const MATCH_INDEX = index(MATCHES);
+const TARGET_INDEX = index(TARGETS);
+
+function pick<E extends Extension>(idx: Map<string, E[]>, name: string, family: Family): E | undefined {
+  const arr = idx.get(name);
+  if (!arr) return undefined;
+  return arr.find((e) => !e.families || e.families.includes(family));
+}
+
+export function findMatch(name: string, family: Family): MatchExtension<any> | undefined {
+  return pick(MATCH_INDEX, name, family);
+}
+
+export function findTarget(name: string, family: Family): TargetExtension<any> | undefined {
+  return pick(TARGET_INDEX, name, family);
+}
+
+/** The extension a match node was bound by (undefined for a node of another extension). */
+export function matchData<E extends MatchExtension<any>>(node: ExtensionMatch, ext: E): DataOf<E> | undefined {
+  return node.name === ext.name ? (node.data as DataOf<E>) : undefined;
+}
+
+export function targetData<E extends TargetExtension<any>>(node: ExtensionTarget, ext: E): DataOf<E> | undefined {
+  return node.name === ext.name ? (node.data as DataOf<E>) : undefined;
+}
+
+/** Matches whose `-L` text starts with a given word, for the listing reader. */
+export function matchesByPrintPrefix(): ReadonlyArray<readonly [string, MatchExtension<any>]> {
+  const out: Array<readonly [string, MatchExtension<any>]> = [];
+  for (const m of MATCHES) for (const p of m.printPrefixes ?? []) out.push([p, m]);
+  // Longest prefix first so "match-set" wins over "match".
+  return out.sort((a, b) => b[0].length - a[0].length);
+}

@@ -1,0 +1,56 @@
+/** `-j DNAT`: rewrites the destination of a connection's first packet (nat PREROUTING/OUTPUT). */
+import type { TargetExtension } from "../types.js";
+import { natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
+
+export interface DnatData {
+  range: NatRange;
+  random: boolean;
+  persistent: boolean;
+}
+
+export const DNAT: TargetExtension<DnatData> = {
+  type: "target",
+  name: "DNAT",
+  tables: ["nat"],
+  options: [
+    { flags: ["--to-destination"], args: 1 },
+    { flags: ["--random"], args: 0 },
+    { flags: ["--persistent"], args: 0 },
+  ],
+  parse(options, ctx, span) {
+    const to = options.find((o) => o.flag === "--to-destination");
+    if (!to) {
+      ctx.error(span, "DNAT: --to-destination is required", "--to-destination IP[:PORT]");
+      return undefined;
+    }
+    const r = parseNatRange(to.values[0] ?? "", ctx.family);
+    if ("error" in r) {
+      ctx.error(to.span, "DNAT: bad --to-destination", r.error, to.values[0]);
+      return undefined;
+    }
+    if (r.minPort !== undefined && !ctx.protocol) {
+      ctx.error(to.span, "DNAT: a port needs -p tcp, udp, sctp or dccp");
+      return undefined;
+    }
+    return {
+      range: r,
+      random: options.some((o) => o.flag === "--random"),
+      persistent: options.some((o) => o.flag === "--persistent"),
+    };
+  },
+  save(d, ctx) {
+    return ` --to-destination ${natRangeText(d.range, ctx.family)}${d.random ? " --random" : ""}${d.persistent ? " --persistent" : ""}`;
+  },
+  print(d, ctx) {
+    return ` to:${natRangeText(d.range, ctx.family)}${d.random ? " random" : ""}${d.persistent ? " persistent" : ""}`;
+  },
+  parsePrint(s, ctx) {
+    const m = s.match(/to:(\S+)/);
+    if (!m) return undefined;
+    const r = parseNatRange(m[1]!, ctx.family);
+    if ("error" in r) return undefined;
+    const random = s.literal("random");
+    const persistent = s.literal("persistent");
+    return { range: r, random, persistent };
+  },
+};

@@ -1,0 +1,81 @@
+/**
+ * The contract every netfilter extension (match or target) fulfils. One file per extension
+ * holds its options, how it binds them, both printings (iptables-save and `-L`) and how its
+ * `-L` text reads back; `registry.ts` lists them all.
+ */
+import type { Family, ProtocolMatch, RawOption } from "../model/ast.js";
+import type { Span } from "../model/span.js";
+import type { ListingScanner } from "./listing-scanner.js";
+
+export interface OptionSpec {
+  /** Every spelling this option answers to, with dashes: `["--dport", "--destination-port"]`. */
+  flags: readonly string[];
+  /** How many values follow the flag. */
+  args: number;
+  /** Whether `!` may precede it. */
+  negatable?: boolean;
+}
+
+/** What an extension may ask while binding its options. */
+export interface BindContext {
+  family: Family;
+  /** The rule's `-p`, when there is one (REDIRECT and DNAT ports need it). */
+  protocol: ProtocolMatch | undefined;
+  /** The table the rule is in, when known. */
+  table: string | undefined;
+  error(span: Span, message: string, expected?: string, found?: string): void;
+  warning(span: Span, message: string): void;
+}
+
+export interface PrintContext {
+  family: Family;
+  protocol: ProtocolMatch | undefined;
+  /** `-n`: numbers instead of names in `-L` output. */
+  numeric: boolean;
+}
+
+interface ExtensionBase<D> {
+  /** The name after `-m` / `-j`, spelled as iptables spells it. */
+  readonly name: string;
+  /** Other names that load the same extension (`-m state` is not one: it is its own). */
+  readonly aliases?: readonly string[];
+  /** Families the extension exists for; both when absent. */
+  readonly families?: readonly Family[];
+  readonly options: readonly OptionSpec[];
+  /**
+   * Binds the options given for this extension (in input order) to typed data, with defaults
+   * made explicit the way iptables does. Returns undefined after reporting an error.
+   */
+  parse(options: RawOption[], ctx: BindContext, span: Span): D | undefined;
+  /** What iptables-save prints after `-m NAME` / `-j NAME`; starts with a space unless empty. */
+  save(data: D, ctx: PrintContext): string;
+  /** What `iptables -L` prints in the last column; starts with a space unless empty. */
+  print(data: D, ctx: PrintContext): string;
+  /**
+   * Reads this extension's `-L` text back at the scanner's position. Returns undefined,
+   * leaving the scanner where it was, when the text is not this extension's.
+   */
+  parsePrint?(scanner: ListingScanner, ctx: PrintContext): D | undefined;
+}
+
+export interface MatchExtension<D = unknown> extends ExtensionBase<D> {
+  readonly type: "match";
+  /**
+   * The first words of this match's `-L` text (`"tcp"`, `"ADDRTYPE match"`, `"/*"`), so the
+   * listing reader can dispatch without trying every extension.
+   */
+  readonly printPrefixes?: readonly string[];
+  /** True for tcp/udp/icmp/...: loaded implicitly by `-p NAME` when one of its options is used. */
+  readonly implicitForProtocol?: boolean;
+}
+
+export interface TargetExtension<D = unknown> extends ExtensionBase<D> {
+  readonly type: "target";
+  /** Tables the target may be used in; any when absent. */
+  readonly tables?: readonly string[];
+}
+
+export type Extension = MatchExtension<any> | TargetExtension<any>;
+
+/** The data type an extension binds its options to. */
+export type DataOf<E> = E extends ExtensionBase<infer D> ? D : never;

@@ -1,0 +1,118 @@
+/** Helpers shared by extensions: number and port syntax as iptables accepts it, save quoting. */
+import type { RawOption } from "../model/ast.js";
+import type { BindContext, OptionSpec } from "./types.js";
+import { servicePort, serviceName } from "./services.js";
+
+/** iptables-save's quoting of free text (comments, log prefixes): always quoted, `\ " '` escaped. */
+export function quote(s: string): string {
+  return '"' + s.replace(/[\\"']/g, (c) => "\\" + c) + '"';
+}
+
+/** Like C strtoul with base 0: decimal, 0x hex, or leading-0 octal. */
+export function parseUnsigned(text: string, max = 0xffffffff): number | undefined {
+  let n: number;
+  if (/^0[xX][0-9a-fA-F]+$/.test(text)) n = parseInt(text.slice(2), 16);
+  else if (/^0[0-7]+$/.test(text)) n = parseInt(text.slice(1), 8);
+  else if (/^[0-9]+$/.test(text)) n = Number(text);
+  else return undefined;
+  return Number.isSafeInteger(n) && n <= max ? n : undefined;
+}
+
+export function hex(n: number): string {
+  return "0x" + (n >>> 0).toString(16);
+}
+
+export interface ValueMask {
+  value: number;
+  mask: number;
+}
+
+/** `VALUE[/MASK]` as mark, connmark and friends take it. */
+export function parseValueMask(text: string, defaultMask = 0xffffffff): ValueMask | undefined {
+  const slash = text.indexOf("/");
+  const value = parseUnsigned(slash < 0 ? text : text.slice(0, slash));
+  if (value === undefined) return undefined;
+  if (slash < 0) return { value, mask: defaultMask };
+  const mask = parseUnsigned(text.slice(slash + 1));
+  return mask === undefined ? undefined : { value, mask };
+}
+
+export interface PortRange {
+  lo: number;
+  hi: number;
+}
+
+function portValue(text: string): number | undefined {
+  const n = parseUnsigned(text, 65535);
+  if (n !== undefined && /^[0-9]+$/.test(text)) return n;
+  return servicePort(text);
+}
+
+/** `PORT`, `LO:HI`, `:HI`, `LO:` with numbers or service names. */
+export function parsePortRange(text: string): PortRange | undefined {
+  const colon = text.indexOf(":");
+  if (colon < 0) {
+    const p = portValue(text);
+    return p === undefined ? undefined : { lo: p, hi: p };
+  }
+  const a = text.slice(0, colon);
+  const b = text.slice(colon + 1);
+  const lo = a === "" ? 0 : portValue(a);
+  const hi = b === "" ? 65535 : portValue(b);
+  if (lo === undefined || hi === undefined) return undefined;
+  return { lo, hi };
+}
+
+export function savePortRange(r: PortRange): string {
+  return r.lo === r.hi ? String(r.lo) : `${r.lo}:${r.hi}`;
+}
+
+export function printPort(p: number, numeric: boolean): string {
+  if (numeric) return String(p);
+  return serviceName(p) ?? String(p);
+}
+
+/** Finds the spec an option flag belongs to. */
+export function specFor(specs: readonly OptionSpec[], flag: string): OptionSpec | undefined {
+  return specs.find((s) => s.flags.includes(flag));
+}
+
+/** The canonical (first) flag of the spec an option was written with. */
+export function canonicalFlag(specs: readonly OptionSpec[], flag: string): string {
+  return specFor(specs, flag)?.flags[0] ?? flag;
+}
+
+/**
+ * Options keyed by canonical flag; a repeated option is an error as in iptables
+ * ("multiple --dport flags not allowed"), reported once.
+ */
+export function collectOptions(
+  specs: readonly OptionSpec[],
+  options: RawOption[],
+  ctx: BindContext,
+  extension: string,
+): Map<string, RawOption> {
+  const out = new Map<string, RawOption>();
+  for (const o of options) {
+    const key = canonicalFlag(specs, o.flag);
+    if (out.has(key)) {
+      ctx.error(o.span, `${extension}: ${key} given more than once`);
+      continue;
+    }
+    out.set(key, o);
+  }
+  return out;
+}
+
+/** `!` printed before an option in iptables-save. */
+export function neg(o: { negated: boolean }): string {
+  return o.negated ? " !" : "";
+}
+
+/** Parses a number option value or reports what was expected. */
+export function requireUnsigned(o: RawOption, ctx: BindContext, what: string, max = 0xffffffff): number | undefined {
+  const v = o.values[0] ?? "";
+  const n = parseUnsigned(v, max);
+  if (n === undefined) ctx.error(o.span, `bad value for ${o.flag}`, what, v);
+  return n;
+}

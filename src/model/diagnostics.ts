@@ -1,0 +1,52 @@
+import type { Span } from "./span.js";
+
+export type Severity = "error" | "warning" | "info";
+
+/**
+ * A problem found in an input, always located. Errors mean the input was not understood
+ * (the construct is left out of the AST, or kept as generic); warnings mean it was
+ * understood with a caveat (an inferred table, a repaired line, a lossy listing).
+ */
+export interface Diagnostic {
+  severity: Severity;
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+  expected?: string;
+  found?: string;
+}
+
+/** Collects diagnostics for one input file; parsers never throw on bad input. */
+export class DiagnosticSink {
+  readonly items: Diagnostic[] = [];
+  constructor(readonly file: string) {}
+
+  error(span: Span, message: string, expected?: string, found?: string): void {
+    this.push("error", span, message, expected, found);
+  }
+  warning(span: Span, message: string, expected?: string, found?: string): void {
+    this.push("warning", span, message, expected, found);
+  }
+  info(span: Span, message: string): void {
+    this.push("info", span, message);
+  }
+
+  private push(severity: Severity, span: Span, message: string, expected?: string, found?: string): void {
+    const d: Diagnostic = { severity, file: this.file, line: span.line, col: span.col, message };
+    if (expected !== undefined) d.expected = expected;
+    if (found !== undefined) d.found = found;
+    this.items.push(d);
+  }
+
+  get errorCount(): number {
+    return this.items.filter((d) => d.severity === "error").length;
+  }
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  let s = `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}`;
+  if (d.expected !== undefined) s += ` (expected ${d.expected}${d.found !== undefined ? `, found ${JSON.stringify(d.found)}` : ""})`;
+  else if (d.found !== undefined) s += ` (found ${JSON.stringify(d.found)})`;
+  return s;
+}

@@ -1,0 +1,89 @@
+/** `-s`/`-d` values as iptables reads them: network/mask with host bits cleared. */
+import ipaddr from "ipaddr.js";
+import type { AddressMatch, Family } from "../model/ast.js";
+
+export type AddressParse = { ok: true; value: Omit<AddressMatch, "negated"> } | { ok: false; expected: string };
+
+function prefixFromMask(bytes: number[]): number | null {
+  let len = 0;
+  let seenZero = false;
+  for (const b of bytes) {
+    for (let bit = 7; bit >= 0; bit--) {
+      if ((b >> bit) & 1) {
+        if (seenZero) return null;
+        len++;
+      } else seenZero = true;
+    }
+  }
+  return len;
+}
+
+function maskBytes(prefix: number, total: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < total; i++) {
+    const bits = Math.max(0, Math.min(8, prefix - i * 8));
+    out.push(bits === 0 ? 0 : (0xff << (8 - bits)) & 0xff);
+  }
+  return out;
+}
+
+function applyMask(addr: number[], mask: number[]): number[] {
+  return addr.map((b, i) => b & mask[i]!);
+}
+
+function toText(bytes: number[], family: Family): string {
+  if (family === "ipv4") return bytes.join(".");
+  return (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
+}
+
+/** Parses one `ADDR[/MASK]` (no hostnames: dumps are numeric). */
+export function parseAddress(text: string, family: Family): AddressParse {
+  const slash = text.indexOf("/");
+  const host = slash < 0 ? text : text.slice(0, slash);
+  const maskText = slash < 0 ? undefined : text.slice(slash + 1);
+  const expectedAddr = family === "ipv4" ? "an IPv4 address[/mask]" : "an IPv6 address[/prefix]";
+  let bytes: number[];
+  try {
+    if (family === "ipv4") {
+      if (!ipaddr.IPv4.isValidFourPartDecimal(host)) return { ok: false, expected: expectedAddr };
+      bytes = ipaddr.IPv4.parse(host).toByteArray();
+    } else {
+      if (!ipaddr.IPv6.isValid(host)) return { ok: false, expected: expectedAddr };
+      bytes = ipaddr.IPv6.parse(host).toByteArray();
+    }
+  } catch {
+    return { ok: false, expected: expectedAddr };
+  }
+  const total = bytes.length;
+  let mask: number[];
+  if (maskText === undefined) mask = maskBytes(total * 8, total);
+  else if (/^[0-9]+$/.test(maskText)) {
+    const p = Number(maskText);
+    if (p > total * 8) return { ok: false, expected: `a prefix length 0-${total * 8}` };
+    mask = maskBytes(p, total);
+  } else if (family === "ipv4" && ipaddr.IPv4.isValidFourPartDecimal(maskText)) {
+    mask = ipaddr.IPv4.parse(maskText).toByteArray();
+  } else if (family === "ipv6" && ipaddr.IPv6.isValid(maskText)) {
+    mask = ipaddr.IPv6.parse(maskText).toByteArray();
+  } else return { ok: false, expected: "a mask (prefix length or dotted)" };
+  const prefix = prefixFromMask(mask);
+  const net = applyMask(bytes, mask);
+  return {
+    ok: true,
+    value: {
+      address: toText(net, family),
+      prefixLength: prefix,
+      mask: prefix === null ? toText(mask, family) : null,
+    },
+  };
+}
+
+/** How iptables-save writes an address match (`10.1.0.0/16`, `10.0.0.0/255.0.255.0`). */
+export function addressText(a: Pick<AddressMatch, "address" | "prefixLength" | "mask">): string {
+  return a.prefixLength !== null ? `${a.address}/${a.prefixLength}` : `${a.address}/${a.mask}`;
+}
+
+/** True for `0.0.0.0/0` and `::/0`, which iptables drops from the rule. */
+export function isAnyAddress(a: Pick<AddressMatch, "prefixLength">): boolean {
+  return a.prefixLength === 0;
+}
