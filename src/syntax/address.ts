@@ -36,8 +36,45 @@ function toText(bytes: number[], family: Family): string {
   return (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
 }
 
+/** Dotted-quad bytes without leading zeros or junk, as iptables' inet_aton-free parser wants. */
+function ipv4Bytes(s: string): number[] | undefined {
+  const out: number[] = [];
+  let n = -1;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (n < 0 || n > 255) return undefined;
+      out.push(n);
+      n = -1;
+    } else if (c >= 48 && c <= 57) {
+      n = n < 0 ? c - 48 : n * 10 + (c - 48);
+      if (n > 255) return undefined;
+    } else return undefined;
+  }
+  return out.length === 4 ? out : undefined;
+}
+
+/** The common case, `A.B.C.D[/N]`, without going through ipaddr.js. */
+function parseIpv4Fast(text: string): Omit<AddressMatch, "negated"> | undefined {
+  const slash = text.indexOf("/");
+  const bytes = ipv4Bytes(slash < 0 ? text : text.slice(0, slash));
+  if (!bytes) return undefined;
+  let prefix = 32;
+  if (slash >= 0) {
+    const p = text.slice(slash + 1);
+    if (!/^[0-9]{1,2}$/.test(p) || Number(p) > 32) return undefined;
+    prefix = Number(p);
+  }
+  const net = applyMask(bytes, maskBytes(prefix, 4));
+  return { address: net.join("."), prefixLength: prefix, mask: null };
+}
+
 /** Parses one `ADDR[/MASK]` (no hostnames: dumps are numeric). */
 export function parseAddress(text: string, family: Family): AddressParse {
+  if (family === "ipv4") {
+    const fast = parseIpv4Fast(text);
+    if (fast) return { ok: true, value: fast };
+  }
   const slash = text.indexOf("/");
   const host = slash < 0 ? text : text.slice(0, slash);
   const maskText = slash < 0 ? undefined : text.slice(slash + 1);

@@ -78,13 +78,34 @@ interface PendingTarget {
   span: Span;
 }
 
+function isAlnum(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
 function isFlag(a: Arg): boolean {
-  return !a.quoted && a.value.length > 1 && a.value[0] === "-" && /^-(-[A-Za-z0-9]|[A-Za-z0-9])/.test(a.value);
+  const v = a.value;
+  if (a.quoted || v.length < 2 || v.charCodeAt(0) !== 45) return false;
+  const c1 = v.charCodeAt(1);
+  return isAlnum(c1) || (c1 === 45 && v.length > 2 && isAlnum(v.charCodeAt(2)));
+}
+
+/** Flag → spec maps, built once per option list: binding is the hot loop of a 100k-rule dump. */
+const FLAG_INDEX = new WeakMap<readonly OptionSpec[], Map<string, OptionSpec>>();
+
+function flagIndex(specs: readonly OptionSpec[]): Map<string, OptionSpec> {
+  let m = FLAG_INDEX.get(specs);
+  if (!m) {
+    m = new Map();
+    for (const s of specs) for (const f of s.flags) m.set(f, s);
+    FLAG_INDEX.set(specs, m);
+  }
+  return m;
 }
 
 /** Exact flag, else a unique long-option abbreviation (getopt_long's rule). */
 function lookupFlag(flag: string, specs: readonly OptionSpec[]): OptionSpec | undefined | "ambiguous" {
-  for (const s of specs) if (s.flags.includes(flag)) return s;
+  const exact = flagIndex(specs).get(flag);
+  if (exact) return exact;
   if (!flag.startsWith("--") || flag.length < 3) return undefined;
   const hits = specs.filter((s) => s.flags.some((f) => f.startsWith("--") && f.startsWith(flag)));
   if (hits.length === 1) return hits[0];
@@ -222,8 +243,11 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
     const negSpan = pendingNeg;
     pendingNeg = undefined;
 
-    // Core options, unless a loaded extension claims the exact spelling.
-    const core = lookupFlag(a.value, CORE) as (typeof CORE)[number] | undefined | "ambiguous";
+    // Exact spellings first (core, then loaded extensions), abbreviations only after that.
+    let core = flagIndex(CORE).get(a.value) as (typeof CORE)[number] | undefined | "ambiguous";
+    if (!core && a.value.startsWith("--") && !findOwner(a.value, matches, target, proto, family)) {
+      core = lookupFlag(a.value, CORE) as (typeof CORE)[number] | undefined | "ambiguous";
+    }
     if (core && core !== "ambiguous") {
       if (negated && !core.negatable) error(spanAt(line, negSpan), `${a.value} cannot be negated`);
       let vals = takeValues(core.args, a);
@@ -436,7 +460,7 @@ function findOwner(
   for (let k = loaded.length - 1; k >= 0; k--) {
     const h = loaded[k]!;
     if (!h.ext) continue;
-    const spec = h.ext.options.find((s) => s.flags.includes(flag));
+    const spec = flagIndex(h.ext.options).get(flag);
     if (spec) return { holder: h, spec };
   }
   for (let k = loaded.length - 1; k >= 0; k--) {

@@ -3,6 +3,7 @@
  * from grammar/save.ts chunk by chunk, keeps the dump's own comments, and binds each command.
  */
 import { parseSaveChunk, type SaveLine } from "../../grammar/save.js";
+import { scanSaveLine } from "../../grammar/save-fast.js";
 import {
   BUILTIN_CHAINS, isTableName, type Chain, type Counters, type Family, type Rule, type Ruleset, type Table, type TableName,
 } from "../model/ast.js";
@@ -266,10 +267,19 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
     }
   };
 
-  for (const chunk of lineChunks(text)) {
-    const { lines, errors } = parseSaveChunk(chunk.text, chunk.firstLine);
-    for (const e of errors) sink.error({ line: e.line, col: e.col, len: 1 }, e.message);
-    for (const l of lines) handleLine(l);
+  let lineNo = 1;
+  for (let start = 0; start < text.length; lineNo++) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    const fast = scanSaveLine(text, start, end, lineNo);
+    if (fast) handleLine(fast);
+    else if (fast === undefined) {
+      // The grammar decides every line the fast scanner is unsure of.
+      const { lines, errors } = parseSaveChunk(text.slice(start, end), lineNo);
+      for (const e of errors) sink.error({ line: e.line, col: e.col, len: 1 }, e.message);
+      for (const l of lines) handleLine(l);
+    }
+    start = end + 1;
   }
   if (current) {
     sink.error(current.table.span, `table ${current.table.name} has no COMMIT`, "COMMIT");
