@@ -6,6 +6,7 @@
 import type { Family, ProtocolMatch, RawOption } from "../model/ast.js";
 import type { Span } from "../model/span.js";
 import type { ListingScanner } from "./listing-scanner.js";
+import type { EvalEnv, MatchResult, TargetEffects, TargetResult } from "../netfilter/types.js";
 
 export interface OptionSpec {
   /** Every spelling this option answers to, with dashes: `["--dport", "--destination-port"]`. */
@@ -67,12 +68,24 @@ export interface MatchExtension<D = unknown> extends ExtensionBase<D> {
   readonly printPrefixes?: readonly string[];
   /** True for tcp/udp/icmp/...: loaded implicitly by `-p NAME` when one of its options is used. */
   readonly implicitForProtocol?: boolean;
+  /**
+   * Whether the packet matches, as the kernel's match function decides. `{ indeterminate }`
+   * when the inputs cannot tell (rate limits, socket owners...): both outcomes are then
+   * explored and labelled with the reason; `{ branches }` for random sampling. A match
+   * without `evaluate` is indeterminate.
+   */
+  evaluate?(data: D, env: EvalEnv): MatchResult;
 }
 
 export interface TargetExtension<D = unknown> extends ExtensionBase<D> {
   readonly type: "target";
   /** Tables the target may be used in; any when absent. */
   readonly tables?: readonly string[];
+  /**
+   * What the target does to the packet (through `fx`) and the verdict it returns, as the
+   * kernel's target function does. A target without `apply` is indeterminate.
+   */
+  apply?(data: D, env: EvalEnv, fx: TargetEffects): TargetResult;
 }
 
 export type Extension = MatchExtension<any> | TargetExtension<any>;

@@ -30,6 +30,9 @@ export const comment: MatchExtension<CommentData> = {
   print(d) {
     return ` /* ${d.comment} */`;
   },
+  evaluate() {
+    return true;
+  },
   parsePrint(s) {
     if (!s.startsWith("/* ")) return undefined;
     s.skipSpaces();

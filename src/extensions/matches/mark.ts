@@ -32,6 +32,9 @@ export const mark: MatchExtension<MarkData> = {
   print(d) {
     return ` mark match ${d.negated ? "!" : ""}${hex(d.value)}${d.mask === 0xffffffff ? "" : "/" + hex(d.mask)}`;
   },
+  evaluate(d, env) {
+    return (((env.packet.mark & d.mask) >>> 0) === (d.value >>> 0)) !== d.negated;
+  },
   parsePrint(s) {
     const m = s.match(/mark match (! ?)?(0x[0-9a-fA-F]+)(?:\/(0x[0-9a-fA-F]+))?(?=\s|$)/);
     if (!m) return undefined;

@@ -83,6 +83,18 @@ export const statistic: MatchExtension<StatisticData> = {
     if (d.mode === "random") return ` statistic mode random${d.negated ? " !" : ""} probability ${probabilityText(d.probabilityBits)}`;
     return ` statistic mode nth${d.negated ? " !" : ""} every ${d.every}${d.packet ? ` packet ${d.packet}` : ""}`;
   },
+  evaluate(d) {
+    // The kernel draws a 31-bit random number and matches when it is below the stored integer.
+    const p = d.mode === "random" ? bitsToProbability(d.probabilityBits) : 1 / d.every;
+    const hit = d.negated ? 1 - p : p;
+    const label = d.mode === "random" ? `statistic probability ${probabilityText(d.probabilityBits)}` : `statistic every ${d.every}`;
+    return {
+      branches: [
+        { probability: hit, matched: true, label: `${label}: matched` },
+        { probability: 1 - hit, matched: false, label: `${label}: not matched` },
+      ],
+    };
+  },
   parsePrint(s) {
     const r = s.match(/statistic mode random (! )?probability ([0-9.]+)/);
     if (r) return { mode: "random", negated: r[1] !== undefined, probabilityBits: probabilityToBits(Number(r[2])) };

@@ -67,6 +67,12 @@ export function parsePortField(s: ListingScanner, label: string): NegPortRange |
   return { lo: lo.lo, hi: hi.hi, negated: m[2] === "!" };
 }
 
+/** A port test as tcp/udp/sctp do it: inside [lo, hi], inverted by `!`. */
+export function portIn(r: NegPortRange, port: number | undefined): boolean {
+  if (port === undefined) return false;
+  return (port >= r.lo && port <= r.hi) !== r.negated;
+}
+
 export const tcp: MatchExtension<TcpData> = {
   type: "match",
   name: "tcp",
@@ -139,6 +145,19 @@ export const tcp: MatchExtension<TcpData> = {
       s += ` flags:${d.flags.negated ? "!" : ""}${h(d.flags.mask)}/${h(d.flags.comp)}`;
     }
     return s;
+  },
+  evaluate(d, env) {
+    const p = env.packet;
+    // The kernel's tcp match never matches a non-first fragment or another protocol.
+    if (p.proto !== 6 || p.fragment) return false;
+    if (d.sport && !portIn(d.sport, p.sport)) return false;
+    if (d.dport && !portIn(d.dport, p.dport)) return false;
+    if (d.flags) {
+      if (p.tcpFlags === undefined) return { indeterminate: "the packet's TCP flags are not given" };
+      if (((p.tcpFlags & d.flags.mask) === d.flags.comp) === d.flags.negated) return false;
+    }
+    if (d.option) return { indeterminate: "TCP options are not modelled" };
+    return true;
   },
   parsePrint(s) {
     if (!s.literal("tcp")) return undefined;

@@ -44,6 +44,17 @@ export const DNAT: TargetExtension<DnatData> = {
   print(d, ctx) {
     return ` to:${natRangeText(d.range, ctx.family)}${d.random ? " random" : ""}${d.persistent ? " persistent" : ""}`;
   },
+  apply(d, env, fx) {
+    // The first address and port of a range: which one the kernel picks within a range
+    // depends on a hash (or --random), so a range is reported as such.
+    const r = d.range;
+    const to: { addr?: string; port?: number } = {};
+    if (r.minAddr !== undefined) to.addr = r.minAddr;
+    if (r.minPort !== undefined) to.port = r.minPort;
+    const ranged = (r.minAddr !== r.maxAddr) || (r.minPort !== r.maxPort);
+    fx.nat("dnat", to, ranged ? `DNAT (first of range ${natRangeText(r, env.packet.family)})` : "DNAT");
+    return { verdict: "ACCEPT" };
+  },
   parsePrint(s, ctx) {
     const m = s.match(/to:(\S+)/);
     if (!m) return undefined;

@@ -79,6 +79,10 @@ export const MARK: TargetExtension<MarkTargetData> = {
   print(d) {
     return ` MARK ${xmarkWords(d)}`;
   },
+  apply(d, env, fx) {
+    fx.setMark(applyXmark(env.packet.mark, d));
+    return { verdict: "CONTINUE" };
+  },
   parsePrint(s) {
     const m = s.match(/MARK (set|and|or|xor|xset) (\S+)/);
     if (!m) return undefined;

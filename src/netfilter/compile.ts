@@ -1,0 +1,240 @@
+/**
+ * Rulesets prepared for evaluation: addresses as numbers, jump targets resolved, extensions
+ * looked up once, and large chains indexed by destination address and port so a packet only
+ * visits the rules that can match it — the kernel walks every rule, but which rules can match
+ * is decided by the same tests, so no verdict changes (test/property/index.test.ts).
+ */
+import {
+  isUnknown, type ExtensionMatch, type Family, type Rule, type Ruleset, type TableName, type Policy,
+} from "../model/ast.js";
+import { findMatch, findTarget } from "../extensions/registry.js";
+import type { MatchExtension, TargetExtension } from "../extensions/types.js";
+import { ipKey, ipToNum, maskFromPrefix, type NetTest } from "./ipnum.js";
+
+export type AddrCheck = NetTest | { indeterminate: string };
+export type IfaceCheck = { name: string; prefix: boolean; negated: boolean } | { indeterminate: string };
+
+export type CompiledTarget =
+  | { kind: "none" }
+  | { kind: "standard"; verdict: "ACCEPT" | "DROP" | "RETURN" | "QUEUE" }
+  | { kind: "chain"; chain: string; goto: boolean }
+  | { kind: "extension"; ext: TargetExtension<any>; data: unknown; name: string }
+  | { kind: "unknown"; name: string };
+
+export type CompiledMatch =
+  | { kind: "extension"; ext: MatchExtension<any>; node: ExtensionMatch }
+  | { kind: "unknown"; reason: string };
+
+export interface CompiledRule {
+  /** 0-based position in the chain; the trace prints index + 1. */
+  index: number;
+  rule: Rule;
+  src?: AddrCheck;
+  dst?: AddrCheck;
+  inIface?: IfaceCheck;
+  outIface?: IfaceCheck;
+  proto?: { number: number; negated: boolean };
+  fragment?: { negated: boolean };
+  matches: CompiledMatch[];
+  target: CompiledTarget;
+}
+
+export interface ChainIndex {
+  /** Rules that must always be tried, in order. */
+  always: number[];
+  byDst: Map<string | number, number[]>;
+  byDport: Map<number, number[]>;
+}
+
+export interface CompiledChain {
+  name: string;
+  table: TableName;
+  builtin: boolean;
+  policy: Policy | null;
+  /** False when the dump did not have it (iptables-nft: no such chain, no policy line). */
+  declared: boolean;
+  rules: CompiledRule[];
+  index?: ChainIndex;
+}
+
+export interface CompiledTable {
+  name: TableName;
+  chains: Map<string, CompiledChain>;
+}
+
+export interface CompileProblem {
+  table: TableName;
+  chain: string;
+  rule?: number;
+  message: string;
+}
+
+export interface CompiledRuleset {
+  family: Family;
+  tables: Map<TableName, CompiledTable>;
+  problems: CompileProblem[];
+  /** Chains that are part of a jump loop: entering them is an error, never a hang. */
+  loops: Set<string>;
+}
+
+/** Chains at least this long get an index; shorter ones are walked rule by rule. */
+const INDEX_THRESHOLD = 16;
+
+function compileAddr(a: Rule["source"], family: Family): AddrCheck | undefined {
+  if (!a) return undefined;
+  if (isUnknown(a)) return { indeterminate: `the dump does not show the address (${a.reason})` };
+  if ("hostname" in a) return { indeterminate: `address given as the name ${a.hostname}, which netfate does not resolve` };
+  const net = ipToNum(a.address, family);
+  let mask = a.prefixLength !== null ? maskFromPrefix(a.prefixLength, family) : a.mask ? ipToNum(a.mask, family) : undefined;
+  if (net === undefined || mask === undefined) return { indeterminate: `unreadable address ${a.address}` };
+  return { net, mask, negated: a.negated };
+}
+
+function compileIface(i: Rule["inInterface"]): IfaceCheck | undefined {
+  if (!i) return undefined;
+  if (isUnknown(i)) return { indeterminate: `the listing does not show interfaces (${i.reason})` };
+  const prefix = i.name.endsWith("+");
+  return { name: prefix ? i.name.slice(0, -1) : i.name, prefix, negated: i.negated };
+}
+
+function compileRule(r: Rule, index: number, family: Family, table: TableName): CompiledRule {
+  const cr: CompiledRule = { index, rule: r, matches: [], target: { kind: "none" } };
+  const src = compileAddr(r.source, family);
+  if (src) cr.src = src;
+  const dst = compileAddr(r.destination, family);
+  if (dst) cr.dst = dst;
+  const ii = compileIface(r.inInterface);
+  if (ii) cr.inIface = ii;
+  const oi = compileIface(r.outInterface);
+  if (oi) cr.outIface = oi;
+  if (r.protocol) cr.proto = { number: r.protocol.number, negated: r.protocol.negated };
+  if (r.fragment) cr.fragment = r.fragment;
+  for (const m of r.matches) {
+    if (m.kind === "match") {
+      const ext = findMatch(m.name, family);
+      cr.matches.push(ext ? { kind: "extension", ext, node: m } : { kind: "unknown", reason: `-m ${m.name} is not known to netfate` });
+    } else if (m.kind === "generic-match") {
+      cr.matches.push({ kind: "unknown", reason: `-m ${m.name} is not known to netfate` });
+    } else {
+      cr.matches.push({ kind: "unknown", reason: `listing text "${m.text}" could not be read` });
+    }
+  }
+  const t = r.target;
+  if (!t) cr.target = { kind: "none" };
+  else if (t.kind === "standard") cr.target = { kind: "standard", verdict: t.verdict };
+  else if (t.kind === "chain") cr.target = { kind: "chain", chain: t.chain, goto: r.goto };
+  else if (t.kind === "target") {
+    const ext = findTarget(t.name, family);
+    cr.target = ext ? { kind: "extension", ext, data: t.data, name: t.name } : { kind: "unknown", name: t.name };
+  } else cr.target = { kind: "unknown", name: t.name };
+  void table;
+  return cr;
+}
+
+/** The single destination address a rule requires, when it requires one. */
+function exactDst(cr: CompiledRule, family: Family): string | number | undefined {
+  const d = cr.dst;
+  if (!d || "indeterminate" in d || d.negated) return undefined;
+  const full = family === "ipv4" ? d.mask === 0xffffffff : (d.mask as readonly number[]).every((w) => w === 0xffffffff);
+  return full ? ipKey(d.net) : undefined;
+}
+
+/** The single destination port a tcp/udp rule requires, when it requires one. */
+function exactDport(cr: CompiledRule): number | undefined {
+  if (!cr.proto || cr.proto.negated) return undefined;
+  for (const m of cr.matches) {
+    if (m.kind !== "extension" || (m.ext.name !== "tcp" && m.ext.name !== "udp")) continue;
+    const d = (m.node.data as { dport?: { lo: number; hi: number; negated: boolean } }).dport;
+    if (d && !d.negated && d.lo === d.hi) return d.lo;
+  }
+  return undefined;
+}
+
+function buildIndex(rules: CompiledRule[], family: Family): ChainIndex {
+  const idx: ChainIndex = { always: [], byDst: new Map(), byDport: new Map() };
+  for (const cr of rules) {
+    const dst = exactDst(cr, family);
+    if (dst !== undefined) {
+      const l = idx.byDst.get(dst);
+      if (l) l.push(cr.index);
+      else idx.byDst.set(dst, [cr.index]);
+      continue;
+    }
+    const port = exactDport(cr);
+    if (port !== undefined) {
+      const l = idx.byDport.get(port);
+      if (l) l.push(cr.index);
+      else idx.byDport.set(port, [cr.index]);
+      continue;
+    }
+    idx.always.push(cr.index);
+  }
+  return idx;
+}
+
+export function compileRulesets(rulesets: readonly Ruleset[], family: Family): CompiledRuleset {
+  const out: CompiledRuleset = { family, tables: new Map(), problems: [], loops: new Set() };
+  for (const rs of rulesets) {
+    if (rs.family !== family) continue;
+    for (const t of rs.tables) {
+      const ct: CompiledTable = out.tables.get(t.name) ?? { name: t.name, chains: new Map() };
+      out.tables.set(t.name, ct);
+      for (const c of t.chains) {
+        const rules = c.rules.map((r, i) => compileRule(r, i, family, t.name));
+        const cc: CompiledChain = {
+          name: c.name, table: t.name, builtin: c.builtin,
+          policy: c.policy === null ? null : isUnknown(c.policy) ? "ACCEPT" : c.policy,
+          declared: c.declared, rules,
+        };
+        if (c.builtin && c.policy !== null && isUnknown(c.policy)) {
+          out.problems.push({ table: t.name, chain: c.name, message: `policy not shown in the dump (${c.policy.reason}); assumed ACCEPT` });
+        }
+        if (rules.length >= INDEX_THRESHOLD) cc.index = buildIndex(rules, family);
+        ct.chains.set(c.name, cc);
+      }
+    }
+  }
+  for (const t of out.tables.values()) checkJumps(t, out);
+  return out;
+}
+
+/** Missing jump targets and jump loops, found once at load time as iptables-restore would. */
+function checkJumps(t: CompiledTable, out: CompiledRuleset): void {
+  for (const c of t.chains.values()) {
+    for (const r of c.rules) {
+      if (r.target.kind === "chain" && !t.chains.has(r.target.chain)) {
+        out.problems.push({ table: t.name, chain: c.name, rule: r.index + 1, message: `jumps to chain ${r.target.chain}, which does not exist` });
+      }
+    }
+  }
+  // Iterative DFS colouring; a back edge marks every chain on the cycle.
+  const colour = new Map<string, 1 | 2>();
+  for (const start of t.chains.keys()) {
+    if (colour.has(start)) continue;
+    const stack: { name: string; next: number; targets: string[] }[] = [];
+    const push = (name: string) => {
+      const c = t.chains.get(name)!;
+      const targets = [...new Set(c.rules.flatMap((r) => (r.target.kind === "chain" && t.chains.has(r.target.chain) ? [r.target.chain] : [])))];
+      colour.set(name, 1);
+      stack.push({ name, next: 0, targets });
+    };
+    push(start);
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      if (top.next >= top.targets.length) {
+        colour.set(top.name, 2);
+        stack.pop();
+        continue;
+      }
+      const n = top.targets[top.next++]!;
+      const col = colour.get(n);
+      if (col === undefined) push(n);
+      else if (col === 1) {
+        const from = stack.findIndex((f) => f.name === n);
+        const cycle = stack.slice(from).map((f) => f.name);
+        for (const x of cycle) out.loops.add(`${t.name}/${x}`);
+        out.problems.push({ table: t.name, chain: n, message: `jump loop: ${[...cycle, n].join(" → ")}` });
+      }
+    }
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The library's evaluation entry point: a node (its rules, sets and facts) that answers
+ * "what happens to this packet?".
+ */
+import type { Family, Ruleset } from "../model/ast.js";
+import type { PacketSpec } from "../model/packet.js";
+import { compileRulesets, type CompiledRuleset, type CompileProblem } from "./compile.js";
+import { evaluatePath } from "./path.js";
+import type { IpsetView, NodeView, Outcome } from "./types.js";
+import { noIpsets, unknownNode } from "./unknown-facts.js";
+
+export interface NodeInputs {
+  rulesets: readonly Ruleset[];
+  node?: NodeView;
+  ipsets?: IpsetView;
+}
+
+export interface EvaluateOptions {
+  /** Also record the rules tried that did not match, with the first failing condition. */
+  verbose?: boolean;
+}
+
+export interface Evaluation {
+  packet: PacketSpec;
+  outcomes: Outcome[];
+  /** Load-time findings that may affect the answer (missing chains, loops, unknown policies). */
+  problems: CompileProblem[];
+}
+
+export class NetfilterNode {
+  private readonly compiled = new Map<Family, CompiledRuleset>();
+  readonly node: NodeView;
+  readonly ipsets: IpsetView;
+
+  constructor(private readonly inputs: NodeInputs) {
+    this.node = inputs.node ?? unknownNode;
+    this.ipsets = inputs.ipsets ?? noIpsets();
+  }
+
+  rules(family: Family): CompiledRuleset {
+    let c = this.compiled.get(family);
+    if (!c) {
+      c = compileRulesets(this.inputs.rulesets, family);
+      this.compiled.set(family, c);
+    }
+    return c;
+  }
+
+  evaluate(packet: PacketSpec, opts: EvaluateOptions = {}): Evaluation {
+    const rules = this.rules(packet.family);
+    const outcomes = evaluatePath(packet, {
+      rules, node: this.node, ipsets: this.ipsets, verbose: opts.verbose ?? false, family: packet.family,
+    });
+    return { packet, outcomes, problems: rules.problems };
+  }
+}
+
+export function buildNode(inputs: NodeInputs): NetfilterNode {
+  return new NetfilterNode(inputs);
+}

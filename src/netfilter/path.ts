@@ -1,0 +1,344 @@
+/**
+ * The netfilter path of a packet through one node, hook by hook in the kernel's priority
+ * order, with the routing decisions in between and conntrack/NAT at the places the kernel
+ * does them:
+ *
+ *   arriving:  raw PREROUTING → (conntrack) → mangle PREROUTING → nat PREROUTING (first packet)
+ *              → routing → local: mangle/filter/security INPUT, nat INPUT (first packet)
+ *                        → forward: mangle/filter/security FORWARD → mangle/nat POSTROUTING
+ *   local:     routing → raw/mangle OUTPUT (re-route if mark or destination changed) →
+ *              nat OUTPUT (first packet; re-route) → filter/security OUTPUT →
+ *              mangle/nat POSTROUTING → out, or through lo back up the input path.
+ *
+ * The order was checked against `xtables-monitor --trace` (../shared/reference/traces and
+ * test/kernel/).
+ */
+import type { Family, TableName } from "../model/ast.js";
+import type { PacketSpec } from "../model/packet.js";
+import { hasPorts } from "../model/packet.js";
+import { endpoint, fork, snapshot, type Branch } from "./branch.js";
+import { runTable, type TableResult, type TraverseContext } from "./traverse.js";
+import type { ConntrackState, Fate, Hook, Outcome, PacketState, RouteDecision, Step } from "./types.js";
+
+type Stage = { table: TableName; hook: Hook; natOnly?: boolean };
+
+function initialState(spec: PacketSpec, src: string): PacketState {
+  const state = spec.state === "established" ? "ESTABLISHED" : spec.state === "related" ? "RELATED" : spec.state === "invalid" ? "INVALID" : "NEW";
+  const orig = { src, dst: spec.dst, ...(spec.sport !== undefined ? { sport: spec.sport } : {}), ...(spec.dport !== undefined ? { dport: spec.dport } : {}) };
+  const reply = { src: spec.dst, dst: src, ...(spec.dport !== undefined ? { sport: spec.dport } : {}), ...(spec.sport !== undefined ? { dport: spec.sport } : {}) };
+  const ct: ConntrackState = {
+    state, dir: spec.reply ? "REPLY" : "ORIGINAL", mark: 0, zone: 0,
+    orig: spec.reply ? reply : orig, reply: spec.reply ? orig : reply,
+    status: new Set(state === "ESTABLISHED" ? ["SEEN_REPLY", "CONFIRMED"] : []),
+  };
+  const p: PacketState = { family: spec.family, src, dst: spec.dst, proto: spec.proto, fragment: spec.fragment ?? false, mark: spec.mark ?? 0, ct };
+  if (spec.sport !== undefined) p.sport = spec.sport;
+  if (spec.dport !== undefined) p.dport = spec.dport;
+  if (spec.tcpFlags !== undefined) p.tcpFlags = spec.tcpFlags;
+  if (spec.icmpType !== undefined) p.icmpType = spec.icmpType;
+  if (spec.icmpCode !== undefined) p.icmpCode = spec.icmpCode;
+  if (spec.length !== undefined) p.length = spec.length;
+  if (spec.ttl !== undefined) p.ttl = spec.ttl;
+  if (spec.tos !== undefined) p.tos = spec.tos;
+  if (spec.srcMac !== undefined) p.srcMac = spec.srcMac;
+  if (spec.from !== "local") p.inIface = spec.from;
+  return p;
+}
+
+/** The nat table is consulted only for a connection's first packet (and never when untracked). */
+function natApplies(p: PacketState): boolean {
+  return p.ct.state === "NEW" && p.ct.dir === "ORIGINAL";
+}
+
+/** Applies the translation a nat target asked for, once its table has accepted the packet. */
+function applyNat(br: Branch): void {
+  const n = br.pendingNat;
+  if (!n) return;
+  delete br.pendingNat;
+  const p = br.pkt;
+  const last = [...br.steps].reverse().find((s) => s.matched && s.ruleNode);
+  if (n.kind === "dnat") {
+    const before = endpoint(p.dst, p.dport);
+    if (n.addr !== undefined) p.dst = n.addr;
+    if (n.port !== undefined && hasPorts(p.proto)) p.dport = n.port;
+    p.ct.dnat = { src: p.src, dst: p.dst, ...(p.dport !== undefined ? { dport: p.dport } : {}) };
+    p.ct.reply.src = p.dst;
+    if (p.dport !== undefined) p.ct.reply.sport = p.dport;
+    p.ct.status.add("DNAT");
+    if (last) addRewrite(last, `${n.how} ${before} → ${endpoint(p.dst, p.dport)}`, p);
+  } else {
+    const before = endpoint(p.src, p.sport);
+    if (n.addr !== undefined) p.src = n.addr;
+    if (n.port !== undefined && hasPorts(p.proto)) p.sport = n.port;
+    p.ct.snat = { src: p.src, dst: p.dst, ...(p.sport !== undefined ? { sport: p.sport } : {}) };
+    p.ct.reply.dst = p.src;
+    if (p.sport !== undefined) p.ct.reply.dport = p.sport;
+    p.ct.status.add("SNAT");
+    if (last) addRewrite(last, `${n.how} source ${before} → ${endpoint(p.src, p.sport)}`, p);
+  }
+}
+
+function addRewrite(s: Step, text: string, p: PacketState): void {
+  (s.rewrites ??= []).push(text);
+  s.packet = snapshot(p);
+}
+
+/** For a reply of a NATed connection, conntrack undoes the NAT at the hook that did the opposite manip. */
+function undoNatForReply(br: Branch, manip: "dst" | "src"): void {
+  const p = br.pkt;
+  if (p.ct.dir !== "REPLY") return;
+  const orig = p.ct.orig;
+  if (manip === "dst" && p.ct.status.has("SNAT")) {
+    p.dst = orig.src;
+    if (orig.sport !== undefined) p.dport = orig.sport;
+  }
+  if (manip === "src" && p.ct.status.has("DNAT")) {
+    p.src = orig.dst;
+    if (orig.dport !== undefined) p.sport = orig.dport;
+  }
+}
+
+interface Final {
+  br: Branch;
+  fate: Fate;
+}
+
+export interface PathContext extends TraverseContext {
+  family: Family;
+}
+
+/** Runs a list of live branches through one table/hook; terminal results become finals. */
+function stage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Branch[] {
+  const next: Branch[] = [];
+  for (const br of live) {
+    if (s.table === "nat" && !natApplies(br.pkt)) {
+      next.push(br);
+      continue;
+    }
+    // Untracked packets skip nat entirely; raw runs before conntrack so it is always consulted.
+    for (const r of runTable(br, s.table, s.hook, ctx)) {
+      if (r.verdict === "ACCEPT") {
+        if (s.table === "nat") applyNat(r.br);
+        next.push(r.br);
+      } else finals.push({ br: r.br, fate: terminalFate(r, s) });
+    }
+  }
+  return next;
+}
+
+function terminalFate(r: TableResult, s: Stage): Fate {
+  const rule = r.rule ?? "policy";
+  switch (r.verdict) {
+    case "DROP":
+      return { kind: "dropped", table: s.table, chain: r.chain ?? s.hook, rule, hook: s.hook };
+    case "REJECT":
+      return { kind: "rejected", table: s.table, chain: r.chain ?? s.hook, rule: typeof rule === "number" ? rule : 0, hook: s.hook, with: r.detail ?? "icmp-port-unreachable" };
+    case "QUEUE": {
+      const f: Fate = { kind: "queued", table: s.table, chain: r.chain ?? s.hook, rule: typeof rule === "number" ? rule : 0, hook: s.hook };
+      if (r.detail !== undefined) f.queue = r.detail;
+      return f;
+    }
+    case "ERROR":
+      return { kind: "error", reason: `${s.table} ${r.chain ?? s.hook} rule ${rule}: ${r.detail ?? "error"}` };
+    default:
+      return { kind: "indeterminate", reason: `${s.table} ${r.chain ?? s.hook} rule ${rule}: ${r.detail ?? "cannot be decided"}` };
+  }
+}
+
+function withRoute(br: Branch, d: RouteDecision): void {
+  if (d.kind === "unicast") {
+    br.pkt.outIface = d.dev;
+    if (d.gateway !== undefined) br.pkt.nexthop = d.gateway;
+    else delete br.pkt.nexthop;
+  } else if (d.kind === "local") {
+    br.pkt.outIface = d.dev ?? "lo";
+    delete br.pkt.nexthop;
+  }
+}
+
+function routeFailure(d: RouteDecision, what: string): Fate | undefined {
+  switch (d.kind) {
+    case "indeterminate":
+      return { kind: "indeterminate", reason: `${what}: ${d.reason}` };
+    case "blackhole":
+    case "unreachable":
+    case "prohibit":
+    case "throw":
+    case "none":
+      return { kind: "unroutable", reason: `${what}: ${d.kind === "none" ? "no route" : `${d.kind} route`}${d.detail ? ` (${d.detail})` : ""}` };
+    default:
+      return undefined;
+  }
+}
+
+/** Where a branch's packet goes after the input-side routing decision. */
+function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
+  const local: Branch[] = [];
+  const forward: Branch[] = [];
+  for (const br of live) {
+    const p = br.pkt;
+    const d = ctx.node.routeInput(p.dst, ctx.family, p.inIface ?? "lo", p.mark, p.src);
+    const fail = routeFailure(d, `routing ${p.dst} arriving on ${p.inIface}`);
+    if (fail) {
+      finals.push({ br, fate: fail });
+      continue;
+    }
+    if (d.kind === "local") {
+      local.push(br);
+      continue;
+    }
+    const fwd = ctx.node.forwarding(ctx.family);
+    if (fwd === false) {
+      finals.push({ br, fate: { kind: "unroutable", reason: `${p.dst} is not local and forwarding is disabled (${ctx.family === "ipv4" ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding"}=0)` } });
+      continue;
+    }
+    let b = br;
+    if (typeof fwd === "object") {
+      b = fork(br, 1, `forwarding assumed enabled (${fwd.indeterminate})`);
+    }
+    withRoute(b, d);
+    forward.push(b);
+  }
+  let l = local;
+  for (const s of [
+    { table: "mangle", hook: "INPUT" }, { table: "filter", hook: "INPUT" }, { table: "security", hook: "INPUT" }, { table: "nat", hook: "INPUT" },
+  ] as Stage[]) l = stage(l, s, ctx, finals);
+  for (const br of l) {
+    undoNatForReply(br, "src");
+    finals.push({ br, fate: { kind: "delivered", iface: br.pkt.inIface ?? "lo" } });
+  }
+  let f = forward;
+  for (const s of [
+    { table: "mangle", hook: "FORWARD" }, { table: "filter", hook: "FORWARD" }, { table: "security", hook: "FORWARD" },
+  ] as Stage[]) f = stage(f, s, ctx, finals);
+  postrouting(f, ctx, finals, "forwarded");
+}
+
+function postrouting(live: Branch[], ctx: PathContext, finals: Final[], kind: "forwarded" | "sent"): Branch[] {
+  let l = stage(live, { table: "mangle", hook: "POSTROUTING" }, ctx, finals);
+  l = stage(l, { table: "nat", hook: "POSTROUTING" }, ctx, finals);
+  for (const br of l) {
+    undoNatForReply(br, "src");
+    const iface = br.pkt.outIface ?? "?";
+    const fate: Extract<Fate, { kind: "forwarded" | "sent" }> = { kind, iface };
+    if (br.pkt.nexthop !== undefined) fate.via = br.pkt.nexthop;
+    finals.push({ br, fate });
+  }
+  return l;
+}
+
+function arrive(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
+  if (!spec.src) {
+    finals.push({ br: newBranch(spec, "0.0.0.0"), fate: { kind: "error", reason: "a packet arriving on an interface needs a source address" } });
+    return;
+  }
+  let live = [newBranch(spec, spec.src)];
+  live = stage(live, { table: "raw", hook: "PREROUTING" }, ctx, finals);
+  live = stage(live, { table: "mangle", hook: "PREROUTING" }, ctx, finals);
+  for (const br of live) undoNatForReply(br, "dst");
+  live = stage(live, { table: "nat", hook: "PREROUTING" }, ctx, finals);
+  inputPath(live, ctx, finals);
+}
+
+function newBranch(spec: PacketSpec, src: string): Branch {
+  return { probability: 1, assumptions: [], steps: [], pkt: initialState(spec, src), notes: [] };
+}
+
+function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
+  const d = ctx.node.routeOutput(spec.dst, ctx.family, spec.mark ?? 0);
+  const fail = routeFailure(d, `routing ${spec.dst} from this node`);
+  const src = spec.src ?? (d.kind === "unicast" ? d.src : d.kind === "local" ? spec.dst : undefined);
+  if (fail) {
+    // The kernel refuses the send before netfilter sees the packet.
+    finals.push({ br: newBranch(spec, src ?? "0.0.0.0"), fate: fail });
+    return;
+  }
+  if (!src) {
+    finals.push({ br: newBranch(spec, "0.0.0.0"), fate: { kind: "indeterminate", reason: `no source address can be selected for ${spec.dst}; give src` } });
+    return;
+  }
+  const first = newBranch(spec, src);
+  if (!spec.src) first.assumptions.push(`source ${src} chosen by the routing decision`);
+  withRoute(first, d);
+  let live = [first];
+  live = stage(live, { table: "raw", hook: "OUTPUT" }, ctx, finals);
+  live = stage(live, { table: "mangle", hook: "OUTPUT" }, ctx, finals);
+  live = reroute(live, ctx, finals, spec);
+  const dsts = new Map(live.map((b) => [b, b.pkt.dst] as const));
+  live = stage(live, { table: "nat", hook: "OUTPUT" }, ctx, finals);
+  live = live.flatMap((b) => (dsts.get(b) !== undefined && dsts.get(b) !== b.pkt.dst ? reroute([b], ctx, finals, spec, true) : [b]));
+  live = stage(live, { table: "filter", hook: "OUTPUT" }, ctx, finals);
+  live = stage(live, { table: "security", hook: "OUTPUT" }, ctx, finals);
+  const toLocal: Branch[] = [];
+  const out: Branch[] = [];
+  for (const b of live) (b.pkt.outIface === "lo" ? toLocal : out).push(b);
+  postrouting(out, ctx, finals, "sent");
+  // Through lo: the packet comes back up the input path, its conntrack entry already set up.
+  const finalsLo: Final[] = [];
+  let lo = stage(toLocal, { table: "mangle", hook: "POSTROUTING" }, ctx, finals);
+  lo = stage(lo, { table: "nat", hook: "POSTROUTING" }, ctx, finals);
+  for (const b of lo) {
+    b.pkt.inIface = "lo";
+    delete b.pkt.outIface;
+    b.pkt.ct.status.add("CONFIRMED");
+  }
+  lo = stage(lo, { table: "raw", hook: "PREROUTING" }, ctx, finals);
+  lo = stage(lo, { table: "mangle", hook: "PREROUTING" }, ctx, finals);
+  // nat PREROUTING/INPUT are skipped: the DNAT/SNAT bindings were set up on the way out.
+  inputPathLoopback(lo, ctx, finalsLo);
+  for (const f of finalsLo) finals.push(f);
+}
+
+function inputPathLoopback(live: Branch[], ctx: PathContext, finals: Final[]): void {
+  let l = live;
+  for (const s of [{ table: "mangle", hook: "INPUT" }, { table: "filter", hook: "INPUT" }, { table: "security", hook: "INPUT" }] as Stage[]) {
+    l = stage(l, s, ctx, finals);
+  }
+  for (const br of l) finals.push({ br, fate: { kind: "delivered", iface: "lo" } });
+}
+
+/** After mangle OUTPUT (mark or destination changed) and nat OUTPUT (destination changed), the kernel routes again; the source address stays. */
+function reroute(live: Branch[], ctx: PathContext, finals: Final[], spec: PacketSpec, dstChanged = false): Branch[] {
+  const out: Branch[] = [];
+  for (const b of live) {
+    const changed = dstChanged || b.pkt.mark !== (spec.mark ?? 0) || b.pkt.dst !== spec.dst;
+    if (!changed) {
+      out.push(b);
+      continue;
+    }
+    const d = ctx.node.routeOutput(b.pkt.dst, ctx.family, b.pkt.mark);
+    const fail = routeFailure(d, `re-routing ${b.pkt.dst} after OUTPUT changed the packet`);
+    if (fail) {
+      finals.push({ br: b, fate: fail });
+      continue;
+    }
+    withRoute(b, d);
+    out.push(b);
+  }
+  return out;
+}
+
+export function evaluatePath(spec: PacketSpec, ctx: PathContext): Outcome[] {
+  const finals: Final[] = [];
+  if (spec.from === "local") send(spec, ctx, finals);
+  else arrive(spec, ctx, finals);
+  return mergeOutcomes(
+    finals.map(({ br, fate }) => ({ probability: br.probability, assumptions: br.assumptions, fate, steps: br.steps, final: snapshot(br.pkt) })),
+  );
+}
+
+function outcomeKey(o: Outcome): string {
+  return JSON.stringify([o.assumptions, o.fate, o.final, o.steps.map((s) => [s.hook, s.table, s.chain, s.rule, s.verdict, s.matched, s.rewrites])]);
+}
+
+/** Identical outcomes (same path, fate and packet) reached through different branches are one, with summed probability. */
+export function mergeOutcomes(list: Outcome[]): Outcome[] {
+  const byKey = new Map<string, Outcome>();
+  for (const o of list) {
+    const k = outcomeKey(o);
+    const prev = byKey.get(k);
+    if (prev) prev.probability += o.probability;
+    else byKey.set(k, o);
+  }
+  return [...byKey.values()];
+}

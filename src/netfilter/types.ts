@@ -1,0 +1,209 @@
+/**
+ * The vocabulary of evaluation: hooks, the packet as it is while traversing, what matches
+ * and targets may read and do, and the result record (outcomes, steps, fates). Extensions
+ * implement `evaluate`/`apply` against these types.
+ */
+import type { Family, Rule, TableName } from "../model/ast.js";
+import type { CtState } from "../model/packet.js";
+
+export type Hook = "PREROUTING" | "INPUT" | "FORWARD" | "OUTPUT" | "POSTROUTING";
+
+/** The packet as it is at one point of its path: rewritten addresses, marks, conntrack view. */
+export interface PacketState {
+  family: Family;
+  src: string;
+  dst: string;
+  proto: number;
+  sport?: number;
+  dport?: number;
+  tcpFlags?: number;
+  icmpType?: number;
+  icmpCode?: number;
+  length?: number;
+  ttl?: number;
+  tos?: number;
+  srcMac?: string;
+  fragment: boolean;
+  /** Interface it arrived on (absent for locally generated). */
+  inIface?: string;
+  /** Interface the routing decision chose (absent before it, e.g. in PREROUTING). */
+  outIface?: string;
+  /** The gateway of that route, when it has one (MASQUERADE picks its address towards it). */
+  nexthop?: string;
+  mark: number;
+  ct: ConntrackState;
+}
+
+export interface Tuple {
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+}
+
+export interface ConntrackState {
+  state: CtState;
+  /** ORIGINAL for packets in the direction that opened the connection. */
+  dir: "ORIGINAL" | "REPLY";
+  mark: number;
+  zone: number;
+  /** The connection as first seen, and as its replies will look after NAT. */
+  orig: Tuple;
+  reply: Tuple;
+  /** NAT set up for this connection (by this packet, or declared for an established one). */
+  dnat?: Tuple;
+  snat?: Tuple;
+  /** Status bits as `--ctstatus` names them. */
+  status: Set<"EXPECTED" | "SEEN_REPLY" | "ASSURED" | "CONFIRMED" | "SNAT" | "DNAT">;
+  helper?: string;
+}
+
+/** What a match may ask about the node and its sets. */
+export interface EvalEnv {
+  readonly packet: Readonly<PacketState>;
+  readonly hook: Hook;
+  readonly table: TableName;
+  readonly node: NodeView;
+  readonly ipsets: IpsetView;
+}
+
+export type AddrType =
+  | "UNSPEC" | "UNICAST" | "LOCAL" | "BROADCAST" | "ANYCAST" | "MULTICAST" | "BLACKHOLE" | "UNREACHABLE" | "PROHIBIT" | "THROW" | "NAT" | "XRESOLVE";
+
+/** A yes, a no, or "cannot tell from what the inputs say" with the reason. */
+export type Tri = boolean | { indeterminate: string };
+
+export type RouteDecision =
+  | { kind: "local"; dev?: string }
+  | { kind: "unicast"; dev: string; gateway?: string; src?: string; onlink?: boolean }
+  | { kind: "blackhole" | "unreachable" | "prohibit" | "throw" | "none"; detail?: string }
+  | { kind: "indeterminate"; reason: string };
+
+/** An encapsulating device: what the outer packet looks like for a given next hop. */
+export interface TunnelInfo {
+  kind: "vxlan" | "ipip" | "ip6tnl" | "gre" | "wireguard";
+  /** The outer destination for an inner next hop (VXLAN: from the FDB; IPIP: the gateway). */
+  outerDestination(nexthop: string | undefined, innerDst: string): string | undefined;
+  outerProto: number;
+  outerDport?: number;
+  outerSport?: number;
+}
+
+export interface NodeView {
+  /** False when no node facts were given: route and address questions are indeterminate. */
+  readonly known: boolean;
+  /** The kernel's address type of `ip` (as addrtype sees it), optionally limited to a device. */
+  addressType(ip: string, family: Family, dev?: string): AddrType | { indeterminate: string };
+  isLocal(ip: string, family: Family): Tri;
+  /** Routing decision for a packet arriving on `iif`. */
+  routeInput(dst: string, family: Family, iif: string, mark: number, src: string): RouteDecision;
+  /** Routing decision for a locally generated packet; `src` is the selected source address. */
+  routeOutput(dst: string, family: Family, mark: number): RouteDecision;
+  /** The address MASQUERADE/REDIRECT would pick on `dev` (towards `nexthop` when given). */
+  primaryAddress(dev: string, family: Family, nexthop?: string): string | undefined;
+  /** net.ipv4.ip_forward / net.ipv6.conf.all.forwarding. */
+  forwarding(family: Family): Tri;
+  tunnel(dev: string): TunnelInfo | undefined;
+  /** A sysctl as given, for settings such as bridge-nf-call-iptables. */
+  sysctl(name: string): string | undefined;
+}
+
+export type SetLookupResult = boolean | { indeterminate: string };
+
+export interface SetTuple {
+  src: string;
+  dst: string;
+  proto: number;
+  sport?: number;
+  dport?: number;
+  inIface?: string;
+  outIface?: string;
+  srcMac?: string;
+}
+
+export interface IpsetView {
+  /** Whether the set has the tuple selected by `flags` (`src`, `dst` per dimension). */
+  test(name: string, tuple: SetTuple, flags: readonly ("src" | "dst")[]): SetLookupResult;
+  add(name: string, tuple: SetTuple, flags: readonly ("src" | "dst")[]): void;
+  del(name: string, tuple: SetTuple, flags: readonly ("src" | "dst")[]): void;
+}
+
+export type MatchResult =
+  | boolean
+  | { indeterminate: string }
+  | { branches: ReadonlyArray<{ probability: number; matched: boolean; label: string }> };
+
+/** What a target may change; the evaluator records every change as a step's rewrite. */
+export interface TargetEffects {
+  setMark(v: number): void;
+  setCtMark(v: number): void;
+  notrack(): void;
+  setCtZone(zone: number): void;
+  setHelper(name: string): void;
+  /** Rewrites of header fields TOS/DSCP/TTL/TCPMSS and the like; described, not modelled further. */
+  rewrite(field: "tos" | "ttl" | "mss" | "ecn" | "checksum" | "class" | "tcpoptions", value: number | string): void;
+  /** Address/port translation of this connection: DNAT-like (destination) or SNAT-like (source). */
+  nat(kind: "dnat" | "snat", to: { addr?: string; port?: number }, how: string): void;
+  log(line: string): void;
+  setAdd(name: string, flags: readonly ("src" | "dst")[], del: boolean): void;
+}
+
+export type TargetVerdict = "CONTINUE" | "ACCEPT" | "DROP" | "REJECT" | "QUEUE" | "RETURN";
+
+export type TargetResult =
+  | { verdict: TargetVerdict; detail?: string }
+  | { indeterminate: string };
+
+/** One entry of a trace: a rule that matched (or was tried, in verbose mode) or a policy. */
+export interface Step {
+  hook: Hook;
+  table: TableName;
+  chain: string;
+  /** 1-based as iptables-save lists the chain, or "policy". */
+  rule: number | "policy";
+  /** The rule itself (absent for policies). */
+  ruleNode?: Rule;
+  verdict: string;
+  matched: boolean;
+  /** For a tried rule that did not match: the first condition that failed. */
+  failed?: string;
+  /** Rewrites this step made, e.g. "DNAT 10.254.198.92:80 → 172.17.0.4:80". */
+  rewrites?: string[];
+  /** The packet after this step, when it changed. */
+  packet?: PacketSnapshot;
+  /** A kernel log line this step produced (LOG/NFLOG). */
+  log?: string;
+}
+
+export interface PacketSnapshot {
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+  mark: string;
+  ctmark: string;
+  inIface?: string;
+  outIface?: string;
+  ctstate: CtState;
+}
+
+export type Fate =
+  | { kind: "delivered"; iface?: string }
+  | { kind: "forwarded"; iface: string; via?: string }
+  | { kind: "sent"; iface: string; via?: string }
+  | { kind: "dropped"; table: TableName; chain: string; rule: number | "policy"; hook: Hook }
+  | { kind: "rejected"; table: TableName; chain: string; rule: number; hook: Hook; with: string }
+  | { kind: "queued"; table: TableName; chain: string; rule: number; hook: Hook; queue?: string }
+  | { kind: "unroutable"; reason: string }
+  | { kind: "indeterminate"; reason: string }
+  | { kind: "error"; reason: string };
+
+export interface Outcome {
+  probability: number;
+  assumptions: string[];
+  fate: Fate;
+  steps: Step[];
+  final: PacketSnapshot;
+  /** The packet that leaves after encapsulation (VXLAN, IPIP), traced as its own leg. */
+  encapsulated?: Outcome[];
+}
