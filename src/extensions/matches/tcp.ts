@@ -150,6 +150,9 @@ export const tcp: MatchExtension<TcpData> = {
     const p = env.packet;
     // The kernel's tcp match never matches a non-first fragment or another protocol.
     if (p.proto !== 6 || p.fragment) return false;
+    if ((d.sport && p.sport === undefined) || (d.dport && p.dport === undefined)) {
+      return { indeterminate: `the packet's ${d.sport && p.sport === undefined ? "source" : "destination"} port is not given` };
+    }
     if (d.sport && !portIn(d.sport, p.sport)) return false;
     if (d.dport && !portIn(d.dport, p.dport)) return false;
     if (d.flags) {
