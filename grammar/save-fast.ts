@@ -23,7 +23,11 @@ const ODD_SPACE = /[\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufef
  */
 export function scanSaveLine(text: string, start: number, end: number, line: number): SaveLine | null | undefined {
   let i = start;
-  while (i < end && isSpace(text.charCodeAt(i))) i++;
+  for (; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === FF || c === VT) return undefined;
+    if (!isSpace(c)) break;
+  }
   if (i >= end) return null;
   const first = text.charCodeAt(i);
   if (first === HASH) {
@@ -77,7 +81,7 @@ export function scanSaveLine(text: string, start: number, end: number, line: num
     if (!/^\*[A-Za-z0-9_-]+$/.test(r0)) return undefined;
     return { kind: "table", line, col: a0.col, name: r0.slice(1), extra: args.slice(1) };
   }
-  if (c0 === 58 /* : */) {
+  if (c0 === 58 /* : */ && r0.length > 1) {
     if (a0.quoted) return undefined;
     return { kind: "chain", line, col: a0.col, name: r0.slice(1), args: args.slice(1) };
   }

@@ -34,10 +34,81 @@ export const LineComment = createToken({
   start_chars_hint: ["#"],
   line_breaks: false,
 });
-/** Any argument; double-quoted parts may hold spaces and backslash escapes. */
-export const Word = createToken({ name: "Word", pattern: /(?:[^\s"]|"(?:[^"\\\n]|\\[^\n])*")+/ });
-/** A double quote that is never closed on its line. */
-export const OpenQuote = createToken({ name: "OpenQuote", pattern: /(?:[^\s"]|"(?:[^"\\\n]|\\[^\n])*")*"(?:[^"\\\n]|\\[^\n])*/ });
+/** JavaScript's `\s`, which separates words. */
+export function isJsSpace(c: number): boolean {
+  return (c >= 9 && c <= 13) || c === 32 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** End of a run of word units: non-space non-quote characters and closed `"..."` segments. */
+function scanUnits(text: string, offset: number): number {
+  let i = offset;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (isJsSpace(c)) break;
+    if (c !== 34) {
+      i++;
+      continue;
+    }
+    // A quoted segment counts only if it closes before the end of the line.
+    let j = i + 1;
+    while (j < text.length) {
+      const d = text.charCodeAt(j);
+      if (d === 34 || d === 10) break;
+      if (d === 92) {
+        if (j + 1 >= text.length || text.charCodeAt(j + 1) === 10) break;
+        j += 2;
+        continue;
+      }
+      j++;
+    }
+    if (j < text.length && text.charCodeAt(j) === 34) i = j + 1;
+    else break;
+  }
+  return i;
+}
+
+function matchOf(text: string, start: number, end: number): RegExpExecArray {
+  return [text.slice(start, end)] as unknown as RegExpExecArray;
+}
+
+/**
+ * Any argument; double-quoted parts may hold spaces and backslash escapes. Scanned by hand
+ * rather than by a regular expression so a 10 MB argument costs linear time and no stack.
+ */
+export const Word = createToken({
+  name: "Word",
+  pattern: {
+    exec(text: string, offset: number) {
+      const e = scanUnits(text, offset);
+      return e > offset ? matchOf(text, offset, e) : null;
+    },
+  },
+  line_breaks: false,
+});
+/** A word whose last double quote is never closed on its line. */
+export const OpenQuote = createToken({
+  name: "OpenQuote",
+  pattern: {
+    exec(text: string, offset: number) {
+      const e = scanUnits(text, offset);
+      if (text.charCodeAt(e) !== 34) return null;
+      let j = e + 1;
+      while (j < text.length) {
+        const d = text.charCodeAt(j);
+        if (d === 10 || d === 34) break;
+        if (d === 92) {
+          if (j + 1 >= text.length || text.charCodeAt(j + 1) === 10) break;
+          j += 2;
+          continue;
+        }
+        j++;
+      }
+      return matchOf(text, offset, j);
+    },
+  },
+  line_breaks: false,
+});
 export const Counters = createToken({ name: "Counters", pattern: /\[[0-9]+:[0-9]+\](?=[ \t\r\n]|$)/, longer_alt: Word });
 export const TableHeader = createToken({ name: "TableHeader", pattern: /\*[A-Za-z0-9_-]+(?=[ \t\r\n]|$)/, longer_alt: Word });
 export const ChainDecl = createToken({ name: "ChainDecl", pattern: /:[^\s"]+/, longer_alt: Word });

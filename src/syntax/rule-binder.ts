@@ -454,17 +454,17 @@ function findOwner(
   proto: ProtocolMatch | undefined,
   family: Family,
 ): Owner | "ambiguous" | undefined {
-  // The target is loaded last when -j came before the option.
-  const loaded: (PendingMatch | PendingTarget)[] = [...matches];
-  if (target) loaded.push(target);
-  for (let k = loaded.length - 1; k >= 0; k--) {
-    const h = loaded[k]!;
+  // Most recently loaded first; the target counts as loaded last when -j came before the option.
+  const n = matches.length + (target ? 1 : 0);
+  const at = (k: number): PendingMatch | PendingTarget => (k === matches.length ? target! : matches[k]!);
+  for (let k = n - 1; k >= 0; k--) {
+    const h = at(k);
     if (!h.ext) continue;
     const spec = flagIndex(h.ext.options).get(flag);
     if (spec) return { holder: h, spec };
   }
-  for (let k = loaded.length - 1; k >= 0; k--) {
-    const h = loaded[k]!;
+  for (let k = n - 1; k >= 0; k--) {
+    const h = at(k);
     if (!h.ext) continue;
     const spec = lookupFlag(flag, h.ext.options);
     if (spec === "ambiguous") return "ambiguous";

@@ -18,7 +18,7 @@ function parseCidr(c: string, family: Family) {
   const prefix = p === undefined ? (family === "ipv4" ? 32 : 128) : Number(p);
   const mask = maskFromPrefix(prefix, family);
   const n = ipToNum(a!, family)!;
-  const net = typeof n === "number" ? (n & (mask as number)) >>> 0 : n.map((w, i) => (w & (mask as number[])[i]!) >>> 0) as unknown as typeof n;
+  const net = typeof n === "number" ? (n & (mask as number)) >>> 0 : n.map((w, i) => (w & (mask as readonly number[])[i]!) >>> 0) as unknown as typeof n;
   return { net, mask, prefix, addr: a! };
 }
 

@@ -1,0 +1,48 @@
+/** The fast line scanner must say exactly what the chevrotain grammar says, or decline. */
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { parseSaveChunk } from "../../grammar/save.js";
+import { scanSaveLine } from "../../grammar/save-fast.js";
+import { hasShared, listShared, readShared, sections } from "../support/shared.js";
+
+function grammarLine(line: string) {
+  const r = parseSaveChunk(line, 7);
+  return { lines: r.lines, errors: r.errors.length };
+}
+
+function agree(line: string): void {
+  const fast = scanSaveLine(line, 0, line.length, 7);
+  if (fast === undefined) return;
+  const g = grammarLine(line);
+  expect(g.errors).toBe(0);
+  if (fast === null) expect(g.lines).toEqual([]);
+  else expect(g.lines).toEqual([fast]);
+}
+
+const alphabet = fc.constantFrom(" ", "\t", "\r", '"', "\\", "#", "*", ":", "[", "]", "0", "1", "-", "A", "a", "!", "é", "\u00a0", "C", "O", "M", "I", "T", "\f");
+
+describe("fast scanner ≡ grammar", () => {
+  it("on random lines", () => {
+    fc.assert(fc.property(fc.string({ unit: alphabet, maxLength: 40 }), agree), { numRuns: 3000 });
+  });
+  it("on lines shaped like dumps", () => {
+    const word = fc.oneof(
+      fc.constantFrom("-A", "INPUT", "-j", "ACCEPT", "COMMIT", "*filter", ":INPUT", "[1:2]", "!", "--comment", '"a b"', '"x\\"y"', 'a"b c"d', '"', "#x"),
+      fc.string({ unit: alphabet, maxLength: 6 }),
+    );
+    fc.assert(fc.property(fc.array(word, { maxLength: 8 }), fc.constantFrom(" ", "  ", "\t"), (ws, sep) => agree(ws.join(sep))), { numRuns: 3000 });
+  });
+  it.skipIf(!hasShared)("on every line of the reference dumps", () => {
+    let n = 0;
+    for (const f of listShared("reference/iptables", ".txt")) {
+      for (const [name, body] of sections(readShared("reference/iptables", f))) {
+        if (!/^(restore|save|save -c|S)$/.test(name)) continue;
+        for (const line of body.split("\n")) {
+          agree(line);
+          n++;
+        }
+      }
+    }
+    expect(n).toBeGreaterThan(1000);
+  });
+});
