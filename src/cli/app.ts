@@ -1,16 +1,27 @@
 /** Command dispatch for the `netfate` binary: wires arguments to commands; no logic lives here. */
 import { suggest, UsageError } from "./args.js";
 import { runParse } from "./commands/parse.js";
+import { runTrace, runWhyDropped } from "./commands/trace.js";
+import { runBatch } from "./commands/batch.js";
 import { processIO, type CommandIO } from "./io.js";
 
 const COMMANDS: Record<string, (argv: string[], io: CommandIO) => number> = {
   parse: runParse,
+  trace: runTrace,
+  "why-dropped": runWhyDropped,
+  batch: runBatch,
 };
 
 const USAGE = `usage: netfate COMMAND [options]
 
 Commands:
-  parse FILE...   read iptables/ipset/node dumps; print canonical text, --json AST or --summary
+  why-dropped [inputs] PACKET   is this packet dropped, by which rule, and what nearly let it through
+  trace [inputs] PACKET         every outcome of a packet: hooks, chains, rules, rewrites, fate
+  batch [inputs] --packets F    many packets (JSON lines in, one JSON result per line out)
+  parse FILE...                 read iptables/ipset/node dumps; print canonical text, --json AST or --summary
+
+Inputs: --rules FILE (repeatable), --ipsets FILE, --node FILE, --bundle DIR, --iface NAME=CIDR
+Run "netfate COMMAND --help" for a command's options.
 `;
 
 export function main(argv: string[], io: CommandIO = processIO): number {

@@ -328,11 +328,18 @@ export function evaluatePath(spec: PacketSpec, ctx: PathContext): Outcome[] {
 }
 
 function outcomeKey(o: Outcome): string {
-  return JSON.stringify([o.assumptions, o.fate, o.final, o.steps.map((s) => [s.hook, s.table, s.chain, s.rule, s.verdict, s.matched, s.rewrites])]);
+  const f = o.fate as Record<string, unknown>;
+  let k = `${f.kind}|${f.iface ?? ""}|${f.table ?? ""}|${f.chain ?? ""}|${f.rule ?? ""}|${f.reason ?? ""}|${f.via ?? ""}`;
+  const p = o.final;
+  k += `#${p.src}|${p.dst}|${p.sport}|${p.dport}|${p.mark}|${p.ctmark}|${p.ctstate}|${p.inIface}|${p.outIface}`;
+  k += `#${o.assumptions.join("\u0001")}#`;
+  for (const s of o.steps) k += `${s.hook}|${s.table}|${s.chain}|${s.rule}|${s.verdict}|${s.matched ? 1 : 0}|${s.rewrites?.join("\u0001") ?? ""};`;
+  return k;
 }
 
 /** Identical outcomes (same path, fate and packet) reached through different branches are one, with summed probability. */
 export function mergeOutcomes(list: Outcome[]): Outcome[] {
+  if (list.length < 2) return list;
   const byKey = new Map<string, Outcome>();
   for (const o of list) {
     const k = outcomeKey(o);

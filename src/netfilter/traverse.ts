@@ -130,7 +130,9 @@ function testRule(
       continue;
     }
     const m = cr.matches[next]!;
-    const what = m.kind === "extension" ? `-m ${m.node.name}${m.ext.save(m.node.data, { family: fam, protocol: cr.rule.protocol, numeric: true })}` : m.reason;
+    // Described only when a trace needs the words (a failure or an assumption).
+    const describe = (): string =>
+      m.kind === "extension" ? `-m ${m.node.name}${m.ext.save(m.node.data, { family: fam, protocol: cr.rule.protocol, numeric: true })}` : m.reason;
     let res;
     if (m.kind === "unknown") res = { indeterminate: m.reason };
     else if (!m.ext.evaluate) res = { indeterminate: `netfate cannot evaluate -m ${m.ext.name} yet` };
@@ -139,11 +141,13 @@ function testRule(
       res = m.ext.evaluate(m.node.data, env);
     }
     if (res === true) queue.push({ br: b, next: next + 1 });
-    else if (res === false) no.push({ br: b, failed: what });
+    else if (res === false) no.push({ br: b, failed: ctx.verbose ? describe() : "" });
     else if ("indeterminate" in res) {
+      const what = describe();
       queue.push({ br: fork(b, 1, `${what}: assumed to match (${res.indeterminate})`), next: next + 1 });
       no.push({ br: fork(b, 1, `${what}: assumed not to match (${res.indeterminate})`), failed: what });
     } else {
+      const what = describe();
       for (const alt of res.branches) {
         if (alt.probability <= 0) continue;
         const nb = fork(b, alt.probability, undefined);

@@ -1,0 +1,83 @@
+/**
+ * `netfate batch --packets FILE.jsonl`: one JSON result per input line on stdout, a progress
+ * bar on stderr when it is a terminal, and summary counts at the end (stderr).
+ */
+import { readFileSync } from "node:fs";
+import { buildNode } from "../../netfilter/model.js";
+import { formatDiagnostic } from "../../model/diagnostics.js";
+import { parsePacketJson, parsePacketText } from "../../packet/parse.js";
+import { evaluationJson } from "../../explain/json.js";
+import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
+import { INPUT_FLAGS, loadInputs } from "../load.js";
+import type { CommandIO } from "../io.js";
+
+export const BATCH_FLAGS: FlagSpec[] = [
+  ...INPUT_FLAGS,
+  { name: "packets", value: true, help: "packets, one per line: JSON objects or the text form (- for stdin)" },
+  { name: "verbose", short: "v", help: "include the rules tried that did not match" },
+  { name: "quiet", short: "q", help: "no progress, notes or summary on stderr" },
+  { name: "help", short: "h", help: "show this help" },
+];
+
+export function runBatch(argv: string[], io: CommandIO): number {
+  const args = parseArgs(argv, BATCH_FLAGS);
+  if (flagSet(args, "help")) {
+    io.out(helpText("usage: netfate batch [inputs] --packets FILE.jsonl", BATCH_FLAGS));
+    return 0;
+  }
+  const file = flagValue(args, "packets") ?? args.positionals[0];
+  if (!file) throw new UsageError("batch needs --packets FILE (one packet per line)");
+  let text: string;
+  try {
+    text = file === "-" ? io.readStdin() : readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const inputs = loadInputs(args, io);
+  const quiet = flagSet(args, "quiet");
+  if (!quiet) for (const n of inputs.notes) io.err(`note: ${n}\n`);
+  for (const d of inputs.diagnostics) if (d.severity === "error") io.err(formatDiagnostic(d) + "\n");
+  const node = buildNode({ rulesets: inputs.rulesets, ...(inputs.node ? { node: inputs.node } : {}), ...(inputs.ipsets ? { ipsets: inputs.ipsets } : {}) });
+  const lines = text.split("\n");
+  const counts = new Map<string, number>();
+  let bad = 0;
+  let done = 0;
+  const total = lines.filter((l) => l.trim()).length;
+  const progress = io.isTTY && !quiet && total >= 1000;
+  const verbose = flagSet(args, "verbose");
+  let chunk = "";
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (!line) continue;
+    const r = line.startsWith("{") ? parsePacketJson(line) : parsePacketText(line);
+    if (!r.ok) {
+      bad++;
+      chunk += JSON.stringify({ version: 1, line: i + 1, error: r.error }) + "\n";
+    } else {
+      const e = node.evaluate(r.packet, { verbose });
+      const j = evaluationJson(e);
+      (j as Record<string, unknown>).line = i + 1;
+      chunk += JSON.stringify(j) + "\n";
+      for (const o of e.outcomes) counts.set(o.fate.kind, (counts.get(o.fate.kind) ?? 0) + 1);
+    }
+    done++;
+    if (chunk.length > 1 << 16) {
+      io.out(chunk);
+      chunk = "";
+    }
+    if (progress && done % 1000 === 0) io.err(`\r${progressBar(done, total)}`);
+  }
+  io.out(chunk);
+  if (progress) io.err(`\r${progressBar(total, total)}\n`);
+  if (!quiet) {
+    const parts = [...counts].sort().map(([k, v]) => `${k} ${v}`);
+    io.err(`${done} packets${bad ? `, ${bad} unreadable` : ""}; outcomes: ${parts.join(", ") || "none"}\n`);
+  }
+  return bad > 0 ? 2 : 0;
+}
+
+function progressBar(done: number, total: number): string {
+  const w = 30;
+  const f = Math.round((done / Math.max(1, total)) * w);
+  return `[${"#".repeat(f)}${".".repeat(w - f)}] ${done}/${total}`;
+}

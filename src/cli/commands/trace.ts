@@ -1,0 +1,66 @@
+/**
+ * `netfate trace` and `netfate why-dropped`: one packet through the node. trace prints every
+ * outcome in full; why-dropped answers in a few lines and exits 1 when any outcome drops it.
+ */
+import { buildNode } from "../../netfilter/model.js";
+import { formatDiagnostic } from "../../model/diagnostics.js";
+import { parsePacketText, type PacketParse } from "../../packet/parse.js";
+import { evaluationJson } from "../../explain/json.js";
+import { traceText, whyDroppedText } from "../../explain/text.js";
+import { isDrop } from "../../explain/describe.js";
+import { paletteFor } from "../../explain/colour.js";
+import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
+import { INPUT_FLAGS, loadInputs } from "../load.js";
+import { toJson } from "../render-json.js";
+import type { CommandIO } from "../io.js";
+
+export const TRACE_FLAGS: FlagSpec[] = [
+  ...INPUT_FLAGS,
+  { name: "packet", short: "p", value: true, help: "the packet (instead of the last argument)" },
+  { name: "json", help: "print the versioned JSON shape (see src/explain/trace.schema.json)" },
+  { name: "verbose", short: "v", help: "also list the rules tried that did not match" },
+  { name: "quiet", short: "q", help: "do not print notes and warnings on stderr" },
+  { name: "help", short: "h", help: "show this help" },
+];
+
+export function readPacket(text: string): PacketParse & { ok: true } {
+  const r = parsePacketText(text);
+  if (!r.ok) throw new UsageError(`bad packet${r.col ? ` at column ${r.col}` : ""}: ${r.error}`);
+  return r;
+}
+
+function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): number {
+  const args = parseArgs(argv, TRACE_FLAGS);
+  if (flagSet(args, "help")) {
+    io.out(helpText(`usage: netfate ${kind} [inputs] PACKET\n\nPACKET: "tcp 10.244.1.5:43512 -> 10.96.0.10:80 in eth0", a kernel LOG line, or JSON.`, TRACE_FLAGS));
+    return 0;
+  }
+  const packetText = flagValue(args, "packet") ?? args.positionals.join(" ");
+  if (!packetText.trim()) throw new UsageError(`${kind} needs a PACKET, e.g. "tcp 10.0.0.1:40000 -> 10.0.0.2:80 in eth0"`);
+  const pk = readPacket(packetText);
+  const inputs = loadInputs(args, io);
+  const quiet = flagSet(args, "quiet");
+  if (!quiet) {
+    for (const n of inputs.notes) io.err(`note: ${n}\n`);
+    for (const n of pk.notes) io.err(`note: ${n}\n`);
+  }
+  for (const d of inputs.diagnostics) if (d.severity === "error" || (!quiet && d.severity === "warning")) io.err(formatDiagnostic(d) + "\n");
+  if (inputs.diagnostics.some((d) => d.severity === "error")) {
+    io.err("netfate: the inputs have errors (above); the answer below leaves the unreadable lines out\n");
+  }
+  const node = buildNode({ rulesets: inputs.rulesets, ...(inputs.node ? { node: inputs.node } : {}), ...(inputs.ipsets ? { ipsets: inputs.ipsets } : {}) });
+  const verbose = kind === "why-dropped" || flagSet(args, "verbose");
+  const e = node.evaluate(pk.packet, { verbose });
+  if (flagSet(args, "json")) {
+    const j = evaluationJson(kind === "why-dropped" && !flagSet(args, "verbose") ? { ...e, outcomes: e.outcomes } : e);
+    io.out(toJson(j) + "\n");
+  } else {
+    const palette = paletteFor(io.isTTY);
+    io.out(kind === "trace" ? traceText(e, { palette }) : whyDroppedText(e, { palette }));
+  }
+  if (kind === "why-dropped") return e.outcomes.some(isDrop) ? 1 : 0;
+  return 0;
+}
+
+export const runTrace = (argv: string[], io: CommandIO) => run("trace", argv, io);
+export const runWhyDropped = (argv: string[], io: CommandIO) => run("why-dropped", argv, io);

@@ -1,0 +1,97 @@
+/**
+ * Gathers what an evaluation needs from the command line: rule dumps, ipsets, node facts
+ * (files, a `collect` bundle, or the --iface/--local-addr shortcuts). Problems reading them
+ * are UsageErrors (one clear line, exit 2); located parse diagnostics are returned.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Ruleset, TableName } from "../model/ast.js";
+import { isTableName } from "../model/ast.js";
+import type { Diagnostic } from "../model/diagnostics.js";
+import { readInput, rulesetsOf } from "../inputs.js";
+import type { IpsetView, NodeView } from "../netfilter/types.js";
+import { flagSet, flagValue, flagValues, UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
+import type { CommandIO } from "./io.js";
+import { nodeFromInputs, ipsetsFromInputs, type FactsInput } from "./facts.js";
+
+export const INPUT_FLAGS: FlagSpec[] = [
+  { name: "rules", short: "r", value: true, repeatable: true, help: "rule dump (iptables-save, -S or -L output; - for stdin); repeatable" },
+  { name: "ipsets", value: true, repeatable: true, help: "ipset save / ipset list output" },
+  { name: "node", short: "n", value: true, repeatable: true, help: "node facts: ip -j addr, ip -j route, ip addr, ip route, route -n or node.json; repeatable" },
+  { name: "bundle", short: "b", value: true, help: "a directory made by `netfate collect`" },
+  { name: "iface", value: true, repeatable: true, help: "shortcut for node facts: NAME=CIDR (e.g. eth0=192.168.0.11/24); repeatable" },
+  { name: "local-addr", value: true, repeatable: true, help: "shortcut: an address of this node (on lo); repeatable" },
+  { name: "route", value: true, repeatable: true, help: "shortcut: an `ip route` line, e.g. \"default via 192.168.0.1 dev eth0\"; repeatable" },
+  { name: "table", short: "t", value: true, help: "table of dumps that do not name it (-S, -L output)" },
+];
+
+export interface LoadedInputs {
+  rulesets: Ruleset[];
+  node?: NodeView;
+  ipsets?: IpsetView;
+  diagnostics: Diagnostic[];
+  /** Said to the user on stderr: formats detected, what is missing. */
+  notes: string[];
+}
+
+function readText(file: string, io: CommandIO): string {
+  try {
+    if (file === "-") return io.readStdin();
+    if (statSync(file).isDirectory()) throw new UsageError(`${file} is a directory (use --bundle for a collect directory)`);
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Files of a `netfate collect` bundle, by what they hold. */
+function bundleFiles(dir: string): { rules: string[]; ipsets: string[]; node: string[] } {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--bundle ${dir}: not a directory`);
+  const names = readdirSync(dir).sort();
+  const pick = (re: RegExp) => names.filter((n) => re.test(n)).map((n) => join(dir, n));
+  return {
+    rules: pick(/^ip6?tables(-save)?.*\.(save|txt)$|^ip6?tables/),
+    ipsets: pick(/^ipset/),
+    node: pick(/^(ip-|addr|route|node\.json|sysctl)/),
+  };
+}
+
+export function loadInputs(args: ParsedArgs, io: CommandIO): LoadedInputs {
+  const table = flagValue(args, "table");
+  if (table !== undefined && !isTableName(table)) throw new UsageError(`unknown table ${table}; one of raw, mangle, nat, filter, security`);
+  let rules = flagValues(args, "rules");
+  let ipsetFiles = flagValues(args, "ipsets");
+  let nodeFiles = flagValues(args, "node");
+  const bundle = flagValue(args, "bundle");
+  if (bundle) {
+    const b = bundleFiles(bundle);
+    rules = [...rules, ...b.rules];
+    ipsetFiles = [...ipsetFiles, ...b.ipsets];
+    nodeFiles = [...nodeFiles, ...b.node];
+  }
+  if (rules.length === 0) throw new UsageError("no rules given: use --rules FILE (iptables-save output) or --bundle DIR");
+  const out: LoadedInputs = { rulesets: [], diagnostics: [], notes: [] };
+  for (const f of rules) {
+    const text = readText(f, io);
+    const r = readInput(text, { file: f, ...(table ? { table: table as TableName } : {}) });
+    out.notes.push(`${f}: ${r.formatNote}`);
+    out.diagnostics.push(...r.diagnostics);
+    const found = rulesetsOf(r.input);
+    if (found.length === 0) throw new UsageError(`${f}: no iptables rules found in it (${r.formatNote})`);
+    out.rulesets.push(...found);
+  }
+  const facts: FactsInput[] = nodeFiles.map((f) => ({ file: f, text: readText(f, io) }));
+  const shortcuts = { ifaces: flagValues(args, "iface"), localAddrs: flagValues(args, "local-addr"), routes: flagValues(args, "route") };
+  const node = nodeFromInputs(facts, shortcuts);
+  out.diagnostics.push(...node.diagnostics);
+  if (node.view) out.node = node.view;
+  else out.notes.push("no node facts given: routing and local-address questions are indeterminate (give --node, --bundle or --iface NAME=CIDR)");
+  if (ipsetFiles.length) {
+    const s = ipsetsFromInputs(ipsetFiles.map((f) => ({ file: f, text: readText(f, io) })));
+    out.diagnostics.push(...s.diagnostics);
+    out.ipsets = s.view;
+  }
+  void flagSet;
+  return out;
+}

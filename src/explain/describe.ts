@@ -1,0 +1,67 @@
+/** Words shared by every renderer: how a packet, a fate and a step read. */
+import type { PacketSpec } from "../model/packet.js";
+import { protocolName } from "../extensions/protocols.js";
+import type { Fate, Outcome, PacketSnapshot, Step } from "../netfilter/types.js";
+import { ruleSaveLine } from "../print/save.js";
+import type { Family } from "../model/ast.js";
+
+export function endpointText(addr: string | undefined, port: number | undefined): string {
+  const a = addr ?? "(chosen by routing)";
+  if (port === undefined) return a;
+  return a.includes(":") ? `[${a}]:${port}` : `${a}:${port}`;
+}
+
+export function packetText(p: PacketSpec): string {
+  const proto = p.proto === 58 ? "icmpv6" : protocolName(p.proto);
+  let s = `${proto} ${endpointText(p.src, p.sport)} -> ${endpointText(p.dst, p.dport)}`;
+  s += p.from === "local" ? " local" : ` in ${p.from}`;
+  if (p.mark) s += ` mark 0x${p.mark.toString(16)}`;
+  if (p.state && p.state !== "new") s += ` ${p.state}`;
+  if (p.reply) s += " reply";
+  return s;
+}
+
+export function snapshotText(p: PacketSnapshot): string {
+  let s = `${endpointText(p.src, p.sport)} -> ${endpointText(p.dst, p.dport)}`;
+  if (p.mark !== "0x0") s += ` mark ${p.mark}`;
+  if (p.ctmark !== "0x0") s += ` ctmark ${p.ctmark}`;
+  return s;
+}
+
+export function fateText(f: Fate): string {
+  switch (f.kind) {
+    case "delivered":
+      return `delivered locally${f.iface ? ` (arrived on ${f.iface})` : ""}`;
+    case "forwarded":
+      return `forwarded out ${f.iface}${f.via ? ` via ${f.via}` : ""}`;
+    case "sent":
+      return `sent out ${f.iface}${f.via ? ` via ${f.via}` : ""}`;
+    case "dropped":
+      return `DROPPED by ${f.table} ${f.chain} ${f.rule === "policy" ? "policy" : `rule ${f.rule}`} (hook ${f.hook})`;
+    case "rejected":
+      return `REJECTED (${f.with}) by ${f.table} ${f.chain} rule ${f.rule} (hook ${f.hook})`;
+    case "queued":
+      return `QUEUED to user space${f.queue ? ` (${f.queue})` : ""} by ${f.table} ${f.chain} rule ${f.rule}`;
+    case "unroutable":
+      return `unroutable: ${f.reason}`;
+    case "indeterminate":
+      return `indeterminate: ${f.reason}`;
+    case "error":
+      return `error: ${f.reason}`;
+  }
+}
+
+export function isDrop(o: Outcome): boolean {
+  return o.fate.kind === "dropped" || o.fate.kind === "rejected";
+}
+
+/** The rule as iptables-save prints it (`-A CHAIN ...`), or the policy line. */
+export function stepRuleText(s: Step, family: Family): string {
+  if (s.ruleNode) return ruleSaveLine(s.chain, s.ruleNode, family, false);
+  return `:${s.chain} ${s.verdict}`;
+}
+
+export function probabilityText(p: number): string {
+  if (p === 1) return "1";
+  return p.toFixed(p < 0.001 ? 8 : 4);
+}

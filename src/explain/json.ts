@@ -1,0 +1,62 @@
+/**
+ * The versioned JSON shape of an evaluation (documented by trace.schema.json beside this
+ * file, and checked by test/unit/json-schema.test.ts). Other programs rely on it: add fields,
+ * never change or remove them without bumping `version`.
+ */
+import type { Evaluation } from "../netfilter/model.js";
+import type { Outcome, Step } from "../netfilter/types.js";
+import { stepRuleText } from "./describe.js";
+
+export const TRACE_JSON_VERSION = 1;
+
+export interface JsonStep {
+  hook: string;
+  table: string;
+  chain: string;
+  rule: number | "policy";
+  text: string;
+  verdict: string;
+  matched?: false;
+  failed?: string;
+  rewrites?: string[];
+  packet?: Record<string, unknown>;
+  log?: string;
+}
+
+function stepJson(s: Step, family: "ipv4" | "ipv6"): JsonStep {
+  const j: JsonStep = { hook: s.hook, table: s.table, chain: s.chain, rule: s.rule, text: stepRuleText(s, family), verdict: s.verdict };
+  if (!s.matched) {
+    j.matched = false;
+    if (s.failed !== undefined) j.failed = s.failed;
+  }
+  if (s.rewrites) j.rewrites = s.rewrites;
+  if (s.packet) j.packet = { ...s.packet };
+  if (s.log) j.log = s.log;
+  return j;
+}
+
+export function outcomeJson(o: Outcome, family: "ipv4" | "ipv6"): Record<string, unknown> {
+  return {
+    probability: o.probability,
+    assumptions: o.assumptions,
+    fate: o.fate,
+    steps: o.steps.map((s) => stepJson(s, family)),
+    final: o.final,
+    ...(o.encapsulated ? { encapsulated: o.encapsulated.map((e) => outcomeJson(e, family)) } : {}),
+  };
+}
+
+export function evaluationJson(e: Evaluation): Record<string, unknown> {
+  const p = e.packet;
+  return {
+    version: TRACE_JSON_VERSION,
+    packet: {
+      family: p.family, from: p.from, ...(p.src ? { src: p.src } : {}), dst: p.dst, proto: p.proto,
+      ...(p.sport !== undefined ? { sport: p.sport } : {}), ...(p.dport !== undefined ? { dport: p.dport } : {}),
+      ...(p.tcpFlags !== undefined ? { tcp_flags: p.tcpFlags } : {}), ...(p.icmpType !== undefined ? { icmp_type: p.icmpType } : {}),
+      mark: `0x${(p.mark ?? 0).toString(16)}`, state: p.state ?? "new",
+    },
+    outcomes: e.outcomes.map((o) => outcomeJson(o, p.family)),
+    problems: e.problems,
+  };
+}
