@@ -21,6 +21,7 @@ export interface JsonStep {
   rewrites?: string[];
   packet?: Record<string, unknown>;
   log?: string;
+  branch?: string;
 }
 
 function stepJson(s: Step, family: "ipv4" | "ipv6"): JsonStep {
@@ -32,6 +33,7 @@ function stepJson(s: Step, family: "ipv4" | "ipv6"): JsonStep {
   if (s.rewrites) j.rewrites = s.rewrites;
   if (s.packet) j.packet = { ...s.packet };
   if (s.log) j.log = s.log;
+  if (s.branch) j.branch = s.branch;
   return j;
 }
 

@@ -22,6 +22,7 @@ function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette): string[] {
   const head = `  ${where} ${c.dim(num)}  ${s.matched ? c.bold(s.verdict) : c.dim(`no match: ${s.failed ?? ""}`)}`;
   const lines = [head];
   if (s.ruleNode && s.matched) lines.push(`      ${c.dim(stepRuleText(s, family))}`);
+  if (s.branch) lines.push(`      ${c.yellow("⑂ " + s.branch)}`);
   for (const r of s.rewrites ?? []) lines.push(`      ${c.cyan("→ " + r)}`);
   if (s.log) lines.push(`      ${c.dim("log: " + s.log)}`);
   return lines;

@@ -225,6 +225,7 @@ function finishStep(s: Step, br: Branch, before: ReturnType<typeof snapshot>): v
   if (before.ctstate !== after.ctstate) rewrites.push(`ctstate ${before.ctstate} → ${after.ctstate}`);
   for (const n of br.notes) {
     if (n.startsWith("log: ")) s.log = n.slice(5);
+    else if (n.startsWith("statistic")) s.branch = n;
     else rewrites.push(n);
   }
   br.notes = [];

@@ -173,6 +173,8 @@ export interface Step {
   packet?: PacketSnapshot;
   /** A kernel log line this step produced (LOG/NFLOG). */
   log?: string;
+  /** Which way a random branch went at this rule (`statistic probability 0.33333: matched`). */
+  branch?: string;
 }
 
 export interface PacketSnapshot {

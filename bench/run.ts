@@ -1,0 +1,121 @@
+/**
+ * `npm run bench`: parse speed and memory on generated kube-proxy dumps (10k and 30k
+ * services) side by side with `iptables-restore --test`, per-packet evaluation cost for the
+ * first, middle and last service, and batch throughput. Prints a table; numbers move with
+ * the machine's load, so compare runs on the same machine.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { kubeProxyDump } from "./gen-kube-proxy.js";
+import { parseRules } from "../src/parse.js";
+import { buildNode } from "../src/netfilter/model.js";
+import type { NodeView } from "../src/netfilter/types.js";
+import type { PacketSpec } from "../src/model/packet.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const out = join(root, "bench", "out");
+const cli = join(root, "dist", "src", "cli", "main.js");
+
+function dump(services: number): string {
+  mkdirSync(out, { recursive: true });
+  const f = join(out, `kube-proxy-${services}.save`);
+  if (!existsSync(f)) writeFileSync(f, kubeProxyDump({ services }));
+  return f;
+}
+
+/** Wall time and peak RSS of a command, best of `runs`. */
+function measure(cmd: string, args: string[], runs: number, stdin?: string): { ms: number; rssMB?: number; ok: boolean } {
+  let best = Infinity;
+  let rss: number | undefined;
+  let ok = true;
+  const time = existsSync("/usr/bin/time");
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const r = time
+      ? spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], { input: stdin ? readFileSync(stdin) : undefined, encoding: "utf8", maxBuffer: 1 << 28 })
+      : spawnSync(cmd, args, { input: stdin ? readFileSync(stdin) : undefined, encoding: "utf8", maxBuffer: 1 << 28 });
+    const ms = performance.now() - t0;
+    if (r.status !== 0) ok = false;
+    if (ms < best) best = ms;
+    if (time) {
+      const kb = Number((r.stderr ?? "").trim().split("\n").pop());
+      if (Number.isFinite(kb)) rss = Math.max(rss ?? 0, kb / 1024);
+    }
+  }
+  return { ms: best, ...(rss !== undefined ? { rssMB: rss } : {}), ok };
+}
+
+function iptablesRestoreTest(file: string): { ms: number } | string {
+  if (process.getuid?.() !== 0) return "not root";
+  const ns = "netfate-bench";
+  spawnSync("ip", ["netns", "add", ns]);
+  try {
+    const r = measure("ip", ["netns", "exec", ns, "iptables-restore", "--test"], 3, file);
+    return r.ok ? { ms: r.ms } : "iptables-restore failed";
+  } finally {
+    spawnSync("ip", ["netns", "del", ns]);
+  }
+}
+
+function row(cells: (string | number)[]): string {
+  return cells.map((c, i) => String(c).padStart(i === 0 ? 0 : 12).padEnd(i === 0 ? 34 : 0)).join("");
+}
+
+/** A node where every service endpoint is reached through cni0 and nothing is local. */
+const node: NodeView = {
+  known: true,
+  addressType: () => "UNICAST",
+  isLocal: () => false,
+  routeInput: () => ({ kind: "unicast", dev: "cni0" }),
+  routeOutput: () => ({ kind: "unicast", dev: "eth0", src: "192.168.0.11" }),
+  primaryAddress: () => "192.168.0.11",
+  forwarding: () => true,
+  tunnel: () => undefined,
+  sysctl: () => undefined,
+};
+
+function main(): void {
+  console.log("netfate benchmarks\n");
+  console.log(row(["parse (whole process, --summary)", "MB", "ms", "MB/s", "peak RSS MB", "restore ms"]));
+  const times: Record<number, number> = {};
+  for (const n of [10_000, 30_000]) {
+    const f = dump(n);
+    const mb = readFileSync(f).length / 1e6;
+    const r = measure(process.execPath, [cli, "parse", "--summary", "--quiet", f], 3);
+    times[n] = r.ms;
+    const ipt = iptablesRestoreTest(f);
+    console.log(row([`kube-proxy ${n} services`, mb.toFixed(1), r.ms.toFixed(0), (mb / (r.ms / 1000)).toFixed(1), r.rssMB?.toFixed(0) ?? "?", typeof ipt === "string" ? ipt : ipt.ms.toFixed(0)]));
+  }
+  console.log(`30k/10k time ratio: ${(times[30_000]! / times[10_000]!).toFixed(2)} (linear is 3.0)\n`);
+
+  const f = dump(10_000);
+  const text = readFileSync(f, "utf8");
+  const rs = parseRules(text).value;
+  const ips = text.split("\n").filter((l) => l.startsWith("-A KUBE-SERVICES -d")).map((l) => /-d (\S+)\/32/.exec(l)![1]!);
+  const n = buildNode({ rulesets: [rs], node });
+  console.log(row(["evaluate (10k services)", "µs/packet", "packets/s", "outcomes"]));
+  for (const [name, ip] of [["first service", ips[0]!], ["middle service", ips[Math.floor(ips.length / 2)]!], ["last service", ips[ips.length - 1]!]] as const) {
+    const p: PacketSpec = { family: "ipv4", from: "eth0", src: "192.168.0.50", dst: ip, proto: 6, sport: 40000, dport: 80, tcpFlags: 2 };
+    for (let i = 0; i < 300; i++) n.evaluate(p);
+    const N = 5000;
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) n.evaluate(p);
+    const us = ((performance.now() - t0) * 1000) / N;
+    console.log(row([name, us.toFixed(1), (1e6 / us).toFixed(0), n.evaluate(p).outcomes.length]));
+  }
+
+  // batch: 100k packets through the real CLI.
+  const pk = join(out, "packets-100k.jsonl");
+  if (!existsSync(pk)) {
+    const lines: string[] = [];
+    for (let i = 0; i < 100_000; i++) lines.push(JSON.stringify({ from: "eth0", src: `192.168.${(i >> 8) & 255}.${i & 255}`, dst: ips[(i * 7919) % ips.length], proto: "tcp", sport: 1024 + (i % 60000), dport: 80 }));
+    writeFileSync(pk, lines.join("\n") + "\n");
+  }
+  const b = measure(process.execPath, [cli, "batch", "--quiet", "--rules", f, "--iface", "eth0=192.168.0.11/24", "--iface", "cni0=10.244.0.1/16", "--packets", pk], 1);
+  console.log(`\nbatch: 100,000 packets against 10k services: ${b.ok ? `${(b.ms / 1000).toFixed(1)} s, ${(100_000 / (b.ms / 1000)).toFixed(0)} packets/s (whole process, including parsing)` : "failed"}`);
+}
+
+main();
