@@ -376,6 +376,9 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
     skipValues(args, () => i, (n) => (i = n));
   }
   if (pendingNeg) error(spanAt(line, pendingNeg), "! at the end of the rule", "an option after !");
+  // iptables refuses interfaces a built-in chain never has (measured: "Can't use -o with INPUT").
+  if (outIf && (chain === "INPUT" || chain === "PREROUTING")) error(lineSpan, `can't use -o with ${chain}: packets there have no output interface yet`);
+  if (inIf && (chain === "OUTPUT" || chain === "POSTROUTING")) error(lineSpan, `can't use -i with ${chain}: locally generated packets have no input interface`);
   if (skipFamily) return [];
 
   const ctx: BindContext = {

@@ -84,7 +84,14 @@ export const filterRuleset: fc.Arbitrary<Ruleset> = fc.uniqueArray(chainName, { 
     fc.tuple(...users.map((_, i) => fc.array(ruleArb(users.slice(i + 1)), { maxLength: 4 }))),
   ).map(([builtins, userRules]) => {
     const chains: Chain[] = BUILTIN_CHAINS.filter.map((name, i) => ({
-      name, builtin: true, policy: builtins[i]![0] as "ACCEPT", declared: true, rules: builtins[i]![1], span: S, counters: { packets: 0n, bytes: 0n, exact: true },
+      name, builtin: true, policy: builtins[i]![0] as "ACCEPT", declared: true, span: S, counters: { packets: 0n, bytes: 0n, exact: true },
+      // iptables refuses -o in INPUT and -i in OUTPUT.
+      rules: builtins[i]![1].map((r) => {
+        const x = { ...r };
+        if (name === "INPUT") delete x.outInterface;
+        if (name === "OUTPUT") delete x.inInterface;
+        return x;
+      }),
     }));
     users.forEach((name, i) => chains.push({ name, builtin: false, policy: null, declared: true, rules: userRules[i] ?? [], span: S, counters: { packets: 0n, bytes: 0n, exact: true } }));
     const t: Table = { name: "filter", chains, nameSource: "input", committed: true, span: S };
