@@ -11,6 +11,8 @@ import { statistic } from "./matches/statistic.js";
 import { tcp } from "./matches/tcp.js";
 import { DNAT } from "./targets/DNAT.js";
 import { MARK } from "./targets/MARK.js";
+import { MASQUERADE } from "./targets/MASQUERADE.js";
+import { SNAT } from "./targets/SNAT.js";
 
 export const MATCHES: readonly MatchExtension<any>[] = [
   comment,
@@ -22,6 +24,8 @@ export const MATCHES: readonly MatchExtension<any>[] = [
 export const TARGETS: readonly TargetExtension<any>[] = [
   DNAT,
   MARK,
+  MASQUERADE,
+  SNAT,
 ];
 
 function index<E extends Extension>(list: readonly E[]): Map<string, E[]> {

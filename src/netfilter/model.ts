@@ -5,7 +5,7 @@
 import type { Family, Ruleset } from "../model/ast.js";
 import type { PacketSpec } from "../model/packet.js";
 import { compileRulesets, type CompiledRuleset, type CompileProblem } from "./compile.js";
-import { evaluatePath } from "./path.js";
+import { evaluatePath, evaluateReplyPath } from "./path.js";
 import type { IpsetView, NodeView, Outcome } from "./types.js";
 import { noIpsets, unknownNode } from "./unknown-facts.js";
 
@@ -44,6 +44,19 @@ export class NetfilterNode {
       this.compiled.set(family, c);
     }
     return c;
+  }
+
+  /**
+   * The reply to one outcome of `evaluate(packet)`: it arrives where the original left and
+   * conntrack undoes the original's DNAT/SNAT (de-SNAT in PREROUTING, de-DNAT in POSTROUTING).
+   */
+  evaluateReply(packet: PacketSpec, outcome: Outcome, opts: EvaluateOptions = {}): Evaluation | string {
+    const rules = this.rules(packet.family);
+    const r = evaluateReplyPath(packet, outcome, {
+      rules, node: this.node, ipsets: this.ipsets, verbose: opts.verbose ?? false, family: packet.family,
+    });
+    if (typeof r === "string") return r;
+    return { packet: { ...packet, reply: true, state: "established" }, outcomes: r, problems: rules.problems };
   }
 
   evaluate(packet: PacketSpec, opts: EvaluateOptions = {}): Evaluation {

@@ -18,7 +18,7 @@ import type { PacketSpec } from "../model/packet.js";
 import { hasPorts } from "../model/packet.js";
 import { endpoint, fork, snapshot, type Branch } from "./branch.js";
 import { runTable, type TableResult, type TraverseContext } from "./traverse.js";
-import type { ConntrackState, Fate, Hook, Outcome, PacketState, RouteDecision, Step } from "./types.js";
+import type { ConntrackState, ConntrackSummary, Fate, Hook, Outcome, PacketState, RouteDecision, Step } from "./types.js";
 
 type Stage = { table: TableName; hook: Hook; natOnly?: boolean };
 
@@ -101,10 +101,14 @@ function undoNatForReply(br: Branch, manip: "dst" | "src"): void {
 interface Final {
   br: Branch;
   fate: Fate;
+  /** The outer packet's own outcomes, when the packet left through a tunnel device. */
+  encapsulated?: Outcome[];
 }
 
 export interface PathContext extends TraverseContext {
   family: Family;
+  /** How many tunnels deep this evaluation is (outer packets of outer packets). */
+  depth?: number;
 }
 
 /** Runs a list of live branches through one table/hook; terminal results become finals. */
@@ -222,9 +226,32 @@ function postrouting(live: Branch[], ctx: PathContext, finals: Final[], kind: "f
     const iface = br.pkt.outIface ?? "?";
     const fate: Extract<Fate, { kind: "forwarded" | "sent" }> = { kind, iface };
     if (br.pkt.nexthop !== undefined) fate.via = br.pkt.nexthop;
-    finals.push({ br, fate });
+    const f: Final = { br, fate };
+    const outer = encapsulate(br, ctx);
+    if (outer) f.encapsulated = outer;
+    finals.push(f);
   }
   return l;
+}
+
+/**
+ * A packet sent out a VXLAN or IPIP device is wrapped in an outer packet that the node itself
+ * sends (through OUTPUT and POSTROUTING again): traced here as its own leg.
+ */
+function encapsulate(br: Branch, ctx: PathContext): Outcome[] | undefined {
+  const dev = br.pkt.outIface;
+  if (!dev) return undefined;
+  const t = ctx.node.tunnel(dev);
+  if (!t) return undefined;
+  if ((ctx.depth ?? 0) > 3) return [{ probability: 1, assumptions: [], steps: [], final: snapshot(br.pkt), fate: { kind: "error", reason: `tunnels nested too deep at ${dev}` } }];
+  const outerDst = t.outerDestination(br.pkt.nexthop, br.pkt.dst);
+  if (!outerDst) {
+    return [{ probability: 1, assumptions: [], steps: [], final: snapshot(br.pkt), fate: { kind: "indeterminate", reason: `${dev} (${t.kind}): the node facts do not say which remote endpoint ${br.pkt.nexthop ?? br.pkt.dst} is behind` } }];
+  }
+  const outer: PacketSpec = { family: ctx.family, from: "local", dst: outerDst, proto: t.outerProto };
+  if (t.outerDport !== undefined) outer.dport = t.outerDport;
+  if (t.outerSport !== undefined) outer.sport = t.outerSport;
+  return evaluatePath(outer, { ...ctx, depth: (ctx.depth ?? 0) + 1 });
 }
 
 function arrive(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
@@ -241,7 +268,47 @@ function arrive(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
 }
 
 function newBranch(spec: PacketSpec, src: string): Branch {
-  return { probability: 1, assumptions: [], steps: [], pkt: initialState(spec, src), notes: [] };
+  const br: Branch = { probability: 1, assumptions: [], steps: [], pkt: initialState(spec, src), notes: [] };
+  if (presetConntrack) {
+    // A reply of a known connection: conntrack holds the original tuple and its NAT.
+    br.pkt.ct.orig = { ...presetConntrack.orig };
+    br.pkt.ct.reply = { ...presetConntrack.reply };
+    for (const st of presetConntrack.status) br.pkt.ct.status.add(st as "SNAT");
+  }
+  return br;
+}
+
+function conntrackSummary(ct: ConntrackState): ConntrackSummary {
+  return { orig: { ...ct.orig }, reply: { ...ct.reply }, status: [...ct.status].sort() };
+}
+
+/** Set while tracing the reply of a known connection (evaluateReply). */
+let presetConntrack: ConntrackSummary | undefined;
+
+/**
+ * The reply to an outcome's packet, as it comes back: from where the original left, addressed
+ * to where it came from after NAT, with conntrack undoing the NAT at the hooks that did it.
+ */
+export function evaluateReplyPath(original: PacketSpec, outcome: Outcome, ctx: PathContext): Outcome[] | string {
+  const f = outcome.fate;
+  if (f.kind !== "forwarded" && f.kind !== "sent" && f.kind !== "delivered") return `the original packet was not let through (${f.kind})`;
+  const ct = outcome.conntrack;
+  if (!ct) return "no conntrack entry was recorded for the original packet";
+  const spec: PacketSpec = {
+    family: original.family, from: f.kind === "delivered" ? "local" : f.iface, src: ct.reply.src, dst: ct.reply.dst,
+    proto: original.proto, state: "established", reply: true,
+  };
+  if (ct.reply.sport !== undefined) spec.sport = ct.reply.sport;
+  if (ct.reply.dport !== undefined) spec.dport = ct.reply.dport;
+  if (original.proto === 6) spec.tcpFlags = 0x12;
+  if (original.icmpType === 8) spec.icmpType = 0;
+  if (original.icmpType === 128) spec.icmpType = 129;
+  presetConntrack = ct;
+  try {
+    return evaluatePath(spec, ctx);
+  } finally {
+    presetConntrack = undefined;
+  }
 }
 
 function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
@@ -323,7 +390,11 @@ export function evaluatePath(spec: PacketSpec, ctx: PathContext): Outcome[] {
   if (spec.from === "local") send(spec, ctx, finals);
   else arrive(spec, ctx, finals);
   return mergeOutcomes(
-    finals.map(({ br, fate }) => ({ probability: br.probability, assumptions: br.assumptions, fate, steps: br.steps, final: snapshot(br.pkt) })),
+    finals.map(({ br, fate, encapsulated }) => ({
+      probability: br.probability, assumptions: br.assumptions, fate, steps: br.steps, final: snapshot(br.pkt),
+      conntrack: conntrackSummary(br.pkt.ct),
+      ...(encapsulated ? { encapsulated } : {}),
+    })),
   );
 }
 
@@ -334,6 +405,7 @@ function outcomeKey(o: Outcome): string {
   k += `#${p.src}|${p.dst}|${p.sport}|${p.dport}|${p.mark}|${p.ctmark}|${p.ctstate}|${p.inIface}|${p.outIface}`;
   k += `#${o.assumptions.join("\u0001")}#`;
   for (const s of o.steps) k += `${s.hook}|${s.table}|${s.chain}|${s.rule}|${s.verdict}|${s.matched ? 1 : 0}|${s.rewrites?.join("\u0001") ?? ""};`;
+  if (o.encapsulated) k += `@${o.encapsulated.map(outcomeKey).join("@")}`;
   return k;
 }
 

@@ -200,6 +200,13 @@ export type Fate =
   | { kind: "indeterminate"; reason: string }
   | { kind: "error"; reason: string };
 
+/** The connection as conntrack holds it after this packet (tuples after NAT). */
+export interface ConntrackSummary {
+  orig: Tuple;
+  reply: Tuple;
+  status: string[];
+}
+
 export interface Outcome {
   probability: number;
   assumptions: string[];
@@ -208,4 +215,5 @@ export interface Outcome {
   final: PacketSnapshot;
   /** The packet that leaves after encapsulation (VXLAN, IPIP), traced as its own leg. */
   encapsulated?: Outcome[];
+  conntrack?: ConntrackSummary;
 }

@@ -108,3 +108,51 @@ COMMIT
     expect(dnat.rewrites?.[0]).toMatch(/^DNAT 10\.96\.45\.12:80 → 10\.244\.1\.[567]:8080$/);
   });
 });
+
+describe("NAT and the reply direction", () => {
+  const rs = rules(`*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -d 192.168.0.11/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.1.6:80
+-A POSTROUTING -o flannel.1 -j MASQUERADE
+COMMIT
+`);
+  const flannelNode = simpleNode({
+    addrs: { eth0: ["192.168.0.11/24"], cni0: ["10.244.0.1/24"], "flannel.1": ["10.244.0.0/32"] },
+    routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }, { dst: "10.244.1.0/24", dev: "flannel.1", via: "10.244.1.0" }],
+  });
+  const n = buildNode({ rulesets: [rs], node: flannelNode });
+  const syn = tcp({ src: "192.168.0.50", sport: 40000, dst: "192.168.0.11", dport: 8080 });
+
+  it("DNATs in PREROUTING and masquerades to the output interface's address", () => {
+    const { outcomes } = n.evaluate(syn);
+    expect(outcomes).toHaveLength(1);
+    const o = outcomes[0]!;
+    expect(o.fate).toEqual({ kind: "forwarded", iface: "flannel.1", via: "10.244.1.0" });
+    expect(o.steps.map((s) => `${s.table} ${s.chain} ${s.rule} ${s.verdict}`)).toEqual([
+      "nat PREROUTING 1 DNAT", "nat POSTROUTING 1 MASQUERADE",
+    ]);
+    expect(o.steps[0]!.rewrites).toEqual(["DNAT 192.168.0.11:8080 → 10.244.1.6:80"]);
+    expect(o.steps[1]!.rewrites).toEqual(["MASQUERADE source 192.168.0.50:40000 → 10.244.0.0:40000"]);
+    expect(o.final.src).toBe("10.244.0.0");
+  });
+
+  it("MASQUERADE out of an interface without an address drops, as the kernel does", () => {
+    const bare = buildNode({ rulesets: [rs], node });
+    expect(bare.evaluate(syn).outcomes[0]!.fate).toMatchObject({ kind: "dropped", table: "nat", chain: "POSTROUTING", rule: 1 });
+  });
+
+  it("the reply undoes the DNAT on its way back, and never visits nat", () => {
+    const fwd = n.evaluate(syn).outcomes[0]!;
+    const r = n.evaluateReply(syn, fwd);
+    if (typeof r === "string") throw new Error(r);
+    const o = r.outcomes[0]!;
+    expect(o.steps.filter((s) => s.table === "nat")).toEqual([]);
+    expect(o.fate).toEqual({ kind: "forwarded", iface: "eth0" });
+    expect(o.final.src).toBe("192.168.0.11");
+    expect(o.final.sport).toBe(8080);
+    expect(o.final.dst).toBe("192.168.0.50");
+  });
+});

@@ -1,0 +1,63 @@
+/** `-j SNAT --to-source`: rewrites the source of a connection's first packet (nat POSTROUTING/INPUT). */
+import type { TargetExtension } from "../types.js";
+import { natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
+
+export interface SnatData {
+  range: NatRange;
+  random: boolean;
+  randomFully: boolean;
+  persistent: boolean;
+}
+
+export const SNAT: TargetExtension<SnatData> = {
+  type: "target",
+  name: "SNAT",
+  tables: ["nat"],
+  options: [
+    { flags: ["--to-source"], args: 1 },
+    { flags: ["--random"], args: 0 },
+    { flags: ["--random-fully"], args: 0 },
+    { flags: ["--persistent"], args: 0 },
+  ],
+  parse(options, ctx, span) {
+    const to = options.find((o) => o.flag === "--to-source");
+    if (!to) {
+      ctx.error(span, "SNAT: --to-source is required", "--to-source IP[:PORT]");
+      return undefined;
+    }
+    const r = parseNatRange(to.values[0] ?? "", ctx.family);
+    if ("error" in r) {
+      ctx.error(to.span, "SNAT: bad --to-source", r.error, to.values[0]);
+      return undefined;
+    }
+    if (r.minPort !== undefined && !ctx.protocol) {
+      ctx.error(to.span, "SNAT: a port needs -p tcp, udp, sctp or dccp");
+      return undefined;
+    }
+    const has = (f: string) => options.some((o) => o.flag === f);
+    return { range: r, random: has("--random"), randomFully: has("--random-fully"), persistent: has("--persistent") };
+  },
+  save(d, ctx) {
+    return ` --to-source ${natRangeText(d.range, ctx.family)}${d.random ? " --random" : ""}${d.randomFully ? " --random-fully" : ""}${d.persistent ? " --persistent" : ""}`;
+  },
+  print(d, ctx) {
+    return ` to:${natRangeText(d.range, ctx.family)}${d.random ? " random" : ""}${d.randomFully ? " random-fully" : ""}${d.persistent ? " persistent" : ""}`;
+  },
+  parsePrint(s, ctx) {
+    const m = s.match(/to:(\S+)/);
+    if (!m) return undefined;
+    const r = parseNatRange(m[1]!, ctx.family);
+    if ("error" in r) return undefined;
+    return { range: r, random: s.literal("random"), randomFully: s.literal("random-fully"), persistent: s.literal("persistent") };
+  },
+  apply(d, env, fx) {
+    const r = d.range;
+    const to: { addr?: string; port?: number } = {};
+    if (r.minAddr !== undefined) to.addr = r.minAddr;
+    const p = env.packet;
+    if (r.minPort !== undefined && p.sport !== undefined && (p.sport < r.minPort || p.sport > r.maxPort!)) to.port = r.minPort;
+    const ranged = r.minAddr !== r.maxAddr;
+    fx.nat("snat", to, ranged ? `SNAT (first of range ${natRangeText(r, p.family)})` : "SNAT");
+    return { verdict: "ACCEPT" };
+  },
+};
