@@ -12,12 +12,17 @@ import { paletteFor } from "../../explain/colour.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
 import { INPUT_FLAGS, loadInputs } from "../load.js";
 import { toJson } from "../render-json.js";
+import { htmlPage } from "../../explain/html.js";
+import { dotText, mermaidText } from "../../explain/graph.js";
+import { writeFileSync } from "node:fs";
 import type { CommandIO } from "../io.js";
 
 export const TRACE_FLAGS: FlagSpec[] = [
   ...INPUT_FLAGS,
   { name: "packet", short: "p", value: true, help: "the packet (instead of the last argument)" },
   { name: "json", help: "print the versioned JSON shape (see src/explain/trace.schema.json)" },
+  { name: "format", short: "f", value: true, help: "text (default), json, html (one self-contained page), mermaid or dot" },
+  { name: "output", short: "o", value: true, help: "write to this file instead of stdout" },
   { name: "verbose", short: "v", help: "also list the rules tried that did not match" },
   { name: "quiet", short: "q", help: "do not print notes and warnings on stderr" },
   { name: "help", short: "h", help: "show this help" },
@@ -51,13 +56,37 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
   const node = buildNode({ rulesets: inputs.rulesets, ...(inputs.node ? { node: inputs.node } : {}), ...(inputs.ipsets ? { ipsets: inputs.ipsets } : {}) });
   const verbose = kind === "why-dropped" || flagSet(args, "verbose");
   const e = node.evaluate(pk.packet, { verbose });
-  if (flagSet(args, "json")) {
-    const j = evaluationJson(kind === "why-dropped" && !flagSet(args, "verbose") ? { ...e, outcomes: e.outcomes } : e);
-    io.out(toJson(j) + "\n");
-  } else {
-    const palette = paletteFor(io.isTTY);
-    io.out(kind === "trace" ? traceText(e, { palette }) : whyDroppedText(e, { palette }));
+  const format = flagSet(args, "json") ? "json" : flagValue(args, "format") ?? "text";
+  let text: string;
+  switch (format) {
+    case "json":
+      text = toJson(evaluationJson(e)) + "\n";
+      break;
+    case "html":
+      text = htmlPage(e);
+      break;
+    case "mermaid":
+      text = mermaidText(e);
+      break;
+    case "dot":
+      text = dotText(e);
+      break;
+    case "text": {
+      const palette = paletteFor(io.isTTY && !flagValue(args, "output"));
+      text = kind === "trace" ? traceText(e, { palette }) : whyDroppedText(e, { palette });
+      break;
+    }
+    default:
+      throw new UsageError(`unknown --format ${format}; one of text, json, html, mermaid, dot`);
   }
+  const outFile = flagValue(args, "output");
+  if (outFile) {
+    try {
+      writeFileSync(outFile, text);
+    } catch (err) {
+      throw new UsageError(`cannot write ${outFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  } else io.out(text);
   if (kind === "why-dropped") return e.outcomes.some(isDrop) ? 1 : 0;
   return 0;
 }
