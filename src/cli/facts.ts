@@ -3,7 +3,11 @@
  * evaluator asks (src/netfilter/types.ts NodeView, IpsetView).
  */
 import type { Diagnostic } from "../model/diagnostics.js";
+import { DiagnosticSink } from "../model/diagnostics.js";
 import type { IpsetView, NodeView } from "../netfilter/types.js";
+import { emptyFacts } from "../facts/model.js";
+import { applyShortcuts, readFacts } from "../facts/parse.js";
+import { nodeViewFromFacts } from "../netfilter/node-view.js";
 import { UsageError } from "./args.js";
 
 export interface FactsInput {
@@ -19,7 +23,18 @@ export interface Shortcuts {
 
 export function nodeFromInputs(files: FactsInput[], s: Shortcuts): { view?: NodeView; diagnostics: Diagnostic[] } {
   if (files.length === 0 && s.ifaces.length === 0 && s.localAddrs.length === 0 && s.routes.length === 0) return { diagnostics: [] };
-  throw new UsageError("node facts are not readable yet in this build");
+  const facts = emptyFacts();
+  const diagnostics: Diagnostic[] = [];
+  for (const f of files) {
+    const sink = new DiagnosticSink(f.file);
+    readFacts(f.text, f.file, facts, sink);
+    diagnostics.push(...sink.items);
+  }
+  const sink = new DiagnosticSink("<command line>");
+  applyShortcuts(facts, s, sink);
+  if (sink.errorCount) throw new UsageError(sink.items.find((d) => d.severity === "error")!.message);
+  // --iface without --route: the connected routes are all a node has.
+  return { view: nodeViewFromFacts(facts), diagnostics };
 }
 
 export function ipsetsFromInputs(files: FactsInput[]): { view: IpsetView; diagnostics: Diagnostic[] } {

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { DiagnosticSink } from "../../src/model/diagnostics.js";
+import { emptyFacts } from "../../src/facts/model.js";
+import { readFacts } from "../../src/facts/parse.js";
+import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
+import { parseRouteLine } from "../../src/facts/route-line.js";
+
+function view(json: object) {
+  const facts = emptyFacts();
+  const sink = new DiagnosticSink("node.json");
+  readFacts(JSON.stringify(json), "node.json", facts, sink);
+  expect(sink.items).toEqual([]);
+  return nodeViewFromFacts(facts);
+}
+
+describe("ip route lines", () => {
+  it("reads Calico and flannel routes", () => {
+    expect(parseRouteLine("10.244.146.192/26 via 192.168.100.112 dev tunl0 proto bird onlink")).toMatchObject({ ok: true, route: { dst: "10.244.146.192", prefixLength: 26, gateway: "192.168.100.112", dev: "tunl0", onlink: true, proto: "bird" } });
+    expect(parseRouteLine("blackhole 10.244.153.192/26 proto bird")).toMatchObject({ ok: true, route: { type: "blackhole", prefixLength: 26 } });
+    expect(parseRouteLine("local 10.0.0.1 dev eth0 table local proto kernel scope host src 10.0.0.1")).toMatchObject({ ok: true, route: { type: "local", table: "local" } });
+    expect(parseRouteLine("10.0.0.0/8 dve eth0")).toMatchObject({ ok: false, col: 12 });
+  });
+});
+
+describe("routing from node facts", () => {
+  const n = view({
+    interfaces: [
+      { name: "eth0", addrs: ["192.168.0.11/24"] },
+      { name: "docker0", addrs: ["172.17.0.1/16"] },
+      { name: "flannel.1", addrs: ["10.244.0.0/32"], kind: "vxlan", vxlan: { port: 8472, peers: { "10.244.2.0": "172.16.100.102" } } },
+      { name: "tunl0", addrs: ["10.244.153.192/32"], kind: "ipip" },
+    ],
+    routes: ["default via 192.168.0.1 dev eth0", "10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink", "blackhole 10.244.153.192/26 proto bird", "10.244.146.192/26 via 192.168.100.112 dev tunl0 proto bird onlink"],
+    sysctl: { "net.ipv4.ip_forward": 1 },
+  });
+  it("local addresses are local, including 127/8", () => {
+    expect(n.routeInput("192.168.0.11", "ipv4", "eth0", 0, "1.2.3.4")).toMatchObject({ kind: "local" });
+    expect(n.addressType("127.0.0.5", "ipv4")).toBe("LOCAL");
+    expect(n.addressType("172.17.255.255", "ipv4")).toBe("BROADCAST");
+    expect(n.addressType("8.8.8.8", "ipv4")).toBe("UNICAST");
+  });
+  it("longest prefix wins; blackholes are blackholes", () => {
+    expect(n.routeOutput("10.244.2.14", "ipv4", 0)).toEqual({ kind: "unicast", dev: "flannel.1", gateway: "10.244.2.0", onlink: true, src: "10.244.0.0" });
+    expect(n.routeOutput("10.244.153.201", "ipv4", 0)).toMatchObject({ kind: "blackhole" });
+    expect(n.routeOutput("172.17.0.4", "ipv4", 0)).toEqual({ kind: "unicast", dev: "docker0", src: "172.17.0.1" });
+    expect(n.routeOutput("1.1.1.1", "ipv4", 0)).toEqual({ kind: "unicast", dev: "eth0", gateway: "192.168.0.1", src: "192.168.0.11" });
+  });
+  it("tunnels say where the outer packet goes", () => {
+    expect(n.tunnel("flannel.1")?.outerDestination("10.244.2.0", "10.244.2.14")).toBe("172.16.100.102");
+    expect(n.tunnel("tunl0")?.outerDestination("192.168.100.112", "10.244.146.205")).toBe("192.168.100.112");
+    expect(n.forwarding("ipv4")).toBe(true);
+  });
+});
