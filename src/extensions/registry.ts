@@ -5,26 +5,40 @@
  */
 import type { ExtensionMatch, ExtensionTarget, Family } from "../model/ast.js";
 import type { DataOf, Extension, MatchExtension, TargetExtension } from "./types.js";
+import { addrtype } from "./matches/addrtype.js";
 import { comment } from "./matches/comment.js";
+import { conntrack } from "./matches/conntrack.js";
 import { mark } from "./matches/mark.js";
+import { multiport } from "./matches/multiport.js";
+import { state } from "./matches/state.js";
 import { statistic } from "./matches/statistic.js";
 import { tcp } from "./matches/tcp.js";
+import { udp } from "./matches/udp.js";
 import { DNAT } from "./targets/DNAT.js";
+import { LOG } from "./targets/LOG.js";
 import { MARK } from "./targets/MARK.js";
 import { MASQUERADE } from "./targets/MASQUERADE.js";
+import { REJECT } from "./targets/REJECT.js";
 import { SNAT } from "./targets/SNAT.js";
 
 export const MATCHES: readonly MatchExtension<any>[] = [
+  addrtype,
   comment,
+  conntrack,
   mark,
+  multiport,
+  state,
   statistic,
   tcp,
+  udp,
 ];
 
 export const TARGETS: readonly TargetExtension<any>[] = [
   DNAT,
+  LOG,
   MARK,
   MASQUERADE,
+  REJECT,
   SNAT,
 ];
 

@@ -3,8 +3,12 @@ import type { RawOption } from "../model/ast.js";
 import type { BindContext, OptionSpec } from "./types.js";
 import { servicePort, serviceName } from "./services.js";
 
-/** iptables-save's quoting of free text (comments, log prefixes): always quoted, `\ " '` escaped. */
+/**
+ * iptables-save's quoting of free text (comments, log prefixes): bare when the text is only
+ * letters, digits, `_` and `-`; otherwise double-quoted with `\ " '` escaped.
+ */
 export function quote(s: string): string {
+  if (/^[A-Za-z0-9_-]+$/.test(s)) return s;
   return '"' + s.replace(/[\\"']/g, (c) => "\\" + c) + '"';
 }
 
