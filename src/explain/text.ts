@@ -38,6 +38,10 @@ export function traceText(e: Evaluation, o: TextOptions): string {
     out.push(`${c.bold(`Outcome ${i + 1} of ${n}`)}${prob}: ${fateColour(oc, c)(fateText(oc.fate))}`);
     for (const s of oc.steps) out.push(...stepLine(s, fam, c));
     out.push(`  final packet: ${snapshotText(oc.final)}`);
+    for (const enc of oc.encapsulated ?? []) {
+      out.push(`  ${c.cyan("encapsulated")} by ${oc.final.outIface ?? "the tunnel"}: outer packet ${snapshotText(enc.final)} — ${fateColour(enc, c)(fateText(enc.fate))}`);
+      for (const s of enc.steps) out.push(...stepLine(s, fam, c).map((l) => "  " + l));
+    }
     if (oc.assumptions.length) {
       out.push(`  ${c.yellow("assuming:")}`);
       for (const a of oc.assumptions) out.push(`    - ${a}`);
