@@ -169,3 +169,15 @@ export function applyShortcuts(facts: NodeFacts, s: { ifaces: string[]; localAdd
   }
   s.routes.forEach((r) => addRouteLine(facts, r, sink, 1));
 }
+
+/** Reads several node-facts texts into one NodeFacts, with every diagnostic. */
+export function factsFromTexts(inputs: ReadonlyArray<{ text: string; file: string }>): { facts: NodeFacts; diagnostics: DiagnosticSink["items"] } {
+  const facts: NodeFacts = { interfaces: [], routes: [], sysctl: {} };
+  const diagnostics: DiagnosticSink["items"] = [];
+  for (const i of inputs) {
+    const sink = new DiagnosticSink(i.file);
+    readFacts(i.text, i.file, facts, sink);
+    diagnostics.push(...sink.items);
+  }
+  return { facts, diagnostics };
+}

@@ -1,0 +1,27 @@
+/**
+ * netfate as a library: parse dumps, describe the node, evaluate packets.
+ *
+ *   const rules = parseRules(text, { file });
+ *   const { facts } = factsFromTexts([{ text: nodeJson, file: "node.json" }]);
+ *   const node = buildNode({ rulesets: [rules.value], node: nodeViewFromFacts(facts) });
+ *   const { outcomes } = node.evaluate(packet);
+ */
+export type * from "./model/ast.js";
+export type { Diagnostic, Severity } from "./model/diagnostics.js";
+export { formatDiagnostic } from "./model/diagnostics.js";
+export type { PacketSpec, CtState } from "./model/packet.js";
+export { parseRules, type ParseRulesOptions, type ParseResult } from "./parse.js";
+export { readInput, rulesetsOf, type ParsedInput, type InputResult } from "./inputs.js";
+export { detectFormat, type InputFormat } from "./detect.js";
+export { saveText, tableSaveText, tableSpecText, ruleSaveLine, ruleSpecText } from "./print/save.js";
+export { buildNode, NetfilterNode, type Evaluation, type EvaluateOptions, type NodeInputs } from "./netfilter/model.js";
+export type { Outcome, Step, Fate, NodeView, IpsetView, PacketSnapshot, Hook } from "./netfilter/types.js";
+export { nodeViewFromFacts } from "./netfilter/node-view.js";
+export { factsFromTexts, readFacts } from "./facts/parse.js";
+export { emptyFacts, type NodeFacts } from "./facts/model.js";
+export { parsePacketText, parsePacketJson, parseLogLine } from "./packet/parse.js";
+export { evaluationJson, TRACE_JSON_VERSION } from "./explain/json.js";
+export { traceText, whyDroppedText } from "./explain/text.js";
+export { htmlPage } from "./explain/html.js";
+export { mermaidText, dotText } from "./explain/graph.js";
+export { MATCHES, TARGETS, findMatch, findTarget } from "./extensions/registry.js";
