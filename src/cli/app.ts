@@ -3,6 +3,7 @@ import { suggest, UsageError } from "./args.js";
 import { runParse } from "./commands/parse.js";
 import { runTrace, runWhyDropped } from "./commands/trace.js";
 import { runBatch } from "./commands/batch.js";
+import { runCollect } from "./commands/collect.js";
 import { processIO, type CommandIO } from "./io.js";
 
 const COMMANDS: Record<string, (argv: string[], io: CommandIO) => number> = {
@@ -10,6 +11,7 @@ const COMMANDS: Record<string, (argv: string[], io: CommandIO) => number> = {
   trace: runTrace,
   "why-dropped": runWhyDropped,
   batch: runBatch,
+  collect: runCollect,
 };
 
 const USAGE = `usage: netfate COMMAND [options]
@@ -19,6 +21,7 @@ Commands:
   trace [inputs] PACKET         every outcome of a packet: hooks, chains, rules, rewrites, fate
   batch [inputs] --packets F    many packets (JSON lines in, one JSON result per line out)
   parse FILE...                 read iptables/ipset/node dumps; print canonical text, --json AST or --summary
+  collect DIR                   on a node: gather everything netfate reads into DIR (use it with --bundle DIR)
 
 Inputs: --rules FILE (repeatable), --ipsets FILE, --node FILE, --bundle DIR, --iface NAME=CIDR
 Run "netfate COMMAND --help" for a command's options.

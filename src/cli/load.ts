@@ -45,16 +45,18 @@ function readText(file: string, io: CommandIO): string {
   }
 }
 
-/** Files of a `netfate collect` bundle, by what they hold. */
+/** Files of a `netfate collect` bundle, by what they hold (names as collect writes them). */
 function bundleFiles(dir: string): { rules: string[]; ipsets: string[]; node: string[] } {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--bundle ${dir}: not a directory`);
-  const names = readdirSync(dir).sort();
-  const pick = (re: RegExp) => names.filter((n) => re.test(n)).map((n) => join(dir, n));
-  return {
-    rules: pick(/^ip6?tables(-save)?.*\.(save|txt)$|^ip6?tables/),
-    ipsets: pick(/^ipset/),
-    node: pick(/^(ip-|addr|route|node\.json|sysctl)/),
+  const names = new Set(readdirSync(dir));
+  const pick = (list: string[]) => list.filter((n) => names.has(n)).map((n) => join(dir, n));
+  const b = {
+    rules: pick(["iptables-save.txt", "ip6tables-save.txt"]),
+    ipsets: pick(["ipset-save.txt"]),
+    node: pick(["ip-addr.json", "ip-route.json", "ip6-route.json", "sysctl.txt", "node.json"]),
   };
+  if (b.rules.length === 0) throw new UsageError(`--bundle ${dir}: no iptables-save.txt in it (made by netfate collect?)`);
+  return b;
 }
 
 export function loadInputs(args: ParsedArgs, io: CommandIO): LoadedInputs {

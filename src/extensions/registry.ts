@@ -20,6 +20,7 @@ import { MARK } from "./targets/MARK.js";
 import { MASQUERADE } from "./targets/MASQUERADE.js";
 import { REJECT } from "./targets/REJECT.js";
 import { SNAT } from "./targets/SNAT.js";
+import { TRACE } from "./targets/TRACE.js";
 
 export const MATCHES: readonly MatchExtension<any>[] = [
   addrtype,
@@ -40,7 +41,19 @@ export const TARGETS: readonly TargetExtension<any>[] = [
   MASQUERADE,
   REJECT,
   SNAT,
+  TRACE,
 ];
+
+/**
+ * Targets iptables ships, known or not to netfate: `-j NAME` with one of these names is a
+ * target even without options (`-j NOTRACK`), never a jump to an undeclared chain.
+ */
+export const IPTABLES_TARGET_NAMES: ReadonlySet<string> = new Set([
+  "AUDIT", "CHECKSUM", "CLASSIFY", "CLUSTERIP", "CONNMARK", "CONNSECMARK", "CT", "DNAT", "DNPT", "DSCP", "ECN",
+  "HL", "HMARK", "IDLETIMER", "LED", "LOG", "MARK", "MASQUERADE", "NETMAP", "NFLOG", "NFQUEUE", "NOTRACK",
+  "RATEEST", "REDIRECT", "REJECT", "SECMARK", "SET", "SNAT", "SNPT", "SYNPROXY", "TCPMSS", "TCPOPTSTRIP",
+  "TEE", "TOS", "TPROXY", "TRACE", "TTL", "ULOG",
+]);
 
 function index<E extends Extension>(list: readonly E[]): Map<string, E[]> {
   const m = new Map<string, E[]>();

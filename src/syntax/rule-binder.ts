@@ -12,7 +12,7 @@ import type {
 } from "../model/ast.js";
 import type { DiagnosticSink } from "../model/diagnostics.js";
 import type { Span } from "../model/span.js";
-import { findMatch, findTarget, MATCHES } from "../extensions/registry.js";
+import { findMatch, findTarget, IPTABLES_TARGET_NAMES, MATCHES } from "../extensions/registry.js";
 import type { BindContext, MatchExtension, OptionSpec, TargetExtension } from "../extensions/types.js";
 import { protocolName, protocolNumber } from "../extensions/protocols.js";
 import { parseAddress } from "./address.js";
@@ -313,7 +313,7 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
           } else if (!goto && findTarget(v, family)) {
             target = { ext: findTarget(v, family), name: v, options: [], span };
             lastLoaded = target;
-          } else if (goto || env.isChain(v) || !looksLikeTargetWithOptions(args, i)) {
+          } else if (goto || env.isChain(v) || (!IPTABLES_TARGET_NAMES.has(v) && !looksLikeTargetWithOptions(args, i))) {
             if (goto && STANDARD.has(v)) error(spanAt(line, args[i - 1]), "-g needs a user-defined chain", "a chain name", v);
             targetSimple = { kind: "chain", chain: v, span } satisfies ChainTarget;
           } else {

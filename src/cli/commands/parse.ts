@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { formatDiagnostic, type Diagnostic } from "../../model/diagnostics.js";
 import { isTableName, type Ruleset } from "../../model/ast.js";
 import { INPUT_FORMATS, type InputFormat } from "../../detect.js";
-import { readInput, type ParsedInput } from "../../inputs.js";
+import { parsedDumps, readInput, type ParsedDump, type ParsedInput } from "../../inputs.js";
 import { saveText } from "../../print/save.js";
 import { flagSet, flagValue, parseArgs, UsageError, type FlagSpec } from "../args.js";
 import { toJson } from "../render-json.js";
@@ -54,17 +54,33 @@ export function summarize(file: string, input: ParsedInput, diags: Diagnostic[])
     errors: diags.filter((d) => d.severity === "error").length,
     warnings: diags.filter((d) => d.severity === "warning").length,
   };
-  if (input.kind === "rules") Object.assign(base, rulesetCounts(input.ruleset));
+  // A mixed text counts what all its dumps hold together.
+  const unknown = new Set<string>();
+  for (const d of parsedDumps(input)) {
+    if (d.kind !== "rules") continue;
+    const c = rulesetCounts(d.ruleset);
+    base.tables += c.tables;
+    base.chains += c.chains;
+    base.rules += c.rules;
+    for (const u of c.unknownExtensions) unknown.add(u);
+  }
+  base.unknownExtensions = [...unknown].sort();
   return base;
 }
 
-export function canonicalText(input: ParsedInput): string {
+function dumpText(input: ParsedDump): string {
   switch (input.kind) {
     case "rules":
       return saveText(input.ruleset);
     case "unparsed":
       return "";
   }
+}
+
+export function canonicalText(input: ParsedInput): string {
+  if (input.kind !== "mixed") return dumpText(input);
+  // Each dump under a comment saying where it was; `#` lines are comments to iptables-restore.
+  return input.blocks.map((b) => `# lines ${b.firstLine}-${b.lastLine}: ${b.format}\n${dumpText(b.input)}`).join("");
 }
 
 export function runParse(argv: string[], io: CommandIO): number {
