@@ -1,0 +1,304 @@
+/**
+ * `iptables -L` / `-nL` / `-nvL` / `-L -n -v -x --line-numbers` output (one table or several
+ * concatenated) → the same AST as iptables-save. The fixed columns are whitespace-separated
+ * words; the last column is each match's printed text followed by the target's, read back by
+ * the extensions' own `parsePrint`. What a listing does not show (interfaces without -v,
+ * rounded counters, names instead of addresses) is recorded as unknown, never as "any".
+ */
+import {
+  BUILTIN_CHAINS, unknown, type AddressMatch, type Chain, type Counters, type Family, type HostnameMatch,
+  type InterfaceMatch, type MatchNode, type Policy, type Rule, type Ruleset, type Table, type TableName, type TargetNode, type Unknown,
+} from "../model/ast.js";
+import type { DiagnosticSink } from "../model/diagnostics.js";
+import type { Span } from "../model/span.js";
+import { findTarget, matchesByPrintPrefix, IPTABLES_TARGET_NAMES } from "../extensions/registry.js";
+import { ListingScanner } from "../extensions/listing-scanner.js";
+import type { PrintContext } from "../extensions/types.js";
+import { protocolName, protocolNumber } from "../extensions/protocols.js";
+import { parseAddress } from "./address.js";
+import { inferTableFromNames } from "./infer-table.js";
+
+export interface ListingOptions {
+  family?: Family;
+  table?: TableName;
+}
+
+interface Columns {
+  num: boolean;
+  counters: boolean;
+  ifaces: boolean;
+}
+
+interface RawRow {
+  line: number;
+  text: string;
+}
+
+interface RawChain {
+  name: string;
+  line: number;
+  policy?: Policy;
+  policyCounters?: Counters;
+  references?: number;
+  columns: Columns;
+  rows: RawRow[];
+}
+
+const STANDARD = new Set(["ACCEPT", "DROP", "RETURN", "QUEUE"]);
+const SUFFIX: Record<string, bigint> = { K: 1000n, M: 1000_000n, G: 1000_000_000n, T: 1000_000_000_000n };
+
+/** `123`, `100K`, `12M`: K/M/G/T counters lose digits, so they are not exact. */
+export function parseCount(t: string): { value: bigint; exact: boolean } | undefined {
+  const m = /^(\d+)([KMGT]?)$/.exec(t);
+  if (!m) return undefined;
+  return m[2] ? { value: BigInt(m[1]!) * SUFFIX[m[2]]!, exact: false } : { value: BigInt(m[1]!), exact: true };
+}
+
+const CHAIN_HEADER = /^\s*\\?Chain (\S+) \((?:policy (ACCEPT|DROP)(?: (\S+) packets, (\S+) bytes)?|(\d+) references)\)\s*$/;
+const COLUMN_HEADER = /^\s*(num\s+)?(pkts\s+bytes\s+)?target\s+prot\s+opt\s+(in\s+out\s+)?source\s+destination\s*$/;
+
+function words(text: string): Array<{ w: string; start: number; end: number }> {
+  const out: Array<{ w: string; start: number; end: number }> = [];
+  for (const m of text.matchAll(/\S+/g)) out.push({ w: m[0], start: m.index!, end: m.index! + m[0].length });
+  return out;
+}
+
+export function parseListing(text: string, sink: DiagnosticSink, opts: ListingOptions = {}): Ruleset {
+  const family = opts.family ?? "ipv4";
+  const groups: RawChain[][] = [[]];
+  let current: RawChain | undefined;
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!.replace(/\r$/, "");
+    const lineNo = i + 1;
+    if (raw.trim() === "") {
+      continue;
+    }
+    const h = CHAIN_HEADER.exec(raw);
+    if (h) {
+      const name = h[1]!;
+      const group = groups[groups.length - 1]!;
+      // A built-in chain seen again means the next table's listing has begun.
+      if (group.some((c) => c.name === name)) groups.push([]);
+      current = { name, line: lineNo, columns: { num: false, counters: false, ifaces: false }, rows: [] };
+      if (raw.trimStart().startsWith("\\")) sink.warning({ line: lineNo, col: 1, len: 1 }, "stray backslash before `Chain` (markdown escape) ignored");
+      if (h[2]) {
+        current.policy = h[2] as Policy;
+        if (h[3] !== undefined) {
+          const p = parseCount(h[3]);
+          const b = parseCount(h[4]!);
+          if (p && b) current.policyCounters = { packets: p.value, bytes: b.value, exact: p.exact && b.exact };
+        }
+      } else current.references = Number(h[5]);
+      groups[groups.length - 1]!.push(current);
+      continue;
+    }
+    if (/^\s*Chain \S+/.test(raw)) {
+      sink.error({ line: lineNo, col: raw.indexOf("Chain") + 1, len: 5 }, "chain header not understood", "Chain NAME (policy P [N packets, M bytes]) or Chain NAME (N references)", raw.trim());
+      current = undefined;
+      continue;
+    }
+    const ch = COLUMN_HEADER.exec(raw);
+    if (ch) {
+      if (!current) {
+        sink.error({ line: lineNo, col: 1, len: 0 }, "column header without a chain header before it", "Chain NAME (...)");
+        continue;
+      }
+      current.columns = { num: !!ch[1], counters: !!ch[2], ifaces: !!ch[3] };
+      continue;
+    }
+    if (!current) {
+      sink.error({ line: lineNo, col: raw.length - raw.trimStart().length + 1, len: 0 }, "rule line outside any chain", "Chain NAME (...) header first", raw.trim().slice(0, 40));
+      continue;
+    }
+    current.rows.push({ line: lineNo, text: raw });
+  }
+
+  const rs: Ruleset = { family, format: "list", flavour: "unknown", preamble: [], tables: [] };
+  for (const group of groups) {
+    if (group.length === 0) continue;
+    const chainNames = new Set(group.map((c) => c.name));
+    let name = opts.table;
+    let nameSource: Table["nameSource"] = "option";
+    if (!name) {
+      const targets = group.flatMap((c) => c.rows.map((r) => r.text.trim().split(/\s+/)[0] ?? ""));
+      const guess = inferBuiltinSet(chainNames) ?? inferTableFromNames(targets, chainNames);
+      name = guess.table;
+      nameSource = "inferred";
+      sink.info({ line: group[0]!.line, col: 1, len: 0 }, `table inferred as ${name} (${guess.reason}); give --table to say which`);
+    }
+    const builtins = BUILTIN_CHAINS[name];
+    const span0: Span = { line: group[0]!.line, col: 1, len: 0 };
+    const chains: Chain[] = [];
+    for (const b of builtins) {
+      const rc = group.find((c) => c.name === b);
+      chains.push(buildChain(rc, b, true, family, chainNames, sink, span0));
+    }
+    for (const rc of group) {
+      if (builtins.includes(rc.name)) continue;
+      if (rc.policy) sink.warning({ line: rc.line, col: 1, len: 0 }, `chain ${rc.name} has a policy but is not a built-in chain of table ${name}`);
+      chains.push(buildChain(rc, rc.name, false, family, chainNames, sink, span0));
+    }
+    rs.tables.push({ name, chains, nameSource, committed: true, span: span0 });
+  }
+  return rs;
+}
+
+function inferBuiltinSet(names: Set<string>): { table: TableName; reason: string } | undefined {
+  const has = (...n: string[]) => n.every((x) => names.has(x));
+  if (has("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING")) return { table: "mangle", reason: "all five built-in chains" };
+  if (has("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING") && !names.has("FORWARD")) return { table: "nat", reason: "PREROUTING, INPUT, OUTPUT, POSTROUTING without FORWARD" };
+  if (has("PREROUTING", "OUTPUT") && !names.has("INPUT") && !names.has("FORWARD") && !names.has("POSTROUTING")) return { table: "raw", reason: "only PREROUTING and OUTPUT" };
+  return undefined;
+}
+
+function buildChain(
+  rc: RawChain | undefined, name: string, builtin: boolean, family: Family, chainNames: Set<string>, sink: DiagnosticSink, span0: Span,
+): Chain {
+  if (!rc) return { name, builtin, policy: builtin ? "ACCEPT" : null, declared: false, rules: [], span: span0 };
+  const c: Chain = {
+    name, builtin, declared: true, rules: [], span: { line: rc.line, col: 1, len: 0 },
+    policy: builtin ? (rc.policy ?? unknown("the listing does not show the policy")) : null,
+  };
+  if (rc.policyCounters) c.counters = rc.policyCounters;
+  if (rc.references !== undefined) c.references = rc.references;
+  for (const row of rc.rows) {
+    const r = parseRow(row, rc.columns, family, chainNames, sink);
+    if (r) c.rules.push(r);
+  }
+  return c;
+}
+
+function addr(t: string, family: Family): AddressMatch | HostnameMatch | undefined | "any" {
+  let negated = false;
+  let s = t;
+  if (s.startsWith("!")) {
+    negated = true;
+    s = s.slice(1);
+  }
+  if (s === "anywhere" || s === "0.0.0.0/0" || s === "::/0") return negated ? { negated, address: family === "ipv4" ? "0.0.0.0" : "::", prefixLength: 0, mask: null } : "any";
+  const p = parseAddress(s, family);
+  if (p.ok) return { negated, ...p.value };
+  const m = /^([A-Za-z0-9.-]+)(?:\/(\d+))?$/.exec(s);
+  if (m && /[A-Za-z]/.test(m[1]!)) return { negated, hostname: m[1]!, prefixLength: m[2] !== undefined ? Number(m[2]) : null };
+  return undefined;
+}
+
+function iface(t: string): InterfaceMatch | undefined {
+  if (t === "*") return undefined;
+  return t.startsWith("!") ? { negated: true, name: t.slice(1) } : { negated: false, name: t };
+}
+
+function parseRow(row: RawRow, cols: Columns, family: Family, chainNames: Set<string>, sink: DiagnosticSink): Rule | undefined {
+  const ws = words(row.text);
+  const at = (k: number): Span => ({ line: row.line, col: (ws[k]?.start ?? row.text.length) + 1, len: ws[k]?.w.length ?? 0 });
+  let k = 0;
+  const rule: Rule = { span: { line: row.line, col: (ws[0]?.start ?? 0) + 1, len: row.text.trim().length }, matches: [], target: null, goto: false };
+  if (cols.num) {
+    if (!/^\d+$/.test(ws[k]?.w ?? "")) return void sink.error(at(k), "expected the rule number", "a number", ws[k]?.w);
+    rule.lineNumber = Number(ws[k]!.w);
+    k++;
+  }
+  if (cols.counters) {
+    const p = parseCount(ws[k]?.w ?? "");
+    const b = parseCount(ws[k + 1]?.w ?? "");
+    if (!p || !b) return void sink.error(at(p ? k + 1 : k), "expected packet and byte counters", "numbers, possibly with K, M, G or T", ws[p ? k + 1 : k]?.w);
+    rule.counters = { packets: p.value, bytes: b.value, exact: p.exact && b.exact };
+    k += 2;
+  }
+  // The target column may be empty; the opt column (--, -f, !f) tells where we are.
+  const isOpt = (w: string | undefined) => w === "--" || w === "-f" || w === "!f";
+  let targetWord: string | undefined;
+  if (isOpt(ws[k + 2]?.w)) targetWord = ws[k++]!.w;
+  else if (!isOpt(ws[k + 1]?.w)) return void sink.error(at(k), "cannot find the prot and opt columns", "TARGET PROT OPT (opt is --, -f or !f)", row.text.trim().slice(0, 60));
+  const prot = ws[k++]!.w;
+  const opt = ws[k++]!.w;
+  const pneg = prot.startsWith("!");
+  const pname = pneg ? prot.slice(1) : prot;
+  const pnum = protocolNumber(pname);
+  if (pnum === undefined) return void sink.error(at(k - 2), "unknown protocol", "a protocol name or number", prot);
+  if (pnum !== 0 || pneg) rule.protocol = { negated: pneg, number: pnum, name: family === "ipv6" && pnum === 58 ? "ipv6-icmp" : protocolName(pnum) };
+  if (opt !== "--") rule.fragment = { negated: opt === "!f" };
+  if (cols.ifaces) {
+    const i = iface(ws[k]?.w ?? "*");
+    const o = iface(ws[k + 1]?.w ?? "*");
+    if (i) rule.inInterface = i;
+    if (o) rule.outInterface = o;
+    k += 2;
+  } else {
+    const u: Unknown = unknown("the listing has no in/out columns (no -v)");
+    rule.inInterface = u;
+    rule.outInterface = { ...u };
+  }
+  for (const which of ["source", "destination"] as const) {
+    const w = ws[k]?.w;
+    const a = w === undefined ? undefined : addr(w, family);
+    if (a === undefined) return void sink.error(at(k), `bad ${which} address`, "an address, ADDR/MASK, anywhere, or a host name", w);
+    if (a !== "any") rule[which] = a;
+    k++;
+  }
+  let extras = ws[k] ? row.text.slice(ws[k]!.start).replace(/\s+$/, "") : "";
+  if (/(^|\s)\[goto\]$/.test(extras)) {
+    rule.goto = true;
+    extras = extras.replace(/\s*\[goto\]$/, "");
+  }
+  // `-L` without `-n` prints protocol names, and then ports and log levels by name too.
+  const ctx: PrintContext = { family, protocol: rule.protocol, numeric: /^!?\d+$/.test(prot) };
+  const extrasCol = ws[k] ? ws[k]!.start + 1 : row.text.length + 1;
+  const s = new ListingScanner(extras);
+  const prefixes = matchesByPrintPrefix();
+  const matches: MatchNode[] = [];
+  for (;;) {
+    s.skipSpaces();
+    if (s.done) break;
+    let hit = false;
+    for (const [prefix, ext] of prefixes) {
+      if (!s.startsWith(prefix)) continue;
+      const start = s.pos;
+      const data = ext.parsePrint ? s.attempt(() => ext.parsePrint!(s, ctx)) : undefined;
+      if (data !== undefined && s.pos > start) {
+        matches.push({ kind: "match", name: ext.name, data, span: { line: row.line, col: extrasCol + start, len: s.pos - start } });
+        hit = true;
+        break;
+      }
+    }
+    if (!hit) break;
+  }
+  rule.matches = matches;
+  const rest = s.rest();
+  const restCol = extrasCol + (extras.length - rest.length);
+  const tspan: Span = { line: row.line, col: extrasCol, len: 0 };
+  rule.target = readTarget(targetWord, rest, chainNames, ctx, tspan, rule, sink, { line: row.line, col: restCol, len: rest.length });
+  return rule;
+}
+
+function readTarget(
+  word: string | undefined, rest: string, chainNames: Set<string>, ctx: PrintContext, span: Span, rule: Rule, sink: DiagnosticSink, restSpan: Span,
+): TargetNode | null {
+  const unparsed = (text: string) => {
+    if (!text) return;
+    sink.warning(restSpan, `listing text not understood: ${JSON.stringify(text)}; kept as unparsed and evaluated as indeterminate`);
+    rule.matches.push({ kind: "unparsed", text, span: restSpan });
+  };
+  if (word === undefined) {
+    unparsed(rest);
+    return null;
+  }
+  if (STANDARD.has(word) && !chainNames.has(word)) {
+    unparsed(rest);
+    return { kind: "standard", verdict: word as "ACCEPT", span };
+  }
+  if (chainNames.has(word) || (!findTarget(word, ctx.family) && !IPTABLES_TARGET_NAMES.has(word))) {
+    unparsed(rest);
+    return { kind: "chain", chain: word, span };
+  }
+  const ext = findTarget(word, ctx.family);
+  if (ext?.parsePrint) {
+    const s = new ListingScanner(rest);
+    const data = s.attempt(() => ext.parsePrint!(s, ctx));
+    if (data !== undefined && s.done) return { kind: "target", name: ext.name, data, span };
+  }
+  // A target netfate does not read back: keep its text, evaluate as indeterminate.
+  if (rest) sink.warning(restSpan, `-j ${word}: its listing text ${JSON.stringify(rest)} is not read back; evaluated as indeterminate`);
+  return { kind: "generic-target", name: word, options: rest ? [{ flag: "(listing)", negated: false, values: [rest], span: restSpan }] : [], span };
+}
