@@ -9,6 +9,7 @@ import { emptyFacts } from "../facts/model.js";
 import { applyShortcuts, readFacts } from "../facts/parse.js";
 import { nodeViewFromFacts } from "../netfilter/node-view.js";
 import { noIpsets } from "../netfilter/unknown-facts.js";
+import { ipsetView, parseIpsets, type IpSetCollection } from "../ipset/index.js";
 import { UsageError } from "./args.js";
 
 export interface FactsInput {
@@ -38,11 +39,17 @@ export function nodeFromInputs(files: FactsInput[], s: Shortcuts): { view?: Node
   return { view: nodeViewFromFacts(facts), diagnostics };
 }
 
-/** ipset dumps are not read yet: set matches stay indeterminate, and the user is told so. */
+/** `ipset save` / `ipset list` files, merged; a set named twice keeps the later one. */
 export function ipsetsFromInputs(files: FactsInput[]): { view: IpsetView; diagnostics: Diagnostic[] } {
-  const diagnostics: Diagnostic[] = files.map((f) => ({
-    severity: "warning", file: f.file, line: 1, col: 1,
-    message: "ipset dumps are not read by this version yet; -m set matches are evaluated as indeterminate",
-  }));
-  return { view: noIpsets(), diagnostics };
+  const sets: IpSetCollection = { sets: [] };
+  const diagnostics: Diagnostic[] = [];
+  for (const f of files) {
+    const r = parseIpsets(f.text, { file: f.file });
+    diagnostics.push(...r.diagnostics);
+    for (const s of r.value.sets) {
+      sets.sets = sets.sets.filter((x) => x.name !== s.name);
+      sets.sets.push(s);
+    }
+  }
+  return { view: files.length ? ipsetView(sets) : noIpsets(), diagnostics };
 }

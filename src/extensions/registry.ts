@@ -10,6 +10,7 @@ import { comment } from "./matches/comment.js";
 import { conntrack } from "./matches/conntrack.js";
 import { mark } from "./matches/mark.js";
 import { multiport } from "./matches/multiport.js";
+import { set } from "./matches/set.js";
 import { state } from "./matches/state.js";
 import { statistic } from "./matches/statistic.js";
 import { tcp } from "./matches/tcp.js";
@@ -28,6 +29,7 @@ export const MATCHES: readonly MatchExtension<any>[] = [
   conntrack,
   mark,
   multiport,
+  set,
   state,
   statistic,
   tcp,

@@ -108,7 +108,8 @@ export interface NodeView {
   sysctl(name: string): string | undefined;
 }
 
-export type SetLookupResult = boolean | { indeterminate: string };
+/** `"nomatch"`: the most specific entry that matched is a nomatch entry (for `--return-nomatch`). */
+export type SetLookupResult = boolean | "nomatch" | { indeterminate: string };
 
 export interface SetTuple {
   src: string;

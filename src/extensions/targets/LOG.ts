@@ -58,13 +58,13 @@ export const LOG: TargetExtension<LogData> = {
     if (d.prefix !== undefined) s += ` prefix "${d.prefix}"`;
     return s;
   },
-  parsePrint(s, ctx) {
+  parsePrint(s) {
+    // Old iptables print the numeric form even without -n, so accept both forms.
     const d: LogData = { level: 4, flags: 0 };
-    if (ctx.numeric) {
-      const m = s.match(/LOG flags (\d+) level (\d+)/);
-      if (!m) return undefined;
-      d.flags = Number(m[1]);
-      d.level = Number(m[2]);
+    const num = s.match(/LOG flags (\d+) level (\d+)/);
+    if (num) {
+      d.flags = Number(num[1]);
+      d.level = Number(num[2]);
     } else {
       const m = s.match(/LOG level (\w+)/);
       if (!m) return undefined;

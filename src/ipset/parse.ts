@@ -1,0 +1,140 @@
+/**
+ * `ipset save` (create/add lines, as `ipset restore` also reads them) and `ipset list`
+ * (Name:/Type:/Header:/Members: blocks) into one AST. Every problem is located.
+ */
+import { DiagnosticSink, type Diagnostic } from "../model/diagnostics.js";
+import type { Family } from "../model/ast.js";
+import type { IpSet, IpSetCollection, SetEntry, SetOption } from "./ast.js";
+
+const KNOWN_TYPES = new Set([
+  "hash:ip", "hash:net", "hash:ip,port", "hash:net,port", "hash:ip,port,ip", "hash:ip,port,net", "hash:net,iface",
+  "hash:net,net", "hash:net,port,net", "hash:ip,mark", "hash:mac", "hash:ip,mac", "bitmap:port", "bitmap:ip", "bitmap:ip,mac", "list:set",
+]);
+/** Header options that take a value; the rest are flags. */
+const VALUED = new Set(["family", "hashsize", "maxelem", "timeout", "netmask", "range", "size", "bucketsize", "initval", "markmask"]);
+const ENTRY_VALUED = new Set(["timeout", "packets", "bytes", "comment", "skbmark", "skbprio", "skbqueue", "before", "after"]);
+
+/** Splits on spaces, keeping `"..."` together (comments); returns words with their columns. */
+function tokens(line: string): Array<{ w: string; col: number; quoted: boolean }> {
+  const out: Array<{ w: string; col: number; quoted: boolean }> = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) {
+    out.push(m[1] !== undefined ? { w: m[1].replace(/\\(.)/g, "$1"), col: m.index + 1, quoted: true } : { w: m[2]!, col: m.index + 1, quoted: false });
+  }
+  return out;
+}
+
+function readOptions(ws: ReturnType<typeof tokens>, from: number, valued: Set<string>, line: number, sink: DiagnosticSink): SetOption[] | undefined {
+  const out: SetOption[] = [];
+  for (let i = from; i < ws.length; i++) {
+    const k = ws[i]!;
+    if (valued.has(k.w)) {
+      const v = ws[i + 1];
+      if (!v) {
+        sink.error({ line, col: k.col, len: k.w.length }, `${k.w} needs a value`);
+        return undefined;
+      }
+      out.push({ key: k.w, value: v.w });
+      i++;
+    } else out.push({ key: k.w });
+  }
+  return out;
+}
+
+function familyOf(options: SetOption[], type: string): Family {
+  const f = options.find((o) => o.key === "family")?.value;
+  if (f === "inet6") return "ipv6";
+  void type;
+  return "ipv4";
+}
+
+function entry(ws: ReturnType<typeof tokens>, from: number, line: number, sink: DiagnosticSink): SetEntry | undefined {
+  const e = ws[from];
+  if (!e) {
+    sink.error({ line, col: 1, len: 0 }, "missing the element to add", "an element such as 10.0.0.1 or 10.0.0.0/24,tcp:80");
+    return undefined;
+  }
+  const opts = readOptions(ws, from + 1, ENTRY_VALUED, line, sink);
+  if (!opts) return undefined;
+  const nomatch = opts.some((o) => o.key === "nomatch");
+  return { text: e.w, nomatch, options: opts, span: { line, col: e.col, len: e.w.length } };
+}
+
+export function parseIpsetText(text: string, sink: DiagnosticSink): IpSetCollection {
+  const sets: IpSet[] = [];
+  const byName = new Map<string, IpSet>();
+  const lines = text.split("\n");
+  let listSet: IpSet | undefined;
+  let inMembers = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.replace(/\r$/, "");
+    const n = i + 1;
+    if (line.trim() === "" || line.trim().startsWith("#")) {
+      if (line.trim() === "") inMembers = false;
+      continue;
+    }
+    const ws = tokens(line);
+    const first = ws[0]!.w;
+    // ipset list blocks.
+    const kv = /^(Name|Type|Revision|Header|Size in memory|References|Number of entries|Members):\s?(.*)$/.exec(line);
+    if (kv) {
+      const [, key, value] = kv as unknown as [string, string, string];
+      if (key === "Name") {
+        listSet = { name: value.trim(), type: "", family: "ipv4", options: [], entries: [], span: { line: n, col: 1, len: line.length }, listInfo: {} };
+        sets.push(listSet);
+        byName.set(listSet.name, listSet);
+        inMembers = false;
+      } else if (!listSet) sink.error({ line: n, col: 1, len: key.length }, `${key}: before any Name:`, "Name: SETNAME first");
+      else if (key === "Type") {
+        listSet.type = value.trim();
+        if (!KNOWN_TYPES.has(listSet.type)) sink.warning({ line: n, col: 7, len: value.length }, `unknown set type ${listSet.type}; its lookups are indeterminate`);
+      } else if (key === "Header") {
+        const o = readOptions(tokens(value), 0, VALUED, n, sink);
+        if (o) {
+          listSet.options = o;
+          listSet.family = familyOf(o, listSet.type);
+        }
+      } else if (key === "Members") inMembers = true;
+      else listSet.listInfo![key] = value.trim();
+      continue;
+    }
+    if (inMembers && listSet) {
+      const e = entry(ws, 0, n, sink);
+      if (e) listSet.entries.push(e);
+      continue;
+    }
+    if (first === "create" || first === "-N" || first === "-exist") {
+      const [name, type] = [ws[1], ws[2]];
+      if (!name || !type) {
+        sink.error({ line: n, col: ws[0]!.col, len: first.length }, "create needs a set name and a type", "create NAME TYPE [options]");
+        continue;
+      }
+      if (!KNOWN_TYPES.has(type.w)) sink.warning({ line: n, col: type.col, len: type.w.length }, `unknown set type ${type.w}; its lookups are indeterminate`);
+      const o = readOptions(ws, 3, VALUED, n, sink);
+      if (!o) continue;
+      if (byName.has(name.w)) sink.error({ line: n, col: name.col, len: name.w.length }, `set ${name.w} created twice`);
+      const s: IpSet = { name: name.w, type: type.w, family: familyOf(o, type.w), options: o, entries: [], span: { line: n, col: 1, len: line.length } };
+      sets.push(s);
+      byName.set(s.name, s);
+      continue;
+    }
+    if (first === "add" || first === "-A") {
+      const name = ws[1];
+      const s = name ? byName.get(name.w) : undefined;
+      if (!s) {
+        sink.error({ line: n, col: name?.col ?? 1, len: name?.w.length ?? 0 }, `add to set ${name?.w ?? "?"}, which was not created before`, "create NAME TYPE first");
+        continue;
+      }
+      const e = entry(ws, 2, n, sink);
+      if (e) s.entries.push(e);
+      continue;
+    }
+    sink.error({ line: n, col: ws[0]!.col, len: first.length }, "not an ipset line", "create, add, or an ipset list block (Name:, Type:, Header:, Members:)", first);
+  }
+  return { sets };
+}
+
+export function parseIpsets(text: string, opts: { file?: string } = {}): { value: IpSetCollection; diagnostics: Diagnostic[] } {
+  const sink = new DiagnosticSink(opts.file ?? "<ipsets>");
+  return { value: parseIpsetText(text, sink), diagnostics: sink.items };
+}
