@@ -15,6 +15,8 @@ export interface Branch {
   pendingNat?: { kind: "dnat" | "snat"; addr?: string; port?: number; how: string };
   /** Log lines and other effects noted by targets in the current rule. */
   notes: string[];
+  /** A new route chosen during OUTPUT, in force from POSTROUTING on. */
+  rerouted?: import("./types.js").RouteDecision;
 }
 
 export function clonePacket(p: PacketState): PacketState {
@@ -40,6 +42,7 @@ export function fork(b: Branch, probabilityFactor: number, assumption?: string):
     notes: [],
   };
   if (b.pendingNat) nb.pendingNat = { ...b.pendingNat };
+  if (b.rerouted) nb.rerouted = b.rerouted;
   return nb;
 }
 

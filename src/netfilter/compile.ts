@@ -75,6 +75,21 @@ export interface CompiledRuleset {
   problems: CompileProblem[];
   /** Chains that are part of a jump loop: entering them is an error, never a hang. */
   loops: Set<string>;
+  /**
+   * Whether conntrack runs at all. The kernel enables it in a network namespace only when a
+   * rule needs it (a NAT target, -m conntrack/state/connmark, -j CT...); without it the nat
+   * chains are never consulted (pinned in test/kernel/pinned.test.ts).
+   */
+  conntrackActive: boolean;
+}
+
+const NEEDS_CONNTRACK_MATCH = new Set(["conntrack", "state", "connmark", "connlimit", "connbytes", "helper", "connlabel", "cluster", "ipvs"]);
+const NEEDS_CONNTRACK_TARGET = new Set(["DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP", "CT", "NOTRACK", "CONNMARK", "CONNSECMARK", "SYNPROXY"]);
+
+function needsConntrack(r: Rule): boolean {
+  for (const m of r.matches) if ((m.kind === "match" || m.kind === "generic-match") && NEEDS_CONNTRACK_MATCH.has(m.name)) return true;
+  const t = r.target;
+  return !!t && (t.kind === "target" || t.kind === "generic-target") && NEEDS_CONNTRACK_TARGET.has(t.name);
 }
 
 /** Chains at least this long get an index; shorter ones are walked rule by rule. */
@@ -173,7 +188,7 @@ function buildIndex(rules: CompiledRule[], family: Family): ChainIndex {
 }
 
 export function compileRulesets(rulesets: readonly Ruleset[], family: Family): CompiledRuleset {
-  const out: CompiledRuleset = { family, tables: new Map(), problems: [], loops: new Set() };
+  const out: CompiledRuleset = { family, tables: new Map(), problems: [], loops: new Set(), conntrackActive: false };
   for (const rs of rulesets) {
     if (rs.family !== family) continue;
     for (const t of rs.tables) {
@@ -181,6 +196,7 @@ export function compileRulesets(rulesets: readonly Ruleset[], family: Family): C
       out.tables.set(t.name, ct);
       for (const c of t.chains) {
         const rules = c.rules.map((r, i) => compileRule(r, i, family, t.name));
+        if (!out.conntrackActive && c.rules.some(needsConntrack)) out.conntrackActive = true;
         const cc: CompiledChain = {
           name: c.name, table: t.name, builtin: c.builtin,
           policy: c.policy === null ? null : isUnknown(c.policy) ? "ACCEPT" : c.policy,

@@ -115,7 +115,7 @@ export interface PathContext extends TraverseContext {
 function stage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Branch[] {
   const next: Branch[] = [];
   for (const br of live) {
-    if (s.table === "nat" && !natApplies(br.pkt)) {
+    if (s.table === "nat" && (!natApplies(br.pkt) || !ctx.rules.conntrackActive)) {
       next.push(br);
       continue;
     }
@@ -338,7 +338,13 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   live = stage(live, { table: "security", hook: "OUTPUT" }, ctx, finals);
   const toLocal: Branch[] = [];
   const out: Branch[] = [];
-  for (const b of live) (b.pkt.outIface === "lo" ? toLocal : out).push(b);
+  for (const b of live) {
+    if (b.rerouted) {
+      withRoute(b, b.rerouted);
+      delete b.rerouted;
+    }
+    (b.pkt.outIface === "lo" ? toLocal : out).push(b);
+  }
   postrouting(out, ctx, finals, "sent");
   // Through lo: the packet comes back up the input path, its conntrack entry already set up.
   const finalsLo: Final[] = [];
@@ -379,7 +385,9 @@ function reroute(live: Branch[], ctx: PathContext, finals: Final[], spec: Packet
       finals.push({ br: b, fate: fail });
       continue;
     }
-    withRoute(b, d);
+    // The LOCAL_OUT hooks keep the device they were called with (state->out): the new route
+    // shows only from POSTROUTING on (checked: seed 004's LOG lines, OUT=lo in filter OUTPUT).
+    b.rerouted = d;
     out.push(b);
   }
   return out;
