@@ -89,7 +89,8 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
   };
 
   const decide = (dst: string, family: Family, forInput: boolean): RouteDecision => {
-    if (isLocalAddr(dst, family)) return { kind: "local", dev: local.get(dst) ?? "lo" };
+    // Local routes send through the loopback device whichever interface owns the address.
+    if (isLocalAddr(dst, family)) return { kind: "local", dev: "lo" };
     const r = lookup(dst, family);
     if (!r) return { kind: "none", detail: `no route to ${dst} in the node facts` };
     if (r.type !== "unicast") return { kind: r.type === "multicast" || r.type === "anycast" ? "none" : (r.type as "blackhole"), detail: `${r.type} ${r.dst}/${r.prefixLength}` };

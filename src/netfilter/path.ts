@@ -331,9 +331,9 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   live = stage(live, { table: "raw", hook: "OUTPUT" }, ctx, finals);
   live = stage(live, { table: "mangle", hook: "OUTPUT" }, ctx, finals);
   live = reroute(live, ctx, finals, spec);
-  const dsts = new Map(live.map((b) => [b, b.pkt.dst] as const));
   live = stage(live, { table: "nat", hook: "OUTPUT" }, ctx, finals);
-  live = live.flatMap((b) => (dsts.get(b) !== undefined && dsts.get(b) !== b.pkt.dst ? reroute([b], ctx, finals, spec, true) : [b]));
+  // nat OUTPUT rewrote the destination (branches may be new objects after statistic forks).
+  live = live.flatMap((b) => (b.pkt.ct.dnat && b.pkt.dst !== spec.dst ? reroute([b], ctx, finals, spec, true) : [b]));
   live = stage(live, { table: "filter", hook: "OUTPUT" }, ctx, finals);
   live = stage(live, { table: "security", hook: "OUTPUT" }, ctx, finals);
   const toLocal: Branch[] = [];

@@ -59,6 +59,8 @@ function num(ip: string, family: Family): IpNum | undefined {
 
 type Test = true | false | { indeterminate: string };
 
+export const HIDDEN_IFACES = "the listing has no -v columns: rules are read as having no -i/-o interface (give iptables-save or -nvL output to be sure)";
+
 function addrTest(check: AddrCheck, ip: string, family: Family): Test {
   if ("indeterminate" in check) return check;
   const n = num(ip, family);
@@ -103,8 +105,14 @@ function testRule(
   const core: Array<[Test, string]> = [];
   if (cr.src) core.push([addrTest(cr.src, p.src, fam), describeAddr("-s", cr)]);
   if (cr.dst) core.push([addrTest(cr.dst, p.dst, fam), describeAddr("-d", cr)]);
-  if (cr.inIface) core.push([ifaceTest(cr.inIface, p.inIface), `${"negated" in cr.inIface && cr.inIface.negated ? "! " : ""}-i ${"name" in cr.inIface ? cr.inIface.name + (cr.inIface.prefix ? "+" : "") : "?"}`]);
-  if (cr.outIface) core.push([ifaceTest(cr.outIface, p.outIface), `${"negated" in cr.outIface && cr.outIface.negated ? "! " : ""}-o ${"name" in cr.outIface ? cr.outIface.name + (cr.outIface.prefix ? "+" : "") : "?"}`]);
+  // A listing without -v hides every rule's interfaces. Forking on each would multiply the
+  // outcomes by two per rule, so netfate reads such rules as having none, and says so.
+  const hidden = (c: IfaceCheck | undefined) => c !== undefined && "indeterminate" in c;
+  if (hidden(cr.inIface) || hidden(cr.outIface)) {
+    if (!br.assumptions.includes(HIDDEN_IFACES)) br.assumptions.push(HIDDEN_IFACES);
+  }
+  if (cr.inIface && !hidden(cr.inIface)) core.push([ifaceTest(cr.inIface, p.inIface), `${"negated" in cr.inIface && cr.inIface.negated ? "! " : ""}-i ${"name" in cr.inIface ? cr.inIface.name + (cr.inIface.prefix ? "+" : "") : "?"}`]);
+  if (cr.outIface && !hidden(cr.outIface)) core.push([ifaceTest(cr.outIface, p.outIface), `${"negated" in cr.outIface && cr.outIface.negated ? "! " : ""}-o ${"name" in cr.outIface ? cr.outIface.name + (cr.outIface.prefix ? "+" : "") : "?"}`]);
   if (cr.proto) core.push([(p.proto === cr.proto.number) !== cr.proto.negated, `${cr.proto.negated ? "! " : ""}-p ${cr.rule.protocol?.name ?? cr.proto.number}`]);
   if (cr.fragment) core.push([p.fragment !== cr.fragment.negated, `${cr.fragment.negated ? "! " : ""}-f`]);
 
