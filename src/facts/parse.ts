@@ -104,13 +104,54 @@ function readIpRouteJson(list: unknown[], facts: NodeFacts, sink: DiagnosticSink
   }
 }
 
-export type FactsFormat = "node-json" | "ip-addr-json" | "ip-route-json" | "ip-route" | "sysctl";
+export type FactsFormat = "node-json" | "ip-addr-json" | "ip-route-json" | "ip-route" | "route-n" | "sysctl";
+
+/**
+ * `route -n` (net-tools): Destination Gateway Genmask Flags Metric Ref Use Iface. A gateway
+ * of 0.0.0.0 means on-link; flag `!` is a reject (unreachable) route.
+ */
+function readRouteN(text: string, facts: NodeFacts, sink: DiagnosticSink): void {
+  const lines = text.split("\n");
+  lines.forEach((raw, k) => {
+    const l = raw.trim();
+    if (!l) return;
+    const header = /^(Kernel IP routing table|Destination\s+Gateway\s+Genmask\s+Flags\s+Metric\s+Ref\s+Use\s+Iface)/.exec(l);
+    if (header) {
+      if (l.length > header[0].length) {
+        // A web page glued the table's lines together: say where, guess nothing.
+        sink.error({ line: k + 1, col: raw.indexOf(l) + header[0].length + 1, len: 0 }, "text after the route -n header: lines glued together?", "one route per line", l.slice(header[0].length, header[0].length + 30).trim());
+      }
+      return;
+    }
+    const w = l.split(/\s+/);
+    const col = (i: number) => raw.indexOf(w[i]!) + 1;
+    if (w.length < 8) {
+      sink.error({ line: k + 1, col: 1, len: l.length }, "route -n line with too few columns", "Destination Gateway Genmask Flags Metric Ref Use Iface", l);
+      return;
+    }
+    const [dst, gw, mask, flags, metric, , , dev] = w as [string, string, string, string, string, string, string, string];
+    const m = cidr(mask);
+    const d = cidr(dst);
+    if (!d || !m || m.family !== "ipv4") {
+      sink.error({ line: k + 1, col: col(d ? 2 : 0), len: 0 }, "bad destination or genmask", "dotted quads", d ? mask : dst);
+      return;
+    }
+    const bits = mask.split(".").reduce((a, b) => a * 256 + Number(b), 0).toString(2).replace(/0+$/, "");
+    if (/0/.test(bits)) {
+      sink.error({ line: k + 1, col: col(2), len: mask.length }, "non-contiguous genmask", "a netmask such as 255.255.255.0", mask);
+      return;
+    }
+    const line = `${flags.includes("!") ? "unreachable " : ""}${dst}/${bits.length}${flags.includes("G") && gw !== "0.0.0.0" ? ` via ${gw}` : ""} dev ${dev} metric ${metric}`;
+    addRouteLine(facts, line, sink, k + 1);
+  });
+}
 
 export function detectFactsFormat(text: string): FactsFormat | undefined {
   const t = text.trimStart();
   if (t.startsWith("{")) return "node-json";
   if (t.startsWith("[")) return /"addr_info"|"ifname"/.test(t.slice(0, 4000)) ? "ip-addr-json" : "ip-route-json";
   if (/^net\.[\w.-]+\s*=/m.test(t)) return "sysctl";
+  if (/^Kernel IP routing table/.test(t) || /^Destination\s+Gateway\s+Genmask/.test(t)) return "route-n";
   if (/^(default|local|broadcast|blackhole|unreachable|prohibit|throw|[0-9a-f.:]+(\/\d+)?)\s/m.test(t)) return "ip-route";
   return undefined;
 }
@@ -142,6 +183,9 @@ export function readFacts(text: string, file: string, facts: NodeFacts, sink: Di
         const m = /^\s*([\w.-]+)\s*=\s*(.*?)\s*$/.exec(l);
         if (m) facts.sysctl[m[1]!] = m[2]!;
       });
+      return format;
+    case "route-n":
+      readRouteN(text, facts, sink);
       return format;
     case "ip-route":
       text.split("\n").forEach((l, k) => {
