@@ -238,9 +238,13 @@ function parseRow(row: RawRow, cols: Columns, family: Family, chainNames: Set<st
     k++;
   }
   let extras = ws[k] ? row.text.slice(ws[k]!.start).replace(/\s+$/, "") : "";
+  // iptables 1.8.9 prints "[goto]" last; older releases printed it before the matches.
   if (/(^|\s)\[goto\]$/.test(extras)) {
     rule.goto = true;
     extras = extras.replace(/\s*\[goto\]$/, "");
+  } else if (/^\[goto\](\s|$)/.test(extras)) {
+    rule.goto = true;
+    extras = extras.replace(/^\[goto\]\s*/, "");
   }
   // `-L` without `-n` prints protocol names, and then ports and log levels by name too.
   const ctx: PrintContext = { family, protocol: rule.protocol, numeric: /^!?\d+$/.test(prot) };
