@@ -14,6 +14,7 @@ export function endpointText(addr: string | undefined, port: number | undefined)
 export function packetText(p: PacketSpec): string {
   const proto = p.proto === 58 ? "icmpv6" : protocolName(p.proto);
   let s = `${proto} ${endpointText(p.src, p.sport)} -> ${endpointText(p.dst, p.dport)}`;
+  if (p.icmpType !== undefined) s += ` type ${p.icmpType}${p.icmpCode !== undefined ? `/${p.icmpCode}` : ""}`;
   s += p.from === "local" ? " local" : ` in ${p.from}`;
   if (p.mark) s += ` mark 0x${p.mark.toString(16)}`;
   if (p.state && p.state !== "new") s += ` ${p.state}`;
