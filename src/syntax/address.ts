@@ -31,9 +31,21 @@ function applyMask(addr: number[], mask: number[]): number[] {
   return addr.map((b, i) => b & mask[i]!);
 }
 
+/**
+ * IPv6 text as iptables prints it (glibc inet_ntop): RFC 5952 compression, except that
+ * IPv4-mapped and IPv4-compatible addresses end in a dotted quad (`::ffff:10.0.0.1`).
+ */
+export function ipv6Text(bytes: number[]): string {
+  const zero10 = bytes.slice(0, 10).every((b) => b === 0);
+  const tail = bytes.slice(12).join(".");
+  if (zero10 && bytes[10] === 0xff && bytes[11] === 0xff) return `::ffff:${tail}`;
+  if (zero10 && bytes[10] === 0 && bytes[11] === 0 && (bytes[12]! !== 0 || bytes[13]! !== 0)) return `::${tail}`;
+  return (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
+}
+
 function toText(bytes: number[], family: Family): string {
   if (family === "ipv4") return bytes.join(".");
-  return (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
+  return ipv6Text(bytes);
 }
 
 /** Dotted-quad bytes without leading zeros or junk, as iptables' inet_aton-free parser wants. */

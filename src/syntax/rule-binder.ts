@@ -245,7 +245,10 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
 
     // Exact spellings first (core, then loaded extensions), abbreviations only after that.
     let core = flagIndex(CORE).get(a.value) as (typeof CORE)[number] | undefined | "ambiguous";
-    if (!core && a.value.startsWith("--") && !findOwner(a.value, matches, target, proto, family)) {
+    // An extension netfate does not know may own any spelling (`-m recent --set`), so after
+    // one, core options are matched exactly, never by abbreviation.
+    const genericLoaded = lastLoaded !== undefined && !lastLoaded.ext;
+    if (!core && !genericLoaded && a.value.startsWith("--") && !findOwner(a.value, matches, target, proto, family)) {
       core = lookupFlag(a.value, CORE) as (typeof CORE)[number] | undefined | "ambiguous";
     }
     if (core && core !== "ambiguous") {
@@ -372,6 +375,18 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
       generic.options.push({ flag: a.value, negated, values: vals, span });
       continue;
     }
+    // `-p NAME` loads the match of that name implicitly in iptables; when netfate does not know
+    // it (icmp before its file exists, dccp...), keep it generically under that name.
+    const p0 = proto;
+    if (p0 && !p0.negated && p0.number !== 0 && !matches.some((m) => m.name === implicitMatchName(p0, family))) {
+      const pm: PendingMatch = { ext: undefined, name: implicitMatchName(p0, family), options: [], span };
+      matches.push(pm);
+      lastLoaded = pm;
+      const vals: string[] = [];
+      while (i < args.length && !isFlag(args[i]!) && !(args[i]!.value === "!" && !args[i]!.quoted)) vals.push(args[i++]!.value);
+      pm.options.push({ flag: a.value, negated, values: vals, span });
+      continue;
+    }
     error(span, `unknown option ${a.value}`, expectedOptions(matches, target, proto), a.value);
     skipValues(args, () => i, (n) => (i = n));
   }
@@ -485,6 +500,12 @@ function findOwner(
     }
   }
   return undefined;
+}
+
+/** The match iptables loads for `-p NAME` (ip6tables calls ICMPv6's `icmp6`). */
+function implicitMatchName(proto: ProtocolMatch, family: Family): string {
+  if (proto.number === 58 && family === "ipv6") return "icmp6";
+  return proto.name;
 }
 
 function implicitName(name: string, proto: number, family: Family): boolean {
