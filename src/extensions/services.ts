@@ -4,7 +4,8 @@
  * ones so results do not depend on the machine it runs on.
  */
 const SERVICES: ReadonlyArray<readonly [string, number, "tcp" | "udp" | "both"]> = [
-  ["tcpmux", 1, "tcp"], ["echo", 7, "both"], ["discard", 9, "both"], ["daytime", 13, "both"],
+  ["tcpmux", 1, "tcp"], ["echo", 7, "both"], ["systat", 11, "tcp"], ["cisco-sccp", 2000, "tcp"],
+  ["mdns", 5353, "udp"], ["tproxy", 8081, "tcp"], ["discard", 9, "both"], ["daytime", 13, "both"],
   ["ftp-data", 20, "tcp"], ["ftp", 21, "tcp"], ["ssh", 22, "tcp"], ["telnet", 23, "tcp"],
   ["smtp", 25, "tcp"], ["time", 37, "both"], ["whois", 43, "tcp"], ["tacacs", 49, "both"],
   ["domain", 53, "both"], ["bootps", 67, "udp"], ["bootpc", 68, "udp"], ["tftp", 69, "udp"],
@@ -29,16 +30,17 @@ const SERVICES: ReadonlyArray<readonly [string, number, "tcp" | "udp" | "both"]>
 ];
 
 const BY_NAME = new Map<string, number>();
-const BY_PORT = new Map<number, string>();
-for (const [name, port] of SERVICES) {
+const BY_PORT = { tcp: new Map<number, string>(), udp: new Map<number, string>() };
+for (const [name, port, proto] of SERVICES) {
   if (!BY_NAME.has(name)) BY_NAME.set(name, port);
-  if (!BY_PORT.has(port)) BY_PORT.set(port, name);
+  for (const p of proto === "both" ? (["tcp", "udp"] as const) : [proto]) if (!BY_PORT[p].has(port)) BY_PORT[p].set(port, name);
 }
 
 export function servicePort(name: string): number | undefined {
   return BY_NAME.get(name);
 }
 
-export function serviceName(port: number): string | undefined {
-  return BY_PORT.get(port);
+/** The name `-L` prints for a port of a protocol (getservbyport): tcp and udp have names, others not. */
+export function serviceName(port: number, proto: "tcp" | "udp" | string = "tcp"): string | undefined {
+  return proto === "tcp" || proto === "udp" ? BY_PORT[proto].get(port) : undefined;
 }

@@ -71,9 +71,9 @@ export function savePortRange(r: PortRange): string {
   return r.lo === r.hi ? String(r.lo) : `${r.lo}:${r.hi}`;
 }
 
-export function printPort(p: number, numeric: boolean): string {
+export function printPort(p: number, numeric: boolean, proto = "tcp"): string {
   if (numeric) return String(p);
-  return serviceName(p) ?? String(p);
+  return serviceName(p, proto) ?? String(p);
 }
 
 /** Finds the spec an option flag belongs to. */

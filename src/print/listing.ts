@@ -29,12 +29,16 @@ export function countText(n: bigint, exact: boolean, width: boolean): string {
   return String(v);
 }
 
+/** Names -L (without -n) prints for networks, from /etc/networks on Debian. */
+const NETWORK_NAMES: Record<string, string> = { "127.0.0.0": "loopback", "169.254.0.0": "link-local" };
+
 function addrColumn(a: Rule["source"], family: Family, numeric: boolean): string {
   const full = family === "ipv4" ? 32 : 128;
   if (!a) return numeric ? (family === "ipv4" ? "0.0.0.0/0" : "::/0") : "anywhere";
   if (isUnknown(a)) return "?";
   if ("hostname" in a) return `${a.negated ? "!" : ""}${a.hostname}${a.prefixLength !== null ? "/" + a.prefixLength : ""}`;
-  const text = a.prefixLength === full ? a.address : a.prefixLength !== null ? `${a.address}/${a.prefixLength}` : `${a.address}/${a.mask}`;
+  const host = !numeric && a.prefixLength !== full ? NETWORK_NAMES[a.address] ?? a.address : a.address;
+  const text = a.prefixLength === full ? a.address : a.prefixLength !== null ? `${host}/${a.prefixLength}` : `${host}/${a.mask}`;
   return `${a.negated ? "!" : ""}${text}`;
 }
 
@@ -57,8 +61,7 @@ export function extrasText(r: Rule, family: Family, numeric: boolean): string {
   }
   const t = r.target;
   if (t?.kind === "target") s += findTarget(t.name, family)?.print(t.data, ctx) ?? "";
-  // iptables prints "[goto] " right after the column padding, with no space of its own first.
-  if (r.goto) s += "[goto] ";
+
   return s;
 }
 
@@ -86,6 +89,8 @@ export function ruleListLine(r: Rule, family: Family, o: ListOptions, num: numbe
     const neg = text.startsWith("!");
     s += `${neg ? "!" : " "}${(neg ? text.slice(1) : text).padEnd(19)} `;
   }
+  // iptables 1.8.9 prints "[goto] " right after the address columns, before the matches.
+  if (r.goto) s += "[goto] ";
   return s + extrasText(r, family, numeric);
 }
 

@@ -30,7 +30,7 @@ export const mark: MatchExtension<MarkData> = {
     return `${d.negated ? " !" : ""} --mark ${hex(d.value)}${d.mask === 0xffffffff ? "" : "/" + hex(d.mask)}`;
   },
   print(d) {
-    return ` mark match ${d.negated ? "!" : ""}${hex(d.value)}${d.mask === 0xffffffff ? "" : "/" + hex(d.mask)}`;
+    return ` mark match ${d.negated ? "! " : ""}${hex(d.value)}${d.mask === 0xffffffff ? "" : "/" + hex(d.mask)}`;
   },
   evaluate(d, env) {
     return (((env.packet.mark & d.mask) >>> 0) === (d.value >>> 0)) !== d.negated;

@@ -8,8 +8,8 @@ export interface MultiportData {
   ports: PortRange[];
 }
 
-function listText(ports: PortRange[], numeric: boolean): string {
-  return ports.map((r) => (r.lo === r.hi ? printPort(r.lo, numeric) : `${printPort(r.lo, numeric)}:${printPort(r.hi, numeric)}`)).join(",");
+function listText(ports: PortRange[], numeric: boolean, proto = "tcp"): string {
+  return ports.map((r) => (r.lo === r.hi ? printPort(r.lo, numeric, proto) : `${printPort(r.lo, numeric, proto)}:${printPort(r.hi, numeric, proto)}`)).join(",");
 }
 
 export const multiport: MatchExtension<MultiportData> = {
@@ -54,7 +54,8 @@ export const multiport: MatchExtension<MultiportData> = {
     return `${d.negated ? " !" : ""} --${d.which} ${listText(d.ports, true)}`;
   },
   print(d, ctx) {
-    return ` multiport ${d.which} ${d.negated ? "!" : ""}${listText(d.ports, ctx.numeric)}`;
+    // iptables prints the `!` with a space of its own before it: "dports  !22,80".
+    return ` multiport ${d.which} ${d.negated ? " !" : ""}${listText(d.ports, ctx.numeric, ctx.protocol?.name ?? "tcp")}`;
   },
   evaluate(d, env) {
     const p = env.packet;
@@ -66,7 +67,7 @@ export const multiport: MatchExtension<MultiportData> = {
     return m !== d.negated;
   },
   parsePrint(s) {
-    const m = s.match(/multiport (sports|dports|ports) (!?)(\S+)/);
+    const m = s.match(/multiport (sports|dports|ports) +(!?)(\S+)/);
     if (!m) return undefined;
     const ports: PortRange[] = [];
     for (const part of m[3]!.split(",")) {

@@ -51,10 +51,10 @@ export function bindPort(o: RawOption, ctx: BindContext, ext: string): NegPortRa
 }
 
 /** `spt:22`, `dpts:1000:2000`, `spt:!22` as tcp/udp print them in `-L`. */
-export function printPortField(label: string, r: NegPortRange, numeric: boolean): string {
+export function printPortField(label: string, r: NegPortRange, numeric: boolean, proto = "tcp"): string {
   const inv = r.negated ? "!" : "";
-  if (r.lo === r.hi) return ` ${label}:${inv}${printPort(r.lo, numeric)}`;
-  return ` ${label}s:${inv}${printPort(r.lo, numeric)}:${printPort(r.hi, numeric)}`;
+  if (r.lo === r.hi) return ` ${label}:${inv}${printPort(r.lo, numeric, proto)}`;
+  return ` ${label}s:${inv}${printPort(r.lo, numeric, proto)}:${printPort(r.hi, numeric, proto)}`;
 }
 
 /** Reads `spt:..`/`spts:..:..` back (names allowed, `!` after the colon). */
@@ -141,7 +141,8 @@ export const tcp: MatchExtension<TcpData> = {
     if (d.dport) s += printPortField("dpt", d.dport, ctx.numeric);
     if (d.option) s += ` option=${d.option.negated ? "!" : ""}${d.option.number}`;
     if (d.flags) {
-      const h = (n: number) => "0x" + n.toString(16).toUpperCase().padStart(2, "0");
+      // -n prints the bits in hex, -L by name.
+      const h = (n: number) => (ctx.numeric ? "0x" + n.toString(16).toUpperCase().padStart(2, "0") : tcpFlagListText(n));
       s += ` flags:${d.flags.negated ? "!" : ""}${h(d.flags.mask)}/${h(d.flags.comp)}`;
     }
     return s;
@@ -173,6 +174,12 @@ export const tcp: MatchExtension<TcpData> = {
     if (op) d.option = { negated: op[1] === "!", number: Number(op[2]) };
     const fl = s.match(/flags:(!?)0x([0-9A-Fa-f]{2})\/0x([0-9A-Fa-f]{2})/);
     if (fl) d.flags = { negated: fl[1] === "!", mask: parseInt(fl[2]!, 16), comp: parseInt(fl[3]!, 16) };
+    else {
+      const named = s.match(/flags:(!?)([A-Z,]+)\/([A-Z,]+)/);
+      const mask = named ? parseTcpFlagList(named[2]!) : undefined;
+      const comp = named ? parseTcpFlagList(named[3]!) : undefined;
+      if (named && mask !== undefined && comp !== undefined) d.flags = { negated: named[1] === "!", mask, comp };
+    }
     return d;
   },
 };

@@ -42,8 +42,8 @@ export const udp: MatchExtension<UdpData> = {
   },
   print(d, ctx) {
     let s = " udp";
-    if (d.sport) s += printPortField("spt", d.sport, ctx.numeric);
-    if (d.dport) s += printPortField("dpt", d.dport, ctx.numeric);
+    if (d.sport) s += printPortField("spt", d.sport, ctx.numeric, "udp");
+    if (d.dport) s += printPortField("dpt", d.dport, ctx.numeric, "udp");
     return s;
   },
   evaluate(d, env) {
