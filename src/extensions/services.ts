@@ -44,3 +44,14 @@ export function servicePort(name: string): number | undefined {
 export function serviceName(port: number, proto: "tcp" | "udp" | string = "tcp"): string | undefined {
   return proto === "tcp" || proto === "udp" ? BY_PORT[proto].get(port) : undefined;
 }
+
+/** Network names `-L` prints without `-n` (Debian's /etc/networks). */
+const NETWORKS: ReadonlyArray<readonly [string, string]> = [["loopback", "127.0.0.0"], ["link-local", "169.254.0.0"]];
+
+export function networkName(address: string): string | undefined {
+  return NETWORKS.find(([, a]) => a === address)?.[0];
+}
+
+export function networkAddress(name: string): string | undefined {
+  return NETWORKS.find(([n]) => n === name)?.[1];
+}

@@ -3,6 +3,7 @@ import { isUnknown, type Chain, type Counters, type Family, type Rule, type Rule
 import { findMatch, findTarget } from "../extensions/registry.js";
 import type { PrintContext } from "../extensions/types.js";
 import { protocolName } from "../extensions/protocols.js";
+import { networkName } from "../extensions/services.js";
 
 export interface ListOptions {
   /** -n: numbers instead of names. */
@@ -29,15 +30,12 @@ export function countText(n: bigint, exact: boolean, width: boolean): string {
   return String(v);
 }
 
-/** Names -L (without -n) prints for networks, from /etc/networks on Debian. */
-const NETWORK_NAMES: Record<string, string> = { "127.0.0.0": "loopback", "169.254.0.0": "link-local" };
-
 function addrColumn(a: Rule["source"], family: Family, numeric: boolean): string {
   const full = family === "ipv4" ? 32 : 128;
   if (!a) return numeric ? (family === "ipv4" ? "0.0.0.0/0" : "::/0") : "anywhere";
   if (isUnknown(a)) return "?";
   if ("hostname" in a) return `${a.negated ? "!" : ""}${a.hostname}${a.prefixLength !== null ? "/" + a.prefixLength : ""}`;
-  const host = !numeric && a.prefixLength !== full ? NETWORK_NAMES[a.address] ?? a.address : a.address;
+  const host = !numeric && a.prefixLength !== full ? networkName(a.address) ?? a.address : a.address;
   const text = a.prefixLength === full ? a.address : a.prefixLength !== null ? `${host}/${a.prefixLength}` : `${host}/${a.mask}`;
   return `${a.negated ? "!" : ""}${text}`;
 }

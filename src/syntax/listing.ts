@@ -15,6 +15,7 @@ import { findTarget, matchesByPrintPrefix, IPTABLES_TARGET_NAMES } from "../exte
 import { ListingScanner } from "../extensions/listing-scanner.js";
 import type { PrintContext } from "../extensions/types.js";
 import { protocolName, protocolNumber } from "../extensions/protocols.js";
+import { networkAddress } from "../extensions/services.js";
 import { parseAddress } from "./address.js";
 import { inferTableFromNames } from "./infer-table.js";
 
@@ -177,7 +178,10 @@ function addr(t: string, family: Family): AddressMatch | HostnameMatch | undefin
     s = s.slice(1);
   }
   if (s === "anywhere" || s === "0.0.0.0/0" || s === "::/0") return negated ? { negated, address: family === "ipv4" ? "0.0.0.0" : "::", prefixLength: 0, mask: null } : "any";
-  const p = parseAddress(s, family);
+  // `-L` prints some networks by name (`loopback/8`): read them back to the address.
+  const named = /^([a-z-]+)(\/\d+)$/.exec(s);
+  const net = named ? networkAddress(named[1]!) : undefined;
+  const p = parseAddress(net ? net + named![2] : s, family);
   if (p.ok) return { negated, ...p.value };
   const m = /^([A-Za-z0-9.-]+)(?:\/(\d+))?$/.exec(s);
   if (m && /[A-Za-z]/.test(m[1]!)) return { negated, hostname: m[1]!, prefixLength: m[2] !== undefined ? Number(m[2]) : null };

@@ -82,7 +82,10 @@ describe.skipIf(!hasShared)("reference listings", () => {
           expect(g!.rules).toHaveLength(c.rules.length);
           c.rules.forEach((r, k) => {
             if (hasUnknownExtension(r)) return;
-            expect(ruleSpecText(comparable(g!.rules[k]!, !!opts.verbose), family), `${c.name} rule ${k + 1}`).toBe(ruleSpecText(comparable(r, !!opts.verbose), family));
+            // The legacy `!+` quirk again (see the print test): the listing shows what save drops.
+            const got = ruleSpecText(comparable(g!.rules[k]!, !!opts.verbose), family);
+            const want = ruleSpecText(comparable(r, !!opts.verbose), family);
+            expect(f.includes(".legacy.") ? got.replace(" ! -o +", "") : got, `${c.name} rule ${k + 1}`).toBe(want);
           });
         }
       });
