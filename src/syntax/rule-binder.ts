@@ -53,6 +53,8 @@ const CORE: readonly (OptionSpec & { id: string })[] = [
   { id: "6", flags: ["-6", "--ipv6"], args: 0 },
 ];
 
+const CORE_INDEX = new Map<string, OptionSpec>(CORE.flatMap((c) => c.flags.map((f) => [f, c] as const)));
+
 const COMMANDS: ReadonlyArray<readonly [string, readonly string[]]> = [
   ["A", ["-A", "--append"]],
   ["I", ["-I", "--insert"]],
@@ -244,12 +246,14 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
     pendingNeg = undefined;
 
     // Exact spellings first (core, then loaded extensions), abbreviations only after that.
-    let core = flagIndex(CORE).get(a.value) as (typeof CORE)[number] | undefined | "ambiguous";
+    let core = CORE_INDEX.get(a.value) as (typeof CORE)[number] | undefined | "ambiguous";
     // An extension netfate does not know may own any spelling (`-m recent --set`), so after
     // one, core options are matched exactly, never by abbreviation.
     const genericLoaded = lastLoaded !== undefined && !lastLoaded.ext;
-    if (!core && !genericLoaded && a.value.startsWith("--") && !findOwner(a.value, matches, target, proto, family)) {
-      core = lookupFlag(a.value, CORE) as (typeof CORE)[number] | undefined | "ambiguous";
+    let owner: ReturnType<typeof findOwner> | undefined;
+    if (!core) {
+      owner = findOwner(a.value, matches, target, proto, family);
+      if (!owner && !genericLoaded && a.value.charCodeAt(1) === 45) core = lookupFlag(a.value, CORE) as (typeof CORE)[number] | undefined | "ambiguous";
     }
     if (core && core !== "ambiguous") {
       if (negated && !core.negatable) error(spanAt(line, negSpan), `${a.value} cannot be negated`);
@@ -340,7 +344,6 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
     }
 
     // Extension options: most recently loaded first, the target last loaded counts too.
-    const owner = findOwner(a.value, matches, target, proto, family);
     if (owner === "ambiguous") {
       error(span, `option ${a.value} is ambiguous`);
       skipValues(args, () => i, (n) => (i = n));

@@ -94,15 +94,21 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
     lastClosed = t;
   };
 
+  // One binding environment per table, reused for every line: a 100k-rule dump is a hot loop.
+  const envs = new WeakMap<TableBuilder, { family: Family; table: string; sink: DiagnosticSink; line: number; isChain(n: string): boolean }>();
+  const envFor = (b: TableBuilder) => {
+    let e = envs.get(b);
+    if (!e) {
+      const chains = b.chains;
+      e = { family, table: b.table.name, sink, line: 0, isChain: (n: string) => chains.has(n) };
+      envs.set(b, e);
+    }
+    return e;
+  };
   const applyCommand = (b: TableBuilder, l: Extract<SaveLine, { kind: "command" }>) => {
-    const env = {
-      family,
-      table: b.table.name,
-      sink,
-      line: l.line,
-      isChain: (n: string) => b.chains.has(n),
-    };
-    const cmd = bindCommand(l.args, env, counters(l.counters?.value));
+    const env = envFor(b);
+    env.line = l.line;
+    const cmd = bindCommand(l.args, env, l.counters ? counters(l.counters.value) : undefined);
     if (!cmd) return;
     const span = cmd.span;
     const chainFor = (name: string, create: boolean): Chain | undefined => {
