@@ -48,6 +48,7 @@ export function traceGraph(e: Evaluation): TraceGraph {
   e.outcomes.forEach((o, i) => {
     let prev = start;
     const path = [start.id];
+    const stack: GraphNode[] = [];
     let lastVerdict = "";
     for (const s of o.steps) {
       if (!s.matched) continue;
@@ -56,8 +57,18 @@ export function traceGraph(e: Evaluation): TraceGraph {
       const text = stepRuleText(s, fam);
       if (!n.rules.includes(text)) n.rules.push(text);
       if (prev !== n) {
-        edges.push({ from: prev.id, to: n.id, label: lastVerdict, outcome: i });
-        path.push(n.id);
+        // Back in a chain we jumped from: a return, drawn as no edge of its own.
+        const returning = stack.includes(n);
+        if (returning) {
+          while (stack.length && stack[stack.length - 1] !== n) stack.pop();
+          stack.pop();
+        } else {
+          const called = /^(JUMP|GOTO) /.test(lastVerdict);
+          if (called && !lastVerdict.startsWith("GOTO")) stack.push(prev);
+          if (!called) stack.length = 0;
+          edges.push({ from: prev.id, to: n.id, label: called ? lastVerdict : "", outcome: i });
+          if (!path.includes(n.id)) path.push(n.id);
+        }
       }
       prev = n;
       lastVerdict = s.verdict;

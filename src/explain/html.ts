@@ -19,20 +19,17 @@ interface Placed {
   h: number;
 }
 
-/** Layers by longest distance from the packet; nodes of a layer side by side. */
+/** Layers by distance from the packet (breadth first, so loops cannot stretch it); nodes of a layer side by side. */
 function layout(g: TraceGraph): Map<string, Placed> {
-  const depth = new Map<string, number>();
-  depth.set(g.nodes[0]!.id, 0);
-  for (let round = 0; round < g.nodes.length; round++) {
-    let changed = false;
+  const depth = new Map<string, number>([[g.nodes[0]!.id, 0]]);
+  const queue = [g.nodes[0]!.id];
+  while (queue.length) {
+    const id = queue.shift()!;
     for (const e of g.edges) {
-      const d = (depth.get(e.from) ?? 0) + 1;
-      if (e.from !== e.to && (depth.get(e.to) ?? -1) < d && d < g.nodes.length + 1) {
-        depth.set(e.to, d);
-        changed = true;
-      }
+      if (e.from !== id || depth.has(e.to)) continue;
+      depth.set(e.to, depth.get(id)! + 1);
+      queue.push(e.to);
     }
-    if (!changed) break;
   }
   const layers = new Map<number, string[]>();
   for (const n of g.nodes) {
