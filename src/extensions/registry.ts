@@ -10,18 +10,43 @@ import { comment } from "./matches/comment.js";
 import { conntrack } from "./matches/conntrack.js";
 import { mark } from "./matches/mark.js";
 import { multiport } from "./matches/multiport.js";
+import { rpfilter } from "./matches/rpfilter.js";
 import { set } from "./matches/set.js";
 import { state } from "./matches/state.js";
 import { statistic } from "./matches/statistic.js";
 import { tcp } from "./matches/tcp.js";
 import { udp } from "./matches/udp.js";
+import { AUDIT } from "./targets/AUDIT.js";
+import { CHECKSUM } from "./targets/CHECKSUM.js";
+import { CLASSIFY } from "./targets/CLASSIFY.js";
+import { CONNMARK } from "./targets/CONNMARK.js";
+import { CONNSECMARK } from "./targets/CONNSECMARK.js";
+import { CT } from "./targets/CT.js";
 import { DNAT } from "./targets/DNAT.js";
+import { DNPT } from "./targets/DNPT.js";
+import { DSCP } from "./targets/DSCP.js";
+import { ECN } from "./targets/ECN.js";
+import { HL } from "./targets/HL.js";
+import { HMARK } from "./targets/HMARK.js";
 import { LOG } from "./targets/LOG.js";
 import { MARK } from "./targets/MARK.js";
 import { MASQUERADE } from "./targets/MASQUERADE.js";
+import { NETMAP } from "./targets/NETMAP.js";
+import { NFLOG } from "./targets/NFLOG.js";
+import { NFQUEUE } from "./targets/NFQUEUE.js";
+import { NOTRACK } from "./targets/NOTRACK.js";
+import { REDIRECT } from "./targets/REDIRECT.js";
 import { REJECT } from "./targets/REJECT.js";
+import { SECMARK } from "./targets/SECMARK.js";
+import { SET } from "./targets/SET.js";
 import { SNAT } from "./targets/SNAT.js";
+import { SNPT } from "./targets/SNPT.js";
+import { TCPMSS } from "./targets/TCPMSS.js";
+import { TCPOPTSTRIP } from "./targets/TCPOPTSTRIP.js";
+import { TOS } from "./targets/TOS.js";
+import { TPROXY } from "./targets/TPROXY.js";
 import { TRACE } from "./targets/TRACE.js";
+import { TTL } from "./targets/TTL.js";
 
 export const MATCHES: readonly MatchExtension<any>[] = [
   addrtype,
@@ -29,6 +54,7 @@ export const MATCHES: readonly MatchExtension<any>[] = [
   conntrack,
   mark,
   multiport,
+  rpfilter,
   set,
   state,
   statistic,
@@ -37,13 +63,37 @@ export const MATCHES: readonly MatchExtension<any>[] = [
 ];
 
 export const TARGETS: readonly TargetExtension<any>[] = [
+  AUDIT,
+  CHECKSUM,
+  CLASSIFY,
+  CONNMARK,
+  CONNSECMARK,
+  CT,
   DNAT,
+  DNPT,
+  DSCP,
+  ECN,
+  HL,
+  HMARK,
   LOG,
   MARK,
   MASQUERADE,
+  NETMAP,
+  NFLOG,
+  NFQUEUE,
+  NOTRACK,
+  REDIRECT,
   REJECT,
+  SECMARK,
+  SET,
   SNAT,
+  SNPT,
+  TCPMSS,
+  TCPOPTSTRIP,
+  TOS,
+  TPROXY,
   TRACE,
+  TTL,
 ];
 
 /**

@@ -1,0 +1,50 @@
+/**
+ * `-m rpfilter`: reverse path filtering in raw/mangle PREROUTING — would a packet to the
+ * source go back out the interface this one came in on (strict), or anywhere (`--loose`)?
+ */
+import type { MatchExtension } from "../types.js";
+
+export interface RpfilterData {
+  loose: boolean;
+  validmark: boolean;
+  acceptLocal: boolean;
+  invert: boolean;
+}
+
+const FLAGS = [["--loose", "loose"], ["--validmark", "validmark"], ["--accept-local", "acceptLocal"], ["--invert", "invert"]] as const;
+
+export const rpfilter: MatchExtension<RpfilterData> = {
+  type: "match",
+  name: "rpfilter",
+  printPrefixes: ["rpfilter"],
+  options: FLAGS.map(([f]) => ({ flags: [f], args: 0 })),
+  parse(options) {
+    const d: RpfilterData = { loose: false, validmark: false, acceptLocal: false, invert: false };
+    for (const o of options) for (const [f, k] of FLAGS) if (o.flag === f) d[k] = true;
+    return d;
+  },
+  save(d) {
+    return FLAGS.filter(([, k]) => d[k]).map(([f]) => ` ${f}`).join("");
+  },
+  print(d) {
+    return " rpfilter" + FLAGS.filter(([, k]) => d[k]).map(([f]) => ` ${f.slice(2)}`).join("");
+  },
+  parsePrint(s) {
+    if (!s.literal("rpfilter")) return undefined;
+    const d: RpfilterData = { loose: false, validmark: false, acceptLocal: false, invert: false };
+    for (const [f, k] of FLAGS) if (s.literal(f.slice(2))) d[k] = true;
+    return d;
+  },
+  evaluate(d, env) {
+    const p = env.packet;
+    // The kernel lets loopback traffic through untouched (rpfilter_is_loopback).
+    if (p.inIface === "lo") return !d.invert;
+    const r = env.node.routeOutput(p.src, p.family, d.validmark ? p.mark : 0);
+    if (r.kind === "indeterminate") return { indeterminate: r.reason };
+    let ok: boolean;
+    if (r.kind === "local") ok = d.acceptLocal;
+    else if (r.kind === "unicast") ok = d.loose || r.dev === p.inIface;
+    else ok = false;
+    return ok !== d.invert;
+  },
+};
