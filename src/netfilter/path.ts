@@ -56,7 +56,14 @@ function applyNat(br: Branch): void {
   if (!n) return;
   delete br.pendingNat;
   const p = br.pkt;
-  const last = [...br.steps].reverse().find((s) => s.matched && s.ruleNode);
+  let last: Step | undefined;
+  for (let k = br.steps.length - 1; k >= 0; k--) {
+    const st = br.steps[k]!;
+    if (st.matched && st.ruleNode) {
+      last = st;
+      break;
+    }
+  }
   if (n.kind === "dnat") {
     const before = endpoint(p.dst, p.dport);
     if (n.addr !== undefined) p.dst = n.addr;
@@ -420,6 +427,9 @@ function outcomeKey(o: Outcome): string {
 /** Identical outcomes (same path, fate and packet) reached through different branches are one, with summed probability. */
 export function mergeOutcomes(list: Outcome[]): Outcome[] {
   if (list.length < 2) return list;
+  // Outcomes that differ in fate or final packet can never merge: skip the full keys then.
+  const quick = new Set(list.map((o) => `${o.fate.kind}|${(o.fate as { iface?: string }).iface}|${o.final.src}|${o.final.dst}|${o.final.sport}|${o.final.dport}|${o.final.mark}|${o.assumptions.length}`));
+  if (quick.size === list.length) return list;
   const byKey = new Map<string, Outcome>();
   for (const o of list) {
     const k = outcomeKey(o);

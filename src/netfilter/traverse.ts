@@ -9,7 +9,7 @@ import { addressText } from "../syntax/address.js";
 import { isUnknown } from "../model/ast.js";
 import type { CompiledChain, CompiledRule, CompiledRuleset, AddrCheck, IfaceCheck } from "./compile.js";
 import { inNet, ipToNum, type IpNum } from "./ipnum.js";
-import { fork, snapshot, sameSnapshot, type Branch } from "./branch.js";
+import { fork, snapshot, type Branch } from "./branch.js";
 import type { EvalEnv, Hook, IpsetView, NodeView, Step, TargetEffects } from "./types.js";
 import { hex } from "../extensions/util.js";
 
@@ -225,12 +225,29 @@ function effects(br: Branch, ctx: TraverseContext, cr: CompiledRule): TargetEffe
   void cr;
 }
 
-function finishStep(s: Step, br: Branch, before: ReturnType<typeof snapshot>): void {
-  const after = snapshot(br.pkt);
+/** The fields a step may change, kept as plain values so an unchanged packet costs no allocation. */
+interface Before {
+  src: string;
+  dst: string;
+  sport: number | undefined;
+  dport: number | undefined;
+  mark: number;
+  ctmark: number;
+  ctstate: string;
+}
+
+function before(p: Branch["pkt"]): Before {
+  return { src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, mark: p.mark, ctmark: p.ct.mark, ctstate: p.ct.state };
+}
+
+function finishStep(s: Step, br: Branch, b: Before): void {
+  const p = br.pkt;
+  const changed = b.src !== p.src || b.dst !== p.dst || b.sport !== p.sport || b.dport !== p.dport || b.mark !== p.mark || b.ctmark !== p.ct.mark || b.ctstate !== p.ct.state;
+  if (!changed && br.notes.length === 0) return;
   const rewrites: string[] = [];
-  if (before.mark !== after.mark) rewrites.push(`mark ${before.mark} → ${after.mark}`);
-  if (before.ctmark !== after.ctmark) rewrites.push(`ctmark ${before.ctmark} → ${after.ctmark}`);
-  if (before.ctstate !== after.ctstate) rewrites.push(`ctstate ${before.ctstate} → ${after.ctstate}`);
+  if (b.mark !== p.mark) rewrites.push(`mark ${hex(b.mark)} → ${hex(p.mark)}`);
+  if (b.ctmark !== p.ct.mark) rewrites.push(`ctmark ${hex(b.ctmark)} → ${hex(p.ct.mark)}`);
+  if (b.ctstate !== p.ct.state) rewrites.push(`ctstate ${b.ctstate} → ${p.ct.state}`);
   for (const n of br.notes) {
     if (n.startsWith("log: ")) s.log = n.slice(5);
     else if (n.startsWith("statistic")) s.branch = n;
@@ -238,7 +255,7 @@ function finishStep(s: Step, br: Branch, before: ReturnType<typeof snapshot>): v
   }
   br.notes = [];
   if (rewrites.length) s.rewrites = rewrites;
-  if (!sameSnapshot(before, after)) s.packet = after;
+  if (changed) s.packet = snapshot(p);
 }
 
 function walk(
@@ -304,26 +321,26 @@ function applyRule(
 ): ChainResult[] {
   const table = chain.table;
   const t = cr.target;
-  const before = snapshot(br.pkt);
+  const prior = before(br.pkt);
   const cont = (b: Branch): ChainResult[] =>
     inline ? [{ br: b, verdict: "CONTINUE" as ChainVerdict }] : walk(b, chain, cr.index + 1, depth, hook, ctx);
   switch (t.kind) {
     case "none": {
       const s = step(hook, table, chain.name, cr, "CONTINUE");
-      finishStep(s, br, before);
+      finishStep(s, br, prior);
       br.steps.push(s);
       return cont(br);
     }
     case "standard": {
       const s = step(hook, table, chain.name, cr, t.verdict);
-      finishStep(s, br, before);
+      finishStep(s, br, prior);
       br.steps.push(s);
       if (t.verdict === "RETURN") return [{ br, verdict: "RETURN" }];
       return [{ br, verdict: t.verdict, chain: chain.name, rule: cr.index + 1 }];
     }
     case "chain": {
       const s = step(hook, table, chain.name, cr, `${t.goto ? "GOTO" : "JUMP"} ${t.chain}`);
-      finishStep(s, br, before);
+      finishStep(s, br, prior);
       br.steps.push(s);
       const target = ctx.rules.tables.get(table)!.chains.get(t.chain);
       if (!target) {
@@ -365,13 +382,13 @@ function applyRule(
       const res = t.ext.apply(t.data, env, effects(br, ctx, cr));
       if ("indeterminate" in res) {
         const s = step(hook, table, chain.name, cr, t.name);
-        finishStep(s, br, before);
+        finishStep(s, br, prior);
         br.steps.push(s);
         return [{ br, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: res.indeterminate }];
       }
       const verdictText = res.verdict === "CONTINUE" ? "CONTINUE" : br.pendingNat ? t.name : res.verdict;
       const s = step(hook, table, chain.name, cr, verdictText);
-      finishStep(s, br, before);
+      finishStep(s, br, prior);
       br.steps.push(s);
       switch (res.verdict) {
         case "CONTINUE":
