@@ -7,7 +7,11 @@ import type { ExtensionMatch, ExtensionTarget, Family } from "../model/ast.js";
 import type { DataOf, Extension, MatchExtension, TargetExtension } from "./types.js";
 import { addrtype } from "./matches/addrtype.js";
 import { comment } from "./matches/comment.js";
+import { connmark } from "./matches/connmark.js";
 import { conntrack } from "./matches/conntrack.js";
+import { icmp, icmp6 } from "./matches/icmp.js";
+import { iprange } from "./matches/iprange.js";
+import { length } from "./matches/length.js";
 import { mark } from "./matches/mark.js";
 import { multiport } from "./matches/multiport.js";
 import { rpfilter } from "./matches/rpfilter.js";
@@ -51,7 +55,12 @@ import { TTL } from "./targets/TTL.js";
 export const MATCHES: readonly MatchExtension<any>[] = [
   addrtype,
   comment,
+  connmark,
   conntrack,
+  icmp,
+  icmp6,
+  iprange,
+  length,
   mark,
   multiport,
   rpfilter,
