@@ -51,21 +51,27 @@ function scanUnits(text: string, offset: number): number {
       continue;
     }
     // A quoted segment counts only if it closes before the end of the line.
-    let j = i + 1;
-    while (j < text.length) {
-      const d = text.charCodeAt(j);
-      if (d === 34 || d === 10) break;
-      if (d === 92) {
-        if (j + 1 >= text.length || text.charCodeAt(j + 1) === 10) break;
-        j += 2;
-        continue;
-      }
-      j++;
-    }
+    const j = quotedRunEnd(text, i + 1);
     if (j < text.length && text.charCodeAt(j) === 34) i = j + 1;
     else break;
   }
   return i;
+}
+
+/** From just after an opening `"`: where the quoted run stops (a `"`, a newline, or a dangling `\`). */
+function quotedRunEnd(text: string, from: number): number {
+  let j = from;
+  while (j < text.length) {
+    const d = text.charCodeAt(j);
+    if (d === 34 || d === 10) break;
+    if (d === 92) {
+      if (j + 1 >= text.length || text.charCodeAt(j + 1) === 10) break;
+      j += 2;
+      continue;
+    }
+    j++;
+  }
+  return j;
 }
 
 function matchOf(text: string, start: number, end: number): RegExpExecArray {
@@ -93,18 +99,7 @@ export const OpenQuote = createToken({
     exec(text: string, offset: number) {
       const e = scanUnits(text, offset);
       if (text.charCodeAt(e) !== 34) return null;
-      let j = e + 1;
-      while (j < text.length) {
-        const d = text.charCodeAt(j);
-        if (d === 10 || d === 34) break;
-        if (d === 92) {
-          if (j + 1 >= text.length || text.charCodeAt(j + 1) === 10) break;
-          j += 2;
-          continue;
-        }
-        j++;
-      }
-      return matchOf(text, offset, j);
+      return matchOf(text, offset, quotedRunEnd(text, e + 1));
     },
   },
   line_breaks: false,

@@ -51,6 +51,18 @@ export function bindPort(o: RawOption, ctx: BindContext, ext: string): NegPortRa
 }
 
 /** `spt:22`, `dpts:1000:2000`, `spt:!22` as tcp/udp print them in `-L`. */
+/** The `--sport`/`--dport` pair tcp, udp and sctp share; false after reporting an error. */
+export function bindPorts(o: Map<string, RawOption>, ctx: BindContext, ext: string, d: { sport?: NegPortRange; dport?: NegPortRange }): boolean {
+  for (const k of ["sport", "dport"] as const) {
+    const opt = o.get(`--${k}`);
+    if (!opt) continue;
+    const r = bindPort(opt, ctx, ext);
+    if (!r) return false;
+    d[k] = r;
+  }
+  return true;
+}
+
 export function printPortField(label: string, r: NegPortRange, numeric: boolean, proto = "tcp"): string {
   const inv = r.negated ? "!" : "";
   if (r.lo === r.hi) return ` ${label}:${inv}${printPort(r.lo, numeric, proto)}`;
@@ -88,18 +100,7 @@ export const tcp: MatchExtension<TcpData> = {
   parse(options, ctx) {
     const o = collectOptions(this.options, options, ctx, "tcp");
     const d: TcpData = {};
-    const sp = o.get("--sport");
-    if (sp) {
-      const r = bindPort(sp, ctx, "tcp");
-      if (!r) return undefined;
-      d.sport = r;
-    }
-    const dp = o.get("--dport");
-    if (dp) {
-      const r = bindPort(dp, ctx, "tcp");
-      if (!r) return undefined;
-      d.dport = r;
-    }
+    if (!bindPorts(o, ctx, "tcp", d)) return undefined;
     const syn = o.get("--syn");
     const fl = o.get("--tcp-flags");
     if (syn && fl) {

@@ -1,7 +1,7 @@
 /** `-m udp` (also loaded by `-p udp`): source and destination ports. */
 import type { MatchExtension } from "../types.js";
 import { collectOptions, neg, savePortRange } from "../util.js";
-import { bindPort, parsePortField, portIn, printPortField, type NegPortRange } from "./tcp.js";
+import { bindPorts, parsePortField, portIn, printPortField, type NegPortRange } from "./tcp.js";
 
 export interface UdpData {
   sport?: NegPortRange;
@@ -20,19 +20,7 @@ export const udp: MatchExtension<UdpData> = {
   parse(options, ctx) {
     const o = collectOptions(this.options, options, ctx, "udp");
     const d: UdpData = {};
-    const sp = o.get("--sport");
-    if (sp) {
-      const r = bindPort(sp, ctx, "udp");
-      if (!r) return undefined;
-      d.sport = r;
-    }
-    const dp = o.get("--dport");
-    if (dp) {
-      const r = bindPort(dp, ctx, "udp");
-      if (!r) return undefined;
-      d.dport = r;
-    }
-    return d;
+    return bindPorts(o, ctx, "udp", d) ? d : undefined;
   },
   save(d) {
     let s = "";
