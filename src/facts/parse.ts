@@ -104,7 +104,56 @@ function readIpRouteJson(list: unknown[], facts: NodeFacts, sink: DiagnosticSink
   }
 }
 
-export type FactsFormat = "node-json" | "ip-addr-json" | "ip-route-json" | "ip-route" | "route-n" | "sysctl";
+export type FactsFormat = "node-json" | "ip-addr-json" | "ip-route-json" | "ip-route" | "route-n" | "sysctl" | "ip-addr";
+
+/**
+ * `ip addr` / `ip a` text: `N: NAME[@PEER]: <FLAGS> ...` headers, then `link/ether MAC`,
+ * `inet ADDR/LEN ... scope S`, `inet6 ...`, and with `-d` the link kind (`vxlan id 1 ...`).
+ */
+function readIpAddr(text: string, facts: NodeFacts, sink: DiagnosticSink): void {
+  let current: FactInterface | undefined;
+  text.split("\n").forEach((raw, k) => {
+    const l = raw.trim();
+    if (!l) return;
+    const head = /^\d+:\s+([^:@\s]+)(?:@\S+)?:\s+</.exec(l);
+    if (head) {
+      current = iface(facts, head[1]!);
+      return;
+    }
+    if (!current) {
+      sink.error({ line: k + 1, col: 1, len: l.length }, "ip addr line before any interface header", "N: NAME: <FLAGS> ...", l.slice(0, 40));
+      return;
+    }
+    const inet = /^(inet6?)\s+(\S+)(?:.*\bscope\s+(\S+))?/.exec(l);
+    if (inet) {
+      const c = cidr(inet[2]!);
+      if (!c) {
+        sink.error({ line: k + 1, col: raw.indexOf(inet[2]!) + 1, len: inet[2]!.length }, "bad address", "ADDR/LEN", inet[2]);
+        return;
+      }
+      const sc = inet[3];
+      if (sc === "host" || sc === "link" || sc === "global" || sc === "site") c.scope = sc;
+      current.addrs.push(c);
+      return;
+    }
+    const link = /^link\/(\S+)\s+(\S+)/.exec(l);
+    if (link) {
+      if (link[1] === "ether") current.mac = link[2]!.toLowerCase();
+      return;
+    }
+    const vx = /^vxlan id \d+.*?\bdstport (\d+)/.exec(l);
+    if (vx) {
+      current.kind = "vxlan";
+      current.tunnel = { kind: "vxlan", port: Number(vx[1]) };
+      return;
+    }
+    if (/^ipip /.test(l)) {
+      current.kind = "ipip";
+      current.tunnel = { kind: "ipip" };
+    }
+    // valid_lft lines, altname, and the like carry nothing routing needs.
+  });
+}
 
 /**
  * `route -n` (net-tools): Destination Gateway Genmask Flags Metric Ref Use Iface. A gateway
@@ -152,6 +201,7 @@ export function detectFactsFormat(text: string): FactsFormat | undefined {
   if (t.startsWith("[")) return /"addr_info"|"ifname"/.test(t.slice(0, 4000)) ? "ip-addr-json" : "ip-route-json";
   if (/^net\.[\w.-]+\s*=/m.test(t)) return "sysctl";
   if (/^Kernel IP routing table/.test(t) || /^Destination\s+Gateway\s+Genmask/.test(t)) return "route-n";
+  if (/^\d+:\s+\S+:\s+</.test(t)) return "ip-addr";
   if (/^(default|local|broadcast|blackhole|unreachable|prohibit|throw|[0-9a-f.:]+(\/\d+)?)\s/m.test(t)) return "ip-route";
   return undefined;
 }
@@ -186,6 +236,9 @@ export function readFacts(text: string, file: string, facts: NodeFacts, sink: Di
       return format;
     case "route-n":
       readRouteN(text, facts, sink);
+      return format;
+    case "ip-addr":
+      readIpAddr(text, facts, sink);
       return format;
     case "ip-route":
       text.split("\n").forEach((l, k) => {
