@@ -6,6 +6,8 @@ import { fateText, isDrop, packetText, probabilityText, snapshotText, stepRuleTe
 
 export interface TextOptions {
   palette: Palette;
+  /** Terminal width to wrap long rule texts at (80 when not a terminal). */
+  width?: number;
   /** Renders a rule the way `iptables -nvL` shows it, when a listing printer is available. */
   listingLine?: (s: Step) => string | undefined;
 }
@@ -16,12 +18,57 @@ function fateColour(o: Outcome, c: Palette): (s: string) => string {
   return c.green;
 }
 
-function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette): string[] {
+/**
+ * Splits words into groups, each starting at a word `starts` accepts; a `!` stays with the
+ * option it negates.
+ */
+function groupWords(words: string[], starts: (w: string) => boolean): string[][] {
+  const groups: string[][] = [];
+  for (const w of words) {
+    const last = groups[groups.length - 1];
+    const negating = last?.length === 1 && last[0] === "!";
+    if (!last || ((starts(w) || w === "!") && !negating)) groups.push([w]);
+    else last.push(w);
+  }
+  return groups;
+}
+
+/**
+ * Breaks a long rule so it reads in `width` columns: between matches and the target
+ * (`-m tcp --dport 80`, `! -s 10.0.0.0/8`, `-j DNAT ...`), and inside one only between its
+ * options when it alone is too long; never inside a quoted comment, so every line is still
+ * a piece of the rule as iptables-save prints it. Continuation lines are indented by four
+ * more spaces; an option longer than the room is left whole rather than cut.
+ */
+export function wrap(text: string, width: number, indent: string): string[] {
+  if (text.length + indent.length <= width) return [indent + text];
+  const words = text.match(/(?:"(?:[^"\\]|\\.)*"?|[^\s"]+)+/g) ?? [text];
+  const room = width - indent.length - 4;
+  const pieces: string[] = [];
+  for (const g of groupWords(words, (w) => /^-[^-]/.test(w))) {
+    const joined = g.join(" ");
+    if (joined.length <= room) pieces.push(joined);
+    else for (const sub of groupWords(g, (w) => w.startsWith("-"))) pieces.push(sub.join(" "));
+  }
+  const out: string[] = [];
+  let line = "";
+  for (const p of pieces) {
+    const fits = line.length + 1 + p.length <= (out.length ? room : room + 4);
+    if (line && !fits) {
+      out.push(line);
+      line = p;
+    } else line = line ? `${line} ${p}` : p;
+  }
+  if (line) out.push(line);
+  return out.map((l, i) => (i === 0 ? indent + l : indent + "    " + l));
+}
+
+function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 80): string[] {
   const where = `${s.hook.padEnd(11)} ${s.table.padEnd(8)} ${s.chain}`;
   const num = s.rule === "policy" ? "policy" : `#${s.rule}`;
   const head = `  ${where} ${c.dim(num)}  ${s.matched ? c.bold(s.verdict) : c.dim(`no match: ${s.failed ?? ""}`)}`;
   const lines = [head];
-  if (s.ruleNode && s.matched) lines.push(`      ${c.dim(stepRuleText(s, family))}`);
+  if (s.ruleNode && s.matched) for (const l of wrap(stepRuleText(s, family), width, "      ")) lines.push(c.dim(l));
   if (s.branch) lines.push(`      ${c.yellow("⑂ " + s.branch)}`);
   for (const r of s.rewrites ?? []) lines.push(`      ${c.cyan("→ " + r)}`);
   if (s.log) lines.push(`      ${c.dim("log: " + s.log)}`);
@@ -36,11 +83,11 @@ export function traceText(e: Evaluation, o: TextOptions): string {
   e.outcomes.forEach((oc, i) => {
     const prob = n > 1 || oc.probability !== 1 ? ` — probability ${probabilityText(oc.probability)}` : "";
     out.push(`${c.bold(`Outcome ${i + 1} of ${n}`)}${prob}: ${fateColour(oc, c)(fateText(oc.fate))}`);
-    for (const s of oc.steps) out.push(...stepLine(s, fam, c));
+    for (const s of oc.steps) out.push(...stepLine(s, fam, c, o.width));
     out.push(`  final packet: ${snapshotText(oc.final)}`);
     for (const enc of oc.encapsulated ?? []) {
       out.push(`  ${c.cyan("encapsulated")} by ${oc.final.outIface ?? "the tunnel"}: outer packet ${snapshotText(enc.final)} — ${fateColour(enc, c)(fateText(enc.fate))}`);
-      for (const s of enc.steps) out.push(...stepLine(s, fam, c).map((l) => "  " + l));
+      for (const s of enc.steps) out.push(...stepLine(s, fam, c, (o.width ?? 80) - 2).map((l) => "  " + l));
     }
     if (oc.assumptions.length) {
       out.push(`  ${c.yellow("assuming:")}`);
@@ -73,7 +120,7 @@ export function whyDroppedText(e: Evaluation, o: TextOptions): string {
       out.push("");
       out.push(`  ${c.red(fateText(d.fate))}${drops.length > 1 ? ` — probability ${probabilityText(d.probability)}` : ""}`);
       if (last) {
-        out.push(`    ${stepRuleText(last, fam)}`);
+        out.push(...wrap(stepRuleText(last, fam), o.width ?? 80, "    "));
         const l = o.listingLine?.(last);
         if (l) out.push(`    ${c.dim(l)}`);
       }
@@ -82,7 +129,10 @@ export function whyDroppedText(e: Evaluation, o: TextOptions): string {
       const near = d.steps.filter((s) => !s.matched && s.ruleNode && /ACCEPT|JUMP|GOTO|DNAT|RETURN/.test(stepRuleText(s, fam)));
       if (near.length) {
         out.push("  nearly let through by:");
-        for (const s of near.slice(-5)) out.push(`    ${stepRuleText(s, fam)}\n      ${c.dim(`failed: ${s.failed}`)}`);
+        for (const s of near.slice(-5)) {
+          out.push(...wrap(stepRuleText(s, fam), o.width ?? 80, "    "));
+          out.push(`      ${c.dim(`failed: ${s.failed}`)}`);
+        }
       }
       if (d.assumptions.length) {
         out.push(`  ${c.yellow("assuming:")}`);

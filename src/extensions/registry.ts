@@ -130,6 +130,12 @@ function index<E extends Extension>(list: readonly E[]): Map<string, E[]> {
 
 const MATCH_INDEX = index(MATCHES);
 const TARGET_INDEX = index(TARGETS);
+/** Targets by the word `-L` shows in the target column, where that differs from the name. */
+const TARGET_LISTING_INDEX = new Map<string, TargetExtension<any>[]>();
+for (const t of TARGETS) {
+  if (!t.listingName) continue;
+  TARGET_LISTING_INDEX.set(t.listingName, [...(TARGET_LISTING_INDEX.get(t.listingName) ?? []), t]);
+}
 
 function pick<E extends Extension>(idx: Map<string, E[]>, name: string, family: Family): E | undefined {
   const arr = idx.get(name);
@@ -143,6 +149,16 @@ export function findMatch(name: string, family: Family): MatchExtension<any> | u
 
 export function findTarget(name: string, family: Family): TargetExtension<any> | undefined {
   return pick(TARGET_INDEX, name, family);
+}
+
+/**
+ * Every target a listing row with `word` in its target column may be, the one of that name
+ * first: `CT` is CT, or NOTRACK (which the kernel loads as CT).
+ */
+export function targetsListedAs(word: string, family: Family): TargetExtension<any>[] {
+  const named = findTarget(word, family);
+  const aliased = (TARGET_LISTING_INDEX.get(word) ?? []).filter((e) => !e.families || e.families.includes(family));
+  return named ? [named, ...aliased] : aliased;
 }
 
 /** The extension a match node was bound by (undefined for a node of another extension). */

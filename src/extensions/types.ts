@@ -82,6 +82,11 @@ export interface TargetExtension<D = unknown> extends ExtensionBase<D> {
   /** Tables the target may be used in; any when absent. */
   readonly tables?: readonly string[];
   /**
+   * What `-L` prints in the target column when it is not the name: the kernel loads
+   * NOTRACK as CT revision 2, so its row reads `CT ... NOTRACK`.
+   */
+  readonly listingName?: string;
+  /**
    * What the target does to the packet (through `fx`) and the verdict it returns, as the
    * kernel's target function does. A target without `apply` is indeterminate.
    */

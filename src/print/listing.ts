@@ -40,12 +40,12 @@ function addrColumn(a: Rule["source"], family: Family, numeric: boolean): string
   return `${a.negated ? "!" : ""}${text}`;
 }
 
-function targetName(r: Rule): string {
+function targetName(r: Rule, family: Family): string {
   const t = r.target;
   if (!t) return "";
   if (t.kind === "standard") return t.verdict;
   if (t.kind === "chain") return t.chain;
-  return t.name;
+  return (t.kind === "target" && findTarget(t.name, family)?.listingName) || t.name;
 }
 
 /** The last column: every match's text then the target's, then `[goto]`. */
@@ -71,7 +71,7 @@ export function ruleListLine(r: Rule, family: Family, o: ListOptions, num: numbe
     const c = r.counters ?? { packets: 0n, bytes: 0n, exact: true };
     s += `${countText(c.packets, o.exact ?? false, true)} ${countText(c.bytes, o.exact ?? false, true)} `;
   }
-  s += `${targetName(r).padEnd(9)} `;
+  s += `${targetName(r, family).padEnd(9)} `;
   s += r.protocol?.negated ? "!" : " ";
   const proto = r.protocol ? (numeric ? String(r.protocol.number) : r.protocol.name) : numeric ? "0" : "all";
   s += `${proto.padEnd(4)} `;

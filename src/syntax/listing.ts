@@ -11,7 +11,7 @@ import {
 } from "../model/ast.js";
 import type { DiagnosticSink } from "../model/diagnostics.js";
 import type { Span } from "../model/span.js";
-import { findTarget, matchesByPrintPrefix, IPTABLES_TARGET_NAMES } from "../extensions/registry.js";
+import { findTarget, matchesByPrintPrefix, IPTABLES_TARGET_NAMES, targetsListedAs } from "../extensions/registry.js";
 import { ListingScanner } from "../extensions/listing-scanner.js";
 import type { PrintContext } from "../extensions/types.js";
 import { protocolName, protocolNumber } from "../extensions/protocols.js";
@@ -28,6 +28,8 @@ interface Columns {
   num: boolean;
   counters: boolean;
   ifaces: boolean;
+  /** Where the header's `opt` starts: older ip6tables leave that column blank. */
+  optAt?: number;
 }
 
 interface RawRow {
@@ -105,7 +107,7 @@ export function parseListing(text: string, sink: DiagnosticSink, opts: ListingOp
         sink.error({ line: lineNo, col: 1, len: 0 }, "column header without a chain header before it", "Chain NAME (...)");
         continue;
       }
-      current.columns = { num: !!ch[1], counters: !!ch[2], ifaces: !!ch[3] };
+      current.columns = { num: !!ch[1], counters: !!ch[2], ifaces: !!ch[3], optAt: raw.indexOf(" opt ") + 1 };
       continue;
     }
     if (!current) {
@@ -213,10 +215,21 @@ function parseRow(row: RawRow, cols: Columns, family: Family, chainNames: Set<st
   // The target column may be empty; the opt column (--, -f, !f) tells where we are.
   const isOpt = (w: string | undefined) => w === "--" || w === "-f" || w === "!f";
   let targetWord: string | undefined;
-  if (isOpt(ws[k + 2]?.w)) targetWord = ws[k++]!.w;
-  else if (!isOpt(ws[k + 1]?.w)) return void sink.error(at(k), "cannot find the prot and opt columns", "TARGET PROT OPT (opt is --, -f or !f)", row.text.trim().slice(0, 60));
-  const prot = ws[k++]!.w;
-  const opt = ws[k++]!.w;
+  let opt: string;
+  let prot: string;
+  // ip6tables before 1.8 printed the opt column blank (IPv6 has no fragment flag to show).
+  const blankOpt = family === "ipv6" && !!cols.optAt && row.text.length > cols.optAt + 3 && row.text.slice(cols.optAt, cols.optAt + 3).trim() === "";
+  const beforeOpt = blankOpt ? ws.slice(k).filter((w) => w.start < cols.optAt!).length : 0;
+  if (blankOpt && (beforeOpt === 1 || beforeOpt === 2)) {
+    if (beforeOpt === 2) targetWord = ws[k++]!.w;
+    prot = ws[k++]!.w;
+    opt = "--";
+  } else {
+    if (isOpt(ws[k + 2]?.w)) targetWord = ws[k++]!.w;
+    else if (!isOpt(ws[k + 1]?.w)) return void sink.error(at(k), "cannot find the prot and opt columns", "TARGET PROT OPT (opt is --, -f or !f)", row.text.trim().slice(0, 60));
+    prot = ws[k++]!.w;
+    opt = ws[k++]!.w;
+  }
   const pneg = prot.startsWith("!");
   const pname = pneg ? prot.slice(1) : prot;
   const pnum = protocolNumber(pname);
@@ -300,8 +313,8 @@ function readTarget(
     unparsed(rest);
     return { kind: "chain", chain: word, span };
   }
-  const ext = findTarget(word, ctx.family);
-  if (ext?.parsePrint) {
+  for (const ext of targetsListedAs(word, ctx.family)) {
+    if (!ext.parsePrint) continue;
     const s = new ListingScanner(rest);
     const data = s.attempt(() => ext.parsePrint!(s, ctx));
     if (data !== undefined && s.done) return { kind: "target", name: ext.name, data, span };

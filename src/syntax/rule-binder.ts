@@ -381,7 +381,7 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
     // `-p NAME` loads the match of that name implicitly in iptables; when netfate does not know
     // it (icmp before its file exists, dccp...), keep it generically under that name.
     const p0 = proto;
-    if (p0 && !p0.negated && p0.number !== 0 && !matches.some((m) => m.name === implicitMatchName(p0, family))) {
+    if (p0 && !p0.negated && p0.number !== 0 && !findMatch(implicitMatchName(p0, family), family) && !matches.some((m) => m.name === implicitMatchName(p0, family))) {
       const pm: PendingMatch = { ext: undefined, name: implicitMatchName(p0, family), options: [], span };
       matches.push(pm);
       lastLoaded = pm;

@@ -214,8 +214,13 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
       }
       case "chain": {
         const span = { line: l.line, col: l.col, len: l.name.length + 1 };
-        const b = current ?? loose ?? (loose = new TableBuilder(opts.table ?? "filter", opts.table ? "option" : "inferred", span));
-        if (!current) looseLines.push(l);
+        if (!current) {
+          // Outside a table: which chains are built-in depends on the table, decided at the end.
+          loose ??= new TableBuilder(opts.table ?? "filter", opts.table ? "option" : "inferred", span);
+          looseLines.push(l);
+          return;
+        }
+        const b = current;
         if (l.name.length > 28) sink.error(span, `chain name ${l.name} is longer than 28 characters`);
         const [pol, cnt, ...extra] = l.args;
         if (!pol) {

@@ -221,8 +221,11 @@ export function parseTrace(text: string, handles: Map<string, Map<string, Map<nu
     if (pk) {
       const id = /\bID=(\d+)/.exec(pk[2]!);
       let tr = byTraceId.get(pk[1]!);
-      if (!tr && id) {
-        // A packet looped back through lo gets a new trace id but keeps its IP ID.
+      // The kernel derives the trace id from the skb's address, so a later packet reusing a
+      // freed skb gets the same trace id (measured: two echo requests merged into one path);
+      // a packet looped back through lo gets a new trace id but keeps its IP ID. The IP ID
+      // decides which packet a trace line belongs to.
+      if (id && tr?.id !== Number(id[1])) {
         tr = out.get(Number(id[1])) ?? { id: Number(id[1]), steps: [] };
         byTraceId.set(pk[1]!, tr);
         out.set(tr.id, tr);

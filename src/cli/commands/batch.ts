@@ -50,9 +50,11 @@ export function runBatch(argv: string[], io: CommandIO): number {
     const line = lines[i]!.trim();
     if (!line) continue;
     const r = line.startsWith("{") ? parsePacketJson(line) : parsePacketText(line);
-    if (!r.ok) {
+    const wrongFamily = r.ok && !inputs.rulesets.some((rs) => rs.family === r.packet.family);
+    if (!r.ok || wrongFamily) {
       bad++;
-      chunk += JSON.stringify({ version: 1, line: i + 1, error: r.error }) + "\n";
+      const error = r.ok ? `an ${r.packet.family === "ipv6" ? "IPv6" : "IPv4"} packet, but no rules of that family were given` : r.error;
+      chunk += JSON.stringify({ version: 1, line: i + 1, error }) + "\n";
     } else {
       const e = node.evaluate(r.packet, { verbose });
       const j = evaluationJson(e);

@@ -5,6 +5,7 @@ import { isTableName, type Ruleset } from "../../model/ast.js";
 import { INPUT_FORMATS, type InputFormat } from "../../detect.js";
 import { parsedDumps, readInput, type ParsedDump, type ParsedInput } from "../../inputs.js";
 import { saveText } from "../../print/save.js";
+import { ipsetSaveText } from "../../ipset/index.js";
 import { flagSet, flagValue, parseArgs, UsageError, type FlagSpec } from "../args.js";
 import { toJson } from "../render-json.js";
 import type { CommandIO } from "../io.js";
@@ -57,6 +58,7 @@ export function summarize(file: string, input: ParsedInput, diags: Diagnostic[])
   // A mixed text counts what all its dumps hold together.
   const unknown = new Set<string>();
   for (const d of parsedDumps(input)) {
+    if (d.kind === "sets") base.sets += d.sets.sets.length;
     if (d.kind !== "rules") continue;
     const c = rulesetCounts(d.ruleset);
     base.tables += c.tables;
@@ -72,6 +74,8 @@ function dumpText(input: ParsedDump): string {
   switch (input.kind) {
     case "rules":
       return saveText(input.ruleset);
+    case "sets":
+      return ipsetSaveText(input.sets);
     case "unparsed":
       return "";
   }

@@ -53,6 +53,11 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
   if (inputs.diagnostics.some((d) => d.severity === "error")) {
     io.err("netfate: the inputs have errors (above); the answer below leaves the unreadable lines out\n");
   }
+  const families = new Set(inputs.rulesets.map((r) => r.family));
+  if (!families.has(pk.packet.family)) {
+    const v6 = pk.packet.family === "ipv6";
+    throw new UsageError(`the packet is ${v6 ? "IPv6" : "IPv4"} but the rules are ${v6 ? "iptables (IPv4)" : "ip6tables (IPv6)"} rules; give ${v6 ? "ip6tables-save" : "iptables-save"} output too`);
+  }
   const node = buildNode({ rulesets: inputs.rulesets, ...(inputs.node ? { node: inputs.node } : {}), ...(inputs.ipsets ? { ipsets: inputs.ipsets } : {}) });
   const verbose = kind === "why-dropped" || flagSet(args, "verbose");
   const e = node.evaluate(pk.packet, { verbose });
@@ -73,7 +78,8 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
       break;
     case "text": {
       const palette = paletteFor(io.isTTY && !flagValue(args, "output"));
-      text = kind === "trace" ? traceText(e, { palette }) : whyDroppedText(e, { palette });
+      const width = io.isTTY && process.stdout.columns ? process.stdout.columns : 80;
+      text = kind === "trace" ? traceText(e, { palette, width }) : whyDroppedText(e, { palette, width });
       break;
     }
     default:

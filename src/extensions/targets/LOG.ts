@@ -3,10 +3,16 @@
  * in the kernel's `IN= OUT= ... SRC= DST= ...` format so it can be compared with dmesg.
  */
 import type { TargetExtension } from "../types.js";
-import { quote } from "../util.js";
+import { collectOptions, parseUnsigned, quote } from "../util.js";
 
-const LEVELS = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"] as const;
-const SHORT = ["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"];
+/** What --log-level accepts besides 0-7: exact, lower-case (xtables' syslog level table). */
+const LEVEL_NAMES: Readonly<Record<string, number>> = {
+  alert: 1, crit: 2, debug: 7, emerg: 0, error: 3, info: 6, notice: 5, panic: 0, warning: 4,
+};
+/** What `-L` prints for each level (measured: "err", "warn"). */
+const SHORT = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
+/** xt_log_info.prefix is 30 bytes with its NUL; iptables cuts longer prefixes. */
+const PREFIX_MAX = 29;
 const FLAGS: ReadonlyArray<readonly [string, number, string]> = [
   ["--log-tcp-sequence", 0x01, "tcp-sequence"], ["--log-tcp-options", 0x02, "tcp-options"],
   ["--log-ip-options", 0x04, "ip-options"], ["--log-uid", 0x08, "uid"], ["--log-macdecode", 0x20, "macdecode"],
@@ -28,16 +34,18 @@ export const LOG: TargetExtension<LogData> = {
   ],
   parse(options, ctx) {
     const d: LogData = { level: 4, flags: 0 };
-    for (const o of options) {
+    for (const o of collectOptions(LOG.options, options, ctx, "LOG").values()) {
       if (o.flag === "--log-level") {
-        const v = (o.values[0] ?? "").toLowerCase();
-        const n = /^[0-7]$/.test(v) ? Number(v) : LEVELS.indexOf(v as "err") >= 0 ? LEVELS.indexOf(v as "err") : v === "error" ? 3 : v === "warn" ? 4 : v === "panic" ? 0 : -1;
-        if (n < 0) return void ctx.error(o.span, "LOG: bad --log-level", "0-7 or emerg, alert, crit, err, warning, notice, info, debug", o.values[0]);
+        const v = o.values[0] ?? "";
+        const n = parseUnsigned(v, 7) ?? (Object.hasOwn(LEVEL_NAMES, v) ? LEVEL_NAMES[v] : undefined);
+        if (n === undefined) return void ctx.error(o.span, `LOG: log level "${v}" unknown`, "0-7 or " + Object.keys(LEVEL_NAMES).join(", "), v);
         d.level = n;
       } else if (o.flag === "--log-prefix") {
         const p = o.values[0] ?? "";
-        if (p.length > 29) return void ctx.error(o.span, "LOG: --log-prefix is longer than 29 characters");
-        d.prefix = p;
+        if (p === "") return void ctx.error(o.span, "LOG: --log-prefix must not be empty", "1 to 29 characters");
+        if (p.includes("\n")) return void ctx.error(o.span, "LOG: newlines not allowed in --log-prefix");
+        if (p.length > PREFIX_MAX) ctx.warning(o.span, `LOG: --log-prefix is cut to ${PREFIX_MAX} characters, as iptables does`);
+        d.prefix = p.slice(0, PREFIX_MAX);
       } else {
         d.flags |= FLAGS.find(([f]) => f === o.flag)![1];
       }
@@ -68,7 +76,8 @@ export const LOG: TargetExtension<LogData> = {
     } else {
       const m = s.match(/LOG level (\w+)/);
       if (!m) return undefined;
-      d.level = Math.max(0, SHORT.indexOf(m[1]!));
+      d.level = SHORT.indexOf(m[1]!);
+      if (d.level < 0) return undefined;
       for (const [, bit, word] of FLAGS) if (s.literal(word)) d.flags |= bit;
     }
     // The prefix is printed raw between quotes and may itself hold quotes: take the rest.

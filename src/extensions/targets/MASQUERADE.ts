@@ -3,18 +3,14 @@
  * chosen when the connection's first packet leaves (nat POSTROUTING).
  */
 import type { TargetExtension } from "../types.js";
-import { hasPorts } from "../../model/packet.js";
+import { collectOptions } from "../util.js";
+import { parseToPorts, portsText, readPorts } from "./REDIRECT.js";
 
 export interface MasqueradeData {
   minPort?: number;
   maxPort?: number;
   random: boolean;
   randomFully: boolean;
-}
-
-function ports(d: MasqueradeData): string {
-  if (d.minPort === undefined) return "";
-  return d.minPort === d.maxPort ? `${d.minPort}` : `${d.minPort}-${d.maxPort}`;
 }
 
 export const MASQUERADE: TargetExtension<MasqueradeData> = {
@@ -27,43 +23,27 @@ export const MASQUERADE: TargetExtension<MasqueradeData> = {
     { flags: ["--random-fully"], args: 0 },
   ],
   parse(options, ctx) {
-    const d: MasqueradeData = { random: false, randomFully: false };
-    for (const o of options) {
-      if (o.flag === "--random") d.random = true;
-      else if (o.flag === "--random-fully") d.randomFully = true;
-      else if (o.flag === "--to-ports") {
-        const m = /^(\d+)(?:-(\d+))?$/.exec(o.values[0] ?? "");
-        const lo = m ? Number(m[1]) : NaN;
-        const hi = m?.[2] !== undefined ? Number(m[2]) : lo;
-        if (!m || lo > 65535 || hi > 65535 || hi < lo) {
-          ctx.error(o.span, "MASQUERADE: bad --to-ports", "PORT[-PORT]", o.values[0]);
-          return undefined;
-        }
-        // iptables refuses ports without a port protocol (reference UNSUPPORTED.md).
-        const p = ctx.protocol;
-        if (!p || p.negated || !hasPorts(p.number)) {
-          ctx.error(o.span, "MASQUERADE: Need TCP, UDP, SCTP or DCCP with port specification");
-          return undefined;
-        }
-        d.minPort = lo;
-        d.maxPort = hi;
-      }
+    const o = collectOptions(MASQUERADE.options, options, ctx, "MASQUERADE");
+    const d: MasqueradeData = { random: o.has("--random"), randomFully: o.has("--random-fully") };
+    const to = o.get("--to-ports");
+    if (to) {
+      // iptables refuses ports without a port protocol (reference UNSUPPORTED.md).
+      const r = parseToPorts(to, ctx, "MASQUERADE");
+      if (!r) return undefined;
+      Object.assign(d, r);
     }
     return d;
   },
   save(d) {
-    return `${d.minPort !== undefined ? ` --to-ports ${ports(d)}` : ""}${d.random ? " --random" : ""}${d.randomFully ? " --random-fully" : ""}`;
+    return `${d.minPort !== undefined ? ` --to-ports ${portsText(d)}` : ""}${d.random ? " --random" : ""}${d.randomFully ? " --random-fully" : ""}`;
   },
   print(d) {
-    return `${d.minPort !== undefined ? ` masq ports: ${ports(d)}` : ""}${d.random ? " random" : ""}${d.randomFully ? " random-fully" : ""}`;
+    return `${d.minPort !== undefined ? ` masq ports: ${portsText(d)}` : ""}${d.random ? " random" : ""}${d.randomFully ? " random-fully" : ""}`;
   },
   parsePrint(s) {
     const d: MasqueradeData = { random: false, randomFully: false };
-    const m = s.match(/masq ports: (\d+)(?:-(\d+))?/);
-    if (m) {
-      d.minPort = Number(m[1]);
-      d.maxPort = m[2] !== undefined ? Number(m[2]) : d.minPort;
-    }
+    const m = s.match(/masq ports: (\d+(?:-\d+)?)(?=\s|$)/);
+    if (m) Object.assign(d, readPorts(m[1]!));
     if (s.literal("random")) d.random = true;
     if (s.literal("random-fully")) d.randomFully = true;
     return d;

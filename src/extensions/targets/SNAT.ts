@@ -1,6 +1,7 @@
 /** `-j SNAT --to-source`: rewrites the source of a connection's first packet (nat POSTROUTING/INPUT). */
 import type { TargetExtension } from "../types.js";
 import { natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
+import { natPortsAllowed } from "./REDIRECT.js";
 
 export interface SnatData {
   range: NatRange;
@@ -30,8 +31,8 @@ export const SNAT: TargetExtension<SnatData> = {
       ctx.error(to.span, "SNAT: bad --to-source", r.error, to.values[0]);
       return undefined;
     }
-    if (r.minPort !== undefined && !ctx.protocol) {
-      ctx.error(to.span, "SNAT: a port needs -p tcp, udp, sctp or dccp");
+    if (r.minPort !== undefined && !natPortsAllowed(ctx.protocol)) {
+      ctx.error(to.span, "SNAT: Need TCP, UDP, SCTP or DCCP with port specification", "-p tcp, udp, sctp or dccp before -j");
       return undefined;
     }
     const has = (f: string) => options.some((o) => o.flag === f);

@@ -1,0 +1,32 @@
+/**
+ * `-j NOTRACK` (raw table): the packet gets no conntrack entry. The kernel loads it as CT
+ * revision 2 with an alias flag, so `-L` shows `CT` in the target column and `NOTRACK` as
+ * its text; iptables-save keeps the name NOTRACK.
+ */
+import type { TargetExtension } from "../types.js";
+
+export type NotrackData = Record<string, never>;
+
+export const NOTRACK: TargetExtension<NotrackData> = {
+  type: "target",
+  name: "NOTRACK",
+  listingName: "CT",
+  tables: ["raw"],
+  options: [],
+  parse() {
+    return {};
+  },
+  save() {
+    return "";
+  },
+  print() {
+    return " NOTRACK";
+  },
+  parsePrint(s) {
+    return s.literal("NOTRACK") ? {} : undefined;
+  },
+  apply(_d, _env, fx) {
+    fx.notrack();
+    return { verdict: "CONTINUE" };
+  },
+};
