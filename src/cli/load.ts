@@ -5,14 +5,11 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { Ruleset, TableName } from "../model/ast.js";
+import type { TableName } from "../model/ast.js";
 import { isTableName } from "../model/ast.js";
-import type { Diagnostic } from "../model/diagnostics.js";
-import { readInput, rulesetsOf } from "../inputs.js";
-import type { IpsetView, NodeView } from "../netfilter/types.js";
-import { flagSet, flagValue, flagValues, UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
+import { assembleInputs, InputError, type AssembledInputs } from "../assemble.js";
+import { flagValue, flagValues, UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
 import type { CommandIO } from "./io.js";
-import { nodeFromInputs, ipsetsFromInputs, type FactsInput } from "./facts.js";
 
 export const INPUT_FLAGS: FlagSpec[] = [
   { name: "rules", short: "r", value: true, repeatable: true, help: "rule dump (iptables-save, -S or -L output; - for stdin); repeatable" },
@@ -25,14 +22,7 @@ export const INPUT_FLAGS: FlagSpec[] = [
   { name: "table", short: "t", value: true, help: "table of dumps that do not name it (-S, -L output)" },
 ];
 
-export interface LoadedInputs {
-  rulesets: Ruleset[];
-  node?: NodeView;
-  ipsets?: IpsetView;
-  diagnostics: Diagnostic[];
-  /** Said to the user on stderr: formats detected, what is missing. */
-  notes: string[];
-}
+export type LoadedInputs = AssembledInputs;
 
 function readText(file: string, io: CommandIO): string {
   try {
@@ -73,27 +63,17 @@ export function loadInputs(args: ParsedArgs, io: CommandIO): LoadedInputs {
     nodeFiles = [...nodeFiles, ...b.node];
   }
   if (rules.length === 0) throw new UsageError("no rules given: use --rules FILE (iptables-save output) or --bundle DIR");
-  const out: LoadedInputs = { rulesets: [], diagnostics: [], notes: [] };
-  for (const f of rules) {
-    const text = readText(f, io);
-    const r = readInput(text, { file: f, ...(table ? { table: table as TableName } : {}) });
-    out.notes.push(`${f}: ${r.formatNote}`);
-    out.diagnostics.push(...r.diagnostics);
-    const found = rulesetsOf(r.input);
-    if (found.length === 0) throw new UsageError(`${f}: no iptables rules found in it (${r.formatNote})`);
-    out.rulesets.push(...found);
+  const texts = (files: string[]) => files.map((f) => ({ file: f, text: readText(f, io) }));
+  try {
+    return assembleInputs({
+      rules: texts(rules),
+      ipsets: texts(ipsetFiles),
+      node: texts(nodeFiles),
+      shortcuts: { ifaces: flagValues(args, "iface"), localAddrs: flagValues(args, "local-addr"), routes: flagValues(args, "route") },
+      ...(table ? { table: table as TableName } : {}),
+    });
+  } catch (e) {
+    if (e instanceof InputError) throw new UsageError(e.message);
+    throw e;
   }
-  const facts: FactsInput[] = nodeFiles.map((f) => ({ file: f, text: readText(f, io) }));
-  const shortcuts = { ifaces: flagValues(args, "iface"), localAddrs: flagValues(args, "local-addr"), routes: flagValues(args, "route") };
-  const node = nodeFromInputs(facts, shortcuts);
-  out.diagnostics.push(...node.diagnostics);
-  if (node.view) out.node = node.view;
-  else out.notes.push("no node facts given: routing and local-address questions are indeterminate (give --node, --bundle or --iface NAME=CIDR)");
-  if (ipsetFiles.length) {
-    const s = ipsetsFromInputs(ipsetFiles.map((f) => ({ file: f, text: readText(f, io) })));
-    out.diagnostics.push(...s.diagnostics);
-    out.ipsets = s.view;
-  }
-  void flagSet;
-  return out;
 }

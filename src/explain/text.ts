@@ -63,6 +63,23 @@ export function wrap(text: string, width: number, indent: string): string[] {
   return out.map((l, i) => (i === 0 ? indent + l : indent + "    " + l));
 }
 
+/** Joins items with `sep` into lines of at most `width` columns, breaking only between items. */
+function packLines(items: string[], sep: string, width: number, first: string, rest: string): string[] {
+  const out: string[] = [];
+  let line = first;
+  let empty = true;
+  for (const [i, item] of items.entries()) {
+    const piece = i < items.length - 1 ? item + sep.trimEnd() : item;
+    if (!empty && line.length + 1 + piece.length > width) {
+      out.push(line);
+      line = rest + piece;
+    } else line += (empty ? "" : " ") + piece;
+    empty = false;
+  }
+  out.push(line);
+  return out;
+}
+
 function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 80): string[] {
   const where = `${s.hook.padEnd(11)} ${s.table.padEnd(8)} ${s.chain}`;
   const num = s.rule === "policy" ? "policy" : `#${s.rule}`;
@@ -125,7 +142,7 @@ export function whyDroppedText(e: Evaluation, o: TextOptions): string {
         if (l) out.push(`    ${c.dim(l)}`);
       }
       const path = d.steps.filter((s) => s.matched).map((s) => `${s.table} ${s.chain}${s.rule === "policy" ? " policy" : ` #${s.rule}`}`);
-      out.push(`  path: ${path.join(" → ")}`);
+      out.push(...packLines(path, " → ", o.width ?? 80, "  path: ", "        "));
       const near = d.steps.filter((s) => !s.matched && s.ruleNode && /ACCEPT|JUMP|GOTO|DNAT|RETURN/.test(stepRuleText(s, fam)));
       if (near.length) {
         out.push("  nearly let through by:");

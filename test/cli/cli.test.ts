@@ -88,12 +88,4 @@ describe("netfate CLI", () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/save, 2 tables, \d+ chains, \d+ rules, 0 sets, 0 unknown extensions, 0 errors, 0 warnings/);
   });
-  it("the README's commands and outputs are what the binary prints", () => {
-    const readme = readFileSync(resolve(root, "README.md"), "utf8");
-    const block = /```console\n\$ netfate why-dropped ([^\n]*\\\n[^\n]*)\n([\s\S]*?)```/.exec(readme)!;
-    const cmd = block[1]!.replace(/\\\n\s*/, "");
-    const args = cmd.match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ""));
-    const r = run(["why-dropped", "-q", ...args]);
-    expect(r.out).toBe(block[2]);
-  });
 });
