@@ -25,3 +25,4 @@ export { traceText, whyDroppedText } from "./explain/text.js";
 export { htmlPage } from "./explain/html.js";
 export { mermaidText, dotText } from "./explain/graph.js";
 export { MATCHES, TARGETS, findMatch, findTarget } from "./extensions/registry.js";
+export { diffRulesets, summarise, type DiffOptions, type DiffSide, type DiffResult, type FateDifference, type OutcomeSummary } from "./diff/compare.js";

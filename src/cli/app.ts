@@ -4,6 +4,7 @@ import { runParse } from "./commands/parse.js";
 import { runTrace, runWhyDropped } from "./commands/trace.js";
 import { runBatch } from "./commands/batch.js";
 import { runCollect } from "./commands/collect.js";
+import { runDiff } from "./commands/diff.js";
 import { processIO, type CommandIO } from "./io.js";
 
 const COMMANDS: Record<string, (argv: string[], io: CommandIO) => number> = {
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, (argv: string[], io: CommandIO) => number> = {
   "why-dropped": runWhyDropped,
   batch: runBatch,
   collect: runCollect,
+  diff: runDiff,
 };
 
 const USAGE = `usage: netfate COMMAND [options]
@@ -21,6 +23,7 @@ Commands:
   trace [inputs] PACKET         every outcome of a packet: hooks, chains, rules, rewrites, fate
   batch [inputs] --packets F    many packets (JSON lines in, one JSON result per line out)
   parse FILE...                 read iptables/ipset/node dumps; print canonical text, --json AST or --summary
+  diff OLD NEW [inputs]         packets whose fate differs between two dumps (exit 1 when any does)
   collect DIR                   on a node: gather everything netfate reads into DIR (use it with --bundle DIR)
 
 Inputs: --rules FILE (repeatable), --ipsets FILE, --node FILE, --bundle DIR, --iface NAME=CIDR

@@ -1,0 +1,548 @@
+/**
+ * Packets worth asking both dumps about. A fate can only change where some rule's condition
+ * changes its answer, so the packets come from the rules themselves: for every rule, a packet
+ * that meets its conditions (and those of the first rule that jumps to its chain, so a rule
+ * deep in KUBE-SEP-… is reached with the service address it needs), then packets on either
+ * side of each boundary it draws (network and broadcast addresses, one past them, port-range
+ * edges, marks), set members and DNAT targets. A seeded random search mixes the same constants
+ * into combinations no single rule spells out.
+ *
+ * Every step is linear in the rules; the result does not depend on which dump is "old", so
+ * diff(A, B) and diff(B, A) ask the same packets.
+ */
+import ipaddr from "ipaddr.js";
+import type { AddressMatch, Family, Rule, Ruleset, Table } from "../model/ast.js";
+import { hasPorts, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, type PacketSpec } from "../model/packet.js";
+import type { NodeFacts } from "../facts/model.js";
+import type { IpSetCollection } from "../ipset/index.js";
+import type { NegPortRange } from "../extensions/matches/tcp.js";
+import type { MultiportData } from "../extensions/matches/multiport.js";
+import type { MarkData } from "../extensions/matches/mark.js";
+import type { SetMatchData } from "../extensions/matches/set.js";
+import type { IprangeData } from "../extensions/matches/iprange.js";
+import type { IcmpData } from "../extensions/matches/icmp.js";
+import type { AddrtypeData } from "../extensions/matches/addrtype.js";
+import type { ConntrackData } from "../extensions/matches/conntrack.js";
+import type { DnatData } from "../extensions/targets/DNAT.js";
+
+export interface CandidateOptions {
+  /** Interfaces and addresses of the node (arrival interfaces, local destinations). */
+  facts?: NodeFacts;
+  /** ipsets whose members are tried as addresses and ports. */
+  sets?: IpSetCollection;
+  /** At most this many packets from the rules' constants (default 20000). */
+  max?: number;
+  /** This many more packets from the seeded random search (default 1000). */
+  random?: number;
+  seed?: number;
+  /** Also ask every packet again as part of an ESTABLISHED connection. */
+  established?: boolean;
+}
+
+export const DEFAULT_MAX = 20000;
+export const DEFAULT_RANDOM = 1000;
+/** Members tried per set: enough for the boundaries a set draws, not a walk of a 100k-member set. */
+const MEMBERS_PER_SET = 64;
+/** Ways into one chain that are tried (see tableProbes). */
+const ENTRIES_PER_CHAIN = 8;
+
+/** What a packet should carry to meet one rule (fields it does not care about are absent). */
+interface Want {
+  from?: string;
+  src?: string;
+  dst?: string;
+  proto?: number;
+  sport?: number;
+  dport?: number;
+  mark?: number;
+  icmpType?: number;
+  /** The destination must be an address of the node (addrtype LOCAL). */
+  dstLocal?: boolean;
+  established?: boolean;
+}
+
+/** One rule's wish, and the small changes to it that sit on its boundaries. */
+interface Probe {
+  want: Want;
+  variants: Want[];
+}
+
+// ---------- addresses as integers, for "one past the boundary" ----------
+
+const BITS: Record<Family, number> = { ipv4: 32, ipv6: 128 };
+
+function toBig(ip: string, family: Family): bigint | undefined {
+  try {
+    const a = ipaddr.parse(ip);
+    if ((a.kind() === "ipv4") !== (family === "ipv4")) return undefined;
+    return a.toByteArray().reduce((n, b) => (n << 8n) | BigInt(b), 0n);
+  } catch {
+    return undefined;
+  }
+}
+
+function fromBig(n: bigint, family: Family): string | undefined {
+  const bytes = BITS[family] / 8;
+  if (n < 0n || n >= 1n << BigInt(BITS[family])) return undefined;
+  const out: number[] = [];
+  for (let i = 0; i < bytes; i++) out.unshift(Number((n >> BigInt(8 * i)) & 0xffn));
+  const a = ipaddr.fromByteArray(out);
+  return a.kind() === "ipv6" ? (a as ipaddr.IPv6).toRFC5952String() : a.toString();
+}
+
+function offset(ip: string, by: bigint, family: Family): string | undefined {
+  const n = toBig(ip, family);
+  return n === undefined ? undefined : fromBig(n + by, family);
+}
+
+/** Inside address, and the boundary addresses: network, last, one before and one past. */
+function netEdges(m: AddressMatch, family: Family): { inside?: string; outside?: string; edges: string[] } {
+  const addr = toBig(m.address, family);
+  if (addr === undefined || m.prefixLength === null) return { inside: m.address, edges: [m.address] };
+  const size = 1n << BigInt(BITS[family] - m.prefixLength);
+  // Rules hold the network address already; an interface's address needs its host bits cleared.
+  const net = addr - (addr % size);
+  const at = (n: bigint) => fromBig(n, family);
+  const last = net + size - 1n;
+  const edges = [at(net), at(net + 1n), at(last), at(net - 1n), at(last + 1n)].filter((x): x is string => x !== undefined);
+  // A host inside, not the network address: some paths treat that one specially.
+  const inside = size > 2n ? at(net + 1n) : at(net);
+  const outside = at(last + 1n) ?? at(net - 1n);
+  return { ...(inside ? { inside } : {}), ...(outside ? { outside } : {}), edges };
+}
+
+function isAddressMatch(v: unknown): v is AddressMatch {
+  return typeof v === "object" && v !== null && "address" in v && "prefixLength" in v;
+}
+
+// ---------- what each rule asks for ----------
+
+function portEdges(lo: number, hi: number): number[] {
+  return [lo, hi, lo - 1, hi + 1].filter((p) => p >= 0 && p <= 65535);
+}
+
+function portWant(r: NegPortRange): number | undefined {
+  if (!r.negated) return r.lo;
+  return r.hi < 65535 ? r.hi + 1 : r.lo > 0 ? r.lo - 1 : undefined;
+}
+
+/** A concrete name for `-i`: `cni+` becomes a known interface with that prefix, or `cni0`. */
+function concreteIface(name: string, known: readonly string[]): string {
+  if (!name.endsWith("+")) return name;
+  const prefix = name.slice(0, -1);
+  return known.find((k) => k.startsWith(prefix)) ?? `${prefix}0`;
+}
+
+/** `10.0.0.0/24,tcp:22` → the address and port parts ipset prints. */
+function memberParts(text: string): { addr?: string; port?: number } {
+  const out: { addr?: string; port?: number } = {};
+  for (const part of text.split(",")) {
+    const addr = part.split("/")[0]!.split("-")[0]!;
+    if (ipaddr.isValid(addr) && out.addr === undefined) out.addr = addr;
+    const port = /^(?:[a-z0-9]+:)?([0-9]+)(?:-[0-9]+)?$/.exec(part);
+    if (port && !ipaddr.isValid(part) && out.port === undefined) out.port = Number(port[1]);
+  }
+  return out;
+}
+
+interface Context {
+  family: Family;
+  ifaces: string[];
+  sets: Map<string, string[]>;
+  /** Every address, port and mark met, for the random search. */
+  pool: { addrs: Set<string>; ports: Set<number>; marks: Set<number> };
+}
+
+function addressProbe(m: AddressMatch, key: "src" | "dst", p: Probe, c: Context): void {
+  if (m.prefixLength === 0) return;
+  const e = netEdges(m, c.family);
+  const want = m.negated ? e.outside : e.inside;
+  if (want) p.want[key] = want;
+  for (const a of e.edges) {
+    p.variants.push({ [key]: a });
+    c.pool.addrs.add(a);
+  }
+}
+
+function portProbe(r: NegPortRange | undefined, key: "sport" | "dport", p: Probe, c: Context): void {
+  if (!r) return;
+  const w = portWant(r);
+  if (w !== undefined) p.want[key] = w;
+  for (const x of portEdges(r.lo, r.hi)) {
+    p.variants.push({ [key]: x });
+    c.pool.ports.add(x);
+  }
+}
+
+function rangeProbe(r: { negated: boolean; from: string; to: string } | undefined, key: "src" | "dst", p: Probe, c: Context): void {
+  if (!r) return;
+  const edges = [r.from, r.to, offset(r.from, -1n, c.family), offset(r.to, 1n, c.family)].filter((x): x is string => x !== undefined);
+  const want = r.negated ? edges[3] ?? edges[2] : r.from;
+  if (want) p.want[key] = want;
+  for (const a of edges) {
+    p.variants.push({ [key]: a });
+    c.pool.addrs.add(a);
+  }
+}
+
+function setProbe(d: SetMatchData, p: Probe, c: Context): void {
+  const members = c.sets.get(d.name) ?? [];
+  const [addrDir, portDir] = d.flags;
+  members.forEach((text, i) => {
+    const m = memberParts(text);
+    const v: Want = {};
+    if (m.addr !== undefined && addrDir && toBig(m.addr, c.family) !== undefined) v[addrDir] = m.addr;
+    if (m.port !== undefined && portDir) v[portDir === "src" ? "sport" : "dport"] = m.port;
+    if (m.addr !== undefined) c.pool.addrs.add(m.addr);
+    if (m.port !== undefined) c.pool.ports.add(m.port);
+    if (i === 0 && !d.negated) Object.assign(p.want, v);
+    p.variants.push(v);
+  });
+}
+
+/** The matches netfate knows the data of; others leave the packet free in that respect. */
+function matchProbe(name: string, data: unknown, p: Probe, c: Context): void {
+  switch (name) {
+    case "tcp":
+    case "udp":
+    case "sctp": {
+      const d = data as { sport?: NegPortRange; dport?: NegPortRange };
+      portProbe(d.sport, "sport", p, c);
+      portProbe(d.dport, "dport", p, c);
+      return;
+    }
+    case "multiport": {
+      const d = data as MultiportData;
+      const key = d.which === "sports" ? "sport" : "dport";
+      d.ports.forEach((r, i) => {
+        if (i === 0) {
+          const w = portWant({ ...r, negated: d.negated });
+          if (w !== undefined) p.want[key] = w;
+        }
+        for (const x of portEdges(r.lo, r.hi)) {
+          p.variants.push({ [key]: x });
+          c.pool.ports.add(x);
+        }
+      });
+      return;
+    }
+    case "mark": {
+      const d = data as MarkData;
+      const lowBit = d.mask === 0 ? 0 : (d.mask & -d.mask) >>> 0;
+      const other = (d.value ^ lowBit) >>> 0;
+      p.want.mark = d.negated ? other : d.value;
+      for (const m of [d.value, other, 0]) {
+        p.variants.push({ mark: m });
+        c.pool.marks.add(m);
+      }
+      return;
+    }
+    case "iprange": {
+      const d = data as IprangeData;
+      rangeProbe(d.src, "src", p, c);
+      rangeProbe(d.dst, "dst", p, c);
+      return;
+    }
+    case "icmp":
+    case "icmp6": {
+      const d = data as IcmpData;
+      if (d.type === 255) return;
+      p.want.proto = name === "icmp" ? PROTO_ICMP : PROTO_ICMPV6;
+      if (!d.negated) p.want.icmpType = d.type;
+      p.variants.push({ icmpType: d.type }, { icmpType: (d.type + 1) & 255 });
+      return;
+    }
+    case "set":
+      setProbe(data as SetMatchData, p, c);
+      return;
+    case "addrtype": {
+      const d = data as AddrtypeData;
+      if (d.dst && d.dst.types.includes("LOCAL") && !d.dst.negated) p.want.dstLocal = true;
+      return;
+    }
+    case "conntrack":
+    case "state": {
+      const s = name === "conntrack" ? (data as ConntrackData).state : (data as { states?: string[]; negated?: boolean });
+      const states = s && "states" in s ? s.states ?? [] : [];
+      if (s && !s.negated && states.includes("ESTABLISHED") && !states.includes("NEW")) p.want.established = true;
+      return;
+    }
+  }
+}
+
+function ruleProbe(rule: Rule, c: Context): Probe {
+  const p: Probe = { want: {}, variants: [] };
+  if (isAddressMatch(rule.source)) addressProbe(rule.source, "src", p, c);
+  if (isAddressMatch(rule.destination)) addressProbe(rule.destination, "dst", p, c);
+  const inIf = rule.inInterface;
+  if (inIf && "name" in inIf) {
+    const name = concreteIface(inIf.name, c.ifaces);
+    if (inIf.negated) p.variants.push({ from: name });
+    else p.want.from = name;
+  }
+  if (rule.protocol) {
+    const n = rule.protocol.number;
+    p.want.proto = rule.protocol.negated ? (n === PROTO_TCP ? PROTO_UDP : PROTO_TCP) : n;
+  }
+  for (const m of rule.matches) if (m.kind === "match") matchProbe(m.name, m.data, p, c);
+  const t = rule.target;
+  if (t?.kind === "target" && t.name === "DNAT") {
+    // A client may also talk to the endpoint directly; an upgrade can change that path alone.
+    const r = (t.data as DnatData).range;
+    const v: Want = {};
+    if (r.minAddr) v.dst = r.minAddr;
+    if (r.minPort !== undefined) v.dport = r.minPort;
+    p.variants.push(v);
+    if (r.minAddr) c.pool.addrs.add(r.minAddr);
+    if (r.minPort !== undefined) c.pool.ports.add(r.minPort);
+  }
+  for (const k of ["src", "dst"] as const) if (p.want[k]) c.pool.addrs.add(p.want[k]);
+  for (const k of ["sport", "dport"] as const) if (p.want[k] !== undefined) c.pool.ports.add(p.want[k]);
+  return p;
+}
+
+/** The rule's own wishes over those inherited from the chain's entry. */
+function merge(outer: Want, inner: Want): Want {
+  const out: Want = { ...outer };
+  for (const [k, v] of Object.entries(inner)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/**
+ * Probes for every rule of a table, each merged with what it takes to reach its chain: the
+ * ways in are the rules that jump there, each merged with the ways into its own chain. Each
+ * chain keeps at most ENTRIES_PER_CHAIN ways in (memoised, so each is worked out once): a
+ * KUBE-SEP chain is reached both as a ClusterIP and as a NodePort, and the cost stays linear.
+ */
+function tableProbes(t: Table, c: Context): Probe[] {
+  const probes: Probe[][] = t.chains.map((ch) => ch.rules.map((r) => ruleProbe(r, c)));
+  const jumps = new Map<string, Array<{ chain: string; want: Want }>>();
+  t.chains.forEach((ch, i) => ch.rules.forEach((r, j) => {
+    if (r.target?.kind !== "chain") return;
+    const list = jumps.get(r.target.chain) ?? [];
+    if (list.length < ENTRIES_PER_CHAIN) list.push({ chain: ch.name, want: probes[i]![j]!.want });
+    jumps.set(r.target.chain, list);
+  }));
+  const entries = new Map<string, Want[]>();
+  const entry = (name: string, seen: ReadonlySet<string>): Want[] => {
+    const known = entries.get(name);
+    if (known) return known;
+    const inner = new Set(seen).add(name);
+    // A chain reached only through itself (a loop) is entered with no conditions.
+    const ways = (jumps.get(name) ?? []).filter((j) => !seen.has(j.chain))
+      .flatMap((j) => entry(j.chain, inner).map((e) => merge(e, j.want)))
+      .slice(0, ENTRIES_PER_CHAIN);
+    const w = ways.length ? ways : [{}];
+    entries.set(name, w);
+    return w;
+  };
+  return t.chains.flatMap((ch, i) => {
+    const ways = entry(ch.name, new Set());
+    // Boundary variants ride on the first way in only: they probe the rule, not the path.
+    return probes[i]!.flatMap((p) => ways.map((e, k) => ({ want: merge(e, p.want), variants: k === 0 ? p.variants : [] })));
+  });
+}
+
+// ---------- from wishes to packets ----------
+
+const OUTSIDE: Record<Family, { src: string; dst: string }> = {
+  ipv4: { src: "203.0.113.7", dst: "198.51.100.1" },
+  ipv6: { src: "2001:db8:7::7", dst: "2001:db8:1::1" },
+};
+
+interface NodeAddrs {
+  /** Per interface: its first address, and a neighbour in its subnet. */
+  byIface: Map<string, { own: string; neighbour?: string }>;
+  anyLocal?: string;
+}
+
+function nodeAddrs(facts: NodeFacts | undefined, family: Family): NodeAddrs {
+  const byIface = new Map<string, { own: string; neighbour?: string }>();
+  let anyLocal: string | undefined;
+  for (const i of facts?.interfaces ?? []) {
+    const a = i.addrs.find((x) => x.family === family && x.scope !== "link" && x.scope !== "host");
+    if (!a) continue;
+    const e = netEdges({ negated: false, address: a.address, prefixLength: a.prefixLength, mask: null }, family);
+    // The last host of the subnet, as a neighbour that is not the node itself.
+    const last = e.edges[2] === undefined || a.prefixLength >= BITS[family] - 1 ? undefined : offset(e.edges[2], -1n, family);
+    byIface.set(i.name, { own: a.address, ...(last && last !== a.address ? { neighbour: last } : {}) });
+    if (i.name !== "lo") anyLocal ??= a.address;
+  }
+  return { byIface, ...(anyLocal ? { anyLocal } : {}) };
+}
+
+function packetKey(p: PacketSpec): string {
+  return [p.family, p.from, p.proto, p.src ?? "", p.dst, p.sport ?? "", p.dport ?? "", p.icmpType ?? "", p.mark ?? 0, p.state ?? "new"].join("|");
+}
+
+function protoFor(family: Family): number[] {
+  return [PROTO_TCP, PROTO_UDP, family === "ipv4" ? PROTO_ICMP : PROTO_ICMPV6];
+}
+
+function packetOf(w: Want, from: string, proto: number, family: Family): PacketSpec {
+  const p: PacketSpec = { family, from, proto, dst: w.dst! };
+  if (w.src !== undefined) p.src = w.src;
+  if (hasPorts(proto)) {
+    p.sport = w.sport ?? 40000;
+    p.dport = w.dport ?? 80;
+  }
+  if (proto === PROTO_TCP) p.tcpFlags = w.established ? 0x10 : 0x02;
+  if (proto === PROTO_ICMP || proto === PROTO_ICMPV6) p.icmpType = w.icmpType ?? (proto === PROTO_ICMP ? 8 : 128);
+  if (w.mark) p.mark = w.mark;
+  if (w.established) p.state = "established";
+  return p;
+}
+
+class Collector {
+  readonly byKey = new Map<string, { packet: PacketSpec; tier: number }>();
+  add(p: PacketSpec, tier: number): boolean {
+    const k = packetKey(p);
+    const had = this.byKey.get(k);
+    if (had) {
+      had.tier = Math.min(had.tier, tier);
+      return false;
+    }
+    this.byKey.set(k, { packet: p, tier });
+    return true;
+  }
+}
+
+/**
+ * The packets of one wish: on every arrival interface it allows, for every protocol it
+ * allows; the fields it leaves free take a neighbour or a stranger as source and the node
+ * or the world beyond it as destination (tier 0 only for the first of those choices).
+ */
+function expand(w: Want, tier: number, allDefaults: boolean, ctx: Context, node: NodeAddrs, out: Collector): void {
+  const out4 = OUTSIDE[ctx.family];
+  const froms = w.from ? [w.from] : [...ctx.ifaces, "local"];
+  const protos = w.proto !== undefined ? [w.proto] : protoFor(ctx.family);
+  for (const from of froms) {
+    const own = node.byIface.get(from);
+    const local = own?.own ?? node.anyLocal;
+    const srcs = from === "local" ? [undefined] : [own?.neighbour ?? out4.src, out4.src];
+    const dsts = w.dstLocal && local ? [local] : [local ?? out4.dst, out4.dst];
+    let first = true;
+    for (const src of srcs) {
+      for (const dst of dsts) {
+        if (!first && !allDefaults) break;
+        const filled: Want = { ...(src !== undefined ? { src } : {}), dst, ...w };
+        if (from === "local" && w.src === undefined) delete filled.src;
+        for (const proto of protos) out.add(packetOf(filled, from, proto, ctx.family), first ? tier : tier + 1);
+        first = false;
+      }
+    }
+  }
+}
+
+/** Evenly spaced picks, so a cap thins every part of the list alike. */
+function thin<T>(list: T[], n: number): T[] {
+  if (list.length <= n) return list;
+  if (n <= 0) return [];
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(list[Math.floor((i * list.length) / n)]!);
+  return out;
+}
+
+/** xorshift32: small, seedable, and the same sequence on every platform. */
+function prng(seed: number): () => number {
+  let x = (seed ^ 0x9e3779b9) >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x100000000;
+  };
+}
+
+function randomPackets(ctx: Context, node: NodeAddrs, n: number, seed: number, out: Collector): PacketSpec[] {
+  const rnd = prng(seed);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
+  const sorted = <T>(s: Set<T>) => [...s].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const addrs = sorted(ctx.pool.addrs);
+  const ports = sorted(ctx.pool.ports);
+  const marks = sorted(ctx.pool.marks);
+  const froms = [...ctx.ifaces, "local"];
+  const randomAddr = () => fromBig(BigInt(Math.floor(rnd() * 0x100000000)) << BigInt(BITS[ctx.family] - 32), ctx.family)!;
+  const found: PacketSpec[] = [];
+  // Bounded tries: a small ruleset may not have n distinct combinations.
+  for (let tries = 0; found.length < n && tries < n * 4; tries++) {
+    const from = pick(froms);
+    const w: Want = {
+      dst: addrs.length && rnd() < 0.8 ? pick(addrs) : randomAddr(),
+      sport: ports.length && rnd() < 0.3 ? pick(ports) : 1024 + Math.floor(rnd() * 64512),
+      dport: ports.length && rnd() < 0.8 ? pick(ports) : Math.floor(rnd() * 65536),
+      ...(marks.length && rnd() < 0.3 ? { mark: pick(marks) } : {}),
+    };
+    if (from !== "local") w.src = addrs.length && rnd() < 0.7 ? pick(addrs) : node.byIface.get(from)?.neighbour ?? randomAddr();
+    if (w.dst === undefined) continue;
+    const p = packetOf(w, from, pick(protoFor(ctx.family)), ctx.family);
+    if (out.add(p, Infinity)) found.push(p);
+  }
+  return found;
+}
+
+function contextFor(family: Family, rulesets: readonly Ruleset[], o: CandidateOptions): Context {
+  const ifaces = new Set<string>();
+  for (const i of o.facts?.interfaces ?? []) ifaces.add(i.name);
+  // Interfaces the rules name count too: a node without facts still has them.
+  for (const rs of rulesets) for (const t of rs.tables) for (const ch of t.chains) for (const r of ch.rules) {
+    const i = r.inInterface;
+    if (i && "name" in i && !i.name.endsWith("+")) ifaces.add(i.name);
+  }
+  if (ifaces.size === 0) ifaces.add("eth0");
+  const sets = new Map<string, string[]>();
+  for (const s of o.sets?.sets ?? []) {
+    if (s.family !== family) continue;
+    const entries = s.entries.filter((e) => !e.nomatch).map((e) => e.text);
+    sets.set(s.name, entries.length > MEMBERS_PER_SET ? [...entries.slice(0, MEMBERS_PER_SET - 1), entries[entries.length - 1]!] : entries);
+  }
+  return { family, ifaces: [...ifaces].sort(), sets, pool: { addrs: new Set(), ports: new Set([80, 443, 53, 22]), marks: new Set([0]) } };
+}
+
+/**
+ * Candidate packets for comparing the rulesets of `sides` (all dumps of both sides): those
+ * the rules' constants make, capped at `max`, then the random ones. Deterministic for a seed.
+ */
+export function candidatePackets(sides: ReadonlyArray<readonly Ruleset[]>, o: CandidateOptions = {}): PacketSpec[] {
+  const all = sides.flat();
+  const families = [...new Set(all.map((r) => r.family))].sort();
+  const out = new Collector();
+  const contexts: Array<{ ctx: Context; node: NodeAddrs }> = [];
+  for (const family of families) {
+    const ctx = contextFor(family, all, o);
+    const node = nodeAddrs(o.facts, family);
+    for (const a of node.byIface.values()) ctx.pool.addrs.add(a.own);
+    for (const rs of all.filter((r) => r.family === family)) {
+      for (const t of rs.tables) {
+        for (const p of tableProbes(t, ctx)) {
+          expand(p.want, 0, true, ctx, node, out);
+          for (const v of p.variants) expand(merge(p.want, v), 1, false, ctx, node, out);
+        }
+      }
+    }
+    contexts.push({ ctx, node });
+  }
+  if (o.established) {
+    for (const { packet } of [...out.byKey.values()]) if (packet.state === undefined) out.add({ ...packet, state: "established", ...(packet.proto === PROTO_TCP ? { tcpFlags: 0x10 } : {}) }, 3);
+  }
+  // Sorted by key within a tier, so the order (and the cap) cannot depend on which side is old.
+  const tiers = new Map<number, Array<[string, PacketSpec]>>();
+  for (const [k, v] of out.byKey) {
+    const list = tiers.get(v.tier) ?? [];
+    list.push([k, v.packet]);
+    tiers.set(v.tier, list);
+  }
+  const result: PacketSpec[] = [];
+  let room = o.max ?? DEFAULT_MAX;
+  for (const tier of [...tiers.keys()].sort((a, b) => a - b)) {
+    const list = tiers.get(tier)!.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const kept = thin(list, room);
+    room -= kept.length;
+    for (const [, p] of kept) result.push(p);
+  }
+  const perFamily = Math.ceil((o.random ?? DEFAULT_RANDOM) / Math.max(1, contexts.length));
+  contexts.forEach(({ ctx, node }, i) => result.push(...randomPackets(ctx, node, perFamily, (o.seed ?? 1) + i, out)));
+  return result;
+}
