@@ -90,18 +90,34 @@ function addRewrite(s: Step, text: string, p: PacketState): void {
   s.packet = snapshot(p);
 }
 
-/** For a reply of a NATed connection, conntrack undoes the NAT at the hook that did the opposite manip. */
-function undoNatForReply(br: Branch, manip: "dst" | "src"): void {
+/**
+ * For a packet of a known NATed connection (not its first), conntrack applies the
+ * connection's NAT itself at the hook where the nat chains would run: the original
+ * direction gets the connection's DNAT before routing and its SNAT on the way out; a reply
+ * gets them undone in the same places.
+ */
+function conntrackNat(br: Branch, manip: "dst" | "src"): void {
   const p = br.pkt;
-  if (p.ct.dir !== "REPLY") return;
-  const orig = p.ct.orig;
-  if (manip === "dst" && p.ct.status.has("SNAT")) {
-    p.dst = orig.src;
-    if (orig.sport !== undefined) p.dport = orig.sport;
+  const ct = p.ct;
+  if (ct.dir === "REPLY") {
+    if (manip === "dst" && ct.status.has("SNAT")) {
+      p.dst = ct.orig.src;
+      if (ct.orig.sport !== undefined) p.dport = ct.orig.sport;
+    }
+    if (manip === "src" && ct.status.has("DNAT")) {
+      p.src = ct.orig.dst;
+      if (ct.orig.dport !== undefined) p.sport = ct.orig.dport;
+    }
+    return;
   }
-  if (manip === "src" && p.ct.status.has("DNAT")) {
-    p.src = orig.dst;
-    if (orig.dport !== undefined) p.sport = orig.dport;
+  if (ct.state === "NEW") return;
+  if (manip === "dst" && ct.status.has("DNAT")) {
+    p.dst = ct.reply.src;
+    if (ct.reply.sport !== undefined) p.dport = ct.reply.sport;
+  }
+  if (manip === "src" && ct.status.has("SNAT")) {
+    p.src = ct.reply.dst;
+    if (ct.reply.dport !== undefined) p.sport = ct.reply.dport;
   }
 }
 
@@ -114,6 +130,8 @@ interface Final {
 
 export interface PathContext extends TraverseContext {
   family: Family;
+  /** The connection a packet belongs to, when it is not the connection's first packet and conntrack's entry is known. */
+  connection?: ConntrackSummary;
   /** How many tunnels deep this evaluation is (outer packets of outer packets). */
   depth?: number;
 }
@@ -215,7 +233,7 @@ function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
     { table: "mangle", hook: "INPUT" }, { table: "filter", hook: "INPUT" }, { table: "security", hook: "INPUT" }, { table: "nat", hook: "INPUT" },
   ] as Stage[]) l = stage(l, s, ctx, finals);
   for (const br of l) {
-    undoNatForReply(br, "src");
+    conntrackNat(br, "src");
     finals.push({ br, fate: { kind: "delivered", iface: br.pkt.inIface ?? "lo" } });
   }
   let f = forward;
@@ -229,7 +247,7 @@ function postrouting(live: Branch[], ctx: PathContext, finals: Final[], kind: "f
   let l = stage(live, { table: "mangle", hook: "POSTROUTING" }, ctx, finals);
   l = stage(l, { table: "nat", hook: "POSTROUTING" }, ctx, finals);
   for (const br of l) {
-    undoNatForReply(br, "src");
+    conntrackNat(br, "src");
     const iface = br.pkt.outIface ?? "?";
     const fate: Extract<Fate, { kind: "forwarded" | "sent" }> = { kind, iface };
     if (br.pkt.nexthop !== undefined) fate.via = br.pkt.nexthop;
@@ -258,29 +276,31 @@ function encapsulate(br: Branch, ctx: PathContext): Outcome[] | undefined {
   const outer: PacketSpec = { family: ctx.family, from: "local", dst: outerDst, proto: t.outerProto };
   if (t.outerDport !== undefined) outer.dport = t.outerDport;
   if (t.outerSport !== undefined) outer.sport = t.outerSport;
-  return evaluatePath(outer, { ...ctx, depth: (ctx.depth ?? 0) + 1 });
+  const { connection: _inner, ...outerCtx } = ctx;
+  return evaluatePath(outer, { ...outerCtx, depth: (ctx.depth ?? 0) + 1 });
 }
 
 function arrive(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   if (!spec.src) {
-    finals.push({ br: newBranch(spec, "0.0.0.0"), fate: { kind: "error", reason: "a packet arriving on an interface needs a source address" } });
+    finals.push({ br: newBranch(spec, "0.0.0.0", ctx), fate: { kind: "error", reason: "a packet arriving on an interface needs a source address" } });
     return;
   }
-  let live = [newBranch(spec, spec.src)];
+  let live = [newBranch(spec, spec.src, ctx)];
   live = stage(live, { table: "raw", hook: "PREROUTING" }, ctx, finals);
   live = stage(live, { table: "mangle", hook: "PREROUTING" }, ctx, finals);
-  for (const br of live) undoNatForReply(br, "dst");
+  for (const br of live) conntrackNat(br, "dst");
   live = stage(live, { table: "nat", hook: "PREROUTING" }, ctx, finals);
   inputPath(live, ctx, finals);
 }
 
-function newBranch(spec: PacketSpec, src: string): Branch {
+function newBranch(spec: PacketSpec, src: string, ctx: PathContext): Branch {
   const br: Branch = { probability: 1, assumptions: [], steps: [], pkt: initialState(spec, src), notes: [] };
-  if (presetConntrack) {
-    // A reply of a known connection: conntrack holds the original tuple and its NAT.
-    br.pkt.ct.orig = { ...presetConntrack.orig };
-    br.pkt.ct.reply = { ...presetConntrack.reply };
-    for (const st of presetConntrack.status) br.pkt.ct.status.add(st as "SNAT");
+  const known = ctx.connection;
+  if (known) {
+    // A later packet of a known connection: conntrack holds the tuples and the NAT.
+    br.pkt.ct.orig = { ...known.orig };
+    br.pkt.ct.reply = { ...known.reply };
+    for (const st of known.status) br.pkt.ct.status.add(st as "SNAT");
   }
   return br;
 }
@@ -288,9 +308,6 @@ function newBranch(spec: PacketSpec, src: string): Branch {
 function conntrackSummary(ct: ConntrackState): ConntrackSummary {
   return { orig: { ...ct.orig }, reply: { ...ct.reply }, status: [...ct.status].sort() };
 }
-
-/** Set while tracing the reply of a known connection (evaluateReply). */
-let presetConntrack: ConntrackSummary | undefined;
 
 /**
  * The reply to an outcome's packet, as it comes back: from where the original left, addressed
@@ -310,12 +327,7 @@ export function evaluateReplyPath(original: PacketSpec, outcome: Outcome, ctx: P
   if (original.proto === 6) spec.tcpFlags = 0x12;
   if (original.icmpType === 8) spec.icmpType = 0;
   if (original.icmpType === 128) spec.icmpType = 129;
-  presetConntrack = ct;
-  try {
-    return evaluatePath(spec, ctx);
-  } finally {
-    presetConntrack = undefined;
-  }
+  return evaluatePath(spec, { ...ctx, connection: ct });
 }
 
 function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
@@ -324,23 +336,25 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   const src = spec.src ?? (d.kind === "unicast" ? d.src : d.kind === "local" ? spec.dst : undefined);
   if (fail) {
     // The kernel refuses the send before netfilter sees the packet.
-    finals.push({ br: newBranch(spec, src ?? "0.0.0.0"), fate: fail });
+    finals.push({ br: newBranch(spec, src ?? "0.0.0.0", ctx), fate: fail });
     return;
   }
   if (!src) {
-    finals.push({ br: newBranch(spec, "0.0.0.0"), fate: { kind: "indeterminate", reason: `no source address can be selected for ${spec.dst}; give src` } });
+    finals.push({ br: newBranch(spec, "0.0.0.0", ctx), fate: { kind: "indeterminate", reason: `no source address can be selected for ${spec.dst}; give src` } });
     return;
   }
-  const first = newBranch(spec, src);
+  const first = newBranch(spec, src, ctx);
   if (!spec.src) first.assumptions.push(`source ${src} chosen by the routing decision`);
   withRoute(first, d);
   let live = [first];
   live = stage(live, { table: "raw", hook: "OUTPUT" }, ctx, finals);
   live = stage(live, { table: "mangle", hook: "OUTPUT" }, ctx, finals);
   live = reroute(live, ctx, finals, spec);
+  for (const br of live) conntrackNat(br, "dst");
   live = stage(live, { table: "nat", hook: "OUTPUT" }, ctx, finals);
-  // nat OUTPUT rewrote the destination (branches may be new objects after statistic forks).
-  live = live.flatMap((b) => (b.pkt.ct.dnat && b.pkt.dst !== spec.dst ? reroute([b], ctx, finals, spec, true) : [b]));
+  // nat OUTPUT or the connection's DNAT rewrote the destination (branches may be new objects
+  // after statistic forks).
+  live = live.flatMap((b) => (b.pkt.dst !== spec.dst ? reroute([b], ctx, finals, spec, true) : [b]));
   live = stage(live, { table: "filter", hook: "OUTPUT" }, ctx, finals);
   live = stage(live, { table: "security", hook: "OUTPUT" }, ctx, finals);
   const toLocal: Branch[] = [];
@@ -401,6 +415,54 @@ function reroute(live: Branch[], ctx: PathContext, finals: Final[], spec: Packet
 }
 
 export function evaluatePath(spec: PacketSpec, ctx: PathContext): Outcome[] {
+  if (!ctx.connection && !spec.reply && spec.state === "established") return laterPacket(spec, ctx);
+  return evaluateOnce(spec, ctx);
+}
+
+const letThrough = (f: Fate) => f.kind === "delivered" || f.kind === "forwarded" || f.kind === "sent";
+
+/**
+ * A later packet of a connection, in its original direction: the nat chains never see it,
+ * but conntrack applies whatever NAT the connection's first packet got. That first packet
+ * is traced through the same rules (as NEW, a SYN for TCP), and the packet is then traced
+ * once per NAT binding the connection may have, weighted by how often the first packet
+ * gets it (kube-proxy's statistic branches give a connection one endpoint or another).
+ */
+function laterPacket(spec: PacketSpec, ctx: PathContext): Outcome[] {
+  const first: PacketSpec = { ...spec, state: "new" };
+  if (spec.proto === 6) first.tcpFlags = 0x02;
+  const opened = evaluateOnce(first, ctx).filter((o) => letThrough(o.fate) && o.conntrack);
+  const total = opened.reduce((sum, o) => sum + o.probability, 0);
+  const natted = opened.filter((o) => o.conntrack!.status.includes("DNAT") || o.conntrack!.status.includes("SNAT"));
+  if (natted.length === 0) return evaluateOnce(spec, ctx);
+  const bindings = new Map<string, { ct: ConntrackSummary; p: number }>();
+  for (const o of natted) {
+    const ct = o.conntrack!;
+    const key = JSON.stringify([ct.orig, ct.reply, ct.status]);
+    const b = bindings.get(key);
+    if (b) b.p += o.probability;
+    else bindings.set(key, { ct, p: o.probability });
+  }
+  const out: Outcome[] = [];
+  const withBinding = (outcomes: Outcome[], p: number, assumption: string) => {
+    for (const o of outcomes) out.push({ ...o, probability: o.probability * (p / total), assumptions: [assumption, ...o.assumptions] });
+  };
+  for (const { ct, p } of bindings.values()) {
+    withBinding(evaluateOnce(spec, { ...ctx, connection: ct }), p, `a packet of a connection whose first packet got ${natText(ct)}: conntrack applies it`);
+  }
+  const plain = total - natted.reduce((sum, o) => sum + o.probability, 0);
+  if (plain > 1e-12) withBinding(evaluateOnce(spec, ctx), plain, "a packet of a connection whose first packet got no NAT");
+  return mergeOutcomes(out);
+}
+
+function natText(ct: ConntrackSummary): string {
+  const parts: string[] = [];
+  if (ct.status.includes("DNAT")) parts.push(`DNAT ${endpoint(ct.orig.dst, ct.orig.dport)} → ${endpoint(ct.reply.src, ct.reply.sport)}`);
+  if (ct.status.includes("SNAT")) parts.push(`SNAT ${endpoint(ct.orig.src, ct.orig.sport)} → ${endpoint(ct.reply.dst, ct.reply.dport)}`);
+  return parts.join(" and ");
+}
+
+function evaluateOnce(spec: PacketSpec, ctx: PathContext): Outcome[] {
   const finals: Final[] = [];
   if (spec.from === "local") send(spec, ctx, finals);
   else arrive(spec, ctx, finals);
