@@ -5,13 +5,35 @@ import type { Family } from "../model/ast.js";
 /** IPv4 as one unsigned 32-bit number; IPv6 as four. */
 export type IpNum = number | readonly [number, number, number, number];
 
+/**
+ * A dotted quad (`10.96.0.10`: four decimal parts 0-255, no leading zeros) as a number, or
+ * undefined. Hand-scanned: it runs on every routing decision of every packet.
+ */
+function dottedQuad(ip: string): number | undefined {
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || parts === 4) return undefined;
+      n = n * 256 + part;
+      parts++;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return undefined;
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return undefined;
+    } else return undefined;
+  }
+  return parts === 4 ? n : undefined;
+}
+
 export function ipToNum(ip: string, family: Family): IpNum | undefined {
+  if (family === "ipv4") return dottedQuad(ip);
   try {
-    if (family === "ipv4") {
-      if (!ipaddr.IPv4.isValidFourPartDecimal(ip)) return undefined;
-      const b = ipaddr.IPv4.parse(ip).octets;
-      return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
-    }
     if (!ipaddr.IPv6.isValid(ip)) return undefined;
     const p = ipaddr.IPv6.parse(ip).parts;
     return [((p[0]! << 16) | p[1]!) >>> 0, ((p[2]! << 16) | p[3]!) >>> 0, ((p[4]! << 16) | p[5]!) >>> 0, ((p[6]! << 16) | p[7]!) >>> 0];
