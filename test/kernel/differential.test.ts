@@ -1,31 +1,33 @@
 /**
  * netfate against the kernel: random rulesets of the shapes real nodes use, random packets,
  * the kernel's own trace (xtables-monitor) as the judge. Every kernel path must be one of
- * netfate's outcomes. Skipped with a one-line reason where network namespaces are not
- * available; in CI (CI=true) a skip is a failure.
+ * netfate's outcomes. A disagreement is shrunk by fast-check to a minimal ruleset and packets
+ * and saved under samples/regressions/ (replayed by regressions.test.ts). Skipped with a
+ * one-line reason where network namespaces are not available; in CI (CI=true) a skip is a
+ * failure.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { buildNode } from "../../src/netfilter/model.js";
 import { saveText } from "../../src/print/save.js";
 import type { PacketSpec } from "../../src/model/packet.js";
+import type { Ruleset } from "../../src/model/ast.js";
 import { filterRuleset } from "../support/arbitraries.js";
-import { simpleNode } from "../support/simple-node.js";
-import { KernelNode, kernelUnavailable, type Topology } from "./harness.js";
+import { KernelNode, kernelSkipReason, viewOfTopology, type Topology } from "./harness.js";
 import { kernelSteps, netfateSteps } from "./compare.js";
+import { saveRegression, type RegressionCase } from "./regression-case.js";
 
-const why = kernelUnavailable();
-if (why && process.env.CI) throw new Error(`kernel tests must run in CI but cannot: ${why}`);
+const why = kernelSkipReason();
 
 const TOPO: Topology = {
   ifaces: [{ name: "eth0", addr: "192.168.0.11/24" }, { name: "cni0", addr: "10.244.0.1/24" }, { name: "veth1", addr: "10.9.0.1/30" }],
   routes: ["default via 192.168.0.1 dev eth0"],
   forwarding: true,
 };
-const view = simpleNode({
-  addrs: { eth0: ["192.168.0.11/24"], cni0: ["10.244.0.1/24"], veth1: ["10.9.0.1/30"] },
-  routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }],
-});
+const view = viewOfTopology(TOPO);
+const SEED = 20261125;
+/** Shrinking a disagreement runs the kernel once per candidate: it stops after this long with the smallest found. */
+const SHRINK_MS = 180_000;
 
 const packetArb: fc.Arbitrary<PacketSpec> = fc.record({
   from: fc.constantFrom("eth0", "cni0", "veth1", "local"),
@@ -46,6 +48,13 @@ const packetArb: fc.Arbitrary<PacketSpec> = fc.record({
   return p;
 });
 
+interface Disagreement {
+  packet: PacketSpec;
+  kernel: string[] | "send-failed";
+  netfate: string[][];
+  text: string;
+}
+
 describe.skipIf(why !== undefined)(`kernel differential${why ? ` (skipped: ${why})` : ""}`, () => {
   let k: KernelNode;
   beforeAll(() => {
@@ -53,40 +62,69 @@ describe.skipIf(why !== undefined)(`kernel differential${why ? ` (skipped: ${why
   });
   afterAll(() => k?.close());
 
+  /** Runs one ruleset and its packets through both; a lost trace is counted, not judged. */
+  async function compare(rs: Ruleset, packets: PacketSpec[]): Promise<{ sent: number; compared: number; disagreements: Disagreement[] }> {
+    const text = saveText(rs);
+    k.load(text);
+    const traces = await k.trace(packets);
+    const n = buildNode({ rulesets: [rs], node: view });
+    const tables = new Set(rs.tables.map((t) => t.name));
+    const out = { sent: packets.length, compared: 0, disagreements: [] as Disagreement[] };
+    packets.forEach((p, i) => {
+      const kt = traces[i];
+      if (!kt) return;
+      out.compared++;
+      const outs = n.evaluate(p).outcomes;
+      const ours = outs.map((o) => netfateSteps(o));
+      if (kt === "send-failed") {
+        // The kernel refused the send: netfilter never saw the packet, netfate must say unroutable.
+        if (!outs.every((o) => o.fate.kind === "unroutable")) out.disagreements.push({ packet: p, kernel: "send-failed", netfate: ours, text: `kernel refused to send ${JSON.stringify(p)}, netfate: ${outs.map((o) => o.fate.kind).join(", ")}\nrules:\n${text}` });
+        return;
+      }
+      const kernel = kernelSteps(kt.steps, tables);
+      if (!ours.some((o) => o.join("\n") === kernel.join("\n"))) {
+        out.disagreements.push({ packet: p, kernel, netfate: ours, text: `packet ${JSON.stringify(p)}\nkernel:\n${kernel.join("\n")}\nnetfate:\n${ours.map((o) => o.join("\n")).join("\n--- or ---\n")}\nrules:\n${text}` });
+      }
+    });
+    return out;
+  }
+
   it("random filter rulesets: every kernel path is one of netfate's outcomes", async () => {
     const RULESETS = Number(process.env.NETFATE_KERNEL_RULESETS ?? 200);
     const PACKETS = 10;
-    const cases = fc.sample(fc.tuple(filterRuleset, fc.array(packetArb, { minLength: PACKETS, maxLength: PACKETS })), { numRuns: RULESETS, seed: 20261125 });
+    let sent = 0;
     let compared = 0;
-    const disagreements: string[] = [];
-    for (const [rs, packets] of cases) {
-      const text = saveText(rs);
-      k.load(text);
-      const traces = await k.trace(packets);
-      const n = buildNode({ rulesets: [rs], node: view });
-      packets.forEach((p, i) => {
-        const kt = traces[i];
-        const outs = n.evaluate(p).outcomes;
-        if (kt === "send-failed") {
-          // The kernel refused the send: netfilter never saw the packet, netfate must say unroutable.
-          compared++;
-          if (!outs.every((o) => o.fate.kind === "unroutable")) disagreements.push(`kernel refused to send ${JSON.stringify(p)}, netfate: ${outs.map((o) => o.fate.kind).join(", ")}`);
-          return;
-        }
-        if (!kt) {
-          disagreements.push(`no kernel trace for ${JSON.stringify(p)}\n${text}`);
-          return;
-        }
-        const kernel = kernelSteps(kt.steps, new Set(rs.tables.map((t) => t.name))).join("\n");
-        const ours = outs.map((o) => netfateSteps(o).join("\n"));
-        compared++;
-        if (!ours.includes(kernel)) {
-          disagreements.push(`packet ${JSON.stringify(p)}\nkernel:\n${kernel}\nnetfate:\n${ours.join("\n--- or ---\n")}\nrules:\n${text}`);
-        }
-      });
-      if (disagreements.length > 3) break;
-    }
-    expect(disagreements.slice(0, 3).join("\n\n=====\n\n")).toBe("");
-    expect(compared).toBeGreaterThanOrEqual(RULESETS * PACKETS * 0.95);
+    let firstFailure: number | undefined;
+    const property = fc.asyncProperty(filterRuleset, fc.array(packetArb, { minLength: PACKETS, maxLength: PACKETS }), async (rs, packets) => {
+      // Past the shrinking budget every candidate passes, which ends shrinking with the smallest failure so far.
+      if (firstFailure !== undefined && Date.now() - firstFailure > SHRINK_MS) return true;
+      const r = await compare(rs, packets);
+      sent += r.sent;
+      compared += r.compared;
+      if (r.disagreements.length && firstFailure === undefined) firstFailure = Date.now();
+      return r.disagreements.length === 0;
+    });
+    const result = await fc.check(property, { numRuns: RULESETS, seed: SEED, endOnFailure: false });
+    let report = "";
+    if (result.failed && result.counterexample) {
+      const [rs, packets] = result.counterexample;
+      const again = await compare(rs, packets);
+      const d = again.disagreements[0];
+      if (!d) report = `a disagreement that did not repeat (seed ${SEED}, path ${result.counterexamplePath}):\n${String(result.errorInstance)}`;
+      else {
+        const c: RegressionCase = {
+          found: `test/kernel/differential.test.ts, seed ${SEED}, path ${result.counterexamplePath}, shrunk ${result.numShrinks} times, ${new Date().toISOString().slice(0, 10)}`,
+          topology: TOPO,
+          rules: saveText(rs),
+          packet: d.packet,
+          kernel: d.kernel,
+          netfate: d.netfate,
+        };
+        report = `saved as ${saveRegression(c)}\n${d.text}`;
+      }
+    } else if (result.failed) report = `fast-check failed without a counterexample: ${String(result.errorInstance)}`;
+    expect(report).toBe("");
+    expect(result.numRuns).toBe(RULESETS);
+    expect(compared).toBeGreaterThanOrEqual(sent * 0.95);
   }, 1_800_000);
 });

@@ -5,18 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseRules } from "../../src/parse.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import type { PacketSpec } from "../../src/model/packet.js";
-import { simpleNode } from "../support/simple-node.js";
-import { KernelNode, kernelUnavailable, type Topology } from "./harness.js";
+import { KernelNode, kernelSkipReason, NODE_ETH0_CNI0, viewOfTopology } from "./harness.js";
 import { kernelSteps, netfateSteps } from "./compare.js";
 
-const why = kernelUnavailable();
-if (why && process.env.CI) throw new Error(`kernel tests must run in CI but cannot: ${why}`);
+const why = kernelSkipReason();
 
-const TOPO: Topology = {
-  ifaces: [{ name: "eth0", addr: "192.168.0.11/24" }, { name: "cni0", addr: "10.244.0.1/24" }],
-  routes: ["default via 192.168.0.1 dev eth0"],
-};
-const view = simpleNode({ addrs: { eth0: ["192.168.0.11/24"], cni0: ["10.244.0.1/24"] }, routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }] });
+const TOPO = NODE_ETH0_CNI0;
+const view = viewOfTopology(TOPO);
 
 const CASES: Array<{ name: string; rules: string; packets: PacketSpec[] }> = [
   {
