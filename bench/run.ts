@@ -73,6 +73,7 @@ const node: NodeView = {
   routeInput: () => ({ kind: "unicast", dev: "cni0" }),
   routeOutput: () => ({ kind: "unicast", dev: "eth0", src: "192.168.0.11" }),
   primaryAddress: () => "192.168.0.11",
+  masqueradeAddress: () => "192.168.0.11",
   forwarding: () => true,
   tunnel: () => undefined,
   sysctl: () => undefined,

@@ -125,14 +125,19 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     },
     routeInput: (dst, family) => decide(dst, family, true),
     routeOutput: (dst, family) => decide(dst, family, false),
-    primaryAddress(dev, family, nexthop) {
-      const i = ifaceByName.get(dev);
-      const addrs = (i?.addrs ?? []).filter((a) => a.family === family);
-      if (nexthop) {
-        const same = addrs.find((a) => netContains(a.address, a.prefixLength, nexthop, family));
-        if (same) return same.address;
+    primaryAddress(dev, family) {
+      return ifaceByName.get(dev)?.addrs.find((a) => a.family === family)?.address;
+    },
+    masqueradeAddress(dev, family, nexthop) {
+      const global = (addrs: readonly { family: Family; scope?: string; address: string; prefixLength: number }[]) =>
+        addrs.filter((a) => a.family === family && (a.scope ?? defaultScope(a.address)) === "global");
+      const own = global(ifaceByName.get(dev)?.addrs ?? []);
+      if (own.length) return (nexthop ? own.find((a) => netContains(a.address, a.prefixLength, nexthop, family)) : undefined)?.address ?? own[0]!.address;
+      for (const i of facts.interfaces) {
+        const any = global(i.addrs)[0];
+        if (any) return any.address;
       }
-      return addrs.find((a) => (a.scope ?? "global") === "global")?.address ?? addrs[0]?.address;
+      return undefined;
     },
     forwarding(family): Tri {
       const k = family === "ipv4" ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding";
@@ -154,6 +159,11 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     },
     sysctl,
   };
+}
+
+/** The kernel gives loopback addresses host scope whatever was asked (devinet.c). */
+function defaultScope(address: string): string {
+  return address.startsWith("127.") || address === "::1" ? "host" : "global";
 }
 
 function netContains(addr: string, prefix: number, ip: string, family: Family): boolean {

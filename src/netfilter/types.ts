@@ -99,8 +99,15 @@ export interface NodeView {
   routeInput(dst: string, family: Family, iif: string, mark: number, src: string): RouteDecision;
   /** Routing decision for a locally generated packet; `src` is the selected source address. */
   routeOutput(dst: string, family: Family, mark: number): RouteDecision;
-  /** The address MASQUERADE/REDIRECT would pick on `dev` (towards `nexthop` when given). */
-  primaryAddress(dev: string, family: Family, nexthop?: string): string | undefined;
+  /** The first address of `dev`, whatever its scope: what REDIRECT rewrites to. */
+  primaryAddress(dev: string, family: Family): string | undefined;
+  /**
+   * The source MASQUERADE picks for a packet leaving by `dev` towards `nexthop`, as the
+   * kernel's inet_select_addr does: a global-scope address of `dev` (in the nexthop's subnet
+   * when there is one), else the first global-scope address of any interface, in interface
+   * order (so a packet masqueraded on lo takes eth0's address, never 127.0.0.1).
+   */
+  masqueradeAddress(dev: string, family: Family, nexthop?: string): string | undefined;
   /** net.ipv4.ip_forward / net.ipv6.conf.all.forwarding. */
   forwarding(family: Family): Tri;
   tunnel(dev: string): TunnelInfo | undefined;

@@ -13,6 +13,7 @@ export const unknownNode: NodeView = {
   routeInput: () => ({ kind: "indeterminate", reason: NO_NODE }),
   routeOutput: () => ({ kind: "indeterminate", reason: NO_NODE }),
   primaryAddress: () => undefined,
+  masqueradeAddress: () => undefined,
   forwarding: () => ({ indeterminate: NO_NODE }),
   tunnel: () => undefined,
   sysctl: () => undefined,

@@ -287,6 +287,8 @@ export class KernelNode {
 /** Where the kernel let the packet go, from the probe table's hooks in its trace. */
 export function kernelFate(t: KernelTrace): { kind: "delivered" } | { kind: "out"; iface: string } | { kind: "stopped" } {
   if (t.hooks.includes("input")) return { kind: "delivered" };
+  // Out by lo but never at the input probe: it came back in and stopped on the way up.
+  if (t.lastOut === "lo") return { kind: "stopped" };
   if (t.hooks.includes("postrouting") && t.lastOut) return { kind: "out", iface: t.lastOut };
   return { kind: "stopped" };
 }

@@ -1,6 +1,6 @@
 /** Reading xtables-monitor --trace output: which lines belong to which injected packet. */
 import { describe, expect, it } from "vitest";
-import { parseTrace } from "./harness.js";
+import { kernelFate, parseTrace } from "./harness.js";
 
 const packet = (traceId: string, ipId: number, hook: string) =>
   `PACKET: 2 ${traceId} IN=veth1 OUT=${hook === "FORWARD" ? "eth0" : ""} SRC=10.9.0.2 DST=8.8.8.8 LEN=36 TOS=0x0 TTL=64 ID=${ipId} PROTO=ICMP`;
@@ -26,5 +26,15 @@ describe("parseTrace", () => {
       " TRACE: 2 bbbb0002 filter:INPUT:policy:DROP",
     ].join("\n");
     expect(parseTrace(text, new Map()).get(1002)?.steps.map((s) => `${s.chain} ${s.verdict}`)).toEqual(["OUTPUT ACCEPT", "INPUT DROP"]);
+  });
+});
+
+describe("kernelFate", () => {
+  const trace = (hooks: string[], lastOut?: string) => ({ id: 1, steps: [], hooks, ...(lastOut ? { lastOut } : {}) });
+  it("reads delivered, out of an interface, and a packet that looped through lo and stopped", () => {
+    expect(kernelFate(trace(["output", "postrouting", "input"], "lo"))).toEqual({ kind: "delivered" });
+    expect(kernelFate(trace(["forward", "postrouting"], "cni0"))).toEqual({ kind: "out", iface: "cni0" });
+    expect(kernelFate(trace(["output", "postrouting"], "lo"))).toEqual({ kind: "stopped" });
+    expect(kernelFate(trace([]))).toEqual({ kind: "stopped" });
   });
 });

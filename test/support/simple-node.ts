@@ -52,6 +52,7 @@ export function simpleNode(spec: SimpleNodeSpec): NodeView {
     routeInput: (dst) => lookup(dst),
     routeOutput: (dst) => lookup(dst),
     primaryAddress: (dev) => spec.addrs[dev]?.[0]?.split("/")[0],
+    masqueradeAddress: (dev) => (spec.addrs[dev]?.[0] ?? Object.values(spec.addrs).flat()[0])?.split("/")[0],
     forwarding: () => spec.forwarding ?? true,
     tunnel: () => undefined,
     sysctl: () => undefined,

@@ -139,9 +139,13 @@ COMMIT
     expect(o.final.src).toBe("10.244.0.0");
   });
 
-  it("MASQUERADE out of an interface without an address drops, as the kernel does", () => {
+  it("MASQUERADE out of an interface without an address takes another interface's (inet_select_addr); with none at all it drops", () => {
     const bare = buildNode({ rulesets: [rs], node });
-    expect(bare.evaluate(syn).outcomes[0]!.fate).toMatchObject({ kind: "dropped", table: "nat", chain: "POSTROUTING", rule: 1 });
+    const o = bare.evaluate(syn).outcomes[0]!;
+    expect(o.fate).toMatchObject({ kind: "forwarded", iface: "flannel.1" });
+    expect(o.final.src).toBe("192.168.0.11");
+    const nothing = buildNode({ rulesets: [rs], node: { ...node, masqueradeAddress: () => undefined } });
+    expect(nothing.evaluate(syn).outcomes[0]!.fate).toMatchObject({ kind: "dropped", table: "nat", chain: "POSTROUTING", rule: 1 });
   });
 
   it("the reply undoes the DNAT on its way back, and never visits nat", () => {

@@ -95,3 +95,59 @@ describe("target semantics", () => {
     for (const x of o) expect(x.assumptions[0]).toMatch(/-j FROBNICATE/);
   });
 });
+
+describe("target semantics: conntrack, NAT variants, queueing and packet edits", () => {
+  const one = (rules: string, p: Partial<PacketSpec> = {}) => {
+    const r = parseRules(rules);
+    expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const outs = buildNode({ rulesets: [r.value], node }).evaluate({ ...base, ...p }).outcomes;
+    expect(outs).toHaveLength(1);
+    return outs[0]!;
+  };
+  const mangle = (rules: string) => `*mangle\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n${rules}COMMIT\n`;
+  const untrackedDropped = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate UNTRACKED -j DROP\nCOMMIT\n";
+
+  it("CONNMARK sets the connection's mark and copies the packet mark through masks", () => {
+    expect(one(mangle("-A PREROUTING -j CONNMARK --set-mark 0x5\n")).final.ctmark).toBe("0x5");
+    const saved = one(mangle("-A PREROUTING -j MARK --set-mark 0x31\n-A PREROUTING -j CONNMARK --save-mark --mask 0xf0\n"));
+    expect(saved.final).toMatchObject({ mark: "0x31", ctmark: "0x30" });
+    const restored = one(mangle("-A PREROUTING -j CONNMARK --set-mark 0x7\n-A PREROUTING -j CONNMARK --restore-mark --mask 0x3\n"), { mark: 0x100 });
+    expect(restored.final.mark).toBe("0x103");
+  });
+  it("NOTRACK and CT --notrack leave the packet untracked (and out of the nat table)", () => {
+    for (const t of ["NOTRACK", "CT --notrack"]) {
+      const o = one(`*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j ${t}\nCOMMIT\n` + untrackedDropped);
+      expect(o.final.ctstate).toBe("UNTRACKED");
+      expect(o.fate).toMatchObject({ kind: "dropped", chain: "INPUT", rule: 1 });
+    }
+  });
+  it("REDIRECT sends to the input device's first address; NETMAP maps the prefix, keeping the host part", () => {
+    const r = one("*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -j REDIRECT --to-ports 8080\nCOMMIT\n", { dst: "8.8.8.8" });
+    expect(r.fate.kind).toBe("delivered");
+    expect(r.final).toMatchObject({ dst: "192.168.0.11", dport: 8080 });
+    const n = one("*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d 192.168.0.0/24 -j NETMAP --to 10.244.0.0/24\nCOMMIT\n");
+    expect(n.final).toMatchObject({ dst: "10.244.0.11", dport: 80 });
+    expect(n.fate).toMatchObject({ kind: "forwarded", iface: "cni0" });
+  });
+  it("NFQUEUE hands the packet to userspace: queued is its fate", () => {
+    expect(one("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j NFQUEUE --queue-num 3\nCOMMIT\n").fate).toMatchObject({ kind: "queued", chain: "INPUT", rule: 1 });
+  });
+  it("NFLOG logs and continues; the packet editors continue without assumptions", () => {
+    const l = one("*filter\n:INPUT DROP [0:0]\n-A INPUT -j NFLOG --nflog-group 2 --nflog-prefix x\n-A INPUT -j ACCEPT\nCOMMIT\n");
+    expect(l.fate.kind).toBe("delivered");
+    expect(l.steps[0]!.log).toMatch(/^x/);
+    for (const t of ["TTL --ttl-set 5", "TOS --set-tos 0x10", "DSCP --set-dscp 10", "-p tcp -j ECN --ecn-tcp-remove", "SECMARK --selctx system_u:object_r:http_packet_t:s0",
+      "CONNSECMARK --save", "-p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1400", "-p tcp -j TCPOPTSTRIP --strip-options timestamp"]) {
+      const rule = t.startsWith("-p") ? t : `-j ${t}`;
+      const o = one(mangle(`-A PREROUTING ${rule}\n`));
+      expect(o.fate.kind, t).toBe("delivered");
+      expect(o.assumptions, t).toEqual([]);
+      expect(o.steps[0], t).toMatchObject({ matched: true, verdict: "CONTINUE" });
+    }
+  });
+  it("TPROXY needs a listening socket netfate cannot see, HMARK's jhash is not modelled: indeterminate, never a guess", () => {
+    for (const t of ["-p tcp -j TPROXY --on-port 8080 --tproxy-mark 0x1/0x1", "-j HMARK --hmark-tuple src,dst --hmark-mod 4 --hmark-rnd 0x1"]) {
+      expect(one(mangle(`-A PREROUTING ${t}\n`)).fate.kind, t).toBe("indeterminate");
+    }
+  });
+});

@@ -51,3 +51,26 @@ describe("routing from node facts", () => {
     expect(n.forwarding("ipv4")).toBe(true);
   });
 });
+
+describe("addresses NAT targets pick", () => {
+  const v = view({ interfaces: [
+    { name: "lo", addrs: ["127.0.0.1/8"] },
+    { name: "eth0", addrs: ["192.168.0.11/24", "192.168.1.11/24"] },
+    { name: "cni0", addrs: ["10.244.0.1/24"] },
+    { name: "tunl0", addrs: [] },
+  ] });
+  it("MASQUERADE: a global address of the device, the one in the nexthop's subnet first", () => {
+    expect(v.masqueradeAddress("eth0", "ipv4")).toBe("192.168.0.11");
+    expect(v.masqueradeAddress("eth0", "ipv4", "192.168.1.1")).toBe("192.168.1.11");
+    expect(v.masqueradeAddress("cni0", "ipv4", "10.244.0.9")).toBe("10.244.0.1");
+  });
+  it("MASQUERADE on lo or an address-less device takes the first global address of any interface (measured: kernel says ACCEPT on lo)", () => {
+    expect(v.masqueradeAddress("lo", "ipv4")).toBe("192.168.0.11");
+    expect(v.masqueradeAddress("tunl0", "ipv4")).toBe("192.168.0.11");
+    expect(v.masqueradeAddress("eth0", "ipv6")).toBeUndefined();
+  });
+  it("REDIRECT: the device's first address, whatever its scope", () => {
+    expect(v.primaryAddress("lo", "ipv4")).toBe("127.0.0.1");
+    expect(v.primaryAddress("tunl0", "ipv4")).toBeUndefined();
+  });
+});

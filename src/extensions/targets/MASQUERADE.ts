@@ -51,10 +51,10 @@ export const MASQUERADE: TargetExtension<MasqueradeData> = {
   apply(d, env, fx) {
     const p = env.packet;
     if (!p.outIface) return { indeterminate: "MASQUERADE without an output interface" };
-    const addr = env.node.primaryAddress(p.outIface, p.family, p.nexthop);
+    const addr = env.node.masqueradeAddress(p.outIface, p.family, p.nexthop);
     if (!addr) {
-      // The kernel drops the packet when the interface has no address (masquerade_tg: NF_DROP).
-      if (env.node.known) return { verdict: "DROP", detail: `MASQUERADE: ${p.outIface} has no address` };
+      // The kernel drops the packet when no address can be selected (masquerade_tg: NF_DROP).
+      if (env.node.known) return { verdict: "DROP", detail: `MASQUERADE: no global address on ${p.outIface} or any other interface` };
       return { indeterminate: `MASQUERADE needs the address of ${p.outIface} (give node facts)` };
     }
     const to: { addr: string; port?: number } = { addr };
