@@ -114,6 +114,28 @@ export interface KernelTrace {
 
 let counter = 0;
 
+/**
+ * Deletes the namespaces of test processes that died without closing them (killed by a
+ * timeout): only names this harness makes, and only when their process is gone.
+ */
+function removeOrphans(): void {
+  const list = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout ?? "";
+  for (const line of list.split("\n")) {
+    const m = /^(nfk(\d+)x\d+(?:p\d+)?)\b/.exec(line);
+    if (!m || Number(m[2]) === process.pid || processAlive(Number(m[2]))) continue;
+    spawnSync("ip", ["netns", "del", m[1]!]);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 export class KernelNode {
   readonly ns: string;
   private readonly peers: string[] = [];
@@ -122,6 +144,7 @@ export class KernelNode {
   private monitorText = "";
 
   constructor(readonly topo: Topology) {
+    if (counter === 0) removeOrphans();
     this.ns = `nfk${process.pid}x${counter++}`;
     run(["ip", "netns", "add", this.ns]);
     try {
