@@ -3,13 +3,12 @@ import type { Evaluation } from "../netfilter/model.js";
 import type { Outcome, Step } from "../netfilter/types.js";
 import type { Palette } from "./colour.js";
 import { fateText, isDrop, packetText, probabilityText, snapshotText, stepRuleText } from "./describe.js";
+import { columnHeader, ruleListLine } from "../print/listing.js";
 
 export interface TextOptions {
   palette: Palette;
   /** Terminal width to wrap long rule texts at (80 when not a terminal). */
   width?: number;
-  /** Renders a rule the way `iptables -nvL` shows it, when a listing printer is available. */
-  listingLine?: (s: Step) => string | undefined;
 }
 
 function fateColour(o: Outcome, c: Palette): (s: string) => string {
@@ -80,6 +79,20 @@ function packLines(items: string[], sep: string, width: number, first: string, r
   return out;
 }
 
+/**
+ * The deciding rule as `iptables -nvL --line-numbers` shows it (with the dump's counters,
+ * when it had them): what a user sees on the node. Printed as iptables does, unwrapped.
+ */
+function listingLines(s: Step, family: "ipv4" | "ipv6"): string[] {
+  if (!s.ruleNode || s.rule === "policy") return [];
+  const o = { numeric: true, verbose: true, lineNumbers: true };
+  return [
+    `as \`iptables -t ${s.table} -nvL ${s.chain} --line-numbers\` shows it:`,
+    columnHeader(o).trimEnd(),
+    ruleListLine(s.ruleNode, family, o, s.rule).trimEnd(),
+  ];
+}
+
 function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 80): string[] {
   const where = `${s.hook.padEnd(11)} ${s.table.padEnd(8)} ${s.chain}`;
   const num = s.rule === "policy" ? "policy" : `#${s.rule}`;
@@ -138,8 +151,7 @@ export function whyDroppedText(e: Evaluation, o: TextOptions): string {
       out.push(`  ${c.red(fateText(d.fate))}${drops.length > 1 ? ` — probability ${probabilityText(d.probability)}` : ""}`);
       if (last) {
         out.push(...wrap(stepRuleText(last, fam), o.width ?? 80, "    "));
-        const l = o.listingLine?.(last);
-        if (l) out.push(`    ${c.dim(l)}`);
+        for (const l of listingLines(last, fam)) out.push(`    ${c.dim(l)}`);
       }
       const path = d.steps.filter((s) => s.matched).map((s) => `${s.table} ${s.chain}${s.rule === "policy" ? " policy" : ` #${s.rule}`}`);
       out.push(...packLines(path, " → ", o.width ?? 80, "  path: ", "        "));

@@ -106,7 +106,7 @@ function chainHeader(t: Table, c: Chain, o: ListOptions): string {
   return `Chain ${c.name} (policy ${pol} ${countText(cnt.packets, o.exact ?? false, false)} packets, ${countText(cnt.bytes, o.exact ?? false, false)} bytes)`;
 }
 
-function columnHeader(o: ListOptions): string {
+export function columnHeader(o: ListOptions): string {
   let s = "";
   if (o.lineNumbers) s += "num  ";
   if (o.verbose) s += o.exact ? "    pkts      bytes " : " pkts bytes ";
