@@ -6,6 +6,7 @@
  * (which `-m` modules are loaded), not by a context-free grammar.
  */
 import { createToken, EmbeddedActionsParser, Lexer, type IToken, type TokenType } from "chevrotain";
+import { registerChunkParser } from "./chunk-parser.js";
 
 function atLineStart(text: string, offset: number): boolean {
   for (let i = offset - 1; i >= 0; i--) {
@@ -319,3 +320,5 @@ export function parseSaveChunk(text: string, firstLine: number): { lines: SaveLi
   }
   return { lines: saveParser.take(), errors };
 }
+
+registerChunkParser(parseSaveChunk);

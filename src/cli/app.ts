@@ -6,6 +6,7 @@ import { runBatch } from "./commands/batch.js";
 import { runCollect } from "./commands/collect.js";
 import { runDiff } from "./commands/diff.js";
 import { processIO, type CommandIO } from "./io.js";
+import { GrammarNotLoaded } from "../../grammar/chunk-parser.js";
 
 const COMMANDS: Record<string, (argv: string[], io: CommandIO) => number> = {
   parse: runParse,
@@ -30,7 +31,7 @@ Inputs: --rules FILE (repeatable), --ipsets FILE, --node FILE, --bundle DIR, --i
 Run "netfate COMMAND --help" for a command's options.
 `;
 
-export function main(argv: string[], io: CommandIO = processIO): number {
+export async function main(argv: string[], io: CommandIO = processIO): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === "-h" || cmd === "--help" || cmd === "help") {
     io.out(USAGE);
@@ -42,7 +43,16 @@ export function main(argv: string[], io: CommandIO = processIO): number {
       const s = suggest(cmd, Object.keys(COMMANDS));
       throw new UsageError(`unknown command ${cmd}${s ? `; did you mean ${s}?` : ""}`);
     }
-    return run(rest, io);
+    try {
+      return run(rest, io);
+    } catch (e) {
+      if (!(e instanceof GrammarNotLoaded)) throw e;
+      // A line the fast scanner could not decide: load the grammar (chevrotain, slow to
+      // import, so not at start-up) and run again. Commands write nothing before their
+      // inputs are read, and stdin is read once.
+      await import("../../grammar/save.js");
+      return run(rest, io);
+    }
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`netfate: ${e.message}\n`);

@@ -8,9 +8,12 @@ export interface CommandIO {
   isTTY: boolean;
 }
 
+let stdin: string | undefined;
+
 export const processIO: CommandIO = {
   out: (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),
-  readStdin: () => readFileSync(0, "utf8"),
+  // Read once: a command may be run again (see app.ts) and must see the same input.
+  readStdin: () => (stdin ??= readFileSync(0, "utf8")),
   isTTY: Boolean(process.stdout.isTTY),
 };

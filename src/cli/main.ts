@@ -2,4 +2,4 @@
 /** The `netfate` binary. */
 import { main } from "./app.js";
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

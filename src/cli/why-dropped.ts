@@ -2,4 +2,4 @@
 /** The `why-dropped` binary: `netfate why-dropped` under its own name. */
 import { main } from "./app.js";
 
-process.exitCode = main(["why-dropped", ...process.argv.slice(2)]);
+process.exitCode = await main(["why-dropped", ...process.argv.slice(2)]);

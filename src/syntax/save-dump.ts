@@ -2,7 +2,8 @@
  * iptables-save / restore input and `iptables -S` output → Ruleset. Reads the line structure
  * from grammar/save.ts chunk by chunk, keeps the dump's own comments, and binds each command.
  */
-import { parseSaveChunk, type SaveLine } from "../../grammar/save.js";
+import type { SaveLine } from "../../grammar/save.js";
+import { chunkParser } from "../../grammar/chunk-parser.js";
 import { scanSaveLine } from "../../grammar/save-fast.js";
 import {
   BUILTIN_CHAINS, isTableName, type Chain, type Counters, type Family, type Rule, type Ruleset, type Table, type TableName,
@@ -286,7 +287,7 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
     if (fast) handleLine(fast);
     else if (fast === undefined) {
       // The grammar decides every line the fast scanner is unsure of.
-      const { lines, errors } = parseSaveChunk(text.slice(start, end), lineNo);
+      const { lines, errors } = chunkParser()(text.slice(start, end), lineNo);
       for (const e of errors) sink.error({ line: e.line, col: e.col, len: 1 }, e.message);
       for (const l of lines) handleLine(l);
     }

@@ -88,4 +88,11 @@ describe("netfate CLI", () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/save, 2 tables, \d+ chains, \d+ rules, 0 sets, 0 unknown extensions, 0 errors, 0 warnings/);
   });
+  it("a line only the grammar decides loads it on demand: read once from stdin, printed once", () => {
+    const dump = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m comment --comment "a\\"b" -j ACCEPT\nCOMMIT\n';
+    const r = run(["parse", "-q", "samples/host-firewall/rules.save", "-"], dump);
+    expect(r.code).toBe(0);
+    expect(r.out.split("*filter").length - 1).toBe(2);
+    expect(r.out.endsWith(dump)).toBe(true);
+  });
 });

@@ -100,10 +100,8 @@ export function runParse(argv: string[], io: CommandIO): number {
   }
   const table = flagValue(args, "table");
   if (table !== undefined && !isTableName(table)) throw new UsageError(`unknown table ${table}; one of raw, mangle, nat, filter, security`);
-  let failed = false;
-  const summaries: Summary[] = [];
-  const asts: unknown[] = [];
-  for (const file of args.positionals) {
+  // Every file is read and parsed before anything is printed (app.ts may run a command again).
+  const results = args.positionals.map((file) => {
     let text: string;
     try {
       text = file === "-" ? io.readStdin() : readFileSync(file, "utf8");
@@ -115,6 +113,12 @@ export function runParse(argv: string[], io: CommandIO): number {
       ...(flagSet(args, "ipv6") ? { family: "ipv6" as const } : {}),
       ...(table ? { table } : {}),
     });
+    return { file, res };
+  });
+  let failed = false;
+  const summaries: Summary[] = [];
+  const asts: unknown[] = [];
+  for (const { file, res } of results) {
     if (!flagSet(args, "quiet")) io.err(`${file}: ${res.formatNote}\n`);
     for (const d of res.diagnostics) {
       if (d.severity === "error" || !flagSet(args, "quiet")) io.err(formatDiagnostic(d) + "\n");

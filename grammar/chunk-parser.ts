@@ -1,0 +1,27 @@
+/**
+ * Where the chevrotain grammar (save.ts) registers itself. Importing chevrotain costs about
+ * a quarter of a second at start-up, and the fast scanner (save-fast.ts) decides almost every
+ * line on its own, so the CLI loads the grammar only when a line needs it; the library
+ * entry points import it up front, so for them nothing changes.
+ */
+import type { SaveLexError, SaveLine } from "./save.js";
+
+export type ChunkParser = (text: string, firstLine: number) => { lines: SaveLine[]; errors: SaveLexError[] };
+
+let registered: ChunkParser | undefined;
+
+export function registerChunkParser(p: ChunkParser): void {
+  registered = p;
+}
+
+/** Thrown when a line needs the grammar before it was loaded; the CLI loads it and retries. */
+export class GrammarNotLoaded extends Error {
+  constructor() {
+    super("the iptables-save grammar is not loaded (import grammar/save.js, as netfate's index does)");
+  }
+}
+
+export function chunkParser(): ChunkParser {
+  if (!registered) throw new GrammarNotLoaded();
+  return registered;
+}
