@@ -19,7 +19,16 @@ export function packetText(p: PacketSpec): string {
   if (p.mark) s += ` mark 0x${p.mark.toString(16)}`;
   if (p.state && p.state !== "new") s += ` ${p.state}`;
   if (p.reply) s += " reply";
+  // A SYN is what a TCP packet is unless said otherwise; other flags change its fate.
+  if (p.tcpFlags !== undefined && p.tcpFlags !== 0x02) s += ` flags ${tcpFlagLetters(p.tcpFlags)}`;
   return s;
+}
+
+/** TCP flags as the packet text writes them (`SA`, `FA`, `R`), in the order S, A, F, R, P, U. */
+function tcpFlagLetters(f: number): string {
+  const order: Array<[string, number]> = [["S", 0x02], ["A", 0x10], ["F", 0x01], ["R", 0x04], ["P", 0x08], ["U", 0x20]];
+  const s = order.filter(([, bit]) => (f & bit) !== 0).map(([l]) => l).join("");
+  return s === "" ? "none" : s;
 }
 
 export function snapshotText(p: PacketSnapshot): string {

@@ -144,7 +144,9 @@ export function whyDroppedText(e: Evaluation, o: TextOptions): string {
     }
   } else {
     const all = drops.length === e.outcomes.length;
-    out.push(c.red(all ? "Dropped." : `Dropped in ${drops.length} of ${e.outcomes.length} outcomes (probability ${probabilityText(total)}).`));
+    // Outcomes that rest on different assumptions are alternatives, not chances: no probability then.
+    const chances = Math.abs(e.outcomes.reduce((s, x) => s + x.probability, 0) - 1) < 1e-9;
+    out.push(c.red(all ? "Dropped." : `Dropped in ${drops.length} of ${e.outcomes.length} outcomes${chances ? ` (probability ${probabilityText(total)})` : ", depending on what is assumed"}.`));
     for (const d of drops) {
       const last = [...d.steps].reverse().find((s) => s.matched)!;
       out.push("");

@@ -416,7 +416,34 @@ function reroute(live: Branch[], ctx: PathContext, finals: Final[], spec: Packet
 
 export function evaluatePath(spec: PacketSpec, ctx: PathContext): Outcome[] {
   if (!ctx.connection && !spec.reply && spec.state === "established") return laterPacket(spec, ctx);
+  if (spec.state === undefined && spec.proto === 6 && spec.tcpFlags !== undefined && (spec.tcpFlags & 0x17) !== 0x02) return connectionUnsaid(spec, ctx);
   return evaluateOnce(spec, ctx);
+}
+
+const TCP_FIN = 0x01;
+const TCP_SYN = 0x02;
+const TCP_RST = 0x04;
+const TCP_ACK = 0x10;
+
+/**
+ * A TCP packet that is not a plain SYN, given without saying whether its connection exists:
+ * both are traced. With no connection, conntrack (tcp_new) picks a bare ACK up mid-stream as
+ * NEW (nf_conntrack_tcp_loose, on by default) and finds every other combination (SYN-ACK,
+ * FIN, RST) INVALID; with one, the packet is ESTABLISHED.
+ */
+function connectionUnsaid(spec: PacketSpec, ctx: PathContext): Outcome[] {
+  const f = spec.tcpFlags!;
+  const pickedUp = (f & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && (f & TCP_ACK) !== 0;
+  const label = (outcomes: Outcome[], assumption: string) => outcomes.map((o) => ({ ...o, assumptions: [assumption, ...o.assumptions] }));
+  return [
+    ...label(
+      evaluateOnce({ ...spec, state: pickedUp ? "new" : "invalid" }, ctx),
+      pickedUp
+        ? "no connection for it: conntrack picks a bare ACK up mid-stream as NEW (nf_conntrack_tcp_loose=1, the default); say `new` or `established` to choose"
+        : "no connection for it: conntrack finds these TCP flags INVALID for a first packet; say `established` if its connection exists",
+    ),
+    ...label(evaluatePath({ ...spec, state: "established" }, ctx), "a packet of an existing connection (ESTABLISHED); say `new` to trace it as a first packet"),
+  ];
 }
 
 const letThrough = (f: Fate) => f.kind === "delivered" || f.kind === "forwarded" || f.kind === "sent";

@@ -16,6 +16,7 @@ export type PacketParse = { ok: true; packet: PacketSpec; notes: string[] } | { 
 const FLAG_LETTERS: Record<string, number> = { F: 0x01, S: 0x02, R: 0x04, P: 0x08, A: 0x10, U: 0x20 };
 
 export function parseTcpFlagLetters(s: string): number | undefined {
+  if (s.toLowerCase() === "none") return 0;
   let v = 0;
   for (const ch of s.toUpperCase()) {
     const b = FLAG_LETTERS[ch];
@@ -145,7 +146,7 @@ export function parsePacketText(text: string): PacketParse {
         continue;
       case "flags": {
         const v = arg === undefined ? undefined : parseTcpFlagLetters(arg);
-        if (v === undefined) return { ok: false, error: `bad TCP flags ${JSON.stringify(arg ?? "")} (expected letters among F S R P A U, e.g. SA)`, col: colOf(i) };
+        if (v === undefined) return { ok: false, error: `bad TCP flags ${JSON.stringify(arg ?? "")} (expected letters among F S R P A U, e.g. SA, or none)`, col: colOf(i) };
         p.tcpFlags = v;
         i += 2;
         continue;

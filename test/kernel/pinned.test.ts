@@ -61,6 +61,22 @@ COMMIT
 `,
     packets: [{ family: "ipv4", from: "local", dst: "10.244.0.1", proto: 6, sport: 40002, dport: 22, tcpFlags: 2 }],
   },
+  {
+    // With no connection, conntrack's tcp_new picks a bare ACK up mid-stream as NEW
+    // (nf_conntrack_tcp_loose=1) and finds SYN-ACK, FIN and RST INVALID; netfate traces
+    // that alternative next to "part of an existing connection" when the state is unsaid.
+    name: "TCP flags without a connection: a bare ACK is NEW, SYN-ACK, FIN and RST are INVALID",
+    rules: `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate INVALID -j DROP
+-A INPUT -p tcp -m conntrack --ctstate NEW
+-A INPUT -p tcp -m conntrack --ctstate ESTABLISHED
+COMMIT
+`,
+    packets: [0x10, 0x18, 0x12, 0x11, 0x04].map((tcpFlags, i) => ({ family: "ipv4", from: "eth0", src: "192.168.0.50", dst: "192.168.0.11", proto: 6, sport: 42000 + i, dport: 22, tcpFlags }) as PacketSpec),
+  },
 ];
 
 describe.skipIf(why !== undefined)(`pinned kernel behaviours${why ? ` (skipped: ${why})` : ""}`, () => {

@@ -27,12 +27,27 @@ function clone(rs: Ruleset): Ruleset {
 }
 
 describe("evaluator laws", () => {
-  it("probabilities of all outcomes sum to 1", () => {
-    fc.assert(fc.property(filterRuleset, packetArb, (rs, p) => {
-      const outs = buildNode({ rulesets: [rs], node }).evaluate(p).outcomes;
+  it("probabilities of all outcomes sum to 1 (for a packet whose connection state is said)", () => {
+    fc.assert(fc.property(filterRuleset, packetArb, fc.constantFrom("new", "established", "invalid") as fc.Arbitrary<"new">, (rs, p, state) => {
+      const outs = buildNode({ rulesets: [rs], node }).evaluate({ ...p, state }).outcomes;
       expect(outs.length).toBeGreaterThan(0);
       expect(outs.reduce((s, o) => s + o.probability, 0)).toBeCloseTo(1, 9);
     }), { numRuns: 400 });
+  });
+
+  it("a TCP packet other than a SYN, its state unsaid, is exactly its two alternatives: no connection, or ESTABLISHED", () => {
+    const strip = (o: { assumptions: string[] }) => ({ ...o, assumptions: o.assumptions.slice(1) });
+    fc.assert(fc.property(filterRuleset, packetArb, fc.constantFrom(0x10, 0x12, 0x11, 0x04, 0x18), (rs, p, flags) => {
+      const n = buildNode({ rulesets: [rs], node });
+      const tcp = { ...p, proto: 6, sport: p.sport ?? 1, dport: p.dport ?? 1, tcpFlags: flags };
+      delete tcp.state;
+      delete tcp.icmpType;
+      const alone = flags === 0x10 || flags === 0x18 ? "new" : "invalid";
+      const want = [...n.evaluate({ ...tcp, state: alone }).outcomes, ...n.evaluate({ ...tcp, state: "established" }).outcomes];
+      const got = n.evaluate(tcp).outcomes;
+      expect(got.map(strip)).toEqual(want);
+      for (const o of got) expect(o.assumptions[0]).toMatch(/^(no connection for it|a packet of an existing connection)/);
+    }), { numRuns: 200 });
   });
 
   it("a ruleset with only ACCEPT policies and no rules changes nothing", () => {

@@ -26,8 +26,8 @@ function drops(spec: string, p: Partial<PacketSpec> = {}): boolean | "indetermin
 const CASES: Record<string, Array<[string, Partial<PacketSpec>, boolean | "indeterminate"]>> = {
   tcp: [
     ["-p tcp --dport 80", {}, true], ["-p tcp --dport 81", {}, false], ["-p tcp ! --dport 80", {}, false],
-    ["-p tcp --sport 1024:65535", {}, true], ["-p tcp --syn", {}, true], ["-p tcp --syn", { tcpFlags: 0x12 }, false],
-    ["-p tcp --tcp-flags SYN,ACK ACK", { tcpFlags: 0x10 }, true], ["-p tcp --dport 80", { fragment: true }, false],
+    ["-p tcp --sport 1024:65535", {}, true], ["-p tcp --syn", {}, true], ["-p tcp --syn", { tcpFlags: 0x12, state: "new" }, false],
+    ["-p tcp --tcp-flags SYN,ACK ACK", { tcpFlags: 0x10, state: "new" }, true], ["-p tcp --dport 80", { fragment: true }, false],
   ],
   udp: [["-p udp --dport 53", { proto: 17, dport: 53, tcpFlags: undefined }, true], ["-p udp --dport 53", {}, false]],
   multiport: [["-p tcp -m multiport --dports 22,80,443", {}, true], ["-p tcp -m multiport --dports 8000:9000", {}, false], ["-p tcp -m multiport --ports 40000", {}, true], ["-p tcp -m multiport ! --dports 80", {}, false]],
