@@ -433,14 +433,18 @@ const TCP_ACK = 0x10;
  */
 function connectionUnsaid(spec: PacketSpec, ctx: PathContext): Outcome[] {
   const f = spec.tcpFlags!;
-  const pickedUp = (f & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && (f & TCP_ACK) !== 0;
+  const bareAck = (f & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && (f & TCP_ACK) !== 0;
+  const loose = ctx.node.sysctl("net.netfilter.nf_conntrack_tcp_loose")?.trim();
+  const pickedUp = bareAck && loose !== "0";
   const label = (outcomes: Outcome[], assumption: string) => outcomes.map((o) => ({ ...o, assumptions: [assumption, ...o.assumptions] }));
   return [
     ...label(
       evaluateOnce({ ...spec, state: pickedUp ? "new" : "invalid" }, ctx),
       pickedUp
-        ? "no connection for it: conntrack picks a bare ACK up mid-stream as NEW (nf_conntrack_tcp_loose=1, the default); say `new` or `established` to choose"
-        : "no connection for it: conntrack finds these TCP flags INVALID for a first packet; say `established` if its connection exists",
+        ? `no connection for it: conntrack picks a bare ACK up mid-stream as NEW (nf_conntrack_tcp_loose=1${loose === undefined ? ", the default" : ""}); say \`new\` or \`established\` to choose`
+        : bareAck
+          ? "no connection for it: with nf_conntrack_tcp_loose=0 conntrack finds a bare ACK INVALID; say `established` if its connection exists"
+          : "no connection for it: conntrack finds these TCP flags INVALID for a first packet; say `established` if its connection exists",
     ),
     ...label(evaluatePath({ ...spec, state: "established" }, ctx), "a packet of an existing connection (ESTABLISHED); say `new` to trace it as a first packet"),
   ];

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { loadNode, packet } from "../../src/testing/index.js";
+import { loadNode, nodeFromTexts, packet } from "../../src/testing/index.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import { filterRuleset, packetArb } from "../support/arbitraries.js";
 import { simpleNode } from "../support/simple-node.js";
@@ -52,5 +52,27 @@ describe("established packets of NATed connections", () => {
         expect(o.assumptions.join(" ")).not.toMatch(/first packet got/);
       }
     }), { numRuns: 200 });
+  });
+});
+
+describe("TCP packets whose connection state is not said", () => {
+  const rules = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n";
+  const nodeWith = (sysctl: Record<string, number>) =>
+    nodeFromTexts({ rules: [{ file: "r.save", text: rules }], node: [{ file: "node.json", text: JSON.stringify({ interfaces: [{ name: "eth0", addrs: ["192.168.0.11/24"] }], sysctl }) }] });
+  const ack = packet("tcp 192.168.0.50:40000 -> 192.168.0.11:22 in eth0 flags A");
+
+  it("a bare ACK is picked up as NEW by default, INVALID when nf_conntrack_tcp_loose is 0", () => {
+    const byDefault = nodeWith({}).evaluate(ack).outcomes;
+    expect(byDefault.map((o) => [o.fate.kind, o.final.ctstate])).toEqual([["delivered", "NEW"], ["delivered", "ESTABLISHED"]]);
+    expect(byDefault[0]!.assumptions[0]).toMatch(/nf_conntrack_tcp_loose=1, the default/);
+    const strict = nodeWith({ "net.netfilter.nf_conntrack_tcp_loose": 0 }).evaluate(ack).outcomes;
+    expect(strict.map((o) => o.fate.kind)).toEqual(["dropped", "delivered"]);
+    expect(strict[0]!.assumptions[0]).toMatch(/nf_conntrack_tcp_loose=0/);
+  });
+
+  it("a SYN is a first packet, with no alternative", () => {
+    const o = nodeWith({}).evaluate(packet("tcp 192.168.0.50:40000 -> 192.168.0.11:22 in eth0")).outcomes;
+    expect(o).toHaveLength(1);
+    expect(o[0]!.assumptions).toEqual([]);
   });
 });

@@ -20,7 +20,7 @@ export const COLLECTED: ReadonlyArray<readonly [string, string[], boolean]> = [
   ["ip-addr.json", ["ip", "-j", "addr"], true],
   ["ip-route.json", ["ip", "-j", "route", "show", "table", "all"], true],
   ["ip6-route.json", ["ip", "-j", "-6", "route", "show", "table", "all"], false],
-  ["sysctl.txt", ["sysctl", "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.conf.all.rp_filter", "net.bridge.bridge-nf-call-iptables"], false],
+  ["sysctl.txt", ["sysctl", "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.conf.all.rp_filter", "net.bridge.bridge-nf-call-iptables", "net.netfilter.nf_conntrack_tcp_loose"], false],
 ];
 
 const KUBECTL = `On a Kubernetes node without a shell, collect through a debug pod in the node's namespaces:
