@@ -82,6 +82,8 @@ export function parseRouteLine(line: string, defaultFamily: Family = "ipv4"): Ro
         const gn = g ? netOf(g) : undefined;
         if (!gn || (gn.prefixLength !== 32 && gn.prefixLength !== 128)) return { ok: false, error: `bad gateway ${JSON.stringify(g)}`, col: cols[i + 1] ?? line.length + 1 };
         if (r.gateway === undefined) r.gateway = gn.address;
+        // `default via fe80::1 dev eth0` (as `ip -6 route` prints it) is IPv6 by its gateway.
+        if (dstWord === "default" && gn.family === "ipv6" && r.family === "ipv4") Object.assign(r, { family: "ipv6", dst: "::" });
         break;
       }
       case "dev":

@@ -18,19 +18,25 @@ interface Compiled {
   mask: IpNum;
 }
 
-function compile(r: FactRoute): Compiled | undefined {
-  const net = ipToNum(r.dst, r.family);
-  if (net === undefined) return undefined;
-  return { route: r, net, mask: maskFromPrefix(r.prefixLength, r.family) };
+function masked(n: IpNum, m: IpNum): IpNum {
+  return typeof n === "number" ? ((n & (m as number)) >>> 0) : (n.map((w, k) => (w & (m as readonly number[])[k]!) >>> 0) as unknown as IpNum);
 }
 
+function compile(r: FactRoute): Compiled | undefined {
+  const n = ipToNum(r.dst, r.family);
+  if (n === undefined) return undefined;
+  // The route's own text may carry host bits (a connected route is named by the address).
+  const mask = maskFromPrefix(r.prefixLength, r.family);
+  return { route: r, net: masked(n, mask), mask };
+}
+
+/** The route the kernel adds for each address: its network, out of its device (IPv4 and IPv6 alike). */
 function connected(i: FactInterface): FactRoute[] {
   return i.addrs.map((a) => {
     const n = ipToNum(a.address, a.family)!;
-    const m = maskFromPrefix(a.prefixLength, a.family);
-    const net = typeof n === "number" ? ((n & (m as number)) >>> 0) : n.map((w, k) => (w & (m as readonly number[])[k]!) >>> 0);
-    const text = typeof net === "number" ? [net >>> 24, (net >>> 16) & 255, (net >>> 8) & 255, net & 255].join(".") : a.address;
-    return { family: a.family, table: "main", type: "unicast", dst: typeof net === "number" ? text : a.address, prefixLength: typeof net === "number" ? a.prefixLength : 128, dev: i.name, src: a.address, scope: "link", proto: "kernel" } as FactRoute;
+    const net = masked(n, maskFromPrefix(a.prefixLength, a.family));
+    const dst = typeof net === "number" ? [net >>> 24, (net >>> 16) & 255, (net >>> 8) & 255, net & 255].join(".") : a.address;
+    return { family: a.family, table: "main", type: "unicast", dst, prefixLength: a.prefixLength, dev: i.name, src: a.address, scope: "link", proto: "kernel" } as FactRoute;
   });
 }
 

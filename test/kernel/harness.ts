@@ -13,6 +13,8 @@ import { resolve } from "node:path";
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { NodeView } from "../../src/netfilter/types.js";
 import { simpleNode } from "../support/simple-node.js";
+import { factsFromTexts } from "../../src/facts/parse.js";
+import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 
 const SENDER = resolve(import.meta.dirname, "send-packet.py");
 
@@ -31,11 +33,13 @@ export interface Topology {
   /** Static neighbour entries on the node (the peer's MAC), so forwarding never waits on ARP. */
   neighbours?: Array<{ addr: string; dev: string }>;
   forwarding?: boolean;
+  /** IPv6 nodes get ip6tables rules, IPv6 addresses and routes, and packets tagged by flow label. */
+  family?: "ipv4" | "ipv6";
 }
 
 /** The native nft table whose rule-less base chains show a packet's hooks in the trace. */
 export const PROBE_TABLE = "netfate_probe";
-const PROBE_NFT = `table ip ${PROBE_TABLE} {
+const probeNft = (family: "ip" | "ip6") => `table ${family} ${PROBE_TABLE} {
   chain input { type filter hook input priority 1000; }
   chain forward { type filter hook forward priority 1000; }
   chain output { type filter hook output priority 1000; }
@@ -44,9 +48,21 @@ const PROBE_NFT = `table ip ${PROBE_TABLE} {
 `;
 /** The peers' gateway: not an address of the node, reached through a static neighbour entry. */
 const PEER_GATEWAY = "169.254.1.1";
+const PEER_GATEWAY6 = "fe80::1";
 
 /** The routing view netfate gets for a harness topology: its addresses, routes and forwarding. */
 export function viewOfTopology(t: Topology): NodeView {
+  if (t.family === "ipv6") {
+    // The real node-facts reader, as users feed it (simpleNode is IPv4 only).
+    const node = {
+      interfaces: t.ifaces.map((i) => ({ name: i.name, addrs: [...(i.addr ? [i.addr] : []), ...(i.extraAddrs ?? [])] })),
+      routes: t.routes ?? [],
+      sysctl: { "net.ipv6.conf.all.forwarding": t.forwarding === false ? 0 : 1 },
+    };
+    const { facts, diagnostics } = factsFromTexts([{ file: "topology.json", text: JSON.stringify(node) }]);
+    if (diagnostics.length) throw new Error(`topology facts: ${diagnostics.map((d) => d.message).join("; ")}`);
+    return nodeViewFromFacts(facts);
+  }
   const routes = (t.routes ?? []).map((r) => {
     const m = /^(\S+)(?: via (\S+))?(?: dev (\S+))?/.exec(r)!;
     return { dst: m[1]!, ...(m[2] ? { via: m[2] } : {}), ...(m[3] ? { dev: m[3] } : {}) };
@@ -156,7 +172,8 @@ export class KernelNode {
         run(["ip", "netns", "add", peer]);
         run(["ip", "-n", peer, "link", "set", "lo", "up"]);
         run(["ip", "link", "add", ifc.name, "netns", this.ns, "type", "veth", "peer", "name", "peer", "netns", peer]);
-        for (const a of [...(ifc.addr ? [ifc.addr] : []), ...(ifc.extraAddrs ?? [])]) run(["ip", "-n", this.ns, "addr", "add", a, "dev", ifc.name]);
+        // nodad: an IPv6 address is usable at once, not after duplicate address detection.
+        for (const a of [...(ifc.addr ? [ifc.addr] : []), ...(ifc.extraAddrs ?? [])]) run(["ip", "-n", this.ns, "addr", "add", a, "dev", ifc.name, ...(a.includes(":") ? ["nodad"] : [])]);
         run(["ip", "-n", this.ns, "link", "set", ifc.name, "up"]);
         // The neighbour holds a link-local /32 and sends everything to the node through a
         // gateway that resolves, statically, to the node's MAC: an injected packet always
@@ -166,6 +183,10 @@ export class KernelNode {
         run(["ip", "-n", peer, "route", "add", PEER_GATEWAY, "dev", "peer"]);
         run(["ip", "-n", peer, "neigh", "replace", PEER_GATEWAY, "lladdr", mac(this.ns, ifc.name), "dev", "peer", "nud", "permanent"]);
         run(["ip", "-n", peer, "route", "add", "default", "via", PEER_GATEWAY, "dev", "peer", "onlink"]);
+        if (topo.family === "ipv6") {
+          run(["ip", "-n", peer, "-6", "route", "add", "default", "via", PEER_GATEWAY6, "dev", "peer"]);
+          run(["ip", "-n", peer, "-6", "neigh", "replace", PEER_GATEWAY6, "lladdr", mac(this.ns, ifc.name), "dev", "peer", "nud", "permanent"]);
+        }
         run(["ip", "netns", "exec", peer, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0"]);
         macs.set(ifc.name, mac(peer, "peer"));
       });
@@ -185,7 +206,11 @@ export class KernelNode {
       sys("net.ipv4.conf.default.rp_filter", "0");
       // Slashes: an interface name may hold dots (flannel.1), which sysctl reads as separators.
       for (const i of topo.ifaces) sys(`net/ipv4/conf/${i.name}/rp_filter`, "0");
-      sys("net.ipv6.conf.all.disable_ipv6", "1");
+      if (topo.family === "ipv6") {
+        sys("net.ipv6.conf.all.forwarding", topo.forwarding === false ? "0" : "1");
+        // No router solicitations or neighbour discovery noise from the node's own addresses.
+        sys("net.ipv6.conf.all.accept_dad", "0");
+      } else sys("net.ipv6.conf.all.disable_ipv6", "1");
     } catch (e) {
       this.close();
       throw e;
@@ -203,11 +228,13 @@ export class KernelNode {
    * rules (raw PREROUTING and OUTPUT, first) and the probe table.
    */
   load(rules: string, ipsets?: string): void {
-    run(["ip", "netns", "exec", this.ns, "nft", "-f", "-"], `flush ruleset\n${PROBE_NFT}`);
+    const v6 = this.topo.family === "ipv6";
+    const restore = v6 ? "ip6tables-nft-restore" : "iptables-nft-restore";
+    run(["ip", "netns", "exec", this.ns, "nft", "-f", "-"], `flush ruleset\n${probeNft(v6 ? "ip6" : "ip")}`);
     spawnSync("ip", ["netns", "exec", this.ns, "ipset", "destroy"]);
     if (ipsets) run(["ip", "netns", "exec", this.ns, "ipset", "restore"], ipsets);
-    run(["ip", "netns", "exec", this.ns, "iptables-nft-restore"], rules);
-    run(["ip", "netns", "exec", this.ns, "iptables-nft-restore", "--noflush"], "*raw\n-I PREROUTING 1 -j TRACE\n-I OUTPUT 1 -j TRACE\nCOMMIT\n");
+    run(["ip", "netns", "exec", this.ns, restore], rules);
+    run(["ip", "netns", "exec", this.ns, restore, "--noflush"], "*raw\n-I PREROUTING 1 -j TRACE\n-I OUTPUT 1 -j TRACE\nCOMMIT\n");
   }
 
   /** Forgets every connection, so the next packets of an already seen tuple are NEW again. */
@@ -223,7 +250,7 @@ export class KernelNode {
     let chain: string | undefined;
     let pos = 0;
     for (const line of text.split("\n")) {
-      const t = /^table ip (\S+) \{/.exec(line);
+      const t = /^table ip6? (\S+) \{/.exec(line);
       if (t) {
         table = t[1]!;
         out.set(table, new Map());
@@ -294,9 +321,9 @@ export class KernelNode {
 
   /** A `send-packet.py --batch` line: the namespace it leaves from, then the packet. */
   private sendLine(p: PacketSpec, id: number): string {
-    const args = [p.src ?? "0.0.0.0", p.dst, String(p.proto), String(id)];
+    const args = [p.src ?? (p.family === "ipv6" ? "::" : "0.0.0.0"), p.dst, String(p.proto), String(id)];
     if (p.proto === 6 || p.proto === 17) args.push(String(p.sport ?? 40000), String(p.dport ?? 80), String(p.tcpFlags ?? 2));
-    else if (p.proto === 1) args.push(String(p.icmpType ?? 8), String(p.icmpCode ?? 0));
+    else if (p.proto === 1 || p.proto === 58) args.push(String(p.icmpType ?? (p.proto === 1 ? 8 : 128)), String(p.icmpCode ?? 0));
     let ns = this.ns;
     if (p.from !== "local") {
       const i = this.topo.ifaces.findIndex((x) => x.name === p.from);
@@ -347,7 +374,8 @@ export function parseTrace(text: string, handles: Map<string, Map<string, Map<nu
   for (const line of text.split("\n")) {
     const pk = /^PACKET: \d+ ([0-9a-f]+) (.*)$/.exec(line);
     if (pk) {
-      const id = /\bID=(\d+)/.exec(pk[2]!);
+      // IPv4 packets are tagged by their IP ID, IPv6 ones (which have none) by the flow label.
+      const id = /\b(?:ID|FLOWLBL)=(\d+)/.exec(pk[2]!);
       let tr = byTraceId.get(pk[1]!);
       // The kernel derives the trace id from the skb's address, so a later packet reusing a
       // freed skb gets the same trace id (measured: two echo requests merged into one path);

@@ -23,6 +23,8 @@ def csum(data: bytes) -> int:
     return ~s & 0xFFFF
 
 def build(argv: list) -> tuple:
+    if ":" in argv[1]:
+        return build6(argv)
     src, dst, proto, ident = argv[0], argv[1], int(argv[2]), int(argv[3])
     rest = argv[4:]
     ttl, tos = 64, 0
@@ -57,13 +59,38 @@ def build(argv: list) -> tuple:
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, tos, total, ident, 0, ttl, proto, 0, s_ip, d_ip)
     return ip + payload, dst
 
-def raw_socket() -> socket.socket:
-    return socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+def build6(argv: list) -> tuple:
+    """An IPv6 packet, tagged by its flow label (IPv6 has no IP ID); ICMPv6 is protocol 58."""
+    src, dst, proto, ident = argv[0], argv[1], int(argv[2]), int(argv[3])
+    rest = argv[4:]
+    s_ip, d_ip = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+    pseudo = lambda n, p: s_ip + d_ip + struct.pack("!IxxxB", n, p)
+    if proto == 6:
+        sport, dport, flags = int(rest[0]), int(rest[1]), int(rest[2])
+        hdr = struct.pack("!HHIIBBHHH", sport, dport, 1000, 0, 5 << 4, flags, 64240, 0, 0)
+        payload = hdr[:16] + struct.pack("!H", csum(pseudo(len(hdr), 6) + hdr)) + hdr[18:]
+    elif proto == 17:
+        sport, dport = int(rest[0]), int(rest[1])
+        body = b"netfate"
+        hdr = struct.pack("!HHHH", sport, dport, 8 + len(body), 0)
+        c = csum(pseudo(8 + len(body), 17) + hdr + body) or 0xFFFF
+        payload = hdr[:6] + struct.pack("!H", c) + body
+    elif proto == 58:
+        itype, icode = int(rest[0]), int(rest[1])
+        hdr = struct.pack("!BBHHH", itype, icode, 0, ident & 0xFFFF, 1) + b"netfate!"
+        payload = hdr[:2] + struct.pack("!H", csum(pseudo(len(hdr), 58) + hdr)) + hdr[4:]
+    else:
+        payload = b"\0" * 20
+    ip = struct.pack("!IHBB", (6 << 28) | (ident & 0xFFFFF), len(payload), proto, 64) + s_ip + d_ip
+    return ip + payload, dst
+
+def raw_socket(family: int = socket.AF_INET) -> socket.socket:
+    return socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_RAW)
 
 CLONE_NEWNET = 0x40000000
 libc = ctypes.CDLL(None, use_errno=True)
 
-def socket_in(netns: str) -> socket.socket:
+def socket_in(netns: str, family: int) -> socket.socket:
     """A raw socket that belongs to the named namespace (a socket keeps the namespace it was made in)."""
     home = os.open("/proc/self/ns/net", os.O_RDONLY)
     target = os.open("/run/netns/" + netns, os.O_RDONLY)
@@ -71,7 +98,7 @@ def socket_in(netns: str) -> socket.socket:
         if libc.setns(target, CLONE_NEWNET) != 0:
             raise OSError(ctypes.get_errno(), "setns " + netns)
         try:
-            return raw_socket()
+            return raw_socket(family)
         finally:
             libc.setns(home, CLONE_NEWNET)
     finally:
@@ -86,10 +113,12 @@ def batch(gap: float) -> None:
             continue
         ident = words[4]
         try:
-            if words[0] not in sockets:
-                sockets[words[0]] = socket_in(words[0])
+            family = socket.AF_INET6 if ":" in words[2] else socket.AF_INET
+            key = (words[0], family)
+            if key not in sockets:
+                sockets[key] = socket_in(words[0], family)
             data, dst = build(words[1:])
-            sockets[words[0]].sendto(data, (dst, 0))
+            sockets[key].sendto(data, (dst, 0))
             print(ident, "ok", flush=True)
         except OSError as e:
             if e.errno == errno.EPERM:
@@ -105,6 +134,6 @@ def main() -> None:
         batch(float(sys.argv[2]) / 1000)
         return
     data, dst = build(sys.argv[1:])
-    raw_socket().sendto(data, (dst, 0))
+    raw_socket(socket.AF_INET6 if ":" in dst else socket.AF_INET).sendto(data, (dst, 0))
 
 main()

@@ -74,3 +74,15 @@ describe("addresses NAT targets pick", () => {
     expect(v.primaryAddress("tunl0", "ipv4")).toBeUndefined();
   });
 });
+
+describe("IPv6 routing from node facts (found by the IPv6 kernel differential)", () => {
+  const v = view({ interfaces: [{ name: "eth0", addrs: ["fd00:1::11/64"] }, { name: "cni0", addrs: ["fd00:244::1/64"] }], routes: ["default via fd00:1::1 dev eth0"] });
+  it("an address's network is a connected route, not just the address", () => {
+    expect(v.routeInput("fd00:244::20", "ipv6", "eth0", 0, "2001:db8::7")).toMatchObject({ kind: "unicast", dev: "cni0" });
+    expect(v.routeOutput("fd00:1::50", "ipv6", 0)).toMatchObject({ kind: "unicast", dev: "eth0", src: "fd00:1::11" });
+  });
+  it("`default via <IPv6 gateway>` is the IPv6 default route", () => {
+    expect(v.routeInput("2001:db8::7", "ipv6", "cni0", 0, "fd00:244::9")).toMatchObject({ kind: "unicast", dev: "eth0", gateway: "fd00:1::1" });
+    expect(parseRouteLine("default via fe80::1 dev eth0 proto ra metric 1024")).toMatchObject({ ok: true, route: { family: "ipv6", dst: "::", prefixLength: 0, gateway: "fe80::1" } });
+  });
+});
