@@ -87,7 +87,7 @@ function listingLines(s: Step, family: "ipv4" | "ipv6"): string[] {
   if (!s.ruleNode || s.rule === "policy") return [];
   const o = { numeric: true, verbose: true, lineNumbers: true };
   return [
-    `as \`iptables -t ${s.table} -nvL ${s.chain} --line-numbers\` shows it:`,
+    `as \`${family === "ipv6" ? "ip6tables" : "iptables"} -t ${s.table} -nvL ${s.chain} --line-numbers\` shows it:`,
     columnHeader(o).trimEnd(),
     ruleListLine(s.ruleNode, family, o, s.rule).trimEnd(),
   ];
