@@ -14,7 +14,9 @@ import { iprange } from "./matches/iprange.js";
 import { length } from "./matches/length.js";
 import { mark } from "./matches/mark.js";
 import { multiport } from "./matches/multiport.js";
+import { physdev } from "./matches/physdev.js";
 import { rpfilter } from "./matches/rpfilter.js";
+import { sctp } from "./matches/sctp.js";
 import { set } from "./matches/set.js";
 import { state } from "./matches/state.js";
 import { statistic } from "./matches/statistic.js";
@@ -63,7 +65,9 @@ export const MATCHES: readonly MatchExtension<any>[] = [
   length,
   mark,
   multiport,
+  physdev,
   rpfilter,
+  sctp,
   set,
   state,
   statistic,
