@@ -12,12 +12,17 @@ import { conntrack } from "./matches/conntrack.js";
 import { icmp, icmp6 } from "./matches/icmp.js";
 import { iprange } from "./matches/iprange.js";
 import { length } from "./matches/length.js";
+import { limit } from "./matches/limit.js";
 import { mark } from "./matches/mark.js";
 import { multiport } from "./matches/multiport.js";
+import { owner } from "./matches/owner.js";
 import { physdev } from "./matches/physdev.js";
+import { policy } from "./matches/policy.js";
+import { recent } from "./matches/recent.js";
 import { rpfilter } from "./matches/rpfilter.js";
 import { sctp } from "./matches/sctp.js";
 import { set } from "./matches/set.js";
+import { socket } from "./matches/socket.js";
 import { state } from "./matches/state.js";
 import { statistic } from "./matches/statistic.js";
 import { tcp } from "./matches/tcp.js";
@@ -63,12 +68,17 @@ export const MATCHES: readonly MatchExtension<any>[] = [
   icmp6,
   iprange,
   length,
+  limit,
   mark,
   multiport,
+  owner,
   physdev,
+  policy,
+  recent,
   rpfilter,
   sctp,
   set,
+  socket,
   state,
   statistic,
   tcp,
