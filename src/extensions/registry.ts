@@ -9,6 +9,7 @@ import { addrtype } from "./matches/addrtype.js";
 import { comment } from "./matches/comment.js";
 import { connmark } from "./matches/connmark.js";
 import { conntrack } from "./matches/conntrack.js";
+import { hashlimit } from "./matches/hashlimit.js";
 import { icmp, icmp6 } from "./matches/icmp.js";
 import { iprange } from "./matches/iprange.js";
 import { length } from "./matches/length.js";
@@ -64,6 +65,7 @@ export const MATCHES: readonly MatchExtension<any>[] = [
   comment,
   connmark,
   conntrack,
+  hashlimit,
   icmp,
   icmp6,
   iprange,

@@ -42,6 +42,11 @@ function dropsIn(table: string, chain: string, spec: string, p: Partial<PacketSp
 const drops = (spec: string, p: Partial<PacketSpec> = {}) => dropsIn("filter", "INPUT", spec, p);
 
 const CASES: Record<string, Array<[() => Want, Want]>> = {
+  // A flow's token bucket is state netfate does not see, whatever the options.
+  hashlimit: [
+    [() => drops("-m hashlimit --hashlimit-upto 10/sec --hashlimit-mode srcip --hashlimit-name h1"), "indeterminate"],
+    [() => drops("-m hashlimit --hashlimit-above 1mb/s --hashlimit-name h2"), "indeterminate"],
+  ],
   limit: [
     [() => drops("-m limit --limit 5/min"), "indeterminate"],
     [() => drops("-m limit --limit 10000/sec --limit-burst 10000"), "indeterminate"],
