@@ -9,15 +9,19 @@ import { addrtype } from "./matches/addrtype.js";
 import { comment } from "./matches/comment.js";
 import { connmark } from "./matches/connmark.js";
 import { conntrack } from "./matches/conntrack.js";
+import { dscp } from "./matches/dscp.js";
 import { hashlimit } from "./matches/hashlimit.js";
+import { hl } from "./matches/hl.js";
 import { icmp, icmp6 } from "./matches/icmp.js";
 import { iprange } from "./matches/iprange.js";
 import { length } from "./matches/length.js";
 import { limit } from "./matches/limit.js";
+import { mac } from "./matches/mac.js";
 import { mark } from "./matches/mark.js";
 import { multiport } from "./matches/multiport.js";
 import { owner } from "./matches/owner.js";
 import { physdev } from "./matches/physdev.js";
+import { pkttype } from "./matches/pkttype.js";
 import { policy } from "./matches/policy.js";
 import { recent } from "./matches/recent.js";
 import { rpfilter } from "./matches/rpfilter.js";
@@ -27,6 +31,8 @@ import { socket } from "./matches/socket.js";
 import { state } from "./matches/state.js";
 import { statistic } from "./matches/statistic.js";
 import { tcp } from "./matches/tcp.js";
+import { tos } from "./matches/tos.js";
+import { ttl } from "./matches/ttl.js";
 import { udp } from "./matches/udp.js";
 import { AUDIT } from "./targets/AUDIT.js";
 import { CHECKSUM } from "./targets/CHECKSUM.js";
@@ -65,16 +71,20 @@ export const MATCHES: readonly MatchExtension<any>[] = [
   comment,
   connmark,
   conntrack,
+  dscp,
   hashlimit,
+  hl,
   icmp,
   icmp6,
   iprange,
   length,
   limit,
+  mac,
   mark,
   multiport,
   owner,
   physdev,
+  pkttype,
   policy,
   recent,
   rpfilter,
@@ -84,6 +94,8 @@ export const MATCHES: readonly MatchExtension<any>[] = [
   state,
   statistic,
   tcp,
+  tos,
+  ttl,
   udp,
 ];
 

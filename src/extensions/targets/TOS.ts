@@ -20,7 +20,8 @@ const SYMBOL_MASK = 0x3f;
 
 const hex2 = (n: number) => "0x" + n.toString(16).padStart(2, "0");
 
-function parseSetTos(text: string): TosData | undefined {
+/** `VALUE[/MASK]` or a symbolic name, as xtables' TOS-mask option type reads it (shared with `-m tos`). */
+export function parseSetTos(text: string): TosData | undefined {
   const slash = text.indexOf("/");
   const value = parseUnsigned(slash < 0 ? text : text.slice(0, slash), 0xff);
   if (value !== undefined) {
