@@ -8,6 +8,7 @@ import { buildNode } from "../../src/netfilter/model.js";
 import { ipsetView, parseIpsets } from "../../src/ipset/index.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import { simpleNode } from "../support/simple-node.js";
+import { ruleDrops } from "../support/rule-verdict.js";
 
 const node = simpleNode({ addrs: { eth0: ["192.168.0.11/24"], cni0: ["10.244.0.1/24"] }, routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }] });
 const sets = ipsetView(parseIpsets("create allow hash:net family inet hashsize 1024 maxelem 65536\nadd allow 10.0.0.0/8\nadd allow 10.1.0.0/16 nomatch\n").value);
@@ -16,11 +17,7 @@ const base: PacketSpec = { family: "ipv4", from: "eth0", src: "10.2.3.4", dst: "
 
 /** Whether the single INPUT rule `spec -j DROP` drops the packet (policy ACCEPT otherwise). */
 function drops(spec: string, p: Partial<PacketSpec> = {}): boolean | "indeterminate" {
-  const r = parseRules(`*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT ${spec} -j DROP\nCOMMIT\n`);
-  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-  const outs = buildNode({ rulesets: [r.value], node, ipsets: sets }).evaluate({ ...base, ...p }).outcomes;
-  if (outs.some((o) => o.assumptions.length > 0)) return "indeterminate";
-  return outs.every((o) => o.fate.kind === "dropped");
+  return ruleDrops({ spec, packet: { ...base, ...p }, node, ipsets: sets });
 }
 
 const CASES: Record<string, Array<[string, Partial<PacketSpec>, boolean | "indeterminate"]>> = {

@@ -4,7 +4,6 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseRules } from "../../src/parse.js";
-import { buildNode } from "../../src/netfilter/model.js";
 import type { Family } from "../../src/model/ast.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { NodeView, RouteDecision } from "../../src/netfilter/types.js";
@@ -12,6 +11,7 @@ import { findMatch } from "../../src/extensions/registry.js";
 import { ListingScanner } from "../../src/extensions/listing-scanner.js";
 import type { BindContext } from "../../src/extensions/types.js";
 import { simpleNode } from "../support/simple-node.js";
+import { ruleDrops } from "../support/rule-verdict.js";
 
 const v4 = simpleNode({ addrs: { eth0: ["192.168.0.11/24"], cni0: ["10.244.0.1/24"] }, routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }] });
 /** simpleNode with eth0's subnet broadcast and multicast address types, and 2001:db8::11 local on eth0. */
@@ -29,11 +29,7 @@ const base6: PacketSpec = { ...base4, family: "ipv6", src: "2001:db8::99", dst: 
 
 /** Whether the single `chain` rule `spec -j DROP` drops the packet (policy ACCEPT otherwise). */
 function drops(spec: string, p: Partial<PacketSpec> = {}, family: Family = "ipv4", chain = "INPUT"): boolean | "indeterminate" {
-  const r = parseRules(`*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A ${chain} ${spec} -j DROP\nCOMMIT\n`, { family });
-  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-  const outs = buildNode({ rulesets: [r.value], node }).evaluate({ ...(family === "ipv4" ? base4 : base6), ...p }).outcomes;
-  if (outs.some((o) => o.assumptions.length > 0)) return "indeterminate";
-  return outs.every((o) => o.fate.kind === "dropped");
+  return ruleDrops({ spec, packet: { ...(family === "ipv4" ? base4 : base6), ...p }, node, family, chain });
 }
 
 const MAC = "00:11:22:33:44:55";

@@ -4,7 +4,6 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseRules } from "../../src/parse.js";
-import { buildNode } from "../../src/netfilter/model.js";
 import { listText } from "../../src/print/listing.js";
 import { ruleSpecText } from "../../src/print/save.js";
 import { parseListing } from "../../src/syntax/listing.js";
@@ -12,6 +11,7 @@ import { DiagnosticSink, formatDiagnostic } from "../../src/model/diagnostics.js
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { NodeView } from "../../src/netfilter/types.js";
 import { simpleNode } from "../support/simple-node.js";
+import { ruleDrops } from "../support/rule-verdict.js";
 
 const plain = simpleNode({ addrs: { eth0: ["192.168.0.11/24"], br0: ["10.10.0.1/24"] }, routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }] });
 const withSysctl = (v: string): NodeView => ({ ...plain, sysctl: (k) => (k === "net.bridge.bridge-nf-call-iptables" ? v : undefined) });
@@ -26,12 +26,7 @@ interface Where {
 
 /** Whether the single rule `spec -j DROP` in `chain` drops the packet (policy ACCEPT otherwise). */
 function drops(spec: string, p: Partial<PacketSpec> = {}, w: Where = {}): boolean | "indeterminate" {
-  const chain = w.chain ?? "INPUT";
-  const r = parseRules(`*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A ${chain} ${spec} -j DROP\nCOMMIT\n`);
-  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-  const outs = buildNode({ rulesets: [r.value], node: w.node ?? plain }).evaluate({ ...sctpPacket, ...p }).outcomes;
-  if (outs.some((o) => o.assumptions.length > 0)) return "indeterminate";
-  return outs.every((o) => o.fate.kind === "dropped");
+  return ruleDrops({ spec, packet: { ...sctpPacket, ...p }, node: w.node ?? plain, chain: w.chain ?? "INPUT" });
 }
 
 const noBridge: Where = { node: withSysctl("0") };

@@ -13,6 +13,7 @@ import { parseListing } from "../../src/syntax/listing.js";
 import { DiagnosticSink } from "../../src/model/diagnostics.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import { simpleNode } from "../support/simple-node.js";
+import { ruleDrops } from "../support/rule-verdict.js";
 
 const node = simpleNode({ addrs: { eth0: ["192.168.0.11/24"], cni0: ["10.244.0.1/24"] }, routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }] });
 
@@ -27,15 +28,7 @@ type Want = boolean | "indeterminate";
 
 /** Whether the single rule `spec -j DROP` in `table`/`chain` drops the packet (policies ACCEPT). */
 function dropsIn(table: string, chain: string, spec: string, p: Partial<PacketSpec> = {}): Want {
-  const builtin: Record<string, string[]> = {
-    filter: ["INPUT", "FORWARD", "OUTPUT"], nat: ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"], mangle: ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
-  };
-  const chains = builtin[table]!.map((c) => `:${c} ACCEPT [0:0]`).join("\n");
-  const r = parseRules(`*${table}\n${chains}\n-A ${chain} ${spec} -j DROP\nCOMMIT\n`);
-  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-  const outs = buildNode({ rulesets: [r.value], node }).evaluate({ ...base, ...p }).outcomes;
-  if (outs.some((o) => o.assumptions.length > 0)) return "indeterminate";
-  return outs.every((o) => o.fate.kind === "dropped");
+  return ruleDrops({ table, chain, spec, packet: { ...base, ...p }, node });
 }
 
 /** As in extensions-eval.test.ts: the rule in filter INPUT. */
