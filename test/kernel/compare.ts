@@ -4,7 +4,7 @@ import type { KernelStep, kernelFate } from "./harness.js";
 
 const NAT_TARGETS = new Set(["DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP"]);
 
-/** How xtables-monitor shows a netfate verdict (REJECT as DROP, NAT targets as ACCEPT). */
+/** How the kernel's trace shows a netfate verdict (REJECT as DROP, NAT targets as ACCEPT). */
 export function kernelVerdict(s: Step): string {
   if (s.verdict === "REJECT") return "DROP";
   if (NAT_TARGETS.has(s.verdict)) return "ACCEPT";

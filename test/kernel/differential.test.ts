@@ -1,6 +1,6 @@
 /**
  * netfate against the kernel: random rulesets of the shapes real nodes use, random packets,
- * the kernel's own trace (xtables-monitor) as the judge. Every kernel path must be one of
+ * the kernel's own trace (`nft monitor trace`) as the judge. Every kernel path must be one of
  * netfate's outcomes. A disagreement is shrunk by fast-check to a minimal ruleset and packets
  * and saved under samples/regressions/ (replayed by regressions.test.ts). Skipped with a
  * one-line reason where network namespaces are not available; in CI (CI=true) a skip is a

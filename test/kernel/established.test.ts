@@ -57,9 +57,9 @@ describe.skipIf(why !== undefined)(`established packets of NATed connections${wh
       const endpoint = (s as { lastDst?: string }).lastDst!;
       expect(["10.244.0.20", "10.244.0.21"]).toContain(endpoint);
       const synAck: PacketSpec = { family: "ipv4", from: "cni0", src: endpoint, sport: 80, dst: "203.0.113.7", dport: 41000 + i, proto: 6, tcpFlags: 0x12 };
-      await k.trace([synAck]);
+      await k.trace([synAck], { stateful: true });
       const ack: PacketSpec = { ...syn, tcpFlags: 0x10, state: "established" };
-      const [a] = await k.trace([ack]);
+      const [a] = await k.trace([ack], { stateful: true });
       expect(a && a !== "send-failed", "the ACK's trace").toBeTruthy();
       if (!a || a === "send-failed") continue;
       const kernel = kernelSteps(a.steps, tables);

@@ -4,7 +4,8 @@
  * loaded with iptables-nft-restore (ipsets with `ipset restore`), unconditional TRACE rules in
  * raw, a rule-less native nft table whose base chains run last on input, forward, output and
  * postrouting (so the trace shows where a packet went even when the dump has no chain there),
- * and `xtables-monitor --trace` recording the kernel's own path. Never touches the host's
+ * and `nft monitor trace` recording the kernel's own path (the same trace events
+ * `xtables-monitor --trace` prints; see `trace()` for why not that one). Never touches the host's
  * rules: everything happens inside namespaces created here, deleted in `close()` even when a
  * test fails.
  */
@@ -91,7 +92,7 @@ export function kernelSkipReason(): string | undefined {
 export function kernelUnavailable(): string | undefined {
   if (process.platform !== "linux") return "not Linux";
   if (process.getuid?.() !== 0) return "not root (network namespaces need root)";
-  for (const tool of ["ip", "iptables-nft-restore", "xtables-monitor", "nft", "python3"]) {
+  for (const tool of ["ip", "iptables-nft-restore", "nft", "python3"]) {
     const r = spawnSync("sh", ["-c", `command -v ${tool}`]);
     if (r.status !== 0) return `${tool} is not installed (apt-get install iptables iproute2 nftables python3)`;
   }
@@ -272,10 +273,10 @@ export class KernelNode {
     return out;
   }
 
-  /** One xtables-monitor for the node's lifetime: starting one per batch costs more than the batch. */
+  /** One monitor for the node's lifetime: starting one per batch costs more than the batch. */
   private async ensureMonitor(): Promise<void> {
     if (this.monitor && this.monitor.exitCode === null) return;
-    const m = spawn("ip", ["netns", "exec", this.ns, "xtables-monitor", "--trace"], { stdio: ["ignore", "pipe", "pipe"] });
+    const m = spawn("ip", ["netns", "exec", this.ns, "nft", "-a", "monitor", "trace"], { stdio: ["ignore", "pipe", "pipe"] });
     m.stdout!.on("data", (d: Buffer) => (this.monitorText += d.toString()));
     this.monitor = m;
     await sleep(400);
@@ -284,9 +285,30 @@ export class KernelNode {
   /**
    * Sends packets (each tagged by its IP ID), `gapMs` apart, and returns the kernel's trace of
    * each: undefined when the trace lost it, "send-failed" when the kernel refused to send it.
+   *
+   * The monitor is `nft monitor trace`, not xtables-monitor 1.8.9, which exits on the first
+   * event it cannot take: "No buffer space available" when a burst overflows its netlink
+   * socket, "unsupported layer 4 protocol value" when it cannot print a rule such as
+   * `-A X ! -s fd00:96::/112 -p udp -m udp --dport 53` (measured: 22 of 400 IPv6 packets never
+   * traced, always the same ones). nft takes a 16 MB socket buffer and prints every rule. Should
+   * a trace still be lost, and unless the packets are `stateful`, the lost ones are sent again
+   * after a conntrack flush (so each again meets no connection, as the first time).
    */
-  async trace(packets: PacketSpec[], gapMs = 8): Promise<Array<KernelTrace | "send-failed" | undefined>> {
+  async trace(packets: PacketSpec[], opts: TraceOptions = {}): Promise<Array<KernelTrace | "send-failed" | undefined>> {
+    const out = await this.traceOnce(packets, opts.gapMs ?? 8);
+    for (let round = 0; round < (opts.stateful ? 0 : RESEND_ROUNDS); round++) {
+      const lost = out.flatMap((t, i) => (t === undefined ? [i] : []));
+      if (lost.length === 0) break;
+      this.flushConntrack();
+      const again = await this.traceOnce(lost.map((i) => packets[i]!), opts.gapMs ?? 8);
+      lost.forEach((i, j) => (out[i] = again[j]));
+    }
+    return out;
+  }
+
+  private async traceOnce(packets: PacketSpec[], gapMs: number): Promise<Array<KernelTrace | "send-failed" | undefined>> {
     await this.ensureMonitor();
+    const monitor = this.monitor!;
     const start = this.monitorText.length;
     const ids: number[] = [];
     const lines: string[] = [];
@@ -309,13 +331,21 @@ export class KernelNode {
     }
     // Wait until the monitor has been quiet for a while: under load its lines come late.
     let seen = -1;
-    for (let waited = 0; waited < 5000; waited += 100) {
+    for (let waited = 0; waited < 5000 && monitor.exitCode === null; waited += 100) {
       await sleep(100);
       if (this.monitorText.length === seen && waited >= 200) break;
       seen = this.monitorText.length;
     }
     const handles = this.handleMap();
-    const traces = parseTrace(this.monitorText.slice(start), handles);
+    const text = this.monitorText.slice(start);
+    const traces = parseTrace(text, handles);
+    // A monitor that died mid-batch may have died printing the last packet it traced: that
+    // packet's path may be cut short, so it counts as lost too.
+    if (monitor.exitCode !== null) {
+      const ours = new Set(ids);
+      const last = [...text.matchAll(/^PACKET: .*\b(?:ID|FLOWLBL)=(\d+)/gm)].map((m) => Number(m[1])).filter((id) => ours.has(id)).at(-1);
+      if (last !== undefined) traces.delete(last);
+    }
     return ids.map((id) => (failed.has(id) ? "send-failed" : traces.get(id)));
   }
 
@@ -365,58 +395,75 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-const VERDICTS: Record<string, string> = { "0xfffffffb": "RETURN", "0xfffffffd": "RETURN" };
+/** How often lost traces are sent again (each round after a monitor restart). */
+const RESEND_ROUNDS = 3;
 
-/** Parses xtables-monitor --trace output into per-packet step lists keyed by IP ID. */
+export interface TraceOptions {
+  /** Milliseconds between packets: unpaced UDP bursts from one namespace lose traces. */
+  gapMs?: number;
+  /**
+   * The packets rely on connections made before (a SYN, then its reply): lost traces are not
+   * sent again, since that needs a conntrack flush which would undo the connection.
+   */
+  stateful?: boolean;
+}
+
+/**
+ * Parses `nft -a monitor trace` output into per-packet step lists keyed by IP ID (IPv4) or
+ * flow label (IPv6). A `packet:` line opens each base chain the packet enters; rule lines end
+ * with `# handle N (verdict V)` (or read `unknown rule handle N (verdict V)` when the rules were
+ * reloaded after nft cached them), policy lines read `policy V`.
+ */
 export function parseTrace(text: string, handles: Map<string, Map<string, Map<number, number>>>): Map<number, KernelTrace> {
   const byTraceId = new Map<string, KernelTrace>();
   const out = new Map<number, KernelTrace>();
   for (const line of text.split("\n")) {
-    const pk = /^PACKET: \d+ ([0-9a-f]+) (.*)$/.exec(line);
-    if (pk) {
-      // IPv4 packets are tagged by their IP ID, IPv6 ones (which have none) by the flow label.
-      const id = /\b(?:ID|FLOWLBL)=(\d+)/.exec(pk[2]!);
-      let tr = byTraceId.get(pk[1]!);
+    const ev = /^trace id ([0-9a-f]+) (?:ip6?|inet) (\S+) (\S+) (packet:|rule|policy|unknown rule) (.*)$/.exec(line);
+    if (!ev) continue;
+    const [, traceId, table, chain, kind, rest] = ev as unknown as [string, string, string, string, string, string];
+    if (kind === "packet:") {
+      const id = /\b(?:ip id|ip6 flowlabel) (\d+)/.exec(rest);
+      let tr = byTraceId.get(traceId);
       // The kernel derives the trace id from the skb's address, so a later packet reusing a
       // freed skb gets the same trace id (measured: two echo requests merged into one path);
       // a packet looped back through lo gets a new trace id but keeps its IP ID. The IP ID
       // decides which packet a trace line belongs to.
       if (id && tr?.id !== Number(id[1])) {
         tr = out.get(Number(id[1])) ?? { id: Number(id[1]), steps: [], hooks: [] };
-        byTraceId.set(pk[1]!, tr);
+        byTraceId.set(traceId, tr);
         out.set(tr.id, tr);
       }
       if (tr) {
-        const o = /\bOUT=(\S+)/.exec(pk[2]!);
+        const o = /\boif "([^"]+)"/.exec(rest);
         if (o) tr.lastOut = o[1]!;
-        const d = /\bDST=(\S+)/.exec(pk[2]!);
+        const d = /\bip6? daddr (\S+)/.exec(rest);
         if (d) tr.lastDst = d[1]!;
       }
       continue;
     }
-    const t = /^ TRACE: \d+ ([0-9a-f]+) (\w+):([^:]+):(rule|policy):(\S+)/.exec(line);
-    if (!t) continue;
-    const tr = byTraceId.get(t[1]!);
+    const tr = byTraceId.get(traceId);
     if (!tr) continue;
-    const [, , table, chain, kind, rest] = t as unknown as [string, string, string, string, string, string];
     if (table === PROBE_TABLE) {
       tr.hooks.push(chain);
       continue;
     }
     if (kind === "policy") {
-      tr.steps.push({ table, chain, rule: "policy", verdict: rest });
+      tr.steps.push({ table, chain, rule: "policy", verdict: verdictName(rest) });
       continue;
     }
-    const m = /^0x([0-9a-f]+):(.*)$/.exec(rest)!;
-    const handle = parseInt(m[1]!, 16);
-    const pos = handles.get(table)?.get(chain)?.get(handle);
+    // `unknown rule handle N (verdict V)` when nft's cache missed a reload: the handle is all we need.
+    const r = /\bhandle (\d+) \(verdict ([^)]*)\)\s*$/.exec(rest);
+    if (!r) continue;
+    const pos = handles.get(table)?.get(chain)?.get(Number(r[1]));
     if (pos === undefined) continue; // a TRACE rule of ours
-    let verdict = m[2]!;
-    verdict = VERDICTS[verdict] ?? verdict;
-    const jg = /^(JUMP|GOTO):(.*)$/.exec(verdict);
-    if (jg) verdict = `${jg[1]} ${jg[2]}`;
-    tr.steps.push({ table, chain, rule: pos, verdict });
+    tr.steps.push({ table, chain, rule: pos, verdict: verdictName(r[2]!) });
   }
   return out;
 }
 
+/** nft's `accept`, `jump KUBE-X` as the steps spell them: `ACCEPT`, `JUMP KUBE-X`. */
+function verdictName(nft: string): string {
+  const [word = "", ...target] = nft.trim().split(/\s+/);
+  const name = word.toUpperCase();
+  return name === "JUMP" || name === "GOTO" ? `${name} ${target[0] ?? ""}` : name;
+}

@@ -115,9 +115,9 @@ describe.skipIf(why !== undefined)(`kernel differential, IPv6${why ? ` (skipped:
       if (t.disagreements.length > 3) break;
     }
     expect(t.disagreements.slice(0, 3).join("\n\n=====\n\n")).toBe("");
-    // About one IPv6 trace in twenty is lost here (measured 94-95% traced; neighbour discovery
-    // shares the monitor): what is lost is not compared, and most must be.
-    expect(t.compared).toBeGreaterThanOrEqual(RULESETS * PACKETS * 0.9);
+    console.log(`IPv6: ${t.compared} of ${RULESETS * PACKETS} compared, ${t.cutShort} up to their DNAT`);
+    // What the trace lost is sent again (see KernelNode.trace); measured: 400 of 400 compared.
+    expect(t.compared).toBeGreaterThanOrEqual(RULESETS * PACKETS * 0.98);
     // Most packets are compared whole, to where they ended.
     expect(t.cutShort).toBeLessThan(t.compared * 0.2);
   }, 900_000);

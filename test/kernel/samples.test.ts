@@ -211,7 +211,7 @@ describe.skipIf(why !== undefined)(`samples through the kernel${why ? ` (skipped
           const [open] = await kernel().trace([opener]);
           expect(open, `the opening packet ${JSON.stringify(opener)} left the node`).toMatchObject({ hooks: expect.arrayContaining(["postrouting"]) });
         }
-        const [kt] = await kernel().trace([packet]);
+        const [kt] = await kernel().trace([packet], { stateful: opener !== undefined });
         expect(kt, `no kernel trace of ${c.packet} (trace lines lost?)`).toBeDefined();
         if (kt === undefined) return;
         const ours = outcomes.map((o) => `${pathOf(o)}\n=> ${JSON.stringify(o.fate)}`);

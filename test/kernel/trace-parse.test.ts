@@ -1,31 +1,48 @@
-/** Reading xtables-monitor --trace output: which lines belong to which injected packet. */
+/** Reading `nft monitor trace` output: which lines belong to which injected packet. */
 import { describe, expect, it } from "vitest";
 import { kernelFate, parseTrace } from "./harness.js";
 
-const packet = (traceId: string, ipId: number, hook: string) =>
-  `PACKET: 2 ${traceId} IN=veth1 OUT=${hook === "FORWARD" ? "eth0" : ""} SRC=10.9.0.2 DST=8.8.8.8 LEN=36 TOS=0x0 TTL=64 ID=${ipId} PROTO=ICMP`;
+const packet = (traceId: string, ipId: number, chain: string) =>
+  `trace id ${traceId} ip filter ${chain} packet: iif "veth1" ${chain === "FORWARD" ? 'oif "eth0" ' : ""}ip saddr 10.9.0.2 ip daddr 8.8.8.8 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id ${ipId} ip length 28 icmp type echo-request icmp code net-unreachable icmp id 1 icmp sequence 1 `;
 
 describe("parseTrace", () => {
   it("separates two packets whose skbs got the same trace id", () => {
     const text = [
       packet("6d2ea5a0", 1000, "FORWARD"),
-      " TRACE: 2 6d2ea5a0 filter:FORWARD:policy:ACCEPT",
+      "trace id 6d2ea5a0 ip filter FORWARD policy accept ",
       packet("6d2ea5a0", 1001, "FORWARD"),
-      " TRACE: 2 6d2ea5a0 filter:FORWARD:policy:ACCEPT",
+      "trace id 6d2ea5a0 ip filter FORWARD policy accept meta mark 0x00004000 ",
     ].join("\n");
     const t = parseTrace(text, new Map());
     expect(t.get(1000)?.steps).toEqual([{ table: "filter", chain: "FORWARD", rule: "policy", verdict: "ACCEPT" }]);
     expect(t.get(1001)?.steps).toEqual([{ table: "filter", chain: "FORWARD", rule: "policy", verdict: "ACCEPT" }]);
+    expect(t.get(1001)?.lastOut).toBe("eth0");
+    expect(t.get(1001)?.lastDst).toBe("8.8.8.8");
   });
 
   it("joins a packet's path across a new trace id when it keeps its IP ID (looped through lo)", () => {
     const text = [
       packet("aaaa0001", 1002, "OUTPUT"),
-      " TRACE: 2 aaaa0001 filter:OUTPUT:policy:ACCEPT",
+      "trace id aaaa0001 ip filter OUTPUT policy accept ",
       packet("bbbb0002", 1002, "INPUT"),
-      " TRACE: 2 bbbb0002 filter:INPUT:policy:DROP",
+      "trace id bbbb0002 ip filter INPUT policy drop ",
     ].join("\n");
     expect(parseTrace(text, new Map()).get(1002)?.steps.map((s) => `${s.chain} ${s.verdict}`)).toEqual(["OUTPUT ACCEPT", "INPUT DROP"]);
+  });
+
+  it("maps rule handles to positions, spells verdicts as the steps do, and skips the TRACE rules", () => {
+    const handles = new Map([["filter", new Map([["OUTPUT", new Map([[6, 1], [7, 2]])], ["X", new Map([[9, 1]])]])]]);
+    const text = [
+      `trace id 74fd09cb ip6 raw OUTPUT packet: oif "lo" ip6 saddr fd00::1 ip6 daddr fd00::2 ip6 hoplimit 64 ip6 flowlabel 1050 ip6 length 9 udp sport 5 udp dport 53 `,
+      "trace id 74fd09cb ip6 raw OUTPUT rule counter packets 0 bytes 0 meta nftrace set 1 # handle 3 (verdict continue)",
+      `trace id 74fd09cb ip6 filter OUTPUT packet: oif "lo" ip6 saddr fd00::1 ip6 daddr fd00::2 ip6 flowlabel 1050 udp dport 53 `,
+      "trace id 74fd09cb ip6 filter OUTPUT rule meta l4proto udp counter packets 0 bytes 0 jump X # handle 6 (verdict jump X)",
+      'trace id 74fd09cb ip6 filter X rule meta l4proto udp counter packets 0 bytes 0 comment "# handle 1 (verdict drop)" return # handle 9 (verdict return)',
+      // What nft prints for a rule loaded after it cached the ruleset.
+      "trace id 74fd09cb ip6 filter OUTPUT unknown rule handle 7 (verdict goto Y)",
+    ].join("\n");
+    const t = parseTrace(text, handles).get(1050);
+    expect(t?.steps.map((s) => `${s.table} ${s.chain} ${s.rule} ${s.verdict}`)).toEqual(["filter OUTPUT 1 JUMP X", "filter X 1 RETURN", "filter OUTPUT 2 GOTO Y"]);
   });
 });
 
