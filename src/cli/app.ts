@@ -1,20 +1,18 @@
 /** Command dispatch for the `netfate` binary: wires arguments to commands; no logic lives here. */
 import { suggest, UsageError } from "./args.js";
-import { runParse } from "./commands/parse.js";
-import { runTrace, runWhyDropped } from "./commands/trace.js";
-import { runBatch } from "./commands/batch.js";
-import { runCollect } from "./commands/collect.js";
-import { runDiff } from "./commands/diff.js";
 import { processIO, type CommandIO } from "./io.js";
 import { GrammarNotLoaded } from "../../grammar/chunk-parser.js";
 
-const COMMANDS: Record<string, (argv: string[], io: CommandIO) => number> = {
-  parse: runParse,
-  trace: runTrace,
-  "why-dropped": runWhyDropped,
-  batch: runBatch,
-  collect: runCollect,
-  diff: runDiff,
+type Command = (argv: string[], io: CommandIO) => number;
+
+/** Each command loads only its own modules: `parse` never pays for the evaluator's start-up. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  parse: async () => (await import("./commands/parse.js")).runParse,
+  trace: async () => (await import("./commands/trace.js")).runTrace,
+  "why-dropped": async () => (await import("./commands/trace.js")).runWhyDropped,
+  batch: async () => (await import("./commands/batch.js")).runBatch,
+  collect: async () => (await import("./commands/collect.js")).runCollect,
+  diff: async () => (await import("./commands/diff.js")).runDiff,
 };
 
 const USAGE = `usage: netfate COMMAND [options]
@@ -37,12 +35,13 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
     io.out(USAGE);
     return cmd ? 0 : 2;
   }
-  const run = COMMANDS[cmd];
+  const load = COMMANDS[cmd];
   try {
-    if (!run) {
+    if (!load) {
       const s = suggest(cmd, Object.keys(COMMANDS));
       throw new UsageError(`unknown command ${cmd}${s ? `; did you mean ${s}?` : ""}`);
     }
+    const run = await load();
     try {
       return run(rest, io);
     } catch (e) {

@@ -1,6 +1,7 @@
 /** The address/port ranges DNAT, SNAT and friends take: `[IP[-IP]][:PORT[-PORT][/BASE]]`. */
 import ipaddr from "ipaddr.js";
 import type { Family } from "../model/ast.js";
+import { ipToNum } from "../netfilter/ipnum.js";
 
 export interface NatRange {
   /** Absent when only ports are given (`:5353`). */
@@ -14,7 +15,8 @@ export interface NatRange {
 
 function canonicalIp(text: string, family: Family): string | undefined {
   try {
-    if (family === "ipv4") return ipaddr.IPv4.isValidFourPartDecimal(text) ? ipaddr.IPv4.parse(text).toString() : undefined;
+    // A valid dotted quad (no leading zeros) is its own canonical text.
+    if (family === "ipv4") return ipToNum(text, "ipv4") === undefined ? undefined : text;
     return ipaddr.IPv6.isValid(text) ? ipaddr.IPv6.parse(text).toRFC5952String() : undefined;
   } catch {
     return undefined;

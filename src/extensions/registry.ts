@@ -168,7 +168,9 @@ for (const t of TARGETS) {
 function pick<E extends Extension>(idx: Map<string, E[]>, name: string, family: Family): E | undefined {
   const arr = idx.get(name);
   if (!arr) return undefined;
-  return arr.find((e) => !e.families || e.families.includes(family));
+  // A loop, not find(): this runs for every -m and -j of a 100k-rule dump.
+  for (const e of arr) if (!e.families || e.families.includes(family)) return e;
+  return undefined;
 }
 
 export function findMatch(name: string, family: Family): MatchExtension<any> | undefined {

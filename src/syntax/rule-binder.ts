@@ -80,6 +80,58 @@ interface PendingTarget {
   span: Span;
 }
 
+const NO_VALUES: string[] = [];
+const NO_ADDRESS: readonly undefined[] = [undefined];
+
+/**
+ * `list` with `x` after it. A dump binds hundreds of thousands of lists of one to three items,
+ * and `push` would give each room for seventeen: short lists are copied into a new array of
+ * exactly their size. From three items on, the array is one this function made, and `push`
+ * grows it in place (a generic match with a million options stays linear).
+ */
+function append<T>(list: T[], x: T): T[] {
+  switch (list.length) {
+    case 0:
+      return [x];
+    case 1:
+      return [list[0]!, x];
+    case 2:
+      return [list[0]!, list[1]!, x];
+    default:
+      list.push(x);
+      return list;
+  }
+}
+
+/** The sink's error and warning as plain functions, made once per sink rather than once per rule. */
+const REPORTERS = new WeakMap<DiagnosticSink, Pick<BindContext, "error" | "warning">>();
+
+function sinkReporters(sink: DiagnosticSink): Pick<BindContext, "error" | "warning"> {
+  let r = REPORTERS.get(sink);
+  if (!r) {
+    r = { error: (s, m, e, f) => sink.error(s, m, e, f), warning: (s, m) => sink.warning(s, m) };
+    REPORTERS.set(sink, r);
+  }
+  return r;
+}
+
+/** The `n` words after option `flagArg`, which starts at `args[i - 1]`; undefined (reported) when the line ends first. */
+function takeValues(args: Arg[], i: number, n: number, flagArg: Arg, line: number, sink: DiagnosticSink): string[] | undefined {
+  if (n === 1 && args[i] !== undefined && !args[i]!.unterminated) return [args[i]!.value];
+  let vals: string[] = NO_VALUES;
+  for (let k = 0; k < n; k++) {
+    const a = args[i + k];
+    if (!a) {
+      const want = n === 1 ? "a value" : `${n} values`;
+      sink.error(spanAt(line, flagArg), `${flagArg.value} needs ${want}`, want, "end of line");
+      return undefined;
+    }
+    if (a.unterminated) sink.error(spanAt(line, a), "unterminated quoted string", 'a closing "');
+    vals = append(vals, a.value);
+  }
+  return vals;
+}
+
 function isAlnum(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
@@ -183,20 +235,18 @@ export function bindCommand(args: Arg[], env: BindEnv, counters?: Counters): Com
 /** Binds the words after `-A CHAIN` into one rule, or several when `-s`/`-d` list addresses. */
 export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Span, counters?: Counters): Rule[] | undefined {
   const { sink, line, family } = env;
-  let errors = 0;
-  const error = (span: Span, message: string, expected?: string, found?: string) => {
-    errors++;
-    sink.error(span, message, expected, found);
-  };
-  const sources: AddressMatch[] = [];
-  const destinations: AddressMatch[] = [];
+  // Whether this rule failed is whether the sink gained errors: no per-rule closure counts them.
+  const errorsBefore = sink.errorCount;
+  const error = sinkReporters(sink).error;
+  let sources: AddressMatch[] = [];
+  let destinations: AddressMatch[] = [];
   let srcNeg = false;
   let dstNeg = false;
   let inIf: InterfaceMatch | undefined;
   let outIf: InterfaceMatch | undefined;
   let proto: ProtocolMatch | undefined;
   let frag: { negated: boolean } | undefined;
-  const matches: PendingMatch[] = [];
+  let matches: PendingMatch[] = [];
   let target: PendingTarget | undefined;
   let targetSimple: TargetNode | undefined;
   let goto = false;
@@ -207,20 +257,6 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
   let lastLoaded: PendingMatch | PendingTarget | undefined;
 
   let i = 0;
-  const takeValues = (n: number, flagArg: Arg): string[] | undefined => {
-    const vals: string[] = [];
-    for (let k = 0; k < n; k++) {
-      const a = args[i];
-      if (!a) {
-        error(spanAt(line, flagArg), `${flagArg.value} needs ${n === 1 ? "a value" : `${n} values`}`, n === 1 ? "a value" : `${n} values`, "end of line");
-        return undefined;
-      }
-      if (a.unterminated) error(spanAt(line, a), "unterminated quoted string", 'a closing "');
-      vals.push(a.value);
-      i++;
-    }
-    return vals;
-  };
 
   while (i < args.length) {
     const a = args[i]!;
@@ -257,30 +293,37 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
     }
     if (core && core !== "ambiguous") {
       if (negated && !core.negatable) error(spanAt(line, negSpan), `${a.value} cannot be negated`);
-      let vals = takeValues(core.args, a);
+      let vals = takeValues(args, i, core.args, a, line, sink);
       if (!vals) break;
+      i += core.args;
       // Old syntax: `-s ! 1.2.3.4`.
       let neg = negated;
       if (core.negatable && core.args === 1 && vals[0] === "!") {
         sink.warning(span, `old negation syntax "${a.value} !"; read as "! ${a.value}"`);
         neg = true;
-        const more = takeValues(1, a);
+        const more = takeValues(args, i, 1, a, line, sink);
         if (!more) break;
+        i += 1;
         vals = more;
       }
       const v = vals[0] ?? "";
       switch (core.id) {
         case "s":
         case "d": {
-          const list = core.id === "s" ? sources : destinations;
+          let list = core.id === "s" ? sources : destinations;
           if (list.length > 0) error(span, `multiple ${a.value} flags not allowed`);
-          for (const part of v.split(",")) {
+          for (const part of v.includes(",") ? v.split(",") : [v]) {
             const r = parseAddress(part, family);
             if (!r.ok) error(spanAt(line, args[i - 1]), `bad address for ${a.value}`, r.expected, part);
-            else list.push({ negated: neg, ...r.value });
+            else list = append(list, { negated: neg, address: r.value.address, prefixLength: r.value.prefixLength, mask: r.value.mask });
           }
-          if (core.id === "s") srcNeg = neg;
-          else dstNeg = neg;
+          if (core.id === "s") {
+            sources = list;
+            srcNeg = neg;
+          } else {
+            destinations = list;
+            dstNeg = neg;
+          }
           if (neg && v.includes(",")) error(span, `! ${a.value} cannot take a list of addresses`);
           break;
         }
@@ -307,7 +350,7 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
           const ext = findMatch(v, family);
           const pm: PendingMatch = { ext, name: v, options: [], span };
           if (!ext && !/^[A-Za-z0-9_.-]+$/.test(v)) error(spanAt(line, args[i - 1]), "bad match name", "an extension name", v);
-          matches.push(pm);
+          matches = append(matches, pm);
           lastLoaded = pm;
           break;
         }
@@ -315,12 +358,13 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
         case "g": {
           if (target || targetSimple) error(span, "multiple -j/-g flags not allowed");
           goto = core.id === "g";
+          const known = goto ? undefined : findTarget(v, family);
           if (!goto && STANDARD.has(v)) {
             targetSimple = { kind: "standard", verdict: v as StandardTarget["verdict"], span };
-          } else if (!goto && findTarget(v, family)) {
-            target = { ext: findTarget(v, family), name: v, options: [], span };
+          } else if (known) {
+            target = { ext: known, name: v, options: [], span };
             lastLoaded = target;
-          } else if (goto || env.isChain(v) || (!IPTABLES_TARGET_NAMES.has(v) && !looksLikeTargetWithOptions(args, i))) {
+          } else if (goto || (!IPTABLES_TARGET_NAMES.has(v) && !looksLikeTargetWithOptions(args, i)) || env.isChain(v)) {
             if (goto && STANDARD.has(v)) error(spanAt(line, args[i - 1]), "-g needs a user-defined chain", "a chain name", v);
             targetSimple = { kind: "chain", chain: v, span } satisfies ChainTarget;
           } else {
@@ -354,20 +398,22 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
       if ("implicit" in owner && owner.implicit) {
         // iptables-save writes the implicit `-m tcp` where its first option appeared.
         holder.span = span;
-        matches.push(holder as PendingMatch);
+        matches = append(matches, holder as PendingMatch);
       }
       if (negated && !spec.negatable) error(spanAt(line, negSpan), `${a.value} cannot be negated`);
-      let vals = takeValues(spec.args, a);
+      let vals = takeValues(args, i, spec.args, a, line, sink);
       if (!vals) break;
+      i += spec.args;
       let neg = negated;
       if (spec.negatable && spec.args >= 1 && vals[0] === "!" && spec.args === 1) {
         sink.warning(span, `old negation syntax "${a.value} !"; read as "! ${a.value}"`);
         neg = true;
-        const more = takeValues(1, a);
+        const more = takeValues(args, i, 1, a, line, sink);
         if (!more) break;
+        i += 1;
         vals = more;
       }
-      holder.options.push({ flag: spec.flags[0]!, negated: neg, values: vals, span });
+      holder.options = append(holder.options, { flag: spec.flags[0]!, negated: neg, values: vals, span });
       continue;
     }
     // A generic extension takes any option, with the words up to the next option as values.
@@ -375,7 +421,7 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
     if (generic) {
       const vals: string[] = [];
       while (i < args.length && !isFlag(args[i]!) && !(args[i]!.value === "!" && !args[i]!.quoted)) vals.push(args[i++]!.value);
-      generic.options.push({ flag: a.value, negated, values: vals, span });
+      generic.options = append(generic.options, { flag: a.value, negated, values: vals, span });
       continue;
     }
     // `-p NAME` loads the match of that name implicitly in iptables; when netfate does not know
@@ -383,11 +429,11 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
     const p0 = proto;
     if (p0 && !p0.negated && p0.number !== 0 && !findMatch(implicitMatchName(p0, family), family) && !matches.some((m) => m.name === implicitMatchName(p0, family))) {
       const pm: PendingMatch = { ext: undefined, name: implicitMatchName(p0, family), options: [], span };
-      matches.push(pm);
+      matches = append(matches, pm);
       lastLoaded = pm;
       const vals: string[] = [];
       while (i < args.length && !isFlag(args[i]!) && !(args[i]!.value === "!" && !args[i]!.quoted)) vals.push(args[i++]!.value);
-      pm.options.push({ flag: a.value, negated, values: vals, span });
+      pm.options = append(pm.options, { flag: a.value, negated, values: vals, span });
       continue;
     }
     error(span, `unknown option ${a.value}`, expectedOptions(matches, target, proto), a.value);
@@ -399,24 +445,16 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
   if (inIf && (chain === "OUTPUT" || chain === "POSTROUTING")) error(lineSpan, `can't use -i with ${chain}: locally generated packets have no input interface`);
   if (skipFamily) return [];
 
-  const ctx: BindContext = {
-    family,
-    protocol: proto,
-    table: env.table,
-    error: (s, m, e, f) => error(s, m, e, f),
-    warning: (s, m) => sink.warning(s, m),
-  };
-  const matchNodes: MatchNode[] = [];
-  for (const pm of matches) {
+  const reporters = sinkReporters(sink);
+  const ctx: BindContext = { family, protocol: proto, table: env.table, error: reporters.error, warning: reporters.warning };
+  // map, not push: the array is kept in the AST, and push leaves room for 17 (100k rules).
+  const matchNodes = matches.map((pm): MatchNode => {
     if (pm.ext) {
       const data = pm.ext.parse(pm.options, ctx, pm.span);
-      if (data !== undefined) {
-        matchNodes.push({ kind: "match", name: pm.ext.name, data, span: pm.span });
-        continue;
-      }
+      if (data !== undefined) return { kind: "match", name: pm.ext.name, data, span: pm.span };
     }
-    matchNodes.push({ kind: "generic-match", name: pm.name, options: pm.options, span: pm.span } satisfies GenericMatch);
-  }
+    return { kind: "generic-match", name: pm.name, options: pm.options, span: pm.span } satisfies GenericMatch;
+  });
   let targetNode: TargetNode | null = targetSimple ?? null;
   if (target) {
     let data: unknown;
@@ -430,11 +468,11 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
       ? { kind: "target", name: target.ext.name, data, span: target.span }
       : ({ kind: "generic-target", name: target.name, options: target.options, span: target.span } satisfies GenericTarget);
   }
-  if (errors > 0) return undefined;
+  if (sink.errorCount > errorsBefore) return undefined;
 
-  const srcs: (AddressMatch | undefined)[] = sources.length ? sources : [undefined];
-  const dsts: (AddressMatch | undefined)[] = destinations.length ? destinations : [undefined];
-  const out: Rule[] = [];
+  const srcs: readonly (AddressMatch | undefined)[] = sources.length ? sources : NO_ADDRESS;
+  const dsts: readonly (AddressMatch | undefined)[] = destinations.length ? destinations : NO_ADDRESS;
+  let out: Rule[] = [];
   for (const s of srcs) {
     for (const d of dsts) {
       const r: Rule = { span: lineSpan, matches: matchNodes, target: targetNode, goto };
@@ -446,7 +484,7 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
       if (outIf) r.outInterface = outIf;
       if (proto) r.protocol = proto;
       if (frag) r.fragment = frag;
-      out.push(r);
+      out = append(out, r);
     }
   }
   return out;
