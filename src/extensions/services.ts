@@ -17,7 +17,7 @@ const SERVICES: ReadonlyArray<readonly [string, number, "tcp" | "udp" | "both"]>
   ["ldap", 389, "both"], ["https", 443, "both"], ["microsoft-ds", 445, "tcp"],
   ["kpasswd", 464, "both"], ["submissions", 465, "tcp"], ["isakmp", 500, "udp"],
   ["exec", 512, "tcp"], ["biff", 512, "udp"], ["login", 513, "tcp"], ["who", 513, "udp"],
-  ["shell", 514, "tcp"], ["syslog", 514, "udp"], ["printer", 515, "tcp"],
+  ["shell", 514, "tcp"], ["syslog", 514, "udp"], ["printer", 515, "tcp"], ["ipp", 631, "tcp"],
   ["dhcpv6-client", 546, "both"], ["dhcpv6-server", 547, "both"], ["submission", 587, "tcp"],
   ["ldaps", 636, "both"], ["rsync", 873, "tcp"], ["ftps-data", 989, "tcp"], ["ftps", 990, "tcp"],
   ["imaps", 993, "tcp"], ["pop3s", 995, "tcp"], ["socks", 1080, "tcp"], ["openvpn", 1194, "both"],

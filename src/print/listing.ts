@@ -79,7 +79,8 @@ export function ruleListLine(r: Rule, family: Family, o: ListOptions, num: numbe
   s += " ";
   if (o.verbose) {
     // iptables glues `!` to the name and pads the pair: " %-6s " for in, "%-6s " for out.
-    const name = (i: Rule["inInterface"]) => (i && !isUnknown(i) ? `${i.negated ? "!" : ""}${i.name}` : "*");
+    // No interface prints as `*` with -n and as `any` without (iptables 1.8.9, measured).
+    const name = (i: Rule["inInterface"]) => (i && !isUnknown(i) ? `${i.negated ? "!" : ""}${i.name}` : numeric ? "*" : "any");
     s += ` ${name(r.inInterface).padEnd(6)} ${name(r.outInterface).padEnd(6)} `;
   }
   for (const a of [r.source, r.destination]) {

@@ -190,8 +190,9 @@ function addr(t: string, family: Family): AddressMatch | HostnameMatch | undefin
   return undefined;
 }
 
-function iface(t: string): InterfaceMatch | undefined {
-  if (t === "*") return undefined;
+/** An in/out column: `*` (with -n) or `any` (without) is no interface. */
+function iface(t: string, numeric: boolean): InterfaceMatch | undefined {
+  if (t === "*" || (!numeric && t === "any")) return undefined;
   return t.startsWith("!") ? { negated: true, name: t.slice(1) } : { negated: false, name: t };
 }
 
@@ -236,9 +237,11 @@ function parseRow(row: RawRow, cols: Columns, family: Family, chainNames: Set<st
   if (pnum === undefined) return void sink.error(at(k - 2), "unknown protocol", "a protocol name or number", prot);
   if (pnum !== 0 || pneg) rule.protocol = { negated: pneg, number: pnum, name: family === "ipv6" && pnum === 58 ? "ipv6-icmp" : protocolName(pnum) };
   if (opt !== "--") rule.fragment = { negated: opt === "!f" };
+  // -n prints the prot column as a number (`0`, `6`); without it, as a name (`all`, `tcp`).
+  const numeric = /^!?\d+$/.test(prot);
   if (cols.ifaces) {
-    const i = iface(ws[k]?.w ?? "*");
-    const o = iface(ws[k + 1]?.w ?? "*");
+    const i = iface(ws[k]?.w ?? "*", numeric);
+    const o = iface(ws[k + 1]?.w ?? "*", numeric);
     if (i) rule.inInterface = i;
     if (o) rule.outInterface = o;
     k += 2;
@@ -264,7 +267,7 @@ function parseRow(row: RawRow, cols: Columns, family: Family, chainNames: Set<st
     extras = extras.replace(/^\[goto\]\s*/, "");
   }
   // `-L` without `-n` prints protocol names, and then ports and log levels by name too.
-  const ctx: PrintContext = { family, protocol: rule.protocol, numeric: /^!?\d+$/.test(prot) };
+  const ctx: PrintContext = { family, protocol: rule.protocol, numeric };
   const extrasCol = ws[k] ? ws[k]!.start + 1 : row.text.length + 1;
   const s = new ListingScanner(extras);
   const prefixes = matchesByPrintPrefix();

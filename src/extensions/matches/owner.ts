@@ -9,11 +9,12 @@ import type { MatchExtension, OptionSpec } from "../types.js";
 import type { RawOption } from "../../model/ast.js";
 import { collectOptions } from "../util.js";
 
-interface IdRange {
-  negated: boolean;
-  min: number;
-  max: number;
-}
+/**
+ * An id range, or an account name netfate cannot resolve: iptables asks the host it runs on
+ * (`-L` without `-n` prints the host's names, a restore file may use them), and netfate reads
+ * dumps away from that host. Such a name is kept as written, never guessed into an id.
+ */
+type IdRange = { negated: boolean; min: number; max: number } | { negated: boolean; name: string };
 
 export interface OwnerData {
   socketExists?: { negated: boolean };
@@ -51,12 +52,13 @@ function byName(table: Map<number, string>, name: string): number | undefined {
 const ID_MAX = 0xfffffffe;
 
 /** `NAME`, `ID` or `ID-ID` (also `ID:ID`), ids in C's base-0 notation as iptables reads them. */
-function parseIds(text: string, table: Map<number, string>): { min: number; max: number } | undefined {
+function parseIds(text: string, table: Map<number, string>): { min: number; max: number } | { name: string } | undefined {
   const named = byName(table, text);
   if (named !== undefined) return { min: named, max: named };
   const num = String.raw`(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)`;
   const m = new RegExp(`^${num}(?:[-:]${num})?$`).exec(text);
-  if (!m) return undefined;
+  // A name as useradd allows one (a letter or _ first); only the host knows its id.
+  if (!m) return /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/.test(text) ? { name: text } : undefined;
   const value = (t: string) => (/^0[xX]/.test(t) ? parseInt(t.slice(2), 16) : /^0\d/.test(t) ? parseInt(t, 8) : Number(t));
   const min = value(m[1]!);
   const max = m[2] !== undefined ? value(m[2]) : min;
@@ -64,6 +66,7 @@ function parseIds(text: string, table: Map<number, string>): { min: number; max:
 }
 
 function idText(r: IdRange, table: Map<number, string>, numeric: boolean): string {
+  if ("name" in r) return r.name;
   if (r.min !== r.max) return `${r.min}-${r.max}`;
   return (!numeric && table.get(r.min)) || String(r.min);
 }
@@ -96,6 +99,8 @@ export const owner: MatchExtension<OwnerData> = {
     const ids = (x: RawOption, table: Map<number, string>, what: string) => {
       const r = parseIds(x.values[0] ?? "", table);
       if (!r) ctx.error(x.span, `owner: bad value for ${x.flag}`, `a ${what} name, an id or a range ID-ID (0-${ID_MAX})`, x.values[0]);
+      // iptables-restore on the node looks the name up there; netfate cannot, so it says so.
+      else if ("name" in r) ctx.warning(x.span, `owner: ${what} ${r.name} is resolved by the node that loads the rules; netfate keeps the name and cannot tell its id`);
       return r && { negated: x.negated, ...r };
     };
     for (const x of options) {

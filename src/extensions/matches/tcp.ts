@@ -71,11 +71,17 @@ export function printPortField(label: string, r: NegPortRange, numeric: boolean,
 
 /** Reads `spt:..`/`spts:..:..` back (names allowed, `!` after the colon). */
 export function parsePortField(s: ListingScanner, label: string): NegPortRange | undefined {
-  const m = s.match(new RegExp(`${label}(s?):(!?)([^\\s:]+)(?::([^\\s]+))?(?=\\s|$)`));
+  // iptables 1.4.x glued tcp's `flags:` to the field before it (`dpt:9050flags: SYN/SYN`).
+  const start = s.pos;
+  const m = s.match(new RegExp(`${label}(s?):(!?)([^\\s:]+?)(?::([^\\s:]+?))?(?=\\s|$|flags:)`));
   if (!m) return undefined;
   const lo = parsePortRange(m[3]!);
   const hi = m[4] !== undefined ? parsePortRange(m[4]) : lo;
-  if (!lo || !hi) return undefined;
+  if (!lo || !hi) {
+    // A service name netfate does not know: leave the text for the caller to report, never skip it.
+    s.pos = start;
+    return undefined;
+  }
   return { lo: lo.lo, hi: hi.hi, negated: m[2] === "!" };
 }
 
@@ -165,7 +171,7 @@ export const tcp: MatchExtension<TcpData> = {
     return true;
   },
   parsePrint(s) {
-    if (!s.literal("tcp")) return undefined;
+    if (!s.match(/tcp(?=\s|$|flags:)/)) return undefined;
     const d: TcpData = {};
     const sp = parsePortField(s, "spt");
     if (sp) d.sport = sp;
@@ -173,10 +179,11 @@ export const tcp: MatchExtension<TcpData> = {
     if (dp) d.dport = dp;
     const op = s.match(/option=(!?)([0-9]+)/);
     if (op) d.option = { negated: op[1] === "!", number: Number(op[2]) };
-    const fl = s.match(/flags:(!?)0x([0-9A-Fa-f]{2})\/0x([0-9A-Fa-f]{2})/);
+    // 1.4.x printed a space after `flags:` (and `!`): `flags:! FIN,SYN/SYN`.
+    const fl = s.match(/flags:(!?) ?0x([0-9A-Fa-f]{2})\/0x([0-9A-Fa-f]{2})/);
     if (fl) d.flags = { negated: fl[1] === "!", mask: parseInt(fl[2]!, 16), comp: parseInt(fl[3]!, 16) };
     else {
-      const named = s.match(/flags:(!?)([A-Z,]+)\/([A-Z,]+)/);
+      const named = s.match(/flags:(!?) ?([A-Z,]+)\/([A-Z,]+)/);
       const mask = named ? parseTcpFlagList(named[2]!) : undefined;
       const comp = named ? parseTcpFlagList(named[3]!) : undefined;
       if (named && mask !== undefined && comp !== undefined) d.flags = { negated: named[1] === "!", mask, comp };
