@@ -10,6 +10,8 @@ export interface ParseRulesOptions {
   family?: Family;
   table?: TableName;
   format?: "save" | "S";
+  /** False binds every rule while parsing instead of when first read (the AST is the same). */
+  deferRules?: boolean;
 }
 
 export interface ParseResult<T> {

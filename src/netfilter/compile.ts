@@ -5,8 +5,9 @@
  * is decided by the same tests, so no verdict changes (test/property/index.test.ts).
  */
 import {
-  isUnknown, type ExtensionMatch, type Family, type Rule, type Ruleset, type TableName, type Policy,
+  isUnknown, type Chain, type ExtensionMatch, type Family, type Rule, type Ruleset, type TableName, type Policy,
 } from "../model/ast.js";
+import { chainDigest, emptyDigest, forEachJump, type ChainDigest } from "../syntax/deferred-rules.js";
 import { findMatch, findTarget } from "../extensions/registry.js";
 import type { MatchExtension, TargetExtension } from "../extensions/types.js";
 import { ipKey, ipToNum, maskFromPrefix, type NetTest } from "./ipnum.js";
@@ -86,10 +87,8 @@ export interface CompiledRuleset {
 const NEEDS_CONNTRACK_MATCH = new Set(["conntrack", "state", "connmark", "connlimit", "connbytes", "helper", "connlabel", "cluster", "ipvs"]);
 const NEEDS_CONNTRACK_TARGET = new Set(["DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP", "CT", "NOTRACK", "CONNMARK", "CONNSECMARK", "SYNPROXY"]);
 
-function needsConntrack(r: Rule): boolean {
-  for (const m of r.matches) if ((m.kind === "match" || m.kind === "generic-match") && NEEDS_CONNTRACK_MATCH.has(m.name)) return true;
-  const t = r.target;
-  return !!t && (t.kind === "target" || t.kind === "generic-target") && NEEDS_CONNTRACK_TARGET.has(t.name);
+function needsConntrack(d: ChainDigest): boolean {
+  return d.matchNames.some((n) => NEEDS_CONNTRACK_MATCH.has(n)) || d.targetNames.some((n) => NEEDS_CONNTRACK_TARGET.has(n));
 }
 
 /** Chains at least this long get an index; shorter ones are walked rule by rule. */
@@ -187,41 +186,75 @@ function buildIndex(rules: CompiledRule[], family: Family): ChainIndex {
   return idx;
 }
 
+/**
+ * A chain compiled when a packet first enters it: a dump of 100k rules is mostly chains no
+ * given packet visits, and their rules are not even bound until read (deferred-rules.ts).
+ */
+class LazyCompiledChain implements CompiledChain {
+  private compiled: { rules: CompiledRule[]; index: ChainIndex | undefined } | undefined;
+  constructor(
+    readonly name: string,
+    readonly table: TableName,
+    readonly builtin: boolean,
+    readonly policy: Policy | null,
+    readonly declared: boolean,
+    /** Rule count, extensions and jumps, known without compiling. */
+    readonly digest: ChainDigest,
+    private readonly source: Chain,
+    private readonly family: Family,
+  ) {}
+
+  get rules(): CompiledRule[] {
+    return this.build().rules;
+  }
+
+  get index(): ChainIndex | undefined {
+    return this.build().index;
+  }
+
+  private build(): { rules: CompiledRule[]; index: ChainIndex | undefined } {
+    if (!this.compiled) {
+      const rules = this.source.rules.map((r, i) => compileRule(r, i, this.family, this.table));
+      this.compiled = { rules, index: rules.length >= INDEX_THRESHOLD ? buildIndex(rules, this.family) : undefined };
+    }
+    return this.compiled;
+  }
+}
+
 export function compileRulesets(rulesets: readonly Ruleset[], family: Family): CompiledRuleset {
   const out: CompiledRuleset = { family, tables: new Map(), problems: [], loops: new Set(), conntrackActive: false };
+  const digests = new Map<CompiledChain, ChainDigest>();
   for (const rs of rulesets) {
     if (rs.family !== family) continue;
     for (const t of rs.tables) {
       const ct: CompiledTable = out.tables.get(t.name) ?? { name: t.name, chains: new Map() };
       out.tables.set(t.name, ct);
       for (const c of t.chains) {
-        const rules = c.rules.map((r, i) => compileRule(r, i, family, t.name));
-        if (!out.conntrackActive && c.rules.some(needsConntrack)) out.conntrackActive = true;
-        const cc: CompiledChain = {
-          name: c.name, table: t.name, builtin: c.builtin,
-          policy: c.policy === null ? null : isUnknown(c.policy) ? "ACCEPT" : c.policy,
-          declared: c.declared, rules,
-        };
+        const digest = chainDigest(c);
+        if (!out.conntrackActive && needsConntrack(digest)) out.conntrackActive = true;
+        const policy = c.policy === null ? null : isUnknown(c.policy) ? "ACCEPT" : c.policy;
+        const cc = new LazyCompiledChain(c.name, t.name, c.builtin, policy, c.declared, digest, c, family);
         if (c.builtin && c.policy !== null && isUnknown(c.policy)) {
           out.problems.push({ table: t.name, chain: c.name, message: `policy not shown in the dump (${c.policy.reason}); assumed ACCEPT` });
         }
-        if (rules.length >= INDEX_THRESHOLD) cc.index = buildIndex(rules, family);
         ct.chains.set(c.name, cc);
+        digests.set(cc, digest);
       }
     }
   }
-  for (const t of out.tables.values()) checkJumps(t, out);
+  for (const t of out.tables.values()) checkJumps(t, digests, out);
   return out;
 }
 
 /** Missing jump targets and jump loops, found once at load time as iptables-restore would. */
-function checkJumps(t: CompiledTable, out: CompiledRuleset): void {
+function checkJumps(t: CompiledTable, digests: Map<CompiledChain, ChainDigest>, out: CompiledRuleset): void {
+  const jumpsOf = (c: CompiledChain) => digests.get(c) ?? emptyDigest();
   for (const c of t.chains.values()) {
-    for (const r of c.rules) {
-      if (r.target.kind === "chain" && !t.chains.has(r.target.chain)) {
-        out.problems.push({ table: t.name, chain: c.name, rule: r.index + 1, message: `jumps to chain ${r.target.chain}, which does not exist` });
+    forEachJump(jumpsOf(c), (rule, chain) => {
+      if (!t.chains.has(chain)) {
+        out.problems.push({ table: t.name, chain: c.name, rule: rule + 1, message: `jumps to chain ${chain}, which does not exist` });
       }
-    }
+    });
   }
   // Iterative DFS colouring; a back edge marks every chain on the cycle.
   const colour = new Map<string, 1 | 2>();
@@ -229,10 +262,12 @@ function checkJumps(t: CompiledTable, out: CompiledRuleset): void {
     if (colour.has(start)) continue;
     const stack: { name: string; next: number; targets: string[] }[] = [];
     const push = (name: string) => {
-      const c = t.chains.get(name)!;
-      const targets = [...new Set(c.rules.flatMap((r) => (r.target.kind === "chain" && t.chains.has(r.target.chain) ? [r.target.chain] : [])))];
+      const targets = new Set<string>();
+      forEachJump(jumpsOf(t.chains.get(name)!), (_, chain) => {
+        if (t.chains.has(chain)) targets.add(chain);
+      });
       colour.set(name, 1);
-      stack.push({ name, next: 0, targets });
+      stack.push({ name, next: 0, targets: [...targets] });
     };
     push(start);
     while (stack.length) {

@@ -8,17 +8,23 @@ import { scanSaveLine } from "../../grammar/save-fast.js";
 import {
   BUILTIN_CHAINS, isTableName, type Chain, type Counters, type Family, type Rule, type Ruleset, type Table, type TableName,
 } from "../model/ast.js";
-import type { DiagnosticSink } from "../model/diagnostics.js";
+import { DiagnosticSink } from "../model/diagnostics.js";
 import type { Span } from "../model/span.js";
 import { bindCommand } from "./rule-binder.js";
 import { inferTable } from "./infer-table.js";
 import { ruleSpecText } from "../print/save.js";
+import { deferrableChain, deferRules, digestRule, emptyDigest, type ChainDigest } from "./deferred-rules.js";
 
 export interface SaveParseOptions {
   family?: Family;
   /** Table for commands outside any `*table` section (`iptables -t nat -S`). */
   table?: TableName;
   format?: "save" | "S";
+  /**
+   * Bind each chain's rules when they are first read (the default; see deferred-rules.ts).
+   * False binds them all during parsing; the AST is the same either way.
+   */
+  deferRules?: boolean;
 }
 
 const CHUNK = 1 << 20;
@@ -40,15 +46,83 @@ export function* lineChunks(text: string, size = CHUNK): Generator<{ text: strin
   }
 }
 
+/** Where one `-A` line of a deferred chain is: start offset, line, column, next record (-1: none). */
+const REF_FIELDS = 4;
+
+interface DeferredLines {
+  first: number;
+  last: number;
+  digest: ChainDigest;
+}
+
 class TableBuilder {
   readonly chains = new Map<string, Chain>();
   readonly table: Table;
-  constructor(name: TableName, nameSource: Table["nameSource"], span: Span) {
+  /**
+   * Whether `-A` lines are recorded for binding on first read (deferred-rules.ts) rather than
+   * kept bound. Turned off for good, after binding what was deferred, by the first command
+   * that reads or changes a chain's rules (-I, -D, -F, -X, -Z): those see bound rules.
+   */
+  deferring: boolean;
+  private refs = new Int32Array(0);
+  private refCount = 0;
+  readonly deferred = new Map<Chain, DeferredLines>();
+  private lastChain: Chain | undefined;
+  private lastLines: DeferredLines | undefined;
+
+  constructor(name: TableName, nameSource: Table["nameSource"], span: Span, deferring: boolean) {
     this.table = { name, chains: [], nameSource, committed: false, span };
-    for (const c of BUILTIN_CHAINS[name]) {
-      this.chains.set(c, { name: c, builtin: true, policy: "ACCEPT", declared: false, rules: [], span });
+    this.deferring = deferring;
+    for (const c of BUILTIN_CHAINS[name]) this.chains.set(c, this.newChain(c, true, "ACCEPT", false, span));
+  }
+
+  /** A chain for this table: one whose rules can be deferred while the table defers them. */
+  newChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span): Chain {
+    if (this.deferring) return deferrableChain(name, builtin, policy, declared, span);
+    return { name, builtin, policy, declared, rules: [], span };
+  }
+
+  /** Records that the `-A` line at `start` (line, col) added `rules` to chain `c`. */
+  defer(c: Chain, start: number, line: number, col: number, rules: Rule[]): void {
+    if (this.refCount * REF_FIELDS === this.refs.length) {
+      const grown = new Int32Array(Math.max(64, this.refs.length * 2));
+      grown.set(this.refs);
+      this.refs = grown;
+    }
+    const at = this.refCount++;
+    const o = at * REF_FIELDS;
+    this.refs[o] = start;
+    this.refs[o + 1] = line;
+    this.refs[o + 2] = col;
+    this.refs[o + 3] = -1;
+    // A dump lists a chain's rules together: most lines add to the chain of the line before.
+    let d = c === this.lastChain ? this.lastLines : this.deferred.get(c);
+    if (!d) {
+      d = { first: at, last: at, digest: emptyDigest() };
+      this.deferred.set(c, d);
+    } else {
+      this.refs[d.last * REF_FIELDS + 3] = at;
+      d.last = at;
+    }
+    this.lastChain = c;
+    this.lastLines = d;
+    for (const r of rules) digestRule(d.digest, r);
+  }
+
+  /** Calls `f` with each recorded line of a deferred chain, in order. */
+  forEachLine(d: DeferredLines, f: (start: number, line: number, col: number) => void): void {
+    for (let at = d.first; at >= 0; at = this.refs[at * REF_FIELDS + 3]!) {
+      const o = at * REF_FIELDS;
+      f(this.refs[o]!, this.refs[o + 1]!, this.refs[o + 2]!);
     }
   }
+
+  /** Whether chain `name` existed when line `line` was read (for binding it again later). */
+  existedAt(name: string, line: number): boolean {
+    const c = this.chains.get(name);
+    return c !== undefined && (c.builtin || c.span.line < line);
+  }
+
   finish(): Table {
     const builtin = BUILTIN_CHAINS[this.table.name];
     const user = [...this.chains.values()].filter((c) => !builtin.includes(c.name));
@@ -67,8 +141,12 @@ function flavourOf(comment: string): Ruleset["flavour"] | undefined {
   return "legacy";
 }
 
+// Most chains of a big dump say [0:0]; counters are never changed in place, so they share one.
+const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0n, bytes: 0n, exact: true });
+
 function counters(text: string | undefined): Counters | undefined {
   if (!text) return undefined;
+  if (text === "[0:0]") return ZERO_COUNTERS;
   const m = /^\[([0-9]+):([0-9]+)\]$/.exec(text);
   return m ? { packets: BigInt(m[1]!), bytes: BigInt(m[2]!), exact: true } : undefined;
 }
@@ -83,8 +161,14 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
   let pendingGenerated: string | undefined;
   let lastClosed: Table | undefined;
   const done: TableBuilder[] = [];
+  const deferring = opts.deferRules ?? true;
+  const binders = new WeakMap<TableBuilder, (d: DeferredLines) => Rule[]>();
+  // Where the line being read starts in `text`: a deferred rule is found again by it.
+  let lineStart = 0;
 
   const close = (b: TableBuilder) => {
+    for (const [c, d] of b.deferred) deferRules(c, d.digest, bindDeferredOf(b), d);
+    b.deferred.clear();
     const t = b.finish();
     const dup = done.findIndex((d) => d.table.name === t.name);
     if (dup >= 0) {
@@ -120,7 +204,7 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
       let c = lastChain !== undefined && lastBuilder === b && lastChain.name === name ? lastChain : b.chains.get(name);
       if (!c && create) {
         sink.warning(span, `chain ${name} was not declared in table ${b.table.name}; declared implicitly`);
-        c = { name, builtin: false, policy: null, declared: true, rules: [], span };
+        c = b.newChain(name, false, null, true, span);
         b.chains.set(name, c);
       }
       if (c) {
@@ -130,10 +214,18 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
       }
       return c;
     };
+    if (b.deferring && cmd.kind !== "append" && cmd.kind !== "new-chain" && cmd.kind !== "policy") {
+      for (const [c, d] of b.deferred) c.rules.push(...bindDeferred(b, d));
+      b.deferred.clear();
+      b.deferring = false;
+    }
     switch (cmd.kind) {
-      case "append":
-        chainFor(cmd.chain, true)!.rules.push(...cmd.rules);
+      case "append": {
+        const c = chainFor(cmd.chain, true)!;
+        if (b.deferring) b.defer(c, lineStart, l.line, l.col, cmd.rules);
+        else c.rules.push(...cmd.rules);
         break;
+      }
       case "insert": {
         const c = chainFor(cmd.chain, true)!;
         if (cmd.position > c.rules.length + 1) sink.error(span, `-I ${cmd.chain} ${cmd.position}: the chain has only ${c.rules.length} rules`);
@@ -161,7 +253,7 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
       }
       case "new-chain":
         if (b.chains.has(cmd.chain)) sink.warning(span, `chain ${cmd.chain} already exists`);
-        else b.chains.set(cmd.chain, { name: cmd.chain, builtin: false, policy: null, declared: true, rules: [], span });
+        else b.chains.set(cmd.chain, b.newChain(cmd.chain, false, null, true, span));
         break;
       case "policy": {
         const c = b.chains.get(cmd.chain);
@@ -217,7 +309,7 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
           current = undefined;
           return;
         }
-        current = new TableBuilder(l.name, "input", span);
+        current = new TableBuilder(l.name, "input", span, deferring);
         if (pendingGenerated) current.table.generated = pendingGenerated;
         pendingGenerated = undefined;
         return;
@@ -226,7 +318,7 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
         const span = { line: l.line, col: l.col, len: l.name.length + 1 };
         if (!current) {
           // Outside a table: which chains are built-in depends on the table, decided at the end.
-          loose ??= new TableBuilder(opts.table ?? "filter", opts.table ? "option" : "inferred", span);
+          loose ??= new TableBuilder(opts.table ?? "filter", opts.table ? "option" : "inferred", span, false);
           looseLines.push(l);
           return;
         }
@@ -260,7 +352,7 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
             sink.warning(span, `chain ${l.name} declared twice`);
             return;
           }
-          const c: Chain = { name: l.name, builtin: false, policy: null, declared: true, rules: [], span };
+          const c = b.newChain(l.name, false, null, true, span);
           if (cn) c.counters = cn;
           b.chains.set(l.name, c);
         }
@@ -280,7 +372,7 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
         if (current) applyCommand(current, l);
         else {
           const span = { line: l.line, col: l.col, len: 0 };
-          loose ??= new TableBuilder(opts.table ?? "filter", opts.table ? "option" : "inferred", span);
+          loose ??= new TableBuilder(opts.table ?? "filter", opts.table ? "option" : "inferred", span, false);
           looseLines.push(l);
         }
         return;
@@ -292,14 +384,8 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
   for (let start = 0; start < text.length; lineNo++) {
     let end = text.indexOf("\n", start);
     if (end < 0) end = text.length;
-    const fast = scanSaveLine(text, start, end, lineNo);
-    if (fast) handleLine(fast);
-    else if (fast === undefined) {
-      // The grammar decides every line the fast scanner is unsure of.
-      const { lines, errors } = chunkParser()(text.slice(start, end), lineNo);
-      for (const e of errors) sink.error({ line: e.line, col: e.col, len: 1 }, e.message);
-      for (const l of lines) handleLine(l);
-    }
+    lineStart = start;
+    readLine(start, end, lineNo, sink, handleLine);
     start = end + 1;
   }
   if (current) {
@@ -314,7 +400,7 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
       name = inferred.table;
       sink.info(loose.table.span, `table inferred as ${name} (${inferred.reason}); give --table to say which`);
     }
-    const b = new TableBuilder(name, opts.table ? "option" : "inferred", loose.table.span);
+    const b = new TableBuilder(name, opts.table ? "option" : "inferred", loose.table.span, false);
     for (const l of looseLines) {
       if (l.kind === "command") applyCommand(b, l);
       else handleLooseChain(b, l);
@@ -323,6 +409,47 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
   }
   rs.tables = done.map((d) => d.table);
   return rs;
+
+  /** The lines of text[start, end): the fast scanner's reading, or the grammar's where it declines. */
+  function readLine(start: number, end: number, line: number, to: DiagnosticSink, f: (l: SaveLine) => void): void {
+    const fast = scanSaveLine(text, start, end, line);
+    if (fast) f(fast);
+    else if (fast === undefined) {
+      const { lines, errors } = chunkParser()(text.slice(start, end), line);
+      for (const e of errors) to.error({ line: e.line, col: e.col, len: 1 }, e.message);
+      for (const l of lines) f(l);
+    }
+  }
+
+  /** Binds the recorded `-A` lines of a deferred chain again, as they were bound when read. */
+  function bindDeferred(b: TableBuilder, d: DeferredLines): Rule[] {
+    // Everything these lines could report was reported when they were first read.
+    const quiet = new DiagnosticSink(sink.file);
+    const env = { family, table: b.table.name, sink: quiet, line: 0, isChain: (n: string) => b.existedAt(n, env.line) };
+    const rules: Rule[] = [];
+    b.forEachLine(d, (start, line, col) => {
+      let end = text.indexOf("\n", start);
+      if (end < 0) end = text.length;
+      readLine(start, end, line, quiet, (l) => {
+        if (l.kind !== "command" || l.col !== col) return;
+        env.line = line;
+        const cmd = bindCommand(l.args, env, l.counters ? counters(l.counters.value) : undefined);
+        if (cmd?.kind === "append") for (const r of cmd.rules) rules.push(r);
+      });
+    });
+    // Most chains are short: an array of exactly their size, not one with room to grow.
+    return rules.length < 16 ? rules.slice() : rules;
+  }
+
+  /** One binding function per table for all its deferred chains. */
+  function bindDeferredOf(b: TableBuilder): (d: DeferredLines) => Rule[] {
+    let f = binders.get(b);
+    if (!f) {
+      f = (d) => bindDeferred(b, d);
+      binders.set(b, f);
+    }
+    return f;
+  }
 
   function handleLooseChain(b: TableBuilder, l: SaveLine): void {
     const saved = current;

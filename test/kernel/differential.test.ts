@@ -95,12 +95,20 @@ describe.skipIf(why !== undefined)(`kernel differential${why ? ` (skipped: ${why
     let sent = 0;
     let compared = 0;
     let firstFailure: number | undefined;
+    const flakes: string[] = [];
     const property = fc.asyncProperty(filterRuleset, fc.array(packetArb, { minLength: PACKETS, maxLength: PACKETS }), async (rs, packets) => {
       // Past the shrinking budget every candidate passes, which ends shrinking with the smallest failure so far.
       if (firstFailure !== undefined && Date.now() - firstFailure > SHRINK_MS) return true;
       const r = await compare(rs, packets);
       sent += r.sent;
       compared += r.compared;
+      if (r.disagreements.length && (await compare(rs, packets)).disagreements.length === 0) {
+        // netfate's answer does not change between runs: a disagreement the same rules and
+        // packets do not show again came from the kernel's side (a trace lost or mixed up).
+        // Counted and shown, not judged; a real one repeats and is shrunk below.
+        flakes.push(r.disagreements[0]!.text);
+        return true;
+      }
       if (r.disagreements.length && firstFailure === undefined) firstFailure = Date.now();
       return r.disagreements.length === 0;
     });
@@ -124,6 +132,8 @@ describe.skipIf(why !== undefined)(`kernel differential${why ? ` (skipped: ${why
       }
     } else if (result.failed) report = `fast-check failed without a counterexample: ${String(result.errorInstance)}`;
     expect(report).toBe("");
+    if (flakes.length) console.log(`${flakes.length} disagreement(s) that did not repeat; the first:\n${flakes[0]}`);
+    expect(flakes.length).toBeLessThanOrEqual(2);
     expect(result.numRuns).toBe(RULESETS);
     expect(compared).toBeGreaterThanOrEqual(sent * 0.95);
   }, 1_800_000);

@@ -8,6 +8,7 @@ import { saveText } from "../../print/save.js";
 import { ipsetSaveText } from "../../ipset/index.js";
 import { flagSet, flagValue, parseArgs, UsageError, type FlagSpec } from "../args.js";
 import { toJson } from "../render-json.js";
+import { chainDigest } from "../../syntax/deferred-rules.js";
 import type { CommandIO } from "../io.js";
 
 export const parseFlags: FlagSpec[] = [
@@ -39,11 +40,10 @@ function rulesetCounts(rs: Ruleset): Pick<Summary, "tables" | "chains" | "rules"
   for (const t of rs.tables) {
     chains += t.chains.length;
     for (const c of t.chains) {
-      rules += c.rules.length;
-      for (const r of c.rules) {
-        for (const m of r.matches) if (m.kind === "generic-match") unknown.add(`-m ${m.name}`);
-        if (r.target?.kind === "generic-target") unknown.add(`-j ${r.target.name}`);
-      }
+      // The digest answers without binding deferred rules.
+      const d = chainDigest(c);
+      rules += d.count;
+      for (const u of d.unknown) unknown.add(u);
     }
   }
   return { tables: rs.tables.length, chains, rules, unknownExtensions: [...unknown].sort() };

@@ -1,0 +1,155 @@
+/**
+ * Rules of a big dump are bound when they are first read, not when the dump is parsed.
+ *
+ * Parsing still binds every line, so every diagnostic is reported at parse time; what it
+ * keeps of a chain is where its lines are and a digest (how many rules, which extensions,
+ * which jumps). `chain.rules` is an accessor that binds the lines again on first read and
+ * keeps what it bound. A 100k-rule kube-proxy dump then costs a tenth of the memory,
+ * and a packet's evaluation binds only the chains it passes through.
+ *
+ * Whatever reads the AST sees plain data: the accessor is an own enumerable property, so
+ * JSON, spreads, structuredClone and deep equality read the rules like any other field, and
+ * assigning `chain.rules` works as it does on any chain.
+ */
+import type { Chain, Rule } from "../model/ast.js";
+import type { Span } from "../model/span.js";
+
+/** What the rest of netfate needs to know of a chain without binding its rules. */
+export interface ChainDigest {
+  /** Number of rules. */
+  count: number;
+  /** Names of every match used (`-m NAME`, known or not), each once. */
+  matchNames: readonly string[];
+  /** Names of every extension target used (`-j DNAT`, known or not), each once. */
+  targetNames: readonly string[];
+  /** `-m NAME` / `-j NAME` of extensions netfate does not know, each once. */
+  unknown: readonly string[];
+  /**
+   * Jumps and gotos to chains, in rule order, flat: 0-based rule index, chain name, rule
+   * index, chain name... (a digest is kept per chain of a 100k-chain dump: no object per jump).
+   */
+  jumps: readonly (number | string)[];
+}
+
+// Most lists stay empty; they share this one until something is added.
+const NONE: readonly never[] = Object.freeze([]);
+
+export function emptyDigest(): ChainDigest {
+  return { count: 0, matchNames: NONE, targetNames: NONE, unknown: NONE, jumps: NONE };
+}
+
+/**
+ * `list` with `s` added. Chains of a dump use the same few extensions in the same order, so
+ * the lists are shared: each list remembers what it becomes with one more name.
+ */
+const GROWN = new WeakMap<readonly string[], Map<string, readonly string[]>>();
+
+function withOnce(list: readonly string[], s: string): readonly string[] {
+  if (list.includes(s)) return list;
+  let next = GROWN.get(list);
+  if (!next) {
+    next = new Map();
+    GROWN.set(list, next);
+  }
+  let grown = next.get(s);
+  if (!grown) {
+    grown = Object.freeze(list.concat(s));
+    next.set(s, grown);
+  }
+  return grown;
+}
+
+/** Jumps grow in place once there are a few; short lists are kept at their exact size. */
+function withJump(list: readonly (number | string)[], rule: number, chain: string): (number | string)[] {
+  if (list.length < 8) return list.concat(rule, chain);
+  const l = list as (number | string)[];
+  l.push(rule, chain);
+  return l;
+}
+
+/** Adds one rule to a digest. */
+export function digestRule(d: ChainDigest, r: Rule): void {
+  for (const m of r.matches) {
+    if (m.kind === "unparsed") continue;
+    d.matchNames = withOnce(d.matchNames, m.name);
+    if (m.kind === "generic-match") d.unknown = withOnce(d.unknown, `-m ${m.name}`);
+  }
+  const t = r.target;
+  if (t?.kind === "chain") d.jumps = withJump(d.jumps, d.count, t.chain);
+  else if (t?.kind === "target" || t?.kind === "generic-target") {
+    d.targetNames = withOnce(d.targetNames, t.name);
+    if (t.kind === "generic-target") d.unknown = withOnce(d.unknown, `-j ${t.name}`);
+  }
+  d.count++;
+}
+
+/** Calls `f` for each jump of the digest, in rule order. */
+export function forEachJump(d: ChainDigest, f: (rule: number, chain: string) => void): void {
+  for (let i = 0; i < d.jumps.length; i += 2) f(d.jumps[i] as number, d.jumps[i + 1] as string);
+}
+
+interface Unbound {
+  digest: ChainDigest;
+  bind(token: unknown): Rule[];
+  token: unknown;
+}
+
+/** A deferred chain's rules once bound, or how to bind them. */
+const STATE = new WeakMap<object, Rule[] | Unbound>();
+
+function readRules(this: Chain): Rule[] {
+  const s = STATE.get(this);
+  if (Array.isArray(s)) return s;
+  if (s === undefined) {
+    const rules: Rule[] = [];
+    STATE.set(this, rules);
+    return rules;
+  }
+  const rules = s.bind(s.token);
+  if (rules.length !== s.digest.count) {
+    throw new Error(`internal error: chain ${this.name} bound to ${rules.length} rules, not the ${s.digest.count} parsed`);
+  }
+  STATE.set(this, rules);
+  return rules;
+}
+
+function writeRules(this: Chain, rules: Rule[]): void {
+  STATE.set(this, rules);
+}
+
+// One accessor pair shared by every such chain, so they all keep one fast hidden class.
+const RULES_ACCESSOR: PropertyDescriptor = { get: readRules, set: writeRules, enumerable: true, configurable: true };
+
+/**
+ * A chain whose rules may later be deferred (`deferRules`). Until then its `rules` behave as a
+ * plain array; its keys are in the order of any other chain's.
+ */
+export function deferrableChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span): Chain {
+  const c = { name, builtin, policy, declared } as Chain;
+  Object.defineProperty(c, "rules", RULES_ACCESSOR);
+  c.span = span;
+  return c;
+}
+
+/**
+ * From now on, `chain.rules` (made by `deferrableChain`) are what `bind(token)` gives when
+ * first read: the `digest.count` rules the digest describes. Until then the digest answers.
+ */
+export function deferRules<T>(chain: Chain, digest: ChainDigest, bind: (token: T) => Rule[], token: T): void {
+  STATE.set(chain, { digest, bind: bind as (token: unknown) => Rule[], token });
+}
+
+/** Whether the chain's rules are still unbound. */
+export function isDeferred(chain: Chain): boolean {
+  const s = STATE.get(chain);
+  return s !== undefined && !Array.isArray(s);
+}
+
+/** The chain's digest, from what parsing recorded when its rules are unbound, else from its rules. */
+export function chainDigest(chain: Chain): ChainDigest {
+  const s = STATE.get(chain);
+  if (s !== undefined && !Array.isArray(s)) return s.digest;
+  const out = emptyDigest();
+  for (const r of chain.rules) digestRule(out, r);
+  return out;
+}

@@ -1,0 +1,135 @@
+/**
+ * Rules bound on first read (src/syntax/deferred-rules.ts) must be exactly the rules bound
+ * while parsing: same AST, same diagnostics, for real dumps and for restore scripts that mix
+ * -A with the commands that read or change chains. And deferral must actually defer: a
+ * summary binds nothing, an evaluation binds only the chains the packet passes through.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { parseRules } from "../../src/parse.js";
+import { readInput } from "../../src/inputs.js";
+import { summarize } from "../../src/cli/commands/parse.js";
+import { buildNode } from "../../src/netfilter/model.js";
+import { chainDigest, isDeferred } from "../../src/syntax/deferred-rules.js";
+import { saveText } from "../../src/print/save.js";
+import type { Chain, Ruleset } from "../../src/model/ast.js";
+import { kubeProxyDump } from "../../bench/gen-kube-proxy.js";
+import { hasShared, listShared, readShared, sections, sharedNotice } from "../support/shared.js";
+import { simpleNode } from "../support/simple-node.js";
+
+const SAMPLES = join(import.meta.dirname, "../../samples");
+
+function saveFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) return saveFiles(p);
+    return f.endsWith(".save") ? [p] : [];
+  });
+}
+
+function chains(rs: Ruleset): Chain[] {
+  return rs.tables.flatMap((t) => t.chains);
+}
+
+/** Parses both ways and checks they agree, binding the deferred rules last. */
+function expectSameBothWays(text: string, family: "ipv4" | "ipv6" = "ipv4"): void {
+  const eager = parseRules(text, { family, deferRules: false });
+  const deferred = parseRules(text, { family });
+  expect(deferred.diagnostics).toEqual(eager.diagnostics);
+  // Digests first, while the rules are still unbound; then the rules themselves.
+  expect(chains(deferred.value).map(chainDigest)).toEqual(chains(eager.value).map(chainDigest));
+  expect(deferred.value).toEqual(eager.value);
+  expect(saveText(deferred.value)).toBe(saveText(eager.value));
+}
+
+describe("deferred rules are the rules bound while parsing", () => {
+  it("for every sample dump", () => {
+    const files = saveFiles(SAMPLES);
+    expect(files.length).toBeGreaterThan(5);
+    for (const f of files) expectSameBothWays(readFileSync(f, "utf8"));
+  });
+
+  it.skipIf(!hasShared)(hasShared ? "for every iptables-save reference text" : sharedNotice("reference"), () => {
+    let n = 0;
+    for (const f of listShared("reference/iptables", ".txt")) {
+      const s = sections(readShared("reference/iptables", f));
+      for (const name of ["restore", "save"]) {
+        const text = s.get(name);
+        if (text === undefined) continue;
+        expectSameBothWays(text, f.startsWith("ip6-") ? "ipv6" : "ipv4");
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(20);
+  });
+
+  it("for a generated kube-proxy dump", () => {
+    expectSameBothWays(kubeProxyDump({ services: 50 }));
+  });
+
+  // Names iptables knows as targets are chains only when declared before the rule (the
+  // binder asks which chains exist so far), so the order of -N and -A matters.
+  const CHAINS = ["A", "B", "LED", "SECMARK"];
+  const line = fc.oneof(
+    fc.constantFrom(...CHAINS).map((c) => `-N ${c}`),
+    fc.tuple(fc.constantFrom("INPUT", ...CHAINS), fc.constantFrom("-j ACCEPT", "-j DROP", "-p tcp --dport 22 -j RETURN", "-s 10.0.0.1,10.0.0.2 -j LED", "-j SECMARK", "-g A", "-j B", "-m foo --bar 1 -j ACCEPT"))
+      .map(([c, r]) => `-A ${c} ${r}`),
+    fc.tuple(fc.constantFrom("INPUT", ...CHAINS), fc.integer({ min: 1, max: 3 })).map(([c, n]) => `-I ${c} ${n} -j ACCEPT`),
+    fc.tuple(fc.constantFrom("INPUT", ...CHAINS), fc.integer({ min: 1, max: 3 })).map(([c, n]) => `-D ${c} ${n}`),
+    fc.constantFrom("-F", "-F INPUT", "-X", "-X B", "-Z", "-Z INPUT", ":A - [0:0]", ":B - [3:4]", "[1:2] -A INPUT -j ACCEPT", '-A INPUT -m comment --comment "x\\"y" -j ACCEPT'),
+  );
+
+  it("for restore scripts that mix -A with -N, -I, -D, -F, -X and -Z", () => {
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 25 }), (lines) => {
+        expectSameBothWays(`*filter\n:INPUT ACCEPT [0:0]\n${lines.join("\n")}\nCOMMIT\n`);
+      }),
+      { numRuns: 300, seed: 20261203 },
+    );
+  });
+});
+
+describe("deferral defers", () => {
+  const text = kubeProxyDump({ services: 200 });
+
+  it("a summary counts rules and unknown extensions without binding any", () => {
+    const res = readInput(text, { file: "kp.save", format: "auto" });
+    const s = summarize("kp.save", res.input, res.diagnostics);
+    const rs = res.input.kind === "rules" ? res.input.ruleset : undefined;
+    expect(rs).toBeDefined();
+    const all = chains(rs!);
+    const bound = parseRules(text, { deferRules: false }).value;
+    expect(s.rules).toBe(chains(bound).reduce((n, c) => n + c.rules.length, 0));
+    expect(s.chains).toBe(all.length);
+    expect(all.filter((c) => !isDeferred(c)).length).toBeLessThan(all.length / 10);
+  });
+
+  it("an evaluation binds only the chains the packet passes through, and answers as if all were bound", () => {
+    const deferred = parseRules(text).value;
+    const eager = parseRules(text, { deferRules: false }).value;
+    const node = simpleNode({ addrs: { eth0: ["192.168.0.11/24"] }, routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }] });
+    const pkt = { family: "ipv4" as const, from: "eth0", src: "192.168.0.50", dst: "10.96.0.10", proto: 6, sport: 40000, dport: 80, tcpFlags: 2 };
+    const got = buildNode({ rulesets: [deferred], node }).evaluate(pkt);
+    const want = buildNode({ rulesets: [eager], node }).evaluate(pkt);
+    expect(got.outcomes).toEqual(want.outcomes);
+    const boundNow = chains(deferred).filter((c) => !isDeferred(c)).map((c) => c.name);
+    // nat PREROUTING → KUBE-SERVICES → one service's chain and its endpoints, plus the built-ins.
+    expect(boundNow).toContain("KUBE-SERVICES");
+    expect(boundNow.length).toBeLessThan(40);
+    expect(chains(deferred).length).toBeGreaterThan(500);
+  });
+
+  it("a deferred chain's rules can be replaced like any chain's", () => {
+    const rs = parseRules("*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\n-A X -j ACCEPT\n-A X -j DROP\nCOMMIT\n").value;
+    const x = rs.tables[0]!.chains.find((c) => c.name === "X")!;
+    expect(isDeferred(x)).toBe(true);
+    expect(chainDigest(x).count).toBe(2);
+    x.rules = [x.rules[1]!];
+    expect(isDeferred(x)).toBe(false);
+    expect(saveText(rs)).toContain(":X - [0:0]\n-A X -j DROP\nCOMMIT");
+    expect(Object.keys(x)).toEqual(["name", "builtin", "policy", "declared", "rules", "span", "counters"]);
+    expect(structuredClone(x).rules).toHaveLength(1);
+  });
+});
