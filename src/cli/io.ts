@@ -1,5 +1,5 @@
 /** What a command may touch of the outside world, so tests can run commands in-process. */
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../text-file.js";
 
 export interface CommandIO {
   out(s: string): void;
@@ -14,6 +14,6 @@ export const processIO: CommandIO = {
   out: (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),
   // Read once: a command may be run again (see app.ts) and must see the same input.
-  readStdin: () => (stdin ??= readFileSync(0, "utf8")),
+  readStdin: () => (stdin ??= readTextFile(0)),
   isTTY: Boolean(process.stdout.isTTY),
 };

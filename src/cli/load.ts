@@ -3,7 +3,8 @@
  * (files, a `collect` bundle, or the --iface/--local-addr shortcuts). Problems reading them
  * are UsageErrors (one clear line, exit 2); located parse diagnostics are returned.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { readTextFile } from "../text-file.js";
 import { join } from "node:path";
 import type { TableName } from "../model/ast.js";
 import { isTableName } from "../model/ast.js";
@@ -28,7 +29,7 @@ function readText(file: string, io: CommandIO): string {
   try {
     if (file === "-") return io.readStdin();
     if (statSync(file).isDirectory()) throw new UsageError(`${file} is a directory (use --bundle for a collect directory)`);
-    return readFileSync(file, "utf8");
+    return readTextFile(file);
   } catch (e) {
     if (e instanceof UsageError) throw e;
     throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);

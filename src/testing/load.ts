@@ -3,7 +3,7 @@
  * way the CLI reads them. A dump with errors fails the test at once with every located
  * error, rather than evaluating half a ruleset.
  */
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../text-file.js";
 import { assembleInputs, type TextInput } from "../assemble.js";
 import type { TableName } from "../model/ast.js";
 import { formatDiagnostic } from "../model/diagnostics.js";
@@ -31,7 +31,7 @@ const many = (f: Files | undefined): readonly string[] => (f === undefined ? [] 
 
 /** Builds the node from files; throws with every error found in them. */
 export function loadNode(files: NodeFiles): NetfilterNode {
-  const read = (f: Files | undefined): TextInput[] => many(f).map((file) => ({ file, text: readFileSync(file, "utf8") }));
+  const read = (f: Files | undefined): TextInput[] => many(f).map((file) => ({ file, text: readTextFile(file) }));
   return nodeFromTexts({ rules: read(files.rules), ipsets: read(files.ipsets), node: read(files.node) }, files);
 }
 

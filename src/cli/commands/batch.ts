@@ -2,7 +2,7 @@
  * `netfate batch --packets FILE.jsonl`: one JSON result per input line on stdout, a progress
  * bar on stderr when it is a terminal, and summary counts at the end (stderr).
  */
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../../text-file.js";
 import { buildNode } from "../../netfilter/model.js";
 import { formatDiagnostic } from "../../model/diagnostics.js";
 import { parsePacketJson, parsePacketText } from "../../packet/parse.js";
@@ -29,7 +29,7 @@ export function runBatch(argv: string[], io: CommandIO): number {
   if (!file) throw new UsageError("batch needs --packets FILE (one packet per line)");
   let text: string;
   try {
-    text = file === "-" ? io.readStdin() : readFileSync(file, "utf8");
+    text = file === "-" ? io.readStdin() : readTextFile(file);
   } catch (e) {
     throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

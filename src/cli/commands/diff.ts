@@ -3,7 +3,8 @@
  * OLD and NEW are rule dumps or `netfate collect` directories; the node facts and ipsets
  * given with the inputs flags serve both. Exit 1 when some packet differs, 0 when none does.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
+import { readTextFile } from "../../text-file.js";
 import { join } from "node:path";
 import { formatDiagnostic } from "../../model/diagnostics.js";
 import { DiagnosticSink } from "../../model/diagnostics.js";
@@ -70,13 +71,13 @@ function candidateFacts(args: ParsedArgs, sides: readonly string[]): { facts: No
   const facts = emptyFacts();
   const sets: IpSetCollection = { sets: [] };
   const texts: Array<{ file: string; text: string; ipsets: boolean }> = [];
-  for (const f of flagValues(args, "node")) if (f !== "-") texts.push({ file: f, text: readFileSync(f, "utf8"), ipsets: false });
-  for (const f of flagValues(args, "ipsets")) if (f !== "-") texts.push({ file: f, text: readFileSync(f, "utf8"), ipsets: true });
+  for (const f of flagValues(args, "node")) if (f !== "-") texts.push({ file: f, text: readTextFile(f), ipsets: false });
+  for (const f of flagValues(args, "ipsets")) if (f !== "-") texts.push({ file: f, text: readTextFile(f), ipsets: true });
   for (const dir of sides.filter(isDirectory)) {
     for (const name of readdirSync(dir).sort()) {
       const file = join(dir, name);
       if (isDirectory(file)) continue;
-      const text = readFileSync(file, "utf8");
+      const text = readTextFile(file);
       texts.push({ file, text, ipsets: /ipset/.test(name) });
     }
   }

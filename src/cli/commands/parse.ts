@@ -1,5 +1,5 @@
 /** `netfate parse FILE...`: read dumps, print their canonical text, AST (--json) or counts. */
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../../text-file.js";
 import { formatDiagnostic, type Diagnostic } from "../../model/diagnostics.js";
 import { isTableName, type Ruleset } from "../../model/ast.js";
 import { INPUT_FORMATS, type InputFormat } from "../../detect.js";
@@ -104,7 +104,7 @@ export function runParse(argv: string[], io: CommandIO): number {
   const results = args.positionals.map((file) => {
     let text: string;
     try {
-      text = file === "-" ? io.readStdin() : readFileSync(file, "utf8");
+      text = file === "-" ? io.readStdin() : readTextFile(file);
     } catch (e) {
       throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
