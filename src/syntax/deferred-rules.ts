@@ -88,33 +88,43 @@ export function forEachJump(d: ChainDigest, f: (rule: number, chain: string) => 
   for (let i = 0; i < d.jumps.length; i += 2) f(d.jumps[i] as number, d.jumps[i + 1] as string);
 }
 
-interface Unbound {
-  digest: ChainDigest;
-  bind(token: unknown): Rule[];
-  token: unknown;
+/** A deferrable chain's rules once bound, or how to bind them. */
+class RuleSlot {
+  rules: Rule[] | undefined = [];
+  digest: ChainDigest | undefined = undefined;
+  bind: ((token: unknown) => Rule[]) | undefined = undefined;
+  token: unknown = undefined;
 }
 
-/** A deferred chain's rules once bound, or how to bind them. */
-const STATE = new WeakMap<object, Rule[] | Unbound>();
+/**
+ * Where a deferrable chain keeps its slot: a property no enumeration sees (keys, JSON,
+ * spreads, structuredClone, deep equality) rather than a WeakMap, whose 100k entries would be
+ * work for every garbage collection. The slot is an object of its own, so a chain frozen
+ * before its rules were read can still bind them.
+ */
+const SLOT = Symbol("netfate.rules");
 
-function readRules(this: Chain): Rule[] {
-  const s = STATE.get(this);
-  if (Array.isArray(s)) return s;
-  if (s === undefined) {
-    const rules: Rule[] = [];
-    STATE.set(this, rules);
-    return rules;
+type Slotted = Chain & { readonly [SLOT]: RuleSlot };
+
+function slotOf(chain: Chain): RuleSlot | undefined {
+  return (chain as Partial<Slotted>)[SLOT];
+}
+
+function readRules(this: Slotted): Rule[] {
+  const s = this[SLOT];
+  if (s.rules) return s.rules;
+  const rules = s.bind!(s.token);
+  if (rules.length !== s.digest!.count) {
+    throw new Error(`internal error: chain ${this.name} bound to ${rules.length} rules, not the ${s.digest!.count} parsed`);
   }
-  const rules = s.bind(s.token);
-  if (rules.length !== s.digest.count) {
-    throw new Error(`internal error: chain ${this.name} bound to ${rules.length} rules, not the ${s.digest.count} parsed`);
-  }
-  STATE.set(this, rules);
+  writeRules.call(this, rules);
   return rules;
 }
 
-function writeRules(this: Chain, rules: Rule[]): void {
-  STATE.set(this, rules);
+function writeRules(this: Slotted, rules: Rule[]): void {
+  const s = this[SLOT];
+  s.rules = rules;
+  s.digest = s.bind = s.token = undefined;
 }
 
 // One accessor pair shared by every such chain, so they all keep one fast hidden class.
@@ -126,6 +136,7 @@ const RULES_ACCESSOR: PropertyDescriptor = { get: readRules, set: writeRules, en
  */
 export function deferrableChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span): Chain {
   const c = { name, builtin, policy, declared } as Chain;
+  Object.defineProperty(c, SLOT, { value: new RuleSlot(), enumerable: false });
   Object.defineProperty(c, "rules", RULES_ACCESSOR);
   c.span = span;
   return c;
@@ -136,19 +147,24 @@ export function deferrableChain(name: string, builtin: boolean, policy: Chain["p
  * first read: the `digest.count` rules the digest describes. Until then the digest answers.
  */
 export function deferRules<T>(chain: Chain, digest: ChainDigest, bind: (token: T) => Rule[], token: T): void {
-  STATE.set(chain, { digest, bind: bind as (token: unknown) => Rule[], token });
+  const s = slotOf(chain);
+  if (!s) throw new Error(`internal error: chain ${chain.name} was not made by deferrableChain`);
+  s.rules = undefined;
+  s.digest = digest;
+  s.bind = bind as (token: unknown) => Rule[];
+  s.token = token;
 }
 
 /** Whether the chain's rules are still unbound. */
 export function isDeferred(chain: Chain): boolean {
-  const s = STATE.get(chain);
-  return s !== undefined && !Array.isArray(s);
+  const s = slotOf(chain);
+  return s !== undefined && s.rules === undefined;
 }
 
 /** The chain's digest, from what parsing recorded when its rules are unbound, else from its rules. */
 export function chainDigest(chain: Chain): ChainDigest {
-  const s = STATE.get(chain);
-  if (s !== undefined && !Array.isArray(s)) return s.digest;
+  const s = slotOf(chain);
+  if (s?.digest) return s.digest;
   const out = emptyDigest();
   for (const r of chain.rules) digestRule(out, r);
   return out;

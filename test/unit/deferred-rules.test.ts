@@ -132,4 +132,12 @@ describe("deferral defers", () => {
     expect(Object.keys(x)).toEqual(["name", "builtin", "policy", "declared", "rules", "span", "counters"]);
     expect(structuredClone(x).rules).toHaveLength(1);
   });
+
+  it("a chain frozen before its rules are read still binds them", () => {
+    const rs = parseRules("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n").value;
+    const input = Object.freeze(rs.tables[0]!.chains[0]!);
+    expect(isDeferred(input)).toBe(true);
+    expect(input.rules.map((r) => r.target)).toMatchObject([{ kind: "standard", verdict: "ACCEPT" }]);
+    expect(isDeferred(input)).toBe(false);
+  });
 });
