@@ -90,6 +90,10 @@ export function forEachJump(d: ChainDigest, f: (rule: number, chain: string) => 
 
 /** A deferrable chain's rules once bound, or how to bind them. */
 class RuleSlot {
+  constructor(
+    /** The line that declared the chain (0: built in), kept apart from `span`, which may be moved. */
+    readonly since: number,
+  ) {}
   rules: Rule[] | undefined = [];
   digest: ChainDigest | undefined = undefined;
   bind: ((token: unknown) => Rule[]) | undefined = undefined;
@@ -136,7 +140,7 @@ const RULES_ACCESSOR: PropertyDescriptor = { get: readRules, set: writeRules, en
  */
 export function deferrableChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span): Chain {
   const c = { name, builtin, policy, declared } as Chain;
-  Object.defineProperty(c, SLOT, { value: new RuleSlot(), enumerable: false });
+  Object.defineProperty(c, SLOT, { value: new RuleSlot(builtin ? 0 : span.line), enumerable: false });
   Object.defineProperty(c, "rules", RULES_ACCESSOR);
   c.span = span;
   return c;
@@ -153,6 +157,17 @@ export function deferRules<T>(chain: Chain, digest: ChainDigest, bind: (token: T
   s.digest = digest;
   s.bind = bind as (token: unknown) => Rule[];
   s.token = token;
+}
+
+/**
+ * Whether a chain made by `deferrableChain` existed when line `line` of its input was read.
+ * Binding a rule again must see the chains its first binding saw, even after the AST's spans
+ * were moved to where a dump sits in a larger text (extract.ts).
+ */
+export function declaredBefore(chain: Chain, line: number): boolean {
+  const s = slotOf(chain);
+  if (!s) throw new Error(`internal error: chain ${chain.name} was not made by deferrableChain`);
+  return s.since < line;
 }
 
 /** Whether the chain's rules are still unbound. */

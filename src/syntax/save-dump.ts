@@ -13,7 +13,7 @@ import type { Span } from "../model/span.js";
 import { bindCommand } from "./rule-binder.js";
 import { inferTable } from "./infer-table.js";
 import { ruleSpecText } from "../print/save.js";
-import { deferrableChain, deferRules, digestRule, emptyDigest, type ChainDigest } from "./deferred-rules.js";
+import { declaredBefore, deferrableChain, deferRules, digestRule, emptyDigest, type ChainDigest } from "./deferred-rules.js";
 
 export interface SaveParseOptions {
   family?: Family;
@@ -120,7 +120,7 @@ class TableBuilder {
   /** Whether chain `name` existed when line `line` was read (for binding it again later). */
   existedAt(name: string, line: number): boolean {
     const c = this.chains.get(name);
-    return c !== undefined && (c.builtin || c.span.line < line);
+    return c !== undefined && declaredBefore(c, line);
   }
 
   finish(): Table {

@@ -133,6 +133,18 @@ describe("deferral defers", () => {
     expect(structuredClone(x).rules).toHaveLength(1);
   });
 
+  it("binding again sees the chains the first binding saw, after a pasted dump's spans were moved", () => {
+    // LED is an iptables target; declared before the rule, it is this chain (iptables does the same).
+    const dump = "*filter\n:INPUT ACCEPT [0:0]\n:LED - [0:0]\n:X - [0:0]\n-A X -j LED\n-A LED -j ACCEPT\nCOMMIT\n";
+    for (const text of [dump, `Here is my dump:\n\n\`\`\`\n${dump}\`\`\`\nthanks\n`]) {
+      const r = readInput(text, { file: "t", format: "auto" });
+      const rs = r.input.kind === "mixed" ? r.input.blocks[0]!.input : r.input;
+      expect(rs.kind).toBe("rules");
+      const x = rs.kind === "rules" ? rs.ruleset.tables[0]!.chains.find((c) => c.name === "X")! : undefined;
+      expect(x?.rules[0]?.target).toMatchObject({ kind: "chain", chain: "LED" });
+    }
+  });
+
   it("a chain frozen before its rules are read still binds them", () => {
     const rs = parseRules("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n").value;
     const input = Object.freeze(rs.tables[0]!.chains[0]!);
