@@ -7,7 +7,7 @@
 import {
   isUnknown, type Chain, type ExtensionMatch, type Family, type Rule, type Ruleset, type TableName, type Policy,
 } from "../model/ast.js";
-import { chainDigest, emptyDigest, forEachJump, type ChainDigest } from "../syntax/deferred-rules.js";
+import { chainDigest, emptyDigest, type ChainDigest } from "../syntax/deferred-rules.js";
 import { findMatch, findTarget } from "../extensions/registry.js";
 import type { MatchExtension, TargetExtension } from "../extensions/types.js";
 import { ipKey, ipToNum, maskFromPrefix, type NetTest } from "./ipnum.js";
@@ -248,43 +248,56 @@ export function compileRulesets(rulesets: readonly Ruleset[], family: Family): C
 
 /** Missing jump targets and jump loops, found once at load time as iptables-restore would. */
 function checkJumps(t: CompiledTable, digests: Map<CompiledChain, ChainDigest>, out: CompiledRuleset): void {
-  const jumpsOf = (c: CompiledChain) => digests.get(c) ?? emptyDigest();
-  for (const c of t.chains.values()) {
-    forEachJump(jumpsOf(c), (rule, chain) => {
-      if (!t.chains.has(chain)) {
-        out.problems.push({ table: t.name, chain: c.name, rule: rule + 1, message: `jumps to chain ${chain}, which does not exist` });
+  // Chains by position; each chain's distinct existing targets as positions, in rule order,
+  // from the digests: no rule is bound, and a 40k-chain table costs one lookup per jump.
+  const chains = [...t.chains.values()];
+  const position = new Map<CompiledChain, number>();
+  chains.forEach((c, i) => position.set(c, i));
+  const targetsOf: number[][] = chains.map((c) => {
+    const jumps = (digests.get(c) ?? emptyDigest()).jumps;
+    const targets: number[] = [];
+    // KUBE-SERVICES jumps to 10k chains: a set there, a look along the list for short ones.
+    const seen = jumps.length > 64 ? new Set<number>() : undefined;
+    for (let i = 0; i < jumps.length; i += 2) {
+      const chain = jumps[i + 1] as string;
+      const target = t.chains.get(chain);
+      if (!target) {
+        out.problems.push({ table: t.name, chain: c.name, rule: (jumps[i] as number) + 1, message: `jumps to chain ${chain}, which does not exist` });
+        continue;
       }
-    });
-  }
-  // Iterative DFS colouring; a back edge marks every chain on the cycle.
-  const colour = new Map<string, 1 | 2>();
-  for (const start of t.chains.keys()) {
-    if (colour.has(start)) continue;
-    const stack: { name: string; next: number; targets: string[] }[] = [];
-    const push = (name: string) => {
-      const targets = new Set<string>();
-      forEachJump(jumpsOf(t.chains.get(name)!), (_, chain) => {
-        if (t.chains.has(chain)) targets.add(chain);
-      });
-      colour.set(name, 1);
-      stack.push({ name, next: 0, targets: [...targets] });
+      const at = position.get(target)!;
+      if (seen ? !seen.has(at) : !targets.includes(at)) {
+        seen?.add(at);
+        targets.push(at);
+      }
+    }
+    return targets;
+  });
+  // Iterative DFS colouring (0 unseen, 1 on the stack, 2 done); a back edge marks every chain on the cycle.
+  const colour = new Uint8Array(chains.length);
+  for (let start = 0; start < chains.length; start++) {
+    if (colour[start]) continue;
+    const stack: { at: number; next: number }[] = [];
+    const push = (at: number) => {
+      colour[at] = 1;
+      stack.push({ at, next: 0 });
     };
     push(start);
     while (stack.length) {
       const top = stack[stack.length - 1]!;
-      if (top.next >= top.targets.length) {
-        colour.set(top.name, 2);
+      const targets = targetsOf[top.at]!;
+      if (top.next >= targets.length) {
+        colour[top.at] = 2;
         stack.pop();
         continue;
       }
-      const n = top.targets[top.next++]!;
-      const col = colour.get(n);
-      if (col === undefined) push(n);
-      else if (col === 1) {
-        const from = stack.findIndex((f) => f.name === n);
-        const cycle = stack.slice(from).map((f) => f.name);
+      const n = targets[top.next++]!;
+      if (colour[n] === 0) push(n);
+      else if (colour[n] === 1) {
+        const from = stack.findIndex((f) => f.at === n);
+        const cycle = stack.slice(from).map((f) => chains[f.at]!.name);
         for (const x of cycle) out.loops.add(`${t.name}/${x}`);
-        out.problems.push({ table: t.name, chain: n, message: `jump loop: ${[...cycle, n].join(" → ")}` });
+        out.problems.push({ table: t.name, chain: chains[n]!.name, message: `jump loop: ${[...cycle, chains[n]!.name].join(" → ")}` });
       }
     }
   }

@@ -83,11 +83,6 @@ export function digestRule(d: ChainDigest, r: Rule): void {
   d.count++;
 }
 
-/** Calls `f` for each jump of the digest, in rule order. */
-export function forEachJump(d: ChainDigest, f: (rule: number, chain: string) => void): void {
-  for (let i = 0; i < d.jumps.length; i += 2) f(d.jumps[i] as number, d.jumps[i + 1] as string);
-}
-
 /** A deferrable chain's rules once bound, or how to bind them. */
 class RuleSlot {
   constructor(
