@@ -41,6 +41,11 @@ export interface ReadInputOptions {
   format?: InputFormat | "auto";
   family?: Family;
   table?: TableName;
+  /**
+   * False binds every rule of an iptables-save dump while parsing, for callers that read them
+   * all (printing, diff); by default each chain's rules are bound when first read.
+   */
+  deferRules?: boolean;
 }
 
 export interface InputResult {
@@ -107,6 +112,7 @@ export function readInput(text: string, opts: ReadInputOptions): InputResult {
     const input = parseDump(text, opts.format, sink, {
       family: opts.family ?? guessFamily(opts.file, text),
       ...(opts.table ? { table: opts.table } : {}),
+      ...deferral(opts),
     });
     return { input, diagnostics: sink.items, formatNote: `format ${opts.format} (given)` };
   }
@@ -120,7 +126,7 @@ export function readInput(text: string, opts: ReadInputOptions): InputResult {
   if (opts.format !== "mixed" && detected.format === "save" && isBareSave(text)) {
     // The common case, a file straight from iptables-save: skip the extractor's full scan.
     const sink = new DiagnosticSink(opts.file);
-    const input = parseDump(text, "save", sink, { family: opts.family ?? guessFamily(opts.file, text), ...(opts.table ? { table: opts.table } : {}) });
+    const input = parseDump(text, "save", sink, { family: opts.family ?? guessFamily(opts.file, text), ...(opts.table ? { table: opts.table } : {}), ...deferral(opts) });
     return { input, diagnostics: sink.items, formatNote: `format save (detected: ${detected.reason})` };
   }
   const ex = extractDumps(text, opts.file);
@@ -131,6 +137,7 @@ export function readInput(text: string, opts: ReadInputOptions): InputResult {
     const input = parseDump(text, only.format, sink, {
       family: opts.family ?? guessFamily(opts.file, text),
       ...(opts.table ? { table: opts.table } : {}),
+      ...deferral(opts),
     });
     const why = detected.format === only.format ? detected.reason : only.note;
     return { input, diagnostics: sink.items, formatNote: `format ${only.format} (detected: ${why})` };
@@ -187,7 +194,7 @@ function parseBlock(block: DumpBlock, opts: ReadInputOptions): { parsed: ParsedB
       ? { family: block.hints.family, reason: `command on line ${block.hints.commandLine}` }
       : familyWithReason(opts.file, block.text);
   const table = opts.table ?? block.hints.table;
-  const input = remapSpans(parseDump(block.text, block.format, sink, { family: fam.family, ...(table ? { table } : {}) }), block);
+  const input = remapSpans(parseDump(block.text, block.format, sink, { family: fam.family, ...(table ? { table } : {}), ...deferral(opts) }), block);
   const famNote = block.format === "save" || block.format === "S" || block.format === "list" ? `; ${fam.family === "ipv6" ? "IPv6" : "IPv4"} (${fam.reason})` : "";
   const parsed: ParsedBlock = { format: block.format, firstLine: block.firstLine, lastLine: block.lastLine, note: block.note + famNote, input };
   if (block.prefix !== undefined) parsed.prefix = block.prefix;
@@ -197,6 +204,12 @@ function parseBlock(block: DumpBlock, opts: ReadInputOptions): { parsed: ParsedB
 interface DumpOptions {
   family: Family;
   table?: TableName;
+  deferRules?: boolean;
+}
+
+/** The caller's choice of deferral, as DumpOptions carry it. */
+function deferral(opts: ReadInputOptions): Pick<DumpOptions, "deferRules"> {
+  return opts.deferRules === false ? { deferRules: false } : {};
 }
 
 /** One dump in a known format → its AST; problems go to the sink with positions in `text`. */
@@ -204,7 +217,7 @@ function parseDump(text: string, format: InputFormat, sink: DiagnosticSink, opts
   switch (format) {
     case "save":
     case "S": {
-      const ruleset = parseSaveDump(text, sink, { family: opts.family, format, ...(opts.table ? { table: opts.table } : {}) });
+      const ruleset = parseSaveDump(text, sink, { family: opts.family, format, ...(opts.table ? { table: opts.table } : {}), ...(opts.deferRules === false ? { deferRules: false } : {}) });
       return { kind: "rules", format, ruleset };
     }
     case "list": {

@@ -110,6 +110,8 @@ export function runParse(argv: string[], io: CommandIO): number {
     }
     const res = readInput(text, {
       file, format: format as InputFormat | "auto",
+      // Printing reads every rule: bind them while parsing rather than check them twice.
+      ...(flagSet(args, "summary") ? {} : { deferRules: false }),
       ...(flagSet(args, "ipv6") ? { family: "ipv6" as const } : {}),
       ...(table ? { table } : {}),
     });
