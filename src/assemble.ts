@@ -13,6 +13,7 @@ import { applyShortcuts, readFacts } from "./facts/parse.js";
 import { nodeViewFromFacts } from "./netfilter/node-view.js";
 import { noIpsets } from "./netfilter/unknown-facts.js";
 import { ipsetView, parseIpsets, type IpSetCollection } from "./ipset/index.js";
+import { appendAll } from "./append-all.js";
 
 export interface TextInput {
   file: string;
@@ -54,19 +55,19 @@ export function assembleInputs(spec: AssembleSpec): AssembledInputs {
   for (const f of spec.rules) {
     const r = readInput(f.text, { file: f.file, ...(spec.table ? { table: spec.table } : {}) });
     out.notes.push(`${f.file}: ${r.formatNote}`);
-    out.diagnostics.push(...r.diagnostics);
+    appendAll(out.diagnostics, r.diagnostics);
     const found = rulesetsOf(r.input);
     if (found.length === 0) throw new InputError(`${f.file}: no iptables rules found in it (${r.formatNote})`);
-    out.rulesets.push(...found);
+    appendAll(out.rulesets, found);
   }
   const shortcuts: Shortcuts = { ifaces: [], localAddrs: [], routes: [], ...spec.shortcuts };
   const node = nodeFromInputs(spec.node ?? [], shortcuts);
-  out.diagnostics.push(...node.diagnostics);
+  appendAll(out.diagnostics, node.diagnostics);
   if (node.view) out.node = node.view;
   else out.notes.push("no node facts given: routing and local-address questions are indeterminate (give --node, --bundle or --iface NAME=CIDR)");
   if (spec.ipsets?.length) {
     const s = ipsetsFromInputs(spec.ipsets);
-    out.diagnostics.push(...s.diagnostics);
+    appendAll(out.diagnostics, s.diagnostics);
     out.ipsets = s.view;
   }
   return out;
@@ -79,7 +80,7 @@ function nodeFromInputs(files: TextInput[], s: Shortcuts): { view?: NodeView; di
   for (const f of files) {
     const sink = new DiagnosticSink(f.file);
     readFacts(f.text, f.file, facts, sink);
-    diagnostics.push(...sink.items);
+    appendAll(diagnostics, sink.items);
   }
   const sink = new DiagnosticSink("<command line>");
   applyShortcuts(facts, s, sink);
@@ -94,7 +95,7 @@ function ipsetsFromInputs(files: TextInput[]): { view: IpsetView; diagnostics: D
   const diagnostics: Diagnostic[] = [];
   for (const f of files) {
     const r = parseIpsets(f.text, { file: f.file });
-    diagnostics.push(...r.diagnostics);
+    appendAll(diagnostics, r.diagnostics);
     for (const s of r.value.sets) {
       sets.sets = sets.sets.filter((x) => x.name !== s.name);
       sets.sets.push(s);

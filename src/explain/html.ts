@@ -47,8 +47,8 @@ function layout(g: TraceGraph): Map<string, Placed> {
 export function htmlPage(e: Evaluation): string {
   const g = traceGraph(e);
   const pos = layout(g);
-  const width = Math.max(...[...pos.values()].map((p) => p.x + p.w)) + 20;
-  const height = Math.max(...[...pos.values()].map((p) => p.y + p.h)) + 20;
+  const width = [...pos.values()].reduce((m, p) => Math.max(m, p.x + p.w), 0) + 20;
+  const height = [...pos.values()].reduce((m, p) => Math.max(m, p.y + p.h), 0) + 20;
   const svgNodes = g.nodes.map((n) => {
     const p = pos.get(n.id)!;
     const [l1, l2] = n.label.split("\n");

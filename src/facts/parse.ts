@@ -7,6 +7,7 @@ import type { Family } from "../model/ast.js";
 import { DiagnosticSink } from "../model/diagnostics.js";
 import type { FactAddress, FactInterface, FactRoute, FactTunnel, NodeFacts } from "./model.js";
 import { parseRouteLine } from "./route-line.js";
+import { appendAll } from "../append-all.js";
 
 function cidr(text: string): FactAddress | undefined {
   const m = /^([0-9a-fA-F:.]+)(?:\/(\d+))?$/.exec(text.trim());
@@ -274,7 +275,7 @@ export function factsFromTexts(inputs: ReadonlyArray<{ text: string; file: strin
   for (const i of inputs) {
     const sink = new DiagnosticSink(i.file);
     readFacts(i.text, i.file, facts, sink);
-    diagnostics.push(...sink.items);
+    appendAll(diagnostics, sink.items);
   }
   return { facts, diagnostics };
 }

@@ -14,6 +14,7 @@ import { bindCommand } from "./rule-binder.js";
 import { inferTable } from "./infer-table.js";
 import { ruleSpecText } from "../print/save.js";
 import { declaredBefore, deferrableChain, deferRules, digestRule, emptyDigest, type ChainDigest } from "./deferred-rules.js";
+import { appendAll } from "../append-all.js";
 
 export interface SaveParseOptions {
   family?: Family;
@@ -215,7 +216,7 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
       return c;
     };
     if (b.deferring && cmd.kind !== "append" && cmd.kind !== "new-chain" && cmd.kind !== "policy") {
-      for (const [c, d] of b.deferred) c.rules.push(...bindDeferred(b, d));
+      for (const [c, d] of b.deferred) appendAll(c.rules, bindDeferred(b, d));
       b.deferred.clear();
       b.deferring = false;
     }
@@ -223,13 +224,13 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
       case "append": {
         const c = chainFor(cmd.chain, true)!;
         if (b.deferring) b.defer(c, lineStart, l.line, l.col, cmd.rules);
-        else c.rules.push(...cmd.rules);
+        else appendAll(c.rules, cmd.rules);
         break;
       }
       case "insert": {
         const c = chainFor(cmd.chain, true)!;
         if (cmd.position > c.rules.length + 1) sink.error(span, `-I ${cmd.chain} ${cmd.position}: the chain has only ${c.rules.length} rules`);
-        else c.rules.splice(cmd.position - 1, 0, ...cmd.rules);
+        else c.rules = [...c.rules.slice(0, cmd.position - 1), ...cmd.rules, ...c.rules.slice(cmd.position - 1)];
         break;
       }
       case "delete": {

@@ -81,6 +81,18 @@ describe("deferred rules are the rules bound while parsing", () => {
     fc.constantFrom("-F", "-F INPUT", "-X", "-X B", "-Z", "-Z INPUT", ":A - [0:0]", ":B - [3:4]", "[1:2] -A INPUT -j ACCEPT", '-A INPUT -m comment --comment "x\\"y" -j ACCEPT'),
   );
 
+  it("for a chain longer than a function call takes arguments, changed after by -I", () => {
+    const lines = ["*filter", ":INPUT ACCEPT [0:0]", ":X - [0:0]"];
+    for (let i = 0; i < 200_000; i++) lines.push(`-A X -s 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32 -j ACCEPT`);
+    lines.push("-I X 1 -j DROP", "COMMIT", "");
+    const r = parseRules(lines.join("\n"));
+    expect(r.diagnostics).toEqual([]);
+    const x = r.value.tables[0]!.chains.find((c) => c.name === "X")!;
+    expect(x.rules).toHaveLength(200_001);
+    expect(x.rules[0]!.target).toMatchObject({ kind: "standard", verdict: "DROP" });
+    expect(x.rules[200_000]!.source).toMatchObject({ address: "10.3.13.63", prefixLength: 32 });
+  });
+
   it("for restore scripts that mix -A with -N, -I, -D, -F, -X and -Z", () => {
     fc.assert(
       fc.property(fc.array(line, { maxLength: 25 }), (lines) => {
