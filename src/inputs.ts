@@ -207,8 +207,8 @@ interface DumpOptions {
   deferRules?: boolean;
 }
 
-/** The caller's choice of deferral, as DumpOptions carry it. */
-function deferral(opts: ReadInputOptions): Pick<DumpOptions, "deferRules"> {
+/** The caller's choice of deferral, passed on only when it is not the default. */
+function deferral(opts: { deferRules?: boolean }): { deferRules?: false } {
   return opts.deferRules === false ? { deferRules: false } : {};
 }
 
@@ -217,7 +217,7 @@ function parseDump(text: string, format: InputFormat, sink: DiagnosticSink, opts
   switch (format) {
     case "save":
     case "S": {
-      const ruleset = parseSaveDump(text, sink, { family: opts.family, format, ...(opts.table ? { table: opts.table } : {}), ...(opts.deferRules === false ? { deferRules: false } : {}) });
+      const ruleset = parseSaveDump(text, sink, { family: opts.family, format, ...(opts.table ? { table: opts.table } : {}), ...deferral(opts) });
       return { kind: "rules", format, ruleset };
     }
     case "list": {

@@ -7,7 +7,7 @@
 import {
   isUnknown, type Chain, type ExtensionMatch, type Family, type Rule, type Ruleset, type TableName, type Policy,
 } from "../model/ast.js";
-import { chainDigest, emptyDigest, type ChainDigest } from "../syntax/deferred-rules.js";
+import { chainDigest, type ChainDigest } from "../syntax/deferred-rules.js";
 import { findMatch, findTarget } from "../extensions/registry.js";
 import type { MatchExtension, TargetExtension } from "../extensions/types.js";
 import { ipKey, ipToNum, maskFromPrefix, type NetTest } from "./ipnum.js";
@@ -54,6 +54,8 @@ export interface CompiledChain {
   policy: Policy | null;
   /** False when the dump did not have it (iptables-nft: no such chain, no policy line). */
   declared: boolean;
+  /** Rule count, extensions and jumps, known without binding or compiling a rule. */
+  readonly digest: ChainDigest;
   rules: CompiledRule[];
   index?: ChainIndex;
 }
@@ -198,7 +200,6 @@ class LazyCompiledChain implements CompiledChain {
     readonly builtin: boolean,
     readonly policy: Policy | null,
     readonly declared: boolean,
-    /** Rule count, extensions and jumps, known without compiling. */
     readonly digest: ChainDigest,
     private readonly source: Chain,
     private readonly family: Family,
@@ -223,7 +224,6 @@ class LazyCompiledChain implements CompiledChain {
 
 export function compileRulesets(rulesets: readonly Ruleset[], family: Family): CompiledRuleset {
   const out: CompiledRuleset = { family, tables: new Map(), problems: [], loops: new Set(), conntrackActive: false };
-  const digests = new Map<CompiledChain, ChainDigest>();
   for (const rs of rulesets) {
     if (rs.family !== family) continue;
     for (const t of rs.tables) {
@@ -238,23 +238,22 @@ export function compileRulesets(rulesets: readonly Ruleset[], family: Family): C
           out.problems.push({ table: t.name, chain: c.name, message: `policy not shown in the dump (${c.policy.reason}); assumed ACCEPT` });
         }
         ct.chains.set(c.name, cc);
-        digests.set(cc, digest);
       }
     }
   }
-  for (const t of out.tables.values()) checkJumps(t, digests, out);
+  for (const t of out.tables.values()) checkJumps(t, out);
   return out;
 }
 
 /** Missing jump targets and jump loops, found once at load time as iptables-restore would. */
-function checkJumps(t: CompiledTable, digests: Map<CompiledChain, ChainDigest>, out: CompiledRuleset): void {
+function checkJumps(t: CompiledTable, out: CompiledRuleset): void {
   // Chains by position; each chain's distinct existing targets as positions, in rule order,
   // from the digests: no rule is bound, and a 40k-chain table costs one lookup per jump.
   const chains = [...t.chains.values()];
   const position = new Map<CompiledChain, number>();
   chains.forEach((c, i) => position.set(c, i));
   const targetsOf: number[][] = chains.map((c) => {
-    const jumps = (digests.get(c) ?? emptyDigest()).jumps;
+    const jumps = c.digest.jumps;
     const targets: number[] = [];
     // KUBE-SERVICES jumps to 10k chains: a set there, a look along the list for short ones.
     const seen = jumps.length > 64 ? new Set<number>() : undefined;
