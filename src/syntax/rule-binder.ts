@@ -53,7 +53,18 @@ const CORE: readonly (OptionSpec & { id: string })[] = [
   { id: "6", flags: ["-6", "--ipv6"], args: 0 },
 ];
 
-const CORE_INDEX = new Map<string, OptionSpec>(CORE.flatMap((c) => c.flags.map((f) => [f, c] as const)));
+type CoreSpec = (typeof CORE)[number];
+const CORE_INDEX = new Map<string, CoreSpec>(CORE.flatMap((c) => c.flags.map((f) => [f, c] as const)));
+/** The core options by the letter of their short flag: a dump's 800k flags are mostly `-x`. */
+const CORE_SHORT: (CoreSpec | undefined)[] = [];
+for (const c of CORE) CORE_SHORT[c.flags[0]!.charCodeAt(1)] = c;
+
+/** The core option spelled exactly `flag`. */
+function coreOption(flag: string): CoreSpec | undefined {
+  // A map lookup would hash each new word first; a two-character flag is one array index.
+  if (flag.length === 2) return CORE_SHORT[flag.charCodeAt(1)];
+  return CORE_INDEX.get(flag);
+}
 
 const COMMANDS: ReadonlyArray<readonly [string, readonly string[]]> = [
   ["A", ["-A", "--append"]],
@@ -143,8 +154,11 @@ function isFlag(a: Arg): boolean {
   return isAlnum(c1) || (c1 === 45 && v.length > 2 && isAlnum(v.charCodeAt(2)));
 }
 
-/** Flag → spec maps, built once per option list: binding is the hot loop of a 100k-rule dump. */
-const FLAG_INDEX = new WeakMap<readonly OptionSpec[], Map<string, OptionSpec>>();
+/**
+ * Flag → spec maps, built once per option list: binding is the hot loop of a 100k-rule dump.
+ * The lists are the extensions' own, a fixed few, so a Map (a WeakMap is slower to read).
+ */
+const FLAG_INDEX = new Map<readonly OptionSpec[], Map<string, OptionSpec>>();
 
 function flagIndex(specs: readonly OptionSpec[]): Map<string, OptionSpec> {
   let m = FLAG_INDEX.get(specs);
@@ -238,8 +252,10 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
   // Whether this rule failed is whether the sink gained errors: no per-rule closure counts them.
   const errorsBefore = sink.errorCount;
   const error = sinkReporters(sink).error;
-  let sources: AddressMatch[] = [];
-  let destinations: AddressMatch[] = [];
+  // Undefined until an address is read: an empty array literal has another hidden class than a
+  // list of objects, and reading both made the optimized binder bail out (measured).
+  let sources: AddressMatch[] | undefined;
+  let destinations: AddressMatch[] | undefined;
   let srcNeg = false;
   let dstNeg = false;
   let inIf: InterfaceMatch | undefined;
@@ -282,14 +298,14 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
     pendingNeg = undefined;
 
     // Exact spellings first (core, then loaded extensions), abbreviations only after that.
-    let core = CORE_INDEX.get(a.value) as (typeof CORE)[number] | undefined | "ambiguous";
+    let core: CoreSpec | undefined | "ambiguous" = coreOption(a.value);
     // An extension netfate does not know may own any spelling (`-m recent --set`), so after
     // one, core options are matched exactly, never by abbreviation.
     const genericLoaded = lastLoaded !== undefined && !lastLoaded.ext;
     let owner: ReturnType<typeof findOwner> | undefined;
     if (!core) {
       owner = findOwner(a.value, matches, target, proto, family);
-      if (!owner && !genericLoaded && a.value.charCodeAt(1) === 45) core = lookupFlag(a.value, CORE) as (typeof CORE)[number] | undefined | "ambiguous";
+      if (!owner && !genericLoaded && a.value.charCodeAt(1) === 45) core = lookupFlag(a.value, CORE) as CoreSpec | undefined | "ambiguous";
     }
     if (core && core !== "ambiguous") {
       if (negated && !core.negatable) error(spanAt(line, negSpan), `${a.value} cannot be negated`);
@@ -311,11 +327,16 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
         case "s":
         case "d": {
           let list = core.id === "s" ? sources : destinations;
-          if (list.length > 0) error(span, `multiple ${a.value} flags not allowed`);
-          for (const part of v.includes(",") ? v.split(",") : [v]) {
+          if (list !== undefined) error(span, `multiple ${a.value} flags not allowed`);
+          const parts = v.includes(",") ? v.split(",") : undefined;
+          for (let k = 0; k < (parts ? parts.length : 1); k++) {
+            const part = parts ? parts[k]! : v;
             const r = parseAddress(part, family);
             if (!r.ok) error(spanAt(line, args[i - 1]), `bad address for ${a.value}`, r.expected, part);
-            else list = append(list, { negated: neg, address: r.value.address, prefixLength: r.value.prefixLength, mask: r.value.mask });
+            else {
+              const m: AddressMatch = { negated: neg, address: r.value.address, prefixLength: r.value.prefixLength, mask: r.value.mask };
+              list = list === undefined ? [m] : append(list, m);
+            }
           }
           if (core.id === "s") {
             sources = list;
@@ -470,8 +491,8 @@ export function bindRule(args: Arg[], env: BindEnv, chain: string, lineSpan: Spa
   }
   if (sink.errorCount > errorsBefore) return undefined;
 
-  const srcs: readonly (AddressMatch | undefined)[] = sources.length ? sources : NO_ADDRESS;
-  const dsts: readonly (AddressMatch | undefined)[] = destinations.length ? destinations : NO_ADDRESS;
+  const srcs: readonly (AddressMatch | undefined)[] = sources ?? NO_ADDRESS;
+  const dsts: readonly (AddressMatch | undefined)[] = destinations ?? NO_ADDRESS;
   let out: Rule[] = [];
   for (const s of srcs) {
     for (const d of dsts) {
