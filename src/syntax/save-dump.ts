@@ -10,7 +10,7 @@ import {
 } from "../model/ast.js";
 import { DiagnosticSink } from "../model/diagnostics.js";
 import type { Span } from "../model/span.js";
-import { bindCommand } from "./rule-binder.js";
+import { bindCommand, type BindEnv } from "./rule-binder.js";
 import { inferTable } from "./infer-table.js";
 import { ruleSpecText } from "../print/save.js";
 import { declaredBefore, deferrableChain, deferRules, digestRule, emptyDigest, type ChainDigest } from "./deferred-rules.js";
@@ -181,12 +181,12 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
   };
 
   // One binding environment per table, reused for every line: a 100k-rule dump is a hot loop.
-  const envs = new WeakMap<TableBuilder, { family: Family; table: string; sink: DiagnosticSink; line: number; isChain(n: string): boolean }>();
+  const envs = new WeakMap<TableBuilder, BindEnv>();
   const envFor = (b: TableBuilder) => {
     let e = envs.get(b);
     if (!e) {
       const chains = b.chains;
-      e = { family, table: b.table.name, sink, line: 0, isChain: (n: string) => chains.has(n) };
+      e = { family, table: b.table.name, sink, line: 0, isChain: (n: string) => chains.has(n), jumpsMustExist: b.table.nameSource === "input" };
       envs.set(b, e);
     }
     return e;
