@@ -69,6 +69,8 @@ function words(text: string): Array<{ w: string; start: number; end: number }> {
 export function parseListing(text: string, sink: DiagnosticSink, opts: ListingOptions = {}): Ruleset {
   const family = opts.family ?? "ipv4";
   const groups: RawChain[][] = [[]];
+  // The chain names of the last group: a search of the group per header was quadratic in chains.
+  let groupNames = new Set<string>();
   let current: RawChain | undefined;
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -80,9 +82,12 @@ export function parseListing(text: string, sink: DiagnosticSink, opts: ListingOp
     const h = CHAIN_HEADER.exec(raw);
     if (h) {
       const name = h[1]!;
-      const group = groups[groups.length - 1]!;
       // A built-in chain seen again means the next table's listing has begun.
-      if (group.some((c) => c.name === name)) groups.push([]);
+      if (groupNames.has(name)) {
+        groups.push([]);
+        groupNames = new Set();
+      }
+      groupNames.add(name);
       current = { name, line: lineNo, columns: { num: false, counters: false, ifaces: false }, rows: [] };
       if (raw.trimStart().startsWith("\\")) sink.warning({ line: lineNo, col: 1, len: 1 }, "stray backslash before `Chain` (markdown escape) ignored");
       if (h[2]) {
