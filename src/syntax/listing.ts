@@ -82,7 +82,7 @@ export function parseListing(text: string, sink: DiagnosticSink, opts: ListingOp
     const h = CHAIN_HEADER.exec(raw);
     if (h) {
       const name = h[1]!;
-      // A built-in chain seen again means the next table's listing has begun.
+      // A table lists each chain once: a name seen again means the next table's listing has begun.
       if (groupNames.has(name)) {
         groups.push([]);
         groupNames = new Set();
