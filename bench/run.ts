@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { kubeProxyDump } from "./gen-kube-proxy.js";
 import { parseRules } from "../src/parse.js";
 import { buildNode } from "../src/netfilter/model.js";
+import { listText } from "../src/print/listing.js";
 import type { NodeView } from "../src/netfilter/types.js";
 import type { PacketSpec } from "../src/model/packet.js";
 
@@ -18,6 +19,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
 const out = join(root, "bench", "out");
 const cli = join(root, "dist", "src", "cli", "main.js");
+const floor = join(root, "dist", "bench", "floor.js");
 
 function dump(services: number): string {
   mkdirSync(out, { recursive: true });
@@ -90,12 +92,27 @@ function main(): void {
     times[n] = r.ms;
     const ipt = iptablesRestoreTest(f);
     console.log(row([`kube-proxy ${n} services`, mb.toFixed(1), r.ms.toFixed(0), (mb / (r.ms / 1000)).toFixed(1), r.rssMB?.toFixed(0) ?? "?", typeof ipt === "string" ? ipt : ipt.ms.toFixed(0)]));
+    const fl = measure(process.execPath, [floor, f], 3);
+    console.log(row([`  floor: node reads, splits words`, "", fl.ms.toFixed(0), (mb / (fl.ms / 1000)).toFixed(1), fl.rssMB?.toFixed(0) ?? "?", ""]));
   }
   console.log(`30k/10k time ratio: ${(times[30_000]! / times[10_000]!).toFixed(2)} (linear is 3.0)\n`);
 
   const f = dump(10_000);
   const text = readFileSync(f, "utf8");
   const rs = parseRules(text).value;
+
+  // The listing formats, which users paste as often as dumps: print -nvL of the 10k dump, read it back.
+  const t0 = performance.now();
+  const listing = listText(rs, { numeric: true, verbose: true });
+  const printMs = performance.now() - t0;
+  const lf = join(out, "kube-proxy-10000.nvL");
+  writeFileSync(lf, listing);
+  const lmb = Buffer.byteLength(listing) / 1e6;
+  const lr = measure(process.execPath, [cli, "parse", "--summary", "--quiet", "--format", "list", "--table", "nat", lf], 3);
+  console.log(row(["listing -nvL (10k services)", "MB", "ms", "MB/s", "peak RSS MB"]));
+  console.log(row(["print (in process)", lmb.toFixed(1), printMs.toFixed(0), (lmb / (printMs / 1000)).toFixed(1), ""]));
+  console.log(row(["parse (whole process, --summary)", lmb.toFixed(1), lr.ms.toFixed(0), (lmb / (lr.ms / 1000)).toFixed(1), lr.rssMB?.toFixed(0) ?? "?"]));
+  console.log();
   const ips = text.split("\n").filter((l) => l.startsWith("-A KUBE-SERVICES -d")).map((l) => /-d (\S+)\/32/.exec(l)![1]!);
   const n = buildNode({ rulesets: [rs], node });
   console.log(row(["evaluate (10k services)", "µs/packet", "packets/s", "outcomes"]));

@@ -5,8 +5,11 @@
  * mean is decided in `src/syntax/`, because iptables binds options to extensions by data
  * (which `-m` modules are loaded), not by a context-free grammar.
  */
-import { createToken, EmbeddedActionsParser, Lexer, type IToken, type TokenType } from "chevrotain";
+import type { IToken, TokenType } from "chevrotain";
 import { registerChunkParser } from "./chunk-parser.js";
+import { loadChevrotain } from "./chevrotain.js";
+
+const { createToken, EmbeddedActionsParser, Lexer } = await loadChevrotain();
 
 function atLineStart(text: string, offset: number): boolean {
   for (let i = offset - 1; i >= 0; i--) {

