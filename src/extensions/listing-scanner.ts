@@ -2,6 +2,41 @@
  * A cursor over the last column of an `iptables -L` line, where each match and the target
  * print their options one after another. Extensions read their own text with it.
  */
+/**
+ * Sticky versions of the expressions extensions pass, by their text: a regular expression
+ * literal is a new object each time its function runs, and the same few are passed for every
+ * row of a listing.
+ */
+const STICKY = new Map<string, RegExp>();
+
+function stickyVersion(re: RegExp): RegExp {
+  if (re.sticky) return re;
+  const flags = re.flags;
+  // With flags (none of netfate's have any) the text alone does not say which expression it is.
+  if (flags !== "") return new RegExp(re.source, flags + "y");
+  let s = STICKY.get(re.source);
+  if (!s) {
+    s = new RegExp(re.source, "y");
+    STICKY.set(re.source, s);
+  }
+  return s;
+}
+
+const PATTERNS = new Map<string, RegExp>();
+
+/**
+ * The expression `source` for `ListingScanner.match`, made once: for expressions built from a
+ * word (`${label}s?:...`), which would otherwise be compiled again for every row.
+ */
+export function listingPattern(source: string): RegExp {
+  let re = PATTERNS.get(source);
+  if (!re) {
+    re = new RegExp(source, "y");
+    PATTERNS.set(source, re);
+  }
+  return re;
+}
+
 export class ListingScanner {
   pos = 0;
   constructor(readonly text: string) {}
@@ -55,7 +90,7 @@ export class ListingScanner {
   /** Consumes a regular expression anchored at the cursor (after spaces). */
   match(re: RegExp): RegExpExecArray | undefined {
     const p = this.skipSpacesFrom(this.pos);
-    const sticky = new RegExp(re.source, re.flags.includes("y") ? re.flags : re.flags + "y");
+    const sticky = stickyVersion(re);
     sticky.lastIndex = p;
     const m = sticky.exec(this.text);
     if (!m) return undefined;

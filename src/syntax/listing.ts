@@ -11,7 +11,7 @@ import {
 } from "../model/ast.js";
 import type { DiagnosticSink } from "../model/diagnostics.js";
 import type { Span } from "../model/span.js";
-import { findTarget, matchesByPrintPrefix, IPTABLES_TARGET_NAMES, targetsListedAs } from "../extensions/registry.js";
+import { findTarget, matchesByPrintPrefixAt, IPTABLES_TARGET_NAMES, targetsListedAs } from "../extensions/registry.js";
 import { ListingScanner } from "../extensions/listing-scanner.js";
 import type { PrintContext } from "../extensions/types.js";
 import { protocolName, protocolNumber } from "../extensions/protocols.js";
@@ -60,10 +60,28 @@ export function parseCount(t: string): { value: bigint; exact: boolean } | undef
 const CHAIN_HEADER = /^\s*\\?Chain (\S+) \((?:policy (ACCEPT|DROP)(?: (\S+) packets, (\S+) bytes)?|(\d+) references)\)\s*$/;
 const COLUMN_HEADER = /^\s*(num\s+)?(pkts\s+bytes\s+)?target\s+prot\s+opt\s+(in\s+out\s+)?source\s+destination\s*$/;
 
-function words(text: string): Array<{ w: string; start: number; end: number }> {
+/** Whether the character `c` is one JavaScript's `\s` matches (the words of a row are `\S+`). */
+function isSpace(c: number): boolean {
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return /\s/.test(String.fromCharCode(c));
+}
+
+/** The row's words, as `text.matchAll(/\S+/g)` finds them, without a match object per word. */
+export function rowWords(text: string): Array<{ w: string; start: number; end: number }> {
   const out: Array<{ w: string; start: number; end: number }> = [];
-  for (const m of text.matchAll(/\S+/g)) out.push({ w: m[0], start: m.index!, end: m.index! + m[0].length });
+  for (let i = 0; i < text.length; ) {
+    while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+    if (i >= text.length) break;
+    const start = i;
+    while (i < text.length && !isSpace(text.charCodeAt(i))) i++;
+    out.push({ w: text.slice(start, i), start, end: i });
+  }
   return out;
+}
+
+/** Whether a line whose first non-space character is `c` may be a chain or column header. */
+function mayBeginHeader(c: number): boolean {
+  return c === 67 /* C */ || c === 92 /* \ */ || c === 110 /* n */ || c === 112 /* p */ || c === 116 /* t */;
 }
 
 export function parseListing(text: string, sink: DiagnosticSink, opts: ListingOptions = {}): Ruleset {
@@ -74,52 +92,54 @@ export function parseListing(text: string, sink: DiagnosticSink, opts: ListingOp
   let current: RawChain | undefined;
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!.replace(/\r$/, "");
+    const line = lines[i]!;
+    const raw = line.endsWith("\r") ? line.slice(0, -1) : line;
     const lineNo = i + 1;
-    if (raw.trim() === "") {
-      continue;
-    }
-    const h = CHAIN_HEADER.exec(raw);
-    if (h) {
-      const name = h[1]!;
-      // A table lists each chain once: a name seen again means the next table's listing has begun.
-      if (groupNames.has(name)) {
-        groups.push([]);
-        groupNames = new Set();
-      }
-      groupNames.add(name);
-      current = { name, line: lineNo, columns: { num: false, counters: false, ifaces: false }, rows: [] };
-      if (raw.trimStart().startsWith("\\")) sink.warning({ line: lineNo, col: 1, len: 1 }, "stray backslash before `Chain` (markdown escape) ignored");
-      if (h[2]) {
-        current.policy = h[2] as Policy;
-        if (h[3] !== undefined) {
-          const p = parseCount(h[3]);
-          const b = parseCount(h[4]!);
-          if (p && b) current.policyCounters = { packets: p.value, bytes: b.value, exact: p.exact && b.exact };
+    let first = 0;
+    while (first < raw.length && isSpace(raw.charCodeAt(first))) first++;
+    if (first === raw.length) continue;
+    // Headers begin with `Chain` (`\Chain` when markdown escaped it), `num`, `pkts` or `target`;
+    // most lines are rows, and go past the three expressions below without trying them.
+    if (mayBeginHeader(raw.charCodeAt(first))) {
+      const h = CHAIN_HEADER.exec(raw);
+      if (h) {
+        const name = h[1]!;
+        // A table lists each chain once: a name seen again means the next table's listing has begun.
+        if (groupNames.has(name)) {
+          groups.push([]);
+          groupNames = new Set();
         }
-      } else current.references = Number(h[5]);
-      groups[groups.length - 1]!.push(current);
-      continue;
-    }
-    if (/^\s*Chain \S+/.test(raw)) {
-      sink.error({ line: lineNo, col: raw.indexOf("Chain") + 1, len: 5 }, "chain header not understood", "Chain NAME (policy P [N packets, M bytes]) or Chain NAME (N references)", raw.trim());
-      current = undefined;
-      continue;
-    }
-    const ch = COLUMN_HEADER.exec(raw);
-    if (ch) {
-      if (!current) {
-        sink.error({ line: lineNo, col: 1, len: 0 }, "column header without a chain header before it", "Chain NAME (...)");
+        groupNames.add(name);
+        current = { name, line: lineNo, columns: { num: false, counters: false, ifaces: false }, rows: [] };
+        if (raw.trimStart().startsWith("\\")) sink.warning({ line: lineNo, col: 1, len: 1 }, "stray backslash before `Chain` (markdown escape) ignored");
+        if (h[2]) {
+          current.policy = h[2] as Policy;
+          if (h[3] !== undefined) {
+            const p = parseCount(h[3]);
+            const b = parseCount(h[4]!);
+            if (p && b) current.policyCounters = { packets: p.value, bytes: b.value, exact: p.exact && b.exact };
+          }
+        } else current.references = Number(h[5]);
+        groups[groups.length - 1]!.push(current);
         continue;
       }
-      current.columns = { num: !!ch[1], counters: !!ch[2], ifaces: !!ch[3], optAt: raw.indexOf(" opt ") + 1 };
-      continue;
+      if (/^\s*Chain \S+/.test(raw)) {
+        sink.error({ line: lineNo, col: raw.indexOf("Chain") + 1, len: 5 }, "chain header not understood", "Chain NAME (policy P [N packets, M bytes]) or Chain NAME (N references)", raw.trim());
+        current = undefined;
+        continue;
+      }
+      const ch = COLUMN_HEADER.exec(raw);
+      if (ch) {
+        if (!current) {
+          sink.error({ line: lineNo, col: 1, len: 0 }, "column header without a chain header before it", "Chain NAME (...)");
+          continue;
+        }
+        current.columns = { num: !!ch[1], counters: !!ch[2], ifaces: !!ch[3], optAt: raw.indexOf(" opt ") + 1 };
+        continue;
+      }
     }
-    if (!current) {
-      sink.error({ line: lineNo, col: raw.length - raw.trimStart().length + 1, len: 0 }, "rule line outside any chain", "Chain NAME (...) header first", raw.trim().slice(0, 40));
-      continue;
-    }
-    current.rows.push({ line: lineNo, text: raw });
+    if (current) current.rows.push({ line: lineNo, text: raw });
+    else sink.error({ line: lineNo, col: first + 1, len: 0 }, "rule line outside any chain", "Chain NAME (...) header first", raw.trim().slice(0, 40));
   }
 
   const rs: Ruleset = { family, format: "list", flavour: "unknown", preamble: [], tables: [] };
@@ -202,7 +222,7 @@ function iface(t: string, numeric: boolean): InterfaceMatch | undefined {
 }
 
 function parseRow(row: RawRow, cols: Columns, family: Family, chainNames: Set<string>, sink: DiagnosticSink): Rule | undefined {
-  const ws = words(row.text);
+  const ws = rowWords(row.text);
   const at = (k: number): Span => ({ line: row.line, col: (ws[k]?.start ?? row.text.length) + 1, len: ws[k]?.w.length ?? 0 });
   let k = 0;
   const rule: Rule = { span: { line: row.line, col: (ws[0]?.start ?? 0) + 1, len: row.text.trim().length }, matches: [], target: null, goto: false };
@@ -275,13 +295,12 @@ function parseRow(row: RawRow, cols: Columns, family: Family, chainNames: Set<st
   const ctx: PrintContext = { family, protocol: rule.protocol, numeric };
   const extrasCol = ws[k] ? ws[k]!.start + 1 : row.text.length + 1;
   const s = new ListingScanner(extras);
-  const prefixes = matchesByPrintPrefix();
   const matches: MatchNode[] = [];
   for (;;) {
     s.skipSpaces();
     if (s.done) break;
     let hit = false;
-    for (const [prefix, ext] of prefixes) {
+    for (const [prefix, ext] of matchesByPrintPrefixAt(s.text.charCodeAt(s.pos))) {
       if (!s.startsWith(prefix)) continue;
       const start = s.pos;
       const data = ext.parsePrint ? s.attempt(() => ext.parsePrint!(s, ctx)) : undefined;

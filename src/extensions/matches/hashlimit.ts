@@ -9,6 +9,7 @@
 import type { MatchExtension, OptionSpec } from "../types.js";
 import { isUnknown, unknown, type RawOption, type Unknown } from "../../model/ast.js";
 import { collectOptions, parseUnsigned } from "../util.js";
+import { listingPattern } from "../listing-scanner.js";
 import { parseRateText, rateText } from "./limit.js";
 
 const MODES = ["srcip", "srcport", "dstip", "dstport"] as const;
@@ -259,7 +260,7 @@ export const hashlimit: MatchExtension<HashlimitData> = {
       d.modes = MODES.filter((m) => words.includes(m));
     }
     for (const [word, key] of [["htable-size", "size"], ["htable-max", "max"], ["htable-gcinterval", "gcInterval"], ["htable-expire", "expire"], ["srcmask", "srcmask"], ["dstmask", "dstmask"]] as const) {
-      const m = s.match(new RegExp(`${word} (\\d+)(?=\\s|$)`));
+      const m = s.match(listingPattern(`${word} (\\d+)(?=\\s|$)`));
       if (m) d[key] = Number(m[1]);
     }
     if (s.literal("rate-match")) {

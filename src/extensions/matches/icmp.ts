@@ -6,7 +6,7 @@ import type { MatchExtension, BindContext } from "../types.js";
 import type { RawOption } from "../../model/ast.js";
 import type { Family } from "../../model/ast.js";
 import { icmpTypeNames } from "../../packet/icmp-names.js";
-import type { ListingScanner } from "../listing-scanner.js";
+import { listingPattern, type ListingScanner } from "../listing-scanner.js";
 
 export interface IcmpData {
   negated: boolean;
@@ -51,14 +51,14 @@ function printText(d: IcmpData, family: Family, numeric: boolean, word: string):
 }
 
 function readPrint(s: ListingScanner, word: string, family: Family): IcmpData | undefined {
-  const num = s.match(new RegExp(`${word}(?: (!))?type (\\d+)(?: code (\\d+)| codes (\\d+)-(\\d+))?`));
+  const num = s.match(listingPattern(`${word}(?: (!))?type (\\d+)(?: code (\\d+)| codes (\\d+)-(\\d+))?`));
   if (num) {
     const t = Number(num[2]);
     const lo = num[3] ?? num[4];
     const hi = num[3] ?? num[5];
     return { negated: num[1] === "!", type: t, codeMin: lo !== undefined ? Number(lo) : 0, codeMax: hi !== undefined ? Number(hi) : 255 };
   }
-  const named = s.match(new RegExp(`${word} (!?)([A-Za-z-]+)`));
+  const named = s.match(listingPattern(`${word} (!?)([A-Za-z-]+)`));
   if (!named) return undefined;
   if (named[2] === "any") return { negated: named[1] === "!", type: 255, codeMin: 0, codeMax: 255 };
   const hit = icmpTypeNames(family).find(([n]) => n === named[2]);

@@ -1,7 +1,7 @@
 /** `-m tcp` (also loaded by `-p tcp`): ports, flags, `--syn`, `--tcp-option`. */
 import type { RawOption } from "../../model/ast.js";
 import type { MatchExtension, BindContext } from "../types.js";
-import type { ListingScanner } from "../listing-scanner.js";
+import { listingPattern, type ListingScanner } from "../listing-scanner.js";
 import { collectOptions, neg, parsePortRange, printPort, savePortRange, type PortRange } from "../util.js";
 
 export interface NegPortRange extends PortRange {
@@ -74,7 +74,7 @@ export function printPortField(label: string, r: NegPortRange, numeric: boolean,
 export function parsePortField(s: ListingScanner, label: string): NegPortRange | undefined {
   // iptables 1.4.x glued tcp's `flags:` to the field before it (`dpt:9050flags: SYN/SYN`).
   const start = s.pos;
-  const m = s.match(new RegExp(`${label}(s?):(!?)([^\\s:]+?)(?::([^\\s:]+?))?(?=\\s|$|flags:)`));
+  const m = s.match(listingPattern(`${label}(s?):(!?)([^\\s:]+?)(?::([^\\s:]+?))?(?=\\s|$|flags:)`));
   if (!m) return undefined;
   const lo = parsePortRange(m[3]!);
   const hi = m[4] !== undefined ? parsePortRange(m[4]) : lo;

@@ -6,6 +6,7 @@
 import type { Family } from "../../model/ast.js";
 import type { MatchExtension } from "../types.js";
 import { parseUnsigned } from "../util.js";
+import { listingPattern } from "../listing-scanner.js";
 
 export type HopMode = "eq" | "ne" | "lt" | "gt";
 
@@ -47,7 +48,7 @@ export function hopLimitMatch(name: string, word: string, family: Family, what: 
       return ` ${word} match ${word} ${OPS[d.mode]} ${d.value}`;
     },
     parsePrint(s) {
-      const m = s.match(new RegExp(`${word} match ${word} (==|!=|<|>) (\\d+)(?=\\s|$)`));
+      const m = s.match(listingPattern(`${word} match ${word} (==|!=|<|>) (\\d+)(?=\\s|$)`));
       if (!m) return undefined;
       const mode = (Object.keys(OPS) as HopMode[]).find((k) => OPS[k] === m[1])!;
       const value = Number(m[2]);

@@ -7,6 +7,7 @@ import ipaddr from "ipaddr.js";
 import type { RawOption } from "../../model/ast.js";
 import type { BindContext, TargetExtension } from "../types.js";
 import { collectOptions } from "../util.js";
+import { listingPattern } from "../listing-scanner.js";
 
 export interface NptData {
   srcPrefix: string;
@@ -61,7 +62,7 @@ export function nptTarget(name: "DNPT" | "SNPT"): TargetExtension<NptData> {
       return ` ${name} src-pfx ${d.srcPrefix}/${d.srcLength} dst-pfx ${d.dstPrefix}/${d.dstLength}`;
     },
     parsePrint(s) {
-      const m = s.match(new RegExp(`${name} src-pfx ([0-9a-f:.]+)/(\\d+) dst-pfx ([0-9a-f:.]+)/(\\d+)(?=\\s|$)`));
+      const m = s.match(listingPattern(`${name} src-pfx ([0-9a-f:.]+)/(\\d+) dst-pfx ([0-9a-f:.]+)/(\\d+)(?=\\s|$)`));
       if (!m || !ipaddr.IPv6.isValid(m[1]!) || !ipaddr.IPv6.isValid(m[3]!)) return undefined;
       return {
         srcPrefix: ipaddr.IPv6.parse(m[1]!).toRFC5952String(), srcLength: Number(m[2]),

@@ -6,6 +6,7 @@
 import type { RawOption } from "../../model/ast.js";
 import type { BindContext, PrintContext, TargetExtension } from "../types.js";
 import { parseUnsigned } from "../util.js";
+import { listingPattern } from "../listing-scanner.js";
 
 export interface HmarkData {
   /** Address prefix lengths hashed; absent: the address is not part of the hash. */
@@ -160,7 +161,7 @@ export const HMARK: TargetExtension<HmarkData> = {
     if (dst) d.dstPrefix = dst[1] !== undefined ? Number(dst[1]) : full;
     for (const [flag, field] of NUMERIC) {
       if (field === "mod" || field === "offset") continue;
-      const m = s.match(new RegExp(`${flag.slice("--hmark-".length)} (0x[0-9a-f]+)(?=\\s|$)`));
+      const m = s.match(listingPattern(`${flag.slice("--hmark-".length)} (0x[0-9a-f]+)(?=\\s|$)`));
       if (m) d[field] = parseUnsigned(m[1]!)!;
     }
     return d;

@@ -5,7 +5,7 @@
  * stores NFLOG as an nft `log` statement, which has no place for it, so nft dumps drop it.
  * The binder keeps it (the legacy behaviour); see the reference README.
  */
-import type { ListingScanner } from "../listing-scanner.js";
+import { listingPattern, type ListingScanner } from "../listing-scanner.js";
 import type { BindContext, TargetExtension } from "../types.js";
 import type { RawOption } from "../../model/ast.js";
 import { collectOptions, parseUnsigned, quote } from "../util.js";
@@ -131,7 +131,7 @@ export const NFLOG: TargetExtension<NflogData> = {
       d.prefix = p;
     }
     const num = (word: string): number | undefined => {
-      const m = s.match(new RegExp(`${word} (\\d+)(?=\\s|$)`));
+      const m = s.match(listingPattern(`${word} (\\d+)(?=\\s|$)`));
       return m ? Number(m[1]) : undefined;
     };
     d.group = num("nflog-group") ?? 0;

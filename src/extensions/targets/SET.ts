@@ -5,6 +5,7 @@
 import type { RawOption } from "../../model/ast.js";
 import type { BindContext, TargetExtension } from "../types.js";
 import { collectOptions, parseUnsigned } from "../util.js";
+import { listingPattern } from "../listing-scanner.js";
 
 export type SetDir = "src" | "dst";
 
@@ -105,7 +106,7 @@ export const SET: TargetExtension<SetTargetData> = {
   parsePrint(s) {
     const d: SetTargetData = { exist: false, mapMark: false, mapPrio: false, mapQueue: false };
     const ref = (word: string): SetRef | undefined | null => {
-      const m = s.match(new RegExp(`${word} (\\S+) ((?:src|dst)(?:,(?:src|dst))*)(?=\\s|$)`));
+      const m = s.match(listingPattern(`${word} (\\S+) ((?:src|dst)(?:,(?:src|dst))*)(?=\\s|$)`));
       return m ? { name: m[1]!, flags: m[2]!.split(",") as SetDir[] } : null;
     };
     const add = ref("add-set");

@@ -5,6 +5,7 @@
 import type { Family } from "../../model/ast.js";
 import type { TargetExtension } from "../types.js";
 import { parseUnsigned } from "../util.js";
+import { listingPattern } from "../listing-scanner.js";
 
 export interface HopLimitData {
   mode: "set" | "inc" | "dec";
@@ -41,7 +42,7 @@ export function hopLimitTarget(name: "TTL" | "HL", prefix: "ttl" | "hl", family:
       return ` ${name} ${WORDS[d.mode]} ${d.value}`;
     },
     parsePrint(s) {
-      const m = s.match(new RegExp(`${name} (set to|increment by|decrement by) (\\d+)(?=\\s|$)`));
+      const m = s.match(listingPattern(`${name} (set to|increment by|decrement by) (\\d+)(?=\\s|$)`));
       if (!m) return undefined;
       const mode = (Object.keys(WORDS) as HopLimitData["mode"][]).find((k) => WORDS[k] === m[1])!;
       return { mode, value: Number(m[2]) };
