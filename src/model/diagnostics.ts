@@ -21,7 +21,11 @@ export interface Diagnostic {
 export class DiagnosticSink {
   readonly items: Diagnostic[] = [];
   private errors = 0;
-  constructor(readonly file: string) {}
+  /**
+   * `keep: false` counts errors but keeps nothing: for binding again what was bound and
+   * reported before (a deferred chain's rules), where the diagnostics would be repeats.
+   */
+  constructor(readonly file: string, private readonly keep = true) {}
 
   error(span: Span, message: string, expected?: string, found?: string): void {
     this.push("error", span, message, expected, found);
@@ -34,11 +38,12 @@ export class DiagnosticSink {
   }
 
   private push(severity: Severity, span: Span, message: string, expected?: string, found?: string): void {
+    if (severity === "error") this.errors++;
+    if (!this.keep) return;
     const d: Diagnostic = { severity, file: this.file, line: span.line, col: span.col, message };
     if (expected !== undefined) d.expected = expected;
     if (found !== undefined) d.found = found;
     this.items.push(d);
-    if (severity === "error") this.errors++;
   }
 
   /** Errors so far; a binder compares it before and after a rule to know whether the rule failed. */

@@ -164,6 +164,7 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
   const done: TableBuilder[] = [];
   const deferring = opts.deferRules ?? true;
   const binders = new WeakMap<TableBuilder, (d: DeferredLines) => Rule[]>();
+  const quietSink = new DiagnosticSink(sink.file, false);
   // Where the line being read starts in `text`: a deferred rule is found again by it.
   let lineStart = 0;
 
@@ -424,8 +425,9 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
 
   /** Binds the recorded `-A` lines of a deferred chain again, as they were bound when read. */
   function bindDeferred(b: TableBuilder, d: DeferredLines): Rule[] {
-    // Everything these lines could report was reported when they were first read.
-    const quiet = new DiagnosticSink(sink.file);
+    // Everything these lines could report was reported when they were first read. One sink for
+    // all chains: a new one per chain cost a set of reporters each (rule-binder.ts).
+    const quiet = quietSink;
     const env = { family, table: b.table.name, sink: quiet, line: 0, isChain: (n: string) => b.existedAt(n, env.line) };
     const rules: Rule[] = [];
     b.forEachLine(d, (start, line, col) => {
