@@ -12,6 +12,7 @@ import { kubeProxyDump } from "./gen-kube-proxy.js";
 import { parseRules } from "../src/parse.js";
 import { buildNode } from "../src/netfilter/model.js";
 import { listText } from "../src/print/listing.js";
+import { tableSpecText } from "../src/print/save.js";
 import type { NodeView } from "../src/netfilter/types.js";
 import type { PacketSpec } from "../src/model/packet.js";
 
@@ -112,6 +113,13 @@ function main(): void {
   console.log(row(["listing -nvL (10k services)", "MB", "ms", "MB/s", "peak RSS MB"]));
   console.log(row(["print (in process)", lmb.toFixed(1), printMs.toFixed(0), (lmb / (printMs / 1000)).toFixed(1), ""]));
   console.log(row(["parse (whole process, --summary)", lmb.toFixed(1), lr.ms.toFixed(0), (lmb / (lr.ms / 1000)).toFixed(1), lr.rssMB?.toFixed(0) ?? "?"]));
+  // And `iptables -t nat -S`, the other text users have at hand.
+  const sf = join(out, "kube-proxy-10000.S");
+  const spec = rs.tables.map((t) => tableSpecText(t, rs.family)).join("");
+  writeFileSync(sf, spec);
+  const smb = Buffer.byteLength(spec) / 1e6;
+  const sr = measure(process.execPath, [cli, "parse", "--summary", "--quiet", "--format", "S", "--table", "nat", sf], 3);
+  console.log(row(["-S (10k services), parse", smb.toFixed(1), sr.ms.toFixed(0), (smb / (sr.ms / 1000)).toFixed(1), sr.rssMB?.toFixed(0) ?? "?"]));
   console.log();
   const ips = text.split("\n").filter((l) => l.startsWith("-A KUBE-SERVICES -d")).map((l) => /-d (\S+)\/32/.exec(l)![1]!);
   const n = buildNode({ rulesets: [rs], node });

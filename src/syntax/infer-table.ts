@@ -37,16 +37,24 @@ export function inferTableFromNames(targets: Iterable<string>, chains: Iterable<
   return { table: "filter", reason: "nothing table-specific found; filter is iptables' default" };
 }
 
-export function inferTable(lines: ReadonlyArray<{ kind: string; args?: ReadonlyArray<{ value: string }>; name?: string }>): TableGuess {
-  const targets: string[] = [];
-  const chains: string[] = [];
-  for (const l of lines) {
-    if (l.kind === "chain" && l.name) chains.push(l.name);
+/**
+ * What the lines outside any table say about their table, gathered a line at a time so that
+ * the lines need not be kept (an `iptables -S` of 10k services is 160k of them).
+ */
+export class TableEvidence {
+  private readonly targets = new Set<string>();
+  private readonly chains = new Set<string>();
+
+  add(l: { kind: string; args?: ReadonlyArray<{ value: string }>; name?: string }): void {
+    if (l.kind === "chain" && l.name) this.chains.add(l.name);
     if (l.kind === "command" && l.args) {
       const a = l.args;
-      if (a[1]) chains.push(a[1].value);
-      for (let i = 0; i + 1 < a.length; i++) if (a[i]!.value === "-j" || a[i]!.value === "--jump") targets.push(a[i + 1]!.value);
+      if (a[1]) this.chains.add(a[1].value);
+      for (let i = 0; i + 1 < a.length; i++) if (a[i]!.value === "-j" || a[i]!.value === "--jump") this.targets.add(a[i + 1]!.value);
     }
   }
-  return inferTableFromNames(targets, chains);
+
+  guess(): TableGuess {
+    return inferTableFromNames(this.targets, this.chains);
+  }
 }

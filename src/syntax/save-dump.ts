@@ -11,7 +11,7 @@ import {
 import { DiagnosticSink } from "../model/diagnostics.js";
 import type { Span } from "../model/span.js";
 import { bindCommand, type BindEnv } from "./rule-binder.js";
-import { inferTable } from "./infer-table.js";
+import { TableEvidence } from "./infer-table.js";
 import { ruleSpecText } from "../print/save.js";
 import { declaredBefore, deferrableChain, deferRules, digestRule, emptyDigest, type ChainDigest } from "./deferred-rules.js";
 import { appendAll } from "../append-all.js";
@@ -156,9 +156,17 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
   const family: Family = opts.family ?? "ipv4";
   const rs: Ruleset = { family, format: opts.format ?? "save", flavour: "unknown", preamble: [], tables: [] };
   let current: TableBuilder | undefined;
-  // Commands outside any *table: `-S` output, hand-written fragments.
-  let loose: TableBuilder | undefined;
-  const looseLines: SaveLine[] = [];
+  // Lines outside any *table (`-S` output, hand-written fragments) are bound once the input is
+  // read, when their table is known: it decides which chains are built in. Until then only
+  // where each is (start, line, column) and what the table guess needs are kept.
+  let looseSpan: Span | undefined;
+  const looseAt: number[] = [];
+  const evidence = new TableEvidence();
+  const holdLoose = (l: SaveLine, span: Span) => {
+    looseSpan ??= span;
+    looseAt.push(lineStart, l.line, l.col);
+    if (!opts.table) evidence.add(l);
+  };
   let pendingGenerated: string | undefined;
   let lastClosed: Table | undefined;
   const done: TableBuilder[] = [];
@@ -319,9 +327,7 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
       case "chain": {
         const span = { line: l.line, col: l.col, len: l.name.length + 1 };
         if (!current) {
-          // Outside a table: which chains are built-in depends on the table, decided at the end.
-          loose ??= new TableBuilder(opts.table ?? "filter", opts.table ? "option" : "inferred", span, false);
-          looseLines.push(l);
+          holdLoose(l, span);
           return;
         }
         const b = current;
@@ -372,11 +378,7 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
         return;
       case "command": {
         if (current) applyCommand(current, l);
-        else {
-          const span = { line: l.line, col: l.col, len: 0 };
-          loose ??= new TableBuilder(opts.table ?? "filter", opts.table ? "option" : "inferred", span, false);
-          looseLines.push(l);
-        }
+        else holdLoose(l, { line: l.line, col: l.col, len: 0 });
         return;
       }
     }
@@ -394,18 +396,26 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
     sink.error(current.table.span, `table ${current.table.name} has no COMMIT`, "COMMIT");
     close(current);
   }
-  if (loose) {
-    // Lines outside any table: decide the table first (it decides which chains are built-in).
+  if (looseSpan) {
     let name = opts.table;
     if (!name) {
-      const inferred = inferTable(looseLines);
+      const inferred = evidence.guess();
       name = inferred.table;
-      sink.info(loose.table.span, `table inferred as ${name} (${inferred.reason}); give --table to say which`);
+      sink.info(looseSpan, `table inferred as ${name} (${inferred.reason}); give --table to say which`);
     }
-    const b = new TableBuilder(name, opts.table ? "option" : "inferred", loose.table.span, false);
-    for (const l of looseLines) {
-      if (l.kind === "command") applyCommand(b, l);
-      else handleLooseChain(b, l);
+    const b = new TableBuilder(name, opts.table ? "option" : "inferred", looseSpan, deferring);
+    for (let k = 0; k < looseAt.length; k += 3) {
+      const start = looseAt[k]!;
+      const col = looseAt[k + 2]!;
+      let end = text.indexOf("\n", start);
+      if (end < 0) end = text.length;
+      lineStart = start;
+      // Read again; what reading the line reports was reported the first time.
+      readLine(start, end, looseAt[k + 1]!, quietSink, (l) => {
+        if (l.col !== col) return;
+        if (l.kind === "command") applyCommand(b, l);
+        else handleLooseChain(b, l);
+      });
     }
     close(b);
   }

@@ -8,7 +8,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseRules } from "../../src/parse.js";
+import { parseRules, type ParseRulesOptions } from "../../src/parse.js";
+import { tableSpecText } from "../../src/print/save.js";
 import { readInput } from "../../src/inputs.js";
 import { summarize } from "../../src/cli/commands/parse.js";
 import { buildNode } from "../../src/netfilter/model.js";
@@ -34,9 +35,9 @@ function chains(rs: Ruleset): Chain[] {
 }
 
 /** Parses both ways and checks they agree, binding the deferred rules last. */
-function expectSameBothWays(text: string, family: "ipv4" | "ipv6" = "ipv4"): void {
-  const eager = parseRules(text, { family, deferRules: false });
-  const deferred = parseRules(text, { family });
+function expectSameBothWays(text: string, family: "ipv4" | "ipv6" = "ipv4", more: Omit<ParseRulesOptions, "family" | "deferRules"> = {}): void {
+  const eager = parseRules(text, { ...more, family, deferRules: false });
+  const deferred = parseRules(text, { ...more, family });
   expect(deferred.diagnostics).toEqual(eager.diagnostics);
   // Digests first, while the rules are still unbound; then the rules themselves.
   expect(chains(deferred.value).map(chainDigest)).toEqual(chains(eager.value).map(chainDigest));
@@ -93,6 +94,27 @@ describe("deferred rules are the rules bound while parsing", () => {
     expect(x.rules[200_000]!.source).toMatchObject({ address: "10.3.13.63", prefixLength: 32 });
   });
 
+  // Lines outside any *table (-S output, fragments) are bound when the input has been read and
+  // their table is known (given, or inferred from all of them).
+  it("for iptables -S output, with the table given and inferred", () => {
+    const rs = parseRules(kubeProxyDump({ services: 50 })).value;
+    for (const t of rs.tables) {
+      const spec = tableSpecText(t, "ipv4");
+      expectSameBothWays(spec, "ipv4", { format: "S", table: t.name });
+      expectSameBothWays(spec, "ipv4", { format: "S" });
+    }
+  });
+
+  it("for lines outside any table, alone and around a table section", () => {
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 15 }), fc.array(line, { maxLength: 10 }), fc.boolean(), (loose, inTable, mixed) => {
+        const text = mixed ? `${loose.join("\n")}\n*nat\n:OUTPUT ACCEPT [0:0]\n${inTable.join("\n")}\nCOMMIT\n` : `${loose.join("\n")}\n`;
+        expectSameBothWays(text, "ipv4", { format: "S" });
+      }),
+      { numRuns: 300, seed: 20261204 },
+    );
+  });
+
   it("for restore scripts that mix -A with -N, -I, -D, -F, -X and -Z", () => {
     fc.assert(
       fc.property(fc.array(line, { maxLength: 25 }), (lines) => {
@@ -115,6 +137,15 @@ describe("deferral defers", () => {
     const bound = parseRules(text, { deferRules: false }).value;
     expect(s.rules).toBe(chains(bound).reduce((n, c) => n + c.rules.length, 0));
     expect(s.chains).toBe(all.length);
+    expect(all.filter((c) => !isDeferred(c)).length).toBeLessThan(all.length / 10);
+  });
+
+  it("in iptables -S output as in a dump", () => {
+    const nat = parseRules(text).value.tables.find((t) => t.name === "nat")!;
+    const spec = parseRules(tableSpecText(nat, "ipv4"), { format: "S" });
+    expect(spec.diagnostics.map((d) => d.severity)).toEqual(["info"]);
+    const all = chains(spec.value);
+    expect(all.length).toBe(nat.chains.length);
     expect(all.filter((c) => !isDeferred(c)).length).toBeLessThan(all.length / 10);
   });
 
