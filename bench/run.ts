@@ -98,6 +98,23 @@ function main(): void {
   }
   console.log(`30k/10k time ratio: ${(times[30_000]! / times[10_000]!).toFixed(2)} (linear is 3.0)\n`);
 
+  // ipsets: Calico and kube-proxy nodes carry sets of hundreds of thousands of members.
+  console.log(row(["ipset save (whole process)", "MB", "ms", "MB/s", "peak RSS MB"]));
+  const setTimes: number[] = [];
+  for (const members of [200_000, 800_000]) {
+    const sf = join(out, `ipset-${members}.save`);
+    if (!existsSync(sf)) {
+      const lines = [`create KUBE-MEMBERS hash:ip,port family inet hashsize 1024 maxelem ${members * 2}`];
+      for (let i = 0; i < members; i++) lines.push(`add KUBE-MEMBERS 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255},tcp:${1024 + (i % 60000)}`);
+      writeFileSync(sf, lines.join("\n") + "\n");
+    }
+    const smb = readFileSync(sf).length / 1e6;
+    const r = measure(process.execPath, [cli, "parse", "--summary", "--quiet", sf], 3);
+    setTimes.push(r.ms);
+    console.log(row([`${members / 1000}k members`, smb.toFixed(1), r.ms.toFixed(0), (smb / (r.ms / 1000)).toFixed(1), r.rssMB?.toFixed(0) ?? "?"]));
+  }
+  console.log(`800k/200k time ratio: ${(setTimes[1]! / setTimes[0]!).toFixed(2)} (linear is 4.0)\n`);
+
   const f = dump(10_000);
   const text = readFileSync(f, "utf8");
   const rs = parseRules(text).value;

@@ -123,11 +123,13 @@ export function readInput(text: string, opts: ReadInputOptions): InputResult {
     const input = parseDump(text, detected.format!, sink, { family: opts.family ?? guessFamily(opts.file, text) });
     return { input, diagnostics: sink.items, formatNote: `format ${detected.format} (detected: ${detected.reason})` };
   }
-  if (opts.format !== "mixed" && detected.format === "save" && isBareSave(text)) {
-    // The common case, a file straight from iptables-save: skip the extractor's full scan.
+  const bare = detected.format === "save" ? isBareSave : detected.format === "ipset-save" ? isBareIpsetSave : undefined;
+  if (opts.format !== "mixed" && bare && everyLine(text, bare)) {
+    // The common case, a file straight from iptables-save or ipset save: skip the extractor's full scan.
+    const format = detected.format!;
     const sink = new DiagnosticSink(opts.file);
-    const input = parseDump(text, "save", sink, { family: opts.family ?? guessFamily(opts.file, text), ...(opts.table ? { table: opts.table } : {}), ...deferral(opts) });
-    return { input, diagnostics: sink.items, formatNote: `format save (detected: ${detected.reason})` };
+    const input = parseDump(text, format, sink, { family: opts.family ?? guessFamily(opts.file, text), ...(opts.table ? { table: opts.table } : {}), ...deferral(opts) });
+    return { input, diagnostics: sink.items, formatNote: `format ${format} (detected: ${detected.reason})` };
   }
   const ex = extractDumps(text, opts.file);
   const only = ex.blocks.length === 1 ? ex.blocks[0]! : undefined;
@@ -163,20 +165,35 @@ export function readInput(text: string, opts: ReadInputOptions): InputResult {
   return { input: { kind: "mixed", format: "mixed", blocks }, diagnostics, formatNote };
 }
 
-/**
- * True when every line starts the way an iptables-save line does (`*`, `:`, `-`, `#`,
- * `COMMIT`) or is blank: such a text is one dump and needs no extraction.
- */
-function isBareSave(text: string): boolean {
+/** True when `ok` holds for every line of the text (its start and end offsets, newline excluded). */
+function everyLine(text: string, ok: (text: string, start: number, end: number) => boolean): boolean {
   for (let start = 0; start < text.length; ) {
     let end = text.indexOf("\n", start);
     if (end < 0) end = text.length;
-    const c = text.charCodeAt(start);
-    const ok = end === start || c === 42 || c === 58 || c === 45 || c === 35 || (c === 13 && end === start + 1) || text.startsWith("COMMIT", start);
-    if (!ok) return false;
+    if (!ok(text, start, end)) return false;
     start = end + 1;
   }
   return true;
+}
+
+/** Blank, or a line only CR. */
+function isBlankLine(text: string, start: number, end: number): boolean {
+  return end === start || (end === start + 1 && text.charCodeAt(start) === 13);
+}
+
+/**
+ * Whether a line starts the way an iptables-save line does (`*`, `:`, `-`, `#`, `COMMIT`) or
+ * is blank: a text of such lines is one dump and needs no extraction.
+ */
+function isBareSave(text: string, start: number, end: number): boolean {
+  const c = text.charCodeAt(start);
+  return isBlankLine(text, start, end) || c === 42 || c === 58 || c === 45 || c === 35 || text.startsWith("COMMIT", start);
+}
+
+/** The same for `ipset save` output: `create` and `add` lines (or their -N/-A forms), comments, blanks. */
+function isBareIpsetSave(text: string, start: number, end: number): boolean {
+  return isBlankLine(text, start, end) || text.startsWith("add ", start) || text.startsWith("create ", start) ||
+    text.startsWith("-A ", start) || text.startsWith("-N ", start) || text.charCodeAt(start) === 35;
 }
 
 function mixedReason(blocks: DumpBlock[], skipped: boolean): string {

@@ -24,7 +24,11 @@ function tokens(line: string): Array<{ w: string; col: number; quoted: boolean }
   return out;
 }
 
+// Most members have no options: they share this list (a set of a million members is common).
+const NO_OPTIONS: SetOption[] = Object.freeze([]) as unknown as SetOption[];
+
 function readOptions(ws: ReturnType<typeof tokens>, from: number, valued: Set<string>, line: number, sink: DiagnosticSink): SetOption[] | undefined {
+  if (from >= ws.length) return NO_OPTIONS;
   const out: SetOption[] = [];
   for (let i = from; i < ws.length; i++) {
     const k = ws[i]!;
@@ -67,16 +71,19 @@ export function parseIpsetText(text: string, sink: DiagnosticSink): IpSetCollect
   let listSet: IpSet | undefined;
   let inMembers = false;
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.replace(/\r$/, "");
+    const raw = lines[i]!;
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     const n = i + 1;
-    if (line.trim() === "" || line.trim().startsWith("#")) {
-      if (line.trim() === "") inMembers = false;
+    const trimmed = line.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) {
+      if (trimmed === "") inMembers = false;
       continue;
     }
     const ws = tokens(line);
     const first = ws[0]!.w;
-    // ipset list blocks.
-    const kv = /^(Name|Type|Revision|Header|Size in memory|References|Number of entries|Members):\s?(.*)$/.exec(line);
+    // ipset list blocks; their keys are capitalised, and the lines of a save never are.
+    const c0 = line.charCodeAt(0);
+    const kv = c0 >= 65 && c0 <= 90 ? /^(Name|Type|Revision|Header|Size in memory|References|Number of entries|Members):\s?(.*)$/.exec(line) : null;
     if (kv) {
       const [, key, value] = kv as unknown as [string, string, string];
       if (key === "Name") {
