@@ -238,7 +238,7 @@ function parseDump(text: string, format: InputFormat, sink: DiagnosticSink, opts
       return { kind: "rules", format, ruleset };
     }
     case "list": {
-      const ruleset = parseListing(text, sink, { family: opts.family, ...(opts.table ? { table: opts.table } : {}) });
+      const ruleset = parseListing(text, sink, { family: opts.family, ...(opts.table ? { table: opts.table } : {}), ...deferral(opts) });
       return { kind: "rules", format, ruleset };
     }
     case "ipset-save":

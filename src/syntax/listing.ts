@@ -9,7 +9,7 @@ import {
   BUILTIN_CHAINS, unknown, type AddressMatch, type Chain, type Counters, type Family, type HostnameMatch,
   type InterfaceMatch, type MatchNode, type Policy, type Rule, type Ruleset, type Table, type TableName, type TargetNode, type Unknown,
 } from "../model/ast.js";
-import type { DiagnosticSink } from "../model/diagnostics.js";
+import { DiagnosticSink } from "../model/diagnostics.js";
 import type { Span } from "../model/span.js";
 import { findTarget, matchesByPrintPrefixAt, IPTABLES_TARGET_NAMES, targetsListedAs } from "../extensions/registry.js";
 import { ListingScanner } from "../extensions/listing-scanner.js";
@@ -18,10 +18,13 @@ import { protocolName, protocolNumber } from "../extensions/protocols.js";
 import { networkAddress } from "../extensions/services.js";
 import { parseAddress } from "./address.js";
 import { inferTableFromNames } from "./infer-table.js";
+import { deferrableChain, deferRules, digestRule, emptyDigest } from "./deferred-rules.js";
 
 export interface ListingOptions {
   family?: Family;
   table?: TableName;
+  /** False binds every row while reading instead of when its chain's rules are first read (deferred-rules.ts). */
+  deferRules?: boolean;
 }
 
 interface Columns {
@@ -158,14 +161,15 @@ export function parseListing(text: string, sink: DiagnosticSink, opts: ListingOp
     const builtins = BUILTIN_CHAINS[name];
     const span0: Span = { line: group[0]!.line, col: 1, len: 0 };
     const chains: Chain[] = [];
+    const read: RowReader = { family, chainNames, sink, defer: opts.deferRules ?? true };
     for (const b of builtins) {
       const rc = group.find((c) => c.name === b);
-      chains.push(buildChain(rc, b, true, family, chainNames, sink, span0));
+      chains.push(buildChain(rc, b, true, read, span0));
     }
     for (const rc of group) {
       if (builtins.includes(rc.name)) continue;
       if (rc.policy) sink.warning({ line: rc.line, col: 1, len: 0 }, `chain ${rc.name} has a policy but is not a built-in chain of table ${name}`);
-      chains.push(buildChain(rc, rc.name, false, family, chainNames, sink, span0));
+      chains.push(buildChain(rc, rc.name, false, read, span0));
     }
     rs.tables.push({ name, chains, nameSource, committed: true, span: span0 });
   }
@@ -180,21 +184,54 @@ function inferBuiltinSet(names: Set<string>): { table: TableName; reason: string
   return undefined;
 }
 
-function buildChain(
-  rc: RawChain | undefined, name: string, builtin: boolean, family: Family, chainNames: Set<string>, sink: DiagnosticSink, span0: Span,
-): Chain {
+/** What reading a table's rows needs. */
+interface RowReader {
+  family: Family;
+  /** The chains of the table's listing: a target column naming one is a jump. */
+  chainNames: Set<string>;
+  sink: DiagnosticSink;
+  /** Whether rows are read again when the chain's rules are first read, rather than kept. */
+  defer: boolean;
+}
+
+/**
+ * A listed chain. Its rows are read now, so that everything they report is reported; with
+ * deferral, what is kept is the rows' text and a digest, and the rules are read again from the
+ * rows on first use, as a dump's are (a 10k-service -nvL listing: 272 MB kept whole).
+ */
+function buildChain(rc: RawChain | undefined, name: string, builtin: boolean, read: RowReader, span0: Span): Chain {
   if (!rc) return { name, builtin, policy: builtin ? "ACCEPT" : null, declared: false, rules: [], span: span0 };
-  const c: Chain = {
-    name, builtin, declared: true, rules: [], span: { line: rc.line, col: 1, len: 0 },
-    policy: builtin ? (rc.policy ?? unknown("the listing does not show the policy")) : null,
-  };
+  const policy = builtin ? (rc.policy ?? unknown("the listing does not show the policy")) : null;
+  const span = { line: rc.line, col: 1, len: 0 };
+  const c: Chain = read.defer ? deferrableChain(name, builtin, policy, true, span) : { name, builtin, policy, declared: true, rules: [], span };
   if (rc.policyCounters) c.counters = rc.policyCounters;
   if (rc.references !== undefined) c.references = rc.references;
-  for (const row of rc.rows) {
-    const r = parseRow(row, rc.columns, family, chainNames, sink);
-    if (r) c.rules.push(r);
+  if (!read.defer) {
+    c.rules = readRows(rc, read, read.sink);
+    return c;
   }
+  const digest = emptyDigest();
+  for (const row of rc.rows) {
+    const r = parseRow(row, rc.columns, read.family, read.chainNames, read.sink);
+    if (r) digestRule(digest, r);
+  }
+  deferRules(c, digest, readDeferred, { rc, read });
   return c;
+}
+
+/** The rules of a chain's rows; rows that cannot be read are reported and left out. */
+function readRows(rc: RawChain, read: RowReader, sink: DiagnosticSink): Rule[] {
+  const rules: Rule[] = [];
+  for (const row of rc.rows) {
+    const r = parseRow(row, rc.columns, read.family, read.chainNames, sink);
+    if (r) rules.push(r);
+  }
+  return rules;
+}
+
+function readDeferred(t: { rc: RawChain; read: RowReader }): Rule[] {
+  // Everything the rows could report was reported when they were first read.
+  return readRows(t.rc, t.read, new DiagnosticSink(t.read.sink.file, false));
 }
 
 function addr(t: string, family: Family): AddressMatch | HostnameMatch | undefined | "any" {

@@ -10,6 +10,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseRules, type ParseRulesOptions } from "../../src/parse.js";
 import { tableSpecText } from "../../src/print/save.js";
+import { listText, type ListOptions } from "../../src/print/listing.js";
+import { parseListing } from "../../src/syntax/listing.js";
+import { DiagnosticSink } from "../../src/model/diagnostics.js";
 import { readInput } from "../../src/inputs.js";
 import { summarize } from "../../src/cli/commands/parse.js";
 import { buildNode } from "../../src/netfilter/model.js";
@@ -40,6 +43,21 @@ function expectSameBothWays(text: string, family: "ipv4" | "ipv6" = "ipv4", more
   const deferred = parseRules(text, { ...more, family });
   expect(deferred.diagnostics).toEqual(eager.diagnostics);
   // Digests first, while the rules are still unbound; then the rules themselves.
+  expect(chains(deferred.value).map(chainDigest)).toEqual(chains(eager.value).map(chainDigest));
+  expect(deferred.value).toEqual(eager.value);
+  expect(saveText(deferred.value)).toBe(saveText(eager.value));
+}
+
+/** The same for a listing: read with rows kept and read again, and read whole. */
+function expectListingSameBothWays(text: string, family: "ipv4" | "ipv6" = "ipv4", table?: "filter" | "nat" | "mangle" | "raw" | "security"): void {
+  const read = (deferRules: boolean) => {
+    const sink = new DiagnosticSink("l");
+    const value = parseListing(text, sink, { family, deferRules, ...(table ? { table } : {}) });
+    return { value, diagnostics: sink.items };
+  };
+  const eager = read(false);
+  const deferred = read(true);
+  expect(deferred.diagnostics).toEqual(eager.diagnostics);
   expect(chains(deferred.value).map(chainDigest)).toEqual(chains(eager.value).map(chainDigest));
   expect(deferred.value).toEqual(eager.value);
   expect(saveText(deferred.value)).toBe(saveText(eager.value));
@@ -115,6 +133,32 @@ describe("deferred rules are the rules bound while parsing", () => {
     );
   });
 
+  it("for -L listings of every kind, of a generated kube-proxy dump and a sample", () => {
+    const kinds: ListOptions[] = [{}, { numeric: true }, { numeric: true, verbose: true }, { numeric: true, verbose: true, exact: true, lineNumbers: true }];
+    for (const text of [kubeProxyDump({ services: 50 }), readFileSync(join(SAMPLES, "host-firewall/rules.save"), "utf8")]) {
+      const rs = parseRules(text).value;
+      for (const o of kinds) {
+        for (const t of rs.tables) {
+          const listing = listText({ ...rs, tables: [t] }, o);
+          expectListingSameBothWays(listing, "ipv4", t.name);
+          expectListingSameBothWays(listing, "ipv4");
+        }
+      }
+    }
+  });
+
+  it.skipIf(!hasShared)(hasShared ? "for every reference listing" : sharedNotice("reference"), () => {
+    let n = 0;
+    for (const f of listShared("reference/iptables", ".txt")) {
+      for (const [name, text] of sections(readShared("reference/iptables", f))) {
+        if (!/L/.test(name) || /save|restore|S$/.test(name)) continue;
+        expectListingSameBothWays(text, f.startsWith("ip6-") ? "ipv6" : "ipv4");
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(20);
+  });
+
   it("for restore scripts that mix -A with -N, -I, -D, -F, -X and -Z", () => {
     fc.assert(
       fc.property(fc.array(line, { maxLength: 25 }), (lines) => {
@@ -138,6 +182,17 @@ describe("deferral defers", () => {
     expect(s.rules).toBe(chains(bound).reduce((n, c) => n + c.rules.length, 0));
     expect(s.chains).toBe(all.length);
     expect(all.filter((c) => !isDeferred(c)).length).toBeLessThan(all.length / 10);
+  });
+
+  it("in a -nvL listing as in a dump", () => {
+    const nat = parseRules(text).value.tables.find((t) => t.name === "nat")!;
+    const sink = new DiagnosticSink("l");
+    const listed = parseListing(listText({ family: "ipv4", format: "save", flavour: "unknown", preamble: [], tables: [nat] }, { numeric: true, verbose: true }), sink, { table: "nat" });
+    expect(sink.items).toEqual([]);
+    const all = chains(listed);
+    expect(all.length).toBe(nat.chains.length);
+    expect(all.filter((c) => !isDeferred(c)).length).toBeLessThan(all.length / 10);
+    expect(all.reduce((n, c) => n + chainDigest(c).count, 0)).toBe(nat.chains.reduce((n, c) => n + c.rules.length, 0));
   });
 
   it("in iptables -S output as in a dump", () => {
