@@ -200,30 +200,21 @@ export function targetData<E extends TargetExtension<any>>(node: ExtensionTarget
   return node.name === ext.name ? (node.data as DataOf<E>) : undefined;
 }
 
-let printPrefixes: ReadonlyArray<readonly [string, MatchExtension<any>]> | undefined;
-
-/** Matches whose `-L` text starts with a given word, for the listing reader. */
-export function matchesByPrintPrefix(): ReadonlyArray<readonly [string, MatchExtension<any>]> {
-  // Made once: the listing reader asks for every row (10k services: 117k rows, 0.3 s when it was made each time).
-  if (printPrefixes) return printPrefixes;
-  const out: Array<readonly [string, MatchExtension<any>]> = [];
-  for (const m of MATCHES) for (const p of m.printPrefixes ?? []) out.push([p, m]);
-  // Longest prefix first so "match-set" wins over "match".
-  printPrefixes = Object.freeze(out.sort((a, b) => b[0].length - a[0].length));
-  return printPrefixes;
-}
-
 let prefixesByFirstChar: ReadonlyArray<readonly [string, MatchExtension<any>]>[] | undefined;
 const NO_PREFIXES: ReadonlyArray<readonly [string, MatchExtension<any>]> = Object.freeze([]);
 
 /**
- * The entries of `matchesByPrintPrefix()` whose prefix starts with the character `code`, in
- * the same order: a row's matches are each tried against a handful of prefixes, not all 60.
+ * Matches whose `-L` text may start at a character `code`, with the prefix each starts with,
+ * longest first so "match-set" wins over "match". Made once, and by first character: the
+ * listing reader asks for every match of every row (10k services: 117k rows).
  */
 export function matchesByPrintPrefixAt(code: number): ReadonlyArray<readonly [string, MatchExtension<any>]> {
   if (!prefixesByFirstChar) {
+    const all: Array<readonly [string, MatchExtension<any>]> = [];
+    for (const m of MATCHES) for (const p of m.printPrefixes ?? []) all.push([p, m]);
+    all.sort((a, b) => b[0].length - a[0].length);
     const buckets: (readonly [string, MatchExtension<any>])[][] = [];
-    for (const e of matchesByPrintPrefix()) (buckets[e[0].charCodeAt(0)] ??= []).push(e);
+    for (const e of all) (buckets[e[0].charCodeAt(0)] ??= []).push(e);
     prefixesByFirstChar = buckets;
   }
   return prefixesByFirstChar[code] ?? NO_PREFIXES;

@@ -405,14 +405,8 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
     }
     const b = new TableBuilder(name, opts.table ? "option" : "inferred", looseSpan, deferring);
     for (let k = 0; k < looseAt.length; k += 3) {
-      const start = looseAt[k]!;
-      const col = looseAt[k + 2]!;
-      let end = text.indexOf("\n", start);
-      if (end < 0) end = text.length;
-      lineStart = start;
-      // Read again; what reading the line reports was reported the first time.
-      readLine(start, end, looseAt[k + 1]!, quietSink, (l) => {
-        if (l.col !== col) return;
+      lineStart = looseAt[k]!;
+      readAgain(lineStart, looseAt[k + 1]!, looseAt[k + 2]!, (l) => {
         if (l.kind === "command") applyCommand(b, l);
         else handleLooseChain(b, l);
       });
@@ -434,17 +428,26 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
   }
 
   /** Binds the recorded `-A` lines of a deferred chain again, as they were bound when read. */
+  /**
+   * The line read before at `start` (numbered `line`), read again: `f` gets what starts at
+   * column `col`. Everything reading it could report was reported the first time.
+   */
+  function readAgain(start: number, line: number, col: number, f: (l: SaveLine) => void): void {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    readLine(start, end, line, quietSink, (l) => {
+      if (l.col === col) f(l);
+    });
+  }
+
   function bindDeferred(b: TableBuilder, d: DeferredLines): Rule[] {
-    // Everything these lines could report was reported when they were first read. One sink for
-    // all chains: a new one per chain cost a set of reporters each (rule-binder.ts).
-    const quiet = quietSink;
-    const env = { family, table: b.table.name, sink: quiet, line: 0, isChain: (n: string) => b.existedAt(n, env.line) };
+    // Binding reports nothing new either. One sink for all chains: a new one per chain cost a
+    // set of reporters each (rule-binder.ts).
+    const env = { family, table: b.table.name, sink: quietSink, line: 0, isChain: (n: string) => b.existedAt(n, env.line) };
     const rules: Rule[] = [];
     b.forEachLine(d, (start, line, col) => {
-      let end = text.indexOf("\n", start);
-      if (end < 0) end = text.length;
-      readLine(start, end, line, quiet, (l) => {
-        if (l.kind !== "command" || l.col !== col) return;
+      readAgain(start, line, col, (l) => {
+        if (l.kind !== "command") return;
         env.line = line;
         const cmd = bindCommand(l.args, env, l.counters ? counters(l.counters.value) : undefined);
         if (cmd?.kind === "append") for (const r of cmd.rules) rules.push(r);
