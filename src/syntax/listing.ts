@@ -152,7 +152,11 @@ export function parseListing(text: string, sink: DiagnosticSink, opts: ListingOp
     let name = opts.table;
     let nameSource: Table["nameSource"] = "option";
     if (!name) {
-      const targets = group.flatMap((c) => c.rows.map((r) => r.text.trim().split(/\s+/)[0] ?? ""));
+      // The target column comes after the rule number (--line-numbers) and the counters (-v).
+      const targets = group.flatMap((c) => {
+        const at = (c.columns.num ? 1 : 0) + (c.columns.counters ? 2 : 0);
+        return c.rows.map((r) => rowWords(r.text)[at]?.w ?? "");
+      });
       const guess = inferBuiltinSet(chainNames) ?? inferTableFromNames(targets, chainNames);
       name = guess.table;
       nameSource = "inferred";
