@@ -32,6 +32,21 @@ describe("fast scanner ≡ grammar", () => {
     );
     fc.assert(fc.property(fc.array(word, { maxLength: 8 }), fc.constantFrom(" ", "  ", "\t"), (ws, sep) => agree(ws.join(sep))), { numRuns: 3000 });
   });
+  it("answers for backslash escapes inside quotes, as the grammar reads them", () => {
+    // Escaped quotes in comments: declining them sent every such line through chevrotain.
+    const escaped = fc.array(fc.constantFrom("a", " ", "\\\"", "\\\\", "\\x", "é", "\t"), { maxLength: 8 }).map((parts) => parts.join(""));
+    fc.assert(
+      fc.property(escaped, (inner) => {
+        const line = `-A INPUT -m comment --comment "${inner}" -j ACCEPT`;
+        expect(scanSaveLine(line, 0, line.length, 7)).toBeDefined();
+        agree(line);
+      }),
+      { numRuns: 1000 },
+    );
+    const line = '-A INPUT -m comment --comment "say \\"hi\\" \\\\ ok" -j ACCEPT';
+    const fast = scanSaveLine(line, 0, line.length, 1);
+    expect(fast && fast.kind === "command" ? fast.args[5] : undefined).toMatchObject({ value: 'say "hi" \\ ok', raw: '"say \\"hi\\" \\\\ ok"', quoted: true });
+  });
   it.skipIf(!hasShared)("on every line of the reference dumps", () => {
     let n = 0;
     for (const f of listShared("reference/iptables", ".txt")) {
