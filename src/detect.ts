@@ -5,6 +5,8 @@
  * The line-shape predicates below are shared with src/syntax/extract.ts, which uses them to
  * find dumps inside prose: what a dump line looks like is decided in one place.
  */
+import { protocolNumber } from "./extensions/protocols.js";
+
 export type InputFormat =
   | "save"
   | "S"
@@ -76,14 +78,17 @@ export function isIpsetListField(line: string): boolean {
   return /^(?:Name|Type|Revision|Header|Size in memory|References|Number of entries|Initval|Members):(?:\s|$)/.test(line);
 }
 
-const PROTOCOL = /^!?(?:all|tcp|udp|udplite|icmp|icmpv6|ipv6-icmp|sctp|dccp|esp|ah|gre|ipip|ipencap|ipv6|mh|ospf|pim|igmp|vrrp|\d{1,3})$/;
+/** A prot column: a protocol name or number iptables knows (`mobility-header`, `ipv6-nonxt` too), maybe negated. */
+function isProtocolWord(w: string): boolean {
+  return protocolNumber(w.startsWith("!") ? w.slice(1) : w) !== undefined;
+}
 const COUNT = /^\d+[KMGTP]?$/;
 const ADDRESSY = /^!?(?:anywhere|[\d.]+(?:\/[\d.]+)?|[0-9a-f]*:[0-9a-f:.]*(?:\/\d+)?|[\w.-]+(?:\/\d+)?)$/;
 
 /**
  * A rule row of an `iptables -L` listing, recognised without its chain header: an optional
- * line number, optional counters, a target, a protocol, the opt column (`--`; empty in
- * ip6tables listings) and two address columns.
+ * line number, optional counters, a target (or none: a rule without -j only counts), a
+ * protocol, the opt column (`--`; empty in ip6tables listings) and two address columns.
  */
 export function looksLikeListingRule(line: string): boolean {
   const t = line.trim().split(/\s+/);
@@ -93,15 +98,18 @@ export function looksLikeListingRule(line: string): boolean {
   if (COUNT.test(t[0]!) && COUNT.test(t[1]!)) starts.push(2);
   if (/^\d+$/.test(t[0]!) && COUNT.test(t[1]!) && COUNT.test(t[2]!)) starts.push(3);
   for (const k of starts) {
-    const prot = t[k + 1];
-    if (prot === undefined || !PROTOCOL.test(prot)) continue;
-    const opt = t[k + 2];
-    if (opt === "--" || opt === "-f" || opt === "!f") return true;
-    // ip6tables prints an empty opt column: the addresses follow the protocol directly.
-    const withIfaces = k >= 2 ? 2 : 0;
-    const src = t[k + 2 + withIfaces];
-    const dst = t[k + 3 + withIfaces];
-    if (src !== undefined && dst !== undefined && ADDRESSY.test(src) && ADDRESSY.test(dst) && /anywhere|[\d:]/.test(src + dst)) return true;
+    // The protocol follows the target, or is first when the target column is empty.
+    for (const at of [k + 1, k]) {
+      const prot = t[at];
+      if (prot === undefined || !isProtocolWord(prot)) continue;
+      const opt = t[at + 1];
+      if (opt === "--" || opt === "-f" || opt === "!f") return true;
+      // ip6tables prints an empty opt column: the addresses follow the protocol directly.
+      const withIfaces = k >= 2 ? 2 : 0;
+      const src = t[at + 1 + withIfaces];
+      const dst = t[at + 2 + withIfaces];
+      if (src !== undefined && dst !== undefined && ADDRESSY.test(src) && ADDRESSY.test(dst) && /anywhere|[\d:]/.test(src + dst)) return true;
+    }
   }
   return false;
 }

@@ -9,7 +9,7 @@
  */
 import type { Family, Ruleset, TableName } from "./model/ast.js";
 import { DiagnosticSink, type Diagnostic } from "./model/diagnostics.js";
-import { detectFormat, type InputFormat } from "./detect.js";
+import { detectFormat, LISTING_COLUMNS, looksLikeListingRule, type InputFormat } from "./detect.js";
 import { parseSaveDump } from "./syntax/save-dump.js";
 import { parseListing } from "./syntax/listing.js";
 import { parseIpsetText, type IpSetCollection } from "./ipset/index.js";
@@ -123,9 +123,10 @@ export function readInput(text: string, opts: ReadInputOptions): InputResult {
     const input = parseDump(text, detected.format!, sink, { family: opts.family ?? guessFamily(opts.file, text) });
     return { input, diagnostics: sink.items, formatNote: `format ${detected.format} (detected: ${detected.reason})` };
   }
-  const bare = detected.format === "save" ? isBareSave : detected.format === "ipset-save" ? isBareIpsetSave : undefined;
+  const bare = BARE_LINE[detected.format ?? ""];
   if (opts.format !== "mixed" && bare && everyLine(text, bare)) {
-    // The common case, a file straight from iptables-save or ipset save: skip the extractor's full scan.
+    // The common case, a file straight from the tool that printed it: skip the extractor's
+    // full scan (a third of the time of reading a 10k-service listing).
     const format = detected.format!;
     const sink = new DiagnosticSink(opts.file);
     const input = parseDump(text, format, sink, { family: opts.family ?? guessFamily(opts.file, text), ...(opts.table ? { table: opts.table } : {}), ...deferral(opts) });
@@ -195,6 +196,24 @@ function isBareIpsetSave(text: string, start: number, end: number): boolean {
   return isBlankLine(text, start, end) || text.startsWith("add ", start) || text.startsWith("create ", start) ||
     text.startsWith("-A ", start) || text.startsWith("-N ", start) || text.charCodeAt(start) === 35;
 }
+
+/** The same for an `iptables -L` listing: chain headers, column headers, rule rows, blanks. */
+function isBareListing(text: string, start: number, end: number): boolean {
+  if (isBlankLine(text, start, end)) return true;
+  if (text.startsWith("Chain ", start)) return CHAIN_HEADER_START.test(text.slice(start, end));
+  const line = text.slice(start, end);
+  return LISTING_COLUMNS.test(line) || looksLikeListingRule(line);
+}
+
+const CHAIN_HEADER_START = /^Chain \S+ \((?:policy|\d+ references)/;
+
+/** The line check of each format whose files can skip the extractor when every line passes it. */
+const BARE_LINE: Record<string, (text: string, start: number, end: number) => boolean> = {
+  save: isBareSave,
+  S: isBareSave,
+  "ipset-save": isBareIpsetSave,
+  list: isBareListing,
+};
 
 function mixedReason(blocks: DumpBlock[], skipped: boolean): string {
   if (skipped) return "text around the dumps";

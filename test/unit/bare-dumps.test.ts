@@ -1,10 +1,17 @@
 /**
- * A file straight from iptables-save or ipset save skips the extractor (inputs.ts): its result
- * must be what parsing it with its format given is, and any line that could be prose must
- * send the text to the extractor instead.
+ * A file straight from the tool that printed it (iptables-save, -S, -L, ipset save) skips the
+ * extractor (inputs.ts): its result must be what the extractor would have made of it, and any
+ * line that could be prose must send the text to the extractor instead.
  */
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { readInput } from "../../src/inputs.js";
+import { parseRules } from "../../src/parse.js";
+import { listText } from "../../src/print/listing.js";
+import { tableSpecText } from "../../src/print/save.js";
+import { kubeProxyDump } from "../../bench/gen-kube-proxy.js";
+import { hasShared, listShared, readShared, sections, sharedNotice } from "../support/shared.js";
 
 const IPSET = [
   "create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536",
@@ -46,5 +53,76 @@ describe("bare dumps skip the extractor", () => {
     expect(auto.formatNote).toMatch(/^format save \(detected: /);
     expect(auto.input).toEqual(readInput(save, { file: "r", format: "save" }).input);
     expect(readInput(`Output:\n${save}`, { file: "r", format: "auto" }).input.kind).toBe("mixed");
+  });
+});
+
+/** The fast path and the extractor (what `--format mixed` forces) agree on a bare text. */
+function expectExtractorAgrees(text: string, file: string, format: string): void {
+  const auto = readInput(text, { file, format: "auto" });
+  expect(auto.formatNote.startsWith(`format ${format} (detected: `), auto.formatNote).toBe(true);
+  const mixed = readInput(text, { file, format: "mixed" });
+  expect(mixed.input.kind).toBe("mixed");
+  const blocks = mixed.input.kind === "mixed" ? mixed.input.blocks : [];
+  expect(blocks.map((b) => b.format)).toEqual([format]);
+  expect(mixed.diagnostics).toEqual(auto.diagnostics);
+  expect(blocks[0]!.input).toEqual(auto.input);
+}
+
+describe("rows the detector must know as listing rows", () => {
+  // Each was taken for text around the listing, which cut the listing in two and lost the row.
+  const rows: Array<[string, string]> = [
+    ["a rule without a target (it only counts)", "           all  --  anywhere             anywhere"],
+    ["the same with -v", "    0     0            all  --  *      *       0.0.0.0/0            0.0.0.0/0"],
+    ["a protocol by its long name", "DROP       mobility-header --  anywhere             anywhere             mh binding-update"],
+    ["ipv6-nonxt", "DROP       ipv6-nonxt --  anywhere             anywhere"],
+  ];
+  for (const [what, row] of rows) {
+    it(what, () => {
+      const verbose = row.startsWith("    0");
+      const header = verbose
+        ? " pkts bytes target     prot opt in     out     source               destination"
+        : "target     prot opt source               destination";
+      const text = ["Chain INPUT (policy ACCEPT)", header, verbose ? "    0     0 ACCEPT     all  --  lo     *       0.0.0.0/0            0.0.0.0/0" : "ACCEPT     all  --  anywhere             anywhere", row, verbose ? "    0     0 ACCEPT     6    --  *      *       0.0.0.0/0            0.0.0.0/0            tcp dpt:22" : "ACCEPT     tcp  --  anywhere             anywhere             tcp dpt:22", ""].join("\n");
+      const r = readInput(text, { file: "l", format: "auto", family: row.includes("mobility") || row.includes("nonxt") ? "ipv6" : "ipv4", table: "filter" });
+      expect(r.formatNote).toMatch(/^format list \(detected: /);
+      expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+      const rules = r.input.kind === "rules" ? r.input.ruleset.tables[0]!.chains.find((c) => c.name === "INPUT")!.rules : [];
+      expect(rules).toHaveLength(3);
+    });
+  }
+});
+
+describe("the extractor would have read a bare dump the same way", () => {
+  const dumps = [kubeProxyDump({ services: 30 }), readFileSync(join(import.meta.dirname, "../../samples/host-firewall/rules.save"), "utf8")];
+
+  it("for -S output and every kind of -L listing of each table", () => {
+    for (const d of dumps) {
+      const rs = parseRules(d).value;
+      for (const t of rs.tables) {
+        expectExtractorAgrees(tableSpecText(t, rs.family), `${t.name}.S`, "S");
+        for (const o of [{}, { numeric: true }, { numeric: true, verbose: true }, { numeric: true, verbose: true, exact: true, lineNumbers: true }]) {
+          expectExtractorAgrees(listText({ ...rs, tables: [t] }, o), `${t.name}.L`, "list");
+        }
+      }
+    }
+  });
+
+  it("for an ipset save", () => {
+    // As ipset prints it: no comment lines (the extractor takes those for text between dumps).
+    expectExtractorAgrees(IPSET.replace(/^#.*\n/m, ""), "sets", "ipset-save");
+  });
+
+  it.skipIf(!hasShared)(hasShared ? "for the real tools' -S, -L and ipset save output" : sharedNotice("reference"), () => {
+    let n = 0;
+    for (const f of listShared("reference/iptables", ".txt")) {
+      for (const [name, text] of sections(readShared("reference/iptables", f))) {
+        const format = name === "S" ? "S" : /L/.test(name) && !/save|restore/.test(name) ? "list" : undefined;
+        // iptables-nft's warning about legacy tables is text around the listing, for the extractor.
+        if (!format || text.trim() === "" || /^# Warning/m.test(text)) continue;
+        expectExtractorAgrees(text, f, format);
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(20);
   });
 });
