@@ -12,6 +12,7 @@ import { DiagnosticSink, type Diagnostic } from "./model/diagnostics.js";
 import { detectFormat, LISTING_COLUMNS, looksLikeListingRule, type InputFormat } from "./detect.js";
 import { parseSaveDump } from "./syntax/save-dump.js";
 import { parseListing } from "./syntax/listing.js";
+import { isToolWarning } from "./syntax/tool-warnings.js";
 import { parseIpsetText, type IpSetCollection } from "./ipset/index.js";
 import { extractDumps, isVerbatim, mapDiagnostics, remapSpans, type DumpBlock } from "./syntax/extract.js";
 
@@ -202,7 +203,7 @@ function isBareListing(text: string, start: number, end: number): boolean {
   if (isBlankLine(text, start, end)) return true;
   if (text.startsWith("Chain ", start)) return CHAIN_HEADER_START.test(text.slice(start, end));
   const line = text.slice(start, end);
-  return LISTING_COLUMNS.test(line) || looksLikeListingRule(line);
+  return LISTING_COLUMNS.test(line) || looksLikeListingRule(line) || isToolWarning(line);
 }
 
 const CHAIN_HEADER_START = /^Chain \S+ \((?:policy|\d+ references)/;

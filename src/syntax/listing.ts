@@ -18,6 +18,7 @@ import { protocolName, protocolNumber } from "../extensions/protocols.js";
 import { networkAddress } from "../extensions/services.js";
 import { parseAddress } from "./address.js";
 import { inferTableFromNames } from "./infer-table.js";
+import { isToolWarning, toolWarningMessage } from "./tool-warnings.js";
 import { deferrableChain, deferRules, digestRule, emptyDigest } from "./deferred-rules.js";
 
 export interface ListingOptions {
@@ -101,6 +102,11 @@ export function parseListing(text: string, sink: DiagnosticSink, opts: ListingOp
     let first = 0;
     while (first < raw.length && isSpace(raw.charCodeAt(first))) first++;
     if (first === raw.length) continue;
+    if (isToolWarning(raw)) {
+      const m = toolWarningMessage(raw);
+      if (m) sink.warning({ line: lineNo, col: first + 1, len: raw.length - first }, m);
+      continue;
+    }
     // Headers begin with `Chain` (`\Chain` when markdown escaped it), `num`, `pkts` or `target`;
     // most lines are rows, and go past the three expressions below without trying them.
     if (mayBeginHeader(raw.charCodeAt(first))) {

@@ -12,6 +12,7 @@ import { DiagnosticSink } from "../model/diagnostics.js";
 import type { Span } from "../model/span.js";
 import { bindCommand, type BindEnv } from "./rule-binder.js";
 import { TableEvidence } from "./infer-table.js";
+import { isToolWarning, toolWarningMessage } from "./tool-warnings.js";
 import { ruleSpecText } from "../print/save.js";
 import { declaredBefore, deferrableChain, deferRules, digestRule, emptyDigest, type ChainDigest } from "./deferred-rules.js";
 import { appendAll } from "../append-all.js";
@@ -302,8 +303,10 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
           pendingGenerated = l.text;
         } else if (/^#\s*Completed/.test(l.text) && lastClosed && !lastClosed.completed) {
           lastClosed.completed = l.text;
-        } else if (/^#\s*Warning/.test(l.text) && rs.tables.length === 0 && !current && done.length === 0) {
-          rs.preamble.push(l.text);
+        } else if (isToolWarning(l.text)) {
+          if (rs.tables.length === 0 && !current && done.length === 0) rs.preamble.push(l.text);
+          const m = toolWarningMessage(l.text);
+          if (m) sink.warning({ line: l.line, col: l.col, len: l.text.length }, m);
         }
         return;
       }
