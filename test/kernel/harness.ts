@@ -127,6 +127,13 @@ export interface KernelTrace {
   lastOut?: string;
   /** DST and DPORT as last printed. */
   lastDst?: string;
+  /** The transport header the packet's first trace line showed (`udp`, `tcp`, `icmp`...). */
+  l4?: string;
+}
+
+/** The transport header a trace's packet line shows: `udp sport ...`, `icmp type ...`. */
+function transportOf(packetLine: string): string | undefined {
+  return /\b(tcp|udp|udplite|sctp|dccp|icmp|icmpv6) (?:sport|dport|type|code)\b/.exec(packetLine)?.[1];
 }
 
 let counter = 0;
@@ -429,7 +436,16 @@ export function parseTrace(text: string, handles: Map<string, Map<string, Map<nu
       // a packet looped back through lo gets a new trace id but keeps its IP ID. The IP ID
       // decides which packet a trace line belongs to.
       if (id && tr?.id !== Number(id[1])) {
-        tr = out.get(Number(id[1])) ?? { id: Number(id[1]), steps: [], hooks: [] };
+        const known = out.get(Number(id[1]));
+        const l4 = transportOf(rest);
+        // An ICMP error about a sent packet (a UDP port unreachable from the endpoint) carries
+        // an IP ID of its own, which can be a sent packet's: measured, it made a UDP packet's
+        // trace end at its own source. Another transport is another packet.
+        if (known?.l4 !== undefined && l4 !== undefined && known.l4 !== l4) {
+          byTraceId.delete(traceId);
+          continue;
+        }
+        tr = known ?? { id: Number(id[1]), steps: [], hooks: [], ...(l4 ? { l4 } : {}) };
         byTraceId.set(traceId, tr);
         out.set(tr.id, tr);
       }

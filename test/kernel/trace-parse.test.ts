@@ -20,6 +20,21 @@ describe("parseTrace", () => {
     expect(t.get(1001)?.lastDst).toBe("8.8.8.8");
   });
 
+  it("does not take an ICMP error that carries a sent packet's IP ID for that packet", () => {
+    const udp = (traceId: string, chain: string, dst: string) =>
+      `trace id ${traceId} ip nat ${chain} packet: iif "cni0" ip saddr 10.244.0.99 ip daddr ${dst} ip dscp cs0 ip ecn not-ect ip ttl 64 ip id 4242 ip length 28 udp sport 10211 udp dport 53 udp length 8 `;
+    const text = [
+      udp("11110001", "PREROUTING", "10.96.0.12"),
+      "trace id 11110001 ip nat PREROUTING policy accept ",
+      // The endpoint's port unreachable back to the client, with the same IP ID by chance.
+      `trace id 22220002 ip filter FORWARD packet: iif "cni0" oif "cni0" ip saddr 10.244.0.8 ip daddr 10.244.0.99 ip dscp cs6 ip ecn not-ect ip ttl 64 ip id 4242 ip length 56 icmp type destination-unreachable icmp code port-unreachable `,
+      "trace id 22220002 ip filter FORWARD policy accept ",
+    ].join("\n");
+    const t = parseTrace(text, new Map()).get(4242);
+    expect(t?.lastDst).toBe("10.96.0.12");
+    expect(t?.steps.map((s) => `${s.table} ${s.chain} ${s.verdict}`)).toEqual(["nat PREROUTING ACCEPT"]);
+  });
+
   it("joins a packet's path across a new trace id when it keeps its IP ID (looped through lo)", () => {
     const text = [
       packet("aaaa0001", 1002, "OUTPUT"),
