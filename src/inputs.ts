@@ -9,7 +9,7 @@
  */
 import type { Family, Ruleset, TableName } from "./model/ast.js";
 import { DiagnosticSink, type Diagnostic } from "./model/diagnostics.js";
-import { detectFormat, LISTING_COLUMNS, looksLikeListingRule, type InputFormat } from "./detect.js";
+import { detectFormat, LISTING_CHAIN_HEADER, LISTING_COLUMNS, looksLikeListingRule, type InputFormat } from "./detect.js";
 import { parseSaveDump } from "./syntax/save-dump.js";
 import { parseListing } from "./syntax/listing.js";
 import { isToolWarning } from "./syntax/tool-warnings.js";
@@ -201,12 +201,10 @@ function isBareIpsetSave(text: string, start: number, end: number): boolean {
 /** The same for an `iptables -L` listing: chain headers, column headers, rule rows, blanks. */
 function isBareListing(text: string, start: number, end: number): boolean {
   if (isBlankLine(text, start, end)) return true;
-  if (text.startsWith("Chain ", start)) return CHAIN_HEADER_START.test(text.slice(start, end));
+  if (text.startsWith("Chain ", start)) return LISTING_CHAIN_HEADER.test(text.slice(start, end));
   const line = text.slice(start, end);
   return LISTING_COLUMNS.test(line) || looksLikeListingRule(line) || isToolWarning(line);
 }
-
-const CHAIN_HEADER_START = /^Chain \S+ \((?:policy|\d+ references)/;
 
 /** The line check of each format whose files can skip the extractor when every line passes it. */
 const BARE_LINE: Record<string, (text: string, start: number, end: number) => boolean> = {
