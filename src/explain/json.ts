@@ -22,6 +22,7 @@ export interface JsonStep {
   packet?: Record<string, unknown>;
   log?: string;
   branch?: string;
+  uncertain?: string[];
 }
 
 function stepJson(s: Step, family: "ipv4" | "ipv6"): JsonStep {
@@ -34,6 +35,7 @@ function stepJson(s: Step, family: "ipv4" | "ipv6"): JsonStep {
   if (s.packet) j.packet = { ...s.packet };
   if (s.log) j.log = s.log;
   if (s.branch) j.branch = s.branch;
+  if (s.uncertain) j.uncertain = s.uncertain;
   return j;
 }
 
@@ -41,6 +43,7 @@ export function outcomeJson(o: Outcome, family: "ipv4" | "ipv6"): Record<string,
   return {
     probability: o.probability,
     assumptions: o.assumptions,
+    given: o.given ?? [],
     fate: o.fate,
     steps: o.steps.map((s) => stepJson(s, family)),
     final: o.final,

@@ -2,7 +2,7 @@
 import type { Evaluation } from "../netfilter/model.js";
 import type { Outcome, Step } from "../netfilter/types.js";
 import type { Palette } from "./colour.js";
-import { fateText, isDrop, packetText, probabilityText, snapshotText, stepRuleText } from "./describe.js";
+import { endpointText, fateText, isDrop, packetText, probabilityText, snapshotText, stepRuleText } from "./describe.js";
 import { columnHeader, ruleListLine } from "../print/listing.js";
 
 export interface TextOptions {
@@ -99,10 +99,27 @@ function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 80): str
   const head = `  ${where} ${c.dim(num)}  ${s.matched ? c.bold(s.verdict) : c.dim(`no match: ${s.failed ?? ""}`)}`;
   const lines = [head];
   if (s.ruleNode && s.matched) for (const l of wrap(stepRuleText(s, family), width, "      ")) lines.push(c.dim(l));
+  if (s.uncertain) lines.push(`      ${c.yellow("? " + s.uncertain.join(", and "))}`);
   if (s.branch) lines.push(`      ${c.yellow("⑂ " + s.branch)}`);
   for (const r of s.rewrites ?? []) lines.push(`      ${c.cyan("→ " + r)}`);
   if (s.log) lines.push(`      ${c.dim("log: " + s.log)}`);
   return lines;
+}
+
+/** ", if A and B": the undecided conditions an outcome rests on, for its heading. */
+function givenText(o: Outcome): string {
+  return o.given?.length ? `, if ${o.given.join(" and ")}` : "";
+}
+
+/** Assumptions that are not one side of an undecided condition (those are in the heading). */
+function standing(o: Outcome): string[] {
+  return [...new Set(o.assumptions)].filter((a) => !o.given?.includes(a));
+}
+
+function assumingLines(o: Outcome, c: Palette): string[] {
+  const list = standing(o);
+  if (!list.length) return [];
+  return [`  ${c.yellow("assuming:")}`, ...list.map((a) => `    - ${a}`)];
 }
 
 export function traceText(e: Evaluation, o: TextOptions): string {
@@ -111,22 +128,50 @@ export function traceText(e: Evaluation, o: TextOptions): string {
   const out: string[] = [c.bold(packetText(e.packet)), ""];
   const n = e.outcomes.length;
   e.outcomes.forEach((oc, i) => {
-    const prob = n > 1 || oc.probability !== 1 ? ` — probability ${probabilityText(oc.probability)}` : "";
-    out.push(`${c.bold(`Outcome ${i + 1} of ${n}`)}${prob}: ${fateColour(oc, c)(fateText(oc.fate))}`);
+    // A probability is a chance given the heading's conditions; 1 needs no saying.
+    const prob = oc.probability !== 1 ? ` — probability ${probabilityText(oc.probability)}` : "";
+    out.push(`${c.bold(`Outcome ${i + 1} of ${n}`)}${givenText(oc)}${prob}: ${fateColour(oc, c)(fateText(oc.fate))}`);
     for (const s of oc.steps) out.push(...stepLine(s, fam, c, o.width));
     out.push(`  final packet: ${snapshotText(oc.final)}`);
     for (const enc of oc.encapsulated ?? []) {
       out.push(`  ${c.cyan("encapsulated")} by ${oc.final.outIface ?? "the tunnel"}: outer packet ${snapshotText(enc.final)} — ${fateColour(enc, c)(fateText(enc.fate))}`);
       for (const s of enc.steps) out.push(...stepLine(s, fam, c, (o.width ?? 80) - 2).map((l) => "  " + l));
     }
-    if (oc.assumptions.length) {
-      out.push(`  ${c.yellow("assuming:")}`);
-      for (const a of oc.assumptions) out.push(`    - ${a}`);
-    }
+    out.push(...assumingLines(oc, c));
     out.push("");
   });
   for (const p of e.problems) out.push(c.yellow(`note: ${p.table} ${p.chain}${p.rule ? ` rule ${p.rule}` : ""}: ${p.message}`));
   return out.join("\n").replace(/\n+$/, "") + "\n";
+}
+
+/**
+ * Where a let-through outcome's packet ends up when a rule rewrote its destination, and that
+ * rule: `→ 10.244.0.3:53 (nat KUBE-SEP-X rule 2)`; empty when the destination is the packet's own.
+ */
+function destinationText(oc: Outcome, e: Evaluation): string {
+  const f = oc.final;
+  if (f.dst === e.packet.dst && f.dport === e.packet.dport) return "";
+  const by = oc.steps.find((s) => s.matched && s.packet && (s.packet.dst !== e.packet.dst || s.packet.dport !== e.packet.dport));
+  const rule = by ? ` (${by.table} ${by.chain} ${by.rule === "policy" ? "policy" : `rule ${by.rule}`})` : "";
+  return ` → ${endpointText(f.dst, f.dport)}${rule}`;
+}
+
+/** How sure the answer is: lost (dropped, rejected, unroutable), unknown (indeterminate, error, queued to a program), or through. */
+export type Verdict = "lost" | "unknown" | "through";
+
+export function outcomeVerdict(o: Outcome): Verdict {
+  switch (o.fate.kind) {
+    case "dropped":
+    case "rejected":
+    case "unroutable":
+      return "lost";
+    case "indeterminate":
+    case "error":
+    case "queued":
+      return "unknown";
+    default:
+      return "through";
+  }
 }
 
 /** The short answer: is it dropped, by which rule, along which path, and what nearly let it through. */
@@ -134,42 +179,54 @@ export function whyDroppedText(e: Evaluation, o: TextOptions): string {
   const c = o.palette;
   const fam = e.packet.family;
   const out: string[] = [c.bold(packetText(e.packet))];
-  const drops = e.outcomes.filter(isDrop);
-  const total = drops.reduce((s, x) => s + x.probability, 0);
-  if (drops.length === 0) {
-    out.push(c.green("Not dropped."));
+  const lost = e.outcomes.filter((x) => outcomeVerdict(x) === "lost");
+  const unknown = e.outcomes.filter((x) => outcomeVerdict(x) === "unknown");
+  // Outcomes that rest on different undecided conditions are alternatives, not chances.
+  const chances = e.outcomes.every((x) => !x.given?.length);
+  const heading = (x: Outcome) => `${fateText(x.fate)}${givenText(x)}${x.probability !== 1 ? ` — probability ${probabilityText(x.probability)}` : ""}`;
+  if (lost.length === 0) {
+    out.push(unknown.length ? c.yellow("Cannot tell: the answer depends on something the input does not say.") : c.green("Not dropped."));
     for (const oc of e.outcomes) {
-      const prob = e.outcomes.length > 1 ? ` (probability ${probabilityText(oc.probability)})` : "";
-      out.push(`  ${fateText(oc.fate)}${prob}`);
+      const col = outcomeVerdict(oc) === "unknown" ? c.yellow : (s: string) => s;
+      out.push(`  ${col(heading(oc))}${destinationText(oc, e)}`);
     }
-  } else {
-    const all = drops.length === e.outcomes.length;
-    // Outcomes that rest on different assumptions are alternatives, not chances: no probability then.
-    const chances = Math.abs(e.outcomes.reduce((s, x) => s + x.probability, 0) - 1) < 1e-9;
-    out.push(c.red(all ? "Dropped." : `Dropped in ${drops.length} of ${e.outcomes.length} outcomes${chances ? ` (probability ${probabilityText(total)})` : ", depending on what is assumed"}.`));
-    for (const d of drops) {
-      const last = [...d.steps].reverse().find((s) => s.matched)!;
-      out.push("");
-      out.push(`  ${c.red(fateText(d.fate))}${drops.length > 1 ? ` — probability ${probabilityText(d.probability)}` : ""}`);
-      if (last) {
-        out.push(...wrap(stepRuleText(last, fam), o.width ?? 80, "    "));
-        for (const l of listingLines(last, fam)) out.push(`    ${c.dim(l)}`);
-      }
-      const path = d.steps.filter((s) => s.matched).map((s) => `${s.table} ${s.chain}${s.rule === "policy" ? " policy" : ` #${s.rule}`}`);
-      out.push(...packLines(path, " → ", o.width ?? 80, "  path: ", "        "));
-      const near = d.steps.filter((s) => !s.matched && s.ruleNode && /ACCEPT|JUMP|GOTO|DNAT|RETURN/.test(stepRuleText(s, fam)));
-      if (near.length) {
-        out.push("  nearly let through by:");
-        for (const s of near.slice(-5)) {
-          out.push(...wrap(stepRuleText(s, fam), o.width ?? 80, "    "));
-          out.push(`      ${c.dim(`failed: ${s.failed}`)}`);
-        }
-      }
-      if (d.assumptions.length) {
-        out.push(`  ${c.yellow("assuming:")}`);
-        for (const a of d.assumptions) out.push(`    - ${a}`);
+    const standingAll = [...new Set(e.outcomes.flatMap(standing))];
+    if (standingAll.length) {
+      out.push(`  ${c.yellow("assuming:")}`);
+      for (const a of standingAll) out.push(`    - ${a}`);
+    }
+    return out.join("\n") + "\n";
+  }
+  const all = lost.length === e.outcomes.length;
+  const total = lost.reduce((sum, x) => sum + x.probability, 0);
+  out.push(c.red(all ? "Dropped." : `Dropped in ${lost.length} of ${e.outcomes.length} outcomes${chances ? ` (probability ${probabilityText(total)})` : ", depending on what is assumed"}.`));
+  for (const d of lost) {
+    const last = [...d.steps].reverse().find((s) => s.matched && !s.uncertain);
+    out.push("");
+    out.push(`  ${c.red(lost.length > 1 || d.given?.length ? heading(d) : fateText(d.fate))}`);
+    if (last && d.fate.kind !== "unroutable") {
+      out.push(...wrap(stepRuleText(last, fam), o.width ?? 80, "    "));
+      for (const l of listingLines(last, fam)) out.push(`    ${c.dim(l)}`);
+    }
+    const path = d.steps.filter((s) => s.matched && !s.uncertain).map((s) => `${s.table} ${s.chain}${s.rule === "policy" ? " policy" : ` #${s.rule}`}`);
+    if (path.length) out.push(...packLines(path, " → ", o.width ?? 80, "  path: ", "        "));
+    // Near misses in the table and hook that dropped it: a DNAT rule of nat is no near miss for a filter drop.
+    const where = d.fate.kind === "dropped" || d.fate.kind === "rejected" ? d.fate : undefined;
+    const near = d.steps.filter((s) => !s.matched && s.ruleNode && (!where || (s.table === where.table && s.hook === where.hook)) && /ACCEPT|JUMP|GOTO|DNAT|RETURN/.test(stepRuleText(s, fam)));
+    if (near.length) {
+      out.push("  nearly let through by:");
+      for (const s of near.slice(-5)) {
+        out.push(...wrap(stepRuleText(s, fam), o.width ?? 80, "    "));
+        out.push(`      ${c.dim(`failed: ${s.failed}`)}`);
       }
     }
+    out.push(...assumingLines(d, c));
+  }
+  const others = e.outcomes.filter((x) => outcomeVerdict(x) !== "lost");
+  if (others.length) {
+    out.push("");
+    out.push("  otherwise:");
+    for (const oc of others) out.push(`    ${(outcomeVerdict(oc) === "unknown" ? c.yellow : (s: string) => s)(heading(oc))}${destinationText(oc, e)}`);
   }
   return out.join("\n") + "\n";
 }

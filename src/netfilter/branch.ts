@@ -2,19 +2,50 @@
  * One possible history of the packet: its probability, the assumptions it rests on, the
  * steps so far and the packet as it is now. Branches fork at `statistic` rules, at matches
  * netfate cannot decide, and at route alternatives.
+ *
+ * Two kinds of fork, kept apart because they mean different things:
+ * - a random one (`statistic`, `numgen`): the children are chances, their probabilities add
+ *   up to the parent's;
+ * - one on something the input does not say (an unknown match, an unknown target): the
+ *   children are alternatives, each keeping the parent's probability and recording the side
+ *   it took as a `Literal` in `given`. An outcome's probability is then its chance *given*
+ *   its literals; probabilities are never added across different literal sets.
  */
 import type { PacketSnapshot, PacketState, Step } from "./types.js";
 import { hex } from "../extensions/util.js";
 
+/** One side of a condition the input does not decide. */
+export interface Literal {
+  /** The same for both sides of one condition (rule position and what was unknown). */
+  condition: string;
+  holds: boolean;
+  /** As the trace says it: `-m foo: assumed to match (why)`. */
+  text: string;
+}
+
+export interface PendingNat {
+  kind: "dnat" | "snat";
+  addr?: string;
+  port?: number;
+  how: string;
+}
+
 export interface Branch {
   probability: number;
+  /** Everything this history rests on, as the trace lists it (the texts of `given` included). */
   assumptions: string[];
+  /** The sides taken at conditions the input does not decide. */
+  given: Literal[];
   steps: Step[];
   pkt: PacketState;
   /** NAT a nat-table target asked for, applied when the nat table has finished. */
-  pendingNat?: { kind: "dnat" | "snat"; addr?: string; port?: number; how: string };
-  /** Log lines and other effects noted by targets in the current rule. */
+  pendingNat?: PendingNat;
+  /** Effects a target noted in the current rule (rewrites of fields netfate does not follow, set updates). */
   notes: string[];
+  /** The kernel log line the current rule produced. */
+  logLine?: string;
+  /** Which way a random branch went at the current rule. */
+  randomChoice?: string;
   /** A new route chosen during OUTPUT, in force from POSTROUTING on. */
   rerouted?: import("./types.js").RouteDecision;
 }
@@ -33,10 +64,12 @@ export function clonePacket(p: PacketState): PacketState {
   };
 }
 
-export function fork(b: Branch, probabilityFactor: number, assumption?: string): Branch {
+/** A copy of `b` to go on separately: a random child when `probabilityFactor` < 1. */
+export function fork(b: Branch, probabilityFactor: number): Branch {
   const nb: Branch = {
     probability: b.probability * probabilityFactor,
-    assumptions: assumption ? [...b.assumptions, assumption] : [...b.assumptions],
+    assumptions: [...b.assumptions],
+    given: [...b.given],
     steps: b.steps.slice(),
     pkt: clonePacket(b.pkt),
     notes: [],
@@ -44,6 +77,19 @@ export function fork(b: Branch, probabilityFactor: number, assumption?: string):
   if (b.pendingNat) nb.pendingNat = { ...b.pendingNat };
   if (b.rerouted) nb.rerouted = b.rerouted;
   return nb;
+}
+
+/** A copy of `b` that takes one side of an undecided condition. */
+export function alternative(b: Branch, literal: Literal): Branch {
+  const nb = fork(b, 1);
+  nb.given.push(literal);
+  if (!nb.assumptions.includes(literal.text)) nb.assumptions.push(literal.text);
+  return nb;
+}
+
+/** Records a standing assumption (one that is not a choice between alternatives) once. */
+export function assume(b: Branch, text: string): void {
+  if (!b.assumptions.includes(text)) b.assumptions.push(text);
 }
 
 export function snapshot(p: PacketState): PacketSnapshot {
@@ -55,13 +101,167 @@ export function snapshot(p: PacketState): PacketSnapshot {
   return s;
 }
 
-export function sameSnapshot(a: PacketSnapshot, b: PacketSnapshot): boolean {
-  return a.src === b.src && a.dst === b.dst && a.sport === b.sport && a.dport === b.dport && a.mark === b.mark &&
-    a.ctmark === b.ctmark && a.ctstate === b.ctstate && a.inIface === b.inIface && a.outIface === b.outIface;
-}
-
 /** `10.0.0.1:80`, `[2001:db8::1]:80`, or the bare address. */
 export function endpoint(addr: string, port: number | undefined): string {
   if (port === undefined) return addr;
   return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** Everything about a branch's packet that later hooks, NAT or the fate can depend on. */
+export function stateKey(b: Branch): string {
+  const p = b.pkt;
+  const ct = p.ct;
+  const t = (x: { src: string; dst: string; sport?: number; dport?: number } | undefined) => (x ? `${x.src}|${x.dst}|${x.sport}|${x.dport}` : "-");
+  const n = b.pendingNat;
+  const r = b.rerouted as Record<string, unknown> | undefined;
+  return [
+    p.src, p.dst, p.sport, p.dport, p.proto, p.tcpFlags, p.icmpType, p.icmpCode, p.inIface, p.outIface, p.nexthop, p.mark,
+    ct.state, ct.dir, ct.mark, ct.zone, ct.helper, t(ct.orig), t(ct.reply), t(ct.dnat), t(ct.snat), [...ct.status].sort().join(","),
+    n ? `${n.kind}|${n.addr}|${n.port}|${n.how}` : "-",
+    r ? JSON.stringify(r) : "-",
+  ].join("\u0001");
+}
+
+function givenKey(given: readonly Literal[]): string {
+  return given.map((l) => `${l.holds ? "+" : "-"}${l.condition}`).sort().join("\u0001");
+}
+
+/** The literal on which `a` and `b` differ, when that is their only difference (`a` holding it one way, `b` the other). */
+function complementary(a: readonly Literal[], b: readonly Literal[]): Literal | undefined {
+  if (a.length !== b.length) return undefined;
+  let diff: Literal | undefined;
+  for (const la of a) {
+    const same = b.find((lb) => lb.condition === la.condition);
+    if (!same) return undefined;
+    if (same.holds !== la.holds) {
+      if (diff) return undefined;
+      diff = la;
+    }
+  }
+  return diff;
+}
+
+/** Steps `b` has after the steps it shares with `a` (forked histories share their Step objects). */
+function sharedPrefix(a: readonly Step[], b: readonly Step[]): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+function markUncertain(steps: readonly Step[], condition: string): Step[] {
+  return steps.map((s) => ({ ...s, uncertain: s.uncertain ? [condition, ...s.uncertain] : [condition] }));
+}
+
+function probabilityWords(p: number): string {
+  return `with probability ${p === 1 ? "1" : p.toFixed(p < 0.001 ? 8 : 4)}`;
+}
+
+/**
+ * Two histories that end in the same state as one: when they rest on the same literals (they
+ * differ by chance: probabilities add), or on literal sets that differ only in the two sides
+ * of one condition with the same probability (the condition did not matter: it is dropped).
+ * The steps only one of them took are kept, marked with when they happen.
+ */
+function mergePair(a: Branch, b: Branch): Branch | undefined {
+  let conditionA: string;
+  let conditionB: string;
+  let given: Literal[];
+  let probability: number;
+  const dropped = new Set<string>();
+  if (givenKey(a.given) === givenKey(b.given)) {
+    probability = a.probability + b.probability;
+    conditionA = probabilityWords(a.probability / probability);
+    conditionB = probabilityWords(b.probability / probability);
+    given = a.given;
+  } else {
+    const lit = complementary(a.given, b.given);
+    if (!lit || Math.abs(a.probability - b.probability) > 1e-12 * Math.max(a.probability, b.probability)) return undefined;
+    const other = b.given.find((l) => l.condition === lit.condition)!;
+    probability = a.probability;
+    conditionA = `only if ${lit.text}`;
+    conditionB = `only if ${other.text}`;
+    given = a.given.filter((l) => l.condition !== lit.condition);
+    dropped.add(lit.text).add(other.text);
+  }
+  const assumptions: string[] = [];
+  for (const x of [...a.assumptions, ...b.assumptions]) if (!dropped.has(x) && !assumptions.includes(x)) assumptions.push(x);
+  const shared = sharedPrefix(a.steps, b.steps);
+  const steps = [
+    ...a.steps.slice(0, shared),
+    ...markUncertain(a.steps.slice(shared), conditionA),
+    ...markUncertain(b.steps.slice(shared), conditionB),
+  ];
+  const merged: Branch = { probability, assumptions, given: [...given], steps, pkt: a.pkt, notes: [] };
+  if (a.pendingNat) merged.pendingNat = a.pendingNat;
+  if (a.rerouted) merged.rerouted = a.rerouted;
+  return merged;
+}
+
+/**
+ * Merges branches that are at the same point in the same state (see mergePair), so that
+ * conditions which do not change what happens next do not multiply the histories. `extraKey`
+ * adds what must also be equal (e.g. the fate). Order of first appearance is kept.
+ */
+export function mergeBranches<T extends { br: Branch }>(list: T[], extraKey: (x: T) => string = () => ""): T[] {
+  if (list.length < 2) return list;
+  const buckets = new Map<string, T[]>();
+  const order: string[] = [];
+  for (const x of list) {
+    const k = `${extraKey(x)}\u0002${stateKey(x.br)}`;
+    const bucket = buckets.get(k);
+    if (bucket) bucket.push(x);
+    else {
+      buckets.set(k, [x]);
+      order.push(k);
+    }
+  }
+  if (order.length === list.length) return list;
+  const out: T[] = [];
+  for (const k of order) for (const x of mergeBucket(buckets.get(k)!)) out.push(x);
+  return out;
+}
+
+/**
+ * Merges histories known to be at one point in one state: first those resting on the same
+ * literals (chances add), then, until nothing changes, pairs that differ only in the side of
+ * one condition. Each pass is linear: partners are found by key, never by trying every pair.
+ */
+function mergeBucket<T extends { br: Branch }>(bucket: T[]): T[] {
+  if (bucket.length < 2) return bucket;
+  const byGiven = new Map<string, T>();
+  for (const x of bucket) {
+    const k = givenKey(x.br.given);
+    const prev = byGiven.get(k);
+    const m = prev && mergePair(prev.br, x.br);
+    if (prev && m) byGiven.set(k, { ...prev, br: m });
+    else if (!prev) byGiven.set(k, x);
+  }
+  let items = [...byGiven.values()];
+  for (let changed = items.length > 1; changed; ) {
+    changed = false;
+    // Each item under the key of its literals without one of them: partners share such a key.
+    const partner = new Map<string, number>();
+    const done = new Set<number>();
+    const next: T[] = [];
+    items.forEach((x, i) => {
+      for (const lit of x.br.given) {
+        const rest = givenKey(x.br.given.filter((l) => l !== lit));
+        const key = `${rest}\u0003${lit.condition}`;
+        const j = partner.get(key);
+        if (j !== undefined && !done.has(j) && !done.has(i)) {
+          const m = mergePair(items[j]!.br, x.br);
+          if (m) {
+            done.add(j).add(i);
+            next.push({ ...items[j]!, br: m });
+            changed = true;
+            return;
+          }
+        }
+        if (!partner.has(key)) partner.set(key, i);
+      }
+    });
+    if (!changed) break;
+    items = [...next, ...items.filter((_, i) => !done.has(i))];
+  }
+  return items;
 }

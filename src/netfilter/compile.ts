@@ -52,6 +52,8 @@ export interface CompiledChain {
   table: TableName;
   builtin: boolean;
   policy: Policy | null;
+  /** Why the policy is not known (a listing that cut it, `:INPUT -` in a restore file): reaching it is indeterminate. */
+  policyUnknown?: string;
   /** False when the dump did not have it (iptables-nft: no such chain, no policy line). */
   declared: boolean;
   /** Rule count, extensions and jumps, known without binding or compiling a rule. */
@@ -63,6 +65,11 @@ export interface CompiledChain {
 export interface CompiledTable {
   name: TableName;
   chains: Map<string, CompiledChain>;
+  /**
+   * The whole table as the kernel has it (an iptables-save dump that reached COMMIT): a chain it
+   * lacks does not exist. Otherwise (-S or -L output, a cut paste) a chain it lacks is not shown.
+   */
+  complete: boolean;
 }
 
 export interface CompileProblem {
@@ -84,6 +91,8 @@ export interface CompiledRuleset {
    * chains are never consulted (pinned in test/kernel/pinned.test.ts).
    */
   conntrackActive: boolean;
+  /** Every table came from a whole dump: a table the inputs lack is one the kernel does not have. */
+  complete: boolean;
 }
 
 const NEEDS_CONNTRACK_MATCH = new Set(["conntrack", "state", "connmark", "connlimit", "connbytes", "helper", "connlabel", "cluster", "ipvs"]);
@@ -194,6 +203,7 @@ function buildIndex(rules: CompiledRule[], family: Family): ChainIndex {
  */
 class LazyCompiledChain implements CompiledChain {
   private compiled: { rules: CompiledRule[]; index: ChainIndex | undefined } | undefined;
+  policyUnknown?: string;
   constructor(
     readonly name: string,
     readonly table: TableName,
@@ -223,20 +233,22 @@ class LazyCompiledChain implements CompiledChain {
 }
 
 export function compileRulesets(rulesets: readonly Ruleset[], family: Family): CompiledRuleset {
-  const out: CompiledRuleset = { family, tables: new Map(), problems: [], loops: new Set(), conntrackActive: false };
+  const out: CompiledRuleset = { family, tables: new Map(), problems: [], loops: new Set(), conntrackActive: false, complete: true };
   for (const rs of rulesets) {
     if (rs.family !== family) continue;
     for (const t of rs.tables) {
-      const ct: CompiledTable = out.tables.get(t.name) ?? { name: t.name, chains: new Map() };
+      // (merged inputs record each table's own format; a single dump has the ruleset's)
+      const whole = ((t as { format?: Ruleset["format"] }).format ?? rs.format) === "save" && t.committed;
+      if (!whole) out.complete = false;
+      const ct: CompiledTable = out.tables.get(t.name) ?? { name: t.name, chains: new Map(), complete: whole };
+      ct.complete &&= whole;
       out.tables.set(t.name, ct);
       for (const c of t.chains) {
         const digest = chainDigest(c);
         if (!out.conntrackActive && needsConntrack(digest)) out.conntrackActive = true;
-        const policy = c.policy === null ? null : isUnknown(c.policy) ? "ACCEPT" : c.policy;
+        const policy = c.policy === null || isUnknown(c.policy) ? null : c.policy;
         const cc = new LazyCompiledChain(c.name, t.name, c.builtin, policy, c.declared, digest, c, family);
-        if (c.builtin && c.policy !== null && isUnknown(c.policy)) {
-          out.problems.push({ table: t.name, chain: c.name, message: `policy not shown in the dump (${c.policy.reason}); assumed ACCEPT` });
-        }
+        if (c.builtin && c.policy !== null && isUnknown(c.policy)) cc.policyUnknown = c.policy.reason;
         ct.chains.set(c.name, cc);
       }
     }

@@ -16,7 +16,7 @@
 import type { Family, TableName } from "../model/ast.js";
 import type { PacketSpec } from "../model/packet.js";
 import { hasPorts } from "../model/packet.js";
-import { endpoint, fork, snapshot, type Branch } from "./branch.js";
+import { assume, endpoint, mergeBranches, snapshot, type Branch } from "./branch.js";
 import { runTable, type TableResult, type TraverseContext } from "./traverse.js";
 import type { ConntrackState, ConntrackSummary, Fate, Hook, Outcome, PacketState, RouteDecision, Step } from "./types.js";
 
@@ -152,7 +152,8 @@ function stage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Bra
       } else finals.push({ br: r.br, fate: terminalFate(r, s) });
     }
   }
-  return next;
+  // Histories that leave the table in one state go on as one (see mergeBranches).
+  return next.length < 2 ? next : mergeBranches(next.map((br) => ({ br })), (x) => decidingStep(x.br.steps)).map((x) => x.br);
 }
 
 function terminalFate(r: TableResult, s: Stage): Fate {
@@ -221,12 +222,9 @@ function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
       finals.push({ br, fate: { kind: "unroutable", reason: `${p.dst} is not local and forwarding is disabled (${ctx.family === "ipv4" ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding"}=0)` } });
       continue;
     }
-    let b = br;
-    if (typeof fwd === "object") {
-      b = fork(br, 1, `forwarding assumed enabled (${fwd.indeterminate})`);
-    }
-    withRoute(b, d);
-    forward.push(b);
+    if (typeof fwd === "object") assume(br, `forwarding assumed enabled (${fwd.indeterminate})`);
+    withRoute(br, d);
+    forward.push(br);
   }
   let l = local;
   for (const s of [
@@ -294,7 +292,7 @@ function arrive(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
 }
 
 function newBranch(spec: PacketSpec, src: string, ctx: PathContext): Branch {
-  const br: Branch = { probability: 1, assumptions: [], steps: [], pkt: initialState(spec, src), notes: [] };
+  const br: Branch = { probability: 1, assumptions: [], given: [], steps: [], pkt: initialState(spec, src), notes: [] };
   const known = ctx.connection;
   if (known) {
     // A later packet of a known connection: conntrack holds the tuples and the NAT.
@@ -436,7 +434,8 @@ function connectionUnsaid(spec: PacketSpec, ctx: PathContext): Outcome[] {
   const bareAck = (f & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && (f & TCP_ACK) !== 0;
   const loose = ctx.node.sysctl("net.netfilter.nf_conntrack_tcp_loose")?.trim();
   const pickedUp = bareAck && loose !== "0";
-  const label = (outcomes: Outcome[], assumption: string) => outcomes.map((o) => ({ ...o, assumptions: [assumption, ...o.assumptions] }));
+  // Whether the connection exists is not said: two alternatives, each given its side.
+  const label = (outcomes: Outcome[], assumption: string) => outcomes.map((o) => withGiven(o, [assumption]));
   return [
     ...label(
       evaluateOnce({ ...spec, state: pickedUp ? "new" : "invalid" }, ctx),
@@ -463,27 +462,51 @@ function laterPacket(spec: PacketSpec, ctx: PathContext): Outcome[] {
   const first: PacketSpec = { ...spec, state: "new" };
   if (spec.proto === 6) first.tcpFlags = 0x02;
   const opened = evaluateOnce(first, ctx).filter((o) => letThrough(o.fate) && o.conntrack);
-  const total = opened.reduce((sum, o) => sum + o.probability, 0);
-  const natted = opened.filter((o) => o.conntrack!.status.includes("DNAT") || o.conntrack!.status.includes("SNAT"));
-  if (natted.length === 0) return evaluateOnce(spec, ctx);
-  const bindings = new Map<string, { ct: ConntrackSummary; p: number }>();
-  for (const o of natted) {
-    const ct = o.conntrack!;
-    const key = JSON.stringify([ct.orig, ct.reply, ct.status]);
-    const b = bindings.get(key);
-    if (b) b.p += o.probability;
-    else bindings.set(key, { ct, p: o.probability });
+  if (!opened.some((o) => o.conntrack!.status.includes("DNAT") || o.conntrack!.status.includes("SNAT"))) return evaluateOnce(spec, ctx);
+  // Chances are weighed within one set of conditions the input does not decide, never across.
+  const scenarios = new Map<string, Outcome[]>();
+  for (const o of opened) {
+    const key = (o.given ?? []).join("\u0001");
+    const list = scenarios.get(key);
+    if (list) list.push(o);
+    else scenarios.set(key, [o]);
   }
   const out: Outcome[] = [];
-  const withBinding = (outcomes: Outcome[], p: number, assumption: string) => {
-    for (const o of outcomes) out.push({ ...o, probability: o.probability * (p / total), assumptions: [assumption, ...o.assumptions] });
-  };
-  for (const { ct, p } of bindings.values()) {
-    withBinding(evaluateOnce(spec, { ...ctx, connection: ct }), p, `a packet of a connection whose first packet got ${natText(ct)}: conntrack applies it`);
+  for (const group of scenarios.values()) {
+    const given = group[0]!.given ?? [];
+    const total = group.reduce((sum, o) => sum + o.probability, 0);
+    const bindings = new Map<string, { ct: ConntrackSummary; p: number }>();
+    let plain = 0;
+    for (const o of group) {
+      const ct = o.conntrack!;
+      if (!ct.status.includes("DNAT") && !ct.status.includes("SNAT")) {
+        plain += o.probability;
+        continue;
+      }
+      const key = JSON.stringify([ct.orig, ct.reply, ct.status]);
+      const b = bindings.get(key);
+      if (b) b.p += o.probability;
+      else bindings.set(key, { ct, p: o.probability });
+    }
+    const withBinding = (outcomes: Outcome[], p: number, assumption: string) => {
+      for (const o of outcomes) {
+        const w = withGiven(o, given);
+        out.push({ ...w, probability: o.probability * (p / total), assumptions: [assumption, ...w.assumptions] });
+      }
+    };
+    for (const { ct, p } of bindings.values()) {
+      withBinding(evaluateOnce(spec, { ...ctx, connection: ct }), p, `a packet of a connection whose first packet got ${natText(ct)}: conntrack applies it`);
+    }
+    if (plain > 1e-12 * total) withBinding(evaluateOnce(spec, ctx), plain, "a packet of a connection whose first packet got no NAT");
   }
-  const plain = total - natted.reduce((sum, o) => sum + o.probability, 0);
-  if (plain > 1e-12) withBinding(evaluateOnce(spec, ctx), plain, "a packet of a connection whose first packet got no NAT");
   return mergeOutcomes(out);
+}
+
+/** The outcome, resting also on the conditions `given` (texts, each also listed as an assumption). */
+function withGiven(o: Outcome, given: readonly string[]): Outcome {
+  if (given.length === 0) return o;
+  const g = [...given, ...(o.given ?? []).filter((x) => !given.includes(x))];
+  return { ...o, given: g, assumptions: [...given.filter((x) => !o.assumptions.includes(x)), ...o.assumptions] };
 }
 
 function natText(ct: ConntrackSummary): string {
@@ -497,13 +520,23 @@ function evaluateOnce(spec: PacketSpec, ctx: PathContext): Outcome[] {
   const finals: Final[] = [];
   if (spec.from === "local") send(spec, ctx, finals);
   else arrive(spec, ctx, finals);
-  return mergeOutcomes(
-    finals.map(({ br, fate, encapsulated }) => ({
-      probability: br.probability, assumptions: br.assumptions, fate, steps: br.steps, final: snapshot(br.pkt),
-      conntrack: conntrackSummary(br.pkt.ct),
-      ...(encapsulated ? { encapsulated } : {}),
-    })),
-  );
+  // Histories that end alike (same fate, decided by the same rule, same packet) are one outcome.
+  const merged = mergeBranches(finals, (f) => `${JSON.stringify(f.fate)}|${decidingStep(f.br.steps)}`);
+  return merged.map(({ br, fate, encapsulated }) => ({
+    probability: br.probability, assumptions: br.assumptions, fate, steps: br.steps, final: snapshot(br.pkt),
+    ...(br.given.length ? { given: br.given.map((l) => l.text) } : {}),
+    conntrack: conntrackSummary(br.pkt.ct),
+    ...(encapsulated ? { encapsulated } : {}),
+  }));
+}
+
+/** The last step that matched: the rule (or policy) that decided the fate. */
+function decidingStep(steps: readonly Step[]): string {
+  for (let k = steps.length - 1; k >= 0; k--) {
+    const st = steps[k]!;
+    if (st.matched && !st.uncertain) return `${st.hook}|${st.table}|${st.chain}|${st.rule}|${st.verdict}`;
+  }
+  return "";
 }
 
 function outcomeKey(o: Outcome): string {

@@ -2,16 +2,31 @@
  * Runs a packet branch through one table's built-in chain: rules in order, jumps and gotos,
  * RETURN, falling off user chains, policies — forking where a match branches or cannot be
  * decided. The steps it records are the trace; there is no second walker.
+ *
+ * The walk is a loop over an explicit work list, never recursion: no input (2,500 rules in a
+ * row that each fork, a chain of 10,000 jumps) can exhaust the call stack. Each history is a
+ * cursor (branch, chain, rule position, its own return stack). A fork opens a join at the rule
+ * after the forking one; the children that get there wait until every history forked there
+ * has arrived or ended, and those in the same state are merged (branch.ts, mergeBranches), so
+ * a condition that does not change what happens next (a LOG under an unknown rate limit, an
+ * unknown match before a counting rule) costs one history, not a doubling per rule.
  */
 import type { Family, TableName } from "../model/ast.js";
-import { ruleSpecText } from "../print/save.js";
 import { addressText } from "../syntax/address.js";
 import { isUnknown } from "../model/ast.js";
-import type { CompiledChain, CompiledRule, CompiledRuleset, AddrCheck, IfaceCheck } from "./compile.js";
+import type { CompiledChain, CompiledRule, CompiledRuleset, CompiledTable, AddrCheck, IfaceCheck } from "./compile.js";
 import { inNet, ipToNum, type IpNum } from "./ipnum.js";
-import { fork, snapshot, type Branch } from "./branch.js";
-import type { EvalEnv, Hook, IpsetView, NodeView, Step, TargetEffects } from "./types.js";
+import { alternative, assume, fork, mergeBranches, snapshot, type Branch } from "./branch.js";
+import type { EvalEnv, Hook, IpsetView, MatchResult, NodeView, Step, TargetEffects } from "./types.js";
 import { hex } from "../extensions/util.js";
+
+/** How many alternatives one evaluation may open before it stops exploring and says so. */
+export const MAX_ALTERNATIVES = 4096;
+
+export interface ExplorationBudget {
+  /** Alternatives opened so far by this evaluation (random or undecided). */
+  opened: number;
+}
 
 export interface TraverseContext {
   rules: CompiledRuleset;
@@ -20,6 +35,8 @@ export interface TraverseContext {
   /** Record rules tried that did not match, with the first failing condition. */
   verbose: boolean;
   family: Family;
+  /** Shared by every table and leg of one evaluation. */
+  budget?: ExplorationBudget;
 }
 
 export type TableVerdict = "ACCEPT" | "DROP" | "REJECT" | "QUEUE" | "ERROR" | "INDETERMINATE";
@@ -32,19 +49,6 @@ export interface TableResult {
   rule?: number | "policy";
   detail?: string;
 }
-
-type ChainVerdict = TableVerdict | "RETURN";
-
-interface ChainResult {
-  br: Branch;
-  verdict: ChainVerdict;
-  chain?: string;
-  rule?: number | "policy";
-  detail?: string;
-}
-
-/** Depth of nested jumps the kernel allows before it reports a loop (XT_STACK... we use a generous bound). */
-const MAX_DEPTH = 200;
 
 const numCache = new Map<string, IpNum | undefined>();
 function num(ip: string, family: Family): IpNum | undefined {
@@ -83,92 +87,138 @@ function describeAddr(flag: string, r: CompiledRule): string {
   return `${a.negated ? "! " : ""}${flag} ${addressText(a)}`;
 }
 
-interface Pending {
-  br: Branch;
-  /** Index of the next match of the rule to test. */
-  next: number;
+function describeIface(flag: "-i" | "-o", c: IfaceCheck): string {
+  if ("indeterminate" in c) return flag;
+  return `${c.negated ? "! " : ""}${flag} ${c.name}${c.prefix ? "+" : ""}`;
+}
+
+/** One condition of a rule, decided or not, with the words for it (built only when needed). */
+interface Condition {
+  result: MatchResult;
+  describe: () => string;
 }
 
 /**
- * Tests a rule against a branch. Returns the branches under which it matched and those under
- * which it did not (with the first failing condition); without forks, one of the two is a
- * single branch and the other empty.
+ * The conditions of a rule in the order iptables tests them (addresses, interfaces, protocol,
+ * fragment, then each match), up to the first one that fails outright: `failed` then.
  */
-function testRule(
-  cr: CompiledRule, br: Branch, ctx: TraverseContext, hook: Hook, table: TableName,
-): { yes: Branch[]; no: { br: Branch; failed: string }[] } {
+function conditions(cr: CompiledRule, br: Branch, ctx: TraverseContext, hook: Hook, table: TableName): { conds: Condition[]; failed?: Condition } {
   const p = br.pkt;
   const fam = ctx.family;
-  const yes: Branch[] = [];
-  const no: { br: Branch; failed: string }[] = [];
-  // Core tests decide without forking unless a field is unknown.
-  const core: Array<[Test, string]> = [];
-  if (cr.src) core.push([addrTest(cr.src, p.src, fam), describeAddr("-s", cr)]);
-  if (cr.dst) core.push([addrTest(cr.dst, p.dst, fam), describeAddr("-d", cr)]);
+  const out: Condition[] = [];
+  const add = (c: Condition): boolean => {
+    out.push(c);
+    return c.result === false;
+  };
+  const failed = () => ({ conds: out, failed: out[out.length - 1]! });
+  if (cr.src && add({ result: addrTest(cr.src, p.src, fam), describe: () => describeAddr("-s", cr) })) return failed();
+  if (cr.dst && add({ result: addrTest(cr.dst, p.dst, fam), describe: () => describeAddr("-d", cr) })) return failed();
   // A listing without -v hides every rule's interfaces. Forking on each would multiply the
   // outcomes by two per rule, so netfate reads such rules as having none, and says so.
   const hidden = (c: IfaceCheck | undefined) => c !== undefined && "indeterminate" in c;
-  if (hidden(cr.inIface) || hidden(cr.outIface)) {
-    if (!br.assumptions.includes(HIDDEN_IFACES)) br.assumptions.push(HIDDEN_IFACES);
+  if (hidden(cr.inIface) || hidden(cr.outIface)) assume(br, HIDDEN_IFACES);
+  if (cr.inIface && !hidden(cr.inIface)) {
+    const c = cr.inIface;
+    if (add({ result: ifaceTest(c, p.inIface), describe: () => describeIface("-i", c) })) return failed();
   }
-  if (cr.inIface && !hidden(cr.inIface)) core.push([ifaceTest(cr.inIface, p.inIface), `${"negated" in cr.inIface && cr.inIface.negated ? "! " : ""}-i ${"name" in cr.inIface ? cr.inIface.name + (cr.inIface.prefix ? "+" : "") : "?"}`]);
-  if (cr.outIface && !hidden(cr.outIface)) core.push([ifaceTest(cr.outIface, p.outIface), `${"negated" in cr.outIface && cr.outIface.negated ? "! " : ""}-o ${"name" in cr.outIface ? cr.outIface.name + (cr.outIface.prefix ? "+" : "") : "?"}`]);
-  if (cr.proto) core.push([(p.proto === cr.proto.number) !== cr.proto.negated, `${cr.proto.negated ? "! " : ""}-p ${cr.rule.protocol?.name ?? cr.proto.number}`]);
-  if (cr.fragment) core.push([p.fragment !== cr.fragment.negated, `${cr.fragment.negated ? "! " : ""}-f`]);
+  if (cr.outIface && !hidden(cr.outIface)) {
+    const c = cr.outIface;
+    if (add({ result: ifaceTest(c, p.outIface), describe: () => describeIface("-o", c) })) return failed();
+  }
+  if (cr.proto) {
+    const pr = cr.proto;
+    if (add({ result: (p.proto === pr.number) !== pr.negated, describe: () => `${pr.negated ? "! " : ""}-p ${cr.rule.protocol?.name ?? pr.number}` })) return failed();
+  }
+  if (cr.fragment) {
+    const f = cr.fragment;
+    if (add({ result: p.fragment !== f.negated, describe: () => `${f.negated ? "! " : ""}-f` })) return failed();
+  }
+  for (const m of cr.matches) {
+    let result: MatchResult;
+    if (m.kind === "unknown") result = { indeterminate: m.reason };
+    else if (!m.ext.evaluate) result = { indeterminate: `netfate cannot evaluate -m ${m.ext.name} yet` };
+    else {
+      const env: EvalEnv = { packet: p, hook, table, node: ctx.node, ipsets: ctx.ipsets };
+      result = m.ext.evaluate(m.node.data, env);
+    }
+    const c: Condition = {
+      result,
+      describe: () => (m.kind === "extension" ? `-m ${m.node.name}${m.ext.save(m.node.data, { family: fam, protocol: cr.rule.protocol, numeric: true })}` : m.reason),
+    };
+    if (add(c)) return failed();
+  }
+  return { conds: out };
+}
 
-  let live: Branch[] = [br];
-  for (const [t, what] of core) {
-    if (t === true) continue;
-    if (t === false) {
-      for (const b of live) no.push({ br: b, failed: what });
-      return { yes, no };
-    }
-    const next: Branch[] = [];
-    for (const b of live) {
-      next.push(fork(b, 1, `${what}: assumed to match (${t.indeterminate})`));
-      no.push({ br: fork(b, 1, `${what}: assumed not to match (${t.indeterminate})`), failed: what });
-    }
-    live = next;
+type RuleTest =
+  | { kind: "no"; failed: string }
+  | { kind: "yes" }
+  | { kind: "split"; yes: Branch[]; no: { br: Branch; failed: string }[] };
+
+/**
+ * Tests a rule against a branch. A rule whose decided conditions fail cannot match, whatever
+ * its undecided ones say: those are looked at only when every decided one holds, so an
+ * unknown `-d localhost` before a failing `-o lo` forks nothing. Matches only read the packet,
+ * so testing them out of order changes no answer.
+ */
+function testRule(cr: CompiledRule, br: Branch, ctx: TraverseContext, hook: Hook, table: TableName, chain: string): RuleTest {
+  const { conds, failed } = conditions(cr, br, ctx, hook, table);
+  if (failed) return { kind: "no", failed: ctx.verbose ? failed.describe() : "" };
+  let open = false;
+  let assumedFalse: Condition | undefined;
+  for (const c of conds) {
+    const r = c.result;
+    if (r === true || r === false) continue;
+    if ("matched" in r) {
+      if (!r.matched && !assumedFalse) assumedFalse = c;
+    } else open = true;
   }
-  const queue: Pending[] = live.map((b) => ({ br: b, next: 0 }));
+  if (assumedFalse) {
+    assume(br, (assumedFalse.result as { assuming: string }).assuming);
+    return { kind: "no", failed: ctx.verbose ? assumedFalse.describe() : "" };
+  }
+  for (const c of conds) if (typeof c.result === "object" && "matched" in c.result) assume(br, c.result.assuming);
+  if (!open) return { kind: "yes" };
+  // Undecided or random conditions: one history per combination that can happen, in order.
+  const yes: Branch[] = [];
+  const no: { br: Branch; failed: string }[] = [];
+  const queue: Array<{ br: Branch; next: number }> = [{ br, next: 0 }];
   while (queue.length) {
     const { br: b, next } = queue.pop()!;
-    if (next >= cr.matches.length) {
+    let k = next;
+    while (k < conds.length && (conds[k]!.result === true || (typeof conds[k]!.result === "object" && "matched" in (conds[k]!.result as object)))) k++;
+    if (k >= conds.length) {
       yes.push(b);
       continue;
     }
-    const m = cr.matches[next]!;
-    // Described only when a trace needs the words (a failure or an assumption).
-    const describe = (): string =>
-      m.kind === "extension" ? `-m ${m.node.name}${m.ext.save(m.node.data, { family: fam, protocol: cr.rule.protocol, numeric: true })}` : m.reason;
-    let res;
-    if (m.kind === "unknown") res = { indeterminate: m.reason };
-    else if (!m.ext.evaluate) res = { indeterminate: `netfate cannot evaluate -m ${m.ext.name} yet` };
-    else {
-      const env: EvalEnv = { packet: b.pkt, hook, table, node: ctx.node, ipsets: ctx.ipsets };
-      res = m.ext.evaluate(m.node.data, env);
-    }
-    if (res === true) queue.push({ br: b, next: next + 1 });
-    else if (res === false) no.push({ br: b, failed: ctx.verbose ? describe() : "" });
-    else if ("indeterminate" in res) {
-      const what = describe();
-      queue.push({ br: fork(b, 1, `${what}: assumed to match (${res.indeterminate})`), next: next + 1 });
-      no.push({ br: fork(b, 1, `${what}: assumed not to match (${res.indeterminate})`), failed: what });
+    const c = conds[k]!;
+    const r = c.result as Exclude<MatchResult, boolean | { matched: boolean }>;
+    const what = c.describe();
+    if ("indeterminate" in r) {
+      // The same condition met again in one history (a chain entered twice) keeps its answer.
+      const condition = `${table} ${chain} #${cr.index + 1} ${k} ${hook} ${b.pkt.mark}`;
+      const known = b.given.find((l) => l.condition === condition);
+      if (known) {
+        if (known.holds) queue.push({ br: b, next: k + 1 });
+        else no.push({ br: b, failed: what });
+        continue;
+      }
+      queue.push({ br: alternative(b, { condition, holds: true, text: `${what}: assumed to match (${r.indeterminate})` }), next: k + 1 });
+      no.push({ br: alternative(b, { condition, holds: false, text: `${what}: assumed not to match (${r.indeterminate})` }), failed: what });
     } else {
-      const what = describe();
-      for (const alt of res.branches) {
+      for (const alt of r.branches) {
         if (alt.probability <= 0) continue;
-        const nb = fork(b, alt.probability, undefined);
-        nb.notes.push(alt.label);
-        if (alt.matched) queue.push({ br: nb, next: next + 1 });
+        const nb = fork(b, alt.probability);
+        nb.randomChoice = alt.label;
+        if (alt.matched) queue.push({ br: nb, next: k + 1 });
         else no.push({ br: nb, failed: `${what} (${alt.label})` });
       }
     }
   }
-  return { yes, no };
+  return { kind: "split", yes, no };
 }
 
-/** Rule indices to try, in order: everything, or what the chain index says can match. */
+/** Rule indices to try from `start`, in order: what the chain index says can match. */
 function candidates(chain: CompiledChain, br: Branch, start: number, ctx: TraverseContext): number[] | undefined {
   const idx = chain.index;
   if (!idx || ctx.verbose) return undefined;
@@ -203,7 +253,7 @@ function step(hook: Hook, table: TableName, chain: string, cr: CompiledRule | un
   return s;
 }
 
-function effects(br: Branch, ctx: TraverseContext, cr: CompiledRule): TargetEffects {
+function effects(br: Branch, ctx: TraverseContext): TargetEffects {
   return {
     setMark: (v) => void (br.pkt.mark = v >>> 0),
     setCtMark: (v) => void (br.pkt.ct.mark = v >>> 0),
@@ -214,7 +264,7 @@ function effects(br: Branch, ctx: TraverseContext, cr: CompiledRule): TargetEffe
     nat: (kind, to, how) => {
       br.pendingNat = { kind, how, ...(to.addr !== undefined ? { addr: to.addr } : {}), ...(to.port !== undefined ? { port: to.port } : {}) };
     },
-    log: (line) => void br.notes.push(`log: ${line}`),
+    log: (line) => void (br.logLine = line),
     setAdd: (name, flags, del) => {
       const t = { src: br.pkt.src, dst: br.pkt.dst, proto: br.pkt.proto, sport: br.pkt.sport, dport: br.pkt.dport, inIface: br.pkt.inIface, outIface: br.pkt.outIface } as const;
       if (del) ctx.ipsets.del(name, t, flags);
@@ -222,7 +272,6 @@ function effects(br: Branch, ctx: TraverseContext, cr: CompiledRule): TargetEffe
       br.notes.push(`${del ? "deleted from" : "added to"} set ${name}`);
     },
   } satisfies TargetEffects;
-  void cr;
 }
 
 /** The fields a step may change, kept as plain values so an unchanged packet costs no allocation. */
@@ -240,192 +289,320 @@ function before(p: Branch["pkt"]): Before {
   return { src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, mark: p.mark, ctmark: p.ct.mark, ctstate: p.ct.state };
 }
 
+/** Moves what the rule did (rewrites, its log line, the random choice) from the branch onto its step. */
 function finishStep(s: Step, br: Branch, b: Before): void {
   const p = br.pkt;
+  if (br.randomChoice !== undefined) {
+    s.branch = br.randomChoice;
+    delete br.randomChoice;
+  }
+  if (br.logLine !== undefined) {
+    s.log = br.logLine;
+    delete br.logLine;
+  }
   const changed = b.src !== p.src || b.dst !== p.dst || b.sport !== p.sport || b.dport !== p.dport || b.mark !== p.mark || b.ctmark !== p.ct.mark || b.ctstate !== p.ct.state;
   if (!changed && br.notes.length === 0) return;
   const rewrites: string[] = [];
   if (b.mark !== p.mark) rewrites.push(`mark ${hex(b.mark)} → ${hex(p.mark)}`);
   if (b.ctmark !== p.ct.mark) rewrites.push(`ctmark ${hex(b.ctmark)} → ${hex(p.ct.mark)}`);
   if (b.ctstate !== p.ct.state) rewrites.push(`ctstate ${b.ctstate} → ${p.ct.state}`);
-  for (const n of br.notes) {
-    if (n.startsWith("log: ")) s.log = n.slice(5);
-    else if (n.startsWith("statistic")) s.branch = n;
-    else rewrites.push(n);
-  }
+  for (const n of br.notes) rewrites.push(n);
   br.notes = [];
   if (rewrites.length) s.rewrites = rewrites;
   if (changed) s.packet = snapshot(p);
 }
 
-function walk(
-  br: Branch, chain: CompiledChain, start: number, depth: number, hook: Hook, ctx: TraverseContext,
-): ChainResult[] {
-  const table = chain.table;
-  const tableChains = ctx.rules.tables.get(table)!.chains;
-  const out: ChainResult[] = [];
-  let cand = candidates(chain, br, start, ctx);
-  let ci = 0;
-  let i = start;
-  for (;;) {
-    let ruleIndex: number;
-    if (cand) {
-      if (ci >= cand.length) break;
-      ruleIndex = cand[ci++]!;
-    } else {
-      if (i >= chain.rules.length) break;
-      ruleIndex = i++;
-    }
-    const cr = chain.rules[ruleIndex]!;
-    const { yes, no } = testRule(cr, br, ctx, hook, table);
-    const pendingNotes = br.notes;
-    void pendingNotes;
-    if (yes.length === 0 && no.length === 1 && no[0]!.br === br) {
-      if (ctx.verbose) br.steps.push({ ...step(hook, table, chain.name, cr, "NO MATCH"), matched: false, failed: no[0]!.failed });
-      continue;
-    }
-    // Forked, or matched: each branch continues on its own.
-    const matchedOnly = yes.length === 1 && no.length === 0 && yes[0] === br;
-    if (!matchedOnly) {
-      for (const n of no) {
-        if (ctx.verbose) n.br.steps.push({ ...step(hook, table, chain.name, cr, "NO MATCH"), matched: false, failed: n.failed });
-        n.br.notes = n.br.notes.filter((x) => !x.startsWith("statistic"));
-        for (const r of walk(n.br, chain, cr.index + 1, depth, hook, ctx)) out.push(r);
-      }
-      for (const y of yes) for (const r of applyRule(y, chain, cr, depth, hook, ctx)) out.push(r);
-      return out;
-    }
-    // Matched without forking: common case, stays in this loop when a jump simply returns.
-    const res = applyRule(br, chain, cr, depth, hook, ctx, true);
-    if (res.length === 1 && res[0]!.verdict === ("CONTINUE" as ChainVerdict)) {
-      br = res[0]!.br;
-      cand = candidates(chain, br, cr.index + 1, ctx);
-      ci = 0;
-      i = cr.index + 1;
-      continue;
-    }
-    for (const r of res) out.push(r);
-    return out;
-  }
-  out.push({ br, verdict: "RETURN" });
-  void tableChains;
-  return out;
+/** A return point: where a `-j CHAIN` resumes when the chain returns. */
+interface Frame {
+  chain: CompiledChain;
+  resume: number;
 }
 
-/**
- * Applies a matched rule's target. With `inline`, a plain continuation is handed back as a
- * "CONTINUE" result so the caller's loop goes on without recursion.
- */
-function applyRule(
-  br: Branch, chain: CompiledChain, cr: CompiledRule, depth: number, hook: Hook, ctx: TraverseContext, inline = false,
-): ChainResult[] {
-  const table = chain.table;
-  const t = cr.target;
-  const prior = before(br.pkt);
-  const cont = (b: Branch): ChainResult[] =>
-    inline ? [{ br: b, verdict: "CONTINUE" as ChainVerdict }] : walk(b, chain, cr.index + 1, depth, hook, ctx);
-  switch (t.kind) {
-    case "none": {
-      const s = step(hook, table, chain.name, cr, "CONTINUE");
-      finishStep(s, br, prior);
-      br.steps.push(s);
-      return cont(br);
-    }
-    case "standard": {
-      const s = step(hook, table, chain.name, cr, t.verdict);
-      finishStep(s, br, prior);
-      br.steps.push(s);
-      if (t.verdict === "RETURN") return [{ br, verdict: "RETURN" }];
-      return [{ br, verdict: t.verdict, chain: chain.name, rule: cr.index + 1 }];
-    }
-    case "chain": {
-      const s = step(hook, table, chain.name, cr, `${t.goto ? "GOTO" : "JUMP"} ${t.chain}`);
-      finishStep(s, br, prior);
-      br.steps.push(s);
-      const target = ctx.rules.tables.get(table)!.chains.get(t.chain);
-      if (!target) {
-        return [{ br, verdict: "ERROR", chain: chain.name, rule: cr.index + 1, detail: `jump to chain ${t.chain}, which does not exist in table ${table}` }];
+/** Where the histories forked at one rule meet again: the next rule of the same chain, at the same call depth. */
+interface Join {
+  chain: CompiledChain;
+  at: number;
+  depth: number;
+  /** Work list height when the join opened: everything above it descends from the fork. */
+  height: number;
+  parked: Cursor[];
+}
+
+/** One history being walked. */
+interface Cursor {
+  br: Branch;
+  chain: CompiledChain;
+  /** The next rule to look at. */
+  at: number;
+  calls: Frame[];
+  joins: Join[];
+  /** The rule at `at` matched already (a fork decided so): apply it without testing. */
+  matched?: boolean;
+  /** Candidate rule indices from the chain index, and the position in them. */
+  cand?: number[] | undefined;
+  ci?: number;
+  /** A history that has already ended (an unknown target that may decide the fate). */
+  ended?: TableResult;
+}
+
+/** Runs the built-in chain `hook` of `table` for one branch: every way it can end. */
+export function runTable(br: Branch, table: TableName, hook: Hook, ctx: TraverseContext): TableResult[] {
+  const t = ctx.rules.tables.get(table);
+  if (!t) {
+    // iptables-save prints every table the kernel has: one it does not print has no rules. A
+    // -S or -L input shows the tables it was asked for, and says nothing of the others.
+    if (!ctx.rules.complete) assume(br, `table ${table} is not in the input: assumed empty (\`iptables -t ${table} -S\` shows it)`);
+    return [{ br, verdict: "ACCEPT" }];
+  }
+  const start = t.chains.get(hook);
+  if (!start || !start.declared) {
+    // A whole dump without the chain: it does not exist (iptables-nft creates base chains only
+    // when used). A fragment without it: it exists, with rules and a policy not shown.
+    if (t.complete) return [{ br, verdict: "ACCEPT" }];
+    br.steps.push(step(hook, table, hook, undefined, "NOT SHOWN"));
+    return [{
+      br, verdict: "INDETERMINATE", chain: hook, rule: "policy",
+      detail: `the input shows table ${table} but not its chain ${hook} (its rules and policy): give \`iptables -t ${table} -S\` or iptables-save output`,
+    }];
+  }
+  const tbl: CompiledTable = t;
+  const first: CompiledChain = start;
+  const budget = (ctx.budget ??= { opened: 0 });
+  const results: TableResult[] = [];
+  const work: Cursor[] = [{ br, chain: first, at: 0, calls: [], joins: [] }];
+  const open: Join[] = [];
+
+  /** Pushes the children of a fork so the first is walked first, and opens their join. */
+  const split = (c: Cursor, children: Cursor[], rule: CompiledRule): void => {
+    budget.opened += children.length - 1;
+    if (budget.opened > MAX_ALTERNATIVES) {
+      // Bounded: the histories not followed end here, each saying so.
+      for (const ch of children) {
+        results.push({
+          br: ch.br, verdict: "INDETERMINATE", chain: c.chain.name, rule: rule.index + 1,
+          detail: `netfate follows at most ${MAX_ALTERNATIVES} alternatives per packet and stopped here; give the facts the assumptions above ask for, or a narrower packet`,
+        });
       }
-      if (depth >= MAX_DEPTH || ctx.rules.loops.has(`${table}/${t.chain}`)) {
-        return [{ br, verdict: "ERROR", chain: chain.name, rule: cr.index + 1, detail: `jump loop through chain ${t.chain}` }];
-      }
-      const results = walk(br, target, 0, depth + 1, hook, ctx);
-      // A goto'ed chain that returns, returns to our caller: its RETURN is ours.
-      if (t.goto) return results;
-      if (results.length === 1 && results[0]!.verdict === "RETURN") return cont(results[0]!.br);
-      const out: ChainResult[] = [];
-      for (const r of results) {
-        if (r.verdict === "RETURN") for (const x of walk(r.br, chain, cr.index + 1, depth, hook, ctx)) out.push(x);
-        else out.push(r);
-      }
-      return out;
+      return;
     }
-    case "unknown": {
-      // Both possibilities: the target lets the packet go on, or it decided its fate.
-      const goOn = fork(br, 1, `-j ${t.name}: assumed to let the packet continue (netfate does not know this target)`);
-      const s1 = step(hook, table, chain.name, cr, "CONTINUE");
-      goOn.steps.push(s1);
-      const stop = fork(br, 1, `-j ${t.name}: assumed to decide the packet's fate (netfate does not know this target)`);
-      stop.steps.push(step(hook, table, chain.name, cr, t.name));
-      return [
-        ...cont(goOn).flatMap((r) => (inline && r.verdict === ("CONTINUE" as ChainVerdict) ? walk(r.br, chain, cr.index + 1, depth, hook, ctx) : [r])),
-        { br: stop, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: `-j ${t.name} is not known to netfate` },
-      ];
+    const join: Join = { chain: c.chain, at: rule.index + 1, depth: c.calls.length, height: work.length, parked: [] };
+    open.push(join);
+    for (let k = children.length - 1; k >= 0; k--) {
+      const ch = children[k]!;
+      ch.joins = [...c.joins, join];
+      work.push(ch);
     }
-    case "extension": {
-      const env: EvalEnv = { packet: br.pkt, hook, table, node: ctx.node, ipsets: ctx.ipsets };
-      if (!t.ext.apply) {
-        const b = fork(br, 1);
-        b.steps.push(step(hook, table, chain.name, cr, t.name));
-        return [{ br: b, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: `netfate cannot apply -j ${t.name} yet` }];
+  };
+
+  while (work.length || open.length) {
+    // Every history forked at a join has arrived or ended: merge those that arrived in one
+    // state and send them on, in the order they were forked.
+    while (open.length && work.length <= open[open.length - 1]!.height) {
+      const join = open.pop()!;
+      const arrived = mergeBranches(join.parked.map((x) => ({ br: x.br, cursor: x })));
+      for (let k = arrived.length - 1; k >= 0; k--) {
+        const { br: b, cursor } = arrived[k]!;
+        work.push({ br: b, chain: cursor.chain, at: cursor.at, calls: cursor.calls, joins: cursor.joins.slice(0, -1) });
       }
-      const res = t.ext.apply(t.data, env, effects(br, ctx, cr));
-      if ("indeterminate" in res) {
-        const s = step(hook, table, chain.name, cr, t.name);
+    }
+    const c = work.pop();
+    if (!c) continue;
+    if (c.ended) {
+      results.push(c.ended);
+      continue;
+    }
+    walk(c);
+  }
+  return results;
+
+  function walk(c: Cursor): void {
+    for (;;) {
+      // Joins this history can no longer reach (it returned below them, or left their chain by -g).
+      let j = c.joins[c.joins.length - 1];
+      while (j && (j.depth > c.calls.length || (j.depth === c.calls.length && j.chain !== c.chain))) {
+        c.joins.pop();
+        j = c.joins[c.joins.length - 1];
+      }
+      if (j && j.chain === c.chain && j.at === c.at && j.depth === c.calls.length && !c.matched) {
+        j.parked.push(c);
+        return;
+      }
+      let ruleIndex: number;
+      if (c.matched) ruleIndex = c.at;
+      else {
+        if (c.cand === undefined && c.ci === undefined) {
+          c.cand = candidates(c.chain, c.br, c.at, ctx);
+          c.ci = 0;
+        }
+        if (c.cand) {
+          while (c.ci! < c.cand.length && c.cand[c.ci!]! < c.at) c.ci!++;
+          ruleIndex = c.ci! < c.cand.length ? c.cand[c.ci!]! : c.chain.rules.length;
+        } else ruleIndex = c.at;
+      }
+      if (ruleIndex >= c.chain.rules.length) {
+        if (!chainEnd(c)) return;
+        continue;
+      }
+      const cr = c.chain.rules[ruleIndex]!;
+      if (!c.matched) {
+        const r = testRule(cr, c.br, ctx, hook, table, c.chain.name);
+        if (r.kind === "no") {
+          if (ctx.verbose) c.br.steps.push({ ...step(hook, table, c.chain.name, cr, "NO MATCH"), matched: false, failed: r.failed });
+          c.at = ruleIndex + 1;
+          continue;
+        }
+        if (r.kind === "split") {
+          const children: Cursor[] = [];
+          for (const n of r.no) {
+            // A random "not matched" shows in the failed condition, never on a later step.
+            delete n.br.randomChoice;
+            if (ctx.verbose) n.br.steps.push({ ...step(hook, table, c.chain.name, cr, "NO MATCH"), matched: false, failed: n.failed });
+            children.push({ br: n.br, chain: c.chain, at: ruleIndex + 1, calls: c.calls.slice(), joins: [] });
+          }
+          for (const y of r.yes) children.push({ br: y, chain: c.chain, at: ruleIndex, calls: c.calls.slice(), joins: [], matched: true });
+          split(c, children, cr);
+          return;
+        }
+      }
+      c.matched = false;
+      if (!apply(c, cr)) return;
+    }
+  }
+
+  /** The chain has no more rules (or returned): back to the caller, or the policy. False when the history ended. */
+  function chainEnd(c: Cursor): boolean {
+    const frame = c.calls.pop();
+    if (frame) {
+      // (joins left behind are pruned at the top of the walk loop)
+      c.chain = frame.chain;
+      c.at = frame.resume;
+      c.cand = undefined;
+      c.ci = undefined;
+      return true;
+    }
+    // Falling off (or RETURN from) the built-in chain, or off a chain it went to with -g:
+    // the built-in chain's policy applies.
+    if (first.policyUnknown !== undefined) {
+      c.br.steps.push(step(hook, table, hook, undefined, "POLICY ?"));
+      results.push({ br: c.br, verdict: "INDETERMINATE", chain: hook, rule: "policy", detail: `the policy of ${table} ${hook} is not known: ${first.policyUnknown}` });
+      return false;
+    }
+    const policy = first.policy ?? "ACCEPT";
+    c.br.steps.push(step(hook, table, hook, undefined, policy));
+    results.push({ br: c.br, verdict: policy, chain: hook, rule: "policy" });
+    return false;
+  }
+
+  /** Applies a matched rule's target. True when the history goes on (at `c.at` in `c.chain`). */
+  function apply(c: Cursor, cr: CompiledRule): boolean {
+    const chain = c.chain;
+    const br = c.br;
+    const tg = cr.target;
+    const prior = before(br.pkt);
+    const goOn = () => {
+      c.at = cr.index + 1;
+      return true;
+    };
+    switch (tg.kind) {
+      case "none": {
+        const s = step(hook, table, chain.name, cr, "CONTINUE");
         finishStep(s, br, prior);
         br.steps.push(s);
-        return [{ br, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: res.indeterminate }];
+        return goOn();
       }
-      const verdictText = res.verdict === "CONTINUE" ? "CONTINUE" : br.pendingNat ? t.name : res.verdict;
-      const s = step(hook, table, chain.name, cr, verdictText);
-      finishStep(s, br, prior);
-      br.steps.push(s);
-      switch (res.verdict) {
-        case "CONTINUE":
-          return cont(br);
-        case "RETURN":
-          return [{ br, verdict: "RETURN" }];
-        default: {
-          const r: ChainResult = { br, verdict: res.verdict, chain: chain.name, rule: cr.index + 1 };
-          if (res.detail !== undefined) r.detail = res.detail;
-          return [r];
+      case "standard": {
+        const s = step(hook, table, chain.name, cr, tg.verdict);
+        finishStep(s, br, prior);
+        br.steps.push(s);
+        if (tg.verdict === "RETURN") return chainEnd(c);
+        results.push({ br, verdict: tg.verdict, chain: chain.name, rule: cr.index + 1 });
+        return false;
+      }
+      case "chain": {
+        const s = step(hook, table, chain.name, cr, `${tg.goto ? "GOTO" : "JUMP"} ${tg.chain}`);
+        finishStep(s, br, prior);
+        br.steps.push(s);
+        const target = tbl.chains.get(tg.chain);
+        if (!target || !target.declared) {
+          results.push(missingChain(br, table, chain.name, cr, tg.chain, tbl.complete));
+          return false;
+        }
+        if (ctx.rules.loops.has(`${table}/${tg.chain}`)) {
+          results.push({ br, verdict: "ERROR", chain: chain.name, rule: cr.index + 1, detail: `jump loop through chain ${tg.chain}` });
+          return false;
+        }
+        if (c.calls.length >= tbl.chains.size) {
+          // Unreachable while loops are found at load time; kept so no input can walk forever.
+          results.push({ br, verdict: "ERROR", chain: chain.name, rule: cr.index + 1, detail: `jumps nested deeper than the table has chains: a loop through ${tg.chain}` });
+          return false;
+        }
+        if (!tg.goto) c.calls.push({ chain, resume: cr.index + 1 });
+        c.chain = target;
+        c.at = 0;
+        c.cand = undefined;
+        c.ci = undefined;
+        return true;
+      }
+      case "unknown": {
+        // Both possibilities: the target lets the packet go on, or it decided its fate.
+        const condition = `${table} ${chain.name} #${cr.index + 1} -j ${tg.name} ${hook}`;
+        const goOnBr = alternative(br, { condition, holds: false, text: `-j ${tg.name}: assumed to let the packet continue (netfate does not know this target)` });
+        goOnBr.steps.push(step(hook, table, chain.name, cr, "CONTINUE"));
+        const stop = alternative(br, { condition, holds: true, text: `-j ${tg.name}: assumed to decide the packet's fate (netfate does not know this target)` });
+        stop.steps.push(step(hook, table, chain.name, cr, tg.name));
+        split(c, [
+          { br: goOnBr, chain, at: cr.index + 1, calls: c.calls.slice(), joins: [] },
+          { br: stop, chain, at: cr.index + 1, calls: [], joins: [], ended: { br: stop, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: `-j ${tg.name} is not known to netfate` } },
+        ], cr);
+        return false;
+      }
+      case "extension": {
+        const env: EvalEnv = { packet: br.pkt, hook, table, node: ctx.node, ipsets: ctx.ipsets };
+        if (!tg.ext.apply) {
+          br.steps.push(step(hook, table, chain.name, cr, tg.name));
+          results.push({ br, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: `netfate cannot apply -j ${tg.name} yet` });
+          return false;
+        }
+        const res = tg.ext.apply(tg.data, env, effects(br, ctx));
+        if ("indeterminate" in res) {
+          const s = step(hook, table, chain.name, cr, tg.name);
+          finishStep(s, br, prior);
+          br.steps.push(s);
+          results.push({ br, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: res.indeterminate });
+          return false;
+        }
+        const verdictText = res.verdict === "CONTINUE" ? "CONTINUE" : br.pendingNat ? tg.name : res.verdict;
+        const s = step(hook, table, chain.name, cr, verdictText);
+        finishStep(s, br, prior);
+        br.steps.push(s);
+        switch (res.verdict) {
+          case "CONTINUE":
+            return goOn();
+          case "RETURN":
+            return chainEnd(c);
+          default: {
+            const r: TableResult = { br, verdict: res.verdict, chain: chain.name, rule: cr.index + 1 };
+            if (res.detail !== undefined) r.detail = res.detail;
+            results.push(r);
+            return false;
+          }
         }
       }
     }
   }
 }
 
-/** Runs the built-in chain `hook` of `table`; a table or chain absent from the dump accepts silently. */
-export function runTable(br: Branch, table: TableName, hook: Hook, ctx: TraverseContext): TableResult[] {
-  const t = ctx.rules.tables.get(table);
-  const chain = t?.chains.get(hook);
-  if (!chain) return [{ br, verdict: "ACCEPT" }];
-  const out: TableResult[] = [];
-  for (const r of walk(br, chain, 0, 0, hook, ctx)) {
-    if (r.verdict === "RETURN") {
-      // Falling off (or RETURN from) a built-in chain applies its policy.
-      const policy = chain.policy ?? "ACCEPT";
-      if (chain.declared || ctx.rules.tables.get(table)) r.br.steps.push(step(hook, table, hook, undefined, policy));
-      out.push({ br: r.br, verdict: policy, chain: hook, rule: "policy" });
-    } else {
-      const tr: TableResult = { br: r.br, verdict: r.verdict as TableVerdict };
-      if (r.chain !== undefined) tr.chain = r.chain;
-      if (r.rule !== undefined) tr.rule = r.rule;
-      if (r.detail !== undefined) tr.detail = r.detail;
-      out.push(tr);
-    }
+/**
+ * A jump to a chain the input does not have. In a whole table (an iptables-save dump that
+ * reached COMMIT) iptables would have refused to load it: an error. In a fragment (one chain
+ * listed, `-S` of one chain, a cut paste) the chain exists on the node but was not shown.
+ */
+function missingChain(br: Branch, table: TableName, chain: string, cr: CompiledRule, target: string, complete: boolean): TableResult {
+  if (complete) {
+    return { br, verdict: "ERROR", chain, rule: cr.index + 1, detail: `jump to chain ${target}, which does not exist in table ${table}` };
   }
-  return out;
+  return {
+    br, verdict: "INDETERMINATE", chain, rule: cr.index + 1,
+    detail: `jumps to chain ${target}, which the input does not show: give \`iptables -t ${table} -S ${target}\` (or the whole table: \`iptables-save -t ${table}\`)`,
+  };
 }
-
-export { ruleSpecText };

@@ -138,6 +138,11 @@ export interface IpsetView {
 
 export type MatchResult =
   | boolean
+  /**
+   * Decided by a stated default about state the input cannot show, such as a rate limit's
+   * bucket on a quiet node: the evaluator records `assuming` on the outcomes it decides.
+   */
+  | { matched: boolean; assuming: string }
   | { indeterminate: string }
   | { branches: ReadonlyArray<{ probability: number; matched: boolean; label: string }> };
 
@@ -183,6 +188,12 @@ export interface Step {
   log?: string;
   /** Which way a random branch went at this rule (`statistic probability 0.33333: matched`). */
   branch?: string;
+  /**
+   * When this step happens only in some of the histories merged into the outcome: the
+   * condition it rests on (`only if -m limit ...: assumed to match`, `with probability 0.5`);
+   * several when nested. Absent for steps every history of the outcome took.
+   */
+  uncertain?: string[];
 }
 
 export interface PacketSnapshot {
@@ -216,8 +227,16 @@ export interface ConntrackSummary {
 }
 
 export interface Outcome {
+  /**
+   * The chance of this outcome given its `given` conditions (the product of the random
+   * branches it took). Outcomes with different `given` sets are alternatives, not chances:
+   * never add their probabilities.
+   */
   probability: number;
+  /** Everything the outcome rests on, as the trace lists it; includes the texts of `given`. */
   assumptions: string[];
+  /** The sides taken at conditions the input does not decide (absent or empty: none). */
+  given?: string[];
   fate: Fate;
   steps: Step[];
   final: PacketSnapshot;

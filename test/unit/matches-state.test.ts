@@ -4,6 +4,7 @@
  * the kernel's answer is nevertheless certain, and "indeterminate" where it is not. Then
  * their option errors, and printings beyond what the reference dumps cover.
  */
+import { QUIET_NODE } from "../../src/extensions/matches/limit.js";
 import { describe, expect, it } from "vitest";
 import { parseRules } from "../../src/parse.js";
 import { buildNode } from "../../src/netfilter/model.js";
@@ -99,10 +100,15 @@ describe("state-dependent match semantics", () => {
       cases.forEach(([run, want], i) => expect(run(), `${ext} case ${i + 1}`).toBe(want));
     });
   }
-  it("indeterminate answers say what is not known", () => {
+  it("a rate limit on a quiet node has tokens: the rule matches, and the outcome says it assumed so", () => {
     const r = parseRules("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m limit --limit 3/min -j DROP\nCOMMIT\n");
     const outs = buildNode({ rulesets: [r.value], node }).evaluate(base).outcomes;
-    expect(outs.flatMap((o) => o.assumptions).join("\n")).toContain("limit 3/min burst 5: whether the rate limit has tokens left is not known");
+    expect(outs.map((o) => o.fate.kind)).toEqual(["dropped"]);
+    expect(outs[0]!.assumptions).toContain(QUIET_NODE);
+    const above = parseRules("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m hashlimit --hashlimit-above 3/min --hashlimit-name x -j DROP\nCOMMIT\n");
+    const outsAbove = buildNode({ rulesets: [above.value], node }).evaluate(base).outcomes;
+    expect(outsAbove.map((o) => o.fate.kind)).toEqual(["delivered"]);
+    expect(outsAbove[0]!.assumptions).toContain(QUIET_NODE);
   });
 });
 

@@ -7,7 +7,9 @@ import { formatDiagnostic } from "../../model/diagnostics.js";
 import { parsePacketText, type PacketParse } from "../../packet/parse.js";
 import { evaluationJson } from "../../explain/json.js";
 import { traceText, whyDroppedText } from "../../explain/text.js";
-import { isDrop } from "../../explain/describe.js";
+import { outcomeVerdict } from "../../explain/text.js";
+import type { Outcome } from "../../netfilter/types.js";
+import type { Diagnostic } from "../../model/diagnostics.js";
 import { paletteFor } from "../../explain/colour.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
 import { INPUT_FLAGS, loadInputs } from "../load.js";
@@ -25,8 +27,18 @@ export const TRACE_FLAGS: FlagSpec[] = [
   { name: "output", short: "o", value: true, help: "write to this file instead of stdout" },
   { name: "verbose", short: "v", help: "also list the rules tried that did not match" },
   { name: "quiet", short: "q", help: "do not print notes and warnings on stderr" },
+  { name: "keep-going", help: "evaluate even when the inputs have errors, without the lines they are on (every outcome lists them)" },
   { name: "help", short: "h", help: "show this help" },
 ];
+
+const EXIT_CODES = `
+
+Exit codes:
+  0  every outcome gets through (delivered, forwarded or sent)
+  1  some outcome loses the packet: dropped, rejected, or unroutable (the kernel discards it)
+  2  bad usage or input (with errors in the inputs, unless --keep-going)
+  3  no outcome loses it, but some cannot be told: indeterminate (the input does not say
+     something the answer depends on), an error in the rules, or queued to a program`;
 
 export function readPacket(text: string): PacketParse & { ok: true } {
   const r = parsePacketText(text);
@@ -37,7 +49,7 @@ export function readPacket(text: string): PacketParse & { ok: true } {
 function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): number {
   const args = parseArgs(argv, TRACE_FLAGS);
   if (flagSet(args, "help")) {
-    io.out(helpText(`usage: netfate ${kind} [inputs] PACKET\n\nPACKET: "tcp 10.244.1.5:43512 -> 10.96.0.10:80 in eth0", a kernel LOG line, or JSON.`, TRACE_FLAGS));
+    io.out(helpText(`usage: netfate ${kind} [inputs] PACKET\n\nPACKET: "tcp 10.244.1.5:43512 -> 10.96.0.10:80 in eth0", a kernel LOG line, or JSON.${kind === "why-dropped" ? EXIT_CODES : ""}`, TRACE_FLAGS));
     return 0;
   }
   const packetText = flagValue(args, "packet") ?? args.positionals.join(" ");
@@ -50,9 +62,14 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
     for (const n of pk.notes) io.err(`note: ${n}\n`);
   }
   for (const d of inputs.diagnostics) if (d.severity === "error" || (!quiet && d.severity === "warning")) io.err(formatDiagnostic(d) + "\n");
-  if (inputs.diagnostics.some((d) => d.severity === "error")) {
-    io.err("netfate: the inputs have errors (above); the answer below leaves the unreadable lines out\n");
+  const errors = inputs.diagnostics.filter((d) => d.severity === "error");
+  const keepGoing = flagSet(args, "keep-going");
+  if (errors.length && !keepGoing) {
+    // An answer without the refused lines could be confidently wrong: none unless asked for.
+    io.err(`netfate: the inputs have ${errors.length} error${errors.length > 1 ? "s" : ""} (above); fix them, or pass --keep-going to evaluate without the lines they are on\n`);
+    return 2;
   }
+  if (errors.length) io.err("netfate: the inputs have errors (above); the answer below leaves those lines out (--keep-going)\n");
   const families = new Set(inputs.rulesets.map((r) => r.family));
   if (!families.has(pk.packet.family)) {
     const v6 = pk.packet.family === "ipv6";
@@ -61,6 +78,10 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
   const node = buildNode({ rulesets: inputs.rulesets, ...(inputs.node ? { node: inputs.node } : {}), ...(inputs.ipsets ? { ipsets: inputs.ipsets } : {}) });
   const verbose = kind === "why-dropped" || flagSet(args, "verbose");
   const e = node.evaluate(pk.packet, { verbose });
+  if (errors.length) {
+    const left = leftOut(errors);
+    for (const o of e.outcomes) o.assumptions.push(left);
+  }
   const format = flagSet(args, "json") ? "json" : flagValue(args, "format") ?? "text";
   let text: string;
   switch (format) {
@@ -93,8 +114,27 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
       throw new UsageError(`cannot write ${outFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   } else io.out(text);
-  if (kind === "why-dropped") return e.outcomes.some(isDrop) ? 1 : 0;
+  if (kind === "why-dropped") return whyDroppedExit(e.outcomes);
   return 0;
+}
+
+/**
+ * why-dropped's exit code follows what the kernel does: 1 when some outcome loses the packet
+ * (dropped, rejected, unroutable), else 3 when some outcome cannot be told (indeterminate,
+ * an error in the rules, queued to a program), else 0.
+ */
+export function whyDroppedExit(outcomes: readonly Outcome[]): number {
+  const verdicts = outcomes.map(outcomeVerdict);
+  if (verdicts.includes("lost")) return 1;
+  if (verdicts.includes("unknown") || verdicts.length === 0) return 3;
+  return 0;
+}
+
+/** The assumption every outcome carries when erroneous lines were left out (--keep-going). */
+function leftOut(errors: readonly Diagnostic[]): string {
+  const at = errors.slice(0, 8).map((d) => `${d.file}:${d.line}`);
+  const more = errors.length > at.length ? ` and ${errors.length - at.length} more` : "";
+  return `the lines with errors were left out (--keep-going): ${at.join(", ")}${more}; the kernel would have refused the input`;
 }
 
 export const runTrace = (argv: string[], io: CommandIO) => run("trace", argv, io);

@@ -10,7 +10,7 @@ import type { MatchExtension, OptionSpec } from "../types.js";
 import { isUnknown, unknown, type RawOption, type Unknown } from "../../model/ast.js";
 import { collectOptions, parseUnsigned } from "../util.js";
 import { listingPattern } from "../listing-scanner.js";
-import { parseRateText, rateText } from "./limit.js";
+import { parseRateText, QUIET_NODE, rateText } from "./limit.js";
 
 const MODES = ["srcip", "srcport", "dstip", "dstport"] as const;
 type Mode = (typeof MODES)[number];
@@ -273,7 +273,8 @@ export const hashlimit: MatchExtension<HashlimitData> = {
     return d;
   },
   evaluate(d) {
-    const rate = d.bytes ? bytesText(d.avg, 0, "").text : packetRate(d.avg * (d.interval || 1)).text;
-    return { indeterminate: `hashlimit ${d.above ? "above" : "up to"}${rate}: whether this flow's bucket has tokens left is not known` };
+    // A flow's bucket is created full when its first packet arrives (a quiet node): `--hashlimit-upto`
+    // matches it, `--hashlimit-above` does not.
+    return { matched: !d.above, assuming: QUIET_NODE };
   },
 };

@@ -7,6 +7,12 @@
 import type { MatchExtension, OptionSpec } from "../types.js";
 import { collectOptions } from "../util.js";
 
+/**
+ * What netfate assumes of every rate-limit bucket (limit, hashlimit): the state a first packet
+ * finds on a node that has not seen such traffic lately. One text, so outcomes list it once.
+ */
+export const QUIET_NODE = "rate limits have tokens left, as on a quiet node (a first packet finds every limit and hashlimit bucket full)";
+
 export interface LimitData {
   /** Interval between tokens, in 1/10000 s (the kernel's `avg`). */
   avg: number;
@@ -100,7 +106,9 @@ export const limit: MatchExtension<LimitData> = {
     const r = parseRateText(`${m[1]}/${m[2]}`)!;
     return { avg: Math.floor((LIMIT_SCALE * r.seconds) / r.count), burst: Number(m[3]) };
   },
-  evaluate(d) {
-    return { indeterminate: `limit ${rateText(d.avg, LIMIT_SCALE).text} burst ${d.burst}: whether the rate limit has tokens left is not known` };
+  evaluate() {
+    // The bucket starts full (burst tokens) and refills at the rate: on a node that has not
+    // seen such traffic lately, a packet finds a token. Said, not silently assumed.
+    return { matched: true, assuming: QUIET_NODE };
   },
 };
