@@ -37,7 +37,8 @@ function layout(g: TraceGraph): Map<string, Placed> {
     layers.set(d, [...(layers.get(d) ?? []), n.id]);
   }
   const out = new Map<string, Placed>();
-  const W = 230, H = 46, GX = 30, GY = 50;
+  // Boxes as wide as the longest label (12px monospace: 7.2px a character), so no text is cut.
+  const W = g.nodes.reduce((w, n) => Math.max(w, ...n.label.split("\n").map((l) => 16 + 7.3 * [...l].length)), 230), H = 46, GX = 30, GY = 50;
   for (const [d, ids] of layers) {
     ids.forEach((id, i) => out.set(id, { x: 20 + i * (W + GX), y: 20 + d * (H + GY), w: W, h: H }));
   }
@@ -89,7 +90,7 @@ ${svgNodes}
 <script type="application/json" id="netfate-data">${data}</script>
 <script>
 (function () {
-  var paths = ${JSON.stringify(g.outcomes.map((o) => o.path))};
+  var paths = ${JSON.stringify(g.outcomes.map((o) => o.path)).replace(/</g, "\\u003c")};
   function show(i) {
     document.querySelectorAll(".on").forEach(function (el) { el.classList.remove("on"); });
     (paths[i] || []).forEach(function (id) { var el = document.getElementById(id); if (el) el.classList.add("on"); });

@@ -15,4 +15,4 @@ export { packets, type PacketConstraints, type PortSpec } from "./packets.js";
 export { filterRuleset as filterRulesets, ruleArb as rules } from "./rulesets.js";
 export { reaches, probabilityOf, droppedBy, decidingStep, type Destination } from "./fates.js";
 export { netfateMatchers, type NetfateMatchers, type MatcherResult } from "./matchers.js";
-export { loadNode, nodeFromTexts, packet, type NodeFiles } from "./load.js";
+export { loadNode, nodeFromTexts, packet, type NodeFiles, type NodeTexts } from "./load.js";

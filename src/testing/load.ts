@@ -10,6 +10,7 @@ import { formatDiagnostic } from "../model/diagnostics.js";
 import type { PacketSpec } from "../model/packet.js";
 import { buildNode, type NetfilterNode } from "../netfilter/model.js";
 import { parsePacketText } from "../packet/parse.js";
+import { checkOptions, type OptionNames } from "./options.js";
 
 type Files = string | readonly string[];
 
@@ -27,19 +28,35 @@ export interface NodeFiles {
   table?: TableName;
 }
 
+/** What nodeFromTexts reads: the files' texts, already in memory. */
+export interface NodeTexts {
+  rules: TextInput[];
+  ipsets?: TextInput[];
+  node?: TextInput[];
+}
+
+type NodeOptions = Omit<NodeFiles, "rules" | "ipsets" | "node">;
+const NODE_OPTIONS = { ifaces: true, routes: true, localAddrs: true, table: true } satisfies OptionNames<NodeOptions>;
+const NODE_FILES = { rules: true, ipsets: true, node: true, ...NODE_OPTIONS } satisfies OptionNames<NodeFiles>;
+const TEXTS = { rules: true, ipsets: true, node: true } satisfies OptionNames<NodeTexts>;
+
 const many = (f: Files | undefined): readonly string[] => (f === undefined ? [] : typeof f === "string" ? [f] : f);
 
 /** Builds the node from files; throws with every error found in them. */
 export function loadNode(files: NodeFiles): NetfilterNode {
+  checkOptions("loadNode", files, NODE_FILES);
+  const { rules, ipsets, node, ...options } = files;
   const read = (f: Files | undefined): TextInput[] => many(f).map((file) => ({ file, text: readTextFile(file) }));
-  return nodeFromTexts({ rules: read(files.rules), ipsets: read(files.ipsets), node: read(files.node) }, files);
+  return nodeFromTexts({ rules: read(rules), ipsets: read(ipsets), node: read(node) }, options);
 }
 
 /** The same from texts already in memory (`file` names them in error messages). */
 export function nodeFromTexts(
-  texts: { rules: TextInput[]; ipsets?: TextInput[]; node?: TextInput[] },
-  options: Omit<NodeFiles, "rules" | "ipsets" | "node"> = {},
+  texts: NodeTexts,
+  options: NodeOptions = {},
 ): NetfilterNode {
+  checkOptions("nodeFromTexts", texts, TEXTS);
+  checkOptions("nodeFromTexts options", options, NODE_OPTIONS);
   const a = assembleInputs({
     ...texts,
     shortcuts: { ifaces: [...(options.ifaces ?? [])], routes: [...(options.routes ?? [])], localAddrs: [...(options.localAddrs ?? [])] },

@@ -9,6 +9,7 @@ import ipaddr from "ipaddr.js";
 import type { Family } from "../model/ast.js";
 import type { PacketSpec } from "../model/packet.js";
 import { protocolNumber } from "../extensions/protocols.js";
+import { checkOptions, type OptionNames } from "./options.js";
 
 type OneOrMany<T> = T | readonly T[];
 /** A port, a range written as iptables does ("30000:32767" or "30000-32767"), or a list of them. */
@@ -33,6 +34,10 @@ export interface PacketConstraints {
   /** skb marks to start with (default 0). */
   mark?: OneOrMany<number>;
 }
+
+const CONSTRAINTS = {
+  family: true, from: true, src: true, notSrc: true, dst: true, notDst: true, proto: true, sport: true, dport: true, state: true, mark: true,
+} satisfies OptionNames<PacketConstraints>;
 
 const list = <T>(v: OneOrMany<T> | undefined): readonly T[] | undefined =>
   v === undefined ? undefined : Array.isArray(v) ? (v as readonly T[]) : [v as T];
@@ -108,6 +113,7 @@ function protoNumber(p: string | number): number {
 
 /** Packets within the constraints; every field not constrained is drawn widely. */
 export function packets(c: PacketConstraints = {}): fc.Arbitrary<PacketSpec> {
+  checkOptions("packets", c, CONSTRAINTS);
   const family = c.family ?? "ipv4";
   const from = list(c.from) ?? ["eth0"];
   const protos = (list(c.proto) ?? ["tcp", "udp"]).map(protoNumber);

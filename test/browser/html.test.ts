@@ -7,13 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { readInput, rulesetsOf } from "../../src/inputs.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import { htmlPage } from "../../src/explain/html.js";
 import { readFileSync } from "node:fs";
+import { nodeFromTexts, packet } from "../../src/testing/load.js";
+import { ODD_NAMES_CHAINS, ODD_NAMES_SAVE } from "../support/odd-chain-names.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const why = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (apt-get install chromium)`;
@@ -55,12 +57,50 @@ describe.skipIf(why !== undefined)(`trace HTML in Chromium${why ? ` (skipped: ${
     expect(await page.locator("body").getAttribute("data-shown")).toBe("2");
     // A different endpoint chain is lit for the third outcome.
     const litIds = await page.locator("svg .node.on").evaluateAll((els) => els.map((x) => x.id));
-    expect(litIds.some((id) => id.includes("KUBE_SEP"))).toBe(true);
+    expect(litIds.some((id) => id.includes("KUBE_hSEP"))).toBe(true);
     // Rule text is there on hover (SVG <title>).
     expect(await page.locator("svg g.node title").first().textContent()).toMatch(/^-A /);
+    // Every label inside its box: a long fate ("forwarded out flannel.1 via 10.244.3.0") was
+    // cut on the left.
+    expect(await textOutsideBoxes(page)).toEqual([]);
     const shot = join(dir, "trace.png");
     await page.screenshot({ path: shot, fullPage: true });
     expect(existsSync(shot)).toBe(true);
     expect(errors).toEqual([]);
   }, 60_000);
+
+  it("shows chain names that look like markup as text, one node per chain", async () => {
+    const node = nodeFromTexts({ rules: [{ file: "odd-names.save", text: ODD_NAMES_SAVE }] }, { ifaces: ["eth0=10.0.0.2/24"] });
+    const e = node.evaluate(packet("tcp 10.0.0.1:1000 -> 10.0.0.2:80 in eth0"));
+    const file = join(mkdtempSync(join(tmpdir(), "netfate-html-")), "odd.html");
+    writeFileSync(file, htmlPage(e));
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(String(err)));
+    page.on("dialog", (d) => {
+      errors.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+    await page.goto(`file://${file}`);
+    expect(await page.locator("b, img, svg script").count()).toBe(0);
+    const firstLines = await page.locator("svg g.node text:first-of-type").allTextContents();
+    expect(firstLines).toEqual(["packet", ...ODD_NAMES_CHAINS.map((c) => `filter ${c}`), "DROPPED by filter x&amp; rule 1 (hook INPUT)"]);
+    // The one outcome's path lights every node: none is shared by two chains.
+    expect(await page.locator("svg .node.on").count()).toBe(ODD_NAMES_CHAINS.length + 2);
+    expect(await page.locator("svg g.node title").last().textContent()).toBe('-A x&amp; -m comment --comment "<script>alert(1)</script> \\"x\\" \\\\N" -j DROP');
+    expect(await textOutsideBoxes(page)).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 60_000);
 });
+
+/** The nodes whose text runs outside their box (or off the page), as "label: why". */
+async function textOutsideBoxes(page: Page): Promise<string[]> {
+  return page.locator("svg g.node").evaluateAll((nodes) =>
+    nodes.flatMap((g) => {
+      const box = (g.querySelector("rect") as SVGGraphicsElement).getBBox();
+      return [...g.querySelectorAll("text")].flatMap((t) => {
+        const b = (t as SVGGraphicsElement).getBBox();
+        return b.x < Math.max(0, box.x) || b.x + b.width > box.x + box.width ? [`${t.textContent}: ${b.x.toFixed(0)}..${(b.x + b.width).toFixed(0)} in ${box.x}..${box.x + box.width}`] : [];
+      });
+    }));
+}
