@@ -224,6 +224,15 @@ describe("stdout is for results", () => {
     expect(h.err).toBe("");
   });
 
+  it("collect prints its kubectl recipe with --help, and refuses a missing or second DIR", async () => {
+    const h = await run(["collect", "--help"]);
+    expect(h.code).toBe(0);
+    expect(h.out).toContain("kubectl debug node/NODE");
+    expect(h.out).toContain("iptables-save -c > iptables-save.txt");
+    expect((await run(["collect"])).err).toBe("netfate: collect needs one DIR to write into (got 0 arguments)\n");
+    expect((await run(["collect", "a", "b"])).code).toBe(2);
+  });
+
   it("an unknown command that is a property of every object is still an unknown command", async () => {
     for (const cmd of ["constructor", "__proto__", "toString"]) {
       const r = await run([cmd]);
