@@ -54,11 +54,12 @@ export function pause(): void {
  * Reads an open descriptor to its end or to `limit` bytes, whichever comes first; more than
  * `limit` is refused. Decoded as UTF-8 after reading, as readTextFile does.
  */
-export function readDescriptor(fd: number, name: string, limit: number): string {
+export function readDescriptor(fd: number, name: string, limit: number, sizeHint = 0): string {
   const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
-    const buf = Buffer.allocUnsafe(Math.min(1 << 20, limit + 1 - total));
+    // A regular file's size is known: one read, and one byte more to see it did not grow.
+    const buf = Buffer.allocUnsafe(Math.min(Math.max(1 << 20, total === 0 ? sizeHint + 1 : 0), limit + 1 - total));
     let n: number;
     try {
       n = readSync(fd, buf, 0, buf.length, null);
@@ -74,7 +75,7 @@ export function readDescriptor(fd: number, name: string, limit: number): string 
     total += n;
     if (total > limit) throw tooLarge(name, limit);
   }
-  return Buffer.concat(chunks, total).toString("utf8");
+  return (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)).toString("utf8");
 }
 
 export interface ReadFileOptions {
@@ -104,7 +105,7 @@ export function readRegularFile(path: string, o: ReadFileOptions): string {
     if (st.isDirectory()) throw new UsageError(`${path} is a directory${o.directoryHint ? ` (${o.directoryHint})` : ""}`);
     if (!st.isFile()) throw new UsageError(`cannot read ${path}: it is ${kindOf(st)}, not a regular file (to read a pipe, give - and send it on stdin)`);
     if (st.size > o.limit) throw tooLarge(path, o.limit);
-    return readDescriptor(fd, path, o.limit);
+    return readDescriptor(fd, path, o.limit, st.size);
   } catch (e) {
     if (e instanceof UsageError) throw e;
     throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
