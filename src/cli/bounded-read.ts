@@ -35,6 +35,25 @@ function tooLarge(name: string, limit: number): UsageError {
   return new UsageError(`${name} is larger than ${sizeText(limit)}, the input size limit (--max-input-size raises it)`);
 }
 
+/**
+ * The readers hold a few hundred bytes per line whatever the line holds, so a file of short
+ * lines costs far more than its size: 20 MB of empty lines took 4 GB. Real dumps average
+ * over 60 bytes a line; one line per 16 bytes of the limit (4 Mi lines for 64 MiB) leaves
+ * them plenty of room and keeps the rest bounded.
+ */
+export const BYTES_PER_LINE = 16;
+
+function tooManyLines(name: string, limit: number): UsageError {
+  return new UsageError(`${name} has more than ${Math.floor(limit / BYTES_PER_LINE)} lines, the line limit that goes with the input size limit of ${sizeText(limit)} (--max-input-size raises both)`);
+}
+
+function checkLines(buf: Buffer, name: string, limit: number): void {
+  const most = Math.floor(limit / BYTES_PER_LINE);
+  if (buf.length <= most) return;
+  let lines = 0;
+  for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) if (++lines > most) throw tooManyLines(name, limit);
+}
+
 function kindOf(st: Stats): string {
   if (st.isDirectory()) return "a directory";
   if (st.isFIFO()) return "a named pipe";
@@ -52,7 +71,8 @@ export function pause(): void {
 
 /**
  * Reads an open descriptor to its end or to `limit` bytes, whichever comes first; more than
- * `limit` is refused. Decoded as UTF-8 after reading, as readTextFile does.
+ * `limit` bytes, or more than one line per BYTES_PER_LINE of it, is refused. Decoded as
+ * UTF-8 after reading, as readTextFile does.
  */
 export function readDescriptor(fd: number, name: string, limit: number, sizeHint = 0): string {
   const chunks: Buffer[] = [];
@@ -75,7 +95,9 @@ export function readDescriptor(fd: number, name: string, limit: number, sizeHint
     total += n;
     if (total > limit) throw tooLarge(name, limit);
   }
-  return (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)).toString("utf8");
+  const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  checkLines(all, name, limit);
+  return all.toString("utf8");
 }
 
 export interface ReadFileOptions {

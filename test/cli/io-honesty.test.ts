@@ -82,6 +82,17 @@ describe("inputs: regular files only, size-capped", () => {
     }
   });
 
+  it("refuses a file of more lines than one per 16 bytes of the limit (20 million empty lines took 4 GB and ended in exit 70)", async () => {
+    const blank = join(dir, "blank.txt");
+    writeFileSync(blank, "\n".repeat(100));
+    const r = await run(["parse", "--max-input-size", "1K", blank]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`netfate: ${blank} has more than 64 lines, the line limit that goes with the input size limit of 1 KiB (--max-input-size raises both)\n`);
+    const ok = join(dir, "sixty-four.txt");
+    writeFileSync(ok, "\n".repeat(64));
+    expect((await run(["parse", "--max-input-size", "1K", ok])).err).not.toContain("line limit");
+  });
+
   it("reads stdin up to the limit and no further (/dev/zero on stdin ends, exit 2)", () => {
     const zero = openSync("/dev/zero", "r");
     try {
