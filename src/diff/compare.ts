@@ -185,7 +185,7 @@ function sameOutcomes(a: readonly Keyed[], b: readonly Keyed[], withScenario: bo
   });
 }
 
-/** The scenarios of one side, each its outcomes; one entry when the fate does not depend on the assumptions. */
+/** The scenarios of one side (outcomes of one assumption set), each its outcomes in order. */
 function scenarios(k: readonly Keyed[]): Keyed[][] {
   const by = new Map<string, Keyed[]>();
   for (const x of k) {
