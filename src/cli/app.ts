@@ -1,6 +1,6 @@
 /** Command dispatch for the `netfate` binary: wires arguments to commands; no logic lives here. */
 import { suggest, UsageError } from "./args.js";
-import { processIO, type CommandIO } from "./io.js";
+import { EXIT_OUTPUT_CLOSED, OutputClosed, OutputFailed, processIO, type CommandIO } from "./io.js";
 import { GrammarNotLoaded } from "../../grammar/chunk-parser.js";
 
 type Command = (argv: string[], io: CommandIO) => number;
@@ -31,12 +31,18 @@ Run "netfate COMMAND --help" for a command's options.
 
 export async function main(argv: string[], io: CommandIO = processIO): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === "-h" || cmd === "--help" || cmd === "help") {
-    io.out(USAGE);
-    return cmd ? 0 : 2;
-  }
-  const load = COMMANDS[cmd];
+  // Own keys only: `netfate constructor` is an unknown command, not Object's constructor.
+  const load = cmd && Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
   try {
+    if (!cmd) {
+      // Not what was asked for: the usage is a message, on stderr.
+      io.err(USAGE);
+      return 2;
+    }
+    if (cmd === "-h" || cmd === "--help" || cmd === "help") {
+      io.out(USAGE);
+      return 0;
+    }
     if (!load) {
       const s = suggest(cmd, Object.keys(COMMANDS));
       throw new UsageError(`unknown command ${cmd}${s ? `; did you mean ${s}?` : ""}`);
@@ -55,6 +61,12 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`netfate: ${e.message}\n`);
+      return 2;
+    }
+    // The reader left (`| head -1`): nothing to say, to no one.
+    if (e instanceof OutputClosed) return EXIT_OUTPUT_CLOSED;
+    if (e instanceof OutputFailed) {
+      io.err(`netfate: cannot write the output: ${e.message}\n`);
       return 2;
     }
     // A bug of ours: say so in one line, never a stack trace unless asked for.

@@ -1,19 +1,74 @@
 /** What a command may touch of the outside world, so tests can run commands in-process. */
-import { readTextFile } from "../text-file.js";
+import { isatty } from "node:tty";
+import { writeSync } from "node:fs";
+import { pause, readDescriptor } from "./bounded-read.js";
 
 export interface CommandIO {
+  /** Results. Throws OutputClosed or OutputFailed when they cannot be written. */
   out(s: string): void;
+  /** Notes, warnings, errors, progress. Never throws. */
   err(s: string): void;
-  readStdin(): string;
+  /** stdin, whole, at most `limit` bytes (more is a UsageError). */
+  readStdin(limit: number): string;
   isTTY: boolean;
+  /** The terminal's width, when out is a terminal that says. */
+  columns?: number;
+}
+
+/**
+ * The reader of our output went away (EPIPE: `netfate batch ... | head -1`). Not an error of
+ * ours nor of the input: the command stops quietly, with EXIT_OUTPUT_CLOSED.
+ */
+export class OutputClosed extends Error {}
+
+/** The output could not be written for another reason (ENOSPC, `> /dev/full`, EIO): exit 2. */
+export class OutputFailed extends Error {}
+
+/**
+ * 141 = 128 + SIGPIPE, what a shell reports for a program a closed pipe stopped. Not 0 (the
+ * answer was not delivered) and not 1 or 3, which why-dropped and diff use for answers.
+ */
+export const EXIT_OUTPUT_CLOSED = 141;
+
+/**
+ * Writes all of `s` to a descriptor synchronously, so a failed write is an exception here, at
+ * the call, and not a stream 'error' event after the command has returned (which Node turns
+ * into a stack trace). EAGAIN (a descriptor a parent made non-blocking) is waited out.
+ */
+function writeAll(fd: number, s: string): void {
+  const buf = Buffer.from(s, "utf8");
+  for (let off = 0; off < buf.length; ) {
+    try {
+      off += writeSync(fd, buf, off, buf.length - off);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EAGAIN") {
+        pause();
+        continue;
+      }
+      if (code === "EPIPE") throw new OutputClosed("output closed");
+      throw new OutputFailed(code ?? (e as Error).message);
+    }
+  }
 }
 
 let stdin: string | undefined;
 
 export const processIO: CommandIO = {
-  out: (s) => void process.stdout.write(s),
-  err: (s) => void process.stderr.write(s),
+  out: (s) => writeAll(1, s),
+  // Nowhere left to report a failed stderr write: dropped, and the exit code still says how it went.
+  err: (s) => {
+    try {
+      writeAll(2, s);
+    } catch {
+      /* stderr closed or full */
+    }
+  },
   // Read once: a command may be run again (see app.ts) and must see the same input.
-  readStdin: () => (stdin ??= readTextFile(0)),
-  isTTY: Boolean(process.stdout.isTTY),
+  readStdin: (limit) => (stdin ??= readDescriptor(0, "stdin", limit)),
+  // isatty, not process.stdout.isTTY: creating process.stdout would make a piped stdout non-blocking.
+  isTTY: isatty(1),
+  get columns() {
+    return isatty(1) ? process.stdout.columns : undefined;
+  },
 };

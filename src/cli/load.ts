@@ -3,14 +3,18 @@
  * (files, a `collect` bundle, or the --iface/--local-addr shortcuts). Problems reading them
  * are UsageErrors (one clear line, exit 2); located parse diagnostics are returned.
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { readTextFile } from "../text-file.js";
-import { join } from "node:path";
 import type { TableName } from "../model/ast.js";
 import { isTableName } from "../model/ast.js";
-import { assembleInputs, InputError, type AssembledInputs } from "../assemble.js";
+import { assembleInputs, InputError, type AssembledInputs, type TextInput } from "../assemble.js";
 import { flagValue, flagValues, UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
+import { DEFAULT_MAX_INPUT, parseSize, readRegularFile, sizeText } from "./bounded-read.js";
+import { readBundle, type BundleTexts } from "./bundle.js";
 import type { CommandIO } from "./io.js";
+
+export const MAX_INPUT_FLAG: FlagSpec = {
+  name: "max-input-size", value: true,
+  help: `refuse an input file larger than this (default ${sizeText(DEFAULT_MAX_INPUT)}; e.g. 200M, 1G)`,
+};
 
 export const INPUT_FLAGS: FlagSpec[] = [
   { name: "rules", short: "r", value: true, repeatable: true, help: "rule dump (iptables-save, -S or -L output; - for stdin); repeatable" },
@@ -21,58 +25,86 @@ export const INPUT_FLAGS: FlagSpec[] = [
   { name: "local-addr", value: true, repeatable: true, help: "shortcut: an address of this node (on lo); repeatable" },
   { name: "route", value: true, repeatable: true, help: "shortcut: an `ip route` line, e.g. \"default via 192.168.0.1 dev eth0\"; repeatable" },
   { name: "table", short: "t", value: true, help: "table of dumps that do not name it (-S, -L output)" },
+  MAX_INPUT_FLAG,
 ];
 
 export type LoadedInputs = AssembledInputs;
 
-function readText(file: string, io: CommandIO): string {
-  try {
-    if (file === "-") return io.readStdin();
-    if (statSync(file).isDirectory()) throw new UsageError(`${file} is a directory (use --bundle for a collect directory)`);
-    return readTextFile(file);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+/** The flags whose value may be `-`, for stdin. */
+const STDIN_FLAGS = ["rules", "ipsets", "node", "packets"];
+
+/**
+ * stdin can be read once: a second `-` would silently get the same text (or nothing).
+ * `positionals` are the command's own file arguments, when it takes any.
+ */
+export function refuseSecondStdin(args: ParsedArgs, positionals: readonly string[] = []): void {
+  const uses = [...STDIN_FLAGS.flatMap((f) => flagValues(args, f).filter((v) => v === "-").map(() => `--${f} -`)), ...positionals.filter((p) => p === "-")];
+  if (uses.length > 1) throw new UsageError(`stdin can be read only once, but ${uses.join(" and ")} both ask for it: save one of them to a file`);
+}
+
+/**
+ * Reads every input of one command: each file once (a second ask gets the text already read),
+ * regular files only, at most --max-input-size bytes each; `-` is stdin.
+ */
+export class InputReader {
+  readonly limit: number;
+  private readonly texts = new Map<string, string>();
+  private readonly bundles = new Map<string, BundleTexts>();
+  constructor(private readonly io: CommandIO, args: ParsedArgs) {
+    const v = flagValue(args, "max-input-size");
+    this.limit = v === undefined ? DEFAULT_MAX_INPUT : parseSize("max-input-size", v);
+  }
+
+  read(file: string): string {
+    if (file === "-") return this.io.readStdin(this.limit);
+    return this.cached(file, () => readRegularFile(file, { limit: this.limit, directoryHint: "use --bundle for a collect directory" }));
+  }
+
+  /** A collect bundle's texts, read once. */
+  bundle(dir: string): BundleTexts {
+    let b = this.bundles.get(dir);
+    if (!b) {
+      b = readBundle(dir, (path, limit) => this.cached(path, () => readRegularFile(path, { limit: limit ?? this.limit, noFollow: true })));
+      this.bundles.set(dir, b);
+    }
+    return b;
+  }
+
+  private cached(path: string, read: () => string): string {
+    let t = this.texts.get(path);
+    if (t === undefined) {
+      t = read();
+      this.texts.set(path, t);
+    }
+    return t;
   }
 }
 
-/** Files of a `netfate collect` bundle, by what they hold (names as collect writes them). */
-function bundleFiles(dir: string): { rules: string[]; ipsets: string[]; node: string[] } {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--bundle ${dir}: not a directory`);
-  const names = new Set(readdirSync(dir));
-  const pick = (list: string[]) => list.filter((n) => names.has(n)).map((n) => join(dir, n));
-  const b = {
-    rules: pick(["iptables-save.txt", "ip6tables-save.txt"]),
-    ipsets: pick(["ipset-save.txt"]),
-    node: pick(["ip-addr.json", "ip-route.json", "ip6-route.json", "sysctl.txt", "node.json"]),
-  };
-  if (b.rules.length === 0) throw new UsageError(`--bundle ${dir}: no iptables-save.txt in it (made by netfate collect?)`);
-  return b;
-}
-
-export function loadInputs(args: ParsedArgs, io: CommandIO): LoadedInputs {
+export function loadInputs(args: ParsedArgs, io: CommandIO, reader = new InputReader(io, args)): LoadedInputs {
   const table = flagValue(args, "table");
   if (table !== undefined && !isTableName(table)) throw new UsageError(`unknown table ${table}; one of raw, mangle, nat, filter, security`);
-  let rules = flagValues(args, "rules");
-  let ipsetFiles = flagValues(args, "ipsets");
-  let nodeFiles = flagValues(args, "node");
+  refuseSecondStdin(args);
+  const texts = (files: string[]): TextInput[] => files.map((f) => ({ file: f, text: reader.read(f) }));
+  const rules = texts(flagValues(args, "rules"));
+  const ipsets = texts(flagValues(args, "ipsets"));
+  const node = texts(flagValues(args, "node"));
+  const notes: string[] = [];
   const bundle = flagValue(args, "bundle");
   if (bundle) {
-    const b = bundleFiles(bundle);
-    rules = [...rules, ...b.rules];
-    ipsetFiles = [...ipsetFiles, ...b.ipsets];
-    nodeFiles = [...nodeFiles, ...b.node];
+    const b = reader.bundle(bundle);
+    rules.push(...b.rules);
+    ipsets.push(...b.ipsets);
+    node.push(...b.node);
+    notes.push(...b.notes);
   }
   if (rules.length === 0) throw new UsageError("no rules given: use --rules FILE (iptables-save output) or --bundle DIR");
-  const texts = (files: string[]) => files.map((f) => ({ file: f, text: readText(f, io) }));
   try {
-    return assembleInputs({
-      rules: texts(rules),
-      ipsets: texts(ipsetFiles),
-      node: texts(nodeFiles),
+    const inputs = assembleInputs({
+      rules, ipsets, node,
       shortcuts: { ifaces: flagValues(args, "iface"), localAddrs: flagValues(args, "local-addr"), routes: flagValues(args, "route") },
       ...(table ? { table: table as TableName } : {}),
     });
+    return { ...inputs, notes: [...notes, ...inputs.notes] };
   } catch (e) {
     if (e instanceof InputError) throw new UsageError(e.message);
     throw e;

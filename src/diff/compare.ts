@@ -5,6 +5,12 @@
  * it looks like then, with what probability — and, when it is stopped, by the text of the
  * rule that stopped it. Rule numbers are left out on purpose: an upgrade that inserts one
  * rule at the top renumbers every rule below it without changing any packet's fate.
+ *
+ * An outcome's probability is a chance only among outcomes resting on the same assumptions
+ * (one scenario, summing to 1); outcomes under different assumptions are alternatives, so
+ * they are grouped by assumption set and never added together. A packet whose fate is
+ * unknown under either dump (an indeterminate or error outcome) is not compared: it is
+ * counted, so "no differences" is never said of packets that could not be asked.
  */
 import type { Family, Ruleset } from "../model/ast.js";
 import type { PacketSpec } from "../model/packet.js";
@@ -13,7 +19,7 @@ import type { IpSetCollection } from "../ipset/index.js";
 import { ipsetView } from "../ipset/index.js";
 import { buildNode, type Evaluation, type NodeInputs } from "../netfilter/model.js";
 import { nodeViewFromFacts } from "../netfilter/node-view.js";
-import type { IpsetView, NodeView, Outcome } from "../netfilter/types.js";
+import type { Fate, IpsetView, NodeView, Outcome } from "../netfilter/types.js";
 import { stepRuleText } from "../explain/describe.js";
 import { candidatePackets, type CandidateOptions } from "./candidates.js";
 
@@ -26,11 +32,17 @@ export interface DiffOptions extends CandidateOptions {
   stopAfter?: number;
 }
 
-/** A side: its dumps alone, or its dumps with its own node and sets. */
+/**
+ * A side: its dumps alone (the node and sets then come from the options), or its dumps with
+ * its own node and sets, taken as they are: a side without a node has no node facts, and its
+ * routing questions stay indeterminate rather than being asked of an empty node.
+ */
 export type DiffSide = readonly Ruleset[] | NodeInputs;
 
 /** One outcome reduced to what a user would call its fate. */
 export interface OutcomeSummary {
+  /** What the outcome rests on; `probability` is its chance given exactly these. */
+  assumptions: string[];
   /** `dropped`, `forwarded out eth0`, `rejected (icmp-port-unreachable)`, ... */
   fate: string;
   /** For a stopped packet: the rule (as iptables-save prints it) or policy that stopped it. */
@@ -48,10 +60,23 @@ export interface FateDifference {
   newSummary: OutcomeSummary[];
 }
 
+/** A packet that was not compared, and why (the first unknown fate's reason). */
+export interface NotCompared {
+  packet: PacketSpec;
+  side: "old" | "new";
+  reason: string;
+}
+
 export interface DiffResult {
   /** How many packets were asked. */
   candidates: number;
   differences: FateDifference[];
+  /** How many of them could not be compared: their fate is unknown under one dump or both. */
+  notCompared: number;
+  /** The first of those. */
+  notComparedExample?: NotCompared;
+  /** What each side's dumps leave unsaid or get wrong (a policy not shown, a jump to no chain). */
+  problems: { old: Evaluation["problems"]; new: Evaluation["problems"] };
 }
 
 function decidingRule(o: Outcome, family: Family): string | undefined {
@@ -97,28 +122,101 @@ function finalWords(o: Outcome): string {
 }
 
 /**
- * The outcomes as a sorted list, equal ones (same fate, same deciding rule, same final packet)
- * merged with their probabilities added, so two evaluations compare by value.
+ * What a fate is, for comparing: every field but the rule number (the deciding rule is
+ * compared by its text, see decidingRule).
  */
-export function summarise(e: Evaluation): OutcomeSummary[] {
-  const byKey = new Map<string, OutcomeSummary>();
+function fateKey(f: Fate): unknown[] {
+  switch (f.kind) {
+    case "delivered":
+      return [f.kind, f.iface];
+    case "forwarded":
+    case "sent":
+      return [f.kind, f.iface, f.via];
+    case "dropped":
+      return [f.kind, f.table, f.chain, f.hook];
+    case "rejected":
+      return [f.kind, f.table, f.chain, f.hook, f.with];
+    case "queued":
+      return [f.kind, f.table, f.chain, f.hook, f.queue];
+    default:
+      return [f.kind, f.reason];
+  }
+}
+
+interface Keyed {
+  summary: OutcomeSummary;
+  /** The assumption set, as one comparable string. */
+  scenario: string;
+  /** The outcome apart from its assumptions and probability. */
+  fate: string;
+}
+
+function keyed(e: Evaluation): Keyed[] {
+  const byKey = new Map<string, Keyed>();
   for (const o of e.outcomes) {
     const decidedBy = decidingRule(o, e.packet.family);
-    const s: OutcomeSummary = { fate: fateWords(o), ...(decidedBy ? { decidedBy } : {}), final: finalWords(o), probability: o.probability };
-    const k = `${s.fate}\n${s.decidedBy ?? ""}\n${s.final}`;
+    const assumptions = [...o.assumptions].sort();
+    const summary: OutcomeSummary = { assumptions, fate: fateWords(o), ...(decidedBy ? { decidedBy } : {}), final: finalWords(o), probability: o.probability };
+    const scenario = JSON.stringify(assumptions);
+    const fate = JSON.stringify([fateKey(o.fate), decidedBy ?? null, summary.final]);
+    const k = `${scenario}\n${fate}`;
     const had = byKey.get(k);
-    if (had) had.probability += s.probability;
-    else byKey.set(k, s);
+    // Equal outcomes of one scenario are one outcome: their chances add. Never across scenarios.
+    if (had) had.summary.probability += o.probability;
+    else byKey.set(k, { summary, scenario, fate });
   }
   return [...byKey.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, v]) => v);
 }
 
+/**
+ * The outcomes as a sorted list, grouped by assumption set; within a set, equal ones (same
+ * fate, same deciding rule, same final packet) merged with their probabilities added, so two
+ * evaluations compare by value.
+ */
+export function summarise(e: Evaluation): OutcomeSummary[] {
+  return keyed(e).map((k) => k.summary);
+}
+
 /** Probabilities are sums of products of the kernel's 31-bit fractions: equal within 1e-9. */
-function sameSummary(a: readonly OutcomeSummary[], b: readonly OutcomeSummary[]): boolean {
+function sameOutcomes(a: readonly Keyed[], b: readonly Keyed[], withScenario: boolean): boolean {
   return a.length === b.length && a.every((x, i) => {
     const y = b[i]!;
-    return x.fate === y.fate && x.decidedBy === y.decidedBy && x.final === y.final && Math.abs(x.probability - y.probability) < 1e-9;
+    return (!withScenario || x.scenario === y.scenario) && x.fate === y.fate && Math.abs(x.summary.probability - y.summary.probability) < 1e-9;
   });
+}
+
+/** The scenarios of one side (outcomes of one assumption set), each its outcomes in order. */
+function scenarios(k: readonly Keyed[]): Keyed[][] {
+  const by = new Map<string, Keyed[]>();
+  for (const x of k) {
+    const list = by.get(x.scenario);
+    if (list) list.push(x);
+    else by.set(x.scenario, [x]);
+  }
+  return [...by.values()];
+}
+
+/**
+ * Same fate under both dumps. When neither side's fate depends on what is assumed (every
+ * scenario has the same outcomes), the assumptions themselves may differ (a new rule may
+ * bring a new one) and the fates still agree; otherwise each scenario must match its twin.
+ */
+function sameFate(a: readonly Keyed[], b: readonly Keyed[]): boolean {
+  const sa = scenarios(a);
+  const sb = scenarios(b);
+  const uniform = (s: Keyed[][]) => s.every((x) => sameOutcomes(x, s[0]!, false));
+  if (uniform(sa) && uniform(sb)) return sameOutcomes(sa[0] ?? [], sb[0] ?? [], false);
+  return sameOutcomes(a, b, true);
+}
+
+/** The first outcome (or encapsulated leg) whose fate is unknown: indeterminate, or an error. */
+function unknownFate(outcomes: readonly Outcome[]): string | undefined {
+  for (const o of outcomes) {
+    if (o.fate.kind === "indeterminate" || o.fate.kind === "error") return `${o.fate.kind}: ${o.fate.reason}`;
+    const inner = unknownFate(o.encapsulated ?? []);
+    if (inner) return inner;
+  }
+  return undefined;
 }
 
 function evaluateSafely(node: ReturnType<typeof buildNode>, p: PacketSpec): Evaluation {
@@ -133,10 +231,10 @@ function evaluateSafely(node: ReturnType<typeof buildNode>, p: PacketSpec): Eval
 }
 
 function sideInputs(side: DiffSide, o: DiffOptions): NodeInputs {
-  const inputs: NodeInputs = "rulesets" in side ? side : { rulesets: side as readonly Ruleset[] };
-  const node = inputs.node ?? o.node ?? (o.facts ? nodeViewFromFacts(o.facts) : undefined);
-  const ipsets = inputs.ipsets ?? o.ipsets ?? (o.sets ? ipsetView(o.sets as IpSetCollection) : undefined);
-  return { rulesets: inputs.rulesets, ...(node ? { node } : {}), ...(ipsets ? { ipsets } : {}) };
+  if ("rulesets" in side) return side;
+  const node = o.node ?? (o.facts ? nodeViewFromFacts(o.facts) : undefined);
+  const ipsets = o.ipsets ?? (o.sets ? ipsetView(o.sets as IpSetCollection) : undefined);
+  return { rulesets: side as readonly Ruleset[], ...(node ? { node } : {}), ...(ipsets ? { ipsets } : {}) };
 }
 
 /** Differences between packets' fates under `oldSide` and `newSide`, in candidate order. */
@@ -149,17 +247,34 @@ export function diffRulesets(oldSide: DiffSide, newSide: DiffSide, options: Diff
   const packets = candidatePackets([a.rulesets, b.rulesets], options);
   const differences: FateDifference[] = [];
   let asked = 0;
+  let notCompared = 0;
+  let notComparedExample: NotCompared | undefined;
+  const problems: DiffResult["problems"] = { old: [], new: [] };
+  const problemsOf = new Set<Family>();
   for (const p of packets) {
     if (differences.length >= (options.stopAfter ?? Infinity)) break;
     asked++;
     if (!families.has(p.family)) continue;
     const oe = evaluateSafely(oldNode, p);
     const ne = evaluateSafely(newNode, p);
-    const os = summarise(oe);
-    const ns = summarise(ne);
-    if (!sameSummary(os, ns)) differences.push({ packet: p, old: oe, new: ne, oldSummary: os, newSummary: ns });
+    // The same for every packet of a family: the compiled dumps' (evaluateSafely's error has none).
+    if (!problemsOf.has(p.family)) {
+      problemsOf.add(p.family);
+      problems.old.push(...oe.problems);
+      problems.new.push(...ne.problems);
+    }
+    const unknownOld = unknownFate(oe.outcomes);
+    const unknownNew = unknownOld ? undefined : unknownFate(ne.outcomes);
+    if (unknownOld || unknownNew) {
+      notCompared++;
+      notComparedExample ??= { packet: p, side: unknownOld ? "old" : "new", reason: (unknownOld ?? unknownNew)! };
+      continue;
+    }
+    const os = keyed(oe);
+    const ns = keyed(ne);
+    if (!sameFate(os, ns)) differences.push({ packet: p, old: oe, new: ne, oldSummary: os.map((k) => k.summary), newSummary: ns.map((k) => k.summary) });
   }
-  return { candidates: asked, differences };
+  return { candidates: asked, differences, notCompared, ...(notComparedExample ? { notComparedExample } : {}), problems };
 }
 
 /**

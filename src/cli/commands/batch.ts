@@ -2,13 +2,12 @@
  * `netfate batch --packets FILE.jsonl`: one JSON result per input line on stdout, a progress
  * bar on stderr when it is a terminal, and summary counts at the end (stderr).
  */
-import { readTextFile } from "../../text-file.js";
 import { buildNode } from "../../netfilter/model.js";
 import { formatDiagnostic } from "../../model/diagnostics.js";
 import { parsePacketJson, parsePacketText } from "../../packet/parse.js";
 import { evaluationJson } from "../../explain/json.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
-import { INPUT_FLAGS, loadInputs } from "../load.js";
+import { INPUT_FLAGS, InputReader, loadInputs, refuseSecondStdin } from "../load.js";
 import type { CommandIO } from "../io.js";
 
 export const BATCH_FLAGS: FlagSpec[] = [
@@ -27,13 +26,10 @@ export function runBatch(argv: string[], io: CommandIO): number {
   }
   const file = flagValue(args, "packets") ?? args.positionals[0];
   if (!file) throw new UsageError("batch needs --packets FILE (one packet per line)");
-  let text: string;
-  try {
-    text = file === "-" ? io.readStdin() : readTextFile(file);
-  } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  const inputs = loadInputs(args, io);
+  refuseSecondStdin(args, flagValue(args, "packets") === undefined ? [file] : []);
+  const reader = new InputReader(io, args);
+  const text = reader.read(file);
+  const inputs = loadInputs(args, io, reader);
   const quiet = flagSet(args, "quiet");
   if (!quiet) for (const n of inputs.notes) io.err(`note: ${n}\n`);
   for (const d of inputs.diagnostics) if (d.severity === "error") io.err(formatDiagnostic(d) + "\n");

@@ -1,14 +1,21 @@
 /**
  * `netfate collect DIR`: run on a node, gathers everything netfate reads into DIR, so the
  * questions can be asked anywhere later with `--bundle DIR`.
+ *
+ * It runs as root, often in a shared directory, so it writes nothing through what is already
+ * there: the bundle is built in a fresh temporary directory beside DIR (files created with
+ * O_EXCL|O_NOFOLLOW) and renamed to DIR at the end. DIR must not exist or be an empty
+ * directory; a non-empty one is refused, so no file of an earlier run is read as this one's.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, closeSync, constants, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { flagSet, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
+import { MANIFEST, MANIFEST_FORMAT, type Manifest, type ManifestEntry } from "../bundle.js";
 import type { CommandIO } from "../io.js";
 
 export const COLLECT_FLAGS: FlagSpec[] = [
+  { name: "quiet", short: "q", help: "do not print progress and notes on stderr" },
   { name: "help", short: "h", help: "show this help" },
 ];
 
@@ -23,41 +30,108 @@ export const COLLECTED: ReadonlyArray<readonly [string, string[], boolean]> = [
   ["sysctl.txt", ["sysctl", "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.conf.all.rp_filter", "net.bridge.bridge-nf-call-iptables", "net.netfilter.nf_conntrack_tcp_loose"], false],
 ];
 
-const KUBECTL = `On a Kubernetes node without a shell, collect through a debug pod in the node's namespaces:
+/** A command's output beyond this is not a dump of one node's rules (the read limit is 512 MiB). */
+const MAX_OUTPUT = 512 * 1024 * 1024;
+
+const USAGE = `usage: netfate collect DIR
+
+Gathers iptables-save -c, ip6tables-save -c, ipset save, ip -j addr, ip -j route and sysctls
+into DIR, with a ${MANIFEST} saying which command made each file and how it exited.
+DIR must not exist yet, or be empty. Then, anywhere: netfate why-dropped --bundle DIR PACKET
+
+On a Kubernetes node without a shell, collect through a debug pod in the node's namespaces:
 
   kubectl debug node/NODE -it --image=debian:12 -- chroot /host sh -c 'npx netfate collect /tmp/netfate'
   kubectl cp NODE-debug-pod:/host/tmp/netfate ./netfate-NODE
 
-or, without netfate on the node, run these commands there and copy their output into files of the same names:
-`;
+or, without netfate on the node, run these commands there and copy their output into files of the
+same names (such a bundle has no manifest; --bundle reads it by the names):
+${COLLECTED.map(([f, cmd]) => `  ${cmd.join(" ")} > ${f}`).join("\n")}
+Exit status: 0 when everything needed was collected, 2 otherwise.`;
+
+/** DIR may be absent or an empty directory (not a link to one): anything else is refused. */
+function checkTarget(dir: string): void {
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw new UsageError(`cannot use ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (st.isSymbolicLink()) throw new UsageError(`${dir} is a symbolic link; give a new directory name`);
+  if (!st.isDirectory()) throw new UsageError(`${dir} exists and is not a directory; give a new directory name`);
+  if (readdirSync(dir).length > 0) throw new UsageError(`${dir} is not empty; give a new or empty directory (files of an earlier run would be mixed with this one's)`);
+}
+
+/** A new file in our own fresh directory: never through a link, never over a file. */
+function createFile(path: string, text: string): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
+  try {
+    const buf = Buffer.from(text, "utf8");
+    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function runOne(cmd: string[]): { stdout?: string; entry: ManifestEntry } {
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8", maxBuffer: MAX_OUTPUT });
+  if (r.error) return { entry: { command: cmd, exit: r.status ?? null, error: (r.error as NodeJS.ErrnoException).code ?? r.error.message } };
+  if (r.status !== 0) {
+    const why = (r.stderr || "").trim().split("\n")[0] || (r.signal ? `killed by ${r.signal}` : `exit ${r.status}`);
+    return { entry: { command: cmd, exit: r.status, error: why } };
+  }
+  // Empty output with exit 0 is an answer (iptables-save on a node with no rules): kept.
+  return { stdout: r.stdout, entry: { command: cmd, exit: 0 } };
+}
 
 export function runCollect(argv: string[], io: CommandIO): number {
   const args = parseArgs(argv, COLLECT_FLAGS);
   if (flagSet(args, "help")) {
-    io.out(helpText("usage: netfate collect DIR\n\nGathers iptables-save -c, ip6tables-save -c, ipset save, ip -j addr, ip -j route and sysctls into DIR.", COLLECT_FLAGS));
-    io.out("\n" + KUBECTL + COLLECTED.map(([f, cmd]) => `  ${cmd.join(" ")} > ${f}`).join("\n") + "\n");
+    io.out(helpText(USAGE, COLLECT_FLAGS));
     return 0;
   }
-  const dir = args.positionals[0];
-  if (!dir) throw new UsageError("collect needs a DIR to write into");
+  if (args.positionals.length !== 1) throw new UsageError(`collect needs one DIR to write into (got ${args.positionals.length} arguments)`);
+  const quiet = flagSet(args, "quiet");
+  const dir = resolve(args.positionals[0]!);
+  checkTarget(dir);
+  let tmp: string;
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dirname(dir), { recursive: true });
+    tmp = mkdtempSync(join(dirname(dir), `.${basename(dir)}.tmp-`));
   } catch (e) {
-    throw new UsageError(`cannot create ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(`cannot create a directory beside ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  let failed = 0;
-  for (const [file, cmd, required] of COLLECTED) {
-    const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8" });
-    if (r.status === 0 && r.stdout) {
-      writeFileSync(join(dir, file), r.stdout);
-      io.err(`wrote ${join(dir, file)}\n`);
-    } else {
-      const why = r.error ? (r.error as NodeJS.ErrnoException).code : (r.stderr || "").trim().split("\n")[0] || `exit ${r.status}`;
-      io.err(`${required ? "error" : "note"}: ${cmd.join(" ")}: ${why}\n`);
-      if (required) failed++;
+  try {
+    let failed = 0;
+    const manifest: Manifest = { format: MANIFEST_FORMAT, version: 1, collected: new Date().toISOString(), entries: [] };
+    for (const [file, cmd, required] of COLLECTED) {
+      const { stdout, entry } = runOne(cmd);
+      if (stdout !== undefined) {
+        createFile(join(tmp, file), stdout);
+        entry.file = file;
+        entry.bytes = Buffer.byteLength(stdout, "utf8");
+        if (!quiet) io.err(`${file}: ${cmd.join(" ")}, ${entry.bytes} bytes${entry.bytes === 0 ? " (empty)" : ""}\n`);
+      } else {
+        if (required) failed++;
+        if (required || !quiet) io.err(`${required ? "error" : "note"}: ${cmd.join(" ")}: ${entry.error}\n`);
+      }
+      manifest.entries.push(entry);
     }
+    createFile(join(tmp, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
+    // mkdtemp made it 0700; the bundle gets the mode any new directory would (the umask decides).
+    chmodSync(tmp, 0o777 & ~process.umask());
+    try {
+      // Onto an absent name or an empty directory: rename(2) does either atomically, and
+      // refuses (ENOTEMPTY, EEXIST) if something was put there since checkTarget looked.
+      renameSync(tmp, dir);
+    } catch (e) {
+      throw new UsageError(`cannot put the bundle at ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    io.out(`${args.positionals[0]}: use it with  netfate why-dropped --bundle ${args.positionals[0]} "tcp SRC:PORT -> DST:PORT in IFACE"\n`);
+    return failed ? 2 : 0;
+  } finally {
+    // Only our own temporary directory, and only if the rename did not take it.
+    rmSync(tmp, { recursive: true, force: true });
   }
-  writeFileSync(join(dir, "README.txt"), `Collected by netfate on ${new Date().toISOString()}.\nUse: netfate trace --bundle ${dir} PACKET\n`);
-  io.out(`${dir}: use it with  netfate why-dropped --bundle ${dir} "tcp SRC:PORT -> DST:PORT in IFACE"\n\n${KUBECTL}${COLLECTED.map(([f, cmd]) => `  ${cmd.join(" ")} > ${f}`).join("\n")}\n`);
-  return failed ? 2 : 0;
 }

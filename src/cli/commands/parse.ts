@@ -1,15 +1,15 @@
 /** `netfate parse FILE...`: read dumps, print their canonical text, AST (--json) or counts. */
-import { readTextFile } from "../../text-file.js";
 import { formatDiagnostic, type Diagnostic } from "../../model/diagnostics.js";
 import { isTableName, type Ruleset } from "../../model/ast.js";
 import { INPUT_FORMATS, type InputFormat } from "../../detect.js";
 import { parsedDumps, readInput, type ParsedDump, type ParsedInput } from "../../inputs.js";
 import { saveText } from "../../print/save.js";
 import { ipsetSaveText } from "../../ipset/index.js";
-import { flagSet, flagValue, parseArgs, UsageError, type FlagSpec } from "../args.js";
+import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
 import { toJson } from "../render-json.js";
 import { chainDigest } from "../../syntax/deferred-rules.js";
 import type { CommandIO } from "../io.js";
+import { InputReader, MAX_INPUT_FLAG, refuseSecondStdin } from "../load.js";
 
 export const parseFlags: FlagSpec[] = [
   { name: "format", value: true, help: `input format: auto (default), ${INPUT_FORMATS.join(", ")}` },
@@ -17,7 +17,8 @@ export const parseFlags: FlagSpec[] = [
   { name: "ipv6", short: "6", help: "the dump is from ip6tables" },
   { name: "json", help: "print the AST as JSON" },
   { name: "summary", help: "print only counts: tables, chains, rules, sets, unknown extensions, diagnostics" },
-  { name: "quiet", short: "q", help: "do not print warnings" },
+  MAX_INPUT_FLAG,
+  { name: "quiet", short: "q", help: "do not print notes and warnings" },
   { name: "help", short: "h", help: "show this help" },
 ];
 
@@ -90,7 +91,7 @@ export function canonicalText(input: ParsedInput): string {
 export function runParse(argv: string[], io: CommandIO): number {
   const args = parseArgs(argv, parseFlags);
   if (flagSet(args, "help")) {
-    io.out("usage: netfate parse FILE... [options]\n\nReads rule, ipset and node dumps and prints them back in canonical form.\n");
+    io.out(helpText("usage: netfate parse FILE... [options]\n\nReads rule, ipset and node dumps and prints them back in canonical form.", parseFlags));
     return 0;
   }
   if (args.positionals.length === 0) throw new UsageError("parse needs at least one FILE (use - for stdin)");
@@ -100,14 +101,11 @@ export function runParse(argv: string[], io: CommandIO): number {
   }
   const table = flagValue(args, "table");
   if (table !== undefined && !isTableName(table)) throw new UsageError(`unknown table ${table}; one of raw, mangle, nat, filter, security`);
+  refuseSecondStdin(args, args.positionals);
+  const reader = new InputReader(io, args);
   // Every file is read and parsed before anything is printed (app.ts may run a command again).
   const results = args.positionals.map((file) => {
-    let text: string;
-    try {
-      text = file === "-" ? io.readStdin() : readTextFile(file);
-    } catch (e) {
-      throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+    const text = reader.read(file);
     const res = readInput(text, {
       file, format: format as InputFormat | "auto",
       // Printing reads every rule: bind them while parsing rather than check them twice.
