@@ -9,6 +9,8 @@ export interface TextOptions {
   palette: Palette;
   /** Terminal width to wrap long rule texts at (80 when not a terminal). */
   width?: number;
+  /** Append the ruleset's load-time problems as `note:` lines (the CLI prints them on stderr instead). */
+  notes?: boolean;
 }
 
 function fateColour(o: Outcome, c: Palette): (s: string) => string {
@@ -106,6 +108,10 @@ function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 80): str
   return lines;
 }
 
+export function problemNote(p: Evaluation["problems"][number]): string {
+  return `note: ${p.table} ${p.chain}${p.rule ? ` rule ${p.rule}` : ""}: ${p.message}`;
+}
+
 /** ", if A and B": the undecided conditions an outcome rests on, for its heading. */
 function givenText(o: Outcome): string {
   return o.given?.length ? `, if ${o.given.join(" and ")}` : "";
@@ -140,7 +146,7 @@ export function traceText(e: Evaluation, o: TextOptions): string {
     out.push(...assumingLines(oc, c));
     out.push("");
   });
-  for (const p of e.problems) out.push(c.yellow(`note: ${p.table} ${p.chain}${p.rule ? ` rule ${p.rule}` : ""}: ${p.message}`));
+  if (o.notes !== false) for (const p of e.problems) out.push(c.yellow(problemNote(p)));
   return out.join("\n").replace(/\n+$/, "") + "\n";
 }
 

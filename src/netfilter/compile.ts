@@ -24,7 +24,7 @@ export type CompiledTarget =
 
 export type CompiledMatch =
   | { kind: "extension"; ext: MatchExtension<any>; node: ExtensionMatch }
-  | { kind: "unknown"; reason: string };
+  | { kind: "unknown"; reason: string; /** The condition as the rule writes it. */ text: string };
 
 export interface CompiledRule {
   /** 0-based position in the chain; the trace prints index + 1. */
@@ -137,11 +137,11 @@ function compileRule(r: Rule, index: number, family: Family, table: TableName): 
   for (const m of r.matches) {
     if (m.kind === "match") {
       const ext = findMatch(m.name, family);
-      cr.matches.push(ext ? { kind: "extension", ext, node: m } : { kind: "unknown", reason: `-m ${m.name} is not known to netfate` });
+      cr.matches.push(ext ? { kind: "extension", ext, node: m } : { kind: "unknown", reason: `-m ${m.name} is not known to netfate`, text: `-m ${m.name}` });
     } else if (m.kind === "generic-match") {
-      cr.matches.push({ kind: "unknown", reason: `-m ${m.name} is not known to netfate` });
+      cr.matches.push({ kind: "unknown", reason: `-m ${m.name} is not known to netfate`, text: [`-m ${m.name}`, ...m.options.map((o) => [o.negated ? "!" : "", o.flag, ...o.values].filter(Boolean).join(" "))].join(" ") });
     } else {
-      cr.matches.push({ kind: "unknown", reason: `listing text "${m.text}" could not be read` });
+      cr.matches.push({ kind: "unknown", reason: `listing text "${m.text}" could not be read`, text: `"${m.text}"` });
     }
   }
   const t = r.target;

@@ -169,9 +169,9 @@ function terminalFate(r: TableResult, s: Stage): Fate {
       return f;
     }
     case "ERROR":
-      return { kind: "error", reason: `${s.table} ${r.chain ?? s.hook} rule ${rule}: ${r.detail ?? "error"}` };
+      return { kind: "error", reason: `${s.table} ${r.chain ?? s.hook} ${rule === "policy" ? "policy" : `rule ${rule}`}: ${r.detail ?? "error"}` };
     default:
-      return { kind: "indeterminate", reason: `${s.table} ${r.chain ?? s.hook} rule ${rule}: ${r.detail ?? "cannot be decided"}` };
+      return { kind: "indeterminate", reason: `${s.table} ${r.chain ?? s.hook} ${rule === "policy" ? "policy" : `rule ${rule}`}: ${r.detail ?? "cannot be decided"}` };
   }
 }
 

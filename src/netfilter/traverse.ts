@@ -143,7 +143,7 @@ function conditions(cr: CompiledRule, br: Branch, ctx: TraverseContext, hook: Ho
     }
     const c: Condition = {
       result,
-      describe: () => (m.kind === "extension" ? `-m ${m.node.name}${m.ext.save(m.node.data, { family: fam, protocol: cr.rule.protocol, numeric: true })}` : m.reason),
+      describe: () => (m.kind === "extension" ? `-m ${m.node.name}${m.ext.save(m.node.data, { family: fam, protocol: cr.rule.protocol, numeric: true })}` : m.text),
     };
     if (add(c)) return failed();
   }

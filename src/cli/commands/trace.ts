@@ -6,7 +6,7 @@ import { buildNode } from "../../netfilter/model.js";
 import { formatDiagnostic } from "../../model/diagnostics.js";
 import { parsePacketText, type PacketParse } from "../../packet/parse.js";
 import { evaluationJson } from "../../explain/json.js";
-import { traceText, whyDroppedText } from "../../explain/text.js";
+import { problemNote, traceText, whyDroppedText } from "../../explain/text.js";
 import { outcomeVerdict } from "../../explain/text.js";
 import type { Outcome } from "../../netfilter/types.js";
 import type { Diagnostic } from "../../model/diagnostics.js";
@@ -82,6 +82,8 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
     const left = leftOut(errors);
     for (const o of e.outcomes) o.assumptions.push(left);
   }
+  // Notes are for the person, on stderr; stdout holds the answer only.
+  if (!quiet) for (const p of e.problems) io.err(problemNote(p) + "\n");
   const format = flagSet(args, "json") ? "json" : flagValue(args, "format") ?? "text";
   let text: string;
   switch (format) {
@@ -99,8 +101,8 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
       break;
     case "text": {
       const palette = paletteFor(io.isTTY && !flagValue(args, "output"));
-      const width = io.isTTY && process.stdout.columns ? process.stdout.columns : 80;
-      text = kind === "trace" ? traceText(e, { palette, width }) : whyDroppedText(e, { palette, width });
+      const width = io.isTTY && io.columns ? io.columns : 80;
+      text = kind === "trace" ? traceText(e, { palette, width, notes: false }) : whyDroppedText(e, { palette, width });
       break;
     }
     default:
@@ -134,7 +136,7 @@ export function whyDroppedExit(outcomes: readonly Outcome[]): number {
 function leftOut(errors: readonly Diagnostic[]): string {
   const at = errors.slice(0, 8).map((d) => `${d.file}:${d.line}`);
   const more = errors.length > at.length ? ` and ${errors.length - at.length} more` : "";
-  return `the lines with errors were left out (--keep-going): ${at.join(", ")}${more}; the kernel would have refused the input`;
+  return `the lines with errors were left out (--keep-going): ${at.join(", ")}${more}; what they say is not known`;
 }
 
 export const runTrace = (argv: string[], io: CommandIO) => run("trace", argv, io);
