@@ -10,6 +10,9 @@
  * fewer direction flags than the set's dimensions never match, more are ignored; a set of
  * another family never matches; --return-nomatch inverts types with nomatch entries; a
  * list:set tests its members in order with the rule's flags.
+ *
+ * Also here: the members `ipset restore` refuses (test/support/ipset-refusals.ts, whose
+ * located errors test/unit/ipset-honesty.test.ts checks), asked of the tool itself.
  */
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +22,7 @@ import { ipsetView, parseIpsets } from "../../src/ipset/index.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import { KernelNode, kernelSkipReason, viewOfTopology, type Topology } from "./harness.js";
 import { kernelSteps, netfateSteps } from "./compare.js";
+import { IPSET_RESTORE_CASES } from "../support/ipset-refusals.js";
 
 const why = kernelSkipReason() ?? ipsetToolMissing();
 
@@ -181,4 +185,25 @@ describe.skipIf(why !== undefined)(`ipset dimensions against the kernel${why ? `
       tally.decisions += rules.length * packets.length;
     }, 30_000);
   }
+});
+
+describe.skipIf(why !== undefined)(`ipset restore refusals${why ? ` (skipped: ${why})` : ""}`, () => {
+  const ns = `nfipset${process.pid}`;
+  const ipset = (args: string[], input?: string) => spawnSync("ip", ["netns", "exec", ns, "ipset", ...args], { input, encoding: "utf8" });
+  beforeAll(() => {
+    spawnSync("ip", ["netns", "del", ns]);
+    const r = spawnSync("ip", ["netns", "add", ns], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr}`);
+  });
+  afterAll(() => void spawnSync("ip", ["netns", "del", ns]));
+
+  it.each(IPSET_RESTORE_CASES)("$name", ({ text, refusedAt }) => {
+    ipset(["flush"]);
+    ipset(["destroy"]);
+    const r = ipset(["restore"], text);
+    expect({ refused: r.status !== 0 }, r.stderr).toEqual({ refused: refusedAt !== undefined });
+    // Syntax errors found before the line is sent do not say which line; the others do.
+    const line = /Error in line (\d+)/.exec(r.stderr)?.[1];
+    if (refusedAt !== undefined && line !== undefined) expect(Number(line)).toBe(refusedAt);
+  });
 });
