@@ -38,7 +38,6 @@ const TOPO: Topology = {
   routes: ["default via 192.168.0.1 dev eth0"],
   forwarding: true,
 };
-const view = viewOfTopology(TOPO);
 
 type Dir = "src" | "dst";
 /** Every src/dst combination of 1, 2 and 3 flags. */
@@ -141,49 +140,114 @@ function rulesOf(c: Case): string[] {
   return out;
 }
 
+const TOPO6: Topology = {
+  family: "ipv6",
+  ifaces: [{ name: "eth0", addr: "fd00:1::11/64" }, { name: "cni0", addr: "fd00:244::1/64" }],
+  routes: ["default via fd00:1::1 dev eth0"],
+};
+
+/** The same shapes for family inet6 sets, with ip6tables, ICMPv6 and IPv6 prefixes. */
+const CASES6: Case[] = [
+  { type: "hash:ip inet6", ipsets: () => "create t hash:ip family inet6\nadd t 2001:db8::8\nadd t fd00:244::9\n" },
+  { type: "hash:ip inet6 netmask", ipsets: () => "create t hash:ip family inet6 netmask 64\nadd t 2001:db8:0:4::\n" },
+  {
+    type: "hash:net inet6",
+    returnNomatch: true,
+    ipsets: () => "create t hash:net family inet6\nadd t 2001:db8::/32\nadd t 2001:db8::/64 nomatch\nadd t 2001:db8::8/128\n",
+  },
+  {
+    type: "hash:ip,port inet6",
+    ipsets: () => "create t hash:ip,port family inet6\nadd t 2001:db8::8,udp:53\nadd t 2001:db8::8,ipv6-icmp:echo-request\nadd t fd00:1::50,tcp:40000\n",
+  },
+  {
+    type: "hash:net,port inet6",
+    returnNomatch: true,
+    ipsets: () => "create t hash:net,port family inet6\nadd t 2001:db8::/32,udp:53\nadd t 2001:db8::/64,udp:53 nomatch\nadd t fd00:1::/64,tcp:40000\n",
+  },
+  { type: "hash:ip,port,ip inet6", ipsets: () => "create t hash:ip,port,ip family inet6\nadd t fd00:1::50,udp:53,2001:db8::8\nadd t 2001:db8::8,udp:53,fd00:1::50\n" },
+  {
+    type: "hash:ip,port,net inet6",
+    returnNomatch: true,
+    ipsets: () => "create t hash:ip,port,net family inet6\nadd t 2001:db8::8,udp:53,fd00:1::/64\nadd t 2001:db8::8,udp:53,fd00:1::50 nomatch\n",
+  },
+  { type: "hash:net,iface inet6", returnNomatch: true, ipsets: () => "create t hash:net,iface family inet6\nadd t 2001:db8::/32,eth0\nadd t fd00:244::/64,cni0\nadd t 2001:db8:0:4::/64,eth0 nomatch\n" },
+  { type: "bitmap:port (IPv6 packets)", ipsets: () => "create t bitmap:port range 0-1024\nadd t 53\n" },
+  {
+    type: "list:set (IPv6 packets)",
+    returnNomatch: true,
+    ipsets: () => "create four hash:ip family inet\nadd four 8.8.8.8\ncreate net hash:net family inet6\nadd net 2001:db8::/32\nadd net 2001:db8::/64 nomatch\ncreate t list:set\nadd t four\nadd t net\n",
+  },
+];
+
+function udp6(src: string, sport: number, dst: string, dport: number): PacketSpec {
+  return { family: "ipv6", from: "eth0", src, dst, proto: 17, sport, dport };
+}
+
+const PACKETS6: PacketSpec[] = [
+  udp6("fd00:1::50", 40000, "2001:db8::8", 53),
+  { ...udp6("fd00:1::50", 40000, "2001:db8::8", 53), proto: 6, tcpFlags: 2 },
+  udp6("fd00:1::50", 53, "2001:db8::8", 40000),
+  udp6("fd00:1::50", 40000, "2001:db8::9", 53),
+  udp6("fd00:1::50", 40000, "2001:db8:0:4::1", 53),
+  { family: "ipv6", from: "eth0", src: "fd00:1::50", dst: "2001:db8::8", proto: 58, icmpType: 128, icmpCode: 0 },
+  { family: "ipv6", from: "eth0", src: "fd00:1::50", dst: "2001:db8::8", proto: 58, icmpType: 129, icmpCode: 0 },
+  { ...udp6("2001:db8::8", 53, "fd00:1::50", 40000), proto: 6, tcpFlags: 2 },
+  udp6("fd00:1::51", 40000, "fd00:244::9", 53),
+];
+
+const SUITES = [
+  { label: "IPv4", topo: TOPO, cases: CASES, packets: PACKETS },
+  { label: "IPv6", topo: TOPO6, cases: CASES6, packets: PACKETS6 },
+];
+
 describe.skipIf(why !== undefined)(`ipset dimensions against the kernel${why ? ` (skipped: ${why})` : ""}`, () => {
-  let k: KernelNode;
   const tally = { sets: 0, rules: 0, packets: 0, decisions: 0 };
-  beforeAll(() => {
-    k = new KernelNode(TOPO);
-  });
   afterAll(() => {
-    k?.close();
     console.log(`ipset dimensions: ${tally.sets} sets, ${tally.rules} rules, ${tally.packets} packets, ${tally.decisions} rule-by-packet decisions compared`);
   });
 
-  for (const c of CASES) {
-    it(c.type, async () => {
-      const mac = k.peerMacs.get("eth0")!;
-      const ipsets = c.ipsets(mac);
-      const rules = rulesOf(c);
-      const text = `*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n${rules.join("\n")}\nCOMMIT\n`;
-      const parsedSets = parseIpsets(ipsets, { file: `${c.type}.save` });
-      expect(parsedSets.diagnostics).toEqual([]);
-      const rs = parseRules(text).value;
-      const n = buildNode({ rulesets: [rs], node: view, ipsets: ipsetView(parsedSets.value) });
-      k.load(text, ipsets);
-      k.flushConntrack();
-      const packets = PACKETS.map((p) => (p.from === "eth0" ? { ...p, srcMac: mac } : p));
-      const traces = await k.trace(packets);
-      const problems: string[] = [];
-      packets.forEach((p, i) => {
-        const kt = traces[i];
-        if (kt === undefined || kt === "send-failed") return void problems.push(`packet ${JSON.stringify(p)}: kernel trace ${kt ?? "lost"}`);
-        const kernel = kernelSteps(kt.steps, new Set(["filter"]));
-        const outcomes = n.evaluate(p).outcomes;
-        const ours = outcomes.map(netfateSteps);
-        if (ours.length !== 1 || ours[0]!.join("\n") !== kernel.join("\n")) {
-          const name = (s: string) => s.replace(/^filter FORWARD (\d+) .*/, (_, r: string) => rules[Number(r) - 1] ?? s);
-          problems.push(`packet ${JSON.stringify(p)}:\n  kernel: ${kernel.map(name).join("\n          ")}\n  netfate: ${ours.map((o) => o.map(name).join("\n           ")).join("\n   or: ")}`);
-        }
+  for (const suite of SUITES) {
+    describe(suite.label, () => {
+      let k: KernelNode;
+      const suiteView = viewOfTopology(suite.topo);
+      beforeAll(() => {
+        k = new KernelNode(suite.topo);
       });
-      expect(problems.join("\n\n")).toBe("");
-      tally.sets += parsedSets.value.sets.length;
-      tally.rules += rules.length;
-      tally.packets += packets.length;
-      tally.decisions += rules.length * packets.length;
-    }, 30_000);
+      afterAll(() => k?.close());
+
+      for (const c of suite.cases) {
+        it(c.type, async () => {
+          const mac = k.peerMacs.get("eth0")!;
+          const ipsets = c.ipsets(mac);
+          const rules = rulesOf(c);
+          const text = `*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n${rules.join("\n")}\nCOMMIT\n`;
+          const parsedSets = parseIpsets(ipsets, { file: `${c.type}.save` });
+          expect(parsedSets.diagnostics).toEqual([]);
+          const rs = parseRules(text, { family: suite.topo.family ?? "ipv4" }).value;
+          const n = buildNode({ rulesets: [rs], node: suiteView, ipsets: ipsetView(parsedSets.value) });
+          k.load(text, ipsets);
+          k.flushConntrack();
+          const packets = suite.packets.map((p) => (p.from === "eth0" ? { ...p, srcMac: mac } : p));
+          const traces = await k.trace(packets);
+          const problems: string[] = [];
+          packets.forEach((p, i) => {
+            const kt = traces[i];
+            if (kt === undefined || kt === "send-failed") return void problems.push(`packet ${JSON.stringify(p)}: kernel trace ${kt ?? "lost"}`);
+            const kernel = kernelSteps(kt.steps, new Set(["filter"]));
+            const ours = n.evaluate(p).outcomes.map(netfateSteps);
+            if (ours.length !== 1 || ours[0]!.join("\n") !== kernel.join("\n")) {
+              const name = (s: string) => s.replace(/^filter FORWARD (\d+) .*/, (_, r: string) => rules[Number(r) - 1] ?? s);
+              problems.push(`packet ${JSON.stringify(p)}:\n  kernel: ${kernel.map(name).join("\n          ")}\n  netfate: ${ours.map((o) => o.map(name).join("\n           ")).join("\n   or: ")}`);
+            }
+          });
+          expect(problems.join("\n\n")).toBe("");
+          tally.sets += parsedSets.value.sets.length;
+          tally.rules += rules.length;
+          tally.packets += packets.length;
+          tally.decisions += rules.length * packets.length;
+        }, 30_000);
+      }
+    });
   }
 });
 
