@@ -92,12 +92,6 @@ export const IPSET_RESTORE_CASES: IpsetRestoreCase[] = [
     diagnostic: { severity: "error", line: 2, col: 7, message: /as element does not exist/, found: "later" },
   },
   {
-    name: "the same element twice",
-    text: "create s hash:net family inet\nadd s 10.0.0.0/24\nadd s 10.0.0.1/24\n",
-    refusedAt: 3,
-    diagnostic: { severity: "error", line: 3, col: 7, message: /already added/, found: "10.0.0.1/24" },
-  },
-  {
     name: "an ICMP member in a family inet6 set",
     text: "create s hash:ip,port family inet6\nadd s ::5,icmp:8/0\n",
     refusedAt: 2,
