@@ -54,7 +54,8 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { type: "hash:ip", ipsets: () => "create t hash:ip family inet\nadd t 8.8.8.8\nadd t 10.244.0.9\n" },
+  // A CIDR in an ip dimension adds every address in it (as `ipset restore` reads it, not as save prints it).
+  { type: "hash:ip", ipsets: () => "create t hash:ip family inet\nadd t 8.8.8.8\nadd t 10.244.0.9\nadd t 192.168.0.52/31\n" },
   {
     type: "hash:ip netmask",
     ipsets: () => "create t hash:ip family inet netmask 24\nadd t 8.8.4.0\nadd t 192.168.0.0\n",
@@ -66,7 +67,7 @@ const CASES: Case[] = [
   },
   {
     type: "hash:ip,port",
-    ipsets: () => "create t hash:ip,port family inet\nadd t 8.8.8.8,udp:53\nadd t 8.8.8.8,icmp:echo-request\nadd t 8.8.8.8,gre:0\nadd t 192.168.0.50,tcp:40000\nadd t 10.244.0.9,udp:5353\nadd t 192.168.0.51,udp:53\n",
+    ipsets: () => "create t hash:ip,port family inet\nadd t 8.8.8.8,udp:53\nadd t 8.8.8.8,icmp:echo-request\nadd t 8.8.8.8,gre:0\nadd t 192.168.0.50,tcp:40000\nadd t 10.244.0.9,udp:5353\nadd t 192.168.0.51,udp:53\nadd t 10.0.0.4/30,udp:53\n",
   },
   {
     type: "hash:net,port",
@@ -87,7 +88,7 @@ const CASES: Case[] = [
     returnNomatch: true,
     ipsets: () => "create t hash:net,iface family inet\nadd t 8.8.0.0/16,eth0\nadd t 192.168.0.0/24,eth0\nadd t 10.244.0.0/24,cni0\nadd t 8.8.8.0/24,physdev:eth0\nadd t 10.0.0.0/8,et wildcard\nadd t 8.8.4.0/24,eth0 nomatch\n",
   },
-  { type: "bitmap:ip", ipsets: () => "create t bitmap:ip range 8.8.8.0/24\nadd t 8.8.8.8\n" },
+  { type: "bitmap:ip", ipsets: () => "create t bitmap:ip range 8.8.0.0/16\nadd t 8.8.8.8\nadd t 8.8.4.0/30\n" },
   { type: "bitmap:ip netmask", ipsets: () => "create t bitmap:ip range 192.168.0.0/24 netmask 30\nadd t 192.168.0.48\n" },
   { type: "bitmap:port", ipsets: () => "create t bitmap:port range 0-1024\nadd t 53\nadd t 1000\n" },
   {

@@ -4,6 +4,7 @@
  * direction flags, families, --return-nomatch and list:set.
  */
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { ipsetView, parseIpsets } from "../../src/ipset/index.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import { parseRules } from "../../src/parse.js";
@@ -101,5 +102,28 @@ add both nets
     const node = buildNode({ rulesets: [rules], node: simpleNode({ addrs: { eth0: ["192.168.0.11/24"] }, routes: [{ dst: "default", via: "192.168.0.1", dev: "eth0" }], forwarding: true }), ipsets: v });
     const outcomes = node.evaluate({ family: "ipv4", from: "eth0", src: "192.168.0.50", dst: "8.8.8.8", proto: 17, sport: 40000, dport: 53 }).outcomes;
     expect(outcomes.map((o) => o.fate.kind)).toEqual(["forwarded"]);
+  });
+});
+
+describe("no member text crashes the reader or a lookup", () => {
+  const TYPES = ["hash:ip", "hash:net", "hash:ip,port", "hash:net,port", "hash:ip,port,ip", "hash:ip,port,net", "hash:net,iface", "hash:net,net", "hash:ip,mark", "hash:mac", "hash:ip,mac", "bitmap:ip range 10.0.0.0/24", "bitmap:port range 0-1024", "bitmap:ip,mac range 10.0.0.0/24", "list:set"];
+  const piece = fc.oneof(
+    fc.constantFrom("10.0.0.1", "10.0.0.0/24", "10.0.0.0/33", "::1", "2001:db8::/130", "tcp:80", "udp:99999", "icmp:8/0", "icmp:ping", "gre:0", "80-90", "eth0", "physdev:eth0", "00:11:22:33:44:55", "0x10", "s", ""),
+    fc.string({ maxLength: 12 }),
+  );
+  it("errors and warnings are located inside their line", () => {
+    fc.assert(fc.property(fc.constantFrom(...TYPES), fc.constantFrom("inet", "inet6"), fc.array(fc.array(piece, { minLength: 1, maxLength: 3 }), { maxLength: 6 }), (type, family, members) => {
+      const lines = [`create s hash:ip family ${family}`, `create t ${type} family ${family}`, ...members.map((m) => `add t ${m.join(",").replace(/\s/g, "") || "x"}`)];
+      const r = parseIpsets(lines.join("\n") + "\n", { file: "f" });
+      for (const d of r.diagnostics) {
+        expect(d.line).toBeGreaterThanOrEqual(1);
+        expect(d.col).toBeGreaterThanOrEqual(1);
+        expect(d.col).toBeLessThanOrEqual((lines[d.line - 1] ?? "").length + 1);
+      }
+      const v = ipsetView(r.value);
+      for (const flags of [["src"], ["dst", "src"], ["src", "dst", "dst"]] as const) {
+        v.match("t", { src: family === "inet" ? "10.0.0.1" : "::1", dst: family === "inet" ? "10.0.0.9" : "::9", proto: 17, sport: 1, dport: 80, inIface: "eth0", srcMac: "00:11:22:33:44:55", mark: 16 }, flags, { returnNomatch: true });
+      }
+    }), { numRuns: 400 });
   });
 });
