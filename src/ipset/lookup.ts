@@ -281,7 +281,9 @@ export function ipsetView(c: IpSetCollection): KernelIpsetView {
       const r = kernelTest(name, q, flags, opts.returnNomatch, 0);
       return r === "nomatch" ? false : r;
     },
-    add: (name) => void indexes.delete(name),
-    del: (name) => void indexes.delete(name),
+    // Lookups answer from the sets as dumped: what a SET target adds or deletes while packets
+    // pass is not kept (one packet's evaluation must not change the next one's answer).
+    add: () => undefined,
+    del: () => undefined,
   };
 }
