@@ -1,7 +1,8 @@
 /**
  * `-m set` against the kernel, type by type: a set of each type this kernel has, loaded with
  * `ipset restore` into a namespace; counting rules in FORWARD testing it with 1, 2 and 3
- * direction flags (every src/dst combination), plain, negated and with --return-nomatch;
+ * direction flags (every src/dst combination), plain, negated, with --return-nomatch and
+ * with ! --update-counters;
  * packets that hit and miss its members (a udp member against a tcp packet, swapped ports,
  * nomatch entries, ICMP and a port-less protocol, interfaces, MACs). Each packet's kernel trace
  * lists every rule that matched; netfate's single outcome must list the same rules.
@@ -137,6 +138,8 @@ function rulesOf(c: Case): string[] {
     const flags = f.join(",");
     out.push(`-A FORWARD -m set --match-set t ${flags}`, `-A FORWARD -m set ! --match-set t ${flags}`);
     if (c.returnNomatch) out.push(`-A FORWARD -m set --match-set t ${flags} --return-nomatch`);
+    // Counter options change what the kernel counts, not whether the rule matches.
+    if (f.length === 2) out.push(`-A FORWARD -m set --match-set t ${flags} ! --update-counters ! --update-subcounters`);
   }
   return out;
 }
