@@ -5,6 +5,8 @@
 import { DiagnosticSink, type Diagnostic } from "../model/diagnostics.js";
 import type { Family } from "../model/ast.js";
 import type { IpSet, IpSetCollection, SetEntry, SetOption } from "./ast.js";
+import { MemberChecker } from "./members.js";
+import { setHeader } from "./element.js";
 
 const KNOWN_TYPES = new Set([
   "hash:ip", "hash:net", "hash:ip,port", "hash:net,port", "hash:ip,port,ip", "hash:ip,port,net", "hash:net,iface",
@@ -52,7 +54,8 @@ function familyOf(options: SetOption[], type: string): Family {
   return "ipv4";
 }
 
-function entry(ws: ReturnType<typeof tokens>, from: number, line: number, sink: DiagnosticSink): SetEntry | undefined {
+/** An element line's entry, with the column of each of its options (for the member checks). */
+function entry(ws: ReturnType<typeof tokens>, from: number, line: number, sink: DiagnosticSink): { e: SetEntry; optionCols: number[] } | undefined {
   const e = ws[from];
   if (!e) {
     sink.error({ line, col: 1, len: 0 }, "missing the element to add", "an element such as 10.0.0.1 or 10.0.0.0/24,tcp:80");
@@ -61,7 +64,12 @@ function entry(ws: ReturnType<typeof tokens>, from: number, line: number, sink: 
   const opts = readOptions(ws, from + 1, ENTRY_VALUED, line, sink);
   if (!opts) return undefined;
   const nomatch = opts.some((o) => o.key === "nomatch");
-  return { text: e.w, nomatch, options: opts, span: { line, col: e.col, len: e.w.length } };
+  const optionCols: number[] = [];
+  for (let i = from + 1; i < ws.length; i++) {
+    optionCols.push(ws[i]!.col);
+    if (ENTRY_VALUED.has(ws[i]!.w)) i++;
+  }
+  return { e: { text: e.w, nomatch, options: opts, span: { line, col: e.col, len: e.w.length } }, optionCols };
 }
 
 export function parseIpsetText(text: string, sink: DiagnosticSink): IpSetCollection {
@@ -70,6 +78,13 @@ export function parseIpsetText(text: string, sink: DiagnosticSink): IpSetCollect
   const lines = text.split("\n");
   let listSet: IpSet | undefined;
   let inMembers = false;
+  // One checker per set, made at its first member (a listing's header comes before them).
+  const checkers = new Map<IpSet, MemberChecker>();
+  const checker = (s: IpSet, known?: (name: string) => string | undefined) => {
+    let c = checkers.get(s);
+    if (!c) checkers.set(s, (c = new MemberChecker(s, sink, known)));
+    return c;
+  };
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
@@ -106,8 +121,8 @@ export function parseIpsetText(text: string, sink: DiagnosticSink): IpSetCollect
       continue;
     }
     if (inMembers && listSet) {
-      const e = entry(ws, 0, n, sink);
-      if (e) listSet.entries.push(e);
+      const r = entry(ws, 0, n, sink);
+      if (r && checker(listSet).accept(r.e, r.optionCols)) listSet.entries.push(r.e);
       continue;
     }
     if (first === "create" || first === "-N" || first === "-exist") {
@@ -121,6 +136,8 @@ export function parseIpsetText(text: string, sink: DiagnosticSink): IpSetCollect
       if (!o) continue;
       if (byName.has(name.w)) sink.error({ line: n, col: name.col, len: name.w.length }, `set ${name.w} created twice`);
       const s: IpSet = { name: name.w, type: type.w, family: familyOf(o, type.w), options: o, entries: [], span: { line: n, col: 1, len: line.length } };
+      const h = KNOWN_TYPES.has(type.w) ? setHeader(s) : undefined;
+      if (h && "problem" in h) sink.error({ line: n, col: type.col, len: type.w.length }, `set ${name.w} cannot be created: ${h.problem}`);
       sets.push(s);
       byName.set(s.name, s);
       continue;
@@ -132,8 +149,8 @@ export function parseIpsetText(text: string, sink: DiagnosticSink): IpSetCollect
         sink.error({ line: n, col: name?.col ?? 1, len: name?.w.length ?? 0 }, `add to set ${name?.w ?? "?"}, which was not created before`, "create NAME TYPE first");
         continue;
       }
-      const e = entry(ws, 2, n, sink);
-      if (e) s.entries.push(e);
+      const r = entry(ws, 2, n, sink);
+      if (r && checker(s, (m) => byName.get(m)?.type).accept(r.e, r.optionCols)) s.entries.push(r.e);
       continue;
     }
     sink.error({ line: n, col: ws[0]!.col, len: first.length }, "not an ipset line", "create, add, or an ipset list block (Name:, Type:, Header:, Members:)", first);

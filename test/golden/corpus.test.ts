@@ -28,7 +28,11 @@ const DAMAGED: Record<string, Damaged> = {
   "issue/k8s-45459-backtick-mcast-name.L.txt": { error: "28:1: cannot find the prot and opt columns", reason: "truncated (last line is a bare `Chain`)" },
   "issue/k8s-71305-nft-dup-firewall.nvL.txt": { error: "6:34: bad source address", reason: "truncated mid-rule" },
   "issue/kubeproxy-13-ipvs-ipv6.ipset-list.txt": { error: "69:1: family needs a value", reason: "excerpt truncated mid-header (`Header: family`)" },
-  "issue/kuberouter-pr618-ipset-list-and-S.mixed.txt": { error: "58:91: --match-set needs 2 values", reason: "truncated mid-rule" },
+  "issue/kuberouter-pr618-ipset-list-and-S.mixed.txt": {
+    error: "18:1: cannot parse XXX.XXX.174.108: resolving to IPv4 address failed",
+    reason: "an anonymised member (XXX.XXX.174.108), which ipset restore refuses; also truncated mid-rule (58:91)",
+  },
+  "issue/sealos-2108-kube-cluster-ip.ipset-list.txt": { error: "64:1: Second element is missing from 10..", reason: "truncated mid-member (`10.`)" },
   "issue/omr-763-ip6tables-shorewall.mixed.txt": { error: "29:1: cannot find the prot and opt columns", reason: "truncated (the last row is cut after its prot column)" },
   "issue/mailcow-6932-ip6-ufw6.nvL.txt": { error: "28:1: chain header not understood", reason: "truncated (mid chain header)" },
   "repo-fixture/diekmann-parser-test.save.txt": {

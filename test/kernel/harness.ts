@@ -166,6 +166,8 @@ export class KernelNode {
   private nextId = 0;
   private monitor: ChildProcess | undefined;
   private monitorText = "";
+  /** The MAC of each interface's neighbour: the source MAC of the frames injected on it. */
+  readonly peerMacs = new Map<string, string>();
 
   constructor(readonly topo: Topology) {
     if (counter === 0) removeOrphans();
@@ -197,6 +199,7 @@ export class KernelNode {
         }
         run(["ip", "netns", "exec", peer, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0"]);
         macs.set(ifc.name, mac(peer, "peer"));
+        this.peerMacs.set(ifc.name, macs.get(ifc.name)!);
       });
       // replace, not add: a route the addresses already made (route -n lists connected routes) is no error.
       for (const r of topo.routes ?? []) run(["ip", "-n", this.ns, "route", "replace", ...r.split(/\s+/)]);
@@ -239,6 +242,8 @@ export class KernelNode {
     const v6 = this.topo.family === "ipv6";
     const restore = v6 ? "ip6tables-nft-restore" : "iptables-nft-restore";
     run(["ip", "netns", "exec", this.ns, "nft", "-f", "-"], `flush ruleset\n${probeNft(v6 ? "ip6" : "ip")}`);
+    // Flushed first: a list:set's members are references, and `ipset destroy` refuses them all while one is held.
+    spawnSync("ip", ["netns", "exec", this.ns, "ipset", "flush"]);
     spawnSync("ip", ["netns", "exec", this.ns, "ipset", "destroy"]);
     if (ipsets) run(["ip", "netns", "exec", this.ns, "ipset", "restore"], ipsets);
     run(["ip", "netns", "exec", this.ns, restore], rules);

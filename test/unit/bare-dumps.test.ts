@@ -18,7 +18,7 @@ const IPSET = [
   "add KUBE-CLUSTER-IP 10.96.0.1,tcp:443",
   "# written by hand",
   "",
-  "create NETS hash:net family inet hashsize 1024 maxelem 65536",
+  "create NETS hash:net family inet hashsize 1024 maxelem 65536 timeout 600 comment",
   "add NETS 10.0.0.0/8 nomatch",
   "add NETS 192.168.0.0/16 timeout 300 comment \"lan\"",
   "",

@@ -1,5 +1,6 @@
 /** `-m set --match-set NAME src[,dst...]`: ipset membership of the packet's tuple. */
 import type { MatchExtension } from "../types.js";
+import type { KernelIpsetView, SetMatch, SetQuery } from "../../ipset/lookup.js";
 
 type Cmp = { op: "eq" | "lt" | "gt"; negated: boolean; value: number };
 
@@ -74,11 +75,21 @@ export const set: MatchExtension<SetMatchData> = {
   },
   evaluate(d, env) {
     const p = env.packet;
-    const r = env.ipsets.test(d.name, { src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport, inIface: p.inIface, outIface: p.outIface, srcMac: p.srcMac } as never, d.flags);
+    const q: SetQuery = {
+      src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport, inIface: p.inIface, outIface: p.outIface, srcMac: p.srcMac,
+      family: p.family, icmpType: p.icmpType, icmpCode: p.icmpCode, mark: p.mark, fragment: p.fragment,
+    };
+    const view = env.ipsets as Partial<KernelIpsetView>;
+    let r: SetMatch;
+    if (view.match) r = view.match(d.name, q, d.flags, { returnNomatch: d.returnNomatch });
+    else {
+      const t = env.ipsets.test(d.name, q, d.flags);
+      r = typeof t === "object" ? t : t === true || (t === "nomatch" && d.returnNomatch);
+    }
     if (typeof r === "object") return r;
-    if (d.packets || d.bytes) return { indeterminate: "ipset counters are not modelled" };
-    const hit = r === true || (r === "nomatch" && d.returnNomatch);
-    return hit !== d.negated;
+    // Counters are compared only for an element that was found (ip_set_match_extensions).
+    if (r && (d.packets || d.bytes)) return { indeterminate: "ipset counters are not modelled" };
+    return r !== d.negated;
   },
   parsePrint(s) {
     const m = s.match(/(! )?match-set (\S+) ((?:src|dst)(?:,(?:src|dst))*)/);
