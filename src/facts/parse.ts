@@ -8,7 +8,7 @@ import { DiagnosticSink } from "../model/diagnostics.js";
 import type { FactAddress, FactInterface, FactRoute, FactTunnel, NodeFacts } from "./model.js";
 import { parseRouteLine, ROUTE_TYPES } from "./route-line.js";
 import { JsonInput } from "./json-input.js";
-import type { JsonNode } from "./located-json.js";
+import type { JsonField, JsonNode } from "./located-json.js";
 import { interfaceNameProblem } from "./interface-name.js";
 import { addressFamily, canonicalAddress, isEthernetAddress, isLinkAddress, parseCidr } from "./ip-text.js";
 import { sysctlValueProblem } from "./sysctl.js";
@@ -58,6 +58,14 @@ function readNodeJson(root: JsonNode, j: JsonInput, facts: NodeFacts, sink: Diag
   }
 }
 
+/** A JSON value that must name a network device, or undefined after saying why it cannot. */
+function deviceName(f: JsonField, j: JsonInput, what: string): string | undefined {
+  const name = j.string(f.value, what, "an interface name");
+  const bad = name === undefined ? undefined : interfaceNameProblem(name);
+  if (bad) j.error(f.value.at, bad);
+  return bad ? undefined : name;
+}
+
 function readNodeInterface(n: JsonNode, j: JsonInput, facts: NodeFacts, seen: Set<string>): void {
   const f = j.fields(n, "an interface", ["name", "addrs", "kind", "mac", "vxlan", "ipip"]);
   if (!f) return;
@@ -66,13 +74,8 @@ function readNodeInterface(n: JsonNode, j: JsonInput, facts: NodeFacts, seen: Se
     j.error(n.at, "an interface needs a name", '"name": "eth0"');
     return;
   }
-  const name = j.string(nameField.value, "name", "an interface name");
+  const name = deviceName(nameField, j, "name");
   if (name === undefined) return;
-  const badName = interfaceNameProblem(name);
-  if (badName) {
-    j.error(nameField.value.at, badName);
-    return;
-  }
   if (seen.has(name)) j.error(nameField.value.at, `interface ${name} given twice`, "each interface once");
   seen.add(name);
   const i = iface(facts, name);
@@ -135,13 +138,8 @@ function readIpAddrJson(root: JsonNode, j: JsonInput, facts: NodeFacts): void {
       if (f.size > 0) j.error(n.at, 'a link without "ifname"', '"ifname": "eth0"');
       continue;
     }
-    const name = j.string(nameField.value, "ifname", "an interface name");
+    const name = deviceName(nameField, j, "ifname");
     if (name === undefined) continue;
-    const badName = interfaceNameProblem(name);
-    if (badName) {
-      j.error(nameField.value.at, badName);
-      continue;
-    }
     const i = iface(facts, name);
     const linkType = f.get("link_type");
     const type = linkType && j.string(linkType.value, `link_type of ${name}`);
