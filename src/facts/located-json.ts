@@ -30,7 +30,11 @@ class JsonSyntaxError extends Error {
   }
 }
 
-const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+/** What a string cannot hold as is: a backslash starts an escape, control characters must be escaped. */
+const SPECIAL = /[\\\u0000-\u001f]/;
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+/** Shared by the objects without a repeated key (nearly all): never pushed to. */
+const NO_FIELDS: JsonField[] = [];
 
 export function parseLocatedJson(text: string): JsonParse {
   let i = 0;
@@ -41,20 +45,25 @@ export function parseLocatedJson(text: string): JsonParse {
       else return;
     }
   };
-  const fail = (what: string): never => {
+  const fail = (what: string, where = i): never => {
+    i = where;
     const found = i >= text.length ? "the end of the text" : JSON.stringify(text[i]);
     throw new JsonSyntaxError(i, `not valid JSON: expected ${what}, found ${found}`);
   };
   /** A string from its opening quote; escapes are checked here and decoded by JSON.parse. */
   const str = (): string => {
     const start = i++;
-    let escaped = false;
+    // The common case, no escapes or control characters before the closing quote: native scans only.
+    const close = text.indexOf('"', i);
+    if (close >= 0 && !SPECIAL.test(text.slice(i, close))) {
+      i = close + 1;
+      return text.slice(start + 1, close);
+    }
     for (;;) {
       const c = text.charCodeAt(i);
       if (c === 34) break;
       if (Number.isNaN(c) || c < 0x20) fail('the closing "');
       if (c === 92) {
-        escaped = true;
         const e = text[i + 1];
         if (e === "u" ? !/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6)) : !'"\\/bfnrt'.includes(e ?? "x")) {
           i++;
@@ -64,66 +73,65 @@ export function parseLocatedJson(text: string): JsonParse {
       } else i++;
     }
     i++;
-    return escaped ? (JSON.parse(text.slice(start, i)) as string) : text.slice(start + 1, i - 1);
+    return JSON.parse(text.slice(start, i)) as string;
   };
   const value = (depth: number): JsonNode => {
     ws();
     const at = i;
-    const c = text[i];
-    if (c === "{" || c === "[") {
+    const c = text.charCodeAt(i);
+    if (c === 123 || c === 91) {
       if (depth >= MAX_DEPTH) throw new JsonSyntaxError(i, `not valid: JSON nested deeper than ${MAX_DEPTH} levels`);
       i++;
       ws();
-      if (c === "[") {
+      if (c === 91) {
         const items: JsonNode[] = [];
-        if (text[i] === "]") {
+        if (text.charCodeAt(i) === 93) {
           i++;
           return { kind: "array", at, items };
         }
         for (;;) {
           items.push(value(depth + 1));
           ws();
-          if (text[i] === ",") i++;
-          else if (text[i] === "]") {
-            i++;
-            return { kind: "array", at, items };
-          } else fail('"," or "]"');
+          const d = text.charCodeAt(i++);
+          if (d === 93) return { kind: "array", at, items };
+          if (d !== 44) fail('"," or "]"', i - 1);
         }
       }
       const fields = new Map<string, JsonField>();
-      const duplicates: JsonField[] = [];
-      if (text[i] === "}") {
+      let duplicates = NO_FIELDS;
+      if (text.charCodeAt(i) === 125) {
         i++;
         return { kind: "object", at, fields, duplicates };
       }
       for (;;) {
         ws();
-        if (text[i] !== '"') fail("a key in double quotes");
+        if (text.charCodeAt(i) !== 34) fail("a key in double quotes");
         const keyAt = i;
         const key = str();
         ws();
-        if (text[i] !== ":") fail('":"');
+        if (text.charCodeAt(i) !== 58) fail('":"');
         i++;
         const f: JsonField = { key, keyAt, value: value(depth + 1) };
-        if (fields.has(key)) duplicates.push(f);
-        else fields.set(key, f);
+        if (!fields.has(key)) fields.set(key, f);
+        else if (duplicates === NO_FIELDS) duplicates = [f];
+        else duplicates.push(f);
         ws();
-        if (text[i] === ",") i++;
-        else if (text[i] === "}") {
-          i++;
-          return { kind: "object", at, fields, duplicates };
-        } else fail('"," or "}"');
+        const d = text.charCodeAt(i++);
+        if (d === 125) return { kind: "object", at, fields, duplicates };
+        if (d !== 44) fail('"," or "}"', i - 1);
       }
     }
-    if (c === '"') return { kind: "string", at, value: str() };
-    if (text.startsWith("true", i)) return (i += 4), { kind: "boolean", at, value: true };
-    if (text.startsWith("false", i)) return (i += 5), { kind: "boolean", at, value: false };
-    if (text.startsWith("null", i)) return (i += 4), { kind: "null", at };
-    NUMBER.lastIndex = i;
-    const m = NUMBER.exec(text);
-    if (!m) return fail("a JSON value");
-    i += m[0].length;
-    return { kind: "number", at, value: Number(m[0]) };
+    if (c === 34) return { kind: "string", at, value: str() };
+    if (c === 116 && text.startsWith("true", i)) return (i += 4), { kind: "boolean", at, value: true };
+    if (c === 102 && text.startsWith("false", i)) return (i += 5), { kind: "boolean", at, value: false };
+    if (c === 110 && text.startsWith("null", i)) return (i += 4), { kind: "null", at };
+    // A number: the run of characters one can hold, checked whole.
+    let end = i;
+    for (let d = text.charCodeAt(end); (d >= 48 && d <= 57) || d === 45 || d === 43 || d === 46 || d === 101 || d === 69; d = text.charCodeAt(++end));
+    const n = text.slice(i, end);
+    if (!NUMBER.test(n)) return fail("a JSON value");
+    i = end;
+    return { kind: "number", at, value: Number(n) };
   };
   try {
     const v = value(0);
