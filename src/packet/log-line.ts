@@ -36,7 +36,8 @@ interface Token {
 const FLAG_WORDS = new Set([...Object.keys(TCP_FLAG_BITS), "CWR", "ECE"]);
 
 /** The LOG target's PROTO= names (others are printed as numbers). */
-const LOG_PROTOCOLS: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, UDPLITE: 136, ICMP: 1, ICMPv6: 58, AH: 51, ESP: 50 };
+const PROTO_UDPLITE = 136;
+const LOG_PROTOCOLS: Readonly<Record<string, number>> = { TCP: PROTO_TCP, UDP: PROTO_UDP, UDPLITE: PROTO_UDPLITE, ICMP: PROTO_ICMP, ICMPv6: PROTO_ICMPV6, AH: 51, ESP: 50 };
 
 const LOG_NETWORK_KEYS = new Set(["IN", "OUT", "PHYSIN", "PHYSOUT", "MAC", "MACSRC", "MACDST", "MACPROTO", "SRC", "DST", "LEN", "TOS", "PREC", "TTL", "ID", "TC", "HOPLIMIT", "FLOWLBL", "PROTO"]);
 const LOG_TRANSPORT_KEYS = new Set(["SPT", "DPT", "SEQ", "ACK", "WINDOW", "RES", "URGP", "LEN", "TYPE", "CODE", "ID", "PARAMETER", "GATEWAY", "MTU", "POINTER", "SPI", "UID", "GID", "MARK"]);
@@ -229,7 +230,10 @@ function build(r: Read, kind: "log" | "trace"): PacketParse {
     if (m) p.srcMac = m;
   }
 
-  if (hasPorts(proto) && !p.fragment) {
+  // The LOG target prints ports for TCP, UDP and UDP-Lite only; xtables-monitor for TCP and UDP.
+  const portsPrinted = proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_UDPLITE;
+  if (hasPorts(proto) && !portsPrinted && !p.fragment) notes.push(`a LOG line prints no ports for protocol ${proto}: its ports are unknown`);
+  if (portsPrinted && !p.fragment) {
     const sKey = kind === "log" ? "SPT" : "SPORT";
     const dKey = kind === "log" ? "DPT" : "DPORT";
     const s = ports.get(sKey);

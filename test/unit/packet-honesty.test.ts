@@ -126,6 +126,11 @@ describe("kernel LOG lines are read field by field", () => {
     expect(frag).toMatchObject({ ok: true, packet: { fragment: true, proto: 6 } });
     expect(frag.ok && frag.packet.tcpFlags).toBeUndefined();
   });
+  it("leaves the ports of an SCTP packet unknown: the LOG target prints none for it", () => {
+    const r = parseLogLine("IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=132");
+    expect(r).toMatchObject({ ok: true, packet: { proto: 132 }, notes: expect.arrayContaining([expect.stringMatching(/ports are unknown/)]) });
+    expect(r.ok && r.packet.dport).toBeUndefined();
+  });
   it("reads IPv6 LOG lines: HOPLIMIT is the TTL, TC the traffic class", () => {
     const r = parseLogLine("IN=eth0 OUT= SRC=2001:db8::1 DST=2001:db8::2 LEN=80 TC=0 HOPLIMIT=64 FLOWLBL=12345 PROTO=TCP SPT=5 DPT=80 WINDOW=1 RES=0x00 SYN URGP=0");
     expect(r).toMatchObject({ ok: true, packet: { family: "ipv6", ttl: 64, tos: 0, tcpFlags: 0x02 } });
