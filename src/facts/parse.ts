@@ -98,15 +98,16 @@ function readNodeInterface(n: JsonNode, j: JsonInput, facts: NodeFacts, seen: Se
   }
   const vxlan = f.get("vxlan");
   const ipip = f.get("ipip");
-  if (vxlan && kind !== undefined && kind !== "vxlan") j.error(vxlan.key === "vxlan" ? vxlan.keyAt : n.at, `${name} is of kind ${kind} but has "vxlan" settings`, '"kind": "vxlan"');
+  // Settings of one tunnel kind on a link of another leave the link without a tunnel: which is meant is unknown.
+  if (vxlan && kind !== undefined && kind !== "vxlan") j.error(vxlan.keyAt, `${name} is of kind ${kind} but has "vxlan" settings`, '"kind": "vxlan"');
   if (ipip && kind !== undefined && kind !== "ipip") j.error(ipip.keyAt, `${name} is of kind ${kind} but has "ipip" settings`, '"kind": "ipip"');
-  if (vxlan && ipip) j.error(ipip.keyAt, `${name} has both "vxlan" and "ipip" settings`, "one of them");
-  if (kind === "vxlan" || vxlan) {
+  if (vxlan && ipip && kind === undefined) j.error(ipip.keyAt, `${name} has both "vxlan" and "ipip" settings`, "one of them");
+  if (kind === "vxlan" ? !ipip : vxlan && !ipip && kind === undefined) {
     const tun: FactTunnel = { kind: "vxlan" };
     const v = vxlan && j.fields(vxlan.value, `vxlan of ${name}`, TUNNEL_KEYS);
     const port = v?.get("port");
-    const n = port && j.integer(port.value, `vxlan port of ${name}`, 0, 65535);
-    if (n !== undefined) tun.port = n;
+    const number = port && j.integer(port.value, `vxlan port of ${name}`, 0, 65535);
+    if (number !== undefined) tun.port = number;
     const peers = v?.get("peers");
     const map = peers && j.fields(peers.value, `vxlan peers of ${name}`);
     if (map) {
@@ -121,7 +122,7 @@ function readNodeInterface(n: JsonNode, j: JsonInput, facts: NodeFacts, seen: Se
       }
     }
     i.tunnel = tun;
-  } else if (kind === "ipip" || ipip) {
+  } else if (kind === "ipip" ? !vxlan : ipip && !vxlan && kind === undefined) {
     const on = ipip && (ipip.value.kind === "boolean" ? ipip.value.value : j.fields(ipip.value, `ipip of ${name}`, []) !== undefined);
     if (kind === "ipip" || on) i.tunnel = { kind: "ipip" };
   }
