@@ -6,19 +6,13 @@
 import type { Family } from "../model/ast.js";
 import { DiagnosticSink } from "../model/diagnostics.js";
 import type { FactAddress, FactInterface, FactRoute, FactTunnel, NodeFacts } from "./model.js";
-import { parseRouteLine } from "./route-line.js";
+import { parseRouteLine, ROUTE_TYPES } from "./route-line.js";
+import { JsonInput } from "./json-input.js";
+import type { JsonField, JsonNode } from "./located-json.js";
+import { interfaceNameProblem } from "./interface-name.js";
+import { addressFamily, canonicalAddress, isEthernetAddress, isLinkAddress, parseCidr } from "./ip-text.js";
+import { sysctlValueProblem } from "./sysctl.js";
 import { appendAll } from "../append-all.js";
-
-function cidr(text: string): FactAddress | undefined {
-  const m = /^([0-9a-fA-F:.]+)(?:\/(\d+))?$/.exec(text.trim());
-  if (!m) return undefined;
-  const family: Family = m[1]!.includes(":") ? "ipv6" : "ipv4";
-  const max = family === "ipv4" ? 32 : 128;
-  const len = m[2] === undefined ? max : Number(m[2]);
-  if (len > max) return undefined;
-  if (family === "ipv4" && !/^\d{1,3}(\.\d{1,3}){3}$/.test(m[1]!)) return undefined;
-  return { address: m[1]!.toLowerCase(), prefixLength: len, family };
-}
 
 function iface(facts: NodeFacts, name: string): FactInterface {
   let i = facts.interfaces.find((x) => x.name === name);
@@ -29,83 +23,282 @@ function iface(facts: NodeFacts, name: string): FactInterface {
   return i;
 }
 
-/** Line of a JSON value's key in the text, for diagnostics about JSON inputs. */
-function lineOf(text: string, needle: string): number {
-  const at = text.indexOf(needle);
-  return at < 0 ? 1 : text.slice(0, at).split("\n").length;
-}
-
-export function addRouteLine(facts: NodeFacts, line: string, sink: DiagnosticSink, lineNo: number, colBase = 1): void {
-  const r = parseRouteLine(line);
+export function addRouteLine(facts: NodeFacts, line: string, sink: DiagnosticSink, lineNo: number, colBase = 1, defaultFamily: Family = "ipv4"): void {
+  const r = parseRouteLine(line, defaultFamily);
   if (!r.ok) sink.error({ line: lineNo, col: colBase + r.col - 1, len: 0 }, r.error);
   else facts.routes.push(r.route);
 }
 
-function readNodeJson(o: Record<string, unknown>, text: string, facts: NodeFacts, sink: DiagnosticSink): void {
-  const known = new Set(["interfaces", "routes", "sysctl"]);
-  for (const k of Object.keys(o)) if (!known.has(k)) sink.error({ line: lineOf(text, `"${k}"`), col: 1, len: 0 }, `unknown key ${JSON.stringify(k)} in node.json`, "interfaces, routes, sysctl");
-  for (const raw of (o.interfaces as unknown[]) ?? []) {
-    const x = raw as Record<string, unknown>;
-    if (typeof x?.name !== "string") {
-      sink.error({ line: lineOf(text, '"interfaces"'), col: 1, len: 0 }, "an interface needs a name");
-      continue;
+const TUNNEL_KEYS = ["port", "peers"];
+
+/** netfate's own node.json: `{"interfaces": [{"name", "addrs", "kind", "mac", "vxlan", "ipip"}], "routes": [...], "sysctl": {...}}`. */
+function readNodeJson(root: JsonNode, j: JsonInput, facts: NodeFacts, sink: DiagnosticSink): void {
+  const top = j.fields(root, "node.json", ["interfaces", "routes", "sysctl"]);
+  if (!top) return;
+  const ifs = top.get("interfaces");
+  const seen = new Set<string>();
+  if (ifs) for (const n of j.list(ifs.value, '"interfaces"', 'a list of interfaces ({"name": "eth0", "addrs": ["192.168.0.11/24"]})') ?? []) readNodeInterface(n, j, facts, seen);
+  const routes = top.get("routes");
+  if (routes) {
+    for (const n of j.list(routes.value, '"routes"', "a list of `ip route` lines") ?? []) {
+      const line = j.string(n, "a route", "an `ip route` line (a string)");
+      if (line === undefined) continue;
+      const at = j.where(n.at);
+      addRouteLine(facts, line, sink, at.line, at.col + 1);
     }
-    const i = iface(facts, x.name);
-    for (const a of (x.addrs as unknown[]) ?? []) {
-      const c = typeof a === "string" ? cidr(a) : undefined;
-      if (!c) sink.error({ line: lineOf(text, JSON.stringify(a)), col: 1, len: 0 }, `bad address ${JSON.stringify(a)} of ${x.name}`, "ADDR/LEN");
-      else i.addrs.push(c);
-    }
-    if (typeof x.kind === "string") i.kind = x.kind;
-    if (typeof x.mac === "string") i.mac = x.mac;
-    const t = x.vxlan ?? x.ipip;
-    if (x.kind === "vxlan" || x.vxlan) {
-      const v = (x.vxlan ?? {}) as { port?: number; peers?: Record<string, string> };
-      const tun: FactTunnel = { kind: "vxlan" };
-      if (v.port !== undefined) tun.port = v.port;
-      if (v.peers) tun.peers = v.peers;
-      i.tunnel = tun;
-    } else if (x.kind === "ipip" || t) i.tunnel = { kind: "ipip" };
   }
-  for (const r of (o.routes as unknown[]) ?? []) {
-    if (typeof r !== "string") {
-      sink.error({ line: lineOf(text, '"routes"'), col: 1, len: 0 }, "a route is an `ip route` line (a string)");
-      continue;
-    }
-    addRouteLine(facts, r, sink, lineOf(text, JSON.stringify(r)));
+  const sysctl = top.get("sysctl");
+  const values = sysctl && j.fields(sysctl.value, '"sysctl"');
+  for (const [key, f] of values ?? []) {
+    const v = f.value.kind === "number" ? String(f.value.value) : j.string(f.value, `sysctl ${key}`, "a string or a number");
+    if (v === undefined) continue;
+    const bad = sysctlValueProblem(key, v);
+    if (bad) j.error(f.value.at, bad);
+    else facts.sysctl[key] = v;
   }
-  for (const [k, v] of Object.entries((o.sysctl as Record<string, unknown>) ?? {})) facts.sysctl[k] = String(v);
 }
 
-function readIpAddrJson(list: unknown[], facts: NodeFacts): void {
-  for (const raw of list) {
-    const x = raw as { ifname?: string; addr_info?: Array<{ family?: string; local?: string; prefixlen?: number; scope?: string }>; address?: string; linkinfo?: { info_kind?: string; info_data?: { port?: number } } };
-    if (!x.ifname) continue;
-    const i = iface(facts, x.ifname);
-    if (x.address) i.mac = x.address;
-    for (const a of x.addr_info ?? []) {
-      if (!a.local || a.prefixlen === undefined) continue;
-      const fa: FactAddress = { address: a.local, prefixLength: a.prefixlen, family: a.family === "inet6" ? "ipv6" : "ipv4" };
-      if (a.scope === "host" || a.scope === "link" || a.scope === "global" || a.scope === "site") fa.scope = a.scope;
-      i.addrs.push(fa);
+/** A JSON value that must name a network device, or undefined after saying why it cannot. */
+function deviceName(f: JsonField, j: JsonInput, what: string): string | undefined {
+  const name = j.string(f.value, what, "an interface name");
+  const bad = name === undefined ? undefined : interfaceNameProblem(name);
+  if (bad) j.error(f.value.at, bad);
+  return bad ? undefined : name;
+}
+
+function readNodeInterface(n: JsonNode, j: JsonInput, facts: NodeFacts, seen: Set<string>): void {
+  const f = j.fields(n, "an interface", ["name", "addrs", "kind", "mac", "vxlan", "ipip"]);
+  if (!f) return;
+  const nameField = f.get("name");
+  if (!nameField) {
+    j.error(n.at, "an interface needs a name", '"name": "eth0"');
+    return;
+  }
+  const name = deviceName(nameField, j, "name");
+  if (name === undefined) return;
+  if (seen.has(name)) j.error(nameField.value.at, `interface ${name} given twice`, "each interface once");
+  seen.add(name);
+  const i = iface(facts, name);
+  const addrs = f.get("addrs");
+  for (const a of (addrs && j.list(addrs.value, `addrs of ${name}`, 'a list of "ADDR/LEN" strings')) ?? []) {
+    const text = j.string(a, `an address of ${name}`, '"ADDR/LEN"');
+    if (text === undefined) continue;
+    const c = parseCidr(text);
+    if (typeof c === "string") j.error(a.at, `bad address ${JSON.stringify(text)} of ${name}: ${c}`, "ADDR/LEN");
+    else i.addrs.push(c);
+  }
+  const kindField = f.get("kind");
+  const kind = kindField && j.string(kindField.value, `kind of ${name}`, 'a link kind such as "vxlan" or "ipip"');
+  if (kind !== undefined) i.kind = kind;
+  const mac = f.get("mac");
+  const macText = mac && j.string(mac.value, `mac of ${name}`, "a link address such as 52:54:00:8e:1a:11");
+  if (mac && macText !== undefined) {
+    if (isLinkAddress(macText)) i.mac = macText.toLowerCase();
+    else j.error(mac.value.at, `bad mac ${JSON.stringify(macText)} of ${name}`, "hex bytes separated by colons, such as 52:54:00:8e:1a:11");
+  }
+  const vxlan = f.get("vxlan");
+  const ipip = f.get("ipip");
+  // Settings of one tunnel kind on a link of another leave the link without a tunnel: which is meant is unknown.
+  if (vxlan && kind !== undefined && kind !== "vxlan") j.error(vxlan.keyAt, `${name} is of kind ${kind} but has "vxlan" settings`, '"kind": "vxlan"');
+  if (ipip && kind !== undefined && kind !== "ipip") j.error(ipip.keyAt, `${name} is of kind ${kind} but has "ipip" settings`, '"kind": "ipip"');
+  if (vxlan && ipip && kind === undefined) j.error(ipip.keyAt, `${name} has both "vxlan" and "ipip" settings`, "one of them");
+  if (kind === "vxlan" ? !ipip : vxlan && !ipip && kind === undefined) {
+    const tun: FactTunnel = { kind: "vxlan" };
+    const v = vxlan && j.fields(vxlan.value, `vxlan of ${name}`, TUNNEL_KEYS);
+    const port = v?.get("port");
+    const number = port && j.integer(port.value, `vxlan port of ${name}`, 0, 65535);
+    if (number !== undefined) tun.port = number;
+    const peers = v?.get("peers");
+    const map = peers && j.fields(peers.value, `vxlan peers of ${name}`);
+    if (map) {
+      tun.peers = {};
+      for (const [inner, p] of map) {
+        const outer = j.string(p.value, `vxlan peer ${inner} of ${name}`, "the peer's VTEP address");
+        const a = addressFamily(inner);
+        const b = outer === undefined ? undefined : addressFamily(outer);
+        if (!a) j.error(p.keyAt, `vxlan peer ${JSON.stringify(inner)} of ${name} is not an address`, "the inner next hop's address");
+        else if (outer !== undefined && !b) j.error(p.value.at, `vxlan peer ${JSON.stringify(outer)} of ${name} is not an address`, "the peer's VTEP address");
+        else if (outer !== undefined) tun.peers[canonicalAddress(inner, a)] = canonicalAddress(outer, b!);
+      }
     }
-    const kind = x.linkinfo?.info_kind;
-    if (kind) i.kind = kind;
-    if (kind === "vxlan") i.tunnel = { kind: "vxlan", ...(x.linkinfo?.info_data?.port ? { port: x.linkinfo.info_data.port } : {}) };
+    i.tunnel = tun;
+  } else if (kind === "ipip" ? !vxlan : ipip && !vxlan && kind === undefined) {
+    const on = ipip && (ipip.value.kind === "boolean" ? ipip.value.value : j.fields(ipip.value, `ipip of ${name}`, []) !== undefined);
+    if (kind === "ipip" || on) i.tunnel = { kind: "ipip" };
+  }
+}
+
+/** `ip -j addr` (and `ip -j -d addr`): links with their addresses, MACs and link kinds. */
+function readIpAddrJson(root: JsonNode, j: JsonInput, facts: NodeFacts): void {
+  for (const n of j.list(root, "ip -j addr output", "a list of links") ?? []) {
+    const f = j.fields(n, "a link");
+    if (!f) continue;
+    const nameField = f.get("ifname");
+    if (!nameField) {
+      // `ip -j -4 addr` prints {} for each link it filtered out.
+      if (f.size > 0) j.error(n.at, 'a link without "ifname"', '"ifname": "eth0"');
+      continue;
+    }
+    const name = deviceName(nameField, j, "ifname");
+    if (name === undefined) continue;
+    const i = iface(facts, name);
+    const linkType = f.get("link_type");
+    const type = linkType && j.string(linkType.value, `link_type of ${name}`);
+    const address = f.get("address");
+    const lladdr = address && j.string(address.value, `address of ${name}`, "a link address");
+    // Only an Ethernet address is a MAC: an ipip link's "address" is 0.0.0.0.
+    if (lladdr !== undefined && (type === "ether" || (type === undefined && isEthernetAddress(lladdr)))) {
+      if (isEthernetAddress(lladdr)) i.mac = lladdr.toLowerCase();
+      else j.error(address!.value.at, `bad Ethernet address ${JSON.stringify(lladdr)} of ${name}`, "six hex bytes separated by colons");
+    }
+    const info = f.get("addr_info");
+    for (const a of (info && j.list(info.value, `addr_info of ${name}`, "a list of addresses")) ?? []) readIpAddrInfo(a, name, j, i);
+    const linkinfo = f.get("linkinfo");
+    const li = linkinfo && j.fields(linkinfo.value, `linkinfo of ${name}`);
+    const kindField = li?.get("info_kind");
+    const kind = kindField && j.string(kindField.value, `info_kind of ${name}`, "a link kind");
+    if (kind !== undefined) i.kind = kind;
+    if (kind === "vxlan") {
+      const data = li?.get("info_data");
+      const d = data && j.fields(data.value, `info_data of ${name}`);
+      const port = d?.get("port");
+      const p = port && j.integer(port.value, `vxlan port of ${name}`, 0, 65535);
+      // Port 0 is the kernel's default (8472): the tunnel model applies it.
+      i.tunnel = { kind: "vxlan", ...(p ? { port: p } : {}) };
+    }
     if (kind === "ipip") i.tunnel = { kind: "ipip" };
   }
 }
 
-function readIpRouteJson(list: unknown[], facts: NodeFacts, sink: DiagnosticSink, text: string): void {
-  for (const raw of list) {
-    const x = raw as { type?: string; dst?: string; gateway?: string; dev?: string; prefsrc?: string; metric?: number; scope?: string; protocol?: string; flags?: string[]; table?: string };
-    if (!x.dst) continue;
-    const line = [x.type && x.type !== "unicast" ? x.type : "", x.dst, x.gateway ? `via ${x.gateway}` : "", x.dev ? `dev ${x.dev}` : "", x.prefsrc ? `src ${x.prefsrc}` : "", x.metric !== undefined ? `metric ${x.metric}` : "", x.table ? `table ${x.table}` : "", ...(x.flags ?? []).filter((f) => f === "onlink")].filter(Boolean).join(" ");
-    addRouteLine(facts, line, sink, lineOf(text, `"${x.dst}"`));
+function readIpAddrInfo(n: JsonNode, name: string, j: JsonInput, i: FactInterface): void {
+  const f = j.fields(n, `an address of ${name}`);
+  if (!f) return;
+  const familyField = f.get("family");
+  const familyText = familyField && j.string(familyField.value, `family of an address of ${name}`, '"inet" or "inet6"');
+  const family: Family | undefined = familyText === "inet" ? "ipv4" : familyText === "inet6" ? "ipv6" : undefined;
+  if (!family) {
+    if (!familyField) j.error(n.at, `an address of ${name} without "family"`, '"family": "inet" or "inet6"');
+    else if (familyText !== undefined) j.error(familyField.value.at, `unknown address family ${JSON.stringify(familyText)} of ${name}`, '"inet" or "inet6"');
+    return;
+  }
+  const local = f.get("local");
+  const prefixlen = f.get("prefixlen");
+  if (!local || !prefixlen) {
+    j.error(n.at, `an address of ${name} without ${local ? '"prefixlen"' : '"local"'}`, '"local" and "prefixlen"');
+    return;
+  }
+  const addr = j.string(local.value, `local address of ${name}`, `an ${family === "ipv4" ? "IPv4" : "IPv6"} address`);
+  const goodAddr = addr !== undefined && addressFamily(addr) === family;
+  if (addr !== undefined && !goodAddr) j.error(local.value.at, `${JSON.stringify(addr)} on ${name} is not an ${family === "ipv4" ? "IPv4" : "IPv6"} address (family ${familyText})`);
+  const len = j.integer(prefixlen.value, `prefixlen of ${addr ?? "an address"} on ${name}`, 0, family === "ipv4" ? 32 : 128);
+  if (!goodAddr || len === undefined) return;
+  const fa: FactAddress = { address: canonicalAddress(addr, family), prefixLength: len, family };
+  const scopeField = f.get("scope");
+  const scope = scopeField && j.string(scopeField.value, `scope of ${addr} on ${name}`, "a scope name");
+  if (scope === "host" || scope === "link" || scope === "global" || scope === "site") fa.scope = scope;
+  i.addrs.push(fa);
+}
+
+/**
+ * `ip -j route`: each object is turned into the `ip route` line it stands for and read as
+ * one, so both forms mean the same. `ip route` does not print a route's family: a `default`
+ * route without an IPv6 gateway takes the family of the other routes of the file.
+ */
+function readIpRouteJson(root: JsonNode, j: JsonInput, facts: NodeFacts, sink: DiagnosticSink): void {
+  const list = j.list(root, "ip -j route output", "a list of routes") ?? [];
+  let family: Family | undefined;
+  const lines: Array<{ line: string; at: number }> = [];
+  for (const n of list) {
+    const r = ipRouteJsonLine(n, j);
+    if (!r) continue;
+    lines.push(r);
+    family ??= fileFamilyHint(r.line);
+  }
+  for (const { line, at } of lines) {
+    const r = parseRouteLine(line, family ?? "ipv4");
+    const where = j.where(at);
+    if (!r.ok) sink.error({ line: where.line, col: where.col, len: 0 }, `${r.error} (in the route ${JSON.stringify(line)})`);
+    else facts.routes.push(r.route);
   }
 }
 
+/** The family a route line's destination or gateway shows, if it shows one. */
+function fileFamilyHint(line: string): Family | undefined {
+  for (const w of line.split(" ")) {
+    const f = addressFamily(w.split("/")[0]!);
+    if (f) return f;
+  }
+  return undefined;
+}
+
+function ipRouteJsonLine(n: JsonNode, j: JsonInput): { line: string; at: number } | undefined {
+  const f = j.fields(n, "a route");
+  if (!f) return undefined;
+  const str = (k: string, expected: string): string | undefined => {
+    const v = f.get(k);
+    return v && j.string(v.value, `route ${k}`, expected);
+  };
+  const dstField = f.get("dst");
+  if (!dstField) {
+    j.error(n.at, 'a route without "dst"', '"dst": "default" or "ADDR/LEN"');
+    return undefined;
+  }
+  const dst = j.string(dstField.value, "route dst", '"default" or "ADDR/LEN"');
+  const type = str("type", "a route type");
+  if (type !== undefined && !ROUTE_TYPES.has(type)) {
+    j.error(f.get("type")!.value.at, `unknown route type ${JSON.stringify(type)}`, [...ROUTE_TYPES].join(", "));
+    return undefined;
+  }
+  const words: string[] = [];
+  if (type && type !== "unicast") words.push(type);
+  if (dst === undefined || /\s/.test(dst) || dst === "") {
+    if (dst !== undefined) j.error(dstField.value.at, `bad route dst ${JSON.stringify(dst)}`, '"default" or "ADDR/LEN"');
+    return undefined;
+  }
+  words.push(dst);
+  // A multipath route: the first next hop stands for the route (as in an `ip route` line).
+  const hops = f.get("nexthops");
+  const hopList = hops && j.list(hops.value, "route nexthops", "a list of next hops");
+  const first = hopList?.[0] && j.fields(hopList[0], "a next hop");
+  const pick = (k: string, expected: string): string | undefined => {
+    const v = f.get(k) ?? first?.get(k);
+    return v && j.string(v.value, `route ${k}`, expected);
+  };
+  const gateway = pick("gateway", "a gateway address");
+  if (gateway !== undefined) words.push("via", gateway);
+  const via = f.get("via") ?? first?.get("via");
+  const viaFields = via && j.fields(via.value, "route via", ["family", "host"]);
+  const viaHost = viaFields?.get("host");
+  const host = viaHost && j.string(viaHost.value, "route via host", "a gateway address");
+  if (gateway === undefined && host !== undefined) words.push("via", host);
+  const dev = pick("dev", "an interface name");
+  if (dev !== undefined) words.push("dev", dev);
+  const prefsrc = str("prefsrc", "an address");
+  if (prefsrc !== undefined) words.push("src", prefsrc);
+  const metric = f.get("metric");
+  const m = metric && j.integer(metric.value, "route metric", 0, 0xffffffff);
+  if (m !== undefined) words.push("metric", String(m));
+  const table = str("table", "a table name or number");
+  if (table !== undefined) words.push("table", table);
+  const flags = f.get("flags");
+  for (const fl of (flags && j.list(flags.value, "route flags", "a list of flag names")) ?? []) {
+    if (j.string(fl, "a route flag", "a flag name") === "onlink") words.push("onlink");
+  }
+  for (const w of words) {
+    if (w === "" || /\s/.test(w)) {
+      j.error(n.at, `bad value ${JSON.stringify(w)} in a route`, "one word");
+      return undefined;
+    }
+  }
+  return { line: words.join(" "), at: dstField.value.at };
+}
+
 export type FactsFormat = "node-json" | "ip-addr-json" | "ip-route-json" | "ip-route" | "route-n" | "sysctl" | "ip-addr";
+
+/** Each whitespace-separated word of a line with its 1-based column. */
+function wordsOf(line: string): Array<{ w: string; col: number }> {
+  return [...line.matchAll(/\S+/g)].map((m) => ({ w: m[0], col: m.index! + 1 }));
+}
 
 /**
  * `ip addr` / `ip a` text: `N: NAME[@PEER]: <FLAGS> ...` headers, then `link/ether MAC`,
@@ -116,8 +309,15 @@ function readIpAddr(text: string, facts: NodeFacts, sink: DiagnosticSink): void 
   text.split("\n").forEach((raw, k) => {
     const l = raw.trim();
     if (!l) return;
+    const at = (s: string) => ({ line: k + 1, col: raw.indexOf(s) + 1, len: s.length });
     const head = /^\d+:\s+([^:@\s]+)(?:@\S+)?:\s+</.exec(l);
     if (head) {
+      const bad = interfaceNameProblem(head[1]!);
+      if (bad) {
+        sink.error(at(head[1]!), bad);
+        current = undefined;
+        return;
+      }
       current = iface(facts, head[1]!);
       return;
     }
@@ -127,25 +327,35 @@ function readIpAddr(text: string, facts: NodeFacts, sink: DiagnosticSink): void 
     }
     const inet = /^(inet6?)\s+(\S+)(?:.*\bscope\s+(\S+))?/.exec(l);
     if (inet) {
-      const c = cidr(inet[2]!);
-      if (!c) {
-        sink.error({ line: k + 1, col: raw.indexOf(inet[2]!) + 1, len: inet[2]!.length }, "bad address", "ADDR/LEN", inet[2]);
+      const c = parseCidr(inet[2]!);
+      const family = inet[1] === "inet" ? "ipv4" : "ipv6";
+      if (typeof c === "string" || c.family !== family) {
+        sink.error(at(inet[2]!), `bad ${inet[1]} address: ${typeof c === "string" ? c : `not an ${family === "ipv4" ? "IPv4" : "IPv6"} address`}`, "ADDR/LEN", inet[2]);
         return;
       }
+      const fa: FactAddress = c;
       const sc = inet[3];
-      if (sc === "host" || sc === "link" || sc === "global" || sc === "site") c.scope = sc;
-      current.addrs.push(c);
+      if (sc === "host" || sc === "link" || sc === "global" || sc === "site") fa.scope = sc;
+      current.addrs.push(fa);
       return;
     }
     const link = /^link\/(\S+)\s+(\S+)/.exec(l);
     if (link) {
-      if (link[1] === "ether") current.mac = link[2]!.toLowerCase();
+      if (link[1] === "ether") {
+        if (isEthernetAddress(link[2]!)) current.mac = link[2]!.toLowerCase();
+        else sink.error(at(link[2]!), "bad Ethernet address", "six hex bytes separated by colons", link[2]);
+      }
       return;
     }
     const vx = /^vxlan id \d+.*?\bdstport (\d+)/.exec(l);
     if (vx) {
+      const port = Number(vx[1]);
+      if (port > 65535) {
+        sink.error(at(vx[1]!), "bad vxlan dstport", "0-65535", vx[1]);
+        return;
+      }
       current.kind = "vxlan";
-      current.tunnel = { kind: "vxlan", port: Number(vx[1]) };
+      current.tunnel = { kind: "vxlan", port };
       return;
     }
     if (/^ipip /.test(l)) {
@@ -156,13 +366,16 @@ function readIpAddr(text: string, facts: NodeFacts, sink: DiagnosticSink): void 
   });
 }
 
+/** route -n's Flags column: U up, H host, G gateway, R reinstate, D dynamic, M modified, A addrconf, C cache, ! reject. */
+const ROUTE_N_FLAGS = /^[UHGRDMAC!]+$/;
+
 /**
  * `route -n` (net-tools): Destination Gateway Genmask Flags Metric Ref Use Iface. A gateway
- * of 0.0.0.0 means on-link; flag `!` is a reject (unreachable) route.
+ * of 0.0.0.0 means on-link; flag `!` is a reject (unreachable) route, printed with `-` for
+ * its gateway and interface.
  */
 function readRouteN(text: string, facts: NodeFacts, sink: DiagnosticSink): void {
-  const lines = text.split("\n");
-  lines.forEach((raw, k) => {
+  text.split("\n").forEach((raw, k) => {
     const l = raw.trim();
     if (!l) return;
     const header = /^(Kernel IP routing table|Destination\s+Gateway\s+Genmask\s+Flags\s+Metric\s+Ref\s+Use\s+Iface)/.exec(l);
@@ -173,26 +386,72 @@ function readRouteN(text: string, facts: NodeFacts, sink: DiagnosticSink): void 
       }
       return;
     }
-    const w = l.split(/\s+/);
-    const col = (i: number) => raw.indexOf(w[i]!) + 1;
-    if (w.length < 8) {
-      sink.error({ line: k + 1, col: 1, len: l.length }, "route -n line with too few columns", "Destination Gateway Genmask Flags Metric Ref Use Iface", l);
+    const words = wordsOf(raw);
+    const bad = (i: number, message: string, expected: string) => sink.error({ line: k + 1, col: words[i]!.col, len: words[i]!.w.length }, message, expected, words[i]!.w);
+    if (words.length !== 8) {
+      sink.error({ line: k + 1, col: 1, len: l.length }, `route -n line with ${words.length} columns`, "8: Destination Gateway Genmask Flags Metric Ref Use Iface", l);
       return;
     }
-    const [dst, gw, mask, flags, metric, , , dev] = w as [string, string, string, string, string, string, string, string];
-    const m = cidr(mask);
-    const d = cidr(dst);
-    if (!d || !m || m.family !== "ipv4") {
-      sink.error({ line: k + 1, col: col(d ? 2 : 0), len: 0 }, "bad destination or genmask", "dotted quads", d ? mask : dst);
-      return;
-    }
+    const [dst, gw, mask, flags, metric, , , dev] = words.map((x) => x.w) as [string, string, string, string, string, string, string, string];
+    const reject = flags.includes("!");
+    if (addressFamily(dst) !== "ipv4") return bad(0, "bad destination", "an IPv4 address");
+    if (addressFamily(gw) !== "ipv4" && !(reject && gw === "-")) return bad(1, "bad gateway", "an IPv4 address");
+    if (addressFamily(mask) !== "ipv4") return bad(2, "bad genmask", "a netmask such as 255.255.255.0");
     const bits = mask.split(".").reduce((a, b) => a * 256 + Number(b), 0).toString(2).replace(/0+$/, "");
-    if (/0/.test(bits)) {
-      sink.error({ line: k + 1, col: col(2), len: mask.length }, "non-contiguous genmask", "a netmask such as 255.255.255.0", mask);
+    if (/0/.test(bits)) return bad(2, "non-contiguous genmask", "a netmask such as 255.255.255.0");
+    if (!ROUTE_N_FLAGS.test(flags)) return bad(3, "bad route flags", "letters among U H G R D M A C !");
+    if (!/^\d{1,10}$/.test(metric) || Number(metric) > 0xffffffff) return bad(4, "bad metric", "an integer 0-4294967295");
+    const badDev = reject && dev === "-" ? undefined : interfaceNameProblem(dev);
+    if (badDev) return bad(7, badDev, "an interface name");
+    const line = `${reject ? "unreachable " : ""}${dst}/${bits.length}${flags.includes("G") && gw !== "0.0.0.0" ? ` via ${gw}` : ""}${dev === "-" ? "" : ` dev ${dev}`} metric ${metric}`;
+    addRouteLine(facts, line, sink, k + 1);
+  });
+}
+
+/**
+ * `sysctl` output, `KEY = VALUE` per line. The values of the sysctls netfate reads are
+ * checked against what the kernel can hold; sysctl's own complaints (a key this kernel does
+ * not have) are warnings, since they say a value is missing rather than what it is.
+ */
+function readSysctl(text: string, facts: NodeFacts, sink: DiagnosticSink): void {
+  const lineOfKey = new Map<string, number>();
+  text.split("\n").forEach((raw, k) => {
+    const l = raw.trim();
+    if (!l || l.startsWith("#") || l.startsWith(";")) return;
+    const col = raw.indexOf(l) + 1;
+    if (l.startsWith("sysctl: ")) {
+      sink.warning({ line: k + 1, col, len: l.length }, `a message from sysctl, not a value: ${l.slice(8)}`);
       return;
     }
-    const line = `${flags.includes("!") ? "unreachable " : ""}${dst}/${bits.length}${flags.includes("G") && gw !== "0.0.0.0" ? ` via ${gw}` : ""} dev ${dev} metric ${metric}`;
-    addRouteLine(facts, line, sink, k + 1);
+    const m = /^([\w.-]+)\s*=\s*(.*)$/.exec(l);
+    if (!m) {
+      sink.error({ line: k + 1, col, len: l.length }, "not a sysctl line", "KEY = VALUE", l.slice(0, 40));
+      return;
+    }
+    const [, key, value] = m as unknown as [string, string, string];
+    const at = { line: k + 1, col: col + l.length - value.length, len: value.length };
+    const bad = sysctlValueProblem(key, value);
+    if (bad) {
+      sink.error(at, bad);
+      return;
+    }
+    const first = lineOfKey.get(key);
+    if (first !== undefined && facts.sysctl[key] !== value) {
+      sink.error(at, `${key} given twice with different values (first on line ${first})`, "one value per key");
+      return;
+    }
+    lineOfKey.set(key, k + 1);
+    facts.sysctl[key] = value;
+  });
+}
+
+/** An `ip route` text: one route per line; `default` takes the family the other routes show. */
+function readIpRoute(text: string, facts: NodeFacts, sink: DiagnosticSink): void {
+  const lines = text.split("\n");
+  let family: Family | undefined;
+  for (const l of lines) if (l.trim() && !l.trim().startsWith("#")) family ??= fileFamilyHint(l.trim().split(/\s+/).slice(0, 3).join(" "));
+  lines.forEach((l, k) => {
+    if (l.trim() && !l.trim().startsWith("#")) addRouteLine(facts, l.trim(), sink, k + 1, l.length - l.trimStart().length + 1, family ?? "ipv4");
   });
 }
 
@@ -214,26 +473,16 @@ export function readFacts(text: string, file: string, facts: NodeFacts, sink: Di
     case "node-json":
     case "ip-addr-json":
     case "ip-route-json": {
-      let v: unknown;
-      try {
-        v = JSON.parse(text);
-      } catch (e) {
-        const m = /position (\d+)/.exec((e as Error).message);
-        const pos = m ? Number(m[1]) : 0;
-        const before = text.slice(0, pos);
-        sink.error({ line: before.split("\n").length, col: pos - before.lastIndexOf("\n"), len: 0 }, `not valid JSON: ${(e as Error).message}`);
-        return format;
-      }
-      if (format === "node-json") readNodeJson(v as Record<string, unknown>, text, facts, sink);
-      else if (format === "ip-addr-json") readIpAddrJson(v as unknown[], facts);
-      else readIpRouteJson(v as unknown[], facts, sink, text);
+      const j = new JsonInput(text, sink);
+      const root = j.parse();
+      if (!root) return format;
+      if (format === "node-json") readNodeJson(root, j, facts, sink);
+      else if (format === "ip-addr-json") readIpAddrJson(root, j, facts);
+      else readIpRouteJson(root, j, facts, sink);
       return format;
     }
     case "sysctl":
-      text.split("\n").forEach((l) => {
-        const m = /^\s*([\w.-]+)\s*=\s*(.*?)\s*$/.exec(l);
-        if (m) facts.sysctl[m[1]!] = m[2]!;
-      });
+      readSysctl(text, facts, sink);
       return format;
     case "route-n":
       readRouteN(text, facts, sink);
@@ -242,9 +491,7 @@ export function readFacts(text: string, file: string, facts: NodeFacts, sink: Di
       readIpAddr(text, facts, sink);
       return format;
     case "ip-route":
-      text.split("\n").forEach((l, k) => {
-        if (l.trim() && !l.trim().startsWith("#")) addRouteLine(facts, l.trim(), sink, k + 1, l.length - l.trimStart().length + 1);
-      });
+      readIpRoute(text, facts, sink);
       return format;
     default:
       sink.error({ line: 1, col: 1, len: 0 }, `${file}: cannot tell what node facts these are`, "node.json, ip -j addr, ip -j route, ip route output or sysctl output");
@@ -252,20 +499,30 @@ export function readFacts(text: string, file: string, facts: NodeFacts, sink: Di
   }
 }
 
-/** `--iface eth0=192.168.0.11/24` and friends. */
+/**
+ * `--iface eth0=192.168.0.11/24`, `--local-addr 10.0.0.1`, `--route "default via ..."`:
+ * each problem names the flag and its argument (they have no file to point into).
+ */
 export function applyShortcuts(facts: NodeFacts, s: { ifaces: string[]; localAddrs: string[]; routes: string[] }, sink: DiagnosticSink): void {
+  const here = { line: 1, col: 1, len: 0 };
   for (const spec of s.ifaces) {
-    const m = /^([^=]+)=(.+)$/.exec(spec);
-    const c = m ? cidr(m[2]!) : undefined;
-    if (!m || !c) sink.error({ line: 1, col: 1, len: 0 }, `bad --iface ${JSON.stringify(spec)}`, "NAME=ADDR/LEN, e.g. eth0=192.168.0.11/24");
-    else iface(facts, m[1]!).addrs.push(c);
+    const m = /^([^=]*)=(.*)$/.exec(spec);
+    const bad = !m ? "expected NAME=ADDR/LEN, e.g. eth0=192.168.0.11/24" : interfaceNameProblem(m[1]!);
+    const c = m && !bad ? parseCidr(m[2]!) : undefined;
+    if (bad || typeof c === "string") sink.error(here, `bad --iface ${JSON.stringify(spec)}: ${bad ?? c}`);
+    else if (c) iface(facts, m![1]!).addrs.push(c);
   }
   for (const a of s.localAddrs) {
-    const c = cidr(a);
-    if (!c) sink.error({ line: 1, col: 1, len: 0 }, `bad --local-addr ${JSON.stringify(a)}`, "an address");
-    else iface(facts, "lo").addrs.push({ ...c, prefixLength: c.family === "ipv4" ? 32 : 128 });
+    const c = parseCidr(a);
+    if (typeof c === "string") sink.error(here, `bad --local-addr ${JSON.stringify(a)}: ${c}`);
+    else if (a.includes("/") && c.prefixLength !== (c.family === "ipv4" ? 32 : 128)) sink.error(here, `bad --local-addr ${JSON.stringify(a)}: an address, not a network (use --iface NAME=ADDR/LEN for a subnet)`);
+    else iface(facts, "lo").addrs.push(c);
   }
-  s.routes.forEach((r) => addRouteLine(facts, r, sink, 1));
+  for (const line of s.routes) {
+    const r = parseRouteLine(line);
+    if (!r.ok) sink.error({ line: 1, col: r.col, len: 0 }, `bad --route ${JSON.stringify(line)}: ${r.error} (at column ${r.col})`);
+    else facts.routes.push(r.route);
+  }
 }
 
 /** Reads several node-facts texts into one NodeFacts, with every diagnostic. */

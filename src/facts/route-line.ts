@@ -7,8 +7,10 @@
 import ipaddr from "ipaddr.js";
 import type { Family } from "../model/ast.js";
 import type { FactRoute, RouteType } from "./model.js";
+import { interfaceNameProblem } from "./interface-name.js";
+import { addressFamily, canonicalAddress } from "./ip-text.js";
 
-const TYPES = new Set<RouteType>(["unicast", "local", "broadcast", "blackhole", "unreachable", "prohibit", "throw", "multicast", "anycast"]);
+export const ROUTE_TYPES: ReadonlySet<string> = new Set<RouteType>(["unicast", "local", "broadcast", "blackhole", "unreachable", "prohibit", "throw", "multicast", "anycast"]);
 /** Keywords followed by one value that netfate keeps or may ignore. */
 const VALUED = new Set(["via", "dev", "proto", "scope", "src", "metric", "table", "pref", "mtu", "advmss", "expires", "realm", "realms", "initcwnd", "initrwnd", "hoplimit", "rtt", "rttvar", "window", "quickack", "features", "congctl", "nhid", "weight", "tos", "dsfield", "error", "ttl-propagate"]);
 const FLAGS = new Set(["onlink", "linkdown", "pervasive", "offload", "trap", "notify", "dead", "rt_offload", "rt_trap", "cache"]);
@@ -51,7 +53,7 @@ export function parseRouteLine(line: string, defaultFamily: Family = "ipv4"): Ro
   }
   let i = 0;
   let type: RouteType = "unicast";
-  if (words[0] && TYPES.has(words[0] as RouteType)) {
+  if (words[0] && ROUTE_TYPES.has(words[0])) {
     type = words[0] as RouteType;
     i++;
   }
@@ -86,15 +88,21 @@ export function parseRouteLine(line: string, defaultFamily: Family = "ipv4"): Ro
         if (dstWord === "default" && gn.family === "ipv6" && r.family === "ipv4") Object.assign(r, { family: "ipv6", dst: "::" });
         break;
       }
-      case "dev":
+      case "dev": {
+        const bad = interfaceNameProblem(v);
+        if (bad) return { ok: false, error: bad, col: cols[i + 1]! };
         if (r.dev === undefined) r.dev = v;
         break;
-      case "src":
-        r.src = v;
+      }
+      case "src": {
+        const f = addressFamily(v);
+        if (f !== r.family) return { ok: false, error: `bad src ${JSON.stringify(v)} (expected an ${r.family === "ipv4" ? "IPv4" : "IPv6"} address)`, col: cols[i + 1]! };
+        r.src = canonicalAddress(v, f);
         break;
+      }
       case "metric": {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) return { ok: false, error: `bad metric ${JSON.stringify(v)}`, col: cols[i + 1]! };
+        const n = /^\d{1,10}$/.test(v) ? Number(v) : NaN;
+        if (!(n <= 0xffffffff)) return { ok: false, error: `bad metric ${JSON.stringify(v)} (expected an integer 0-4294967295)`, col: cols[i + 1]! };
         r.metric = n;
         break;
       }
