@@ -149,7 +149,9 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
       const k = family === "ipv4" ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding";
       const v = sysctl(k);
       if (v === undefined) return { indeterminate: `${k} not given in the node facts` };
-      return v.trim() === "1";
+      // The kernel forwards for any non-zero value (ip_forward = 2 included); the facts reader
+      // has checked it is an integer.
+      return Number(v.trim()) !== 0;
     },
     tunnel(dev): TunnelInfo | undefined {
       const t = ifaceByName.get(dev)?.tunnel;
