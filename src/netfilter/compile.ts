@@ -234,6 +234,7 @@ class LazyCompiledChain implements CompiledChain {
 
 export function compileRulesets(rulesets: readonly Ruleset[], family: Family): CompiledRuleset {
   const out: CompiledRuleset = { family, tables: new Map(), problems: [], loops: new Set(), conntrackActive: false, complete: true };
+  const nftTables = new Set<CompiledTable>();
   for (const rs of rulesets) {
     if (rs.family !== family) continue;
     for (const t of rs.tables) {
@@ -242,6 +243,7 @@ export function compileRulesets(rulesets: readonly Ruleset[], family: Family): C
       if (!whole) out.complete = false;
       const ct: CompiledTable = out.tables.get(t.name) ?? { name: t.name, chains: new Map(), complete: whole };
       ct.complete &&= whole;
+      if (rs.flavour === "nft") nftTables.add(ct);
       out.tables.set(t.name, ct);
       for (const c of t.chains) {
         const digest = chainDigest(c);
@@ -253,12 +255,12 @@ export function compileRulesets(rulesets: readonly Ruleset[], family: Family): C
       }
     }
   }
-  for (const t of out.tables.values()) checkJumps(t, out);
+  for (const t of out.tables.values()) checkJumps(t, out, nftTables.has(t));
   return out;
 }
 
 /** Missing jump targets and jump loops, found once at load time as iptables-restore would. */
-function checkJumps(t: CompiledTable, out: CompiledRuleset): void {
+function checkJumps(t: CompiledTable, out: CompiledRuleset, nft: boolean): void {
   // Chains by position; each chain's distinct existing targets as positions, in rule order,
   // from the digests: no rule is bound, and a 40k-chain table costs one lookup per jump.
   const chains = [...t.chains.values()];
@@ -310,6 +312,43 @@ function checkJumps(t: CompiledTable, out: CompiledRuleset): void {
         for (const x of cycle) out.loops.add(`${t.name}/${x}`);
         out.problems.push({ table: t.name, chain: chains[n]!.name, message: `jump loop: ${[...cycle, chains[n]!.name].join(" → ")}` });
       }
+    }
+  }
+  if (nft && !out.loops.size) checkNftDepth(t, chains, targetsOf, out);
+}
+
+/**
+ * nf_tables validates every chain reachable from a base chain at load time and refuses one
+ * reached 16 jumps (or gotos) deep: NFT_JUMP_STACK_SIZE, "RULE_APPEND failed (Too many links)"
+ * from iptables-nft-restore (test/kernel/jump-depth.test.ts). iptables-legacy has no such limit.
+ * A dump that says it came from iptables-nft with deeper chains cannot be what a kernel holds.
+ */
+export const NFT_JUMP_STACK_SIZE = 16;
+
+function checkNftDepth(t: CompiledTable, chains: CompiledChain[], targetsOf: number[][], out: CompiledRuleset): void {
+  // Longest jump path below each chain, bottom-up without recursion (the graph has no loop).
+  const height = new Int32Array(chains.length).fill(-1);
+  for (let start = 0; start < chains.length; start++) {
+    if (!chains[start]!.builtin || height[start]! >= 0) continue;
+    const stack: { at: number; next: number }[] = [{ at: start, next: 0 }];
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const targets = targetsOf[top.at]!;
+      if (top.next < targets.length) {
+        const n = targets[top.next++]!;
+        if (height[n]! < 0) stack.push({ at: n, next: 0 });
+        continue;
+      }
+      let h = 0;
+      for (const n of targets) h = Math.max(h, height[n]! + 1);
+      height[top.at] = h;
+      stack.pop();
+    }
+    if (height[start]! >= NFT_JUMP_STACK_SIZE) {
+      out.problems.push({
+        table: t.name, chain: chains[start]!.name,
+        message: `chains are nested ${height[start]} jumps deep below it; the kernel's nf_tables refuses more than ${NFT_JUMP_STACK_SIZE - 1} (iptables-nft-restore: "Too many links"), so this iptables-nft dump cannot be what the node holds`,
+      });
     }
   }
 }

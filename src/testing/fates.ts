@@ -36,8 +36,22 @@ export function reaches(o: Outcome, d: Destination): boolean {
   return o.final.dst === ep.addr && (ep.port === undefined || o.final.dport === ep.port);
 }
 
-/** The total probability of the outcomes that satisfy `pred`. */
+/**
+ * Outcomes resting on different undecided conditions (`given`) are alternatives, not chances:
+ * no probability adds them up. Thrown by probabilityOf rather than returning a made-up number.
+ */
+export class NoProbability extends Error {}
+
+/**
+ * The total probability of the outcomes that satisfy `pred`. Defined only when every outcome
+ * rests on the same undecided conditions (usually none); otherwise NoProbability says which.
+ */
 export function probabilityOf(e: Evaluation, pred: (o: Outcome) => boolean): number {
+  const sets = new Set(e.outcomes.map((o) => (o.given ?? []).join("\u0001")));
+  if (sets.size > 1) {
+    const conditions = [...new Set(e.outcomes.flatMap((o) => o.given ?? []))];
+    throw new NoProbability(`the outcomes are alternatives that rest on what the input does not say, not chances: ${conditions.join("; ")}. Give the facts or rules they ask for`);
+  }
   return e.outcomes.reduce((sum, o) => (pred(o) ? sum + o.probability : sum), 0);
 }
 

@@ -13,6 +13,6 @@
 import "../../grammar/save.js";
 export { packets, type PacketConstraints, type PortSpec } from "./packets.js";
 export { filterRuleset as filterRulesets, ruleArb as rules } from "./rulesets.js";
-export { reaches, probabilityOf, droppedBy, decidingStep, type Destination } from "./fates.js";
+export { reaches, probabilityOf, NoProbability, droppedBy, decidingStep, type Destination } from "./fates.js";
 export { netfateMatchers, type NetfateMatchers, type MatcherResult } from "./matchers.js";
 export { loadNode, nodeFromTexts, packet, type NodeFiles, type NodeTexts } from "./load.js";

@@ -12,7 +12,7 @@ import type { Outcome } from "../netfilter/types.js";
 import { traceText } from "../explain/text.js";
 import { PLAIN } from "../explain/colour.js";
 import { fateText, probabilityText } from "../explain/describe.js";
-import { droppedBy, probabilityOf, reaches, type Destination } from "./fates.js";
+import { droppedBy, NoProbability, probabilityOf, reaches, type Destination } from "./fates.js";
 
 export interface MatcherResult {
   pass: boolean;
@@ -51,7 +51,14 @@ function everyOutcome(ctx: MatcherContext, received: unknown, what: string, pred
 
 function withProbability(ctx: MatcherContext, received: unknown, what: string, pred: (o: Outcome) => boolean, p: number, tolerance: number): MatcherResult {
   const e = check(received);
-  const got = probabilityOf(e, pred);
+  let got: number;
+  try {
+    got = probabilityOf(e, pred);
+  } catch (err) {
+    if (!(err instanceof NoProbability)) throw err;
+    // Neither pass nor its negation can be claimed: fail both ways, saying why.
+    return { pass: ctx.isNot === true, message: () => `cannot weigh the packet's outcomes: ${err.message}\n\n${traceText(e, { palette: PLAIN })}` };
+  }
   return {
     pass: Math.abs(got - p) <= tolerance,
     message: () =>

@@ -201,3 +201,19 @@ describe("what the input does not show is not invented", () => {
     expect(o.length).toBeLessThanOrEqual(3);
   });
 });
+
+describe("the testing library weighs only chances", () => {
+  it("probabilityOf refuses to add alternatives that rest on undecided conditions, and the matcher fails saying why", async () => {
+    const { probabilityOf, NoProbability } = await import("../../src/testing/fates.js");
+    const { netfateMatchers } = await import("../../src/testing/matchers.js");
+    const rs = filter(["-A INPUT -m frobnicate -j MARK --set-mark 1", "-A INPUT -m mark --mark 1 -j DROP"]);
+    const e = buildNode({ rulesets: [rs], node }).evaluate(ssh);
+    expect(() => probabilityOf(e, () => true)).toThrow(NoProbability);
+    const r = netfateMatchers.toReachWithProbability.call({ isNot: false }, e, "local", 0.5);
+    expect(r.pass).toBe(false);
+    expect(r.message()).toContain("alternatives");
+    expect(netfateMatchers.toReachWithProbability.call({ isNot: true }, e, "local", 0.5).pass).toBe(true);
+    const chances = buildNode({ rulesets: [filter(["-A INPUT -m statistic --mode random --probability 0.5 -j DROP"])], node }).evaluate(ssh);
+    expect(probabilityOf(chances, (o) => o.fate.kind === "dropped")).toBeCloseTo(0.5, 9);
+  });
+});
