@@ -15,6 +15,7 @@ import {
   detectFormat, isFence, isIpsetListField, isSaveShaped, JOURNALD_PREFIX, LISTING_COLUMNS, looksLikeListingRule,
   looksLikeProse, promptCommand, strongFamily, type DumpFamily, type InputFormat,
 } from "../detect.js";
+import { withoutBom } from "./bom.js";
 
 /** Where one line of a block sits in the original text. */
 export interface LineOrigin {
@@ -78,7 +79,7 @@ interface Piece {
 const BARRIER: Piece = { text: "", origin: { line: 0, col: 1 }, barrier: true };
 
 export function extractDumps(text: string, file: string): Extraction {
-  const raw = splitLines(text);
+  const raw = splitLines(withoutBom(text));
   const pieces = unwrap(raw);
   const spans = segment(pieces);
   const blocks = spans.map((s) => buildBlock(pieces, s));
@@ -703,19 +704,31 @@ interface Skipped {
 function skippedLines(pieces: Piece[], spans: Span[], raw: string[]): Skipped {
   const inBlock = new Uint8Array(pieces.length);
   for (const s of spans) inBlock.fill(1, s.from, s.to + 1);
-  const lines = new Set<number>();
-  const used = new Set<number>();
+  // One flag per line, not sets of line numbers: 20 million lines are more than a Set can
+  // hold (exit 70, "Set maximum size exceeded").
+  const SKIPPED = 1;
+  const USED = 2;
+  const SEEN = 4;
+  const flags = new Uint8Array(raw.length + 1);
   pieces.forEach((p, i) => {
-    if (inBlock[i]) used.add(p.origin.line);
-    else if (!p.barrier && p.text.trim() !== "") lines.add(p.origin.line);
+    const l = p.origin.line;
+    if (l < 1 || l > raw.length) return;
+    flags[l]! |= SEEN;
+    if (inBlock[i]) flags[l]! |= USED;
+    else if (!p.barrier && p.text.trim() !== "") flags[l]! |= SKIPPED;
   });
   // A line whose visible text is all wrapper (a bare journald prefix) is skipped text too.
-  const seen = new Set(pieces.map((p) => p.origin.line));
   raw.forEach((l, i) => {
-    if (l.trim() !== "" && !seen.has(i + 1)) lines.add(i + 1);
+    if (!(flags[i + 1]! & SEEN) && l.trim() !== "") flags[i + 1]! |= SKIPPED;
   });
-  const sorted = [...lines].sort((x, y) => x - y);
-  return { lines: sorted, partial: new Set(sorted.filter((l) => used.has(l))) };
+  const lines: number[] = [];
+  const partial = new Set<number>();
+  for (let l = 1; l <= raw.length; l++) {
+    if (!(flags[l]! & SKIPPED)) continue;
+    lines.push(l);
+    if (flags[l]! & USED) partial.add(l);
+  }
+  return { lines, partial };
 }
 
 /** `1-6, 9, 12-14, 20 (part)`; ranges separated only by blank lines are joined. */

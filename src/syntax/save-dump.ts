@@ -11,11 +11,12 @@ import {
 import { DiagnosticSink } from "../model/diagnostics.js";
 import type { Span } from "../model/span.js";
 import { bindCommand, type BindEnv } from "./rule-binder.js";
-import { TableEvidence } from "./infer-table.js";
+import { cannotTellMessage, TableEvidence } from "./infer-table.js";
 import { isToolWarning, toolWarningMessage } from "./tool-warnings.js";
 import { ruleSpecText } from "../print/save.js";
 import { declaredBefore, deferrableChain, deferRules, digestRule, emptyDigest, type ChainDigest } from "./deferred-rules.js";
 import { appendAll } from "../append-all.js";
+import { withoutBom } from "./bom.js";
 
 export interface SaveParseOptions {
   family?: Family;
@@ -153,7 +154,8 @@ function counters(text: string | undefined): Counters | undefined {
   return m ? { packets: BigInt(m[1]!), bytes: BigInt(m[2]!), exact: true } : undefined;
 }
 
-export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SaveParseOptions = {}): Ruleset {
+export function parseSaveDump(input: string, sink: DiagnosticSink, opts: SaveParseOptions = {}): Ruleset {
+  const text = withoutBom(input);
   const family: Family = opts.family ?? "ipv4";
   const rs: Ruleset = { family, format: opts.format ?? "save", flavour: "unknown", preamble: [], tables: [] };
   let current: TableBuilder | undefined;
@@ -183,7 +185,7 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
     const t = b.finish();
     const dup = done.findIndex((d) => d.table.name === t.name);
     if (dup >= 0) {
-      sink.warning(t.span, `table ${t.name} appears again; the later one replaces the earlier, as iptables-restore does`);
+      sink.warning(t.span, `table ${t.name} appears again (first on line ${done[dup]!.table.span.line}); the later one replaces the earlier, as iptables-restore does (checked: both backends)`);
       done.splice(dup, 1);
     }
     done.push(b);
@@ -399,13 +401,14 @@ export function parseSaveDump(text: string, sink: DiagnosticSink, opts: SavePars
     sink.error(current.table.span, `table ${current.table.name} has no COMMIT`, "COMMIT");
     close(current);
   }
-  if (looseSpan) {
-    let name = opts.table;
-    if (!name) {
-      const inferred = evidence.guess();
-      name = inferred.table;
-      sink.info(looseSpan, `table inferred as ${name} (${inferred.reason}); give --table to say which`);
-    }
+  let name = opts.table;
+  if (looseSpan && !name) {
+    const inferred = evidence.guess();
+    if (inferred.table) sink.info(looseSpan, `table inferred as ${inferred.table} (${inferred.reason}); give --table to say which`);
+    else sink.warning(looseSpan, cannotTellMessage(inferred));
+    name = inferred.table;
+  }
+  if (looseSpan && name) {
     const b = new TableBuilder(name, opts.table ? "option" : "inferred", looseSpan, deferring);
     for (let k = 0; k < looseAt.length; k += 3) {
       lineStart = looseAt[k]!;
