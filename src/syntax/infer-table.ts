@@ -8,41 +8,21 @@
  * target only some tables allow, a policy or a chain that is not built into the table. Only
  * then, among the tables left, the built-in chains shown and a few naming conventions choose.
  */
-import { BUILTIN_CHAINS, TABLE_NAMES, type TableName } from "../model/ast.js";
+import { BUILTIN_CHAINS, isTableName, TABLE_NAMES, type TableName } from "../model/ast.js";
+import { TARGETS } from "../extensions/registry.js";
 
 /**
- * Targets iptables-restore 1.8.9 refuses outside these tables (both backends; each asked in a
- * network namespace with a rule in every table, see test/kernel/restore-refusals.test.ts).
- * Most are the kernel's `.table` restriction of the target; DROP in nat is refused by
- * iptables itself ("The nat table is not intended for filtering"). MARK, CONNMARK, TCPMSS,
- * CLASSIFY, HMARK, LOG, NFQUEUE are allowed in every table (hook limits aside), so they tell
- * nothing; TRACE is raw-only in legacy but not in nft, so it tells nothing either.
+ * The tables each target is allowed in, when not all: the targets' own `.tables` (the kernel's
+ * restriction of each, as the binder checks it), and DROP, which iptables itself refuses in
+ * nat ("The nat table is not intended for filtering"). Asked of iptables-restore 1.8.9 (both
+ * backends) in a network namespace with a rule in every table: DNAT, SNAT, MASQUERADE,
+ * REDIRECT, NETMAP only in nat; CT, NOTRACK only in raw; TOS, TTL, HL, DSCP, ECN, CHECKSUM,
+ * TPROXY, TCPOPTSTRIP only in mangle; CONNSECMARK in mangle and security; REJECT only in
+ * filter. MARK, CONNMARK, TCPMSS, CLASSIFY, HMARK, LOG, NFQUEUE are taken in every table
+ * (hook limits aside), so they tell nothing (test/kernel/restore-refusals.test.ts).
  */
-const ALLOWED_IN: Record<string, readonly TableName[]> = {
-  DNAT: ["nat"],
-  SNAT: ["nat"],
-  MASQUERADE: ["nat"],
-  REDIRECT: ["nat"],
-  NETMAP: ["nat"],
-  CT: ["raw"],
-  NOTRACK: ["raw"],
-  TOS: ["mangle"],
-  TTL: ["mangle"],
-  HL: ["mangle"],
-  DSCP: ["mangle"],
-  ECN: ["mangle"],
-  CHECKSUM: ["mangle"],
-  TPROXY: ["mangle"],
-  TCPOPTSTRIP: ["mangle"],
-  CONNSECMARK: ["mangle", "security"],
-  REJECT: ["filter"],
-  DROP: ["raw", "mangle", "filter", "security"],
-};
-
-/** The tables target `name` may be used in, or undefined when it is allowed in all. */
-export function tablesAllowing(target: string): readonly TableName[] | undefined {
-  return ALLOWED_IN[target];
-}
+const ALLOWED_IN = new Map<string, readonly TableName[]>([["DROP", ["raw", "mangle", "filter", "security"]]]);
+for (const t of TARGETS) if (t.tables) ALLOWED_IN.set(t.name, t.tables.filter(isTableName));
 
 const BUILTIN_NAMES = new Set(Object.values(BUILTIN_CHAINS).flat());
 
@@ -106,7 +86,7 @@ export class TableEvidence {
       candidates = left;
     };
     for (const t of this.targets) {
-      const allowed = ALLOWED_IN[t];
+      const allowed = ALLOWED_IN.get(t);
       if (!allowed) continue;
       const refused = TABLE_NAMES.filter((x) => !allowed.includes(x));
       keep(allowed, allowed.length === 1 ? `uses -j ${t}` : `uses -j ${t}, refused in ${orList(refused)}`);
@@ -114,7 +94,8 @@ export class TableEvidence {
     const builtIn = [...this.policies.keys()];
     for (const c of this.used) if (BUILTIN_NAMES.has(c) && !this.userChains.has(c) && !this.policies.has(c)) builtIn.push(c);
     if (builtIn.length) keep(TABLE_NAMES.filter((t) => builtIn.every((c) => BUILTIN_CHAINS[t].includes(c))), `built-in chains ${builtIn.join(", ")}`);
-    if ([...this.policies.values()].includes("DROP")) keep(ALLOWED_IN.DROP!, "policy DROP is refused in nat");
+    // A policy DROP tells nothing: `-P PREROUTING DROP` is refused in nat, but
+    // `:PREROUTING DROP` is restored there (1.8.9, both backends), and -S then prints it.
     const reason = why.join("; ");
     if (candidates.length === 0) return { table: undefined, candidates, reason: `no table allows all the lines: ${reason}` };
     if (candidates.length === 1) return { table: candidates[0]!, reason };
