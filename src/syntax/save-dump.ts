@@ -274,9 +274,9 @@ export function parseSaveDump(input: string, sink: DiagnosticSink, opts: SavePar
         const c = b.chains.get(cmd.chain);
         if (!c || !c.builtin) sink.error(span, `-P: ${cmd.chain} is not a built-in chain of table ${b.table.name}`, BUILTIN_CHAINS[b.table.name].join(", "), cmd.chain);
         else if (cmd.policy !== "ACCEPT" && cmd.policy !== "DROP") sink.error(span, "bad policy", "ACCEPT or DROP", cmd.policy);
-        // Refused by both restore tools (1.8.9), though `:PREROUTING DROP` in a *nat section is
+        // Refused by both restore tools (1.8.9) in a *nat section, though `:PREROUTING DROP` is
         // not: a kernel can have it, and `iptables -S` then prints `-P PREROUTING DROP`.
-        else if (cmd.policy === "DROP" && b.table.name === "nat" && rs.format === "save") sink.error(span, `-P ${cmd.chain} DROP is refused in the nat table (it is not intended for filtering)`, "ACCEPT", cmd.policy);
+        else if (cmd.policy === "DROP" && b.table.name === "nat" && b.table.nameSource === "input") sink.error(span, `-P ${cmd.chain} DROP is refused in the nat table (it is not intended for filtering)`, "ACCEPT", cmd.policy);
         else {
           c.policy = cmd.policy;
           c.declared = true;
