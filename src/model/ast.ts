@@ -202,6 +202,11 @@ export type DumpFormat = "save" | "S" | "list";
 /** One iptables/ip6tables dump, whatever its format. */
 export interface Ruleset {
   family: Family;
+  /**
+   * The dump's format. A ruleset merged from several dumps (src/syntax/merge.ts) has the one
+   * they share, else the one that claims least ("list", then "S"); each of its tables then
+   * says its own in `Table.format`.
+   */
   format: DumpFormat;
   /** iptables-nft vs iptables-legacy, from the header when the dump has one. */
   flavour: "nft" | "legacy" | "unknown";
