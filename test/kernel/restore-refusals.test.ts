@@ -19,6 +19,18 @@ function restore(tool: string, text: string, ...flags: string[]): { ok: boolean;
   return { ok: r.status === 0, stderr: r.stderr };
 }
 
+/** A network namespace `ns` for the tests of the enclosing describe, made before and removed after. */
+function inNamespace(ns: string): void {
+  beforeAll(() => {
+    spawnSync("ip", ["netns", "del", ns]);
+    const r = spawnSync("ip", ["netns", "add", ns]);
+    if (r.status !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr.toString()}`);
+  });
+  afterAll(() => {
+    spawnSync("ip", ["netns", "del", ns]);
+  });
+}
+
 const table = (lines: string[]) => ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ...lines, "COMMIT", ""].join("\n");
 
 const CASES: Array<{ name: string; text: string; refused: boolean }> = [
@@ -30,14 +42,7 @@ const CASES: Array<{ name: string; text: string; refused: boolean }> = [
 ];
 
 describe.skipIf(why !== undefined)(`iptables-restore refusals${why ? ` (skipped: ${why})` : ""}`, () => {
-  beforeAll(() => {
-    spawnSync("ip", ["netns", "del", NS]);
-    const r = spawnSync("ip", ["netns", "add", NS]);
-    if (r.status !== 0) throw new Error(`ip netns add ${NS}: ${r.stderr.toString()}`);
-  });
-  afterAll(() => {
-    spawnSync("ip", ["netns", "del", NS]);
-  });
+  inNamespace(NS);
 
   it.each(CASES)("$name", ({ text, refused }) => {
     // nft's --test only parses, so the nft backend is asked for real (in the namespace).
@@ -118,14 +123,7 @@ describe.skipIf(why !== undefined)(`iptables-restore takes and refuses${why ? ` 
     reset();
     return answers;
   };
-  beforeAll(() => {
-    spawnSync("ip", ["netns", "del", NS2]);
-    const r = spawnSync("ip", ["netns", "add", NS2]);
-    if (r.status !== 0) throw new Error(`ip netns add ${NS2}: ${r.stderr.toString()}`);
-  });
-  afterAll(() => {
-    spawnSync("ip", ["netns", "del", NS2]);
-  });
+  inNamespace(NS2);
 
   it.each(MORE)("$name", ({ text, refused, netfate }) => {
     expect(both(text)).toEqual([!refused, !refused]);
