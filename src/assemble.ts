@@ -77,7 +77,7 @@ export function assembleInputs(spec: AssembleSpec): AssembledInputs {
   for (const f of spec.ipsets ?? []) {
     const r = readInput(f.text, { file: f.file });
     const found = ipsetsOf(r.input);
-    if (found.length === 0 && r.input.kind !== "mixed") {
+    if (r.input.kind === "unparsed") {
       // Nothing that looks like ipset output: read it as ipset output anyway, so that what is
       // wrong with it is reported line by line.
       const p = parseIpsets(f.text, { file: f.file });
