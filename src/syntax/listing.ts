@@ -96,11 +96,15 @@ export function parseListing(input: string, sink: DiagnosticSink, opts: ListingO
   // The chain names of the last group: a search of the group per header was quadratic in chains.
   let groupNames = new Set<string>();
   let current: RawChain | undefined;
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const raw = line.endsWith("\r") ? line.slice(0, -1) : line;
-    const lineNo = i + 1;
+  // Line by line from the text, not from an array of its lines: a listing padded with
+  // millions of blank lines keeps nothing per blank line.
+  let lineNo = 0;
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    const raw = text.slice(start, end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    start = end + 1;
+    lineNo++;
     let first = 0;
     while (first < raw.length && isSpace(raw.charCodeAt(first))) first++;
     if (first === raw.length) continue;

@@ -275,6 +275,21 @@ describe("a text of blank lines", () => {
   });
 });
 
+describe("blank lines around and inside a dump in prose", () => {
+  it("are not kept one by one, and every line is still where it is", () => {
+    const text = `Here it is:\n${"\n".repeat(1000)}*filter\n:INPUT ACCEPT [0:0]\n\n\n\n\n-A INPUT -p tcp --dport 80:20 -j ACCEPT\nCOMMIT\n${"\n".repeat(500)}That was it.\n`;
+    const r = readInput(text, { file: "f" });
+    expect(r.diagnostics.map((d) => `${d.line}:${d.col}: ${d.severity}: ${d.message}`)).toEqual([
+      "1:1: info: skipped 2 lines that belong to no dump (prose, shell prompts, fences, logs): 1, 1510",
+      "1008:17: error: tcp: invalid portrange (min > max)",
+    ]);
+    // 20 million blank lines between two lines of prose: read, not a crash (a Set of their
+    // numbers was exit 70; one entry each, a heap out of memory a few million lines later).
+    const big = readInput(`prose\n${"\n".repeat(20_000_000)}more prose\n`, { file: "g" });
+    expect(big.diagnostics.map((d) => d.message)).toContain("skipped 2 lines that belong to no dump (prose, shell prompts, fences, logs): no dump found; 1-20000002");
+  });
+});
+
 describe.skipIf(!hasCorpus)("host names in a listing without -n", () => {
   it("are kept as names (netnet tails 1.4.1)", () => {
     const file = "repo-fixture/netnet-tails-1.4.1.L.txt";
