@@ -76,9 +76,11 @@ export function scanSaveLine(text: string, start: number, end: number, line: num
           j++;
         }
         value += text.slice(from, j);
+        // The closing quote ends the word, as in iptables-restore's tokenizer: `a"b"c` is two
+        // arguments, `ab` and `c` (both backends refuse the `c`; checked with 1.8.9).
         i = j + 1;
         segStart = i;
-        continue;
+        break;
       }
       i++;
     }

@@ -44,7 +44,11 @@ export function isJsSpace(c: number): boolean {
     c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
-/** End of a run of word units: non-space non-quote characters and closed `"..."` segments. */
+/**
+ * End of a word: non-space non-quote characters, up to and including a closed `"..."`
+ * segment. The closing quote ends the word, as in iptables-restore's tokenizer: `a"b"c` is two
+ * arguments, `ab` and `c` (both backends refuse the `c`; checked with 1.8.9).
+ */
 function scanUnits(text: string, offset: number): number {
   let i = offset;
   while (i < text.length) {
@@ -57,7 +61,7 @@ function scanUnits(text: string, offset: number): number {
     // A quoted segment counts only if it closes before the end of the line.
     const j = quotedRunEnd(text, i + 1);
     if (j < text.length && text.charCodeAt(j) === 34) i = j + 1;
-    else break;
+    break;
   }
   return i;
 }

@@ -7,12 +7,12 @@
 import type { Ruleset, TableName } from "./model/ast.js";
 import { DiagnosticSink, type Diagnostic } from "./model/diagnostics.js";
 import type { IpsetView, NodeView } from "./netfilter/types.js";
-import { readInput, rulesetsOf } from "./inputs.js";
+import { ipsetsOf, readInput, rulesetsOf, type ParsedInput } from "./inputs.js";
+import { mergeRulesets, type SourcedRuleset } from "./syntax/merge.js";
 import { emptyFacts } from "./facts/model.js";
 import { applyShortcuts, readFacts } from "./facts/parse.js";
 import { nodeViewFromFacts } from "./netfilter/node-view.js";
-import { noIpsets } from "./netfilter/unknown-facts.js";
-import { ipsetView, parseIpsets, type IpSetCollection } from "./ipset/index.js";
+import { ipsetView, parseIpsets, type IpSet, type IpSetCollection } from "./ipset/index.js";
 import { appendAll } from "./append-all.js";
 
 export interface TextInput {
@@ -52,21 +52,47 @@ export class InputError extends Error {}
 export function assembleInputs(spec: AssembleSpec): AssembledInputs {
   if (spec.rules.length === 0) throw new InputError("no rules given");
   const out: AssembledInputs = { rulesets: [], diagnostics: [], notes: [] };
+  const read: SourcedRuleset[] = [];
+  // ipset blocks pasted with the rules (an issue with `ipset save` and `iptables-save`) count
+  // as given ipsets, before the --ipsets files.
+  const setSources: SourcedSets[] = [];
   for (const f of spec.rules) {
     const r = readInput(f.text, { file: f.file, ...(spec.table ? { table: spec.table } : {}) });
     out.notes.push(`${f.file}: ${r.formatNote}`);
     appendAll(out.diagnostics, r.diagnostics);
     const found = rulesetsOf(r.input);
     if (found.length === 0) throw new InputError(`${f.file}: no iptables rules found in it (${r.formatNote})`);
-    appendAll(out.rulesets, found);
+    for (const rs of found) read.push({ ruleset: rs, file: f.file });
+    for (const sets of ipsetsOf(r.input)) setSources.push({ sets, file: f.file });
   }
+  const merged = mergeRulesets(read);
+  out.rulesets = merged.rulesets;
+  appendAll(out.diagnostics, merged.diagnostics);
   const shortcuts: Shortcuts = { ifaces: [], localAddrs: [], routes: [], ...spec.shortcuts };
   const node = nodeFromInputs(spec.node ?? [], shortcuts);
   appendAll(out.diagnostics, node.diagnostics);
   if (node.view) out.node = node.view;
   else out.notes.push("no node facts given: routing and local-address questions are indeterminate (give --node, --bundle or --iface NAME=CIDR)");
-  if (spec.ipsets?.length) {
-    const s = ipsetsFromInputs(spec.ipsets);
+  if (setSources.length) out.notes.push(`ipsets read from the --rules input${new Set(setSources.map((s) => s.file)).size === 1 ? "" : "s"} too: ${[...new Set(setSources.map((s) => s.file))].join(", ")}`);
+  for (const f of spec.ipsets ?? []) {
+    const r = readInput(f.text, { file: f.file });
+    const found = ipsetsOf(r.input);
+    if (r.input.kind === "unparsed") {
+      // Nothing that looks like ipset output: read it as ipset output anyway, so that what is
+      // wrong with it is reported line by line.
+      const p = parseIpsets(f.text, { file: f.file });
+      appendAll(out.diagnostics, p.diagnostics);
+      setSources.push({ sets: p.value, file: f.file });
+      continue;
+    }
+    out.notes.push(`${f.file}: ${r.formatNote}`);
+    appendAll(out.diagnostics, setDiagnostics(r.input, r.diagnostics));
+    if (rulesetsOf(r.input).length && !spec.rules.some((x) => x.file === f.file)) out.notes.push(`${f.file}: the iptables rules in it are not read (it was given as --ipsets; give it as --rules too)`);
+    if (found.length === 0) out.diagnostics.push({ severity: "warning", file: f.file, line: 1, col: 1, message: "no ipset save or ipset list output found in it" });
+    for (const sets of found) setSources.push({ sets, file: f.file });
+  }
+  if (setSources.length) {
+    const s = mergeIpsets(setSources);
     appendAll(out.diagnostics, s.diagnostics);
     out.ipsets = s.view;
   }
@@ -89,17 +115,40 @@ function nodeFromInputs(files: TextInput[], s: Shortcuts): { view?: NodeView; di
   return { view: nodeViewFromFacts(facts), diagnostics };
 }
 
-/** `ipset save` / `ipset list` texts, merged; a set named twice keeps the later one. */
-function ipsetsFromInputs(files: TextInput[]): { view: IpsetView; diagnostics: Diagnostic[] } {
-  const sets: IpSetCollection = { sets: [] };
+/**
+ * What reading an --ipsets input reported about its ipset blocks: the rule dumps in it are not
+ * read, so what they report is not said (nor said twice when the file is a --rules input too).
+ */
+function setDiagnostics(input: ParsedInput, diagnostics: Diagnostic[]): Diagnostic[] {
+  if (input.kind !== "mixed") return input.kind === "sets" ? diagnostics : [];
+  const ranges = input.blocks.filter((b) => b.input.kind !== "rules").map((b) => [b.firstLine, b.lastLine] as const);
+  const inRules = input.blocks.filter((b) => b.input.kind === "rules").map((b) => [b.firstLine, b.lastLine] as const);
+  const within = (rs: ReadonlyArray<readonly [number, number]>, line: number) => rs.some(([a, z]) => line >= a && line <= z);
+  return diagnostics.filter((d) => within(ranges, d.line) || !within(inRules, d.line));
+}
+
+interface SourcedSets {
+  sets: IpSetCollection;
+  file: string;
+}
+
+/** Set collections merged; a set named twice keeps the later one, and a warning says so. */
+function mergeIpsets(sources: SourcedSets[]): { view: IpsetView; diagnostics: Diagnostic[] } {
+  const byName = new Map<string, { set: IpSet; file: string }>();
   const diagnostics: Diagnostic[] = [];
-  for (const f of files) {
-    const r = parseIpsets(f.text, { file: f.file });
-    appendAll(diagnostics, r.diagnostics);
-    for (const s of r.value.sets) {
-      sets.sets = sets.sets.filter((x) => x.name !== s.name);
-      sets.sets.push(s);
+  for (const src of sources) {
+    for (const s of src.sets.sets) {
+      const before = byName.get(s.name);
+      // The same file given as --rules and --ipsets holds the same set once.
+      if (before && (before.file !== src.file || before.set.span.line !== s.span.line)) {
+        diagnostics.push({
+          severity: "warning", file: src.file, line: s.span.line, col: s.span.col,
+          message: `set ${s.name} was also given at ${before.file}:${before.set.span.line}; the later one, here, is used`,
+        });
+      }
+      byName.delete(s.name);
+      byName.set(s.name, { set: s, file: src.file });
     }
   }
-  return { view: files.length ? ipsetView(sets) : noIpsets(), diagnostics };
+  return { view: ipsetView({ sets: [...byName.values()].map((x) => x.set) }), diagnostics };
 }

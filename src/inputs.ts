@@ -15,6 +15,7 @@ import { parseListing } from "./syntax/listing.js";
 import { isToolWarning } from "./syntax/tool-warnings.js";
 import { parseIpsetText, type IpSetCollection } from "./ipset/index.js";
 import { extractDumps, isVerbatim, mapDiagnostics, remapSpans, type DumpBlock } from "./syntax/extract.js";
+import { withoutBom } from "./syntax/bom.js";
 
 /** One dump, parsed. */
 export type ParsedDump =
@@ -107,7 +108,8 @@ function familyWithReason(file: string, text: string): { family: Family; reason:
   return { family: "ipv4", reason: "default" };
 }
 
-export function readInput(text: string, opts: ReadInputOptions): InputResult {
+export function readInput(fileText: string, opts: ReadInputOptions): InputResult {
+  const text = withoutBom(fileText);
   if (opts.format && opts.format !== "auto" && opts.format !== "mixed") {
     const sink = new DiagnosticSink(opts.file);
     const input = parseDump(text, opts.format, sink, {
@@ -116,6 +118,12 @@ export function readInput(text: string, opts: ReadInputOptions): InputResult {
       ...deferral(opts),
     });
     return { input, diagnostics: sink.items, formatNote: `format ${opts.format} (given)` };
+  }
+  if (/^\s*$/.test(text)) {
+    // Nothing to find (a file of 20 million blank lines, too): said without reading it line by line.
+    const sink = new DiagnosticSink(opts.file);
+    sink.error({ line: 1, col: 1, len: 0 }, "the input is empty", "iptables-save, iptables -S or -L output, ipset save/list, ip addr/route, route -n or node.json");
+    return { input: { kind: "unparsed", format: undefined }, diagnostics: sink.items, formatNote: "format unknown: the input is empty" };
   }
   const detected = detectFormat(text);
   // JSON is read whole by its parser, which locates its own errors better than any split.

@@ -187,6 +187,14 @@ export interface Table {
   completed?: string;
   committed: boolean;
   span: Span;
+  /**
+   * The kind of dump the table was read from, when it may differ from its ruleset's (a merge
+   * of a save and a listing; src/syntax/merge.ts). It says what a built-in chain missing from
+   * the table means: "save" shows a whole table, so the chain is not in the kernel
+   * (iptables-nft); "S" and "list" may show some chains only, so it is not shown. Absent: the
+   * ruleset's `format`.
+   */
+  format?: DumpFormat;
 }
 
 export type DumpFormat = "save" | "S" | "list";
@@ -194,6 +202,11 @@ export type DumpFormat = "save" | "S" | "list";
 /** One iptables/ip6tables dump, whatever its format. */
 export interface Ruleset {
   family: Family;
+  /**
+   * The dump's format. A ruleset merged from several dumps (src/syntax/merge.ts) has the one
+   * they share, else the one that claims least ("list", then "S"); each of its tables then
+   * says its own in `Table.format`.
+   */
   format: DumpFormat;
   /** iptables-nft vs iptables-legacy, from the header when the dump has one. */
   flavour: "nft" | "legacy" | "unknown";

@@ -102,7 +102,9 @@ export function tableSaveText(t: Table, family: Family, opts: SaveOptions = {}):
   out.push(`*${t.name}`);
   const chains = orderedChains(t);
   for (const c of chains) {
-    const policy = c.builtin ? (c.policy === null || isUnknown(c.policy) ? "ACCEPT" : c.policy) : "-";
+    // A policy the input did not say is printed `-`, which iptables-restore accepts and which
+    // keeps whatever policy the kernel has: printing ACCEPT would state a guess.
+    const policy = c.builtin && c.policy !== null && !isUnknown(c.policy) ? c.policy : "-";
     out.push(`:${c.name} ${policy} ${countersText(c.counters)}`);
   }
   for (const c of chains) for (const r of c.rules) out.push(ruleSaveLine(c.name, r, family, opts.counters ?? true));

@@ -15,6 +15,7 @@ import {
   detectFormat, isFence, isIpsetListField, isSaveShaped, JOURNALD_PREFIX, LISTING_COLUMNS, looksLikeListingRule,
   looksLikeProse, promptCommand, strongFamily, type DumpFamily, type InputFormat,
 } from "../detect.js";
+import { withoutBom } from "./bom.js";
 
 /** Where one line of a block sits in the original text. */
 export interface LineOrigin {
@@ -78,7 +79,7 @@ interface Piece {
 const BARRIER: Piece = { text: "", origin: { line: 0, col: 1 }, barrier: true };
 
 export function extractDumps(text: string, file: string): Extraction {
-  const raw = splitLines(text);
+  const raw = splitLines(withoutBom(text));
   const pieces = unwrap(raw);
   const spans = segment(pieces);
   const blocks = spans.map((s) => buildBlock(pieces, s));
@@ -99,10 +100,51 @@ export function extractDumps(text: string, file: string): Extraction {
 // ---------------------------------------------------------------------------------------
 // Lines and wrappers
 
-function splitLines(text: string): string[] {
-  const lines = text.split("\n");
-  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
-  return lines.map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
+/**
+ * The lines of a text (without their CR), each with its number, where a run of blank lines
+ * keeps only its first two: nothing in a dump or around it tells two blank lines from twenty
+ * million, and a text of 20 million blank lines then holds a few entries, not one per line
+ * (which was 3.7 GB of heap, and a crash a few million lines later).
+ */
+interface Lines {
+  texts: string[];
+  /** 1-based line number of each of `texts`, ascending. */
+  numbers: number[];
+}
+
+function splitLines(text: string): Lines {
+  const texts: string[] = [];
+  const numbers: number[] = [];
+  let line = 0;
+  let blanks = 0;
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    line++;
+    const l = text.slice(start, end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    start = end + 1;
+    if (l.trim() === "") {
+      if (++blanks > 2) continue;
+    } else blanks = 0;
+    texts.push(l);
+    numbers.push(line);
+  }
+  return { texts, numbers };
+}
+
+/** Where line `line` is in `lines.texts`, or -1 when it is not there (a blank line left out). */
+function indexOfLine(lines: Lines, line: number): number {
+  const n = lines.numbers;
+  let lo = 0;
+  let hi = n.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = n[mid]!;
+    if (v === line) return mid;
+    if (v < line) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 interface Base {
@@ -115,11 +157,12 @@ interface Base {
   diff?: boolean;
 }
 
-function unwrap(raw: string[]): Piece[] {
-  const base: Base[] = raw.map((l, i) => {
+function unwrap(raw: Lines): Piece[] {
+  const base: Base[] = raw.texts.map((l, i) => {
+    const line = raw.numbers[i]!;
     const m = JOURNALD_PREFIX.exec(l);
-    if (m) return { line: i + 1, col: m[0].length + 1, text: l.slice(m[0].length), prefix: m[0], wrapper: "journald" };
-    return { line: i + 1, col: 1, text: l, prefix: "" };
+    if (m) return { line, col: m[0].length + 1, text: l.slice(m[0].length), prefix: m[0], wrapper: "journald" };
+    return { line, col: 1, text: l, prefix: "" };
   });
   const diffs = findDiffRegions(base);
   for (const d of diffs) for (let i = d.from; i <= d.to; i++) base[i]!.diff = true;
@@ -700,29 +743,46 @@ interface Skipped {
   partial: Set<number>;
 }
 
-function skippedLines(pieces: Piece[], spans: Span[], raw: string[]): Skipped {
+function skippedLines(pieces: Piece[], spans: Span[], raw: Lines): Skipped {
   const inBlock = new Uint8Array(pieces.length);
   for (const s of spans) inBlock.fill(1, s.from, s.to + 1);
-  const lines = new Set<number>();
-  const used = new Set<number>();
+  // One flag per line kept, not sets of line numbers: 20 million lines are more than a Set
+  // can hold (exit 70, "Set maximum size exceeded").
+  const SKIPPED = 1;
+  const USED = 2;
+  const SEEN = 4;
+  const n = raw.texts.length;
+  const flags = new Uint8Array(n);
+  let last = -1;
   pieces.forEach((p, i) => {
-    if (inBlock[i]) used.add(p.origin.line);
-    else if (!p.barrier && p.text.trim() !== "") lines.add(p.origin.line);
+    // Pieces come in line order, mostly one per line: the next line is the likely one.
+    const l = p.origin.line;
+    const at = last + 1 < n && raw.numbers[last + 1] === l ? last + 1 : last >= 0 && raw.numbers[last] === l ? last : indexOfLine(raw, l);
+    if (at < 0) return;
+    last = at;
+    flags[at]! |= SEEN;
+    if (inBlock[i]) flags[at]! |= USED;
+    else if (!p.barrier && p.text.trim() !== "") flags[at]! |= SKIPPED;
   });
   // A line whose visible text is all wrapper (a bare journald prefix) is skipped text too.
-  const seen = new Set(pieces.map((p) => p.origin.line));
-  raw.forEach((l, i) => {
-    if (l.trim() !== "" && !seen.has(i + 1)) lines.add(i + 1);
-  });
-  const sorted = [...lines].sort((x, y) => x - y);
-  return { lines: sorted, partial: new Set(sorted.filter((l) => used.has(l))) };
+  for (let k = 0; k < n; k++) if (!(flags[k]! & SEEN) && raw.texts[k]!.trim() !== "") flags[k]! |= SKIPPED;
+  const lines: number[] = [];
+  const partial = new Set<number>();
+  for (let k = 0; k < n; k++) {
+    if (!(flags[k]! & SKIPPED)) continue;
+    lines.push(raw.numbers[k]!);
+    if (flags[k]! & USED) partial.add(raw.numbers[k]!);
+  }
+  return { lines, partial };
 }
 
 /** `1-6, 9, 12-14, 20 (part)`; ranges separated only by blank lines are joined. */
-function lineRanges(sk: Skipped, raw: string[]): string[] {
+function lineRanges(sk: Skipped, raw: Lines): string[] {
   const out: string[] = [];
+  // Lines left out of `raw` are blank; x and y, skipped lines, are in it.
   const blankBetween = (x: number, y: number) => {
-    for (let k = x + 1; k < y; k++) if (raw[k - 1]!.trim() !== "") return false;
+    const iy = indexOfLine(raw, y);
+    for (let k = indexOfLine(raw, x) + 1; k < iy; k++) if (raw.texts[k]!.trim() !== "") return false;
     return true;
   };
   let run: [number, number] | undefined;

@@ -17,7 +17,8 @@ import type { PrintContext } from "../extensions/types.js";
 import { protocolName, protocolNumber } from "../extensions/protocols.js";
 import { networkAddress } from "../extensions/services.js";
 import { parseAddress } from "./address.js";
-import { inferTableFromNames } from "./infer-table.js";
+import { cannotTellMessage, TableEvidence } from "./infer-table.js";
+import { withoutBom } from "./bom.js";
 import { isToolWarning, toolWarningMessage } from "./tool-warnings.js";
 import { deferrableChain, deferRules, digestRule, emptyDigest } from "./deferred-rules.js";
 
@@ -88,17 +89,22 @@ function mayBeginHeader(c: number): boolean {
   return c === 67 /* C */ || c === 92 /* \ */ || c === 110 /* n */ || c === 112 /* p */ || c === 116 /* t */;
 }
 
-export function parseListing(text: string, sink: DiagnosticSink, opts: ListingOptions = {}): Ruleset {
+export function parseListing(input: string, sink: DiagnosticSink, opts: ListingOptions = {}): Ruleset {
+  const text = withoutBom(input);
   const family = opts.family ?? "ipv4";
   const groups: RawChain[][] = [[]];
   // The chain names of the last group: a search of the group per header was quadratic in chains.
   let groupNames = new Set<string>();
   let current: RawChain | undefined;
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const raw = line.endsWith("\r") ? line.slice(0, -1) : line;
-    const lineNo = i + 1;
+  // Line by line from the text, not from an array of its lines: a listing padded with
+  // millions of blank lines keeps nothing per blank line.
+  let lineNo = 0;
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    const raw = text.slice(start, end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    start = end + 1;
+    lineNo++;
     let first = 0;
     while (first < raw.length && isSpace(raw.charCodeAt(first))) first++;
     if (first === raw.length) continue;
@@ -158,15 +164,15 @@ export function parseListing(text: string, sink: DiagnosticSink, opts: ListingOp
     let name = opts.table;
     let nameSource: Table["nameSource"] = "option";
     if (!name) {
-      // The target column comes after the rule number (--line-numbers) and the counters (-v).
-      const targets = group.flatMap((c) => {
-        const at = (c.columns.num ? 1 : 0) + (c.columns.counters ? 2 : 0);
-        return c.rows.map((r) => rowWords(r.text)[at]?.w ?? "");
-      });
-      const guess = inferBuiltinSet(chainNames) ?? inferTableFromNames(targets, chainNames);
+      const guess = listingEvidence(group).guess();
+      const at = { line: group[0]!.line, col: 1, len: 0 };
+      if (!guess.table) {
+        sink.warning(at, cannotTellMessage(guess));
+        continue;
+      }
       name = guess.table;
       nameSource = "inferred";
-      sink.info({ line: group[0]!.line, col: 1, len: 0 }, `table inferred as ${name} (${guess.reason}); give --table to say which`);
+      sink.info(at, `table inferred as ${name} (${guess.reason}); give --table to say which`);
     }
     const builtins = BUILTIN_CHAINS[name];
     const span0: Span = { line: group[0]!.line, col: 1, len: 0 };
@@ -186,12 +192,20 @@ export function parseListing(text: string, sink: DiagnosticSink, opts: ListingOp
   return rs;
 }
 
-function inferBuiltinSet(names: Set<string>): { table: TableName; reason: string } | undefined {
-  const has = (...n: string[]) => n.every((x) => names.has(x));
-  if (has("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING")) return { table: "mangle", reason: "all five built-in chains" };
-  if (has("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING") && !names.has("FORWARD")) return { table: "nat", reason: "PREROUTING, INPUT, OUTPUT, POSTROUTING without FORWARD" };
-  if (has("PREROUTING", "OUTPUT") && !names.has("INPUT") && !names.has("FORWARD") && !names.has("POSTROUTING")) return { table: "raw", reason: "only PREROUTING and OUTPUT" };
-  return undefined;
+/** What a table's listing says about which table it is: its chain headers and targets. */
+function listingEvidence(group: RawChain[]): TableEvidence {
+  const e = new TableEvidence();
+  for (const c of group) {
+    if (c.policy) e.policy(c.name, c.policy);
+    else e.userChain(c.name);
+    // The target column comes after the rule number (--line-numbers) and the counters (-v).
+    const at = (c.columns.num ? 1 : 0) + (c.columns.counters ? 2 : 0);
+    for (const r of c.rows) {
+      const t = rowWords(r.text)[at]?.w;
+      if (t) e.target(t);
+    }
+  }
+  return e;
 }
 
 /** What reading a table's rows needs. */

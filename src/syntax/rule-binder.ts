@@ -16,6 +16,7 @@ import { findMatch, findTarget, IPTABLES_TARGET_NAMES, MATCHES } from "../extens
 import type { BindContext, MatchExtension, OptionSpec, TargetExtension } from "../extensions/types.js";
 import { protocolName, protocolNumber } from "../extensions/protocols.js";
 import { parseAddress } from "./address.js";
+import { BUILTIN_CHAINS, isTableName } from "../model/ast.js";
 
 export type Command =
   | { kind: "append"; chain: string; rules: Rule[]; span: Span }
@@ -270,6 +271,8 @@ class RuleDraft {
   frag: { negated: boolean } | undefined = undefined;
   matches: PendingMatch[] = [];
   target: PendingTarget | undefined = undefined;
+  /** A jump to a chain not declared before the line: reported once the rule is bound (see bindTarget). */
+  undeclaredJump: { span: Span; chain: string } | undefined = undefined;
   targetSimple: TargetNode | undefined = undefined;
   goto = false;
   skipFamily = false;
@@ -473,21 +476,31 @@ function bindTarget(r: RuleDraft, goto: boolean, v: string, args: Arg[], next: n
   r.goto = goto;
   const known = goto ? undefined : findTarget(v, family);
   if (!goto && STANDARD.has(v)) {
+    if (v === "DROP" && env.table === "nat") {
+      // iptables itself refuses it, both backends (1.8.9): "The nat table is not intended for
+      // filtering, the use of DROP is therefore inhibited."
+      sink.error(span, "-j DROP is refused in the nat table (it is not intended for filtering)", "a target other than DROP", v);
+    }
     r.targetSimple = { kind: "standard", verdict: v as StandardTarget["verdict"], span };
   } else if (known) {
     r.target = { ext: known, name: v, options: [], span };
     r.lastLoaded = r.target;
   } else if (goto || (!IPTABLES_TARGET_NAMES.has(v) && !looksLikeTargetWithOptions(args, next)) || env.isChain(v)) {
     if (goto && STANDARD.has(v)) sink.error(spanAt(line, args[next - 1]), "-g needs a user-defined chain", "a chain name", v);
-    else if (env.jumpsMustExist && !env.isChain(v)) {
+    else if (env.table && isTableName(env.table) && BUILTIN_CHAINS[env.table].includes(v)) {
+      // Both backends refuse it at COMMIT (legacy "line N failed", nft "RULE_APPEND failed
+      // (Operation not supported)"; test/kernel/restore-refusals.test.ts).
+      sink.error(spanAt(line, args[next - 1]), `${goto ? "-g" : "-j"} ${v}: a rule cannot ${goto ? "go" : "jump"} to built-in chain ${v} of table ${env.table}; iptables-restore refuses it`, "a user-defined chain", v);
+    } else if (env.jumpsMustExist && !env.isChain(v)) {
       // Measured (test/kernel/restore-refusals.test.ts): legacy refuses at the line
       // ("Couldn't load target `X'", "goto 'X' is not a chain"), nft at COMMIT ("Chain 'X'
-      // does not exist"), also when X is declared after the line. A warning, not an error:
-      // `iptables-restore --noflush` accepts it when the kernel has the chain.
-      sink.warning(
-        spanAt(line, args[next - 1]),
-        `chain ${v} is not declared before this line in table ${env.table}: iptables-restore refuses the table unless it adds to a kernel that has the chain (--noflush)`,
-      );
+      // does not exist"), also when X is declared after the line. An error in a restore
+      // input (a `*table` section); only `iptables-restore --noflush` onto a kernel that has
+      // the chain would take it, and nothing here says that is how the dump was meant.
+      // Reported after the rule is bound, and the rule kept: a packet that reaches it ends in
+      // the evaluator's "jump to a chain that does not exist" rather than passing a rule the
+      // dump has.
+      r.undeclaredJump = { span: spanAt(line, args[next - 1]), chain: v };
     }
     r.targetSimple = { kind: "chain", chain: v, span } satisfies ChainTarget;
   } else {
@@ -541,6 +554,15 @@ function finishRule(r: RuleDraft, env: BindEnv, lineSpan: Span, errorsBefore: nu
       : ({ kind: "generic-target", name: target.name, options: target.options, span: target.span } satisfies GenericTarget);
   }
   if (sink.errorCount > errorsBefore) return undefined;
+  if (r.undeclaredJump) {
+    const j = r.undeclaredJump;
+    sink.error(
+      j.span,
+      `chain ${j.chain} is not declared before this line in table ${env.table}: iptables-restore refuses it (only --noflush onto a kernel that has the chain would take it)`,
+      `a chain declared (:${j.chain} - or -N ${j.chain}) before this line`,
+      j.chain,
+    );
+  }
 
   const srcs: readonly (AddressMatch | undefined)[] = r.sources ?? NO_ADDRESS;
   const dsts: readonly (AddressMatch | undefined)[] = r.destinations ?? NO_ADDRESS;

@@ -42,11 +42,12 @@ describe.each([
 
   it("reports the missing chain with its rule, and each loop once with its path", () => {
     // iptables-restore refuses the table (see test/kernel/restore-refusals.test.ts); the
-    // parser warns where, and the rule is kept so the evaluator can say what it would do.
+    // parser reports the error where, and the rule is kept so the evaluator can say what it would do.
     expect(parsed.diagnostics).toEqual([
       {
-        severity: "warning", file: "<input>", line: 10, col: 38,
-        message: "chain NOPE is not declared before this line in table filter: iptables-restore refuses the table unless it adds to a kernel that has the chain (--noflush)",
+        severity: "error", file: "<input>", line: 10, col: 38,
+        message: "chain NOPE is not declared before this line in table filter: iptables-restore refuses it (only --noflush onto a kernel that has the chain would take it)",
+        expected: "a chain declared (:NOPE - or -N NOPE) before this line", found: "NOPE",
       },
     ]);
     expect(problems).toEqual([

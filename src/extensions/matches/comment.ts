@@ -18,9 +18,15 @@ export const comment: MatchExtension<CommentData> = {
       return undefined;
     }
     const text = o.values[0] ?? "";
-    if (text.length > 255) {
-      ctx.error(o.span, "comment: longer than 255 characters");
-      return undefined;
+    // The kernel keeps 255 bytes (XT_MAX_COMMENT_LEN 256 with its NUL). iptables 1.8.9 does
+    // not refuse a longer one: both backends keep its first 255 bytes (checked in a netns,
+    // test/kernel/restore-refusals.test.ts), so the rule is kept, with the comment as stored.
+    const utf8 = text.length > 63 ? new TextEncoder().encode(text) : undefined;
+    if (utf8 && utf8.length > 255) {
+      // A character cut in two by the 255th byte is left out rather than shown broken.
+      const kept = new TextDecoder().decode(utf8.subarray(0, 255)).replace(/\uFFFD$/, "");
+      ctx.warning(o.span, `comment: longer than 255 bytes (${utf8.length}); iptables keeps only its first 255`);
+      return { comment: kept };
     }
     return { comment: text };
   },

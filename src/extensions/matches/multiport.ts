@@ -35,8 +35,13 @@ export const multiport: MatchExtension<MultiportData> = {
     const ports: PortRange[] = [];
     for (const part of (o.values[0] ?? "").split(",")) {
       const r = parsePortRange(part);
-      if (!r || r.lo > r.hi) {
+      if (!r) {
         ctx.error(o.span, "multiport: bad port", "PORT or LO:HI, comma-separated", part);
+        return undefined;
+      }
+      if (r.lo > r.hi) {
+        // "invalid portrange specified" from both backends (1.8.9), whatever the protocol.
+        ctx.error(o.span, "multiport: invalid portrange (min > max)", "LO:HI with LO <= HI", part);
         return undefined;
       }
       ports.push(r);

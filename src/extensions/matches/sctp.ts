@@ -164,13 +164,7 @@ export const sctp: MatchExtension<SctpData> = {
   parse(options, ctx) {
     const o = collectOptions(this.options, options, ctx, "sctp");
     const d: SctpData = {};
-    if (!bindPorts(o, ctx, "sctp", d)) return undefined;
-    for (const k of ["sport", "dport"] as const) {
-      if (d[k] && d[k].lo > d[k].hi) {
-        ctx.error(o.get(`--${k}`)!.span, "sctp: invalid portrange (min > max)", "LO:HI with LO <= HI", o.get(`--${k}`)!.values[0]);
-        return undefined;
-      }
-    }
+    if (!bindPorts(o, ctx, "sctp", d, "refuse")) return undefined;
     const ct = o.get("--chunk-types");
     if (ct) {
       const t = bindChunks(ct, ctx);

@@ -52,13 +52,24 @@ export function bindPort(o: RawOption, ctx: BindContext, ext: string): NegPortRa
 }
 
 /** `spt:22`, `dpts:1000:2000`, `spt:!22` as tcp/udp print them in `-L`. */
-/** The `--sport`/`--dport` pair tcp, udp and sctp share; false after reporting an error. */
-export function bindPorts(o: Map<string, RawOption>, ctx: BindContext, ext: string, d: { sport?: NegPortRange; dport?: NegPortRange }): boolean {
+/**
+ * The `--sport`/`--dport` pair tcp, udp and sctp share; false after reporting an error.
+ * `reversed`: whether a range LO:HI with LO > HI is refused. iptables 1.8.9 refuses it for tcp
+ * and sctp ("invalid portrange (min > max)") but takes it for udp, whose range then matches no
+ * port (both backends; test/kernel/restore-refusals.test.ts).
+ */
+export function bindPorts(
+  o: Map<string, RawOption>, ctx: BindContext, ext: string, d: { sport?: NegPortRange; dport?: NegPortRange }, reversed: "refuse" | "keep",
+): boolean {
   for (const k of ["sport", "dport"] as const) {
     const opt = o.get(`--${k}`);
     if (!opt) continue;
     const r = bindPort(opt, ctx, ext);
     if (!r) return false;
+    if (reversed === "refuse" && r.lo > r.hi) {
+      ctx.error(opt.span, `${ext}: invalid portrange (min > max)`, "LO:HI with LO <= HI", opt.values[0]);
+      return false;
+    }
     d[k] = r;
   }
   return true;
@@ -107,7 +118,7 @@ export const tcp: MatchExtension<TcpData> = {
   parse(options, ctx) {
     const o = collectOptions(this.options, options, ctx, "tcp");
     const d: TcpData = {};
-    if (!bindPorts(o, ctx, "tcp", d)) return undefined;
+    if (!bindPorts(o, ctx, "tcp", d, "refuse")) return undefined;
     const syn = o.get("--syn");
     const fl = o.get("--tcp-flags");
     if (syn && fl) {

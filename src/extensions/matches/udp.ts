@@ -20,7 +20,7 @@ export const udp: MatchExtension<UdpData> = {
   parse(options, ctx) {
     const o = collectOptions(this.options, options, ctx, "udp");
     const d: UdpData = {};
-    return bindPorts(o, ctx, "udp", d) ? d : undefined;
+    return bindPorts(o, ctx, "udp", d, "keep") ? d : undefined;
   },
   save(d) {
     let s = "";
