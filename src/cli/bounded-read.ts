@@ -6,6 +6,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { UsageError } from "./args.js";
+import { NotTextError, textOf } from "../text-file.js";
 
 /** 64 MiB: three times the 10,000-service kube-proxy dump (17 MB) and well above 100k-rule dumps. */
 export const DEFAULT_MAX_INPUT = 64 * 1024 * 1024;
@@ -97,7 +98,12 @@ export function readDescriptor(fd: number, name: string, limit: number, sizeHint
   }
   const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
   checkLines(all, name, limit);
-  return all.toString("utf8");
+  try {
+    return textOf(all, name);
+  } catch (e) {
+    if (e instanceof NotTextError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 export interface ReadFileOptions {

@@ -239,7 +239,7 @@ export function compileRulesets(rulesets: readonly Ruleset[], family: Family): C
     if (rs.family !== family) continue;
     for (const t of rs.tables) {
       // (merged inputs record each table's own format; a single dump has the ruleset's)
-      const whole = ((t as { format?: Ruleset["format"] }).format ?? rs.format) === "save" && t.committed;
+      const whole = (t.format ?? rs.format) === "save" && t.committed;
       if (!whole) out.complete = false;
       const ct: CompiledTable = out.tables.get(t.name) ?? { name: t.name, chains: new Map(), complete: whole };
       ct.complete &&= whole;

@@ -73,10 +73,15 @@ class TableBuilder {
   private lastChain: Chain | undefined;
   private lastLines: DeferredLines | undefined;
 
-  constructor(name: TableName, nameSource: Table["nameSource"], span: Span, deferring: boolean) {
+  /**
+   * `policy`: a built-in chain's policy until a line states it. iptables-restore gives a table
+   * section's built-in chains ACCEPT; `-S` output states every policy with `-P`, so lines
+   * without one are a fragment and the policy is not known.
+   */
+  constructor(name: TableName, nameSource: Table["nameSource"], span: Span, deferring: boolean, policy: Chain["policy"] = "ACCEPT") {
     this.table = { name, chains: [], nameSource, committed: false, span };
     this.deferring = deferring;
-    for (const c of BUILTIN_CHAINS[name]) this.chains.set(c, this.newChain(c, true, "ACCEPT", false, span));
+    for (const c of BUILTIN_CHAINS[name]) this.chains.set(c, this.newChain(c, true, policy, false, span));
   }
 
   /** A chain for this table: one whose rules can be deferred while the table defers them. */
@@ -416,7 +421,7 @@ export function parseSaveDump(input: string, sink: DiagnosticSink, opts: SavePar
     name = inferred.table;
   }
   if (looseSpan && name) {
-    const b = new TableBuilder(name, opts.table ? "option" : "inferred", looseSpan, deferring);
+    const b = new TableBuilder(name, opts.table ? "option" : "inferred", looseSpan, deferring, unknown("the input has no -P line for it (`iptables -S` prints one for every built-in chain)"));
     for (let k = 0; k < looseAt.length; k += 3) {
       lineStart = looseAt[k]!;
       readAgain(lineStart, looseAt[k + 1]!, looseAt[k + 2]!, (l) => {

@@ -255,13 +255,13 @@ describe("stdout is for results", () => {
   it("diff: a dump's problems are notes on stderr, silenced by -q, never in the result", async () => {
     const a = join(dir, "problem-old.save");
     const b = join(dir, "problem-new.save");
-    // A jump to a chain the dump does not have: a problem of the dump, noted by the evaluator.
-    writeFileSync(a, "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 23 -j NOSUCH\n-A INPUT -p tcp -m tcp --dport 22 -j DROP\nCOMMIT\n");
-    writeFileSync(b, "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 23 -j NOSUCH\nCOMMIT\n");
+    // A jump loop: a problem of the dump the evaluator notes at load time (not a parse error).
+    writeFileSync(a, "*filter\n:INPUT ACCEPT [0:0]\n:LOOP - [0:0]\n-A INPUT -p tcp -m tcp --dport 23 -j LOOP\n-A LOOP -j LOOP\n-A INPUT -p tcp -m tcp --dport 22 -j DROP\nCOMMIT\n");
+    writeFileSync(b, "*filter\n:INPUT ACCEPT [0:0]\n:LOOP - [0:0]\n-A INPUT -p tcp -m tcp --dport 23 -j LOOP\n-A LOOP -j LOOP\nCOMMIT\n");
     const loud = await run(["diff", "--random", "20", "--limit", "1", "--stacked", a, b, "--node", fwNode]);
     expect(loud.code).toBe(1);
     expect(loud.out).not.toContain("note:");
-    expect(loud.err).toMatch(/note: old \(.*problem-old\.save\): filter INPUT rule 1: jumps to chain NOSUCH, which does not exist\n/);
+    expect(loud.err).toMatch(/note: old \(.*problem-old\.save\): filter LOOP: jump loop: LOOP → LOOP\n/);
     const quiet = await run(["diff", "-q", "--random", "20", "--limit", "1", a, b, "--node", fwNode]);
     expect(quiet.code).toBe(1);
     expect(quiet.out).not.toContain("note:");

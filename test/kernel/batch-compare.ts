@@ -10,7 +10,7 @@ import { parseRules } from "../../src/parse.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import type { NodeView } from "../../src/netfilter/types.js";
 import { kernelFate, type KernelNode } from "./harness.js";
-import { fateAgrees, kernelSteps, netfateSteps } from "./compare.js";
+import { fateAgrees, kernelSteps, netfatePaths, netfateSteps } from "./compare.js";
 
 export interface Tally {
   compared: number;
@@ -49,12 +49,12 @@ export async function compareRound(k: KernelNode, text: string, packets: PacketS
     // traced). Then only the path up to the DNAT can be compared.
     if (family === "ipv6" && kt.hooks.length === 0 && last?.startsWith("nat PREROUTING ") && last.endsWith(" ACCEPT") && last !== "nat PREROUTING policy ACCEPT") {
       t.cutShort++;
-      if (!outs.some((o) => netfateSteps(o).slice(0, steps.length).join("\n") === kernel)) {
+      if (!outs.some((o) => netfatePaths(o).some((q) => q.slice(0, steps.length).join("\n") === kernel))) {
         t.disagreements.push(`packet ${JSON.stringify(p)} (trace ends at its DNAT)\nkernel:\n${kernel}\nnetfate:\n${outs.map((o) => netfateSteps(o).join("\n")).join("\n--- or ---\n")}\nrules:\n${text}`);
       }
       return;
     }
-    if (!outs.some((o) => netfateSteps(o).join("\n") === kernel && fateAgrees(fate, o.fate))) {
+    if (!outs.some((o) => netfatePaths(o).some((q) => q.join("\n") === kernel) && fateAgrees(fate, o.fate))) {
       t.disagreements.push(`packet ${JSON.stringify(p)}\nkernel (${JSON.stringify(fate)}):\n${kernel}\nnetfate:\n${outs.map((o) => `${JSON.stringify(o.fate)}\n${netfateSteps(o).join("\n")}`).join("\n--- or ---\n")}\nrules:\n${text}`);
     }
   });

@@ -19,6 +19,37 @@ export function netfateSteps(o: Outcome): string[] {
   return o.steps.filter((s) => s.matched).map((s) => stepKey(s.table, s.chain, s.rule, kernelVerdict(s)));
 }
 
+/**
+ * Every path an outcome stands for. An outcome merged from histories that differ only in
+ * steps that did not change what happened next marks those steps `uncertain`; each run of
+ * steps under one condition is then taken or left out. (A superset of the real paths: two
+ * runs that are two sides of one condition are not held apart.) Capped at 2^10 paths.
+ */
+export function netfatePaths(o: Outcome): string[][] {
+  const matched = o.steps.filter((s) => s.matched);
+  const blocks: { steps: Step[]; optional: boolean }[] = [];
+  for (const s of matched) {
+    const sig = s.uncertain?.join("\u0001");
+    const last = blocks[blocks.length - 1];
+    const lastSig = last?.steps[0]!.uncertain?.join("\u0001");
+    if (last && sig !== undefined && sig === lastSig) last.steps.push(s);
+    else blocks.push({ steps: [s], optional: sig !== undefined });
+  }
+  const optional = blocks.filter((b) => b.optional).length;
+  if (optional > 10) throw new Error(`an outcome with ${optional} uncertain runs of steps: too many paths to compare`);
+  const paths: string[][] = [];
+  for (let m = 0; m < 1 << optional; m++) {
+    let k = 0;
+    const path: string[] = [];
+    for (const b of blocks) {
+      if (b.optional && !((m >> k++) & 1)) continue;
+      for (const s of b.steps) path.push(stepKey(s.table, s.chain, s.rule, kernelVerdict(s)));
+    }
+    paths.push(path);
+  }
+  return paths;
+}
+
 /** Kernel steps, leaving out the raw table's policy lines when the dump had no raw table (we added it for TRACE). */
 export function kernelSteps(steps: KernelStep[], dumpTables: Set<string>): string[] {
   return steps.filter((s) => dumpTables.has(s.table)).map((s) => stepKey(s.table, s.chain, s.rule, s.verdict));

@@ -14,7 +14,7 @@ import type { PacketSpec } from "../../src/model/packet.js";
 import type { Ruleset } from "../../src/model/ast.js";
 import { filterRuleset } from "../support/arbitraries.js";
 import { KernelNode, kernelSkipReason, viewOfTopology, type Topology } from "./harness.js";
-import { kernelSteps, netfateSteps } from "./compare.js";
+import { kernelSteps, netfatePaths } from "./compare.js";
 import { saveRegression, type RegressionCase } from "./regression-case.js";
 
 const why = kernelSkipReason();
@@ -75,7 +75,7 @@ describe.skipIf(why !== undefined)(`kernel differential${why ? ` (skipped: ${why
       if (!kt) return;
       out.compared++;
       const outs = n.evaluate(p).outcomes;
-      const ours = outs.map((o) => netfateSteps(o));
+      const ours = outs.flatMap((o) => netfatePaths(o));
       if (kt === "send-failed") {
         // The kernel refused the send: netfilter never saw the packet, netfate must say unroutable.
         if (!outs.every((o) => o.fate.kind === "unroutable")) out.disagreements.push({ packet: p, kernel: "send-failed", netfate: ours, text: `kernel refused to send ${JSON.stringify(p)}, netfate: ${outs.map((o) => o.fate.kind).join(", ")}\nrules:\n${text}` });

@@ -6,7 +6,7 @@ import { parseRules } from "../../src/parse.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import { KernelNode, kernelSkipReason, NODE_ETH0_CNI0, viewOfTopology } from "./harness.js";
-import { kernelSteps, netfateSteps } from "./compare.js";
+import { kernelSteps, netfatePaths } from "./compare.js";
 
 const why = kernelSkipReason();
 
@@ -96,7 +96,7 @@ describe.skipIf(why !== undefined)(`pinned kernel behaviours${why ? ` (skipped: 
         expect(kt && kt !== "send-failed", "kernel trace").toBeTruthy();
         if (!kt || kt === "send-failed") return;
         const kernel = kernelSteps(kt.steps, new Set(rs.tables.map((t) => t.name)));
-        const ours = n.evaluate(p).outcomes.map((o) => netfateSteps(o));
+        const ours = n.evaluate(p).outcomes.flatMap((o) => netfatePaths(o));
         expect(ours).toContainEqual(kernel);
       });
     });

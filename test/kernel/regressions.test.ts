@@ -11,7 +11,7 @@ import { parseRules } from "../../src/parse.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import type { Outcome } from "../../src/netfilter/types.js";
 import { KernelNode, kernelSkipReason, viewOfTopology } from "./harness.js";
-import { kernelSteps, netfateSteps } from "./compare.js";
+import { kernelSteps, netfatePaths } from "./compare.js";
 import { loadRegressions, REGRESSIONS, type RegressionCase } from "./regression-case.js";
 
 const why = kernelSkipReason();
@@ -22,7 +22,7 @@ function netfate(c: RegressionCase): { outcomes: Outcome[]; paths: string[][]; t
   const parsed = parseRules(c.rules);
   expect(parsed.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
   const outcomes = buildNode({ rulesets: [parsed.value], node: viewOfTopology(c.topology) }).evaluate(c.packet).outcomes;
-  return { outcomes, paths: outcomes.map((o) => netfateSteps(o)), tables: new Set(parsed.value.tables.map((t) => t.name)) };
+  return { outcomes, paths: outcomes.flatMap((o) => netfatePaths(o)), tables: new Set(parsed.value.tables.map((t) => t.name)) };
 }
 
 function agrees(kernel: string[] | "send-failed", n: ReturnType<typeof netfate>): boolean {
