@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { hasShared, sharedPath } from "../support/shared.js";
+import { hasShared, sharedPath, needsShared } from "../support/shared.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const bin = resolve(root, "dist/src/cli/main.js");
@@ -86,7 +86,7 @@ describe("why-dropped: exit codes and words that follow the kernel", () => {
     expect(run(["trace", "-q", ...facts, "--rules", rules, ssh]).err).not.toContain("note:");
   });
 
-  it.skipIf(!hasShared)("the reported listing of one chain (kube-router #602) is 'Cannot tell', exit 3, naming the chains not shown", () => {
+  it.skipIf(!hasShared)(needsShared("the reported listing of one chain (kube-router #602) is 'Cannot tell', exit 3, naming the chains not shown"), () => {
     const r = run(["why-dropped", "-q", ...facts, "--rules", sharedPath("corpus/issue/kuberouter-602-firewalld-input.mixed.txt"), ssh]);
     expect(r.code).toBe(3);
     expect(r.out).toContain("KUBE-FIREWALL, which the input does not show");

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { parseSaveChunk } from "../../grammar/save.js";
 import { scanSaveLine } from "../../grammar/save-fast.js";
-import { hasShared, listShared, readShared, sections } from "../support/shared.js";
+import { hasShared, listShared, readShared, sections, needsShared } from "../support/shared.js";
 
 function grammarLine(line: string) {
   const r = parseSaveChunk(line, 7);
@@ -47,7 +47,7 @@ describe("fast scanner ≡ grammar", () => {
     const fast = scanSaveLine(line, 0, line.length, 1);
     expect(fast && fast.kind === "command" ? fast.args[5] : undefined).toMatchObject({ value: 'say "hi" \\ ok', raw: '"say \\"hi\\" \\\\ ok"', quoted: true });
   });
-  it.skipIf(!hasShared)("on every line of the reference dumps", () => {
+  it.skipIf(!hasShared)(needsShared("on every line of the reference dumps"), () => {
     let n = 0;
     for (const f of listShared("reference/iptables", ".txt")) {
       for (const [name, body] of sections(readShared("reference/iptables", f))) {

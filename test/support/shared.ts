@@ -32,3 +32,8 @@ export function readShared(...p: string[]): string {
 export function sharedNotice(what: string): string {
   return `${what}: ../shared not found beside the checkout (${SHARED}); these tests need it and CI always has it`;
 }
+
+/** A test's title that says, when ../shared is missing, that and why it is skipped: the skip shows in the test output. */
+export function needsShared(title: string): string {
+  return hasShared ? title : `${title} (skipped: ${sharedNotice("this test")})`;
+}

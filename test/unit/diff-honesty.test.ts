@@ -12,7 +12,7 @@ import type { CommandIO } from "../../src/cli/io.js";
 import { parseRules } from "../../src/parse.js";
 import { diffRulesets, summarise } from "../../src/diff/compare.js";
 import { emptyFacts } from "../../src/facts/model.js";
-import { hasShared, sharedNotice, sharedPath } from "../support/shared.js";
+import { hasShared, sharedNotice, sharedPath, needsShared } from "../support/shared.js";
 
 // Every file the CLI opens, counted (the real functions do the work).
 const opened: string[] = [];
@@ -134,7 +134,7 @@ describe("probabilities are chances only within one assumption set", () => {
     expect(summarise(e as never).map((s) => [s.assumptions, s.probability])).toEqual([[["a"], 1], [["b"], 1]]);
   });
 
-  it.skipIf(!hasShared)("the corpus's stettenstr dump against itself changed in one rule: no summary above 1", async () => {
+  it.skipIf(!hasShared)(needsShared("the corpus's stettenstr dump against itself changed in one rule: no summary above 1"), async () => {
     const a = sharedPath("corpus/repo-fixture/netnet-openlab-stettenstr.save.txt");
     const text = fs.readFileSync(a, "utf8");
     const b = file("stetten.save", text.replace("-j SNAT --to-source 192.168.0.38", "-j SNAT --to-source 192.168.0.39"));

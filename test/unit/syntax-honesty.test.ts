@@ -14,7 +14,7 @@ import { DiagnosticSink, type Diagnostic } from "../../src/model/diagnostics.js"
 import { parseListing } from "../../src/syntax/listing.js";
 import { saveText } from "../../src/print/save.js";
 import { simpleNode } from "../support/simple-node.js";
-import { sharedNotice, sharedPath } from "../support/shared.js";
+import { sharedNotice, sharedPath, needsShared } from "../support/shared.js";
 
 const CORPUS = sharedPath("corpus");
 const corpus = (p: string) => readFileSync(`${CORPUS}/${p}`, "utf8");
@@ -166,7 +166,7 @@ describe("ipsets among the rules", () => {
     expect(fate(a, "10.0.0.7")).toEqual(["delivered"]);
   });
 
-  it.skipIf(!hasCorpus)("are read from an issue's ipset list pasted before its rules (k8s 54203)", () => {
+  it.skipIf(!hasCorpus)(needsShared("are read from an issue's ipset list pasted before its rules (k8s 54203)"), () => {
     const file = "issue/k8s-54203-ipset-and-counters.mixed.txt";
     const a = assembleInputs({ rules: [{ file, text: corpus(file) }], ipsets: [{ file, text: corpus(file) }] });
     expect(a.ipsets?.test("test", { src: "10.0.0.1", dst: "8.8.8.8", proto: 17, sport: 1000, dport: 53 } as never, ["dst", "dst"])).toBe(true);
@@ -290,7 +290,7 @@ describe("blank lines around and inside a dump in prose", () => {
   });
 });
 
-describe.skipIf(!hasCorpus)("host names in a listing without -n", () => {
+describe.skipIf(!hasCorpus)(needsShared("host names in a listing without -n"), () => {
   it("are kept as names (netnet tails 1.4.1)", () => {
     const file = "repo-fixture/netnet-tails-1.4.1.L.txt";
     const rs = rulesetsOf(readInput(corpus(file), { file }).input)[0]!;

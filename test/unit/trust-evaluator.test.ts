@@ -14,7 +14,7 @@ import { QUIET_NODE } from "../../src/extensions/matches/limit.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { Outcome } from "../../src/netfilter/types.js";
 import { simpleNode } from "../support/simple-node.js";
-import { hasShared, sharedNotice, sharedPath } from "../support/shared.js";
+import { hasShared, sharedNotice, sharedPath, needsShared } from "../support/shared.js";
 
 const node = simpleNode({ addrs: { eth0: ["10.0.0.1/24"] }, routes: [{ dst: "default", dev: "eth0", via: "10.0.0.254" }] });
 const ssh: PacketSpec = { family: "ipv4", from: "eth0", src: "1.2.3.4", dst: "10.0.0.1", proto: 6, sport: 1000, dport: 22, tcpFlags: 2 };
@@ -192,7 +192,7 @@ describe("what the input does not show is not invented", () => {
     expect(save[0]!.assumptions).toEqual([]);
   });
 
-  it.skipIf(!hasShared)("the reported listing: -d localhost rules whose -o lo fails fork nothing (3 outcomes, not 98,304)", () => {
+  it.skipIf(!hasShared)(needsShared("the reported listing: -d localhost rules whose -o lo fails fork nothing (3 outcomes, not 98,304)"), () => {
     const file = sharedPath("corpus/repo-fixture/netnet-tails-1.4.1.L.txt");
     expect(existsSync(file), sharedNotice("corpus")).toBe(true);
     const r = readInput(readFileSync(file, "utf8"), { file });
