@@ -122,6 +122,12 @@ export function stateKey(b: Branch): string {
   ].join("\u0001");
 }
 
+/** A few fields of stateKey: branches that differ in them cannot merge. */
+function quickKey(b: Branch): string {
+  const p = b.pkt;
+  return `${p.src}|${p.dst}|${p.sport}|${p.dport}|${p.mark}|${p.ct.mark}|${p.outIface}`;
+}
+
 function givenKey(given: readonly Literal[]): string {
   return given.map((l) => `${l.holds ? "+" : "-"}${l.condition}`).sort().join("\u0001");
 }
@@ -204,6 +210,11 @@ function mergePair(a: Branch, b: Branch): Branch | undefined {
  */
 export function mergeBranches<T extends { br: Branch }>(list: T[], extraKey: (x: T) => string = () => ""): T[] {
   if (list.length < 2) return list;
+  // Most calls have nothing to merge (kube-proxy's endpoints differ in their destination): a
+  // cheap look at the fields that differ most settles those without building full keys.
+  const cheap = new Set<string>();
+  for (const x of list) cheap.add(quickKey(x.br));
+  if (cheap.size === list.length) return list;
   const buckets = new Map<string, T[]>();
   const order: string[] = [];
   for (const x of list) {

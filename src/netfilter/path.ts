@@ -139,6 +139,7 @@ export interface PathContext extends TraverseContext {
 /** Runs a list of live branches through one table/hook; terminal results become finals. */
 function stage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Branch[] {
   const next: Branch[] = [];
+  const finalsBefore = finals.length;
   for (const br of live) {
     if (s.table === "nat" && (!natApplies(br.pkt) || !ctx.rules.conntrackActive)) {
       next.push(br);
@@ -152,8 +153,10 @@ function stage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Bra
       } else finals.push({ br: r.br, fate: terminalFate(r, s) });
     }
   }
-  // Histories that leave the table in one state go on as one (see mergeBranches).
-  return next.length < 2 ? next : mergeBranches(next.map((br) => ({ br })), (x) => decidingStep(x.br.steps)).map((x) => x.br);
+  // Histories this table split that leave it in one state go on as one (see mergeBranches).
+  // Histories that came in apart, and were not split here, are left as they are.
+  if (next.length < 2 || next.length + finals.length - finalsBefore <= live.length) return next;
+  return mergeBranches(next.map((br) => ({ br })), (x) => decidingStep(x.br.steps)).map((x) => x.br);
 }
 
 function terminalFate(r: TableResult, s: Stage): Fate {

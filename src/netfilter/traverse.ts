@@ -92,68 +92,67 @@ function describeIface(flag: "-i" | "-o", c: IfaceCheck): string {
   return `${c.negated ? "! " : ""}${flag} ${c.name}${c.prefix ? "+" : ""}`;
 }
 
-/** One condition of a rule, decided or not, with the words for it (built only when needed). */
-interface Condition {
-  result: MatchResult;
-  describe: () => string;
+/**
+ * A rule's conditions in the order iptables tests them: 0 `-s`, 1 `-d`, 2 `-i`, 3 `-o`, 4 `-p`,
+ * 5 `-f`, then each match (6 + its position). Addressed by number so that testing a rule
+ * allocates nothing unless a condition is left undecided.
+ */
+const FIRST_MATCH = 6;
+
+/** A listing without -v hides every rule's interfaces: such checks are not tested (see HIDDEN_IFACES). */
+const hidden = (c: IfaceCheck | undefined) => c !== undefined && "indeterminate" in c;
+
+/** Condition `k` of the rule for this packet, or undefined when the rule has no such condition. */
+function condition(cr: CompiledRule, k: number, br: Branch, ctx: TraverseContext, hook: Hook, table: TableName): MatchResult | undefined {
+  const p = br.pkt;
+  switch (k) {
+    case 0:
+      return cr.src && addrTest(cr.src, p.src, ctx.family);
+    case 1:
+      return cr.dst && addrTest(cr.dst, p.dst, ctx.family);
+    case 2:
+      return cr.inIface && !hidden(cr.inIface) ? ifaceTest(cr.inIface, p.inIface) : undefined;
+    case 3:
+      return cr.outIface && !hidden(cr.outIface) ? ifaceTest(cr.outIface, p.outIface) : undefined;
+    case 4:
+      return cr.proto && (p.proto === cr.proto.number) !== cr.proto.negated;
+    case 5:
+      return cr.fragment && p.fragment !== cr.fragment.negated;
+  }
+  const m = cr.matches[k - FIRST_MATCH]!;
+  if (m.kind === "unknown") return { indeterminate: m.reason };
+  if (!m.ext.evaluate) return { indeterminate: `netfate cannot evaluate -m ${m.ext.name} yet` };
+  const env: EvalEnv = { packet: p, hook, table, node: ctx.node, ipsets: ctx.ipsets };
+  return m.ext.evaluate(m.node.data, env);
 }
 
-/**
- * The conditions of a rule in the order iptables tests them (addresses, interfaces, protocol,
- * fragment, then each match), up to the first one that fails outright: `failed` then.
- */
-function conditions(cr: CompiledRule, br: Branch, ctx: TraverseContext, hook: Hook, table: TableName): { conds: Condition[]; failed?: Condition } {
-  const p = br.pkt;
-  const fam = ctx.family;
-  const out: Condition[] = [];
-  const add = (c: Condition): boolean => {
-    out.push(c);
-    return c.result === false;
-  };
-  const failed = () => ({ conds: out, failed: out[out.length - 1]! });
-  if (cr.src && add({ result: addrTest(cr.src, p.src, fam), describe: () => describeAddr("-s", cr) })) return failed();
-  if (cr.dst && add({ result: addrTest(cr.dst, p.dst, fam), describe: () => describeAddr("-d", cr) })) return failed();
-  // A listing without -v hides every rule's interfaces. Forking on each would multiply the
-  // outcomes by two per rule, so netfate reads such rules as having none, and says so.
-  const hidden = (c: IfaceCheck | undefined) => c !== undefined && "indeterminate" in c;
-  if (hidden(cr.inIface) || hidden(cr.outIface)) assume(br, HIDDEN_IFACES);
-  if (cr.inIface && !hidden(cr.inIface)) {
-    const c = cr.inIface;
-    if (add({ result: ifaceTest(c, p.inIface), describe: () => describeIface("-i", c) })) return failed();
+/** Condition `k` as the rule writes it, for a trace's "failed:" and "assumed to match" words. */
+function describeCondition(cr: CompiledRule, k: number, family: Family): string {
+  switch (k) {
+    case 0:
+      return describeAddr("-s", cr);
+    case 1:
+      return describeAddr("-d", cr);
+    case 2:
+      return describeIface("-i", cr.inIface!);
+    case 3:
+      return describeIface("-o", cr.outIface!);
+    case 4:
+      return `${cr.proto!.negated ? "! " : ""}-p ${cr.rule.protocol?.name ?? cr.proto!.number}`;
+    case 5:
+      return `${cr.fragment!.negated ? "! " : ""}-f`;
   }
-  if (cr.outIface && !hidden(cr.outIface)) {
-    const c = cr.outIface;
-    if (add({ result: ifaceTest(c, p.outIface), describe: () => describeIface("-o", c) })) return failed();
-  }
-  if (cr.proto) {
-    const pr = cr.proto;
-    if (add({ result: (p.proto === pr.number) !== pr.negated, describe: () => `${pr.negated ? "! " : ""}-p ${cr.rule.protocol?.name ?? pr.number}` })) return failed();
-  }
-  if (cr.fragment) {
-    const f = cr.fragment;
-    if (add({ result: p.fragment !== f.negated, describe: () => `${f.negated ? "! " : ""}-f` })) return failed();
-  }
-  for (const m of cr.matches) {
-    let result: MatchResult;
-    if (m.kind === "unknown") result = { indeterminate: m.reason };
-    else if (!m.ext.evaluate) result = { indeterminate: `netfate cannot evaluate -m ${m.ext.name} yet` };
-    else {
-      const env: EvalEnv = { packet: p, hook, table, node: ctx.node, ipsets: ctx.ipsets };
-      result = m.ext.evaluate(m.node.data, env);
-    }
-    const c: Condition = {
-      result,
-      describe: () => (m.kind === "extension" ? `-m ${m.node.name}${m.ext.save(m.node.data, { family: fam, protocol: cr.rule.protocol, numeric: true })}` : m.text),
-    };
-    if (add(c)) return failed();
-  }
-  return { conds: out };
+  const m = cr.matches[k - FIRST_MATCH]!;
+  return m.kind === "extension" ? `-m ${m.node.name}${m.ext.save(m.node.data, { family, protocol: cr.rule.protocol, numeric: true })}` : m.text;
 }
 
 type RuleTest =
   | { kind: "no"; failed: string }
   | { kind: "yes" }
   | { kind: "split"; yes: Branch[]; no: { br: Branch; failed: string }[] };
+
+const NO_WORDS: RuleTest = { kind: "no", failed: "" };
+const YES: RuleTest = { kind: "yes" };
 
 /**
  * Tests a rule against a branch. A rule whose decided conditions fail cannot match, whatever
@@ -162,55 +161,54 @@ type RuleTest =
  * so testing them out of order changes no answer.
  */
 function testRule(cr: CompiledRule, br: Branch, ctx: TraverseContext, hook: Hook, table: TableName, chain: string): RuleTest {
-  const { conds, failed } = conditions(cr, br, ctx, hook, table);
-  if (failed) return { kind: "no", failed: ctx.verbose ? failed.describe() : "" };
-  let open = false;
-  let assumedFalse: Condition | undefined;
-  for (const c of conds) {
-    const r = c.result;
-    if (r === true || r === false) continue;
-    if ("matched" in r) {
-      if (!r.matched && !assumedFalse) assumedFalse = c;
-    } else open = true;
+  if (hidden(cr.inIface) || hidden(cr.outIface)) assume(br, HIDDEN_IFACES);
+  const count = FIRST_MATCH + cr.matches.length;
+  // Conditions not decided outright (undecided, random, or decided by a stated assumption).
+  let open: Array<{ k: number; r: Exclude<MatchResult, boolean> }> | undefined;
+  for (let k = 0; k < count; k++) {
+    const r = condition(cr, k, br, ctx, hook, table);
+    if (r === undefined || r === true) continue;
+    if (r === false) return ctx.verbose ? { kind: "no", failed: describeCondition(cr, k, ctx.family) } : NO_WORDS;
+    (open ??= []).push({ k, r });
   }
+  if (!open) return YES;
+  const assumedFalse = open.find((c) => "matched" in c.r && !c.r.matched);
   if (assumedFalse) {
-    assume(br, (assumedFalse.result as { assuming: string }).assuming);
-    return { kind: "no", failed: ctx.verbose ? assumedFalse.describe() : "" };
+    assume(br, (assumedFalse.r as { assuming: string }).assuming);
+    return ctx.verbose ? { kind: "no", failed: describeCondition(cr, assumedFalse.k, ctx.family) } : NO_WORDS;
   }
-  for (const c of conds) if (typeof c.result === "object" && "matched" in c.result) assume(br, c.result.assuming);
-  if (!open) return { kind: "yes" };
+  for (const c of open) if ("matched" in c.r) assume(br, c.r.assuming);
+  const split = open.filter((c) => !("matched" in c.r)) as Array<{ k: number; r: Exclude<MatchResult, boolean | { matched: boolean }> }>;
+  if (split.length === 0) return YES;
   // Undecided or random conditions: one history per combination that can happen, in order.
   const yes: Branch[] = [];
   const no: { br: Branch; failed: string }[] = [];
   const queue: Array<{ br: Branch; next: number }> = [{ br, next: 0 }];
   while (queue.length) {
     const { br: b, next } = queue.pop()!;
-    let k = next;
-    while (k < conds.length && (conds[k]!.result === true || (typeof conds[k]!.result === "object" && "matched" in (conds[k]!.result as object)))) k++;
-    if (k >= conds.length) {
+    if (next >= split.length) {
       yes.push(b);
       continue;
     }
-    const c = conds[k]!;
-    const r = c.result as Exclude<MatchResult, boolean | { matched: boolean }>;
-    const what = c.describe();
+    const { k, r } = split[next]!;
+    const what = describeCondition(cr, k, ctx.family);
     if ("indeterminate" in r) {
       // The same condition met again in one history (a chain entered twice) keeps its answer.
       const condition = `${table} ${chain} #${cr.index + 1} ${k} ${hook} ${b.pkt.mark}`;
       const known = b.given.find((l) => l.condition === condition);
       if (known) {
-        if (known.holds) queue.push({ br: b, next: k + 1 });
+        if (known.holds) queue.push({ br: b, next: next + 1 });
         else no.push({ br: b, failed: what });
         continue;
       }
-      queue.push({ br: alternative(b, { condition, holds: true, text: `${what}: assumed to match (${r.indeterminate})` }), next: k + 1 });
+      queue.push({ br: alternative(b, { condition, holds: true, text: `${what}: assumed to match (${r.indeterminate})` }), next: next + 1 });
       no.push({ br: alternative(b, { condition, holds: false, text: `${what}: assumed not to match (${r.indeterminate})` }), failed: what });
     } else {
       for (const alt of r.branches) {
         if (alt.probability <= 0) continue;
         const nb = fork(b, alt.probability);
         nb.randomChoice = alt.label;
-        if (alt.matched) queue.push({ br: nb, next: k + 1 });
+        if (alt.matched) queue.push({ br: nb, next: next + 1 });
         else no.push({ br: nb, failed: `${what} (${alt.label})` });
       }
     }
