@@ -543,6 +543,9 @@ export function candidatePackets(sides: ReadonlyArray<readonly Ruleset[]>, o: Ca
     for (const [, p] of kept) result.push(p);
   }
   const perFamily = Math.ceil((o.random ?? DEFAULT_RANDOM) / Math.max(1, contexts.length));
-  contexts.forEach(({ ctx, node }, i) => result.push(...randomPackets(ctx, node, perFamily, (o.seed ?? 1) + i, out)));
+  // One at a time: spreading 100k+ packets into push() exceeds the call's argument limit.
+  contexts.forEach(({ ctx, node }, i) => {
+    for (const p of randomPackets(ctx, node, perFamily, (o.seed ?? 1) + i, out)) result.push(p);
+  });
   return result;
 }

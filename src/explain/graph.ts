@@ -62,28 +62,50 @@ export function traceGraph(e: Evaluation): TraceGraph {
   };
   const start = add(START_ID, "packet", "start");
   const outcomes: TraceGraph["outcomes"] = [];
+  // Sets beside the lists: a path through a chain 10,000 jumps deep stays linear.
+  const rulesOf = new Map<GraphNode, Set<string>>();
   e.outcomes.forEach((o, i) => {
     let prev = start;
     const path = [start.id];
+    const inPath = new Set(path);
     const stack: GraphNode[] = [];
+    const onStack = new Map<GraphNode, number>();
     let lastVerdict = "";
     for (const s of o.steps) {
       if (!s.matched) continue;
       const n = add(chainNodeId(s.hook, s.table, s.chain), `${s.table} ${s.chain}\n(${s.hook})`, "chain");
       const text = stepRuleText(s, fam);
-      if (!n.rules.includes(text)) n.rules.push(text);
+      let seen = rulesOf.get(n);
+      if (!seen) rulesOf.set(n, (seen = new Set(n.rules)));
+      if (!seen.has(text)) {
+        seen.add(text);
+        n.rules.push(text);
+      }
+      const pop = () => {
+        const top = stack.pop()!;
+        onStack.set(top, onStack.get(top)! - 1);
+        return top;
+      };
       if (prev !== n) {
         // Back in a chain we jumped from: a return, drawn as no edge of its own.
-        const returning = stack.includes(n);
+        const returning = (onStack.get(n) ?? 0) > 0;
         if (returning) {
-          while (stack.length && stack[stack.length - 1] !== n) stack.pop();
-          stack.pop();
+          while (stack.length && pop() !== n);
         } else {
           const called = /^(JUMP|GOTO) /.test(lastVerdict);
-          if (called && !lastVerdict.startsWith("GOTO")) stack.push(prev);
-          if (!called) stack.length = 0;
+          if (called && !lastVerdict.startsWith("GOTO")) {
+            stack.push(prev);
+            onStack.set(prev, (onStack.get(prev) ?? 0) + 1);
+          }
+          if (!called) {
+            stack.length = 0;
+            onStack.clear();
+          }
           edges.push({ from: prev.id, to: n.id, label: called ? lastVerdict : "", outcome: i });
-          if (!path.includes(n.id)) path.push(n.id);
+          if (!inPath.has(n.id)) {
+            inPath.add(n.id);
+            path.push(n.id);
+          }
         }
       }
       prev = n;
