@@ -2,6 +2,12 @@
  * `-m statistic`: random sampling or every-nth packet. The probability is stored as the
  * kernel stores it, a 31-bit integer (p * 2^31 rounded), and printed back from it with 11
  * decimals — that is why kube-proxy's 1/3 reads 0.33332999982.
+ *
+ * nth mode is no chance: the kernel (net/netfilter/xt_statistic.c) keeps one counter per rule,
+ * shared by every packet that reaches it, set to `--packet` when the rule is loaded. Each
+ * packet moves it on by one, wrapping to 0 after `--every` - 1 (iptables stores --every less
+ * one), and the packet that wraps it matches. So a fresh rule's first packet matches only when
+ * `--packet` is `--every` - 1; with `--packet 0` the every-th packet is the first to match.
  */
 import type { MatchExtension } from "../types.js";
 import { parseUnsigned } from "../util.js";
@@ -11,6 +17,10 @@ export type StatisticData =
   | { mode: "nth"; negated: boolean; every: number; packet: number };
 
 const SCALE = 0x80000000;
+
+/** What netfate assumes of nth counters: one shared text, so outcomes list it once. */
+export const QUIET_NTH =
+  "statistic nth counters are at their start, as on a quiet node (the packet is the first each --mode nth rule has seen since the rules were loaded)";
 
 /** How iptables turns `--probability p` into the kernel's integer. */
 export function probabilityToBits(p: number): number {
@@ -84,10 +94,12 @@ export const statistic: MatchExtension<StatisticData> = {
     return ` statistic mode nth${d.negated ? " !" : ""} every ${d.every}${d.packet ? ` packet ${d.packet}` : ""}`;
   },
   evaluate(d) {
+    // The counter starts at --packet; this packet wraps it (and matches) only from every - 1.
+    if (d.mode === "nth") return { matched: (d.packet === d.every - 1) !== d.negated, assuming: QUIET_NTH };
     // The kernel draws a 31-bit random number and matches when it is below the stored integer.
-    const p = d.mode === "random" ? bitsToProbability(d.probabilityBits) : 1 / d.every;
+    const p = bitsToProbability(d.probabilityBits);
     const hit = d.negated ? 1 - p : p;
-    const label = d.mode === "random" ? `statistic probability ${probabilityText(d.probabilityBits)}` : `statistic every ${d.every}`;
+    const label = `statistic probability ${probabilityText(d.probabilityBits)}`;
     return {
       branches: [
         { probability: hit, matched: true, label: `${label}: matched` },
