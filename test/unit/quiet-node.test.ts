@@ -89,15 +89,15 @@ describe("a first packet on a quiet node, as the kernel decides it", () => {
       ["-m quota ! --quota 0", { length: undefined }, dropped()],
       ["-m quota --quota 100000", { length: undefined }, "indeterminate"],
     ],
-    // xt_statistic: the counter starts at --packet; the packet that wraps it matches.
+    // xt_statistic: counting a fresh rule's packets from 0, packet --packet is the first to match.
     "statistic nth": [
       ["-m statistic --mode nth --every 1 --packet 0", {}, dropped(QUIET_NTH)],
-      ["-m statistic --mode nth --every 2 --packet 0", {}, delivered(QUIET_NTH)],
-      ["-m statistic --mode nth --every 3 --packet 0", {}, delivered(QUIET_NTH)],
-      ["-m statistic --mode nth --every 3 --packet 1", {}, delivered(QUIET_NTH)],
-      ["-m statistic --mode nth --every 3 --packet 2", {}, dropped(QUIET_NTH)],
-      ["-m statistic --mode nth ! --every 3 --packet 0", {}, dropped(QUIET_NTH)],
-      ["-m statistic --mode nth ! --every 4 --packet 3", {}, delivered(QUIET_NTH)],
+      ["-m statistic --mode nth --every 2 --packet 0", {}, dropped(QUIET_NTH)],
+      ["-m statistic --mode nth --every 2 --packet 1", {}, delivered(QUIET_NTH)],
+      ["-m statistic --mode nth --every 3 --packet 0", {}, dropped(QUIET_NTH)],
+      ["-m statistic --mode nth --every 3 --packet 2", {}, delivered(QUIET_NTH)],
+      ["-m statistic --mode nth ! --every 3 --packet 0", {}, delivered(QUIET_NTH)],
+      ["-m statistic --mode nth ! --every 4 --packet 3", {}, dropped(QUIET_NTH)],
     ],
   };
   for (const [ext, cases] of Object.entries(CASES)) {
@@ -112,14 +112,14 @@ describe("a first packet on a quiet node, as the kernel decides it", () => {
     for (const o of outs) expect(o.assumptions).not.toContain(QUIET_NTH);
   });
 
-  it("nth rules of a kube-proxy-style chain send a first packet down the last branch, one outcome", () => {
+  it("nth rules of a kube-proxy-style chain send a first packet down the first branch, one outcome", () => {
     const outs = outcomes([
       "-A INPUT -m statistic --mode nth --every 3 --packet 0 -j DROP",
-      "-A INPUT -m statistic --mode nth --every 2 --packet 0 -j DROP",
+      "-A INPUT -m statistic --mode nth --every 2 --packet 0 -j ACCEPT",
       "-A INPUT -j ACCEPT",
     ]);
     expect(outs).toHaveLength(1);
-    expect(outs[0]!.fate).toMatchObject({ kind: "delivered" });
+    expect(outs[0]!.fate).toMatchObject({ kind: "dropped", rule: 1 });
     expect(outs[0]!.probability).toBe(1);
   });
 
@@ -128,7 +128,7 @@ describe("a first packet on a quiet node, as the kernel decides it", () => {
       ...Array.from({ length: 5 }, (_, i) => `-A INPUT -m recent --rcheck --name l${i} -j DROP`),
       ...Array.from({ length: 5 }, (_, i) => `-A INPUT -m connlimit --connlimit-above ${i + 1} -j DROP`),
       ...Array.from({ length: 5 }, (_, i) => `-A INPUT -m quota ! --quota ${1000 + i} -j DROP`),
-      ...Array.from({ length: 5 }, (_, i) => `-A INPUT -m statistic --mode nth --every ${i + 2} --packet 0 -j DROP`),
+      ...Array.from({ length: 5 }, (_, i) => `-A INPUT -m statistic --mode nth --every ${i + 2} --packet 1 -j DROP`),
       ...Array.from({ length: 5 }, () => "-A INPUT -m limit --limit 1/min -j LOG"),
     ];
     const outs = outcomes(lines);

@@ -4,10 +4,11 @@
  * decimals — that is why kube-proxy's 1/3 reads 0.33332999982.
  *
  * nth mode is no chance: the kernel (net/netfilter/xt_statistic.c) keeps one counter per rule,
- * shared by every packet that reaches it, set to `--packet` when the rule is loaded. Each
- * packet moves it on by one, wrapping to 0 after `--every` - 1 (iptables stores --every less
- * one), and the packet that wraps it matches. So a fresh rule's first packet matches only when
- * `--packet` is `--every` - 1; with `--packet 0` the every-th packet is the first to match.
+ * shared by every packet that reaches it, starting where iptables puts it when the rule is
+ * loaded; each packet moves it on by one and the packet that wraps it round matches. Counting
+ * the packets a fresh rule sees from 0, packet `--packet` matches, then every `--every`-th
+ * after it (measured: `--every 3 --packet 1` matched packets 1 and 4, `--packet 0` packets 0,
+ * 3 and 6). So a first packet matches exactly when `--packet` is 0.
  */
 import type { MatchExtension } from "../types.js";
 import { parseUnsigned } from "../util.js";
@@ -94,8 +95,8 @@ export const statistic: MatchExtension<StatisticData> = {
     return ` statistic mode nth${d.negated ? " !" : ""} every ${d.every}${d.packet ? ` packet ${d.packet}` : ""}`;
   },
   evaluate(d) {
-    // The counter starts at --packet; this packet wraps it (and matches) only from every - 1.
-    if (d.mode === "nth") return { matched: (d.packet === d.every - 1) !== d.negated, assuming: QUIET_NTH };
+    // Packet number --packet (from 0) of a fresh rule is the first to match.
+    if (d.mode === "nth") return { matched: (d.packet === 0) !== d.negated, assuming: QUIET_NTH };
     // The kernel draws a 31-bit random number and matches when it is below the stored integer.
     const p = bitsToProbability(d.probabilityBits);
     const hit = d.negated ? 1 - p : p;
