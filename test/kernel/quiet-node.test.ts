@@ -8,8 +8,12 @@
  * A lost trace is not sent again into the same rules (the packet has already used their
  * state): the ruleset is loaded afresh and the packet sent again.
  */
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseRules } from "../../src/parse.js";
+import { listText } from "../../src/print/listing.js";
+import { ruleSpecText } from "../../src/print/save.js";
+import type { Family } from "../../src/model/ast.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import { QUIET_RECENT } from "../../src/extensions/matches/recent.js";
@@ -192,4 +196,54 @@ describe.skipIf(why !== undefined)(`stateful matches on a quiet node against the
     expect(netfatePaths(outs[0]!)).toContainEqual(kernelSteps(kt!.steps, new Set(rs.value.tables.map((t) => t.name))));
     expect(outs[0]!.assumptions).toEqual(expect.arrayContaining([QUIET_RECENT, QUIET_CONNECTIONS, QUIET_QUOTA, QUIET_NTH]));
   }, 60_000);
+});
+
+/**
+ * connlimit's and quota's options asked of iptables-nft 1.8.9 itself: netfate must refuse what
+ * it refuses, and print what it prints (iptables-save, and -nL's last column).
+ */
+const OPTION_CASES: Array<[Family, string]> = [
+  ...[
+    "--connlimit-above 0", "--connlimit-upto 0", "! --connlimit-above 3", "! --connlimit-upto 0x5", "--connlimit-above 010", "--connlimit-above 08",
+    "--connlimit-above +5", "--connlimit-above 4294967295", "--connlimit-above 4294967296", "--connlimit-above -1", "--connlimit-mask 24",
+    "--connlimit-above 3 --connlimit-upto 4", "--connlimit-above 3 --connlimit-saddr --connlimit-daddr", "--connlimit-upto 3 --connlimit-daddr",
+    ...["0", "24", "33", "129", "1000", "0x100", "017", "08", "4294967040", "4294967296", "255.255.255.254", "255.0.255.0", "1.2.3", "0.0.0.0", "abc", "1e1", "::"].map(
+      (m) => `--connlimit-above 3 --connlimit-mask ${m}`,
+    ),
+  ].map((o) => ["ipv4", `-m connlimit ${o}`] as [Family, string]),
+  ...["0", "64", "65", "128", "129", "0x40", "0x81", "ffff:ffff::", "ffff:0:ffff::", "255.255.0.0"].map((m) => ["ipv6", `-m connlimit --connlimit-upto 2 --connlimit-mask ${m}`] as [Family, string]),
+  ...["--quota 0", "! --quota 200", "--quota 0x10", "--quota 010", "--quota 08", "--quota +5", "--quota -1", "--quota 1k", "--quota 18446744073709551615", "--quota 18446744073709551616", "--quota 9007199254740993"].map(
+    (o) => ["ipv4", `-m quota ${o}`] as [Family, string],
+  ),
+  ["ipv6", "-m quota ! --quota 1500"],
+];
+
+const NS = `nfquiet${process.pid}`;
+const inNs = (args: string[], input?: string) => spawnSync("ip", ["netns", "exec", NS, ...args], { input, encoding: "utf8" });
+const LAST_COLUMN = /^ACCEPT\s+\S+\s+--\s+\S+\s+\S+\s+/;
+
+describe.skipIf(why !== undefined)(`connlimit and quota options against iptables 1.8.9${why ? ` (skipped: ${why})` : ""}`, () => {
+  beforeAll(() => {
+    spawnSync("ip", ["netns", "del", NS]);
+    const r = spawnSync("ip", ["netns", "add", NS]);
+    if (r.status !== 0) throw new Error(`ip netns add ${NS}: ${r.stderr.toString()}`);
+  });
+  afterAll(() => void spawnSync("ip", ["netns", "del", NS]));
+
+  it.each(OPTION_CASES)("%s %s", (family, spec) => {
+    const tool = family === "ipv4" ? "iptables" : "ip6tables";
+    const text = ["*filter", ":INPUT ACCEPT [0:0]", `-A INPUT ${spec} -j ACCEPT`, "COMMIT", ""].join("\n");
+    const real = inNs([`${tool}-nft-restore`], text);
+    const parsed = parseRules(text, { family });
+    const errors = parsed.diagnostics.filter((d) => d.severity === "error").map((d) => d.message);
+    expect({ refused: errors.length > 0, errors }).toMatchObject({ refused: real.status !== 0 });
+    if (real.status !== 0) return;
+    const saved = inNs([`${tool}-nft-save`, "-t", "filter"]).stdout.split("\n").find((l) => l.startsWith("-A INPUT "))!;
+    const listed = inNs([`${tool}-nft`, "-nL", "INPUT"]).stdout.split("\n").find((l) => l.startsWith("ACCEPT "))!;
+    inNs([`${tool}-nft`, "-F"]);
+    const rule = parsed.value.tables[0]!.chains[0]!.rules[0]!;
+    expect(`-A INPUT${ruleSpecText(rule, family)}`).toBe(saved);
+    const ours = listText(parsed.value, { numeric: true }).split("\n").find((l) => l.startsWith("ACCEPT "))!;
+    expect(ours.replace(LAST_COLUMN, "").trimEnd()).toBe(listed.replace(LAST_COLUMN, "").trimEnd());
+  });
 });
