@@ -7,6 +7,7 @@ import type { ExtensionMatch, ExtensionTarget, Family } from "../model/ast.js";
 import type { DataOf, Extension, MatchExtension, TargetExtension } from "./types.js";
 import { addrtype } from "./matches/addrtype.js";
 import { comment } from "./matches/comment.js";
+import { connlimit } from "./matches/connlimit.js";
 import { connmark } from "./matches/connmark.js";
 import { conntrack } from "./matches/conntrack.js";
 import { dscp } from "./matches/dscp.js";
@@ -23,6 +24,7 @@ import { owner } from "./matches/owner.js";
 import { physdev } from "./matches/physdev.js";
 import { pkttype } from "./matches/pkttype.js";
 import { policy } from "./matches/policy.js";
+import { quota } from "./matches/quota.js";
 import { recent } from "./matches/recent.js";
 import { rpfilter } from "./matches/rpfilter.js";
 import { sctp } from "./matches/sctp.js";
@@ -69,6 +71,7 @@ import { TTL } from "./targets/TTL.js";
 export const MATCHES: readonly MatchExtension<any>[] = [
   addrtype,
   comment,
+  connlimit,
   connmark,
   conntrack,
   dscp,
@@ -86,6 +89,7 @@ export const MATCHES: readonly MatchExtension<any>[] = [
   physdev,
   pkttype,
   policy,
+  quota,
   recent,
   rpfilter,
   sctp,

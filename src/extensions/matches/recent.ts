@@ -2,7 +2,8 @@
  * `-m recent`: a named list of addresses with the times they were seen. `--set` records the
  * packet's address and always matches; `--rcheck`/`--update`/`--remove` ask whether the
  * address is in the list (within `--seconds`, at least `--hitcount` times), which depends on
- * traffic netfate has not seen.
+ * traffic netfate has not seen: it takes the lists to be empty, as a first packet on a quiet
+ * node finds them, and says so.
  */
 import type { MatchExtension, OptionSpec } from "../types.js";
 import type { RawOption } from "../../model/ast.js";
@@ -10,6 +11,14 @@ import { collectOptions } from "../util.js";
 import { parseAddress } from "../../syntax/address.js";
 
 export type RecentOp = "set" | "rcheck" | "update" | "remove";
+
+/**
+ * What netfate assumes of recent lists: one shared text, so outcomes list it once. netfate
+ * keeps no list between rules, so an address a `--set` earlier on the packet's own path added
+ * is not seen by a later `--rcheck`/`--update`/`--remove` of that list; the text says so.
+ */
+export const QUIET_RECENT =
+  "recent lists are empty, as on a quiet node (a first packet finds no address in any -m recent list; one a --set earlier on its own path added is not followed)";
 
 export interface RecentData {
   /** `!` before the operation: the match result is inverted. */
@@ -135,11 +144,13 @@ export const recent: MatchExtension<RecentData> = {
     };
   },
   evaluate(d) {
-    // The kernel records the address and returns the (possibly inverted) hit without looking
-    // at times or counts. (It drops the packet only if it cannot allocate the entry.)
+    // net/netfilter/xt_recent.c: --set records the address and returns the (possibly
+    // inverted) hit whatever the list held, without looking at times or counts. (It drops the
+    // packet only if it cannot allocate the entry.)
     if (d.op === "set") return !d.negated;
-    const what = d.op === "rcheck" ? "is" : d.op === "update" ? "is (and is then refreshed)" : "is (and is then removed)";
-    const window = `${d.seconds ? ` seen within ${d.seconds}s` : ""}${d.hitcount ? ` at least ${d.hitcount} times` : ""}`;
-    return { indeterminate: `recent --${d.op} --name ${d.name}: whether the packet's ${d.side} address ${what} in the list${window} is not known` };
+    // An address not in the list answers the inversion flag alone: --rcheck, --update and
+    // --remove do not match, `!` before them does. --seconds, --hitcount, --reap, --rttl and
+    // the side only matter once an entry is found.
+    return { matched: d.negated, assuming: QUIET_RECENT };
   },
 };

@@ -2,6 +2,13 @@
  * `-m statistic`: random sampling or every-nth packet. The probability is stored as the
  * kernel stores it, a 31-bit integer (p * 2^31 rounded), and printed back from it with 11
  * decimals — that is why kube-proxy's 1/3 reads 0.33332999982.
+ *
+ * nth mode is no chance: the kernel (net/netfilter/xt_statistic.c) keeps one counter per rule,
+ * shared by every packet that reaches it, starting where iptables puts it when the rule is
+ * loaded; each packet moves it on by one and the packet that wraps it round matches. Counting
+ * the packets a fresh rule sees from 0, packet `--packet` matches, then every `--every`-th
+ * after it (measured: `--every 3 --packet 1` matched packets 1 and 4, `--packet 0` packets 0,
+ * 3 and 6). So a first packet matches exactly when `--packet` is 0.
  */
 import type { MatchExtension } from "../types.js";
 import { parseUnsigned } from "../util.js";
@@ -11,6 +18,10 @@ export type StatisticData =
   | { mode: "nth"; negated: boolean; every: number; packet: number };
 
 const SCALE = 0x80000000;
+
+/** What netfate assumes of nth counters: one shared text, so outcomes list it once. */
+export const QUIET_NTH =
+  "statistic nth counters are at their start, as on a quiet node (the packet is the first each --mode nth rule has seen since the rules were loaded)";
 
 /** How iptables turns `--probability p` into the kernel's integer. */
 export function probabilityToBits(p: number): number {
@@ -84,10 +95,12 @@ export const statistic: MatchExtension<StatisticData> = {
     return ` statistic mode nth${d.negated ? " !" : ""} every ${d.every}${d.packet ? ` packet ${d.packet}` : ""}`;
   },
   evaluate(d) {
+    // Packet number --packet (from 0) of a fresh rule is the first to match.
+    if (d.mode === "nth") return { matched: (d.packet === 0) !== d.negated, assuming: QUIET_NTH };
     // The kernel draws a 31-bit random number and matches when it is below the stored integer.
-    const p = d.mode === "random" ? bitsToProbability(d.probabilityBits) : 1 / d.every;
+    const p = bitsToProbability(d.probabilityBits);
     const hit = d.negated ? 1 - p : p;
-    const label = d.mode === "random" ? `statistic probability ${probabilityText(d.probabilityBits)}` : `statistic every ${d.every}`;
+    const label = `statistic probability ${probabilityText(d.probabilityBits)}`;
     return {
       branches: [
         { probability: hit, matched: true, label: `${label}: matched` },
