@@ -22,3 +22,10 @@ describe("-m connlabel", () => {
     expect(matchAnswer("-m connlabel --label 1", "connlabel", {})).toHaveProperty("indeterminate");
   });
 });
+
+describe("-m connlabel names", () => {
+  it("refuses a name its save text could not carry", () => {
+    expect(bindErrors('-m connlabel --label "a b"')[0]).toMatch(/not found or invalid value/);
+    expect(bindErrors('-m connlabel --label "a\\"b"')[0]).toMatch(/not found or invalid value/);
+  });
+});

@@ -42,6 +42,9 @@ describe("-m string", () => {
     expect(bindErrors(`-m string --string ${"a".repeat(129)} --algo bm`)[0]).toMatch(/STRING too long/);
     expect(bindErrors("-m string --string x --algo bm --from 10 --to 5")[0]).toMatch(/--from is after --to/);
     expect(bindErrors("-m string --string x --algo bm --to 65536")[0]).toMatch(/bad value for --to/);
+    expect(bindErrors('-m string --string "" --algo bm')[0]).toMatch(/the pattern is empty/);
+    expect(bindErrors('-m string --hex-string "|" --algo bm')[0]).toMatch(/the pattern is empty/);
+    expect(bindErrors('-m string --hex-string "||" --algo bm')[0]).toMatch(/Odd number of hex digits/);
   });
   it("is indeterminate: the packet has no payload", () => {
     const node = simpleNode({ addrs: { eth0: ["192.168.0.11/24"] }, routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }] });

@@ -35,6 +35,8 @@ export const connlabel: MatchExtension<ConnlabelData> = {
     if (v === "") return void ctx.error(l.span, "connlabel: empty --label", "a bit number or a label name", v);
     const n = /^[0-9]/.test(v) ? parseUnsigned(v) : undefined;
     if (/^[0-9]/.test(v) && (n === undefined || n > MAX_BIT)) return void ctx.error(l.span, `label '${v}' not found or invalid value`, `a bit number 0-${MAX_BIT}`, v);
+    // iptables prints a name between double quotes as it is: one that needs escaping could not be read back.
+    if (n === undefined && !/^[^\s"'\\]+$/.test(v)) return void ctx.error(l.span, `label '${v}' not found or invalid value`, "a bit number, or a label name without spaces, quotes or backslashes", v);
     return { negated: l.negated, label: n ?? v, set: o.has("--set") };
   },
   save(d) {
@@ -44,7 +46,7 @@ export const connlabel: MatchExtension<ConnlabelData> = {
     return ` connlabel${d.negated ? " !" : ""} ${typeof d.label === "number" ? d.label : `'${d.label}'`}${d.set ? " set" : ""}`;
   },
   parsePrint(s) {
-    const m = s.match(/connlabel( !)? (?:(\d+)|'([^']*)')( set)?(?= |$)/);
+    const m = s.match(/connlabel( !)? (?:(\d+)|'([^\s"'\\]+)')( set)?(?= |$)/);
     if (!m) return undefined;
     return { negated: m[1] !== undefined, label: m[2] !== undefined ? Number(m[2]) : m[3]!, set: m[4] !== undefined };
   },

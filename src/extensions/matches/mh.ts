@@ -5,6 +5,7 @@
  * not (`-L` keeps `!0:255`).
  */
 import type { MatchExtension } from "../types.js";
+import { parseUnsigned } from "../util.js";
 
 export interface MhData {
   negated: boolean;
@@ -25,10 +26,7 @@ function mhType(text: string): number | undefined {
   let hit: readonly [string, number] | undefined;
   for (const e of MH_NAMES) if (e[0].startsWith(t) && (hit === undefined || e[0].length === t.length)) hit = e;
   if (hit) return hit[1];
-  const m = /^(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(text);
-  if (!m) return undefined;
-  const n = text.startsWith("0x") || text.startsWith("0X") ? parseInt(text.slice(2), 16) : text.length > 1 && text[0] === "0" ? parseInt(text, 8) : Number(text);
-  return n <= 255 ? n : undefined;
+  return parseUnsigned(text, 255);
 }
 
 const typeName = (n: number, numeric: boolean) => (numeric ? undefined : MH_NAMES.find(([, v]) => v === n)?.[0]) ?? String(n);

@@ -121,14 +121,14 @@ export const string: MatchExtension<StringData> = {
     if (str) {
       const bytes = [...new TextEncoder().encode(str.values[0] ?? "")];
       if (bytes.length > MAX_PATTERN) return void ctx.error(str.span, `STRING too long "${str.values[0]}"`, `at most ${MAX_PATTERN} bytes`);
-      // The kernel refuses an empty pattern (EINVAL).
-      if (bytes.length === 0) return void ctx.error(str.span, "string: the pattern is empty", "at least one byte", '""');
       pattern = bytes;
     } else {
       const r = parseHexString(hexStr!.values[0] ?? "");
       if (typeof r === "string") return void ctx.error(hexStr!.span, `string: ${r}`, "bytes as |hex pairs| and literal text", hexStr!.values[0]);
       pattern = r;
     }
+    // The kernel refuses an empty pattern (EINVAL from both backends, checked with 1.8.9): `--string ""`, `--hex-string "|"`.
+    if (pattern.length === 0) return void ctx.error(given.span, "string: the pattern is empty", "at least one byte", given.values[0]);
     const from = offset(o.get("--from"), ctx, 0);
     const to = offset(o.get("--to"), ctx, 65535);
     if (from === undefined || to === undefined) return undefined;

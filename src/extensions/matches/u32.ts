@@ -5,6 +5,7 @@
  * evaluation is indeterminate.
  */
 import type { MatchExtension } from "../types.js";
+import { parseUnsigned } from "../util.js";
 
 export type U32Op = "&" | "<<" | ">>" | "@";
 
@@ -48,8 +49,8 @@ export function parseU32(text: string): U32Test[] | { at: number; message: strin
     skip();
     const m = /^(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(text.slice(i));
     if (!m) return undefined;
-    const v = m[0].startsWith("0x") || m[0].startsWith("0X") ? parseInt(m[0].slice(2), 16) : m[0].length > 1 && m[0][0] === "0" ? parseInt(m[0], 8) : Number(m[0]);
-    if (v > 0xffffffff) return undefined;
+    const v = parseUnsigned(m[0]);
+    if (v === undefined) return undefined;
     i += m[0].length;
     return v;
   };
