@@ -6,19 +6,25 @@
 import type { ExtensionMatch, ExtensionTarget, Family } from "../model/ast.js";
 import type { DataOf, Extension, MatchExtension, TargetExtension } from "./types.js";
 import { addrtype } from "./matches/addrtype.js";
+import { cgroup } from "./matches/cgroup.js";
 import { comment } from "./matches/comment.js";
+import { connbytes } from "./matches/connbytes.js";
+import { connlabel } from "./matches/connlabel.js";
 import { connlimit } from "./matches/connlimit.js";
 import { connmark } from "./matches/connmark.js";
 import { conntrack } from "./matches/conntrack.js";
+import { devgroup } from "./matches/devgroup.js";
 import { dscp } from "./matches/dscp.js";
 import { hashlimit } from "./matches/hashlimit.js";
 import { hl } from "./matches/hl.js";
 import { icmp, icmp6 } from "./matches/icmp.js";
 import { iprange } from "./matches/iprange.js";
+import { ipv6header } from "./matches/ipv6header.js";
 import { length } from "./matches/length.js";
 import { limit } from "./matches/limit.js";
 import { mac } from "./matches/mac.js";
 import { mark } from "./matches/mark.js";
+import { mh } from "./matches/mh.js";
 import { multiport } from "./matches/multiport.js";
 import { owner } from "./matches/owner.js";
 import { physdev } from "./matches/physdev.js";
@@ -32,9 +38,12 @@ import { set } from "./matches/set.js";
 import { socket } from "./matches/socket.js";
 import { state } from "./matches/state.js";
 import { statistic } from "./matches/statistic.js";
+import { string } from "./matches/string.js";
 import { tcp } from "./matches/tcp.js";
+import { time } from "./matches/time.js";
 import { tos } from "./matches/tos.js";
 import { ttl } from "./matches/ttl.js";
+import { u32 } from "./matches/u32.js";
 import { udp } from "./matches/udp.js";
 import { AUDIT } from "./targets/AUDIT.js";
 import { CHECKSUM } from "./targets/CHECKSUM.js";
@@ -70,20 +79,26 @@ import { TTL } from "./targets/TTL.js";
 
 export const MATCHES: readonly MatchExtension<any>[] = [
   addrtype,
+  cgroup,
   comment,
+  connbytes,
+  connlabel,
   connlimit,
   connmark,
   conntrack,
+  devgroup,
   dscp,
   hashlimit,
   hl,
   icmp,
   icmp6,
   iprange,
+  ipv6header,
   length,
   limit,
   mac,
   mark,
+  mh,
   multiport,
   owner,
   physdev,
@@ -97,9 +112,12 @@ export const MATCHES: readonly MatchExtension<any>[] = [
   socket,
   state,
   statistic,
+  string,
   tcp,
+  time,
   tos,
   ttl,
+  u32,
   udp,
 ];
 
