@@ -9,7 +9,6 @@ import { describe, expect, it } from "vitest";
 import { parseRules } from "../../src/parse.js";
 import { saveText, tableSpecText } from "../../src/print/save.js";
 import { formatDiagnostic, type Diagnostic } from "../../src/model/diagnostics.js";
-import { findMatch } from "../../src/extensions/registry.js";
 import { hasShared, listShared, readShared, sections, sharedNotice, needsShared } from "../support/shared.js";
 import { hasUnknownExtension } from "../support/gaps.js";
 
