@@ -10,7 +10,7 @@ import { parseRules } from "../../src/parse.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { Outcome } from "../../src/netfilter/types.js";
-import { KernelNode, kernelFate, kernelSkipReason, NODE_ETH0_CNI0, viewOfTopology, type KernelTrace } from "./harness.js";
+import { KernelNode, kernelFate, kernelSkipReason, NODE_ETH0_CNI0, viewOfTopology, type KernelTrace, type Topology } from "./harness.js";
 import { fateAgrees, kernelSteps, netfatePaths, netfateSteps } from "./compare.js";
 
 const why = kernelSkipReason();
@@ -111,6 +111,33 @@ describe.skipIf(why !== undefined)(`connection state${why ? ` (skipped: ${why})`
     }
   }, 120_000);
 
+  it("a UDP connection is not ASSURED on the packet after its first reply (current kernels wait 2 seconds): netfate leaves it open", async () => {
+    const rules = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -p udp -m conntrack --ctstatus ASSURED -j DROP
+COMMIT
+`;
+    const rs = parseRules(rules).value;
+    const tables = new Set(rs.tables.map((t) => t.name));
+    const n = buildNode({ rulesets: [rs], node: viewOfTopology(NODE_ETH0_CNI0) });
+    k.load(rules);
+    k.flushConntrack();
+    const first: PacketSpec = { family: "ipv4", from: "eth0", src: "203.0.113.9", sport: 45000, dst: "10.244.0.20", dport: 53, proto: 17 };
+    await k.trace([first]);
+    await k.trace([{ family: "ipv4", from: "cni0", src: "10.244.0.20", sport: 53, dst: "203.0.113.9", dport: 45000, proto: 17 }], { stateful: true });
+    const later: PacketSpec = { ...first, state: "established" };
+    const [t] = await k.trace([later], { stateful: true });
+    expect(t && t !== "send-failed", "the later packet's trace").toBeTruthy();
+    if (!t || t === "send-failed") return;
+    expect(kernelFate(t).kind).toBe("out");
+    const outs = n.evaluate(later).outcomes;
+    expect(outs.map((o) => o.fate.kind).sort()).toEqual(["dropped", "forwarded"]);
+    const a = agreeing(outs, t, tables);
+    expect(a.match, a.text).toBeDefined();
+  }, 60_000);
+
   it("packets said new that open no connection are INVALID and skip nat, as the kernel has them; a SYN, a bare ACK and an echo request are NEW", async () => {
     const parsed = parseRules(NO_CONNECTION_RULES);
     expect(parsed.diagnostics).toEqual([]);
@@ -145,4 +172,46 @@ describe.skipIf(why !== undefined)(`connection state${why ? ` (skipped: ${why})`
       }
     });
   }, 120_000);
+});
+
+const V6: Topology = { family: "ipv6", ifaces: [{ name: "eth0", addr: "fd00:1::11/64" }], routes: ["default via fd00:1::1 dev eth0"] };
+
+const ICMPV6_RULES = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -p ipv6-icmp -m conntrack --ctstate UNTRACKED
+-A INPUT -p ipv6-icmp -m conntrack --ctstate NEW
+-A INPUT -p ipv6-icmp -m conntrack --ctstate INVALID
+COMMIT
+`;
+
+describe.skipIf(why !== undefined)(`ICMPv6 connection state${why ? ` (skipped: ${why})` : ""}`, () => {
+  let k: KernelNode;
+  beforeAll(() => {
+    k = new KernelNode(V6);
+  });
+  afterAll(() => k?.close());
+
+  it("neighbour solicitation is UNTRACKED, an echo reply said new INVALID, an echo request NEW", async () => {
+    const rs = parseRules(ICMPV6_RULES, { family: "ipv6" }).value;
+    const tables = new Set(rs.tables.map((t) => t.name));
+    const n = buildNode({ rulesets: [rs], node: viewOfTopology(V6) });
+    k.load(ICMPV6_RULES);
+    k.flushConntrack();
+    const icmp = (icmpType: number): PacketSpec => ({ family: "ipv6", from: "eth0", src: "fd00:1::50", dst: "fd00:1::11", proto: 58, icmpType, icmpCode: 0, state: "new" });
+    const packets = [icmp(135), icmp(129), icmp(128)];
+    const want = ["UNTRACKED", "INVALID", "NEW"];
+    const traces = await k.trace(packets);
+    packets.forEach((p, i) => {
+      const t = traces[i];
+      expect(t && t !== "send-failed", `kernel trace of packet ${i}`).toBeTruthy();
+      if (!t || t === "send-failed") return;
+      const outs = n.evaluate(p).outcomes;
+      expect(outs).toHaveLength(1);
+      const a = agreeing(outs, t, tables);
+      expect(a.match, `packet ${i}: ${a.text}`).toBeDefined();
+      expect(outs[0]!.final.ctstate).toBe(want[i]);
+    });
+  }, 60_000);
 });
