@@ -62,6 +62,16 @@ function agreeing(outs: Outcome[], t: KernelTrace, tables: Set<string>): { match
   return { ...(match ? { match } : {}), text: `kernel: ${kernel.join(" / ")} (${JSON.stringify(kernelFate(t))}); netfate: ${outs.map((o) => `${netfateSteps(o).join(" / ")} (${o.fate.kind})`).join(" | ")}` };
 }
 
+/** Parses `rules`, loads them into the kernel node (forgetting its connections) and builds netfate's node from them. */
+function loaded(k: KernelNode, rules: string, topo: Topology): { n: ReturnType<typeof buildNode>; tables: Set<string> } {
+  const parsed = parseRules(rules, { family: topo.family ?? "ipv4" });
+  expect(parsed.diagnostics).toEqual([]);
+  const rs = parsed.value;
+  k.load(rules);
+  k.flushConntrack();
+  return { n: buildNode({ rulesets: [rs], node: viewOfTopology(topo) }), tables: new Set(rs.tables.map((t) => t.name)) };
+}
+
 describe.skipIf(why !== undefined)(`connection state${why ? ` (skipped: ${why})` : ""}`, () => {
   let k: KernelNode;
   beforeAll(() => {
@@ -70,12 +80,7 @@ describe.skipIf(why !== undefined)(`connection state${why ? ` (skipped: ${why})`
   afterAll(() => k?.close());
 
   it("a later packet finds the ctmark its connection's first packet saved; the reply is SEEN_REPLY but not ASSURED, the next packet ASSURED", async () => {
-    const parsed = parseRules(CONNMARK_RULES);
-    expect(parsed.diagnostics).toEqual([]);
-    const rs = parsed.value;
-    const tables = new Set(rs.tables.map((t) => t.name));
-    const n = buildNode({ rulesets: [rs], node: viewOfTopology(NODE_ETH0_CNI0) });
-    k.load(CONNMARK_RULES);
+    const { n, tables } = loaded(k, CONNMARK_RULES, NODE_ETH0_CNI0);
     // Port 80: the first packet's mark 7 is saved; port 81: it saves 0, and the later packet is dropped.
     for (const [i, dport] of [80, 81].entries()) {
       k.flushConntrack();
@@ -119,11 +124,7 @@ describe.skipIf(why !== undefined)(`connection state${why ? ` (skipped: ${why})`
 -A FORWARD -p udp -m conntrack --ctstatus ASSURED -j DROP
 COMMIT
 `;
-    const rs = parseRules(rules).value;
-    const tables = new Set(rs.tables.map((t) => t.name));
-    const n = buildNode({ rulesets: [rs], node: viewOfTopology(NODE_ETH0_CNI0) });
-    k.load(rules);
-    k.flushConntrack();
+    const { n, tables } = loaded(k, rules, NODE_ETH0_CNI0);
     const first: PacketSpec = { family: "ipv4", from: "eth0", src: "203.0.113.9", sport: 45000, dst: "10.244.0.20", dport: 53, proto: 17 };
     await k.trace([first]);
     await k.trace([{ family: "ipv4", from: "cni0", src: "10.244.0.20", sport: 53, dst: "203.0.113.9", dport: 45000, proto: 17 }], { stateful: true });
@@ -139,13 +140,7 @@ COMMIT
   }, 60_000);
 
   it("packets said new that open no connection are INVALID and skip nat, as the kernel has them; a SYN, a bare ACK and an echo request are NEW", async () => {
-    const parsed = parseRules(NO_CONNECTION_RULES);
-    expect(parsed.diagnostics).toEqual([]);
-    const rs = parsed.value;
-    const tables = new Set(rs.tables.map((t) => t.name));
-    const n = buildNode({ rulesets: [rs], node: viewOfTopology(NODE_ETH0_CNI0) });
-    k.load(NO_CONNECTION_RULES);
-    k.flushConntrack();
+    const { n, tables } = loaded(k, NO_CONNECTION_RULES, NODE_ETH0_CNI0);
     const tcp = (tcpFlags: number, i: number): PacketSpec => ({ family: "ipv4", from: "eth0", src: "203.0.113.8", sport: 44000 + i, dst: "192.168.0.11", dport: 8080, proto: 6, tcpFlags, state: "new" });
     const icmp = (icmpType: number): PacketSpec => ({ family: "ipv4", from: "eth0", src: "203.0.113.8", dst: "192.168.0.11", proto: 1, icmpType, icmpCode: 0, state: "new" });
     const invalid = [...[0x12, 0x01, 0x04, 0x11, 0x14].map(tcp), icmp(0)];
@@ -194,11 +189,7 @@ describe.skipIf(why !== undefined)(`ICMPv6 connection state${why ? ` (skipped: $
   afterAll(() => k?.close());
 
   it("neighbour solicitation is UNTRACKED, an echo reply said new INVALID, an echo request NEW", async () => {
-    const rs = parseRules(ICMPV6_RULES, { family: "ipv6" }).value;
-    const tables = new Set(rs.tables.map((t) => t.name));
-    const n = buildNode({ rulesets: [rs], node: viewOfTopology(V6) });
-    k.load(ICMPV6_RULES);
-    k.flushConntrack();
+    const { n, tables } = loaded(k, ICMPV6_RULES, V6);
     const icmp = (icmpType: number): PacketSpec => ({ family: "ipv6", from: "eth0", src: "fd00:1::50", dst: "fd00:1::11", proto: 58, icmpType, icmpCode: 0, state: "new" });
     const packets = [icmp(135), icmp(129), icmp(128)];
     const want = ["UNTRACKED", "INVALID", "NEW"];
