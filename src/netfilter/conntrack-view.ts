@@ -31,12 +31,12 @@ const ICMPV6_OPENS = new Set([128, 139]);
 /** MLD and neighbour discovery: nf_conntrack_icmpv6_error leaves them untracked whatever came before. */
 const ICMPV6_UNTRACKED = new Set([130, 131, 132, 133, 134, 135, 136, 143]);
 
-export function isBareAck(flags: number): boolean {
+function isBareAck(flags: number): boolean {
   return (flags & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && (flags & TCP_ACK) !== 0;
 }
 
 /** A plain SYN as conntrack indexes TCP flags (PSH, URG, ECE and CWR aside). */
-export function isSyn(flags: number): boolean {
+function isSyn(flags: number): boolean {
   return (flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) === TCP_SYN;
 }
 
