@@ -101,16 +101,17 @@ export function establishedStatus(spec: PacketSpec, firstReply: boolean): LaterS
   const status: CtStatusBit[] = ["SEEN_REPLY", "CONFIRMED"];
   const unknown: Partial<Record<CtStatusBit, string>> = {};
   const reply = spec.reply === true;
-  if (spec.proto === 6) {
+  if (reply && firstReply) {
+    // The first reply: every tracker sets ASSURED only on a packet after a reply was seen
+    // (TCP's on the handshake's last ACK, after this SYN-ACK).
+  } else if (spec.proto === 6) {
     if (!reply) status.push("ASSURED");
-    else if (firstReply || (spec.tcpFlags !== undefined && (spec.tcpFlags & TCP_SYN) !== 0)) {
-      // The SYN-ACK: the handshake's last ACK, which sets ASSURED, comes after it.
+    else if (spec.tcpFlags !== undefined && (spec.tcpFlags & TCP_SYN) !== 0) {
+      // A SYN-ACK is the first reply.
     } else if (spec.tcpFlags !== undefined) status.push("ASSURED");
     else unknown.ASSURED = "whether conntrack has set ASSURED on the connection: a reply has it unless it is the SYN-ACK; give its TCP flags";
   } else if (spec.proto === 1 || spec.proto === 58) {
     // Never set for ICMP.
-  } else if (spec.proto === 17 && reply && firstReply) {
-    // The first reply: ASSURED needs a packet after it.
   } else {
     unknown.ASSURED = spec.proto === 17
       ? "whether conntrack has set ASSURED on the UDP connection: current kernels set it once traffic went both ways and the connection is over 2 seconds old"
