@@ -188,11 +188,11 @@ describe.skipIf(why !== undefined)(`ICMPv6 connection state${why ? ` (skipped: $
   });
   afterAll(() => k?.close());
 
-  it("neighbour solicitation is UNTRACKED, an echo reply said new INVALID, an echo request NEW", async () => {
+  it("neighbour solicitation and multicast router discovery are UNTRACKED, an echo reply said new INVALID, an echo request NEW", async () => {
     const { n, tables } = loaded(k, ICMPV6_RULES, V6);
     const icmp = (icmpType: number): PacketSpec => ({ family: "ipv6", from: "eth0", src: "fd00:1::50", dst: "fd00:1::11", proto: 58, icmpType, icmpCode: 0, state: "new" });
-    const packets = [icmp(135), icmp(129), icmp(128)];
-    const want = ["UNTRACKED", "INVALID", "NEW"];
+    const packets = [icmp(135), icmp(129), icmp(128), icmp(151), icmp(152)];
+    const want = ["UNTRACKED", "INVALID", "NEW", "UNTRACKED", "UNTRACKED"];
     const traces = await k.trace(packets);
     packets.forEach((p, i) => {
       const t = traces[i];
