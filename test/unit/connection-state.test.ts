@@ -4,6 +4,10 @@
  * later packets and replies (ctmark, zone, helper, status bits).
  */
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { buildNode } from "../../src/netfilter/model.js";
+import { filterRuleset, packetArb } from "../support/arbitraries.js";
+import { simpleNode } from "../support/simple-node.js";
 import { nodeFromTexts, packet } from "../../src/testing/index.js";
 import type { Outcome } from "../../src/netfilter/types.js";
 import type { PacketSpec } from "../../src/model/packet.js";
@@ -241,5 +245,21 @@ COMMIT
     const r = fwd.evaluateReply(spec, o!);
     if (typeof r === "string") throw new Error(r);
     expect(r.outcomes.map((x) => [x.fate.kind, x.given])).toEqual([["forwarded", undefined]]);
+  });
+});
+
+describe("law: a packet said `new` that opens no connection", () => {
+  const view = simpleNode({ addrs: { eth0: ["192.168.0.11/24"], cni0: ["10.244.0.1/24"] }, routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }] });
+  it("is traced exactly as the same packet said `invalid`, with one note first", () => {
+    fc.assert(fc.property(filterRuleset, packetArb, fc.constantFrom(0x12, 0x11, 0x04, 0x14, 0x01, 0x00), (rs, p, flags) => {
+      const n = buildNode({ rulesets: [rs], node: view });
+      const tcp: PacketSpec = { ...p, proto: 6, sport: p.sport ?? 1, dport: p.dport ?? 1, tcpFlags: flags };
+      delete tcp.icmpType;
+      delete tcp.reply;
+      const said = n.evaluate({ ...tcp, state: "new" }).outcomes;
+      const invalid = n.evaluate({ ...tcp, state: "invalid" }).outcomes;
+      expect(said.map((o) => ({ ...o, assumptions: o.assumptions.slice(1) }))).toEqual(invalid);
+      for (const o of said) expect(o.assumptions[0]).toMatch(/^said `new`, but conntrack/);
+    }), { numRuns: 200 });
   });
 });
