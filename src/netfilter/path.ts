@@ -16,21 +16,26 @@
 import type { Family, TableName } from "../model/ast.js";
 import type { PacketSpec } from "../model/packet.js";
 import { hasPorts } from "../model/packet.js";
+import { hex } from "../extensions/util.js";
 import { assume, endpoint, mergeBranches, snapshot, type Branch } from "./branch.js";
 import { runTable, type TableResult, type TraverseContext } from "./traverse.js";
 import type { ConntrackState, ConntrackSummary, Fate, Hook, Outcome, PacketState, RouteDecision, Step } from "./types.js";
+import { alwaysUntracked, establishedStatus, relatedStatus, withoutConnection, type Unconnected } from "./conntrack-view.js";
 
 type Stage = { table: TableName; hook: Hook; natOnly?: boolean };
 
-function initialState(spec: PacketSpec, src: string): PacketState {
+/** `firstReply`: the packet is the first reply of the connection its context knows (see evaluateReplyPath). */
+function initialState(spec: PacketSpec, src: string, firstReply: boolean): PacketState {
   const state = spec.state === "established" ? "ESTABLISHED" : spec.state === "related" ? "RELATED" : spec.state === "invalid" ? "INVALID" : "NEW";
   const orig = { src, dst: spec.dst, ...(spec.sport !== undefined ? { sport: spec.sport } : {}), ...(spec.dport !== undefined ? { dport: spec.dport } : {}) };
   const reply = { src: spec.dst, dst: src, ...(spec.dport !== undefined ? { sport: spec.dport } : {}), ...(spec.sport !== undefined ? { dport: spec.sport } : {}) };
+  const later = state === "ESTABLISHED" ? establishedStatus(spec, firstReply) : state === "RELATED" ? relatedStatus() : undefined;
   const ct: ConntrackState = {
     state, dir: spec.reply ? "REPLY" : "ORIGINAL", mark: 0, zone: 0,
     orig: spec.reply ? reply : orig, reply: spec.reply ? orig : reply,
-    status: new Set(state === "ESTABLISHED" ? ["SEEN_REPLY", "CONFIRMED"] : []),
+    status: new Set(later?.status ?? []),
   };
+  if (later && Object.keys(later.unknown).length > 0) ct.statusUnknown = later.unknown;
   const p: PacketState = { family: spec.family, src, dst: spec.dst, proto: spec.proto, fragment: spec.fragment ?? false, mark: spec.mark ?? 0, ct };
   if (spec.sport !== undefined) p.sport = spec.sport;
   if (spec.dport !== undefined) p.dport = spec.dport;
@@ -132,6 +137,10 @@ export interface PathContext extends TraverseContext {
   family: Family;
   /** The connection a packet belongs to, when it is not the connection's first packet and conntrack's entry is known. */
   connection?: ConntrackSummary;
+  /** The packet is the first reply of `connection`. */
+  firstReply?: boolean;
+  /** Conntrack leaves the packet untracked whatever its spec says (ICMPv6 neighbour discovery). */
+  untracked?: boolean;
   /** How many tunnels deep this evaluation is (outer packets of outer packets). */
   depth?: number;
 }
@@ -277,7 +286,7 @@ function encapsulate(br: Branch, ctx: PathContext): Outcome[] | undefined {
   const outer: PacketSpec = { family: ctx.family, from: "local", dst: outerDst, proto: t.outerProto };
   if (t.outerDport !== undefined) outer.dport = t.outerDport;
   if (t.outerSport !== undefined) outer.sport = t.outerSport;
-  const { connection: _inner, ...outerCtx } = ctx;
+  const { connection: _inner, firstReply: _reply, untracked: _untracked, ...outerCtx } = ctx;
   return evaluatePath(outer, { ...outerCtx, depth: (ctx.depth ?? 0) + 1 });
 }
 
@@ -295,19 +304,33 @@ function arrive(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
 }
 
 function newBranch(spec: PacketSpec, src: string, ctx: PathContext): Branch {
-  const br: Branch = { probability: 1, assumptions: [], given: [], steps: [], pkt: initialState(spec, src), notes: [] };
+  const br: Branch = { probability: 1, assumptions: [], given: [], steps: [], pkt: initialState(spec, src, ctx.firstReply === true), notes: [] };
+  const ct = br.pkt.ct;
+  if (ctx.untracked) {
+    ct.state = "UNTRACKED";
+    ct.status.clear();
+    delete ct.statusUnknown;
+  }
   const known = ctx.connection;
   if (known) {
-    // A later packet of a known connection: conntrack holds the tuples and the NAT.
-    br.pkt.ct.orig = { ...known.orig };
-    br.pkt.ct.reply = { ...known.reply };
-    for (const st of known.status) br.pkt.ct.status.add(st as "SNAT");
+    // A later packet of a known connection: conntrack holds the tuples, the NAT, and what its
+    // first packet left on it (ctmark, zone, helper).
+    ct.orig = { ...known.orig };
+    ct.reply = { ...known.reply };
+    for (const st of known.status) ct.status.add(st as "SNAT");
+    if (known.mark !== undefined) ct.mark = known.mark;
+    if (known.zone !== undefined) ct.zone = known.zone;
+    if (known.helper !== undefined) ct.helper = known.helper;
   }
   return br;
 }
 
 function conntrackSummary(ct: ConntrackState): ConntrackSummary {
-  return { orig: { ...ct.orig }, reply: { ...ct.reply }, status: [...ct.status].sort() };
+  const s: ConntrackSummary = { orig: { ...ct.orig }, reply: { ...ct.reply }, status: [...ct.status].sort() };
+  if (ct.mark !== 0) s.mark = ct.mark;
+  if (ct.zone !== 0) s.zone = ct.zone;
+  if (ct.helper !== undefined) s.helper = ct.helper;
+  return s;
 }
 
 /**
@@ -328,7 +351,7 @@ export function evaluateReplyPath(original: PacketSpec, outcome: Outcome, ctx: P
   if (original.proto === 6) spec.tcpFlags = 0x12;
   if (original.icmpType === 8) spec.icmpType = 0;
   if (original.icmpType === 128) spec.icmpType = 129;
-  return evaluatePath(spec, { ...ctx, connection: ct });
+  return evaluatePath(spec, { ...ctx, connection: ct, firstReply: true });
 }
 
 function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
@@ -416,56 +439,76 @@ function reroute(live: Branch[], ctx: PathContext, finals: Final[], spec: Packet
 }
 
 export function evaluatePath(spec: PacketSpec, ctx: PathContext): Outcome[] {
+  const untracked = alwaysUntracked(spec);
+  if (untracked) return noting(evaluateOnce(spec, { ...ctx, untracked: true }), spec.state !== undefined ? [untracked.why] : []);
   if (!ctx.connection && !spec.reply && spec.state === "established") return laterPacket(spec, ctx);
-  if (spec.state === undefined && spec.proto === 6 && spec.tcpFlags !== undefined && (spec.tcpFlags & 0x17) !== 0x02) return connectionUnsaid(spec, ctx);
-  return evaluateOnce(spec, ctx);
+  if (ctx.connection || (spec.state !== undefined && spec.state !== "new") || (spec.state === "new" && spec.reply)) return evaluateOnce(spec, ctx);
+  const alone = withoutConnection(spec, ctx.node.sysctl("net.netfilter.nf_conntrack_tcp_loose"));
+  if (!alone) return evaluateOnce(spec, ctx);
+  if (spec.state === undefined) return connectionUnsaid(spec, alone, ctx);
+  // Said to be a first packet: conntrack decides what it is.
+  // (a bare ACK picked up mid-stream: conntrack agrees)
+  if (alone.state === "NEW") return evaluateOnce(spec, ctx);
+  const instead = `said \`new\`, but ${alone.why}: traced as INVALID (it skips the nat table); say \`${alone.withConnection}\` to trace it as part of a connection`;
+  return noting(evaluateOnce({ ...spec, state: "invalid" }, ctx), [instead]);
 }
 
-const TCP_FIN = 0x01;
-const TCP_SYN = 0x02;
-const TCP_RST = 0x04;
-const TCP_ACK = 0x10;
+/** The outcomes, each also resting on `notes` (standing assumptions, listed first). */
+function noting(outcomes: Outcome[], notes: readonly string[]): Outcome[] {
+  if (notes.length === 0) return outcomes;
+  return outcomes.map((o) => ({ ...o, assumptions: [...notes.filter((n) => !o.assumptions.includes(n)), ...o.assumptions] }));
+}
 
 /**
- * A TCP packet that is not a plain SYN, given without saying whether its connection exists:
- * both are traced. With no connection, conntrack (tcp_new) picks a bare ACK up mid-stream as
- * NEW (nf_conntrack_tcp_loose, on by default) and finds every other combination (SYN-ACK,
- * FIN, RST) INVALID; with one, the packet is ESTABLISHED.
+ * A packet that is not one conntrack opens a connection with (a TCP packet other than a SYN,
+ * an ICMP reply or error), given without saying whether its connection exists: both are
+ * traced. With no connection, conntrack picks a bare ACK up mid-stream as NEW
+ * (nf_conntrack_tcp_loose, on by default) and finds every other case INVALID (see
+ * withoutConnection); with one, the packet is ESTABLISHED (RELATED for an ICMP error).
  */
-function connectionUnsaid(spec: PacketSpec, ctx: PathContext): Outcome[] {
-  const f = spec.tcpFlags!;
-  const bareAck = (f & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && (f & TCP_ACK) !== 0;
-  const loose = ctx.node.sysctl("net.netfilter.nf_conntrack_tcp_loose")?.trim();
-  const pickedUp = bareAck && loose !== "0";
+function connectionUnsaid(spec: PacketSpec, alone: Unconnected, ctx: PathContext): Outcome[] {
+  const picked = alone.state === "NEW";
+  const known = alone.withConnection ?? "established";
   // Whether the connection exists is not said: two alternatives, each given its side.
   const label = (outcomes: Outcome[], assumption: string) => outcomes.map((o) => withGiven(o, [assumption]));
   return [
     ...label(
-      evaluateOnce({ ...spec, state: pickedUp ? "new" : "invalid" }, ctx),
-      pickedUp
-        ? `no connection for it: conntrack picks a bare ACK up mid-stream as NEW (nf_conntrack_tcp_loose=1${loose === undefined ? ", the default" : ""}); say \`new\` or \`established\` to choose`
-        : bareAck
-          ? "no connection for it: with nf_conntrack_tcp_loose=0 conntrack finds a bare ACK INVALID; say `established` if its connection exists"
-          : "no connection for it: conntrack finds these TCP flags INVALID for a first packet; say `established` if its connection exists",
+      evaluateOnce({ ...spec, state: picked ? "new" : "invalid" }, ctx),
+      `no connection for it: ${alone.why}; ${picked ? "say `new` or `established` to choose" : `say \`${known}\` if its connection exists`}`,
     ),
-    ...label(evaluatePath({ ...spec, state: "established" }, ctx), "a packet of an existing connection (ESTABLISHED); say `new` to trace it as a first packet"),
+    ...label(
+      evaluatePath({ ...spec, state: known }, ctx),
+      known === "related"
+        ? "about an existing connection (RELATED); say `new` to trace it with no connection"
+        : "a packet of an existing connection (ESTABLISHED); say `new` to trace it as a first packet",
+    ),
   ];
 }
 
 const letThrough = (f: Fate) => f.kind === "delivered" || f.kind === "forwarded" || f.kind === "sent";
 
+const natOf = (ct: ConntrackSummary) => ct.status.filter((s) => s === "DNAT" || s === "SNAT");
+
+/** What a connection carries to its later packets: its NAT, ctmark, zone and helper (empty when none). */
+function carried(ct: ConntrackSummary): string {
+  const nat = natOf(ct);
+  if (nat.length === 0 && ct.mark === undefined && ct.zone === undefined && ct.helper === undefined) return "";
+  return JSON.stringify([ct.orig, ct.reply, nat, ct.mark ?? 0, ct.zone ?? 0, ct.helper ?? ""]);
+}
+
 /**
  * A later packet of a connection, in its original direction: the nat chains never see it,
- * but conntrack applies whatever NAT the connection's first packet got. That first packet
- * is traced through the same rules (as NEW, a SYN for TCP), and the packet is then traced
- * once per NAT binding the connection may have, weighted by how often the first packet
- * gets it (kube-proxy's statistic branches give a connection one endpoint or another).
+ * but conntrack applies whatever NAT the connection's first packet got, and the packet finds
+ * the ctmark, zone and helper the first packet left. That first packet is traced through the
+ * same rules (as NEW, a SYN for TCP), and the packet is then traced once per kind of
+ * connection it may belong to, weighted by how often the first packet opens it (kube-proxy's
+ * statistic branches give a connection one endpoint or another).
  */
 function laterPacket(spec: PacketSpec, ctx: PathContext): Outcome[] {
   const first: PacketSpec = { ...spec, state: "new" };
   if (spec.proto === 6) first.tcpFlags = 0x02;
   const opened = evaluateOnce(first, ctx).filter((o) => letThrough(o.fate) && o.conntrack);
-  if (!opened.some((o) => o.conntrack!.status.includes("DNAT") || o.conntrack!.status.includes("SNAT"))) return evaluateOnce(spec, ctx);
+  if (!opened.some((o) => carried(o.conntrack!) !== "")) return evaluateOnce(spec, ctx);
   // Chances are weighed within one set of conditions the input does not decide, never across.
   const scenarios = new Map<string, Outcome[]>();
   for (const o of opened) {
@@ -478,29 +521,31 @@ function laterPacket(spec: PacketSpec, ctx: PathContext): Outcome[] {
   for (const group of scenarios.values()) {
     const given = group[0]!.given ?? [];
     const total = group.reduce((sum, o) => sum + o.probability, 0);
-    const bindings = new Map<string, { ct: ConntrackSummary; p: number }>();
-    let plain = 0;
+    const kinds = new Map<string, { ct: ConntrackSummary; p: number }>();
     for (const o of group) {
-      const ct = o.conntrack!;
-      if (!ct.status.includes("DNAT") && !ct.status.includes("SNAT")) {
-        plain += o.probability;
-        continue;
-      }
-      const key = JSON.stringify([ct.orig, ct.reply, ct.status]);
-      const b = bindings.get(key);
-      if (b) b.p += o.probability;
-      else bindings.set(key, { ct, p: o.probability });
+      const key = carried(o.conntrack!);
+      const k = kinds.get(key);
+      if (k) k.p += o.probability;
+      else kinds.set(key, { ct: o.conntrack!, p: o.probability });
     }
-    const withBinding = (outcomes: Outcome[], p: number, assumption: string) => {
+    const varies = {
+      nat: group.some((o) => natOf(o.conntrack!).length > 0),
+      mark: group.some((o) => o.conntrack!.mark !== undefined),
+      zone: group.some((o) => o.conntrack!.zone !== undefined),
+      helper: group.some((o) => o.conntrack!.helper !== undefined),
+    };
+    const withKind = (outcomes: Outcome[], p: number, assumption: string) => {
       for (const o of outcomes) {
         const w = withGiven(o, given);
         out.push({ ...w, probability: o.probability * (p / total), assumptions: [assumption, ...w.assumptions] });
       }
     };
-    for (const { ct, p } of bindings.values()) {
-      withBinding(evaluateOnce(spec, { ...ctx, connection: ct }), p, `a packet of a connection whose first packet got ${natText(ct)}: conntrack applies it`);
+    // Connections that carry something first, then the plain one (as the first packet left none).
+    const plain = kinds.get("");
+    for (const [key, { ct, p }] of kinds) {
+      if (key !== "") withKind(evaluateOnce(spec, { ...ctx, connection: ct }), p, connectionText(ct, varies));
     }
-    if (plain > 1e-12 * total) withBinding(evaluateOnce(spec, ctx), plain, "a packet of a connection whose first packet got no NAT");
+    if (plain && plain.p > 1e-12 * total) withKind(evaluateOnce(spec, ctx), plain.p, connectionText(plain.ct, varies));
   }
   return mergeOutcomes(out);
 }
@@ -510,6 +555,18 @@ function withGiven(o: Outcome, given: readonly string[]): Outcome {
   if (given.length === 0) return o;
   const g = [...given, ...(o.given ?? []).filter((x) => !given.includes(x))];
   return { ...o, given: g, assumptions: [...given.filter((x) => !o.assumptions.includes(x)), ...o.assumptions] };
+}
+
+/** What a later packet's connection got from its first packet, saying each thing that differs between the connections it may belong to. */
+function connectionText(ct: ConntrackSummary, varies: { nat: boolean; mark: boolean; zone: boolean; helper: boolean }): string {
+  const left: string[] = [];
+  if (varies.mark) left.push(`ctmark ${hex(ct.mark ?? 0)}`);
+  if (varies.zone) left.push(`conntrack zone ${ct.zone ?? 0}`);
+  if (varies.helper) left.push(ct.helper !== undefined ? `helper ${ct.helper}` : "no helper");
+  const nat = natOf(ct).length > 0;
+  const head = varies.nat ? `got ${nat ? `${natText(ct)}: conntrack applies it` : "no NAT"}` : "";
+  const rest = left.length ? `left it ${left.join(", ")}` : "";
+  return `a packet of a connection whose first packet ${head && rest ? `${head}; the first packet ${rest}` : head || rest}`;
 }
 
 function natText(ct: ConntrackSummary): string {

@@ -54,9 +54,16 @@ export interface ConntrackState {
   dnat?: Tuple;
   snat?: Tuple;
   /** Status bits as `--ctstatus` names them. */
-  status: Set<"EXPECTED" | "SEEN_REPLY" | "ASSURED" | "CONFIRMED" | "SNAT" | "DNAT">;
+  status: Set<CtStatusBit>;
+  /**
+   * Bits the inputs do not decide for this packet (neither in `status` for sure nor out of it),
+   * each with why: a UDP connection's ASSURED, say, which the kernel sets only after a while.
+   */
+  statusUnknown?: Readonly<Partial<Record<CtStatusBit, string>>>;
   helper?: string;
 }
+
+export type CtStatusBit = "EXPECTED" | "SEEN_REPLY" | "ASSURED" | "CONFIRMED" | "SNAT" | "DNAT";
 
 /** What a match may ask about the node and its sets. */
 export interface EvalEnv {
@@ -224,6 +231,10 @@ export interface ConntrackSummary {
   orig: Tuple;
   reply: Tuple;
   status: string[];
+  /** What else the connection carries to its later packets, when not the default (ctmark 0, zone 0, no helper). */
+  mark?: number;
+  zone?: number;
+  helper?: string;
 }
 
 export interface Outcome {

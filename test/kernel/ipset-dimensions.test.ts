@@ -122,7 +122,7 @@ const PACKETS: PacketSpec[] = [
   udp("eth0", "192.168.0.50", 40000, "8.8.4.4", 53),
   udp("eth0", "192.168.0.50", 40000, "8.8.8.8", 1000),
   { family: "ipv4", from: "eth0", src: "192.168.0.50", dst: "8.8.8.8", proto: 1, icmpType: 8, icmpCode: 0 },
-  { family: "ipv4", from: "eth0", src: "192.168.0.50", dst: "8.8.8.8", proto: 1, icmpType: 0, icmpCode: 0 },
+  { family: "ipv4", from: "eth0", src: "192.168.0.50", dst: "8.8.8.8", proto: 1, icmpType: 0, icmpCode: 0, state: "invalid" },
   { family: "ipv4", from: "eth0", src: "192.168.0.50", dst: "8.8.8.8", proto: 47 },
   udp("cni0", "10.244.0.9", 5353, "8.8.8.8", 53),
   { ...udp("eth0", "8.8.8.8", 53, "192.168.0.50", 40000), proto: 6, tcpFlags: 2 },
@@ -194,7 +194,7 @@ const PACKETS6: PacketSpec[] = [
   udp6("fd00:1::50", 40000, "2001:db8::9", 53),
   udp6("fd00:1::50", 40000, "2001:db8:0:4::1", 53),
   { family: "ipv6", from: "eth0", src: "fd00:1::50", dst: "2001:db8::8", proto: 58, icmpType: 128, icmpCode: 0 },
-  { family: "ipv6", from: "eth0", src: "fd00:1::50", dst: "2001:db8::8", proto: 58, icmpType: 129, icmpCode: 0 },
+  { family: "ipv6", from: "eth0", src: "fd00:1::50", dst: "2001:db8::8", proto: 58, icmpType: 129, icmpCode: 0, state: "invalid" },
   { ...udp6("2001:db8::8", 53, "fd00:1::50", 40000), proto: 6, tcpFlags: 2 },
   udp6("fd00:1::51", 40000, "fd00:244::9", 53),
 ];

@@ -23,7 +23,7 @@ function drops(spec: string, p: Partial<PacketSpec> = {}): boolean | "indetermin
 const CASES: Record<string, Array<[string, Partial<PacketSpec>, boolean | "indeterminate"]>> = {
   tcp: [
     ["-p tcp --dport 80", {}, true], ["-p tcp --dport 81", {}, false], ["-p tcp ! --dport 80", {}, false],
-    ["-p tcp --sport 1024:65535", {}, true], ["-p tcp --syn", {}, true], ["-p tcp --syn", { tcpFlags: 0x12, state: "new" }, false],
+    ["-p tcp --sport 1024:65535", {}, true], ["-p tcp --syn", {}, true], ["-p tcp --syn", { tcpFlags: 0x12, state: "established" }, false],
     ["-p tcp --tcp-flags SYN,ACK ACK", { tcpFlags: 0x10, state: "new" }, true], ["-p tcp --dport 80", { fragment: true }, false],
   ],
   udp: [["-p udp --dport 53", { proto: 17, dport: 53, tcpFlags: undefined }, true], ["-p udp --dport 53", {}, false]],
@@ -45,8 +45,8 @@ const CASES: Record<string, Array<[string, Partial<PacketSpec>, boolean | "indet
   ],
   icmp: [
     ["-p icmp --icmp-type echo-request", { proto: 1, sport: undefined, dport: undefined, tcpFlags: undefined, icmpType: 8 }, true],
-    ["-p icmp --icmp-type 3/4", { proto: 1, sport: undefined, dport: undefined, tcpFlags: undefined, icmpType: 3, icmpCode: 3 }, false],
-    ["-p icmp --icmp-type any", { proto: 1, sport: undefined, dport: undefined, tcpFlags: undefined, icmpType: 0 }, true],
+    ["-p icmp --icmp-type 3/4", { proto: 1, sport: undefined, dport: undefined, tcpFlags: undefined, icmpType: 3, icmpCode: 3, state: "related" }, false],
+    ["-p icmp --icmp-type any", { proto: 1, sport: undefined, dport: undefined, tcpFlags: undefined, icmpType: 0, state: "established" }, true],
   ],
   iprange: [["-m iprange --src-range 10.2.0.0-10.2.255.255", {}, true], ["-m iprange ! --src-range 10.2.0.0-10.2.255.255", {}, false]],
   length: [["-m length --length 0:100", { length: 60 }, true], ["-m length --length 0:100", { length: 1500 }, false], ["-m length --length 0:100", {}, "indeterminate"]],

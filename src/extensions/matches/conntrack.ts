@@ -195,12 +195,19 @@ export const conntrack: MatchExtension<ConntrackData> = {
       if (port === undefined) return { indeterminate: "the connection's ports are not given" };
       if (!t(port >= spec.lo && port <= spec.hi, spec)) return false;
     }
+    // A bit the inputs do not decide for this packet (ct.statusUnknown) leaves the answer open.
+    let open: string | undefined;
     if (d.status) {
-      const has = d.status.bits.some((b) => (b === "NONE" ? ct.status.size === 0 : ct.status.has(b as "ASSURED")));
-      if (!t(has, d.status)) return false;
+      const unknown = ct.statusUnknown ?? {};
+      const anyUnknown = Object.keys(unknown).length > 0;
+      const has = d.status.bits.some((b) => (b === "NONE" ? ct.status.size === 0 && !anyUnknown : ct.status.has(b as "ASSURED")));
+      const maybe = has ? undefined : d.status.bits.map((b) => (b === "NONE" ? (ct.status.size === 0 ? Object.values(unknown)[0] : undefined) : unknown[b as "ASSURED"])).find((w) => w !== undefined);
+      if (maybe !== undefined) open = maybe;
+      else if (!t(has, d.status)) return false;
     }
     if (d.dir && ct.dir !== d.dir) return false;
     if (d.expire) return { indeterminate: "the connection's remaining lifetime is not known" };
+    if (open !== undefined) return { indeterminate: open };
     return true;
   },
   parsePrint(s, ctx) {
