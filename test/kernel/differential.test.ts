@@ -27,7 +27,7 @@ const TOPO: Topology = {
 const view = viewOfTopology(TOPO);
 const SEED = 20261125;
 /** Shrinking a disagreement runs the kernel once per candidate: it stops after this long with the smallest found. */
-const SHRINK_MS = 180_000;
+const SHRINK_MS = Number(process.env.NETFATE_SHRINK_MS ?? 180_000);
 
 const packetArb: fc.Arbitrary<PacketSpec> = fc.record({
   from: fc.constantFrom("eth0", "cni0", "veth1", "local"),
