@@ -16,6 +16,7 @@ import type { NodeView } from "../../src/netfilter/types.js";
 import { simpleNode } from "../support/simple-node.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
+import type { NodeFacts } from "../../src/facts/model.js";
 
 const SENDER = resolve(import.meta.dirname, "send-packet.py");
 
@@ -53,23 +54,31 @@ const PEER_GATEWAY6 = "fe80::1";
 
 /** The routing view netfate gets for a harness topology: its addresses, routes and forwarding. */
 export function viewOfTopology(t: Topology): NodeView {
-  if (t.family === "ipv6") {
-    // The real node-facts reader, as users feed it (simpleNode is IPv4 only).
-    const node = {
-      interfaces: t.ifaces.map((i) => ({ name: i.name, addrs: [...(i.addr ? [i.addr] : []), ...(i.extraAddrs ?? [])] })),
-      routes: t.routes ?? [],
-      sysctl: { "net.ipv6.conf.all.forwarding": t.forwarding === false ? 0 : 1 },
-    };
-    const { facts, diagnostics } = factsFromTexts([{ file: "topology.json", text: JSON.stringify(node) }]);
-    if (diagnostics.length) throw new Error(`topology facts: ${diagnostics.map((d) => d.message).join("; ")}`);
-    return nodeViewFromFacts(facts);
-  }
+  // The real node-facts reader, as users feed it (simpleNode is IPv4 only).
+  if (t.family === "ipv6") return nodeViewFromFacts(factsOfTopology(t));
   const routes = (t.routes ?? []).map((r) => {
     const m = /^(\S+)(?: via (\S+))?(?: dev (\S+))?/.exec(r)!;
     return { dst: m[1]!, ...(m[2] ? { via: m[2] } : {}), ...(m[3] ? { dev: m[3] } : {}) };
   });
   const addrs = Object.fromEntries(t.ifaces.map((i) => [i.name, [...(i.addr ? [i.addr] : []), ...(i.extraAddrs ?? [])]]));
   return simpleNode({ addrs, routes, forwarding: t.forwarding ?? true });
+}
+
+/**
+ * A harness topology as node facts, read by the real node-facts reader: what a user's node.json
+ * would say. Needed where the details simpleNode leaves out matter (a route's `src`, which of
+ * an interface's addresses MASQUERADE picks).
+ */
+export function factsOfTopology(t: Topology): NodeFacts {
+  const forwarding = t.forwarding === false ? 0 : 1;
+  const node = {
+    interfaces: t.ifaces.map((i) => ({ name: i.name, addrs: [...(i.addr ? [i.addr] : []), ...(i.extraAddrs ?? [])] })),
+    routes: t.routes ?? [],
+    sysctl: t.family === "ipv6" ? { "net.ipv6.conf.all.forwarding": forwarding } : { "net.ipv4.ip_forward": forwarding },
+  };
+  const { facts, diagnostics } = factsFromTexts([{ file: "topology.json", text: JSON.stringify(node) }]);
+  if (diagnostics.length) throw new Error(`topology facts: ${diagnostics.map((d) => d.message).join("; ")}`);
+  return facts;
 }
 
 /** A node with eth0 192.168.0.11/24 (default route via 192.168.0.1) and cni0 10.244.0.1/24. */
@@ -127,6 +136,8 @@ export interface KernelTrace {
   lastOut?: string;
   /** DST and DPORT as last printed. */
   lastDst?: string;
+  /** The source address as last printed (after SNAT or MASQUERADE when the packet got that far). */
+  lastSrc?: string;
   /** The transport header the packet's first trace line showed (`udp`, `tcp`, `icmp`...). */
   l4?: string;
 }
@@ -459,6 +470,8 @@ export function parseTrace(text: string, handles: Map<string, Map<string, Map<nu
         if (o) tr.lastOut = o[1]!;
         const d = /\bip6? daddr (\S+)/.exec(rest);
         if (d) tr.lastDst = d[1]!;
+        const s = /\bip6? saddr (\S+)/.exec(rest);
+        if (s) tr.lastSrc = s[1]!;
       }
       continue;
     }
