@@ -117,6 +117,7 @@ export function stateKey(b: Branch): string {
   return [
     p.src, p.dst, p.sport, p.dport, p.proto, p.tcpFlags, p.icmpType, p.icmpCode, p.inIface, p.outIface, p.nexthop, p.mark,
     ct.state, ct.dir, ct.mark, ct.zone, ct.helper, t(ct.orig), t(ct.reply), t(ct.dnat), t(ct.snat), [...ct.status].sort().join(","),
+    ct.statusUnknown ? Object.keys(ct.statusUnknown).sort().join(",") : "-",
     n ? `${n.kind}|${n.addr}|${n.port}|${n.how}` : "-",
     r ? JSON.stringify(r) : "-",
   ].join("\u0001");
