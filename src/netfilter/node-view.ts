@@ -97,6 +97,10 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
   const decide = (dst: string, family: Family, forInput: boolean): RouteDecision => {
     // Local routes send through the loopback device whichever interface owns the address.
     if (isLocalAddr(dst, family)) return { kind: "local", dev: "lo" };
+    // An arriving packet to a local subnet's broadcast address (or 255.255.255.255) meets the
+    // local table's `broadcast` route: the kernel delivers it (ip_route_input_slow, brd_input),
+    // it does not forward it (test/kernel/pinned.test.ts).
+    if (forInput && family === "ipv4" && (dst === "255.255.255.255" || broadcast.has(dst))) return { kind: "local", dev: "lo" };
     const r = lookup(dst, family);
     if (!r) return { kind: "none", detail: `no route to ${dst} in the node facts` };
     if (r.type !== "unicast") return { kind: r.type === "multicast" || r.type === "anycast" ? "none" : (r.type as "blackhole"), detail: `${r.type} ${r.dst}/${r.prefixLength}` };

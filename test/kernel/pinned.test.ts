@@ -36,6 +36,22 @@ interface PinnedCase {
 
 const CASES: PinnedCase[] = [
   {
+    // A subnet's broadcast address is in the local table (`broadcast 10.244.0.255 dev cni0`):
+    // an arriving packet to it goes to INPUT, never FORWARD.
+    name: "an arriving packet to a subnet's broadcast address is delivered, not forwarded",
+    rules: `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i cni0
+-A FORWARD -i cni0
+COMMIT
+`,
+    packets: [{ family: "ipv4", from: "cni0", src: "10.244.0.9", dst: "10.244.0.255", proto: 17, sport: 40000, dport: 5353 }],
+    // The real node-facts reader (the test node's simple view has no broadcast addresses).
+    topology: NODE_ETH0_CNI0,
+  },
+  {
     // After nat OUTPUT rewrites the destination the kernel re-routes, but the rest of the
     // OUTPUT hook still sees the device it was called with; POSTROUTING sees the new one.
     name: "OUTPUT keeps its output device after a DNAT re-route",
