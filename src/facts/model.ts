@@ -45,9 +45,53 @@ export interface FactRoute {
   onlink?: boolean;
 }
 
+/** An address selector of an `ip rule` (`from 10.0.0.0/8`); `all` is no selector at all. */
+export interface FactPrefix {
+  address: string;
+  prefixLength: number;
+}
+
+export type RuleAction = "lookup" | "goto" | "nop" | "blackhole" | "unreachable" | "prohibit";
+
+/**
+ * One policy routing rule, as `ip rule show` / `ip -j rule` print it. Selectors that are
+ * absent match every packet. `table` is kept as named (`main`, `local`, `default`, a number or a
+ * name from rt_tables), the same spelling the routes' `table` uses.
+ */
+export interface FactRule {
+  family: Family;
+  priority: number;
+  /** `not`: the rule applies to packets its selectors do not match. */
+  not?: boolean;
+  from?: FactPrefix;
+  to?: FactPrefix;
+  iif?: string;
+  oif?: string;
+  /** `fwmark VALUE[/MASK]`; without a mask iproute2 uses 0xffffffff. */
+  fwmark?: number;
+  fwmask?: number;
+  tos?: number;
+  ipproto?: number;
+  sport?: readonly [number, number];
+  dport?: readonly [number, number];
+  /** `uidrange`, `l3mdev`, `tun_id`, `realms`, `protocol`-independent selectors netfate cannot decide from a packet: named so the lookup says so. */
+  undecidable?: string[];
+  action: RuleAction;
+  /** For `lookup`. */
+  table?: string;
+  /** For `goto`: the priority to continue at. */
+  goto?: number;
+  /** `suppress_prefixlength N`: a lookup result with a prefix this short or shorter is ignored. */
+  suppressPrefixLength?: number;
+  /** `suppress_ifgroup N`: a lookup result whose device is in group N is ignored. */
+  suppressIfgroup?: number;
+}
+
 export interface NodeFacts {
   interfaces: FactInterface[];
   routes: FactRoute[];
+  /** The policy routing rules; absent when the input did not give them (the kernel's defaults are then assumed, and said). */
+  rules?: FactRule[];
   sysctl: Record<string, string>;
 }
 
