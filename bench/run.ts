@@ -75,6 +75,7 @@ const node: NodeView = {
   isLocal: () => false,
   routeInput: () => ({ kind: "unicast", dev: "cni0" }),
   routeOutput: () => ({ kind: "unicast", dev: "eth0", src: "192.168.0.11" }),
+  reversePath: () => true,
   primaryAddress: () => "192.168.0.11",
   masqueradeAddress: () => "192.168.0.11",
   forwarding: () => true,

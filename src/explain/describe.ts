@@ -54,6 +54,8 @@ export function fateText(f: Fate): string {
       return `QUEUED to user space${f.queue ? ` (${f.queue})` : ""} by ${f.table} ${f.chain} rule ${f.rule}`;
     case "unroutable":
       return `unroutable: ${f.reason}`;
+    case "martian":
+      return `DROPPED by the routing decision${f.iface ? ` on ${f.iface}` : ""}: ${f.check === "rp_filter" ? "" : `martian ${f.check}: `}${f.reason}`;
     case "indeterminate":
       return `indeterminate: ${f.reason}`;
     case "error":
@@ -62,7 +64,7 @@ export function fateText(f: Fate): string {
 }
 
 export function isDrop(o: Outcome): boolean {
-  return o.fate.kind === "dropped" || o.fate.kind === "rejected";
+  return o.fate.kind === "dropped" || o.fate.kind === "rejected" || o.fate.kind === "martian";
 }
 
 /** The rule as iptables-save prints it (`-A CHAIN ...`), or the policy line. */

@@ -47,6 +47,7 @@ export function outcomeJson(o: Outcome, family: "ipv4" | "ipv6"): Record<string,
     fate: o.fate,
     steps: o.steps.map((s) => stepJson(s, family)),
     final: o.final,
+    ...(o.routing ? { routing: o.routing } : {}),
     ...(o.encapsulated ? { encapsulated: o.encapsulated.map((e) => outcomeJson(e, family)) } : {}),
   };
 }

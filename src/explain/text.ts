@@ -117,6 +117,16 @@ function givenText(o: Outcome): string {
   return o.given?.length ? `, if ${o.given.join(" and ")}` : "";
 }
 
+/**
+ * The routing decisions worth a line of their own: those policy routing made (an `ip rule`
+ * chose them, or a table other than main) and those that decided the fate.
+ */
+function policyRouting(o: Outcome): string[] {
+  const all = o.routing ?? [];
+  if (o.fate.kind === "martian") return all;
+  return all.filter((r) => / rule \d+: | table (?!main:|local:)/.test(r));
+}
+
 /** Assumptions that are not one side of an undecided condition (those are in the heading). */
 function standing(o: Outcome): string[] {
   return [...new Set(o.assumptions)].filter((a) => !o.given?.includes(a));
@@ -138,6 +148,7 @@ export function traceText(e: Evaluation, o: TextOptions): string {
     const prob = oc.probability !== 1 ? ` — probability ${probabilityText(oc.probability)}` : "";
     out.push(`${c.bold(`Outcome ${i + 1} of ${n}`)}${givenText(oc)}${prob}: ${fateColour(oc, c)(fateText(oc.fate))}`);
     for (const s of oc.steps) out.push(...stepLine(s, fam, c, o.width));
+    for (const r of policyRouting(oc)) out.push(`  ${c.cyan("route")} ${r}`);
     out.push(`  final packet: ${snapshotText(oc.final)}`);
     for (const enc of oc.encapsulated ?? []) {
       out.push(`  ${c.cyan("encapsulated")} by ${oc.final.outIface ?? "the tunnel"}: outer packet ${snapshotText(enc.final)} — ${fateColour(enc, c)(fateText(enc.fate))}`);
@@ -162,7 +173,7 @@ function destinationText(oc: Outcome, e: Evaluation): string {
   return ` → ${endpointText(f.dst, f.dport)}${rule}`;
 }
 
-/** How sure the answer is: lost (dropped, rejected, unroutable), unknown (indeterminate, error, queued to a program), or through. */
+/** How sure the answer is: lost (dropped, rejected, unroutable, martian), unknown (indeterminate, error, queued to a program), or through. */
 export type Verdict = "lost" | "unknown" | "through";
 
 export function outcomeVerdict(o: Outcome): Verdict {
@@ -170,6 +181,7 @@ export function outcomeVerdict(o: Outcome): Verdict {
     case "dropped":
     case "rejected":
     case "unroutable":
+    case "martian":
       return "lost";
     case "indeterminate":
     case "error":

@@ -48,6 +48,8 @@ export interface Branch {
   randomChoice?: string;
   /** A new route chosen during OUTPUT, in force from POSTROUTING on. */
   rerouted?: import("./types.js").RouteDecision;
+  /** The routing decisions so far, each with the rule and route that made it. */
+  routing?: string[];
 }
 
 export function clonePacket(p: PacketState): PacketState {
@@ -76,6 +78,7 @@ export function fork(b: Branch, probabilityFactor: number): Branch {
   };
   if (b.pendingNat) nb.pendingNat = { ...b.pendingNat };
   if (b.rerouted) nb.rerouted = b.rerouted;
+  if (b.routing) nb.routing = [...b.routing];
   return nb;
 }
 

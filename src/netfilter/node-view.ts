@@ -1,81 +1,61 @@
 /**
- * Routing and address questions answered from node facts the way the kernel answers them:
- * the local table first (the node's own addresses, derived from the interfaces as the kernel
- * derives them, plus 127.0.0.0/8 on lo), then main by longest prefix and lowest metric;
- * source selection from the route's `src`, else an address of the output device in the
- * gateway's (or destination's) subnet, else its first global address, else another
- * interface's (inet_select_addr). Policy routing (`ip rule`, fwmark tables) is not modelled:
- * lookups use main, and say so when a mark is set.
+ * Routing and address questions answered from node facts the way the kernel answers them
+ * (net/ipv4/route.c, fib_frontend.c): the policy rules and tables of fib.ts, the martian
+ * checks of ip_route_input_slow, the reverse-path check of fib_validate_source, the loopback
+ * checks of route_localnet, and source selection (the route's `src`, else an address of the
+ * output device in the gateway's or destination's subnet, else its first global address,
+ * else another interface's: inet_select_addr). Every decision says which rule and route
+ * chose it; a sysctl the facts do not give is assumed at the kernel's default, and said
+ * where it changes the answer. Each behaviour here was checked against `ip route get` in a
+ * network namespace (test/kernel/route-get.test.ts).
  */
 import type { Family } from "../model/ast.js";
-import type { FactInterface, FactRoute, NodeFacts } from "../facts/model.js";
+import type { FactRoute, NodeFacts } from "../facts/model.js";
+import { Fib, routeText, ruleText, type FibAnswer, type Flow } from "./fib.js";
 import { inNet, ipToNum, maskFromPrefix, type IpNum } from "./ipnum.js";
-import type { AddrType, NodeView, RouteDecision, Tri, TunnelInfo } from "./types.js";
+import type { AddrType, InputRouteQuery, NodeView, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "./types.js";
 
-interface Compiled {
-  route: FactRoute;
-  net: IpNum;
-  mask: IpNum;
-}
+const ADDR_TYPE: Partial<Record<FactRoute["type"], AddrType>> = {
+  local: "LOCAL", broadcast: "BROADCAST", blackhole: "BLACKHOLE", unreachable: "UNREACHABLE", prohibit: "PROHIBIT",
+  multicast: "MULTICAST", anycast: "ANYCAST", throw: "THROW", unicast: "UNICAST",
+};
 
-function masked(n: IpNum, m: IpNum): IpNum {
-  return typeof n === "number" ? ((n & (m as number)) >>> 0) : (n.map((w, k) => (w & (m as readonly number[])[k]!) >>> 0) as unknown as IpNum);
-}
+/**
+ * The addresses the kernel's checks single out. `zeronet` is 0.0.0.0 alone: since Linux 5.3
+ * (ipv4_is_zeronet) the rest of 0.0.0.0/8 is routed as unicast (checked: `ip route get 8.8.8.8
+ * from 0.1.2.3 iif eth0` forwards, `from 0.0.0.0` is refused).
+ */
+const v4 = {
+  zeronet: (n: number) => n === 0,
+  loopback: (n: number) => n >>> 24 === 127,
+  multicast: (n: number) => n >>> 28 === 14,
+  lbcast: (n: number) => n === 0xffffffff,
+};
 
-function compile(r: FactRoute): Compiled | undefined {
-  const n = ipToNum(r.dst, r.family);
-  if (n === undefined) return undefined;
-  // The route's own text may carry host bits (a connected route is named by the address).
-  const mask = maskFromPrefix(r.prefixLength, r.family);
-  return { route: r, net: masked(n, mask), mask };
-}
-
-/** The route the kernel adds for each address: its network, out of its device (IPv4 and IPv6 alike). */
-function connected(i: FactInterface): FactRoute[] {
-  return i.addrs.map((a) => {
-    const n = ipToNum(a.address, a.family)!;
-    const net = masked(n, maskFromPrefix(a.prefixLength, a.family));
-    const dst = typeof net === "number" ? [net >>> 24, (net >>> 16) & 255, (net >>> 8) & 255, net & 255].join(".") : a.address;
-    return { family: a.family, table: "main", type: "unicast", dst, prefixLength: a.prefixLength, dev: i.name, src: a.address, scope: "link", proto: "kernel" } as FactRoute;
-  });
+/** A sysctl's reading: its value and, when it was not given, what was assumed. */
+interface Setting {
+  value: number;
+  missing?: string;
 }
 
 export function nodeViewFromFacts(facts: NodeFacts): NodeView {
-  const local = new Map<string, string>(); // address → device
-  for (const i of facts.interfaces) for (const a of i.addrs) local.set(a.address, i.name);
-  const broadcast = new Set<string>();
-  for (const i of facts.interfaces) {
-    for (const a of i.addrs) {
-      if (a.family !== "ipv4" || a.prefixLength >= 31) continue;
-      const n = ipToNum(a.address, "ipv4") as number;
-      const hostBits = (2 ** (32 - a.prefixLength)) - 1;
-      const b = (n | hostBits) >>> 0;
-      broadcast.add([b >>> 24, (b >>> 16) & 255, (b >>> 8) & 255, b & 255].join("."));
-    }
-  }
-  const explicit = facts.routes.filter((r) => r.table === "main" || r.table === "local" || r.table === "default");
-  for (const r of explicit) if (r.type === "local" && r.prefixLength === (r.family === "ipv4" ? 32 : 128)) local.set(r.dst, r.dev ?? "lo");
-  const localNets = explicit.filter((r) => r.type === "local" && r.prefixLength < (r.family === "ipv4" ? 32 : 128)).map(compile).filter((x): x is Compiled => !!x);
-  localNets.push(compile({ family: "ipv4", table: "local", type: "local", dst: "127.0.0.0", prefixLength: 8, dev: "lo" })!);
-  const main = [...explicit.filter((r) => r.table !== "local" && r.type !== "local" && r.type !== "broadcast"), ...facts.interfaces.flatMap(connected)]
-    .map(compile).filter((x): x is Compiled => !!x)
-    // Longest prefix first; among equals, lowest metric, explicit routes before derived ones.
-    .sort((a, b) => b.route.prefixLength - a.route.prefixLength || (a.route.metric ?? 0) - (b.route.metric ?? 0));
+  const fib = new Fib(facts);
   const ifaceByName = new Map(facts.interfaces.map((i) => [i.name, i]));
+  const sysctl = (k: string) => (facts.sysctl[k] === undefined ? undefined : String(facts.sysctl[k]).trim());
 
-  const isLocalAddr = (ip: string, family: Family): boolean => {
-    if (local.has(ip)) return true;
-    const n = ipToNum(ip, family);
-    if (n === undefined) return false;
-    if (family === "ipv6") return ip === "::1";
-    return localNets.some((c) => c.route.family === family && inNet(n, c));
+  /** IN_DEV_ORCONF / IN_DEV_MAXCONF: `all` and the device's own value combined as the kernel combines them. */
+  const conf = (name: string, dev: string, combine: "or" | "max", fallback = 0): Setting => {
+    const keys = [`net.ipv4.conf.all.${name}`, `net.ipv4.conf.${dev}.${name}`];
+    const vals = keys.map((k) => sysctl(k));
+    const nums = vals.map((v) => (v === undefined ? fallback : Number(v)));
+    const value = combine === "max" ? Math.max(...nums) : nums.some((n) => n !== 0) ? 1 : 0;
+    const absent = keys.filter((_, k) => vals[k] === undefined);
+    return absent.length ? { value, missing: `${absent.join(" and ")} not given` } : { value };
   };
 
-  const lookup = (dst: string, family: Family): FactRoute | undefined => {
-    const n = ipToNum(dst, family);
-    if (n === undefined) return undefined;
-    for (const c of main) if (c.route.family === family && inNet(n, c)) return c.route;
-    return undefined;
+  const ownAddress = (ip: string, family: Family): boolean => {
+    const n = ipToNum(ip, family);
+    return n !== undefined && fib.localTable(n, family)?.type === "local";
   };
 
   const selectSource = (dev: string, family: Family, towards: string): string | undefined => {
@@ -94,47 +74,258 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     return undefined;
   };
 
-  const decide = (dst: string, family: Family, forInput: boolean): RouteDecision => {
-    // Local routes send through the loopback device whichever interface owns the address.
-    if (isLocalAddr(dst, family)) return { kind: "local", dev: "lo" };
-    // An arriving packet to a local subnet's broadcast address (or 255.255.255.255) meets the
-    // local table's `broadcast` route: the kernel delivers it (ip_route_input_slow, brd_input),
-    // it does not forward it (test/kernel/pinned.test.ts).
-    if (forInput && family === "ipv4" && (dst === "255.255.255.255" || broadcast.has(dst))) return { kind: "local", dev: "lo" };
-    const r = lookup(dst, family);
-    if (!r) return { kind: "none", detail: `no route to ${dst} in the node facts` };
-    if (r.type !== "unicast") return { kind: r.type === "multicast" || r.type === "anycast" ? "none" : (r.type as "blackhole"), detail: `${r.type} ${r.dst}/${r.prefixLength}` };
-    if (!r.dev) return { kind: "indeterminate", reason: `route ${r.dst}/${r.prefixLength} names no device` };
-    const d: RouteDecision = { kind: "unicast", dev: r.dev };
-    if (r.gateway) d.gateway = r.gateway;
-    if (r.onlink) d.onlink = true;
-    if (!forInput) {
-      const src = r.src ?? selectSource(r.dev, family, r.gateway ?? dst);
-      if (src) d.src = src;
-    }
+  const forwarding = (family: Family, iif?: string): Tri => {
+    // ip_forward writes every device's value; a device's own value is what the kernel reads.
+    const keys = family === "ipv4"
+      ? [...(iif ? [`net.ipv4.conf.${iif}.forwarding`] : []), "net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"]
+      : [...(iif ? [`net.ipv6.conf.${iif}.forwarding`] : []), "net.ipv6.conf.all.forwarding"];
+    const k = keys.find((x) => sysctl(x) !== undefined);
+    if (k === undefined) return { indeterminate: `${family === "ipv4" ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding"} not given in the node facts` };
+    // Any non-zero value forwards (ip_forward = 2 included); the facts reader checked it is an integer.
+    return Number(sysctl(k)) !== 0;
+  };
+
+  const flowOf = (q: RouteQuery, iif: string): Flow => {
+    const f: Flow = { family: q.family, dst: q.dst, iif, mark: q.mark, tos: q.tos ?? 0, proto: q.proto ?? 0 };
+    if (q.src !== undefined) f.src = q.src;
+    if (q.sport !== undefined) f.sport = q.sport;
+    if (q.dport !== undefined) f.dport = q.dport;
+    return f;
+  };
+
+  /**
+   * When the input gave no `ip rule` but shows routes in tables only rules can choose, the
+   * answer rests on the kernel's default rules: said then. (Without that sign the default
+   * rules are what a node has; `netfate collect` gathers the rules.)
+   */
+  const rulesNote = (): string | undefined => {
+    if (fib.rulesGiven || fib.unusedTables.length === 0) return undefined;
+    return `ip rule not given: the kernel's default rules (local, main, default) assumed, though routes in table ${fib.unusedTables.join(", ")} suggest rules that choose them (give \`ip -j rule\`)`;
+  };
+
+  const chosen = (a: FibAnswer): string | undefined => {
+    if (a.kind === "indeterminate") return undefined;
+    const parts: string[] = [];
+    if (a.rule && fib.rulesGiven) parts.push(`rule ${ruleText(a.rule)}`);
+    if (a.kind === "route") parts.push(`table ${a.table}: ${routeText(a.route)}`);
+    else if (a.route) parts.push(`table ${a.table}: ${routeText(a.route)}`);
+    return parts.length ? parts.join(", ") : undefined;
+  };
+
+  const notes = (d: RouteDecision, a: FibAnswer | undefined, extra: Array<string | undefined>): RouteDecision => {
+    const by = a ? chosen(a) : undefined;
+    if (by) d.chosenBy = by;
+    const list = extra.filter((x): x is string => x !== undefined);
+    if (list.length) d.assumptions = [...(d.assumptions ?? []), ...list];
     return d;
   };
 
-  const sysctl = (k: string) => (facts.sysctl[k] === undefined ? undefined : String(facts.sysctl[k]));
+  const failure = (a: Exclude<FibAnswer, { kind: "route" }>, dst: string): RouteDecision => {
+    if (a.kind === "indeterminate") return { kind: "indeterminate", reason: a.reason };
+    if (a.type === "none") return { kind: "none", detail: `no route to ${dst}${fib.rulesGiven ? " in the tables the rules look up" : " in the node facts"}` };
+    return a.route ? { kind: a.type, detail: `${a.route.type} ${a.route.dst}/${a.route.prefixLength}` } : { kind: a.type, detail: `rule ${ruleText(a.rule!)}` };
+  };
+
+  /**
+   * fib_validate_source: is `q.src` a source this device may receive from? `oif` is the device
+   * the packet will be forwarded out of (absent for local delivery). Answers undefined when the
+   * source is acceptable, else the martian decision.
+   */
+  const validateSource = (q: InputRouteQuery, oif: string | undefined, rpf: number): RouteDecision | undefined => {
+    const acceptLocal = conf("accept_local", q.iif, "or").value !== 0;
+    const redirects = conf("send_redirects", q.iif, "or", 1).value !== 0;
+    if (rpf === 0 && (q.iif !== oif || !redirects)) {
+      if (acceptLocal) return undefined;
+      // The fast path: with neither custom rules nor custom local routes, only the node's own
+      // addresses are refused as sources.
+      if (!fib.customRules && !fib.customLocalRoutes) {
+        return ownAddress(q.src, q.family) ? { kind: "martian", check: "source", detail: `source ${q.src} is an address of this node` } : undefined;
+      }
+    }
+    const back: Flow = {
+      family: q.family, dst: q.src, src: q.dst, iif: oif ?? "lo", tos: q.tos ?? 0, proto: q.proto ?? 0,
+      mark: conf("src_valid_mark", q.iif, "or").value !== 0 ? q.mark : 0,
+    };
+    // The reverse lookup swaps the ports as it swaps the addresses.
+    if (q.dport !== undefined) back.sport = q.dport;
+    if (q.sport !== undefined) back.dport = q.sport;
+    const a = fib.lookup(back);
+    const strictness = rpf === 1 ? "strict" : "loose";
+    const rpfFail = (why: string): RouteDecision => ({ kind: "martian", check: "rp_filter", detail: `reverse-path filter (rp_filter=${rpf}, ${strictness}) on ${q.iif}: ${why}` });
+    if (a.kind === "indeterminate") return { kind: "indeterminate", reason: `reverse-path check of ${q.src}: ${a.reason}` };
+    if (a.kind === "error") return rpf ? rpfFail(`no route back to ${q.src}${a.route ? ` (${routeText(a.route)})` : ""}`) : undefined;
+    const r = a.route;
+    if (r.type !== "unicast" && (r.type !== "local" || !acceptLocal)) {
+      return { kind: "martian", check: "source", detail: `source ${q.src} is a ${r.type} address of this node (table ${a.table}: ${routeText(r)})` };
+    }
+    if (r.dev === q.iif || (r.type === "local" && q.iif === "lo")) return undefined;
+    const iface = ifaceByName.get(q.iif);
+    if (!iface) return rpf ? { kind: "indeterminate", reason: `reverse-path check: ${q.iif} is not in the node facts` } : undefined;
+    const noAddr = !iface.addrs.some((x) => x.family === "ipv4");
+    if (noAddr) return rpf ? rpfFail(`${q.iif} has no IPv4 address, and the route back to ${q.src} leaves by ${r.dev ?? "?"} (table ${a.table}: ${routeText(r)})`) : undefined;
+    if (rpf === 1) return rpfFail(`the route back to ${q.src} leaves by ${r.dev ?? "?"}, not ${q.iif} (table ${a.table}: ${routeText(r)})`);
+    return undefined;
+  };
+
+  /** validateSource under the rp_filter the facts give; `assumed` says when an unstated value would change the answer. */
+  const checkSource = (q: InputRouteQuery, oif: string | undefined): { bad?: RouteDecision; assumed: string[] } => {
+    const rpf = conf("rp_filter", q.iif, "max");
+    const bad = validateSource(q, oif, rpf.value);
+    const out: { bad?: RouteDecision; assumed: string[] } = { assumed: [] };
+    if (bad) out.bad = bad;
+    if (!rpf.missing) return out;
+    const mode = (v: number) => (v === 0 ? "off" : v === 1 ? "strict (rp_filter=1)" : "loose (rp_filter=2)");
+    const other = [1, 2].filter((v) => v > rpf.value).map((v) => ({ v, d: validateSource(q, oif, v) }));
+    const differs = other.find((o) => (o.d === undefined) !== (bad === undefined));
+    if (differs) {
+      const then = differs.d && differs.d.kind === "martian" ? `; ${mode(differs.v)} would drop it: ${differs.d.detail.replace(/^reverse-path filter \([^)]*\) on \S+: /, "")}` : `; ${mode(differs.v)} would let it through`;
+      out.assumed.push(`reverse-path filtering assumed ${mode(rpf.value)}: ${rpf.missing}${then}`);
+    }
+    return out;
+  };
+
+  const routeLocalnet = (dev: string) => conf("route_localnet", dev, "or");
+
+  const routeInput = (q: InputRouteQuery): RouteDecision => {
+    const rules = rulesNote();
+    if (q.family === "ipv4") {
+      const s = ipToNum(q.src, "ipv4") as number | undefined;
+      const t = ipToNum(q.dst, "ipv4") as number | undefined;
+      if (s === undefined || t === undefined) return { kind: "indeterminate", reason: `${s === undefined ? q.src : q.dst} is not an IPv4 address` };
+      if (v4.multicast(t)) {
+        // ip_route_input_rcu: the node takes a multicast packet only for a group it joined.
+        if (t === 0xe0000001) {
+          // ip_mc_validate_source: the source is checked as for unicast, towards no destination.
+          if (v4.multicast(s ?? 0) || v4.lbcast(s ?? 0)) return { kind: "martian", check: "source", detail: `source ${q.src} is a ${v4.lbcast(s ?? 0) ? "broadcast" : "multicast"} address` };
+          const c = s === 0 ? { assumed: [] } : checkSource({ ...q, dst: "0.0.0.0" }, undefined);
+          const d: RouteDecision = c.bad ?? { kind: "local", dev: "lo", chosenBy: "224.0.0.1: every interface is in the all-hosts group" };
+          if (c.assumed.length) d.assumptions = [...(d.assumptions ?? []), ...c.assumed];
+          return d;
+        }
+        return {
+          kind: "martian", check: "destination", detail: `${q.dst} is a multicast group this node has not joined on ${q.iif}`,
+          assumptions: [`multicast group ${q.dst} assumed not joined on ${q.iif}: the node facts do not list group memberships (ip maddr)`],
+        };
+      }
+      if (v4.multicast(s) || v4.lbcast(s)) return { kind: "martian", check: "source", detail: `source ${q.src} is a ${v4.lbcast(s) ? "broadcast" : "multicast"} address` };
+      if (v4.lbcast(t) || (s === 0 && t === 0)) return broadcastInput(q, s);
+      if (v4.zeronet(s)) return { kind: "martian", check: "source", detail: `source ${q.src} is the unspecified address` };
+      if (v4.zeronet(t)) return { kind: "martian", check: "destination", detail: `destination ${q.dst} is the unspecified address` };
+      if (v4.loopback(t) || v4.loopback(s)) {
+        const rl = routeLocalnet(q.iif);
+        if (rl.value === 0) {
+          const which = v4.loopback(t) ? "destination" : "source";
+          const d: RouteDecision = { kind: "martian", check: which, detail: `${which} ${v4.loopback(t) ? q.dst : q.src} is a loopback address arriving on ${q.iif}, and route_localnet is off there` };
+          return rl.missing ? { ...d, assumptions: [`route_localnet assumed off: ${rl.missing}`] } : d;
+        }
+      }
+    }
+    const a = fib.lookup(flowOf(q, q.iif));
+    const fwd = forwarding(q.family, q.iif);
+    if (a.kind !== "route") {
+      if (fwd === false && a.kind === "error") return notes({ kind: "not-forwarding", detail: forwardingOff(q) }, a, [rules]);
+      return notes(failure(a, q.dst), a, [rules]);
+    }
+    const r = a.route;
+    if (r.type === "broadcast") return notes(broadcastInput(q, ipToNum(q.src, q.family) as number), a, [rules]);
+    if (r.type === "local") {
+      const c = checkSource(q, undefined);
+      return notes(c.bad ?? { kind: "local", dev: "lo" }, a, [rules, ...c.assumed]);
+    }
+    if (fwd === false) return notes({ kind: "not-forwarding", detail: forwardingOff(q) }, a, [rules]);
+    const assumed = typeof fwd === "object" ? `forwarding assumed enabled (${fwd.indeterminate})` : undefined;
+    if (r.type !== "unicast") return notes({ kind: "martian", check: "destination", detail: `destination ${q.dst} has a ${r.type} route` }, a, [rules, assumed]);
+    if (!r.dev) return { kind: "indeterminate", reason: `route ${routeText(r)} names no device` };
+    const c = checkSource(q, r.dev);
+    if (c.bad) return notes(c.bad, a, [rules, assumed, ...c.assumed]);
+    const d: RouteDecision = { kind: "unicast", dev: r.dev };
+    if (r.gateway) d.gateway = r.gateway;
+    if (r.onlink) d.onlink = true;
+    return notes(d, a, [rules, assumed, ...c.assumed]);
+  };
+
+  /** brd_input: a broadcast is delivered locally once its (non-zero) source passes the checks. */
+  const broadcastInput = (q: InputRouteQuery, s: number | undefined): RouteDecision => {
+    const c = s !== 0 ? checkSource(q, undefined) : { assumed: [] };
+    const d: RouteDecision = c.bad ?? { kind: "local", dev: "lo", chosenBy: `${q.dst} is a broadcast address` };
+    if (c.assumed.length) d.assumptions = [...(d.assumptions ?? []), ...c.assumed];
+    return d;
+  };
+
+  const forwardingOff = (q: InputRouteQuery) => {
+    const own = q.family === "ipv4" ? `net.ipv4.conf.${q.iif}.forwarding` : `net.ipv6.conf.${q.iif}.forwarding`;
+    const key = sysctl(own) !== undefined ? own : q.family === "ipv4" ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding";
+    return `${q.dst} is not local and forwarding is disabled (${key}=0)`;
+  };
+
+  const routeOutput = (q: RouteQuery): RouteDecision => {
+    const rules = rulesNote();
+    if (q.family === "ipv4" && q.src !== undefined) {
+      const s = ipToNum(q.src, "ipv4") as number | undefined;
+      if (s !== undefined && (v4.multicast(s) || v4.lbcast(s) || v4.zeronet(s))) return { kind: "martian", check: "source", detail: `a packet cannot be sent from ${q.src}` };
+    }
+    const a = fib.lookup(flowOf(q, "lo"));
+    if (a.kind !== "route") return notes(failure(a, q.dst), a, [rules]);
+    const r = a.route;
+    if (r.type === "local") return notes({ kind: "local", dev: "lo" }, a, [rules]);
+    if (r.type !== "unicast" && r.type !== "broadcast" && r.type !== "multicast") return notes({ kind: "none", detail: `${r.type} route` }, a, [rules]);
+    if (!r.dev) return { kind: "indeterminate", reason: `route ${routeText(r)} names no device` };
+    const src = q.src ?? r.src ?? selectSource(r.dev, q.family, r.gateway ?? q.dst);
+    if (q.family === "ipv4" && src !== undefined && v4.loopback(ipToNum(src, "ipv4") as number) && r.dev !== "lo") {
+      // __mkroute_output: a loopback source leaves another device only with route_localnet.
+      const rl = routeLocalnet(r.dev);
+      if (rl.value === 0) {
+        const d = notes({ kind: "martian", check: "source", detail: `source ${src} is a loopback address and would leave by ${r.dev}, where route_localnet is off` }, a, [rules]);
+        return rl.missing ? { ...d, assumptions: [...(d.assumptions ?? []), `route_localnet assumed off: ${rl.missing}`] } : d;
+      }
+    }
+    const d: RouteDecision = { kind: "unicast", dev: r.dev };
+    if (r.gateway) d.gateway = r.gateway;
+    if (r.onlink) d.onlink = true;
+    if (src) d.src = src;
+    return notes(d, a, [rules]);
+  };
+
+  /** xt_rpfilter: the reverse lookup from lo, with the match's own flags (rpfilter_lookup_reverse). */
+  const reversePath = (q: InputRouteQuery, flags: ReversePathFlags): Tri => {
+    if (q.iif === "lo") return true;
+    const zeroSrc = q.family === "ipv4" && q.src === "0.0.0.0";
+    if (zeroSrc && (q.dst === "255.255.255.255" || /^224\.0\.0\./.test(q.dst))) return true;
+    const t = ipToNum(q.dst, q.family);
+    const special = q.family === "ipv4" && typeof t === "number" && (v4.multicast(t) || v4.lbcast(t) || v4.zeronet(t));
+    const back: Flow = { family: q.family, dst: q.src, iif: "lo", mark: flags.validMark ? q.mark : 0, tos: q.tos ?? 0, proto: 0 };
+    if (!special) back.src = q.dst;
+    const a = fib.lookup(back);
+    if (a.kind === "indeterminate") return { indeterminate: a.reason };
+    if (a.kind === "error") return false;
+    if (a.route.type !== "unicast" && (a.route.type !== "local" || !flags.acceptLocal)) return false;
+    return a.route.dev === q.iif || flags.loose;
+  };
 
   return {
     known: true,
-    isLocal: (ip, family): Tri => isLocalAddr(ip, family),
-    addressType(ip, family): AddrType {
-      if (isLocalAddr(ip, family)) return "LOCAL";
+    isLocal: (ip, family): Tri => ownAddress(ip, family),
+    addressType(ip, family, dev): AddrType {
       if (family === "ipv4") {
-        if (ip === "255.255.255.255" || broadcast.has(ip)) return "BROADCAST";
-        const first = Number(ip.split(".")[0]);
-        if (first >= 224 && first <= 239) return "MULTICAST";
-      } else if (ip.toLowerCase().startsWith("ff")) return "MULTICAST";
-      const r = lookup(ip, family);
-      if (r?.type === "blackhole") return "BLACKHOLE";
-      if (r?.type === "unreachable") return "UNREACHABLE";
-      if (r?.type === "prohibit") return "PROHIBIT";
+        const n = ipToNum(ip, "ipv4") as number | undefined;
+        if (n === undefined) return "UNSPEC";
+        // __inet_dev_addr_type: only the local table is consulted; limited to a device, an
+        // address that device does not own is UNICAST there.
+        if (v4.zeronet(n) || v4.lbcast(n)) return "BROADCAST";
+        if (v4.multicast(n)) return "MULTICAST";
+        const r = fib.localTable(n, "ipv4");
+        if (!r || (dev !== undefined && r.dev !== dev)) return "UNICAST";
+        return ADDR_TYPE[r.type] ?? "UNICAST";
+      }
+      if (ownAddress(ip, family) && (dev === undefined || ifaceByName.get(dev)?.addrs.some((a) => a.address === ip) || dev === "lo")) return "LOCAL";
+      if (ip.toLowerCase().startsWith("ff")) return "MULTICAST";
+      const a = fib.lookup({ family, dst: ip, iif: "lo", mark: 0, tos: 0, proto: 0 });
+      if (a.kind === "error" && a.route) return ADDR_TYPE[a.route.type] ?? "UNICAST";
       return "UNICAST";
     },
-    routeInput: (dst, family) => decide(dst, family, true),
-    routeOutput: (dst, family) => decide(dst, family, false),
+    routeInput,
+    routeOutput,
+    reversePath,
     primaryAddress(dev, family) {
       return ifaceByName.get(dev)?.addrs.find((a) => a.family === family)?.address;
     },
@@ -149,14 +340,7 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
       }
       return undefined;
     },
-    forwarding(family): Tri {
-      const k = family === "ipv4" ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding";
-      const v = sysctl(k);
-      if (v === undefined) return { indeterminate: `${k} not given in the node facts` };
-      // The kernel forwards for any non-zero value (ip_forward = 2 included); the facts reader
-      // has checked it is an integer.
-      return Number(v.trim()) !== 0;
-    },
+    forwarding,
     tunnel(dev): TunnelInfo | undefined {
       const t = ifaceByName.get(dev)?.tunnel;
       if (!t) return undefined;
@@ -186,3 +370,4 @@ function netContains(addr: string, prefix: number, ip: string, family: Family): 
   const net = typeof a === "number" ? ((a & (mask as number)) >>> 0) : a.map((w, k) => (w & (mask as readonly number[])[k]!) >>> 0);
   return inNet(b, { net: net as IpNum, mask });
 }
+

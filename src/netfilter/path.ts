@@ -19,7 +19,7 @@ import { hasPorts } from "../model/packet.js";
 import { hex } from "../extensions/util.js";
 import { assume, endpoint, mergeBranches, snapshot, type Branch } from "./branch.js";
 import { runTable, type TableResult, type TraverseContext } from "./traverse.js";
-import type { ConntrackState, ConntrackSummary, Fate, Hook, Outcome, PacketState, RouteDecision, Step } from "./types.js";
+import type { ConntrackState, ConntrackSummary, Fate, Hook, Outcome, PacketState, RouteDecision, RouteQuery, Step } from "./types.js";
 import { alwaysUntracked, establishedStatus, relatedStatus, withoutConnection, type Unconnected } from "./conntrack-view.js";
 
 type Stage = { table: TableName; hook: Hook; natOnly?: boolean };
@@ -198,8 +198,12 @@ function withRoute(br: Branch, d: RouteDecision): void {
   }
 }
 
-function routeFailure(d: RouteDecision, what: string): Fate | undefined {
+function routeFailure(d: RouteDecision, what: string, iface?: string): Fate | undefined {
   switch (d.kind) {
+    case "martian":
+      return { kind: "martian", check: d.check, reason: d.detail, ...(iface !== undefined ? { iface } : {}) };
+    case "not-forwarding":
+      return { kind: "unroutable", reason: d.detail };
     case "indeterminate":
       return { kind: "indeterminate", reason: `${what}: ${d.reason}` };
     case "blackhole":
@@ -213,14 +217,29 @@ function routeFailure(d: RouteDecision, what: string): Fate | undefined {
   }
 }
 
+/** Records what a routing decision rests on and which rule and route made it. */
+function noteRoute(br: Branch, d: RouteDecision, what: string): void {
+  for (const a of d.assumptions ?? []) assume(br, a);
+  if (d.chosenBy) (br.routing ??= []).push(`${what}: ${d.chosenBy}`);
+}
+
+function queryOf(p: PacketState): RouteQuery {
+  const q: RouteQuery = { family: p.family, dst: p.dst, src: p.src, mark: p.mark, proto: p.proto };
+  if (p.tos !== undefined) q.tos = p.tos;
+  if (p.sport !== undefined) q.sport = p.sport;
+  if (p.dport !== undefined) q.dport = p.dport;
+  return q;
+}
+
 /** Where a branch's packet goes after the input-side routing decision. */
 function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
   const local: Branch[] = [];
   const forward: Branch[] = [];
   for (const br of live) {
     const p = br.pkt;
-    const d = ctx.node.routeInput(p.dst, ctx.family, p.inIface ?? "lo", p.mark, p.src);
-    const fail = routeFailure(d, `routing ${p.dst} arriving on ${p.inIface}`);
+    const d = ctx.node.routeInput({ ...queryOf(p), src: p.src, iif: p.inIface ?? "lo" });
+    noteRoute(br, d, "input route");
+    const fail = routeFailure(d, `routing ${p.dst} arriving on ${p.inIface}`, p.inIface);
     if (fail) {
       finals.push({ br, fate: fail });
       continue;
@@ -229,7 +248,8 @@ function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
       local.push(br);
       continue;
     }
-    const fwd = ctx.node.forwarding(ctx.family);
+    // Views that do not check forwarding themselves (node-view.ts does, in the kernel's order).
+    const fwd = ctx.node.forwarding(ctx.family, p.inIface);
     if (fwd === false) {
       finals.push({ br, fate: { kind: "unroutable", reason: `${p.dst} is not local and forwarding is disabled (${ctx.family === "ipv4" ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding"}=0)` } });
       continue;
@@ -355,12 +375,19 @@ export function evaluateReplyPath(original: PacketSpec, outcome: Outcome, ctx: P
 }
 
 function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
-  const d = ctx.node.routeOutput(spec.dst, ctx.family, spec.mark ?? 0);
+  const q: RouteQuery = { family: ctx.family, dst: spec.dst, mark: spec.mark ?? 0, proto: spec.proto };
+  if (spec.src !== undefined) q.src = spec.src;
+  if (spec.tos !== undefined) q.tos = spec.tos;
+  if (spec.sport !== undefined) q.sport = spec.sport;
+  if (spec.dport !== undefined) q.dport = spec.dport;
+  const d = ctx.node.routeOutput(q);
   const fail = routeFailure(d, `routing ${spec.dst} from this node`);
   const src = spec.src ?? (d.kind === "unicast" ? d.src : d.kind === "local" ? spec.dst : undefined);
   if (fail) {
     // The kernel refuses the send before netfilter sees the packet.
-    finals.push({ br: newBranch(spec, src ?? "0.0.0.0", ctx), fate: fail });
+    const br = newBranch(spec, src ?? "0.0.0.0", ctx);
+    noteRoute(br, d, "output route");
+    finals.push({ br, fate: fail });
     return;
   }
   if (!src) {
@@ -369,6 +396,7 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   }
   const first = newBranch(spec, src, ctx);
   if (!spec.src) first.assumptions.push(`source ${src} chosen by the routing decision`);
+  noteRoute(first, d, "output route");
   withRoute(first, d);
   let live = [first];
   live = stage(live, { table: "raw", hook: "OUTPUT" }, ctx, finals);
@@ -424,7 +452,9 @@ function reroute(live: Branch[], ctx: PathContext, finals: Final[], spec: Packet
       out.push(b);
       continue;
     }
-    const d = ctx.node.routeOutput(b.pkt.dst, ctx.family, b.pkt.mark);
+    // ip_route_me_harder: the packet's own source is kept.
+    const d = ctx.node.routeOutput(queryOf(b.pkt));
+    noteRoute(b, d, "re-route after OUTPUT");
     const fail = routeFailure(d, `re-routing ${b.pkt.dst} after OUTPUT changed the packet`);
     if (fail) {
       finals.push({ br: b, fate: fail });
@@ -585,6 +615,7 @@ function evaluateOnce(spec: PacketSpec, ctx: PathContext): Outcome[] {
   return merged.map(({ br, fate, encapsulated }) => ({
     probability: br.probability, assumptions: br.assumptions, fate, steps: br.steps, final: snapshot(br.pkt),
     ...(br.given.length ? { given: br.given.map((l) => l.text) } : {}),
+    ...(br.routing?.length ? { routing: br.routing } : {}),
     conntrack: conntrackSummary(br.pkt.ct),
     ...(encapsulated ? { encapsulated } : {}),
   }));

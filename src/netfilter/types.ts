@@ -80,11 +80,51 @@ export type AddrType =
 /** A yes, a no, or "cannot tell from what the inputs say" with the reason. */
 export type Tri = boolean | { indeterminate: string };
 
-export type RouteDecision =
+/** What every routing decision may also say: which rule and route chose it, and what it assumed. */
+export interface RouteNotes {
+  /** `rule 100 (from all fwmark 0x1 lookup 100), table 100: default via 10.1.0.254 dev eth1`. */
+  chosenBy?: string;
+  /** Settings the decision rests on that the node facts do not give (said only where they change it). */
+  assumptions?: string[];
+}
+
+export type RouteDecision = RouteNotes & (
   | { kind: "local"; dev?: string }
   | { kind: "unicast"; dev: string; gateway?: string; src?: string; onlink?: boolean }
   | { kind: "blackhole" | "unreachable" | "prohibit" | "throw" | "none"; detail?: string }
-  | { kind: "indeterminate"; reason: string };
+  /** The kernel drops the packet as it routes it: a martian address, or the reverse-path filter. */
+  | { kind: "martian"; check: MartianCheck; detail: string }
+  /** Not local, and the arriving device does not forward. */
+  | { kind: "not-forwarding"; detail: string }
+  | { kind: "indeterminate"; reason: string });
+
+export type MartianCheck = "rp_filter" | "source" | "destination";
+
+/** The packet's fields a routing decision reads (the kernel's flowi). */
+export interface RouteQuery {
+  family: Family;
+  dst: string;
+  /** Absent for a locally generated packet whose source the route will choose. */
+  src?: string;
+  mark: number;
+  tos?: number;
+  proto?: number;
+  sport?: number;
+  dport?: number;
+}
+
+export interface InputRouteQuery extends RouteQuery {
+  src: string;
+  /** The device the packet arrived on. */
+  iif: string;
+}
+
+/** How `-m rpfilter` asks for the reverse path (its flags). */
+export interface ReversePathFlags {
+  loose: boolean;
+  acceptLocal: boolean;
+  validMark: boolean;
+}
 
 /** An encapsulating device: what the outer packet looks like for a given next hop. */
 export interface TunnelInfo {
@@ -102,10 +142,12 @@ export interface NodeView {
   /** The kernel's address type of `ip` (as addrtype sees it), optionally limited to a device. */
   addressType(ip: string, family: Family, dev?: string): AddrType | { indeterminate: string };
   isLocal(ip: string, family: Family): Tri;
-  /** Routing decision for a packet arriving on `iif`. */
-  routeInput(dst: string, family: Family, iif: string, mark: number, src: string): RouteDecision;
-  /** Routing decision for a locally generated packet; `src` is the selected source address. */
-  routeOutput(dst: string, family: Family, mark: number): RouteDecision;
+  /** Routing decision for an arriving packet, martian and reverse-path checks included (ip_route_input). */
+  routeInput(q: InputRouteQuery): RouteDecision;
+  /** Routing decision for a locally generated packet; the decision's `src` is the source it selects (ip_route_output). */
+  routeOutput(q: RouteQuery): RouteDecision;
+  /** `-m rpfilter`: would a packet to the source go back out the arriving device (or anywhere, loose)? */
+  reversePath(q: InputRouteQuery, flags: ReversePathFlags): Tri;
   /** The first address of `dev`, whatever its scope: what REDIRECT rewrites to. */
   primaryAddress(dev: string, family: Family): string | undefined;
   /**
@@ -115,8 +157,8 @@ export interface NodeView {
    * order (so a packet masqueraded on lo takes eth0's address, never 127.0.0.1).
    */
   masqueradeAddress(dev: string, family: Family, nexthop?: string): string | undefined;
-  /** net.ipv4.ip_forward / net.ipv6.conf.all.forwarding. */
-  forwarding(family: Family): Tri;
+  /** Whether `iif` forwards (net.ipv4.conf.IFACE.forwarding, else net.ipv4.ip_forward; IPv6 alike). */
+  forwarding(family: Family, iif?: string): Tri;
   tunnel(dev: string): TunnelInfo | undefined;
   /** A sysctl as given, for settings such as bridge-nf-call-iptables. */
   sysctl(name: string): string | undefined;
@@ -223,6 +265,8 @@ export type Fate =
   | { kind: "rejected"; table: TableName; chain: string; rule: number; hook: Hook; with: string }
   | { kind: "queued"; table: TableName; chain: string; rule: number; hook: Hook; queue?: string }
   | { kind: "unroutable"; reason: string }
+  /** Dropped by the routing decision itself: a martian source or destination, or the reverse-path filter (rp_filter). */
+  | { kind: "martian"; check: MartianCheck; reason: string; iface?: string }
   | { kind: "indeterminate"; reason: string }
   | { kind: "error"; reason: string };
 
@@ -251,6 +295,8 @@ export interface Outcome {
   fate: Fate;
   steps: Step[];
   final: PacketSnapshot;
+  /** The routing decisions the packet met, each naming the rule and route that made it. */
+  routing?: string[];
   /** The packet that leaves after encapsulation (VXLAN, IPIP), traced as its own leg. */
   encapsulated?: Outcome[];
   conntrack?: ConntrackSummary;

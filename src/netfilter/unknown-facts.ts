@@ -12,6 +12,7 @@ export const unknownNode: NodeView = {
   isLocal: () => ({ indeterminate: NO_NODE }),
   routeInput: () => ({ kind: "indeterminate", reason: NO_NODE }),
   routeOutput: () => ({ kind: "indeterminate", reason: NO_NODE }),
+  reversePath: () => ({ indeterminate: NO_NODE }),
   primaryAddress: () => undefined,
   masqueradeAddress: () => undefined,
   forwarding: () => ({ indeterminate: NO_NODE }),

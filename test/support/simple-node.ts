@@ -49,8 +49,14 @@ export function simpleNode(spec: SimpleNodeSpec): NodeView {
     known: true,
     addressType: (ip) => (local.has(ip) || ip.startsWith("127.") ? "LOCAL" : "UNICAST"),
     isLocal: (ip) => local.has(ip) || ip.startsWith("127."),
-    routeInput: (dst) => lookup(dst),
-    routeOutput: (dst) => lookup(dst),
+    routeInput: (q) => lookup(q.dst),
+    routeOutput: (q) => lookup(q.dst),
+    // xt_rpfilter's reverse lookup, without policy rules (node-view.ts has the full one).
+    reversePath: (q, flags) => {
+      const back = lookup(q.src);
+      if (back.kind === "local") return flags.acceptLocal;
+      return back.kind === "unicast" && (flags.loose || back.dev === q.iif);
+    },
     primaryAddress: (dev) => spec.addrs[dev]?.[0]?.split("/")[0],
     masqueradeAddress: (dev) => (spec.addrs[dev]?.[0] ?? Object.values(spec.addrs).flat()[0])?.split("/")[0],
     forwarding: () => spec.forwarding ?? true,

@@ -22,7 +22,7 @@ describe("iproute2 outputs", () => {
       // Only `-d` output names the link kind; plain `ip -j addr` does not.
       if (files[0] === "ip-d-addr.txt") expect(fl.tunnel).toMatchObject({ kind: "vxlan", port: 8472 });
       const v = nodeViewFromFacts(facts);
-      expect(v.routeOutput("192.168.0.50", "ipv4", 0)).toMatchObject({ kind: "unicast", dev: "eth0", src: "192.168.0.11" });
+      expect(v.routeOutput({ dst: "192.168.0.50", family: "ipv4", mark: 0 })).toMatchObject({ kind: "unicast", dev: "eth0", src: "192.168.0.11" });
       expect(v.isLocal("10.244.0.0", "ipv4")).toBe(true);
       expect(v.addressType("127.0.0.1", "ipv4")).toBe("LOCAL");
     });

@@ -20,8 +20,8 @@ const node: NodeView = {
   addressType: (ip, family, dev) =>
     ip === "192.168.0.255" || ip === "255.255.255.255" ? "BROADCAST" : /^(22[4-9]|23\d)\./.test(ip) || /^ff/i.test(ip) ? "MULTICAST" : ip === "2001:db8::11" ? "LOCAL" : v4.addressType(ip, family, dev),
   isLocal: (ip, family) => (family === "ipv6" ? ip === "2001:db8::11" : v4.isLocal(ip, family)),
-  routeInput: (dst, family, iif, mark, src): RouteDecision =>
-    family === "ipv6" ? (dst === "2001:db8::11" || /^ff/i.test(dst) ? { kind: "local", dev: "lo" } : { kind: "unicast", dev: "eth0" }) : /^(22[4-9]|23\d)\.|^255\.|\.255$/.test(dst) ? { kind: "local", dev: "lo" } : v4.routeInput(dst, family, iif, mark, src),
+  routeInput: (q): RouteDecision =>
+    q.family === "ipv6" ? (q.dst === "2001:db8::11" || /^ff/i.test(q.dst) ? { kind: "local", dev: "lo" } : { kind: "unicast", dev: "eth0" }) : /^(22[4-9]|23\d)\.|^255\.|\.255$/.test(q.dst) ? { kind: "local", dev: "lo" } : v4.routeInput(q),
 };
 
 const base4: PacketSpec = { family: "ipv4", from: "eth0", src: "10.2.3.4", dst: "192.168.0.11", proto: 6, sport: 40000, dport: 80, tcpFlags: 2, mark: 0 };

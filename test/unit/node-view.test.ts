@@ -34,16 +34,16 @@ describe("routing from node facts", () => {
     sysctl: { "net.ipv4.ip_forward": 1 },
   });
   it("local addresses are local, including 127/8", () => {
-    expect(n.routeInput("192.168.0.11", "ipv4", "eth0", 0, "1.2.3.4")).toMatchObject({ kind: "local" });
+    expect(n.routeInput({ dst: "192.168.0.11", family: "ipv4", iif: "eth0", mark: 0, src: "1.2.3.4" })).toMatchObject({ kind: "local" });
     expect(n.addressType("127.0.0.5", "ipv4")).toBe("LOCAL");
     expect(n.addressType("172.17.255.255", "ipv4")).toBe("BROADCAST");
     expect(n.addressType("8.8.8.8", "ipv4")).toBe("UNICAST");
   });
   it("longest prefix wins; blackholes are blackholes", () => {
-    expect(n.routeOutput("10.244.2.14", "ipv4", 0)).toEqual({ kind: "unicast", dev: "flannel.1", gateway: "10.244.2.0", onlink: true, src: "10.244.0.0" });
-    expect(n.routeOutput("10.244.153.201", "ipv4", 0)).toMatchObject({ kind: "blackhole" });
-    expect(n.routeOutput("172.17.0.4", "ipv4", 0)).toEqual({ kind: "unicast", dev: "docker0", src: "172.17.0.1" });
-    expect(n.routeOutput("1.1.1.1", "ipv4", 0)).toEqual({ kind: "unicast", dev: "eth0", gateway: "192.168.0.1", src: "192.168.0.11" });
+    expect(n.routeOutput({ dst: "10.244.2.14", family: "ipv4", mark: 0 })).toMatchObject({ kind: "unicast", dev: "flannel.1", gateway: "10.244.2.0", onlink: true, src: "10.244.0.0" });
+    expect(n.routeOutput({ dst: "10.244.153.201", family: "ipv4", mark: 0 })).toMatchObject({ kind: "blackhole" });
+    expect(n.routeOutput({ dst: "172.17.0.4", family: "ipv4", mark: 0 })).toMatchObject({ kind: "unicast", dev: "docker0", src: "172.17.0.1" });
+    expect(n.routeOutput({ dst: "1.1.1.1", family: "ipv4", mark: 0 })).toMatchObject({ kind: "unicast", dev: "eth0", gateway: "192.168.0.1", src: "192.168.0.11" });
   });
   it("tunnels say where the outer packet goes", () => {
     expect(n.tunnel("flannel.1")?.outerDestination("10.244.2.0", "10.244.2.14")).toBe("172.16.100.102");
@@ -78,11 +78,11 @@ describe("addresses NAT targets pick", () => {
 describe("IPv6 routing from node facts (found by the IPv6 kernel differential)", () => {
   const v = view({ interfaces: [{ name: "eth0", addrs: ["fd00:1::11/64"] }, { name: "cni0", addrs: ["fd00:244::1/64"] }], routes: ["default via fd00:1::1 dev eth0"] });
   it("an address's network is a connected route, not just the address", () => {
-    expect(v.routeInput("fd00:244::20", "ipv6", "eth0", 0, "2001:db8::7")).toMatchObject({ kind: "unicast", dev: "cni0" });
-    expect(v.routeOutput("fd00:1::50", "ipv6", 0)).toMatchObject({ kind: "unicast", dev: "eth0", src: "fd00:1::11" });
+    expect(v.routeInput({ dst: "fd00:244::20", family: "ipv6", iif: "eth0", mark: 0, src: "2001:db8::7" })).toMatchObject({ kind: "unicast", dev: "cni0" });
+    expect(v.routeOutput({ dst: "fd00:1::50", family: "ipv6", mark: 0 })).toMatchObject({ kind: "unicast", dev: "eth0", src: "fd00:1::11" });
   });
   it("`default via <IPv6 gateway>` is the IPv6 default route", () => {
-    expect(v.routeInput("2001:db8::7", "ipv6", "cni0", 0, "fd00:244::9")).toMatchObject({ kind: "unicast", dev: "eth0", gateway: "fd00:1::1" });
+    expect(v.routeInput({ dst: "2001:db8::7", family: "ipv6", iif: "cni0", mark: 0, src: "fd00:244::9" })).toMatchObject({ kind: "unicast", dev: "eth0", gateway: "fd00:1::1" });
     expect(parseRouteLine("default via fe80::1 dev eth0 proto ra metric 1024")).toMatchObject({ ok: true, route: { family: "ipv6", dst: "::", prefixLength: 0, gateway: "fe80::1" } });
   });
 });

@@ -3,6 +3,7 @@
  * source go back out the interface this one came in on (strict), or anywhere (`--loose`)?
  */
 import type { MatchExtension } from "../types.js";
+import type { InputRouteQuery } from "../../netfilter/types.js";
 
 export interface RpfilterData {
   loose: boolean;
@@ -38,13 +39,10 @@ export const rpfilter: MatchExtension<RpfilterData> = {
   evaluate(d, env) {
     const p = env.packet;
     // The kernel lets loopback traffic through untouched (rpfilter_is_loopback).
-    if (p.inIface === "lo") return !d.invert;
-    const r = env.node.routeOutput(p.src, p.family, d.validmark ? p.mark : 0);
-    if (r.kind === "indeterminate") return { indeterminate: r.reason };
-    let ok: boolean;
-    if (r.kind === "local") ok = d.acceptLocal;
-    else if (r.kind === "unicast") ok = d.loose || r.dev === p.inIface;
-    else ok = false;
-    return ok !== d.invert;
+    if (p.inIface === undefined || p.inIface === "lo") return !d.invert;
+    const q: InputRouteQuery = { family: p.family, dst: p.dst, src: p.src, iif: p.inIface, mark: p.mark };
+    if (p.tos !== undefined) q.tos = p.tos;
+    const ok = env.node.reversePath(q, { loose: d.loose, acceptLocal: d.acceptLocal, validMark: d.validmark });
+    return typeof ok === "object" ? ok : ok !== d.invert;
   },
 };

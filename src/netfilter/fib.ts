@@ -1,0 +1,314 @@
+/**
+ * The kernel's forwarding information base as node facts describe it: routing tables and the
+ * policy rules that choose between them (fib_rules_lookup, fib4_rule_action, fib_table_lookup).
+ *
+ * - Rules run in priority order (equal priorities in the order given). A rule whose selectors
+ *   match (`not` inverts the whole match) either looks up a table, jumps (`goto`), does nothing
+ *   (`nop`) or ends the lookup with an error (`blackhole`, `unreachable`, `prohibit`).
+ * - A table lookup that finds nothing, or finds a `throw` route, or whose result a
+ *   `suppress_prefixlength`/`suppress_ifgroup` refuses, goes on with the next rule; any other
+ *   result (an error route included) ends the lookup.
+ * - Without `ip rule` facts the kernel's own rules stand: local (0), main (32766), default
+ *   (32767); the caller says so where it matters.
+ * - The local table is derived from the interfaces as the kernel derives it (fib_add_ifaddr):
+ *   `local ADDR` for each address, `broadcast` for each subnet's last address (prefixes
+ *   shorter than /31), and the whole prefix as `local` for addresses on lo. This kernel (6.x)
+ *   adds no broadcast route for the network address (checked: `ip route show table local`).
+ */
+import type { Family } from "../model/ast.js";
+import type { FactInterface, FactRoute, FactRule, NodeFacts } from "../facts/model.js";
+import { inNet, ipToNum, maskFromPrefix, type IpNum } from "./ipnum.js";
+
+/** What a lookup is asked with: the kernel's flowi4. */
+export interface Flow {
+  family: Family;
+  dst: string;
+  /** Absent when not yet chosen (a local socket with no bound address). */
+  src?: string;
+  /** The arriving device; `lo` for locally generated packets (the kernel sets LOOPBACK_IFINDEX). */
+  iif: string;
+  /** Set only when the lookup is bound to a device (rp_filter's loose second lookup). */
+  oif?: string;
+  mark: number;
+  tos: number;
+  proto: number;
+  sport?: number;
+  dport?: number;
+}
+
+export type FibAnswer =
+  | { kind: "route"; route: FactRoute; table: string; rule?: FactRule }
+  | { kind: "error"; type: "blackhole" | "unreachable" | "prohibit" | "none"; route?: FactRoute; table?: string; rule?: FactRule }
+  | { kind: "indeterminate"; reason: string; rule?: FactRule };
+
+interface TableEntry {
+  route: FactRoute;
+  net: IpNum;
+  mask: IpNum;
+}
+
+/** 253/254/255 are the default/main/local tables, whichever way the input spells them. */
+export function tableName(t: string): string {
+  switch (t) {
+    case "253":
+      return "default";
+    case "254":
+      return "main";
+    case "255":
+      return "local";
+    default:
+      return t;
+  }
+}
+
+export const DEFAULT_RULES: readonly FactRule[] = [
+  { family: "ipv4", priority: 0, action: "lookup", table: "local" },
+  { family: "ipv4", priority: 32766, action: "lookup", table: "main" },
+  { family: "ipv4", priority: 32767, action: "lookup", table: "default" },
+  { family: "ipv6", priority: 0, action: "lookup", table: "local" },
+  { family: "ipv6", priority: 32766, action: "lookup", table: "main" },
+];
+
+function masked(n: IpNum, m: IpNum): IpNum {
+  return typeof n === "number" ? ((n & (m as number)) >>> 0) : (n.map((w, k) => (w & (m as readonly number[])[k]!) >>> 0) as unknown as IpNum);
+}
+
+function numText(n: IpNum): string {
+  if (typeof n === "number") return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+  return n.flatMap((w) => [(w >>> 16).toString(16), (w & 0xffff).toString(16)]).join(":");
+}
+
+function entry(r: FactRoute): TableEntry | undefined {
+  const n = ipToNum(r.dst, r.family);
+  if (n === undefined) return undefined;
+  // A route's text may carry host bits (a connected route named by the address).
+  const mask = maskFromPrefix(r.prefixLength, r.family);
+  return { route: r, net: masked(n, mask), mask };
+}
+
+const fullLength = (f: Family) => (f === "ipv4" ? 32 : 128);
+
+/** The routes the kernel adds for an interface's addresses: the prefix in main, the address (and broadcast) in local. */
+export function derivedRoutes(i: FactInterface): FactRoute[] {
+  const out: FactRoute[] = [];
+  const onLo = i.name === "lo";
+  for (const a of i.addrs) {
+    const n = ipToNum(a.address, a.family);
+    if (n === undefined) continue;
+    const mask = maskFromPrefix(a.prefixLength, a.family);
+    const net = numText(masked(n, mask));
+    const base = { family: a.family, dev: i.name, src: a.address, proto: "kernel" } as const;
+    out.push({ ...base, table: "local", type: "local", dst: a.address, prefixLength: fullLength(a.family), scope: "host" });
+    if (a.prefixLength === fullLength(a.family)) continue;
+    if (onLo) out.push({ ...base, table: "local", type: "local", dst: net, prefixLength: a.prefixLength, scope: "host" });
+    else out.push({ ...base, table: "main", type: "unicast", dst: net, prefixLength: a.prefixLength, scope: "link" });
+    if (a.family === "ipv4" && a.prefixLength < 31) {
+      const b = ((n as number) | (~(mask as number) >>> 0)) >>> 0;
+      out.push({ ...base, table: "local", type: "broadcast", dst: numText(b), prefixLength: 32, scope: "link" });
+    }
+  }
+  return out;
+}
+
+/** `ip route` style text of a route, for saying which route was chosen. */
+export function routeText(r: FactRoute): string {
+  const full = r.prefixLength === fullLength(r.family);
+  const dst = r.prefixLength === 0 ? "default" : full ? r.dst : `${r.dst}/${r.prefixLength}`;
+  let s = r.type === "unicast" ? dst : `${r.type} ${dst}`;
+  if (r.gateway) s += ` via ${r.gateway}`;
+  if (r.dev) s += ` dev ${r.dev}`;
+  if (r.src) s += ` src ${r.src}`;
+  if (r.metric) s += ` metric ${r.metric}`;
+  return s;
+}
+
+/** `ip rule show` style text of a rule. */
+export function ruleText(r: FactRule): string {
+  const sel: string[] = [];
+  if (r.not) sel.push("not");
+  sel.push(r.from ? `from ${prefixText(r.from, r.family)}` : "from all");
+  if (r.to) sel.push(`to ${prefixText(r.to, r.family)}`);
+  if (r.tos !== undefined) sel.push(`tos 0x${r.tos.toString(16)}`);
+  if (r.fwmark !== undefined) sel.push(`fwmark 0x${r.fwmark.toString(16)}${r.fwmask !== undefined ? `/0x${r.fwmask.toString(16)}` : ""}`);
+  if (r.iif) sel.push(`iif ${r.iif}`);
+  if (r.oif) sel.push(`oif ${r.oif}`);
+  if (r.ipproto !== undefined) sel.push(`ipproto ${r.ipproto}`);
+  if (r.sport) sel.push(`sport ${rangeText(r.sport)}`);
+  if (r.dport) sel.push(`dport ${rangeText(r.dport)}`);
+  for (const u of r.undecidable ?? []) sel.push(u);
+  switch (r.action) {
+    case "lookup":
+      sel.push(`lookup ${r.table ?? "?"}`);
+      break;
+    case "goto":
+      sel.push(`goto ${r.goto ?? "?"}`);
+      break;
+    default:
+      sel.push(r.action);
+  }
+  if (r.suppressPrefixLength !== undefined) sel.push(`suppress_prefixlength ${r.suppressPrefixLength}`);
+  if (r.suppressIfgroup !== undefined) sel.push(`suppress_ifgroup ${r.suppressIfgroup}`);
+  return `${r.priority}: ${sel.join(" ")}`;
+}
+
+function prefixText(p: { address: string; prefixLength: number }, f: Family): string {
+  return p.prefixLength === fullLength(f) ? p.address : `${p.address}/${p.prefixLength}`;
+}
+
+function rangeText(r: readonly [number, number]): string {
+  return r[0] === r[1] ? String(r[0]) : `${r[0]}-${r[1]}`;
+}
+
+interface CompiledRule {
+  rule: FactRule;
+  from?: { net: IpNum; mask: IpNum };
+  to?: { net: IpNum; mask: IpNum };
+  markMask: number;
+}
+
+function compileRule(r: FactRule): CompiledRule {
+  const sel = (p?: { address: string; prefixLength: number }) => {
+    if (!p) return undefined;
+    const n = ipToNum(p.address, r.family);
+    if (n === undefined) return undefined;
+    const mask = maskFromPrefix(p.prefixLength, r.family);
+    return { net: masked(n, mask), mask };
+  };
+  const c: CompiledRule = {
+    rule: r,
+    // `fwmark V` without a mask compares all 32 bits; `fwmark 0` alone sets no mask (fib_nl2rule).
+    markMask: r.fwmask ?? (r.fwmark ? 0xffffffff : 0),
+  };
+  const from = sel(r.from);
+  const to = sel(r.to);
+  if (from) c.from = from;
+  if (to) c.to = to;
+  return c;
+}
+
+export class Fib {
+  private readonly tables = new Map<string, TableEntry[]>();
+  private readonly rules: Record<Family, CompiledRule[]>;
+  /** The input named its rules (`ip rule`); otherwise the kernel's defaults are used. */
+  readonly rulesGiven: boolean;
+  /** Rules beyond the kernel's own, or local routes a user added: rp_filter's fast path is off then (fib_validate_source). */
+  readonly customRules: boolean;
+  readonly customLocalRoutes: boolean;
+  /** Tables that routes name but no rule looks up: a sign that rules exist which the input does not show. */
+  readonly unusedTables: string[];
+
+  constructor(facts: NodeFacts) {
+    const add = (r: FactRoute) => {
+      const e = entry(r);
+      if (!e) return;
+      const name = tableName(r.table);
+      const list = this.tables.get(name);
+      if (list) list.push(e);
+      else this.tables.set(name, [e]);
+    };
+    const seen = new Set<string>();
+    const key = (r: FactRoute) => `${tableName(r.table)}|${r.type}|${r.dst}/${r.prefixLength}|${r.dev ?? ""}|${r.gateway ?? ""}|${r.metric ?? 0}`;
+    for (const r of facts.routes) {
+      seen.add(key(r));
+      add(r);
+    }
+    // What the kernel derives from the addresses, unless the input listed it already.
+    for (const i of facts.interfaces) for (const r of derivedRoutes(i)) if (!seen.has(key(r))) add(r);
+    const lo: FactRoute[] = [
+      { family: "ipv4", table: "local", type: "local", dst: "127.0.0.0", prefixLength: 8, dev: "lo", src: "127.0.0.1", scope: "host", proto: "kernel" },
+      { family: "ipv4", table: "local", type: "local", dst: "127.0.0.1", prefixLength: 32, dev: "lo", src: "127.0.0.1", scope: "host", proto: "kernel" },
+      { family: "ipv4", table: "local", type: "broadcast", dst: "127.255.255.255", prefixLength: 32, dev: "lo", src: "127.0.0.1", scope: "link", proto: "kernel" },
+      { family: "ipv6", table: "local", type: "local", dst: "::1", prefixLength: 128, dev: "lo", proto: "kernel" },
+      { family: "ipv6", table: "local", type: "multicast", dst: "ff00::", prefixLength: 8, proto: "kernel" },
+    ];
+    for (const r of lo) if (![...seen].some((k) => k.startsWith(`local|${r.type}|${r.dst}/${r.prefixLength}|`))) add(r);
+    // Longest prefix first; among equals the lowest metric, in the order given (fib_table_lookup).
+    for (const list of this.tables.values()) list.sort((a, b) => b.route.prefixLength - a.route.prefixLength || (a.route.metric ?? 0) - (b.route.metric ?? 0));
+
+    this.rulesGiven = facts.rules !== undefined;
+    const given = facts.rules ?? DEFAULT_RULES;
+    const byFamily = (f: Family) => given.filter((r) => r.family === f).map((r, k) => ({ r, k }))
+      .sort((a, b) => a.r.priority - b.r.priority || a.k - b.k).map(({ r }) => compileRule(r));
+    this.rules = { ipv4: byFamily("ipv4"), ipv6: byFamily("ipv6") };
+    const isDefault = (r: FactRule) => DEFAULT_RULES.some((d) => d.family === r.family && d.priority === r.priority && d.table === r.table && d.action === r.action) && !r.from && !r.to && r.fwmark === undefined && !r.iif && !r.oif && !r.not;
+    this.customRules = (facts.rules ?? []).some((r) => !isDefault(r));
+    this.customLocalRoutes = facts.routes.some((r) => tableName(r.table) === "local" && r.type === "local" && r.proto !== "kernel");
+    const looked = new Set(given.filter((r) => r.action === "lookup").map((r) => tableName(r.table ?? "")));
+    this.unusedTables = [...this.tables.keys()].filter((t) => !looked.has(t)).sort();
+  }
+
+  /** The local table's answer for `ip` (what addrtype asks: __inet_dev_addr_type). */
+  localTable(ip: IpNum, family: Family): FactRoute | undefined {
+    for (const e of this.tables.get("local") ?? []) if (e.route.family === family && inNet(ip, e)) return e.route;
+    return undefined;
+  }
+
+  /** fib_lookup: the rules in order, each choosing a table or ending the lookup. */
+  lookup(flow: Flow): FibAnswer {
+    const dst = ipToNum(flow.dst, flow.family);
+    if (dst === undefined) return { kind: "indeterminate", reason: `${flow.dst} is not an ${flow.family === "ipv4" ? "IPv4" : "IPv6"} address` };
+    const src = flow.src !== undefined ? ipToNum(flow.src, flow.family) : undefined;
+    const rules = this.rules[flow.family];
+    for (let k = 0; k < rules.length; k++) {
+      const c = rules[k]!;
+      const m = this.ruleMatches(c, flow, dst, src);
+      if (typeof m === "object") return { ...m, rule: c.rule };
+      if (!m) continue;
+      const r = c.rule;
+      switch (r.action) {
+        case "nop":
+          continue;
+        case "goto": {
+          // The target is the first rule at that priority; the kernel refuses a goto backwards,
+          // and skips one whose target does not exist.
+          const to = rules.findIndex((x, j) => j > k && x.rule.priority === r.goto);
+          if (to >= 0) k = to - 1;
+          continue;
+        }
+        case "blackhole":
+        case "unreachable":
+        case "prohibit":
+          return { kind: "error", type: r.action, rule: r };
+        case "lookup": {
+          const table = tableName(r.table ?? "main");
+          const hit = this.tableLookup(table, flow, dst);
+          if (!hit || hit.type === "throw") continue;
+          if (hit.type === "blackhole" || hit.type === "unreachable" || hit.type === "prohibit") return { kind: "error", type: hit.type, route: hit, table, rule: r };
+          if (r.suppressPrefixLength !== undefined && hit.prefixLength <= r.suppressPrefixLength) continue;
+          if (r.suppressIfgroup !== undefined) return { kind: "indeterminate", reason: `rule ${ruleText(r)} refuses routes by interface group, which the node facts do not give`, rule: r };
+          return { kind: "route", route: hit, table, rule: r };
+        }
+      }
+    }
+    return { kind: "error", type: "none" };
+  }
+
+  private tableLookup(table: string, flow: Flow, dst: IpNum): FactRoute | undefined {
+    for (const e of this.tables.get(table) ?? []) {
+      if (e.route.family !== flow.family || !inNet(dst, e)) continue;
+      // A lookup bound to a device takes only routes out of it (fib_lookup_good_nhc).
+      if (flow.oif !== undefined && e.route.dev !== flow.oif) continue;
+      return e.route;
+    }
+    return undefined;
+  }
+
+  /** fib_rule_match and fib4_rule_match; an indeterminate answer names what the packet does not show. */
+  private ruleMatches(c: CompiledRule, flow: Flow, dst: IpNum, src: IpNum | undefined): boolean | { kind: "indeterminate"; reason: string } {
+    const r = c.rule;
+    let m = true;
+    if (r.undecidable?.length) return { kind: "indeterminate", reason: `rule ${ruleText(r)} selects by ${r.undecidable.join(", ")}, which a packet does not show` };
+    if (r.iif !== undefined && r.iif !== flow.iif) m = false;
+    else if (r.oif !== undefined && r.oif !== flow.oif) m = false;
+    else if (((r.fwmark ?? 0) ^ flow.mark) & c.markMask) m = false;
+    else if (c.from && (src === undefined || !inNet(src, c.from))) {
+      // An unbound socket's source is chosen after the lookup: the kernel matches `from` against 0.0.0.0.
+      m = src === undefined && inNet(flow.family === "ipv4" ? 0 : [0, 0, 0, 0], c.from);
+    } else if (c.to && !inNet(dst, c.to)) m = false;
+    else if (r.tos !== undefined && r.tos !== (flow.tos & 0xfc)) m = false;
+    else if (r.ipproto !== undefined && r.ipproto !== flow.proto) m = false;
+    else if (r.sport && (flow.sport === undefined || flow.sport < r.sport[0] || flow.sport > r.sport[1])) m = false;
+    else if (r.dport && (flow.dport === undefined || flow.dport < r.dport[0] || flow.dport > r.dport[1])) m = false;
+    return r.not ? !m : m;
+  }
+}
