@@ -66,16 +66,17 @@ function readNodeJson(root: JsonNode, j: JsonInput, facts: NodeFacts, sink: Diag
   }
   const sysctl = top.get("sysctl");
   const values = sysctl && j.fields(sysctl.value, '"sysctl"');
-  const given = new Set<string>();
+  const given = new Map<string, string>();
   for (const [written, f] of values ?? []) {
     const key = canonicalSysctlKey(written);
     const v = f.value.kind === "number" ? String(f.value.value) : j.string(f.value, `sysctl ${written}`, "a string or a number");
     if (v === undefined) continue;
     const bad = sysctlValueProblem(key, v);
     if (bad) j.error(f.value.at, bad);
-    else if (given.has(key)) j.error(f.keyAt, `sysctl ${key} given twice (as ${written} too)`, "each key once");
+    // One key in sysctl's spelling and with the interface's dot: one value, or which holds is unsaid.
+    else if (given.has(key) && facts.sysctl[key] !== v) j.error(f.keyAt, `sysctl ${written} given twice with different values (first as ${given.get(key)})`, "one value per key");
     else {
-      given.add(key);
+      given.set(key, written);
       facts.sysctl[key] = v;
     }
   }
