@@ -26,6 +26,11 @@ const DSFIELD_NAMES = new Map<string, number>([
 ]);
 
 const ACTIONS = new Set<string>(["blackhole", "unreachable", "prohibit", "nop"]);
+/** The words followed by a value. */
+const VALUED = new Set<string>([
+  "from", "to", "tos", "dsfield", "fwmark", "iif", "oif", "ipproto", "sport", "dport", "uidrange", "tun_id",
+  "lookup", "table", "goto", "suppress_prefixlength", "suppress_ifgroup", "realms", "proto", "protocol",
+]);
 const U32_MAX = 0xffffffff;
 
 /** An unsigned number as iproute2 prints or takes it: decimal, or hex with 0x (get_u32 with base 0 also takes octal, which ip never prints). */
@@ -83,7 +88,7 @@ export function parseRuleLine(line: string, family: Family): RuleLineParse {
     const key = w === "table" ? "lookup" : w === "protocol" ? "proto" : w === "dsfield" ? "tos" : ACTIONS.has(w) || w === "goto" ? "lookup" : w;
     if (seen.has(key)) return fail(at, `${w} given twice in one rule`, "each selector and one action once");
     seen.add(key);
-    const needs = (): RuleLineParse | undefined => (v === undefined ? { ok: false, error: `${w} needs a value`, col: line.length + 1 } : undefined);
+    if (VALUED.has(w) && v === undefined) return { ok: false, error: `${w} needs a value`, col: line.length + 1 };
     switch (w) {
       case "not":
         if (at !== 1) return fail(at, "not after a selector", "not right after the priority, as ip prints it");
@@ -92,8 +97,6 @@ export function parseRuleLine(line: string, family: Family): RuleLineParse {
         continue;
       case "from":
       case "to": {
-        const miss = needs();
-        if (miss) return miss;
         const p = prefix(v!);
         if (!p) return fail(at + 1, `bad ${w} ${JSON.stringify(v)}`, "all or ADDR[/LEN]");
         if (p.family) {
@@ -105,16 +108,12 @@ export function parseRuleLine(line: string, family: Family): RuleLineParse {
       }
       case "tos":
       case "dsfield": {
-        const miss = needs();
-        if (miss) return miss;
         const n = parseUnsigned(v!, 255) ?? DSFIELD_NAMES.get(v!);
         if (n === undefined) return fail(at + 1, `bad tos ${JSON.stringify(v)}`, "a hex value such as 0x10 or a name of rt_dsfield (AF11, EF, ...)");
         if (n !== 0) rule.tos = n;
         break;
       }
       case "fwmark": {
-        const miss = needs();
-        if (miss) return miss;
         const [mark, mask, more] = v!.split("/");
         const m = parseUnsigned(mark!, U32_MAX);
         // Without a mask the kernel compares all bits (fib_nl2rule sets 0xffffffff for a non-zero mark).
@@ -126,8 +125,6 @@ export function parseRuleLine(line: string, family: Family): RuleLineParse {
       }
       case "iif":
       case "oif": {
-        const miss = needs();
-        if (miss) return miss;
         const bad = interfaceNameProblem(v!);
         if (bad) return fail(at + 1, bad, "an interface name");
         rule[w] = v!;
@@ -139,8 +136,6 @@ export function parseRuleLine(line: string, family: Family): RuleLineParse {
         break;
       }
       case "ipproto": {
-        const miss = needs();
-        if (miss) return miss;
         // ip prints /etc/protocols names, or ipproto-N for a number it has no name for.
         const named = /^ipproto-(\d{1,3})$/.exec(v!);
         const n = named ? Number(named[1]) : protocolNumber(v!);
@@ -150,16 +145,12 @@ export function parseRuleLine(line: string, family: Family): RuleLineParse {
       }
       case "sport":
       case "dport": {
-        const miss = needs();
-        if (miss) return miss;
         const r = portRange(v!);
         if (!r) return fail(at + 1, `bad ${w} ${JSON.stringify(v)}`, "PORT or FIRST-LAST within 1-65534, first <= last (what the kernel accepts)");
         rule[w] = r;
         break;
       }
       case "uidrange": {
-        const miss = needs();
-        if (miss) return miss;
         const m = /^(\d{1,10})-(\d{1,10})$/.exec(v!);
         if (!m || Number(m[1]) > Number(m[2]) || Number(m[2]) > U32_MAX) return fail(at + 1, `bad uidrange ${JSON.stringify(v)}`, "FIRST-LAST, first <= last");
         // The socket's owner: not in a packet.
@@ -167,8 +158,6 @@ export function parseRuleLine(line: string, family: Family): RuleLineParse {
         break;
       }
       case "tun_id": {
-        const miss = needs();
-        if (miss) return miss;
         if (!/^\d{1,20}$/.test(v!) || BigInt(v!) > 0xffffffffffffffffn) return fail(at + 1, `bad tun_id ${JSON.stringify(v)}`, "a number");
         // The tunnel key of the packet's metadata (a collect_md tunnel): not in a packet netfate is given.
         undecidable.push(`tun_id ${v}`);
@@ -176,8 +165,6 @@ export function parseRuleLine(line: string, family: Family): RuleLineParse {
       }
       case "lookup":
       case "table": {
-        const miss = needs();
-        if (miss) return miss;
         action = "lookup";
         if (v === "[l3mdev-table]") {
           // The VRF table of the packet's l3mdev device: netfate does not model VRFs.
@@ -189,8 +176,6 @@ export function parseRuleLine(line: string, family: Family): RuleLineParse {
         break;
       }
       case "goto": {
-        const miss = needs();
-        if (miss) return miss;
         const n = /^\d{1,10}$/.test(v!) ? Number(v) : NaN;
         if (!(n <= U32_MAX)) return fail(at + 1, `bad goto ${JSON.stringify(v)}`, "a priority 0-4294967295");
         // The kernel refuses a goto to its own priority or before it ("Backward goto not supported").
@@ -201,16 +186,12 @@ export function parseRuleLine(line: string, family: Family): RuleLineParse {
         break;
       }
       case "suppress_prefixlength": {
-        const miss = needs();
-        if (miss) return miss;
         const n = /^\d{1,10}$/.test(v!) ? Number(v) : NaN;
         if (!(n <= 0x7fffffff)) return fail(at + 1, `bad suppress_prefixlength ${JSON.stringify(v)}`, "a number 0-2147483647");
         rule.suppressPrefixLength = n;
         break;
       }
       case "suppress_ifgroup": {
-        const miss = needs();
-        if (miss) return miss;
         // ip prints /etc/iproute2/group names; only `default` (0) is standard.
         const n = v === "default" ? 0 : parseUnsigned(v!, 0x7fffffff);
         if (n !== undefined) rule.suppressIfgroup = n;
@@ -219,15 +200,11 @@ export function parseRuleLine(line: string, family: Family): RuleLineParse {
         break;
       }
       case "realms": {
-        const miss = needs();
-        if (miss) return miss;
         if (!/^(?:[\w-]+\/)?[\w-]+$/.test(v!)) return fail(at + 1, `bad realms ${JSON.stringify(v)}`, "[FROM/]TO");
         break;
       }
       case "proto":
       case "protocol": {
-        const miss = needs();
-        if (miss) return miss;
         break;
       }
       case "masquerade":
