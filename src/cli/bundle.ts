@@ -19,6 +19,8 @@ export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
   ["ip-addr.json", "node"],
   ["ip-route.json", "node"],
   ["ip6-route.json", "node"],
+  ["ip-rule.json", "node"],
+  ["ip6-rule.json", "node"],
   ["sysctl.txt", "node"],
   ["node.json", "node"],
 ]);

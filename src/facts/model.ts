@@ -67,6 +67,10 @@ export interface FactRule {
   to?: FactPrefix;
   iif?: string;
   oif?: string;
+  /** `iif NAME [detached]`: no such device when dumped, so the rule matches no packet (the kernel keeps ifindex -1). */
+  iifDetached?: boolean;
+  /** `oif NAME [detached]`: as iifDetached, for the output device. */
+  oifDetached?: boolean;
   /** `fwmark VALUE[/MASK]`; without a mask iproute2 uses 0xffffffff. */
   fwmark?: number;
   fwmask?: number;

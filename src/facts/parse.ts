@@ -11,7 +11,8 @@ import { JsonInput } from "./json-input.js";
 import type { JsonField, JsonNode } from "./located-json.js";
 import { interfaceNameProblem } from "./interface-name.js";
 import { addressFamily, canonicalAddress, isEthernetAddress, isLinkAddress, parseCidr } from "./ip-text.js";
-import { sysctlValueProblem } from "./sysctl.js";
+import { canonicalSysctlKey, sysctlValueProblem } from "./sysctl.js";
+import { readIpRuleJson, readIpRuleText, readRuleTexts } from "./rule-input.js";
 import { appendAll } from "../append-all.js";
 
 function iface(facts: NodeFacts, name: string): FactInterface {
@@ -31,9 +32,13 @@ export function addRouteLine(facts: NodeFacts, line: string, sink: DiagnosticSin
 
 const TUNNEL_KEYS = ["port", "peers"];
 
-/** netfate's own node.json: `{"interfaces": [{"name", "addrs", "kind", "mac", "vxlan", "ipip"}], "routes": [...], "sysctl": {...}}`. */
+/**
+ * netfate's own node.json: `{"interfaces": [{"name", "addrs", "kind", "mac", "vxlan", "ipip"}],
+ * "routes": [...], "rules": [...], "rules6": [...], "sysctl": {...}}`. `rules` holds `ip rule`
+ * lines, `rules6` `ip -6 rule` lines: a rule without addresses does not say its family.
+ */
 function readNodeJson(root: JsonNode, j: JsonInput, facts: NodeFacts, sink: DiagnosticSink): void {
-  const top = j.fields(root, "node.json", ["interfaces", "routes", "sysctl"]);
+  const top = j.fields(root, "node.json", ["interfaces", "routes", "rules", "rules6", "sysctl"]);
   if (!top) return;
   const ifs = top.get("interfaces");
   const seen = new Set<string>();
@@ -47,14 +52,33 @@ function readNodeJson(root: JsonNode, j: JsonInput, facts: NodeFacts, sink: Diag
       addRouteLine(facts, line, sink, at.line, at.col + 1);
     }
   }
+  for (const [name, family] of [["rules", "ipv4"], ["rules6", "ipv6"]] as const) {
+    const list = top.get(name);
+    if (!list) continue;
+    const texts = [];
+    for (const n of j.list(list.value, `"${name}"`, `a list of \`ip ${family === "ipv6" ? "-6 " : ""}rule\` lines`) ?? []) {
+      const line = j.string(n, "a rule", `an \`ip ${family === "ipv6" ? "-6 " : ""}rule\` line (a string)`);
+      // The line's column c is the string's character c, one after its opening quote.
+      const at = j.where(n.at);
+      if (line !== undefined) texts.push({ line, locate: (col: number) => ({ line: at.line, col: at.col + col }) });
+    }
+    readRuleTexts(texts, family, `"${name}"`, facts, sink);
+  }
   const sysctl = top.get("sysctl");
   const values = sysctl && j.fields(sysctl.value, '"sysctl"');
-  for (const [key, f] of values ?? []) {
-    const v = f.value.kind === "number" ? String(f.value.value) : j.string(f.value, `sysctl ${key}`, "a string or a number");
+  const given = new Map<string, string>();
+  for (const [written, f] of values ?? []) {
+    const key = canonicalSysctlKey(written);
+    const v = f.value.kind === "number" ? String(f.value.value) : j.string(f.value, `sysctl ${written}`, "a string or a number");
     if (v === undefined) continue;
     const bad = sysctlValueProblem(key, v);
     if (bad) j.error(f.value.at, bad);
-    else facts.sysctl[key] = v;
+    // One key in sysctl's spelling and with the interface's dot: one value, or which holds is unsaid.
+    else if (given.has(key) && facts.sysctl[key] !== v) j.error(f.keyAt, `sysctl ${written} given twice with different values (first as ${given.get(key)})`, "one value per key");
+    else {
+      given.set(key, written);
+      facts.sysctl[key] = v;
+    }
   }
 }
 
@@ -275,11 +299,19 @@ function ipRouteJsonLine(n: JsonNode, j: JsonInput): { line: string; at: number 
   if (dev !== undefined) words.push("dev", dev);
   const prefsrc = str("prefsrc", "an address");
   if (prefsrc !== undefined) words.push("src", prefsrc);
+  // As the text form has them, so both forms read the same.
+  const scope = str("scope", "a scope name");
+  if (scope !== undefined) words.push("scope", scope);
+  const protocol = str("protocol", "a routing protocol name");
+  if (protocol !== undefined) words.push("proto", protocol);
   const metric = f.get("metric");
   const m = metric && j.integer(metric.value, "route metric", 0, 0xffffffff);
   if (m !== undefined) words.push("metric", String(m));
   const table = str("table", "a table name or number");
   if (table !== undefined) words.push("table", table);
+  // Only IPv6 routes have a preference: it tells an IPv6 `default` from an IPv4 one.
+  const pref = str("pref", "a route preference");
+  if (pref !== undefined) words.push("pref", pref);
   const flags = f.get("flags");
   for (const fl of (flags && j.list(flags.value, "route flags", "a list of flag names")) ?? []) {
     if (j.string(fl, "a route flag", "a flag name") === "onlink") words.push("onlink");
@@ -293,7 +325,7 @@ function ipRouteJsonLine(n: JsonNode, j: JsonInput): { line: string; at: number 
   return { line: words.join(" "), at: dstField.value.at };
 }
 
-export type FactsFormat = "node-json" | "ip-addr-json" | "ip-route-json" | "ip-route" | "route-n" | "sysctl" | "ip-addr";
+export type FactsFormat = "node-json" | "ip-addr-json" | "ip-route-json" | "ip-rule-json" | "ip-route" | "ip-rule" | "route-n" | "sysctl" | "ip-addr";
 
 /** Each whitespace-separated word of a line with its 1-based column. */
 function wordsOf(line: string): Array<{ w: string; col: number }> {
@@ -423,12 +455,13 @@ function readSysctl(text: string, facts: NodeFacts, sink: DiagnosticSink): void 
       sink.warning({ line: k + 1, col, len: l.length }, `a message from sysctl, not a value: ${l.slice(8)}`);
       return;
     }
-    const m = /^([\w.-]+)\s*=\s*(.*)$/.exec(l);
+    const m = /^([\w./-]+)\s*=\s*(.*)$/.exec(l);
     if (!m) {
       sink.error({ line: k + 1, col, len: l.length }, "not a sysctl line", "KEY = VALUE", l.slice(0, 40));
       return;
     }
-    const [, key, value] = m as unknown as [string, string, string];
+    const [, written, value] = m as unknown as [string, string, string];
+    const key = canonicalSysctlKey(written);
     const at = { line: k + 1, col: col + l.length - value.length, len: value.length };
     const bad = sysctlValueProblem(key, value);
     if (bad) {
@@ -455,11 +488,18 @@ function readIpRoute(text: string, facts: NodeFacts, sink: DiagnosticSink): void
   });
 }
 
+/**
+ * Which facts format a text is. `ip -j rule` objects begin with "priority" (ip prints it first,
+ * and no other ip -j output has the key); `ip rule` lines are `PRIORITY:` then `from` or
+ * `not from` (an `ip addr` header is `N: NAME: <FLAGS>`).
+ */
 export function detectFactsFormat(text: string): FactsFormat | undefined {
   const t = text.trimStart();
   if (t.startsWith("{")) return "node-json";
+  if (/^\[\s*\{\s*"priority"\s*:/.test(t)) return "ip-rule-json";
   if (t.startsWith("[")) return /"addr_info"|"ifname"/.test(t.slice(0, 4000)) ? "ip-addr-json" : "ip-route-json";
-  if (/^net\.[\w.-]+\s*=/m.test(t)) return "sysctl";
+  if (/^\d+:\s+(?:not\s+)?from\s/.test(t)) return "ip-rule";
+  if (/^net\.[\w./-]+\s*=/m.test(t)) return "sysctl";
   if (/^Kernel IP routing table/.test(t) || /^Destination\s+Gateway\s+Genmask/.test(t)) return "route-n";
   if (/^\d+:\s+\S+:\s+</.test(t)) return "ip-addr";
   if (/^(default|local|broadcast|blackhole|unreachable|prohibit|throw|[0-9a-f.:]+(\/\d+)?)\s/m.test(t)) return "ip-route";
@@ -472,12 +512,14 @@ export function readFacts(text: string, file: string, facts: NodeFacts, sink: Di
   switch (format) {
     case "node-json":
     case "ip-addr-json":
+    case "ip-rule-json":
     case "ip-route-json": {
       const j = new JsonInput(text, sink);
       const root = j.parse();
       if (!root) return format;
       if (format === "node-json") readNodeJson(root, j, facts, sink);
       else if (format === "ip-addr-json") readIpAddrJson(root, j, facts);
+      else if (format === "ip-rule-json") readIpRuleJson(root, j, file, facts, sink);
       else readIpRouteJson(root, j, facts, sink);
       return format;
     }
@@ -493,8 +535,11 @@ export function readFacts(text: string, file: string, facts: NodeFacts, sink: Di
     case "ip-route":
       readIpRoute(text, facts, sink);
       return format;
+    case "ip-rule":
+      readIpRuleText(text, file, facts, sink);
+      return format;
     default:
-      sink.error({ line: 1, col: 1, len: 0 }, `${file}: cannot tell what node facts these are`, "node.json, ip -j addr, ip -j route, ip route output or sysctl output");
+      sink.error({ line: 1, col: 1, len: 0 }, `${file}: cannot tell what node facts these are`, "node.json, ip -j addr, ip -j route, ip -j rule, ip route, ip rule or sysctl output");
       return undefined;
   }
 }

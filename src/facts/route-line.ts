@@ -15,9 +15,19 @@ export const ROUTE_TYPES: ReadonlySet<string> = new Set<RouteType>(["unicast", "
 const VALUED = new Set(["via", "dev", "proto", "scope", "src", "metric", "table", "pref", "mtu", "advmss", "expires", "realm", "realms", "initcwnd", "initrwnd", "hoplimit", "rtt", "rttvar", "window", "quickack", "features", "congctl", "nhid", "weight", "tos", "dsfield", "error", "ttl-propagate"]);
 const FLAGS = new Set(["onlink", "linkdown", "pervasive", "offload", "trap", "notify", "dead", "rt_offload", "rt_trap", "cache"]);
 
+/**
+ * A table as ip prints it: a number, or a name from rt_tables. ip prints the reserved tables
+ * 253, 254 and 255 as `default`, `main` and `local` (and as numbers with -N): those numbers
+ * are spelled as the names, so that rules and routes from either form name one table.
+ */
+export function tableName(text: string): string {
+  return text === "253" ? "default" : text === "254" ? "main" : text === "255" ? "local" : text;
+}
+
 export type RouteLineParse = { ok: true; route: FactRoute } | { ok: false; error: string; col: number };
 
-function netOf(text: string): { address: string; prefixLength: number; family: Family } | undefined {
+/** `default`, ADDR or ADDR/LEN as the network it names (host bits cleared), or undefined. */
+export function netOf(text: string): { address: string; prefixLength: number; family: Family } | undefined {
   if (text === "default") return { address: "0.0.0.0", prefixLength: 0, family: "ipv4" };
   const [a, p] = text.split("/");
   try {
@@ -59,7 +69,11 @@ export function parseRouteLine(line: string, defaultFamily: Family = "ipv4"): Ro
   }
   const dstWord = words[i];
   if (!dstWord) return { ok: false, error: "expected a destination (default or ADDR/LEN)", col: line.length + 1 };
-  const net = dstWord === "default" && defaultFamily === "ipv6" ? { address: "::", prefixLength: 0, family: "ipv6" as Family } : netOf(dstWord);
+  // Only IPv6 routes carry a router preference (RTA_PREF; ip prints `pref medium` for every one
+  // of them): an IPv6 `default` route says its family so even without an IPv6 gateway
+  // (`unreachable default dev lo table 300 metric 1024 pref medium`).
+  const v6Default = defaultFamily === "ipv6" || words.includes("pref");
+  const net = dstWord === "default" && v6Default ? { address: "::", prefixLength: 0, family: "ipv6" as Family } : netOf(dstWord);
   if (!net) return { ok: false, error: `expected a destination (default or ADDR/LEN), found ${JSON.stringify(dstWord)}`, col: cols[i]! };
   i++;
   const r: FactRoute = { family: net.family, table: type === "local" || type === "broadcast" ? "local" : "main", type, dst: net.address, prefixLength: net.prefixLength };
@@ -107,8 +121,9 @@ export function parseRouteLine(line: string, defaultFamily: Family = "ipv4"): Ro
         break;
       }
       case "table":
-        r.table = v;
+        r.table = tableName(v);
         break;
+
       case "scope":
         r.scope = v;
         break;

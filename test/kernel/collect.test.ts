@@ -4,11 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { KernelNode, kernelSkipReason, NODE_ETH0_CNI0 } from "./harness.js";
 import { kernelSteps } from "./compare.js";
+import { readBundle } from "../../src/cli/bundle.js";
+import { factsFromTexts } from "../../src/facts/parse.js";
 
 const why = kernelSkipReason();
 const bin = resolve(import.meta.dirname, "../../dist/src/cli/main.js");
@@ -114,5 +116,75 @@ describe.skipIf(why !== undefined)(`collect on a node, trace from the bundle${wh
     } finally {
       bare.close();
     }
+  });
+
+  it("gathers policy routing: ip rules of both families, every table, the routing sysctls of every interface; all read back", () => {
+    const pr = new KernelNode(NODE_ETH0_CNI0);
+    try {
+      pr.load(RULES);
+      const ipn = (...a: string[]) => {
+        const r = spawnSync("ip", ["-n", pr.ns, ...a], { encoding: "utf8" });
+        expect(r.status, `ip ${a.join(" ")}: ${r.stderr}`).toBe(0);
+      };
+      ipn("rule", "add", "pref", "100", "from", "10.244.0.0/24", "fwmark", "0x10/0xff", "lookup", "100");
+      ipn("rule", "add", "pref", "101", "not", "iif", "cni0", "to", "10.0.0.0/8", "goto", "200");
+      ipn("rule", "add", "pref", "200", "from", "1.2.3.4", "unreachable");
+      ipn("-6", "rule", "add", "pref", "100", "from", "2001:db8::/32", "lookup", "100");
+      ipn("route", "add", "default", "via", "192.168.0.2", "dev", "eth0", "table", "100");
+      ipn("route", "add", "unreachable", "10.9.0.0/16", "table", "100");
+      // An interface whose name has a dot: sysctl names its keys with a slash.
+      ipn("link", "add", "flannel.1", "type", "veth", "peer", "name", "fp");
+      const s = spawnSync("ip", ["netns", "exec", pr.ns, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=1", "net.ipv4.conf.cni0.rp_filter=2", "net.ipv4.conf.eth0.route_localnet=1", "net.ipv4.conf.flannel/1.rp_filter=2"], { encoding: "utf8" });
+      expect(s.status, s.stderr).toBe(0);
+      const dir = join(mkdtempSync(join(tmpdir(), "netfate-rules-")), "bundle");
+      const c = collect(dir, pr.ns);
+      expect(c.status, c.stderr).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+      for (const f of ["ip-rule.json", "ip6-rule.json", "ip-route.json", "ip6-route.json"]) expect(manifest.entries.find((e: { file?: string }) => e.file === f), f).toMatchObject({ exit: 0 });
+      const b = readBundle(dir, (path) => readFileSync(path, "utf8"));
+      const { facts, diagnostics } = factsFromTexts(b.node.map((t) => ({ file: t.file, text: t.text })));
+      expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+      // No rule read needed a guess at its family: the bundle's names say it.
+      expect(diagnostics.filter((d) => d.message.includes("read as IPv4"))).toEqual([]);
+      const v4 = facts.rules!.filter((r) => r.family === "ipv4");
+      expect(v4.map((r) => r.priority)).toEqual([0, 100, 101, 200, 32766, 32767]);
+      expect(v4[1]).toEqual({ family: "ipv4", priority: 100, action: "lookup", table: "100", from: { address: "10.244.0.0", prefixLength: 24 }, fwmark: 0x10, fwmask: 0xff });
+      expect(v4[2]).toEqual({ family: "ipv4", priority: 101, not: true, action: "goto", goto: 200, iif: "cni0", to: { address: "10.0.0.0", prefixLength: 8 } });
+      expect(v4[3]).toEqual({ family: "ipv4", priority: 200, action: "unreachable", from: { address: "1.2.3.4", prefixLength: 32 } });
+      expect(facts.rules!.filter((r) => r.family === "ipv6").map((r) => [r.priority, r.table])).toEqual([[0, "local"], [100, "100"], [32766, "main"]]);
+      expect(facts.routes).toContainEqual(expect.objectContaining({ family: "ipv4", table: "100", type: "unicast", dst: "0.0.0.0", prefixLength: 0, gateway: "192.168.0.2", dev: "eth0" }));
+      expect(facts.routes).toContainEqual(expect.objectContaining({ family: "ipv4", table: "100", type: "unreachable", dst: "10.9.0.0", prefixLength: 16 }));
+      expect(facts.routes).toContainEqual(expect.objectContaining({ family: "ipv4", table: "local", type: "broadcast", dst: "10.244.0.255" }));
+      // Each route once: ip-route.json holds IPv4 only, ip6-route.json IPv6.
+      const seen = facts.routes.map((r) => JSON.stringify(r));
+      expect(new Set(seen).size).toBe(seen.length);
+      // The harness node forwards (ip_forward=1 sets every interface's forwarding).
+      expect(facts.sysctl).toMatchObject({
+        "net.ipv4.conf.all.rp_filter": "1", "net.ipv4.conf.cni0.rp_filter": "2", "net.ipv4.conf.eth0.rp_filter": "0", "net.ipv4.conf.flannel/1.rp_filter": "2",
+        "net.ipv4.conf.default.rp_filter": "0", "net.ipv4.conf.all.route_localnet": "0", "net.ipv4.conf.eth0.route_localnet": "1", "net.ipv4.conf.lo.route_localnet": "0",
+        "net.ipv4.conf.cni0.accept_local": "0", "net.ipv4.conf.eth0.forwarding": "1", "net.ipv6.conf.all.forwarding": "0",
+      });
+    } finally {
+      pr.close();
+    }
+  });
+
+  it("a sysctl key missing on the node loses only that key: what sysctl printed is kept, the manifest says it failed", () => {
+    // The real sysctl, asked one key this kernel does not have besides collect's own.
+    const fake = mkdtempSync(join(tmpdir(), "netfate-fakebin-"));
+    const real = spawnSync("sh", ["-c", "command -v sysctl"], { encoding: "utf8" }).stdout.trim();
+    writeFileSync(join(fake, "sysctl"), `#!/bin/sh\nexec ${real} "$@" net.ipv4.netfate_no_such_key\n`);
+    chmodSync(join(fake, "sysctl"), 0o755);
+    const dir = join(mkdtempSync(join(tmpdir(), "netfate-partial-")), "bundle");
+    const c = spawnSync("ip", ["netns", "exec", k.ns, process.execPath, bin, "collect", dir], { encoding: "utf8", env: { ...process.env, PATH: `${fake}:${process.env.PATH}` } });
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stderr).toMatch(/sysctl\.txt: sysctl \(\d+ keys\), \d+ bytes \(exit \d+, kept what it printed: sysctl: cannot stat \/proc\/sys\/net\/ipv4\/netfate_no_such_key/);
+    const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+    const entry = manifest.entries.find((e: { command: string[] }) => e.command[0] === "sysctl");
+    expect(entry).toMatchObject({ file: "sysctl.txt", error: expect.stringContaining("netfate_no_such_key") });
+    expect(entry.exit).not.toBe(0);
+    const text = readFileSync(join(dir, "sysctl.txt"), "utf8");
+    expect(text).toContain("net.ipv4.ip_forward = ");
+    expect(text).toContain("net.ipv4.conf.eth0.rp_filter = ");
   });
 });

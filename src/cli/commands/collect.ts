@@ -13,30 +13,82 @@ import { basename, dirname, join, resolve } from "node:path";
 import { flagSet, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
 import { MANIFEST, MANIFEST_FORMAT, type Manifest, type ManifestEntry } from "../bundle.js";
 import type { CommandIO } from "../io.js";
+import { CONF_READ, confKey } from "../../facts/sysctl.js";
 
 export const COLLECT_FLAGS: FlagSpec[] = [
   { name: "quiet", short: "q", help: "do not print progress and notes on stderr" },
   { name: "help", short: "h", help: "show this help" },
 ];
 
-/** What is gathered: file name, command, and whether a failure matters. */
-export const COLLECTED: ReadonlyArray<readonly [string, string[], boolean]> = [
-  ["iptables-save.txt", ["iptables-save", "-c"], true],
-  ["ip6tables-save.txt", ["ip6tables-save", "-c"], false],
-  ["ipset-save.txt", ["ipset", "save"], false],
-  ["ip-addr.json", ["ip", "-j", "addr"], true],
-  ["ip-route.json", ["ip", "-j", "route", "show", "table", "all"], true],
-  ["ip6-route.json", ["ip", "-j", "-6", "route", "show", "table", "all"], false],
-  ["sysctl.txt", ["sysctl", "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.conf.all.rp_filter", "net.bridge.bridge-nf-call-iptables", "net.netfilter.nf_conntrack_tcp_loose"], false],
+/** One command collect runs, and the bundle file its output goes to. */
+export interface Collected {
+  file: string;
+  command: string[];
+  /** A failure makes the bundle unusable (exit 2). */
+  required: boolean;
+  /** What it printed is kept even when it exits non-zero: sysctl does, after printing every other key, when a key is missing (no br_netfilter, no IPv6). */
+  partial?: boolean;
+  /** The command as a user without netfate on the node runs it (when it is not `command` as is). */
+  recipe?: string;
+}
+
+/** The sysctls read for every interface (and `all`, `default`): see src/facts/sysctl.ts. */
+const SYSCTL_KEYS = ["net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables", "net.netfilter.nf_conntrack_tcp_loose"];
+
+/**
+ * What is gathered. Routes of each family apart: without -4, `ip route show table all` prints
+ * the IPv6 routes too (iproute2 6.1), which ip6-route.json already holds.
+ */
+export const COLLECTED: readonly Collected[] = [
+  { file: "iptables-save.txt", command: ["iptables-save", "-c"], required: true },
+  { file: "ip6tables-save.txt", command: ["ip6tables-save", "-c"], required: false },
+  { file: "ipset-save.txt", command: ["ipset", "save"], required: false },
+  { file: "ip-addr.json", command: ["ip", "-j", "addr"], required: true },
+  { file: "ip-route.json", command: ["ip", "-j", "-4", "route", "show", "table", "all"], required: true },
+  { file: "ip6-route.json", command: ["ip", "-j", "-6", "route", "show", "table", "all"], required: false },
+  { file: "ip-rule.json", command: ["ip", "-j", "rule", "show"], required: false },
+  { file: "ip6-rule.json", command: ["ip", "-j", "-6", "rule", "show"], required: false },
+  {
+    file: "sysctl.txt",
+    command: ["sysctl", ...SYSCTL_KEYS],
+    required: false,
+    partial: true,
+    // Each /proc/sys path with its dots and slashes swapped is the key as sysctl names it.
+    recipe: `sysctl ${SYSCTL_KEYS.join(" ")} $(cd /proc/sys && ls -d ${(["ipv4", "ipv6"] as const).flatMap((f) => CONF_READ[f].map((k) => `net/${f}/conf/*/${k}`)).join(" ")} | tr ./ /.)`,
+  },
 ];
+
+/**
+ * The routing sysctls of `all`, `default` and every interface there is (in this network
+ * namespace), named as sysctl names them (a dot in an interface name becomes a slash).
+ */
+function confSysctlKeys(): string[] {
+  const keys: string[] = [];
+  for (const family of ["ipv4", "ipv6"] as const) {
+    let ifaces: string[];
+    try {
+      ifaces = readdirSync(`/proc/sys/net/${family}/conf`).sort();
+    } catch {
+      // No IPv6 on this node (or no /proc): sysctl is asked for `all` and says what is missing.
+      ifaces = ["all"];
+    }
+    for (const i of ifaces) for (const k of CONF_READ[family]) keys.push(confKey(family, i, k));
+  }
+  return keys;
+}
+
+function commandOf(c: Collected): string[] {
+  return c.file === "sysctl.txt" ? [...c.command, ...confSysctlKeys()] : c.command;
+}
 
 /** A command's output beyond this is not a dump of one node's rules (the read limit is 512 MiB). */
 const MAX_OUTPUT = 512 * 1024 * 1024;
 
 const USAGE = `usage: netfate collect DIR
 
-Gathers iptables-save -c, ip6tables-save -c, ipset save, ip -j addr, ip -j route and sysctls
-into DIR, with a ${MANIFEST} saying which command made each file and how it exited.
+Gathers iptables-save -c, ip6tables-save -c, ipset save, ip -j addr, every routing table
+(ip -j route show table all), the policy routing rules (ip -j rule) and the routing sysctls
+of every interface into DIR, with a ${MANIFEST} saying which command made each file and how it exited.
 DIR must not exist yet, or be empty. Then, anywhere: netfate why-dropped --bundle DIR PACKET
 
 On a Kubernetes node without a shell, collect through a debug pod in the node's namespaces:
@@ -46,7 +98,7 @@ On a Kubernetes node without a shell, collect through a debug pod in the node's 
 
 or, without netfate on the node, run these commands there and copy their output into files of the
 same names (such a bundle has no manifest; --bundle reads it by the names):
-${COLLECTED.map(([f, cmd]) => `  ${cmd.join(" ")} > ${f}`).join("\n")}
+${COLLECTED.map((c) => `  ${c.recipe ?? c.command.join(" ")} > ${c.file}`).join("\n")}
 Exit status: 0 when everything needed was collected, 2 otherwise.`;
 
 /** DIR may be absent or an empty directory (not a link to one): anything else is refused. */
@@ -74,11 +126,13 @@ function createFile(path: string, text: string): void {
   }
 }
 
-function runOne(cmd: string[]): { stdout?: string; entry: ManifestEntry } {
+function runOne(cmd: string[], partial: boolean): { stdout?: string; entry: ManifestEntry } {
   const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8", maxBuffer: MAX_OUTPUT });
   if (r.error) return { entry: { command: cmd, exit: r.status ?? null, error: (r.error as NodeJS.ErrnoException).code ?? r.error.message } };
   if (r.status !== 0) {
     const why = (r.stderr || "").trim().split("\n")[0] || (r.signal ? `killed by ${r.signal}` : `exit ${r.status}`);
+    // What it printed before or besides the failure is an answer for those keys; the manifest keeps the failure.
+    if (partial && r.signal === null && r.stdout) return { stdout: r.stdout, entry: { command: cmd, exit: r.status, error: why } };
     return { entry: { command: cmd, exit: r.status, error: why } };
   }
   // Empty output with exit 0 is an answer (iptables-save on a node with no rules): kept.
@@ -105,16 +159,20 @@ export function runCollect(argv: string[], io: CommandIO): number {
   try {
     let failed = 0;
     const manifest: Manifest = { format: MANIFEST_FORMAT, version: 1, collected: new Date().toISOString(), entries: [] };
-    for (const [file, cmd, required] of COLLECTED) {
-      const { stdout, entry } = runOne(cmd);
+    for (const c of COLLECTED) {
+      const { file, required } = c;
+      const cmd = commandOf(c);
+      // A long key list is not worth a screen of progress.
+      const shown = cmd.length > 8 ? `${cmd[0]} (${cmd.length - 1} keys)` : cmd.join(" ");
+      const { stdout, entry } = runOne(cmd, c.partial === true);
       if (stdout !== undefined) {
         createFile(join(tmp, file), stdout);
         entry.file = file;
         entry.bytes = Buffer.byteLength(stdout, "utf8");
-        if (!quiet) io.err(`${file}: ${cmd.join(" ")}, ${entry.bytes} bytes${entry.bytes === 0 ? " (empty)" : ""}\n`);
+        if (!quiet) io.err(`${file}: ${shown}, ${entry.bytes} bytes${entry.bytes === 0 ? " (empty)" : ""}${entry.error ? ` (exit ${entry.exit}, kept what it printed: ${entry.error})` : ""}\n`);
       } else {
         if (required) failed++;
-        if (required || !quiet) io.err(`${required ? "error" : "note"}: ${cmd.join(" ")}: ${entry.error}\n`);
+        if (required || !quiet) io.err(`${required ? "error" : "note"}: ${shown}: ${entry.error}\n`);
       }
       manifest.entries.push(entry);
     }
