@@ -189,8 +189,8 @@ function compileRule(r: FactRule): CompiledRule {
 export class Fib {
   private readonly tables = new Map<string, TableEntry[]>();
   private readonly rules: Record<Family, CompiledRule[]>;
-  /** The input named its rules (`ip rule`); otherwise the kernel's defaults are used. */
-  readonly rulesGiven: boolean;
+  /** Per family, whether the input named its rules (`ip rule`); otherwise the kernel's defaults are used. */
+  private readonly given: Record<Family, boolean>;
   /** Rules beyond the kernel's own, or local routes a user added: rp_filter's fast path is off then (fib_validate_source). */
   readonly customRules: boolean;
   readonly customLocalRoutes: boolean;
@@ -225,16 +225,22 @@ export class Fib {
     // Longest prefix first; among equals the lowest metric, in the order given (fib_table_lookup).
     for (const list of this.tables.values()) list.sort((a, b) => b.route.prefixLength - a.route.prefixLength || (a.route.metric ?? 0) - (b.route.metric ?? 0));
 
-    this.rulesGiven = facts.rules !== undefined;
-    const given = facts.rules ?? DEFAULT_RULES;
-    const byFamily = (f: Family) => given.filter((r) => r.family === f).map((r, k) => ({ r, k }))
+    // A rules input names one family; the other keeps the kernel's defaults.
+    const ofFamily = (f: Family) => (facts.rules ?? []).filter((r) => r.family === f);
+    this.given = { ipv4: ofFamily("ipv4").length > 0, ipv6: ofFamily("ipv6").length > 0 };
+    const byFamily = (f: Family) => (this.given[f] ? ofFamily(f) : DEFAULT_RULES.filter((r) => r.family === f)).map((r, k) => ({ r, k }))
       .sort((a, b) => a.r.priority - b.r.priority || a.k - b.k).map(({ r }) => compileRule(r));
     this.rules = { ipv4: byFamily("ipv4"), ipv6: byFamily("ipv6") };
+    const given = [...this.rules.ipv4, ...this.rules.ipv6].map((c) => c.rule);
     const isDefault = (r: FactRule) => DEFAULT_RULES.some((d) => d.family === r.family && d.priority === r.priority && d.table === r.table && d.action === r.action) && !r.from && !r.to && r.fwmark === undefined && !r.iif && !r.oif && !r.not;
     this.customRules = (facts.rules ?? []).some((r) => !isDefault(r));
     this.customLocalRoutes = facts.routes.some((r) => tableName(r.table) === "local" && r.type === "local" && r.proto !== "kernel");
     const looked = new Set(given.filter((r) => r.action === "lookup").map((r) => tableName(r.table ?? "")));
     this.unusedTables = [...this.tables.keys()].filter((t) => !looked.has(t)).sort();
+  }
+
+  rulesGiven(family: Family): boolean {
+    return this.given[family];
   }
 
   /** The local table's answer for `ip` (what addrtype asks: __inet_dev_addr_type). */
@@ -298,7 +304,9 @@ export class Fib {
     const r = c.rule;
     let m = true;
     if (r.undecidable?.length) return { kind: "indeterminate", reason: `rule ${ruleText(r)} selects by ${r.undecidable.join(", ")}, which a packet does not show` };
-    if (r.iif !== undefined && r.iif !== flow.iif) m = false;
+    // A `[detached]` device (not present) has no index: the rule matches no packet (fib_rule_match).
+    if (r.iifDetached || r.oifDetached) m = false;
+    else if (r.iif !== undefined && r.iif !== flow.iif) m = false;
     else if (r.oif !== undefined && r.oif !== flow.oif) m = false;
     else if (((r.fwmark ?? 0) ^ flow.mark) & c.markMask) m = false;
     else if (c.from && (src === undefined || !inNet(src, c.from))) {

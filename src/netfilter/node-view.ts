@@ -11,6 +11,7 @@
  */
 import type { Family } from "../model/ast.js";
 import type { FactRoute, NodeFacts } from "../facts/model.js";
+import { confKey } from "../facts/sysctl.js";
 import { Fib, routeText, ruleText, type FibAnswer, type Flow } from "./fib.js";
 import { inNet, ipToNum, maskFromPrefix, type IpNum } from "./ipnum.js";
 import type { AddrType, InputRouteQuery, NodeView, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "./types.js";
@@ -45,7 +46,7 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
 
   /** IN_DEV_ORCONF / IN_DEV_MAXCONF: `all` and the device's own value combined as the kernel combines them. */
   const conf = (name: string, dev: string, combine: "or" | "max", fallback = 0): Setting => {
-    const keys = [`net.ipv4.conf.all.${name}`, `net.ipv4.conf.${dev}.${name}`];
+    const keys = [confKey("ipv4", "all", name), confKey("ipv4", dev, name)];
     const vals = keys.map((k) => sysctl(k));
     const nums = vals.map((v) => (v === undefined ? fallback : Number(v)));
     const value = combine === "max" ? Math.max(...nums) : nums.some((n) => n !== 0) ? 1 : 0;
@@ -77,8 +78,8 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
   const forwarding = (family: Family, iif?: string): Tri => {
     // ip_forward writes every device's value; a device's own value is what the kernel reads.
     const keys = family === "ipv4"
-      ? [...(iif ? [`net.ipv4.conf.${iif}.forwarding`] : []), "net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"]
-      : [...(iif ? [`net.ipv6.conf.${iif}.forwarding`] : []), "net.ipv6.conf.all.forwarding"];
+      ? [...(iif ? [confKey("ipv4", iif, "forwarding")] : []), "net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"]
+      : [...(iif ? [confKey("ipv6", iif, "forwarding")] : []), "net.ipv6.conf.all.forwarding"];
     const k = keys.find((x) => sysctl(x) !== undefined);
     if (k === undefined) return { indeterminate: `${family === "ipv4" ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding"} not given in the node facts` };
     // Any non-zero value forwards (ip_forward = 2 included); the facts reader checked it is an integer.
@@ -98,31 +99,31 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
    * answer rests on the kernel's default rules: said then. (Without that sign the default
    * rules are what a node has; `netfate collect` gathers the rules.)
    */
-  const rulesNote = (): string | undefined => {
-    if (fib.rulesGiven || fib.unusedTables.length === 0) return undefined;
+  const rulesNote = (family: Family): string | undefined => {
+    if (fib.rulesGiven(family) || fib.unusedTables.length === 0) return undefined;
     return `ip rule not given: the kernel's default rules (local, main, default) assumed, though routes in table ${fib.unusedTables.join(", ")} suggest rules that choose them (give \`ip -j rule\`)`;
   };
 
-  const chosen = (a: FibAnswer): string | undefined => {
+  const chosen = (a: FibAnswer, family: Family): string | undefined => {
     if (a.kind === "indeterminate") return undefined;
     const parts: string[] = [];
-    if (a.rule && fib.rulesGiven) parts.push(`rule ${ruleText(a.rule)}`);
+    if (a.rule && fib.rulesGiven(family)) parts.push(`rule ${ruleText(a.rule)}`);
     if (a.kind === "route") parts.push(`table ${a.table}: ${routeText(a.route)}`);
     else if (a.route) parts.push(`table ${a.table}: ${routeText(a.route)}`);
     return parts.length ? parts.join(", ") : undefined;
   };
 
-  const notes = (d: RouteDecision, a: FibAnswer | undefined, extra: Array<string | undefined>): RouteDecision => {
-    const by = a ? chosen(a) : undefined;
+  const notes = (d: RouteDecision, a: FibAnswer | undefined, extra: Array<string | undefined>, family: Family): RouteDecision => {
+    const by = a ? chosen(a, family) : undefined;
     if (by) d.chosenBy = by;
     const list = extra.filter((x): x is string => x !== undefined);
     if (list.length) d.assumptions = [...(d.assumptions ?? []), ...list];
     return d;
   };
 
-  const failure = (a: Exclude<FibAnswer, { kind: "route" }>, dst: string): RouteDecision => {
+  const failure = (a: Exclude<FibAnswer, { kind: "route" }>, q: RouteQuery): RouteDecision => {
     if (a.kind === "indeterminate") return { kind: "indeterminate", reason: a.reason };
-    if (a.type === "none") return { kind: "none", detail: `no route to ${dst}${fib.rulesGiven ? " in the tables the rules look up" : " in the node facts"}` };
+    if (a.type === "none") return { kind: "none", detail: `no route to ${q.dst}${fib.rulesGiven(q.family) ? " in the tables the rules look up" : " in the node facts"}` };
     return a.route ? { kind: a.type, detail: `${a.route.type} ${a.route.dst}/${a.route.prefixLength}` } : { kind: a.type, detail: `rule ${ruleText(a.rule!)}` };
   };
 
@@ -187,7 +188,7 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
   const routeLocalnet = (dev: string) => conf("route_localnet", dev, "or");
 
   const routeInput = (q: InputRouteQuery): RouteDecision => {
-    const rules = rulesNote();
+    const rules = rulesNote(q.family);
     if (q.family === "ipv4") {
       const s = ipToNum(q.src, "ipv4") as number | undefined;
       const t = ipToNum(q.dst, "ipv4") as number | undefined;
@@ -223,25 +224,25 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     const a = fib.lookup(flowOf(q, q.iif));
     const fwd = forwarding(q.family, q.iif);
     if (a.kind !== "route") {
-      if (fwd === false && a.kind === "error") return notes({ kind: "not-forwarding", detail: forwardingOff(q) }, a, [rules]);
-      return notes(failure(a, q.dst), a, [rules]);
+      if (fwd === false && a.kind === "error") return notes({ kind: "not-forwarding", detail: forwardingOff(q) }, a, [rules], q.family);
+      return notes(failure(a, q), a, [rules], q.family);
     }
     const r = a.route;
-    if (r.type === "broadcast") return notes(broadcastInput(q, ipToNum(q.src, q.family) as number), a, [rules]);
+    if (r.type === "broadcast") return notes(broadcastInput(q, ipToNum(q.src, q.family) as number), a, [rules], q.family);
     if (r.type === "local") {
       const c = checkSource(q, undefined);
-      return notes(c.bad ?? { kind: "local", dev: "lo" }, a, [rules, ...c.assumed]);
+      return notes(c.bad ?? { kind: "local", dev: "lo" }, a, [rules, ...c.assumed], q.family);
     }
-    if (fwd === false) return notes({ kind: "not-forwarding", detail: forwardingOff(q) }, a, [rules]);
+    if (fwd === false) return notes({ kind: "not-forwarding", detail: forwardingOff(q) }, a, [rules], q.family);
     const assumed = typeof fwd === "object" ? `forwarding assumed enabled (${fwd.indeterminate})` : undefined;
-    if (r.type !== "unicast") return notes({ kind: "martian", check: "destination", detail: `destination ${q.dst} has a ${r.type} route` }, a, [rules, assumed]);
+    if (r.type !== "unicast") return notes({ kind: "martian", check: "destination", detail: `destination ${q.dst} has a ${r.type} route` }, a, [rules, assumed], q.family);
     if (!r.dev) return { kind: "indeterminate", reason: `route ${routeText(r)} names no device` };
     const c = checkSource(q, r.dev);
-    if (c.bad) return notes(c.bad, a, [rules, assumed, ...c.assumed]);
+    if (c.bad) return notes(c.bad, a, [rules, assumed, ...c.assumed], q.family);
     const d: RouteDecision = { kind: "unicast", dev: r.dev };
     if (r.gateway) d.gateway = r.gateway;
     if (r.onlink) d.onlink = true;
-    return notes(d, a, [rules, assumed, ...c.assumed]);
+    return notes(d, a, [rules, assumed, ...c.assumed], q.family);
   };
 
   /** brd_input: a broadcast is delivered locally once its (non-zero) source passes the checks. */
@@ -253,29 +254,29 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
   };
 
   const forwardingOff = (q: InputRouteQuery) => {
-    const own = q.family === "ipv4" ? `net.ipv4.conf.${q.iif}.forwarding` : `net.ipv6.conf.${q.iif}.forwarding`;
+    const own = confKey(q.family, q.iif, "forwarding");
     const key = sysctl(own) !== undefined ? own : q.family === "ipv4" ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding";
     return `${q.dst} is not local and forwarding is disabled (${key}=0)`;
   };
 
   const routeOutput = (q: RouteQuery): RouteDecision => {
-    const rules = rulesNote();
+    const rules = rulesNote(q.family);
     if (q.family === "ipv4" && q.src !== undefined) {
       const s = ipToNum(q.src, "ipv4") as number | undefined;
       if (s !== undefined && (v4.multicast(s) || v4.lbcast(s) || v4.zeronet(s))) return { kind: "martian", check: "source", detail: `a packet cannot be sent from ${q.src}` };
     }
     const a = fib.lookup(flowOf(q, "lo"));
-    if (a.kind !== "route") return notes(failure(a, q.dst), a, [rules]);
+    if (a.kind !== "route") return notes(failure(a, q), a, [rules], q.family);
     const r = a.route;
-    if (r.type === "local") return notes({ kind: "local", dev: "lo" }, a, [rules]);
-    if (r.type !== "unicast" && r.type !== "broadcast" && r.type !== "multicast") return notes({ kind: "none", detail: `${r.type} route` }, a, [rules]);
+    if (r.type === "local") return notes({ kind: "local", dev: "lo" }, a, [rules], q.family);
+    if (r.type !== "unicast" && r.type !== "broadcast" && r.type !== "multicast") return notes({ kind: "none", detail: `${r.type} route` }, a, [rules], q.family);
     if (!r.dev) return { kind: "indeterminate", reason: `route ${routeText(r)} names no device` };
     const src = q.src ?? r.src ?? selectSource(r.dev, q.family, r.gateway ?? q.dst);
     if (q.family === "ipv4" && src !== undefined && v4.loopback(ipToNum(src, "ipv4") as number) && r.dev !== "lo") {
       // __mkroute_output: a loopback source leaves another device only with route_localnet.
       const rl = routeLocalnet(r.dev);
       if (rl.value === 0) {
-        const d = notes({ kind: "martian", check: "source", detail: `source ${src} is a loopback address and would leave by ${r.dev}, where route_localnet is off` }, a, [rules]);
+        const d = notes({ kind: "martian", check: "source", detail: `source ${src} is a loopback address and would leave by ${r.dev}, where route_localnet is off` }, a, [rules], q.family);
         return rl.missing ? { ...d, assumptions: [...(d.assumptions ?? []), `route_localnet assumed off: ${rl.missing}`] } : d;
       }
     }
@@ -283,7 +284,7 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     if (r.gateway) d.gateway = r.gateway;
     if (r.onlink) d.onlink = true;
     if (src) d.src = src;
-    return notes(d, a, [rules]);
+    return notes(d, a, [rules], q.family);
   };
 
   /** xt_rpfilter: the reverse lookup from lo, with the match's own flags (rpfilter_lookup_reverse). */
