@@ -64,10 +64,11 @@ export interface TargetPrinted {
 
 /**
  * Binds `spec` (no errors allowed), prints it, and checks that the save text and both
- * listings read back to the same target data. `unrestorable`: iptables-save prints this rule
- * in a form iptables-restore refuses, so its save text is not read back.
+ * listings read back to the same target data. `lossy`: iptables prints this rule in a form
+ * that does not read back to the same data (iptables itself loses it, or refuses it), so that
+ * printing is not read back here; the test says what becomes of it.
  */
-export function targetPrinted(spec: string, name: string, w: Where = {}, opts: { unrestorable?: boolean } = {}): TargetPrinted {
+export function targetPrinted(spec: string, name: string, w: Where = {}, opts: { lossy?: "save" | "save and listing" } = {}): TargetPrinted {
   const family = w.family ?? "ipv4";
   const table = w.table ?? "filter";
   const chain = w.chain ?? BUILTIN[table][0]!;
@@ -78,12 +79,12 @@ export function targetPrinted(spec: string, name: string, w: Where = {}, opts: {
   expect(target?.name, `${spec} binds -j ${name}`).toBe(name);
   const save = ruleSpecText(rule, family);
   const again = parseOne(save.trim(), { ...w, chain }).value.tables[0]!.chains.find((c) => c.name === chain)!.rules[0];
-  if (!opts.unrestorable) expect(targetOf(again)?.data, `save text read back: ${save}`).toEqual(target!.data);
+  if (!opts.lossy) expect(targetOf(again)?.data, `save text read back: ${save}`).toEqual(target!.data);
   const rowOf = (numeric: boolean) => {
     const text = listText(r.value, { numeric });
     const back = parseListing(text, new DiagnosticSink("listing"), { family, table });
     const backRule = back.tables[0]!.chains.find((c) => c.name === chain)!.rules[0];
-    expect(targetOf(backRule)?.data, `-L${numeric ? "n" : ""} read back:\n${text}`).toEqual(target!.data);
+    if (opts.lossy !== "save and listing") expect(targetOf(backRule)?.data, `-L${numeric ? "n" : ""} read back:\n${text}`).toEqual(target!.data);
     const lines = text.split("\n");
     return lines[lines.findIndex((l) => l.startsWith(`Chain ${chain} `)) + 2]!;
   };
