@@ -1,7 +1,8 @@
 /**
  * Reads one input file in any supported format (detected or given) into the AST it belongs
- * to: a ruleset, a set collection, or node facts. This is where the CLI and library users
- * meet the parsers.
+ * to: a ruleset or a set collection. This is where the CLI and library users meet the rule
+ * and set parsers. Node facts are not read here but by src/facts/parse.ts (readFacts): a
+ * facts text given here comes back unparsed, with an error saying its format is not read.
  *
  * A text that is more than one bare dump (an issue comment, a log, a markdown page) is read
  * as "mixed": src/syntax/extract.ts finds the dumps in it, each is parsed by its own parser,

@@ -14,7 +14,6 @@
  */
 import type { Family, Ruleset } from "../model/ast.js";
 import type { PacketSpec } from "../model/packet.js";
-import type { NodeFacts } from "../facts/model.js";
 import type { IpSetCollection } from "../ipset/index.js";
 import { ipsetView } from "../ipset/index.js";
 import { buildNode, type Evaluation, type NodeInputs } from "../netfilter/model.js";

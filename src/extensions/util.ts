@@ -112,11 +112,3 @@ export function collectOptions(
 export function neg(o: { negated: boolean }): string {
   return o.negated ? " !" : "";
 }
-
-/** Parses a number option value or reports what was expected. */
-export function requireUnsigned(o: RawOption, ctx: BindContext, what: string, max = 0xffffffff): number | undefined {
-  const v = o.values[0] ?? "";
-  const n = parseUnsigned(v, max);
-  if (n === undefined) ctx.error(o.span, `bad value for ${o.flag}`, what, v);
-  return n;
-}

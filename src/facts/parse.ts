@@ -5,7 +5,7 @@
  */
 import type { Family } from "../model/ast.js";
 import { DiagnosticSink } from "../model/diagnostics.js";
-import type { FactAddress, FactInterface, FactRoute, FactTunnel, NodeFacts } from "./model.js";
+import type { FactAddress, FactInterface, FactTunnel, NodeFacts } from "./model.js";
 import { parseRouteLine, ROUTE_TYPES } from "./route-line.js";
 import { JsonInput } from "./json-input.js";
 import type { JsonField, JsonNode } from "./located-json.js";

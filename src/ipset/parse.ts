@@ -47,10 +47,9 @@ function readOptions(ws: ReturnType<typeof tokens>, from: number, valued: Set<st
   return out;
 }
 
-function familyOf(options: SetOption[], type: string): Family {
+function familyOf(options: SetOption[]): Family {
   const f = options.find((o) => o.key === "family")?.value;
   if (f === "inet6") return "ipv6";
-  void type;
   return "ipv4";
 }
 
@@ -114,7 +113,7 @@ export function parseIpsetText(text: string, sink: DiagnosticSink): IpSetCollect
         const o = readOptions(tokens(value), 0, VALUED, n, sink);
         if (o) {
           listSet.options = o;
-          listSet.family = familyOf(o, listSet.type);
+          listSet.family = familyOf(o);
         }
       } else if (key === "Members") inMembers = true;
       else listSet.listInfo![key] = value.trim();
@@ -135,7 +134,7 @@ export function parseIpsetText(text: string, sink: DiagnosticSink): IpSetCollect
       const o = readOptions(ws, 3, VALUED, n, sink);
       if (!o) continue;
       if (byName.has(name.w)) sink.error({ line: n, col: name.col, len: name.w.length }, `set ${name.w} created twice`);
-      const s: IpSet = { name: name.w, type: type.w, family: familyOf(o, type.w), options: o, entries: [], span: { line: n, col: 1, len: line.length } };
+      const s: IpSet = { name: name.w, type: type.w, family: familyOf(o), options: o, entries: [], span: { line: n, col: 1, len: line.length } };
       const h = KNOWN_TYPES.has(type.w) ? setHeader(s) : undefined;
       if (h && "problem" in h) sink.error({ line: n, col: type.col, len: type.w.length }, `set ${name.w} cannot be created: ${h.problem}`);
       sets.push(s);

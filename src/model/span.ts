@@ -4,9 +4,3 @@ export interface Span {
   col: number;
   len: number;
 }
-
-export const NO_SPAN: Span = Object.freeze({ line: 0, col: 0, len: 0 });
-
-export function spanOf(line: number, col: number, len: number): Span {
-  return { line, col, len };
-}

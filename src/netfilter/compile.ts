@@ -2,7 +2,7 @@
  * Rulesets prepared for evaluation: addresses as numbers, jump targets resolved, extensions
  * looked up once, and large chains indexed by destination address and port so a packet only
  * visits the rules that can match it — the kernel walks every rule, but which rules can match
- * is decided by the same tests, so no verdict changes (test/property/index.test.ts).
+ * is decided by the same tests, so no verdict changes (test/property/evaluator-laws.test.ts).
  */
 import {
   isUnknown, type Chain, type ExtensionMatch, type Family, type Rule, type Ruleset, type TableName, type Policy,
@@ -122,7 +122,7 @@ function compileIface(i: Rule["inInterface"]): IfaceCheck | undefined {
   return { name: prefix ? i.name.slice(0, -1) : i.name, prefix, negated: i.negated };
 }
 
-function compileRule(r: Rule, index: number, family: Family, table: TableName): CompiledRule {
+function compileRule(r: Rule, index: number, family: Family): CompiledRule {
   const cr: CompiledRule = { index, rule: r, matches: [], target: { kind: "none" } };
   const src = compileAddr(r.source, family);
   if (src) cr.src = src;
@@ -152,7 +152,6 @@ function compileRule(r: Rule, index: number, family: Family, table: TableName): 
     const ext = findTarget(t.name, family);
     cr.target = ext ? { kind: "extension", ext, data: t.data, name: t.name } : { kind: "unknown", name: t.name };
   } else cr.target = { kind: "unknown", name: t.name };
-  void table;
   return cr;
 }
 
@@ -225,7 +224,7 @@ class LazyCompiledChain implements CompiledChain {
 
   private build(): { rules: CompiledRule[]; index: ChainIndex | undefined } {
     if (!this.compiled) {
-      const rules = this.source.rules.map((r, i) => compileRule(r, i, this.family, this.table));
+      const rules = this.source.rules.map((r, i) => compileRule(r, i, this.family));
       this.compiled = { rules, index: rules.length >= INDEX_THRESHOLD ? buildIndex(rules, this.family) : undefined };
     }
     return this.compiled;

@@ -2,7 +2,6 @@
 import { isUnknown, type Chain, type Counters, type Family, type Rule, type Ruleset, type Table } from "../model/ast.js";
 import { findMatch, findTarget } from "../extensions/registry.js";
 import type { PrintContext } from "../extensions/types.js";
-import { protocolName } from "../extensions/protocols.js";
 import { networkName } from "../extensions/services.js";
 
 export interface ListOptions {

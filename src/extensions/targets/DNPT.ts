@@ -6,7 +6,7 @@
 import ipaddr from "ipaddr.js";
 import type { RawOption } from "../../model/ast.js";
 import type { BindContext, TargetExtension } from "../types.js";
-import { collectOptions } from "../util.js";
+import { collectOptions, parseUnsigned } from "../util.js";
 import { listingPattern } from "../listing-scanner.js";
 
 export interface NptData {
@@ -18,18 +18,33 @@ export interface NptData {
 
 function prefixOf(o: RawOption, ctx: BindContext, name: string): { addr: string; len: number } | undefined {
   const text = o.values[0] ?? "";
-  const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(text);
+  const m = /^([^/]+)(?:\/(.*))?$/.exec(text);
   if (!m || !ipaddr.IPv6.isValid(m[1]!) || m[1]!.includes("%") || (m[2] !== undefined && Number(m[2]) > 128)) {
     return void ctx.error(o.span, `${name}: bad ${o.flag}`, "an IPv6 prefix such as 2001:db8:1::/48", text);
   }
   const addr = ipaddr.IPv6.parse(m[1]!);
-  const len = m[2] === undefined ? 128 : Number(m[2]);
+  const len = m[2] === undefined ? 128 : prefixLength(m[2]);
+  if (len === undefined) return void ctx.error(o.span, `${name}: bad ${o.flag}`, "an IPv6 prefix such as 2001:db8:1::/48", text);
+  if (len === "non-contiguous") return void ctx.error(o.span, `${name}: ${text} has a non-contiguous mask; the kernel refuses it`, "/0 to /64", text);
   // Checks of the kernel's ip6t_npt_checkentry (measured: "Invalid argument").
   if (len > 64) return void ctx.error(o.span, `${name}: the kernel refuses a prefix longer than /64`, "/0 to /64", text);
   const bytes = addr.toByteArray();
   const hostBits = bytes.some((b, i) => (b & (0xff >> Math.max(0, Math.min(8, len - i * 8)))) !== 0);
   if (hostBits) return void ctx.error(o.span, `${name}: ${text} has bits set past /${len}; the kernel refuses it`, "a prefix with host bits zero", text);
   return { addr: addr.toRFC5952String(), len };
+}
+
+/**
+ * The length after the slash as libxtables reads a host/mask (XTTYPE_HOSTMASK): a number as
+ * strtoul base 0 takes it (so /040 is /32 and /0x20 too), else a mask written as an address.
+ * Asked of ip6tables 1.8.9: /ffff:ffff:: is /32; /ffff:0:ffff:: passes --test and the kernel
+ * refuses it.
+ */
+function prefixLength(text: string): number | "non-contiguous" | undefined {
+  const n = parseUnsigned(text, 128);
+  if (n !== undefined) return n;
+  if (!ipaddr.IPv6.isValid(text) || text.includes("%")) return undefined;
+  return ipaddr.IPv6.parse(text).prefixLengthFromSubnetMask() ?? "non-contiguous";
 }
 
 /** DNPT and SNPT differ only in name and hooks. */

@@ -95,6 +95,8 @@ export const SET: TargetExtension<SetTargetData> = {
     const mapFlags = ["--map-mark", "--map-prio", "--map-queue"].filter((f) => o.has(f));
     if (!d.map && mapFlags.length) return void ctx.error(o.get(mapFlags[0]!)!.span, `SET: ${mapFlags[0]} can be used with --map-set only`);
     if (d.map && !mapFlags.length) return void ctx.error(o.get("--map-set")!.span, "SET: --map-set needs --map-mark, --map-prio or --map-queue");
+    // xt_SET's checkentry: "--map-set only usable from mangle table" (EINVAL at load, 1.8.9).
+    if (d.map && ctx.table !== undefined && ctx.table !== "mangle") return void ctx.error(o.get("--map-set")!.span, "SET: --map-set is only valid in the mangle table");
     return d;
   },
   save(d) {
