@@ -107,10 +107,10 @@ export const node: NodeView = {
   ...v4,
   isLocal: (ip, family) => (family === "ipv6" ? ip === "2001:db8::11" : v4.isLocal(ip, family)),
   addressType: (ip, family, dev) => (family === "ipv6" ? (ip === "2001:db8::11" ? "LOCAL" : "UNICAST") : v4.addressType(ip, family, dev)),
-  routeInput: (dst, family, iif, mark, src): RouteDecision =>
-    family === "ipv6" ? (dst === "2001:db8::11" ? { kind: "local", dev: "lo" } : { kind: "unicast", dev: "eth0" }) : v4.routeInput(dst, family, iif, mark, src),
-  routeOutput: (dst, family, mark): RouteDecision =>
-    family === "ipv6" ? (dst === "2001:db8::11" ? { kind: "local", dev: "lo" } : { kind: "unicast", dev: "eth0", src: "2001:db8::11" }) : v4.routeOutput(dst, family, mark),
+  routeInput: (q): RouteDecision =>
+    q.family === "ipv6" ? (q.dst === "2001:db8::11" ? { kind: "local", dev: "lo" } : { kind: "unicast", dev: "eth0" }) : v4.routeInput(q),
+  routeOutput: (q): RouteDecision =>
+    q.family === "ipv6" ? (q.dst === "2001:db8::11" ? { kind: "local", dev: "lo" } : { kind: "unicast", dev: "eth0", src: "2001:db8::11" }) : v4.routeOutput(q),
 };
 
 /** A TCP SYN from 10.2.3.4:40000 arriving on eth0 for this node's 192.168.0.11:80. */

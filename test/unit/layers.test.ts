@@ -54,6 +54,7 @@ const KNOWN_UPWARD_IMPORTS: readonly Known[] = [
       "src/extensions/matches/addrtype.ts -> src/netfilter/types.ts",
       "src/extensions/matches/conntrack.ts -> src/netfilter/types.ts",
       "src/extensions/matches/pkttype.ts -> src/netfilter/types.ts",
+      "src/extensions/matches/rpfilter.ts -> src/netfilter/types.ts",
       "src/ipset/lookup.ts -> src/netfilter/types.ts",
     ],
     why:
