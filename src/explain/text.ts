@@ -148,7 +148,7 @@ export function traceText(e: Evaluation, o: TextOptions): string {
     const prob = oc.probability !== 1 ? ` — probability ${probabilityText(oc.probability)}` : "";
     out.push(`${c.bold(`Outcome ${i + 1} of ${n}`)}${givenText(oc)}${prob}: ${fateColour(oc, c)(fateText(oc.fate))}`);
     for (const s of oc.steps) out.push(...stepLine(s, fam, c, o.width));
-    for (const r of policyRouting(oc)) out.push(`  ${c.cyan("route")} ${r}`);
+    for (const r of policyRouting(oc)) out.push(`  ${c.cyan(r)}`);
     out.push(`  final packet: ${snapshotText(oc.final)}`);
     for (const enc of oc.encapsulated ?? []) {
       out.push(`  ${c.cyan("encapsulated")} by ${oc.final.outIface ?? "the tunnel"}: outer packet ${snapshotText(enc.final)} — ${fateColour(enc, c)(fateText(enc.fate))}`);

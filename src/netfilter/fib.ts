@@ -212,8 +212,18 @@ export class Fib {
       seen.add(key(r));
       add(r);
     }
-    // What the kernel derives from the addresses, unless the input listed it already.
-    for (const i of facts.interfaces) for (const r of derivedRoutes(i)) if (!seen.has(key(r))) add(r);
+    // What the kernel derives from the addresses, unless the input listed it already. A real
+    // routing dump (its connected routes are there, `proto kernel`; its local table is there)
+    // is taken as it is: a connected route missing from it was removed on purpose (the AWS VPC
+    // CNI moves a secondary ENI's subnet route into that ENI's own table).
+    const dumpedMain = facts.routes.some((r) => tableName(r.table) === "main" && r.proto === "kernel");
+    const dumpedLocal = facts.routes.some((r) => tableName(r.table) === "local");
+    for (const i of facts.interfaces) {
+      for (const r of derivedRoutes(i)) {
+        if (seen.has(key(r)) || (r.table === "main" ? dumpedMain : dumpedLocal)) continue;
+        add(r);
+      }
+    }
     const lo: FactRoute[] = [
       { family: "ipv4", table: "local", type: "local", dst: "127.0.0.0", prefixLength: 8, dev: "lo", src: "127.0.0.1", scope: "host", proto: "kernel" },
       { family: "ipv4", table: "local", type: "local", dst: "127.0.0.1", prefixLength: 32, dev: "lo", src: "127.0.0.1", scope: "host", proto: "kernel" },

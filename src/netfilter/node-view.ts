@@ -152,7 +152,7 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     if (q.sport !== undefined) back.dport = q.sport;
     const a = fib.lookup(back);
     const strictness = rpf === 1 ? "strict" : "loose";
-    const rpfFail = (why: string): RouteDecision => ({ kind: "martian", check: "rp_filter", detail: `reverse-path filter (rp_filter=${rpf}, ${strictness}) on ${q.iif}: ${why}` });
+    const rpfFail = (why: string): RouteDecision => ({ kind: "martian", check: "rp_filter", detail: `reverse-path filter (rp_filter=${rpf}, ${strictness} on ${q.iif}): ${why}` });
     if (a.kind === "indeterminate") return { kind: "indeterminate", reason: `reverse-path check of ${q.src}: ${a.reason}` };
     if (a.kind === "error") return rpf ? rpfFail(`no route back to ${q.src}${a.route ? ` (${routeText(a.route)})` : ""}`) : undefined;
     const r = a.route;
@@ -179,7 +179,7 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     const other = [1, 2].filter((v) => v > rpf.value).map((v) => ({ v, d: validateSource(q, oif, v) }));
     const differs = other.find((o) => (o.d === undefined) !== (bad === undefined));
     if (differs) {
-      const then = differs.d && differs.d.kind === "martian" ? `; ${mode(differs.v)} would drop it: ${differs.d.detail.replace(/^reverse-path filter \([^)]*\) on \S+: /, "")}` : `; ${mode(differs.v)} would let it through`;
+      const then = differs.d && differs.d.kind === "martian" ? `; ${mode(differs.v)} would drop it: ${differs.d.detail.replace(/^reverse-path filter \([^)]*\): /, "")}` : `; ${mode(differs.v)} would let it through`;
       out.assumed.push(`reverse-path filtering assumed ${mode(rpf.value)}: ${rpf.missing}${then}`);
     }
     return out;

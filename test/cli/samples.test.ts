@@ -31,6 +31,7 @@ const INPUTS: Record<string, (e: Entry) => string[]> = {
   "002-flannel-vxlan-pod-to-pod": () => ["--rules", "../empty.save", "--node", "node.json", "--node", "route-n.txt"],
   "003-calico-ipip-cross-node": (e) => ["--rules", "../empty.save", "--node", e.node!],
   "004-kube-proxy-nodeport": () => ["--rules", "rules.save", "--node", "node.json"],
+  "005-aws-vpc-cni-policy-routing": () => ["--rules", "rules.save", "--node", "node.json"],
   "host-firewall": () => ["--rules", "rules.save", "--node", "node.json"],
   "kube-proxy-basic": () => ["--rules", "rules.save", "--node", "node.json"],
 };
@@ -63,7 +64,7 @@ describe("every sample through the binary", () => {
 
           const why = run(dir, ["why-dropped", "-q", ...inputs, e.packet]);
           // 1: some outcome loses the packet; 3: none does, but some cannot be told; 0: all get through.
-          const lost = kinds.some((k) => k === "dropped" || k === "rejected" || k === "unroutable");
+          const lost = kinds.some((k) => k === "dropped" || k === "rejected" || k === "unroutable" || k === "martian");
           const unknown = kinds.some((k) => k === "indeterminate" || k === "error" || k === "queued");
           expect(why.code, why.err).toBe(lost ? 1 : unknown ? 3 : 0);
 

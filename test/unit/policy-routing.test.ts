@@ -63,7 +63,7 @@ describe("policy routing on the packet's path", () => {
     expect(plain!.fate).toMatchObject({ kind: "forwarded", iface: "eth0" });
     // The text shows the decision policy routing made.
     const text = traceText({ packet: { family: "ipv4", from: "eth0", src: "10.244.1.7", dst: "8.8.8.8", proto: 6, sport: 40000, dport: 443 }, outcomes: [o!], problems: [] } as never, { palette: PLAIN });
-    expect(text).toContain("route input route: rule 100: from all fwmark 0x10/0x10 lookup 100, table 100: default via 10.1.0.254 dev eth1");
+    expect(text).toContain("  input route: rule 100: from all fwmark 0x10/0x10 lookup 100, table 100: default via 10.1.0.254 dev eth1");
   });
 
   it("a locally generated packet marked in mangle OUTPUT is routed again by its mark, keeping its source", () => {
