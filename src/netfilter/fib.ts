@@ -110,8 +110,24 @@ export function derivedRoutes(i: FactInterface): FactRoute[] {
   return out;
 }
 
-/** `ip route` style text of a route, for saying which route was chosen. */
+const routeTexts = new WeakMap<FactRoute, string>();
+const ruleTexts = new WeakMap<FactRule, string>();
+
+/** `ip route` style text of a route, for saying which route was chosen (made once per route). */
 export function routeText(r: FactRoute): string {
+  let t = routeTexts.get(r);
+  if (t === undefined) routeTexts.set(r, (t = routeLine(r)));
+  return t;
+}
+
+/** `ip rule show` style text of a rule (made once per rule). */
+export function ruleText(r: FactRule): string {
+  let t = ruleTexts.get(r);
+  if (t === undefined) ruleTexts.set(r, (t = ruleLine(r)));
+  return t;
+}
+
+function routeLine(r: FactRoute): string {
   const full = r.prefixLength === fullLength(r.family);
   const dst = r.prefixLength === 0 ? "default" : full ? r.dst : `${r.dst}/${r.prefixLength}`;
   let s = r.type === "unicast" ? dst : `${r.type} ${dst}`;
@@ -122,8 +138,7 @@ export function routeText(r: FactRoute): string {
   return s;
 }
 
-/** `ip rule show` style text of a rule. */
-export function ruleText(r: FactRule): string {
+function ruleLine(r: FactRule): string {
   const sel: string[] = [];
   if (r.not) sel.push("not");
   sel.push(r.from ? `from ${prefixText(r.from, r.family)}` : "from all");

@@ -33,6 +33,15 @@ const v4 = {
   lbcast: (n: number) => n === 0xffffffff,
 };
 
+/** The sysctls of one device that routing reads, combined with `all` as the kernel combines them. */
+interface DeviceSettings {
+  rpFilter: Setting;
+  acceptLocal: boolean;
+  sendRedirects: boolean;
+  srcValidMark: boolean;
+  routeLocalnet: Setting;
+}
+
 /** A sysctl's reading: its value and, when it was not given, what was assumed. */
 interface Setting {
   value: number;
@@ -52,6 +61,22 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     const value = combine === "max" ? Math.max(...nums) : nums.some((n) => n !== 0) ? 1 : 0;
     const absent = keys.filter((_, k) => vals[k] === undefined);
     return absent.length ? { value, missing: `${absent.join(" and ")} not given` } : { value };
+  };
+  /** A device's routing settings, read once per device (every routing decision asks). */
+  const devices = new Map<string, DeviceSettings>();
+  const device = (dev: string): DeviceSettings => {
+    let d = devices.get(dev);
+    if (!d) {
+      d = {
+        rpFilter: conf("rp_filter", dev, "max"),
+        acceptLocal: conf("accept_local", dev, "or").value !== 0,
+        sendRedirects: conf("send_redirects", dev, "or", 1).value !== 0,
+        srcValidMark: conf("src_valid_mark", dev, "or").value !== 0,
+        routeLocalnet: conf("route_localnet", dev, "or"),
+      };
+      devices.set(dev, d);
+    }
+    return d;
   };
 
   const ownAddress = (ip: string, family: Family): boolean => {
@@ -75,7 +100,14 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     return undefined;
   };
 
+  const forwardingByDevice = new Map<string, Tri>();
   const forwarding = (family: Family, iif?: string): Tri => {
+    const memo = `${family}|${iif ?? ""}`;
+    let f = forwardingByDevice.get(memo);
+    if (f === undefined) forwardingByDevice.set(memo, (f = readForwarding(family, iif)));
+    return f;
+  };
+  const readForwarding = (family: Family, iif?: string): Tri => {
     // ip_forward writes every device's value; a device's own value is what the kernel reads.
     const keys = family === "ipv4"
       ? [...(iif ? [confKey("ipv4", iif, "forwarding")] : []), "net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"]
@@ -132,9 +164,8 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
    * the packet will be forwarded out of (absent for local delivery). Answers undefined when the
    * source is acceptable, else the martian decision.
    */
-  const validateSource = (q: InputRouteQuery, oif: string | undefined, rpf: number): RouteDecision | undefined => {
-    const acceptLocal = conf("accept_local", q.iif, "or").value !== 0;
-    const redirects = conf("send_redirects", q.iif, "or", 1).value !== 0;
+  const validateSource = (q: InputRouteQuery, oif: string | undefined, rpf: number, back: () => FibAnswer): RouteDecision | undefined => {
+    const { acceptLocal, sendRedirects: redirects } = device(q.iif);
     if (rpf === 0 && (q.iif !== oif || !redirects)) {
       if (acceptLocal) return undefined;
       // The fast path: with neither custom rules nor custom local routes, only the node's own
@@ -143,14 +174,7 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
         return ownAddress(q.src, q.family) ? { kind: "martian", check: "source", detail: `source ${q.src} is an address of this node` } : undefined;
       }
     }
-    const back: Flow = {
-      family: q.family, dst: q.src, src: q.dst, iif: oif ?? "lo", tos: q.tos ?? 0, proto: q.proto ?? 0,
-      mark: conf("src_valid_mark", q.iif, "or").value !== 0 ? q.mark : 0,
-    };
-    // The reverse lookup swaps the ports as it swaps the addresses.
-    if (q.dport !== undefined) back.sport = q.dport;
-    if (q.sport !== undefined) back.dport = q.sport;
-    const a = fib.lookup(back);
+    const a = back();
     const strictness = rpf === 1 ? "strict" : "loose";
     const rpfFail = (why: string): RouteDecision => ({ kind: "martian", check: "rp_filter", detail: `reverse-path filter (rp_filter=${rpf}, ${strictness} on ${q.iif}): ${why}` });
     if (a.kind === "indeterminate") return { kind: "indeterminate", reason: `reverse-path check of ${q.src}: ${a.reason}` };
@@ -170,13 +194,26 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
 
   /** validateSource under the rp_filter the facts give; `assumed` says when an unstated value would change the answer. */
   const checkSource = (q: InputRouteQuery, oif: string | undefined): { bad?: RouteDecision; assumed: string[] } => {
-    const rpf = conf("rp_filter", q.iif, "max");
-    const bad = validateSource(q, oif, rpf.value);
+    const rpf = device(q.iif).rpFilter;
+    // The reverse lookup, made at most once whichever rp_filter values are tried.
+    let answer: FibAnswer | undefined;
+    const back = (): FibAnswer => {
+      if (answer) return answer;
+      const f: Flow = {
+        family: q.family, dst: q.src, src: q.dst, iif: oif ?? "lo", tos: q.tos ?? 0, proto: q.proto ?? 0,
+        mark: device(q.iif).srcValidMark ? q.mark : 0,
+      };
+      // The reverse lookup swaps the ports as it swaps the addresses.
+      if (q.dport !== undefined) f.sport = q.dport;
+      if (q.sport !== undefined) f.dport = q.sport;
+      return (answer = fib.lookup(f));
+    };
+    const bad = validateSource(q, oif, rpf.value, back);
     const out: { bad?: RouteDecision; assumed: string[] } = { assumed: [] };
     if (bad) out.bad = bad;
     if (!rpf.missing) return out;
     const mode = (v: number) => (v === 0 ? "off" : v === 1 ? "strict (rp_filter=1)" : "loose (rp_filter=2)");
-    const other = [1, 2].filter((v) => v > rpf.value).map((v) => ({ v, d: validateSource(q, oif, v) }));
+    const other = [1, 2].filter((v) => v > rpf.value).map((v) => ({ v, d: validateSource(q, oif, v, back) }));
     const differs = other.find((o) => (o.d === undefined) !== (bad === undefined));
     if (differs) {
       const then = differs.d && differs.d.kind === "martian" ? `; ${mode(differs.v)} would drop it: ${differs.d.detail.replace(/^reverse-path filter \([^)]*\): /, "")}` : `; ${mode(differs.v)} would let it through`;
@@ -185,7 +222,7 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     return out;
   };
 
-  const routeLocalnet = (dev: string) => conf("route_localnet", dev, "or");
+  const routeLocalnet = (dev: string) => device(dev).routeLocalnet;
 
   const routeInput = (q: InputRouteQuery): RouteDecision => {
     const rules = rulesNote(q.family);
