@@ -168,8 +168,11 @@ interface Keyed {
   fate: string;
   /** How it ends and by which rule, for telling kinds of difference apart. */
   ending: unknown[];
-  /** Where it is listed: in the order of the printed summaries, so listings do not move. */
-  order: string;
+}
+
+/** Outcomes are listed in the order of their printed summaries, so listings do not move. */
+function printedOrder(k: Keyed): string {
+  return `${k.scenario}\n${JSON.stringify([k.ending[0], k.ending[1], k.summary.final])}`;
 }
 
 function keyed(e: Evaluation): Keyed[] {
@@ -186,10 +189,13 @@ function keyed(e: Evaluation): Keyed[] {
     if (had) had.summary.probability += o.probability;
     else {
       const summary: OutcomeSummary = { assumptions, fate: fateWords(o), ...(decidedBy ? { decidedBy } : {}), final: finalWords(o), probability: o.probability };
-      byKey.set(k, { summary, scenario, fate, ending, order: `${scenario}\n${JSON.stringify([ending[0], ending[1], summary.final])}` });
+      byKey.set(k, { summary, scenario, fate, ending });
     }
   }
-  return [...byKey.values()].sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+  const list = [...byKey.values()];
+  if (list.length < 2) return list;
+  const order = new Map(list.map((x) => [x, printedOrder(x)]));
+  return list.sort((a, b) => (order.get(a)! < order.get(b)! ? -1 : order.get(a)! > order.get(b)! ? 1 : 0));
 }
 
 /**
