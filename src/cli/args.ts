@@ -1,8 +1,12 @@
 /**
- * Argument parsing shared by every command: long and short flags, repeatable options,
- * positionals, and a "did you mean" for unknown flags. Errors are UsageError, which the
- * entry point prints as one line with exit code 2.
+ * Argument reading shared by every command. `node:util.parseArgs` splits the command line
+ * into tokens (long and short options, `--name=value`, `-abc` groups, `-rFILE`, `--`);
+ * this module holds the command's own rules on top: a "did you mean" for an unknown option,
+ * options given at most once unless repeatable, and one-line messages. Errors are
+ * UsageError, which the entry point prints as one line with exit code 2.
  */
+import { parseArgs as tokenize } from "node:util";
+
 export class UsageError extends Error {}
 
 export interface FlagSpec {
@@ -43,45 +47,48 @@ export function suggest(word: string, candidates: readonly string[]): string | u
   return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
+/**
+ * Reads `argv` against `specs`. Every option is checked here, in order, as parseArgs' strict
+ * mode would check it, for two reasons: strict mode's errors are sentences with the option
+ * name inside (no "did you mean" can be built on them, and the messages users and tests know
+ * would change), and strict mode refuses a value that starts with a dash (`--limit -5`,
+ * `--seed -1`), which the commands take as the value and then judge themselves. Values are
+ * taken greedily, as parseArgs does when not strict: `--rules --json` reads a file named
+ * `--json`, and `-` (stdin) is a value like any other.
+ */
 export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): ParsedArgs {
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  const options = Object.fromEntries(specs.map((s) => [
+    s.name,
+    { type: s.value ? ("string" as const) : ("boolean" as const), ...(s.short ? { short: s.short } : {}) },
+  ]));
+  const { tokens } = tokenize({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const flags = new Map<string, string[] | true>();
   const positionals: string[] = [];
-  const byLong = new Map(specs.map((s) => [s.name, s]));
-  const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]));
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--") {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    let spec: FlagSpec | undefined;
-    let inline: string | undefined;
-    if (a.startsWith("--")) {
-      const eq = a.indexOf("=");
-      const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-      if (eq >= 0) inline = a.slice(eq + 1);
-      spec = byLong.get(name);
-      if (!spec) {
-        const s = suggest(name, [...byLong.keys()]);
-        throw new UsageError(`unknown option --${name}${s ? `; did you mean --${s}?` : ""}`);
+  for (const t of tokens) {
+    if (t.kind === "positional") positionals.push(t.value);
+    if (t.kind !== "option") continue;
+    // Own entries only: `--constructor` is an unknown option, not Object's constructor.
+    const spec = byName.get(t.name);
+    if (!spec) {
+      if (t.rawName.startsWith("--")) {
+        const s = suggest(t.name, [...byName.keys()]);
+        throw new UsageError(`unknown option --${t.name}${s ? `; did you mean --${s}?` : ""}`);
       }
-    } else if (a.length === 2 && a[0] === "-" && a[1] !== "-") {
-      spec = byShort.get(a[1]!);
-      if (!spec) throw new UsageError(`unknown option ${a}`);
-    } else {
-      positionals.push(a);
-      continue;
+      // `-10` or `-x.save` reads as a group of short options: say where it came from.
+      const arg = argv[t.index]!;
+      throw new UsageError(`unknown option ${t.rawName}${arg === t.rawName ? "" : ` (in ${arg}; an argument that starts with - goes after --)`}`);
     }
     if (spec.value) {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new UsageError(`--${spec.name} needs a value`);
+      if (t.value === undefined) throw new UsageError(`--${spec.name} needs a value`);
       const prev = flags.get(spec.name);
+      // parseArgs keeps the last of a repeated option: a second --packet is refused instead.
       if (Array.isArray(prev)) {
         if (!spec.repeatable) throw new UsageError(`--${spec.name} given twice`);
-        prev.push(v);
-      } else flags.set(spec.name, [v]);
+        prev.push(t.value);
+      } else flags.set(spec.name, [t.value]);
     } else {
-      if (inline !== undefined) throw new UsageError(`--${spec.name} takes no value`);
+      if (t.value !== undefined) throw new UsageError(`--${spec.name} takes no value`);
       flags.set(spec.name, true);
     }
   }

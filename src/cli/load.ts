@@ -5,7 +5,7 @@
  */
 import type { TableName } from "../model/ast.js";
 import { isTableName } from "../model/ast.js";
-import { assembleInputs, InputError, type AssembledInputs, type TextInput } from "../assemble.js";
+import { assembleInputs, InputError, type AssembledInputs, type Shortcuts, type TextInput } from "../assemble.js";
 import { flagValue, flagValues, UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
 import { DEFAULT_MAX_INPUT, parseSize, readRegularFile, sizeText } from "./bounded-read.js";
 import { readBundle, type BundleTexts } from "./bundle.js";
@@ -80,33 +80,59 @@ export class InputReader {
   }
 }
 
-export function loadInputs(args: ParsedArgs, io: CommandIO, reader = new InputReader(io, args)): LoadedInputs {
+/** The texts one evaluation's inputs are made of, as the flags (or a command's own arguments) name them. */
+export interface InputTexts {
+  rules: TextInput[];
+  ipsets: TextInput[];
+  node: TextInput[];
+  /** The bundle the texts above include, when one was given. */
+  bundle?: BundleTexts;
+  shortcuts: Shortcuts;
+  table?: TableName;
+}
+
+/** Where the rules come from when not from the --rules and --bundle flags (diff's OLD and NEW). */
+export type RulesSource = { rules: string } | { bundle: string };
+
+/**
+ * Reads the texts the input flags name, each through `reader` (so once per command): the
+ * rules, ipsets and node facts files, then the bundle's. `source` stands for the --rules and
+ * --bundle flags.
+ */
+export function readInputTexts(args: ParsedArgs, reader: InputReader, source?: RulesSource): InputTexts {
   const table = flagValue(args, "table");
   if (table !== undefined && !isTableName(table)) throw new UsageError(`unknown table ${table}; one of raw, mangle, nat, filter, security`);
   refuseSecondStdin(args);
   const texts = (files: string[]): TextInput[] => files.map((f) => ({ file: f, text: reader.read(f) }));
-  const rules = texts(flagValues(args, "rules"));
+  const rules = texts(source ? ("rules" in source ? [source.rules] : []) : flagValues(args, "rules"));
   const ipsets = texts(flagValues(args, "ipsets"));
   const node = texts(flagValues(args, "node"));
-  const notes: string[] = [];
-  const bundle = flagValue(args, "bundle");
+  const bundleDir = source ? ("bundle" in source ? source.bundle : undefined) : flagValue(args, "bundle");
+  const bundle = bundleDir ? reader.bundle(bundleDir) : undefined;
   if (bundle) {
-    const b = reader.bundle(bundle);
-    rules.push(...b.rules);
-    ipsets.push(...b.ipsets);
-    node.push(...b.node);
-    notes.push(...b.notes);
+    rules.push(...bundle.rules);
+    ipsets.push(...bundle.ipsets);
+    node.push(...bundle.node);
   }
   if (rules.length === 0) throw new UsageError("no rules given: use --rules FILE (iptables-save output) or --bundle DIR");
+  return {
+    rules, ipsets, node, ...(bundle ? { bundle } : {}),
+    shortcuts: { ifaces: flagValues(args, "iface"), localAddrs: flagValues(args, "local-addr"), routes: flagValues(args, "route") },
+    ...(table ? { table: table as TableName } : {}),
+  };
+}
+
+/** The rulesets and views `buildNode` takes, from the texts; a bundle's notes come first. */
+export function assembleTexts(t: InputTexts): LoadedInputs {
   try {
-    const inputs = assembleInputs({
-      rules, ipsets, node,
-      shortcuts: { ifaces: flagValues(args, "iface"), localAddrs: flagValues(args, "local-addr"), routes: flagValues(args, "route") },
-      ...(table ? { table: table as TableName } : {}),
-    });
-    return { ...inputs, notes: [...notes, ...inputs.notes] };
+    const inputs = assembleInputs({ rules: t.rules, ipsets: t.ipsets, node: t.node, shortcuts: t.shortcuts, ...(t.table ? { table: t.table } : {}) });
+    return { ...inputs, notes: [...(t.bundle?.notes ?? []), ...inputs.notes] };
   } catch (e) {
     if (e instanceof InputError) throw new UsageError(e.message);
     throw e;
   }
+}
+
+export function loadInputs(args: ParsedArgs, io: CommandIO, reader = new InputReader(io, args)): LoadedInputs {
+  return assembleTexts(readInputTexts(args, reader));
 }

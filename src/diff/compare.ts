@@ -2,9 +2,11 @@
  * Two dumps of one node, the same packets through both: which packets end differently.
  *
  * Outcomes are compared by what the packet experiences — how it ends, where it leaves, what
- * it looks like then, with what probability — and, when it is stopped, by the text of the
- * rule that stopped it. Rule numbers are left out on purpose: an upgrade that inserts one
- * rule at the top renumbers every rule below it without changing any packet's fate.
+ * it looks like then, with what probability — and, when it is stopped, by the rule that
+ * stopped it, as iptables-save prints it. Rule numbers are left out on purpose: an upgrade
+ * that inserts one rule at the top renumbers every rule below it without changing any
+ * packet's fate. The comparison is on the fields (fateKey, finalKey); the words of the
+ * summaries are for reading only.
  *
  * An outcome's probability is a chance only among outcomes resting on the same assumptions
  * (one scenario, summing to 1); outcomes under different assumptions are alternatives, so
@@ -53,6 +55,11 @@ export interface OutcomeSummary {
 
 export interface FateDifference {
   packet: PacketSpec;
+  /**
+   * What the difference is, as a comparable key: each side's fates and deciding rules.
+   * Differences with equal keys differ the same way (see kindsFirst).
+   */
+  kind: string;
   old: Evaluation;
   new: Evaluation;
   oldSummary: OutcomeSummary[];
@@ -122,7 +129,7 @@ function finalWords(o: Outcome): string {
 
 /**
  * What a fate is, for comparing: every field but the rule number (the deciding rule is
- * compared by its text, see decidingRule).
+ * compared as iptables-save prints it, see decidingRule).
  */
 function fateKey(f: Fate): unknown[] {
   switch (f.kind) {
@@ -142,12 +149,29 @@ function fateKey(f: Fate): unknown[] {
   }
 }
 
+/**
+ * The packet as it then is, for comparing: the fields finalWords shows (an absent mark reads
+ * as 0x0 there and is 0x0 here), and each encapsulated leg's packet and fate.
+ */
+function finalKey(o: Outcome): unknown[] {
+  const p = o.final;
+  const legs = (o.encapsulated ?? []).map((e) => [finalKey(e), fateKey(e.fate)]);
+  return [p.src, p.sport ?? null, p.dst, p.dport ?? null, p.mark, p.ctmark, p.outIface || null, legs];
+}
+
 interface Keyed {
   summary: OutcomeSummary;
   /** The assumption set, as one comparable string. */
   scenario: string;
-  /** The outcome apart from its assumptions and probability. */
+  /** The outcome apart from its assumptions and probability: how it ends, by which rule, as what packet. */
   fate: string;
+  /** How it ends and by which rule, for telling kinds of difference apart. */
+  ending: unknown[];
+}
+
+/** Outcomes are listed in the order of their printed summaries, so listings do not move. */
+function printedOrder(k: Keyed): string {
+  return `${k.scenario}\n${JSON.stringify([k.ending[0], k.ending[1], k.summary.final])}`;
 }
 
 function keyed(e: Evaluation): Keyed[] {
@@ -155,16 +179,22 @@ function keyed(e: Evaluation): Keyed[] {
   for (const o of e.outcomes) {
     const decidedBy = decidingRule(o, e.packet.family);
     const assumptions = [...o.assumptions].sort();
-    const summary: OutcomeSummary = { assumptions, fate: fateWords(o), ...(decidedBy ? { decidedBy } : {}), final: finalWords(o), probability: o.probability };
     const scenario = JSON.stringify(assumptions);
-    const fate = JSON.stringify([fateKey(o.fate), decidedBy ?? null, summary.final]);
+    const ending = [fateKey(o.fate), decidedBy ?? null];
+    const fate = JSON.stringify([...ending, finalKey(o)]);
     const k = `${scenario}\n${fate}`;
     const had = byKey.get(k);
     // Equal outcomes of one scenario are one outcome: their chances add. Never across scenarios.
     if (had) had.summary.probability += o.probability;
-    else byKey.set(k, { summary, scenario, fate });
+    else {
+      const summary: OutcomeSummary = { assumptions, fate: fateWords(o), ...(decidedBy ? { decidedBy } : {}), final: finalWords(o), probability: o.probability };
+      byKey.set(k, { summary, scenario, fate, ending });
+    }
   }
-  return [...byKey.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, v]) => v);
+  const list = [...byKey.values()];
+  if (list.length < 2) return list;
+  const order = new Map(list.map((x) => [x, printedOrder(x)]));
+  return list.sort((a, b) => (order.get(a)! < order.get(b)! ? -1 : order.get(a)! > order.get(b)! ? 1 : 0));
 }
 
 /**
@@ -271,24 +301,27 @@ export function diffRulesets(oldSide: DiffSide, newSide: DiffSide, options: Diff
     }
     const os = keyed(oe);
     const ns = keyed(ne);
-    if (!sameFate(os, ns)) differences.push({ packet: p, old: oe, new: ne, oldSummary: os.map((k) => k.summary), newSummary: ns.map((k) => k.summary) });
+    if (!sameFate(os, ns)) {
+      const kind = JSON.stringify([os.map((k) => k.ending), ns.map((k) => k.ending)]);
+      differences.push({ packet: p, kind, old: oe, new: ne, oldSummary: os.map((k) => k.summary), newSummary: ns.map((k) => k.summary) });
+    }
   }
   return { candidates: asked, differences, notCompared, ...(notComparedExample ? { notComparedExample } : {}), problems };
 }
 
 /**
- * The differences with one of each kind first (the same pair of summaries counts as one
- * kind), so a short listing shows every way the dumps disagree before repeating one.
+ * The differences with one of each kind first (the same fates and deciding rules on each
+ * side count as one kind), so a short listing shows every way the dumps disagree before
+ * repeating one.
  */
 export function kindsFirst(ds: readonly FateDifference[]): { ordered: FateDifference[]; kinds: number } {
   const seen = new Set<string>();
   const first: FateDifference[] = [];
   const rest: FateDifference[] = [];
   for (const d of ds) {
-    const k = JSON.stringify([d.oldSummary.map((s) => [s.fate, s.decidedBy]), d.newSummary.map((s) => [s.fate, s.decidedBy])]);
-    if (seen.has(k)) rest.push(d);
+    if (seen.has(d.kind)) rest.push(d);
     else {
-      seen.add(k);
+      seen.add(d.kind);
       first.push(d);
     }
   }
