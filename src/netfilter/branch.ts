@@ -179,7 +179,8 @@ function mergePair(a: Branch, b: Branch): Branch | undefined {
   let probability: number;
   const dropped = new Set<string>();
   if (givenKey(a.given) === givenKey(b.given)) {
-    probability = a.probability + b.probability;
+    // Chances of one history cannot exceed 1; floating-point sums of many branches can, by an ulp.
+    probability = Math.min(1, a.probability + b.probability);
     conditionA = probabilityWords(a.probability / probability);
     conditionB = probabilityWords(b.probability / probability);
     given = a.given;

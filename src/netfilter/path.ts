@@ -651,7 +651,7 @@ export function mergeOutcomes(list: Outcome[]): Outcome[] {
   for (const o of list) {
     const k = outcomeKey(o);
     const prev = byKey.get(k);
-    if (prev) prev.probability += o.probability;
+    if (prev) prev.probability = Math.min(1, prev.probability + o.probability);
     else byKey.set(k, o);
   }
   return [...byKey.values()];
