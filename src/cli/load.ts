@@ -19,7 +19,7 @@ export const MAX_INPUT_FLAG: FlagSpec = {
 export const INPUT_FLAGS: FlagSpec[] = [
   { name: "rules", short: "r", value: true, repeatable: true, help: "rule dump (iptables-save, -S or -L output; - for stdin); repeatable" },
   { name: "ipsets", value: true, repeatable: true, help: "ipset save / ipset list output" },
-  { name: "node", short: "n", value: true, repeatable: true, help: "node facts: ip -j addr, ip -j route, ip addr, ip route, route -n or node.json; repeatable" },
+  { name: "node", short: "n", value: true, repeatable: true, help: "node facts: ip -j addr, ip -j route, ip -j rule, ip addr, ip route, ip rule, route -n, sysctl or node.json; repeatable" },
   { name: "bundle", short: "b", value: true, help: "a directory made by `netfate collect`" },
   { name: "iface", value: true, repeatable: true, help: "shortcut for node facts: NAME=CIDR (e.g. eth0=192.168.0.11/24); repeatable" },
   { name: "local-addr", value: true, repeatable: true, help: "shortcut: an address of this node (on lo); repeatable" },
