@@ -1,6 +1,6 @@
 /** Puts netfate's steps in the kernel trace's terms, so the two can be compared line by line. */
 import type { Fate, Outcome, Step } from "../../src/netfilter/types.js";
-import type { KernelFate, KernelStep } from "./harness.js";
+import { kernelFate, type KernelFate, type KernelStep, type KernelTrace } from "./harness.js";
 
 const NAT_TARGETS = new Set(["DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP"]);
 
@@ -74,4 +74,29 @@ export function fateAgrees(kernel: KernelFate | "send-failed", fate: Fate): bool
     case "stopped":
       return kernel.by === "rule" ? fate.kind === "dropped" || fate.kind === "rejected" || fate.kind === "queued" : !NOT_ROUTING.has(fate.kind);
   }
+}
+
+/**
+ * What the kernel did with a packet, in one phrase: `delivered` (INPUT), `out IFACE`,
+ * `dropped by a rule`, `refused by routing` (stopped after PREROUTING with no rule dropping
+ * it), `send refused` (the output route lookup refused a packet of the node's own: sendto
+ * failed, netfilter never saw it).
+ */
+export type KernelAnswer = "delivered" | `out ${string}` | "dropped by a rule" | "refused by routing" | "send refused";
+
+export function kernelAnswer(t: KernelTrace | "send-failed"): KernelAnswer {
+  if (t === "send-failed") return "send refused";
+  const f = kernelFate(t);
+  if (f.kind === "out") return `out ${f.iface}`;
+  if (f.kind === "delivered") return "delivered";
+  return f.by === "rule" ? "dropped by a rule" : "refused by routing";
+}
+
+/** The kernel fate an answer stands for (a saved regression case keeps the answer). */
+export function fateOfAnswer(a: KernelAnswer): KernelFate | "send-failed" {
+  if (a === "send refused") return "send-failed";
+  if (a === "delivered") return { kind: "delivered" };
+  if (a === "dropped by a rule") return { kind: "stopped", by: "rule" };
+  if (a === "refused by routing") return { kind: "stopped", by: "routing" };
+  return { kind: "out", iface: a.slice("out ".length) };
 }

@@ -20,8 +20,10 @@ import type { Ruleset } from "../../src/model/ast.js";
 import type { Outcome } from "../../src/netfilter/types.js";
 import { filterRulesetOf } from "../../src/testing/rulesets.js";
 import { nodeConstants } from "../support/node-constants.js";
-import { factsOfTopology, KernelNode, kernelSkipReason, viewOfTopology, type Topology } from "./harness.js";
-import { kernelSteps, netfatePaths } from "./compare.js";
+import { factsOfTopology, KernelNode, kernelFate, kernelSkipReason, viewOfTopology, type Topology } from "./harness.js";
+import { fateAgrees, kernelAnswer, kernelSteps, netfatePaths, type KernelAnswer } from "./compare.js";
+import { nodeModelArb, routingPackets, type NodeModel } from "./node-models.js";
+import { parseRules } from "../../src/parse.js";
 import { PathCoverage } from "./path-coverage.js";
 import { saveRegression, type RegressionCase } from "./regression-case.js";
 
@@ -151,7 +153,12 @@ describe.skipIf(why !== undefined)(`kernel differential${why ? ` (skipped: ${why
   beforeAll(() => {
     k = new KernelNode(TOPO);
   });
-  afterAll(() => k?.close());
+  /** The namespace the node models take turns in (rerouted for each). */
+  let routed: KernelNode | undefined;
+  afterAll(() => {
+    k?.close();
+    routed?.close();
+  });
 
   /**
    * Runs one ruleset and its packets through both; a lost trace is counted, not judged. What
@@ -187,7 +194,7 @@ describe.skipIf(why !== undefined)(`kernel differential${why ? ` (skipped: ${why
   }
 
   it("random filter rulesets, packets from their constants: every kernel path is one of netfate's outcomes", async () => {
-    const RULESETS = Number(process.env.NETFATE_KERNEL_RULESETS ?? 200);
+    const RULESETS = Number(process.env.NETFATE_KERNEL_RULESETS ?? 170);
     let sent = 0;
     let compared = 0;
     let firstFailure: number | undefined;
@@ -240,4 +247,134 @@ describe.skipIf(why !== undefined)(`kernel differential${why ? ` (skipped: ${why
     expect(coverage.matchedRule).toBeGreaterThan(coverage.packets / 2);
     expect(MUST_MEET.filter((kind) => !coverage.kinds.has(kind)), "kinds of target or condition no packet met").toEqual([]);
   }, 1_800_000);
+  /**
+   * The node's routing drawn too (node-models.ts): `ip rule`s with marks, sources and a second
+   * table, the mangle rules that set those marks, rp_filter 0/1/2, and packets that meet the
+   * rules' selectors or come from symmetric, asymmetric, spoofed and martian sources, to
+   * unicast, own and broadcast destinations. Each
+   * model is a namespace of its own. The judge compares where the packet ended as well as its
+   * path: a route choice shows only in the interface it leaves by.
+   */
+  it("random node models (ip rules, a second table, rp_filter), packets meeting their rules: every kernel path and end is one of netfate's outcomes", async () => {
+    const MODELS = Number(process.env.NETFATE_KERNEL_NODE_MODELS ?? 40);
+    const answers = new Map<KernelAnswer | "not routed by main alone", number>();
+    let sent = 0;
+    let compared = 0;
+    let firstFailure: number | undefined;
+    const flakes: string[] = [];
+    // NETFATE_KERNEL_KEEP_GOING=1 runs every model and counts the disagreements instead of
+    // stopping at the first: how far netfate is from the kernel, and the coverage of a full run.
+    const keepGoing = process.env.NETFATE_KERNEL_KEEP_GOING === "1";
+    const disagreed: string[] = [];
+    const property = fc.asyncProperty(nodeModelArb, fc.nat(), async (model, seed) => {
+      if (firstFailure !== undefined && Date.now() - firstFailure > SHRINK_MS) return true;
+      const r = await compareRouting(model, routingPackets(model, seed, PACKETS), firstFailure === undefined ? answers : undefined);
+      sent += r.sent;
+      compared += r.compared;
+      if (keepGoing) {
+        disagreed.push(...r.disagreements.map((d) => d.text));
+        return true;
+      }
+      if (r.disagreements.length && (await compareRouting(model, routingPackets(model, seed, PACKETS))).disagreements.length === 0) {
+        flakes.push(r.disagreements[0]!.text);
+        return true;
+      }
+      if (r.disagreements.length && firstFailure === undefined) firstFailure = Date.now();
+      return r.disagreements.length === 0;
+    });
+    const result = await fc.check(property, { numRuns: MODELS, seed: SEED, endOnFailure: false });
+    let report = "";
+    if (result.failed && result.counterexample) {
+      const [model, seed] = result.counterexample;
+      const again = await compareRouting(model, routingPackets(model, seed, PACKETS));
+      const d = again.disagreements[0];
+      if (!d) report = `a disagreement that did not repeat (seed ${SEED}, path ${result.counterexamplePath}):\n${String(result.errorInstance)}`;
+      else {
+        const c: RegressionCase = {
+          found: `test/kernel/differential.test.ts (node models), seed ${SEED}, path ${result.counterexamplePath}, shrunk ${result.numShrinks} times, ${new Date().toISOString().slice(0, 10)}`,
+          topology: model.topology,
+          rules: routingRules(model),
+          packet: d.packet,
+          kernel: d.kernel,
+          ...(d.answer ? { answer: d.answer } : {}),
+          netfate: d.netfate,
+        };
+        report = `saved as ${saveRegression(c)}\n${d.text}`;
+      }
+    } else if (result.failed) report = `fast-check failed without a counterexample: ${String(result.errorInstance)}`;
+    const tally = [...answers].sort((a, b) => b[1] - a[1]).map(([a, n]) => `${a}: ${n}`).join(", ");
+    console.log(`kernel differential, ${result.numRuns} node models: ${compared} of ${sent} packets compared; where the kernel's packets ended: ${tally}`);
+    if (keepGoing) {
+      // "kernel: ANSWER" against netfate's first fate, counted: the kinds of disagreement.
+      const kinds = new Map<string, number>();
+      for (const d of disagreed) {
+        const k = `${/^kernel: (.*)$/m.exec(d)?.[1]} / netfate ${/=> (.*)$/m.exec(d)?.[1] ?? /^netfate: (.*)$/m.exec(d)?.[1]}`;
+        kinds.set(k, (kinds.get(k) ?? 0) + 1);
+      }
+      console.log(`${disagreed.length} packets disagreed: ${[...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}: ${n}`).join("; ")}${disagreed.length ? `\nthe first:\n${disagreed[0]}` : ""}`);
+    }
+    expect(disagreed).toEqual([]);
+    expect(report).toBe("");
+    if (flakes.length) console.log(`${flakes.length} disagreement(s) that did not repeat; the first:\n${flakes[0]}`);
+    expect(flakes.length).toBeLessThanOrEqual(2);
+    expect(result.numRuns).toBe(MODELS);
+    expect(compared).toBeGreaterThanOrEqual(sent * 0.95);
+    // The models must make the route lookup decide: packets refused by it, sent by table 100's
+    // gateway, and delivered to broadcast addresses.
+    for (const a of ["refused by routing", "out veth1", "out eth0", "delivered", "not routed by main alone"] as const) expect(answers.get(a) ?? 0, `packets that ended: ${a}`).toBeGreaterThan(0);
+  }, 1_800_000);
+
+  /**
+   * The model's mangle rules, and a filter table that drops nothing: its policies show which
+   * hooks a packet reached, and where it ended is routing's doing alone (the filter rulesets
+   * are the other test's).
+   */
+  function routingRules(model: NodeModel): string {
+    const chains = (names: string[]) => names.map((c) => `:${c} ACCEPT [0:0]`);
+    const out = ["eth0", "cni0", "veth1"].map((o) => `-A FORWARD -o ${o}`);
+    return ["*mangle", ...chains(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]), ...model.mangle, "COMMIT", "*filter", ...chains(["INPUT", "FORWARD", "OUTPUT"]), ...out, "COMMIT", ""].join("\n");
+  }
+
+  /**
+   * One node model, its rules and packets through a namespace of its own and through netfate;
+   * what the kernel did with each compared packet is tallied into `answers` when given, and so
+   * are packets that left by another interface than main alone would have chosen.
+   */
+  async function compareRouting(model: NodeModel, packets: PacketSpec[], answers?: Map<string, number>) {
+    const text = routingRules(model);
+    const parsed = parseRules(text).value;
+    const tables = new Set<string>(parsed.tables.map((t) => t.name));
+    routed ??= new KernelNode(model.topology);
+    routed.reroute(model.topology);
+    routed.load(text);
+    routed.flushConntrack();
+    const traces = await routed.trace(packets);
+    const n = buildNode({ rulesets: [parsed], node: viewOfTopology(model.topology) });
+    const mainOnly = buildNode({ rulesets: [parsed], node: viewOfTopology({ ...model.topology, rules: [], sysctls: {} }) });
+    const out = { sent: packets.length, compared: 0, disagreements: [] as Array<Disagreement & { answer?: KernelAnswer }> };
+    packets.forEach((p, i) => {
+      const kt = traces[i];
+      if (!kt) return;
+      out.compared++;
+      const outs = n.evaluate(p).outcomes;
+      const ours = outs.flatMap((o) => netfatePaths(o));
+      const answer = kernelAnswer(kt);
+      const tally = (a: string) => answers?.set(a, (answers.get(a) ?? 0) + 1);
+      tally(answer);
+      if (answer.startsWith("out ") && !mainOnly.evaluate(p).outcomes.some((o) => "iface" in o.fate && `out ${o.fate.iface}` === answer)) tally("not routed by main alone");
+      const show = `packet ${JSON.stringify(p)}\nkernel: ${answer}\n`;
+      const node = `node: ${JSON.stringify(model.topology.rules)} ${JSON.stringify(model.topology.routes)} ${JSON.stringify(model.topology.sysctls)}\nrules:\n${text}`;
+      if (kt === "send-failed") {
+        if (!outs.every((o) => fateAgrees("send-failed", o.fate))) out.disagreements.push({ packet: p, kernel: "send-failed", netfate: ours, text: `${show}netfate: ${outs.map((o) => o.fate.kind).join(", ")}\n${node}` });
+        return;
+      }
+      const kernel = kernelSteps(kt.steps, tables);
+      const agreeing = outs.some((o) => netfatePaths(o).some((path) => path.join("\n") === kernel.join("\n")) && fateAgrees(kernelFate(kt), o.fate));
+      if (!agreeing) {
+        const theirs = outs.map((o) => `${netfatePaths(o)[0]?.join(" / ")} => ${o.fate.kind}${"iface" in o.fate ? ` ${o.fate.iface}` : ""}`).join("\n--- or ---\n");
+        out.disagreements.push({ packet: p, kernel, answer, netfate: ours, text: `${show}${kernel.join(" / ")}\nnetfate:\n${theirs}\n${node}` });
+      }
+    });
+    return out;
+  }
 });

@@ -303,13 +303,12 @@ export class KernelNode {
   /** The MAC of each of the node's interfaces. */
   private readonly nodeMacs = new Map<string, string>();
 
-  constructor(readonly topo: Topology) {
+  constructor(public topo: Topology) {
     if (counter === 0) removeOrphans();
     this.ns = `nfk${process.pid}x${counter++}`;
     run(["ip", "netns", "add", this.ns]);
     try {
       run(["ip", "-n", this.ns, "link", "set", "lo", "up"]);
-      const macs = new Map<string, string>();
       topo.ifaces.forEach((ifc, i) => {
         const peer = `${this.ns}p${i}`;
         this.peers.push(peer);
@@ -334,36 +333,64 @@ export class KernelNode {
           run(["ip", "-n", peer, "-6", "neigh", "replace", PEER_GATEWAY6, "lladdr", nodeMac, "dev", "peer", "nud", "permanent"]);
         }
         run(["ip", "netns", "exec", peer, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0"]);
-        macs.set(ifc.name, mac(peer, "peer"));
-        this.peerMacs.set(ifc.name, macs.get(ifc.name)!);
+        this.peerMacs.set(ifc.name, mac(peer, "peer"));
       });
-      // replace, not add: a route the addresses already made (route -n lists connected routes) is no error.
-      for (const r of topo.routes ?? []) run(["ip", "-n", this.ns, "route", "replace", ...r.split(/\s+/)]);
-      const gateways = (topo.routes ?? []).flatMap((r) => {
-        const m = /\bvia (\S+) dev (\S+)/.exec(r);
-        return m ? [{ addr: m[1]!, dev: m[2]! }] : [];
-      });
-      for (const n of [...gateways, ...(topo.neighbours ?? [])]) {
-        const lladdr = macs.get(n.dev);
-        if (lladdr) run(["ip", "-n", this.ns, "neigh", "replace", n.addr, "lladdr", lladdr, "dev", n.dev, "nud", "permanent"]);
-      }
-      const sys = (k: string, v: string) => run(["ip", "netns", "exec", this.ns, "sysctl", "-qw", `${k}=${v}`]);
-      sys("net.ipv4.ip_forward", topo.forwarding === false ? "0" : "1");
-      sys("net.ipv4.conf.all.rp_filter", "0");
-      sys("net.ipv4.conf.default.rp_filter", "0");
-      // Slashes: an interface name may hold dots (flannel.1), which sysctl reads as separators.
-      for (const i of topo.ifaces) sys(`net/ipv4/conf/${i.name}/rp_filter`, "0");
-      for (const [k, v] of Object.entries(topo.sysctls ?? {})) sys(sysctlPath(k), String(v));
-      for (const r of topo.rules ?? []) run(["ip", "-n", this.ns, "rule", "add", ...ipRuleArgs(r)]);
+      this.applyRouting(topo);
+      this.sysctl("net.ipv4.ip_forward", topo.forwarding === false ? "0" : "1");
       if (topo.family === "ipv6") {
-        sys("net.ipv6.conf.all.forwarding", topo.forwarding === false ? "0" : "1");
+        this.sysctl("net.ipv6.conf.all.forwarding", topo.forwarding === false ? "0" : "1");
         // No router solicitations or neighbour discovery noise from the node's own addresses.
-        sys("net.ipv6.conf.all.accept_dad", "0");
-      } else sys("net.ipv6.conf.all.disable_ipv6", "1");
+        this.sysctl("net.ipv6.conf.all.accept_dad", "0");
+      } else this.sysctl("net.ipv6.conf.all.disable_ipv6", "1");
     } catch (e) {
       this.close();
       throw e;
     }
+  }
+
+  /**
+   * The topology's routes (with a static neighbour entry for each gateway), rp_filter off
+   * everywhere, then its own sysctls and `ip rule`s.
+   */
+  private applyRouting(topo: Topology): void {
+    // replace, not add: a route the addresses already made (route -n lists connected routes) is no error.
+    for (const r of topo.routes ?? []) run(["ip", "-n", this.ns, "route", "replace", ...r.split(/\s+/)]);
+    const gateways = (topo.routes ?? []).flatMap((r) => {
+      const m = /\bvia (\S+) dev (\S+)/.exec(r);
+      return m ? [{ addr: m[1]!, dev: m[2]! }] : [];
+    });
+    for (const n of [...gateways, ...(topo.neighbours ?? [])]) {
+      const lladdr = this.peerMacs.get(n.dev);
+      if (lladdr) run(["ip", "-n", this.ns, "neigh", "replace", n.addr, "lladdr", lladdr, "dev", n.dev, "nud", "permanent"]);
+    }
+    this.sysctl("net.ipv4.conf.all.rp_filter", "0");
+    this.sysctl("net.ipv4.conf.default.rp_filter", "0");
+    // Slashes: an interface name may hold dots (flannel.1), which sysctl reads as separators.
+    for (const i of topo.ifaces) this.sysctl(`net/ipv4/conf/${i.name}/rp_filter`, "0");
+    for (const [k, v] of Object.entries(topo.sysctls ?? {})) this.sysctl(sysctlPath(k), String(v));
+    for (const r of topo.rules ?? []) run(["ip", "-n", this.ns, "rule", "add", ...ipRuleArgs(r)]);
+  }
+
+  private sysctl(key: string, value: string): void {
+    run(["ip", "netns", "exec", this.ns, "sysctl", "-qw", `${key}=${value}`]);
+  }
+
+  /**
+   * Gives the node another routing set-up over the same interfaces, as if it had been made with
+   * `t`: the current topology's rules and routes are deleted and the sysctls it set put back
+   * to 0 (what the harness or the kernel starts them at: rp_filter, accept_local,
+   * route_localnet, src_valid_mark), then `t`'s are applied. Faster than a new namespace. (A
+   * listed route the addresses made, a connected one, would stay deleted: list none.)
+   */
+  reroute(t: Topology): void {
+    if (JSON.stringify(t.ifaces) !== JSON.stringify(this.topo.ifaces) || t.family !== this.topo.family || t.forwarding !== this.topo.forwarding) {
+      throw new Error("reroute keeps the interfaces, family and forwarding: make a new KernelNode for another node");
+    }
+    for (const r of this.topo.rules ?? []) run(["ip", "-n", this.ns, "rule", "del", "priority", String(r.priority)]);
+    for (const r of this.topo.routes ?? []) run(["ip", "-n", this.ns, "route", "del", ...r.split(/\s+/)]);
+    for (const k of Object.keys(this.topo.sysctls ?? {})) this.sysctl(sysctlPath(k), "0");
+    this.topo = t;
+    this.applyRouting(t);
   }
 
   close(): void {

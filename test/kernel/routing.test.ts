@@ -22,16 +22,9 @@ import { buildNode } from "../../src/netfilter/model.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { Outcome } from "../../src/netfilter/types.js";
 import { KernelNode, kernelFate, kernelSkipReason, viewOfTopology, type KernelTrace, type Topology, type TopologyRule } from "./harness.js";
-import { fateAgrees, kernelSteps, netfatePaths, netfateSteps } from "./compare.js";
+import { fateAgrees, kernelAnswer, kernelSteps, netfatePaths, netfateSteps, type KernelAnswer } from "./compare.js";
 
 const why = kernelSkipReason();
-
-/**
- * What the kernel did with a packet: `delivered` (INPUT), `out IFACE`, `dropped by a rule`,
- * `refused by routing` (stopped after PREROUTING with no rule dropping it), `send refused`
- * (a locally generated packet the output route lookup refused: sendto failed).
- */
-type KernelAnswer = "delivered" | `out ${string}` | "dropped by a rule" | "refused by routing" | "send refused";
 
 interface Sent {
   packet: PacketSpec;
@@ -412,15 +405,6 @@ const CASES: RoutingCase[] = [
   },
 ];
 
-/** What the kernel did, in the words of KernelAnswer. */
-function answerOf(t: KernelTrace | "send-failed"): KernelAnswer {
-  if (t === "send-failed") return "send refused";
-  const f = kernelFate(t);
-  if (f.kind === "out") return `out ${f.iface}`;
-  if (f.kind === "delivered") return "delivered";
-  return f.by === "rule" ? "dropped by a rule" : "refused by routing";
-}
-
 describe.skipIf(why !== undefined)(`routing against the kernel${why ? ` (skipped: ${why})` : ""}`, () => {
   const nodes = new Map<Topology, KernelNode>();
   const traces = new Map<RoutingCase, Promise<Array<KernelTrace | "send-failed" | undefined>>>();
@@ -443,7 +427,7 @@ describe.skipIf(why !== undefined)(`routing against the kernel${why ? ` (skipped
   for (const c of CASES) {
     it(`kernel: ${c.name}`, async () => {
       const ts = await traced(c);
-      expect(ts.map((t) => (t ? answerOf(t) : "trace lost"))).toEqual(c.sent.map((s) => s.kernel));
+      expect(ts.map((t) => (t ? kernelAnswer(t) : "trace lost"))).toEqual(c.sent.map((s) => s.kernel));
     });
     it(`netfate: ${c.name}`, async () => {
       const ts = await traced(c);
@@ -463,7 +447,7 @@ describe.skipIf(why !== undefined)(`routing against the kernel${why ? ` (skipped
         }
         const kernel = kernelSteps(kt.steps, tables);
         const agreeing = outs.filter((o) => netfatePaths(o).some((q) => q.join("\n") === kernel.join("\n")) && fateAgrees(kernelFate(kt), o.fate));
-        if (agreeing.length === 0) wrong.push(`${packetText(packet)}: kernel ${kernel.join(" / ") || "(no step)"} -> ${answerOf(kt)}; netfate: ${ours}`);
+        if (agreeing.length === 0) wrong.push(`${packetText(packet)}: kernel ${kernel.join(" / ") || "(no step)"} -> ${kernelAnswer(kt)}; netfate: ${ours}`);
         else if (c.finalSource && !agreeing.some((o) => o.final.src === kt.lastSrc)) wrong.push(`${packetText(packet)}: kernel left with source ${kt.lastSrc}; netfate: ${agreeing.map((o) => o.final.src).join(", ")}`);
       });
       expect(wrong).toEqual([]);
