@@ -83,8 +83,9 @@ const special = (ip: string) => [0, 127].includes(firstOctet(ip)) || firstOctet(
  * 192.168.0.11 -> 192.255.255.255 arriving on cni0, the kernel drops it), so they are left
  * out here; so are packets to a subnet's broadcast address (10.9.0.2 -> 10.244.0.255 from
  * veth1, found by this test: the kernel delivers them). netfate now delivers them too (pinned
- * in pinned.test.ts); they stay out of this test because the harness sends them to a unicast
- * MAC, so the kernel's pkttype is `host` where a real broadcast frame's is `broadcast`.
+ * in pinned.test.ts) when it reads node facts; this test's node view (simpleNode) has no
+ * broadcast addresses, so they stay out here: the node-model test below sends them (tried:
+ * 10.9.0.2 -> 10.244.0.255 from veth1, forwarded by the simple view, delivered by the kernel).
  */
 function martian(p: PacketSpec): boolean {
   if (BROADCASTS.has(p.dst)) return true;
