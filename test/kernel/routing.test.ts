@@ -29,6 +29,8 @@ const why = kernelSkipReason();
 interface Sent {
   packet: PacketSpec;
   kernel: KernelAnswer;
+  /** The source address the kernel's packet left with, where the case is about it. */
+  leavesWith?: string;
 }
 
 interface RoutingCase {
@@ -81,7 +83,7 @@ function pkt(from: string, src: string | undefined, dst: string, base: Base = UD
   const p = { ...base, from, dst, ...(src ? { src } : {}) } as PacketSpec;
   return p.proto === 6 || p.proto === 17 ? { ...p, sport: sport++ } : p;
 }
-const send = (packet: PacketSpec, kernel: KernelAnswer): Sent => ({ packet, kernel });
+const send = (packet: PacketSpec, kernel: KernelAnswer, leavesWith?: string): Sent => ({ packet, kernel, ...(leavesWith ? { leavesWith } : {}) });
 
 /** Table 100 routes 10.77.0.0/16 out of eth1 and the pods out of cni0; mark 1 chooses it. */
 const MARKED_TABLE = (sysctls: Record<string, number>): Topology =>
@@ -216,7 +218,7 @@ const CASES: RoutingCase[] = [
     topology: withRules({ priority: 100, fwmark: 0x1, action: "lookup", table: "100" }),
     rules: { mangle: ["-A OUTPUT -d 8.8.8.8/32 -j MARK --set-xmark 0x1/0xffffffff"] },
     finalSource: true,
-    sent: [send(pkt("local", undefined, "8.8.8.8"), "out eth1"), send(pkt("local", undefined, "8.8.4.4"), "out eth0")],
+    sent: [send(pkt("local", undefined, "8.8.8.8"), "out eth1", "192.168.0.11"), send(pkt("local", undefined, "8.8.4.4"), "out eth0", "192.168.0.11")],
   },
 
   // ---- reverse-path filtering ----
@@ -276,9 +278,11 @@ const CASES: RoutingCase[] = [
   // ---- the local table: broadcast addresses ----
   {
     // Subnet and limited broadcasts arrive in link-layer broadcast frames (pkttype broadcast).
-    // The network address is not local on this kernel: the local table holds no `broadcast
-    // 10.244.0.0` route (kernels before 5.x added one), so it is forwarded like any address of
-    // the subnet. Another subnet's broadcast address, arriving unicast, is delivered.
+    // The network address is not local on this kernel (6.18): its local table holds no
+    // `broadcast 10.244.0.0` route, so it is forwarded like any address of the subnet.
+    // Another subnet's broadcast address (192.168.1.255 arriving on cni0, in a unicast frame
+    // as a router would send it) is delivered: addrtype says BROADCAST, but pkttype says
+    // `host`, since pkttype is the frame's, not the address's.
     name: "broadcast destinations: subnet and limited broadcast are delivered, the network address is forwarded",
     topology: PLAIN,
     rules: {
@@ -367,7 +371,9 @@ const CASES: RoutingCase[] = [
   {
     // With --limit-iface-in the address is looked up in the local table for the arriving
     // interface only: cni0's address arriving on eth0 is UNICAST there. With --limit-iface-out
-    // a local packet to cni0's address leaves by lo, and lo does not hold it either.
+    // a local packet to cni0's address leaves by lo, and lo does not hold it either; nor does
+    // the same packet, back in PREROUTING from lo, count as LOCAL with --limit-iface-in.
+    // 127.0.0.1 is lo's own, so it is LOCAL both ways.
     name: "addrtype --limit-iface-in/out: another interface's address is not LOCAL there",
     topology: PLAIN,
     rules: {
@@ -428,6 +434,10 @@ describe.skipIf(why !== undefined)(`routing against the kernel${why ? ` (skipped
     it(`kernel: ${c.name}`, async () => {
       const ts = await traced(c);
       expect(ts.map((t) => (t ? kernelAnswer(t) : "trace lost"))).toEqual(c.sent.map((s) => s.kernel));
+      c.sent.forEach((s, i) => {
+        const t = ts[i];
+        if (s.leavesWith && t && t !== "send-failed") expect(t.lastSrc, `the source ${packetText(s.packet)} left with`).toBe(s.leavesWith);
+      });
     });
     it(`netfate: ${c.name}`, async () => {
       const ts = await traced(c);
