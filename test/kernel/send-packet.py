@@ -95,37 +95,30 @@ def raw_socket(family: int = socket.AF_INET) -> socket.socket:
 CLONE_NEWNET = 0x40000000
 libc = ctypes.CDLL(None, use_errno=True)
 
-def socket_in(netns: str, family: int) -> socket.socket:
-    """A raw socket that belongs to the named namespace (a socket keeps the namespace it was made in)."""
+def in_netns(netns: str, make):
+    """What `make` returns, made inside the named namespace (a socket keeps the namespace it was made in)."""
     home = os.open("/proc/self/ns/net", os.O_RDONLY)
     target = os.open("/run/netns/" + netns, os.O_RDONLY)
     try:
         if libc.setns(target, CLONE_NEWNET) != 0:
             raise OSError(ctypes.get_errno(), "setns " + netns)
         try:
-            return raw_socket(family)
+            return make()
         finally:
             libc.setns(home, CLONE_NEWNET)
     finally:
         os.close(home)
         os.close(target)
+
+def socket_in(netns: str, family: int) -> socket.socket:
+    """A raw socket of the named namespace."""
+    return in_netns(netns, lambda: raw_socket(family))
 
 ETH_P_IP = 0x0800
 
 def packet_socket_in(netns: str) -> socket.socket:
     """A datagram packet socket of the named namespace: the kernel adds the Ethernet header."""
-    home = os.open("/proc/self/ns/net", os.O_RDONLY)
-    target = os.open("/run/netns/" + netns, os.O_RDONLY)
-    try:
-        if libc.setns(target, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns " + netns)
-        try:
-            return socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
-        finally:
-            libc.setns(home, CLONE_NEWNET)
-    finally:
-        os.close(home)
-        os.close(target)
+    return in_netns(netns, lambda: socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP)))
 
 def with_ip_checksum(data: bytes) -> bytes:
     """A raw IP socket fills the header checksum in; a packet socket sends what it is given."""
