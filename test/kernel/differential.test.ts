@@ -7,7 +7,9 @@
  * trace (`nft monitor trace`) is the judge: every kernel path must be one of netfate's
  * outcomes. A disagreement is shrunk by fast-check to a minimal ruleset and packets and saved
  * under samples/regressions/ (replayed by regressions.test.ts). The run prints what its
- * packets exercised and fails when they stop meeting rules. Skipped with a one-line reason
+ * packets exercised and fails when they stop meeting rules. A second run draws the node's
+ * routing as well (node-models.ts: `ip rule`s, a second table, rp_filter) and judges where
+ * each packet ended as well as its path. Skipped with a one-line reason
  * where network namespaces are not available; in CI (CI=true) a skip is a failure.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -148,6 +148,14 @@ const CASES: RoutingCase[] = [
     sent: [send(pkt("local", undefined, "8.8.8.8"), "out eth1"), send(pkt("cni0", "10.244.0.9", "8.8.8.8"), "out eth0")],
   },
   {
+    // `oif` selects only lookups that already know their output device (a socket bound with
+    // SO_BINDTODEVICE): an arriving packet's lookup has none, nor has an unbound socket's.
+    name: "ip rule oif: neither a forwarded packet nor an unbound socket's packet is selected",
+    topology: withRules({ priority: 100, oif: "eth1", action: "lookup", table: "100" }),
+    rules: {},
+    sent: [send(pkt("cni0", "10.244.0.9", "8.8.8.8"), "out eth0"), send(pkt("local", undefined, "8.8.8.8"), "out eth0")],
+  },
+  {
     name: "ip rule not: the rule applies to packets its selector does not match",
     topology: withRules({ priority: 100, not: true, from: "10.244.0.0/24", action: "lookup", table: "100" }),
     rules: {},
