@@ -1,6 +1,6 @@
 /** Puts netfate's steps in the kernel trace's terms, so the two can be compared line by line. */
 import type { Fate, Outcome, Step } from "../../src/netfilter/types.js";
-import type { KernelStep, kernelFate } from "./harness.js";
+import { kernelFate, type KernelFate, type KernelStep, type KernelTrace } from "./harness.js";
 
 const NAT_TARGETS = new Set(["DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP"]);
 
@@ -55,12 +55,16 @@ export function kernelSteps(steps: KernelStep[], dumpTables: Set<string>): strin
   return steps.filter((s) => dumpTables.has(s.table)).map((s) => stepKey(s.table, s.chain, s.rule, s.verdict));
 }
 
+/** Fates that name a rule, or an interface, or no answer: never "the route lookup refused it". */
+const NOT_ROUTING = new Set(["delivered", "forwarded", "sent", "dropped", "rejected", "queued", "indeterminate", "error"]);
+
 /**
  * Whether the kernel's end of the packet (from the probe hooks, or a refused send) is netfate's
- * fate: delivered through INPUT, out of the same interface, or stopped (dropped, rejected,
- * queued, or with no route) before any of those.
+ * fate: delivered through INPUT, out of the same interface, stopped by a rule (dropped,
+ * rejected, queued), or stopped by the route lookup before INPUT or FORWARD (unroutable, or a
+ * fate of its own for rp_filter and martians: any kind that names no rule nor interface).
  */
-export function fateAgrees(kernel: ReturnType<typeof kernelFate> | "send-failed", fate: Fate): boolean {
+export function fateAgrees(kernel: KernelFate | "send-failed", fate: Fate): boolean {
   if (kernel === "send-failed") return fate.kind === "unroutable";
   switch (kernel.kind) {
     case "delivered":
@@ -68,6 +72,31 @@ export function fateAgrees(kernel: ReturnType<typeof kernelFate> | "send-failed"
     case "out":
       return (fate.kind === "forwarded" || fate.kind === "sent") && fate.iface === kernel.iface;
     case "stopped":
-      return fate.kind === "dropped" || fate.kind === "rejected" || fate.kind === "queued" || fate.kind === "unroutable";
+      return kernel.by === "rule" ? fate.kind === "dropped" || fate.kind === "rejected" || fate.kind === "queued" : !NOT_ROUTING.has(fate.kind);
   }
+}
+
+/**
+ * What the kernel did with a packet, in one phrase: `delivered` (INPUT), `out IFACE`,
+ * `dropped by a rule`, `refused by routing` (stopped after PREROUTING with no rule dropping
+ * it), `send refused` (the output route lookup refused a packet of the node's own: sendto
+ * failed, netfilter never saw it).
+ */
+export type KernelAnswer = "delivered" | `out ${string}` | "dropped by a rule" | "refused by routing" | "send refused";
+
+export function kernelAnswer(t: KernelTrace | "send-failed"): KernelAnswer {
+  if (t === "send-failed") return "send refused";
+  const f = kernelFate(t);
+  if (f.kind === "out") return `out ${f.iface}`;
+  if (f.kind === "delivered") return "delivered";
+  return f.by === "rule" ? "dropped by a rule" : "refused by routing";
+}
+
+/** The kernel fate an answer stands for (a saved regression case keeps the answer). */
+export function fateOfAnswer(a: KernelAnswer): KernelFate | "send-failed" {
+  if (a === "send refused") return "send-failed";
+  if (a === "delivered") return { kind: "delivered" };
+  if (a === "dropped by a rule") return { kind: "stopped", by: "rule" };
+  if (a === "refused by routing") return { kind: "stopped", by: "routing" };
+  return { kind: "out", iface: a.slice("out ".length) };
 }

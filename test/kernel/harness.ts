@@ -16,7 +16,7 @@ import type { NodeView } from "../../src/netfilter/types.js";
 import { simpleNode } from "../support/simple-node.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
-import type { NodeFacts } from "../../src/facts/model.js";
+import type { FactPrefix, FactRule, NodeFacts } from "../../src/facts/model.js";
 
 const SENDER = resolve(import.meta.dirname, "send-packet.py");
 
@@ -37,6 +37,116 @@ export interface Topology {
   forwarding?: boolean;
   /** IPv6 nodes get ip6tables rules, IPv6 addresses and routes, and packets tagged by flow label. */
   family?: "ipv4" | "ipv6";
+  /**
+   * Policy routing rules added next to the namespace's default three (0 local, 32766 main,
+   * 32767 default). Routes of other tables are `routes` lines ending in `table N`.
+   */
+  rules?: TopologyRule[];
+  /**
+   * Sysctls set in the node namespace after the harness's own (which turn rp_filter off on
+   * `all`, `default` and every interface), e.g. `net.ipv4.conf.eth0.rp_filter: 1`,
+   * `net.ipv4.conf.all.route_localnet: 1`. An interface name is the part between `conf.` and
+   * the last dot, so `net.ipv4.conf.flannel.1.rp_filter` names flannel.1.
+   */
+  sysctls?: Record<string, number>;
+}
+
+/** One `ip rule`: selectors (absent ones match everything), then what it does. */
+export interface TopologyRule {
+  priority: number;
+  /** Applies to the packets its selectors do NOT match. */
+  not?: boolean;
+  /** An address or prefix: `10.244.0.0/16`, `192.168.0.50`. */
+  from?: string;
+  to?: string;
+  iif?: string;
+  oif?: string;
+  fwmark?: number;
+  /** Without it, the mark must equal fwmark exactly (iproute2's 0xffffffff). */
+  fwmask?: number;
+  ipproto?: number;
+  sport?: number | readonly [number, number];
+  dport?: number | readonly [number, number];
+  action: "lookup" | "goto" | "blackhole" | "unreachable" | "prohibit";
+  /** For `lookup`: main, local, default or a number. */
+  table?: string;
+  /** For `goto`: the priority to go on at. */
+  goto?: number;
+  /** For `lookup`: a result with a prefix this short or shorter is ignored. */
+  suppressPrefixLength?: number;
+}
+
+/** The rules every IPv4 namespace starts with, as `ip rule show` prints them. */
+const DEFAULT_RULES: TopologyRule[] = [
+  { priority: 0, action: "lookup", table: "local" },
+  { priority: 32766, action: "lookup", table: "main" },
+  { priority: 32767, action: "lookup", table: "default" },
+];
+
+const portRange = (p: number | readonly [number, number]): readonly [number, number] => (typeof p === "number" ? [p, p] : p);
+
+/** The `ip rule add` arguments of a rule (after `add`). */
+export function ipRuleArgs(r: TopologyRule): string[] {
+  const a = ["priority", String(r.priority)];
+  if (r.not) a.push("not");
+  if (r.from) a.push("from", r.from);
+  if (r.to) a.push("to", r.to);
+  if (r.iif) a.push("iif", r.iif);
+  if (r.oif) a.push("oif", r.oif);
+  if (r.fwmark !== undefined) a.push("fwmark", `0x${r.fwmark.toString(16)}${r.fwmask !== undefined ? `/0x${r.fwmask.toString(16)}` : ""}`);
+  if (r.ipproto !== undefined) a.push("ipproto", String(r.ipproto));
+  if (r.sport !== undefined) a.push("sport", portRange(r.sport).join("-"));
+  if (r.dport !== undefined) a.push("dport", portRange(r.dport).join("-"));
+  switch (r.action) {
+    case "lookup":
+      a.push("lookup", r.table ?? "main");
+      if (r.suppressPrefixLength !== undefined) a.push("suppress_prefixlength", String(r.suppressPrefixLength));
+      break;
+    case "goto":
+      a.push("goto", String(r.goto));
+      break;
+    default:
+      a.push(r.action);
+  }
+  return a;
+}
+
+function prefixOf(p: string): FactPrefix {
+  const [address, len] = p.split("/");
+  return { address: address!, prefixLength: len === undefined ? 32 : Number(len) };
+}
+
+/** A harness rule as the node-facts model holds it (what `ip -j rule` would say). */
+export function factRuleOf(r: TopologyRule): FactRule {
+  return {
+    family: "ipv4",
+    priority: r.priority,
+    ...(r.not ? { not: true } : {}),
+    ...(r.from ? { from: prefixOf(r.from) } : {}),
+    ...(r.to ? { to: prefixOf(r.to) } : {}),
+    ...(r.iif ? { iif: r.iif } : {}),
+    ...(r.oif ? { oif: r.oif } : {}),
+    ...(r.fwmark !== undefined ? { fwmark: r.fwmark } : {}),
+    ...(r.fwmask !== undefined ? { fwmask: r.fwmask } : {}),
+    ...(r.ipproto !== undefined ? { ipproto: r.ipproto } : {}),
+    ...(r.sport !== undefined ? { sport: portRange(r.sport) } : {}),
+    ...(r.dport !== undefined ? { dport: portRange(r.dport) } : {}),
+    action: r.action,
+    ...(r.action === "lookup" ? { table: r.table ?? "main" } : {}),
+    ...(r.goto !== undefined ? { goto: r.goto } : {}),
+    ...(r.suppressPrefixLength !== undefined ? { suppressPrefixLength: r.suppressPrefixLength } : {}),
+  };
+}
+
+/** `net.ipv4.conf.IFACE.KEY` in sysctl's slash form, which keeps dots of an interface name (flannel.1). */
+function sysctlPath(key: string): string {
+  const m = /^(net\.ipv[46]\.(?:conf|neigh)\.)(.+)\.([^.]+)$/.exec(key);
+  return m ? `${m[1]!.replace(/\./g, "/")}${m[2]}/${m[3]}` : key;
+}
+
+/** Whether netfate needs the full node-facts reader for this topology (simpleNode knows no rules, tables, sysctls). */
+function needsFacts(t: Topology): boolean {
+  return t.family === "ipv6" || !!t.rules?.length || !!t.sysctls || (t.routes ?? []).some((r) => /\btable\b|^(blackhole|unreachable|prohibit|local|broadcast|throw)\b/.test(r));
 }
 
 /** The native nft table whose rule-less base chains show a packet's hooks in the trace. */
@@ -54,8 +164,9 @@ const PEER_GATEWAY6 = "fe80::1";
 
 /** The routing view netfate gets for a harness topology: its addresses, routes and forwarding. */
 export function viewOfTopology(t: Topology): NodeView {
-  // The real node-facts reader, as users feed it (simpleNode is IPv4 only).
-  if (t.family === "ipv6") return nodeViewFromFacts(factsOfTopology(t));
+  // The real node-facts reader, as users feed it (simpleNode is IPv4 only, and knows no
+  // policy routing, other tables or sysctls).
+  if (needsFacts(t)) return nodeViewFromFacts(factsOfTopology(t));
   const routes = (t.routes ?? []).map((r) => {
     const m = /^(\S+)(?: via (\S+))?(?: dev (\S+))?/.exec(r)!;
     return { dst: m[1]!, ...(m[2] ? { via: m[2] } : {}), ...(m[3] ? { dev: m[3] } : {}) };
@@ -71,13 +182,23 @@ export function viewOfTopology(t: Topology): NodeView {
  */
 export function factsOfTopology(t: Topology): NodeFacts {
   const forwarding = t.forwarding === false ? 0 : 1;
+  const sysctl: Record<string, number> = t.family === "ipv6" ? { "net.ipv6.conf.all.forwarding": forwarding } : { "net.ipv4.ip_forward": forwarding };
+  if (t.family !== "ipv6") {
+    // What the namespace holds: the harness turns reverse-path filtering off everywhere, then
+    // the topology's own values.
+    for (const scope of ["all", "default", ...t.ifaces.map((i) => i.name)]) sysctl[`net.ipv4.conf.${scope}.rp_filter`] = 0;
+    Object.assign(sysctl, t.sysctls);
+  }
   const node = {
     interfaces: t.ifaces.map((i) => ({ name: i.name, addrs: [...(i.addr ? [i.addr] : []), ...(i.extraAddrs ?? [])] })),
     routes: t.routes ?? [],
-    sysctl: t.family === "ipv6" ? { "net.ipv6.conf.all.forwarding": forwarding } : { "net.ipv4.ip_forward": forwarding },
+    sysctl,
   };
   const { facts, diagnostics } = factsFromTexts([{ file: "topology.json", text: JSON.stringify(node) }]);
   if (diagnostics.length) throw new Error(`topology facts: ${diagnostics.map((d) => d.message).join("; ")}`);
+  // node.json has no rules list yet: the rules go straight into the model, defaults included,
+  // as `ip rule show` lists them.
+  if (t.rules?.length) facts.rules = [...DEFAULT_RULES, ...t.rules].sort((a, b) => a.priority - b.priority).map(factRuleOf);
   return facts;
 }
 
@@ -179,14 +300,15 @@ export class KernelNode {
   private monitorText = "";
   /** The MAC of each interface's neighbour: the source MAC of the frames injected on it. */
   readonly peerMacs = new Map<string, string>();
+  /** The MAC of each of the node's interfaces. */
+  private readonly nodeMacs = new Map<string, string>();
 
-  constructor(readonly topo: Topology) {
+  constructor(public topo: Topology) {
     if (counter === 0) removeOrphans();
     this.ns = `nfk${process.pid}x${counter++}`;
     run(["ip", "netns", "add", this.ns]);
     try {
       run(["ip", "-n", this.ns, "link", "set", "lo", "up"]);
-      const macs = new Map<string, string>();
       topo.ifaces.forEach((ifc, i) => {
         const peer = `${this.ns}p${i}`;
         this.peers.push(peer);
@@ -199,44 +321,76 @@ export class KernelNode {
         // The neighbour holds a link-local /32 and sends everything to the node through a
         // gateway that resolves, statically, to the node's MAC: an injected packet always
         // reaches the node, whatever its destination, and the node needs no address here.
+        const nodeMac = mac(this.ns, ifc.name);
+        this.nodeMacs.set(ifc.name, nodeMac);
         run(["ip", "-n", peer, "addr", "add", `169.254.200.${i + 1}/32`, "dev", "peer"]);
         run(["ip", "-n", peer, "link", "set", "peer", "up"]);
         run(["ip", "-n", peer, "route", "add", PEER_GATEWAY, "dev", "peer"]);
-        run(["ip", "-n", peer, "neigh", "replace", PEER_GATEWAY, "lladdr", mac(this.ns, ifc.name), "dev", "peer", "nud", "permanent"]);
+        run(["ip", "-n", peer, "neigh", "replace", PEER_GATEWAY, "lladdr", nodeMac, "dev", "peer", "nud", "permanent"]);
         run(["ip", "-n", peer, "route", "add", "default", "via", PEER_GATEWAY, "dev", "peer", "onlink"]);
         if (topo.family === "ipv6") {
           run(["ip", "-n", peer, "-6", "route", "add", "default", "via", PEER_GATEWAY6, "dev", "peer"]);
-          run(["ip", "-n", peer, "-6", "neigh", "replace", PEER_GATEWAY6, "lladdr", mac(this.ns, ifc.name), "dev", "peer", "nud", "permanent"]);
+          run(["ip", "-n", peer, "-6", "neigh", "replace", PEER_GATEWAY6, "lladdr", nodeMac, "dev", "peer", "nud", "permanent"]);
         }
         run(["ip", "netns", "exec", peer, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0"]);
-        macs.set(ifc.name, mac(peer, "peer"));
-        this.peerMacs.set(ifc.name, macs.get(ifc.name)!);
+        this.peerMacs.set(ifc.name, mac(peer, "peer"));
       });
-      // replace, not add: a route the addresses already made (route -n lists connected routes) is no error.
-      for (const r of topo.routes ?? []) run(["ip", "-n", this.ns, "route", "replace", ...r.split(/\s+/)]);
-      const gateways = (topo.routes ?? []).flatMap((r) => {
-        const m = /\bvia (\S+) dev (\S+)/.exec(r);
-        return m ? [{ addr: m[1]!, dev: m[2]! }] : [];
-      });
-      for (const n of [...gateways, ...(topo.neighbours ?? [])]) {
-        const lladdr = macs.get(n.dev);
-        if (lladdr) run(["ip", "-n", this.ns, "neigh", "replace", n.addr, "lladdr", lladdr, "dev", n.dev, "nud", "permanent"]);
-      }
-      const sys = (k: string, v: string) => run(["ip", "netns", "exec", this.ns, "sysctl", "-qw", `${k}=${v}`]);
-      sys("net.ipv4.ip_forward", topo.forwarding === false ? "0" : "1");
-      sys("net.ipv4.conf.all.rp_filter", "0");
-      sys("net.ipv4.conf.default.rp_filter", "0");
-      // Slashes: an interface name may hold dots (flannel.1), which sysctl reads as separators.
-      for (const i of topo.ifaces) sys(`net/ipv4/conf/${i.name}/rp_filter`, "0");
+      this.applyRouting(topo);
+      this.sysctl("net.ipv4.ip_forward", topo.forwarding === false ? "0" : "1");
       if (topo.family === "ipv6") {
-        sys("net.ipv6.conf.all.forwarding", topo.forwarding === false ? "0" : "1");
+        this.sysctl("net.ipv6.conf.all.forwarding", topo.forwarding === false ? "0" : "1");
         // No router solicitations or neighbour discovery noise from the node's own addresses.
-        sys("net.ipv6.conf.all.accept_dad", "0");
-      } else sys("net.ipv6.conf.all.disable_ipv6", "1");
+        this.sysctl("net.ipv6.conf.all.accept_dad", "0");
+      } else this.sysctl("net.ipv6.conf.all.disable_ipv6", "1");
     } catch (e) {
       this.close();
       throw e;
     }
+  }
+
+  /**
+   * The topology's routes (with a static neighbour entry for each gateway), rp_filter off
+   * everywhere, then its own sysctls and `ip rule`s.
+   */
+  private applyRouting(topo: Topology): void {
+    // replace, not add: a route the addresses already made (route -n lists connected routes) is no error.
+    for (const r of topo.routes ?? []) run(["ip", "-n", this.ns, "route", "replace", ...r.split(/\s+/)]);
+    const gateways = (topo.routes ?? []).flatMap((r) => {
+      const m = /\bvia (\S+) dev (\S+)/.exec(r);
+      return m ? [{ addr: m[1]!, dev: m[2]! }] : [];
+    });
+    for (const n of [...gateways, ...(topo.neighbours ?? [])]) {
+      const lladdr = this.peerMacs.get(n.dev);
+      if (lladdr) run(["ip", "-n", this.ns, "neigh", "replace", n.addr, "lladdr", lladdr, "dev", n.dev, "nud", "permanent"]);
+    }
+    this.sysctl("net.ipv4.conf.all.rp_filter", "0");
+    this.sysctl("net.ipv4.conf.default.rp_filter", "0");
+    // Slashes: an interface name may hold dots (flannel.1), which sysctl reads as separators.
+    for (const i of topo.ifaces) this.sysctl(`net/ipv4/conf/${i.name}/rp_filter`, "0");
+    for (const [k, v] of Object.entries(topo.sysctls ?? {})) this.sysctl(sysctlPath(k), String(v));
+    for (const r of topo.rules ?? []) run(["ip", "-n", this.ns, "rule", "add", ...ipRuleArgs(r)]);
+  }
+
+  private sysctl(key: string, value: string): void {
+    run(["ip", "netns", "exec", this.ns, "sysctl", "-qw", `${key}=${value}`]);
+  }
+
+  /**
+   * Gives the node another routing set-up over the same interfaces, as if it had been made with
+   * `t`: the current topology's rules and routes are deleted and the sysctls it set put back
+   * to 0 (what the harness or the kernel starts them at: rp_filter, accept_local,
+   * route_localnet, src_valid_mark), then `t`'s are applied. Faster than a new namespace. (A
+   * listed route the addresses made, a connected one, would stay deleted: list none.)
+   */
+  reroute(t: Topology): void {
+    if (JSON.stringify(t.ifaces) !== JSON.stringify(this.topo.ifaces) || t.family !== this.topo.family || t.forwarding !== this.topo.forwarding) {
+      throw new Error("reroute keeps the interfaces, family and forwarding: make a new KernelNode for another node");
+    }
+    for (const r of this.topo.rules ?? []) run(["ip", "-n", this.ns, "rule", "del", "priority", String(r.priority)]);
+    for (const r of this.topo.routes ?? []) run(["ip", "-n", this.ns, "route", "del", ...r.split(/\s+/)]);
+    for (const k of Object.keys(this.topo.sysctls ?? {})) this.sysctl(sysctlPath(k), "0");
+    this.topo = t;
+    this.applyRouting(t);
   }
 
   close(): void {
@@ -382,18 +536,45 @@ export class KernelNode {
       const i = this.topo.ifaces.findIndex((x) => x.name === p.from);
       if (i < 0) throw new Error(`no interface ${p.from} in the topology`);
       ns = this.peers[i]!;
+      // A LAN host sends to the limited broadcast or its subnet's broadcast address in a
+      // broadcast frame: the node then sees pkttype broadcast, as it would for real. A
+      // loopback destination or a zero source goes in a frame to the node's MAC, as built:
+      // the neighbour's own stack would keep the one and rewrite the other.
+      if (p.family === "ipv4" && linkBroadcast(p.dst, this.topo.ifaces[i]!)) ns += "%peer";
+      else if (p.family === "ipv4" && (p.dst.startsWith("127.") || p.src === "0.0.0.0")) ns += `%peer%${this.nodeMacs.get(p.from)}`;
     }
     return [ns, ...args].join(" ");
   }
 }
 
-/** Where the kernel let the packet go, from the probe table's hooks in its trace. */
-export function kernelFate(t: KernelTrace): { kind: "delivered" } | { kind: "out"; iface: string } | { kind: "stopped" } {
+/**
+ * Where the kernel let the packet go, from the probe table's hooks in its trace: delivered
+ * through INPUT, out of an interface, or stopped before either — `by: "rule"` when a rule or
+ * policy of the trace dropped it (or queued it), `by: "routing"` when none did: the route
+ * lookup refused it after PREROUTING (rp_filter, a martian source or destination, an
+ * unreachable, blackhole or prohibit route or `ip rule`, 127/8 off lo without route_localnet),
+ * so it never reached INPUT or FORWARD.
+ */
+export function kernelFate(t: KernelTrace): KernelFate {
   if (t.hooks.includes("input")) return { kind: "delivered" };
+  const by = t.steps.some((s) => s.verdict === "DROP" || s.verdict === "QUEUE") ? "rule" : "routing";
   // Out by lo but never at the input probe: it came back in and stopped on the way up.
-  if (t.lastOut === "lo") return { kind: "stopped" };
+  if (t.lastOut === "lo") return { kind: "stopped", by };
   if (t.hooks.includes("postrouting") && t.lastOut) return { kind: "out", iface: t.lastOut };
-  return { kind: "stopped" };
+  return { kind: "stopped", by };
+}
+
+export type KernelFate = { kind: "delivered" } | { kind: "out"; iface: string } | { kind: "stopped"; by: "rule" | "routing" };
+
+/** The limited broadcast, or the broadcast address of one of the interface's IPv4 subnets. */
+export function linkBroadcast(dst: string, ifc: TopologyIface): boolean {
+  if (dst === "255.255.255.255") return true;
+  const num = (ip: string) => ip.split(".").reduce((x, b) => x * 256 + Number(b), 0);
+  return [...(ifc.addr ? [ifc.addr] : []), ...(ifc.extraAddrs ?? [])].some((cidr) => {
+    const [a, len] = cidr.split("/");
+    if (a!.includes(":") || Number(len) >= 31) return false;
+    return ((num(a!) | (2 ** (32 - Number(len)) - 1)) >>> 0) === num(dst);
+  });
 }
 
 function sendBatch(lines: string[], gapMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {

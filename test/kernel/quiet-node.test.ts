@@ -20,6 +20,7 @@ import { QUIET_RECENT } from "../../src/extensions/matches/recent.js";
 import { QUIET_CONNECTIONS } from "../../src/extensions/matches/connlimit.js";
 import { QUIET_QUOTA } from "../../src/extensions/matches/quota.js";
 import { QUIET_NTH } from "../../src/extensions/matches/statistic.js";
+import { QUIET_NODE } from "../../src/extensions/matches/limit.js";
 import { KernelNode, kernelSkipReason, NODE_ETH0_CNI0, viewOfTopology, type KernelTrace, type Topology } from "./harness.js";
 import { kernelSteps, netfatePaths } from "./compare.js";
 
@@ -102,6 +103,21 @@ const CASES: Case[] = [
       "-m statistic --mode nth ! --every 4 --packet 3",
     ],
     assuming: QUIET_NTH,
+  },
+  {
+    // A fresh rule's bucket holds its burst: the first packet finds a token, so `limit` and
+    // `--hashlimit-upto` match and `--hashlimit-above` does not (hashlimit names are new on
+    // every load, so no bucket left by an earlier one is found).
+    name: "limit and hashlimit: a first packet finds the bucket full",
+    rules: (t) => [
+      "-m limit --limit 1/min --limit-burst 1",
+      "-m limit --limit 3/hour",
+      `-m hashlimit --hashlimit-upto 1/min --hashlimit-burst 1 --hashlimit-mode srcip --hashlimit-name ${t}a`,
+      `-m hashlimit --hashlimit-above 1/min --hashlimit-burst 1 --hashlimit-name ${t}b`,
+      `-m hashlimit --hashlimit-upto 1/sec --hashlimit-mode srcip,dstport --hashlimit-name ${t}c`,
+      `-m hashlimit --hashlimit-above 10/sec --hashlimit-mode dstip --hashlimit-srcmask 24 --hashlimit-name ${t}d`,
+    ],
+    assuming: QUIET_NODE,
   },
 ];
 

@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { Topology } from "./harness.js";
+import type { KernelAnswer } from "./compare.js";
 
 export const REGRESSIONS = resolve(import.meta.dirname, "../../samples/regressions");
 
@@ -20,6 +21,8 @@ export interface RegressionCase {
   packet: PacketSpec;
   /** The kernel's path in compare.ts's terms, or "send-failed" when it refused to send the packet. */
   kernel: string[] | "send-failed";
+  /** Where the kernel's packet ended, when the case was found by comparing ends too (routing). */
+  answer?: KernelAnswer;
   /** netfate's paths when the case was found, for the record. */
   netfate: string[][];
 }
@@ -27,7 +30,7 @@ export interface RegressionCase {
 /** Writes a case (named by its content, so the same disagreement is one file) and returns its path. */
 export function saveRegression(c: RegressionCase): string {
   mkdirSync(REGRESSIONS, { recursive: true });
-  const hash = createHash("sha256").update(c.rules).update(JSON.stringify(c.packet)).digest("hex").slice(0, 12);
+  const hash = createHash("sha256").update(c.rules).update(JSON.stringify(c.packet)).update(JSON.stringify(c.topology)).digest("hex").slice(0, 12);
   const file = resolve(REGRESSIONS, `kernel-${hash}.json`);
   writeFileSync(file, JSON.stringify(c, null, 2) + "\n");
   return file;

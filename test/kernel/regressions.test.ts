@@ -11,7 +11,7 @@ import { parseRules } from "../../src/parse.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import type { Outcome } from "../../src/netfilter/types.js";
 import { KernelNode, kernelSkipReason, viewOfTopology } from "./harness.js";
-import { kernelSteps, netfatePaths } from "./compare.js";
+import { fateAgrees, fateOfAnswer, kernelAnswer, kernelSteps, netfatePaths, type KernelAnswer } from "./compare.js";
 import { loadRegressions, REGRESSIONS, type RegressionCase } from "./regression-case.js";
 
 const why = kernelSkipReason();
@@ -25,9 +25,10 @@ function netfate(c: RegressionCase): { outcomes: Outcome[]; paths: string[][]; t
   return { outcomes, paths: outcomes.flatMap((o) => netfatePaths(o)), tables: new Set(parsed.value.tables.map((t) => t.name)) };
 }
 
-function agrees(kernel: string[] | "send-failed", n: ReturnType<typeof netfate>): boolean {
+/** netfate takes the kernel's path, and, when the case recorded where the packet ended, ends there too. */
+function agrees(kernel: string[] | "send-failed", n: ReturnType<typeof netfate>, answer?: KernelAnswer): boolean {
   if (kernel === "send-failed") return n.outcomes.every((o) => o.fate.kind === "unroutable");
-  return n.paths.some((p) => p.join("\n") === kernel.join("\n"));
+  return n.outcomes.some((o) => netfatePaths(o).some((p) => p.join("\n") === kernel.join("\n")) && (answer === undefined || fateAgrees(fateOfAnswer(answer), o.fate)));
 }
 
 function show(kernel: string[] | "send-failed", n: ReturnType<typeof netfate>): string {
@@ -41,7 +42,7 @@ describe("regressions: netfate includes the recorded kernel path", () => {
   for (const { file, case: c } of cases) {
     it(file, () => {
       const n = netfate(c);
-      expect(agrees(c.kernel, n), show(c.kernel, n)).toBe(true);
+      expect(agrees(c.kernel, n, c.answer), show(c.kernel, n)).toBe(true);
     });
   }
 });
@@ -63,7 +64,8 @@ describe.skipIf(why !== undefined || cases.length === 0)(`regressions through th
       if (kt === undefined) return;
       const n = netfate(c);
       const kernel = kt === "send-failed" ? "send-failed" : kernelSteps(kt.steps, n.tables);
-      expect(agrees(kernel, n), show(kernel, n)).toBe(true);
+      if (c.answer !== undefined && kt !== "send-failed") expect(kernelAnswer(kt), "where the kernel's packet ends").toBe(c.answer);
+      expect(agrees(kernel, n, c.answer), show(kernel, n)).toBe(true);
     });
   }
 });

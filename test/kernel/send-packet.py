@@ -9,8 +9,13 @@ SRC may be 0.0.0.0 to let the kernel pick it (locally generated packets).
        send-packet.py --batch GAP_MS < LINES
 each line `NETNS SRC DST PROTO ID ...` (the arguments above after a network namespace name):
 one process sends them all, GAP_MS apart, from a raw socket opened in that namespace, and
-prints `ID ok`, `ID eperm` (netfilter dropped it in OUTPUT), `ID unreachable` (no route) or
-`ID error MESSAGE` per line. Starting Python once instead of once a packet is most of the
+prints `ID ok`, `ID eperm` (netfilter dropped it in OUTPUT), `ID unreachable` (no route, or a blackhole, unreachable or prohibit route or rule) or
+`ID error MESSAGE` per line. NETNS%DEV[%MAC] sends the IPv4 packet exactly as built, in a
+frame to MAC (default ff:ff:ff:ff:ff:ff, a link-layer broadcast) out of DEV through a packet
+socket: as a host on the LAN sends to 255.255.255.255 or to the subnet's broadcast address
+(the receiver's pkttype is then `broadcast`, not `host`), and for what the sender's own IP
+stack would not let out: a 127.0.0.0/8 destination (routed to its own lo) or a 0.0.0.0
+source (a raw socket fills its own address in). Starting Python once instead of once a packet is most of the
 kernel tests' time saved."""
 import ctypes, errno, os, socket, struct, sys, time
 
@@ -90,20 +95,34 @@ def raw_socket(family: int = socket.AF_INET) -> socket.socket:
 CLONE_NEWNET = 0x40000000
 libc = ctypes.CDLL(None, use_errno=True)
 
-def socket_in(netns: str, family: int) -> socket.socket:
-    """A raw socket that belongs to the named namespace (a socket keeps the namespace it was made in)."""
+def in_netns(netns: str, make):
+    """What `make` returns, made inside the named namespace (a socket keeps the namespace it was made in)."""
     home = os.open("/proc/self/ns/net", os.O_RDONLY)
     target = os.open("/run/netns/" + netns, os.O_RDONLY)
     try:
         if libc.setns(target, CLONE_NEWNET) != 0:
             raise OSError(ctypes.get_errno(), "setns " + netns)
         try:
-            return raw_socket(family)
+            return make()
         finally:
             libc.setns(home, CLONE_NEWNET)
     finally:
         os.close(home)
         os.close(target)
+
+def socket_in(netns: str, family: int) -> socket.socket:
+    """A raw socket of the named namespace."""
+    return in_netns(netns, lambda: raw_socket(family))
+
+ETH_P_IP = 0x0800
+
+def packet_socket_in(netns: str) -> socket.socket:
+    """A datagram packet socket of the named namespace: the kernel adds the Ethernet header."""
+    return in_netns(netns, lambda: socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP)))
+
+def with_ip_checksum(data: bytes) -> bytes:
+    """A raw IP socket fills the header checksum in; a packet socket sends what it is given."""
+    return data[:10] + struct.pack("!H", csum(data[:20])) + data[12:]
 
 def batch(gap: float) -> None:
     sockets: dict = {}
@@ -113,6 +132,17 @@ def batch(gap: float) -> None:
             continue
         ident = words[4]
         try:
+            if "%" in words[0]:
+                netns, dev, *lladdr = words[0].split("%")
+                key = (netns, "packet")
+                if key not in sockets:
+                    sockets[key] = packet_socket_in(netns)
+                data, _ = build(words[1:])
+                mac = bytes.fromhex(lladdr[0].replace(":", "")) if lladdr else b"\xff" * 6
+                sockets[key].sendto(with_ip_checksum(data), (dev, ETH_P_IP, 0, 0, mac))
+                print(ident, "ok", flush=True)
+                time.sleep(gap)
+                continue
             family = socket.AF_INET6 if ":" in words[2] else socket.AF_INET
             key = (words[0], family)
             if key not in sockets:
@@ -123,7 +153,8 @@ def batch(gap: float) -> None:
         except OSError as e:
             if e.errno == errno.EPERM:
                 print(ident, "eperm", flush=True)
-            elif e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EINVAL):
+            elif e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EINVAL, errno.EACCES):
+                # EINVAL: a blackhole route or rule; EACCES: a prohibit one.
                 print(ident, "unreachable", flush=True)
             else:
                 print(ident, "error", str(e).replace("\n", " "), flush=True)

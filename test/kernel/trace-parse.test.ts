@@ -1,6 +1,6 @@
 /** Reading `nft monitor trace` output: which lines belong to which injected packet. */
 import { describe, expect, it } from "vitest";
-import { kernelFate, parseTrace } from "./harness.js";
+import { kernelFate, parseTrace, type KernelStep } from "./harness.js";
 
 const packet = (traceId: string, ipId: number, chain: string) =>
   `trace id ${traceId} ip filter ${chain} packet: iif "veth1" ${chain === "FORWARD" ? 'oif "eth0" ' : ""}ip saddr 10.9.0.2 ip daddr 8.8.8.8 ip dscp cs0 ip ecn not-ect ip ttl 64 ip id ${ipId} ip length 28 icmp type echo-request icmp code net-unreachable icmp id 1 icmp sequence 1 `;
@@ -62,11 +62,17 @@ describe("parseTrace", () => {
 });
 
 describe("kernelFate", () => {
-  const trace = (hooks: string[], lastOut?: string) => ({ id: 1, steps: [], hooks, ...(lastOut ? { lastOut } : {}) });
+  const trace = (hooks: string[], lastOut?: string, steps: KernelStep[] = []) => ({ id: 1, steps, hooks, ...(lastOut ? { lastOut } : {}) });
   it("reads delivered, out of an interface, and a packet that looped through lo and stopped", () => {
     expect(kernelFate(trace(["output", "postrouting", "input"], "lo"))).toEqual({ kind: "delivered" });
     expect(kernelFate(trace(["forward", "postrouting"], "cni0"))).toEqual({ kind: "out", iface: "cni0" });
-    expect(kernelFate(trace(["output", "postrouting"], "lo"))).toEqual({ kind: "stopped" });
-    expect(kernelFate(trace([]))).toEqual({ kind: "stopped" });
+    expect(kernelFate(trace(["output", "postrouting"], "lo"))).toEqual({ kind: "stopped", by: "routing" });
+    expect(kernelFate(trace([]))).toEqual({ kind: "stopped", by: "routing" });
+  });
+  it("tells a packet a rule dropped from one the route lookup refused after PREROUTING", () => {
+    const accepted: KernelStep = { table: "mangle", chain: "PREROUTING", rule: "policy", verdict: "ACCEPT" };
+    const dropped: KernelStep = { table: "raw", chain: "PREROUTING", rule: 1, verdict: "DROP" };
+    expect(kernelFate(trace([], undefined, [accepted]))).toEqual({ kind: "stopped", by: "routing" });
+    expect(kernelFate(trace([], undefined, [dropped]))).toEqual({ kind: "stopped", by: "rule" });
   });
 });
