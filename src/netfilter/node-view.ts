@@ -79,6 +79,8 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     return d;
   };
 
+  /** The addresses the devices hold (lo holds 127.0.0.1 and ::1 whether the facts list lo or not). */
+  const assigned = new Set<string>(["127.0.0.1", "::1", ...facts.interfaces.flatMap((i) => i.addrs.map((a) => a.address))]);
   const ownAddress = (ip: string, family: Family): boolean => {
     const n = ipToNum(ip, family);
     return n !== undefined && fib.localTable(n, family)?.type === "local";
@@ -171,7 +173,9 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
       // The fast path: with neither custom rules nor custom local routes, only the node's own
       // addresses are refused as sources.
       if (!fib.customRules && !fib.customLocalRoutes) {
-        return ownAddress(q.src, q.family) ? { kind: "martian", check: "source", detail: `source ${q.src} is an address of this node` } : undefined;
+        // inet_lookup_ifaddr_rcu: an address some device holds (127.0.0.5 is local, but no
+        // device holds it).
+        return assigned.has(q.src) ? { kind: "martian", check: "source", detail: `source ${q.src} is an address of this node` } : undefined;
       }
     }
     const a = back();

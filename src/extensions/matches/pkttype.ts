@@ -35,7 +35,10 @@ function packetType(env: EvalEnv): PktType | { indeterminate: string } {
   if (isMulticast(p.dst, p.family)) return "multicast";
   if (p.family === "ipv4" && p.dst === "255.255.255.255") return "broadcast";
   if (p.family === "ipv6") return "unicast";
-  const t = env.node.addressType(p.dst, p.family);
+  // The kernel reads the frame's type, which the packet does not show: a sender puts the
+  // arriving link's own broadcast address in a broadcast frame, any other address (another
+  // subnet's broadcast included) in a unicast one (test/kernel/routing.test.ts).
+  const t = env.node.addressType(p.dst, p.family, p.inIface);
   if (typeof t === "object") return { indeterminate: `whether ${p.dst} is a broadcast address is not known (${t.indeterminate})` };
   return t === "BROADCAST" ? "broadcast" : t === "MULTICAST" ? "multicast" : "unicast";
 }
