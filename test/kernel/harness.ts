@@ -49,6 +49,11 @@ export interface Topology {
    * the last dot, so `net.ipv4.conf.flannel.1.rp_filter` names flannel.1.
    */
   sysctls?: Record<string, number>;
+  /**
+   * Routes the kernel makes from the addresses that the node removed (the AWS VPC CNI moves a
+   * secondary ENI's subnet route out of main), deleted once the addresses are up.
+   */
+  removedRoutes?: string[];
 }
 
 /** One `ip rule`: selectors (absent ones match everything), then what it does. */
@@ -353,6 +358,7 @@ export class KernelNode {
    * everywhere, then its own sysctls and `ip rule`s.
    */
   private applyRouting(topo: Topology): void {
+    for (const r of topo.removedRoutes ?? []) run(["ip", "-n", this.ns, "route", "del", ...r.split(/\s+/)]);
     // replace, not add: a route the addresses already made (route -n lists connected routes) is no error.
     for (const r of topo.routes ?? []) run(["ip", "-n", this.ns, "route", "replace", ...r.split(/\s+/)]);
     const gateways = (topo.routes ?? []).flatMap((r) => {

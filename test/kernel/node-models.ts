@@ -169,9 +169,14 @@ export function routingPackets(model: NodeModel, seed: number, count: number): P
   };
   const pick = <T>(xs: readonly T[]): T => xs[next(xs.length)]!;
   const out: PacketSpec[] = [];
+  // The harness sends a node's own packets from a raw socket, whose route lookup carries
+  // protocol 255 and no ports (raw_sendmsg); a TCP or UDP socket's carries its own. Where a
+  // rule selects by protocol or port the two differ, so such a node sends no local packets.
+  const rawRoutesAlike = !(model.topology.rules ?? []).some((r) => r.ipproto !== undefined || r.sport !== undefined || r.dport !== undefined);
   for (let i = 0; i < count; i++) {
-    const target: Target = next(2) === 0 && model.targets.length ? pick(model.targets) : {};
-    const local = target.from === "local" || (target.from === undefined && next(5) === 0);
+    const drawn: Target = next(2) === 0 && model.targets.length ? pick(model.targets) : {};
+    const target: Target = !rawRoutesAlike && drawn.from === "local" ? {} : drawn;
+    const local = rawRoutesAlike && (target.from === "local" || (target.from === undefined && next(5) === 0));
     const from = local ? "local" : (target.from ?? pick(Object.keys(SYMMETRIC)));
     const src = local ? undefined : (target.src ?? (next(2) === 0 ? SYMMETRIC[from]! : pick(SOURCES[from]!)));
     const dsts = local ? UNICAST : next(4) === 0 ? BROADCAST : next(4) === 0 ? OWN : UNICAST;

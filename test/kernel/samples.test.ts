@@ -28,7 +28,9 @@ import { saveText } from "../../src/print/save.js";
 import type { Ruleset } from "../../src/model/ast.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { Outcome } from "../../src/netfilter/types.js";
-import { KernelNode, kernelFate, kernelSkipReason, type Topology } from "./harness.js";
+import { KernelNode, kernelFate, kernelSkipReason, type Topology, type TopologyRule } from "./harness.js";
+import { derivedRoutes } from "../../src/netfilter/fib.js";
+import type { FactRule } from "../../src/facts/model.js";
 import { fateAgrees, kernelSteps, netfatePaths, netfateSteps } from "./compare.js";
 
 const why = kernelSkipReason();
@@ -124,7 +126,45 @@ function topologyOf(facts: NodeFacts): { topo: Topology; standIn: Map<string, st
   // Gatewayless routes first: a gateway's route must exist before a route through it.
   routes.sort((a, b) => Number(/ via /.test(a)) - Number(/ via /.test(b)));
   const fwd = facts.sysctl["net.ipv4.ip_forward"];
-  return { topo: { ifaces, routes, forwarding: fwd === undefined || fwd !== "0" }, standIn, missing };
+  const topo: Topology = { ifaces, routes, forwarding: fwd === undefined || fwd !== "0" };
+  // A routing dump (its kernel routes listed) is the node's table as it is: a connected route
+  // it lacks was removed on the node, and is removed in the namespace too.
+  if (facts.routes.some((r) => r.proto === "kernel" && (r.table === "main" || r.table === "254"))) {
+    const listed = new Set(facts.routes.map((r) => `${r.dst}/${r.prefixLength}|${r.dev}|${r.table}`));
+    topo.removedRoutes = facts.interfaces.flatMap((i) => derivedRoutes(i))
+      .filter((r) => r.family === "ipv4" && r.table === "main" && r.dev !== "lo" && !listed.has(`${r.dst}/${r.prefixLength}|${r.dev}|main`))
+      .map((r) => `${r.dst}/${r.prefixLength} dev ${r.dev}`);
+  }
+  const rules = (facts.rules ?? []).filter((r) => r.family === "ipv4" && !isDefaultRule(r)).map(topologyRule);
+  if (rules.length) topo.rules = rules;
+  const sysctls = Object.entries(facts.sysctl).filter(([k]) => k.startsWith("net.ipv4.conf."));
+  if (sysctls.length) topo.sysctls = Object.fromEntries(sysctls.map(([k, v]) => [k, Number(v)]));
+  return { topo, standIn, missing };
+}
+
+function isDefaultRule(r: FactRule): boolean {
+  return r.action === "lookup" && !r.from && !r.to && r.fwmark === undefined && !r.iif && !r.oif && !r.not
+    && ((r.priority === 0 && r.table === "local") || (r.priority === 32766 && r.table === "main") || (r.priority === 32767 && r.table === "default"));
+}
+
+/** A node's `ip rule` as the harness makes it. */
+function topologyRule(r: FactRule): TopologyRule {
+  if (r.action === "nop" || r.undecidable?.length || r.suppressIfgroup !== undefined) throw new Error(`the harness cannot make rule ${r.priority}`);
+  const t: TopologyRule = { priority: r.priority, action: r.action };
+  if (r.not) t.not = true;
+  if (r.from) t.from = `${r.from.address}/${r.from.prefixLength}`;
+  if (r.to) t.to = `${r.to.address}/${r.to.prefixLength}`;
+  if (r.iif) t.iif = r.iif;
+  if (r.oif) t.oif = r.oif;
+  if (r.fwmark !== undefined) t.fwmark = r.fwmark;
+  if (r.fwmask !== undefined) t.fwmask = r.fwmask;
+  if (r.ipproto !== undefined) t.ipproto = r.ipproto;
+  if (r.sport) t.sport = r.sport;
+  if (r.dport) t.dport = r.dport;
+  if (r.table !== undefined) t.table = r.table;
+  if (r.goto !== undefined) t.goto = r.goto;
+  if (r.suppressPrefixLength !== undefined) t.suppressPrefixLength = r.suppressPrefixLength;
+  return t;
 }
 
 function read(sample: string, f: string): string {
