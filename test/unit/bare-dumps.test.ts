@@ -86,7 +86,7 @@ describe("rows the detector must know as listing rows", () => {
       const r = readInput(text, { file: "l", format: "auto", family: row.includes("mobility") || row.includes("nonxt") ? "ipv6" : "ipv4", table: "filter" });
       expect(r.formatNote).toMatch(/^format list \(detected: /);
       expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-      const rules = r.input.kind === "rules" ? r.input.ruleset.tables[0]!.chains.find((c) => c.name === "INPUT")!.rules : [];
+      const rules = r.input.kind === "rules" ? r.input.ruleset.tables[0]!.chains.find((c) => c.name === "INPUT")!.rules.load() : [];
       expect(rules).toHaveLength(3);
     });
   }
