@@ -1,15 +1,12 @@
 /**
- * Lexer and parser for the line structure of iptables-save / iptables-restore input and of
- * `iptables -S` output: table headers, chain declarations, COMMIT, comments and command
- * lines (`-A CHAIN ...`, `-N`, `-P`, `-I`) as argv-like words. What the words of a command
- * mean is decided in `src/syntax/`, because iptables binds options to extensions by data
- * (which `-m` modules are loaded), not by a context-free grammar.
+ * The chevrotain grammar for the lines of iptables-save / iptables-restore input and of
+ * `iptables -S` output (save-line.ts says what a line is). It reads every line the fast
+ * scanner (save-fast.ts) declines; grammar/read-line.ts decides which, and builds it with
+ * the chevrotain it loads (chevrotain.ts) the first time one is declined.
  */
 import type { IToken, TokenType } from "chevrotain";
-import { registerChunkParser } from "./chunk-parser.js";
-import { loadChevrotain } from "./chevrotain.js";
-
-const { createToken, EmbeddedActionsParser, Lexer } = await loadChevrotain();
+import type { Chevrotain } from "./chevrotain.js";
+import type { Arg, SaveLine, SaveLineError } from "./save-line.js";
 
 function atLineStart(text: string, offset: number): boolean {
   for (let i = offset - 1; i >= 0; i--) {
@@ -20,24 +17,6 @@ function atLineStart(text: string, offset: number): boolean {
   return true;
 }
 
-export const Newline = createToken({ name: "Newline", pattern: /\r?\n/, line_breaks: true });
-export const Spaces = createToken({ name: "Spaces", pattern: /[ \t\r\f\v]+/, group: Lexer.SKIPPED });
-/** `#` only starts a comment at the beginning of a line, as in iptables-restore. */
-export const LineComment = createToken({
-  name: "LineComment",
-  pattern: {
-    exec(text: string, offset: number) {
-      if (text.charCodeAt(offset) !== 35 || !atLineStart(text, offset)) return null;
-      let end = text.indexOf("\n", offset);
-      if (end < 0) end = text.length;
-      if (end > offset && text.charCodeAt(end - 1) === 13) end--;
-      const m = [text.slice(offset, end)] as unknown as RegExpExecArray;
-      return m;
-    },
-  },
-  start_chars_hint: ["#"],
-  line_breaks: false,
-});
 /** JavaScript's `\s`, which separates words. */
 export function isJsSpace(c: number): boolean {
   return (c >= 9 && c <= 13) || c === 32 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
@@ -86,62 +65,6 @@ function matchOf(text: string, start: number, end: number): RegExpExecArray {
   return [text.slice(start, end)] as unknown as RegExpExecArray;
 }
 
-/**
- * Any argument; double-quoted parts may hold spaces and backslash escapes. Scanned by hand
- * rather than by a regular expression so a 10 MB argument costs linear time and no stack.
- */
-export const Word = createToken({
-  name: "Word",
-  pattern: {
-    exec(text: string, offset: number) {
-      const e = scanUnits(text, offset);
-      return e > offset ? matchOf(text, offset, e) : null;
-    },
-  },
-  line_breaks: false,
-});
-/** A word whose last double quote is never closed on its line. */
-export const OpenQuote = createToken({
-  name: "OpenQuote",
-  pattern: {
-    exec(text: string, offset: number) {
-      const e = scanUnits(text, offset);
-      if (text.charCodeAt(e) !== 34) return null;
-      return matchOf(text, offset, quotedRunEnd(text, e + 1));
-    },
-  },
-  line_breaks: false,
-});
-export const Counters = createToken({ name: "Counters", pattern: /\[[0-9]+:[0-9]+\](?=[ \t\r\n]|$)/, longer_alt: Word });
-export const TableHeader = createToken({ name: "TableHeader", pattern: /\*[A-Za-z0-9_-]+(?=[ \t\r\n]|$)/, longer_alt: Word });
-export const ChainDecl = createToken({ name: "ChainDecl", pattern: /:[^\s"]+/, longer_alt: Word });
-export const Commit = createToken({ name: "Commit", pattern: /COMMIT(?=[ \t\r\n]|$)/, longer_alt: Word });
-
-const allTokens: TokenType[] = [Newline, Spaces, LineComment, Counters, TableHeader, ChainDecl, Commit, Word, OpenQuote];
-
-export const saveLexer = new Lexer(allTokens, {
-  positionTracking: "onlyOffset",
-  ensureOptimizations: false,
-  skipValidations: true,
-});
-
-/** One argument of a command line: its raw text, its value after quote processing, its column. */
-export interface Arg {
-  raw: string;
-  value: string;
-  col: number;
-  quoted: boolean;
-  /** Set for a word with a `"` that never closes. */
-  unterminated?: boolean;
-}
-
-export type SaveLine =
-  | { kind: "comment"; line: number; col: number; text: string }
-  | { kind: "table"; line: number; col: number; name: string; extra: Arg[] }
-  | { kind: "chain"; line: number; col: number; name: string; args: Arg[] }
-  | { kind: "commit"; line: number; col: number; extra: Arg[] }
-  | { kind: "command"; line: number; col: number; counters?: Arg; args: Arg[] };
-
 /** Strips the quoting iptables-restore understands: inside `"..."`, `\x` is `x`; outside, `\` is literal. */
 export function unquote(raw: string): { value: string; quoted: boolean } {
   if (raw.indexOf('"') < 0) return { value: raw, quoted: false };
@@ -162,170 +85,225 @@ export function unquote(raw: string): { value: string; quoted: boolean } {
   return { value: out, quoted: true };
 }
 
-class SaveParser extends EmbeddedActionsParser {
-  private lineNo = 1;
-  private lineStart = 0;
-  private lines: SaveLine[] = [];
+/** Reads a text that starts at the beginning of line `firstLine`: its lines, and what it could not read. */
+export type SaveGrammar = (text: string, firstLine: number) => { lines: SaveLine[]; errors: SaveLineError[] };
 
-  constructor() {
-    super(allTokens, { recoveryEnabled: false, skipValidations: true });
-    this.performSelfAnalysis();
-  }
+/** Where `offset` of a text that starts at line `firstLine` is (1-based line and column). */
+function positionOf(text: string, offset: number, firstLine: number): { line: number; col: number } {
+  const before = text.lastIndexOf("\n", offset - 1);
+  let line = firstLine;
+  for (let i = text.indexOf("\n"); i >= 0 && i < offset; i = text.indexOf("\n", i + 1)) line++;
+  return { line, col: offset - before };
+}
 
-  startAt(firstLine: number, firstLineStart: number): void {
-    this.lineNo = firstLine;
-    this.lineStart = firstLineStart;
-    this.lines = [];
-  }
+/** The grammar, built with the chevrotain given (building it is most of its cost: read-line.ts). */
+export function buildSaveGrammar(cv: Chevrotain): SaveGrammar {
+  const { createToken, EmbeddedActionsParser, Lexer } = cv;
+  const Newline = createToken({ name: "Newline", pattern: /\r?\n/, line_breaks: true });
+  const Spaces = createToken({ name: "Spaces", pattern: /[ \t\r\f\v]+/, group: Lexer.SKIPPED });
+  /** `#` only starts a comment at the beginning of a line, as in iptables-restore. */
+  const LineComment = createToken({
+    name: "LineComment",
+    pattern: {
+      exec(text: string, offset: number) {
+        if (text.charCodeAt(offset) !== 35 || !atLineStart(text, offset)) return null;
+        let end = text.indexOf("\n", offset);
+        if (end < 0) end = text.length;
+        if (end > offset && text.charCodeAt(end - 1) === 13) end--;
+        const m = [text.slice(offset, end)] as unknown as RegExpExecArray;
+        return m;
+      },
+    },
+    start_chars_hint: ["#"],
+    line_breaks: false,
+  });
+  /**
+   * Any argument; double-quoted parts may hold spaces and backslash escapes. Scanned by hand
+   * rather than by a regular expression so a 10 MB argument costs linear time and no stack.
+   */
+  const Word = createToken({
+    name: "Word",
+    pattern: {
+      exec(text: string, offset: number) {
+        const e = scanUnits(text, offset);
+        return e > offset ? matchOf(text, offset, e) : null;
+      },
+    },
+    line_breaks: false,
+  });
+  /** A word whose last double quote is never closed on its line. */
+  const OpenQuote = createToken({
+    name: "OpenQuote",
+    pattern: {
+      exec(text: string, offset: number) {
+        const e = scanUnits(text, offset);
+        if (text.charCodeAt(e) !== 34) return null;
+        return matchOf(text, offset, quotedRunEnd(text, e + 1));
+      },
+    },
+    line_breaks: false,
+  });
+  const Counters = createToken({ name: "Counters", pattern: /\[[0-9]+:[0-9]+\](?=[ \t\r\n]|$)/, longer_alt: Word });
+  const TableHeader = createToken({ name: "TableHeader", pattern: /\*[A-Za-z0-9_-]+(?=[ \t\r\n]|$)/, longer_alt: Word });
+  const ChainDecl = createToken({ name: "ChainDecl", pattern: /:[^\s"]+/, longer_alt: Word });
+  const Commit = createToken({ name: "Commit", pattern: /COMMIT(?=[ \t\r\n]|$)/, longer_alt: Word });
 
-  take(): SaveLine[] {
-    const l = this.lines;
-    this.lines = [];
-    return l;
-  }
+  const allTokens: TokenType[] = [Newline, Spaces, LineComment, Counters, TableHeader, ChainDecl, Commit, Word, OpenQuote];
 
-  private col(t: IToken): number {
-    return t.startOffset - this.lineStart + 1;
-  }
-
-  private arg(t: IToken): Arg {
-    const col = this.col(t);
-    if (t.tokenType === OpenQuote) {
-      return { raw: t.image, value: unquote(t.image + '"').value, col, quoted: true, unterminated: true };
-    }
-    const u = unquote(t.image);
-    return { raw: t.image, value: u.value, col, quoted: u.quoted };
-  }
-
-  private endLine(nl: IToken | undefined): void {
-    if (nl !== undefined) {
-      this.lineNo++;
-      this.lineStart = nl.startOffset + nl.image.length;
-    }
-  }
-
-  public dump = this.RULE("dump", () => {
-    this.MANY(() => this.SUBRULE(this.line));
+  const lexer = new Lexer(allTokens, {
+    positionTracking: "onlyOffset",
+    ensureOptimizations: false,
+    skipValidations: true,
   });
 
-  private anyArg = this.RULE("anyArg", () =>
-    this.OR([
-      { ALT: () => this.CONSUME(Word) },
-      { ALT: () => this.CONSUME(OpenQuote) },
-      { ALT: () => this.CONSUME(Counters) },
-      { ALT: () => this.CONSUME(TableHeader) },
-      { ALT: () => this.CONSUME(ChainDecl) },
-      { ALT: () => this.CONSUME(Commit) },
-    ]),
-  );
+  class SaveParser extends EmbeddedActionsParser {
+    private lineNo = 1;
+    private lineStart = 0;
+    private lines: SaveLine[] = [];
 
-  private argList = this.RULE("argList", () => {
-    const out: Arg[] = [];
-    this.MANY(() => {
-      const t = this.SUBRULE(this.anyArg);
-      this.ACTION(() => out.push(this.arg(t)));
+    constructor() {
+      super(allTokens, { recoveryEnabled: false, skipValidations: true });
+      this.performSelfAnalysis();
+    }
+
+    startAt(firstLine: number, firstLineStart: number): void {
+      this.lineNo = firstLine;
+      this.lineStart = firstLineStart;
+      this.lines = [];
+    }
+
+    take(): SaveLine[] {
+      const l = this.lines;
+      this.lines = [];
+      return l;
+    }
+
+    private col(t: IToken): number {
+      return t.startOffset - this.lineStart + 1;
+    }
+
+    private arg(t: IToken): Arg {
+      const col = this.col(t);
+      if (t.tokenType === OpenQuote) {
+        return { raw: t.image, value: unquote(t.image + '"').value, col, quoted: true, unterminated: true };
+      }
+      const u = unquote(t.image);
+      return { raw: t.image, value: u.value, col, quoted: u.quoted };
+    }
+
+    private endLine(nl: IToken | undefined): void {
+      if (nl !== undefined) {
+        this.lineNo++;
+        this.lineStart = nl.startOffset + nl.image.length;
+      }
+    }
+
+    public dump = this.RULE("dump", () => {
+      this.MANY(() => this.SUBRULE(this.line));
     });
-    return out;
-  });
 
-  private lineEnd = this.RULE("lineEnd", () => {
-    const nl = this.OPTION(() => this.CONSUME(Newline));
-    this.ACTION(() => this.endLine(nl));
-  });
+    private anyArg = this.RULE("anyArg", () =>
+      this.OR([
+        { ALT: () => this.CONSUME(Word) },
+        { ALT: () => this.CONSUME(OpenQuote) },
+        { ALT: () => this.CONSUME(Counters) },
+        { ALT: () => this.CONSUME(TableHeader) },
+        { ALT: () => this.CONSUME(ChainDecl) },
+        { ALT: () => this.CONSUME(Commit) },
+      ]),
+    );
 
-  private line = this.RULE("line", () => {
-    this.OR([
-      {
-        ALT: () => {
-          const nl = this.CONSUME2(Newline);
-          this.ACTION(() => this.endLine(nl));
-        },
-      },
-      {
-        ALT: () => {
-          const t = this.CONSUME(LineComment);
-          this.ACTION(() => this.lines.push({ kind: "comment", line: this.lineNo, col: this.col(t), text: t.image }));
-          this.SUBRULE(this.lineEnd);
-        },
-      },
-      {
-        ALT: () => {
-          const t = this.CONSUME(TableHeader);
-          const extra = this.SUBRULE2(this.argList);
-          this.ACTION(() => this.lines.push({ kind: "table", line: this.lineNo, col: this.col(t), name: t.image.slice(1), extra }));
-          this.SUBRULE2(this.lineEnd);
-        },
-      },
-      {
-        ALT: () => {
-          const t = this.CONSUME(ChainDecl);
-          const args = this.SUBRULE3(this.argList);
-          this.ACTION(() => this.lines.push({ kind: "chain", line: this.lineNo, col: this.col(t), name: t.image.slice(1), args }));
-          this.SUBRULE3(this.lineEnd);
-        },
-      },
-      {
-        ALT: () => {
-          const t = this.CONSUME(Commit);
-          const extra = this.SUBRULE4(this.argList);
-          this.ACTION(() => this.lines.push({ kind: "commit", line: this.lineNo, col: this.col(t), extra }));
-          this.SUBRULE4(this.lineEnd);
-        },
-      },
-      {
-        ALT: () => {
-          const c = this.CONSUME(Counters);
-          const args = this.SUBRULE5(this.argList);
-          this.ACTION(() => this.lines.push({ kind: "command", line: this.lineNo, col: this.col(c), counters: this.arg(c), args }));
-          this.SUBRULE5(this.lineEnd);
-        },
-      },
-      {
-        ALT: () => {
-          const first = this.OR2([{ ALT: () => this.CONSUME2(Word) }, { ALT: () => this.CONSUME2(OpenQuote) }]);
-          const rest = this.SUBRULE6(this.argList);
-          this.ACTION(() => {
-            const a = this.arg(first);
-            this.lines.push({ kind: "command", line: this.lineNo, col: a.col, args: [a, ...rest] });
-          });
-          this.SUBRULE6(this.lineEnd);
-        },
-      },
-    ]);
-  });
-}
+    private argList = this.RULE("argList", () => {
+      const out: Arg[] = [];
+      this.MANY(() => {
+        const t = this.SUBRULE(this.anyArg);
+        this.ACTION(() => out.push(this.arg(t)));
+      });
+      return out;
+    });
 
-export const saveParser = new SaveParser();
+    private lineEnd = this.RULE("lineEnd", () => {
+      const nl = this.OPTION(() => this.CONSUME(Newline));
+      this.ACTION(() => this.endLine(nl));
+    });
 
-export interface SaveLexError {
-  line: number;
-  col: number;
-  message: string;
-}
+    private line = this.RULE("line", () => {
+      this.OR([
+        {
+          ALT: () => {
+            const nl = this.CONSUME2(Newline);
+            this.ACTION(() => this.endLine(nl));
+          },
+        },
+        {
+          ALT: () => {
+            const t = this.CONSUME(LineComment);
+            this.ACTION(() => this.lines.push({ kind: "comment", line: this.lineNo, col: this.col(t), text: t.image }));
+            this.SUBRULE(this.lineEnd);
+          },
+        },
+        {
+          ALT: () => {
+            const t = this.CONSUME(TableHeader);
+            const extra = this.SUBRULE2(this.argList);
+            this.ACTION(() => this.lines.push({ kind: "table", line: this.lineNo, col: this.col(t), name: t.image.slice(1), extra }));
+            this.SUBRULE2(this.lineEnd);
+          },
+        },
+        {
+          ALT: () => {
+            const t = this.CONSUME(ChainDecl);
+            const args = this.SUBRULE3(this.argList);
+            this.ACTION(() => this.lines.push({ kind: "chain", line: this.lineNo, col: this.col(t), name: t.image.slice(1), args }));
+            this.SUBRULE3(this.lineEnd);
+          },
+        },
+        {
+          ALT: () => {
+            const t = this.CONSUME(Commit);
+            const extra = this.SUBRULE4(this.argList);
+            this.ACTION(() => this.lines.push({ kind: "commit", line: this.lineNo, col: this.col(t), extra }));
+            this.SUBRULE4(this.lineEnd);
+          },
+        },
+        {
+          ALT: () => {
+            const c = this.CONSUME(Counters);
+            const args = this.SUBRULE5(this.argList);
+            this.ACTION(() => this.lines.push({ kind: "command", line: this.lineNo, col: this.col(c), counters: this.arg(c), args }));
+            this.SUBRULE5(this.lineEnd);
+          },
+        },
+        {
+          ALT: () => {
+            const first = this.OR2([{ ALT: () => this.CONSUME2(Word) }, { ALT: () => this.CONSUME2(OpenQuote) }]);
+            const rest = this.SUBRULE6(this.argList);
+            this.ACTION(() => {
+              const a = this.arg(first);
+              this.lines.push({ kind: "command", line: this.lineNo, col: a.col, args: [a, ...rest] });
+            });
+            this.SUBRULE6(this.lineEnd);
+          },
+        },
+      ]);
+    });
+  }
 
-/**
- * Parses one chunk of text that starts at the beginning of line `firstLine`. Chunks keep
- * token arrays small, so a 100k-rule dump never holds millions of tokens at once.
- */
-export function parseSaveChunk(text: string, firstLine: number): { lines: SaveLine[]; errors: SaveLexError[] } {
-  const lexed = saveLexer.tokenize(text);
-  const errors: SaveLexError[] = [];
-  if (lexed.errors.length > 0) {
-    // Column/line of a lexer error, computed from its offset within this chunk.
+  const parser = new SaveParser();
+
+  return (text, firstLine) => {
+    const lexed = lexer.tokenize(text);
+    const errors: SaveLineError[] = [];
     for (const e of lexed.errors) {
-      const before = text.lastIndexOf("\n", e.offset - 1);
-      let line = firstLine;
-      for (let i = text.indexOf("\n"); i >= 0 && i < e.offset; i = text.indexOf("\n", i + 1)) line++;
-      errors.push({ line, col: e.offset - before, message: `unexpected character ${JSON.stringify(text[e.offset])}` });
+      errors.push({ ...positionOf(text, e.offset, firstLine), message: `unexpected character ${JSON.stringify(text[e.offset])}` });
     }
-  }
-  saveParser.input = lexed.tokens;
-  saveParser.startAt(firstLine, 0);
-  saveParser.dump();
-  for (const e of saveParser.errors) {
-    errors.push({ line: firstLine, col: 1, message: e.message });
-  }
-  return { lines: saveParser.take(), errors };
+    parser.input = lexed.tokens;
+    parser.startAt(firstLine, 0);
+    parser.dump();
+    for (const e of parser.errors) {
+      const at = Number.isFinite(e.token.startOffset) ? positionOf(text, e.token.startOffset, firstLine) : { line: firstLine, col: 1 };
+      errors.push({ ...at, message: e.message });
+    }
+    return { lines: parser.take(), errors };
+  };
 }
-
-registerChunkParser(parseSaveChunk);

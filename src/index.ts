@@ -6,9 +6,8 @@
  *   const node = buildNode({ rulesets: [rules.value], node: nodeViewFromFacts(facts) });
  *   const { outcomes } = node.evaluate(packet);
  */
-// The grammar decides the lines the fast scanner is unsure of: the library has it loaded.
-import "../grammar/save.js";
 export type * from "./model/ast.js";
+export { boundRules, type ChainRules, type ChainDigest } from "./model/chain-rules.js";
 export type { Diagnostic, Severity } from "./model/diagnostics.js";
 export { formatDiagnostic } from "./model/diagnostics.js";
 export type { PacketSpec, CtState } from "./model/packet.js";

@@ -15,7 +15,7 @@ import { parseSaveDump } from "./syntax/save-dump.js";
 import { parseListing } from "./syntax/listing.js";
 import { isToolWarning } from "./syntax/tool-warnings.js";
 import { parseIpsetText, type IpSetCollection } from "./ipset/index.js";
-import { extractDumps, isVerbatim, mapDiagnostics, remapSpans, type DumpBlock } from "./syntax/extract.js";
+import { extractDumps, isVerbatim, mapDiagnostics, spanMoverOf, type DumpBlock, type SpanMover } from "./syntax/extract.js";
 import { withoutBom } from "./syntax/bom.js";
 
 /** One dump, parsed. */
@@ -238,7 +238,10 @@ function parseBlock(block: DumpBlock, opts: ReadInputOptions): { parsed: ParsedB
       ? { family: block.hints.family, reason: `command on line ${block.hints.commandLine}` }
       : familyWithReason(opts.file, block.text);
   const table = opts.table ?? block.hints.table;
-  const input = remapSpans(parseDump(block.text, block.format, sink, { family: fam.family, ...(table ? { table } : {}), ...deferral(opts) }), block);
+  // The rule readers move what they make as they make it; the others' results are moved here.
+  const spans = spanMoverOf(block);
+  const input = parseDump(block.text, block.format, sink, { family: fam.family, ...(table ? { table } : {}), ...deferral(opts), ...(spans ? { spans } : {}) });
+  if (input.kind !== "rules") spans?.move(input);
   const famNote = block.format === "save" || block.format === "S" || block.format === "list" ? `; ${fam.family === "ipv6" ? "IPv6" : "IPv4"} (${fam.reason})` : "";
   const parsed: ParsedBlock = { format: block.format, firstLine: block.firstLine, lastLine: block.lastLine, note: block.note + famNote, input };
   if (block.prefix !== undefined) parsed.prefix = block.prefix;
@@ -249,6 +252,8 @@ interface DumpOptions {
   family: Family;
   table?: TableName;
   deferRules?: boolean;
+  /** For a block of a larger text: moves the AST's spans to where the block is. */
+  spans?: SpanMover;
 }
 
 /** The caller's choice of deferral, passed on only when it is not the default. */
@@ -261,11 +266,11 @@ function parseDump(text: string, format: InputFormat, sink: DiagnosticSink, opts
   switch (format) {
     case "save":
     case "S": {
-      const ruleset = parseSaveDump(text, sink, { family: opts.family, format, ...(opts.table ? { table: opts.table } : {}), ...deferral(opts) });
+      const ruleset = parseSaveDump(text, sink, { family: opts.family, format, ...(opts.table ? { table: opts.table } : {}), ...deferral(opts), ...(opts.spans ? { spans: opts.spans } : {}) });
       return { kind: "rules", format, ruleset };
     }
     case "list": {
-      const ruleset = parseListing(text, sink, { family: opts.family, ...(opts.table ? { table: opts.table } : {}), ...deferral(opts) });
+      const ruleset = parseListing(text, sink, { family: opts.family, ...(opts.table ? { table: opts.table } : {}), ...deferral(opts), ...(opts.spans ? { spans: opts.spans } : {}) });
       return { kind: "rules", format, ruleset };
     }
     case "ipset-save":

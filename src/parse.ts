@@ -2,8 +2,6 @@
 import type { Family, Ruleset, TableName } from "./model/ast.js";
 import { DiagnosticSink, type Diagnostic } from "./model/diagnostics.js";
 import { parseSaveDump } from "./syntax/save-dump.js";
-// The grammar decides the lines the fast scanner is unsure of: the library has it loaded.
-import "../grammar/save.js";
 
 export interface ParseRulesOptions {
   file?: string;

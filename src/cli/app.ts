@@ -1,7 +1,6 @@
 /** Command dispatch for the `netfate` binary: wires arguments to commands; no logic lives here. */
 import { suggest, UsageError } from "./args.js";
 import { EXIT_OUTPUT_CLOSED, OutputClosed, OutputFailed, processIO, type CommandIO } from "./io.js";
-import { GrammarNotLoaded } from "../../grammar/chunk-parser.js";
 
 type Command = (argv: string[], io: CommandIO) => number;
 
@@ -48,16 +47,7 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
       throw new UsageError(`unknown command ${cmd}${s ? `; did you mean ${s}?` : ""}`);
     }
     const run = await load();
-    try {
-      return run(rest, io);
-    } catch (e) {
-      if (!(e instanceof GrammarNotLoaded)) throw e;
-      // A line the fast scanner could not decide: load the grammar (not at start-up: it
-      // would add 15% to a small file's run) and run again. Commands write nothing before their
-      // inputs are read, and stdin is read once.
-      await import("../../grammar/save.js");
-      return run(rest, io);
-    }
+    return run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`netfate: ${e.message}\n`);

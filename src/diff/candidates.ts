@@ -315,9 +315,9 @@ function merge(outer: Want, inner: Want): Want {
  * KUBE-SEP chain is reached both as a ClusterIP and as a NodePort, and the cost stays linear.
  */
 function tableProbes(t: Table, c: Context): Probe[] {
-  const probes: Probe[][] = t.chains.map((ch) => ch.rules.map((r) => ruleProbe(r, c)));
+  const probes: Probe[][] = t.chains.map((ch) => ch.rules.load().map((r) => ruleProbe(r, c)));
   const jumps = new Map<string, Array<{ chain: string; want: Want }>>();
-  t.chains.forEach((ch, i) => ch.rules.forEach((r, j) => {
+  t.chains.forEach((ch, i) => ch.rules.load().forEach((r, j) => {
     if (r.target?.kind !== "chain") return;
     const list = jumps.get(r.target.chain) ?? [];
     if (list.length < ENTRIES_PER_CHAIN) list.push({ chain: ch.name, want: probes[i]![j]!.want });
@@ -487,7 +487,7 @@ function contextFor(family: Family, rulesets: readonly Ruleset[], o: CandidateOp
   const ifaces = new Set<string>();
   for (const i of o.facts?.interfaces ?? []) ifaces.add(i.name);
   // Interfaces the rules name count too: a node without facts still has them.
-  for (const rs of rulesets) for (const t of rs.tables) for (const ch of t.chains) for (const r of ch.rules) {
+  for (const rs of rulesets) for (const t of rs.tables) for (const ch of t.chains) for (const r of ch.rules.load()) {
     const i = r.inInterface;
     if (i && "name" in i && !i.name.endsWith("+")) ifaces.add(i.name);
   }

@@ -4,6 +4,7 @@
  * rather than guessed, so the evaluator can treat it as indeterminate.
  */
 import type { Span } from "./span.js";
+import type { ChainRules } from "./chain-rules.js";
 
 export type Family = "ipv4" | "ipv6";
 
@@ -171,7 +172,8 @@ export interface Chain {
   references?: number;
   /** False when the chain was not in the input (iptables-nft: it does not exist in the kernel). */
   declared: boolean;
-  rules: Rule[];
+  /** Bound when read (`load()`), not necessarily when parsed: see chain-rules.ts. */
+  rules: ChainRules;
   span: Span;
 }
 

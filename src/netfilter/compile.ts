@@ -7,7 +7,7 @@
 import {
   isUnknown, type Chain, type ExtensionMatch, type Family, type Rule, type Ruleset, type TableName, type Policy,
 } from "../model/ast.js";
-import { chainDigest, type ChainDigest } from "../syntax/deferred-rules.js";
+import type { ChainDigest } from "../model/chain-rules.js";
 import { findMatch, findTarget } from "../extensions/registry.js";
 import type { MatchExtension, TargetExtension } from "../extensions/types.js";
 import { ipKey, ipToNum, maskFromPrefix, type NetTest } from "./ipnum.js";
@@ -198,7 +198,7 @@ function buildIndex(rules: CompiledRule[], family: Family): ChainIndex {
 
 /**
  * A chain compiled when a packet first enters it: a dump of 100k rules is mostly chains no
- * given packet visits, and their rules are not even bound until read (deferred-rules.ts).
+ * given packet visits, and their rules are not even bound until loaded (model/chain-rules.ts).
  */
 class LazyCompiledChain implements CompiledChain {
   private compiled: { rules: CompiledRule[]; index: ChainIndex | undefined } | undefined;
@@ -224,7 +224,8 @@ class LazyCompiledChain implements CompiledChain {
 
   private build(): { rules: CompiledRule[]; index: ChainIndex | undefined } {
     if (!this.compiled) {
-      const rules = this.source.rules.map((r, i) => compileRule(r, i, this.family));
+      // Binds the chain's rules now if the reader deferred them.
+      const rules = this.source.rules.load().map((r, i) => compileRule(r, i, this.family));
       this.compiled = { rules, index: rules.length >= INDEX_THRESHOLD ? buildIndex(rules, this.family) : undefined };
     }
     return this.compiled;
@@ -245,7 +246,7 @@ export function compileRulesets(rulesets: readonly Ruleset[], family: Family): C
       if (rs.flavour === "nft") nftTables.add(ct);
       out.tables.set(t.name, ct);
       for (const c of t.chains) {
-        const digest = chainDigest(c);
+        const digest = c.rules.digest();
         if (!out.conntrackActive && needsConntrack(digest)) out.conntrackActive = true;
         const policy = c.policy === null || isUnknown(c.policy) ? null : c.policy;
         const cc = new LazyCompiledChain(c.name, t.name, c.builtin, policy, c.declared, digest, c, family);

@@ -95,7 +95,7 @@ export function ruleListLine(r: Rule, family: Family, o: ListOptions, num: numbe
 /** How many rules of the table jump or go to each chain, counted once for the whole table. */
 function referenceCounts(t: Table): Map<string, number> {
   const n = new Map<string, number>();
-  for (const c of t.chains) for (const r of c.rules) if (r.target?.kind === "chain") n.set(r.target.chain, (n.get(r.target.chain) ?? 0) + 1);
+  for (const c of t.chains) for (const r of c.rules.load()) if (r.target?.kind === "chain") n.set(r.target.chain, (n.get(r.target.chain) ?? 0) + 1);
   return n;
 }
 
@@ -128,7 +128,7 @@ export function tableListText(t: Table, family: Family, o: ListOptions = {}): st
   const refs = () => (counts ??= referenceCounts(t));
   for (const c of [...builtin, ...user]) {
     const lines = [chainHeader(c, o, refs), columnHeader(o)];
-    c.rules.forEach((r, i) => lines.push(ruleListLine(r, family, o, i + 1)));
+    c.rules.load().forEach((r, i) => lines.push(ruleListLine(r, family, o, i + 1)));
     blocks.push(lines.join("\n") + "\n");
   }
   return blocks.join("\n");

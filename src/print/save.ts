@@ -107,7 +107,7 @@ export function tableSaveText(t: Table, family: Family, opts: SaveOptions = {}):
     const policy = c.builtin && c.policy !== null && !isUnknown(c.policy) ? c.policy : "-";
     out.push(`:${c.name} ${policy} ${countersText(c.counters)}`);
   }
-  for (const c of chains) for (const r of c.rules) out.push(ruleSaveLine(c.name, r, family, opts.counters ?? true));
+  for (const c of chains) for (const r of c.rules.load()) out.push(ruleSaveLine(c.name, r, family, opts.counters ?? true));
   out.push("COMMIT");
   if (opts.comments !== false && t.completed) out.push(t.completed);
   return out.join("\n") + "\n";
@@ -131,7 +131,7 @@ export function tableSpecText(t: Table, family: Family, opts: { counters?: boole
     } else out.push(`-N ${c.name}`);
   }
   for (const c of chains) {
-    for (const r of c.rules) {
+    for (const r of c.rules.load()) {
       const cnt = opts.counters && r.counters ? ` -c ${r.counters.packets} ${r.counters.bytes}` : "";
       out.push(`-A ${c.name}${ruleSpecText(r, family)}${cnt}`);
     }

@@ -831,35 +831,51 @@ export function mapDiagnostics(block: DumpBlock, diagnostics: readonly Diagnosti
 }
 
 /**
- * Moves every source span (`{line, col, len}`) in a parse result from block positions to
- * file positions, in place. Spans shared between nodes are moved once; frozen ones (the
- * "no span" constant) are left alone. Parse results are trees, so only spans are tracked.
+ * Moves source spans (`{line, col, len}`) from a block's positions to the file's, in place.
+ * A reader given one (src/syntax/save-dump.ts, listing.ts) moves each span it made once
+ * nothing will report it any more (diagnostics are moved on their own, by mapDiagnostics):
+ * tables and chains when the dump is read, rules when they are bound, so that rules bound on
+ * first use are moved then and nothing binds them early.
  */
-export function remapSpans<T>(value: T, block: DumpBlock): T {
-  if (isVerbatim(block) && block.firstLine === 1) return value;
-  // Most blocks are whole lines moved down: then a span only needs its line shifted.
-  const shift = isVerbatim(block) ? block.firstLine - 1 : undefined;
-  const moved = new Set<object>();
-  const visit = (v: unknown, depth: number): void => {
-    if (typeof v !== "object" || v === null || depth > 200) return;
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) visit(v[i], depth + 1);
-      return;
-    }
-    if (v instanceof Map || v instanceof Set) {
-      for (const x of v.values()) visit(x, depth + 1);
-      return;
-    }
-    const o = v as Record<string, unknown>;
-    if (typeof o.line === "number" && typeof o.col === "number" && typeof o.len === "number") {
-      if (o.line < 1 || moved.has(o) || Object.isFrozen(o)) return;
-      moved.add(o);
-      if (shift !== undefined) o.line += shift;
-      else Object.assign(o, mapPosition(block, o.line, o.col));
-      return;
-    }
-    for (const k in o) visit(o[k], depth + 1);
-  };
-  visit(value, 0);
-  return value;
+export class SpanMover {
+  /** Most blocks are whole lines moved down: then a span only needs its line shifted. */
+  private readonly shift: number | undefined;
+
+  constructor(private readonly block: DumpBlock) {
+    this.shift = isVerbatim(block) ? block.firstLine - 1 : undefined;
+  }
+
+  /**
+   * Moves every span in `value`, a tree of plain data (an array of rules, of spans...). Spans
+   * shared between nodes are moved once; frozen ones (the "no span" constant) are left alone.
+   */
+  move(value: unknown): void {
+    const moved = new Set<object>();
+    const visit = (v: unknown, depth: number): void => {
+      if (typeof v !== "object" || v === null || depth > 200) return;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) visit(v[i], depth + 1);
+        return;
+      }
+      if (v instanceof Map || v instanceof Set) {
+        for (const x of v.values()) visit(x, depth + 1);
+        return;
+      }
+      const o = v as Record<string, unknown>;
+      if (typeof o.line === "number" && typeof o.col === "number" && typeof o.len === "number") {
+        if (o.line < 1 || moved.has(o) || Object.isFrozen(o)) return;
+        moved.add(o);
+        if (this.shift !== undefined) o.line += this.shift;
+        else Object.assign(o, mapPosition(this.block, o.line, o.col));
+        return;
+      }
+      for (const k in o) visit(o[k], depth + 1);
+    };
+    visit(value, 0);
+  }
+}
+
+/** What moves a block's spans to the file's, or undefined when they are there already. */
+export function spanMoverOf(block: DumpBlock): SpanMover | undefined {
+  return isVerbatim(block) && block.firstLine === 1 ? undefined : new SpanMover(block);
 }

@@ -20,13 +20,16 @@ import { parseAddress } from "./address.js";
 import { cannotTellMessage, TableEvidence } from "./infer-table.js";
 import { withoutBom } from "./bom.js";
 import { isToolWarning, toolWarningMessage } from "./tool-warnings.js";
-import { deferrableChain, deferRules, digestRule, emptyDigest } from "./deferred-rules.js";
+import { boundRules, deferredRules, digestRule, emptyDigest, type ChainRules } from "../model/chain-rules.js";
+import type { SpanMover } from "./extract.js";
 
 export interface ListingOptions {
   family?: Family;
   table?: TableName;
-  /** False binds every row while reading instead of when its chain's rules are first read (deferred-rules.ts). */
+  /** False binds every row while reading instead of when its chain's rules are first read (model/chain-rules.ts). */
   deferRules?: boolean;
+  /** For a listing inside a larger text: moves the AST's spans to where the listing is (extract.ts). */
+  spans?: SpanMover;
 }
 
 interface Columns {
@@ -177,7 +180,7 @@ export function parseListing(input: string, sink: DiagnosticSink, opts: ListingO
     const builtins = BUILTIN_CHAINS[name];
     const span0: Span = { line: group[0]!.line, col: 1, len: 0 };
     const chains: Chain[] = [];
-    const read: RowReader = { family, chainNames, sink, quiet: new DiagnosticSink(sink.file, false), defer: opts.deferRules ?? true };
+    const read: RowReader = { family, chainNames, sink, quiet: new DiagnosticSink(sink.file, false), defer: opts.deferRules ?? true, spans: opts.spans };
     for (const b of builtins) {
       const rc = group.find((c) => c.name === b);
       chains.push(buildChain(rc, b, true, read, span0));
@@ -189,6 +192,9 @@ export function parseListing(input: string, sink: DiagnosticSink, opts: ListingO
     }
     rs.tables.push({ name, chains, nameSource, committed: true, span: span0 });
   }
+  // Everything that could report a table or a chain has: their spans can move now, with the
+  // rules read whole (deferred ones move when they are read again).
+  opts.spans?.move(rs.tables.map((t) => [t.span, t.chains.map((c) => (c.rules.loaded() ? [c.span, c.rules.load()] : c.span))]));
   return rs;
 }
 
@@ -218,6 +224,8 @@ interface RowReader {
   quiet: DiagnosticSink;
   /** Whether rows are read again when the chain's rules are first read, rather than kept. */
   defer: boolean;
+  /** Moves the spans of rules read again to where the listing is in a larger text. */
+  spans: SpanMover | undefined;
 }
 
 /**
@@ -226,21 +234,21 @@ interface RowReader {
  * rows on first use, as a dump's are (a 10k-service -nvL listing: 272 MB kept whole).
  */
 function buildChain(rc: RawChain | undefined, name: string, builtin: boolean, read: RowReader, span0: Span): Chain {
-  if (!rc) return { name, builtin, policy: builtin ? "ACCEPT" : null, declared: false, rules: [], span: span0 };
+  if (!rc) return { name, builtin, policy: builtin ? "ACCEPT" : null, declared: false, rules: boundRules([]), span: span0 };
   const policy = builtin ? (rc.policy ?? unknown("the listing does not show the policy")) : null;
   const span = { line: rc.line, col: 1, len: 0 };
-  const c: Chain = read.defer ? deferrableChain(name, builtin, policy, true, span) : { name, builtin, policy, declared: true, rules: [], span };
+  const c: Chain = { name, builtin, policy, declared: true, rules: NOT_YET, span };
   if (rc.policyCounters) c.counters = rc.policyCounters;
   if (rc.references !== undefined) c.references = rc.references;
   if (!read.defer) {
-    c.rules = readRows(rc, read, read.sink);
+    c.rules = boundRules(readRows(rc, read, read.sink));
     return c;
   }
   const digest = emptyDigest();
   // Each rule digested and dropped as it is read: a chain of 10k rules kept whole until its
   // digest is done costs 14 MB of peak memory on a 10k-service listing.
   forEachRowRule(rc, read, read.sink, (r) => digestRule(digest, r));
-  deferRules(c, digest, readDeferred, { rc, read });
+  c.rules = deferredRules(digest, readDeferred, { rc, read });
   return c;
 }
 
@@ -258,9 +266,15 @@ function readRows(rc: RawChain, read: RowReader, sink: DiagnosticSink): Rule[] {
   return rules;
 }
 
+/** A deferred chain's rules, read again on first use: moved to where the listing is, too. */
 function readDeferred(t: { rc: RawChain; read: RowReader }): Rule[] {
-  return readRows(t.rc, t.read, t.read.quiet);
+  const rules = readRows(t.rc, t.read, t.read.quiet);
+  t.read.spans?.move(rules);
+  return rules;
 }
+
+// What a chain holds until its rows are read: every chain gets its rules then.
+const NOT_YET: ChainRules = boundRules(Object.freeze([]));
 
 function addr(t: string, family: Family): AddressMatch | HostnameMatch | undefined | "any" {
   let negated = false;

@@ -94,7 +94,7 @@ function mergeTable(p: Placed, t: Table, file: string, family: Family, diagnosti
     if (e.declared) {
       const here = `chain ${c.name} of table ${t.name}`;
       if (!sameRules(e, c, family)) {
-        diagnostics.push(at(file, c.span, "warning", `${here} was also given at ${where(eFile, e.span)} with different rules (${e.rules.length} there, ${c.rules.length} here); the later one, here, is used`));
+        diagnostics.push(at(file, c.span, "warning", `${here} was also given at ${where(eFile, e.span)} with different rules (${e.rules.count} there, ${c.rules.count} here); the later one, here, is used`));
       }
       const ep = e.policy;
       const cp = c.policy;
@@ -111,10 +111,12 @@ function mergeTable(p: Placed, t: Table, file: string, family: Family, diagnosti
 }
 
 function sameRules(a: Chain, b: Chain, family: Family): boolean {
-  if (a.rules.length !== b.rules.length) return false;
-  for (let i = 0; i < a.rules.length; i++) {
-    const ra = a.rules[i]!;
-    const rb = b.rules[i]!;
+  if (a.rules.count !== b.rules.count) return false;
+  const as = a.rules.load();
+  const bs = b.rules.load();
+  for (let i = 0; i < as.length; i++) {
+    const ra = as[i]!;
+    const rb = bs[i]!;
     if (ra.goto !== rb.goto || ruleSpecText(ra, family) !== ruleSpecText(rb, family)) return false;
   }
   return true;

@@ -5,7 +5,7 @@
  * appears, options go to the most recently loaded extension that knows them, long options may
  * be abbreviated. Unknown extensions keep every option (generic nodes).
  */
-import type { Arg } from "../../grammar/save.js";
+import type { Arg } from "../../grammar/read-line.js";
 import type {
   AddressMatch, ChainTarget, Counters, Family, GenericMatch, GenericTarget, InterfaceMatch, MatchNode,
   ProtocolMatch, RawOption, Rule, StandardTarget, TargetNode,

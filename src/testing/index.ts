@@ -10,7 +10,6 @@
  * With vitest, `import "netfate/testing/vitest"` adds `expect(evaluation).toBeDroppedBy(...)`
  * and the other matchers of matchers.ts.
  */
-import "../../grammar/save.js";
 export { packets, type PacketConstraints, type PortSpec } from "./packets.js";
 export { filterRuleset as filterRulesets, ruleArb as rules } from "./rulesets.js";
 export { reaches, probabilityOf, NoProbability, droppedBy, decidingStep, type Destination } from "./fates.js";

@@ -7,6 +7,7 @@
 import fc from "fast-check";
 import type { Chain, MatchNode, Rule, Ruleset, Table, TargetNode } from "../model/ast.js";
 import { BUILTIN_CHAINS } from "../model/ast.js";
+import { boundRules } from "../model/chain-rules.js";
 import { IPTABLES_TARGET_NAMES } from "../extensions/registry.js";
 
 const S = { line: 0, col: 0, len: 0 };
@@ -134,14 +135,14 @@ export function filterRulesetOf(c: RuleConstants): fc.Arbitrary<Ruleset> {
       const chains: Chain[] = BUILTIN_CHAINS.filter.map((name, i) => ({
         name, builtin: true, policy: builtins[i]![0] as "ACCEPT", declared: true, span: S, counters: { packets: 0n, bytes: 0n, exact: true },
         // iptables refuses -o in INPUT and -i in OUTPUT.
-        rules: builtins[i]![1].map((r) => {
+        rules: boundRules(builtins[i]![1].map((r) => {
           const x = { ...r };
           if (name === "INPUT") delete x.outInterface;
           if (name === "OUTPUT") delete x.inInterface;
           return x;
-        }),
+        })),
       }));
-      users.forEach((name, i) => chains.push({ name, builtin: false, policy: null, declared: true, rules: userRules[i] ?? [], span: S, counters: { packets: 0n, bytes: 0n, exact: true } }));
+      users.forEach((name, i) => chains.push({ name, builtin: false, policy: null, declared: true, rules: boundRules(userRules[i] ?? []), span: S, counters: { packets: 0n, bytes: 0n, exact: true } }));
       const t: Table = { name: "filter", chains, nameSource: "input", committed: true, span: S };
       return { family: "ipv4", format: "save", flavour: "unknown", preamble: [], tables: [t] } as Ruleset;
     }),

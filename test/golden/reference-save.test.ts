@@ -114,7 +114,7 @@ describe.skipIf(!hasShared)(needsShared("reference: how much is still generic"),
     for (const f of files.filter((x) => /^(kube-proxy|calico)-/.test(x))) {
       const family = "ipv4";
       const r = parseRules(sections(readShared("reference/iptables", f)).get("save")!, { family, file: f });
-      const generic = r.value.tables.flatMap((t) => t.chains.flatMap((c) => c.rules.filter(hasUnknownExtension)));
+      const generic = r.value.tables.flatMap((t) => t.chains.flatMap((c) => c.rules.load().filter(hasUnknownExtension)));
       expect(generic.map((g) => JSON.stringify(g.matches.filter((m) => m.kind !== "match").map((m) => ("name" in m ? m.name : m.kind)))), f).toEqual([]);
     }
   });
@@ -131,7 +131,7 @@ describe.skipIf(!hasShared)(needsShared("reference: how much is still generic"),
     for (const f of files) {
       const family = f.startsWith("ip6-") ? "ipv6" : "ipv4";
       const r = parseRules(sections(readShared("reference/iptables", f)).get("save")!, { family, file: f });
-      for (const t of r.value.tables) for (const c of t.chains) for (const rule of c.rules) {
+      for (const t of r.value.tables) for (const c of t.chains) for (const rule of c.rules.load()) {
         for (const m of rule.matches) if (m.kind !== "match") generic.add("name" in m ? String(m.name) : m.kind);
         if (rule.target?.kind === "generic-target") generic.add(`-j ${rule.target.name}`);
       }

@@ -102,7 +102,7 @@ describe("seed 004: kube-proxy NodePort and ClusterIP", () => {
     errors.sort((a, b) => a.line - b.line);
     expect(errors.map((d) => `${d.line}:${d.col}`)).toEqual(["5:1", "10:1", "13:1"]);
     expect(errors[0]!.message).toMatch(/prot and opt columns/);
-    const rules = rulesetsOf(r.input).flatMap((rs) => rs.tables.flatMap((t) => t.chains.flatMap((c) => c.rules)));
+    const rules = rulesetsOf(r.input).flatMap((rs) => rs.tables.flatMap((t) => t.chains.flatMap((c) => c.rules.load())));
     expect(rules.length).toBe(13);
   });
 });

@@ -54,7 +54,7 @@ export class PathCoverage {
     this.packets++;
     const rules = steps.flatMap((s) => {
       if (s.rule === "policy") return [];
-      const r = rs.tables.find((t) => t.name === s.table)?.chains.find((c) => c.name === s.chain)?.rules[s.rule - 1];
+      const r = rs.tables.find((t) => t.name === s.table)?.chains.find((c) => c.name === s.chain)?.rules.load()[s.rule - 1];
       return r ? [r] : [];
     });
     if (rules.length) this.matchedRule++;

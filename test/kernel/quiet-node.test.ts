@@ -257,7 +257,7 @@ describe.skipIf(why !== undefined)(`connlimit and quota options against iptables
     const saved = inNs([`${tool}-nft-save`, "-t", "filter"]).stdout.split("\n").find((l) => l.startsWith("-A INPUT "))!;
     const listed = inNs([`${tool}-nft`, "-nL", "INPUT"]).stdout.split("\n").find((l) => l.startsWith("ACCEPT "))!;
     inNs([`${tool}-nft`, "-F"]);
-    const rule = parsed.value.tables[0]!.chains[0]!.rules[0]!;
+    const rule = parsed.value.tables[0]!.chains[0]!.rules.load()[0]!;
     expect(`-A INPUT${ruleSpecText(rule, family)}`).toBe(saved);
     const ours = listText(parsed.value, { numeric: true }).split("\n").find((l) => l.startsWith("ACCEPT "))!;
     expect(ours.replace(LAST_COLUMN, "").trimEnd()).toBe(listed.replace(LAST_COLUMN, "").trimEnd());

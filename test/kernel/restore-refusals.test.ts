@@ -164,6 +164,6 @@ describe.skipIf(why !== undefined)(`iptables-restore takes and refuses${why ? ` 
       expect(run([save!, "-S", "INPUT"]).stdout).toContain(`--comment ${"a".repeat(255)} -j ACCEPT`);
     }
     reset();
-    expect(findChain(parseRules(text).value.tables[0]!, "INPUT")!.rules[0]!.matches[0]).toMatchObject({ data: { comment: "a".repeat(255) } });
+    expect(findChain(parseRules(text).value.tables[0]!, "INPUT")!.rules.load()[0]!.matches[0]).toMatchObject({ data: { comment: "a".repeat(255) } });
   });
 });

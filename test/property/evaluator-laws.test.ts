@@ -5,6 +5,7 @@ import { buildNode } from "../../src/netfilter/model.js";
 import type { Outcome } from "../../src/netfilter/types.js";
 import type { Rule, Ruleset } from "../../src/model/ast.js";
 import { parseRules } from "../../src/parse.js";
+import { boundRules } from "../../src/model/chain-rules.js";
 import { filterRuleset, packetArb } from "../support/arbitraries.js";
 import { simpleNode } from "../support/simple-node.js";
 
@@ -23,7 +24,10 @@ function essence(outs: Outcome[]): string[] {
 }
 
 function clone(rs: Ruleset): Ruleset {
-  return structuredClone(rs);
+  // A structured clone copies data, not methods: the rules go as arrays and are bound again.
+  const plain = { ...rs, tables: rs.tables.map((t) => ({ ...t, chains: t.chains.map((c) => ({ ...c, rules: c.rules.load() })) })) };
+  const copy = structuredClone(plain);
+  return { ...copy, tables: copy.tables.map((t) => ({ ...t, chains: t.chains.map((c) => ({ ...c, rules: boundRules(c.rules) })) })) };
 }
 
 describe("evaluator laws", () => {
@@ -81,7 +85,9 @@ describe("evaluator laws", () => {
       const before = buildNode({ rulesets: [rs], node }).evaluate(p).outcomes;
       const rs2 = clone(rs);
       const chain = rs2.tables[0]!.chains[ci % rs2.tables[0]!.chains.length]!;
-      chain.rules.splice(ri % (chain.rules.length + 1), 0, never);
+      const rules = [...chain.rules.load()];
+      rules.splice(ri % (rules.length + 1), 0, never);
+      chain.rules = boundRules(rules);
       const after = buildNode({ rulesets: [rs2], node }).evaluate(p).outcomes;
       expect(essence(after)).toEqual(essence(before));
     }), { numRuns: 300 });
@@ -90,7 +96,7 @@ describe("evaluator laws", () => {
   it("an explicit RETURN at the end of a user chain is the same as falling off it", () => {
     fc.assert(fc.property(filterRuleset, packetArb, (rs, p) => {
       const rs2 = clone(rs);
-      for (const c of rs2.tables[0]!.chains) if (!c.builtin) c.rules.push({ span: S, matches: [], target: { kind: "standard", verdict: "RETURN", span: S }, goto: false });
+      for (const c of rs2.tables[0]!.chains) if (!c.builtin) c.rules = boundRules([...c.rules.load(), { span: S, matches: [], target: { kind: "standard", verdict: "RETURN", span: S }, goto: false }]);
       const a = buildNode({ rulesets: [rs], node }).evaluate(p).outcomes;
       const b = buildNode({ rulesets: [rs2], node }).evaluate(p).outcomes;
       expect(essence(b)).toEqual(essence(a));
@@ -101,7 +107,7 @@ describe("evaluator laws", () => {
     fc.assert(fc.property(filterRuleset, packetArb, (rs, p) => {
       const rs2 = clone(rs);
       for (const c of rs2.tables[0]!.chains) {
-        const last = c.rules[c.rules.length - 1];
+        const last = c.rules.load()[c.rules.count - 1];
         if (!c.builtin && last && last.target?.kind === "chain" && !last.goto) last.goto = true;
       }
       const a = buildNode({ rulesets: [rs], node }).evaluate(p).outcomes;

@@ -44,7 +44,7 @@ describe("save parser fuzz", () => {
     const long = "-A INPUT " + "-m comment --comment x ".repeat(450_000) + "-j ACCEPT";
     expect(long.length).toBeGreaterThan(10_000_000);
     const r = parseRules(`*filter\n:INPUT ACCEPT [0:0]\n${long}\nCOMMIT\n`, { file: "long" });
-    expect(r.value.tables[0]!.chains[0]!.rules).toHaveLength(1);
+    expect(r.value.tables[0]!.chains[0]!.rules.load()).toHaveLength(1);
     const unterminated = "-A INPUT -m comment --comment \"" + "y".repeat(10_000_000);
     const u = parseRules(`*filter\n${unterminated}\nCOMMIT\n`, { file: "long" });
     expect(u.diagnostics.some((d) => d.severity === "error" && d.line === 2)).toBe(true);

@@ -40,16 +40,16 @@ const extensionMatches = (r: Rule, name: string) => r.matches.filter((m): m is E
 export function printed(spec: string, name: string, family: Family = "ipv4", chain = "INPUT", opts: { lossySave?: boolean } = {}): Printed {
   const r = parseOne(spec, family, chain);
   expect(r.diagnostics.filter((d) => d.severity === "error").map((d) => d.message)).toEqual([]);
-  const rule = r.value.tables[0]!.chains.find((c) => c.name === chain)!.rules[0]!;
+  const rule = r.value.tables[0]!.chains.find((c) => c.name === chain)!.rules.load()[0]!;
   expect(rule.matches.some((m) => m.kind === "match" && m.name === name), `${spec} binds -m ${name}`).toBe(true);
   const save = ruleSpecText(rule, family);
-  const again = parseOne(save.trim(), family, chain).value.tables[0]!.chains.find((c) => c.name === chain)!.rules[0]!;
+  const again = parseOne(save.trim(), family, chain).value.tables[0]!.chains.find((c) => c.name === chain)!.rules.load()[0]!;
   // Some stored forms print back as another (iptables itself loses them): those say so.
   if (!opts.lossySave) expect(extensionMatches(again, name), `save text read back: ${save}`).toEqual(extensionMatches(rule, name));
   const rowOf = (numeric: boolean) => {
     const text = listText(r.value, { numeric });
     const back = parseListing(text, new DiagnosticSink("listing"), { family, table: "filter" });
-    const backRule = back.tables[0]!.chains.find((c) => c.name === chain)!.rules[0]!;
+    const backRule = back.tables[0]!.chains.find((c) => c.name === chain)!.rules.load()[0]!;
     expect(extensionMatches(backRule, name), `-L${numeric ? "n" : ""} read back:\n${text}`).toEqual(extensionMatches(rule, name));
     const lines = text.split("\n");
     return lines[lines.findIndex((l) => l.startsWith(`Chain ${chain} `)) + 2]!;
@@ -63,7 +63,7 @@ export function printed(spec: string, name: string, family: Family = "ipv4", cha
  */
 export function matchAnswer(spec: string, name: string, packet: Partial<PacketState>, family: Family = "ipv4", hook: Hook = "INPUT"): MatchResult | undefined {
   const r = parseOne(spec, family, hook === "INPUT" || hook === "FORWARD" || hook === "OUTPUT" ? hook : "INPUT");
-  const rule = r.value.tables[0]!.chains.find((c) => c.rules.length > 0)!.rules[0]!;
+  const rule = r.value.tables[0]!.chains.find((c) => c.rules.count > 0)!.rules.load()[0]!;
   const data = extensionMatches(rule, name)[0];
   const base: PacketState = {
     family, src: family === "ipv4" ? "10.0.0.2" : "2001:db8::2", dst: family === "ipv4" ? "10.0.0.1" : "2001:db8::1", proto: 6,

@@ -14,7 +14,7 @@ export function hasUnknownExtension(r: Rule): boolean {
 /** Save-format lines of a ruleset, each with whether its rule uses an unknown extension. */
 export function flaggedRuleLines(rs: Ruleset): Map<string, boolean> {
   const out = new Map<string, boolean>();
-  for (const t of rs.tables) for (const c of orderedChains(t)) for (const r of c.rules) out.set(ruleSaveLine(c.name, r, rs.family, false), hasUnknownExtension(r));
+  for (const t of rs.tables) for (const c of orderedChains(t)) for (const r of c.rules.load()) out.set(ruleSaveLine(c.name, r, rs.family, false), hasUnknownExtension(r));
   return out;
 }
 

@@ -74,16 +74,16 @@ export function targetPrinted(spec: string, name: string, w: Where = {}, opts: {
   const chain = w.chain ?? BUILTIN[table][0]!;
   const r = parseOne(spec, { ...w, chain });
   expect(r.diagnostics.filter((d) => d.severity === "error").map((d) => d.message), spec).toEqual([]);
-  const rule = r.value.tables[0]!.chains.find((c) => c.name === chain)!.rules[0]!;
+  const rule = r.value.tables[0]!.chains.find((c) => c.name === chain)!.rules.load()[0]!;
   const target = targetOf(rule);
   expect(target?.name, `${spec} binds -j ${name}`).toBe(name);
   const save = ruleSpecText(rule, family);
-  const again = parseOne(save.trim(), { ...w, chain }).value.tables[0]!.chains.find((c) => c.name === chain)!.rules[0];
+  const again = parseOne(save.trim(), { ...w, chain }).value.tables[0]!.chains.find((c) => c.name === chain)!.rules.load()[0];
   if (!opts.lossy) expect(targetOf(again)?.data, `save text read back: ${save}`).toEqual(target!.data);
   const rowOf = (numeric: boolean) => {
     const text = listText(r.value, { numeric });
     const back = parseListing(text, new DiagnosticSink("listing"), { family, table });
-    const backRule = back.tables[0]!.chains.find((c) => c.name === chain)!.rules[0];
+    const backRule = back.tables[0]!.chains.find((c) => c.name === chain)!.rules.load()[0];
     if (opts.lossy !== "save and listing") expect(targetOf(backRule)?.data, `-L${numeric ? "n" : ""} read back:\n${text}`).toEqual(target!.data);
     const lines = text.split("\n");
     return lines[lines.findIndex((l) => l.startsWith(`Chain ${chain} `)) + 2]!;

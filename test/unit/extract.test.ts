@@ -1,7 +1,7 @@
 /** Finding dumps in prose, logs and markdown, and pointing back into the original text. */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { extractDumps, mapDiagnostics, mapPosition, remapSpans, type DumpBlock } from "../../src/syntax/extract.js";
+import { extractDumps, mapDiagnostics, mapPosition, spanMoverOf, type DumpBlock } from "../../src/syntax/extract.js";
 import { detectFormat } from "../../src/detect.js";
 import { readInput, rulesetsOf } from "../../src/inputs.js";
 import { DiagnosticSink } from "../../src/model/diagnostics.js";
@@ -219,8 +219,8 @@ describe("extractDumps", () => {
 
   it("moves AST spans to file positions", () => {
     const b = extractDumps(lines("Rules:", "", "    -A INPUT -j DROP"), "f").blocks[0]!;
-    const rs = remapSpans(parseSaveDump(b.text, new DiagnosticSink("f"), {}), b);
-    expect(rs.tables[0]!.chains.find((c) => c.name === "INPUT")!.rules[0]!.span).toMatchObject({ line: 3, col: 5 });
+    const rs = parseSaveDump(b.text, new DiagnosticSink("f"), { spans: spanMoverOf(b)! });
+    expect(rs.tables[0]!.chains.find((c) => c.name === "INPUT")!.rules.load()[0]!.span).toMatchObject({ line: 3, col: 5 });
   });
 });
 

@@ -30,7 +30,7 @@ describe("iptables -L -v (names, no -n)", () => {
     const want = parseRules(save).value.tables[0]!;
     for (const c of want.chains) {
       const got = back.tables[0]!.chains.find((x) => x.name === c.name)!;
-      expect(got.rules.map((r) => ruleSpecText({ ...r, counters: undefined }, "ipv4"))).toEqual(c.rules.map((r) => ruleSpecText(r, "ipv4")));
+      expect(got.rules.load().map((r) => ruleSpecText({ ...r, counters: undefined }, "ipv4"))).toEqual(c.rules.load().map((r) => ruleSpecText(r, "ipv4")));
     }
   });
 
@@ -38,7 +38,7 @@ describe("iptables -L -v (names, no -n)", () => {
     const sink = new DiagnosticSink("x.L.txt");
     const text = ["Chain INPUT (policy ACCEPT 0 packets, 0 bytes)", " pkts bytes target     prot opt in     out     source               destination         ",
       "    0     0 ACCEPT     tcp  --  any    any     anywhere             anywhere             tcp dpt:no-such-service", ""].join("\n");
-    const rule = parseListing(text, sink, { table: "filter" }).tables[0]!.chains[0]!.rules[0]!;
+    const rule = parseListing(text, sink, { table: "filter" }).tables[0]!.chains[0]!.rules.load()[0]!;
     expect(sink.items.map(formatDiagnostic).join("\n")).toContain('not understood: "dpt:no-such-service"');
     expect(rule.matches.map((m) => m.kind)).toEqual(["match", "unparsed"]);
   });
@@ -57,7 +57,7 @@ describe("owner names netfate cannot resolve", () => {
     const sink = new DiagnosticSink("tails.L.txt");
     const rs = parseListing(row, sink, { table: "filter" });
     expect(sink.items.filter((d) => d.severity !== "info").map(formatDiagnostic)).toEqual([]);
-    const rule = rs.tables[0]!.chains.find((c) => c.name === "lan")!.rules[0]!;
+    const rule = rs.tables[0]!.chains.find((c) => c.name === "lan")!.rules.load()[0]!;
     expect(ruleSpecText({ ...rule, counters: undefined }, "ipv4")).toBe(" -m owner --uid-owner i2psvc -j REJECT --reject-with icmp-port-unreachable");
     expect(listText(rs, { verbose: true })).toContain("owner UID match i2psvc reject-with icmp-port-unreachable");
   });
@@ -86,8 +86,8 @@ describe.skipIf(!hasShared)("iptables 1.4 listings (Tails 1.4.1, from ../shared/
     let compared = 0;
     for (const c of saved.chains) {
       const got = listed.chains.find((x) => x.name === c.name)!;
-      c.rules.forEach((r, k) => {
-        let text = ruleSpecText({ ...got.rules[k]!, counters: undefined }, "ipv4").replace(" -d localhost ", " -d 127.0.0.1/32 ");
+      c.rules.load().forEach((r, k) => {
+        let text = ruleSpecText({ ...got.rules.load()[k]!, counters: undefined }, "ipv4").replace(" -d localhost ", " -d 127.0.0.1/32 ");
         const name = / --uid-owner ([a-z][a-z0-9-]*) /.exec(text)?.[1];
         const want = ruleSpecText(r, "ipv4");
         if (name) expect(want, `${c.name} ${k + 1}`).toMatch(new RegExp(`^${escape(text.replace(` --uid-owner ${name} `, " --uid-owner @@ ")).replace("@@", users[name] ?? "@@")}$`));

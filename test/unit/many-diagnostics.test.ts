@@ -15,7 +15,7 @@ describe("more items than a call takes arguments", () => {
     const errors = a.diagnostics.filter((d) => d.severity === "error");
     expect(errors).toHaveLength(200_000);
     expect(errors[199_999]).toMatchObject({ line: 200_003, col: 17, found: "no-such-port-199999" });
-    expect(a.rulesets[0]!.tables[0]!.chains[0]!.rules).toHaveLength(1);
+    expect(a.rulesets[0]!.tables[0]!.chains[0]!.rules.load()).toHaveLength(1);
   });
 
   it("one -s list of 150,000 addresses, then -I: 150,001 rules in order", () => {
@@ -24,7 +24,7 @@ describe("more items than a call takes arguments", () => {
     for (const deferRules of [true, false]) {
       const r = parseRules(text, { deferRules });
       expect(r.diagnostics).toEqual([]);
-      const rules = r.value.tables[0]!.chains[0]!.rules;
+      const rules = r.value.tables[0]!.chains[0]!.rules.load();
       expect(rules).toHaveLength(150_001);
       expect(rules[1]!.target).toMatchObject({ verdict: "DROP" });
       expect(rules[150_000]!.source).toMatchObject({ address: "10.2.73.239" });

@@ -126,7 +126,7 @@ describe("printing and reading back", () => {
     ],
   ];
   const rs = parseRules(ruleset(RULES.map(([r]) => r)));
-  const rules = rs.value.tables[0]!.chains.find((c) => c.name === "FORWARD")!.rules;
+  const rules = rs.value.tables[0]!.chains.find((c) => c.name === "FORWARD")!.rules.load();
 
   it("binds without errors", () => expect(rs.diagnostics.filter((d) => d.severity === "error")).toEqual([]));
   it("saves as iptables-save", () => expect(rules.map((r) => ruleSpecText(r, "ipv4").trim())).toEqual(RULES.map(([, s]) => `${s} -j ACCEPT`)));
@@ -139,7 +139,7 @@ describe("printing and reading back", () => {
       const sink = new DiagnosticSink("x");
       const back = parseListing(text, sink, { family: "ipv4", table: "filter" });
       expect(sink.items.filter((d) => d.severity !== "info").map(formatDiagnostic)).toEqual([]);
-      const got = back.tables[0]!.chains.find((c) => c.name === "FORWARD")!.rules;
+      const got = back.tables[0]!.chains.find((c) => c.name === "FORWARD")!.rules.load();
       expect(got.map((r) => ruleSpecText(r, "ipv4").trim())).toEqual(RULES.map(([, s]) => `${s} -j ACCEPT`));
     });
   }

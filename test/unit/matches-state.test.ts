@@ -166,11 +166,11 @@ describe("option errors, located", () => {
 /** The rule's save text, its -L and -nL texts, and the save text of each listing read back. */
 function printings(spec: string, chain = "INPUT", family: "ipv4" | "ipv6" = "ipv4") {
   const rs = parseRules(`*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A ${chain} ${spec} -j ACCEPT\nCOMMIT\n`, { family }).value;
-  const rule = rs.tables[0]!.chains.find((c) => c.name === chain)!.rules[0]!;
+  const rule = rs.tables[0]!.chains.find((c) => c.name === chain)!.rules.load()[0]!;
   const row = (numeric: boolean) => {
     const text = listText(rs, { numeric });
     const line = text.split("\n").find((l) => l.startsWith("ACCEPT "))!;
-    const back = parseListing(text, new DiagnosticSink("t"), { family, table: "filter" }).tables[0]!.chains.find((c) => c.name === chain)!.rules[0]!;
+    const back = parseListing(text, new DiagnosticSink("t"), { family, table: "filter" }).tables[0]!.chains.find((c) => c.name === chain)!.rules.load()[0]!;
     return { extras: line.replace(/^ACCEPT\s+\S+\s+--\s+\S+\s+\S+\s+/, ""), back: ruleSpecText({ ...back, inInterface: undefined, outInterface: undefined }, family) };
   };
   return { save: ruleSpecText(rule, family), L: row(false), nL: row(true) };

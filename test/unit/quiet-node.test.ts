@@ -155,10 +155,10 @@ describe("a first packet on a quiet node, as the kernel decides it", () => {
 /** The rule's save text, its -L and -nL extras, and the save text of the -nL listing read back. */
 function printings(spec: string, family: Family = "ipv4") {
   const rs = parseRules(`*filter\n:INPUT ACCEPT [0:0]\n-A INPUT ${spec} -j ACCEPT\nCOMMIT\n`, { family }).value;
-  const rule = rs.tables[0]!.chains[0]!.rules[0]!;
+  const rule = rs.tables[0]!.chains[0]!.rules.load()[0]!;
   const extras = (numeric: boolean) => listText(rs, { numeric }).split("\n").find((l) => l.startsWith("ACCEPT "))!.replace(/^ACCEPT\s+\S+\s+--\s+\S+\s+\S+\s+/, "");
   const listing = listText(rs, { numeric: true });
-  const back = parseListing(listing, new DiagnosticSink("t"), { family, table: "filter" }).tables[0]!.chains[0]!.rules[0]!;
+  const back = parseListing(listing, new DiagnosticSink("t"), { family, table: "filter" }).tables[0]!.chains[0]!.rules.load()[0]!;
   return { save: ruleSpecText(rule, family), L: extras(false), nL: extras(true), back: ruleSpecText({ ...back, inInterface: undefined, outInterface: undefined }, family) };
 }
 

@@ -44,7 +44,7 @@ describe("iptables-nft's warning that legacy tables are present", () => {
       expect(r.formatNote).toMatch(/^format list /);
       expect(r.diagnostics.filter((d) => d.severity !== "info").map((d) => [d.severity, d.line])).toEqual([["warning", 1]]);
       const rs = r.input.kind === "rules" ? r.input.ruleset : undefined;
-      expect(rs?.tables[0]!.chains.find((c) => c.name === "INPUT")!.rules).toHaveLength(1);
+      expect(rs?.tables[0]!.chains.find((c) => c.name === "INPUT")!.rules.load()).toHaveLength(1);
     }
   });
 

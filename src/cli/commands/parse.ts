@@ -7,7 +7,6 @@ import { saveText } from "../../print/save.js";
 import { ipsetSaveText } from "../../ipset/index.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
 import { toJson } from "../render-json.js";
-import { chainDigest } from "../../syntax/deferred-rules.js";
 import type { CommandIO } from "../io.js";
 import { InputReader, MAX_INPUT_FLAG, refuseSecondStdin } from "../load.js";
 
@@ -42,7 +41,7 @@ function rulesetCounts(rs: Ruleset): Pick<Summary, "tables" | "chains" | "rules"
     chains += t.chains.length;
     for (const c of t.chains) {
       // The digest answers without binding deferred rules.
-      const d = chainDigest(c);
+      const d = c.rules.digest();
       rules += d.count;
       for (const u of d.unknown) unknown.add(u);
     }

@@ -1,0 +1,225 @@
+/**
+ * One table of an iptables-restore script while it is read (save-dump.ts runs the script):
+ * its chains, and their rules — bound, or, while the table defers them, where their `-A`
+ * lines are and a digest, to be bound on first `load()` (model/chain-rules.ts).
+ */
+import { readSaveLine, type SaveLine } from "../../grammar/read-line.js";
+import { BUILTIN_CHAINS, type Chain, type Counters, type Family, type Rule, type Table, type TableName } from "../model/ast.js";
+import { boundRules, deferredRules, digestRule, emptyDigest, type ChainDigest, type ChainRules } from "../model/chain-rules.js";
+import type { DiagnosticSink } from "../model/diagnostics.js";
+import type { Span } from "../model/span.js";
+import { bindCommand, type BindEnv } from "./rule-binder.js";
+import type { SpanMover } from "./extract.js";
+
+// Most chains of a big dump say [0:0]; counters are never changed in place, so they share one.
+const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0n, bytes: 0n, exact: true });
+
+/** `[packets:bytes]` as a line gives it. */
+export function counters(text: string | undefined): Counters | undefined {
+  if (!text) return undefined;
+  if (text === "[0:0]") return ZERO_COUNTERS;
+  const m = /^\[([0-9]+):([0-9]+)\]$/.exec(text);
+  return m ? { packets: BigInt(m[1]!), bytes: BigInt(m[2]!), exact: true } : undefined;
+}
+
+/** The dump's text, and what reading its lines again needs. */
+export interface DumpText {
+  text: string;
+  family: Family;
+  /** Reading a line again reports nothing: everything was reported the first time. */
+  quietSink: DiagnosticSink;
+  /** Moves the spans of what is bound to where the dump is in a larger text. */
+  spans: SpanMover | undefined;
+}
+
+/** Where one `-A` line of a deferred chain is: start offset, line, next record (-1: none). */
+const REF_FIELDS = 3;
+
+/** The recorded `-A` lines of one chain. */
+interface DeferredLines {
+  first: number;
+  last: number;
+  digest: ChainDigest;
+}
+
+// What a chain holds until its table is finished: every chain gets its rules then.
+const NOT_YET: ChainRules = boundRules(Object.freeze([]));
+
+export class TableBuilder {
+  readonly chains = new Map<string, Chain>();
+  readonly table: Table;
+  /**
+   * Whether `-A` lines are recorded for binding on first read rather than kept bound. Turned
+   * off for good, after binding what was deferred, by the first command that reads or changes
+   * a chain's rules (-I, -D, -F, -X, -Z): those see bound rules.
+   */
+  deferring: boolean;
+  /** Rules kept bound, per chain. */
+  private readonly bound = new Map<Chain, Rule[]>();
+  private refs = new Int32Array(0);
+  private refCount = 0;
+  private readonly deferred = new Map<Chain, DeferredLines>();
+  private lastChain: Chain | undefined;
+  private lastLines: DeferredLines | undefined;
+  /**
+   * Binding a rule again must see the chains its first binding saw. Chains are only added while
+   * the table defers, so a chain there now was there then unless it was declared after: kept
+   * here is the line that declared each chain whose name a rule used before it was one (a
+   * handful: `-j LED` before `-N LED`), out of names asked about that were no chain then.
+   */
+  private readonly notChainYet = new Set<string>();
+  private readonly declaredLate = new Map<string, number>();
+  private bindEnv: BindEnv | undefined;
+
+  /**
+   * `policy`: a built-in chain's policy until a line states it. iptables-restore gives a table
+   * section's built-in chains ACCEPT; `-S` output states every policy with `-P`, so lines
+   * without one are a fragment and the policy is not known.
+   */
+  constructor(
+    name: TableName, nameSource: Table["nameSource"], span: Span, deferring: boolean,
+    private readonly text: DumpText, policy: Chain["policy"] = "ACCEPT",
+  ) {
+    this.table = { name, chains: [], nameSource, committed: false, span };
+    this.deferring = deferring;
+    for (const c of BUILTIN_CHAINS[name]) this.newChain(c, true, policy, false, span);
+  }
+
+  /** A new chain of this table (replacing any of that name). */
+  newChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span): Chain {
+    const c: Chain = { name, builtin, policy, declared, rules: NOT_YET, span };
+    this.chains.set(name, c);
+    if (this.notChainYet.has(name)) this.declaredLate.set(name, span.line);
+    return c;
+  }
+
+  /** The binding environment for the lines of this table, one for all of them (a hot loop). */
+  env(sink: DiagnosticSink): BindEnv {
+    if (!this.bindEnv) {
+      const { chains, notChainYet } = this;
+      const isChain = (n: string) => {
+        if (chains.has(n)) return true;
+        if (this.deferring) notChainYet.add(n);
+        return false;
+      };
+      this.bindEnv = { family: this.text.family, table: this.table.name, sink, line: 0, isChain, jumpsMustExist: this.table.nameSource === "input" };
+    }
+    return this.bindEnv;
+  }
+
+  /** The bound rules of chain `c`, to change in place. */
+  rulesOf(c: Chain): Rule[] {
+    let r = this.bound.get(c);
+    if (!r) {
+      r = [];
+      this.bound.set(c, r);
+    }
+    return r;
+  }
+
+  setRules(c: Chain, rules: Rule[]): void {
+    this.bound.set(c, rules);
+  }
+
+  /** Records that the `-A` line at `start` (numbered `line`) added `rules` to chain `c`. */
+  defer(c: Chain, start: number, line: number, rules: Rule[]): void {
+    if ((this.refCount + 1) * REF_FIELDS > this.refs.length) {
+      const grown = new Int32Array(Math.max(64 * REF_FIELDS, this.refs.length * 2));
+      grown.set(this.refs);
+      this.refs = grown;
+    }
+    const at = this.refCount++;
+    const o = at * REF_FIELDS;
+    this.refs[o] = start;
+    this.refs[o + 1] = line;
+    this.refs[o + 2] = -1;
+    // A dump lists a chain's rules together: most lines add to the chain of the line before.
+    let d = c === this.lastChain ? this.lastLines : this.deferred.get(c);
+    if (!d) {
+      d = { first: at, last: at, digest: emptyDigest() };
+      this.deferred.set(c, d);
+    } else {
+      this.refs[d.last * REF_FIELDS + 2] = at;
+      d.last = at;
+    }
+    this.lastChain = c;
+    this.lastLines = d;
+    for (const r of rules) digestRule(d.digest, r);
+  }
+
+  /** Binds what was deferred and keeps every rule bound from now on. */
+  stopDeferring(): void {
+    if (!this.deferring) return;
+    for (const [c, d] of this.deferred) {
+      const rules = this.rulesOf(c);
+      for (const r of this.bindLines(d)) rules.push(r);
+    }
+    this.deferred.clear();
+    this.deferring = false;
+  }
+
+  /** The table, its chains in order, each with its rules. */
+  finish(): Table {
+    const builtin = BUILTIN_CHAINS[this.table.name];
+    const user = [...this.chains.values()].filter((c) => !builtin.includes(c.name));
+    this.table.chains = [...builtin.map((n) => this.chains.get(n)!), ...user];
+    const load = (d: DeferredLines) => this.load(d);
+    for (const c of this.table.chains) {
+      const d = this.deferred.get(c);
+      c.rules = d ? deferredRules(d.digest, load, d) : boundRules(this.bound.get(c) ?? []);
+    }
+    this.deferred.clear();
+    return this.table;
+  }
+
+  /** The finished table's spans and bound rules: what moves when the dump is read (extract.ts). */
+  boundSpans(): unknown[] {
+    const out: unknown[] = [this.table.span];
+    for (const c of this.table.chains) {
+      out.push(c.span);
+      if (c.rules.loaded()) out.push(c.rules.load());
+    }
+    return out;
+  }
+
+  /** A deferred chain's rules, bound on first use: moved to where the dump is, too. */
+  private load(d: DeferredLines): Rule[] {
+    const rules = this.bindLines(d);
+    this.text.spans?.move(rules);
+    return rules;
+  }
+
+  /** Binds the recorded `-A` lines of a deferred chain again, as they were bound when read. */
+  private bindLines(d: DeferredLines): Rule[] {
+    const { text, family, quietSink } = this.text;
+    // Binding reports nothing new either. One sink for all chains: a new one per chain cost a
+    // set of reporters each (rule-binder.ts).
+    const env: BindEnv = { family, table: this.table.name, sink: quietSink, line: 0, isChain: (n: string) => this.existedAt(n, env.line) };
+    const rules: Rule[] = [];
+    for (let at = d.first; at >= 0; at = this.refs[at * REF_FIELDS + 2]!) {
+      const o = at * REF_FIELDS;
+      const line = this.refs[o + 1]!;
+      const l = readAgain(this.text, this.refs[o]!, line);
+      if (l?.kind !== "command") continue;
+      env.line = line;
+      const cmd = bindCommand(l.args, env, l.counters ? counters(l.counters.value) : undefined);
+      if (cmd?.kind === "append") for (const r of cmd.rules) rules.push(r);
+    }
+    // Most chains are short: an array of exactly their size, not one with room to grow.
+    return rules.length < 16 ? rules.slice() : rules;
+  }
+
+  /** Whether chain `name` existed when line `line` was read. */
+  private existedAt(name: string, line: number): boolean {
+    if (!this.chains.has(name)) return false;
+    const declared = this.declaredLate.get(name);
+    return declared === undefined || declared < line;
+  }
+}
+
+/** The line read before at `start` (numbered `line`), read again. */
+export function readAgain(t: DumpText, start: number, line: number): SaveLine | null {
+  let end = t.text.indexOf("\n", start);
+  if (end < 0) end = t.text.length;
+  return readSaveLine(t.text, start, end, line, () => {});
+}
