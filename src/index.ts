@@ -7,7 +7,7 @@
  *   const { outcomes } = node.evaluate(packet);
  */
 export type * from "./model/ast.js";
-export { boundRules, type ChainRules, type ChainDigest } from "./model/chain-rules.js";
+export { boundRules } from "./model/chain-rules.js";
 export type { Diagnostic, Severity } from "./model/diagnostics.js";
 export { formatDiagnostic } from "./model/diagnostics.js";
 export type { PacketSpec, CtState } from "./model/packet.js";

@@ -4,7 +4,6 @@
  * rather than guessed, so the evaluator can treat it as indeterminate.
  */
 import type { Span } from "./span.js";
-import type { ChainRules } from "./chain-rules.js";
 
 export type Family = "ipv4" | "ipv6";
 
@@ -223,4 +222,34 @@ export function findTable(rs: Ruleset, name: TableName): Table | undefined {
 
 export function findChain(t: Table, name: string): Chain | undefined {
   return t.chains.find((c) => c.name === name);
+}
+
+/** What the rest of netfate needs to know of a chain without binding its rules. */
+export interface ChainDigest {
+  /** Number of rules. */
+  count: number;
+  /** Names of every match used (`-m NAME`, known or not), each once. */
+  matchNames: readonly string[];
+  /** Names of every extension target used (`-j DNAT`, known or not), each once. */
+  targetNames: readonly string[];
+  /** `-m NAME` / `-j NAME` of extensions netfate does not know, each once. */
+  unknown: readonly string[];
+  /**
+   * Jumps and gotos to chains, in rule order, flat: 0-based rule index, chain name, rule
+   * index, chain name... (a digest is kept per chain of a 100k-chain dump: no object per jump).
+   */
+  jumps: readonly (number | string)[];
+}
+
+export interface ChainRules {
+  /** How many rules the chain has. */
+  readonly count: number;
+  /** What the rules use and where they jump, without binding them. */
+  digest(): ChainDigest;
+  /** The rules, in order; bound now when they were not yet (once: later calls give the same array). */
+  load(): readonly Rule[];
+  /** Whether the rules are bound already (`load()` costs nothing then). */
+  loaded(): boolean;
+  /** JSON shows the rules themselves. */
+  toJSON(): readonly Rule[];
 }

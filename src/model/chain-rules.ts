@@ -8,37 +8,7 @@
  * only the chains it passes through. It is explicit on purpose: reading rules may bind them,
  * so whatever reads them says so by calling `load()`.
  */
-import type { Rule } from "./ast.js";
-
-/** What the rest of netfate needs to know of a chain without binding its rules. */
-export interface ChainDigest {
-  /** Number of rules. */
-  count: number;
-  /** Names of every match used (`-m NAME`, known or not), each once. */
-  matchNames: readonly string[];
-  /** Names of every extension target used (`-j DNAT`, known or not), each once. */
-  targetNames: readonly string[];
-  /** `-m NAME` / `-j NAME` of extensions netfate does not know, each once. */
-  unknown: readonly string[];
-  /**
-   * Jumps and gotos to chains, in rule order, flat: 0-based rule index, chain name, rule
-   * index, chain name... (a digest is kept per chain of a 100k-chain dump: no object per jump).
-   */
-  jumps: readonly (number | string)[];
-}
-
-export interface ChainRules {
-  /** How many rules the chain has. */
-  readonly count: number;
-  /** What the rules use and where they jump, without binding them. */
-  digest(): ChainDigest;
-  /** The rules, in order; bound now when they were not yet (once: later calls give the same array). */
-  load(): readonly Rule[];
-  /** Whether the rules are bound already (`load()` costs nothing then). */
-  loaded(): boolean;
-  /** JSON shows the rules themselves. */
-  toJSON(): readonly Rule[];
-}
+import type { ChainDigest, ChainRules, Rule } from "./ast.js";
 
 // Most lists stay empty; they share this one until something is added.
 const NONE: readonly never[] = Object.freeze([]);

@@ -7,7 +7,7 @@
 import {
   isUnknown, type Chain, type ExtensionMatch, type Family, type Rule, type Ruleset, type TableName, type Policy,
 } from "../model/ast.js";
-import type { ChainDigest } from "../model/chain-rules.js";
+import type { ChainDigest } from "../model/ast.js";
 import { findMatch, findTarget } from "../extensions/registry.js";
 import type { MatchExtension, TargetExtension } from "../extensions/types.js";
 import { ipKey, ipToNum, maskFromPrefix, type NetTest } from "./ipnum.js";

@@ -20,7 +20,8 @@ import { parseAddress } from "./address.js";
 import { cannotTellMessage, TableEvidence } from "./infer-table.js";
 import { withoutBom } from "./bom.js";
 import { isToolWarning, toolWarningMessage } from "./tool-warnings.js";
-import { boundRules, deferredRules, digestRule, emptyDigest, type ChainRules } from "../model/chain-rules.js";
+import { boundRules, deferredRules, digestRule, emptyDigest } from "../model/chain-rules.js";
+import type { ChainRules } from "../model/ast.js";
 import type { SpanMover } from "./extract.js";
 
 export interface ListingOptions {

@@ -5,7 +5,8 @@
  */
 import { readSaveLine, type SaveLine } from "../../grammar/read-line.js";
 import { BUILTIN_CHAINS, type Chain, type Counters, type Family, type Rule, type Table, type TableName } from "../model/ast.js";
-import { boundRules, deferredRules, digestRule, emptyDigest, type ChainDigest, type ChainRules } from "../model/chain-rules.js";
+import { boundRules, deferredRules, digestRule, emptyDigest } from "../model/chain-rules.js";
+import type { ChainDigest, ChainRules } from "../model/ast.js";
 import type { DiagnosticSink } from "../model/diagnostics.js";
 import type { Span } from "../model/span.js";
 import { bindCommand, type BindEnv } from "./rule-binder.js";

@@ -75,13 +75,7 @@ const KNOWN_UPWARD_IMPORTS: readonly Known[] = [
 ];
 
 /** Import cycles, as the modules of each (sorted, joined by ` <-> `). */
-const KNOWN_CYCLES: readonly Known[] = [
-  {
-    entries: ["grammar/chunk-parser.ts <-> grammar/save.ts"],
-    why: "save.ts imports the chunk parser, which imports save.ts's line types back (type-only)",
-    removedBy: "grammar/ has one entry, readSaveLine",
-  },
-];
+const KNOWN_CYCLES: readonly Known[] = [];
 
 /** Extensions named outside src/extensions/, as `module: name` or `module imports extension-file`. */
 const KNOWN_EXTENSION_NAMES: readonly Known[] = [
