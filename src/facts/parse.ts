@@ -10,7 +10,8 @@ import { parseRouteLine, ROUTE_TYPES } from "./route-line.js";
 import { JsonInput } from "./json-input.js";
 import type { JsonField, JsonNode } from "./located-json.js";
 import { interfaceNameProblem } from "./interface-name.js";
-import { addressFamily, canonicalAddress, isEthernetAddress, isLinkAddress, parseCidr } from "./ip-text.js";
+import { addressFamily, canonicalAddress, parseCidr } from "../model/address.js";
+import { isEthernetAddress, isLinkAddress } from "./ip-text.js";
 import { sysctlValueProblem } from "./sysctl.js";
 import { appendAll } from "../append-all.js";
 
