@@ -62,11 +62,12 @@ describe("IPv6 text and numbers", () => {
     fc.assert(fc.property(v6Interesting, (bytes) => {
       const a = ipaddr.fromByteArray(bytes) as ipaddr.IPv6;
       const n = ipToNum(a.toRFC5952String(), "ipv6")!;
+      const fixed = a.parts.map((w) => w.toString(16).padStart(4, "0")).join(":");
       expect(ipToBigInt(n)).toBe(bytesToBig(bytes));
       expect(ipToNum(a.toNormalizedString(), "ipv6")).toEqual(n);
-      expect(ipToNum(a.toFixedLengthString(), "ipv6")).toEqual(n);
+      expect(ipToNum(fixed, "ipv6")).toEqual(n);
       expect(numText(n)).toBe(a.toRFC5952String());
-      expect(canonicalOf(a.toFixedLengthString(), "ipv6")).toBe(a.toRFC5952String());
+      expect(canonicalOf(fixed, "ipv6")).toBe(a.toRFC5952String());
     }));
   });
   it("compresses the longest run of zero groups, the first of equals, never a single group", () => {
