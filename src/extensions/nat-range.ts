@@ -1,7 +1,7 @@
 /** The address/port ranges DNAT, SNAT and friends take: `[IP[-IP]][:PORT[-PORT][/BASE]]`. */
 import ipaddr from "ipaddr.js";
 import type { Family } from "../model/ast.js";
-import { ipToNum } from "../netfilter/ipnum.js";
+import { ipToNum } from "../model/address.js";
 
 export interface NatRange {
   /** Absent when only ports are given (`:5353`). */

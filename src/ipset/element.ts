@@ -7,7 +7,7 @@
  * left unreadable so that lookups it could decide are indeterminate.
  */
 import type { Family } from "../model/ast.js";
-import { ipKey, ipToNum, maskFromPrefix, type IpNum } from "../netfilter/ipnum.js";
+import { ipKey, ipToNum, ipv4LastOf, ipv4Text, isZeroIp, networkOf } from "../model/address.js";
 import { protocolNumber } from "../extensions/protocols.js";
 import type { IpSet } from "./ast.js";
 import { SET_TYPES, type Dim, type SetTypeInfo } from "./types.js";
@@ -120,23 +120,12 @@ function ipv4Range(text: string): { first: number; last: number } | undefined {
     const n = ipToNum(cidr[1]!, "ipv4") as number | undefined;
     const p = Number(cidr[2]);
     if (n === undefined || p > 32) return undefined;
-    const m = maskFromPrefix(p, "ipv4") as number;
-    return { first: (n & m) >>> 0, last: ((n & m) | ~m) >>> 0 };
+    return { first: networkOf(n, p, "ipv4") as number, last: ipv4LastOf(n, p) };
   }
   const [a, b] = text.split("-");
   const x = ipToNum(a ?? "", "ipv4") as number | undefined;
   const y = ipToNum(b ?? "", "ipv4") as number | undefined;
   return x === undefined || y === undefined ? undefined : { first: Math.min(x, y), last: Math.max(x, y) };
-}
-
-export function mask(n: IpNum, prefix: number, family: Family): IpNum {
-  const m = maskFromPrefix(prefix, family);
-  if (typeof n === "number") return (n & (m as number)) >>> 0;
-  return n.map((w, i) => (w & (m as readonly number[])[i]!) >>> 0) as unknown as IpNum;
-}
-
-function isZero(n: IpNum): boolean {
-  return typeof n === "number" ? n === 0 : n.every((w) => w === 0);
 }
 
 /** A name a resolver could look up: letters, digits and hyphens in labels, the last one not all digits. */
@@ -172,10 +161,10 @@ function address(h: SetHeader, d: "ip" | "net", text: string, at: number, type: 
   // An ip dimension stores single addresses, masked by the set's netmask: a CIDR there adds
   // every address (every netmask-sized block) in it, which is the same as a prefix entry.
   const prefix = d === "net" ? cidr ?? full : Math.min(cidr ?? full, h.netmask ?? full);
-  n = mask(n, prefix, fam);
-  if (type === "hash:ip" && isZero(n)) return err("Null-valued element, cannot be stored in a hash type of set", at, text.length, "an address other than 0", text);
+  n = networkOf(n, prefix, fam);
+  if (type === "hash:ip" && isZeroIp(n)) return err("Null-valued element, cannot be stored in a hash type of set", at, text.length, "an address other than 0", text);
   if (h.range && typeof n === "number") {
-    const last = (n | ~(maskFromPrefix(prefix, "ipv4") as number)) >>> 0;
+    const last = ipv4LastOf(n, prefix);
     if (n < h.range.first || last > h.range.last) return err("Element is out of the range of the set", at, text.length, `an address in ${rangeText(h.range, "ipv4")}`, text);
   }
   return { key: String(ipKey(n)), prefix: d === "net" || prefix !== full ? prefix : undefined };
@@ -183,8 +172,7 @@ function address(h: SetHeader, d: "ip" | "net", text: string, at: number, type: 
 
 function rangeText(r: { first: number; last: number }, kind: "ipv4" | "port"): string {
   if (kind === "port") return `${r.first}-${r.last}`;
-  const q = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-  return `${q(r.first)}-${q(r.last)}`;
+  return `${ipv4Text(r.first)}-${ipv4Text(r.last)}`;
 }
 
 /** `[PROTO:]PORT` of a hash type: the key is `PROTO:PORT`, ICMP's "port" is type<<8|code as the kernel stores it. */

@@ -11,10 +11,10 @@
  * test/kernel/ipset-dimensions.test.ts.
  */
 import type { Family } from "../model/ast.js";
-import { ipKey, ipToNum, type IpNum } from "../netfilter/ipnum.js";
+import { ipKey, ipToNum, isZeroIp, networkOf, type IpNum } from "../model/address.js";
 import type { IpsetView, SetLookupResult, SetTuple } from "../netfilter/types.js";
 import type { IpSet, IpSetCollection } from "./ast.js";
-import { mask, parseElement, setHeader, type SetHeader } from "./element.js";
+import { parseElement, setHeader, type SetHeader } from "./element.js";
 import { familyFits } from "./types.js";
 
 /** What a set lookup may read of the packet: the tuple, and what some types need besides. */
@@ -123,9 +123,9 @@ function packetParts(set: IpSet, h: SetHeader, q: SetQuery, flags: readonly Dir[
         let n = ipToNum(text, h.family);
         if (n === undefined) return { indeterminate: `the packet's ${src ? "source" : "destination"} ${text} is not an ${h.family} address` };
         if (h.range && typeof n === "number" && (n < h.range.first || n > h.range.last)) return false;
-        if (d === "ip" && h.netmask !== undefined) n = mask(n, h.netmask, h.family);
+        if (d === "ip" && h.netmask !== undefined) n = networkOf(n, h.netmask, h.family);
         // hash:ip refuses the all-zero address (hash_ip4_kadt: -EINVAL).
-        if (set.type === "hash:ip" && (typeof n === "number" ? n === 0 : n.every((w) => w === 0))) return false;
+        if (set.type === "hash:ip" && isZeroIp(n)) return false;
         out.push({ addr: n });
         break;
       }
@@ -201,7 +201,7 @@ function keyOf(parts: Part[], prefixes: Array<number | undefined>, family: Famil
   for (let i = 0; i < parts.length; i++) {
     if (i === skip) continue;
     const p = parts[i]!;
-    keys.push("addr" in p ? String(ipKey(mask(p.addr, prefixes[i] ?? full, family))) : p.key);
+    keys.push("addr" in p ? String(ipKey(networkOf(p.addr, prefixes[i] ?? full, family))) : p.key);
   }
   return keys.join("|");
 }

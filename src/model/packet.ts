@@ -6,13 +6,12 @@ import type { Family } from "./ast.js";
 
 export type CtState = "NEW" | "ESTABLISHED" | "RELATED" | "INVALID" | "UNTRACKED";
 
-/** What the user tells: where the packet comes from and what it carries. */
-export interface PacketSpec {
+/**
+ * What a packet's headers say beyond its source, the same whether the user describes the
+ * packet (PacketSpec) or it is on its way through netfilter (netfilter's PacketState).
+ */
+export interface PacketHeaders {
   family: Family;
-  /** An interface name it arrives on, or "local" for a packet this node sends. */
-  from: string;
-  /** Absent for a local packet whose source the routing decision picks. */
-  src?: string;
   dst: string;
   /** IP protocol number (6 tcp, 17 udp, 1 icmp, 58 icmpv6, 132 sctp, 4 ipip...). */
   proto: number;
@@ -22,16 +21,24 @@ export interface PacketSpec {
   tcpFlags?: number;
   icmpType?: number;
   icmpCode?: number;
+  length?: number;
+  ttl?: number;
+  tos?: number;
+  srcMac?: string;
+}
+
+/** What the user tells: where the packet comes from and what it carries. */
+export interface PacketSpec extends PacketHeaders {
+  /** An interface name it arrives on, or "local" for a packet this node sends. */
+  from: string;
+  /** Absent for a local packet whose source the routing decision picks. */
+  src?: string;
   /** The skb mark it starts with. */
   mark?: number;
   /** Conntrack state to assume for the packet; NEW when absent. */
   state?: "new" | "established" | "related" | "invalid";
   /** Whether the packet belongs to the reply direction of its connection. */
   reply?: boolean;
-  length?: number;
-  ttl?: number;
-  tos?: number;
-  srcMac?: string;
   /** A non-first fragment (what `-f` matches). */
   fragment?: boolean;
 }

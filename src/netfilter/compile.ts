@@ -10,7 +10,7 @@ import {
 import type { ChainDigest } from "../model/ast.js";
 import { findMatch, findTarget } from "../extensions/registry.js";
 import type { MatchExtension, TargetExtension } from "../extensions/types.js";
-import { ipKey, ipToNum, maskFromPrefix, type NetTest } from "./ipnum.js";
+import { ipKey, ipToNum, maskFromPrefix, type NetTest } from "../model/address.js";
 
 export type AddrCheck = NetTest | { indeterminate: string };
 export type IfaceCheck = { name: string; prefix: boolean; negated: boolean } | { indeterminate: string };

@@ -12,10 +12,9 @@
  * unknown match before a counting rule) costs one history, not a doubling per rule.
  */
 import type { Family, TableName } from "../model/ast.js";
-import { addressText } from "../syntax/address.js";
+import { addressText, inNet, ipToNum, type IpNum } from "../model/address.js";
 import { isUnknown } from "../model/ast.js";
 import type { CompiledChain, CompiledRule, CompiledRuleset, CompiledTable, AddrCheck, IfaceCheck } from "./compile.js";
-import { inNet, ipToNum, type IpNum } from "./ipnum.js";
 import { alternative, assume, fork, mergeBranches, snapshot, type Branch } from "./branch.js";
 import type { EvalEnv, Hook, IpsetView, MatchResult, NodeView, Step, TargetEffects } from "./types.js";
 import { hex } from "../extensions/util.js";

@@ -4,25 +4,13 @@
  * implement `evaluate`/`apply` against these types.
  */
 import type { Family, Rule, TableName } from "../model/ast.js";
-import type { CtState } from "../model/packet.js";
+import type { CtState, PacketHeaders } from "../model/packet.js";
 
 export type Hook = "PREROUTING" | "INPUT" | "FORWARD" | "OUTPUT" | "POSTROUTING";
 
 /** The packet as it is at one point of its path: rewritten addresses, marks, conntrack view. */
-export interface PacketState {
-  family: Family;
+export interface PacketState extends PacketHeaders {
   src: string;
-  dst: string;
-  proto: number;
-  sport?: number;
-  dport?: number;
-  tcpFlags?: number;
-  icmpType?: number;
-  icmpCode?: number;
-  length?: number;
-  ttl?: number;
-  tos?: number;
-  srcMac?: string;
   fragment: boolean;
   /** Interface it arrived on (absent for locally generated). */
   inIface?: string;

@@ -22,7 +22,7 @@
  */
 import type { PacketSpec } from "../model/packet.js";
 import { hasPorts, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from "../model/packet.js";
-import { addressFamily, canonicalAddress } from "../facts/ip-text.js";
+import { addressFamily, canonicalAddress } from "../model/address.js";
 import { interfaceNameProblem } from "../facts/interface-name.js";
 import { finish, portNumber, type FieldColumns, type PacketParse } from "./checks.js";
 import { TCP_FLAG_BITS } from "./tcp-flags.js";

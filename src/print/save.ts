@@ -3,7 +3,7 @@ import type { Chain, Counters, Family, MatchNode, RawOption, Rule, Ruleset, Tabl
 import { isUnknown } from "../model/ast.js";
 import { findMatch, findTarget } from "../extensions/registry.js";
 import type { PrintContext } from "../extensions/types.js";
-import { addressText } from "../syntax/address.js";
+import { addressText } from "../model/address.js";
 
 /** Quotes a value of a generic option only when restore would otherwise split or unescape it. */
 export function shellWord(v: string): string {

@@ -16,7 +16,7 @@ import { ListingScanner } from "../extensions/listing-scanner.js";
 import type { PrintContext } from "../extensions/types.js";
 import { protocolName, protocolNumber } from "../extensions/protocols.js";
 import { networkAddress } from "../extensions/services.js";
-import { parseAddress } from "./address.js";
+import { parseAddress } from "../model/address.js";
 import { cannotTellMessage, TableEvidence } from "./infer-table.js";
 import { withoutBom } from "./bom.js";
 import { isToolWarning, toolWarningMessage } from "./tool-warnings.js";

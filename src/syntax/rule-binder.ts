@@ -15,7 +15,7 @@ import type { Span } from "../model/span.js";
 import { findMatch, findTarget, IPTABLES_TARGET_NAMES, MATCHES } from "../extensions/registry.js";
 import type { BindContext, MatchExtension, OptionSpec, TargetExtension } from "../extensions/types.js";
 import { protocolName, protocolNumber } from "../extensions/protocols.js";
-import { parseAddress } from "./address.js";
+import { parseAddress } from "../model/address.js";
 import { BUILTIN_CHAINS, isTableName } from "../model/ast.js";
 
 export type Command =

@@ -5,7 +5,7 @@
  */
 import type { Family } from "../../src/model/ast.js";
 import type { NodeView, RouteDecision } from "../../src/netfilter/types.js";
-import { inNet, ipToNum, maskFromPrefix } from "../../src/netfilter/ipnum.js";
+import { applyMask, inNet, ipToNum, maskFromPrefix } from "../../src/model/address.js";
 
 export interface SimpleNodeSpec {
   addrs: Record<string, string[]>;
@@ -18,7 +18,7 @@ function parseCidr(c: string, family: Family) {
   const prefix = p === undefined ? (family === "ipv4" ? 32 : 128) : Number(p);
   const mask = maskFromPrefix(prefix, family);
   const n = ipToNum(a!, family)!;
-  const net = typeof n === "number" ? (n & (mask as number)) >>> 0 : n.map((w, i) => (w & (mask as readonly number[])[i]!) >>> 0) as unknown as typeof n;
+  const net = applyMask(n, mask);
   return { net, mask, prefix, addr: a! };
 }
 

@@ -12,7 +12,7 @@
 import type { MatchExtension, OptionSpec } from "../types.js";
 import type { Family } from "../../model/ast.js";
 import { collectOptions, parseUnsigned } from "../util.js";
-import { parseAddress } from "../../syntax/address.js";
+import { parseAddress } from "../../model/address.js";
 
 /** What netfate assumes of connection counts: one shared text, so outcomes list it once. */
 export const QUIET_CONNECTIONS =

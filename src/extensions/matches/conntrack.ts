@@ -4,10 +4,9 @@
  */
 import type { MatchExtension } from "../types.js";
 import type { PacketState } from "../../netfilter/types.js";
-import { parseAddress, addressText } from "../../syntax/address.js";
+import { addressText, inNet, ipToNum, maskFromPrefix, parseAddress } from "../../model/address.js";
 import type { AddressMatch, Family } from "../../model/ast.js";
 import { protocolNumber } from "../protocols.js";
-import { inNet, ipToNum, maskFromPrefix } from "../../netfilter/ipnum.js";
 
 export const CT_STATES = ["INVALID", "NEW", "RELATED", "ESTABLISHED", "UNTRACKED", "SNAT", "DNAT"] as const;
 export type CtStateName = (typeof CT_STATES)[number];

@@ -1,6 +1,6 @@
 /** `-m iprange --src-range A-B --dst-range C-D`: address ranges, each negatable. */
 import type { MatchExtension } from "../types.js";
-import { ipToNum } from "../../netfilter/ipnum.js";
+import { compareIp, ipToNum } from "../../model/address.js";
 import type { Family } from "../../model/ast.js";
 
 export interface IpRange {
@@ -17,12 +17,7 @@ export interface IprangeData {
 function cmp(a: string, b: string, family: Family): number | undefined {
   const x = ipToNum(a, family);
   const y = ipToNum(b, family);
-  if (x === undefined || y === undefined) return undefined;
-  if (typeof x === "number" && typeof y === "number") return x - y;
-  const xs = x as readonly number[];
-  const ys = y as readonly number[];
-  for (let i = 0; i < 4; i++) if (xs[i] !== ys[i]) return xs[i]! - ys[i]!;
-  return 0;
+  return x === undefined || y === undefined ? undefined : compareIp(x, y);
 }
 
 export const iprange: MatchExtension<IprangeData> = {

@@ -11,7 +11,7 @@
  */
 import type { BindContext, MatchExtension, OptionSpec } from "../types.js";
 import type { AddressMatch, Family, RawOption } from "../../model/ast.js";
-import { parseAddress, addressText } from "../../syntax/address.js";
+import { parseAddress, addressText } from "../../model/address.js";
 import { protocolName, protocolNumber } from "../protocols.js";
 import { collectOptions } from "../util.js";
 

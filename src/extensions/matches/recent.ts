@@ -8,7 +8,7 @@
 import type { MatchExtension, OptionSpec } from "../types.js";
 import type { RawOption } from "../../model/ast.js";
 import { collectOptions } from "../util.js";
-import { parseAddress } from "../../syntax/address.js";
+import { parseAddress } from "../../model/address.js";
 
 export type RecentOp = "set" | "rcheck" | "update" | "remove";
 

@@ -8,6 +8,7 @@ import type { RawOption } from "../../model/ast.js";
 import type { BindContext, TargetExtension } from "../types.js";
 import { collectOptions, parseUnsigned } from "../util.js";
 import { listingPattern } from "../listing-scanner.js";
+import { canonicalOf, compareIp, ipToNum, networkOf } from "../../model/address.js";
 
 export interface NptData {
   srcPrefix: string;
@@ -19,19 +20,16 @@ export interface NptData {
 function prefixOf(o: RawOption, ctx: BindContext, name: string): { addr: string; len: number } | undefined {
   const text = o.values[0] ?? "";
   const m = /^([^/]+)(?:\/(.*))?$/.exec(text);
-  if (!m || !ipaddr.IPv6.isValid(m[1]!) || m[1]!.includes("%") || (m[2] !== undefined && Number(m[2]) > 128)) {
-    return void ctx.error(o.span, `${name}: bad ${o.flag}`, "an IPv6 prefix such as 2001:db8:1::/48", text);
-  }
-  const addr = ipaddr.IPv6.parse(m[1]!);
+  const addr = m && !m[1]!.includes("%") ? canonicalOf(m[1]!, "ipv6") : undefined;
+  if (!m || addr === undefined) return void ctx.error(o.span, `${name}: bad ${o.flag}`, "an IPv6 prefix such as 2001:db8:1::/48", text);
   const len = m[2] === undefined ? 128 : prefixLength(m[2]);
   if (len === undefined) return void ctx.error(o.span, `${name}: bad ${o.flag}`, "an IPv6 prefix such as 2001:db8:1::/48", text);
   if (len === "non-contiguous") return void ctx.error(o.span, `${name}: ${text} has a non-contiguous mask; the kernel refuses it`, "/0 to /64", text);
   // Checks of the kernel's ip6t_npt_checkentry (measured: "Invalid argument").
   if (len > 64) return void ctx.error(o.span, `${name}: the kernel refuses a prefix longer than /64`, "/0 to /64", text);
-  const bytes = addr.toByteArray();
-  const hostBits = bytes.some((b, i) => (b & (0xff >> Math.max(0, Math.min(8, len - i * 8)))) !== 0);
-  if (hostBits) return void ctx.error(o.span, `${name}: ${text} has bits set past /${len}; the kernel refuses it`, "a prefix with host bits zero", text);
-  return { addr: addr.toRFC5952String(), len };
+  const n = ipToNum(addr, "ipv6")!;
+  if (compareIp(networkOf(n, len, "ipv6"), n) !== 0) return void ctx.error(o.span, `${name}: ${text} has bits set past /${len}; the kernel refuses it`, "a prefix with host bits zero", text);
+  return { addr, len };
 }
 
 /**
@@ -78,11 +76,10 @@ export function nptTarget(name: "DNPT" | "SNPT"): TargetExtension<NptData> {
     },
     parsePrint(s) {
       const m = s.match(listingPattern(`${name} src-pfx ([0-9a-f:.]+)/(\\d+) dst-pfx ([0-9a-f:.]+)/(\\d+)(?=\\s|$)`));
-      if (!m || !ipaddr.IPv6.isValid(m[1]!) || !ipaddr.IPv6.isValid(m[3]!)) return undefined;
-      return {
-        srcPrefix: ipaddr.IPv6.parse(m[1]!).toRFC5952String(), srcLength: Number(m[2]),
-        dstPrefix: ipaddr.IPv6.parse(m[3]!).toRFC5952String(), dstLength: Number(m[4]),
-      };
+      const srcPrefix = m ? canonicalOf(m[1]!, "ipv6") : undefined;
+      const dstPrefix = m ? canonicalOf(m[3]!, "ipv6") : undefined;
+      if (!m || !srcPrefix || !dstPrefix) return undefined;
+      return { srcPrefix, srcLength: Number(m[2]), dstPrefix, dstLength: Number(m[4]) };
     },
     apply(d) {
       // The checksum-neutral rewrite of the interface identifier is not modelled.

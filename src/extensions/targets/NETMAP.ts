@@ -3,10 +3,9 @@
  * host part. Rewrites the destination in PREROUTING/OUTPUT and the source in
  * POSTROUTING/INPUT. nat table only.
  */
-import ipaddr from "ipaddr.js";
+import type { Family } from "../../model/ast.js";
 import type { TargetExtension } from "../types.js";
-import { parseAddress } from "../../syntax/address.js";
-import { canonicalAddress } from "./TPROXY.js";
+import { canonicalOf, ipToNum, maskFromPrefix, numText, parseAddress, withNetwork } from "../../model/address.js";
 
 export interface NetmapData {
   /** Network address, host bits cleared. */
@@ -14,17 +13,12 @@ export interface NetmapData {
   prefixLength: number;
 }
 
-/** (addr & ~mask) | (net & mask), byte by byte. */
-function mapAddress(addr: string, d: NetmapData): string {
-  const a = ipaddr.parse(addr).toByteArray();
-  const n = ipaddr.parse(d.address).toByteArray();
-  const out = a.map((b, i) => {
-    const bits = Math.max(0, Math.min(8, d.prefixLength - i * 8));
-    const m = (0xff << (8 - bits)) & 0xff;
-    return (b & ~m & 0xff) | (n[i]! & m);
-  });
-  const r = ipaddr.fromByteArray(out);
-  return r.kind() === "ipv6" ? (r as ipaddr.IPv6).toRFC5952String() : r.toString();
+/** The address moved into the --to network, keeping its host part; undefined if it is not of the family. */
+function mapAddress(addr: string, d: NetmapData, family: Family): string | undefined {
+  const a = ipToNum(addr, family);
+  const to = ipToNum(d.address, family);
+  if (a === undefined || to === undefined) return undefined;
+  return numText(withNetwork(a, to, maskFromPrefix(d.prefixLength, family)));
 }
 
 export const NETMAP: TargetExtension<NetmapData> = {
@@ -51,7 +45,7 @@ export const NETMAP: TargetExtension<NetmapData> = {
   parsePrint(s, ctx) {
     const m = s.match(/to:([0-9a-fA-F:.]+)\/(\d+)(?=\s|$)/);
     if (!m) return undefined;
-    const address = canonicalAddress(m[1]!, ctx.family);
+    const address = canonicalOf(m[1]!, ctx.family);
     const len = Number(m[2]);
     if (!address || len > (ctx.family === "ipv4" ? 32 : 128)) return undefined;
     return { address, prefixLength: len };
@@ -59,7 +53,8 @@ export const NETMAP: TargetExtension<NetmapData> = {
   apply(d, env, fx) {
     const p = env.packet;
     const dnat = env.hook === "PREROUTING" || env.hook === "OUTPUT";
-    const addr = mapAddress(dnat ? p.dst : p.src, d);
+    const addr = mapAddress(dnat ? p.dst : p.src, d, p.family);
+    if (addr === undefined) return { indeterminate: `NETMAP: ${dnat ? p.dst : p.src} is not an ${p.family} address` };
     fx.nat(dnat ? "dnat" : "snat", { addr }, `NETMAP to ${d.address}/${d.prefixLength}`);
     return { verdict: "ACCEPT" };
   },

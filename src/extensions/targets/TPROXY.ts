@@ -2,9 +2,9 @@
  * `-j TPROXY`: hands the packet to a local socket (a transparent proxy) without rewriting it,
  * and marks it so policy routing delivers it locally. mangle PREROUTING, tcp or udp only.
  */
-import ipaddr from "ipaddr.js";
 import type { Family } from "../../model/ast.js";
 import type { TargetExtension } from "../types.js";
+import { canonicalOf } from "../../model/address.js";
 import { servicePort } from "../services.js";
 import { collectOptions, hex, parseUnsigned, parseValueMask } from "../util.js";
 
@@ -18,12 +18,6 @@ export interface TproxyData {
 
 function anyAddress(family: Family): string {
   return family === "ipv4" ? "0.0.0.0" : "::";
-}
-
-/** A numeric address of the family, canonical, or undefined. */
-export function canonicalAddress(text: string, family: Family): string | undefined {
-  if (family === "ipv4") return ipaddr.IPv4.isValidFourPartDecimal(text) ? ipaddr.IPv4.parse(text).toString() : undefined;
-  return ipaddr.IPv6.isValid(text) && !text.includes("%") ? ipaddr.IPv6.parse(text).toRFC5952String() : undefined;
 }
 
 /** A port as xtables_parse_port takes it: 0-65535 or a service name. */
@@ -50,7 +44,7 @@ export const TPROXY: TargetExtension<TproxyData> = {
     const d: TproxyData = { port, addr: anyAddress(ctx.family), markValue: 0, markMask: 0 };
     const onIp = o.get("--on-ip");
     if (onIp) {
-      const a = canonicalAddress(onIp.values[0] ?? "", ctx.family);
+      const a = canonicalOf(onIp.values[0] ?? "", ctx.family);
       if (!a) return void ctx.error(onIp.span, "TPROXY: bad --on-ip", `a numeric ${ctx.family === "ipv4" ? "IPv4" : "IPv6"} address`, onIp.values[0]);
       d.addr = a;
     }
@@ -77,7 +71,7 @@ export const TPROXY: TargetExtension<TproxyData> = {
     // IPv6 addresses are printed bare before ":PORT", so the port is after the last colon.
     const m = s.match(/TPROXY redirect (\S+):(\d+) mark (0x[0-9a-f]+)\/(0x[0-9a-f]+)(?=\s|$)/);
     if (!m) return undefined;
-    const addr = canonicalAddress(m[1]!, ctx.family);
+    const addr = canonicalOf(m[1]!, ctx.family);
     if (!addr) return undefined;
     return { addr, port: Number(m[2]), markValue: parseUnsigned(m[3]!)!, markMask: parseUnsigned(m[4]!)! };
   },
