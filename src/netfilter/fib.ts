@@ -17,7 +17,7 @@
  */
 import type { Family } from "../model/ast.js";
 import type { FactInterface, FactRoute, FactRule, NodeFacts } from "../facts/model.js";
-import { inNet, ipToNum, maskFromPrefix, type IpNum } from "./ipnum.js";
+import { applyMask, inNet, ipToNum, maskFromPrefix, numText, type IpNum } from "../model/address.js";
 
 /** What a lookup is asked with: the kernel's flowi4. */
 export interface Flow {
@@ -69,21 +69,12 @@ export const DEFAULT_RULES: readonly FactRule[] = [
   { family: "ipv6", priority: 32766, action: "lookup", table: "main" },
 ];
 
-function masked(n: IpNum, m: IpNum): IpNum {
-  return typeof n === "number" ? ((n & (m as number)) >>> 0) : (n.map((w, k) => (w & (m as readonly number[])[k]!) >>> 0) as unknown as IpNum);
-}
-
-function numText(n: IpNum): string {
-  if (typeof n === "number") return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
-  return n.flatMap((w) => [(w >>> 16).toString(16), (w & 0xffff).toString(16)]).join(":");
-}
-
 function entry(r: FactRoute): TableEntry | undefined {
   const n = ipToNum(r.dst, r.family);
   if (n === undefined) return undefined;
   // A route's text may carry host bits (a connected route named by the address).
   const mask = maskFromPrefix(r.prefixLength, r.family);
-  return { route: r, net: masked(n, mask), mask };
+  return { route: r, net: applyMask(n, mask), mask };
 }
 
 const fullLength = (f: Family) => (f === "ipv4" ? 32 : 128);
@@ -96,7 +87,7 @@ export function derivedRoutes(i: FactInterface): FactRoute[] {
     const n = ipToNum(a.address, a.family);
     if (n === undefined) continue;
     const mask = maskFromPrefix(a.prefixLength, a.family);
-    const net = numText(masked(n, mask));
+    const net = numText(applyMask(n, mask));
     const base = { family: a.family, dev: i.name, src: a.address, proto: "kernel" } as const;
     out.push({ ...base, table: "local", type: "local", dst: a.address, prefixLength: fullLength(a.family), scope: "host" });
     if (a.prefixLength === fullLength(a.family)) continue;
@@ -187,7 +178,7 @@ function compileRule(r: FactRule): CompiledRule {
     const n = ipToNum(p.address, r.family);
     if (n === undefined) return undefined;
     const mask = maskFromPrefix(p.prefixLength, r.family);
-    return { net: masked(n, mask), mask };
+    return { net: applyMask(n, mask), mask };
   };
   const c: CompiledRule = {
     rule: r,

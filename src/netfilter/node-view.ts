@@ -13,7 +13,7 @@ import type { Family } from "../model/ast.js";
 import type { FactRoute, NodeFacts } from "../facts/model.js";
 import { confKey } from "../facts/sysctl.js";
 import { Fib, routeText, ruleText, type FibAnswer, type Flow } from "./fib.js";
-import { inNet, ipToNum, maskFromPrefix, type IpNum } from "./ipnum.js";
+import { ipToNum, netContains } from "../model/address.js";
 import type { AddrType, InputRouteQuery, NodeView, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "./types.js";
 
 const ADDR_TYPE: Partial<Record<FactRoute["type"], AddrType>> = {
@@ -404,12 +404,4 @@ function defaultScope(address: string): string {
   return address.startsWith("127.") || address === "::1" ? "host" : "global";
 }
 
-function netContains(addr: string, prefix: number, ip: string, family: Family): boolean {
-  const a = ipToNum(addr, family);
-  const b = ipToNum(ip, family);
-  if (a === undefined || b === undefined) return false;
-  const mask = maskFromPrefix(prefix, family);
-  const net = typeof a === "number" ? ((a & (mask as number)) >>> 0) : a.map((w, k) => (w & (mask as readonly number[])[k]!) >>> 0);
-  return inNet(b, { net: net as IpNum, mask });
-}
 

@@ -34,22 +34,6 @@ interface Known {
 const KNOWN_UPWARD_IMPORTS: readonly Known[] = [
   {
     entries: [
-      "src/extensions/matches/connlimit.ts -> src/syntax/address.ts",
-      "src/extensions/matches/conntrack.ts -> src/syntax/address.ts",
-      "src/extensions/matches/conntrack.ts -> src/netfilter/ipnum.ts",
-      "src/extensions/matches/iprange.ts -> src/netfilter/ipnum.ts",
-      "src/extensions/matches/policy.ts -> src/syntax/address.ts",
-      "src/extensions/matches/recent.ts -> src/syntax/address.ts",
-      "src/extensions/nat-range.ts -> src/netfilter/ipnum.ts",
-      "src/extensions/targets/NETMAP.ts -> src/syntax/address.ts",
-      "src/ipset/element.ts -> src/netfilter/ipnum.ts",
-      "src/ipset/lookup.ts -> src/netfilter/ipnum.ts",
-    ],
-    why: "address and CIDR arithmetic lives in the reader (syntax/address.ts) and the evaluator (netfilter/ipnum.ts)",
-    removedBy: "addresses as one model/ module (\"model/ owns the vocabulary ... addresses\")",
-  },
-  {
-    entries: [
       "src/extensions/types.ts -> src/netfilter/types.ts",
       "src/extensions/matches/addrtype.ts -> src/netfilter/types.ts",
       "src/extensions/matches/conntrack.ts -> src/netfilter/types.ts",
