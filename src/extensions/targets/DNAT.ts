@@ -1,6 +1,6 @@
 /** `-j DNAT`: rewrites the destination of a connection's first packet (nat PREROUTING/OUTPUT). */
-import type { TargetExtension } from "../types.js";
-import { natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
+import type { TargetExtension, WitnessFields } from "../types.js";
+import { natPortsChecked, natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
 
 export interface DnatData {
   range: NatRange;
@@ -11,6 +11,7 @@ export interface DnatData {
 export const DNAT: TargetExtension<DnatData> = {
   type: "target",
   name: "DNAT",
+  needsConntrack: true,
   tables: ["nat"],
   options: [
     { flags: ["--to-destination"], args: 1 },
@@ -28,10 +29,7 @@ export const DNAT: TargetExtension<DnatData> = {
       ctx.error(to.span, "DNAT: bad --to-destination", r.error, to.values[0]);
       return undefined;
     }
-    if (r.minPort !== undefined && !ctx.protocol) {
-      ctx.error(to.span, "DNAT: a port needs -p tcp, udp, sctp or dccp");
-      return undefined;
-    }
+    if (r.minPort !== undefined && !natPortsChecked(ctx, to.span, "DNAT")) return undefined;
     return {
       range: r,
       random: options.some((o) => o.flag === "--random"),
@@ -54,6 +52,14 @@ export const DNAT: TargetExtension<DnatData> = {
     const ranged = (r.minAddr !== r.maxAddr) || (r.minPort !== r.maxPort);
     fx.nat("dnat", to, ranged ? `DNAT (first of range ${natRangeText(r, env.packet.family)})` : "DNAT");
     return { verdict: "ACCEPT" };
+  },
+  witnesses(d) {
+    // A client may also talk to the endpoint directly; an upgrade can change that path alone.
+    const r = d.range;
+    const direct: WitnessFields = {};
+    if (r.minAddr) direct.dst = r.minAddr;
+    if (r.minPort !== undefined) direct.dport = r.minPort;
+    return [{ kind: "fields", tries: [direct] }];
   },
   parsePrint(s, ctx) {
     const m = s.match(/to:(\S+)/);

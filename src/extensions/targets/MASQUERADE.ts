@@ -16,6 +16,7 @@ export interface MasqueradeData {
 export const MASQUERADE: TargetExtension<MasqueradeData> = {
   type: "target",
   name: "MASQUERADE",
+  needsConntrack: true,
   tables: ["nat"],
   options: [
     { flags: ["--to-ports"], args: 1 },

@@ -30,6 +30,7 @@ function mapAddress(addr: string, d: NetmapData): string {
 export const NETMAP: TargetExtension<NetmapData> = {
   type: "target",
   name: "NETMAP",
+  needsConntrack: true,
   tables: ["nat"],
   options: [{ flags: ["--to"], args: 1 }],
   parse(options, ctx, span) {

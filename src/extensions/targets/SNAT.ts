@@ -1,7 +1,6 @@
 /** `-j SNAT --to-source`: rewrites the source of a connection's first packet (nat POSTROUTING/INPUT). */
 import type { TargetExtension } from "../types.js";
-import { natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
-import { natPortsAllowed } from "./REDIRECT.js";
+import { natPortsChecked, natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
 
 export interface SnatData {
   range: NatRange;
@@ -13,6 +12,7 @@ export interface SnatData {
 export const SNAT: TargetExtension<SnatData> = {
   type: "target",
   name: "SNAT",
+  needsConntrack: true,
   tables: ["nat"],
   options: [
     { flags: ["--to-source"], args: 1 },
@@ -31,10 +31,7 @@ export const SNAT: TargetExtension<SnatData> = {
       ctx.error(to.span, "SNAT: bad --to-source", r.error, to.values[0]);
       return undefined;
     }
-    if (r.minPort !== undefined && !natPortsAllowed(ctx.protocol)) {
-      ctx.error(to.span, "SNAT: Need TCP, UDP, SCTP or DCCP with port specification", "-p tcp, udp, sctp or dccp before -j");
-      return undefined;
-    }
+    if (r.minPort !== undefined && !natPortsChecked(ctx, to.span, "SNAT")) return undefined;
     const has = (f: string) => options.some((o) => o.flag === f);
     return { range: r, random: has("--random"), randomFully: has("--random-fully"), persistent: has("--persistent") };
   },
