@@ -23,11 +23,25 @@ export interface Literal {
   text: string;
 }
 
+/** A translation a nat-table target asked for (nat.ts applies it when the nat table has finished). */
 export interface PendingNat {
   kind: "dnat" | "snat";
   addr?: string;
   port?: number;
   how: string;
+}
+
+/** Something a target did that its step lists, kept as a value until the step is finished. */
+export type Note =
+  /** A header field netfate does not follow further (TOS, TTL, MSS...). */
+  | { kind: "rewrite"; field: string; value: number | string }
+  /** The packet's tuple added to (or deleted from) an ipset. */
+  | { kind: "set"; name: string; del: boolean };
+
+/** A note as the step's rewrites list it. */
+export function noteText(n: Note): string {
+  if (n.kind === "rewrite") return `${n.field} → ${typeof n.value === "number" ? hex(n.value) : n.value}`;
+  return `${n.del ? "deleted from" : "added to"} set ${n.name}`;
 }
 
 export interface Branch {
@@ -41,7 +55,7 @@ export interface Branch {
   /** NAT a nat-table target asked for, applied when the nat table has finished. */
   pendingNat?: PendingNat;
   /** Effects a target noted in the current rule (rewrites of fields netfate does not follow, set updates). */
-  notes: string[];
+  notes: Note[];
   /** The kernel log line the current rule produced. */
   logLine?: string;
   /** Which way a random branch went at the current rule. */
