@@ -1,10 +1,10 @@
 /**
  * One possible history of the packet: its probability, the assumptions it rests on, the
- * steps so far and the packet as it is now. Branches fork at `statistic` rules, at matches
+ * steps so far and the packet as it is now. Branches fork at random matches, at matches
  * netfate cannot decide, and at route alternatives.
  *
  * Two kinds of fork, kept apart because they mean different things:
- * - a random one (`statistic`, `numgen`): the children are chances, their probabilities add
+ * - a random one (a match that answers with `branches`): the children are chances, their probabilities add
  *   up to the parent's;
  * - one on something the input does not say (an unknown match, an unknown target): the
  *   children are alternatives, each keeping the parent's probability and recording the side
