@@ -34,6 +34,20 @@ export function natPortsChecked(ctx: BindContext, span: Span, target: string): b
   return false;
 }
 
+/**
+ * The port a NAT port range gives a connection whose port (the one it translates) is `port`:
+ * undefined when the connection keeps its own, in the range; else the range's first. The
+ * kernel keeps an in-range port whose tuple is free and otherwise tries the range from its
+ * start for DNAT and REDIRECT (nf_nat_get_unique_tuple; at random with --random, and always
+ * at random for SNAT and MASQUERADE, whose first port then stands for the kernel's pick).
+ * Measured in a network namespace: DNAT to :5000-5100 keeps 5050 and turns 7000 into 5000;
+ * SNAT to :6000-6100 keeps 6050. A port not given is taken as outside the range.
+ */
+export function natPort(port: number | undefined, range: { minPort?: number; maxPort?: number }): number | undefined {
+  if (range.minPort === undefined) return undefined;
+  return port === undefined || port < range.minPort || port > range.maxPort! ? range.minPort : undefined;
+}
+
 function canonicalIp(text: string, family: Family): string | undefined {
   try {
     // A valid dotted quad (no leading zeros) is its own canonical text.

@@ -4,8 +4,8 @@
  * netfate cannot decide, and at route alternatives.
  *
  * Two kinds of fork, kept apart because they mean different things:
- * - a random one (a match that answers with `branches`): the children are chances, their probabilities add
- *   up to the parent's;
+ * - a random one (a match that answers with `branches`): the children are chances, their
+ *   probabilities add up to the parent's;
  * - one on something the input does not say (an unknown match, an unknown target): the
  *   children are alternatives, each keeping the parent's probability and recording the side
  *   it took as a `Literal` in `given`. An outcome's probability is then its chance *given*

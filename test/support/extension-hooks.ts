@@ -12,6 +12,8 @@ import { candidatePackets } from "../../src/diff/candidates.js";
 import { diffRulesets } from "../../src/diff/compare.js";
 import { compileRulesets } from "../../src/netfilter/compile.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
+import { buildNode } from "../../src/netfilter/model.js";
+import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 
 /** A node with one interface, so that packets to its address are delivered through INPUT. */
 export const NODE = factsFromTexts([{
@@ -66,4 +68,10 @@ export function indexedPorts(rule: (port: number) => string): { byDport: number[
 /** Whether the kernel would enable conntrack for a dump of `table` with `lines`. */
 export function conntrackActive(table: "filter" | "nat" | "raw" | "mangle", lines: readonly string[], family: Family = "ipv4"): boolean {
   return compileRulesets([dump(table, lines, family)], family).conntrackActive;
+}
+
+/** Each outcome of a packet through `rulesets` on NODE: the final packet and the rewrites on the way. */
+export function traced(rulesets: Ruleset[], packet: PacketSpec): Array<{ final: { src: string; dst: string; sport?: number; dport?: number }; rewrites: string[] }> {
+  const e = buildNode({ rulesets, node: nodeViewFromFacts(NODE) }).evaluate(packet);
+  return e.outcomes.map((o) => ({ final: o.final, rewrites: o.steps.flatMap((s) => s.rewrites ?? []) }));
 }

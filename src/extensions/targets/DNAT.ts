@@ -1,6 +1,6 @@
 /** `-j DNAT`: rewrites the destination of a connection's first packet (nat PREROUTING/OUTPUT). */
 import type { TargetExtension, WitnessFields } from "../types.js";
-import { natPortsChecked, natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
+import { natPort, natPortsChecked, natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
 
 export interface DnatData {
   range: NatRange;
@@ -43,13 +43,14 @@ export const DNAT: TargetExtension<DnatData> = {
     return ` to:${natRangeText(d.range, ctx.family)}${d.random ? " random" : ""}${d.persistent ? " persistent" : ""}`;
   },
   apply(d, env, fx) {
-    // The first address and port of a range: which one the kernel picks within a range
-    // depends on a hash (or --random), so a range is reported as such.
+    // The first address of a range: which one the kernel picks depends on a hash, so an
+    // address range is reported as such; so is a port range under --random.
     const r = d.range;
     const to: { addr?: string; port?: number } = {};
     if (r.minAddr !== undefined) to.addr = r.minAddr;
-    if (r.minPort !== undefined) to.port = r.minPort;
-    const ranged = (r.minAddr !== r.maxAddr) || (r.minPort !== r.maxPort);
+    const port = natPort(env.packet.dport, r);
+    if (port !== undefined) to.port = port;
+    const ranged = r.minAddr !== r.maxAddr || (d.random && r.minPort !== r.maxPort);
     fx.nat("dnat", to, ranged ? `DNAT (first of range ${natRangeText(r, env.packet.family)})` : "DNAT");
     return { verdict: "ACCEPT" };
   },

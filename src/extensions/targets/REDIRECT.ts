@@ -6,7 +6,7 @@ import type { RawOption } from "../../model/ast.js";
 import type { BindContext, TargetExtension } from "../types.js";
 import { servicePort } from "../services.js";
 import { collectOptions, parseUnsigned } from "../util.js";
-import { natPortsChecked } from "../nat-range.js";
+import { natPort, natPortsChecked } from "../nat-range.js";
 
 export interface PortRangeData {
   minPort?: number;
@@ -96,8 +96,8 @@ export const REDIRECT: TargetExtension<RedirectData> = {
       }
     }
     const to: { addr: string; port?: number } = { addr };
-    // The destination port is kept when it lies in the range; else the range's first is used.
-    if (d.minPort !== undefined && (p.dport === undefined || p.dport < d.minPort || p.dport > d.maxPort!)) to.port = d.minPort;
+    const port = natPort(p.dport, d);
+    if (port !== undefined) to.port = port;
     fx.nat("dnat", to, "REDIRECT");
     return { verdict: "ACCEPT" };
   },

@@ -1,6 +1,6 @@
 /** `-j SNAT --to-source`: rewrites the source of a connection's first packet (nat POSTROUTING/INPUT). */
 import type { TargetExtension } from "../types.js";
-import { natPortsChecked, natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
+import { natPort, natPortsChecked, natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
 
 export interface SnatData {
   range: NatRange;
@@ -53,7 +53,9 @@ export const SNAT: TargetExtension<SnatData> = {
     const to: { addr?: string; port?: number } = {};
     if (r.minAddr !== undefined) to.addr = r.minAddr;
     const p = env.packet;
-    if (r.minPort !== undefined && p.sport !== undefined && (p.sport < r.minPort || p.sport > r.maxPort!)) to.port = r.minPort;
+    // (a source port not given is left as it is)
+    const port = p.sport === undefined ? undefined : natPort(p.sport, r);
+    if (port !== undefined) to.port = port;
     const ranged = r.minAddr !== r.maxAddr;
     fx.nat("snat", to, ranged ? `SNAT (first of range ${natRangeText(r, p.family)})` : "SNAT");
     return { verdict: "ACCEPT" };
