@@ -41,18 +41,9 @@ const MEMBERS_PER_SET = 64;
 const ENTRIES_PER_CHAIN = 8;
 
 /** What a packet should carry to meet one rule (fields it does not care about are absent). */
-interface Want {
+interface Want extends WitnessFields {
+  /** The arrival interface (`-i`), or "local". */
   from?: string;
-  src?: string;
-  dst?: string;
-  proto?: number;
-  sport?: number;
-  dport?: number;
-  mark?: number;
-  icmpType?: number;
-  /** The destination must be an address of the node (addrtype LOCAL). */
-  dstLocal?: boolean;
-  established?: boolean;
 }
 
 /** One rule's wish, and the small changes to it that sit on its boundaries. */
