@@ -255,10 +255,7 @@ export function targetNeedsConntrack(name: string): boolean {
   return CONNTRACK_TARGETS.has(name);
 }
 
-/**
- * The tables target `name` may be used in, when it is limited to some (its `tables`); any
- * family's target of that name, as iptables refuses it by name before knowing the family.
- */
+/** The tables target `name` (of either family) may be used in, when it is limited to some (its `tables`). */
 export function tablesAllowing(name: string): readonly string[] | undefined {
   for (const t of TARGET_INDEX.get(name) ?? []) if (t.tables) return t.tables;
   return undefined;

@@ -87,7 +87,7 @@ export interface CompiledRuleset {
   loops: Set<string>;
   /**
    * Whether conntrack runs at all. The kernel enables it in a network namespace only when a
-   * rule needs it (a NAT target, -m conntrack/state/connmark, -j CT...); without it the nat
+   * rule needs it (an extension whose `needsConntrack` says so); without it the nat
    * chains are never consulted (pinned in test/kernel/pinned.test.ts).
    */
   conntrackActive: boolean;
