@@ -4,7 +4,8 @@
  * that meets its conditions (and those of the first rule that jumps to its chain, so a rule
  * deep in KUBE-SEP-… is reached with the service address it needs), then packets on either
  * side of each boundary it draws (network and broadcast addresses, one past them, port-range
- * edges, marks), set members and DNAT targets. A seeded random search mixes the same constants
+ * edges, marks), and what each extension offers as witnesses (its `witnesses` hook: set
+ * members, a NAT destination...). A seeded random search mixes the same constants
  * into combinations no single rule spells out.
  *
  * Every step is linear in the rules; the result does not depend on which dump is "old", so
@@ -15,15 +16,8 @@ import type { AddressMatch, Family, Rule, Ruleset, Table } from "../model/ast.js
 import { hasPorts, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, type PacketSpec } from "../model/packet.js";
 import type { NodeFacts } from "../facts/model.js";
 import type { IpSetCollection } from "../ipset/index.js";
-import type { NegPortRange } from "../extensions/matches/tcp.js";
-import type { MultiportData } from "../extensions/matches/multiport.js";
-import type { MarkData } from "../extensions/matches/mark.js";
-import type { SetMatchData } from "../extensions/matches/set.js";
-import type { IprangeData } from "../extensions/matches/iprange.js";
-import type { IcmpData } from "../extensions/matches/icmp.js";
-import type { AddrtypeData } from "../extensions/matches/addrtype.js";
-import type { ConntrackData } from "../extensions/matches/conntrack.js";
-import type { DnatData } from "../extensions/targets/DNAT.js";
+import { boundMatch, boundTarget } from "../extensions/registry.js";
+import type { Witness, WitnessFields } from "../extensions/types.js";
 
 export interface CandidateOptions {
   /** Interfaces and addresses of the node (arrival interfaces, local destinations). */
@@ -47,18 +41,9 @@ const MEMBERS_PER_SET = 64;
 const ENTRIES_PER_CHAIN = 8;
 
 /** What a packet should carry to meet one rule (fields it does not care about are absent). */
-interface Want {
+interface Want extends WitnessFields {
+  /** The arrival interface (`-i`), or "local". */
   from?: string;
-  src?: string;
-  dst?: string;
-  proto?: number;
-  sport?: number;
-  dport?: number;
-  mark?: number;
-  icmpType?: number;
-  /** The destination must be an address of the node (addrtype LOCAL). */
-  dstLocal?: boolean;
-  established?: boolean;
 }
 
 /** One rule's wish, and the small changes to it that sit on its boundaries. */
@@ -121,7 +106,7 @@ function portEdges(lo: number, hi: number): number[] {
   return [lo, hi, lo - 1, hi + 1].filter((p) => p >= 0 && p <= 65535);
 }
 
-function portWant(r: NegPortRange): number | undefined {
+function portWant(r: { lo: number; hi: number; negated: boolean }): number | undefined {
   if (!r.negated) return r.lo;
   return r.hi < 65535 ? r.hi + 1 : r.lo > 0 ? r.lo - 1 : undefined;
 }
@@ -164,18 +149,7 @@ function addressProbe(m: AddressMatch, key: "src" | "dst", p: Probe, c: Context)
   }
 }
 
-function portProbe(r: NegPortRange | undefined, key: "sport" | "dport", p: Probe, c: Context): void {
-  if (!r) return;
-  const w = portWant(r);
-  if (w !== undefined) p.want[key] = w;
-  for (const x of portEdges(r.lo, r.hi)) {
-    p.variants.push({ [key]: x });
-    c.pool.ports.add(x);
-  }
-}
-
-function rangeProbe(r: { negated: boolean; from: string; to: string } | undefined, key: "src" | "dst", p: Probe, c: Context): void {
-  if (!r) return;
+function rangeProbe(r: { negated: boolean; from: string; to: string }, key: "src" | "dst", p: Probe, c: Context): void {
   const edges = [r.from, r.to, offset(r.from, -1n, c.family), offset(r.to, 1n, c.family)].filter((x): x is string => x !== undefined);
   const want = r.negated ? edges[3] ?? edges[2] : r.from;
   if (want) p.want[key] = want;
@@ -185,7 +159,7 @@ function rangeProbe(r: { negated: boolean; from: string; to: string } | undefine
   }
 }
 
-function setProbe(d: SetMatchData, p: Probe, c: Context): void {
+function setProbe(d: { name: string; flags: readonly ("src" | "dst")[]; negated: boolean }, p: Probe, c: Context): void {
   const members = c.sets.get(d.name) ?? [];
   const [addrDir, portDir] = d.flags;
   members.forEach((text, i) => {
@@ -200,75 +174,47 @@ function setProbe(d: SetMatchData, p: Probe, c: Context): void {
   });
 }
 
-/** The matches netfate knows the data of; others leave the packet free in that respect. */
-function matchProbe(name: string, data: unknown, p: Probe, c: Context): void {
-  switch (name) {
-    case "tcp":
-    case "udp":
-    case "sctp": {
-      const d = data as { sport?: NegPortRange; dport?: NegPortRange };
-      portProbe(d.sport, "sport", p, c);
-      portProbe(d.dport, "dport", p, c);
+/** Packet fields a witness's `tries` add to the random search's pool. */
+function pooled(f: WitnessFields, c: Context): void {
+  if (f.src !== undefined) c.pool.addrs.add(f.src);
+  if (f.dst !== undefined) c.pool.addrs.add(f.dst);
+  if (f.sport !== undefined) c.pool.ports.add(f.sport);
+  if (f.dport !== undefined) c.pool.ports.add(f.dport);
+  if (f.mark !== undefined) c.pool.marks.add(f.mark);
+}
+
+/** What an extension offers (its `witnesses`), as the rule's wish and its boundary variants. */
+function witnessProbe(w: Witness, p: Probe, c: Context): void {
+  switch (w.kind) {
+    case "fields":
+      if (w.want) Object.assign(p.want, w.want);
+      for (const t of w.tries ?? []) {
+        p.variants.push({ ...t });
+        pooled(t, c);
+      }
       return;
-    }
-    case "multiport": {
-      const d = data as MultiportData;
-      const key = d.which === "sports" ? "sport" : "dport";
-      d.ports.forEach((r, i) => {
+    case "ports":
+      w.ranges.forEach((r, i) => {
         if (i === 0) {
-          const w = portWant({ ...r, negated: d.negated });
-          if (w !== undefined) p.want[key] = w;
+          const want = portWant({ lo: r.lo, hi: r.hi, negated: w.negated });
+          if (want !== undefined) p.want[w.field] = want;
         }
         for (const x of portEdges(r.lo, r.hi)) {
-          p.variants.push({ [key]: x });
+          p.variants.push({ [w.field]: x });
           c.pool.ports.add(x);
         }
       });
       return;
-    }
-    case "mark": {
-      const d = data as MarkData;
-      const lowBit = d.mask === 0 ? 0 : (d.mask & -d.mask) >>> 0;
-      const other = (d.value ^ lowBit) >>> 0;
-      p.want.mark = d.negated ? other : d.value;
-      for (const m of [d.value, other, 0]) {
-        p.variants.push({ mark: m });
-        c.pool.marks.add(m);
-      }
+    case "addresses":
+      rangeProbe(w, w.field, p, c);
       return;
-    }
-    case "iprange": {
-      const d = data as IprangeData;
-      rangeProbe(d.src, "src", p, c);
-      rangeProbe(d.dst, "dst", p, c);
-      return;
-    }
-    case "icmp":
-    case "icmp6": {
-      const d = data as IcmpData;
-      if (d.type === 255) return;
-      p.want.proto = name === "icmp" ? PROTO_ICMP : PROTO_ICMPV6;
-      if (!d.negated) p.want.icmpType = d.type;
-      p.variants.push({ icmpType: d.type }, { icmpType: (d.type + 1) & 255 });
-      return;
-    }
     case "set":
-      setProbe(data as SetMatchData, p, c);
+      setProbe(w, p, c);
       return;
-    case "addrtype": {
-      const d = data as AddrtypeData;
-      if (d.dst && d.dst.types.includes("LOCAL") && !d.dst.negated) p.want.dstLocal = true;
-      return;
-    }
-    case "conntrack":
-    case "state": {
-      const s = name === "conntrack" ? (data as ConntrackData).state : (data as { states?: string[]; negated?: boolean });
-      const states = s && "states" in s ? s.states ?? [] : [];
-      if (s && !s.negated && states.includes("ESTABLISHED") && !states.includes("NEW")) p.want.established = true;
-      return;
-    }
   }
 }
+
+const NO_WITNESSES: readonly Witness[] = [];
 
 function ruleProbe(rule: Rule, c: Context): Probe {
   const p: Probe = { want: {}, variants: [] };
@@ -284,18 +230,12 @@ function ruleProbe(rule: Rule, c: Context): Probe {
     const n = rule.protocol.number;
     p.want.proto = rule.protocol.negated ? (n === PROTO_TCP ? PROTO_UDP : PROTO_TCP) : n;
   }
-  for (const m of rule.matches) if (m.kind === "match") matchProbe(m.name, m.data, p, c);
-  const t = rule.target;
-  if (t?.kind === "target" && t.name === "DNAT") {
-    // A client may also talk to the endpoint directly; an upgrade can change that path alone.
-    const r = (t.data as DnatData).range;
-    const v: Want = {};
-    if (r.minAddr) v.dst = r.minAddr;
-    if (r.minPort !== undefined) v.dport = r.minPort;
-    p.variants.push(v);
-    if (r.minAddr) c.pool.addrs.add(r.minAddr);
-    if (r.minPort !== undefined) c.pool.ports.add(r.minPort);
+  for (const m of rule.matches) {
+    if (m.kind !== "match") continue;
+    for (const w of boundMatch(m)?.witnesses?.(m.data) ?? NO_WITNESSES) witnessProbe(w, p, c);
   }
+  const t = rule.target;
+  if (t?.kind === "target") for (const w of boundTarget(t)?.witnesses?.(t.data) ?? NO_WITNESSES) witnessProbe(w, p, c);
   for (const k of ["src", "dst"] as const) if (p.want[k]) c.pool.addrs.add(p.want[k]);
   for (const k of ["sport", "dport"] as const) if (p.want[k] !== undefined) c.pool.ports.add(p.want[k]);
   return p;

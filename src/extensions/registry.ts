@@ -4,7 +4,7 @@
  * indeterminate.
  */
 import type { ExtensionMatch, ExtensionTarget, Family } from "../model/ast.js";
-import type { DataOf, Extension, MatchExtension, TargetExtension } from "./types.js";
+import type { Extension, MatchExtension, TargetExtension } from "./types.js";
 import { addrtype } from "./matches/addrtype.js";
 import { cgroup } from "./matches/cgroup.js";
 import { comment } from "./matches/comment.js";
@@ -213,13 +213,52 @@ export function targetsListedAs(word: string, family: Family): TargetExtension<a
   return named ? [named, ...aliased] : aliased;
 }
 
-/** The extension a match node was bound by (undefined for a node of another extension). */
-export function matchData<E extends MatchExtension<any>>(node: ExtensionMatch, ext: E): DataOf<E> | undefined {
-  return node.name === ext.name ? (node.data as DataOf<E>) : undefined;
+/**
+ * The extension a bound node was bound by: the node holds that extension's own name and data.
+ * By name alone, whatever the family: the binder's implicit `-p` matches may bind one of
+ * another family's (`-p icmpv6 --icmpv6-type` in an IPv4 dump).
+ */
+export function boundMatch(node: ExtensionMatch): MatchExtension<any> | undefined {
+  return bound(MATCH_INDEX, node.name);
 }
 
-export function targetData<E extends TargetExtension<any>>(node: ExtensionTarget, ext: E): DataOf<E> | undefined {
-  return node.name === ext.name ? (node.data as DataOf<E>) : undefined;
+export function boundTarget(node: ExtensionTarget): TargetExtension<any> | undefined {
+  return bound(TARGET_INDEX, node.name);
+}
+
+function bound<E extends Extension>(idx: Map<string, E[]>, name: string): E | undefined {
+  for (const e of idx.get(name) ?? []) if (e.name === name) return e;
+  return undefined;
+}
+
+/**
+ * Names (known to netfate or not) whose use makes the kernel enable conntrack: the extensions
+ * that say so (`needsConntrack`), and the iptables extensions netfate does not implement that
+ * need it too (libxt_helper, libxt_cluster, libxt_ipvs, SYNPROXY).
+ */
+function conntrackUsers(list: readonly Extension[], unimplemented: readonly string[]): ReadonlySet<string> {
+  const names = new Set(unimplemented);
+  for (const e of list) if (e.needsConntrack) for (const n of [e.name, ...(e.aliases ?? [])]) names.add(n);
+  return names;
+}
+
+const CONNTRACK_MATCHES = conntrackUsers(MATCHES, ["helper", "cluster", "ipvs"]);
+const CONNTRACK_TARGETS = conntrackUsers(TARGETS, ["SYNPROXY"]);
+
+/** Whether `-m NAME` (known or not) makes the kernel enable conntrack. */
+export function matchNeedsConntrack(name: string): boolean {
+  return CONNTRACK_MATCHES.has(name);
+}
+
+/** Whether `-j NAME` (known or not) makes the kernel enable conntrack. */
+export function targetNeedsConntrack(name: string): boolean {
+  return CONNTRACK_TARGETS.has(name);
+}
+
+/** The tables target `name` (of either family) may be used in, when it is limited to some (its `tables`). */
+export function tablesAllowing(name: string): readonly string[] | undefined {
+  for (const t of TARGET_INDEX.get(name) ?? []) if (t.tables) return t.tables;
+  return undefined;
 }
 
 let prefixesByFirstChar: ReadonlyArray<readonly [string, MatchExtension<any>]>[] | undefined;

@@ -1,11 +1,11 @@
 /**
  * One possible history of the packet: its probability, the assumptions it rests on, the
- * steps so far and the packet as it is now. Branches fork at `statistic` rules, at matches
+ * steps so far and the packet as it is now. Branches fork at random matches, at matches
  * netfate cannot decide, and at route alternatives.
  *
  * Two kinds of fork, kept apart because they mean different things:
- * - a random one (`statistic`, `numgen`): the children are chances, their probabilities add
- *   up to the parent's;
+ * - a random one (a match that answers with `branches`): the children are chances, their
+ *   probabilities add up to the parent's;
  * - one on something the input does not say (an unknown match, an unknown target): the
  *   children are alternatives, each keeping the parent's probability and recording the side
  *   it took as a `Literal` in `given`. An outcome's probability is then its chance *given*
@@ -23,11 +23,25 @@ export interface Literal {
   text: string;
 }
 
+/** A translation a nat-table target asked for (nat.ts applies it when the nat table has finished). */
 export interface PendingNat {
   kind: "dnat" | "snat";
   addr?: string;
   port?: number;
   how: string;
+}
+
+/** Something a target did that its step lists, kept as a value until the step is finished. */
+export type Note =
+  /** A header field netfate does not follow further (TOS, TTL, MSS...). */
+  | { kind: "rewrite"; field: string; value: number | string }
+  /** The packet's tuple added to (or deleted from) an ipset. */
+  | { kind: "set"; name: string; del: boolean };
+
+/** A note as the step's rewrites list it. */
+export function noteText(n: Note): string {
+  if (n.kind === "rewrite") return `${n.field} → ${typeof n.value === "number" ? hex(n.value) : n.value}`;
+  return `${n.del ? "deleted from" : "added to"} set ${n.name}`;
 }
 
 export interface Branch {
@@ -41,7 +55,7 @@ export interface Branch {
   /** NAT a nat-table target asked for, applied when the nat table has finished. */
   pendingNat?: PendingNat;
   /** Effects a target noted in the current rule (rewrites of fields netfate does not follow, set updates). */
-  notes: string[];
+  notes: Note[];
   /** The kernel log line the current rule produced. */
   logLine?: string;
   /** Which way a random branch went at the current rule. */

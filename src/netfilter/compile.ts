@@ -8,7 +8,7 @@ import {
   isUnknown, type Chain, type ExtensionMatch, type Family, type Rule, type Ruleset, type TableName, type Policy,
 } from "../model/ast.js";
 import type { ChainDigest } from "../model/ast.js";
-import { findMatch, findTarget } from "../extensions/registry.js";
+import { findMatch, findTarget, matchNeedsConntrack, targetNeedsConntrack } from "../extensions/registry.js";
 import type { MatchExtension, TargetExtension } from "../extensions/types.js";
 import { ipKey, ipToNum, maskFromPrefix, type NetTest } from "../model/address.js";
 
@@ -87,7 +87,7 @@ export interface CompiledRuleset {
   loops: Set<string>;
   /**
    * Whether conntrack runs at all. The kernel enables it in a network namespace only when a
-   * rule needs it (a NAT target, -m conntrack/state/connmark, -j CT...); without it the nat
+   * rule needs it (an extension whose `needsConntrack` says so); without it the nat
    * chains are never consulted (pinned in test/kernel/pinned.test.ts).
    */
   conntrackActive: boolean;
@@ -95,11 +95,8 @@ export interface CompiledRuleset {
   complete: boolean;
 }
 
-const NEEDS_CONNTRACK_MATCH = new Set(["conntrack", "state", "connmark", "connlimit", "connbytes", "helper", "connlabel", "cluster", "ipvs"]);
-const NEEDS_CONNTRACK_TARGET = new Set(["DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP", "CT", "NOTRACK", "CONNMARK", "CONNSECMARK", "SYNPROXY"]);
-
 function needsConntrack(d: ChainDigest): boolean {
-  return d.matchNames.some((n) => NEEDS_CONNTRACK_MATCH.has(n)) || d.targetNames.some((n) => NEEDS_CONNTRACK_TARGET.has(n));
+  return d.matchNames.some(matchNeedsConntrack) || d.targetNames.some(targetNeedsConntrack);
 }
 
 /** Chains at least this long get an index; shorter ones are walked rule by rule. */
@@ -163,13 +160,13 @@ function exactDst(cr: CompiledRule, family: Family): string | number | undefined
   return full ? ipKey(d.net) : undefined;
 }
 
-/** The single destination port a tcp/udp rule requires, when it requires one. */
+/** The single destination port a rule requires, when one of its matches requires one (`indexDport`). */
 function exactDport(cr: CompiledRule): number | undefined {
   if (!cr.proto || cr.proto.negated) return undefined;
   for (const m of cr.matches) {
-    if (m.kind !== "extension" || (m.ext.name !== "tcp" && m.ext.name !== "udp")) continue;
-    const d = (m.node.data as { dport?: { lo: number; hi: number; negated: boolean } }).dport;
-    if (d && !d.negated && d.lo === d.hi) return d.lo;
+    if (m.kind !== "extension" || !m.ext.indexDport) continue;
+    const port = m.ext.indexDport(m.node.data);
+    if (port !== undefined) return port;
   }
   return undefined;
 }

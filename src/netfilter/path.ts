@@ -15,9 +15,9 @@
  */
 import type { Family, TableName } from "../model/ast.js";
 import type { PacketSpec } from "../model/packet.js";
-import { hasPorts } from "../model/packet.js";
 import { hex } from "../extensions/util.js";
-import { assume, endpoint, mergeBranches, snapshot, type Branch } from "./branch.js";
+import { assume, mergeBranches, snapshot, type Branch } from "./branch.js";
+import { applyNat, conntrackNat, natApplies, natOf, natText } from "./nat.js";
 import { runTable, type TableResult, type TraverseContext } from "./traverse.js";
 import type { ConntrackState, ConntrackSummary, Fate, Hook, Outcome, PacketState, RouteDecision, RouteQuery, Step } from "./types.js";
 import { alwaysUntracked, establishedStatus, relatedStatus, withoutConnection, type Unconnected } from "./conntrack-view.js";
@@ -48,82 +48,6 @@ function initialState(spec: PacketSpec, src: string, firstReply: boolean): Packe
   if (spec.srcMac !== undefined) p.srcMac = spec.srcMac;
   if (spec.from !== "local") p.inIface = spec.from;
   return p;
-}
-
-/** The nat table is consulted only for a connection's first packet (and never when untracked). */
-function natApplies(p: PacketState): boolean {
-  return p.ct.state === "NEW" && p.ct.dir === "ORIGINAL";
-}
-
-/** Applies the translation a nat target asked for, once its table has accepted the packet. */
-function applyNat(br: Branch): void {
-  const n = br.pendingNat;
-  if (!n) return;
-  delete br.pendingNat;
-  const p = br.pkt;
-  let last: Step | undefined;
-  for (let k = br.steps.length - 1; k >= 0; k--) {
-    const st = br.steps[k]!;
-    if (st.matched && st.ruleNode) {
-      last = st;
-      break;
-    }
-  }
-  if (n.kind === "dnat") {
-    const before = endpoint(p.dst, p.dport);
-    if (n.addr !== undefined) p.dst = n.addr;
-    if (n.port !== undefined && hasPorts(p.proto)) p.dport = n.port;
-    p.ct.dnat = { src: p.src, dst: p.dst, ...(p.dport !== undefined ? { dport: p.dport } : {}) };
-    p.ct.reply.src = p.dst;
-    if (p.dport !== undefined) p.ct.reply.sport = p.dport;
-    p.ct.status.add("DNAT");
-    if (last) addRewrite(last, `${n.how} ${before} → ${endpoint(p.dst, p.dport)}`, p);
-  } else {
-    const before = endpoint(p.src, p.sport);
-    if (n.addr !== undefined) p.src = n.addr;
-    if (n.port !== undefined && hasPorts(p.proto)) p.sport = n.port;
-    p.ct.snat = { src: p.src, dst: p.dst, ...(p.sport !== undefined ? { sport: p.sport } : {}) };
-    p.ct.reply.dst = p.src;
-    if (p.sport !== undefined) p.ct.reply.dport = p.sport;
-    p.ct.status.add("SNAT");
-    if (last) addRewrite(last, `${n.how} source ${before} → ${endpoint(p.src, p.sport)}`, p);
-  }
-}
-
-function addRewrite(s: Step, text: string, p: PacketState): void {
-  (s.rewrites ??= []).push(text);
-  s.packet = snapshot(p);
-}
-
-/**
- * For a packet of a known NATed connection (not its first), conntrack applies the
- * connection's NAT itself at the hook where the nat chains would run: the original
- * direction gets the connection's DNAT before routing and its SNAT on the way out; a reply
- * gets them undone in the same places.
- */
-function conntrackNat(br: Branch, manip: "dst" | "src"): void {
-  const p = br.pkt;
-  const ct = p.ct;
-  if (ct.dir === "REPLY") {
-    if (manip === "dst" && ct.status.has("SNAT")) {
-      p.dst = ct.orig.src;
-      if (ct.orig.sport !== undefined) p.dport = ct.orig.sport;
-    }
-    if (manip === "src" && ct.status.has("DNAT")) {
-      p.src = ct.orig.dst;
-      if (ct.orig.dport !== undefined) p.sport = ct.orig.dport;
-    }
-    return;
-  }
-  if (ct.state === "NEW") return;
-  if (manip === "dst" && ct.status.has("DNAT")) {
-    p.dst = ct.reply.src;
-    if (ct.reply.sport !== undefined) p.dport = ct.reply.sport;
-  }
-  if (manip === "src" && ct.status.has("SNAT")) {
-    p.src = ct.reply.dst;
-    if (ct.reply.dport !== undefined) p.sport = ct.reply.dport;
-  }
 }
 
 interface Final {
@@ -517,8 +441,6 @@ function connectionUnsaid(spec: PacketSpec, alone: Unconnected, ctx: PathContext
 
 const letThrough = (f: Fate) => f.kind === "delivered" || f.kind === "forwarded" || f.kind === "sent";
 
-const natOf = (ct: ConntrackSummary) => ct.status.filter((s) => s === "DNAT" || s === "SNAT");
-
 /** What a connection carries to its later packets: its NAT, ctmark, zone and helper (empty when none). */
 function carried(ct: ConntrackSummary): string {
   const nat = natOf(ct);
@@ -597,13 +519,6 @@ function connectionText(ct: ConntrackSummary, varies: { nat: boolean; mark: bool
   const head = varies.nat ? `got ${nat ? `${natText(ct)}: conntrack applies it` : "no NAT"}` : "";
   const rest = left.length ? `left it ${left.join(", ")}` : "";
   return `a packet of a connection whose first packet ${head && rest ? `${head}; the first packet ${rest}` : head || rest}`;
-}
-
-function natText(ct: ConntrackSummary): string {
-  const parts: string[] = [];
-  if (ct.status.includes("DNAT")) parts.push(`DNAT ${endpoint(ct.orig.dst, ct.orig.dport)} → ${endpoint(ct.reply.src, ct.reply.sport)}`);
-  if (ct.status.includes("SNAT")) parts.push(`SNAT ${endpoint(ct.orig.src, ct.orig.sport)} → ${endpoint(ct.reply.dst, ct.reply.dport)}`);
-  return parts.join(" and ");
 }
 
 function evaluateOnce(spec: PacketSpec, ctx: PathContext): Outcome[] {

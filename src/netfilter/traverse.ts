@@ -15,7 +15,8 @@ import type { Family, TableName } from "../model/ast.js";
 import { addressText, inNet, ipToNum, type IpNum } from "../model/address.js";
 import { isUnknown } from "../model/ast.js";
 import type { CompiledChain, CompiledRule, CompiledRuleset, CompiledTable, AddrCheck, IfaceCheck } from "./compile.js";
-import { alternative, assume, fork, mergeBranches, snapshot, type Branch } from "./branch.js";
+import { alternative, assume, fork, mergeBranches, noteText, snapshot, type Branch } from "./branch.js";
+import { natBinding } from "./nat.js";
 import type { EvalEnv, Hook, IpsetView, MatchResult, NodeView, Step, TargetEffects } from "./types.js";
 import { hex } from "../extensions/util.js";
 
@@ -257,16 +258,14 @@ function effects(br: Branch, ctx: TraverseContext): TargetEffects {
     notrack: () => void (br.pkt.ct.state = "UNTRACKED"),
     setCtZone: (z) => void (br.pkt.ct.zone = z),
     setHelper: (h) => void (br.pkt.ct.helper = h),
-    rewrite: (field, value) => void br.notes.push(`${field} → ${typeof value === "number" ? hex(value) : value}`),
-    nat: (kind, to, how) => {
-      br.pendingNat = { kind, how, ...(to.addr !== undefined ? { addr: to.addr } : {}), ...(to.port !== undefined ? { port: to.port } : {}) };
-    },
+    rewrite: (field, value) => void br.notes.push({ kind: "rewrite", field, value }),
+    nat: (kind, to, how) => void (br.pendingNat = natBinding(kind, to, how)),
     log: (line) => void (br.logLine = line),
     setAdd: (name, flags, del) => {
       const t = { src: br.pkt.src, dst: br.pkt.dst, proto: br.pkt.proto, sport: br.pkt.sport, dport: br.pkt.dport, inIface: br.pkt.inIface, outIface: br.pkt.outIface } as const;
       if (del) ctx.ipsets.del(name, t, flags);
       else ctx.ipsets.add(name, t, flags);
-      br.notes.push(`${del ? "deleted from" : "added to"} set ${name}`);
+      br.notes.push({ kind: "set", name, del });
     },
   } satisfies TargetEffects;
 }
@@ -303,7 +302,7 @@ function finishStep(s: Step, br: Branch, b: Before): void {
   if (b.mark !== p.mark) rewrites.push(`mark ${hex(b.mark)} → ${hex(p.mark)}`);
   if (b.ctmark !== p.ct.mark) rewrites.push(`ctmark ${hex(b.ctmark)} → ${hex(p.ct.mark)}`);
   if (b.ctstate !== p.ct.state) rewrites.push(`ctstate ${b.ctstate} → ${p.ct.state}`);
-  for (const n of br.notes) rewrites.push(n);
+  for (const n of br.notes) rewrites.push(noteText(n));
   br.notes = [];
   if (rewrites.length) s.rewrites = rewrites;
   if (changed) s.packet = snapshot(p);

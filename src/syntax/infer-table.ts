@@ -9,20 +9,20 @@
  * then, among the tables left, the built-in chains shown and a few naming conventions choose.
  */
 import { BUILTIN_CHAINS, isTableName, TABLE_NAMES, type TableName } from "../model/ast.js";
-import { TARGETS } from "../extensions/registry.js";
+import { tablesAllowing } from "../extensions/registry.js";
 
 /**
- * The tables each target is allowed in, when not all: the targets' own `.tables` (the kernel's
- * restriction of each, as the binder checks it), and DROP, which iptables itself refuses in
- * nat ("The nat table is not intended for filtering"). Asked of iptables-restore 1.8.9 (both
- * backends) in a network namespace with a rule in every table: DNAT, SNAT, MASQUERADE,
- * REDIRECT, NETMAP only in nat; CT, NOTRACK only in raw; TOS, TTL, HL, DSCP, ECN, CHECKSUM,
- * TPROXY, TCPOPTSTRIP only in mangle; CONNSECMARK in mangle and security; REJECT only in
- * filter. MARK, CONNMARK, TCPMSS, CLASSIFY, HMARK, LOG, NFQUEUE are taken in every table
- * (hook limits aside), so they tell nothing (test/kernel/restore-refusals.test.ts).
+ * The tables a target is allowed in, when not all: an extension target's own `tables` (the
+ * kernel's restriction of it, as the binder checks it; each was asked of iptables-restore 1.8.9,
+ * test/kernel/restore-refusals.test.ts), and DROP, which iptables itself refuses in nat ("The
+ * nat table is not intended for filtering"). Targets taken in every table tell nothing.
  */
-const ALLOWED_IN = new Map<string, readonly TableName[]>([["DROP", ["raw", "mangle", "filter", "security"]]]);
-for (const t of TARGETS) if (t.tables) ALLOWED_IN.set(t.name, t.tables.filter(isTableName));
+const DROP_TABLES: readonly TableName[] = ["raw", "mangle", "filter", "security"];
+
+function allowedIn(target: string): readonly TableName[] | undefined {
+  if (target === "DROP") return DROP_TABLES;
+  return tablesAllowing(target)?.filter(isTableName);
+}
 
 const BUILTIN_NAMES = new Set(Object.values(BUILTIN_CHAINS).flat());
 
@@ -86,7 +86,7 @@ export class TableEvidence {
       candidates = left;
     };
     for (const t of this.targets) {
-      const allowed = ALLOWED_IN.get(t);
+      const allowed = allowedIn(t);
       if (!allowed) continue;
       const refused = TABLE_NAMES.filter((x) => !allowed.includes(x));
       keep(allowed, allowed.length === 1 ? `uses -j ${t}` : `uses -j ${t}, refused in ${orList(refused)}`);

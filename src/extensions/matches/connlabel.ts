@@ -25,6 +25,7 @@ const OPTIONS: readonly OptionSpec[] = [
 export const connlabel: MatchExtension<ConnlabelData> = {
   type: "match",
   name: "connlabel",
+  needsConntrack: true,
   printPrefixes: ["connlabel"],
   options: OPTIONS,
   parse(options, ctx, span) {

@@ -93,6 +93,7 @@ export function connlimitPrefix(text: string, family: Family): number | undefine
 export const connlimit: MatchExtension<ConnlimitData> = {
   type: "match",
   name: "connlimit",
+  needsConntrack: true,
   printPrefixes: ["#conn"],
   options: OPTIONS,
   parse(options, ctx, span) {

@@ -2,7 +2,7 @@
  * `-m conntrack`: the packet's connection as conntrack sees it — state (with the virtual
  * SNAT/DNAT states), status bits, direction, original and reply tuples.
  */
-import type { MatchExtension } from "../types.js";
+import type { MatchExtension, Witness } from "../types.js";
 import type { PacketState } from "../../netfilter/types.js";
 import { addressText, inNet, ipToNum, maskFromPrefix, parseAddress } from "../../model/address.js";
 import type { AddressMatch, Family } from "../../model/ast.js";
@@ -78,9 +78,33 @@ export function effectiveStates(p: PacketState): CtStateName[] {
   return s;
 }
 
+/**
+ * What `--ctstate` / `--state` asks the packet search for: a packet of an established
+ * connection, when the states accept ESTABLISHED but not NEW.
+ */
+export function stateWitnesses(s: { negated: boolean; states: readonly string[] } | undefined): Witness[] {
+  return s && !s.negated && s.states.includes("ESTABLISHED") && !s.states.includes("NEW") ? [{ kind: "fields", want: { established: true } }] : [];
+}
+
+/** The options as iptables-save (`dashes` "--") or `-L` ("") prints them: the same words in the same order. */
+function optionsText(d: ConntrackData, family: Family, dashes: string): string {
+  const n = (x: { negated: boolean }) => (x.negated ? " !" : "");
+  let s = "";
+  if (d.state) s += `${n(d.state)} ${dashes}ctstate ${d.state.states.join(",")}`;
+  if (d.proto) s += `${n(d.proto)} ${dashes}ctproto ${d.proto.number}`;
+  for (const k of ADDR_KEYS) if (d[k]) s += `${n(d[k]!)} ${dashes}ct${k} ${ctAddrText(d[k]!.addr, family)}`;
+  for (const k of PORT_KEYS) if (d[k]) s += `${n(d[k]!)} ${dashes}ct${k} ${rangeText(d[k]!)}`;
+  if (d.status) s += `${n(d.status)} ${dashes}ctstatus ${d.status.bits.join(",")}`;
+  if (d.expire) s += `${n(d.expire)} ${dashes}ctexpire ${rangeText(d.expire)}`;
+  if (d.dir) s += ` ${dashes}ctdir ${d.dir}`;
+  return s;
+}
+
 export const conntrack: MatchExtension<ConntrackData> = {
   type: "match",
   name: "conntrack",
+  needsConntrack: true,
+  witnesses: (d) => stateWitnesses(d.state),
   printPrefixes: ["ctstate", "! ctstate", "ctproto", "! ctproto", "ctorig", "! ctorig", "ctrepl", "! ctrepl", "ctstatus", "! ctstatus", "ctexpire", "! ctexpire", "ctdir"],
   options: [
     { flags: ["--ctstate"], args: 1, negatable: true },
@@ -145,30 +169,8 @@ export const conntrack: MatchExtension<ConntrackData> = {
     }
     return d;
   },
-  save(d, ctx) {
-    const n = (x: { negated: boolean }) => (x.negated ? " !" : "");
-    let s = "";
-    if (d.state) s += `${n(d.state)} --ctstate ${d.state.states.join(",")}`;
-    if (d.proto) s += `${n(d.proto)} --ctproto ${d.proto.number}`;
-    for (const k of ADDR_KEYS) if (d[k]) s += `${n(d[k]!)} --ct${k} ${ctAddrText(d[k]!.addr, ctx.family)}`;
-    for (const k of PORT_KEYS) if (d[k]) s += `${n(d[k]!)} --ct${k} ${rangeText(d[k]!)}`;
-    if (d.status) s += `${n(d.status)} --ctstatus ${d.status.bits.join(",")}`;
-    if (d.expire) s += `${n(d.expire)} --ctexpire ${rangeText(d.expire)}`;
-    if (d.dir) s += ` --ctdir ${d.dir}`;
-    return s;
-  },
-  print(d, ctx) {
-    const n = (x: { negated: boolean }) => (x.negated ? " !" : "");
-    let s = "";
-    if (d.state) s += `${n(d.state)} ctstate ${d.state.states.join(",")}`;
-    if (d.proto) s += `${n(d.proto)} ctproto ${d.proto.number}`;
-    for (const k of ADDR_KEYS) if (d[k]) s += `${n(d[k]!)} ct${k} ${ctAddrText(d[k]!.addr, ctx.family)}`;
-    for (const k of PORT_KEYS) if (d[k]) s += `${n(d[k]!)} ct${k} ${rangeText(d[k]!)}`;
-    if (d.status) s += `${n(d.status)} ctstatus ${d.status.bits.join(",")}`;
-    if (d.expire) s += `${n(d.expire)} ctexpire ${rangeText(d.expire)}`;
-    if (d.dir) s += ` ctdir ${d.dir}`;
-    return s;
-  },
+  save: (d, ctx) => optionsText(d, ctx.family, "--"),
+  print: (d, ctx) => optionsText(d, ctx.family, ""),
   evaluate(d, env) {
     const p = env.packet;
     const ct = p.ct;

@@ -2,7 +2,7 @@
  * `-m icmp` (loaded by `-p icmp`) and `-m icmp6` (by `-p ipv6-icmp`): type and code ranges.
  * Type 255 with codes 0-255 is iptables' "any".
  */
-import type { MatchExtension, BindContext } from "../types.js";
+import type { MatchExtension, BindContext, Witness } from "../types.js";
 import type { RawOption } from "../../model/ast.js";
 import type { Family } from "../../model/ast.js";
 import { icmpTypeNames } from "../../packet/icmp-names.js";
@@ -73,6 +73,12 @@ function matches(d: IcmpData, type: number | undefined, code: number | undefined
   return hit !== d.negated;
 }
 
+/** The packets to try: of the protocol, with the type (unless negated), and the type after it. */
+function witnesses(d: IcmpData, proto: number): Witness[] {
+  if (d.type === 255) return [];
+  return [{ kind: "fields", want: d.negated ? { proto } : { proto, icmpType: d.type }, tries: [{ icmpType: d.type }, { icmpType: (d.type + 1) & 255 }] }];
+}
+
 export const icmp: MatchExtension<IcmpData> = {
   type: "match",
   name: "icmp",
@@ -86,6 +92,7 @@ export const icmp: MatchExtension<IcmpData> = {
   save: (d) => saveText(d, "--icmp-type"),
   print: (d, ctx) => printText(d, "ipv4", ctx.numeric, "icmp"),
   parsePrint: (s) => readPrint(s, "icmp", "ipv4"),
+  witnesses: (d) => witnesses(d, 1),
   evaluate(d, env) {
     const p = env.packet;
     if (p.proto !== 1 || p.fragment) return false;
@@ -107,6 +114,7 @@ export const icmp6: MatchExtension<IcmpData> = {
   save: (d) => saveText(d, "--icmpv6-type"),
   print: (d, ctx) => printText(d, "ipv6", ctx.numeric, "ipv6-icmp"),
   parsePrint: (s) => readPrint(s, "ipv6-icmp", "ipv6"),
+  witnesses: (d) => witnesses(d, 58),
   evaluate(d, env) {
     const p = env.packet;
     if (p.proto !== 58 || p.fragment) return false;

@@ -1,5 +1,5 @@
 /** `-m iprange --src-range A-B --dst-range C-D`: address ranges, each negatable. */
-import type { MatchExtension } from "../types.js";
+import type { MatchExtension, Witness } from "../types.js";
 import { compareIp, ipToNum } from "../../model/address.js";
 import type { Family } from "../../model/ast.js";
 
@@ -23,6 +23,12 @@ function cmp(a: string, b: string, family: Family): number | undefined {
 export const iprange: MatchExtension<IprangeData> = {
   type: "match",
   name: "iprange",
+  witnesses(d) {
+    const out: Witness[] = [];
+    if (d.src) out.push({ kind: "addresses", field: "src", from: d.src.from, to: d.src.to, negated: d.src.negated });
+    if (d.dst) out.push({ kind: "addresses", field: "dst", from: d.dst.from, to: d.dst.to, negated: d.dst.negated });
+    return out;
+  },
   printPrefixes: ["source IP range", "destination IP range"],
   options: [
     { flags: ["--src-range"], args: 1, negatable: true },

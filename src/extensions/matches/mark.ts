@@ -11,6 +11,12 @@ export interface MarkData {
 export const mark: MatchExtension<MarkData> = {
   type: "match",
   name: "mark",
+  witnesses(d) {
+    // The value, and one that differs from it in the lowest bit the mask looks at.
+    const lowBit = d.mask === 0 ? 0 : (d.mask & -d.mask) >>> 0;
+    const other = (d.value ^ lowBit) >>> 0;
+    return [{ kind: "fields", want: { mark: d.negated ? other : d.value }, tries: [{ mark: d.value }, { mark: other }, { mark: 0 }] }];
+  },
   printPrefixes: ["mark match"],
   options: [{ flags: ["--mark"], args: 1, negatable: true }],
   parse(options, ctx, span) {

@@ -15,6 +15,7 @@ function listText(ports: PortRange[], numeric: boolean, proto = "tcp"): string {
 export const multiport: MatchExtension<MultiportData> = {
   type: "match",
   name: "multiport",
+  witnesses: (d) => [{ kind: "ports", field: d.which === "sports" ? "sport" : "dport", ranges: d.ports, negated: d.negated }],
   printPrefixes: ["multiport"],
   options: [
     { flags: ["--sports", "--source-ports"], args: 1, negatable: true },

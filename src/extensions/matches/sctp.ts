@@ -7,7 +7,7 @@ import type { RawOption } from "../../model/ast.js";
 import type { BindContext, MatchExtension } from "../types.js";
 import type { ListingScanner } from "../listing-scanner.js";
 import { collectOptions, neg, parseUnsigned, savePortRange } from "../util.js";
-import { bindPorts, parsePortField, portIn, printPortField, type NegPortRange } from "./tcp.js";
+import { bindPorts, parsePortField, portIn, portWitnesses, printPortField, type NegPortRange } from "./tcp.js";
 
 /**
  * The chunk names libxt_sctp knows, in its table order, with the letters of each flag bit from
@@ -155,6 +155,7 @@ export const sctp: MatchExtension<SctpData> = {
   type: "match",
   name: "sctp",
   implicitForProtocol: true,
+  witnesses: portWitnesses,
   printPrefixes: ["sctp"],
   options: [
     { flags: ["--sport", "--source-port"], args: 1, negatable: true },

@@ -18,6 +18,7 @@ export interface SetMatchData {
 export const set: MatchExtension<SetMatchData> = {
   type: "match",
   name: "set",
+  witnesses: (d) => [{ kind: "set", name: d.name, flags: d.flags, negated: d.negated }],
   printPrefixes: ["match-set", "! match-set"],
   options: [
     { flags: ["--match-set", "--set"], args: 2, negatable: true },

@@ -1,5 +1,6 @@
 /** `-m state --state`: the older spelling of conntrack's `--ctstate`, without SNAT/DNAT. */
 import type { MatchExtension } from "../types.js";
+import { stateWitnesses } from "./conntrack.js";
 
 const STATES = ["INVALID", "NEW", "RELATED", "ESTABLISHED", "UNTRACKED"] as const;
 type StateName = (typeof STATES)[number];
@@ -12,6 +13,8 @@ export interface StateData {
 export const state: MatchExtension<StateData> = {
   type: "match",
   name: "state",
+  needsConntrack: true,
+  witnesses: stateWitnesses,
   printPrefixes: ["state", "! state"],
   options: [{ flags: ["--state"], args: 1, negatable: true }],
   parse(options, ctx, span) {

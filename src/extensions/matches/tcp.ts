@@ -1,6 +1,6 @@
 /** `-m tcp` (also loaded by `-p tcp`): ports, flags, `--syn`, `--tcp-option`. */
 import type { RawOption } from "../../model/ast.js";
-import type { MatchExtension, BindContext } from "../types.js";
+import type { MatchExtension, BindContext, Witness } from "../types.js";
 import { listingPattern, type ListingScanner } from "../listing-scanner.js";
 import { collectOptions, neg, parsePortRange, printPort, savePortRange, type PortRange } from "../util.js";
 
@@ -103,10 +103,26 @@ export function portIn(r: NegPortRange, port: number | undefined): boolean {
   return (port >= r.lo && port <= r.hi) !== r.negated;
 }
 
+/** The port a `--dport` requires, when it is one port and not negated (a chain index key). */
+export function exactDport(d: { dport?: NegPortRange }): number | undefined {
+  const r = d.dport;
+  return r && !r.negated && r.lo === r.hi ? r.lo : undefined;
+}
+
+/** What the packet search should try for a `--sport`/`--dport` pair. */
+export function portWitnesses(d: { sport?: NegPortRange; dport?: NegPortRange }): Witness[] {
+  const out: Witness[] = [];
+  if (d.sport) out.push({ kind: "ports", field: "sport", ranges: [d.sport], negated: d.sport.negated });
+  if (d.dport) out.push({ kind: "ports", field: "dport", ranges: [d.dport], negated: d.dport.negated });
+  return out;
+}
+
 export const tcp: MatchExtension<TcpData> = {
   type: "match",
   name: "tcp",
   implicitForProtocol: true,
+  indexDport: exactDport,
+  witnesses: portWitnesses,
   printPrefixes: ["tcp"],
   options: [
     { flags: ["--sport", "--source-port"], args: 1, negatable: true },

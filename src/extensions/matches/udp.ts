@@ -1,7 +1,7 @@
 /** `-m udp` (also loaded by `-p udp`): source and destination ports. */
 import type { MatchExtension } from "../types.js";
 import { collectOptions, neg, savePortRange } from "../util.js";
-import { bindPorts, parsePortField, portIn, printPortField, type NegPortRange } from "./tcp.js";
+import { bindPorts, exactDport, parsePortField, portIn, portWitnesses, printPortField, type NegPortRange } from "./tcp.js";
 
 export interface UdpData {
   sport?: NegPortRange;
@@ -12,6 +12,8 @@ export const udp: MatchExtension<UdpData> = {
   type: "match",
   name: "udp",
   implicitForProtocol: true,
+  indexDport: exactDport,
+  witnesses: portWitnesses,
   printPrefixes: ["udp"],
   options: [
     { flags: ["--sport", "--source-port"], args: 1, negatable: true },

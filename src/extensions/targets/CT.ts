@@ -66,6 +66,7 @@ function text(d: CtData, dashes: string): string {
 export const CT: TargetExtension<CtData> = {
   type: "target",
   name: "CT",
+  needsConntrack: true,
   tables: ["raw"],
   options: [
     { flags: ["--notrack"], args: 0 },

@@ -1,6 +1,6 @@
 /** `-j DNAT`: rewrites the destination of a connection's first packet (nat PREROUTING/OUTPUT). */
-import type { TargetExtension } from "../types.js";
-import { natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
+import type { TargetExtension, WitnessFields } from "../types.js";
+import { natPort, natPortsChecked, natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
 
 export interface DnatData {
   range: NatRange;
@@ -11,6 +11,7 @@ export interface DnatData {
 export const DNAT: TargetExtension<DnatData> = {
   type: "target",
   name: "DNAT",
+  needsConntrack: true,
   tables: ["nat"],
   options: [
     { flags: ["--to-destination"], args: 1 },
@@ -28,10 +29,7 @@ export const DNAT: TargetExtension<DnatData> = {
       ctx.error(to.span, "DNAT: bad --to-destination", r.error, to.values[0]);
       return undefined;
     }
-    if (r.minPort !== undefined && !ctx.protocol) {
-      ctx.error(to.span, "DNAT: a port needs -p tcp, udp, sctp or dccp");
-      return undefined;
-    }
+    if (r.minPort !== undefined && !natPortsChecked(ctx, to.span, "DNAT")) return undefined;
     return {
       range: r,
       random: options.some((o) => o.flag === "--random"),
@@ -45,15 +43,24 @@ export const DNAT: TargetExtension<DnatData> = {
     return ` to:${natRangeText(d.range, ctx.family)}${d.random ? " random" : ""}${d.persistent ? " persistent" : ""}`;
   },
   apply(d, env, fx) {
-    // The first address and port of a range: which one the kernel picks within a range
-    // depends on a hash (or --random), so a range is reported as such.
+    // The first address of a range: which one the kernel picks depends on a hash, so an
+    // address range is reported as such; so is a port range under --random.
     const r = d.range;
     const to: { addr?: string; port?: number } = {};
     if (r.minAddr !== undefined) to.addr = r.minAddr;
-    if (r.minPort !== undefined) to.port = r.minPort;
-    const ranged = (r.minAddr !== r.maxAddr) || (r.minPort !== r.maxPort);
+    const port = natPort(env.packet.dport, r);
+    if (port !== undefined) to.port = port;
+    const ranged = r.minAddr !== r.maxAddr || (d.random && r.minPort !== r.maxPort);
     fx.nat("dnat", to, ranged ? `DNAT (first of range ${natRangeText(r, env.packet.family)})` : "DNAT");
     return { verdict: "ACCEPT" };
+  },
+  witnesses(d) {
+    // A client may also talk to the endpoint directly; an upgrade can change that path alone.
+    const r = d.range;
+    const direct: WitnessFields = {};
+    if (r.minAddr) direct.dst = r.minAddr;
+    if (r.minPort !== undefined) direct.dport = r.minPort;
+    return [{ kind: "fields", tries: [direct] }];
   },
   parsePrint(s, ctx) {
     const m = s.match(/to:(\S+)/);

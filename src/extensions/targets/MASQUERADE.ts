@@ -5,6 +5,7 @@
 import type { TargetExtension } from "../types.js";
 import { collectOptions } from "../util.js";
 import { parseToPorts, portsText, readPorts } from "./REDIRECT.js";
+import { natPort } from "../nat-range.js";
 
 export interface MasqueradeData {
   minPort?: number;
@@ -16,6 +17,7 @@ export interface MasqueradeData {
 export const MASQUERADE: TargetExtension<MasqueradeData> = {
   type: "target",
   name: "MASQUERADE",
+  needsConntrack: true,
   tables: ["nat"],
   options: [
     { flags: ["--to-ports"], args: 1 },
@@ -59,7 +61,8 @@ export const MASQUERADE: TargetExtension<MasqueradeData> = {
     }
     const to: { addr: string; port?: number } = { addr };
     // The source port is kept when it is free; only a clash makes the kernel pick another.
-    if (d.minPort !== undefined && p.sport !== undefined && (p.sport < d.minPort || p.sport > d.maxPort!)) to.port = d.minPort;
+    const port = p.sport === undefined ? undefined : natPort(p.sport, d);
+    if (port !== undefined) to.port = port;
     fx.nat("snat", to, "MASQUERADE");
     return { verdict: "ACCEPT" };
   },

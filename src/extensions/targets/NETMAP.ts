@@ -24,6 +24,7 @@ function mapAddress(addr: string, d: NetmapData, family: Family): string | undef
 export const NETMAP: TargetExtension<NetmapData> = {
   type: "target",
   name: "NETMAP",
+  needsConntrack: true,
   tables: ["nat"],
   options: [{ flags: ["--to"], args: 1 }],
   parse(options, ctx, span) {

@@ -10,6 +10,7 @@ export type NotrackData = Record<string, never>;
 export const NOTRACK: TargetExtension<NotrackData> = {
   type: "target",
   name: "NOTRACK",
+  needsConntrack: true,
   listingName: "CT",
   tables: ["raw"],
   options: [],

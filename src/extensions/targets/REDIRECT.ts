@@ -2,10 +2,11 @@
  * `-j REDIRECT`: DNAT to the host itself — the primary address of the incoming interface
  * (loopback for locally generated packets), optionally to other ports. nat table only.
  */
-import type { ProtocolMatch, RawOption } from "../../model/ast.js";
+import type { RawOption } from "../../model/ast.js";
 import type { BindContext, TargetExtension } from "../types.js";
 import { servicePort } from "../services.js";
 import { collectOptions, parseUnsigned } from "../util.js";
+import { natPort, natPortsChecked } from "../nat-range.js";
 
 export interface PortRangeData {
   minPort?: number;
@@ -17,21 +18,11 @@ export interface RedirectData extends PortRangeData {
 }
 
 /**
- * Protocols libxt_NAT accepts ports for (its `portok`, measured on 1.8.9: tcp, udp, sctp,
- * dccp and, oddly, icmp; not udplite). It looks at the number only, not at `!`.
- */
-export function natPortsAllowed(p: ProtocolMatch | undefined): boolean {
-  return p !== undefined && [6, 17, 132, 33, 1].includes(p.number);
-}
-
-/**
  * `--to-ports PORT[-PORT]` of REDIRECT and MASQUERADE: a single port may be a service
  * name, a range must be numeric and low first.
  */
 export function parseToPorts(o: RawOption, ctx: BindContext, target: string): PortRangeData | undefined {
-  if (!natPortsAllowed(ctx.protocol)) {
-    return void ctx.error(o.span, `${target}: Need TCP, UDP, SCTP or DCCP with port specification`, "-p tcp, udp, sctp or dccp before -j");
-  }
+  if (!natPortsChecked(ctx, o.span, target)) return undefined;
   const text = o.values[0] ?? "";
   if (text.includes(":")) return void ctx.error(o.span, `${target}: Invalid port:port syntax - use dash`, "PORT[-PORT]", text);
   const dash = text.indexOf("-");
@@ -61,6 +52,7 @@ export function readPorts(text: string): PortRangeData {
 export const REDIRECT: TargetExtension<RedirectData> = {
   type: "target",
   name: "REDIRECT",
+  needsConntrack: true,
   tables: ["nat"],
   options: [
     { flags: ["--to-ports"], args: 1 },
@@ -104,8 +96,8 @@ export const REDIRECT: TargetExtension<RedirectData> = {
       }
     }
     const to: { addr: string; port?: number } = { addr };
-    // The destination port is kept when it lies in the range; else the range's first is used.
-    if (d.minPort !== undefined && (p.dport === undefined || p.dport < d.minPort || p.dport > d.maxPort!)) to.port = d.minPort;
+    const port = natPort(p.dport, d);
+    if (port !== undefined) to.port = port;
     fx.nat("dnat", to, "REDIRECT");
     return { verdict: "ACCEPT" };
   },

@@ -1,7 +1,6 @@
 /** `-j SNAT --to-source`: rewrites the source of a connection's first packet (nat POSTROUTING/INPUT). */
 import type { TargetExtension } from "../types.js";
-import { natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
-import { natPortsAllowed } from "./REDIRECT.js";
+import { natPort, natPortsChecked, natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
 
 export interface SnatData {
   range: NatRange;
@@ -13,6 +12,7 @@ export interface SnatData {
 export const SNAT: TargetExtension<SnatData> = {
   type: "target",
   name: "SNAT",
+  needsConntrack: true,
   tables: ["nat"],
   options: [
     { flags: ["--to-source"], args: 1 },
@@ -31,10 +31,7 @@ export const SNAT: TargetExtension<SnatData> = {
       ctx.error(to.span, "SNAT: bad --to-source", r.error, to.values[0]);
       return undefined;
     }
-    if (r.minPort !== undefined && !natPortsAllowed(ctx.protocol)) {
-      ctx.error(to.span, "SNAT: Need TCP, UDP, SCTP or DCCP with port specification", "-p tcp, udp, sctp or dccp before -j");
-      return undefined;
-    }
+    if (r.minPort !== undefined && !natPortsChecked(ctx, to.span, "SNAT")) return undefined;
     const has = (f: string) => options.some((o) => o.flag === f);
     return { range: r, random: has("--random"), randomFully: has("--random-fully"), persistent: has("--persistent") };
   },
@@ -56,7 +53,9 @@ export const SNAT: TargetExtension<SnatData> = {
     const to: { addr?: string; port?: number } = {};
     if (r.minAddr !== undefined) to.addr = r.minAddr;
     const p = env.packet;
-    if (r.minPort !== undefined && p.sport !== undefined && (p.sport < r.minPort || p.sport > r.maxPort!)) to.port = r.minPort;
+    // (a source port not given is left as it is)
+    const port = p.sport === undefined ? undefined : natPort(p.sport, r);
+    if (port !== undefined) to.port = port;
     const ranged = r.minAddr !== r.maxAddr;
     fx.nat("snat", to, ranged ? `SNAT (first of range ${natRangeText(r, p.family)})` : "SNAT");
     return { verdict: "ACCEPT" };
