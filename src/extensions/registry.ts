@@ -199,6 +199,11 @@ export function findMatch(name: string, family: Family): MatchExtension<any> | u
   return pick(MATCH_INDEX, name, family);
 }
 
+/** The match `-p` loads for protocol `number` when that is not the match named like the protocol (ICMP, ICMPv6). */
+export function implicitMatchOf(number: number, family: Family): MatchExtension<any> | undefined {
+  return MATCHES.find((m) => m.implicitProtocol === number && (m.families?.includes(family) ?? true));
+}
+
 export function findTarget(name: string, family: Family): TargetExtension<any> | undefined {
   return pick(TARGET_INDEX, name, family);
 }

@@ -109,6 +109,11 @@ export interface MatchExtension<D = unknown> extends ExtensionBase<D> {
   /** True for tcp/udp/icmp/...: loaded implicitly by `-p NAME` when one of its options is used. */
   readonly implicitForProtocol?: boolean;
   /**
+   * The protocol number whose `-p` loads this match when its name is not the protocol's own
+   * (`-p icmp` loads `icmp`, but ip6tables' `-p ipv6-icmp` loads `icmp6`).
+   */
+  readonly implicitProtocol?: number;
+  /**
    * Whether the packet matches, as the kernel's match function decides. `{ indeterminate }`
    * when the inputs cannot tell (rate limits, socket owners...): both outcomes are then
    * explored and labelled with the reason; `{ branches }` for random sampling. A match

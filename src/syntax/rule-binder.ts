@@ -12,7 +12,7 @@ import type {
 } from "../model/ast.js";
 import type { DiagnosticSink } from "../model/diagnostics.js";
 import type { Span } from "../model/span.js";
-import { findMatch, findTarget, IPTABLES_TARGET_NAMES, MATCHES } from "../extensions/registry.js";
+import { findMatch, findTarget, implicitMatchOf, IPTABLES_TARGET_NAMES, MATCHES } from "../extensions/registry.js";
 import type { BindContext, MatchExtension, OptionSpec, TargetExtension } from "../extensions/types.js";
 import { protocolName, protocolNumber } from "../extensions/protocols.js";
 import { parseAddress } from "../model/address.js";
@@ -637,14 +637,13 @@ function findOwner(
   return undefined;
 }
 
-/** The match iptables loads for `-p NAME` (ip6tables calls ICMPv6's `icmp6`). */
+/** The match iptables loads for `-p NAME`: the one named so, unless an extension claims the protocol's number (ip6tables' `icmp6`). */
 function implicitMatchName(proto: ProtocolMatch, family: Family): string {
-  if (proto.number === 58 && family === "ipv6") return "icmp6";
-  return proto.name;
+  return implicitMatchOf(proto.number, family)?.name ?? proto.name;
 }
 
 function implicitName(name: string, proto: number, family: Family): boolean {
-  return (name === "icmp6" && proto === 58 && family === "ipv6") || (name === "icmp" && proto === 1 && family === "ipv4");
+  return implicitMatchOf(proto, family)?.name === name;
 }
 
 function expectedOptions(matches: PendingMatch[], target: PendingTarget | undefined, proto: ProtocolMatch | undefined): string {

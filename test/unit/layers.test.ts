@@ -63,66 +63,6 @@ const KNOWN_CYCLES: readonly Known[] = [];
 
 /** Extensions named outside src/extensions/, as `module: name` or `module imports extension-file`. */
 const KNOWN_EXTENSION_NAMES: readonly Known[] = [
-  {
-    entries: [
-      "src/diff/candidates.ts: tcp",
-      "src/diff/candidates.ts: udp",
-      "src/diff/candidates.ts: sctp",
-      "src/diff/candidates.ts: multiport",
-      "src/diff/candidates.ts: mark",
-      "src/diff/candidates.ts: iprange",
-      "src/diff/candidates.ts: icmp",
-      "src/diff/candidates.ts: icmp6",
-      "src/diff/candidates.ts: set",
-      "src/diff/candidates.ts: addrtype",
-      "src/diff/candidates.ts: conntrack",
-      "src/diff/candidates.ts: state",
-      "src/diff/candidates.ts: DNAT",
-      "src/diff/candidates.ts imports src/extensions/matches/tcp.ts",
-      "src/diff/candidates.ts imports src/extensions/matches/multiport.ts",
-      "src/diff/candidates.ts imports src/extensions/matches/mark.ts",
-      "src/diff/candidates.ts imports src/extensions/matches/set.ts",
-      "src/diff/candidates.ts imports src/extensions/matches/iprange.ts",
-      "src/diff/candidates.ts imports src/extensions/matches/icmp.ts",
-      "src/diff/candidates.ts imports src/extensions/matches/addrtype.ts",
-      "src/diff/candidates.ts imports src/extensions/matches/conntrack.ts",
-      "src/diff/candidates.ts imports src/extensions/targets/DNAT.ts",
-    ],
-    why: "diff's witness packets switch on match names and read each match's data type",
-    removedBy: "extension contract hook: the witness values diff should try",
-  },
-  {
-    entries: [
-      "src/netfilter/compile.ts: conntrack",
-      "src/netfilter/compile.ts: state",
-      "src/netfilter/compile.ts: connmark",
-      "src/netfilter/compile.ts: connlimit",
-      "src/netfilter/compile.ts: connbytes",
-      "src/netfilter/compile.ts: connlabel",
-      "src/netfilter/compile.ts: DNAT",
-      "src/netfilter/compile.ts: SNAT",
-      "src/netfilter/compile.ts: MASQUERADE",
-      "src/netfilter/compile.ts: REDIRECT",
-      "src/netfilter/compile.ts: NETMAP",
-      "src/netfilter/compile.ts: CT",
-      "src/netfilter/compile.ts: NOTRACK",
-      "src/netfilter/compile.ts: CONNMARK",
-      "src/netfilter/compile.ts: CONNSECMARK",
-    ],
-    why: "which matches and targets make the kernel load conntrack is a list of names in the compiler",
-    removedBy: "extension contract hook: what an extension needs from conntrack",
-  },
-  {
-    entries: ["src/netfilter/compile.ts: tcp", "src/netfilter/compile.ts: udp"],
-    why: "the chain index reads the destination port out of the tcp and udp matches' data by name",
-    removedBy: "extension contract hook: the keys a chain index can use",
-  },
-  {
-    entries: ["src/syntax/rule-binder.ts: icmp", "src/syntax/rule-binder.ts: icmp6"],
-    why: "which match `-p icmp` / `-p ipv6-icmp` loads implicitly is decided by name in the binder",
-    removedBy:
-      "no module outside src/extensions/ names an extension (not in the issue's list: icmp and icmp6 would say which protocol number they are implicit for)",
-  },
 ];
 
 const graph: ImportGraph = readImportGraph(ROOT, ["src", "grammar"]);

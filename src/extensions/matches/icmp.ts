@@ -84,6 +84,7 @@ export const icmp: MatchExtension<IcmpData> = {
   name: "icmp",
   families: ["ipv4"],
   implicitForProtocol: true,
+  implicitProtocol: 1,
   printPrefixes: ["icmp"],
   options: [{ flags: ["--icmp-type"], args: 1, negatable: true }],
   parse(options, ctx) {
@@ -106,6 +107,7 @@ export const icmp6: MatchExtension<IcmpData> = {
   aliases: ["ipv6-icmp", "icmpv6"],
   families: ["ipv6"],
   implicitForProtocol: true,
+  implicitProtocol: 58,
   printPrefixes: ["ipv6-icmp"],
   options: [{ flags: ["--icmpv6-type"], args: 1, negatable: true }],
   parse(options, ctx) {
