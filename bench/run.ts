@@ -13,7 +13,7 @@ import { parseRules } from "../src/parse.js";
 import { buildNode } from "../src/netfilter/model.js";
 import { listText } from "../src/print/listing.js";
 import { tableSpecText } from "../src/print/save.js";
-import type { NodeView } from "../src/netfilter/types.js";
+import type { NodeView } from "../src/model/evaluation.js";
 import type { PacketSpec } from "../src/model/packet.js";
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -6,7 +6,7 @@
  */
 import type { Ruleset, TableName } from "./model/ast.js";
 import { DiagnosticSink, type Diagnostic } from "./model/diagnostics.js";
-import type { IpsetView, NodeView } from "./netfilter/types.js";
+import type { IpsetView, NodeView } from "./model/evaluation.js";
 import { ipsetsOf, readInput, rulesetsOf, type ParsedInput } from "./inputs.js";
 import { mergeRulesets, type SourcedRuleset } from "./syntax/merge.js";
 import { emptyFacts } from "./facts/model.js";

@@ -16,7 +16,7 @@ export { readInput, rulesetsOf, type ParsedInput, type InputResult } from "./inp
 export { detectFormat, type InputFormat } from "./detect.js";
 export { saveText, tableSaveText, tableSpecText, ruleSaveLine, ruleSpecText } from "./print/save.js";
 export { buildNode, NetfilterNode, type Evaluation, type EvaluateOptions, type NodeInputs } from "./netfilter/model.js";
-export type { Outcome, Step, Fate, NodeView, IpsetView, PacketSnapshot, Hook } from "./netfilter/types.js";
+export type { Outcome, Step, Fate, NodeView, IpsetView, PacketSnapshot, Hook } from "./model/evaluation.js";
 export { nodeViewFromFacts } from "./netfilter/node-view.js";
 export { factsFromTexts, readFacts } from "./facts/parse.js";
 export { emptyFacts, type NodeFacts } from "./facts/model.js";

@@ -20,7 +20,7 @@ import type { IpSetCollection } from "../ipset/index.js";
 import { ipsetView } from "../ipset/index.js";
 import { buildNode, type Evaluation, type NodeInputs } from "../netfilter/model.js";
 import { nodeViewFromFacts } from "../netfilter/node-view.js";
-import type { Fate, IpsetView, NodeView, Outcome } from "../netfilter/types.js";
+import type { Fate, IpsetView, NodeView, Outcome } from "../model/evaluation.js";
 import { stepRuleText } from "../explain/describe.js";
 import { candidatePackets, type CandidateOptions } from "./candidates.js";
 

@@ -1,7 +1,7 @@
 /** Words shared by every renderer: how a packet, a fate and a step read. */
 import type { PacketSpec } from "../model/packet.js";
 import { protocolName } from "../extensions/protocols.js";
-import type { Fate, Outcome, PacketSnapshot, Step } from "../netfilter/types.js";
+import type { Fate, Outcome, PacketSnapshot, Step } from "../model/evaluation.js";
 import { ruleSaveLine } from "../print/save.js";
 import type { Family } from "../model/ast.js";
 

@@ -4,7 +4,7 @@
  * never change or remove them without bumping `version`.
  */
 import type { Evaluation } from "../netfilter/model.js";
-import type { Outcome, Step } from "../netfilter/types.js";
+import type { Outcome, Step } from "../model/evaluation.js";
 import { stepRuleText } from "./describe.js";
 
 export const TRACE_JSON_VERSION = 1;

@@ -1,6 +1,6 @@
 /** Human-readable traces and why-dropped answers, readable in 80 columns. */
 import type { Evaluation } from "../netfilter/model.js";
-import type { Outcome, Step } from "../netfilter/types.js";
+import type { Outcome, Step } from "../model/evaluation.js";
 import type { Palette } from "./colour.js";
 import { endpointText, fateText, isDrop, packetText, probabilityText, snapshotText, stepRuleText } from "./describe.js";
 import { columnHeader, ruleListLine } from "../print/listing.js";

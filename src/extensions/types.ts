@@ -6,7 +6,7 @@
 import type { Family, ProtocolMatch, RawOption } from "../model/ast.js";
 import type { Span } from "../model/span.js";
 import type { ListingScanner } from "./listing-scanner.js";
-import type { EvalEnv, MatchResult, TargetEffects, TargetResult } from "../netfilter/types.js";
+import type { EvalEnv, MatchResult, TargetEffects, TargetResult } from "../model/evaluation.js";
 
 export interface OptionSpec {
   /** Every spelling this option answers to, with dashes: `["--dport", "--destination-port"]`. */

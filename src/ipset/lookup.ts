@@ -12,30 +12,13 @@
  */
 import type { Family } from "../model/ast.js";
 import { ipKey, ipToNum, isZeroIp, networkOf, type IpNum } from "../model/address.js";
-import type { IpsetView, SetLookupResult, SetTuple } from "../netfilter/types.js";
+import type { KernelIpsetView, SetLookupResult, SetMatch, SetQuery } from "../model/evaluation.js";
 import type { IpSet, IpSetCollection } from "./ast.js";
 import { parseElement, setHeader, type SetHeader } from "./element.js";
 import { familyFits } from "./types.js";
 
-/** What a set lookup may read of the packet: the tuple, and what some types need besides. */
-export interface SetQuery extends SetTuple {
-  family?: Family;
-  icmpType?: number;
-  icmpCode?: number;
-  mark?: number;
-  /** A non-first fragment carries no ports: port types do not match it. */
-  fragment?: boolean;
-}
-
 type Dir = "src" | "dst";
 type Indeterminate = { indeterminate: string };
-/** The kernel's answer for a `-m set` test: matched, not matched, or what is missing to tell. */
-export type SetMatch = boolean | Indeterminate;
-
-/** An IpsetView that also answers as the set match does, `--return-nomatch` included. */
-export interface KernelIpsetView extends IpsetView {
-  match(name: string, q: SetQuery, flags: readonly Dir[], opts: { returnNomatch: boolean }): SetMatch;
-}
 
 interface Entry {
   nomatch: boolean;

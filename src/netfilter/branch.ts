@@ -11,7 +11,7 @@
  *   it took as a `Literal` in `given`. An outcome's probability is then its chance *given*
  *   its literals; probabilities are never added across different literal sets.
  */
-import type { PacketSnapshot, PacketState, Step } from "./types.js";
+import type { PacketSnapshot, PacketState, Step } from "../model/evaluation.js";
 import { hex } from "../extensions/util.js";
 
 /** One side of a condition the input does not decide. */
@@ -61,7 +61,7 @@ export interface Branch {
   /** Which way a random branch went at the current rule. */
   randomChoice?: string;
   /** A new route chosen during OUTPUT, in force from POSTROUTING on. */
-  rerouted?: import("./types.js").RouteDecision;
+  rerouted?: import("../model/evaluation.js").RouteDecision;
   /** The routing decisions so far, each with the rule and route that made it. */
   routing?: string[];
 }

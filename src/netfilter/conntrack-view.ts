@@ -6,7 +6,7 @@
  * test/kernel/connection-state.test.ts.
  */
 import type { PacketSpec } from "../model/packet.js";
-import type { CtStatusBit } from "./types.js";
+import type { CtStatusBit } from "../model/evaluation.js";
 
 const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;

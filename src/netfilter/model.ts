@@ -6,7 +6,7 @@ import type { Family, Ruleset } from "../model/ast.js";
 import type { PacketSpec } from "../model/packet.js";
 import { compileRulesets, type CompiledRuleset, type CompileProblem } from "./compile.js";
 import { evaluatePath, evaluateReplyPath } from "./path.js";
-import type { IpsetView, NodeView, Outcome } from "./types.js";
+import type { IpsetView, NodeView, Outcome } from "../model/evaluation.js";
 import { noIpsets, unknownNode } from "./unknown-facts.js";
 
 export interface NodeInputs {

@@ -10,7 +10,7 @@
  */
 import { hasPorts } from "../model/packet.js";
 import { endpoint, snapshot, type Branch, type PendingNat } from "./branch.js";
-import type { ConntrackSummary, PacketState, Step } from "./types.js";
+import type { ConntrackSummary, PacketState, Step } from "../model/evaluation.js";
 
 /** The binding a target asked for (TargetEffects.nat), applied when the nat table has finished. */
 export function natBinding(kind: "dnat" | "snat", to: { addr?: string; port?: number }, how: string): PendingNat {

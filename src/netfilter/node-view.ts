@@ -14,7 +14,7 @@ import type { FactRoute, NodeFacts } from "../facts/model.js";
 import { confKey } from "../facts/sysctl.js";
 import { Fib, routeText, ruleText, type FibAnswer, type Flow } from "./fib.js";
 import { ipToNum, netContains } from "../model/address.js";
-import type { AddrType, InputRouteQuery, NodeView, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "./types.js";
+import type { AddrType, InputRouteQuery, NodeView, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "../model/evaluation.js";
 
 const ADDR_TYPE: Partial<Record<FactRoute["type"], AddrType>> = {
   local: "LOCAL", broadcast: "BROADCAST", blackhole: "BLACKHOLE", unreachable: "UNREACHABLE", prohibit: "PROHIBIT",

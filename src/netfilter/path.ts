@@ -19,7 +19,7 @@ import { hex } from "../extensions/util.js";
 import { assume, mergeBranches, snapshot, type Branch } from "./branch.js";
 import { applyNat, conntrackNat, natApplies, natOf, natText } from "./nat.js";
 import { runTable, type TableResult, type TraverseContext } from "./traverse.js";
-import type { ConntrackState, ConntrackSummary, Fate, Hook, Outcome, PacketState, RouteDecision, RouteQuery, Step } from "./types.js";
+import type { ConntrackState, ConntrackSummary, Fate, Hook, Outcome, PacketState, RouteDecision, RouteQuery, Step } from "../model/evaluation.js";
 import { alwaysUntracked, establishedStatus, relatedStatus, withoutConnection, type Unconnected } from "./conntrack-view.js";
 
 type Stage = { table: TableName; hook: Hook; natOnly?: boolean };

@@ -17,7 +17,7 @@ import { isUnknown } from "../model/ast.js";
 import type { CompiledChain, CompiledRule, CompiledRuleset, CompiledTable, AddrCheck, IfaceCheck } from "./compile.js";
 import { alternative, assume, fork, mergeBranches, noteText, snapshot, type Branch } from "./branch.js";
 import { natBinding } from "./nat.js";
-import type { EvalEnv, Hook, IpsetView, MatchResult, NodeView, Step, TargetEffects } from "./types.js";
+import type { EvalEnv, Hook, IpsetView, MatchResult, NodeView, Step, TargetEffects } from "../model/evaluation.js";
 import { hex } from "../extensions/util.js";
 
 /** How many alternatives one evaluation may open before it stops exploring and says so. */

@@ -2,7 +2,7 @@
  * Stand-ins when the user gave no node facts or no ipsets: every question they would answer
  * is indeterminate, with a reason that says which input would settle it. Never a silent default.
  */
-import type { IpsetView, NodeView } from "./types.js";
+import type { IpsetView, NodeView } from "../model/evaluation.js";
 
 const NO_NODE = "no node facts given (pass --node with ip -j addr / ip -j route output or a node.json)";
 

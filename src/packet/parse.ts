@@ -14,7 +14,7 @@ import { addressFamily, canonicalAddress } from "../model/address.js";
 import { isEthernetAddress } from "../facts/ip-text.js";
 import { interfaceNameProblem } from "../facts/interface-name.js";
 import { jsonKindName, jsonNodeOf, parseLocatedJson, type JsonNode } from "../facts/located-json.js";
-import { icmpTypeByName } from "./icmp-names.js";
+import { icmpTypeByName } from "../model/icmp-names.js";
 import { parseTcpFlags, TCP_FLAGS_EXPECTED } from "./tcp-flags.js";
 import { parseLogLine } from "./log-line.js";
 import { finish, portNumber, type FieldColumns, type PacketField, type PacketParse } from "./checks.js";

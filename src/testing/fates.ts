@@ -4,7 +4,7 @@
  * and users' own `fc.property` bodies both use these.
  */
 import type { Evaluation } from "../netfilter/model.js";
-import type { Outcome, Step } from "../netfilter/types.js";
+import type { Outcome, Step } from "../model/evaluation.js";
 import { isDrop, stepRuleText } from "../explain/describe.js";
 
 /**

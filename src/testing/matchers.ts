@@ -8,7 +8,7 @@
  * how to say "never" (probability 0) or "one time in three".
  */
 import type { Evaluation } from "../netfilter/model.js";
-import type { Outcome } from "../netfilter/types.js";
+import type { Outcome } from "../model/evaluation.js";
 import { traceText } from "../explain/text.js";
 import { PLAIN } from "../explain/colour.js";
 import { fateText, probabilityText } from "../explain/describe.js";

@@ -15,7 +15,7 @@ import { buildNode } from "../../src/netfilter/model.js";
 import { candidatePackets } from "../../src/diff/candidates.js";
 import { BUILTIN_CHAINS, isUnknown, TABLE_NAMES, type Ruleset } from "../../src/model/ast.js";
 import type { PacketSpec } from "../../src/model/packet.js";
-import type { Outcome } from "../../src/netfilter/types.js";
+import type { Outcome } from "../../src/model/evaluation.js";
 import { simpleNode } from "../support/simple-node.js";
 import { hasShared, sharedNotice, sharedPath, needsShared } from "../support/shared.js";
 

@@ -8,7 +8,7 @@ import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import { parsePacketText } from "../../src/packet/parse.js";
 import { ipsetView, parseIpsets } from "../../src/ipset/index.js";
-import type { Outcome } from "../../src/netfilter/types.js";
+import type { Outcome } from "../../src/model/evaluation.js";
 
 const dir = resolve(import.meta.dirname, "../../samples/000-calico-ipip-ipvs-policy");
 const read = (f: string) => readFileSync(resolve(dir, f), "utf8");

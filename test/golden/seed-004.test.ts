@@ -12,7 +12,7 @@ import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import { parsePacketText } from "../../src/packet/parse.js";
 import { bitsToProbability, probabilityToBits } from "../../src/extensions/matches/statistic.js";
-import type { Outcome } from "../../src/netfilter/types.js";
+import type { Outcome } from "../../src/model/evaluation.js";
 
 const dir = resolve(import.meta.dirname, "../../samples/004-kube-proxy-nodeport");
 const read = (f: string) => readFileSync(resolve(dir, f), "utf8");

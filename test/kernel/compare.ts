@@ -1,5 +1,5 @@
 /** Puts netfate's steps in the kernel trace's terms, so the two can be compared line by line. */
-import type { Fate, Outcome, Step } from "../../src/netfilter/types.js";
+import type { Fate, Outcome, Step } from "../../src/model/evaluation.js";
 import { kernelFate, type KernelFate, type KernelStep, type KernelTrace } from "./harness.js";
 
 const NAT_TARGETS = new Set(["DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP"]);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseRules } from "../../src/parse.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import type { PacketSpec } from "../../src/model/packet.js";
-import type { Outcome } from "../../src/netfilter/types.js";
+import type { Outcome } from "../../src/model/evaluation.js";
 import { KernelNode, kernelFate, kernelSkipReason, NODE_ETH0_CNI0, viewOfTopology, type KernelTrace, type Topology } from "./harness.js";
 import { fateAgrees, kernelSteps, netfatePaths, netfateSteps } from "./compare.js";
 

@@ -19,7 +19,7 @@ import { saveText } from "../../src/print/save.js";
 import { candidatePackets } from "../../src/diff/candidates.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { Ruleset } from "../../src/model/ast.js";
-import type { Outcome } from "../../src/netfilter/types.js";
+import type { Outcome } from "../../src/model/evaluation.js";
 import { filterRulesetOf } from "../../src/testing/rulesets.js";
 import { nodeConstants } from "../support/node-constants.js";
 import { factsOfTopology, KernelNode, kernelFate, kernelSkipReason, viewOfTopology, type KernelTrace, type Topology } from "./harness.js";

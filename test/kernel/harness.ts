@@ -12,7 +12,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import type { PacketSpec } from "../../src/model/packet.js";
-import type { NodeView } from "../../src/netfilter/types.js";
+import type { NodeView } from "../../src/model/evaluation.js";
 import { simpleNode } from "../support/simple-node.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";

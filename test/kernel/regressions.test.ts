@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseRules } from "../../src/parse.js";
 import { buildNode } from "../../src/netfilter/model.js";
-import type { Outcome } from "../../src/netfilter/types.js";
+import type { Outcome } from "../../src/model/evaluation.js";
 import { KernelNode, kernelSkipReason, viewOfTopology } from "./harness.js";
 import { fateAgrees, fateOfAnswer, kernelAnswer, kernelSteps, netfatePaths, type KernelAnswer } from "./compare.js";
 import { loadRegressions, REGRESSIONS, type RegressionCase } from "./regression-case.js";

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FactRule, NodeFacts } from "../../src/facts/model.js";
 import { parseRouteLine } from "../../src/facts/route-line.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
-import type { RouteDecision } from "../../src/netfilter/types.js";
+import type { RouteDecision } from "../../src/model/evaluation.js";
 import { kernelSkipReason } from "./harness.js";
 
 const why = kernelSkipReason();

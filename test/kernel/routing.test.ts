@@ -20,7 +20,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseRules } from "../../src/parse.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import type { PacketSpec } from "../../src/model/packet.js";
-import type { Outcome } from "../../src/netfilter/types.js";
+import type { Outcome } from "../../src/model/evaluation.js";
 import { KernelNode, kernelFate, kernelSkipReason, viewOfTopology, type KernelTrace, type Topology, type TopologyRule } from "./harness.js";
 import { fateAgrees, kernelAnswer, kernelSteps, netfatePaths, netfateSteps, type KernelAnswer } from "./compare.js";
 

@@ -27,7 +27,7 @@ import { ipsetView, parseIpsets } from "../../src/ipset/index.js";
 import { saveText } from "../../src/print/save.js";
 import type { Ruleset } from "../../src/model/ast.js";
 import type { PacketSpec } from "../../src/model/packet.js";
-import type { Outcome } from "../../src/netfilter/types.js";
+import type { Outcome } from "../../src/model/evaluation.js";
 import { KernelNode, kernelFate, kernelSkipReason, type Topology, type TopologyRule } from "./harness.js";
 import { derivedRoutes } from "../../src/netfilter/fib.js";
 import type { FactRule } from "../../src/facts/model.js";

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { buildNode } from "../../src/netfilter/model.js";
-import type { Outcome } from "../../src/netfilter/types.js";
+import type { Outcome } from "../../src/model/evaluation.js";
 import type { Rule, Ruleset } from "../../src/model/ast.js";
 import { parseRules } from "../../src/parse.js";
 import { boundRules } from "../../src/model/chain-rules.js";

@@ -10,7 +10,7 @@ import { ruleSpecText } from "../../src/print/save.js";
 import { parseListing } from "../../src/syntax/listing.js";
 import { DiagnosticSink } from "../../src/model/diagnostics.js";
 import { findMatch } from "../../src/extensions/registry.js";
-import type { Hook, IpsetView, MatchResult, NodeView, PacketState } from "../../src/netfilter/types.js";
+import type { Hook, IpsetView, MatchResult, NodeView, PacketState } from "../../src/model/evaluation.js";
 
 export interface Printed {
   /** iptables-save's text after `-A CHAIN`. */

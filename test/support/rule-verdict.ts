@@ -8,7 +8,7 @@ import type { Family } from "../../src/model/ast.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import { parseRules } from "../../src/parse.js";
 import { buildNode } from "../../src/netfilter/model.js";
-import type { IpsetView, NodeView } from "../../src/netfilter/types.js";
+import type { IpsetView, NodeView } from "../../src/model/evaluation.js";
 
 export type Verdict = boolean | "indeterminate";
 

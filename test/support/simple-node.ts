@@ -4,7 +4,7 @@
  * independent of it.
  */
 import type { Family } from "../../src/model/ast.js";
-import type { NodeView, RouteDecision } from "../../src/netfilter/types.js";
+import type { NodeView, RouteDecision } from "../../src/model/evaluation.js";
 import { applyMask, inNet, ipToNum, maskFromPrefix } from "../../src/model/address.js";
 
 export interface SimpleNodeSpec {

@@ -12,7 +12,7 @@ import { ruleSpecText } from "../../src/print/save.js";
 import { parseListing } from "../../src/syntax/listing.js";
 import { DiagnosticSink } from "../../src/model/diagnostics.js";
 import { buildNode } from "../../src/netfilter/model.js";
-import type { IpsetView, NodeView, Outcome, RouteDecision } from "../../src/netfilter/types.js";
+import type { IpsetView, NodeView, Outcome, RouteDecision } from "../../src/model/evaluation.js";
 import { simpleNode } from "./simple-node.js";
 import { readShared, sections } from "./shared.js";
 

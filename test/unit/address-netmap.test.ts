@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { NETMAP } from "../../src/extensions/targets/NETMAP.js";
-import type { EvalEnv, Hook, PacketState } from "../../src/netfilter/types.js";
+import type { EvalEnv, Hook, PacketState } from "../../src/model/evaluation.js";
 import type { Family } from "../../src/model/ast.js";
 
 function mapped(to: { address: string; prefixLength: number }, family: Family, addr: string, hook: Hook = "PREROUTING") {

@@ -9,7 +9,7 @@ import { buildNode } from "../../src/netfilter/model.js";
 import { filterRuleset, packetArb } from "../support/arbitraries.js";
 import { simpleNode } from "../support/simple-node.js";
 import { nodeFromTexts, packet } from "../../src/testing/index.js";
-import type { Outcome } from "../../src/netfilter/types.js";
+import type { Outcome } from "../../src/model/evaluation.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 
 const NODE = JSON.stringify({

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { kindsFirst, summarise, type FateDifference } from "../../src/diff/compare.js";
-import type { Fate, Outcome } from "../../src/netfilter/types.js";
+import type { Fate, Outcome } from "../../src/model/evaluation.js";
 
 const packet = { family: "ipv4" as const, from: "eth0", src: "10.0.0.2", dst: "10.96.0.10", proto: 6, sport: 40000, dport: 80 };
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parseRules } from "../../src/parse.js";
 import type { Family } from "../../src/model/ast.js";
 import type { PacketSpec } from "../../src/model/packet.js";
-import type { NodeView, RouteDecision } from "../../src/netfilter/types.js";
+import type { NodeView, RouteDecision } from "../../src/model/evaluation.js";
 import { findMatch } from "../../src/extensions/registry.js";
 import { ListingScanner } from "../../src/extensions/listing-scanner.js";
 import type { BindContext } from "../../src/extensions/types.js";

@@ -9,7 +9,7 @@ import { ruleSpecText } from "../../src/print/save.js";
 import { parseListing } from "../../src/syntax/listing.js";
 import { DiagnosticSink, formatDiagnostic } from "../../src/model/diagnostics.js";
 import type { PacketSpec } from "../../src/model/packet.js";
-import type { NodeView } from "../../src/netfilter/types.js";
+import type { NodeView } from "../../src/model/evaluation.js";
 import { simpleNode } from "../support/simple-node.js";
 import { ruleDrops } from "../support/rule-verdict.js";
 

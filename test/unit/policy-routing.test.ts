@@ -12,7 +12,7 @@ import { buildNode } from "../../src/netfilter/model.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 import { parseRules } from "../../src/parse.js";
 import type { PacketSpec } from "../../src/model/packet.js";
-import type { Outcome } from "../../src/netfilter/types.js";
+import type { Outcome } from "../../src/model/evaluation.js";
 import { traceText } from "../../src/explain/text.js";
 import { PLAIN } from "../../src/explain/colour.js";
 

@@ -14,7 +14,7 @@ import { parseListing } from "../../src/syntax/listing.js";
 import { DiagnosticSink } from "../../src/model/diagnostics.js";
 import type { Family } from "../../src/model/ast.js";
 import type { PacketSpec } from "../../src/model/packet.js";
-import type { Outcome } from "../../src/netfilter/types.js";
+import type { Outcome } from "../../src/model/evaluation.js";
 import { QUIET_RECENT } from "../../src/extensions/matches/recent.js";
 import { QUIET_CONNECTIONS, connlimitPrefix } from "../../src/extensions/matches/connlimit.js";
 import { QUIET_QUOTA, parseUnsigned64 } from "../../src/extensions/matches/quota.js";

@@ -12,7 +12,7 @@ import { buildNode } from "../../src/netfilter/model.js";
 import { MAX_ALTERNATIVES } from "../../src/netfilter/traverse.js";
 import { QUIET_NODE } from "../../src/extensions/matches/limit.js";
 import type { PacketSpec } from "../../src/model/packet.js";
-import type { Outcome } from "../../src/netfilter/types.js";
+import type { Outcome } from "../../src/model/evaluation.js";
 import { simpleNode } from "../support/simple-node.js";
 import { hasShared, sharedNotice, sharedPath, needsShared } from "../support/shared.js";
 

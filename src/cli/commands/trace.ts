@@ -8,7 +8,7 @@ import { parsePacketText, type PacketParse } from "../../packet/parse.js";
 import { evaluationJson } from "../../explain/json.js";
 import { problemNote, traceText, whyDroppedText } from "../../explain/text.js";
 import { outcomeVerdict } from "../../explain/text.js";
-import type { Outcome } from "../../netfilter/types.js";
+import type { Outcome } from "../../model/evaluation.js";
 import type { Diagnostic } from "../../model/diagnostics.js";
 import { paletteFor } from "../../explain/colour.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";

@@ -1,6 +1,6 @@
 /** `-m addrtype`: the routing type of the source/destination address (LOCAL, UNICAST, ...). */
 import type { MatchExtension } from "../types.js";
-import type { AddrType } from "../../netfilter/types.js";
+import type { AddrType } from "../../model/evaluation.js";
 
 const TYPES: readonly AddrType[] = ["UNSPEC", "UNICAST", "LOCAL", "BROADCAST", "ANYCAST", "MULTICAST", "BLACKHOLE", "UNREACHABLE", "PROHIBIT", "THROW", "NAT", "XRESOLVE"];
 

@@ -3,7 +3,7 @@
  * SNAT/DNAT states), status bits, direction, original and reply tuples.
  */
 import type { MatchExtension, Witness } from "../types.js";
-import type { PacketState } from "../../netfilter/types.js";
+import type { PacketState } from "../../model/evaluation.js";
 import { addressText, inNet, ipToNum, maskFromPrefix, parseAddress } from "../../model/address.js";
 import type { AddressMatch, Family } from "../../model/ast.js";
 import { protocolNumber } from "../protocols.js";

@@ -5,7 +5,7 @@
 import type { MatchExtension, BindContext, Witness } from "../types.js";
 import type { RawOption } from "../../model/ast.js";
 import type { Family } from "../../model/ast.js";
-import { icmpTypeNames } from "../../packet/icmp-names.js";
+import { icmpTypeNames } from "../../model/icmp-names.js";
 import { listingPattern, type ListingScanner } from "../listing-scanner.js";
 
 export interface IcmpData {

@@ -6,7 +6,7 @@
  * generated packet keeps the kernel's default class, to-us, whatever its destination.
  */
 import type { Family } from "../../model/ast.js";
-import type { EvalEnv, Tri } from "../../netfilter/types.js";
+import type { EvalEnv, Tri } from "../../model/evaluation.js";
 import type { MatchExtension } from "../types.js";
 
 export type PktType = "unicast" | "broadcast" | "multicast";

@@ -3,7 +3,7 @@
  * source go back out the interface this one came in on (strict), or anywhere (`--loose`)?
  */
 import type { MatchExtension } from "../types.js";
-import type { InputRouteQuery } from "../../netfilter/types.js";
+import type { InputRouteQuery } from "../../model/evaluation.js";
 
 export interface RpfilterData {
   loose: boolean;

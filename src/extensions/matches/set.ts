@@ -1,6 +1,6 @@
 /** `-m set --match-set NAME src[,dst...]`: ipset membership of the packet's tuple. */
 import type { MatchExtension } from "../types.js";
-import type { KernelIpsetView, SetMatch, SetQuery } from "../../ipset/lookup.js";
+import type { KernelIpsetView, SetMatch, SetQuery } from "../../model/evaluation.js";
 
 type Cmp = { op: "eq" | "lt" | "gt"; negated: boolean; value: number };
 

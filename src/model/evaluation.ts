@@ -3,8 +3,8 @@
  * and targets may read and do, and the result record (outcomes, steps, fates). Extensions
  * implement `evaluate`/`apply` against these types.
  */
-import type { Family, Rule, TableName } from "../model/ast.js";
-import type { CtState, PacketHeaders } from "../model/packet.js";
+import type { Family, Rule, TableName } from "./ast.js";
+import type { CtState, PacketHeaders } from "./packet.js";
 
 export type Hook = "PREROUTING" | "INPUT" | "FORWARD" | "OUTPUT" | "POSTROUTING";
 
@@ -288,4 +288,22 @@ export interface Outcome {
   /** The packet that leaves after encapsulation (VXLAN, IPIP), traced as its own leg. */
   encapsulated?: Outcome[];
   conntrack?: ConntrackSummary;
+}
+
+/** What a set lookup may read of the packet: the tuple, and what some types need besides. */
+export interface SetQuery extends SetTuple {
+  family?: Family;
+  icmpType?: number;
+  icmpCode?: number;
+  mark?: number;
+  /** A non-first fragment carries no ports: port types do not match it. */
+  fragment?: boolean;
+}
+
+/** The kernel's answer for a `-m set` test: matched, not matched, or what is missing to tell. */
+export type SetMatch = boolean | { indeterminate: string };
+
+/** An IpsetView that also answers as the set match does, `--return-nomatch` included. */
+export interface KernelIpsetView extends IpsetView {
+  match(name: string, q: SetQuery, flags: readonly ("src" | "dst")[], opts: { returnNomatch: boolean }): SetMatch;
 }
