@@ -4,7 +4,7 @@
  * indeterminate.
  */
 import type { ExtensionMatch, ExtensionTarget, Family } from "../model/ast.js";
-import type { Extension, MatchExtension, TargetExtension } from "./types.js";
+import type { Extension, MatchExtension, StateChoice, TargetExtension } from "./types.js";
 import { addrtype } from "./matches/addrtype.js";
 import { cgroup } from "./matches/cgroup.js";
 import { comment } from "./matches/comment.js";
@@ -197,6 +197,13 @@ function pick<E extends Extension>(idx: Map<string, E[]>, name: string, family: 
 
 export function findMatch(name: string, family: Family): MatchExtension<any> | undefined {
   return pick(MATCH_INDEX, name, family);
+}
+
+/** The kinds of state matches read that the input cannot show, one per `--assume` key. */
+export function stateChoices(): StateChoice[] {
+  const byKey = new Map<string, StateChoice>();
+  for (const m of MATCHES) if (m.state && !byKey.has(m.state.key)) byKey.set(m.state.key, m.state);
+  return [...byKey.values()];
 }
 
 /** The match `-p` loads for protocol `number` when that is not the match named like the protocol (ICMP, ICMPv6). */

@@ -63,6 +63,11 @@ interface ExtensionBase<D> {
    */
   readonly needsConntrack?: boolean;
   /**
+   * For a match that reads state the input cannot show: the key users assume it by
+   * (`--assume KEY=WORD`) and the words for a quiet node (the default) and a busy one.
+   */
+  readonly state?: StateChoice;
+  /**
    * Packets worth trying for a rule with this data (`netfate diff` asks both dumps about
    * them): one that meets the condition and some on its boundaries. Absent: the extension
    * leaves the packet free.
@@ -149,3 +154,12 @@ export interface TargetExtension<D = unknown> extends ExtensionBase<D> {
 }
 
 export type Extension = MatchExtension<any> | TargetExtension<any>;
+
+/** How `--assume` names one kind of state: `limit` with `full` (quiet) or `exhausted` (busy). */
+export interface StateChoice {
+  key: string;
+  quiet: string;
+  busy?: string;
+  /** What the state is, for help and errors: "token buckets of limit and hashlimit". */
+  what: string;
+}

@@ -1,6 +1,7 @@
 /** Helpers shared by extensions: number and port syntax as iptables accepts it, save quoting. */
 import type { RawOption } from "../model/ast.js";
-import type { BindContext, OptionSpec } from "./types.js";
+import type { BindContext, OptionSpec, StateChoice } from "./types.js";
+import type { EvalEnv, MatchResult } from "../model/evaluation.js";
 import { servicePort, serviceName } from "./services.js";
 
 /**
@@ -111,4 +112,16 @@ export function collectOptions(
 /** `!` printed before an option in iptables-save. */
 export function neg(o: { negated: boolean }): string {
   return o.negated ? " !" : "";
+}
+
+/**
+ * A stateful match's answer under what was assumed of its state: `quiet` (the default, as on a
+ * node that has seen no such traffic), `busy` (`--assume limit=exhausted`), or `either`: both
+ * alternatives are traced, each saying which side it took.
+ */
+export function underAssumption(env: EvalEnv, choice: StateChoice, quiet: MatchResult, busy: MatchResult | undefined): MatchResult {
+  const a = env.assumed[choice.key] ?? "quiet";
+  if (a === "busy" && busy !== undefined) return busy;
+  if (a === "either") return { indeterminate: `${choice.what}: ${choice.quiet}${choice.busy ? ` or ${choice.busy}` : " or not"} (--assume ${choice.key}=either)` };
+  return quiet;
 }

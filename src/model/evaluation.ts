@@ -60,7 +60,17 @@ export interface EvalEnv {
   readonly table: TableName;
   readonly node: NodeView;
   readonly ipsets: IpsetView;
+  /** What the user assumed of state the input cannot show (`--assume limit=exhausted`); absent keys are "quiet". */
+  readonly assumed: StateAssumptions;
 }
+
+/**
+ * State the input cannot show (rate-limit buckets, recent lists, connection counts, quotas, nth
+ * counters): as on a quiet node (the default, said in each outcome), as on a busy one, or
+ * either way (both alternatives are traced, each saying which it took).
+ */
+export type StateAssumption = "quiet" | "busy" | "either";
+export type StateAssumptions = Readonly<Record<string, StateAssumption>>;
 
 export type AddrType =
   | "UNSPEC" | "UNICAST" | "LOCAL" | "BROADCAST" | "ANYCAST" | "MULTICAST" | "BLACKHOLE" | "UNREACHABLE" | "PROHIBIT" | "THROW" | "NAT" | "XRESOLVE";

@@ -6,7 +6,7 @@ import type { Family, Ruleset } from "../model/ast.js";
 import type { PacketSpec } from "../model/packet.js";
 import { compileRulesets, type CompiledRuleset, type CompileProblem } from "./compile.js";
 import { evaluatePath, evaluateReplyPath } from "./path.js";
-import type { IpsetView, NodeView, Outcome } from "../model/evaluation.js";
+import type { IpsetView, NodeView, Outcome, StateAssumptions } from "../model/evaluation.js";
 import { noIpsets, unknownNode } from "./unknown-facts.js";
 
 export interface NodeInputs {
@@ -18,6 +18,8 @@ export interface NodeInputs {
 export interface EvaluateOptions {
   /** Also record the rules tried that did not match, with the first failing condition. */
   verbose?: boolean;
+  /** State the input cannot show, assumed other than as on a quiet node (`{ limit: "busy" }`, or `"either"` for both). */
+  assume?: StateAssumptions;
 }
 
 export interface Evaluation {
@@ -54,6 +56,7 @@ export class NetfilterNode {
     const rules = this.rules(packet.family);
     const r = evaluateReplyPath(packet, outcome, {
       rules, node: this.node, ipsets: this.ipsets, verbose: opts.verbose ?? false, family: packet.family,
+      ...(opts.assume ? { assumed: opts.assume } : {}),
     });
     if (typeof r === "string") return r;
     return { packet: { ...packet, reply: true, state: "established" }, outcomes: r, problems: rules.problems };
@@ -63,6 +66,7 @@ export class NetfilterNode {
     const rules = this.rules(packet.family);
     const outcomes = evaluatePath(packet, {
       rules, node: this.node, ipsets: this.ipsets, verbose: opts.verbose ?? false, family: packet.family,
+      ...(opts.assume ? { assumed: opts.assume } : {}),
     });
     return { packet, outcomes, problems: rules.problems };
   }

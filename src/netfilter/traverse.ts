@@ -17,7 +17,7 @@ import { isUnknown } from "../model/ast.js";
 import type { CompiledChain, CompiledRule, CompiledRuleset, CompiledTable, AddrCheck, IfaceCheck } from "./compile.js";
 import { alternative, assume, fork, mergeBranches, noteText, snapshot, type Branch } from "./branch.js";
 import { natBinding } from "./nat.js";
-import type { EvalEnv, Hook, IpsetView, MatchResult, NodeView, Step, TargetEffects } from "../model/evaluation.js";
+import type { EvalEnv, Hook, StateAssumptions, IpsetView, MatchResult, NodeView, Step, TargetEffects } from "../model/evaluation.js";
 import { hex } from "../extensions/util.js";
 
 /** How many alternatives one evaluation may open before it stops exploring and says so. */
@@ -37,7 +37,11 @@ export interface TraverseContext {
   family: Family;
   /** Shared by every table and leg of one evaluation. */
   budget?: ExplorationBudget;
+  /** What was assumed of state the input cannot show (absent: a quiet node). */
+  assumed?: StateAssumptions;
 }
+
+const QUIET: StateAssumptions = {};
 
 export type TableVerdict = "ACCEPT" | "DROP" | "REJECT" | "QUEUE" | "ERROR" | "INDETERMINATE";
 
@@ -122,7 +126,7 @@ function condition(cr: CompiledRule, k: number, br: Branch, ctx: TraverseContext
   const m = cr.matches[k - FIRST_MATCH]!;
   if (m.kind === "unknown") return { indeterminate: m.reason };
   if (!m.ext.evaluate) return { indeterminate: `netfate cannot evaluate -m ${m.ext.name} yet` };
-  const env: EvalEnv = { packet: p, hook, table, node: ctx.node, ipsets: ctx.ipsets };
+  const env: EvalEnv = { packet: p, hook, table, node: ctx.node, ipsets: ctx.ipsets, assumed: ctx.assumed ?? QUIET };
   return m.ext.evaluate(m.node.data, env);
 }
 
@@ -553,7 +557,7 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
         return false;
       }
       case "extension": {
-        const env: EvalEnv = { packet: br.pkt, hook, table, node: ctx.node, ipsets: ctx.ipsets };
+        const env: EvalEnv = { packet: br.pkt, hook, table, node: ctx.node, ipsets: ctx.ipsets, assumed: ctx.assumed ?? QUIET };
         if (!tg.ext.apply) {
           br.steps.push(step(hook, table, chain.name, cr, tg.name));
           results.push({ br, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: `netfate cannot apply -j ${tg.name} yet` });

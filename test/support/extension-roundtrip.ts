@@ -70,5 +70,5 @@ export function matchAnswer(spec: string, name: string, packet: Partial<PacketSt
     fragment: false, mark: 0,
     ct: { state: "NEW", dir: "ORIGINAL", mark: 0, zone: 0, orig: { src: "", dst: "" }, reply: { src: "", dst: "" }, status: new Set() },
   } as PacketState;
-  return findMatch(name, family)!.evaluate?.(data, { packet: { ...base, ...packet }, hook, table: "filter", node: {} as NodeView, ipsets: {} as IpsetView });
+  return findMatch(name, family)!.evaluate?.(data, { packet: { ...base, ...packet }, hook, table: "filter", node: {} as NodeView, ipsets: {} as IpsetView, assumed: {} });
 }

@@ -9,11 +9,13 @@ import { evaluationJson } from "../../explain/json.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
 import { INPUT_FLAGS, InputReader, loadInputs, refuseSecondStdin } from "../load.js";
 import type { CommandIO } from "../io.js";
+import { ASSUME_FLAG, assumptionsOf } from "../assume.js";
 
 export const BATCH_FLAGS: FlagSpec[] = [
   ...INPUT_FLAGS,
   { name: "packets", value: true, help: "packets, one per line: JSON objects or the text form (- for stdin)" },
   { name: "verbose", short: "v", help: "include the rules tried that did not match" },
+  ASSUME_FLAG,
   { name: "quiet", short: "q", help: "no progress, notes or summary on stderr" },
   { name: "help", short: "h", help: "show this help" },
 ];
@@ -41,6 +43,7 @@ export function runBatch(argv: string[], io: CommandIO): number {
   const total = lines.filter((l) => l.trim()).length;
   const progress = io.isTTY && !quiet && total >= 1000;
   const verbose = flagSet(args, "verbose");
+  const assume = assumptionsOf(args);
   let chunk = "";
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
@@ -52,7 +55,7 @@ export function runBatch(argv: string[], io: CommandIO): number {
       const error = r.ok ? `an ${r.packet.family === "ipv6" ? "IPv6" : "IPv4"} packet, but no rules of that family were given` : r.error;
       chunk += JSON.stringify({ version: 1, line: i + 1, error }) + "\n";
     } else {
-      const e = node.evaluate(r.packet, { verbose });
+      const e = node.evaluate(r.packet, { verbose, ...(assume ? { assume } : {}) });
       const j = evaluationJson(e);
       (j as Record<string, unknown>).line = i + 1;
       chunk += JSON.stringify(j) + "\n";

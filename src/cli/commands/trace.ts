@@ -18,6 +18,7 @@ import { htmlPage } from "../../explain/html.js";
 import { dotText, mermaidText } from "../../explain/graph.js";
 import { writeFileSync } from "node:fs";
 import type { CommandIO } from "../io.js";
+import { ASSUME_FLAG, assumptionsOf } from "../assume.js";
 
 export const TRACE_FLAGS: FlagSpec[] = [
   ...INPUT_FLAGS,
@@ -26,6 +27,7 @@ export const TRACE_FLAGS: FlagSpec[] = [
   { name: "format", short: "f", value: true, help: "text (default), json, html (one self-contained page), mermaid or dot" },
   { name: "output", short: "o", value: true, help: "write to this file instead of stdout" },
   { name: "verbose", short: "v", help: "also list the rules tried that did not match" },
+  ASSUME_FLAG,
   { name: "quiet", short: "q", help: "do not print notes and warnings on stderr" },
   { name: "keep-going", help: "evaluate even when the inputs have errors, without the lines they are on (every outcome lists them)" },
   { name: "help", short: "h", help: "show this help" },
@@ -77,7 +79,8 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
   }
   const node = buildNode({ rulesets: inputs.rulesets, ...(inputs.node ? { node: inputs.node } : {}), ...(inputs.ipsets ? { ipsets: inputs.ipsets } : {}) });
   const verbose = kind === "why-dropped" || flagSet(args, "verbose");
-  const e = node.evaluate(pk.packet, { verbose });
+  const assume = assumptionsOf(args);
+  const e = node.evaluate(pk.packet, { verbose, ...(assume ? { assume } : {}) });
   if (errors.length) {
     const left = leftOut(errors);
     for (const o of e.outcomes) o.assumptions.push(left);

@@ -9,12 +9,14 @@
  * the count is never below 1: a first packet on a quiet node counts exactly 1, and the rule
  * matches when `1 > N` (`--connlimit-above 0`), or for `--connlimit-upto N` when `1 <= N`.
  */
-import type { MatchExtension, OptionSpec } from "../types.js";
+import type { MatchExtension, OptionSpec, StateChoice } from "../types.js";
 import type { Family } from "../../model/ast.js";
-import { collectOptions, parseUnsigned } from "../util.js";
+import { collectOptions, parseUnsigned, underAssumption } from "../util.js";
 import { parseAddress } from "../../model/address.js";
 
 /** What netfate assumes of connection counts: one shared text, so outcomes list it once. */
+export const MANY_CONNECTIONS = "more connections are open than any connlimit allows (--assume connlimit=over)";
+export const CONNECTIONS_STATE: StateChoice = { key: "connlimit", quiet: "none", busy: "over", what: "connections counted by connlimit" };
 export const QUIET_CONNECTIONS =
   "no other connections are open, as on a quiet node (connlimit counts only the packet's own connection: 1)";
 
@@ -93,6 +95,7 @@ export function connlimitPrefix(text: string, family: Family): number | undefine
 export const connlimit: MatchExtension<ConnlimitData> = {
   type: "match",
   name: "connlimit",
+  state: CONNECTIONS_STATE,
   needsConntrack: true,
   printPrefixes: ["#conn"],
   options: OPTIONS,
@@ -139,10 +142,10 @@ export const connlimit: MatchExtension<ConnlimitData> = {
     if (prefix > (ctx.family === "ipv4" ? 32 : 128) || limit > 0xffffffff) return undefined;
     return { above: m[3] === ">", limit, prefix, side: m[1] === "src" ? "saddr" : "daddr" };
   },
-  evaluate(d) {
+  evaluate(d, env) {
     // The packet's own connection is counted before the comparison (nf_conncount_count adds
     // its tuple), so a quiet node's count is 1, whatever the mask and side.
     const count = 1;
-    return { matched: d.above ? count > d.limit : count <= d.limit, assuming: QUIET_CONNECTIONS };
+    return underAssumption(env, CONNECTIONS_STATE, { matched: d.above ? count > d.limit : count <= d.limit, assuming: QUIET_CONNECTIONS }, { matched: d.above, assuming: MANY_CONNECTIONS });
   },
 };

@@ -8,9 +8,9 @@
  */
 import type { MatchExtension, OptionSpec } from "../types.js";
 import { isUnknown, unknown, type RawOption, type Unknown } from "../../model/ast.js";
-import { collectOptions, parseUnsigned } from "../util.js";
+import { collectOptions, parseUnsigned, underAssumption } from "../util.js";
 import { listingPattern } from "../listing-scanner.js";
-import { parseRateText, QUIET_NODE, rateText } from "./limit.js";
+import { EXHAUSTED, parseRateText, QUIET_NODE, RATE_STATE, rateText } from "./limit.js";
 
 const MODES = ["srcip", "srcport", "dstip", "dstport"] as const;
 type Mode = (typeof MODES)[number];
@@ -133,6 +133,7 @@ function render(d: HashlimitData, family: "ipv4" | "ipv6", save: boolean): strin
 export const hashlimit: MatchExtension<HashlimitData> = {
   type: "match",
   name: "hashlimit",
+  state: RATE_STATE,
   printPrefixes: ["limit: up to", "limit: above"],
   options: OPTIONS,
   parse(options, ctx, span) {
@@ -272,9 +273,9 @@ export const hashlimit: MatchExtension<HashlimitData> = {
     }
     return d;
   },
-  evaluate(d) {
+  evaluate(d, env) {
     // A flow's bucket is created full when its first packet arrives (a quiet node): `--hashlimit-upto`
     // matches it, `--hashlimit-above` does not.
-    return { matched: !d.above, assuming: QUIET_NODE };
+    return underAssumption(env, RATE_STATE, { matched: !d.above, assuming: QUIET_NODE }, { matched: d.above, assuming: EXHAUSTED });
   },
 };

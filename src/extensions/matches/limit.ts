@@ -4,14 +4,17 @@
  * 1/10000 s — and printed back from that integer, so `--limit 60/min` saves as `1/sec`.
  * Whether a token is left depends on the traffic so far, which netfate does not see.
  */
-import type { MatchExtension, OptionSpec } from "../types.js";
-import { collectOptions } from "../util.js";
+import type { MatchExtension, OptionSpec, StateChoice } from "../types.js";
+import { collectOptions, underAssumption } from "../util.js";
 
 /**
  * What netfate assumes of every rate-limit bucket (limit, hashlimit): the state a first packet
  * finds on a node that has not seen such traffic lately. One text, so outcomes list it once.
  */
 export const QUIET_NODE = "rate limits have tokens left, as on a quiet node (a first packet finds every limit and hashlimit bucket full)";
+/** `--assume limit=exhausted`: the opposite of a quiet node. */
+export const EXHAUSTED = "rate limits have no tokens left (--assume limit=exhausted)";
+export const RATE_STATE: StateChoice = { key: "limit", quiet: "full", busy: "exhausted", what: "limit and hashlimit token buckets" };
 
 export interface LimitData {
   /** Interval between tokens, in 1/10000 s (the kernel's `avg`). */
@@ -72,6 +75,7 @@ const OPTIONS: readonly OptionSpec[] = [
 export const limit: MatchExtension<LimitData> = {
   type: "match",
   name: "limit",
+  state: RATE_STATE,
   printPrefixes: ["limit: avg"],
   options: OPTIONS,
   parse(options, ctx) {
@@ -106,9 +110,9 @@ export const limit: MatchExtension<LimitData> = {
     const r = parseRateText(`${m[1]}/${m[2]}`)!;
     return { avg: Math.floor((LIMIT_SCALE * r.seconds) / r.count), burst: Number(m[3]) };
   },
-  evaluate() {
+  evaluate(_d, env) {
     // The bucket starts full (burst tokens) and refills at the rate: on a node that has not
     // seen such traffic lately, a packet finds a token. Said, not silently assumed.
-    return { matched: true, assuming: QUIET_NODE };
+    return underAssumption(env, RATE_STATE, { matched: true, assuming: QUIET_NODE }, { matched: false, assuming: EXHAUSTED });
   },
 };

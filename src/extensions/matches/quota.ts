@@ -9,11 +9,13 @@
  * after 300 bytes had used a 1000-byte quota: both still print 1000). `-L` does not show the
  * `!` either, so a rule read back from a listing does not know which way it answers.
  */
-import type { MatchExtension, OptionSpec } from "../types.js";
+import type { MatchExtension, OptionSpec, StateChoice } from "../types.js";
 import { isUnknown, unknown, type Unknown } from "../../model/ast.js";
-import { collectOptions } from "../util.js";
+import { collectOptions, underAssumption } from "../util.js";
 
 /** What netfate assumes of quotas: one shared text, so outcomes list it once. */
+export const SPENT = "every quota is spent (--assume quota=spent)";
+export const QUOTA_STATE: StateChoice = { key: "quota", quiet: "left", busy: "spent", what: "quota counters" };
 export const QUIET_QUOTA =
   "quotas have all their bytes left, as on a quiet node (a dump shows each quota as configured, not what traffic has left of it)";
 
@@ -37,6 +39,7 @@ export function parseUnsigned64(text: string): bigint | undefined {
 export const quota: MatchExtension<QuotaData> = {
   type: "match",
   name: "quota",
+  state: QUOTA_STATE,
   printPrefixes: ["quota:"],
   options: OPTIONS,
   parse(options, ctx, span) {
@@ -67,6 +70,6 @@ export const quota: MatchExtension<QuotaData> = {
     if (d.bytes === 0n) return d.negated;
     const length = env.packet.length;
     if (length === undefined) return { indeterminate: `quota ${d.bytes} bytes: the packet's length is not given` };
-    return { matched: (d.bytes >= BigInt(length)) !== d.negated, assuming: QUIET_QUOTA };
+    return underAssumption(env, QUOTA_STATE, { matched: (d.bytes >= BigInt(length)) !== d.negated, assuming: QUIET_QUOTA }, { matched: d.negated, assuming: SPENT });
   },
 };

@@ -5,9 +5,9 @@
  * traffic netfate has not seen: it takes the lists to be empty, as a first packet on a quiet
  * node finds them, and says so.
  */
-import type { MatchExtension, OptionSpec } from "../types.js";
+import type { MatchExtension, OptionSpec, StateChoice } from "../types.js";
 import type { RawOption } from "../../model/ast.js";
-import { collectOptions } from "../util.js";
+import { collectOptions, underAssumption } from "../util.js";
 import { parseAddress } from "../../model/address.js";
 
 export type RecentOp = "set" | "rcheck" | "update" | "remove";
@@ -17,6 +17,8 @@ export type RecentOp = "set" | "rcheck" | "update" | "remove";
  * keeps no list between rules, so an address a `--set` earlier on the packet's own path added
  * is not seen by a later `--rcheck`/`--update`/`--remove` of that list; the text says so.
  */
+export const LISTED = "the address is in every recent list, seen recently and often enough (--assume recent=listed)";
+export const RECENT_STATE: StateChoice = { key: "recent", quiet: "empty", busy: "listed", what: "recent lists" };
 export const QUIET_RECENT =
   "recent lists are empty, as on a quiet node (a first packet finds no address in any -m recent list; one a --set earlier on its own path added is not followed)";
 
@@ -66,6 +68,7 @@ function uint32(text: string): number | undefined {
 export const recent: MatchExtension<RecentData> = {
   type: "match",
   name: "recent",
+  state: RECENT_STATE,
   printPrefixes: ["recent:", "! recent:"],
   options: OPTIONS,
   parse(options, ctx, span) {
@@ -143,7 +146,7 @@ export const recent: MatchExtension<RecentData> = {
       rttl: m[6] !== undefined, name: m[7]!, side: m[8] as "source", mask: a.value.address,
     };
   },
-  evaluate(d) {
+  evaluate(d, env) {
     // net/netfilter/xt_recent.c: --set records the address and returns the (possibly
     // inverted) hit whatever the list held, without looking at times or counts. (It drops the
     // packet only if it cannot allocate the entry.)
@@ -151,6 +154,6 @@ export const recent: MatchExtension<RecentData> = {
     // An address not in the list answers the inversion flag alone: --rcheck, --update and
     // --remove do not match, `!` before them does. --seconds, --hitcount, --reap, --rttl and
     // the side only matter once an entry is found.
-    return { matched: d.negated, assuming: QUIET_RECENT };
+    return underAssumption(env, RECENT_STATE, { matched: d.negated, assuming: QUIET_RECENT }, { matched: !d.negated, assuming: LISTED });
   },
 };

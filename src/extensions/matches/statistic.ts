@@ -10,8 +10,8 @@
  * after it (measured: `--every 3 --packet 1` matched packets 1 and 4, `--packet 0` packets 0,
  * 3 and 6). So a first packet matches exactly when `--packet` is 0.
  */
-import type { MatchExtension } from "../types.js";
-import { parseUnsigned } from "../util.js";
+import type { MatchExtension, StateChoice } from "../types.js";
+import { parseUnsigned, underAssumption } from "../util.js";
 
 export type StatisticData =
   | { mode: "random"; negated: boolean; probabilityBits: number }
@@ -20,6 +20,7 @@ export type StatisticData =
 const SCALE = 0x80000000;
 
 /** What netfate assumes of nth counters: one shared text, so outcomes list it once. */
+export const NTH_STATE: StateChoice = { key: "nth", quiet: "start", what: "statistic nth counters" };
 export const QUIET_NTH =
   "statistic nth counters are at their start, as on a quiet node (the packet is the first each --mode nth rule has seen since the rules were loaded)";
 
@@ -40,6 +41,7 @@ export function probabilityText(bits: number): string {
 export const statistic: MatchExtension<StatisticData> = {
   type: "match",
   name: "statistic",
+  state: NTH_STATE,
   printPrefixes: ["statistic"],
   options: [
     { flags: ["--mode"], args: 1 },
@@ -94,9 +96,9 @@ export const statistic: MatchExtension<StatisticData> = {
     if (d.mode === "random") return ` statistic mode random${d.negated ? " !" : ""} probability ${probabilityText(d.probabilityBits)}`;
     return ` statistic mode nth${d.negated ? " !" : ""} every ${d.every}${d.packet ? ` packet ${d.packet}` : ""}`;
   },
-  evaluate(d) {
+  evaluate(d, env) {
     // Packet number --packet (from 0) of a fresh rule is the first to match.
-    if (d.mode === "nth") return { matched: (d.packet === 0) !== d.negated, assuming: QUIET_NTH };
+    if (d.mode === "nth") return underAssumption(env, NTH_STATE, { matched: (d.packet === 0) !== d.negated, assuming: QUIET_NTH }, undefined);
     // The kernel draws a 31-bit random number and matches when it is below the stored integer.
     const p = bitsToProbability(d.probabilityBits);
     const hit = d.negated ? 1 - p : p;
