@@ -13,6 +13,7 @@
  */
 import ipaddr from "ipaddr.js";
 import type { AddressMatch, Family, Rule, Ruleset, Table } from "../model/ast.js";
+import { bigIntToIp, ipToBigInt, ipToNum, numText } from "../model/address.js";
 import { hasPorts, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, type PacketSpec } from "../model/packet.js";
 import type { NodeFacts } from "../facts/model.js";
 import type { IpSetCollection } from "../ipset/index.js";
@@ -57,22 +58,13 @@ interface Probe {
 const BITS: Record<Family, number> = { ipv4: 32, ipv6: 128 };
 
 function toBig(ip: string, family: Family): bigint | undefined {
-  try {
-    const a = ipaddr.parse(ip);
-    if ((a.kind() === "ipv4") !== (family === "ipv4")) return undefined;
-    return a.toByteArray().reduce((n, b) => (n << 8n) | BigInt(b), 0n);
-  } catch {
-    return undefined;
-  }
+  const n = ipToNum(ip, family);
+  return n === undefined ? undefined : ipToBigInt(n);
 }
 
 function fromBig(n: bigint, family: Family): string | undefined {
-  const bytes = BITS[family] / 8;
-  if (n < 0n || n >= 1n << BigInt(BITS[family])) return undefined;
-  const out: number[] = [];
-  for (let i = 0; i < bytes; i++) out.unshift(Number((n >> BigInt(8 * i)) & 0xffn));
-  const a = ipaddr.fromByteArray(out);
-  return a.kind() === "ipv6" ? (a as ipaddr.IPv6).toRFC5952String() : a.toString();
+  const ip = bigIntToIp(n, family);
+  return ip === undefined ? undefined : numText(ip);
 }
 
 function offset(ip: string, by: bigint, family: Family): string | undefined {

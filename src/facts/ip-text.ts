@@ -1,8 +1,6 @@
 /**
  * Link-layer addresses as text. (IP addresses: model/address.ts.)
  */
-// Kept only while facts/route-line.ts imports them from here; remove once it imports model/address.js.
-export { addressFamily, canonicalAddress } from "../model/address.js";
 
 /** A link-layer address as ip prints it: hex bytes separated by colons (`link/ether 52:54:00:8e:1a:11`). */
 export function isLinkAddress(text: string): boolean {

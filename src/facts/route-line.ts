@@ -8,7 +8,7 @@ import ipaddr from "ipaddr.js";
 import type { Family } from "../model/ast.js";
 import type { FactRoute, RouteType } from "./model.js";
 import { interfaceNameProblem } from "./interface-name.js";
-import { addressFamily, canonicalAddress } from "./ip-text.js";
+import { addressFamily, canonicalAddress } from "../model/address.js";
 
 export const ROUTE_TYPES: ReadonlySet<string> = new Set<RouteType>(["unicast", "local", "broadcast", "blackhole", "unreachable", "prohibit", "throw", "multicast", "anycast"]);
 /** Keywords followed by one value that netfate keeps or may ignore. */
