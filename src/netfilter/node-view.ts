@@ -198,6 +198,9 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
 
   /** validateSource under the rp_filter the facts give; `assumed` says when an unstated value would change the answer. */
   const checkSource = (q: InputRouteQuery, oif: string | undefined): { bad?: RouteDecision; assumed: string[] } => {
+    // IPv6 input routing validates no source (no rp_filter, no own-address check: ip6_route_input);
+    // checked: a packet from the node's own IPv6 address arriving on eth0 is forwarded.
+    if (q.family === "ipv6") return { assumed: [] };
     const rpf = device(q.iif).rpFilter;
     // The reverse lookup, made at most once whichever rp_filter values are tried.
     let answer: FibAnswer | undefined;

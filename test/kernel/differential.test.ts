@@ -369,14 +369,14 @@ describe.skipIf(why !== undefined)(`kernel differential${why ? ` (skipped: ${why
   }, 1_800_000);
 
   /**
-   * The model's mangle rules, and a filter table that drops nothing: its policies show which
-   * hooks a packet reached, and where it ended is routing's doing alone (the filter rulesets
-   * are the other test's).
+   * The model's mangle rules, and a filter table whose policies show which hooks a packet
+   * reached, with the model's few rules that read the routing view or a fresh node's state
+   * (addrtype per device, INVALID, rate limits).
    */
   function routingRules(model: NodeModel): string {
     const chains = (names: string[]) => names.map((c) => `:${c} ACCEPT [0:0]`);
     const out = ["eth0", "cni0", "veth1"].map((o) => `-A FORWARD -o ${o}`);
-    return ["*mangle", ...chains(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]), ...model.mangle, "COMMIT", "*filter", ...chains(["INPUT", "FORWARD", "OUTPUT"]), ...out, "COMMIT", ""].join("\n");
+    return ["*mangle", ...chains(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]), ...model.mangle, "COMMIT", "*filter", ...chains(["INPUT", "FORWARD", "OUTPUT"]), ...out, ...model.filter, "COMMIT", ""].join("\n");
   }
 
   /**

@@ -23,7 +23,24 @@ export interface NodeModel {
   mangle: string[];
   /** For each `ip rule`, what a packet its selectors select looks like (the rest is drawn). */
   targets: Target[];
+  /** Filter rules whose answer depends on the routing view or on state: addrtype per device, INVALID, rate limits on a fresh node. */
+  filter: string[];
 }
+
+/**
+ * Filter rules that read what routing knows (address types, per device with --limit-iface-*)
+ * or state a fresh node has (conntrack's INVALID for TCP with no connection, rate-limit
+ * buckets full: bursts large enough that a model's packets never drain them).
+ */
+const FILTER_POOL = [
+  "-A INPUT -m addrtype --dst-type LOCAL --limit-iface-in -j ACCEPT",
+  "-A INPUT -m addrtype --dst-type BROADCAST --limit-iface-in -j MARK --set-xmark 0x2/0x2",
+  "-A FORWARD -m addrtype ! --dst-type UNICAST -j DROP",
+  "-A INPUT -m conntrack --ctstate INVALID -j DROP",
+  "-A FORWARD -m conntrack --ctstate INVALID -j DROP",
+  "-A INPUT -p tcp -m limit --limit 1/min --limit-burst 1000 -j ACCEPT",
+  "-A FORWARD -m hashlimit --hashlimit-upto 1/min --hashlimit-burst 1000 --hashlimit-mode srcip --hashlimit-name nfmodel -j MARK --set-xmark 0x4/0x4",
+];
 
 /** Part of a packet: where it comes from, and what a selector fixes of it. */
 export type Target = Partial<Pick<PacketSpec, "src" | "dst" | "proto" | "dport">> & { from?: string };
@@ -105,8 +122,9 @@ export const nodeModelArb: fc.Arbitrary<NodeModel> = fc
     table100: fc.subarray(TABLE_100, { minLength: 1 }),
     rp: fc.record({ all: rpArb(4), eth0: rpArb(3), cni0: rpArb(3), veth1: rpArb(3) }),
     markWhere: fc.array(fc.nat(MARK_CONDITIONS.length - 1), { minLength: 3, maxLength: 3 }),
+    filter: fc.subarray(FILTER_POOL, { maxLength: 3 }),
   })
-  .map(({ rules, gotoTarget, table100, rp, markWhere }) => {
+  .map(({ rules, gotoTarget, table100, rp, markWhere, filter }) => {
     const priorities = rules.map((_, i) => 100 * (i + 1));
     const topologyRules: TopologyRule[] = rules.map((r, i) => {
       const later = [...priorities.slice(i + 1), 32766];
@@ -132,6 +150,7 @@ export const nodeModelArb: fc.Arbitrary<NodeModel> = fc
       topology: { ifaces: IFACES, routes: [...MAIN, ...table100.map((r) => `${r} table 100`)], rules: topologyRules, sysctls, forwarding: true },
       mangle,
       targets,
+      filter,
     };
   });
 
@@ -147,7 +166,11 @@ const OWN = ["192.168.0.11", "10.244.0.1", "10.9.0.1"];
 /** Subnet broadcasts, the limited broadcast, and a network address. */
 const BROADCAST = ["10.244.0.255", "192.168.0.255", "10.9.0.3", "255.255.255.255", "10.244.0.0"];
 
-const TRANSPORTS: Array<{ proto: number; dport?: number; tcpFlags?: number }> = [{ proto: 17, dport: 53 }, { proto: 6, dport: 80, tcpFlags: 2 }, { proto: 6, dport: 443, tcpFlags: 2 }, { proto: 1 }];
+/** SYNs, and TCP packets no connection starts with (SYN-ACK, FIN-ACK, RST, a bare ACK): INVALID, or picked up mid-stream, on a fresh node. */
+const TRANSPORTS: Array<{ proto: number; dport?: number; tcpFlags?: number }> = [
+  { proto: 17, dport: 53 }, { proto: 6, dport: 80, tcpFlags: 2 }, { proto: 6, dport: 443, tcpFlags: 2 }, { proto: 1 },
+  { proto: 6, dport: 80, tcpFlags: 0x12 }, { proto: 6, dport: 443, tcpFlags: 0x11 }, { proto: 6, dport: 80, tcpFlags: 0x04 }, { proto: 6, dport: 80, tcpFlags: 0x10 },
+];
 
 /**
  * `count` packets for a node model, drawn by `seed`: half made to meet one of its `ip rule`s'
