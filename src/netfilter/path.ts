@@ -320,6 +320,11 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   }
   const first = newBranch(spec, src, ctx);
   if (!spec.src) first.assumptions.push(`source ${src} chosen by the routing decision`);
+  // An ordinary socket cannot send from an address the node does not hold (the output route
+  // refuses it: __ip_dev_find); a raw, IP_FREEBIND or IP_TRANSPARENT socket can.
+  else if (ctx.node.isLocal(spec.src, ctx.family) === false) {
+    assume(first, `source ${spec.src} is not an address of this node: sent from a raw, IP_FREEBIND or IP_TRANSPARENT socket (an ordinary socket's send is refused)`);
+  }
   noteRoute(first, d, "output route");
   withRoute(first, d);
   let live = [first];

@@ -134,6 +134,15 @@ describe("the routing decision drops", () => {
   });
 });
 
+describe("a locally generated packet's source", () => {
+  it("from an address the node does not hold says which sockets can send it", () => {
+    const [o] = evaluate(EMPTY, { family: "ipv4", from: "local", src: "10.9.9.9", dst: "8.8.8.8", proto: 17, sport: 4000, dport: 53 });
+    expect(o!.assumptions).toContain("source 10.9.9.9 is not an address of this node: sent from a raw, IP_FREEBIND or IP_TRANSPARENT socket (an ordinary socket's send is refused)");
+    const [own] = evaluate(EMPTY, { family: "ipv4", from: "local", src: "10.0.0.1", dst: "8.8.8.8", proto: 17, sport: 4000, dport: 53 });
+    expect(own!.assumptions).toEqual([]);
+  });
+});
+
 describe("addrtype --limit-iface-in", () => {
   it("an address of another device is not LOCAL on the arriving one", () => {
     const save = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m addrtype --dst-type LOCAL --limit-iface-in -j DROP\nCOMMIT\n";
