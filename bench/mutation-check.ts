@@ -82,7 +82,7 @@ const MUTANTS: Mutant[] = [
   {
     name: "nat-every-packet",
     why: "the nat table sees every packet of a connection, not only its first",
-    file: "src/netfilter/path.ts",
+    file: "src/netfilter/nat.ts",
     from: 'return p.ct.state === "NEW" && p.ct.dir === "ORIGINAL";',
     to: 'return p.ct.dir === "ORIGINAL";',
   },
@@ -114,12 +114,27 @@ const MUTANTS: Mutant[] = [
     from: "return (port >= r.lo && port <= r.hi) !== r.negated;",
     to: "return (port >= r.lo && port < r.hi) !== r.negated;",
   },
+  {
+    name: "rp-filter-strict-as-loose",
+    why: "strict reverse-path filtering (rp_filter=1) accepts a source routed back out another device",
+    file: "src/netfilter/node-view.ts",
+    from: "if (rpf === 1) return rpfFail(",
+    to: "if (rpf === 3) return rpfFail(",
+  },
+  {
+    name: "ip-rule-not-ignored",
+    why: "an `ip rule not ...` applies where its selectors match instead of where they do not",
+    file: "src/netfilter/fib.ts",
+    from: "return r.not ? !m : m;",
+    to: "return m;",
+  },
 ];
 
 /** The kernel differential, the pinned kernel cases, and the evaluator's unit and property tests. */
 const DEFAULT_TESTS = [
   "test/kernel/differential.test.ts",
   "test/kernel/pinned.test.ts",
+  "test/kernel/route-get.test.ts",
   "test/unit/evaluate-basic.test.ts",
   "test/unit/jumps.test.ts",
   "test/unit/extensions-eval.test.ts",
