@@ -237,7 +237,8 @@ export class Fib {
       { family: "ipv6", table: "local", type: "local", dst: "::1", prefixLength: 128, dev: "lo", proto: "kernel" },
       { family: "ipv6", table: "local", type: "multicast", dst: "ff00::", prefixLength: 8, proto: "kernel" },
     ];
-    for (const r of lo) if (![...seen].some((k) => k.startsWith(`local|${r.type}|${r.dst}/${r.prefixLength}|`))) add(r);
+    const listedLocal = new Set(facts.routes.filter((r) => tableName(r.table) === "local").map((r) => `${r.type}|${r.dst}/${r.prefixLength}`));
+    for (const r of lo) if (!listedLocal.has(`${r.type}|${r.dst}/${r.prefixLength}`)) add(r);
     // Longest prefix first; among equals the lowest metric, in the order given (fib_table_lookup).
     for (const list of this.tables.values()) list.sort((a, b) => b.route.prefixLength - a.route.prefixLength || (a.route.metric ?? 0) - (b.route.metric ?? 0));
 

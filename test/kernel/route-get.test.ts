@@ -13,7 +13,7 @@ import type { FactRule, NodeFacts } from "../../src/facts/model.js";
 import { parseRouteLine } from "../../src/facts/route-line.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 import type { RouteDecision } from "../../src/model/evaluation.js";
-import { kernelSkipReason } from "./harness.js";
+import { ipRuleArgs, kernelSkipReason, topologyRule } from "./harness.js";
 
 const why = kernelSkipReason();
 const NS = `nfrg${process.pid}`;
@@ -50,20 +50,6 @@ const RULES: FactRule[] = [
   { family: "ipv4", priority: 32766, action: "lookup", table: "main" },
   { family: "ipv4", priority: 32767, action: "lookup", table: "default" },
 ];
-
-function ipRuleArgs(r: FactRule): string[] {
-  const a = ["pref", String(r.priority)];
-  if (r.not) a.push("not");
-  if (r.from) a.push("from", `${r.from.address}/${r.from.prefixLength}`);
-  if (r.to) a.push("to", `${r.to.address}/${r.to.prefixLength}`);
-  if (r.fwmark !== undefined) a.push("fwmark", `0x${r.fwmark.toString(16)}/0x${(r.fwmask ?? 0xffffffff).toString(16)}`);
-  if (r.iif) a.push("iif", r.iif);
-  if (r.action === "lookup") a.push("lookup", r.table!);
-  else if (r.action === "goto") a.push("goto", String(r.goto));
-  else a.push(r.action);
-  if (r.suppressPrefixLength !== undefined) a.push("suppress_prefixlength", String(r.suppressPrefixLength));
-  return a;
-}
 
 function sh(args: string[]): { ok: boolean; out: string } {
   const r = spawnSync(args[0]!, args.slice(1), { encoding: "utf8" });
@@ -220,7 +206,7 @@ for (const withRules of [true, false]) {
         if (i.addr) must(["ip", "-n", ns, "addr", "add", i.addr, "dev", i.name]);
       }
       for (const l of ROUTES) must(["ip", "-n", ns, "route", "add", ...l.split(" ")]);
-      if (withRules) for (const r of RULES) if (r.priority !== 0 && r.priority < 32766) must(["ip", "-n", ns, "rule", "add", ...ipRuleArgs(r)]);
+      if (withRules) for (const r of RULES) if (r.priority !== 0 && r.priority < 32766) must(["ip", "-n", ns, "rule", "add", ...ipRuleArgs(topologyRule(r))]);
     });
     afterAll(() => {
       sh(["ip", "netns", "del", ns]);

@@ -28,9 +28,8 @@ import { saveText } from "../../src/print/save.js";
 import type { Ruleset } from "../../src/model/ast.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { Outcome } from "../../src/model/evaluation.js";
-import { KernelNode, kernelFate, kernelSkipReason, type Topology, type TopologyRule } from "./harness.js";
+import { isDefaultRule, KernelNode, kernelFate, kernelSkipReason, topologyRule, type Topology } from "./harness.js";
 import { derivedRoutes } from "../../src/netfilter/fib.js";
-import type { FactRule } from "../../src/facts/model.js";
 import { fateAgrees, kernelSteps, netfatePaths, netfateSteps } from "./compare.js";
 
 const why = kernelSkipReason();
@@ -142,30 +141,6 @@ function topologyOf(facts: NodeFacts): { topo: Topology; standIn: Map<string, st
   return { topo, standIn, missing };
 }
 
-function isDefaultRule(r: FactRule): boolean {
-  return r.action === "lookup" && !r.from && !r.to && r.fwmark === undefined && !r.iif && !r.oif && !r.not
-    && ((r.priority === 0 && r.table === "local") || (r.priority === 32766 && r.table === "main") || (r.priority === 32767 && r.table === "default"));
-}
-
-/** A node's `ip rule` as the harness makes it. */
-function topologyRule(r: FactRule): TopologyRule {
-  if (r.action === "nop" || r.undecidable?.length || r.suppressIfgroup !== undefined) throw new Error(`the harness cannot make rule ${r.priority}`);
-  const t: TopologyRule = { priority: r.priority, action: r.action };
-  if (r.not) t.not = true;
-  if (r.from) t.from = `${r.from.address}/${r.from.prefixLength}`;
-  if (r.to) t.to = `${r.to.address}/${r.to.prefixLength}`;
-  if (r.iif) t.iif = r.iif;
-  if (r.oif) t.oif = r.oif;
-  if (r.fwmark !== undefined) t.fwmark = r.fwmark;
-  if (r.fwmask !== undefined) t.fwmask = r.fwmask;
-  if (r.ipproto !== undefined) t.ipproto = r.ipproto;
-  if (r.sport) t.sport = r.sport;
-  if (r.dport) t.dport = r.dport;
-  if (r.table !== undefined) t.table = r.table;
-  if (r.goto !== undefined) t.goto = r.goto;
-  if (r.suppressPrefixLength !== undefined) t.suppressPrefixLength = r.suppressPrefixLength;
-  return t;
-}
 
 function read(sample: string, f: string): string {
   return readFileSync(resolve(SAMPLES, sample, f), "utf8");
