@@ -182,6 +182,7 @@ export function outcomeVerdict(o: Outcome): Verdict {
     case "rejected":
     case "unroutable":
     case "martian":
+    case "reply-lost":
       return "lost";
     case "indeterminate":
     case "error":
