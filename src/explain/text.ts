@@ -110,8 +110,9 @@ export function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 8
   return lines;
 }
 
-export function problemNote(p: Evaluation["problems"][number]): string {
-  return `note: ${p.table} ${p.chain}${p.rule ? ` rule ${p.rule}` : ""}: ${p.message}`;
+/** A load-time problem as a `note:` line; `node` names the node it was found on, in a cluster. */
+export function problemNote(p: Evaluation["problems"][number], node?: string): string {
+  return `note: ${node !== undefined ? `${node}: ` : ""}${p.table} ${p.chain}${p.rule ? ` rule ${p.rule}` : ""}: ${p.message}`;
 }
 
 /** ", if A and B": the undecided conditions an outcome rests on, for its heading. */
