@@ -52,6 +52,25 @@ function way(hops: ClusterHop[], fate: ClusterOutcome["fate"], at: Place, extra:
  * mirror k8s-node1's (derived: the post shows only node1's).
  */
 export function seed002(): ClusterEvaluation {
+  return flannelVxlan(OPEN);
+}
+
+/**
+ * Seed 002 with a rule on k8s-node2 that drops ICMP to net-test2 (derived, not in the post):
+ * the request ends on node2, after decapsulation, and there is no reply to follow.
+ */
+export function seed002Dropped(): ClusterEvaluation {
+  return flannelVxlan("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -d 10.244.2.14/32 -p icmp -j DROP\nCOMMIT\n");
+}
+
+/** Both of the above as alternatives resting on a condition the input does not decide (a combination made for the renderers). */
+export function twoWays(): ClusterEvaluation {
+  const through = seed002(), dropped = seed002Dropped();
+  const given = (w: ClusterOutcome, g: string): ClusterOutcome => ({ ...w, given: [g], assumptions: [...w.assumptions, g] });
+  return { ...through, outcomes: [given(through.outcomes[0]!, "if node2 lets ICMP to net-test2 through"), given(dropped.outcomes[0]!, "if node2 drops ICMP to net-test2")] };
+}
+
+function flannelVxlan(node2Rules: string): ClusterEvaluation {
   const node1 = nodeFromTexts({ rules: open("node1.save"), node: [{ file: "node.json", text: read("002-flannel-vxlan-pod-to-pod", "node.json") }, { file: "route-n.txt", text: read("002-flannel-vxlan-pod-to-pod", "route-n.txt") }] });
   const node2Json = JSON.stringify({
     interfaces: [
@@ -62,20 +81,22 @@ export function seed002(): ClusterEvaluation {
     routes: ["default via 172.16.100.254 dev ens192", "10.244.0.0/24 via 10.244.0.0 dev flannel.1 onlink", "10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink"],
     sysctl: { "net.ipv4.ip_forward": 1 },
   });
-  const node2 = nodeFromTexts({ rules: open("node2.save"), node: [{ file: "node2.json", text: node2Json }] });
+  const node2 = nodeFromTexts({ rules: [{ file: "node2.save", text: node2Rules }], node: [{ file: "node2.json", text: node2Json }] });
   const pod1 = podNode("10.244.1.12", "10.244.1.1");
   const pod2 = podNode("10.244.2.14", "10.244.2.1");
   const P1: Place = { node: "k8s-node1", pod: "net-test1" }, N1: Place = { node: "k8s-node1" };
   const P2: Place = { node: "k8s-node2", pod: "net-test2" }, N2: Place = { node: "k8s-node2" };
   const inner1 = hop(node1, N1, { kind: "link", from: P1, fromIface: "eth0", iface: "cni0" }, "icmp 10.244.1.12 -> 10.244.2.14 echo-request in cni0");
-  const request = [
+  const request: ClusterHop[] = [
     hop(pod1, P1, { kind: "start" }, "icmp 10.244.1.12 -> 10.244.2.14 echo-request local"),
     inner1,
     outerHop(inner1, "flannel.1", "vxlan", "udp 172.16.100.101 -> 172.16.100.102:8472 local"),
     hop(node2, N2, { kind: "link", from: N1, fromIface: "ens192", iface: "ens192" }, "udp 172.16.100.101 -> 172.16.100.102:8472 in ens192", 1),
     hop(node2, N2, { kind: "decapsulated", dev: "flannel.1", tunnel: "vxlan", outerSrc: "172.16.100.101", outerDst: "172.16.100.102" }, "icmp 10.244.1.12 -> 10.244.2.14 echo-request in flannel.1"),
-    hop(pod2, P2, { kind: "link", from: N2, fromIface: "cni0", iface: "eth0" }, "icmp 10.244.1.12 -> 10.244.2.14 echo-request in eth0"),
   ];
+  const last = request.at(-1)!;
+  if (last.outcome.fate.kind !== "forwarded") return { packet: request[0]!.packet, start: P1, outcomes: [way(request, last.outcome.fate, last.at)], problems: [] };
+  request.push(hop(pod2, P2, { kind: "link", from: N2, fromIface: "cni0", iface: "eth0" }, "icmp 10.244.1.12 -> 10.244.2.14 echo-request in eth0"));
   const inner2 = hop(node2, N2, { kind: "link", from: P2, fromIface: "eth0", iface: "cni0" }, "icmp 10.244.2.14 -> 10.244.1.12 echo-reply in cni0 established reply");
   const reply = [
     hop(pod2, P2, { kind: "start" }, "icmp 10.244.2.14 -> 10.244.1.12 echo-reply local established reply"),
