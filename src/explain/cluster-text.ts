@@ -116,16 +116,18 @@ function lostWayLines(w: ClusterOutcome, fam: "ipv4" | "ipv6", o: TextOptions, h
   }
   // The request got there: the heading is needed only to tell alternatives apart.
   if (named) out.push(`  ${c.red(heading)}`);
-  out.push(`    request: ${wayHeading(w)}${wayDestination(w)}`);
-  out.push(...placesLines(w, "  way: ", o));
-  for (const r of (w.reply ?? []).filter((x) => clusterOutcomeVerdict(x) !== "through")) {
+  out.push(`  request: ${wayHeading(w)}${wayDestination(w)}`);
+  out.push(...placesLines(w, "way: ", o));
+  const troubled = (w.reply ?? []).filter((x) => clusterOutcomeVerdict(x) !== "through");
+  for (const r of troubled) {
     const col = clusterOutcomeVerdict(r) === "lost" ? c.red : c.yellow;
-    out.push(`    reply: ${col(r.fate.kind === "reply-lost" ? `REPLY LOST: ${r.fate.reason}` : fateText(r.fate))} at ${placeText(r.at)}${givenText(r)}${probabilitySuffix(r.probability)}`);
-    out.push(...placesLines(r, "  way back: ", o));
-    if (r.fate.kind === "reply-lost" && r.fate.parted !== undefined) out.push(...wrap(`  parted: ${r.fate.parted}`, o.width ?? 80, "    "));
+    out.push(`  reply: ${col(r.fate.kind === "reply-lost" ? `REPLY LOST: ${r.fate.reason}` : fateText(r.fate))} at ${placeText(r.at)}${givenText(r)}${probabilitySuffix(r.probability)}`);
+    out.push(...placesLines(r, "way back: ", o));
+    if (r.fate.kind === "reply-lost" && r.fate.parted !== undefined) out.push(...wrap(`parted: ${r.fate.parted}`, o.width ?? 80, "    "));
     out.push(...stoppedLines(r, r.hops[0]?.packet.family ?? fam, o));
-    out.push(...assumingLines(r, c));
   }
+  // Once for both ways: what the request rests on may be why the reply goes elsewhere.
+  out.push(...assumingLines({ assumptions: [w, ...troubled].flatMap(standing) }, c));
   return out;
 }
 

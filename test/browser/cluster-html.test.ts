@@ -77,6 +77,10 @@ describe.skipIf(why !== undefined)(`cluster HTML in Chromium${why ? ` (skipped: 
       const drawn = await page.locator("svg g.box.hop").evaluateAll((gs) => gs.map((g) => [g.id, g.getAttribute("data-node"), g.getAttribute("data-pod")]));
       const expected = ways(ev).flatMap(({ w }, wi) => w.hops.map((h, hi) => [`w${wi}-h${hi}`, h.at.node, h.at.pod ?? null]));
       expect(drawn).toEqual(expected);
+      // Each hop's rewrites (DNAT, SNAT...) are on its box.
+      const shown = await page.locator("svg g.box.hop").evaluateAll((gs) => gs.map((g) => [...g.querySelectorAll("text.rewrite")].map((t) => t.textContent).join(" ")));
+      const made = ways(ev).flatMap(({ w }) => w.hops.map((h) => h.outcome.steps.filter((s) => s.matched).flatMap((s) => s.rewrites ?? []).slice(0, 3).join(" ")));
+      expect(shown).toEqual(made);
       // Each hop box lies inside its node's box (and its pod's).
       const outside = await page.locator("svg g.box").evaluateAll((gs) => gs.flatMap((g) => {
         const r = (g.querySelector("rect") as SVGGraphicsElement).getBBox();

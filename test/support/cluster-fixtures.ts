@@ -67,7 +67,7 @@ export function seed002Dropped(): ClusterEvaluation {
 export function twoWays(): ClusterEvaluation {
   const through = seed002(), dropped = seed002Dropped();
   const given = (w: ClusterOutcome, g: string): ClusterOutcome => ({ ...w, given: [g], assumptions: [...w.assumptions, g] });
-  return { ...through, outcomes: [given(through.outcomes[0]!, "if node2 lets ICMP to net-test2 through"), given(dropped.outcomes[0]!, "if node2 drops ICMP to net-test2")] };
+  return { ...through, outcomes: [given(through.outcomes[0]!, "node2 lets ICMP to net-test2 through"), given(dropped.outcomes[0]!, "node2 drops ICMP to net-test2")] };
 }
 
 function flannelVxlan(node2Rules: string): ClusterEvaluation {
