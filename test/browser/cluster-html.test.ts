@@ -5,18 +5,17 @@
  * CI installs it and a skip there is a failure.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { chromiumMissing, launchChromium } from "../support/chromium.js";
 import { clusterHtmlPage } from "../../src/explain/cluster-html.js";
 import type { ClusterOutcome } from "../../src/model/cluster.js";
 import type { ClusterEvaluation } from "../../src/netfilter/cluster.js";
 import { seed001, seed002, seed002Dropped, twoWays } from "../support/cluster-fixtures.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const why = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (apt-get install chromium)`;
-if (why && process.env.CI) throw new Error(`the browser test must run in CI but cannot: ${why}`);
+const why = chromiumMissing;
 
 /** Every way in drawing order: each request, then its replies. */
 function ways(ev: ClusterEvaluation): Array<{ w: ClusterOutcome; dir: "request" | "reply" }> {
@@ -62,10 +61,7 @@ async function open(browser: Browser, ev: ClusterEvaluation): Promise<{ page: Pa
 describe.skipIf(why !== undefined)(`cluster HTML in Chromium${why ? ` (skipped: ${why})` : ""}`, () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => browser?.close());
 
