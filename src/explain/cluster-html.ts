@@ -13,7 +13,7 @@ import { arrivalText, clusterOutcomeVerdict, placeText } from "./cluster-describ
 import { clusterEvaluationJson } from "./cluster-json.js";
 import { clusterTraceText } from "./cluster-text.js";
 import { esc } from "./html.js";
-import { outcomeVerdict, type Verdict } from "./text.js";
+import { givenText, outcomeVerdict, problemNote, type Verdict } from "./text.js";
 
 /** Longest line in a box, in characters; longer texts are wrapped at spaces (or cut where there is none). */
 const MAX_CHARS = 46;
@@ -110,7 +110,7 @@ function hopBox(h: ClusterHop, id: string, dir: Direction, way: number): Box {
 function fateBox(w: ClusterOutcome, id: string, dir: Direction, way: number, last: Box | undefined): Box {
   const head = dir === "request" ? "Request" : "Reply";
   const prob = w.probability !== 1 ? ` (p=${probabilityText(w.probability)})` : "";
-  const lines = wrapWords(`${head}${prob}: ${fateText(w.fate)}`);
+  const lines = wrapWords(`${head}${givenText(w)}${prob}: ${fateText(w.fate)}`);
   // The cause, unless it is the last hop's own fate (that box says it already).
   const cause = w.fate.kind === "reply-lost" ? w.fate.cause : undefined;
   if (cause && JSON.stringify(cause) !== JSON.stringify(w.hops.at(-1)?.outcome.fate)) lines.push(...wrapWords(`cause: ${fateText(cause)}`));
@@ -285,9 +285,10 @@ export function clusterHtmlPage(ev: ClusterEvaluation): string {
   const boxesSvg = g.boxes.map(boxSvg).join("\n");
   const summary = ev.outcomes.map((w, i) => {
     const back = (w.reply ?? []).map((r) => `; reply: ${esc(fateText(r.fate))} at ${esc(placeText(r.at))}`).join("");
-    return `<li class="${clusterOutcomeVerdict(w)}">Outcome ${i + 1}${w.probability !== 1 ? ` (p=${probabilityText(w.probability)})` : ""}: ${esc(fateText(w.fate))} at ${esc(placeText(w.at))}${back}</li>`;
+    return `<li class="${clusterOutcomeVerdict(w)}">Outcome ${i + 1}${esc(givenText(w))}${w.probability !== 1 ? ` (p=${probabilityText(w.probability)})` : ""}: ${esc(fateText(w.fate))} at ${esc(placeText(w.at))}${back}</li>`;
   }).join("\n");
   const heading = `${packetText(ev.packet)} — from ${placeText(ev.start)}`;
+  const notes = ev.problems.length ? `\n<ul id="notes">${ev.problems.map((p) => `<li>${esc(problemNote(p.problem, p.node))}</li>`).join("")}</ul>` : "";
   const data = JSON.stringify(clusterEvaluationJson(ev)).replace(/</g, "\\u003c");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>netfate: ${esc(heading)}</title>
@@ -319,7 +320,7 @@ svg .edge text.label{font-size:11px;fill:#333;text-anchor:middle;paint-order:str
 </style></head>
 <body>
 <h1>netfate: <code>${esc(heading)}</code></h1>
-<ol id="outcomes">${summary}</ol>
+<ol id="outcomes">${summary}</ol>${notes}
 <p class="legend"><span class="req">━ request</span><span class="rep">╍ reply</span><span class="tun">┅ tunnel</span><span>end boxes: red lost, green through, grey cannot tell</span></p>
 <svg id="cluster" xmlns="http://www.w3.org/2000/svg" width="${g.width}" height="${g.height}" viewBox="0 0 ${g.width} ${g.height}">
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker><marker id="tunnel-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="12" markerHeight="12" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#6a1b9a"/></marker></defs>

@@ -6,11 +6,12 @@
 import type { ClusterHop, ClusterOutcome } from "../model/cluster.js";
 import type { Outcome } from "../model/evaluation.js";
 import type { ClusterEvaluation } from "../netfilter/cluster.js";
+import { PLAIN } from "./colour.js";
 import { fateText, packetText, probabilityText } from "./describe.js";
 import { arrivalText, clusterOutcomeVerdict, placeText, samePlace, wayPlaces } from "./cluster-describe.js";
 import {
   assumingLines, destinationText, fateColour, givenText, lostDetailLines, outcomeBodyLines, outcomeVerdict, probabilitySuffix,
-  problemNote, standing, wrap, type TextOptions,
+  packLines, problemNote, standing, type TextOptions,
 } from "./text.js";
 
 /** Every routing decision a hop met: between nodes, routing is what picks the way. */
@@ -37,7 +38,8 @@ function hopLines(h: ClusterHop, next: ClusterHop | undefined, fam: "ipv4" | "ip
   const encapsulated = next?.arrival.kind !== "encapsulated";
   const width = (o.width ?? 80) - 4;
   out.push(...outcomeBodyLines(h.outcome, fam, { ...o, width }, { routing: allRouting, encapsulated }).map(indent("    ")));
-  out.push(`    ${fateColour(h.outcome, c)("→ " + fateText(h.outcome.fate))}`);
+  // A hop that is one of several ways its node can go says which, and how likely.
+  out.push(`    ${fateColour(h.outcome, c)("→ " + fateText(h.outcome.fate))}${givenText(h.outcome)}${probabilitySuffix(h.outcome.probability)}`);
   out.push(...assumingLines(h.outcome, c).map(indent("    ")));
   return out;
 }
@@ -65,7 +67,7 @@ function wayLines(w: ClusterOutcome, fam: "ipv4" | "ipv6", o: TextOptions): stri
  * The whole trace: every way the packet can take through the cluster, hop by hop, and after
  * each way its reply's ways back under "Reply".
  */
-export function clusterTraceText(ev: ClusterEvaluation, o: TextOptions): string {
+export function clusterTraceText(ev: ClusterEvaluation, o: TextOptions = { palette: PLAIN }): string {
   const c = o.palette;
   const fam = ev.packet.family;
   const out = [firstLine(ev, o), ""];
@@ -98,9 +100,9 @@ function losingHop(w: ClusterOutcome): ClusterHop | undefined {
   return [...w.hops].reverse().find((h) => outcomeVerdict(h.outcome) === "lost");
 }
 
-/** The way's places on one line (several when long), as `  way: a → b → c`. */
+/** The way's places on one line (several when long, broken between places), as `    way: a → b → c`. */
 function placesLines(w: ClusterOutcome, lead: string, o: TextOptions): string[] {
-  return wrap(`${lead}${wayPlaces(w.hops).join(" → ")}`, o.width ?? 80, "    ");
+  return packLines(wayPlaces(w.hops), " → ", o.width ?? 80, `    ${lead}`, " ".repeat(4 + lead.length));
 }
 
 /** Why a way that was lost (its request or its reply) was lost: both ways where there is a reply, and the hop that stopped it. */
@@ -123,7 +125,7 @@ function lostWayLines(w: ClusterOutcome, fam: "ipv4" | "ipv6", o: TextOptions, h
     const col = clusterOutcomeVerdict(r) === "lost" ? c.red : c.yellow;
     out.push(`  reply: ${col(r.fate.kind === "reply-lost" ? `REPLY LOST: ${r.fate.reason}` : fateText(r.fate))} at ${placeText(r.at)}${givenText(r)}${probabilitySuffix(r.probability)}`);
     out.push(...placesLines(r, "way back: ", o));
-    if (r.fate.kind === "reply-lost" && r.fate.parted !== undefined) out.push(...wrap(`parted: ${r.fate.parted}`, o.width ?? 80, "    "));
+    if (r.fate.kind === "reply-lost" && r.fate.parted !== undefined) out.push(`    parted: ${r.fate.parted}`);
     out.push(...stoppedLines(r, r.hops[0]?.packet.family ?? fam, o));
   }
   // Once for both ways: what the request rests on may be why the reply goes elsewhere.
@@ -146,7 +148,7 @@ function stoppedLines(w: ClusterOutcome, fam: "ipv4" | "ipv6", o: TextOptions): 
  * The short answer: is the packet lost anywhere on its way, or is its reply, where and why;
  * a request delivered whose reply is lost is a failure, shown with both ways.
  */
-export function clusterWhyDroppedText(ev: ClusterEvaluation, o: TextOptions): string {
+export function clusterWhyDroppedText(ev: ClusterEvaluation, o: TextOptions = { palette: PLAIN }): string {
   const c = o.palette;
   const fam = ev.packet.family;
   const out = [firstLine(ev, o)];

@@ -67,7 +67,7 @@ export function wrap(text: string, width: number, indent: string): string[] {
 }
 
 /** Joins items with `sep` into lines of at most `width` columns, breaking only between items. */
-function packLines(items: string[], sep: string, width: number, first: string, rest: string): string[] {
+export function packLines(items: string[], sep: string, width: number, first: string, rest: string): string[] {
   const out: string[] = [];
   let line = first;
   let empty = true;
