@@ -1,0 +1,106 @@
+/**
+ * The cluster walk on seed 003 (Calico IPIP between two nodes, no rules): the packet's way from
+ * pod to pod, hop by hop, through the tunnel and back.
+ */
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { factsFromTexts } from "../../src/facts/parse.js";
+import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
+import { buildNode } from "../../src/netfilter/model.js";
+import { buildCluster, type ClusterMember } from "../../src/netfilter/cluster.js";
+import { parseRules } from "../../src/parse.js";
+import { parsePacketText } from "../../src/packet/parse.js";
+import type { ClusterOutcome, PodSpec } from "../../src/model/cluster.js";
+import type { PacketSpec } from "../../src/model/packet.js";
+
+const S003 = resolve(import.meta.dirname, "../../samples/003-calico-ipip-cross-node");
+
+function member(name: string, nodeJson: string, rules?: string): ClusterMember {
+  const { facts } = factsFromTexts([{ text: nodeJson, file: `${name}.json` }]);
+  const rulesets = rules ? [parseRules(rules, { file: `${name}.save` }).value] : [];
+  const base = nodeViewFromFacts(facts);
+  const tunl = facts.interfaces.find((i) => i.tunnel?.kind === "ipip")?.name;
+  const view = { ...base, decapsulator: (o: { proto: number; dst: string }) => (o.proto === 4 && tunl && base.isLocal(o.dst, "ipv4") === true ? { dev: tunl, kind: "ipip" as const } : undefined) };
+  return { name, node: buildNode({ rulesets, node: view }), facts };
+}
+
+function packet(text: string): PacketSpec {
+  const p = parsePacketText(text);
+  if (!p.ok) throw new Error(`bad packet ${text}: ${p.error}`);
+  return p.packet;
+}
+
+const where = (o: ClusterOutcome) => o.hops.map((h) => `${h.at.pod ? `pod ${h.at.pod}` : h.at.node}${h.depth ? ` (outer)` : ""}: ${h.outcome.fate.kind}${"iface" in h.outcome.fate && h.outcome.fate.iface ? ` ${h.outcome.fate.iface}` : ""}`);
+
+function seed003(rules01?: string, rules02?: string) {
+  const pods: PodSpec[] = [
+    { name: "net-test1", node: "node-01", family: "ipv4", address: "10.200.226.132", nodeIface: "cali073b411309a", gateway: "169.254.1.1" },
+    { name: "net-test2", node: "node-02", family: "ipv4", address: "10.200.179.132", nodeIface: "cali2b2e7c9e43e", gateway: "169.254.1.1" },
+  ];
+  return buildCluster({
+    nodes: [
+      member("node-01", readFileSync(resolve(S003, "node-01.json"), "utf8"), rules01),
+      member("node-02", readFileSync(resolve(S003, "node-02.json"), "utf8"), rules02),
+    ],
+    pods,
+  });
+}
+
+describe("cluster walk: seed 003, Calico IPIP", () => {
+  it("net-test1 curls net-test2: through node-01, IP-in-IP over eth0, decapsulated on node-02, delivered to the pod", () => {
+    const c = seed003();
+    const ev = c.evaluate(packet("tcp 10.200.226.132:40000 -> 10.200.179.132:80 local"), { node: "node-01", pod: "net-test1" });
+    expect(ev.outcomes).toHaveLength(1);
+    const o = ev.outcomes[0]!;
+    expect(where(o)).toEqual([
+      "pod net-test1: sent eth0",
+      "node-01: forwarded tunl0",
+      "node-01 (outer): sent eth0",
+      "node-02 (outer): delivered eth0",
+      "node-02: forwarded cali2b2e7c9e43e",
+      "pod net-test2: delivered eth0",
+    ]);
+    expect(o.fate).toEqual({ kind: "delivered", iface: "eth0" });
+    expect(o.at).toEqual({ node: "node-02", pod: "net-test2" });
+    const outer = o.hops[2]!;
+    expect(outer.packet).toMatchObject({ proto: 4, src: "192.168.247.94", dst: "192.168.247.95" });
+    expect(o.hops[4]!.arrival).toMatchObject({ kind: "decapsulated", dev: "tunl0", outerSrc: "192.168.247.94" });
+  });
+
+  it("the reply comes back the same way and reaches net-test1 as its connection's reply", () => {
+    const c = seed003();
+    const ev = c.evaluate(packet("tcp 10.200.226.132:40000 -> 10.200.179.132:80 local"), { node: "node-01", pod: "net-test1" }, { reply: true });
+    const reply = ev.outcomes[0]!.reply!;
+    expect(reply).toHaveLength(1);
+    expect(where(reply[0]!)).toEqual([
+      "pod net-test2: sent eth0",
+      "node-02: forwarded tunl0",
+      "node-02 (outer): sent eth0",
+      "node-01 (outer): delivered eth0",
+      "node-01: forwarded cali073b411309a",
+      "pod net-test1: delivered eth0",
+    ]);
+    expect(reply[0]!.fate.kind).toBe("delivered");
+    expect(reply[0]!.hops[1]!.outcome.final.ctstate).toBe("ESTABLISHED");
+  });
+
+  it("a rule on node-02 dropping IPIP is the cause, and says so", () => {
+    const c = seed003(undefined, "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p ipencap -j DROP\nCOMMIT\n");
+    const ev = c.evaluate(packet("icmp 10.200.226.132 -> 10.200.179.132 echo-request local"), { node: "node-01", pod: "net-test1" });
+    const o = ev.outcomes[0]!;
+    expect(o.at).toEqual({ node: "node-02" });
+    expect(o.fate).toMatchObject({ kind: "dropped", table: "filter", chain: "INPUT", rule: 1 });
+    expect(o.hops[o.hops.length - 1]!.depth).toBe(1);
+  });
+
+  it("a reply dropped on its way back is reply-lost, with the cause", () => {
+    const c = seed003("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -s 10.200.179.132/32 -p tcp --sport 80 -j DROP\nCOMMIT\n");
+    const ev = c.evaluate(packet("tcp 10.200.226.132:40000 -> 10.200.179.132:80 local"), { node: "node-01", pod: "net-test1" }, { reply: true });
+    const o = ev.outcomes[0]!;
+    expect(o.fate.kind).toBe("delivered");
+    const r = o.reply![0]!;
+    expect(r.fate).toMatchObject({ kind: "reply-lost", cause: { kind: "dropped", chain: "FORWARD", rule: 1 } });
+    expect(r.at).toEqual({ node: "node-01" });
+  });
+});
