@@ -53,6 +53,9 @@ const MAX_HOPS = 256;
 /** The TTL a packet starts with when the packet does not say (Linux's net.ipv4.ip_default_ttl). */
 const DEFAULT_TTL = 64;
 
+/** Link kinds that carry packets somewhere else than onto their own wire: a packet into one with no known peer goes nowhere netfate can say. */
+const CARRIERS: ReadonlySet<string> = new Set(["tun", "wireguard", "gre", "gretap", "ipip", "sit", "ip6tnl", "ip6gre", "vxlan", "geneve", "vti", "xfrm"]);
+
 /** A packet wrapped in the one being carried, waiting to be taken apart at the far end. */
 interface Wrapped {
   packet: PacketSpec;
@@ -89,6 +92,8 @@ export class Cluster {
   readonly pods: readonly PodSpec[];
   private readonly podByAddress = new Map<string, PodSpec>();
   private readonly podsByLink = new Map<string, PodSpec[]>();
+  /** Pods found behind a bridge or veth while walking (see podOnLink), by place. */
+  private readonly foundPods = new Map<string, PodSpec>();
   /** address → the node holding it and the interface it is on. */
   private readonly owners = new Map<string, { node: string; iface: string }>();
 
@@ -116,6 +121,10 @@ export class Cluster {
     const list = this.podsByLink.get(link);
     if (list) list.push(p);
     else this.podsByLink.set(link, [p]);
+  }
+
+  private podAt(at: Place): PodSpec | undefined {
+    return this.pods.find((p) => p.name === at.pod && p.node === at.node) ?? this.foundPods.get(linkKey(at.node, at.pod ?? ""));
   }
 
   /** The pod or node that holds `address` (a pod first), for a packet whose start is not said. */
@@ -155,7 +164,7 @@ export class Cluster {
   private checkStart(packet: PacketSpec, start: Place): string | undefined {
     if (!this.members.has(start.node)) return `no node ${start.node} in the cluster (nodes: ${[...this.members.keys()].join(", ")})`;
     if (start.pod === undefined) return undefined;
-    const pod = this.pods.find((p) => p.name === start.pod && p.node === start.node);
+    const pod = this.podAt(start);
     if (!pod) return `no pod ${start.pod} on node ${start.node}`;
     if (packet.from !== "local") return `a packet starting in pod ${pod.name} is sent by the pod: say \`local\`, not \`in ${packet.from}\``;
     if (pod.family !== packet.family) return `pod ${pod.name} has an ${pod.family} address, the packet is ${packet.family}`;
@@ -186,7 +195,7 @@ export class Cluster {
 
   /** A pod: the packet's sender or its receiver. Pods are endpoints with one interface and no rules. */
   private podHop(way: Way, todo: Way[], done: ClusterOutcome[]): void {
-    const pod = this.pods.find((p) => p.name === way.at.pod && p.node === way.at.node)!;
+    const pod = this.podAt(way.at)!;
     const spec = way.packet;
     const notes = pod.inferred ? [`pod ${pod.name} inferred from ${pod.inferred}`] : [];
     const src = spec.src ?? pod.address;
@@ -310,10 +319,10 @@ export class Cluster {
     // A pod on this link that holds the destination.
     const pod = this.podOnLink(member, iface, final.dst);
     if (pod) {
+      if (pod.inferred && !this.podAt({ node: pod.node, pod: pod.name })) this.foundPods.set(linkKey(pod.node, pod.name), pod);
       todo.push({
         ...way, at: { node: pod.node, pod: pod.name }, packet: { ...onWire, from: "eth0" },
         arrival: { kind: "link", from, fromIface: iface, iface: "eth0" },
-        ...(pod.inferred && !this.podByAddress.has(addressKey(pod.address)) ? { assumptions: [...way.assumptions, `pod at ${pod.address} inferred from ${pod.inferred}`] } : {}),
       });
       return;
     }
@@ -331,19 +340,24 @@ export class Cluster {
       });
       return;
     }
-    // A router outside the cluster: it is assumed to carry the packet to whichever node holds the destination.
+    // A router outside the cluster: it is assumed to carry the packet to whichever node holds
+    // the destination, which receives it on the interface it reaches the sender node by.
     const dest = this.placeOf(final.dst);
     if (via !== undefined && dest && dest.node !== member.name) {
       const receiver = this.members.get(dest.node)!;
-      const back = receiver.node.node.routeOutput({ family: onWire.family, dst: final.src, mark: 0, proto: onWire.proto });
-      const arriveOn = back.kind === "unicast" ? back.dev : undefined;
+      const arriveOn = facingInterface(receiver, member, iface, onWire.family);
       if (arriveOn) {
         todo.push({
           ...way, at: { node: dest.node }, packet: { ...onWire, from: arriveOn },
-          arrival: { kind: "link", from, fromIface: iface, iface: arriveOn, via, assumed: `the router ${via} is assumed to carry it to ${dest.node}, where it arrives on ${arriveOn} (the interface ${dest.node} routes ${final.src} by)` },
+          arrival: { kind: "link", from, fromIface: iface, iface: arriveOn, via, assumed: `the router ${via} is assumed to carry it to ${dest.node}, where it arrives on ${arriveOn} (the interface ${dest.node} reaches ${member.name}'s ${iface} by)` },
         });
         return;
       }
+    }
+    const kind = member.facts.interfaces.find((i) => i.name === iface)?.kind;
+    if (kind !== undefined && CARRIERS.has(kind)) {
+      done.push(finish(way, { kind: "indeterminate", reason: `${iface} on ${member.name} is a ${kind} device, and the facts do not say where it sends ${final.dst} (give the tunnel's peers)` }));
+      return;
     }
     const f: Fate = way.hops[way.hops.length - 1]!.outcome.fate;
     if (way.depth > 0) {
@@ -425,6 +439,14 @@ function sameTuple(t: Tuple, p: { src?: string; dst: string; sport?: number; dpo
 
 function protoName(proto: number): string {
   return proto === 6 ? "TCP" : proto === 17 ? "UDP" : proto === 132 ? "SCTP" : `protocol ${proto}`;
+}
+
+/** The interface of `receiver` that its own routes use towards the sender's `iface` address: where a routed packet from there comes in. */
+function facingInterface(receiver: ClusterMember, sender: ClusterMember, iface: string, family: Family): string | undefined {
+  const address = sender.facts.interfaces.find((i) => i.name === iface)?.addrs.find((a) => a.family === family && a.scope !== "link" && a.scope !== "host")?.address;
+  if (address === undefined) return undefined;
+  const back = receiver.node.node.routeOutput({ family, dst: address, mark: 0, proto: 0 });
+  return back.kind === "unicast" ? back.dev : undefined;
 }
 
 /** Whether `iface` of the node has an address on the subnet of `target`. */
@@ -516,10 +538,24 @@ function judgeReply(r: ClusterOutcome, req: ClusterOutcome, start: Place, reques
   const asExpected = !!final && sameAddress(final.src, expected.src) && !!sender && sameAddress(final.dst, expected.dst) && final.sport === expected.sport && final.dport === expected.dport;
   const where = (p: Place) => (p.pod !== undefined ? `pod ${p.pod} on ${p.node}` : p.node);
   const tuple = (p: { src: string; dst: string; sport?: number; dport?: number }) => `${endpointOf(p.src, p.sport)} -> ${endpointOf(p.dst, p.dport)}`;
-  if (r.leftCluster && request.from === "local") return lost(`the reply ${r.leftCluster}, instead of coming back to the sender ${where(start)}`);
-  if (f.kind === "delivered" || r.leftCluster) {
+  if (request.from !== "local" && f.kind !== "dropped" && f.kind !== "rejected" && f.kind !== "martian" && f.kind !== "unroutable") {
+    // The sender is behind the interface the request came in by: the reply must leave the
+    // start node by it, as the connection's reply.
+    const out = [...r.hops].reverse().find((h) => h.depth === 0 && h.at.pod === undefined && h.at.node === start.node);
+    const of = out?.outcome.fate;
+    if (!out || !of || (of.kind !== "forwarded" && of.kind !== "sent") || of.iface !== request.from) {
+      return lost(`the reply does not leave ${start.node} by ${request.from}, where the request came in${out && of && (of.kind === "forwarded" || of.kind === "sent") ? ` (it leaves by ${of.iface})` : ""}`);
+    }
+    const t = out.outcome.final;
+    if (!(sameAddress(t.src, expected.src) && sameAddress(t.dst, expected.dst) && t.sport === expected.sport && t.dport === expected.dport)) {
+      return lost(`the reply leaves ${start.node} by ${request.from} as ${tuple(t)}, but the sender expects ${tuple(expected)}: conntrack did not undo the NAT`);
+    }
+    return r;
+  }
+  if (r.leftCluster) return lost(`the reply ${r.leftCluster}, instead of coming back to the sender ${where(start)}`);
+  if (f.kind === "delivered") {
     const home = r.at.node === start.node && r.at.pod === start.pod;
-    if (!home && f.kind === "delivered") return lost(`the reply is delivered to ${where(r.at)}, not to the sender ${where(start)}`);
+    if (!home) return lost(`the reply is delivered to ${where(r.at)}, not to the sender ${where(start)}`);
     if (!final || !asExpected) {
       return lost(`the reply reaches ${where(r.at)} as ${final ? tuple(final) : "?"}, but the connection the sender opened expects ${tuple({ ...expected, dst: expected.dst || "?" })}: conntrack did not undo the NAT`);
     }

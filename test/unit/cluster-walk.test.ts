@@ -17,12 +17,24 @@ import type { PacketSpec } from "../../src/model/packet.js";
 const S003 = resolve(import.meta.dirname, "../../samples/003-calico-ipip-cross-node");
 
 function member(name: string, nodeJson: string, rules?: string): ClusterMember {
-  const { facts } = factsFromTexts([{ text: nodeJson, file: `${name}.json` }]);
+  return memberFrom(name, factsFromTexts([{ text: nodeJson, file: `${name}.json` }]).facts, rules);
+}
+
+function memberFrom(name: string, facts: ReturnType<typeof factsFromTexts>["facts"], rules?: string): ClusterMember {
   const rulesets = rules ? [parseRules(rules, { file: `${name}.save` }).value] : [];
   const base = nodeViewFromFacts(facts);
-  const tunl = facts.interfaces.find((i) => i.tunnel?.kind === "ipip")?.name;
-  const view = { ...base, decapsulator: (o: { proto: number; dst: string }) => (o.proto === 4 && tunl && base.isLocal(o.dst, "ipv4") === true ? { dev: tunl, kind: "ipip" as const } : undefined) };
+  // Stands in for the node view's own decapsulator until it has one: IPIP and VXLAN by port.
+  const decapsulator = (o: { proto: number; dst: string; dport?: number }) => {
+    if (base.isLocal(o.dst, "ipv4") !== true) return undefined;
+    const t = facts.interfaces.find((i) => (o.proto === 4 && i.tunnel?.kind === "ipip") || (o.proto === 17 && i.tunnel?.kind === "vxlan" && (i.tunnel.port ?? 8472) === o.dport));
+    return t ? { dev: t.name, kind: t.tunnel!.kind } : undefined;
+  };
+  const view = { ...base, decapsulator };
   return { name, node: buildNode({ rulesets, node: view }), facts };
+}
+
+function memberOf(name: string, facts: ReturnType<typeof factsFromTexts>["facts"]): ClusterMember {
+  return memberFrom(name, facts, undefined);
 }
 
 function packet(text: string): PacketSpec {
@@ -102,5 +114,51 @@ describe("cluster walk: seed 003, Calico IPIP", () => {
     const r = o.reply![0]!;
     expect(r.fate).toMatchObject({ kind: "reply-lost", cause: { kind: "dropped", chain: "FORWARD", rule: 1 } });
     expect(r.at).toEqual({ node: "node-01" });
+  });
+});
+
+const S002 = resolve(import.meta.dirname, "../../samples/002-flannel-vxlan-pod-to-pod");
+const NODE2_002 = JSON.stringify({
+  interfaces: [
+    { name: "ens192", addrs: ["172.16.100.102/24"] },
+    { name: "cni0", addrs: ["10.244.2.1/24"], kind: "bridge" },
+    { name: "flannel.1", addrs: ["10.244.2.0/32"], kind: "vxlan", vxlan: { port: 8472, peers: { "10.244.1.0": "172.16.100.101" } } },
+  ],
+  routes: ["default via 172.16.100.254 dev ens192", "10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink", "10.244.2.0/24 dev cni0 proto kernel scope link src 10.244.2.1", "172.16.100.0/24 dev ens192 proto kernel scope link src 172.16.100.102"],
+  sysctl: { "net.ipv4.ip_forward": 1 },
+});
+
+describe("cluster walk: seed 002, flannel VXLAN", () => {
+  it("a pod on node1 pings a pod on node2: out flannel.1, VXLAN over ens192, taken apart by node2's flannel.1, into cni0", () => {
+    const { facts: f1 } = factsFromTexts([
+      { text: readFileSync(resolve(S002, "node.json"), "utf8").replace('"name": "cni0",', '"name": "cni0", "kind": "bridge",'), file: "node.json" },
+      { text: readFileSync(resolve(S002, "route-n.txt"), "utf8"), file: "route-n.txt" },
+    ]);
+    const n1 = memberOf("k8s-node1", f1);
+    const n2 = member("k8s-node2", NODE2_002);
+    const c = buildCluster({ nodes: [n1, n2], pods: [] });
+    const ev = c.evaluate(packet("icmp 10.244.1.12 -> 10.244.2.14 echo-request in cni0"), { node: "k8s-node1" }, { reply: true });
+    expect(ev.outcomes).toHaveLength(1);
+    const o = ev.outcomes[0]!;
+    expect(where(o)).toEqual([
+      "k8s-node1: forwarded flannel.1",
+      "k8s-node1 (outer): sent ens192",
+      "k8s-node2 (outer): delivered ens192",
+      "k8s-node2: forwarded cni0",
+      "pod 10.244.2.14: delivered eth0",
+    ]);
+    expect(o.hops[1]!.packet).toMatchObject({ proto: 17, src: "172.16.100.101", dst: "172.16.100.102", dport: 8472 });
+    expect(o.assumptions.some((a) => a.includes("cni0's subnet 10.244.2.1/24"))).toBe(true);
+    // The reply of a packet that came in on cni0 goes back out cni0 on node1, to whatever sent it there.
+    const r = o.reply![0]!;
+    expect(where(r)).toEqual([
+      "pod 10.244.2.14: sent eth0",
+      "k8s-node2: forwarded flannel.1",
+      "k8s-node2 (outer): sent ens192",
+      "k8s-node1 (outer): delivered ens192",
+      "k8s-node1: forwarded cni0",
+      "pod 10.244.1.12: delivered eth0",
+    ]);
+    expect(r.fate).toEqual({ kind: "delivered", iface: "eth0" });
   });
 });
