@@ -136,6 +136,33 @@ export class Cluster {
     return owner ? { node: owner.node } : undefined;
   }
 
+  /**
+   * A place named as a user names it: a node, a pod (`net-test1`, or `node-01/net-test1` when
+   * two nodes have pods of that name), or an address a pod or node holds. A string says why not.
+   */
+  placeNamed(name: string): Place | string {
+    if (this.members.has(name)) return { node: name };
+    const slash = name.indexOf("/");
+    if (slash > 0 && this.members.has(name.slice(0, slash))) {
+      const at = { node: name.slice(0, slash), pod: name.slice(slash + 1) };
+      return this.podAt(at) ? at : `no pod ${at.pod} on node ${at.node}`;
+    }
+    const pods = this.pods.filter((p) => p.name === name);
+    if (pods.length === 1) return { node: pods[0]!.node, pod: name };
+    if (pods.length > 1) return `pods named ${name} run on ${pods.map((p) => p.node).join(" and ")}: say NODE/${name}`;
+    if (addressFamily(name)) return this.placeOf(name) ?? `no node or pod of the cluster holds ${name}`;
+    return `no node or pod named ${name} (nodes: ${[...this.members.keys()].join(", ")})`;
+  }
+
+  /**
+   * The reply to one way of a request (`evaluate(packet, start)`'s outcome), back from where
+   * the request ended, judged: delivered to the sender as its connection's reply, or lost.
+   * Undefined when nothing replies (the request was not let through, or is not answered).
+   */
+  evaluateReply(packet: PacketSpec, start: Place, outcome: ClusterOutcome, opts: EvaluateOptions = {}): ClusterOutcome[] | undefined {
+    return this.replyOf(packet, start, outcome, opts);
+  }
+
   evaluate(packet: PacketSpec, start: Place, opts: ClusterEvaluateOptions = {}): ClusterEvaluation {
     const { reply, ...single } = opts;
     const problems: { node: string; problem: CompileProblem }[] = [];

@@ -162,3 +162,57 @@ describe("cluster walk: seed 002, flannel VXLAN", () => {
     expect(r.fate).toEqual({ kind: "delivered", iface: "eth0" });
   });
 });
+
+describe("cluster walk: edges", () => {
+  const nodeJson = (addr: string, peer: string) => JSON.stringify({
+    interfaces: [{ name: "eth0", addrs: [`${addr}/24`] }],
+    routes: [`default via ${peer} dev eth0`, `10.1.1.0/24 dev eth0 proto kernel scope link src ${addr}`],
+    sysctl: { "net.ipv4.ip_forward": 1 },
+  });
+
+  it("two nodes routing a destination at each other: the TTL runs out, the way ends, said as a loop", () => {
+    const c = buildCluster({ nodes: [member("a", nodeJson("10.1.1.1", "10.1.1.2")), member("b", nodeJson("10.1.1.2", "10.1.1.1"))], pods: [] });
+    const ev = c.evaluate(packet("udp 192.0.2.1:5000 -> 8.8.8.8:53 in eth0"), { node: "a" });
+    expect(ev.outcomes).toHaveLength(1);
+    const o = ev.outcomes[0]!;
+    expect(o.fate).toMatchObject({ kind: "unroutable", reason: expect.stringMatching(/TTL ran out .* loops between nodes/) });
+    expect(o.hops.length).toBe(64);
+  });
+
+  it("a packet whose TTL is said runs out after that many routers", () => {
+    const c = buildCluster({ nodes: [member("a", nodeJson("10.1.1.1", "10.1.1.2")), member("b", nodeJson("10.1.1.2", "10.1.1.1"))], pods: [] });
+    const ev = c.evaluate({ ...packet("udp 192.0.2.1:5000 -> 8.8.8.8:53 in eth0"), ttl: 5 }, { node: "a" });
+    expect(ev.outcomes[0]!.hops.length).toBe(5);
+  });
+
+  it("places are named by node, pod, NODE/pod or address; a wrong name says what exists", () => {
+    const c = seed003();
+    expect(c.placeNamed("node-01")).toEqual({ node: "node-01" });
+    expect(c.placeNamed("net-test2")).toEqual({ node: "node-02", pod: "net-test2" });
+    expect(c.placeNamed("node-02/net-test2")).toEqual({ node: "node-02", pod: "net-test2" });
+    expect(c.placeNamed("10.200.226.132")).toEqual({ node: "node-01", pod: "net-test1" });
+    expect(c.placeNamed("192.168.247.95")).toEqual({ node: "node-02" });
+    expect(c.placeNamed("node-03")).toMatch(/no node or pod named node-03 \(nodes: node-01, node-02\)/);
+    expect(c.placeNamed("node-01/net-test2")).toBe("no pod net-test2 on node node-01");
+  });
+
+  it("a start that cannot be is an error outcome, not a guess", () => {
+    const c = seed003();
+    expect(c.evaluate(packet("tcp 10.200.226.132:1 -> 10.200.179.132:80 in eth0"), { node: "node-01", pod: "net-test1" }).outcomes[0]!.fate)
+      .toMatchObject({ kind: "error", reason: expect.stringMatching(/sent by the pod: say `local`/) });
+    expect(c.evaluate(packet("tcp 10.200.226.132:1 -> 10.200.179.132:80 local"), { node: "node-9" }).outcomes[0]!.fate)
+      .toMatchObject({ kind: "error", reason: expect.stringMatching(/no node node-9/) });
+  });
+
+  it("a request to an address outside the cluster leaves it; its reply comes back in where it left", () => {
+    const c = seed003();
+    const ev = c.evaluate(packet("udp 10.200.226.132:5000 -> 8.8.8.8:53 local"), { node: "node-01", pod: "net-test1" }, { reply: true });
+    const o = ev.outcomes[0]!;
+    expect(o.fate).toMatchObject({ kind: "forwarded", iface: "eth0", via: "192.168.247.2" });
+    expect(o.leftCluster).toMatch(/left the cluster from node-01 by eth0 via 192.168.247.2/);
+    const r = o.reply![0]!;
+    expect(r.hops[0]!.packet).toMatchObject({ from: "eth0", src: "8.8.8.8", dst: "10.200.226.132", sport: 53, dport: 5000 });
+    expect(r.fate).toEqual({ kind: "delivered", iface: "eth0" });
+    expect(r.at).toEqual({ node: "node-01", pod: "net-test1" });
+  });
+});
