@@ -18,6 +18,8 @@ export { saveText, tableSaveText, tableSpecText, ruleSaveLine, ruleSpecText } fr
 export { buildNode, NetfilterNode, type Evaluation, type EvaluateOptions, type NodeInputs } from "./netfilter/model.js";
 export type { Outcome, Step, Fate, NodeView, IpsetView, PacketSnapshot, Hook } from "./model/evaluation.js";
 export { nodeViewFromFacts } from "./netfilter/node-view.js";
+export { buildCluster, Cluster, type ClusterInputs, type ClusterMember, type ClusterEvaluateOptions, type ClusterEvaluation } from "./netfilter/cluster.js";
+export type { PodSpec, Place, Arrival, ClusterHop, ClusterOutcome } from "./model/cluster.js";
 export { factsFromTexts, readFacts } from "./facts/parse.js";
 export { emptyFacts, type NodeFacts } from "./facts/model.js";
 export { parsePacketText, parsePacketJson, parseLogLine } from "./packet/parse.js";

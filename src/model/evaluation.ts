@@ -132,6 +132,8 @@ export interface TunnelInfo {
   outerProto: number;
   outerDport?: number;
   outerSport?: number;
+  /** WireGuard's cryptokey routing on receive: the inner source must be in the allowed IPs of the peer whose endpoint sent it (outerSrc). Other kinds accept any inner packet. */
+  acceptsInner?(innerSrc: string, outerSrc: string): boolean | { indeterminate: string };
 }
 
 export interface NodeView {
@@ -158,6 +160,13 @@ export interface NodeView {
   /** Whether `iif` forwards (net.ipv4.conf.IFACE.forwarding, else net.ipv4.ip_forward; IPv6 alike). */
   forwarding(family: Family, iif?: string): Tri;
   tunnel(dev: string): TunnelInfo | undefined;
+  /**
+   * The device that takes an arriving outer packet apart on this node, or undefined: IPIP
+   * (protocol 4) to a local address → the ipip device (tunl0); UDP to a local address at a
+   * VXLAN device's port → that device (by VNI when several share the port and `vni` is given);
+   * UDP to flanneld's port → the udp (TUN) device; UDP to a WireGuard listen port → that device.
+   */
+  decapsulator?(outer: { family: Family; proto: number; dst: string; dport?: number; vni?: number }): { dev: string; kind: TunnelInfo["kind"] } | undefined;
   /** A sysctl as given, for settings such as bridge-nf-call-iptables. */
   sysctl(name: string): string | undefined;
 }
