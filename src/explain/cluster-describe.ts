@@ -16,7 +16,8 @@ export function samePlace(a: Place, b: Place): boolean {
 /** The outer packet a tunnel device sends, as one line: `UDP 172.16.100.101 → 172.16.100.102:8472`. */
 function outerPacketText(h: ClusterHop): string {
   const p = h.packet;
-  const proto = p.proto === 58 ? "ICMPv6" : protocolName(p.proto).toUpperCase();
+  // IP-in-IP is protocol 4, "ipencap" in /etc/protocols; users know it as IPIP.
+  const proto = p.proto === 58 ? "ICMPv6" : p.proto === 4 ? "IPIP" : protocolName(p.proto).toUpperCase();
   return `${proto} ${endpointText(p.src, p.sport)} → ${endpointText(p.dst, p.dport)}`;
 }
 

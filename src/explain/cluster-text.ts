@@ -57,8 +57,9 @@ function wayLines(w: ClusterOutcome, fam: "ipv4" | "ipv6", o: TextOptions): stri
   // The cause, unless it is a hop's own fate, shown already at that hop.
   const cause = w.fate.kind === "reply-lost" ? w.fate.cause : undefined;
   if (cause && !w.hops.some((h) => JSON.stringify(h.outcome.fate) === JSON.stringify(cause))) out.push(`  ${c.red(`stopped by: ${fateText(cause)}`)}`);
-  // What the way rests on that no hop says (a link's router, a pod found by its route).
-  const byHops = new Set(w.hops.flatMap((h) => h.outcome.assumptions));
+  // What the way rests on that no hop says (a link's router, a pod found by its route); the
+  // way repeats each hop's own, said bare or with the node it was said on.
+  const byHops = new Set(w.hops.flatMap((h) => h.outcome.assumptions.flatMap((a) => [a, `${h.at.node}: ${a}`])));
   out.push(...assumingLines({ assumptions: w.assumptions.filter((a) => !byHops.has(a)), ...(w.given ? { given: w.given } : {}) }, c));
   return out;
 }

@@ -41,8 +41,9 @@ function outerHop(inner: ClusterHop, dev: string, tunnel: string, text: string):
 const podNode = (addr: string, gw: string) =>
   nodeFromTexts({ rules: open("pod.save") }, { ifaces: [`eth0=${addr}/24`], routes: [`default via ${gw} dev eth0`] });
 
+/** A way as the cluster evaluator makes one: its assumptions are its hops', each said with its node. */
 function way(hops: ClusterHop[], fate: ClusterOutcome["fate"], at: Place, extra: Partial<ClusterOutcome> = {}): ClusterOutcome {
-  const assumptions = [...new Set(hops.flatMap((h) => h.outcome.assumptions))];
+  const assumptions = [...new Set(hops.flatMap((h) => h.outcome.assumptions.map((a) => `${h.at.node}: ${a}`)))];
   return { probability: 1, assumptions, hops, fate, at, ...extra };
 }
 
