@@ -90,7 +90,7 @@ export function clusterTraceText(ev: ClusterEvaluation, o: TextOptions = { palet
 /** Where the request ends up when a hop rewrote its destination: ` → 10.1.63.3:80 (nat KUBE-SEP-X rule 1 on worker)`. */
 function wayDestination(w: ClusterOutcome): string {
   for (const h of w.hops) {
-    const d = destinationText(h.outcome, h.packet);
+    const d = destinationText(h.outcome, h);
     if (d) return d.replace(/\)$/, ` on ${h.at.node})`);
   }
   return "";

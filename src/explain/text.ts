@@ -1,7 +1,6 @@
 /** Human-readable traces and why-dropped answers, readable in 80 columns. */
 import type { Evaluation } from "../netfilter/model.js";
 import type { Outcome, Step } from "../model/evaluation.js";
-import type { PacketSpec } from "../model/packet.js";
 import type { Palette } from "./colour.js";
 import { endpointText, fateText, isDrop, packetText, probabilityText, snapshotText, stepRuleText } from "./describe.js";
 import { columnHeader, ruleListLine } from "../print/listing.js";
@@ -191,10 +190,10 @@ export function traceText(e: Evaluation, o: TextOptions): string {
  * Where a let-through outcome's packet ends up when a rule rewrote its destination, and that
  * rule: `→ 10.244.0.3:53 (nat KUBE-SEP-X rule 2)`; empty when the destination is the packet's own.
  */
-export function destinationText(oc: Outcome, p: Pick<PacketSpec, "dst" | "dport">): string {
+export function destinationText(oc: Outcome, e: Pick<Evaluation, "packet">): string {
   const f = oc.final;
-  if (f.dst === p.dst && f.dport === p.dport) return "";
-  const by = oc.steps.find((s) => s.matched && s.packet && (s.packet.dst !== p.dst || s.packet.dport !== p.dport));
+  if (f.dst === e.packet.dst && f.dport === e.packet.dport) return "";
+  const by = oc.steps.find((s) => s.matched && s.packet && (s.packet.dst !== e.packet.dst || s.packet.dport !== e.packet.dport));
   const rule = by ? ` (${by.table} ${by.chain} ${by.rule === "policy" ? "policy" : `rule ${by.rule}`})` : "";
   return ` → ${endpointText(f.dst, f.dport)}${rule}`;
 }
@@ -260,7 +259,7 @@ export function whyDroppedText(e: Evaluation, o: TextOptions): string {
     out.push(unknown.length ? c.yellow("Cannot tell: the answer depends on something the input does not say.") : c.green("Not dropped."));
     for (const oc of e.outcomes) {
       const col = outcomeVerdict(oc) === "unknown" ? c.yellow : (s: string) => s;
-      out.push(`  ${col(heading(oc))}${destinationText(oc, e.packet)}`);
+      out.push(`  ${col(heading(oc))}${destinationText(oc, e)}`);
     }
     const standingAll = [...new Set(e.outcomes.flatMap(standing))];
     if (standingAll.length) {
@@ -282,7 +281,7 @@ export function whyDroppedText(e: Evaluation, o: TextOptions): string {
   if (others.length) {
     out.push("");
     out.push("  otherwise:");
-    for (const oc of others) out.push(`    ${(outcomeVerdict(oc) === "unknown" ? c.yellow : (s: string) => s)(heading(oc))}${destinationText(oc, e.packet)}`);
+    for (const oc of others) out.push(`    ${(outcomeVerdict(oc) === "unknown" ? c.yellow : (s: string) => s)(heading(oc))}${destinationText(oc, e)}`);
   }
   return out.join("\n") + "\n";
 }
