@@ -13,7 +13,7 @@ import { chromiumMissing, launchChromium } from "../support/chromium.js";
 import { clusterHtmlPage } from "../../src/explain/cluster-html.js";
 import type { ClusterOutcome } from "../../src/model/cluster.js";
 import type { ClusterEvaluation } from "../../src/netfilter/cluster.js";
-import { seed001, seed002, seed002Dropped, twoWays } from "../support/cluster-fixtures.js";
+import { seed001, seed002, seed002Dropped, seed003, seed003ReplyDropped, twoWays } from "../support/cluster-fixtures.js";
 
 const why = chromiumMissing;
 
@@ -65,7 +65,7 @@ describe.skipIf(why !== undefined)(`cluster HTML in Chromium${why ? ` (skipped: 
   }, 60_000);
   afterAll(async () => browser?.close());
 
-  for (const [name, make] of [["seed 002 (flannel VXLAN, reply delivered)", seed002], ["seed 001 (reply lost to rp_filter)", seed001], ["a request dropped on node2", seed002Dropped], ["two alternative ways", twoWays]] as const) {
+  for (const [name, make] of [["seed 002 (flannel VXLAN, reply delivered)", seed002], ["seed 001 (reply lost to rp_filter)", seed001], ["a request dropped on node2", seed002Dropped], ["two alternative ways", twoWays], ["seed 003 by the cluster evaluator", () => seed003()], ["seed 003, reply dropped on node-01", seed003ReplyDropped]] as const) {
     it(`${name}: every hop drawn on its node, nothing overlaps, nothing loaded, no console errors`, async () => {
       const ev = make();
       const { page, errors, requests } = await open(browser, ev);

@@ -1,14 +1,18 @@
 /**
- * Hand-built cluster evaluations for the renderers, made of real single-node outcomes: each hop
- * is what buildNode's evaluator says for that node and packet. Facts not in the seed posts are
- * marked "derived" where they are made up.
+ * Cluster evaluations for the renderers. Seeds 001 and 002 are hand-built from real single-node
+ * outcomes (each hop is what buildNode's evaluator says for that node and packet); seed 003 is
+ * the cluster evaluator's own answer. Facts not in the seed posts are marked "derived".
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ClusterHop, ClusterOutcome, Place, Arrival } from "../../src/model/cluster.js";
 import type { Outcome } from "../../src/model/evaluation.js";
 import type { PacketSpec } from "../../src/model/packet.js";
-import type { ClusterEvaluation } from "../../src/netfilter/cluster.js";
+import { buildCluster, type ClusterEvaluation, type ClusterMember } from "../../src/netfilter/cluster.js";
+import { factsFromTexts } from "../../src/facts/parse.js";
+import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
+import { buildNode } from "../../src/netfilter/model.js";
+import { parseRules } from "../../src/parse.js";
 import type { NetfilterNode } from "../../src/netfilter/model.js";
 import { nodeFromTexts, packet } from "../../src/testing/load.js";
 
@@ -164,4 +168,33 @@ export function seed001(): ClusterEvaluation {
     outcomes: [way(request, request.at(-1)!.outcome.fate, P, { reply: [replyWay] })],
     problems: [],
   };
+}
+
+/** A member of seed 003's cluster, built as the CLI builds a node: its facts, and rules when given. */
+function seed003Member(name: string, rules?: string): ClusterMember {
+  const { facts } = factsFromTexts([{ text: read("003-calico-ipip-cross-node", `${name}.json`), file: `${name}.json` }]);
+  const view = nodeViewFromFacts(facts);
+  // IP-in-IP to one of the node's own addresses is taken apart by tunl0 (Calico's IPIP device).
+  const decapsulator = (o: { proto: number; dst: string }) => (o.proto === 4 && view.isLocal(o.dst, "ipv4") === true ? { dev: "tunl0", kind: "ipip" as const } : undefined);
+  return { name, node: buildNode({ rulesets: rules ? [parseRules(rules, { file: `${name}.save` }).value] : [], node: { ...view, decapsulator } }), facts };
+}
+
+/**
+ * Seed 003 evaluated by the cluster evaluator itself (not hand-built): net-test1 curls
+ * net-test2 across Calico's IPIP tunnel, reply followed; `rules01` are node-01's rules.
+ */
+export function seed003(rules01?: string): ClusterEvaluation {
+  const c = buildCluster({
+    nodes: [seed003Member("node-01", rules01), seed003Member("node-02")],
+    pods: [
+      { name: "net-test1", node: "node-01", family: "ipv4", address: "10.200.226.132", nodeIface: "cali073b411309a", gateway: "169.254.1.1" },
+      { name: "net-test2", node: "node-02", family: "ipv4", address: "10.200.179.132", nodeIface: "cali2b2e7c9e43e", gateway: "169.254.1.1" },
+    ],
+  });
+  return c.evaluate(packet("tcp 10.200.226.132:40000 -> 10.200.179.132:80 local"), { node: "node-01", pod: "net-test1" }, { reply: true });
+}
+
+/** Seed 003 with node-01 dropping what comes out of tunl0 from port 80: the request gets there, its reply does not. */
+export function seed003ReplyDropped(): ClusterEvaluation {
+  return seed003("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -i tunl0 -p tcp --sport 80 -j DROP\nCOMMIT\n");
 }

@@ -7,58 +7,23 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import Ajv2020 from "ajv/dist/2020.js";
-import { factsFromTexts } from "../../src/facts/parse.js";
-import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
-import { buildNode } from "../../src/netfilter/model.js";
-import { buildCluster, type ClusterEvaluation, type ClusterMember } from "../../src/netfilter/cluster.js";
-import { parseRules } from "../../src/parse.js";
-import { packet } from "../../src/testing/load.js";
 import { clusterTraceText, clusterWhyDroppedText } from "../../src/explain/cluster-text.js";
 import { clusterEvaluationJson } from "../../src/explain/cluster-json.js";
 import { clusterHtmlPage } from "../../src/explain/cluster-html.js";
 import { arrivalText, clusterVerdict } from "../../src/explain/cluster-describe.js";
 import { fateText } from "../../src/explain/describe.js";
+import { seed003, seed003ReplyDropped } from "../support/cluster-fixtures.js";
+import { missingInOrder } from "../support/in-order.js";
 
-const S003 = resolve(import.meta.dirname, "../../samples/003-calico-ipip-cross-node");
 const validate = new Ajv2020.default({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(resolve(import.meta.dirname, "../../src/explain/trace.schema.json"), "utf8")));
-
-function member(name: string, rules?: string): ClusterMember {
-  const { facts } = factsFromTexts([{ text: readFileSync(resolve(S003, `${name}.json`), "utf8"), file: `${name}.json` }]);
-  const view = nodeViewFromFacts(facts);
-  // IP-in-IP to one of the node's own addresses is taken apart by tunl0 (Calico's IPIP device).
-  const decapsulator = (o: { proto: number; dst: string }) => (o.proto === 4 && view.isLocal(o.dst, "ipv4") === true ? { dev: "tunl0", kind: "ipip" as const } : undefined);
-  return { name, node: buildNode({ rulesets: rules ? [parseRules(rules, { file: `${name}.save` }).value] : [], node: { ...view, decapsulator } }), facts };
-}
-
-function curl(rules01?: string): ClusterEvaluation {
-  const c = buildCluster({
-    nodes: [member("node-01", rules01), member("node-02")],
-    pods: [
-      { name: "net-test1", node: "node-01", family: "ipv4", address: "10.200.226.132", nodeIface: "cali073b411309a", gateway: "169.254.1.1" },
-      { name: "net-test2", node: "node-02", family: "ipv4", address: "10.200.179.132", nodeIface: "cali2b2e7c9e43e", gateway: "169.254.1.1" },
-    ],
-  });
-  return c.evaluate(packet("tcp 10.200.226.132:40000 -> 10.200.179.132:80 local"), { node: "node-01", pod: "net-test1" }, { reply: true });
-}
-
-/** Whether the needles are in the text in this order. */
-function inOrder(hay: string, needles: string[]): string[] {
-  let from = 0;
-  return needles.filter((n) => {
-    const at = hay.indexOf(n, from);
-    if (at < 0) return true;
-    from = at + n.length;
-    return false;
-  });
-}
 
 describe("renderers on the cluster evaluator's answers (seed 003)", () => {
   it("pod to pod and back: every hop in the text, in order; the reply under Reply; the JSON valid; every hop on the page", () => {
-    const ev = curl();
+    const ev = seed003();
     expect(clusterVerdict(ev)).toBe("through");
     const t = clusterTraceText(ev);
     for (const w of ev.outcomes.flatMap((o) => [o, ...(o.reply ?? [])])) {
-      expect(inOrder(t, w.hops.flatMap((h) => [arrivalText(h), `→ ${fateText(h.outcome.fate)}`]))).toEqual([]);
+      expect(missingInOrder(t, w.hops.flatMap((h) => [arrivalText(h), `→ ${fateText(h.outcome.fate)}`]))).toEqual([]);
     }
     expect(t).toContain("    encapsulated by tunl0: IPIP 192.168.247.94 → 192.168.247.95\n");
     expect(t).toContain("    decapsulated by tunl0 (ipip) from 192.168.247.94\n");
@@ -71,14 +36,14 @@ describe("renderers on the cluster evaluator's answers (seed 003)", () => {
   });
 
   it("a reply dropped on node-01 on its way back: the request was delivered, the way is lost, both ways shown", () => {
-    const ev = curl("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -i tunl0 -p tcp --sport 80 -j DROP\nCOMMIT\n");
+    const ev = seed003ReplyDropped();
     const w = ev.outcomes[0]!;
     expect(w.fate.kind).toBe("delivered");
     expect(w.reply?.[0]?.fate.kind).toBe("reply-lost");
     expect(clusterVerdict(ev)).toBe("lost");
     const why = clusterWhyDroppedText(ev);
     expect(why.split("\n")[1]).toBe("Delivered, but the reply is lost.");
-    expect(inOrder(why.replace(/ →\n +/g, " → "), [
+    expect(missingInOrder(why.replace(/ →\n +/g, " → "), [
       "\n  request: delivered locally (arrived on eth0) at pod net-test2 on node-02",
       "way: pod net-test1 on node-01 → node-01 → node-02 (through tunl0, ipip) → pod net-test2 on node-02",
       "\n  reply: REPLY LOST",
