@@ -114,7 +114,7 @@ function fateBox(w: ClusterOutcome, id: string, dir: Direction, way: number, las
   // The cause, unless it is the last hop's own fate (that box says it already).
   const cause = w.fate.kind === "reply-lost" ? w.fate.cause : undefined;
   if (cause && JSON.stringify(cause) !== JSON.stringify(w.hops.at(-1)?.outcome.fate)) lines.push(...wrapWords(`cause: ${fateText(cause)}`));
-  if (w.leftCluster !== undefined) lines.push(...wrapWords(`left the cluster: ${w.leftCluster}`));
+  if (w.leftCluster !== undefined) lines.push(...wrapWords(`${w.leftCluster} (beyond is not modelled)`));
   return {
     id, kind: "fate", lane: last?.lane ?? laneKey(w.at), lines, classes: lines.map(() => "line"), title: `${head} at ${placeText(w.at)}: ${fateText(w.fate)}`,
     // The request's own end: a request delivered is green even when its reply is lost (the reply's box says that).

@@ -25,7 +25,8 @@ function firstLine(ev: ClusterEvaluation, o: TextOptions): string {
 
 /** `fate at place`, with the way's conditions and probability: a way's heading. */
 function wayHeading(w: ClusterOutcome): string {
-  return `${fateText(w.fate)} at ${placeText(w.at)}${givenText(w)}${probabilitySuffix(w.probability)}`;
+  const left = w.leftCluster !== undefined ? ", leaving the cluster" : "";
+  return `${fateText(w.fate)} at ${placeText(w.at)}${left}${givenText(w)}${probabilitySuffix(w.probability)}`;
 }
 
 /** One hop: how the packet came, what the node did (steps, rewrites, routing, final packet), and the hop's fate. */
@@ -53,7 +54,8 @@ function wayLines(w: ClusterOutcome, fam: "ipv4" | "ipv6", o: TextOptions): stri
     if (!prev || !samePlace(prev.at, h.at)) out.push(`  ${c.bold(placeText(h.at))}`);
     out.push(...hopLines(h, w.hops[i + 1], fam, o));
   });
-  if (w.leftCluster !== undefined) out.push(`  ${c.yellow(`left the cluster: ${w.leftCluster} (what happens beyond is not modelled)`)}`);
+  // The evaluator says it whole: "left the cluster from node-01 by eth0 via ...: no node or pod holds ...".
+  if (w.leftCluster !== undefined) out.push(`  ${c.yellow(`${w.leftCluster} (what happens beyond is not modelled)`)}`);
   // The cause, unless it is a hop's own fate, shown already at that hop.
   const cause = w.fate.kind === "reply-lost" ? w.fate.cause : undefined;
   if (cause && !w.hops.some((h) => JSON.stringify(h.outcome.fate) === JSON.stringify(cause))) out.push(`  ${c.red(`stopped by: ${fateText(cause)}`)}`);

@@ -183,7 +183,7 @@ function seed003Member(name: string, rules?: string): ClusterMember {
  * Seed 003 evaluated by the cluster evaluator itself (not hand-built): net-test1 curls
  * net-test2 across Calico's IPIP tunnel, reply followed; `rules01` are node-01's rules.
  */
-export function seed003(rules01?: string): ClusterEvaluation {
+export function seed003(rules01?: string, sent = "tcp 10.200.226.132:40000 -> 10.200.179.132:80 local"): ClusterEvaluation {
   const c = buildCluster({
     nodes: [seed003Member("node-01", rules01), seed003Member("node-02")],
     pods: [
@@ -191,7 +191,7 @@ export function seed003(rules01?: string): ClusterEvaluation {
       { name: "net-test2", node: "node-02", family: "ipv4", address: "10.200.179.132", nodeIface: "cali2b2e7c9e43e", gateway: "169.254.1.1" },
     ],
   });
-  return c.evaluate(packet("tcp 10.200.226.132:40000 -> 10.200.179.132:80 local"), { node: "node-01", pod: "net-test1" }, { reply: true });
+  return c.evaluate(packet(sent), { node: "node-01", pod: "net-test1" }, { reply: true });
 }
 
 /** Seed 003 with node-01 dropping what comes out of tunl0 from port 80: the request gets there, its reply does not. */

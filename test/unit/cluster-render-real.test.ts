@@ -56,3 +56,18 @@ describe("renderers on the cluster evaluator's answers (seed 003)", () => {
     expect(clusterHtmlPage(ev)).toMatch(/<g class="box fate reply lost"/);
   });
 });
+
+describe("a way out of the cluster", () => {
+  it("says it left, from where, and that what happens beyond is not modelled", () => {
+    const ev = seed003(undefined, "tcp 10.200.226.132:40000 -> 8.8.8.8:443 local");
+    const t = clusterTraceText(ev);
+    expect(t).toContain("Outcome 1 of 1: forwarded out eth0 via 192.168.247.2 at node-01, leaving the cluster\n");
+    expect(t).toContain("\n  left the cluster from node-01 by eth0 via 192.168.247.2: no node or pod of the cluster holds 8.8.8.8 (what happens beyond is not modelled)\n");
+    expect(clusterWhyDroppedText(ev)).toContain("  forwarded out eth0 via 192.168.247.2 at node-01, leaving the cluster; reply delivered");
+    // The request's end box, its lines read as one.
+    const box = /<g class="box fate request[^"]*"[^>]*><title>[^<]*<\/title>(.*?)<\/g>/.exec(clusterHtmlPage(ev))![1]!;
+    expect([...box.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]).join(" ")).toBe(
+      "Request: forwarded out eth0 via 192.168.247.2 left the cluster from node-01 by eth0 via 192.168.247.2: no node or pod of the cluster holds 8.8.8.8 (beyond is not modelled)");
+    expect(validate(JSON.parse(JSON.stringify(clusterEvaluationJson(ev))))).toBe(true);
+  });
+});
