@@ -248,7 +248,8 @@ function layout(ev: ClusterEvaluation): Drawing {
       end++;
     }
   });
-  return { boxes, edges, nodes, pods, width: x - NODE_GAP + MARGIN, height: y - ROW_GAP - WAY_GAP + MARGIN + 10 };
+  // No way at all (an evaluation that found none) still makes a valid, if empty, drawing.
+  return { boxes, edges, nodes, pods, width: Math.max(x - NODE_GAP + MARGIN, 2 * MARGIN), height: Math.max(y - ROW_GAP - WAY_GAP + MARGIN + 10, 2 * MARGIN + NODE_HEAD + POD_HEAD) };
 }
 
 function boxSvg(b: Box): string {

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { clusterHtmlPage } from "../../src/explain/cluster-html.js";
+import { clusterTraceText, clusterWhyDroppedText } from "../../src/explain/cluster-text.js";
 import type { ClusterEvaluation } from "../../src/netfilter/cluster.js";
 import { seed001, seed002 } from "../support/cluster-fixtures.js";
 
@@ -52,5 +53,24 @@ describe("cluster HTML page", () => {
   it("load-time problems are listed with their node", () => {
     const ev = { ...seed002(), problems: [{ node: "k8s-node2", problem: { table: "filter" as const, chain: "FORWARD", message: "jump to <missing> chain" } }] };
     expect(clusterHtmlPage(ev)).toContain('<ul id="notes"><li>note: k8s-node2: filter FORWARD: jump to &lt;missing&gt; chain</li></ul>');
+  });
+});
+
+describe("cluster renderers on evaluations with nothing to draw", () => {
+  const start = { node: "node-01", pod: "net-test1" };
+  const none: ClusterEvaluation = { ...seed002(), start, outcomes: [] };
+  const failed: ClusterEvaluation = { ...seed002(), start, outcomes: [{ probability: 1, assumptions: [], hops: [], fate: { kind: "error", reason: "no node named node-09" }, at: start }] };
+  it("no way: an empty page with sizes that are not negative, a text with the packet alone", () => {
+    const html = clusterHtmlPage(none);
+    const [, w, h] = /<svg id="cluster"[^>]* width="(-?\d+)" height="(-?\d+)"/.exec(html)!;
+    expect(Number(w)).toBeGreaterThan(0);
+    expect(Number(h)).toBeGreaterThan(0);
+    expect(clusterTraceText(none)).toBe("icmp 10.244.1.12 -> 10.244.2.14 type 8 local — from pod net-test1 on node-01\n");
+    expect(clusterWhyDroppedText(none).split("\n")[1]).toBe("Cannot tell: the answer depends on something the input does not say.");
+  });
+  it("a way with no hop (an error before the first): its end box on the place it names, its heading in the text", () => {
+    expect(clusterHtmlPage(failed)).toMatch(/<g class="box fate request unknown" id="w0-fate" data-way="0" data-node="node-01" data-pod="net-test1">/);
+    expect(clusterTraceText(failed)).toContain("Outcome 1 of 1: error: no node named node-09 at pod net-test1 on node-01\n");
+    expect(clusterWhyDroppedText(failed)).toContain("Cannot tell");
   });
 });
