@@ -107,7 +107,9 @@ function hopBox(h: ClusterHop, id: string, dir: Direction, way: number): Box {
   return { id, kind: "hop", lane: laneKey(h.at), lines, classes, title, dir, way, verdict: outcomeVerdict(h.outcome), place: h.at, x: 0, y: 0, w: 0, h: 0 };
 }
 
+/** A way's end box, drawn under its last hop (where the way's fate shows), or on its place when it has no hop. */
 function fateBox(w: ClusterOutcome, id: string, dir: Direction, way: number, last: Box | undefined): Box {
+  const place = last?.place ?? w.at;
   const head = dir === "request" ? "Request" : "Reply";
   const prob = w.probability !== 1 ? ` (p=${probabilityText(w.probability)})` : "";
   const lines = wrapWords(`${head}${givenText(w)}${prob}: ${fateText(w.fate)}`);
@@ -116,9 +118,9 @@ function fateBox(w: ClusterOutcome, id: string, dir: Direction, way: number, las
   if (cause && JSON.stringify(cause) !== JSON.stringify(w.hops.at(-1)?.outcome.fate)) lines.push(...wrapWords(`cause: ${fateText(cause)}`));
   if (w.leftCluster !== undefined) lines.push(...wrapWords(`${w.leftCluster} (beyond is not modelled)`));
   return {
-    id, kind: "fate", lane: last?.lane ?? laneKey(w.at), lines, classes: lines.map(() => "line"), title: `${head} at ${placeText(w.at)}: ${fateText(w.fate)}`,
+    id, kind: "fate", lane: laneKey(place), lines, classes: lines.map(() => "line"), title: `${head} at ${placeText(w.at)}: ${fateText(w.fate)}`,
     // The request's own end: a request delivered is green even when its reply is lost (the reply's box says that).
-    dir, way, verdict: outcomeVerdict(w), place: w.at, x: 0, y: 0, w: 0, h: 0,
+    dir, way, verdict: outcomeVerdict(w), place, x: 0, y: 0, w: 0, h: 0,
   };
 }
 
@@ -194,7 +196,7 @@ function layout(ev: ClusterEvaluation): Drawing {
   for (const b of boxes) {
     if (seen.has(b.lane)) continue;
     seen.add(b.lane);
-    const place: Place = JSON.parse(b.lane)[1] === null ? { node: b.place.node } : { node: b.place.node, pod: b.place.pod! };
+    const place: Place = b.place.pod !== undefined ? { node: b.place.node, pod: b.place.pod } : { node: b.place.node };
     if (!lanesOf.has(place.node)) {
       nodeOrder.push(place.node);
       lanesOf.set(place.node, []);
