@@ -162,6 +162,9 @@ export class ClusterAssembly {
     const addresses = new Map<string, DeclaredPod>();
     const ifaces = new Map<string, Set<string>>();
     const members = new Map(this.members.map((m) => [m.name, m]));
+    // A few names to say what a node of the cluster looks like: the first five, named once.
+    const some = this.members.slice(0, 5).map((m) => m.name);
+    const known = some.length ? `a node of the cluster (${some.join(", ")}${members.size > some.length ? ", …" : ""})` : "a node of the cluster (it has none)";
     const kept: PodSpec[] = [];
     for (const d of declared) {
       const { pod, at } = d;
@@ -177,9 +180,7 @@ export class ClusterAssembly {
       }
       const m = members.get(pod.node);
       if (!m) {
-        const some = [...members.keys()].slice(0, 5);
-        this.diagnostics.push(error(at.node, `pod ${pod.name} is on node ${pod.node}, which is not a node of the cluster: it is left out`,
-          some.length ? `a node of the cluster (${some.join(", ")}${members.size > some.length ? ", …" : ""})` : "a node of the cluster (it has none)", pod.node));
+        this.diagnostics.push(error(at.node, `pod ${pod.name} is on node ${pod.node}, which is not a node of the cluster: it is left out`, known, pod.node));
         continue;
       }
       names.set(pod.name, d);
