@@ -14,6 +14,7 @@ import { clusterNameProblem } from "./cluster-name.js";
 import { JsonInput } from "./json-input.js";
 import type { JsonNode } from "./located-json.js";
 import { readPodObjects, type DeclaredPod, type SourceAt } from "./pod-line.js";
+import { withoutBom } from "../syntax/bom.js";
 
 export interface NamedPath {
   path: string;
@@ -44,7 +45,7 @@ const NODE_EXAMPLE = '"node-01": "node-01/" (a collect bundle) or "node-01": {"r
 
 export function readClusterJson(text: string, file: string): ClusterJson {
   const sink = new DiagnosticSink(file);
-  const j = new JsonInput(text, sink);
+  const j = new JsonInput(withoutBom(text), sink);
   const out: ClusterJson = { nodes: [], pods: [], diagnostics: sink.items };
   const root = j.parse();
   const top = root && j.fields(root, "cluster.json", ["nodes", "pods"]);

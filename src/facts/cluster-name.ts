@@ -5,6 +5,7 @@
  * 253 characters (a DNS name's limit, which Kubernetes holds node and pod names to).
  */
 import type { DiagnosticSink } from "../model/diagnostics.js";
+import { withoutBom } from "../syntax/bom.js";
 
 export const MAX_NAME_LENGTH = 253;
 
@@ -23,7 +24,7 @@ export function clusterNameProblem(name: string, what: "node" | "pod"): string |
  * located in the file, and no name (the caller names the node otherwise, and says so).
  */
 export function readHostname(text: string, sink: DiagnosticSink): string | undefined {
-  const lines = text.split("\n");
+  const lines = withoutBom(text).split("\n");
   // `uname -n` ends its line with a newline: one line, then an empty rest.
   const extra = lines.findIndex((l, i) => i > 0 && l.trim() !== "");
   if (extra > 0) {

@@ -19,6 +19,7 @@ import { clusterNameProblem } from "./cluster-name.js";
 import { interfaceNameProblem } from "./interface-name.js";
 import type { JsonInput } from "./json-input.js";
 import type { JsonNode } from "./located-json.js";
+import { withoutBom } from "../syntax/bom.js";
 
 /** A place in an input file. */
 export interface SourceAt {
@@ -91,7 +92,7 @@ export function parsePodLines(text: string, file: string): { pods: DeclaredPod[]
   const sink = new DiagnosticSink(file);
   const report: Report = (w, message, expected, found) => sink.error({ line: w.line, col: w.col, len: 0 }, message, expected, found);
   const pods: DeclaredPod[] = [];
-  const lines = text.split("\n");
+  const lines = withoutBom(text).split("\n");
   for (let k = 0; k < lines.length; k++) {
     const raw = lines[k]!;
     const words = wordsOf(raw, k + 1);

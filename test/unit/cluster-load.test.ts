@@ -229,6 +229,13 @@ describe("cluster.json", () => {
     expect(() => loadCluster(join(dir, "cluster.json"))).toThrow(/^node n1: .*junk\.txt: no iptables rules found in it/);
   });
 
+  it("a byte order mark before it is skipped, as by every reader", () => {
+    const dir = tree({ "r.save": RULES, "cluster.json": '\uFEFF{"nodes": {"n1": {"rules": ["r.save"]}}}' });
+    const c = loadCluster(join(dir, "cluster.json"));
+    expect(lines(c)).toEqual([]);
+    expect(c.nodes[0]!.at).toEqual({ file: join(dir, "cluster.json"), line: 1, col: 12 });
+  });
+
   it("not JSON: a located error and no nodes", () => {
     const dir = tree({ "cluster.json": '{"nodes": {"n1": }' });
     const c = loadCluster(join(dir, "cluster.json"));

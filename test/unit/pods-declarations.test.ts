@@ -69,6 +69,13 @@ pod e 10.0.0.5 on n1 via eth0
     ]);
   });
 
+  it("a byte order mark before the first line is not part of it: the line is read, columns counted without it", () => {
+    expect(lines("\uFEFFpod web 10.0.0.1 on n1 via eth0").pods[0]!.at.address).toEqual({ file: "pods.txt", line: 1, col: 9 });
+    expect(errors("\uFEFFpod web 10.0.0.1 on n1 via eth0 x")).toEqual([
+      'pods.txt:1:33: error: expected "gw" before the pod\'s gateway, or the end of the line (expected pod NAME ADDRESS on NODE via IFACE [gw GATEWAY], found "x")',
+    ]);
+  });
+
   it("a name with a character a declaration cannot hold is refused at the name", () => {
     expect(errors("pod we#b 10.0.0.1 on n1 via eth0")).toEqual([
       'pods.txt:1:5: error: pod name "we#b" contains "#" (expected a pod name, found "we#b")',
