@@ -71,7 +71,8 @@ export function loadCluster(path: string, opts: ClusterLoadOptions = {}): Assemb
     if (!st.isDirectory()) return loadClusterJson(path, files);
     if (isFile(join(path, CLUSTER_JSON))) {
       const c = loadClusterJson(join(path, CLUSTER_JSON), files);
-      c.notes.unshift(`--cluster ${path}: read as its ${CLUSTER_JSON} says (its sub-directories are nodes only where ${CLUSTER_JSON} names them)`);
+      const pods = isFile(join(path, PODS_FILE)) ? `, and its ${PODS_FILE} is not read (${CLUSTER_JSON}'s "pods" are the pods)` : "";
+      c.notes.unshift(`--cluster ${path}: read as its ${CLUSTER_JSON} says (its sub-directories are nodes only where ${CLUSTER_JSON} names them${pods})`);
       return c;
     }
     return loadClusterDirectory(path, files);

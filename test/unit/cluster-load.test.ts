@@ -186,7 +186,11 @@ describe("cluster.json", () => {
     // A directory holding cluster.json is read as it says.
     const same = loadCluster(dir);
     expect(same.inputs.nodes.map((n) => n.name)).toEqual(["node-01", "node-02"]);
-    expect(same.notes[0]).toContain("read as its cluster.json says");
+    expect(same.notes[0]).toBe(`--cluster ${dir}: read as its cluster.json says (its sub-directories are nodes only where cluster.json names them)`);
+    writeFileSync(join(dir, "pods.txt"), "pod x 10.9.9.9 on node-01 via cali1\n");
+    const withPods = loadCluster(dir);
+    expect(withPods.notes[0]).toContain(`and its pods.txt is not read (cluster.json's "pods" are the pods)`);
+    expect(withPods.inputs.pods.map((p) => p.name)).not.toContain("x");
   });
 
   it("every problem located: an unknown key, a path of the wrong kind, a node given twice, an empty node, a pod on no node", () => {
