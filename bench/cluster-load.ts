@@ -21,9 +21,12 @@ const result: Record<string, number> = {
 // ---------------------------------------------------------------------------------------------
 // TRACES PER SECOND (to add once buildCluster is in, src/netfilter/cluster.ts):
 //   const cluster = buildCluster(c.inputs);
-//   a pod-to-service packet from a pod on node-01's cni0 (10.244.1.2) to a ClusterIP
-//   (10.96.0.10 + s, port 80) whose endpoints are on other nodes: warm up, then time N calls of
-//   cluster.evaluate(packet, { node: "node-01", pod: ... }, {}) and set
+//   a pod-to-service packet from pod web-1-2 (10.244.1.2, on node-01's cni0; pods.txt declares
+//   web-N-H at 10.244.N.H) to service s's ClusterIP 10.96.(s+10 >> 8).(s+10 & 255), port 80,
+//   whose three endpoints are on nodes 3s+1..3s+3 (mod 50):
+//     { family: "ipv4", from: "local", src: "10.244.1.2", dst, proto: 6, sport: 40000, dport: 80, tcpFlags: 2 }
+//   warm up (the first packet into a node compiles its rules), then time N calls of
+//   cluster.evaluate(packet, { node: "node-01", pod: "web-1-2" }, {}) and set
 //   result.tracesPerSecond = N / seconds (bench/cluster.ts prints it when present).
 // ---------------------------------------------------------------------------------------------
 
