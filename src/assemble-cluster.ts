@@ -123,10 +123,7 @@ export class ClusterAssembly {
         appendAll(report.diagnostics, n.diagnostics);
         if (ipsets.length) report.notes.push(`node ${report.name}: its ipsets are not read (it has no rules to use them)`);
         report.notes.push(`node ${report.name}: no rules given, only node facts: its iptables tables are taken as empty (every packet accepted)`);
-        return {
-          name: report.name, node: buildNode({ rulesets: [], ...(n.view ? { node: n.view } : {}) }), facts: n.facts ?? emptyFacts(),
-          standing: ["no rules were given for this node: its iptables tables are taken as empty (every packet accepted)"],
-        };
+        return { name: report.name, node: buildNode({ rulesets: [], ...(n.view ? { node: n.view } : {}) }), facts: n.facts ?? emptyFacts() };
       }
       const a = assembleInputs({ rules, ipsets, node });
       appendAll(report.diagnostics, a.diagnostics);

@@ -26,8 +26,6 @@ export interface ClusterMember {
   name: string;
   node: NetfilterNode;
   facts: NodeFacts;
-  /** What every answer on this node rests on, said on each of its hops (a node given no rules). */
-  standing?: readonly string[];
 }
 
 export interface ClusterInputs {
@@ -257,9 +255,11 @@ export class Cluster {
     const member = this.members.get(way.at.node)!;
     const { spec, opts, note } = this.knownConnection(member.name, way.packet, w);
     const ev = member.node.evaluate(spec, opts);
+    // A node given no rules of the packet's family has empty tables to the evaluator: said, never silent.
+    const standing = member.node.hasRules(spec.family) ? [] : [`no ${spec.family === "ipv6" ? "ip6tables" : "iptables"} rules were given for this node: its tables are taken as empty (every packet accepted)`];
     for (const o of ev.outcomes) {
       const hop: ClusterHop = { at: way.at, depth: way.depth, packet: spec, arrival: way.arrival, outcome: o };
-      const next = grow(way, hop, o, member.name, note, member.standing);
+      const next = grow(way, hop, o, member.name, note, standing);
       this.after(next, member, o, todo, done);
     }
   }
