@@ -102,7 +102,11 @@ export function assembleInputs(spec: AssembleSpec): AssembledInputs {
   return out;
 }
 
-function nodeFromInputs(files: TextInput[], s: Shortcuts): { view?: NodeView; facts?: NodeFacts; diagnostics: Diagnostic[] } {
+/**
+ * The node view and facts from node-facts texts and the shortcuts; neither when nothing is
+ * given. A node of a cluster may have facts and no rules: it is read here alone.
+ */
+export function nodeFromInputs(files: TextInput[], s: Shortcuts): { view?: NodeView; facts?: NodeFacts; diagnostics: Diagnostic[] } {
   if (files.length === 0 && s.ifaces.length === 0 && s.localAddrs.length === 0 && s.routes.length === 0) return { diagnostics: [] };
   const facts = emptyFacts();
   const diagnostics: Diagnostic[] = [];
