@@ -80,6 +80,7 @@ const node: NodeView = {
   masqueradeAddress: () => "192.168.0.11",
   forwarding: () => true,
   tunnel: () => undefined,
+  decapsulator: () => undefined,
   sysctl: () => undefined,
 };
 
