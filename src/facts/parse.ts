@@ -299,8 +299,8 @@ export type FactsFormat =
 
 /** The NUD states `ip neigh` ends an entry with (ipneigh.c nud_state_a2n). */
 const NEIGH_LINE = /^(?:[0-9a-fA-F.:]+)\s+dev\s+\S+.*\b(?:PERMANENT|REACHABLE|STALE|DELAY|PROBE|FAILED|INCOMPLETE|NOARP|NONE)\s*$/;
-/** A device line of `wg show all dump`: NAME, two keys, the listen port, the fwmark. */
-const WG_DEVICE_LINE = /^[^\t\n]+\t[^\t\n]+\t[^\t\n]+\t\d+\t(?:off|0x[0-9a-f]+)\r?$/;
+/** A line of `wg show all dump`: NAME, then a key (base64 of 32 bytes), `(none)` or `(hidden)`, tab-separated. */
+const WG_DUMP_LINE = /^[^\t\n]+\t(?:[A-Za-z0-9+/]{43}=|\(none\)|\(hidden\))\t/;
 
 /** Each whitespace-separated word of a line with its 1-based column. */
 function wordsOf(line: string): Array<{ w: string; col: number }> {
@@ -470,7 +470,7 @@ export function detectFactsFormat(text: string): FactsFormat | undefined {
     return /"addr_info"|"ifname"/.test(head) ? "ip-addr-json" : /"lladdr"\s*:|"state"\s*:\s*\[/.test(head) ? "ip-neigh-json" : "ip-route-json";
   }
   const first = t.slice(0, t.indexOf("\n") < 0 ? undefined : t.indexOf("\n"));
-  if (WG_DEVICE_LINE.test(first)) return "wg-dump";
+  if (WG_DUMP_LINE.test(first)) return "wg-dump";
   if (/^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}\s+dev\s/.test(first)) return "bridge-fdb";
   if (NEIGH_LINE.test(first.trimEnd())) return "ip-neigh";
   if (/^\d+:\s+(?:not\s+)?from\s/.test(t)) return "ip-rule";
