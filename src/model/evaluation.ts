@@ -130,6 +130,12 @@ export interface OuterEndpoint {
   dport?: number;
   sport?: number;
   vni?: number;
+  /**
+   * VXLAN: the inner frame's Ethernet destination (the next hop's neighbour entry). The remote
+   * device must have this MAC: an inner frame to another is PACKET_OTHERHOST there, and ip_rcv
+   * drops it before PREROUTING (checked in test/kernel/tunnel-vxlan.test.ts).
+   */
+  innerMac?: string;
 }
 
 /**

@@ -76,10 +76,11 @@ function vxlanPackets(i: FactInterface, t: FactTunnel, facts: NodeFacts, nexthop
   if (facts.fdb === undefined && t.flood === undefined && t.remote === undefined) {
     return { indeterminate: `${dev}: ${hop} is at ${n.lladdr}, but no forwarding database (bridge -j fdb show) says which remote has it` };
   }
-  const own = (facts.fdb ?? []).filter((e) => e.dev === dev && e.mac === n.lladdr).map((e) => endpoint(e.dst, e));
+  const withMac = (e: OuterEndpoint): OuterEndpoint => ({ ...e, innerMac: n.lladdr! });
+  const own = (facts.fdb ?? []).filter((e) => e.dev === dev && e.mac === n.lladdr).map((e) => withMac(endpoint(e.dst, e)));
   if (own.length) return own;
   const d = defaults() ?? [];
-  if (d.length) return d;
+  if (d.length) return d.map(withMac);
   return { dropped: `${dev}: no FDB entry for ${n.lladdr} (${hop}) and no all-zero default entry: vxlan_xmit drops it` };
 }
 

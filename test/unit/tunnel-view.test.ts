@@ -44,16 +44,16 @@ describe("outer packets", () => {
     expect(t.outerSport).toBeUndefined();
     expect(t.outerDestination("10.244.2.0", "10.244.2.14")).toBe("172.16.100.102");
     expect(t.outerDestination("10.244.0.0", "10.244.0.7")).toBe("172.16.100.100");
-    expect(t.outerPackets!("10.244.2.0", "10.244.2.14")).toEqual([{ dst: "172.16.100.102", dport: 8472, vni: 1 }]);
+    expect(t.outerPackets!("10.244.2.0", "10.244.2.14")).toEqual([{ dst: "172.16.100.102", dport: 8472, vni: 1, innerMac: "b6:72:1b:43:5e:01" }]);
     // A route without a gateway: the neighbour is the destination itself.
     expect(t.outerDestination(undefined, "10.244.2.0")).toBe("172.16.100.102");
   });
   it("VXLAN: a neighbour whose MAC has no entry goes to the all-zero entries, a copy each, with their own port and VNI", () => {
     const t = v.tunnel("vxlan.calico")!;
     expect(t.outerPackets!("10.65.0.1", "10.65.0.9")).toEqual([
-      { dst: "172.16.100.103", dport: 4789, vni: 4096 },
-      { dst: "172.16.100.104", dport: 4789, vni: 4096 },
-      { dst: "172.16.100.105", dport: 4790, vni: 5 },
+      { dst: "172.16.100.103", dport: 4789, vni: 4096, innerMac: "66:00:00:00:00:01" },
+      { dst: "172.16.100.104", dport: 4789, vni: 4096, innerMac: "66:00:00:00:00:01" },
+      { dst: "172.16.100.105", dport: 4790, vni: 5, innerMac: "66:00:00:00:00:01" },
     ]);
     // Several remotes: no single outer destination.
     expect(t.outerDestination("10.65.0.1", "10.65.0.9")).toBeUndefined();
@@ -71,7 +71,7 @@ describe("outer packets", () => {
     expect(noFdb.tunnel("flannel.1")!.outerPackets!("10.244.2.0", "10.244.2.14")).toEqual({ indeterminate: expect.stringContaining("no forwarding database (bridge -j fdb show)") });
     // `remote X` without an FDB dump: the default entry the kernel adds for it (hand-written neighbour).
     const remote = nodeViewFromFacts(factsFromTexts([fx("ip-d-link.json"), { file: "n", text: "10.7.0.1 dev vxr lladdr 66:00:00:00:00:07 PERMANENT\n" }]).facts);
-    expect(remote.tunnel("vxr")!.outerPackets!("10.7.0.1", "10.7.0.9")).toEqual([{ dst: "172.16.100.106", dport: 8472, vni: 7 }]);
+    expect(remote.tunnel("vxr")!.outerPackets!("10.7.0.1", "10.7.0.9")).toEqual([{ dst: "172.16.100.106", dport: 8472, vni: 7, innerMac: "66:00:00:00:00:07" }]);
   });
   it("IPIP: a fixed remote, else the route's next hop, else the destination (rt_nexthop)", () => {
     expect(v.tunnel("tunl0")!.outerDestination("192.168.100.112", "10.244.146.205")).toBe("192.168.100.112");
