@@ -562,12 +562,12 @@ export function applyShortcuts(facts: NodeFacts, s: { ifaces: string[]; localAdd
 }
 
 /** Reads several node-facts texts into one NodeFacts, with every diagnostic. */
-export function factsFromTexts(inputs: ReadonlyArray<{ text: string; file: string }>): { facts: NodeFacts; diagnostics: DiagnosticSink["items"] } {
+export function factsFromTexts(inputs: ReadonlyArray<{ text: string; file: string; format?: FactsFormat }>): { facts: NodeFacts; diagnostics: DiagnosticSink["items"] } {
   const facts: NodeFacts = { interfaces: [], routes: [], sysctl: {} };
   const diagnostics: DiagnosticSink["items"] = [];
   for (const i of inputs) {
     const sink = new DiagnosticSink(i.file);
-    readFacts(i.text, i.file, facts, sink);
+    readFacts(i.text, i.file, facts, sink, i.format);
     appendAll(diagnostics, sink.items);
   }
   return { facts, diagnostics };
