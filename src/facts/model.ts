@@ -92,6 +92,8 @@ export interface FactInterface {
   addrs: FactAddress[];
   kind?: string;
   mac?: string;
+  /** Whether the link is up (IFF_UP), when the input says: a tunnel device that is down has no socket and takes nothing apart. */
+  up?: boolean;
   tunnel?: FactTunnel;
 }
 

@@ -140,6 +140,9 @@ function readIpAddrJson(root: JsonNode, j: JsonInput, facts: NodeFacts): void {
     const name = deviceName(nameField, j, "ifname");
     if (name === undefined) continue;
     const i = iface(facts, name);
+    const flags = f.get("flags");
+    const flagList = flags && j.list(flags.value, `flags of ${name}`, "a list of link flags");
+    if (flagList) i.up = flagList.some((x) => x.kind === "string" && x.value === "UP");
     const linkType = f.get("link_type");
     const type = linkType && j.string(linkType.value, `link_type of ${name}`);
     const address = f.get("address");
@@ -317,7 +320,7 @@ function readIpAddr(text: string, facts: NodeFacts, sink: DiagnosticSink): void 
     const l = raw.trim();
     if (!l) return;
     const at = (s: string) => ({ line: k + 1, col: raw.indexOf(s) + 1, len: s.length });
-    const head = /^\d+:\s+([^:@\s]+)(?:@\S+)?:\s+</.exec(l);
+    const head = /^\d+:\s+([^:@\s]+)(?:@\S+)?:\s+<([^>]*)>?/.exec(l);
     if (head) {
       const bad = interfaceNameProblem(head[1]!);
       if (bad) {
@@ -326,6 +329,7 @@ function readIpAddr(text: string, facts: NodeFacts, sink: DiagnosticSink): void 
         return;
       }
       current = iface(facts, head[1]!);
+      current.up = head[2]!.split(",").includes("UP");
       return;
     }
     if (!current) {

@@ -204,7 +204,9 @@ export interface OuterQuery {
  */
 export function decapsulatorOf(facts: NodeFacts, outer: OuterQuery, isLocal: (ip: string, family: Family) => boolean): Decapsulator | undefined {
   if (!isLocal(outer.dst, outer.family)) return undefined;
-  const tunnels = facts.interfaces.flatMap((i) => (i.tunnel ? [{ dev: i.name, t: i.tunnel }] : []));
+  // A device that is down has no socket (vxlan_stop, wg_stop release it) and is no tunnel
+  // ip_tunnel_lookup picks (it skips devices without IFF_UP).
+  const tunnels = facts.interfaces.flatMap((i) => (i.tunnel && i.up !== false ? [{ dev: i.name, t: i.tunnel }] : []));
   if (outer.proto === 4) return outer.family === "ipv4" ? ipipDecapsulator(tunnels.filter((x) => x.t.kind === "ipip"), outer) : undefined;
   if (outer.proto !== 17 || outer.dport === undefined) return undefined;
   const vxlan = tunnels.filter((x) => x.t.kind === "vxlan" && (x.t.port ?? VXLAN_DEFAULT_PORT) === outer.dport && (x.t.external || underlayFamily(x.t) === outer.family));
@@ -225,7 +227,8 @@ export function decapsulatorOf(facts: NodeFacts, outer: OuterQuery, isLocal: (ip
 }
 
 /**
- * vxlan_rcv: the UDP socket of the port (one per port and family, bound to every address)
+ * vxlan_rcv: the UDP socket of the port (one per port and family, bound to every address:
+ * vxlan_create_sock; the `localbind` of newer kernels, which iproute2 6.1 neither sets nor shows, is not read)
  * hands the packet to the device of its VNI (vxlan_vs_find_vni); a collect-metadata device
  * takes every VNI. No device for the VNI, and the packet is dropped.
  */

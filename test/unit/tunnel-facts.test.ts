@@ -38,6 +38,7 @@ describe("VXLAN devices from ip -d link (real iproute2 output)", () => {
       // A TUN device is not a tunnel by itself: flanneld's use of it is node.json's to say.
       expect(t("flannel0")).toBeUndefined();
       expect(facts.interfaces.find((i) => i.name === "flannel0")?.kind).toBe(files[0]!.endsWith(".json") ? "tun" : undefined);
+      expect(facts.interfaces.filter((i) => i.up === false).map((i) => i.name)).toEqual(["vxr", "flannel0"]);
     });
   }
 });
@@ -66,7 +67,7 @@ describe("bridge fdb and ip neigh (real iproute2 output)", () => {
       const { facts, diagnostics } = read(fx(file).text, file);
       expect(diagnostics).toEqual([]);
       const n = facts.neighbours!;
-      expect(n).toHaveLength(8);
+      expect(n).toHaveLength(9);
       expect(n).toContainEqual({ dev: "flannel.1", address: "10.244.2.0", family: "ipv4", lladdr: "b6:72:1b:43:5e:01", state: ["PERMANENT"] });
       expect(n).toContainEqual({ dev: "flannel.1", address: "10.244.3.0", family: "ipv4", lladdr: "02:00:00:00:00:03", state: ["STALE"] });
       expect(n).toContainEqual({ dev: "eth0", address: "172.16.100.103", family: "ipv4", state: ["INCOMPLETE"] });

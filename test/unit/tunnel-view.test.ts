@@ -33,7 +33,10 @@ const { facts, diagnostics } = factsFromTexts([
   { file: "node.json", text: JSON.stringify(NODE) },
   { file: "wg-dump.txt", text: WG_DUMP },
 ]);
-const v = nodeViewFromFacts(facts);
+// The fixture's TUN has no flanneld holding it open, so it is down; on a node flanneld keeps it up.
+const flannel0 = facts.interfaces.find((i) => i.name === "flannel0")!;
+expect(flannel0.up).toBe(false);
+const v = nodeViewFromFacts({ ...facts, interfaces: facts.interfaces.map((i) => (i === flannel0 ? { ...i, up: true } : i)) });
 
 describe("outer packets", () => {
   it("reads its inputs cleanly", () => expect(diagnostics).toEqual([]));
@@ -118,8 +121,12 @@ describe("decapsulator", () => {
     expect(udp("2001:db8::11", 4789, 10, "ipv6")).toEqual({ dev: "vx6", kind: "vxlan" });
     expect(udp("172.16.100.101", 8473, 12345)).toEqual({ dev: "cilium_vxlan", kind: "vxlan" });
   });
+  it("a device that is down takes nothing apart (its socket is closed)", () => {
+    expect(facts.interfaces.find((i) => i.name === "vxr")?.up).toBe(false);
+    expect(udp("172.16.100.101", 8472, 7)).toBeUndefined();
+  });
   it("VXLAN without the VNI, when devices share the port: the assumption is said", () => {
-    expect(udp("172.16.100.101", 8472)).toEqual({ dev: "flannel.1", kind: "vxlan", assumption: expect.stringContaining("flannel.1, vx2, vxr share port 8472") });
+    expect(udp("172.16.100.101", 8472)).toEqual({ dev: "flannel.1", kind: "vxlan", assumption: expect.stringContaining("flannel.1, vx2 share port 8472") });
     expect(udp("172.16.100.101", 4789)).toEqual({ dev: "vxlan.calico", kind: "vxlan" });
   });
   it("nothing is taken apart that is not for this node", () => {
@@ -137,6 +144,8 @@ describe("decapsulator", () => {
   it("flannel udp: its port at the address flanneld binds", () => {
     expect(udp("192.168.1.12", 8285)).toEqual({ dev: "flannel0", kind: "udp" });
     expect(udp("172.16.100.101", 8285)).toBeUndefined();
+    // A TUN device that is down takes no packet from flanneld: its write fails with EIO (test/kernel/tunnel-tun.test.ts).
+    expect(nodeViewFromFacts(facts).decapsulator({ family: "ipv4", proto: 17, dst: "192.168.1.12", dport: 8285 })).toBeUndefined();
   });
   it("WireGuard: its listen port, any local address", () => {
     expect(udp("172.16.100.101", 51820)).toEqual({ dev: "wg0", kind: "wireguard" });
