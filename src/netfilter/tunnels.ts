@@ -250,8 +250,10 @@ function vxlanDecapsulator(devices: Array<{ dev: string; t: FactTunnel }>, outer
 /**
  * ipip_rcv → ip_tunnel_lookup (net/ipv4/ip_tunnel.c): a device whose ends are the packet's
  * (remote = outer source, local = outer destination), then one with that remote and any local,
- * then that local and any remote, then one with neither (tunl0, the fallback device every
- * namespace with the ipip module has). No device, and tunnel4_rcv answers ICMP port unreachable.
+ * then that local and any remote, then another with neither, and last the fallback device
+ * (tunl0, which every namespace with the ipip module has); each only while up. No device, and
+ * tunnel4_rcv answers ICMP port unreachable. Not modelled: the preference, within one step, for
+ * a device bound (`dev`) to the underlay the packet came in on, and collect-metadata devices.
  */
 function ipipDecapsulator(devices: Array<{ dev: string; t: FactTunnel }>, outer: OuterQuery): Decapsulator | undefined {
   const pick = (d: { dev: string } | undefined, assumption?: string): Decapsulator | undefined => (d ? { dev: d.dev, kind: "ipip", ...(assumption ? { assumption } : {}) } : undefined);
@@ -261,7 +263,7 @@ function ipipDecapsulator(devices: Array<{ dev: string; t: FactTunnel }>, outer:
     if (exact) return pick(exact);
   }
   const open = devices.filter((x) => x.t.remote === undefined);
-  const d = open.find((x) => x.t.local === outer.dst) ?? open.find((x) => x.t.local === undefined && x.dev === "tunl0") ?? open.find((x) => x.t.local === undefined);
+  const d = open.find((x) => x.t.local === outer.dst) ?? open.find((x) => x.t.local === undefined && x.dev !== "tunl0") ?? open.find((x) => x.dev === "tunl0");
   if (outer.src === undefined && fixedRemote.length) {
     const note = `the outer source is not known: assumed none of ${fixedRemote.map((x) => `${x.dev}'s remote ${x.t.remote}`).join(", ")}`;
     return pick(d, note);

@@ -11,6 +11,7 @@ import fc from "fast-check";
 import { detectFactsFormat, factsFromTexts, readFacts } from "../../src/facts/parse.js";
 import { emptyFacts } from "../../src/facts/model.js";
 import { DiagnosticSink } from "../../src/model/diagnostics.js";
+import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 import { KEY_A, KEY_B, KEY_C, WG_DUMP } from "../support/tunnel-fixtures.js";
 
 const fx = (f: string) => ({ file: f, text: readFileSync(resolve(import.meta.dirname, "../fixtures/tunnels", f), "utf8") });
@@ -184,6 +185,19 @@ describe("node.json tunnel keys", () => {
 });
 
 describe("readers never throw", () => {
+  it("on any JSON under node.json's tunnel keys, and the view of what was read answers", () => {
+    const key = fc.constantFrom("vxlan", "ipip", "udp", "wireguard");
+    const inner = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.record({ port: fc.jsonValue(), peers: fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.array(fc.record({ publicKey: fc.string(), endpoint: fc.constantFrom("1.2.3.4:5", "[::1]:70000", "x"), allowedIps: fc.array(fc.constantFrom("10.0.0.0/8", "::/0", "1.2.3.4", "bad")) }))), local: fc.constantFrom("1.2.3.4", "any", 5), vni: fc.jsonValue(), flood: fc.jsonValue({ maxDepth: 1 }) }, { requiredKeys: [] }));
+    fc.assert(fc.property(key, inner, fc.constantFrom(undefined, "vxlan", "tun", "wireguard", "ipip"), (k, value, kind) => {
+      const { facts, diagnostics } = read(JSON.stringify({ interfaces: [{ name: "t0", addrs: ["10.0.0.1/24"], ...(kind ? { kind } : {}), [k]: value }] }));
+      for (const d of diagnostics) expect(d.line).toBeGreaterThanOrEqual(1);
+      const v = nodeViewFromFacts(facts);
+      const t = v.tunnel("t0");
+      t?.outerPackets?.("10.0.0.2", "10.1.2.3");
+      t?.acceptsInner?.("10.1.2.3", "1.2.3.4");
+      v.decapsulator({ family: "ipv4", proto: 17, dst: "10.0.0.1", dport: 8472 });
+    }), { numRuns: 300 });
+  });
   it("on random lines in each tunnel format", () => {
     const line = fc.array(fc.oneof(fc.constantFrom("dev", "dst", "lladdr", "port", "vni", "via", "PERMANENT", "00:00:00:00:00:00", "10.0.0.1", "\t", "(none)", "off", "0x1", KEY_A, "1.2.3.4:5", "[::1]:5", "10.0.0.0/8,::/0"), fc.string({ maxLength: 8 })), { maxLength: 12 }).map((w) => w.join(" "));
     fc.assert(fc.property(fc.array(line, { maxLength: 5 }), fc.constantFrom("bridge-fdb", "ip-neigh", "wg-dump") as fc.Arbitrary<"bridge-fdb" | "ip-neigh" | "wg-dump">, (lines, format) => {

@@ -141,6 +141,15 @@ describe("decapsulator", () => {
     expect(v.decapsulator({ family: "ipv4", proto: 4, dst: "172.16.100.101", src: "172.16.100.7" })).toEqual({ dev: "tunl0", kind: "ipip" });
     expect(v.decapsulator({ family: "ipv4", proto: 4, dst: "172.16.100.101" })).toEqual({ dev: "tunl0", kind: "ipip", assumption: expect.stringContaining("ipip1's remote 172.16.100.120") });
   });
+  it("IPIP: another device with no ends comes before the fallback tunl0, a device with the local address before both", () => {
+    const node = (extra: object[]) => nodeViewFromFacts(factsFromTexts([{ file: "node.json", text: JSON.stringify({ interfaces: [{ name: "eth0", addrs: ["172.16.100.101/24"] }, { name: "tunl0", ipip: true }, ...extra] }) }]).facts);
+    const outer = { family: "ipv4" as const, proto: 4, dst: "172.16.100.101", src: "172.16.100.9" };
+    expect(node([]).decapsulator(outer)).toEqual({ dev: "tunl0", kind: "ipip" });
+    expect(node([{ name: "tunl1", ipip: true }]).decapsulator(outer)).toEqual({ dev: "tunl1", kind: "ipip" });
+    expect(node([{ name: "tunl1", ipip: true }, { name: "tunl2", ipip: { local: "172.16.100.101" } }]).decapsulator(outer)).toEqual({ dev: "tunl2", kind: "ipip" });
+    // A device with another local address is not one for this packet.
+    expect(node([{ name: "tunl2", ipip: { local: "172.16.100.55" } }]).decapsulator(outer)).toEqual({ dev: "tunl0", kind: "ipip" });
+  });
   it("flannel udp: its port at the address flanneld binds", () => {
     expect(udp("192.168.1.12", 8285)).toEqual({ dev: "flannel0", kind: "udp" });
     expect(udp("172.16.100.101", 8285)).toBeUndefined();
