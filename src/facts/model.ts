@@ -30,6 +30,8 @@ export interface FactTunnel {
    * (`10.1.63.0/24`) → the remote node's public address; a cluster loader may fill these in.
    */
   peers?: Record<string, string>;
+  /** udp: this node's own subnet lease (`10.1.9.0/24`), from which the other nodes' `peers` can be filled (fillUdpPeers). */
+  lease?: string;
   /** VXLAN: the VNI (`id`). */
   vni?: number;
   /** The outer source address (VXLAN and IPIP `local`; udp: the public address flanneld binds). */

@@ -2,7 +2,7 @@
  * A node.json interface's tunnel settings, one key per kind:
  *   "vxlan":     {"port", "vni", "local", "dev", "external", "peers": {INNER-NEXT-HOP: OUTER-DST}, "flood": [OUTER-DST...]}
  *   "ipip":      true, or {"local", "remote"}
- *   "udp":       {"port", "local", "peers": {"10.1.63.0/24": "192.168.1.11"}}   (flannel's UDP backend on a TUN device)
+ *   "udp":       {"port", "local", "lease", "peers": {"10.1.63.0/24": "192.168.1.11"}}   (flannel's UDP backend on a TUN device)
  *   "wireguard": {"listenPort", "fwmark", "peers": [{"publicKey", "endpoint": "ADDR:PORT", "allowedIps": ["CIDR"...]}]}
  * Settings of one kind on a link of another kind (or of two kinds) leave the link without a
  * tunnel: which is meant is unknown, and said.
@@ -121,8 +121,15 @@ function readIpip(n: JsonNode, name: string, j: JsonInput, kindSaysIpip: boolean
 
 function readUdp(n: JsonNode, name: string, j: JsonInput): FactTunnel {
   const tun: FactTunnel = { kind: "udp" };
-  const v = j.fields(n, `udp of ${name}`, ["port", "local", "peers"]);
+  const v = j.fields(n, `udp of ${name}`, ["port", "local", "lease", "peers"]);
   if (!v) return tun;
+  const lease = v.get("lease");
+  const leaseText = lease && j.string(lease.value, `udp lease of ${name}`, "this node's subnet lease, such as 10.1.9.0/24");
+  if (leaseText !== undefined) {
+    const c = parseCidr(leaseText);
+    if (typeof c === "string" || !leaseText.includes("/")) j.error(lease!.value.at, `udp lease ${JSON.stringify(leaseText)} of ${name}: ${typeof c === "string" ? c : "no prefix length"}`, "a subnet such as 10.1.9.0/24");
+    else tun.lease = `${c.address}/${c.prefixLength}`;
+  }
   const port = v.get("port");
   const number = port && j.integer(port.value, `udp port of ${name}`, 1, 65535);
   if (number !== undefined) tun.port = number;

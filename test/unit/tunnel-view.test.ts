@@ -10,6 +10,7 @@ import { resolve } from "node:path";
 import { factsFromTexts } from "../../src/facts/parse.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 import { unknownNode } from "../../src/netfilter/unknown-facts.js";
+import { fillUdpPeers } from "../../src/facts/udp-leases.js";
 import { WG_DUMP } from "../support/tunnel-fixtures.js";
 
 const fx = (f: string) => ({ file: f, text: readFileSync(resolve(import.meta.dirname, "../fixtures/tunnels", f), "utf8") });
@@ -159,5 +160,22 @@ describe("decapsulator", () => {
   it("WireGuard: its listen port, any local address", () => {
     expect(udp("172.16.100.101", 51820)).toEqual({ dev: "wg0", kind: "wireguard" });
     expect(udp("2001:db8::11", 51820, undefined, "ipv6")).toEqual({ dev: "wg0", kind: "wireguard" });
+  });
+});
+
+describe("flannel udp leases from the other nodes", () => {
+  it("each node's lease and public address become a peer of the others; what a node gives is kept", () => {
+    const node = (addr: string, lease: string, peers?: Record<string, string>) => factsFromTexts([{ file: "node.json", text: JSON.stringify({ interfaces: [
+      { name: "eth0", addrs: [`${addr}/24`] },
+      { name: "flannel0", kind: "tun", addrs: ["10.1.0.0/16"], udp: { local: addr, lease, ...(peers ? { peers } : {}) } },
+    ] }) }]);
+    const [a, b, c] = [node("192.168.1.11", "10.1.63.0/24"), node("192.168.1.12", "10.1.9.0/24"), node("192.168.1.13", "10.1.20.0/24", { "10.1.9.0/24": "192.168.1.99" })];
+    for (const x of [a, b, c]) expect(x.diagnostics).toEqual([]);
+    fillUdpPeers([a.facts, b.facts, c.facts]);
+    const peers = (x: typeof a) => x.facts.interfaces[1]!.tunnel!.peers;
+    expect(peers(a)).toEqual({ "10.1.9.0/24": "192.168.1.12", "10.1.20.0/24": "192.168.1.13" });
+    expect(peers(b)).toEqual({ "10.1.63.0/24": "192.168.1.11", "10.1.20.0/24": "192.168.1.13" });
+    expect(peers(c)).toEqual({ "10.1.9.0/24": "192.168.1.99", "10.1.63.0/24": "192.168.1.11" });
+    expect(nodeViewFromFacts(a.facts).tunnel("flannel0")!.outerDestination(undefined, "10.1.9.7")).toBe("192.168.1.12");
   });
 });
