@@ -11,7 +11,7 @@ import { JsonInput } from "./json-input.js";
 import type { JsonField, JsonNode } from "./located-json.js";
 import { interfaceNameProblem } from "./interface-name.js";
 import { addressFamily, canonicalAddress, parseCidr } from "../model/address.js";
-import { isEthernetAddress, isLinkAddress } from "./ip-text.js";
+import { isEthernetAddress, isLinkAddress, wordsOf } from "./ip-text.js";
 import { canonicalSysctlKey, sysctlValueProblem } from "./sysctl.js";
 import { readIpRuleJson, readIpRuleText, readRuleTexts } from "./rule-input.js";
 import { appendAll } from "../append-all.js";
@@ -305,10 +305,6 @@ const NEIGH_LINE = /^(?:[0-9a-fA-F.:]+)\s+dev\s+\S+.*\b(?:PERMANENT|REACHABLE|ST
 /** A line of `wg show all dump`: NAME, then a key (base64 of 32 bytes), `(none)` or `(hidden)`, tab-separated. */
 const WG_DUMP_LINE = /^[^\t\n]+\t(?:[A-Za-z0-9+/]{43}=|\(none\)|\(hidden\))\t/;
 
-/** Each whitespace-separated word of a line with its 1-based column. */
-function wordsOf(line: string): Array<{ w: string; col: number }> {
-  return [...line.matchAll(/\S+/g)].map((m) => ({ w: m[0], col: m.index! + 1 }));
-}
 
 /**
  * `ip addr` / `ip a` text: `N: NAME[@PEER]: <FLAGS> ...` headers, then `link/ether MAC`,
@@ -485,58 +481,48 @@ export function detectFactsFormat(text: string): FactsFormat | undefined {
   return undefined;
 }
 
+/** The reader of each text format, and of each JSON one once parsed. */
+type TextReader = (text: string, file: string, facts: NodeFacts, sink: DiagnosticSink) => void;
+type JsonReader = (root: JsonNode, j: JsonInput, file: string, facts: NodeFacts, sink: DiagnosticSink) => void;
+const TEXT_READERS: Partial<Record<FactsFormat, TextReader>> = {
+  sysctl: (text, _file, facts, sink) => readSysctl(text, facts, sink),
+  "route-n": (text, _file, facts, sink) => readRouteN(text, facts, sink),
+  "ip-addr": (text, _file, facts, sink) => readIpAddr(text, facts, sink),
+  "ip-route": (text, _file, facts, sink) => readIpRoute(text, facts, sink),
+  "ip-rule": (text, file, facts, sink) => readIpRuleText(text, file, facts, sink),
+  "bridge-fdb": (text, _file, facts, sink) => readBridgeFdbText(text, facts, sink),
+  "ip-neigh": (text, _file, facts, sink) => readIpNeighText(text, facts, sink),
+  "wg-dump": (text, _file, facts, sink) => readWgDump(text, facts, sink, (name) => iface(facts, name)),
+};
+const JSON_READERS: Partial<Record<FactsFormat, JsonReader>> = {
+  "node-json": (root, j, _file, facts, sink) => readNodeJson(root, j, facts, sink),
+  "ip-addr-json": (root, j, _file, facts) => readIpAddrJson(root, j, facts),
+  "ip-rule-json": (root, j, file, facts, sink) => readIpRuleJson(root, j, file, facts, sink),
+  "ip-route-json": (root, j, _file, facts, sink) => readIpRouteJson(root, j, facts, sink),
+  "bridge-fdb-json": (root, j, _file, facts) => readBridgeFdbJson(root, j, facts),
+  "ip-neigh-json": (root, j, _file, facts) => readIpNeighJson(root, j, facts),
+};
+
 /**
  * Reads one node-facts file into `facts`. `known` is the format when the caller knows it (a
  * bundle's files by their names): an empty neighbour table or wg dump says "none" then.
  */
 export function readFacts(text: string, file: string, facts: NodeFacts, sink: DiagnosticSink, known?: FactsFormat): FactsFormat | undefined {
   const format = known ?? detectFactsFormat(text);
-  switch (format) {
-    case "bridge-fdb":
-      readBridgeFdbText(text, facts, sink);
-      return format;
-    case "ip-neigh":
-      readIpNeighText(text, facts, sink);
-      return format;
-    case "wg-dump":
-      readWgDump(text, facts, sink, (name) => iface(facts, name));
-      return format;
-    case "node-json":
-    case "ip-addr-json":
-    case "ip-rule-json":
-    case "bridge-fdb-json":
-    case "ip-neigh-json":
-    case "ip-route-json": {
-      const j = new JsonInput(text, sink);
-      const root = j.parse();
-      if (!root) return format;
-      if (format === "node-json") readNodeJson(root, j, facts, sink);
-      else if (format === "ip-addr-json") readIpAddrJson(root, j, facts);
-      else if (format === "ip-rule-json") readIpRuleJson(root, j, file, facts, sink);
-      else if (format === "bridge-fdb-json") readBridgeFdbJson(root, j, facts);
-      else if (format === "ip-neigh-json") readIpNeighJson(root, j, facts);
-      else readIpRouteJson(root, j, facts, sink);
-      return format;
-    }
-    case "sysctl":
-      readSysctl(text, facts, sink);
-      return format;
-    case "route-n":
-      readRouteN(text, facts, sink);
-      return format;
-    case "ip-addr":
-      readIpAddr(text, facts, sink);
-      return format;
-    case "ip-route":
-      readIpRoute(text, facts, sink);
-      return format;
-    case "ip-rule":
-      readIpRuleText(text, file, facts, sink);
-      return format;
-    default:
-      sink.error({ line: 1, col: 1, len: 0 }, `${file}: cannot tell what node facts these are`, "node.json, ip -j addr, ip -j route, ip -j rule, ip route, ip rule, sysctl, bridge fdb, ip neigh or wg show all dump output");
-      return undefined;
+  const textReader = format && TEXT_READERS[format];
+  if (textReader) {
+    textReader(text, file, facts, sink);
+    return format;
   }
+  const jsonReader = format && JSON_READERS[format];
+  if (jsonReader) {
+    const j = new JsonInput(text, sink);
+    const root = j.parse();
+    if (root) jsonReader(root, j, file, facts, sink);
+    return format;
+  }
+  sink.error({ line: 1, col: 1, len: 0 }, `${file}: cannot tell what node facts these are`, "node.json, ip -j addr, ip -j route, ip -j rule, ip route, ip rule, sysctl, bridge fdb, ip neigh or wg show all dump output");
+  return undefined;
 }
 
 /**

@@ -58,19 +58,24 @@ function address(n: JsonNode, what: string, j: JsonInput): string | undefined {
   return a?.address;
 }
 
+/** `"port"` and `"local"`, as VXLAN and flannel's udp both have them (VXLAN's port 0 is the kernel's default). */
+function readPortAndLocal(v: Map<string, JsonField>, tun: FactTunnel, name: string, j: JsonInput, minPort: number): void {
+  const port = v.get("port");
+  const number = port && j.integer(port.value, `${tun.kind} port of ${name}`, minPort, 65535);
+  if (number !== undefined) tun.port = number;
+  const local = v.get("local");
+  const l = local && address(local.value, `${tun.kind} local of ${name}`, j);
+  if (l !== undefined) tun.local = l;
+}
+
 function readVxlan(n: JsonNode, name: string, j: JsonInput): FactTunnel {
   const tun: FactTunnel = { kind: "vxlan" };
   const v = j.fields(n, `vxlan of ${name}`, ["port", "peers", "vni", "local", "dev", "external", "flood"]);
   if (!v) return tun;
-  const port = v.get("port");
-  const number = port && j.integer(port.value, `vxlan port of ${name}`, 0, 65535);
-  if (number !== undefined) tun.port = number;
+  readPortAndLocal(v, tun, name, j, 0);
   const vni = v.get("vni");
   const id = vni && j.integer(vni.value, `vxlan vni of ${name}`, 0, 0xffffff);
   if (id !== undefined) tun.vni = id;
-  const local = v.get("local");
-  const l = local && address(local.value, `vxlan local of ${name}`, j);
-  if (l !== undefined) tun.local = l;
   const dev = v.get("dev");
   const d = dev && j.string(dev.value, `vxlan dev of ${name}`, "an interface name");
   if (d !== undefined) {
@@ -130,12 +135,7 @@ function readUdp(n: JsonNode, name: string, j: JsonInput): FactTunnel {
     if (typeof c === "string" || !leaseText.includes("/")) j.error(lease!.value.at, `udp lease ${JSON.stringify(leaseText)} of ${name}: ${typeof c === "string" ? c : "no prefix length"}`, "a subnet such as 10.1.9.0/24");
     else tun.lease = `${c.address}/${c.prefixLength}`;
   }
-  const port = v.get("port");
-  const number = port && j.integer(port.value, `udp port of ${name}`, 1, 65535);
-  if (number !== undefined) tun.port = number;
-  const local = v.get("local");
-  const l = local && address(local.value, `udp local of ${name}`, j);
-  if (l !== undefined) tun.local = l;
+  readPortAndLocal(v, tun, name, j, 1);
   const peers = v.get("peers");
   const map = peers && j.fields(peers.value, `udp peers of ${name}`);
   if (map) {

@@ -12,9 +12,9 @@ import type { Span } from "../model/span.js";
 import { addressFamily, canonicalAddress, parseCidr } from "../model/address.js";
 import type { FactCidr, FactFdbEntry, FactInterface, FactNeighbour, FactWireguardPeer, NodeFacts } from "./model.js";
 import { interfaceNameProblem } from "./interface-name.js";
-import { isEthernetAddress, isLinkAddress } from "./ip-text.js";
+import { isEthernetAddress, isLinkAddress, wordsOf } from "./ip-text.js";
 import type { JsonInput } from "./json-input.js";
-import type { JsonNode } from "./located-json.js";
+import type { JsonField, JsonNode } from "./located-json.js";
 
 /** An address in its canonical spelling with its family, or undefined. */
 export function addressOf(text: string): { address: string; family: Family } | undefined {
@@ -22,10 +22,6 @@ export function addressOf(text: string): { address: string; family: Family } | u
   return family ? { address: canonicalAddress(text, family), family } : undefined;
 }
 
-/** Each whitespace-separated word of a line with its 1-based column. */
-function wordsOf(line: string): Array<{ w: string; col: number }> {
-  return [...line.matchAll(/\S+/g)].map((m) => ({ w: m[0], col: m.index! + 1 }));
-}
 
 /** `bridge fdb` keys that take a value (iproute2 bridge/fdb.c print_fdb); every other word is a flag. */
 const FDB_VALUE_KEYS = new Set(["dev", "vlan", "dst", "port", "vni", "src_vni", "via", "nhid", "master", "link-netnsid"]);
@@ -92,16 +88,22 @@ export function readBridgeFdbText(text: string, facts: NodeFacts, sink: Diagnost
   });
 }
 
+/** The objects of a JSON list (`ip -j`, `bridge -j` output), each with a reader of its string fields. */
+function* jsonEntries(root: JsonNode, j: JsonInput, list: string, entries: string, entry: string): Generator<{ n: JsonNode; o: Map<string, JsonField>; str: (k: string, expected: string) => string | undefined }> {
+  for (const n of j.list(root, list, `a list of ${entries}`) ?? []) {
+    const o = j.fields(n, entry);
+    if (!o) continue;
+    yield { n, o, str: (k, expected) => {
+      const v = o.get(k);
+      return v && j.string(v.value, `"${k}" of ${entry}`, expected);
+    } };
+  }
+}
+
 /** `bridge -j fdb show`: `[{"mac", "ifname", "dst", "port", "vni", "viaIf", "flags", "state"}]`. */
 export function readBridgeFdbJson(root: JsonNode, j: JsonInput, facts: NodeFacts): void {
   const fdb = (facts.fdb ??= []);
-  for (const n of j.list(root, "bridge -j fdb output", "a list of FDB entries") ?? []) {
-    const o = j.fields(n, "an FDB entry");
-    if (!o) continue;
-    const str = (k: string, expected: string) => {
-      const v = o.get(k);
-      return v && j.string(v.value, `"${k}" of an FDB entry`, expected);
-    };
+  for (const { n, o, str } of jsonEntries(root, j, "bridge -j fdb output", "FDB entries", "an FDB entry")) {
     const num = (k: string) => {
       const v = o.get(k)?.value;
       return v === undefined ? undefined : v.kind === "number" ? v.value : j.wrong(v, `"${k}" of an FDB entry`, "a number");
@@ -175,13 +177,7 @@ export function readIpNeighText(text: string, facts: NodeFacts, sink: Diagnostic
 /** `ip -j neigh show`: `[{"dst", "dev", "lladdr", "state": [...]}]`. */
 export function readIpNeighJson(root: JsonNode, j: JsonInput, facts: NodeFacts): void {
   const list = (facts.neighbours ??= []);
-  for (const n of j.list(root, "ip -j neigh output", "a list of neighbour entries") ?? []) {
-    const o = j.fields(n, "a neighbour entry");
-    if (!o) continue;
-    const str = (k: string, expected: string) => {
-      const v = o.get(k);
-      return v && j.string(v.value, `"${k}" of a neighbour entry`, expected);
-    };
+  for (const { n, o, str } of jsonEntries(root, j, "ip -j neigh output", "neighbour entries", "a neighbour entry")) {
     const dst = str("dst", "an address");
     if (dst === undefined) {
       if (!o.has("dst")) j.error(n.at, 'a neighbour entry without "dst"', '"dst": "10.244.2.0"');
