@@ -44,6 +44,35 @@ describe("VXLAN devices from ip -d link (real iproute2 output)", () => {
   }
 });
 
+describe("IPIP devices from ip -d link (hand-written: this kernel has no ipip module; the shape is iproute2's link_iptnl.c and tnl_print_endpoint)", () => {
+  const TEXT = [
+    "7: tunl0@NONE: <NOARP,UP,LOWER_UP> mtu 1480 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000",
+    "    link/ipip 0.0.0.0 brd 0.0.0.0 promiscuity 0  allmulti 0 minmtu 0 maxmtu 0 ",
+    "    ipip ipip remote any local any ttl inherit nopmtudisc addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 ",
+    "8: ipip1@eth0: <POINTOPOINT,NOARP,UP,LOWER_UP> mtu 1480 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000",
+    "    link/ipip 192.168.1.12 peer 192.168.1.20 promiscuity 0  allmulti 0 minmtu 0 maxmtu 0 ",
+    "    ipip ipip remote 192.168.1.20 local 192.168.1.12 dev eth0 ttl inherit pmtudisc addrgenmode eui64 numtxqueues 1 numrxqueues 1 ",
+    "",
+  ].join("\n");
+  const JSON_TEXT = JSON.stringify([
+    { ifname: "tunl0", flags: ["NOARP", "UP", "LOWER_UP"], link_type: "ipip", address: "0.0.0.0", linkinfo: { info_kind: "ipip", info_data: { proto: "ipip", remote: "any", local: "any", ttl: 0, pmtudisc: false } } },
+    { ifname: "ipip1", flags: ["POINTOPOINT", "NOARP", "UP", "LOWER_UP"], link_type: "ipip", address: "192.168.1.12", link_pointtopoint: true, broadcast: "192.168.1.20", linkinfo: { info_kind: "ipip", info_data: { proto: "ipip", remote: "192.168.1.20", local: "192.168.1.12", link: "eth0", ttl: 0, pmtudisc: true } } },
+  ]);
+  for (const [name, text] of [["text", TEXT], ["JSON", JSON_TEXT]]) {
+    it(name, () => {
+      const { facts, diagnostics } = read(text!);
+      expect(diagnostics).toEqual([]);
+      expect(facts.interfaces.map((i) => [i.name, i.kind, i.up, i.tunnel])).toEqual([
+        ["tunl0", "ipip", true, { kind: "ipip" }],
+        ["ipip1", "ipip", true, { kind: "ipip", remote: "192.168.1.20", local: "192.168.1.12" }],
+      ]);
+    });
+  }
+  it("an endpoint ip could not print is an error, not `any`", () => {
+    expect(read("7: t1: <NOARP,UP> mtu 1480\n    ipip ipip remote unknown local any ttl inherit\n").diagnostics).toEqual([expect.objectContaining({ line: 2, col: 22, message: "bad ipip remote address" })]);
+  });
+});
+
 describe("bridge fdb and ip neigh (real iproute2 output)", () => {
   for (const file of ["bridge-fdb.txt", "bridge-fdb.json"]) {
     it(file, () => {
