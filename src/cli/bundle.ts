@@ -10,7 +10,7 @@ import { UsageError } from "./args.js";
 import type { TextInput } from "../assemble.js";
 import type { FactsFormat } from "../facts/parse.js";
 
-export type BundleKind = "rules" | "ipsets" | "node";
+export type BundleKind = "rules" | "ipsets" | "node" | "hostname";
 
 /** Every file a bundle may hold, by what it holds. Nothing else in the directory is read. */
 export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
@@ -28,6 +28,8 @@ export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
   ["bridge-fdb.json", "node"],
   ["ip-neigh.json", "node"],
   ["wg-dump.txt", "node"],
+  // The node's name in a cluster (`uname -n`); optional, older bundles do not have it.
+  ["hostname.txt", "hostname"],
 ]);
 
 /** Node files whose format their name says: an empty table (`[]`, or no output from wg) is then read as "none". */
@@ -63,14 +65,26 @@ export interface BundleTexts {
   rules: TextInput[];
   ipsets: TextInput[];
   node: TextInput[];
+  /** What the node called itself when collected. */
+  hostname?: TextInput;
   notes: string[];
+}
+
+export interface ReadBundleOptions {
+  /**
+   * A bundle without rules is a node with facts only (a node of a cluster whose rules were
+   * not given): said in a note instead of refused.
+   */
+  allowNoRules?: boolean;
+  /** How problems name the bundle (default `--bundle DIR`). */
+  label?: string;
 }
 
 /** Reads one file of the bundle: a regular file, not followed if it is a link, size-capped. */
 export type BundleFileReader = (path: string, limit?: number) => string;
 
-function manifestEntries(dir: string, text: string): ManifestEntry[] {
-  const bad = (why: string) => new UsageError(`--bundle ${dir}: ${MANIFEST} ${why}`);
+function manifestEntries(label: string, text: string): ManifestEntry[] {
+  const bad = (why: string) => new UsageError(`${label}: ${MANIFEST} ${why}`);
   let m: unknown;
   try {
     m = JSON.parse(text);
@@ -107,7 +121,7 @@ function exists(path: string): boolean {
  * The texts of a bundle, by kind. With a manifest, exactly the files it names; without one
  * (a bundle from a netfate before manifests), the known names that are present, with a note.
  */
-export function readBundle(dir: string, read: BundleFileReader): BundleTexts {
+export function readBundle(dir: string, read: BundleFileReader, opts: ReadBundleOptions = {}): BundleTexts {
   let isDir = false;
   try {
     // The directory itself may be a link the user made; the files in it may not.
@@ -115,13 +129,14 @@ export function readBundle(dir: string, read: BundleFileReader): BundleTexts {
   } catch {
     /* not there */
   }
-  if (!isDir) throw new UsageError(`--bundle ${dir}: not a directory`);
+  const label = opts.label ?? `--bundle ${dir}`;
+  if (!isDir) throw new UsageError(`${label}: not a directory`);
   const out: BundleTexts = { rules: [], ipsets: [], node: [], notes: [] };
   const manifestPath = join(dir, MANIFEST);
   let files: Array<{ name: string; bytes?: number }>;
   let entries: ManifestEntry[] = [];
   if (exists(manifestPath)) {
-    entries = manifestEntries(dir, read(manifestPath, MANIFEST_LIMIT));
+    entries = manifestEntries(label, read(manifestPath, MANIFEST_LIMIT));
     files = entries.filter((e) => e.file !== undefined).map((e) => ({ name: e.file!, ...(typeof e.bytes === "number" ? { bytes: e.bytes } : {}) }));
   } else {
     files = [...BUNDLE_FILES.keys()].filter((n) => exists(join(dir, n))).map((name) => ({ name }));
@@ -139,6 +154,10 @@ export function readBundle(dir: string, read: BundleFileReader): BundleTexts {
       out.notes.push(`${path} is empty: the node had no ${f.name.startsWith("ip6") ? "ip6tables" : "iptables"} rules when collected`);
       continue;
     }
+    if (kind === "hostname") {
+      out.hostname = { file: path, text };
+      continue;
+    }
     const format = NODE_FORMATS.get(f.name);
     // wg prints nothing on a node without WireGuard devices: no facts to read, and nothing wrong.
     if (format && text.trim() === "") continue;
@@ -147,11 +166,11 @@ export function readBundle(dir: string, read: BundleFileReader): BundleTexts {
   if (out.rules.length === 0) {
     const failed = entries.find((e) => e.command[0] === "iptables-save" && e.file === undefined);
     const hadEmpty = files.some((f) => BUNDLE_FILES.get(f.name) === "rules");
-    throw new UsageError(
-      `--bundle ${dir}: ${hadEmpty ? "the node had no iptables rules when collected (its dumps are empty): nothing to trace"
-        : failed ? `no iptables-save.txt (${failed.command.join(" ")} failed when collected: ${failed.error ?? `exit ${failed.exit}`})`
-        : "no iptables-save.txt in it (made by netfate collect?)"}`,
-    );
+    const why = hadEmpty ? "the node had no iptables rules when collected (its dumps are empty)"
+      : failed ? `no iptables-save.txt (${failed.command.join(" ")} failed when collected: ${failed.error ?? `exit ${failed.exit}`})`
+      : "no iptables-save.txt in it";
+    if (!opts.allowNoRules) throw new UsageError(`${label}: ${hadEmpty ? `${why}: nothing to trace` : failed ? why : `${why} (made by netfate collect?)`}`);
+    out.notes.push(`${dir}: ${why}`);
   }
   return out;
 }

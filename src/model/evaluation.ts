@@ -210,7 +210,7 @@ export interface NodeView {
    * UDP to flanneld's port → the udp (TUN) device; UDP to a WireGuard listen port → that device.
    * `src`, the outer source, picks among IPIP devices with a fixed remote (ip_tunnel_lookup).
    */
-  decapsulator(outer: { family: Family; proto: number; dst: string; dport?: number; vni?: number; src?: string }): Decapsulator | undefined;
+  decapsulator?(outer: { family: Family; proto: number; dst: string; dport?: number; vni?: number; src?: string }): Decapsulator | undefined;
   /** A sysctl as given, for settings such as bridge-nf-call-iptables. */
   sysctl(name: string): string | undefined;
 }
@@ -319,7 +319,14 @@ export type Fate =
   /** Dropped by the routing decision itself: a martian source or destination, or the reverse-path filter (rp_filter). */
   | { kind: "martian"; check: MartianCheck; reason: string; iface?: string }
   | { kind: "indeterminate"; reason: string }
-  | { kind: "error"; reason: string };
+  | { kind: "error"; reason: string }
+  /**
+   * A reply (cluster evaluations) that never reaches its sender as the reply of its connection:
+   * it comes back by another node or interface, is dropped on the way, or misses the conntrack
+   * entry that holds the connection's NAT. `parted` says where request and reply part; `cause`
+   * is what stopped the reply, when something did.
+   */
+  | { kind: "reply-lost"; reason: string; parted?: string; cause?: Fate };
 
 /** The connection as conntrack holds it after this packet (tuples after NAT). */
 export interface ConntrackSummary {

@@ -64,7 +64,7 @@ describe.skipIf(why !== undefined)(`collect gathers the tunnels${why ? ` (skippe
     expect(facts.interfaces.find((i) => i.name === "flannel.1")!.tunnel).toEqual({ kind: "vxlan", vni: 1, port: 8472, local: "172.16.100.101", dev: "eth0" });
     const v = nodeViewFromFacts(facts);
     expect(v.tunnel("flannel.1")!.outerPackets!("10.244.2.0", "10.244.2.7")).toEqual([{ dst: "172.16.100.102", dport: 8472, vni: 1, innerMac: "b6:72:1b:43:5e:01" }]);
-    expect(v.decapsulator({ family: "ipv4", proto: 17, dst: "172.16.100.101", dport: 8472, vni: 1 })).toEqual({ dev: "flannel.1", kind: "vxlan" });
+    expect(v.decapsulator!({ family: "ipv4", proto: 17, dst: "172.16.100.101", dport: 8472, vni: 1 })).toEqual({ dev: "flannel.1", kind: "vxlan" });
 
     // End to end: a pod's packet forwarded into flannel.1 becomes an outer packet to the peer.
     const t = spawnSync(process.execPath, [bin, "trace", "--json", "--bundle", dir, "udp 10.244.1.5:4000 -> 10.244.2.7:53 in cni0"], { encoding: "utf8" });

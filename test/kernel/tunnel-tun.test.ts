@@ -58,7 +58,7 @@ describe.skipIf(why !== undefined)(`flannel's UDP backend: the TUN device on rec
       { name: "flannel0", kind: "tun", addrs: ["10.1.9.0/16"], udp: { local: "192.168.1.12" } },
     ] }) }, { file: "ip.txt", text: `5: flannel0: <POINTOPOINT,MULTICAST,NOARP${up ? ",UP,LOWER_UP" : ""}> mtu 1472 qdisc fq_codel state ${up ? "UNKNOWN" : "DOWN"} group default qlen 500\n` }]).facts;
     const outer = { family: "ipv4" as const, proto: 17, dst: "192.168.1.12", dport: 8285 };
-    expect(nodeViewFromFacts(facts(true)).decapsulator(outer)).toEqual({ dev: "flannel0", kind: "udp" });
-    expect(nodeViewFromFacts(facts(false)).decapsulator(outer)).toBeUndefined();
+    expect(nodeViewFromFacts(facts(true)).decapsulator!(outer)).toEqual({ dev: "flannel0", kind: "udp" });
+    expect(nodeViewFromFacts(facts(false)).decapsulator!(outer)).toBeUndefined();
   });
 });

@@ -61,7 +61,6 @@ export function simpleNode(spec: SimpleNodeSpec): NodeView {
     masqueradeAddress: (dev) => (spec.addrs[dev]?.[0] ?? Object.values(spec.addrs).flat()[0])?.split("/")[0],
     forwarding: () => spec.forwarding ?? true,
     tunnel: () => undefined,
-    decapsulator: () => undefined,
     sysctl: () => undefined,
   };
 }

@@ -224,7 +224,7 @@ describe("readers never throw", () => {
       const t = v.tunnel("t0");
       t?.outerPackets?.("10.0.0.2", "10.1.2.3");
       t?.acceptsInner?.("10.1.2.3", "1.2.3.4");
-      v.decapsulator({ family: "ipv4", proto: 17, dst: "10.0.0.1", dport: 8472 });
+      v.decapsulator!({ family: "ipv4", proto: 17, dst: "10.0.0.1", dport: 8472 });
     }), { numRuns: 300 });
   });
   it("on random lines in each tunnel format", () => {

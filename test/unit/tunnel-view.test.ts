@@ -111,7 +111,7 @@ describe("outer packets", () => {
 });
 
 describe("decapsulator", () => {
-  const udp = (dst: string, dport: number, vni?: number, family: "ipv4" | "ipv6" = "ipv4") => v.decapsulator({ family, proto: 17, dst, dport, ...(vni === undefined ? {} : { vni }) });
+  const udp = (dst: string, dport: number, vni?: number, family: "ipv4" | "ipv6" = "ipv4") => v.decapsulator!({ family, proto: 17, dst, dport, ...(vni === undefined ? {} : { vni }) });
   it("VXLAN: the device of the port and VNI (vxlan_rcv → vxlan_vs_find_vni)", () => {
     expect(udp("172.16.100.101", 8472, 1)).toEqual({ dev: "flannel.1", kind: "vxlan" });
     expect(udp("172.16.100.101", 8472, 2)).toEqual({ dev: "vx2", kind: "vxlan" });
@@ -132,30 +132,30 @@ describe("decapsulator", () => {
   });
   it("nothing is taken apart that is not for this node", () => {
     expect(udp("172.16.100.102", 8472, 1)).toBeUndefined();
-    expect(v.decapsulator({ family: "ipv4", proto: 4, dst: "10.9.9.9" })).toBeUndefined();
+    expect(v.decapsulator!({ family: "ipv4", proto: 4, dst: "10.9.9.9" })).toBeUndefined();
     expect(udp("172.16.100.101", 9999)).toBeUndefined();
-    expect(v.decapsulator({ family: "ipv4", proto: 6, dst: "172.16.100.101", dport: 8472 })).toBeUndefined();
-    expect(unknownNode.decapsulator({ family: "ipv4", proto: 4, dst: "172.16.100.101" })).toBeUndefined();
+    expect(v.decapsulator!({ family: "ipv4", proto: 6, dst: "172.16.100.101", dport: 8472 })).toBeUndefined();
+    expect(unknownNode.decapsulator!({ family: "ipv4", proto: 4, dst: "172.16.100.101" })).toBeUndefined();
   });
   it("IPIP: a device with the packet's ends, else tunl0 (ip_tunnel_lookup)", () => {
-    expect(v.decapsulator({ family: "ipv4", proto: 4, dst: "172.16.100.101", src: "172.16.100.120" })).toEqual({ dev: "ipip1", kind: "ipip" });
-    expect(v.decapsulator({ family: "ipv4", proto: 4, dst: "172.16.100.101", src: "172.16.100.7" })).toEqual({ dev: "tunl0", kind: "ipip" });
-    expect(v.decapsulator({ family: "ipv4", proto: 4, dst: "172.16.100.101" })).toEqual({ dev: "tunl0", kind: "ipip", assumption: expect.stringContaining("ipip1's remote 172.16.100.120") });
+    expect(v.decapsulator!({ family: "ipv4", proto: 4, dst: "172.16.100.101", src: "172.16.100.120" })).toEqual({ dev: "ipip1", kind: "ipip" });
+    expect(v.decapsulator!({ family: "ipv4", proto: 4, dst: "172.16.100.101", src: "172.16.100.7" })).toEqual({ dev: "tunl0", kind: "ipip" });
+    expect(v.decapsulator!({ family: "ipv4", proto: 4, dst: "172.16.100.101" })).toEqual({ dev: "tunl0", kind: "ipip", assumption: expect.stringContaining("ipip1's remote 172.16.100.120") });
   });
   it("IPIP: another device with no ends comes before the fallback tunl0, a device with the local address before both", () => {
     const node = (extra: object[]) => nodeViewFromFacts(factsFromTexts([{ file: "node.json", text: JSON.stringify({ interfaces: [{ name: "eth0", addrs: ["172.16.100.101/24"] }, { name: "tunl0", ipip: true }, ...extra] }) }]).facts);
     const outer = { family: "ipv4" as const, proto: 4, dst: "172.16.100.101", src: "172.16.100.9" };
-    expect(node([]).decapsulator(outer)).toEqual({ dev: "tunl0", kind: "ipip" });
-    expect(node([{ name: "tunl1", ipip: true }]).decapsulator(outer)).toEqual({ dev: "tunl1", kind: "ipip" });
-    expect(node([{ name: "tunl1", ipip: true }, { name: "tunl2", ipip: { local: "172.16.100.101" } }]).decapsulator(outer)).toEqual({ dev: "tunl2", kind: "ipip" });
+    expect(node([]).decapsulator!(outer)).toEqual({ dev: "tunl0", kind: "ipip" });
+    expect(node([{ name: "tunl1", ipip: true }]).decapsulator!(outer)).toEqual({ dev: "tunl1", kind: "ipip" });
+    expect(node([{ name: "tunl1", ipip: true }, { name: "tunl2", ipip: { local: "172.16.100.101" } }]).decapsulator!(outer)).toEqual({ dev: "tunl2", kind: "ipip" });
     // A device with another local address is not one for this packet.
-    expect(node([{ name: "tunl2", ipip: { local: "172.16.100.55" } }]).decapsulator(outer)).toEqual({ dev: "tunl0", kind: "ipip" });
+    expect(node([{ name: "tunl2", ipip: { local: "172.16.100.55" } }]).decapsulator!(outer)).toEqual({ dev: "tunl0", kind: "ipip" });
   });
   it("flannel udp: its port at the address flanneld binds", () => {
     expect(udp("192.168.1.12", 8285)).toEqual({ dev: "flannel0", kind: "udp" });
     expect(udp("172.16.100.101", 8285)).toBeUndefined();
     // A TUN device that is down takes no packet from flanneld: its write fails with EIO (test/kernel/tunnel-tun.test.ts).
-    expect(nodeViewFromFacts(facts).decapsulator({ family: "ipv4", proto: 17, dst: "192.168.1.12", dport: 8285 })).toBeUndefined();
+    expect(nodeViewFromFacts(facts).decapsulator!({ family: "ipv4", proto: 17, dst: "192.168.1.12", dport: 8285 })).toBeUndefined();
   });
   it("WireGuard: its listen port, any local address", () => {
     expect(udp("172.16.100.101", 51820)).toEqual({ dev: "wg0", kind: "wireguard" });

@@ -84,6 +84,9 @@ export const COLLECTED: readonly Collected[] = [
     // Each /proc/sys path with its dots and slashes swapped is the key as sysctl names it.
     recipe: `sysctl ${SYSCTL_KEYS.join(" ")} $(cd /proc/sys && ls -d ${(["ipv4", "ipv6"] as const).flatMap((f) => CONF_READ[f].map((k) => `net/${f}/conf/*/${k}`)).join(" ")} | tr ./ /.)`,
   },
+  // The node's name in a cluster of bundles (--cluster). uname is in coreutils, on every node;
+  // a node debug pod shares the node's UTS namespace, so it prints the node's name there too.
+  { file: "hostname.txt", command: ["uname", "-n"], required: false },
 ];
 
 /**
@@ -116,8 +119,8 @@ const USAGE = `usage: netfate collect DIR
 
 Gathers iptables-save -c, ip6tables-save -c, ipset save, ip -j addr, every routing table
 (ip -j route show table all), the policy routing rules (ip -j rule), the routing sysctls
-of every interface, and the tunnels' settings and tables (ip -d -j link, bridge -j fdb,
-ip -j neigh, wg show all dump with its keys hidden) into DIR, with a ${MANIFEST} saying which command made each file and how it exited.
+of every interface, the tunnels' settings and tables (ip -d -j link, bridge -j fdb, ip -j neigh,
+wg show all dump with its keys hidden) and the node's name (uname -n) into DIR, with a ${MANIFEST} saying which command made each file and how it exited.
 DIR must not exist yet, or be empty. Then, anywhere: netfate why-dropped --bundle DIR PACKET
 
 On a Kubernetes node without a shell, collect through a debug pod in the node's namespaces:
