@@ -14,7 +14,7 @@ import type { FactRoute, NodeFacts } from "../facts/model.js";
 import { confKey } from "../facts/sysctl.js";
 import { Fib, routeText, ruleText, type FibAnswer, type Flow } from "./fib.js";
 import { ipToNum, netContains } from "../model/address.js";
-import { decapsulatorOf, tunnelInfo } from "./tunnels.js";
+import { tunnelViewOf } from "./tunnels.js";
 import type { AddrType, InputRouteQuery, NodeView, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "../model/evaluation.js";
 
 const ADDR_TYPE: Partial<Record<FactRoute["type"], AddrType>> = {
@@ -86,6 +86,7 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     const n = ipToNum(ip, family);
     return n !== undefined && fib.localTable(n, family)?.type === "local";
   };
+  const tunnels = tunnelViewOf(facts, ownAddress);
 
   const selectSource = (dev: string, family: Family, towards: string): string | undefined => {
     const i = ifaceByName.get(dev);
@@ -387,8 +388,8 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
       return undefined;
     },
     forwarding,
-    tunnel: (dev): TunnelInfo | undefined => tunnelInfo(facts, ifaceByName.get(dev)),
-    decapsulator: (outer) => decapsulatorOf(facts, outer, ownAddress),
+    tunnel: (dev): TunnelInfo | undefined => tunnels.tunnel(dev),
+    decapsulator: (outer) => tunnels.decapsulator(outer),
     sysctl,
   };
 }

@@ -4,7 +4,7 @@
  * (`decapsulatorOf`). Each rule is the kernel's (or the daemon's), cited where it is decided.
  */
 import type { Family } from "../model/ast.js";
-import type { FactCidr, FactInterface, FactTunnel, FactWireguardPeer, NodeFacts } from "../facts/model.js";
+import type { FactCidr, FactFdbEntry, FactInterface, FactNeighbour, FactTunnel, FactWireguardPeer, NodeFacts } from "../facts/model.js";
 import type { Decapsulator, OuterEndpoint, OuterPackets, TunnelInfo } from "../model/evaluation.js";
 import { addressFamily, netContains } from "../model/address.js";
 import { parseCidr } from "../model/address.js";
@@ -36,13 +36,47 @@ function single(p: OuterPackets): string | undefined {
 const UNRESOLVED = new Set(["INCOMPLETE", "FAILED", "NONE"]);
 
 /**
+ * The neighbour and FDB tables by device, built once (a trace asks them for every packet, and a
+ * node may hold thousands of entries). Each is absent when the facts do not give it.
+ */
+interface TunnelTables {
+  /** `DEV ADDRESS` → the entry with a usable link address. */
+  neighbours?: Map<string, FactNeighbour>;
+  /** `DEV MAC` → the FDB entries (several for a flood). */
+  fdb?: Map<string, FactFdbEntry[]>;
+}
+
+function tunnelTables(facts: NodeFacts): TunnelTables {
+  const out: TunnelTables = {};
+  if (facts.neighbours) {
+    const byKey = new Map<string, FactNeighbour>();
+    for (const n of facts.neighbours) {
+      const key = `${n.dev} ${n.address}`;
+      if (n.lladdr !== undefined && !n.state.some((s) => UNRESOLVED.has(s)) && !byKey.has(key)) byKey.set(key, n);
+    }
+    out.neighbours = byKey;
+  }
+  if (facts.fdb) {
+    const byKey = new Map<string, FactFdbEntry[]>();
+    for (const e of facts.fdb) {
+      const key = `${e.dev} ${e.mac}`;
+      const list = byKey.get(key);
+      if (list) list.push(e);
+      else byKey.set(key, [e]);
+    }
+    out.fdb = byKey;
+  }
+  return out;
+}
+
+/**
  * VXLAN's outer packets, as vxlan_xmit decides them (drivers/net/vxlan/vxlan_core.c): the
  * inner packet's Ethernet destination is the neighbour entry of its next hop (the route's
  * gateway, else the destination itself) on the device; the FDB entry of that MAC names the
  * remote, else the all-zero-MAC default entries do (a copy to each), else nothing is sent.
  * An entry's own port and VNI override the device's.
  */
-function vxlanPackets(i: FactInterface, t: FactTunnel, facts: NodeFacts, nexthop: string | undefined, innerDst: string): OuterPackets {
+function vxlanPackets(i: FactInterface, t: FactTunnel, tables: TunnelTables, nexthop: string | undefined, innerDst: string): OuterPackets {
   const dev = i.name;
   // Collect-metadata (`external`): the remote is per packet, set by BPF or an encap route (vxlan_xmit's info from skb_tunnel_info).
   if (t.external) return { indeterminate: `${dev} is a collect-metadata (external) VXLAN device: each packet's remote comes from its tunnel metadata (set by a BPF program or a route's encap), which the node facts do not hold` };
@@ -57,27 +91,27 @@ function vxlanPackets(i: FactInterface, t: FactTunnel, facts: NodeFacts, nexthop
   const given = t.peers?.[hop];
   if (given !== undefined) return [endpoint(given)];
   const defaults = (): OuterEndpoint[] | undefined => {
-    const zero = facts.fdb?.filter((e) => e.dev === dev && e.mac === ALL_ZERO_MAC).map((e) => endpoint(e.dst, e));
+    const zero = tables.fdb && (tables.fdb.get(`${dev} ${ALL_ZERO_MAC}`) ?? []).map((e) => endpoint(e.dst, e));
     const flood = (t.flood ?? []).map((d) => endpoint(d));
     // `remote X` makes the kernel add the all-zero entry itself (vxlan_dev_configure); without an FDB dump, that is the one.
-    const remote = facts.fdb === undefined && t.remote !== undefined ? [endpoint(t.remote)] : [];
+    const remote = tables.fdb === undefined && t.remote !== undefined ? [endpoint(t.remote)] : [];
     const all = [...(zero ?? []), ...flood, ...remote];
-    return all.length || facts.fdb !== undefined ? all : undefined;
+    return all.length || tables.fdb !== undefined ? all : undefined;
   };
-  if (facts.neighbours === undefined) {
+  if (tables.neighbours === undefined) {
     return { indeterminate: `${dev} (vxlan): no vxlan peer for ${hop} in the node facts, and no neighbour table (ip -j neigh show) to find its MAC` };
   }
-  const n = facts.neighbours.find((x) => x.dev === dev && x.address === hop && x.lladdr !== undefined && !x.state.some((s) => UNRESOLVED.has(s)));
+  const n = tables.neighbours.get(`${dev} ${hop}`);
   if (!n) {
     const d = defaults();
     const where = d === undefined ? "" : d.length ? ` (the request floods to ${d.map((e) => e.dst).join(", ")})` : " (and no default FDB entry carries the request)";
     return { indeterminate: `${dev} has no neighbour entry for ${hop}: the kernel first resolves it by ARP/ND through the device${where}, and whether anything answers is not in the node facts` };
   }
-  if (facts.fdb === undefined && t.flood === undefined && t.remote === undefined) {
+  if (tables.fdb === undefined && t.flood === undefined && t.remote === undefined) {
     return { indeterminate: `${dev}: ${hop} is at ${n.lladdr}, but no forwarding database (bridge -j fdb show) says which remote has it` };
   }
   const withMac = (e: OuterEndpoint): OuterEndpoint => ({ ...e, innerMac: n.lladdr! });
-  const own = (facts.fdb ?? []).filter((e) => e.dev === dev && e.mac === n.lladdr).map((e) => withMac(endpoint(e.dst, e)));
+  const own = (tables.fdb?.get(`${dev} ${n.lladdr}`) ?? []).map((e) => withMac(endpoint(e.dst, e)));
   if (own.length) return own;
   const d = defaults() ?? [];
   if (d.length) return d.map(withMac);
@@ -124,8 +158,8 @@ function udpPackets(i: FactInterface, t: FactTunnel, innerDst: string): OuterPac
   return [{ dst, dport: port, sport: port }];
 }
 
-/** What the node view says of a tunnel device `dev`, or undefined when it is not one. */
-export function tunnelInfo(facts: NodeFacts, i: FactInterface | undefined): TunnelInfo | undefined {
+/** What the node view says of a tunnel device, or undefined when it is not one. */
+function tunnelInfo(tables: TunnelTables, i: FactInterface | undefined): TunnelInfo | undefined {
   const t = i?.tunnel;
   if (!i || !t) return undefined;
   const withPackets = (base: Omit<TunnelInfo, "outerDestination" | "outerPackets">, packets: (nexthop: string | undefined, innerDst: string) => OuterPackets): TunnelInfo => ({
@@ -138,7 +172,7 @@ export function tunnelInfo(facts: NodeFacts, i: FactInterface | undefined): Tunn
       const base: Omit<TunnelInfo, "outerDestination" | "outerPackets"> = { kind: "vxlan", outerProto: 17, outerDport: t.port ?? VXLAN_DEFAULT_PORT };
       if (t.vni !== undefined) base.vni = t.vni;
       if (t.local !== undefined) base.outerSrc = t.local;
-      return withPackets(base, (nexthop, innerDst) => vxlanPackets(i, t, facts, nexthop, innerDst));
+      return withPackets(base, (nexthop, innerDst) => vxlanPackets(i, t, tables, nexthop, innerDst));
     }
     case "ipip": {
       // ip_tunnel_xmit: a fixed remote, else (an NBMA device such as tunl0) the route's next
@@ -198,15 +232,15 @@ export interface OuterQuery {
   src?: string;
 }
 
+type UpTunnel = { dev: string; t: FactTunnel };
+
 /**
- * Which device takes an arriving outer packet apart. The packet must be for this node (the
- * tunnels' receive handlers run in local delivery); `isLocal` answers that.
+ * Which device takes an arriving outer packet apart, among the tunnel devices that are up. The
+ * packet must be for this node (the tunnels' receive handlers run in local delivery); `isLocal`
+ * answers that.
  */
-export function decapsulatorOf(facts: NodeFacts, outer: OuterQuery, isLocal: (ip: string, family: Family) => boolean): Decapsulator | undefined {
+function decapsulatorOf(tunnels: readonly UpTunnel[], outer: OuterQuery, isLocal: (ip: string, family: Family) => boolean): Decapsulator | undefined {
   if (!isLocal(outer.dst, outer.family)) return undefined;
-  // A device that is down has no socket (vxlan_stop, wg_stop release it) and is no tunnel
-  // ip_tunnel_lookup picks (it skips devices without IFF_UP).
-  const tunnels = facts.interfaces.flatMap((i) => (i.tunnel && i.up !== false ? [{ dev: i.name, t: i.tunnel }] : []));
   if (outer.proto === 4) return outer.family === "ipv4" ? ipipDecapsulator(tunnels.filter((x) => x.t.kind === "ipip"), outer) : undefined;
   if (outer.proto !== 17 || outer.dport === undefined) return undefined;
   const vxlan = tunnels.filter((x) => x.t.kind === "vxlan" && (x.t.port ?? VXLAN_DEFAULT_PORT) === outer.dport && (x.t.external || underlayFamily(x.t) === outer.family));
@@ -232,7 +266,7 @@ export function decapsulatorOf(facts: NodeFacts, outer: OuterQuery, isLocal: (ip
  * hands the packet to the device of its VNI (vxlan_vs_find_vni); a collect-metadata device
  * takes every VNI. No device for the VNI, and the packet is dropped.
  */
-function vxlanDecapsulator(devices: Array<{ dev: string; t: FactTunnel }>, outer: OuterQuery): Decapsulator | undefined {
+function vxlanDecapsulator(devices: readonly UpTunnel[], outer: OuterQuery): Decapsulator | undefined {
   const external = devices.find((x) => x.t.external);
   if (external) return { dev: external.dev, kind: "vxlan" };
   const names = devices.map((x) => x.dev).join(", ");
@@ -255,7 +289,7 @@ function vxlanDecapsulator(devices: Array<{ dev: string; t: FactTunnel }>, outer
  * tunnel4_rcv answers ICMP port unreachable. Not modelled: the preference, within one step, for
  * a device bound (`dev`) to the underlay the packet came in on, and collect-metadata devices.
  */
-function ipipDecapsulator(devices: Array<{ dev: string; t: FactTunnel }>, outer: OuterQuery): Decapsulator | undefined {
+function ipipDecapsulator(devices: readonly UpTunnel[], outer: OuterQuery): Decapsulator | undefined {
   const pick = (d: { dev: string } | undefined, assumption?: string): Decapsulator | undefined => (d ? { dev: d.dev, kind: "ipip", ...(assumption ? { assumption } : {}) } : undefined);
   const fixedRemote = devices.filter((x) => x.t.remote !== undefined);
   if (outer.src !== undefined) {
@@ -269,4 +303,31 @@ function ipipDecapsulator(devices: Array<{ dev: string; t: FactTunnel }>, outer:
     return pick(d, note);
   }
   return pick(d);
+}
+
+/**
+ * The tunnel questions of a node view. The tables and the list of tunnels are built on the first
+ * question, so facts completed after the view was made (a cluster loader's peers) are seen; a
+ * device's settings are read when asked.
+ */
+export function tunnelViewOf(facts: NodeFacts, isLocal: (ip: string, family: Family) => boolean): {
+  tunnel(dev: string): TunnelInfo | undefined;
+  decapsulator(outer: OuterQuery): Decapsulator | undefined;
+} {
+  let tables: TunnelTables | undefined;
+  let byName: Map<string, FactInterface> | undefined;
+  let up: UpTunnel[] | undefined;
+  return {
+    tunnel(dev) {
+      tables ??= tunnelTables(facts);
+      byName ??= new Map(facts.interfaces.map((i) => [i.name, i]));
+      return tunnelInfo(tables, byName.get(dev));
+    },
+    decapsulator(outer) {
+      // A device that is down has no socket (vxlan_stop, wg_stop release it) and is no tunnel
+      // ip_tunnel_lookup picks (it skips devices without IFF_UP).
+      up ??= facts.interfaces.flatMap((i) => (i.tunnel && i.up !== false ? [{ dev: i.name, t: i.tunnel }] : []));
+      return decapsulatorOf(up, outer, isLocal);
+    },
+  };
 }
