@@ -14,8 +14,8 @@ import { interfaceNameProblem } from "./interface-name.js";
 import { addressOf, parseAllowedIps, parseEndpoint } from "./tunnel-tables.js";
 import { parseCidr } from "../model/address.js";
 
-/** Each tunnel key of node.json, and the link kinds it may sit on (besides none). */
-const TUNNEL_KEYS: ReadonlyArray<readonly [FactTunnel["kind"], string]> = [["vxlan", "vxlan"], ["ipip", "ipip"], ["udp", "tun"], ["wireguard", "wireguard"]];
+/** Each tunnel key of node.json, and the link kinds it may sit on (besides none): a userspace WireGuard is a TUN device. */
+const TUNNEL_KEYS: ReadonlyArray<readonly [FactTunnel["kind"], readonly string[]]> = [["vxlan", ["vxlan"]], ["ipip", ["ipip"]], ["udp", ["tun"]], ["wireguard", ["wireguard", "tun"]]];
 export const NODE_JSON_TUNNEL_KEYS = TUNNEL_KEYS.map(([k]) => k);
 
 /** A link kind that is a tunnel without further settings. */
@@ -24,9 +24,9 @@ const BARE_KINDS: Readonly<Record<string, FactTunnel["kind"]>> = { vxlan: "vxlan
 export function readTunnelJson(f: Map<string, JsonField>, name: string, kind: string | undefined, j: JsonInput): FactTunnel | undefined {
   const given = TUNNEL_KEYS.filter(([k]) => f.has(k));
   let ok = true;
-  for (const [k, linkKind] of given) {
-    if (kind !== undefined && kind !== linkKind) {
-      j.error(f.get(k)!.keyAt, `${name} is of kind ${kind} but has "${k}" settings`, `"kind": "${linkKind}"`);
+  for (const [k, linkKinds] of given) {
+    if (kind !== undefined && !linkKinds.includes(kind)) {
+      j.error(f.get(k)!.keyAt, `${name} is of kind ${kind} but has "${k}" settings`, linkKinds.map((x) => `"kind": "${x}"`).join(" or "));
       ok = false;
     }
   }

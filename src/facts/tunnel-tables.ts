@@ -247,8 +247,9 @@ export function readWgDump(text: string, facts: NodeFacts, sink: DiagnosticSink,
       if (!/^\d{1,5}$/.test(cols[3]!) || Number(cols[3]) > 65535) return bad(3, "bad listen port", "an integer 0-65535");
       const fw = cols[4]!;
       if (fw !== "off" && !/^0x[0-9a-f]{1,8}$/.test(fw)) return bad(4, "bad fwmark", "off or 0x followed by hex digits");
-      if (i.kind !== undefined && i.kind !== "wireguard") return bad(0, `${name} is of kind ${i.kind}, not wireguard`, "a WireGuard device");
-      i.kind = "wireguard";
+      // A userspace WireGuard (wireguard-go, boringtun) is a TUN device: ip calls it `tun`.
+      if (i.kind !== undefined && i.kind !== "wireguard" && i.kind !== "tun") return bad(0, `${name} is of kind ${i.kind}, not wireguard`, "a WireGuard device (kind wireguard, or tun for a userspace one)");
+      i.kind ??= "wireguard";
       const port = Number(cols[3]);
       i.tunnel = { ...(i.tunnel?.kind === "wireguard" ? i.tunnel : {}), kind: "wireguard", fwmark: fw === "off" ? 0 : parseInt(fw.slice(2), 16), wireguardPeers: [] };
       // Listen port 0: the device is down and has no socket (wg prints the bound port otherwise).
