@@ -1,13 +1,12 @@
 /**
- * Tunnel devices from node facts, both ways: what outer packet an inner one leaving a tunnel
- * becomes (`tunnelInfo`), and which device takes an arriving outer packet apart
- * (`decapsulatorOf`). Each rule is the kernel's (or the daemon's), cited where it is decided.
+ * Tunnel devices from node facts, both ways (`tunnelViewOf`): what outer packets an inner one
+ * leaving a tunnel becomes, and which device takes an arriving outer packet apart. Each rule is
+ * the kernel's (or the daemon's), cited where it is decided.
  */
 import type { Family } from "../model/ast.js";
 import type { FactCidr, FactFdbEntry, FactInterface, FactNeighbour, FactTunnel, FactWireguardPeer, NodeFacts } from "../facts/model.js";
 import type { Decapsulator, OuterEndpoint, OuterPackets, TunnelInfo } from "../model/evaluation.js";
-import { addressFamily, netContains } from "../model/address.js";
-import { parseCidr } from "../model/address.js";
+import { addressFamily, canonicalAddress, netContains, parseCidr } from "../model/address.js";
 
 /** Linux's VXLAN port when none is configured (drivers/net/vxlan: IANA's 4789 came later; flannel uses 8472 too). */
 export const VXLAN_DEFAULT_PORT = 8472;
@@ -80,7 +79,10 @@ function vxlanPackets(i: FactInterface, t: FactTunnel, tables: TunnelTables, nex
   const dev = i.name;
   // Collect-metadata (`external`): the remote is per packet, set by BPF or an encap route (vxlan_xmit's info from skb_tunnel_info).
   if (t.external) return { indeterminate: `${dev} is a collect-metadata (external) VXLAN device: each packet's remote comes from its tunnel metadata (set by a BPF program or a route's encap), which the node facts do not hold` };
-  const hop = nexthop ?? innerDst;
+  const next = nexthop ?? innerDst;
+  // The tables hold canonical spellings (an IPv6 next hop may come written otherwise).
+  const family = addressFamily(next);
+  const hop = family ? canonicalAddress(next, family) : next;
   const port = t.port ?? VXLAN_DEFAULT_PORT;
   const endpoint = (dst: string, e?: { port?: number; vni?: number }): OuterEndpoint => {
     const o: OuterEndpoint = { dst, dport: e?.port ?? port };

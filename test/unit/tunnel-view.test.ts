@@ -26,7 +26,7 @@ const NODE = {
   ],
 };
 /** Hand-written: a neighbour on vxlan.calico whose MAC has no FDB entry of its own (Calico's per-peer entries left out). */
-const CALICO_NEIGH = "10.65.0.1 dev vxlan.calico lladdr 66:00:00:00:00:01 PERMANENT\n";
+const CALICO_NEIGH = "10.65.0.1 dev vxlan.calico lladdr 66:00:00:00:00:01 PERMANENT\n2001:db8:1::1 dev vx6 lladdr 66:00:00:00:00:06 PERMANENT\n";
 
 const { facts, diagnostics } = factsFromTexts([
   fx("ip-d-link.json"), fx("bridge-fdb.json"), fx("ip-neigh.json"),
@@ -61,6 +61,9 @@ describe("outer packets", () => {
     ]);
     // Several remotes: no single outer destination.
     expect(t.outerDestination("10.65.0.1", "10.65.0.9")).toBeUndefined();
+  });
+  it("VXLAN over IPv6, with the next hop spelled otherwise than the table holds it", () => {
+    expect(v.tunnel("vx6")!.outerPackets!("2001:DB8:1:0:0:0:0:1", "2001:db8:1::9")).toEqual([{ dst: "2001:db8::12", dport: 4789, vni: 10, innerMac: "66:00:00:00:00:06" }]);
   });
   it("VXLAN: no FDB entry and no default entry is a drop; no neighbour entry is ARP first, which the facts cannot answer", () => {
     const t = v.tunnel("flannel.1")!;
