@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { kernelSkipReason } from "./harness.js";
+import { run } from "./tunnel-netns.js";
 import { readBundle } from "../../src/cli/bundle.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
@@ -18,11 +19,6 @@ const why = kernelSkipReason();
 const bin = resolve(import.meta.dirname, "../../dist/src/cli/main.js");
 const NS = `nftunC${process.pid}`;
 
-function run(args: string[]): string {
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`${args.join(" ")}: ${r.stderr || r.stdout}`);
-  return r.stdout;
-}
 const ipn = (...a: string[]) => run(["ip", "-n", NS, ...a]);
 
 describe.skipIf(why !== undefined)(`collect gathers the tunnels${why ? ` (skipped: ${why})` : ""}`, () => {

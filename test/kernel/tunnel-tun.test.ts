@@ -8,17 +8,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { kernelSkipReason } from "./harness.js";
+import { run } from "./tunnel-netns.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 
 const why = kernelSkipReason();
 const NS = `nftunT${process.pid}`;
 
-function run(args: string[], input?: string): string {
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: "utf8", ...(input === undefined ? {} : { input }) });
-  if (r.status !== 0) throw new Error(`${args.join(" ")}: ${r.stderr || r.stdout}`);
-  return r.stdout;
-}
 
 /** Opens flannel0 as flanneld does (IFF_TUN | IFF_NO_PI), writes one UDP packet 10.1.63.5 → 10.1.9.7 while it is down, brings it up, writes it again. */
 const WRITER = String.raw`

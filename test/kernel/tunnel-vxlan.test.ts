@@ -9,8 +9,8 @@
  * none takes it (a VNI B has no device for: vxlan_rcv drops it).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
 import { kernelSkipReason } from "./harness.js";
+import { counted as countedIn, dropNamespaces, inNs, ipn, nodePair } from "./tunnel-netns.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 import type { NodeView } from "../../src/model/evaluation.js";
@@ -19,13 +19,6 @@ const why = kernelSkipReason();
 const A = `nftunA${process.pid}`;
 const B = `nftunB${process.pid}`;
 
-function run(args: string[]): string {
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`${args.join(" ")}: ${r.stderr || r.stdout}`);
-  return r.stdout;
-}
-const ipn = (ns: string, ...a: string[]) => run(["ip", "-n", ns, ...a]);
-const inNs = (ns: string, ...a: string[]) => run(["ip", "netns", "exec", ns, ...a]);
 
 /** The namespace's facts, read the way a bundle's are. */
 function viewOf(ns: string): NodeView {
@@ -41,10 +34,7 @@ function viewOf(ns: string): NodeView {
 }
 
 /** Packets counted by B's raw PREROUTING rule number `n` (1-based). */
-function counted(n: number): number {
-  const lines = inNs(B, "iptables", "-t", "raw", "-L", "PREROUTING", "-v", "-n", "-x").trim().split("\n").slice(2);
-  return Number(lines[n - 1]!.trim().split(/\s+/)[0]);
-}
+const counted = (n: number): number => countedIn(B, "raw", "PREROUTING", n);
 
 /** A UDP datagram from A to `dst`:9999, through whatever device A routes it to. */
 function send(dst: string): void {
@@ -67,15 +57,7 @@ describe.skipIf(why !== undefined)(`VXLAN encapsulation and decapsulation in the
   let a: NodeView;
   let b: NodeView;
   beforeAll(() => {
-    for (const ns of [A, B]) {
-      run(["ip", "netns", "add", ns]);
-      ipn(ns, "link", "set", "lo", "up");
-    }
-    run(["ip", "link", "add", "veth-a", "netns", A, "type", "veth", "peer", "name", "veth-b", "netns", B]);
-    ipn(A, "addr", "add", "172.16.100.101/24", "dev", "veth-a");
-    ipn(B, "addr", "add", "172.16.100.102/24", "dev", "veth-b");
-    ipn(A, "link", "set", "veth-a", "up");
-    ipn(B, "link", "set", "veth-b", "up");
+    nodePair({ ns: A, dev: "veth-a", addr: "172.16.100.101/24" }, { ns: B, dev: "veth-b", addr: "172.16.100.102/24" });
     // A: one device per VNI it sends with, each routed and resolved as flannel does it.
     for (const [dev, vni, subnet, hop, mac] of [["flannel.1", "1", "10.244.2.0/24", "10.244.2.0", "b6:72:1b:43:5e:01"], ["vx2", "2", "10.245.2.0/24", "10.245.2.0", "b6:72:1b:43:5e:02"], ["vx99", "99", "10.99.2.0/24", "10.99.2.0", "b6:72:1b:43:5e:99"]] as const) {
       ipn(A, "link", "add", dev, "type", "vxlan", "id", vni, "local", "172.16.100.101", "dev", "veth-a", "dstport", "8472", "nolearning");
@@ -97,9 +79,7 @@ describe.skipIf(why !== undefined)(`VXLAN encapsulation and decapsulation in the
     a = viewOf(A);
     b = viewOf(B);
   });
-  afterAll(() => {
-    for (const ns of [A, B]) spawnSync("ip", ["netns", "del", ns]);
-  });
+  afterAll(() => dropNamespaces(A, B));
 
   it("A's outer packet is what netfate says: B's address, port 8472, the device's VNI", () => {
     for (const [dev, hop, dst, vni, rule, innerMac] of [["flannel.1", "10.244.2.0", "10.244.2.7", 1, 1, "b6:72:1b:43:5e:01"], ["vx2", "10.245.2.0", "10.245.2.7", 2, 2, "b6:72:1b:43:5e:02"], ["vx99", "10.99.2.0", "10.99.2.7", 99, 3, "b6:72:1b:43:5e:99"]] as const) {

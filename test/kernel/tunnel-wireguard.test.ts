@@ -13,6 +13,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { kernelSkipReason } from "./harness.js";
+import { counted, dropNamespaces, inNs, ipn, nodePair, run } from "./tunnel-netns.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 import type { NodeView } from "../../src/model/evaluation.js";
@@ -26,19 +27,6 @@ const B = `nfwgB${process.pid}`;
 const DEV_A = `wgA${process.pid % 100000}`;
 const DEV_B = `wgB${process.pid % 100000}`;
 
-function run(args: string[]): string {
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`${args.join(" ")}: ${r.stderr || r.stdout}`);
-  return r.stdout;
-}
-const inNs = (ns: string, ...a: string[]) => run(["ip", "netns", "exec", ns, ...a]);
-const ipn = (ns: string, ...a: string[]) => run(["ip", "-n", ns, ...a]);
-
-/** Packets counted by the rule numbered `n` (1-based) of a chain. */
-function counted(ns: string, table: string, chain: string, n: number): number {
-  const lines = inNs(ns, "iptables", "-t", table, "-L", chain, "-v", "-n", "-x").trim().split("\n").slice(2);
-  return Number(lines[n - 1]!.trim().split(/\s+/)[0]);
-}
 
 /** A UDP datagram from A to 10.0.0.2:9999, from `src` when given. */
 function send(src?: string): void {
@@ -60,15 +48,7 @@ describe.skipIf(why !== undefined)(`WireGuard between two nodes (wireguard-go)${
   let a: NodeView;
   let b: NodeView;
   beforeAll(() => {
-    for (const ns of [A, B]) {
-      run(["ip", "netns", "add", ns]);
-      ipn(ns, "link", "set", "lo", "up");
-    }
-    run(["ip", "link", "add", "wva", "netns", A, "type", "veth", "peer", "name", "wvb", "netns", B]);
-    ipn(A, "addr", "add", "192.168.1.11/24", "dev", "wva");
-    ipn(B, "addr", "add", "192.168.1.12/24", "dev", "wvb");
-    ipn(A, "link", "set", "wva", "up");
-    ipn(B, "link", "set", "wvb", "up");
+    nodePair({ ns: A, dev: "wva", addr: "192.168.1.11/24" }, { ns: B, dev: "wvb", addr: "192.168.1.12/24" });
     const dir = mkdtempSync(join(tmpdir(), "netfate-wg-"));
     const keys: Record<string, { priv: string; pub: string }> = {};
     for (const [ns, dev] of [[A, DEV_A], [B, DEV_B]] as const) {
@@ -109,7 +89,7 @@ describe.skipIf(why !== undefined)(`WireGuard between two nodes (wireguard-go)${
   });
   afterAll(() => {
     for (const d of daemons) if (d.pid !== undefined && d.exitCode === null) d.kill();
-    for (const ns of [A, B]) spawnSync("ip", ["netns", "del", ns]);
+    dropNamespaces(A, B);
   });
 
   it("the outer packet is what netfate says: the peer's endpoint, from the listen port, with the fwmark", () => {
