@@ -65,7 +65,7 @@ export function fateText(f: Fate): string {
   }
 }
 
-export function isDrop(o: Outcome): boolean {
+export function isDrop(o: Pick<Outcome, "fate">): boolean {
   return o.fate.kind === "dropped" || o.fate.kind === "rejected" || o.fate.kind === "martian" || o.fate.kind === "reply-lost";
 }
 

@@ -92,6 +92,8 @@ export class Cluster {
   readonly pods: readonly PodSpec[];
   private readonly podByAddress = new Map<string, PodSpec>();
   private readonly podsByLink = new Map<string, PodSpec[]>();
+  private readonly podByPlace = new Map<string, PodSpec>();
+  private readonly podsByName = new Map<string, PodSpec[]>();
   /** Pods found behind a bridge or veth while walking (see podOnLink), by place. */
   private readonly foundPods = new Map<string, PodSpec>();
   /** address → the node holding it and the interface it is on. */
@@ -117,6 +119,10 @@ export class Cluster {
 
   private addPod(p: PodSpec): void {
     this.podByAddress.set(addressKey(p.address), p);
+    this.podByPlace.set(linkKey(p.node, p.name), p);
+    const named = this.podsByName.get(p.name);
+    if (named) named.push(p);
+    else this.podsByName.set(p.name, [p]);
     const link = linkKey(p.node, p.nodeIface);
     const list = this.podsByLink.get(link);
     if (list) list.push(p);
@@ -124,7 +130,7 @@ export class Cluster {
   }
 
   private podAt(at: Place): PodSpec | undefined {
-    return this.pods.find((p) => p.name === at.pod && p.node === at.node) ?? this.foundPods.get(linkKey(at.node, at.pod ?? ""));
+    return at.pod === undefined ? undefined : this.podByPlace.get(linkKey(at.node, at.pod)) ?? this.foundPods.get(linkKey(at.node, at.pod));
   }
 
   /** The pod or node that holds `address` (a pod first), for a packet whose start is not said. */
@@ -147,7 +153,7 @@ export class Cluster {
       const at = { node: name.slice(0, slash), pod: name.slice(slash + 1) };
       return this.podAt(at) ? at : `no pod ${at.pod} on node ${at.node}`;
     }
-    const pods = this.pods.filter((p) => p.name === name);
+    const pods = this.podsByName.get(name) ?? [];
     if (pods.length === 1) return { node: pods[0]!.node, pod: name };
     if (pods.length > 1) return `pods named ${name} run on ${pods.map((p) => p.node).join(" and ")}: say NODE/${name}`;
     if (addressFamily(name)) return this.placeOf(name) ?? `no node or pod of the cluster holds ${name}`;
@@ -249,9 +255,11 @@ export class Cluster {
     const member = this.members.get(way.at.node)!;
     const { spec, opts, note } = this.knownConnection(member.name, way.packet, w);
     const ev = member.node.evaluate(spec, opts);
+    // A node given no rules of the packet's family has empty tables to the evaluator: said, never silent.
+    const standing = member.node.hasRules(spec.family) ? [] : [`no ${spec.family === "ipv6" ? "ip6tables" : "iptables"} rules were given for this node: its tables are taken as empty (every packet accepted)`];
     for (const o of ev.outcomes) {
       const hop: ClusterHop = { at: way.at, depth: way.depth, packet: spec, arrival: way.arrival, outcome: o };
-      const next = grow(way, hop, o, member.name, note);
+      const next = grow(way, hop, o, member.name, note, standing);
       this.after(next, member, o, todo, done);
     }
   }
@@ -493,10 +501,10 @@ function wireSpec(spec: PacketSpec, final: PacketSnapshot): PacketSpec {
 }
 
 /** The way so far plus one hop, its chance and what it rests on (each said with the node it was said on). */
-function grow(way: Way, hop: ClusterHop, o: Outcome, node: string, note?: string): Way {
+function grow(way: Way, hop: ClusterHop, o: Outcome, node: string, note?: string, standing: readonly string[] = []): Way {
   const on = (t: string) => `${node}: ${t}`;
   const given = (o.given ?? []).map(on);
-  const assumptions = [...(note ? [on(note)] : []), ...o.assumptions.map(on)];
+  const assumptions = [...standing.map(on), ...(note ? [on(note)] : []), ...o.assumptions.map(on)];
   return {
     ...way,
     probability: way.probability * o.probability,

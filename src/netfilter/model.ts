@@ -47,6 +47,11 @@ export class NetfilterNode {
     this.ipsets = inputs.ipsets ?? noIpsets();
   }
 
+  /** Whether any rules of `family` were given (without them every table is empty to the evaluator). */
+  hasRules(family: Family): boolean {
+    return this.inputs.rulesets.some((r) => r.family === family);
+  }
+
   rules(family: Family): CompiledRuleset {
     let c = this.compiled.get(family);
     if (!c) {
