@@ -10,7 +10,7 @@ import type { IpsetView, NodeView } from "./model/evaluation.js";
 import { ipsetsOf, readInput, rulesetsOf, type ParsedInput } from "./inputs.js";
 import { mergeRulesets, type SourcedRuleset } from "./syntax/merge.js";
 import { emptyFacts, type NodeFacts } from "./facts/model.js";
-import { applyShortcuts, readFacts } from "./facts/parse.js";
+import { applyShortcuts, readFacts, type FactsFormat } from "./facts/parse.js";
 import { nodeViewFromFacts } from "./netfilter/node-view.js";
 import { ipsetView, parseIpsets, type IpSet, type IpSetCollection } from "./ipset/index.js";
 import { appendAll } from "./append-all.js";
@@ -18,6 +18,8 @@ import { appendAll } from "./append-all.js";
 export interface TextInput {
   file: string;
   text: string;
+  /** What node facts the text is, when the caller knows (a bundle's files, by name); detected otherwise. */
+  format?: FactsFormat;
 }
 
 export interface Shortcuts {
@@ -112,7 +114,7 @@ export function nodeFromInputs(files: TextInput[], s: Shortcuts): { view?: NodeV
   const diagnostics: Diagnostic[] = [];
   for (const f of files) {
     const sink = new DiagnosticSink(f.file);
-    readFacts(f.text, f.file, facts, sink);
+    readFacts(f.text, f.file, facts, sink, f.format);
     appendAll(diagnostics, sink.items);
   }
   const sink = new DiagnosticSink("<command line>");

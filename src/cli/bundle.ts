@@ -8,6 +8,7 @@ import { lstatSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "./args.js";
 import type { TextInput } from "../assemble.js";
+import type { FactsFormat } from "../facts/parse.js";
 
 export type BundleKind = "rules" | "ipsets" | "node" | "hostname";
 
@@ -23,8 +24,19 @@ export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
   ["ip6-rule.json", "node"],
   ["sysctl.txt", "node"],
   ["node.json", "node"],
+  ["ip-link.json", "node"],
+  ["bridge-fdb.json", "node"],
+  ["ip-neigh.json", "node"],
+  ["wg-dump.txt", "node"],
   // The node's name in a cluster (`uname -n`); optional, older bundles do not have it.
   ["hostname.txt", "hostname"],
+]);
+
+/** Node files whose format their name says: an empty table (`[]`, or no output from wg) is then read as "none". */
+const NODE_FORMATS: ReadonlyMap<string, FactsFormat> = new Map<string, FactsFormat>([
+  ["bridge-fdb.json", "bridge-fdb-json"],
+  ["ip-neigh.json", "ip-neigh-json"],
+  ["wg-dump.txt", "wg-dump"],
 ]);
 
 export const MANIFEST = "manifest.json";
@@ -142,8 +154,14 @@ export function readBundle(dir: string, read: BundleFileReader, opts: ReadBundle
       out.notes.push(`${path} is empty: the node had no ${f.name.startsWith("ip6") ? "ip6tables" : "iptables"} rules when collected`);
       continue;
     }
-    if (kind === "hostname") out.hostname = { file: path, text };
-    else out[kind].push({ file: path, text });
+    if (kind === "hostname") {
+      out.hostname = { file: path, text };
+      continue;
+    }
+    const format = NODE_FORMATS.get(f.name);
+    // wg prints nothing on a node without WireGuard devices: no facts to read, and nothing wrong.
+    if (format && text.trim() === "") continue;
+    out[kind].push({ file: path, text, ...(format ? { format } : {}) });
   }
   if (out.rules.length === 0) {
     const failed = entries.find((e) => e.command[0] === "iptables-save" && e.file === undefined);
