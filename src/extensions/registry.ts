@@ -246,25 +246,43 @@ function bound<E extends Extension>(idx: Map<string, E[]>, name: string): E | un
 /**
  * Names (known to netfate or not) whose use makes the kernel enable conntrack: the extensions
  * that say so (`needsConntrack`), and the iptables extensions netfate does not implement that
- * need it too (libxt_helper, libxt_cluster, libxt_ipvs, SYNPROXY).
+ * need it too (libxt_helper, libxt_cluster, libxt_ipvs, SYNPROXY). An extension whose options
+ * decide it is in `depends`, with its test.
  */
-function conntrackUsers(list: readonly Extension[], unimplemented: readonly string[]): ReadonlySet<string> {
-  const names = new Set(unimplemented);
-  for (const e of list) if (e.needsConntrack) for (const n of [e.name, ...(e.aliases ?? [])]) names.add(n);
-  return names;
+function conntrackUsers<E extends Extension>(list: readonly E[], unimplemented: readonly string[]): { always: ReadonlySet<string>; depends: ReadonlyMap<string, (data: unknown) => boolean> } {
+  const always = new Set(unimplemented);
+  const depends = new Map<string, (data: unknown) => boolean>();
+  for (const e of list) {
+    const n = e.needsConntrack;
+    if (n === undefined || n === false) continue;
+    for (const name of [e.name, ...(e.aliases ?? [])]) {
+      if (n === true) always.add(name);
+      else depends.set(name, n as (data: unknown) => boolean);
+    }
+  }
+  return { always, depends };
 }
 
 const CONNTRACK_MATCHES = conntrackUsers(MATCHES, ["helper", "cluster", "ipvs"]);
 const CONNTRACK_TARGETS = conntrackUsers(TARGETS, ["SYNPROXY"]);
 
-/** Whether `-m NAME` (known or not) makes the kernel enable conntrack. */
-export function matchNeedsConntrack(name: string): boolean {
-  return CONNTRACK_MATCHES.has(name);
+/** Whether `-m NAME` (known or not) makes the kernel enable conntrack: true, false, or "depends" on the rule's options. */
+export function matchNeedsConntrack(name: string): boolean | "depends" {
+  return CONNTRACK_MATCHES.always.has(name) || (CONNTRACK_MATCHES.depends.has(name) ? "depends" : false);
 }
 
-/** Whether `-j NAME` (known or not) makes the kernel enable conntrack. */
-export function targetNeedsConntrack(name: string): boolean {
-  return CONNTRACK_TARGETS.has(name);
+/** Whether `-j NAME` (known or not) makes the kernel enable conntrack: true, false, or "depends" on the rule's options. */
+export function targetNeedsConntrack(name: string): boolean | "depends" {
+  return CONNTRACK_TARGETS.always.has(name) || (CONNTRACK_TARGETS.depends.has(name) ? "depends" : false);
+}
+
+/** Whether this use of a match or target (its bound data) makes the kernel enable conntrack. */
+export function useNeedsConntrack(kind: "match" | "target", name: string, data: unknown): boolean {
+  const users = kind === "match" ? CONNTRACK_MATCHES : CONNTRACK_TARGETS;
+  if (users.always.has(name)) return true;
+  const test = users.depends.get(name);
+  // Data a reader could not bind (a generic node) is taken as the kernel's usual case: it needs it.
+  return test !== undefined && (data === undefined || data === null || test(data));
 }
 
 /** The tables target `name` (of either family) may be used in, when it is limited to some (its `tables`). */

@@ -59,9 +59,10 @@ interface ExtensionBase<D> {
   parsePrint?(scanner: ListingScanner, ctx: PrintContext): D | undefined;
   /**
    * Whether a rule using this extension makes the kernel enable conntrack in the network
-   * namespace (the nat chains are consulted only then; test/kernel/pinned.test.ts).
+   * namespace (the nat chains are consulted only then; test/kernel/pinned.test.ts), or, for
+   * one whose options decide it, a test of the rule's data (`CT --notrack` takes none).
    */
-  readonly needsConntrack?: boolean;
+  readonly needsConntrack?: boolean | ((data: D) => boolean);
   /**
    * For a match that reads state the input cannot show: the key users assume it by
    * (`--assume KEY=WORD`) and the words for a quiet node (the default) and a busy one.

@@ -8,7 +8,7 @@ import {
   isUnknown, type Chain, type ExtensionMatch, type Family, type Rule, type Ruleset, type TableName, type Policy,
 } from "../model/ast.js";
 import type { ChainDigest } from "../model/ast.js";
-import { findMatch, findTarget, matchNeedsConntrack, targetNeedsConntrack } from "../extensions/registry.js";
+import { findMatch, findTarget, matchNeedsConntrack, targetNeedsConntrack, useNeedsConntrack } from "../extensions/registry.js";
 import type { MatchExtension, TargetExtension } from "../extensions/types.js";
 import { ipKey, ipToNum, maskFromPrefix, type NetTest } from "../model/address.js";
 
@@ -95,8 +95,21 @@ export interface CompiledRuleset {
   complete: boolean;
 }
 
-function needsConntrack(d: ChainDigest): boolean {
-  return d.matchNames.some(matchNeedsConntrack) || d.targetNames.some(targetNeedsConntrack);
+/** Whether a chain's rules make the kernel enable conntrack; only a chain using an extension whose options decide it is read rule by rule. */
+function needsConntrack(d: ChainDigest, chain: Chain): boolean {
+  const m = d.matchNames.map(matchNeedsConntrack);
+  const t = d.targetNames.map(targetNeedsConntrack);
+  if (m.includes(true) || t.includes(true)) return true;
+  if (!m.includes("depends") && !t.includes("depends")) return false;
+  return chain.rules.load().some((r) => {
+    for (const x of r.matches) {
+      if (x.kind === "match" && useNeedsConntrack("match", x.name, x.data)) return true;
+      if (x.kind === "generic-match" && useNeedsConntrack("match", x.name, undefined)) return true;
+    }
+    const tg = r.target;
+    if (tg?.kind === "target") return useNeedsConntrack("target", tg.name, tg.data);
+    return tg?.kind === "generic-target" && useNeedsConntrack("target", tg.name, undefined);
+  });
 }
 
 /** Chains at least this long get an index; shorter ones are walked rule by rule. */
@@ -244,7 +257,7 @@ export function compileRulesets(rulesets: readonly Ruleset[], family: Family): C
       out.tables.set(t.name, ct);
       for (const c of t.chains) {
         const digest = c.rules.digest();
-        if (!out.conntrackActive && needsConntrack(digest)) out.conntrackActive = true;
+        if (!out.conntrackActive && needsConntrack(digest, c)) out.conntrackActive = true;
         const policy = c.policy === null || isUnknown(c.policy) ? null : c.policy;
         const cc = new LazyCompiledChain(c.name, t.name, c.builtin, policy, c.declared, digest, c, family);
         if (c.builtin && c.policy !== null && isUnknown(c.policy)) cc.policyUnknown = c.policy.reason;

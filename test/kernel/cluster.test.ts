@@ -372,9 +372,8 @@ describe.skipIf(why !== undefined)(`a cluster in namespaces: netfate's cluster w
   }
 
   /**
-   * Disagreements found here that are netfate's, each pinned twice: what the kernel does (must
-   * hold), and netfate's answer as a known failure (`it.fails`: once netfate is fixed, that test
-   * fails; then make it an `it`).
+   * Disagreements this test found that were netfate's, each pinned twice: what the kernel does
+   * (must hold), and that netfate now agrees.
    */
   const knownBugs: Array<{ c: Case; bug: string; kernel: (r: CaseRun) => void }> = [
     {
@@ -392,7 +391,7 @@ describe.skipIf(why !== undefined)(`a cluster in namespaces: netfate's cluster w
           "-A OUTPUT -p udp -m udp --dport 8472 -m mark --mark 0x100 -j DROP", "COMMIT", "",
         ].join("\n")]]),
       },
-      bug: "netfate's outer packet (path.ts encapsulate) starts with mark 0, so it passes OUTPUT",
+      bug: "netfate's outer packet (path.ts encapsulate) started with mark 0, so it passed OUTPUT",
       kernel: (r) => {
         expect(r.answer, r.report).toBe("timeout");
         expect(r.report.split("\n").find((l) => /^node-1 #\d+ 192\.168\.0\.11->192\.168\.0\.12 udp/.test(l)), r.report).toContain("filter OUTPUT 1 DROP");
@@ -414,7 +413,7 @@ describe.skipIf(why !== undefined)(`a cluster in namespaces: netfate's cluster w
           "*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ":POSTROUTING ACCEPT [0:0]", "COMMIT", "",
         ].join("\n")]]),
       },
-      bug: `netfate's ${target} says it needs conntrack (extensions/targets/${file} needsConntrack: true), so netfate walks the empty nat chains`,
+      bug: `netfate's ${target} said it needs conntrack (extensions/targets/${file}), so netfate walked the empty nat chains`,
       kernel: (r: CaseRun) => {
         expect(r.answer, r.report).toBe("ok");
         const first = r.report.split("\n").find((l) => /^node-1 #\d+ 10\.244\.1\.11->10\.244\.1\.10 tcp/.test(l));
@@ -428,7 +427,7 @@ describe.skipIf(why !== undefined)(`a cluster in namespaces: netfate's cluster w
       done = await run(c);
       kernel(done);
     });
-    it.fails(`netfate (known bug: ${bug}): ${c.name}`, () => {
+    it(`netfate (fixed: ${bug}): ${c.name}`, () => {
       expect(done, "the kernel run above").toBeDefined();
       expect(done!.problem, done!.report).toBeUndefined();
     });

@@ -7,15 +7,21 @@ describe("extension registry", () => {
   it("knows which extensions make the kernel enable conntrack (those netfate does not implement too)", () => {
     const matches = [...MATCHES.map((m) => m.name), "helper", "cluster", "ipvs", "limit"].filter(matchNeedsConntrack).sort();
     expect(matches).toEqual(["cluster", "connbytes", "connlabel", "connlimit", "connmark", "conntrack", "helper", "ipvs", "state"]);
-    const targets = [...TARGETS.map((t) => t.name), "SYNPROXY"].filter(targetNeedsConntrack).sort();
-    expect(targets).toEqual(["CONNMARK", "CONNSECMARK", "CT", "DNAT", "MASQUERADE", "NETMAP", "NOTRACK", "REDIRECT", "SNAT", "SYNPROXY"]);
+    const targets = [...TARGETS.map((t) => t.name), "SYNPROXY"].filter((t) => targetNeedsConntrack(t) === true).sort();
+    expect(targets).toEqual(["CONNMARK", "CONNSECMARK", "DNAT", "MASQUERADE", "NETMAP", "REDIRECT", "SNAT", "SYNPROXY"]);
+    // CT's options decide (--notrack takes none); NOTRACK takes none (xt_ct_tg_check returns first).
+    expect(targetNeedsConntrack("CT")).toBe("depends");
+    expect(targetNeedsConntrack("NOTRACK")).toBe(false);
   });
   it("a dump enables conntrack when one of its rules needs it, wherever the rule is", () => {
     expect(conntrackActive("filter", ["-A INPUT -p tcp -j LOG"])).toBe(false);
     expect(conntrackActive("filter", ["-A INPUT -m state --state NEW -j ACCEPT"])).toBe(true);
     expect(conntrackActive("filter", ["-A INPUT -m connmark --mark 1 -j ACCEPT"])).toBe(true);
     expect(conntrackActive("nat", ["-A POSTROUTING -o eth0 -j MASQUERADE"])).toBe(true);
-    expect(conntrackActive("raw", ["-A PREROUTING -j NOTRACK"])).toBe(true);
+    // Measured in test/kernel/cluster.test.ts: NOTRACK and CT --notrack alone track nothing.
+    expect(conntrackActive("raw", ["-A PREROUTING -j NOTRACK"])).toBe(false);
+    expect(conntrackActive("raw", ["-A PREROUTING -j CT --notrack"])).toBe(false);
+    expect(conntrackActive("raw", ["-A PREROUTING -j CT --notrack", "-A OUTPUT -j CT --zone 1"])).toBe(true);
     expect(conntrackActive("mangle", ["-A PREROUTING -j CONNMARK --restore-mark"])).toBe(true);
   });
   it("says which tables a target is limited to", () => {
