@@ -8,11 +8,14 @@ import { compileRulesets, type CompiledRuleset, type CompileProblem } from "./co
 import { evaluatePath, evaluateReplyPath } from "./path.js";
 import type { IpsetView, NodeView, Outcome, StateAssumptions } from "../model/evaluation.js";
 import { noIpsets, unknownNode } from "./unknown-facts.js";
+import type { IpvsTable } from "../model/ipvs.js";
 
 export interface NodeInputs {
   rulesets: readonly Ruleset[];
   node?: NodeView;
   ipsets?: IpsetView;
+  /** The node's IPVS virtual servers (`ipvsadm-save -n`, `ipvsadm -Ln`): IPVS then takes the packets it serves. */
+  ipvs?: IpvsTable;
 }
 
 export interface EvaluateOptions {
@@ -67,6 +70,7 @@ export class NetfilterNode {
     const outcomes = evaluatePath(packet, {
       rules, node: this.node, ipsets: this.ipsets, verbose: opts.verbose ?? false, family: packet.family,
       ...(opts.assume ? { assumed: opts.assume } : {}),
+      ...(this.inputs.ipvs ? { ipvs: this.inputs.ipvs } : {}),
     });
     return { packet, outcomes, problems: rules.problems };
   }
