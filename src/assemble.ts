@@ -7,7 +7,8 @@
 import type { Ruleset, TableName } from "./model/ast.js";
 import { DiagnosticSink, type Diagnostic } from "./model/diagnostics.js";
 import type { IpsetView, NodeView } from "./model/evaluation.js";
-import { ipsetsOf, readInput, rulesetsOf, type ParsedInput } from "./inputs.js";
+import { ipsetsOf, ipvsOf, readInput, rulesetsOf, type ParsedInput } from "./inputs.js";
+import { ipvsServiceName, type IpvsService, type IpvsTable } from "./model/ipvs.js";
 import { mergeRulesets, type SourcedRuleset } from "./syntax/merge.js";
 import { emptyFacts } from "./facts/model.js";
 import { applyShortcuts, readFacts } from "./facts/parse.js";
@@ -35,12 +36,16 @@ export interface AssembleSpec {
   shortcuts?: Partial<Shortcuts>;
   /** The table of dumps that do not name it (-S, -L output). */
   table?: TableName;
+  /** ipvsadm-save -n or ipvsadm -Ln output (an ipvsadm text among `rules` is read as this too). */
+  ipvs?: TextInput[];
 }
 
 export interface AssembledInputs {
   rulesets: Ruleset[];
   node?: NodeView;
   ipsets?: IpsetView;
+  /** The IPVS virtual servers, when ipvsadm output was given. */
+  ipvs?: IpvsTable;
   diagnostics: Diagnostic[];
   /** What a user should be told: formats detected, facts missing. */
   notes: string[];
@@ -56,14 +61,30 @@ export function assembleInputs(spec: AssembleSpec): AssembledInputs {
   // ipset blocks pasted with the rules (an issue with `ipset save` and `iptables-save`) count
   // as given ipsets, before the --ipsets files.
   const setSources: SourcedSets[] = [];
+  const ipvsSources: SourcedIpvs[] = [];
   for (const f of spec.rules) {
     const r = readInput(f.text, { file: f.file, ...(spec.table ? { table: spec.table } : {}) });
     out.notes.push(`${f.file}: ${r.formatNote}`);
     appendAll(out.diagnostics, r.diagnostics);
     const found = rulesetsOf(r.input);
+    for (const t of ipvsOf(r.input)) ipvsSources.push({ table: t, file: f.file });
+    if (found.length === 0 && ipvsOf(r.input).length > 0) continue;
     if (found.length === 0) throw new InputError(`${f.file}: no iptables rules found in it (${r.formatNote})`);
     for (const rs of found) read.push({ ruleset: rs, file: f.file });
     for (const sets of ipsetsOf(r.input)) setSources.push({ sets, file: f.file });
+  }
+  if (read.length === 0) throw new InputError("no iptables rules given: only ipvsadm output");
+  for (const f of spec.ipvs ?? []) {
+    // Given as ipvsadm output: read as that whatever it looks like, so what is wrong is said line by line.
+    const r = readInput(f.text, { file: f.file, format: "ipvsadm" });
+    out.notes.push(`${f.file}: ${r.formatNote}`);
+    appendAll(out.diagnostics, r.diagnostics);
+    for (const t of ipvsOf(r.input)) ipvsSources.push({ table: t, file: f.file });
+  }
+  if (ipvsSources.length) {
+    const v = mergeIpvs(ipvsSources);
+    appendAll(out.diagnostics, v.diagnostics);
+    out.ipvs = v.table;
   }
   const merged = mergeRulesets(read);
   out.rulesets = merged.rulesets;
@@ -125,6 +146,29 @@ function setDiagnostics(input: ParsedInput, diagnostics: Diagnostic[]): Diagnost
   const inRules = input.blocks.filter((b) => b.input.kind === "rules").map((b) => [b.firstLine, b.lastLine] as const);
   const within = (rs: ReadonlyArray<readonly [number, number]>, line: number) => rs.some(([a, z]) => line >= a && line <= z);
   return diagnostics.filter((d) => within(ranges, d.line) || !within(inRules, d.line));
+}
+
+interface SourcedIpvs {
+  table: IpvsTable;
+  file: string;
+}
+
+/** The services of several ipvsadm outputs; a service given twice keeps the later one, and a warning says so. */
+function mergeIpvs(sources: SourcedIpvs[]): { table: IpvsTable; diagnostics: Diagnostic[] } {
+  const byName = new Map<string, { svc: IpvsService; file: string }>();
+  const diagnostics: Diagnostic[] = [];
+  for (const src of sources) {
+    for (const svc of src.table.services) {
+      const name = ipvsServiceName(svc);
+      const before = byName.get(name);
+      if (before) {
+        diagnostics.push({ severity: "warning", file: src.file, line: svc.span.line, col: svc.span.col, message: `${name} was also given at ${before.file}:${before.svc.span.line}; the later one, here, is used` });
+        byName.delete(name);
+      }
+      byName.set(name, { svc, file: src.file });
+    }
+  }
+  return { table: { services: [...byName.values()].map((x) => x.svc) }, diagnostics };
 }
 
 interface SourcedSets {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { UsageError } from "./args.js";
 import type { TextInput } from "../assemble.js";
 
-export type BundleKind = "rules" | "ipsets" | "node";
+export type BundleKind = "rules" | "ipsets" | "node" | "ipvs";
 
 /** Every file a bundle may hold, by what it holds. Nothing else in the directory is read. */
 export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
@@ -23,6 +23,7 @@ export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
   ["ip6-rule.json", "node"],
   ["sysctl.txt", "node"],
   ["node.json", "node"],
+  ["ipvsadm.txt", "ipvs"],
 ]);
 
 export const MANIFEST = "manifest.json";
@@ -51,6 +52,7 @@ export interface BundleTexts {
   rules: TextInput[];
   ipsets: TextInput[];
   node: TextInput[];
+  ipvs: TextInput[];
   notes: string[];
 }
 
@@ -104,7 +106,7 @@ export function readBundle(dir: string, read: BundleFileReader): BundleTexts {
     /* not there */
   }
   if (!isDir) throw new UsageError(`--bundle ${dir}: not a directory`);
-  const out: BundleTexts = { rules: [], ipsets: [], node: [], notes: [] };
+  const out: BundleTexts = { rules: [], ipsets: [], node: [], ipvs: [], notes: [] };
   const manifestPath = join(dir, MANIFEST);
   let files: Array<{ name: string; bytes?: number }>;
   let entries: ManifestEntry[] = [];

@@ -23,6 +23,7 @@ export interface JsonStep {
   log?: string;
   branch?: string;
   uncertain?: string[];
+  ipvs?: Record<string, unknown>;
 }
 
 function stepJson(s: Step, family: "ipv4" | "ipv6"): JsonStep {
@@ -36,6 +37,7 @@ function stepJson(s: Step, family: "ipv4" | "ipv6"): JsonStep {
   if (s.log) j.log = s.log;
   if (s.branch) j.branch = s.branch;
   if (s.uncertain) j.uncertain = s.uncertain;
+  if (s.ipvs) j.ipvs = { ...s.ipvs };
   return j;
 }
 

@@ -101,6 +101,11 @@ function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 80): str
   const head = `  ${where} ${c.dim(num)}  ${s.matched ? c.bold(s.verdict) : c.dim(`no match: ${s.failed ?? ""}`)}`;
   const lines = [head];
   if (s.ruleNode && s.matched) for (const l of wrap(stepRuleText(s, family), width, "      ")) lines.push(c.dim(l));
+  // IPVS: the service and chosen server as ipvsadm-save writes them, and how the server was chosen.
+  if (s.ipvs) {
+    for (const l of s.ipvs.lines) lines.push(c.dim(`      ${l}`));
+    for (const l of wrap(`how: ${s.ipvs.choice}`, width, "      ")) lines.push(c.yellow(l));
+  }
   if (s.uncertain) lines.push(`      ${c.yellow("? " + s.uncertain.join(", and "))}`);
   if (s.branch) lines.push(`      ${c.yellow("⑂ " + s.branch)}`);
   for (const r of s.rewrites ?? []) lines.push(`      ${c.cyan("→ " + r)}`);

@@ -33,7 +33,7 @@ export interface Collected {
 }
 
 /** The sysctls read for every interface (and `all`, `default`): see src/facts/sysctl.ts. */
-const SYSCTL_KEYS = ["net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables", "net.netfilter.nf_conntrack_tcp_loose"];
+const SYSCTL_KEYS = ["net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables", "net.netfilter.nf_conntrack_tcp_loose", "net.ipv4.vs.conntrack"];
 
 /**
  * What is gathered. Routes of each family apart: without -4, `ip route show table all` prints
@@ -48,6 +48,8 @@ export const COLLECTED: readonly Collected[] = [
   { file: "ip6-route.json", command: ["ip", "-j", "-6", "route", "show", "table", "all"], required: false },
   { file: "ip-rule.json", command: ["ip", "-j", "rule", "show"], required: false },
   { file: "ip6-rule.json", command: ["ip", "-j", "-6", "rule", "show"], required: false },
+  // The IPVS virtual servers (kube-proxy's IPVS mode); absent where ipvsadm is not installed.
+  { file: "ipvsadm.txt", command: ["ipvsadm-save", "-n"], required: false },
   {
     file: "sysctl.txt",
     command: ["sysctl", ...SYSCTL_KEYS],
