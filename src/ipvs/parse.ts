@@ -141,7 +141,8 @@ class Reader {
         return;
       }
     }
-    this.listing.serverColumns = cols;
+    // --stats and --rate print no columns here: the real server lines carry the service header's counters.
+    this.listing.serverColumns = cols.length ? cols : this.listing.serviceColumns[0] === "Scheduler" ? PLAIN_SERVER_COLUMNS : this.listing.serviceColumns;
   }
 
   private listedService(ws: Word[], n: number, text: string): void {

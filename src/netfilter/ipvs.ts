@@ -65,6 +65,8 @@ export interface IpvsPick {
   why: string;
   /** Set when this pick is one of alternatives the input cannot decide between (not a chance). */
   given?: string;
+  /** State the input cannot show that the pick rests on, as the outcome lists it. */
+  assumes?: string;
 }
 
 /** The source and destination the hashing schedulers read. */
@@ -127,6 +129,8 @@ function heaviest(servers: readonly IpvsRealServer[]): IpvsRealServer | undefine
 }
 
 const QUIET = "quiet node: no connections";
+const ROTATION = "IPVS round robin: where the rotation stands is not known, so each server is as likely as its share of the round";
+const QUIET_ASSUMED = "IPVS on a quiet node: no connections to any real server yet (the connection-counting schedulers then pick by list order and weight alone)";
 
 /**
  * The real servers the scheduler may pick for a new connection, with their chances. Servers
@@ -144,19 +148,19 @@ export function ipvsPicks(svc: IpvsService, flow: IpvsFlow): IpvsPick[] {
     return alternatives(servers, (s) => `IPVS picks ${endpoint(s.address, s.port)}: the input does not show ${missing} (ipvsadm -Ln shows them; --stats and --rate do not)`);
   }
   const eligible = servers.filter(usable);
-  const one = (s: IpvsRealServer | undefined, why: string): IpvsPick[] => (s ? [{ server: s, probability: 1, why }] : none(`${name}: no server with weight > 0`));
+  const one = (s: IpvsRealServer | undefined, why: string): IpvsPick[] => (s ? [{ server: s, probability: 1, why, ...(why.includes(QUIET) ? { assumes: QUIET_ASSUMED } : {}) }] : none(`${name}: no server with weight > 0`));
   switch (name) {
     case "rr": {
       // ip_vs_rr.c ip_vs_rr_schedule: the next server after the last one chosen, skipping weight 0.
       if (unknownWeights) return alternatives(servers, (s) => `IPVS picks ${endpoint(s.address, s.port)}: the input does not show the weights (rr skips weight 0)`);
       if (eligible.length === 0) return one(undefined, "");
-      return eligible.map((s) => ({ server: s, probability: 1 / eligible.length, why: `rr: the rotation's position is not known (earlier connections moved it): each of the ${eligible.length} servers with weight > 0 equally likely` }));
+      return eligible.map((s) => ({ server: s, probability: 1 / eligible.length, why: `rr: the rotation's position is not known (earlier connections moved it): each of the ${eligible.length} servers with weight > 0 equally likely`, assumes: ROTATION }));
     }
     case "wrr": {
       // ip_vs_wrr.c: over one round each server is picked weight/gcd times; where in the round is unknown.
       const total = eligible.reduce((a, s) => a + s.weight!, 0);
       if (total === 0) return one(undefined, "");
-      return eligible.map((s) => ({ server: s, probability: s.weight! / total, why: `wrr: the position in the weighted round is not known: each server in proportion to its weight (${s.weight}/${total})` }));
+      return eligible.map((s) => ({ server: s, probability: s.weight! / total, why: `wrr: the position in the weighted round is not known: each server in proportion to its weight (${s.weight}/${total})`, assumes: ROTATION }));
     }
     case "lc":
     case "wlc":
@@ -211,7 +215,7 @@ function twosPicks(eligible: readonly IpvsRealServer[]): IpvsPick[] {
     const w = s.weight!;
     const count = w * q + Math.max(0, Math.min(cum + w, m) - cum);
     cum += w;
-    return { server: s, probability: count / RANGE, why: `twos on a ${QUIET}: the first of two weighted random draws (${w}/${total} of the draws)` };
+    return { server: s, probability: count / RANGE, why: `twos on a ${QUIET}: the first of two weighted random draws (${w}/${total} of the draws)`, assumes: QUIET_ASSUMED };
   });
 }
 
@@ -322,7 +326,10 @@ export function ipvsRequest(br: Branch, hook: Extract<Hook, "INPUT" | "OUTPUT">,
   if (!laterPacket && svc.key.kind === "address" && svc.key.port === 0 && svc.persistent === undefined && p.dport !== 0) {
     picks = [{ probability: 1, why: "a port-zero service that is not persistent schedules nothing (ip_vs_core.c ip_vs_schedule)" }];
   }
-  if (svc.persistent !== undefined && !laterPacket) picks = picks.map((k) => ({ ...k, why: `persistent ${svc.persistent}s, no template yet for this client (${QUIET}): ${k.why}` }));
+  if (svc.persistent !== undefined && !laterPacket) {
+    picks = picks.map((k) => ({ ...k, why: `persistent ${svc.persistent}s, no template yet for this client (${QUIET}): ${k.why}` }));
+    assume(br, `IPVS persistence: no template for this client yet (quiet node), so ${name} schedules it afresh`);
+  }
   const budget = ctx.budget;
   if (budget && picks.length > 1) {
     budget.opened += picks.length - 1;
@@ -352,6 +359,7 @@ function apply(b: Branch, svc: IpvsService, index: number, pick: IpvsPick, hook:
   const step: Step = { hook, table: "ipvs", chain: name, rule: index + 1, verdict: "", matched: true, ipvs: detail };
   if (pick.probability < 1 && pick.given === undefined) step.branch = `${svc.scheduler}: ${endpoint(pick.server!.address, pick.server!.port)} with probability ${pick.probability.toFixed(4)}`;
   b.steps.push(step);
+  if (pick.assumes !== undefined) assume(b, pick.assumes);
   const server = pick.server;
   if (!server) {
     step.verdict = "IPVS: no real server";
