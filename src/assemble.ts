@@ -19,6 +19,8 @@ import { appendAll } from "./append-all.js";
 export interface TextInput {
   file: string;
   text: string;
+  /** The command that printed it, when known (a collect bundle's manifest says). */
+  command?: readonly string[];
 }
 
 export interface Shortcuts {
@@ -79,7 +81,9 @@ export function assembleInputs(spec: AssembleSpec): AssembledInputs {
     const r = readInput(f.text, { file: f.file, format: "ipvsadm" });
     out.notes.push(`${f.file}: ${r.formatNote}`);
     appendAll(out.diagnostics, r.diagnostics);
-    for (const t of ipvsOf(r.input)) ipvsSources.push({ table: t, file: f.file });
+    // `ipvsadm -S -n --nosort` (what collect runs) lists the real servers in the kernel's order.
+    const nosort = f.command?.includes("--nosort") === true;
+    for (const t of ipvsOf(r.input)) ipvsSources.push({ table: nosort ? { ...t, kernelOrder: true } : t, file: f.file });
   }
   if (ipvsSources.length) {
     const v = mergeIpvs(ipvsSources);
@@ -168,7 +172,8 @@ function mergeIpvs(sources: SourcedIpvs[]): { table: IpvsTable; diagnostics: Dia
       byName.set(name, { svc, file: src.file });
     }
   }
-  return { table: { services: [...byName.values()].map((x) => x.svc) }, diagnostics };
+  const kernelOrder = sources.every((s) => s.table.kernelOrder === true);
+  return { table: { services: [...byName.values()].map((x) => x.svc), ...(kernelOrder ? { kernelOrder } : {}) }, diagnostics };
 }
 
 interface SourcedSets {

@@ -108,11 +108,11 @@ export function readBundle(dir: string, read: BundleFileReader): BundleTexts {
   if (!isDir) throw new UsageError(`--bundle ${dir}: not a directory`);
   const out: BundleTexts = { rules: [], ipsets: [], node: [], ipvs: [], notes: [] };
   const manifestPath = join(dir, MANIFEST);
-  let files: Array<{ name: string; bytes?: number }>;
+  let files: Array<{ name: string; bytes?: number; command?: string[] }>;
   let entries: ManifestEntry[] = [];
   if (exists(manifestPath)) {
     entries = manifestEntries(dir, read(manifestPath, MANIFEST_LIMIT));
-    files = entries.filter((e) => e.file !== undefined).map((e) => ({ name: e.file!, ...(typeof e.bytes === "number" ? { bytes: e.bytes } : {}) }));
+    files = entries.filter((e) => e.file !== undefined).map((e) => ({ name: e.file!, ...(typeof e.bytes === "number" ? { bytes: e.bytes } : {}), command: e.command.map(String) }));
   } else {
     files = [...BUNDLE_FILES.keys()].filter((n) => exists(join(dir, n))).map((name) => ({ name }));
     out.notes.push(`${dir}: no ${MANIFEST} (a bundle from an older netfate collect): reading the files it has by their known names`);
@@ -129,7 +129,7 @@ export function readBundle(dir: string, read: BundleFileReader): BundleTexts {
       out.notes.push(`${path} is empty: the node had no ${f.name.startsWith("ip6") ? "ip6tables" : "iptables"} rules when collected`);
       continue;
     }
-    out[kind].push({ file: path, text });
+    out[kind].push({ file: path, text, ...(f.command ? { command: f.command } : {}) });
   }
   if (out.rules.length === 0) {
     const failed = entries.find((e) => e.command[0] === "iptables-save" && e.file === undefined);

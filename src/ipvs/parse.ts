@@ -91,6 +91,7 @@ interface ListingState {
 
 class Reader {
   readonly services: IpvsService[] = [];
+  kernelOrder = false;
   private readonly byName = new Map<string, IpvsService>();
   private current: IpvsService | undefined;
   private readonly listing: ListingState = { serviceColumns: PLAIN_SERVICE_COLUMNS, serverColumns: PLAIN_SERVER_COLUMNS };
@@ -104,7 +105,12 @@ class Reader {
 
   line(text: string, n: number): void {
     const ws = words(text);
-    if (ws.length === 0 || ws[0]!.text.startsWith("#")) return;
+    if (ws.length === 0) return;
+    if (ws[0]!.text.startsWith("#")) {
+      // `# ipvsadm -S -n --nosort`: the servers below are in the kernel's order (ipvsadm.c sorts unless FMT_NOSORT).
+      if (/\bipvsadm\b.*\s--nosort\b/.test(text)) this.kernelOrder = true;
+      return;
+    }
     const first = ws[0]!.text;
     if (first === "IP" && /^IP Virtual Server version /.test(text.trim())) return;
     if (first === "Prot") return this.serviceHeader(ws, n, text);
@@ -228,7 +234,8 @@ class Reader {
           svc.onePacket = true;
           break;
         default: {
-          const flags = w.text.split(",");
+          // ipvsadm prints scheduler flags in parentheses after the scheduler: `sh (sh-fallback,sh-port)`.
+          const flags = w.text.replace(/^\((.*)\)$/, "$1").split(",");
           if (!flags.every((f) => SCHED_FLAGS.has(f))) return this.fail(n, w, text, `unknown service flag ${w.text}`, "persistent N, mask M, pe NAME, ops, or scheduler flags (sh-fallback,sh-port,...)");
           svc.schedulerFlags.push(...flags);
         }
@@ -428,6 +435,11 @@ class Reader {
         if (m === undefined) return void this.fail(n, keyWord, text, "the persistence netmask is not readable", fam === "ipv4" ? "a dotted netmask" : "a prefix length 1-128");
         svc.netmask = m;
       }
+      // ipvsadm.c process_options: the checks it makes before adding a service.
+      if (key.kind === "address" && key.port === 0 && svc.persistent === undefined) return void this.fail(n, keyWord, text, "ipvsadm refuses a port-zero service that is not persistent (\"Zero port specified for non-persistent service\")", "a port, or -p");
+      if (svc.onePacket && !(key.kind === "fwmark" || key.protocol === "udp")) return void this.fail(n, keyWord, text, "ipvsadm refuses one-packet scheduling (-o) but for UDP or firewall-mark services", "-u or -f");
+      const shFlag = svc.schedulerFlags.find((f) => f.startsWith("sh-"));
+      if (shFlag !== undefined && (svc.scheduler ?? "wlc") !== "sh") return void this.fail(n, keyWord, text, `ipvsadm refuses scheduler flag ${shFlag} but with -s sh ("incompatible scheduler flag")`, "-s sh");
       if (svc.scheduler === undefined) {
         // ipvsadm adds a service without -s with its default scheduler (ipvsadm.c DEF_SCHED "wlc").
         svc.scheduler = "wlc";
@@ -440,8 +452,14 @@ class Reader {
     const owner = this.byName.get(name);
     if (!owner) return void this.fail(n, keyWord, text, `real server for ${name}, which no -A line before it adds (ipvsadm-restore refuses it: no such service)`, "an -A line for the service first");
     if (!server || !serverWord) return void this.fail(n, undefined, text, "-a names no real server", "-r ADDRESS[:PORT]");
-    // Without a port the real server takes the service's (ipvsadm.c: `if (!ce.dest.port) ce.dest.port = ce.svc.port`).
-    const port = server.port ?? (key.kind === "address" ? key.port : 0);
+    // Without a port the real server takes the service's (ipvsadm.c parse_options, -r: "copy vport
+    // to dport if not specified"); for -g and -i ipvsadm sets the service's port whatever was given
+    // (process_options: "the destination port must be equal to the service port").
+    let port = server.port ?? (key.kind === "address" ? key.port : 0);
+    if (key.kind === "address" && (rs.forward ?? "route") !== "masq" && port !== key.port) {
+      this.sink.warning({ line: n, col: serverWord.col, len: serverWord.text.length }, `${rs.forward === "tunnel" ? "-i" : "-g"} keeps the service's port: ipvsadm adds ${serverWord.text} with port ${key.port}`);
+      port = key.port;
+    }
     // ipvsadm's defaults for a real server: gatewaying (-g) and weight 1 (ipvsadm.c, DEF_WEIGHT... fwd IP_VS_CONN_F_DROUTE).
     const real: IpvsRealServer = { address: server.address, port, forward: rs.forward ?? "route", weight: rs.weight ?? 1, span: { line: n, col: serverWord.col, len: serverWord.text.length } };
     if (rs.upperThreshold !== undefined) real.upperThreshold = rs.upperThreshold;
@@ -509,7 +527,7 @@ type SaveOption =
 const SAVE_OPTIONS: Record<string, SaveOption> = {
   "-t": { name: "tcp", value: "ADDRESS:PORT" }, "--tcp-service": { name: "tcp", value: "ADDRESS:PORT" },
   "-u": { name: "udp", value: "ADDRESS:PORT" }, "--udp-service": { name: "udp", value: "ADDRESS:PORT" },
-  "--sctp-service": { name: "sctp", value: "ADDRESS:PORT" },
+  "--sctp-service": { name: "sctp", value: "ADDRESS:PORT" }, "-q": { name: "sctp", value: "ADDRESS:PORT" },
   "-f": { name: "fwmark", value: "a firewall mark" }, "--fwmark-service": { name: "fwmark", value: "a firewall mark" },
   "-6": { name: "ipv6" }, "--ipv6": { name: "ipv6" },
   "-s": { name: "scheduler", value: "a scheduler name" }, "--scheduler": { name: "scheduler", value: "a scheduler name" },
@@ -561,7 +579,7 @@ export function parseIpvsText(text: string, sink: DiagnosticSink): IpvsTable {
   const r = new Reader(sink);
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) r.line(lines[i]!.replace(/\r$/, ""), i + 1);
-  return { services: r.services };
+  return { services: r.services, ...(r.kernelOrder ? { kernelOrder: true } : {}) };
 }
 
 export function parseIpvs(text: string, opts: { file?: string } = {}): IpvsParse {

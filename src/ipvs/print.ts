@@ -11,20 +11,20 @@ const FORWARD_OPTION: Readonly<Record<IpvsForward, string>> = { masq: "-m", rout
 
 /** The `-t VIP:PORT` / `-f MARK` part that names a service. */
 export function ipvsServiceOption(s: IpvsService): string {
-  if (s.key.kind === "fwmark") return `-f ${s.key.mark}`;
+  if (s.key.kind === "fwmark") return `-f ${s.key.mark}${s.family === "ipv6" ? " -6" : ""}`;
   const opt = s.key.protocol === "tcp" ? "-t" : s.key.protocol === "udp" ? "-u" : "--sctp-service";
   return `${opt} ${ipvsEndpoint(s.key.address, s.key.port, s.family)}`;
 }
 
+/** In ipvsadm's order (ipvsadm.c print_service_entry, FMT_RULE): -s, -p, -M, --pe, -o, -b. */
 export function ipvsServiceLine(s: IpvsService): string {
   const w = [`-A ${ipvsServiceOption(s)}`];
   if (s.scheduler !== undefined) w.push(`-s ${s.scheduler}`);
-  if (s.schedulerFlags.length) w.push(`-b ${s.schedulerFlags.join(",")}`);
   if (s.persistent !== undefined) w.push(`-p ${s.persistent}`);
   if (s.netmask !== undefined) w.push(`-M ${s.netmask}`);
   if (s.persistenceEngine !== undefined) w.push(`--pe ${s.persistenceEngine}`);
   if (s.onePacket) w.push("-o");
-  if (s.key.kind === "fwmark" && s.family === "ipv6") w.push("-6");
+  if (s.schedulerFlags.length) w.push(`-b ${s.schedulerFlags.join(",")}`);
   return w.join(" ");
 }
 
@@ -43,7 +43,8 @@ function unshown(missing: string[]): string[] {
 }
 
 export function ipvsSaveText(t: IpvsTable): string {
-  const out: string[] = [];
+  // The servers are printed in the order they were read: say so when that is the kernel's.
+  const out: string[] = t.kernelOrder ? ["# ipvsadm -S -n --nosort: real servers in the kernel's order"] : [];
   for (const s of t.services) {
     out.push(...unshown(s.scheduler === undefined ? ["scheduler (-s)"] : []), ipvsServiceLine(s));
     for (const r of s.servers) {

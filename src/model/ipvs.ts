@@ -57,6 +57,12 @@ export interface IpvsService {
 
 export interface IpvsTable {
   services: IpvsService[];
+  /**
+   * True when the real servers are listed in the kernel's own order (svc->destinations, newest
+   * first): output of `ipvsadm -L/-S --nosort`. ipvsadm sorts by address otherwise, and the
+   * schedulers that walk the list (lc, wlc, sh, dh...) then cannot be followed exactly.
+   */
+  kernelOrder?: boolean;
 }
 
 /** The service as `ipvsadm -Ln` names it: `TCP  10.96.0.10:53`, `UDP  [fd00::1]:53`, `FWM  123`. */

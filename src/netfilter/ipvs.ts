@@ -121,38 +121,39 @@ export function shHashKey(fold: number, port: number, offset: number): number {
 
 const usable = (s: IpvsRealServer) => (s.weight ?? 0) > 0;
 
-/** The first server with weight > 0 of the highest weight (ip_vs_sed, ip_vs_fo, ip_vs_ovf on a quiet node). */
-function heaviest(servers: readonly IpvsRealServer[]): IpvsRealServer | undefined {
-  let h: IpvsRealServer | undefined;
-  for (const s of servers) if (usable(s) && (!h || s.weight! > h.weight!)) h = s;
-  return h;
-}
-
 const QUIET = "quiet node: no connections";
 const ROTATION = "IPVS round robin: where the rotation stands is not known, so each server is as likely as its share of the round";
 const QUIET_ASSUMED = "IPVS on a quiet node: no connections to any real server yet (the connection-counting schedulers then pick by list order and weight alone)";
 
+/** Why list order cannot be followed: what the picks then say. */
+const UNSORTED = "the kernel's list order (newest server first) is not shown: ipvsadm sorts its output by address unless --nosort";
+
 /**
- * The real servers the scheduler may pick for a new connection, with their chances. Servers
- * are in the service's list order, which is the order ipvsadm prints them in (its dump walks
- * svc->destinations), and the order the list-walking schedulers go by.
+ * The real servers the scheduler may pick for a new connection, with their chances. The
+ * list-walking schedulers (lc, wlc, nq, sed/fo/ovf on ties, lblc, lblcr, sh, dh) go by the
+ * service's list, svc->destinations, newest first (ip_vs_ctl.c __ip_vs_update_dest adds with
+ * list_add_rcu); a listing shows that order only when printed with --nosort (`kernelOrder`).
  */
-export function ipvsPicks(svc: IpvsService, flow: IpvsFlow): IpvsPick[] {
+export function ipvsPicks(svc: IpvsService, flow: IpvsFlow, kernelOrder = false): IpvsPick[] {
   const servers = svc.servers;
   const name = svc.scheduler;
   const none = (why: string): IpvsPick[] => [{ probability: 1, why }];
   if (servers.length === 0) return none(`${name ?? "the scheduler"}: the service has no real servers`);
   const unknownWeights = servers.some((s) => s.weight === undefined);
-  if (name === undefined || (unknownWeights && name !== "rr" && name !== "dh")) {
+  if (name === undefined || unknownWeights) {
     const missing = name === undefined ? "the scheduler" : "the real servers' weights";
     return alternatives(servers, (s) => `IPVS picks ${endpoint(s.address, s.port)}: the input does not show ${missing} (ipvsadm -Ln shows them; --stats and --rate do not)`);
   }
   const eligible = servers.filter(usable);
   const one = (s: IpvsRealServer | undefined, why: string): IpvsPick[] => (s ? [{ server: s, probability: 1, why, ...(why.includes(QUIET) ? { assumes: QUIET_ASSUMED } : {}) }] : none(`${name}: no server with weight > 0`));
+  /** The first of `candidates` in the kernel's list: known, or one alternative each. */
+  const firstOf = (candidates: readonly IpvsRealServer[], why: string): IpvsPick[] => {
+    if (candidates.length <= 1 || kernelOrder) return one(candidates[0], why);
+    return alternatives(candidates, (s) => `${why}: assumed to be ${endpoint(s.address, s.port)} (${UNSORTED})`).map((k) => ({ ...k, ...(why.includes(QUIET) ? { assumes: QUIET_ASSUMED } : {}) }));
+  };
   switch (name) {
     case "rr": {
       // ip_vs_rr.c ip_vs_rr_schedule: the next server after the last one chosen, skipping weight 0.
-      if (unknownWeights) return alternatives(servers, (s) => `IPVS picks ${endpoint(s.address, s.port)}: the input does not show the weights (rr skips weight 0)`);
       if (eligible.length === 0) return one(undefined, "");
       return eligible.map((s) => ({ server: s, probability: 1 / eligible.length, why: `rr: the rotation's position is not known (earlier connections moved it): each of the ${eligible.length} servers with weight > 0 equally likely`, assumes: ROTATION }));
     }
@@ -169,28 +170,45 @@ export function ipvsPicks(svc: IpvsService, flow: IpvsFlow): IpvsPick[] {
     case "lblcr":
       // ip_vs_lc/wlc/nq.c, and ip_vs_lblc(r).c with no entry for the destination: the first
       // server with weight > 0 wins unless a later one has a strictly smaller load; all loads are 0.
-      return one(eligible[0], `${name} on a ${QUIET}${name.startsWith("lblc") ? " and no locality entry" : ""}: the first server with weight > 0 in the list`);
+      return firstOf(eligible, `${name} on a ${QUIET}${name.startsWith("lblc") ? " and no locality entry" : ""}: the first server with weight > 0 in the list`);
     case "sed":
-      // ip_vs_sed.c: (activeconns + 1) / weight, smallest first; with no connections the heaviest, the first of equals.
-      return one(heaviest(servers), `sed on a ${QUIET}: the server with the highest weight (the first of equals)`);
     case "fo":
-      // ip_vs_fo.c: the available server with the highest weight, whatever its connections.
-      return one(heaviest(servers), "fo: the server with the highest weight (the first of equals)");
-    case "ovf":
-      // ip_vs_ovf.c: the highest weight whose active connections do not exceed it.
-      return one(heaviest(servers), `ovf on a ${QUIET}: the server with the highest weight (the first of equals)`);
+    case "ovf": {
+      // ip_vs_sed.c: (activeconns + 1) / weight, smallest first — with no connections the heaviest;
+      // ip_vs_fo.c: the heaviest whatever its connections; ip_vs_ovf.c: the heaviest whose
+      // active connections do not exceed its weight. Ties go to the first in the list.
+      const top = Math.max(0, ...eligible.map((s) => s.weight!));
+      const heaviest = eligible.filter((s) => s.weight === top);
+      return firstOf(heaviest, `${name}${name === "fo" ? "" : ` on a ${QUIET}`}: the server with the highest weight (the first of equals)`);
+    }
     case "twos":
-      return twosPicks(eligible);
+      return twosPicks(eligible, kernelOrder);
     case "sh":
-      return shPick(svc, flow);
+      return kernelOrder ? shPick(svc, flow) : hashUnknown(svc, "sh: hash of the source");
     case "dh":
-      return dhPick(svc, flow);
+      return kernelOrder ? dhPick(svc, flow) : hashUnknown(svc, "dh: hash of the destination");
     case "mh":
       // ip_vs_mh.c builds a Maglev table with siphash of each server; netfate does not compute it.
       return alternatives(eligible, (s) => `mh: assumed to pick ${endpoint(s.address, s.port)} (netfate does not compute the Maglev lookup table)`, "mh: no server with weight > 0");
     default:
       return alternatives(eligible, (s) => `scheduler ${name} (not modelled): assumed to pick ${endpoint(s.address, s.port)}`, `${name}: no server with weight > 0`);
   }
+}
+
+/**
+ * sh and dh hash into 256 buckets filled in list order: without the kernel's order, the bucket
+ * is known but not its server. Each server with weight > 0 is an alternative, and so is none
+ * (ip_vs_leave) when a weight-0 server may hold the bucket and there is no fallback.
+ */
+function hashUnknown(svc: IpvsService, what: string): IpvsPick[] {
+  const eligible = svc.servers.filter(usable);
+  const picks = alternatives(eligible, (s) => `${what}: assumed to land on ${endpoint(s.address, s.port)} (${UNSORTED})`);
+  const fallback = svc.scheduler === "sh" && svc.schedulerFlags.includes("sh-fallback");
+  if (eligible.length < svc.servers.length && !fallback && eligible.length > 0) {
+    const text = `${what}: assumed to land on a server with weight 0 (${UNSORTED})`;
+    picks.push({ probability: 1, why: text, given: text });
+  }
+  return picks;
 }
 
 function alternatives(servers: readonly IpvsRealServer[], text: (s: IpvsRealServer) => string, noneWhy = "no server with weight > 0"): IpvsPick[] {
@@ -204,9 +222,14 @@ function alternatives(servers: readonly IpvsRealServer[], text: (s: IpvsRealServ
  * server is the share of 32-bit values whose remainder lands in its weight range (exact,
  * modulo bias included).
  */
-function twosPicks(eligible: readonly IpvsRealServer[]): IpvsPick[] {
+function twosPicks(eligible: readonly IpvsRealServer[], kernelOrder: boolean): IpvsPick[] {
   const total = eligible.reduce((a, s) => a + s.weight!, 0);
   if (total === 0) return [{ probability: 1, why: "twos: no server with weight > 0" }];
+  if (!kernelOrder) {
+    // Which remainders fall to which server depends on the list order; the share differs from
+    // weight/total by less than one draw in 2^32/total.
+    return eligible.map((s) => ({ server: s, probability: s.weight! / total, why: `twos on a ${QUIET}: the first of two weighted random draws, ${s.weight}/${total} (to within ${total}/2^32: the modulo bias depends on the list order, which ipvsadm sorts)`, assumes: QUIET_ASSUMED }));
+  }
   const RANGE = 4294967296;
   const q = Math.floor(RANGE / total);
   const m = RANGE % total;
@@ -248,7 +271,6 @@ function dhPick(svc: IpvsService, flow: IpvsFlow): IpvsPick[] {
   const bucket = hash32(fold, TAB_BITS);
   const s = servers[bucket % servers.length]!;
   const what = `dh: hash of the destination ${flow.dst} → bucket ${bucket} of ${TAB_SIZE}`;
-  if (s.weight === undefined) return [{ server: s, probability: 1, why: `${what} → ${endpoint(s.address, s.port)}; its weight is not shown: assumed > 0`, given: `${endpoint(s.address, s.port)} has weight > 0 (not shown)` }];
   if (!usable(s)) return [{ probability: 1, why: `${what}, whose server ${endpoint(s.address, s.port)} has weight 0` }];
   return [{ server: s, probability: 1, why: `${what} → ${endpoint(s.address, s.port)} (ip_vs_dh.c)` }];
 }
@@ -320,7 +342,8 @@ export function ipvsRequest(br: Branch, hook: Extract<Hook, "INPUT" | "OUTPUT">,
     }
   }
   const flow: IpvsFlow = { family: p.family, src: p.src, dst: p.dst, ...(p.sport !== undefined ? { sport: p.sport } : {}) };
-  let picks = laterPacket ? connectionPick(svc, ctx.connection) ?? ipvsPicks(svc, flow).map((k) => ({ ...k, why: `the connection's IPVS entry, made when its first packet was scheduled — ${k.why}` })) : ipvsPicks(svc, flow);
+  const ordered = table.kernelOrder === true;
+  let picks = laterPacket ? connectionPick(svc, ctx.connection) ?? ipvsPicks(svc, flow, ordered).map((k) => ({ ...k, why: `the connection's IPVS entry, made when its first packet was scheduled — ${k.why}` })) : ipvsPicks(svc, flow, ordered);
   // ip_vs_schedule: a non-persistent service with port 0 schedules only port 0 (else it logs
   // "port zero only supported in persistent services" and leaves).
   if (!laterPacket && svc.key.kind === "address" && svc.key.port === 0 && svc.persistent === undefined && p.dport !== 0) {

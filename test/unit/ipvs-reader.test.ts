@@ -14,7 +14,7 @@ TCP  10.107.161.255:8080 rr
   -> 10.244.153.201:80            Masq    1      3          12
 TCP  172.18.22.111:30080 rr persistent 10800 mask 255.255.255.0
   -> 10.244.153.201:80            Route   2      0          0
-UDP  [fd00::10]:53 sh sh-fallback,sh-port
+UDP  [fd00::10]:53 sh (sh-fallback,sh-port)
   -> [fd00::5]:53                 Masq    1      0          0
 FWM  123 wlc ops
   -> 10.0.0.7:0                   Tunnel  0      0          0
@@ -30,7 +30,7 @@ TCP  10.107.161.255:8080                12      120        0    7200K        0
 const SAVE = `-A -t 10.107.161.255:8080 -s rr
 -a -t 10.107.161.255:8080 -r 10.244.146.205:80 -m -w 1
 -a -t 10.107.161.255:8080 -r 10.244.153.201:80 -m -w 1
--A -u [fd00::10]:53 -s sh -b sh-fallback -p 300 -M 64
+-A -u [fd00::10]:53 -s sh -p 300 -M 64 -b sh-fallback
 -a -u [fd00::10]:53 -r [fd00::5]:53 -g -w 3
 -A -f 123 -s wrr
 -a -f 123 -r 10.0.0.7:0 -i -w 0
@@ -106,13 +106,30 @@ describe("ipvsadm-save -n", () => {
     expect(long.value.services[0]!.servers[0]).toMatchObject({ address: "10.0.0.2", port: 80, forward: "masq", weight: 5 });
   });
 
+  it("refuses what ipvsadm refuses (ipvsadm.c process_options), located", () => {
+    const msgs = (t: string) => parseIpvs(t).diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`);
+    expect(msgs("-A -t 10.0.0.1:0 -s rr\n")[0]).toMatch(/^1:7 ipvsadm refuses a port-zero service that is not persistent/);
+    expect(msgs("-A -t 10.0.0.1:0 -s rr -p\n")).toEqual([]);
+    expect(msgs("-A -t 10.0.0.1:53 -s rr -o\n")[0]).toMatch(/one-packet scheduling \(-o\) but for UDP/);
+    expect(msgs("-A -t 10.0.0.1:53 -s rr -b sh-port\n")[0]).toMatch(/scheduler flag sh-port but with -s sh/);
+    // -g and -i keep the service's port (said as a warning, as ipvsadm does it silently).
+    const dr = parseIpvs("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -g\n");
+    expect(dr.value.services[0]!.servers[0]).toMatchObject({ port: 80, forward: "route", weight: 1 });
+    expect(dr.diagnostics[0]).toMatchObject({ severity: "warning", line: 2, col: 22 });
+  });
+
   it("refuses what ipvsadm-restore refuses, located", () => {
-    const bad = parseIpvs("-a -t 10.0.0.1:80 -r 10.0.0.2:80 -m\n-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 70000\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -q\n", { file: "r.txt" });
+    const bad = parseIpvs("-a -t 10.0.0.1:80 -r 10.0.0.2:80 -m\n-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 70000\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -Z\n", { file: "r.txt" });
     const msgs = bad.diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`);
     expect(msgs[0]).toBe("1:7 real server for TCP 10.0.0.1:80, which no -A line before it adds (ipvsadm-restore refuses it: no such service)");
     expect(msgs[1]).toBe("3:1 TCP 10.0.0.1:80 is added twice (first at line 2); ipvsadm refuses it: service already exists");
     expect(msgs[2]).toBe("4:40 -w is out of range");
-    expect(msgs[3]).toBe("5:34 unknown option -q");
+    expect(msgs[3]).toBe("5:34 unknown option -Z");
+  });
+
+  it("a comment naming ipvsadm --nosort says the real servers are in the kernel's order", () => {
+    expect(parseIpvs("# ipvsadm -S -n --nosort\n" + SAVE).value.kernelOrder).toBe(true);
+    expect(parseIpvs(SAVE).value.kernelOrder).toBeUndefined();
   });
 
   it("a service without -s gets ipvsadm's default scheduler, wlc, and says so", () => {
@@ -135,7 +152,7 @@ describe("format detection", () => {
 
 describe("the save form back", () => {
   it("prints ipvsadm-save -n lines", () => {
-    expect(ipvsSaveText(r0().value)).toBe(SAVE.replace("-s sh -b sh-fallback -p 300 -M 64", "-s sh -b sh-fallback -p 300 -M 64"));
+    expect(ipvsSaveText(r0().value)).toBe(SAVE);
   });
   it("says what a --stats listing did not show instead of inventing it", () => {
     expect(ipvsSaveText(parseIpvs(STATS).value)).toBe(
@@ -160,10 +177,21 @@ describe("the save form back", () => {
   it("round trip: parse(print(table)) is the table (local is printed as -g, so it is left out)", () => {
     fc.assert(
       fc.property(fc.uniqueArray(service, { selector: (s) => JSON.stringify(s.key), maxLength: 5 }), (svcs) => {
+        // Only what ipvsadm accepts: a port-zero service is persistent, -o is for UDP and
+        // firewall marks, sh-* flags for sh, and -g/-i servers have the service's port.
         const table: IpvsTable = {
           services: svcs.map((s) => {
-            const out: IpvsService = { key: s.key, family: "ipv4", scheduler: s.scheduler, onePacket: s.onePacket, schedulerFlags: s.schedulerFlags, servers: s.servers.map((x) => ({ ...x, span: { line: 0, col: 0, len: 0 } })), span: { line: 0, col: 0, len: 0 } };
+            const key = s.key;
+            const servicePort = key.kind === "address" ? key.port : undefined;
+            const servers = s.servers.map((x) => ({ ...x, ...(servicePort !== undefined && x.forward !== "masq" ? { port: servicePort } : {}), span: { line: 0, col: 0, len: 0 } }));
+            const unique = servers.filter((x, i) => servers.findIndex((y) => y.address === x.address && y.port === x.port) === i);
+            const out: IpvsService = {
+              key, family: "ipv4", scheduler: s.scheduler, servers: unique, span: { line: 0, col: 0, len: 0 },
+              onePacket: s.onePacket && (key.kind === "fwmark" || key.protocol === "udp"),
+              schedulerFlags: s.scheduler === "sh" ? s.schedulerFlags : [],
+            };
             if (s.persistent !== undefined) out.persistent = s.persistent;
+            else if (servicePort === 0) out.persistent = 300;
             return out;
           }),
         };

@@ -48,8 +48,10 @@ export const COLLECTED: readonly Collected[] = [
   { file: "ip6-route.json", command: ["ip", "-j", "-6", "route", "show", "table", "all"], required: false },
   { file: "ip-rule.json", command: ["ip", "-j", "rule", "show"], required: false },
   { file: "ip6-rule.json", command: ["ip", "-j", "-6", "rule", "show"], required: false },
-  // The IPVS virtual servers (kube-proxy's IPVS mode); absent where ipvsadm is not installed.
-  { file: "ipvsadm.txt", command: ["ipvsadm-save", "-n"], required: false },
+  // The IPVS virtual servers (kube-proxy's IPVS mode), absent where ipvsadm is not installed:
+  // what ipvsadm-save -n prints (it runs `ipvsadm -S -n`), but with --nosort, so that the real
+  // servers come in the kernel's order, which the list-walking schedulers follow.
+  { file: "ipvsadm.txt", command: ["ipvsadm", "-S", "-n", "--nosort"], required: false },
   {
     file: "sysctl.txt",
     command: ["sysctl", ...SYSCTL_KEYS],
