@@ -104,7 +104,7 @@ function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 80): str
   // IPVS: the service and chosen server as ipvsadm-save writes them, and how the server was chosen.
   if (s.ipvs) {
     for (const l of s.ipvs.lines) lines.push(c.dim(`      ${l}`));
-    for (const l of wrap(`how: ${s.ipvs.choice}`, width, "      ")) lines.push(c.yellow(l));
+    lines.push(c.yellow(`      how: ${s.ipvs.choice}`));
   }
   if (s.uncertain) lines.push(`      ${c.yellow("? " + s.uncertain.join(", and "))}`);
   if (s.branch) lines.push(`      ${c.yellow("⑂ " + s.branch)}`);
@@ -174,7 +174,7 @@ function destinationText(oc: Outcome, e: Evaluation): string {
   const f = oc.final;
   if (f.dst === e.packet.dst && f.dport === e.packet.dport) return "";
   const by = oc.steps.find((s) => s.matched && s.packet && (s.packet.dst !== e.packet.dst || s.packet.dport !== e.packet.dport));
-  const rule = by ? ` (${by.table} ${by.chain} ${by.rule === "policy" ? "policy" : `rule ${by.rule}`})` : "";
+  const rule = !by ? "" : by.ipvs ? ` (IPVS ${by.chain}, ${by.ipvs.scheduler ?? "scheduler not shown"})` : ` (${by.table} ${by.chain} ${by.rule === "policy" ? "policy" : `rule ${by.rule}`})`;
   return ` → ${endpointText(f.dst, f.dport)}${rule}`;
 }
 
