@@ -22,6 +22,7 @@ export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
   ["ip-rule.json", "node"],
   ["ip6-rule.json", "node"],
   ["sysctl.txt", "node"],
+  ["sysctl-ipvs.txt", "node"],
   ["node.json", "node"],
   ["ipvsadm.txt", "ipvs"],
 ]);

@@ -33,7 +33,7 @@ export interface Collected {
 }
 
 /** The sysctls read for every interface (and `all`, `default`): see src/facts/sysctl.ts. */
-const SYSCTL_KEYS = ["net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables", "net.netfilter.nf_conntrack_tcp_loose", "net.ipv4.vs.conntrack"];
+const SYSCTL_KEYS = ["net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables", "net.netfilter.nf_conntrack_tcp_loose"];
 
 /**
  * What is gathered. Routes of each family apart: without -4, `ip route show table all` prints
@@ -52,6 +52,8 @@ export const COLLECTED: readonly Collected[] = [
   // what ipvsadm-save -n prints (it runs `ipvsadm -S -n`), but with --nosort, so that the real
   // servers come in the kernel's order, which the list-walking schedulers follow.
   { file: "ipvsadm.txt", command: ["ipvsadm", "-S", "-n", "--nosort"], required: false },
+  // IPVS's own settings, in a file of their own: they exist only where the ip_vs module is loaded.
+  { file: "sysctl-ipvs.txt", command: ["sysctl", "net.ipv4.vs.conntrack", "net.ipv4.vs.sloppy_tcp"], required: false },
   {
     file: "sysctl.txt",
     command: ["sysctl", ...SYSCTL_KEYS],
