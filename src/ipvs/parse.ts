@@ -333,13 +333,13 @@ class Reader {
       if (!opt) return void this.fail(n, w, text, `unknown option ${w.text}`, isService ? "-t/-u/--sctp-service/-f, -s, -p, -M, -b, -o, --pe, -6" : "-t/-u/--sctp-service/-f, -r, -g/-i/-m, -w, -x, -y");
       if (opt.value && !next) return void this.fail(n, w, text, `${w.text} needs a value`, opt.value);
       const v = next!;
-      switch (opt.name) {
+      switch (opt.option) {
         case "tcp":
         case "udp":
         case "sctp": {
           const e = parseEndpoint(v.text, false);
           if (typeof e === "string") return void this.fail(n, v, text, "the virtual service address is not readable", e);
-          key = { kind: "address", protocol: opt.name, address: e.address, port: e.port! };
+          key = { kind: "address", protocol: opt.option, address: e.address, port: e.port! };
           family = e.family;
           keyWord = v;
           i++;
@@ -404,16 +404,16 @@ class Reader {
         case "route":
         case "tunnel":
           if (!isServer) return void this.fail(n, w, text, `${w.text} belongs to a real server line (-a)`, "-s, -p, -M");
-          rs.forward = opt.name;
+          rs.forward = opt.option;
           break;
         case "weight":
         case "u-threshold":
         case "l-threshold": {
           if (!isServer) return void this.fail(n, w, text, `${w.text} belongs to a real server line (-a)`, "-s, -p, -M");
-          const num = wholeNumber(v.text, opt.name === "weight" ? MAX_WEIGHT : 2147483647);
-          if (num === undefined) return void this.fail(n, v, text, `${w.text} is out of range`, opt.name === "weight" ? "a weight 0-65535" : "a whole number");
-          if (opt.name === "weight") rs.weight = num;
-          else if (opt.name === "u-threshold") rs.upperThreshold = num;
+          const num = wholeNumber(v.text, opt.option === "weight" ? MAX_WEIGHT : 2147483647);
+          if (num === undefined) return void this.fail(n, v, text, `${w.text} is out of range`, opt.option === "weight" ? "a weight 0-65535" : "a whole number");
+          if (opt.option === "weight") rs.weight = num;
+          else if (opt.option === "u-threshold") rs.upperThreshold = num;
           else rs.lowerThreshold = num;
           i++;
           break;
@@ -518,33 +518,33 @@ function mergeServer(into: IpvsRealServer, from: IpvsRealServer): void {
 const LISTED_FORWARD: Record<string, IpvsForward> = { Masq: "masq", Route: "route", Tunnel: "tunnel", Local: "local" };
 
 type SaveOption =
-  | { name: "tcp" | "udp" | "sctp" | "fwmark" | "scheduler" | "netmask" | "sched-flags" | "pe" | "real-server" | "weight" | "u-threshold" | "l-threshold"; value: string }
-  | { name: "persistent"; value?: undefined }
-  | { name: "ipv6" | "ops" | "masq" | "route" | "tunnel"; value?: undefined }
-  | { name: "tun"; value?: string };
+  | { option: "tcp" | "udp" | "sctp" | "fwmark" | "scheduler" | "netmask" | "sched-flags" | "pe" | "real-server" | "weight" | "u-threshold" | "l-threshold"; value: string }
+  | { option: "persistent"; value?: undefined }
+  | { option: "ipv6" | "ops" | "masq" | "route" | "tunnel"; value?: undefined }
+  | { option: "tun"; value?: string };
 
 /** ipvsadm's options as ipvsadm-save writes them, with their long names (ipvsadm(8)). */
 const SAVE_OPTIONS: Record<string, SaveOption> = {
-  "-t": { name: "tcp", value: "ADDRESS:PORT" }, "--tcp-service": { name: "tcp", value: "ADDRESS:PORT" },
-  "-u": { name: "udp", value: "ADDRESS:PORT" }, "--udp-service": { name: "udp", value: "ADDRESS:PORT" },
-  "--sctp-service": { name: "sctp", value: "ADDRESS:PORT" }, "-q": { name: "sctp", value: "ADDRESS:PORT" },
-  "-f": { name: "fwmark", value: "a firewall mark" }, "--fwmark-service": { name: "fwmark", value: "a firewall mark" },
-  "-6": { name: "ipv6" }, "--ipv6": { name: "ipv6" },
-  "-s": { name: "scheduler", value: "a scheduler name" }, "--scheduler": { name: "scheduler", value: "a scheduler name" },
-  "-p": { name: "persistent" }, "--persistent": { name: "persistent" },
-  "-M": { name: "netmask", value: "a netmask" }, "--netmask": { name: "netmask", value: "a netmask" },
-  "-b": { name: "sched-flags", value: "scheduler flags" }, "--sched-flags": { name: "sched-flags", value: "scheduler flags" },
-  "-o": { name: "ops" }, "--ops": { name: "ops" },
-  "--pe": { name: "pe", value: "a persistence engine" },
-  "-r": { name: "real-server", value: "ADDRESS[:PORT]" }, "--real-server": { name: "real-server", value: "ADDRESS[:PORT]" },
-  "-g": { name: "route" }, "--gatewaying": { name: "route" },
-  "-i": { name: "tunnel" }, "--ipip": { name: "tunnel" },
-  "-m": { name: "masq" }, "--masquerading": { name: "masq" },
-  "-w": { name: "weight", value: "a weight" }, "--weight": { name: "weight", value: "a weight" },
-  "-x": { name: "u-threshold", value: "a connection count" }, "--u-threshold": { name: "u-threshold", value: "a connection count" },
-  "-y": { name: "l-threshold", value: "a connection count" }, "--l-threshold": { name: "l-threshold", value: "a connection count" },
-  "--tun-type": { name: "tun", value: "ipip, gue or gre" }, "--tun-port": { name: "tun", value: "a port" },
-  "--tun-nocsum": { name: "tun" }, "--tun-csum": { name: "tun" }, "--tun-remcsum": { name: "tun" },
+  "-t": { option: "tcp", value: "ADDRESS:PORT" }, "--tcp-service": { option: "tcp", value: "ADDRESS:PORT" },
+  "-u": { option: "udp", value: "ADDRESS:PORT" }, "--udp-service": { option: "udp", value: "ADDRESS:PORT" },
+  "--sctp-service": { option: "sctp", value: "ADDRESS:PORT" }, "-q": { option: "sctp", value: "ADDRESS:PORT" },
+  "-f": { option: "fwmark", value: "a firewall mark" }, "--fwmark-service": { option: "fwmark", value: "a firewall mark" },
+  "-6": { option: "ipv6" }, "--ipv6": { option: "ipv6" },
+  "-s": { option: "scheduler", value: "a scheduler name" }, "--scheduler": { option: "scheduler", value: "a scheduler name" },
+  "-p": { option: "persistent" }, "--persistent": { option: "persistent" },
+  "-M": { option: "netmask", value: "a netmask" }, "--netmask": { option: "netmask", value: "a netmask" },
+  "-b": { option: "sched-flags", value: "scheduler flags" }, "--sched-flags": { option: "sched-flags", value: "scheduler flags" },
+  "-o": { option: "ops" }, "--ops": { option: "ops" },
+  "--pe": { option: "pe", value: "a persistence engine" },
+  "-r": { option: "real-server", value: "ADDRESS[:PORT]" }, "--real-server": { option: "real-server", value: "ADDRESS[:PORT]" },
+  "-g": { option: "route" }, "--gatewaying": { option: "route" },
+  "-i": { option: "tunnel" }, "--ipip": { option: "tunnel" },
+  "-m": { option: "masq" }, "--masquerading": { option: "masq" },
+  "-w": { option: "weight", value: "a weight" }, "--weight": { option: "weight", value: "a weight" },
+  "-x": { option: "u-threshold", value: "a connection count" }, "--u-threshold": { option: "u-threshold", value: "a connection count" },
+  "-y": { option: "l-threshold", value: "a connection count" }, "--l-threshold": { option: "l-threshold", value: "a connection count" },
+  "--tun-type": { option: "tun", value: "ipip, gue or gre" }, "--tun-port": { option: "tun", value: "a port" },
+  "--tun-nocsum": { option: "tun" }, "--tun-csum": { option: "tun" }, "--tun-remcsum": { option: "tun" },
 };
 
 function fwmark(text: string): number | undefined {

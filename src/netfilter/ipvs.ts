@@ -136,22 +136,22 @@ const UNSORTED = "the kernel's list order (newest server first) is not shown: ip
  */
 export function ipvsPicks(svc: IpvsService, flow: IpvsFlow, kernelOrder = false): IpvsPick[] {
   const servers = svc.servers;
-  const name = svc.scheduler;
+  const scheduler = svc.scheduler;
   const none = (why: string): IpvsPick[] => [{ probability: 1, why }];
-  if (servers.length === 0) return none(`${name ?? "the scheduler"}: the service has no real servers`);
+  if (servers.length === 0) return none(`${scheduler ?? "the scheduler"}: the service has no real servers`);
   const unknownWeights = servers.some((s) => s.weight === undefined);
-  if (name === undefined || unknownWeights) {
-    const missing = name === undefined ? "the scheduler" : "the real servers' weights";
+  if (scheduler === undefined || unknownWeights) {
+    const missing = scheduler === undefined ? "the scheduler" : "the real servers' weights";
     return alternatives(servers, (s) => `IPVS picks ${endpoint(s.address, s.port)}: the input does not show ${missing} (ipvsadm -Ln shows them; --stats and --rate do not)`);
   }
   const eligible = servers.filter(usable);
-  const one = (s: IpvsRealServer | undefined, why: string): IpvsPick[] => (s ? [{ server: s, probability: 1, why, ...(why.includes(QUIET) ? { assumes: QUIET_ASSUMED } : {}) }] : none(`${name}: no server with weight > 0`));
+  const one = (s: IpvsRealServer | undefined, why: string): IpvsPick[] => (s ? [{ server: s, probability: 1, why, ...(why.includes(QUIET) ? { assumes: QUIET_ASSUMED } : {}) }] : none(`${scheduler}: no server with weight > 0`));
   /** The first of `candidates` in the kernel's list: known, or one alternative each. */
   const firstOf = (candidates: readonly IpvsRealServer[], why: string): IpvsPick[] => {
     if (candidates.length <= 1 || kernelOrder) return one(candidates[0], why);
     return alternatives(candidates, (s) => `${why}: assumed to be ${endpoint(s.address, s.port)} (${UNSORTED})`).map((k) => ({ ...k, ...(why.includes(QUIET) ? { assumes: QUIET_ASSUMED } : {}) }));
   };
-  switch (name) {
+  switch (scheduler) {
     case "rr": {
       // ip_vs_rr.c ip_vs_rr_schedule: the next server after the last one chosen, skipping weight 0.
       if (eligible.length === 0) return one(undefined, "");
@@ -170,7 +170,7 @@ export function ipvsPicks(svc: IpvsService, flow: IpvsFlow, kernelOrder = false)
     case "lblcr":
       // ip_vs_lc/wlc/nq.c, and ip_vs_lblc(r).c with no entry for the destination: the first
       // server with weight > 0 wins unless a later one has a strictly smaller load; all loads are 0.
-      return firstOf(eligible, `${name} on a ${QUIET}${name.startsWith("lblc") ? " and no locality entry" : ""}: the first server with weight > 0 in the list`);
+      return firstOf(eligible, `${scheduler} on a ${QUIET}${scheduler.startsWith("lblc") ? " and no locality entry" : ""}: the first server with weight > 0 in the list`);
     case "sed":
     case "fo":
     case "ovf": {
@@ -179,7 +179,7 @@ export function ipvsPicks(svc: IpvsService, flow: IpvsFlow, kernelOrder = false)
       // active connections do not exceed its weight. Ties go to the first in the list.
       const top = Math.max(0, ...eligible.map((s) => s.weight!));
       const heaviest = eligible.filter((s) => s.weight === top);
-      return firstOf(heaviest, `${name}${name === "fo" ? "" : ` on a ${QUIET}`}: the server with the highest weight (the first of equals)`);
+      return firstOf(heaviest, `${scheduler}${scheduler === "fo" ? "" : ` on a ${QUIET}`}: the server with the highest weight (the first of equals)`);
     }
     case "twos":
       return twosPicks(eligible, kernelOrder);
@@ -191,7 +191,7 @@ export function ipvsPicks(svc: IpvsService, flow: IpvsFlow, kernelOrder = false)
       // ip_vs_mh.c builds a Maglev table with siphash of each server; netfate does not compute it.
       return alternatives(eligible, (s) => `mh: assumed to pick ${endpoint(s.address, s.port)} (netfate does not compute the Maglev lookup table)`, "mh: no server with weight > 0");
     default:
-      return alternatives(eligible, (s) => `scheduler ${name} (not modelled): assumed to pick ${endpoint(s.address, s.port)}`, `${name}: no server with weight > 0`);
+      return alternatives(eligible, (s) => `scheduler ${scheduler} (not modelled): assumed to pick ${endpoint(s.address, s.port)}`, `${scheduler}: no server with weight > 0`);
   }
 }
 
