@@ -8,7 +8,7 @@ import type { Ruleset, TableName } from "./model/ast.js";
 import { DiagnosticSink, type Diagnostic } from "./model/diagnostics.js";
 import type { IpsetView, NodeView } from "./model/evaluation.js";
 import { ipsetsOf, ipvsOf, readInput, rulesetsOf, type ParsedInput } from "./inputs.js";
-import { ipvsServiceName, type IpvsService, type IpvsTable } from "./model/ipvs.js";
+import { ipvsServiceName, type IpvsTable } from "./model/ipvs.js";
 import { mergeRulesets, type SourcedRuleset } from "./syntax/merge.js";
 import { emptyFacts } from "./facts/model.js";
 import { applyShortcuts, readFacts } from "./facts/parse.js";
@@ -157,23 +157,39 @@ interface SourcedIpvs {
   file: string;
 }
 
-/** The services of several ipvsadm outputs; a service given twice keeps the later one, and a warning says so. */
-function mergeIpvs(sources: SourcedIpvs[]): { table: IpvsTable; diagnostics: Diagnostic[] } {
-  const byName = new Map<string, { svc: IpvsService; file: string }>();
-  const diagnostics: Diagnostic[] = [];
+/**
+ * What several inputs give, by name: one given twice keeps the later one, and a warning says
+ * so (the same file given twice, as --rules and --ipsets, holds it once: no warning).
+ */
+function laterWins<T extends { span: { line: number; col: number } }>(
+  sources: ReadonlyArray<{ items: readonly T[]; file: string }>,
+  nameOf: (t: T) => string,
+  diagnostics: Diagnostic[],
+): T[] {
+  const byName = new Map<string, { item: T; file: string }>();
   for (const src of sources) {
-    for (const svc of src.table.services) {
-      const name = ipvsServiceName(svc);
+    for (const item of src.items) {
+      const name = nameOf(item);
       const before = byName.get(name);
-      if (before) {
-        diagnostics.push({ severity: "warning", file: src.file, line: svc.span.line, col: svc.span.col, message: `${name} was also given at ${before.file}:${before.svc.span.line}; the later one, here, is used` });
-        byName.delete(name);
+      if (before && (before.file !== src.file || before.item.span.line !== item.span.line)) {
+        diagnostics.push({
+          severity: "warning", file: src.file, line: item.span.line, col: item.span.col,
+          message: `${name} was also given at ${before.file}:${before.item.span.line}; the later one, here, is used`,
+        });
       }
-      byName.set(name, { svc, file: src.file });
+      byName.delete(name);
+      byName.set(name, { item, file: src.file });
     }
   }
+  return [...byName.values()].map((x) => x.item);
+}
+
+/** The services of several ipvsadm outputs, the later kept (laterWins); in the kernel's order only if every one is. */
+function mergeIpvs(sources: SourcedIpvs[]): { table: IpvsTable; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const services = laterWins(sources.map((s) => ({ items: s.table.services, file: s.file })), ipvsServiceName, diagnostics);
   const kernelOrder = sources.every((s) => s.table.kernelOrder === true);
-  return { table: { services: [...byName.values()].map((x) => x.svc), ...(kernelOrder ? { kernelOrder } : {}) }, diagnostics };
+  return { table: { services, ...(kernelOrder ? { kernelOrder } : {}) }, diagnostics };
 }
 
 interface SourcedSets {
@@ -183,21 +199,7 @@ interface SourcedSets {
 
 /** Set collections merged; a set named twice keeps the later one, and a warning says so. */
 function mergeIpsets(sources: SourcedSets[]): { view: IpsetView; diagnostics: Diagnostic[] } {
-  const byName = new Map<string, { set: IpSet; file: string }>();
   const diagnostics: Diagnostic[] = [];
-  for (const src of sources) {
-    for (const s of src.sets.sets) {
-      const before = byName.get(s.name);
-      // The same file given as --rules and --ipsets holds the same set once.
-      if (before && (before.file !== src.file || before.set.span.line !== s.span.line)) {
-        diagnostics.push({
-          severity: "warning", file: src.file, line: s.span.line, col: s.span.col,
-          message: `set ${s.name} was also given at ${before.file}:${before.set.span.line}; the later one, here, is used`,
-        });
-      }
-      byName.delete(s.name);
-      byName.set(s.name, { set: s, file: src.file });
-    }
-  }
-  return { view: ipsetView({ sets: [...byName.values()].map((x) => x.set) }), diagnostics };
+  const sets = laterWins(sources.map((s) => ({ items: s.sets.sets, file: s.file })), (s: IpSet) => `set ${s.name}`, diagnostics);
+  return { view: ipsetView({ sets }), diagnostics };
 }

@@ -3,26 +3,16 @@
  * bundle (whose manifest says whether it is in the kernel's order), and through the CLI.
  */
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { assembleInputs } from "../../src/assemble.js";
 import { readBundle } from "../../src/cli/bundle.js";
-import { readFileSync } from "node:fs";
-import { main } from "../../src/cli/app.js";
-import type { CommandIO } from "../../src/cli/io.js";
+import { runCli as run } from "../support/cli-in-process.js";
 import { COLLECTED } from "../../src/cli/commands/collect.js";
 
 const RULES = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
 const IPVS = "-A -t 10.96.0.10:80 -s wlc\n-a -t 10.96.0.10:80 -r 10.244.0.8:8080 -m -w 1\n-a -t 10.96.0.10:80 -r 10.244.0.9:8080 -m -w 1\n";
-
-async function run(argv: string[]) {
-  const o: string[] = [];
-  const e: string[] = [];
-  const io: CommandIO = { out: (s) => void o.push(s), err: (s) => void e.push(s), readStdin: () => "", isTTY: false };
-  const code = await main(argv, io);
-  return { code, out: o.join(""), err: e.join("") };
-}
 
 describe("assembling the inputs", () => {
   it("ipvsadm text given among the --rules files is recognised and read as IPVS", () => {
