@@ -48,12 +48,6 @@ export const COLLECTED: readonly Collected[] = [
   { file: "ip6-route.json", command: ["ip", "-j", "-6", "route", "show", "table", "all"], required: false },
   { file: "ip-rule.json", command: ["ip", "-j", "rule", "show"], required: false },
   { file: "ip6-rule.json", command: ["ip", "-j", "-6", "rule", "show"], required: false },
-  // The IPVS virtual servers (kube-proxy's IPVS mode), absent where ipvsadm is not installed:
-  // what ipvsadm-save -n prints (it runs `ipvsadm -S -n`), but with --nosort, so that the real
-  // servers come in the kernel's order, which the list-walking schedulers follow.
-  { file: "ipvsadm.txt", command: ["ipvsadm", "-S", "-n", "--nosort"], required: false },
-  // IPVS's own settings, in a file of their own: they exist only where the ip_vs module is loaded.
-  { file: "sysctl-ipvs.txt", command: ["sysctl", "net.ipv4.vs.conntrack", "net.ipv4.vs.sloppy_tcp"], required: false },
   {
     file: "sysctl.txt",
     command: ["sysctl", ...SYSCTL_KEYS],
@@ -62,6 +56,12 @@ export const COLLECTED: readonly Collected[] = [
     // Each /proc/sys path with its dots and slashes swapped is the key as sysctl names it.
     recipe: `sysctl ${SYSCTL_KEYS.join(" ")} $(cd /proc/sys && ls -d ${(["ipv4", "ipv6"] as const).flatMap((f) => CONF_READ[f].map((k) => `net/${f}/conf/*/${k}`)).join(" ")} | tr ./ /.)`,
   },
+  // The IPVS virtual servers (kube-proxy's IPVS mode), absent where ipvsadm is not installed:
+  // what ipvsadm-save -n prints (it runs `ipvsadm -S -n`), but with --nosort, so that the real
+  // servers come in the kernel's order, which the list-walking schedulers follow.
+  { file: "ipvsadm.txt", command: ["ipvsadm", "-S", "-n", "--nosort"], required: false },
+  // IPVS's own settings, in a file of their own: they exist only where the ip_vs module is loaded.
+  { file: "sysctl-ipvs.txt", command: ["sysctl", "net.ipv4.vs.conntrack", "net.ipv4.vs.sloppy_tcp"], required: false },
 ];
 
 /**
@@ -93,8 +93,9 @@ const MAX_OUTPUT = 512 * 1024 * 1024;
 const USAGE = `usage: netfate collect DIR
 
 Gathers iptables-save -c, ip6tables-save -c, ipset save, ip -j addr, every routing table
-(ip -j route show table all), the policy routing rules (ip -j rule) and the routing sysctls
-of every interface into DIR, with a ${MANIFEST} saying which command made each file and how it exited.
+(ip -j route show table all), the policy routing rules (ip -j rule), the routing sysctls
+of every interface and, where IPVS is used, its virtual servers (ipvsadm -S -n --nosort) and
+settings into DIR, with a ${MANIFEST} saying which command made each file and how it exited.
 DIR must not exist yet, or be empty. Then, anywhere: netfate why-dropped --bundle DIR PACKET
 
 On a Kubernetes node without a shell, collect through a debug pod in the node's namespaces:
