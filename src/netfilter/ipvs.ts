@@ -340,6 +340,8 @@ export function ipvsRequest(br: Branch, hook: Extract<Hook, "INPUT" | "OUTPUT">,
       assume(br, `${name} is an IPVS service, but ${ok}: the packet goes on as addressed`);
       return [{ kind: "continue", br }];
     }
+    // sctp_conn_schedule schedules only on an INIT chunk (or with net.ipv4.vs.sloppy_sctp); a packet says no chunk type.
+    if (p.proto === PROTO_SCTP && ctx.node.sysctl("net.ipv4.vs.sloppy_sctp") !== "1") assume(br, "SCTP: assumed to carry an INIT chunk, the only one IPVS schedules a new connection on (ip_vs_proto_sctp.c sctp_conn_schedule)");
   }
   const flow: IpvsFlow = { family: p.family, src: p.src, dst: p.dst, ...(p.sport !== undefined ? { sport: p.sport } : {}) };
   const ordered = table.kernelOrder === true;

@@ -336,6 +336,9 @@ export function evaluateReplyPath(original: PacketSpec, outcome: Outcome, ctx: P
   if (f.kind !== "forwarded" && f.kind !== "sent" && f.kind !== "delivered") return `the original packet was not let through (${f.kind})`;
   const ct = outcome.conntrack;
   if (!ct) return "no conntrack entry was recorded for the original packet";
+  // IPVS rewrites a Masq reply itself (ip_vs_out_hook), and a Route or Tunnel reply does not come back through this node.
+  const ipvs = outcome.steps.find((s) => s.ipvs?.method !== undefined && s.ipvs.method !== "local");
+  if (ipvs) return `the original packet was sent on by IPVS (${ipvs.chain}, ${ipvs.ipvs!.method}); its replies are not modelled`;
   const spec: PacketSpec = {
     family: original.family, from: f.kind === "delivered" ? "local" : f.iface, src: ct.reply.src, dst: ct.reply.dst,
     proto: original.proto, state: "established", reply: true,

@@ -144,6 +144,20 @@ describe("a remote client's packet to a virtual service (LOCAL_IN)", () => {
   });
 });
 
+describe("what is not modelled is said", () => {
+  it("the reply to a packet IPVS sent on (ip_vs_out_hook rewrites Masq replies) is refused, not guessed", () => {
+    const n = node(RR);
+    const o = n.evaluate(FROM_OUTSIDE).outcomes[0]!;
+    expect(n.evaluateReply(FROM_OUTSIDE, o)).toBe("the original packet was sent on by IPVS (TCP 10.96.0.10:80, masq); its replies are not modelled");
+  });
+
+  it("SCTP: IPVS schedules only on an INIT chunk (sctp_conn_schedule), which the packet cannot say: assumed, and said", () => {
+    const r = node("-A --sctp-service 10.96.0.10:80 -s rr\n-a --sctp-service 10.96.0.10:80 -r 10.244.0.8:80 -m -w 1\n").evaluate(packet("sctp 203.0.113.7:40000 -> 10.96.0.10:80 in eth0")).outcomes;
+    expect(r.map((o) => o.final.dst)).toEqual(["10.244.0.8"]);
+    expect(r[0]!.assumptions.some((a) => a.startsWith("SCTP: assumed to carry an INIT chunk"))).toBe(true);
+  });
+});
+
 describe("a local client's packet (LOCAL_OUT)", () => {
   it("hand-checked against ip_vs_core.c ip_vs_ops4: after nat OUTPUT, before filter OUTPUT; then OUTPUT again (raw, mangle, filter, security) and POSTROUTING", () => {
     const r = node(RR).evaluate(packet("tcp 192.168.0.11:40000 -> 10.96.0.10:80 local")).outcomes;
