@@ -222,6 +222,8 @@ export function detectFormat(text: string): Detection {
     if (sign) return { format: "mixed", reason: `${sign}, but no dump line in the first ${lines.length} lines` };
     return { format: undefined, reason: "no line looked like any supported format" };
   }
+  // ipvsadm output is read whole by its own reader, which skips prompts and fences and locates any other line.
+  if (decided.format === "ipvsadm") return decided;
   if (sign) return { format: "mixed", reason: `${sign} around ${decided.format} dump lines (${decided.reason})` };
   if (leadingProse !== undefined) return { format: "mixed", reason: `line ${leadingProse}: text before ${decided.format} dump lines (${decided.reason})` };
   return decided;

@@ -17,6 +17,7 @@ import { addressFamily, canonicalAddress } from "../model/address.js";
 import { DiagnosticSink, type Diagnostic } from "../model/diagnostics.js";
 import type { IpvsForward, IpvsProtocol, IpvsRealServer, IpvsService, IpvsServiceKey, IpvsTable } from "../model/ipvs.js";
 import { ipvsServiceName } from "../model/ipvs.js";
+import { isFence, promptCommand } from "../detect.js";
 import type { Span } from "../model/span.js";
 
 interface Word {
@@ -106,9 +107,11 @@ class Reader {
   line(text: string, n: number): void {
     const ws = words(text);
     if (ws.length === 0) return;
-    if (ws[0]!.text.startsWith("#")) {
-      // `# ipvsadm -S -n --nosort`: the servers below are in the kernel's order (ipvsadm.c sorts unless FMT_NOSORT).
-      if (/\bipvsadm\b.*\s--nosort\b/.test(text)) this.kernelOrder = true;
+    // A shell prompt (`$ ipvsadm -Ln --nosort`), a comment or a code fence around the output.
+    const command = promptCommand(text);
+    if (command !== undefined || ws[0]!.text.startsWith("#") || isFence(text)) {
+      // `ipvsadm -S -n --nosort`: the servers below are in the kernel's order (ipvsadm.c sorts unless FMT_NOSORT).
+      if (/\bipvsadm\b.*\s--nosort\b/.test(command ?? text)) this.kernelOrder = true;
       return;
     }
     const first = ws[0]!.text;
@@ -237,6 +240,9 @@ class Reader {
           // ipvsadm prints scheduler flags in parentheses after the scheduler: `sh (sh-fallback,sh-port)`.
           const flags = w.text.replace(/^\((.*)\)$/, "$1").split(",");
           if (!flags.every((f) => SCHED_FLAGS.has(f))) return this.fail(n, w, text, `unknown service flag ${w.text}`, "persistent N, mask M, pe NAME, ops, or scheduler flags (sh-fallback,sh-port,...)");
+          // ipvsadm.c print_sched_flags names sh-* (mh-*) flags only for the sh (mh) scheduler.
+          const foreign = flags.find((f) => /^(sh|mh)-/.test(f) && !f.startsWith(`${svc.scheduler}-`));
+          if (foreign !== undefined) return this.fail(n, w, text, `scheduler flag ${foreign} with scheduler ${svc.scheduler}: ipvsadm prints it only for ${foreign.slice(0, 2)}`, `flag-1, flag-2 or flag-3 for ${svc.scheduler}`);
           svc.schedulerFlags.push(...flags);
         }
       }
@@ -438,8 +444,8 @@ class Reader {
       // ipvsadm.c process_options: the checks it makes before adding a service.
       if (key.kind === "address" && key.port === 0 && svc.persistent === undefined) return void this.fail(n, keyWord, text, "ipvsadm refuses a port-zero service that is not persistent (\"Zero port specified for non-persistent service\")", "a port, or -p");
       if (svc.onePacket && !(key.kind === "fwmark" || key.protocol === "udp")) return void this.fail(n, keyWord, text, "ipvsadm refuses one-packet scheduling (-o) but for UDP or firewall-mark services", "-u or -f");
-      const shFlag = svc.schedulerFlags.find((f) => f.startsWith("sh-"));
-      if (shFlag !== undefined && (svc.scheduler ?? "wlc") !== "sh") return void this.fail(n, keyWord, text, `ipvsadm refuses scheduler flag ${shFlag} but with -s sh ("incompatible scheduler flag")`, "-s sh");
+      const foreign = svc.schedulerFlags.find((f) => /^(sh|mh)-/.test(f) && !f.startsWith(`${svc.scheduler ?? "wlc"}-`));
+      if (foreign !== undefined) return void this.fail(n, keyWord, text, `ipvsadm refuses scheduler flag ${foreign} but with -s ${foreign.slice(0, 2)} ("incompatible scheduler flag")`, `-s ${foreign.slice(0, 2)}`);
       if (svc.scheduler === undefined) {
         // ipvsadm adds a service without -s with its default scheduler (ipvsadm.c DEF_SCHED "wlc").
         svc.scheduler = "wlc";

@@ -112,6 +112,7 @@ describe("ipvsadm-save -n", () => {
     expect(msgs("-A -t 10.0.0.1:0 -s rr -p\n")).toEqual([]);
     expect(msgs("-A -t 10.0.0.1:53 -s rr -o\n")[0]).toMatch(/one-packet scheduling \(-o\) but for UDP/);
     expect(msgs("-A -t 10.0.0.1:53 -s rr -b sh-port\n")[0]).toMatch(/scheduler flag sh-port but with -s sh/);
+    expect(parseIpvs("TCP  10.0.0.1:53 rr (sh-port)\n").diagnostics[0]).toMatchObject({ line: 1, col: 21, message: "scheduler flag sh-port with scheduler rr: ipvsadm prints it only for sh" });
     // -g and -i keep the service's port (said as a warning, as ipvsadm does it silently).
     const dr = parseIpvs("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -g\n");
     expect(dr.value.services[0]!.servers[0]).toMatchObject({ port: 80, forward: "route", weight: 1 });
@@ -147,6 +148,48 @@ describe("format detection", () => {
     const r = readInput(SAVE, { file: "ipvsadm.txt" });
     expect(ipvsOf(r.input)[0]!.services).toHaveLength(3);
     expect(rulesetsOf(r.input)).toEqual([]);
+  });
+});
+
+describe("pasted with a prompt or fences", () => {
+  it("a prompt and code fences around ipvsadm output are skipped; the prompt's --nosort says the order is the kernel's", () => {
+    const text = "```\n[root@node1 ~]# ipvsadm -Ln --nosort\n" + LISTING + "```\n";
+    expect(detectFormat(text).format).toBe("ipvsadm");
+    const r = readInput(text, { file: "issue.md" });
+    expect(r.diagnostics).toEqual([]);
+    const t = ipvsOf(r.input)[0]!;
+    expect(t.services).toHaveLength(4);
+    expect(t.kernelOrder).toBe(true);
+  });
+
+  it("prose around it is located, line by line, not guessed", () => {
+    const r = readInput("Here is my ipvs table:\n" + SAVE, { file: "issue.txt" });
+    expect(r.diagnostics.map((d) => [d.line, d.col, d.message])).toEqual([[1, 1, "not a line of ipvsadm -Ln or ipvsadm-save -n output"]]);
+    expect(ipvsOf(r.input)[0]!.services).toHaveLength(3);
+  });
+});
+
+describe("no input crashes the reader", () => {
+  const piece = fc.constantFrom(
+    "sh", "(sh-port,flag-1)", "-A", "-a", "-t", "-u", "-f", "-s", "rr", "-r", "-m", "-g", "-i", "-w", "-p", "-M", "-b", "-6", "--sctp-service", "10.0.0.1:80", "[fd00::1]:53", "[fd00::1", "10.0.0.1:",
+    "TCP", "UDP", "FWM", "->", "Masq", "Route", "1", "0", "99999999999", "persistent", "mask", "(sh-port)", "ops", "Prot", "LocalAddress:Port", "Conns", "RemoteAddress:Port", "#", "\t", "",
+  );
+  it("any line of ipvsadm words: a table and located diagnostics, never a throw", () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(piece, { maxLength: 9 }), { maxLength: 12 }), (lines) => {
+        const text = lines.map((l) => l.join(" ")).join("\n");
+        const r = parseIpvs(text, { file: "f" });
+        const n = text.split("\n").length;
+        for (const d of r.diagnostics) {
+          expect(d.line).toBeGreaterThanOrEqual(1);
+          expect(d.line).toBeLessThanOrEqual(n);
+          expect(d.col).toBeGreaterThanOrEqual(1);
+        }
+        // What was read prints back and reads again without errors.
+        expect(parseIpvs(ipvsSaveText(r.value)).diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+      }),
+      { numRuns: 400 },
+    );
   });
 });
 
