@@ -56,14 +56,17 @@ export function findIpvsService(table: IpvsTable, q: IpvsLookup): { service: Ipv
 
 // ---------- which real server ----------
 
-/** One way the scheduler may go: a chance (`probability`), or a side the input does not decide (`given`). */
+/**
+ * One way the scheduler may go: a chance (`probability`) within the side `given` of something
+ * the input does not decide (absent: nothing undecided).
+ */
 export interface IpvsPick {
   /** Absent: no server is available (the kernel then calls ip_vs_leave). */
   server?: IpvsRealServer;
   probability: number;
   /** How it was chosen, and what that rests on. */
   why: string;
-  /** Set when this pick is one of alternatives the input cannot decide between (not a chance). */
+  /** Set when this pick rests on one of alternatives the input cannot decide between. */
   given?: string;
   /** State the input cannot show that the pick rests on, as the outcome lists it. */
   assumes?: string;
@@ -217,28 +220,24 @@ function alternatives(servers: readonly IpvsRealServer[], text: (s: IpvsRealServ
 }
 
 /**
- * ip_vs_twos.c: two servers drawn by weight (get_random_u32() % total), the less loaded of
- * the two kept; on a quiet node both loads are 0 and the first draw is kept. The chance of a
- * server is the share of 32-bit values whose remainder lands in its weight range (exact,
- * modulo bias included).
+ * ip_vs_twos.c ip_vs_twos_schedule: two servers drawn by weight, the less loaded of the two
+ * kept; on a quiet node both loads are 0 and the first draw is kept. The draw is
+ * get_random_u32_below(total + 1), walked down the list until it is <= 0: the first server in
+ * the list gets its weight + 1 of the total + 1 values, every other its weight. Which server
+ * is first needs the kernel's order: without it, each is an alternative.
  */
 function twosPicks(eligible: readonly IpvsRealServer[], kernelOrder: boolean): IpvsPick[] {
   const total = eligible.reduce((a, s) => a + s.weight!, 0);
   if (total === 0) return [{ probability: 1, why: "twos: no server with weight > 0" }];
-  if (!kernelOrder) {
-    // Which remainders fall to which server depends on the list order; the share differs from
-    // weight/total by less than one draw in 2^32/total.
-    return eligible.map((s) => ({ server: s, probability: s.weight! / total, why: `twos on a ${QUIET}: the first of two weighted random draws, ${s.weight}/${total} (to within ${total}/2^32: the modulo bias depends on the list order, which ipvsadm sorts)`, assumes: QUIET_ASSUMED }));
-  }
-  const RANGE = 4294967296;
-  const q = Math.floor(RANGE / total);
-  const m = RANGE % total;
-  let cum = 0;
-  return eligible.map((s) => {
-    const w = s.weight!;
-    const count = w * q + Math.max(0, Math.min(cum + w, m) - cum);
-    cum += w;
-    return { server: s, probability: count / RANGE, why: `twos on a ${QUIET}: the first of two weighted random draws (${w}/${total} of the draws)`, assumes: QUIET_ASSUMED };
+  const draws = (first: IpvsRealServer): IpvsPick[] =>
+    eligible.map((s) => {
+      const count = s.weight! + (s === first ? 1 : 0);
+      return { server: s, probability: count / (total + 1), why: `twos on a ${QUIET}: the first of two weighted random draws, ${count}/${total + 1} of them${s === first ? " (the first in the list takes the extra one)" : ""}`, assumes: QUIET_ASSUMED };
+    });
+  if (kernelOrder || eligible.length === 1) return draws(eligible[0]!);
+  return eligible.flatMap((first) => {
+    const given = `twos: ${endpoint(first.address, first.port)} assumed first in the list (${UNSORTED})`;
+    return draws(first).map((k) => ({ ...k, given }));
   });
 }
 
@@ -363,7 +362,11 @@ export function ipvsRequest(br: Branch, hook: Extract<Hook, "INPUT" | "OUTPUT">,
   const nfct = keepsConntrack(ctx.node, br);
   const out: IpvsResult[] = [];
   for (const pick of picks) {
-    const b = picks.length === 1 ? br : pick.given !== undefined ? alternative(br, { condition: `ipvs ${name} ${pick.why}`, holds: true, text: pick.given }) : fork(br, pick.probability);
+    let b = br;
+    if (picks.length > 1) {
+      if (pick.given !== undefined) b = alternative(br, { condition: `ipvs ${name} ${pick.given}`, holds: true, text: pick.given });
+      b = fork(b, pick.probability);
+    }
     out.push(apply(b, svc, index, pick, hook, ctx, nfct));
   }
   return out;
@@ -382,7 +385,7 @@ function apply(b: Branch, svc: IpvsService, index: number, pick: IpvsPick, hook:
   const detail: IpvsStepDetail = { service: name, choice: pick.why, lines: [ipvsServiceLine(svc)] };
   if (svc.scheduler !== undefined) detail.scheduler = svc.scheduler;
   const step: Step = { hook, table: "ipvs", chain: name, rule: index + 1, verdict: "", matched: true, ipvs: detail };
-  if (pick.probability < 1 && pick.given === undefined) step.branch = `${svc.scheduler}: ${endpoint(pick.server!.address, pick.server!.port)} with probability ${pick.probability.toFixed(4)}`;
+  if (pick.probability < 1) step.branch = `${svc.scheduler}: ${endpoint(pick.server!.address, pick.server!.port)} with probability ${pick.probability.toFixed(4)}`;
   b.steps.push(step);
   if (pick.assumes !== undefined) assume(b, pick.assumes);
   const server = pick.server;

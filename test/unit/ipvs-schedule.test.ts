@@ -58,12 +58,16 @@ describe("schedulers on a quiet node, servers in the kernel's order (--nosort)",
     expect(picked(three("ovf", [0, 0, 2]))).toEqual([["10.0.0.3:80", 1]]);
   });
 
-  it("hand-checked against ip_vs_twos.c: the first draw, get_random_u32() % 3 with weights 1 and 2 (2^32 = 3 * 1431655765 + 1)", () => {
-    const s = service("-A -t 10.96.0.10:80 -s twos\n-a -t 10.96.0.10:80 -r 10.0.0.1:80 -m -w 1\n-a -t 10.96.0.10:80 -r 10.0.0.2:80 -m -w 2\n");
-    const p = ipvsPicks(s, flow, true);
-    expect(p[0]!.probability).toBe(1431655766 / 4294967296);
-    expect(p[1]!.probability).toBe(2863311530 / 4294967296);
-    expect(p[0]!.probability + p[1]!.probability).toBe(1);
+  it("hand-checked against ip_vs_twos.c: get_random_u32_below(total + 1) walked down the list to <= 0; the first server takes weight + 1 values", () => {
+    const s = service("-A -t 10.96.0.10:80 -s twos\n-a -t 10.96.0.10:80 -r 10.0.0.1:80 -m -w 1\n-a -t 10.96.0.10:80 -r 10.0.0.2:80 -m -w 3\n");
+    // Draws 0..4: 0 and 1 end at the first server (1 - 1 <= 0), 2, 3, 4 at the second.
+    expect(picked(s)).toEqual([["10.0.0.1:80", 2 / 5], ["10.0.0.2:80", 3 / 5]]);
+    // Without the kernel's order, which server is first is an alternative, each with its chances.
+    const unsorted = ipvsPicks(s, flow, false).map((p) => [p.server!.address, p.probability, p.given]);
+    expect(unsorted).toEqual([
+      ["10.0.0.1", 2 / 5, expect.stringContaining("10.0.0.1:80 assumed first")], ["10.0.0.2", 3 / 5, expect.stringContaining("10.0.0.1:80 assumed first")],
+      ["10.0.0.1", 1 / 5, expect.stringContaining("10.0.0.2:80 assumed first")], ["10.0.0.2", 4 / 5, expect.stringContaining("10.0.0.2:80 assumed first")],
+    ]);
   });
 
   it("hand-checked against ip_vs_sh.c: 172.20.151.77 hashes to bucket 226; buckets alternate A,B (weights 1,1) → A; A,A,B (2,1) → 226 mod 3 = 1 → A; A,B,B (1,2) → B", () => {
