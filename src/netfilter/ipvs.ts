@@ -157,13 +157,13 @@ export function ipvsPicks(svc: IpvsService, flow: IpvsFlow, kernelOrder = false)
   switch (scheduler) {
     case "rr": {
       // ip_vs_rr.c ip_vs_rr_schedule: the next server after the last one chosen, skipping weight 0.
-      if (eligible.length === 0) return one(undefined, "");
+      if (eligible.length <= 1) return one(eligible[0], "rr: the only server with weight > 0");
       return eligible.map((s) => ({ server: s, probability: 1 / eligible.length, why: `rr: the rotation's position is not known (earlier connections moved it): each of the ${eligible.length} servers with weight > 0 equally likely`, assumes: ROTATION }));
     }
     case "wrr": {
       // ip_vs_wrr.c: over one round each server is picked weight/gcd times; where in the round is unknown.
+      if (eligible.length <= 1) return one(eligible[0], "wrr: the only server with weight > 0");
       const total = eligible.reduce((a, s) => a + s.weight!, 0);
-      if (total === 0) return one(undefined, "");
       return eligible.map((s) => ({ server: s, probability: s.weight! / total, why: `wrr: the position in the weighted round is not known: each server in proportion to its weight (${s.weight}/${total})`, assumes: ROTATION }));
     }
     case "lc":

@@ -45,6 +45,13 @@ describe("schedulers on a quiet node, servers in the kernel's order (--nosort)",
     expect(picked(three("wrr", [1, 0, 3]))).toEqual([["10.0.0.1:80", 0.25], ["10.0.0.3:80", 0.75]]);
   });
 
+  it("rr and wrr with one server of weight > 0: that one, nothing assumed", () => {
+    for (const sched of ["rr", "wrr"]) {
+      const p = ipvsPicks(three(sched, [0, 2, 0]), flow, true);
+      expect(p.map((k) => [k.server?.address, k.probability, k.assumes])).toEqual([["10.0.0.2", 1, undefined]]);
+    }
+  });
+
   it("hand-checked against ip_vs_wlc.c / ip_vs_lc.c / ip_vs_nq.c: with every count 0, the first server with weight > 0", () => {
     for (const s of ["lc", "wlc", "nq", "lblc", "lblcr"]) {
       expect(picked(three(s, [0, 1, 9])), s).toEqual([["10.0.0.2:80", 1]]);
