@@ -5,6 +5,7 @@
  */
 import type { Family, Rule, TableName } from "./ast.js";
 import type { CtState, PacketHeaders } from "./packet.js";
+import type { IpvsForward } from "./ipvs.js";
 
 export type Hook = "PREROUTING" | "INPUT" | "FORWARD" | "OUTPUT" | "POSTROUTING";
 
@@ -229,7 +230,7 @@ export interface IpvsStepDetail {
   /** The real server chosen, as ADDRESS:PORT; absent when none was. */
   server?: string;
   /** How the packet goes to it: masq (DNAT), route (direct routing), tunnel (IP-in-IP), local. */
-  method?: "masq" | "route" | "tunnel" | "local";
+  method?: IpvsForward;
   /** How the server was chosen, and what that rests on (`rr: rotation position unknown...`). */
   choice: string;
   /** The service's and the chosen server's lines in `ipvsadm-save -n` form. */
