@@ -450,7 +450,8 @@ function untrack(p: PacketState, nfct: boolean, server: IpvsRealServer, dport: n
     p.ct.status = new Set();
     return;
   }
-  if (masq) {
+  // An untracked packet (raw NOTRACK) has no entry to point at the real server.
+  if (masq && p.ct.state !== "UNTRACKED") {
     p.ct.reply.src = server.address;
     if (dport !== undefined && p.ct.reply.sport !== undefined) p.ct.reply.sport = dport;
   }
