@@ -61,13 +61,13 @@ export function parseEndpoint(text: string, portOptional: boolean): { address: s
     port = colon < 0 ? undefined : text.slice(colon + 1);
   }
   const family = addressFamily(addr);
-  if (!family) return "an IPv4 address or a bracketed IPv6 address";
+  if (!family) return "an IPv4 address or a bracketed IPv6 address (ipvsadm prints host names unless given -n)";
   if (port === undefined) {
     if (!portOptional) return "ADDRESS:PORT";
     return { address: canonicalAddress(addr, family), family };
   }
   const p = wholeNumber(port, 65535);
-  if (p === undefined) return "a port 0-65535 after the colon";
+  if (p === undefined) return "a port 0-65535 after the colon (ipvsadm prints service names unless given -n)";
   return { address: canonicalAddress(addr, family), family, port: p };
 }
 
