@@ -27,6 +27,8 @@ function ip(base: [number, number], n: number): string {
 export interface KubeProxyDumpOptions {
   services: number;
   endpointsPerService?: number;
+  /** The address of endpoint `index` (service × endpoints per service + endpoint); default spread over 10.244.0.0/16. */
+  endpointAddress?: (index: number) => string;
 }
 
 export function kubeProxyDump(opts: KubeProxyDumpOptions): string {
@@ -59,7 +61,7 @@ export function kubeProxyDump(opts: KubeProxyDumpOptions): string {
     }
     for (let e = 0; e < eps; e++) {
       const sep = hashName("KUBE-SEP", s * eps + e);
-      const epIp = ip([10, 244], (s * eps + e) % 65000 + 2);
+      const epIp = opts.endpointAddress ? opts.endpointAddress(s * eps + e) : ip([10, 244], (s * eps + e) % 65000 + 2);
       chains.push(sep);
       const left = eps - e;
       const prob = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : "";

@@ -10,8 +10,8 @@ import type { IpsetView, NodeView } from "./model/evaluation.js";
 import { ipsetsOf, ipvsOf, readInput, rulesetsOf, type ParsedInput } from "./inputs.js";
 import { ipvsServiceName, type IpvsTable } from "./model/ipvs.js";
 import { mergeRulesets, type SourcedRuleset } from "./syntax/merge.js";
-import { emptyFacts } from "./facts/model.js";
-import { applyShortcuts, readFacts } from "./facts/parse.js";
+import { emptyFacts, type NodeFacts } from "./facts/model.js";
+import { applyShortcuts, readFacts, type FactsFormat } from "./facts/parse.js";
 import { nodeViewFromFacts } from "./netfilter/node-view.js";
 import { ipsetView, parseIpsets, type IpSet, type IpSetCollection } from "./ipset/index.js";
 import { appendAll } from "./append-all.js";
@@ -19,6 +19,8 @@ import { appendAll } from "./append-all.js";
 export interface TextInput {
   file: string;
   text: string;
+  /** What node facts the text is, when the caller knows (a bundle's files, by name); detected otherwise. */
+  format?: FactsFormat;
   /** The command that printed it, when known (a collect bundle's manifest says). */
   command?: readonly string[];
 }
@@ -45,6 +47,8 @@ export interface AssembleSpec {
 export interface AssembledInputs {
   rulesets: Ruleset[];
   node?: NodeView;
+  /** The facts the node view was built from (a cluster finds its links and pods in them). */
+  facts?: NodeFacts;
   ipsets?: IpsetView;
   /** The IPVS virtual servers, when ipvsadm output was given. */
   ipvs?: IpvsTable;
@@ -97,7 +101,8 @@ export function assembleInputs(spec: AssembleSpec): AssembledInputs {
   const node = nodeFromInputs(spec.node ?? [], shortcuts);
   appendAll(out.diagnostics, node.diagnostics);
   if (node.view) out.node = node.view;
-  else out.notes.push("no node facts given: routing and local-address questions are indeterminate (give --node, --bundle or --iface NAME=CIDR)");
+  if (node.facts) out.facts = node.facts;
+  if (!node.view) out.notes.push("no node facts given: routing and local-address questions are indeterminate (give --node, --bundle or --iface NAME=CIDR)");
   if (setSources.length) out.notes.push(`ipsets read from the --rules input${new Set(setSources.map((s) => s.file)).size === 1 ? "" : "s"} too: ${[...new Set(setSources.map((s) => s.file))].join(", ")}`);
   for (const f of spec.ipsets ?? []) {
     const r = readInput(f.text, { file: f.file });
@@ -124,20 +129,24 @@ export function assembleInputs(spec: AssembleSpec): AssembledInputs {
   return out;
 }
 
-function nodeFromInputs(files: TextInput[], s: Shortcuts): { view?: NodeView; diagnostics: Diagnostic[] } {
+/**
+ * The node view and facts from node-facts texts and the shortcuts; neither when nothing is
+ * given. A node of a cluster may have facts and no rules: it is read here alone.
+ */
+export function nodeFromInputs(files: TextInput[], s: Shortcuts): { view?: NodeView; facts?: NodeFacts; diagnostics: Diagnostic[] } {
   if (files.length === 0 && s.ifaces.length === 0 && s.localAddrs.length === 0 && s.routes.length === 0) return { diagnostics: [] };
   const facts = emptyFacts();
   const diagnostics: Diagnostic[] = [];
   for (const f of files) {
     const sink = new DiagnosticSink(f.file);
-    readFacts(f.text, f.file, facts, sink);
+    readFacts(f.text, f.file, facts, sink, f.format);
     appendAll(diagnostics, sink.items);
   }
   const sink = new DiagnosticSink("<command line>");
   applyShortcuts(facts, s, sink);
   if (sink.errorCount) throw new InputError(sink.items.find((d) => d.severity === "error")!.message);
   // Interfaces without routes: the connected routes are all a node has.
-  return { view: nodeViewFromFacts(facts), diagnostics };
+  return { view: nodeViewFromFacts(facts), facts, diagnostics };
 }
 
 /**

@@ -8,8 +8,9 @@ import { lstatSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "./args.js";
 import type { TextInput } from "../assemble.js";
+import type { FactsFormat } from "../facts/parse.js";
 
-export type BundleKind = "rules" | "ipsets" | "node" | "ipvs";
+export type BundleKind = "rules" | "ipsets" | "node" | "hostname" | "ipvs";
 
 /** Every file a bundle may hold, by what it holds. Nothing else in the directory is read. */
 export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
@@ -24,7 +25,20 @@ export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
   ["sysctl.txt", "node"],
   ["sysctl-ipvs.txt", "node"],
   ["node.json", "node"],
+  ["ip-link.json", "node"],
+  ["bridge-fdb.json", "node"],
+  ["ip-neigh.json", "node"],
+  ["wg-dump.txt", "node"],
+  // The node's name in a cluster (`uname -n`); optional, older bundles do not have it.
+  ["hostname.txt", "hostname"],
   ["ipvsadm.txt", "ipvs"],
+]);
+
+/** Node files whose format their name says: an empty table (`[]`, or no output from wg) is then read as "none". */
+const NODE_FORMATS: ReadonlyMap<string, FactsFormat> = new Map<string, FactsFormat>([
+  ["bridge-fdb.json", "bridge-fdb-json"],
+  ["ip-neigh.json", "ip-neigh-json"],
+  ["wg-dump.txt", "wg-dump"],
 ]);
 
 export const MANIFEST = "manifest.json";
@@ -54,14 +68,26 @@ export interface BundleTexts {
   ipsets: TextInput[];
   node: TextInput[];
   ipvs: TextInput[];
+  /** What the node called itself when collected. */
+  hostname?: TextInput;
   notes: string[];
+}
+
+export interface ReadBundleOptions {
+  /**
+   * A bundle without rules is a node with facts only (a node of a cluster whose rules were
+   * not given): said in a note instead of refused.
+   */
+  allowNoRules?: boolean;
+  /** How problems name the bundle (default `--bundle DIR`). */
+  label?: string;
 }
 
 /** Reads one file of the bundle: a regular file, not followed if it is a link, size-capped. */
 export type BundleFileReader = (path: string, limit?: number) => string;
 
-function manifestEntries(dir: string, text: string): ManifestEntry[] {
-  const bad = (why: string) => new UsageError(`--bundle ${dir}: ${MANIFEST} ${why}`);
+function manifestEntries(label: string, text: string): ManifestEntry[] {
+  const bad = (why: string) => new UsageError(`${label}: ${MANIFEST} ${why}`);
   let m: unknown;
   try {
     m = JSON.parse(text);
@@ -98,7 +124,7 @@ function exists(path: string): boolean {
  * The texts of a bundle, by kind. With a manifest, exactly the files it names; without one
  * (a bundle from a netfate before manifests), the known names that are present, with a note.
  */
-export function readBundle(dir: string, read: BundleFileReader): BundleTexts {
+export function readBundle(dir: string, read: BundleFileReader, opts: ReadBundleOptions = {}): BundleTexts {
   let isDir = false;
   try {
     // The directory itself may be a link the user made; the files in it may not.
@@ -106,13 +132,14 @@ export function readBundle(dir: string, read: BundleFileReader): BundleTexts {
   } catch {
     /* not there */
   }
-  if (!isDir) throw new UsageError(`--bundle ${dir}: not a directory`);
+  const label = opts.label ?? `--bundle ${dir}`;
+  if (!isDir) throw new UsageError(`${label}: not a directory`);
   const out: BundleTexts = { rules: [], ipsets: [], node: [], ipvs: [], notes: [] };
   const manifestPath = join(dir, MANIFEST);
   let files: Array<{ name: string; bytes?: number; command?: string[] }>;
   let entries: ManifestEntry[] = [];
   if (exists(manifestPath)) {
-    entries = manifestEntries(dir, read(manifestPath, MANIFEST_LIMIT));
+    entries = manifestEntries(label, read(manifestPath, MANIFEST_LIMIT));
     files = entries.filter((e) => e.file !== undefined).map((e) => ({ name: e.file!, ...(typeof e.bytes === "number" ? { bytes: e.bytes } : {}), command: e.command.map(String) }));
   } else {
     files = [...BUNDLE_FILES.keys()].filter((n) => exists(join(dir, n))).map((name) => ({ name }));
@@ -130,16 +157,23 @@ export function readBundle(dir: string, read: BundleFileReader): BundleTexts {
       out.notes.push(`${path} is empty: the node had no ${f.name.startsWith("ip6") ? "ip6tables" : "iptables"} rules when collected`);
       continue;
     }
-    out[kind].push({ file: path, text, ...(f.command ? { command: f.command } : {}) });
+    if (kind === "hostname") {
+      out.hostname = { file: path, text };
+      continue;
+    }
+    const format = NODE_FORMATS.get(f.name);
+    // wg prints nothing on a node without WireGuard devices: no facts to read, and nothing wrong.
+    if (format && text.trim() === "") continue;
+    out[kind].push({ file: path, text, ...(format ? { format } : {}), ...(f.command ? { command: f.command } : {}) });
   }
   if (out.rules.length === 0) {
     const failed = entries.find((e) => e.command[0] === "iptables-save" && e.file === undefined);
     const hadEmpty = files.some((f) => BUNDLE_FILES.get(f.name) === "rules");
-    throw new UsageError(
-      `--bundle ${dir}: ${hadEmpty ? "the node had no iptables rules when collected (its dumps are empty): nothing to trace"
-        : failed ? `no iptables-save.txt (${failed.command.join(" ")} failed when collected: ${failed.error ?? `exit ${failed.exit}`})`
-        : "no iptables-save.txt in it (made by netfate collect?)"}`,
-    );
+    const why = hadEmpty ? "the node had no iptables rules when collected (its dumps are empty)"
+      : failed ? `no iptables-save.txt (${failed.command.join(" ")} failed when collected: ${failed.error ?? `exit ${failed.exit}`})`
+      : "no iptables-save.txt in it";
+    if (!opts.allowNoRules) throw new UsageError(`${label}: ${hadEmpty ? `${why}: nothing to trace` : failed ? why : `${why} (made by netfate collect?)`}`);
+    out.notes.push(`${dir}: ${why}`);
   }
   return out;
 }

@@ -60,11 +60,13 @@ export function fateText(f: Fate): string {
       return `indeterminate: ${f.reason}`;
     case "error":
       return `error: ${f.reason}`;
+    case "reply-lost":
+      return `REPLY LOST: ${f.reason}${f.parted ? ` (${f.parted})` : ""}`;
   }
 }
 
-export function isDrop(o: Outcome): boolean {
-  return o.fate.kind === "dropped" || o.fate.kind === "rejected" || o.fate.kind === "martian";
+export function isDrop(o: Pick<Outcome, "fate">): boolean {
+  return o.fate.kind === "dropped" || o.fate.kind === "rejected" || o.fate.kind === "martian" || o.fate.kind === "reply-lost";
 }
 
 /** The rule as iptables-save prints it (`-A CHAIN ...`), or the policy line. */

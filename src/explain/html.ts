@@ -8,7 +8,8 @@ import { packetText } from "./describe.js";
 import { traceGraph, type TraceGraph } from "./graph.js";
 import { evaluationJson } from "./json.js";
 
-function esc(s: string): string {
+/** Text for HTML and SVG: the five characters markup reads escaped. */
+export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 

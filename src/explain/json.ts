@@ -5,6 +5,7 @@
  */
 import type { Evaluation } from "../netfilter/model.js";
 import type { Outcome, Step } from "../model/evaluation.js";
+import type { PacketSpec } from "../model/packet.js";
 import { stepRuleText } from "./describe.js";
 
 export const TRACE_JSON_VERSION = 1;
@@ -26,8 +27,14 @@ export interface JsonStep {
   ipvs?: Record<string, unknown>;
 }
 
-function stepJson(s: Step, family: "ipv4" | "ipv6"): JsonStep {
-  const j: JsonStep = { hook: s.hook, table: s.table, chain: s.chain, rule: s.rule, text: stepRuleText(s, family), verdict: s.verdict };
+/** Where a step happened, for steps of a cluster trace: the node (and pod) of its hop. */
+export interface StepPlace {
+  node: string;
+  pod?: string;
+}
+
+function stepJson(s: Step, family: "ipv4" | "ipv6", at?: StepPlace): JsonStep {
+  const j: JsonStep = { ...at, hook: s.hook, table: s.table, chain: s.chain, rule: s.rule, text: stepRuleText(s, family), verdict: s.verdict };
   if (!s.matched) {
     j.matched = false;
     if (s.failed !== undefined) j.failed = s.failed;
@@ -41,16 +48,27 @@ function stepJson(s: Step, family: "ipv4" | "ipv6"): JsonStep {
   return j;
 }
 
-export function outcomeJson(o: Outcome, family: "ipv4" | "ipv6"): Record<string, unknown> {
+/** An outcome's JSON; `at`, in a cluster trace, is put on every step (encapsulated legs' too). */
+export function outcomeJson(o: Outcome, family: "ipv4" | "ipv6", at?: StepPlace): Record<string, unknown> {
   return {
     probability: o.probability,
     assumptions: o.assumptions,
     given: o.given ?? [],
     fate: o.fate,
-    steps: o.steps.map((s) => stepJson(s, family)),
+    steps: o.steps.map((s) => stepJson(s, family, at)),
     final: o.final,
     ...(o.routing ? { routing: o.routing } : {}),
-    ...(o.encapsulated ? { encapsulated: o.encapsulated.map((e) => outcomeJson(e, family)) } : {}),
+    ...(o.encapsulated ? { encapsulated: o.encapsulated.map((e) => outcomeJson(e, family, at)) } : {}),
+  };
+}
+
+/** The packet as given (addresses canonical; mark in hex). */
+export function packetJson(p: PacketSpec): Record<string, unknown> {
+  return {
+    family: p.family, from: p.from, ...(p.src ? { src: p.src } : {}), dst: p.dst, proto: p.proto,
+    ...(p.sport !== undefined ? { sport: p.sport } : {}), ...(p.dport !== undefined ? { dport: p.dport } : {}),
+    ...(p.tcpFlags !== undefined ? { tcp_flags: p.tcpFlags } : {}), ...(p.icmpType !== undefined ? { icmp_type: p.icmpType } : {}),
+    mark: `0x${(p.mark ?? 0).toString(16)}`, state: p.state ?? "new",
   };
 }
 
@@ -58,12 +76,7 @@ export function evaluationJson(e: Evaluation): Record<string, unknown> {
   const p = e.packet;
   return {
     version: TRACE_JSON_VERSION,
-    packet: {
-      family: p.family, from: p.from, ...(p.src ? { src: p.src } : {}), dst: p.dst, proto: p.proto,
-      ...(p.sport !== undefined ? { sport: p.sport } : {}), ...(p.dport !== undefined ? { dport: p.dport } : {}),
-      ...(p.tcpFlags !== undefined ? { tcp_flags: p.tcpFlags } : {}), ...(p.icmpType !== undefined ? { icmp_type: p.icmpType } : {}),
-      mark: `0x${(p.mark ?? 0).toString(16)}`, state: p.state ?? "new",
-    },
+    packet: packetJson(p),
     outcomes: e.outcomes.map((o) => outcomeJson(o, p.family)),
     problems: e.problems,
   };

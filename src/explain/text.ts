@@ -13,7 +13,8 @@ export interface TextOptions {
   notes?: boolean;
 }
 
-function fateColour(o: Outcome, c: Palette): (s: string) => string {
+/** The colour of a fate: red for a lost packet, yellow when it cannot be told or goes nowhere, else green. */
+export function fateColour(o: Pick<Outcome, "fate">, c: Palette): (s: string) => string {
   if (isDrop(o)) return c.red;
   if (o.fate.kind === "indeterminate" || o.fate.kind === "error" || o.fate.kind === "unroutable") return c.yellow;
   return c.green;
@@ -65,7 +66,7 @@ export function wrap(text: string, width: number, indent: string): string[] {
 }
 
 /** Joins items with `sep` into lines of at most `width` columns, breaking only between items. */
-function packLines(items: string[], sep: string, width: number, first: string, rest: string): string[] {
+export function packLines(items: string[], sep: string, width: number, first: string, rest: string): string[] {
   const out: string[] = [];
   let line = first;
   let empty = true;
@@ -95,7 +96,7 @@ function listingLines(s: Step, family: "ipv4" | "ipv6"): string[] {
   ];
 }
 
-function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 80): string[] {
+export function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 80): string[] {
   const where = `${s.hook.padEnd(11)} ${s.table.padEnd(8)} ${s.chain}`;
   const num = s.rule === "policy" ? "policy" : `#${s.rule}`;
   const head = `  ${where} ${c.dim(num)}  ${s.matched ? c.bold(s.verdict) : c.dim(`no match: ${s.failed ?? ""}`)}`;
@@ -113,12 +114,13 @@ function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 80): str
   return lines;
 }
 
-export function problemNote(p: Evaluation["problems"][number]): string {
-  return `note: ${p.table} ${p.chain}${p.rule ? ` rule ${p.rule}` : ""}: ${p.message}`;
+/** A load-time problem as a `note:` line; `node` names the node it was found on, in a cluster. */
+export function problemNote(p: Evaluation["problems"][number], node?: string): string {
+  return `note: ${node !== undefined ? `${node}: ` : ""}${p.table} ${p.chain}${p.rule ? ` rule ${p.rule}` : ""}: ${p.message}`;
 }
 
 /** ", if A and B": the undecided conditions an outcome rests on, for its heading. */
-function givenText(o: Outcome): string {
+export function givenText(o: Pick<Outcome, "given">): string {
   return o.given?.length ? `, if ${o.given.join(" and ")}` : "";
 }
 
@@ -133,14 +135,45 @@ function policyRouting(o: Outcome): string[] {
 }
 
 /** Assumptions that are not one side of an undecided condition (those are in the heading). */
-function standing(o: Outcome): string[] {
+export function standing(o: Pick<Outcome, "assumptions" | "given">): string[] {
   return [...new Set(o.assumptions)].filter((a) => !o.given?.includes(a));
 }
 
-function assumingLines(o: Outcome, c: Palette): string[] {
+export function assumingLines(o: Pick<Outcome, "assumptions" | "given">, c: Palette): string[] {
   const list = standing(o);
   if (!list.length) return [];
   return [`  ${c.yellow("assuming:")}`, ...list.map((a) => `    - ${a}`)];
+}
+
+/** Which parts of an outcome its body shows, for renderers that say some of them otherwise. */
+export interface OutcomeBodyParts {
+  /** The routing decisions to list (the trace: those policy routing made or that decided the fate). */
+  routing?: (o: Outcome) => string[];
+  /** Whether to show the encapsulated legs (left out where they are shown as hops of their own). */
+  encapsulated?: boolean;
+}
+
+/** " — probability p" for a heading; a probability of 1 needs no saying. */
+export function probabilitySuffix(p: number): string {
+  return p !== 1 ? ` — probability ${probabilityText(p)}` : "";
+}
+
+/**
+ * An outcome's steps, routing decisions, final packet and encapsulated legs, each line
+ * indented by two spaces and fitting `o.width` (80).
+ */
+export function outcomeBodyLines(oc: Outcome, fam: "ipv4" | "ipv6", o: TextOptions, parts: OutcomeBodyParts = {}): string[] {
+  const c = o.palette;
+  const out: string[] = [];
+  for (const s of oc.steps) out.push(...stepLine(s, fam, c, o.width));
+  for (const r of (parts.routing ?? policyRouting)(oc)) out.push(`  ${c.cyan(r)}`);
+  out.push(`  final packet: ${snapshotText(oc.final)}`);
+  if (parts.encapsulated === false) return out;
+  for (const enc of oc.encapsulated ?? []) {
+    out.push(`  ${c.cyan("encapsulated")} by ${oc.final.outIface ?? "the tunnel"}: outer packet ${snapshotText(enc.final)} — ${fateColour(enc, c)(fateText(enc.fate))}`);
+    for (const s of enc.steps) out.push(...stepLine(s, fam, c, (o.width ?? 80) - 2).map((l) => "  " + l));
+  }
+  return out;
 }
 
 export function traceText(e: Evaluation, o: TextOptions): string {
@@ -149,16 +182,8 @@ export function traceText(e: Evaluation, o: TextOptions): string {
   const out: string[] = [c.bold(packetText(e.packet)), ""];
   const n = e.outcomes.length;
   e.outcomes.forEach((oc, i) => {
-    // A probability is a chance given the heading's conditions; 1 needs no saying.
-    const prob = oc.probability !== 1 ? ` — probability ${probabilityText(oc.probability)}` : "";
-    out.push(`${c.bold(`Outcome ${i + 1} of ${n}`)}${givenText(oc)}${prob}: ${fateColour(oc, c)(fateText(oc.fate))}`);
-    for (const s of oc.steps) out.push(...stepLine(s, fam, c, o.width));
-    for (const r of policyRouting(oc)) out.push(`  ${c.cyan(r)}`);
-    out.push(`  final packet: ${snapshotText(oc.final)}`);
-    for (const enc of oc.encapsulated ?? []) {
-      out.push(`  ${c.cyan("encapsulated")} by ${oc.final.outIface ?? "the tunnel"}: outer packet ${snapshotText(enc.final)} — ${fateColour(enc, c)(fateText(enc.fate))}`);
-      for (const s of enc.steps) out.push(...stepLine(s, fam, c, (o.width ?? 80) - 2).map((l) => "  " + l));
-    }
+    out.push(`${c.bold(`Outcome ${i + 1} of ${n}`)}${givenText(oc)}${probabilitySuffix(oc.probability)}: ${fateColour(oc, c)(fateText(oc.fate))}`);
+    out.push(...outcomeBodyLines(oc, fam, o));
     out.push(...assumingLines(oc, c));
     out.push("");
   });
@@ -170,7 +195,7 @@ export function traceText(e: Evaluation, o: TextOptions): string {
  * Where a let-through outcome's packet ends up when a rule rewrote its destination, and that
  * rule: `→ 10.244.0.3:53 (nat KUBE-SEP-X rule 2)`; empty when the destination is the packet's own.
  */
-function destinationText(oc: Outcome, e: Evaluation): string {
+export function destinationText(oc: Outcome, e: Pick<Evaluation, "packet">): string {
   const f = oc.final;
   if (f.dst === e.packet.dst && f.dport === e.packet.dport) return "";
   const by = oc.steps.find((s) => s.matched && s.packet && (s.packet.dst !== e.packet.dst || s.packet.dport !== e.packet.dport));
@@ -181,12 +206,13 @@ function destinationText(oc: Outcome, e: Evaluation): string {
 /** How sure the answer is: lost (dropped, rejected, unroutable, martian), unknown (indeterminate, error, queued to a program), or through. */
 export type Verdict = "lost" | "unknown" | "through";
 
-export function outcomeVerdict(o: Outcome): Verdict {
+export function outcomeVerdict(o: Pick<Outcome, "fate">): Verdict {
   switch (o.fate.kind) {
     case "dropped":
     case "rejected":
     case "unroutable":
     case "martian":
+    case "reply-lost":
       return "lost";
     case "indeterminate":
     case "error":
@@ -195,6 +221,33 @@ export function outcomeVerdict(o: Outcome): Verdict {
     default:
       return "through";
   }
+}
+
+/**
+ * Why a lost outcome was lost, under its heading: the deciding rule (as saved and as the
+ * listing shows it), the path of rules taken, and the rules that nearly let it through.
+ */
+export function lostDetailLines(d: Outcome, fam: "ipv4" | "ipv6", o: TextOptions): string[] {
+  const c = o.palette;
+  const out: string[] = [];
+  const last = [...d.steps].reverse().find((s) => s.matched && !s.uncertain);
+  if (last && d.fate.kind !== "unroutable") {
+    out.push(...wrap(stepRuleText(last, fam), o.width ?? 80, "    "));
+    for (const l of listingLines(last, fam)) out.push(`    ${c.dim(l)}`);
+  }
+  const path = d.steps.filter((s) => s.matched && !s.uncertain).map((s) => `${s.table} ${s.chain}${s.rule === "policy" ? " policy" : ` #${s.rule}`}`);
+  if (path.length) out.push(...packLines(path, " → ", o.width ?? 80, "  path: ", "        "));
+  // Near misses in the table and hook that dropped it: a DNAT rule of nat is no near miss for a filter drop.
+  const where = d.fate.kind === "dropped" || d.fate.kind === "rejected" ? d.fate : undefined;
+  const near = d.steps.filter((s) => !s.matched && s.ruleNode && (!where || (s.table === where.table && s.hook === where.hook)) && /ACCEPT|JUMP|GOTO|DNAT|RETURN/.test(stepRuleText(s, fam)));
+  if (near.length) {
+    out.push("  nearly let through by:");
+    for (const s of near.slice(-5)) {
+      out.push(...wrap(stepRuleText(s, fam), o.width ?? 80, "    "));
+      out.push(`      ${c.dim(`failed: ${s.failed}`)}`);
+    }
+  }
+  return out;
 }
 
 /** The short answer: is it dropped, by which rule, along which path, and what nearly let it through. */
@@ -206,7 +259,7 @@ export function whyDroppedText(e: Evaluation, o: TextOptions): string {
   const unknown = e.outcomes.filter((x) => outcomeVerdict(x) === "unknown");
   // Outcomes that rest on different undecided conditions are alternatives, not chances.
   const chances = e.outcomes.every((x) => !x.given?.length);
-  const heading = (x: Outcome) => `${fateText(x.fate)}${givenText(x)}${x.probability !== 1 ? ` — probability ${probabilityText(x.probability)}` : ""}`;
+  const heading = (x: Outcome) => `${fateText(x.fate)}${givenText(x)}${probabilitySuffix(x.probability)}`;
   if (lost.length === 0) {
     out.push(unknown.length ? c.yellow("Cannot tell: the answer depends on something the input does not say.") : c.green("Not dropped."));
     for (const oc of e.outcomes) {
@@ -224,25 +277,9 @@ export function whyDroppedText(e: Evaluation, o: TextOptions): string {
   const total = lost.reduce((sum, x) => sum + x.probability, 0);
   out.push(c.red(all ? "Dropped." : `Dropped in ${lost.length} of ${e.outcomes.length} outcomes${chances ? ` (probability ${probabilityText(total)})` : ", depending on what is assumed"}.`));
   for (const d of lost) {
-    const last = [...d.steps].reverse().find((s) => s.matched && !s.uncertain);
     out.push("");
     out.push(`  ${c.red(lost.length > 1 || d.given?.length ? heading(d) : fateText(d.fate))}`);
-    if (last && d.fate.kind !== "unroutable") {
-      out.push(...wrap(stepRuleText(last, fam), o.width ?? 80, "    "));
-      for (const l of listingLines(last, fam)) out.push(`    ${c.dim(l)}`);
-    }
-    const path = d.steps.filter((s) => s.matched && !s.uncertain).map((s) => `${s.table} ${s.chain}${s.rule === "policy" ? " policy" : ` #${s.rule}`}`);
-    if (path.length) out.push(...packLines(path, " → ", o.width ?? 80, "  path: ", "        "));
-    // Near misses in the table and hook that dropped it: a DNAT rule of nat is no near miss for a filter drop.
-    const where = d.fate.kind === "dropped" || d.fate.kind === "rejected" ? d.fate : undefined;
-    const near = d.steps.filter((s) => !s.matched && s.ruleNode && (!where || (s.table === where.table && s.hook === where.hook)) && /ACCEPT|JUMP|GOTO|DNAT|RETURN/.test(stepRuleText(s, fam)));
-    if (near.length) {
-      out.push("  nearly let through by:");
-      for (const s of near.slice(-5)) {
-        out.push(...wrap(stepRuleText(s, fam), o.width ?? 80, "    "));
-        out.push(`      ${c.dim(`failed: ${s.failed}`)}`);
-      }
-    }
+    out.push(...lostDetailLines(d, fam, o));
     out.push(...assumingLines(d, c));
   }
   const others = e.outcomes.filter((x) => outcomeVerdict(x) !== "lost");

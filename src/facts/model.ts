@@ -11,12 +11,82 @@ export interface FactAddress {
   scope?: "global" | "link" | "host" | "site";
 }
 
+/**
+ * A tunnel device's settings. `kind` says which: `vxlan`, `ipip`, `udp` (flannel's UDP backend: a
+ * TUN device whose packets flanneld carries in UDP) or `wireguard`. Fields a kind does not use
+ * are absent; a field the input did not give is absent too (never a default: the view applies
+ * the kernel's or the daemon's, and says so).
+ */
 export interface FactTunnel {
-  kind: "vxlan" | "ipip";
-  /** VXLAN UDP port (Linux's default without `dstport` is 8472, flannel's too). */
+  kind: "vxlan" | "ipip" | "udp" | "wireguard";
+  /**
+   * VXLAN: the UDP port (`dstport`; Linux's default without it is 8472, flannel's too). udp:
+   * flanneld's port (8285 unless configured). wireguard: the listen port.
+   */
   port?: number;
-  /** VXLAN forwarding database: inner next hop (the peer's VTEP address) → outer destination. */
+  /**
+   * VXLAN: inner next hop (the peer's VTEP address) → outer destination, as given in node.json
+   * (the neighbour and FDB tables give the same, joined by the view). udp: subnet lease prefix
+   * (`10.1.63.0/24`) → the remote node's public address; a cluster loader may fill these in.
+   */
   peers?: Record<string, string>;
+  /** udp: this node's own subnet lease (`10.1.9.0/24`), from which the other nodes' `peers` can be filled (fillUdpPeers). */
+  lease?: string;
+  /** VXLAN: the VNI (`id`). */
+  vni?: number;
+  /** The outer source address (VXLAN and IPIP `local`; udp: the public address flanneld binds). */
+  local?: string;
+  /** IPIP: the one remote end (`remote`); absent for `remote any`, as on tunl0. */
+  remote?: string;
+  /** VXLAN: the underlay device (`dev`). */
+  dev?: string;
+  /** VXLAN: collect-metadata mode (`external`): the VNI and remote come from each packet's metadata (Cilium). */
+  external?: boolean;
+  /** VXLAN: outer destinations of the all-zero-MAC entries given in node.json (the FDB's `00:00:00:00:00:00 dst X`). */
+  flood?: string[];
+  /** wireguard: the fwmark its outer packets carry (0: none). */
+  fwmark?: number;
+  /** wireguard: its peers; absent when the input did not list them (`wg show all dump`). */
+  wireguardPeers?: FactWireguardPeer[];
+}
+
+export interface FactWireguardPeer {
+  publicKey: string;
+  /** Absent when the peer has none (`(none)`): it has not been configured or heard from. */
+  endpoint?: { address: string; port: number };
+  allowedIps: FactCidr[];
+}
+
+export interface FactCidr {
+  address: string;
+  prefixLength: number;
+  family: Family;
+}
+
+/** One neighbour entry (`ip neigh`): which link-layer address an IP address has on a device. */
+export interface FactNeighbour {
+  dev: string;
+  address: string;
+  family: Family;
+  /** Absent for entries without one (INCOMPLETE, FAILED). */
+  lladdr?: string;
+  /** The NUD states, as ip prints them (PERMANENT, REACHABLE, STALE, ...). */
+  state: string[];
+}
+
+/**
+ * One forwarding database entry of a VXLAN device (`bridge fdb`): frames to `mac` go to the
+ * remote VTEP `dst`; the all-zero MAC is the default entry (every one of them gets a copy).
+ * `port`, `vni` and `via` override the device's own for this entry. Entries without `dst` (a
+ * bridge's or a NIC's own) say nothing about tunnels and are not kept.
+ */
+export interface FactFdbEntry {
+  dev: string;
+  mac: string;
+  dst: string;
+  port?: number;
+  vni?: number;
+  via?: string;
 }
 
 export interface FactInterface {
@@ -24,6 +94,8 @@ export interface FactInterface {
   addrs: FactAddress[];
   kind?: string;
   mac?: string;
+  /** Whether the link is up (IFF_UP), when the input says: a tunnel device that is down has no socket and takes nothing apart. */
+  up?: boolean;
   tunnel?: FactTunnel;
 }
 
@@ -97,6 +169,10 @@ export interface NodeFacts {
   /** The policy routing rules; absent when the input did not give them (the kernel's defaults are then assumed, and said). */
   rules?: FactRule[];
   sysctl: Record<string, string>;
+  /** The neighbour tables (`ip neigh`); absent when not given. */
+  neighbours?: FactNeighbour[];
+  /** The VXLAN devices' forwarding entries with a remote (`bridge fdb`); absent when not given. */
+  fdb?: FactFdbEntry[];
 }
 
 export function emptyFacts(): NodeFacts {

@@ -5,16 +5,19 @@
  */
 import type { Family } from "../model/ast.js";
 import { DiagnosticSink } from "../model/diagnostics.js";
-import type { FactAddress, FactInterface, FactTunnel, NodeFacts } from "./model.js";
+import type { FactAddress, FactInterface, NodeFacts } from "./model.js";
 import { parseRouteLine, ROUTE_TYPES } from "./route-line.js";
 import { JsonInput } from "./json-input.js";
 import type { JsonField, JsonNode } from "./located-json.js";
 import { interfaceNameProblem } from "./interface-name.js";
 import { addressFamily, canonicalAddress, parseCidr } from "../model/address.js";
-import { isEthernetAddress, isLinkAddress } from "./ip-text.js";
+import { isEthernetAddress, isLinkAddress, wordsOf } from "./ip-text.js";
 import { canonicalSysctlKey, sysctlValueProblem } from "./sysctl.js";
 import { readIpRuleJson, readIpRuleText, readRuleTexts } from "./rule-input.js";
 import { appendAll } from "../append-all.js";
+import { mergeTunnel, TUNNEL_LINK_KINDS, tunnelOfInfoData, tunnelOfLinkWords } from "./tunnel-link.js";
+import { NODE_JSON_TUNNEL_KEYS, readTunnelJson } from "./tunnel-json.js";
+import { readBridgeFdbJson, readBridgeFdbText, readIpNeighJson, readIpNeighText, readWgDump } from "./tunnel-tables.js";
 
 function iface(facts: NodeFacts, name: string): FactInterface {
   let i = facts.interfaces.find((x) => x.name === name);
@@ -31,10 +34,8 @@ export function addRouteLine(facts: NodeFacts, line: string, sink: DiagnosticSin
   else facts.routes.push(r.route);
 }
 
-const TUNNEL_KEYS = ["port", "peers"];
-
 /**
- * netfate's own node.json: `{"interfaces": [{"name", "addrs", "kind", "mac", "vxlan", "ipip"}],
+ * netfate's own node.json: `{"interfaces": [{"name", "addrs", "kind", "mac", "vxlan", "ipip", "udp", "wireguard"}],
  * "routes": [...], "rules": [...], "rules6": [...], "sysctl": {...}}`. `rules` holds `ip rule`
  * lines, `rules6` `ip -6 rule` lines: a rule without addresses does not say its family.
  */
@@ -92,7 +93,7 @@ function deviceName(f: JsonField, j: JsonInput, what: string): string | undefine
 }
 
 function readNodeInterface(n: JsonNode, j: JsonInput, facts: NodeFacts, seen: Set<string>): void {
-  const f = j.fields(n, "an interface", ["name", "addrs", "kind", "mac", "vxlan", "ipip"]);
+  const f = j.fields(n, "an interface", ["name", "addrs", "kind", "mac", ...NODE_JSON_TUNNEL_KEYS]);
   if (!f) return;
   const nameField = f.get("name");
   if (!nameField) {
@@ -121,36 +122,8 @@ function readNodeInterface(n: JsonNode, j: JsonInput, facts: NodeFacts, seen: Se
     if (isLinkAddress(macText)) i.mac = macText.toLowerCase();
     else j.error(mac.value.at, `bad mac ${JSON.stringify(macText)} of ${name}`, "hex bytes separated by colons, such as 52:54:00:8e:1a:11");
   }
-  const vxlan = f.get("vxlan");
-  const ipip = f.get("ipip");
-  // Settings of one tunnel kind on a link of another leave the link without a tunnel: which is meant is unknown.
-  if (vxlan && kind !== undefined && kind !== "vxlan") j.error(vxlan.keyAt, `${name} is of kind ${kind} but has "vxlan" settings`, '"kind": "vxlan"');
-  if (ipip && kind !== undefined && kind !== "ipip") j.error(ipip.keyAt, `${name} is of kind ${kind} but has "ipip" settings`, '"kind": "ipip"');
-  if (vxlan && ipip && kind === undefined) j.error(ipip.keyAt, `${name} has both "vxlan" and "ipip" settings`, "one of them");
-  if (kind === "vxlan" ? !ipip : vxlan && !ipip && kind === undefined) {
-    const tun: FactTunnel = { kind: "vxlan" };
-    const v = vxlan && j.fields(vxlan.value, `vxlan of ${name}`, TUNNEL_KEYS);
-    const port = v?.get("port");
-    const number = port && j.integer(port.value, `vxlan port of ${name}`, 0, 65535);
-    if (number !== undefined) tun.port = number;
-    const peers = v?.get("peers");
-    const map = peers && j.fields(peers.value, `vxlan peers of ${name}`);
-    if (map) {
-      tun.peers = {};
-      for (const [inner, p] of map) {
-        const outer = j.string(p.value, `vxlan peer ${inner} of ${name}`, "the peer's VTEP address");
-        const a = addressFamily(inner);
-        const b = outer === undefined ? undefined : addressFamily(outer);
-        if (!a) j.error(p.keyAt, `vxlan peer ${JSON.stringify(inner)} of ${name} is not an address`, "the inner next hop's address");
-        else if (outer !== undefined && !b) j.error(p.value.at, `vxlan peer ${JSON.stringify(outer)} of ${name} is not an address`, "the peer's VTEP address");
-        else if (outer !== undefined) tun.peers[canonicalAddress(inner, a)] = canonicalAddress(outer, b!);
-      }
-    }
-    i.tunnel = tun;
-  } else if (kind === "ipip" ? !vxlan : ipip && !vxlan && kind === undefined) {
-    const on = ipip && (ipip.value.kind === "boolean" ? ipip.value.value : j.fields(ipip.value, `ipip of ${name}`, []) !== undefined);
-    if (kind === "ipip" || on) i.tunnel = { kind: "ipip" };
-  }
+  const tunnel = readTunnelJson(f, name, kind, j);
+  if (tunnel) mergeTunnel(i, tunnel);
 }
 
 /** `ip -j addr` (and `ip -j -d addr`): links with their addresses, MACs and link kinds. */
@@ -167,6 +140,9 @@ function readIpAddrJson(root: JsonNode, j: JsonInput, facts: NodeFacts): void {
     const name = deviceName(nameField, j, "ifname");
     if (name === undefined) continue;
     const i = iface(facts, name);
+    const flags = f.get("flags");
+    const flagList = flags && j.list(flags.value, `flags of ${name}`, "a list of link flags");
+    if (flagList) i.up = flagList.some((x) => x.kind === "string" && x.value === "UP");
     const linkType = f.get("link_type");
     const type = linkType && j.string(linkType.value, `link_type of ${name}`);
     const address = f.get("address");
@@ -183,15 +159,9 @@ function readIpAddrJson(root: JsonNode, j: JsonInput, facts: NodeFacts): void {
     const kindField = li?.get("info_kind");
     const kind = kindField && j.string(kindField.value, `info_kind of ${name}`, "a link kind");
     if (kind !== undefined) i.kind = kind;
-    if (kind === "vxlan") {
-      const data = li?.get("info_data");
-      const d = data && j.fields(data.value, `info_data of ${name}`);
-      const port = d?.get("port");
-      const p = port && j.integer(port.value, `vxlan port of ${name}`, 0, 65535);
-      // Port 0 is the kernel's default (8472): the tunnel model applies it.
-      i.tunnel = { kind: "vxlan", ...(p ? { port: p } : {}) };
-    }
-    if (kind === "ipip") i.tunnel = { kind: "ipip" };
+    const data = kind !== undefined && TUNNEL_LINK_KINDS[kind] ? li?.get("info_data") : undefined;
+    const tunnel = kind === undefined ? undefined : tunnelOfInfoData(kind, data && j.fields(data.value, `info_data of ${name}`), name, j);
+    if (tunnel) mergeTunnel(i, tunnel);
   }
 }
 
@@ -326,12 +296,15 @@ function ipRouteJsonLine(n: JsonNode, j: JsonInput): { line: string; at: number 
   return { line: words.join(" "), at: dstField.value.at };
 }
 
-export type FactsFormat = "node-json" | "ip-addr-json" | "ip-route-json" | "ip-rule-json" | "ip-route" | "ip-rule" | "route-n" | "sysctl" | "ip-addr";
+export type FactsFormat =
+  | "node-json" | "ip-addr-json" | "ip-route-json" | "ip-rule-json" | "ip-route" | "ip-rule" | "route-n" | "sysctl" | "ip-addr"
+  | "bridge-fdb-json" | "bridge-fdb" | "ip-neigh-json" | "ip-neigh" | "wg-dump";
 
-/** Each whitespace-separated word of a line with its 1-based column. */
-function wordsOf(line: string): Array<{ w: string; col: number }> {
-  return [...line.matchAll(/\S+/g)].map((m) => ({ w: m[0], col: m.index! + 1 }));
-}
+/** The NUD states `ip neigh` ends an entry with (ipneigh.c nud_state_a2n). */
+const NEIGH_LINE = /^(?:[0-9a-fA-F.:]+)\s+dev\s+\S+.*\b(?:PERMANENT|REACHABLE|STALE|DELAY|PROBE|FAILED|INCOMPLETE|NOARP|NONE)\s*$/;
+/** A line of `wg show all dump`: NAME, then a key (base64 of 32 bytes), `(none)` or `(hidden)`, tab-separated. */
+const WG_DUMP_LINE = /^[^\t\n]+\t(?:[A-Za-z0-9+/]{43}=|\(none\)|\(hidden\))\t/;
+
 
 /**
  * `ip addr` / `ip a` text: `N: NAME[@PEER]: <FLAGS> ...` headers, then `link/ether MAC`,
@@ -343,7 +316,7 @@ function readIpAddr(text: string, facts: NodeFacts, sink: DiagnosticSink): void 
     const l = raw.trim();
     if (!l) return;
     const at = (s: string) => ({ line: k + 1, col: raw.indexOf(s) + 1, len: s.length });
-    const head = /^\d+:\s+([^:@\s]+)(?:@\S+)?:\s+</.exec(l);
+    const head = /^\d+:\s+([^:@\s]+)(?:@\S+)?:\s+<([^>]*)>?/.exec(l);
     if (head) {
       const bad = interfaceNameProblem(head[1]!);
       if (bad) {
@@ -352,6 +325,7 @@ function readIpAddr(text: string, facts: NodeFacts, sink: DiagnosticSink): void 
         return;
       }
       current = iface(facts, head[1]!);
+      current.up = head[2]!.split(",").includes("UP");
       return;
     }
     if (!current) {
@@ -380,20 +354,11 @@ function readIpAddr(text: string, facts: NodeFacts, sink: DiagnosticSink): void 
       }
       return;
     }
-    const vx = /^vxlan id \d+.*?\bdstport (\d+)/.exec(l);
-    if (vx) {
-      const port = Number(vx[1]);
-      if (port > 65535) {
-        sink.error(at(vx[1]!), "bad vxlan dstport", "0-65535", vx[1]);
-        return;
-      }
-      current.kind = "vxlan";
-      current.tunnel = { kind: "vxlan", port };
-      return;
-    }
-    if (/^ipip /.test(l)) {
-      current.kind = "ipip";
-      current.tunnel = { kind: "ipip" };
+    const words = l.split(/\s+/);
+    const tunnel = tunnelOfLinkWords(words, (w, message, expected) => sink.error(at(w), message, expected, w));
+    if (tunnel !== undefined) {
+      current.kind = words[0]!;
+      if (tunnel) mergeTunnel(current, tunnel);
     }
     // valid_lft lines, altname, and the like carry nothing routing needs.
   });
@@ -498,7 +463,16 @@ export function detectFactsFormat(text: string): FactsFormat | undefined {
   const t = text.trimStart();
   if (t.startsWith("{")) return "node-json";
   if (/^\[\s*\{\s*"priority"\s*:/.test(t)) return "ip-rule-json";
-  if (t.startsWith("[")) return /"addr_info"|"ifname"/.test(t.slice(0, 4000)) ? "ip-addr-json" : "ip-route-json";
+  // `bridge -j fdb` objects begin with "mac"; `ip -j neigh` ones have "lladdr" or a "state" list, which routes never have.
+  if (/^\[\s*\{\s*"mac"\s*:/.test(t)) return "bridge-fdb-json";
+  if (t.startsWith("[")) {
+    const head = t.slice(0, 4000);
+    return /"addr_info"|"ifname"/.test(head) ? "ip-addr-json" : /"lladdr"\s*:|"state"\s*:\s*\[/.test(head) ? "ip-neigh-json" : "ip-route-json";
+  }
+  const first = t.slice(0, t.indexOf("\n") < 0 ? undefined : t.indexOf("\n"));
+  if (WG_DUMP_LINE.test(first)) return "wg-dump";
+  if (/^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}\s+dev\s/.test(first)) return "bridge-fdb";
+  if (NEIGH_LINE.test(first.trimEnd())) return "ip-neigh";
   if (/^\d+:\s+(?:not\s+)?from\s/.test(t)) return "ip-rule";
   if (/^net\.[\w./-]+\s*=/m.test(t)) return "sysctl";
   if (/^Kernel IP routing table/.test(t) || /^Destination\s+Gateway\s+Genmask/.test(t)) return "route-n";
@@ -507,42 +481,48 @@ export function detectFactsFormat(text: string): FactsFormat | undefined {
   return undefined;
 }
 
-/** Reads one node-facts file into `facts`. */
-export function readFacts(text: string, file: string, facts: NodeFacts, sink: DiagnosticSink): FactsFormat | undefined {
-  const format = detectFactsFormat(text);
-  switch (format) {
-    case "node-json":
-    case "ip-addr-json":
-    case "ip-rule-json":
-    case "ip-route-json": {
-      const j = new JsonInput(text, sink);
-      const root = j.parse();
-      if (!root) return format;
-      if (format === "node-json") readNodeJson(root, j, facts, sink);
-      else if (format === "ip-addr-json") readIpAddrJson(root, j, facts);
-      else if (format === "ip-rule-json") readIpRuleJson(root, j, file, facts, sink);
-      else readIpRouteJson(root, j, facts, sink);
-      return format;
-    }
-    case "sysctl":
-      readSysctl(text, facts, sink);
-      return format;
-    case "route-n":
-      readRouteN(text, facts, sink);
-      return format;
-    case "ip-addr":
-      readIpAddr(text, facts, sink);
-      return format;
-    case "ip-route":
-      readIpRoute(text, facts, sink);
-      return format;
-    case "ip-rule":
-      readIpRuleText(text, file, facts, sink);
-      return format;
-    default:
-      sink.error({ line: 1, col: 1, len: 0 }, `${file}: cannot tell what node facts these are`, "node.json, ip -j addr, ip -j route, ip -j rule, ip route, ip rule or sysctl output");
-      return undefined;
+/** The reader of each text format, and of each JSON one once parsed. */
+type TextReader = (text: string, file: string, facts: NodeFacts, sink: DiagnosticSink) => void;
+type JsonReader = (root: JsonNode, j: JsonInput, file: string, facts: NodeFacts, sink: DiagnosticSink) => void;
+const TEXT_READERS: Partial<Record<FactsFormat, TextReader>> = {
+  sysctl: (text, _file, facts, sink) => readSysctl(text, facts, sink),
+  "route-n": (text, _file, facts, sink) => readRouteN(text, facts, sink),
+  "ip-addr": (text, _file, facts, sink) => readIpAddr(text, facts, sink),
+  "ip-route": (text, _file, facts, sink) => readIpRoute(text, facts, sink),
+  "ip-rule": (text, file, facts, sink) => readIpRuleText(text, file, facts, sink),
+  "bridge-fdb": (text, _file, facts, sink) => readBridgeFdbText(text, facts, sink),
+  "ip-neigh": (text, _file, facts, sink) => readIpNeighText(text, facts, sink),
+  "wg-dump": (text, _file, facts, sink) => readWgDump(text, facts, sink, (name) => iface(facts, name)),
+};
+const JSON_READERS: Partial<Record<FactsFormat, JsonReader>> = {
+  "node-json": (root, j, _file, facts, sink) => readNodeJson(root, j, facts, sink),
+  "ip-addr-json": (root, j, _file, facts) => readIpAddrJson(root, j, facts),
+  "ip-rule-json": (root, j, file, facts, sink) => readIpRuleJson(root, j, file, facts, sink),
+  "ip-route-json": (root, j, _file, facts, sink) => readIpRouteJson(root, j, facts, sink),
+  "bridge-fdb-json": (root, j, _file, facts) => readBridgeFdbJson(root, j, facts),
+  "ip-neigh-json": (root, j, _file, facts) => readIpNeighJson(root, j, facts),
+};
+
+/**
+ * Reads one node-facts file into `facts`. `known` is the format when the caller knows it (a
+ * bundle's files by their names): an empty neighbour table or wg dump says "none" then.
+ */
+export function readFacts(text: string, file: string, facts: NodeFacts, sink: DiagnosticSink, known?: FactsFormat): FactsFormat | undefined {
+  const format = known ?? detectFactsFormat(text);
+  const textReader = format && TEXT_READERS[format];
+  if (textReader) {
+    textReader(text, file, facts, sink);
+    return format;
   }
+  const jsonReader = format && JSON_READERS[format];
+  if (jsonReader) {
+    const j = new JsonInput(text, sink);
+    const root = j.parse();
+    if (root) jsonReader(root, j, file, facts, sink);
+    return format;
+  }
+  sink.error({ line: 1, col: 1, len: 0 }, `${file}: cannot tell what node facts these are`, "node.json, ip -j addr, ip -j route, ip -j rule, ip route, ip rule, sysctl, bridge fdb, ip neigh or wg show all dump output");
+  return undefined;
 }
 
 /**
@@ -572,12 +552,12 @@ export function applyShortcuts(facts: NodeFacts, s: { ifaces: string[]; localAdd
 }
 
 /** Reads several node-facts texts into one NodeFacts, with every diagnostic. */
-export function factsFromTexts(inputs: ReadonlyArray<{ text: string; file: string }>): { facts: NodeFacts; diagnostics: DiagnosticSink["items"] } {
+export function factsFromTexts(inputs: ReadonlyArray<{ text: string; file: string; format?: FactsFormat }>): { facts: NodeFacts; diagnostics: DiagnosticSink["items"] } {
   const facts: NodeFacts = { interfaces: [], routes: [], sysctl: {} };
   const diagnostics: DiagnosticSink["items"] = [];
   for (const i of inputs) {
     const sink = new DiagnosticSink(i.file);
-    readFacts(i.text, i.file, facts, sink);
+    readFacts(i.text, i.file, facts, sink, i.format);
     appendAll(diagnostics, sink.items);
   }
   return { facts, diagnostics };

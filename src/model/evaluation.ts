@@ -125,14 +125,59 @@ export interface ReversePathFlags {
   validMark: boolean;
 }
 
+/** One outer packet a tunnel sends for an inner one: where to, and the ports and VNI where they differ from the device's own. */
+export interface OuterEndpoint {
+  dst: string;
+  dport?: number;
+  sport?: number;
+  vni?: number;
+  /**
+   * VXLAN: the inner frame's Ethernet destination (the next hop's neighbour entry). The remote
+   * device must have this MAC: an inner frame to another is PACKET_OTHERHOST there, and ip_rcv
+   * drops it before PREROUTING (checked in test/kernel/tunnel-vxlan.test.ts).
+   */
+  innerMac?: string;
+}
+
+/**
+ * The outer packets of one inner packet: one per remote (a VXLAN default entry floods a copy to
+ * each); `dropped` when the device sends nothing (no FDB entry, no WireGuard peer for the
+ * destination: the reason says which); `indeterminate` when the node facts do not tell.
+ */
+export type OuterPackets = OuterEndpoint[] | { dropped: string } | { indeterminate: string };
+
 /** An encapsulating device: what the outer packet looks like for a given next hop. */
 export interface TunnelInfo {
-  kind: "vxlan" | "ipip" | "ip6tnl" | "gre" | "wireguard";
-  /** The outer destination for an inner next hop (VXLAN: from the FDB; IPIP: the gateway). */
+  kind: "vxlan" | "ipip" | "ip6tnl" | "gre" | "wireguard" | "udp";
+  /**
+   * The outer destination for an inner next hop (VXLAN: neighbour, then FDB; IPIP: the gateway;
+   * udp: the subnet lease holding the inner destination; WireGuard: the endpoint of the peer
+   * whose allowed IPs hold it). Undefined unless there is exactly one: `outerPackets` says why.
+   */
   outerDestination(nexthop: string | undefined, innerDst: string): string | undefined;
+  /** Every outer packet the inner one becomes, or why none or why unknown. */
+  outerPackets?(nexthop: string | undefined, innerDst: string): OuterPackets;
   outerProto: number;
+  /** The outer destination port when it is the same for every remote (VXLAN's, flanneld's, WireGuard peers' when they agree). */
   outerDport?: number;
+  /** The outer source port when the device fixes it (flanneld's and WireGuard's bound port; VXLAN hashes it per flow). */
   outerSport?: number;
+  /** The outer source address when the device fixes it (VXLAN and IPIP `local`, the address flanneld binds). */
+  outerSrc?: string;
+  /** The mark the outer packet leaves with (WireGuard's fwmark, which wg-quick's rules use to keep it off the tunnel). */
+  outerMark?: number;
+  /** The VXLAN Network Identifier, where known. */
+  vni?: number;
+  /** WireGuard's cryptokey routing on receive: the inner source must be in the allowed IPs of the peer whose endpoint sent it (outerSrc). Other kinds accept any inner packet. */
+  acceptsInner?(innerSrc: string, outerSrc: string): boolean | { indeterminate: string };
+}
+
+/** The device that takes an arriving outer packet apart, as NodeView.decapsulator answers. */
+export interface Decapsulator {
+  dev: string;
+  kind: TunnelInfo["kind"];
+  /** Said when the answer rests on something the question or the node facts left open (which VNI, which outer source). */
+  assumption?: string;
 }
 
 export interface NodeView {
@@ -159,6 +204,14 @@ export interface NodeView {
   /** Whether `iif` forwards (net.ipv4.conf.IFACE.forwarding, else net.ipv4.ip_forward; IPv6 alike). */
   forwarding(family: Family, iif?: string): Tri;
   tunnel(dev: string): TunnelInfo | undefined;
+  /**
+   * The device that takes an arriving outer packet apart on this node, or undefined: IPIP
+   * (protocol 4) to a local address → the ipip device (tunl0); UDP to a local address at a
+   * VXLAN device's port → that device (by VNI when several share the port and `vni` is given);
+   * UDP to flanneld's port → the udp (TUN) device; UDP to a WireGuard listen port → that device.
+   * `src`, the outer source, picks among IPIP devices with a fixed remote (ip_tunnel_lookup).
+   */
+  decapsulator?(outer: { family: Family; proto: number; dst: string; dport?: number; vni?: number; src?: string }): Decapsulator | undefined;
   /** A sysctl as given, for settings such as bridge-nf-call-iptables. */
   sysctl(name: string): string | undefined;
 }
@@ -292,7 +345,14 @@ export type Fate =
   /** Dropped by the routing decision itself: a martian source or destination, or the reverse-path filter (rp_filter). */
   | { kind: "martian"; check: MartianCheck; reason: string; iface?: string }
   | { kind: "indeterminate"; reason: string }
-  | { kind: "error"; reason: string };
+  | { kind: "error"; reason: string }
+  /**
+   * A reply (cluster evaluations) that never reaches its sender as the reply of its connection:
+   * it comes back by another node or interface, is dropped on the way, or misses the conntrack
+   * entry that holds the connection's NAT. `parted` says where request and reply part; `cause`
+   * is what stopped the reply, when something did.
+   */
+  | { kind: "reply-lost"; reason: string; parted?: string; cause?: Fate };
 
 /** The connection as conntrack holds it after this packet (tuples after NAT). */
 export interface ConntrackSummary {

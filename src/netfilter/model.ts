@@ -6,7 +6,7 @@ import type { Family, Ruleset } from "../model/ast.js";
 import type { PacketSpec } from "../model/packet.js";
 import { compileRulesets, type CompiledRuleset, type CompileProblem } from "./compile.js";
 import { evaluatePath, evaluateReplyPath } from "./path.js";
-import type { IpsetView, NodeView, Outcome, StateAssumptions } from "../model/evaluation.js";
+import type { ConntrackSummary, IpsetView, NodeView, Outcome, StateAssumptions } from "../model/evaluation.js";
 import { noIpsets, unknownNode } from "./unknown-facts.js";
 import type { IpvsTable } from "../model/ipvs.js";
 
@@ -23,6 +23,14 @@ export interface EvaluateOptions {
   verbose?: boolean;
   /** State the input cannot show, assumed other than as on a quiet node (`{ limit: "busy" }`, or `"either"` for both). */
   assume?: StateAssumptions;
+  /**
+   * The connection the packet belongs to, as conntrack holds it after an earlier packet (an
+   * outcome's `conntrack`): conntrack then applies its NAT and the packet finds its ctmark.
+   * A multi-node evaluation passes each node's own entry to the reply.
+   */
+  connection?: ConntrackSummary;
+  /** The packet is the first reply of `connection` (SEEN_REPLY is set by it). */
+  firstReply?: boolean;
 }
 
 export interface Evaluation {
@@ -40,6 +48,11 @@ export class NetfilterNode {
   constructor(private readonly inputs: NodeInputs) {
     this.node = inputs.node ?? unknownNode;
     this.ipsets = inputs.ipsets ?? noIpsets();
+  }
+
+  /** Whether any rules of `family` were given (without them every table is empty to the evaluator). */
+  hasRules(family: Family): boolean {
+    return this.inputs.rulesets.some((r) => r.family === family);
   }
 
   rules(family: Family): CompiledRuleset {
@@ -70,6 +83,7 @@ export class NetfilterNode {
     const outcomes = evaluatePath(packet, {
       rules, node: this.node, ipsets: this.ipsets, verbose: opts.verbose ?? false, family: packet.family,
       ...(opts.assume ? { assumed: opts.assume } : {}),
+      ...(opts.connection ? { connection: opts.connection, firstReply: opts.firstReply === true } : {}),
       ...(this.inputs.ipvs ? { ipvs: this.inputs.ipvs } : {}),
     });
     return { packet, outcomes, problems: rules.problems };

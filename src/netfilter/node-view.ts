@@ -14,6 +14,7 @@ import type { FactRoute, NodeFacts } from "../facts/model.js";
 import { confKey } from "../facts/sysctl.js";
 import { Fib, routeText, ruleText, type FibAnswer, type Flow } from "./fib.js";
 import { ipToNum, netContains } from "../model/address.js";
+import { tunnelViewOf } from "./tunnels.js";
 import type { AddrType, InputRouteQuery, NodeView, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "../model/evaluation.js";
 
 const ADDR_TYPE: Partial<Record<FactRoute["type"], AddrType>> = {
@@ -85,6 +86,7 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     const n = ipToNum(ip, family);
     return n !== undefined && fib.localTable(n, family)?.type === "local";
   };
+  const tunnels = tunnelViewOf(facts, ownAddress);
 
   const selectSource = (dev: string, family: Family, towards: string): string | undefined => {
     const i = ifaceByName.get(dev);
@@ -386,18 +388,8 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
       return undefined;
     },
     forwarding,
-    tunnel(dev): TunnelInfo | undefined {
-      const t = ifaceByName.get(dev)?.tunnel;
-      if (!t) return undefined;
-      if (t.kind === "vxlan") {
-        return {
-          kind: "vxlan", outerProto: 17, outerDport: t.port ?? 8472,
-          outerDestination: (nexthop) => (nexthop ? t.peers?.[nexthop] : undefined),
-        };
-      }
-      // IPIP: the onlink gateway of the route is the remote node itself.
-      return { kind: "ipip", outerProto: 4, outerDestination: (nexthop) => nexthop };
-    },
+    tunnel: (dev): TunnelInfo | undefined => tunnels.tunnel(dev),
+    decapsulator: (outer) => tunnels.decapsulator(outer),
     sysctl,
   };
 }

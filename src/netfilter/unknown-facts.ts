@@ -17,6 +17,7 @@ export const unknownNode: NodeView = {
   masqueradeAddress: () => undefined,
   forwarding: () => ({ indeterminate: NO_NODE }),
   tunnel: () => undefined,
+  decapsulator: () => undefined,
   sysctl: () => undefined,
 };
 

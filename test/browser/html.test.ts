@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { chromiumMissing, launchChromium } from "../support/chromium.js";
 import { readInput, rulesetsOf } from "../../src/inputs.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
@@ -17,19 +18,14 @@ import { readFileSync } from "node:fs";
 import { nodeFromTexts, packet } from "../../src/testing/load.js";
 import { ODD_NAMES_CHAINS, ODD_NAMES_SAVE } from "../support/odd-chain-names.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const why = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (apt-get install chromium)`;
-if (why && process.env.CI) throw new Error(`the browser test must run in CI but cannot: ${why}`);
+const why = chromiumMissing;
 
 const sample = resolve(import.meta.dirname, "../../samples/kube-proxy-basic");
 
 describe.skipIf(why !== undefined)(`trace HTML in Chromium${why ? ` (skipped: ${why})` : ""}`, () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => browser?.close());
 

@@ -59,6 +59,7 @@ export const LAYERS: readonly Layer[] = [
       // It builds the views buildNode takes (node view, ipset view) from parsed inputs, so it
       // sits with the evaluator, below everything that loads files.
       { path: "src/assemble.ts", what: "texts → the rulesets and views an evaluation needs" },
+      { path: "src/assemble-cluster.ts", what: "texts of several nodes and their pods → a cluster's inputs" },
     ],
   },
   {

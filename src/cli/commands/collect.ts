@@ -30,6 +30,22 @@ export interface Collected {
   partial?: boolean;
   /** The command as a user without netfate on the node runs it (when it is not `command` as is). */
   recipe?: string;
+  /** What is written instead of the output as printed (secrets taken out). */
+  redact?: (stdout: string) => string;
+}
+
+/**
+ * `wg show all dump` prints each device's private key and each peer's preshared key: a bundle
+ * is for sharing, so both become `(hidden)`, as `wg show` itself prints them. Device lines have
+ * 5 fields (the private key is the 2nd), peer lines 9 (the preshared key is the 3rd).
+ */
+export function redactWireguardDump(text: string): string {
+  return text.split("\n").map((line) => {
+    const f = line.split("\t");
+    const secret = f.length === 5 ? 1 : f.length === 9 ? 2 : -1;
+    if (secret >= 0 && f[secret] !== "(none)") f[secret] = "(hidden)";
+    return f.join("\t");
+  }).join("\n");
 }
 
 /** The sysctls read for every interface (and `all`, `default`): see src/facts/sysctl.ts. */
@@ -48,6 +64,18 @@ export const COLLECTED: readonly Collected[] = [
   { file: "ip6-route.json", command: ["ip", "-j", "-6", "route", "show", "table", "all"], required: false },
   { file: "ip-rule.json", command: ["ip", "-j", "rule", "show"], required: false },
   { file: "ip6-rule.json", command: ["ip", "-j", "-6", "rule", "show"], required: false },
+  // Tunnels: the devices' settings (VXLAN's VNI, port, local address), the tables their outer
+  // packets are chosen by, and WireGuard's peers. Nodes without them or without wg lose nothing else.
+  { file: "ip-link.json", command: ["ip", "-d", "-j", "link", "show"], required: false },
+  { file: "bridge-fdb.json", command: ["bridge", "-j", "fdb", "show"], required: false },
+  { file: "ip-neigh.json", command: ["ip", "-j", "neigh", "show"], required: false },
+  {
+    file: "wg-dump.txt",
+    command: ["wg", "show", "all", "dump"],
+    required: false,
+    redact: redactWireguardDump,
+    recipe: `wg show all dump | awk -F '\\t' -v OFS='\\t' 'NF == 5 && $2 != "(none)" { $2 = "(hidden)" } NF == 9 && $3 != "(none)" { $3 = "(hidden)" } 1'`,
+  },
   {
     file: "sysctl.txt",
     command: ["sysctl", ...SYSCTL_KEYS],
@@ -56,6 +84,9 @@ export const COLLECTED: readonly Collected[] = [
     // Each /proc/sys path with its dots and slashes swapped is the key as sysctl names it.
     recipe: `sysctl ${SYSCTL_KEYS.join(" ")} $(cd /proc/sys && ls -d ${(["ipv4", "ipv6"] as const).flatMap((f) => CONF_READ[f].map((k) => `net/${f}/conf/*/${k}`)).join(" ")} | tr ./ /.)`,
   },
+  // The node's name in a cluster of bundles (--cluster). uname is in coreutils, on every node;
+  // a node debug pod shares the node's UTS namespace, so it prints the node's name there too.
+  { file: "hostname.txt", command: ["uname", "-n"], required: false },
   // The IPVS virtual servers (kube-proxy's IPVS mode), absent where ipvsadm is not installed:
   // what ipvsadm-save -n prints (it runs `ipvsadm -S -n`), but with --nosort, so that the real
   // servers come in the kernel's order, which the list-walking schedulers follow.
@@ -94,8 +125,10 @@ const USAGE = `usage: netfate collect DIR
 
 Gathers iptables-save -c, ip6tables-save -c, ipset save, ip -j addr, every routing table
 (ip -j route show table all), the policy routing rules (ip -j rule), the routing sysctls
-of every interface and, where IPVS is used, its virtual servers (ipvsadm -S -n --nosort) and
-settings into DIR, with a ${MANIFEST} saying which command made each file and how it exited.
+of every interface, the tunnels' settings and tables (ip -d -j link, bridge -j fdb, ip -j neigh,
+wg show all dump with its keys hidden), the node's name (uname -n) and, where IPVS is used, its
+virtual servers (ipvsadm -S -n --nosort) and settings into DIR, with a ${MANIFEST} saying which
+command made each file and how it exited.
 DIR must not exist yet, or be empty. Then, anywhere: netfate why-dropped --bundle DIR PACKET
 
 On a Kubernetes node without a shell, collect through a debug pod in the node's namespaces:
@@ -171,7 +204,8 @@ export function runCollect(argv: string[], io: CommandIO): number {
       const cmd = commandOf(c);
       // A long key list is not worth a screen of progress.
       const shown = cmd.length > 8 ? `${cmd[0]} (${cmd.length - 1} keys)` : cmd.join(" ");
-      const { stdout, entry } = runOne(cmd, c.partial === true);
+      const { stdout: printed, entry } = runOne(cmd, c.partial === true);
+      const stdout = printed !== undefined && c.redact ? c.redact(printed) : printed;
       if (stdout !== undefined) {
         createFile(join(tmp, file), stdout);
         entry.file = file;

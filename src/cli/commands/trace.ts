@@ -19,9 +19,11 @@ import { dotText, mermaidText } from "../../explain/graph.js";
 import { writeFileSync } from "node:fs";
 import type { CommandIO } from "../io.js";
 import { ASSUME_FLAG, assumptionsOf } from "../assume.js";
+import { CLUSTER_FLAGS, runClusterTrace, wantsCluster } from "./cluster-trace.js";
 
 export const TRACE_FLAGS: FlagSpec[] = [
   ...INPUT_FLAGS,
+  ...CLUSTER_FLAGS,
   { name: "packet", short: "p", value: true, help: "the packet (instead of the last argument)" },
   { name: "json", help: "print the versioned JSON shape (see src/explain/trace.schema.json)" },
   { name: "format", short: "f", value: true, help: "text (default), json, html (one self-contained page), mermaid or dot" },
@@ -57,6 +59,8 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
   const packetText = flagValue(args, "packet") ?? args.positionals.join(" ");
   if (!packetText.trim()) throw new UsageError(`${kind} needs a PACKET, e.g. "tcp 10.0.0.1:40000 -> 10.0.0.2:80 in eth0"`);
   const pk = readPacket(packetText);
+  if (wantsCluster(args)) return runClusterTrace(kind, args, pk.packet, pk.notes, io);
+  if (flagValue(args, "at") !== undefined) throw new UsageError("--at says where in a cluster the packet starts: give --cluster");
   const inputs = loadInputs(args, io);
   const quiet = flagSet(args, "quiet");
   if (!quiet) {

@@ -1,0 +1,139 @@
+/**
+ * `trace`/`why-dropped` across nodes: with `--cluster` the packet crosses the cluster's nodes
+ * and pods; with `--reply` (on a cluster, or the one node the input flags give) its reply is
+ * followed back to the sender through each node's own conntrack.
+ */
+import { writeFileSync } from "node:fs";
+import { buildCluster, type ClusterInputs, type ClusterMember } from "../../netfilter/cluster.js";
+import { buildNode } from "../../netfilter/model.js";
+import { emptyFacts } from "../../facts/model.js";
+import { inferPods } from "../../facts/pods.js";
+import { formatDiagnostic, type Diagnostic } from "../../model/diagnostics.js";
+import type { Place } from "../../model/cluster.js";
+import type { PacketSpec } from "../../model/packet.js";
+import { clusterTraceText, clusterWhyDroppedText } from "../../explain/cluster-text.js";
+import { clusterEvaluationJson } from "../../explain/cluster-json.js";
+import { clusterHtmlPage } from "../../explain/cluster-html.js";
+import { clusterVerdict } from "../../explain/cluster-describe.js";
+import { problemNote } from "../../explain/text.js";
+import { paletteFor } from "../../explain/colour.js";
+import { flagSet, flagValue, flagValues, UsageError, type FlagSpec, type ParsedArgs } from "../args.js";
+import { InputReader, loadInputs } from "../load.js";
+import { clusterDiagnostics, type AssembledCluster } from "../../assemble-cluster.js";
+import { loadCluster } from "../cluster-load.js";
+import { toJson } from "../render-json.js";
+import { assumptionsOf } from "../assume.js";
+import type { CommandIO } from "../io.js";
+
+export const CLUSTER_FLAGS: FlagSpec[] = [
+  { name: "cluster", value: true, help: "a cluster: a directory with one sub-directory (collect bundle) per node and a pods.txt, or a cluster.json" },
+  { name: "at", value: true, help: "where the packet starts in the cluster: a node, a pod (NODE/POD when two share a name) or an address one holds" },
+  { name: "reply", help: "also follow each outcome's reply back to the sender, through every node's own conntrack entry" },
+];
+
+/** The flags that give one node's inputs: the cluster gives every node its own. */
+const NODE_INPUT_FLAGS = ["rules", "ipsets", "node", "ipvs", "bundle", "iface", "local-addr", "route", "table"];
+
+/** The name a lone node goes by when the input does not give one. */
+const LONE_NODE = "node";
+
+/** Whether the command is a cluster one (the input is a cluster, or the reply is asked for). */
+export function wantsCluster(args: ParsedArgs): boolean {
+  return flagValue(args, "cluster") !== undefined || flagSet(args, "reply");
+}
+
+export function runClusterTrace(kind: "trace" | "why-dropped", args: ParsedArgs, packet: PacketSpec, packetNotes: readonly string[], io: CommandIO): number {
+  const quiet = flagSet(args, "quiet");
+  const loaded = loadClusterInputs(args, io);
+  if (!quiet) {
+    for (const n of loaded.notes) io.err(`note: ${n}\n`);
+    for (const n of packetNotes) io.err(`note: ${n}\n`);
+  }
+  const errors = loaded.diagnostics.filter((d) => d.diagnostic.severity === "error");
+  for (const { node, diagnostic } of loaded.diagnostics) {
+    if (diagnostic.severity === "error" || (!quiet && diagnostic.severity === "warning")) io.err(`${node ? `[${node}] ` : ""}${formatDiagnostic(diagnostic)}\n`);
+  }
+  if (errors.length && !flagSet(args, "keep-going")) {
+    io.err(`netfate: the inputs have ${errors.length} error${errors.length > 1 ? "s" : ""} (above); fix them, or pass --keep-going to evaluate without the lines they are on\n`);
+    return 2;
+  }
+  const cluster = buildCluster(loaded.inputs);
+  const start = startOf(args, cluster, packet);
+  const assume = assumptionsOf(args);
+  const ev = cluster.evaluate(packet, start, { verbose: kind === "why-dropped" || flagSet(args, "verbose"), reply: flagSet(args, "reply"), ...(assume ? { assume } : {}) });
+  if (errors.length) {
+    const left = `the lines with errors were left out (--keep-going): ${errors.slice(0, 8).map((d) => `${d.diagnostic.file}:${d.diagnostic.line}`).join(", ")}; what they say is not known`;
+    for (const o of ev.outcomes) o.assumptions.push(left);
+  }
+  if (!quiet) for (const p of ev.problems) io.err(`[${p.node}] ${problemNote(p.problem)}\n`);
+  const format = flagSet(args, "json") ? "json" : flagValue(args, "format") ?? "text";
+  let text: string;
+  switch (format) {
+    case "json":
+      text = toJson(clusterEvaluationJson(ev)) + "\n";
+      break;
+    case "html":
+      text = clusterHtmlPage(ev);
+      break;
+    case "text": {
+      const palette = paletteFor(io.isTTY && !flagValue(args, "output"));
+      const width = io.isTTY && io.columns ? io.columns : 80;
+      text = kind === "trace" ? clusterTraceText(ev, { palette, width, notes: false }) : clusterWhyDroppedText(ev, { palette, width });
+      break;
+    }
+    default:
+      throw new UsageError(`--format ${format} does not draw a cluster; one of text, json, html`);
+  }
+  const outFile = flagValue(args, "output");
+  if (outFile) {
+    try {
+      writeFileSync(outFile, text);
+    } catch (err) {
+      throw new UsageError(`cannot write ${outFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  } else io.out(text);
+  if (kind !== "why-dropped") return 0;
+  const verdict = clusterVerdict(ev);
+  return verdict === "lost" ? 1 : verdict === "unknown" ? 3 : 0;
+}
+
+interface LoadedCluster {
+  inputs: ClusterInputs;
+  diagnostics: Array<{ node?: string; diagnostic: Diagnostic }>;
+  notes: string[];
+}
+
+function loadClusterInputs(args: ParsedArgs, io: CommandIO): LoadedCluster {
+  const path = flagValue(args, "cluster");
+  if (path !== undefined) {
+    const mixed = NODE_INPUT_FLAGS.filter((f) => flagValues(args, f).length > 0);
+    if (mixed.length) throw new UsageError(`--cluster gives every node its own inputs; --${mixed[0]} cannot be combined with it (put the file in the node's directory or cluster.json)`);
+    const assembled: AssembledCluster = loadCluster(path, { limit: new InputReader(io, args).limit });
+    return { inputs: assembled.inputs, diagnostics: clusterDiagnostics(assembled), notes: [...assembled.notes, ...assembled.nodes.flatMap((n) => n.notes)] };
+  }
+  // --reply on one node: a cluster of that node alone.
+  const one = loadInputs(args, io);
+  const facts = one.facts ?? emptyFacts();
+  const node = buildNode({ rulesets: one.rulesets, ...(one.node ? { node: one.node } : {}), ...(one.ipsets ? { ipsets: one.ipsets } : {}), ...(one.ipvs ? { ipvs: one.ipvs } : {}) });
+  const member: ClusterMember = { name: LONE_NODE, node, facts };
+  const pods = inferPods(LONE_NODE, facts);
+  return { inputs: { nodes: [member], pods: pods.pods }, diagnostics: one.diagnostics.map((diagnostic) => ({ diagnostic })), notes: [...one.notes, ...pods.notes] };
+}
+
+/** Where the packet starts: --at, else the pod or node holding a local packet's source, else the only node. */
+function startOf(args: ParsedArgs, cluster: ReturnType<typeof buildCluster>, packet: PacketSpec): Place {
+  const at = flagValue(args, "at");
+  if (at !== undefined) {
+    const p = cluster.placeNamed(at);
+    if (typeof p === "string") throw new UsageError(`--at ${at}: ${p}`);
+    return p;
+  }
+  if (packet.from === "local" && packet.src !== undefined) {
+    const p = cluster.placeOf(packet.src);
+    if (p) return p;
+  }
+  if (cluster.members.size === 1) return { node: [...cluster.members.keys()][0]! };
+  throw new UsageError(packet.from === "local"
+    ? `say where the packet starts (--at NODE or --at POD): ${packet.src === undefined ? "it gives no source" : `no node or pod of the cluster holds its source ${packet.src}`}`
+    : `say which node the packet arrives at on ${packet.from} (--at NODE)`);
+}
