@@ -3,13 +3,15 @@
  * bundle (whose manifest says whether it is in the kernel's order), and through the CLI.
  */
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { assembleInputs } from "../../src/assemble.js";
 import { readBundle } from "../../src/cli/bundle.js";
 import { runCli as run } from "../support/cli-in-process.js";
 import { COLLECTED } from "../../src/cli/commands/collect.js";
+import { loadCluster } from "../../src/cli/cluster-load.js";
+import { packet } from "../../src/testing/load.js";
 
 const RULES = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
 const IPVS = "-A -t 10.96.0.10:80 -s wlc\n-a -t 10.96.0.10:80 -r 10.244.0.8:8080 -m -w 1\n-a -t 10.96.0.10:80 -r 10.244.0.9:8080 -m -w 1\n";
@@ -51,6 +53,17 @@ describe("assembling the inputs", () => {
     writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
     const b = readBundle(dir, (p) => readFileSync(p, "utf8"));
     expect(assembleInputs({ rules: b.rules, ipvs: b.ipvs }).ipvs!.kernelOrder).toBe(true);
+  });
+
+  it("a cluster node's bundle with ipvsadm.txt: that node's evaluator runs IPVS", () => {
+    const dir = mkdtempSync(join(tmpdir(), "netfate-ipvs-cluster-"));
+    mkdirSync(join(dir, "node-a"));
+    writeFileSync(join(dir, "node-a", "iptables-save.txt"), RULES);
+    writeFileSync(join(dir, "node-a", "node.json"), JSON.stringify({ interfaces: [{ name: "eth0", addrs: ["192.168.0.11/24"] }, { name: "cni0", addrs: ["10.244.0.1/24"] }, { name: "kube-ipvs0", addrs: ["10.96.0.10/32"] }], routes: [] }));
+    writeFileSync(join(dir, "node-a", "ipvsadm.txt"), IPVS);
+    const c = loadCluster(dir);
+    const { outcomes } = c.inputs.nodes[0]!.node.evaluate(packet("tcp 203.0.113.7:40000 -> 10.96.0.10:80 in eth0"));
+    expect(outcomes.map((o) => o.steps.find((st) => st.table === "ipvs")?.ipvs?.server)).toContain("10.244.0.8:8080");
   });
 
   it("collect gathers the virtual servers in the kernel's order, and IPVS's sysctls apart (they exist only with ip_vs loaded)", () => {
