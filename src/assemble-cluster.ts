@@ -18,6 +18,7 @@ import { readHostname } from "./facts/cluster-name.js";
 import { parsePodLines, type DeclaredPod, type SourceAt } from "./facts/pod-line.js";
 import { inferPods, mergePods } from "./facts/pods.js";
 import { appendAll } from "./append-all.js";
+import { fillUdpPeers } from "./facts/udp-leases.js";
 
 /** Far above any real cluster (Kubernetes supports 5,000 nodes); more is refused before reading. */
 export const MAX_CLUSTER_NODES = 10_000;
@@ -140,6 +141,9 @@ export class ClusterAssembly {
 
   /** The cluster: its nodes and pods, declared ones checked against the nodes, the others inferred. */
   finish(pods: ClusterPodInputs = {}): AssembledCluster {
+    // flannel's UDP backend learns the other nodes' leases from its subnet manager, which no
+    // node's dump holds: the nodes' own leases are each other's peers.
+    fillUdpPeers(this.members.map((m) => m.facts));
     const declared: DeclaredPod[] = [...(pods.declared ?? [])];
     for (const f of pods.files ?? []) {
       const r = parsePodLines(f.text, f.file);

@@ -61,6 +61,9 @@ interface Wrapped {
   packet: PacketSpec;
   dev: string;
   kind: string;
+  /** VXLAN: the VNI the outer packet carries, and the MAC the inner frame is addressed to. */
+  vni?: number;
+  innerMac?: string;
 }
 
 /** One way under construction: what it has done so far, and where its packet is now. */
@@ -306,12 +309,20 @@ export class Cluster {
   /** A packet sent into a tunnel device: its outer packets (already traced on this node) go on; it waits inside them. */
   private carryOuter(way: Way, member: ClusterMember, o: Outcome, dev: string, todo: Way[], done: ClusterOutcome[]): void {
     const tunnel = member.node.node.tunnel(dev);
-    const inner: Wrapped = { packet: wireSpec(way.packet, o.final), dev, kind: tunnel?.kind ?? "tunnel" };
+    const endpoints = tunnel?.outerPackets?.("via" in o.fate ? o.fate.via : undefined, o.final.dst);
     for (const outer of o.encapsulated ?? []) {
+      const f = outer.final;
+      // Which of the device's outer packets this is: its VNI and the inner frame's MAC go with it.
+      const endpoint = Array.isArray(endpoints) ? endpoints.find((e) => sameAddress(e.dst, f.dst)) : undefined;
+      const inner: Wrapped = {
+        packet: wireSpec(way.packet, o.final), dev, kind: tunnel?.kind ?? "tunnel",
+        ...(endpoint?.vni ?? tunnel?.vni) !== undefined ? { vni: (endpoint?.vni ?? tunnel?.vni)! } : {},
+        ...(endpoint?.innerMac !== undefined ? { innerMac: endpoint.innerMac } : {}),
+      };
       const outerSpec: PacketSpec = {
-        family: way.packet.family, from: "local", src: outer.final.src, dst: outer.final.dst, proto: tunnel?.outerProto ?? 0,
-        ...(outer.final.sport !== undefined ? { sport: outer.final.sport } : {}),
-        ...(outer.final.dport !== undefined ? { dport: outer.final.dport } : {}),
+        family: addressFamily(f.dst) ?? way.packet.family, from: "local", src: f.src, dst: f.dst, proto: tunnel?.outerProto ?? 0,
+        ...(f.sport !== undefined ? { sport: f.sport } : {}),
+        ...(f.dport !== undefined ? { dport: f.dport } : {}),
       };
       const hop: ClusterHop = { at: way.at, depth: way.depth + 1, packet: outerSpec, arrival: { kind: "encapsulated", dev, tunnel: inner.kind }, outcome: outer };
       const next = grow({ ...way, depth: way.depth + 1, wrapped: [...way.wrapped, inner], packet: outerSpec }, hop, outer, member.name);
@@ -324,10 +335,21 @@ export class Cluster {
     const inner = way.wrapped[way.wrapped.length - 1]!;
     const outer = way.packet;
     const view = member.node.node;
-    const dec = view.decapsulator?.({ family: outer.family, proto: outer.proto, dst: o.final.dst, ...(o.final.dport !== undefined ? { dport: o.final.dport } : {}) });
+    const dec = view.decapsulator?.({
+      family: outer.family, proto: outer.proto, dst: o.final.dst, src: o.final.src,
+      ...(o.final.dport !== undefined ? { dport: o.final.dport } : {}),
+      ...(inner.vni !== undefined ? { vni: inner.vni } : {}),
+    });
     if (!dec) {
-      const what = outer.proto === 4 ? "protocol 4 (IPIP)" : `${protoName(outer.proto)}${o.final.dport !== undefined ? ` port ${o.final.dport}` : ""}`;
+      const what = outer.proto === 4 ? "protocol 4 (IPIP)" : `${protoName(outer.proto)}${o.final.dport !== undefined ? ` port ${o.final.dport}` : ""}${inner.vni !== undefined ? ` VNI ${inner.vni}` : ""}`;
       done.push(finish(way, { kind: "unroutable", reason: `${member.name} has no tunnel device that takes ${what} apart: the ${inner.kind} packet from ${outer.src} is not decapsulated` }));
+      return;
+    }
+    // VXLAN: the inner frame is addressed to the remote device's MAC (the sender's neighbour
+    // entry); a frame for another MAC is PACKET_OTHERHOST and ip_rcv drops it before PREROUTING.
+    const mac = member.facts.interfaces.find((i) => i.name === dec.dev)?.mac;
+    if (inner.innerMac !== undefined && mac !== undefined && inner.innerMac.toLowerCase() !== mac.toLowerCase()) {
+      done.push(finish(way, { kind: "unroutable", reason: `the inner frame is addressed to ${inner.innerMac}, not to ${dec.dev}'s ${mac} on ${member.name}: the kernel drops it before PREROUTING (the sender's neighbour entry for its next hop is stale)` }));
       return;
     }
     const accepts = view.tunnel(dec.dev)?.acceptsInner?.(inner.packet.src ?? "", outer.src ?? "");
@@ -342,7 +364,8 @@ export class Cluster {
       packet: { ...inner.packet, from: dec.dev },
       arrival: { kind: "decapsulated", dev: dec.dev, tunnel: dec.kind, outerSrc: outer.src ?? "", outerDst: o.final.dst },
     };
-    if (typeof accepts === "object") next.assumptions = [...next.assumptions, `${member.name}: ${accepts.indeterminate}`];
+    const notes = [...(typeof accepts === "object" ? [accepts.indeterminate] : []), ...(dec.assumption !== undefined ? [dec.assumption] : [])].map((t) => `${member.name}: ${t}`);
+    if (notes.length) next.assumptions = [...next.assumptions, ...notes];
     todo.push(next);
   }
 
@@ -611,9 +634,9 @@ function fateWords(f: Fate): string {
     case "rejected":
       return `rejected by ${f.table} ${f.chain} rule ${f.rule} (hook ${f.hook})`;
     case "martian":
-      return `the routing decision drops it${f.iface ? ` on ${f.iface}` : ""} (${f.check}): ${f.reason}`;
+      return `the routing decision drops it${f.iface ? ` on ${f.iface}` : ""} (${f.check === "rp_filter" ? "reverse-path filter" : `martian ${f.check}`})`;
     case "unroutable":
-      return f.reason;
+      return `unroutable (${f.reason})`;
     default:
       return f.kind;
   }

@@ -19,7 +19,7 @@ import { hex } from "../extensions/util.js";
 import { assume, mergeBranches, snapshot, type Branch } from "./branch.js";
 import { applyNat, conntrackNat, natApplies, natOf, natText } from "./nat.js";
 import { runTable, type TableResult, type TraverseContext } from "./traverse.js";
-import type { ConntrackState, ConntrackSummary, Fate, Hook, Outcome, PacketState, RouteDecision, RouteQuery, Step } from "../model/evaluation.js";
+import type { ConntrackState, ConntrackSummary, Fate, Hook, OuterPackets, Outcome, PacketState, RouteDecision, RouteQuery, Step, TunnelInfo } from "../model/evaluation.js";
 import { alwaysUntracked, establishedStatus, relatedStatus, withoutConnection, type Unconnected } from "./conntrack-view.js";
 import type { IpvsTable } from "../model/ipvs.js";
 import { ipvsRequest } from "./ipvs.js";
@@ -264,24 +264,50 @@ function ipvsHook(live: Branch[], hook: "INPUT" | "OUTPUT", ctx: PathContext, fi
 }
 
 /**
- * A packet sent out a VXLAN or IPIP device is wrapped in an outer packet that the node itself
- * sends (through OUTPUT and POSTROUTING again): traced here as its own leg.
+ * A packet sent out a tunnel device (VXLAN, IPIP, flannel's UDP, WireGuard) is wrapped in an
+ * outer packet that the node itself sends (through OUTPUT and POSTROUTING again): traced here
+ * as its own leg, one per outer packet the device sends (a VXLAN default FDB entry floods a
+ * copy to each remote).
  */
 function encapsulate(br: Branch, ctx: PathContext): Outcome[] | undefined {
   const dev = br.pkt.outIface;
   if (!dev) return undefined;
   const t = ctx.node.tunnel(dev);
   if (!t) return undefined;
-  if ((ctx.depth ?? 0) > 3) return [{ probability: 1, assumptions: [], steps: [], final: snapshot(br.pkt), fate: { kind: "error", reason: `tunnels nested too deep at ${dev}` } }];
-  const outerDst = t.outerDestination(br.pkt.nexthop, br.pkt.dst);
-  if (!outerDst) {
-    return [{ probability: 1, assumptions: [], steps: [], final: snapshot(br.pkt), fate: { kind: "indeterminate", reason: `${dev} (${t.kind}): the node facts do not say which remote endpoint ${br.pkt.nexthop ?? br.pkt.dst} is behind` } }];
-  }
-  const outer: PacketSpec = { family: ctx.family, from: "local", dst: outerDst, proto: t.outerProto };
-  if (t.outerDport !== undefined) outer.dport = t.outerDport;
-  if (t.outerSport !== undefined) outer.sport = t.outerSport;
+  const alone = (fate: Fate): Outcome[] => [{ probability: 1, assumptions: [], steps: [], final: snapshot(br.pkt), fate }];
+  if ((ctx.depth ?? 0) > 3) return alone({ kind: "error", reason: `tunnels nested too deep at ${dev}` });
+  const outers = outerPacketsOf(t, br.pkt.nexthop, br.pkt.dst);
+  if ("dropped" in outers) return alone({ kind: "unroutable", reason: `${dev} (${t.kind}) sends no outer packet: ${outers.dropped}` });
+  if ("indeterminate" in outers) return alone({ kind: "indeterminate", reason: `${dev} (${t.kind}): ${outers.indeterminate}` });
   const { connection: _inner, firstReply: _reply, untracked: _untracked, ...outerCtx } = ctx;
-  return evaluatePath(outer, { ...outerCtx, depth: (ctx.depth ?? 0) + 1 });
+  const out: Outcome[] = [];
+  for (const e of outers) {
+    const family: Family = e.dst.includes(":") ? "ipv6" : "ipv4";
+    // The compiled rules are the inner packet's family's: an outer packet of the other family
+    // would run through the other family's tables.
+    if (family !== ctx.family) {
+      out.push(...alone({ kind: "indeterminate", reason: `${dev} (${t.kind}) sends an ${family} outer packet to ${e.dst}: trace it on its own (\`udp ... -> ${e.dst} local\`)` }));
+      continue;
+    }
+    const outer: PacketSpec = { family, from: "local", dst: e.dst, proto: t.outerProto };
+    if (t.outerSrc !== undefined) outer.src = t.outerSrc;
+    const dport = e.dport ?? t.outerDport;
+    const sport = e.sport ?? t.outerSport;
+    if (dport !== undefined) outer.dport = dport;
+    if (sport !== undefined) outer.sport = sport;
+    // WireGuard marks what it sends (wg-quick's `not fwmark` rule keeps it off the tunnel).
+    if (t.outerMark) outer.mark = t.outerMark;
+    const legs = evaluatePath(outer, { ...outerCtx, depth: (ctx.depth ?? 0) + 1 });
+    out.push(...(outers.length > 1 ? noting(legs, [`${dev} floods a copy of the packet to each of ${outers.length} remotes (${outers.map((x) => x.dst).join(", ")}): this is the copy to ${e.dst}`]) : legs));
+  }
+  return out;
+}
+
+/** The device's outer packets; a view that only knows one destination answers through it. */
+function outerPacketsOf(t: TunnelInfo, nexthop: string | undefined, dst: string): OuterPackets {
+  if (t.outerPackets) return t.outerPackets(nexthop, dst);
+  const one = t.outerDestination(nexthop, dst);
+  return one !== undefined ? [{ dst: one }] : { indeterminate: `the node facts do not say which remote endpoint ${nexthop ?? dst} is behind` };
 }
 
 function arrive(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {

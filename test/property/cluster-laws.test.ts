@@ -39,10 +39,7 @@ const PODS: PodSpec[] = [
 
 function member(name: string, rulesets: Ruleset[]): ClusterMember {
   const { facts } = factsFromTexts([{ text: readFileSync(resolve(S003, `${name}.json`), "utf8"), file: `${name}.json` }]);
-  const base = nodeViewFromFacts(facts);
-  const tunl = facts.interfaces.find((i) => i.tunnel?.kind === "ipip")?.name;
-  // Stands in for the node view's own decapsulator until it has one.
-  const view = { ...base, decapsulator: (o: { proto: number; dst: string }) => (o.proto === 4 && tunl && base.isLocal(o.dst, "ipv4") === true ? { dev: tunl, kind: "ipip" as const } : undefined) };
+  const view = nodeViewFromFacts(facts);
   return { name, node: buildNode({ rulesets, node: view }), facts };
 }
 

@@ -174,9 +174,7 @@ export function seed001(): ClusterEvaluation {
 function seed003Member(name: string, rules?: string): ClusterMember {
   const { facts } = factsFromTexts([{ text: read("003-calico-ipip-cross-node", `${name}.json`), file: `${name}.json` }]);
   const view = nodeViewFromFacts(facts);
-  // IP-in-IP to one of the node's own addresses is taken apart by tunl0 (Calico's IPIP device).
-  const decapsulator = (o: { proto: number; dst: string }) => (o.proto === 4 && view.isLocal(o.dst, "ipv4") === true ? { dev: "tunl0", kind: "ipip" as const } : undefined);
-  return { name, node: buildNode({ rulesets: rules ? [parseRules(rules, { file: `${name}.save` }).value] : [], node: { ...view, decapsulator } }), facts };
+  return { name, node: buildNode({ rulesets: rules ? [parseRules(rules, { file: `${name}.save` }).value] : [], node: view }), facts };
 }
 
 /**

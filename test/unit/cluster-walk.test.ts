@@ -22,14 +22,7 @@ function member(name: string, nodeJson: string, rules?: string): ClusterMember {
 
 function memberFrom(name: string, facts: ReturnType<typeof factsFromTexts>["facts"], rules?: string): ClusterMember {
   const rulesets = rules ? [parseRules(rules, { file: `${name}.save` }).value] : [];
-  const base = nodeViewFromFacts(facts);
-  // Stands in for the node view's own decapsulator until it has one: IPIP and VXLAN by port.
-  const decapsulator = (o: { proto: number; dst: string; dport?: number }) => {
-    if (base.isLocal(o.dst, "ipv4") !== true) return undefined;
-    const t = facts.interfaces.find((i) => (o.proto === 4 && i.tunnel?.kind === "ipip") || (o.proto === 17 && i.tunnel?.kind === "vxlan" && (i.tunnel.port ?? 8472) === o.dport));
-    return t ? { dev: t.name, kind: t.tunnel!.kind } : undefined;
-  };
-  const view = { ...base, decapsulator };
+  const view = nodeViewFromFacts(facts);
   return { name, node: buildNode({ rulesets, node: view }), facts };
 }
 

@@ -28,7 +28,7 @@ import type { CommandIO } from "../io.js";
 export const CLUSTER_FLAGS: FlagSpec[] = [
   { name: "cluster", value: true, help: "a cluster: a directory with one sub-directory (collect bundle) per node and a pods.txt, or a cluster.json" },
   { name: "at", value: true, help: "where the packet starts in the cluster: a node, a pod (NODE/POD when two share a name) or an address one holds" },
-  { name: "reply", help: "also follow each outcome's reply back to the sender, through every node's own conntrack entry" },
+  { name: "reply", help: "also follow each outcome's reply back to the sender, through every node's own conntrack entry (why-dropped on a cluster always does)" },
 ];
 
 /** The flags that give one node's inputs: the cluster gives every node its own. */
@@ -60,7 +60,9 @@ export function runClusterTrace(kind: "trace" | "why-dropped", args: ParsedArgs,
   const cluster = buildCluster(loaded.inputs);
   const start = startOf(args, cluster, packet);
   const assume = assumptionsOf(args);
-  const ev = cluster.evaluate(packet, start, { verbose: kind === "why-dropped" || flagSet(args, "verbose"), reply: flagSet(args, "reply"), ...(assume ? { assume } : {}) });
+  // why-dropped asks whether the connection works: a request whose reply is lost fails too.
+  const reply = flagSet(args, "reply") || kind === "why-dropped";
+  const ev = cluster.evaluate(packet, start, { verbose: kind === "why-dropped" || flagSet(args, "verbose"), reply, ...(assume ? { assume } : {}) });
   if (errors.length) {
     const left = `the lines with errors were left out (--keep-going): ${errors.slice(0, 8).map((d) => `${d.diagnostic.file}:${d.diagnostic.line}`).join(", ")}; what they say is not known`;
     for (const o of ev.outcomes) o.assumptions.push(left);
