@@ -243,7 +243,9 @@ function ipvsHook(live: Branch[], hook: "INPUT" | "OUTPUT", ctx: PathContext, fi
         sent.push(r.br);
       } else {
         // ip_vs_tunnel_xmit: the node sends the outer packet (ip_local_out); it is traced as its own leg.
-        const outer: PacketSpec = { family: ctx.family, from: "local", src: r.outer.src, dst: r.outer.dst, proto: ctx.family === "ipv6" ? 41 : 4 };
+        // The same skb is wrapped and sent (ip_vs_prepare_tunneled_skb, ip_local_out): it keeps its
+        // mark; ip_vs_tunnel_xmit_prepare resets its conntrack entry, so the outer packet is a new one.
+        const outer: PacketSpec = { family: ctx.family, from: "local", src: r.outer.src, dst: r.outer.dst, proto: ctx.family === "ipv6" ? 41 : 4, mark: r.br.pkt.mark };
         const { connection: _c, firstReply: _f, untracked: _u, ...outerCtx } = ctx;
         assume(r.br, "IPVS Tunnel: the outer packet is traced as a new packet the node sends");
         const f: Extract<Fate, { kind: "forwarded" | "sent" }> = { kind, iface: r.route.dev };

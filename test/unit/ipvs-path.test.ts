@@ -128,6 +128,8 @@ describe("a remote client's packet to a virtual service (LOCAL_IN)", () => {
     const outer = r[0]!.encapsulated![0]!;
     expect(outer.fate).toMatchObject({ kind: "sent", iface: "eth0" });
     expect(outer.final).toMatchObject({ src: "192.168.0.11", dst: "192.168.0.50" });
+    // The same skb is wrapped: the inner packet's mark (0x4000 from nat PREROUTING) stays on the outer one.
+    expect(outer.final.mark).toBe("0x4000");
   });
 
   it("a real server on this node (ip_vs_nat_send_or_cont with local=1: NF_ACCEPT): rewritten, then nat INPUT, delivered here", () => {
