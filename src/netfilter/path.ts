@@ -297,8 +297,13 @@ function encapsulate(br: Branch, ctx: PathContext): Outcome[] | undefined {
     const sport = e.sport ?? t.outerSport;
     if (dport !== undefined) outer.dport = dport;
     if (sport !== undefined) outer.sport = sport;
-    // WireGuard marks what it sends (wg-quick's `not fwmark` rule keeps it off the tunnel).
-    if (t.outerMark) outer.mark = t.outerMark;
+    // The kernel's tunnels send the same skb on, its mark kept (skb_scrub_packet keeps it
+    // within one namespace): VXLAN and IPIP outer packets carry the inner packet's mark, which
+    // Calico's and kube-proxy's rules test. WireGuard sets its fwmark (wg-quick's `not fwmark`
+    // rule keeps it off the tunnel; none without one: wireguard/socket.c); flanneld's UDP is a
+    // new packet from a socket: mark 0.
+    const mark = t.kind === "udp" || t.kind === "wireguard" ? t.outerMark ?? 0 : br.pkt.mark;
+    if (mark) outer.mark = mark;
     const legs = evaluatePath(outer, { ...outerCtx, depth: (ctx.depth ?? 0) + 1 });
     out.push(...(outers.length > 1 ? noting(legs, [`${dev} floods a copy of the packet to each of ${outers.length} remotes (${outers.map((x) => x.dst).join(", ")}): this is the copy to ${e.dst}`]) : legs));
   }

@@ -156,7 +156,7 @@ function needsFacts(t: Topology): boolean {
 
 /** The native nft table whose rule-less base chains show a packet's hooks in the trace. */
 export const PROBE_TABLE = "netfate_probe";
-const probeNft = (family: "ip" | "ip6") => `table ${family} ${PROBE_TABLE} {
+export const probeNft = (family: "ip" | "ip6"): string => `table ${family} ${PROBE_TABLE} {
   chain input { type filter hook input priority 1000; }
   chain forward { type filter hook forward priority 1000; }
   chain output { type filter hook output priority 1000; }
@@ -238,7 +238,7 @@ export function kernelUnavailable(): string | undefined {
   return undefined;
 }
 
-function run(args: string[], input?: string): string {
+export function run(args: string[], input?: string): string {
   const r = spawnSync(args[0]!, args.slice(1), { input, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`${args.join(" ")} failed: ${r.stderr || r.stdout}`);
   return r.stdout;
@@ -297,6 +297,15 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * A namespace name of this process (`nfk<pid>x<n>`; add `p<i>` for namespaces that belong to
+ * it): one a killed test process leaves behind is deleted by the next one.
+ */
+export function freshNamespaceName(): string {
+  if (counter === 0) removeOrphans();
+  return `nfk${process.pid}x${counter++}`;
+}
+
 export class KernelNode {
   readonly ns: string;
   private readonly peers: string[] = [];
@@ -309,8 +318,7 @@ export class KernelNode {
   private readonly nodeMacs = new Map<string, string>();
 
   constructor(public topo: Topology) {
-    if (counter === 0) removeOrphans();
-    this.ns = `nfk${process.pid}x${counter++}`;
+    this.ns = freshNamespaceName();
     run(["ip", "netns", "add", this.ns]);
     try {
       run(["ip", "-n", this.ns, "link", "set", "lo", "up"]);
@@ -426,34 +434,8 @@ export class KernelNode {
     spawnSync("ip", ["netns", "exec", this.ns, "conntrack", "-F"], { stdio: "ignore" });
   }
 
-  /** table → chain → rule handles in order, TRACE rules left out. */
   private handleMap(): Map<string, Map<string, Map<number, number>>> {
-    const text = run(["ip", "netns", "exec", this.ns, "nft", "-a", "list", "ruleset"]);
-    const out = new Map<string, Map<string, Map<number, number>>>();
-    let table: string | undefined;
-    let chain: string | undefined;
-    let pos = 0;
-    for (const line of text.split("\n")) {
-      const t = /^table ip6? (\S+) \{/.exec(line);
-      if (t) {
-        table = t[1]!;
-        out.set(table, new Map());
-        continue;
-      }
-      const c = /^\s+chain (\S+) \{/.exec(line);
-      if (c && table) {
-        chain = c[1]!;
-        out.get(table)!.set(chain, new Map());
-        pos = 0;
-        continue;
-      }
-      const h = /# handle (\d+)\s*$/.exec(line);
-      if (h && table && chain && !/^\s+(type|policy) /.test(line)) {
-        if (/nftrace set 1/.test(line)) continue;
-        out.get(table)!.get(chain)!.set(Number(h[1]), ++pos);
-      }
-    }
-    return out;
+    return ruleHandles(this.ns);
   }
 
   /** One monitor for the node's lifetime: starting one per batch costs more than the batch. */
@@ -663,21 +645,58 @@ export function parseTrace(text: string, handles: Map<string, Map<string, Map<nu
       continue;
     }
     const tr = byTraceId.get(traceId);
-    if (!tr) continue;
-    if (table === PROBE_TABLE) {
-      tr.hooks.push(chain);
+    if (tr) addTraceEvent(tr, table, chain, kind, rest, handles);
+  }
+  return out;
+}
+
+/**
+ * A trace's rule or policy line (or a probe chain's, which says which hook the packet reached)
+ * added to its trace: a rule as its position in its chain, found by its handle.
+ */
+export function addTraceEvent(tr: KernelTrace, table: string, chain: string, kind: string, rest: string, handles: Map<string, Map<string, Map<number, number>>>): void {
+  if (table === PROBE_TABLE) {
+    tr.hooks.push(chain);
+    return;
+  }
+  if (kind === "policy") {
+    tr.steps.push({ table, chain, rule: "policy", verdict: verdictName(rest) });
+    return;
+  }
+  // `unknown rule handle N (verdict V)` when nft's cache missed a reload: the handle is all we need.
+  const r = /\bhandle (\d+) \(verdict ([^)]*)\)\s*$/.exec(rest);
+  if (!r) return;
+  const pos = handles.get(table)?.get(chain)?.get(Number(r[1]));
+  if (pos === undefined) return; // a TRACE rule of ours
+  tr.steps.push({ table, chain, rule: pos, verdict: verdictName(r[2]!) });
+}
+
+/** table → chain → rule handles in order (1-based, as iptables-save lists them), TRACE rules left out, of a namespace's ruleset. */
+export function ruleHandles(ns: string): Map<string, Map<string, Map<number, number>>> {
+  const text = run(["ip", "netns", "exec", ns, "nft", "-a", "list", "ruleset"]);
+  const out = new Map<string, Map<string, Map<number, number>>>();
+  let table: string | undefined;
+  let chain: string | undefined;
+  let pos = 0;
+  for (const line of text.split("\n")) {
+    const t = /^table ip6? (\S+) \{/.exec(line);
+    if (t) {
+      table = t[1]!;
+      out.set(table, new Map());
       continue;
     }
-    if (kind === "policy") {
-      tr.steps.push({ table, chain, rule: "policy", verdict: verdictName(rest) });
+    const c = /^\s+chain (\S+) \{/.exec(line);
+    if (c && table) {
+      chain = c[1]!;
+      out.get(table)!.set(chain, new Map());
+      pos = 0;
       continue;
     }
-    // `unknown rule handle N (verdict V)` when nft's cache missed a reload: the handle is all we need.
-    const r = /\bhandle (\d+) \(verdict ([^)]*)\)\s*$/.exec(rest);
-    if (!r) continue;
-    const pos = handles.get(table)?.get(chain)?.get(Number(r[1]));
-    if (pos === undefined) continue; // a TRACE rule of ours
-    tr.steps.push({ table, chain, rule: pos, verdict: verdictName(r[2]!) });
+    const h = /# handle (\d+)\s*$/.exec(line);
+    if (h && table && chain && !/^\s+(type|policy) /.test(line)) {
+      if (/nftrace set 1/.test(line)) continue;
+      out.get(table)!.get(chain)!.set(Number(h[1]), ++pos);
+    }
   }
   return out;
 }

@@ -209,3 +209,14 @@ describe("cluster walk: edges", () => {
     expect(r.at).toEqual({ node: "node-01", pod: "net-test1" });
   });
 });
+
+describe("cluster walk: what the outer packet carries", () => {
+  it("an IPIP outer packet keeps the inner packet's mark (the kernel sends the same skb on): a rule on it sees the mark", () => {
+    const rules = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A FORWARD -j MARK --set-xmark 0x4000/0xffffffff\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p ipencap -m mark --mark 0x4000 -j DROP\nCOMMIT\n";
+    const c = seed003(rules);
+    const o = c.evaluate(packet("tcp 10.200.226.132:40000 -> 10.200.179.132:80 local"), { node: "node-01", pod: "net-test1" }).outcomes[0]!;
+    expect(o.fate).toMatchObject({ kind: "dropped", chain: "OUTPUT", rule: 1 });
+    expect(o.hops[o.hops.length - 1]!).toMatchObject({ depth: 1, at: { node: "node-01" } });
+    expect(o.hops[o.hops.length - 1]!.outcome.final.mark).toBe("0x4000");
+  });
+});
