@@ -38,6 +38,8 @@ export interface ClusterNodeTexts {
   rules: TextInput[];
   ipsets?: TextInput[];
   node?: TextInput[];
+  /** ipvsadm output (a bundle's ipvsadm.txt). */
+  ipvs?: TextInput[];
   /** What reading its files had to say (a bundle's notes). */
   notes?: string[];
 }
@@ -111,13 +113,13 @@ export class ClusterAssembly {
       return;
     }
     report.at = at;
-    const member = this.build(report, spec.rules, spec.ipsets ?? [], node);
+    const member = this.build(report, spec.rules, spec.ipsets ?? [], node, spec.ipvs ?? []);
     this.byName.set(report.name, report);
     this.reports.push(report);
     this.members.push(member);
   }
 
-  private build(report: ClusterNodeReport, rules: TextInput[], ipsets: TextInput[], node: TextInput[]): ClusterMember {
+  private build(report: ClusterNodeReport, rules: TextInput[], ipsets: TextInput[], node: TextInput[], ipvs: TextInput[]): ClusterMember {
     try {
       if (rules.length === 0) {
         const n = nodeFromInputs(node, { ifaces: [], localAddrs: [], routes: [] });
@@ -126,10 +128,10 @@ export class ClusterAssembly {
         report.notes.push(`node ${report.name}: no rules given, only node facts: its iptables tables are taken as empty (every packet accepted)`);
         return { name: report.name, node: buildNode({ rulesets: [], ...(n.view ? { node: n.view } : {}) }), facts: n.facts ?? emptyFacts() };
       }
-      const a = assembleInputs({ rules, ipsets, node });
+      const a = assembleInputs({ rules, ipsets, node, ...(ipvs.length ? { ipvs } : {}) });
       appendAll(report.diagnostics, a.diagnostics);
       appendAll(report.notes, a.notes);
-      const built = buildNode({ rulesets: a.rulesets, ...(a.node ? { node: a.node } : {}), ...(a.ipsets ? { ipsets: a.ipsets } : {}) });
+      const built = buildNode({ rulesets: a.rulesets, ...(a.node ? { node: a.node } : {}), ...(a.ipsets ? { ipsets: a.ipsets } : {}), ...(a.ipvs ? { ipvs: a.ipvs } : {}) });
       return { name: report.name, node: built, facts: a.facts ?? emptyFacts() };
     } catch (e) {
       if (e instanceof InputError) throw new InputError(`node ${report.name}: ${e.message}`);

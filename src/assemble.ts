@@ -7,7 +7,8 @@
 import type { Ruleset, TableName } from "./model/ast.js";
 import { DiagnosticSink, type Diagnostic } from "./model/diagnostics.js";
 import type { IpsetView, NodeView } from "./model/evaluation.js";
-import { ipsetsOf, readInput, rulesetsOf, type ParsedInput } from "./inputs.js";
+import { ipsetsOf, ipvsOf, readInput, rulesetsOf, type ParsedInput } from "./inputs.js";
+import { ipvsServiceName, type IpvsTable } from "./model/ipvs.js";
 import { mergeRulesets, type SourcedRuleset } from "./syntax/merge.js";
 import { emptyFacts, type NodeFacts } from "./facts/model.js";
 import { applyShortcuts, readFacts, type FactsFormat } from "./facts/parse.js";
@@ -20,6 +21,8 @@ export interface TextInput {
   text: string;
   /** What node facts the text is, when the caller knows (a bundle's files, by name); detected otherwise. */
   format?: FactsFormat;
+  /** The command that printed it, when known (a collect bundle's manifest says). */
+  command?: readonly string[];
 }
 
 export interface Shortcuts {
@@ -37,6 +40,8 @@ export interface AssembleSpec {
   shortcuts?: Partial<Shortcuts>;
   /** The table of dumps that do not name it (-S, -L output). */
   table?: TableName;
+  /** ipvsadm-save -n or ipvsadm -Ln output (an ipvsadm text among `rules` is read as this too). */
+  ipvs?: TextInput[];
 }
 
 export interface AssembledInputs {
@@ -45,6 +50,8 @@ export interface AssembledInputs {
   /** The facts the node view was built from (a cluster finds its links and pods in them). */
   facts?: NodeFacts;
   ipsets?: IpsetView;
+  /** The IPVS virtual servers, when ipvsadm output was given. */
+  ipvs?: IpvsTable;
   diagnostics: Diagnostic[];
   /** What a user should be told: formats detected, facts missing. */
   notes: string[];
@@ -60,14 +67,32 @@ export function assembleInputs(spec: AssembleSpec): AssembledInputs {
   // ipset blocks pasted with the rules (an issue with `ipset save` and `iptables-save`) count
   // as given ipsets, before the --ipsets files.
   const setSources: SourcedSets[] = [];
+  const ipvsSources: SourcedIpvs[] = [];
   for (const f of spec.rules) {
     const r = readInput(f.text, { file: f.file, ...(spec.table ? { table: spec.table } : {}) });
     out.notes.push(`${f.file}: ${r.formatNote}`);
     appendAll(out.diagnostics, r.diagnostics);
     const found = rulesetsOf(r.input);
+    for (const t of ipvsOf(r.input)) ipvsSources.push({ table: t, file: f.file });
+    if (found.length === 0 && ipvsOf(r.input).length > 0) continue;
     if (found.length === 0) throw new InputError(`${f.file}: no iptables rules found in it (${r.formatNote})`);
     for (const rs of found) read.push({ ruleset: rs, file: f.file });
     for (const sets of ipsetsOf(r.input)) setSources.push({ sets, file: f.file });
+  }
+  if (read.length === 0) throw new InputError("no iptables rules given: only ipvsadm output");
+  for (const f of spec.ipvs ?? []) {
+    // Given as ipvsadm output: read as that whatever it looks like, so what is wrong is said line by line.
+    const r = readInput(f.text, { file: f.file, format: "ipvsadm" });
+    out.notes.push(`${f.file}: ${r.formatNote}`);
+    appendAll(out.diagnostics, r.diagnostics);
+    // `ipvsadm -S -n --nosort` (what collect runs) lists the real servers in the kernel's order.
+    const nosort = f.command?.includes("--nosort") === true;
+    for (const t of ipvsOf(r.input)) ipvsSources.push({ table: nosort ? { ...t, kernelOrder: true } : t, file: f.file });
+  }
+  if (ipvsSources.length) {
+    const v = mergeIpvs(ipvsSources);
+    appendAll(out.diagnostics, v.diagnostics);
+    out.ipvs = v.table;
   }
   const merged = mergeRulesets(read);
   out.rulesets = merged.rulesets;
@@ -136,6 +161,46 @@ function setDiagnostics(input: ParsedInput, diagnostics: Diagnostic[]): Diagnost
   return diagnostics.filter((d) => within(ranges, d.line) || !within(inRules, d.line));
 }
 
+interface SourcedIpvs {
+  table: IpvsTable;
+  file: string;
+}
+
+/**
+ * What several inputs give, by name: one given twice keeps the later one, and a warning says
+ * so (the same file given twice, as --rules and --ipsets, holds it once: no warning).
+ */
+function laterWins<T extends { span: { line: number; col: number } }>(
+  sources: ReadonlyArray<{ items: readonly T[]; file: string }>,
+  nameOf: (t: T) => string,
+  diagnostics: Diagnostic[],
+): T[] {
+  const byName = new Map<string, { item: T; file: string }>();
+  for (const src of sources) {
+    for (const item of src.items) {
+      const name = nameOf(item);
+      const before = byName.get(name);
+      if (before && (before.file !== src.file || before.item.span.line !== item.span.line)) {
+        diagnostics.push({
+          severity: "warning", file: src.file, line: item.span.line, col: item.span.col,
+          message: `${name} was also given at ${before.file}:${before.item.span.line}; the later one, here, is used`,
+        });
+      }
+      byName.delete(name);
+      byName.set(name, { item, file: src.file });
+    }
+  }
+  return [...byName.values()].map((x) => x.item);
+}
+
+/** The services of several ipvsadm outputs, the later kept (laterWins); in the kernel's order only if every one is. */
+function mergeIpvs(sources: SourcedIpvs[]): { table: IpvsTable; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const services = laterWins(sources.map((s) => ({ items: s.table.services, file: s.file })), ipvsServiceName, diagnostics);
+  const kernelOrder = sources.every((s) => s.table.kernelOrder === true);
+  return { table: { services, ...(kernelOrder ? { kernelOrder } : {}) }, diagnostics };
+}
+
 interface SourcedSets {
   sets: IpSetCollection;
   file: string;
@@ -143,21 +208,7 @@ interface SourcedSets {
 
 /** Set collections merged; a set named twice keeps the later one, and a warning says so. */
 function mergeIpsets(sources: SourcedSets[]): { view: IpsetView; diagnostics: Diagnostic[] } {
-  const byName = new Map<string, { set: IpSet; file: string }>();
   const diagnostics: Diagnostic[] = [];
-  for (const src of sources) {
-    for (const s of src.sets.sets) {
-      const before = byName.get(s.name);
-      // The same file given as --rules and --ipsets holds the same set once.
-      if (before && (before.file !== src.file || before.set.span.line !== s.span.line)) {
-        diagnostics.push({
-          severity: "warning", file: src.file, line: s.span.line, col: s.span.col,
-          message: `set ${s.name} was also given at ${before.file}:${before.set.span.line}; the later one, here, is used`,
-        });
-      }
-      byName.delete(s.name);
-      byName.set(s.name, { set: s, file: src.file });
-    }
-  }
-  return { view: ipsetView({ sets: [...byName.values()].map((x) => x.set) }), diagnostics };
+  const sets = laterWins(sources.map((s) => ({ items: s.sets.sets, file: s.file })), (s: IpSet) => `set ${s.name}`, diagnostics);
+  return { view: ipsetView({ sets }), diagnostics };
 }

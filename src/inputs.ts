@@ -17,11 +17,14 @@ import { isToolWarning } from "./syntax/tool-warnings.js";
 import { parseIpsetText, type IpSetCollection } from "./ipset/index.js";
 import { extractDumps, isVerbatim, mapDiagnostics, spanMoverOf, type DumpBlock, type SpanMover } from "./syntax/extract.js";
 import { withoutBom } from "./syntax/bom.js";
+import { parseIpvsText } from "./ipvs/parse.js";
+import type { IpvsTable } from "./model/ipvs.js";
 
 /** One dump, parsed. */
 export type ParsedDump =
   | { kind: "rules"; format: InputFormat; ruleset: Ruleset }
   | { kind: "sets"; format: "ipset-save" | "ipset-list"; sets: IpSetCollection }
+  | { kind: "ipvs"; format: "ipvsadm"; ipvs: IpvsTable }
   | { kind: "unparsed"; format: InputFormat | undefined };
 
 /** One dump found in a mixed text, with where it is. */
@@ -66,6 +69,11 @@ export function parsedDumps(input: ParsedInput): ParsedDump[] {
 /** Every set collection an input holds, in file order. */
 export function ipsetsOf(input: ParsedInput): IpSetCollection[] {
   return parsedDumps(input).flatMap((d) => (d.kind === "sets" ? [d.sets] : []));
+}
+
+/** Every IPVS table (ipvsadm output) an input holds, in file order. */
+export function ipvsOf(input: ParsedInput): IpvsTable[] {
+  return parsedDumps(input).flatMap((d) => (d.kind === "ipvs" ? [d.ipvs] : []));
 }
 
 /** Every ruleset an input holds, in file order. */
@@ -132,6 +140,12 @@ export function readInput(fileText: string, opts: ReadInputOptions): InputResult
     const sink = new DiagnosticSink(opts.file);
     const input = parseDump(text, detected.format!, sink, { family: opts.family ?? guessFamily(opts.file, text) });
     return { input, diagnostics: sink.items, formatNote: `format ${detected.format} (detected: ${detected.reason})` };
+  }
+  if (opts.format !== "mixed" && detected.format === "ipvsadm") {
+    // ipvsadm output is read whole: its reader tells its own lines apart and locates what it does not read.
+    const sink = new DiagnosticSink(opts.file);
+    const input = parseDump(text, "ipvsadm", sink, { family: opts.family ?? guessFamily(opts.file, text) });
+    return { input, diagnostics: sink.items, formatNote: `format ipvsadm (detected: ${detected.reason})` };
   }
   const bare = BARE_LINE[detected.format ?? ""];
   if (opts.format !== "mixed" && bare && everyLine(text, bare)) {
@@ -276,6 +290,8 @@ function parseDump(text: string, format: InputFormat, sink: DiagnosticSink, opts
     case "ipset-save":
     case "ipset-list":
       return { kind: "sets", format, sets: parseIpsetText(text, sink) };
+    case "ipvsadm":
+      return { kind: "ipvs", format, ipvs: parseIpvsText(text, sink) };
     case "mixed":
       // Only reachable with an explicit --format mixed handled above; kept for exhaustiveness.
       sink.error({ line: 1, col: 1, len: 0 }, "a mixed text cannot be one block");

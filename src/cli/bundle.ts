@@ -10,7 +10,7 @@ import { UsageError } from "./args.js";
 import type { TextInput } from "../assemble.js";
 import type { FactsFormat } from "../facts/parse.js";
 
-export type BundleKind = "rules" | "ipsets" | "node" | "hostname";
+export type BundleKind = "rules" | "ipsets" | "node" | "hostname" | "ipvs";
 
 /** Every file a bundle may hold, by what it holds. Nothing else in the directory is read. */
 export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
@@ -23,6 +23,7 @@ export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
   ["ip-rule.json", "node"],
   ["ip6-rule.json", "node"],
   ["sysctl.txt", "node"],
+  ["sysctl-ipvs.txt", "node"],
   ["node.json", "node"],
   ["ip-link.json", "node"],
   ["bridge-fdb.json", "node"],
@@ -30,6 +31,7 @@ export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
   ["wg-dump.txt", "node"],
   // The node's name in a cluster (`uname -n`); optional, older bundles do not have it.
   ["hostname.txt", "hostname"],
+  ["ipvsadm.txt", "ipvs"],
 ]);
 
 /** Node files whose format their name says: an empty table (`[]`, or no output from wg) is then read as "none". */
@@ -65,6 +67,7 @@ export interface BundleTexts {
   rules: TextInput[];
   ipsets: TextInput[];
   node: TextInput[];
+  ipvs: TextInput[];
   /** What the node called itself when collected. */
   hostname?: TextInput;
   notes: string[];
@@ -131,13 +134,13 @@ export function readBundle(dir: string, read: BundleFileReader, opts: ReadBundle
   }
   const label = opts.label ?? `--bundle ${dir}`;
   if (!isDir) throw new UsageError(`${label}: not a directory`);
-  const out: BundleTexts = { rules: [], ipsets: [], node: [], notes: [] };
+  const out: BundleTexts = { rules: [], ipsets: [], node: [], ipvs: [], notes: [] };
   const manifestPath = join(dir, MANIFEST);
-  let files: Array<{ name: string; bytes?: number }>;
+  let files: Array<{ name: string; bytes?: number; command?: string[] }>;
   let entries: ManifestEntry[] = [];
   if (exists(manifestPath)) {
     entries = manifestEntries(label, read(manifestPath, MANIFEST_LIMIT));
-    files = entries.filter((e) => e.file !== undefined).map((e) => ({ name: e.file!, ...(typeof e.bytes === "number" ? { bytes: e.bytes } : {}) }));
+    files = entries.filter((e) => e.file !== undefined).map((e) => ({ name: e.file!, ...(typeof e.bytes === "number" ? { bytes: e.bytes } : {}), command: e.command.map(String) }));
   } else {
     files = [...BUNDLE_FILES.keys()].filter((n) => exists(join(dir, n))).map((name) => ({ name }));
     out.notes.push(`${dir}: no ${MANIFEST} (a bundle from an older netfate collect): reading the files it has by their known names`);
@@ -161,7 +164,7 @@ export function readBundle(dir: string, read: BundleFileReader, opts: ReadBundle
     const format = NODE_FORMATS.get(f.name);
     // wg prints nothing on a node without WireGuard devices: no facts to read, and nothing wrong.
     if (format && text.trim() === "") continue;
-    out[kind].push({ file: path, text, ...(format ? { format } : {}) });
+    out[kind].push({ file: path, text, ...(format ? { format } : {}), ...(f.command ? { command: f.command } : {}) });
   }
   if (out.rules.length === 0) {
     const failed = entries.find((e) => e.command[0] === "iptables-save" && e.file === undefined);

@@ -127,7 +127,7 @@ function loadClusterDirectory(dir: string, files: ClusterFiles): AssembledCluste
     const b = readBundle(path, files.bundleFile, { allowNoRules: true, label: `--cluster ${dir}: node ${name}/` });
     assembly.add({
       name, named: "directory", at: { file: `${path}/`, line: 1, col: 1 },
-      rules: b.rules, ipsets: b.ipsets, node: b.node, notes: b.notes, ...(b.hostname ? { hostname: b.hostname } : {}),
+      rules: b.rules, ipsets: b.ipsets, node: b.node, ipvs: b.ipvs, notes: b.notes, ...(b.hostname ? { hostname: b.hostname } : {}),
     });
   }
   const c = assembly.finish(pods ? { files: [pods] } : {});
@@ -159,7 +159,7 @@ function loadClusterJson(file: string, files: ClusterFiles): AssembledCluster {
       const dir = n.dir;
       const path = resolved(dir.path);
       const b = located(dir, () => readBundle(path, files.bundleFile, { allowNoRules: true, label: `node ${n.name}: ${path}` }));
-      spec = { name: n.name, named: "given", at: n.at, rules: b.rules, ipsets: b.ipsets, node: b.node, notes: b.notes, ...(b.hostname ? { hostname: b.hostname } : {}) };
+      spec = { name: n.name, named: "given", at: n.at, rules: b.rules, ipsets: b.ipsets, node: b.node, ipvs: b.ipvs, notes: b.notes, ...(b.hostname ? { hostname: b.hostname } : {}) };
     } else {
       const texts = (list: readonly NamedPath[]): TextInput[] => list.map((p) => located(p, () => ({ file: resolved(p.path), text: files.read(resolved(p.path)) })));
       const f = n.files!;

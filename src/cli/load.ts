@@ -20,6 +20,7 @@ export const INPUT_FLAGS: FlagSpec[] = [
   { name: "rules", short: "r", value: true, repeatable: true, help: "rule dump (iptables-save, -S or -L output; - for stdin); repeatable" },
   { name: "ipsets", value: true, repeatable: true, help: "ipset save / ipset list output" },
   { name: "node", short: "n", value: true, repeatable: true, help: "node facts: ip -j addr, ip -j route, ip -j rule, ip addr, ip route, ip rule, route -n, sysctl or node.json; repeatable" },
+  { name: "ipvs", value: true, repeatable: true, help: "IPVS virtual servers: ipvsadm-save -n or ipvsadm -Ln output; repeatable" },
   { name: "bundle", short: "b", value: true, help: "a directory made by `netfate collect`" },
   { name: "iface", value: true, repeatable: true, help: "shortcut for node facts: NAME=CIDR (e.g. eth0=192.168.0.11/24); repeatable" },
   { name: "local-addr", value: true, repeatable: true, help: "shortcut: an address of this node (on lo); repeatable" },
@@ -31,7 +32,7 @@ export const INPUT_FLAGS: FlagSpec[] = [
 export type LoadedInputs = AssembledInputs;
 
 /** The flags whose value may be `-`, for stdin. */
-const STDIN_FLAGS = ["rules", "ipsets", "node", "packets"];
+const STDIN_FLAGS = ["rules", "ipsets", "node", "ipvs", "packets"];
 
 /**
  * stdin can be read once: a second `-` would silently get the same text (or nothing).
@@ -85,6 +86,8 @@ export interface InputTexts {
   rules: TextInput[];
   ipsets: TextInput[];
   node: TextInput[];
+  /** ipvsadm output (--ipvs, a bundle's ipvsadm.txt). */
+  ipvs?: TextInput[];
   /** The bundle the texts above include, when one was given. */
   bundle?: BundleTexts;
   shortcuts: Shortcuts;
@@ -107,16 +110,18 @@ export function readInputTexts(args: ParsedArgs, reader: InputReader, source?: R
   const rules = texts(source ? ("rules" in source ? [source.rules] : []) : flagValues(args, "rules"));
   const ipsets = texts(flagValues(args, "ipsets"));
   const node = texts(flagValues(args, "node"));
+  const ipvs = texts(flagValues(args, "ipvs"));
   const bundleDir = source ? ("bundle" in source ? source.bundle : undefined) : flagValue(args, "bundle");
   const bundle = bundleDir ? reader.bundle(bundleDir) : undefined;
   if (bundle) {
     rules.push(...bundle.rules);
     ipsets.push(...bundle.ipsets);
     node.push(...bundle.node);
+    ipvs.push(...bundle.ipvs);
   }
   if (rules.length === 0) throw new UsageError("no rules given: use --rules FILE (iptables-save output) or --bundle DIR");
   return {
-    rules, ipsets, node, ...(bundle ? { bundle } : {}),
+    rules, ipsets, node, ...(ipvs.length ? { ipvs } : {}), ...(bundle ? { bundle } : {}),
     shortcuts: { ifaces: flagValues(args, "iface"), localAddrs: flagValues(args, "local-addr"), routes: flagValues(args, "route") },
     ...(table ? { table: table as TableName } : {}),
   };
@@ -125,7 +130,7 @@ export function readInputTexts(args: ParsedArgs, reader: InputReader, source?: R
 /** The rulesets and views `buildNode` takes, from the texts; a bundle's notes come first. */
 export function assembleTexts(t: InputTexts): LoadedInputs {
   try {
-    const inputs = assembleInputs({ rules: t.rules, ipsets: t.ipsets, node: t.node, shortcuts: t.shortcuts, ...(t.table ? { table: t.table } : {}) });
+    const inputs = assembleInputs({ rules: t.rules, ipsets: t.ipsets, node: t.node, shortcuts: t.shortcuts, ...(t.table ? { table: t.table } : {}), ...(t.ipvs ? { ipvs: t.ipvs } : {}) });
     return { ...inputs, notes: [...(t.bundle?.notes ?? []), ...inputs.notes] };
   } catch (e) {
     if (e instanceof InputError) throw new UsageError(e.message);

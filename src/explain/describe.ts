@@ -72,6 +72,8 @@ export function isDrop(o: Pick<Outcome, "fate">): boolean {
 /** The rule as iptables-save prints it (`-A CHAIN ...`), or the policy line. */
 export function stepRuleText(s: Step, family: Family): string {
   if (s.ruleNode) return ruleSaveLine(s.chain, s.ruleNode, family, false);
+  // An IPVS step: the virtual service and the chosen real server in ipvsadm-save -n form.
+  if (s.ipvs) return s.ipvs.lines.join("\n");
   return `:${s.chain} ${s.verdict}`;
 }
 

@@ -24,6 +24,7 @@ export interface JsonStep {
   log?: string;
   branch?: string;
   uncertain?: string[];
+  ipvs?: Record<string, unknown>;
 }
 
 /** Where a step happened, for steps of a cluster trace: the node (and pod) of its hop. */
@@ -43,6 +44,7 @@ function stepJson(s: Step, family: "ipv4" | "ipv6", at?: StepPlace): JsonStep {
   if (s.log) j.log = s.log;
   if (s.branch) j.branch = s.branch;
   if (s.uncertain) j.uncertain = s.uncertain;
+  if (s.ipvs) j.ipvs = { ...s.ipvs };
   return j;
 }
 

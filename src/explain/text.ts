@@ -102,6 +102,11 @@ export function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 8
   const head = `  ${where} ${c.dim(num)}  ${s.matched ? c.bold(s.verdict) : c.dim(`no match: ${s.failed ?? ""}`)}`;
   const lines = [head];
   if (s.ruleNode && s.matched) for (const l of wrap(stepRuleText(s, family), width, "      ")) lines.push(c.dim(l));
+  // IPVS: the service and chosen server as ipvsadm-save writes them, and how the server was chosen.
+  if (s.ipvs) {
+    for (const l of s.ipvs.lines) lines.push(c.dim(`      ${l}`));
+    lines.push(c.yellow(`      how: ${s.ipvs.choice}`));
+  }
   if (s.uncertain) lines.push(`      ${c.yellow("? " + s.uncertain.join(", and "))}`);
   if (s.branch) lines.push(`      ${c.yellow("⑂ " + s.branch)}`);
   for (const r of s.rewrites ?? []) lines.push(`      ${c.cyan("→ " + r)}`);
@@ -194,7 +199,7 @@ export function destinationText(oc: Outcome, e: Pick<Evaluation, "packet">): str
   const f = oc.final;
   if (f.dst === e.packet.dst && f.dport === e.packet.dport) return "";
   const by = oc.steps.find((s) => s.matched && s.packet && (s.packet.dst !== e.packet.dst || s.packet.dport !== e.packet.dport));
-  const rule = by ? ` (${by.table} ${by.chain} ${by.rule === "policy" ? "policy" : `rule ${by.rule}`})` : "";
+  const rule = !by ? "" : by.ipvs ? ` (IPVS ${by.chain}, ${by.ipvs.scheduler ?? "scheduler not shown"})` : ` (${by.table} ${by.chain} ${by.rule === "policy" ? "policy" : `rule ${by.rule}`})`;
   return ` → ${endpointText(f.dst, f.dport)}${rule}`;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Family, Rule, TableName } from "./ast.js";
 import type { CtState, PacketHeaders } from "./packet.js";
+import type { IpvsForward } from "./ipvs.js";
 
 export type Hook = "PREROUTING" | "INPUT" | "FORWARD" | "OUTPUT" | "POSTROUTING";
 
@@ -267,10 +268,32 @@ export type TargetResult =
   | { verdict: TargetVerdict; detail?: string }
   | { indeterminate: string };
 
+/**
+ * Where a step happened: a table, or IPVS (which the kernel runs as its own netfilter hook
+ * functions between the tables, net/netfilter/ipvs/ip_vs_core.c ip_vs_ops4).
+ */
+export type StepTable = TableName | "ipvs";
+
+/** What IPVS decided for a packet (a step with table "ipvs"). */
+export interface IpvsStepDetail {
+  /** The virtual service as `ipvsadm -Ln` names it: `TCP 10.96.0.10:53`, `FWM 123`. */
+  service: string;
+  /** Absent when the input does not show it (`ipvsadm -Ln --stats`). */
+  scheduler?: string;
+  /** The real server chosen, as ADDRESS:PORT; absent when none was. */
+  server?: string;
+  /** How the packet goes to it: masq (DNAT), route (direct routing), tunnel (IP-in-IP), local. */
+  method?: IpvsForward;
+  /** How the server was chosen, and what that rests on (`rr: rotation position unknown...`). */
+  choice: string;
+  /** The service's and the chosen server's lines in `ipvsadm-save -n` form. */
+  lines: string[];
+}
+
 /** One entry of a trace: a rule that matched (or was tried, in verbose mode) or a policy. */
 export interface Step {
   hook: Hook;
-  table: TableName;
+  table: StepTable;
   chain: string;
   /** 1-based as iptables-save lists the chain, or "policy". */
   rule: number | "policy";
@@ -288,6 +311,8 @@ export interface Step {
   log?: string;
   /** Which way a random branch went at this rule (`statistic probability 0.33333: matched`). */
   branch?: string;
+  /** For an IPVS step: the service, scheduler, chosen real server and method. */
+  ipvs?: IpvsStepDetail;
   /**
    * When this step happens only in some of the histories merged into the outcome: the
    * condition it rests on (`only if -m limit ...: assumed to match`, `with probability 0.5`);
@@ -312,8 +337,9 @@ export type Fate =
   | { kind: "delivered"; iface?: string }
   | { kind: "forwarded"; iface: string; via?: string }
   | { kind: "sent"; iface: string; via?: string }
-  | { kind: "dropped"; table: TableName; chain: string; rule: number | "policy"; hook: Hook }
-  | { kind: "rejected"; table: TableName; chain: string; rule: number; hook: Hook; with: string }
+  | { kind: "dropped"; table: StepTable; chain: string; rule: number | "policy"; hook: Hook }
+  /** IPVS's own refusal (ip_vs_leave: no real server available) is `table: "ipvs"`, `chain` the service. */
+  | { kind: "rejected"; table: StepTable; chain: string; rule: number; hook: Hook; with: string }
   | { kind: "queued"; table: TableName; chain: string; rule: number; hook: Hook; queue?: string }
   | { kind: "unroutable"; reason: string }
   /** Dropped by the routing decision itself: a martian source or destination, or the reverse-path filter (rp_filter). */

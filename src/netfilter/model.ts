@@ -8,11 +8,14 @@ import { compileRulesets, type CompiledRuleset, type CompileProblem } from "./co
 import { evaluatePath, evaluateReplyPath } from "./path.js";
 import type { ConntrackSummary, IpsetView, NodeView, Outcome, StateAssumptions } from "../model/evaluation.js";
 import { noIpsets, unknownNode } from "./unknown-facts.js";
+import type { IpvsTable } from "../model/ipvs.js";
 
 export interface NodeInputs {
   rulesets: readonly Ruleset[];
   node?: NodeView;
   ipsets?: IpsetView;
+  /** The node's IPVS virtual servers (`ipvsadm-save -n`, `ipvsadm -Ln`): IPVS then takes the packets it serves. */
+  ipvs?: IpvsTable;
 }
 
 export interface EvaluateOptions {
@@ -81,6 +84,7 @@ export class NetfilterNode {
       rules, node: this.node, ipsets: this.ipsets, verbose: opts.verbose ?? false, family: packet.family,
       ...(opts.assume ? { assumed: opts.assume } : {}),
       ...(opts.connection ? { connection: opts.connection, firstReply: opts.firstReply === true } : {}),
+      ...(this.inputs.ipvs ? { ipvs: this.inputs.ipvs } : {}),
     });
     return { packet, outcomes, problems: rules.problems };
   }

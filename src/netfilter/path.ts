@@ -21,6 +21,8 @@ import { applyNat, conntrackNat, natApplies, natOf, natText } from "./nat.js";
 import { runTable, type TableResult, type TraverseContext } from "./traverse.js";
 import type { ConntrackState, ConntrackSummary, Fate, Hook, OuterPackets, Outcome, PacketState, RouteDecision, RouteQuery, Step, TunnelInfo } from "../model/evaluation.js";
 import { alwaysUntracked, establishedStatus, relatedStatus, withoutConnection, type Unconnected } from "./conntrack-view.js";
+import type { IpvsTable } from "../model/ipvs.js";
+import { ipvsRequest } from "./ipvs.js";
 
 type Stage = { table: TableName; hook: Hook; natOnly?: boolean };
 
@@ -67,6 +69,8 @@ export interface PathContext extends TraverseContext {
   untracked?: boolean;
   /** How many tunnels deep this evaluation is (outer packets of outer packets). */
   depth?: number;
+  /** The node's IPVS virtual servers, when given (see ipvs.ts). */
+  ipvs?: IpvsTable;
 }
 
 /** Runs a list of live branches through one table/hook; terminal results become finals. */
@@ -183,9 +187,10 @@ function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
     forward.push(br);
   }
   let l = local;
-  for (const s of [
-    { table: "mangle", hook: "INPUT" }, { table: "filter", hook: "INPUT" }, { table: "security", hook: "INPUT" }, { table: "nat", hook: "INPUT" },
-  ] as Stage[]) l = stage(l, s, ctx, finals);
+  for (const s of [{ table: "mangle", hook: "INPUT" }, { table: "filter", hook: "INPUT" }, { table: "security", hook: "INPUT" }] as Stage[]) l = stage(l, s, ctx, finals);
+  // IPVS (ip_vs_in_hook at NF_IP_PRI_NAT_SRC - 1) runs between security and nat INPUT.
+  l = ipvsHook(l, "INPUT", ctx, finals);
+  l = stage(l, { table: "nat", hook: "INPUT" }, ctx, finals);
   for (const br of l) {
     conntrackNat(br, "src");
     finals.push({ br, fate: { kind: "delivered", iface: br.pkt.inIface ?? "lo" } });
@@ -211,6 +216,53 @@ function postrouting(live: Branch[], ctx: PathContext, finals: Final[], kind: "f
     finals.push(f);
   }
   return l;
+}
+
+/**
+ * IPVS at its LOCAL_IN or LOCAL_OUT hook: the histories it does not take (or lets on with
+ * NF_ACCEPT) are returned; those it sends to a real server go their own way here. A packet
+ * IPVS sends on is handed to NF_HOOK(NF_INET_LOCAL_OUT, ..., dst_output) (ip_vs_xmit.c
+ * ip_vs_nat_send_or_cont, ip_vs_send_or_cont): all the OUTPUT hooks again — raw, mangle, nat
+ * (which does nothing: the connection's destination binding was made before IPVS, or IPVS
+ * made it untracked), filter, security — with no input device, then POSTROUTING, where
+ * kube-proxy's MASQUERADE sees it when net.ipv4.vs.conntrack=1.
+ */
+function ipvsHook(live: Branch[], hook: "INPUT" | "OUTPUT", ctx: PathContext, finals: Final[]): Branch[] {
+  if (!ctx.ipvs) return live;
+  const on: Branch[] = [];
+  const sent: Branch[] = [];
+  const kind = hook === "INPUT" ? "forwarded" : "sent";
+  for (const br of live) {
+    for (const r of ipvsRequest(br, hook, { ipvs: ctx.ipvs, node: ctx.node, family: ctx.family, ...(ctx.connection ? { connection: ctx.connection } : {}), ...(ctx.budget ? { budget: ctx.budget } : {}) })) {
+      if (r.kind === "continue") on.push(r.br);
+      else if (r.kind === "final") finals.push({ br: r.br, fate: r.fate });
+      else if (r.kind === "out") {
+        delete r.br.pkt.inIface;
+        delete r.br.rerouted;
+        withRoute(r.br, r.route);
+        sent.push(r.br);
+      } else {
+        // ip_vs_tunnel_xmit: the node sends the outer packet (ip_local_out); it is traced as its own leg.
+        // The same skb is wrapped and sent (ip_vs_prepare_tunneled_skb, ip_local_out): it keeps its
+        // mark; ip_vs_tunnel_xmit_prepare resets its conntrack entry, so the outer packet is a new one.
+        const outer: PacketSpec = { family: ctx.family, from: "local", src: r.outer.src, dst: r.outer.dst, proto: ctx.family === "ipv6" ? 41 : 4, mark: r.br.pkt.mark };
+        const { connection: _c, firstReply: _f, untracked: _u, ...outerCtx } = ctx;
+        assume(r.br, "IPVS Tunnel: the outer packet is traced as a new packet the node sends");
+        const f: Extract<Fate, { kind: "forwarded" | "sent" }> = { kind, iface: r.route.dev };
+        if (r.route.gateway !== undefined) f.via = r.route.gateway;
+        finals.push({ br: r.br, fate: f, encapsulated: evaluatePath(outer, { ...outerCtx, depth: (ctx.depth ?? 0) + 1 }) });
+      }
+    }
+  }
+  if (sent.length) {
+    let l = sent;
+    // nat OUTPUT is not consulted: the destination binding was set up before IPVS (or the packet is untracked).
+    for (const s of [{ table: "raw", hook: "OUTPUT" }, { table: "mangle", hook: "OUTPUT" }, { table: "filter", hook: "OUTPUT" }, { table: "security", hook: "OUTPUT" }] as Stage[]) {
+      l = stage(l, s, ctx, finals);
+    }
+    postrouting(l, ctx, finals, kind);
+  }
+  return on;
 }
 
 /**
@@ -317,6 +369,9 @@ export function evaluateReplyPath(original: PacketSpec, outcome: Outcome, ctx: P
   if (f.kind !== "forwarded" && f.kind !== "sent" && f.kind !== "delivered") return `the original packet was not let through (${f.kind})`;
   const ct = outcome.conntrack;
   if (!ct) return "no conntrack entry was recorded for the original packet";
+  // IPVS rewrites a Masq reply itself (ip_vs_out_hook), and a Route or Tunnel reply does not come back through this node.
+  const ipvs = outcome.steps.find((s) => s.ipvs?.method !== undefined && s.ipvs.method !== "local");
+  if (ipvs) return `the original packet was sent on by IPVS (${ipvs.chain}, ${ipvs.ipvs!.method}); its replies are not modelled`;
   const spec: PacketSpec = {
     family: original.family, from: f.kind === "delivered" ? "local" : f.iface, src: ct.reply.src, dst: ct.reply.dst,
     proto: original.proto, state: "established", reply: true,
@@ -367,6 +422,8 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   // nat OUTPUT or the connection's DNAT rewrote the destination (branches may be new objects
   // after statistic forks).
   live = live.flatMap((b) => (b.pkt.dst !== spec.dst ? reroute([b], ctx, finals, spec, true) : [b]));
+  // IPVS for local clients (ip_vs_in_hook at NF_IP_PRI_NAT_DST + 2): after nat OUTPUT, before filter OUTPUT.
+  live = ipvsHook(live, "OUTPUT", ctx, finals);
   live = stage(live, { table: "filter", hook: "OUTPUT" }, ctx, finals);
   live = stage(live, { table: "security", hook: "OUTPUT" }, ctx, finals);
   const toLocal: Branch[] = [];

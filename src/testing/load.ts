@@ -20,6 +20,8 @@ export interface NodeFiles {
   ipsets?: Files;
   /** node.json, `ip -j addr`, `ip -j route`, `ip route`, `route -n`... */
   node?: Files;
+  /** ipvsadm-save -n or ipvsadm -Ln output. */
+  ipvs?: Files;
   /** Shortcuts for node facts: "eth0=192.168.0.11/24". */
   ifaces?: readonly string[];
   /** `ip route` lines. */
@@ -33,21 +35,22 @@ export interface NodeTexts {
   rules: TextInput[];
   ipsets?: TextInput[];
   node?: TextInput[];
+  ipvs?: TextInput[];
 }
 
-type NodeOptions = Omit<NodeFiles, "rules" | "ipsets" | "node">;
+type NodeOptions = Omit<NodeFiles, "rules" | "ipsets" | "node" | "ipvs">;
 const NODE_OPTIONS = { ifaces: true, routes: true, localAddrs: true, table: true } satisfies OptionNames<NodeOptions>;
-const NODE_FILES = { rules: true, ipsets: true, node: true, ...NODE_OPTIONS } satisfies OptionNames<NodeFiles>;
-const TEXTS = { rules: true, ipsets: true, node: true } satisfies OptionNames<NodeTexts>;
+const NODE_FILES = { rules: true, ipsets: true, node: true, ipvs: true, ...NODE_OPTIONS } satisfies OptionNames<NodeFiles>;
+const TEXTS = { rules: true, ipsets: true, node: true, ipvs: true } satisfies OptionNames<NodeTexts>;
 
 const many = (f: Files | undefined): readonly string[] => (f === undefined ? [] : typeof f === "string" ? [f] : f);
 
 /** Builds the node from files; throws with every error found in them. */
 export function loadNode(files: NodeFiles): NetfilterNode {
   checkOptions("loadNode", files, NODE_FILES);
-  const { rules, ipsets, node, ...options } = files;
+  const { rules, ipsets, node, ipvs, ...options } = files;
   const read = (f: Files | undefined): TextInput[] => many(f).map((file) => ({ file, text: readTextFile(file) }));
-  return nodeFromTexts({ rules: read(rules), ipsets: read(ipsets), node: read(node) }, options);
+  return nodeFromTexts({ rules: read(rules), ipsets: read(ipsets), node: read(node), ...(ipvs !== undefined ? { ipvs: read(ipvs) } : {}) }, options);
 }
 
 /** The same from texts already in memory (`file` names them in error messages). */
@@ -64,7 +67,7 @@ export function nodeFromTexts(
   });
   const errors = a.diagnostics.filter((d) => d.severity === "error");
   if (errors.length) throw new Error(`the inputs have ${errors.length} error(s):\n${errors.map(formatDiagnostic).join("\n")}`);
-  return buildNode({ rulesets: a.rulesets, ...(a.node ? { node: a.node } : {}), ...(a.ipsets ? { ipsets: a.ipsets } : {}) });
+  return buildNode({ rulesets: a.rulesets, ...(a.node ? { node: a.node } : {}), ...(a.ipsets ? { ipsets: a.ipsets } : {}), ...(a.ipvs ? { ipvs: a.ipvs } : {}) });
 }
 
 /** A packet from its text form (`tcp 10.244.1.5:43512 -> 10.96.0.10:80 in eth0`), JSON or a log line. */

@@ -26,7 +26,7 @@ interface Entry {
 
 /** Each sample's inputs, as its README runs them; an entry may name its own rules or node file. */
 const INPUTS: Record<string, (e: Entry) => string[]> = {
-  "000-calico-ipip-ipvs-policy": () => ["--rules", "filter.save", "--ipsets", "ipsets.save", "--node", "node.json"],
+  "000-calico-ipip-ipvs-policy": () => ["--rules", "filter.save", "--rules", "nat.save", "--ipsets", "ipsets.save", "--node", "node.json", "--ipvs", "ipvsadm.txt"],
   "001-flannel-udp-clusterip-from-node": (e) => ["--rules", e.rules!, "--node", "worker-node.json", "--node", "worker-route-n.txt"],
   "002-flannel-vxlan-pod-to-pod": () => ["--rules", "../empty.save", "--node", "node.json", "--node", "route-n.txt"],
   "003-calico-ipip-cross-node": (e) => ["--rules", "../empty.save", "--node", e.node!],

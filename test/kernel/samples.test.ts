@@ -58,6 +58,8 @@ const MISSING: Record<string, string> = {
 interface SampleCase {
   name: string;
   packet: string;
+  /** The packet is taken by IPVS (the sample's ipvsadm.txt). */
+  ipvs?: boolean;
   rules?: string;
   node?: string;
 }
@@ -237,6 +239,12 @@ describe.skipIf(why !== undefined)(`samples through the kernel${why ? ` (skipped
         }
         if (packet.proto === 6) packet.tcpFlags ??= 0x12;
         opener = { family: "ipv4", from: "local", src: packet.dst, dst: packet.src!, proto: packet.proto, sport: packet.dport!, dport: packet.sport!, ...(packet.proto === 6 ? { tcpFlags: 0x02 } : {}) };
+      }
+      if (c.ipvs) {
+        // IPVS takes it in LOCAL_IN (net/netfilter/ipvs/ip_vs_core.c ip_vs_in_hook); netfate's
+        // answer for it is pinned by test/golden/ipvs-seed-000.test.ts instead.
+        it.skip(`${where}: ${c.name} — skipped: IPVS takes this packet, and this kernel has no IPVS`, () => {});
+        continue;
       }
       const outcomes = netfate.evaluate(packet).outcomes;
       const devices = new Set([packet.from, ...outcomes.flatMap((o) => ("iface" in o.fate && o.fate.iface ? [o.fate.iface] : []))]);

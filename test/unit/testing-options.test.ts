@@ -15,7 +15,7 @@ describe("option names", () => {
     expect(() => loadNode({ rules, iface: ["eth0=192.168.0.11/24"] } as never)).toThrow(/^loadNode: unknown option "iface"; did you mean "ifaces"\?/);
     expect(() => loadNode({ rules, localAddr: ["10.0.0.1"] } as never)).toThrow(/did you mean "localAddrs"/);
     expect(() => loadNode({ rule: rules } as never)).toThrow(/unknown option "rule"; did you mean "rules"/);
-    expect(() => loadNode({ rules, zzzzzzzz: 1 } as never)).toThrow(/unknown option "zzzzzzzz" \(options: rules, ipsets, node, ifaces, routes, localAddrs, table\)/);
+    expect(() => loadNode({ rules, zzzzzzzz: 1 } as never)).toThrow(/unknown option "zzzzzzzz" \(options: rules, ipsets, node, ipvs, ifaces, routes, localAddrs, table\)/);
     expect(() => loadNode("rules.save" as never)).toThrow(/loadNode: expected an object of options, found string/);
   });
 

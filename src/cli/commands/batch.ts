@@ -35,7 +35,7 @@ export function runBatch(argv: string[], io: CommandIO): number {
   const quiet = flagSet(args, "quiet");
   if (!quiet) for (const n of inputs.notes) io.err(`note: ${n}\n`);
   for (const d of inputs.diagnostics) if (d.severity === "error") io.err(formatDiagnostic(d) + "\n");
-  const node = buildNode({ rulesets: inputs.rulesets, ...(inputs.node ? { node: inputs.node } : {}), ...(inputs.ipsets ? { ipsets: inputs.ipsets } : {}) });
+  const node = buildNode({ rulesets: inputs.rulesets, ...(inputs.node ? { node: inputs.node } : {}), ...(inputs.ipsets ? { ipsets: inputs.ipsets } : {}), ...(inputs.ipvs ? { ipvs: inputs.ipvs } : {}) });
   const lines = text.split("\n");
   const counts = new Map<string, number>();
   let bad = 0;

@@ -32,7 +32,7 @@ export const CLUSTER_FLAGS: FlagSpec[] = [
 ];
 
 /** The flags that give one node's inputs: the cluster gives every node its own. */
-const NODE_INPUT_FLAGS = ["rules", "ipsets", "node", "bundle", "iface", "local-addr", "route", "table"];
+const NODE_INPUT_FLAGS = ["rules", "ipsets", "node", "ipvs", "bundle", "iface", "local-addr", "route", "table"];
 
 /** The name a lone node goes by when the input does not give one. */
 const LONE_NODE = "node";
@@ -116,7 +116,7 @@ function loadClusterInputs(args: ParsedArgs, io: CommandIO): LoadedCluster {
   // --reply on one node: a cluster of that node alone.
   const one = loadInputs(args, io);
   const facts = one.facts ?? emptyFacts();
-  const node = buildNode({ rulesets: one.rulesets, ...(one.node ? { node: one.node } : {}), ...(one.ipsets ? { ipsets: one.ipsets } : {}) });
+  const node = buildNode({ rulesets: one.rulesets, ...(one.node ? { node: one.node } : {}), ...(one.ipsets ? { ipsets: one.ipsets } : {}), ...(one.ipvs ? { ipvs: one.ipvs } : {}) });
   const member: ClusterMember = { name: LONE_NODE, node, facts };
   const pods = inferPods(LONE_NODE, facts);
   return { inputs: { nodes: [member], pods: pods.pods }, diagnostics: one.diagnostics.map((diagnostic) => ({ diagnostic })), notes: [...one.notes, ...pods.notes] };

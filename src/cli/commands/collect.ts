@@ -87,6 +87,12 @@ export const COLLECTED: readonly Collected[] = [
   // The node's name in a cluster of bundles (--cluster). uname is in coreutils, on every node;
   // a node debug pod shares the node's UTS namespace, so it prints the node's name there too.
   { file: "hostname.txt", command: ["uname", "-n"], required: false },
+  // The IPVS virtual servers (kube-proxy's IPVS mode), absent where ipvsadm is not installed:
+  // what ipvsadm-save -n prints (it runs `ipvsadm -S -n`), but with --nosort, so that the real
+  // servers come in the kernel's order, which the list-walking schedulers follow.
+  { file: "ipvsadm.txt", command: ["ipvsadm", "-S", "-n", "--nosort"], required: false },
+  // IPVS's own settings, in a file of their own: they exist only where the ip_vs module is loaded.
+  { file: "sysctl-ipvs.txt", command: ["sysctl", "net.ipv4.vs.conntrack", "net.ipv4.vs.sloppy_tcp"], required: false },
 ];
 
 /**
@@ -120,7 +126,9 @@ const USAGE = `usage: netfate collect DIR
 Gathers iptables-save -c, ip6tables-save -c, ipset save, ip -j addr, every routing table
 (ip -j route show table all), the policy routing rules (ip -j rule), the routing sysctls
 of every interface, the tunnels' settings and tables (ip -d -j link, bridge -j fdb, ip -j neigh,
-wg show all dump with its keys hidden) and the node's name (uname -n) into DIR, with a ${MANIFEST} saying which command made each file and how it exited.
+wg show all dump with its keys hidden), the node's name (uname -n) and, where IPVS is used, its
+virtual servers (ipvsadm -S -n --nosort) and settings into DIR, with a ${MANIFEST} saying which
+command made each file and how it exited.
 DIR must not exist yet, or be empty. Then, anywhere: netfate why-dropped --bundle DIR PACKET
 
 On a Kubernetes node without a shell, collect through a debug pod in the node's namespaces:

@@ -1,4 +1,5 @@
 /** `netfate parse FILE...`: read dumps, print their canonical text, AST (--json) or counts. */
+import { ipvsSaveText } from "../../ipvs/print.js";
 import { formatDiagnostic, type Diagnostic } from "../../model/diagnostics.js";
 import { isTableName, type Ruleset } from "../../model/ast.js";
 import { INPUT_FORMATS, type InputFormat } from "../../detect.js";
@@ -76,6 +77,8 @@ function dumpText(input: ParsedDump): string {
       return saveText(input.ruleset);
     case "sets":
       return ipsetSaveText(input.sets);
+    case "ipvs":
+      return ipvsSaveText(input.ipvs);
     case "unparsed":
       return "";
   }

@@ -81,7 +81,7 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
     const v6 = pk.packet.family === "ipv6";
     throw new UsageError(`the packet is ${v6 ? "IPv6" : "IPv4"} but the rules are ${v6 ? "iptables (IPv4)" : "ip6tables (IPv6)"} rules; give ${v6 ? "ip6tables-save" : "iptables-save"} output too`);
   }
-  const node = buildNode({ rulesets: inputs.rulesets, ...(inputs.node ? { node: inputs.node } : {}), ...(inputs.ipsets ? { ipsets: inputs.ipsets } : {}) });
+  const node = buildNode({ rulesets: inputs.rulesets, ...(inputs.node ? { node: inputs.node } : {}), ...(inputs.ipsets ? { ipsets: inputs.ipsets } : {}), ...(inputs.ipvs ? { ipvs: inputs.ipvs } : {}) });
   const verbose = kind === "why-dropped" || flagSet(args, "verbose");
   const assume = assumptionsOf(args);
   const e = node.evaluate(pk.packet, { verbose, ...(assume ? { assume } : {}) });
