@@ -163,7 +163,7 @@ function loadClusterJson(file: string, files: ClusterFiles): AssembledCluster {
     } else {
       const texts = (list: readonly NamedPath[]): TextInput[] => list.map((p) => located(p, () => ({ file: resolved(p.path), text: files.read(resolved(p.path)) })));
       const f = n.files!;
-      spec = { name: n.name, named: "given", at: n.at, rules: texts(f.rules), ipsets: texts(f.ipsets), node: texts(f.node) };
+      spec = { name: n.name, named: "given", at: n.at, rules: texts(f.rules), ipsets: texts(f.ipsets), node: texts(f.node), ipvs: texts(f.ipvs) };
     }
     assembly.add(spec);
   }

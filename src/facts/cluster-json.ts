@@ -22,7 +22,7 @@ export interface NamedPath {
   at: SourceAt;
 }
 
-export type ClusterFileKind = "rules" | "ipsets" | "node";
+export type ClusterFileKind = "rules" | "ipsets" | "node" | "ipvs";
 
 export interface ClusterJsonNode {
   name: string;
@@ -40,8 +40,8 @@ export interface ClusterJson {
   diagnostics: Diagnostic[];
 }
 
-const KINDS: readonly ClusterFileKind[] = ["rules", "ipsets", "node"];
-const NODE_EXAMPLE = '"node-01": "node-01/" (a collect bundle) or "node-01": {"rules": [FILES], "ipsets": [FILES], "node": [FILES]}';
+const KINDS: readonly ClusterFileKind[] = ["rules", "ipsets", "node", "ipvs"];
+const NODE_EXAMPLE = '"node-01": "node-01/" (a collect bundle) or "node-01": {"rules": [FILES], "ipsets": [FILES], "node": [FILES], "ipvs": [FILES]}';
 
 export function readClusterJson(text: string, file: string): ClusterJson {
   const sink = new DiagnosticSink(file);
@@ -78,7 +78,7 @@ export function readClusterJson(text: string, file: string): ClusterJson {
       }
       const kinds = j.fields(f.value, `node ${name}`, KINDS);
       if (!kinds) continue;
-      const files: Record<ClusterFileKind, NamedPath[]> = { rules: [], ipsets: [], node: [] };
+      const files: Record<ClusterFileKind, NamedPath[]> = { rules: [], ipsets: [], node: [], ipvs: [] };
       for (const kind of KINDS) {
         const list = kinds.get(kind);
         for (const n of (list && j.list(list.value, `the ${kind} files of node ${name}`, "a list of paths")) ?? []) {

@@ -82,7 +82,14 @@ interface Way {
 }
 
 /** The conntrack entries a request left on each node, for its reply to find. */
-type Entries = ReadonlyMap<string, readonly { proto: number; ct: ConntrackSummary }[]>;
+type Entries = ReadonlyMap<string, readonly Entry[]>;
+
+interface Entry {
+  proto: number;
+  ct: ConntrackSummary;
+  /** Set when IPVS sent the request on from this node (its service and method): IPVS undoes that NAT itself. */
+  ipvs?: string;
+}
 
 interface Walk {
   opts: EvaluateOptions;
@@ -256,7 +263,13 @@ export class Cluster {
 
   private nodeHop(way: Way, w: Walk, todo: Way[], done: ClusterOutcome[]): void {
     const member = this.members.get(way.at.node)!;
-    const { spec, opts, note } = this.knownConnection(member.name, way.packet, w);
+    const { spec, opts, note, ipvs } = this.knownConnection(member.name, way.packet, w);
+    if (ipvs !== undefined) {
+      // ip_vs_out_hook rewrites a Masq reply's source back to the virtual service (and a Route
+      // or Tunnel reply never comes back through here): not modelled, so not guessed.
+      done.push(finish(way, { kind: "indeterminate", reason: `the reply reaches ${member.name}, where IPVS sent the request on (${ipvs}): IPVS undoes its own NAT for replies (ip_vs_out), which netfate does not model` }));
+      return;
+    }
     const ev = member.node.evaluate(spec, opts);
     // A node given no rules of the packet's family has empty tables to the evaluator: said, never silent.
     const standing = member.node.hasRules(spec.family) ? [] : [`no ${spec.family === "ipv6" ? "ip6tables" : "iptables"} rules were given for this node: its tables are taken as empty (every packet accepted)`];
@@ -268,9 +281,10 @@ export class Cluster {
   }
 
   /** What the node's conntrack knows of a reply: the request's entry on this node whose reply tuple the packet is. */
-  private knownConnection(node: string, spec: PacketSpec, w: Walk): { spec: PacketSpec; opts: EvaluateOptions; note?: string } {
+  private knownConnection(node: string, spec: PacketSpec, w: Walk): { spec: PacketSpec; opts: EvaluateOptions; note?: string; ipvs?: string } {
     if (!w.entries) return { spec, opts: w.opts };
     const entry = w.entries.get(node)?.find((e) => e.proto === spec.proto && sameTuple(e.ct.reply, spec));
+    if (entry?.ipvs !== undefined) return { spec, opts: w.opts, ipvs: entry.ipvs };
     if (entry) return { spec: { ...spec, state: "established", reply: true }, opts: { ...w.opts, connection: entry.ct, firstReply: true } };
     // No entry here: this node sees the packet as conntrack sees a packet of no connection.
     const member = this.members.get(node)!;
@@ -460,13 +474,15 @@ export class Cluster {
     // A request that left the cluster is answered from outside: the reply comes back in by the
     // interface the request left by (the way out is assumed to be the way back).
     const exit = o.leftCluster && (o.fate.kind === "forwarded" || o.fate.kind === "sent") ? o.fate.iface : undefined;
-    const entries = new Map<string, { proto: number; ct: ConntrackSummary }[]>();
+    const entries = new Map<string, Entry[]>();
     for (const h of o.hops) {
       const ct = h.outcome.conntrack;
       if (h.at.pod !== undefined || !ct) continue;
+      const sentOn = h.outcome.steps.find((st) => st.ipvs?.method !== undefined && st.ipvs.method !== "local");
+      const e: Entry = { proto: h.packet.proto, ct, ...(sentOn ? { ipvs: `${sentOn.chain}, ${sentOn.ipvs!.method}` } : {}) };
       const list = entries.get(h.at.node);
-      if (list) list.push({ proto: h.packet.proto, ct });
-      else entries.set(h.at.node, [{ proto: h.packet.proto, ct }]);
+      if (list) list.push(e);
+      else entries.set(h.at.node, [e]);
     }
     const sender = request.src ?? firstSource(o);
     const ways = this.walk({ ...reply, from: exit ?? "local" }, o.at, { opts, entries });
