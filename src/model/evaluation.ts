@@ -50,6 +50,16 @@ export interface ConntrackState {
    */
   statusUnknown?: Readonly<Partial<Record<CtStatusBit, string>>>;
   helper?: string;
+  /** The IPVS service that sent the connection's first packet on (with net.ipv4.vs.conntrack=1): IPVS, not conntrack, undoes a Masq DNAT for its replies. */
+  ipvs?: IpvsConnection;
+}
+
+/** What IPVS left on a connection it sent on. */
+export interface IpvsConnection {
+  /** `TCP 10.96.0.10:53`, as ipvsadm names it, and its place in the table (1-based). */
+  service: string;
+  index: number;
+  method: IpvsForward;
 }
 
 export type CtStatusBit = "EXPECTED" | "SEEN_REPLY" | "ASSURED" | "CONFIRMED" | "SNAT" | "DNAT";
@@ -363,6 +373,7 @@ export interface ConntrackSummary {
   mark?: number;
   zone?: number;
   helper?: string;
+  ipvs?: IpvsConnection;
 }
 
 export interface Outcome {

@@ -265,9 +265,9 @@ export class Cluster {
     const member = this.members.get(way.at.node)!;
     const { spec, opts, note, ipvs } = this.knownConnection(member.name, way.packet, w);
     if (ipvs !== undefined) {
-      // ip_vs_out_hook rewrites a Masq reply's source back to the virtual service (and a Route
-      // or Tunnel reply never comes back through here): not modelled, so not guessed.
-      done.push(finish(way, { kind: "indeterminate", reason: `the reply reaches ${member.name}, where IPVS sent the request on (${ipvs}): IPVS undoes its own NAT for replies (ip_vs_out), which netfate does not model` }));
+      // A Route or Tunnel real server answers the client directly, from the virtual address it
+      // holds itself: that way back is not modelled, so not guessed.
+      done.push(finish(way, { kind: "indeterminate", reason: `the reply reaches ${member.name}, where IPVS sent the request on (${ipvs}): the replies of direct-routing and tunnelled IPVS connections are not modelled` }));
       return;
     }
     const ev = member.node.evaluate(spec, opts);
@@ -478,7 +478,8 @@ export class Cluster {
     for (const h of o.hops) {
       const ct = h.outcome.conntrack;
       if (h.at.pod !== undefined || !ct) continue;
-      const sentOn = h.outcome.steps.find((st) => st.ipvs?.method !== undefined && st.ipvs.method !== "local");
+      // A Masq reply is undone by IPVS on the node (path.ts ipvsReply); Route and Tunnel replies go to the client directly.
+      const sentOn = h.outcome.steps.find((st) => st.ipvs?.method === "route" || st.ipvs?.method === "tunnel");
       const e: Entry = { proto: h.packet.proto, ct, ...(sentOn ? { ipvs: `${sentOn.chain}, ${sentOn.ipvs!.method}` } : {}) };
       const list = entries.get(h.at.node);
       if (list) list.push(e);

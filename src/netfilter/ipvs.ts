@@ -19,7 +19,7 @@ import type { Family } from "../model/ast.js";
 import { ipToNum } from "../model/address.js";
 import { hasPorts, PROTO_SCTP, PROTO_TCP, PROTO_UDP } from "../model/packet.js";
 import { ipvsEndpoint, ipvsServiceName, IPVS_PROTOCOL_NUMBERS, type IpvsRealServer, type IpvsService, type IpvsTable } from "../model/ipvs.js";
-import type { ConntrackSummary, Fate, Hook, IpvsStepDetail, NodeView, PacketState, RouteDecision, Step } from "../model/evaluation.js";
+import type { ConntrackSummary, Fate, Hook, IpvsConnection, IpvsStepDetail, NodeView, PacketState, RouteDecision, Step } from "../model/evaluation.js";
 import { ipvsServerLine, ipvsServiceLine } from "../ipvs/print.js";
 import { alternative, assume, endpoint, fork, snapshot, type Branch } from "./branch.js";
 import { MAX_ALTERNATIVES, type ExplorationBudget } from "./traverse.js";
@@ -425,11 +425,11 @@ function apply(b: Branch, svc: IpvsService, index: number, pick: IpvsPick, hook:
     const src = route.src ?? ctx.node.masqueradeAddress(route.dev, server.address.includes(":") ? "ipv6" : "ipv4", route.gateway);
     if (!src) return { kind: "final", br: b, fate: { kind: "indeterminate", reason: `${name}: no source address for the tunnel to ${server.address}` } };
     (step.rewrites ??= []).push(`IPVS Tunnel: IP-in-IP ${src} → ${server.address}`);
-    untrack(p, nfct, server, dport, false);
+    untrack(p, nfct, server, dport, false, { service: name, index: index + 1, method: "tunnel" });
     step.packet = snapshot(p);
     return { kind: "tunnel", br: b, route, outer: { src, dst: server.address } };
   }
-  untrack(p, nfct, server, dport, server.forward === "masq");
+  untrack(p, nfct, server, dport, server.forward === "masq", { service: name, index: index + 1, method: server.forward });
   step.packet = snapshot(p);
   // ip_vs_nat_send_or_cont / ip_vs_send_or_cont: a real server on this node gets NF_ACCEPT (the packet goes on in this hook).
   if (local) return { kind: "continue", br: b };
@@ -444,12 +444,13 @@ const METHOD_NAME = { masq: "Masq", route: "Route", tunnel: "Tunnel", local: "Lo
  * its reply tuple pointed at the real server for Masq (ip_vs_nat_xmit → ip_vs_update_conntrack);
  * with 0 the packet is made untracked (ip_vs_notrack), so the nat table never sees it again.
  */
-function untrack(p: PacketState, nfct: boolean, server: IpvsRealServer, dport: number | undefined, masq: boolean): void {
+function untrack(p: PacketState, nfct: boolean, server: IpvsRealServer, dport: number | undefined, masq: boolean, by: IpvsConnection): void {
   if (!nfct) {
     p.ct.state = "UNTRACKED";
     p.ct.status = new Set();
     return;
   }
+  if (p.ct.state !== "UNTRACKED") p.ct.ipvs = by;
   // An untracked packet (raw NOTRACK) has no entry to point at the real server.
   if (masq && p.ct.state !== "UNTRACKED") {
     p.ct.reply.src = server.address;
@@ -467,4 +468,27 @@ function leave(svc: IpvsService, index: number, p: PacketState, hook: Hook): Fat
   if (svc.key.kind === "fwmark") return { kind: "indeterminate", reason: `${name}: no real server available; with net.ipv4.vs.cache_bypass=1 IPVS sends it on to its destination, else ICMP port unreachable and drop (not modelled for firewall-mark services)` };
   if (svc.key.port === 21 && p.dport !== 21) return { kind: "indeterminate", reason: `${name}: an FTP service lets other ports through (ip_vs_leave); not modelled` };
   return { kind: "rejected", table: "ipvs", chain: name, rule: index + 1, hook, with: p.family === "ipv6" ? "icmp6-port-unreachable" : "icmp-port-unreachable" };
+}
+
+/**
+ * ip_vs_out_hook (LOCAL_IN at NF_IP_PRI_NAT_SRC - 2, FORWARD at 100 — after filter and security
+ * FORWARD —, LOCAL_OUT at NF_IP_PRI_NAT_DST + 1): a reply from a real server of a Masq
+ * connection gets its source rewritten back to the virtual service (handle_response →
+ * ip_vs_nat_send_or_cont's snat_handler), which conntrack does not do (the connection has no
+ * DNAT of its own; ip_vs_update_conntrack only pointed its reply tuple at the real server).
+ */
+export function ipvsReply(br: Branch, hook: Hook): void {
+  const p = br.pkt;
+  const by = p.ct.ipvs;
+  if (!by || by.method !== "masq" || p.ct.dir !== "REPLY") return;
+  const to = p.ct.orig;
+  if (p.src === to.dst && p.sport === to.dport) return;
+  const before = endpoint(p.src, p.sport);
+  p.src = to.dst;
+  if (to.dport !== undefined && hasPorts(p.proto)) p.sport = to.dport;
+  br.steps.push({
+    hook, table: "ipvs", chain: by.service, rule: by.index, verdict: "IPVS reply (Masq)", matched: true,
+    rewrites: [`IPVS Masq reply ${before} → ${endpoint(p.src, p.sport)}`], packet: snapshot(p),
+    ipvs: { service: by.service, method: "masq", choice: "the reply of a connection IPVS sent on: ip_vs_out undoes its DNAT", lines: [] },
+  });
 }

@@ -22,7 +22,7 @@ import { runTable, type TableResult, type TraverseContext } from "./traverse.js"
 import type { ConntrackState, ConntrackSummary, Fate, Hook, OuterPackets, Outcome, PacketState, RouteDecision, RouteQuery, Step, TunnelInfo } from "../model/evaluation.js";
 import { alwaysUntracked, establishedStatus, relatedStatus, withoutConnection, type Unconnected } from "./conntrack-view.js";
 import type { IpvsTable } from "../model/ipvs.js";
-import { ipvsRequest } from "./ipvs.js";
+import { ipvsReply, ipvsRequest } from "./ipvs.js";
 
 type Stage = { table: TableName; hook: Hook; natOnly?: boolean };
 
@@ -188,7 +188,9 @@ function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
   }
   let l = local;
   for (const s of [{ table: "mangle", hook: "INPUT" }, { table: "filter", hook: "INPUT" }, { table: "security", hook: "INPUT" }] as Stage[]) l = stage(l, s, ctx, finals);
-  // IPVS (ip_vs_in_hook at NF_IP_PRI_NAT_SRC - 1) runs between security and nat INPUT.
+  // IPVS: ip_vs_out_hook (NF_IP_PRI_NAT_SRC - 2) undoes a Masq DNAT for replies, then
+  // ip_vs_in_hook (NF_IP_PRI_NAT_SRC - 1) takes requests, between security and nat INPUT.
+  for (const br of l) ipvsReply(br, "INPUT");
   l = ipvsHook(l, "INPUT", ctx, finals);
   l = stage(l, { table: "nat", hook: "INPUT" }, ctx, finals);
   for (const br of l) {
@@ -199,6 +201,8 @@ function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
   for (const s of [
     { table: "mangle", hook: "FORWARD" }, { table: "filter", hook: "FORWARD" }, { table: "security", hook: "FORWARD" },
   ] as Stage[]) f = stage(f, s, ctx, finals);
+  // ip_vs_out_hook on FORWARD at priority 100, after filter and security FORWARD.
+  for (const br of f) ipvsReply(br, "FORWARD");
   postrouting(f, ctx, finals, "forwarded");
 }
 
@@ -348,6 +352,7 @@ function newBranch(spec: PacketSpec, src: string, ctx: PathContext): Branch {
     if (known.mark !== undefined) ct.mark = known.mark;
     if (known.zone !== undefined) ct.zone = known.zone;
     if (known.helper !== undefined) ct.helper = known.helper;
+    if (known.ipvs !== undefined) ct.ipvs = known.ipvs;
   }
   return br;
 }
@@ -357,6 +362,7 @@ function conntrackSummary(ct: ConntrackState): ConntrackSummary {
   if (ct.mark !== 0) s.mark = ct.mark;
   if (ct.zone !== 0) s.zone = ct.zone;
   if (ct.helper !== undefined) s.helper = ct.helper;
+  if (ct.ipvs !== undefined) s.ipvs = ct.ipvs;
   return s;
 }
 
@@ -369,8 +375,8 @@ export function evaluateReplyPath(original: PacketSpec, outcome: Outcome, ctx: P
   if (f.kind !== "forwarded" && f.kind !== "sent" && f.kind !== "delivered") return `the original packet was not let through (${f.kind})`;
   const ct = outcome.conntrack;
   if (!ct) return "no conntrack entry was recorded for the original packet";
-  // IPVS rewrites a Masq reply itself (ip_vs_out_hook), and a Route or Tunnel reply does not come back through this node.
-  const ipvs = outcome.steps.find((s) => s.ipvs?.method !== undefined && s.ipvs.method !== "local");
+  // IPVS rewrites a Masq reply itself (ip_vs_out_hook, see ipvsReply); a Route or Tunnel reply does not come back through this node.
+  const ipvs = outcome.steps.find((s) => s.ipvs?.method !== undefined && s.ipvs.method !== "local" && s.ipvs.method !== "masq");
   if (ipvs) return `the original packet was sent on by IPVS (${ipvs.chain}, ${ipvs.ipvs!.method}); its replies are not modelled`;
   const spec: PacketSpec = {
     family: original.family, from: f.kind === "delivered" ? "local" : f.iface, src: ct.reply.src, dst: ct.reply.dst,
@@ -423,6 +429,8 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   // after statistic forks).
   live = live.flatMap((b) => (b.pkt.dst !== spec.dst ? reroute([b], ctx, finals, spec, true) : [b]));
   // IPVS for local clients (ip_vs_in_hook at NF_IP_PRI_NAT_DST + 2): after nat OUTPUT, before filter OUTPUT.
+  // ip_vs_out_hook (NF_IP_PRI_NAT_DST + 1) before ip_vs_in_hook (+ 2), both after nat OUTPUT.
+  for (const br of live) ipvsReply(br, "OUTPUT");
   live = ipvsHook(live, "OUTPUT", ctx, finals);
   live = stage(live, { table: "filter", hook: "OUTPUT" }, ctx, finals);
   live = stage(live, { table: "security", hook: "OUTPUT" }, ctx, finals);

@@ -210,7 +210,7 @@ describe("cluster.json", () => {
     const f = join(dir, "cluster.json");
     expect(lines(c)).toEqual([
       `${f}:7:5: error: "n1" given twice in "nodes" (expected each key once)`,
-      `${f}:3:34: error: unknown key "facts" in node n1 (expected rules, ipsets, node)`,
+      `${f}:3:34: error: unknown key "facts" in node n1 (expected rules, ipsets, node, ipvs)`,
       `${f}:4:22: error: the rules files of node n2: found the string "r.save" (expected a list of paths)`,
       `${f}:5:11: error: node n3: found the number 7 (expected its directory (a string) or its files by kind (an object))`,
       `${f}:8:5: error: node name "bad name" contains " " (expected a node name)`,

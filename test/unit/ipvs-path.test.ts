@@ -28,7 +28,7 @@ COMMIT
 COMMIT
 `;
 
-function node(ipvs: string, sysctl: Record<string, number> = { "net.ipv4.vs.conntrack": 1 }) {
+function node(ipvs: string, sysctl: Record<string, number> = { "net.ipv4.vs.conntrack": 1 }, rules = RULES) {
   const facts = {
     interfaces: [
       { name: "eth0", addrs: ["192.168.0.11/24"] },
@@ -38,7 +38,7 @@ function node(ipvs: string, sysctl: Record<string, number> = { "net.ipv4.vs.conn
     routes: ["default via 192.168.0.1 dev eth0"],
     sysctl: { "net.ipv4.ip_forward": 1, ...sysctl },
   };
-  return nodeFromTexts({ rules: [{ file: "rules.save", text: RULES }], node: [{ file: "node.json", text: JSON.stringify(facts) }], ipvs: [{ file: "ipvsadm.txt", text: ipvs }] });
+  return nodeFromTexts({ rules: [{ file: "rules.save", text: rules }], node: [{ file: "node.json", text: JSON.stringify(facts) }], ipvs: [{ file: "ipvsadm.txt", text: ipvs }] });
 }
 
 const RR = "-A -t 10.96.0.10:80 -s rr\n-a -t 10.96.0.10:80 -r 10.244.0.8:8080 -m -w 1\n-a -t 10.96.0.10:80 -r 10.244.0.9:8080 -m -w 1\n";
@@ -147,10 +147,24 @@ describe("a remote client's packet to a virtual service (LOCAL_IN)", () => {
 });
 
 describe("what is not modelled is said", () => {
-  it("the reply to a packet IPVS sent on (ip_vs_out_hook rewrites Masq replies) is refused, not guessed", () => {
-    const n = node(RR);
-    const o = n.evaluate(FROM_OUTSIDE).outcomes[0]!;
-    expect(n.evaluateReply(FROM_OUTSIDE, o)).toBe("the original packet was sent on by IPVS (TCP 10.96.0.10:80, masq); its replies are not modelled");
+  it("hand-checked against ip_vs_core.c ip_vs_ops4: the reply of a Masq connection gets its source back from IPVS (ip_vs_out_hook on FORWARD at 100, after filter FORWARD), not from conntrack", () => {
+    // kube-proxy's KUBE-FORWARD accepts the connection's packets; without it this node's FORWARD DROP takes the reply first.
+    const accepting = node(RR, undefined, RULES.replace(":FORWARD DROP [0:0]\n", ":FORWARD DROP [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"));
+    const o = accepting.evaluate(FROM_OUTSIDE).outcomes[0]!;
+    const r = accepting.evaluateReply(FROM_OUTSIDE, o);
+    if (typeof r === "string") throw new Error(r);
+    expect(r.outcomes).toHaveLength(1);
+    const back = r.outcomes[0]!;
+    expect(back.fate).toMatchObject({ kind: "forwarded", iface: "eth0" });
+    expect([back.final.src, back.final.sport, back.final.dst]).toEqual(["10.96.0.10", 80, "203.0.113.7"]);
+    const w = where(back);
+    expect(w.indexOf("FORWARD filter FORWARD")).toBeLessThan(w.indexOf("FORWARD ipvs TCP 10.96.0.10:80"));
+    expect(back.steps.find((st) => st.table === "ipvs")!.rewrites).toEqual([`IPVS Masq reply ${o.final.dst}:8080 → 10.96.0.10:80`]);
+    // filter FORWARD runs first: its DROP policy takes the reply before IPVS sees it.
+    const dropping = node(RR);
+    const dropped = dropping.evaluateReply(FROM_OUTSIDE, dropping.evaluate(FROM_OUTSIDE).outcomes[0]!);
+    if (typeof dropped === "string") throw new Error(dropped);
+    expect(dropped.outcomes.map((x) => [x.fate.kind, x.final.src])).toEqual([["dropped", o.final.dst]]);
   });
 
   it("SCTP: IPVS schedules only on an INIT chunk (sctp_conn_schedule), which the packet cannot say: assumed, and said", () => {
