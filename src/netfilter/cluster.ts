@@ -402,12 +402,14 @@ export class Cluster {
     const owner = this.owners.get(addressKey(target));
     if (owner && owner.node !== member.name) {
       const sameNet = onOneSubnet(member.facts, iface, target);
+      const assumed = `${member.name}'s ${iface} is assumed to reach ${owner.node}'s ${owner.iface} (no address of ${iface} is on ${target}'s subnet)`;
       todo.push({
         ...way, at: { node: owner.node }, packet: { ...onWire, from: owner.iface },
+        ...(sameNet ? {} : { assumptions: [...way.assumptions, assumed] }),
         arrival: {
           kind: "link", from, fromIface: iface, iface: owner.iface,
           ...(via !== undefined ? { via } : {}),
-          ...(sameNet ? {} : { assumed: `${member.name}'s ${iface} is assumed to reach ${owner.node}'s ${owner.iface} (no address of ${iface} is on ${target}'s subnet)` }),
+          ...(sameNet ? {} : { assumed }),
         },
       });
       return;
@@ -419,9 +421,10 @@ export class Cluster {
       const receiver = this.members.get(dest.node)!;
       const arriveOn = facingInterface(receiver, member, iface, onWire.family);
       if (arriveOn) {
+        const assumed = `the router ${via} is assumed to carry it to ${dest.node}, where it arrives on ${arriveOn} (the interface ${dest.node} reaches ${member.name}'s ${iface} by)`;
         todo.push({
-          ...way, at: { node: dest.node }, packet: { ...onWire, from: arriveOn },
-          arrival: { kind: "link", from, fromIface: iface, iface: arriveOn, via, assumed: `the router ${via} is assumed to carry it to ${dest.node}, where it arrives on ${arriveOn} (the interface ${dest.node} reaches ${member.name}'s ${iface} by)` },
+          ...way, at: { node: dest.node }, packet: { ...onWire, from: arriveOn }, assumptions: [...way.assumptions, assumed],
+          arrival: { kind: "link", from, fromIface: iface, iface: arriveOn, via, assumed },
         });
         return;
       }
