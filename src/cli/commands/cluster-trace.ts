@@ -3,7 +3,6 @@
  * and pods; with `--reply` (on a cluster, or the one node the input flags give) its reply is
  * followed back to the sender through each node's own conntrack.
  */
-import { writeFileSync } from "node:fs";
 import { buildCluster, type ClusterInputs, type ClusterMember } from "../../netfilter/cluster.js";
 import { buildNode } from "../../netfilter/model.js";
 import { emptyFacts } from "../../facts/model.js";
@@ -16,7 +15,6 @@ import { clusterEvaluationJson } from "../../explain/cluster-json.js";
 import { clusterHtmlPage } from "../../explain/cluster-html.js";
 import { clusterVerdict } from "../../explain/cluster-describe.js";
 import { problemNote } from "../../explain/text.js";
-import { paletteFor } from "../../explain/colour.js";
 import { flagSet, flagValue, flagValues, UsageError, type FlagSpec, type ParsedArgs } from "../args.js";
 import { InputReader, loadInputs } from "../load.js";
 import { clusterDiagnostics, type AssembledCluster } from "../../assemble-cluster.js";
@@ -24,6 +22,7 @@ import { loadCluster } from "../cluster-load.js";
 import { toJson } from "../render-json.js";
 import { assumptionsOf } from "../assume.js";
 import type { CommandIO } from "../io.js";
+import { textOptions, writeAnswer } from "../answer-out.js";
 
 export const CLUSTER_FLAGS: FlagSpec[] = [
   { name: "cluster", value: true, help: "a cluster: a directory with one sub-directory (collect bundle) per node and a pods.txt, or a cluster.json" },
@@ -78,22 +77,14 @@ export function runClusterTrace(kind: "trace" | "why-dropped", args: ParsedArgs,
       text = clusterHtmlPage(ev);
       break;
     case "text": {
-      const palette = paletteFor(io.isTTY && !flagValue(args, "output"));
-      const width = io.isTTY && io.columns ? io.columns : 80;
+      const { palette, width } = textOptions(args, io);
       text = kind === "trace" ? clusterTraceText(ev, { palette, width, notes: false }) : clusterWhyDroppedText(ev, { palette, width });
       break;
     }
     default:
       throw new UsageError(`--format ${format} does not draw a cluster; one of text, json, html`);
   }
-  const outFile = flagValue(args, "output");
-  if (outFile) {
-    try {
-      writeFileSync(outFile, text);
-    } catch (err) {
-      throw new UsageError(`cannot write ${outFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-  } else io.out(text);
+  writeAnswer(args, io, text);
   if (kind !== "why-dropped") return 0;
   const verdict = clusterVerdict(ev);
   return verdict === "lost" ? 1 : verdict === "unknown" ? 3 : 0;

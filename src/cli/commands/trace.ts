@@ -10,14 +10,13 @@ import { problemNote, traceText, whyDroppedText } from "../../explain/text.js";
 import { outcomeVerdict } from "../../explain/text.js";
 import type { Outcome } from "../../model/evaluation.js";
 import type { Diagnostic } from "../../model/diagnostics.js";
-import { paletteFor } from "../../explain/colour.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
 import { INPUT_FLAGS, loadInputs } from "../load.js";
 import { toJson } from "../render-json.js";
 import { htmlPage } from "../../explain/html.js";
 import { dotText, mermaidText } from "../../explain/graph.js";
-import { writeFileSync } from "node:fs";
 import type { CommandIO } from "../io.js";
+import { textOptions, writeAnswer } from "../answer-out.js";
 import { ASSUME_FLAG, assumptionsOf } from "../assume.js";
 import { CLUSTER_FLAGS, runClusterTrace, wantsCluster } from "./cluster-trace.js";
 
@@ -107,22 +106,14 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
       text = dotText(e);
       break;
     case "text": {
-      const palette = paletteFor(io.isTTY && !flagValue(args, "output"));
-      const width = io.isTTY && io.columns ? io.columns : 80;
+      const { palette, width } = textOptions(args, io);
       text = kind === "trace" ? traceText(e, { palette, width, notes: false }) : whyDroppedText(e, { palette, width });
       break;
     }
     default:
       throw new UsageError(`unknown --format ${format}; one of text, json, html, mermaid, dot`);
   }
-  const outFile = flagValue(args, "output");
-  if (outFile) {
-    try {
-      writeFileSync(outFile, text);
-    } catch (err) {
-      throw new UsageError(`cannot write ${outFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-  } else io.out(text);
+  writeAnswer(args, io, text);
   if (kind === "why-dropped") return whyDroppedExit(e.outcomes);
   return 0;
 }
