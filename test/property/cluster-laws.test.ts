@@ -15,6 +15,7 @@ import { ANY_CONSTANTS, filterRulesetOf, type RuleConstants } from "../../src/te
 import type { Ruleset } from "../../src/model/ast.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { PodSpec } from "../../src/model/cluster.js";
+import { loadCluster } from "../../src/cli/cluster-load.js";
 
 const S003 = resolve(import.meta.dirname, "../../samples/003-calico-ipip-cross-node");
 
@@ -117,5 +118,41 @@ describe("cluster laws", () => {
       expect(outs.map((o) => o.fate.kind)).toEqual(["delivered"]);
       expect(outs[0]!.reply!.map((r) => r.fate.kind)).toEqual(["delivered"]);
     }), { numRuns: 30 });
+  });
+});
+
+describe("cluster walk on any packet", () => {
+  const samples = ["000-calico-ipip-ipvs-policy", "001-flannel-udp-clusterip-from-node", "002-flannel-vxlan-pod-to-pod", "003-calico-ipip-cross-node"];
+  const clusters = samples.map((s) => buildCluster(loadCluster(resolve(import.meta.dirname, "../../samples", s, "cluster.json")).inputs));
+  const anyAddress = fc.oneof(
+    fc.constantFrom("10.244.153.204", "10.244.146.205", "10.107.161.255", "172.18.22.111", "192.168.1.12", "10.0.0.103", "10.1.63.3", "10.244.1.12", "10.244.2.14", "10.200.226.132", "10.200.179.132", "192.168.247.95", "8.8.8.8", "127.0.0.1", "255.255.255.255", "224.0.0.5"),
+    fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((b) => b.join(".")),
+  );
+  const anyPacket = fc.record({
+    src: anyAddress, dst: anyAddress, proto: fc.constantFrom(6, 17, 1, 4, 132, 47),
+    sport: fc.integer({ min: 1, max: 65535 }), dport: fc.oneof(fc.constantFrom(80, 8080, 8472, 8285, 30080, 53), fc.integer({ min: 1, max: 65535 })),
+    flags: fc.constantFrom(0x02, 0x12, 0x10, 0x04, 0x01), icmpType: fc.constantFrom(8, 0, 3, 11), mark: fc.constantFrom(0, 0x4000, 0x10000),
+    state: fc.constantFrom(undefined, "new", "established", "invalid", "related"), iface: fc.constantFrom("local", "eth0", "ens10", "tunl0", "flannel.1", "cni0", "nosuch"),
+  });
+  it("never throws, always answers, and every way's hops stay within the bounds", () => {
+    fc.assert(fc.property(fc.nat(clusters.length - 1), anyPacket, fc.nat(20), (ci, r, placeIndex) => {
+      const c = clusters[ci]!;
+      const places = [...[...c.members.keys()].map((node) => ({ node })), ...c.pods.map((p) => ({ node: p.node, pod: p.name }))];
+      const start = places[placeIndex % places.length]!;
+      const p: PacketSpec = { family: "ipv4", from: start.pod !== undefined ? "local" : r.iface, src: r.src, dst: r.dst, proto: r.proto, mark: r.mark };
+      if (r.state !== undefined) p.state = r.state as "new";
+      if (r.proto === 6 || r.proto === 17 || r.proto === 132) {
+        p.sport = r.sport;
+        p.dport = r.dport;
+      }
+      if (r.proto === 6) p.tcpFlags = r.flags;
+      if (r.proto === 1) p.icmpType = r.icmpType;
+      const ev = c.evaluate(p, start, { reply: true });
+      expect(ev.outcomes.length).toBeGreaterThan(0);
+      for (const o of ev.outcomes) {
+        expect(o.hops.length).toBeLessThanOrEqual(256);
+        expect(o.fate.kind === "error" && !/cut short|no node|no pod|say `local`/.test(o.fate.reason), JSON.stringify(o.fate)).toBe(false);
+      }
+    }), { numRuns: 300 });
   });
 });
