@@ -14,7 +14,7 @@ import { buildCluster, type ClusterMember } from "../../src/netfilter/cluster.js
 import { ANY_CONSTANTS, filterRulesetOf, type RuleConstants } from "../../src/testing/rulesets.js";
 import type { Ruleset } from "../../src/model/ast.js";
 import type { PacketSpec } from "../../src/model/packet.js";
-import type { PodSpec } from "../../src/model/cluster.js";
+import type { Place, PodSpec } from "../../src/model/cluster.js";
 import { loadCluster } from "../../src/cli/cluster-load.js";
 
 const S003 = resolve(import.meta.dirname, "../../samples/003-calico-ipip-cross-node");
@@ -137,7 +137,7 @@ describe("cluster walk on any packet", () => {
   it("never throws, always answers, and every way's hops stay within the bounds", () => {
     fc.assert(fc.property(fc.nat(clusters.length - 1), anyPacket, fc.nat(20), (ci, r, placeIndex) => {
       const c = clusters[ci]!;
-      const places = [...[...c.members.keys()].map((node) => ({ node })), ...c.pods.map((p) => ({ node: p.node, pod: p.name }))];
+      const places: Place[] = [...[...c.members.keys()].map((node) => ({ node })), ...c.pods.map((p) => ({ node: p.node, pod: p.name }))];
       const start = places[placeIndex % places.length]!;
       const p: PacketSpec = { family: "ipv4", from: start.pod !== undefined ? "local" : r.iface, src: r.src, dst: r.dst, proto: r.proto, mark: r.mark };
       if (r.state !== undefined) p.state = r.state as "new";

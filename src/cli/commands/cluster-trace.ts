@@ -90,13 +90,14 @@ export function runClusterTrace(kind: "trace" | "why-dropped", args: ParsedArgs,
   return verdict === "lost" ? 1 : verdict === "unknown" ? 3 : 0;
 }
 
-interface LoadedCluster {
+export interface LoadedCluster {
   inputs: ClusterInputs;
   diagnostics: Array<{ node?: string; diagnostic: Diagnostic }>;
   notes: string[];
 }
 
-function loadClusterInputs(args: ParsedArgs, io: CommandIO): LoadedCluster {
+/** The cluster the flags give: --cluster, or the one node the input flags give (--reply). */
+export function loadClusterInputs(args: ParsedArgs, io: CommandIO): LoadedCluster {
   const path = flagValue(args, "cluster");
   if (path !== undefined) {
     const mixed = NODE_INPUT_FLAGS.filter((f) => flagValues(args, f).length > 0);
@@ -114,7 +115,7 @@ function loadClusterInputs(args: ParsedArgs, io: CommandIO): LoadedCluster {
 }
 
 /** Where the packet starts: --at, else the pod or node holding a local packet's source, else the only node. */
-function startOf(args: ParsedArgs, cluster: ReturnType<typeof buildCluster>, packet: PacketSpec): Place {
+export function startOf(args: ParsedArgs, cluster: ReturnType<typeof buildCluster>, packet: PacketSpec): Place {
   const at = flagValue(args, "at");
   if (at !== undefined) {
     const p = cluster.placeNamed(at);
