@@ -2,7 +2,7 @@
 import type { Arrival, ClusterHop, ClusterOutcome, Place } from "../model/cluster.js";
 import { protocolName } from "../extensions/protocols.js";
 import { endpointText } from "./describe.js";
-import { outcomeVerdict, type Verdict } from "./text.js";
+import { answerVerdict, outcomeVerdict, worseVerdict, type Verdict } from "./text.js";
 
 /** `node-01`, or `pod net-test1 on node-01`. */
 export function placeText(p: Place): string {
@@ -51,13 +51,6 @@ export function arrivalText(h: ClusterHop): string {
   }
 }
 
-const RANK: Record<Verdict, number> = { through: 0, unknown: 1, lost: 2 };
-
-/** The worse of verdicts: lost over unknown over through. */
-export function worseVerdict(a: Verdict, b: Verdict): Verdict {
-  return RANK[b] > RANK[a] ? b : a;
-}
-
 /**
  * A way's verdict with its reply: lost when the request is lost or, for a request let through,
  * when some way back is lost (a connection whose reply never arrives fails as surely as a drop).
@@ -70,8 +63,7 @@ export function clusterOutcomeVerdict(o: ClusterOutcome): Verdict {
 
 /** Lost when any way (or its reply) is lost, else unknown when any cannot be told or there is none, else through. */
 export function clusterVerdict(ev: { outcomes: readonly ClusterOutcome[] }): Verdict {
-  if (ev.outcomes.length === 0) return "unknown";
-  return ev.outcomes.reduce<Verdict>((v, o) => worseVerdict(v, clusterOutcomeVerdict(o)), "through");
+  return answerVerdict(ev.outcomes.map(clusterOutcomeVerdict));
 }
 
 /**

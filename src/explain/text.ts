@@ -250,6 +250,18 @@ export function lostDetailLines(d: Outcome, fam: "ipv4" | "ipv6", o: TextOptions
   return out;
 }
 
+const VERDICT_RANK: Record<Verdict, number> = { through: 0, unknown: 1, lost: 2 };
+
+/** The worse of verdicts: lost over unknown over through. */
+export function worseVerdict(a: Verdict, b: Verdict): Verdict {
+  return VERDICT_RANK[b] > VERDICT_RANK[a] ? b : a;
+}
+
+/** The verdict of a whole answer: lost when any outcome is, else unknown when any is (or there is none), else through. */
+export function answerVerdict(verdicts: readonly Verdict[]): Verdict {
+  return verdicts.length === 0 ? "unknown" : verdicts.reduce<Verdict>(worseVerdict, "through");
+}
+
 /** The short answer: is it dropped, by which rule, along which path, and what nearly let it through. */
 export function whyDroppedText(e: Evaluation, o: TextOptions): string {
   const c = o.palette;

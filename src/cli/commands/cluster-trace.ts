@@ -22,7 +22,7 @@ import { loadCluster } from "../cluster-load.js";
 import { toJson } from "../render-json.js";
 import { assumptionsOf } from "../assume.js";
 import type { CommandIO } from "../io.js";
-import { textOptions, writeAnswer } from "../answer-out.js";
+import { leftOut, refusedForErrors, textOptions, verdictExit, writeAnswer } from "../answer-out.js";
 
 export const CLUSTER_FLAGS: FlagSpec[] = [
   { name: "cluster", value: true, help: "a cluster: a directory with one sub-directory (collect bundle) per node and a pods.txt, or a cluster.json" },
@@ -48,14 +48,12 @@ export function runClusterTrace(kind: "trace" | "why-dropped", args: ParsedArgs,
     for (const n of loaded.notes) io.err(`note: ${n}\n`);
     for (const n of packetNotes) io.err(`note: ${n}\n`);
   }
-  const errors = loaded.diagnostics.filter((d) => d.diagnostic.severity === "error");
+  const errors = loaded.diagnostics.filter((d) => d.diagnostic.severity === "error").map((d) => d.diagnostic);
   for (const { node, diagnostic } of loaded.diagnostics) {
     if (diagnostic.severity === "error" || (!quiet && diagnostic.severity === "warning")) io.err(`${node ? `[${node}] ` : ""}${formatDiagnostic(diagnostic)}\n`);
   }
-  if (errors.length && !flagSet(args, "keep-going")) {
-    io.err(`netfate: the inputs have ${errors.length} error${errors.length > 1 ? "s" : ""} (above); fix them, or pass --keep-going to evaluate without the lines they are on\n`);
-    return 2;
-  }
+  const refused = refusedForErrors(args, io, errors.length);
+  if (refused !== undefined) return refused;
   const cluster = buildCluster(loaded.inputs);
   const start = startOf(args, cluster, packet);
   const assume = assumptionsOf(args);
@@ -63,7 +61,7 @@ export function runClusterTrace(kind: "trace" | "why-dropped", args: ParsedArgs,
   const reply = flagSet(args, "reply") || kind === "why-dropped";
   const ev = cluster.evaluate(packet, start, { verbose: kind === "why-dropped" || flagSet(args, "verbose"), reply, ...(assume ? { assume } : {}) });
   if (errors.length) {
-    const left = `the lines with errors were left out (--keep-going): ${errors.slice(0, 8).map((d) => `${d.diagnostic.file}:${d.diagnostic.line}`).join(", ")}; what they say is not known`;
+    const left = leftOut(errors);
     for (const o of ev.outcomes) o.assumptions.push(left);
   }
   if (!quiet) for (const p of ev.problems) io.err(`[${p.node}] ${problemNote(p.problem)}\n`);
@@ -85,9 +83,7 @@ export function runClusterTrace(kind: "trace" | "why-dropped", args: ParsedArgs,
       throw new UsageError(`--format ${format} does not draw a cluster; one of text, json, html`);
   }
   writeAnswer(args, io, text);
-  if (kind !== "why-dropped") return 0;
-  const verdict = clusterVerdict(ev);
-  return verdict === "lost" ? 1 : verdict === "unknown" ? 3 : 0;
+  return kind === "why-dropped" ? verdictExit(clusterVerdict(ev)) : 0;
 }
 
 export interface LoadedCluster {

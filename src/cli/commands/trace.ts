@@ -7,16 +7,15 @@ import { formatDiagnostic } from "../../model/diagnostics.js";
 import { parsePacketText, type PacketParse } from "../../packet/parse.js";
 import { evaluationJson } from "../../explain/json.js";
 import { problemNote, traceText, whyDroppedText } from "../../explain/text.js";
-import { outcomeVerdict } from "../../explain/text.js";
+import { answerVerdict, outcomeVerdict } from "../../explain/text.js";
 import type { Outcome } from "../../model/evaluation.js";
-import type { Diagnostic } from "../../model/diagnostics.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
 import { INPUT_FLAGS, loadInputs } from "../load.js";
 import { toJson } from "../render-json.js";
 import { htmlPage } from "../../explain/html.js";
 import { dotText, mermaidText } from "../../explain/graph.js";
 import type { CommandIO } from "../io.js";
-import { textOptions, writeAnswer } from "../answer-out.js";
+import { leftOut, refusedForErrors, textOptions, verdictExit, writeAnswer } from "../answer-out.js";
 import { ASSUME_FLAG, assumptionsOf } from "../assume.js";
 import { CLUSTER_FLAGS, runClusterTrace, wantsCluster } from "./cluster-trace.js";
 
@@ -68,13 +67,8 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
   }
   for (const d of inputs.diagnostics) if (d.severity === "error" || (!quiet && d.severity === "warning")) io.err(formatDiagnostic(d) + "\n");
   const errors = inputs.diagnostics.filter((d) => d.severity === "error");
-  const keepGoing = flagSet(args, "keep-going");
-  if (errors.length && !keepGoing) {
-    // An answer without the refused lines could be confidently wrong: none unless asked for.
-    io.err(`netfate: the inputs have ${errors.length} error${errors.length > 1 ? "s" : ""} (above); fix them, or pass --keep-going to evaluate without the lines they are on\n`);
-    return 2;
-  }
-  if (errors.length) io.err("netfate: the inputs have errors (above); the answer below leaves those lines out (--keep-going)\n");
+  const refused = refusedForErrors(args, io, errors.length);
+  if (refused !== undefined) return refused;
   const families = new Set(inputs.rulesets.map((r) => r.family));
   if (!families.has(pk.packet.family)) {
     const v6 = pk.packet.family === "ipv6";
@@ -118,23 +112,9 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
   return 0;
 }
 
-/**
- * why-dropped's exit code follows what the kernel does: 1 when some outcome loses the packet
- * (dropped, rejected, unroutable), else 3 when some outcome cannot be told (indeterminate,
- * an error in the rules, queued to a program), else 0.
- */
+/** why-dropped's exit code for a node's outcomes (see verdictExit). */
 export function whyDroppedExit(outcomes: readonly Outcome[]): number {
-  const verdicts = outcomes.map(outcomeVerdict);
-  if (verdicts.includes("lost")) return 1;
-  if (verdicts.includes("unknown") || verdicts.length === 0) return 3;
-  return 0;
-}
-
-/** The assumption every outcome carries when erroneous lines were left out (--keep-going). */
-function leftOut(errors: readonly Diagnostic[]): string {
-  const at = errors.slice(0, 8).map((d) => `${d.file}:${d.line}`);
-  const more = errors.length > at.length ? ` and ${errors.length - at.length} more` : "";
-  return `the lines with errors were left out (--keep-going): ${at.join(", ")}${more}; what they say is not known`;
+  return verdictExit(answerVerdict(outcomes.map(outcomeVerdict)));
 }
 
 export const runTrace = (argv: string[], io: CommandIO) => run("trace", argv, io);
