@@ -19,6 +19,7 @@ import type { PacketSpec } from "../model/packet.js";
 import { addressFamily, canonicalOf, netContains } from "../model/address.js";
 import type { CompileProblem } from "./compile.js";
 import { withoutConnection } from "./conntrack-view.js";
+import { endpoint } from "./branch.js";
 import type { EvaluateOptions, NetfilterNode } from "./model.js";
 
 /** One node of a cluster: its name, its evaluator, and the facts it was built from (addresses, routes, tunnels). */
@@ -615,7 +616,7 @@ function judgeReply(r: ClusterOutcome, req: ClusterOutcome, start: Place, reques
   const expected = { src: request.dst, dst: sender ?? "", sport: request.dport, dport: request.sport };
   const asExpected = !!final && sameAddress(final.src, expected.src) && !!sender && sameAddress(final.dst, expected.dst) && final.sport === expected.sport && final.dport === expected.dport;
   const where = (p: Place) => (p.pod !== undefined ? `pod ${p.pod} on ${p.node}` : p.node);
-  const tuple = (p: { src: string; dst: string; sport?: number; dport?: number }) => `${endpointOf(p.src, p.sport)} -> ${endpointOf(p.dst, p.dport)}`;
+  const tuple = (p: { src: string; dst: string; sport?: number; dport?: number }) => `${endpoint(p.src, p.sport)} -> ${endpoint(p.dst, p.dport)}`;
   if (request.from !== "local" && f.kind !== "dropped" && f.kind !== "rejected" && f.kind !== "martian" && f.kind !== "unroutable") {
     // The sender is behind the interface the request came in by: the reply must leave the
     // start node by it, as the connection's reply.
@@ -640,11 +641,6 @@ function judgeReply(r: ClusterOutcome, req: ClusterOutcome, start: Place, reques
     return r;
   }
   return lost(`the reply is stopped on ${where(r.at)}: ${fateWords(f)}`, f);
-}
-
-function endpointOf(addr: string, port: number | undefined): string {
-  if (port === undefined) return addr;
-  return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
 function fateWords(f: Fate): string {
