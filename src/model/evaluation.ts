@@ -6,6 +6,7 @@
 import type { Family, Rule, TableName } from "./ast.js";
 import type { CtState, PacketHeaders } from "./packet.js";
 import type { IpvsForward } from "./ipvs.js";
+import type { NftFamily } from "./nft.js";
 
 export type Hook = "PREROUTING" | "INPUT" | "FORWARD" | "OUTPUT" | "POSTROUTING";
 
@@ -282,7 +283,31 @@ export type TargetResult =
  * Where a step happened: a table, or IPVS (which the kernel runs as its own netfilter hook
  * functions between the tables, net/netfilter/ipvs/ip_vs_core.c ip_vs_ops4).
  */
-export type StepTable = TableName | "ipvs";
+export type StepTable = TableName | "ipvs" | "nft";
+
+/**
+ * Where an nftables step happened, beside `chain` (a step with table "nft"): the table as nft
+ * names it, the rule's handle when the input gave handles, the rule as `nft list` prints it,
+ * and the verdict map element that was chosen.
+ */
+export interface NftStepDetail {
+  family: NftFamily;
+  table: string;
+  /** The base chain's priority the step ran at (of the base chain the walk started from). */
+  priority: number;
+  handle?: number;
+  /** The rule's text as `nft list ruleset` prints it; absent for a policy. */
+  text?: string;
+  /** The verdict map or map element chosen (`10.96.0.10 . tcp . 53 : goto service-...`). */
+  element?: string;
+}
+
+/** The nft table a fate happened in (a fate with table "nft"). */
+export interface NftPlace {
+  family: NftFamily;
+  table: string;
+  handle?: number;
+}
 
 /** What IPVS decided for a packet (a step with table "ipvs"). */
 export interface IpvsStepDetail {
@@ -323,6 +348,8 @@ export interface Step {
   branch?: string;
   /** For an IPVS step: the service, scheduler, chosen real server and method. */
   ipvs?: IpvsStepDetail;
+  /** For an nftables step: its table, handle, rule text and chosen map element. */
+  nft?: NftStepDetail;
   /**
    * When this step happens only in some of the histories merged into the outcome: the
    * condition it rests on (`only if -m limit ...: assumed to match`, `with probability 0.5`);
@@ -347,10 +374,10 @@ export type Fate =
   | { kind: "delivered"; iface?: string }
   | { kind: "forwarded"; iface: string; via?: string }
   | { kind: "sent"; iface: string; via?: string }
-  | { kind: "dropped"; table: StepTable; chain: string; rule: number | "policy"; hook: Hook }
+  | { kind: "dropped"; table: StepTable; chain: string; rule: number | "policy"; hook: Hook; nft?: NftPlace }
   /** IPVS's own refusal (ip_vs_leave: no real server available) is `table: "ipvs"`, `chain` the service. */
-  | { kind: "rejected"; table: StepTable; chain: string; rule: number; hook: Hook; with: string }
-  | { kind: "queued"; table: TableName; chain: string; rule: number; hook: Hook; queue?: string }
+  | { kind: "rejected"; table: StepTable; chain: string; rule: number; hook: Hook; with: string; nft?: NftPlace }
+  | { kind: "queued"; table: StepTable; chain: string; rule: number; hook: Hook; queue?: string; nft?: NftPlace }
   | { kind: "unroutable"; reason: string }
   /** Dropped by the routing decision itself: a martian source or destination, or the reverse-path filter (rp_filter). */
   | { kind: "martian"; check: MartianCheck; reason: string; iface?: string }

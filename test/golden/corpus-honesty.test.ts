@@ -63,7 +63,7 @@ function overclaim(o: Outcome, p: PacketSpec, rulesets: readonly Ruleset[], node
         if (name === "nat" || !BUILTIN_CHAINS[name].includes(hook)) continue;
         // Where the packet was dropped, the tables after the dropping one (in priority order) never saw it.
         const f = o.fate;
-        if (k === hooks.length - 1 && (f.kind === "dropped" || f.kind === "rejected") && f.table !== "ipvs" && TABLE_NAMES.indexOf(name) > TABLE_NAMES.indexOf(f.table)) continue;
+        if (k === hooks.length - 1 && (f.kind === "dropped" || f.kind === "rejected") && f.table !== "ipvs" && f.table !== "nft" && TABLE_NAMES.indexOf(name) > TABLE_NAMES.indexOf(f.table)) continue;
         const ofTable = tables.filter((t) => t.name === name);
         if (ofTable.length === 0) {
           if (!o.assumptions.some((a) => a.startsWith(`table ${name} is not in the input`))) return `passed ${hook} of table ${name}, which the input does not have, without saying so`;
