@@ -12,7 +12,7 @@ import type { PodSpec } from "./model/cluster.js";
 import { DiagnosticSink, type Diagnostic } from "./model/diagnostics.js";
 import type { ClusterInputs, ClusterMember } from "./netfilter/cluster.js";
 import { buildNode } from "./netfilter/model.js";
-import { assembleInputs, InputError, nodeFromInputs, type TextInput } from "./assemble.js";
+import { assembleInputs, InputError, nodeFromInputs, type TextInput, nodeInputsOf } from "./assemble.js";
 import { emptyFacts } from "./facts/model.js";
 import { readHostname } from "./facts/cluster-name.js";
 import { parsePodLines, type DeclaredPod, type SourceAt } from "./facts/pod-line.js";
@@ -131,7 +131,7 @@ export class ClusterAssembly {
       const a = assembleInputs({ rules, ipsets, node, ...(ipvs.length ? { ipvs } : {}) });
       appendAll(report.diagnostics, a.diagnostics);
       appendAll(report.notes, a.notes);
-      const built = buildNode({ rulesets: a.rulesets, ...(a.node ? { node: a.node } : {}), ...(a.ipsets ? { ipsets: a.ipsets } : {}), ...(a.ipvs ? { ipvs: a.ipvs } : {}) });
+      const built = buildNode(nodeInputsOf(a));
       return { name: report.name, node: built, facts: a.facts ?? emptyFacts() };
     } catch (e) {
       if (e instanceof InputError) throw new InputError(`node ${report.name}: ${e.message}`);

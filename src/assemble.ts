@@ -7,7 +7,9 @@
 import type { Ruleset, TableName } from "./model/ast.js";
 import { DiagnosticSink, type Diagnostic } from "./model/diagnostics.js";
 import type { IpsetView, NodeView } from "./model/evaluation.js";
-import { ipsetsOf, ipvsOf, readInput, rulesetsOf, type ParsedInput } from "./inputs.js";
+import { ipsetsOf, ipvsOf, nftOf, readInput, rulesetsOf, type ParsedInput } from "./inputs.js";
+import type { NftRuleset } from "./model/nft.js";
+import type { NodeInputs } from "./netfilter/model.js";
 import { ipvsServiceName, type IpvsTable } from "./model/ipvs.js";
 import { mergeRulesets, type SourcedRuleset } from "./syntax/merge.js";
 import { emptyFacts, type NodeFacts } from "./facts/model.js";
@@ -46,6 +48,8 @@ export interface AssembleSpec {
 
 export interface AssembledInputs {
   rulesets: Ruleset[];
+  /** nftables rulesets (`nft list ruleset`, `nft -j list ruleset`, `nft -f` scripts), run on the same hooks. */
+  nft: NftRuleset[];
   node?: NodeView;
   /** The facts the node view was built from (a cluster finds its links and pods in them). */
   facts?: NodeFacts;
@@ -62,7 +66,7 @@ export class InputError extends Error {}
 
 export function assembleInputs(spec: AssembleSpec): AssembledInputs {
   if (spec.rules.length === 0) throw new InputError("no rules given");
-  const out: AssembledInputs = { rulesets: [], diagnostics: [], notes: [] };
+  const out: AssembledInputs = { rulesets: [], nft: [], diagnostics: [], notes: [] };
   const read: SourcedRuleset[] = [];
   // ipset blocks pasted with the rules (an issue with `ipset save` and `iptables-save`) count
   // as given ipsets, before the --ipsets files.
@@ -74,12 +78,14 @@ export function assembleInputs(spec: AssembleSpec): AssembledInputs {
     appendAll(out.diagnostics, r.diagnostics);
     const found = rulesetsOf(r.input);
     for (const t of ipvsOf(r.input)) ipvsSources.push({ table: t, file: f.file });
-    if (found.length === 0 && ipvsOf(r.input).length > 0) continue;
-    if (found.length === 0) throw new InputError(`${f.file}: no iptables rules found in it (${r.formatNote})`);
+    const nft = nftOf(r.input);
+    appendAll(out.nft, nft);
+    if (found.length === 0 && (ipvsOf(r.input).length > 0 || nft.length > 0)) continue;
+    if (found.length === 0) throw new InputError(`${f.file}: no iptables or nftables rules found in it (${r.formatNote})`);
     for (const rs of found) read.push({ ruleset: rs, file: f.file });
     for (const sets of ipsetsOf(r.input)) setSources.push({ sets, file: f.file });
   }
-  if (read.length === 0) throw new InputError("no iptables rules given: only ipvsadm output");
+  if (read.length === 0 && out.nft.length === 0) throw new InputError("no iptables or nftables rules given: only ipvsadm output");
   for (const f of spec.ipvs ?? []) {
     // Given as ipvsadm output: read as that whatever it looks like, so what is wrong is said line by line.
     const r = readInput(f.text, { file: f.file, format: "ipvsadm" });
@@ -127,6 +133,17 @@ export function assembleInputs(spec: AssembleSpec): AssembledInputs {
     out.ipsets = s.view;
   }
   return out;
+}
+
+/** What `buildNode` takes from assembled inputs: every caller builds its node the same way. */
+export function nodeInputsOf(a: Pick<AssembledInputs, "rulesets" | "nft" | "node" | "ipsets" | "ipvs">): NodeInputs {
+  return {
+    rulesets: a.rulesets,
+    ...(a.nft.length ? { nft: a.nft } : {}),
+    ...(a.node ? { node: a.node } : {}),
+    ...(a.ipsets ? { ipsets: a.ipsets } : {}),
+    ...(a.ipvs ? { ipvs: a.ipvs } : {}),
+  };
 }
 
 /**

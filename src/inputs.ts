@@ -19,12 +19,16 @@ import { extractDumps, isVerbatim, mapDiagnostics, spanMoverOf, type DumpBlock, 
 import { withoutBom } from "./syntax/bom.js";
 import { parseIpvsText } from "./ipvs/parse.js";
 import type { IpvsTable } from "./model/ipvs.js";
+import type { NftRuleset } from "./model/nft.js";
+import { parseNftText } from "./nft/text/index.js";
+import { parseNftJson } from "./nft/json/index.js";
 
 /** One dump, parsed. */
 export type ParsedDump =
   | { kind: "rules"; format: InputFormat; ruleset: Ruleset }
   | { kind: "sets"; format: "ipset-save" | "ipset-list"; sets: IpSetCollection }
   | { kind: "ipvs"; format: "ipvsadm"; ipvs: IpvsTable }
+  | { kind: "nft"; format: "nft" | "nft-json"; nft: NftRuleset }
   | { kind: "unparsed"; format: InputFormat | undefined };
 
 /** One dump found in a mixed text, with where it is. */
@@ -74,6 +78,11 @@ export function ipsetsOf(input: ParsedInput): IpSetCollection[] {
 /** Every IPVS table (ipvsadm output) an input holds, in file order. */
 export function ipvsOf(input: ParsedInput): IpvsTable[] {
   return parsedDumps(input).flatMap((d) => (d.kind === "ipvs" ? [d.ipvs] : []));
+}
+
+/** Every nftables ruleset an input holds, in file order. */
+export function nftOf(input: ParsedInput): NftRuleset[] {
+  return parsedDumps(input).flatMap((d) => (d.kind === "nft" ? [d.nft] : []));
 }
 
 /** Every ruleset an input holds, in file order. */
@@ -141,11 +150,12 @@ export function readInput(fileText: string, opts: ReadInputOptions): InputResult
     const input = parseDump(text, detected.format!, sink, { family: opts.family ?? guessFamily(opts.file, text) });
     return { input, diagnostics: sink.items, formatNote: `format ${detected.format} (detected: ${detected.reason})` };
   }
-  if (opts.format !== "mixed" && detected.format === "ipvsadm") {
-    // ipvsadm output is read whole: its reader tells its own lines apart and locates what it does not read.
+  if (opts.format !== "mixed" && (detected.format === "ipvsadm" || detected.format === "nft" || detected.format === "nft-json")) {
+    // ipvsadm and nft output are read whole: their readers tell their own lines apart (a prompt,
+    // a fence, prose around the ruleset) and locate what they do not read.
     const sink = new DiagnosticSink(opts.file);
-    const input = parseDump(text, "ipvsadm", sink, { family: opts.family ?? guessFamily(opts.file, text) });
-    return { input, diagnostics: sink.items, formatNote: `format ipvsadm (detected: ${detected.reason})` };
+    const input = parseDump(text, detected.format, sink, { family: opts.family ?? guessFamily(opts.file, text) });
+    return { input, diagnostics: sink.items, formatNote: `format ${detected.format} (detected: ${detected.reason})` };
   }
   const bare = BARE_LINE[detected.format ?? ""];
   if (opts.format !== "mixed" && bare && everyLine(text, bare)) {
@@ -292,6 +302,12 @@ function parseDump(text: string, format: InputFormat, sink: DiagnosticSink, opts
       return { kind: "sets", format, sets: parseIpsetText(text, sink) };
     case "ipvsadm":
       return { kind: "ipvs", format, ipvs: parseIpvsText(text, sink) };
+    case "nft":
+    case "nft-json": {
+      const r = format === "nft" ? parseNftText(text, sink.file) : parseNftJson(text, sink.file);
+      sink.take(r.diagnostics);
+      return { kind: "nft", format, nft: r.ruleset };
+    }
     case "mixed":
       // Only reachable with an explicit --format mixed handled above; kept for exhaustiveness.
       sink.error({ line: 1, col: 1, len: 0 }, "a mixed text cannot be one block");

@@ -16,6 +16,9 @@ export type BundleKind = "rules" | "ipsets" | "node" | "hostname" | "ipvs";
 export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
   ["iptables-save.txt", "rules"],
   ["ip6tables-save.txt", "rules"],
+  // `nft -j list ruleset`: native nftables tables (kube-proxy's nftables mode, firewalld...) and,
+  // on an iptables-nft node, iptables' own tables again (evaluated from the dumps above).
+  ["nftables.json", "rules"],
   ["ipset-save.txt", "ipsets"],
   ["ip-addr.json", "node"],
   ["ip-route.json", "node"],

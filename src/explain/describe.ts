@@ -47,11 +47,11 @@ export function fateText(f: Fate): string {
     case "sent":
       return `sent out ${f.iface}${f.via ? ` via ${f.via}` : ""}`;
     case "dropped":
-      return `DROPPED by ${f.table} ${f.chain} ${f.rule === "policy" ? "policy" : `rule ${f.rule}`} (hook ${f.hook})`;
+      return `DROPPED by ${placeText(f)} ${f.rule === "policy" ? "policy" : `rule ${f.rule}`}${handleText(f.nft)} (hook ${f.hook})`;
     case "rejected":
-      return `REJECTED (${f.with}) by ${f.table} ${f.chain} rule ${f.rule} (hook ${f.hook})`;
+      return `REJECTED (${f.with}) by ${placeText(f)} rule ${f.rule}${handleText(f.nft)} (hook ${f.hook})`;
     case "queued":
-      return `QUEUED to user space${f.queue ? ` (${f.queue})` : ""} by ${f.table} ${f.chain} rule ${f.rule}`;
+      return `QUEUED to user space${f.queue ? ` (${f.queue})` : ""} by ${placeText(f)} rule ${f.rule}${handleText(f.nft)}`;
     case "unroutable":
       return `unroutable: ${f.reason}`;
     case "martian":
@@ -70,8 +70,24 @@ export function isDrop(o: Pick<Outcome, "fate">): boolean {
 }
 
 /** The rule as iptables-save prints it (`-A CHAIN ...`), or the policy line. */
+/**
+ * Where a step or fate happened, as its users name it: `nat KUBE-SEP-X` for an iptables
+ * table, `ip kube-proxy services` (family, table, chain, as `nft list chain` takes them) for
+ * nftables.
+ */
+export function placeText(p: { table: string; chain: string; nft?: { family: string; table: string } }): string {
+  return p.nft ? `${p.nft.family} ${p.nft.table} ${p.chain}` : `${p.table} ${p.chain}`;
+}
+
+/** ` (handle 12)` for an nft rule whose handle the input gave. */
+function handleText(p: { handle?: number } | undefined): string {
+  return p?.handle !== undefined ? ` (handle ${p.handle})` : "";
+}
+
 export function stepRuleText(s: Step, family: Family): string {
   if (s.ruleNode) return ruleSaveLine(s.chain, s.ruleNode, family, false);
+  // An nft rule as `nft list` prints it, with the verdict map element it chose.
+  if (s.nft) return `${s.nft.text ?? `policy ${s.verdict.toLowerCase()}`}${handleText(s.nft)}${s.nft.element ? `  [${s.nft.element}]` : ""}`;
   // An IPVS step: the virtual service and the chosen real server in ipvsadm-save -n form.
   if (s.ipvs) return s.ipvs.lines.join("\n");
   return `:${s.chain} ${s.verdict}`;

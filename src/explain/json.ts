@@ -25,6 +25,7 @@ export interface JsonStep {
   branch?: string;
   uncertain?: string[];
   ipvs?: Record<string, unknown>;
+  nft?: Record<string, unknown>;
 }
 
 /** Where a step happened, for steps of a cluster trace: the node (and pod) of its hop. */
@@ -45,6 +46,7 @@ function stepJson(s: Step, family: "ipv4" | "ipv6", at?: StepPlace): JsonStep {
   if (s.branch) j.branch = s.branch;
   if (s.uncertain) j.uncertain = s.uncertain;
   if (s.ipvs) j.ipvs = { ...s.ipvs };
+  if (s.nft) j.nft = { ...s.nft };
   return j;
 }
 

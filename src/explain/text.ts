@@ -2,7 +2,7 @@
 import type { Evaluation } from "../netfilter/model.js";
 import type { Outcome, Step } from "../model/evaluation.js";
 import type { Palette } from "./colour.js";
-import { endpointText, fateText, isDrop, packetText, probabilityText, snapshotText, stepRuleText } from "./describe.js";
+import { endpointText, fateText, isDrop, packetText, placeText, probabilityText, snapshotText, stepRuleText } from "./describe.js";
 import { columnHeader, ruleListLine } from "../print/listing.js";
 
 export interface TextOptions {
@@ -97,11 +97,11 @@ function listingLines(s: Step, family: "ipv4" | "ipv6"): string[] {
 }
 
 export function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 80): string[] {
-  const where = `${s.hook.padEnd(11)} ${s.table.padEnd(8)} ${s.chain}`;
+  const where = s.nft ? `${s.hook.padEnd(11)} ${placeText(s)}` : `${s.hook.padEnd(11)} ${s.table.padEnd(8)} ${s.chain}`;
   const num = s.rule === "policy" ? "policy" : `#${s.rule}`;
   const head = `  ${where} ${c.dim(num)}  ${s.matched ? c.bold(s.verdict) : c.dim(`no match: ${s.failed ?? ""}`)}`;
   const lines = [head];
-  if (s.ruleNode && s.matched) for (const l of wrap(stepRuleText(s, family), width, "      ")) lines.push(c.dim(l));
+  if ((s.ruleNode || s.nft?.text !== undefined) && s.matched) for (const l of wrap(stepRuleText(s, family), width, "      ")) lines.push(c.dim(l));
   // IPVS: the service and chosen server as ipvsadm-save writes them, and how the server was chosen.
   if (s.ipvs) {
     for (const l of s.ipvs.lines) lines.push(c.dim(`      ${l}`));
@@ -199,7 +199,7 @@ export function destinationText(oc: Outcome, e: Pick<Evaluation, "packet">): str
   const f = oc.final;
   if (f.dst === e.packet.dst && f.dport === e.packet.dport) return "";
   const by = oc.steps.find((s) => s.matched && s.packet && (s.packet.dst !== e.packet.dst || s.packet.dport !== e.packet.dport));
-  const rule = !by ? "" : by.ipvs ? ` (IPVS ${by.chain}, ${by.ipvs.scheduler ?? "scheduler not shown"})` : ` (${by.table} ${by.chain} ${by.rule === "policy" ? "policy" : `rule ${by.rule}`})`;
+  const rule = !by ? "" : by.ipvs ? ` (IPVS ${by.chain}, ${by.ipvs.scheduler ?? "scheduler not shown"})` : ` (${placeText(by)} ${by.rule === "policy" ? "policy" : `rule ${by.rule}`})`;
   return ` → ${endpointText(f.dst, f.dport)}${rule}`;
 }
 
@@ -223,6 +223,12 @@ export function outcomeVerdict(o: Pick<Outcome, "fate">): Verdict {
   }
 }
 
+/** A rule that would have let the packet on, had it matched: an accept, a jump, a DNAT, a return. */
+function lets(s: Step, fam: "ipv4" | "ipv6"): boolean {
+  if (s.ruleNode) return /ACCEPT|JUMP|GOTO|DNAT|RETURN/.test(stepRuleText(s, fam));
+  return s.nft?.text !== undefined && /\b(?:accept|jump|goto|dnat|return)\b/.test(s.nft.text);
+}
+
 /**
  * Why a lost outcome was lost, under its heading: the deciding rule (as saved and as the
  * listing shows it), the path of rules taken, and the rules that nearly let it through.
@@ -235,11 +241,11 @@ export function lostDetailLines(d: Outcome, fam: "ipv4" | "ipv6", o: TextOptions
     out.push(...wrap(stepRuleText(last, fam), o.width ?? 80, "    "));
     for (const l of listingLines(last, fam)) out.push(`    ${c.dim(l)}`);
   }
-  const path = d.steps.filter((s) => s.matched && !s.uncertain).map((s) => `${s.table} ${s.chain}${s.rule === "policy" ? " policy" : ` #${s.rule}`}`);
+  const path = d.steps.filter((s) => s.matched && !s.uncertain).map((s) => `${placeText(s)}${s.rule === "policy" ? " policy" : ` #${s.rule}`}`);
   if (path.length) out.push(...packLines(path, " → ", o.width ?? 80, "  path: ", "        "));
   // Near misses in the table and hook that dropped it: a DNAT rule of nat is no near miss for a filter drop.
   const where = d.fate.kind === "dropped" || d.fate.kind === "rejected" ? d.fate : undefined;
-  const near = d.steps.filter((s) => !s.matched && s.ruleNode && (!where || (s.table === where.table && s.hook === where.hook)) && /ACCEPT|JUMP|GOTO|DNAT|RETURN/.test(stepRuleText(s, fam)));
+  const near = d.steps.filter((s) => !s.matched && (!where || (s.table === where.table && s.hook === where.hook && s.nft?.table === where.nft?.table)) && lets(s, fam));
   if (near.length) {
     out.push("  nearly let through by:");
     for (const s of near.slice(-5)) {

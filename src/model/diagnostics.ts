@@ -37,6 +37,14 @@ export class DiagnosticSink {
     this.push("info", span, message);
   }
 
+  /** Diagnostics a reader of its own (the nft readers) reported for the same file, counted as if reported here. */
+  take(ds: readonly Diagnostic[]): void {
+    for (const d of ds) {
+      if (d.severity === "error") this.errors++;
+      if (this.keep) this.items.push(d);
+    }
+  }
+
   private push(severity: Severity, span: Span, message: string, expected?: string, found?: string): void {
     if (severity === "error") this.errors++;
     if (!this.keep) return;

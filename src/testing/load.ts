@@ -4,7 +4,7 @@
  * error, rather than evaluating half a ruleset.
  */
 import { readTextFile } from "../text-file.js";
-import { assembleInputs, type TextInput } from "../assemble.js";
+import { assembleInputs, type TextInput, nodeInputsOf } from "../assemble.js";
 import type { TableName } from "../model/ast.js";
 import { formatDiagnostic } from "../model/diagnostics.js";
 import type { PacketSpec } from "../model/packet.js";
@@ -67,7 +67,7 @@ export function nodeFromTexts(
   });
   const errors = a.diagnostics.filter((d) => d.severity === "error");
   if (errors.length) throw new Error(`the inputs have ${errors.length} error(s):\n${errors.map(formatDiagnostic).join("\n")}`);
-  return buildNode({ rulesets: a.rulesets, ...(a.node ? { node: a.node } : {}), ...(a.ipsets ? { ipsets: a.ipsets } : {}), ...(a.ipvs ? { ipvs: a.ipvs } : {}) });
+  return buildNode(nodeInputsOf(a));
 }
 
 /** A packet from its text form (`tcp 10.244.1.5:43512 -> 10.96.0.10:80 in eth0`), JSON or a log line. */

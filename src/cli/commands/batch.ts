@@ -2,6 +2,7 @@
  * `netfate batch --packets FILE.jsonl`: one JSON result per input line on stdout, a progress
  * bar on stderr when it is a terminal, and summary counts at the end (stderr).
  */
+import { nodeInputsOf } from "../../assemble.js";
 import { buildNode, type EvaluateOptions } from "../../netfilter/model.js";
 import { formatDiagnostic } from "../../model/diagnostics.js";
 import { parsePacketJson, parsePacketText } from "../../packet/parse.js";
@@ -85,7 +86,7 @@ function nodeAnswer(args: ParsedArgs, io: CommandIO, reader: InputReader, quiet:
   const inputs = loadInputs(args, io, reader);
   if (!quiet) for (const n of inputs.notes) io.err(`note: ${n}\n`);
   for (const d of inputs.diagnostics) if (d.severity === "error") io.err(formatDiagnostic(d) + "\n");
-  const node = buildNode({ rulesets: inputs.rulesets, ...(inputs.node ? { node: inputs.node } : {}), ...(inputs.ipsets ? { ipsets: inputs.ipsets } : {}), ...(inputs.ipvs ? { ipvs: inputs.ipvs } : {}) });
+  const node = buildNode(nodeInputsOf(inputs));
   return (packet) => {
     if (!inputs.rulesets.some((rs) => rs.family === packet.family)) return { error: `an ${packet.family === "ipv6" ? "IPv6" : "IPv4"} packet, but no rules of that family were given` };
     const e = node.evaluate(packet, opts);

@@ -3,6 +3,7 @@
  * and pods; with `--reply` (on a cluster, or the one node the input flags give) its reply is
  * followed back to the sender through each node's own conntrack.
  */
+import { nodeInputsOf } from "../../assemble.js";
 import { buildCluster, type ClusterInputs, type ClusterMember } from "../../netfilter/cluster.js";
 import { buildNode } from "../../netfilter/model.js";
 import { emptyFacts } from "../../facts/model.js";
@@ -104,7 +105,7 @@ export function loadClusterInputs(args: ParsedArgs, io: CommandIO): LoadedCluste
   // --reply on one node: a cluster of that node alone.
   const one = loadInputs(args, io);
   const facts = one.facts ?? emptyFacts();
-  const node = buildNode({ rulesets: one.rulesets, ...(one.node ? { node: one.node } : {}), ...(one.ipsets ? { ipsets: one.ipsets } : {}), ...(one.ipvs ? { ipvs: one.ipvs } : {}) });
+  const node = buildNode(nodeInputsOf(one));
   const member: ClusterMember = { name: LONE_NODE, node, facts };
   const pods = inferPods(LONE_NODE, facts);
   return { inputs: { nodes: [member], pods: pods.pods }, diagnostics: one.diagnostics.map((diagnostic) => ({ diagnostic })), notes: [...one.notes, ...pods.notes] };

@@ -1,4 +1,5 @@
 /** `netfate parse FILE...`: read dumps, print their canonical text, AST (--json) or counts. */
+import { printNftRuleset } from "../../nft/print/index.js";
 import { ipvsSaveText } from "../../ipvs/print.js";
 import { formatDiagnostic, type Diagnostic } from "../../model/diagnostics.js";
 import { isTableName, type Ruleset } from "../../model/ast.js";
@@ -60,6 +61,15 @@ export function summarize(file: string, input: ParsedInput, diags: Diagnostic[])
   const unknown = new Set<string>();
   for (const d of parsedDumps(input)) {
     if (d.kind === "sets") base.sets += d.sets.sets.length;
+    if (d.kind === "nft") {
+      for (const t of d.nft.tables) {
+        base.tables++;
+        base.chains += t.chains.length;
+        base.sets += t.sets.length;
+        for (const c of t.chains) base.rules += c.rules.length;
+      }
+      continue;
+    }
     if (d.kind !== "rules") continue;
     const c = rulesetCounts(d.ruleset);
     base.tables += c.tables;
@@ -79,6 +89,8 @@ function dumpText(input: ParsedDump): string {
       return ipsetSaveText(input.sets);
     case "ipvs":
       return ipvsSaveText(input.ipvs);
+    case "nft":
+      return printNftRuleset(input.nft);
     case "unparsed":
       return "";
   }

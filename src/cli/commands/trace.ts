@@ -2,6 +2,7 @@
  * `netfate trace` and `netfate why-dropped`: one packet through the node. trace prints every
  * outcome in full; why-dropped answers in a few lines and exits 1 when any outcome drops it.
  */
+import { nodeInputsOf } from "../../assemble.js";
 import { buildNode } from "../../netfilter/model.js";
 import { formatDiagnostic } from "../../model/diagnostics.js";
 import { parsePacketText, type PacketParse } from "../../packet/parse.js";
@@ -74,7 +75,7 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
     const v6 = pk.packet.family === "ipv6";
     throw new UsageError(`the packet is ${v6 ? "IPv6" : "IPv4"} but the rules are ${v6 ? "iptables (IPv4)" : "ip6tables (IPv6)"} rules; give ${v6 ? "ip6tables-save" : "iptables-save"} output too`);
   }
-  const node = buildNode({ rulesets: inputs.rulesets, ...(inputs.node ? { node: inputs.node } : {}), ...(inputs.ipsets ? { ipsets: inputs.ipsets } : {}), ...(inputs.ipvs ? { ipvs: inputs.ipvs } : {}) });
+  const node = buildNode(nodeInputsOf(inputs));
   const verbose = kind === "why-dropped" || flagSet(args, "verbose");
   const assume = assumptionsOf(args);
   const e = node.evaluate(pk.packet, { verbose, ...(assume ? { assume } : {}) });
