@@ -12,13 +12,16 @@
  * diff(A, B) and diff(B, A) ask the same packets.
  */
 import ipaddr from "ipaddr.js";
-import type { AddressMatch, Family, Rule, Ruleset, Table } from "../model/ast.js";
-import { bigIntToIp, ipToBigInt, ipToNum, numText } from "../model/address.js";
+import type { Family, Rule, Ruleset, Table } from "../model/ast.js";
 import { hasPorts, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, type PacketSpec } from "../model/packet.js";
 import type { NodeFacts } from "../facts/model.js";
 import type { IpSetCollection } from "../ipset/index.js";
 import { boundMatch, boundTarget } from "../extensions/registry.js";
 import type { Witness, WitnessFields } from "../extensions/types.js";
+import {
+  addressProbe, BITS, concreteIface, fromBig, isAddressMatch, MEMBERS_PER_SET, merge, netEdges, offset, portEdges, portWant,
+  probesThroughJumps, rangeProbe, toBig, type Context, type ProbedChain, type Probe, type Want,
+} from "./probes.js";
 
 export interface CandidateOptions {
   /** Interfaces and addresses of the node (arrival interfaces, local destinations). */
@@ -36,80 +39,6 @@ export interface CandidateOptions {
 
 export const DEFAULT_MAX = 20000;
 export const DEFAULT_RANDOM = 1000;
-/** Members tried per set: enough for the boundaries a set draws, not a walk of a 100k-member set. */
-const MEMBERS_PER_SET = 64;
-/** Ways into one chain that are tried (see tableProbes). */
-const ENTRIES_PER_CHAIN = 8;
-
-/** What a packet should carry to meet one rule (fields it does not care about are absent). */
-interface Want extends WitnessFields {
-  /** The arrival interface (`-i`), or "local". */
-  from?: string;
-}
-
-/** One rule's wish, and the small changes to it that sit on its boundaries. */
-interface Probe {
-  want: Want;
-  variants: Want[];
-}
-
-// ---------- addresses as integers, for "one past the boundary" ----------
-
-const BITS: Record<Family, number> = { ipv4: 32, ipv6: 128 };
-
-function toBig(ip: string, family: Family): bigint | undefined {
-  const n = ipToNum(ip, family);
-  return n === undefined ? undefined : ipToBigInt(n);
-}
-
-function fromBig(n: bigint, family: Family): string | undefined {
-  const ip = bigIntToIp(n, family);
-  return ip === undefined ? undefined : numText(ip);
-}
-
-function offset(ip: string, by: bigint, family: Family): string | undefined {
-  const n = toBig(ip, family);
-  return n === undefined ? undefined : fromBig(n + by, family);
-}
-
-/** Inside address, and the boundary addresses: network, last, one before and one past. */
-function netEdges(m: AddressMatch, family: Family): { inside?: string; outside?: string; edges: string[] } {
-  const addr = toBig(m.address, family);
-  if (addr === undefined || m.prefixLength === null) return { inside: m.address, edges: [m.address] };
-  const size = 1n << BigInt(BITS[family] - m.prefixLength);
-  // Rules hold the network address already; an interface's address needs its host bits cleared.
-  const net = addr - (addr % size);
-  const at = (n: bigint) => fromBig(n, family);
-  const last = net + size - 1n;
-  const edges = [at(net), at(net + 1n), at(last), at(net - 1n), at(last + 1n)].filter((x): x is string => x !== undefined);
-  // A host inside, not the network address: some paths treat that one specially.
-  const inside = size > 2n ? at(net + 1n) : at(net);
-  const outside = at(last + 1n) ?? at(net - 1n);
-  return { ...(inside ? { inside } : {}), ...(outside ? { outside } : {}), edges };
-}
-
-function isAddressMatch(v: unknown): v is AddressMatch {
-  return typeof v === "object" && v !== null && "address" in v && "prefixLength" in v;
-}
-
-// ---------- what each rule asks for ----------
-
-function portEdges(lo: number, hi: number): number[] {
-  return [lo, hi, lo - 1, hi + 1].filter((p) => p >= 0 && p <= 65535);
-}
-
-function portWant(r: { lo: number; hi: number; negated: boolean }): number | undefined {
-  if (!r.negated) return r.lo;
-  return r.hi < 65535 ? r.hi + 1 : r.lo > 0 ? r.lo - 1 : undefined;
-}
-
-/** A concrete name for `-i`: `cni+` becomes a known interface with that prefix, or `cni0`. */
-function concreteIface(name: string, known: readonly string[]): string {
-  if (!name.endsWith("+")) return name;
-  const prefix = name.slice(0, -1);
-  return known.find((k) => k.startsWith(prefix)) ?? `${prefix}0`;
-}
-
 /** `10.0.0.0/24,tcp:22` → the address and port parts ipset prints. */
 function memberParts(text: string): { addr?: string; port?: number } {
   const out: { addr?: string; port?: number } = {};
@@ -120,35 +49,6 @@ function memberParts(text: string): { addr?: string; port?: number } {
     if (port && !ipaddr.isValid(part) && out.port === undefined) out.port = Number(port[1]);
   }
   return out;
-}
-
-interface Context {
-  family: Family;
-  ifaces: string[];
-  sets: Map<string, string[]>;
-  /** Every address, port and mark met, for the random search. */
-  pool: { addrs: Set<string>; ports: Set<number>; marks: Set<number> };
-}
-
-function addressProbe(m: AddressMatch, key: "src" | "dst", p: Probe, c: Context): void {
-  if (m.prefixLength === 0) return;
-  const e = netEdges(m, c.family);
-  const want = m.negated ? e.outside : e.inside;
-  if (want) p.want[key] = want;
-  for (const a of e.edges) {
-    p.variants.push({ [key]: a });
-    c.pool.addrs.add(a);
-  }
-}
-
-function rangeProbe(r: { negated: boolean; from: string; to: string }, key: "src" | "dst", p: Probe, c: Context): void {
-  const edges = [r.from, r.to, offset(r.from, -1n, c.family), offset(r.to, 1n, c.family)].filter((x): x is string => x !== undefined);
-  const want = r.negated ? edges[3] ?? edges[2] : r.from;
-  if (want) p.want[key] = want;
-  for (const a of edges) {
-    p.variants.push({ [key]: a });
-    c.pool.addrs.add(a);
-  }
 }
 
 function setProbe(d: { name: string; flags: readonly ("src" | "dst")[]; negated: boolean }, p: Probe, c: Context): void {
@@ -233,46 +133,16 @@ function ruleProbe(rule: Rule, c: Context): Probe {
   return p;
 }
 
-/** The rule's own wishes over those inherited from the chain's entry. */
-function merge(outer: Want, inner: Want): Want {
-  const out: Want = { ...outer };
-  for (const [k, v] of Object.entries(inner)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
-}
-
-/**
- * Probes for every rule of a table, each merged with what it takes to reach its chain: the
- * ways in are the rules that jump there, each merged with the ways into its own chain. Each
- * chain keeps at most ENTRIES_PER_CHAIN ways in (memoised, so each is worked out once): a
- * KUBE-SEP chain is reached both as a ClusterIP and as a NodePort, and the cost stays linear.
- */
+/** Probes for every rule of a table, through the jumps that reach each chain (probesThroughJumps). */
 function tableProbes(t: Table, c: Context): Probe[] {
-  const probes: Probe[][] = t.chains.map((ch) => ch.rules.load().map((r) => ruleProbe(r, c)));
-  const jumps = new Map<string, Array<{ chain: string; want: Want }>>();
-  t.chains.forEach((ch, i) => ch.rules.load().forEach((r, j) => {
-    if (r.target?.kind !== "chain") return;
-    const list = jumps.get(r.target.chain) ?? [];
-    if (list.length < ENTRIES_PER_CHAIN) list.push({ chain: ch.name, want: probes[i]![j]!.want });
-    jumps.set(r.target.chain, list);
+  return probesThroughJumps(t.chains.map((ch) => {
+    const rules = ch.rules.load();
+    const jumps: ProbedChain["jumps"] = [];
+    rules.forEach((r, j) => {
+      if (r.target?.kind === "chain") jumps.push({ rule: j, chain: r.target.chain });
+    });
+    return { name: ch.name, probes: rules.map((r) => ruleProbe(r, c)), jumps };
   }));
-  const entries = new Map<string, Want[]>();
-  const entry = (name: string, seen: ReadonlySet<string>): Want[] => {
-    const known = entries.get(name);
-    if (known) return known;
-    const inner = new Set(seen).add(name);
-    // A chain reached only through itself (a loop) is entered with no conditions.
-    const ways = (jumps.get(name) ?? []).filter((j) => !seen.has(j.chain))
-      .flatMap((j) => entry(j.chain, inner).map((e) => merge(e, j.want)))
-      .slice(0, ENTRIES_PER_CHAIN);
-    const w = ways.length ? ways : [{}];
-    entries.set(name, w);
-    return w;
-  };
-  return t.chains.flatMap((ch, i) => {
-    const ways = entry(ch.name, new Set());
-    // Boundary variants ride on the first way in only: they probe the rule, not the path.
-    return probes[i]!.flatMap((p) => ways.map((e, k) => ({ want: merge(e, p.want), variants: k === 0 ? p.variants : [] })));
-  });
 }
 
 // ---------- from wishes to packets ----------

@@ -1,0 +1,178 @@
+/**
+ * What the packet search is made of, whichever rules it reads (iptables or nftables): the
+ * wish a rule makes of a packet, the boundaries around it, and the ways into a chain through
+ * the rules that jump there.
+ */
+import type { AddressMatch, Family } from "../model/ast.js";
+import { bigIntToIp, ipToBigInt, ipToNum, numText } from "../model/address.js";
+import type { WitnessFields } from "../extensions/types.js";
+
+/** Members tried per set: enough for the boundaries a set draws, not a walk of a 100k-member set. */
+export const MEMBERS_PER_SET = 64;
+/** Ways into one chain that are tried (see probesThroughJumps). */
+const ENTRIES_PER_CHAIN = 8;
+
+/** What a packet should carry to meet one rule (fields it does not care about are absent). */
+export interface Want extends WitnessFields {
+  /** The arrival interface (`-i`), or "local". */
+  from?: string;
+}
+
+/** One rule's wish, and the small changes to it that sit on its boundaries. */
+export interface Probe {
+  want: Want;
+  variants: Want[];
+}
+
+// ---------- addresses as integers, for "one past the boundary" ----------
+
+export const BITS: Record<Family, number> = { ipv4: 32, ipv6: 128 };
+
+export function toBig(ip: string, family: Family): bigint | undefined {
+  const n = ipToNum(ip, family);
+  return n === undefined ? undefined : ipToBigInt(n);
+}
+
+export function fromBig(n: bigint, family: Family): string | undefined {
+  const ip = bigIntToIp(n, family);
+  return ip === undefined ? undefined : numText(ip);
+}
+
+export function offset(ip: string, by: bigint, family: Family): string | undefined {
+  const n = toBig(ip, family);
+  return n === undefined ? undefined : fromBig(n + by, family);
+}
+
+/** Inside address, and the boundary addresses: network, last, one before and one past. */
+export function netEdges(m: AddressMatch, family: Family): { inside?: string; outside?: string; edges: string[] } {
+  const addr = toBig(m.address, family);
+  if (addr === undefined || m.prefixLength === null) return { inside: m.address, edges: [m.address] };
+  const size = 1n << BigInt(BITS[family] - m.prefixLength);
+  // Rules hold the network address already; an interface's address needs its host bits cleared.
+  const net = addr - (addr % size);
+  const at = (n: bigint) => fromBig(n, family);
+  const last = net + size - 1n;
+  const edges = [at(net), at(net + 1n), at(last), at(net - 1n), at(last + 1n)].filter((x): x is string => x !== undefined);
+  // A host inside, not the network address: some paths treat that one specially.
+  const inside = size > 2n ? at(net + 1n) : at(net);
+  const outside = at(last + 1n) ?? at(net - 1n);
+  return { ...(inside ? { inside } : {}), ...(outside ? { outside } : {}), edges };
+}
+
+export function isAddressMatch(v: unknown): v is AddressMatch {
+  return typeof v === "object" && v !== null && "address" in v && "prefixLength" in v;
+}
+
+// ---------- what each rule asks for ----------
+
+export function portEdges(lo: number, hi: number): number[] {
+  return [lo, hi, lo - 1, hi + 1].filter((p) => p >= 0 && p <= 65535);
+}
+
+export function portWant(r: { lo: number; hi: number; negated: boolean }): number | undefined {
+  if (!r.negated) return r.lo;
+  return r.hi < 65535 ? r.hi + 1 : r.lo > 0 ? r.lo - 1 : undefined;
+}
+
+/** A concrete name for `-i`: `cni+` becomes a known interface with that prefix, or `cni0`. */
+export function concreteIface(name: string, known: readonly string[]): string {
+  if (!name.endsWith("+")) return name;
+  const prefix = name.slice(0, -1);
+  return known.find((k) => k.startsWith(prefix)) ?? `${prefix}0`;
+}
+
+
+export interface Context {
+  family: Family;
+  ifaces: string[];
+  sets: Map<string, string[]>;
+  /** Every address, port and mark met, for the random search. */
+  pool: { addrs: Set<string>; ports: Set<number>; marks: Set<number> };
+}
+
+export function addressProbe(m: AddressMatch, key: "src" | "dst", p: Probe, c: Context): void {
+  if (m.prefixLength === 0) return;
+  const e = netEdges(m, c.family);
+  const want = m.negated ? e.outside : e.inside;
+  if (want) p.want[key] = want;
+  for (const a of e.edges) {
+    p.variants.push({ [key]: a });
+    c.pool.addrs.add(a);
+  }
+}
+
+export function rangeProbe(r: { negated: boolean; from: string; to: string }, key: "src" | "dst", p: Probe, c: Context): void {
+  const edges = [r.from, r.to, offset(r.from, -1n, c.family), offset(r.to, 1n, c.family)].filter((x): x is string => x !== undefined);
+  const want = r.negated ? edges[3] ?? edges[2] : r.from;
+  if (want) p.want[key] = want;
+  for (const a of edges) {
+    p.variants.push({ [key]: a });
+    c.pool.addrs.add(a);
+  }
+}
+
+
+/** The rule's own wishes over those inherited from the chain's entry. */
+export function merge(outer: Want, inner: Want): Want {
+  const out: Want = { ...outer };
+  for (const [k, v] of Object.entries(inner)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/** A chain as the search sees it: each rule's probe, and the jumps its rules make. */
+export interface ProbedChain {
+  name: string;
+  probes: Probe[];
+  /** Jumps (and gotos, and verdict map entries) to other chains, with what the jump itself asks beyond its rule. */
+  jumps: Array<{ rule: number; chain: string; want?: Want }>;
+}
+
+/**
+ * Probes for every rule, each merged with what it takes to reach its chain: the ways in are
+ * the rules that jump there, each merged with the ways into its own chain. Each chain keeps at
+ * most ENTRIES_PER_CHAIN ways in, worked out once: a KUBE-SEP chain is reached both as a
+ * ClusterIP and as a NodePort, and the cost stays linear. The ways in are worked out with an
+ * explicit stack, callers first: a chain 10,000 jumps deep needs no deep recursion. A chain
+ * reached only through itself (a loop) is entered with no conditions.
+ */
+export function probesThroughJumps(chains: readonly ProbedChain[]): Probe[] {
+  const into = new Map<string, Array<{ chain: string; want: Want }>>();
+  for (const ch of chains) {
+    for (const j of ch.jumps) {
+      const list = into.get(j.chain) ?? [];
+      if (list.length < ENTRIES_PER_CHAIN) list.push({ chain: ch.name, want: merge(ch.probes[j.rule]?.want ?? {}, j.want ?? {}) });
+      into.set(j.chain, list);
+    }
+  }
+  const entries = new Map<string, Want[]>();
+  const open = new Set<string>();
+  const entry = (root: string): Want[] => {
+    const stack = [root];
+    while (stack.length) {
+      const name = stack[stack.length - 1]!;
+      if (entries.has(name)) {
+        stack.pop();
+        continue;
+      }
+      open.add(name);
+      const callers = into.get(name) ?? [];
+      const pending = callers.find((j) => !entries.has(j.chain) && !open.has(j.chain));
+      if (pending) {
+        stack.push(pending.chain);
+        continue;
+      }
+      const ways = callers.filter((j) => entries.has(j.chain))
+        .flatMap((j) => entries.get(j.chain)!.map((e) => merge(e, j.want)))
+        .slice(0, ENTRIES_PER_CHAIN);
+      entries.set(name, ways.length ? ways : [{}]);
+      open.delete(name);
+      stack.pop();
+    }
+    return entries.get(root)!;
+  };
+  return chains.flatMap((ch) => {
+    const ways = entry(ch.name);
+    // Boundary variants ride on the first way in only: they probe the rule, not the path.
+    return ch.probes.flatMap((p) => ways.map((e, k) => ({ want: merge(e, p.want), variants: k === 0 ? p.variants : [] })));
+  });
+}
