@@ -13,6 +13,8 @@
  */
 import ipaddr from "ipaddr.js";
 import type { Family, Rule, Ruleset, Table } from "../model/ast.js";
+import { nftFamilySees, nftPacketFamilies, type NftRuleset } from "../model/nft.js";
+import { nftTableProbes } from "./nft-probes.js";
 import { hasPorts, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, type PacketSpec } from "../model/packet.js";
 import type { NodeFacts } from "../facts/model.js";
 import type { IpSetCollection } from "../ipset/index.js";
@@ -35,6 +37,8 @@ export interface CandidateOptions {
   seed?: number;
   /** Also ask every packet again as part of an ESTABLISHED connection. */
   established?: boolean;
+  /** nftables rulesets of both sides: their rules make probes too. */
+  nft?: readonly NftRuleset[];
 }
 
 export const DEFAULT_MAX = 20000;
@@ -309,20 +313,21 @@ function contextFor(family: Family, rulesets: readonly Ruleset[], o: CandidateOp
  */
 export function candidatePackets(sides: ReadonlyArray<readonly Ruleset[]>, o: CandidateOptions = {}): PacketSpec[] {
   const all = sides.flat();
-  const families = [...new Set(all.map((r) => r.family))].sort();
+  const nftTables = (o.nft ?? []).flatMap((rs) => rs.tables);
+  const families = [...new Set([...all.map((r) => r.family), ...nftPacketFamilies(o.nft ?? [])])].sort();
   const out = new Collector();
   const contexts: Array<{ ctx: Context; node: NodeAddrs }> = [];
   for (const family of families) {
     const ctx = contextFor(family, all, o);
     const node = nodeAddrs(o.facts, family);
     for (const a of node.byIface.values()) ctx.pool.addrs.add(a.own);
-    for (const rs of all.filter((r) => r.family === family)) {
-      for (const t of rs.tables) {
-        for (const p of tableProbes(t, ctx)) {
-          expand(p.want, 0, true, ctx, node, out);
-          for (const v of p.variants) expand(merge(p.want, v), 1, false, ctx, node, out);
-        }
-      }
+    const probes = [
+      ...all.filter((r) => r.family === family).flatMap((rs) => rs.tables.flatMap((t) => tableProbes(t, ctx))),
+      ...nftTables.filter((t) => nftFamilySees(t.family, family)).flatMap((t) => nftTableProbes(t, ctx)),
+    ];
+    for (const p of probes) {
+      expand(p.want, 0, true, ctx, node, out);
+      for (const v of p.variants) expand(merge(p.want, v), 1, false, ctx, node, out);
     }
     contexts.push({ ctx, node });
   }

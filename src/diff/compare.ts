@@ -14,6 +14,7 @@
  * unknown under either dump (an indeterminate or error outcome) is not compared: it is
  * counted, so "no differences" is never said of packets that could not be asked.
  */
+import { nftPacketFamilies } from "../model/nft.js";
 import type { Family, Ruleset } from "../model/ast.js";
 import type { PacketSpec } from "../model/packet.js";
 import type { IpSetCollection } from "../ipset/index.js";
@@ -272,8 +273,9 @@ export function diffRulesets(oldSide: DiffSide, newSide: DiffSide, options: Diff
   const b = sideInputs(newSide, options);
   const oldNode = buildNode(a);
   const newNode = buildNode(b);
-  const families = new Set([...a.rulesets, ...b.rulesets].map((r) => r.family));
-  const packets = candidatePackets([a.rulesets, b.rulesets], options);
+  const nft = [...(a.nft ?? []), ...(b.nft ?? [])];
+  const families = new Set([...[...a.rulesets, ...b.rulesets].map((r) => r.family), ...nftPacketFamilies(nft)]);
+  const packets = candidatePackets([a.rulesets, b.rulesets], { ...options, ...(nft.length ? { nft } : {}) });
   const differences: FateDifference[] = [];
   let asked = 0;
   let notCompared = 0;

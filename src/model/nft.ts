@@ -484,3 +484,8 @@ export const NFT_BRIDGE_PRIORITIES: Readonly<Record<string, number>> = {
 export function nftFamilySees(family: NftFamily, packet: "ipv4" | "ipv6"): boolean {
   return family === "inet" || (family === "ip" && packet === "ipv4") || (family === "ip6" && packet === "ipv6");
 }
+
+/** The packet families any table of these rulesets sees (ip, ip6, inet; the others are not on the IP path). */
+export function nftPacketFamilies(rulesets: readonly NftRuleset[]): ("ipv4" | "ipv6")[] {
+  return (["ipv4", "ipv6"] as const).filter((f) => rulesets.some((rs) => rs.tables.some((t) => nftFamilySees(t.family, f))));
+}

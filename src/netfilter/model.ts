@@ -9,11 +9,14 @@ import { evaluatePath, evaluateReplyPath } from "./path.js";
 import type { ConntrackSummary, IpsetView, NodeView, Outcome, StateAssumptions } from "../model/evaluation.js";
 import { noIpsets, unknownNode } from "./unknown-facts.js";
 import type { IpvsTable } from "../model/ipvs.js";
+import type { NftRuleset } from "../model/nft.js";
 
 export interface NodeInputs {
   rulesets: readonly Ruleset[];
   node?: NodeView;
   ipsets?: IpsetView;
+  /** nftables rulesets: their base chains run at their hooks by priority, beside the iptables tables. */
+  nft?: readonly NftRuleset[];
   /** The node's IPVS virtual servers (`ipvsadm-save -n`, `ipvsadm -Ln`): IPVS then takes the packets it serves. */
   ipvs?: IpvsTable;
 }
