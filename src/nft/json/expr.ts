@@ -31,6 +31,10 @@ function single(hint: Hint): string | undefined {
   return hint?.length === 1 ? hint[0] : undefined;
 }
 
+/**
+ * `hint` is what the expression's value is expected to be; for a map lookup it is what the
+ * map's values are (`mangle meta mark set iifname map {...}`: marks).
+ */
 export function readExpr(s: ExprScope, n: JsonNode, hint: Hint, depth: number, what = "expression"): NftExpr | undefined {
   const { r } = s;
   if (depth > MAX_EXPR_DEPTH) {
@@ -122,7 +126,7 @@ export function readExpr(s: ExprScope, n: JsonNode, hint: Hint, depth: number, w
       return { kind: "concat", parts };
     }
     case "set": return v.kind === "string" ? setRef(s, v) : setLiteral(s, v, hint, undefined, depth + 1, "anonymous set");
-    case "map": return mapLookup(s, v, undefined, depth + 1);
+    case "map": return mapLookup(s, v, hint, depth + 1);
     case "elem": {
       // An element with its attributes, standing alone: its value is what matters here.
       const el = element(s, n, hint, undefined, depth + 1);
@@ -264,7 +268,10 @@ export function element(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint
     // A map element: [KEY, VALUE].
     if (n.items.length !== 2) return void r.error(n, `a map element of ${n.items.length} values`, "[key, value]");
     const el = element(s, n.items[0]!, keyHint, undefined, depth + 1);
-    const data = readExpr(s, n.items[1]!, dataHint, depth + 1, "map element value");
+    // A value given alone where the map's values may be concatenations (a nat map's address
+    // without a port) takes the first part's type.
+    const alone = dataHint && dataHint.length > 1 && !isConcat(n.items[1]!) ? [dataHint[0]!] : dataHint;
+    const data = readExpr(s, n.items[1]!, alone, depth + 1, "map element value");
     if (!el || !data) return undefined;
     return { ...el, data };
   }
@@ -297,6 +304,10 @@ export function element(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint
   }
   const key = readExpr(s, n, keyHint, depth + 1, "element");
   return key && { key, span: r.span(n.at) };
+}
+
+function isConcat(n: JsonNode): boolean {
+  return n.kind === "object" && n.fields.has("concat");
 }
 
 /** `{"map": {"key": EXPR, "data": "@NAME" | {"set": [...]}}}`: the value a map holds for the key. */

@@ -233,7 +233,9 @@ function natAddr(s: StmtScope, n: JsonNode, addrType: string | undefined): NftEx
   // An address literal in an inet table without "family" (nft accepts none there, but a
   // hand-written command may): its shape says which family it is.
   const type = addrType ?? (n.kind === "string" ? (n.value.includes(":") ? "ipv6_addr" : "ipv4_addr") : undefined);
-  return readExpr(s, n, type === undefined ? undefined : [type], 1, "nat address");
+  // A map's values are an address, or an address and a port (`ip daddr . tcp dport map {...}`).
+  const isMap = n.kind === "object" && n.fields.has("map");
+  return readExpr(s, n, type === undefined ? undefined : isMap ? [type, "inet_service"] : [type], 1, "nat address");
 }
 
 function yieldsAddrAndPort(s: StmtScope, addr: NftExpr): boolean {

@@ -8,20 +8,33 @@
  */
 import type { NftConst, NftExpr } from "../../model/nft.js";
 import type { JsonNode } from "../../facts/located-json.js";
+import { expressionType, isBitmaskType, parseConst, printConst } from "../index.js";
 import type { NftJsonReader } from "./reader.js";
 
 /** The datatype(s) of an expression, one per part of a concatenation; undefined when not known. */
-export function typesOf(_expr: NftExpr): string[] | undefined {
-  return undefined;
+export function typesOf(expr: NftExpr): string[] | undefined {
+  return expressionType(expr);
 }
 
-export function isBitmask(_type: string): boolean {
-  return false;
+export function isBitmask(type: string): boolean {
+  return isBitmaskType(type);
 }
 
-/** A word of the given datatype as a constant, or an error saying what was expected. */
+/**
+ * A word of the given datatype as a constant, or an error saying what was expected. JSON
+ * strings are never quoted the way nft text quotes them; a word in double quotes is taken as
+ * written (the text reader's quote removal must not apply to it).
+ */
 function parseWord(type: string, word: string): NftConst | string {
-  return { kind: "const", type, value: word };
+  if (word.startsWith('"') && word.endsWith('"') && word.length >= 2) return { kind: "const", type, value: word };
+  const c = parseConst(type, word);
+  if (typeof c === "string" || word === printedWord(c)) return c;
+  return { ...c, text: word };
+}
+
+/** How nft prints the constant, without the quotes it puts around names: what JSON writes for it. */
+function printedWord(c: NftConst): string {
+  return printConst(c).replace(/^"(.*)"$/, "$1");
 }
 
 /**
@@ -30,9 +43,11 @@ function parseWord(type: string, word: string): NftConst | string {
  */
 export function constOf(r: NftJsonReader, n: JsonNode, type: string | undefined, what: string): NftConst | undefined {
   let word: string;
+  let numeric = false;
   if (n.kind === "number") {
     if (type === undefined) return { kind: "const", type: "integer", value: n.value };
     word = String(n.value);
+    numeric = true;
   } else if (n.kind === "string") {
     if (type === undefined) return { kind: "const", type: "string", value: n.value };
     word = n.value;
@@ -41,7 +56,11 @@ export function constOf(r: NftJsonReader, n: JsonNode, type: string | undefined,
     return { kind: "const", type: "boolean", value: n.value ? 1 : 0, text: n.value ? "exists" : "missing" };
   } else return r.wrong(n, what, "a number or a string");
   const c = parseWord(type, word);
-  if (typeof c !== "string") return c;
+  if (typeof c !== "string") {
+    // A number is how JSON writes any integer (a mark, a port), not a word chosen by the writer.
+    if (numeric) delete c.text;
+    return c;
+  }
   r.error(n, `${what}: ${c}`, `a value of type ${type}`, word);
   return { kind: "const", type, value: word };
 }
