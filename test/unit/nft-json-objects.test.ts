@@ -43,7 +43,10 @@ describe("nft JSON tables and chains", () => {
     expect(prioText("ip6", "output", -150)).toBe("mangle");
     expect(prioText("netdev", "ingress", -500)).toBe("-500");
     expect(prioText("ip", "input", -100)).toBe("-100"); // dstnat is not a name at input
-    expect(prioText("ip", "input", 100)).toBe("srcnat");
+    // nft 1.0.6 names dstnat at prerouting and srcnat at postrouting only (checked in a netns).
+    expect(prioText("ip", "input", 100)).toBe("100");
+    expect(prioText("ip", "output", -90)).toBe("-90");
+    expect(prioText("ip", "prerouting", -90)).toBe("dstnat + 10");
     expect(prioText("inet", "forward", 11)).toBe("11");
   });
 

@@ -98,6 +98,11 @@ describe("nft JSON statements", () => {
     expect(type).toMatchObject({ left: { kind: "fib", result: "type", flags: ["daddr"] }, right: { kind: "const", type: "fib_addrtype" } });
   });
 
+  it("ct original ip saddr: nft writes the family into the key (nft 1.0.6), the AST keeps it apart", () => {
+    const [m] = stmtsOf({ match: { op: "==", left: { ct: { key: "ip saddr", dir: "original" } }, right: "10.0.0.1" } });
+    expect(m).toMatchObject({ left: { kind: "ct", key: "saddr", dir: "original", family: "ip" }, right: { kind: "const", type: "ipv4_addr", value: "10.0.0.1" } });
+  });
+
   it("ct with direction and family", () => {
     const [m] = stmtsOf({ match: { op: "==", left: { ct: { key: "saddr", dir: "original", family: "ip" } }, right: "10.0.0.1" } });
     expect(m).toMatchObject({ left: { kind: "ct", key: "saddr", dir: "original", family: "ip" } });

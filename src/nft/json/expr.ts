@@ -175,10 +175,14 @@ function ct(s: ExprScope, v: JsonNode): NftExpr | undefined {
   const { r } = s;
   const o = r.fields(v, "ct expression");
   if (!o) return undefined;
-  const key = r.needStr(v, o, "key", "ct expression");
-  if (key === undefined) return undefined;
+  const given = r.needStr(v, o, "key", "ct expression");
+  if (given === undefined) return undefined;
   const dir = r.str(o, "dir", "ct expression");
-  const family = r.str(o, "family", "ct expression");
+  // nft writes a family's address key as one word pair (`"key": "ip saddr"`, nft's ct
+  // template token); the AST keeps the family apart, as `ct original ip saddr` reads.
+  const split = /^(ip6?) (saddr|daddr)$/.exec(given);
+  const key = split ? split[2]! : given;
+  const family = split ? split[1] : r.str(o, "family", "ct expression");
   if (dir !== undefined && dir !== "original" && dir !== "reply") return void r.error(o.get("dir")!.value, `ct direction ${JSON.stringify(dir)}`, '"original" or "reply"');
   if (family !== undefined && family !== "ip" && family !== "ip6") return void r.error(o.get("family")!.value, `ct family ${JSON.stringify(family)}`, '"ip" or "ip6"');
   return { kind: "ct", key, ...(dir && { dir }), ...(family && { family }) };

@@ -2,7 +2,8 @@
  * The priority of a base chain or flowtable as `nft list ruleset` prints it. JSON gives only
  * the number (`"prio": -110`); the text says `dstnat - 10`. nft (src/rule.c, prio2str) names a
  * number within 10 of a standard priority when that name is valid for the family and hook, and
- * otherwise prints the number. Checked against nft 1.0.6 listings in the kernel test.
+ * otherwise prints the number. Checked against nft 1.0.6 listings in the kernel test
+ * (test/kernel/nft-json.test.ts).
  */
 import { NFT_BRIDGE_PRIORITIES, NFT_PRIORITIES, type NftFamily, type NftHook } from "../../model/nft.js";
 
@@ -26,8 +27,10 @@ function nameFits(name: string, family: NftFamily, hook: NftHook): boolean {
     case "raw":
     case "mangle":
     case "security": return ipLike;
-    case "dstnat": return ipLike && (hook === "prerouting" || hook === "output");
-    case "srcnat": return ipLike && (hook === "input" || hook === "postrouting");
+    // nft 1.0.6 names these at one hook each (a netns listing prints `priority -90` at output
+    // and `priority 100` at input); later nft also allows output and input.
+    case "dstnat": return ipLike && hook === "prerouting";
+    case "srcnat": return ipLike && hook === "postrouting";
   }
   return false;
 }
