@@ -228,8 +228,9 @@ export function parseDuration(word: string): number | undefined {
   return at === word.length && at > 0 ? total : undefined;
 }
 
-/** Milliseconds as nft prints a time (`1h2m3s`, `500ms`, `0s`). */
-export function printDuration(ms: number): string {
+/** Milliseconds as nft prints a time (`1h2m3s`, `500ms`, `0s`; `-n`: whole seconds, `3600s`). */
+export function printDuration(ms: number, numeric = false): string {
+  if (numeric) return `${Math.floor(ms / 1000)}s`;
   if (ms === 0) return "0s";
   let out = "";
   let rest = ms;
@@ -248,8 +249,8 @@ const timeType: NftDatatype = {
     const v = parseDuration(word);
     return v === undefined ? { error: "a time such as 10s, 1h30m or 500ms" } : v;
   },
-  print(value) {
-    return printDuration(Number(value));
+  print(value, p) {
+    return printDuration(Number(value), p.numeric);
   },
 };
 
@@ -367,6 +368,8 @@ const DSCP: ReadonlyArray<readonly [string, number]> = [
 
 const TYPES: NftDatatype[] = [
   integerType("integer", 32),
+  // nft's xinteger: an integer printed in hex, what raw payload (`@ll,0,8 0x5`) compares with.
+  integerType("xinteger", 128, "hex", 0),
   stringType("string", 128),
   stringType("ifname", 128),
   // `iif "lo"`: an interface index nft prints by its name when the interface exists.

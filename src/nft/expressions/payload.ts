@@ -93,16 +93,20 @@ export const payloadKind: ExprKind<NftPayload> = {
     return PAYLOAD_FIELDS[w] !== undefined && fieldWords(r, w) !== undefined;
   },
   read(r) {
-    const w = r.take();
+    const w = r.peek()!;
     const raw = RAW.exec(w);
-    if (raw) return { kind: "payload", base: raw[1] as "ll" | "nh" | "th" | "ih", offset: Number(raw[2]), len: Number(raw[3]) };
+    if (raw) {
+      r.take();
+      return { kind: "payload", base: raw[1] as "ll" | "nh" | "th" | "ih", offset: Number(raw[2]), len: Number(raw[3]) };
+    }
     const field = fieldWords(r, w);
+    r.take();
     if (field === undefined) return r.fail(`a field of ${w} (${Object.keys(PAYLOAD_FIELDS[w] ?? {}).join(", ")})`);
     for (let i = 0; i < field.split(" ").length; i++) r.take();
     return { kind: "payload", protocol: w, field };
   },
   type(e) {
-    if ("base" in e) return ["integer"];
+    if ("base" in e) return ["xinteger"];
     const t = payloadField(e.protocol, e.field)?.type;
     return t === undefined ? undefined : [t];
   },

@@ -36,14 +36,14 @@ export function printNftExpr(expr: NftExpr, opts: PrintOptions = {}): string {
 }
 
 /**
- * One element of a set or map as nft lists it: the key, its timeout and time left, the map's
- * value after ` : `, then its counter and comment.
+ * One element of a set or map as nft 1.0.6 lists it: the key, its counter, timeout, time left
+ * and comment, then the map's value after ` : ` (`10.0.0.1 counter packets 0 bytes 0 : 0x1`).
  */
-export function printNftElement(el: NftElement, opts: PrintOptions = {}): string {
+export function printNftElement(el: NftElement, opts: PrintOptions & { stateless?: boolean } = {}): string {
   let s = printNftExpr(el.key, opts);
-  if (el.timeout !== undefined) s += ` timeout ${printDuration(el.timeout)}`;
-  if (el.expires !== undefined) s += ` expires ${printDuration(el.expires)}`;
-  if (el.counter) s += ` counter packets ${el.counter.packets} bytes ${el.counter.bytes}`;
+  if (el.counter) s += opts.stateless ? " counter" : ` counter packets ${el.counter.packets} bytes ${el.counter.bytes}`;
+  if (el.timeout !== undefined) s += ` timeout ${printDuration(el.timeout, opts.numeric)}`;
+  if (el.expires !== undefined) s += ` expires ${printDuration(el.expires, opts.numeric)}`;
   if (el.comment !== undefined) s += ` comment "${el.comment}"`;
   if (el.data !== undefined) s += ` : ${printNftExpr(el.data, opts)}`;
   return s;
