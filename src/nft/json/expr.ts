@@ -1,0 +1,339 @@
+/**
+ * libnftables' JSON expressions (libnftables-json(5), "EXPRESSIONS") as the nft AST. Typed
+ * expressions are one-key objects (`{"payload": {...}}`, `{"ct": {...}}`); constants are bare
+ * strings, numbers and booleans, resolved against the datatype `hint` the context gives them
+ * (one entry per part of a concatenation). Expressions nft knows but netfate does not
+ * evaluate are kept verbatim as `other`; a kind nft itself does not know is kept with a warning.
+ */
+import type { JsonNode } from "../../facts/located-json.js";
+import type { NftElement, NftExpr, NftMapLookup, NftSetLiteral, NftSetRef, NftVerdict, NftVerdictCode } from "../../model/nft.js";
+import { MAX_EXPR_DEPTH, type NftJsonReader } from "./reader.js";
+import { bitmaskConstOf, constOf, isBitmask, typesOf } from "./values.js";
+
+/** What expression reading needs besides the input: the declared types of the table's named sets and maps. */
+export interface ExprScope {
+  r: NftJsonReader;
+  /** A named set or map of the rule's table: its key and value datatypes, when declared. */
+  setTypes(name: string): { key: string[]; data?: string[] } | undefined;
+}
+
+/** Datatypes the context expects; one per concatenated part. */
+export type Hint = readonly string[] | undefined;
+
+/** Expressions nft knows (src/parser_json.c) that netfate keeps as written. */
+const KEPT_AS_WRITTEN = new Set(["exthdr", "tcp option", "ip option", "sctp chunk", "dccp option", "osf", "ipsec", "socket", "rt", "tunnel"]);
+
+const VERDICTS: readonly NftVerdictCode[] = ["accept", "drop", "continue", "return", "jump", "goto", "queue"];
+
+const BINOPS = new Set(["&", "|", "^", "<<", ">>"]);
+
+function single(hint: Hint): string | undefined {
+  return hint?.length === 1 ? hint[0] : undefined;
+}
+
+/**
+ * `hint` is what the expression's value is expected to be; for a map lookup it is what the
+ * map's values are (`mangle meta mark set iifname map {...}`: marks).
+ */
+export function readExpr(s: ExprScope, n: JsonNode, hint: Hint, depth: number, what = "expression"): NftExpr | undefined {
+  const { r } = s;
+  if (depth > MAX_EXPR_DEPTH) {
+    r.error(n, `${what}: expressions nested deeper than ${MAX_EXPR_DEPTH} levels`, `at most ${MAX_EXPR_DEPTH} levels`);
+    return undefined;
+  }
+  switch (n.kind) {
+    case "string":
+      if (n.value.startsWith("@")) return setRef(s, n);
+      return constOf(r, n, single(hint), what);
+    case "number":
+    case "boolean":
+      return constOf(r, n, single(hint), what);
+    case "array":
+      return listExpr(s, n, n.items, hint, depth, what);
+    case "null":
+      return r.wrong(n, what, "an expression");
+    case "object":
+      break;
+  }
+  const f = r.single(n, what, "the expression's kind");
+  if (!f) return undefined;
+  const v = f.value;
+  const name = f.key;
+  switch (name) {
+    case "payload": return payload(s, v);
+    case "meta": {
+      const o = r.fields(v, "meta expression");
+      const key = o && r.needStr(v, o, "key", "meta expression");
+      return key === undefined ? undefined : { kind: "meta", key };
+    }
+    case "ct": return ct(s, v);
+    case "fib": return fib(s, v);
+    case "numgen": {
+      const o = r.fields(v, "numgen expression");
+      if (!o) return undefined;
+      const mode = r.needStr(v, o, "mode", "numgen expression");
+      const mod = r.int(o, "mod", "numgen expression", 0, 0xffffffff);
+      const offset = r.int(o, "offset", "numgen expression", 0, 0xffffffff) ?? 0;
+      if (mode !== "random" && mode !== "inc") {
+        if (mode !== undefined) r.error(o.get("mode")!.value, `numgen mode ${JSON.stringify(mode)}`, '"random" or "inc"');
+        return undefined;
+      }
+      if (mod === undefined) return void r.error(v, 'numgen expression has no "mod"', 'a "mod" number');
+      return { kind: "numgen", mode, mod, offset };
+    }
+    case "jhash":
+    case "symhash": {
+      const o = r.fields(v, `${name} expression`);
+      if (!o) return undefined;
+      const mod = r.int(o, "mod", `${name} expression`, 0, 0xffffffff);
+      if (mod === undefined) return void r.error(v, `${name} expression has no "mod"`, 'a "mod" number');
+      const seed = r.int(o, "seed", `${name} expression`, 0, 0xffffffff);
+      const offset = r.int(o, "offset", `${name} expression`, 0, 0xffffffff) ?? 0;
+      const e = o.get("expr");
+      const expr = e && readExpr(s, e.value, undefined, depth + 1, `${name} key`);
+      return { kind: "hash", mode: name, mod, offset, ...(seed !== undefined && { seed }), ...(expr && { expr }) };
+    }
+    case "prefix": {
+      const o = r.fields(v, "prefix");
+      if (!o) return undefined;
+      const addr = o.get("addr");
+      const len = r.int(o, "len", "prefix", 0, 128);
+      if (!addr || len === undefined) return void r.error(v, 'a prefix needs "addr" and "len"', '{"addr": ..., "len": N}');
+      const base = readExpr(s, addr.value, hint, depth + 1, "prefix address");
+      if (!base || base.kind !== "const") return base && r.wrong(addr.value, "prefix address", "a constant");
+      return { kind: "prefix", base, len };
+    }
+    case "range": {
+      const items = r.j.list(v, "range", "a list of two values");
+      if (!items) return undefined;
+      if (items.length !== 2) return void r.error(v, `a range of ${items.length} values`, "two values, low and high");
+      const lo = readExpr(s, items[0]!, hint, depth + 1, "range low end");
+      const hi = readExpr(s, items[1]!, hint, depth + 1, "range high end");
+      if (!lo || !hi) return undefined;
+      if (lo.kind !== "const") return r.wrong(items[0]!, "range low end", "a constant");
+      if (hi.kind !== "const") return r.wrong(items[1]!, "range high end", "a constant");
+      return { kind: "range", lo, hi };
+    }
+    case "concat": {
+      const items = r.j.list(v, "concatenation", "a list of expressions");
+      if (!items) return undefined;
+      const parts: NftExpr[] = [];
+      for (let k = 0; k < items.length; k++) {
+        const part = readExpr(s, items[k]!, hint && hint.length === items.length ? [hint[k]!] : undefined, depth + 1, "concatenated part");
+        if (!part) return undefined;
+        parts.push(part);
+      }
+      return { kind: "concat", parts };
+    }
+    case "set": return v.kind === "string" ? setRef(s, v) : setLiteral(s, v, hint, undefined, depth + 1, "anonymous set");
+    case "map": return mapLookup(s, v, hint, depth + 1);
+    case "elem": {
+      // An element with its attributes, standing alone: its value is what matters here.
+      const el = element(s, n, hint, undefined, depth + 1);
+      return el?.key;
+    }
+    case "accept":
+    case "drop":
+    case "continue":
+    case "return":
+    case "jump":
+    case "goto":
+      return verdict(s, name, v);
+  }
+  if (BINOPS.has(name)) return binop(s, name as "&", v, hint, depth);
+  if (!KEPT_AS_WRITTEN.has(name)) r.warning(n, `${what}: unknown expression ${JSON.stringify(name)}, kept as written and evaluated as unknown`);
+  return { kind: "other", name, text: r.source(n) };
+}
+
+function setRef(s: ExprScope, n: JsonNode & { kind: "string" }): NftSetRef | undefined {
+  const name = n.value.replace(/^@/, "");
+  if (!name) return void s.r.error(n, "a set reference without a name", '"@NAME"');
+  return { kind: "setref", name };
+}
+
+function payload(s: ExprScope, v: JsonNode): NftExpr | undefined {
+  const { r } = s;
+  const o = r.fields(v, "payload expression");
+  if (!o) return undefined;
+  if (o.has("base")) {
+    const base = r.str(o, "base", "raw payload expression");
+    const offset = r.int(o, "offset", "raw payload expression", 0, 0xffffffff);
+    const len = r.int(o, "len", "raw payload expression", 0, 0xffffffff);
+    if (base !== "ll" && base !== "nh" && base !== "th" && base !== "ih") {
+      if (base !== undefined) r.error(o.get("base")!.value, `payload base ${JSON.stringify(base)}`, '"ll", "nh", "th" or "ih"');
+      return undefined;
+    }
+    if (offset === undefined || len === undefined) return void r.error(v, 'a raw payload needs "offset" and "len"', "both numbers");
+    return { kind: "payload", base, offset, len };
+  }
+  const protocol = r.needStr(v, o, "protocol", "payload expression");
+  const field = r.needStr(v, o, "field", "payload expression");
+  return protocol === undefined || field === undefined ? undefined : { kind: "payload", protocol, field };
+}
+
+function ct(s: ExprScope, v: JsonNode): NftExpr | undefined {
+  const { r } = s;
+  const o = r.fields(v, "ct expression");
+  if (!o) return undefined;
+  const given = r.needStr(v, o, "key", "ct expression");
+  if (given === undefined) return undefined;
+  const dir = r.str(o, "dir", "ct expression");
+  // nft writes a family's address key as one word pair (`"key": "ip saddr"`, nft's ct
+  // template token); the AST keeps the family apart, as `ct original ip saddr` reads.
+  const split = /^(ip6?) (saddr|daddr)$/.exec(given);
+  const key = split ? split[2]! : given;
+  const family = split ? split[1] : r.str(o, "family", "ct expression");
+  if (dir !== undefined && dir !== "original" && dir !== "reply") return void r.error(o.get("dir")!.value, `ct direction ${JSON.stringify(dir)}`, '"original" or "reply"');
+  if (family !== undefined && family !== "ip" && family !== "ip6") return void r.error(o.get("family")!.value, `ct family ${JSON.stringify(family)}`, '"ip" or "ip6"');
+  return { kind: "ct", key, ...(dir && { dir }), ...(family && { family }) };
+}
+
+function fib(s: ExprScope, v: JsonNode): NftExpr | undefined {
+  const { r } = s;
+  const o = r.fields(v, "fib expression");
+  if (!o) return undefined;
+  const result = r.needStr(v, o, "result", "fib expression");
+  if (result === undefined) return undefined;
+  if (result !== "oif" && result !== "oifname" && result !== "type") return void r.error(o.get("result")!.value, `fib result ${JSON.stringify(result)}`, '"oif", "oifname" or "type"');
+  const flags = r.strings(o, "flags", "fib expression") ?? [];
+  return { kind: "fib", flags, result };
+}
+
+function verdict(s: ExprScope, code: NftVerdictCode, v: JsonNode): NftVerdict | undefined {
+  const { r } = s;
+  if (code !== "jump" && code !== "goto") {
+    if (v.kind !== "null") r.warning(v, `the ${code} verdict takes no value; ignored`, "null");
+    return { kind: "verdict", verdict: code };
+  }
+  const o = r.fields(v, `${code} verdict`);
+  const target = o && r.needStr(v, o, "target", `${code} verdict`);
+  return target === undefined ? undefined : { kind: "verdict", verdict: code, chain: target };
+}
+
+export function isVerdictName(name: string): name is NftVerdictCode {
+  return (VERDICTS as readonly string[]).includes(name) && name !== "queue";
+}
+
+/**
+ * `{"&": [a, b, c]}`: nft flattens a chain of one operator into one list; it stands for
+ * `(a & b) & c`. The right-hand operands take the left's datatype (a mask of `tcp flags` is
+ * a list of flag names).
+ */
+function binop(s: ExprScope, op: "&" | "|" | "^" | "<<" | ">>", v: JsonNode, hint: Hint, depth: number): NftExpr | undefined {
+  const { r } = s;
+  const items = r.j.list(v, `the ${op} operation`, "a list of operands");
+  if (!items) return undefined;
+  if (items.length < 2) return void r.error(v, `the ${op} operation has ${items.length} operand(s)`, "two or more operands");
+  let left = readExpr(s, items[0]!, hint, depth + 1, `left operand of ${op}`);
+  if (!left) return undefined;
+  // A shift's amount is a plain number whatever is shifted.
+  const operandHint = op === "<<" || op === ">>" ? undefined : typesOf(left) ?? hint;
+  for (let k = 1; k < items.length; k++) {
+    const right = readExpr(s, items[k]!, operandHint, depth + 1, `operand of ${op}`);
+    if (!right) return undefined;
+    left = { kind: "binop", op, left, right };
+  }
+  return left;
+}
+
+/**
+ * A JSON list as an expression: nft's list expression. Against a bitmask type it is the bits
+ * together (`["established", "related"]`); otherwise nft takes it as an anonymous set.
+ */
+function listExpr(s: ExprScope, n: JsonNode, items: JsonNode[], hint: Hint, depth: number, what: string): NftExpr | undefined {
+  const type = single(hint);
+  if (type !== undefined && isBitmask(type)) return bitmaskConstOf(s.r, items, type, n, what);
+  return setLiteral(s, n, hint, undefined, depth + 1, what);
+}
+
+/**
+ * An anonymous set or map: `{"set": [ITEM...]}`. A map's item is `[KEY, VALUE]`; an item with
+ * attributes is `{"elem": {"val": KEY, "timeout": ...}}`.
+ */
+export function setLiteral(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint, depth: number, what: string): NftSetLiteral | undefined {
+  const items = s.r.j.list(n, what, "a list of elements");
+  if (!items) return undefined;
+  const elements: NftElement[] = [];
+  for (const item of items) {
+    const el = element(s, item, keyHint, dataHint, depth + 1);
+    if (el) elements.push(el);
+  }
+  return { kind: "set", elements };
+}
+
+/** Element attributes nft writes beside `"val"`; any other key is a statement attached to the element. */
+const ELEMENT_ATTRS = new Set(["val", "timeout", "expires", "comment"]);
+
+/** One element of a set or map, literal or named. */
+export function element(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint, depth: number): NftElement | undefined {
+  const { r } = s;
+  if (depth > MAX_EXPR_DEPTH) return void r.error(n, `element nested deeper than ${MAX_EXPR_DEPTH} levels`, `at most ${MAX_EXPR_DEPTH} levels`);
+  if (n.kind === "array") {
+    // A map element: [KEY, VALUE].
+    if (n.items.length !== 2) return void r.error(n, `a map element of ${n.items.length} values`, "[key, value]");
+    const el = element(s, n.items[0]!, keyHint, undefined, depth + 1);
+    // A value given alone where the map's values may be concatenations (a nat map's address
+    // without a port) takes the first part's type.
+    const alone = dataHint && dataHint.length > 1 && !isConcat(n.items[1]!) ? [dataHint[0]!] : dataHint;
+    const data = readExpr(s, n.items[1]!, alone, depth + 1, "map element value");
+    if (!el || !data) return undefined;
+    return { ...el, data };
+  }
+  if (n.kind === "object" && n.fields.size === 1 && n.fields.has("elem")) {
+    const v = n.fields.get("elem")!.value;
+    const o = r.fields(v, "element");
+    if (!o) return undefined;
+    const val = o.get("val");
+    if (!val) return void r.error(v, 'an element has no "val"', "its value");
+    const key = readExpr(s, val.value, keyHint, depth + 1, "element");
+    if (!key) return undefined;
+    const el: NftElement = { key, span: r.span(n.at) };
+    // JSON gives times in whole seconds (nft divides the kernel's milliseconds).
+    const timeout = r.int(o, "timeout", "element", 0);
+    if (timeout !== undefined) el.timeout = timeout * 1000;
+    const expires = r.int(o, "expires", "element", 0);
+    if (expires !== undefined) el.expires = expires * 1000;
+    const comment = r.str(o, "comment", "element");
+    if (comment !== undefined) el.comment = comment;
+    for (const [k, f] of o) {
+      if (ELEMENT_ATTRS.has(k)) continue;
+      if (k === "counter") {
+        const c = r.fields(f.value, "element counter");
+        const packets = c && r.int(c, "packets", "element counter");
+        const bytes = c && r.int(c, "bytes", "element counter");
+        if (packets !== undefined && bytes !== undefined) el.counter = { packets, bytes };
+      } else r.warning(f.value, `the element's ${JSON.stringify(k)} is not kept`, "timeout, expires, comment or counter");
+    }
+    return el;
+  }
+  const key = readExpr(s, n, keyHint, depth + 1, "element");
+  return key && { key, span: r.span(n.at) };
+}
+
+function isConcat(n: JsonNode): boolean {
+  return n.kind === "object" && n.fields.has("concat");
+}
+
+/** `{"map": {"key": EXPR, "data": "@NAME" | {"set": [...]}}}`: the value a map holds for the key. */
+export function mapLookup(s: ExprScope, v: JsonNode, dataHint: Hint, depth: number, what = "map expression"): NftMapLookup | undefined {
+  const { r } = s;
+  const o = r.fields(v, what);
+  if (!o) return undefined;
+  const k = o.get("key");
+  const d = o.get("data");
+  if (!k || !d) return void r.error(v, `a ${what} needs "key" and "data"`, '{"key": ..., "data": ...}');
+  const key = readExpr(s, k.value, undefined, depth + 1, `${what} key`);
+  if (!key) return undefined;
+  const map = mapOf(s, d.value, typesOf(key), dataHint, depth + 1, `${what} data`);
+  return map && { kind: "map", key, map };
+}
+
+/** The map side of a lookup: a named map (`"@m"`, `{"set": "@m"}`) or a literal (`{"set": [...]}`, `[...]`). */
+export function mapOf(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint, depth: number, what: string): NftSetLiteral | NftSetRef | undefined {
+  if (n.kind === "string") return n.value.startsWith("@") ? setRef(s, n) : s.r.wrong(n, what, 'a map name "@NAME" or a map literal');
+  if (n.kind === "array") return setLiteral(s, n, keyHint, dataHint, depth, what);
+  const f = s.r.single(n, what, '"set"');
+  if (!f) return undefined;
+  if (f.key !== "set") return s.r.wrong(n, what, 'a map name "@NAME" or {"set": [...]}');
+  return f.value.kind === "string" ? mapOf(s, f.value, keyHint, dataHint, depth, what) : setLiteral(s, f.value, keyHint, dataHint, depth, what);
+}

@@ -1,0 +1,247 @@
+/**
+ * Assembles the ruleset from JSON objects as they come: tables, then what belongs to them,
+ * found by name through indexes (a 10k-rule ruleset attaches each rule in constant time). The
+ * listing form only adds; the command form (`nft -j -f`) also inserts, replaces, deletes and
+ * flushes, each applied in order as nft applies a batch.
+ */
+import type { JsonNode } from "../../facts/located-json.js";
+import type { NftChain, NftElement, NftFamily, NftFlowtable, NftObject, NftRule, NftSet, NftTable } from "../../model/nft.js";
+import type { Placed, PlacedRule } from "./objects.js";
+import type { NftJsonReader } from "./reader.js";
+import type { StmtScope } from "./stmt.js";
+
+interface ChainEntry {
+  chain: NftChain;
+  /** Rules inserted at the front, latest last (reversed when the chain is finished): no quadratic unshift. */
+  front: NftRule[];
+}
+
+interface TableEntry {
+  table: NftTable;
+  chains: Map<string, ChainEntry>;
+  sets: Map<string, NftSet>;
+  objects: Map<string, NftObject>;
+  flowtables: Map<string, NftFlowtable>;
+  scope: StmtScope;
+}
+
+function tableKey(family: NftFamily, name: string): string {
+  return `${family}\u0000${name}`;
+}
+
+export class RulesetBuilder {
+  private readonly tables = new Map<string, TableEntry>();
+
+  constructor(private readonly r: NftJsonReader) {}
+
+  /** The rule reading scope of a table (undefined table: a scope that knows no sets). */
+  scopeFor = (where: Placed): StmtScope => {
+    const t = this.tables.get(tableKey(where.family, where.table));
+    if (t) return t.scope;
+    return { r: this.r, family: where.family, setTypes: () => undefined };
+  };
+
+  addTable(t: NftTable, node: JsonNode, create: boolean): void {
+    const key = tableKey(t.family, t.name);
+    const old = this.tables.get(key);
+    if (old) {
+      // `add table` of an existing table is a no-op in nft, `create table` fails ("File exists").
+      if (create) this.r.error(node, `table ${t.family} ${t.name} exists already`, "a new table for create");
+      return;
+    }
+    const entry: TableEntry = {
+      table: t,
+      chains: new Map(),
+      sets: new Map(),
+      objects: new Map(),
+      flowtables: new Map(),
+      scope: {
+        r: this.r,
+        family: t.family,
+        setTypes: (name) => {
+          const s = entry.sets.get(name);
+          return s && { key: s.keyType, ...(s.dataType && { data: s.dataType }) };
+        },
+      },
+    };
+    this.tables.set(key, entry);
+  }
+
+  private table(where: Placed, node: JsonNode, what: string): TableEntry | undefined {
+    const t = this.tables.get(tableKey(where.family, where.table));
+    if (!t) this.r.error(node, `${what}: no table ${where.family} ${where.table} before it`, "its table first");
+    return t;
+  }
+
+  addChain(where: Placed, chain: NftChain, node: JsonNode, create: boolean): void {
+    const t = this.table(where, node, `chain ${chain.name}`);
+    if (!t) return;
+    const old = t.chains.get(chain.name);
+    if (old) {
+      if (create) this.r.error(node, `chain ${chain.name} exists already in table ${where.family} ${where.table}`, "a new chain for create");
+      // `add chain` of an existing chain updates what it gives (a policy, say).
+      else if (chain.base) old.chain.base = chain.base;
+      return;
+    }
+    t.table.chains.push(chain);
+    t.chains.set(chain.name, { chain, front: [] });
+  }
+
+  addSet(where: Placed, set: NftSet, node: JsonNode, create: boolean): void {
+    const t = this.table(where, node, `${set.kind} ${set.name}`);
+    if (!t) return;
+    const old = t.sets.get(set.name);
+    if (old) {
+      if (create) this.r.error(node, `${set.kind} ${set.name} exists already`, `a new ${set.kind} for create`);
+      else old.elements.push(...set.elements);
+      return;
+    }
+    t.table.sets.push(set);
+    t.sets.set(set.name, set);
+  }
+
+  /** `{"element": {"family", "table", "name", "elem": [...]}}`: elements added to a named set. */
+  setOf(where: Placed, name: string, node: JsonNode): NftSet | undefined {
+    const t = this.table(where, node, `set ${name}`);
+    const s = t?.sets.get(name);
+    if (t && !s) this.r.error(node, `no set or map ${name} in table ${where.family} ${where.table}`, "a declared set");
+    return s;
+  }
+
+  addElements(set: NftSet, elements: NftElement[]): void {
+    for (const e of elements) set.elements.push(e);
+  }
+
+  addObject(where: Placed, object: NftObject, node: JsonNode): void {
+    const t = this.table(where, node, `${object.type} ${object.name}`);
+    if (!t) return;
+    const key = `${object.type}\u0000${object.name}`;
+    if (t.objects.has(key)) return;
+    t.objects.set(key, object);
+    t.table.objects.push(object);
+  }
+
+  addFlowtable(where: Placed, ft: NftFlowtable, node: JsonNode): void {
+    const t = this.table(where, node, `flowtable ${ft.name}`);
+    if (!t || t.flowtables.has(ft.name)) return;
+    t.flowtables.set(ft.name, ft);
+    t.table.flowtables.push(ft);
+  }
+
+  /**
+   * A rule into its chain: appended (`add`, a listing), or for `insert` put first; a command's
+   * `"handle"` names the rule to add after (insert: before), `"index"` a position.
+   */
+  addRule(p: PlacedRule, node: JsonNode, mode: "add" | "insert" | "replace"): void {
+    const t = this.table(p, node, `rule of chain ${p.chain}`);
+    if (!t) return;
+    const c = t.chains.get(p.chain);
+    if (!c) return void this.r.error(node, `no chain ${p.chain} in table ${p.family} ${p.table}`, "the rule's chain first");
+    if (p.rule.stmts.some((s) => s.kind === "xt")) t.table.managedBy = "iptables-nft";
+    if (!this.commands) return void c.chain.rules.push(p.rule);
+    // In a command, "handle" says where the rule goes (the kernel gives the new rule its own).
+    const ref = p.rule.handle;
+    const rule: NftRule = { ...p.rule };
+    delete rule.handle;
+    if (mode !== "replace" && ref === undefined && p.index === undefined) {
+      if (mode === "insert") c.front.push(rule);
+      else c.chain.rules.push(rule);
+      return;
+    }
+    if (ref === undefined && p.index === undefined) return void this.r.error(node, "a replace command without the rule's handle", '"handle" of the rule to replace');
+    // A positioned command: rare, applied on the settled list.
+    const rules = this.settle(c);
+    const at = p.index ?? rules.findIndex((x) => x.handle === ref);
+    if (at < 0 || at >= rules.length) {
+      const which = p.index !== undefined ? `at index ${p.index}` : `with handle ${ref}`;
+      return void this.r.error(node, `no rule ${which} in chain ${p.chain}`, "an existing rule");
+    }
+    if (mode === "replace") rules[at] = rule;
+    else rules.splice(mode === "add" ? at + 1 : at, 0, rule);
+  }
+
+  /** Whether objects come as commands (`nft -j -f` input), where a rule's handle positions it. */
+  commands = false;
+
+  private settle(c: ChainEntry): NftRule[] {
+    if (c.front.length) {
+      c.chain.rules = [...c.front.reverse(), ...c.chain.rules];
+      c.front = [];
+    }
+    return c.chain.rules;
+  }
+
+  /** `flush ruleset`, `delete table`, `flush table`/`chain`/`set`, `delete chain`/`set`/`rule`/objects. */
+  flushRuleset(): void {
+    this.tables.clear();
+  }
+
+  deleteTable(where: Placed, node: JsonNode): void {
+    if (!this.tables.delete(tableKey(where.family, where.table))) this.r.error(node, `no table ${where.family} ${where.table} to delete`, "an existing table");
+  }
+
+  flushTable(where: Placed, node: JsonNode): void {
+    const t = this.table(where, node, "flush table");
+    if (t) for (const c of t.chains.values()) (c.chain.rules = []), (c.front = []);
+  }
+
+  chainOf(where: Placed, name: string, node: JsonNode): { entry: TableEntry; chain: ChainEntry } | undefined {
+    const t = this.table(where, node, `chain ${name}`);
+    const c = t?.chains.get(name);
+    if (t && !c) this.r.error(node, `no chain ${name} in table ${where.family} ${where.table}`, "an existing chain");
+    return t && c && { entry: t, chain: c };
+  }
+
+  flushChain(where: Placed, name: string, node: JsonNode): void {
+    const c = this.chainOf(where, name, node);
+    if (c) (c.chain.chain.rules = []), (c.chain.front = []);
+  }
+
+  deleteChain(where: Placed, name: string, node: JsonNode): void {
+    const c = this.chainOf(where, name, node);
+    if (!c) return;
+    c.entry.chains.delete(name);
+    c.entry.table.chains = c.entry.table.chains.filter((x) => x !== c.chain.chain);
+  }
+
+  deleteRule(where: Placed, chain: string, handle: number, node: JsonNode): void {
+    const c = this.chainOf(where, chain, node);
+    if (!c) return;
+    const rules = this.settle(c.chain);
+    const at = rules.findIndex((x) => x.handle === handle);
+    if (at < 0) return void this.r.error(node, `no rule with handle ${handle} in chain ${chain}`, "an existing rule's handle");
+    rules.splice(at, 1);
+  }
+
+  flushSet(where: Placed, name: string, node: JsonNode): void {
+    const s = this.setOf(where, name, node);
+    if (s) s.elements = [];
+  }
+
+  deleteSet(where: Placed, name: string, node: JsonNode): void {
+    const t = this.table(where, node, `set ${name}`);
+    const s = t?.sets.get(name);
+    if (!t || !s) return void (t && this.r.error(node, `no set or map ${name} to delete`, "an existing set"));
+    t.sets.delete(name);
+    t.table.sets = t.table.sets.filter((x) => x !== s);
+  }
+
+  deleteObject(where: Placed, type: string, name: string, node: JsonNode): void {
+    const t = this.table(where, node, `${type} ${name}`);
+    if (!t) return;
+    const o = t.objects.get(`${type}\u0000${name}`);
+    const f = type === "flowtable" ? t.flowtables.get(name) : undefined;
+    if (!o && !f) return void this.r.error(node, `no ${type} ${name} to delete`, `an existing ${type}`);
+    if (o) (t.objects.delete(`${type}\u0000${name}`), (t.table.objects = t.table.objects.filter((x) => x !== o)));
+    if (f) (t.flowtables.delete(name), (t.table.flowtables = t.table.flowtables.filter((x) => x !== f)));
+  }
+
+  finish(): NftTable[] {
+    const out: NftTable[] = [];
+    for (const t of this.tables.values()) {
+      for (const c of t.chains.values()) this.settle(c);
+      out.push(t.table);
+    }
+    return out;
+  }
+}

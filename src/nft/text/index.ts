@@ -1,0 +1,56 @@
+/**
+ * `parseNftText(text, file)`: an nftables ruleset from `nft list ruleset` output (any of `-a`,
+ * `-s`, `-n`, `-y`), a single `list table`/`list chain`/`list set`, an `nft -f` script, or any
+ * of them pasted into prose. Every problem is a located diagnostic; nothing throws.
+ */
+import { DiagnosticSink, type Diagnostic } from "../../model/diagnostics.js";
+import type { NftFamily, NftRuleset } from "../../model/nft.js";
+import { withoutBom } from "../../syntax/bom.js";
+import { Cursor } from "./cursor.js";
+import { substituteDefines } from "./defines.js";
+import { setAsideProse } from "./prose.js";
+import { NftTextReader } from "./reader.js";
+import { RulesetBuilder } from "./ruleset-builder.js";
+import { spanOf, tokenize } from "./tokens.js";
+
+export function parseNftText(text: string, file: string): { ruleset: NftRuleset; diagnostics: Diagnostic[] } {
+  const sink = new DiagnosticSink(file);
+  const prose = setAsideProse(withoutBom(text), file);
+  const { tokens, unterminated } = tokenize(prose.text);
+  for (const t of unterminated) sink.error(spanOf(t), "this string has no closing quote on its line", '"', t.text);
+  const sub = substituteDefines(tokens, sink);
+  const builder = new RulesetBuilder();
+  const reader = new NftTextReader(new Cursor(sub.tokens, sink), builder);
+  reader.readAll();
+  const rs = builder.ruleset;
+  if (reader.sawCommand || sub.defines.length > 0 || sub.includes.length > 0) rs.source = "script";
+  if (sub.includes.length > 0) rs.includes = sub.includes;
+  if (sub.defines.length > 0) rs.defines = sub.defines;
+  for (const m of reader.managed) {
+    const ix = builder.find(m.family as NftFamily, m.name);
+    if (ix) ix.table.managedBy = "iptables-nft";
+  }
+  resolveNatMaps(builder);
+  if (prose.nftLines === 0 && rs.tables.length === 0 && sink.errorCount === 0) {
+    sink.error({ line: 1, col: 1, len: 1 }, "no nftables ruleset or script found", "table ... { ... } or nft commands");
+  }
+  return { ruleset: rs, diagnostics: [...prose.diagnostics, ...sink.items] };
+}
+
+/**
+ * `dnat to ip daddr map @m` where @m maps to `ipv4_addr . inet_service`: the map gives address
+ * and port (nft lists it without `addr . port`), known once the table's maps are read.
+ */
+function resolveNatMaps(b: RulesetBuilder): void {
+  for (const ix of b.all()) {
+    for (const ch of ix.table.chains) {
+      for (const r of ch.rules) {
+        for (const s of r.stmts) {
+          if (s.kind !== "nat" || s.addr?.kind !== "map" || s.addr.map.kind !== "setref") continue;
+          const m = ix.sets.get(s.addr.map.name);
+          if (m?.dataType && m.dataType.length === 2) s.addrPort = true;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The words of nft text. nft's own lexer knows addresses, ranges and names by their shape;
+ * this one keeps a word whole while its characters can belong to one (`10.0.0.0/8`,
+ * `2001:db8::1`, `1024-65535`, `nd-neighbor-solicit`, `$var`, `@set`, `@nh,16,16`) and makes
+ * every operator its own token, so `ip daddr . tcp dport` and `10.0.0.1 . tcp . 53` split on
+ * the spaced dots while addresses keep theirs. Newlines are tokens (they end statements);
+ * comments are tokens (`# handle 5` is data in `nft -a` output).
+ */
+import type { Span } from "../../model/span.js";
+
+export type TokenType = "word" | "string" | "punct" | "nl" | "comment";
+
+export interface Token {
+  type: TokenType;
+  /** As written (a string with its quotes; a comment with its `#`). */
+  text: string;
+  line: number;
+  col: number;
+  /** A string's content with escapes undone. */
+  value?: string;
+  /** No whitespace between this token and the previous one (`"10:00"-"11:00"`, `:8080`). */
+  glued?: boolean;
+}
+
+const PUNCT2 = new Set(["==", "!=", "<=", ">=", "<<", ">>"]);
+const PUNCT1 = new Set(["{", "}", "(", ")", ";", ",", ".", ":", "/", "=", "!", "<", ">", "&", "|", "^", "+", "-", "*"]);
+
+function isWordChar(c: string): boolean {
+  return /[A-Za-z0-9_$@\[\]%~*\\]/.test(c);
+}
+
+function isAlnum(c: string | undefined): boolean {
+  return c !== undefined && /[A-Za-z0-9_$\[]/.test(c);
+}
+
+export function spanOf(t: Token): Span {
+  return { line: t.line, col: t.col, len: t.text.length };
+}
+
+/**
+ * Splits text into tokens, in one pass. An unterminated string ends at its line's end (the
+ * parser reports it through `unterminated`).
+ */
+export function tokenize(text: string): { tokens: Token[]; unterminated: Token[] } {
+  const tokens: Token[] = [];
+  const unterminated: Token[] = [];
+  let i = 0;
+  let line = 1;
+  let lineStart = 0;
+  let lastEnd = -1;
+  const n = text.length;
+  const push = (t: Token, start: number): void => {
+    if (start === lastEnd) t.glued = true;
+    tokens.push(t);
+  };
+  while (i < n) {
+    const c = text[i]!;
+    const col = i - lineStart + 1;
+    if (c === "\n") {
+      tokens.push({ type: "nl", text: "\n", line, col });
+      i++;
+      line++;
+      lineStart = i;
+      lastEnd = -1;
+      continue;
+    }
+    if (c === " " || c === "\t" || c === "\r" || c === "\f" || c === "\v") {
+      i++;
+      continue;
+    }
+    // A backslash before a newline continues the line.
+    if (c === "\\" && (text[i + 1] === "\n" || (text[i + 1] === "\r" && text[i + 2] === "\n"))) {
+      i += text[i + 1] === "\n" ? 2 : 3;
+      line++;
+      lineStart = i;
+      continue;
+    }
+    const start = i;
+    if (c === "#") {
+      let j = i;
+      while (j < n && text[j] !== "\n") j++;
+      push({ type: "comment", text: text.slice(i, j).replace(/\r$/, ""), line, col }, start);
+      i = j;
+      lastEnd = i;
+      continue;
+    }
+    if (c === '"') {
+      let j = i + 1;
+      let value = "";
+      let closed = false;
+      while (j < n && text[j] !== "\n") {
+        if (text[j] === "\\" && j + 1 < n && text[j + 1] !== "\n") {
+          value += text[j + 1];
+          j += 2;
+          continue;
+        }
+        if (text[j] === '"') {
+          closed = true;
+          j++;
+          break;
+        }
+        value += text[j];
+        j++;
+      }
+      const t: Token = { type: "string", text: text.slice(i, j), line, col, value };
+      if (!closed) unterminated.push(t);
+      push(t, start);
+      i = j;
+      lastEnd = i;
+      continue;
+    }
+    // Raw payload and tcp option offsets: `@nh,16,16`, `@th,0,16`.
+    if (c === "@") {
+      const m = /^@[a-z0-9]+,[0-9]+,[0-9]+/y;
+      m.lastIndex = 0;
+      const rest = text.slice(i, i + 40);
+      const hit = m.exec(rest);
+      if (hit) {
+        push({ type: "word", text: hit[0], line, col }, start);
+        i += hit[0].length;
+        lastEnd = i;
+        continue;
+      }
+    }
+    const two = text.slice(i, i + 2);
+    if (PUNCT2.has(two)) {
+      push({ type: "punct", text: two, line, col }, start);
+      i += 2;
+      lastEnd = i;
+      continue;
+    }
+    if (isWordChar(c) || ((c === "-" || c === ":" || c === ".") && (isAlnum(text[i + 1]) || text[i + 1] === ":"))) {
+      let j = i + 1;
+      while (j < n) {
+        const d = text[j]!;
+        if (isWordChar(d)) {
+          j++;
+          continue;
+        }
+        // Inside a word: `-`, `.`, `/` and `:` join when a word character (or `:`) follows.
+        if ((d === "-" || d === "." || d === "/" || d === ":") && (isAlnum(text[j + 1]) || (d === ":" && text[j + 1] === ":"))) {
+          j++;
+          continue;
+        }
+        // `::` ending an address (`fe80::`), `:` of an IPv6 address before a `/`.
+        if (d === ":" && (text[j - 1] === ":" || text[j + 1] === "/")) {
+          j++;
+          continue;
+        }
+        break;
+      }
+      push({ type: "word", text: text.slice(i, j), line, col }, start);
+      i = j;
+      lastEnd = i;
+      continue;
+    }
+    if (PUNCT1.has(c)) {
+      push({ type: "punct", text: c, line, col }, start);
+      i++;
+      lastEnd = i;
+      continue;
+    }
+    // Anything else is a one-character word the parser will report where it stands.
+    push({ type: "word", text: c, line, col }, start);
+    i++;
+    lastEnd = i;
+  }
+  return { tokens, unterminated };
+}

@@ -1,0 +1,160 @@
+/**
+ * The nft JSON reader on what the real nft writes: each ruleset is loaded into a fresh network
+ * namespace (`nft -f`, or `iptables-nft-restore` for iptables-nft's tables), listed with
+ * `nft -j list ruleset`, and read. The reader must say nothing (but the information that nft
+ * 1.0.6 leaves a netdev chain's device out of its JSON) and keep every table, chain, set,
+ * object, flowtable, rule and element with its handle: checked against the JSON read by
+ * JSON.parse, and the rules' order and handles against `nft -a list ruleset`'s text.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseNftJson } from "../../src/nft/json/index.js";
+import type { NftRuleset } from "../../src/model/nft.js";
+import { kernelSkipReason } from "./harness.js";
+
+const why = kernelSkipReason();
+const NS = `nftjson${process.pid}`;
+const FIXTURES = resolve(import.meta.dirname, "../fixtures/nft-json");
+
+function inNs(args: string[], input?: string): { ok: boolean; stdout: string; stderr: string } {
+  const r = spawnSync("ip", ["netns", "exec", NS, ...args], { input, encoding: "utf8", maxBuffer: 64 << 20 });
+  return { ok: r.status === 0, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface Case {
+  name: string;
+  file: string;
+  /** Loaded by iptables-nft-restore rather than nft -f. */
+  iptables?: boolean;
+  /** The kernel may lack what the ruleset needs (flowtables here): then the case is skipped, saying so. */
+  mayBeUnsupported?: RegExp;
+}
+
+const CASES: Case[] = [
+  { name: "inet filter (sets, maps, vmaps, concatenations, intervals, numgen, jhash, fib, ct, objects, set statements), ip nat, netdev, bridge, ip6", file: "filter-nat-families.nft" },
+  { name: "kube-proxy's nftables mode (verdict maps over concatenations, numgen, affinity sets, masquerading marks), arp, bridge, ip6", file: "kube-proxy-and-families.nft" },
+  { name: "stateful objects (ct timeout, ct expectation, synproxy, counters) and their references", file: "objects.nft" },
+  { name: "iptables-nft's tables (xt matches and targets)", file: "iptables-nft.rules", iptables: true },
+  { name: "a flowtable and flow offload", file: "flowtable.nft", mayBeUnsupported: /No such file or directory|Operation not supported/ },
+];
+
+interface Listed {
+  tables: Array<{ family: string; name: string; handle: number }>;
+  chains: Array<{ family: string; table: string; name: string; handle: number }>;
+  sets: Array<{ family: string; table: string; name: string; handle: number; elements: number }>;
+  objects: Array<{ family: string; table: string; type: string; name: string; handle: number }>;
+  flowtables: Array<{ family: string; table: string; name: string; handle: number }>;
+  rules: Array<{ family: string; table: string; chain: string; handle: number }>;
+}
+
+/** What the listing holds, read with JSON.parse: independent of the reader under test. */
+function listed(json: string): Listed {
+  const out: Listed = { tables: [], chains: [], sets: [], objects: [], flowtables: [], rules: [] };
+  for (const item of (JSON.parse(json) as { nftables: Array<Record<string, Record<string, unknown>>> }).nftables) {
+    const [kind, o] = Object.entries(item)[0]!;
+    const at = { family: o.family as string, table: o.table as string, name: o.name as string, handle: o.handle as number };
+    if (kind === "metainfo") continue;
+    if (kind === "table") out.tables.push({ family: at.family, name: at.name, handle: at.handle });
+    else if (kind === "chain") out.chains.push(at);
+    else if (kind === "set" || kind === "map") out.sets.push({ ...at, elements: ((o.elem as unknown[]) ?? []).length });
+    else if (kind === "flowtable") out.flowtables.push(at);
+    else if (kind === "rule") out.rules.push({ family: at.family, table: at.table, chain: o.chain as string, handle: at.handle });
+    else out.objects.push({ ...at, type: kind });
+  }
+  return out;
+}
+
+/** The same, as the reader's AST holds it. */
+function fromAst(rs: NftRuleset): Listed {
+  const out: Listed = { tables: [], chains: [], sets: [], objects: [], flowtables: [], rules: [] };
+  for (const t of rs.tables) {
+    const at = { family: t.family, table: t.name };
+    out.tables.push({ family: t.family, name: t.name, handle: t.handle! });
+    for (const s of t.sets) out.sets.push({ ...at, name: s.name, handle: s.handle!, elements: s.elements.length });
+    for (const o of t.objects) out.objects.push({ ...at, type: o.type, name: o.name, handle: o.handle! });
+    for (const f of t.flowtables) out.flowtables.push({ ...at, name: f.name, handle: f.handle! });
+    for (const c of t.chains) {
+      out.chains.push({ ...at, name: c.name, handle: c.handle! });
+      for (const r of c.rules) out.rules.push({ ...at, chain: c.name, handle: r.handle! });
+    }
+  }
+  return out;
+}
+
+const byKey = <T extends object>(xs: T[]) => [...xs].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+/** Each chain's rule handles in order, from `nft -a list ruleset`'s text (`table F N {`, `chain C {`, `... # handle N`). */
+function ruleHandlesFromText(text: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  let table = "";
+  let chain: string | undefined;
+  for (const line of text.split("\n")) {
+    const t = /^table (\S+) (\S+) \{/.exec(line);
+    if (t) (table = `${t[1]} ${t[2]}`), (chain = undefined);
+    const c = /^\tchain (\S+) \{/.exec(line);
+    if (c) (chain = `${table} ${c[1]}`), out.set(chain, []);
+    else if (/^\t(set|map|flowtable|counter|quota|limit|ct |synproxy|secmark)/.test(line)) chain = undefined;
+    const h = /^\t\t.*# handle (\d+)$/.exec(line);
+    if (h && chain) out.get(chain)!.push(Number(h[1]));
+  }
+  return out;
+}
+
+describe.skipIf(why !== undefined)(`nft -j list ruleset read by the JSON reader${why ? ` (skipped: ${why})` : ""}`, () => {
+  beforeEach(() => {
+    spawnSync("ip", ["netns", "del", NS]);
+    const r = spawnSync("ip", ["netns", "add", NS]);
+    if (r.status !== 0) throw new Error(`ip netns add ${NS}: ${r.stderr.toString()}`);
+  });
+  afterEach(() => {
+    spawnSync("ip", ["netns", "del", NS]);
+  });
+
+  it.for(CASES)("$name", (c, ctx) => {
+    const text = readFileSync(resolve(FIXTURES, c.file), "utf8");
+    const load = c.iptables ? inNs(["iptables-nft-restore"], text) : inNs(["nft", "-f", "-"], text);
+    if (!load.ok && c.mayBeUnsupported?.test(load.stderr)) return ctx.skip(`this kernel cannot load it: ${load.stderr.trim().split("\n")[0]}`);
+    expect(load.stderr).toBe("");
+    expect(load.ok).toBe(true);
+    const json = inNs(["nft", "-j", "list", "ruleset"]);
+    expect(json.ok).toBe(true);
+    const { ruleset, diagnostics } = parseNftJson(json.stdout, c.file);
+    // nft 1.0.6 omits a netdev chain's device: said as information, nothing else is said.
+    expect(diagnostics.filter((d) => d.severity !== "info")).toEqual([]);
+    expect(diagnostics.every((d) => d.message.startsWith("the netdev chain's device is not given"))).toBe(true);
+
+    const want = listed(json.stdout);
+    const got = fromAst(ruleset);
+    expect(want.tables.length + want.rules.length).toBeGreaterThan(1);
+    for (const k of ["tables", "chains", "sets", "objects", "flowtables"] as const) expect(byKey(got[k] as object[])).toEqual(byKey(want[k] as object[]));
+    // Rules in the chain order the kernel lists them.
+    expect(got.rules).toEqual(want.rules);
+    const handles = ruleHandlesFromText(inNs(["nft", "-a", "list", "ruleset"]).stdout);
+    for (const t of ruleset.tables) {
+      for (const ch of t.chains) expect(ch.rules.map((r) => r.handle), `${t.family} ${t.name} ${ch.name}`).toEqual(handles.get(`${t.family} ${t.name} ${ch.name}`));
+    }
+    if (c.iptables) expect(ruleset.tables.map((t) => t.managedBy)).toEqual(ruleset.tables.map(() => "iptables-nft"));
+  });
+
+  it("a base chain's priority is named as nft 1.0.6 names it in its text listing", () => {
+    const chains: Array<[string, string, number]> = [
+      ["filter", "input", -100],
+      ["nat", "input", 100],
+      ["nat", "output", 100],
+      ["filter", "output", -90],
+      ["filter", "prerouting", -90],
+      ["nat", "postrouting", 95],
+      ["filter", "forward", 10],
+      ["filter", "input", -160],
+      ["filter", "output", 50],
+    ];
+    const decl = chains.map(([type, hook, prio], k) => `\tchain c${k} {\n\t\ttype ${type} hook ${hook} priority ${prio}; policy accept;\n\t}`).join("\n");
+    expect(inNs(["nft", "-f", "-"], `table ip t {\n${decl}\n}\n`).stderr).toBe("");
+    const printed = new Map([...inNs(["nft", "list", "ruleset"]).stdout.matchAll(/chain (c\d+) \{\n\t\ttype \S+ hook \S+ priority ([^;]+);/g)].map((m) => [m[1]!, m[2]!]));
+    const { ruleset, diagnostics } = parseNftJson(inNs(["nft", "-j", "list", "ruleset"]).stdout, "prio.json");
+    expect(diagnostics).toEqual([]);
+    expect(ruleset.tables[0]!.chains.map((c) => [c.name, c.base!.priorityText])).toEqual(chains.map((_, k) => [`c${k}`, printed.get(`c${k}`)]));
+  });
+});
