@@ -99,16 +99,14 @@ COMMIT
     expect(o!.final.mark).toBe("0x0");
   });
 
-  it("a route chain in OUTPUT re-routes the packet whose mark it changed", () => {
-    const routed = simpleNode({
-      addrs: { eth0: ["192.168.0.11/24"], eth1: ["172.16.0.11/24"] },
-      routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }],
-    });
-    // simpleNode routes by destination only: changing the destination shows the re-route.
-    const t = table("ip", "fw", [chain("out", [rule(setMark(mark(1)))], base("route", "output", -150))]);
-    const [o] = buildNode({ rulesets: [], nft: [ruleset(t)], node: routed }).evaluate(tcp({ from: "local", src: undefined, dst: "172.16.0.20" })).outcomes;
-    expect(o!.fate).toEqual({ kind: "sent", iface: "eth1" });
-    expect(o!.routing?.some((r) => r.startsWith("re-route after OUTPUT")) ?? true).toBe(true);
+  it("a route chain in OUTPUT re-routes the packet whose mark it changed; a filter chain does not", () => {
+    const plain = simpleNode({ addrs: { eth0: ["192.168.0.11/24"], eth1: ["172.16.0.11/24"] }, routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }] });
+    // Policy routing by mark: fwmark 1 leaves by eth1.
+    const byMark = { ...plain, routeOutput: (q: Parameters<typeof plain.routeOutput>[0]) => (q.mark === 1 ? { kind: "unicast" as const, dev: "eth1", src: "172.16.0.11" } : plain.routeOutput(q)) };
+    const out = (type: "route" | "filter") => table("ip", "fw", [chain("out", [rule(setMark(mark(1)))], base(type, "output", -150))]);
+    const send = tcp({ from: "local", src: undefined, dst: "8.8.8.8" });
+    expect(buildNode({ rulesets: [], nft: [ruleset(out("route"))], node: byMark }).evaluate(send).outcomes[0]!.fate).toEqual({ kind: "sent", iface: "eth1" });
+    expect(buildNode({ rulesets: [], nft: [ruleset(out("filter"))], node: byMark }).evaluate(send).outcomes[0]!.fate).toMatchObject({ kind: "sent", iface: "eth0" });
   });
 
   it("without nft rulesets nothing changes: hasRules counts only what was given", () => {
