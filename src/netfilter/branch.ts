@@ -64,6 +64,8 @@ export interface Branch {
   rerouted?: import("../model/evaluation.js").RouteDecision;
   /** The routing decisions so far, each with the rule and route that made it. */
   routing?: string[];
+  /** Elements nft rules added to or deleted from named sets in this history (nft/set-state.ts). */
+  nftSets?: ReadonlyMap<string, { digest: string }>;
 }
 
 export function clonePacket(p: PacketState): PacketState {
@@ -93,6 +95,7 @@ export function fork(b: Branch, probabilityFactor: number): Branch {
   if (b.pendingNat) nb.pendingNat = { ...b.pendingNat };
   if (b.rerouted) nb.rerouted = b.rerouted;
   if (b.routing) nb.routing = [...b.routing];
+  if (b.nftSets) nb.nftSets = b.nftSets;
   return nb;
 }
 
@@ -137,6 +140,7 @@ export function stateKey(b: Branch): string {
     ct.statusUnknown ? Object.keys(ct.statusUnknown).sort().join(",") : "-",
     n ? `${n.kind}|${n.addr}|${n.port}|${n.how}` : "-",
     r ? JSON.stringify(r) : "-",
+    b.nftSets ? [...b.nftSets].map(([k, v]) => `${k}=${v.digest}`).join("\u0002") : "-",
   ].join("\u0001");
 }
 
@@ -219,6 +223,7 @@ function mergePair(a: Branch, b: Branch): Branch | undefined {
   const merged: Branch = { probability, assumptions, given: [...given], steps, pkt: a.pkt, notes: [] };
   if (a.pendingNat) merged.pendingNat = a.pendingNat;
   if (a.rerouted) merged.rerouted = a.rerouted;
+  if (a.nftSets) merged.nftSets = a.nftSets;
   return merged;
 }
 

@@ -10,15 +10,17 @@ import type { ConntrackSummary, IpsetView, NodeView, Outcome, StateAssumptions }
 import { noIpsets, unknownNode } from "./unknown-facts.js";
 import type { IpvsTable } from "../model/ipvs.js";
 import type { NftRuleset } from "../model/nft.js";
+import { nftFamilySees } from "../model/nft.js";
+import { compileNft, type NftCompiled, type NftProblem } from "./nft/compile.js";
 
 export interface NodeInputs {
   rulesets: readonly Ruleset[];
   node?: NodeView;
   ipsets?: IpsetView;
-  /** nftables rulesets: their base chains run at their hooks by priority, beside the iptables tables. */
-  nft?: readonly NftRuleset[];
   /** The node's IPVS virtual servers (`ipvsadm-save -n`, `ipvsadm -Ln`): IPVS then takes the packets it serves. */
   ipvs?: IpvsTable;
+  /** The node's nftables rulesets (`nft list ruleset`, `nft -j`): their base chains run beside the iptables tables, by priority. */
+  nft?: readonly NftRuleset[];
 }
 
 export interface EvaluateOptions {
@@ -41,10 +43,13 @@ export interface Evaluation {
   outcomes: Outcome[];
   /** Load-time findings that may affect the answer (missing chains, loops, unknown policies). */
   problems: CompileProblem[];
+  /** Load-time findings about the nft rulesets (tables not on the IP path, missing chains and sets). */
+  nftProblems?: NftProblem[];
 }
 
 export class NetfilterNode {
   private readonly compiled = new Map<Family, CompiledRuleset>();
+  private readonly compiledNft = new Map<Family, NftCompiled>();
   readonly node: NodeView;
   readonly ipsets: IpsetView;
 
@@ -55,7 +60,32 @@ export class NetfilterNode {
 
   /** Whether any rules of `family` were given (without them every table is empty to the evaluator). */
   hasRules(family: Family): boolean {
-    return this.inputs.rulesets.some((r) => r.family === family);
+    if (this.inputs.rulesets.some((r) => r.family === family)) return true;
+    const pkt = family === "ipv4" ? "ipv4" : "ipv6";
+    return (this.inputs.nft ?? []).some((rs) => rs.tables.some((t) => nftFamilySees(t.family, pkt)));
+  }
+
+  /** The nft base chains that see `family`'s packets; undefined when no nft ruleset was given. */
+  nftRules(family: Family): NftCompiled | undefined {
+    if (!this.inputs.nft?.length) return undefined;
+    let c = this.compiledNft.get(family);
+    if (!c) {
+      // iptables-nft's own tables are run from the iptables dump when one of their family is given.
+      const covered = (f: string) => this.inputs.rulesets.some((r) => r.family === (f === "ip" ? "ipv4" : f === "ip6" ? "ipv6" : ""));
+      c = compileNft(this.inputs.nft, family, covered);
+      this.compiledNft.set(family, c);
+    }
+    return c;
+  }
+
+  private nftContext(family: Family): { nft?: NftCompiled } {
+    const nft = this.nftRules(family);
+    return nft ? { nft } : {};
+  }
+
+  private nftProblems(family: Family): { nftProblems?: NftProblem[] } {
+    const nft = this.nftRules(family);
+    return nft?.problems.length ? { nftProblems: nft.problems } : {};
   }
 
   rules(family: Family): CompiledRuleset {
@@ -76,9 +106,10 @@ export class NetfilterNode {
     const r = evaluateReplyPath(packet, outcome, {
       rules, node: this.node, ipsets: this.ipsets, verbose: opts.verbose ?? false, family: packet.family,
       ...(opts.assume ? { assumed: opts.assume } : {}),
+      ...this.nftContext(packet.family),
     });
     if (typeof r === "string") return r;
-    return { packet: { ...packet, reply: true, state: "established" }, outcomes: r, problems: rules.problems };
+    return { packet: { ...packet, reply: true, state: "established" }, outcomes: r, problems: rules.problems, ...this.nftProblems(packet.family) };
   }
 
   evaluate(packet: PacketSpec, opts: EvaluateOptions = {}): Evaluation {
@@ -88,8 +119,9 @@ export class NetfilterNode {
       ...(opts.assume ? { assumed: opts.assume } : {}),
       ...(opts.connection ? { connection: opts.connection, firstReply: opts.firstReply === true } : {}),
       ...(this.inputs.ipvs ? { ipvs: this.inputs.ipvs } : {}),
+      ...this.nftContext(packet.family),
     });
-    return { packet, outcomes, problems: rules.problems };
+    return { packet, outcomes, problems: rules.problems, ...this.nftProblems(packet.family) };
   }
 }
 

@@ -35,7 +35,7 @@ export function applyNat(br: Branch): void {
   let last: Step | undefined;
   for (let k = br.steps.length - 1; k >= 0; k--) {
     const st = br.steps[k]!;
-    if (st.matched && st.ruleNode) {
+    if (st.matched && st.rule !== "policy") {
       last = st;
       break;
     }

@@ -14,6 +14,9 @@
  * test/kernel/).
  */
 import type { Family, TableName } from "../model/ast.js";
+import type { NftPlace, StepTable } from "../model/evaluation.js";
+import type { NftBase, NftCompiled } from "./nft/compile.js";
+import { runBaseChain } from "./nft/run.js";
 import type { PacketSpec } from "../model/packet.js";
 import { hex } from "../extensions/util.js";
 import { assume, mergeBranches, snapshot, type Branch } from "./branch.js";
@@ -71,6 +74,13 @@ export interface PathContext extends TraverseContext {
   depth?: number;
   /** The node's IPVS virtual servers, when given (see ipvs.ts). */
   ipvs?: IpvsTable;
+  /** The node's nftables base chains for this family (nft/compile.ts). */
+  nft?: NftCompiled;
+}
+
+/** Whether conntrack runs: some iptables or nft rule makes the kernel enable it (else nat chains are never consulted). */
+function conntrackOn(ctx: PathContext): boolean {
+  return ctx.rules.conntrackActive || ctx.nft?.conntrack === true;
 }
 
 /** Runs a list of live branches through one table/hook; terminal results become finals. */
@@ -78,7 +88,7 @@ function stage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Bra
   const next: Branch[] = [];
   const finalsBefore = finals.length;
   for (const br of live) {
-    if (s.table === "nat" && (!natApplies(br.pkt) || !ctx.rules.conntrackActive)) {
+    if (s.table === "nat" && (!natApplies(br.pkt) || !conntrackOn(ctx))) {
       next.push(br);
       continue;
     }
@@ -96,23 +106,126 @@ function stage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Bra
   return mergeBranches(next.map((br) => ({ br })), (x) => decidingStep(x.br.steps)).map((x) => x.br);
 }
 
-function terminalFate(r: TableResult, s: Stage): Fate {
+/** How a table's (or an nft chain's, with `nft`) terminal verdict ends the packet. */
+function terminalFate(r: TableResult, s: { table: StepTable; hook: Hook }, nft?: NftPlace): Fate {
   const rule = r.rule ?? "policy";
+  const place = nft ? { nft } : {};
+  const where = nft ? `nft ${nft.family} ${nft.table}` : s.table;
   switch (r.verdict) {
     case "DROP":
-      return { kind: "dropped", table: s.table, chain: r.chain ?? s.hook, rule, hook: s.hook };
+      return { kind: "dropped", table: s.table, chain: r.chain ?? s.hook, rule, hook: s.hook, ...place };
     case "REJECT":
-      return { kind: "rejected", table: s.table, chain: r.chain ?? s.hook, rule: typeof rule === "number" ? rule : 0, hook: s.hook, with: r.detail ?? "icmp-port-unreachable" };
+      return { kind: "rejected", table: s.table, chain: r.chain ?? s.hook, rule: typeof rule === "number" ? rule : 0, hook: s.hook, with: r.detail ?? "icmp-port-unreachable", ...place };
     case "QUEUE": {
-      const f: Fate = { kind: "queued", table: s.table, chain: r.chain ?? s.hook, rule: typeof rule === "number" ? rule : 0, hook: s.hook };
+      const f: Fate = { kind: "queued", table: s.table, chain: r.chain ?? s.hook, rule: typeof rule === "number" ? rule : 0, hook: s.hook, ...place };
       if (r.detail !== undefined) f.queue = r.detail;
       return f;
     }
     case "ERROR":
-      return { kind: "error", reason: `${s.table} ${r.chain ?? s.hook} ${rule === "policy" ? "policy" : `rule ${rule}`}: ${r.detail ?? "error"}` };
+      return { kind: "error", reason: `${where} ${r.chain ?? s.hook} ${rule === "policy" ? "policy" : `rule ${rule}`}: ${r.detail ?? "error"}` };
     default:
-      return { kind: "indeterminate", reason: `${s.table} ${r.chain ?? s.hook} ${rule === "policy" ? "policy" : `rule ${rule}`}: ${r.detail ?? "cannot be decided"}` };
+      return { kind: "indeterminate", reason: `${where} ${r.chain ?? s.hook} ${rule === "policy" ? "policy" : `rule ${rule}`}: ${r.detail ?? "cannot be decided"}` };
   }
+}
+
+/**
+ * The nft base chains of one hook that are not nat chains, in priority order, and how many of
+ * them have run on this walk. Each hook's walk runs them between the iptables tables by
+ * priority (`nftBelow`); a chain at the same priority as an iptables table runs after it.
+ */
+interface NftHook {
+  hook: Hook;
+  chains: readonly NftBase[];
+  next: number;
+  /** Conntrack has already seen the packet (it came back through lo): no chain runs before it. */
+  tracked: boolean;
+}
+
+function nftHook(ctx: PathContext, hook: Hook, tracked = false): NftHook {
+  return { hook, chains: ctx.nft?.hooks.get(hook)?.filter((b) => b.type !== "nat") ?? [], next: 0, tracked };
+}
+
+/** NF_IP_PRI_CONNTRACK: chains below it in PREROUTING and OUTPUT see no conntrack entry (checked: test/kernel/nft-semantics.test.ts). */
+const PRI_CONNTRACK = -200;
+
+/** Runs the hook's nft chains below `priority` that have not run yet. `spec`: the packet as sent (route chains in OUTPUT re-route). */
+function nftBelow(live: Branch[], h: NftHook, priority: number, ctx: PathContext, finals: Final[], spec?: PacketSpec): Branch[] {
+  let l = live;
+  while (h.next < h.chains.length && h.chains[h.next]!.priority < priority) {
+    const base = h.chains[h.next++]!;
+    const beforeConntrack = !h.tracked && (h.hook === "PREROUTING" || h.hook === "OUTPUT") && base.priority < PRI_CONNTRACK;
+    l = nftStage(l, base, ctx, finals, beforeConntrack);
+    // A route chain in OUTPUT re-routes a packet whose mark or destination it changed (nf_route_table_hook), as mangle OUTPUT does.
+    if (base.type === "route" && h.hook === "OUTPUT" && spec) l = reroute(l, ctx, finals, spec);
+  }
+  return l;
+}
+
+/** One nft base chain for every live history: an accept ends only this chain; anything else ends the packet. */
+function nftStage(live: Branch[], base: NftBase, ctx: PathContext, finals: Final[], beforeConntrack: boolean): Branch[] {
+  const next: Branch[] = [];
+  const finalsBefore = finals.length;
+  const place: NftPlace = { family: base.table.family, table: base.table.name };
+  for (const br of live) {
+    for (const r of runBaseChain(br, base, ctx, { beforeConntrack })) {
+      if (r.verdict === "ACCEPT") next.push(r.br);
+      else finals.push({ br: r.br, fate: terminalFate(r, { table: "nft", hook: base.hook }, withHandle(place, r, base)) });
+    }
+  }
+  if (next.length < 2 || next.length + finals.length - finalsBefore <= live.length) return next;
+  return mergeBranches(next.map((br) => ({ br })), (x) => decidingStep(x.br.steps)).map((x) => x.br);
+}
+
+/** The nft place of a fate, with the deciding rule's handle when the input gave handles. */
+function withHandle(place: NftPlace, r: TableResult, base: NftBase): NftPlace {
+  if (typeof r.rule !== "number") return place;
+  const chain = base.table.chains.get(r.chain ?? "");
+  const handle = chain?.rules[r.rule - 1]?.rule.handle;
+  return handle !== undefined ? { ...place, handle } : place;
+}
+
+/**
+ * The nat chains of a hook, for a connection's first packet. The kernel runs every nat-type
+ * chain, iptables' nat table included, from the NAT core's own hook (nf_nat_inet_fn, at
+ * NF_IP_PRI_NAT_DST -100 in PREROUTING and OUTPUT, NF_IP_PRI_NAT_SRC 100 in INPUT and
+ * POSTROUTING), in their priority order, and stops at the first that sets NAT up: a nat chain
+ * at -50 runs before a filter chain at -90, and one after a dnat does not run (checked in a
+ * netns: test/kernel/nft-semantics.test.ts). Without nft nat chains this is the nat table's stage.
+ */
+function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[]): Branch[] {
+  const nftNat = ctx.nft?.hooks.get(hook)?.filter((b) => b.type === "nat") ?? [];
+  if (nftNat.length === 0) return stage(live, { table: "nat", hook }, ctx, finals);
+  const iptablesAt = hook === "PREROUTING" || hook === "OUTPUT" ? -100 : 100;
+  // iptables' nat table first among equals (it registers at module load, before any nft chain).
+  const units: Array<NftBase | "iptables"> = [...nftNat.filter((b) => b.priority < iptablesAt), "iptables", ...nftNat.filter((b) => b.priority >= iptablesAt)];
+  const next: Branch[] = [];
+  const finalsBefore = finals.length;
+  for (const br of live) {
+    if (!natApplies(br.pkt) || !conntrackOn(ctx)) {
+      next.push(br);
+      continue;
+    }
+    let cur = [br];
+    for (const u of units) {
+      const after: Branch[] = [];
+      for (const b of cur) {
+        const results = u === "iptables" ? runTable(b, "nat", hook, ctx) : runBaseChain(b, u, ctx, { beforeConntrack: false });
+        for (const r of results) {
+          if (r.verdict !== "ACCEPT") {
+            finals.push({ br: r.br, fate: u === "iptables" ? terminalFate(r, { table: "nat", hook }) : terminalFate(r, { table: "nft", hook }, withHandle({ family: u.table.family, table: u.table.name }, r, u)) });
+          } else if (r.br.pendingNat) {
+            // NAT set up: the later nat chains of this hook do not run.
+            applyNat(r.br);
+            next.push(r.br);
+          } else after.push(r.br);
+        }
+      }
+      cur = after;
+    }
+    next.push(...cur);
+  }
+  if (next.length < 2 || next.length + finals.length - finalsBefore <= live.length) return next;
+  return mergeBranches(next.map((br) => ({ br })), (x) => decidingStep(x.br.steps)).map((x) => x.br);
 }
 
 function withRoute(br: Branch, d: RouteDecision): void {
@@ -187,30 +300,47 @@ function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
     forward.push(br);
   }
   let l = local;
-  for (const s of [{ table: "mangle", hook: "INPUT" }, { table: "filter", hook: "INPUT" }, { table: "security", hook: "INPUT" }] as Stage[]) l = stage(l, s, ctx, finals);
+  const inp = nftHook(ctx, "INPUT");
+  l = tablesInOrder(l, inp, ["mangle", "filter", "security"], ctx, finals);
   // IPVS: ip_vs_out_hook (NF_IP_PRI_NAT_SRC - 2) undoes a Masq DNAT for replies, then
   // ip_vs_in_hook (NF_IP_PRI_NAT_SRC - 1) takes requests, between security and nat INPUT.
+  l = nftBelow(l, inp, 98, ctx, finals);
   for (const br of l) ipvsReply(br, "INPUT");
   l = ipvsHook(l, "INPUT", ctx, finals);
-  l = stage(l, { table: "nat", hook: "INPUT" }, ctx, finals);
-  for (const br of l) {
-    conntrackNat(br, "src");
-    finals.push({ br, fate: { kind: "delivered", iface: br.pkt.inIface ?? "lo" } });
-  }
+  l = natStage(l, "INPUT", ctx, finals);
+  for (const br of l) conntrackNat(br, "src");
+  l = nftBelow(l, inp, Infinity, ctx, finals);
+  for (const br of l) finals.push({ br, fate: { kind: "delivered", iface: br.pkt.inIface ?? "lo" } });
   let f = forward;
-  for (const s of [
-    { table: "mangle", hook: "FORWARD" }, { table: "filter", hook: "FORWARD" }, { table: "security", hook: "FORWARD" },
-  ] as Stage[]) f = stage(f, s, ctx, finals);
+  const fwd = nftHook(ctx, "FORWARD");
+  f = tablesInOrder(f, fwd, ["mangle", "filter", "security"], ctx, finals);
   // ip_vs_out_hook on FORWARD at priority 100, after filter and security FORWARD.
+  f = nftBelow(f, fwd, 100, ctx, finals);
   for (const br of f) ipvsReply(br, "FORWARD");
+  f = nftBelow(f, fwd, Infinity, ctx, finals);
   postrouting(f, ctx, finals, "forwarded");
 }
 
+/** The iptables tables of a hook at their priorities, each after the nft chains below it. */
+const TABLE_PRIORITY: Readonly<Record<Exclude<TableName, "nat">, number>> = { raw: -300, mangle: -150, filter: 0, security: 50 };
+
+function tablesInOrder(live: Branch[], h: NftHook, tables: ReadonlyArray<Exclude<TableName, "nat">>, ctx: PathContext, finals: Final[], spec?: PacketSpec): Branch[] {
+  let l = live;
+  for (const t of tables) {
+    l = nftBelow(l, h, TABLE_PRIORITY[t], ctx, finals, spec);
+    l = stage(l, { table: t, hook: h.hook }, ctx, finals);
+  }
+  return l;
+}
+
 function postrouting(live: Branch[], ctx: PathContext, finals: Final[], kind: "forwarded" | "sent"): Branch[] {
-  let l = stage(live, { table: "mangle", hook: "POSTROUTING" }, ctx, finals);
-  l = stage(l, { table: "nat", hook: "POSTROUTING" }, ctx, finals);
+  const post = nftHook(ctx, "POSTROUTING");
+  let l = tablesInOrder(live, post, ["mangle"], ctx, finals);
+  l = nftBelow(l, post, 100, ctx, finals);
+  l = natStage(l, "POSTROUTING", ctx, finals);
+  for (const br of l) conntrackNat(br, "src");
+  l = nftBelow(l, post, Infinity, ctx, finals);
   for (const br of l) {
-    conntrackNat(br, "src");
     const iface = br.pkt.outIface ?? "?";
     const fate: Extract<Fate, { kind: "forwarded" | "sent" }> = { kind, iface };
     if (br.pkt.nexthop !== undefined) fate.via = br.pkt.nexthop;
@@ -259,11 +389,10 @@ function ipvsHook(live: Branch[], hook: "INPUT" | "OUTPUT", ctx: PathContext, fi
     }
   }
   if (sent.length) {
-    let l = sent;
     // nat OUTPUT is not consulted: the destination binding was set up before IPVS (or the packet is untracked).
-    for (const s of [{ table: "raw", hook: "OUTPUT" }, { table: "mangle", hook: "OUTPUT" }, { table: "filter", hook: "OUTPUT" }, { table: "security", hook: "OUTPUT" }] as Stage[]) {
-      l = stage(l, s, ctx, finals);
-    }
+    const out = nftHook(ctx, "OUTPUT", true);
+    let l = tablesInOrder(sent, out, ["raw", "mangle", "filter", "security"], ctx, finals);
+    l = nftBelow(l, out, Infinity, ctx, finals);
     postrouting(l, ctx, finals, kind);
   }
   return on;
@@ -327,10 +456,12 @@ function arrive(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
     return;
   }
   let live = [newBranch(spec, spec.src, ctx)];
-  live = stage(live, { table: "raw", hook: "PREROUTING" }, ctx, finals);
-  live = stage(live, { table: "mangle", hook: "PREROUTING" }, ctx, finals);
+  const pre = nftHook(ctx, "PREROUTING");
+  live = tablesInOrder(live, pre, ["raw", "mangle"], ctx, finals);
+  live = nftBelow(live, pre, -100, ctx, finals);
   for (const br of live) conntrackNat(br, "dst");
-  live = stage(live, { table: "nat", hook: "PREROUTING" }, ctx, finals);
+  live = natStage(live, "PREROUTING", ctx, finals);
+  live = nftBelow(live, pre, Infinity, ctx, finals);
   inputPath(live, ctx, finals);
 }
 
@@ -420,20 +551,22 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   noteRoute(first, d, "output route");
   withRoute(first, d);
   let live = [first];
-  live = stage(live, { table: "raw", hook: "OUTPUT" }, ctx, finals);
-  live = stage(live, { table: "mangle", hook: "OUTPUT" }, ctx, finals);
+  const outHook = nftHook(ctx, "OUTPUT");
+  live = tablesInOrder(live, outHook, ["raw", "mangle"], ctx, finals, spec);
   live = reroute(live, ctx, finals, spec);
+  live = nftBelow(live, outHook, -100, ctx, finals, spec);
   for (const br of live) conntrackNat(br, "dst");
-  live = stage(live, { table: "nat", hook: "OUTPUT" }, ctx, finals);
+  live = natStage(live, "OUTPUT", ctx, finals);
   // nat OUTPUT or the connection's DNAT rewrote the destination (branches may be new objects
   // after statistic forks).
   live = live.flatMap((b) => (b.pkt.dst !== spec.dst ? reroute([b], ctx, finals, spec, true) : [b]));
   // IPVS for local clients (ip_vs_in_hook at NF_IP_PRI_NAT_DST + 2): after nat OUTPUT, before filter OUTPUT.
   // ip_vs_out_hook (NF_IP_PRI_NAT_DST + 1) before ip_vs_in_hook (+ 2), both after nat OUTPUT.
+  live = nftBelow(live, outHook, -99, ctx, finals, spec);
   for (const br of live) ipvsReply(br, "OUTPUT");
   live = ipvsHook(live, "OUTPUT", ctx, finals);
-  live = stage(live, { table: "filter", hook: "OUTPUT" }, ctx, finals);
-  live = stage(live, { table: "security", hook: "OUTPUT" }, ctx, finals);
+  live = tablesInOrder(live, outHook, ["filter", "security"], ctx, finals, spec);
+  live = nftBelow(live, outHook, Infinity, ctx, finals, spec);
   const toLocal: Branch[] = [];
   const out: Branch[] = [];
   for (const b of live) {
@@ -446,25 +579,29 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   postrouting(out, ctx, finals, "sent");
   // Through lo: the packet comes back up the input path, its conntrack entry already set up.
   const finalsLo: Final[] = [];
-  let lo = stage(toLocal, { table: "mangle", hook: "POSTROUTING" }, ctx, finals);
-  lo = stage(lo, { table: "nat", hook: "POSTROUTING" }, ctx, finals);
+  const post = nftHook(ctx, "POSTROUTING");
+  let lo = tablesInOrder(toLocal, post, ["mangle"], ctx, finals);
+  lo = nftBelow(lo, post, 100, ctx, finals);
+  lo = natStage(lo, "POSTROUTING", ctx, finals);
+  lo = nftBelow(lo, post, Infinity, ctx, finals);
   for (const b of lo) {
     b.pkt.inIface = "lo";
     delete b.pkt.outIface;
     b.pkt.ct.status.add("CONFIRMED");
   }
-  lo = stage(lo, { table: "raw", hook: "PREROUTING" }, ctx, finals);
-  lo = stage(lo, { table: "mangle", hook: "PREROUTING" }, ctx, finals);
+  // The looped packet carries its conntrack entry: no chain sees it untracked.
+  const pre = nftHook(ctx, "PREROUTING", true);
+  lo = tablesInOrder(lo, pre, ["raw", "mangle"], ctx, finals);
+  lo = nftBelow(lo, pre, Infinity, ctx, finals);
   // nat PREROUTING/INPUT are skipped: the DNAT/SNAT bindings were set up on the way out.
   inputPathLoopback(lo, ctx, finalsLo);
   for (const f of finalsLo) finals.push(f);
 }
 
 function inputPathLoopback(live: Branch[], ctx: PathContext, finals: Final[]): void {
-  let l = live;
-  for (const s of [{ table: "mangle", hook: "INPUT" }, { table: "filter", hook: "INPUT" }, { table: "security", hook: "INPUT" }] as Stage[]) {
-    l = stage(l, s, ctx, finals);
-  }
+  const inp = nftHook(ctx, "INPUT", true);
+  let l = tablesInOrder(live, inp, ["mangle", "filter", "security"], ctx, finals);
+  l = nftBelow(l, inp, Infinity, ctx, finals);
   for (const br of l) finals.push({ br, fate: { kind: "delivered", iface: "lo" } });
 }
 

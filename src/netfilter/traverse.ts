@@ -275,7 +275,7 @@ function effects(br: Branch, ctx: TraverseContext): TargetEffects {
 }
 
 /** The fields a step may change, kept as plain values so an unchanged packet costs no allocation. */
-interface Before {
+export interface Before {
   src: string;
   dst: string;
   sport: number | undefined;
@@ -285,12 +285,12 @@ interface Before {
   ctstate: string;
 }
 
-function before(p: Branch["pkt"]): Before {
+export function before(p: Branch["pkt"]): Before {
   return { src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, mark: p.mark, ctmark: p.ct.mark, ctstate: p.ct.state };
 }
 
 /** Moves what the rule did (rewrites, its log line, the random choice) from the branch onto its step. */
-function finishStep(s: Step, br: Branch, b: Before): void {
+export function finishStep(s: Step, br: Branch, b: Before): void {
   const p = br.pkt;
   if (br.randomChoice !== undefined) {
     s.branch = br.randomChoice;

@@ -1,0 +1,205 @@
+/**
+ * nftables rulesets prepared for one packet family: the base chains of each hook in priority
+ * order, each table's chains by name, and its named sets and maps compiled into lookup
+ * structures (sets.ts). Built once per node and family; anonymous sets are compiled on first
+ * use and kept (`literalSet`).
+ */
+import type { Family } from "../../model/ast.js";
+import type { Hook } from "../../model/evaluation.js";
+import type { NftChain, NftChainType, NftExpr, NftFamily, NftRule, NftRuleset, NftSetLiteral, NftStmt, NftTable } from "../../model/nft.js";
+import { nftFamilySees } from "../../model/nft.js";
+import type { Span } from "../../model/span.js";
+import { compileSet, type CompiledSet } from "./sets.js";
+import { nftRuleText } from "./rule-text.js";
+
+/** A load-time finding about an nft ruleset, located. */
+export interface NftProblem {
+  family: NftFamily;
+  table: string;
+  chain?: string;
+  /** 1-based position in the chain. */
+  rule?: number;
+  message: string;
+  span?: Span;
+}
+
+export interface NftCompiledRule {
+  index: number;
+  rule: NftRule;
+  text: string;
+}
+
+export interface NftCompiledChain {
+  name: string;
+  rules: NftCompiledRule[];
+  chain: NftChain;
+}
+
+export interface NftCompiledTable {
+  family: NftFamily;
+  name: string;
+  chains: Map<string, NftCompiledChain>;
+  sets: Map<string, CompiledSet>;
+}
+
+/** A base chain where the IP path meets it. */
+export interface NftBase {
+  table: NftCompiledTable;
+  chain: NftCompiledChain;
+  hook: Hook;
+  type: NftChainType;
+  priority: number;
+  policy: "accept" | "drop";
+}
+
+export interface NftCompiled {
+  /** Per hook, in the order the kernel calls them (priority, then listing order). */
+  hooks: Map<Hook, NftBase[]>;
+  problems: NftProblem[];
+  /** Some rule makes the kernel enable conntrack (a ct expression, a nat statement): without it nat chains never run. */
+  conntrack: boolean;
+  /** Number of tables that see the family. */
+  tables: number;
+}
+
+const HOOKS: Readonly<Partial<Record<string, Hook>>> = {
+  prerouting: "PREROUTING", input: "INPUT", forward: "FORWARD", output: "OUTPUT", postrouting: "POSTROUTING",
+};
+
+/** Whether a table holds iptables-nft's own rules that the iptables evaluator runs instead (see NodeInputs.rulesets). */
+export type IptablesCovers = (family: NftFamily) => boolean;
+
+export function compileNft(rulesets: readonly NftRuleset[], family: Family, iptablesCovers: IptablesCovers): NftCompiled {
+  const out: NftCompiled = { hooks: new Map(), problems: [], conntrack: false, tables: 0 };
+  const pkt = family === "ipv4" ? "ipv4" : "ipv6";
+  let order = 0;
+  const bases: Array<NftBase & { order: number }> = [];
+  for (const rs of rulesets) {
+    for (const t of rs.tables) {
+      if (t.family === "arp" || t.family === "bridge" || t.family === "netdev") {
+        out.problems.push({ family: t.family, table: t.name, message: `table ${t.family} ${t.name} is not on the IP path netfate evaluates (${t.family} hooks see frames, not routed packets): not evaluated`, span: t.span });
+        continue;
+      }
+      if (!nftFamilySees(t.family, pkt)) continue;
+      if (t.managedBy === "iptables-nft" && iptablesCovers(t.family)) continue;
+      if (t.flags.includes("dormant")) {
+        out.problems.push({ family: t.family, table: t.name, message: `table ${t.family} ${t.name} is dormant: its chains are not registered`, span: t.span });
+        continue;
+      }
+      out.tables++;
+      const ct = compileTable(t, out.problems);
+      if (usesConntrack(t)) out.conntrack = true;
+      for (const c of t.chains) {
+        if (!c.base) continue;
+        const hook = HOOKS[c.base.hook];
+        if (!hook) {
+          out.problems.push({ family: t.family, table: t.name, chain: c.name, message: `chain ${c.name} hooks ${c.base.hook}, which is not on the IP path netfate evaluates: not evaluated`, span: c.span });
+          continue;
+        }
+        bases.push({
+          table: ct, chain: ct.chains.get(c.name)!, hook, type: c.base.type, priority: c.base.priority,
+          policy: c.base.policy ?? "accept", order: order++,
+        });
+      }
+    }
+  }
+  bases.sort((a, b) => a.priority - b.priority || a.order - b.order);
+  for (const b of bases) {
+    const { order: _, ...base } = b;
+    const list = out.hooks.get(b.hook);
+    if (list) list.push(base);
+    else out.hooks.set(b.hook, [base]);
+  }
+  return out;
+}
+
+function compileTable(t: NftTable, problems: NftProblem[]): NftCompiledTable {
+  const chains = new Map<string, NftCompiledChain>();
+  for (const c of t.chains) {
+    chains.set(c.name, { name: c.name, chain: c, rules: c.rules.map((rule, index) => ({ index, rule, text: nftRuleText(rule) })) });
+  }
+  const sets = new Map<string, CompiledSet>();
+  for (const s of t.sets) {
+    const cs = compileSet(s.name, s.elements);
+    for (const m of cs.problems) problems.push({ family: t.family, table: t.name, message: `${s.kind} ${s.name}: ${m}: the element is never matched`, span: s.span });
+    sets.set(s.name, cs);
+  }
+  // Jumps, gotos and verdict maps to chains the table does not have, and sets it does not declare.
+  for (const c of t.chains) {
+    c.rules.forEach((r, i) => {
+      for (const name of chainRefs(r.stmts)) {
+        if (!chains.has(name)) problems.push({ family: t.family, table: t.name, chain: c.name, rule: i + 1, message: `rule ${i + 1} of chain ${c.name} jumps to chain ${name}, which table ${t.family} ${t.name} does not have: reaching it is indeterminate`, span: r.span });
+      }
+      for (const name of setRefs(r.stmts)) {
+        if (!sets.has(name)) problems.push({ family: t.family, table: t.name, chain: c.name, rule: i + 1, message: `rule ${i + 1} of chain ${c.name} uses @${name}, which table ${t.family} ${t.name} does not declare: the lookup is indeterminate`, span: r.span });
+      }
+    });
+  }
+  return { family: t.family, name: t.name, chains, sets };
+}
+
+/** Every expression and element under a rule's statements (an explicit work list). */
+export function* exprsOf(stmts: readonly NftStmt[]): Generator<NftExpr | NftStmt> {
+  const work: Array<NftExpr | NftStmt> = [...stmts];
+  while (work.length) {
+    const x = work.pop()!;
+    yield x;
+    for (const v of Object.values(x)) {
+      if (v && typeof v === "object") {
+        if (Array.isArray(v)) {
+          for (const y of v) if (y && typeof y === "object" && "kind" in y) work.push(y as NftExpr);
+          else if (y && typeof y === "object" && "key" in y) work.push(...elementExprs(y as { key: NftExpr; data?: NftExpr }));
+        } else if ("kind" in v) work.push(v as NftExpr);
+      }
+    }
+  }
+}
+
+function elementExprs(e: { key: NftExpr; data?: NftExpr }): NftExpr[] {
+  return e.data ? [e.key, e.data] : [e.key];
+}
+
+function chainRefs(stmts: readonly NftStmt[]): string[] {
+  const out: string[] = [];
+  for (const x of exprsOf(stmts)) if (x.kind === "verdict" && (x.verdict === "jump" || x.verdict === "goto") && x.chain !== undefined) out.push(x.chain);
+  return out;
+}
+
+function setRefs(stmts: readonly NftStmt[]): string[] {
+  const out: string[] = [];
+  for (const x of exprsOf(stmts)) {
+    if (x.kind === "setref") out.push(x.name);
+    if (x.kind === "setop") out.push(x.set);
+  }
+  return out;
+}
+
+/**
+ * Whether the table makes the kernel enable conntrack in its namespace: ct expressions and
+ * statements, nat statements and ct objects take a reference on it (nf_ct_netns_get). Checked:
+ * nat chains holding only counters and mark tests never ran (test/kernel/nft-semantics.test.ts).
+ */
+function usesConntrack(t: NftTable): boolean {
+  if (t.objects.some((o) => o.type.startsWith("ct "))) return true;
+  for (const c of t.chains) {
+    for (const r of c.rules) {
+      for (const x of exprsOf(r.stmts)) {
+        if (x.kind === "ct" || x.kind === "nat") return true;
+        if (x.kind === "objref" && x.type.startsWith("ct ")) return true;
+      }
+    }
+  }
+  return false;
+}
+
+const literalCache = new WeakMap<NftSetLiteral, CompiledSet>();
+
+/** An anonymous set or map, compiled on first use and kept with its literal. */
+export function literalSet(lit: NftSetLiteral): CompiledSet {
+  let c = literalCache.get(lit);
+  if (!c) {
+    c = compileSet("anonymous set", lit.elements);
+    literalCache.set(lit, c);
+  }
+  return c;
+}

@@ -1,0 +1,23 @@
+/**
+ * `jhash EXPR mod N` and `symhash mod N`: the value depends on a seed (random unless given)
+ * and on the kernel's hash function, which netfate does not compute: the N values are
+ * alternatives, each said, never chances.
+ */
+import type { NftHash } from "../../../model/nft.js";
+import { unknown, value, type NftEnv } from "./env.js";
+import type { Choice, XVal } from "../values.js";
+import { exprText } from "../rule-text.js";
+import { MAX_CHOICES } from "./numgen.js";
+
+export function hash(e: NftHash, env: NftEnv): XVal {
+  const bound = env.bindings?.get(e);
+  if (bound !== undefined) return value(bound);
+  const what = exprText(e);
+  if (e.mod <= 0 || e.mod > MAX_CHOICES) return unknown(`${what}: netfate does not compute ${e.mode}`);
+  const choices: Choice[] = [];
+  for (let i = 0; i < e.mod; i++) {
+    const v = BigInt(e.offset + i);
+    choices.push({ val: v, label: `${what} gives ${v} (netfate does not compute ${e.mode}${e.seed === undefined ? "; its seed is random" : ""})` });
+  }
+  return { choose: choices, expr: e };
+}

@@ -1,0 +1,43 @@
+/** One evaluation function per expression kind, each in its own file, looked up here. */
+import type { NftExpr } from "../../../model/nft.js";
+import type { XVal } from "../values.js";
+import type { NftEnv } from "./env.js";
+import { payload } from "./payload.js";
+import { meta } from "./meta.js";
+import { ct } from "./ct.js";
+import { fib } from "./fib.js";
+import { numgen } from "./numgen.js";
+import { hash } from "./hash.js";
+import { binop } from "./binop.js";
+import { concat } from "./concat.js";
+import { map } from "./map.js";
+import { constant, notAValue, other } from "./constant.js";
+
+type Evaluators = { [K in NftExpr["kind"]]: (e: Extract<NftExpr, { kind: K }>, env: NftEnv) => XVal };
+
+export const EXPRESSIONS: Evaluators = {
+  payload, meta, ct, fib, numgen, hash, binop, concat, map, other,
+  const: constant,
+  prefix: notAValue, range: notAValue, set: notAValue, setref: notAValue, verdict: notAValue,
+};
+
+/** Nesting deeper than this is not followed (no input may exhaust the stack). */
+const MAX_DEPTH = 64;
+
+/** Evaluates `e` for the branch of `base`, sub-expressions through the same table. */
+export function evaluateExpr(e: NftExpr, base: Omit<NftEnv, "eval">): XVal {
+  let depth = 0;
+  const env: NftEnv = {
+    ...base,
+    eval(x: NftExpr): XVal {
+      if (depth >= MAX_DEPTH) return { indeterminate: `expression nested deeper than ${MAX_DEPTH}` };
+      depth++;
+      try {
+        return (EXPRESSIONS[x.kind] as (e: NftExpr, env: NftEnv) => XVal)(x, env);
+      } finally {
+        depth--;
+      }
+    },
+  };
+  return env.eval(e);
+}

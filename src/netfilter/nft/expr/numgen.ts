@@ -1,0 +1,30 @@
+/**
+ * `numgen random mod N offset O`: each of O..O+N-1 with chance 1/N (nft_ng_random_eval:
+ * reciprocal_scale of a random u32, exact up to 2^-32). `numgen inc`: a counter shared by
+ * every packet the rule sees; the input does not show where it stands, so the N values are
+ * alternatives, not chances (a fresh rule's first packet gets O: checked in a netns,
+ * test/kernel/nft-semantics.test.ts).
+ */
+import type { NftNumgen } from "../../../model/nft.js";
+import { unknown, value, type NftEnv } from "./env.js";
+import type { Choice, XVal } from "../values.js";
+import { exprText } from "../rule-text.js";
+
+/** More values than this are not spelled out one by one. */
+export const MAX_CHOICES = 256;
+
+export function numgen(e: NftNumgen, env: NftEnv): XVal {
+  const bound = env.bindings?.get(e);
+  if (bound !== undefined) return value(bound);
+  const what = exprText(e);
+  if (e.mod <= 0) return unknown(`${what}: modulus 0`);
+  if (e.mod > MAX_CHOICES) return unknown(`${what}: more than ${MAX_CHOICES} values are not followed one by one`);
+  const choices: Choice[] = [];
+  for (let i = 0; i < e.mod; i++) {
+    const v = BigInt(e.offset + i);
+    choices.push(e.mode === "random"
+      ? { val: v, probability: 1 / e.mod, label: `${what}: ${v}` }
+      : { val: v, label: `${what} gives ${v} (where the counter stands is not in the input; a fresh rule's first packet gets ${e.offset})` });
+  }
+  return { choose: choices, expr: e };
+}

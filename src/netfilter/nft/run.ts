@@ -1,0 +1,299 @@
+/**
+ * Walks one nft base chain for a branch, as traverse.ts walks an iptables chain: a loop over
+ * an explicit work list (no recursion), jump/goto/return with a per-history call stack, the
+ * chain's policy at the end of a base chain and a return at the end of a regular one. A rule
+ * is its statements in order; a statement may fork the history (numgen's values, a test the
+ * input does not decide, an effect netfate does not model), and the children go on from that
+ * statement. Forks join at the next rule of the same chain, where histories in one state merge.
+ */
+import type { Hook, StateAssumptions, Step } from "../../model/evaluation.js";
+import type { Family } from "../../model/ast.js";
+import { alternative, assume, fork, mergeBranches, type Branch } from "../branch.js";
+import { before, finishStep, MAX_ALTERNATIVES, type TableResult, type TraverseContext } from "../traverse.js";
+import type { NftBase, NftCompiledChain, NftCompiledRule } from "./compile.js";
+import { evaluateExpr } from "./expr/index.js";
+import type { NftEnv } from "./expr/env.js";
+import { runStmt, type StmtEnv, type StmtResult } from "./statements.js";
+import type { Val } from "./values.js";
+
+export interface NftRunOptions {
+  /** The chain runs before conntrack (see expr/ct.ts). */
+  beforeConntrack: boolean;
+}
+
+/** A chain's result: TableResult's shape; `nat` when a nat statement accepted (the binding is pending on the branch). */
+export type NftResult = TableResult & { nat?: boolean };
+
+interface Frame {
+  chain: NftCompiledChain;
+  resume: number;
+}
+
+interface Join {
+  chain: NftCompiledChain;
+  at: number;
+  depth: number;
+  height: number;
+  parked: Cursor[];
+}
+
+interface Cursor {
+  br: Branch;
+  chain: NftCompiledChain;
+  at: number;
+  /** The statement to go on from (a fork resumes mid-rule). */
+  stmt: number;
+  bindings?: Map<object, Val>;
+  calls: Frame[];
+  joins: Join[];
+  ended?: NftResult;
+}
+
+const VERDICT_WORDS: Readonly<Record<string, string>> = { accept: "ACCEPT", drop: "DROP", reject: "REJECT", queue: "QUEUE", continue: "CONTINUE", return: "RETURN" };
+
+/** Runs the base chain `base` for `br`: every way it can end. */
+export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, opts: NftRunOptions): NftResult[] {
+  const hook: Hook = base.hook;
+  const table = base.table;
+  const family: Family = ctx.family;
+  const assumed: StateAssumptions = ctx.assumed ?? {};
+  const budget = (ctx.budget ??= { opened: 0 });
+  const results: NftResult[] = [];
+  const work: Cursor[] = [{ br, chain: base.chain, at: 0, stmt: 0, calls: [], joins: [] }];
+  const open: Join[] = [];
+  const place = `nft ${table.family} ${table.name}`;
+
+  const step = (chain: string, cr: NftCompiledRule | undefined, verdict: string, element?: string): Step => {
+    const s: Step = {
+      hook, table: "nft", chain, rule: cr ? cr.index + 1 : "policy", verdict, matched: true,
+      nft: { family: table.family, table: table.name, priority: base.priority },
+    };
+    if (cr) {
+      if (cr.rule.handle !== undefined) s.nft!.handle = cr.rule.handle;
+      s.nft!.text = cr.text;
+    }
+    if (element !== undefined) s.nft!.element = element;
+    return s;
+  };
+
+  const split = (c: Cursor, children: Cursor[], cr: NftCompiledRule): void => {
+    budget.opened += children.length - 1;
+    if (budget.opened > MAX_ALTERNATIVES) {
+      for (const ch of children) {
+        results.push({
+          br: ch.br, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1,
+          detail: `netfate follows at most ${MAX_ALTERNATIVES} alternatives per packet and stopped here; give the facts the assumptions above ask for, or a narrower packet`,
+        });
+      }
+      return;
+    }
+    const join: Join = { chain: c.chain, at: cr.index + 1, depth: c.calls.length, height: work.length, parked: [] };
+    open.push(join);
+    for (let k = children.length - 1; k >= 0; k--) {
+      const ch = children[k]!;
+      ch.joins = [...c.joins, join];
+      work.push(ch);
+    }
+  };
+
+  while (work.length || open.length) {
+    while (open.length && work.length <= open[open.length - 1]!.height) {
+      const join = open.pop()!;
+      const arrived = mergeBranches(join.parked.map((x) => ({ br: x.br, cursor: x })));
+      for (let k = arrived.length - 1; k >= 0; k--) {
+        const { br: b, cursor } = arrived[k]!;
+        work.push({ br: b, chain: cursor.chain, at: cursor.at, stmt: 0, calls: cursor.calls, joins: cursor.joins.slice(0, -1) });
+      }
+    }
+    const c = work.pop();
+    if (!c) continue;
+    if (c.ended) {
+      results.push(c.ended);
+      continue;
+    }
+    walk(c);
+  }
+  return results;
+
+  function walk(c: Cursor): void {
+    for (;;) {
+      let j = c.joins[c.joins.length - 1];
+      while (j && (j.depth > c.calls.length || (j.depth === c.calls.length && j.chain !== c.chain))) {
+        c.joins.pop();
+        j = c.joins[c.joins.length - 1];
+      }
+      if (j && j.chain === c.chain && j.at === c.at && j.depth === c.calls.length && c.stmt === 0) {
+        j.parked.push(c);
+        return;
+      }
+      if (c.at >= c.chain.rules.length) {
+        if (!chainEnd(c)) return;
+        continue;
+      }
+      if (!runRule(c, c.chain.rules[c.at]!)) return;
+    }
+  }
+
+  /** Next rule of the same chain. */
+  function nextRule(c: Cursor): true {
+    c.at++;
+    c.stmt = 0;
+    delete c.bindings;
+    return true;
+  }
+
+  /** Runs the rule at the cursor from its statement `c.stmt`. True when the history goes on at the cursor. */
+  function runRule(c: Cursor, cr: NftCompiledRule): boolean {
+    const br = c.br;
+    const prior = before(br.pkt);
+    const stmts = cr.rule.stmts;
+    const base0: Omit<NftEnv, "eval"> = {
+      br, hook, family, node: ctx.node, table, beforeConntrack: opts.beforeConntrack, assumed, bindings: c.bindings,
+    };
+    const env: StmtEnv = { ...base0, ipsets: ctx.ipsets, chainType: base.type, eval: (e) => evaluateExpr(e, base0) };
+    for (let k = c.stmt; k < stmts.length; k++) {
+      const r: StmtResult = runStmt(stmts[k]!, env);
+      switch (r.kind) {
+        case "next":
+          continue;
+        case "assumed":
+          assume(br, r.assuming);
+          if (r.passes) continue;
+          return noMatch(c, cr, prior, `${cr.text}: ${r.assuming}`);
+        case "break":
+          return noMatch(c, cr, prior, r.failed);
+        case "choose": {
+          const children: Cursor[] = [];
+          r.choices.forEach((ch, i) => {
+            const nb = ch.probability !== undefined
+              ? fork(br, ch.probability)
+              : alternative(br, { condition: `${place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} =${i}`, holds: true, text: ch.label });
+            if (ch.probability !== undefined) nb.randomChoice = ch.label;
+            const bindings = new Map(c.bindings ?? []);
+            bindings.set(r.expr, ch.val);
+            children.push({ br: nb, chain: c.chain, at: c.at, stmt: k, bindings, calls: c.calls.slice(), joins: [] });
+          });
+          split(c, children, cr);
+          return false;
+        }
+        case "unknown-test": {
+          const condition = `${place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} ${br.pkt.mark}`;
+          const known = br.given.find((l) => l.condition === condition);
+          if (known) {
+            if (known.holds) continue;
+            return noMatch(c, cr, prior, `${cr.text}: ${r.why}`);
+          }
+          const yes = alternative(br, { condition, holds: true, text: `${cr.text}: assumed to match (${r.why})` });
+          const no = alternative(br, { condition, holds: false, text: `${cr.text}: assumed not to match (${r.why})` });
+          if (ctx.verbose) no.steps.push({ ...step(c.chain.name, cr, "NO MATCH"), matched: false, failed: r.why });
+          split(c, [
+            { br: yes, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), calls: c.calls.slice(), joins: [] },
+            { br: no, chain: c.chain, at: c.at + 1, stmt: 0, calls: c.calls.slice(), joins: [] },
+          ], cr);
+          return false;
+        }
+        case "unknown-action": {
+          const condition = `${place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} action`;
+          const goOn = alternative(br, { condition, holds: false, text: `${cr.text}: assumed to let the packet continue (${r.why})` });
+          const stop = alternative(br, { condition, holds: true, text: `${cr.text}: assumed to decide the packet's fate (${r.why})` });
+          stop.steps.push(step(c.chain.name, cr, "?"));
+          split(c, [
+            { br: goOn, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), calls: c.calls.slice(), joins: [] },
+            { br: stop, chain: c.chain, at: c.at + 1, stmt: 0, calls: [], joins: [], ended: { br: stop, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: r.why } },
+          ], cr);
+          return false;
+        }
+        case "end": {
+          const s = step(c.chain.name, cr, r.verdict === "DROP" ? "DROP" : "?");
+          finishStep(s, br, prior);
+          br.steps.push(s);
+          results.push({ br, verdict: r.verdict, chain: c.chain.name, rule: cr.index + 1, detail: r.detail });
+          return false;
+        }
+        case "verdict":
+          return verdict(c, cr, prior, r);
+      }
+    }
+    // Every statement ran without a verdict: the rule matched, the walk goes on.
+    const s = step(c.chain.name, cr, "CONTINUE");
+    finishStep(s, br, prior);
+    br.steps.push(s);
+    return nextRule(c);
+  }
+
+  function noMatch(c: Cursor, cr: NftCompiledRule, prior: ReturnType<typeof before>, failed: string): boolean {
+    const br = c.br;
+    // A rule that stops part way keeps what its earlier statements did (a mark set, a counter).
+    const changed = prior.mark !== br.pkt.mark || prior.ctmark !== br.pkt.ct.mark || prior.ctstate !== br.pkt.ct.state || br.notes.length > 0 || br.logLine !== undefined;
+    if (ctx.verbose || changed) {
+      const s: Step = { ...step(c.chain.name, cr, "NO MATCH"), matched: false, failed };
+      finishStep(s, br, prior);
+      br.steps.push(s);
+    }
+    delete br.randomChoice;
+    return nextRule(c);
+  }
+
+  function verdict(c: Cursor, cr: NftCompiledRule, prior: ReturnType<typeof before>, r: Extract<StmtResult, { kind: "verdict" }>): boolean {
+    const br = c.br;
+    const word = r.nat ? (br.pendingNat ? r.verdict === "accept" ? natWord(cr) : "ACCEPT" : "ACCEPT")
+      : r.verdict === "jump" || r.verdict === "goto" ? `${r.verdict.toUpperCase()} ${r.chain}` : VERDICT_WORDS[r.verdict] ?? r.verdict;
+    const s = step(c.chain.name, cr, word, r.element);
+    finishStep(s, br, prior);
+    br.steps.push(s);
+    switch (r.verdict) {
+      case "continue":
+        return nextRule(c);
+      case "return":
+        return chainEnd(c);
+      case "jump":
+      case "goto": {
+        const target = r.chain !== undefined ? table.chains.get(r.chain) : undefined;
+        if (!target) {
+          results.push({ br, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: `${r.verdict} to chain ${r.chain}, which table ${table.family} ${table.name} does not have` });
+          return false;
+        }
+        if (c.calls.length >= table.chains.size) {
+          results.push({ br, verdict: "ERROR", chain: c.chain.name, rule: cr.index + 1, detail: `jumps nested deeper than the table has chains: a loop through ${r.chain}` });
+          return false;
+        }
+        if (r.verdict === "jump") c.calls.push({ chain: c.chain, resume: cr.index + 1 });
+        c.chain = target;
+        c.at = 0;
+        c.stmt = 0;
+        delete c.bindings;
+        return true;
+      }
+      default: {
+        const v = r.verdict === "accept" ? "ACCEPT" : r.verdict === "drop" ? "DROP" : r.verdict === "reject" ? "REJECT" : "QUEUE";
+        const res: NftResult = { br, verdict: v, chain: c.chain.name, rule: cr.index + 1 };
+        if (r.detail !== undefined) res.detail = r.detail;
+        if (r.nat) res.nat = true;
+        results.push(res);
+        return false;
+      }
+    }
+  }
+
+  /** End of a chain (or return): back to the caller, or the base chain's policy. */
+  function chainEnd(c: Cursor): boolean {
+    const frame = c.calls.pop();
+    if (frame) {
+      c.chain = frame.chain;
+      c.at = frame.resume;
+      c.stmt = 0;
+      delete c.bindings;
+      return true;
+    }
+    const policy = base.policy === "drop" ? "DROP" : "ACCEPT";
+    c.br.steps.push(step(base.chain.name, undefined, policy));
+    results.push({ br: c.br, verdict: policy, chain: base.chain.name, rule: "policy" });
+    return false;
+  }
+}
+
+/** The verdict word of a nat statement's step: DNAT, SNAT, MASQUERADE, REDIRECT. */
+function natWord(cr: NftCompiledRule): string {
+  const n = cr.rule.stmts.find((s) => s.kind === "nat");
+  return n && n.kind === "nat" ? n.type.toUpperCase() : "ACCEPT";
+}

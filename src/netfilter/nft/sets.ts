@@ -1,0 +1,172 @@
+/**
+ * Sets and maps compiled once into lookup structures: exact keys in a hash map; prefixes,
+ * ranges and wildcard interface names as intervals in arrays sorted by their low end, found
+ * by binary search; concatenations as a trie with one such level per part, so an element
+ * with a range in its last part (kube-proxy's and firewalld's `ip daddr . th dport . ip
+ * saddr`) costs a lookup per part, not a pass over the set.
+ */
+import type { NftElement, NftExpr } from "../../model/nft.js";
+import { constScalar, typeBits, valKey, type Scalar, type Val } from "./values.js";
+
+/** One part of an element key: a value, an interval of numbers, or a name prefix (`"veth*"`). */
+type Part =
+  | { kind: "exact"; v: Scalar }
+  | { kind: "interval"; lo: bigint; hi: bigint }
+  | { kind: "prefix"; text: string };
+
+interface Level {
+  exact: Map<string, Level | number[]>;
+  /** Sorted by `lo`; `maxHi[i]` is the largest `hi` of entries 0..i (see `intervalHits`). */
+  intervals: Array<{ lo: bigint; hi: bigint; next: Level | number[] }>;
+  maxHi: bigint[];
+  prefixes: Array<{ text: string; next: Level | number[] }>;
+  /** Build time only: where an interval or prefix already is, so building stays linear. */
+  seen: Map<string, { next: Level | number[] }>;
+}
+
+export interface CompiledSet {
+  name: string;
+  elements: readonly NftElement[];
+  /** Why an element cannot be used (its key is not a constant, prefix, range or concatenation of them). */
+  problems: string[];
+  root: Level;
+  /** Parts per key (1 for a plain set). */
+  width: number;
+}
+
+function newLevel(): Level {
+  return { exact: new Map(), intervals: [], maxHi: [], prefixes: [], seen: new Map() };
+}
+
+/** The parts of an element key, or why it has none netfate can use. */
+function partsOf(key: NftExpr): Part[] | string {
+  const one = (e: NftExpr): Part | string => {
+    if (e.kind === "const") {
+      if (e.wildcard && typeof e.value === "string") return { kind: "prefix", text: e.value };
+      return { kind: "exact", v: constScalar(e) };
+    }
+    if (e.kind === "prefix") {
+      const b = constScalar(e.base);
+      if (typeof b !== "bigint") return `prefix of a name: ${JSON.stringify(b)}`;
+      const bits = BigInt(typeBits(e.base.type, e.base.value));
+      const host = bits - BigInt(e.len);
+      if (host < 0n) return `prefix /${e.len} is longer than the type`;
+      const mask = (1n << host) - 1n;
+      return { kind: "interval", lo: b & ~mask, hi: b | mask };
+    }
+    if (e.kind === "range") {
+      const lo = constScalar(e.lo);
+      const hi = constScalar(e.hi);
+      if (typeof lo !== "bigint" || typeof hi !== "bigint") return "a range of names";
+      return { kind: "interval", lo, hi };
+    }
+    return `an element key of kind ${e.kind}`;
+  };
+  const list = key.kind === "concat" ? key.parts : [key];
+  const out: Part[] = [];
+  for (const e of list) {
+    const p = one(e);
+    if (typeof p === "string") return p;
+    out.push(p);
+  }
+  return out;
+}
+
+export function compileSet(name: string, elements: readonly NftElement[]): CompiledSet {
+  const root = newLevel();
+  const problems: string[] = [];
+  let width = 0;
+  elements.forEach((el, index) => {
+    const parts = partsOf(el.key);
+    if (typeof parts === "string") {
+      problems.push(`element ${index + 1} of ${name}: ${parts}`);
+      return;
+    }
+    width = Math.max(width, parts.length);
+    let level = root;
+    parts.forEach((p, k) => {
+      const last = k === parts.length - 1;
+      const slot = (get: () => Level | number[] | undefined, set: (x: Level | number[]) => void): void => {
+        let next = get();
+        if (!next) set((next = last ? [] : newLevel()));
+        if (last) (next as number[]).push(index);
+        else level = next as Level;
+      };
+      if (p.kind === "exact") {
+        const key = valKey(p.v);
+        slot(() => level.exact.get(key), (x) => level.exact.set(key, x));
+      } else if (p.kind === "interval") {
+        const key = `i${p.lo}-${p.hi}`;
+        slot(() => level.seen.get(key)?.next, (x) => {
+          const entry = { lo: p.lo, hi: p.hi, next: x };
+          level.intervals.push(entry);
+          level.seen.set(key, entry);
+        });
+      } else {
+        const key = `p${p.text}`;
+        slot(() => level.seen.get(key)?.next, (x) => {
+          const entry = { text: p.text, next: x };
+          level.prefixes.push(entry);
+          level.seen.set(key, entry);
+        });
+      }
+    });
+  });
+  finish(root);
+  return { name, elements, problems, root, width };
+}
+
+/** Sorts every level's intervals once, after all elements are in. */
+function finish(level: Level): void {
+  level.seen.clear();
+  level.intervals.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+  let max = -1n;
+  level.maxHi = level.intervals.map((x) => (max = x.hi > max ? x.hi : max));
+  const children = [...level.exact.values(), ...level.intervals.map((x) => x.next), ...level.prefixes.map((x) => x.next)];
+  for (const c of children) if (!Array.isArray(c)) finish(c);
+}
+
+/**
+ * The intervals holding `v`: binary search for the last one starting at or below it, then back
+ * while an earlier one may still reach it (maxHi). Sets the kernel accepts do not overlap, so
+ * this is one step; overlapping literals cost their overlap, never the whole set.
+ */
+function intervalHits(level: Level, v: bigint): Array<Level | number[]> {
+  const xs = level.intervals;
+  let lo = 0;
+  let hi = xs.length - 1;
+  let at = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid]!.lo <= v) {
+      at = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  const out: Array<Level | number[]> = [];
+  for (let i = at; i >= 0 && level.maxHi[i]! >= v; i--) if (xs[i]!.hi >= v) out.push(xs[i]!.next);
+  return out;
+}
+
+/** The first element (in set order) whose key holds `v`, or undefined. */
+export function lookup(set: CompiledSet, v: Val): number | undefined {
+  const parts: readonly Scalar[] = Array.isArray(v) ? v : [v as Scalar];
+  let best: number | undefined;
+  const work: Array<{ level: Level; k: number }> = [{ level: set.root, k: 0 }];
+  while (work.length) {
+    const { level, k } = work.pop()!;
+    const p = parts[k];
+    if (p === undefined) continue;
+    const nexts: Array<Level | number[]> = [];
+    const ex = level.exact.get(valKey(p));
+    if (ex) nexts.push(ex);
+    if (typeof p === "bigint" && level.intervals.length) nexts.push(...intervalHits(level, p));
+    if (typeof p === "string") for (const x of level.prefixes) if (p.startsWith(x.text)) nexts.push(x.next);
+    for (const n of nexts) {
+      if (Array.isArray(n)) {
+        if (k === parts.length - 1) for (const i of n) if (best === undefined || i < best) best = i;
+      } else work.push({ level: n, k: k + 1 });
+    }
+  }
+  return best;
+}

@@ -1,0 +1,329 @@
+/**
+ * What each nft statement does to a branch: tests that stop the rule, verdicts, and effects
+ * (marks, NAT, log lines, set updates). Where iptables has the same effect, its extension does
+ * the work (LOG's line, DNAT/SNAT/MASQUERADE/REDIRECT's choice of address, limit and quota's
+ * stated assumptions), so the two never disagree.
+ */
+import type { EvalEnv, MatchResult, TargetEffects, TargetResult } from "../../model/evaluation.js";
+import type { IpsetView } from "../../model/evaluation.js";
+import type { NftExpr, NftLimit, NftNat, NftQuota, NftStmt, NftVerdictCode } from "../../model/nft.js";
+import { bigIntToIp, numText } from "../../model/address.js";
+import { LOG } from "../../extensions/targets/LOG.js";
+import { DNAT } from "../../extensions/targets/DNAT.js";
+import { SNAT } from "../../extensions/targets/SNAT.js";
+import { MASQUERADE } from "../../extensions/targets/MASQUERADE.js";
+import { REDIRECT } from "../../extensions/targets/REDIRECT.js";
+import { RATE_STATE, QUIET_NODE, EXHAUSTED } from "../../extensions/matches/limit.js";
+import { QUOTA_STATE, QUIET_QUOTA, SPENT } from "../../extensions/matches/quota.js";
+import { underAssumption } from "../../extensions/util.js";
+import { natBinding } from "../nat.js";
+import type { NatRange } from "../../extensions/nat-range.js";
+import type { NftEnv } from "./expr/env.js";
+import { relational } from "./relational.js";
+import { findElement } from "./expr/lookup.js";
+import { changeElement, changedElement } from "./set-state.js";
+import { constScalar, type Choice, type Val } from "./values.js";
+import { elementText, exprText, stmtText } from "./rule-text.js";
+
+export type StmtResult =
+  | { kind: "next" }
+  /** The rule stops here without a verdict: the next rule is tried. */
+  | { kind: "break"; failed: string }
+  | { kind: "verdict"; verdict: NftVerdictCode | "reject"; chain?: string; detail?: string; element?: string; nat?: boolean }
+  | { kind: "choose"; choices: readonly Choice[]; expr: object }
+  /** A test the input does not decide: both sides are followed as alternatives. */
+  | { kind: "unknown-test"; why: string }
+  /** An effect netfate does not model, which may decide the packet's fate. */
+  | { kind: "unknown-action"; why: string }
+  /** Decided by a stated assumption about state the input cannot show. */
+  | { kind: "assumed"; passes: boolean; assuming: string }
+  | { kind: "end"; verdict: "DROP" | "INDETERMINATE"; detail: string };
+
+export interface StmtEnv extends NftEnv {
+  ipsets: IpsetView;
+  /** The chain's type: nat statements are only loaded in nat chains. */
+  chainType: "filter" | "nat" | "route";
+}
+
+const NEXT: StmtResult = { kind: "next" };
+
+/** What a value does in a stopping test: no value, the rule stops. */
+function valueOf(e: NftExpr, env: StmtEnv, s: NftStmt): { val: Val } | StmtResult {
+  const v = env.eval(e);
+  if ("val" in v) return v;
+  if ("absent" in v) return { kind: "break", failed: `${stmtText(s)} (${v.absent})` };
+  if ("choose" in v) return { kind: "choose", choices: v.choose, expr: v.expr };
+  return { kind: "unknown-test", why: v.indeterminate };
+}
+
+export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
+  switch (s.kind) {
+    case "match": {
+      const l = valueOf(s.left, env, s);
+      if (!("val" in l)) return l;
+      const t = relational(s, l.val, env);
+      if (t === true) return NEXT;
+      if (t === false) return { kind: "break", failed: stmtText(s) };
+      if ("choose" in t) return { kind: "choose", choices: t.choose, expr: t.expr };
+      return { kind: "unknown-test", why: t.indeterminate };
+    }
+    case "verdict":
+      return { kind: "verdict", verdict: s.verdict, ...(s.chain !== undefined ? { chain: s.chain } : {}) };
+    case "vmap": {
+      const k = valueOf(s.key, env, s);
+      if (!("val" in k)) return k;
+      const f = findElement(s.map, k.val, env);
+      if ("indeterminate" in f) return { kind: "unknown-action", why: f.indeterminate };
+      // No element: the rule stops, its later statements unrun (checked in a netns).
+      if (!f.found || !f.element) return { kind: "break", failed: `${exprText(s.key)} vmap: no element for the key` };
+      const d = f.element.data;
+      if (!d || d.kind !== "verdict") return { kind: "unknown-action", why: `the element ${elementText(f.element)} holds no verdict` };
+      return { kind: "verdict", verdict: d.verdict, element: elementText(f.element), ...(d.chain !== undefined ? { chain: d.chain } : {}) };
+    }
+    case "counter":
+      return NEXT;
+    case "log":
+      return log(s.prefix, s.level, s.group, env);
+    case "limit":
+      return limit(s, env);
+    case "quota":
+      return quota(s, env);
+    case "nat":
+      return nat(s, env);
+    case "reject": {
+      const fam = env.table.family;
+      const type = s.type ?? (fam === "ip" ? "icmp" : fam === "ip6" ? "icmpv6" : "icmpx");
+      return { kind: "verdict", verdict: "reject", detail: type === "tcp reset" ? "tcp reset" : `${type} ${s.code ?? "port-unreachable"}` };
+    }
+    case "mangle":
+      return mangle(s, env);
+    case "notrack":
+      // nft_notrack: a packet conntrack has already seen keeps its entry.
+      if (env.beforeConntrack) env.br.pkt.ct.state = "UNTRACKED";
+      else env.br.notes.push({ kind: "rewrite", field: "notrack", value: "no effect: conntrack has already seen the packet" });
+      return NEXT;
+    case "setop":
+      return setop(s, env);
+    case "queue":
+      return { kind: "verdict", verdict: "queue", ...(s.num !== undefined ? { detail: `num ${s.num}` } : {}) };
+    case "objref":
+      return objref(s, env);
+    case "xt":
+      return s.type === "match"
+        ? { kind: "unknown-test", why: `xt match ${s.name}: an iptables match nft could not translate (give the iptables-save dump)` }
+        : { kind: "unknown-action", why: `xt ${s.type} ${s.name}: an iptables ${s.type} nft could not translate (give the iptables-save dump)` };
+    case "other":
+      return { kind: "unknown-action", why: `${s.name}: netfate does not evaluate this statement (${s.text})` };
+  }
+}
+
+/** An EvalEnv for the iptables extensions reused here (limit/quota read only `assumed`). */
+function evalEnv(env: StmtEnv): EvalEnv {
+  return { packet: env.br.pkt, hook: env.hook, table: env.chainType === "nat" ? "nat" : "filter", node: env.node, ipsets: env.ipsets, assumed: env.assumed };
+}
+
+function fromMatch(r: MatchResult, over: boolean, s: NftStmt): StmtResult {
+  if (typeof r === "boolean") return r !== over ? NEXT : { kind: "break", failed: stmtText(s) };
+  if ("indeterminate" in r) return { kind: "unknown-test", why: r.indeterminate };
+  if ("matched" in r) return { kind: "assumed", passes: r.matched !== over, assuming: r.assuming };
+  return { kind: "unknown-test", why: "random" };
+}
+
+function limit(s: NftLimit, env: StmtEnv): StmtResult {
+  // The same buckets and the same stated assumption as `-m limit`: a quiet node's bucket has tokens.
+  return fromMatch(underAssumption(evalEnv(env), RATE_STATE, { matched: true, assuming: QUIET_NODE }, { matched: false, assuming: EXHAUSTED }), s.over, s);
+}
+
+function quota(s: NftQuota, env: StmtEnv): StmtResult {
+  if (s.used !== undefined && s.used >= s.bytes) {
+    return { kind: "assumed", passes: s.over, assuming: `${stmtText(s)} was spent when the ruleset was listed (used ${s.used})` };
+  }
+  return fromMatch(underAssumption(evalEnv(env), QUOTA_STATE, { matched: true, assuming: QUIET_QUOTA }, { matched: false, assuming: SPENT }), s.over, s);
+}
+
+const LEVELS: Readonly<Record<string, number>> = { emerg: 0, alert: 1, crit: 2, err: 3, warn: 4, notice: 5, info: 6, debug: 7, audit: 4 };
+
+function log(prefix: string | undefined, level: string | undefined, group: number | undefined, env: StmtEnv): StmtResult {
+  if (group !== undefined) {
+    env.br.notes.push({ kind: "rewrite", field: "nflog", value: `group ${group}` });
+    return NEXT;
+  }
+  // The kernel's log line is the one iptables' LOG writes (nf_log_syslog for both).
+  let line: string | undefined;
+  const fx = { log: (l: string) => void (line = l) } as unknown as TargetEffects;
+  LOG.apply!({ level: LEVELS[level ?? "warn"] ?? 4, flags: 0, ...(prefix !== undefined ? { prefix } : {}) }, evalEnv(env), fx);
+  if (line !== undefined) env.br.logLine = line;
+  return NEXT;
+}
+
+/** An address from a constant or a number (map values are numbers). */
+function addressText(v: Val, family: "ipv4" | "ipv6"): string | undefined {
+  if (typeof v === "string") return v;
+  if (typeof v !== "bigint") return undefined;
+  const n = bigIntToIp(v, family);
+  return n === undefined ? undefined : numText(n);
+}
+
+function natRange(s: NftNat, env: StmtEnv): NatRange | StmtResult {
+  const fam = env.br.pkt.family;
+  const r: NatRange = {};
+  const setAddr = (lo: Val, hi: Val): StmtResult | undefined => {
+    const a = addressText(lo, fam);
+    const b = addressText(hi, fam);
+    if (a === undefined || b === undefined) return { kind: "unknown-action", why: `${stmtText(s)}: the address is not a ${fam} address` };
+    r.minAddr = a;
+    r.maxAddr = b;
+    return undefined;
+  };
+  const setPort = (lo: Val, hi: Val): StmtResult | undefined => {
+    if (typeof lo !== "bigint" || typeof hi !== "bigint") return { kind: "unknown-action", why: `${stmtText(s)}: the port is not a number` };
+    r.minPort = Number(lo);
+    r.maxPort = Number(hi);
+    return undefined;
+  };
+  const span = (e: NftExpr): { lo: Val; hi: Val } | StmtResult => {
+    if (e.kind === "range") return { lo: constScalar(e.lo), hi: constScalar(e.hi) };
+    if (e.kind === "prefix") {
+      const b = constScalar(e.base);
+      if (typeof b !== "bigint") return { kind: "unknown-action", why: `${stmtText(s)}: a prefix of a name` };
+      const host = BigInt((fam === "ipv4" ? 32 : 128) - e.len);
+      return { lo: b & ~((1n << host) - 1n), hi: b | ((1n << host) - 1n) };
+    }
+    const v = valueOf(e, env, s);
+    if (!("val" in v)) return v;
+    return { lo: v.val, hi: v.val };
+  };
+  if (s.addr) {
+    const a = span(s.addr);
+    if (!("lo" in a)) return a;
+    if (s.addrPort) {
+      // A map value `ADDR . PORT`.
+      if (!Array.isArray(a.lo) || a.lo.length !== 2) return { kind: "unknown-action", why: `${stmtText(s)}: the map value is not an address and a port` };
+      const e1 = setAddr(a.lo[0]!, a.lo[0]!) ?? setPort(a.lo[1]!, a.lo[1]!);
+      if (e1) return e1;
+    } else {
+      const e1 = setAddr(a.lo, a.hi);
+      if (e1) return e1;
+    }
+  }
+  if (s.port) {
+    const p = span(s.port);
+    if (!("lo" in p)) return p;
+    const e2 = setPort(p.lo, p.hi);
+    if (e2) return e2;
+  }
+  return r;
+}
+
+function nat(s: NftNat, env: StmtEnv): StmtResult {
+  const pf = env.br.pkt.family === "ipv4" ? "ip" : "ip6";
+  // `dnat ip to` in an inet table leaves packets of the other family alone (nft_nat_inet_eval).
+  if (s.family !== undefined && s.family !== pf) return NEXT;
+  const range = natRange(s, env);
+  if ("kind" in range) return range;
+  let pending: { kind: "dnat" | "snat"; to: { addr?: string; port?: number }; how: string } | undefined;
+  const fx = { nat: (kind: "dnat" | "snat", to: { addr?: string; port?: number }, how: string) => void (pending = { kind, to, how }) } as unknown as TargetEffects;
+  const random = s.flags.includes("random");
+  const e = evalEnv(env);
+  let res: TargetResult;
+  switch (s.type) {
+    case "dnat":
+      res = DNAT.apply!({ range, random, persistent: s.flags.includes("persistent") }, e, fx);
+      break;
+    case "snat":
+      res = SNAT.apply!({ range, random, randomFully: s.flags.includes("fully-random"), persistent: s.flags.includes("persistent") }, e, fx);
+      break;
+    case "masquerade":
+      res = MASQUERADE.apply!({ ...ports(range), random, randomFully: s.flags.includes("fully-random") }, e, fx);
+      break;
+    case "redirect":
+      res = REDIRECT.apply!({ ...ports(range), random }, e, fx);
+      break;
+  }
+  if ("indeterminate" in res) return { kind: "end", verdict: "INDETERMINATE", detail: res.indeterminate };
+  if (res.verdict === "DROP") return { kind: "end", verdict: "DROP", detail: res.detail ?? `${s.type} dropped the packet` };
+  const p = pending as { kind: "dnat" | "snat"; to: { addr?: string; port?: number }; how: string } | undefined;
+  if (p) env.br.pendingNat = natBinding(p.kind, p.to, s.type);
+  // The nat statement sets the connection's binding up and accepts (nft_nat_eval's verdict).
+  return { kind: "verdict", verdict: "accept", nat: true };
+}
+
+function ports(r: NatRange): { minPort?: number; maxPort?: number } {
+  return r.minPort !== undefined ? { minPort: r.minPort, maxPort: r.maxPort! } : {};
+}
+
+function mangle(s: Extract<NftStmt, { kind: "mangle" }>, env: StmtEnv): StmtResult {
+  const v = valueOf(s.value, env, s);
+  if (!("val" in v)) return v.kind === "unknown-test" ? { kind: "unknown-action", why: (v as { why: string }).why } : v;
+  const t = s.target;
+  const pkt = env.br.pkt;
+  const n = typeof v.val === "bigint" ? Number(v.val & 0xffffffffn) : undefined;
+  if (t.kind === "meta" && t.key === "mark" && n !== undefined) {
+    pkt.mark = n >>> 0;
+    return NEXT;
+  }
+  if (t.kind === "ct" && t.key === "mark" && n !== undefined) {
+    // nft_ct_set_eval: no entry, nothing to set.
+    if (!env.beforeConntrack && pkt.ct.state !== "UNTRACKED" && pkt.ct.state !== "INVALID") pkt.ct.mark = n >>> 0;
+    return NEXT;
+  }
+  if (t.kind === "ct" && t.key === "zone" && n !== undefined) {
+    pkt.ct.zone = n;
+    return NEXT;
+  }
+  if (t.kind === "ct" && t.key === "helper" && typeof v.val === "string") {
+    pkt.ct.helper = v.val;
+    return NEXT;
+  }
+  // Header fields (dscp, ttl, priority...) netfate does not follow further: listed on the step.
+  env.br.notes.push({ kind: "rewrite", field: exprText(t), value: typeof v.val === "bigint" ? Number(v.val) : String(v.val) });
+  return NEXT;
+}
+
+function setop(s: Extract<NftStmt, { kind: "setop" }>, env: StmtEnv): StmtResult {
+  const k = valueOf(s.key, env, s);
+  if (!("val" in k)) return k;
+  let data: Val | undefined;
+  if (s.data) {
+    const d = valueOf(s.data, env, s);
+    if (!("val" in d)) return d;
+    data = d.val;
+  }
+  if (s.op === "delete") changeElement(env.br, env.table, s.set, k.val, { present: false });
+  else {
+    const had = changedElement(env.br, env.table, s.set, k.val);
+    const exists = had ? had.present : (() => {
+      const f = findElement({ kind: "setref", name: s.set }, k.val, env);
+      return "found" in f && f.found;
+    })();
+    // `add` of an element already there changes nothing; `update` refreshes it.
+    if (!exists || s.op === "update") changeElement(env.br, env.table, s.set, k.val, { present: true, ...(data !== undefined ? { data } : {}) });
+  }
+  env.br.notes.push({ kind: "set", name: s.set, del: s.op === "delete" });
+  // Statements carried by the element (the meter idiom: `add @m { ip saddr limit rate over 10/second }`).
+  for (const st of s.stmts ?? []) {
+    if (st.kind === "limit" || st.kind === "quota") {
+      const r = runStmt(st, env);
+      if (r.kind !== "next") return r;
+    }
+  }
+  return NEXT;
+}
+
+function objref(s: Extract<NftStmt, { kind: "objref" }>, env: StmtEnv): StmtResult {
+  switch (s.type) {
+    case "counter":
+      return NEXT;
+    case "quota":
+      return fromMatch(underAssumption(evalEnv(env), QUOTA_STATE, { matched: true, assuming: QUIET_QUOTA }, { matched: false, assuming: SPENT }), false, s);
+    case "limit":
+      return fromMatch(underAssumption(evalEnv(env), RATE_STATE, { matched: true, assuming: QUIET_NODE }, { matched: false, assuming: EXHAUSTED }), false, s);
+    case "ct helper": {
+      if (s.name.kind === "const" && typeof s.name.value === "string") env.br.pkt.ct.helper = s.name.value;
+      else return { kind: "unknown-action", why: `${stmtText(s)}: the helper's name is chosen per packet` };
+      return NEXT;
+    }
+    default:
+      return { kind: "unknown-action", why: `${stmtText(s)}: netfate does not evaluate ${s.type} objects` };
+  }
+}
