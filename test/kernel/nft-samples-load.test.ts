@@ -9,9 +9,13 @@
  * every packet, and the trace names each base chain the packet enters and each rule that
  * matched it. The kernel traces no event for a chain a rule jumped or went to in which nothing
  * matched, so the jump's own target is added; a return shows as the chain of the next event
- * (see pathOfTrace). A second table of rule-less base chains at priority 1000 (input, forward,
+ * (see parseTrace). A second table of rule-less base chains at priority 1000 (input, forward,
  * output, postrouting) says where the packet went: delivered, out of which interface, with which
- * addresses (after DNAT and SNAT) and which mark.
+ * addresses (after DNAT and SNAT) and which mark. A rejected packet's ICMP error is found in the
+ * trace too, and its code checked.
+ *
+ * 009 holds iptables-nft tables, whose xt expressions `nft -f` cannot load: it is built with
+ * iptables-nft-restore and `nft -f script.nft`, and the refusal of its ruleset.nft is pinned.
  *
  * A packet that cannot be made in a namespace says so in its packets.json entry
  * (`"kernel": "not sent: why"`) and is listed here as skipped, never dropped silently.
@@ -148,6 +152,9 @@ class SampleNode {
         if (gw && peer) must(["ip", "-n", this.ns, "neigh", "replace", gw[1]!, "lladdr", macOf(peer, "peer"), "dev", gw[2]!, "nud", "permanent"]);
       }
       must(["ip", "netns", "exec", this.ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
+      // The kernel rate-limits ICMP errors per destination (measured: the second reject to one
+      // pod sent none): off, so every reject's error can be seen.
+      must(["ip", "netns", "exec", this.ns, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0"]);
       for (const [k, v] of Object.entries(node.sysctl ?? {})) must(["ip", "netns", "exec", this.ns, "sysctl", "-qw", `${sysctlPath(k)}=${v}`]);
     } catch (e) {
       this.close();
@@ -228,6 +235,8 @@ interface KernelResult {
   /** The last rule that matched, and its verdict. */
   lastRule?: string;
   lastVerdict?: string;
+  /** The ICMP code of the error the node sent back to the packet's source when a reject rule took it. */
+  rejectCode?: string;
 }
 
 const TRANSPORT: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp" };
@@ -236,23 +245,31 @@ const TRANSPORT: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp" };
  * Each packet's events, by IP ID. The kernel derives trace ids from the skb's address, so a
  * later packet can reuse one: a `packet:` line rebinds its trace id to the packet whose IP ID
  * (and transport) it shows, or to none. Packets the kernel makes (ICMP errors, redirects) carry
- * IDs of their own and another transport, and stay out.
+ * IDs of their own and another transport, and stay out. The error a reject sends is traced
+ * (leaving by the output hook) between the packet's previous verdict event and the reject's own:
+ * the reject statement sends it before its verdict is traced.
  */
-function parseTrace(text: string, ours: Map<number, number>): Map<number, KernelResult> {
+function parseTrace(text: string, ours: Map<number, PacketSpec>): Map<number, KernelResult> {
   const byTrace = new Map<string, number | undefined>();
   const out = new Map<number, KernelResult>();
-  for (const line of text.split("\n")) {
+  const lines = text.split("\n");
+  const lastLine = new Map<number, number>();
+  for (const [at, line] of lines.entries()) {
     const m = /^trace id (\S+) (ip6?|inet) (\S+) (\S+) (packet: |rule |policy |unknown rule )(.*)$/.exec(line);
     if (!m) continue;
     const [, traceId, family, table, chain, kind, rest] = m as unknown as [string, string, string, string, string, string, string];
     if (kind === "packet: ") {
       const id = Number(/\bip id (\d+)/.exec(rest)?.[1]);
-      const proto = ours.get(id);
-      const bound = proto !== undefined && new RegExp(`\\b${TRANSPORT[proto]} (?:sport|dport|type)\\b`).test(rest) ? id : undefined;
+      const p = ours.get(id);
+      const bound = p !== undefined && new RegExp(`\\b${TRANSPORT[p.proto]} (?:sport|dport|type)\\b`).test(rest) ? id : undefined;
       byTrace.set(traceId, bound);
     }
     const id = byTrace.get(traceId);
     if (id === undefined) continue;
+    // nft prints a chain's `packet:` line with the chain's first verdict event, after whatever
+    // the rule sent: the search starts after the packet's previous verdict event.
+    const previous = lastLine.get(id) ?? at;
+    if (kind !== "packet: ") lastLine.set(id, at);
     let r = out.get(id);
     if (!r) out.set(id, (r = { path: [], hooks: [], mark: "0x0" }));
     if (table === TRACE_TABLE) continue;
@@ -275,6 +292,7 @@ function parseTrace(text: string, ours: Map<number, number>): Map<number, Kernel
       if (v) {
         r.lastRule = v[1]!;
         r.lastVerdict = v[2]!;
+        if (v[2] === "drop" && isReject(v[1]!)) r.rejectCode = errorSentBetween(lines, previous, at, ours.get(id)!.src);
         const target = /^(?:jump|goto) (\S+)/.exec(v[2]!)?.[1];
         if (target) addStep(r.path, `${family} ${table} ${target}`);
       }
@@ -284,6 +302,20 @@ function parseTrace(text: string, ours: Map<number, number>): Map<number, Kernel
     }
   }
   return out;
+}
+
+/** A `reject` statement ends the rule (nft prints its comment after it). */
+function isReject(rule: string): boolean {
+  return /(^| )reject( with | comment |$)/.test(rule);
+}
+
+/** The code of the ICMP error to `src` the trace shows leaving the node between two lines. */
+function errorSentBetween(lines: string[], from: number, to: number, src: string | undefined): string | undefined {
+  for (let i = from + 1; i < to; i++) {
+    const m = new RegExp(`^trace id \\S+ ip ${TRACE_TABLE} output packet: .*\\bip daddr ${src?.replace(/\./g, "\\.")} .*\\bicmp type destination-unreachable icmp code (\\S+)`).exec(lines[i]!);
+    if (m) return m[1];
+  }
+  return undefined;
 }
 
 /** A chain on the path, unless the packet is still in it. */
@@ -296,7 +328,7 @@ type Fate = Expected["fate"] | "stopped by routing";
 function fateOf(k: KernelResult, p: PacketSpec): Fate {
   if (k.hooks.includes("input")) return "delivered";
   if (k.hooks.includes("postrouting") && k.oif) return p.from === "local" ? "sent" : "forwarded";
-  if (k.lastVerdict === "drop") return k.lastRule !== undefined && /(^| )reject( with | comment |$)/.test(k.lastRule) ? "rejected" : "dropped";
+  if (k.lastVerdict === "drop") return k.lastRule !== undefined && isReject(k.lastRule) ? "rejected" : "dropped";
   return "stopped by routing";
 }
 
@@ -330,6 +362,11 @@ function loadSample(node: SampleNode, sample: string): void {
 }
 
 describe.skipIf(why !== undefined)(`nft samples in the kernel${why ? ` (skipped: ${why})` : ""}`, () => {
+  it("finds the four nftables samples, each with its node and packets", () => {
+    expect(SAMPLES).toEqual(["006-kube-proxy-nftables", "007-firewalld", "008-docker-nftables", "009-iptables-nft-mixed"]);
+    for (const s of SAMPLES) for (const f of ["node.json", "packets.json", "ruleset.json", "script.nft", "README.md"]) expect(existsSync(resolve(SAMPLES_DIR, s, f)), `${s}/${f}`).toBe(true);
+  });
+
   for (const sample of SAMPLES) {
     describe(sample, () => {
       const entries: Entry[] = JSON.parse(readSample(sample, "packets.json"));
@@ -359,8 +396,7 @@ describe.skipIf(why !== undefined)(`nft samples in the kernel${why ? ` (skipped:
           owner.push(e);
         }
         const { text, ids, unsent } = await node.send(packets);
-        const protos = new Map(ids.map((id, i) => [id, packets[i]!.proto]));
-        const traces = parseTrace(text, protos);
+        const traces = parseTrace(text, new Map(ids.map((id, i) => [id, packets[i]!])));
         owner.forEach((e, i) => {
           if (e) s.results.set(e, { packet: packets[i]!, kernel: traces.get(ids[i]!), unsent: unsent.has(ids[i]!) });
         });
@@ -416,9 +452,10 @@ describe.skipIf(why !== undefined)(`nft samples in the kernel${why ? ` (skipped:
           expect(r.unsent, "the sender could not send it").toBe(false);
           const k = r.kernel;
           expect(k, "the trace lost the packet").toBeDefined();
-          const got = { fate: fateOf(k!, r.packet), path: k!.path };
-          expect(got.fate, JSON.stringify(k)).toBe(e.expected.fate);
+          expect(fateOf(k!, r.packet), JSON.stringify(k)).toBe(e.expected.fate);
           expect(pathMatches(e.expected.path, k!.path), `kernel path:\n${k!.path.join("\n")}`).toBe(true);
+          // `icmp port-unreachable`, `icmpx admin-prohibited`: the code is what goes on the wire.
+          if (e.expected.reject) expect(k!.rejectCode, "the error the reject sent").toBe(e.expected.reject.split(" ").at(-1));
           if (e.expected.fate === "forwarded" || e.expected.fate === "sent" || e.expected.fate === "delivered") {
             const dnat = `${k!.daddr}:${k!.dport}`;
             if (e.expected.dnat) expect(e.expected.dnat).toContain(dnat);
