@@ -41,9 +41,14 @@ function run(dir: string, args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-const samples = readdirSync(resolve(root, "samples")).filter((d) => existsSync(resolve(root, "samples", d, "packets.json")));
+const withPackets = readdirSync(resolve(root, "samples")).filter((d) => existsSync(resolve(root, "samples", d, "packets.json")));
+// nftables samples (ruleset.nft): netfate reads no nft yet; test/kernel/nft-samples-load.test.ts pins them.
+const nftSamples = withPackets.filter((d) => existsSync(resolve(root, "samples", d, "ruleset.nft")));
+const samples = withPackets.filter((d) => !nftSamples.includes(d));
 
 describe("every sample through the binary", () => {
+  for (const sample of nftSamples) it.skip(`${sample}: skipped — an nftables sample, netfate reads no nft yet`, () => {});
+
   it("knows how to run every sample that has packets", () => {
     expect(samples.filter((s) => !INPUTS[s])).toEqual([]);
   });
