@@ -31,6 +31,33 @@ export interface KubeProxyDumpOptions {
   endpointAddress?: (index: number) => string;
 }
 
+/** The cluster both kube-proxy modes are generated from: service `s` and its endpoints. */
+export interface KubeService {
+  namespace: string;
+  /** The service's name (`svc<s>`); its one port is named `http`, TCP 80 → 8080. */
+  name: string;
+  clusterIp: string;
+  /** Every fourth service is a NodePort service. */
+  nodePort?: number;
+  endpoints: string[];
+}
+
+/** The CIDR the cluster's pods are in (kube-proxy's --cluster-cidr): traffic from outside it to a service is masqueraded. */
+export const KUBE_POD_CIDR = "10.244.0.0/16";
+
+export function kubeService(s: number, opts: KubeProxyDumpOptions): KubeService {
+  const eps = opts.endpointsPerService ?? 3;
+  const endpoints: string[] = [];
+  for (let e = 0; e < eps; e++) endpoints.push(opts.endpointAddress ? opts.endpointAddress(s * eps + e) : ip([10, 244], (s * eps + e) % 65000 + 2));
+  return {
+    namespace: `ns${s % 97}`,
+    name: `svc${s}`,
+    clusterIp: ip([10, 96], s + 10),
+    ...(s % 4 === 0 ? { nodePort: 30000 + (s % 2767) } : {}),
+    endpoints,
+  };
+}
+
 export function kubeProxyDump(opts: KubeProxyDumpOptions): string {
   const eps = opts.endpointsPerService ?? 3;
   const out: string[] = [];
@@ -39,29 +66,30 @@ export function kubeProxyDump(opts: KubeProxyDumpOptions): string {
   const rules: string[] = [];
   const nodeports: string[] = [];
   for (let s = 0; s < opts.services; s++) {
-    const ns = `ns${s % 97}`;
-    const name = `svc${s}:http`;
+    const service = kubeService(s, opts);
+    const ns = service.namespace;
+    const name = `${service.name}:http`;
     const svc = hashName("KUBE-SVC", s);
     const ext = hashName("KUBE-EXT", s);
-    const clusterIp = ip([10, 96], s + 10);
-    const hasNodePort = s % 4 === 0;
+    const clusterIp = service.clusterIp;
+    const hasNodePort = service.nodePort !== undefined;
     chains.push(svc);
     if (hasNodePort) chains.push(ext);
     services.push(
       `-A KUBE-SERVICES -d ${clusterIp}/32 -p tcp -m comment --comment "${ns}/${name} cluster IP" -m tcp --dport 80 -j ${svc}`,
     );
     rules.push(
-      `-A ${svc} ! -s 10.244.0.0/16 -d ${clusterIp}/32 -p tcp -m comment --comment "${ns}/${name} cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`,
+      `-A ${svc} ! -s ${KUBE_POD_CIDR} -d ${clusterIp}/32 -p tcp -m comment --comment "${ns}/${name} cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`,
     );
     if (hasNodePort) {
-      const port = 30000 + (s % 2767);
+      const port = service.nodePort!;
       nodeports.push(`-A KUBE-NODEPORTS -p tcp -m comment --comment "${ns}/${name}" -m tcp --dport ${port} -j ${ext}`);
       rules.push(`-A ${ext} -m comment --comment "masquerade traffic for ${ns}/${name} external destinations" -j KUBE-MARK-MASQ`);
       rules.push(`-A ${ext} -j ${svc}`);
     }
     for (let e = 0; e < eps; e++) {
       const sep = hashName("KUBE-SEP", s * eps + e);
-      const epIp = opts.endpointAddress ? opts.endpointAddress(s * eps + e) : ip([10, 244], (s * eps + e) % 65000 + 2);
+      const epIp = service.endpoints[e]!;
       chains.push(sep);
       const left = eps - e;
       const prob = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : "";

@@ -10,7 +10,7 @@ import { UsageError } from "./args.js";
 import type { TextInput } from "../assemble.js";
 import type { FactsFormat } from "../facts/parse.js";
 
-export type BundleKind = "rules" | "ipsets" | "node" | "hostname" | "ipvs";
+export type BundleKind = "rules" | "ipsets" | "node" | "hostname" | "ipvs" | "nftables" | "for-people";
 
 /** Every file a bundle may hold, by what it holds. Nothing else in the directory is read. */
 export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
@@ -35,6 +35,10 @@ export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
   // The node's name in a cluster (`uname -n`); optional, older bundles do not have it.
   ["hostname.txt", "hostname"],
   ["ipvsadm.txt", "ipvs"],
+  // The nftables ruleset as `nft -j list ruleset` prints it, for the nftables reader; its
+  // `nft list ruleset` twin is for a person reading the bundle and is not read.
+  ["nftables.json", "nftables"],
+  ["nftables.nft", "for-people"],
 ]);
 
 /** Node files whose format their name says: an empty table (`[]`, or no output from wg) is then read as "none". */
@@ -57,6 +61,8 @@ export interface ManifestEntry {
   file?: string;
   bytes?: number;
   error?: string;
+  /** What the file holds, where its name and command do not say enough. */
+  holds?: string;
 }
 
 export interface Manifest {
@@ -71,6 +77,8 @@ export interface BundleTexts {
   ipsets: TextInput[];
   node: TextInput[];
   ipvs: TextInput[];
+  /** `nft -j list ruleset` (nftables.json): kept for the nftables reader. */
+  nftables: TextInput[];
   /** What the node called itself when collected. */
   hostname?: TextInput;
   notes: string[];
@@ -137,7 +145,7 @@ export function readBundle(dir: string, read: BundleFileReader, opts: ReadBundle
   }
   const label = opts.label ?? `--bundle ${dir}`;
   if (!isDir) throw new UsageError(`${label}: not a directory`);
-  const out: BundleTexts = { rules: [], ipsets: [], node: [], ipvs: [], notes: [] };
+  const out: BundleTexts = { rules: [], ipsets: [], node: [], ipvs: [], nftables: [], notes: [] };
   const manifestPath = join(dir, MANIFEST);
   let files: Array<{ name: string; bytes?: number; command?: string[] }>;
   let entries: ManifestEntry[] = [];
@@ -149,12 +157,14 @@ export function readBundle(dir: string, read: BundleFileReader, opts: ReadBundle
     out.notes.push(`${dir}: no ${MANIFEST} (a bundle from an older netfate collect): reading the files it has by their known names`);
   }
   for (const f of files) {
+    const kind = BUNDLE_FILES.get(f.name)!;
+    // A file kept for people reading the bundle is not read.
+    if (kind === "for-people") continue;
     const path = join(dir, f.name);
     const text = read(path);
     if (f.bytes !== undefined && Buffer.byteLength(text, "utf8") !== f.bytes) {
       out.notes.push(`${path}: ${Buffer.byteLength(text, "utf8")} bytes, but ${f.bytes} when collected: changed since`);
     }
-    const kind = BUNDLE_FILES.get(f.name)!;
     // An empty dump is an answer (no rules of that family were loaded), not a dump to parse.
     if (kind === "rules" && text.trim() === "") {
       out.notes.push(`${path} is empty: the node had no ${f.name.startsWith("ip6") ? "ip6tables" : "iptables"} rules when collected`);

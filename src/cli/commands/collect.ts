@@ -32,6 +32,8 @@ export interface Collected {
   recipe?: string;
   /** What is written instead of the output as printed (secrets taken out). */
   redact?: (stdout: string) => string;
+  /** What the file holds, said in the manifest, where its name and command do not say enough. */
+  holds?: string;
 }
 
 /**
@@ -93,6 +95,21 @@ export const COLLECTED: readonly Collected[] = [
   { file: "ipvsadm.txt", command: ["ipvsadm", "-S", "-n", "--nosort"], required: false },
   // IPVS's own settings, in a file of their own: they exist only where the ip_vs module is loaded.
   { file: "sysctl-ipvs.txt", command: ["sysctl", "net.ipv4.vs.conntrack", "net.ipv4.vs.sloppy_tcp"], required: false },
+  // The nftables ruleset (kube-proxy's nftables mode, firewalld, Docker's nftables backend, a
+  // distribution's nftables.conf), absent where nft is not installed. The JSON is what netfate
+  // reads; the text is the same ruleset for a person reading the bundle, as bug reports paste it.
+  {
+    file: "nftables.json",
+    command: ["nft", "-j", "list", "ruleset"],
+    required: false,
+    holds: "the whole nftables ruleset as JSON, every family, with counters, set elements and rule handles; the tables iptables-nft made are in it too (the rules of iptables-save.txt, in nft's terms)",
+  },
+  {
+    file: "nftables.nft",
+    command: ["nft", "list", "ruleset"],
+    required: false,
+    holds: "the same ruleset as nftables.json, as nft prints it for people; netfate does not read it",
+  },
 ];
 
 /**
@@ -126,9 +143,10 @@ const USAGE = `usage: netfate collect DIR
 Gathers iptables-save -c, ip6tables-save -c, ipset save, ip -j addr, every routing table
 (ip -j route show table all), the policy routing rules (ip -j rule), the routing sysctls
 of every interface, the tunnels' settings and tables (ip -d -j link, bridge -j fdb, ip -j neigh,
-wg show all dump with its keys hidden), the node's name (uname -n) and, where IPVS is used, its
-virtual servers (ipvsadm -S -n --nosort) and settings into DIR, with a ${MANIFEST} saying which
-command made each file and how it exited.
+wg show all dump with its keys hidden), the node's name (uname -n), where IPVS is used its
+virtual servers (ipvsadm -S -n --nosort) and settings, and where nft is installed the nftables
+ruleset (nft -j list ruleset, and nft list ruleset for reading) into DIR, with a ${MANIFEST}
+saying which command made each file, how it exited and what it holds.
 DIR must not exist yet, or be empty. Then, anywhere: netfate why-dropped --bundle DIR PACKET
 
 On a Kubernetes node without a shell, collect through a debug pod in the node's namespaces:
@@ -210,6 +228,7 @@ export function runCollect(argv: string[], io: CommandIO): number {
         createFile(join(tmp, file), stdout);
         entry.file = file;
         entry.bytes = Buffer.byteLength(stdout, "utf8");
+        if (c.holds) entry.holds = c.holds;
         if (!quiet) io.err(`${file}: ${shown}, ${entry.bytes} bytes${entry.bytes === 0 ? " (empty)" : ""}${entry.error ? ` (exit ${entry.exit}, kept what it printed: ${entry.error})` : ""}\n`);
       } else {
         if (required) failed++;
