@@ -230,7 +230,7 @@ class Gen {
       const off = priority - PRIORITY_NAMES[name]!;
       priorityText = off === 0 ? name : `${name} ${off > 0 ? "+" : "-"} ${Math.abs(off)}`;
     }
-    const policy = type === "filter" && this.chance(0.3) ? "drop" : "accept";
+    const policy = type === "filter" && this.chance(0.15) ? "drop" : "accept";
     return { type, hook, priorityText, priority, policy };
   }
 
@@ -522,6 +522,6 @@ export function generateCase(seed: number, opts: GenerateOptions = {}): NftCase 
     tables,
     ruleset: nftText(tables),
     ...(ipt ? { iptables: ipt.text, iptablesChains: ipt.chains } : {}),
-    packets: packets(g, opts.packets ?? 8),
+    packets: packets(g, opts.packets ?? 12),
   };
 }

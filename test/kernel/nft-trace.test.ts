@@ -38,6 +38,12 @@ describe("parseTraceLine", () => {
       view: { family: "inet", table: "t1", chain: "filt_fw", iif: "veth0", oif: "veth1", saddr: "10.0.1.2", daddr: "10.0.2.2", l4: "tcp", sport: 40002, dport: 80, ipId: 1002 },
     });
     expect(parseTraceLine("Error: something")).toBeUndefined();
+    // Without -a: no handle.
+    expect(parseTraceLine("trace id e33692b1 ip aaa c2 rule counter packets 0 bytes 0 (verdict continue)")).toEqual({
+      traceId: "e33692b1",
+      type: "step",
+      step: { family: "ip", table: "aaa", chain: "c2", kind: "rule", verdict: "continue", rule: "counter packets 0 bytes 0" },
+    });
   });
 
   it("keeps a rule's text when its comment holds `# handle`", () => {

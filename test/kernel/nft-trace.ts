@@ -6,7 +6,7 @@
  *
  * The line shapes, as captured in test/kernel/fixtures/nft-monitor-trace.txt:
  *   trace id ID FAMILY TABLE CHAIN packet: iif "veth0" ... ip saddr A ip daddr B ... ip id N ...
- *   trace id ID FAMILY TABLE CHAIN rule RULE TEXT # handle H (verdict V)
+ *   trace id ID FAMILY TABLE CHAIN rule RULE TEXT # handle H (verdict V)   (no `# handle H` without -a)
  *   trace id ID FAMILY TABLE CHAIN unknown rule handle H (verdict V)   (rule loaded after nft cached)
  *   trace id ID FAMILY TABLE CHAIN policy V [meta mark 0x...]
  *   trace id ID FAMILY TABLE CHAIN verdict V [meta mark 0x...]         (the end of a regular chain)
@@ -19,7 +19,7 @@ export interface NftTraceStep {
   table: string;
   chain: string;
   kind: "rule" | "policy" | "verdict";
-  /** The rule's handle (rules only). */
+  /** The rule's handle (rules only, and only when the monitor ran with -a). */
   handle?: number;
   /** As nft prints it: accept, drop, continue, return, jump X, goto X, queue... (`reject` prints as drop). */
   verdict: string;
@@ -68,10 +68,11 @@ export function parseTraceLine(line: string): NftTraceEvent | undefined {
     // `policy accept meta mark 0x00000004`: the verdict is the first word.
     return { traceId, type: "step", step: { family, table, chain, kind, verdict: rest.split(" ")[0]! } };
   }
-  // The rule text may itself hold `# handle` (in a comment): the handle and verdict are the line's end.
-  const r = /^(.*?)\s*(?:# )?handle (\d+) \(verdict ([^)]*)\)$/.exec(rest);
+  // The rule text may itself hold `# handle` (in a comment): the handle and verdict are the
+  // line's end. Without -a the monitor prints no handle: `rule counter (verdict continue)`.
+  const r = /^(.*?)\s*(?:(?:# )?handle (\d+) )?\(verdict ([^)]*)\)$/.exec(rest);
   if (!r) return undefined;
-  const step: NftTraceStep = { family, table, chain, kind: "rule", handle: Number(r[2]), verdict: r[3]!.trim() };
+  const step: NftTraceStep = { family, table, chain, kind: "rule", ...(r[2] !== undefined ? { handle: Number(r[2]) } : {}), verdict: r[3]!.trim() };
   if (kind === "rule") step.rule = r[1]!;
   return { traceId, type: "step", step };
 }
