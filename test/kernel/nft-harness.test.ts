@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kernelSkipReason, run } from "./harness.js";
-import { generateCase, type NftCase } from "./nft-generate.js";
+import { generateCase, type GenRule, type NftCase } from "./nft-generate.js";
 import { conntrackRewrites, NftKernelNode, readListing, type Listing, type NftKernelResult } from "./nft-harness.js";
 
 const why = kernelSkipReason();
@@ -30,6 +30,18 @@ function knownChains(c: NftCase): Map<string, Set<string>> {
   return known;
 }
 
+/**
+ * The generated rule a listed handle is: the kernel lists a chain's rules in the order they
+ * were added, so the n-th listed rule of a generated chain is its n-th generated rule.
+ */
+function generatedRule(c: NftCase, listing: Listing, ft: string, chain: string, handle: number): GenRule | undefined {
+  const rules = c.tables.find((t) => `${t.family} ${t.name}` === ft)?.chains.find((ch) => ch.name === chain)?.rules;
+  if (!rules) return undefined;
+  const handles = [...(listing.rules.get(ft)?.entries() ?? [])].filter(([, r]) => r.chain === chain).map(([h]) => h);
+  const i = handles.indexOf(handle);
+  return i < 0 ? undefined : rules[i];
+}
+
 /** Whatever in one packet's kernel answer does not fit the case and the kernel's listing, in words. */
 function unsound(c: NftCase, listing: Listing, r: NftKernelResult): string[] {
   const problems: string[] = [];
@@ -42,6 +54,9 @@ function unsound(c: NftCase, listing: Listing, r: NftKernelResult): string[] {
     if (s.handle !== undefined && listing.rules.get(ft)?.get(s.handle)?.chain !== s.chain) problems.push(`trace names handle ${s.handle} in ${ft} ${s.chain}, which the kernel does not list there`);
     const target = /^(?:jump|goto) (\S+)$/.exec(s.verdict)?.[1];
     if (target && !known.get(ft)?.has(target)) problems.push(`${ft} ${s.chain} handle ${s.handle} goes to ${target}, not a chain of its table`);
+    const gen = s.handle === undefined ? undefined : generatedRule(c, listing, ft, s.chain, s.handle);
+    if (gen && target && !gen.targets.includes(target)) problems.push(`${ft} ${s.chain} handle ${s.handle} goes to ${target}, which its generated rule (${gen.text}) does not name`);
+    if (gen && s.verdict === "drop" && !gen.drops) problems.push(`${ft} ${s.chain} handle ${s.handle} dropped, which its generated rule (${gen.text}) cannot`);
     if (s.verdict === "drop") {
       const text = s.handle !== undefined ? listing.rules.get(ft)?.get(s.handle)?.text ?? s.rule ?? "" : "";
       const base = c.tables.find((x) => `${x.family} ${x.name}` === ft)?.chains.find((ch) => ch.name === s.chain)?.base;
@@ -49,6 +64,8 @@ function unsound(c: NftCase, listing: Listing, r: NftKernelResult): string[] {
       if (!canDrop) problems.push(`${ft} ${s.chain} ${s.handle ?? "policy"} dropped, but it cannot: ${text}`);
     }
   }
+  const drop = r.path.findIndex((s) => s.verdict === "drop");
+  if (drop >= 0 && drop !== r.path.length - 1) problems.push(`the path goes on after a drop: ${JSON.stringify(r.path.slice(drop))}`);
   for (const ng of r.numgen) if (ng.keys.length === 0) problems.push(`numgen vmap ${ng.table} ${ng.chain} handle ${ng.handle} took no branch of its own`);
   if (r.conntrack) {
     const ct = conntrackRewrites(r.conntrack);
