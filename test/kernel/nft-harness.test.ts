@@ -146,6 +146,52 @@ describe.skipIf(why !== undefined)(`nft kernel harness${why ? ` (skipped: ${why}
   });
 
   /**
+   * A nat chain's priority orders it only among the nat chains of its hook: they all run
+   * together where conntrack's NAT hook sits (prerouting -100, postrouting 100 for IPv4), and
+   * once one of them has set up the connection's NAT for that direction the rest are skipped.
+   * Measured: a nat chain at -150 in prerouting ran after a filter chain at -120, and one at
+   * -50 before a filter chain at -80; in postrouting a nat chain at -50 ran after a filter
+   * chain at 50.
+   */
+  it("pins where nat chains run: at the NAT hook's own priority, the first to NAT ending them", async () => {
+    const ruleset = `table ip x {
+  chain natearly {
+    type nat hook prerouting priority -150; policy accept;
+    counter
+    udp dport 5353 dnat to 10.0.2.5:53
+  }
+  chain filt {
+    type filter hook prerouting priority -120; policy accept;
+    counter
+  }
+  chain natlate {
+    type nat hook prerouting priority -50; policy accept;
+    counter
+  }
+  chain filt2 {
+    type filter hook prerouting priority -80; policy accept;
+    counter
+  }
+  chain snatearly {
+    type nat hook postrouting priority -50; policy accept;
+    counter
+  }
+  chain filt3 {
+    type filter hook postrouting priority 50; policy accept;
+    counter
+  }
+}
+`;
+    const p = (dport: number) => ({ family: "ipv4" as const, from: "veth0", src: "10.0.1.2", dst: "10.0.2.6", proto: 17, sport: 40000 + dport, dport });
+    node.load({ seed: 0, tables: [], ruleset, packets: [] });
+    const [dnatted, plain] = await node.trace([p(5353), p(80)]);
+    const chains = (r: NftKernelResult | undefined) => [...new Set(r!.path.map((s) => s.chain))];
+    expect(chains(dnatted)).toEqual(["filt", "natearly", "filt2", "filt3", "snatearly"]);
+    expect(chains(plain)).toEqual(["filt", "natearly", "natlate", "filt2", "filt3", "snatearly"]);
+    expect(dnatted!.dnat).toEqual({ addr: "10.0.2.5", port: 53 });
+  });
+
+  /**
    * What the evaluator must do as the kernel does, measured here (Linux 6.18, nft 1.0.6):
    * - base chains of one hook at one priority run in the reverse of the order they were
    *   registered (the last created first), across tables and across ip and inet alike — so

@@ -219,10 +219,10 @@ function rewritesOf(t: NftPacketTrace): { dnat?: Rewrite; snat?: Rewrite } {
   return out;
 }
 
-/** The branch of every numgen vmap on the path. */
-function numgenOf(path: NftKernelResult["path"]): NumgenChoice[] {
+/** The branch of every numgen vmap on the path, and of a numgen map that chose a DNAT address (`dnatTo`, where the packet went). */
+function numgenOf(path: NftKernelResult["path"], dnatTo: string | undefined): NumgenChoice[] {
   return path.flatMap((s) => {
-    const keys = s.handle === undefined ? undefined : numgenBranch(s);
+    const keys = s.handle === undefined ? undefined : numgenBranch(s, dnatTo);
     return keys ? [{ family: s.family, table: s.table, chain: s.chain, handle: s.handle!, keys }] : [];
   });
 }
@@ -298,12 +298,14 @@ export class NftKernelNode {
       if (!t) return undefined;
       const path = pathOf(t, this.listing!);
       const entry = entryOf(t, packet, entries);
+      const rewrites = rewritesOf(t);
       return {
         packet,
         fate: fateOf(t, path, packet.from),
         path,
-        numgen: numgenOf(path),
-        ...rewritesOf(t),
+        // A DNAT to the address the packet already had leaves no rewrite: the original then.
+        numgen: numgenOf(path, rewrites.dnat?.addr ?? t.views[0]?.daddr),
+        ...rewrites,
         ...(entry ? { conntrack: entry } : {}),
         trace: t,
       };

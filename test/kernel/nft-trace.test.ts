@@ -115,6 +115,11 @@ describe("numgenBranch", () => {
     expect(numgenBranch({ rule: "numgen inc mod 3 vmap { 0 : accept, 1-2 : drop }", verdict: "drop" })).toEqual(["1-2"]);
     expect(numgenBranch({ rule: "ip daddr vmap { 10.0.2.5 : accept }", verdict: "accept" })).toBeUndefined();
   });
+  it("names a DNAT map's key by the address the packet left with", () => {
+    const rule = "tcp dport 80 dnat to numgen inc mod 2 map { 0 : 10.0.2.5, 1 : 10.0.2.2 }";
+    expect(numgenBranch({ rule, verdict: "accept" }, "10.0.2.2")).toEqual(["1"]);
+    expect(numgenBranch({ rule, verdict: "accept" })).toBeUndefined();
+  });
 });
 
 describe("the harness's readers", () => {

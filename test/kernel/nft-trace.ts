@@ -146,17 +146,21 @@ export function parseNftTrace(text: string): Map<number, NftPacketTrace> {
 }
 
 /**
- * The branch a `numgen ... vmap { K : V, ... }` rule took, as its key: the keys whose verdict
- * is the one the kernel gave (one, unless two keys share a verdict — then all of them, since
- * the trace cannot tell them apart). Undefined when the step is no such rule.
+ * The branch a numgen rule took, as its keys: for `numgen ... vmap { K : V, ... }` the keys
+ * whose verdict is the one the kernel gave; for `dnat to numgen ... map { K : ADDR, ... }`
+ * (whose verdict is always accept) the keys whose address is `dnatTo`, the destination the
+ * packet left with. One key, unless two share a value — then all of them, since the trace
+ * cannot tell them apart. Undefined when the step is no such rule.
  */
-export function numgenBranch(step: Pick<NftTraceStep, "rule" | "verdict">): string[] | undefined {
-  const m = /\bnumgen (?:random|inc) mod \d+(?: offset \d+)? vmap \{ ([^}]*) \}/.exec(step.rule ?? "");
+export function numgenBranch(step: Pick<NftTraceStep, "rule" | "verdict">, dnatTo?: string): string[] | undefined {
+  const m = /\bnumgen (?:random|inc) mod \d+(?: offset \d+)? (vmap|map) \{ ([^}]*) \}/.exec(step.rule ?? "");
   if (!m) return undefined;
+  const chosen = m[1] === "vmap" ? step.verdict : dnatTo;
+  if (chosen === undefined) return undefined;
   const keys: string[] = [];
-  for (const el of m[1]!.split(", ")) {
-    const [key, verdict] = el.split(" : ");
-    if (verdict?.trim() === step.verdict) keys.push(key!.trim());
+  for (const el of m[2]!.split(", ")) {
+    const [key, value] = el.split(" : ");
+    if (value?.trim() === chosen) keys.push(key!.trim());
   }
   return keys;
 }
