@@ -250,7 +250,7 @@ function thin<T>(list: T[], n: number): T[] {
 }
 
 /** xorshift32: small, seedable, and the same sequence on every platform. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let x = (seed ^ 0x9e3779b9) >>> 0 || 1;
   return () => {
     x ^= x << 13;

@@ -472,6 +472,24 @@ export class KernelNode {
   }
 
   private async traceOnce(packets: PacketSpec[], gapMs: number): Promise<Array<KernelTrace | "send-failed" | undefined>> {
+    const { ids, failed, text, monitorDied } = await this.sendAndRecord(packets, gapMs);
+    const traces = parseTrace(text, this.handleMap());
+    // A monitor that died mid-batch may have died printing the last packet it traced: that
+    // packet's path may be cut short, so it counts as lost too.
+    if (monitorDied) {
+      const ours = new Set(ids);
+      const last = [...text.matchAll(/^PACKET: .*\b(?:ID|FLOWLBL)=(\d+)/gm)].map((m) => Number(m[1])).filter((id) => ours.has(id)).at(-1);
+      if (last !== undefined) traces.delete(last);
+    }
+    return ids.map((id) => (failed.has(id) ? "send-failed" : traces.get(id)));
+  }
+
+  /**
+   * Sends packets (each tagged by its IP ID, returned in `ids`), `gapMs` apart, and returns the
+   * monitor's raw text of the batch, the IDs the kernel refused to send, and whether the
+   * monitor died meanwhile (for readers of the trace other than parseTrace: the nft harness).
+   */
+  async sendAndRecord(packets: PacketSpec[], gapMs: number): Promise<{ ids: number[]; failed: Set<number>; text: string; monitorDied: boolean }> {
     await this.ensureMonitor();
     const monitor = this.monitor!;
     const start = this.monitorText.length;
@@ -501,17 +519,7 @@ export class KernelNode {
       if (this.monitorText.length === seen && waited >= 200) break;
       seen = this.monitorText.length;
     }
-    const handles = this.handleMap();
-    const text = this.monitorText.slice(start);
-    const traces = parseTrace(text, handles);
-    // A monitor that died mid-batch may have died printing the last packet it traced: that
-    // packet's path may be cut short, so it counts as lost too.
-    if (monitor.exitCode !== null) {
-      const ours = new Set(ids);
-      const last = [...text.matchAll(/^PACKET: .*\b(?:ID|FLOWLBL)=(\d+)/gm)].map((m) => Number(m[1])).filter((id) => ours.has(id)).at(-1);
-      if (last !== undefined) traces.delete(last);
-    }
-    return ids.map((id) => (failed.has(id) ? "send-failed" : traces.get(id)));
+    return { ids, failed, text: this.monitorText.slice(start), monitorDied: monitor.exitCode !== null };
   }
 
   /** A `send-packet.py --batch` line: the namespace it leaves from, then the packet. */
