@@ -10,7 +10,7 @@ import { UsageError } from "./args.js";
 import type { TextInput } from "../assemble.js";
 import type { FactsFormat } from "../facts/parse.js";
 
-export type BundleKind = "rules" | "ipsets" | "node" | "hostname" | "ipvs" | "nftables" | "for-people";
+export type BundleKind = "rules" | "ipsets" | "node" | "hostname" | "ipvs" | "for-people";
 
 /** Every file a bundle may hold, by what it holds. Nothing else in the directory is read. */
 export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
@@ -35,9 +35,7 @@ export const BUNDLE_FILES: ReadonlyMap<string, BundleKind> = new Map([
   // The node's name in a cluster (`uname -n`); optional, older bundles do not have it.
   ["hostname.txt", "hostname"],
   ["ipvsadm.txt", "ipvs"],
-  // The nftables ruleset as `nft -j list ruleset` prints it, for the nftables reader; its
-  // `nft list ruleset` twin is for a person reading the bundle and is not read.
-  ["nftables.json", "nftables"],
+  // nftables.json's `nft list ruleset` twin is for a person reading the bundle and is not read.
   ["nftables.nft", "for-people"],
 ]);
 
@@ -77,8 +75,6 @@ export interface BundleTexts {
   ipsets: TextInput[];
   node: TextInput[];
   ipvs: TextInput[];
-  /** `nft -j list ruleset` (nftables.json): kept for the nftables reader. */
-  nftables: TextInput[];
   /** What the node called itself when collected. */
   hostname?: TextInput;
   notes: string[];
@@ -145,7 +141,7 @@ export function readBundle(dir: string, read: BundleFileReader, opts: ReadBundle
   }
   const label = opts.label ?? `--bundle ${dir}`;
   if (!isDir) throw new UsageError(`${label}: not a directory`);
-  const out: BundleTexts = { rules: [], ipsets: [], node: [], ipvs: [], nftables: [], notes: [] };
+  const out: BundleTexts = { rules: [], ipsets: [], node: [], ipvs: [], notes: [] };
   const manifestPath = join(dir, MANIFEST);
   let files: Array<{ name: string; bytes?: number; command?: string[] }>;
   let entries: ManifestEntry[] = [];
