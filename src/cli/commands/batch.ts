@@ -88,7 +88,7 @@ function nodeAnswer(args: ParsedArgs, io: CommandIO, reader: InputReader, quiet:
   for (const d of inputs.diagnostics) if (d.severity === "error") io.err(formatDiagnostic(d) + "\n");
   const node = buildNode(nodeInputsOf(inputs));
   return (packet) => {
-    if (!inputs.rulesets.some((rs) => rs.family === packet.family)) return { error: `an ${packet.family === "ipv6" ? "IPv6" : "IPv4"} packet, but no rules of that family were given` };
+    if (!node.hasRules(packet.family)) return { error: `an ${packet.family === "ipv6" ? "IPv6" : "IPv4"} packet, but no rules of that family were given` };
     const e = node.evaluate(packet, opts);
     return { json: evaluationJson(e) as Record<string, unknown>, fates: e.outcomes.map((o) => o.fate) };
   };

@@ -70,12 +70,11 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
   const errors = inputs.diagnostics.filter((d) => d.severity === "error");
   const refused = refusedForErrors(args, io, errors.length);
   if (refused !== undefined) return refused;
-  const families = new Set(inputs.rulesets.map((r) => r.family));
-  if (!families.has(pk.packet.family)) {
-    const v6 = pk.packet.family === "ipv6";
-    throw new UsageError(`the packet is ${v6 ? "IPv6" : "IPv4"} but the rules are ${v6 ? "iptables (IPv4)" : "ip6tables (IPv6)"} rules; give ${v6 ? "ip6tables-save" : "iptables-save"} output too`);
-  }
   const node = buildNode(nodeInputsOf(inputs));
+  if (!node.hasRules(pk.packet.family)) {
+    const v6 = pk.packet.family === "ipv6";
+    throw new UsageError(`the packet is ${v6 ? "IPv6" : "IPv4"} but the rules given are all ${v6 ? "IPv4" : "IPv6"} rules; give ${v6 ? "ip6tables-save output (or nft tables of family ip6 or inet)" : "iptables-save output (or nft tables of family ip or inet)"} too`);
+  }
   const verbose = kind === "why-dropped" || flagSet(args, "verbose");
   const assume = assumptionsOf(args);
   const e = node.evaluate(pk.packet, { verbose, ...(assume ? { assume } : {}) });
