@@ -10,6 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { kubeProxyDump } from "./gen-kube-proxy.js";
 import { clusterBench } from "./cluster.js";
+import { nftBench } from "./nft.js";
 import { parseRules } from "../src/parse.js";
 import { buildNode } from "../src/netfilter/model.js";
 import { listText } from "../src/print/listing.js";
@@ -88,6 +89,7 @@ function main(): void {
   console.log("netfate benchmarks\n");
   // `npm run bench -- cluster`: the cluster part alone.
   if (process.argv[2] === "cluster") return clusterBench(out, join(root, "dist", "bench"), row);
+  if (process.argv[2] === "nft") return nftBench(out, cli, node, measure, row);
   console.log(row(["parse (whole process, --summary)", "MB", "ms", "MB/s", "peak RSS MB", "restore ms"]));
   const times: Record<number, number> = {};
   for (const n of [10_000, 30_000]) {
@@ -166,6 +168,7 @@ function main(): void {
   const b = measure(process.execPath, [cli, "batch", "--quiet", "--rules", f, "--iface", "eth0=192.168.0.11/24", "--iface", "cni0=10.244.0.1/16", "--packets", pk], 1, undefined, true);
   console.log(`\nbatch: 100,000 packets against 10k services: ${b.ok ? `${(b.ms / 1000).toFixed(1)} s, ${(100_000 / (b.ms / 1000)).toFixed(0)} packets/s (whole process, including parsing)` : "failed"}`);
   console.log();
+  nftBench(out, cli, node, measure, row);
   clusterBench(out, join(root, "dist", "bench"), row);
 }
 

@@ -12,7 +12,6 @@ import { alternative, assume, fork, mergeBranches, type Branch } from "../branch
 import { before, finishStep, MAX_ALTERNATIVES, type TableResult, type TraverseContext } from "../traverse.js";
 import type { NftBase, NftCompiledChain, NftCompiledRule } from "./compile.js";
 import { evaluateExpr } from "./expr/index.js";
-import type { NftEnv } from "./expr/env.js";
 import { runStmt, type StmtEnv, type StmtResult } from "./statements.js";
 import type { Val } from "./values.js";
 
@@ -62,6 +61,10 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
   const work: Cursor[] = [{ br, chain: base.chain, at: 0, stmt: 0, calls: [], joins: [] }];
   const open: Join[] = [];
   const place = `nft ${table.family} ${table.name}`;
+  const env: StmtEnv = {
+    br, hook, family, node: ctx.node, table, beforeConntrack: opts.beforeConntrack, assumed, bindings: undefined,
+    ipsets: ctx.ipsets, chainType: base.type, eval: (e) => evaluateExpr(e, env),
+  };
 
   const step = (chain: string, cr: NftCompiledRule | undefined, verdict: string, element?: string): Step => {
     const s: Step = {
@@ -147,10 +150,9 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
     const br = c.br;
     const prior = before(br.pkt);
     const stmts = cr.rule.stmts;
-    const base0: Omit<NftEnv, "eval"> = {
-      br, hook, family, node: ctx.node, table, beforeConntrack: opts.beforeConntrack, assumed, bindings: c.bindings,
-    };
-    const env: StmtEnv = { ...base0, ipsets: ctx.ipsets, chainType: base.type, eval: (e) => evaluateExpr(e, base0) };
+    // One environment for the whole walk, pointed at this rule's history: a rule costs no allocation of its own.
+    env.br = br;
+    env.bindings = c.bindings;
     for (let k = c.stmt; k < stmts.length; k++) {
       const r: StmtResult = runStmt(stmts[k]!, env);
       switch (r.kind) {
@@ -221,12 +223,12 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
     return nextRule(c);
   }
 
-  function noMatch(c: Cursor, cr: NftCompiledRule, prior: ReturnType<typeof before>, failed: string): boolean {
+  function noMatch(c: Cursor, cr: NftCompiledRule, prior: ReturnType<typeof before>, failed: string | (() => string)): boolean {
     const br = c.br;
     // A rule that stops part way keeps what its earlier statements did (a mark set, a counter).
     const changed = prior.mark !== br.pkt.mark || prior.ctmark !== br.pkt.ct.mark || prior.ctstate !== br.pkt.ct.state || br.notes.length > 0 || br.logLine !== undefined;
     if (ctx.verbose || changed) {
-      const s: Step = { ...step(c.chain.name, cr, "NO MATCH"), matched: false, failed };
+      const s: Step = { ...step(c.chain.name, cr, "NO MATCH"), matched: false, failed: typeof failed === "string" ? failed : failed() };
       finishStep(s, br, prior);
       br.steps.push(s);
     }

@@ -28,7 +28,8 @@ import { elementText, exprText, stmtText } from "./rule-text.js";
 export type StmtResult =
   | { kind: "next" }
   /** The rule stops here without a verdict: the next rule is tried. */
-  | { kind: "break"; failed: string }
+  /** `failed` words the condition that failed; only a trace that shows it asks (printing costs more than the test). */
+  | { kind: "break"; failed: () => string }
   | { kind: "verdict"; verdict: NftVerdictCode | "reject"; chain?: string; detail?: string; element?: string; nat?: boolean }
   | { kind: "choose"; choices: readonly Choice[]; expr: object }
   /** A test the input does not decide: both sides are followed as alternatives. */
@@ -51,7 +52,7 @@ const NEXT: StmtResult = { kind: "next" };
 function valueOf(e: NftExpr, env: StmtEnv, s: NftStmt): { val: Val } | StmtResult {
   const v = env.eval(e);
   if ("val" in v) return v;
-  if ("absent" in v) return { kind: "break", failed: `${stmtText(s)} (${v.absent})` };
+  if ("absent" in v) return { kind: "break", failed: () => `${stmtText(s)} (${v.absent})` };
   if ("choose" in v) return { kind: "choose", choices: v.choose, expr: v.expr };
   return { kind: "unknown-test", why: v.indeterminate };
 }
@@ -63,7 +64,7 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
       if (!("val" in l)) return l;
       const t = relational(s, l.val, env);
       if (t === true) return NEXT;
-      if (t === false) return { kind: "break", failed: stmtText(s) };
+      if (t === false) return { kind: "break", failed: () => stmtText(s) };
       if ("choose" in t) return { kind: "choose", choices: t.choose, expr: t.expr };
       return { kind: "unknown-test", why: t.indeterminate };
     }
@@ -75,7 +76,7 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
       const f = findElement(s.map, k.val, env);
       if ("indeterminate" in f) return { kind: "unknown-action", why: f.indeterminate };
       // No element: the rule stops, its later statements unrun (checked in a netns).
-      if (!f.found || !f.element) return { kind: "break", failed: `${exprText(s.key)} vmap: no element for the key` };
+      if (!f.found || !f.element) return { kind: "break", failed: () => `${exprText(s.key)} vmap: no element for the key` };
       const d = f.element.data;
       if (!d || d.kind !== "verdict") return { kind: "unknown-action", why: `the element ${elementText(f.element)} holds no verdict` };
       return { kind: "verdict", verdict: d.verdict, element: elementText(f.element), ...(d.chain !== undefined ? { chain: d.chain } : {}) };
@@ -123,7 +124,7 @@ function evalEnv(env: StmtEnv): EvalEnv {
 }
 
 function fromMatch(r: MatchResult, over: boolean, s: NftStmt): StmtResult {
-  if (typeof r === "boolean") return r !== over ? NEXT : { kind: "break", failed: stmtText(s) };
+  if (typeof r === "boolean") return r !== over ? NEXT : { kind: "break", failed: () => stmtText(s) };
   if ("indeterminate" in r) return { kind: "unknown-test", why: r.indeterminate };
   if ("matched" in r) return { kind: "assumed", passes: r.matched !== over, assuming: r.assuming };
   return { kind: "unknown-test", why: "random" };

@@ -24,20 +24,16 @@ export const EXPRESSIONS: Evaluators = {
 /** Nesting deeper than this is not followed (no input may exhaust the stack). */
 const MAX_DEPTH = 64;
 
-/** Evaluates `e` for the branch of `base`, sub-expressions through the same table. */
-export function evaluateExpr(e: NftExpr, base: Omit<NftEnv, "eval">): XVal {
-  let depth = 0;
-  const env: NftEnv = {
-    ...base,
-    eval(x: NftExpr): XVal {
-      if (depth >= MAX_DEPTH) return { indeterminate: `expression nested deeper than ${MAX_DEPTH}` };
-      depth++;
-      try {
-        return (EXPRESSIONS[x.kind] as (e: NftExpr, env: NftEnv) => XVal)(x, env);
-      } finally {
-        depth--;
-      }
-    },
-  };
-  return env.eval(e);
+/** How deep the evaluation now is: evaluation is synchronous, so one counter serves every walk. */
+let depth = 0;
+
+/** Evaluates `e` for the environment's branch; sub-expressions come back through `env.eval`, here. */
+export function evaluateExpr(e: NftExpr, env: NftEnv): XVal {
+  if (depth >= MAX_DEPTH) return { indeterminate: `expression nested deeper than ${MAX_DEPTH}` };
+  depth++;
+  try {
+    return (EXPRESSIONS[e.kind] as (e: NftExpr, env: NftEnv) => XVal)(e, env);
+  } finally {
+    depth--;
+  }
 }
