@@ -66,7 +66,7 @@ describe("nft verdicts and chain walking", () => {
   it("verbose mode records tried rules with the first failing statement", () => {
     const n = nodeOf([input([rule(match(meta("iifname"), ifname("lo")), accept), rule(match(pl("tcp", "dport"), set(port(80), port(443))), accept)])]);
     const [o] = n.evaluate(tcp(), { verbose: true }).outcomes;
-    expect(o!.steps.filter((s) => !s.matched).map((s) => `${s.rule} ${s.failed}`)).toEqual(["1 meta iifname lo", "2 tcp dport { 80, 443 }"]);
+    expect(o!.steps.filter((s) => !s.matched).map((s) => `${s.rule} ${s.failed}`)).toEqual(["1 iifname \"lo\"", "2 tcp dport { 80, 443 }"]);
   });
 });
 
