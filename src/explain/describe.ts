@@ -72,11 +72,11 @@ export function isDrop(o: Pick<Outcome, "fate">): boolean {
 /** The rule as iptables-save prints it (`-A CHAIN ...`), or the policy line. */
 /**
  * Where a step or fate happened, as its users name it: `nat KUBE-SEP-X` for an iptables
- * table, `ip kube-proxy services` (family, table, chain, as `nft list chain` takes them) for
- * nftables.
+ * table (`legacy nat KUBE-SEP-X` for iptables-legacy's, on a node that runs both backends),
+ * `ip kube-proxy services` (family, table, chain, as `nft list chain` takes them) for nftables.
  */
-export function placeText(p: { table: string; chain: string; nft?: { family: string; table: string } }): string {
-  return p.nft ? `${p.nft.family} ${p.nft.table} ${p.chain}` : `${p.table} ${p.chain}`;
+export function placeText(p: { table: string; chain: string; nft?: { family: string; table: string }; legacy?: true }): string {
+  return p.nft ? `${p.nft.family} ${p.nft.table} ${p.chain}` : `${p.legacy ? "legacy " : ""}${p.table} ${p.chain}`;
 }
 
 /** ` (handle 12)` for an nft rule whose handle the input gave. */

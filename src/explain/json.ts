@@ -26,6 +26,7 @@ export interface JsonStep {
   uncertain?: string[];
   ipvs?: Record<string, unknown>;
   nft?: Record<string, unknown>;
+  legacy?: true;
 }
 
 /** Where a step happened, for steps of a cluster trace: the node (and pod) of its hop. */
@@ -47,6 +48,7 @@ function stepJson(s: Step, family: "ipv4" | "ipv6", at?: StepPlace): JsonStep {
   if (s.uncertain) j.uncertain = s.uncertain;
   if (s.ipvs) j.ipvs = { ...s.ipvs };
   if (s.nft) j.nft = { ...s.nft };
+  if (s.legacy) j.legacy = true;
   return j;
 }
 

@@ -97,7 +97,7 @@ function listingLines(s: Step, family: "ipv4" | "ipv6"): string[] {
 }
 
 export function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 80): string[] {
-  const where = s.nft ? `${s.hook.padEnd(11)} ${placeText(s)}` : `${s.hook.padEnd(11)} ${s.table.padEnd(8)} ${s.chain}`;
+  const where = s.nft || s.legacy ? `${s.hook.padEnd(11)} ${placeText(s)}` : `${s.hook.padEnd(11)} ${s.table.padEnd(8)} ${s.chain}`;
   const num = s.rule === "policy" ? "policy" : `#${s.rule}`;
   const head = `  ${where} ${c.dim(num)}  ${s.matched ? c.bold(s.verdict) : c.dim(`no match: ${s.failed ?? ""}`)}`;
   const lines = [head];

@@ -350,6 +350,8 @@ export interface Step {
   ipvs?: IpvsStepDetail;
   /** For an nftables step: its table, handle, rule text and chosen map element. */
   nft?: NftStepDetail;
+  /** The step is in an iptables-legacy table of a node that has iptables-nft tables too (both run). */
+  legacy?: true;
   /**
    * When this step happens only in some of the histories merged into the outcome: the
    * condition it rests on (`only if -m limit ...: assumed to match`, `with probability 0.5`);
@@ -374,10 +376,10 @@ export type Fate =
   | { kind: "delivered"; iface?: string }
   | { kind: "forwarded"; iface: string; via?: string }
   | { kind: "sent"; iface: string; via?: string }
-  | { kind: "dropped"; table: StepTable; chain: string; rule: number | "policy"; hook: Hook; nft?: NftPlace }
+  | { kind: "dropped"; table: StepTable; chain: string; rule: number | "policy"; hook: Hook; nft?: NftPlace; legacy?: true }
   /** IPVS's own refusal (ip_vs_leave: no real server available) is `table: "ipvs"`, `chain` the service. */
-  | { kind: "rejected"; table: StepTable; chain: string; rule: number; hook: Hook; with: string; nft?: NftPlace }
-  | { kind: "queued"; table: StepTable; chain: string; rule: number; hook: Hook; queue?: string; nft?: NftPlace }
+  | { kind: "rejected"; table: StepTable; chain: string; rule: number; hook: Hook; with: string; nft?: NftPlace; legacy?: true }
+  | { kind: "queued"; table: StepTable; chain: string; rule: number; hook: Hook; queue?: string; nft?: NftPlace; legacy?: true }
   | { kind: "unroutable"; reason: string }
   /** Dropped by the routing decision itself: a martian source or destination, or the reverse-path filter (rp_filter). */
   | { kind: "martian"; check: MartianCheck; reason: string; iface?: string }

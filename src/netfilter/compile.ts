@@ -93,6 +93,12 @@ export interface CompiledRuleset {
   conntrackActive: boolean;
   /** Every table came from a whole dump: a table the inputs lack is one the kernel does not have. */
   complete: boolean;
+  /**
+   * The iptables-legacy tables of a node whose iptables-nft tables are these: the kernel runs
+   * both backends, each table at its priority (given as an iptables-legacy-save and an
+   * iptables-nft-save dump, each header saying which).
+   */
+  legacy?: CompiledRuleset;
 }
 
 /** Whether a chain's rules make the kernel enable conntrack; only a chain using an extension whose options decide it is read rule by rule. */
@@ -243,6 +249,19 @@ class LazyCompiledChain implements CompiledChain {
 }
 
 export function compileRulesets(rulesets: readonly Ruleset[], family: Family): CompiledRuleset {
+  const mine = rulesets.filter((r) => r.family === family);
+  if (!mine.some((r) => r.flavour === "legacy") || !mine.some((r) => r.flavour === "nft")) return compileBackend(mine, family);
+  const main = compileBackend(mine.filter((r) => r.flavour !== "legacy"), family);
+  main.legacy = compileBackend(mine.filter((r) => r.flavour === "legacy"), family);
+  // Conntrack is one per namespace: a rule of either backend turns it on for both.
+  main.conntrackActive ||= main.legacy.conntrackActive;
+  main.legacy.conntrackActive = main.conntrackActive;
+  main.problems.push(...main.legacy.problems.map((p) => ({ ...p, message: `(iptables-legacy) ${p.message}` })));
+  return main;
+}
+
+/** One backend's tables of `family`, compiled. */
+function compileBackend(rulesets: readonly Ruleset[], family: Family): CompiledRuleset {
   const out: CompiledRuleset = { family, tables: new Map(), problems: [], loops: new Set(), conntrackActive: false, complete: true };
   const nftTables = new Set<CompiledTable>();
   for (const rs of rulesets) {

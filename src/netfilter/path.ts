@@ -83,8 +83,38 @@ function conntrackOn(ctx: PathContext): boolean {
   return ctx.rules.conntrackActive || ctx.nft?.conntrack === true;
 }
 
-/** Runs a list of live branches through one table/hook; terminal results become finals. */
+/**
+ * Runs a list of live branches through one table/hook; terminal results become finals. On a
+ * node with both iptables backends (CompiledRuleset.legacy), the iptables-legacy table runs at
+ * the same priority, after the iptables-nft one (see legacyStage).
+ */
 function stage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Branch[] {
+  if (s.table === "nat" && ctx.rules.legacy) return natStage(live, s.hook, ctx, finals);
+  const l = backendStage(live, s, ctx, finals);
+  return ctx.rules.legacy ? legacyStage(l, s, ctx, finals) : l;
+}
+
+/**
+ * The iptables-legacy table of a hook, after the iptables-nft one. The kernel calls hooks of
+ * equal priority in the order they were registered, which no dump shows: the legacy table is
+ * taken second (its module is usually loaded by a later iptables-legacy command, kube-proxy's
+ * say), and an outcome that passed both says so. Whether a packet is dropped does not depend on
+ * the order (an accept ends only its own table); which rule is named, and what a mark set by one
+ * means to the other, do.
+ */
+function legacyStage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Branch[] {
+  const legacy = ctx.rules.legacy!;
+  const chain = legacy.tables.get(s.table)?.chains.get(s.hook);
+  if (!chain?.declared) return live;
+  const both = ctx.rules.tables.get(s.table)?.chains.get(s.hook)?.declared === true;
+  for (const br of live) {
+    if (both) assume(br, `${s.table} ${s.hook} of both iptables backends: the kernel runs them in the order they were registered, which the dumps do not show (iptables-nft's taken first)`);
+  }
+  return backendStage(live, s, { ...ctx, rules: legacy }, finals, true);
+}
+
+/** One backend's table for every live history; `legacy` marks its steps and fates as iptables-legacy's. */
+function backendStage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[], legacy = false): Branch[] {
   const next: Branch[] = [];
   const finalsBefore = finals.length;
   for (const br of live) {
@@ -93,11 +123,11 @@ function stage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Bra
       continue;
     }
     // Untracked packets skip nat entirely; raw runs before conntrack so it is always consulted.
-    for (const r of runTable(br, s.table, s.hook, ctx)) {
+    for (const r of tableRun(br, s.table, s.hook, ctx, legacy)) {
       if (r.verdict === "ACCEPT") {
         if (s.table === "nat") applyNat(r.br);
         next.push(r.br);
-      } else finals.push({ br: r.br, fate: terminalFate(r, s) });
+      } else finals.push({ br: r.br, fate: terminalFate(r, s, undefined, legacy) });
     }
   }
   // Histories this table split that leave it in one state go on as one (see mergeBranches).
@@ -106,10 +136,18 @@ function stage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Bra
   return mergeBranches(next.map((br) => ({ br })), (x) => decidingStep(x.br.steps)).map((x) => x.br);
 }
 
+/** runTable, with the steps it adds marked as iptables-legacy's when `legacy`. */
+function tableRun(br: Branch, table: TableName, hook: Hook, ctx: PathContext, legacy: boolean): TableResult[] {
+  const from = br.steps.length;
+  const results = runTable(br, table, hook, ctx);
+  if (legacy) for (const r of results) for (let i = from; i < r.br.steps.length; i++) r.br.steps[i]!.legacy = true;
+  return results;
+}
+
 /** How a table's (or an nft chain's, with `nft`) terminal verdict ends the packet. */
-function terminalFate(r: TableResult, s: { table: StepTable; hook: Hook }, nft?: NftPlace): Fate {
+function terminalFate(r: TableResult, s: { table: StepTable; hook: Hook }, nft?: NftPlace, legacy = false): Fate {
   const rule = r.rule ?? "policy";
-  const place = nft ? { nft } : {};
+  const place = nft ? { nft } : legacy ? { legacy: true as const } : {};
   const where = nft ? `nft ${nft.family} ${nft.table}` : s.table;
   switch (r.verdict) {
     case "DROP":
@@ -194,10 +232,13 @@ function withHandle(place: NftPlace, r: TableResult, base: NftBase): NftPlace {
  */
 function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[]): Branch[] {
   const nftNat = ctx.nft?.hooks.get(hook)?.filter((b) => b.type === "nat") ?? [];
-  if (nftNat.length === 0) return stage(live, { table: "nat", hook }, ctx, finals);
+  const legacy = ctx.rules.legacy?.tables.get("nat")?.chains.get(hook)?.declared === true ? ctx.rules.legacy : undefined;
+  if (nftNat.length === 0 && !legacy) return backendStage(live, { table: "nat", hook }, ctx, finals);
   const iptablesAt = hook === "PREROUTING" || hook === "OUTPUT" ? -100 : 100;
-  // iptables' nat table first among equals (it registers at module load, before any nft chain).
-  const units: Array<NftBase | "iptables"> = [...nftNat.filter((b) => b.priority < iptablesAt), "iptables", ...nftNat.filter((b) => b.priority >= iptablesAt)];
+  // iptables' nat table first among equals (it registers at module load, before any nft chain);
+  // iptables-legacy's after iptables-nft's (see legacyStage).
+  const tables: Array<"iptables" | "legacy"> = legacy ? ["iptables", "legacy"] : ["iptables"];
+  const units: Array<NftBase | "iptables" | "legacy"> = [...nftNat.filter((b) => b.priority < iptablesAt), ...tables, ...nftNat.filter((b) => b.priority >= iptablesAt)];
   const next: Branch[] = [];
   const finalsBefore = finals.length;
   for (const br of live) {
@@ -209,10 +250,16 @@ function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[])
     for (const u of units) {
       const after: Branch[] = [];
       for (const b of cur) {
-        const results = u === "iptables" ? runTable(b, "nat", hook, ctx) : runBaseChain(b, u, ctx, { beforeConntrack: false });
+        const results = u === "iptables" ? runTable(b, "nat", hook, ctx)
+          : u === "legacy" ? tableRun(b, "nat", hook, { ...ctx, rules: legacy! }, true)
+          : runBaseChain(b, u, ctx, { beforeConntrack: false });
         for (const r of results) {
           if (r.verdict !== "ACCEPT") {
-            finals.push({ br: r.br, fate: u === "iptables" ? terminalFate(r, { table: "nat", hook }) : terminalFate(r, { table: "nft", hook }, withHandle({ family: u.table.family, table: u.table.name }, r, u)) });
+            finals.push({
+              br: r.br,
+              fate: u === "iptables" || u === "legacy" ? terminalFate(r, { table: "nat", hook }, undefined, u === "legacy")
+                : terminalFate(r, { table: "nft", hook }, withHandle({ family: u.table.family, table: u.table.name }, r, u)),
+            });
           } else if (r.br.pendingNat) {
             // NAT set up: the later nat chains of this hook do not run.
             applyNat(r.br);

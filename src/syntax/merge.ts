@@ -28,17 +28,35 @@ interface Placed {
   chainFiles: Map<string, string>;
 }
 
-/** One ruleset per family, in the order the families first appear; nothing merged is lost silently. */
+/**
+ * One ruleset per family, in the order the families first appear; nothing merged is lost
+ * silently. A family given both as iptables-legacy and as iptables-nft dumps (their headers
+ * say which) keeps one ruleset per backend: the kernel runs both backends' tables, each at its
+ * table's priority, so they are not views of one table to merge. A dump that does not say its
+ * backend goes with the iptables-nft one, and a warning says so.
+ */
 export function mergeRulesets(inputs: readonly SourcedRuleset[]): { rulesets: Ruleset[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const byFamily = new Map<Family, SourcedRuleset[]>();
+  const byFamily = new Map<string, SourcedRuleset[]>();
+  const bothBackends = new Set<Family>();
+  for (const f of new Set(inputs.map((s) => s.ruleset.family))) {
+    const flavours = new Set(inputs.filter((s) => s.ruleset.family === f).map((s) => s.ruleset.flavour));
+    if (flavours.has("legacy") && flavours.has("nft")) bothBackends.add(f);
+  }
   for (const s of inputs) {
-    const l = byFamily.get(s.ruleset.family);
+    const rs = s.ruleset;
+    const legacy = bothBackends.has(rs.family) && rs.flavour === "legacy";
+    if (bothBackends.has(rs.family) && rs.flavour === "unknown" && rs.tables[0]) {
+      diagnostics.push(at(s.file, rs.tables[0].span, "warning", "this dump does not say its backend (no iptables-save header) and the inputs hold both iptables-legacy and iptables-nft dumps: it is read as iptables-nft's"));
+    }
+    const key = `${rs.family}${legacy ? " legacy" : ""}`;
+    const l = byFamily.get(key);
     if (l) l.push(s);
-    else byFamily.set(s.ruleset.family, [s]);
+    else byFamily.set(key, [s]);
   }
   const rulesets: Ruleset[] = [];
-  for (const [family, list] of byFamily) {
+  for (const list of byFamily.values()) {
+    const family = list[0]!.ruleset.family;
     if (list.length === 1 && distinctTables(list[0]!.ruleset)) {
       rulesets.push(list[0]!.ruleset);
       continue;
