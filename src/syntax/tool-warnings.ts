@@ -16,7 +16,7 @@ export function isToolWarning(line: string): boolean {
 /** What to tell the user about one of the tool's warning lines, if it matters to a trace. */
 export function toolWarningMessage(line: string): string | undefined {
   if (!LEGACY_PRESENT.test(line)) return undefined;
-  // Not "give both dumps": rulesets given together merge by table and chain, while the kernel
-  // runs each backend's chains on their own hooks, which netfate does not model.
-  return "iptables-nft says iptables-legacy tables are present: the kernel runs their rules as well as these, and netfate sees only this dump's; look at them with iptables-legacy-save (a packet a trace accepts may still be dropped there)";
+  // Given with the iptables-legacy-save dump too, both backends are run (syntax/merge.ts keeps
+  // them apart); the warning stays, as the reader of one dump cannot know the other was given.
+  return "iptables-nft says iptables-legacy tables are present: the kernel runs their rules as well as these (a packet this dump accepts may still be dropped there); give iptables-legacy-save's output too, and netfate runs both";
 }
