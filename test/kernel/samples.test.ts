@@ -83,7 +83,8 @@ function discover(): { groups: Group[]; noPackets: string[]; nftSamples: string[
       noPackets.push(sample);
       continue;
     }
-    // An nftables sample: netfate reads no nft yet; nft-samples-load.test.ts sends its packets.
+    // An nftables sample: nft-samples-load.test.ts sends its packets to the kernel (loaded with
+    // nft -f, not iptables-restore) and test/golden/nft-samples.test.ts holds netfate to what it saw.
     if (files.includes("ruleset.nft")) {
       nftSamples.push(sample);
       continue;
@@ -197,7 +198,9 @@ describe.skipIf(why !== undefined)(`samples through the kernel${why ? ` (skipped
   });
 
   for (const sample of noPackets) it.skip(`${sample}: skipped — no packets.json, nothing to send`, () => {});
-  for (const sample of nftSamples) it.skip(`${sample}: skipped — an nftables sample, sent by nft-samples-load.test.ts until netfate reads nft`, () => {});
+  it("leaves the nftables samples to their own kernel test", () => {
+    expect(nftSamples.length).toBeGreaterThan(0);
+  });
 
   for (const g of groups) {
     const { facts, diagnostics } = factsFromTexts(g.nodeFiles.map((f) => ({ file: f, text: read(g.sample, f) })));
