@@ -380,13 +380,34 @@ export class NftTextReader extends StatementReader {
   private readTypeList(): string[] | undefined {
     const out: string[] = [];
     do {
+      // `interval ipv4_addr`: a map value of ranges.
+      this.c.accept("interval");
+      const obj = this.objectTypeWord();
+      if (obj !== undefined) {
+        out.push(obj);
+        continue;
+      }
       const t = this.c.cur();
       if (t.type !== "word") return this.c.fail("a datatype (ipv4_addr, inet_service, ...)");
-      // `interval ipv4_addr`: a map value of ranges.
-      if (t.text === "interval") this.c.next();
       out.push(this.c.next().text);
     } while (this.c.accept("."));
     return out;
+  }
+
+  /** `verdict`, `counter`, `quota`, `ct helper`...: a map value type that is no expression. */
+  private objectTypeWord(): string | undefined {
+    const c = this.c;
+    if (c.is("ct") && CT_OBJECT_TYPES.has(c.peekTok(1)?.text ?? "")) {
+      c.next();
+      return `ct ${c.next().text}`;
+    }
+    for (const w of ["verdict", ...OBJECT_TYPES]) {
+      if (c.is(w) && (c.atStmtEnd(1) || c.is(".", 1))) {
+        c.next();
+        return w;
+      }
+    }
+    return undefined;
   }
 
   private readSetItem(set: NftSet): boolean {
@@ -410,6 +431,13 @@ export class NftTextReader extends StatementReader {
         set.keyTypeof = k.kind === "concat" ? k.parts : [k];
         set.keyType = expressionType(k) ?? [];
         if (c.accept(":")) {
+          c.accept("interval");
+          // A verdict or an object type names no expression: `typeof ip saddr : verdict`.
+          const obj = this.objectTypeWord();
+          if (obj !== undefined) {
+            set.dataType = [obj];
+            return true;
+          }
           const d = this.readConcat();
           if (!d) return false;
           set.dataTypeof = d.kind === "concat" ? d.parts : [d];

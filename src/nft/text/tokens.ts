@@ -129,7 +129,9 @@ export function tokenize(text: string): { tokens: Token[]; unterminated: Token[]
       lastEnd = i;
       continue;
     }
-    if (isWordChar(c) || ((c === "-" || c === ":" || c === ".") && (isAlnum(text[i + 1]) || text[i + 1] === ":"))) {
+    // A `:` right after a closing brace separates (`map { ... }:tcp dport map { ... }`, as nft prints a nat port).
+    const afterClose = c === ":" && (text[i - 1] === "}" || text[i - 1] === ")");
+    if (isWordChar(c) || ((c === "-" || (c === ":" && !afterClose) || c === ".") && (isAlnum(text[i + 1]) || text[i + 1] === ":"))) {
       let j = i + 1;
       while (j < n) {
         const d = text[j]!;

@@ -214,11 +214,8 @@ export class ValueReader {
   protected wordValue(type: string | undefined, t: Token): NftExpr | undefined {
     const w = t.text;
     if (type === undefined || type === RAW_TYPE) return { kind: "const", type: RAW_TYPE, value: w };
-    // `exists` / `missing` test for presence whatever the expression's type; `fib ... oif
-    // missing` lists as `oif 0` with -n (an interface index is otherwise always a quoted name).
-    if (w === "exists" || w === "missing" || (type === "iface_index" && (w === "0" || w === "1"))) {
-      return { kind: "const", type: "boolean", value: w === "exists" || w === "1" ? 1 : 0 };
-    }
+    // `exists` / `missing` test for presence whatever the expression's type.
+    if (w === "exists" || w === "missing") return { kind: "const", type: "boolean", value: w === "exists" ? 1 : 0 };
     const whole = parseConst(type, w);
     if (typeof whole !== "string") return whole;
     const slash = w.lastIndexOf("/");
@@ -285,8 +282,8 @@ export class ValueReader {
   readElement(keyTypes: string[] | undefined, dataTypes: string[] | undefined): NftElement | undefined {
     const c = this.c;
     const start = c.cur();
-    // `80:8080` glued: nft splits key and value at the colon for non-address keys.
-    const key = this.readKey(keyTypes, false);
+    // `*`: the catch-all element, matching what no other element matches.
+    const key: NftExpr | undefined = c.is("*") ? (c.next(), { kind: "const", type: RAW_TYPE, value: "*" }) : this.readKey(keyTypes, false);
     if (key === undefined) return undefined;
     const el: NftElement = { key, span: c.span(start) };
     for (;;) {
