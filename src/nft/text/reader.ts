@@ -74,6 +74,17 @@ export class NftTextReader extends StatementReader {
     }
   }
 
+  /**
+   * nft 1.0.6 refuses `}` right after an item of a block (`chain c { accept }`, `flags
+   * dormant }`, a chain's `}` then the table's): each item ends with a newline or `;` first.
+   */
+  private requireSeparator(what: string): void {
+    const t = this.c.cur();
+    if (t.type === "punct" && t.text === "}") {
+      this.c.sink.error(this.c.span(t), `nft needs a newline or ";" after ${what} before "}"`, 'a newline or ";"', "}");
+    }
+  }
+
   // -------------------------------------------------------------------------------------------
   // Names.
 
@@ -146,6 +157,7 @@ export class NftTextReader extends StatementReader {
       if (c.accept(";")) continue;
       const before = c.pos;
       this.readTableItem(ix);
+      this.requireSeparator("a table's chain, set, object, flags or comment");
       if (c.pos === before) {
         c.fail("chain, set, map, flowtable, an object, flags or comment");
         c.skipStatement();
@@ -240,6 +252,7 @@ export class NftTextReader extends StatementReader {
       const t = c.cur();
       if (t.text === "type" && t.type === "word" && CHAIN_TYPES.has(c.peekTok(1)?.text as NftChainType)) {
         this.readBaseChain(ch);
+        this.requireSeparator("the chain's type, hook and priority");
         continue;
       }
       if (t.text === "policy" && t.type === "word") {
@@ -253,15 +266,18 @@ export class NftTextReader extends StatementReader {
         c.next();
         if (ch.base) ch.base.policy = p;
         else c.sink.error(c.span(t), "a policy is only for a base chain (one with type ... hook ...)");
+        this.requireSeparator("the policy");
         continue;
       }
       if (t.text === "comment" && c.peekTok(1)?.type === "string" && c.atStmtEnd(2)) {
         c.next();
         ch.comment = c.next().value!;
+        this.requireSeparator("the comment");
         continue;
       }
       const rule = this.readRule();
       if (rule.stmts.length > 0 || rule.comment !== undefined) ch.rules.push(rule);
+      this.requireSeparator("a rule");
       if (!c.atStmtEnd()) {
         c.fail("the end of the rule");
         c.skipStatement();
@@ -368,7 +384,10 @@ export class NftTextReader extends StatementReader {
       if (c.accept("}")) break;
       if (c.accept(";")) continue;
       const before = c.pos;
+      const elements = c.is("elements");
       if (!this.readSetItem(set)) c.skipStatement();
+      // nft takes `elements = { ... }` right before the closing brace, but nothing else.
+      else if (!elements) this.requireSeparator(`the ${set.kind}'s ${c.toks[before]!.text}`);
       if (c.pos === before) {
         c.fail("type, typeof, flags, timeout, gc-interval, size, policy, auto-merge, counter, comment or elements");
         c.skipStatement();
