@@ -224,6 +224,11 @@ const inetService: NftDatatype = {
   },
 };
 
+/** Units of byte amounts (quota, limit rates). */
+export const BYTE_UNITS: Readonly<Record<string, number>> = Object.assign(Object.create(null) as object, {
+  bytes: 1, kbytes: 1024, mbytes: 1024 * 1024, gbytes: 1024 * 1024 * 1024,
+});
+
 // ---------------------------------------------------------------------------------------------
 // Times.
 

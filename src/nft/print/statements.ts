@@ -6,7 +6,7 @@
  */
 import type { NftExpr, NftMatch, NftNat, NftRule, NftStmt } from "../../model/nft.js";
 import { boundChainRules } from "../chain-binding.js";
-import { isBitmaskType, parseConst, printConst, printDuration, type PrintOptions } from "../datatypes.js";
+import { BYTE_UNITS, isBitmaskType, parseConst, printConst, printDuration, type PrintOptions } from "../datatypes.js";
 import { expressionType, printNftExpr } from "../expressions/print.js";
 
 export interface RulePrintOptions extends PrintOptions {
@@ -16,7 +16,6 @@ export interface RulePrintOptions extends PrintOptions {
   stateless?: boolean;
 }
 
-const BYTE_SCALE: Readonly<Record<string, number>> = { bytes: 1, kbytes: 1024, mbytes: 1024 * 1024, gbytes: 1024 * 1024 * 1024 };
 
 /** One set bit: a single flag (`syn`), as opposed to several (`syn,ack`). */
 function singleBit(e: NftExpr): boolean {
@@ -46,7 +45,7 @@ function printMatch(m: NftMatch, o: PrintOptions): string {
 
 function amount(bytes: number, unit: string | undefined): string {
   const u = unit ?? "bytes";
-  return `${Math.round(bytes / (BYTE_SCALE[u] ?? 1))} ${u}`;
+  return `${Math.round(bytes / (BYTE_UNITS[u] ?? 1))} ${u}`;
 }
 
 /** `ADDR:PORT`, `[ADDR6]:PORT`, `:PORT`. */

@@ -38,6 +38,9 @@ export class NftTextReader extends StatementReader {
   /** Tables named by iptables-nft warnings. */
   readonly managed: { family: string; name: string }[] = [];
   private current: TableIndex | undefined;
+  /** Elements deleted by script commands, left out by `finish`. */
+  private readonly deletedElements = new Set<NftSet["elements"][number]>();
+  private readonly elementIndex = new Map<NftSet, { byKey: Map<string, NftSet["elements"][number]>; indexed: number }>();
 
   constructor(c: Cursor, readonly b: RulesetBuilder) {
     super(c, {
@@ -83,6 +86,12 @@ export class NftTextReader extends StatementReader {
     if (t.type === "punct" && t.text === "}") {
       this.c.sink.error(this.c.span(t), `nft needs a newline or ";" after ${what} before "}"`, 'a newline or ";"', "}");
     }
+  }
+
+  /** Applies what a script left pending: deleted elements leave their sets. */
+  finish(): void {
+    if (this.deletedElements.size === 0) return;
+    for (const set of this.elementIndex.keys()) set.elements = set.elements.filter((e) => !this.deletedElements.has(e));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -763,7 +772,12 @@ export class NftTextReader extends StatementReader {
       if (!ix) c.sink.error(c.span(n.tok), `table ${family} ${n.name} does not exist`);
       else for (const ch of ix.table.chains) ch.rules = [];
       // nft flushes the rules of every chain and the elements of every set.
-      if (ix) for (const s of ix.table.sets) s.elements = [];
+      if (ix) {
+        for (const s of ix.table.sets) {
+          s.elements = [];
+          this.elementIndex.delete(s);
+        }
+      }
       return;
     }
     if (cmd === "create" && this.b.find(family, n.name)) c.sink.error(c.span(cmdTok), `table ${family} ${n.name} exists already (create refuses; add would not)`);
@@ -888,7 +902,10 @@ export class NftTextReader extends StatementReader {
         return c.skipStatement();
       case "flush": {
         const s = ix.sets.get(n.name);
-        if (s) s.elements = [];
+        if (s) {
+          s.elements = [];
+          this.elementIndex.delete(s);
+        }
         else c.sink.error(c.span(n.tok), `${kind} ${n.name} does not exist`);
         return;
       }
@@ -915,9 +932,25 @@ export class NftTextReader extends StatementReader {
       return;
     }
     if (cmd === "delete" || cmd === "destroy") {
-      // Elements are matched by their printed key: one index for the whole command.
-      const drop = new Set(els.map((e) => keyText(e.key)));
-      set.elements = set.elements.filter((e) => !drop.has(keyText(e.key)));
+      // Elements are matched by key through an index kept per set, and left out once at the
+      // end: a script deleting elements one command at a time stays linear.
+      let index = this.elementIndex.get(set);
+      if (!index) {
+        index = { byKey: new Map(), indexed: 0 };
+        this.elementIndex.set(set, index);
+      }
+      for (; index.indexed < set.elements.length; index.indexed++) {
+        const e = set.elements[index.indexed]!;
+        if (!this.deletedElements.has(e)) index.byKey.set(keyText(e.key), e);
+      }
+      for (const e of els) {
+        const k = keyText(e.key);
+        const hit = index.byKey.get(k);
+        if (hit) {
+          this.deletedElements.add(hit);
+          index.byKey.delete(k);
+        } else if (cmd === "delete") c.sink.error(e.span ?? c.span(n.tok), `no element ${k} in ${set.kind} ${set.name} to delete`);
+      }
       return;
     }
     c.sink.error(c.span(n.tok), `${cmd} element is not an nft command`, "add, create, delete or destroy");

@@ -8,18 +8,18 @@ import type {
   NftExpr, NftLimit, NftLog, NftMatch, NftNat, NftOp, NftOtherStmt, NftQueue, NftQuota, NftReject, NftRule, NftSetStmt, NftStmt,
 } from "../../model/nft.js";
 import { boundChainRules } from "../chain-binding.js";
-import { parseDuration } from "../datatypes.js";
+import { BYTE_UNITS, parseDuration } from "../datatypes.js";
+import { wordTable } from "../expressions/types.js";
 import { expressionType, printNftExpr } from "../expressions/print.js";
 import { printNftRule } from "../print/statements.js";
 import { isHandleComment, handleOf } from "./cursor.js";
 import type { Token } from "./tokens.js";
 import { RAW_TYPE, ValueReader, VERDICT_WORDS } from "./values.js";
 
-const RELATIONS: Readonly<Record<string, NftOp>> = {
+const RELATIONS: Readonly<Record<string, NftOp>> = wordTable({
   "==": "==", eq: "==", "!=": "!=", ne: "!=", "<": "<", lt: "<", ">": ">", gt: ">", "<=": "<=", le: "<=", ">=": ">=", ge: ">=",
-};
+});
 
-export const BYTE_UNITS: Readonly<Record<string, number>> = { bytes: 1, kbytes: 1024, mbytes: 1024 * 1024, gbytes: 1024 * 1024 * 1024 };
 const PER = new Set(["second", "minute", "hour", "day", "week"]);
 const NAT_FLAGS = new Set(["random", "fully-random", "persistent", "netmap"]);
 /** Statement words kept as written (`other`), to the end of the rule. */

@@ -9,13 +9,14 @@ import type { NftConst, NftElement, NftExpr, NftSetLiteral, NftVerdict } from ".
 import { datatype, isBitmaskType, parseConst, parseDuration } from "../datatypes.js";
 import { expressionType } from "../expressions/print.js";
 import { expressionKindAt } from "../expressions/registry.js";
+import { wordTable } from "../expressions/types.js";
 import { Cursor } from "./cursor.js";
 import type { Token } from "./tokens.js";
 
 /** Binary operators as nft writes them, symbol or word. */
-const BINOPS: Readonly<Record<string, "&" | "|" | "^" | "<<" | ">>">> = {
+const BINOPS: Readonly<Record<string, "&" | "|" | "^" | "<<" | ">>">> = wordTable({
   "&": "&", and: "&", "|": "|", or: "|", "^": "^", xor: "^", "<<": "<<", lshift: "<<", ">>": ">>", rshift: ">>",
-};
+});
 
 /** The type a constant of no known datatype gets: kept as written, printed back as written. */
 export const RAW_TYPE = "raw";
@@ -28,12 +29,14 @@ export interface SetTypes {
 }
 
 export class ValueReader {
-  constructor(readonly c: Cursor, readonly sets: SetTypes) {}
+  constructor(readonly c: Cursor, readonly sets: SetTypes) {
+    c.readConcat = () => this.readConcat();
+  }
 
   /** An expression kind or a parenthesized concatenation, if one starts here. */
   startsExpression(): boolean {
     if (this.c.is("(")) return true;
-    return expressionKindAt(this.c.wordReader(() => undefined)) !== undefined;
+    return expressionKindAt(this.c.words) !== undefined;
   }
 
   readPrimary(): NftExpr | undefined {
@@ -48,7 +51,7 @@ export class ValueReader {
       return e;
     }
     if (!c.enter()) return undefined;
-    const r = c.wordReader(() => this.readConcat());
+    const r = c.words;
     const kind = expressionKindAt(r);
     const e = kind ? kind.read(r) : c.fail("an expression (ip saddr, tcp dport, meta mark, ct state...)");
     c.leave();
