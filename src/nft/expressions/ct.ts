@@ -33,6 +33,7 @@ const ADDRESS_KEYS = new Set(["saddr", "daddr"]);
 
 export const ctKind: ExprKind<NftCt> = {
   kind: "ct",
+  keywords: ["ct"],
   starts(r) {
     if (r.peek() !== "ct") return false;
     const k = r.peek(1);

@@ -57,6 +57,7 @@ const PRINT_BARE = new Set(["iif", "oif", "iifname", "oifname", "iifgroup", "oif
 
 export const metaKind: ExprKind<NftMeta> = {
   kind: "meta",
+  keywords: ["meta"],
   starts(r) {
     const w = r.peek();
     if (w === "meta") return r.peek(1) !== undefined && META_KEYS[r.peek(1)!] !== undefined;

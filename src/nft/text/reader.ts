@@ -9,7 +9,7 @@ import type {
 import { NFT_FAMILIES } from "../../model/nft.js";
 import type { Span } from "../../model/span.js";
 import { parseDuration } from "../datatypes.js";
-import { expressionType } from "../expressions/print.js";
+import { expressionType, printNftExpr } from "../expressions/print.js";
 import { Cursor, handleOf, isHandleComment } from "./cursor.js";
 import { priorityNumber } from "./priority.js";
 import { chainOf, removeNamed, RulesetBuilder, type TableIndex } from "./ruleset-builder.js";
@@ -949,7 +949,7 @@ export class NftTextReader extends StatementReader {
         if (hit) {
           this.deletedElements.add(hit);
           index.byKey.delete(k);
-        } else if (cmd === "delete") c.sink.error(e.span ?? c.span(n.tok), `no element ${k} in ${set.kind} ${set.name} to delete`);
+        } else if (cmd === "delete") c.sink.error(e.span ?? c.span(n.tok), `no element ${printNftExpr(e.key)} in ${set.kind} ${set.name} to delete`);
       }
       return;
     }

@@ -9,6 +9,7 @@ import type {
 } from "../../model/nft.js";
 import { boundChainRules } from "../chain-binding.js";
 import { BYTE_UNITS, parseDuration } from "../datatypes.js";
+import { expressionKindByKeyword } from "../expressions/registry.js";
 import { wordTable } from "../expressions/types.js";
 import { expressionType, printNftExpr } from "../expressions/print.js";
 import { printNftRule } from "../print/statements.js";
@@ -135,6 +136,9 @@ export class StatementReader extends ValueReader {
     }
     if (OTHER_STATEMENTS.has(w)) return this.otherToEnd(w, `the ${w} statement is kept as written and not evaluated`);
     if (!this.startsExpression()) {
+      // `meta constructor`, `tcp option-less`: a known kind with an unknown key is refused, as nft does.
+      const kind = c.cur().type === "word" ? expressionKindByKeyword(w) : undefined;
+      if (kind) return kind.read(c.words) as undefined;
       if (c.cur().type === "word") return this.otherToEnd(w, `${w} is not a statement or expression netfate knows; the rest of the rule is kept as written and not evaluated`);
       return c.fail("a statement");
     }
