@@ -18,8 +18,17 @@ import type { NftConst } from "../model/nft.js";
 export type NftValue = number | bigint | string;
 
 export interface PrintOptions {
-  /** `nft -n`: symbols as numbers. */
+  /** `nft -n`: symbols, protocols, times and priorities as numbers. */
   numeric?: boolean;
+  /** `nft -p`: layer 4 protocols as numbers. */
+  numericProto?: boolean;
+  /** `nft -T`: times as seconds. */
+  numericTime?: boolean;
+}
+
+/** Whether times print as seconds (`-n` or `-T`). */
+export function numericTime(o: PrintOptions): boolean {
+  return o.numeric === true || o.numericTime === true;
 }
 
 export interface NftDatatype {
@@ -205,7 +214,7 @@ const inetProto: NftDatatype = {
     return n === undefined ? { error: "a protocol name or number 0-255" } : n;
   },
   print(value, p) {
-    return p.numeric || typeof value !== "number" ? String(value) : protocolName(value);
+    return p.numeric || p.numericProto || typeof value !== "number" ? String(value) : protocolName(value);
   },
 };
 
@@ -270,7 +279,7 @@ const timeType: NftDatatype = {
     return v === undefined ? { error: "a time such as 10s, 1h30m or 500ms" } : v;
   },
   print(value, p) {
-    return printDuration(Number(value), p.numeric);
+    return printDuration(Number(value), numericTime(p));
   },
 };
 

@@ -45,6 +45,10 @@ const FLAGS: ReadonlyArray<readonly [string[], RulesetPrintOptions]> = [
   [["-n"], { numeric: true }],
   [["-y"], { numericPriority: true }],
   [["-a", "-s"], { handles: true, stateless: true }],
+  [["-p"], { numericProto: true }],
+  [["-T"], { numericTime: true }],
+  [["-t"], { terse: true }],
+  [["-nn"], { numeric: true }],
 ];
 
 /** Time left on elements moves on between two listings. */
@@ -63,6 +67,22 @@ function roundTrip(name: string, script: string): string | undefined {
     const { ruleset, diagnostics } = parseNftText(listed.out, `${name} (nft ${args.join(" ")} list ruleset)`);
     expect(diagnostics.filter((d) => d.severity === "error").map(formatDiagnostic)).toEqual([]);
     expect(printNftRuleset(ruleset, opts), `nft ${args.join(" ")} list ruleset of ${name}`).toBe(listed.out);
+  }
+  // `nft list table` / `list chain` / `list set` print one object inside its table.
+  const first = parseNftText(nft(ns, ["list", "ruleset"]).out, name).ruleset.tables[0];
+  if (first) {
+    const one = nft(ns, ["list", "table", first.family, first.name]);
+    expect(printNftRuleset(parseNftText(one.out, name).ruleset)).toBe(one.out);
+    const ch = first.chains[0];
+    if (ch) {
+      const listed = nft(ns, ["list", "chain", first.family, first.name, ch.name]);
+      expect(printNftRuleset(parseNftText(listed.out, name).ruleset)).toBe(listed.out);
+    }
+    const set = first.sets[0];
+    if (set) {
+      const listed = nft(ns, ["list", set.kind, first.family, first.name, set.name]);
+      expect(printNftRuleset(parseNftText(listed.out, name).ruleset)).toBe(listed.out);
+    }
   }
   // What the printer prints is an nft script that gives the same ruleset.
   const listed = nft(ns, ["list", "ruleset"]).out;

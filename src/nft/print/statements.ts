@@ -5,8 +5,8 @@
  * bitmask's "any bit" or a masked value).
  */
 import type { NftExpr, NftMatch, NftNat, NftRule, NftStmt } from "../../model/nft.js";
-import { boundChainRules } from "../chain-binding.js";
-import { BYTE_UNITS, isBitmaskType, parseConst, printConst, printDuration, type PrintOptions } from "../datatypes.js";
+import { boundChainRules } from "../side-facts.js";
+import { BYTE_UNITS, isBitmaskType, numericTime, parseConst, printConst, printDuration, type PrintOptions } from "../datatypes.js";
 import { expressionType, printNftExpr } from "../expressions/print.js";
 
 export interface RulePrintOptions extends PrintOptions {
@@ -121,7 +121,7 @@ export function printNftStmt(s: NftStmt, o: RulePrintOptions = {}): string {
       return "notrack";
     case "setop": {
       let inner = p(s.key);
-      if (s.timeout !== undefined) inner += ` timeout ${printDuration(s.timeout, o.numeric)}`;
+      if (s.timeout !== undefined) inner += ` timeout ${printDuration(s.timeout, numericTime(o))}`;
       for (const st of s.stmts ?? []) inner += ` ${printNftStmt(st, o)}`;
       if (s.data !== undefined) inner += ` : ${p(s.data)}`;
       return `${s.op} @${s.set} { ${inner} }`;

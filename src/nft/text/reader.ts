@@ -8,6 +8,7 @@ import type {
 } from "../../model/nft.js";
 import { NFT_FAMILIES } from "../../model/nft.js";
 import type { Span } from "../../model/span.js";
+import { intervalDataMaps } from "../side-facts.js";
 import { parseDuration } from "../datatypes.js";
 import { expressionType, printNftExpr } from "../expressions/print.js";
 import { Cursor, handleOf, isHandleComment } from "./cursor.js";
@@ -447,6 +448,7 @@ export class NftTextReader extends StatementReader {
         if (!k) return false;
         set.keyType = k;
         if (c.accept(":")) {
+          if (c.is("interval")) intervalDataMaps.add(set);
           const d = this.readTypeList();
           if (!d) return false;
           set.dataType = d;
@@ -459,7 +461,7 @@ export class NftTextReader extends StatementReader {
         set.keyTypeof = k.kind === "concat" ? k.parts : [k];
         set.keyType = expressionType(k) ?? [];
         if (c.accept(":")) {
-          c.accept("interval");
+          if (c.accept("interval")) intervalDataMaps.add(set);
           // A verdict or an object type names no expression: `typeof ip saddr : verdict`.
           const obj = this.objectTypeWord();
           if (obj !== undefined) {

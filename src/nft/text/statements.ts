@@ -7,7 +7,7 @@
 import type {
   NftExpr, NftLimit, NftLog, NftMatch, NftNat, NftOp, NftOtherStmt, NftQueue, NftQuota, NftReject, NftRule, NftSetStmt, NftStmt,
 } from "../../model/nft.js";
-import { boundChainRules } from "../chain-binding.js";
+import { boundChainRules } from "../side-facts.js";
 import { BYTE_UNITS, parseDuration } from "../datatypes.js";
 import { expressionKindByKeyword } from "../expressions/registry.js";
 import { wordTable } from "../expressions/types.js";
