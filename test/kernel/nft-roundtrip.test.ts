@@ -324,12 +324,15 @@ describe.skipIf(why !== undefined)("nft text: read and print as nft 1.0.6 lists"
     run(["ipset", "create", "foo", "hash:ip"]);
     run(["iptables-nft", "-A", "INPUT", "-m", "set", "--match-set", "foo", "src", "-j", "LOG", "--log-prefix", "x"]);
     run(["iptables-nft", "-t", "nat", "-A", "POSTROUTING", "-j", "MASQUERADE"]);
+    // -m comment lists as nothing between two spaces (`tcp dport 22  counter ...`).
+    run(["iptables-nft", "-A", "INPUT", "-p", "tcp", "--dport", "22", "-m", "comment", "--comment", "ssh in", "-j", "ACCEPT"]);
     const listed = nft(ns, ["list", "ruleset"]);
     // nft prints the warnings on stderr; a pasted dump has them wherever the terminal put them.
     const { ruleset, diagnostics } = parseNftText(listed.out + listed.err, "iptables-nft");
     expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     expect(ruleset.tables.map((t) => [t.name, t.managedBy])).toEqual([["filter", "iptables-nft"], ["nat", "iptables-nft"]]);
     expect(ruleset.tables[0]!.chains[0]!.rules[0]!.stmts[0]).toEqual({ kind: "xt", type: "match", name: "set" });
+    expect(ruleset.tables[0]!.chains[0]!.rules[1]!.stmts[1]).toEqual({ kind: "xt", type: "match", name: "comment" });
     expect(printNftRuleset(ruleset)).toBe(listed.out);
   });
 

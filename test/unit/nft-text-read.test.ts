@@ -60,6 +60,15 @@ describe("nft text reader: tables and chains", () => {
   });
 });
 
+describe("nft text reader: iptables-nft's silent -m comment", () => {
+  it("two spaces in a rule of a table iptables-nft manages are an xt comment match; elsewhere just spacing", () => {
+    const listing = "table ip filter {\n\tchain INPUT {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 22  counter packets 0 bytes 0 accept\n\t}\n}\n";
+    const managed = read(listing + "# Warning: table ip filter is managed by iptables-nft, do not touch!\n").rs;
+    expect(managed.tables[0]!.chains[0]!.rules[0]!.stmts.map((s) => s.kind)).toEqual(["match", "xt", "counter", "verdict"]);
+    expect(read(listing).rs.tables[0]!.chains[0]!.rules[0]!.stmts.map((s) => s.kind)).toEqual(["match", "counter", "verdict"]);
+  });
+});
+
 describe("nft text reader: values resolve against the left side's datatype", () => {
   it("ct state lists are one bitmask, matched implicitly (any of the bits)", () => {
     expect(strip(stmts("ct state established,related accept")[0])).toEqual({

@@ -135,7 +135,8 @@ export function printNftStmt(s: NftStmt, o: RulePrintOptions = {}): string {
     case "objref":
       return s.type.startsWith("ct ") ? `${s.type} set ${p(s.name)}` : `${s.type} name ${p(s.name)}`;
     case "xt":
-      return `xt ${s.type} ${s.name}`;
+      // nft 1.0.6 prints xt comment as its (empty) translation: two spaces in the rule.
+      return s.type === "match" && s.name === "comment" ? "" : `xt ${s.type} ${s.name}`;
     case "other": {
       const bound = boundChainRules.get(s);
       if (!bound) return s.text;

@@ -27,6 +27,9 @@ const NAT_FLAGS = new Set(["random", "fully-random", "persistent", "netmap"]);
 const OTHER_STATEMENTS = new Set(["dup", "fwd", "tproxy", "synproxy", "meter", "last", "secmark", "osf"]);
 
 export class StatementReader extends ValueReader {
+  /** Rules with a wide gap before a statement (its index): see `Token.wide`. */
+  readonly wideGaps = new Map<NftRule, number[]>();
+
   /** One rule: statements, a trailing `comment "..."`, and `# handle N`. */
   readRule(): NftRule {
     const c = this.c;
@@ -39,6 +42,7 @@ export class StatementReader extends ValueReader {
         rule.comment = c.next().value!;
         continue;
       }
+      if (c.cur().wide && rule.stmts.length > 0) (this.wideGaps.get(rule) ?? this.wideGaps.set(rule, []).get(rule)!).push(rule.stmts.length);
       const errors = c.sink.errorCount;
       const depth = c.depth;
       const s = this.readStatement();
