@@ -252,7 +252,7 @@ delete table ip gone
     expect(warnings.map((w) => w.message)).toEqual(['include "/etc/nftables.d/*.nft" is not followed: what it adds is missing from this ruleset']);
     expect(rs.source).toBe("script");
     expect(rs.includes).toEqual([{ file: "/etc/nftables.d/*.nft", span: { line: 3, col: 1, len: 7 } }]);
-    expect(rs.defines?.map((d) => [d.name, d.value])).toEqual([["web", "{ 80 , 443 }"]]);
+    expect(rs.defines?.map((d) => [d.name, d.value])).toEqual([["web", "{ 80, 443 }"]]);
     expect(rs.tables.map((t) => t.name)).toEqual(["f"]);
     const chain = rs.tables[0]!.chains[0]!;
     expect(chain.rules.map((r) => r.stmts[0]!.kind === "match" && r.stmts[0]!.left.kind)).toEqual(["ct", "payload"]);

@@ -15,7 +15,7 @@ import { Cursor, handleOf, isHandleComment } from "./cursor.js";
 import { priorityNumber } from "./priority.js";
 import { chainOf, removeNamed, RulesetBuilder, type TableIndex } from "./ruleset-builder.js";
 import { StatementReader } from "./statements.js";
-import type { Token } from "./tokens.js";
+import { joinTokens, type Token } from "./tokens.js";
 
 const HOOKS = new Set<NftHook>(["prerouting", "input", "forward", "output", "postrouting", "ingress", "egress"]);
 const CHAIN_TYPES = new Set<NftChainType>(["filter", "nat", "route"]);
@@ -26,12 +26,6 @@ const CT_OBJECT_TYPES = new Set(["helper", "timeout", "expectation"]);
 /** `# Warning: table ip filter is managed by iptables-nft, do not touch!` (nft prints it on stderr). */
 const MANAGED = /^#\s*Warning:\s*table\s+(\S+)\s+(\S+)\s+is managed by iptables-nft/;
 
-/** Tokens joined back into text: a space between them unless they were written glued. */
-export function joinTokens(toks: readonly Token[]): string {
-  let s = "";
-  for (const t of toks) s += s === "" || t.glued ? t.text : ` ${t.text}`;
-  return s;
-}
 
 export class NftTextReader extends StatementReader {
   /** Whether the text had script commands (`add`, `flush`...) rather than only a listing. */

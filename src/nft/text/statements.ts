@@ -63,8 +63,9 @@ export class StatementReader extends ValueReader {
       rule.handle = handleOf(end);
       c.next();
     }
-    rule.span.len = Math.max(1, (c.toks[c.pos - 1]?.col ?? start.col) - start.col + 1);
-    if (c.toks[c.pos - 1]?.line !== start.line) rule.span.len = start.text.length;
+    // The rule's extent on its first line (a rule with an anonymous chain spans lines).
+    const last = c.toks[c.pos - 1];
+    rule.span.len = last && last.line === start.line && c.pos - 1 >= ruleStart ? last.col + last.text.length - start.col : start.text.length;
     return rule;
   }
 

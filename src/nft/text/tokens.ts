@@ -51,6 +51,13 @@ function isAlnum(c: string | undefined): boolean {
   return k < 128 && ALNUM[k] === 1;
 }
 
+/** Tokens joined back into text: a space between them unless they were written glued. */
+export function joinTokens(toks: readonly Token[]): string {
+  let s = "";
+  for (const t of toks) s += s === "" || t.glued ? t.text : ` ${t.text}`;
+  return s;
+}
+
 export function spanOf(t: Token): Span {
   return { line: t.line, col: t.col, len: t.text.length };
 }
