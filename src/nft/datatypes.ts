@@ -45,6 +45,11 @@ export interface NftDatatype {
 // ---------------------------------------------------------------------------------------------
 // Builders.
 
+/** Values whose canonical form is their printing (addresses, verdicts). */
+function printAsIs(value: NftValue): string {
+  return String(value);
+}
+
 function parseUnsigned(word: string, bits: number): number | bigint | undefined {
   if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(word)) return undefined;
   const big = BigInt(word);
@@ -170,9 +175,7 @@ const ipv4Addr: NftDatatype = {
   parse(word) {
     return addressFamily(word) === "ipv4" ? canonicalAddress(word, "ipv4") : { error: "an IPv4 address" };
   },
-  print(value) {
-    return String(value);
-  },
+  print: printAsIs,
 };
 
 const ipv6Addr: NftDatatype = {
@@ -198,9 +201,7 @@ const etherAddr: NftDatatype = {
       ? word.split(":").map((b) => b.toLowerCase().padStart(2, "0")).join(":")
       : { error: "an ethernet address (six hex bytes separated by colons)" };
   },
-  print(value) {
-    return String(value);
-  },
+  print: printAsIs,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -228,9 +229,7 @@ const inetService: NftDatatype = {
     return n === undefined ? { error: "a port number 0-65535 or a service name" } : n;
   },
   // nft 1.0.6 prints ports as numbers unless asked for names (`-S`).
-  print(value) {
-    return String(value);
-  },
+  print: printAsIs,
 };
 
 /** Units of byte amounts (quota, limit rates). */
@@ -332,9 +331,7 @@ const verdictType: NftDatatype = {
   parse(word) {
     return ["accept", "drop", "continue", "return", "queue"].includes(word) ? word : { error: "a verdict (accept, drop, continue, return, jump CHAIN, goto CHAIN)" };
   },
-  print(value) {
-    return String(value);
-  },
+  print: printAsIs,
 };
 
 /** `meta priority 1:2`: a tc class handle, `major:minor` in hex; `none` and `root` by name. */
