@@ -18,8 +18,17 @@ import type { NftConst } from "../model/nft.js";
 export type NftValue = number | bigint | string;
 
 export interface PrintOptions {
-  /** `nft -n`: symbols as numbers. */
+  /** `nft -n`: symbols, protocols, times and priorities as numbers. */
   numeric?: boolean;
+  /** `nft -p`: layer 4 protocols as numbers. */
+  numericProto?: boolean;
+  /** `nft -T`: times as seconds. */
+  numericTime?: boolean;
+}
+
+/** Whether times print as seconds (`-n` or `-T`). */
+export function numericTime(o: PrintOptions): boolean {
+  return o.numeric === true || o.numericTime === true;
 }
 
 export interface NftDatatype {
@@ -35,6 +44,11 @@ export interface NftDatatype {
 
 // ---------------------------------------------------------------------------------------------
 // Builders.
+
+/** Values whose canonical form is their printing (addresses, verdicts). */
+function printAsIs(value: NftValue): string {
+  return String(value);
+}
 
 function parseUnsigned(word: string, bits: number): number | bigint | undefined {
   if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(word)) return undefined;
@@ -137,6 +151,21 @@ function stringType(name: string, bits: number): NftDatatype {
   };
 }
 
+/**
+ * `iif "lo"`: an interface index, which nft prints by its name when the interface exists. A
+ * bare number is an index (`fib saddr . iif oif 0`, and how `-n` lists `oif missing`).
+ */
+const ifaceIndexType: NftDatatype = {
+  name: "iface_index",
+  bits: 32,
+  parse(word) {
+    return /^[0-9]+$/.test(word) ? Number(word) : word;
+  },
+  print(value) {
+    return typeof value === "number" ? String(value) : `"${value}"`;
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // Addresses.
 
@@ -146,9 +175,7 @@ const ipv4Addr: NftDatatype = {
   parse(word) {
     return addressFamily(word) === "ipv4" ? canonicalAddress(word, "ipv4") : { error: "an IPv4 address" };
   },
-  print(value) {
-    return String(value);
-  },
+  print: printAsIs,
 };
 
 const ipv6Addr: NftDatatype = {
@@ -174,9 +201,7 @@ const etherAddr: NftDatatype = {
       ? word.split(":").map((b) => b.toLowerCase().padStart(2, "0")).join(":")
       : { error: "an ethernet address (six hex bytes separated by colons)" };
   },
-  print(value) {
-    return String(value);
-  },
+  print: printAsIs,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -190,7 +215,7 @@ const inetProto: NftDatatype = {
     return n === undefined ? { error: "a protocol name or number 0-255" } : n;
   },
   print(value, p) {
-    return p.numeric || typeof value !== "number" ? String(value) : protocolName(value);
+    return p.numeric || p.numericProto || typeof value !== "number" ? String(value) : protocolName(value);
   },
 };
 
@@ -204,10 +229,13 @@ const inetService: NftDatatype = {
     return n === undefined ? { error: "a port number 0-65535 or a service name" } : n;
   },
   // nft 1.0.6 prints ports as numbers unless asked for names (`-S`).
-  print(value) {
-    return String(value);
-  },
+  print: printAsIs,
 };
+
+/** Units of byte amounts (quota, limit rates). */
+export const BYTE_UNITS: Readonly<Record<string, number>> = Object.assign(Object.create(null) as object, {
+  bytes: 1, kbytes: 1024, mbytes: 1024 * 1024, gbytes: 1024 * 1024 * 1024,
+});
 
 // ---------------------------------------------------------------------------------------------
 // Times.
@@ -250,7 +278,7 @@ const timeType: NftDatatype = {
     return v === undefined ? { error: "a time such as 10s, 1h30m or 500ms" } : v;
   },
   print(value, p) {
-    return printDuration(Number(value), p.numeric);
+    return printDuration(Number(value), numericTime(p));
   },
 };
 
@@ -303,9 +331,7 @@ const verdictType: NftDatatype = {
   parse(word) {
     return ["accept", "drop", "continue", "return", "queue"].includes(word) ? word : { error: "a verdict (accept, drop, continue, return, jump CHAIN, goto CHAIN)" };
   },
-  print(value) {
-    return String(value);
-  },
+  print: printAsIs,
 };
 
 /** `meta priority 1:2`: a tc class handle, `major:minor` in hex; `none` and `root` by name. */
@@ -372,8 +398,7 @@ const TYPES: NftDatatype[] = [
   integerType("xinteger", 128, "hex", 0),
   stringType("string", 128),
   stringType("ifname", 128),
-  // `iif "lo"`: an interface index nft prints by its name when the interface exists.
-  stringType("iface_index", 32),
+  ifaceIndexType,
   integerType("mark", 32, "hex", 8),
   ipv4Addr,
   ipv6Addr,
@@ -413,6 +438,8 @@ const TYPES: NftDatatype[] = [
   integerType("cgroupv2", 64),
   classidType,
   verdictType,
+  // Map values naming stateful objects (`type ipv4_addr : quota`, `typeof ip saddr : ct helper`).
+  ...["counter", "quota", "limit", "secmark", "synproxy", "ct helper", "ct timeout", "ct expectation"].map((n) => stringType(n, 128)),
 ];
 
 const BY_NAME = new Map<string, NftDatatype>(TYPES.map((t) => [t.name, t]));

@@ -15,6 +15,7 @@ export const FIB_RESULTS: Readonly<Record<NftFib["result"], string>> = {
 
 export const fibKind: ExprKind<NftFib> = {
   kind: "fib",
+  keywords: ["fib"],
   starts(r) {
     return r.peek() === "fib";
   },
@@ -29,7 +30,7 @@ export const fibKind: ExprKind<NftFib> = {
       r.take();
     }
     const res = r.peek();
-    if (res === undefined || !(res in FIB_RESULTS)) return r.fail("a fib result (oif, oifname, type)");
+    if (res === undefined || !Object.hasOwn(FIB_RESULTS, res)) return r.fail("a fib result (oif, oifname, type)");
     r.take();
     return { kind: "fib", flags, result: res as NftFib["result"] };
   },

@@ -23,6 +23,8 @@ export interface WordReader {
 export interface ExprKind<E extends NftExpr = NftExpr> {
   /** The `kind` of the AST node it reads and prints. */
   kind: E["kind"];
+  /** The first words of this kind's expressions: after one, an unknown key is an error, not something to keep. */
+  keywords: readonly string[];
   /** Whether a word (the next one) starts this expression. */
   starts(r: WordReader): boolean;
   /** Reads it; an error is reported through the reader and gives undefined. */
@@ -31,6 +33,14 @@ export interface ExprKind<E extends NftExpr = NftExpr> {
   type(e: E): string[] | undefined;
   /** As nft prints it; `sub` prints a nested expression (jhash's key). */
   print(e: E, opts: PrintOptions, sub: (e: NftExpr) => string): string;
+}
+
+/**
+ * A lookup table keyed by words of the input: without a prototype, so `constructor` or
+ * `__proto__` in the input is no key of it.
+ */
+export function wordTable<T extends object>(o: T): T {
+  return Object.assign(Object.create(null) as object, o) as T;
 }
 
 /** A non-negative integer word (decimal or hex), else undefined. */

@@ -10,7 +10,8 @@
  * sets in rules never wrap.
  */
 import type { NftChain, NftElement, NftFlowtable, NftObject, NftRuleset, NftSet, NftTable } from "../../model/nft.js";
-import { printDuration, type PrintOptions } from "../datatypes.js";
+import { numericTime, printDuration, type PrintOptions } from "../datatypes.js";
+import { intervalDataMaps } from "../side-facts.js";
 import { printNftElement, printNftExpr } from "../expressions/print.js";
 import { printPriority } from "../text/priority.js";
 import { printNftRule, printNftStmt, type RulePrintOptions } from "./statements.js";
@@ -21,6 +22,10 @@ export { printNftElement };
 export interface RulesetPrintOptions extends PrintOptions {
   handles?: boolean;
   stateless?: boolean;
+  /** `nft -y`: priorities as numbers (`-n` implies it). */
+  numericPriority?: boolean;
+  /** `nft -t`: sets without their elements. */
+  terse?: boolean;
 }
 
 const FIVE_PER_LINE = new Set(["nf_proto", "integer", "arp_op", "inet_proto", "inet_service", "tcp_flag", "dccp_pkttype", "mark", "iface_index", "classid", "uid", "gid", "ct_dir"]);
@@ -50,7 +55,7 @@ function printSet(set: NftSet, o: RulesetPrintOptions): string[] {
     if (set.dataTypeof) data = ` : ${set.dataTypeof.map((e) => printNftExpr(e, o)).join(" . ")}`;
     else if (set.dataType) {
       // A map whose values are ranges or prefixes says so: `: interval ipv4_addr`.
-      const interval = set.elements.some((e) => e.data?.kind === "prefix" || e.data?.kind === "range");
+      const interval = intervalDataMaps.has(set) || set.elements.some((e) => e.data?.kind === "prefix" || e.data?.kind === "range");
       data = ` : ${interval ? "interval " : ""}${set.dataType.join(" . ")}`;
     }
   }
@@ -60,10 +65,10 @@ function printSet(set: NftSet, o: RulesetPrintOptions): string[] {
   if (set.flags.length > 0) lines.push(`\t\tflags ${set.flags.join(",")}`);
   if (set.counter) lines.push("\t\tcounter");
   if (set.autoMerge) lines.push("\t\tauto-merge");
-  if (set.timeout !== undefined) lines.push(`\t\ttimeout ${printDuration(set.timeout, o.numeric)}`);
-  if (set.gcInterval !== undefined) lines.push(`\t\tgc-interval ${printDuration(set.gcInterval, o.numeric)}`);
+  if (set.timeout !== undefined) lines.push(`\t\ttimeout ${printDuration(set.timeout, numericTime(o))}`);
+  if (set.gcInterval !== undefined) lines.push(`\t\tgc-interval ${printDuration(set.gcInterval, numericTime(o))}`);
   if (set.comment !== undefined) lines.push(`\t\tcomment "${set.comment}"`);
-  if (set.elements.length > 0) lines.push(`\t\t${printElements(set, o)}`);
+  if (set.elements.length > 0 && !o.terse) lines.push(`\t\t${printElements(set, o)}`);
   lines.push("\t}");
   return lines;
 }
@@ -76,10 +81,11 @@ function printChain(ch: NftChain, family: NftTable["family"], o: RulesetPrintOpt
     let dev = "";
     if (b.devices && b.devices.length === 1) dev = ` device "${b.devices[0]}"`;
     else if (b.devices && b.devices.length > 1) dev = ` devices = { ${b.devices.join(", ")} }`;
-    const prio = o.numeric ? String(b.priority) : printPriority(b.priority, family, b.hook);
+    const prio = o.numeric || o.numericPriority ? String(b.priority) : printPriority(b.priority, family, b.hook);
     lines.push(`\t\ttype ${b.type} hook ${b.hook}${dev} priority ${prio}; policy ${b.policy ?? "accept"};`);
   }
-  for (const r of ch.rules) lines.push(`\t\t${printNftRule(r, o)}`);
+  // A rule with an anonymous chain spans lines: its inner lines are indented one level more.
+  for (const r of ch.rules) lines.push(`\t\t${printNftRule(r, o).replace(/\n/g, "\n\t\t")}`);
   lines.push("\t}");
   return lines;
 }
@@ -104,7 +110,7 @@ function printObject(obj: NftObject, o: RulesetPrintOptions): string[] {
 }
 
 function printFlowtable(ft: NftFlowtable, family: NftTable["family"], o: RulesetPrintOptions): string[] {
-  const prio = o.numeric ? String(ft.priority) : printPriority(ft.priority, family, ft.hook);
+  const prio = o.numeric || o.numericPriority ? String(ft.priority) : printPriority(ft.priority, family, ft.hook);
   const lines = [`\tflowtable ${ft.name} {${handle(ft.handle, o)}`, `\t\thook ${ft.hook} priority ${prio}`];
   if (ft.devices.length > 0) lines.push(`\t\tdevices = { ${ft.devices.join(", ")} }`);
   const flags = ft.flags.filter((f) => f !== "counter");

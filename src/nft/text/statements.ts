@@ -5,25 +5,31 @@
  * warning, taking the rest of the rule with it so nothing is lost.
  */
 import type {
-  NftExpr, NftLimit, NftLog, NftMatch, NftNat, NftOp, NftQueue, NftQuota, NftReject, NftRule, NftSetStmt, NftStmt,
+  NftExpr, NftLimit, NftLog, NftMatch, NftNat, NftOp, NftOtherStmt, NftQueue, NftQuota, NftReject, NftRule, NftSetStmt, NftStmt,
 } from "../../model/nft.js";
-import { parseDuration } from "../datatypes.js";
-import { expressionType } from "../expressions/print.js";
+import { boundChainRules } from "../side-facts.js";
+import { BYTE_UNITS, parseDuration } from "../datatypes.js";
+import { expressionKindByKeyword } from "../expressions/registry.js";
+import { wordTable } from "../expressions/types.js";
+import { expressionType, printNftExpr } from "../expressions/print.js";
+import { printNftRule } from "../print/statements.js";
 import { isHandleComment, handleOf } from "./cursor.js";
 import type { Token } from "./tokens.js";
 import { RAW_TYPE, ValueReader, VERDICT_WORDS } from "./values.js";
 
-const RELATIONS: Readonly<Record<string, NftOp>> = {
+const RELATIONS: Readonly<Record<string, NftOp>> = wordTable({
   "==": "==", eq: "==", "!=": "!=", ne: "!=", "<": "<", lt: "<", ">": ">", gt: ">", "<=": "<=", le: "<=", ">=": ">=", ge: ">=",
-};
+});
 
-export const BYTE_UNITS: Readonly<Record<string, number>> = { bytes: 1, kbytes: 1024, mbytes: 1024 * 1024, gbytes: 1024 * 1024 * 1024 };
 const PER = new Set(["second", "minute", "hour", "day", "week"]);
 const NAT_FLAGS = new Set(["random", "fully-random", "persistent", "netmap"]);
 /** Statement words kept as written (`other`), to the end of the rule. */
 const OTHER_STATEMENTS = new Set(["dup", "fwd", "tproxy", "synproxy", "meter", "last", "secmark", "osf"]);
 
 export class StatementReader extends ValueReader {
+  /** Rules with a wide gap before a statement (its index): see `Token.wide`. */
+  readonly wideGaps = new Map<NftRule, number[]>();
+
   /** One rule: statements, a trailing `comment "..."`, and `# handle N`. */
   readRule(): NftRule {
     const c = this.c;
@@ -36,6 +42,7 @@ export class StatementReader extends ValueReader {
         rule.comment = c.next().value!;
         continue;
       }
+      if (c.cur().wide && rule.stmts.length > 0) (this.wideGaps.get(rule) ?? this.wideGaps.set(rule, []).get(rule)!).push(rule.stmts.length);
       const errors = c.sink.errorCount;
       const depth = c.depth;
       const s = this.readStatement();
@@ -56,8 +63,9 @@ export class StatementReader extends ValueReader {
       rule.handle = handleOf(end);
       c.next();
     }
-    rule.span.len = Math.max(1, (c.toks[c.pos - 1]?.col ?? start.col) - start.col + 1);
-    if (c.toks[c.pos - 1]?.line !== start.line) rule.span.len = start.text.length;
+    // The rule's extent on its first line (a rule with an anonymous chain spans lines).
+    const last = c.toks[c.pos - 1];
+    rule.span.len = last && last.line === start.line && c.pos - 1 >= ruleStart ? last.col + last.text.length - start.col : start.text.length;
     return rule;
   }
 
@@ -66,8 +74,13 @@ export class StatementReader extends ValueReader {
     const c = this.c;
     const first = c.cur();
     const words: string[] = [];
-    while (!c.atStmtEnd() && !(c.is("comment") && c.peekTok(1)?.type === "string" && c.atStmtEnd(2))) {
+    let depth = 0;
+    while (!c.atEof()) {
+      if (depth === 0 && (c.atStmtEnd() || (c.is("comment") && c.peekTok(1)?.type === "string" && c.atStmtEnd(2)))) break;
       const t = c.next();
+      if (t.type === "nl" || t.type === "comment") continue;
+      if (t.type === "punct" && t.text === "{") depth++;
+      if (t.type === "punct" && t.text === "}") depth--;
       words.push(words.length > 0 && t.glued ? (words.pop() ?? "") + t.text : t.text);
     }
     c.sink.warning(c.span(first), why, undefined, words.join(" "));
@@ -77,6 +90,7 @@ export class StatementReader extends ValueReader {
   readStatement(): NftStmt | undefined {
     const c = this.c;
     const w = c.cur().type === "word" ? c.cur().text : "";
+    if ((w === "jump" || w === "goto") && c.is("{", 1)) return this.readChainBinding();
     if (VERDICT_WORDS.has(w)) return this.readVerdict();
     switch (w) {
       case "counter":
@@ -120,13 +134,16 @@ export class StatementReader extends ValueReader {
           c.next();
           c.next();
           c.next();
-          const name = this.readAtom("string");
+          const name = this.readObjName(type);
           return name === undefined ? undefined : { kind: "objref", type, name };
         }
         break;
     }
     if (OTHER_STATEMENTS.has(w)) return this.otherToEnd(w, `the ${w} statement is kept as written and not evaluated`);
     if (!this.startsExpression()) {
+      // `meta constructor`, `tcp option-less`: a known kind with an unknown key is refused, as nft does.
+      const kind = c.cur().type === "word" ? expressionKindByKeyword(w) : undefined;
+      if (kind) return kind.read(c.words) as undefined;
       if (c.cur().type === "word") return this.otherToEnd(w, `${w} is not a statement or expression netfate knows; the rest of the rule is kept as written and not evaluated`);
       return c.fail("a statement");
     }
@@ -172,6 +189,11 @@ export class StatementReader extends ValueReader {
     return m;
   }
 
+  /** An object's name: `"c1"`, or an expression mapping to one (`ct helper set udp dport map { 69 : "tftp" }`). */
+  private readObjName(type: string): NftExpr | undefined {
+    return this.startsExpression() ? this.readValueExpr([type]) : this.readAtom(type);
+  }
+
   private readUint(what: string): number | undefined {
     const t = this.c.cur();
     if (t.type !== "word" || !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(t.text)) return this.c.fail(what);
@@ -184,7 +206,7 @@ export class StatementReader extends ValueReader {
     c.next();
     if (c.is("name")) {
       c.next();
-      const name = this.readAtom("string");
+      const name = this.readObjName("counter");
       return name === undefined ? undefined : { kind: "objref", type: "counter", name };
     }
     if (!c.is("packets")) return { kind: "counter" };
@@ -270,7 +292,7 @@ export class StatementReader extends ValueReader {
     const c = this.c;
     c.next();
     if (c.accept("name")) {
-      const name = this.readAtom("string");
+      const name = this.readObjName("limit");
       return name === undefined ? undefined : { kind: "objref", type: "limit", name };
     }
     if (!c.expect("rate")) return undefined;
@@ -297,7 +319,7 @@ export class StatementReader extends ValueReader {
     const c = this.c;
     c.next();
     if (c.accept("name")) {
-      const name = this.readAtom("string");
+      const name = this.readObjName("quota");
       return name === undefined ? undefined : { kind: "objref", type: "quota", name };
     }
     const over = c.accept("over");
@@ -342,7 +364,8 @@ export class StatementReader extends ValueReader {
       nat.addrPort = true;
     }
     if (c.accept("prefix")) nat.flags.push("prefix");
-    if (c.accept("to")) {
+    // `dnat tcp dport map { ... }`: the older syntax without `to`.
+    if (c.accept("to") || ((type === "snat" || type === "dnat") && this.startsExpression())) {
       if (!this.readNatTarget(nat)) return undefined;
     } else if (type === "snat" || type === "dnat") {
       return c.fail(`"to" and an address after ${type}`);
@@ -373,8 +396,7 @@ export class StatementReader extends ValueReader {
       if (addr.kind === "map" && (nat.addrPort || (addr.map.kind === "set" && addr.map.elements[0]?.data?.kind === "concat"))) nat.addrPort = true;
       if (c.is(":") && !c.atStmtEnd(1)) {
         c.next();
-        const p = c.next();
-        const port = this.portOf(p.text, p);
+        const port = this.readValueExpr(["inet_service"]);
         if (port === undefined) return false;
         nat.port = port;
       }
@@ -403,6 +425,12 @@ export class StatementReader extends ValueReader {
     nat.addr = addr;
     if (portText !== undefined) {
       const port = this.portOf(portText, sub);
+      if (port === undefined) return false;
+      nat.port = port;
+    } else if (c.is(":") && !c.atStmtEnd(1)) {
+      // `dnat to 192.168.1.100 : numgen inc mod 2 map { ... }`.
+      c.next();
+      const port = this.readValueExpr(["inet_service"]);
       if (port === undefined) return false;
       nat.port = port;
     }
@@ -453,6 +481,13 @@ export class StatementReader extends ValueReader {
         } while (c.accept(","));
       } else if (c.is("num") || c.is("to")) {
         c.next();
+        if (this.startsExpression()) {
+          // `queue to jhash tcp dport mod 4`: the queue number an expression gives, kept as printed.
+          const e = this.readValueExpr(["integer"]);
+          if (e === undefined) return undefined;
+          q.num = printNftExpr(e);
+          continue;
+        }
         const t = c.cur();
         if (t.type !== "word") return c.fail("a queue number or range");
         q.num = c.next().text;
@@ -483,7 +518,7 @@ export class StatementReader extends ValueReader {
     if (!c.enter()) return undefined;
     try {
       if (!c.expect("{")) return undefined;
-      const key = this.readConcat();
+      const key = this.readSetKey(this.sets.get(set)?.keyType);
       if (key === undefined) return undefined;
       const s: NftSetStmt = { kind: "setop", op, set, key };
       for (;;) {
@@ -510,6 +545,55 @@ export class StatementReader extends ValueReader {
     } finally {
       c.leave();
     }
+  }
+
+  /**
+   * `jump { RULES }`: an anonymous chain bound to the rule. Kept as written (its rules as nft
+   * prints them, one per line) and evaluated as indeterminate.
+   */
+  private readChainBinding(): NftStmt | undefined {
+    const c = this.c;
+    const verdict = c.next();
+    const open = c.cur();
+    if (!c.enter()) return undefined;
+    c.next();
+    const lines: string[] = [];
+    const rules: NftRule[] = [];
+    try {
+      for (;;) {
+        c.skipBlank();
+        if (c.atEof()) return c.fail('"}" closing the anonymous chain');
+        if (c.accept("}")) break;
+        if (c.accept(";")) continue;
+        const rule = this.readRule();
+        if (rule.stmts.length > 0) {
+          lines.push(printNftRule(rule));
+          rules.push(rule);
+        }
+        if (!c.atStmtEnd()) {
+          c.fail("the end of the rule");
+          c.skipStatement();
+        }
+      }
+    } finally {
+      c.leave();
+    }
+    const text = `${verdict.text} {\n${lines.map((l) => `\t${l}\n`).join("")}}`;
+    c.sink.warning(c.span(open), `an anonymous chain (${verdict.text} { ... }) is kept as written and evaluated as indeterminate`);
+    const stmt: NftOtherStmt = { kind: "other", name: verdict.text, text };
+    boundChainRules.set(stmt, rules);
+    return stmt;
+  }
+
+  /** A set statement's key: expressions and constants joined by `.` (`ip saddr . 10002`). */
+  private readSetKey(types: string[] | undefined): NftExpr | undefined {
+    const parts: NftExpr[] = [];
+    do {
+      const p = this.startsExpression() ? this.readPrimary() : this.readAtom(types?.[parts.length] ?? RAW_TYPE);
+      if (p === undefined) return undefined;
+      parts.push(p);
+    } while (this.c.accept("."));
+    return parts.length === 1 ? parts[0] : { kind: "concat", parts };
   }
 
   private readCtCount(): NftStmt | undefined {

@@ -20,17 +20,42 @@ export interface Token {
   value?: string;
   /** No whitespace between this token and the previous one (`"10:00"-"11:00"`, `:8080`). */
   glued?: boolean;
+  /**
+   * Two or more spaces between this token and the previous one on its line: where nft 1.0.6
+   * printed an iptables-nft match whose translation is empty (`tcp dport 22  counter`).
+   */
+  wide?: boolean;
 }
 
 const PUNCT2 = new Set(["==", "!=", "<=", ">=", "<<", ">>"]);
 const PUNCT1 = new Set(["{", "}", "(", ")", ";", ",", ".", ":", "/", "=", "!", "<", ">", "&", "|", "^", "+", "-", "*"]);
 
+/** Character classes by code unit, built once: the tokenizer looks at every character. */
+const WORD = new Uint8Array(128);
+const ALNUM = new Uint8Array(128);
+for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$") {
+  WORD[ch.charCodeAt(0)] = 1;
+  ALNUM[ch.charCodeAt(0)] = 1;
+}
+for (const ch of "@[]%~*\\") WORD[ch.charCodeAt(0)] = 1;
+ALNUM["[".charCodeAt(0)] = 1;
+
 function isWordChar(c: string): boolean {
-  return /[A-Za-z0-9_$@\[\]%~*\\]/.test(c);
+  const k = c.charCodeAt(0);
+  return k < 128 && WORD[k] === 1;
 }
 
 function isAlnum(c: string | undefined): boolean {
-  return c !== undefined && /[A-Za-z0-9_$\[]/.test(c);
+  if (c === undefined) return false;
+  const k = c.charCodeAt(0);
+  return k < 128 && ALNUM[k] === 1;
+}
+
+/** Tokens joined back into text: a space between them unless they were written glued. */
+export function joinTokens(toks: readonly Token[]): string {
+  let s = "";
+  for (const t of toks) s += s === "" || t.glued ? t.text : ` ${t.text}`;
+  return s;
 }
 
 export function spanOf(t: Token): Span {
@@ -51,6 +76,7 @@ export function tokenize(text: string): { tokens: Token[]; unterminated: Token[]
   const n = text.length;
   const push = (t: Token, start: number): void => {
     if (start === lastEnd) t.glued = true;
+    else if (lastEnd >= 0 && start - lastEnd >= 2 && text.slice(lastEnd, start) === " ".repeat(start - lastEnd)) t.wide = true;
     tokens.push(t);
   };
   while (i < n) {
@@ -129,7 +155,9 @@ export function tokenize(text: string): { tokens: Token[]; unterminated: Token[]
       lastEnd = i;
       continue;
     }
-    if (isWordChar(c) || ((c === "-" || c === ":" || c === ".") && (isAlnum(text[i + 1]) || text[i + 1] === ":"))) {
+    // A `:` right after a closing brace separates (`map { ... }:tcp dport map { ... }`, as nft prints a nat port).
+    const afterClose = c === ":" && (text[i - 1] === "}" || text[i - 1] === ")");
+    if (isWordChar(c) || ((c === "-" || (c === ":" && !afterClose) || c === ".") && (isAlnum(text[i + 1]) || text[i + 1] === ":"))) {
       let j = i + 1;
       while (j < n) {
         const d = text[j]!;
