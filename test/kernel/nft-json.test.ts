@@ -4,13 +4,16 @@
  * `nft -j list ruleset`, and read. The reader must say nothing (but the information that nft
  * 1.0.6 leaves a netdev chain's device out of its JSON) and keep every table, chain, set,
  * object, flowtable, rule and element with its handle: checked against the JSON read by
- * JSON.parse, and the rules' order and handles against `nft -a list ruleset`'s text.
+ * JSON.parse, and the rules' order and handles against `nft -a list ruleset`'s text. Printed
+ * back (src/nft/print/), it must be `nft list ruleset`'s text but for the differences listed
+ * per case: what nft's JSON does not hold, and what the printer does not print as nft yet.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseNftJson } from "../../src/nft/json/index.js";
+import { printNftRuleset } from "../../src/nft/print/index.js";
 import type { NftRuleset } from "../../src/model/nft.js";
 import { kernelSkipReason } from "./harness.js";
 
@@ -26,18 +29,59 @@ function inNs(args: string[], input?: string): { ok: boolean; stdout: string; st
 interface Case {
   name: string;
   file: string;
+  /**
+   * Where printing what the JSON reader read differs from `nft list ruleset`, line by line
+   * (trimmed `nft` line → printed lines, or null: left out), each for a reason said beside it.
+   * Undefined: the text cannot be compared (iptables-nft's tables: nft's text translates the
+   * xt matches its JSON keeps as `xt`).
+   */
+  printed?: Array<[string, string | null]>;
   /** Loaded by iptables-nft-restore rather than nft -f. */
   iptables?: boolean;
   /** The kernel may lack what the ruleset needs (flowtables here): then the case is skipped, saying so. */
   mayBeUnsupported?: RegExp;
 }
 
+/** What nft 1.0.6's JSON does not hold (checked in a netns): the text says it, the JSON cannot. */
+const JSON_LOSES = {
+  dynamic: ["flags dynamic,timeout", "flags timeout"] as [string, string],
+  typeof: ["typeof ip saddr . tcp dport", "type ipv4_addr . inet_service"] as [string, string],
+  netdevDevice: ['type filter hook ingress device "lo" priority -500; policy accept;', "type filter hook ingress priority -500; policy accept;"] as [string, string],
+  tableComment: ['comment "rules for kube-proxy"', null] as [string, null],
+};
+
+/**
+ * Where the printer (src/nft/print/) does not yet print as nft does. nft leaves out a reject's
+ * default (icmpx port-unreachable) and prints an object's comment first.
+ */
+const PRINTER_DIFFERS = {
+  rejectDefault: ["reject", "reject with icmpx port-unreachable"] as [string, string],
+  objectComment: [
+    ['comment "a counter"', null],
+    ["packets 0 bytes 0", 'packets 0 bytes 0\n\t\tcomment "a counter"'],
+  ] as Array<[string, string | null]>,
+};
+
+/** Expressions and statements netfate keeps as written: from JSON, their JSON text is what prints. */
+const KEPT_AS_JSON: Array<[string, string]> = [
+  ["ct count over 10 drop", '{"ct count": {"val": 10, "inv": true}} drop'],
+  ["tcp flags syn / fin,syn,rst,ack tcp option maxseg size > 1400 drop", 'tcp flags syn / fin,syn,rst,ack {"tcp option": {"name": "maxseg", "field": "size"}} > 1400 drop'],
+];
+
 const CASES: Case[] = [
-  { name: "inet filter (sets, maps, vmaps, concatenations, intervals, numgen, jhash, fib, ct, objects, set statements), ip nat, netdev, bridge, ip6", file: "filter-nat-families.nft" },
-  { name: "kube-proxy's nftables mode (verdict maps over concatenations, numgen, affinity sets, masquerading marks), arp, bridge, ip6", file: "kube-proxy-and-families.nft" },
-  { name: "stateful objects (ct timeout, ct expectation, synproxy, counters) and their references", file: "objects.nft" },
+  {
+    name: "inet filter (sets, maps, vmaps, concatenations, intervals, numgen, jhash, fib, ct, objects, set statements), ip nat, netdev, bridge, ip6",
+    file: "filter-nat-families.nft",
+    printed: [JSON_LOSES.dynamic, JSON_LOSES.typeof, JSON_LOSES.netdevDevice, PRINTER_DIFFERS.rejectDefault],
+  },
+  {
+    name: "kube-proxy's nftables mode (verdict maps over concatenations, numgen, affinity sets, masquerading marks), arp, bridge, ip6",
+    file: "kube-proxy-and-families.nft",
+    printed: [JSON_LOSES.tableComment, JSON_LOSES.dynamic, ...KEPT_AS_JSON],
+  },
+  { name: "stateful objects (ct timeout, ct expectation, synproxy, counters) and their references", file: "objects.nft", printed: PRINTER_DIFFERS.objectComment },
   { name: "iptables-nft's tables (xt matches and targets)", file: "iptables-nft.rules", iptables: true },
-  { name: "a flowtable and flow offload", file: "flowtable.nft", mayBeUnsupported: /No such file or directory|Operation not supported/ },
+  { name: "a flowtable and flow offload", file: "flowtable.nft", mayBeUnsupported: /No such file or directory|Operation not supported/, printed: [] },
 ];
 
 interface Listed {
@@ -102,6 +146,19 @@ function ruleHandlesFromText(text: string): Map<string, number[]> {
   return out;
 }
 
+/** nft's listing with the known differences applied, each to the first line (trimmed) it names; each must apply. */
+function expectedPrint(listing: string, diffs: Array<[string, string | null]>): string {
+  const lines = listing.split("\n");
+  for (const [from, to] of diffs) {
+    const at = lines.findIndex((l) => l.trim() === from);
+    if (at < 0) throw new Error(`the listing has no line ${JSON.stringify(from)}: the known difference is stale`);
+    const indent = /^\t*/.exec(lines[at]!)![0];
+    if (to === null) lines.splice(at, 1);
+    else lines[at] = indent + to;
+  }
+  return lines.join("\n");
+}
+
 describe.skipIf(why !== undefined)(`nft -j list ruleset read by the JSON reader${why ? ` (skipped: ${why})` : ""}`, () => {
   beforeEach(() => {
     spawnSync("ip", ["netns", "del", NS]);
@@ -136,6 +193,12 @@ describe.skipIf(why !== undefined)(`nft -j list ruleset read by the JSON reader$
       for (const ch of t.chains) expect(ch.rules.map((r) => r.handle), `${t.family} ${t.name} ${ch.name}`).toEqual(handles.get(`${t.family} ${t.name} ${ch.name}`));
     }
     if (c.iptables) expect(ruleset.tables.map((t) => t.managedBy)).toEqual(ruleset.tables.map(() => "iptables-nft"));
+
+    // The strongest check: printed back, it is nft's own text listing.
+    if (c.printed) {
+      const listing = inNs(["nft", "list", "ruleset"]).stdout;
+      expect(printNftRuleset(ruleset)).toBe(expectedPrint(listing, c.printed));
+    }
   });
 
   it("a base chain's priority is named as nft 1.0.6 names it in its text listing", () => {

@@ -147,29 +147,46 @@ describe("nft JSON sets and maps", () => {
 });
 
 describe("nft JSON stateful objects and flowtables", () => {
-  it("objects keep their properties in JSON order (nft 1.0.6 listing)", () => {
+  it("objects keep their properties as the lines of their block in nft 1.0.6's listing (one per line: first word, rest)", () => {
     const { ruleset, diagnostics } = parse(
       listing(
         table(),
         { counter: { family: "inet", name: "cnt1", table: "t", handle: 3, packets: 3, bytes: 100 } },
         { quota: { family: "inet", name: "q1", table: "t", handle: 4, bytes: 104857600, used: 10485760, inv: true } },
+        { quota: { family: "inet", name: "q2", table: "t", handle: 4, bytes: 1000, used: 0, inv: false } },
         { limit: { family: "inet", name: "lim1", table: "t", handle: 5, rate: 10, per: "second", burst: 5 } },
+        { limit: { family: "inet", name: "lim2", table: "t", handle: 5, rate: 2, per: "minute", burst: 7, inv: true } },
+        { limit: { family: "inet", name: "lim3", table: "t", handle: 5, rate: 10, rate_unit: "mbytes", per: "second", burst: 2, burst_unit: "kbytes" } },
         { "ct helper": { family: "inet", name: "ftp-standard", table: "t", handle: 6, type: "ftp", protocol: "tcp", l3proto: "inet" } },
         { "ct timeout": { family: "inet", name: "cttime", table: "t", handle: 2, protocol: "tcp", l3proto: "ip", policy: { established: 120, close: 20 } } },
+        { "ct expectation": { family: "inet", name: "cte", table: "t", handle: 3, protocol: "tcp", dport: 21, timeout: 10000, size: 8, l3proto: "ip" } },
         { synproxy: { family: "inet", name: "sp", table: "t", handle: 4, mss: 1460, wscale: 7, flags: ["timestamp", "sack-perm"] } },
+        { secmark: { family: "inet", name: "sm", table: "t", handle: 7, context: "system_u:object_r:ssh_server_packet_t:s0" } },
         { counter: { family: "inet", name: "c2", table: "t", handle: 5, comment: "a counter", packets: 0, bytes: 0 } },
       ),
     );
     expect(diagnostics).toEqual([]);
-    expect(noSpans(ruleset.tables[0]!.objects)).toEqual([
-      { type: "counter", name: "cnt1", handle: 3, props: [{ key: "packets", value: 3 }, { key: "bytes", value: 100 }] },
-      { type: "quota", name: "q1", handle: 4, props: [{ key: "bytes", value: 104857600 }, { key: "used", value: 10485760 }, { key: "inv", value: 1 }] },
-      { type: "limit", name: "lim1", handle: 5, props: [{ key: "rate", value: 10 }, { key: "per", value: "second" }, { key: "burst", value: 5 }] },
-      { type: "ct helper", name: "ftp-standard", handle: 6, props: [{ key: "type", value: "ftp" }, { key: "protocol", value: "tcp" }, { key: "l3proto", value: "inet" }] },
-      { type: "ct timeout", name: "cttime", handle: 2, props: [{ key: "protocol", value: "tcp" }, { key: "l3proto", value: "ip" }, { key: "policy.established", value: 120 }, { key: "policy.close", value: 20 }] },
-      { type: "synproxy", name: "sp", handle: 4, props: [{ key: "mss", value: 1460 }, { key: "wscale", value: 7 }, { key: "flags", value: "timestamp,sack-perm" }] },
-      { type: "counter", name: "c2", handle: 5, comment: "a counter", props: [{ key: "packets", value: 0 }, { key: "bytes", value: 0 }] },
+    const props = (p: Array<{ key: string; value: string | number }>) => p.map((x) => (x.key === "" || x.value === "" ? `${x.key}${x.value}` : typeof x.value === "number" ? [x.key, x.value] : `${x.key} ${x.value}`));
+    expect(ruleset.tables[0]!.objects.map((o) => [o.type, o.name, props(o.props)])).toEqual([
+      ["counter", "cnt1", [["packets", 3], ["bytes", 100]]],
+      ["quota", "q1", ["over 100 mbytes used 10 mbytes"]],
+      ["quota", "q2", ["1000 bytes"]],
+      ["limit", "lim1", ["rate 10/second"]],
+      ["limit", "lim2", ["rate over 2/minute burst 7 packets"]],
+      ["limit", "lim3", ["rate 10 mbytes/second burst 2 kbytes"]],
+      ["ct helper", "ftp-standard", ['type "ftp" protocol tcp', "l3proto inet"]],
+      ["ct timeout", "cttime", ["protocol tcp", "l3proto ip", "policy = { established : 120, close : 20 }"]],
+      ["ct expectation", "cte", ["protocol tcp", "dport 21", "timeout 10s", "size 8", "l3proto ip"]],
+      ["synproxy", "sp", ["mss 1460", "wscale 7", "timestamp sack-perm"]],
+      ["secmark", "sm", ['"system_u:object_r:ssh_server_packet_t:s0"']],
+      ["counter", "c2", [["packets", 0], ["bytes", 0]]],
     ]);
+    expect(ruleset.tables[0]!.objects.at(-1)).toMatchObject({ handle: 5, comment: "a counter" });
+  });
+
+  it("an object's field of the wrong kind is a located error", () => {
+    const { diagnostics } = parse(listing(table(), { counter: { family: "inet", name: "c", table: "t", handle: 3, packets: [1], bytes: 0 } }));
+    expect(diagnostics.map((d) => [d.message, d.expected])).toEqual([['counter c "packets": found a list', "a number or a string"]]);
   });
 
   it("a flowtable: hook, priority, one device as a string or several as a list", () => {

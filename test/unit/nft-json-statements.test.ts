@@ -134,9 +134,16 @@ describe("nft JSON statements", () => {
     );
     expect(log).toEqual({ kind: "log", prefix: "syn: ", level: "info", group: 2, flags: ["tcp sequence", "tcp options"] });
     expect(lim).toEqual({ kind: "limit", rate: 1, per: "second", over: true, burst: 5 });
-    expect(q).toEqual({ kind: "quota", bytes: 100, unit: "mbytes", over: true, used: 3, usedUnit: "kbytes" });
+    // JSON gives sizes in the unit nft prints; the AST holds bytes, as the text reader does.
+    expect(q).toEqual({ kind: "quota", bytes: 100 * 1024 * 1024, unit: "mbytes", over: true, used: 3 * 1024, usedUnit: "kbytes" });
     expect(qn).toMatchObject({ kind: "objref", type: "quota" });
     expect(ln).toMatchObject({ kind: "objref", type: "limit" });
+  });
+
+  it("a quota in a unit nft does not have is a located error, the statement kept as written", () => {
+    const { ruleset, diagnostics } = parse(doc(rule([{ quota: { val: 1, val_unit: "tbytes" } }])));
+    expect(diagnostics.map((d) => [d.message, d.expected])).toEqual([['quota unit "tbytes"', "bytes, kbytes, mbytes"]]);
+    expect(firstRule(ruleset).stmts[0]).toMatchObject({ kind: "other", name: "quota" });
   });
 
   it("a byte limit keeps its units", () => {

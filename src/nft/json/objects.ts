@@ -23,6 +23,7 @@ import {
 } from "../../model/nft.js";
 import { NFT_BRIDGE_PRIORITIES, NFT_PRIORITIES } from "../../model/nft.js";
 import { element, readExpr, type ExprScope } from "./expr.js";
+import { objectProps } from "./object-props.js";
 import { priorityName } from "./priority-name.js";
 import type { NftJsonReader } from "./reader.js";
 import { readStmt, type StmtScope } from "./stmt.js";
@@ -233,32 +234,14 @@ export function readObject(r: NftJsonReader, type: NftObjectType, obj: JsonNode)
   if (h !== undefined) object.handle = h;
   const comment = r.str(f, "comment", type);
   if (comment !== undefined) object.comment = comment;
-  for (const [key, field] of f) if (!PLACE_KEYS.has(key)) addProps(r, object.props, key, field.value, 0);
-  return { ...where, object };
-}
-
-/**
- * An object property as `key → value`, in the order JSON gives them: booleans as 1/0, a list
- * as its items joined by commas, an object's fields (a ct timeout's `"policy"`) as `key.sub`.
- */
-function addProps(r: NftJsonReader, props: NftObject["props"], key: string, v: JsonNode, depth: number): void {
-  switch (v.kind) {
-    case "string":
-    case "number":
-      props.push({ key, value: v.value });
-      return;
-    case "boolean":
-      props.push({ key, value: v.value ? 1 : 0 });
-      return;
-    case "null":
-      return;
-    case "array":
-      props.push({ key, value: v.items.map((i) => (i.kind === "string" || i.kind === "number" ? String(i.value) : r.source(i))).join(",") });
-      return;
-    case "object":
-      if (depth > 2) props.push({ key, value: r.source(v) });
-      else for (const [k, f] of v.fields) addProps(r, props, `${key}.${k}`, f.value, depth + 1);
+  for (const [key, field] of f) {
+    if (PLACE_KEYS.has(key)) continue;
+    const v = field.value;
+    const ok = key === "policy" ? v.kind === "object" : key === "flags" ? v.kind === "string" || v.kind === "array" : v.kind === "string" || v.kind === "number" || v.kind === "boolean";
+    if (!ok) r.wrong(v, `${type} ${name} "${key}"`, key === "policy" ? "an object of states and timeouts" : key === "flags" ? "a flag or a list of flags" : "a number or a string");
   }
+  object.props = objectProps(type, f);
+  return { ...where, object };
 }
 
 export function readFlowtable(r: NftJsonReader, obj: JsonNode): (Placed & { flowtable: NftFlowtable }) | undefined {

@@ -7,6 +7,7 @@
 import type { JsonField, JsonNode } from "../../facts/located-json.js";
 import type { NftExpr, NftLimit, NftLog, NftMangle, NftNat, NftObjectType, NftOp, NftQuota, NftReject, NftSetStmt, NftStmt } from "../../model/nft.js";
 import { element, isVerdictName, mapOf, readExpr, type ExprScope, type Hint } from "./expr.js";
+import { BYTE_UNITS, inBytes } from "./object-props.js";
 import { typesOf } from "./values.js";
 
 /** Statements nft knows (src/parser_json.c) that netfate keeps as written. */
@@ -138,15 +139,22 @@ function mangle(s: StmtScope, v: JsonNode): NftMangle | undefined {
 function quota(s: StmtScope, v: JsonNode): NftQuota | undefined {
   const { r } = s;
   const o = r.fields(v, "quota")!;
-  const bytes = r.int(o, "val", "quota");
-  if (bytes === undefined) return void r.error(v, 'a quota has no "val"', "its size");
-  const q: NftQuota = { kind: "quota", bytes, over: r.bool(o, "inv", "quota") ?? false };
+  // JSON gives the size in the unit nft prints it in; the AST holds bytes and the unit.
+  const val = r.int(o, "val", "quota");
+  if (val === undefined) return void r.error(v, 'a quota has no "val"', "its size");
   const unit = r.str(o, "val_unit", "quota");
+  const bytes = inBytes(val, unit);
+  if (bytes === undefined) return void r.error(o.get("val_unit")!.value, `quota unit ${JSON.stringify(unit)}`, BYTE_UNITS.join(", "));
+  const q: NftQuota = { kind: "quota", bytes, over: r.bool(o, "inv", "quota") ?? false };
   if (unit !== undefined) q.unit = unit;
-  const used = r.int(o, "used", "quota");
-  if (used !== undefined) q.used = used;
+  const usedVal = r.int(o, "used", "quota");
   const usedUnit = r.str(o, "used_unit", "quota");
-  if (usedUnit !== undefined) q.usedUnit = usedUnit;
+  if (usedVal !== undefined) {
+    const used = inBytes(usedVal, usedUnit);
+    if (used === undefined) return void r.error(o.get("used_unit")!.value, `quota unit ${JSON.stringify(usedUnit)}`, BYTE_UNITS.join(", "));
+    q.used = used;
+    if (usedUnit !== undefined) q.usedUnit = usedUnit;
+  }
   return q;
 }
 
