@@ -127,6 +127,11 @@ describe("nft JSON sets and maps", () => {
     expect(s!.elements).toEqual([{ key: { kind: "const", type: "ipv4_addr", value: "1.1.1.1" }, timeout: 60000, expires: 42000, comment: "hi", counter: { packets: 1, bytes: 2 } }]);
   });
 
+  it("a stateless listing's element counter (null) is read without complaint (the AST keeps no counter without values)", () => {
+    const [s] = parseTable({ set: { family: "inet", name: "w", table: "t", type: "ipv4_addr", handle: 14, elem: [{ elem: { val: "1.1.1.1", comment: "hi", counter: null } }], stmt: [{ counter: null }] } });
+    expect(s!.elements).toEqual([{ key: { kind: "const", type: "ipv4_addr", value: "1.1.1.1" }, comment: "hi" }]);
+  });
+
   it("a map element with attributes: [{elem: {...}}, VALUE]", () => {
     const [m] = parseTable({ map: { family: "inet", name: "m", table: "t", type: "ipv4_addr", map: "verdict", handle: 3, elem: [[{ elem: { val: "10.0.0.1", comment: "x" } }, { drop: null }]] } });
     expect(m!.elements).toEqual([{ key: { kind: "const", type: "ipv4_addr", value: "10.0.0.1" }, comment: "x", data: { kind: "verdict", verdict: "drop" } }]);

@@ -257,6 +257,13 @@ describe("nft JSON: what the reader does not evaluate is kept", () => {
     expect(diagnostics[0]).toMatchObject({ severity: "warning", line: 1, col: text.indexOf('{"wormhole"') + 1 });
   });
 
+  it("kept JSON text is the value as written, whitespace, escapes and brackets in strings included", () => {
+    const text = '{"nftables": [{"table": {"family": "inet", "name": "t"}}, {"chain": {"family": "inet", "table": "t", "name": "c"}}, {"rule": {"family": "inet", "table": "t", "chain": "c", "expr": [ {"dup" : { "addr" : "a]\\"}" ,\n "x": [1, {}] } } , {"accept": null}]}}]}';
+    const { ruleset, diagnostics } = parse(text);
+    expect(diagnostics).toEqual([]);
+    expect(firstRule(ruleset).stmts[0]).toEqual({ kind: "other", name: "dup", text: '{"dup" : { "addr" : "a]\\"}" ,\n "x": [1, {}] } }' });
+  });
+
   it("an unknown statement is kept as its JSON text, with a warning; known ones (dup, tproxy, flow) without", () => {
     const { ruleset, diagnostics } = parse(doc(rule([{ teleport: { to: "mars" } }, { dup: { addr: "10.0.0.1" } }, { flow: { op: "add", flowtable: "@ft" } }])));
     expect(firstRule(ruleset).stmts).toEqual([

@@ -298,6 +298,9 @@ export function element(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint
     for (const [k, f] of o) {
       if (ELEMENT_ATTRS.has(k)) continue;
       if (k === "counter") {
+        // `nft -s -j` lists an element's counter as null: the AST has no counter without values
+        // (NftElement.counter), and a counter does not change a packet's fate.
+        if (f.value.kind === "null") continue;
         const c = r.fields(f.value, "element counter");
         const packets = c && r.int(c, "packets", "element counter");
         const bytes = c && r.int(c, "bytes", "element counter");
