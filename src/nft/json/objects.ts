@@ -21,10 +21,9 @@ import {
   type NftStmt,
   type NftTable,
 } from "../../model/nft.js";
-import { NFT_BRIDGE_PRIORITIES, NFT_PRIORITIES } from "../../model/nft.js";
 import { element, readExpr, type ExprScope } from "./expr.js";
 import { objectProps } from "./object-props.js";
-import { priorityName } from "./priority-name.js";
+import { printPriority, priorityNumber } from "../text/priority.js";
 import type { NftJsonReader } from "./reader.js";
 import { readStmt, type StmtScope } from "./stmt.js";
 import { typesOf } from "./values.js";
@@ -123,16 +122,15 @@ function priority(r: NftJsonReader, obj: JsonNode, f: Map<string, JsonField>, fa
   if (!p) return void r.error(obj, `${what} has no "prio"`, "its priority");
   if (p.value.kind === "number") {
     const n = r.j.integer(p.value, `${what} "prio"`, -0x80000000, 0x7fffffff);
-    return n === undefined ? undefined : { priority: n, priorityText: priorityName(fam, hook, n) };
+    return n === undefined ? undefined : { priority: n, priorityText: printPriority(n, fam, hook) };
   }
   if (p.value.kind !== "string") return r.wrong(p.value, `${what} "prio"`, "a number or a standard priority name");
   const m = /^\s*([a-z]+)\s*(?:([+-])\s*(\d+))?\s*$/.exec(p.value.value);
-  const names = fam === "bridge" ? NFT_BRIDGE_PRIORITIES : NFT_PRIORITIES;
-  const base = m ? names[m[1]!] : undefined;
+  const base = m ? priorityNumber(m[1]!, fam) : undefined;
   if (!m || base === undefined) {
     const n = /^-?\d+$/.test(p.value.value.trim()) ? Number(p.value.value) : undefined;
-    if (n !== undefined) return { priority: n, priorityText: priorityName(fam, hook, n) };
-    return r.wrong(p.value, `${what} "prio"`, `a number or ${Object.keys(names).join(", ")} with an optional + or - offset`);
+    if (n !== undefined) return { priority: n, priorityText: printPriority(n, fam, hook) };
+    return r.wrong(p.value, `${what} "prio"`, "a number or a standard priority name with an optional + or - offset");
   }
   const offset = m[3] === undefined ? 0 : Number(m[3]) * (m[2] === "-" ? -1 : 1);
   return { priority: base + offset, priorityText: p.value.value.trim() };
