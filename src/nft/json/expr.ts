@@ -71,13 +71,11 @@ export function readExpr(s: ExprScope, n: JsonNode, hint: Hint, depth: number, w
     case "numgen": {
       const o = r.fields(v, "numgen expression");
       if (!o) return undefined;
-      const mode = r.needStr(v, o, "mode", "numgen expression");
+      const mode = r.oneOf(o, "mode", "numgen expression", ["random", "inc"] as const);
       const mod = r.int(o, "mod", "numgen expression", 0, 0xffffffff);
       const offset = r.int(o, "offset", "numgen expression", 0, 0xffffffff) ?? 0;
-      if (mode !== "random" && mode !== "inc") {
-        if (mode !== undefined) r.error(o.get("mode")!.value, `numgen mode ${JSON.stringify(mode)}`, '"random" or "inc"');
-        return undefined;
-      }
+      if (mode === null) return undefined;
+      if (mode === undefined) return void r.error(v, 'numgen expression has no "mode"', '"random" or "inc"');
       if (mod === undefined) return void r.error(v, 'numgen expression has no "mod"', 'a "mod" number');
       return { kind: "numgen", mode, mod, offset };
     }
@@ -156,13 +154,10 @@ function payload(s: ExprScope, v: JsonNode): NftExpr | undefined {
   const o = r.fields(v, "payload expression");
   if (!o) return undefined;
   if (o.has("base")) {
-    const base = r.str(o, "base", "raw payload expression");
+    const base = r.oneOf(o, "base", "raw payload expression", ["ll", "nh", "th", "ih"] as const);
     const offset = r.int(o, "offset", "raw payload expression", 0, 0xffffffff);
     const len = r.int(o, "len", "raw payload expression", 0, 0xffffffff);
-    if (base !== "ll" && base !== "nh" && base !== "th" && base !== "ih") {
-      if (base !== undefined) r.error(o.get("base")!.value, `payload base ${JSON.stringify(base)}`, '"ll", "nh", "th" or "ih"');
-      return undefined;
-    }
+    if (!base) return undefined;
     if (offset === undefined || len === undefined) return void r.error(v, 'a raw payload needs "offset" and "len"', "both numbers");
     return { kind: "payload", base, offset, len };
   }
@@ -177,14 +172,13 @@ function ct(s: ExprScope, v: JsonNode): NftExpr | undefined {
   if (!o) return undefined;
   const given = r.needStr(v, o, "key", "ct expression");
   if (given === undefined) return undefined;
-  const dir = r.str(o, "dir", "ct expression");
+  const dir = r.oneOf(o, "dir", "ct expression", ["original", "reply"] as const);
   // nft writes a family's address key as one word pair (`"key": "ip saddr"`, nft's ct
   // template token); the AST keeps the family apart, as `ct original ip saddr` reads.
   const split = /^(ip6?) (saddr|daddr)$/.exec(given);
   const key = split ? split[2]! : given;
-  const family = split ? split[1] : r.str(o, "family", "ct expression");
-  if (dir !== undefined && dir !== "original" && dir !== "reply") return void r.error(o.get("dir")!.value, `ct direction ${JSON.stringify(dir)}`, '"original" or "reply"');
-  if (family !== undefined && family !== "ip" && family !== "ip6") return void r.error(o.get("family")!.value, `ct family ${JSON.stringify(family)}`, '"ip" or "ip6"');
+  const family = split ? (split[1] as "ip" | "ip6") : r.oneOf(o, "family", "ct expression", ["ip", "ip6"] as const);
+  if (dir === null || family === null) return undefined;
   return { kind: "ct", key, ...(dir && { dir }), ...(family && { family }) };
 }
 
@@ -192,9 +186,9 @@ function fib(s: ExprScope, v: JsonNode): NftExpr | undefined {
   const { r } = s;
   const o = r.fields(v, "fib expression");
   if (!o) return undefined;
-  const result = r.needStr(v, o, "result", "fib expression");
-  if (result === undefined) return undefined;
-  if (result !== "oif" && result !== "oifname" && result !== "type") return void r.error(o.get("result")!.value, `fib result ${JSON.stringify(result)}`, '"oif", "oifname" or "type"');
+  const result = r.oneOf(o, "result", "fib expression", ["oif", "oifname", "type"] as const);
+  if (result === null) return undefined;
+  if (result === undefined) return void r.error(v, 'fib expression has no "result"', '"oif", "oifname" or "type"');
   const flags = r.strings(o, "flags", "fib expression") ?? [];
   return { kind: "fib", flags, result };
 }

@@ -99,11 +99,9 @@ function baseChain(r: NftJsonReader, obj: JsonNode, f: Map<string, JsonField>, f
   const prio = priority(r, obj, f, fam, hook as NftHook, "base chain");
   if (!prio) return undefined;
   const base: NftBaseChain = { type: type as NftChainType, hook: hook as NftHook, ...prio };
-  const policy = r.str(f, "policy", "base chain");
-  if (policy !== undefined) {
-    if (policy !== "accept" && policy !== "drop") return void r.error(f.get("policy")!.value, `chain policy ${JSON.stringify(policy)}`, '"accept" or "drop"');
-    base.policy = policy;
-  }
+  const policy = r.oneOf(f, "policy", "base chain", ["accept", "drop"] as const);
+  if (policy === null) return undefined;
+  if (policy) base.policy = policy;
   const devices = r.strings(f, "dev", "base chain");
   if (devices !== undefined) base.devices = devices;
   else if (fam === "netdev") {
@@ -188,11 +186,8 @@ export function readSet(s: ExprScope, kind: "set" | "map", obj: JsonNode): (Plac
   if (gc !== undefined) set.gcInterval = gc * 1000;
   const size = r.int(f, "size", kind);
   if (size !== undefined) set.size = size;
-  const policy = r.str(f, "policy", kind);
-  if (policy !== undefined) {
-    if (policy === "performance" || policy === "memory") set.policy = policy;
-    else r.error(f.get("policy")!.value, `${kind} policy ${JSON.stringify(policy)}`, '"performance" or "memory"');
-  }
+  const policy = r.oneOf(f, "policy", kind, ["performance", "memory"] as const);
+  if (policy) set.policy = policy;
   if (r.bool(f, "auto-merge", kind)) set.autoMerge = true;
   const comment = r.str(f, "comment", kind);
   if (comment !== undefined) set.comment = comment;

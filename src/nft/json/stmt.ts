@@ -71,11 +71,10 @@ export function readStmt(s: StmtScope, n: JsonNode): NftStmt | undefined {
     case "xt": {
       const o = r.fields(v, "xt statement");
       if (!o) return undefined;
-      const type = r.needStr(v, o, "type", "xt statement");
+      const type = r.oneOf(o, "type", "xt statement", ["match", "target", "watcher"] as const);
       const xname = r.needStr(v, o, "name", "xt statement");
-      if (type === undefined || xname === undefined) return undefined;
-      if (type !== "match" && type !== "target" && type !== "watcher") return void r.error(o.get("type")!.value, `xt type ${JSON.stringify(type)}`, '"match", "target" or "watcher"');
-      return { kind: "xt", type, name: xname };
+      if (type === undefined) r.error(v, 'xt statement has no "type"', '"match", "target" or "watcher"');
+      return type && xname !== undefined ? { kind: "xt", type, name: xname } : undefined;
     }
   }
   if (!KEPT_AS_WRITTEN.has(name)) r.warning(n, `unknown statement ${JSON.stringify(name)}, kept as written and evaluated as unknown`);
@@ -213,11 +212,9 @@ function nat(s: StmtScope, type: NftNat["type"], v: JsonNode): NftNat | undefine
   if (v.kind === "null") return st;
   const o = r.fields(v, `${type} statement`);
   if (!o) return undefined;
-  const family = r.str(o, "family", `${type} statement`);
-  if (family !== undefined) {
-    if (family !== "ip" && family !== "ip6") return void r.error(o.get("family")!.value, `${type} family ${JSON.stringify(family)}`, '"ip" or "ip6"');
-    st.family = family;
-  }
+  const family = r.oneOf(o, "family", `${type} statement`, ["ip", "ip6"] as const);
+  if (family === null) return undefined;
+  if (family) st.family = family;
   const fam = family ?? s.family;
   const addrType = fam === "ip" ? "ipv4_addr" : fam === "ip6" ? "ipv6_addr" : undefined;
   const a = o.get("addr");
@@ -258,13 +255,9 @@ function reject(s: StmtScope, v: JsonNode): NftReject | undefined {
   const o = r.fields(v, "reject statement");
   if (!o) return undefined;
   const st: NftReject = { kind: "reject" };
-  const type = r.str(o, "type", "reject statement");
-  if (type !== undefined) {
-    if (type !== "icmp" && type !== "icmpv6" && type !== "icmpx" && type !== "tcp reset") {
-      return void r.error(o.get("type")!.value, `reject type ${JSON.stringify(type)}`, '"icmp", "icmpv6", "icmpx" or "tcp reset"');
-    }
-    st.type = type;
-  }
+  const type = r.oneOf(o, "type", "reject statement", ["icmp", "icmpv6", "icmpx", "tcp reset"] as const);
+  if (type === null) return undefined;
+  if (type) st.type = type;
   const code = r.str(o, "expr", "reject statement");
   if (code !== undefined) st.code = code;
   return st;
@@ -276,12 +269,12 @@ function setStmt(s: StmtScope, name: "set" | "map", v: JsonNode): NftSetStmt | u
   const what = `${name} statement`;
   const o = r.fields(v, what);
   if (!o) return undefined;
-  const op = r.needStr(v, o, "op", what);
+  const op = r.oneOf(o, "op", what, ["add", "update", "delete"] as const);
   const setName = r.needStr(v, o, "set", what);
   const e = o.get("elem");
-  if (op === undefined || setName === undefined) return undefined;
+  if (op === undefined) r.error(v, `a ${what} has no "op"`, '"add", "update" or "delete"');
+  if (!op || setName === undefined) return undefined;
   if (!e) return void r.error(v, `a ${what} has no "elem"`, "the element");
-  if (op !== "add" && op !== "update" && op !== "delete") return void r.error(o.get("op")!.value, `${what} op ${JSON.stringify(op)}`, '"add", "update" or "delete"');
   const set = setName.replace(/^@/, "");
   const types = s.setTypes(set);
   const el = element(s, e.value, types?.key, undefined, 1);
