@@ -184,9 +184,36 @@ describe("nft JSON statements", () => {
 
   it("a map statement carries the value", () => {
     const map = { map: { family: "inet", name: "m", table: "t", type: "ipv4_addr", map: "mark", handle: 3 } };
-    const { ruleset, diagnostics } = parse(doc(map, rule([{ map: { op: "update", elem: ipSaddr, data: 1, map: "@m", set: "@m" } }])));
+    const { ruleset, diagnostics } = parse(doc(map, rule([{ map: { op: "update", elem: ipSaddr, data: 1, map: "@m" } }])));
     expect(diagnostics).toEqual([]);
     expect(firstRule(ruleset).stmts[0]).toMatchObject({ kind: "setop", set: "m", data: { kind: "const", type: "mark", value: 1 } });
+  });
+});
+
+describe("nft JSON: statements nft 1.0.6 writes as text", () => {
+  const map = { map: { family: "inet", name: "m", table: "t", type: "ipv4_addr", map: "mark", handle: 3, flags: ["timeout"], timeout: 60 } };
+
+  it("a map update (no JSON form in nft 1.0.6: its text, a string) is read by the text reader, typed by the map", () => {
+    const { ruleset, diagnostics } = parse(doc(map, rule(["update @m { ip saddr : 0x00000001 }", "add @m { ip daddr timeout 30s : meta mark }", { accept: null }])));
+    expect(diagnostics).toEqual([]);
+    expect(noSpans(firstRule(ruleset).stmts)).toEqual([
+      { kind: "setop", op: "update", set: "m", key: { kind: "payload", protocol: "ip", field: "saddr" }, data: { kind: "const", type: "mark", value: 1 } },
+      { kind: "setop", op: "add", set: "m", key: { kind: "payload", protocol: "ip", field: "daddr" }, timeout: 30000, data: { kind: "meta", key: "mark" } },
+      { kind: "verdict", verdict: "accept" },
+    ]);
+  });
+
+  it("text that is not one statement, or not nft, is kept as written with a warning at the string", () => {
+    const text = doc(map, rule(["accept } chain x { drop", "frobnicate @m"]));
+    const { ruleset, diagnostics } = parse(text);
+    expect(firstRule(ruleset).stmts).toEqual([
+      { kind: "other", name: "accept", text: "accept } chain x { drop" },
+      { kind: "other", name: "frobnicate", text: "frobnicate @m" },
+    ]);
+    expect(diagnostics.map((d) => [d.severity, d.col])).toEqual([
+      ["warning", text.indexOf('"accept }') + 1],
+      ["warning", text.indexOf('"frobnicate') + 1],
+    ]);
   });
 });
 

@@ -26,6 +26,7 @@ import { objectProps } from "./object-props.js";
 import { printPriority, priorityNumber } from "../text/priority.js";
 import type { NftJsonReader } from "./reader.js";
 import { readStmt, type StmtScope } from "./stmt.js";
+import { stmtsFromText } from "./text-stmt.js";
 import { typesOf } from "./values.js";
 
 export const OBJECT_TYPES: readonly NftObjectType[] = ["counter", "quota", "limit", "ct helper", "ct timeout", "ct expectation", "secmark", "synproxy"];
@@ -277,6 +278,10 @@ export function readRule(r: NftJsonReader, obj: JsonNode, scopeFor: (where: Plac
   if (exprs) {
     const scope = scopeFor(where);
     for (const item of r.j.list(exprs.value, 'rule "expr"', "a list of statements") ?? []) {
+      if (item.kind === "string") {
+        rule.stmts.push(...stmtsFromText(scope, item));
+        continue;
+      }
       // A statement that could not be read (reported) stays in the rule as written, so the
       // rule is evaluated as unknown rather than as if it lacked the statement.
       const st: NftStmt = readStmt(scope, item) ?? { kind: "other", name: stmtName(item), text: r.source(item) };

@@ -270,7 +270,8 @@ function setStmt(s: StmtScope, name: "set" | "map", v: JsonNode): NftSetStmt | u
   const o = r.fields(v, what);
   if (!o) return undefined;
   const op = r.oneOf(o, "op", what, ["add", "update", "delete"] as const);
-  const setName = r.needStr(v, o, "set", what);
+  // The set statement names its set in "set", the map statement in "map".
+  const setName = r.needStr(v, o, name, what);
   const e = o.get("elem");
   if (op === undefined) r.error(v, `a ${what} has no "op"`, '"add", "update" or "delete"');
   if (!op || setName === undefined) return undefined;
