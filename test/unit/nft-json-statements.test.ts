@@ -142,7 +142,7 @@ describe("nft JSON statements", () => {
 
   it("a quota in a unit nft does not have is a located error, the statement kept as written", () => {
     const { ruleset, diagnostics } = parse(doc(rule([{ quota: { val: 1, val_unit: "tbytes" } }])));
-    expect(diagnostics.map((d) => [d.message, d.expected])).toEqual([['quota unit "tbytes"', "bytes, kbytes, mbytes"]]);
+    expect(diagnostics.map((d) => [d.message, d.expected])).toEqual([['quota unit "tbytes"', "bytes, kbytes, mbytes, gbytes"]]);
     expect(firstRule(ruleset).stmts[0]).toMatchObject({ kind: "other", name: "quota" });
   });
 

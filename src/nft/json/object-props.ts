@@ -8,24 +8,25 @@
 import type { JsonField, JsonNode } from "../../facts/located-json.js";
 import type { NftObject, NftObjectType } from "../../model/nft.js";
 import { printDuration } from "../datatypes.js";
+import { BYTE_UNITS } from "../text/statements.js";
 
 type Props = NftObject["props"];
 
-/** nft's byte units, each 1024 times the one before (src/statement.c, get_rate). */
-export const BYTE_UNITS = ["bytes", "kbytes", "mbytes"] as const;
+/** The byte units nft prints, each 1024 times the one before (src/statement.c, get_rate). */
+const PRINTED_UNITS = ["bytes", "kbytes", "mbytes"] as const;
 
 /** A byte count as nft prints it: in the largest unit that divides it, up to mbytes. */
 export function byteRate(bytes: number): string {
   let v = bytes;
   let i = 0;
-  while (v !== 0 && i < BYTE_UNITS.length - 1 && v % 1024 === 0) (v /= 1024), i++;
-  return `${v} ${BYTE_UNITS[i]}`;
+  while (v !== 0 && i < PRINTED_UNITS.length - 1 && v % 1024 === 0) (v /= 1024), i++;
+  return `${v} ${PRINTED_UNITS[i]}`;
 }
 
 /** A count given in a unit, in bytes (undefined: a unit nft does not have). */
 export function inBytes(value: number, unit: string | undefined): number | undefined {
-  const i = unit === undefined ? 0 : (BYTE_UNITS as readonly string[]).indexOf(unit);
-  return i < 0 ? undefined : value * 1024 ** i;
+  const per = unit === undefined ? 1 : BYTE_UNITS[unit];
+  return per === undefined ? undefined : value * per;
 }
 
 /** A listing line as a property: its first word, and the rest. */

@@ -7,7 +7,8 @@
 import type { JsonField, JsonNode } from "../../facts/located-json.js";
 import type { NftExpr, NftLimit, NftLog, NftMangle, NftNat, NftObjectType, NftOp, NftQuota, NftReject, NftSetStmt, NftStmt } from "../../model/nft.js";
 import { element, isVerdictName, mapOf, readExpr, type ExprScope, type Hint } from "./expr.js";
-import { BYTE_UNITS, inBytes } from "./object-props.js";
+import { BYTE_UNITS } from "../text/statements.js";
+import { inBytes } from "./object-props.js";
 import { typesOf } from "./values.js";
 
 /** Statements nft knows (src/parser_json.c) that netfate keeps as written. */
@@ -143,14 +144,14 @@ function quota(s: StmtScope, v: JsonNode): NftQuota | undefined {
   if (val === undefined) return void r.error(v, 'a quota has no "val"', "its size");
   const unit = r.str(o, "val_unit", "quota");
   const bytes = inBytes(val, unit);
-  if (bytes === undefined) return void r.error(o.get("val_unit")!.value, `quota unit ${JSON.stringify(unit)}`, BYTE_UNITS.join(", "));
+  if (bytes === undefined) return void r.error(o.get("val_unit")!.value, `quota unit ${JSON.stringify(unit)}`, Object.keys(BYTE_UNITS).join(", "));
   const q: NftQuota = { kind: "quota", bytes, over: r.bool(o, "inv", "quota") ?? false };
   if (unit !== undefined) q.unit = unit;
   const usedVal = r.int(o, "used", "quota");
   const usedUnit = r.str(o, "used_unit", "quota");
   if (usedVal !== undefined) {
     const used = inBytes(usedVal, usedUnit);
-    if (used === undefined) return void r.error(o.get("used_unit")!.value, `quota unit ${JSON.stringify(usedUnit)}`, BYTE_UNITS.join(", "));
+    if (used === undefined) return void r.error(o.get("used_unit")!.value, `quota unit ${JSON.stringify(usedUnit)}`, Object.keys(BYTE_UNITS).join(", "));
     q.used = used;
     if (usedUnit !== undefined) q.usedUnit = usedUnit;
   }
