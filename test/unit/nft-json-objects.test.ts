@@ -34,6 +34,14 @@ describe("nft JSON tables and chains", () => {
     expect(t.span).toEqual({ line: 1, col: expect.any(Number), len: 0 });
   });
 
+  it("a table flag nft does not know is said: nft 1.0.6 writes a lone flag from freed memory (a dormant table listed \"d\" in a netns)", () => {
+    const { ruleset, diagnostics } = parse(listing({ table: { family: "ip", name: "d", handle: 33, flags: "d" } }));
+    expect(diagnostics.map((d) => d.severity)).toEqual(["warning"]);
+    expect(diagnostics[0]!.message).toContain("whether the table is dormant is unknown");
+    expect(ruleset.tables[0]!.flags).toEqual(["d"]);
+    expect(parse(listing({ table: { family: "ip", name: "d", handle: 33, flags: ["dormant", "owner"] } })).diagnostics).toEqual([]);
+  });
+
   it("priorities print as nft names them: by family and hook, numbers beyond reach (nft 1.0.6 listings)", () => {
     const prioText = (family: string, hook: string, prio: number) => {
       const { ruleset } = parse(listing(table(family), { chain: { family, table: "t", name: "c", handle: 1, type: "filter", hook, prio, policy: "accept" } }));
