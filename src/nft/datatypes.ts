@@ -137,6 +137,21 @@ function stringType(name: string, bits: number): NftDatatype {
   };
 }
 
+/**
+ * `iif "lo"`: an interface index, which nft prints by its name when the interface exists. A
+ * bare number is an index (`fib saddr . iif oif 0`, and how `-n` lists `oif missing`).
+ */
+const ifaceIndexType: NftDatatype = {
+  name: "iface_index",
+  bits: 32,
+  parse(word) {
+    return /^[0-9]+$/.test(word) ? Number(word) : word;
+  },
+  print(value) {
+    return typeof value === "number" ? String(value) : `"${value}"`;
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // Addresses.
 
@@ -208,6 +223,11 @@ const inetService: NftDatatype = {
     return String(value);
   },
 };
+
+/** Units of byte amounts (quota, limit rates). */
+export const BYTE_UNITS: Readonly<Record<string, number>> = Object.assign(Object.create(null) as object, {
+  bytes: 1, kbytes: 1024, mbytes: 1024 * 1024, gbytes: 1024 * 1024 * 1024,
+});
 
 // ---------------------------------------------------------------------------------------------
 // Times.
@@ -372,8 +392,7 @@ const TYPES: NftDatatype[] = [
   integerType("xinteger", 128, "hex", 0),
   stringType("string", 128),
   stringType("ifname", 128),
-  // `iif "lo"`: an interface index nft prints by its name when the interface exists.
-  stringType("iface_index", 32),
+  ifaceIndexType,
   integerType("mark", 32, "hex", 8),
   ipv4Addr,
   ipv6Addr,
@@ -413,6 +432,8 @@ const TYPES: NftDatatype[] = [
   integerType("cgroupv2", 64),
   classidType,
   verdictType,
+  // Map values naming stateful objects (`type ipv4_addr : quota`, `typeof ip saddr : ct helper`).
+  ...["counter", "quota", "limit", "secmark", "synproxy", "ct helper", "ct timeout", "ct expectation"].map((n) => stringType(n, 128)),
 ];
 
 const BY_NAME = new Map<string, NftDatatype>(TYPES.map((t) => [t.name, t]));

@@ -4,10 +4,10 @@
  * (`ip`/`ip6`) and nft prints it even when the input left it to the table's family.
  */
 import type { NftCt } from "../../model/nft.js";
-import type { ExprKind } from "./types.js";
+import { wordTable, type ExprKind } from "./types.js";
 
 /** Each key's datatype (nft's ct.c ct_templates); addresses depend on the family. */
-export const CT_KEYS: Readonly<Record<string, { type: string; bits: number; dirOnly?: boolean }>> = {
+export const CT_KEYS: Readonly<Record<string, { type: string; bits: number; dirOnly?: boolean }>> = wordTable({
   state: { type: "ct_state", bits: 32 },
   direction: { type: "ct_dir", bits: 8 },
   status: { type: "ct_status", bits: 32 },
@@ -27,7 +27,7 @@ export const CT_KEYS: Readonly<Record<string, { type: string; bits: number; dirO
   label: { type: "ct_label", bits: 128 },
   id: { type: "integer", bits: 32 },
   event: { type: "integer", bits: 32 },
-};
+});
 
 const ADDRESS_KEYS = new Set(["saddr", "daddr"]);
 

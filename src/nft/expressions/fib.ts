@@ -29,7 +29,7 @@ export const fibKind: ExprKind<NftFib> = {
       r.take();
     }
     const res = r.peek();
-    if (res === undefined || !(res in FIB_RESULTS)) return r.fail("a fib result (oif, oifname, type)");
+    if (res === undefined || !Object.hasOwn(FIB_RESULTS, res)) return r.fail("a fib result (oif, oifname, type)");
     r.take();
     return { kind: "fib", flags, result: res as NftFib["result"] };
   },

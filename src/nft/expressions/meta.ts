@@ -5,10 +5,10 @@
  * lists back as `meta mark 0x00000010`; checked with nft 1.0.6).
  */
 import type { NftMeta } from "../../model/nft.js";
-import type { ExprKind } from "./types.js";
+import { wordTable, type ExprKind } from "./types.js";
 
 /** Each key's datatype and width in bits (nft's meta.c meta_templates). */
-export const META_KEYS: Readonly<Record<string, { type: string; bits: number }>> = {
+export const META_KEYS: Readonly<Record<string, { type: string; bits: number }>> = wordTable({
   length: { type: "integer", bits: 32 },
   protocol: { type: "ether_type", bits: 16 },
   priority: { type: "classid", bits: 32 },
@@ -47,7 +47,7 @@ export const META_KEYS: Readonly<Record<string, { type: string; bits: number }>>
   broute: { type: "boolean", bits: 1 },
   ibrpvid: { type: "integer", bits: 16 },
   ibrvproto: { type: "ether_type", bits: 16 },
-};
+});
 
 /** Keys nft reads without `meta` (its grammar's meta_key_unqualified). */
 const READ_BARE = new Set(["mark", "iif", "iifname", "iiftype", "oif", "oifname", "oiftype", "skuid", "skgid", "nftrace", "rtclassid", "ibriport", "obriport", "ibrname", "obrname", "pkttype", "cpu", "iifgroup", "oifgroup", "cgroup", "random", "ipsec", "priority"]);

@@ -4,7 +4,7 @@
  * nft's proto.c describes the headers.
  */
 import type { NftPayload } from "../../model/nft.js";
-import type { ExprKind, WordReader } from "./types.js";
+import { wordTable, type ExprKind, type WordReader } from "./types.js";
 
 export interface PayloadField {
   type: string;
@@ -18,12 +18,12 @@ type Header = Readonly<Record<string, PayloadField>>;
 const f = (type: string, offset: number, bits: number): PayloadField => ({ type, offset, bits });
 
 /** The base each protocol's header is found at, for raw payload equivalence. */
-export const PROTOCOL_BASE: Readonly<Record<string, "ll" | "nh" | "th">> = {
+export const PROTOCOL_BASE: Readonly<Record<string, "ll" | "nh" | "th">> = wordTable({
   ether: "ll", vlan: "ll", arp: "nh", ip: "nh", ip6: "nh", icmp: "th", icmpv6: "th", igmp: "th",
   tcp: "th", udp: "th", udplite: "th", sctp: "th", dccp: "th", th: "th", ah: "th", esp: "th", comp: "th",
-};
+});
 
-export const PAYLOAD_FIELDS: Readonly<Record<string, Header>> = {
+const FIELDS: Readonly<Record<string, Header>> = {
   ether: { daddr: f("ether_addr", 0, 48), saddr: f("ether_addr", 48, 48), type: f("ether_type", 96, 16) },
   vlan: { pcp: f("integer", 0, 3), dei: f("integer", 3, 1), cfi: f("integer", 3, 1), id: f("integer", 4, 12), type: f("ether_type", 16, 16) },
   arp: {
@@ -66,6 +66,10 @@ export const PAYLOAD_FIELDS: Readonly<Record<string, Header>> = {
   comp: { nexthdr: f("inet_proto", 0, 8), flags: f("integer", 8, 8), cpi: f("integer", 16, 16) },
 };
 
+export const PAYLOAD_FIELDS: Readonly<Record<string, Header>> = wordTable(
+  Object.fromEntries(Object.entries(FIELDS).map(([k, v]) => [k, wordTable(v)])),
+);
+
 /** The field description of a named payload, if nft knows it. */
 export function payloadField(protocol: string, field: string): PayloadField | undefined {
   return PAYLOAD_FIELDS[protocol]?.[field];
@@ -79,9 +83,11 @@ function fieldWords(r: WordReader, protocol: string): string | undefined {
   const w = r.peek(1);
   if (w === undefined) return undefined;
   // arp's addresses are two words: `arp saddr ip`.
-  const two = `${w} ${r.peek(2) ?? ""}`;
-  if (header[two]) return two;
-  return header[w] ? w : undefined;
+  if (protocol === "arp") {
+    const two = `${w} ${r.peek(2) ?? ""}`;
+    if (header[two]) return two;
+  }
+  return Object.hasOwn(header, w) ? w : undefined;
 }
 
 export const payloadKind: ExprKind<NftPayload> = {
@@ -90,7 +96,7 @@ export const payloadKind: ExprKind<NftPayload> = {
     const w = r.peek();
     if (w === undefined) return false;
     if (RAW.test(w)) return true;
-    return PAYLOAD_FIELDS[w] !== undefined && fieldWords(r, w) !== undefined;
+    return Object.hasOwn(PAYLOAD_FIELDS, w) && fieldWords(r, w) !== undefined;
   },
   read(r) {
     const w = r.peek()!;

@@ -14,8 +14,11 @@ export function printNftExpr(expr: NftExpr, opts: PrintOptions = {}): string {
       return printConst(expr, opts);
     case "prefix":
       return `${printConst(expr.base, opts)}/${expr.len}`;
-    case "range":
-      return `${printConst(expr.lo, opts)}-${printConst(expr.hi, opts)}`;
+    case "range": {
+      // nft prints range bounds numerically (`10-20` of inet_proto, not `10-hmp`).
+      const n = { ...opts, numeric: true };
+      return `${printConst(expr.lo, n)}-${printConst(expr.hi, n)}`;
+    }
     case "concat":
       return expr.parts.map(sub).join(" . ");
     case "set":

@@ -33,6 +33,14 @@ export interface ExprKind<E extends NftExpr = NftExpr> {
   print(e: E, opts: PrintOptions, sub: (e: NftExpr) => string): string;
 }
 
+/**
+ * A lookup table keyed by words of the input: without a prototype, so `constructor` or
+ * `__proto__` in the input is no key of it.
+ */
+export function wordTable<T extends object>(o: T): T {
+  return Object.assign(Object.create(null) as object, o) as T;
+}
+
 /** A non-negative integer word (decimal or hex), else undefined. */
 export function readUint(word: string | undefined): number | undefined {
   if (word === undefined || !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(word)) return undefined;

@@ -21,6 +21,8 @@ export { printNftElement };
 export interface RulesetPrintOptions extends PrintOptions {
   handles?: boolean;
   stateless?: boolean;
+  /** `nft -y`: priorities as numbers (`-n` implies it). */
+  numericPriority?: boolean;
 }
 
 const FIVE_PER_LINE = new Set(["nf_proto", "integer", "arp_op", "inet_proto", "inet_service", "tcp_flag", "dccp_pkttype", "mark", "iface_index", "classid", "uid", "gid", "ct_dir"]);
@@ -76,10 +78,11 @@ function printChain(ch: NftChain, family: NftTable["family"], o: RulesetPrintOpt
     let dev = "";
     if (b.devices && b.devices.length === 1) dev = ` device "${b.devices[0]}"`;
     else if (b.devices && b.devices.length > 1) dev = ` devices = { ${b.devices.join(", ")} }`;
-    const prio = o.numeric ? String(b.priority) : printPriority(b.priority, family, b.hook);
+    const prio = o.numeric || o.numericPriority ? String(b.priority) : printPriority(b.priority, family, b.hook);
     lines.push(`\t\ttype ${b.type} hook ${b.hook}${dev} priority ${prio}; policy ${b.policy ?? "accept"};`);
   }
-  for (const r of ch.rules) lines.push(`\t\t${printNftRule(r, o)}`);
+  // A rule with an anonymous chain spans lines: its inner lines are indented one level more.
+  for (const r of ch.rules) lines.push(`\t\t${printNftRule(r, o).replace(/\n/g, "\n\t\t")}`);
   lines.push("\t}");
   return lines;
 }
@@ -104,7 +107,7 @@ function printObject(obj: NftObject, o: RulesetPrintOptions): string[] {
 }
 
 function printFlowtable(ft: NftFlowtable, family: NftTable["family"], o: RulesetPrintOptions): string[] {
-  const prio = o.numeric ? String(ft.priority) : printPriority(ft.priority, family, ft.hook);
+  const prio = o.numeric || o.numericPriority ? String(ft.priority) : printPriority(ft.priority, family, ft.hook);
   const lines = [`\tflowtable ${ft.name} {${handle(ft.handle, o)}`, `\t\thook ${ft.hook} priority ${prio}`];
   if (ft.devices.length > 0) lines.push(`\t\tdevices = { ${ft.devices.join(", ")} }`);
   const flags = ft.flags.filter((f) => f !== "counter");

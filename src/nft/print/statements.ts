@@ -5,7 +5,8 @@
  * bitmask's "any bit" or a masked value).
  */
 import type { NftExpr, NftMatch, NftNat, NftRule, NftStmt } from "../../model/nft.js";
-import { isBitmaskType, parseConst, printConst, printDuration, type PrintOptions } from "../datatypes.js";
+import { boundChainRules } from "../chain-binding.js";
+import { BYTE_UNITS, isBitmaskType, parseConst, printConst, printDuration, type PrintOptions } from "../datatypes.js";
 import { expressionType, printNftExpr } from "../expressions/print.js";
 
 export interface RulePrintOptions extends PrintOptions {
@@ -15,7 +16,6 @@ export interface RulePrintOptions extends PrintOptions {
   stateless?: boolean;
 }
 
-const BYTE_SCALE: Readonly<Record<string, number>> = { bytes: 1, kbytes: 1024, mbytes: 1024 * 1024, gbytes: 1024 * 1024 * 1024 };
 
 /** One set bit: a single flag (`syn`), as opposed to several (`syn,ack`). */
 function singleBit(e: NftExpr): boolean {
@@ -33,8 +33,10 @@ function printMatch(m: NftMatch, o: PrintOptions): string {
   const bitmask = type !== undefined && type.length === 1 && isBitmaskType(type[0]!);
   // `tcp flags & (fin|syn) == syn` lists as `tcp flags syn / fin,syn`, except one bit tested
   // against itself (`tcp flags & syn == syn`), which nft 1.0.6 prints as written.
-  if (m.left.kind === "binop" && m.left.op === "&" && bitmask && m.op === "==" && m.left.right.kind === "const") {
-    if (!(singleBit(m.right) && sameConst(m.right, m.left.right))) return `${p(m.left.left)} ${p(m.right)} / ${p(m.left.right)}`;
+  if (m.left.kind === "binop" && m.left.op === "&" && bitmask && (m.op === "==" || m.op === "!=") && m.left.right.kind === "const") {
+    if (!(singleBit(m.right) && sameConst(m.right, m.left.right))) {
+      return `${p(m.left.left)}${m.op === "!=" ? " !=" : ""} ${p(m.right)} / ${p(m.left.right)}`;
+    }
   }
   const showEq = m.op === "==" && (bitmask || m.left.kind === "binop");
   const op = m.op === "implicit" || (m.op === "==" && !showEq) ? "" : ` ${m.op}`;
@@ -43,7 +45,7 @@ function printMatch(m: NftMatch, o: PrintOptions): string {
 
 function amount(bytes: number, unit: string | undefined): string {
   const u = unit ?? "bytes";
-  return `${Math.round(bytes / (BYTE_SCALE[u] ?? 1))} ${u}`;
+  return `${Math.round(bytes / (BYTE_UNITS[u] ?? 1))} ${u}`;
 }
 
 /** `ADDR:PORT`, `[ADDR6]:PORT`, `:PORT`. */
@@ -89,7 +91,8 @@ export function printNftStmt(s: NftStmt, o: RulePrintOptions = {}): string {
       if (s.group !== undefined) out += ` group ${s.group}`;
       if (s.snaplen !== undefined) out += ` snaplen ${s.snaplen}`;
       if (s.queueThreshold !== undefined) out += ` queue-threshold ${s.queueThreshold}`;
-      if (s.flags && s.flags.length > 0) out += ` flags ${s.flags.join(" ")}`;
+      // Each group of flags has its own word: `flags ip options flags ether`.
+      for (const f of s.flags ?? []) out += ` flags ${f}`;
       return out;
     }
     case "limit": {
@@ -133,8 +136,11 @@ export function printNftStmt(s: NftStmt, o: RulePrintOptions = {}): string {
       return s.type.startsWith("ct ") ? `${s.type} set ${p(s.name)}` : `${s.type} name ${p(s.name)}`;
     case "xt":
       return `xt ${s.type} ${s.name}`;
-    case "other":
-      return s.text;
+    case "other": {
+      const bound = boundChainRules.get(s);
+      if (!bound) return s.text;
+      return `${s.name} {\n${bound.map((r) => `\t${printNftRule(r, o).replace(/\n/g, "\n\t")}\n`).join("")}}`;
+    }
   }
 }
 

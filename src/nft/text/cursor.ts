@@ -120,26 +120,28 @@ export class Cursor {
     this.depth--;
   }
 
-  /** The view of the words of the current statement that expression kinds read through. */
-  wordReader(readConcat: () => ReturnType<WordReader["readConcat"]>): WordReader {
-    const self = this;
-    return {
-      peek(ahead = 0) {
-        for (let i = 0; i <= ahead; i++) if (self.atStmtEnd(i)) return undefined;
-        return self.toks[self.pos + ahead]!.text;
-      },
-      take() {
-        return self.next().text;
-      },
-      fail(expected) {
-        return self.fail(expected);
-      },
-      readConcat,
-      get family() {
-        return self.family;
-      },
-    };
-  }
+  /** How a jhash key is read (set by the value reader). */
+  readConcat: () => ReturnType<WordReader["readConcat"]> = () => undefined;
+
+  /** The view of the words of the current statement that expression kinds read through (one per cursor). */
+  readonly words: WordReader = ((self: Cursor): WordReader => ({
+    peek(ahead = 0) {
+      for (let i = 0; i <= ahead; i++) if (self.atStmtEnd(i)) return undefined;
+      return self.toks[self.pos + ahead]!.text;
+    },
+    take() {
+      return self.next().text;
+    },
+    fail(expected) {
+      return self.fail(expected);
+    },
+    readConcat() {
+      return self.readConcat();
+    },
+    get family() {
+      return self.family;
+    },
+  }))(this);
 }
 
 /** `# handle 5`, as `nft -a` prints after a rule or an opening brace. */

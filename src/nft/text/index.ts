@@ -22,6 +22,7 @@ export function parseNftText(text: string, file: string): { ruleset: NftRuleset;
   const builder = new RulesetBuilder();
   const reader = new NftTextReader(new Cursor(sub.tokens, sink), builder);
   reader.readAll();
+  reader.finish();
   const rs = builder.ruleset;
   if (reader.sawCommand || sub.defines.length > 0 || sub.includes.length > 0) rs.source = "script";
   if (sub.includes.length > 0) rs.includes = sub.includes;

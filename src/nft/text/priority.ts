@@ -15,7 +15,8 @@ function namesOf(family: NftFamily | undefined): Readonly<Record<string, number>
 
 /** The number a priority name stands for in the family, if it is one. */
 export function priorityNumber(name: string, family: NftFamily | undefined): number | undefined {
-  return namesOf(family)[name];
+  const names = namesOf(family);
+  return Object.hasOwn(names, name) ? names[name] : undefined;
 }
 
 /** A priority as `nft list` prints it for the family and hook. */

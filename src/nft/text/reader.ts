@@ -38,6 +38,9 @@ export class NftTextReader extends StatementReader {
   /** Tables named by iptables-nft warnings. */
   readonly managed: { family: string; name: string }[] = [];
   private current: TableIndex | undefined;
+  /** Elements deleted by script commands, left out by `finish`. */
+  private readonly deletedElements = new Set<NftSet["elements"][number]>();
+  private readonly elementIndex = new Map<NftSet, { byKey: Map<string, NftSet["elements"][number]>; indexed: number }>();
 
   constructor(c: Cursor, readonly b: RulesetBuilder) {
     super(c, {
@@ -72,6 +75,23 @@ export class NftTextReader extends StatementReader {
       }
       if (c.pos === before) c.next();
     }
+  }
+
+  /**
+   * nft 1.0.6 refuses `}` right after an item of a block (`chain c { accept }`, `flags
+   * dormant }`, a chain's `}` then the table's): each item ends with a newline or `;` first.
+   */
+  private requireSeparator(what: string): void {
+    const t = this.c.cur();
+    if (t.type === "punct" && t.text === "}") {
+      this.c.sink.error(this.c.span(t), `nft needs a newline or ";" after ${what} before "}"`, 'a newline or ";"', "}");
+    }
+  }
+
+  /** Applies what a script left pending: deleted elements leave their sets. */
+  finish(): void {
+    if (this.deletedElements.size === 0) return;
+    for (const set of this.elementIndex.keys()) set.elements = set.elements.filter((e) => !this.deletedElements.has(e));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -146,6 +166,7 @@ export class NftTextReader extends StatementReader {
       if (c.accept(";")) continue;
       const before = c.pos;
       this.readTableItem(ix);
+      this.requireSeparator("a table's chain, set, object, flags or comment");
       if (c.pos === before) {
         c.fail("chain, set, map, flowtable, an object, flags or comment");
         c.skipStatement();
@@ -240,6 +261,7 @@ export class NftTextReader extends StatementReader {
       const t = c.cur();
       if (t.text === "type" && t.type === "word" && CHAIN_TYPES.has(c.peekTok(1)?.text as NftChainType)) {
         this.readBaseChain(ch);
+        this.requireSeparator("the chain's type, hook and priority");
         continue;
       }
       if (t.text === "policy" && t.type === "word") {
@@ -253,15 +275,18 @@ export class NftTextReader extends StatementReader {
         c.next();
         if (ch.base) ch.base.policy = p;
         else c.sink.error(c.span(t), "a policy is only for a base chain (one with type ... hook ...)");
+        this.requireSeparator("the policy");
         continue;
       }
       if (t.text === "comment" && c.peekTok(1)?.type === "string" && c.atStmtEnd(2)) {
         c.next();
         ch.comment = c.next().value!;
+        this.requireSeparator("the comment");
         continue;
       }
       const rule = this.readRule();
       if (rule.stmts.length > 0 || rule.comment !== undefined) ch.rules.push(rule);
+      this.requireSeparator("a rule");
       if (!c.atStmtEnd()) {
         c.fail("the end of the rule");
         c.skipStatement();
@@ -368,7 +393,10 @@ export class NftTextReader extends StatementReader {
       if (c.accept("}")) break;
       if (c.accept(";")) continue;
       const before = c.pos;
+      const elements = c.is("elements");
       if (!this.readSetItem(set)) c.skipStatement();
+      // nft takes `elements = { ... }` right before the closing brace, but nothing else.
+      else if (!elements) this.requireSeparator(`the ${set.kind}'s ${c.toks[before]!.text}`);
       if (c.pos === before) {
         c.fail("type, typeof, flags, timeout, gc-interval, size, policy, auto-merge, counter, comment or elements");
         c.skipStatement();
@@ -380,13 +408,34 @@ export class NftTextReader extends StatementReader {
   private readTypeList(): string[] | undefined {
     const out: string[] = [];
     do {
+      // `interval ipv4_addr`: a map value of ranges.
+      this.c.accept("interval");
+      const obj = this.objectTypeWord();
+      if (obj !== undefined) {
+        out.push(obj);
+        continue;
+      }
       const t = this.c.cur();
       if (t.type !== "word") return this.c.fail("a datatype (ipv4_addr, inet_service, ...)");
-      // `interval ipv4_addr`: a map value of ranges.
-      if (t.text === "interval") this.c.next();
       out.push(this.c.next().text);
     } while (this.c.accept("."));
     return out;
+  }
+
+  /** `verdict`, `counter`, `quota`, `ct helper`...: a map value type that is no expression. */
+  private objectTypeWord(): string | undefined {
+    const c = this.c;
+    if (c.is("ct") && CT_OBJECT_TYPES.has(c.peekTok(1)?.text ?? "")) {
+      c.next();
+      return `ct ${c.next().text}`;
+    }
+    for (const w of ["verdict", ...OBJECT_TYPES]) {
+      if (c.is(w) && (c.atStmtEnd(1) || c.is(".", 1))) {
+        c.next();
+        return w;
+      }
+    }
+    return undefined;
   }
 
   private readSetItem(set: NftSet): boolean {
@@ -410,6 +459,13 @@ export class NftTextReader extends StatementReader {
         set.keyTypeof = k.kind === "concat" ? k.parts : [k];
         set.keyType = expressionType(k) ?? [];
         if (c.accept(":")) {
+          c.accept("interval");
+          // A verdict or an object type names no expression: `typeof ip saddr : verdict`.
+          const obj = this.objectTypeWord();
+          if (obj !== undefined) {
+            set.dataType = [obj];
+            return true;
+          }
           const d = this.readConcat();
           if (!d) return false;
           set.dataTypeof = d.kind === "concat" ? d.parts : [d];
@@ -716,7 +772,12 @@ export class NftTextReader extends StatementReader {
       if (!ix) c.sink.error(c.span(n.tok), `table ${family} ${n.name} does not exist`);
       else for (const ch of ix.table.chains) ch.rules = [];
       // nft flushes the rules of every chain and the elements of every set.
-      if (ix) for (const s of ix.table.sets) s.elements = [];
+      if (ix) {
+        for (const s of ix.table.sets) {
+          s.elements = [];
+          this.elementIndex.delete(s);
+        }
+      }
       return;
     }
     if (cmd === "create" && this.b.find(family, n.name)) c.sink.error(c.span(cmdTok), `table ${family} ${n.name} exists already (create refuses; add would not)`);
@@ -841,7 +902,10 @@ export class NftTextReader extends StatementReader {
         return c.skipStatement();
       case "flush": {
         const s = ix.sets.get(n.name);
-        if (s) s.elements = [];
+        if (s) {
+          s.elements = [];
+          this.elementIndex.delete(s);
+        }
         else c.sink.error(c.span(n.tok), `${kind} ${n.name} does not exist`);
         return;
       }
@@ -868,9 +932,25 @@ export class NftTextReader extends StatementReader {
       return;
     }
     if (cmd === "delete" || cmd === "destroy") {
-      // Elements are matched by their printed key: one index for the whole command.
-      const drop = new Set(els.map((e) => keyText(e.key)));
-      set.elements = set.elements.filter((e) => !drop.has(keyText(e.key)));
+      // Elements are matched by key through an index kept per set, and left out once at the
+      // end: a script deleting elements one command at a time stays linear.
+      let index = this.elementIndex.get(set);
+      if (!index) {
+        index = { byKey: new Map(), indexed: 0 };
+        this.elementIndex.set(set, index);
+      }
+      for (; index.indexed < set.elements.length; index.indexed++) {
+        const e = set.elements[index.indexed]!;
+        if (!this.deletedElements.has(e)) index.byKey.set(keyText(e.key), e);
+      }
+      for (const e of els) {
+        const k = keyText(e.key);
+        const hit = index.byKey.get(k);
+        if (hit) {
+          this.deletedElements.add(hit);
+          index.byKey.delete(k);
+        } else if (cmd === "delete") c.sink.error(e.span ?? c.span(n.tok), `no element ${k} in ${set.kind} ${set.name} to delete`);
+      }
       return;
     }
     c.sink.error(c.span(n.tok), `${cmd} element is not an nft command`, "add, create, delete or destroy");

@@ -5,19 +5,21 @@
  * warning, taking the rest of the rule with it so nothing is lost.
  */
 import type {
-  NftExpr, NftLimit, NftLog, NftMatch, NftNat, NftOp, NftQueue, NftQuota, NftReject, NftRule, NftSetStmt, NftStmt,
+  NftExpr, NftLimit, NftLog, NftMatch, NftNat, NftOp, NftOtherStmt, NftQueue, NftQuota, NftReject, NftRule, NftSetStmt, NftStmt,
 } from "../../model/nft.js";
-import { parseDuration } from "../datatypes.js";
-import { expressionType } from "../expressions/print.js";
+import { boundChainRules } from "../chain-binding.js";
+import { BYTE_UNITS, parseDuration } from "../datatypes.js";
+import { wordTable } from "../expressions/types.js";
+import { expressionType, printNftExpr } from "../expressions/print.js";
+import { printNftRule } from "../print/statements.js";
 import { isHandleComment, handleOf } from "./cursor.js";
 import type { Token } from "./tokens.js";
 import { RAW_TYPE, ValueReader, VERDICT_WORDS } from "./values.js";
 
-const RELATIONS: Readonly<Record<string, NftOp>> = {
+const RELATIONS: Readonly<Record<string, NftOp>> = wordTable({
   "==": "==", eq: "==", "!=": "!=", ne: "!=", "<": "<", lt: "<", ">": ">", gt: ">", "<=": "<=", le: "<=", ">=": ">=", ge: ">=",
-};
+});
 
-export const BYTE_UNITS: Readonly<Record<string, number>> = { bytes: 1, kbytes: 1024, mbytes: 1024 * 1024, gbytes: 1024 * 1024 * 1024 };
 const PER = new Set(["second", "minute", "hour", "day", "week"]);
 const NAT_FLAGS = new Set(["random", "fully-random", "persistent", "netmap"]);
 /** Statement words kept as written (`other`), to the end of the rule. */
@@ -66,8 +68,13 @@ export class StatementReader extends ValueReader {
     const c = this.c;
     const first = c.cur();
     const words: string[] = [];
-    while (!c.atStmtEnd() && !(c.is("comment") && c.peekTok(1)?.type === "string" && c.atStmtEnd(2))) {
+    let depth = 0;
+    while (!c.atEof()) {
+      if (depth === 0 && (c.atStmtEnd() || (c.is("comment") && c.peekTok(1)?.type === "string" && c.atStmtEnd(2)))) break;
       const t = c.next();
+      if (t.type === "nl" || t.type === "comment") continue;
+      if (t.type === "punct" && t.text === "{") depth++;
+      if (t.type === "punct" && t.text === "}") depth--;
       words.push(words.length > 0 && t.glued ? (words.pop() ?? "") + t.text : t.text);
     }
     c.sink.warning(c.span(first), why, undefined, words.join(" "));
@@ -77,6 +84,7 @@ export class StatementReader extends ValueReader {
   readStatement(): NftStmt | undefined {
     const c = this.c;
     const w = c.cur().type === "word" ? c.cur().text : "";
+    if ((w === "jump" || w === "goto") && c.is("{", 1)) return this.readChainBinding();
     if (VERDICT_WORDS.has(w)) return this.readVerdict();
     switch (w) {
       case "counter":
@@ -120,7 +128,7 @@ export class StatementReader extends ValueReader {
           c.next();
           c.next();
           c.next();
-          const name = this.readAtom("string");
+          const name = this.readObjName(type);
           return name === undefined ? undefined : { kind: "objref", type, name };
         }
         break;
@@ -172,6 +180,11 @@ export class StatementReader extends ValueReader {
     return m;
   }
 
+  /** An object's name: `"c1"`, or an expression mapping to one (`ct helper set udp dport map { 69 : "tftp" }`). */
+  private readObjName(type: string): NftExpr | undefined {
+    return this.startsExpression() ? this.readValueExpr([type]) : this.readAtom(type);
+  }
+
   private readUint(what: string): number | undefined {
     const t = this.c.cur();
     if (t.type !== "word" || !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(t.text)) return this.c.fail(what);
@@ -184,7 +197,7 @@ export class StatementReader extends ValueReader {
     c.next();
     if (c.is("name")) {
       c.next();
-      const name = this.readAtom("string");
+      const name = this.readObjName("counter");
       return name === undefined ? undefined : { kind: "objref", type: "counter", name };
     }
     if (!c.is("packets")) return { kind: "counter" };
@@ -270,7 +283,7 @@ export class StatementReader extends ValueReader {
     const c = this.c;
     c.next();
     if (c.accept("name")) {
-      const name = this.readAtom("string");
+      const name = this.readObjName("limit");
       return name === undefined ? undefined : { kind: "objref", type: "limit", name };
     }
     if (!c.expect("rate")) return undefined;
@@ -297,7 +310,7 @@ export class StatementReader extends ValueReader {
     const c = this.c;
     c.next();
     if (c.accept("name")) {
-      const name = this.readAtom("string");
+      const name = this.readObjName("quota");
       return name === undefined ? undefined : { kind: "objref", type: "quota", name };
     }
     const over = c.accept("over");
@@ -342,7 +355,8 @@ export class StatementReader extends ValueReader {
       nat.addrPort = true;
     }
     if (c.accept("prefix")) nat.flags.push("prefix");
-    if (c.accept("to")) {
+    // `dnat tcp dport map { ... }`: the older syntax without `to`.
+    if (c.accept("to") || ((type === "snat" || type === "dnat") && this.startsExpression())) {
       if (!this.readNatTarget(nat)) return undefined;
     } else if (type === "snat" || type === "dnat") {
       return c.fail(`"to" and an address after ${type}`);
@@ -373,8 +387,7 @@ export class StatementReader extends ValueReader {
       if (addr.kind === "map" && (nat.addrPort || (addr.map.kind === "set" && addr.map.elements[0]?.data?.kind === "concat"))) nat.addrPort = true;
       if (c.is(":") && !c.atStmtEnd(1)) {
         c.next();
-        const p = c.next();
-        const port = this.portOf(p.text, p);
+        const port = this.readValueExpr(["inet_service"]);
         if (port === undefined) return false;
         nat.port = port;
       }
@@ -403,6 +416,12 @@ export class StatementReader extends ValueReader {
     nat.addr = addr;
     if (portText !== undefined) {
       const port = this.portOf(portText, sub);
+      if (port === undefined) return false;
+      nat.port = port;
+    } else if (c.is(":") && !c.atStmtEnd(1)) {
+      // `dnat to 192.168.1.100 : numgen inc mod 2 map { ... }`.
+      c.next();
+      const port = this.readValueExpr(["inet_service"]);
       if (port === undefined) return false;
       nat.port = port;
     }
@@ -453,6 +472,13 @@ export class StatementReader extends ValueReader {
         } while (c.accept(","));
       } else if (c.is("num") || c.is("to")) {
         c.next();
+        if (this.startsExpression()) {
+          // `queue to jhash tcp dport mod 4`: the queue number an expression gives, kept as printed.
+          const e = this.readValueExpr(["integer"]);
+          if (e === undefined) return undefined;
+          q.num = printNftExpr(e);
+          continue;
+        }
         const t = c.cur();
         if (t.type !== "word") return c.fail("a queue number or range");
         q.num = c.next().text;
@@ -483,7 +509,7 @@ export class StatementReader extends ValueReader {
     if (!c.enter()) return undefined;
     try {
       if (!c.expect("{")) return undefined;
-      const key = this.readConcat();
+      const key = this.readSetKey(this.sets.get(set)?.keyType);
       if (key === undefined) return undefined;
       const s: NftSetStmt = { kind: "setop", op, set, key };
       for (;;) {
@@ -510,6 +536,55 @@ export class StatementReader extends ValueReader {
     } finally {
       c.leave();
     }
+  }
+
+  /**
+   * `jump { RULES }`: an anonymous chain bound to the rule. Kept as written (its rules as nft
+   * prints them, one per line) and evaluated as indeterminate.
+   */
+  private readChainBinding(): NftStmt | undefined {
+    const c = this.c;
+    const verdict = c.next();
+    const open = c.cur();
+    if (!c.enter()) return undefined;
+    c.next();
+    const lines: string[] = [];
+    const rules: NftRule[] = [];
+    try {
+      for (;;) {
+        c.skipBlank();
+        if (c.atEof()) return c.fail('"}" closing the anonymous chain');
+        if (c.accept("}")) break;
+        if (c.accept(";")) continue;
+        const rule = this.readRule();
+        if (rule.stmts.length > 0) {
+          lines.push(printNftRule(rule));
+          rules.push(rule);
+        }
+        if (!c.atStmtEnd()) {
+          c.fail("the end of the rule");
+          c.skipStatement();
+        }
+      }
+    } finally {
+      c.leave();
+    }
+    const text = `${verdict.text} {\n${lines.map((l) => `\t${l}\n`).join("")}}`;
+    c.sink.warning(c.span(open), `an anonymous chain (${verdict.text} { ... }) is kept as written and evaluated as indeterminate`);
+    const stmt: NftOtherStmt = { kind: "other", name: verdict.text, text };
+    boundChainRules.set(stmt, rules);
+    return stmt;
+  }
+
+  /** A set statement's key: expressions and constants joined by `.` (`ip saddr . 10002`). */
+  private readSetKey(types: string[] | undefined): NftExpr | undefined {
+    const parts: NftExpr[] = [];
+    do {
+      const p = this.startsExpression() ? this.readPrimary() : this.readAtom(types?.[parts.length] ?? RAW_TYPE);
+      if (p === undefined) return undefined;
+      parts.push(p);
+    } while (this.c.accept("."));
+    return parts.length === 1 ? parts[0] : { kind: "concat", parts };
   }
 
   private readCtCount(): NftStmt | undefined {

@@ -25,12 +25,25 @@ export interface Token {
 const PUNCT2 = new Set(["==", "!=", "<=", ">=", "<<", ">>"]);
 const PUNCT1 = new Set(["{", "}", "(", ")", ";", ",", ".", ":", "/", "=", "!", "<", ">", "&", "|", "^", "+", "-", "*"]);
 
+/** Character classes by code unit, built once: the tokenizer looks at every character. */
+const WORD = new Uint8Array(128);
+const ALNUM = new Uint8Array(128);
+for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$") {
+  WORD[ch.charCodeAt(0)] = 1;
+  ALNUM[ch.charCodeAt(0)] = 1;
+}
+for (const ch of "@[]%~*\\") WORD[ch.charCodeAt(0)] = 1;
+ALNUM["[".charCodeAt(0)] = 1;
+
 function isWordChar(c: string): boolean {
-  return /[A-Za-z0-9_$@\[\]%~*\\]/.test(c);
+  const k = c.charCodeAt(0);
+  return k < 128 && WORD[k] === 1;
 }
 
 function isAlnum(c: string | undefined): boolean {
-  return c !== undefined && /[A-Za-z0-9_$\[]/.test(c);
+  if (c === undefined) return false;
+  const k = c.charCodeAt(0);
+  return k < 128 && ALNUM[k] === 1;
 }
 
 export function spanOf(t: Token): Span {
@@ -129,7 +142,9 @@ export function tokenize(text: string): { tokens: Token[]; unterminated: Token[]
       lastEnd = i;
       continue;
     }
-    if (isWordChar(c) || ((c === "-" || c === ":" || c === ".") && (isAlnum(text[i + 1]) || text[i + 1] === ":"))) {
+    // A `:` right after a closing brace separates (`map { ... }:tcp dport map { ... }`, as nft prints a nat port).
+    const afterClose = c === ":" && (text[i - 1] === "}" || text[i - 1] === ")");
+    if (isWordChar(c) || ((c === "-" || (c === ":" && !afterClose) || c === ".") && (isAlnum(text[i + 1]) || text[i + 1] === ":"))) {
       let j = i + 1;
       while (j < n) {
         const d = text[j]!;

@@ -9,13 +9,14 @@ import type { NftConst, NftElement, NftExpr, NftSetLiteral, NftVerdict } from ".
 import { datatype, isBitmaskType, parseConst, parseDuration } from "../datatypes.js";
 import { expressionType } from "../expressions/print.js";
 import { expressionKindAt } from "../expressions/registry.js";
+import { wordTable } from "../expressions/types.js";
 import { Cursor } from "./cursor.js";
 import type { Token } from "./tokens.js";
 
 /** Binary operators as nft writes them, symbol or word. */
-const BINOPS: Readonly<Record<string, "&" | "|" | "^" | "<<" | ">>">> = {
+const BINOPS: Readonly<Record<string, "&" | "|" | "^" | "<<" | ">>">> = wordTable({
   "&": "&", and: "&", "|": "|", or: "|", "^": "^", xor: "^", "<<": "<<", lshift: "<<", ">>": ">>", rshift: ">>",
-};
+});
 
 /** The type a constant of no known datatype gets: kept as written, printed back as written. */
 export const RAW_TYPE = "raw";
@@ -28,12 +29,14 @@ export interface SetTypes {
 }
 
 export class ValueReader {
-  constructor(readonly c: Cursor, readonly sets: SetTypes) {}
+  constructor(readonly c: Cursor, readonly sets: SetTypes) {
+    c.readConcat = () => this.readConcat();
+  }
 
   /** An expression kind or a parenthesized concatenation, if one starts here. */
   startsExpression(): boolean {
     if (this.c.is("(")) return true;
-    return expressionKindAt(this.c.wordReader(() => undefined)) !== undefined;
+    return expressionKindAt(this.c.words) !== undefined;
   }
 
   readPrimary(): NftExpr | undefined {
@@ -48,7 +51,7 @@ export class ValueReader {
       return e;
     }
     if (!c.enter()) return undefined;
-    const r = c.wordReader(() => this.readConcat());
+    const r = c.words;
     const kind = expressionKindAt(r);
     const e = kind ? kind.read(r) : c.fail("an expression (ip saddr, tcp dport, meta mark, ct state...)");
     c.leave();
@@ -214,11 +217,8 @@ export class ValueReader {
   protected wordValue(type: string | undefined, t: Token): NftExpr | undefined {
     const w = t.text;
     if (type === undefined || type === RAW_TYPE) return { kind: "const", type: RAW_TYPE, value: w };
-    // `exists` / `missing` test for presence whatever the expression's type; `fib ... oif
-    // missing` lists as `oif 0` with -n (an interface index is otherwise always a quoted name).
-    if (w === "exists" || w === "missing" || (type === "iface_index" && (w === "0" || w === "1"))) {
-      return { kind: "const", type: "boolean", value: w === "exists" || w === "1" ? 1 : 0 };
-    }
+    // `exists` / `missing` test for presence whatever the expression's type.
+    if (w === "exists" || w === "missing") return { kind: "const", type: "boolean", value: w === "exists" ? 1 : 0 };
     const whole = parseConst(type, w);
     if (typeof whole !== "string") return whole;
     const slash = w.lastIndexOf("/");
@@ -285,8 +285,8 @@ export class ValueReader {
   readElement(keyTypes: string[] | undefined, dataTypes: string[] | undefined): NftElement | undefined {
     const c = this.c;
     const start = c.cur();
-    // `80:8080` glued: nft splits key and value at the colon for non-address keys.
-    const key = this.readKey(keyTypes, false);
+    // `*`: the catch-all element, matching what no other element matches.
+    const key: NftExpr | undefined = c.is("*") ? (c.next(), { kind: "const", type: RAW_TYPE, value: "*" }) : this.readKey(keyTypes, false);
     if (key === undefined) return undefined;
     const el: NftElement = { key, span: c.span(start) };
     for (;;) {
