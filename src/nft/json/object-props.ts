@@ -7,8 +7,7 @@
  */
 import type { JsonField, JsonNode } from "../../facts/located-json.js";
 import type { NftObject, NftObjectType } from "../../model/nft.js";
-import { printDuration } from "../datatypes.js";
-import { BYTE_UNITS } from "../text/statements.js";
+import { BYTE_UNITS, printDuration } from "../datatypes.js";
 
 type Props = NftObject["props"];
 

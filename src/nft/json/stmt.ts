@@ -7,7 +7,7 @@
 import type { JsonField, JsonNode } from "../../facts/located-json.js";
 import type { NftExpr, NftLimit, NftLog, NftMangle, NftNat, NftObjectType, NftOp, NftQuota, NftReject, NftSetStmt, NftStmt } from "../../model/nft.js";
 import { element, isVerdictName, mapOf, readExpr, type ExprScope, type Hint } from "./expr.js";
-import { BYTE_UNITS } from "../text/statements.js";
+import { BYTE_UNITS } from "../datatypes.js";
 import { inBytes } from "./object-props.js";
 import { typesOf } from "./values.js";
 
