@@ -140,6 +140,11 @@ describe("nft JSON sets and maps", () => {
     expect(s!.elements).toEqual([{ key: { kind: "const", type: "ipv4_addr", value: "1.1.1.1" }, comment: "hi" }]);
   });
 
+  it("the catch-all element \"*\" (nft 1.0.6 listing), kept as the text reader keeps it", () => {
+    const [s] = parseTable({ set: { family: "inet", name: "y", table: "t", type: "ipv4_addr", handle: 1, elem: [{ elem: { val: "1.1.1.1", counter: { packets: 0, bytes: 0 } } }, { elem: { val: "*", counter: { packets: 0, bytes: 0 } } }, "*"] } });
+    expect(s!.elements.map((e) => e.key)).toEqual([{ kind: "const", type: "ipv4_addr", value: "1.1.1.1" }, { kind: "const", type: "raw", value: "*" }, { kind: "const", type: "raw", value: "*" }]);
+  });
+
   it("a map element with attributes: [{elem: {...}}, VALUE]", () => {
     const [m] = parseTable({ map: { family: "inet", name: "m", table: "t", type: "ipv4_addr", map: "verdict", handle: 3, elem: [[{ elem: { val: "10.0.0.1", comment: "x" } }, { drop: null }]] } });
     expect(m!.elements).toEqual([{ key: { kind: "const", type: "ipv4_addr", value: "10.0.0.1" }, comment: "x", data: { kind: "verdict", verdict: "drop" } }]);

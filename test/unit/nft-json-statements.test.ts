@@ -203,6 +203,12 @@ describe("nft JSON: statements nft 1.0.6 writes as text", () => {
     ]);
   });
 
+  it("a chain binding (nft 1.0.6 writes `jump { RULES }` as text over several lines) is read, and said to be evaluated as unknown", () => {
+    const { ruleset, diagnostics } = parse(doc(rule([{ match: { op: "==", left: { payload: { protocol: "th", field: "dport" } }, right: 53 } }, "jump {\n\t\t\tip6 saddr ::1 counter packets 0 bytes 0 accept\n\t\t}"])));
+    expect(diagnostics.map((d) => [d.severity, d.message])).toEqual([["warning", expect.stringContaining("an anonymous chain (jump { ... })")]]);
+    expect(firstRule(ruleset).stmts.map((s) => s.kind)).toEqual(["match", "other"]);
+  });
+
   it("text that is not one statement, or not nft, is kept as written with a warning at the string", () => {
     const text = doc(map, rule(["accept } chain x { drop", "frobnicate @m"]));
     const { ruleset, diagnostics } = parse(text);

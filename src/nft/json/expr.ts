@@ -7,6 +7,7 @@
  */
 import type { JsonNode } from "../../facts/located-json.js";
 import type { NftElement, NftExpr, NftMapLookup, NftSetLiteral, NftSetRef, NftVerdict, NftVerdictCode } from "../../model/nft.js";
+import { RAW_TYPE } from "../text/values.js";
 import { MAX_EXPR_DEPTH, type NftJsonReader } from "./reader.js";
 import { bitmaskConstOf, constOf, isBitmask, typesOf } from "./values.js";
 
@@ -279,7 +280,8 @@ export function element(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint
     if (!o) return undefined;
     const val = o.get("val");
     if (!val) return void r.error(v, 'an element has no "val"', "its value");
-    const key = readExpr(s, val.value, keyHint, depth + 1, "element");
+    // `"*"`: the catch-all element (what no other element matches), as the text reader keeps it.
+    const key = isCatchAll(val.value) ? CATCH_ALL : readExpr(s, val.value, keyHint, depth + 1, "element");
     if (!key) return undefined;
     const el: NftElement = { key, span: r.span(n.at) };
     // JSON gives times in whole seconds (nft divides the kernel's milliseconds).
@@ -303,8 +305,14 @@ export function element(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint
     }
     return el;
   }
-  const key = readExpr(s, n, keyHint, depth + 1, "element");
+  const key = isCatchAll(n) ? CATCH_ALL : readExpr(s, n, keyHint, depth + 1, "element");
   return key && { key, span: r.span(n.at) };
+}
+
+const CATCH_ALL: NftExpr = { kind: "const", type: RAW_TYPE, value: "*" };
+
+function isCatchAll(n: JsonNode): boolean {
+  return n.kind === "string" && n.value === "*";
 }
 
 function isConcat(n: JsonNode): boolean {
