@@ -114,6 +114,7 @@ describe("nft JSON sets and maps", () => {
 
   it("maps: verdict values, a concatenated value written as one string (nft 1.0.6), mark values", () => {
     const [vm, nat, marks] = parseTable(
+      { chain: { family: "inet", table: "t", name: "web", handle: 20 } },
       { map: { family: "inet", name: "portmap", table: "t", type: "inet_service", handle: 11, map: "verdict", elem: [[22, { accept: null }], [80, { jump: { target: "web" } }]] } },
       { map: { family: "inet", name: "natmap", table: "t", type: ["ipv4_addr", "inet_service"], handle: 12, map: "ipv4_addr . inet_service", elem: [[{ concat: ["1.2.3.4", 80] }, { concat: ["10.0.0.1", 8080] }]] } },
       { map: { family: "inet", name: "marks", table: "t", type: "ifname", handle: 13, map: "mark", flags: ["interval"], elem: [["eth0", 1], ["veth*", 2]] } },
@@ -263,6 +264,22 @@ describe("nft JSON commands (nft -j -f input)", () => {
     expect(ruleset.tables[0]!.chains[0]!.rules).toHaveLength(1);
     expect(ruleset.tables[0]!.sets[0]!.elements.map((e) => (e.key as { value: string }).value)).toEqual(["10.0.0.1", "10.0.0.2"]);
     expect(parse(cmds({ add: { table: t } }, { flush: { ruleset: null } })).ruleset.tables).toEqual([]);
+  });
+
+  it("what nft refuses in a batch: a rule naming a set or a chain its table lacks (also in a map), located", () => {
+    const text = cmds(
+      { add: { table: t } },
+      { add: { chain: c } },
+      { add: { rule: { ...r(1), expr: [{ match: { op: "==", left: { meta: { key: "mark" } }, right: "@nope" } }, { jump: { target: "gone" } }] } } },
+      { add: { rule: { ...r(2), expr: [{ set: { op: "add", elem: { meta: { key: "mark" } }, set: "@nope2" } }, { vmap: { key: { meta: { key: "mark" } }, data: { set: [[1, { goto: { target: "c" } }], [2, { goto: { target: "gone2" } }]] } } }] } } },
+    );
+    const { diagnostics } = parse(text);
+    expect(diagnostics.map((d) => [d.message, d.col])).toEqual([
+      ['no set or map "nope" in table inet t', text.indexOf('"@nope"') + 1],
+      ['no set or map "nope2" in table inet t', text.indexOf('"@nope2"') + 1],
+      ['jump to chain "gone", which table inet t does not have', text.indexOf('{"family":"inet","table":"t","chain":"c","expr":[{"match"') + 1],
+      ['goto to chain "gone2", which table inet t does not have', text.indexOf("[2,{") + 1],
+    ]);
   });
 
   it("create of an existing table is refused, as nft refuses it; add is not", () => {

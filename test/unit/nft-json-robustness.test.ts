@@ -157,7 +157,7 @@ describe("nft JSON scales linearly", () => {
           table: "kube-proxy",
           chain: `service-${k}`,
           handle: 20_000 + k,
-          expr: [{ vmap: { key: { numgen: { mode: "random", mod: 2, offset: 0 } }, data: { set: [[0, { goto: { target: `endpoint-${k}-a` } }], [1, { goto: { target: `endpoint-${k}-b` } }]] } } }],
+          expr: [{ vmap: { key: { numgen: { mode: "random", mod: 2, offset: 0 } }, data: { set: [[0, { goto: { target: `service-${(k + 1) % N}` } }], [1, { goto: { target: "services" } }]] } } }],
         },
       });
     }

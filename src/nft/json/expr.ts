@@ -16,6 +16,8 @@ export interface ExprScope {
   r: NftJsonReader;
   /** A named set or map of the rule's table: its key and value datatypes, when declared. */
   setTypes(name: string): { key: string[]; data?: string[] } | undefined;
+  /** Where the table is known: says which table a missing set was looked for in. */
+  table?: string;
 }
 
 /** Datatypes the context expects; one per concatenated part. */
@@ -24,7 +26,8 @@ export type Hint = readonly string[] | undefined;
 /** Expressions nft knows (src/parser_json.c) that netfate keeps as written. */
 const KEPT_AS_WRITTEN = new Set(["exthdr", "tcp option", "ip option", "sctp chunk", "dccp option", "osf", "ipsec", "socket", "rt", "tunnel"]);
 
-const VERDICTS: readonly NftVerdictCode[] = ["accept", "drop", "continue", "return", "jump", "goto", "queue"];
+/** Verdicts as JSON statements and map values (`queue` is a statement of its own there). */
+const VERDICTS: readonly NftVerdictCode[] = ["accept", "drop", "continue", "return", "jump", "goto"];
 
 const BINOPS = new Set(["&", "|", "^", "<<", ">>"]);
 
@@ -147,6 +150,8 @@ export function readExpr(s: ExprScope, n: JsonNode, hint: Hint, depth: number, w
 function setRef(s: ExprScope, n: JsonNode & { kind: "string" }): NftSetRef | undefined {
   const name = n.value.replace(/^@/, "");
   if (!name) return void s.r.error(n, "a set reference without a name", '"@NAME"');
+  // nft refuses a rule naming a set its table does not have (a listing never holds one).
+  if (s.table !== undefined && !s.setTypes(name)) s.r.error(n, `no set or map ${JSON.stringify(name)} in table ${s.table}`, "a set or map declared before the rule");
   return { kind: "setref", name };
 }
 
@@ -206,7 +211,7 @@ function verdict(s: ExprScope, code: NftVerdictCode, v: JsonNode): NftVerdict | 
 }
 
 export function isVerdictName(name: string): name is NftVerdictCode {
-  return (VERDICTS as readonly string[]).includes(name) && name !== "queue";
+  return (VERDICTS as readonly string[]).includes(name);
 }
 
 /**
@@ -272,7 +277,7 @@ export function element(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint
     const alone = dataHint && dataHint.length > 1 && !isConcat(n.items[1]!) ? [dataHint[0]!] : dataHint;
     const data = readExpr(s, n.items[1]!, alone, depth + 1, "map element value");
     if (!el || !data) return undefined;
-    return { ...el, data };
+    return { ...el, data, span: r.span(n.at) };
   }
   if (n.kind === "object" && n.fields.size === 1 && n.fields.has("elem")) {
     const v = n.fields.get("elem")!.value;

@@ -279,6 +279,7 @@ function setStmt(s: StmtScope, name: "set" | "map", v: JsonNode): NftSetStmt | u
   if (!e) return void r.error(v, `a ${what} has no "elem"`, "the element");
   const set = setName.replace(/^@/, "");
   const types = s.setTypes(set);
+  if (!types && s.table !== undefined) r.error(o.get(name)!.value, `no set or map ${JSON.stringify(set)} in table ${s.table}`, "a set or map declared before the rule");
   const el = element(s, e.value, types?.key, undefined, 1);
   if (!el) return undefined;
   const st: NftSetStmt = { kind: "setop", op, set, key: el.key };
