@@ -34,6 +34,14 @@ describe("nft JSON tables and chains", () => {
     expect(t.span).toEqual({ line: 1, col: expect.any(Number), len: 0 });
   });
 
+  it("a table flag nft does not know is said: nft 1.0.6 writes a lone flag from freed memory (a dormant table listed \"d\" in a netns)", () => {
+    const { ruleset, diagnostics } = parse(listing({ table: { family: "ip", name: "d", handle: 33, flags: "d" } }));
+    expect(diagnostics.map((d) => d.severity)).toEqual(["warning"]);
+    expect(diagnostics[0]!.message).toContain("whether the table is dormant is unknown");
+    expect(ruleset.tables[0]!.flags).toEqual(["d"]);
+    expect(parse(listing({ table: { family: "ip", name: "d", handle: 33, flags: ["dormant", "owner"] } })).diagnostics).toEqual([]);
+  });
+
   it("priorities print as nft names them: by family and hook, numbers beyond reach (nft 1.0.6 listings)", () => {
     const prioText = (family: string, hook: string, prio: number) => {
       const { ruleset } = parse(listing(table(family), { chain: { family, table: "t", name: "c", handle: 1, type: "filter", hook, prio, policy: "accept" } }));
@@ -106,6 +114,7 @@ describe("nft JSON sets and maps", () => {
 
   it("maps: verdict values, a concatenated value written as one string (nft 1.0.6), mark values", () => {
     const [vm, nat, marks] = parseTable(
+      { chain: { family: "inet", table: "t", name: "web", handle: 20 } },
       { map: { family: "inet", name: "portmap", table: "t", type: "inet_service", handle: 11, map: "verdict", elem: [[22, { accept: null }], [80, { jump: { target: "web" } }]] } },
       { map: { family: "inet", name: "natmap", table: "t", type: ["ipv4_addr", "inet_service"], handle: 12, map: "ipv4_addr . inet_service", elem: [[{ concat: ["1.2.3.4", 80] }, { concat: ["10.0.0.1", 8080] }]] } },
       { map: { family: "inet", name: "marks", table: "t", type: "ifname", handle: 13, map: "mark", flags: ["interval"], elem: [["eth0", 1], ["veth*", 2]] } },
@@ -125,6 +134,16 @@ describe("nft JSON sets and maps", () => {
   it("elements with timeout, expires, comment and counter", () => {
     const [s] = parseTable({ set: { family: "inet", name: "w", table: "t", type: "ipv4_addr", handle: 14, flags: ["timeout"], elem: [{ elem: { val: "1.1.1.1", timeout: 60, expires: 42, comment: "hi", counter: { packets: 1, bytes: 2 } } }] } });
     expect(s!.elements).toEqual([{ key: { kind: "const", type: "ipv4_addr", value: "1.1.1.1" }, timeout: 60000, expires: 42000, comment: "hi", counter: { packets: 1, bytes: 2 } }]);
+  });
+
+  it("a stateless listing's element counter (null) is read without complaint (the AST keeps no counter without values)", () => {
+    const [s] = parseTable({ set: { family: "inet", name: "w", table: "t", type: "ipv4_addr", handle: 14, elem: [{ elem: { val: "1.1.1.1", comment: "hi", counter: null } }], stmt: [{ counter: null }] } });
+    expect(s!.elements).toEqual([{ key: { kind: "const", type: "ipv4_addr", value: "1.1.1.1" }, comment: "hi" }]);
+  });
+
+  it("the catch-all element \"*\" (nft 1.0.6 listing), kept as the text reader keeps it", () => {
+    const [s] = parseTable({ set: { family: "inet", name: "y", table: "t", type: "ipv4_addr", handle: 1, elem: [{ elem: { val: "1.1.1.1", counter: { packets: 0, bytes: 0 } } }, { elem: { val: "*", counter: { packets: 0, bytes: 0 } } }, "*"] } });
+    expect(s!.elements.map((e) => e.key)).toEqual([{ kind: "const", type: "ipv4_addr", value: "1.1.1.1" }, { kind: "const", type: "raw", value: "*" }, { kind: "const", type: "raw", value: "*" }]);
   });
 
   it("a map element with attributes: [{elem: {...}}, VALUE]", () => {
@@ -147,29 +166,46 @@ describe("nft JSON sets and maps", () => {
 });
 
 describe("nft JSON stateful objects and flowtables", () => {
-  it("objects keep their properties in JSON order (nft 1.0.6 listing)", () => {
+  it("objects keep their properties as the lines of their block in nft 1.0.6's listing (one per line: first word, rest)", () => {
     const { ruleset, diagnostics } = parse(
       listing(
         table(),
         { counter: { family: "inet", name: "cnt1", table: "t", handle: 3, packets: 3, bytes: 100 } },
         { quota: { family: "inet", name: "q1", table: "t", handle: 4, bytes: 104857600, used: 10485760, inv: true } },
+        { quota: { family: "inet", name: "q2", table: "t", handle: 4, bytes: 1000, used: 0, inv: false } },
         { limit: { family: "inet", name: "lim1", table: "t", handle: 5, rate: 10, per: "second", burst: 5 } },
+        { limit: { family: "inet", name: "lim2", table: "t", handle: 5, rate: 2, per: "minute", burst: 7, inv: true } },
+        { limit: { family: "inet", name: "lim3", table: "t", handle: 5, rate: 10, rate_unit: "mbytes", per: "second", burst: 2, burst_unit: "kbytes" } },
         { "ct helper": { family: "inet", name: "ftp-standard", table: "t", handle: 6, type: "ftp", protocol: "tcp", l3proto: "inet" } },
         { "ct timeout": { family: "inet", name: "cttime", table: "t", handle: 2, protocol: "tcp", l3proto: "ip", policy: { established: 120, close: 20 } } },
+        { "ct expectation": { family: "inet", name: "cte", table: "t", handle: 3, protocol: "tcp", dport: 21, timeout: 10000, size: 8, l3proto: "ip" } },
         { synproxy: { family: "inet", name: "sp", table: "t", handle: 4, mss: 1460, wscale: 7, flags: ["timestamp", "sack-perm"] } },
+        { secmark: { family: "inet", name: "sm", table: "t", handle: 7, context: "system_u:object_r:ssh_server_packet_t:s0" } },
         { counter: { family: "inet", name: "c2", table: "t", handle: 5, comment: "a counter", packets: 0, bytes: 0 } },
       ),
     );
     expect(diagnostics).toEqual([]);
-    expect(noSpans(ruleset.tables[0]!.objects)).toEqual([
-      { type: "counter", name: "cnt1", handle: 3, props: [{ key: "packets", value: 3 }, { key: "bytes", value: 100 }] },
-      { type: "quota", name: "q1", handle: 4, props: [{ key: "bytes", value: 104857600 }, { key: "used", value: 10485760 }, { key: "inv", value: 1 }] },
-      { type: "limit", name: "lim1", handle: 5, props: [{ key: "rate", value: 10 }, { key: "per", value: "second" }, { key: "burst", value: 5 }] },
-      { type: "ct helper", name: "ftp-standard", handle: 6, props: [{ key: "type", value: "ftp" }, { key: "protocol", value: "tcp" }, { key: "l3proto", value: "inet" }] },
-      { type: "ct timeout", name: "cttime", handle: 2, props: [{ key: "protocol", value: "tcp" }, { key: "l3proto", value: "ip" }, { key: "policy.established", value: 120 }, { key: "policy.close", value: 20 }] },
-      { type: "synproxy", name: "sp", handle: 4, props: [{ key: "mss", value: 1460 }, { key: "wscale", value: 7 }, { key: "flags", value: "timestamp,sack-perm" }] },
-      { type: "counter", name: "c2", handle: 5, comment: "a counter", props: [{ key: "packets", value: 0 }, { key: "bytes", value: 0 }] },
+    const props = (p: Array<{ key: string; value: string | number }>) => p.map((x) => (x.key === "" || x.value === "" ? `${x.key}${x.value}` : typeof x.value === "number" ? [x.key, x.value] : `${x.key} ${x.value}`));
+    expect(ruleset.tables[0]!.objects.map((o) => [o.type, o.name, props(o.props)])).toEqual([
+      ["counter", "cnt1", [["packets", 3], ["bytes", 100]]],
+      ["quota", "q1", ["over 100 mbytes used 10 mbytes"]],
+      ["quota", "q2", ["1000 bytes"]],
+      ["limit", "lim1", ["rate 10/second"]],
+      ["limit", "lim2", ["rate over 2/minute burst 7 packets"]],
+      ["limit", "lim3", ["rate 10 mbytes/second burst 2 kbytes"]],
+      ["ct helper", "ftp-standard", ['type "ftp" protocol tcp', "l3proto inet"]],
+      ["ct timeout", "cttime", ["protocol tcp", "l3proto ip", "policy = { established : 120, close : 20 }"]],
+      ["ct expectation", "cte", ["protocol tcp", "dport 21", "timeout 10s", "size 8", "l3proto ip"]],
+      ["synproxy", "sp", ["mss 1460", "wscale 7", "timestamp sack-perm"]],
+      ["secmark", "sm", ['"system_u:object_r:ssh_server_packet_t:s0"']],
+      ["counter", "c2", [["packets", 0], ["bytes", 0]]],
     ]);
+    expect(ruleset.tables[0]!.objects.at(-1)).toMatchObject({ handle: 5, comment: "a counter" });
+  });
+
+  it("an object's field of the wrong kind is a located error", () => {
+    const { diagnostics } = parse(listing(table(), { counter: { family: "inet", name: "c", table: "t", handle: 3, packets: [1], bytes: 0 } }));
+    expect(diagnostics.map((d) => [d.message, d.expected])).toEqual([['counter c "packets": found a list', "a number or a string"]]);
   });
 
   it("a flowtable: hook, priority, one device as a string or several as a list", () => {
@@ -228,6 +264,22 @@ describe("nft JSON commands (nft -j -f input)", () => {
     expect(ruleset.tables[0]!.chains[0]!.rules).toHaveLength(1);
     expect(ruleset.tables[0]!.sets[0]!.elements.map((e) => (e.key as { value: string }).value)).toEqual(["10.0.0.1", "10.0.0.2"]);
     expect(parse(cmds({ add: { table: t } }, { flush: { ruleset: null } })).ruleset.tables).toEqual([]);
+  });
+
+  it("what nft refuses in a batch: a rule naming a set or a chain its table lacks (also in a map), located", () => {
+    const text = cmds(
+      { add: { table: t } },
+      { add: { chain: c } },
+      { add: { rule: { ...r(1), expr: [{ match: { op: "==", left: { meta: { key: "mark" } }, right: "@nope" } }, { jump: { target: "gone" } }] } } },
+      { add: { rule: { ...r(2), expr: [{ set: { op: "add", elem: { meta: { key: "mark" } }, set: "@nope2" } }, { vmap: { key: { meta: { key: "mark" } }, data: { set: [[1, { goto: { target: "c" } }], [2, { goto: { target: "gone2" } }]] } } }] } } },
+    );
+    const { diagnostics } = parse(text);
+    expect(diagnostics.map((d) => [d.message, d.col])).toEqual([
+      ['no set or map "nope" in table inet t', text.indexOf('"@nope"') + 1],
+      ['no set or map "nope2" in table inet t', text.indexOf('"@nope2"') + 1],
+      ['jump to chain "gone", which table inet t does not have', text.indexOf('{"family":"inet","table":"t","chain":"c","expr":[{"match"') + 1],
+      ['goto to chain "gone2", which table inet t does not have', text.indexOf("[2,{") + 1],
+    ]);
   });
 
   it("create of an existing table is refused, as nft refuses it; add is not", () => {

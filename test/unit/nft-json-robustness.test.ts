@@ -41,6 +41,22 @@ describe("nft JSON errors are located", () => {
     expect(diagnostics).toEqual([expect.objectContaining({ severity: "error", expected: "a value of type inet_service", found: "not-a-port-name" })]);
   });
 
+  it("a keyword nft does not take: which field, what it says, what nft takes", () => {
+    const { ruleset, diagnostics } = parse(doc(rule([{ match: { op: "in", left: { ct: { key: "state", dir: "sideways" } }, right: "new" } }, { reject: { type: "icmpz" } }])));
+    expect(diagnostics.map((d) => [d.message, d.expected])).toEqual([
+      ['ct expression "dir": unknown "sideways"', '"original", "reply"'],
+      ['reject statement "type": unknown "icmpz"', '"icmp", "icmpv6", "icmpx", "tcp reset"'],
+    ]);
+    // Both statements stay in the rule, as written, so it is evaluated as unknown.
+    expect(ruleset.tables[0]!.chains[0]!.rules[0]!.stmts.map((s) => s.kind)).toEqual(["other", "other"]);
+  });
+
+  it("a newer JSON schema than nft 1.0.6's is said", () => {
+    const { diagnostics } = parse(JSON.stringify({ nftables: [{ metainfo: { version: "9.9", json_schema_version: 2 } }] }));
+    expect(diagnostics.map((d) => d.severity)).toEqual(["warning"]);
+    expect(diagnostics[0]!.message).toContain("JSON schema version 2");
+  });
+
   it("a key given twice", () => {
     const { diagnostics } = parse('{"nftables": [{"table": {"family": "ip", "name": "a", "name": "b"}}]}');
     expect(diagnostics.map((d) => d.message)).toEqual(['"name" given twice in table']);
@@ -141,7 +157,7 @@ describe("nft JSON scales linearly", () => {
           table: "kube-proxy",
           chain: `service-${k}`,
           handle: 20_000 + k,
-          expr: [{ vmap: { key: { numgen: { mode: "random", mod: 2, offset: 0 } }, data: { set: [[0, { goto: { target: `endpoint-${k}-a` } }], [1, { goto: { target: `endpoint-${k}-b` } }]] } } }],
+          expr: [{ vmap: { key: { numgen: { mode: "random", mod: 2, offset: 0 } }, data: { set: [[0, { goto: { target: `service-${(k + 1) % N}` } }], [1, { goto: { target: "services" } }]] } } }],
         },
       });
     }

@@ -134,9 +134,16 @@ describe("nft JSON statements", () => {
     );
     expect(log).toEqual({ kind: "log", prefix: "syn: ", level: "info", group: 2, flags: ["tcp sequence", "tcp options"] });
     expect(lim).toEqual({ kind: "limit", rate: 1, per: "second", over: true, burst: 5 });
-    expect(q).toEqual({ kind: "quota", bytes: 100, unit: "mbytes", over: true, used: 3, usedUnit: "kbytes" });
+    // JSON gives sizes in the unit nft prints; the AST holds bytes, as the text reader does.
+    expect(q).toEqual({ kind: "quota", bytes: 100 * 1024 * 1024, unit: "mbytes", over: true, used: 3 * 1024, usedUnit: "kbytes" });
     expect(qn).toMatchObject({ kind: "objref", type: "quota" });
     expect(ln).toMatchObject({ kind: "objref", type: "limit" });
+  });
+
+  it("a quota in a unit nft does not have is a located error, the statement kept as written", () => {
+    const { ruleset, diagnostics } = parse(doc(rule([{ quota: { val: 1, val_unit: "tbytes" } }])));
+    expect(diagnostics.map((d) => [d.message, d.expected])).toEqual([['quota unit "tbytes"', "bytes, kbytes, mbytes, gbytes"]]);
+    expect(firstRule(ruleset).stmts[0]).toMatchObject({ kind: "other", name: "quota" });
   });
 
   it("a byte limit keeps its units", () => {
@@ -177,9 +184,42 @@ describe("nft JSON statements", () => {
 
   it("a map statement carries the value", () => {
     const map = { map: { family: "inet", name: "m", table: "t", type: "ipv4_addr", map: "mark", handle: 3 } };
-    const { ruleset, diagnostics } = parse(doc(map, rule([{ map: { op: "update", elem: ipSaddr, data: 1, map: "@m", set: "@m" } }])));
+    const { ruleset, diagnostics } = parse(doc(map, rule([{ map: { op: "update", elem: ipSaddr, data: 1, map: "@m" } }])));
     expect(diagnostics).toEqual([]);
     expect(firstRule(ruleset).stmts[0]).toMatchObject({ kind: "setop", set: "m", data: { kind: "const", type: "mark", value: 1 } });
+  });
+});
+
+describe("nft JSON: statements nft 1.0.6 writes as text", () => {
+  const map = { map: { family: "inet", name: "m", table: "t", type: "ipv4_addr", map: "mark", handle: 3, flags: ["timeout"], timeout: 60 } };
+
+  it("a map update (no JSON form in nft 1.0.6: its text, a string) is read by the text reader, typed by the map", () => {
+    const { ruleset, diagnostics } = parse(doc(map, rule(["update @m { ip saddr : 0x00000001 }", "add @m { ip daddr timeout 30s : meta mark }", { accept: null }])));
+    expect(diagnostics).toEqual([]);
+    expect(noSpans(firstRule(ruleset).stmts)).toEqual([
+      { kind: "setop", op: "update", set: "m", key: { kind: "payload", protocol: "ip", field: "saddr" }, data: { kind: "const", type: "mark", value: 1 } },
+      { kind: "setop", op: "add", set: "m", key: { kind: "payload", protocol: "ip", field: "daddr" }, timeout: 30000, data: { kind: "meta", key: "mark" } },
+      { kind: "verdict", verdict: "accept" },
+    ]);
+  });
+
+  it("a chain binding (nft 1.0.6 writes `jump { RULES }` as text over several lines) is read, and said to be evaluated as unknown", () => {
+    const { ruleset, diagnostics } = parse(doc(rule([{ match: { op: "==", left: { payload: { protocol: "th", field: "dport" } }, right: 53 } }, "jump {\n\t\t\tip6 saddr ::1 counter packets 0 bytes 0 accept\n\t\t}"])));
+    expect(diagnostics.map((d) => [d.severity, d.message])).toEqual([["warning", expect.stringContaining("an anonymous chain (jump { ... })")]]);
+    expect(firstRule(ruleset).stmts.map((s) => s.kind)).toEqual(["match", "other"]);
+  });
+
+  it("text that is not one statement, or not nft, is kept as written with a warning at the string", () => {
+    const text = doc(map, rule(["accept } chain x { drop", "frobnicate @m"]));
+    const { ruleset, diagnostics } = parse(text);
+    expect(firstRule(ruleset).stmts).toEqual([
+      { kind: "other", name: "accept", text: "accept } chain x { drop" },
+      { kind: "other", name: "frobnicate", text: "frobnicate @m" },
+    ]);
+    expect(diagnostics.map((d) => [d.severity, d.col])).toEqual([
+      ["warning", text.indexOf('"accept }') + 1],
+      ["warning", text.indexOf('"frobnicate') + 1],
+    ]);
   });
 });
 
@@ -248,6 +288,13 @@ describe("nft JSON: what the reader does not evaluate is kept", () => {
     expect(firstRule(ruleset).stmts[0]).toMatchObject({ left: { kind: "other", name: "wormhole", text: '{"wormhole":{"key":"x"}}' } });
     expect(diagnostics).toHaveLength(1);
     expect(diagnostics[0]).toMatchObject({ severity: "warning", line: 1, col: text.indexOf('{"wormhole"') + 1 });
+  });
+
+  it("kept JSON text is the value as written, whitespace, escapes and brackets in strings included", () => {
+    const text = '{"nftables": [{"table": {"family": "inet", "name": "t"}}, {"chain": {"family": "inet", "table": "t", "name": "c"}}, {"rule": {"family": "inet", "table": "t", "chain": "c", "expr": [ {"dup" : { "addr" : "a]\\"}" ,\n "x": [1, {}] } } , {"accept": null}]}}]}';
+    const { ruleset, diagnostics } = parse(text);
+    expect(diagnostics).toEqual([]);
+    expect(firstRule(ruleset).stmts[0]).toEqual({ kind: "other", name: "dup", text: '{"dup" : { "addr" : "a]\\"}" ,\n "x": [1, {}] } }' });
   });
 
   it("an unknown statement is kept as its JSON text, with a warning; known ones (dup, tproxy, flow) without", () => {

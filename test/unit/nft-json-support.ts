@@ -5,9 +5,15 @@ import type { Diagnostic } from "../../src/model/diagnostics.js";
 
 export const META = { metainfo: { version: "1.0.6", release_name: "Lester Gooch #5", json_schema_version: 1 } };
 
-/** A table `inet t` with a regular chain `c`, then the given objects. */
+/** A table `inet t` with regular chains `c` and `web` (a jump target), then the given objects. */
 export function doc(...items: unknown[]): string {
-  return JSON.stringify({ nftables: [META, { table: { family: "inet", name: "t", handle: 1 } }, { chain: { family: "inet", table: "t", name: "c", handle: 1 } }, ...items] });
+  const chain = (name: string, handle: number) => ({ chain: { family: "inet", table: "t", name, handle } });
+  return JSON.stringify({ nftables: [META, { table: { family: "inet", name: "t", handle: 1 } }, chain("c", 1), chain("web", 9), ...items] });
+}
+
+/** A set or map of table `inet t`. */
+export function set(name: string, type: string, map?: string): unknown {
+  return { [map ? "map" : "set"]: { family: "inet", name, table: "t", type, handle: 50, ...(map && { map }) } };
 }
 
 export function rule(expr: unknown[], extra: Record<string, unknown> = {}): unknown {
@@ -18,9 +24,9 @@ export function parse(text: string): { ruleset: NftRuleset; diagnostics: Diagnos
   return parseNftJson(text, "ruleset.json");
 }
 
-/** The statements of the one rule of chain c, with no diagnostics expected. */
+/** The statements of the one rule of chain c (the table has sets `allowed` and `portmap`), with no diagnostics expected. */
 export function stmtsOf(...expr: unknown[]): NftStmt[] {
-  const { ruleset, diagnostics } = parse(doc(rule(expr)));
+  const { ruleset, diagnostics } = parse(doc(set("allowed", "ipv4_addr"), set("portmap", "inet_service", "verdict"), rule(expr)));
   if (diagnostics.length) throw new Error(diagnostics.map((d) => `${d.line}:${d.col} ${d.message}`).join("\n"));
   return firstRule(ruleset).stmts;
 }

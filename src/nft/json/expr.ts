@@ -7,6 +7,7 @@
  */
 import type { JsonNode } from "../../facts/located-json.js";
 import type { NftElement, NftExpr, NftMapLookup, NftSetLiteral, NftSetRef, NftVerdict, NftVerdictCode } from "../../model/nft.js";
+import { RAW_TYPE } from "../text/values.js";
 import { MAX_EXPR_DEPTH, type NftJsonReader } from "./reader.js";
 import { bitmaskConstOf, constOf, isBitmask, typesOf } from "./values.js";
 
@@ -15,6 +16,8 @@ export interface ExprScope {
   r: NftJsonReader;
   /** A named set or map of the rule's table: its key and value datatypes, when declared. */
   setTypes(name: string): { key: string[]; data?: string[] } | undefined;
+  /** Where the table is known: says which table a missing set was looked for in. */
+  table?: string;
 }
 
 /** Datatypes the context expects; one per concatenated part. */
@@ -23,7 +26,8 @@ export type Hint = readonly string[] | undefined;
 /** Expressions nft knows (src/parser_json.c) that netfate keeps as written. */
 const KEPT_AS_WRITTEN = new Set(["exthdr", "tcp option", "ip option", "sctp chunk", "dccp option", "osf", "ipsec", "socket", "rt", "tunnel"]);
 
-const VERDICTS: readonly NftVerdictCode[] = ["accept", "drop", "continue", "return", "jump", "goto", "queue"];
+/** Verdicts as JSON statements and map values (`queue` is a statement of its own there). */
+const VERDICTS: readonly NftVerdictCode[] = ["accept", "drop", "continue", "return", "jump", "goto"];
 
 const BINOPS = new Set(["&", "|", "^", "<<", ">>"]);
 
@@ -71,13 +75,11 @@ export function readExpr(s: ExprScope, n: JsonNode, hint: Hint, depth: number, w
     case "numgen": {
       const o = r.fields(v, "numgen expression");
       if (!o) return undefined;
-      const mode = r.needStr(v, o, "mode", "numgen expression");
+      const mode = r.oneOf(o, "mode", "numgen expression", ["random", "inc"] as const);
       const mod = r.int(o, "mod", "numgen expression", 0, 0xffffffff);
       const offset = r.int(o, "offset", "numgen expression", 0, 0xffffffff) ?? 0;
-      if (mode !== "random" && mode !== "inc") {
-        if (mode !== undefined) r.error(o.get("mode")!.value, `numgen mode ${JSON.stringify(mode)}`, '"random" or "inc"');
-        return undefined;
-      }
+      if (mode === null) return undefined;
+      if (mode === undefined) return void r.error(v, 'numgen expression has no "mode"', '"random" or "inc"');
       if (mod === undefined) return void r.error(v, 'numgen expression has no "mod"', 'a "mod" number');
       return { kind: "numgen", mode, mod, offset };
     }
@@ -148,6 +150,8 @@ export function readExpr(s: ExprScope, n: JsonNode, hint: Hint, depth: number, w
 function setRef(s: ExprScope, n: JsonNode & { kind: "string" }): NftSetRef | undefined {
   const name = n.value.replace(/^@/, "");
   if (!name) return void s.r.error(n, "a set reference without a name", '"@NAME"');
+  // nft refuses a rule naming a set its table does not have (a listing never holds one).
+  if (s.table !== undefined && !s.setTypes(name)) s.r.error(n, `no set or map ${JSON.stringify(name)} in table ${s.table}`, "a set or map declared before the rule");
   return { kind: "setref", name };
 }
 
@@ -156,13 +160,10 @@ function payload(s: ExprScope, v: JsonNode): NftExpr | undefined {
   const o = r.fields(v, "payload expression");
   if (!o) return undefined;
   if (o.has("base")) {
-    const base = r.str(o, "base", "raw payload expression");
+    const base = r.oneOf(o, "base", "raw payload expression", ["ll", "nh", "th", "ih"] as const);
     const offset = r.int(o, "offset", "raw payload expression", 0, 0xffffffff);
     const len = r.int(o, "len", "raw payload expression", 0, 0xffffffff);
-    if (base !== "ll" && base !== "nh" && base !== "th" && base !== "ih") {
-      if (base !== undefined) r.error(o.get("base")!.value, `payload base ${JSON.stringify(base)}`, '"ll", "nh", "th" or "ih"');
-      return undefined;
-    }
+    if (!base) return undefined;
     if (offset === undefined || len === undefined) return void r.error(v, 'a raw payload needs "offset" and "len"', "both numbers");
     return { kind: "payload", base, offset, len };
   }
@@ -177,14 +178,13 @@ function ct(s: ExprScope, v: JsonNode): NftExpr | undefined {
   if (!o) return undefined;
   const given = r.needStr(v, o, "key", "ct expression");
   if (given === undefined) return undefined;
-  const dir = r.str(o, "dir", "ct expression");
+  const dir = r.oneOf(o, "dir", "ct expression", ["original", "reply"] as const);
   // nft writes a family's address key as one word pair (`"key": "ip saddr"`, nft's ct
   // template token); the AST keeps the family apart, as `ct original ip saddr` reads.
   const split = /^(ip6?) (saddr|daddr)$/.exec(given);
   const key = split ? split[2]! : given;
-  const family = split ? split[1] : r.str(o, "family", "ct expression");
-  if (dir !== undefined && dir !== "original" && dir !== "reply") return void r.error(o.get("dir")!.value, `ct direction ${JSON.stringify(dir)}`, '"original" or "reply"');
-  if (family !== undefined && family !== "ip" && family !== "ip6") return void r.error(o.get("family")!.value, `ct family ${JSON.stringify(family)}`, '"ip" or "ip6"');
+  const family = split ? (split[1] as "ip" | "ip6") : r.oneOf(o, "family", "ct expression", ["ip", "ip6"] as const);
+  if (dir === null || family === null) return undefined;
   return { kind: "ct", key, ...(dir && { dir }), ...(family && { family }) };
 }
 
@@ -192,9 +192,9 @@ function fib(s: ExprScope, v: JsonNode): NftExpr | undefined {
   const { r } = s;
   const o = r.fields(v, "fib expression");
   if (!o) return undefined;
-  const result = r.needStr(v, o, "result", "fib expression");
-  if (result === undefined) return undefined;
-  if (result !== "oif" && result !== "oifname" && result !== "type") return void r.error(o.get("result")!.value, `fib result ${JSON.stringify(result)}`, '"oif", "oifname" or "type"');
+  const result = r.oneOf(o, "result", "fib expression", ["oif", "oifname", "type"] as const);
+  if (result === null) return undefined;
+  if (result === undefined) return void r.error(v, 'fib expression has no "result"', '"oif", "oifname" or "type"');
   const flags = r.strings(o, "flags", "fib expression") ?? [];
   return { kind: "fib", flags, result };
 }
@@ -211,7 +211,7 @@ function verdict(s: ExprScope, code: NftVerdictCode, v: JsonNode): NftVerdict | 
 }
 
 export function isVerdictName(name: string): name is NftVerdictCode {
-  return (VERDICTS as readonly string[]).includes(name) && name !== "queue";
+  return (VERDICTS as readonly string[]).includes(name);
 }
 
 /**
@@ -277,7 +277,7 @@ export function element(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint
     const alone = dataHint && dataHint.length > 1 && !isConcat(n.items[1]!) ? [dataHint[0]!] : dataHint;
     const data = readExpr(s, n.items[1]!, alone, depth + 1, "map element value");
     if (!el || !data) return undefined;
-    return { ...el, data };
+    return { ...el, data, span: r.span(n.at) };
   }
   if (n.kind === "object" && n.fields.size === 1 && n.fields.has("elem")) {
     const v = n.fields.get("elem")!.value;
@@ -285,7 +285,8 @@ export function element(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint
     if (!o) return undefined;
     const val = o.get("val");
     if (!val) return void r.error(v, 'an element has no "val"', "its value");
-    const key = readExpr(s, val.value, keyHint, depth + 1, "element");
+    // `"*"`: the catch-all element (what no other element matches), as the text reader keeps it.
+    const key = isCatchAll(val.value) ? CATCH_ALL : readExpr(s, val.value, keyHint, depth + 1, "element");
     if (!key) return undefined;
     const el: NftElement = { key, span: r.span(n.at) };
     // JSON gives times in whole seconds (nft divides the kernel's milliseconds).
@@ -298,6 +299,9 @@ export function element(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint
     for (const [k, f] of o) {
       if (ELEMENT_ATTRS.has(k)) continue;
       if (k === "counter") {
+        // `nft -s -j` lists an element's counter as null: the AST has no counter without values
+        // (NftElement.counter), and a counter does not change a packet's fate.
+        if (f.value.kind === "null") continue;
         const c = r.fields(f.value, "element counter");
         const packets = c && r.int(c, "packets", "element counter");
         const bytes = c && r.int(c, "bytes", "element counter");
@@ -306,8 +310,14 @@ export function element(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint
     }
     return el;
   }
-  const key = readExpr(s, n, keyHint, depth + 1, "element");
+  const key = isCatchAll(n) ? CATCH_ALL : readExpr(s, n, keyHint, depth + 1, "element");
   return key && { key, span: r.span(n.at) };
+}
+
+const CATCH_ALL: NftExpr = { kind: "const", type: RAW_TYPE, value: "*" };
+
+function isCatchAll(n: JsonNode): boolean {
+  return n.kind === "string" && n.value === "*";
 }
 
 function isConcat(n: JsonNode): boolean {

@@ -80,6 +80,18 @@ export class NftJsonReader {
     return this.str(f, key, what);
   }
 
+  /**
+   * A string field that must be one of `allowed` (nft's keywords): the value, undefined when
+   * the field is absent, null after reporting a value nft does not take.
+   */
+  oneOf<T extends string>(f: Map<string, JsonField>, key: string, what: string, allowed: readonly T[]): T | undefined | null {
+    const v = this.str(f, key, what);
+    if (v === undefined) return f.has(key) ? null : undefined;
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    this.error(f.get(key)!.value, `${what} "${key}": unknown ${JSON.stringify(v)}`, allowed.map((a) => JSON.stringify(a)).join(", "));
+    return null;
+  }
+
   int(f: Map<string, JsonField>, key: string, what: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
     const v = f.get(key);
     return v === undefined ? undefined : this.j.integer(v.value, `${what} "${key}"`, min, max);

@@ -5,7 +5,8 @@
  * flushes, each applied in order as nft applies a batch.
  */
 import type { JsonNode } from "../../facts/located-json.js";
-import type { NftChain, NftElement, NftFamily, NftFlowtable, NftObject, NftRule, NftSet, NftTable } from "../../model/nft.js";
+import type { NftChain, NftElement, NftFamily, NftFlowtable, NftObject, NftRule, NftSet, NftTable, NftVerdict } from "../../model/nft.js";
+import type { Span } from "../../model/span.js";
 import type { Placed, PlacedRule } from "./objects.js";
 import type { NftJsonReader } from "./reader.js";
 import type { StmtScope } from "./stmt.js";
@@ -58,6 +59,7 @@ export class RulesetBuilder {
       scope: {
         r: this.r,
         family: t.family,
+        table: `${t.family} ${t.name}`,
         setTypes: (name) => {
           const s = entry.sets.get(name);
           return s && { key: s.keyType, ...(s.dataType && { data: s.dataType }) };
@@ -240,8 +242,31 @@ export class RulesetBuilder {
     const out: NftTable[] = [];
     for (const t of this.tables.values()) {
       for (const c of t.chains.values()) this.settle(c);
+      this.checkJumps(t);
       out.push(t.table);
     }
     return out;
+  }
+
+  /**
+   * A jump or goto to a chain its table does not have is refused by nft (a listing never holds
+   * one; commands may): reported at the rule or map element, after every command is applied.
+   */
+  private checkJumps(t: TableEntry): void {
+    const check = (v: NftVerdict | undefined, span: Span) => {
+      if (v?.chain !== undefined && !t.chains.has(v.chain)) this.r.sink.error(span, `${v.verdict} to chain ${JSON.stringify(v.chain)}, which table ${t.table.family} ${t.table.name} does not have`, "a chain of the table");
+    };
+    const inElements = (els: NftElement[], span: Span) => {
+      for (const e of els) if (e.data?.kind === "verdict") check(e.data, e.span ?? span);
+    };
+    for (const s of t.table.sets) inElements(s.elements, s.span);
+    for (const c of t.table.chains) {
+      for (const rule of c.rules) {
+        for (const st of rule.stmts) {
+          if (st.kind === "verdict") check(st, rule.span);
+          else if (st.kind === "vmap" && st.map.kind === "set") inElements(st.map.elements, rule.span);
+        }
+      }
+    }
   }
 }

@@ -7,6 +7,8 @@
 import type { JsonField, JsonNode } from "../../facts/located-json.js";
 import type { NftExpr, NftLimit, NftLog, NftMangle, NftNat, NftObjectType, NftOp, NftQuota, NftReject, NftSetStmt, NftStmt } from "../../model/nft.js";
 import { element, isVerdictName, mapOf, readExpr, type ExprScope, type Hint } from "./expr.js";
+import { BYTE_UNITS } from "../datatypes.js";
+import { inBytes } from "./object-props.js";
 import { typesOf } from "./values.js";
 
 /** Statements nft knows (src/parser_json.c) that netfate keeps as written. */
@@ -70,11 +72,10 @@ export function readStmt(s: StmtScope, n: JsonNode): NftStmt | undefined {
     case "xt": {
       const o = r.fields(v, "xt statement");
       if (!o) return undefined;
-      const type = r.needStr(v, o, "type", "xt statement");
+      const type = r.oneOf(o, "type", "xt statement", ["match", "target", "watcher"] as const);
       const xname = r.needStr(v, o, "name", "xt statement");
-      if (type === undefined || xname === undefined) return undefined;
-      if (type !== "match" && type !== "target" && type !== "watcher") return void r.error(o.get("type")!.value, `xt type ${JSON.stringify(type)}`, '"match", "target" or "watcher"');
-      return { kind: "xt", type, name: xname };
+      if (type === undefined) r.error(v, 'xt statement has no "type"', '"match", "target" or "watcher"');
+      return type && xname !== undefined ? { kind: "xt", type, name: xname } : undefined;
     }
   }
   if (!KEPT_AS_WRITTEN.has(name)) r.warning(n, `unknown statement ${JSON.stringify(name)}, kept as written and evaluated as unknown`);
@@ -138,15 +139,22 @@ function mangle(s: StmtScope, v: JsonNode): NftMangle | undefined {
 function quota(s: StmtScope, v: JsonNode): NftQuota | undefined {
   const { r } = s;
   const o = r.fields(v, "quota")!;
-  const bytes = r.int(o, "val", "quota");
-  if (bytes === undefined) return void r.error(v, 'a quota has no "val"', "its size");
-  const q: NftQuota = { kind: "quota", bytes, over: r.bool(o, "inv", "quota") ?? false };
+  // JSON gives the size in the unit nft prints it in; the AST holds bytes and the unit.
+  const val = r.int(o, "val", "quota");
+  if (val === undefined) return void r.error(v, 'a quota has no "val"', "its size");
   const unit = r.str(o, "val_unit", "quota");
+  const bytes = inBytes(val, unit);
+  if (bytes === undefined) return void r.error(o.get("val_unit")!.value, `quota unit ${JSON.stringify(unit)}`, Object.keys(BYTE_UNITS).join(", "));
+  const q: NftQuota = { kind: "quota", bytes, over: r.bool(o, "inv", "quota") ?? false };
   if (unit !== undefined) q.unit = unit;
-  const used = r.int(o, "used", "quota");
-  if (used !== undefined) q.used = used;
+  const usedVal = r.int(o, "used", "quota");
   const usedUnit = r.str(o, "used_unit", "quota");
-  if (usedUnit !== undefined) q.usedUnit = usedUnit;
+  if (usedVal !== undefined) {
+    const used = inBytes(usedVal, usedUnit);
+    if (used === undefined) return void r.error(o.get("used_unit")!.value, `quota unit ${JSON.stringify(usedUnit)}`, Object.keys(BYTE_UNITS).join(", "));
+    q.used = used;
+    if (usedUnit !== undefined) q.usedUnit = usedUnit;
+  }
   return q;
 }
 
@@ -205,11 +213,9 @@ function nat(s: StmtScope, type: NftNat["type"], v: JsonNode): NftNat | undefine
   if (v.kind === "null") return st;
   const o = r.fields(v, `${type} statement`);
   if (!o) return undefined;
-  const family = r.str(o, "family", `${type} statement`);
-  if (family !== undefined) {
-    if (family !== "ip" && family !== "ip6") return void r.error(o.get("family")!.value, `${type} family ${JSON.stringify(family)}`, '"ip" or "ip6"');
-    st.family = family;
-  }
+  const family = r.oneOf(o, "family", `${type} statement`, ["ip", "ip6"] as const);
+  if (family === null) return undefined;
+  if (family) st.family = family;
   const fam = family ?? s.family;
   const addrType = fam === "ip" ? "ipv4_addr" : fam === "ip6" ? "ipv6_addr" : undefined;
   const a = o.get("addr");
@@ -250,13 +256,9 @@ function reject(s: StmtScope, v: JsonNode): NftReject | undefined {
   const o = r.fields(v, "reject statement");
   if (!o) return undefined;
   const st: NftReject = { kind: "reject" };
-  const type = r.str(o, "type", "reject statement");
-  if (type !== undefined) {
-    if (type !== "icmp" && type !== "icmpv6" && type !== "icmpx" && type !== "tcp reset") {
-      return void r.error(o.get("type")!.value, `reject type ${JSON.stringify(type)}`, '"icmp", "icmpv6", "icmpx" or "tcp reset"');
-    }
-    st.type = type;
-  }
+  const type = r.oneOf(o, "type", "reject statement", ["icmp", "icmpv6", "icmpx", "tcp reset"] as const);
+  if (type === null) return undefined;
+  if (type) st.type = type;
   const code = r.str(o, "expr", "reject statement");
   if (code !== undefined) st.code = code;
   return st;
@@ -268,14 +270,16 @@ function setStmt(s: StmtScope, name: "set" | "map", v: JsonNode): NftSetStmt | u
   const what = `${name} statement`;
   const o = r.fields(v, what);
   if (!o) return undefined;
-  const op = r.needStr(v, o, "op", what);
-  const setName = r.needStr(v, o, "set", what);
+  const op = r.oneOf(o, "op", what, ["add", "update", "delete"] as const);
+  // The set statement names its set in "set", the map statement in "map".
+  const setName = r.needStr(v, o, name, what);
   const e = o.get("elem");
-  if (op === undefined || setName === undefined) return undefined;
+  if (op === undefined) r.error(v, `a ${what} has no "op"`, '"add", "update" or "delete"');
+  if (!op || setName === undefined) return undefined;
   if (!e) return void r.error(v, `a ${what} has no "elem"`, "the element");
-  if (op !== "add" && op !== "update" && op !== "delete") return void r.error(o.get("op")!.value, `${what} op ${JSON.stringify(op)}`, '"add", "update" or "delete"');
   const set = setName.replace(/^@/, "");
   const types = s.setTypes(set);
+  if (!types && s.table !== undefined) r.error(o.get(name)!.value, `no set or map ${JSON.stringify(set)} in table ${s.table}`, "a set or map declared before the rule");
   const el = element(s, e.value, types?.key, undefined, 1);
   if (!el) return undefined;
   const st: NftSetStmt = { kind: "setop", op, set, key: el.key };
