@@ -106,7 +106,7 @@ describe("nft matching", () => {
 
   it("a big interval set is looked up, not scanned (100,000 ranges of a concatenation's part)", () => {
     const a = (i: number) => ip4(`10.${(i >> 14) & 255}.${(i >> 6) & 255}.${(i & 63) * 4}`);
-    const elements = Array.from({ length: 100_000 }, (_, i) => el(concat(range(a(i), { ...a(i), value: a(i).value.replace(/\d+$/, (d) => String(Number(d) + 1)) }), port(22))));
+    const elements = Array.from({ length: 100_000 }, (_, i) => el(concat(range(a(i), { ...a(i), value: String(a(i).value).replace(/\d+$/, (d: string) => String(Number(d) + 1)) }), port(22))));
     const n = nodeOf([input([rule(match(concat(pl("ip", "saddr"), pl("tcp", "dport")), ref("big")), drop)])], [namedSet("big", ["ipv4_addr", "inet_service"], elements, "set", ["interval"])]);
     expect(n.evaluate(tcp({ src: "10.3.7.129" })).outcomes[0]!.fate.kind).toBe("dropped");
     expect(n.evaluate(tcp({ src: "10.3.7.130" })).outcomes[0]!.fate.kind).toBe("delivered");

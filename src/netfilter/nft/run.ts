@@ -8,8 +8,8 @@
  */
 import type { Hook, StateAssumptions, Step } from "../../model/evaluation.js";
 import type { Family } from "../../model/ast.js";
-import { alternative, assume, fork, mergeBranches, type Branch } from "../branch.js";
-import { before, finishStep, MAX_ALTERNATIVES, type TableResult, type TraverseContext } from "../traverse.js";
+import { alternative, assume, fork, type Branch } from "../branch.js";
+import { before, finishStep, ForkWalk, type ForkCursor, type TableResult, type TraverseContext } from "../traverse.js";
 import type { NftBase, NftCompiledChain, NftCompiledRule } from "./compile.js";
 import { evaluateExpr } from "./expr/index.js";
 import type { NftEnv } from "./expr/env.js";
@@ -29,24 +29,11 @@ interface Frame {
   resume: number;
 }
 
-interface Join {
-  chain: NftCompiledChain;
-  at: number;
-  depth: number;
-  height: number;
-  parked: Cursor[];
-}
-
-interface Cursor {
-  br: Branch;
-  chain: NftCompiledChain;
-  at: number;
+interface Cursor extends ForkCursor<NftCompiledChain, Cursor> {
   /** The statement to go on from (a fork resumes mid-rule). */
   stmt: number;
   bindings?: Map<object, Val>;
   calls: Frame[];
-  joins: Join[];
-  ended?: NftResult;
 }
 
 const VERDICT_WORDS: Readonly<Record<string, string>> = { accept: "ACCEPT", drop: "DROP", reject: "REJECT", queue: "QUEUE", continue: "CONTINUE", return: "RETURN" };
@@ -59,8 +46,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
   const assumed: StateAssumptions = ctx.assumed ?? {};
   const budget = (ctx.budget ??= { opened: 0 });
   const results: NftResult[] = [];
-  const work: Cursor[] = [{ br, chain: base.chain, at: 0, stmt: 0, calls: [], joins: [] }];
-  const open: Join[] = [];
+  const forks = new ForkWalk<NftCompiledChain, Cursor>({ br, chain: base.chain, at: 0, stmt: 0, calls: [], joins: [] }, budget, results);
   const place = `nft ${table.family} ${table.name}`;
 
   const step = (chain: string, cr: NftCompiledRule | undefined, verdict: string, element?: string): Step => {
@@ -76,56 +62,13 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
     return s;
   };
 
-  const split = (c: Cursor, children: Cursor[], cr: NftCompiledRule): void => {
-    budget.opened += children.length - 1;
-    if (budget.opened > MAX_ALTERNATIVES) {
-      for (const ch of children) {
-        results.push({
-          br: ch.br, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1,
-          detail: `netfate follows at most ${MAX_ALTERNATIVES} alternatives per packet and stopped here; give the facts the assumptions above ask for, or a narrower packet`,
-        });
-      }
-      return;
-    }
-    const join: Join = { chain: c.chain, at: cr.index + 1, depth: c.calls.length, height: work.length, parked: [] };
-    open.push(join);
-    for (let k = children.length - 1; k >= 0; k--) {
-      const ch = children[k]!;
-      ch.joins = [...c.joins, join];
-      work.push(ch);
-    }
-  };
-
-  while (work.length || open.length) {
-    while (open.length && work.length <= open[open.length - 1]!.height) {
-      const join = open.pop()!;
-      const arrived = mergeBranches(join.parked.map((x) => ({ br: x.br, cursor: x })));
-      for (let k = arrived.length - 1; k >= 0; k--) {
-        const { br: b, cursor } = arrived[k]!;
-        work.push({ br: b, chain: cursor.chain, at: cursor.at, stmt: 0, calls: cursor.calls, joins: cursor.joins.slice(0, -1) });
-      }
-    }
-    const c = work.pop();
-    if (!c) continue;
-    if (c.ended) {
-      results.push(c.ended);
-      continue;
-    }
-    walk(c);
-  }
+  const split = (c: Cursor, children: Cursor[], cr: NftCompiledRule): void => forks.split(c, children, c.chain.name, cr.index);
+  forks.run(walk, (cursor, b, joins) => ({ br: b, chain: cursor.chain, at: cursor.at, stmt: 0, calls: cursor.calls, joins }));
   return results;
 
   function walk(c: Cursor): void {
     for (;;) {
-      let j = c.joins[c.joins.length - 1];
-      while (j && (j.depth > c.calls.length || (j.depth === c.calls.length && j.chain !== c.chain))) {
-        c.joins.pop();
-        j = c.joins[c.joins.length - 1];
-      }
-      if (j && j.chain === c.chain && j.at === c.at && j.depth === c.calls.length && c.stmt === 0) {
-        j.parked.push(c);
-        return;
-      }
+      if (forks.parks(c, c.stmt === 0 && c.bindings === undefined)) return;
       if (c.at >= c.chain.rules.length) {
         if (!chainEnd(c)) return;
         continue;
