@@ -4,18 +4,11 @@
  * the work (LOG's line, DNAT/SNAT/MASQUERADE/REDIRECT's choice of address, limit and quota's
  * stated assumptions), so the two never disagree.
  */
-import type { EvalEnv, MatchResult, TargetEffects, TargetResult } from "../../model/evaluation.js";
+import type { EvalEnv, MatchResult } from "../../model/evaluation.js";
 import type { IpsetView } from "../../model/evaluation.js";
 import type { NftExpr, NftLimit, NftNat, NftQuota, NftStmt, NftVerdictCode } from "../../model/nft.js";
 import { bigIntToIp, numText } from "../../model/address.js";
-import { LOG } from "../../extensions/targets/LOG.js";
-import { DNAT } from "../../extensions/targets/DNAT.js";
-import { SNAT } from "../../extensions/targets/SNAT.js";
-import { MASQUERADE } from "../../extensions/targets/MASQUERADE.js";
-import { REDIRECT } from "../../extensions/targets/REDIRECT.js";
-import { RATE_STATE, QUIET_NODE, EXHAUSTED } from "../../extensions/matches/limit.js";
-import { QUOTA_STATE, QUIET_QUOTA, SPENT } from "../../extensions/matches/quota.js";
-import { underAssumption } from "../../extensions/util.js";
+import { kernelLogLine, natChoice, quotaHasBytes, rateLimitHasTokens } from "../../extensions/nft-effects.js";
 import { natBinding } from "../nat.js";
 import type { NatRange } from "../../extensions/nat-range.js";
 import type { NftEnv } from "./expr/env.js";
@@ -117,7 +110,7 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
   }
 }
 
-/** An EvalEnv for the iptables extensions reused here (limit/quota read only `assumed`). */
+/** The evaluation environment the shared extension effects read (extensions/nft-effects.ts). */
 function evalEnv(env: StmtEnv): EvalEnv {
   return { packet: env.br.pkt, hook: env.hook, table: env.chainType === "nat" ? "nat" : "filter", node: env.node, ipsets: env.ipsets, assumed: env.assumed };
 }
@@ -131,14 +124,14 @@ function fromMatch(r: MatchResult, over: boolean, s: NftStmt): StmtResult {
 
 function limit(s: NftLimit, env: StmtEnv): StmtResult {
   // The same buckets and the same stated assumption as `-m limit`: a quiet node's bucket has tokens.
-  return fromMatch(underAssumption(evalEnv(env), RATE_STATE, { matched: true, assuming: QUIET_NODE }, { matched: false, assuming: EXHAUSTED }), s.over, s);
+  return fromMatch(rateLimitHasTokens(evalEnv(env)), s.over, s);
 }
 
 function quota(s: NftQuota, env: StmtEnv): StmtResult {
   if (s.used !== undefined && s.used >= s.bytes) {
     return { kind: "assumed", passes: s.over, assuming: `${stmtText(s)} was spent when the ruleset was listed (used ${s.used})` };
   }
-  return fromMatch(underAssumption(evalEnv(env), QUOTA_STATE, { matched: true, assuming: QUIET_QUOTA }, { matched: false, assuming: SPENT }), s.over, s);
+  return fromMatch(quotaHasBytes(evalEnv(env)), s.over, s);
 }
 
 const LEVELS: Readonly<Record<string, number>> = { emerg: 0, alert: 1, crit: 2, err: 3, warn: 4, notice: 5, info: 6, debug: 7, audit: 4 };
@@ -149,9 +142,7 @@ function log(prefix: string | undefined, level: string | undefined, group: numbe
     return NEXT;
   }
   // The kernel's log line is the one iptables' LOG writes (nf_log_syslog for both).
-  let line: string | undefined;
-  const fx = { log: (l: string) => void (line = l) } as unknown as TargetEffects;
-  LOG.apply!({ level: LEVELS[level ?? "warn"] ?? 4, flags: 0, ...(prefix !== undefined ? { prefix } : {}) }, evalEnv(env), fx);
+  const line = kernelLogLine(evalEnv(env), prefix, LEVELS[level ?? "warn"] ?? 4);
   if (line !== undefined) env.br.logLine = line;
   return NEXT;
 }
@@ -221,35 +212,12 @@ function nat(s: NftNat, env: StmtEnv): StmtResult {
   if (s.family !== undefined && s.family !== pf) return NEXT;
   const range = natRange(s, env);
   if ("kind" in range) return range;
-  let pending: { kind: "dnat" | "snat"; to: { addr?: string; port?: number }; how: string } | undefined;
-  const fx = { nat: (kind: "dnat" | "snat", to: { addr?: string; port?: number }, how: string) => void (pending = { kind, to, how }) } as unknown as TargetEffects;
-  const random = s.flags.includes("random");
-  const e = evalEnv(env);
-  let res: TargetResult;
-  switch (s.type) {
-    case "dnat":
-      res = DNAT.apply!({ range, random, persistent: s.flags.includes("persistent") }, e, fx);
-      break;
-    case "snat":
-      res = SNAT.apply!({ range, random, randomFully: s.flags.includes("fully-random"), persistent: s.flags.includes("persistent") }, e, fx);
-      break;
-    case "masquerade":
-      res = MASQUERADE.apply!({ ...ports(range), random, randomFully: s.flags.includes("fully-random") }, e, fx);
-      break;
-    case "redirect":
-      res = REDIRECT.apply!({ ...ports(range), random }, e, fx);
-      break;
-  }
+  const { result: res, binding } = natChoice(s.type, range, s.flags, evalEnv(env));
   if ("indeterminate" in res) return { kind: "end", verdict: "INDETERMINATE", detail: res.indeterminate };
   if (res.verdict === "DROP") return { kind: "end", verdict: "DROP", detail: res.detail ?? `${s.type} dropped the packet` };
-  const p = pending as { kind: "dnat" | "snat"; to: { addr?: string; port?: number }; how: string } | undefined;
-  if (p) env.br.pendingNat = natBinding(p.kind, p.to, s.type);
+  if (binding) env.br.pendingNat = natBinding(binding.kind, binding.to, s.type);
   // The nat statement sets the connection's binding up and accepts (nft_nat_eval's verdict).
   return { kind: "verdict", verdict: "accept", nat: true };
-}
-
-function ports(r: NatRange): { minPort?: number; maxPort?: number } {
-  return r.minPort !== undefined ? { minPort: r.minPort, maxPort: r.maxPort! } : {};
 }
 
 function mangle(s: Extract<NftStmt, { kind: "mangle" }>, env: StmtEnv): StmtResult {
@@ -315,9 +283,9 @@ function objref(s: Extract<NftStmt, { kind: "objref" }>, env: StmtEnv): StmtResu
     case "counter":
       return NEXT;
     case "quota":
-      return fromMatch(underAssumption(evalEnv(env), QUOTA_STATE, { matched: true, assuming: QUIET_QUOTA }, { matched: false, assuming: SPENT }), false, s);
+      return fromMatch(quotaHasBytes(evalEnv(env)), false, s);
     case "limit":
-      return fromMatch(underAssumption(evalEnv(env), RATE_STATE, { matched: true, assuming: QUIET_NODE }, { matched: false, assuming: EXHAUSTED }), false, s);
+      return fromMatch(rateLimitHasTokens(evalEnv(env)), false, s);
     case "ct helper": {
       if (s.name.kind === "const" && typeof s.name.value === "string") env.br.pkt.ct.helper = s.name.value;
       else return { kind: "unknown-action", why: `${stmtText(s)}: the helper's name is chosen per packet` };
