@@ -132,6 +132,15 @@ describe("statements", () => {
     expect(raw(0).evaluate(tcp()).outcomes[0]!.final.mark).toBe("0x0");
   });
 
+  it("flow offload, dup and secmark give no verdict: noted, the rule goes on", () => {
+    const n = inet(at("input", [{ kind: "other", name: "flow", text: "flow add @ft" }, { kind: "objref", type: "secmark", name: k("string", "s") }, setMark(mark(4))]));
+    const [o] = n.evaluate(tcp()).outcomes;
+    expect(o!.final.mark).toBe("0x4");
+    expect(o!.steps[0]!.rewrites?.join()).toMatch(/flow add @ft/);
+    const tproxy = inet(at("input", [{ kind: "other", name: "tproxy", text: "tproxy to :3128" }]));
+    expect(tproxy.evaluate(tcp()).outcomes.map((x) => x.fate.kind).sort()).toEqual(["delivered", "indeterminate"]);
+  });
+
   it("quota shows as spent when the listing says so; objref counter and quota", () => {
     const spent = inet(at("input", [{ kind: "quota", bytes: 100, used: 100, over: true }, drop]));
     const [o] = spent.evaluate(tcp()).outcomes;

@@ -106,9 +106,20 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
         ? { kind: "unknown-test", why: `xt match ${s.name}: an iptables match nft could not translate (give the iptables-save dump)` }
         : { kind: "unknown-action", why: `xt ${s.type} ${s.name}: an iptables ${s.type} nft could not translate (give the iptables-save dump)` };
     case "other":
+      if (NO_VERDICT.test(s.name)) {
+        env.br.notes.push({ kind: "rewrite", field: s.name, value: `${s.text} (not modelled; it gives no verdict)` });
+        return NEXT;
+      }
       return { kind: "unknown-action", why: `${s.name}: netfate does not evaluate this statement (${s.text})` };
   }
 }
+
+/**
+ * Statements netfate does not model that never give a verdict, so the rule goes on: flow
+ * offload (later packets of the connection may skip the hooks; the first one is not affected),
+ * dup (a copy is sent elsewhere, the packet itself goes on), secmark.
+ */
+const NO_VERDICT = /^(flow|dup|secmark)\b/;
 
 /** The evaluation environment the shared extension effects read (extensions/nft-effects.ts). */
 function evalEnv(env: StmtEnv): EvalEnv {
@@ -291,6 +302,12 @@ function objref(s: Extract<NftStmt, { kind: "objref" }>, env: StmtEnv): StmtResu
       else return { kind: "unknown-action", why: `${stmtText(s)}: the helper's name is chosen per packet` };
       return NEXT;
     }
+    case "ct timeout":
+    case "ct expectation":
+    case "secmark":
+      // Attached to the connection or packet; no verdict.
+      env.br.notes.push({ kind: "rewrite", field: s.type, value: `${exprText(s.name)} (not modelled; it gives no verdict)` });
+      return NEXT;
     default:
       return { kind: "unknown-action", why: `${stmtText(s)}: netfate does not evaluate ${s.type} objects` };
   }
