@@ -39,6 +39,17 @@ describe("fib", () => {
   });
 });
 
+describe("raw payload", () => {
+  it("@th,16,16 is the destination port, @nh,96,32 the IPv4 source; other offsets are indeterminate", () => {
+    const raw = (base: "nh" | "th", offset: number, len: number) => ({ kind: "payload" as const, base, offset, len });
+    const n = inet(at("input", [match(raw("th", 16, 16), port(22)), match(raw("nh", 96, 32), ip4("192.168.0.50")), drop]));
+    expect(n.evaluate(tcp()).outcomes.map((o) => o.fate.kind)).toEqual(["dropped"]);
+    expect(n.evaluate(tcp({ dport: 23 })).outcomes.map((o) => o.fate.kind)).toEqual(["delivered"]);
+    const odd = inet(at("input", [match(raw("nh", 8, 8), k("integer", 0)), drop]));
+    expect(odd.evaluate(tcp()).outcomes.map((o) => o.fate.kind).sort()).toEqual(["delivered", "dropped"]);
+  });
+});
+
 describe("meta and ct keys", () => {
   it("nfproto, l4proto, pkttype, iiftype of lo, oifname before routing is empty", () => {
     const n = inet(chain("pre", [
