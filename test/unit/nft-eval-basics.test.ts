@@ -211,3 +211,15 @@ describe("nft tables and families", () => {
     expect(outs[0]!.given?.[0]).toMatch(/xt match recent/);
   });
 });
+
+describe("forks in the middle of a rule", () => {
+  it("what the rule did before a numgen fork shows on each side's step (its log line, its mark)", () => {
+    const n = nodeOf([input([rule(setMark(mark(1)), { kind: "log", prefix: "x " }, vmap({ kind: "numgen", mode: "random", mod: 2, offset: 0 }, vmapLit([k("integer", 0), accept], [k("integer", 1), drop])))])]);
+    const outs = n.evaluate(tcp()).outcomes;
+    expect(outs).toHaveLength(2);
+    for (const o of outs) {
+      expect(o.steps[0]!.log).toMatch(/^x IN=eth0/);
+      expect(o.steps[0]!.rewrites).toEqual(["mark 0x0 → 0x1"]);
+    }
+  });
+});

@@ -9,7 +9,7 @@
 import type { Hook, StateAssumptions, Step } from "../../model/evaluation.js";
 import type { Family } from "../../model/ast.js";
 import { alternative, assume, fork, type Branch } from "../branch.js";
-import { before, finishStep, ForkWalk, type ForkCursor, type TableResult, type TraverseContext } from "../traverse.js";
+import { before, finishStep, ForkWalk, type Before, type ForkCursor, type TableResult, type TraverseContext } from "../traverse.js";
 import type { NftBase, NftCompiledChain, NftCompiledRule } from "./compile.js";
 import { evaluateExpr } from "./expr/index.js";
 import type { NftEnv } from "./expr/env.js";
@@ -33,6 +33,8 @@ interface Cursor extends ForkCursor<NftCompiledChain, Cursor> {
   /** The statement to go on from (a fork resumes mid-rule). */
   stmt: number;
   bindings?: Map<object, Val>;
+  /** The packet as the rule found it, when resuming mid-rule: the step lists what the whole rule changed. */
+  prior?: Before;
   calls: Frame[];
 }
 
@@ -82,13 +84,36 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
     c.at++;
     c.stmt = 0;
     delete c.bindings;
+    delete c.prior;
     return true;
+  }
+
+  /**
+   * A copy of the branch for one side of a fork mid-rule: what the rule's earlier statements
+   * noted (rewrites, a log line) goes with it, for the rule's step.
+   */
+  function child(br: Branch, side: Branch): Branch {
+    side.notes = [...br.notes];
+    if (br.logLine !== undefined) side.logLine = br.logLine;
+    return side;
+  }
+
+  /** The step of a rule that stopped part way, when verbose or when its earlier statements changed something. */
+  function partial(br: Branch, chainName: string, cr: NftCompiledRule, prior: Before, failed: string): void {
+    const p = br.pkt;
+    const changed = prior.mark !== p.mark || prior.ctmark !== p.ct.mark || prior.ctstate !== p.ct.state || br.notes.length > 0 || br.logLine !== undefined;
+    if (ctx.verbose || changed) {
+      const s: Step = { ...step(chainName, cr, "NO MATCH"), matched: false, failed };
+      finishStep(s, br, prior);
+      br.steps.push(s);
+    }
+    delete br.randomChoice;
   }
 
   /** Runs the rule at the cursor from its statement `c.stmt`. True when the history goes on at the cursor. */
   function runRule(c: Cursor, cr: NftCompiledRule): boolean {
     const br = c.br;
-    const prior = before(br.pkt);
+    const prior = c.prior ?? before(br.pkt);
     const stmts = cr.rule.stmts;
     const base0: Omit<NftEnv, "eval"> = {
       br, hook, family, node: ctx.node, table, beforeConntrack: opts.beforeConntrack, assumed, bindings: c.bindings,
@@ -108,13 +133,13 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
         case "choose": {
           const children: Cursor[] = [];
           r.choices.forEach((ch, i) => {
-            const nb = ch.probability !== undefined
+            const nb = child(br, ch.probability !== undefined
               ? fork(br, ch.probability)
-              : alternative(br, { condition: `${place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} =${i}`, holds: true, text: ch.label });
+              : alternative(br, { condition: `${place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} =${i}`, holds: true, text: ch.label }));
             if (ch.probability !== undefined) nb.randomChoice = ch.label;
             const bindings = new Map(c.bindings ?? []);
             bindings.set(r.expr, ch.val);
-            children.push({ br: nb, chain: c.chain, at: c.at, stmt: k, bindings, calls: c.calls.slice(), joins: [] });
+            children.push({ br: nb, chain: c.chain, at: c.at, stmt: k, bindings, prior, calls: c.calls.slice(), joins: [] });
           });
           split(c, children, cr);
           return false;
@@ -126,22 +151,24 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
             if (known.holds) continue;
             return noMatch(c, cr, prior, `${cr.text}: ${r.why}`);
           }
-          const yes = alternative(br, { condition, holds: true, text: `${cr.text}: assumed to match (${r.why})` });
-          const no = alternative(br, { condition, holds: false, text: `${cr.text}: assumed not to match (${r.why})` });
-          if (ctx.verbose) no.steps.push({ ...step(c.chain.name, cr, "NO MATCH"), matched: false, failed: r.why });
+          const yes = child(br, alternative(br, { condition, holds: true, text: `${cr.text}: assumed to match (${r.why})` }));
+          const no = child(br, alternative(br, { condition, holds: false, text: `${cr.text}: assumed not to match (${r.why})` }));
+          partial(no, c.chain.name, cr, prior, r.why);
           split(c, [
-            { br: yes, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), calls: c.calls.slice(), joins: [] },
+            { br: yes, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), prior, calls: c.calls.slice(), joins: [] },
             { br: no, chain: c.chain, at: c.at + 1, stmt: 0, calls: c.calls.slice(), joins: [] },
           ], cr);
           return false;
         }
         case "unknown-action": {
           const condition = `${place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} action`;
-          const goOn = alternative(br, { condition, holds: false, text: `${cr.text}: assumed to let the packet continue (${r.why})` });
-          const stop = alternative(br, { condition, holds: true, text: `${cr.text}: assumed to decide the packet's fate (${r.why})` });
-          stop.steps.push(step(c.chain.name, cr, "?"));
+          const goOn = child(br, alternative(br, { condition, holds: false, text: `${cr.text}: assumed to let the packet continue (${r.why})` }));
+          const stop = child(br, alternative(br, { condition, holds: true, text: `${cr.text}: assumed to decide the packet's fate (${r.why})` }));
+          const stopStep = step(c.chain.name, cr, "?");
+          finishStep(stopStep, stop, prior);
+          stop.steps.push(stopStep);
           split(c, [
-            { br: goOn, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), calls: c.calls.slice(), joins: [] },
+            { br: goOn, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), prior, calls: c.calls.slice(), joins: [] },
             { br: stop, chain: c.chain, at: c.at + 1, stmt: 0, calls: [], joins: [], ended: { br: stop, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: r.why } },
           ], cr);
           return false;
@@ -164,20 +191,13 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
     return nextRule(c);
   }
 
-  function noMatch(c: Cursor, cr: NftCompiledRule, prior: ReturnType<typeof before>, failed: string): boolean {
-    const br = c.br;
-    // A rule that stops part way keeps what its earlier statements did (a mark set, a counter).
-    const changed = prior.mark !== br.pkt.mark || prior.ctmark !== br.pkt.ct.mark || prior.ctstate !== br.pkt.ct.state || br.notes.length > 0 || br.logLine !== undefined;
-    if (ctx.verbose || changed) {
-      const s: Step = { ...step(c.chain.name, cr, "NO MATCH"), matched: false, failed };
-      finishStep(s, br, prior);
-      br.steps.push(s);
-    }
-    delete br.randomChoice;
+  /** The rule stops without a verdict; what its earlier statements did stays (a mark set, a counter). */
+  function noMatch(c: Cursor, cr: NftCompiledRule, prior: Before, failed: string): boolean {
+    partial(c.br, c.chain.name, cr, prior, failed);
     return nextRule(c);
   }
 
-  function verdict(c: Cursor, cr: NftCompiledRule, prior: ReturnType<typeof before>, r: Extract<StmtResult, { kind: "verdict" }>): boolean {
+  function verdict(c: Cursor, cr: NftCompiledRule, prior: Before, r: Extract<StmtResult, { kind: "verdict" }>): boolean {
     const br = c.br;
     const word = r.nat ? (br.pendingNat ? r.verdict === "accept" ? natWord(cr) : "ACCEPT" : "ACCEPT")
       : r.verdict === "jump" || r.verdict === "goto" ? `${r.verdict.toUpperCase()} ${r.chain}` : VERDICT_WORDS[r.verdict] ?? r.verdict;
@@ -205,6 +225,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
         c.at = 0;
         c.stmt = 0;
         delete c.bindings;
+        delete c.prior;
         return true;
       }
       default: {
@@ -226,6 +247,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
       c.at = frame.resume;
       c.stmt = 0;
       delete c.bindings;
+      delete c.prior;
       return true;
     }
     const policy = base.policy === "drop" ? "DROP" : "ACCEPT";
