@@ -223,3 +223,12 @@ describe("forks in the middle of a rule", () => {
     }
   });
 });
+
+describe("undecided values in statements that act", () => {
+  it("a verdict map whose key is unknown may decide the fate: never skipped as if it had matched", () => {
+    const n = nodeOf([input([rule(vmap({ kind: "other", name: "socket", text: "socket mark" }, vmapLit([k("integer", 1), drop]))), rule(setMark(mark(3)))])]);
+    const outs = n.evaluate(tcp()).outcomes;
+    expect(outs.map((o) => o.fate.kind).sort()).toEqual(["delivered", "indeterminate"]);
+    expect(outs.find((o) => o.fate.kind === "delivered")!.final.mark).toBe("0x3");
+  });
+});

@@ -49,6 +49,11 @@ function valueOf(e: NftExpr, env: StmtEnv, s: NftStmt): { val: Val } | StmtResul
   return { kind: "unknown-test", why: v.indeterminate };
 }
 
+/** An undecided value in a statement that acts (a verdict map's key, a NAT address): the action may decide the fate. */
+function asAction(r: StmtResult): StmtResult {
+  return r.kind === "unknown-test" ? { kind: "unknown-action", why: r.why } : r;
+}
+
 export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
   switch (s.kind) {
     case "match": {
@@ -64,7 +69,7 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
       return { kind: "verdict", verdict: s.verdict, ...(s.chain !== undefined ? { chain: s.chain } : {}) };
     case "vmap": {
       const k = valueOf(s.key, env, s);
-      if (!("val" in k)) return k;
+      if (!("val" in k)) return asAction(k);
       const f = findElement(s.map, k.val, env);
       if ("indeterminate" in f) return { kind: "unknown-action", why: f.indeterminate };
       // No element: the rule stops, its later statements unrun (checked in a netns).
@@ -222,7 +227,7 @@ function nat(s: NftNat, env: StmtEnv): StmtResult {
   // `dnat ip to` in an inet table leaves packets of the other family alone (nft_nat_inet_eval).
   if (s.family !== undefined && s.family !== pf) return NEXT;
   const range = natRange(s, env);
-  if ("kind" in range) return range;
+  if ("kind" in range) return asAction(range);
   const { result: res, binding } = natChoice(s.type, range, s.flags, evalEnv(env));
   if ("indeterminate" in res) return { kind: "end", verdict: "INDETERMINATE", detail: res.indeterminate };
   if (res.verdict === "DROP") return { kind: "end", verdict: "DROP", detail: res.detail ?? `${s.type} dropped the packet` };
@@ -233,7 +238,7 @@ function nat(s: NftNat, env: StmtEnv): StmtResult {
 
 function mangle(s: Extract<NftStmt, { kind: "mangle" }>, env: StmtEnv): StmtResult {
   const v = valueOf(s.value, env, s);
-  if (!("val" in v)) return v.kind === "unknown-test" ? { kind: "unknown-action", why: (v as { why: string }).why } : v;
+  if (!("val" in v)) return asAction(v);
   const t = s.target;
   const pkt = env.br.pkt;
   const n = typeof v.val === "bigint" ? Number(v.val & 0xffffffffn) : undefined;
