@@ -239,6 +239,8 @@ function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[])
   // iptables-legacy's after iptables-nft's (see legacyStage).
   const tables: Array<"iptables" | "legacy"> = legacy ? ["iptables", "legacy"] : ["iptables"];
   const units: Array<NftBase | "iptables" | "legacy"> = [...nftNat.filter((b) => b.priority < iptablesAt), ...tables, ...nftNat.filter((b) => b.priority >= iptablesAt)];
+  const tied = nftNat.filter((b) => b.priority === iptablesAt);
+  const tie = tied.length && iptablesActs(ctx, "nat", hook) ? samePriority(tied, "iptables' nat table") : undefined;
   const next: Branch[] = [];
   const finalsBefore = finals.length;
   for (const br of live) {
@@ -246,6 +248,7 @@ function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[])
       next.push(br);
       continue;
     }
+    if (tie) assume(br, tie);
     let cur = [br];
     for (const u of units) {
       const after: Branch[] = [];
@@ -376,8 +379,24 @@ function tablesInOrder(live: Branch[], h: NftHook, tables: ReadonlyArray<Exclude
   for (const t of tables) {
     l = nftBelow(l, h, TABLE_PRIORITY[t], ctx, finals, spec);
     l = stage(l, { table: t, hook: h.hook }, ctx, finals);
+    const tied = h.chains.slice(h.next).filter((b) => b.priority === TABLE_PRIORITY[t]);
+    if (tied.length && iptablesActs(ctx, t, h.hook)) {
+      for (const br of l) assume(br, samePriority(tied, `iptables' ${t} table`));
+    }
   }
   return l;
+}
+
+/** Whether the iptables table's chain of the hook has rules or a policy other than ACCEPT (else running it first or last is the same). */
+function iptablesActs(ctx: PathContext, table: TableName, hook: Hook): boolean {
+  const c = ctx.rules.tables.get(table)?.chains.get(hook);
+  return c !== undefined && c.declared && (c.digest.count > 0 || (c.policy !== null && c.policy !== "ACCEPT"));
+}
+
+/** The kernel runs hooks of equal priority in the order they were registered, which no dump shows. */
+function samePriority(chains: readonly NftBase[], other: string): string {
+  const names = chains.map((b) => `nft ${b.table.family} ${b.table.name} ${b.chain.name}`).join(", ");
+  return `${names} and ${other} have the same priority (${chains[0]!.priority}): the kernel runs them in the order they were registered, which the input does not show; taken as ${other} first`;
 }
 
 function postrouting(live: Branch[], ctx: PathContext, finals: Final[], kind: "forwarded" | "sent"): Branch[] {
@@ -825,7 +844,7 @@ function evaluateOnce(spec: PacketSpec, ctx: PathContext): Outcome[] {
 function decidingStep(steps: readonly Step[]): string {
   for (let k = steps.length - 1; k >= 0; k--) {
     const st = steps[k]!;
-    if (st.matched && !st.uncertain) return `${st.hook}|${st.table}|${st.chain}|${st.rule}|${st.verdict}`;
+    if (st.matched && !st.uncertain) return `${st.hook}|${st.table}|${st.nft ? `${st.nft.family} ${st.nft.table}|` : ""}${st.chain}|${st.rule}|${st.verdict}`;
   }
   return "";
 }
@@ -836,7 +855,7 @@ function outcomeKey(o: Outcome): string {
   const p = o.final;
   k += `#${p.src}|${p.dst}|${p.sport}|${p.dport}|${p.mark}|${p.ctmark}|${p.ctstate}|${p.inIface}|${p.outIface}`;
   k += `#${o.assumptions.join("\u0001")}#`;
-  for (const s of o.steps) k += `${s.hook}|${s.table}|${s.chain}|${s.rule}|${s.verdict}|${s.matched ? 1 : 0}|${s.rewrites?.join("\u0001") ?? ""};`;
+  for (const s of o.steps) k += `${s.hook}|${s.table}|${s.nft ? `${s.nft.family} ${s.nft.table}|` : ""}${s.chain}|${s.rule}|${s.verdict}|${s.matched ? 1 : 0}|${s.rewrites?.join("\u0001") ?? ""};`;
   if (o.encapsulated) k += `@${o.encapsulated.map(outcomeKey).join("@")}`;
   return k;
 }

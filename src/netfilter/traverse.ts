@@ -319,30 +319,114 @@ interface Frame {
 }
 
 /** Where the histories forked at one rule meet again: the next rule of the same chain, at the same call depth. */
-interface Join {
-  chain: CompiledChain;
+export interface Join<Ch, C> {
+  chain: Ch;
   at: number;
   depth: number;
   /** Work list height when the join opened: everything above it descends from the fork. */
   height: number;
-  parked: Cursor[];
+  parked: C[];
+}
+
+/** What the fork and join machinery needs of a walker's cursor (this file's and the nft walker's). */
+export interface ForkCursor<Ch, C> {
+  br: Branch;
+  chain: Ch;
+  /** The next rule to look at. */
+  at: number;
+  /** The return stack (only its depth matters here). */
+  calls: readonly unknown[];
+  joins: Array<Join<Ch, C>>;
+  /** A history that has already ended. */
+  ended?: TableResult;
+}
+
+/**
+ * The work list of one chain walk, with its forks and joins: children of a fork are walked
+ * first-forked first; when every history forked at a rule has arrived at the next rule (or
+ * ended), those in one state are merged (mergeBranches) and go on as one.
+ */
+export class ForkWalk<Ch, C extends ForkCursor<Ch, C>> {
+  private readonly work: C[];
+  private readonly open: Array<Join<Ch, C>> = [];
+
+  constructor(first: C, private readonly budget: ExplorationBudget, private readonly results: TableResult[]) {
+    this.work = [first];
+  }
+
+  /** Pushes the children of a fork at rule `rule` (0-based) of `c`'s chain and opens their join; past the bound, they end saying so. */
+  split(c: C, children: C[], chainName: string, rule: number): void {
+    this.budget.opened += children.length - 1;
+    if (this.budget.opened > MAX_ALTERNATIVES) {
+      // Bounded: the histories not followed end here, each saying so.
+      for (const ch of children) {
+        this.results.push({
+          br: ch.br, verdict: "INDETERMINATE", chain: chainName, rule: rule + 1,
+          detail: `netfate follows at most ${MAX_ALTERNATIVES} alternatives per packet and stopped here; give the facts the assumptions above ask for, or a narrower packet`,
+        });
+      }
+      return;
+    }
+    const join: Join<Ch, C> = { chain: c.chain, at: rule + 1, depth: c.calls.length, height: this.work.length, parked: [] };
+    this.open.push(join);
+    for (let k = children.length - 1; k >= 0; k--) {
+      const ch = children[k]!;
+      ch.joins = [...c.joins, join];
+      this.work.push(ch);
+    }
+  }
+
+  /**
+   * Whether the history has reached the join it waits for (then it is parked there). Joins it
+   * can no longer reach (it returned below them, or left their chain by a goto) are dropped.
+   * `fresh`: the cursor is at the start of its rule (not resuming a decided or part-run one).
+   */
+  parks(c: C, fresh: boolean): boolean {
+    let j = c.joins[c.joins.length - 1];
+    while (j && (j.depth > c.calls.length || (j.depth === c.calls.length && j.chain !== c.chain))) {
+      c.joins.pop();
+      j = c.joins[c.joins.length - 1];
+    }
+    if (j && j.chain === c.chain && j.at === c.at && j.depth === c.calls.length && fresh) {
+      j.parked.push(c);
+      return true;
+    }
+    return false;
+  }
+
+  /** Walks every history to its end; `resume` is the cursor a merged history goes on with (its joins already popped). */
+  run(walk: (c: C) => void, resume: (cursor: C, br: Branch, joins: Array<Join<Ch, C>>) => C): void {
+    const { work, open } = this;
+    while (work.length || open.length) {
+      // Every history forked at a join has arrived or ended: merge those that arrived in one
+      // state and send them on, in the order they were forked.
+      while (open.length && work.length <= open[open.length - 1]!.height) {
+        const join = open.pop()!;
+        const arrived = mergeBranches(join.parked.map((x) => ({ br: x.br, cursor: x })));
+        for (let k = arrived.length - 1; k >= 0; k--) {
+          const { br: b, cursor } = arrived[k]!;
+          work.push(resume(cursor, b, cursor.joins.slice(0, -1)));
+        }
+      }
+      const c = work.pop();
+      if (!c) continue;
+      if (c.ended) {
+        this.results.push(c.ended);
+        continue;
+      }
+      walk(c);
+    }
+  }
 }
 
 /** One history being walked. */
-interface Cursor {
-  br: Branch;
-  chain: CompiledChain;
-  /** The next rule to look at. */
-  at: number;
+interface Cursor extends ForkCursor<CompiledChain, Cursor> {
   calls: Frame[];
-  joins: Join[];
   /** The rule at `at` matched already (a fork decided so): apply it without testing. */
   matched?: boolean;
   /** Candidate rule indices from the chain index, and the position in them. */
   cand?: number[] | undefined;
   ci?: number;
-  /** A history that has already ended (an unknown target that may decide the fate). */
-  ended?: TableResult;
 }
 
 /** Runs the built-in chain `hook` of `table` for one branch: every way it can end. */
@@ -369,64 +453,14 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
   const first: CompiledChain = start;
   const budget = (ctx.budget ??= { opened: 0 });
   const results: TableResult[] = [];
-  const work: Cursor[] = [{ br, chain: first, at: 0, calls: [], joins: [] }];
-  const open: Join[] = [];
-
-  /** Pushes the children of a fork so the first is walked first, and opens their join. */
-  const split = (c: Cursor, children: Cursor[], rule: CompiledRule): void => {
-    budget.opened += children.length - 1;
-    if (budget.opened > MAX_ALTERNATIVES) {
-      // Bounded: the histories not followed end here, each saying so.
-      for (const ch of children) {
-        results.push({
-          br: ch.br, verdict: "INDETERMINATE", chain: c.chain.name, rule: rule.index + 1,
-          detail: `netfate follows at most ${MAX_ALTERNATIVES} alternatives per packet and stopped here; give the facts the assumptions above ask for, or a narrower packet`,
-        });
-      }
-      return;
-    }
-    const join: Join = { chain: c.chain, at: rule.index + 1, depth: c.calls.length, height: work.length, parked: [] };
-    open.push(join);
-    for (let k = children.length - 1; k >= 0; k--) {
-      const ch = children[k]!;
-      ch.joins = [...c.joins, join];
-      work.push(ch);
-    }
-  };
-
-  while (work.length || open.length) {
-    // Every history forked at a join has arrived or ended: merge those that arrived in one
-    // state and send them on, in the order they were forked.
-    while (open.length && work.length <= open[open.length - 1]!.height) {
-      const join = open.pop()!;
-      const arrived = mergeBranches(join.parked.map((x) => ({ br: x.br, cursor: x })));
-      for (let k = arrived.length - 1; k >= 0; k--) {
-        const { br: b, cursor } = arrived[k]!;
-        work.push({ br: b, chain: cursor.chain, at: cursor.at, calls: cursor.calls, joins: cursor.joins.slice(0, -1) });
-      }
-    }
-    const c = work.pop();
-    if (!c) continue;
-    if (c.ended) {
-      results.push(c.ended);
-      continue;
-    }
-    walk(c);
-  }
+  const forks = new ForkWalk<CompiledChain, Cursor>({ br, chain: first, at: 0, calls: [], joins: [] }, budget, results);
+  const split = (c: Cursor, children: Cursor[], rule: CompiledRule): void => forks.split(c, children, c.chain.name, rule.index);
+  forks.run(walk, (cursor, b, joins) => ({ br: b, chain: cursor.chain, at: cursor.at, calls: cursor.calls, joins }));
   return results;
 
   function walk(c: Cursor): void {
     for (;;) {
-      // Joins this history can no longer reach (it returned below them, or left their chain by -g).
-      let j = c.joins[c.joins.length - 1];
-      while (j && (j.depth > c.calls.length || (j.depth === c.calls.length && j.chain !== c.chain))) {
-        c.joins.pop();
-        j = c.joins[c.joins.length - 1];
-      }
-      if (j && j.chain === c.chain && j.at === c.at && j.depth === c.calls.length && !c.matched) {
-        j.parked.push(c);
-        return;
-      }
+      if (forks.parks(c, !c.matched)) return;
       let ruleIndex: number;
       if (c.matched) ruleIndex = c.at;
       else {

@@ -13,7 +13,9 @@
  * - an accept ends only its own base chain: a later base chain of the hook still runs;
  * - a verdict map with no element stops its rule (a counter after it stays at 0) and the next
  *   rule runs;
- * - `numgen inc mod 3 offset 5` gives a fresh rule's first packet 5.
+ * - `numgen inc mod 3 offset 5` gives a fresh rule's first packet 5;
+ * - `numgen random mod 3` sends packets to each of three chains as often as netfate's 1/3
+ *   chances say (chi-square at significance 0.001).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
@@ -22,6 +24,7 @@ import type { PacketSpec } from "../../src/model/packet.js";
 import type { NftChain, NftRule, NftTable } from "../../src/model/nft.js";
 import { stmtText } from "../../src/netfilter/nft/rule-text.js";
 import { simpleNode } from "../support/simple-node.js";
+import { chiSquare } from "../support/chi-square.js";
 import { kernelSkipReason, run } from "./harness.js";
 import {
   accept, base, chain, counter, ct, ctState, drop, ip4, k, mark, match, meta, nat, numgen, pl, port, proto, rule, ruleset, setMark, table, vmap, vmapLit,
@@ -170,5 +173,30 @@ describe.skipIf(why)("nft semantics against the kernel", () => {
     expect(hits.length).toBe(1);
     const outs = netfateHits(t, packet);
     expect(outs.some((o) => hits.every((h) => o.includes(h)))).toBe(true);
+  });
+
+  it("numgen random mod 3: the kernel's frequencies fit netfate's chances", () => {
+    const SAMPLES = 300;
+    const t = table("ip", "t", [
+      chain("in", [rule(udp, vmap(numgen("random", 3), vmapLit(...[0, 1, 2].map((i) => [k("integer", i), { kind: "verdict" as const, verdict: "jump" as const, chain: `c${i}` }] as [ReturnType<typeof k>, { kind: "verdict"; verdict: "jump"; chain: string }]))))], base("filter", "input", 0)),
+      // Each chain leaves its own mark, so netfate's histories stay apart (alike ones merge at the join).
+      ...[0, 1, 2].map((i) => chain(`c${i}`, [rule(setMark(mark(i + 1)), counter)])),
+    ]);
+    run(["ip", "netns", "exec", NODE_NS, "nft", "-f", "-"], script(t));
+    run(["ip", "netns", "exec", PEER_NS, "python3", "-c",
+      `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range(${SAMPLES}): s.sendto(b"x",("${NODE_ADDR}",5000))`]);
+    spawnSync("sleep", ["0.5"]);
+    const j = JSON.parse(run(["ip", "netns", "exec", NODE_NS, "nft", "-j", "list", "ruleset"])) as { nftables: Array<Record<string, any>> };
+    const counts = [0, 1, 2].map((i) => {
+      const r = j.nftables.find((x) => x.rule?.chain === `c${i}`)!.rule as { expr: Array<Record<string, any>> };
+      return r.expr.find((e) => e.counter)!.counter.packets as number;
+    });
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(SAMPLES);
+    const packet: PacketSpec = { family: "ipv4", from: "va", src: PEER_ADDR, dst: NODE_ADDR, proto: 17, sport: 40999, dport: 5000 };
+    const outcomes = buildNode({ rulesets: [], nft: [ruleset(t)], node: view }).evaluate(packet).outcomes;
+    const chances = [0, 1, 2].map((i) => outcomes.filter((o) => o.steps.some((s) => s.chain === `c${i}`)).reduce((a, o) => a + o.probability, 0));
+    expect(chances).toEqual([1 / 3, 1 / 3, 1 / 3]);
+    const r = chiSquare(counts, chances);
+    expect(r.fits, `chi-square ${r.statistic.toFixed(3)}: ${r.table.map((x) => `${x.observed} seen / ${x.expected.toFixed(1)} expected`).join(", ")}`).toBe(true);
   });
 });

@@ -106,7 +106,7 @@ describe("nft matching", () => {
 
   it("a big interval set is looked up, not scanned (100,000 ranges of a concatenation's part)", () => {
     const a = (i: number) => ip4(`10.${(i >> 14) & 255}.${(i >> 6) & 255}.${(i & 63) * 4}`);
-    const elements = Array.from({ length: 100_000 }, (_, i) => el(concat(range(a(i), { ...a(i), value: a(i).value.replace(/\d+$/, (d) => String(Number(d) + 1)) }), port(22))));
+    const elements = Array.from({ length: 100_000 }, (_, i) => el(concat(range(a(i), { ...a(i), value: String(a(i).value).replace(/\d+$/, (d: string) => String(Number(d) + 1)) }), port(22))));
     const n = nodeOf([input([rule(match(concat(pl("ip", "saddr"), pl("tcp", "dport")), ref("big")), drop)])], [namedSet("big", ["ipv4_addr", "inet_service"], elements, "set", ["interval"])]);
     expect(n.evaluate(tcp({ src: "10.3.7.129" })).outcomes[0]!.fate.kind).toBe("dropped");
     expect(n.evaluate(tcp({ src: "10.3.7.130" })).outcomes[0]!.fate.kind).toBe("delivered");
@@ -209,5 +209,26 @@ describe("nft tables and families", () => {
     const outs = alone.evaluate(tcp()).outcomes;
     expect(outs.map((o) => o.fate.kind).sort()).toEqual(["delivered", "dropped"]);
     expect(outs[0]!.given?.[0]).toMatch(/xt match recent/);
+  });
+});
+
+describe("forks in the middle of a rule", () => {
+  it("what the rule did before a numgen fork shows on each side's step (its log line, its mark)", () => {
+    const n = nodeOf([input([rule(setMark(mark(1)), { kind: "log", prefix: "x " }, vmap({ kind: "numgen", mode: "random", mod: 2, offset: 0 }, vmapLit([k("integer", 0), accept], [k("integer", 1), drop])))])]);
+    const outs = n.evaluate(tcp()).outcomes;
+    expect(outs).toHaveLength(2);
+    for (const o of outs) {
+      expect(o.steps[0]!.log).toMatch(/^x IN=eth0/);
+      expect(o.steps[0]!.rewrites).toEqual(["mark 0x0 → 0x1"]);
+    }
+  });
+});
+
+describe("undecided values in statements that act", () => {
+  it("a verdict map whose key is unknown may decide the fate: never skipped as if it had matched", () => {
+    const n = nodeOf([input([rule(vmap({ kind: "other", name: "socket", text: "socket mark" }, vmapLit([k("integer", 1), drop]))), rule(setMark(mark(3)))])]);
+    const outs = n.evaluate(tcp()).outcomes;
+    expect(outs.map((o) => o.fate.kind).sort()).toEqual(["delivered", "indeterminate"]);
+    expect(outs.find((o) => o.fate.kind === "delivered")!.final.mark).toBe("0x3");
   });
 });

@@ -109,6 +109,17 @@ COMMIT
     expect(buildNode({ rulesets: [], nft: [ruleset(out("filter"))], node: byMark }).evaluate(send).outcomes[0]!.fate).toMatchObject({ kind: "sent", iface: "eth0" });
   });
 
+  it("a chain at an iptables table's own priority runs after it, and the outcome says the order is assumed", () => {
+    const t = table("inet", "fw", [chain("in0", [rule(match(pl("tcp", "dport"), port(22)), drop)], base("filter", "input", 0))]);
+    const [o] = buildNode({ rulesets: [IPT], nft: [ruleset(t)], node }).evaluate(tcp()).outcomes;
+    expect(where(o!).slice(-2)).toEqual(["filter INPUT 1 ACCEPT", "nft(0) in0 1 DROP"]);
+    expect(o!.assumptions.join()).toMatch(/nft inet fw in0 and iptables' filter table have the same priority \(0\)/);
+    // Not said where the iptables chain does nothing.
+    const quiet = rules("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n");
+    const [p] = buildNode({ rulesets: [quiet], nft: [ruleset(t)], node }).evaluate(tcp()).outcomes;
+    expect(p!.assumptions.join()).not.toMatch(/same priority/);
+  });
+
   it("without nft rulesets nothing changes: hasRules counts only what was given", () => {
     const n = buildNode({ rulesets: [IPT], node });
     expect(n.evaluate(tcp()).nftProblems).toBeUndefined();

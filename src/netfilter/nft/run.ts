@@ -8,8 +8,8 @@
  */
 import type { Hook, StateAssumptions, Step } from "../../model/evaluation.js";
 import type { Family } from "../../model/ast.js";
-import { alternative, assume, fork, mergeBranches, type Branch } from "../branch.js";
-import { before, finishStep, MAX_ALTERNATIVES, type TableResult, type TraverseContext } from "../traverse.js";
+import { alternative, assume, fork, type Branch } from "../branch.js";
+import { before, finishStep, ForkWalk, type Before, type ForkCursor, type TableResult, type TraverseContext } from "../traverse.js";
 import type { NftBase, NftCompiledChain, NftCompiledRule } from "./compile.js";
 import { evaluateExpr } from "./expr/index.js";
 import { runStmt, type StmtEnv, type StmtResult } from "./statements.js";
@@ -28,24 +28,13 @@ interface Frame {
   resume: number;
 }
 
-interface Join {
-  chain: NftCompiledChain;
-  at: number;
-  depth: number;
-  height: number;
-  parked: Cursor[];
-}
-
-interface Cursor {
-  br: Branch;
-  chain: NftCompiledChain;
-  at: number;
+interface Cursor extends ForkCursor<NftCompiledChain, Cursor> {
   /** The statement to go on from (a fork resumes mid-rule). */
   stmt: number;
   bindings?: Map<object, Val>;
+  /** The packet as the rule found it, when resuming mid-rule: the step lists what the whole rule changed. */
+  prior?: Before;
   calls: Frame[];
-  joins: Join[];
-  ended?: NftResult;
 }
 
 const VERDICT_WORDS: Readonly<Record<string, string>> = { accept: "ACCEPT", drop: "DROP", reject: "REJECT", queue: "QUEUE", continue: "CONTINUE", return: "RETURN" };
@@ -58,8 +47,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
   const assumed: StateAssumptions = ctx.assumed ?? {};
   const budget = (ctx.budget ??= { opened: 0 });
   const results: NftResult[] = [];
-  const work: Cursor[] = [{ br, chain: base.chain, at: 0, stmt: 0, calls: [], joins: [] }];
-  const open: Join[] = [];
+  const forks = new ForkWalk<NftCompiledChain, Cursor>({ br, chain: base.chain, at: 0, stmt: 0, calls: [], joins: [] }, budget, results);
   const place = `nft ${table.family} ${table.name}`;
   const env: StmtEnv = {
     br, hook, family, node: ctx.node, table, beforeConntrack: opts.beforeConntrack, assumed, bindings: undefined,
@@ -79,56 +67,13 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
     return s;
   };
 
-  const split = (c: Cursor, children: Cursor[], cr: NftCompiledRule): void => {
-    budget.opened += children.length - 1;
-    if (budget.opened > MAX_ALTERNATIVES) {
-      for (const ch of children) {
-        results.push({
-          br: ch.br, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1,
-          detail: `netfate follows at most ${MAX_ALTERNATIVES} alternatives per packet and stopped here; give the facts the assumptions above ask for, or a narrower packet`,
-        });
-      }
-      return;
-    }
-    const join: Join = { chain: c.chain, at: cr.index + 1, depth: c.calls.length, height: work.length, parked: [] };
-    open.push(join);
-    for (let k = children.length - 1; k >= 0; k--) {
-      const ch = children[k]!;
-      ch.joins = [...c.joins, join];
-      work.push(ch);
-    }
-  };
-
-  while (work.length || open.length) {
-    while (open.length && work.length <= open[open.length - 1]!.height) {
-      const join = open.pop()!;
-      const arrived = mergeBranches(join.parked.map((x) => ({ br: x.br, cursor: x })));
-      for (let k = arrived.length - 1; k >= 0; k--) {
-        const { br: b, cursor } = arrived[k]!;
-        work.push({ br: b, chain: cursor.chain, at: cursor.at, stmt: 0, calls: cursor.calls, joins: cursor.joins.slice(0, -1) });
-      }
-    }
-    const c = work.pop();
-    if (!c) continue;
-    if (c.ended) {
-      results.push(c.ended);
-      continue;
-    }
-    walk(c);
-  }
+  const split = (c: Cursor, children: Cursor[], cr: NftCompiledRule): void => forks.split(c, children, c.chain.name, cr.index);
+  forks.run(walk, (cursor, b, joins) => ({ br: b, chain: cursor.chain, at: cursor.at, stmt: 0, calls: cursor.calls, joins }));
   return results;
 
   function walk(c: Cursor): void {
     for (;;) {
-      let j = c.joins[c.joins.length - 1];
-      while (j && (j.depth > c.calls.length || (j.depth === c.calls.length && j.chain !== c.chain))) {
-        c.joins.pop();
-        j = c.joins[c.joins.length - 1];
-      }
-      if (j && j.chain === c.chain && j.at === c.at && j.depth === c.calls.length && c.stmt === 0) {
-        j.parked.push(c);
-        return;
-      }
+      if (forks.parks(c, c.stmt === 0 && c.bindings === undefined)) return;
       if (c.at >= c.chain.rules.length) {
         if (!chainEnd(c)) return;
         continue;
@@ -142,13 +87,37 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
     c.at++;
     c.stmt = 0;
     delete c.bindings;
+    delete c.prior;
     return true;
+  }
+
+  /**
+   * A copy of the branch for one side of a fork mid-rule: what the rule's earlier statements
+   * noted (rewrites, a log line) goes with it, for the rule's step.
+   */
+  function child(br: Branch, side: Branch): Branch {
+    side.notes = [...br.notes];
+    if (br.logLine !== undefined) side.logLine = br.logLine;
+    return side;
+  }
+
+  /** The step of a rule that stopped part way, when verbose or when its earlier statements changed something. */
+  /** `failed` is worded only when the step is shown (printing costs more than the test). */
+  function partial(br: Branch, chainName: string, cr: NftCompiledRule, prior: Before, failed: string | (() => string)): void {
+    const p = br.pkt;
+    const changed = prior.mark !== p.mark || prior.ctmark !== p.ct.mark || prior.ctstate !== p.ct.state || br.notes.length > 0 || br.logLine !== undefined;
+    if (ctx.verbose || changed) {
+      const s: Step = { ...step(chainName, cr, "NO MATCH"), matched: false, failed: typeof failed === "string" ? failed : failed() };
+      finishStep(s, br, prior);
+      br.steps.push(s);
+    }
+    delete br.randomChoice;
   }
 
   /** Runs the rule at the cursor from its statement `c.stmt`. True when the history goes on at the cursor. */
   function runRule(c: Cursor, cr: NftCompiledRule): boolean {
     const br = c.br;
-    const prior = before(br.pkt);
+    const prior = c.prior ?? before(br.pkt);
     const stmts = cr.rule.stmts;
     // One environment for the whole walk, pointed at this rule's history: a rule costs no allocation of its own.
     env.br = br;
@@ -167,13 +136,13 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
         case "choose": {
           const children: Cursor[] = [];
           r.choices.forEach((ch, i) => {
-            const nb = ch.probability !== undefined
+            const nb = child(br, ch.probability !== undefined
               ? fork(br, ch.probability)
-              : alternative(br, { condition: `${place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} =${i}`, holds: true, text: ch.label });
+              : alternative(br, { condition: `${place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} =${i}`, holds: true, text: ch.label }));
             if (ch.probability !== undefined) nb.randomChoice = ch.label;
             const bindings = new Map(c.bindings ?? []);
             bindings.set(r.expr, ch.val);
-            children.push({ br: nb, chain: c.chain, at: c.at, stmt: k, bindings, calls: c.calls.slice(), joins: [] });
+            children.push({ br: nb, chain: c.chain, at: c.at, stmt: k, bindings, prior, calls: c.calls.slice(), joins: [] });
           });
           split(c, children, cr);
           return false;
@@ -185,22 +154,24 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
             if (known.holds) continue;
             return noMatch(c, cr, prior, `${cr.text}: ${r.why}`);
           }
-          const yes = alternative(br, { condition, holds: true, text: `${cr.text}: assumed to match (${r.why})` });
-          const no = alternative(br, { condition, holds: false, text: `${cr.text}: assumed not to match (${r.why})` });
-          if (ctx.verbose) no.steps.push({ ...step(c.chain.name, cr, "NO MATCH"), matched: false, failed: r.why });
+          const yes = child(br, alternative(br, { condition, holds: true, text: `${cr.text}: assumed to match (${r.why})` }));
+          const no = child(br, alternative(br, { condition, holds: false, text: `${cr.text}: assumed not to match (${r.why})` }));
+          partial(no, c.chain.name, cr, prior, r.why);
           split(c, [
-            { br: yes, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), calls: c.calls.slice(), joins: [] },
+            { br: yes, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), prior, calls: c.calls.slice(), joins: [] },
             { br: no, chain: c.chain, at: c.at + 1, stmt: 0, calls: c.calls.slice(), joins: [] },
           ], cr);
           return false;
         }
         case "unknown-action": {
           const condition = `${place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} action`;
-          const goOn = alternative(br, { condition, holds: false, text: `${cr.text}: assumed to let the packet continue (${r.why})` });
-          const stop = alternative(br, { condition, holds: true, text: `${cr.text}: assumed to decide the packet's fate (${r.why})` });
-          stop.steps.push(step(c.chain.name, cr, "?"));
+          const goOn = child(br, alternative(br, { condition, holds: false, text: `${cr.text}: assumed to let the packet continue (${r.why})` }));
+          const stop = child(br, alternative(br, { condition, holds: true, text: `${cr.text}: assumed to decide the packet's fate (${r.why})` }));
+          const stopStep = step(c.chain.name, cr, "?");
+          finishStep(stopStep, stop, prior);
+          stop.steps.push(stopStep);
           split(c, [
-            { br: goOn, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), calls: c.calls.slice(), joins: [] },
+            { br: goOn, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), prior, calls: c.calls.slice(), joins: [] },
             { br: stop, chain: c.chain, at: c.at + 1, stmt: 0, calls: [], joins: [], ended: { br: stop, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: r.why } },
           ], cr);
           return false;
@@ -223,20 +194,13 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
     return nextRule(c);
   }
 
-  function noMatch(c: Cursor, cr: NftCompiledRule, prior: ReturnType<typeof before>, failed: string | (() => string)): boolean {
-    const br = c.br;
-    // A rule that stops part way keeps what its earlier statements did (a mark set, a counter).
-    const changed = prior.mark !== br.pkt.mark || prior.ctmark !== br.pkt.ct.mark || prior.ctstate !== br.pkt.ct.state || br.notes.length > 0 || br.logLine !== undefined;
-    if (ctx.verbose || changed) {
-      const s: Step = { ...step(c.chain.name, cr, "NO MATCH"), matched: false, failed: typeof failed === "string" ? failed : failed() };
-      finishStep(s, br, prior);
-      br.steps.push(s);
-    }
-    delete br.randomChoice;
+  /** The rule stops without a verdict; what its earlier statements did stays (a mark set, a counter). */
+  function noMatch(c: Cursor, cr: NftCompiledRule, prior: Before, failed: string | (() => string)): boolean {
+    partial(c.br, c.chain.name, cr, prior, failed);
     return nextRule(c);
   }
 
-  function verdict(c: Cursor, cr: NftCompiledRule, prior: ReturnType<typeof before>, r: Extract<StmtResult, { kind: "verdict" }>): boolean {
+  function verdict(c: Cursor, cr: NftCompiledRule, prior: Before, r: Extract<StmtResult, { kind: "verdict" }>): boolean {
     const br = c.br;
     const word = r.nat ? (br.pendingNat ? r.verdict === "accept" ? natWord(cr) : "ACCEPT" : "ACCEPT")
       : r.verdict === "jump" || r.verdict === "goto" ? `${r.verdict.toUpperCase()} ${r.chain}` : VERDICT_WORDS[r.verdict] ?? r.verdict;
@@ -264,6 +228,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
         c.at = 0;
         c.stmt = 0;
         delete c.bindings;
+        delete c.prior;
         return true;
       }
       default: {
@@ -285,6 +250,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
       c.at = frame.resume;
       c.stmt = 0;
       delete c.bindings;
+      delete c.prior;
       return true;
     }
     const policy = base.policy === "drop" ? "DROP" : "ACCEPT";

@@ -4,18 +4,11 @@
  * the work (LOG's line, DNAT/SNAT/MASQUERADE/REDIRECT's choice of address, limit and quota's
  * stated assumptions), so the two never disagree.
  */
-import type { EvalEnv, MatchResult, TargetEffects, TargetResult } from "../../model/evaluation.js";
+import type { EvalEnv, MatchResult } from "../../model/evaluation.js";
 import type { IpsetView } from "../../model/evaluation.js";
 import type { NftExpr, NftLimit, NftNat, NftQuota, NftStmt, NftVerdictCode } from "../../model/nft.js";
 import { bigIntToIp, numText } from "../../model/address.js";
-import { LOG } from "../../extensions/targets/LOG.js";
-import { DNAT } from "../../extensions/targets/DNAT.js";
-import { SNAT } from "../../extensions/targets/SNAT.js";
-import { MASQUERADE } from "../../extensions/targets/MASQUERADE.js";
-import { REDIRECT } from "../../extensions/targets/REDIRECT.js";
-import { RATE_STATE, QUIET_NODE, EXHAUSTED } from "../../extensions/matches/limit.js";
-import { QUOTA_STATE, QUIET_QUOTA, SPENT } from "../../extensions/matches/quota.js";
-import { underAssumption } from "../../extensions/util.js";
+import { kernelLogLine, natChoice, quotaHasBytes, rateLimitHasTokens } from "../../extensions/nft-effects.js";
 import { natBinding } from "../nat.js";
 import type { NatRange } from "../../extensions/nat-range.js";
 import type { NftEnv } from "./expr/env.js";
@@ -57,6 +50,11 @@ function valueOf(e: NftExpr, env: StmtEnv, s: NftStmt): { val: Val } | StmtResul
   return { kind: "unknown-test", why: v.indeterminate };
 }
 
+/** An undecided value in a statement that acts (a verdict map's key, a NAT address): the action may decide the fate. */
+function asAction(r: StmtResult): StmtResult {
+  return r.kind === "unknown-test" ? { kind: "unknown-action", why: r.why } : r;
+}
+
 export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
   switch (s.kind) {
     case "match": {
@@ -72,7 +70,7 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
       return { kind: "verdict", verdict: s.verdict, ...(s.chain !== undefined ? { chain: s.chain } : {}) };
     case "vmap": {
       const k = valueOf(s.key, env, s);
-      if (!("val" in k)) return k;
+      if (!("val" in k)) return asAction(k);
       const f = findElement(s.map, k.val, env);
       if ("indeterminate" in f) return { kind: "unknown-action", why: f.indeterminate };
       // No element: the rule stops, its later statements unrun (checked in a netns).
@@ -114,11 +112,22 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
         ? { kind: "unknown-test", why: `xt match ${s.name}: an iptables match nft could not translate (give the iptables-save dump)` }
         : { kind: "unknown-action", why: `xt ${s.type} ${s.name}: an iptables ${s.type} nft could not translate (give the iptables-save dump)` };
     case "other":
+      if (NO_VERDICT.test(s.name)) {
+        env.br.notes.push({ kind: "rewrite", field: s.name, value: `${s.text} (not modelled; it gives no verdict)` });
+        return NEXT;
+      }
       return { kind: "unknown-action", why: `${s.name}: netfate does not evaluate this statement (${s.text})` };
   }
 }
 
-/** An EvalEnv for the iptables extensions reused here (limit/quota read only `assumed`). */
+/**
+ * Statements netfate does not model that never give a verdict, so the rule goes on: flow
+ * offload (later packets of the connection may skip the hooks; the first one is not affected),
+ * dup (a copy is sent elsewhere, the packet itself goes on), secmark.
+ */
+const NO_VERDICT = /^(flow|dup|secmark)\b/;
+
+/** The evaluation environment the shared extension effects read (extensions/nft-effects.ts). */
 function evalEnv(env: StmtEnv): EvalEnv {
   return { packet: env.br.pkt, hook: env.hook, table: env.chainType === "nat" ? "nat" : "filter", node: env.node, ipsets: env.ipsets, assumed: env.assumed };
 }
@@ -132,14 +141,14 @@ function fromMatch(r: MatchResult, over: boolean, s: NftStmt): StmtResult {
 
 function limit(s: NftLimit, env: StmtEnv): StmtResult {
   // The same buckets and the same stated assumption as `-m limit`: a quiet node's bucket has tokens.
-  return fromMatch(underAssumption(evalEnv(env), RATE_STATE, { matched: true, assuming: QUIET_NODE }, { matched: false, assuming: EXHAUSTED }), s.over, s);
+  return fromMatch(rateLimitHasTokens(evalEnv(env)), s.over, s);
 }
 
 function quota(s: NftQuota, env: StmtEnv): StmtResult {
   if (s.used !== undefined && s.used >= s.bytes) {
     return { kind: "assumed", passes: s.over, assuming: `${stmtText(s)} was spent when the ruleset was listed (used ${s.used})` };
   }
-  return fromMatch(underAssumption(evalEnv(env), QUOTA_STATE, { matched: true, assuming: QUIET_QUOTA }, { matched: false, assuming: SPENT }), s.over, s);
+  return fromMatch(quotaHasBytes(evalEnv(env)), s.over, s);
 }
 
 const LEVELS: Readonly<Record<string, number>> = { emerg: 0, alert: 1, crit: 2, err: 3, warn: 4, notice: 5, info: 6, debug: 7, audit: 4 };
@@ -150,9 +159,7 @@ function log(prefix: string | undefined, level: string | undefined, group: numbe
     return NEXT;
   }
   // The kernel's log line is the one iptables' LOG writes (nf_log_syslog for both).
-  let line: string | undefined;
-  const fx = { log: (l: string) => void (line = l) } as unknown as TargetEffects;
-  LOG.apply!({ level: LEVELS[level ?? "warn"] ?? 4, flags: 0, ...(prefix !== undefined ? { prefix } : {}) }, evalEnv(env), fx);
+  const line = kernelLogLine(evalEnv(env), prefix, LEVELS[level ?? "warn"] ?? 4);
   if (line !== undefined) env.br.logLine = line;
   return NEXT;
 }
@@ -221,41 +228,18 @@ function nat(s: NftNat, env: StmtEnv): StmtResult {
   // `dnat ip to` in an inet table leaves packets of the other family alone (nft_nat_inet_eval).
   if (s.family !== undefined && s.family !== pf) return NEXT;
   const range = natRange(s, env);
-  if ("kind" in range) return range;
-  let pending: { kind: "dnat" | "snat"; to: { addr?: string; port?: number }; how: string } | undefined;
-  const fx = { nat: (kind: "dnat" | "snat", to: { addr?: string; port?: number }, how: string) => void (pending = { kind, to, how }) } as unknown as TargetEffects;
-  const random = s.flags.includes("random");
-  const e = evalEnv(env);
-  let res: TargetResult;
-  switch (s.type) {
-    case "dnat":
-      res = DNAT.apply!({ range, random, persistent: s.flags.includes("persistent") }, e, fx);
-      break;
-    case "snat":
-      res = SNAT.apply!({ range, random, randomFully: s.flags.includes("fully-random"), persistent: s.flags.includes("persistent") }, e, fx);
-      break;
-    case "masquerade":
-      res = MASQUERADE.apply!({ ...ports(range), random, randomFully: s.flags.includes("fully-random") }, e, fx);
-      break;
-    case "redirect":
-      res = REDIRECT.apply!({ ...ports(range), random }, e, fx);
-      break;
-  }
+  if ("kind" in range) return asAction(range);
+  const { result: res, binding } = natChoice(s.type, range, s.flags, evalEnv(env));
   if ("indeterminate" in res) return { kind: "end", verdict: "INDETERMINATE", detail: res.indeterminate };
   if (res.verdict === "DROP") return { kind: "end", verdict: "DROP", detail: res.detail ?? `${s.type} dropped the packet` };
-  const p = pending as { kind: "dnat" | "snat"; to: { addr?: string; port?: number }; how: string } | undefined;
-  if (p) env.br.pendingNat = natBinding(p.kind, p.to, s.type);
+  if (binding) env.br.pendingNat = natBinding(binding.kind, binding.to, s.type);
   // The nat statement sets the connection's binding up and accepts (nft_nat_eval's verdict).
   return { kind: "verdict", verdict: "accept", nat: true };
 }
 
-function ports(r: NatRange): { minPort?: number; maxPort?: number } {
-  return r.minPort !== undefined ? { minPort: r.minPort, maxPort: r.maxPort! } : {};
-}
-
 function mangle(s: Extract<NftStmt, { kind: "mangle" }>, env: StmtEnv): StmtResult {
   const v = valueOf(s.value, env, s);
-  if (!("val" in v)) return v.kind === "unknown-test" ? { kind: "unknown-action", why: (v as { why: string }).why } : v;
+  if (!("val" in v)) return asAction(v);
   const t = s.target;
   const pkt = env.br.pkt;
   const n = typeof v.val === "bigint" ? Number(v.val & 0xffffffffn) : undefined;
@@ -316,14 +300,20 @@ function objref(s: Extract<NftStmt, { kind: "objref" }>, env: StmtEnv): StmtResu
     case "counter":
       return NEXT;
     case "quota":
-      return fromMatch(underAssumption(evalEnv(env), QUOTA_STATE, { matched: true, assuming: QUIET_QUOTA }, { matched: false, assuming: SPENT }), false, s);
+      return fromMatch(quotaHasBytes(evalEnv(env)), false, s);
     case "limit":
-      return fromMatch(underAssumption(evalEnv(env), RATE_STATE, { matched: true, assuming: QUIET_NODE }, { matched: false, assuming: EXHAUSTED }), false, s);
+      return fromMatch(rateLimitHasTokens(evalEnv(env)), false, s);
     case "ct helper": {
       if (s.name.kind === "const" && typeof s.name.value === "string") env.br.pkt.ct.helper = s.name.value;
       else return { kind: "unknown-action", why: `${stmtText(s)}: the helper's name is chosen per packet` };
       return NEXT;
     }
+    case "ct timeout":
+    case "ct expectation":
+    case "secmark":
+      // Attached to the connection or packet; no verdict.
+      env.br.notes.push({ kind: "rewrite", field: s.type, value: `${exprText(s.name)} (not modelled; it gives no verdict)` });
+      return NEXT;
     default:
       return { kind: "unknown-action", why: `${stmtText(s)}: netfate does not evaluate ${s.type} objects` };
   }

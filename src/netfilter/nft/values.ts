@@ -33,11 +33,15 @@ export const BITMASK_TYPES: ReadonlySet<string> = new Set(["ct_state", "ct_statu
 /** Address datatypes: their string values are read as numbers so prefixes and ranges apply. */
 const ADDRESS_TYPES: ReadonlySet<string> = new Set(["ipv4_addr", "ipv6_addr", "inet_addr"]);
 
+/** Datatypes whose string values are names, never addresses. */
+const NAME_TYPES: ReadonlySet<string> = new Set(["ifname", "string", "iface_index", "ct_helper", "devgroup", "realm"]);
+
 /** A constant as a scalar (addresses as numbers). */
 export function constScalar(c: NftConst): Scalar {
   if (typeof c.value === "bigint") return c.value;
   if (typeof c.value === "number") return BigInt(Math.trunc(c.value));
-  if (ADDRESS_TYPES.has(c.type) || /^[0-9.]+$|:/.test(c.value) && addressNum(c.value) !== undefined) {
+  // An address, whatever datatype name the reader gave it (`ct original saddr` of an inet table...); names stay names.
+  if (ADDRESS_TYPES.has(c.type) || (!NAME_TYPES.has(c.type) && /^[0-9.]+$|:/.test(c.value))) {
     const n = addressNum(c.value);
     if (n !== undefined) return n;
   }

@@ -21,11 +21,27 @@ function addr(text: string): XVal {
   return n === undefined ? unknown(`address ${text} cannot be read`) : value(n);
 }
 
+/**
+ * Raw offsets that are plainly a field netfate has (`@th,16,16` is the destination port of
+ * TCP, UDP and SCTP; `@nh,96,32` an IPv4 source): read as that field.
+ */
+function rawField(e: Extract<NftPayload, { base: string }>, family: "ipv4" | "ipv6", proto: number): { protocol: string; field: string } | undefined {
+  const at = `${e.base},${e.offset},${e.len}`;
+  if (e.base === "th" && hasPorts(proto)) return at === "th,0,16" ? { protocol: "th", field: "sport" } : at === "th,16,16" ? { protocol: "th", field: "dport" } : undefined;
+  if (e.base !== "nh") return undefined;
+  const v4: Readonly<Record<string, string>> = { "nh,96,32": "saddr", "nh,128,32": "daddr", "nh,72,8": "protocol", "nh,64,8": "ttl" };
+  const v6: Readonly<Record<string, string>> = { "nh,64,128": "saddr", "nh,192,128": "daddr", "nh,48,8": "nexthdr", "nh,56,8": "hoplimit" };
+  const field = (family === "ipv4" ? v4 : v6)[at];
+  return field ? { protocol: family === "ipv4" ? "ip" : "ip6", field } : undefined;
+}
+
 export function payload(e: NftPayload, env: NftEnv): XVal {
+  const p = env.br.pkt;
   if (!("protocol" in e)) {
+    const known = rawField(e, p.family, p.proto);
+    if (known) return payload({ kind: "payload", ...known }, env);
     return unknown(`raw payload @${e.base},${e.offset},${e.len}: netfate does not read raw header bytes`);
   }
-  const p = env.br.pkt;
   const { protocol, field } = e;
   if (protocol === "ip" || protocol === "ip6") {
     if ((protocol === "ip") !== (p.family === "ipv4")) return absent(`the packet is not ${protocol === "ip" ? "IPv4" : "IPv6"}`);
