@@ -53,7 +53,7 @@ const PREFIXES = ["10.0.1.0/24", "10.0.2.0/24", "10.0.2.0/29", "10.0.0.0/16", "1
 const PORTS = [22, 53, 80, 443, 8080, 40000] as const;
 const MARKS = [0x1, 0x4, 0x10, 0x4000] as const;
 
-export type NftFamily = "ip" | "inet";
+export type NftFamily = "ip" | "ip6" | "inet";
 export type NftHook = "prerouting" | "input" | "forward" | "output" | "postrouting";
 export type NftChainType = "filter" | "nat" | "route";
 
@@ -160,7 +160,26 @@ class Gen {
   generate(): GenTable[] {
     const n = this.int(1, 3);
     for (let i = 0; i < n; i++) this.tables.push(this.table(i));
+    if (this.chance(0.25)) this.tables.push(this.ip6Table(n));
     return this.tables;
+  }
+
+  /**
+   * An ip6 table whose chains drop everything they see: IPv4 packets never meet it, so an
+   * evaluator that runs it for them is caught at once.
+   */
+  private ip6Table(i: number): GenTable {
+    const hook = this.pick(["prerouting", "input", "forward", "output"] as const);
+    const priority = this.int(-200, 200);
+    const chain: GenChain = {
+      name: `${hook.slice(0, 4)}_filter_v6`,
+      base: { type: "filter", hook, priorityText: String(priority), priority, policy: "drop" },
+      rules: [
+        { text: "ip6 saddr fd00::/64 accept", targets: [], drops: false },
+        { text: "meta l4proto { tcp, udp } counter drop", targets: [], drops: true },
+      ],
+    };
+    return { family: "ip6", name: `t${i}`, sets: [], chains: [chain] };
   }
 
   private table(i: number): GenTable {
@@ -241,6 +260,13 @@ class Gen {
 
   /** One rule: a few matches, maybe a statement, then a verdict the chain's hook and type allow. */
   private rule(t: GenTable, base: GenBase, later: string[]): GenRule {
+    if (t.family === "inet" && this.chance(0.08)) {
+      // An inet table's IPv6 rule, which no IPv4 packet meets. Alone: with an IPv4 match,
+      // IPv4 NAT or an IPv4 map key in one rule nft refuses it ("conflicting protocols specified").
+      // `reject with icmp ...` is IPv4's: a bare reject picks ICMPv6 here.
+      const v = (this.verdict(base) ?? "counter").replace(/^reject .*/, "reject");
+      return { text: `ip6 daddr ${this.pick(["fd00::1", "fd00::/64", "::/0"])} ${v}`, targets: [], drops: v === "drop" || v.startsWith("reject") };
+    }
     const parts: string[] = [];
     const ctx: RuleCtx = {};
     const nMatches = this.pick([0, 1, 1, 2, 2, 3]);

@@ -18,7 +18,7 @@ import { conntrackRewrites, NftKernelNode, readListing, type Listing, type NftKe
 const why = kernelSkipReason();
 /** Another seed (NETFATE_NFT_SEED) explores further without changing what CI runs. */
 const SEED = Number(process.env.NETFATE_NFT_SEED ?? 20261205);
-const CASES = Number(process.env.NETFATE_NFT_CASES ?? 45);
+const CASES = Number(process.env.NETFATE_NFT_CASES ?? 40);
 
 /** A base chain with an accept policy, for the pinned rulesets. */
 function baseChain(name: string, type: NftChainType, hook: NftHook, priority: number, ...rules: string[]): GenChain {
