@@ -484,7 +484,7 @@ export function nftText(tables: GenTable[]): string {
  */
 function iptablesFragment(g: Gen): { text: string; chains: IptablesChains } {
   const chains: IptablesChains = { filter: ["INPUT", "FORWARD", "OUTPUT", "NF-CHK"] };
-  // -i is refused in OUTPUT ("Can't use -i with OUTPUT"), and so in a chain OUTPUT jumps to.
+  // -i is refused in OUTPUT ("Can't use -i with OUTPUT"): other chains than INPUT and FORWARD match -o.
   const cond = (chain: string) => g.pick([`-s ${g.pick(PREFIXES)}`, `-d ${g.host()}`, `-p tcp -m tcp --dport ${g.port()}`, `-p udp -m udp --dport ${g.port()}`, chain === "FORWARD" || chain === "INPUT" ? "-i veth0" : "-o veth1", "-m mark --mark 0x4/0x4", ""]);
   const lines = ["*filter", ":INPUT ACCEPT [0:0]", `:FORWARD ${g.pick(["ACCEPT", "DROP"])} [0:0]`, ":OUTPUT ACCEPT [0:0]", ":NF-CHK - [0:0]"];
   for (const chain of ["INPUT", "FORWARD", "OUTPUT"]) {
@@ -515,7 +515,7 @@ function packets(g: Gen, n: number): PacketSpec[] {
     if (from === "veth0") src = g.pick(SENDER_HOSTS);
     else if (from === "veth1") src = g.pick([...PEER_HOSTS, ...REMOTE]);
     // A source of the node's own from outside is martian; a packet to itself goes nowhere.
-    if (src === dst || (from !== "local" && (NODE_ADDRS as readonly string[]).includes(src!) )) dst = "10.0.1.1";
+    if (src === dst || (from !== "local" && (NODE_ADDRS as readonly string[]).includes(src!))) dst = "10.0.1.1";
     if (from === "local" && (NODE_ADDRS as readonly string[]).includes(dst)) dst = g.pick(PEER_HOSTS);
     const p: PacketSpec = { family: "ipv4", from, dst, proto, ...(src ? { src } : {}) };
     if (proto === 6 || proto === 17) {

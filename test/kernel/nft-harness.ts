@@ -93,7 +93,7 @@ export interface NftKernelResult {
 /** `nft -a list ruleset`'s rules by `family table` then handle: the text a trace's `unknown rule` lines lack. */
 export type RuleIndex = Map<string, Map<number, { chain: string; text: string }>>;
 
-/** A listing's tables, chains (by `family table`) and rules by handle. */
+/** An `nft -a list ruleset`'s tables, chains (by `family table`) and rules by handle. */
 export interface Listing {
   text: string;
   chains: Map<string, Set<string>>;
@@ -115,7 +115,7 @@ export function readListing(text: string): Listing {
       inChain = false;
       continue;
     }
-    const c = /^\t(?:chain) (\S+) \{/.exec(line);
+    const c = /^\tchain (\S+) \{/.exec(line);
     if (c && table) {
       chain = c[1]!;
       chains.get(table)!.add(chain);
@@ -249,7 +249,7 @@ export class NftKernelNode {
     run(["ip", "netns", "exec", this.node.ns, "nft", "-f", "-"], script);
   }
 
-  /** `nft -a list ruleset` of the node (or of one table: `ip t0`). */
+  /** `nft -a list ruleset` of the node, or `nft list table ip t0` (no handles: what loads again) given `ip t0`. */
   list(what?: string): string {
     return run(["ip", "netns", "exec", this.node.ns, "nft", ...(what ? ["list", "table", ...what.split(" ")] : ["-a", "list", "ruleset"])]);
   }
