@@ -153,6 +153,38 @@ describe.skipIf(why !== undefined)(`nft kernel harness${why ? ` (skipped: ${why}
   });
 
   /**
+   * - `numgen inc mod N` counts from 0 after the ruleset is loaded, one step each time the rule
+   *   is evaluated: the branch is known given the packets before;
+   * - after `goto X`, the end of X returns to the chain that jumped to the goto's chain (here
+   *   the base chain's next rule), not to the goto's chain;
+   * - `redirect` sends to the primary address of the interface the packet came in by.
+   */
+  it("pins numgen inc's count, where a goto's chain returns to, and redirect's address", async () => {
+    const ruleset = nftText([
+      table("ip", "x", [
+        baseChain("pre", "filter", "prerouting", -150, "udp dport 9 jump top", "udp dport 9 meta mark set 0x1", "numgen inc mod 3 vmap { 0 : jump a, 1 : jump b, 2 : jump c }"),
+        { name: "top", rules: [{ text: "goto inner", targets: ["inner"], drops: false }, { text: "meta mark set 0x2", targets: [], drops: false }] },
+        { name: "inner", rules: [{ text: "counter", targets: [], drops: false }] },
+        ...["a", "b", "c"].map((name) => ({ name, rules: [{ text: "counter", targets: [], drops: false }] })),
+        baseChain("n", "nat", "prerouting", -100, "udp dport 9 redirect to :53"),
+      ]),
+    ]);
+    const packets = [0, 1, 2, 3].map((i) => ({ family: "ipv4" as const, from: "veth1", src: "10.0.2.5", dst: "198.51.100.7", proto: 17, sport: 42000 + i, dport: 9 }));
+    node.load({ seed: 0, tables: [], ruleset, packets });
+    const results = await node.trace(packets);
+    expect(results.map((r) => r!.numgen.map((n) => n.keys.join("|")).join())).toEqual(["0", "1", "2", "0"]);
+    expect(results[0]!.path.slice(0, 5).map((s) => `${s.chain} ${(s.rule ?? "policy").replace(/ packets \d+ bytes \d+/, "")} ${s.verdict}`)).toEqual([
+      "pre udp dport 9 jump top jump top",
+      "top goto inner goto inner",
+      "inner counter continue",
+      "pre udp dport 9 meta mark set 0x00000001 continue",
+      "pre numgen inc mod 3 vmap { 0 : jump a, 1 : jump b, 2 : jump c } jump a",
+    ]);
+    expect(results.map((r) => r!.dnat)).toEqual(packets.map(() => ({ addr: "10.0.2.1", port: 53 })));
+    expect(results.map((r) => r!.fate.kind)).toEqual(["delivered", "delivered", "delivered", "delivered"]);
+  });
+
+  /**
    * A nat chain's priority orders it only among the nat chains of its hook: they all run
    * together where conntrack's NAT hook sits (prerouting -100, postrouting 100 for IPv4), and
    * once one of them has set up the connection's NAT for that direction the rest are skipped.
