@@ -348,6 +348,14 @@ const rewriteText = (r: Rewrite | undefined) => (r ? `${r.addr}${r.port !== unde
  * fate, the first step where the paths part, and each rewrite. Given several outcomes (netfate's
  * numgen branches), none when one of them agrees, else the disagreements of the one that
  * follows the kernel's path longest.
+ *
+ * To wire netfate in: for each case, read `case.ruleset` (and `case.iptables`, evaluated
+ * beside it at iptables' priorities) on the node `viewOfTopology(NFT_NODE)` describes, evaluate
+ * each packet as NEW, and give its outcome here. The kernel's path holds every rule that gave a
+ * verdict — `continue` too (a counter, a log, a mark set, a rule whose vmap had no match does
+ * not count: it gave none) — and every policy, in hook and priority order across tables, the
+ * harness's own two tables left out; netfate's path must list the same to agree. The kernel's
+ * `numgen` says which branch each numgen took, so netfate's matching branch can be picked.
  */
 export function compareWithNetfate(pc: NftPacketCase, netfate: NetfateNftOutcome | NetfateNftOutcome[]): string[] {
   const outcomes = Array.isArray(netfate) ? netfate : [netfate];
