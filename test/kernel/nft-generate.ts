@@ -53,7 +53,7 @@ const PREFIXES = ["10.0.1.0/24", "10.0.2.0/24", "10.0.2.0/29", "10.0.0.0/16", "1
 const PORTS = [22, 53, 80, 443, 8080, 40000] as const;
 const MARKS = [0x1, 0x4, 0x10, 0x4000] as const;
 
-export type NftFamily = "ip" | "inet";
+export type NftFamily = "ip" | "ip6" | "inet";
 export type NftHook = "prerouting" | "input" | "forward" | "output" | "postrouting";
 export type NftChainType = "filter" | "nat" | "route";
 
@@ -160,7 +160,26 @@ class Gen {
   generate(): GenTable[] {
     const n = this.int(1, 3);
     for (let i = 0; i < n; i++) this.tables.push(this.table(i));
+    if (this.chance(0.25)) this.tables.push(this.ip6Table(n));
     return this.tables;
+  }
+
+  /**
+   * An ip6 table whose chains drop everything they see: IPv4 packets never meet it, so an
+   * evaluator that runs it for them is caught at once.
+   */
+  private ip6Table(i: number): GenTable {
+    const hook = this.pick(["prerouting", "input", "forward", "output"] as const);
+    const priority = this.int(-200, 200);
+    const chain: GenChain = {
+      name: `${hook.slice(0, 4)}_filter_v6`,
+      base: { type: "filter", hook, priorityText: String(priority), priority, policy: "drop" },
+      rules: [
+        { text: "ip6 saddr fd00::/64 accept", targets: [], drops: false },
+        { text: "meta l4proto { tcp, udp } counter drop", targets: [], drops: true },
+      ],
+    };
+    return { family: "ip6", name: `t${i}`, sets: [], chains: [chain] };
   }
 
   private table(i: number): GenTable {
@@ -241,6 +260,13 @@ class Gen {
 
   /** One rule: a few matches, maybe a statement, then a verdict the chain's hook and type allow. */
   private rule(t: GenTable, base: GenBase, later: string[]): GenRule {
+    if (t.family === "inet" && this.chance(0.08)) {
+      // An inet table's IPv6 rule, which no IPv4 packet meets. Alone: with an IPv4 match,
+      // IPv4 NAT or an IPv4 map key in one rule nft refuses it ("conflicting protocols specified").
+      // `reject with icmp ...` is IPv4's: a bare reject picks ICMPv6 here.
+      const v = (this.verdict(base) ?? "counter").replace(/^reject .*/, "reject");
+      return { text: `ip6 daddr ${this.pick(["fd00::1", "fd00::/64", "::/0"])} ${v}`, targets: [], drops: v === "drop" || v.startsWith("reject") };
+    }
     const parts: string[] = [];
     const ctx: RuleCtx = {};
     const nMatches = this.pick([0, 1, 1, 2, 2, 3]);
@@ -458,7 +484,7 @@ export function nftText(tables: GenTable[]): string {
  */
 function iptablesFragment(g: Gen): { text: string; chains: IptablesChains } {
   const chains: IptablesChains = { filter: ["INPUT", "FORWARD", "OUTPUT", "NF-CHK"] };
-  // -i is refused in OUTPUT ("Can't use -i with OUTPUT"), and so in a chain OUTPUT jumps to.
+  // -i is refused in OUTPUT ("Can't use -i with OUTPUT"): other chains than INPUT and FORWARD match -o.
   const cond = (chain: string) => g.pick([`-s ${g.pick(PREFIXES)}`, `-d ${g.host()}`, `-p tcp -m tcp --dport ${g.port()}`, `-p udp -m udp --dport ${g.port()}`, chain === "FORWARD" || chain === "INPUT" ? "-i veth0" : "-o veth1", "-m mark --mark 0x4/0x4", ""]);
   const lines = ["*filter", ":INPUT ACCEPT [0:0]", `:FORWARD ${g.pick(["ACCEPT", "DROP"])} [0:0]`, ":OUTPUT ACCEPT [0:0]", ":NF-CHK - [0:0]"];
   for (const chain of ["INPUT", "FORWARD", "OUTPUT"]) {
@@ -489,7 +515,7 @@ function packets(g: Gen, n: number): PacketSpec[] {
     if (from === "veth0") src = g.pick(SENDER_HOSTS);
     else if (from === "veth1") src = g.pick([...PEER_HOSTS, ...REMOTE]);
     // A source of the node's own from outside is martian; a packet to itself goes nowhere.
-    if (src === dst || (from !== "local" && (NODE_ADDRS as readonly string[]).includes(src!) )) dst = "10.0.1.1";
+    if (src === dst || (from !== "local" && (NODE_ADDRS as readonly string[]).includes(src!))) dst = "10.0.1.1";
     if (from === "local" && (NODE_ADDRS as readonly string[]).includes(dst)) dst = g.pick(PEER_HOSTS);
     const p: PacketSpec = { family: "ipv4", from, dst, proto, ...(src ? { src } : {}) };
     if (proto === 6 || proto === 17) {

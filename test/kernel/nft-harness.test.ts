@@ -12,13 +12,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kernelSkipReason, run } from "./harness.js";
-import { generateCase, type GenRule, type NftCase } from "./nft-generate.js";
+import { generateCase, nftText, type GenChain, type GenRule, type GenTable, type NftCase, type NftChainType, type NftFamily, type NftHook } from "./nft-generate.js";
 import { conntrackRewrites, NftKernelNode, readListing, type Listing, type NftKernelResult } from "./nft-harness.js";
 
 const why = kernelSkipReason();
 /** Another seed (NETFATE_NFT_SEED) explores further without changing what CI runs. */
 const SEED = Number(process.env.NETFATE_NFT_SEED ?? 20261205);
-const CASES = Number(process.env.NETFATE_NFT_CASES ?? 45);
+const CASES = Number(process.env.NETFATE_NFT_CASES ?? 40);
+
+/** A base chain with an accept policy, for the pinned rulesets. */
+function baseChain(name: string, type: NftChainType, hook: NftHook, priority: number, ...rules: string[]): GenChain {
+  return { name, base: { type, hook, priority, priorityText: String(priority), policy: "accept" }, rules: rules.map((text) => ({ text, targets: [], drops: false })) };
+}
+
+const table = (family: NftFamily, name: string, chains: GenChain[]): GenTable => ({ family, name, sets: [], chains });
 
 /** Chains a case's trace may name, by `family table`: the generated ones, iptables-nft's, the harness's own. */
 function knownChains(c: NftCase): Map<string, Set<string>> {
@@ -146,6 +153,38 @@ describe.skipIf(why !== undefined)(`nft kernel harness${why ? ` (skipped: ${why}
   });
 
   /**
+   * - `numgen inc mod N` counts from 0 after the ruleset is loaded, one step each time the rule
+   *   is evaluated: the branch is known given the packets before;
+   * - after `goto X`, the end of X returns to the chain that jumped to the goto's chain (here
+   *   the base chain's next rule), not to the goto's chain;
+   * - `redirect` sends to the primary address of the interface the packet came in by.
+   */
+  it("pins numgen inc's count, where a goto's chain returns to, and redirect's address", async () => {
+    const ruleset = nftText([
+      table("ip", "x", [
+        baseChain("pre", "filter", "prerouting", -150, "udp dport 9 jump top", "udp dport 9 meta mark set 0x1", "numgen inc mod 3 vmap { 0 : jump a, 1 : jump b, 2 : jump c }"),
+        { name: "top", rules: [{ text: "goto inner", targets: ["inner"], drops: false }, { text: "meta mark set 0x2", targets: [], drops: false }] },
+        { name: "inner", rules: [{ text: "counter", targets: [], drops: false }] },
+        ...["a", "b", "c"].map((name) => ({ name, rules: [{ text: "counter", targets: [], drops: false }] })),
+        baseChain("n", "nat", "prerouting", -100, "udp dport 9 redirect to :53"),
+      ]),
+    ]);
+    const packets = [0, 1, 2, 3].map((i) => ({ family: "ipv4" as const, from: "veth1", src: "10.0.2.5", dst: "198.51.100.7", proto: 17, sport: 42000 + i, dport: 9 }));
+    node.load({ seed: 0, tables: [], ruleset, packets });
+    const results = await node.trace(packets);
+    expect(results.map((r) => r!.numgen.map((n) => n.keys.join("|")).join())).toEqual(["0", "1", "2", "0"]);
+    expect(results[0]!.path.slice(0, 5).map((s) => `${s.chain} ${(s.rule ?? "policy").replace(/ packets \d+ bytes \d+/, "")} ${s.verdict}`)).toEqual([
+      "pre udp dport 9 jump top jump top",
+      "top goto inner goto inner",
+      "inner counter continue",
+      "pre udp dport 9 meta mark set 0x00000001 continue",
+      "pre numgen inc mod 3 vmap { 0 : jump a, 1 : jump b, 2 : jump c } jump a",
+    ]);
+    expect(results.map((r) => r!.dnat)).toEqual(packets.map(() => ({ addr: "10.0.2.1", port: 53 })));
+    expect(results.map((r) => r!.fate.kind)).toEqual(["delivered", "delivered", "delivered", "delivered"]);
+  });
+
+  /**
    * A nat chain's priority orders it only among the nat chains of its hook: they all run
    * together where conntrack's NAT hook sits (prerouting -100, postrouting 100 for IPv4), and
    * once one of them has set up the connection's NAT for that direction the rest are skipped.
@@ -154,34 +193,16 @@ describe.skipIf(why !== undefined)(`nft kernel harness${why ? ` (skipped: ${why}
    * chain at 50.
    */
   it("pins where nat chains run: at the NAT hook's own priority, the first to NAT ending them", async () => {
-    const ruleset = `table ip x {
-  chain natearly {
-    type nat hook prerouting priority -150; policy accept;
-    counter
-    udp dport 5353 dnat to 10.0.2.5:53
-  }
-  chain filt {
-    type filter hook prerouting priority -120; policy accept;
-    counter
-  }
-  chain natlate {
-    type nat hook prerouting priority -50; policy accept;
-    counter
-  }
-  chain filt2 {
-    type filter hook prerouting priority -80; policy accept;
-    counter
-  }
-  chain snatearly {
-    type nat hook postrouting priority -50; policy accept;
-    counter
-  }
-  chain filt3 {
-    type filter hook postrouting priority 50; policy accept;
-    counter
-  }
-}
-`;
+    const ruleset = nftText([
+      table("ip", "x", [
+        baseChain("natearly", "nat", "prerouting", -150, "counter", "udp dport 5353 dnat to 10.0.2.5:53"),
+        baseChain("filt", "filter", "prerouting", -120, "counter"),
+        baseChain("natlate", "nat", "prerouting", -50, "counter"),
+        baseChain("filt2", "filter", "prerouting", -80, "counter"),
+        baseChain("snatearly", "nat", "postrouting", -50, "counter"),
+        baseChain("filt3", "filter", "postrouting", 50, "counter"),
+      ]),
+    ]);
     const p = (dport: number) => ({ family: "ipv4" as const, from: "veth0", src: "10.0.1.2", dst: "10.0.2.6", proto: 17, sport: 40000 + dport, dport });
     node.load({ seed: 0, tables: [], ruleset, packets: [] });
     const [dnatted, plain] = await node.trace([p(5353), p(80)]);
@@ -202,36 +223,14 @@ describe.skipIf(why !== undefined)(`nft kernel harness${why ? ` (skipped: ${why}
    * - `return` in a base chain ends it with the chain's policy.
    */
   it("pins what the kernel does at equal priorities, after a NAT statement, for reject and for return in a base chain", async () => {
-    const ruleset = `table ip first {
-  chain c {
-    type filter hook input priority 0; policy accept;
-    counter
-  }
-}
-table inet second {
-  chain c {
-    type filter hook input priority 0; policy accept;
-    counter
-    return
-    drop
-  }
-  chain n {
-    type nat hook prerouting priority dstnat; policy accept;
-    udp dport 5353 dnat ip to 10.0.1.1:53
-    meta mark set 0x1
-  }
-}
-table ip third {
-  chain c {
-    type filter hook input priority 0; policy accept;
-    counter
-  }
-  chain d {
-    type filter hook input priority 0; policy accept;
-    udp dport 53 reject
-  }
-}
-`;
+    const ruleset = nftText([
+      table("ip", "first", [baseChain("c", "filter", "input", 0, "counter")]),
+      table("inet", "second", [
+        baseChain("c", "filter", "input", 0, "counter", "return", "drop"),
+        baseChain("n", "nat", "prerouting", -100, "udp dport 5353 dnat ip to 10.0.1.1:53", "meta mark set 0x1"),
+      ]),
+      table("ip", "third", [baseChain("c", "filter", "input", 0, "counter"), baseChain("d", "filter", "input", 0, "udp dport 53 reject")]),
+    ]);
     const packets = [{ family: "ipv4" as const, from: "veth0", src: "10.0.1.2", dst: "10.0.1.1", proto: 17, sport: 40001, dport: 5353 }];
     const c: NftCase = { seed: 0, tables: [], ruleset, packets };
     node.load(c);

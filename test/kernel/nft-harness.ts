@@ -93,7 +93,7 @@ export interface NftKernelResult {
 /** `nft -a list ruleset`'s rules by `family table` then handle: the text a trace's `unknown rule` lines lack. */
 export type RuleIndex = Map<string, Map<number, { chain: string; text: string }>>;
 
-/** A listing's tables, chains (by `family table`) and rules by handle. */
+/** An `nft -a list ruleset`'s tables, chains (by `family table`) and rules by handle. */
 export interface Listing {
   text: string;
   chains: Map<string, Set<string>>;
@@ -115,7 +115,7 @@ export function readListing(text: string): Listing {
       inChain = false;
       continue;
     }
-    const c = /^\t(?:chain) (\S+) \{/.exec(line);
+    const c = /^\tchain (\S+) \{/.exec(line);
     if (c && table) {
       chain = c[1]!;
       chains.get(table)!.add(chain);
@@ -249,7 +249,7 @@ export class NftKernelNode {
     run(["ip", "netns", "exec", this.node.ns, "nft", "-f", "-"], script);
   }
 
-  /** `nft -a list ruleset` of the node (or of one table: `ip t0`). */
+  /** `nft -a list ruleset` of the node, or `nft list table ip t0` (no handles: what loads again) given `ip t0`. */
   list(what?: string): string {
     return run(["ip", "netns", "exec", this.node.ns, "nft", ...(what ? ["list", "table", ...what.split(" ")] : ["-a", "list", "ruleset"])]);
   }
@@ -348,6 +348,14 @@ const rewriteText = (r: Rewrite | undefined) => (r ? `${r.addr}${r.port !== unde
  * fate, the first step where the paths part, and each rewrite. Given several outcomes (netfate's
  * numgen branches), none when one of them agrees, else the disagreements of the one that
  * follows the kernel's path longest.
+ *
+ * To wire netfate in: for each case, read `case.ruleset` (and `case.iptables`, evaluated
+ * beside it at iptables' priorities) on the node `viewOfTopology(NFT_NODE)` describes, evaluate
+ * each packet as NEW, and give its outcome here. The kernel's path holds every rule that gave a
+ * verdict — `continue` too (a counter, a log, a mark set, a rule whose vmap had no match does
+ * not count: it gave none) — and every policy, in hook and priority order across tables, the
+ * harness's own two tables left out; netfate's path must list the same to agree. The kernel's
+ * `numgen` says which branch each numgen took, so netfate's matching branch can be picked.
  */
 export function compareWithNetfate(pc: NftPacketCase, netfate: NetfateNftOutcome | NetfateNftOutcome[]): string[] {
   const outcomes = Array.isArray(netfate) ? netfate : [netfate];
