@@ -90,17 +90,18 @@ function conntrackOn(ctx: PathContext): boolean {
  */
 function stage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Branch[] {
   if (s.table === "nat" && ctx.rules.legacy) return natStage(live, s.hook, ctx, finals);
-  const l = backendStage(live, s, ctx, finals);
-  return ctx.rules.legacy ? legacyStage(l, s, ctx, finals) : l;
+  const l = ctx.rules.legacy ? legacyStage(live, s, ctx, finals) : live;
+  return backendStage(l, s, ctx, finals);
 }
 
 /**
- * The iptables-legacy table of a hook, after the iptables-nft one. The kernel calls hooks of
- * equal priority in the order they were registered, which no dump shows: the legacy table is
- * taken second (its module is usually loaded by a later iptables-legacy command, kube-proxy's
- * say), and an outcome that passed both says so. Whether a packet is dropped does not depend on
- * the order (an accept ends only its own table); which rule is named, and what a mark set by one
- * means to the other, do.
+ * The iptables-legacy table of a hook, before the iptables-nft one. The kernel calls hooks of
+ * equal priority latest registered first (nf_hook_entries_grow puts a new hook before those of
+ * its priority; test/kernel/nft-harness.test.ts pins it for nft chains), and no dump shows when
+ * each was registered: the legacy table is taken as the later (its module is loaded by the first
+ * iptables-legacy command, typically kube-proxy's or a CNI's, after the host's nft rules), and
+ * an outcome that passed both says so. Whether a packet is dropped does not depend on the order
+ * (an accept ends only its own table); which rule is named, and a mark one sets for the other, do.
  */
 function legacyStage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Branch[] {
   const legacy = ctx.rules.legacy!;
@@ -108,7 +109,7 @@ function legacyStage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]
   if (!chain?.declared) return live;
   const both = ctx.rules.tables.get(s.table)?.chains.get(s.hook)?.declared === true;
   for (const br of live) {
-    if (both) assume(br, `${s.table} ${s.hook} of both iptables backends: the kernel runs them in the order they were registered, which the dumps do not show (iptables-nft's taken first)`);
+    if (both) assume(br, `${s.table} ${s.hook} of both iptables backends: the kernel runs the later registered first, which the dumps do not show (iptables-legacy's taken as the later, so first)`);
   }
   return backendStage(live, s, { ...ctx, rules: legacy }, finals, true);
 }
@@ -235,9 +236,8 @@ function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[])
   const legacy = ctx.rules.legacy?.tables.get("nat")?.chains.get(hook)?.declared === true ? ctx.rules.legacy : undefined;
   if (nftNat.length === 0 && !legacy) return backendStage(live, { table: "nat", hook }, ctx, finals);
   const iptablesAt = hook === "PREROUTING" || hook === "OUTPUT" ? -100 : 100;
-  // iptables' nat table first among equals (it registers at module load, before any nft chain);
-  // iptables-legacy's after iptables-nft's (see legacyStage).
-  const tables: Array<"iptables" | "legacy"> = legacy ? ["iptables", "legacy"] : ["iptables"];
+  // iptables' nat table first among equals; iptables-legacy's before iptables-nft's (see legacyStage).
+  const tables: Array<"iptables" | "legacy"> = legacy ? ["legacy", "iptables"] : ["iptables"];
   const units: Array<NftBase | "iptables" | "legacy"> = [...nftNat.filter((b) => b.priority < iptablesAt), ...tables, ...nftNat.filter((b) => b.priority >= iptablesAt)];
   const tied = nftNat.filter((b) => b.priority === iptablesAt);
   const tie = tied.length && iptablesActs(ctx, "nat", hook) ? samePriority(tied, "iptables' nat table") : undefined;

@@ -53,7 +53,7 @@ export interface NftBase {
 }
 
 export interface NftCompiled {
-  /** Per hook, in the order the kernel calls them (priority, then listing order). */
+  /** Per hook, in the order the kernel calls them (priority, then the one listed last first). */
   hooks: Map<Hook, NftBase[]>;
   problems: NftProblem[];
   /** Some rule makes the kernel enable conntrack (a ct expression, a nat statement): without it nat chains never run. */
@@ -103,7 +103,10 @@ export function compileNft(rulesets: readonly NftRuleset[], family: Family, ipta
       }
     }
   }
-  bases.sort((a, b) => a.priority - b.priority || a.order - b.order);
+  // Equal priorities: the kernel calls the chain registered last first (nf_hook_entries_grow
+  // puts a new hook before those of its priority), across tables and families; a listing shows
+  // chains in the order they were made (pinned in test/kernel/nft-harness.test.ts).
+  bases.sort((a, b) => a.priority - b.priority || b.order - a.order);
   for (const b of bases) {
     const { order: _, ...base } = b;
     const list = out.hooks.get(b.hook);
