@@ -36,6 +36,12 @@ export interface EvaluateOptions {
   connection?: ConntrackSummary;
   /** The packet is the first reply of `connection` (SEEN_REPLY is set by it). */
   firstReply?: boolean;
+  /**
+   * Follow every history to its end apart: each random branch and each side of an undecided
+   * test is its own outcome, never merged with another that ends alike (what one run of the
+   * kernel does, for comparing with it; the default merges them, see mergeBranches).
+   */
+  apart?: boolean;
 }
 
 export interface Evaluation {
@@ -117,6 +123,7 @@ export class NetfilterNode {
     const outcomes = evaluatePath(packet, {
       rules, node: this.node, ipsets: this.ipsets, verbose: opts.verbose ?? false, family: packet.family,
       ...(opts.assume ? { assumed: opts.assume } : {}),
+      ...(opts.apart ? { apart: true } : {}),
       ...(opts.connection ? { connection: opts.connection, firstReply: opts.firstReply === true } : {}),
       ...(this.inputs.ipvs ? { ipvs: this.inputs.ipvs } : {}),
       ...this.nftContext(packet.family),

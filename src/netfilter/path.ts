@@ -131,10 +131,7 @@ function backendStage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[
       } else finals.push({ br: r.br, fate: terminalFate(r, s, undefined, legacy) });
     }
   }
-  // Histories this table split that leave it in one state go on as one (see mergeBranches).
-  // Histories that came in apart, and were not split here, are left as they are.
-  if (next.length < 2 || next.length + finals.length - finalsBefore <= live.length) return next;
-  return mergeBranches(next.map((br) => ({ br })), (x) => decidingStep(x.br.steps)).map((x) => x.br);
+  return mergeSplit(next, live.length, finals.length - finalsBefore, ctx);
 }
 
 /** runTable, with the steps it adds marked as iptables-legacy's when `legacy`. */
@@ -143,6 +140,16 @@ function tableRun(br: Branch, table: TableName, hook: Hook, ctx: PathContext, le
   const results = runTable(br, table, hook, ctx);
   if (legacy) for (const r of results) for (let i = from; i < r.br.steps.length; i++) r.br.steps[i]!.legacy = true;
   return results;
+}
+
+/**
+ * Histories a stage split that leave it in one state go on as one (see mergeBranches); those
+ * that came in apart, and were not split here, are left as they are, and so is every history
+ * when the evaluation keeps them apart (EvaluateOptions.apart).
+ */
+function mergeSplit(next: Branch[], came: number, ended: number, ctx: PathContext): Branch[] {
+  if (ctx.apart || next.length < 2 || next.length + ended <= came) return next;
+  return mergeBranches(next.map((br) => ({ br })), (x) => decidingStep(x.br.steps)).map((x) => x.br);
 }
 
 /** How a table's (or an nft chain's, with `nft`) terminal verdict ends the packet. */
@@ -211,8 +218,7 @@ function nftStage(live: Branch[], base: NftBase, ctx: PathContext, finals: Final
       else finals.push({ br: r.br, fate: terminalFate(r, { table: "nft", hook: base.hook }, withHandle(place, r, base)) });
     }
   }
-  if (next.length < 2 || next.length + finals.length - finalsBefore <= live.length) return next;
-  return mergeBranches(next.map((br) => ({ br })), (x) => decidingStep(x.br.steps)).map((x) => x.br);
+  return mergeSplit(next, live.length, finals.length - finalsBefore, ctx);
 }
 
 /** The nft place of a fate, with the deciding rule's handle when the input gave handles. */
@@ -274,8 +280,7 @@ function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[])
     }
     next.push(...cur);
   }
-  if (next.length < 2 || next.length + finals.length - finalsBefore <= live.length) return next;
-  return mergeBranches(next.map((br) => ({ br })), (x) => decidingStep(x.br.steps)).map((x) => x.br);
+  return mergeSplit(next, live.length, finals.length - finalsBefore, ctx);
 }
 
 function withRoute(br: Branch, d: RouteDecision): void {
@@ -830,7 +835,7 @@ function evaluateOnce(spec: PacketSpec, ctx: PathContext): Outcome[] {
   if (spec.from === "local") send(spec, ctx, finals);
   else arrive(spec, ctx, finals);
   // Histories that end alike (same fate, decided by the same rule, same packet) are one outcome.
-  const merged = mergeBranches(finals, (f) => `${JSON.stringify(f.fate)}|${decidingStep(f.br.steps)}`);
+  const merged = ctx.apart ? finals : mergeBranches(finals, (f) => `${JSON.stringify(f.fate)}|${decidingStep(f.br.steps)}`);
   return merged.map(({ br, fate, encapsulated }) => ({
     probability: br.probability, assumptions: br.assumptions, fate, steps: br.steps, final: snapshot(br.pkt),
     ...(br.given.length ? { given: br.given.map((l) => l.text) } : {}),

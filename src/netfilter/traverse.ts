@@ -37,6 +37,8 @@ export interface TraverseContext {
   family: Family;
   /** Shared by every table and leg of one evaluation. */
   budget?: ExplorationBudget;
+  /** Keep every history apart to its end (EvaluateOptions.apart): forks never merge again. */
+  apart?: boolean;
   /** What was assumed of state the input cannot show (absent: a quiet node). */
   assumed?: StateAssumptions;
 }
@@ -350,7 +352,7 @@ export class ForkWalk<Ch, C extends ForkCursor<Ch, C>> {
   private readonly work: C[];
   private readonly open: Array<Join<Ch, C>> = [];
 
-  constructor(first: C, private readonly budget: ExplorationBudget, private readonly results: TableResult[]) {
+  constructor(first: C, private readonly budget: ExplorationBudget, private readonly results: TableResult[], private readonly apart = false) {
     this.work = [first];
   }
 
@@ -402,7 +404,8 @@ export class ForkWalk<Ch, C extends ForkCursor<Ch, C>> {
       // state and send them on, in the order they were forked.
       while (open.length && work.length <= open[open.length - 1]!.height) {
         const join = open.pop()!;
-        const arrived = mergeBranches(join.parked.map((x) => ({ br: x.br, cursor: x })));
+        const parked = join.parked.map((x) => ({ br: x.br, cursor: x }));
+        const arrived = this.apart ? parked : mergeBranches(parked);
         for (let k = arrived.length - 1; k >= 0; k--) {
           const { br: b, cursor } = arrived[k]!;
           work.push(resume(cursor, b, cursor.joins.slice(0, -1)));
@@ -453,7 +456,7 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
   const first: CompiledChain = start;
   const budget = (ctx.budget ??= { opened: 0 });
   const results: TableResult[] = [];
-  const forks = new ForkWalk<CompiledChain, Cursor>({ br, chain: first, at: 0, calls: [], joins: [] }, budget, results);
+  const forks = new ForkWalk<CompiledChain, Cursor>({ br, chain: first, at: 0, calls: [], joins: [] }, budget, results, ctx.apart);
   const split = (c: Cursor, children: Cursor[], rule: CompiledRule): void => forks.split(c, children, c.chain.name, rule.index);
   forks.run(walk, (cursor, b, joins) => ({ br: b, chain: cursor.chain, at: cursor.at, calls: cursor.calls, joins }));
   return results;

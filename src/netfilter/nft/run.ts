@@ -47,7 +47,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
   const assumed: StateAssumptions = ctx.assumed ?? {};
   const budget = (ctx.budget ??= { opened: 0 });
   const results: NftResult[] = [];
-  const forks = new ForkWalk<NftCompiledChain, Cursor>({ br, chain: base.chain, at: 0, stmt: 0, calls: [], joins: [] }, budget, results);
+  const forks = new ForkWalk<NftCompiledChain, Cursor>({ br, chain: base.chain, at: 0, stmt: 0, calls: [], joins: [] }, budget, results, ctx.apart);
   const place = `nft ${table.family} ${table.name}`;
   const env: StmtEnv = {
     br, hook, family, node: ctx.node, table, beforeConntrack: opts.beforeConntrack, assumed, bindings: undefined,
