@@ -180,3 +180,11 @@ describe("ct status with bits the input does not decide", () => {
     expect(outs.every((o) => (o.given ?? []).every((g) => g.includes("ASSURED")))).toBe(true);
   });
 });
+
+describe("interfaces by index", () => {
+  it("iif by name is compared; iif by number is indeterminate, never simply false", () => {
+    expect(inet(at("input", [match(meta("iif"), k("iface_index", "eth0")), drop])).evaluate(tcp()).outcomes.map((o) => o.fate.kind)).toEqual(["dropped"]);
+    const byIndex = inet(at("input", [match(meta("iif"), k("iface_index", 2)), drop])).evaluate(tcp()).outcomes;
+    expect(byIndex.map((o) => o.fate.kind).sort()).toEqual(["delivered", "dropped"]);
+  });
+});

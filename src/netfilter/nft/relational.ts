@@ -41,6 +41,10 @@ export function relational(m: NftMatch, left: Val, env: NftEnv): Test {
     if ("indeterminate" in f) return f;
     return f.found !== negate;
   }
+  if (typeof left === "string" && r.kind === "const" && r.type !== "boolean" && typeof r.value !== "string") {
+    // `iif 3`: an interface by index, which names do not give.
+    return { indeterminate: `${r.type} ${r.value}: the node facts do not give interface indexes` };
+  }
   if (r.kind === "const" && r.type === "boolean") {
     // `exists` / `missing`: whether the expression found anything.
     const want = constScalar(r) !== 0n;
