@@ -200,9 +200,14 @@ function nftBelow(live: Branch[], h: NftHook, priority: number, ctx: PathContext
   while (h.next < h.chains.length && h.chains[h.next]!.priority < priority) {
     const base = h.chains[h.next++]!;
     const beforeConntrack = !h.tracked && (h.hook === "PREROUTING" || h.hook === "OUTPUT") && base.priority < PRI_CONNTRACK;
-    l = nftStage(l, base, ctx, finals, beforeConntrack);
-    // A route chain in OUTPUT re-routes a packet whose mark or destination it changed (nf_route_table_hook), as mangle OUTPUT does.
-    if (base.type === "route" && h.hook === "OUTPUT" && spec) l = reroute(l, ctx, finals, spec);
+    if (base.type === "route" && h.hook === "OUTPUT" && spec) {
+      // A route chain in OUTPUT re-routes a packet whose mark or destination it changed
+      // (nf_route_table_hook compares them with what the chain was given), as mangle OUTPUT does.
+      l = l.flatMap((b) => {
+        const given = { ...spec, mark: b.pkt.mark, dst: b.pkt.dst };
+        return reroute(nftStage([b], base, ctx, finals, beforeConntrack), ctx, finals, given);
+      });
+    } else l = nftStage(l, base, ctx, finals, beforeConntrack);
   }
   return l;
 }
@@ -623,8 +628,17 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   withRoute(first, d);
   let live = [first];
   const outHook = nftHook(ctx, "OUTPUT");
-  live = tablesInOrder(live, outHook, ["raw", "mangle"], ctx, finals, spec);
-  live = reroute(live, ctx, finals, spec);
+  live = tablesInOrder(live, outHook, ["raw"], ctx, finals, spec);
+  live = nftBelow(live, outHook, TABLE_PRIORITY.mangle, ctx, finals, spec);
+  if (outHook.next === 0) live = reroute(tablesInOrder(live, outHook, ["mangle"], ctx, finals, spec), ctx, finals, spec);
+  else {
+    // iptable_mangle re-routes what mangle itself changed: the mark and destination it was given,
+    // not the ones the packet was sent with, once nft chains before it may have changed them.
+    live = live.flatMap((b) => {
+      const given = { ...spec, mark: b.pkt.mark, dst: b.pkt.dst };
+      return reroute(tablesInOrder([b], outHook, ["mangle"], ctx, finals, spec), ctx, finals, given);
+    });
+  }
   live = nftBelow(live, outHook, -100, ctx, finals, spec);
   for (const br of live) conntrackNat(br, "dst");
   live = natStage(live, "OUTPUT", ctx, finals);

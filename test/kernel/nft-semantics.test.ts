@@ -14,6 +14,7 @@
  * - a verdict map with no element stops its rule (a counter after it stays at 0) and the next
  *   rule runs;
  * - `numgen inc mod 3 offset 5` gives a fresh rule's first packet 5;
+ * - a nat chain at priority -200 or below is refused (`Operation not supported`);
  * - `numgen random mod 3` sends packets to each of three chains as often as netfate's 1/3
  *   chances say (chi-square at significance 0.001).
  */
@@ -198,5 +199,18 @@ describe.skipIf(why)("nft semantics against the kernel", () => {
     expect(chances).toEqual([1 / 3, 1 / 3, 1 / 3]);
     const r = chiSquare(counts, chances);
     expect(r.fits, `chi-square ${r.statistic.toFixed(3)}: ${r.table.map((x) => `${x.observed} seen / ${x.expected.toFixed(1)} expected`).join(", ")}`).toBe(true);
+  });
+
+  it("a nat chain at or below conntrack's priority is refused by the kernel, and netfate says it is not evaluated", () => {
+    for (const prio of [-200, -300]) {
+      const t = table("ip", "t", [chain("n", [rule(udp, counter)], base("nat", "prerouting", prio))]);
+      const r = spawnSync("ip", ["netns", "exec", NODE_NS, "nft", "-f", "-"], { input: script(t), encoding: "utf8" });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/Operation not supported/);
+      const problems = buildNode({ rulesets: [], nft: [ruleset(t)], node: view }).evaluate({ family: "ipv4", from: "va", src: PEER_ADDR, dst: NODE_ADDR, proto: 17, sport: 1, dport: 2 }).nftProblems ?? [];
+      expect(problems.map((p) => p.message).join()).toMatch(/the kernel refuses nat chains/);
+    }
+    const ok = table("ip", "t", [chain("n", [rule(udp, counter)], base("nat", "prerouting", -199))]);
+    expect(spawnSync("ip", ["netns", "exec", NODE_NS, "nft", "-f", "-"], { input: script(ok), encoding: "utf8" }).status).toBe(0);
   });
 });

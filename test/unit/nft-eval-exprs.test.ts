@@ -4,7 +4,7 @@ import { buildNode } from "../../src/netfilter/model.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import { simpleNode } from "../support/simple-node.js";
 import {
-  ADDRTYPE_LOCAL, accept, base, chain, concat, counter, ct, ctState, drop, el, fib, ip4, ip6, k, mapOf, mark, match, meta, nat, pl, port, proto, ref,
+  ADDRTYPE_LOCAL, accept, base, binop, chain, concat, counter, ct, ctState, drop, el, fib, ip4, ip6, k, mapOf, mark, match, meta, nat, pl, port, proto, ref,
   rule, ruleset, setMark, table, namedSet,
 } from "../support/nft-build.js";
 import type { NftChain, NftStmt } from "../../src/model/nft.js";
@@ -161,5 +161,30 @@ describe("statements", () => {
     const [p] = objs.evaluate(tcp()).outcomes;
     expect(p!.fate.kind).toBe("dropped");
     expect(p!.assumptions.join()).toMatch(/quotas have all their bytes left/);
+  });
+});
+
+describe("ct status with bits the input does not decide", () => {
+  it("a later UDP packet's ASSURED is unknown, but a test of its DNAT bit is decided", () => {
+    const n = inet(
+      at("prerouting", [match(pl("udp", "dport"), port(53)), nat("dnat", { addr: ip4("10.244.0.9") })]),
+      chain("fwd", [
+        rule(match(ct("status"), k("ct_status", 0x20, "dnat")), setMark(mark(1))),
+        rule(match(binop("&", ct("status"), k("ct_status", 0x24)), k("ct_status", 0x24), "=="), setMark(mark(2))),
+      ], base("filter", "forward", 0)),
+    );
+    const outs = n.evaluate({ family: "ipv4", from: "eth0", src: "192.168.0.50", dst: "192.168.0.11", proto: 17, sport: 40000, dport: 53, state: "established" }).outcomes;
+    // The DNAT bit alone is known: every history has mark 1 at least; the ASSURED test is an alternative.
+    expect(outs.every((o) => o.final.mark === "0x1" || o.final.mark === "0x2")).toBe(true);
+    expect(outs.map((o) => o.final.mark).sort()).toEqual(["0x1", "0x2"]);
+    expect(outs.every((o) => (o.given ?? []).every((g) => g.includes("ASSURED")))).toBe(true);
+  });
+});
+
+describe("interfaces by index", () => {
+  it("iif by name is compared; iif by number is indeterminate, never simply false", () => {
+    expect(inet(at("input", [match(meta("iif"), k("iface_index", "eth0")), drop])).evaluate(tcp()).outcomes.map((o) => o.fate.kind)).toEqual(["dropped"]);
+    const byIndex = inet(at("input", [match(meta("iif"), k("iface_index", 2)), drop])).evaluate(tcp()).outcomes;
+    expect(byIndex.map((o) => o.fate.kind).sort()).toEqual(["delivered", "dropped"]);
   });
 });

@@ -5,7 +5,7 @@ import { parseRules } from "../../src/parse.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { Outcome } from "../../src/model/evaluation.js";
 import { simpleNode } from "../support/simple-node.js";
-import { accept, base, chain, ct, ctState, drop, ip4, mark, match, meta, nat, pl, port, rule, ruleset, setMark, table } from "../support/nft-build.js";
+import { accept, base, chain, counter, ct, ctState, drop, ip4, mark, match, meta, nat, pl, port, rule, ruleset, setMark, table } from "../support/nft-build.js";
 
 const node = simpleNode({
   addrs: { eth0: ["192.168.0.11/24"], cni0: ["10.244.0.1/24"] },
@@ -107,6 +107,11 @@ COMMIT
     const send = tcp({ from: "local", src: undefined, dst: "8.8.8.8" });
     expect(buildNode({ rulesets: [], nft: [ruleset(out("route"))], node: byMark }).evaluate(send).outcomes[0]!.fate).toEqual({ kind: "sent", iface: "eth1" });
     expect(buildNode({ rulesets: [], nft: [ruleset(out("filter"))], node: byMark }).evaluate(send).outcomes[0]!.fate).toMatchObject({ kind: "sent", iface: "eth0" });
+    // A second route chain that changes nothing does not re-route again.
+    const noted = { ...byMark, routeOutput: (q: Parameters<typeof plain.routeOutput>[0]) => ({ ...byMark.routeOutput(q), chosenBy: `mark ${q.mark}` }) };
+    const twice = table("ip", "fw", [chain("mark", [rule(setMark(mark(1)))], base("route", "output", -160)), chain("count", [rule(counter)], base("route", "output", -140))]);
+    const [o] = buildNode({ rulesets: [], nft: [ruleset(twice)], node: noted }).evaluate(send).outcomes;
+    expect(o!.routing?.filter((r) => r.startsWith("re-route"))).toEqual(["re-route after OUTPUT: mark 1"]);
   });
 
   it("a chain at an iptables table's own priority runs after it, and the outcome says the order is assumed", () => {

@@ -62,6 +62,9 @@ export interface NftCompiled {
   tables: number;
 }
 
+/** NF_IP_PRI_CONNTRACK: nat chains must have a priority above it (nft_chain_nat refuses the rest). */
+const NAT_PRIORITY_FLOOR = -200;
+
 const HOOKS: Readonly<Partial<Record<string, Hook>>> = {
   prerouting: "PREROUTING", input: "INPUT", forward: "FORWARD", output: "OUTPUT", postrouting: "POSTROUTING",
 };
@@ -94,6 +97,11 @@ export function compileNft(rulesets: readonly NftRuleset[], family: Family, ipta
         const hook = HOOKS[c.base.hook];
         if (!hook) {
           out.problems.push({ family: t.family, table: t.name, chain: c.name, message: `chain ${c.name} hooks ${c.base.hook}, which is not on the IP path netfate evaluates: not evaluated`, span: c.span });
+          continue;
+        }
+        if (c.base.type === "nat" && c.base.priority <= NAT_PRIORITY_FLOOR) {
+          // The kernel refuses it (EOPNOTSUPP): a nat chain must run after conntrack. Checked in a netns.
+          out.problems.push({ family: t.family, table: t.name, chain: c.name, message: `nat chain ${c.name} at priority ${c.base.priority}: the kernel refuses nat chains at priority ${NAT_PRIORITY_FLOOR} or below (they must run after conntrack); not evaluated`, span: c.span });
           continue;
         }
         bases.push({

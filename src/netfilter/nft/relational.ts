@@ -6,7 +6,7 @@
 import type { NftExpr, NftMatch } from "../../model/nft.js";
 import { compileSet, type CompiledSet } from "./sets.js";
 import { lookup } from "./sets.js";
-import { BITMASK_TYPES, constScalar, type Val, type XVal } from "./values.js";
+import { BITMASK_TYPES, constScalar, type PartialBits, type Val, type XVal } from "./values.js";
 import type { NftEnv } from "./expr/env.js";
 import { findElement } from "./expr/lookup.js";
 
@@ -41,6 +41,10 @@ export function relational(m: NftMatch, left: Val, env: NftEnv): Test {
     if ("indeterminate" in f) return f;
     return f.found !== negate;
   }
+  if (typeof left === "string" && r.kind === "const" && r.type !== "boolean" && typeof r.value !== "string") {
+    // `iif 3`: an interface by index, which names do not give.
+    return { indeterminate: `${r.type} ${r.value}: the node facts do not give interface indexes` };
+  }
   if (r.kind === "const" && r.type === "boolean") {
     // `exists` / `missing`: whether the expression found anything.
     const want = constScalar(r) !== 0n;
@@ -63,6 +67,29 @@ export function relational(m: NftMatch, left: Val, env: NftEnv): Test {
   const rv = rightValue(r, env);
   if (!("val" in rv)) return "absent" in rv ? false : rv;
   return (sameVal(left, rv.val)) !== negate;
+}
+
+/**
+ * A test of a bitmask some of whose bits are unknown: decided when the known bits decide it
+ * (any-of with a known bit set, or only known bits tested; equality already broken by a known
+ * bit), else undefined.
+ */
+export function partialTest(m: NftMatch, p: PartialBits): boolean | undefined {
+  const r = m.right;
+  if (r.kind !== "const") return undefined;
+  const want = constScalar(r);
+  if (typeof want !== "bigint") return undefined;
+  const negate = m.op === "!=";
+  const known = ~p.unknown;
+  if (BITMASK_TYPES.has(r.type) && (m.op === "implicit" || m.op === "!=")) {
+    if ((p.bits & want & known) !== 0n) return !negate;
+    return (want & p.unknown) === 0n ? negate : undefined;
+  }
+  if (m.op === "implicit" || m.op === "==" || m.op === "!=") {
+    if (((p.bits ^ want) & known) !== 0n) return negate;
+    return undefined;
+  }
+  return undefined;
 }
 
 function rightValue(r: NftExpr, env: NftEnv): XVal {

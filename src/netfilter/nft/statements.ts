@@ -12,10 +12,10 @@ import { kernelLogLine, natChoice, quotaHasBytes, rateLimitHasTokens } from "../
 import { natBinding } from "../nat.js";
 import type { NatRange } from "../../extensions/nat-range.js";
 import type { NftEnv } from "./expr/env.js";
-import { relational } from "./relational.js";
+import { partialTest, relational } from "./relational.js";
 import { findElement } from "./expr/lookup.js";
 import { changeElement, changedElement } from "./set-state.js";
-import { constScalar, type Choice, type Val } from "./values.js";
+import { constScalar, type Choice, type Val, type XVal } from "./values.js";
 import { elementText, exprText, stmtText } from "./rule-text.js";
 
 export type StmtResult =
@@ -43,7 +43,10 @@ const NEXT: StmtResult = { kind: "next" };
 
 /** What a value does in a stopping test: no value, the rule stops. */
 function valueOf(e: NftExpr, env: StmtEnv, s: NftStmt): { val: Val } | StmtResult {
-  const v = env.eval(e);
+  return fromX(env.eval(e), s);
+}
+
+function fromX(v: XVal, s: NftStmt): { val: Val } | StmtResult {
   if ("val" in v) return v;
   if ("absent" in v) return { kind: "break", failed: () => `${stmtText(s)} (${v.absent})` };
   if ("choose" in v) return { kind: "choose", choices: v.choose, expr: v.expr };
@@ -58,7 +61,12 @@ function asAction(r: StmtResult): StmtResult {
 export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
   switch (s.kind) {
     case "match": {
-      const l = valueOf(s.left, env, s);
+      const lv = env.eval(s.left);
+      if ("indeterminate" in lv && lv.partial) {
+        const t = partialTest(s, lv.partial);
+        if (t !== undefined) return t ? NEXT : { kind: "break", failed: stmtText(s) };
+      }
+      const l = fromX(lv, s);
       if (!("val" in l)) return l;
       const t = relational(s, l.val, env);
       if (t === true) return NEXT;

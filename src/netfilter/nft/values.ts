@@ -24,8 +24,15 @@ export interface Choice {
 export type XVal =
   | { val: Val }
   | { absent: string }
-  | { indeterminate: string }
+  /** `partial`: a bitmask whose other bits are known (ct status with ASSURED unsaid): a test of known bits only is still decided. */
+  | { indeterminate: string; partial?: PartialBits }
   | { choose: readonly Choice[]; expr: object };
+
+export interface PartialBits {
+  bits: bigint;
+  /** The bits not known (their value in `bits` means nothing). */
+  unknown: bigint;
+}
 
 /** Datatypes whose implicit comparison means "any of these bits" (nft's bitmask types). */
 export const BITMASK_TYPES: ReadonlySet<string> = new Set(["ct_state", "ct_status", "tcp_flag", "ct_event", "ct_label", "ipsec_flags", "fib_flags"]);

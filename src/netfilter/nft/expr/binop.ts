@@ -7,8 +7,13 @@ const U32 = 0xffffffffn;
 
 export function binop(e: NftBinop, env: NftEnv): XVal {
   const l = env.eval(e.left);
-  if (!("val" in l)) return l;
   const r = env.eval(e.right);
+  if ("indeterminate" in l && l.partial && e.op === "&" && "val" in r && typeof r.val === "bigint") {
+    // Masking out the unknown bits decides the value.
+    const unknownLeft = l.partial.unknown & r.val;
+    return unknownLeft === 0n ? value(l.partial.bits & r.val) : { indeterminate: l.indeterminate, partial: { bits: l.partial.bits & r.val, unknown: unknownLeft } };
+  }
+  if (!("val" in l)) return l;
   if (!("val" in r)) return r;
   const a = l.val;
   const b = r.val;

@@ -27,11 +27,13 @@ export function ct(e: NftCt, env: NftEnv): XVal {
     case "direction":
       return value(c.dir === "ORIGINAL" ? 0n : 1n);
     case "status": {
-      const unsure = Object.keys(c.statusUnknown ?? {});
-      if (unsure.length) return unknown(`ct status: ${unsure.map((k) => `${k} ${c.statusUnknown![k as CtStatusBit]}`).join("; ")}`);
       let bits = 0n;
       for (const s of c.status) bits |= STATUS_BITS[s];
-      return value(bits);
+      const unsure = Object.keys(c.statusUnknown ?? {}) as CtStatusBit[];
+      if (unsure.length === 0) return value(bits);
+      // Tests of the other bits are still decided (relational.ts, binop.ts).
+      const unknownBits = unsure.reduce((m, k) => m | STATUS_BITS[k], 0n);
+      return { indeterminate: `ct status: ${unsure.map((k) => `${k} ${c.statusUnknown![k]}`).join("; ")}`, partial: { bits, unknown: unknownBits } };
     }
     case "mark":
       return value(BigInt(c.mark));
