@@ -64,7 +64,7 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
       const lv = env.eval(s.left);
       if ("indeterminate" in lv && lv.partial) {
         const t = partialTest(s, lv.partial);
-        if (t !== undefined) return t ? NEXT : { kind: "break", failed: stmtText(s) };
+        if (t !== undefined) return t ? NEXT : { kind: "break", failed: () => stmtText(s) };
       }
       const l = fromX(lv, s);
       if (!("val" in l)) return l;
