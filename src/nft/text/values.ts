@@ -339,6 +339,8 @@ export class ValueReader {
     if (w === "jump" || w === "goto") {
       const t = c.cur();
       if (t.type !== "word" && t.type !== "string") return c.fail("a chain name");
+      // nft 1.0.6 refuses `jump "name"` ("unexpected quoted string").
+      if (t.type === "string") c.sink.error(c.span(t), "nft 1.0.6 takes the chain name unquoted", "a name without quotes", t.text);
       c.next();
       return { kind: "verdict", verdict: w, chain: t.value ?? t.text };
     }
