@@ -287,6 +287,15 @@ delete table ip gone
     }
   });
 
+  it("names are unquoted in nft 1.0.6: quoted table, chain, set names and jump targets are refused", () => {
+    const { errors } = read('table ip "t" {\n\tchain "c" {\n\t\tjump "d"\n\t}\n}\n');
+    expect(errors.map((e) => [e.line, e.col, e.message])).toEqual([
+      [1, 10, "nft 1.0.6 takes a table name unquoted"],
+      [2, 8, "nft 1.0.6 takes a chain name unquoted"],
+      [3, 8, "nft 1.0.6 takes the chain name unquoted"],
+    ]);
+  });
+
   it("a known expression with an unknown key is refused at the key, as nft does", () => {
     expect(read("table ip t { chain c { meta constructor 1; }; }\n").errors[0]).toMatchObject({ col: 29, found: "constructor" });
     expect(read("table ip t { chain c { ip foo 1; }; }\n").errors[0]).toMatchObject({ col: 27, found: "foo" });

@@ -169,7 +169,7 @@ export class StatementReader extends ValueReader {
       const map = this.readSetOrRef(types, ["verdict"]);
       return map === undefined ? undefined : { kind: "vmap", key: left, map };
     }
-    let op: NftOp = "implicit";
+    let op: NftOp = "implicit" as NftOp;
     const rel = RELATIONS[c.cur().text];
     if (rel !== undefined && c.cur().type !== "string") {
       op = rel;
@@ -177,8 +177,10 @@ export class StatementReader extends ValueReader {
     }
     if (c.atStmtEnd()) return c.fail("a value to compare with");
     // `tcp flags syn / fin,syn,rst,ack`: the value, then the mask it is compared under.
+    this.orJoined = false;
     const right = this.readValue(types, true);
     if (right === undefined) return undefined;
+    if (op === "implicit" && this.orJoined && right.kind === "const") op = "==";
     if (c.is("/") && types !== undefined) {
       c.next();
       const mask = this.readValue(types, true);
