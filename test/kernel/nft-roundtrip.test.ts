@@ -57,7 +57,7 @@ function withoutExpires(text: string): string {
 }
 
 /** Loads `script`; checks every listing reads and prints back to itself, and the printed text loads back. Returns nft's error when it refuses the script here. */
-function roundTrip(name: string, script: string): string | undefined {
+function roundTrip(name: string, script: string, reload = true): string | undefined {
   const ns = freshNs();
   const load = nft(ns, ["-f", "-"], script);
   if (!load.ok) return load.err;
@@ -84,6 +84,7 @@ function roundTrip(name: string, script: string): string | undefined {
       expect(printNftRuleset(parseNftText(listed.out, name).ruleset)).toBe(listed.out);
     }
   }
+  if (!reload) return undefined;
   // What the printer prints is an nft script that gives the same ruleset.
   const listed = nft(ns, ["list", "ruleset"]).out;
   const printed = printNftRuleset(parseNftText(listed, name).ruleset);
@@ -374,9 +375,23 @@ table netdev n {
 describe.skipIf(why !== undefined)("nft text: read and print as nft 1.0.6 lists", () => {
   for (const [name, script] of Object.entries(CASES)) {
     it(name, () => {
-      expect(roundTrip(name, script)).toBeUndefined();
+      // nft lists `ct state == established|related` as `ct state established | related` and
+      // reads that back as "any of" (`established,related`): its own listing does not reload
+      // to the same rule, so for this case only the listing is compared (pinned below).
+      expect(roundTrip(name, script, name !== "bitmask comparisons")).toBeUndefined();
     });
   }
+
+  it("nft's own listing of an exact ct state comparison reloads as any-of", () => {
+    const ns = freshNs();
+    expect(nft(ns, ["-f", "-"], "table ip t {\n\tchain c {\n\t\tct state == established|related\n\t}\n}\n").ok).toBe(true);
+    const listed = nft(ns, ["list", "ruleset"]).out;
+    expect(listed).toContain("ct state established | related");
+    expect(parseNftText(listed, "exact").ruleset.tables[0]!.chains[0]!.rules[0]!.stmts[0]).toMatchObject({ op: "==" });
+    const again = freshNs();
+    expect(nft(again, ["-f", "-"], listed).ok).toBe(true);
+    expect(nft(again, ["list", "ruleset"]).out).toContain("ct state established,related");
+  });
 
   it("iptables-nft tables: the warning marks the table, xt matches are kept", () => {
     const ns = freshNs();
