@@ -57,7 +57,7 @@ function withoutExpires(text: string): string {
 }
 
 /** Loads `script`; checks every listing reads and prints back to itself, and the printed text loads back. Returns nft's error when it refuses the script here. */
-function roundTrip(name: string, script: string, reload = true): string | undefined {
+function roundTrip(name: string, script: string, checkReload = true): string | undefined {
   const ns = freshNs();
   const load = nft(ns, ["-f", "-"], script);
   if (!load.ok) return load.err;
@@ -84,7 +84,7 @@ function roundTrip(name: string, script: string, reload = true): string | undefi
       expect(printNftRuleset(parseNftText(listed.out, name).ruleset)).toBe(listed.out);
     }
   }
-  if (!reload) return undefined;
+  if (!checkReload) return undefined;
   // What the printer prints is an nft script that gives the same ruleset.
   const listed = nft(ns, ["list", "ruleset"]).out;
   const printed = printNftRuleset(parseNftText(listed, name).ruleset);
