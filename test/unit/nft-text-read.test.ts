@@ -321,6 +321,12 @@ describe("nft text reader: pasted text, limits", () => {
     expect(info?.message).toMatch(/lines 1, 3-4, 10-11/);
   });
 
+  it("reads a ruleset quoted in markdown (> ...), columns kept", () => {
+    const { rs, errors } = read("> table ip t {\n> \tchain c {\n> \t\ttcp dport bogus\n> \t}\n> }\n");
+    expect(rs.tables.length).toBe(1);
+    expect(errors.map((e) => [e.line, e.col])).toEqual([[3, 15]]);
+  });
+
   it("no input overflows the stack: 100k nested braces and parentheses are refused past the depth limit", () => {
     for (const text of ["{".repeat(100_000), `table ip t { chain c { ip saddr ${"{".repeat(100_000)}`, `table ip t { chain c { meta mark ${"(".repeat(100_000)}`, `table ip t { chain c { ${"jump { ".repeat(100_000)}`]) {
       expect(() => parseNftText(text, "deep.nft")).not.toThrow();
