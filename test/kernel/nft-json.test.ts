@@ -9,8 +9,9 @@
  * per case: what nft's JSON does not hold, and what the printer does not print as nft yet.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseNftJson } from "../../src/nft/json/index.js";
 import { printNftRuleset } from "../../src/nft/print/index.js";
@@ -262,6 +263,32 @@ describe.skipIf(why !== undefined)(`nft -j list ruleset read by the JSON reader$
       diagnostics.filter((d) => d.severity === "warning" && d.message.startsWith("an anonymous chain (jump { ... })")).map((d) => d.message),
     );
     expectAllKept(json, ruleset);
+  });
+
+  // The command form: what `nft -j -f` refuses, the reader reports as an error, and only that.
+  const T = { add: { table: { family: "inet", name: "t" } } };
+  const C = (name: string) => ({ add: { chain: { family: "inet", table: "t", name } } });
+  const R = (...expr: unknown[]) => ({ add: { rule: { family: "inet", table: "t", chain: "c", expr } } });
+  const mark = { meta: { key: "mark" } };
+  const COMMANDS: Array<{ name: string; items: unknown[]; refused: boolean }> = [
+    { name: "tables, chains, sets, elements, rules added and inserted", refused: false, items: [T, C("c"), C("d"), { add: { set: { family: "inet", table: "t", name: "s", type: "ipv4_addr" } } }, { add: { element: { family: "inet", table: "t", name: "s", elem: ["10.0.0.1"] } } }, R({ match: { op: "==", left: { payload: { protocol: "ip", field: "saddr" } }, right: "@s" } }, { jump: { target: "d" } }), { insert: { rule: { family: "inet", table: "t", chain: "c", expr: [{ accept: null }] } } }] },
+    { name: "a rule naming a set its table lacks", refused: true, items: [T, C("c"), R({ match: { op: "==", left: mark, right: "@nope" } })] },
+    { name: "a jump to a chain its table lacks", refused: true, items: [T, C("c"), R({ jump: { target: "gone" } })] },
+    { name: "a jump to a chain added later in the batch", refused: true, items: [T, C("c"), R({ jump: { target: "later" } }), C("later")] },
+    { name: "create of a table that exists", refused: true, items: [T, { create: { table: { family: "inet", name: "t" } } }] },
+    { name: "add of a table that exists", refused: false, items: [T, T] },
+    { name: "a chain of a table that does not exist", refused: true, items: [{ add: { chain: { family: "inet", table: "zz", name: "c" } } }] },
+  ];
+  it.for(COMMANDS)("command form: $name", ({ items, refused }) => {
+    const text = JSON.stringify({ nftables: items });
+    // `nft -j -f -` opens /dev/stdin, which a socket (node's stdin pipe) cannot be opened as: a file.
+    const file = join(mkdtempSync(join(tmpdir(), "nftjson-")), "commands.json");
+    writeFileSync(file, text);
+    const nft = inNs(["nft", "-j", "-f", file]);
+    rmSync(dirname(file), { recursive: true });
+    expect(nft.ok, nft.stderr).toBe(!refused);
+    const errors = parseNftJson(text, "commands.json").diagnostics.filter((d) => d.severity === "error");
+    expect(errors.length > 0).toBe(refused);
   });
 
   it("a base chain's priority is named as nft 1.0.6 names it in its text listing", () => {

@@ -276,8 +276,8 @@ describe("nft JSON commands (nft -j -f input)", () => {
     const { diagnostics } = parse(text);
     expect(diagnostics.map((d) => [d.message, d.col])).toEqual([
       ['no set or map "nope" in table inet t', text.indexOf('"@nope"') + 1],
-      ['no set or map "nope2" in table inet t', text.indexOf('"@nope2"') + 1],
       ['jump to chain "gone", which table inet t does not have', text.indexOf('{"family":"inet","table":"t","chain":"c","expr":[{"match"') + 1],
+      ['no set or map "nope2" in table inet t', text.indexOf('"@nope2"') + 1],
       ['goto to chain "gone2", which table inet t does not have', text.indexOf("[2,{") + 1],
     ]);
   });

@@ -140,6 +140,7 @@ export class RulesetBuilder {
     const c = t.chains.get(p.chain);
     if (!c) return void this.r.error(node, `no chain ${p.chain} in table ${p.family} ${p.table}`, "the rule's chain first");
     if (p.rule.stmts.some((s) => s.kind === "xt")) t.table.managedBy = "iptables-nft";
+    this.checkRuleJumps(t, p.rule);
     if (!this.commands) return void c.chain.rules.push(p.rule);
     // In a command, "handle" says where the rule goes (the kernel gives the new rule its own).
     const ref = p.rule.handle;
@@ -250,23 +251,26 @@ export class RulesetBuilder {
 
   /**
    * A jump or goto to a chain its table does not have is refused by nft (a listing never holds
-   * one; commands may): reported at the rule or map element, after every command is applied.
+   * one; commands may). A rule's must name a chain added before it (nft refuses one added later
+   * in the same batch, checked in a netns); a named map's elements are checked once all is read,
+   * as a listing gives maps before chains.
    */
-  private checkJumps(t: TableEntry): void {
-    const check = (v: NftVerdict | undefined, span: Span) => {
-      if (v?.chain !== undefined && !t.chains.has(v.chain)) this.r.sink.error(span, `${v.verdict} to chain ${JSON.stringify(v.chain)}, which table ${t.table.family} ${t.table.name} does not have`, "a chain of the table");
-    };
-    const inElements = (els: NftElement[], span: Span) => {
-      for (const e of els) if (e.data?.kind === "verdict") check(e.data, e.span ?? span);
-    };
-    for (const s of t.table.sets) inElements(s.elements, s.span);
-    for (const c of t.table.chains) {
-      for (const rule of c.rules) {
-        for (const st of rule.stmts) {
-          if (st.kind === "verdict") check(st, rule.span);
-          else if (st.kind === "vmap" && st.map.kind === "set") inElements(st.map.elements, rule.span);
-        }
-      }
+  private checkVerdict(t: TableEntry, v: NftVerdict | undefined, span: Span): void {
+    if (v?.chain !== undefined && !t.chains.has(v.chain)) this.r.sink.error(span, `${v.verdict} to chain ${JSON.stringify(v.chain)}, which table ${t.table.family} ${t.table.name} does not have`, "a chain of the table added before");
+  }
+
+  private checkElements(t: TableEntry, els: NftElement[], span: Span): void {
+    for (const e of els) if (e.data?.kind === "verdict") this.checkVerdict(t, e.data, e.span ?? span);
+  }
+
+  private checkRuleJumps(t: TableEntry, rule: NftRule): void {
+    for (const st of rule.stmts) {
+      if (st.kind === "verdict") this.checkVerdict(t, st, rule.span);
+      else if (st.kind === "vmap" && st.map.kind === "set") this.checkElements(t, st.map.elements, rule.span);
     }
+  }
+
+  private checkJumps(t: TableEntry): void {
+    for (const s of t.table.sets) this.checkElements(t, s.elements, s.span);
   }
 }
