@@ -278,6 +278,16 @@ describe.skipIf(why !== undefined)(`nft -j list ruleset read by the JSON reader$
     { name: "create of a table that exists", refused: true, items: [T, { create: { table: { family: "inet", name: "t" } } }] },
     { name: "add of a table that exists", refused: false, items: [T, T] },
     { name: "a chain of a table that does not exist", refused: true, items: [{ add: { chain: { family: "inet", table: "zz", name: "c" } } }] },
+    { name: "elements of a set that does not exist", refused: true, items: [T, { add: { element: { family: "inet", table: "t", name: "s", elem: ["10.0.0.1"] } } }] },
+    { name: "an element its set's type does not take", refused: true, items: [T, { add: { set: { family: "inet", table: "t", name: "s", type: "ipv4_addr" } } }, { add: { element: { family: "inet", table: "t", name: "s", elem: ["10.0.0.300"] } } }] },
+    { name: "an add naming a handle (nft 1.0.6 ignores it and appends)", refused: false, items: [T, C("c"), { add: { rule: { family: "inet", table: "t", chain: "c", handle: 99, expr: [{ accept: null }] } } }] },
+    { name: "an insert by the handle of a rule of the same batch", refused: true, items: [T, C("c"), R({ drop: null }), { insert: { rule: { family: "inet", table: "t", chain: "c", handle: 2, expr: [{ accept: null }] } } }] },
+    { name: "a replace by handle (of a rule the kernel numbered within the batch)", refused: false, items: [T, C("c"), R({ drop: null }), { replace: { rule: { family: "inet", table: "t", chain: "c", handle: 2, expr: [{ accept: null }] } } }] },
+    { name: "deleting a rule by a handle (of a rule the kernel numbered within the batch)", refused: false, items: [T, C("c"), R({ drop: null }), { delete: { rule: { family: "inet", table: "t", chain: "c", handle: 2 } } }] },
+    { name: "add and insert by index, among the rules of the batch", refused: false, items: [T, C("c"), R({ drop: null }), R({ return: null }), { add: { rule: { family: "inet", table: "t", chain: "c", index: 0, expr: [{ accept: null }] } } }, { insert: { rule: { family: "inet", table: "t", chain: "c", index: 1, expr: [{ accept: null }] } } }] },
+    { name: "an index beyond the chain's rules", refused: true, items: [T, C("c"), R({ drop: null }), { add: { rule: { family: "inet", table: "t", chain: "c", index: 1, expr: [{ accept: null }] } } }] },
+    { name: "flushing a chain that does not exist", refused: true, items: [T, { flush: { chain: { family: "inet", table: "t", name: "nope" } } }] },
+    { name: "flushing and deleting what exists", refused: false, items: [T, C("c"), C("d"), R({ accept: null }), { flush: { chain: { family: "inet", table: "t", name: "c" } } }, { delete: { chain: { family: "inet", table: "t", name: "d" } } }, { flush: { ruleset: null } }] },
   ];
   it.for(COMMANDS)("command form: $name", ({ items, refused }) => {
     const text = JSON.stringify({ nftables: items });

@@ -142,28 +142,35 @@ export class RulesetBuilder {
     if (p.rule.stmts.some((s) => s.kind === "xt")) t.table.managedBy = "iptables-nft";
     this.checkRuleJumps(t, p.rule);
     if (!this.commands) return void c.chain.rules.push(p.rule);
-    // In a command, "handle" says where the rule goes (the kernel gives the new rule its own).
+    // A command's "handle" is the kernel's (checked in a netns with nft 1.0.6): an add's is
+    // ignored; an insert's must name a rule the kernel had before the batch, which a document
+    // alone cannot (nft refuses it); a replace's may name one the kernel numbers within the
+    // batch, which the reader cannot follow. The kernel gives the new rule a handle of its own.
     const ref = p.rule.handle;
     const rule: NftRule = { ...p.rule };
     delete rule.handle;
-    if (mode !== "replace" && ref === undefined && p.index === undefined) {
+    if (mode === "replace") return void this.byKernelHandle(node, mode, ref);
+    if (mode === "insert" && ref !== undefined) {
+      return void this.r.error(node, `insert rule by handle ${ref}: nft looks it up among the rules the kernel had before the batch, and a document gives it none`, 'a position by "index"');
+    }
+    if (p.index === undefined) {
       if (mode === "insert") c.front.push(rule);
       else c.chain.rules.push(rule);
       return;
     }
-    if (ref === undefined && p.index === undefined) return void this.r.error(node, "a replace command without the rule's handle", '"handle" of the rule to replace');
-    // A positioned command: rare, applied on the settled list.
+    // By "index": the position among the chain's rules so far, those of this batch included.
     const rules = this.settle(c);
-    const at = p.index ?? rules.findIndex((x) => x.handle === ref);
-    if (at < 0 || at >= rules.length) {
-      const which = p.index !== undefined ? `at index ${p.index}` : `with handle ${ref}`;
-      return void this.r.error(node, `no rule ${which} in chain ${p.chain}`, "an existing rule");
-    }
-    if (mode === "replace") rules[at] = rule;
-    else rules.splice(mode === "add" ? at + 1 : at, 0, rule);
+    if (p.index >= rules.length) return void this.r.error(node, `no rule at index ${p.index} in chain ${p.chain} (it has ${rules.length})`, "the index of a rule before this one");
+    rules.splice(mode === "add" ? p.index + 1 : p.index, 0, rule);
   }
 
-  /** Whether objects come as commands (`nft -j -f` input), where a rule's handle positions it. */
+  /** A replace or delete of a rule by the handle the kernel gave it: not applied, and said. */
+  byKernelHandle(node: JsonNode, what: string, handle: number | undefined): void {
+    if (handle === undefined) return void this.r.error(node, `${what} rule without the rule's "handle"`, "the handle of the rule");
+    this.r.warning(node, `${what} rule by handle ${handle} is not applied: which rule the kernel numbered ${handle} cannot be told from the document, so the chain may differ`);
+  }
+
+  /** Whether objects come as commands (`nft -j -f` input), where a rule's handle names where it goes. */
   commands = false;
 
   private settle(c: ChainEntry): NftRule[] {
@@ -174,7 +181,7 @@ export class RulesetBuilder {
     return c.chain.rules;
   }
 
-  /** `flush ruleset`, `delete table`, `flush table`/`chain`/`set`, `delete chain`/`set`/`rule`/objects. */
+  /** `flush ruleset`, `delete table`, `flush table`/`chain`/`set`, `delete chain`/`set`/objects. */
   flushRuleset(): void {
     this.tables.clear();
   }
@@ -205,15 +212,6 @@ export class RulesetBuilder {
     if (!c) return;
     c.entry.chains.delete(name);
     c.entry.table.chains = c.entry.table.chains.filter((x) => x !== c.chain.chain);
-  }
-
-  deleteRule(where: Placed, chain: string, handle: number, node: JsonNode): void {
-    const c = this.chainOf(where, chain, node);
-    if (!c) return;
-    const rules = this.settle(c.chain);
-    const at = rules.findIndex((x) => x.handle === handle);
-    if (at < 0) return void this.r.error(node, `no rule with handle ${handle} in chain ${chain}`, "an existing rule's handle");
-    rules.splice(at, 1);
   }
 
   flushSet(where: Placed, name: string, node: JsonNode): void {
