@@ -31,6 +31,14 @@ describe("nft JSON errors are located", () => {
     ]);
   });
 
+  it("missing parts of an expression or statement are named, at the object", () => {
+    const text = doc(rule([{ match: { op: "==", left: { meta: { key: "mark" } } } }, { vmap: {} }]));
+    expect(parse(text).diagnostics.map((d) => [d.message, d.expected, d.col])).toEqual([
+      ['match has no "right"', '"left", "right"', text.indexOf('{"op":"=="') + 1],
+      ['vmap statement has no "key" and "data"', '"key", "data"', text.indexOf('{"vmap":{}}') + 9],
+    ]);
+  });
+
   it("an object with several keys where one is expected", () => {
     const { diagnostics } = parse(doc(rule([{ accept: null, drop: null }])));
     expect(diagnostics.map((d) => [d.message, d.expected])).toEqual([["statement: found an object with 2 keys", "an object with one key, the statement's kind"]]);
