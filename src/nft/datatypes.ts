@@ -18,8 +18,17 @@ import type { NftConst } from "../model/nft.js";
 export type NftValue = number | bigint | string;
 
 export interface PrintOptions {
-  /** `nft -n`: symbols as numbers. */
+  /** `nft -n`: symbols, protocols, times and priorities as numbers. */
   numeric?: boolean;
+  /** `nft -p`: layer 4 protocols as numbers. */
+  numericProto?: boolean;
+  /** `nft -T`: times as seconds. */
+  numericTime?: boolean;
+}
+
+/** Whether times print as seconds (`-n` or `-T`). */
+export function numericTime(o: PrintOptions): boolean {
+  return o.numeric === true || o.numericTime === true;
 }
 
 export interface NftDatatype {
@@ -35,6 +44,11 @@ export interface NftDatatype {
 
 // ---------------------------------------------------------------------------------------------
 // Builders.
+
+/** Values whose canonical form is their printing (addresses, verdicts). */
+function printAsIs(value: NftValue): string {
+  return String(value);
+}
 
 function parseUnsigned(word: string, bits: number): number | bigint | undefined {
   if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(word)) return undefined;
@@ -161,9 +175,7 @@ const ipv4Addr: NftDatatype = {
   parse(word) {
     return addressFamily(word) === "ipv4" ? canonicalAddress(word, "ipv4") : { error: "an IPv4 address" };
   },
-  print(value) {
-    return String(value);
-  },
+  print: printAsIs,
 };
 
 const ipv6Addr: NftDatatype = {
@@ -189,9 +201,7 @@ const etherAddr: NftDatatype = {
       ? word.split(":").map((b) => b.toLowerCase().padStart(2, "0")).join(":")
       : { error: "an ethernet address (six hex bytes separated by colons)" };
   },
-  print(value) {
-    return String(value);
-  },
+  print: printAsIs,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -205,7 +215,7 @@ const inetProto: NftDatatype = {
     return n === undefined ? { error: "a protocol name or number 0-255" } : n;
   },
   print(value, p) {
-    return p.numeric || typeof value !== "number" ? String(value) : protocolName(value);
+    return p.numeric || p.numericProto || typeof value !== "number" ? String(value) : protocolName(value);
   },
 };
 
@@ -219,9 +229,7 @@ const inetService: NftDatatype = {
     return n === undefined ? { error: "a port number 0-65535 or a service name" } : n;
   },
   // nft 1.0.6 prints ports as numbers unless asked for names (`-S`).
-  print(value) {
-    return String(value);
-  },
+  print: printAsIs,
 };
 
 /** Units of byte amounts (quota, limit rates). */
@@ -270,7 +278,7 @@ const timeType: NftDatatype = {
     return v === undefined ? { error: "a time such as 10s, 1h30m or 500ms" } : v;
   },
   print(value, p) {
-    return printDuration(Number(value), p.numeric);
+    return printDuration(Number(value), numericTime(p));
   },
 };
 
@@ -323,9 +331,7 @@ const verdictType: NftDatatype = {
   parse(word) {
     return ["accept", "drop", "continue", "return", "queue"].includes(word) ? word : { error: "a verdict (accept, drop, continue, return, jump CHAIN, goto CHAIN)" };
   },
-  print(value) {
-    return String(value);
-  },
+  print: printAsIs,
 };
 
 /** `meta priority 1:2`: a tc class handle, `major:minor` in hex; `none` and `root` by name. */

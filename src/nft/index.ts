@@ -1,5 +1,13 @@
-/** nftables: datatypes, expressions and the stable API the text and JSON readers share. */
+/**
+ * nftables: the text reader and printer, and the datatypes and expression kinds every nft
+ * reader shares (the JSON reader resolves its constants through `parseConst` and
+ * `expressionType`).
+ */
+export { parseNftText } from "./text/index.js";
+export { printNftRuleset, printNftTable, printNftRule, printNftStmt, printNftElement } from "./print/index.js";
+export type { RulesetPrintOptions, RulePrintOptions } from "./print/index.js";
 export { parseConst, printConst, isBitmaskType, datatype, typeBits, parseDuration, printDuration } from "./datatypes.js";
 export type { NftDatatype, NftValue, PrintOptions } from "./datatypes.js";
-export { printNftExpr, printNftElement, expressionType } from "./expressions/print.js";
+export { printNftExpr, expressionType } from "./expressions/print.js";
 export { EXPRESSION_KINDS, expressionKind, expressionKindAt } from "./expressions/registry.js";
+export { printPriority, priorityNumber } from "./text/priority.js";

@@ -45,6 +45,10 @@ const FLAGS: ReadonlyArray<readonly [string[], RulesetPrintOptions]> = [
   [["-n"], { numeric: true }],
   [["-y"], { numericPriority: true }],
   [["-a", "-s"], { handles: true, stateless: true }],
+  [["-p"], { numericProto: true }],
+  [["-T"], { numericTime: true }],
+  [["-t"], { terse: true }],
+  [["-nn"], { numeric: true }],
 ];
 
 /** Time left on elements moves on between two listings. */
@@ -63,6 +67,22 @@ function roundTrip(name: string, script: string): string | undefined {
     const { ruleset, diagnostics } = parseNftText(listed.out, `${name} (nft ${args.join(" ")} list ruleset)`);
     expect(diagnostics.filter((d) => d.severity === "error").map(formatDiagnostic)).toEqual([]);
     expect(printNftRuleset(ruleset, opts), `nft ${args.join(" ")} list ruleset of ${name}`).toBe(listed.out);
+  }
+  // `nft list table` / `list chain` / `list set` print one object inside its table.
+  const first = parseNftText(nft(ns, ["list", "ruleset"]).out, name).ruleset.tables[0];
+  if (first) {
+    const one = nft(ns, ["list", "table", first.family, first.name]);
+    expect(printNftRuleset(parseNftText(one.out, name).ruleset)).toBe(one.out);
+    const ch = first.chains[0];
+    if (ch) {
+      const listed = nft(ns, ["list", "chain", first.family, first.name, ch.name]);
+      expect(printNftRuleset(parseNftText(listed.out, name).ruleset)).toBe(listed.out);
+    }
+    const set = first.sets[0];
+    if (set) {
+      const listed = nft(ns, ["list", set.kind, first.family, first.name, set.name]);
+      expect(printNftRuleset(parseNftText(listed.out, name).ruleset)).toBe(listed.out);
+    }
   }
   // What the printer prints is an nft script that gives the same ruleset.
   const listed = nft(ns, ["list", "ruleset"]).out;
@@ -304,12 +324,15 @@ describe.skipIf(why !== undefined)("nft text: read and print as nft 1.0.6 lists"
     run(["ipset", "create", "foo", "hash:ip"]);
     run(["iptables-nft", "-A", "INPUT", "-m", "set", "--match-set", "foo", "src", "-j", "LOG", "--log-prefix", "x"]);
     run(["iptables-nft", "-t", "nat", "-A", "POSTROUTING", "-j", "MASQUERADE"]);
+    // -m comment lists as nothing between two spaces (`tcp dport 22  counter ...`).
+    run(["iptables-nft", "-A", "INPUT", "-p", "tcp", "--dport", "22", "-m", "comment", "--comment", "ssh in", "-j", "ACCEPT"]);
     const listed = nft(ns, ["list", "ruleset"]);
     // nft prints the warnings on stderr; a pasted dump has them wherever the terminal put them.
     const { ruleset, diagnostics } = parseNftText(listed.out + listed.err, "iptables-nft");
     expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     expect(ruleset.tables.map((t) => [t.name, t.managedBy])).toEqual([["filter", "iptables-nft"], ["nat", "iptables-nft"]]);
     expect(ruleset.tables[0]!.chains[0]!.rules[0]!.stmts[0]).toEqual({ kind: "xt", type: "match", name: "set" });
+    expect(ruleset.tables[0]!.chains[0]!.rules[1]!.stmts[1]).toEqual({ kind: "xt", type: "match", name: "comment" });
     expect(printNftRuleset(ruleset)).toBe(listed.out);
   });
 

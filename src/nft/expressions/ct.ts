@@ -27,12 +27,14 @@ export const CT_KEYS: Readonly<Record<string, { type: string; bits: number; dirO
   label: { type: "ct_label", bits: 128 },
   id: { type: "integer", bits: 32 },
   event: { type: "integer", bits: 32 },
+  secmark: { type: "integer", bits: 32 },
 });
 
 const ADDRESS_KEYS = new Set(["saddr", "daddr"]);
 
 export const ctKind: ExprKind<NftCt> = {
   kind: "ct",
+  keywords: ["ct"],
   starts(r) {
     if (r.peek() !== "ct") return false;
     const k = r.peek(1);

@@ -15,6 +15,7 @@ export const FIB_RESULTS: Readonly<Record<NftFib["result"], string>> = {
 
 export const fibKind: ExprKind<NftFib> = {
   kind: "fib",
+  keywords: ["fib"],
   starts(r) {
     return r.peek() === "fib";
   },

@@ -7,6 +7,7 @@ import { readUint, type ExprKind } from "./types.js";
 
 export const hashKind: ExprKind<NftHash> = {
   kind: "hash",
+  keywords: ["jhash", "symhash"],
   starts(r) {
     return r.peek() === "jhash" || r.peek() === "symhash";
   },

@@ -4,6 +4,7 @@ import { readUint, type ExprKind } from "./types.js";
 
 export const numgenKind: ExprKind<NftNumgen> = {
   kind: "numgen",
+  keywords: ["numgen"],
   starts(r) {
     return r.peek() === "numgen";
   },

@@ -92,6 +92,7 @@ function fieldWords(r: WordReader, protocol: string): string | undefined {
 
 export const payloadKind: ExprKind<NftPayload> = {
   kind: "payload",
+  keywords: Object.keys(FIELDS),
   starts(r) {
     const w = r.peek();
     if (w === undefined) return false;

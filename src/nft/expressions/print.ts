@@ -3,7 +3,7 @@
  * meta, ct...) print through their kind's file; constants through their datatype.
  */
 import type { NftElement, NftExpr } from "../../model/nft.js";
-import { printConst, printDuration, type PrintOptions } from "../datatypes.js";
+import { numericTime, printConst, printDuration, type PrintOptions } from "../datatypes.js";
 import { expressionKind } from "./registry.js";
 
 /** One expression as nft prints it (`-n`: `opts.numeric`). */
@@ -45,8 +45,8 @@ export function printNftExpr(expr: NftExpr, opts: PrintOptions = {}): string {
 export function printNftElement(el: NftElement, opts: PrintOptions & { stateless?: boolean } = {}): string {
   let s = printNftExpr(el.key, opts);
   if (el.counter) s += opts.stateless ? " counter" : ` counter packets ${el.counter.packets} bytes ${el.counter.bytes}`;
-  if (el.timeout !== undefined) s += ` timeout ${printDuration(el.timeout, opts.numeric)}`;
-  if (el.expires !== undefined) s += ` expires ${printDuration(el.expires, opts.numeric)}`;
+  if (el.timeout !== undefined) s += ` timeout ${printDuration(el.timeout, numericTime(opts))}`;
+  if (el.expires !== undefined) s += ` expires ${printDuration(el.expires, numericTime(opts))}`;
   if (el.comment !== undefined) s += ` comment "${el.comment}"`;
   if (el.data !== undefined) s += ` : ${printNftExpr(el.data, opts)}`;
   return s;

@@ -28,6 +28,13 @@ export const EXPRESSION_KINDS: readonly ExprKind[] = [
 
 const BY_KIND = new Map<string, ExprKind>(EXPRESSION_KINDS.map((k) => [k.kind, k]));
 
+const BY_KEYWORD = new Map<string, ExprKind>(EXPRESSION_KINDS.flatMap((k) => k.keywords.map((w) => [w, k] as const)));
+
+/** The kind a word starts whatever follows it (`meta`, `ct`, `ip`, `tcp`...): its reader says what key it expected. */
+export function expressionKindByKeyword(word: string): ExprKind | undefined {
+  return BY_KEYWORD.get(word);
+}
+
 /** The kind of expression that starts at the reader's next word, if any. */
 export function expressionKindAt(r: WordReader): ExprKind | undefined {
   return EXPRESSION_KINDS.find((k) => k.starts(r));

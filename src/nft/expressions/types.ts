@@ -23,6 +23,8 @@ export interface WordReader {
 export interface ExprKind<E extends NftExpr = NftExpr> {
   /** The `kind` of the AST node it reads and prints. */
   kind: E["kind"];
+  /** The first words of this kind's expressions: after one, an unknown key is an error, not something to keep. */
+  keywords: readonly string[];
   /** Whether a word (the next one) starts this expression. */
   starts(r: WordReader): boolean;
   /** Reads it; an error is reported through the reader and gives undefined. */

@@ -10,7 +10,8 @@
  * sets in rules never wrap.
  */
 import type { NftChain, NftElement, NftFlowtable, NftObject, NftRuleset, NftSet, NftTable } from "../../model/nft.js";
-import { printDuration, type PrintOptions } from "../datatypes.js";
+import { numericTime, printDuration, type PrintOptions } from "../datatypes.js";
+import { intervalDataMaps } from "../side-facts.js";
 import { printNftElement, printNftExpr } from "../expressions/print.js";
 import { printPriority } from "../text/priority.js";
 import { printNftRule, printNftStmt, type RulePrintOptions } from "./statements.js";
@@ -23,6 +24,8 @@ export interface RulesetPrintOptions extends PrintOptions {
   stateless?: boolean;
   /** `nft -y`: priorities as numbers (`-n` implies it). */
   numericPriority?: boolean;
+  /** `nft -t`: sets without their elements. */
+  terse?: boolean;
 }
 
 const FIVE_PER_LINE = new Set(["nf_proto", "integer", "arp_op", "inet_proto", "inet_service", "tcp_flag", "dccp_pkttype", "mark", "iface_index", "classid", "uid", "gid", "ct_dir"]);
@@ -49,10 +52,10 @@ function printSet(set: NftSet, o: RulesetPrintOptions): string[] {
   const key = set.keyTypeof ? `typeof ${set.keyTypeof.map((e) => printNftExpr(e, o)).join(" . ")}` : `type ${set.keyType.join(" . ")}`;
   let data = "";
   if (set.kind === "map") {
-    if (set.dataTypeof) data = ` : ${set.dataTypeof.map((e) => printNftExpr(e, o)).join(" . ")}`;
+    if (set.dataTypeof) data = ` : ${intervalDataMaps.has(set) ? "interval " : ""}${set.dataTypeof.map((e) => printNftExpr(e, o)).join(" . ")}`;
     else if (set.dataType) {
       // A map whose values are ranges or prefixes says so: `: interval ipv4_addr`.
-      const interval = set.elements.some((e) => e.data?.kind === "prefix" || e.data?.kind === "range");
+      const interval = intervalDataMaps.has(set) || set.elements.some((e) => e.data?.kind === "prefix" || e.data?.kind === "range");
       data = ` : ${interval ? "interval " : ""}${set.dataType.join(" . ")}`;
     }
   }
@@ -62,10 +65,10 @@ function printSet(set: NftSet, o: RulesetPrintOptions): string[] {
   if (set.flags.length > 0) lines.push(`\t\tflags ${set.flags.join(",")}`);
   if (set.counter) lines.push("\t\tcounter");
   if (set.autoMerge) lines.push("\t\tauto-merge");
-  if (set.timeout !== undefined) lines.push(`\t\ttimeout ${printDuration(set.timeout, o.numeric)}`);
-  if (set.gcInterval !== undefined) lines.push(`\t\tgc-interval ${printDuration(set.gcInterval, o.numeric)}`);
+  if (set.timeout !== undefined) lines.push(`\t\ttimeout ${printDuration(set.timeout, numericTime(o))}`);
+  if (set.gcInterval !== undefined) lines.push(`\t\tgc-interval ${printDuration(set.gcInterval, numericTime(o))}`);
   if (set.comment !== undefined) lines.push(`\t\tcomment "${set.comment}"`);
-  if (set.elements.length > 0) lines.push(`\t\t${printElements(set, o)}`);
+  if (set.elements.length > 0 && !o.terse) lines.push(`\t\t${printElements(set, o)}`);
   lines.push("\t}");
   return lines;
 }

@@ -5,8 +5,8 @@
  * bitmask's "any bit" or a masked value).
  */
 import type { NftExpr, NftMatch, NftNat, NftRule, NftStmt } from "../../model/nft.js";
-import { boundChainRules } from "../chain-binding.js";
-import { BYTE_UNITS, isBitmaskType, parseConst, printConst, printDuration, type PrintOptions } from "../datatypes.js";
+import { boundChainRules } from "../side-facts.js";
+import { BYTE_UNITS, isBitmaskType, numericTime, parseConst, printConst, printDuration, type PrintOptions } from "../datatypes.js";
 import { expressionType, printNftExpr } from "../expressions/print.js";
 
 export interface RulePrintOptions extends PrintOptions {
@@ -37,6 +37,12 @@ function printMatch(m: NftMatch, o: PrintOptions): string {
     if (!(singleBit(m.right) && sameConst(m.right, m.left.right))) {
       return `${p(m.left.left)}${m.op === "!=" ? " !=" : ""} ${p(m.right)} / ${p(m.left.right)}`;
     }
+  }
+  // An exact comparison with several bits: ct state and status list them joined by ` | `
+  // (without `==`), tcp flags as one hex number (checked with nft 1.0.6).
+  if (bitmask && (m.op === "==" || m.op === "!=") && m.right.kind === "const" && typeof m.right.value === "number" && !singleBit(m.right)) {
+    const bits = type![0] === "tcp_flag" ? `0x${m.right.value.toString(16)}` : printConst(m.right, o).split(",").join(" | ");
+    return `${p(m.left)}${m.op === "!=" || type![0] === "tcp_flag" ? ` ${m.op}` : ""} ${bits}`;
   }
   const showEq = m.op === "==" && (bitmask || m.left.kind === "binop");
   const op = m.op === "implicit" || (m.op === "==" && !showEq) ? "" : ` ${m.op}`;
@@ -121,7 +127,7 @@ export function printNftStmt(s: NftStmt, o: RulePrintOptions = {}): string {
       return "notrack";
     case "setop": {
       let inner = p(s.key);
-      if (s.timeout !== undefined) inner += ` timeout ${printDuration(s.timeout, o.numeric)}`;
+      if (s.timeout !== undefined) inner += ` timeout ${printDuration(s.timeout, numericTime(o))}`;
       for (const st of s.stmts ?? []) inner += ` ${printNftStmt(st, o)}`;
       if (s.data !== undefined) inner += ` : ${p(s.data)}`;
       return `${s.op} @${s.set} { ${inner} }`;
@@ -135,7 +141,8 @@ export function printNftStmt(s: NftStmt, o: RulePrintOptions = {}): string {
     case "objref":
       return s.type.startsWith("ct ") ? `${s.type} set ${p(s.name)}` : `${s.type} name ${p(s.name)}`;
     case "xt":
-      return `xt ${s.type} ${s.name}`;
+      // nft 1.0.6 prints xt comment as its (empty) translation: two spaces in the rule.
+      return s.type === "match" && s.name === "comment" ? "" : `xt ${s.type} ${s.name}`;
     case "other": {
       const bound = boundChainRules.get(s);
       if (!bound) return s.text;

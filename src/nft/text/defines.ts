@@ -7,7 +7,7 @@
  */
 import type { DiagnosticSink } from "../../model/diagnostics.js";
 import type { Span } from "../../model/span.js";
-import { spanOf, type Token } from "./tokens.js";
+import { joinTokens, spanOf, type Token } from "./tokens.js";
 
 const MAX_EXPANSION = 2_000_000;
 
@@ -56,7 +56,7 @@ export function substituteDefines(tokens: readonly Token[], sink: DiagnosticSink
         }
         if (t.text === "define" && values.has(name.text)) sink.error(spanOf(name), `${name.text} is defined already (use redefine)`);
         values.set(name.text, value);
-        defines.push({ name: name.text, value: value.map((v) => v.text).join(" "), span: spanOf(name) });
+        defines.push({ name: name.text, value: joinTokens(value), span: spanOf(name) });
         i = j;
         continue;
       }

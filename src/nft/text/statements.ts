@@ -7,8 +7,9 @@
 import type {
   NftExpr, NftLimit, NftLog, NftMatch, NftNat, NftOp, NftOtherStmt, NftQueue, NftQuota, NftReject, NftRule, NftSetStmt, NftStmt,
 } from "../../model/nft.js";
-import { boundChainRules } from "../chain-binding.js";
+import { boundChainRules } from "../side-facts.js";
 import { BYTE_UNITS, parseDuration } from "../datatypes.js";
+import { expressionKindByKeyword } from "../expressions/registry.js";
 import { wordTable } from "../expressions/types.js";
 import { expressionType, printNftExpr } from "../expressions/print.js";
 import { printNftRule } from "../print/statements.js";
@@ -26,6 +27,9 @@ const NAT_FLAGS = new Set(["random", "fully-random", "persistent", "netmap"]);
 const OTHER_STATEMENTS = new Set(["dup", "fwd", "tproxy", "synproxy", "meter", "last", "secmark", "osf"]);
 
 export class StatementReader extends ValueReader {
+  /** Rules with a wide gap before a statement (its index): see `Token.wide`. */
+  readonly wideGaps = new Map<NftRule, number[]>();
+
   /** One rule: statements, a trailing `comment "..."`, and `# handle N`. */
   readRule(): NftRule {
     const c = this.c;
@@ -38,6 +42,7 @@ export class StatementReader extends ValueReader {
         rule.comment = c.next().value!;
         continue;
       }
+      if (c.cur().wide && rule.stmts.length > 0) (this.wideGaps.get(rule) ?? this.wideGaps.set(rule, []).get(rule)!).push(rule.stmts.length);
       const errors = c.sink.errorCount;
       const depth = c.depth;
       const s = this.readStatement();
@@ -58,8 +63,9 @@ export class StatementReader extends ValueReader {
       rule.handle = handleOf(end);
       c.next();
     }
-    rule.span.len = Math.max(1, (c.toks[c.pos - 1]?.col ?? start.col) - start.col + 1);
-    if (c.toks[c.pos - 1]?.line !== start.line) rule.span.len = start.text.length;
+    // The rule's extent on its first line (a rule with an anonymous chain spans lines).
+    const last = c.toks[c.pos - 1];
+    rule.span.len = last && last.line === start.line && c.pos - 1 >= ruleStart ? last.col + last.text.length - start.col : start.text.length;
     return rule;
   }
 
@@ -135,6 +141,9 @@ export class StatementReader extends ValueReader {
     }
     if (OTHER_STATEMENTS.has(w)) return this.otherToEnd(w, `the ${w} statement is kept as written and not evaluated`);
     if (!this.startsExpression()) {
+      // `meta constructor`, `tcp option-less`: a known kind with an unknown key is refused, as nft does.
+      const kind = c.cur().type === "word" ? expressionKindByKeyword(w) : undefined;
+      if (kind) return kind.read(c.words) as undefined;
       if (c.cur().type === "word") return this.otherToEnd(w, `${w} is not a statement or expression netfate knows; the rest of the rule is kept as written and not evaluated`);
       return c.fail("a statement");
     }
@@ -160,7 +169,7 @@ export class StatementReader extends ValueReader {
       const map = this.readSetOrRef(types, ["verdict"]);
       return map === undefined ? undefined : { kind: "vmap", key: left, map };
     }
-    let op: NftOp = "implicit";
+    let op: NftOp = "implicit" as NftOp;
     const rel = RELATIONS[c.cur().text];
     if (rel !== undefined && c.cur().type !== "string") {
       op = rel;
@@ -168,8 +177,10 @@ export class StatementReader extends ValueReader {
     }
     if (c.atStmtEnd()) return c.fail("a value to compare with");
     // `tcp flags syn / fin,syn,rst,ack`: the value, then the mask it is compared under.
+    this.orJoined = false;
     const right = this.readValue(types, true);
     if (right === undefined) return undefined;
+    if (op === "implicit" && this.orJoined && right.kind === "const") op = "==";
     if (c.is("/") && types !== undefined) {
       c.next();
       const mask = this.readValue(types, true);

@@ -20,6 +20,11 @@ export interface Token {
   value?: string;
   /** No whitespace between this token and the previous one (`"10:00"-"11:00"`, `:8080`). */
   glued?: boolean;
+  /**
+   * Two or more spaces between this token and the previous one on its line: where nft 1.0.6
+   * printed an iptables-nft match whose translation is empty (`tcp dport 22  counter`).
+   */
+  wide?: boolean;
 }
 
 const PUNCT2 = new Set(["==", "!=", "<=", ">=", "<<", ">>"]);
@@ -46,6 +51,13 @@ function isAlnum(c: string | undefined): boolean {
   return k < 128 && ALNUM[k] === 1;
 }
 
+/** Tokens joined back into text: a space between them unless they were written glued. */
+export function joinTokens(toks: readonly Token[]): string {
+  let s = "";
+  for (const t of toks) s += s === "" || t.glued ? t.text : ` ${t.text}`;
+  return s;
+}
+
 export function spanOf(t: Token): Span {
   return { line: t.line, col: t.col, len: t.text.length };
 }
@@ -64,6 +76,7 @@ export function tokenize(text: string): { tokens: Token[]; unterminated: Token[]
   const n = text.length;
   const push = (t: Token, start: number): void => {
     if (start === lastEnd) t.glued = true;
+    else if (lastEnd >= 0 && start - lastEnd >= 2 && text.slice(lastEnd, start) === " ".repeat(start - lastEnd)) t.wide = true;
     tokens.push(t);
   };
   while (i < n) {
