@@ -156,6 +156,12 @@ describe("nft JSON sets and maps", () => {
     expect(s).toMatchObject({ keyType: ["ipv4_addr", "inet_service"], keyTypeof: [{ kind: "payload", field: "saddr" }, { kind: "payload", field: "dport" }], elements: [{ key: { parts: [{ type: "ipv4_addr" }, { type: "inet_service" }] } }] });
   });
 
+  it("a typeof whose datatype is not known is said, and its elements read untyped rather than given a type", () => {
+    const { ruleset, diagnostics } = parse(listing(table(), { set: { family: "inet", name: "ty", table: "t", type: { typeof: { map: { key: { meta: { key: "mark" } }, data: { set: [] } } } }, handle: 3, elem: [7] } }));
+    expect(diagnostics.map((d) => d.message)).toEqual(['set ty "type": the datatype of this typeof expression is not known; its elements are read untyped']);
+    expect(ruleset.tables[0]!.sets[0]).toMatchObject({ keyType: [], elements: [{ key: { kind: "const", type: "integer", value: 7 } }] });
+  });
+
   it("an element the set's type does not take is a located error, kept as written", () => {
     const text = listing(table(), { set: { family: "inet", name: "s", table: "t", type: "ipv4_addr", handle: 3, elem: ["10.0.0.300"] } });
     const { ruleset, diagnostics } = parse(text);

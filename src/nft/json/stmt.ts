@@ -17,7 +17,7 @@ const KEPT_AS_WRITTEN = new Set(["last", "flow", "fwd", "dup", "meter", "ct coun
 /** JSON's relational operators; `in` is nft's implicit operator (any of the bits, for a bitmask). */
 const OPS: Readonly<Record<string, NftOp>> = { "==": "==", "!=": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">=", in: "implicit" };
 
-/** What a statement reader needs: expressions, and where the rule's table says a nat map yields address and port. */
+/** What a statement reader needs: what expressions need, and the rule's table's family. */
 export interface StmtScope extends ExprScope {
   /** The table's family: which address type a nat statement without `"family"` takes. */
   family: string;
