@@ -211,7 +211,7 @@ export class RulesetBuilder {
     const c = this.chainOf(where, name, node);
     if (!c) return;
     c.entry.chains.delete(name);
-    c.entry.table.chains = c.entry.table.chains.filter((x) => x !== c.chain.chain);
+    this.removed.add(c.chain.chain);
   }
 
   flushSet(where: Placed, name: string, node: JsonNode): void {
@@ -224,7 +224,7 @@ export class RulesetBuilder {
     const s = t?.sets.get(name);
     if (!t || !s) return void (t && this.r.error(node, `no set or map ${name} to delete`, "an existing set"));
     t.sets.delete(name);
-    t.table.sets = t.table.sets.filter((x) => x !== s);
+    this.removed.add(s);
   }
 
   deleteObject(where: Placed, type: string, name: string, node: JsonNode): void {
@@ -233,13 +233,26 @@ export class RulesetBuilder {
     const o = t.objects.get(`${type}\u0000${name}`);
     const f = type === "flowtable" ? t.flowtables.get(name) : undefined;
     if (!o && !f) return void this.r.error(node, `no ${type} ${name} to delete`, `an existing ${type}`);
-    if (o) (t.objects.delete(`${type}\u0000${name}`), (t.table.objects = t.table.objects.filter((x) => x !== o)));
-    if (f) (t.flowtables.delete(name), (t.table.flowtables = t.table.flowtables.filter((x) => x !== f)));
+    if (o) (t.objects.delete(`${type}\u0000${name}`), this.removed.add(o));
+    if (f) (t.flowtables.delete(name), this.removed.add(f));
   }
+
+  /**
+   * What delete commands removed: taken out of the tables' lists once, when all is read, so
+   * that many deletes stay linear.
+   */
+  private readonly removed = new Set<object>();
 
   finish(): NftTable[] {
     const out: NftTable[] = [];
     for (const t of this.tables.values()) {
+      if (this.removed.size) {
+        const kept = <T extends object>(xs: T[]) => xs.filter((x) => !this.removed.has(x));
+        t.table.chains = kept(t.table.chains);
+        t.table.sets = kept(t.table.sets);
+        t.table.objects = kept(t.table.objects);
+        t.table.flowtables = kept(t.table.flowtables);
+      }
       for (const c of t.chains.values()) this.settle(c);
       this.checkJumps(t);
       out.push(t.table);
