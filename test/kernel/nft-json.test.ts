@@ -9,8 +9,9 @@
  * per case: what nft's JSON does not hold, and what the printer does not print as nft yet.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseNftJson } from "../../src/nft/json/index.js";
 import { printNftRuleset } from "../../src/nft/print/index.js";
@@ -262,6 +263,42 @@ describe.skipIf(why !== undefined)(`nft -j list ruleset read by the JSON reader$
       diagnostics.filter((d) => d.severity === "warning" && d.message.startsWith("an anonymous chain (jump { ... })")).map((d) => d.message),
     );
     expectAllKept(json, ruleset);
+  });
+
+  // The command form: what `nft -j -f` refuses, the reader reports as an error, and only that.
+  const T = { add: { table: { family: "inet", name: "t" } } };
+  const C = (name: string) => ({ add: { chain: { family: "inet", table: "t", name } } });
+  const R = (...expr: unknown[]) => ({ add: { rule: { family: "inet", table: "t", chain: "c", expr } } });
+  const mark = { meta: { key: "mark" } };
+  const COMMANDS: Array<{ name: string; items: unknown[]; refused: boolean }> = [
+    { name: "tables, chains, sets, elements, rules added and inserted", refused: false, items: [T, C("c"), C("d"), { add: { set: { family: "inet", table: "t", name: "s", type: "ipv4_addr" } } }, { add: { element: { family: "inet", table: "t", name: "s", elem: ["10.0.0.1"] } } }, R({ match: { op: "==", left: { payload: { protocol: "ip", field: "saddr" } }, right: "@s" } }, { jump: { target: "d" } }), { insert: { rule: { family: "inet", table: "t", chain: "c", expr: [{ accept: null }] } } }] },
+    { name: "a rule naming a set its table lacks", refused: true, items: [T, C("c"), R({ match: { op: "==", left: mark, right: "@nope" } })] },
+    { name: "a jump to a chain its table lacks", refused: true, items: [T, C("c"), R({ jump: { target: "gone" } })] },
+    { name: "a jump to a chain added later in the batch", refused: true, items: [T, C("c"), R({ jump: { target: "later" } }), C("later")] },
+    { name: "create of a table that exists", refused: true, items: [T, { create: { table: { family: "inet", name: "t" } } }] },
+    { name: "add of a table that exists", refused: false, items: [T, T] },
+    { name: "a chain of a table that does not exist", refused: true, items: [{ add: { chain: { family: "inet", table: "zz", name: "c" } } }] },
+    { name: "elements of a set that does not exist", refused: true, items: [T, { add: { element: { family: "inet", table: "t", name: "s", elem: ["10.0.0.1"] } } }] },
+    { name: "an element its set's type does not take", refused: true, items: [T, { add: { set: { family: "inet", table: "t", name: "s", type: "ipv4_addr" } } }, { add: { element: { family: "inet", table: "t", name: "s", elem: ["10.0.0.300"] } } }] },
+    { name: "an add naming a handle (nft 1.0.6 ignores it and appends)", refused: false, items: [T, C("c"), { add: { rule: { family: "inet", table: "t", chain: "c", handle: 99, expr: [{ accept: null }] } } }] },
+    { name: "an insert by the handle of a rule of the same batch", refused: true, items: [T, C("c"), R({ drop: null }), { insert: { rule: { family: "inet", table: "t", chain: "c", handle: 2, expr: [{ accept: null }] } } }] },
+    { name: "a replace by handle (of a rule the kernel numbered within the batch)", refused: false, items: [T, C("c"), R({ drop: null }), { replace: { rule: { family: "inet", table: "t", chain: "c", handle: 2, expr: [{ accept: null }] } } }] },
+    { name: "deleting a rule by a handle (of a rule the kernel numbered within the batch)", refused: false, items: [T, C("c"), R({ drop: null }), { delete: { rule: { family: "inet", table: "t", chain: "c", handle: 2 } } }] },
+    { name: "add and insert by index, among the rules of the batch", refused: false, items: [T, C("c"), R({ drop: null }), R({ return: null }), { add: { rule: { family: "inet", table: "t", chain: "c", index: 0, expr: [{ accept: null }] } } }, { insert: { rule: { family: "inet", table: "t", chain: "c", index: 1, expr: [{ accept: null }] } } }] },
+    { name: "an index beyond the chain's rules", refused: true, items: [T, C("c"), R({ drop: null }), { add: { rule: { family: "inet", table: "t", chain: "c", index: 1, expr: [{ accept: null }] } } }] },
+    { name: "flushing a chain that does not exist", refused: true, items: [T, { flush: { chain: { family: "inet", table: "t", name: "nope" } } }] },
+    { name: "flushing and deleting what exists", refused: false, items: [T, C("c"), C("d"), R({ accept: null }), { flush: { chain: { family: "inet", table: "t", name: "c" } } }, { delete: { chain: { family: "inet", table: "t", name: "d" } } }, { flush: { ruleset: null } }] },
+  ];
+  it.for(COMMANDS)("command form: $name", ({ items, refused }) => {
+    const text = JSON.stringify({ nftables: items });
+    // `nft -j -f -` opens /dev/stdin, which a socket (node's stdin pipe) cannot be opened as: a file.
+    const file = join(mkdtempSync(join(tmpdir(), "nftjson-")), "commands.json");
+    writeFileSync(file, text);
+    const nft = inNs(["nft", "-j", "-f", file]);
+    rmSync(dirname(file), { recursive: true });
+    expect(nft.ok, nft.stderr).toBe(!refused);
+    const errors = parseNftJson(text, "commands.json").diagnostics.filter((d) => d.severity === "error");
+    expect(errors.length > 0).toBe(refused);
   });
 
   it("a base chain's priority is named as nft 1.0.6 names it in its text listing", () => {

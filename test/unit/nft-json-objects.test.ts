@@ -156,6 +156,12 @@ describe("nft JSON sets and maps", () => {
     expect(s).toMatchObject({ keyType: ["ipv4_addr", "inet_service"], keyTypeof: [{ kind: "payload", field: "saddr" }, { kind: "payload", field: "dport" }], elements: [{ key: { parts: [{ type: "ipv4_addr" }, { type: "inet_service" }] } }] });
   });
 
+  it("a typeof whose datatype is not known is said, and its elements read untyped rather than given a type", () => {
+    const { ruleset, diagnostics } = parse(listing(table(), { set: { family: "inet", name: "ty", table: "t", type: { typeof: { map: { key: { meta: { key: "mark" } }, data: { set: [] } } } }, handle: 3, elem: [7] } }));
+    expect(diagnostics.map((d) => d.message)).toEqual(['set ty "type": the datatype of this typeof expression is not known; its elements are read untyped']);
+    expect(ruleset.tables[0]!.sets[0]).toMatchObject({ keyType: [], elements: [{ key: { kind: "const", type: "integer", value: 7 } }] });
+  });
+
   it("an element the set's type does not take is a located error, kept as written", () => {
     const text = listing(table(), { set: { family: "inet", name: "s", table: "t", type: "ipv4_addr", handle: 3, elem: ["10.0.0.300"] } });
     const { ruleset, diagnostics } = parse(text);
@@ -235,15 +241,22 @@ describe("nft JSON commands (nft -j -f input)", () => {
     expect(marks(cmds({ add: { table: t } }, { add: { chain: c } }, { add: { rule: r(3) } }, { add: { rule: r(4) } }, { insert: { rule: r(2) } }, { insert: { rule: r(1) } }))).toEqual([1, 2, 3, 4]);
   });
 
-  it("a command's handle names the listed rule to add after, insert before, or replace", () => {
-    const listed = [{ table: { ...t, handle: 1 } }, { chain: { ...c, handle: 1 } }, { rule: r(10, { handle: 5 }) }, { rule: r(20, { handle: 6 }) }];
-    expect(marks(cmds(...listed, { add: { rule: r(15, { handle: 5 }) } }, { insert: { rule: r(5, { handle: 5 }) } }, { replace: { rule: r(21, { handle: 6 }) } }))).toEqual([5, 10, 15, 21]);
-    const missing = parse(cmds(...listed, { insert: { rule: r(1, { handle: 99 }) } }));
-    expect(missing.diagnostics.map((d) => d.message)).toEqual(["no rule with handle 99 in chain c"]);
+  it("a command's handle is the kernel's: an add's is ignored, an insert by handle refused, a replace or delete by handle not applied (nft 1.0.6, in a netns)", () => {
+    const listed = [{ table: { ...t, handle: 1 } }, { chain: { ...c, handle: 1 } }, { rule: r(10, { handle: 5 }) }];
+    expect(marks(cmds(...listed, { add: { rule: r(20, { handle: 5 }) } }, { add: { rule: r(30) } }))).toEqual([10, 20, 30]);
+    const insert = parse(cmds(...listed, { insert: { rule: r(1, { handle: 5 }) } }));
+    expect(insert.diagnostics.map((d) => [d.severity, d.message])).toEqual([["error", expect.stringMatching(/^insert rule by handle 5: nft looks it up among the rules the kernel had before the batch/)]]);
+    for (const cmd of [{ replace: { rule: r(1, { handle: 5 }) } }, { delete: { rule: { family: "inet", table: "t", chain: "c", handle: 5 } } }]) {
+      const { ruleset, diagnostics } = parse(cmds(...listed, cmd));
+      expect(diagnostics.map((d) => [d.severity, d.message])).toEqual([["warning", expect.stringMatching(/^(replace|delete) rule by handle 5 is not applied/)]]);
+      expect(ruleset.tables[0]!.chains[0]!.rules).toHaveLength(1);
+    }
   });
 
   it("a rule positioned by index; add puts it after, insert before", () => {
     expect(marks(cmds({ add: { table: t } }, { add: { chain: c } }, { add: { rule: r(1) } }, { add: { rule: r(3) } }, { add: { rule: r(2, { index: 0 }) } }, { insert: { rule: r(0, { index: 0 }) } }))).toEqual([0, 1, 2, 3]);
+    const beyond = parse(cmds({ add: { table: t } }, { add: { chain: c } }, { add: { rule: r(1) } }, { add: { rule: r(2, { index: 1 }) } }));
+    expect(beyond.diagnostics.map((d) => d.message)).toEqual(["no rule at index 1 in chain c (it has 1)"]);
   });
 
   it("flush and delete", () => {
@@ -276,8 +289,8 @@ describe("nft JSON commands (nft -j -f input)", () => {
     const { diagnostics } = parse(text);
     expect(diagnostics.map((d) => [d.message, d.col])).toEqual([
       ['no set or map "nope" in table inet t', text.indexOf('"@nope"') + 1],
-      ['no set or map "nope2" in table inet t', text.indexOf('"@nope2"') + 1],
       ['jump to chain "gone", which table inet t does not have', text.indexOf('{"family":"inet","table":"t","chain":"c","expr":[{"match"') + 1],
+      ['no set or map "nope2" in table inet t', text.indexOf('"@nope2"') + 1],
       ['goto to chain "gone2", which table inet t does not have', text.indexOf("[2,{") + 1],
     ]);
   });

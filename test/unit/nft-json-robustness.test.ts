@@ -31,6 +31,14 @@ describe("nft JSON errors are located", () => {
     ]);
   });
 
+  it("missing parts of an expression or statement are named, at the object", () => {
+    const text = doc(rule([{ match: { op: "==", left: { meta: { key: "mark" } } } }, { vmap: {} }]));
+    expect(parse(text).diagnostics.map((d) => [d.message, d.expected, d.col])).toEqual([
+      ['match has no "right"', '"left", "right"', text.indexOf('{"op":"=="') + 1],
+      ['vmap statement has no "key" and "data"', '"key", "data"', text.indexOf('{"vmap":{}}') + 9],
+    ]);
+  });
+
   it("an object with several keys where one is expected", () => {
     const { diagnostics } = parse(doc(rule([{ accept: null, drop: null }])));
     expect(diagnostics.map((d) => [d.message, d.expected])).toEqual([["statement: found an object with 2 keys", "an object with one key, the statement's kind"]]);
@@ -132,6 +140,17 @@ function skipValue(text: string, at: number): string {
 }
 
 describe("nft JSON scales linearly", () => {
+  it("10 000 chains added and deleted by commands (removals are applied once, at the end)", () => {
+    const N = 10_000;
+    const chain = (k: number) => ({ family: "inet", table: "t", name: `c${k}` });
+    const items: unknown[] = [{ add: { table: { family: "inet", name: "t" } } }];
+    for (let k = 0; k < N; k++) items.push({ add: { chain: chain(k) } });
+    for (let k = 1; k < N; k++) items.push({ delete: { chain: chain(k) } });
+    const { ruleset, diagnostics } = parse(JSON.stringify({ nftables: items }));
+    expect(diagnostics).toEqual([]);
+    expect(ruleset.tables[0]!.chains.map((c) => c.name)).toEqual(["c0"]);
+  });
+
   it("a kube-proxy-like ruleset of 10 000 services: every rule in its chain, every element in its map", () => {
     const N = 10_000;
     const items: unknown[] = [

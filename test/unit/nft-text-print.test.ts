@@ -45,6 +45,17 @@ describe("nft printer", () => {
     expect(reprint("tcp flags == syn")).toBe("tcp flags == syn");
   });
 
+  it("exact comparisons with several bits: ct state with ` | ` and no `==`, tcp flags in hex; `a|b` unspaced is any-of", () => {
+    expect(reprint("ct state != established|related")).toBe("ct state != established | related");
+    expect(reprint("ct state == established|related")).toBe("ct state established | related");
+    expect(reprint("ct state established | related")).toBe("ct state established | related");
+    expect(rule("ct state established | related").stmts[0]).toMatchObject({ op: "==" });
+    expect(reprint("ct state established|related")).toBe("ct state established,related");
+    expect(reprint("tcp flags == syn|ack")).toBe("tcp flags == 0x12");
+    expect(reprint("tcp flags != syn,ack")).toBe("tcp flags != 0x12");
+    expect(reprint("ct state == established")).toBe("ct state == established");
+  });
+
   it("numeric output (-n) and numeric range bounds", () => {
     const r = rule("ct state established,related meta pkttype host ip dscp cs1 ether type ip fib daddr type local");
     expect(printNftRule(r, { numeric: true })).toBe("ct state 0x2,0x4 meta pkttype 0 ip dscp 0x08 ether type 0x0800 fib daddr type 2");

@@ -27,6 +27,7 @@ export const CT_KEYS: Readonly<Record<string, { type: string; bits: number; dirO
   label: { type: "ct_label", bits: 128 },
   id: { type: "integer", bits: 32 },
   event: { type: "integer", bits: 32 },
+  secmark: { type: "integer", bits: 32 },
 });
 
 const ADDRESS_KEYS = new Set(["saddr", "daddr"]);

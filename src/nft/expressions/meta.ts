@@ -23,6 +23,8 @@ export const META_KEYS: Readonly<Record<string, { type: string; bits: number }>>
   skgid: { type: "gid", bits: 32 },
   nftrace: { type: "integer", bits: 1 },
   rtclassid: { type: "realm", bits: 32 },
+  // `meta secmark set "ctx"` names a secmark object.
+  secmark: { type: "secmark", bits: 32 },
   ibrname: { type: "ifname", bits: 128 },
   obrname: { type: "ifname", bits: 128 },
   ibriport: { type: "ifname", bits: 128 },

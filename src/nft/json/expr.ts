@@ -98,11 +98,11 @@ export function readExpr(s: ExprScope, n: JsonNode, hint: Hint, depth: number, w
     case "prefix": {
       const o = r.fields(v, "prefix");
       if (!o) return undefined;
-      const addr = o.get("addr");
+      const [addr] = r.need(v, o, ["addr", "len"], "prefix") ?? [];
       const len = r.int(o, "len", "prefix", 0, 128);
-      if (!addr || len === undefined) return void r.error(v, 'a prefix needs "addr" and "len"', '{"addr": ..., "len": N}');
-      const base = readExpr(s, addr.value, hint, depth + 1, "prefix address");
-      if (!base || base.kind !== "const") return base && r.wrong(addr.value, "prefix address", "a constant");
+      if (!addr || len === undefined) return undefined;
+      const base = readExpr(s, addr, hint, depth + 1, "prefix address");
+      if (!base || base.kind !== "const") return base && r.wrong(addr, "prefix address", "a constant");
       return { kind: "prefix", base, len };
     }
     case "range": {
@@ -163,8 +163,7 @@ function payload(s: ExprScope, v: JsonNode): NftExpr | undefined {
     const base = r.oneOf(o, "base", "raw payload expression", ["ll", "nh", "th", "ih"] as const);
     const offset = r.int(o, "offset", "raw payload expression", 0, 0xffffffff);
     const len = r.int(o, "len", "raw payload expression", 0, 0xffffffff);
-    if (!base) return undefined;
-    if (offset === undefined || len === undefined) return void r.error(v, 'a raw payload needs "offset" and "len"', "both numbers");
+    if (!base || !r.need(v, o, ["offset", "len"], "raw payload expression") || offset === undefined || len === undefined) return undefined;
     return { kind: "payload", base, offset, len };
   }
   const protocol = r.needStr(v, o, "protocol", "payload expression");
@@ -329,12 +328,11 @@ export function mapLookup(s: ExprScope, v: JsonNode, dataHint: Hint, depth: numb
   const { r } = s;
   const o = r.fields(v, what);
   if (!o) return undefined;
-  const k = o.get("key");
-  const d = o.get("data");
-  if (!k || !d) return void r.error(v, `a ${what} needs "key" and "data"`, '{"key": ..., "data": ...}');
-  const key = readExpr(s, k.value, undefined, depth + 1, `${what} key`);
+  const [k, d] = r.need(v, o, ["key", "data"], what) ?? [];
+  if (!k || !d) return undefined;
+  const key = readExpr(s, k, undefined, depth + 1, `${what} key`);
   if (!key) return undefined;
-  const map = mapOf(s, d.value, typesOf(key), dataHint, depth + 1, `${what} data`);
+  const map = mapOf(s, d, typesOf(key), dataHint, depth + 1, `${what} data`);
   return map && { kind: "map", key, map };
 }
 

@@ -132,12 +132,8 @@ function command(r: NftJsonReader, b: RulesetBuilder, cmd: string, v: JsonNode):
         if (kind === "table") b.deleteTable(where, body);
         else if (kind === "chain") b.deleteChain(where, name!, body);
         else if (kind === "set" || kind === "map") b.deleteSet(where, name!, body);
-        else if (kind === "rule") {
-          const chain = r.needStr(body, o, "chain", "rule");
-          const handle = r.int(o, "handle", "rule");
-          if (handle === undefined) r.error(body, `${cmd} rule needs the rule's "handle"`, "a handle");
-          else if (chain !== undefined) b.deleteRule(where, chain, handle, body);
-        } else if ((OBJECT_TYPES as readonly string[]).includes(kind) || kind === "flowtable") b.deleteObject(where, kind, name!, body);
+        else if (kind === "rule") b.byKernelHandle(body, cmd, r.int(o, "handle", "rule"));
+        else if ((OBJECT_TYPES as readonly string[]).includes(kind) || kind === "flowtable") b.deleteObject(where, kind, name!, body);
         else r.warning(v, `${cmd} ${kind} is not applied: the ruleset may hold what it deletes`, "delete table, chain, rule, set, map, object or flowtable");
       });
   }

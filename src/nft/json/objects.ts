@@ -161,7 +161,10 @@ function declaredTypes(s: ExprScope, n: JsonNode, what: string): { types: string
     const e = readExpr(s, n.fields.get("typeof")!.value, undefined, 1, `${what} typeof`);
     if (!e) return undefined;
     const parts = e.kind === "concat" ? e.parts : [e];
-    return { types: typesOf(e) ?? parts.map(() => "integer"), typeofExprs: parts };
+    const types = typesOf(e);
+    // Unknown types leave the elements typed only by how JSON writes them (a number, a word).
+    if (!types) r.warning(n, `${what}: the datatype of this typeof expression is not known; its elements are read untyped`);
+    return { types: types ?? [], typeofExprs: parts };
   }
   return r.wrong(n, what, "a datatype name, a list of them, or {\"typeof\": ...}");
 }

@@ -66,6 +66,14 @@ export class NftJsonReader {
     return n.fields.values().next().value;
   }
 
+  /** Fields an object must have, in order; their absence is reported at the object, naming them all. */
+  need(obj: JsonNode, f: Map<string, JsonField>, keys: readonly string[], what: string): JsonNode[] | undefined {
+    const missing = keys.filter((k) => !f.has(k));
+    if (!missing.length) return keys.map((k) => f.get(k)!.value);
+    this.error(obj, `${what} has no ${missing.map((k) => `"${k}"`).join(" and ")}`, keys.map((k) => `"${k}"`).join(", "));
+    return undefined;
+  }
+
   str(f: Map<string, JsonField>, key: string, what: string): string | undefined {
     const v = f.get(key);
     return v === undefined ? undefined : this.j.string(v.value, `${what} "${key}"`);

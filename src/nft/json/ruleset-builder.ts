@@ -140,29 +140,37 @@ export class RulesetBuilder {
     const c = t.chains.get(p.chain);
     if (!c) return void this.r.error(node, `no chain ${p.chain} in table ${p.family} ${p.table}`, "the rule's chain first");
     if (p.rule.stmts.some((s) => s.kind === "xt")) t.table.managedBy = "iptables-nft";
+    this.checkRuleJumps(t, p.rule);
     if (!this.commands) return void c.chain.rules.push(p.rule);
-    // In a command, "handle" says where the rule goes (the kernel gives the new rule its own).
+    // A command's "handle" is the kernel's (checked in a netns with nft 1.0.6): an add's is
+    // ignored; an insert's must name a rule the kernel had before the batch, which a document
+    // alone cannot (nft refuses it); a replace's may name one the kernel numbers within the
+    // batch, which the reader cannot follow. The kernel gives the new rule a handle of its own.
     const ref = p.rule.handle;
     const rule: NftRule = { ...p.rule };
     delete rule.handle;
-    if (mode !== "replace" && ref === undefined && p.index === undefined) {
+    if (mode === "replace") return void this.byKernelHandle(node, mode, ref);
+    if (mode === "insert" && ref !== undefined) {
+      return void this.r.error(node, `insert rule by handle ${ref}: nft looks it up among the rules the kernel had before the batch, and a document gives it none`, 'a position by "index"');
+    }
+    if (p.index === undefined) {
       if (mode === "insert") c.front.push(rule);
       else c.chain.rules.push(rule);
       return;
     }
-    if (ref === undefined && p.index === undefined) return void this.r.error(node, "a replace command without the rule's handle", '"handle" of the rule to replace');
-    // A positioned command: rare, applied on the settled list.
+    // By "index": the position among the chain's rules so far, those of this batch included.
     const rules = this.settle(c);
-    const at = p.index ?? rules.findIndex((x) => x.handle === ref);
-    if (at < 0 || at >= rules.length) {
-      const which = p.index !== undefined ? `at index ${p.index}` : `with handle ${ref}`;
-      return void this.r.error(node, `no rule ${which} in chain ${p.chain}`, "an existing rule");
-    }
-    if (mode === "replace") rules[at] = rule;
-    else rules.splice(mode === "add" ? at + 1 : at, 0, rule);
+    if (p.index >= rules.length) return void this.r.error(node, `no rule at index ${p.index} in chain ${p.chain} (it has ${rules.length})`, "the index of a rule before this one");
+    rules.splice(mode === "add" ? p.index + 1 : p.index, 0, rule);
   }
 
-  /** Whether objects come as commands (`nft -j -f` input), where a rule's handle positions it. */
+  /** A replace or delete of a rule by the handle the kernel gave it: not applied, and said. */
+  byKernelHandle(node: JsonNode, what: string, handle: number | undefined): void {
+    if (handle === undefined) return void this.r.error(node, `${what} rule without the rule's "handle"`, "the handle of the rule");
+    this.r.warning(node, `${what} rule by handle ${handle} is not applied: which rule the kernel numbered ${handle} cannot be told from the document, so the chain may differ`);
+  }
+
+  /** Whether objects come as commands (`nft -j -f` input), where a rule's handle names where it goes. */
   commands = false;
 
   private settle(c: ChainEntry): NftRule[] {
@@ -173,7 +181,7 @@ export class RulesetBuilder {
     return c.chain.rules;
   }
 
-  /** `flush ruleset`, `delete table`, `flush table`/`chain`/`set`, `delete chain`/`set`/`rule`/objects. */
+  /** `flush ruleset`, `delete table`, `flush table`/`chain`/`set`, `delete chain`/`set`/objects. */
   flushRuleset(): void {
     this.tables.clear();
   }
@@ -203,16 +211,7 @@ export class RulesetBuilder {
     const c = this.chainOf(where, name, node);
     if (!c) return;
     c.entry.chains.delete(name);
-    c.entry.table.chains = c.entry.table.chains.filter((x) => x !== c.chain.chain);
-  }
-
-  deleteRule(where: Placed, chain: string, handle: number, node: JsonNode): void {
-    const c = this.chainOf(where, chain, node);
-    if (!c) return;
-    const rules = this.settle(c.chain);
-    const at = rules.findIndex((x) => x.handle === handle);
-    if (at < 0) return void this.r.error(node, `no rule with handle ${handle} in chain ${chain}`, "an existing rule's handle");
-    rules.splice(at, 1);
+    this.removed.add(c.chain.chain);
   }
 
   flushSet(where: Placed, name: string, node: JsonNode): void {
@@ -225,7 +224,7 @@ export class RulesetBuilder {
     const s = t?.sets.get(name);
     if (!t || !s) return void (t && this.r.error(node, `no set or map ${name} to delete`, "an existing set"));
     t.sets.delete(name);
-    t.table.sets = t.table.sets.filter((x) => x !== s);
+    this.removed.add(s);
   }
 
   deleteObject(where: Placed, type: string, name: string, node: JsonNode): void {
@@ -234,13 +233,26 @@ export class RulesetBuilder {
     const o = t.objects.get(`${type}\u0000${name}`);
     const f = type === "flowtable" ? t.flowtables.get(name) : undefined;
     if (!o && !f) return void this.r.error(node, `no ${type} ${name} to delete`, `an existing ${type}`);
-    if (o) (t.objects.delete(`${type}\u0000${name}`), (t.table.objects = t.table.objects.filter((x) => x !== o)));
-    if (f) (t.flowtables.delete(name), (t.table.flowtables = t.table.flowtables.filter((x) => x !== f)));
+    if (o) (t.objects.delete(`${type}\u0000${name}`), this.removed.add(o));
+    if (f) (t.flowtables.delete(name), this.removed.add(f));
   }
+
+  /**
+   * What delete commands removed: taken out of the tables' lists once, when all is read, so
+   * that many deletes stay linear.
+   */
+  private readonly removed = new Set<object>();
 
   finish(): NftTable[] {
     const out: NftTable[] = [];
     for (const t of this.tables.values()) {
+      if (this.removed.size) {
+        const kept = <T extends object>(xs: T[]) => xs.filter((x) => !this.removed.has(x));
+        t.table.chains = kept(t.table.chains);
+        t.table.sets = kept(t.table.sets);
+        t.table.objects = kept(t.table.objects);
+        t.table.flowtables = kept(t.table.flowtables);
+      }
       for (const c of t.chains.values()) this.settle(c);
       this.checkJumps(t);
       out.push(t.table);
@@ -250,23 +262,26 @@ export class RulesetBuilder {
 
   /**
    * A jump or goto to a chain its table does not have is refused by nft (a listing never holds
-   * one; commands may): reported at the rule or map element, after every command is applied.
+   * one; commands may). A rule's must name a chain added before it (nft refuses one added later
+   * in the same batch, checked in a netns); a named map's elements are checked once all is read,
+   * as a listing gives maps before chains.
    */
-  private checkJumps(t: TableEntry): void {
-    const check = (v: NftVerdict | undefined, span: Span) => {
-      if (v?.chain !== undefined && !t.chains.has(v.chain)) this.r.sink.error(span, `${v.verdict} to chain ${JSON.stringify(v.chain)}, which table ${t.table.family} ${t.table.name} does not have`, "a chain of the table");
-    };
-    const inElements = (els: NftElement[], span: Span) => {
-      for (const e of els) if (e.data?.kind === "verdict") check(e.data, e.span ?? span);
-    };
-    for (const s of t.table.sets) inElements(s.elements, s.span);
-    for (const c of t.table.chains) {
-      for (const rule of c.rules) {
-        for (const st of rule.stmts) {
-          if (st.kind === "verdict") check(st, rule.span);
-          else if (st.kind === "vmap" && st.map.kind === "set") inElements(st.map.elements, rule.span);
-        }
-      }
+  private checkVerdict(t: TableEntry, v: NftVerdict | undefined, span: Span): void {
+    if (v?.chain !== undefined && !t.chains.has(v.chain)) this.r.sink.error(span, `${v.verdict} to chain ${JSON.stringify(v.chain)}, which table ${t.table.family} ${t.table.name} does not have`, "a chain of the table added before");
+  }
+
+  private checkElements(t: TableEntry, els: NftElement[], span: Span): void {
+    for (const e of els) if (e.data?.kind === "verdict") this.checkVerdict(t, e.data, e.span ?? span);
+  }
+
+  private checkRuleJumps(t: TableEntry, rule: NftRule): void {
+    for (const st of rule.stmts) {
+      if (st.kind === "verdict") this.checkVerdict(t, st, rule.span);
+      else if (st.kind === "vmap" && st.map.kind === "set") this.checkElements(t, st.map.elements, rule.span);
     }
+  }
+
+  private checkJumps(t: TableEntry): void {
+    for (const s of t.table.sets) this.checkElements(t, s.elements, s.span);
   }
 }

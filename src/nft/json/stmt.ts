@@ -17,7 +17,7 @@ const KEPT_AS_WRITTEN = new Set(["last", "flow", "fwd", "dup", "meter", "ct coun
 /** JSON's relational operators; `in` is nft's implicit operator (any of the bits, for a bitmask). */
 const OPS: Readonly<Record<string, NftOp>> = { "==": "==", "!=": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">=", in: "implicit" };
 
-/** What a statement reader needs: expressions, and where the rule's table says a nat map yields address and port. */
+/** What a statement reader needs: what expressions need, and the rule's table's family. */
 export interface StmtScope extends ExprScope {
   /** The table's family: which address type a nat statement without `"family"` takes. */
   family: string;
@@ -52,12 +52,10 @@ export function readStmt(s: StmtScope, n: JsonNode): NftStmt | undefined {
       return setStmt(s, name, v);
     case "vmap": {
       const o = r.fields(v, "vmap statement");
-      if (!o) return undefined;
-      const k = o.get("key");
-      const d = o.get("data");
-      if (!k || !d) return void r.error(v, 'a vmap needs "key" and "data"', '{"key": ..., "data": ...}');
-      const key = readExpr(s, k.value, undefined, 1, "vmap key");
-      const map = key && mapOf(s, d.value, typesOf(key), ["verdict"], 1, "vmap data");
+      const [k, d] = (o && r.need(v, o, ["key", "data"], "vmap statement")) ?? [];
+      if (!k || !d) return undefined;
+      const key = readExpr(s, k, undefined, 1, "vmap key");
+      const map = key && mapOf(s, d, typesOf(key), ["verdict"], 1, "vmap data");
       return map && { kind: "vmap", key: key!, map };
     }
     case "queue": return queue(s, v);
@@ -87,15 +85,13 @@ function match(s: StmtScope, v: JsonNode): NftStmt | undefined {
   const o = r.fields(v, "match");
   if (!o) return undefined;
   const opText = r.needStr(v, o, "op", "match");
-  const l = o.get("left");
-  const rt = o.get("right");
-  if (!l || !rt) return void r.error(v, 'a match needs "left" and "right"', '{"op": ..., "left": ..., "right": ...}');
-  if (opText === undefined) return undefined;
+  const [l, rt] = r.need(v, o, ["left", "right"], "match") ?? [];
+  if (!l || !rt || opText === undefined) return undefined;
   const op = OPS[opText];
   if (!op) return void r.error(o.get("op")!.value, `unknown match operator ${JSON.stringify(opText)}`, Object.keys(OPS).join(", "));
-  const left = readExpr(s, l.value, undefined, 1, "match left side");
+  const left = readExpr(s, l, undefined, 1, "match left side");
   if (!left) return undefined;
-  const right = readExpr(s, rt.value, typesOf(left), 1, "match right side");
+  const right = readExpr(s, rt, typesOf(left), 1, "match right side");
   return right && { kind: "match", left, op, right };
 }
 
@@ -124,15 +120,14 @@ function mangle(s: StmtScope, v: JsonNode): NftMangle | undefined {
   const { r } = s;
   const o = r.fields(v, "mangle statement");
   if (!o) return undefined;
-  const k = o.get("key");
-  const val = o.get("value");
-  if (!k || !val) return void r.error(v, 'a mangle statement needs "key" and "value"', '{"key": ..., "value": ...}');
-  const target = readExpr(s, k.value, undefined, 1, "mangle target");
+  const [k, val] = r.need(v, o, ["key", "value"], "mangle statement") ?? [];
+  if (!k || !val) return undefined;
+  const target = readExpr(s, k, undefined, 1, "mangle target");
   if (!target) return undefined;
   if (target.kind !== "meta" && target.kind !== "ct" && target.kind !== "payload" && target.kind !== "other") {
-    return r.wrong(k.value, "mangle target", "a meta, ct, payload or header field expression");
+    return r.wrong(k, "mangle target", "a meta, ct, payload or header field expression");
   }
-  const value = readExpr(s, val.value, typesOf(target), 1, "mangle value");
+  const value = readExpr(s, val, typesOf(target), 1, "mangle value");
   return value && { kind: "mangle", target, value };
 }
 

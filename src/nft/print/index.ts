@@ -52,7 +52,7 @@ function printSet(set: NftSet, o: RulesetPrintOptions): string[] {
   const key = set.keyTypeof ? `typeof ${set.keyTypeof.map((e) => printNftExpr(e, o)).join(" . ")}` : `type ${set.keyType.join(" . ")}`;
   let data = "";
   if (set.kind === "map") {
-    if (set.dataTypeof) data = ` : ${set.dataTypeof.map((e) => printNftExpr(e, o)).join(" . ")}`;
+    if (set.dataTypeof) data = ` : ${intervalDataMaps.has(set) ? "interval " : ""}${set.dataTypeof.map((e) => printNftExpr(e, o)).join(" . ")}`;
     else if (set.dataType) {
       // A map whose values are ranges or prefixes says so: `: interval ipv4_addr`.
       const interval = intervalDataMaps.has(set) || set.elements.some((e) => e.data?.kind === "prefix" || e.data?.kind === "range");

@@ -38,6 +38,12 @@ function printMatch(m: NftMatch, o: PrintOptions): string {
       return `${p(m.left.left)}${m.op === "!=" ? " !=" : ""} ${p(m.right)} / ${p(m.left.right)}`;
     }
   }
+  // An exact comparison with several bits: ct state and status list them joined by ` | `
+  // (without `==`), tcp flags as one hex number (checked with nft 1.0.6).
+  if (bitmask && (m.op === "==" || m.op === "!=") && m.right.kind === "const" && typeof m.right.value === "number" && !singleBit(m.right)) {
+    const bits = type![0] === "tcp_flag" ? `0x${m.right.value.toString(16)}` : printConst(m.right, o).split(",").join(" | ");
+    return `${p(m.left)}${m.op === "!=" || type![0] === "tcp_flag" ? ` ${m.op}` : ""} ${bits}`;
+  }
   const showEq = m.op === "==" && (bitmask || m.left.kind === "binop");
   const op = m.op === "implicit" || (m.op === "==" && !showEq) ? "" : ` ${m.op}`;
   return `${p(m.left)}${op} ${p(m.right)}`;

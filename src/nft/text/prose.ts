@@ -45,6 +45,9 @@ export function setAsideProse(text: string, file: string): ProseResult {
   let depth = 0;
   let nftLines = 0;
   for (let i = 0; i < lines.length; i++) {
+    // A markdown quote (`> table ip t {`): the markers become spaces, so columns stay.
+    const quoted = /^(?:> ?)+/.exec(lines[i]!);
+    if (quoted) lines[i] = " ".repeat(quoted[0].length) + lines[i]!.slice(quoted[0].length);
     const raw = lines[i]!.replace(/\r$/, "");
     const line = raw.trim();
     let keep: boolean;

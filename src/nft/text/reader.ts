@@ -102,6 +102,13 @@ export class NftTextReader extends StatementReader {
     return this.c.fail(what);
   }
 
+  /** The name of a table, chain, set or object: nft 1.0.6 refuses it quoted ("unexpected quoted string"). */
+  private readObjectName(what: string): { name: string; tok: Token } | undefined {
+    const n = this.readName(what);
+    if (n?.tok.type === "string") this.c.sink.error(this.c.span(n.tok), `nft 1.0.6 takes ${what} unquoted`, "a name without quotes", n.tok.text);
+    return n;
+  }
+
   /** `[FAMILY] NAME`: the family is taken when `names` more names follow it. */
   private readFamily(names: number): NftFamily {
     const t = this.c.cur();
@@ -135,7 +142,7 @@ export class NftTextReader extends StatementReader {
     const c = this.c;
     c.next();
     const family = this.readFamily(1);
-    const n = this.readName("a table name");
+    const n = this.readObjectName("a table name");
     if (!n) return c.skipStatement();
     const ix = this.b.table(family, n.name, c.span(n.tok));
     this.readTableBlock(ix);
@@ -193,7 +200,7 @@ export class NftTextReader extends StatementReader {
       }
       case "chain": {
         c.next();
-        const n = this.readName("a chain name");
+        const n = this.readObjectName("a chain name");
         if (!n) return c.skipStatement();
         const ch = chainOf(ix, n.name, c.span(n.tok));
         if (c.is("{")) this.readChainBlock(ch);
@@ -202,7 +209,7 @@ export class NftTextReader extends StatementReader {
       case "set":
       case "map": {
         c.next();
-        const n = this.readName(`a ${t.text} name`);
+        const n = this.readObjectName(`a ${t.text} name`);
         if (!n) return c.skipStatement();
         const set = this.setOf(ix, t.text, n.name, c.span(n.tok));
         this.readSetBlock(set);
@@ -210,7 +217,7 @@ export class NftTextReader extends StatementReader {
       }
       case "flowtable": {
         c.next();
-        const n = this.readName("a flowtable name");
+        const n = this.readObjectName("a flowtable name");
         if (!n) return c.skipStatement();
         this.readFlowtableBlock(ix, n.name, c.span(n.tok));
         return;
@@ -592,7 +599,7 @@ export class NftTextReader extends StatementReader {
    */
   private readObject(ix: TableIndex, type: NftObjectType): void {
     const c = this.c;
-    const n = this.readName(`a ${type} name`);
+    const n = this.readObjectName(`a ${type} name`);
     if (!n) return c.skipStatement();
     const key = `${type} ${n.name}`;
     let obj = ix.objects.get(key);
@@ -691,7 +698,7 @@ export class NftTextReader extends StatementReader {
     }
     if (obj === "table") return this.tableCommand(cmd, cmdTok);
     const family = this.readFamily(2);
-    const tn = this.readName("a table name");
+    const tn = this.readObjectName("a table name");
     if (!tn) return c.skipStatement();
     const ix = this.tableFor(cmd, family, tn);
     if (!ix) return c.skipStatement();
@@ -711,20 +718,20 @@ export class NftTextReader extends StatementReader {
         case "element":
           return this.elementCommand(cmd, ix);
         case "flowtable": {
-          const n = this.readName("a flowtable name");
+          const n = this.readObjectName("a flowtable name");
           if (!n) return c.skipStatement();
           if (cmd === "delete" || cmd === "destroy") {
             removeNamed(ix.table.flowtables, ix.flowtables, n.name);
             return c.skipStatement();
           }
           c.pos--;
-          const nn = this.readName("a flowtable name")!;
+          const nn = this.readObjectName("a flowtable name")!;
           return this.readFlowtableBlock(ix, nn.name, c.span(nn.tok));
         }
         default:
           if (OBJECT_TYPES.has(obj) || obj.startsWith("ct ")) {
             if (cmd === "delete" || cmd === "destroy") {
-              const n = this.readName(`a ${obj} name`);
+              const n = this.readObjectName(`a ${obj} name`);
               if (n) {
                 const o = ix.objects.get(`${obj} ${n.name}`);
                 if (o) {
@@ -757,7 +764,7 @@ export class NftTextReader extends StatementReader {
   private tableCommand(cmd: string, cmdTok: Token): void {
     const c = this.c;
     const family = this.readFamily(1);
-    const n = this.readName("a table name");
+    const n = this.readObjectName("a table name");
     if (!n) return c.skipStatement();
     if (cmd === "delete" || cmd === "destroy") {
       if (!this.b.deleteTable(family, n.name) && cmd === "delete") c.sink.error(c.span(n.tok), `table ${family} ${n.name} does not exist`);
@@ -787,7 +794,7 @@ export class NftTextReader extends StatementReader {
 
   private chainCommand(cmd: string, ix: TableIndex): void {
     const c = this.c;
-    const n = this.readName("a chain name");
+    const n = this.readObjectName("a chain name");
     if (!n) return c.skipStatement();
     switch (cmd) {
       case "add":
@@ -808,7 +815,7 @@ export class NftTextReader extends StatementReader {
         return;
       }
       case "rename": {
-        const to = this.readName("the new chain name");
+        const to = this.readObjectName("the new chain name");
         const ch = ix.chains.get(n.name);
         if (!to) return c.skipStatement();
         if (!ch) {
@@ -829,7 +836,7 @@ export class NftTextReader extends StatementReader {
   /** `add|insert rule T C [position N | handle N | index N] STATEMENTS`, `replace rule ... handle N`, `delete rule ... handle N`. */
   private ruleCommand(cmd: string, ix: TableIndex): void {
     const c = this.c;
-    const n = this.readName("a chain name");
+    const n = this.readObjectName("a chain name");
     if (!n) return c.skipStatement();
     const ch = ix.chains.get(n.name);
     if (!ch) {
@@ -883,7 +890,7 @@ export class NftTextReader extends StatementReader {
 
   private setCommand(cmd: string, kind: string, ix: TableIndex): void {
     const c = this.c;
-    const n = this.readName(`a ${kind} name`);
+    const n = this.readObjectName(`a ${kind} name`);
     if (!n) return c.skipStatement();
     switch (cmd) {
       case "add":
@@ -914,7 +921,7 @@ export class NftTextReader extends StatementReader {
   /** `add element T S { ... }`, `delete element T S { ... }`. */
   private elementCommand(cmd: string, ix: TableIndex): void {
     const c = this.c;
-    const n = this.readName("a set or map name");
+    const n = this.readObjectName("a set or map name");
     if (!n) return c.skipStatement();
     const set = ix.sets.get(n.name);
     if (!set) {

@@ -14,7 +14,7 @@ import { wordTable } from "../expressions/types.js";
 import { expressionType, printNftExpr } from "../expressions/print.js";
 import { printNftRule } from "../print/statements.js";
 import { isHandleComment, handleOf } from "./cursor.js";
-import type { Token } from "./tokens.js";
+import { joinTokens, type Token } from "./tokens.js";
 import { RAW_TYPE, ValueReader, VERDICT_WORDS } from "./values.js";
 
 const RELATIONS: Readonly<Record<string, NftOp>> = wordTable({
@@ -51,11 +51,17 @@ export class StatementReader extends ValueReader {
         continue;
       }
       if (c.sink.errorCount === errors) break;
-      // After an error (perhaps inside braces), skip the whole rule from its start, braces balanced.
+      // After an error (perhaps inside braces), the whole rule from its start, braces balanced,
+      // is kept as written: left out, it would change what the chain does; kept, it is
+      // evaluated as indeterminate.
       c.depth = depth;
       c.pos = ruleStart;
       c.skipStatement();
-      rule.stmts = [];
+      const skipped = c.toks.slice(ruleStart, c.pos);
+      const text = joinTokens(skipped.filter((t) => t.type !== "nl" && t.type !== "comment"));
+      rule.stmts = [{ kind: "other", name: "rule", text }];
+      const handle = skipped.find(isHandleComment);
+      if (handle) rule.handle = handleOf(handle);
       break;
     }
     const end = c.cur();
@@ -169,7 +175,7 @@ export class StatementReader extends ValueReader {
       const map = this.readSetOrRef(types, ["verdict"]);
       return map === undefined ? undefined : { kind: "vmap", key: left, map };
     }
-    let op: NftOp = "implicit";
+    let op: NftOp = "implicit" as NftOp;
     const rel = RELATIONS[c.cur().text];
     if (rel !== undefined && c.cur().type !== "string") {
       op = rel;
@@ -177,8 +183,10 @@ export class StatementReader extends ValueReader {
     }
     if (c.atStmtEnd()) return c.fail("a value to compare with");
     // `tcp flags syn / fin,syn,rst,ack`: the value, then the mask it is compared under.
+    this.orJoined = false;
     const right = this.readValue(types, true);
     if (right === undefined) return undefined;
+    if (op === "implicit" && this.orJoined && right.kind === "const") op = "==";
     if (c.is("/") && types !== undefined) {
       c.next();
       const mask = this.readValue(types, true);

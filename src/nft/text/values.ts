@@ -29,6 +29,13 @@ export interface SetTypes {
 }
 
 export class ValueReader {
+  /**
+   * The last bitmask value was written with a spaced `|` (`ct state established | related`):
+   * nft lists an exact comparison (`==`) that way, and "any of these bits" with commas (and
+   * reads `syn|ack` without spaces as "any of" too, checked with nft 1.0.6).
+   */
+  orJoined = false;
+
   constructor(readonly c: Cursor, readonly sets: SetTypes) {
     c.readConcat = () => this.readConcat();
   }
@@ -175,8 +182,11 @@ export class ValueReader {
     if (first === undefined || type === undefined || !isBitmaskType(type) || first.kind !== "const") return first;
     let acc = Number(first.value);
     let joined = false;
+    this.orJoined = false;
     while (this.c.is("|") || (list && this.c.is(",") && this.c.peekTok(1)?.type === "word" && datatype(type)!.parse(this.c.peekTok(1)!.text) !== undefined && typeof datatype(type)!.parse(this.c.peekTok(1)!.text) !== "object")) {
-      this.c.next();
+      // nft lists an exact comparison as `a | b`, spaced; `a|b` as written in a script is "any of".
+      const sep = this.c.next();
+      if (sep.text === "|" && !sep.glued) this.orJoined = true;
       const more = this.readAtom(type);
       if (more === undefined || more.kind !== "const") return this.c.fail(`a ${type} value`);
       acc |= Number(more.value);
@@ -339,6 +349,8 @@ export class ValueReader {
     if (w === "jump" || w === "goto") {
       const t = c.cur();
       if (t.type !== "word" && t.type !== "string") return c.fail("a chain name");
+      // nft 1.0.6 refuses `jump "name"` ("unexpected quoted string").
+      if (t.type === "string") c.sink.error(c.span(t), "nft 1.0.6 takes the chain name unquoted", "a name without quotes", t.text);
       c.next();
       return { kind: "verdict", verdict: w, chain: t.value ?? t.text };
     }
