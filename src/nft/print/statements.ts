@@ -19,6 +19,9 @@ export interface RulePrintOptions extends PrintOptions {
 }
 
 
+/** iptables-nft extensions nft 1.0.6 prints as their empty translation (two spaces in the rule). */
+const SILENT_XT = new Set(["match comment"]);
+
 /** One set bit: a single flag (`syn`), as opposed to several (`syn,ack`). */
 function singleBit(e: NftExpr): boolean {
   if (e.kind !== "const" || typeof e.value !== "number") return false;
@@ -153,8 +156,7 @@ export function printNftStmt(s: NftStmt, o: RulePrintOptions = {}): string {
     case "objref":
       return s.type.startsWith("ct ") ? `${s.type} set ${p(s.name)}` : `${s.type} name ${p(s.name)}`;
     case "xt":
-      // nft 1.0.6 prints xt comment as its (empty) translation: two spaces in the rule.
-      return s.type === "match" && s.name === "comment" ? "" : `xt ${s.type} ${s.name}`;
+      return SILENT_XT.has(`${s.type} ${s.name}`) ? "" : `xt ${s.type} ${s.name}`;
     case "other": {
       const bound = boundChainRules.get(s);
       if (!bound) return s.text;
