@@ -418,6 +418,7 @@ const TYPES: NftDatatype[] = [
   symbolType("icmpv6_type", 8, ICMPV6_TYPES),
   symbolType("icmpv6_code", 8, ICMPV6_CODES),
   symbolType("icmpx_code", 8, ICMPX_CODES),
+  symbolType("igmp_type", 8, [["membership-query", 0x11], ["membership-report-v1", 0x12], ["membership-report-v2", 0x16], ["membership-report-v3", 0x22], ["leave-group", 0x17]]),
   symbolType("fib_addrtype", 32, [
     ["unspec", 0], ["unicast", 1], ["local", 2], ["broadcast", 3], ["anycast", 4], ["multicast", 5],
     ["blackhole", 6], ["unreachable", 7], ["prohibit", 8],

@@ -57,7 +57,7 @@ function withoutExpires(text: string): string {
 }
 
 /** Loads `script`; checks every listing reads and prints back to itself, and the printed text loads back. Returns nft's error when it refuses the script here. */
-function roundTrip(name: string, script: string): string | undefined {
+function roundTrip(name: string, script: string, checkReload = true): string | undefined {
   const ns = freshNs();
   const load = nft(ns, ["-f", "-"], script);
   if (!load.ok) return load.err;
@@ -84,6 +84,7 @@ function roundTrip(name: string, script: string): string | undefined {
       expect(printNftRuleset(parseNftText(listed.out, name).ruleset)).toBe(listed.out);
     }
   }
+  if (!checkReload) return undefined;
   // What the printer prints is an nft script that gives the same ruleset.
   const listed = nft(ns, ["list", "ruleset"]).out;
   const printed = printNftRuleset(parseNftText(listed, name).ruleset);
@@ -298,6 +299,89 @@ table ip prios {
 }
 table ip dorm { flags dormant; comment "asleep"; }
 `,
+  "more protocols and expressions": `table inet m {
+  chain c {
+    frag more-fragments 1 hbh nexthdr 6 exthdr hbh exists
+    rt type 0 srh last-entry 1
+    sctp dport 80
+    dccp dport 80
+    udplite dport 53
+    ah spi 1
+    esp spi 2
+    comp cpi 3
+    ip6 nexthdr tcp ip6 hoplimit 64 ip6 flowlabel 5
+    ip frag-off & 0x1fff != 0
+    igmp type 0x11
+    icmpv6 type { echo-request, echo-reply }
+    icmp type { echo-request, echo-reply }
+    osf name "Linux" socket mark 0x1 socket wildcard 0 meta time "2024-01-01 00:00:00"-"2024-02-01 00:00:00" meta day { "Monday", "Friday" }
+    ct count over 3 limit rate over 1000 bytes/second
+    ct reply ip saddr 1.1.1.1
+    meta iiftype ether meta protocol ip6 meta cgroup 5
+    ct mark and 0xff == 0x1 ct mark set ct mark and 0xffff0000 or 0x5
+    th dport != { 22, 80 } ip saddr != @s ip daddr . tcp dport { 1.1.1.1 . 22, 2.2.2.2 . 80 }
+    tcp dport 22 tproxy ip to 127.0.0.1:8080
+    meta mark set numgen inc mod 4 map { 0 : 0x1, 1 : 0x2, 2-3 : 0x3 }
+  }
+  set s { type ipv4_addr; }
+}
+table bridge b {
+  chain c {
+    ether type vlan vlan id 10 vlan pcp 1 ether daddr ff:ff:ff:ff:ff:ff
+    ether type arp arp operation request arp saddr ip 1.1.1.1 arp daddr ether 00:11:22:33:44:55
+  }
+}
+table netdev n {
+  chain c {
+    ether saddr 00:11:22:33:44:55 drop
+    fwd to "d0"
+  }
+}
+`,
+  "bitmask comparisons": `table ip t {
+ chain c {
+ ct state != established|related
+ ct state != established,related
+ tcp flags != syn | ack
+ tcp flags != syn,ack
+ ct status != snat|dnat
+ tcp flags == syn|ack
+ ct state == established|related
+ ct state established|related
+ tcp flags syn|ack
+ tcp flags != syn
+ ct state == established
+ ct status == snat
+ tcp flags == 0x12
+ ct state != 0x6
+ ct state 0x6
+ ct state != 0x80
+ }
+}
+`,
+  "reject defaults": `table ip t {
+ chain c {
+ reject
+ reject with icmp port-unreachable
+ reject with icmp host-unreachable
+ meta l4proto tcp reject with tcp reset
+ }
+}
+table inet u {
+ chain c {
+ reject
+ reject with icmpx port-unreachable
+ reject with icmp port-unreachable
+ reject with icmpv6 port-unreachable
+ }
+}
+table ip6 v {
+ chain c {
+ reject
+ reject with icmpv6 port-unreachable
+ }
+}
+`,
   "chain bindings": `table inet b {
   chain y {
     type filter hook input priority filter; policy accept;
@@ -314,9 +398,23 @@ table ip dorm { flags dormant; comment "asleep"; }
 describe.skipIf(why !== undefined)("nft text: read and print as nft 1.0.6 lists", () => {
   for (const [name, script] of Object.entries(CASES)) {
     it(name, () => {
-      expect(roundTrip(name, script)).toBeUndefined();
+      // nft lists `ct state == established|related` as `ct state established | related` and
+      // reads that back as "any of" (`established,related`): its own listing does not reload
+      // to the same rule, so for this case only the listing is compared (pinned below).
+      expect(roundTrip(name, script, name !== "bitmask comparisons")).toBeUndefined();
     });
   }
+
+  it("nft's own listing of an exact ct state comparison reloads as any-of", () => {
+    const ns = freshNs();
+    expect(nft(ns, ["-f", "-"], "table ip t {\n\tchain c {\n\t\tct state == established|related\n\t}\n}\n").ok).toBe(true);
+    const listed = nft(ns, ["list", "ruleset"]).out;
+    expect(listed).toContain("ct state established | related");
+    expect(parseNftText(listed, "exact").ruleset.tables[0]!.chains[0]!.rules[0]!.stmts[0]).toMatchObject({ op: "==" });
+    const again = freshNs();
+    expect(nft(again, ["-f", "-"], listed).ok).toBe(true);
+    expect(nft(again, ["list", "ruleset"]).out).toContain("ct state established,related");
+  });
 
   it("iptables-nft tables: the warning marks the table, xt matches are kept", () => {
     const ns = freshNs();

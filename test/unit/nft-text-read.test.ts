@@ -179,6 +179,15 @@ describe("nft text reader: statements", () => {
     expect(warnings.length).toBe(2);
   });
 
+  it("a rule that cannot be read is kept as written, with its handle, and reported", () => {
+    const { rs, errors } = read('table ip t {\n\tchain c {\n\t\ticmp type echo-request ip saddr . "lo" @s counter packets 1 bytes 84 # handle 4\n\t\taccept # handle 5\n\t}\n}\n');
+    expect(errors.length).toBe(1);
+    expect(rs.tables[0]!.chains[0]!.rules.map((r) => [r.handle, r.stmts])).toEqual([
+      [4, [{ kind: "other", name: "rule", text: 'icmp type echo-request ip saddr . "lo" @s counter packets 1 bytes 84' }]],
+      [5, [{ kind: "verdict", verdict: "accept" }]],
+    ]);
+  });
+
   it("a rule comment and an expression kept as other (tcp option)", () => {
     const r = rules('\t\ttcp option maxseg size 1460 accept comment "mss"')[0]!;
     expect(r.comment).toBe("mss");
@@ -310,6 +319,12 @@ describe("nft text reader: pasted text, limits", () => {
     expect(errors.map((e) => [e.line, e.col])).toEqual([[7, 13]]);
     const info = parseNftText(text, "t.nft").diagnostics.find((d) => d.severity === "info");
     expect(info?.message).toMatch(/lines 1, 3-4, 10-11/);
+  });
+
+  it("reads a ruleset quoted in markdown (> ...), columns kept", () => {
+    const { rs, errors } = read("> table ip t {\n> \tchain c {\n> \t\ttcp dport bogus\n> \t}\n> }\n");
+    expect(rs.tables.length).toBe(1);
+    expect(errors.map((e) => [e.line, e.col])).toEqual([[3, 15]]);
   });
 
   it("no input overflows the stack: 100k nested braces and parentheses are refused past the depth limit", () => {

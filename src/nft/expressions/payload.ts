@@ -50,7 +50,7 @@ const FIELDS: Readonly<Record<string, Header>> = {
     "parameter-problem": f("integer", 32, 32), "packet-too-big": f("integer", 32, 32), id: f("integer", 32, 16),
     sequence: f("integer", 48, 16), "max-delay": f("integer", 32, 16),
   },
-  igmp: { type: f("integer", 0, 8), mrt: f("integer", 8, 8), checksum: f("integer", 16, 16), group: f("ipv4_addr", 32, 32) },
+  igmp: { type: f("igmp_type", 0, 8), mrt: f("integer", 8, 8), checksum: f("integer", 16, 16), group: f("ipv4_addr", 32, 32) },
   tcp: {
     sport: f("inet_service", 0, 16), dport: f("inet_service", 16, 16), sequence: f("integer", 32, 32),
     ackseq: f("integer", 64, 32), doff: f("integer", 96, 4), reserved: f("integer", 100, 4), flags: f("tcp_flag", 104, 8),

@@ -14,7 +14,7 @@ import { wordTable } from "../expressions/types.js";
 import { expressionType, printNftExpr } from "../expressions/print.js";
 import { printNftRule } from "../print/statements.js";
 import { isHandleComment, handleOf } from "./cursor.js";
-import type { Token } from "./tokens.js";
+import { joinTokens, type Token } from "./tokens.js";
 import { RAW_TYPE, ValueReader, VERDICT_WORDS } from "./values.js";
 
 const RELATIONS: Readonly<Record<string, NftOp>> = wordTable({
@@ -51,11 +51,17 @@ export class StatementReader extends ValueReader {
         continue;
       }
       if (c.sink.errorCount === errors) break;
-      // After an error (perhaps inside braces), skip the whole rule from its start, braces balanced.
+      // After an error (perhaps inside braces), the whole rule from its start, braces balanced,
+      // is kept as written: left out, it would change what the chain does; kept, it is
+      // evaluated as indeterminate.
       c.depth = depth;
       c.pos = ruleStart;
       c.skipStatement();
-      rule.stmts = [];
+      const skipped = c.toks.slice(ruleStart, c.pos);
+      const text = joinTokens(skipped.filter((t) => t.type !== "nl" && t.type !== "comment"));
+      rule.stmts = [{ kind: "other", name: "rule", text }];
+      const handle = skipped.find(isHandleComment);
+      if (handle) rule.handle = handleOf(handle);
       break;
     }
     const end = c.cur();
