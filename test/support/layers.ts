@@ -41,7 +41,6 @@ export const LAYERS: readonly Layer[] = [
       { path: "src/facts/", what: "node facts (node.json, ip -j addr/route, ip route, sysctl)" },
       { path: "src/ipset/", what: "ipset save/list and set lookups" },
       { path: "src/ipvs/", what: "ipvsadm -Ln (and --stats/--rate) and ipvsadm-save -n, and the save form back" },
-      { path: "src/nft/json/", what: "nft -j list ruleset (and nft -j -f commands) → the nft AST" },
       { path: "src/packet/", what: "packets from text, JSON and kernel LOG lines" },
       { path: "src/nft/", what: "nftables: text (and JSON) readers, the listing printer, datatypes and expression kinds" },
       // Format detection decides which reader a text goes to, and syntax/extract shares its
