@@ -359,6 +359,29 @@ table netdev n {
  }
 }
 `,
+  "reject defaults": `table ip t {
+ chain c {
+ reject
+ reject with icmp port-unreachable
+ reject with icmp host-unreachable
+ meta l4proto tcp reject with tcp reset
+ }
+}
+table inet u {
+ chain c {
+ reject
+ reject with icmpx port-unreachable
+ reject with icmp port-unreachable
+ reject with icmpv6 port-unreachable
+ }
+}
+table ip6 v {
+ chain c {
+ reject
+ reject with icmpv6 port-unreachable
+ }
+}
+`,
   "chain bindings": `table inet b {
   chain y {
     type filter hook input priority filter; policy accept;

@@ -43,6 +43,7 @@ export const LAYERS: readonly Layer[] = [
       { path: "src/ipvs/", what: "ipvsadm -Ln (and --stats/--rate) and ipvsadm-save -n, and the save form back" },
       { path: "src/nft/", what: "nftables: nft list ruleset text, nft -f scripts and nft -j JSON, datatypes and expressions, and the listing printed back" },
       { path: "src/packet/", what: "packets from text, JSON and kernel LOG lines" },
+      { path: "src/nft/", what: "nftables: text (and JSON) readers, the listing printer, datatypes and expression kinds" },
       // Format detection decides which reader a text goes to, and syntax/extract shares its
       // line-shape predicates: it is part of reading.
       { path: "src/detect.ts", what: "which dump format a text is" },

@@ -56,6 +56,15 @@ describe("nft printer", () => {
     expect(reprint("ct state == established")).toBe("ct state == established");
   });
 
+  it("a reject of the family's default kind lists as plain reject (as JSON spells it out)", () => {
+    const r: NftRule = { stmts: [{ kind: "reject", type: "icmpx", code: "port-unreachable" }], span: S };
+    expect(printNftRule(r, { family: "inet" })).toBe("reject");
+    expect(printNftRule(r, { family: "ip" })).toBe("reject with icmpx port-unreachable");
+    expect(printNftRule({ stmts: [{ kind: "reject", type: "icmp", code: "port-unreachable" }], span: S }, { family: "ip" })).toBe("reject");
+    expect(printNftRule({ stmts: [{ kind: "reject", type: "icmpv6", code: "port-unreachable" }], span: S }, { family: "ip6" })).toBe("reject");
+    expect(printNftRule({ stmts: [{ kind: "reject", type: "icmp", code: "host-unreachable" }], span: S }, { family: "ip" })).toBe("reject with icmp host-unreachable");
+  });
+
   it("numeric output (-n) and numeric range bounds", () => {
     const r = rule("ct state established,related meta pkttype host ip dscp cs1 ether type ip fib daddr type local");
     expect(printNftRule(r, { numeric: true })).toBe("ct state 0x2,0x4 meta pkttype 0 ip dscp 0x08 ether type 0x0800 fib daddr type 2");

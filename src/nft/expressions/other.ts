@@ -5,7 +5,7 @@
  * that follow it are left for the rest of the rule.
  */
 import type { NftOtherExpr } from "../../model/nft.js";
-import type { ExprKind, WordReader } from "./types.js";
+import { wordTable, type ExprKind, type WordReader } from "./types.js";
 
 const TCP_OPTIONS = new Set(["eol", "nop", "maxseg", "window", "sack-perm", "sack", "sack0", "sack1", "sack2", "sack3", "timestamp", "mptcp", "fastopen", "md5sig"]);
 const TCP_OPTION_FIELDS = new Set(["kind", "length", "size", "count", "left", "right", "tsval", "tsecr", "subtype", "value"]);
@@ -77,18 +77,26 @@ const GRAMMARS: ReadonlyArray<readonly [string, Grammar]> = [
   }],
 ];
 
-/** Datatypes of the fields nft compares with something other than a number. */
+const addressOf = (words: readonly string[]): string => (words.includes("ip6") ? "ipv6_addr" : "ipv4_addr");
+
+/** Datatypes of the fields nft compares with something other than a number, by kind and last word. */
+const FIELD_TYPES: Readonly<Record<string, (words: readonly string[]) => string>> = wordTable({
+  "rt nexthop": addressOf,
+  "rt classid": () => "realm",
+  "socket mark": () => "mark",
+  "osf name": () => "string",
+  "osf version": () => "string",
+  "ipsec saddr": addressOf,
+  "ipsec daddr": addressOf,
+  "exthdr nexthdr": () => "inet_proto",
+});
+
 function otherType(e: NftOtherExpr): string[] | undefined {
   const words = e.text.split(" ");
-  const last = words[words.length - 1]!;
-  if (e.name === "rt" && last === "nexthop") return [words.includes("ip6") ? "ipv6_addr" : "ipv4_addr"];
-  if (e.name === "rt" && last === "classid") return ["realm"];
-  if (e.name === "socket" && last === "mark") return ["mark"];
-  if (e.name === "osf") return ["string"];
-  if (e.name === "ipsec" && (last === "saddr" || last === "daddr")) return [words.includes("ip6") ? "ipv6_addr" : "ipv4_addr"];
-  if (e.name === "exthdr" && words[0] === "exthdr") return ["boolean"];
-  if (e.name === "exthdr" && last === "nexthdr") return ["inet_proto"];
-  return ["integer"];
+  // `exthdr hbh` alone tests the header's presence: `exists` / `missing`.
+  if (words[0] === "exthdr") return ["boolean"];
+  const typeOf = FIELD_TYPES[`${e.name} ${words[words.length - 1]}`];
+  return [typeOf ? typeOf(words) : "integer"];
 }
 
 export const otherKind: ExprKind<NftOtherExpr> = {

@@ -62,8 +62,8 @@ export function readExpr(s: ExprScope, n: JsonNode, hint: Hint, depth: number, w
   const f = r.single(n, what, "the expression's kind");
   if (!f) return undefined;
   const v = f.value;
-  const name = f.key;
-  switch (name) {
+  const kind = f.key;
+  switch (kind) {
     case "payload": return payload(s, v);
     case "meta": {
       const o = r.fields(v, "meta expression");
@@ -85,15 +85,15 @@ export function readExpr(s: ExprScope, n: JsonNode, hint: Hint, depth: number, w
     }
     case "jhash":
     case "symhash": {
-      const o = r.fields(v, `${name} expression`);
+      const o = r.fields(v, `${kind} expression`);
       if (!o) return undefined;
-      const mod = r.int(o, "mod", `${name} expression`, 0, 0xffffffff);
-      if (mod === undefined) return void r.error(v, `${name} expression has no "mod"`, 'a "mod" number');
-      const seed = r.int(o, "seed", `${name} expression`, 0, 0xffffffff);
-      const offset = r.int(o, "offset", `${name} expression`, 0, 0xffffffff) ?? 0;
+      const mod = r.int(o, "mod", `${kind} expression`, 0, 0xffffffff);
+      if (mod === undefined) return void r.error(v, `${kind} expression has no "mod"`, 'a "mod" number');
+      const seed = r.int(o, "seed", `${kind} expression`, 0, 0xffffffff);
+      const offset = r.int(o, "offset", `${kind} expression`, 0, 0xffffffff) ?? 0;
       const e = o.get("expr");
-      const expr = e && readExpr(s, e.value, undefined, depth + 1, `${name} key`);
-      return { kind: "hash", mode: name, mod, offset, ...(seed !== undefined && { seed }), ...(expr && { expr }) };
+      const expr = e && readExpr(s, e.value, undefined, depth + 1, `${kind} key`);
+      return { kind: "hash", mode: kind, mod, offset, ...(seed !== undefined && { seed }), ...(expr && { expr }) };
     }
     case "prefix": {
       const o = r.fields(v, "prefix");
@@ -140,11 +140,11 @@ export function readExpr(s: ExprScope, n: JsonNode, hint: Hint, depth: number, w
     case "return":
     case "jump":
     case "goto":
-      return verdict(s, name, v);
+      return verdict(s, kind, v);
   }
-  if (BINOPS.has(name)) return binop(s, name as "&", v, hint, depth);
-  if (!KEPT_AS_WRITTEN.has(name)) r.warning(n, `${what}: unknown expression ${JSON.stringify(name)}, kept as written and evaluated as unknown`);
-  return { kind: "other", name, text: r.source(n) };
+  if (BINOPS.has(kind)) return binop(s, kind as "&", v, hint, depth);
+  if (!KEPT_AS_WRITTEN.has(kind)) r.warning(n, `${what}: unknown expression ${JSON.stringify(kind)}, kept as written and evaluated as unknown`);
+  return { kind: "other", name: kind, text: r.source(n) };
 }
 
 function setRef(s: ExprScope, n: JsonNode & { kind: "string" }): NftSetRef | undefined {

@@ -101,14 +101,12 @@ export function readChain(r: NftJsonReader, obj: JsonNode): (Placed & { chain: N
 }
 
 function baseChain(r: NftJsonReader, obj: JsonNode, f: Map<string, JsonField>, fam: NftFamily): NftBaseChain | undefined {
-  const type = r.needStr(obj, f, "type", "base chain");
-  const hook = r.needStr(obj, f, "hook", "base chain");
-  if (type === undefined || hook === undefined) return undefined;
-  if (!(CHAIN_TYPES as readonly string[]).includes(type)) return void r.error(f.get("type")!.value, `unknown chain type ${JSON.stringify(type)}`, CHAIN_TYPES.join(", "));
-  if (!(HOOKS as readonly string[]).includes(hook)) return void r.error(f.get("hook")!.value, `unknown hook ${JSON.stringify(hook)}`, HOOKS.join(", "));
-  const prio = priority(r, obj, f, fam, hook as NftHook, "base chain");
+  const type = r.oneOf(f, "type", "base chain", CHAIN_TYPES);
+  const hook = r.oneOf(f, "hook", "base chain", HOOKS);
+  if (!r.need(obj, f, ["type", "hook"], "base chain") || !type || !hook) return undefined;
+  const prio = priority(r, obj, f, fam, hook, "base chain");
   if (!prio) return undefined;
-  const base: NftBaseChain = { type: type as NftChainType, hook: hook as NftHook, ...prio };
+  const base: NftBaseChain = { type, hook, ...prio };
   const policy = r.oneOf(f, "policy", "base chain", ["accept", "drop"] as const);
   if (policy === null) return undefined;
   if (policy) base.policy = policy;
@@ -255,13 +253,12 @@ export function readFlowtable(r: NftJsonReader, obj: JsonNode): (Placed & { flow
   if (!f) return undefined;
   const where = placed(r, obj, f, "flowtable");
   const name = r.needStr(obj, f, "name", "flowtable");
-  const hook = r.needStr(obj, f, "hook", "flowtable");
-  if (!where || name === undefined || hook === undefined) return undefined;
-  if (!(HOOKS as readonly string[]).includes(hook)) return void r.error(f.get("hook")!.value, `unknown hook ${JSON.stringify(hook)}`, HOOKS.join(", "));
+  const hook = r.oneOf(f, "hook", "flowtable", HOOKS);
+  if (!r.need(obj, f, ["hook"], "flowtable") || !where || name === undefined || !hook) return undefined;
   // A flowtable's priority prints as a netdev chain's does (nft's flowtable_print_declaration).
-  const prio = priority(r, obj, f, "netdev", hook as NftHook, "flowtable");
+  const prio = priority(r, obj, f, "netdev", hook, "flowtable");
   if (!prio) return undefined;
-  const flowtable: NftFlowtable = { name, hook: hook as NftHook, ...prio, devices: r.strings(f, "dev", "flowtable") ?? [], flags: r.strings(f, "flags", "flowtable") ?? [], span: r.span(obj.at) };
+  const flowtable: NftFlowtable = { name, hook, ...prio, devices: r.strings(f, "dev", "flowtable") ?? [], flags: r.strings(f, "flags", "flowtable") ?? [], span: r.span(obj.at) };
   const h = handle(r, f, "flowtable");
   if (h !== undefined) flowtable.handle = h;
   return { ...where, flowtable };

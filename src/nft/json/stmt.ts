@@ -28,12 +28,12 @@ export function readStmt(s: StmtScope, n: JsonNode): NftStmt | undefined {
   const f = r.single(n, "statement", "the statement's kind");
   if (!f) return undefined;
   const v = f.value;
-  const name = f.key;
-  if (isVerdictName(name)) {
+  const kind = f.key;
+  if (isVerdictName(kind)) {
     const e = readExpr(s, n, undefined, 0, "verdict");
     return e?.kind === "verdict" ? e : undefined;
   }
-  switch (name) {
+  switch (kind) {
     case "match": return match(s, v);
     case "counter": return counter(s, v);
     case "mangle": return mangle(s, v);
@@ -44,12 +44,12 @@ export function readStmt(s: StmtScope, n: JsonNode): NftStmt | undefined {
     case "dnat":
     case "masquerade":
     case "redirect":
-      return nat(s, name, v);
+      return nat(s, kind, v);
     case "reject": return reject(s, v);
     case "notrack": return { kind: "notrack" };
     case "set":
     case "map":
-      return setStmt(s, name, v);
+      return setStmt(s, kind, v);
     case "vmap": {
       const o = r.fields(v, "vmap statement");
       const [k, d] = (o && r.need(v, o, ["key", "data"], "vmap statement")) ?? [];
@@ -62,11 +62,11 @@ export function readStmt(s: StmtScope, n: JsonNode): NftStmt | undefined {
     case "ct helper":
     case "ct timeout":
     case "ct expectation":
-      return objRef(s, name, v);
+      return objRef(s, kind, v);
     case "secmark":
     case "synproxy":
       // A name refers to the table's object; settings given inline are a statement netfate keeps as written.
-      return v.kind === "string" || isMapObjRef(v) ? objRef(s, name, v) : { kind: "other", name, text: r.source(n) };
+      return v.kind === "string" || isMapObjRef(v) ? objRef(s, kind, v) : { kind: "other", name: kind, text: r.source(n) };
     case "xt": {
       const o = r.fields(v, "xt statement");
       if (!o) return undefined;
@@ -76,8 +76,8 @@ export function readStmt(s: StmtScope, n: JsonNode): NftStmt | undefined {
       return type && xname !== undefined ? { kind: "xt", type, name: xname } : undefined;
     }
   }
-  if (!KEPT_AS_WRITTEN.has(name)) r.warning(n, `unknown statement ${JSON.stringify(name)}, kept as written and evaluated as unknown`);
-  return { kind: "other", name, text: r.source(n) };
+  if (!KEPT_AS_WRITTEN.has(kind)) r.warning(n, `unknown statement ${JSON.stringify(kind)}, kept as written and evaluated as unknown`);
+  return { kind: "other", name: kind, text: r.source(n) };
 }
 
 function match(s: StmtScope, v: JsonNode): NftStmt | undefined {
@@ -260,21 +260,21 @@ function reject(s: StmtScope, v: JsonNode): NftReject | undefined {
 }
 
 /** `{"set": {"op", "elem", "set": "@s", "stmt"?}}`, `{"map": {..., "data"}}`: a rule adding to, updating or deleting from a named set. */
-function setStmt(s: StmtScope, name: "set" | "map", v: JsonNode): NftSetStmt | undefined {
+function setStmt(s: StmtScope, kind: "set" | "map", v: JsonNode): NftSetStmt | undefined {
   const { r } = s;
-  const what = `${name} statement`;
+  const what = `${kind} statement`;
   const o = r.fields(v, what);
   if (!o) return undefined;
   const op = r.oneOf(o, "op", what, ["add", "update", "delete"] as const);
   // The set statement names its set in "set", the map statement in "map".
-  const setName = r.needStr(v, o, name, what);
+  const setName = r.needStr(v, o, kind, what);
   const e = o.get("elem");
   if (op === undefined) r.error(v, `a ${what} has no "op"`, '"add", "update" or "delete"');
   if (!op || setName === undefined) return undefined;
   if (!e) return void r.error(v, `a ${what} has no "elem"`, "the element");
   const set = setName.replace(/^@/, "");
   const types = s.setTypes(set);
-  if (!types && s.table !== undefined) r.error(o.get(name)!.value, `no set or map ${JSON.stringify(set)} in table ${s.table}`, "a set or map declared before the rule");
+  if (!types && s.table !== undefined) r.error(o.get(kind)!.value, `no set or map ${JSON.stringify(set)} in table ${s.table}`, "a set or map declared before the rule");
   const el = element(s, e.value, types?.key, undefined, 1);
   if (!el) return undefined;
   const st: NftSetStmt = { kind: "setop", op, set, key: el.key };

@@ -85,7 +85,8 @@ function printChain(ch: NftChain, family: NftTable["family"], o: RulesetPrintOpt
     lines.push(`\t\ttype ${b.type} hook ${b.hook}${dev} priority ${prio}; policy ${b.policy ?? "accept"};`);
   }
   // A rule with an anonymous chain spans lines: its inner lines are indented one level more.
-  for (const r of ch.rules) lines.push(`\t\t${printNftRule(r, o).replace(/\n/g, "\n\t\t")}`);
+  const ro = { ...o, family };
+  for (const r of ch.rules) lines.push(`\t\t${printNftRule(r, ro).replace(/\n/g, "\n\t\t")}`);
   lines.push("\t}");
   return lines;
 }

@@ -4,18 +4,23 @@
  * a quota's `used 0`; `==` is printed only where it differs from the implicit match (a
  * bitmask's "any bit" or a masked value).
  */
-import type { NftExpr, NftMatch, NftNat, NftRule, NftStmt } from "../../model/nft.js";
+import type { NftExpr, NftFamily, NftMatch, NftNat, NftReject, NftRule, NftStmt } from "../../model/nft.js";
 import { boundChainRules } from "../side-facts.js";
 import { BYTE_UNITS, isBitmaskType, numericTime, parseConst, printConst, printDuration, type PrintOptions } from "../datatypes.js";
 import { expressionType, printNftExpr } from "../expressions/print.js";
 
 export interface RulePrintOptions extends PrintOptions {
+  /** The family of the rule's table: nft lists a reject of the family's default kind as plain `reject`. */
+  family?: NftFamily;
   /** `nft -a`: ` # handle N` after the rule. */
   handles?: boolean;
   /** `nft -s`: no counter values, no quota usage. */
   stateless?: boolean;
 }
 
+
+/** iptables-nft extensions nft 1.0.6 prints as their empty translation (two spaces in the rule). */
+const SILENT_XT = new Set(["match comment"]);
 
 /** One set bit: a single flag (`syn`), as opposed to several (`syn,ack`). */
 function singleBit(e: NftExpr): boolean {
@@ -73,6 +78,16 @@ function printNat(s: NftNat, o: PrintOptions): string {
   return out;
 }
 
+/**
+ * `reject with icmp port-unreachable` in an ip table, `icmpv6` in ip6, `icmpx` elsewhere: the
+ * family's default, which nft 1.0.6 lists as `reject` (and JSON spells out).
+ */
+function isDefaultReject(s: NftReject, family: NftFamily | undefined): boolean {
+  if (family === undefined || s.code === undefined) return false;
+  const kind = family === "ip" ? "icmp" : family === "ip6" ? "icmpv6" : "icmpx";
+  return s.type === kind && rejectCodeText(kind, s.code, {}) === "port-unreachable";
+}
+
 function rejectCodeText(type: string, code: string, o: PrintOptions): string {
   const dt = type === "icmp" ? "icmp_code" : type === "icmpv6" ? "icmpv6_code" : "icmpx_code";
   const c = parseConst(dt, code);
@@ -118,7 +133,7 @@ export function printNftStmt(s: NftStmt, o: RulePrintOptions = {}): string {
     case "nat":
       return printNat(s, o);
     case "reject":
-      if (s.type === undefined) return "reject";
+      if (s.type === undefined || isDefaultReject(s, o.family)) return "reject";
       if (s.type === "tcp reset") return "reject with tcp reset";
       return `reject with ${s.type}${s.code !== undefined ? ` ${rejectCodeText(s.type, s.code, o)}` : ""}`;
     case "mangle":
@@ -141,8 +156,7 @@ export function printNftStmt(s: NftStmt, o: RulePrintOptions = {}): string {
     case "objref":
       return s.type.startsWith("ct ") ? `${s.type} set ${p(s.name)}` : `${s.type} name ${p(s.name)}`;
     case "xt":
-      // nft 1.0.6 prints xt comment as its (empty) translation: two spaces in the rule.
-      return s.type === "match" && s.name === "comment" ? "" : `xt ${s.type} ${s.name}`;
+      return SILENT_XT.has(`${s.type} ${s.name}`) ? "" : `xt ${s.type} ${s.name}`;
     case "other": {
       const bound = boundChainRules.get(s);
       if (!bound) return s.text;

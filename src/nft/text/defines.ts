@@ -23,6 +23,10 @@ function atStatementStart(out: readonly Token[]): boolean {
 }
 
 export function substituteDefines(tokens: readonly Token[], sink: DiagnosticSink): DefinesResult {
+  // Most inputs (every listing) have none of these: nothing to copy.
+  if (!tokens.some((t) => t.type === "word" && (t.text.startsWith("$") || t.text === "define" || t.text === "redefine" || t.text === "undefine" || t.text === "include"))) {
+    return { tokens: tokens as Token[], defines: [], includes: [] };
+  }
   const out: Token[] = [];
   const values = new Map<string, Token[]>();
   const defines: DefinesResult["defines"] = [];

@@ -24,6 +24,7 @@ export interface ProseResult {
 
 /** Brace depth change of a line, ignoring braces in strings and comments. */
 function braceDelta(line: string): number {
+  if (line.indexOf("{") < 0 && line.indexOf("}") < 0) return 0;
   let d = 0;
   let inString = false;
   for (let i = 0; i < line.length; i++) {
@@ -44,10 +45,14 @@ export function setAsideProse(text: string, file: string): ProseResult {
   const skipped: number[] = [];
   let depth = 0;
   let nftLines = 0;
+  let quotedAny = false;
   for (let i = 0; i < lines.length; i++) {
     // A markdown quote (`> table ip t {`): the markers become spaces, so columns stay.
     const quoted = /^(?:> ?)+/.exec(lines[i]!);
-    if (quoted) lines[i] = " ".repeat(quoted[0].length) + lines[i]!.slice(quoted[0].length);
+    if (quoted) {
+      lines[i] = " ".repeat(quoted[0].length) + lines[i]!.slice(quoted[0].length);
+      quotedAny = true;
+    }
     const raw = lines[i]!.replace(/\r$/, "");
     const line = raw.trim();
     let keep: boolean;
@@ -84,5 +89,5 @@ export function setAsideProse(text: string, file: string): ProseResult {
       message: `${skipped.length} line(s) around the nft text were set aside as not nft (prose, prompts, fences): lines ${shown}`,
     });
   }
-  return { text: lines.join("\n"), diagnostics, nftLines };
+  return { text: skipped.length > 0 || quotedAny ? lines.join("\n") : text, diagnostics, nftLines };
 }

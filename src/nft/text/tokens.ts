@@ -58,6 +58,11 @@ export function joinTokens(toks: readonly Token[]): string {
   return s;
 }
 
+/** Every token with the same fields in the same order (one shape for the engine: a listing has millions). */
+function token(type: TokenType, text: string, line: number, col: number, value?: string): Token {
+  return { type, text, line, col, value, glued: false, wide: false };
+}
+
 export function spanOf(t: Token): Span {
   return { line: t.line, col: t.col, len: t.text.length };
 }
@@ -83,7 +88,7 @@ export function tokenize(text: string): { tokens: Token[]; unterminated: Token[]
     const c = text[i]!;
     const col = i - lineStart + 1;
     if (c === "\n") {
-      tokens.push({ type: "nl", text: "\n", line, col });
+      tokens.push(token("nl", "\n", line, col));
       i++;
       line++;
       lineStart = i;
@@ -105,7 +110,7 @@ export function tokenize(text: string): { tokens: Token[]; unterminated: Token[]
     if (c === "#") {
       let j = i;
       while (j < n && text[j] !== "\n") j++;
-      push({ type: "comment", text: text.slice(i, j).replace(/\r$/, ""), line, col }, start);
+      push(token("comment", text.slice(i, j).replace(/\r$/, ""), line, col), start);
       i = j;
       lastEnd = i;
       continue;
@@ -128,7 +133,7 @@ export function tokenize(text: string): { tokens: Token[]; unterminated: Token[]
         value += text[j];
         j++;
       }
-      const t: Token = { type: "string", text: text.slice(i, j), line, col, value };
+      const t = token("string", text.slice(i, j), line, col, value);
       if (!closed) unterminated.push(t);
       push(t, start);
       i = j;
@@ -142,7 +147,7 @@ export function tokenize(text: string): { tokens: Token[]; unterminated: Token[]
       const rest = text.slice(i, i + 40);
       const hit = m.exec(rest);
       if (hit) {
-        push({ type: "word", text: hit[0], line, col }, start);
+        push(token("word", hit[0], line, col), start);
         i += hit[0].length;
         lastEnd = i;
         continue;
@@ -150,7 +155,7 @@ export function tokenize(text: string): { tokens: Token[]; unterminated: Token[]
     }
     const two = text.slice(i, i + 2);
     if (PUNCT2.has(two)) {
-      push({ type: "punct", text: two, line, col }, start);
+      push(token("punct", two, line, col), start);
       i += 2;
       lastEnd = i;
       continue;
@@ -177,19 +182,19 @@ export function tokenize(text: string): { tokens: Token[]; unterminated: Token[]
         }
         break;
       }
-      push({ type: "word", text: text.slice(i, j), line, col }, start);
+      push(token("word", text.slice(i, j), line, col), start);
       i = j;
       lastEnd = i;
       continue;
     }
     if (PUNCT1.has(c)) {
-      push({ type: "punct", text: c, line, col }, start);
+      push(token("punct", c, line, col), start);
       i++;
       lastEnd = i;
       continue;
     }
     // Anything else is a one-character word the parser will report where it stands.
-    push({ type: "word", text: c, line, col }, start);
+    push(token("word", c, line, col), start);
     i++;
     lastEnd = i;
   }
