@@ -9,7 +9,7 @@ import { evaluatePath, evaluateReplyPath } from "./path.js";
 import type { ConntrackSummary, IpsetView, NodeView, Outcome, StateAssumptions } from "../model/evaluation.js";
 import { noIpsets, unknownNode } from "./unknown-facts.js";
 import type { IpvsTable } from "../model/ipvs.js";
-import type { NftRuleset } from "../model/nft.js";
+import type { NftRuleset, NftTable } from "../model/nft.js";
 import { nftFamilySees } from "../model/nft.js";
 import { compileNft, type NftCompiled, type NftProblem } from "./nft/compile.js";
 
@@ -76,8 +76,13 @@ export class NetfilterNode {
     if (!this.inputs.nft?.length) return undefined;
     let c = this.compiledNft.get(family);
     if (!c) {
-      // iptables-nft's own tables are run from the iptables dump when one of their family is given.
-      const covered = (f: string) => this.inputs.rulesets.some((r) => r.family === (f === "ip" ? "ipv4" : f === "ip6" ? "ipv6" : ""));
+      // iptables-nft's own tables are run from the iptables dump that holds them: an nft table of
+      // family ip (ip6) named as a table of an iptables-nft (or unlabelled) IPv4 (IPv6) dump is
+      // that table, whether or not the listing said it is managed by iptables-nft (JSON never does).
+      const covered = (t: NftTable) => {
+        const fam = t.family === "ip" ? "ipv4" : t.family === "ip6" ? "ipv6" : undefined;
+        return this.inputs.rulesets.some((r) => r.family === fam && r.flavour !== "legacy" && r.tables.some((x) => x.name === t.name));
+      };
       c = compileNft(this.inputs.nft, family, covered);
       this.compiledNft.set(family, c);
     }

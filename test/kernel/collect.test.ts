@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { KernelNode, kernelSkipReason, NODE_ETH0_CNI0 } from "./harness.js";
+import { KernelNode, kernelSkipReason, NODE_ETH0_CNI0, PROBE_TABLE } from "./harness.js";
 import { kernelSteps } from "./compare.js";
 import { readBundle } from "../../src/cli/bundle.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
@@ -69,8 +69,10 @@ describe.skipIf(why !== undefined)(`collect on a node, trace from the bundle${wh
     expect(j.outcomes).toHaveLength(1);
     const o = j.outcomes[0];
     expect(o.fate, JSON.stringify(o.fate)).toMatchObject({ kind: "forwarded", iface: "eth0" });
-    // The bundle holds the harness's TRACE rules in raw; the kernel's trace leaves them out.
-    const ours = o.steps.filter((s: { table: string }) => s.table !== "raw").map((s: { table: string; chain: string; rule: number | string; verdict: string }) =>
+    // The bundle holds the harness's TRACE rules in raw, and its probe table in nftables.json
+    // (netfate runs it, as the kernel does); the kernel's trace leaves both out.
+    expect(o.steps.some((s: { nft?: { table: string } }) => s.nft?.table === PROBE_TABLE)).toBe(true);
+    const ours = o.steps.filter((s: { table: string }) => s.table !== "raw" && s.table !== "nft").map((s: { table: string; chain: string; rule: number | string; verdict: string }) =>
       `${s.table} ${s.chain} ${s.rule} ${["DNAT", "MASQUERADE", "SNAT"].includes(s.verdict) ? "ACCEPT" : s.verdict}`);
     if (kt && kt !== "send-failed") expect(ours.join("\n")).toBe(kernelSteps(kt.steps, new Set(["nat", "filter"])).join("\n"));
     expect(o.final).toMatchObject({ src: "192.168.0.11", dst: "192.168.0.50", dport: 8080 });

@@ -230,7 +230,7 @@ describe("cluster.json", () => {
 
   it("a rules file with no rules in it cannot be used: refused, naming the node", () => {
     const dir = tree({ "junk.txt": "hello\n", "cluster.json": '{"nodes": {"n1": {"rules": ["junk.txt"]}}}' });
-    expect(() => loadCluster(join(dir, "cluster.json"))).toThrow(/^node n1: .*junk\.txt: no iptables rules found in it/);
+    expect(() => loadCluster(join(dir, "cluster.json"))).toThrow(/^node n1: .*junk\.txt: no iptables or nftables rules found in it/);
   });
 
   it("a byte order mark before it is skipped, as by every reader", () => {

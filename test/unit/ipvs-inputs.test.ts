@@ -22,7 +22,7 @@ describe("assembling the inputs", () => {
     expect(a.rulesets).toHaveLength(1);
     expect(a.ipvs?.services).toHaveLength(1);
     expect(a.notes).toContain("ipvsadm.txt: format ipvsadm (detected: line 1: ipvsadm-save line)");
-    expect(() => assembleInputs({ rules: [{ file: "ipvsadm.txt", text: IPVS }] })).toThrow(/no iptables rules given: only ipvsadm output/);
+    expect(() => assembleInputs({ rules: [{ file: "ipvsadm.txt", text: IPVS }] })).toThrow(/no iptables or nftables rules given: only ipvsadm output/);
   });
 
   it("--ipvs input: what is wrong in it is located", () => {

@@ -70,7 +70,7 @@ const HOOKS: Readonly<Partial<Record<string, Hook>>> = {
 };
 
 /** Whether a table holds iptables-nft's own rules that the iptables evaluator runs instead (see NodeInputs.rulesets). */
-export type IptablesCovers = (family: NftFamily) => boolean;
+export type IptablesCovers = (table: NftTable) => boolean;
 
 export function compileNft(rulesets: readonly NftRuleset[], family: Family, iptablesCovers: IptablesCovers): NftCompiled {
   const out: NftCompiled = { hooks: new Map(), problems: [], conntrack: false, tables: 0 };
@@ -84,7 +84,7 @@ export function compileNft(rulesets: readonly NftRuleset[], family: Family, ipta
         continue;
       }
       if (!nftFamilySees(t.family, pkt)) continue;
-      if (t.managedBy === "iptables-nft" && iptablesCovers(t.family)) continue;
+      if (iptablesCovers(t)) continue;
       if (t.flags.includes("dormant")) {
         out.problems.push({ family: t.family, table: t.name, message: `table ${t.family} ${t.name} is dormant: its chains are not registered`, span: t.span });
         continue;
