@@ -7,6 +7,7 @@ import type { Evaluation } from "../netfilter/model.js";
 import type { Outcome, Step } from "../model/evaluation.js";
 import type { PacketSpec } from "../model/packet.js";
 import { stepRuleText } from "./describe.js";
+import { loadProblems } from "./text.js";
 
 export const TRACE_JSON_VERSION = 1;
 
@@ -82,6 +83,6 @@ export function evaluationJson(e: Evaluation): Record<string, unknown> {
     version: TRACE_JSON_VERSION,
     packet: packetJson(p),
     outcomes: e.outcomes.map((o) => outcomeJson(o, p.family)),
-    problems: e.problems,
+    problems: loadProblems(e),
   };
 }

@@ -114,9 +114,25 @@ export function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 8
   return lines;
 }
 
+/** A load-time finding about the rules: an iptables table's, or (with `family`) an nft table's. */
+export interface LoadProblem {
+  family?: string;
+  table: string;
+  chain: string;
+  rule?: number;
+  message: string;
+}
+
+/** Every load-time finding of an evaluation, iptables' and nftables' alike. */
+export function loadProblems(e: Pick<Evaluation, "problems" | "nftProblems">): LoadProblem[] {
+  const nft = (e.nftProblems ?? []).map((p) => ({ family: p.family, table: p.table, chain: p.chain ?? "", ...(p.rule !== undefined ? { rule: p.rule } : {}), message: p.message }));
+  return nft.length ? [...e.problems, ...nft] : e.problems;
+}
+
 /** A load-time problem as a `note:` line; `node` names the node it was found on, in a cluster. */
-export function problemNote(p: Evaluation["problems"][number], node?: string): string {
-  return `note: ${node !== undefined ? `${node}: ` : ""}${p.table} ${p.chain}${p.rule ? ` rule ${p.rule}` : ""}: ${p.message}`;
+export function problemNote(p: LoadProblem, node?: string): string {
+  const where = `${p.family !== undefined ? `${p.family} ` : ""}${p.table}${p.chain ? ` ${p.chain}` : ""}`;
+  return `note: ${node !== undefined ? `${node}: ` : ""}${where}${p.rule ? ` rule ${p.rule}` : ""}: ${p.message}`;
 }
 
 /** ", if A and B": the undecided conditions an outcome rests on, for its heading. */
@@ -187,7 +203,7 @@ export function traceText(e: Evaluation, o: TextOptions): string {
     out.push(...assumingLines(oc, c));
     out.push("");
   });
-  if (o.notes !== false) for (const p of e.problems) out.push(c.yellow(problemNote(p)));
+  if (o.notes !== false) for (const p of loadProblems(e)) out.push(c.yellow(problemNote(p)));
   return out.join("\n").replace(/\n+$/, "") + "\n";
 }
 

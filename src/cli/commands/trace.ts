@@ -7,7 +7,7 @@ import { buildNode } from "../../netfilter/model.js";
 import { formatDiagnostic } from "../../model/diagnostics.js";
 import { parsePacketText, type PacketParse } from "../../packet/parse.js";
 import { evaluationJson } from "../../explain/json.js";
-import { problemNote, traceText, whyDroppedText } from "../../explain/text.js";
+import { loadProblems, problemNote, traceText, whyDroppedText } from "../../explain/text.js";
 import { answerVerdict, outcomeVerdict } from "../../explain/text.js";
 import type { Outcome } from "../../model/evaluation.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
@@ -83,7 +83,7 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
     for (const o of e.outcomes) o.assumptions.push(left);
   }
   // Notes are for the person, on stderr; stdout holds the answer only.
-  if (!quiet) for (const p of e.problems) io.err(problemNote(p) + "\n");
+  if (!quiet) for (const p of loadProblems(e)) io.err(problemNote(p) + "\n");
   const format = flagSet(args, "json") ? "json" : flagValue(args, "format") ?? "text";
   let text: string;
   switch (format) {

@@ -84,7 +84,11 @@ export function compileNft(rulesets: readonly NftRuleset[], family: Family, ipta
         continue;
       }
       if (!nftFamilySees(t.family, pkt)) continue;
-      if (iptablesCovers(t)) continue;
+      if (iptablesCovers(t)) {
+        // Said, so a reader of the trace knows which input each chain of the table came from.
+        out.problems.push({ family: t.family, table: t.name, message: `iptables-nft's own table${t.managedBy ? "" : " (named as a table of the iptables dump given)"}: its chains are run from the iptables dump, not a second time from the nft ruleset`, span: t.span });
+        continue;
+      }
       if (t.flags.includes("dormant")) {
         out.problems.push({ family: t.family, table: t.name, message: `table ${t.family} ${t.name} is dormant: its chains are not registered`, span: t.span });
         continue;
