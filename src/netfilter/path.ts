@@ -191,15 +191,23 @@ function nftHook(ctx: PathContext, hook: Hook, tracked = false): NftHook {
   return { hook, chains: ctx.nft?.hooks.get(hook)?.filter((b) => b.type !== "nat") ?? [], next: 0, tracked };
 }
 
-/** NF_IP_PRI_CONNTRACK: chains below it in PREROUTING and OUTPUT see no conntrack entry (checked: test/kernel/nft-semantics.test.ts). */
+/**
+ * NF_IP_PRI_CONNTRACK: chains below it in PREROUTING and OUTPUT see no conntrack entry (checked:
+ * test/kernel/nft-semantics.test.ts). A chain at exactly -200 runs before conntrack when it was
+ * registered after it (the later registered runs first among equals), as on a node whose
+ * conntrack some earlier rule already enabled: taken so, and said (checked in a netns, same file).
+ */
 const PRI_CONNTRACK = -200;
+
+const CONNTRACK_TIE = "the chain has conntrack's priority (-200): it runs before conntrack when registered after it (conntrack already enabled when the ruleset was loaded), which the input does not show; taken so (the packet has no conntrack entry yet)";
 
 /** Runs the hook's nft chains below `priority` that have not run yet. `spec`: the packet as sent (route chains in OUTPUT re-route). */
 function nftBelow(live: Branch[], h: NftHook, priority: number, ctx: PathContext, finals: Final[], spec?: PacketSpec): Branch[] {
   let l = live;
   while (h.next < h.chains.length && h.chains[h.next]!.priority < priority) {
     const base = h.chains[h.next++]!;
-    const beforeConntrack = !h.tracked && (h.hook === "PREROUTING" || h.hook === "OUTPUT") && base.priority < PRI_CONNTRACK;
+    const beforeConntrack = !h.tracked && (h.hook === "PREROUTING" || h.hook === "OUTPUT") && base.priority <= PRI_CONNTRACK;
+    if (beforeConntrack && base.priority === PRI_CONNTRACK) for (const br of l) assume(br, CONNTRACK_TIE);
     if (base.type === "route" && h.hook === "OUTPUT" && spec) {
       // A route chain in OUTPUT re-routes a packet whose mark or destination it changed
       // (nf_route_table_hook compares them with what the chain was given), as mangle OUTPUT does.

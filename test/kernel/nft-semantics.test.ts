@@ -7,6 +7,7 @@
  *
  * What the kernel showed (nftables 1.0.6, this machine's kernel):
  * - a chain below conntrack (-250 in prerouting) sees `ct state invalid`, not untracked or new;
+ *   so does one at -200 registered after conntrack was enabled (the later registered runs first);
  * - nat chains run from the NAT core's hook at -100: a nat chain at -50 saw the mark a filter
  *   chain at -90 had not set yet, and a nat chain after one that set DNAT up did not run;
  * - nat chains holding no ct expression or nat statement never run (conntrack is off);
@@ -109,6 +110,21 @@ describe.skipIf(why)("nft semantics against the kernel", () => {
     ]);
     const { hits, packet } = sendThrough(t);
     expect(hits).toEqual(["early#1", "late#1"]);
+    expect(netfateHits(t, packet)).toEqual([hits]);
+  });
+
+  it("a chain at conntrack's own priority, registered after conntrack was enabled, runs before it (ct state invalid)", () => {
+    // Conntrack enabled by an earlier ruleset, as on a node: the chain at -200 registered later runs first.
+    // (Loaded in one batch with the only rule that enables conntrack, conntrack would be the later, and run first.)
+    run(["ip", "netns", "exec", NODE_NS, "nft", "-f", "-"], script(table("ip", "keep", [chain("c", [rule(match(ct("state"), ctState("new")), counter)], base("filter", "input", 0))])));
+    const t = table("ip", "t", [
+      chain("at200", [
+        rule(udp, match(ct("state"), ctState("invalid")), counter),
+        rule(udp, match(ct("state"), ctState("new")), counter),
+      ], base("filter", "prerouting", -200)),
+    ]);
+    const { hits, packet } = sendThrough(t);
+    expect(hits).toEqual(["at200#1"]);
     expect(netfateHits(t, packet)).toEqual([hits]);
   });
 
