@@ -191,15 +191,23 @@ function nftHook(ctx: PathContext, hook: Hook, tracked = false): NftHook {
   return { hook, chains: ctx.nft?.hooks.get(hook)?.filter((b) => b.type !== "nat") ?? [], next: 0, tracked };
 }
 
-/** NF_IP_PRI_CONNTRACK: chains below it in PREROUTING and OUTPUT see no conntrack entry (checked: test/kernel/nft-semantics.test.ts). */
+/**
+ * NF_IP_PRI_CONNTRACK: chains below it in PREROUTING and OUTPUT see no conntrack entry (checked:
+ * test/kernel/nft-semantics.test.ts). A chain at exactly -200 runs before conntrack when it was
+ * registered after it (the later registered runs first among equals), as on a node whose
+ * conntrack some earlier rule already enabled: taken so, and said (checked in a netns, same file).
+ */
 const PRI_CONNTRACK = -200;
+
+const CONNTRACK_TIE = "the chain has conntrack's priority (-200): it runs before conntrack when registered after it (conntrack already enabled when the ruleset was loaded), which the input does not show; taken so (the packet has no conntrack entry yet)";
 
 /** Runs the hook's nft chains below `priority` that have not run yet. `spec`: the packet as sent (route chains in OUTPUT re-route). */
 function nftBelow(live: Branch[], h: NftHook, priority: number, ctx: PathContext, finals: Final[], spec?: PacketSpec): Branch[] {
   let l = live;
   while (h.next < h.chains.length && h.chains[h.next]!.priority < priority) {
     const base = h.chains[h.next++]!;
-    const beforeConntrack = !h.tracked && (h.hook === "PREROUTING" || h.hook === "OUTPUT") && base.priority < PRI_CONNTRACK;
+    const beforeConntrack = !h.tracked && (h.hook === "PREROUTING" || h.hook === "OUTPUT") && base.priority <= PRI_CONNTRACK;
+    if (beforeConntrack && base.priority === PRI_CONNTRACK) for (const br of l) assume(br, CONNTRACK_TIE);
     if (base.type === "route" && h.hook === "OUTPUT" && spec) {
       // A route chain in OUTPUT re-routes a packet whose mark or destination it changed
       // (nf_route_table_hook compares them with what the chain was given), as mangle OUTPUT does.
@@ -210,6 +218,27 @@ function nftBelow(live: Branch[], h: NftHook, priority: number, ctx: PathContext
     } else l = nftStage(l, base, ctx, finals, beforeConntrack);
   }
   return l;
+}
+
+/**
+ * Runs the hook's nft chains up to the NAT core's priority (`natAt`: -100 in PREROUTING and
+ * OUTPUT, 100 in INPUT and POSTROUTING), those at it included: a chain of equal priority
+ * registered after the NAT core's hook runs before it, and the NAT core's hook is registered
+ * once, by the first nat chain of the namespace, so on a node it is the earlier (checked in a
+ * netns: test/kernel/nft-semantics.test.ts). Which was first the input does not show: said.
+ */
+function nftThroughNatCore(live: Branch[], h: NftHook, natAt: number, ctx: PathContext, finals: Final[], spec?: PacketSpec): Branch[] {
+  const tied = h.chains.slice(h.next).filter((b) => b.priority === natAt);
+  if (tied.length && natChainsAt(ctx, h.hook)) {
+    const names = tied.map((b) => `nft ${b.table.family} ${b.table.name} ${b.chain.name}`).join(", ");
+    for (const br of live) assume(br, `${names} and the NAT core's hook have the same priority (${natAt}): the later registered runs first, which the input does not show; taken as the NAT core's hook registered first (by an earlier nat chain), so ${names} before the nat chains`);
+  }
+  return nftBelow(live, h, natAt + 1, ctx, finals, spec);
+}
+
+/** Whether any nat chain (nft's or iptables' nat table) is attached to the hook. */
+function natChainsAt(ctx: PathContext, hook: Hook): boolean {
+  return (ctx.nft?.hooks.get(hook)?.some((b) => b.type === "nat") ?? false) || ctx.rules.tables.get("nat")?.chains.get(hook)?.declared === true;
 }
 
 /** One nft base chain for every live history: an accept ends only this chain; anything else ends the packet. */
@@ -367,6 +396,7 @@ function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
   l = nftBelow(l, inp, 98, ctx, finals);
   for (const br of l) ipvsReply(br, "INPUT");
   l = ipvsHook(l, "INPUT", ctx, finals);
+  l = nftThroughNatCore(l, inp, 100, ctx, finals);
   l = natStage(l, "INPUT", ctx, finals);
   for (const br of l) conntrackNat(br, "src");
   l = nftBelow(l, inp, Infinity, ctx, finals);
@@ -412,7 +442,7 @@ function samePriority(chains: readonly NftBase[], other: string): string {
 function postrouting(live: Branch[], ctx: PathContext, finals: Final[], kind: "forwarded" | "sent"): Branch[] {
   const post = nftHook(ctx, "POSTROUTING");
   let l = tablesInOrder(live, post, ["mangle"], ctx, finals);
-  l = nftBelow(l, post, 100, ctx, finals);
+  l = nftThroughNatCore(l, post, 100, ctx, finals);
   l = natStage(l, "POSTROUTING", ctx, finals);
   for (const br of l) conntrackNat(br, "src");
   l = nftBelow(l, post, Infinity, ctx, finals);
@@ -534,7 +564,7 @@ function arrive(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   let live = [newBranch(spec, spec.src, ctx)];
   const pre = nftHook(ctx, "PREROUTING");
   live = tablesInOrder(live, pre, ["raw", "mangle"], ctx, finals);
-  live = nftBelow(live, pre, -100, ctx, finals);
+  live = nftThroughNatCore(live, pre, -100, ctx, finals);
   for (const br of live) conntrackNat(br, "dst");
   live = natStage(live, "PREROUTING", ctx, finals);
   live = nftBelow(live, pre, Infinity, ctx, finals);
@@ -639,7 +669,7 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
       return reroute(tablesInOrder([b], outHook, ["mangle"], ctx, finals, spec), ctx, finals, given);
     });
   }
-  live = nftBelow(live, outHook, -100, ctx, finals, spec);
+  live = nftThroughNatCore(live, outHook, -100, ctx, finals, spec);
   for (const br of live) conntrackNat(br, "dst");
   live = natStage(live, "OUTPUT", ctx, finals);
   // nat OUTPUT or the connection's DNAT rewrote the destination (branches may be new objects
@@ -666,7 +696,7 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   const finalsLo: Final[] = [];
   const post = nftHook(ctx, "POSTROUTING");
   let lo = tablesInOrder(toLocal, post, ["mangle"], ctx, finals);
-  lo = nftBelow(lo, post, 100, ctx, finals);
+  lo = nftThroughNatCore(lo, post, 100, ctx, finals);
   lo = natStage(lo, "POSTROUTING", ctx, finals);
   lo = nftBelow(lo, post, Infinity, ctx, finals);
   for (const b of lo) {

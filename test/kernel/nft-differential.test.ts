@@ -71,7 +71,10 @@ function outcomeOf(o: Outcome, p: PacketSpec, listing: Listing): NetfateNftOutco
   const out: NetfateNftOutcome = { fate, path: o.steps.filter(traced).map((s) => pathStep(s, listing)) };
   const fin = o.final;
   if (fin.dst !== p.dst || fin.dport !== p.dport) out.dnat = { addr: fin.dst, ...(fin.dport !== undefined ? { port: fin.dport } : {}) };
-  if (p.src !== undefined && (fin.src !== p.src || fin.sport !== p.sport)) out.snat = { addr: fin.src, ...(fin.sport !== undefined ? { port: fin.sport } : {}) };
+  // A locally generated packet's source is routing's choice: conntrack's original tuple holds it as it was before SNAT.
+  const src = p.src ?? o.conntrack?.orig.src;
+  const sport = p.sport ?? o.conntrack?.orig.sport;
+  if (src !== undefined && (fin.src !== src || fin.sport !== sport)) out.snat = { addr: fin.src, ...(fin.sport !== undefined ? { port: fin.sport } : {}) };
   return out;
 }
 

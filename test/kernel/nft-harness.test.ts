@@ -259,4 +259,19 @@ describe.skipIf(why !== undefined)(`nft kernel harness${why ? ` (skipped: ${why}
     ]);
     expect(q!.fate).toEqual({ kind: "delivered" });
   });
+
+  it("names a traced rule by the case's own listing, not by the monitor's cache of an earlier case", async () => {
+    // The monitor lives as long as the node and names rules from its cache: after a reload the
+    // same table, chain and handle may be another rule (seen: an earlier case's `reject` named
+    // for a later case's drop, which then read as rejected).
+    const rulesetWith = (stmt: string) => nftText([table("inet", "t0", [baseChain("c", "filter", "input", 0, `udp dport 5353 ${stmt}`)])]);
+    const packets = [{ family: "ipv4" as const, from: "veth0", src: "10.0.1.2", dst: "10.0.1.1", proto: 17, sport: 40002, dport: 5353 }];
+    node.load({ seed: 0, tables: [], ruleset: rulesetWith("reject"), packets });
+    const [first] = await node.trace(packets);
+    expect(first!.fate).toMatchObject({ kind: "rejected", table: "t0", chain: "c" });
+    node.load({ seed: 0, tables: [], ruleset: rulesetWith("drop"), packets });
+    const [then] = await node.trace(packets);
+    expect(then!.path.map((s) => s.rule)).toEqual(["udp dport 5353 drop"]);
+    expect(then!.fate).toMatchObject({ kind: "dropped", table: "t0", chain: "c", handle: first!.path[0]!.handle });
+  });
 });

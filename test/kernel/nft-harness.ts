@@ -180,7 +180,10 @@ function pathOf(t: NftPacketTrace, listing: Listing): NftKernelResult["path"] {
   return t.steps
     .filter((s) => !HARNESS_TABLES.has(s.table) && s.kind !== "verdict")
     .map((s) => {
-      const rule = s.rule ?? (s.handle !== undefined ? listing.rules.get(`${s.family} ${s.table}`)?.get(s.handle)?.text : undefined);
+      // The case's own listing first: the monitor (one for the node's lifetime) names a rule from
+      // its cache, which may still hold an earlier case's rule of the same table, chain and handle
+      // (seen: a `reject` of an earlier case named for this case's vmap drop).
+      const rule = (s.handle !== undefined ? listing.rules.get(`${s.family} ${s.table}`)?.get(s.handle)?.text : undefined) ?? s.rule;
       return { family: s.family, table: s.table, chain: s.chain, ...(s.handle !== undefined ? { handle: s.handle } : {}), verdict: s.verdict, ...(rule !== undefined ? { rule } : {}) };
     });
 }

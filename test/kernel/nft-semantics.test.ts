@@ -7,8 +7,11 @@
  *
  * What the kernel showed (nftables 1.0.6, this machine's kernel):
  * - a chain below conntrack (-250 in prerouting) sees `ct state invalid`, not untracked or new;
+ *   so does one at -200 registered after conntrack was enabled (the later registered runs first);
  * - nat chains run from the NAT core's hook at -100: a nat chain at -50 saw the mark a filter
  *   chain at -90 had not set yet, and a nat chain after one that set DNAT up did not run;
+ * - a filter chain at the NAT core's priority (-100 in prerouting) registered after the NAT
+ *   core's hook (an earlier ruleset's nat chain registered it) runs before the nat chains;
  * - nat chains holding no ct expression or nat statement never run (conntrack is off);
  * - an accept ends only its own base chain: a later base chain of the hook still runs;
  * - a verdict map with no element stops its rule (a counter after it stays at 0) and the next
@@ -112,6 +115,21 @@ describe.skipIf(why)("nft semantics against the kernel", () => {
     expect(netfateHits(t, packet)).toEqual([hits]);
   });
 
+  it("a chain at conntrack's own priority, registered after conntrack was enabled, runs before it (ct state invalid)", () => {
+    // Conntrack enabled by an earlier ruleset, as on a node: the chain at -200 registered later runs first.
+    // (Loaded in one batch with the only rule that enables conntrack, conntrack would be the later, and run first.)
+    run(["ip", "netns", "exec", NODE_NS, "nft", "-f", "-"], script(table("ip", "keep", [chain("c", [rule(match(ct("state"), ctState("new")), counter)], base("filter", "input", 0))])));
+    const t = table("ip", "t", [
+      chain("at200", [
+        rule(udp, match(ct("state"), ctState("invalid")), counter),
+        rule(udp, match(ct("state"), ctState("new")), counter),
+      ], base("filter", "prerouting", -200)),
+    ]);
+    const { hits, packet } = sendThrough(t);
+    expect(hits).toEqual(["at200#1"]);
+    expect(netfateHits(t, packet)).toEqual([hits]);
+  });
+
   it("nat chains run at the NAT core's -100, in priority order, and stop after the first that sets NAT up", () => {
     const t = table("ip", "t", [
       chain("f90", [rule(udp, setMark(mark(1)), counter)], base("filter", "prerouting", -90)),
@@ -121,6 +139,19 @@ describe.skipIf(why)("nft semantics against the kernel", () => {
     ]);
     const { hits, packet } = sendThrough(t);
     expect(hits).toEqual(["f90#1", "n40#1", "n50#2"]);
+    expect(netfateHits(t, packet)).toEqual([hits]);
+  });
+
+  it("a chain at the NAT core's priority, registered after the NAT core's hook, runs before the nat chains", () => {
+    // The NAT core's hook is registered by the namespace's first nat chain, here an earlier ruleset's, as on a node.
+    run(["ip", "netns", "exec", NODE_NS, "nft", "-f", "-"], script(table("ip", "keep", [chain("n", [rule(match(ct("state"), ctState("new")), counter)], base("nat", "postrouting", 100))])));
+    const t = table("ip", "t", [
+      chain("f100", [rule(udp, setMark(mark(1)), counter)], base("filter", "prerouting", -100)),
+      // (ct state: a nat chain runs only where conntrack is on)
+      chain("n50", [rule(udp, match(ct("state"), ctState("new")), match(meta("mark"), mark(1)), counter), rule(udp, match(meta("mark"), mark(0)), counter)], base("nat", "prerouting", 50)),
+    ]);
+    const { hits, packet } = sendThrough(t);
+    expect(hits).toEqual(["f100#1", "n50#1"]);
     expect(netfateHits(t, packet)).toEqual([hits]);
   });
 
