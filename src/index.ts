@@ -5,14 +5,19 @@
  *   const { facts } = factsFromTexts([{ text: nodeJson, file: "node.json" }]);
  *   const node = buildNode({ rulesets: [rules.value], node: nodeViewFromFacts(facts) });
  *   const { outcomes } = node.evaluate(packet);
+ *
+ * nftables rulesets (`nft list ruleset` text, `nft -j` JSON) go in beside the iptables ones:
+ *   buildNode({ rulesets: [], nft: [parseNftText(text, file).ruleset], node: ... })
  */
 export type * from "./model/ast.js";
+export type * from "./model/nft.js";
 export { boundRules } from "./model/chain-rules.js";
 export type { Diagnostic, Severity } from "./model/diagnostics.js";
 export { formatDiagnostic } from "./model/diagnostics.js";
 export type { PacketSpec, CtState } from "./model/packet.js";
 export { parseRules, type ParseRulesOptions, type ParseResult } from "./parse.js";
-export { readInput, rulesetsOf, ipvsOf, type ParsedInput, type InputResult } from "./inputs.js";
+export { readInput, rulesetsOf, ipvsOf, nftOf, type ParsedInput, type InputResult } from "./inputs.js";
+export { parseNftText, parseNftJson, printNftRuleset, printNftRule } from "./nft/index.js";
 export { detectFormat, type InputFormat } from "./detect.js";
 export { saveText, tableSaveText, tableSpecText, ruleSaveLine, ruleSpecText } from "./print/save.js";
 export { buildNode, NetfilterNode, type Evaluation, type EvaluateOptions, type NodeInputs } from "./netfilter/model.js";
