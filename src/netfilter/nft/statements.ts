@@ -41,6 +41,20 @@ export interface StmtEnv extends NftEnv {
 
 const NEXT: StmtResult = { kind: "next" };
 
+/**
+ * The result of a statement whose test failed: one per statement, made once (most rules a
+ * packet meets fail a test, and a trace words the failure only when it shows the rule).
+ */
+const FAILED = new WeakMap<NftStmt, StmtResult>();
+function failedAt(s: NftStmt): StmtResult {
+  let r = FAILED.get(s);
+  if (!r) {
+    r = { kind: "break", failed: s.kind === "vmap" ? () => `${exprText(s.key)} vmap: no element for the key` : () => stmtText(s) };
+    FAILED.set(s, r);
+  }
+  return r;
+}
+
 /** What a value does in a stopping test: no value, the rule stops. */
 function valueOf(e: NftExpr, env: StmtEnv, s: NftStmt): { val: Val } | StmtResult {
   return fromX(env.eval(e), s);
@@ -64,13 +78,13 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
       const lv = env.eval(s.left);
       if ("indeterminate" in lv && lv.partial) {
         const t = partialTest(s, lv.partial);
-        if (t !== undefined) return t ? NEXT : { kind: "break", failed: () => stmtText(s) };
+        if (t !== undefined) return t ? NEXT : failedAt(s);
       }
       const l = fromX(lv, s);
       if (!("val" in l)) return l;
       const t = relational(s, l.val, env);
       if (t === true) return NEXT;
-      if (t === false) return { kind: "break", failed: () => stmtText(s) };
+      if (t === false) return failedAt(s);
       if ("choose" in t) return { kind: "choose", choices: t.choose, expr: t.expr };
       return { kind: "unknown-test", why: t.indeterminate };
     }
@@ -82,7 +96,7 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
       const f = findElement(s.map, k.val, env);
       if ("indeterminate" in f) return { kind: "unknown-action", why: f.indeterminate };
       // No element: the rule stops, its later statements unrun (checked in a netns).
-      if (!f.found || !f.element) return { kind: "break", failed: () => `${exprText(s.key)} vmap: no element for the key` };
+      if (!f.found || !f.element) return failedAt(s);
       const d = f.element.data;
       if (!d || d.kind !== "verdict") return { kind: "unknown-action", why: `the element ${elementText(f.element)} holds no verdict` };
       return { kind: "verdict", verdict: d.verdict, element: elementText(f.element), ...(d.chain !== undefined ? { chain: d.chain } : {}) };
@@ -141,7 +155,7 @@ function evalEnv(env: StmtEnv): EvalEnv {
 }
 
 function fromMatch(r: MatchResult, over: boolean, s: NftStmt): StmtResult {
-  if (typeof r === "boolean") return r !== over ? NEXT : { kind: "break", failed: () => stmtText(s) };
+  if (typeof r === "boolean") return r !== over ? NEXT : failedAt(s);
   if ("indeterminate" in r) return { kind: "unknown-test", why: r.indeterminate };
   if ("matched" in r) return { kind: "assumed", passes: r.matched !== over, assuming: r.assuming };
   return { kind: "unknown-test", why: "random" };
