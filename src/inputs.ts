@@ -150,6 +150,11 @@ export function readInput(fileText: string, opts: ReadInputOptions): InputResult
     const input = parseDump(text, detected.format!, sink, { family: opts.family ?? guessFamily(opts.file, text) });
     return { input, diagnostics: sink.items, formatNote: `format ${detected.format} (detected: ${detected.reason})` };
   }
+  // An issue or a log that pastes an nft listing and iptables or ipset dumps together: each
+  // reader takes its own lines, and neither's "set aside" lines are the other's loss.
+  if (opts.format !== "mixed" && detected.format !== "nft-json" && NFT_TABLE_ANYWHERE.test(text) && OTHER_DUMP_ANYWHERE.test(text)) {
+    return nftAndOthers(text, opts, detected.reason);
+  }
   if (opts.format !== "mixed" && (detected.format === "ipvsadm" || detected.format === "nft" || detected.format === "nft-json")) {
     // ipvsadm and nft output are read whole: their readers tell their own lines apart (a prompt,
     // a fence, prose around the ruleset) and locate what they do not read.
@@ -198,6 +203,34 @@ export function readInput(fileText: string, opts: ReadInputOptions): InputResult
   const why = detected.format === "mixed" ? detected.reason : mixedReason(ex.blocks, ex.diagnostics.length > 0);
   const formatNote = `format mixed (detected: ${why}); ${blocks.length} dump${blocks.length === 1 ? "" : "s"}: ${blocks.map((b) => b.note).join(" | ")}`;
   return { input: { kind: "mixed", format: "mixed", blocks }, diagnostics, formatNote };
+}
+
+/** An nft table block anywhere in a text, as listed or pasted (after a prompt or quoting). */
+const NFT_TABLE_ANYWHERE = /^[^\S\n]*(?:[>#$][^\S\n]*)?table (?:ip|ip6|inet|arp|bridge|netdev) \S+ \{/m;
+/** A line only an iptables-save, -L listing or ipset dump has, anywhere in a text. */
+const OTHER_DUMP_ANYWHERE = /^[^\S\n]*(?:\*(?:raw|mangle|nat|filter|security)[^\S\n]*$|(?:\[\d+:\d+\] )?-A \S+ |Chain \S+ \((?:policy|\d+ references)|create \S+ (?:hash|bitmap|list):|Name: \S+$)/m;
+
+/** What each reader says of the lines it set aside: in a text of both kinds, the other reader's. */
+const SET_ASIDE = /^(?:skipped \d+ lines? that belongs? to no dump|\d+ line\(s\) around the nft text were set aside)/;
+
+/** A text holding both an nft ruleset and other dumps: the nft reader and the extractor each take theirs. */
+function nftAndOthers(text: string, opts: ReadInputOptions, why: string): InputResult {
+  const nft = parseNftText(text, opts.file);
+  const others = readInput(text, { ...opts, format: "mixed" });
+  const blocks = others.input.kind === "mixed" ? [...others.input.blocks] : [];
+  const lines = nft.ruleset.tables.map((t) => t.span.line);
+  const lastLine = Math.max(...nft.ruleset.tables.flatMap((t) => [t.span.line, ...t.chains.flatMap((c) => [c.span.line, ...c.rules.map((r) => r.span.line)])]));
+  if (lines.length) {
+    blocks.push({ format: "nft", firstLine: Math.min(...lines), lastLine, note: `nft ruleset (${lines.length} table${lines.length === 1 ? "" : "s"})`, input: { kind: "nft", format: "nft", nft: nft.ruleset } });
+    blocks.sort((a, b) => a.firstLine - b.firstLine);
+  }
+  const keep = (ds: Diagnostic[]) => ds.filter((d) => !(d.severity === "info" && SET_ASIDE.test(d.message)));
+  const diagnostics = [...keep(nft.diagnostics), ...keep(others.diagnostics)];
+  return {
+    input: { kind: "mixed", format: "mixed", blocks },
+    diagnostics,
+    formatNote: `format mixed (detected: an nft ruleset and other dumps in one text; ${why}); ${blocks.length} dump${blocks.length === 1 ? "" : "s"}: ${blocks.map((b) => b.note).join(" | ")}`,
+  };
 }
 
 /** True when `ok` holds for every line of the text (its start and end offsets, newline excluded). */
