@@ -1,10 +1,9 @@
 /**
- * nftables: the text and JSON readers and the printer, and the datatypes and expression kinds every nft
+ * nftables: the text reader and the printer, and the datatypes and expression kinds every nft
  * reader shares (the JSON reader resolves its constants through `parseConst` and
  * `expressionType`).
  */
 export { parseNftText } from "./text/index.js";
-export { parseNftJson } from "./json/index.js";
 export { printNftRuleset, printNftTable, printNftRule, printNftStmt, printNftElement } from "./print/index.js";
 export type { RulesetPrintOptions, RulePrintOptions } from "./print/index.js";
 export { parseConst, printConst, isBitmaskType, datatype, typeBits, parseDuration, printDuration } from "./datatypes.js";
