@@ -199,7 +199,10 @@ function nftHook(ctx: PathContext, hook: Hook, tracked = false): NftHook {
  */
 const PRI_CONNTRACK = -200;
 
-const CONNTRACK_TIE = "the chain has conntrack's priority (-200): it runs before conntrack when registered after it (conntrack already enabled when the ruleset was loaded), which the input does not show; taken so (the packet has no conntrack entry yet)";
+/** What a chain at exactly conntrack's priority rests on. */
+function conntrackTie(base: NftBase): string {
+  return `${base.table.family} ${base.table.name} ${base.chain.name} has conntrack's priority (-200): it runs before conntrack when registered after it (conntrack already enabled when the ruleset was loaded), which the input does not show; taken so (the packet has no conntrack entry there yet)`;
+}
 
 /** Runs the hook's nft chains below `priority` that have not run yet. `spec`: the packet as sent (route chains in OUTPUT re-route). */
 function nftBelow(live: Branch[], h: NftHook, priority: number, ctx: PathContext, finals: Final[], spec?: PacketSpec): Branch[] {
@@ -207,7 +210,7 @@ function nftBelow(live: Branch[], h: NftHook, priority: number, ctx: PathContext
   while (h.next < h.chains.length && h.chains[h.next]!.priority < priority) {
     const base = h.chains[h.next++]!;
     const beforeConntrack = !h.tracked && (h.hook === "PREROUTING" || h.hook === "OUTPUT") && base.priority <= PRI_CONNTRACK;
-    if (beforeConntrack && base.priority === PRI_CONNTRACK) for (const br of l) assume(br, CONNTRACK_TIE);
+    if (beforeConntrack && base.priority === PRI_CONNTRACK) for (const br of l) assume(br, conntrackTie(base));
     if (base.type === "route" && h.hook === "OUTPUT" && spec) {
       // A route chain in OUTPUT re-routes a packet whose mark or destination it changed
       // (nf_route_table_hook compares them with what the chain was given), as mangle OUTPUT does.
