@@ -26,7 +26,21 @@ export interface NftProblem {
 export interface NftCompiledRule {
   index: number;
   rule: NftRule;
-  text: string;
+  /** The rule as `nft list` prints it, for its steps. */
+  readonly text: string;
+}
+
+/**
+ * A rule ready for the walk. Its text is printed the first time a step shows it: printing every
+ * rule of a 10k-service ruleset when the first packet compiles it cost more than the rest of the
+ * compilation, for the few dozen rules a packet meets.
+ */
+class CompiledRule implements NftCompiledRule {
+  private printed: string | undefined;
+  constructor(readonly index: number, readonly rule: NftRule) {}
+  get text(): string {
+    return (this.printed ??= nftRuleText(this.rule));
+  }
 }
 
 export interface NftCompiledChain {
@@ -131,7 +145,7 @@ export function compileNft(rulesets: readonly NftRuleset[], family: Family, ipta
 function compileTable(t: NftTable, problems: NftProblem[]): NftCompiledTable {
   const chains = new Map<string, NftCompiledChain>();
   for (const c of t.chains) {
-    chains.set(c.name, { name: c.name, chain: c, rules: c.rules.map((rule, index) => ({ index, rule, text: nftRuleText(rule) })) });
+    chains.set(c.name, { name: c.name, chain: c, rules: c.rules.map((rule, index) => new CompiledRule(index, rule)) });
   }
   const sets = new Map<string, CompiledSet>();
   for (const s of t.sets) {
