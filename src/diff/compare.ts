@@ -22,7 +22,7 @@ import { ipsetView } from "../ipset/index.js";
 import { buildNode, type Evaluation, type NodeInputs } from "../netfilter/model.js";
 import { nodeViewFromFacts } from "../netfilter/node-view.js";
 import type { Fate, IpsetView, NodeView, Outcome } from "../model/evaluation.js";
-import { placeText, stepRuleText } from "../explain/describe.js";
+import { chainPlaceText, stepRuleText } from "../explain/describe.js";
 import { candidatePackets, type CandidateOptions } from "./candidates.js";
 
 export interface DiffOptions extends CandidateOptions {
@@ -94,7 +94,7 @@ function decidingRule(o: Outcome, family: Family): string | undefined {
     const s = o.steps[i]!;
     if (s.table === f.table && s.chain === f.chain && s.rule === f.rule && s.nft?.table === f.nft?.table) return stepRuleText(s, family);
   }
-  return `${placeText(f)} ${f.rule === "policy" ? "policy" : "rule"}`;
+  return `${chainPlaceText(f)} ${f.rule === "policy" ? "policy" : "rule"}`;
 }
 
 function fateWords(o: Outcome): string {
@@ -106,11 +106,11 @@ function fateWords(o: Outcome): string {
     case "sent":
       return `${f.kind} out ${f.iface}${f.via ? ` via ${f.via}` : ""}`;
     case "dropped":
-      return `dropped in ${placeText(f)} (${f.hook})`;
+      return `dropped in ${chainPlaceText(f)} (${f.hook})`;
     case "rejected":
-      return `rejected (${f.with}) in ${placeText(f)} (${f.hook})`;
+      return `rejected (${f.with}) in ${chainPlaceText(f)} (${f.hook})`;
     case "queued":
-      return `queued${f.queue ? ` (${f.queue})` : ""} in ${placeText(f)}`;
+      return `queued${f.queue ? ` (${f.queue})` : ""} in ${chainPlaceText(f)}`;
     default:
       return `${f.kind}: ${f.reason}`;
   }
@@ -140,11 +140,11 @@ function fateKey(f: Fate): unknown[] {
     case "sent":
       return [f.kind, f.iface, f.via];
     case "dropped":
-      return [f.kind, placeText(f), f.hook];
+      return [f.kind, chainPlaceText(f), f.hook];
     case "rejected":
-      return [f.kind, placeText(f), f.hook, f.with];
+      return [f.kind, chainPlaceText(f), f.hook, f.with];
     case "queued":
-      return [f.kind, placeText(f), f.hook, f.queue];
+      return [f.kind, chainPlaceText(f), f.hook, f.queue];
     default:
       return [f.kind, f.reason];
   }

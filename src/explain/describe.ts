@@ -47,11 +47,11 @@ export function fateText(f: Fate): string {
     case "sent":
       return `sent out ${f.iface}${f.via ? ` via ${f.via}` : ""}`;
     case "dropped":
-      return `DROPPED by ${placeText(f)} ${f.rule === "policy" ? "policy" : `rule ${f.rule}`}${handleText(f.nft)} (hook ${f.hook})`;
+      return `DROPPED by ${chainPlaceText(f)} ${f.rule === "policy" ? "policy" : `rule ${f.rule}`}${handleText(f.nft)} (hook ${f.hook})`;
     case "rejected":
-      return `REJECTED (${f.with}) by ${placeText(f)} rule ${f.rule}${handleText(f.nft)} (hook ${f.hook})`;
+      return `REJECTED (${f.with}) by ${chainPlaceText(f)} rule ${f.rule}${handleText(f.nft)} (hook ${f.hook})`;
     case "queued":
-      return `QUEUED to user space${f.queue ? ` (${f.queue})` : ""} by ${placeText(f)} rule ${f.rule}${handleText(f.nft)}`;
+      return `QUEUED to user space${f.queue ? ` (${f.queue})` : ""} by ${chainPlaceText(f)} rule ${f.rule}${handleText(f.nft)}`;
     case "unroutable":
       return `unroutable: ${f.reason}`;
     case "martian":
@@ -75,7 +75,7 @@ export function isDrop(o: Pick<Outcome, "fate">): boolean {
  * table (`legacy nat KUBE-SEP-X` for iptables-legacy's, on a node that runs both backends),
  * `ip kube-proxy services` (family, table, chain, as `nft list chain` takes them) for nftables.
  */
-export function placeText(p: { table: string; chain: string; nft?: { family: string; table: string }; legacy?: true }): string {
+export function chainPlaceText(p: { table: string; chain: string; nft?: { family: string; table: string }; legacy?: true }): string {
   return p.nft ? `${p.nft.family} ${p.nft.table} ${p.chain}` : `${p.legacy ? "legacy " : ""}${p.table} ${p.chain}`;
 }
 

@@ -4,7 +4,7 @@
  * the mermaid, dot and HTML renderers.
  */
 import type { Evaluation } from "../netfilter/model.js";
-import { fateText, placeText, stepRuleText } from "./describe.js";
+import { fateText, chainPlaceText, stepRuleText } from "./describe.js";
 
 export interface GraphNode {
   id: string;
@@ -73,7 +73,7 @@ export function traceGraph(e: Evaluation): TraceGraph {
     let lastVerdict = "";
     for (const s of o.steps) {
       if (!s.matched) continue;
-      const where = placeText(s);
+      const where = chainPlaceText(s);
       const n = add(chainNodeId(s.hook, s.nft ? `${s.nft.family}-${s.nft.table}` : s.table, s.chain), `${where}\n(${s.hook})`, "chain");
       const text = stepRuleText(s, fam);
       let seen = rulesOf.get(n);

@@ -2,7 +2,7 @@
 import type { Evaluation } from "../netfilter/model.js";
 import type { Outcome, Step } from "../model/evaluation.js";
 import type { Palette } from "./colour.js";
-import { endpointText, fateText, isDrop, packetText, placeText, probabilityText, snapshotText, stepRuleText } from "./describe.js";
+import { endpointText, fateText, isDrop, packetText, chainPlaceText, probabilityText, snapshotText, stepRuleText } from "./describe.js";
 import { columnHeader, ruleListLine } from "../print/listing.js";
 
 export interface TextOptions {
@@ -97,7 +97,7 @@ function listingLines(s: Step, family: "ipv4" | "ipv6"): string[] {
 }
 
 export function stepLine(s: Step, family: "ipv4" | "ipv6", c: Palette, width = 80): string[] {
-  const where = s.nft || s.legacy ? `${s.hook.padEnd(11)} ${placeText(s)}` : `${s.hook.padEnd(11)} ${s.table.padEnd(8)} ${s.chain}`;
+  const where = s.nft || s.legacy ? `${s.hook.padEnd(11)} ${chainPlaceText(s)}` : `${s.hook.padEnd(11)} ${s.table.padEnd(8)} ${s.chain}`;
   const num = s.rule === "policy" ? "policy" : `#${s.rule}`;
   const head = `  ${where} ${c.dim(num)}  ${s.matched ? c.bold(s.verdict) : c.dim(`no match: ${s.failed ?? ""}`)}`;
   const lines = [head];
@@ -215,7 +215,7 @@ export function destinationText(oc: Outcome, e: Pick<Evaluation, "packet">): str
   const f = oc.final;
   if (f.dst === e.packet.dst && f.dport === e.packet.dport) return "";
   const by = oc.steps.find((s) => s.matched && s.packet && (s.packet.dst !== e.packet.dst || s.packet.dport !== e.packet.dport));
-  const rule = !by ? "" : by.ipvs ? ` (IPVS ${by.chain}, ${by.ipvs.scheduler ?? "scheduler not shown"})` : ` (${placeText(by)} ${by.rule === "policy" ? "policy" : `rule ${by.rule}`})`;
+  const rule = !by ? "" : by.ipvs ? ` (IPVS ${by.chain}, ${by.ipvs.scheduler ?? "scheduler not shown"})` : ` (${chainPlaceText(by)} ${by.rule === "policy" ? "policy" : `rule ${by.rule}`})`;
   return ` → ${endpointText(f.dst, f.dport)}${rule}`;
 }
 
@@ -257,7 +257,7 @@ export function lostDetailLines(d: Outcome, fam: "ipv4" | "ipv6", o: TextOptions
     out.push(...wrap(stepRuleText(last, fam), o.width ?? 80, "    "));
     for (const l of listingLines(last, fam)) out.push(`    ${c.dim(l)}`);
   }
-  const path = d.steps.filter((s) => s.matched && !s.uncertain).map((s) => `${placeText(s)}${s.rule === "policy" ? " policy" : ` #${s.rule}`}`);
+  const path = d.steps.filter((s) => s.matched && !s.uncertain).map((s) => `${chainPlaceText(s)}${s.rule === "policy" ? " policy" : ` #${s.rule}`}`);
   if (path.length) out.push(...packLines(path, " → ", o.width ?? 80, "  path: ", "        "));
   // Near misses in the table and hook that dropped it: a DNAT rule of nat is no near miss for a filter drop.
   const where = d.fate.kind === "dropped" || d.fate.kind === "rejected" ? d.fate : undefined;
