@@ -6,7 +6,7 @@
  * holds each service's address, protocol and port: the way into that service's chain).
  */
 import type { NftChain, NftElement, NftExpr, NftSet, NftStmt, NftTable } from "../model/nft.js";
-import { PROTO_TCP, PROTO_UDP } from "../model/packet.js";
+import { protocolNumber } from "../extensions/protocols.js";
 import {
   addressProbe, concreteIface, MEMBERS_PER_SET, portEdges, probesThroughJumps, rangeProbe, toBig,
   type Context, type ProbedChain, type Probe, type Want,
@@ -15,7 +15,6 @@ import {
 /** The packet field an expression reads, when the search can set it. */
 type Field = "src" | "dst" | "sport" | "dport" | "proto" | "from" | "mark" | "state" | "dstType";
 
-const PORT_PROTOCOLS: Readonly<Record<string, number>> = { tcp: PROTO_TCP, udp: PROTO_UDP, sctp: 132, dccp: 33, udplite: 136 };
 
 /** ct state's bit for established (nf_conntrack_common.h: IP_CT_ESTABLISHED, shifted as nft shows it). */
 const CT_STATE_ESTABLISHED = 2;
@@ -27,7 +26,8 @@ function fieldOf(e: NftExpr): { field: Field; proto?: number } | undefined {
       if ((e.protocol === "ip" || e.protocol === "ip6") && (e.field === "saddr" || e.field === "daddr")) return { field: e.field === "saddr" ? "src" : "dst" };
       if ((e.protocol === "ip" && e.field === "protocol") || (e.protocol === "ip6" && e.field === "nexthdr")) return { field: "proto" };
       if (e.field === "sport" || e.field === "dport") {
-        const proto = PORT_PROTOCOLS[e.protocol];
+        // `th` (any transport header) names no protocol; tcp, udp, sctp... do.
+        const proto = e.protocol === "th" ? undefined : protocolNumber(e.protocol);
         return { field: e.field, ...(proto !== undefined ? { proto } : {}) };
       }
       return undefined;
