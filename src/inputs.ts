@@ -151,10 +151,10 @@ export function readInput(fileText: string, opts: ReadInputOptions): InputResult
     return { input, diagnostics: sink.items, formatNote: `format ${detected.format} (detected: ${detected.reason})` };
   }
   // An issue or a log that pastes an nft listing and iptables or ipset dumps together: each
-  // reader takes its own lines, and neither's "set aside" lines are the other's loss.
-  if (opts.format !== "mixed" && detected.format !== "nft-json" && NFT_TABLE_ANYWHERE.test(text) && OTHER_DUMP_ANYWHERE.test(text)) {
-    return nftAndOthers(text, opts, detected.reason);
-  }
+  // reader takes its own lines, and neither's "set aside" lines are the other's loss. Asked only
+  // of texts that are not one bare dump (a 17 MB iptables-save file never pays for the look).
+  const nftAndMore = () => opts.format !== "mixed" && NFT_TABLE_ANYWHERE.test(text) && OTHER_DUMP_ANYWHERE.test(text);
+  if (detected.format === "nft" && nftAndMore()) return nftAndOthers(text, opts, detected.reason);
   if (opts.format !== "mixed" && (detected.format === "ipvsadm" || detected.format === "nft" || detected.format === "nft-json")) {
     // ipvsadm and nft output are read whole: their readers tell their own lines apart (a prompt,
     // a fence, prose around the ruleset) and locate what they do not read.
@@ -171,6 +171,7 @@ export function readInput(fileText: string, opts: ReadInputOptions): InputResult
     const input = parseDump(text, format, sink, { family: opts.family ?? guessFamily(opts.file, text), ...(opts.table ? { table: opts.table } : {}), ...deferral(opts) });
     return { input, diagnostics: sink.items, formatNote: `format ${format} (detected: ${detected.reason})` };
   }
+  if (nftAndMore()) return nftAndOthers(text, opts, detected.reason);
   const ex = extractDumps(text, opts.file);
   const only = ex.blocks.length === 1 ? ex.blocks[0]! : undefined;
   if (opts.format !== "mixed" && only && ex.diagnostics.length === 0 && isVerbatim(only)) {
