@@ -5,72 +5,46 @@
  * flushes, each applied in order as nft applies a batch.
  */
 import type { JsonNode } from "../../facts/located-json.js";
-import type { NftChain, NftElement, NftFamily, NftFlowtable, NftObject, NftRule, NftSet, NftTable, NftVerdict } from "../../model/nft.js";
+import type { NftChain, NftElement, NftFlowtable, NftObject, NftRule, NftSet, NftTable, NftVerdict } from "../../model/nft.js";
+import { RulesetIndex, type TableIndex } from "../ruleset-index.js";
 import type { Span } from "../../model/span.js";
 import type { Placed, PlacedRule } from "./objects.js";
 import type { NftJsonReader } from "./reader.js";
 import type { StmtScope } from "./stmt.js";
 
-interface ChainEntry {
-  chain: NftChain;
-  /** Rules inserted at the front, latest last (reversed when the chain is finished): no quadratic unshift. */
-  front: NftRule[];
-}
-
-interface TableEntry {
-  table: NftTable;
-  chains: Map<string, ChainEntry>;
-  sets: Map<string, NftSet>;
-  objects: Map<string, NftObject>;
-  flowtables: Map<string, NftFlowtable>;
-  scope: StmtScope;
-}
-
-function tableKey(family: NftFamily, name: string): string {
-  return `${family}\u0000${name}`;
-}
-
 export class RulesetBuilder {
-  private readonly tables = new Map<string, TableEntry>();
+  private readonly index = new RulesetIndex();
+  /** Each table's rule reading scope (the set types its rules look up). */
+  private readonly scopes = new WeakMap<TableIndex, StmtScope>();
 
   constructor(private readonly r: NftJsonReader) {}
 
   /** The rule reading scope of a table (undefined table: a scope that knows no sets). */
   scopeFor = (where: Placed): StmtScope => {
-    const t = this.tables.get(tableKey(where.family, where.table));
-    if (t) return t.scope;
-    return { r: this.r, family: where.family, setTypes: () => undefined };
+    const t = this.index.find(where.family, where.table);
+    return (t && this.scopes.get(t)) ?? { r: this.r, family: where.family, setTypes: () => undefined };
   };
 
   addTable(t: NftTable, node: JsonNode, create: boolean): void {
-    const key = tableKey(t.family, t.name);
-    const old = this.tables.get(key);
-    if (old) {
+    if (this.index.find(t.family, t.name)) {
       // `add table` of an existing table is a no-op in nft, `create table` fails ("File exists").
       if (create) this.r.error(node, `table ${t.family} ${t.name} exists already`, "a new table for create");
       return;
     }
-    const entry: TableEntry = {
-      table: t,
-      chains: new Map(),
-      sets: new Map(),
-      objects: new Map(),
-      flowtables: new Map(),
-      scope: {
-        r: this.r,
-        family: t.family,
-        table: `${t.family} ${t.name}`,
-        setTypes: (name) => {
-          const s = entry.sets.get(name);
-          return s && { key: s.keyType, ...(s.dataType && { data: s.dataType }) };
-        },
+    const entry = this.index.add(t);
+    this.scopes.set(entry, {
+      r: this.r,
+      family: t.family,
+      table: `${t.family} ${t.name}`,
+      setTypes: (name) => {
+        const s = entry.sets.get(name);
+        return s && { key: s.keyType, ...(s.dataType && { data: s.dataType }) };
       },
-    };
-    this.tables.set(key, entry);
+    });
   }
 
-  private table(where: Placed, node: JsonNode, what: string): TableEntry | undefined {
-    const t = this.tables.get(tableKey(where.family, where.table));
+  private table(where: Placed, node: JsonNode, what: string): TableIndex | undefined {
+    const t = this.index.find(where.family, where.table);
     if (!t) this.r.error(node, `${what}: no table ${where.family} ${where.table} before it`, "its table first");
     return t;
   }
@@ -82,11 +56,10 @@ export class RulesetBuilder {
     if (old) {
       if (create) this.r.error(node, `chain ${chain.name} exists already in table ${where.family} ${where.table}`, "a new chain for create");
       // `add chain` of an existing chain updates what it gives (a policy, say).
-      else if (chain.base) old.chain.base = chain.base;
+      else if (chain.base) old.base = chain.base;
       return;
     }
-    t.table.chains.push(chain);
-    t.chains.set(chain.name, { chain, front: [] });
+    t.addChain(chain);
   }
 
   addSet(where: Placed, set: NftSet, node: JsonNode, create: boolean): void {
@@ -98,8 +71,7 @@ export class RulesetBuilder {
       else old.elements.push(...set.elements);
       return;
     }
-    t.table.sets.push(set);
-    t.sets.set(set.name, set);
+    t.addSet(set);
   }
 
   /** `{"element": {"family", "table", "name", "elem": [...]}}`: elements added to a named set. */
@@ -117,17 +89,12 @@ export class RulesetBuilder {
   addObject(where: Placed, object: NftObject, node: JsonNode): void {
     const t = this.table(where, node, `${object.type} ${object.name}`);
     if (!t) return;
-    const key = `${object.type}\u0000${object.name}`;
-    if (t.objects.has(key)) return;
-    t.objects.set(key, object);
-    t.table.objects.push(object);
+    if (!t.object(object.type, object.name)) t.addObject(object);
   }
 
   addFlowtable(where: Placed, ft: NftFlowtable, node: JsonNode): void {
     const t = this.table(where, node, `flowtable ${ft.name}`);
-    if (!t || t.flowtables.has(ft.name)) return;
-    t.flowtables.set(ft.name, ft);
-    t.table.flowtables.push(ft);
+    if (t && !t.flowtables.has(ft.name)) t.addFlowtable(ft);
   }
 
   /**
@@ -141,7 +108,7 @@ export class RulesetBuilder {
     if (!c) return void this.r.error(node, `no chain ${p.chain} in table ${p.family} ${p.table}`, "the rule's chain first");
     if (p.rule.stmts.some((s) => s.kind === "xt")) t.table.managedBy = "iptables-nft";
     this.checkRuleJumps(t, p.rule);
-    if (!this.commands) return void c.chain.rules.push(p.rule);
+    if (!this.commands) return void c.rules.push(p.rule);
     // A command's "handle" is the kernel's (checked in a netns with nft 1.0.6): an add's is
     // ignored; an insert's must name a rule the kernel had before the batch, which a document
     // alone cannot (nft refuses it); a replace's may name one the kernel numbers within the
@@ -154,14 +121,14 @@ export class RulesetBuilder {
       return void this.r.error(node, `insert rule by handle ${ref}: nft looks it up among the rules the kernel had before the batch, and a document gives it none`, 'a position by "index"');
     }
     if (p.index === undefined) {
-      if (mode === "insert") c.front.push(rule);
-      else c.chain.rules.push(rule);
+      if (mode === "insert") t.rules(c).unshift(rule);
+      else c.rules.push(rule);
       return;
     }
     // By "index": the position among the chain's rules so far, those of this batch included.
-    const rules = this.settle(c);
+    const rules = t.rules(c);
     if (p.index >= rules.length) return void this.r.error(node, `no rule at index ${p.index} in chain ${p.chain} (it has ${rules.length})`, "the index of a rule before this one");
-    rules.splice(mode === "add" ? p.index + 1 : p.index, 0, rule);
+    rules.insertAt(mode === "add" ? p.index + 1 : p.index, rule);
   }
 
   /** A replace or delete of a rule by the handle the kernel gave it: not applied, and said. */
@@ -173,29 +140,21 @@ export class RulesetBuilder {
   /** Whether objects come as commands (`nft -j -f` input), where a rule's handle names where it goes. */
   commands = false;
 
-  private settle(c: ChainEntry): NftRule[] {
-    if (c.front.length) {
-      c.chain.rules = [...c.front.reverse(), ...c.chain.rules];
-      c.front = [];
-    }
-    return c.chain.rules;
-  }
-
   /** `flush ruleset`, `delete table`, `flush table`/`chain`/`set`, `delete chain`/`set`/objects. */
   flushRuleset(): void {
-    this.tables.clear();
+    this.index.flush();
   }
 
   deleteTable(where: Placed, node: JsonNode): void {
-    if (!this.tables.delete(tableKey(where.family, where.table))) this.r.error(node, `no table ${where.family} ${where.table} to delete`, "an existing table");
+    if (!this.index.deleteTable(where.family, where.table)) this.r.error(node, `no table ${where.family} ${where.table} to delete`, "an existing table");
   }
 
   flushTable(where: Placed, node: JsonNode): void {
     const t = this.table(where, node, "flush table");
-    if (t) for (const c of t.chains.values()) (c.chain.rules = []), (c.front = []);
+    if (t) for (const c of t.chains.values()) t.flushRules(c);
   }
 
-  chainOf(where: Placed, name: string, node: JsonNode): { entry: TableEntry; chain: ChainEntry } | undefined {
+  chainOf(where: Placed, name: string, node: JsonNode): { entry: TableIndex; chain: NftChain } | undefined {
     const t = this.table(where, node, `chain ${name}`);
     const c = t?.chains.get(name);
     if (t && !c) this.r.error(node, `no chain ${name} in table ${where.family} ${where.table}`, "an existing chain");
@@ -204,14 +163,12 @@ export class RulesetBuilder {
 
   flushChain(where: Placed, name: string, node: JsonNode): void {
     const c = this.chainOf(where, name, node);
-    if (c) (c.chain.chain.rules = []), (c.chain.front = []);
+    if (c) c.entry.flushRules(c.chain);
   }
 
   deleteChain(where: Placed, name: string, node: JsonNode): void {
     const c = this.chainOf(where, name, node);
-    if (!c) return;
-    c.entry.chains.delete(name);
-    this.removed.add(c.chain.chain);
+    if (c) c.entry.removeChain(name);
   }
 
   flushSet(where: Placed, name: string, node: JsonNode): void {
@@ -221,43 +178,21 @@ export class RulesetBuilder {
 
   deleteSet(where: Placed, name: string, node: JsonNode): void {
     const t = this.table(where, node, `set ${name}`);
-    const s = t?.sets.get(name);
-    if (!t || !s) return void (t && this.r.error(node, `no set or map ${name} to delete`, "an existing set"));
-    t.sets.delete(name);
-    this.removed.add(s);
+    if (t && !t.removeSet(name)) this.r.error(node, `no set or map ${name} to delete`, "an existing set");
   }
 
   deleteObject(where: Placed, type: string, name: string, node: JsonNode): void {
     const t = this.table(where, node, `${type} ${name}`);
     if (!t) return;
-    const o = t.objects.get(`${type}\u0000${name}`);
-    const f = type === "flowtable" ? t.flowtables.get(name) : undefined;
-    if (!o && !f) return void this.r.error(node, `no ${type} ${name} to delete`, `an existing ${type}`);
-    if (o) (t.objects.delete(`${type}\u0000${name}`), this.removed.add(o));
-    if (f) (t.flowtables.delete(name), this.removed.add(f));
+    const o = t.removeObject(type, name);
+    const f = type === "flowtable" && t.removeFlowtable(name);
+    if (!o && !f) this.r.error(node, `no ${type} ${name} to delete`, `an existing ${type}`);
   }
 
-  /**
-   * What delete commands removed: taken out of the tables' lists once, when all is read, so
-   * that many deletes stay linear.
-   */
-  private readonly removed = new Set<object>();
-
   finish(): NftTable[] {
-    const out: NftTable[] = [];
-    for (const t of this.tables.values()) {
-      if (this.removed.size) {
-        const kept = <T extends object>(xs: T[]) => xs.filter((x) => !this.removed.has(x));
-        t.table.chains = kept(t.table.chains);
-        t.table.sets = kept(t.table.sets);
-        t.table.objects = kept(t.table.objects);
-        t.table.flowtables = kept(t.table.flowtables);
-      }
-      for (const c of t.chains.values()) this.settle(c);
-      this.checkJumps(t);
-      out.push(t.table);
-    }
-    return out;
+    const all = this.index.all();
+    for (const t of all) this.checkJumps(t);
+    return this.index.finish();
   }
 
   /**
@@ -266,22 +201,22 @@ export class RulesetBuilder {
    * in the same batch, checked in a netns); a named map's elements are checked once all is read,
    * as a listing gives maps before chains.
    */
-  private checkVerdict(t: TableEntry, v: NftVerdict | undefined, span: Span): void {
+  private checkVerdict(t: TableIndex, v: NftVerdict | undefined, span: Span): void {
     if (v?.chain !== undefined && !t.chains.has(v.chain)) this.r.sink.error(span, `${v.verdict} to chain ${JSON.stringify(v.chain)}, which table ${t.table.family} ${t.table.name} does not have`, "a chain of the table added before");
   }
 
-  private checkElements(t: TableEntry, els: NftElement[], span: Span): void {
+  private checkElements(t: TableIndex, els: NftElement[], span: Span): void {
     for (const e of els) if (e.data?.kind === "verdict") this.checkVerdict(t, e.data, e.span ?? span);
   }
 
-  private checkRuleJumps(t: TableEntry, rule: NftRule): void {
+  private checkRuleJumps(t: TableIndex, rule: NftRule): void {
     for (const st of rule.stmts) {
       if (st.kind === "verdict") this.checkVerdict(t, st, rule.span);
       else if (st.kind === "vmap" && st.map.kind === "set") this.checkElements(t, st.map.elements, rule.span);
     }
   }
 
-  private checkJumps(t: TableEntry): void {
-    for (const s of t.table.sets) this.checkElements(t, s.elements, s.span);
+  private checkJumps(t: TableIndex): void {
+    for (const s of t.sets.values()) this.checkElements(t, s.elements, s.span);
   }
 }

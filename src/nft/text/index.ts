@@ -5,12 +5,12 @@
  */
 import { DiagnosticSink, type Diagnostic } from "../../model/diagnostics.js";
 import type { NftFamily, NftRule, NftRuleset, NftTable } from "../../model/nft.js";
+import { RulesetIndex } from "../ruleset-index.js";
 import { withoutBom } from "../../syntax/bom.js";
 import { Cursor } from "./cursor.js";
 import { substituteDefines } from "./defines.js";
 import { setAsideProse } from "./prose.js";
 import { NftTextReader } from "./reader.js";
-import { RulesetBuilder } from "./ruleset-builder.js";
 import { spanOf, tokenize } from "./tokens.js";
 
 export function parseNftText(text: string, file: string): { ruleset: NftRuleset; diagnostics: Diagnostic[] } {
@@ -19,11 +19,11 @@ export function parseNftText(text: string, file: string): { ruleset: NftRuleset;
   const { tokens, unterminated } = tokenize(prose.text);
   for (const t of unterminated) sink.error(spanOf(t), "this string has no closing quote on its line", '"', t.text);
   const sub = substituteDefines(tokens, sink);
-  const builder = new RulesetBuilder();
+  const builder = new RulesetIndex();
   const reader = new NftTextReader(new Cursor(sub.tokens, sink), builder);
   reader.readAll();
   reader.finish();
-  const rs = builder.ruleset;
+  const rs: NftRuleset = { tables: builder.finish(), source: "list" };
   if (reader.sawCommand || sub.defines.length > 0 || sub.includes.length > 0) rs.source = "script";
   if (sub.includes.length > 0) rs.includes = sub.includes;
   if (sub.defines.length > 0) rs.defines = sub.defines;
@@ -61,7 +61,7 @@ function restoreSilentMatches(table: NftTable, gaps: ReadonlyMap<NftRule, number
  * `dnat to ip daddr map @m` where @m maps to `ipv4_addr . inet_service`: the map gives address
  * and port (nft lists it without `addr . port`), known once the table's maps are read.
  */
-function resolveNatMaps(b: RulesetBuilder): void {
+function resolveNatMaps(b: RulesetIndex): void {
   for (const ix of b.all()) {
     for (const ch of ix.table.chains) {
       for (const r of ch.rules) {

@@ -13,7 +13,7 @@ import { parseDuration } from "../datatypes.js";
 import { expressionType, printNftExpr } from "../expressions/print.js";
 import { Cursor, handleOf, isHandleComment } from "./cursor.js";
 import { priorityNumber } from "./priority.js";
-import { chainOf, removeNamed, RulesetBuilder, type TableIndex } from "./ruleset-builder.js";
+import type { RulesetIndex, TableIndex } from "../ruleset-index.js";
 import { StatementReader } from "./statements.js";
 import { joinTokens, type Token } from "./tokens.js";
 
@@ -37,7 +37,7 @@ export class NftTextReader extends StatementReader {
   private readonly deletedElements = new Set<NftSet["elements"][number]>();
   private readonly elementIndex = new Map<NftSet, { byKey: Map<string, NftSet["elements"][number]>; indexed: number }>();
 
-  constructor(c: Cursor, readonly b: RulesetBuilder) {
+  constructor(c: Cursor, readonly b: RulesetIndex) {
     super(c, {
       get: (name) => this.current?.sets.get(name),
     });
@@ -202,7 +202,7 @@ export class NftTextReader extends StatementReader {
         c.next();
         const n = this.readObjectName("a chain name");
         if (!n) return c.skipStatement();
-        const ch = chainOf(ix, n.name, c.span(n.tok));
+        const ch = ix.chain(n.name, c.span(n.tok));
         if (c.is("{")) this.readChainBlock(ch);
         return;
       }
@@ -211,7 +211,7 @@ export class NftTextReader extends StatementReader {
         c.next();
         const n = this.readObjectName(`a ${t.text} name`);
         if (!n) return c.skipStatement();
-        const set = this.setOf(ix, t.text, n.name, c.span(n.tok));
+        const set = ix.set(t.text as "set" | "map", n.name, c.span(n.tok));
         this.readSetBlock(set);
         return;
       }
@@ -235,16 +235,6 @@ export class NftTextReader extends StatementReader {
           this.readObject(ix, t.text as NftObjectType);
         }
     }
-  }
-
-  private setOf(ix: TableIndex, kind: string, name: string, span: Span): NftSet {
-    let s = ix.sets.get(name);
-    if (!s) {
-      s = { kind: kind as "set" | "map", name, keyType: [], flags: [], elements: [], span };
-      ix.sets.set(name, s);
-      ix.table.sets.push(s);
-    }
-    return s;
   }
 
   private readChainBlock(ch: NftChain): void {
@@ -530,12 +520,7 @@ export class NftTextReader extends StatementReader {
 
   private readFlowtableBlock(ix: TableIndex, name: string, span: Span): void {
     const c = this.c;
-    let ft = ix.flowtables.get(name);
-    if (!ft) {
-      ft = { name, hook: "ingress", priority: 0, priorityText: "", devices: [], flags: [], span };
-      ix.flowtables.set(name, ft);
-      ix.table.flowtables.push(ft);
-    }
+    const ft = ix.flowtables.get(name) ?? ix.addFlowtable({ name, hook: "ingress", priority: 0, priorityText: "", devices: [], flags: [], span });
     if (!c.is("{")) return;
     if (!c.enter()) return c.skipStatement();
     c.next();
@@ -601,13 +586,7 @@ export class NftTextReader extends StatementReader {
     const c = this.c;
     const n = this.readObjectName(`a ${type} name`);
     if (!n) return c.skipStatement();
-    const key = `${type} ${n.name}`;
-    let obj = ix.objects.get(key);
-    if (!obj) {
-      obj = { type, name: n.name, props: [], span: c.span(n.tok) };
-      ix.objects.set(key, obj);
-      ix.table.objects.push(obj);
-    }
+    const obj = ix.object(type, n.name) ?? ix.addObject({ type, name: n.name, props: [], span: c.span(n.tok) });
     if (!c.is("{")) return;
     if (!c.enter()) return c.skipStatement();
     c.next();
@@ -721,7 +700,7 @@ export class NftTextReader extends StatementReader {
           const n = this.readObjectName("a flowtable name");
           if (!n) return c.skipStatement();
           if (cmd === "delete" || cmd === "destroy") {
-            removeNamed(ix.table.flowtables, ix.flowtables, n.name);
+            ix.removeFlowtable(n.name);
             return c.skipStatement();
           }
           c.pos--;
@@ -733,11 +712,7 @@ export class NftTextReader extends StatementReader {
             if (cmd === "delete" || cmd === "destroy") {
               const n = this.readObjectName(`a ${obj} name`);
               if (n) {
-                const o = ix.objects.get(`${obj} ${n.name}`);
-                if (o) {
-                  ix.objects.delete(`${obj} ${n.name}`);
-                  ix.table.objects.splice(ix.table.objects.indexOf(o), 1);
-                } else if (cmd === "delete") c.sink.error(c.span(n.tok), `there is no ${obj} ${n.name} to delete`);
+                if (!ix.removeObject(obj, n.name) && cmd === "delete") c.sink.error(c.span(n.tok), `there is no ${obj} ${n.name} to delete`);
               }
               return c.skipStatement();
             }
@@ -773,10 +748,10 @@ export class NftTextReader extends StatementReader {
     if (cmd === "flush") {
       const ix = this.b.find(family, n.name);
       if (!ix) c.sink.error(c.span(n.tok), `table ${family} ${n.name} does not exist`);
-      else for (const ch of ix.table.chains) ch.rules = [];
       // nft flushes the rules of every chain and the elements of every set.
-      if (ix) {
-        for (const s of ix.table.sets) {
+      else {
+        for (const ch of ix.chains.values()) ix.flushRules(ch);
+        for (const s of ix.sets.values()) {
           s.elements = [];
           this.elementIndex.delete(s);
         }
@@ -800,17 +775,17 @@ export class NftTextReader extends StatementReader {
       case "add":
       case "create": {
         if (cmd === "create" && ix.chains.has(n.name)) c.sink.error(c.span(n.tok), `chain ${n.name} exists already (create refuses)`);
-        const ch = chainOf(ix, n.name, c.span(n.tok));
+        const ch = ix.chain(n.name, c.span(n.tok));
         if (c.is("{")) this.readChainBlock(ch);
         return;
       }
       case "delete":
       case "destroy":
-        if (!removeNamed(ix.table.chains, ix.chains, n.name) && cmd === "delete") c.sink.error(c.span(n.tok), `chain ${n.name} does not exist`);
+        if (!ix.removeChain(n.name) && cmd === "delete") c.sink.error(c.span(n.tok), `chain ${n.name} does not exist`);
         return c.skipStatement();
       case "flush": {
         const ch = ix.chains.get(n.name);
-        if (ch) ch.rules = [];
+        if (ch) ix.flushRules(ch);
         else c.sink.error(c.span(n.tok), `chain ${n.name} does not exist`);
         return;
       }
@@ -822,9 +797,7 @@ export class NftTextReader extends StatementReader {
           c.sink.error(c.span(n.tok), `chain ${n.name} does not exist`);
           return;
         }
-        ix.chains.delete(n.name);
-        ch.name = to.name;
-        ix.chains.set(to.name, ch);
+        ix.renameChain(ch, to.name);
         return;
       }
       default:
@@ -859,33 +832,39 @@ export class NftTextReader extends StatementReader {
         c.fail("handle N (delete rule needs the rule's handle)");
         return c.skipStatement();
       }
-      const i = ch.rules.findIndex((r) => r.handle === where!.n);
-      if (i >= 0) ch.rules.splice(i, 1);
+      const seq = ix.rules(ch);
+      const old = seq.withHandle(where.n);
+      if (old) seq.remove(old);
       else if (cmd === "delete") c.sink.error(c.span(where.tok), `no rule with handle ${where.n} in chain ${ch.name}`);
       return c.skipStatement();
     }
     const rule = this.readRule();
-    if (cmd === "add" || cmd === "create" || cmd === "insert" || cmd === "replace") this.placeRule(cmd, ch, rule, where);
+    if (cmd === "add" || cmd === "create" || cmd === "insert" || cmd === "replace") this.placeRule(cmd, ix, ch, rule, where);
     else {
       c.sink.error(c.span(n.tok), `${cmd} rule is not an nft command`, "add, insert, replace or delete");
     }
   }
 
-  private placeRule(cmd: string, ch: NftChain, rule: NftRule, where: { by: "handle" | "index"; n: number; tok: Token } | undefined): void {
+  private placeRule(cmd: string, ix: TableIndex, ch: NftChain, rule: NftRule, where: { by: "handle" | "index"; n: number; tok: Token } | undefined): void {
     if (!where) {
       if (cmd === "replace") this.c.sink.error(rule.span, "replace rule needs handle N");
-      else if (cmd === "insert") ch.rules.unshift(rule);
+      else if (cmd === "insert") ix.rules(ch).unshift(rule);
       else ch.rules.push(rule);
       return;
     }
-    const i = where.by === "index" ? (where.n < ch.rules.length ? where.n : -1) : ch.rules.findIndex((r) => r.handle === where.n);
+    const seq = ix.rules(ch);
+    const at = where.by === "handle" ? seq.withHandle(where.n) : undefined;
+    const i = where.by === "index" ? (where.n < seq.length ? where.n : -1) : at ? seq.positionOf(at) : -1;
     if (i < 0) {
       // Handles of rules a script adds are given by the kernel: a script cannot know them.
       this.c.sink.error(this.c.span(where.tok), `no rule with ${where.by} ${where.n} in chain ${ch.name} (handles of rules added by the script are not known until the kernel assigns them)`);
       return;
     }
-    if (cmd === "replace") ch.rules[i] = { ...rule, handle: ch.rules[i]!.handle } as NftRule;
-    else ch.rules.splice(cmd === "insert" ? i : i + 1, 0, rule);
+    if (cmd === "replace") {
+      // The replaced rule keeps its place and its handle (given by position, the rule there).
+      const old = at ?? seq.ruleAt(i);
+      seq.replace(old, { ...rule, handle: old.handle } as NftRule);
+    } else seq.insertAt(cmd === "insert" ? i : i + 1, rule);
   }
 
   private setCommand(cmd: string, kind: string, ix: TableIndex): void {
@@ -896,12 +875,12 @@ export class NftTextReader extends StatementReader {
       case "add":
       case "create": {
         if (cmd === "create" && ix.sets.has(n.name)) c.sink.error(c.span(n.tok), `${kind} ${n.name} exists already (create refuses)`);
-        this.readSetBlock(this.setOf(ix, kind, n.name, c.span(n.tok)));
+        this.readSetBlock(ix.set(kind as "set" | "map", n.name, c.span(n.tok)));
         return;
       }
       case "delete":
       case "destroy":
-        if (!removeNamed(ix.table.sets, ix.sets, n.name) && cmd === "delete") c.sink.error(c.span(n.tok), `${kind} ${n.name} does not exist`);
+        if (!ix.removeSet(n.name) && cmd === "delete") c.sink.error(c.span(n.tok), `${kind} ${n.name} does not exist`);
         return c.skipStatement();
       case "flush": {
         const s = ix.sets.get(n.name);
