@@ -11,7 +11,6 @@ import { bindCommand, type BindEnv, type Command } from "./rule-binder.js";
 import { cannotTellMessage, TableEvidence } from "./infer-table.js";
 import { isToolWarning, toolWarningMessage } from "./tool-warnings.js";
 import { ruleSpecText } from "../print/save.js";
-import { appendAll } from "../append-all.js";
 import { withoutBom } from "./bom.js";
 import type { SpanMover } from "./extract.js";
 import { counters, readAgain, TableBuilder, type DumpText } from "./table-builder.js";
@@ -235,6 +234,7 @@ class RestoreInterpreter {
       c.declared = true;
       c.span = span;
       if (cn) c.counters = cn;
+      b.noteCounters(c, c);
       return;
     }
     if (pol.value !== "-") sink.error({ line: l.line, col: pol.col, len: pol.raw.length }, `user chain ${l.name} cannot have a policy`, "-", pol.value);
@@ -244,6 +244,7 @@ class RestoreInterpreter {
     }
     const c = b.newChain(l.name, false, null, true, span);
     if (cn) c.counters = cn;
+    b.noteCounters(c, c);
   }
 
   private commit(l: Extract<SaveLine, { kind: "commit" }>): void {
@@ -259,6 +260,7 @@ class RestoreInterpreter {
   }
 
   private close(b: TableBuilder): void {
+    this.sayRefusedInserts(b);
     const t = b.finish();
     const dup = this.done.findIndex((d) => d.table.name === t.name);
     if (dup >= 0) {
@@ -276,7 +278,11 @@ class RestoreInterpreter {
     const last = this.lastChain;
     let c = last !== undefined && this.lastBuilder === b && last.name === name ? last : b.chains.get(name);
     if (!c && create) {
-      this.sink.warning(span, `chain ${name} was not declared in table ${b.table.name}; declared implicitly`);
+      // A pasted dump may lack a declaration line, and is read on; a chain this script deleted
+      // is another matter: both restore tools refuse the line.
+      const deleted = b.deletedAt.get(name);
+      if (deleted !== undefined) this.sink.error(span, `chain ${name} was deleted on line ${deleted} (-X); the restore tools refuse a rule for it`);
+      else this.sink.warning(span, `chain ${name} was not declared in table ${b.table.name}; declared implicitly`);
       c = b.newChain(name, false, null, true, span);
     }
     if (c) {
@@ -297,6 +303,69 @@ class RestoreInterpreter {
     this.apply(b, cmd, l);
   }
 
+  /**
+   * Whether `-F` without a chain empties the chains. Asked of 1.8.9 in a netns:
+   * iptables-legacy-restore does; iptables-nft-restore keeps every rule the script added before
+   * it (a chain named, `-F CHAIN`, is emptied by both). A dump that names its backend is read as
+   * that backend runs it; one that does not is read as legacy, and said where it matters.
+   */
+  private flushesAll(b: TableBuilder, span: Span): boolean {
+    if (this.rs.flavour === "nft") {
+      this.sink.warning(span, "-F without a chain: iptables-nft-restore keeps the rules this script added before it (legacy would remove them); kept, as the dump comes from iptables-nft");
+      return false;
+    }
+    if (this.rs.flavour === "unknown" && b.hasBoundRules()) this.sink.warning(span, "-F without a chain: removed the rules added before it, as iptables-legacy-restore does; iptables-nft-restore would keep them, and the dump does not say which backend it is for");
+    return true;
+  }
+
+  private refuseDelete(b: TableBuilder, c: Chain, span: Span): void {
+    const rules = b.rulesOf(c).length;
+    const used = b.jumps.get(c.name) ?? 0;
+    if (rules > 0) this.sink.error(span, `-X: chain ${c.name} has ${rules} rule${rules === 1 ? "" : "s"} (the restore tools delete only empty chains)`);
+    else this.sink.error(span, `-X: ${used} rule${used === 1 ? " jumps" : "s jump"} to chain ${c.name} (the restore tools delete only chains not in use)`);
+  }
+
+  /** What iptables-nft-restore would refuse of a table's positioned inserts: an error, or a warning where the backend is not known. */
+  private sayRefusedInserts(b: TableBuilder): void {
+    if (this.rs.flavour === "legacy") return;
+    for (const r of b.inserts.refusals()) {
+      const why = `${r.what}: iptables-nft-restore refuses the script there (RULE_INSERT failed, No such file or directory)`;
+      if (this.rs.flavour === "nft") this.sink.error(r.span, why);
+      else this.sink.warning(r.span, `${why}; iptables-legacy-restore takes it, and the dump does not say which backend it is for`);
+    }
+  }
+
+  /** The chain a command names; both restore tools refuse one the table does not have. */
+  private existing(b: TableBuilder, flag: string, name: string, span: Span): Chain | undefined {
+    const c = b.chains.get(name);
+    if (!c) this.sink.error(span, `${flag} ${name}: table ${b.table.name} has no such chain (both restore tools refuse it)`);
+    return c;
+  }
+
+  /**
+   * `-X [CHAIN]`. Both restore tools (1.8.9, asked in a netns) refuse to delete a chain that
+   * has rules or that a rule jumps or goes to, also when `-X` names none and such a chain is
+   * among all. A built-in chain named is refused by legacy and ignored by iptables-nft.
+   */
+  private deleteChains(b: TableBuilder, name: string | undefined, span: Span): void {
+    if (name === undefined) {
+      for (const n of [...b.freeChains]) b.deleteChain(n, span.line);
+      const busy = b.busyChains.values().next();
+      if (!busy.done) this.refuseDelete(b, b.chains.get(busy.value)!, span);
+      return;
+    }
+    const c = this.existing(b, "-X", name, span);
+    if (!c) return;
+    if (!c.builtin) {
+      if (b.freeChains.has(c.name)) b.deleteChain(c.name, span.line);
+      else this.refuseDelete(b, c, span);
+      return;
+    }
+    const said = "iptables-legacy-restore refuses to delete a built-in chain, iptables-nft-restore ignores it";
+    if (this.rs.flavour === "legacy") this.sink.error(span, `-X ${name}: ${said}`);
+    else if (this.rs.flavour === "unknown") this.sink.warning(span, `-X ${name}: ${said}; the dump does not say which backend it is for, and the chain is kept`);
+  }
+
   private apply(b: TableBuilder, cmd: Command, l: CommandLine): void {
     const { sink, family } = this;
     const span = cmd.span;
@@ -304,14 +373,23 @@ class RestoreInterpreter {
       case "append": {
         const c = this.chainFor(b, cmd.chain, true, span)!;
         if (b.deferring) b.defer(c, this.lineStart, l.line, cmd.rules);
-        else appendAll(b.rulesOf(c), cmd.rules);
+        else {
+          for (const r of cmd.rules) {
+            b.rulesOf(c).append(r);
+            b.noteCounters(c, r);
+          }
+        }
         return;
       }
       case "insert": {
         const c = this.chainFor(b, cmd.chain, true, span)!;
         const rules = b.rulesOf(c);
         if (cmd.position > rules.length + 1) sink.error(span, `-I ${cmd.chain} ${cmd.position}: the chain has only ${rules.length} rules`);
-        else b.setRules(c, [...rules.slice(0, cmd.position - 1), ...cmd.rules, ...rules.slice(cmd.position - 1)]);
+        else {
+          const anchor = rules.insert(cmd.position, cmd.rules);
+          if (anchor) b.inserts.inserted(cmd.chain, span, cmd.rules, anchor);
+          for (const r of cmd.rules) b.noteCounters(c, r);
+        }
         return;
       }
       case "delete": {
@@ -322,20 +400,20 @@ class RestoreInterpreter {
         }
         const rules = b.rulesOf(c);
         if (cmd.position !== undefined) {
-          if (cmd.position < 1 || cmd.position > rules.length) sink.error(span, `-D ${cmd.chain} ${cmd.position}: no such rule`);
-          else rules.splice(cmd.position - 1, 1);
+          const gone = rules.deleteAt(cmd.position);
+          if (gone) b.inserts.deleted(cmd.chain, span, gone);
+          else sink.error(span, `-D ${cmd.chain} ${cmd.position}: no such rule`);
           return;
         }
         for (const r of cmd.rules) {
-          const want = ruleSpecText(r, family);
-          const at = rules.findIndex((x) => ruleSpecText(x, family) === want);
-          if (at < 0) sink.error(span, `-D ${cmd.chain}: no rule${want} in the chain`);
-          else rules.splice(at, 1);
+          const gone = rules.deleteFirstLike(r);
+          if (gone) b.inserts.deleted(cmd.chain, span, gone);
+          else sink.error(span, `-D ${cmd.chain}: no rule${ruleSpecText(r, family)} in the chain`);
         }
         return;
       }
       case "new-chain":
-        if (b.chains.has(cmd.chain)) sink.warning(span, `chain ${cmd.chain} already exists`);
+        if (b.chains.has(cmd.chain)) sink.error(span, `-N ${cmd.chain}: the chain exists already (both restore tools refuse it)`);
         else b.newChain(cmd.chain, false, null, true, span);
         return;
       case "policy": {
@@ -349,21 +427,28 @@ class RestoreInterpreter {
           c.policy = cmd.policy;
           c.declared = true;
           if (cmd.counters) c.counters = cmd.counters;
+          b.noteCounters(c, c);
         }
         return;
       }
       case "flush":
-        for (const c of b.chains.values()) if (!cmd.chain || c.name === cmd.chain) b.setRules(c, []);
+        if (cmd.chain === undefined) {
+          if (this.flushesAll(b, span)) b.flushAll();
+        } else {
+          const c = this.existing(b, "-F", cmd.chain, span);
+          if (c) b.rulesOf(c).clear();
+          b.inserts.flushed(cmd.chain);
+        }
         return;
       case "delete-chain":
         this.lastChain = undefined;
-        for (const [n, c] of [...b.chains]) if (!c.builtin && (!cmd.chain || n === cmd.chain)) b.chains.delete(n);
+        this.deleteChains(b, cmd.chain, span);
         return;
       case "zero":
-        for (const c of b.chains.values()) {
-          if (cmd.chain && c.name !== cmd.chain) continue;
-          delete c.counters;
-          for (const r of b.rulesOf(c)) delete r.counters;
+        if (cmd.chain === undefined) b.zero();
+        else {
+          const c = this.existing(b, "-Z", cmd.chain, span);
+          if (c) b.zero(c);
         }
         return;
     }

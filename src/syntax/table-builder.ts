@@ -10,6 +10,9 @@ import type { ChainDigest, ChainRules } from "../model/ast.js";
 import type { DiagnosticSink } from "../model/diagnostics.js";
 import type { Span } from "../model/span.js";
 import { bindCommand, type BindEnv } from "./rule-binder.js";
+import { ChainEdits } from "./chain-edits.js";
+import { AnchoredInserts } from "./anchored-inserts.js";
+import { ruleSpecText } from "../print/save.js";
 import type { SpanMover } from "./extract.js";
 
 // Most chains of a big dump say [0:0]; counters are never changed in place, so they share one.
@@ -55,8 +58,38 @@ export class TableBuilder {
    * a chain's rules (-I, -D, -F, -X, -Z): those see bound rules.
    */
   deferring: boolean;
+  /** Where `-I CHAIN N` put rules before others: what iptables-nft-restore would refuse. */
+  readonly inserts = new AnchoredInserts();
+  /** How many bound rules jump or go to each chain. */
+  readonly jumps = new Map<string, number>();
+  /**
+   * The user chains that hold no bound rule and that no bound rule jumps to (what `-X` without
+   * a name deletes), and the others: kept as rules come and go, so `-X` need not look at every
+   * chain. Only right once every rule is bound, which any `-X` sees (it stops deferring).
+   */
+  readonly freeChains = new Set<string>();
+  readonly busyChains = new Set<string>();
+
+  private readonly touched = (name: string): void => {
+    const c = this.chains.get(name);
+    if (!c || c.builtin) return;
+    const busy = (this.bound.get(c)?.length ?? 0) > 0 || (this.jumps.get(name) ?? 0) > 0;
+    (busy ? this.busyChains : this.freeChains).add(name);
+    (busy ? this.freeChains : this.busyChains).delete(name);
+  };
+
+  /** The line of the `-X` that deleted each chain no longer there. */
+  readonly deletedAt = new Map<string, number>();
+
+  /** `-X`: the chain is gone (the caller has checked it may go). */
+  deleteChain(name: string, line: number): void {
+    this.deletedAt.set(name, line);
+    this.chains.delete(name);
+    this.freeChains.delete(name);
+    this.busyChains.delete(name);
+  }
   /** Rules kept bound, per chain. */
-  private readonly bound = new Map<Chain, Rule[]>();
+  private readonly bound = new Map<Chain, ChainEdits>();
   private refs = new Int32Array(0);
   private refCount = 0;
   private readonly deferred = new Map<Chain, DeferredLines>();
@@ -71,6 +104,15 @@ export class TableBuilder {
   private readonly notChainYet = new Set<string>();
   private readonly declaredLate = new Map<string, number>();
   private bindEnv: BindEnv | undefined;
+  /**
+   * `-Z` zeroes the counters of what is there before it. Rather than visit every rule at each
+   * `-Z`, when each bound rule or chain got its counters and when `-Z` ran are kept, and the
+   * older counters are dropped once, at the end.
+   */
+  private tick = 0;
+  private readonly countedAt = new Map<Rule | Chain, { chain: Chain; at: number }>();
+  private zeroedAll = -1;
+  private readonly zeroedChains = new Map<Chain, number>();
 
   /**
    * `policy`: a built-in chain's policy until a line states it. iptables-restore gives a table
@@ -90,6 +132,7 @@ export class TableBuilder {
   newChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span): Chain {
     const c: Chain = { name, builtin, policy, declared, rules: NOT_YET, span };
     this.chains.set(name, c);
+    this.touched(name);
     if (this.notChainYet.has(name)) this.declaredLate.set(name, span.line);
     return c;
   }
@@ -108,18 +151,38 @@ export class TableBuilder {
     return this.bindEnv;
   }
 
-  /** The bound rules of chain `c`, to change in place. */
-  rulesOf(c: Chain): Rule[] {
+  /** The bound rules of chain `c`, for the script's commands to change. */
+  rulesOf(c: Chain): ChainEdits {
     let r = this.bound.get(c);
     if (!r) {
-      r = [];
+      const family = this.text.family;
+      r = new ChainEdits(c.name, (x) => ruleSpecText(x, family), this.jumps, this.touched);
       this.bound.set(c, r);
     }
     return r;
   }
 
-  setRules(c: Chain, rules: Rule[]): void {
-    this.bound.set(c, rules);
+  /** Whether any chain has bound rules (only chains given some since the last `-F` are looked at). */
+  hasBoundRules(): boolean {
+    for (const r of this.bound.values()) if (r.length > 0) return true;
+    return false;
+  }
+
+  /** `-F` without a chain: every chain empty. */
+  flushAll(): void {
+    for (const r of this.bound.values()) r.clear();
+    this.bound.clear();
+  }
+
+  /** A rule added to `c` (kept bound) or the chain itself got counters now. */
+  noteCounters(c: Chain, x: Rule | Chain): void {
+    if (x.counters) this.countedAt.set(x, { chain: c, at: this.tick++ });
+  }
+
+  /** `-Z [CHAIN]`. */
+  zero(c?: Chain): void {
+    if (c) this.zeroedChains.set(c, this.tick++);
+    else this.zeroedAll = this.tick++;
   }
 
   /** Records that the `-A` line at `start` (numbered `line`) added `rules` to chain `c`. */
@@ -153,7 +216,10 @@ export class TableBuilder {
     if (!this.deferring) return;
     for (const [c, d] of this.deferred) {
       const rules = this.rulesOf(c);
-      for (const r of this.bindLines(d)) rules.push(r);
+      for (const r of this.bindLines(d)) {
+        rules.append(r);
+        this.noteCounters(c, r);
+      }
     }
     this.deferred.clear();
     this.deferring = false;
@@ -161,16 +227,24 @@ export class TableBuilder {
 
   /** The table, its chains in order, each with its rules. */
   finish(): Table {
+    this.dropZeroedCounters();
     const builtin = BUILTIN_CHAINS[this.table.name];
     const user = [...this.chains.values()].filter((c) => !builtin.includes(c.name));
     this.table.chains = [...builtin.map((n) => this.chains.get(n)!), ...user];
     const load = (d: DeferredLines) => this.load(d);
     for (const c of this.table.chains) {
       const d = this.deferred.get(c);
-      c.rules = d ? deferredRules(d.digest, load, d) : boundRules(this.bound.get(c) ?? []);
+      c.rules = d ? deferredRules(d.digest, load, d) : boundRules(this.bound.get(c)?.toArray() ?? []);
     }
     this.deferred.clear();
     return this.table;
+  }
+
+  private dropZeroedCounters(): void {
+    if (this.zeroedAll < 0 && this.zeroedChains.size === 0) return;
+    for (const [x, { chain, at }] of this.countedAt) {
+      if (at < Math.max(this.zeroedAll, this.zeroedChains.get(chain) ?? -1)) delete x.counters;
+    }
   }
 
   /** The finished table's spans and bound rules: what moves when the dump is read (extract.ts). */

@@ -24,6 +24,7 @@ export const LAYERS: readonly Layer[] = [
       { path: "src/model/", what: "AST, spans, diagnostics, packets" },
       // A helper with no knowledge of anything: it sits at the bottom so anyone may use it.
       { path: "src/append-all.ts", what: "appending without spreading arguments (large lists)" },
+      { path: "src/block-list.ts", what: "a list cheap to change in the middle (scripts inserting and deleting rules)" },
     ],
   },
   {
