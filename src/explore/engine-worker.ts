@@ -1,0 +1,20 @@
+/**
+ * The page's Worker: the browser entry of netfate's readers and evaluator (bundled to
+ * dist/browser/explore-engine.js). It answers the page's messages with ExploreEngine; a load
+ * that cannot use the inputs, or a failure of netfate's, is answered too, never left silent.
+ */
+import { InputError } from "../assemble.js";
+import { ExploreEngine, type Reply, type Request } from "./engine.js";
+
+const engine = new ExploreEngine();
+const post = (r: Reply) => (globalThis as unknown as { postMessage(m: Reply): void }).postMessage(r);
+
+globalThis.onmessage = (ev: MessageEvent<Request>) => {
+  const m = ev.data;
+  try {
+    post(engine.handle(m));
+  } catch (e) {
+    if (m.type === "load") post({ type: "load-failed", error: e instanceof InputError ? e.message : `internal error: ${(e as Error).message}` });
+    else post({ type: "failed", id: m.id, error: `internal error: ${(e as Error).message}` });
+  }
+};
