@@ -9,12 +9,18 @@ import { ExploreEngine, type Reply, type Request } from "./engine.js";
 const engine = new ExploreEngine();
 const post = (r: Reply) => (globalThis as unknown as { postMessage(m: Reply): void }).postMessage(r);
 
+// One message at a time, in order: a trace's answer never overtakes the load it needs.
+let queue: Promise<void> = Promise.resolve();
+
 globalThis.onmessage = (ev: MessageEvent<Request>) => {
-  const m = ev.data;
+  queue = queue.then(() => answer(ev.data));
+};
+
+async function answer(m: Request): Promise<void> {
   try {
-    post(engine.handle(m));
+    post(await engine.handle(m));
   } catch (e) {
     if (m.type === "load") post({ type: "load-failed", error: e instanceof InputError ? e.message : `internal error: ${(e as Error).message}` });
     else post({ type: "failed", id: m.id, error: `internal error: ${(e as Error).message}` });
   }
-};
+}

@@ -51,7 +51,8 @@ export class ExploreEngine {
   private index: RuleIndex | undefined;
   private sets: IpSet[] | undefined;
 
-  handle(m: Request): Reply {
+  /** Async because the trace's drawing may be (renderTrace's replacement lays out a graph). */
+  async handle(m: Request): Promise<Reply> {
     if (m.type === "load") return this.load(m.data);
     const s = this.session;
     if (!s) throw new Error(`${m.type} before the node was loaded`);
@@ -61,7 +62,7 @@ export class ExploreEngine {
         const r = s.trace(m.text, { verbose: m.verbose ?? false });
         if (!r.ok) return { type: "trace", id: m.id, ok: false, error: r.error, ...(r.col ? { col: r.col } : {}) };
         const e = r.evaluation;
-        return { type: "trace", id: m.id, ok: true, html: renderTrace(e), packet: e.packet, fates: e.outcomes.map((o) => o.fate.kind), notes: r.notes, ms: now() - t0 };
+        return { type: "trace", id: m.id, ok: true, html: await renderTrace(e), packet: e.packet, fates: e.outcomes.map((o) => o.fate.kind), notes: r.notes, ms: now() - t0 };
       }
       case "search": {
         this.index ??= new RuleIndex(s.inputs.rulesets, s.inputs.nft);

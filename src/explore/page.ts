@@ -14,6 +14,11 @@ export interface PageParts {
   /** dist/browser/explore-ui.js */
   ui: string;
   data: ExploreData;
+  /**
+   * What a drawing of the trace needs in the page besides its HTML: its style, and a script
+   * run once at load (it hears "netfate:trace" on #trace each time a new trace is put in).
+   */
+  figure?: { style: string; script: string };
   /** Base64 SHA-256 of a text (the CSP names the one script that may run by its hash). */
   sha256(text: string): string;
 }
@@ -29,10 +34,10 @@ export function jsonScriptText(value: unknown): string {
 }
 
 /** The policy: scripts only the page's own (by hash), a Worker only from the page's own blob, no connection anywhere. */
-export function contentSecurityPolicy(uiHash: string): string {
+export function contentSecurityPolicy(scriptHashes: readonly string[]): string {
   return [
     "default-src 'none'",
-    `script-src 'sha256-${uiHash}'`,
+    `script-src ${scriptHashes.map((h) => `'sha256-${h}'`).join(" ")}`,
     "worker-src blob:",
     // The drawing of a trace may set styles on its elements; styles cannot reach the network under this policy.
     "style-src 'unsafe-inline'",
@@ -103,20 +108,22 @@ const BODY = `<header>
 
 export function explorePage(p: PageParts): string {
   const ui = scriptText(p.ui);
+  const figure = p.figure ? scriptText(p.figure.script) : undefined;
+  const hashes = [p.sha256(ui), ...(figure !== undefined ? [p.sha256(figure)] : [])];
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(contentSecurityPolicy(p.sha256(ui)))}">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(contentSecurityPolicy(hashes))}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title(p.data))}</title>
-<style>${PAGE_STYLE}</style>
+<style>${PAGE_STYLE}${p.figure ? p.figure.style.replace(/<\/style/gi, "<\\/style") : ""}</style>
 </head>
 <body>
 ${BODY}
 <script type="application/json" id="netfate-inputs">${jsonScriptText(p.data)}</script>
 <script type="text/plain" id="netfate-engine">${scriptText(p.engine)}</script>
-<script>${ui}</script>
+${figure !== undefined ? `<script>${figure}</script>\n` : ""}<script>${ui}</script>
 </body>
 </html>
 `;

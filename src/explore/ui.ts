@@ -234,6 +234,8 @@ function onReply(r: Reply): void {
       trace.innerHTML = r.html;
       trace.dataset.fates = r.fates.join(",");
       trace.dataset.id = String(r.id);
+      // For a drawing's own script (PageParts.figure), which binds to what was just put in.
+      trace.dispatchEvent(new CustomEvent("netfate:trace", { bubbles: true }));
       $("trace-time").textContent = `(${r.ms < 1 ? "<1" : Math.round(r.ms)} ms)`;
       if (!fromFields) fillFields(r.packet);
       return;
