@@ -81,6 +81,10 @@ const BODY = `<header>
 <div id="trace" aria-live="polite"></div>
 </section>
 <aside id="tools">
+<section id="chain-panel" aria-labelledby="chain-h" tabindex="-1">
+<h2 id="chain-h">Chain <span id="chain-name">(choose a step of the trace)</span></h2>
+<ol id="chain-rules" class="rules"></ol>
+</section>
 <section aria-labelledby="search-h">
 <h2 id="search-h">Search the rules</h2>
 <form id="search-form" role="search"><label for="search">words the rule holds, as the real tool prints it</label>
@@ -98,10 +102,6 @@ const BODY = `<header>
 <p id="approximate" class="note"></p>
 <p id="mentions-count" class="count"></p>
 <ol id="mentions-results" class="rules"></ol>
-</section>
-<section id="chain-panel" aria-labelledby="chain-h" tabindex="-1">
-<h2 id="chain-h">Chain <span id="chain-name">(choose a step of the trace)</span></h2>
-<ol id="chain-rules" class="rules"></ol>
 </section>
 </aside>
 </main>`;

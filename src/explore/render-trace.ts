@@ -15,8 +15,8 @@ import { assumingLines, fateColour, givenText, loadProblems, outcomeBodyLines, o
 import { escapeHtml, paletteHtml } from "./markup.js";
 import type { ChainRef } from "./rules.js";
 
-/** Width the step lines are wrapped at: the page's trace column holds about this many. */
-const WIDTH = 100;
+/** Width the step lines are wrapped at: the page's trace column holds about this many on a laptop's screen. */
+const WIDTH = 90;
 
 /** What a step's button opens: its chain and its rule. Undefined for an IPVS decision (no chain of rules). */
 export function stepChain(s: Step, family: Evaluation["packet"]["family"]): { ref: ChainRef; rule: number | "policy" } | undefined {

@@ -8,8 +8,11 @@ h1 { font-size: 18px; margin: 0; }
 h2 { font-size: 15px; margin: 0 0 6px; }
 h3 { font-size: 14px; margin: 0 0 4px; font-weight: normal; }
 #status { margin: 0; color: #444; }
-main { display: grid; grid-template-columns: minmax(260px, 1fr) minmax(420px, 2.4fr) minmax(320px, 1.6fr); gap: 12px; padding: 12px; align-items: start; }
-@media (max-width: 1100px) { main { grid-template-columns: 1fr; } }
+main { display: grid; grid-template-columns: minmax(420px, 3fr) minmax(320px, 2fr); grid-template-areas: "packet packet" "trace tools"; gap: 12px; padding: 12px; align-items: start; }
+#packet-panel { grid-area: packet; }
+#trace-panel { grid-area: trace; }
+#tools { grid-area: tools; }
+@media (max-width: 1000px) { main { grid-template-columns: 1fr; grid-template-areas: "packet" "trace" "tools"; } }
 main > section, aside > section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 10px; min-width: 0; }
 aside { display: flex; flex-direction: column; gap: 12px; min-width: 0; }
 label { display: block; margin: 4px 0; }
