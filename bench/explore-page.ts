@@ -2,7 +2,7 @@
  * The interactive page's cost, in Debian's headless Chromium: the size of its two scripts and
  * of the page, how long it takes from opening the file to the node loaded and the first trace
  * shown, a further trace after an edit, the first rule search (which prints every rule once),
- * a later one, and a "mentions" question. For kube-proxy-basic and the generated dump of N
+ * a later one, a first search made 3 s after the first trace, and a "mentions" question. For kube-proxy-basic and the generated dump of N
  * services (default 10,000). Run after `npm run build`:
  *   node dist/bench/explore-page.js [SERVICES] [RUNS]
  */
@@ -67,6 +67,13 @@ async function measure(name: string, file: string, packet2: string): Promise<voi
       await p.locator("#mentions-form button").click();
     }, listed("mentions-results")));
     await p.close();
+    // A person reads the first trace before searching: the rules are printed meanwhile.
+    const q = await browser.newPage();
+    await q.goto(`file://${file}`);
+    await until(q, traced(null));
+    await q.waitForTimeout(3000);
+    add("search, 3 s after", await timed(q, () => q.locator("#search").fill("KUBE-MARK-MASQ"), listed("search-results")));
+    await q.close();
   }
   await browser.close();
   const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;

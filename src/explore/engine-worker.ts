@@ -11,10 +11,36 @@ const post = (r: Reply) => (globalThis as unknown as { postMessage(m: Reply): vo
 
 // One message at a time, in order: a trace's answer never overtakes the load it needs.
 let queue: Promise<void> = Promise.resolve();
+let waiting = 0;
 
 globalThis.onmessage = (ev: MessageEvent<Request>) => {
-  queue = queue.then(() => answer(ev.data));
+  waiting++;
+  queue = queue.then(() => answer(ev.data)).finally(() => {
+    waiting--;
+    warmSoon();
+  });
 };
+
+/**
+ * While no message waits, the rules are printed for the search in slices short enough (30 ms)
+ * that a packet typed meanwhile is answered without a noticeable wait.
+ */
+let warming = false;
+function warmSoon(): void {
+  if (warming) return;
+  warming = true;
+  setTimeout(() => {
+    warming = false;
+    if (waiting > 0) return;
+    let done = true;
+    try {
+      done = engine.warm(30);
+    } catch {
+      // Whatever failed will fail again, and be said, when a search asks for it.
+    }
+    if (!done) warmSoon();
+  }, 0);
+}
 
 async function answer(m: Request): Promise<void> {
   try {

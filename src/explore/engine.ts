@@ -65,8 +65,7 @@ export class ExploreEngine {
         return { type: "trace", id: m.id, ok: true, html: await renderTrace(e), packet: e.packet, fates: e.outcomes.map((o) => o.fate.kind), notes: r.notes, ms: now() - t0 };
       }
       case "search": {
-        this.index ??= new RuleIndex(s.inputs.rulesets, s.inputs.nft);
-        const r = this.index.search(m.query, MAX_LISTED);
+        const r = this.ruleIndex().search(m.query, MAX_LISTED);
         return { type: "rules", id: m.id, kind: "search", rules: r.entries.map((e) => listed(e)), total: r.total };
       }
       case "mentions":
@@ -83,6 +82,23 @@ export class ExploreEngine {
         return { type: "chain", id: m.id, place: v.place, rules: v.entries.map((e) => listed(e)), highlight: m.rule };
       }
     }
+  }
+
+  private ruleIndex(): RuleIndex {
+    const s = this.session;
+    if (!s) throw new Error("no node loaded");
+    this.index ??= new RuleIndex(s.inputs.rulesets, s.inputs.nft);
+    return this.index;
+  }
+
+  /**
+   * Prints more of the rules for the search, for about `ms` milliseconds; true when there is
+   * nothing left to do (or no node). The worker calls it while no message waits.
+   */
+  warm(ms: number): boolean {
+    if (!this.session) return true;
+    const until = now() + ms;
+    return this.ruleIndex().build(() => now() >= until);
   }
 
   private load(text: string): Reply {

@@ -83,14 +83,21 @@ function legacyApart(rulesets: readonly Ruleset[]): boolean {
   return rulesets.some((r) => r.flavour === "legacy") && rulesets.some((r) => r.flavour !== "legacy");
 }
 
+type Visit = (e: RuleEntry, parsed?: ParsedRule) => void;
+
+/** The node's chains in dump order, each as a walk over its rules: work that can stop between chains. */
+function* chainWalks(rulesets: readonly Ruleset[], nft: readonly NftRuleset[]): Generator<(visit: Visit) => void> {
+  const apart = legacyApart(rulesets);
+  for (const rs of rulesets) for (const t of rs.tables) for (const c of t.chains) yield (visit) => iptablesChain(rs, t.name, c, apart, visit);
+  for (const n of nft) for (const t of n.tables) for (const ch of t.chains) yield (visit) => nftChain(t, ch, visit);
+}
+
 /**
  * Calls `visit` for every rule and policy of the node, in dump order, with the parsed rule
  * (none for a policy).
  */
-export function forEachRule(rulesets: readonly Ruleset[], nft: readonly NftRuleset[], visit: (e: RuleEntry, parsed?: ParsedRule) => void): void {
-  const apart = legacyApart(rulesets);
-  for (const rs of rulesets) for (const t of rs.tables) for (const c of t.chains) iptablesChain(rs, t.name, c, apart, visit);
-  for (const n of nft) for (const t of n.tables) for (const ch of t.chains) nftChain(t, ch, visit);
+export function forEachRule(rulesets: readonly Ruleset[], nft: readonly NftRuleset[], visit: Visit): void {
+  for (const walk of chainWalks(rulesets, nft)) walk(visit);
 }
 
 /** The whole chain a step is in, or undefined when the node has no such chain (an IPVS step). */
@@ -123,20 +130,41 @@ export interface SearchResult {
   total: number;
 }
 
-/** The rule texts of a node, printed once (the first search), searched many times. */
+/**
+ * The rule texts of a node, printed once, searched many times. Printing 100,000 rules takes a
+ * second or two: `build` does it a chain at a time while the page is idle, so that the first
+ * search need not wait for all of it; a search finishes whatever is left.
+ */
 export class RuleIndex {
-  private entries: RuleEntry[] | undefined;
-  private lower: string[] = [];
+  private readonly entries: RuleEntry[] = [];
+  private readonly lower: string[] = [];
+  private readonly walks: Generator<(visit: Visit) => void>;
+  private finished = false;
 
-  constructor(private readonly rulesets: readonly Ruleset[], private readonly nft: readonly NftRuleset[]) {}
+  constructor(rulesets: readonly Ruleset[], nft: readonly NftRuleset[]) {
+    this.walks = chainWalks(rulesets, nft);
+  }
+
+  /**
+   * Indexes chains until `stop()` says so (asked after each chain, so every call moves on by
+   * one at least) or all are; true when all are.
+   */
+  build(stop: () => boolean = () => false): boolean {
+    const add = (e: RuleEntry) => {
+      this.entries.push(e);
+      this.lower.push(`${placeText(e.ref)} ${e.text}`.toLowerCase());
+    };
+    while (!this.finished) {
+      const next = this.walks.next();
+      if (next.done) this.finished = true;
+      else next.value(add);
+      if (stop()) break;
+    }
+    return this.finished;
+  }
 
   all(): readonly RuleEntry[] {
-    if (!this.entries) {
-      const list: RuleEntry[] = [];
-      forEachRule(this.rulesets, this.nft, (e) => list.push(e));
-      this.entries = list;
-      this.lower = list.map((e) => `${placeText(e.ref)} ${e.text}`.toLowerCase());
-    }
+    this.build();
     return this.entries;
   }
 
