@@ -78,7 +78,8 @@ const BODY = `<header>
 </section>
 <section id="trace-panel" aria-labelledby="trace-h">
 <h2 id="trace-h">Trace <span id="trace-time"></span></h2>
-<div id="trace" aria-live="polite"></div>
+<p id="trace-said" class="note" role="status" aria-live="polite"></p>
+<div id="trace"></div>
 </section>
 <aside id="tools">
 <section id="chain-panel" aria-labelledby="chain-h" tabindex="-1">

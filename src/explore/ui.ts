@@ -233,6 +233,8 @@ function onReply(r: Reply): void {
       $("packet-notes").textContent = r.notes.map((n) => `note: ${n}`).join("\n");
       trace.innerHTML = r.html;
       trace.dataset.fates = r.fates.join(",");
+      // What a screen reader says of each new trace: its outcomes in a line, not the whole trace.
+      $("trace-said").textContent = `${r.fates.length} outcome${r.fates.length === 1 ? "" : "s"}: ${r.fates.join(", ")}`;
       trace.dataset.id = String(r.id);
       // For a drawing's own script (PageParts.figure), which binds to what was just put in.
       trace.dispatchEvent(new CustomEvent("netfate:trace", { bubbles: true }));
