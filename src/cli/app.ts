@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   batch: async () => (await import("./commands/batch.js")).runBatch,
   collect: async () => (await import("./commands/collect.js")).runCollect,
   diff: async () => (await import("./commands/diff.js")).runDiff,
+  explore: async () => (await import("./commands/explore.js")).runExplore,
 };
 
 const USAGE = `usage: netfate COMMAND [options]
@@ -22,6 +23,7 @@ Commands:
   batch [inputs] --packets F    many packets (JSON lines in, one JSON result per line out)
   parse FILE...                 read iptables/ipset/node dumps; print canonical text, --json AST or --summary
   diff OLD NEW [inputs]         packets whose fate differs between two dumps (exit 1 when any does)
+  explore [inputs] [PACKET]     an offline HTML page: trace more packets, search rules, open chains
   collect DIR                   on a node: gather everything netfate reads into DIR (use it with --bundle DIR)
 
 Inputs: --rules FILE (repeatable), --ipsets FILE, --node FILE, --bundle DIR, --iface NAME=CIDR

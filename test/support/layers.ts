@@ -71,6 +71,7 @@ export const LAYERS: readonly Layer[] = [
     paths: [
       { path: "src/explain/", what: "text, JSON, HTML, mermaid and dot renderers of a trace" },
       { path: "src/diff/", what: "what changed between two rulesets, and packets that show it" },
+      { path: "src/explore/", what: "the interactive page: the node and evaluator in a browser Worker, rule search, mentions, chains" },
     ],
   },
   {

@@ -10,7 +10,7 @@ import { evaluationJson } from "../../explain/json.js";
 import { loadProblems, problemNote, traceText, whyDroppedText } from "../../explain/text.js";
 import { answerVerdict, outcomeVerdict } from "../../explain/text.js";
 import type { Outcome } from "../../model/evaluation.js";
-import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
+import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.js";
 import { INPUT_FLAGS, loadInputs } from "../load.js";
 import { toJson } from "../render-json.js";
 import { htmlPage } from "../../explain/html.js";
@@ -19,6 +19,7 @@ import type { CommandIO } from "../io.js";
 import { leftOut, refusedForErrors, textOptions, verdictExit, writeAnswer } from "../answer-out.js";
 import { ASSUME_FLAG, assumptionsOf } from "../assume.js";
 import { CLUSTER_FLAGS, runClusterTrace, wantsCluster } from "./cluster-trace.js";
+import { explorePageOf } from "./explore.js";
 
 export const TRACE_FLAGS: FlagSpec[] = [
   ...INPUT_FLAGS,
@@ -27,6 +28,7 @@ export const TRACE_FLAGS: FlagSpec[] = [
   { name: "json", help: "print the versioned JSON shape (see src/explain/trace.schema.json)" },
   { name: "format", short: "f", value: true, help: "text (default), json, html (one self-contained page), mermaid or dot" },
   { name: "output", short: "o", value: true, help: "write to this file instead of stdout" },
+  { name: "interactive", help: "with --format html: a page that carries the node and netfate, to trace further packets in the browser (as `netfate explore`)" },
   { name: "verbose", short: "v", help: "also list the rules tried that did not match" },
   ASSUME_FLAG,
   { name: "quiet", short: "q", help: "do not print notes and warnings on stderr" },
@@ -58,6 +60,7 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
   const packetText = flagValue(args, "packet") ?? args.positionals.join(" ");
   if (!packetText.trim()) throw new UsageError(`${kind} needs a PACKET, e.g. "tcp 10.0.0.1:40000 -> 10.0.0.2:80 in eth0"`);
   const pk = readPacket(packetText);
+  if (flagSet(args, "interactive")) return runInteractive(kind, args, io, packetText);
   if (wantsCluster(args)) return runClusterTrace(kind, args, pk.packet, pk.notes, io);
   if (flagValue(args, "at") !== undefined) throw new UsageError("--at says where in a cluster the packet starts: give --cluster");
   const inputs = loadInputs(args, io);
@@ -109,6 +112,16 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
   }
   writeAnswer(args, io, text);
   if (kind === "why-dropped") return whyDroppedExit(e.outcomes);
+  return 0;
+}
+
+/** `--format html --interactive`: the explore page, opened on the packet. */
+function runInteractive(kind: "trace" | "why-dropped", args: ParsedArgs, io: CommandIO, packetText: string): number {
+  if (kind !== "trace" || (flagSet(args, "json") ? "json" : flagValue(args, "format")) !== "html") throw new UsageError("--interactive goes with trace --format html");
+  if (wantsCluster(args)) throw new UsageError("--interactive takes one node's inputs, not --cluster");
+  const r = explorePageOf(args, io, packetText);
+  if ("exit" in r) return r.exit;
+  writeAnswer(args, io, r.page);
   return 0;
 }
 

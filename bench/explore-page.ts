@@ -1,0 +1,99 @@
+/**
+ * The interactive page's cost, in Debian's headless Chromium: the size of its two scripts and
+ * of the page, how long it takes from opening the file to the node loaded and the first trace
+ * shown, a further trace after an edit, the first rule search (which prints every rule once),
+ * a later one, a first search made 3 s after the first trace, and a "mentions" question. For kube-proxy-basic and the generated dump of N
+ * services (default 10,000). Run after `npm run build`:
+ *   node dist/bench/explore-page.js [SERVICES] [RUNS]
+ */
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium, type Page } from "playwright-core";
+import { main } from "../src/cli/app.js";
+import type { CommandIO } from "../src/cli/io.js";
+import { kubeProxyDump } from "./gen-kube-proxy.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const services = Number(process.argv[2] ?? 10000);
+const runs = Number(process.argv[3] ?? 3);
+
+const quiet: CommandIO = { out: () => {}, err: () => {}, readStdin: () => "", isTTY: false };
+
+async function page(args: string[], file: string): Promise<void> {
+  const code = await main(["explore", "-q", "-o", file, ...args], quiet);
+  if (code !== 0) throw new Error(`explore exited ${code}`);
+}
+
+/** A test run in the page (a function, not a string: the page's policy forbids eval). */
+type Done = [(arg: string | null) => boolean, string | null];
+
+/** Milliseconds until `done` holds in the page, measured in the page from navigation start. */
+async function until(p: Page, [done, arg]: Done): Promise<number> {
+  await p.waitForFunction(done, arg, { timeout: 120_000, polling: 10 });
+  return p.evaluate(() => performance.now());
+}
+
+/** Milliseconds the page takes to answer after `act`, until `done` holds. */
+async function timed(p: Page, act: () => Promise<void>, done: Done): Promise<number> {
+  const t0 = await p.evaluate(() => performance.now());
+  await act();
+  return (await until(p, done)) - t0;
+}
+
+const ready: Done = [() => document.body.dataset.ready === "1", null];
+const traced = (prev: string | null): Done => [(x) => document.getElementById("trace")!.dataset.id !== (x ?? undefined), prev];
+const listed = (list: string): Done => [(x) => document.getElementById(x!)!.dataset.total !== undefined, list];
+
+async function measure(name: string, file: string, packet2: string): Promise<void> {
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+  const rows: Record<string, number[]> = {};
+  const add = (k: string, v: number) => (rows[k] ??= []).push(v);
+  for (let i = 0; i < runs; i++) {
+    const p = await browser.newPage();
+    await p.goto(`file://${file}`);
+    add("DOMContentLoaded", await p.evaluate(() => (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).domContentLoadedEventEnd));
+    add("node loaded", await until(p, ready));
+    add("first trace shown", await until(p, traced(null)));
+    const id = await p.locator("#trace").getAttribute("data-id");
+    add("next trace (edit)", await timed(p, () => p.locator("#packet").fill(packet2), traced(id)));
+    add("first search", await timed(p, () => p.locator("#search").fill("KUBE-MARK-MASQ"), listed("search-results")));
+    add("next search", await timed(p, async () => {
+      await p.evaluate(() => delete document.getElementById("search-results")!.dataset.total);
+      await p.locator("#search").fill("DNAT 10.244.0.9");
+    }, listed("search-results")));
+    add("mentions 10.96.0.0/24", await timed(p, async () => {
+      await p.locator("#mention-addr").fill("10.96.0.0/24");
+      await p.locator("#mentions-form button").click();
+    }, listed("mentions-results")));
+    await p.close();
+    // A person reads the first trace before searching: the rules are printed meanwhile.
+    const q = await browser.newPage();
+    await q.goto(`file://${file}`);
+    await until(q, traced(null));
+    await q.waitForTimeout(3000);
+    add("search, 3 s after", await timed(q, () => q.locator("#search").fill("KUBE-MARK-MASQ"), listed("search-results")));
+    await q.close();
+  }
+  await browser.close();
+  const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+  console.log(`\n${name}: page ${kib(statSync(file).size)}`);
+  for (const [k, v] of Object.entries(rows)) {
+    const s = [...v].sort((a, b) => a - b);
+    console.log(`  ${k.padEnd(24)} min ${s[0]!.toFixed(0).padStart(6)} ms   median ${s[Math.floor(s.length / 2)]!.toFixed(0).padStart(6)} ms`);
+  }
+}
+
+const dist = join(ROOT, "dist", "browser");
+for (const f of ["explore-engine.js", "explore-ui.js"]) console.log(`${f}: ${(statSync(join(dist, f)).size / 1024).toFixed(0)} KiB`);
+const dir = mkdtempSync(join(tmpdir(), "netfate-explore-bench-"));
+const basic = join(ROOT, "samples", "kube-proxy-basic");
+const small = join(dir, "basic.html");
+await page(["--rules", join(basic, "rules.save"), "--node", join(basic, "node.json"), "tcp 192.168.0.50:40000 -> 10.96.45.12:80 in eth0"], small);
+await measure("kube-proxy-basic", small, "tcp 192.168.0.50:40000 -> 10.96.200.1:80 in eth0");
+const dump = join(dir, `kube-${services}.save`);
+writeFileSync(dump, kubeProxyDump({ services }));
+const large = join(dir, `kube-${services}.html`);
+await page(["--rules", dump, "--node", join(basic, "node.json"), "tcp 192.168.0.50:40000 -> 10.96.0.10:80 in eth0"], large);
+console.log(`dump ${(readFileSync(dump).length / 1024 / 1024).toFixed(1)} MiB`);
+await measure(`generated ${services} services`, large, "tcp 192.168.0.50:40000 -> 10.96.30.200:80 in eth0");

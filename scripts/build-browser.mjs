@@ -1,0 +1,55 @@
+/**
+ * Bundles the interactive page's two scripts for the browser (run by `npm run build`, after tsc):
+ *   dist/browser/explore-engine.js  netfate's readers and evaluator, run in a Worker of the page
+ *   dist/browser/explore-ui.js      the page's own script (DOM only)
+ * `netfate explore` inlines both into the page it writes (src/cli/commands/explore.ts).
+ *
+ * The browser has no Node: grammar/chevrotain.ts finds chevrotain's single-file build with
+ * node:fs and node:module, so here its importers get src/explore/chevrotain-browser.ts, which
+ * imports that same file statically. Any other `node:` import fails the build (platform
+ * "browser" cannot resolve it), so Node code cannot slip into the page unnoticed.
+ */
+import { build } from "esbuild";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "dist", "browser");
+const require = createRequire(import.meta.url);
+// chevrotain's package `exports` do not name its single-file build: found beside the entry point.
+const chevrotainBundle = join(dirname(require.resolve("chevrotain")), "..", "chevrotain.mjs");
+
+/** grammar/chevrotain.js → the browser's stand-in; chevrotain → its single-file build. */
+const browserStandIns = {
+  name: "netfate-browser-stand-ins",
+  setup(b) {
+    b.onResolve({ filter: /\/chevrotain\.js$/ }, (args) =>
+      args.importer.includes(`${"/"}grammar${"/"}`) ? { path: join(root, "src", "explore", "chevrotain-browser.ts") } : undefined,
+    );
+    b.onResolve({ filter: /^chevrotain$/ }, () => ({ path: chevrotainBundle }));
+  },
+};
+
+mkdirSync(out, { recursive: true });
+const sizes = [];
+for (const [entry, file] of [["engine-worker.ts", "explore-engine.js"], ["ui.ts", "explore-ui.js"]]) {
+  const r = await build({
+    entryPoints: [join(root, "src", "explore", entry)],
+    bundle: true,
+    format: "iife",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    legalComments: "none",
+    charset: "utf8",
+    write: false,
+    logLevel: "warning",
+    plugins: [browserStandIns],
+  });
+  const code = r.outputFiles[0].text;
+  writeFileSync(join(out, file), code);
+  sizes.push(`${file} ${(code.length / 1024).toFixed(0)} KiB`);
+}
+if (process.env.NETFATE_BUILD_VERBOSE) console.log(sizes.join(", "));
