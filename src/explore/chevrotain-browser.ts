@@ -1,5 +1,5 @@
 /**
- * grammar/chevrotain.ts for the browser bundle (scripts/build-browser.mjs puts this file in its
+ * grammar/chevrotain.ts for the browser bundle (src/explore/build-browser.mjs puts this file in its
  * place): the same exports, with chevrotain imported statically, since the page has no
  * node:fs to find the single-file build with, nor a synchronous `require`. The build resolves
  * "chevrotain" to that single-file build, as grammar/chevrotain.ts does in Node.

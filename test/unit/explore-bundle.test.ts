@@ -1,5 +1,5 @@
 /**
- * The interactive page's scripts as `npm run build` bundles them (scripts/build-browser.mjs):
+ * The interactive page's scripts as `npm run build` bundles them (src/explore/build-browser.mjs):
  * browser code only. A `node:` import would not load in the page; the build refuses one
  * (platform "browser"), and this holds the built files to it, so that a module of the
  * evaluator that starts reading files, or the CLI creeping into the page's entry, is caught.

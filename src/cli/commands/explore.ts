@@ -28,7 +28,7 @@ export const EXPLORE_FLAGS: FlagSpec[] = [
   { name: "help", short: "h", help: "show this help" },
 ];
 
-/** The page's two scripts, as `npm run build` wrote them (scripts/build-browser.mjs). */
+/** The page's two scripts, as `npm run build` wrote them (src/explore/build-browser.mjs). */
 function browserScripts(): { engine: string; ui: string } {
   // From dist/src/cli/commands/ (built) the bundles are in dist/browser/; from src/cli/commands/ (tests run the sources) in dist/browser/ too.
   for (const dir of ["../../../browser/", "../../../dist/browser/"]) {

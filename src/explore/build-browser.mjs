@@ -15,7 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const out = join(root, "dist", "browser");
 const require = createRequire(import.meta.url);
 // chevrotain's package `exports` do not name its single-file build: found beside the entry point.
