@@ -9,6 +9,7 @@
 import type { Evaluation } from "../../netfilter/model.js";
 import type { Hook, Outcome, Step } from "../../model/evaluation.js";
 import { chainPlaceText, fateText, packetText, probabilityText, snapshotText, stepRuleText } from "../describe.js";
+import { idPart } from "../graph.js";
 import { givenText, outcomeVerdict, standing, wrap, type Verdict } from "../text.js";
 
 /** The lanes, top to bottom; a lane's rank is the partition the layout keeps it in. */
@@ -124,14 +125,6 @@ export interface Figure {
 /** Columns of rule text in a chain box, and the lines of it shown before eliding. */
 export const RULE_COLUMNS = 76;
 export const RULE_LINES = 4;
-
-const LETTER = /[A-Za-z0-9]/;
-/** An id in letters, digits and `_`: `-` is `_h`, any other character `_HEX_` (one spelling per name). */
-function idPart(s: string): string {
-  let out = "";
-  for (const ch of s) out += LETTER.test(ch) ? ch : ch === "-" ? "_h" : `_${ch.codePointAt(0)!.toString(16)}_`;
-  return out;
-}
 
 /** The table group of a step: `nat`, `legacy nat`, `ip kube-proxy`, `ipvs`. */
 function groupOf(s: Step): string {

@@ -187,10 +187,14 @@ export function figureGraph(f: Figure): FigureGraph {
   }
   const edges: ElkExtendedEdge[] = f.links.map((l) => {
     const lines = labelLines(l);
+    // A return is given to ELK the other way round (caller to callee, like the jump it
+    // undoes) so it never pulls a caller below the chains it calls; place() turns it back.
+    const ends = [l.fromRow ? `${l.fromRow}__p` : l.from, l.to];
+    if (l.kind === "return") ends.reverse();
     return {
       id: l.id,
-      sources: [l.fromRow ? `${l.fromRow}__p` : l.from],
-      targets: [l.to],
+      sources: [ends[0]!],
+      targets: [ends[1]!],
       ...(lines.length ? { labels: [{ text: lines.join("\n"), width: Math.ceil(linesWidth(lines) + 8), height: lines.length * LINE + 4 }] } : {}),
     };
   });
@@ -254,6 +258,7 @@ function place(f: Figure, out: ElkNode, measured: Map<string, Measured>, frameTi
   const links: PlacedLink[] = f.links.map((l) => {
     const e = edgeOut.get(l.id)!;
     const points = (e.sections ?? []).flatMap((s) => [s.startPoint, ...(s.bendPoints ?? []), s.endPoint]);
+    if (l.kind === "return") points.reverse();
     const lab = e.labels?.[0];
     if (!lab) return { link: l, points };
     const rect = { x: lab.x ?? 0, y: lab.y ?? 0, w: lab.width ?? 0, h: lab.height ?? 0 };
