@@ -5,7 +5,6 @@
  * their rewrite labels placed by ELK (so no label sits on a box or on another label).
  * Every box's size, and every row's place inside it, is measured here from its text.
  */
-import ElkModule from "elkjs/lib/elk.bundled.js";
 import type { ElkExtendedEdge, ElkNode, ElkPort } from "elkjs/lib/elk-api.js";
 import { LANE_TITLE, type Box, type Figure, type LaneKey, type Link, type Row } from "./figure-model.js";
 import { LINE, PAD, linesWidth, textWidth, wrapProse } from "./metrics.js";
@@ -119,9 +118,21 @@ export interface FigureGraph {
   frameTitles: Map<string, { kind: PlacedFrame["kind"]; title: string }>;
 }
 
+type Elk = InstanceType<typeof import("elkjs/lib/elk-api.js").default>;
+let engine: Promise<Elk> | undefined;
+
+/**
+ * ELK, loaded the first time a figure is laid out: its 1.6 MB bundle is not read by the
+ * commands and library users that never draw one (every `trace` imports this module).
+ */
+function elk(): Promise<Elk> {
+  engine ??= import("elkjs/lib/elk.bundled.js").then((m) => new (m.default as unknown as typeof import("elkjs/lib/elk-api.js").default)());
+  return engine;
+}
+
 export async function layoutFigure(f: Figure): Promise<Placed> {
   const g = figureGraph(f);
-  const out = await new (ElkModule as unknown as typeof import("elkjs/lib/elk-api.js").default)().layout(g.root);
+  const out = await (await elk()).layout(g.root);
   return place(f, out, g.measured, g.frameTitles);
 }
 
