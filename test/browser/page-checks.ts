@@ -39,7 +39,7 @@ export async function textsOutsideTheirBoxes(page: Page): Promise<string[]> {
         }
       }
     };
-    for (const g of document.querySelectorAll("svg g.box")) check(g, g.querySelector(":scope > rect.frame"), [...g.querySelectorAll("text")]);
+    for (const g of document.querySelectorAll("svg g.box")) check(g, g.querySelector(":scope > rect"), [...g.querySelectorAll("text")]);
     for (const g of document.querySelectorAll("svg g.label")) check(g, g.querySelector(":scope > rect"), [...g.querySelectorAll("text")]);
     for (const g of document.querySelectorAll("svg g.lane, svg g.group")) check(g, g.querySelector(":scope > rect"), [...g.querySelectorAll(":scope > text")]);
     const svg = document.querySelector("svg")!.getBoundingClientRect();
