@@ -10,6 +10,7 @@ import type { Evaluation } from "../../netfilter/model.js";
 import type { Hook, Outcome, Step } from "../../model/evaluation.js";
 import { chainPlaceText, fateText, packetText, probabilityText, snapshotText, stepRuleText } from "../describe.js";
 import { idPart } from "../graph.js";
+import { wrapProse } from "./metrics.js";
 import { givenText, outcomeVerdict, standing, wrap, type Verdict } from "../text.js";
 
 /** The lanes, top to bottom; a lane's rank is the partition the layout keeps it in. */
@@ -201,7 +202,8 @@ class Builder {
 
   stepRow(s: Step): Omit<Row, "id" | "outcomes"> {
     const full = s.ruleNode || s.nft?.text !== undefined || s.ipvs ? stepRuleText(s, this.fam) : "";
-    const all = full ? full.split("\n").flatMap((l) => wrap(l, RULE_COLUMNS, "")) : [];
+    // iptables rules break between options (text.ts's wrap); nft rules and ipvsadm lines have none, so at spaces.
+    const all = full ? full.split("\n").flatMap((l) => (s.ruleNode ? wrap(l, RULE_COLUMNS, "") : wrapProse(l, RULE_COLUMNS))) : [];
     const elided = all.length > RULE_LINES;
     const lines = elided ? [...all.slice(0, RULE_LINES - 1), `${all[RULE_LINES - 1]!.slice(0, RULE_COLUMNS - 2)} …`] : all;
     const notes: Row["notes"] = [];
