@@ -57,7 +57,7 @@ describe.skipIf(why !== undefined)(`trace HTML in Chromium${why ? ` (skipped: ${
     const rewrites = await page.locator("svg g.link text.rewrite").allTextContents();
     expect(rewrites).toEqual(expect.arrayContaining(["DNAT 10.96.45.12:80 → 10.244.1.5:8080", "DNAT 10.96.45.12:80 → 10.244.3.9:8080"]));
     // The hooks as lanes, in the order the packet meets them.
-    const lanes = await page.locator("svg g.lane").evaluateAll((els) => els.map((g) => ({ t: g.querySelector("text")!.textContent, y: g.getBoundingClientRect().top })));
+    const lanes = await page.locator("svg text.lane-title").evaluateAll((els) => els.map((t) => ({ t: t.textContent, y: t.getBoundingClientRect().top })));
     expect(lanes.sort((a, b) => a.y - b.y).map((l) => l.t)).toEqual(["PREROUTING", "routing decision", "FORWARD", "POSTROUTING", "leaves the node"]);
     // The routing decision with the route it chose; the end boxes green.
     expect(await page.locator("svg g.box.routing text.head").allTextContents()).toContain("input route: table main: 10.244.1.0/24 via 10.244.1.0 dev");

@@ -41,7 +41,10 @@ export async function textsOutsideTheirBoxes(page: Page): Promise<string[]> {
     };
     for (const g of document.querySelectorAll("svg g.box")) check(g, g.querySelector(":scope > rect"), [...g.querySelectorAll("text")]);
     for (const g of document.querySelectorAll("svg g.label")) check(g, g.querySelector(":scope > rect"), [...g.querySelectorAll("text")]);
-    for (const g of document.querySelectorAll("svg g.lane, svg g.group")) check(g, g.querySelector(":scope > rect"), [...g.querySelectorAll(":scope > text")]);
+    // A lane's or table group's title is drawn after everything else (over the edges), in the order of the frames.
+    const frames = [...document.querySelectorAll("svg g.lane, svg g.group")];
+    const titles = [...document.querySelectorAll("svg g.lane-title-g, svg g.group-title-g")];
+    frames.forEach((g, i) => check(g, g.querySelector(":scope > rect"), titles[i] ? [...titles[i]!.querySelectorAll("text")] : []));
     const svg = document.querySelector("svg")!.getBoundingClientRect();
     for (const t of document.querySelectorAll("svg text")) {
       const r = t.getBoundingClientRect();

@@ -49,7 +49,8 @@ export const figureStyle = `
 .nf-graph text{font-family:${FONT_FAMILY};font-size:${FONT_SIZE}px;fill:#222;white-space:pre}
 .nf-graph .lane>.frame{fill:#f7f8fa;stroke:#c9ced6;stroke-width:1}
 .nf-graph .group>.frame{fill:#fff;stroke:#d8dce3;stroke-dasharray:4 3}
-.nf-graph .lane-title{font-weight:700;fill:#3b4a5e;letter-spacing:.04em}
+.nf-graph .lane-title{font-weight:700;fill:#3b4a5e}
+.nf-graph .lane-title,.nf-graph .group-title{paint-order:stroke;stroke:#f7f8fa;stroke-width:4px;stroke-linejoin:round}
 .nf-graph .group-title{fill:#6b7685}
 .nf-graph .box>.frame{fill:#fff;stroke:#8a94a3;stroke-width:1}
 .nf-graph .box.start>.frame{fill:#e3f2fd;stroke:var(--nf-blue)}

@@ -43,11 +43,14 @@ function link(p: PlacedLink): string {
 export function figureSvg(p: Placed, title: string): string {
   const markers = ["jump", "goto", "return", "flow"].map((k) =>
     `<marker id="nf-arrow-${k}" class="arrow ${k}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>`).join("");
-  const frames = p.frames.map((f) => `<g class="${f.kind}">${rect(f.rect, "frame", f.kind === "lane" ? 6 : 4)}${text(f.text)}</g>`).join("\n");
+  const frames = p.frames.map((f) => `<g class="${f.kind}">${rect(f.rect, "frame", f.kind === "lane" ? 6 : 4)}</g>`).join("\n");
+  // Lane and table titles last, haloed: an edge entering a lane passes under its title, not over it.
+  const titles = p.frames.map((f) => `<g class="${f.kind}-title-g">${text(f.text)}</g>`).join("\n");
   return `<svg class="nf-graph" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(title)}" width="${p.width}" height="${p.height}" viewBox="0 0 ${p.width} ${p.height}">
 <defs>${markers}</defs>
 ${frames}
 ${p.links.map(link).join("\n")}
 ${p.boxes.map(box).join("\n")}
+${titles}
 </svg>`;
 }
