@@ -5,7 +5,7 @@
  * full-page screenshot of each is kept in test-artifacts/screenshots/cluster-*.png.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Browser } from "playwright-core";
 import { chromiumMissing, launchChromium } from "../support/chromium.js";
@@ -15,12 +15,9 @@ import { buildCluster } from "../../src/netfilter/cluster.js";
 import type { ClusterOutcome } from "../../src/model/cluster.js";
 import { packet } from "../../src/testing/load.js";
 import { SAMPLES_DIR } from "./sample-packets.js";
-import { overlappingTexts, textsOutsideTheirBoxes, watch } from "./page-checks.js";
+import { makeArtifactDirs, overlappingTexts, PAGES, SHOTS, textsOutsideTheirBoxes, watch } from "./page-checks.js";
 
 const why = chromiumMissing;
-const ARTIFACTS = resolve(import.meta.dirname, "../../test-artifacts");
-const SHOTS = resolve(ARTIFACTS, "screenshots");
-const PAGES = resolve(ARTIFACTS, "pages");
 
 interface Entry {
   name: string;
@@ -37,9 +34,7 @@ const ways = (ws: readonly ClusterOutcome[]): ClusterOutcome[] => ws.flatMap((w)
 describe.skipIf(why !== undefined)(`every cluster sample's page in Chromium${why ? ` (skipped: ${why})` : ""}`, () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
-    mkdirSync(PAGES, { recursive: true });
+    [browser] = await Promise.all([launchChromium(), makeArtifactDirs()]);
   }, 60_000);
   afterAll(async () => browser?.close());
 

@@ -2,7 +2,19 @@
  * What every netfate page must pass in the browser, as lists of what is wrong (empty: all
  * well), so a failing test says which label and where.
  */
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Page } from "playwright-core";
+
+const ARTIFACTS = resolve(import.meta.dirname, "../../test-artifacts");
+/** Where the sample tests leave what a person may want to look at (ignored by git). */
+export const SHOTS = resolve(ARTIFACTS, "screenshots");
+export const PAGES = resolve(ARTIFACTS, "pages");
+
+export function makeArtifactDirs(): void {
+  mkdirSync(SHOTS, { recursive: true });
+  mkdirSync(PAGES, { recursive: true });
+}
 
 /** Pairs of SVG text elements whose boxes overlap, as "a / b". Pairwise: pages are small. */
 export async function overlappingTexts(page: Page): Promise<string[]> {

@@ -6,7 +6,7 @@
  * A full-page screenshot of each is kept in test-artifacts/screenshots/ for a person to look at.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Browser } from "playwright-core";
 import { chromiumMissing, launchChromium } from "../support/chromium.js";
@@ -14,12 +14,9 @@ import { htmlPage } from "../../src/explain/html.js";
 import { packet } from "../../src/testing/load.js";
 import { chainPlaceText } from "../../src/explain/describe.js";
 import { SAMPLES, SAMPLE_INPUTS, samplePackets } from "./sample-packets.js";
-import { overlappingTexts, textsOutsideTheirBoxes, watch } from "./page-checks.js";
+import { makeArtifactDirs, overlappingTexts, PAGES, SHOTS, textsOutsideTheirBoxes, watch } from "./page-checks.js";
 
 const why = chromiumMissing;
-const ARTIFACTS = resolve(import.meta.dirname, "../../test-artifacts");
-const SHOTS = resolve(ARTIFACTS, "screenshots");
-const PAGES = resolve(ARTIFACTS, "pages");
 
 describe("sample inputs", () => {
   it("knows how to load every sample that has packets", () => {
@@ -30,9 +27,7 @@ describe("sample inputs", () => {
 describe.skipIf(why !== undefined)(`every sample's trace page in Chromium${why ? ` (skipped: ${why})` : ""}`, () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
-    mkdirSync(PAGES, { recursive: true });
+    [browser] = await Promise.all([launchChromium(), makeArtifactDirs()]);
   }, 60_000);
   afterAll(async () => browser?.close());
 
