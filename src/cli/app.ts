@@ -2,7 +2,8 @@
 import { suggest, UsageError } from "./args.js";
 import { EXIT_OUTPUT_CLOSED, OutputClosed, OutputFailed, processIO, type CommandIO } from "./io.js";
 
-type Command = (argv: string[], io: CommandIO) => number;
+/** A command's exit code; a promise of it for those that wait on something (the HTML page's layout). */
+type Command = (argv: string[], io: CommandIO) => number | Promise<number>;
 
 /** Each command loads only its own modules: `parse` never pays for the evaluator's start-up. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -49,7 +50,7 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
       throw new UsageError(`unknown command ${cmd}${s ? `; did you mean ${s}?` : ""}`);
     }
     const run = await load();
-    return run(rest, io);
+    return await run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`netfate: ${e.message}\n`);

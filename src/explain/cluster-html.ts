@@ -12,7 +12,7 @@ import { fateText, packetText, probabilityText, snapshotText, stepRuleText } fro
 import { arrivalText, clusterOutcomeVerdict, placeText } from "./cluster-describe.js";
 import { clusterEvaluationJson } from "./cluster-json.js";
 import { clusterTraceText } from "./cluster-text.js";
-import { esc } from "./html.js";
+import { esc, OFFLINE_CSP } from "./html.js";
 import { givenText, outcomeVerdict, problemNote, type Verdict } from "./text.js";
 
 /** Longest line in a box, in characters; longer texts are wrapped at spaces (or cut where there is none). */
@@ -294,7 +294,9 @@ export function clusterHtmlPage(ev: ClusterEvaluation): string {
   const notes = ev.problems.length ? `\n<ul id="notes">${ev.problems.map((p) => `<li>${esc(problemNote(p.problem, p.node))}</li>`).join("")}</ul>` : "";
   const data = JSON.stringify(clusterEvaluationJson(ev)).replace(/</g, "\\u003c");
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>netfate: ${esc(heading)}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${OFFLINE_CSP}">
+<title>netfate: ${esc(heading)}</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:20px;color:#222}
 h1{font-size:18px} code,pre{font-family:monospace}

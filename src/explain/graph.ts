@@ -34,7 +34,7 @@ export interface TraceGraph {
  * followed by `h`, a hex digit or (between parts, see chainNodeId) another `_`, so an id
  * spells its parts one way only: chains `a-b` and `a_b` cannot share a node.
  */
-function idPart(s: string): string {
+export function idPart(s: string): string {
   let out = "";
   for (const ch of s) out += /[A-Za-z0-9]/.test(ch) ? ch : ch === "-" ? "_h" : `_${ch.codePointAt(0)!.toString(16)}_`;
   return out;

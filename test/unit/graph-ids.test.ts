@@ -118,8 +118,8 @@ describe("a trace through chains with odd names", () => {
     expect(text.match(/^ {2}n_\w+ \[label=/gm)).toHaveLength(labels.length);
   });
 
-  it("HTML has the names as text and unique element ids", () => {
-    const html = htmlPage(e);
+  it("HTML has the names as text and unique element ids", async () => {
+    const html = await htmlPage(e);
     expect(html).not.toMatch(/<b>|<img|<script>alert/);
     expect(html).toContain("filter &lt;b&gt;x&lt;/b&gt;");
     expect(html).toContain("filter x&amp;amp;");

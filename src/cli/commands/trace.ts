@@ -51,7 +51,7 @@ export function readPacket(text: string): PacketParse & { ok: true } {
   return r;
 }
 
-function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): number {
+async function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, TRACE_FLAGS);
   if (flagSet(args, "help")) {
     io.out(helpText(`usage: netfate ${kind} [inputs] PACKET\n\nPACKET: "tcp 10.244.1.5:43512 -> 10.96.0.10:80 in eth0", a kernel LOG line, or JSON.${kind === "why-dropped" ? EXIT_CODES : ""}`, TRACE_FLAGS));
@@ -94,7 +94,7 @@ function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO): numb
       text = toJson(evaluationJson(e)) + "\n";
       break;
     case "html":
-      text = htmlPage(e);
+      text = await htmlPage(e);
       break;
     case "mermaid":
       text = mermaidText(e);
