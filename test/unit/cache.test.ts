@@ -174,7 +174,7 @@ describe("entries that cannot be trusted", () => {
     const nl = data.indexOf(10, data.indexOf(10) + 1);
     const header = JSON.parse(data.toString("utf8", data.indexOf(10) + 1, nl)) as { key: string; json: number; bytes: number; crc: number };
     const body = Buffer.from(data.subarray(nl + 1));
-    body.writeInt32LE(5, header.json + ((4 - (header.json % 4)) % 4));
+    body.writeInt32LE(7, header.json + ((4 - (header.json % 4)) % 4));
     header.crc = crc32(body);
     writeFileSync(path, Buffer.concat([data.subarray(0, data.indexOf(10) + 1), Buffer.from(JSON.stringify(header) + "\n"), body]));
     const r = read(KUBE, { file: "k.save" });
