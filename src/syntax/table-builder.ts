@@ -99,8 +99,16 @@ export class TableBuilder {
   env(sink: DiagnosticSink): BindEnv {
     if (!this.bindEnv) {
       const { chains, notChainYet } = this;
+      // The last chain found: most jumps of a dump go to a few chains (KUBE-MARK-MASQ), and
+      // comparing with it is cheaper than hashing a new word for a map of 40k chains. Kept
+      // only while deferring, when chains are only added: a chain found stays one.
+      let found: string | undefined;
       const isChain = (n: string) => {
-        if (chains.has(n)) return true;
+        if (n === found && this.deferring) return true;
+        if (chains.has(n)) {
+          found = n;
+          return true;
+        }
         if (this.deferring) notChainYet.add(n);
         return false;
       };
