@@ -15,11 +15,10 @@
  * Bounded: at most MAX_ENTRIES entries and MAX_BYTES bytes; after each write the least
  * recently used entries beyond either bound are removed (an entry read is marked used).
  */
-import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { crc32 } from "node:zlib";
+import { createRequire } from "node:module";
 import type { InputCache, InputResult, ReadInputOptions } from "../inputs.js";
 import { BadEntry, decodeResult, encodeResult } from "./cache-format.js";
 
@@ -29,6 +28,21 @@ export const MAX_BYTES = 512 * 1024 * 1024;
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
 const MAGIC = "netfate-cache 1\n";
+
+// Loaded when a cache is used, not by every command that could take one (start-up).
+const require = createRequire(import.meta.url);
+let crypto: typeof import("node:crypto") | undefined;
+let zlib: typeof import("node:zlib") | undefined;
+
+function createHash(algorithm: string): import("node:crypto").Hash {
+  crypto ??= require("node:crypto") as typeof import("node:crypto");
+  return crypto.createHash(algorithm);
+}
+
+function crc32(data: Uint8Array): number {
+  zlib ??= require("node:zlib") as typeof import("node:zlib");
+  return zlib.crc32(data);
+}
 const SUFFIX = ".entry";
 
 interface Header {
