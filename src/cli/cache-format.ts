@@ -105,6 +105,7 @@ export function encodeResult(text: string, r: InputResult): { body: Buffer; json
       const { name: _n, builtin: _b, policy, declared: _d, rules: _r, span: _s, counters, ...rest } = c;
       if (Object.keys(rest).some((f) => f !== "references")) throw new Error(`chain ${c.name} has fields the cache does not know`);
       const d: ChainDigest = c.rules.digest();
+      if (src.firsts[k]! < 0 && d.count > 0) throw new Error(`internal error: chain ${c.name} has rules but no lines`);
       const x: ChainExtras = {};
       if (policy !== null) x.policy = policy;
       if (counters && counters !== ZERO_COUNTERS) x.counters = { packets: String(counters.packets), bytes: String(counters.bytes), exact: counters.exact };

@@ -69,7 +69,8 @@ export class TableBuilder {
    */
   private readonly notChainYet = new Set<string>();
   private readonly declaredLate = new Map<string, number>();
-  private cacheable = true;
+  /** Whether every chain's rules are where `lines` says (never bound here): what a cache can store. */
+  private cacheable: boolean;
   private bindEnv: BindEnv | undefined;
 
   /**
@@ -83,6 +84,7 @@ export class TableBuilder {
   ) {
     this.table = { name, chains: [], nameSource, committed: false, span };
     this.deferring = deferring;
+    this.cacheable = deferring;
     this.lines = new DeferredLines(text, name, this.chains, this.declaredLate);
     for (const c of BUILTIN_CHAINS[name]) this.newChain(c, true, policy, false, span);
   }

@@ -125,6 +125,26 @@ describe("a result read from the cache is the parsed result", () => {
   });
 });
 
+describe("what is not kept", () => {
+  it.each([
+    ["rules bound while parsing", KUBE, { file: "k.save", deferRules: false }],
+    ["rules bound after -I", KUBE.replace("COMMIT", "-I KUBE-SVC-A 1 -j RETURN\nCOMMIT"), { file: "k.save" }],
+    ["a listing", "Chain INPUT (policy ACCEPT)\ntarget     prot opt source               destination\nACCEPT     all  --  0.0.0.0/0            0.0.0.0/0\n", { file: "x.L" }],
+    ["a dump inside other text", "Here is my dump:\n```\n" + KUBE + "```\n", { file: "issue.md" }],
+  ] as [string, string, ReadInputOptions][])("%s: parsed each time, without a note", (_name, text, opts) => {
+    const dir = tempDir();
+    const { read, notes } = cacheIn(dir);
+    const fresh = readInput(text, { ...opts });
+    for (let k = 0; k < 2; k++) {
+      const r = read(text, opts);
+      expect(r.found).toBeUndefined();
+      expect(whole(r.result)).toBe(whole(fresh));
+    }
+    expect(entries(dir)).toEqual([]);
+    expect(notes).toEqual([]);
+  });
+});
+
 describe("entries that cannot be trusted", () => {
   function stored(text = KUBE) {
     const dir = tempDir();
