@@ -110,6 +110,11 @@ export class FileCache implements InputCache {
     const path = this.pathOf(key);
     let data: Buffer;
     try {
+      // Nothing larger than the cache may hold is read (a file put there by something else).
+      if (statSync(path).size > MAX_BYTES + 4096) {
+        this.note(`cache entry ${path} ignored: larger than the cache keeps; parsing again and rewriting it`);
+        return undefined;
+      }
       data = readFileSync(path);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
