@@ -15,6 +15,17 @@ function isSpace(c: number): boolean {
   return c === SP || c === TAB || c === CR || c === FF || c === VT;
 }
 
+/**
+ * What each ASCII character is to the word loop: one table read per character instead of a
+ * row of comparisons (the loop reads every character of a 17 MB dump).
+ */
+const WORD = 0, SPACE = 1, DECLINE = 2, QUOTED = 3;
+const CLASS = new Uint8Array(128);
+CLASS[SP] = CLASS[TAB] = CLASS[CR] = SPACE;
+// Form feeds and vertical tabs change how the grammar's lookaheads split words.
+CLASS[FF] = CLASS[VT] = DECLINE;
+CLASS[QUOTE] = QUOTED;
+
 /** Unicode whitespace that the grammar's `\s` excludes from words but its Spaces token does not skip. */
 const ODD_SPACE = /[\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\u0085]/;
 
@@ -52,11 +63,16 @@ export function scanSaveLine(text: string, start: number, end: number, line: num
     let segStart = i;
     while (i < end) {
       const d = text.charCodeAt(i);
-      if (isSpace(d)) break;
-      if (d >= 0x80) nonAscii = true;
-      // Form feeds and vertical tabs change how the grammar's lookaheads split words.
-      if (d === FF || d === VT) return undefined;
-      if (d === QUOTE) {
+      const k = d < 0x80 ? CLASS[d]! : WORD;
+      if (k === WORD) {
+        if (d >= 0x80) nonAscii = true;
+        i++;
+        continue;
+      }
+      if (k === SPACE) break;
+      if (k === DECLINE) return undefined;
+      // k === QUOTED
+      {
         // A quoted run: `\x` stands for x; it must close on this line (else the grammar
         // reads an open quote).
         quoted = true;
@@ -83,7 +99,6 @@ export function scanSaveLine(text: string, start: number, end: number, line: num
         segStart = i;
         break;
       }
-      i++;
     }
     const raw = text.slice(ws, i);
     value = quoted ? value + text.slice(segStart, i) : raw;

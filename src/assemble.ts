@@ -7,7 +7,7 @@
 import type { Ruleset, TableName } from "./model/ast.js";
 import { DiagnosticSink, type Diagnostic } from "./model/diagnostics.js";
 import type { IpsetView, NodeView } from "./model/evaluation.js";
-import { ipsetsOf, ipvsOf, nftOf, readInput, rulesetsOf, type ParsedInput } from "./inputs.js";
+import { ipsetsOf, ipvsOf, nftOf, readInput, rulesetsOf, type InputCache, type ParsedInput } from "./inputs.js";
 import type { NftRuleset } from "./model/nft.js";
 import type { NodeInputs } from "./netfilter/model.js";
 import { ipvsServiceName, type IpvsTable } from "./model/ipvs.js";
@@ -44,6 +44,8 @@ export interface AssembleSpec {
   table?: TableName;
   /** ipvsadm-save -n or ipvsadm -Ln output (an ipvsadm text among `rules` is read as this too). */
   ipvs?: TextInput[];
+  /** Parsed rule dumps kept between runs (cli/cache.ts). */
+  cache?: InputCache;
 }
 
 export interface AssembledInputs {
@@ -73,7 +75,7 @@ export function assembleInputs(spec: AssembleSpec): AssembledInputs {
   const setSources: SourcedSets[] = [];
   const ipvsSources: SourcedIpvs[] = [];
   for (const f of spec.rules) {
-    const r = readInput(f.text, { file: f.file, ...(spec.table ? { table: spec.table } : {}) });
+    const r = readInput(f.text, { file: f.file, ...(spec.table ? { table: spec.table } : {}), ...(spec.cache ? { cache: spec.cache } : {}) });
     out.notes.push(`${f.file}: ${r.formatNote}`);
     appendAll(out.diagnostics, r.diagnostics);
     const found = rulesetsOf(r.input);

@@ -56,6 +56,18 @@ export interface ReadInputOptions {
    * all (printing, diff); by default each chain's rules are bound when first read.
    */
   deferRules?: boolean;
+  /** Where results are kept between runs (cli/cache.ts): a result found there is not parsed again. */
+  cache?: InputCache;
+}
+
+/**
+ * Results of reading inputs, kept between runs. A result it gives must be the one reading
+ * the same text with the same options gives (its key is the text's content and the options).
+ */
+export interface InputCache {
+  get(text: string, opts: ReadInputOptions): InputResult | undefined;
+  /** Keeps `result` if it is one the cache stores; never throws. */
+  put(text: string, opts: ReadInputOptions, result: InputResult): void;
 }
 
 export interface InputResult {
@@ -127,6 +139,16 @@ function familyWithReason(file: string, text: string): { family: Family; reason:
 }
 
 export function readInput(fileText: string, opts: ReadInputOptions): InputResult {
+  const { cache, ...uncached } = opts;
+  if (!cache) return readUncached(fileText, opts);
+  const kept = cache.get(fileText, uncached);
+  if (kept) return kept;
+  const r = readUncached(fileText, uncached);
+  cache.put(fileText, uncached, r);
+  return r;
+}
+
+function readUncached(fileText: string, opts: ReadInputOptions): InputResult {
   const text = withoutBom(fileText);
   if (opts.format && opts.format !== "auto" && opts.format !== "mixed") {
     const sink = new DiagnosticSink(opts.file);

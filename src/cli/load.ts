@@ -10,6 +10,8 @@ import { flagValue, flagValues, UsageError, type FlagSpec, type ParsedArgs } fro
 import { DEFAULT_MAX_INPUT, parseSize, readRegularFile, sizeText } from "./bounded-read.js";
 import { readBundle, type BundleTexts } from "./bundle.js";
 import type { CommandIO } from "./io.js";
+import { FileCache } from "./cache.js";
+import type { InputCache } from "../inputs.js";
 
 export const MAX_INPUT_FLAG: FlagSpec = {
   name: "max-input-size", value: true,
@@ -27,6 +29,7 @@ export const INPUT_FLAGS: FlagSpec[] = [
   { name: "route", value: true, repeatable: true, help: "shortcut: an `ip route` line, e.g. \"default via 192.168.0.1 dev eth0\"; repeatable" },
   { name: "table", short: "t", value: true, help: "table of dumps that do not name it (-S, -L output)" },
   MAX_INPUT_FLAG,
+  { name: "cache", value: true, help: "keep parsed rule dumps in DIR and read them from there when the same dump is given again (also NETFATE_CACHE=DIR)" },
 ];
 
 export type LoadedInputs = AssembledInputs;
@@ -49,11 +52,14 @@ export function refuseSecondStdin(args: ParsedArgs, positionals: readonly string
  */
 export class InputReader {
   readonly limit: number;
+  /** The cache of parsed dumps the command was given, if any. */
+  readonly cache: InputCache | undefined;
   private readonly texts = new Map<string, string>();
   private readonly bundles = new Map<string, BundleTexts>();
   constructor(private readonly io: CommandIO, args: ParsedArgs) {
     const v = flagValue(args, "max-input-size");
     this.limit = v === undefined ? DEFAULT_MAX_INPUT : parseSize("max-input-size", v);
+    this.cache = cacheOf(args, io);
   }
 
   read(file: string): string {
@@ -92,6 +98,15 @@ export interface InputTexts {
   bundle?: BundleTexts;
   shortcuts: Shortcuts;
   table?: TableName;
+  /** Where parsed rule dumps are kept between runs (--cache, NETFATE_CACHE). */
+  cache?: InputCache;
+}
+
+/** The cache --cache DIR (else NETFATE_CACHE) names, if any; what goes wrong with it is said on stderr. */
+export function cacheOf(args: ParsedArgs, io: CommandIO): InputCache | undefined {
+  const dir = flagValue(args, "cache") ?? process.env.NETFATE_CACHE;
+  if (dir === undefined || dir === "") return undefined;
+  return new FileCache(dir, (m) => io.err(`netfate: note: ${m}\n`));
 }
 
 /** Where the rules come from when not from the --rules and --bundle flags (diff's OLD and NEW). */
@@ -103,6 +118,7 @@ export type RulesSource = { rules: string } | { bundle: string };
  * --bundle flags.
  */
 export function readInputTexts(args: ParsedArgs, reader: InputReader, source?: RulesSource): InputTexts {
+  const cache = reader.cache;
   const table = flagValue(args, "table");
   if (table !== undefined && !isTableName(table)) throw new UsageError(`unknown table ${table}; one of raw, mangle, nat, filter, security`);
   refuseSecondStdin(args);
@@ -124,13 +140,14 @@ export function readInputTexts(args: ParsedArgs, reader: InputReader, source?: R
     rules, ipsets, node, ...(ipvs.length ? { ipvs } : {}), ...(bundle ? { bundle } : {}),
     shortcuts: { ifaces: flagValues(args, "iface"), localAddrs: flagValues(args, "local-addr"), routes: flagValues(args, "route") },
     ...(table ? { table: table as TableName } : {}),
+    ...(cache ? { cache } : {}),
   };
 }
 
 /** The rulesets and views `buildNode` takes, from the texts; a bundle's notes come first. */
 export function assembleTexts(t: InputTexts): LoadedInputs {
   try {
-    const inputs = assembleInputs({ rules: t.rules, ipsets: t.ipsets, node: t.node, shortcuts: t.shortcuts, ...(t.table ? { table: t.table } : {}), ...(t.ipvs ? { ipvs: t.ipvs } : {}) });
+    const inputs = assembleInputs({ rules: t.rules, ipsets: t.ipsets, node: t.node, shortcuts: t.shortcuts, ...(t.table ? { table: t.table } : {}), ...(t.ipvs ? { ipvs: t.ipvs } : {}), ...(t.cache ? { cache: t.cache } : {}) });
     return { ...inputs, notes: [...(t.bundle?.notes ?? []), ...inputs.notes] };
   } catch (e) {
     if (e instanceof InputError) throw new UsageError(e.message);

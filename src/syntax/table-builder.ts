@@ -16,7 +16,7 @@ import { ruleSpecText } from "../print/save.js";
 import type { SpanMover } from "./extract.js";
 
 // Most chains of a big dump say [0:0]; counters are never changed in place, so they share one.
-const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0n, bytes: 0n, exact: true });
+export const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0n, bytes: 0n, exact: true });
 
 /** `[packets:bytes]` as a line gives it. */
 export function counters(text: string | undefined): Counters | undefined {
@@ -39,8 +39,8 @@ export interface DumpText {
 /** Where one `-A` line of a deferred chain is: start offset, line, next record (-1: none). */
 const REF_FIELDS = 3;
 
-/** The recorded `-A` lines of one chain. */
-interface DeferredLines {
+/** The recorded `-A` lines of one chain: its first and last record in the table's DeferredLines. */
+interface ChainLines {
   first: number;
   last: number;
   digest: ChainDigest;
@@ -90,11 +90,10 @@ export class TableBuilder {
   }
   /** Rules kept bound, per chain. */
   private readonly bound = new Map<Chain, ChainEdits>();
-  private refs = new Int32Array(0);
-  private refCount = 0;
-  private readonly deferred = new Map<Chain, DeferredLines>();
+  private readonly lines: DeferredLines;
+  private readonly deferred = new Map<Chain, ChainLines>();
   private lastChain: Chain | undefined;
-  private lastLines: DeferredLines | undefined;
+  private lastLines: ChainLines | undefined;
   /**
    * Binding a rule again must see the chains its first binding saw. Chains are only added while
    * the table defers, so a chain there now was there then unless it was declared after: kept
@@ -103,6 +102,8 @@ export class TableBuilder {
    */
   private readonly notChainYet = new Set<string>();
   private readonly declaredLate = new Map<string, number>();
+  /** Whether every chain's rules are where `lines` says (never bound here): what a cache can store. */
+  private cacheable: boolean;
   private bindEnv: BindEnv | undefined;
   /**
    * `-Z` zeroes the counters of what is there before it. Rather than visit every rule at each
@@ -125,6 +126,8 @@ export class TableBuilder {
   ) {
     this.table = { name, chains: [], nameSource, committed: false, span };
     this.deferring = deferring;
+    this.cacheable = deferring;
+    this.lines = new DeferredLines(text, name, this.chains, this.declaredLate);
     for (const c of BUILTIN_CHAINS[name]) this.newChain(c, true, policy, false, span);
   }
 
@@ -141,8 +144,16 @@ export class TableBuilder {
   env(sink: DiagnosticSink): BindEnv {
     if (!this.bindEnv) {
       const { chains, notChainYet } = this;
+      // The last chain found: most jumps of a dump go to a few chains (KUBE-MARK-MASQ), and
+      // comparing with it is cheaper than hashing a new word for a map of 40k chains. Kept
+      // only while deferring, when chains are only added: a chain found stays one.
+      let found: string | undefined;
       const isChain = (n: string) => {
-        if (chains.has(n)) return true;
+        if (n === found && this.deferring) return true;
+        if (chains.has(n)) {
+          found = n;
+          return true;
+        }
         if (this.deferring) notChainYet.add(n);
         return false;
       };
@@ -187,25 +198,13 @@ export class TableBuilder {
 
   /** Records that the `-A` line at `start` (numbered `line`) added `rules` to chain `c`. */
   defer(c: Chain, start: number, line: number, rules: Rule[]): void {
-    if ((this.refCount + 1) * REF_FIELDS > this.refs.length) {
-      const grown = new Int32Array(Math.max(64 * REF_FIELDS, this.refs.length * 2));
-      grown.set(this.refs);
-      this.refs = grown;
-    }
-    const at = this.refCount++;
-    const o = at * REF_FIELDS;
-    this.refs[o] = start;
-    this.refs[o + 1] = line;
-    this.refs[o + 2] = -1;
     // A dump lists a chain's rules together: most lines add to the chain of the line before.
     let d = c === this.lastChain ? this.lastLines : this.deferred.get(c);
     if (!d) {
+      const at = this.lines.add(start, line, -1);
       d = { first: at, last: at, digest: emptyDigest() };
       this.deferred.set(c, d);
-    } else {
-      this.refs[d.last * REF_FIELDS + 2] = at;
-      d.last = at;
-    }
+    } else d.last = this.lines.add(start, line, d.last);
     this.lastChain = c;
     this.lastLines = d;
     for (const r of rules) digestRule(d.digest, r);
@@ -216,13 +215,15 @@ export class TableBuilder {
     if (!this.deferring) return;
     for (const [c, d] of this.deferred) {
       const rules = this.rulesOf(c);
-      for (const r of this.bindLines(d)) {
+      for (const r of this.lines.bind(d.first)) {
         rules.append(r);
         this.noteCounters(c, r);
       }
     }
     this.deferred.clear();
     this.deferring = false;
+    // Bound rules are kept as objects, which the cache does not store (cli/cache-format.ts).
+    this.cacheable = false;
   }
 
   /** The table, its chains in order, each with its rules. */
@@ -231,12 +232,15 @@ export class TableBuilder {
     const builtin = BUILTIN_CHAINS[this.table.name];
     const user = [...this.chains.values()].filter((c) => !builtin.includes(c.name));
     this.table.chains = [...builtin.map((n) => this.chains.get(n)!), ...user];
-    const load = (d: DeferredLines) => this.load(d);
-    for (const c of this.table.chains) {
+    const load = (first: number) => this.load(first);
+    const firsts = new Int32Array(this.table.chains.length).fill(-1);
+    this.table.chains.forEach((c, k) => {
       const d = this.deferred.get(c);
-      c.rules = d ? deferredRules(d.digest, load, d) : boundRules(this.bound.get(c)?.toArray() ?? []);
-    }
+      if (d) firsts[k] = d.first;
+      c.rules = d ? deferredRules(d.digest, load, d.first) : boundRules(this.bound.get(c)?.toArray() ?? []);
+    });
     this.deferred.clear();
+    if (this.cacheable && !this.text.spans) SOURCES.set(this.table, { lines: this.lines, firsts });
     return this.table;
   }
 
@@ -258,20 +262,86 @@ export class TableBuilder {
   }
 
   /** A deferred chain's rules, bound on first use: moved to where the dump is, too. */
-  private load(d: DeferredLines): Rule[] {
-    const rules = this.bindLines(d);
+  private load(first: number): Rule[] {
+    const rules = this.lines.bind(first);
     this.text.spans?.move(rules);
     return rules;
   }
+}
 
-  /** Binds the recorded `-A` lines of a deferred chain again, as they were bound when read. */
-  private bindLines(d: DeferredLines): Rule[] {
-    const { text, family, quietSink } = this.text;
+/**
+ * Where the `-A` lines of a table's deferred chains are, and binding them again. Each line is
+ * a record of three numbers (start offset, line number, the chain's next record or -1) in one
+ * typed array for the whole table: a 100k-rule dump holds no object per line.
+ */
+export class DeferredLines {
+  private refs: Int32Array;
+  private count: number;
+
+  /**
+   * `chains`: the table's chains as they are once the table is finished; `declaredLate`: the
+   * line that declared each chain a rule named before it was one (see TableBuilder).
+   */
+  constructor(
+    readonly text: DumpText,
+    readonly table: TableName,
+    private readonly chains: { has(name: string): boolean },
+    readonly declaredLate: ReadonlyMap<string, number>,
+    records?: Int32Array,
+  ) {
+    this.refs = records ?? new Int32Array(0);
+    this.count = records ? records.length / REF_FIELDS : 0;
+  }
+
+  /** Records the line at `start` (numbered `line`) after record `after` of its chain (-1: its first). */
+  add(start: number, line: number, after: number): number {
+    if ((this.count + 1) * REF_FIELDS > this.refs.length) {
+      const grown = new Int32Array(Math.max(64 * REF_FIELDS, this.refs.length * 2));
+      grown.set(this.refs);
+      this.refs = grown;
+    }
+    const at = this.count++;
+    const o = at * REF_FIELDS;
+    this.refs[o] = start;
+    this.refs[o + 1] = line;
+    this.refs[o + 2] = -1;
+    if (after >= 0) this.refs[after * REF_FIELDS + 2] = at;
+    return at;
+  }
+
+  /** Every record, in the order they were added. */
+  records(): Int32Array {
+    return this.refs.subarray(0, this.count * REF_FIELDS);
+  }
+
+  /**
+   * Whether the records from `first` on end (no record is read twice) and each starts a line
+   * of the text: what a stored form must hold before it is bound (cli/cache-format.ts).
+   */
+  holds(first: number): boolean {
+    const { text } = this.text;
+    let at = first;
+    for (let k = 0; k <= this.count; k++) {
+      if (at === -1) return true;
+      if (at < 0 || at >= this.count) return false;
+      const start = this.refs[at * REF_FIELDS]!;
+      if (start < 0 || start >= text.length || (start > 0 && text.charCodeAt(start - 1) !== 10)) return false;
+      at = this.refs[at * REF_FIELDS + 2]!;
+    }
+    return false;
+  }
+
+  /** `bind`, one function for every chain of the table (a cache loads 40k chains). */
+  readonly binder = (first: number): Rule[] => this.bind(first);
+
+  /** Binds the recorded lines of the chain whose first record is `first`, as they were bound when read. */
+  bind(first: number): Rule[] {
+    const { family, quietSink } = this.text;
     // Binding reports nothing new either. One sink for all chains: a new one per chain cost a
     // set of reporters each (rule-binder.ts).
-    const env: BindEnv = { family, table: this.table.name, sink: quietSink, line: 0, isChain: (n: string) => this.existedAt(n, env.line) };
+    const env: BindEnv = { family, table: this.table, sink: quietSink, line: 0, isChain: (n: string) => this.existedAt(n, env.line) };
     const rules: Rule[] = [];
-    for (let at = d.first; at >= 0; at = this.refs[at * REF_FIELDS + 2]!) {
+    for (let at = first; at >= 0; at = this.refs[at * REF_FIELDS + 2]!) {
       const o = at * REF_FIELDS;
       const line = this.refs[o + 1]!;
       const l = readAgain(this.text, this.refs[o]!, line);
@@ -290,6 +360,28 @@ export class TableBuilder {
     const declared = this.declaredLate.get(name);
     return declared === undefined || declared < line;
   }
+}
+
+/** How a finished table's deferred chains are bound: its lines, and each chain's first record (-1: bound). */
+export interface TableSource {
+  lines: DeferredLines;
+  /** By the chain's position in `table.chains`. */
+  firsts: Int32Array;
+}
+
+/**
+ * The source of each finished table whose chains are all deferred or empty, and whose spans
+ * are the dump's own: what a cache stores to make the table again without parsing it.
+ */
+const SOURCES = new WeakMap<Table, TableSource>();
+
+export function tableSource(t: Table): TableSource | undefined {
+  return SOURCES.get(t);
+}
+
+/** Makes the rules of `chain` those of a table source, as `finish` made them (its digest given). */
+export function deferredChainRules(lines: DeferredLines, first: number, digest: ChainDigest): ChainRules {
+  return first < 0 ? boundRules([]) : deferredRules(digest, lines.binder, first);
 }
 
 /** The line read before at `start` (numbered `line`), read again. */

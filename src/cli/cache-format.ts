@@ -1,0 +1,231 @@
+/**
+ * The stored form of one parsed rules dump (cli/cache.ts keeps them): what the lazy parser
+ * keeps of an iptables-save or -S dump after reading it — tables, chains with their digests,
+ * where each chain's `-A` lines are, the diagnostics and the format note — and not the rules,
+ * which are bound from the text on first read exactly as after parsing (syntax/table-builder.ts).
+ *
+ * Layout: a JSON part (everything but the line records) and a binary part (each table's line
+ * records, then its chains' first records, as little-endian 32-bit integers). Only a result
+ * whose every table came whole from the lazy parser is stored: one with bound rules (after -I,
+ * -D, -F, -X or -Z), a listing, ipsets or a dump found inside a larger text are parsed each time.
+ */
+import os from "node:os";
+import type { Chain, ChainDigest, Counters, Ruleset, Table } from "../model/ast.js";
+import { DiagnosticSink } from "../model/diagnostics.js";
+import type { InputResult } from "../inputs.js";
+import { DeferredLines, deferredChainRules, tableSource, ZERO_COUNTERS, type DumpText } from "../syntax/table-builder.js";
+
+/** Counters as JSON holds them (bigints as decimal strings). */
+interface StoredCounters {
+  packets: string;
+  bytes: string;
+  exact: boolean;
+}
+
+/** What a chain has beyond the columns: a policy, counters other than [0:0], a listing's references. */
+interface ChainExtras {
+  policy?: Chain["policy"];
+  counters?: StoredCounters;
+  references?: number;
+}
+
+/** A table as stored: its own fields, its chains' names and extras; the rest is in the binary part. */
+type StoredTable = Omit<Table, "chains"> & {
+  chains: null;
+  $names: string[];
+  /** By chain position, for the chains that have any. */
+  $extras: Record<string, ChainExtras>;
+  /** Jump targets that are no chain of the table (a jump to them is an error found later). */
+  $missing: string[];
+  /** Line records (three numbers each) and jumps (two numbers each) in the binary part. */
+  $records: number;
+  $jumps: number;
+  /** Lines that declared a chain some rule named before it (syntax/table-builder.ts). */
+  $late: [string, number][];
+};
+
+interface StoredResult {
+  formatNote: string;
+  diagnostics: InputResult["diagnostics"];
+  format: "save" | "S";
+  /** Characters before the dump's own text (byte order marks the reader skipped). */
+  skipped: number;
+  ruleset: Omit<Ruleset, "tables"> & { tables: StoredTable[] };
+  /** The digests' name lists, each once (a dump's chains share a few). */
+  lists: string[][];
+}
+
+/**
+ * The numbers kept per chain in the binary part, in this order: its first line record (-1:
+ * none), span line, column and length, flags, rule count, its digest's three list indexes,
+ * and how many jumps it has.
+ */
+const CHAIN_FIELDS = 10;
+const BUILTIN = 1, DECLARED = 2, ZERO = 4, HAS_POLICY = 8;
+
+/** A stored form that cannot be made into the result it claims to be. */
+export class BadEntry extends Error {}
+
+/** The stored form of `r`, read from `text`; undefined when it is not one the cache keeps. */
+export function encodeResult(text: string, r: InputResult): { body: Buffer; json: number } | undefined {
+  if (os.endianness() !== "LE") return undefined;
+  const input = r.input;
+  if (input.kind !== "rules" || (input.format !== "save" && input.format !== "S")) return undefined;
+  const rs = input.ruleset;
+  const sources = rs.tables.map(tableSource);
+  let dump: DumpText | undefined;
+  for (const s of sources) {
+    if (!s) return undefined;
+    if (dump && s.lines.text !== dump) return undefined;
+    dump = s.lines.text;
+  }
+  const skipped = dump ? text.length - dump.text.length : 0;
+  if (skipped < 0 || (dump && !text.endsWith(dump.text))) return undefined;
+  const lists: string[][] = [];
+  const listIndex = new Map<readonly string[], number>();
+  const listOf = (l: readonly string[]): number => {
+    let k = listIndex.get(l);
+    if (k === undefined) {
+      k = lists.length;
+      lists.push([...l]);
+      listIndex.set(l, k);
+    }
+    return k;
+  };
+  const binary: Int32Array[] = [];
+  const tables = rs.tables.map((t, ti): StoredTable => {
+    const src = sources[ti]!;
+    const position = new Map<string, number>();
+    t.chains.forEach((c, k) => position.set(c.name, k));
+    const columns = new Int32Array(t.chains.length * CHAIN_FIELDS);
+    const jumps: number[] = [];
+    const missing: string[] = [];
+    const extras: Record<string, ChainExtras> = {};
+    t.chains.forEach((c, k) => {
+      const { name: _n, builtin: _b, policy, declared: _d, rules: _r, span: _s, counters, ...rest } = c;
+      if (Object.keys(rest).some((f) => f !== "references")) throw new Error(`chain ${c.name} has fields the cache does not know`);
+      const d: ChainDigest = c.rules.digest();
+      if (src.firsts[k]! < 0 && d.count > 0) throw new Error(`internal error: chain ${c.name} has rules but no lines`);
+      const x: ChainExtras = {};
+      if (policy !== null) x.policy = policy;
+      if (counters && counters !== ZERO_COUNTERS) x.counters = { packets: String(counters.packets), bytes: String(counters.bytes), exact: counters.exact };
+      if (c.references !== undefined) x.references = c.references;
+      if (Object.keys(x).length) extras[k] = x;
+      const o = k * CHAIN_FIELDS;
+      columns[o] = src.firsts[k]!;
+      columns[o + 1] = c.span.line;
+      columns[o + 2] = c.span.col;
+      columns[o + 3] = c.span.len;
+      columns[o + 4] = (c.builtin ? BUILTIN : 0) | (c.declared ? DECLARED : 0) | (counters === ZERO_COUNTERS ? ZERO : 0) | (policy !== null ? HAS_POLICY : 0);
+      columns[o + 5] = d.count;
+      columns[o + 6] = listOf(d.matchNames);
+      columns[o + 7] = listOf(d.targetNames);
+      columns[o + 8] = listOf(d.unknown);
+      columns[o + 9] = d.jumps.length / 2;
+      for (let j = 0; j < d.jumps.length; j += 2) {
+        const target = d.jumps[j + 1] as string;
+        let at = position.get(target);
+        if (at === undefined) {
+          at = -1 - missing.length;
+          missing.push(target);
+        }
+        jumps.push(d.jumps[j] as number, at);
+      }
+    });
+    const records = src.lines.records();
+    binary.push(records, columns, Int32Array.from(jumps));
+    // `chains` keeps its place among the table's fields (filled again when read).
+    return { ...t, chains: null, $names: t.chains.map((c) => c.name), $extras: extras, $missing: missing, $records: records.length / 3, $jumps: jumps.length / 2, $late: [...src.lines.declaredLate] };
+  });
+  const stored: StoredResult = { formatNote: r.formatNote, diagnostics: r.diagnostics, format: input.format, skipped, ruleset: { ...rs, tables }, lists };
+  const json = Buffer.from(JSON.stringify(stored));
+  // The binary part starts at a multiple of 4, so that it can be read in place.
+  const pad = (4 - (json.length % 4)) % 4;
+  const ints = binary.reduce((n, a) => n + a.length, 0);
+  const out = Buffer.alloc(json.length + pad + ints * 4);
+  json.copy(out, 0);
+  let at = json.length + pad;
+  for (const a of binary) {
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(out, at);
+    at += a.byteLength;
+  }
+  return { body: out, json: json.length };
+}
+
+function countersOf(s: StoredCounters): Counters {
+  if (!/^[0-9]+$/.test(s.packets) || !/^[0-9]+$/.test(s.bytes)) throw new BadEntry("bad counters");
+  return { packets: BigInt(s.packets), bytes: BigInt(s.bytes), exact: s.exact === true };
+}
+
+/**
+ * The result `encodeResult` stored, for the input `text` (the same text: the cache's key says
+ * so) of file `file`. Throws BadEntry when the stored form does not fit the text.
+ */
+export function decodeResult(data: Buffer, jsonBytes: number, text: string, file: string): InputResult {
+  if (os.endianness() !== "LE") throw new BadEntry("written on a machine of the other byte order");
+  const s = JSON.parse(data.toString("utf8", 0, jsonBytes)) as StoredResult;
+  if (!s || typeof s !== "object" || !Array.isArray(s.ruleset?.tables) || !Array.isArray(s.lists)) throw new BadEntry("not a stored result");
+  if (!Number.isInteger(s.skipped) || s.skipped < 0 || s.skipped > text.length || !/^\ufeff*$/.test(text.slice(0, s.skipped))) throw new BadEntry("the text does not fit");
+  const dump: DumpText = { text: text.slice(s.skipped), family: s.ruleset.family, quietSink: new DiagnosticSink(file, false), spans: undefined };
+  const list = (k: number): readonly string[] => {
+    const l = s.lists[k];
+    if (!Array.isArray(l)) throw new BadEntry("bad digest");
+    return l;
+  };
+  // The binary part, as 32-bit integers where it lies (copied once when the buffer is not aligned).
+  const start = jsonBytes + ((4 - (jsonBytes % 4)) % 4);
+  if ((data.length - start) % 4 !== 0 || start > data.length) throw new BadEntry("truncated");
+  const all = (data.byteOffset + start) % 4 === 0
+    ? new Int32Array(data.buffer, data.byteOffset + start, (data.length - start) / 4)
+    : new Int32Array(Uint8Array.prototype.slice.call(data, start).buffer);
+  let at = 0;
+  const take = (n: number): Int32Array => {
+    if (!Number.isInteger(n) || n < 0 || at + n > all.length) throw new BadEntry("truncated");
+    const a = all.subarray(at, at + n);
+    at += n;
+    return a;
+  };
+  const tables = s.ruleset.tables.map((st): Table => {
+    const { $names: names, $extras: extras, $missing: missing, $records, $jumps, $late, ...own } = st;
+    if (!Array.isArray(names) || !Array.isArray(missing) || typeof extras !== "object" || !Array.isArray($late)) throw new BadEntry("bad table");
+    // Copied: the records are bound from for as long as the ruleset lives.
+    const records = take($records * 3).slice();
+    const columns = take(names.length * CHAIN_FIELDS);
+    const jumps = take($jumps * 2);
+    const lines = new DeferredLines(dump, st.name, new Set(names), new Map($late), records);
+    let j = 0;
+    const chains = names.map((name, k): Chain => {
+      const o = k * CHAIN_FIELDS;
+      const first = columns[o]!, flags = columns[o + 4]!, count = columns[o + 5]!, nj = columns[o + 9]!;
+      if (first < 0 ? count !== 0 : !lines.holds(first)) throw new BadEntry("bad line records");
+      if (nj < 0 || j + nj * 2 > jumps.length) throw new BadEntry("bad jumps");
+      const jl: (number | string)[] = new Array(nj * 2);
+      for (let q = 0; q < nj; q++, j += 2) {
+        const target = jumps[j + 1]!;
+        const chain = target >= 0 ? names[target] : missing[-1 - target];
+        if (chain === undefined) throw new BadEntry("bad jumps");
+        jl[2 * q] = jumps[j]!;
+        jl[2 * q + 1] = chain;
+      }
+      const digest: ChainDigest = { count, matchNames: list(columns[o + 6]!), targetNames: list(columns[o + 7]!), unknown: list(columns[o + 8]!), jumps: nj ? jl : NO_JUMPS };
+      const x = extras[k];
+      const policy = flags & HAS_POLICY ? x?.policy : null;
+      if (policy === undefined) throw new BadEntry("bad chain");
+      // The fields in the order the parser makes them (syntax/table-builder.ts newChain).
+      const c: Chain = { name, builtin: (flags & BUILTIN) !== 0, policy, declared: (flags & DECLARED) !== 0, rules: deferredChainRules(lines, first, digest), span: { line: columns[o + 1]!, col: columns[o + 2]!, len: columns[o + 3]! } };
+      if (flags & ZERO) c.counters = ZERO_COUNTERS;
+      else if (x?.counters) c.counters = countersOf(x.counters);
+      if (x?.references !== undefined) c.references = x.references;
+      return c;
+    });
+    if (j !== jumps.length) throw new BadEntry("bad jumps");
+    const t = own as unknown as Table;
+    t.chains = chains;
+    return t;
+  });
+  if (at !== all.length) throw new BadEntry("trailing data");
+  const ruleset: Ruleset = { ...s.ruleset, tables };
+  return { input: { kind: "rules", format: s.format, ruleset }, diagnostics: s.diagnostics, formatNote: s.formatNote };
+}
+
+const NO_JUMPS: readonly never[] = Object.freeze([]);

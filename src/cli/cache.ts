@@ -1,0 +1,217 @@
+/**
+ * `--cache DIR` (or NETFATE_CACHE=DIR): parsed rule dumps kept between runs, so that a further
+ * question about the same node does not parse its dump again.
+ *
+ * An entry is keyed by everything its result depends on: the SHA-256 of the input's text,
+ * the file name (diagnostics name it), the reading options, and this build of netfate (the
+ * version, and the size and time of every module of the installed code: a rebuilt parser never
+ * reads an older one's entries). The key is stored in the entry and compared, so a hash
+ * collision of file names or a foreign file cannot pass. An entry is written to a temporary
+ * file and renamed into place (readers never see half of one), and carries its length and a
+ * CRC-32 of its contents: a truncated, corrupt or foreign entry is ignored, said on stderr,
+ * and written again. No failure of the cache (a directory that cannot be written, a full
+ * disk) stops a command: it goes on without.
+ *
+ * Bounded: at most MAX_ENTRIES entries and MAX_BYTES bytes; after each write the least
+ * recently used entries beyond either bound are removed (an entry read is marked used).
+ */
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import type { InputCache, InputResult, ReadInputOptions } from "../inputs.js";
+import { BadEntry, decodeResult, encodeResult } from "./cache-format.js";
+
+export const MAX_ENTRIES = 32;
+export const MAX_BYTES = 512 * 1024 * 1024;
+/** Temporary files older than this were left by a writer that died: removed when cleaning up. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+const MAGIC = "netfate-cache 1\n";
+
+// Loaded when a cache is used, not by every command that could take one (start-up).
+const require = createRequire(import.meta.url);
+let crypto: typeof import("node:crypto") | undefined;
+let zlib: typeof import("node:zlib") | undefined;
+
+function createHash(algorithm: string): import("node:crypto").Hash {
+  crypto ??= require("node:crypto") as typeof import("node:crypto");
+  return crypto.createHash(algorithm);
+}
+
+function crc32(data: Uint8Array): number {
+  zlib ??= require("node:zlib") as typeof import("node:zlib");
+  return zlib.crc32(data);
+}
+const SUFFIX = ".entry";
+
+interface Header {
+  key: string;
+  /** Bytes of the JSON part; the binary part is the rest. */
+  json: number;
+  /** Bytes after the header line. */
+  bytes: number;
+  crc: number;
+}
+
+let build: string | undefined;
+
+/**
+ * This build of netfate: its version and the size and modification time of each of its
+ * modules (dist/), so that any change to the code that parses makes new keys.
+ */
+export function buildId(): string {
+  if (build) return build;
+  const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const h = createHash("sha256");
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(".js")) {
+        const st = statSync(p);
+        h.update(`${p}\0${st.size}\0${st.mtimeMs}\n`);
+      }
+    }
+  };
+  let version = "?";
+  try {
+    version = (JSON.parse(readFileSync(join(dist, "..", "package.json"), "utf8")) as { version?: string }).version ?? "?";
+    walk(join(dist, "src"));
+    walk(join(dist, "grammar"));
+  } catch {
+    // A layout this does not know: the version alone, and the time this process started, so
+    // that nothing is shared with another build by mistake (the cache then helps no one).
+    h.update(`unknown layout ${process.pid} ${Date.now()}`);
+  }
+  build = `${version} ${h.digest("hex").slice(0, 32)}`;
+  return build;
+}
+
+/** The key of reading `text` with `opts`: every option that changes the result, and the text's hash. */
+export function entryKey(text: string, opts: ReadInputOptions): string {
+  const o = { file: opts.file, format: opts.format ?? "auto", family: opts.family ?? null, table: opts.table ?? null, deferRules: opts.deferRules ?? true };
+  return `${buildId()}\n${JSON.stringify(o)}\n${createHash("sha256").update(text).digest("hex")}`;
+}
+
+export class FileCache implements InputCache {
+  private usable = true;
+
+  /** `note`: one line for the user (a corrupt entry, a directory that cannot be used). */
+  constructor(readonly dir: string, private readonly note: (message: string) => void) {}
+
+  private pathOf(key: string): string {
+    return join(this.dir, createHash("sha256").update(key).digest("hex").slice(0, 40) + SUFFIX);
+  }
+
+  get(text: string, opts: ReadInputOptions): InputResult | undefined {
+    if (!this.usable) return undefined;
+    const key = entryKey(text, opts);
+    const path = this.pathOf(key);
+    let data: Buffer;
+    try {
+      // Nothing larger than the cache may hold is read (a file put there by something else).
+      if (statSync(path).size > MAX_BYTES + 4096) {
+        this.note(`cache entry ${path} ignored: larger than the cache keeps; parsing again and rewriting it`);
+        return undefined;
+      }
+      data = readFileSync(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") this.note(`cannot read cache entry ${path}: ${(e as Error).message}; parsing instead`);
+      return undefined;
+    }
+    try {
+      const r = this.decode(data, key, text, opts.file);
+      try {
+        const now = new Date();
+        utimesSync(path, now, now);
+      } catch {
+        // Marking it used only orders eviction.
+      }
+      return r;
+    } catch (e) {
+      const why = e instanceof BadEntry || e instanceof SyntaxError ? e.message : `unreadable (${(e as Error).message})`;
+      this.note(`cache entry ${path} ignored: ${why}; parsing again and rewriting it`);
+      return undefined;
+    }
+  }
+
+  private decode(data: Buffer, key: string, text: string, file: string): InputResult {
+    const magic = Buffer.byteLength(MAGIC);
+    if (data.length < magic || data.toString("latin1", 0, magic) !== MAGIC) throw new BadEntry("not a netfate cache entry");
+    const nl = data.indexOf(10, magic);
+    if (nl < 0) throw new BadEntry("truncated");
+    const h = JSON.parse(data.toString("utf8", magic, nl)) as Header;
+    if (h.key !== key) throw new BadEntry("made for another input or another build");
+    const body = data.subarray(nl + 1);
+    if (body.length !== h.bytes) throw new BadEntry(`truncated (${body.length} of ${h.bytes} bytes)`);
+    if (crc32(body) !== h.crc) throw new BadEntry("corrupt (checksum)");
+    if (!Number.isInteger(h.json) || h.json < 0 || h.json > body.length) throw new BadEntry("bad header");
+    return decodeResult(body, h.json, text, file);
+  }
+
+  put(text: string, opts: ReadInputOptions, result: InputResult): void {
+    if (!this.usable) return;
+    let body: Buffer | undefined;
+    let json = 0;
+    try {
+      const enc = encodeResult(text, result);
+      if (!enc) return;
+      ({ body, json } = enc);
+    } catch (e) {
+      // A result this cannot store is parsed again next time; nothing is lost.
+      this.note(`cannot store ${opts.file} in the cache: ${(e as Error).message}`);
+      return;
+    }
+    if (body.length > MAX_BYTES) return;
+    const key = entryKey(text, opts);
+    const header = Buffer.from(MAGIC + JSON.stringify({ key, json, bytes: body.length, crc: crc32(body) } satisfies Header) + "\n");
+    const path = this.pathOf(key);
+    const temp = join(this.dir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      const fd = openSync(temp, "wx", 0o644);
+      try {
+        writeSync(fd, header);
+        writeSync(fd, body);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, path);
+    } catch (e) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // Not created.
+      }
+      this.usable = false;
+      this.note(`cannot write to the cache directory ${this.dir}: ${(e as Error).message}; going on without it`);
+      return;
+    }
+    this.evict(path);
+  }
+
+  /** Removes the least recently used entries beyond the bounds (never `keep`), and stale temporary files. */
+  private evict(keep: string): void {
+    try {
+      const now = Date.now();
+      const entries: { path: string; size: number; used: number }[] = [];
+      for (const name of readdirSync(this.dir)) {
+        const path = join(this.dir, name);
+        if (name.endsWith(SUFFIX)) {
+          const st = statSync(path);
+          entries.push({ path, size: st.size, used: st.mtimeMs });
+        } else if (name.startsWith(".tmp-") && now - statSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path);
+      }
+      entries.sort((a, b) => (a.path === keep ? -1 : b.path === keep ? 1 : b.used - a.used));
+      let bytes = 0;
+      entries.forEach((e, k) => {
+        if (k > 0 && (k >= MAX_ENTRIES || bytes + e.size > MAX_BYTES)) unlinkSync(e.path);
+        else bytes += e.size;
+      });
+    } catch {
+      // Another process may be cleaning up at the same time: the next write tries again.
+    }
+  }
+}
