@@ -13,13 +13,17 @@ const post = (r: Reply) => (globalThis as unknown as { postMessage(m: Reply): vo
 let queue: Promise<void> = Promise.resolve();
 let waiting = 0;
 
-globalThis.onmessage = (ev: MessageEvent<Request>) => {
+// The drawing's layout engine (elkjs), when loaded in a worker, takes the worker's `onmessage`
+// to serve as ELK's own worker, and would answer the page's messages in its place: its
+// assignment is made to go nowhere, and the page's messages are heard by listener.
+Object.defineProperty(globalThis, "onmessage", { configurable: false, get: () => null, set: () => undefined });
+globalThis.addEventListener("message", (ev: MessageEvent<Request>) => {
   waiting++;
   queue = queue.then(() => answer(ev.data)).finally(() => {
     waiting--;
     warmSoon();
   });
-};
+});
 
 /**
  * While no message waits, the rules are printed for the search in slices short enough (30 ms)

@@ -11,6 +11,7 @@ import { ExploreSession, type ExploreData } from "./session.js";
 import { chainView, placeText, RuleIndex, type ChainRef, type RuleEntry } from "./rules.js";
 import { APPROXIMATE, MentionError, mentions } from "./mentions.js";
 import { renderTrace } from "./render-trace.js";
+import { traceFigure } from "../explain/page/figure.js";
 
 /** At most this many rules in one answer (the count says how many there are). */
 export const MAX_LISTED = 500;
@@ -51,7 +52,7 @@ export class ExploreEngine {
   private index: RuleIndex | undefined;
   private sets: IpSet[] | undefined;
 
-  /** Async because the trace's drawing may be (renderTrace's replacement lays out a graph). */
+  /** Async: the trace's drawing lays out a graph. */
   async handle(m: Request): Promise<Reply> {
     if (m.type === "load") return this.load(m.data);
     const s = this.session;
@@ -62,7 +63,7 @@ export class ExploreEngine {
         const r = s.trace(m.text, { verbose: m.verbose ?? false });
         if (!r.ok) return { type: "trace", id: m.id, ok: false, error: r.error, ...(r.col ? { col: r.col } : {}) };
         const e = r.evaluation;
-        return { type: "trace", id: m.id, ok: true, html: await renderTrace(e), packet: e.packet, fates: e.outcomes.map((o) => o.fate.kind), notes: r.notes, ms: now() - t0 };
+        return { type: "trace", id: m.id, ok: true, html: (await traceFigure(e)) + renderTrace(e), packet: e.packet, fates: e.outcomes.map((o) => o.fate.kind), notes: r.notes, ms: now() - t0 };
       }
       case "search": {
         const r = this.ruleIndex().search(m.query, MAX_LISTED);

@@ -1,4 +1,4 @@
-/** The interactive page's style: three columns on a wide screen (packet, trace, tools), one below the other on a narrow one. */
+/** The interactive page's style: on a wide screen the packet and the tools side by side, the trace (as wide as its drawing wants) below; one below the other on a narrow one. */
 export const PAGE_STYLE = `
 :root { color-scheme: light; --red: #b3261e; --green: #1b6e20; --yellow: #8a6100; --cyan: #006a7a; --line: #d0d4da; --hit: #fff3c4; }
 * { box-sizing: border-box; }
@@ -8,7 +8,7 @@ h1 { font-size: 18px; margin: 0; }
 h2 { font-size: 15px; margin: 0 0 6px; }
 h3 { font-size: 14px; margin: 0 0 4px; font-weight: normal; }
 #status { margin: 0; color: #444; }
-main { display: grid; grid-template-columns: minmax(420px, 3fr) minmax(320px, 2fr); grid-template-areas: "packet packet" "trace tools"; gap: 12px; padding: 12px; align-items: start; }
+main { display: grid; grid-template-columns: minmax(420px, 3fr) minmax(320px, 2fr); grid-template-areas: "packet tools" "trace trace"; gap: 12px; padding: 12px; align-items: start; }
 #packet-panel { grid-area: packet; }
 #trace-panel { grid-area: trace; }
 #tools { grid-area: tools; }
@@ -55,4 +55,6 @@ ol.rules li.hit { background: var(--hit); outline: 2px solid #e0b400; }
 .count, .note { font-size: 12px; color: #5f6368; margin: 4px 0; }
 #search { width: 100%; }
 #trace.stale { opacity: 0.45; }
+/* The drawing is as wide as the trace is: it scrolls inside its column rather than over the tools. */
+#trace .netfate-figure { max-width: 100%; overflow-x: auto; margin-bottom: 12px; border-bottom: 1px solid var(--line); }
 `;

@@ -238,6 +238,9 @@ function onReply(r: Reply): void {
       trace.dataset.id = String(r.id);
       // For a drawing's own script (PageParts.figure), which binds to what was just put in.
       trace.dispatchEvent(new CustomEvent("netfate:trace", { bubbles: true }));
+      // The drawing's outcome buttons and highlighting (its script, src/explain/page/figure.ts).
+      const drawing = (globalThis as { netfateFigure?: { init(root: Element): void } }).netfateFigure;
+      trace.querySelectorAll(".netfate-figure").forEach((f) => drawing?.init(f));
       $("trace-time").textContent = `(${r.ms < 1 ? "<1" : Math.round(r.ms)} ms)`;
       if (!fromFields) fillFields(r.packet);
       return;

@@ -5,6 +5,7 @@
  * The inputs are read and checked as `trace` reads them (same flags, same refusal of inputs
  * with errors unless --keep-going); the page then parses them again itself.
  */
+import { figureScript, figureStyle } from "../../explain/page/figure.js";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -69,7 +70,7 @@ export function explorePageOf(args: ParsedArgs, io: CommandIO, packetText: strin
     ...(packetText?.trim() ? { packet: packetText.trim() } : {}),
   };
   const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("base64");
-  return { page: explorePage({ ...browserScripts(), data, sha256 }) };
+  return { page: explorePage({ ...browserScripts(), data, sha256, figure: { style: figureStyle, script: figureScript } }) };
 }
 
 export function runExplore(argv: string[], io: CommandIO): number {
