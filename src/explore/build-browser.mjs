@@ -10,7 +10,7 @@
  * "browser" cannot resolve it), so Node code cannot slip into the page unnoticed.
  */
 import { build } from "esbuild";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -32,6 +32,21 @@ const browserStandIns = {
   },
 };
 
+/**
+ * The engine carries other people's code, whose licences ask that the copy says so; its own
+ * notices are not kept by the minifier (they are not marked as legal comments), so they are
+ * given here, with where each source is.
+ */
+const version = (pkg) => JSON.parse(readFileSync(join(root, "node_modules", pkg, "package.json"), "utf8")).version;
+const ENGINE_NOTICE = `/*
+ * netfate's readers and evaluator (Apache-2.0), bundled with:
+ *   elkjs ${version("elkjs")}, the Eclipse Layout Kernel: Copyright (c) Kiel University and others,
+ *     Eclipse Public License 2.0 (https://www.eclipse.org/legal/epl-2.0), secondary licence GPL-3.0;
+ *     source: https://github.com/kieler/elkjs
+ *   chevrotain ${version("chevrotain")} (Apache-2.0), with lodash-es (MIT): https://github.com/chevrotain/chevrotain
+ *   ipaddr.js ${version("ipaddr.js")} (MIT): https://github.com/whitequark/ipaddr.js
+ */`;
+
 mkdirSync(out, { recursive: true });
 const sizes = [];
 for (const [entry, file] of [["engine-worker.ts", "explore-engine.js"], ["ui.ts", "explore-ui.js"]]) {
@@ -47,6 +62,7 @@ for (const [entry, file] of [["engine-worker.ts", "explore-engine.js"], ["ui.ts"
     write: false,
     logLevel: "warning",
     plugins: [browserStandIns],
+    ...(file === "explore-engine.js" ? { banner: { js: ENGINE_NOTICE } } : {}),
   });
   const code = r.outputFiles[0].text;
   writeFileSync(join(out, file), code);

@@ -28,6 +28,11 @@ describe("the browser bundles", () => {
     });
   }
 
+  it("the engine says whose code it carries and under which licences (ELK's asks for it)", () => {
+    const head = readFileSync(join(DIST, "explore-engine.js"), "utf8").slice(0, 1000);
+    for (const said of ["elkjs", "Eclipse Public License 2.0", "https://github.com/kieler/elkjs", "chevrotain", "ipaddr.js"]) expect(head).toContain(said);
+  });
+
   it("the page's script holds none of the engine: the DOM side stays small", () => {
     const ui = readFileSync(join(DIST, "explore-ui.js"), "utf8");
     expect(ui.length).toBeLessThan(20_000);
