@@ -9,7 +9,7 @@
 import type { Hook, StateAssumptions, Step } from "../../model/evaluation.js";
 import type { Family } from "../../model/ast.js";
 import { alternative, assume, fork, type Branch } from "../branch.js";
-import { before, finishStep, ForkWalk, type Before, type ForkCursor, type TableResult, type TraverseContext } from "../traverse.js";
+import { before, finishStep, finishUnchanged, ForkWalk, type Before, type ForkCursor, type TableResult, type TraverseContext } from "../traverse.js";
 import type { NftBase, NftCompiledChain, NftCompiledRule } from "./compile.js";
 import { evaluateExpr } from "./expr/index.js";
 import { runStmt, type StmtEnv, type StmtResult } from "./statements.js";
@@ -32,7 +32,7 @@ interface Cursor extends ForkCursor<NftCompiledChain, Cursor> {
   /** The statement to go on from (a fork resumes mid-rule). */
   stmt: number;
   bindings?: Map<object, Val>;
-  /** The packet as the rule found it, when resuming mid-rule: the step lists what the whole rule changed. */
+  /** The packet as the rule found it, when resuming mid-rule: the step lists what the whole rule changed (kept only for rules that can change it). */
   prior?: Before;
   calls: Frame[];
 }
@@ -82,6 +82,12 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
     }
   }
 
+  /** Moves what the rule did onto its step; `prior` is undefined for a rule that cannot change the packet. */
+  function finish(s: Step, br: Branch, prior: Before | undefined): void {
+    if (prior) finishStep(s, br, prior);
+    else finishUnchanged(s, br);
+  }
+
   /** Next rule of the same chain. */
   function nextRule(c: Cursor): true {
     c.at++;
@@ -103,12 +109,12 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
 
   /** The step of a rule that stopped part way, when verbose or when its earlier statements changed something. */
   /** `failed` is worded only when the step is shown (printing costs more than the test). */
-  function partial(br: Branch, chainName: string, cr: NftCompiledRule, prior: Before, failed: string | (() => string)): void {
+  function partial(br: Branch, chainName: string, cr: NftCompiledRule, prior: Before | undefined, failed: string | (() => string)): void {
     const p = br.pkt;
-    const changed = prior.mark !== p.mark || prior.ctmark !== p.ct.mark || prior.ctstate !== p.ct.state || br.notes.length > 0 || br.logLine !== undefined;
+    const changed = (prior !== undefined && (prior.mark !== p.mark || prior.ctmark !== p.ct.mark || prior.ctstate !== p.ct.state)) || br.notes.length > 0 || br.logLine !== undefined;
     if (ctx.verbose || changed) {
       const s: Step = { ...step(chainName, cr, "NO MATCH"), matched: false, failed: typeof failed === "string" ? failed : failed() };
-      finishStep(s, br, prior);
+      finish(s, br, prior);
       br.steps.push(s);
     }
     delete br.randomChoice;
@@ -117,7 +123,8 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
   /** Runs the rule at the cursor from its statement `c.stmt`. True when the history goes on at the cursor. */
   function runRule(c: Cursor, cr: NftCompiledRule): boolean {
     const br = c.br;
-    const prior = c.prior ?? before(br.pkt);
+    // Only a rule that can change the packet needs its before-state (most test and jump).
+    const prior = c.prior ?? (cr.mutates ? before(br.pkt) : undefined);
     const stmts = cr.rule.stmts;
     // One environment for the whole walk, pointed at this rule's history: a rule costs no allocation of its own.
     env.br = br;
@@ -168,7 +175,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
           const goOn = child(br, alternative(br, { condition, holds: false, text: `${cr.text}: assumed to let the packet continue (${r.why})` }));
           const stop = child(br, alternative(br, { condition, holds: true, text: `${cr.text}: assumed to decide the packet's fate (${r.why})` }));
           const stopStep = step(c.chain.name, cr, "?");
-          finishStep(stopStep, stop, prior);
+          finish(stopStep, stop, prior);
           stop.steps.push(stopStep);
           split(c, [
             { br: goOn, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), prior, calls: c.calls.slice(), joins: [] },
@@ -178,7 +185,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
         }
         case "end": {
           const s = step(c.chain.name, cr, r.verdict === "DROP" ? "DROP" : "?");
-          finishStep(s, br, prior);
+          finish(s, br, prior);
           br.steps.push(s);
           results.push({ br, verdict: r.verdict, chain: c.chain.name, rule: cr.index + 1, detail: r.detail });
           return false;
@@ -189,23 +196,23 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
     }
     // Every statement ran without a verdict: the rule matched, the walk goes on.
     const s = step(c.chain.name, cr, "CONTINUE");
-    finishStep(s, br, prior);
+    finish(s, br, prior);
     br.steps.push(s);
     return nextRule(c);
   }
 
   /** The rule stops without a verdict; what its earlier statements did stays (a mark set, a counter). */
-  function noMatch(c: Cursor, cr: NftCompiledRule, prior: Before, failed: string | (() => string)): boolean {
+  function noMatch(c: Cursor, cr: NftCompiledRule, prior: Before | undefined, failed: string | (() => string)): boolean {
     partial(c.br, c.chain.name, cr, prior, failed);
     return nextRule(c);
   }
 
-  function verdict(c: Cursor, cr: NftCompiledRule, prior: Before, r: Extract<StmtResult, { kind: "verdict" }>): boolean {
+  function verdict(c: Cursor, cr: NftCompiledRule, prior: Before | undefined, r: Extract<StmtResult, { kind: "verdict" }>): boolean {
     const br = c.br;
     const word = r.nat ? (br.pendingNat ? r.verdict === "accept" ? natWord(cr) : "ACCEPT" : "ACCEPT")
       : r.verdict === "jump" || r.verdict === "goto" ? `${r.verdict.toUpperCase()} ${r.chain}` : VERDICT_WORDS[r.verdict] ?? r.verdict;
     const s = step(c.chain.name, cr, word, r.element);
-    finishStep(s, br, prior);
+    finish(s, br, prior);
     br.steps.push(s);
     switch (r.verdict) {
       case "continue":
