@@ -5,7 +5,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { UsageError } from "../args.js";
-import { pause } from "../bounded-read.js";
+import { pause, readRegularFile } from "../bounded-read.js";
 
 /** A packet line longer than this is not a packet: it is answered as unreadable and skipped, never held whole. */
 export const MAX_PACKET_LINE = 64 * 1024;
@@ -24,6 +24,9 @@ export class LineSource {
   private line = 0;
   /** Skipping the rest of an overlong line. */
   private skipping = false;
+
+  /** Called before each read that may wait for more input: the answers so far are written then, not held until more comes. */
+  beforeRead: () => void = () => {};
 
   constructor(private readonly fd: number, private readonly close = false) {}
 
@@ -87,6 +90,7 @@ export class LineSource {
       this.buf.copy(bigger, 0, 0, this.end);
       this.buf = bigger;
     }
+    this.beforeRead();
     let n: number;
     try {
       n = readSync(this.fd, this.buf, this.end, CHUNK, null);
@@ -119,10 +123,11 @@ export function openPacketFile(path: string): LineSource {
   } catch (e) {
     throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const st = fstatSync(fd);
-  if (!st.isFile()) {
+  if (!fstatSync(fd).isFile()) {
     closeSync(fd);
-    throw new UsageError(`cannot read ${path}: it is ${st.isDirectory() ? "a directory" : "not a regular file"} (to read a pipe, give - and send it on stdin)`);
+    // The whole-file reader refuses it, in the words every input's refusal uses.
+    readRegularFile(path, { limit: 0 });
+    throw new UsageError(`cannot read ${path}: not a regular file`);
   }
   return new LineSource(fd, true);
 }

@@ -64,9 +64,11 @@ function writerOf(args: ParsedArgs, cluster: boolean): Writer {
 }
 
 /** The packet lines: a file or stdin, a line at a time (stdin handed over whole when the command runs in a test's process). */
-function packetLines(file: string, io: CommandIO, reader: InputReader): Iterable<PacketLine> {
+function packetLines(file: string, io: CommandIO, reader: InputReader, flush: () => void): Iterable<PacketLine> {
   if (file === "-" && io !== processIO) return textLines(reader.read("-"));
-  return file === "-" ? new LineSource(0) : openPacketFile(file);
+  const source = file === "-" ? new LineSource(0) : openPacketFile(file);
+  source.beforeRead = flush;
+  return source;
 }
 
 export function runBatch(argv: string[], io: CommandIO): number {
@@ -81,7 +83,13 @@ export function runBatch(argv: string[], io: CommandIO): number {
   const reader = new InputReader(io, args);
   const cluster = wantsCluster(args);
   const writer = writerOf(args, cluster);
-  const lines = packetLines(file, io, reader);
+  let chunk = "";
+  // Answers are written in chunks, and whenever the next packet has to be waited for.
+  const flush = () => {
+    if (chunk) io.out(chunk);
+    chunk = "";
+  };
+  const lines = packetLines(file, io, reader, flush);
   const quiet = flagSet(args, "quiet");
   const verbose = flagSet(args, "verbose");
   const assume = assumptionsOf(args);
@@ -90,7 +98,6 @@ export function runBatch(argv: string[], io: CommandIO): number {
   let bad = 0;
   let done = 0;
   const progress = io.isTTY && !quiet;
-  let chunk = "";
   for (const l of lines) {
     let a: ReturnType<Answer>;
     if ("error" in l) a = l;
@@ -109,13 +116,10 @@ export function runBatch(argv: string[], io: CommandIO): number {
     }
     done++;
     // Written as it goes: a reader downstream sees each answer soon, and memory holds one chunk.
-    if (chunk.length > 1 << 16) {
-      io.out(chunk);
-      chunk = "";
-    }
+    if (chunk.length > 1 << 16) flush();
     if (progress && done % 1000 === 0) io.err(`\r${done} packets`);
   }
-  io.out(chunk);
+  flush();
   if (progress && done >= 1000) io.err(`\r${done} packets\n`);
   if (!quiet) {
     const parts = [...counts].sort().map(([k, v]) => `${k} ${v}`);
