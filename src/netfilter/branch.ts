@@ -69,34 +69,36 @@ export interface Branch {
 }
 
 export function clonePacket(p: PacketState): PacketState {
-  return {
-    ...p,
-    ct: {
-      ...p.ct,
-      orig: { ...p.ct.orig },
-      reply: { ...p.ct.reply },
-      ...(p.ct.dnat ? { dnat: { ...p.ct.dnat } } : {}),
-      ...(p.ct.snat ? { snat: { ...p.ct.snat } } : {}),
-      status: new Set(p.ct.status),
-    },
-  };
+  // Assigned, not spread conditionally: every copy of a packet keeps one object shape.
+  const ct = { ...p.ct, orig: { ...p.ct.orig }, reply: { ...p.ct.reply }, status: new Set(p.ct.status) };
+  if (p.ct.dnat) ct.dnat = { ...p.ct.dnat };
+  if (p.ct.snat) ct.snat = { ...p.ct.snat };
+  return { ...p, ct };
 }
 
 /** A copy of `b` to go on separately: a random child when `probabilityFactor` < 1. */
 export function fork(b: Branch, probabilityFactor: number): Branch {
-  const nb: Branch = {
-    probability: b.probability * probabilityFactor,
-    assumptions: [...b.assumptions],
-    given: [...b.given],
-    steps: b.steps.slice(),
-    pkt: clonePacket(b.pkt),
-    notes: [],
+  return newBranchOf(b.probability * probabilityFactor, [...b.assumptions], [...b.given], b.steps.slice(), clonePacket(b.pkt), {
+    pendingNat: b.pendingNat ? { ...b.pendingNat } : undefined,
+    rerouted: b.rerouted,
+    routing: b.routing ? [...b.routing] : undefined,
+    nftSets: b.nftSets,
+  });
+}
+
+/**
+ * A branch with every field there from the start (undefined until set), so that all branches
+ * share one object shape and setting a field later is a plain store.
+ */
+export function newBranchOf(
+  probability: number, assumptions: string[], given: Literal[], steps: Step[], pkt: PacketState,
+  carried: Pick<Branch, "pendingNat" | "rerouted" | "routing" | "nftSets"> = {},
+): Branch {
+  return {
+    probability, assumptions, given, steps, pkt,
+    pendingNat: carried.pendingNat, notes: [], logLine: undefined, randomChoice: undefined,
+    rerouted: carried.rerouted, routing: carried.routing, nftSets: carried.nftSets,
   };
-  if (b.pendingNat) nb.pendingNat = { ...b.pendingNat };
-  if (b.rerouted) nb.rerouted = b.rerouted;
-  if (b.routing) nb.routing = [...b.routing];
-  if (b.nftSets) nb.nftSets = b.nftSets;
-  return nb;
 }
 
 /** A copy of `b` that takes one side of an undecided condition. */
@@ -220,11 +222,7 @@ function mergePair(a: Branch, b: Branch): Branch | undefined {
     ...markUncertain(a.steps.slice(shared), conditionA),
     ...markUncertain(b.steps.slice(shared), conditionB),
   ];
-  const merged: Branch = { probability, assumptions, given: [...given], steps, pkt: a.pkt, notes: [] };
-  if (a.pendingNat) merged.pendingNat = a.pendingNat;
-  if (a.rerouted) merged.rerouted = a.rerouted;
-  if (a.nftSets) merged.nftSets = a.nftSets;
-  return merged;
+  return newBranchOf(probability, assumptions, [...given], steps, a.pkt, { pendingNat: a.pendingNat, rerouted: a.rerouted, nftSets: a.nftSets });
 }
 
 /**

@@ -30,7 +30,7 @@ export function natApplies(p: PacketState): boolean {
 export function applyNat(br: Branch): void {
   const n = br.pendingNat;
   if (!n) return;
-  delete br.pendingNat;
+  br.pendingNat = undefined;
   const p = br.pkt;
   let last: Step | undefined;
   for (let k = br.steps.length - 1; k >= 0; k--) {

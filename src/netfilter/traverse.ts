@@ -333,11 +333,11 @@ export function finishStep(s: Step, br: Branch, b: Before): void {
   const p = br.pkt;
   if (br.randomChoice !== undefined) {
     s.branch = br.randomChoice;
-    delete br.randomChoice;
+    br.randomChoice = undefined;
   }
   if (br.logLine !== undefined) {
     s.log = br.logLine;
-    delete br.logLine;
+    br.logLine = undefined;
   }
   const changed = b.src !== p.src || b.dst !== p.dst || b.sport !== p.sport || b.dport !== p.dport || b.mark !== p.mark || b.ctmark !== p.ct.mark || b.ctstate !== p.ct.state;
   if (!changed && br.notes.length === 0) return;
@@ -530,7 +530,7 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
           const children: Cursor[] = [];
           for (const n of r.no) {
             // A random "not matched" shows in the failed condition, never on a later step.
-            delete n.br.randomChoice;
+            n.br.randomChoice = undefined;
             if (ctx.verbose) n.br.steps.push({ ...step(hook, table, c.chain.name, cr, "NO MATCH"), matched: false, failed: n.failed });
             children.push({ br: n.br, chain: c.chain, at: ruleIndex + 1, calls: c.calls.slice(), joins: [] });
           }

@@ -92,8 +92,8 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
   function nextRule(c: Cursor): true {
     c.at++;
     c.stmt = 0;
-    delete c.bindings;
-    delete c.prior;
+    c.bindings = undefined;
+    c.prior = undefined;
     return true;
   }
 
@@ -117,7 +117,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
       finish(s, br, prior);
       br.steps.push(s);
     }
-    delete br.randomChoice;
+    br.randomChoice = undefined;
   }
 
   /** Runs the rule at the cursor from its statement `c.stmt`. True when the history goes on at the cursor. */
@@ -234,8 +234,8 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
         c.chain = target;
         c.at = 0;
         c.stmt = 0;
-        delete c.bindings;
-        delete c.prior;
+        c.bindings = undefined;
+        c.prior = undefined;
         return true;
       }
       default: {
@@ -256,8 +256,8 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
       c.chain = frame.chain;
       c.at = frame.resume;
       c.stmt = 0;
-      delete c.bindings;
-      delete c.prior;
+      c.bindings = undefined;
+      c.prior = undefined;
       return true;
     }
     const policy = base.policy === "drop" ? "DROP" : "ACCEPT";
