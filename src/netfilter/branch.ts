@@ -146,6 +146,13 @@ export function stateKey(b: Branch): string {
   ].join("\u0001");
 }
 
+/** Whether two branches agree in quickKey's fields (without building it). */
+function quickSame(a: Branch, b: Branch): boolean {
+  const p = a.pkt;
+  const q = b.pkt;
+  return p.src === q.src && p.dst === q.dst && p.sport === q.sport && p.dport === q.dport && p.mark === q.mark && p.ct.mark === q.ct.mark && p.outIface === q.outIface;
+}
+
 /** A few fields of stateKey: branches that differ in them cannot merge. */
 function quickKey(b: Branch): string {
   const p = b.pkt;
@@ -234,9 +241,16 @@ export function mergeBranches<T extends { br: Branch }>(list: T[], extraKey: (x:
   if (list.length < 2) return list;
   // Most calls have nothing to merge (kube-proxy's endpoints differ in their destination): a
   // cheap look at the fields that differ most settles those without building full keys.
-  const cheap = new Set<string>();
-  for (const x of list) cheap.add(quickKey(x.br));
-  if (cheap.size === list.length) return list;
+  if (list.length <= 8) {
+    // A few histories (the common case): compared field by field, no key strings built.
+    let alike = false;
+    for (let i = 0; i < list.length && !alike; i++) for (let j = i + 1; j < list.length && !alike; j++) alike = quickSame(list[i]!.br, list[j]!.br);
+    if (!alike) return list;
+  } else {
+    const cheap = new Set<string>();
+    for (const x of list) cheap.add(quickKey(x.br));
+    if (cheap.size === list.length) return list;
+  }
   const buckets = new Map<string, T[]>();
   const order: string[] = [];
   for (const x of list) {

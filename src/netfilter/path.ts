@@ -22,7 +22,7 @@ import { hex } from "../extensions/util.js";
 import { assume, mergeBranches, newBranchOf, snapshot, type Branch } from "./branch.js";
 import { applyNat, conntrackNat, natApplies, natOf, natText } from "./nat.js";
 import { runTable, type TableResult, type TraverseContext } from "./traverse.js";
-import type { ConntrackState, ConntrackSummary, Fate, Hook, OuterPackets, Outcome, PacketState, RouteDecision, RouteQuery, Step, TunnelInfo } from "../model/evaluation.js";
+import type { ConntrackState, ConntrackSummary, Fate, Hook, InputRouteQuery, Tuple, OuterPackets, Outcome, PacketState, RouteDecision, RouteQuery, Step, TunnelInfo } from "../model/evaluation.js";
 import { alwaysUntracked, establishedStatus, relatedStatus, withoutConnection, type Unconnected } from "./conntrack-view.js";
 import type { IpvsTable } from "../model/ipvs.js";
 import { ipvsReply, ipvsRequest } from "./ipvs.js";
@@ -32,8 +32,12 @@ type Stage = { table: TableName; hook: Hook; natOnly?: boolean };
 /** `firstReply`: the packet is the first reply of the connection its context knows (see evaluateReplyPath). */
 function initialState(spec: PacketSpec, src: string, firstReply: boolean): PacketState {
   const state = spec.state === "established" ? "ESTABLISHED" : spec.state === "related" ? "RELATED" : spec.state === "invalid" ? "INVALID" : "NEW";
-  const orig = { src, dst: spec.dst, ...(spec.sport !== undefined ? { sport: spec.sport } : {}), ...(spec.dport !== undefined ? { dport: spec.dport } : {}) };
-  const reply = { src: spec.dst, dst: src, ...(spec.dport !== undefined ? { sport: spec.dport } : {}), ...(spec.sport !== undefined ? { dport: spec.sport } : {}) };
+  const orig: Tuple = { src, dst: spec.dst };
+  if (spec.sport !== undefined) orig.sport = spec.sport;
+  if (spec.dport !== undefined) orig.dport = spec.dport;
+  const reply: Tuple = { src: spec.dst, dst: src };
+  if (spec.dport !== undefined) reply.sport = spec.dport;
+  if (spec.sport !== undefined) reply.dport = spec.sport;
   const later = state === "ESTABLISHED" ? establishedStatus(spec, firstReply) : state === "RELATED" ? relatedStatus() : undefined;
   // Every field the walk may set is there from the start (undefined until set): the packets of
   // an evaluation keep one object shape, so setting a field later is a plain store, not a change of shape.
@@ -371,7 +375,9 @@ function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
   const forward: Branch[] = [];
   for (const br of live) {
     const p = br.pkt;
-    const d = ctx.node.routeInput({ ...queryOf(p), src: p.src, iif: p.inIface ?? "lo" });
+    const q = queryOf(p) as InputRouteQuery;
+    q.iif = p.inIface ?? "lo";
+    const d = ctx.node.routeInput(q);
     noteRoute(br, d, "input route");
     const fail = routeFailure(d, `routing ${p.dst} arriving on ${p.inIface}`, p.inIface);
     if (fail) {

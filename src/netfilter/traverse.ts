@@ -421,10 +421,12 @@ export class ForkWalk<Ch, C extends ForkCursor<Ch, C>> {
    * `fresh`: the cursor is at the start of its rule (not resuming a decided or part-run one).
    */
   parks(c: C, fresh: boolean): boolean {
-    let j = c.joins[c.joins.length - 1];
+    const joins = c.joins;
+    // (Never index -1: on an empty list that is a slow property lookup, not an element read.)
+    let j = joins.length ? joins[joins.length - 1] : undefined;
     while (j && (j.depth > c.calls.length || (j.depth === c.calls.length && j.chain !== c.chain))) {
-      c.joins.pop();
-      j = c.joins[c.joins.length - 1];
+      joins.pop();
+      j = joins.length ? joins[joins.length - 1] : undefined;
     }
     if (j && j.chain === c.chain && j.at === c.at && j.depth === c.calls.length && fresh) {
       j.parked.push(c);
@@ -469,6 +471,11 @@ interface Cursor extends ForkCursor<CompiledChain, Cursor> {
   ci?: number;
 }
 
+/** A cursor with every field there from the start: the walk's cursors share one object shape. */
+function cursorOf(br: Branch, chain: CompiledChain, at: number, calls: Frame[], matched = false, ended?: TableResult): Cursor {
+  return { br, chain, at, calls, joins: [], matched, cand: undefined, ci: undefined, ended };
+}
+
 /** Runs the built-in chain `hook` of `table` for one branch: every way it can end. */
 export function runTable(br: Branch, table: TableName, hook: Hook, ctx: TraverseContext): TableResult[] {
   const t = ctx.rules.tables.get(table);
@@ -494,9 +501,13 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
   const budget = (ctx.budget ??= { opened: 0 });
   const results: TableResult[] = [];
   const env: WalkEnv = { packet: br.pkt, hook, table, node: ctx.node, ipsets: ctx.ipsets, assumed: ctx.assumed ?? QUIET };
-  const forks = new ForkWalk<CompiledChain, Cursor>({ br, chain: first, at: 0, calls: [], joins: [] }, budget, results, ctx.apart);
+  const forks = new ForkWalk<CompiledChain, Cursor>(cursorOf(br, first, 0, []), budget, results, ctx.apart);
   const split = (c: Cursor, children: Cursor[], rule: CompiledRule): void => forks.split(c, children, c.chain.name, rule.index);
-  forks.run(walk, (cursor, b, joins) => ({ br: b, chain: cursor.chain, at: cursor.at, calls: cursor.calls, joins }));
+  forks.run(walk, (cursor, b, joins) => {
+    const c = cursorOf(b, cursor.chain, cursor.at, cursor.calls);
+    c.joins = joins;
+    return c;
+  });
   return results;
 
   function walk(c: Cursor): void {
@@ -532,9 +543,9 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
             // A random "not matched" shows in the failed condition, never on a later step.
             n.br.randomChoice = undefined;
             if (ctx.verbose) n.br.steps.push({ ...step(hook, table, c.chain.name, cr, "NO MATCH"), matched: false, failed: n.failed });
-            children.push({ br: n.br, chain: c.chain, at: ruleIndex + 1, calls: c.calls.slice(), joins: [] });
+            children.push(cursorOf(n.br, c.chain, ruleIndex + 1, c.calls.slice()));
           }
-          for (const y of r.yes) children.push({ br: y, chain: c.chain, at: ruleIndex, calls: c.calls.slice(), joins: [], matched: true });
+          for (const y of r.yes) children.push(cursorOf(y, c.chain, ruleIndex, c.calls.slice(), true));
           split(c, children, cr);
           return;
         }
@@ -627,8 +638,8 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
         const stop = alternative(br, { condition, holds: true, text: `-j ${tg.name}: assumed to decide the packet's fate (netfate does not know this target)` });
         stop.steps.push(step(hook, table, chain.name, cr, tg.name));
         split(c, [
-          { br: goOnBr, chain, at: cr.index + 1, calls: c.calls.slice(), joins: [] },
-          { br: stop, chain, at: cr.index + 1, calls: [], joins: [], ended: { br: stop, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: `-j ${tg.name} is not known to netfate` } },
+          cursorOf(goOnBr, chain, cr.index + 1, c.calls.slice()),
+          cursorOf(stop, chain, cr.index + 1, [], false, { br: stop, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: `-j ${tg.name} is not known to netfate` }),
         ], cr);
         return false;
       }

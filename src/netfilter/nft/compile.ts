@@ -65,6 +65,11 @@ export interface NftCompiledTable {
   name: string;
   chains: Map<string, NftCompiledChain>;
   sets: Map<string, CompiledSet>;
+  /**
+   * Per jump or goto (its verdict statement, or the map element holding it): the chain it goes to
+   * (undefined: the table lacks it) and its step's word, found the first time a packet takes it.
+   */
+  jumps: WeakMap<object, { target: NftCompiledChain | undefined; word: string }>;
 }
 
 /** A base chain where the IP path meets it. */
@@ -175,7 +180,7 @@ function compileTable(t: NftTable, problems: NftProblem[]): NftCompiledTable {
       }
     });
   }
-  return { family: t.family, name: t.name, chains, sets };
+  return { family: t.family, name: t.name, chains, sets, jumps: new WeakMap() };
 }
 
 /** Every expression and element under a rule's statements (an explicit work list). */

@@ -37,6 +37,11 @@ interface Cursor extends ForkCursor<NftCompiledChain, Cursor> {
   calls: Frame[];
 }
 
+/** A cursor with every field there from the start: the walk's cursors share one object shape. */
+function cursorOf(br: Branch, chain: NftCompiledChain, at: number, stmt: number, calls: Frame[], bindings?: Map<object, Val>, prior?: Before, ended?: NftResult): Cursor {
+  return { br, chain, at, stmt, bindings, prior, calls, joins: [], ended };
+}
+
 const VERDICT_WORDS: Readonly<Record<string, string>> = { accept: "ACCEPT", drop: "DROP", reject: "REJECT", queue: "QUEUE", continue: "CONTINUE", return: "RETURN" };
 
 /** Runs the base chain `base` for `br`: every way it can end. */
@@ -47,7 +52,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
   const assumed: StateAssumptions = ctx.assumed ?? {};
   const budget = (ctx.budget ??= { opened: 0 });
   const results: NftResult[] = [];
-  const forks = new ForkWalk<NftCompiledChain, Cursor>({ br, chain: base.chain, at: 0, stmt: 0, calls: [], joins: [] }, budget, results, ctx.apart);
+  const forks = new ForkWalk<NftCompiledChain, Cursor>(cursorOf(br, base.chain, 0, 0, []), budget, results, ctx.apart);
   const place = `nft ${table.family} ${table.name}`;
   const env: StmtEnv = {
     br, hook, family, node: ctx.node, table, beforeConntrack: opts.beforeConntrack, assumed, bindings: undefined,
@@ -68,7 +73,11 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
   };
 
   const split = (c: Cursor, children: Cursor[], cr: NftCompiledRule): void => forks.split(c, children, c.chain.name, cr.index);
-  forks.run(walk, (cursor, b, joins) => ({ br: b, chain: cursor.chain, at: cursor.at, stmt: 0, calls: cursor.calls, joins }));
+  forks.run(walk, (cursor, b, joins) => {
+    const c = cursorOf(b, cursor.chain, cursor.at, 0, cursor.calls);
+    c.joins = joins;
+    return c;
+  });
   return results;
 
   function walk(c: Cursor): void {
@@ -149,7 +158,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
             if (ch.probability !== undefined) nb.randomChoice = ch.label;
             const bindings = new Map(c.bindings ?? []);
             bindings.set(r.expr, ch.val);
-            children.push({ br: nb, chain: c.chain, at: c.at, stmt: k, bindings, prior, calls: c.calls.slice(), joins: [] });
+            children.push(cursorOf(nb, c.chain, c.at, k, c.calls.slice(), bindings, prior));
           });
           split(c, children, cr);
           return false;
@@ -165,8 +174,8 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
           const no = child(br, alternative(br, { condition, holds: false, text: `${cr.text}: assumed not to match (${r.why})` }));
           partial(no, c.chain.name, cr, prior, r.why);
           split(c, [
-            { br: yes, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), prior, calls: c.calls.slice(), joins: [] },
-            { br: no, chain: c.chain, at: c.at + 1, stmt: 0, calls: c.calls.slice(), joins: [] },
+            cursorOf(yes, c.chain, c.at, k + 1, c.calls.slice(), c.bindings, prior),
+            cursorOf(no, c.chain, c.at + 1, 0, c.calls.slice()),
           ], cr);
           return false;
         }
@@ -178,8 +187,8 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
           finish(stopStep, stop, prior);
           stop.steps.push(stopStep);
           split(c, [
-            { br: goOn, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), prior, calls: c.calls.slice(), joins: [] },
-            { br: stop, chain: c.chain, at: c.at + 1, stmt: 0, calls: [], joins: [], ended: { br: stop, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: r.why } },
+            cursorOf(goOn, c.chain, c.at, k + 1, c.calls.slice(), c.bindings, prior),
+            cursorOf(stop, c.chain, c.at + 1, 0, [], undefined, undefined, { br: stop, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: r.why }),
           ], cr);
           return false;
         }
@@ -209,8 +218,9 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
 
   function verdict(c: Cursor, cr: NftCompiledRule, prior: Before | undefined, r: Extract<StmtResult, { kind: "verdict" }>): boolean {
     const br = c.br;
+    const jump = r.verdict === "jump" || r.verdict === "goto" ? jumpOf(r) : undefined;
     const word = r.nat ? (br.pendingNat ? r.verdict === "accept" ? natWord(cr) : "ACCEPT" : "ACCEPT")
-      : r.verdict === "jump" || r.verdict === "goto" ? `${r.verdict.toUpperCase()} ${r.chain}` : VERDICT_WORDS[r.verdict] ?? r.verdict;
+      : jump ? jump.word : VERDICT_WORDS[r.verdict] ?? r.verdict;
     const s = step(c.chain.name, cr, word, r.element);
     finish(s, br, prior);
     br.steps.push(s);
@@ -221,7 +231,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
         return chainEnd(c);
       case "jump":
       case "goto": {
-        const target = r.chain !== undefined ? table.chains.get(r.chain) : undefined;
+        const target = jump!.target;
         if (!target) {
           results.push({ br, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: `${r.verdict} to chain ${r.chain}, which table ${table.family} ${table.name} does not have` });
           return false;
@@ -247,6 +257,16 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
         return false;
       }
     }
+  }
+
+  /** A jump's or goto's target and step word, found once per statement or map element. */
+  function jumpOf(r: Extract<StmtResult, { kind: "verdict" }>): { target: NftCompiledChain | undefined; word: string } {
+    let j = r.from ? table.jumps.get(r.from) : undefined;
+    if (!j) {
+      j = { target: r.chain !== undefined ? table.chains.get(r.chain) : undefined, word: `${r.verdict.toUpperCase()} ${r.chain}` };
+      if (r.from) table.jumps.set(r.from, j);
+    }
+    return j;
   }
 
   /** End of a chain (or return): back to the caller, or the base chain's policy. */

@@ -23,7 +23,7 @@ export type StmtResult =
   /** The rule stops here without a verdict: the next rule is tried. */
   /** `failed` words the condition that failed; only a trace that shows it asks (printing costs more than the test). */
   | { kind: "break"; failed: () => string }
-  | { kind: "verdict"; verdict: NftVerdictCode | "reject"; chain?: string; detail?: string; element?: string; nat?: boolean }
+  | { kind: "verdict"; verdict: NftVerdictCode | "reject"; chain?: string; detail?: string; element?: string; nat?: boolean; /** The statement or map element data a jump or goto came from (what its target is cached by). */ from?: object }
   | { kind: "choose"; choices: readonly Choice[]; expr: object }
   /** A test the input does not decide: both sides are followed as alternatives. */
   | { kind: "unknown-test"; why: string }
@@ -98,7 +98,7 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
       return { kind: "unknown-test", why: t.indeterminate };
     }
     case "verdict":
-      return s.chain !== undefined ? { kind: "verdict", verdict: s.verdict, chain: s.chain } : { kind: "verdict", verdict: s.verdict };
+      return s.chain !== undefined ? { kind: "verdict", verdict: s.verdict, chain: s.chain, from: s } : { kind: "verdict", verdict: s.verdict };
     case "vmap": {
       const k = valueOf(s.key, env, s);
       if (!("val" in k)) return asAction(k);
@@ -109,7 +109,7 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
       const d = f.element.data;
       if (!d || d.kind !== "verdict") return { kind: "unknown-action", why: `the element ${elementText(f.element)} holds no verdict` };
       const element = printedElement(f.element);
-      return d.chain !== undefined ? { kind: "verdict", verdict: d.verdict, element, chain: d.chain } : { kind: "verdict", verdict: d.verdict, element };
+      return d.chain !== undefined ? { kind: "verdict", verdict: d.verdict, element, chain: d.chain, from: d } : { kind: "verdict", verdict: d.verdict, element };
     }
     case "counter":
       return NEXT;
