@@ -159,8 +159,22 @@ function intervalHits(level: Level, v: bigint): Array<Level | number[]> {
   return out;
 }
 
+/** lookup of a one-part value: the first element of the root level's hits (exact, interval, prefix) ending there. */
+function lookupOne(level: Level, p: Scalar): number | undefined {
+  let best: number | undefined;
+  const take = (n: Level | number[]) => {
+    if (Array.isArray(n)) for (const i of n) if (best === undefined || i < best) best = i;
+  };
+  const ex = level.exact.get(exactKey(p));
+  if (ex) take(ex);
+  if (typeof p === "bigint" && level.intervals.length) for (const n of intervalHits(level, p)) take(n);
+  if (typeof p === "string") for (const x of level.prefixes) if (p.startsWith(x.text)) take(x.next);
+  return best;
+}
+
 /** The first element (in set order) whose key holds `v`, or undefined. */
 export function lookup(set: CompiledSet, v: Val): number | undefined {
+  if (!Array.isArray(v)) return lookupOne(set.root, v as Scalar);
   const parts: readonly Scalar[] = Array.isArray(v) ? v : [v as Scalar];
   let best: number | undefined;
   const work: Array<{ level: Level; k: number }> = [{ level: set.root, k: 0 }];
