@@ -36,10 +36,18 @@ function decidingStep(o: Outcome): Step | undefined {
   return undefined;
 }
 
+/** Rule texts already printed, by the rule they print: a batch meets the same few rules again and again. */
+const printed = new WeakMap<object, string>();
+
 function ruleText(o: Outcome, family: PacketSpec["family"]): string | undefined {
   const s = decidingStep(o);
   if (!s) return undefined;
-  return `${chainPlaceText(s)} ${s.rule === "policy" ? "policy" : `rule ${s.rule}`}: ${stepRuleText(s, family)}`;
+  let text = s.ruleNode ? printed.get(s.ruleNode) : undefined;
+  if (text === undefined) {
+    text = stepRuleText(s, family);
+    if (s.ruleNode) printed.set(s.ruleNode, text);
+  }
+  return `${chainPlaceText(s)} ${s.rule === "policy" ? "policy" : `rule ${s.rule}`}: ${text}`;
 }
 
 function natOfOutcome(o: Outcome): string | undefined {
