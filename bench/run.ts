@@ -12,6 +12,7 @@ import { kubeProxyDump } from "./gen-kube-proxy.js";
 import { clusterBench } from "./cluster.js";
 import { nftBench } from "./nft.js";
 import { firstAnswerBench } from "./first-answer.js";
+import { batchBench } from "./batch.js";
 import { parseRules } from "../src/parse.js";
 import { buildNode } from "../src/netfilter/model.js";
 import { listText } from "../src/print/listing.js";
@@ -92,6 +93,7 @@ function main(): void {
   if (process.argv[2] === "cluster") return clusterBench(out, join(root, "dist", "bench"), row);
   if (process.argv[2] === "nft") return nftBench(out, cli, node, measure, row);
   if (process.argv[2] === "first-answer") return firstAnswerBench(out, cli, dump(10_000), row);
+  if (process.argv[2] === "batch") return batchBench(out, cli, dump(10_000), row);
   console.log(row(["parse (whole process, --summary)", "MB", "ms", "MB/s", "peak RSS MB", "restore ms"]));
   const times: Record<number, number> = {};
   for (const n of [10_000, 30_000]) {

@@ -69,34 +69,36 @@ export interface Branch {
 }
 
 export function clonePacket(p: PacketState): PacketState {
-  return {
-    ...p,
-    ct: {
-      ...p.ct,
-      orig: { ...p.ct.orig },
-      reply: { ...p.ct.reply },
-      ...(p.ct.dnat ? { dnat: { ...p.ct.dnat } } : {}),
-      ...(p.ct.snat ? { snat: { ...p.ct.snat } } : {}),
-      status: new Set(p.ct.status),
-    },
-  };
+  // Assigned, not spread conditionally: every copy of a packet keeps one object shape.
+  const ct = { ...p.ct, orig: { ...p.ct.orig }, reply: { ...p.ct.reply }, status: new Set(p.ct.status) };
+  if (p.ct.dnat) ct.dnat = { ...p.ct.dnat };
+  if (p.ct.snat) ct.snat = { ...p.ct.snat };
+  return { ...p, ct };
 }
 
 /** A copy of `b` to go on separately: a random child when `probabilityFactor` < 1. */
 export function fork(b: Branch, probabilityFactor: number): Branch {
-  const nb: Branch = {
-    probability: b.probability * probabilityFactor,
-    assumptions: [...b.assumptions],
-    given: [...b.given],
-    steps: b.steps.slice(),
-    pkt: clonePacket(b.pkt),
-    notes: [],
+  return newBranchOf(b.probability * probabilityFactor, [...b.assumptions], [...b.given], b.steps.slice(), clonePacket(b.pkt), {
+    pendingNat: b.pendingNat ? { ...b.pendingNat } : undefined,
+    rerouted: b.rerouted,
+    routing: b.routing ? [...b.routing] : undefined,
+    nftSets: b.nftSets,
+  });
+}
+
+/**
+ * A branch with every field there from the start (undefined until set), so that all branches
+ * share one object shape and setting a field later is a plain store.
+ */
+export function newBranchOf(
+  probability: number, assumptions: string[], given: Literal[], steps: Step[], pkt: PacketState,
+  carried: Pick<Branch, "pendingNat" | "rerouted" | "routing" | "nftSets"> = {},
+): Branch {
+  return {
+    probability, assumptions, given, steps, pkt,
+    pendingNat: carried.pendingNat, notes: [], logLine: undefined, randomChoice: undefined,
+    rerouted: carried.rerouted, routing: carried.routing, nftSets: carried.nftSets,
   };
-  if (b.pendingNat) nb.pendingNat = { ...b.pendingNat };
-  if (b.rerouted) nb.rerouted = b.rerouted;
-  if (b.routing) nb.routing = [...b.routing];
-  if (b.nftSets) nb.nftSets = b.nftSets;
-  return nb;
 }
 
 /** A copy of `b` that takes one side of an undecided condition. */
@@ -142,6 +144,13 @@ export function stateKey(b: Branch): string {
     r ? JSON.stringify(r) : "-",
     b.nftSets ? [...b.nftSets].map(([k, v]) => `${k}=${v.digest}`).join("\u0002") : "-",
   ].join("\u0001");
+}
+
+/** Whether two branches agree in quickKey's fields (without building it). */
+function quickSame(a: Branch, b: Branch): boolean {
+  const p = a.pkt;
+  const q = b.pkt;
+  return p.src === q.src && p.dst === q.dst && p.sport === q.sport && p.dport === q.dport && p.mark === q.mark && p.ct.mark === q.ct.mark && p.outIface === q.outIface;
 }
 
 /** A few fields of stateKey: branches that differ in them cannot merge. */
@@ -220,11 +229,7 @@ function mergePair(a: Branch, b: Branch): Branch | undefined {
     ...markUncertain(a.steps.slice(shared), conditionA),
     ...markUncertain(b.steps.slice(shared), conditionB),
   ];
-  const merged: Branch = { probability, assumptions, given: [...given], steps, pkt: a.pkt, notes: [] };
-  if (a.pendingNat) merged.pendingNat = a.pendingNat;
-  if (a.rerouted) merged.rerouted = a.rerouted;
-  if (a.nftSets) merged.nftSets = a.nftSets;
-  return merged;
+  return newBranchOf(probability, assumptions, [...given], steps, a.pkt, { pendingNat: a.pendingNat, rerouted: a.rerouted, nftSets: a.nftSets });
 }
 
 /**
@@ -236,9 +241,16 @@ export function mergeBranches<T extends { br: Branch }>(list: T[], extraKey: (x:
   if (list.length < 2) return list;
   // Most calls have nothing to merge (kube-proxy's endpoints differ in their destination): a
   // cheap look at the fields that differ most settles those without building full keys.
-  const cheap = new Set<string>();
-  for (const x of list) cheap.add(quickKey(x.br));
-  if (cheap.size === list.length) return list;
+  if (list.length <= 8) {
+    // A few histories (the common case): compared field by field, no key strings built.
+    let alike = false;
+    for (let i = 0; i < list.length && !alike; i++) for (let j = i + 1; j < list.length && !alike; j++) alike = quickSame(list[i]!.br, list[j]!.br);
+    if (!alike) return list;
+  } else {
+    const cheap = new Set<string>();
+    for (const x of list) cheap.add(quickKey(x.br));
+    if (cheap.size === list.length) return list;
+  }
   const buckets = new Map<string, T[]>();
   const order: string[] = [];
   for (const x of list) {

@@ -18,9 +18,24 @@ export type IfaceCheck = { name: string; prefix: boolean; negated: boolean } | {
 export type CompiledTarget =
   | { kind: "none" }
   | { kind: "standard"; verdict: "ACCEPT" | "DROP" | "RETURN" | "QUEUE" }
-  | { kind: "chain"; chain: string; goto: boolean }
+  | ChainTarget
   | { kind: "extension"; ext: TargetExtension<any>; data: unknown; name: string }
   | { kind: "unknown"; name: string };
+
+/**
+ * A jump or goto. `resolved` is the target chain once the walker has looked it up in its table
+ * (null: the table lacks it), and `loop` whether it is part of a jump loop: kept on the rule so
+ * a packet's jump costs no lookup in a table of tens of thousands of chains.
+ */
+export interface ChainTarget {
+  kind: "chain";
+  chain: string;
+  goto: boolean;
+  resolved?: CompiledChain | null;
+  loop?: boolean;
+  /** `JUMP CHAIN` / `GOTO CHAIN`, as its steps say it (made once). */
+  verdictText?: string;
+}
 
 export type CompiledMatch =
   | { kind: "extension"; ext: MatchExtension<any>; node: ExtensionMatch }

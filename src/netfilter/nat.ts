@@ -10,7 +10,7 @@
  */
 import { hasPorts } from "../model/packet.js";
 import { endpoint, snapshot, type Branch, type PendingNat } from "./branch.js";
-import type { ConntrackSummary, PacketState, Step } from "../model/evaluation.js";
+import type { ConntrackSummary, PacketState, Step, Tuple } from "../model/evaluation.js";
 
 /** The binding a target asked for (TargetEffects.nat), applied when the nat table has finished. */
 export function natBinding(kind: "dnat" | "snat", to: { addr?: string; port?: number }, how: string): PendingNat {
@@ -30,7 +30,7 @@ export function natApplies(p: PacketState): boolean {
 export function applyNat(br: Branch): void {
   const n = br.pendingNat;
   if (!n) return;
-  delete br.pendingNat;
+  br.pendingNat = undefined;
   const p = br.pkt;
   let last: Step | undefined;
   for (let k = br.steps.length - 1; k >= 0; k--) {
@@ -44,7 +44,9 @@ export function applyNat(br: Branch): void {
     const before = endpoint(p.dst, p.dport);
     if (n.addr !== undefined) p.dst = n.addr;
     if (n.port !== undefined && hasPorts(p.proto)) p.dport = n.port;
-    p.ct.dnat = { src: p.src, dst: p.dst, ...(p.dport !== undefined ? { dport: p.dport } : {}) };
+    const dnat: Tuple = { src: p.src, dst: p.dst };
+    if (p.dport !== undefined) dnat.dport = p.dport;
+    p.ct.dnat = dnat;
     p.ct.reply.src = p.dst;
     if (p.dport !== undefined) p.ct.reply.sport = p.dport;
     p.ct.status.add("DNAT");
@@ -53,7 +55,9 @@ export function applyNat(br: Branch): void {
     const before = endpoint(p.src, p.sport);
     if (n.addr !== undefined) p.src = n.addr;
     if (n.port !== undefined && hasPorts(p.proto)) p.sport = n.port;
-    p.ct.snat = { src: p.src, dst: p.dst, ...(p.sport !== undefined ? { sport: p.sport } : {}) };
+    const snat: Tuple = { src: p.src, dst: p.dst };
+    if (p.sport !== undefined) snat.sport = p.sport;
+    p.ct.snat = snat;
     p.ct.reply.dst = p.src;
     if (p.sport !== undefined) p.ct.reply.dport = p.sport;
     p.ct.status.add("SNAT");

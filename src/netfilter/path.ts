@@ -19,10 +19,10 @@ import type { NftBase, NftCompiled } from "./nft/compile.js";
 import { runBaseChain } from "./nft/run.js";
 import type { PacketSpec } from "../model/packet.js";
 import { hex } from "../extensions/util.js";
-import { assume, mergeBranches, snapshot, type Branch } from "./branch.js";
+import { assume, mergeBranches, newBranchOf, snapshot, type Branch } from "./branch.js";
 import { applyNat, conntrackNat, natApplies, natOf, natText } from "./nat.js";
 import { runTable, type TableResult, type TraverseContext } from "./traverse.js";
-import type { ConntrackState, ConntrackSummary, Fate, Hook, OuterPackets, Outcome, PacketState, RouteDecision, RouteQuery, Step, TunnelInfo } from "../model/evaluation.js";
+import type { ConntrackState, ConntrackSummary, Fate, Hook, InputRouteQuery, Tuple, OuterPackets, Outcome, PacketState, RouteDecision, RouteQuery, Step, TunnelInfo } from "../model/evaluation.js";
 import { alwaysUntracked, establishedStatus, relatedStatus, withoutConnection, type Unconnected } from "./conntrack-view.js";
 import type { IpvsTable } from "../model/ipvs.js";
 import { ipvsReply, ipvsRequest } from "./ipvs.js";
@@ -32,26 +32,31 @@ type Stage = { table: TableName; hook: Hook; natOnly?: boolean };
 /** `firstReply`: the packet is the first reply of the connection its context knows (see evaluateReplyPath). */
 function initialState(spec: PacketSpec, src: string, firstReply: boolean): PacketState {
   const state = spec.state === "established" ? "ESTABLISHED" : spec.state === "related" ? "RELATED" : spec.state === "invalid" ? "INVALID" : "NEW";
-  const orig = { src, dst: spec.dst, ...(spec.sport !== undefined ? { sport: spec.sport } : {}), ...(spec.dport !== undefined ? { dport: spec.dport } : {}) };
-  const reply = { src: spec.dst, dst: src, ...(spec.dport !== undefined ? { sport: spec.dport } : {}), ...(spec.sport !== undefined ? { dport: spec.sport } : {}) };
+  const orig: Tuple = { src, dst: spec.dst };
+  if (spec.sport !== undefined) orig.sport = spec.sport;
+  if (spec.dport !== undefined) orig.dport = spec.dport;
+  const reply: Tuple = { src: spec.dst, dst: src };
+  if (spec.dport !== undefined) reply.sport = spec.dport;
+  if (spec.sport !== undefined) reply.dport = spec.sport;
   const later = state === "ESTABLISHED" ? establishedStatus(spec, firstReply) : state === "RELATED" ? relatedStatus() : undefined;
+  // Every field the walk may set is there from the start (undefined until set): the packets of
+  // an evaluation keep one object shape, so setting a field later is a plain store, not a change of shape.
   const ct: ConntrackState = {
     state, dir: spec.reply ? "REPLY" : "ORIGINAL", mark: 0, zone: 0,
     orig: spec.reply ? reply : orig, reply: spec.reply ? orig : reply,
+    dnat: undefined, snat: undefined,
     status: new Set(later?.status ?? []),
+    statusUnknown: later && Object.keys(later.unknown).length > 0 ? later.unknown : undefined,
+    helper: undefined, ipvs: undefined,
   };
-  if (later && Object.keys(later.unknown).length > 0) ct.statusUnknown = later.unknown;
-  const p: PacketState = { family: spec.family, src, dst: spec.dst, proto: spec.proto, fragment: spec.fragment ?? false, mark: spec.mark ?? 0, ct };
-  if (spec.sport !== undefined) p.sport = spec.sport;
-  if (spec.dport !== undefined) p.dport = spec.dport;
-  if (spec.tcpFlags !== undefined) p.tcpFlags = spec.tcpFlags;
-  if (spec.icmpType !== undefined) p.icmpType = spec.icmpType;
-  if (spec.icmpCode !== undefined) p.icmpCode = spec.icmpCode;
-  if (spec.length !== undefined) p.length = spec.length;
-  if (spec.ttl !== undefined) p.ttl = spec.ttl;
-  if (spec.tos !== undefined) p.tos = spec.tos;
-  if (spec.srcMac !== undefined) p.srcMac = spec.srcMac;
-  if (spec.from !== "local") p.inIface = spec.from;
+  const p: PacketState = {
+    family: spec.family, src, dst: spec.dst, proto: spec.proto,
+    sport: spec.sport, dport: spec.dport, tcpFlags: spec.tcpFlags, icmpType: spec.icmpType, icmpCode: spec.icmpCode,
+    length: spec.length, ttl: spec.ttl, tos: spec.tos, srcMac: spec.srcMac,
+    fragment: spec.fragment ?? false,
+    inIface: spec.from !== "local" ? spec.from : undefined, outIface: undefined, nexthop: undefined,
+    mark: spec.mark ?? 0, ct,
+  };
   return p;
 }
 
@@ -324,10 +329,10 @@ function withRoute(br: Branch, d: RouteDecision): void {
   if (d.kind === "unicast") {
     br.pkt.outIface = d.dev;
     if (d.gateway !== undefined) br.pkt.nexthop = d.gateway;
-    else delete br.pkt.nexthop;
+    else br.pkt.nexthop = undefined;
   } else if (d.kind === "local") {
     br.pkt.outIface = d.dev ?? "lo";
-    delete br.pkt.nexthop;
+    br.pkt.nexthop = undefined;
   }
 }
 
@@ -370,7 +375,9 @@ function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
   const forward: Branch[] = [];
   for (const br of live) {
     const p = br.pkt;
-    const d = ctx.node.routeInput({ ...queryOf(p), src: p.src, iif: p.inIface ?? "lo" });
+    const q = queryOf(p) as InputRouteQuery;
+    q.iif = p.inIface ?? "lo";
+    const d = ctx.node.routeInput(q);
     noteRoute(br, d, "input route");
     const fail = routeFailure(d, `routing ${p.dst} arriving on ${p.inIface}`, p.inIface);
     if (fail) {
@@ -575,12 +582,12 @@ function arrive(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
 }
 
 function newBranch(spec: PacketSpec, src: string, ctx: PathContext): Branch {
-  const br: Branch = { probability: 1, assumptions: [], given: [], steps: [], pkt: initialState(spec, src, ctx.firstReply === true), notes: [] };
+  const br = newBranchOf(1, [], [], [], initialState(spec, src, ctx.firstReply === true));
   const ct = br.pkt.ct;
   if (ctx.untracked) {
     ct.state = "UNTRACKED";
     ct.status.clear();
-    delete ct.statusUnknown;
+    ct.statusUnknown = undefined;
   }
   const known = ctx.connection;
   if (known) {
@@ -690,7 +697,7 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   for (const b of live) {
     if (b.rerouted) {
       withRoute(b, b.rerouted);
-      delete b.rerouted;
+      b.rerouted = undefined;
     }
     (b.pkt.outIface === "lo" ? toLocal : out).push(b);
   }

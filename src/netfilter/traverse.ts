@@ -109,7 +109,7 @@ const FIRST_MATCH = 6;
 const hidden = (c: IfaceCheck | undefined) => c !== undefined && "indeterminate" in c;
 
 /** Condition `k` of the rule for this packet, or undefined when the rule has no such condition. */
-function condition(cr: CompiledRule, k: number, br: Branch, ctx: TraverseContext, hook: Hook, table: TableName): MatchResult | undefined {
+function condition(cr: CompiledRule, k: number, br: Branch, ctx: TraverseContext, env: EvalEnv): MatchResult | undefined {
   const p = br.pkt;
   switch (k) {
     case 0:
@@ -128,7 +128,6 @@ function condition(cr: CompiledRule, k: number, br: Branch, ctx: TraverseContext
   const m = cr.matches[k - FIRST_MATCH]!;
   if (m.kind === "unknown") return { indeterminate: m.reason };
   if (!m.ext.evaluate) return { indeterminate: `netfate cannot evaluate -m ${m.ext.name} yet` };
-  const env: EvalEnv = { packet: p, hook, table, node: ctx.node, ipsets: ctx.ipsets, assumed: ctx.assumed ?? QUIET };
   return m.ext.evaluate(m.node.data, env);
 }
 
@@ -166,13 +165,16 @@ const YES: RuleTest = { kind: "yes" };
  * unknown `-d localhost` before a failing `-o lo` forks nothing. Matches only read the packet,
  * so testing them out of order changes no answer.
  */
-function testRule(cr: CompiledRule, br: Branch, ctx: TraverseContext, hook: Hook, table: TableName, chain: string): RuleTest {
+function testRule(cr: CompiledRule, br: Branch, ctx: TraverseContext, env: WalkEnv, chain: string): RuleTest {
+  const { hook, table } = env;
   if (hidden(cr.inIface) || hidden(cr.outIface)) assume(br, HIDDEN_IFACES);
+  // The walk's one environment, pointed at this history's packet (extensions read it during the call only).
+  env.packet = br.pkt;
   const count = FIRST_MATCH + cr.matches.length;
   // Conditions not decided outright (undecided, random, or decided by a stated assumption).
   let open: Array<{ k: number; r: Exclude<MatchResult, boolean> }> | undefined;
   for (let k = 0; k < count; k++) {
-    const r = condition(cr, k, br, ctx, hook, table);
+    const r = condition(cr, k, br, ctx, env);
     if (r === undefined || r === true) continue;
     if (r === false) return ctx.verbose ? { kind: "no", failed: describeCondition(cr, k, ctx.family) } : NO_WORDS;
     (open ??= []).push({ k, r });
@@ -222,6 +224,11 @@ function testRule(cr: CompiledRule, br: Branch, ctx: TraverseContext, hook: Hook
   return { kind: "split", yes, no };
 }
 
+const NONE: readonly number[] = [];
+
+/** One walk's environment for the extensions, re-pointed at each history's packet. */
+type WalkEnv = { -readonly [K in keyof EvalEnv]: EvalEnv[K] };
+
 /** Rule indices to try from `start`, in order: what the chain index says can match. */
 function candidates(chain: CompiledChain, br: Branch, start: number, ctx: TraverseContext): number[] | undefined {
   const idx = chain.index;
@@ -230,23 +237,31 @@ function candidates(chain: CompiledChain, br: Branch, start: number, ctx: Traver
   const key = d === undefined ? undefined : typeof d === "number" ? d : d.join(":");
   const byDst = key === undefined ? undefined : idx.byDst.get(key);
   const byPort = br.pkt.dport === undefined ? undefined : idx.byDport.get(br.pkt.dport);
-  // Merge three sorted lists.
-  const lists = [idx.always, byDst ?? [], byPort ?? []];
+  // Merge three sorted lists (no list holds an index twice, and no index is in two lists).
+  const a = idx.always;
+  const b = byDst ?? NONE;
+  const p = byPort ?? NONE;
   const out: number[] = [];
-  const pos = [0, 0, 0];
+  let i = 0;
+  let j = 0;
+  let k = 0;
   for (;;) {
-    let best = -1;
-    let bestVal = Infinity;
-    for (let k = 0; k < 3; k++) {
-      const v = lists[k]![pos[k]!];
-      if (v !== undefined && v < bestVal) {
-        bestVal = v;
-        best = k;
-      }
+    const x = i < a.length ? a[i]! : Infinity;
+    const y = j < b.length ? b[j]! : Infinity;
+    const z = k < p.length ? p[k]! : Infinity;
+    let v: number;
+    if (x <= y && x <= z) {
+      v = x;
+      i++;
+    } else if (y <= z) {
+      v = y;
+      j++;
+    } else {
+      v = z;
+      k++;
     }
-    if (best < 0) break;
-    pos[best]!++;
-    if (bestVal >= start) out.push(bestVal);
+    if (v === Infinity) break;
+    if (v >= start) out.push(v);
   }
   return out;
 }
@@ -257,23 +272,40 @@ function step(hook: Hook, table: TableName, chain: string, cr: CompiledRule | un
   return s;
 }
 
-function effects(br: Branch, ctx: TraverseContext): TargetEffects {
-  return {
-    setMark: (v) => void (br.pkt.mark = v >>> 0),
-    setCtMark: (v) => void (br.pkt.ct.mark = v >>> 0),
-    notrack: () => void (br.pkt.ct.state = "UNTRACKED"),
-    setCtZone: (z) => void (br.pkt.ct.zone = z),
-    setHelper: (h) => void (br.pkt.ct.helper = h),
-    rewrite: (field, value) => void br.notes.push({ kind: "rewrite", field, value }),
-    nat: (kind, to, how) => void (br.pendingNat = natBinding(kind, to, how)),
-    log: (line) => void (br.logLine = line),
-    setAdd: (name, flags, del) => {
-      const t = { src: br.pkt.src, dst: br.pkt.dst, proto: br.pkt.proto, sport: br.pkt.sport, dport: br.pkt.dport, inIface: br.pkt.inIface, outIface: br.pkt.outIface } as const;
-      if (del) ctx.ipsets.del(name, t, flags);
-      else ctx.ipsets.add(name, t, flags);
-      br.notes.push({ kind: "set", name, del });
-    },
-  } satisfies TargetEffects;
+/** What a target may do to the branch (one object per applied target, its methods on the prototype). */
+class Effects implements TargetEffects {
+  constructor(private readonly br: Branch, private readonly ctx: TraverseContext) {}
+  setMark(v: number): void {
+    this.br.pkt.mark = v >>> 0;
+  }
+  setCtMark(v: number): void {
+    this.br.pkt.ct.mark = v >>> 0;
+  }
+  notrack(): void {
+    this.br.pkt.ct.state = "UNTRACKED";
+  }
+  setCtZone(z: number): void {
+    this.br.pkt.ct.zone = z;
+  }
+  setHelper(h: string): void {
+    this.br.pkt.ct.helper = h;
+  }
+  rewrite(field: Parameters<TargetEffects["rewrite"]>[0], value: number | string): void {
+    this.br.notes.push({ kind: "rewrite", field, value });
+  }
+  nat(kind: "dnat" | "snat", to: { addr?: string; port?: number }, how: string): void {
+    this.br.pendingNat = natBinding(kind, to, how);
+  }
+  log(line: string): void {
+    this.br.logLine = line;
+  }
+  setAdd(name: string, flags: readonly ("src" | "dst")[], del: boolean): void {
+    const p = this.br.pkt;
+    const t = { src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport, inIface: p.inIface, outIface: p.outIface } as const;
+    if (del) this.ctx.ipsets.del(name, t, flags);
+    else this.ctx.ipsets.add(name, t, flags);
+    this.br.notes.push({ kind: "set", name, del });
+  }
 }
 
 /** The fields a step may change, kept as plain values so an unchanged packet costs no allocation. */
@@ -291,16 +323,21 @@ export function before(p: Branch["pkt"]): Before {
   return { src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, mark: p.mark, ctmark: p.ct.mark, ctstate: p.ct.state };
 }
 
+/** finishStep for a rule whose target cannot change the packet (none, a verdict, a jump): only what the branch carries moves. */
+export function finishUnchanged(s: Step, br: Branch): void {
+  if (br.randomChoice !== undefined || br.logLine !== undefined || br.notes.length > 0) finishStep(s, br, before(br.pkt));
+}
+
 /** Moves what the rule did (rewrites, its log line, the random choice) from the branch onto its step. */
 export function finishStep(s: Step, br: Branch, b: Before): void {
   const p = br.pkt;
   if (br.randomChoice !== undefined) {
     s.branch = br.randomChoice;
-    delete br.randomChoice;
+    br.randomChoice = undefined;
   }
   if (br.logLine !== undefined) {
     s.log = br.logLine;
-    delete br.logLine;
+    br.logLine = undefined;
   }
   const changed = b.src !== p.src || b.dst !== p.dst || b.sport !== p.sport || b.dport !== p.dport || b.mark !== p.mark || b.ctmark !== p.ct.mark || b.ctstate !== p.ct.state;
   if (!changed && br.notes.length === 0) return;
@@ -384,10 +421,12 @@ export class ForkWalk<Ch, C extends ForkCursor<Ch, C>> {
    * `fresh`: the cursor is at the start of its rule (not resuming a decided or part-run one).
    */
   parks(c: C, fresh: boolean): boolean {
-    let j = c.joins[c.joins.length - 1];
+    const joins = c.joins;
+    // (Never index -1: on an empty list that is a slow property lookup, not an element read.)
+    let j = joins.length ? joins[joins.length - 1] : undefined;
     while (j && (j.depth > c.calls.length || (j.depth === c.calls.length && j.chain !== c.chain))) {
-      c.joins.pop();
-      j = c.joins[c.joins.length - 1];
+      joins.pop();
+      j = joins.length ? joins[joins.length - 1] : undefined;
     }
     if (j && j.chain === c.chain && j.at === c.at && j.depth === c.calls.length && fresh) {
       j.parked.push(c);
@@ -432,6 +471,11 @@ interface Cursor extends ForkCursor<CompiledChain, Cursor> {
   ci?: number;
 }
 
+/** A cursor with every field there from the start: the walk's cursors share one object shape. */
+function cursorOf(br: Branch, chain: CompiledChain, at: number, calls: Frame[], matched = false, ended?: TableResult): Cursor {
+  return { br, chain, at, calls, joins: [], matched, cand: undefined, ci: undefined, ended };
+}
+
 /** Runs the built-in chain `hook` of `table` for one branch: every way it can end. */
 export function runTable(br: Branch, table: TableName, hook: Hook, ctx: TraverseContext): TableResult[] {
   const t = ctx.rules.tables.get(table);
@@ -456,9 +500,14 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
   const first: CompiledChain = start;
   const budget = (ctx.budget ??= { opened: 0 });
   const results: TableResult[] = [];
-  const forks = new ForkWalk<CompiledChain, Cursor>({ br, chain: first, at: 0, calls: [], joins: [] }, budget, results, ctx.apart);
+  const env: WalkEnv = { packet: br.pkt, hook, table, node: ctx.node, ipsets: ctx.ipsets, assumed: ctx.assumed ?? QUIET };
+  const forks = new ForkWalk<CompiledChain, Cursor>(cursorOf(br, first, 0, []), budget, results, ctx.apart);
   const split = (c: Cursor, children: Cursor[], rule: CompiledRule): void => forks.split(c, children, c.chain.name, rule.index);
-  forks.run(walk, (cursor, b, joins) => ({ br: b, chain: cursor.chain, at: cursor.at, calls: cursor.calls, joins }));
+  forks.run(walk, (cursor, b, joins) => {
+    const c = cursorOf(b, cursor.chain, cursor.at, cursor.calls);
+    c.joins = joins;
+    return c;
+  });
   return results;
 
   function walk(c: Cursor): void {
@@ -482,7 +531,7 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
       }
       const cr = c.chain.rules[ruleIndex]!;
       if (!c.matched) {
-        const r = testRule(cr, c.br, ctx, hook, table, c.chain.name);
+        const r = testRule(cr, c.br, ctx, env, c.chain.name);
         if (r.kind === "no") {
           if (ctx.verbose) c.br.steps.push({ ...step(hook, table, c.chain.name, cr, "NO MATCH"), matched: false, failed: r.failed });
           c.at = ruleIndex + 1;
@@ -492,11 +541,11 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
           const children: Cursor[] = [];
           for (const n of r.no) {
             // A random "not matched" shows in the failed condition, never on a later step.
-            delete n.br.randomChoice;
+            n.br.randomChoice = undefined;
             if (ctx.verbose) n.br.steps.push({ ...step(hook, table, c.chain.name, cr, "NO MATCH"), matched: false, failed: n.failed });
-            children.push({ br: n.br, chain: c.chain, at: ruleIndex + 1, calls: c.calls.slice(), joins: [] });
+            children.push(cursorOf(n.br, c.chain, ruleIndex + 1, c.calls.slice()));
           }
-          for (const y of r.yes) children.push({ br: y, chain: c.chain, at: ruleIndex, calls: c.calls.slice(), joins: [], matched: true });
+          for (const y of r.yes) children.push(cursorOf(y, c.chain, ruleIndex, c.calls.slice(), true));
           split(c, children, cr);
           return;
         }
@@ -535,36 +584,37 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
     const chain = c.chain;
     const br = c.br;
     const tg = cr.target;
-    const prior = before(br.pkt);
-    const goOn = () => {
-      c.at = cr.index + 1;
-      return true;
-    };
     switch (tg.kind) {
       case "none": {
         const s = step(hook, table, chain.name, cr, "CONTINUE");
-        finishStep(s, br, prior);
+        finishUnchanged(s, br);
         br.steps.push(s);
-        return goOn();
+        c.at = cr.index + 1;
+        return true;
       }
       case "standard": {
         const s = step(hook, table, chain.name, cr, tg.verdict);
-        finishStep(s, br, prior);
+        finishUnchanged(s, br);
         br.steps.push(s);
         if (tg.verdict === "RETURN") return chainEnd(c);
         results.push({ br, verdict: tg.verdict, chain: chain.name, rule: cr.index + 1 });
         return false;
       }
       case "chain": {
-        const s = step(hook, table, chain.name, cr, `${tg.goto ? "GOTO" : "JUMP"} ${tg.chain}`);
-        finishStep(s, br, prior);
+        const s = step(hook, table, chain.name, cr, (tg.verdictText ??= tg.goto ? `GOTO ${tg.chain}` : `JUMP ${tg.chain}`));
+        finishUnchanged(s, br);
         br.steps.push(s);
-        const target = tbl.chains.get(tg.chain);
+        if (tg.resolved === undefined) {
+          // Looked up once per compiled rule (the rule belongs to this table's compiled chain).
+          tg.resolved = tbl.chains.get(tg.chain) ?? null;
+          tg.loop = ctx.rules.loops.has(`${table}/${tg.chain}`);
+        }
+        const target = tg.resolved;
         if (!target || !target.declared) {
           results.push(missingChain(br, table, chain.name, cr, tg.chain, tbl.complete));
           return false;
         }
-        if (ctx.rules.loops.has(`${table}/${tg.chain}`)) {
+        if (tg.loop) {
           results.push({ br, verdict: "ERROR", chain: chain.name, rule: cr.index + 1, detail: `jump loop through chain ${tg.chain}` });
           return false;
         }
@@ -588,19 +638,21 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
         const stop = alternative(br, { condition, holds: true, text: `-j ${tg.name}: assumed to decide the packet's fate (netfate does not know this target)` });
         stop.steps.push(step(hook, table, chain.name, cr, tg.name));
         split(c, [
-          { br: goOnBr, chain, at: cr.index + 1, calls: c.calls.slice(), joins: [] },
-          { br: stop, chain, at: cr.index + 1, calls: [], joins: [], ended: { br: stop, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: `-j ${tg.name} is not known to netfate` } },
+          cursorOf(goOnBr, chain, cr.index + 1, c.calls.slice()),
+          cursorOf(stop, chain, cr.index + 1, [], false, { br: stop, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: `-j ${tg.name} is not known to netfate` }),
         ], cr);
         return false;
       }
       case "extension": {
-        const env: EvalEnv = { packet: br.pkt, hook, table, node: ctx.node, ipsets: ctx.ipsets, assumed: ctx.assumed ?? QUIET };
+        env.packet = br.pkt;
         if (!tg.ext.apply) {
           br.steps.push(step(hook, table, chain.name, cr, tg.name));
           results.push({ br, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: `netfate cannot apply -j ${tg.name} yet` });
           return false;
         }
-        const res = tg.ext.apply(tg.data, env, effects(br, ctx));
+        // Only a target can change the packet: its before-state is taken here, not for every rule.
+        const prior = before(br.pkt);
+        const res = tg.ext.apply(tg.data, env, new Effects(br, ctx));
         if ("indeterminate" in res) {
           const s = step(hook, table, chain.name, cr, tg.name);
           finishStep(s, br, prior);
@@ -614,7 +666,8 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
         br.steps.push(s);
         switch (res.verdict) {
           case "CONTINUE":
-            return goOn();
+            c.at = cr.index + 1;
+            return true;
           case "RETURN":
             return chainEnd(c);
           default: {

@@ -28,7 +28,15 @@ export interface NftCompiledRule {
   rule: NftRule;
   /** The rule as `nft list` prints it, for its steps. */
   readonly text: string;
+  /** Some statement of the rule may change the packet or its conntrack entry (its step then lists the change). */
+  readonly mutates: boolean;
 }
+
+/**
+ * Statements that only test, count, log or end the packet: a rule made of these leaves the
+ * packet and its conntrack entry as they were, so the walk need not keep their before-state.
+ */
+const PURE_STMTS: ReadonlySet<NftStmt["kind"]> = new Set<NftStmt["kind"]>(["match", "verdict", "vmap", "counter", "log", "limit", "quota", "reject", "queue"]);
 
 /**
  * A rule ready for the walk. Its text is printed the first time a step shows it: printing every
@@ -37,7 +45,10 @@ export interface NftCompiledRule {
  */
 class CompiledRule implements NftCompiledRule {
   private printed: string | undefined;
-  constructor(readonly index: number, readonly rule: NftRule) {}
+  readonly mutates: boolean;
+  constructor(readonly index: number, readonly rule: NftRule) {
+    this.mutates = rule.stmts.some((st) => !PURE_STMTS.has(st.kind));
+  }
   get text(): string {
     return (this.printed ??= nftRuleText(this.rule));
   }
@@ -54,6 +65,11 @@ export interface NftCompiledTable {
   name: string;
   chains: Map<string, NftCompiledChain>;
   sets: Map<string, CompiledSet>;
+  /**
+   * Per jump or goto (its verdict statement, or the map element holding it): the chain it goes to
+   * (undefined: the table lacks it) and its step's word, found the first time a packet takes it.
+   */
+  jumps: WeakMap<object, { target: NftCompiledChain | undefined; word: string }>;
 }
 
 /** A base chain where the IP path meets it. */
@@ -164,7 +180,7 @@ function compileTable(t: NftTable, problems: NftProblem[]): NftCompiledTable {
       }
     });
   }
-  return { family: t.family, name: t.name, chains, sets };
+  return { family: t.family, name: t.name, chains, sets, jumps: new WeakMap() };
 }
 
 /** Every expression and element under a rule's statements (an explicit work list). */

@@ -9,7 +9,7 @@
 import type { Hook, StateAssumptions, Step } from "../../model/evaluation.js";
 import type { Family } from "../../model/ast.js";
 import { alternative, assume, fork, type Branch } from "../branch.js";
-import { before, finishStep, ForkWalk, type Before, type ForkCursor, type TableResult, type TraverseContext } from "../traverse.js";
+import { before, finishStep, finishUnchanged, ForkWalk, type Before, type ForkCursor, type TableResult, type TraverseContext } from "../traverse.js";
 import type { NftBase, NftCompiledChain, NftCompiledRule } from "./compile.js";
 import { evaluateExpr } from "./expr/index.js";
 import { runStmt, type StmtEnv, type StmtResult } from "./statements.js";
@@ -32,9 +32,14 @@ interface Cursor extends ForkCursor<NftCompiledChain, Cursor> {
   /** The statement to go on from (a fork resumes mid-rule). */
   stmt: number;
   bindings?: Map<object, Val>;
-  /** The packet as the rule found it, when resuming mid-rule: the step lists what the whole rule changed. */
+  /** The packet as the rule found it, when resuming mid-rule: the step lists what the whole rule changed (kept only for rules that can change it). */
   prior?: Before;
   calls: Frame[];
+}
+
+/** A cursor with every field there from the start: the walk's cursors share one object shape. */
+function cursorOf(br: Branch, chain: NftCompiledChain, at: number, stmt: number, calls: Frame[], bindings?: Map<object, Val>, prior?: Before, ended?: NftResult): Cursor {
+  return { br, chain, at, stmt, bindings, prior, calls, joins: [], ended };
 }
 
 const VERDICT_WORDS: Readonly<Record<string, string>> = { accept: "ACCEPT", drop: "DROP", reject: "REJECT", queue: "QUEUE", continue: "CONTINUE", return: "RETURN" };
@@ -47,7 +52,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
   const assumed: StateAssumptions = ctx.assumed ?? {};
   const budget = (ctx.budget ??= { opened: 0 });
   const results: NftResult[] = [];
-  const forks = new ForkWalk<NftCompiledChain, Cursor>({ br, chain: base.chain, at: 0, stmt: 0, calls: [], joins: [] }, budget, results, ctx.apart);
+  const forks = new ForkWalk<NftCompiledChain, Cursor>(cursorOf(br, base.chain, 0, 0, []), budget, results, ctx.apart);
   const place = `nft ${table.family} ${table.name}`;
   const env: StmtEnv = {
     br, hook, family, node: ctx.node, table, beforeConntrack: opts.beforeConntrack, assumed, bindings: undefined,
@@ -68,7 +73,11 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
   };
 
   const split = (c: Cursor, children: Cursor[], cr: NftCompiledRule): void => forks.split(c, children, c.chain.name, cr.index);
-  forks.run(walk, (cursor, b, joins) => ({ br: b, chain: cursor.chain, at: cursor.at, stmt: 0, calls: cursor.calls, joins }));
+  forks.run(walk, (cursor, b, joins) => {
+    const c = cursorOf(b, cursor.chain, cursor.at, 0, cursor.calls);
+    c.joins = joins;
+    return c;
+  });
   return results;
 
   function walk(c: Cursor): void {
@@ -82,12 +91,18 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
     }
   }
 
+  /** Moves what the rule did onto its step; `prior` is undefined for a rule that cannot change the packet. */
+  function finish(s: Step, br: Branch, prior: Before | undefined): void {
+    if (prior) finishStep(s, br, prior);
+    else finishUnchanged(s, br);
+  }
+
   /** Next rule of the same chain. */
   function nextRule(c: Cursor): true {
     c.at++;
     c.stmt = 0;
-    delete c.bindings;
-    delete c.prior;
+    c.bindings = undefined;
+    c.prior = undefined;
     return true;
   }
 
@@ -103,21 +118,22 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
 
   /** The step of a rule that stopped part way, when verbose or when its earlier statements changed something. */
   /** `failed` is worded only when the step is shown (printing costs more than the test). */
-  function partial(br: Branch, chainName: string, cr: NftCompiledRule, prior: Before, failed: string | (() => string)): void {
+  function partial(br: Branch, chainName: string, cr: NftCompiledRule, prior: Before | undefined, failed: string | (() => string)): void {
     const p = br.pkt;
-    const changed = prior.mark !== p.mark || prior.ctmark !== p.ct.mark || prior.ctstate !== p.ct.state || br.notes.length > 0 || br.logLine !== undefined;
+    const changed = (prior !== undefined && (prior.mark !== p.mark || prior.ctmark !== p.ct.mark || prior.ctstate !== p.ct.state)) || br.notes.length > 0 || br.logLine !== undefined;
     if (ctx.verbose || changed) {
       const s: Step = { ...step(chainName, cr, "NO MATCH"), matched: false, failed: typeof failed === "string" ? failed : failed() };
-      finishStep(s, br, prior);
+      finish(s, br, prior);
       br.steps.push(s);
     }
-    delete br.randomChoice;
+    br.randomChoice = undefined;
   }
 
   /** Runs the rule at the cursor from its statement `c.stmt`. True when the history goes on at the cursor. */
   function runRule(c: Cursor, cr: NftCompiledRule): boolean {
     const br = c.br;
-    const prior = c.prior ?? before(br.pkt);
+    // Only a rule that can change the packet needs its before-state (most test and jump).
+    const prior = c.prior ?? (cr.mutates ? before(br.pkt) : undefined);
     const stmts = cr.rule.stmts;
     // One environment for the whole walk, pointed at this rule's history: a rule costs no allocation of its own.
     env.br = br;
@@ -142,7 +158,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
             if (ch.probability !== undefined) nb.randomChoice = ch.label;
             const bindings = new Map(c.bindings ?? []);
             bindings.set(r.expr, ch.val);
-            children.push({ br: nb, chain: c.chain, at: c.at, stmt: k, bindings, prior, calls: c.calls.slice(), joins: [] });
+            children.push(cursorOf(nb, c.chain, c.at, k, c.calls.slice(), bindings, prior));
           });
           split(c, children, cr);
           return false;
@@ -158,8 +174,8 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
           const no = child(br, alternative(br, { condition, holds: false, text: `${cr.text}: assumed not to match (${r.why})` }));
           partial(no, c.chain.name, cr, prior, r.why);
           split(c, [
-            { br: yes, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), prior, calls: c.calls.slice(), joins: [] },
-            { br: no, chain: c.chain, at: c.at + 1, stmt: 0, calls: c.calls.slice(), joins: [] },
+            cursorOf(yes, c.chain, c.at, k + 1, c.calls.slice(), c.bindings, prior),
+            cursorOf(no, c.chain, c.at + 1, 0, c.calls.slice()),
           ], cr);
           return false;
         }
@@ -168,17 +184,17 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
           const goOn = child(br, alternative(br, { condition, holds: false, text: `${cr.text}: assumed to let the packet continue (${r.why})` }));
           const stop = child(br, alternative(br, { condition, holds: true, text: `${cr.text}: assumed to decide the packet's fate (${r.why})` }));
           const stopStep = step(c.chain.name, cr, "?");
-          finishStep(stopStep, stop, prior);
+          finish(stopStep, stop, prior);
           stop.steps.push(stopStep);
           split(c, [
-            { br: goOn, chain: c.chain, at: c.at, stmt: k + 1, ...(c.bindings ? { bindings: c.bindings } : {}), prior, calls: c.calls.slice(), joins: [] },
-            { br: stop, chain: c.chain, at: c.at + 1, stmt: 0, calls: [], joins: [], ended: { br: stop, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: r.why } },
+            cursorOf(goOn, c.chain, c.at, k + 1, c.calls.slice(), c.bindings, prior),
+            cursorOf(stop, c.chain, c.at + 1, 0, [], undefined, undefined, { br: stop, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: r.why }),
           ], cr);
           return false;
         }
         case "end": {
           const s = step(c.chain.name, cr, r.verdict === "DROP" ? "DROP" : "?");
-          finishStep(s, br, prior);
+          finish(s, br, prior);
           br.steps.push(s);
           results.push({ br, verdict: r.verdict, chain: c.chain.name, rule: cr.index + 1, detail: r.detail });
           return false;
@@ -189,23 +205,24 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
     }
     // Every statement ran without a verdict: the rule matched, the walk goes on.
     const s = step(c.chain.name, cr, "CONTINUE");
-    finishStep(s, br, prior);
+    finish(s, br, prior);
     br.steps.push(s);
     return nextRule(c);
   }
 
   /** The rule stops without a verdict; what its earlier statements did stays (a mark set, a counter). */
-  function noMatch(c: Cursor, cr: NftCompiledRule, prior: Before, failed: string | (() => string)): boolean {
+  function noMatch(c: Cursor, cr: NftCompiledRule, prior: Before | undefined, failed: string | (() => string)): boolean {
     partial(c.br, c.chain.name, cr, prior, failed);
     return nextRule(c);
   }
 
-  function verdict(c: Cursor, cr: NftCompiledRule, prior: Before, r: Extract<StmtResult, { kind: "verdict" }>): boolean {
+  function verdict(c: Cursor, cr: NftCompiledRule, prior: Before | undefined, r: Extract<StmtResult, { kind: "verdict" }>): boolean {
     const br = c.br;
+    const jump = r.verdict === "jump" || r.verdict === "goto" ? jumpOf(r) : undefined;
     const word = r.nat ? (br.pendingNat ? r.verdict === "accept" ? natWord(cr) : "ACCEPT" : "ACCEPT")
-      : r.verdict === "jump" || r.verdict === "goto" ? `${r.verdict.toUpperCase()} ${r.chain}` : VERDICT_WORDS[r.verdict] ?? r.verdict;
+      : jump ? jump.word : VERDICT_WORDS[r.verdict] ?? r.verdict;
     const s = step(c.chain.name, cr, word, r.element);
-    finishStep(s, br, prior);
+    finish(s, br, prior);
     br.steps.push(s);
     switch (r.verdict) {
       case "continue":
@@ -214,7 +231,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
         return chainEnd(c);
       case "jump":
       case "goto": {
-        const target = r.chain !== undefined ? table.chains.get(r.chain) : undefined;
+        const target = jump!.target;
         if (!target) {
           results.push({ br, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: `${r.verdict} to chain ${r.chain}, which table ${table.family} ${table.name} does not have` });
           return false;
@@ -227,8 +244,8 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
         c.chain = target;
         c.at = 0;
         c.stmt = 0;
-        delete c.bindings;
-        delete c.prior;
+        c.bindings = undefined;
+        c.prior = undefined;
         return true;
       }
       default: {
@@ -242,6 +259,16 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
     }
   }
 
+  /** A jump's or goto's target and step word, found once per statement or map element. */
+  function jumpOf(r: Extract<StmtResult, { kind: "verdict" }>): { target: NftCompiledChain | undefined; word: string } {
+    let j = r.from ? table.jumps.get(r.from) : undefined;
+    if (!j) {
+      j = { target: r.chain !== undefined ? table.chains.get(r.chain) : undefined, word: `${r.verdict.toUpperCase()} ${r.chain}` };
+      if (r.from) table.jumps.set(r.from, j);
+    }
+    return j;
+  }
+
   /** End of a chain (or return): back to the caller, or the base chain's policy. */
   function chainEnd(c: Cursor): boolean {
     const frame = c.calls.pop();
@@ -249,8 +276,8 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
       c.chain = frame.chain;
       c.at = frame.resume;
       c.stmt = 0;
-      delete c.bindings;
-      delete c.prior;
+      c.bindings = undefined;
+      c.prior = undefined;
       return true;
     }
     const policy = base.policy === "drop" ? "DROP" : "ACCEPT";

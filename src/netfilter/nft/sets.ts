@@ -15,7 +15,7 @@ type Part =
   | { kind: "prefix"; text: string };
 
 interface Level {
-  exact: Map<string, Level | number[]>;
+  exact: Map<string | number, Level | number[]>;
   /** Sorted by `lo`; `maxHi[i]` is the largest `hi` of entries 0..i (see `intervalHits`). */
   intervals: Array<{ lo: bigint; hi: bigint; next: Level | number[] }>;
   maxHi: bigint[];
@@ -33,6 +33,17 @@ export interface CompiledSet {
   /** Parts per key (1 for a plain set). */
   width: number;
 }
+
+/**
+ * A part's key in a level's exact map: a number (hashed without building a string) when it
+ * fits one exactly, else its valKey; numbers and strings never compare equal, so no two
+ * different values share a key.
+ */
+function exactKey(v: Scalar): string | number {
+  return typeof v === "bigint" && v >= 0n && v <= MAX_EXACT ? Number(v) : valKey(v);
+}
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 function newLevel(): Level {
   return { exact: new Map(), intervals: [], maxHi: [], prefixes: [], seen: new Map() };
@@ -93,7 +104,7 @@ export function compileSet(name: string, elements: readonly NftElement[]): Compi
         else level = next as Level;
       };
       if (p.kind === "exact") {
-        const key = valKey(p.v);
+        const key = exactKey(p.v);
         slot(() => level.exact.get(key), (x) => level.exact.set(key, x));
       } else if (p.kind === "interval") {
         const key = `i${p.lo}-${p.hi}`;
@@ -148,8 +159,22 @@ function intervalHits(level: Level, v: bigint): Array<Level | number[]> {
   return out;
 }
 
+/** lookup of a one-part value: the first element of the root level's hits (exact, interval, prefix) ending there. */
+function lookupOne(level: Level, p: Scalar): number | undefined {
+  let best: number | undefined;
+  const take = (n: Level | number[]) => {
+    if (Array.isArray(n)) for (const i of n) if (best === undefined || i < best) best = i;
+  };
+  const ex = level.exact.get(exactKey(p));
+  if (ex) take(ex);
+  if (typeof p === "bigint" && level.intervals.length) for (const n of intervalHits(level, p)) take(n);
+  if (typeof p === "string") for (const x of level.prefixes) if (p.startsWith(x.text)) take(x.next);
+  return best;
+}
+
 /** The first element (in set order) whose key holds `v`, or undefined. */
 export function lookup(set: CompiledSet, v: Val): number | undefined {
+  if (!Array.isArray(v)) return lookupOne(set.root, v as Scalar);
   const parts: readonly Scalar[] = Array.isArray(v) ? v : [v as Scalar];
   let best: number | undefined;
   const work: Array<{ level: Level; k: number }> = [{ level: set.root, k: 0 }];
@@ -158,7 +183,7 @@ export function lookup(set: CompiledSet, v: Val): number | undefined {
     const p = parts[k];
     if (p === undefined) continue;
     const nexts: Array<Level | number[]> = [];
-    const ex = level.exact.get(valKey(p));
+    const ex = level.exact.get(exactKey(p));
     if (ex) nexts.push(ex);
     if (typeof p === "bigint" && level.intervals.length) nexts.push(...intervalHits(level, p));
     if (typeof p === "string") for (const x of level.prefixes) if (p.startsWith(x.text)) nexts.push(x.next);

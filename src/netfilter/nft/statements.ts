@@ -6,7 +6,7 @@
  */
 import type { EvalEnv, MatchResult } from "../../model/evaluation.js";
 import type { IpsetView } from "../../model/evaluation.js";
-import type { NftExpr, NftLimit, NftNat, NftQuota, NftStmt, NftVerdictCode } from "../../model/nft.js";
+import type { NftElement, NftExpr, NftLimit, NftNat, NftQuota, NftStmt, NftVerdictCode } from "../../model/nft.js";
 import { bigIntToIp, numText } from "../../model/address.js";
 import { kernelLogLine, natChoice, quotaHasBytes, rateLimitHasTokens } from "../../extensions/nft-effects.js";
 import { natBinding } from "../nat.js";
@@ -23,7 +23,7 @@ export type StmtResult =
   /** The rule stops here without a verdict: the next rule is tried. */
   /** `failed` words the condition that failed; only a trace that shows it asks (printing costs more than the test). */
   | { kind: "break"; failed: () => string }
-  | { kind: "verdict"; verdict: NftVerdictCode | "reject"; chain?: string; detail?: string; element?: string; nat?: boolean }
+  | { kind: "verdict"; verdict: NftVerdictCode | "reject"; chain?: string; detail?: string; element?: string; nat?: boolean; /** The statement or map element data a jump or goto came from (what its target is cached by). */ from?: object }
   | { kind: "choose"; choices: readonly Choice[]; expr: object }
   /** A test the input does not decide: both sides are followed as alternatives. */
   | { kind: "unknown-test"; why: string }
@@ -72,6 +72,15 @@ function asAction(r: StmtResult): StmtResult {
   return r.kind === "unknown-test" ? { kind: "unknown-action", why: r.why } : r;
 }
 
+/** Map elements as steps name them, printed once each (a 10k-service map's elements are met again and again). */
+const ELEMENT_TEXT = new WeakMap<NftElement, string>();
+
+function printedElement(el: NftElement): string {
+  let t = ELEMENT_TEXT.get(el);
+  if (t === undefined) ELEMENT_TEXT.set(el, (t = elementText(el)));
+  return t;
+}
+
 export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
   switch (s.kind) {
     case "match": {
@@ -89,7 +98,7 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
       return { kind: "unknown-test", why: t.indeterminate };
     }
     case "verdict":
-      return { kind: "verdict", verdict: s.verdict, ...(s.chain !== undefined ? { chain: s.chain } : {}) };
+      return s.chain !== undefined ? { kind: "verdict", verdict: s.verdict, chain: s.chain, from: s } : { kind: "verdict", verdict: s.verdict };
     case "vmap": {
       const k = valueOf(s.key, env, s);
       if (!("val" in k)) return asAction(k);
@@ -99,7 +108,8 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
       if (!f.found || !f.element) return failedAt(s);
       const d = f.element.data;
       if (!d || d.kind !== "verdict") return { kind: "unknown-action", why: `the element ${elementText(f.element)} holds no verdict` };
-      return { kind: "verdict", verdict: d.verdict, element: elementText(f.element), ...(d.chain !== undefined ? { chain: d.chain } : {}) };
+      const element = printedElement(f.element);
+      return d.chain !== undefined ? { kind: "verdict", verdict: d.verdict, element, chain: d.chain, from: d } : { kind: "verdict", verdict: d.verdict, element };
     }
     case "counter":
       return NEXT;

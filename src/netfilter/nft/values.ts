@@ -57,9 +57,19 @@ export function constScalar(c: NftConst): Scalar {
 
 /** An IPv4 or IPv6 address as a number, or undefined. */
 export function addressNum(text: string): bigint | undefined {
-  const n = ipToNum(text, text.includes(":") ? "ipv6" : "ipv4");
-  return n === undefined ? undefined : ipToBigInt(n);
+  let b = addressNums.get(text);
+  if (b === undefined && !addressNums.has(text)) {
+    const n = ipToNum(text, text.includes(":") ? "ipv6" : "ipv4");
+    b = n === undefined ? undefined : ipToBigInt(n);
+    // Bounded: a batch of many addresses never holds more than this many.
+    if (addressNums.size >= 100_000) addressNums.clear();
+    addressNums.set(text, b);
+  }
+  return b;
 }
+
+/** Addresses met before, as numbers: a packet's address is read by many rules. */
+const addressNums = new Map<string, bigint | undefined>();
 
 /** The bit width of a datatype, for prefixes of non-address types; undefined when unknown. */
 export function typeBits(type: string, value?: string | number | bigint): number {

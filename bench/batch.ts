@@ -1,0 +1,81 @@
+/**
+ * `npm run bench -- batch`: `netfate batch` on the generated 10,000-service kube-proxy dump,
+ * whole process, output to a file, side by side in one run: the full trace (the default), the
+ * compact fields (`--fields fate,final,rule,probability`, text and JSON), and `parse --summary`
+ * of the same dump (what loading it costs before any packet). Packets per second count the
+ * whole process; "per packet" takes the load away (batch time less parse time, per packet).
+ *
+ * The packets are new connections spread over every service (a fixed pseudo-random mix):
+ * 70% TCP from clients outside the cluster (eth0, 192.168.0.0/16) to a ClusterIP:80, 20% TCP
+ * from pods (cni0, 10.244.0.0/16) to a ClusterIP:80, 5% TCP to a NodePort on the node's
+ * address, 5% UDP from pods to a ClusterIP:53 (no such service port: passes untranslated).
+ */
+import { spawnSync } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+type Row = (cells: (string | number)[]) => string;
+
+/** A fixed mix of new connections over the dump's services (see the file's comment). */
+export function packetMix(clusterIps: readonly string[], count: number): string {
+  let x = 12345;
+  const rnd = () => {
+    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return x / 2 ** 32;
+  };
+  const pick = (n: number) => Math.floor(rnd() * n);
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = rnd();
+    const svc = clusterIps[pick(clusterIps.length)]!;
+    const sport = 1024 + pick(64000);
+    if (r < 0.7) lines.push(`tcp 192.168.${1 + pick(250)}.${1 + pick(250)}:${sport} -> ${svc}:80 in eth0`);
+    else if (r < 0.9) lines.push(`tcp 10.244.${pick(250)}.${2 + pick(250)}:${sport} -> ${svc}:80 in cni0`);
+    // Every fourth service has a NodePort, 30000 + (s % 2767).
+    else if (r < 0.95) lines.push(`tcp 192.168.${1 + pick(250)}.${1 + pick(250)}:${sport} -> 192.168.0.11:${30000 + 4 * pick(690)} in eth0`);
+    else lines.push(`udp 10.244.${pick(250)}.${2 + pick(250)}:${sport} -> ${svc}:53 in cni0`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Wall time of a command with its stdout to a file, best of `runs`, and the output's size. */
+function timed(args: string[], outFile: string, runs: number): { ms: number; bytes: number; ok: boolean } {
+  let best = Infinity;
+  let ok = true;
+  for (let i = 0; i < runs; i++) {
+    const fd = openSync(outFile, "w");
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, args, { stdio: ["ignore", fd, "pipe"] });
+    const ms = performance.now() - t0;
+    closeSync(fd);
+    if (r.status !== 0) ok = false;
+    best = Math.min(best, ms);
+  }
+  return { ms: best, bytes: statSync(outFile).size, ok };
+}
+
+export function batchBench(out: string, cli: string, dumpFile: string, row: Row, count = Number(process.env.BATCH_PACKETS ?? 100_000)): void {
+  const ips = readFileSync(dumpFile, "utf8").split("\n").filter((l) => l.startsWith("-A KUBE-SERVICES -d")).map((l) => /-d (\S+)\/32/.exec(l)![1]!);
+  const packets = join(out, `packets-mix-${count}.txt`);
+  if (!existsSync(packets)) writeFileSync(packets, packetMix(ips, count));
+  const inputs = ["--rules", dumpFile, "--iface", "eth0=192.168.0.11/24", "--iface", "cni0=10.244.0.1/16", "--route", "default via 192.168.0.1 dev eth0"];
+  const runs = Number(process.env.BATCH_RUNS ?? 1);
+  const parse = timed([cli, "parse", "--summary", "--quiet", dumpFile], join(out, "batch-parse.out"), runs);
+  const cases: Array<[string, string[]]> = [
+    ["full trace (default)", []],
+    ["--fields fate,final,rule,probability", ["--fields", "fate,final,rule,probability"]],
+    ["  the same, --format json", ["--fields", "fate,final,rule,probability", "--format", "json"]],
+    ["--fields fate", ["--fields", "fate"]],
+  ];
+  console.log(`batch: ${count.toLocaleString("en")} packets (new connections over 10k services), output to a file, whole process`);
+  console.log(row(["", "s", "packets/s", "µs/packet*", "bytes/packet", "× as fast"]));
+  console.log(row(["parse --summary (the load alone)", (parse.ms / 1000).toFixed(2), "", "", "", ""]));
+  let full: number | undefined;
+  for (const [name, extra] of cases) {
+    const r = timed([cli, "batch", "--quiet", ...inputs, ...extra, "--packets", packets], join(out, "batch.out"), runs);
+    full ??= r.ms;
+    const perPacket = ((r.ms - parse.ms) * 1000) / count;
+    console.log(row([name, r.ok ? (r.ms / 1000).toFixed(2) : "failed", (count / (r.ms / 1000)).toFixed(0), perPacket.toFixed(1), (r.bytes / count).toFixed(0), (full / r.ms).toFixed(2)]));
+  }
+  console.log("* (batch time − parse time) / packets: what a packet costs once the dump is loaded\n");
+}

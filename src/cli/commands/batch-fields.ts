@@ -1,0 +1,124 @@
+/**
+ * `netfate batch --fields fate,final,...`: one short line per outcome instead of the whole
+ * trace — tab-separated text (for cut, awk, sort | uniq -c) or, with `--format json`, one
+ * JSON object per outcome. What each field says is in FIELDS (and `netfate batch --help`).
+ */
+import type { Evaluation } from "../../netfilter/model.js";
+import type { Outcome, Step } from "../../model/evaluation.js";
+import type { PacketSpec } from "../../model/packet.js";
+import { chainPlaceText, fateText, packetText, probabilityText, snapshotText, stepRuleText } from "../../explain/describe.js";
+import { natOf, natText } from "../../netfilter/nat.js";
+import { UsageError } from "../args.js";
+
+/** What one field is made of: the packet's line, the packet, the outcome and its number. */
+interface Row {
+  line: number;
+  packet: PacketSpec;
+  outcome: Outcome;
+  /** 1-based, in the order the full trace lists the outcomes. */
+  n: number;
+}
+
+interface Field {
+  help: string;
+  /** The value in a text line ("-" when there is none). */
+  text(r: Row): string;
+  /** The value in a JSON line (omitted when undefined). */
+  json(r: Row): unknown;
+}
+
+/** The step that decided the outcome: its last matched step that every history of it took (what outcomes are merged by). */
+function decidingStep(o: Outcome): Step | undefined {
+  for (let k = o.steps.length - 1; k >= 0; k--) {
+    const s = o.steps[k]!;
+    if (s.matched && !s.uncertain) return s;
+  }
+  return undefined;
+}
+
+/** Rule texts already printed, by the rule they print: a batch meets the same few rules again and again. */
+const printed = new WeakMap<object, string>();
+
+function ruleText(o: Outcome, family: PacketSpec["family"]): string | undefined {
+  const s = decidingStep(o);
+  if (!s) return undefined;
+  let text = s.ruleNode ? printed.get(s.ruleNode) : undefined;
+  if (text === undefined) {
+    text = stepRuleText(s, family);
+    if (s.ruleNode) printed.set(s.ruleNode, text);
+  }
+  return `${chainPlaceText(s)} ${s.rule === "policy" ? "policy" : `rule ${s.rule}`}: ${text}`;
+}
+
+function natOfOutcome(o: Outcome): string | undefined {
+  return o.conntrack && natOf(o.conntrack).length > 0 ? natText(o.conntrack) : undefined;
+}
+
+export const FIELDS: Readonly<Record<string, Field>> = {
+  line: { help: "the packet's line number in the input", text: (r) => String(r.line), json: (r) => r.line },
+  packet: { help: "the packet as read (text form)", text: (r) => packetText(r.packet), json: (r) => packetText(r.packet) },
+  outcome: { help: "which of the packet's outcomes (1, 2, ... as the full trace lists them)", text: (r) => String(r.n), json: (r) => r.n },
+  fate: { help: "delivered, forwarded, sent, dropped, rejected, queued, unroutable, martian, indeterminate or error", text: (r) => r.outcome.fate.kind, json: (r) => r.outcome.fate.kind },
+  detail: { help: "the fate in words: where it was dropped, which interface it left by, what could not be told", text: (r) => fateText(r.outcome.fate), json: (r) => fateText(r.outcome.fate) },
+  rule: { help: "the rule (or policy) that decided it: table, chain, position and the rule as iptables-save or nft prints it", text: (r) => ruleText(r.outcome, r.packet.family) ?? "-", json: (r) => ruleText(r.outcome, r.packet.family) },
+  probability: { help: "the chance of this outcome (given its alternatives' sides, if any)", text: (r) => probabilityText(r.outcome.probability), json: (r) => r.outcome.probability },
+  final: { help: "the packet as it leaves (or ends): source -> destination, with its mark and ctmark when set", text: (r) => snapshotText(r.outcome.final), json: (r) => r.outcome.final },
+  nat: { help: "the connection's DNAT and SNAT (- when none)", text: (r) => natOfOutcome(r.outcome) ?? "-", json: (r) => natOfOutcome(r.outcome) },
+  given: { help: "the sides taken of conditions the input does not decide (- when none)", text: (r) => r.outcome.given?.join("; ") || "-", json: (r) => r.outcome.given ?? [] },
+  assumptions: { help: "what the outcome rests on (- when nothing)", text: (r) => r.outcome.assumptions.join("; ") || "-", json: (r) => r.outcome.assumptions },
+};
+
+export const FIELD_NAMES = Object.keys(FIELDS);
+
+/** A field asked for, with its name (the JSON key). */
+export interface Chosen {
+  name: string;
+  field: Field;
+}
+
+/** `--fields fate,final,rule`: the fields in the order asked; an unknown name is a usage error naming the known ones. */
+export function parseFields(list: string): Chosen[] {
+  const names = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (names.length === 0) throw new UsageError(`--fields needs at least one of ${FIELD_NAMES.join(", ")}`);
+  return names.map((name) => {
+    const field = FIELDS[name];
+    if (!field) throw new UsageError(`unknown field ${JSON.stringify(name)} in --fields (known: ${FIELD_NAMES.join(", ")})`);
+    return { name, field };
+  });
+}
+
+/** A value on one tab-separated line: tabs and line breaks inside it become spaces. */
+function cell(s: string): string {
+  return /[\t\r\n]/.test(s) ? s.replace(/[\t\r\n]+/g, " ") : s;
+}
+
+/** The packet's answer as compact lines, one per outcome. */
+export function compactLines(fields: readonly Chosen[], json: boolean, line: number, e: Evaluation): string {
+  let out = "";
+  for (let i = 0; i < e.outcomes.length; i++) {
+    const r: Row = { line, packet: e.packet, outcome: e.outcomes[i]!, n: i + 1 };
+    if (json) {
+      const o: Record<string, unknown> = {};
+      for (const { name, field } of fields) {
+        const v = field.json(r);
+        if (v !== undefined) o[name] = v;
+      }
+      out += JSON.stringify(o) + "\n";
+    } else {
+      let l = "";
+      for (let k = 0; k < fields.length; k++) l += (k ? "\t" : "") + cell(fields[k]!.field.text(r));
+      out += l + "\n";
+    }
+  }
+  return out;
+}
+
+/**
+ * A packet that could not be read, on a compact line: JSON `{"line", "error"}`; text with the
+ * line number, the fate `unreadable` and why (in `detail`) where the fields put them, - elsewhere.
+ */
+export function compactError(fields: readonly Chosen[], json: boolean, line: number, error: string): string {
+  if (json) return JSON.stringify({ line, error }) + "\n";
+  const value = (name: string) => (name === "line" ? String(line) : name === "fate" ? "unreadable" : name === "detail" ? cell(error) : "-");
+  return fields.map((f) => value(f.name)).join("\t") + "\n";
+}
