@@ -1,5 +1,5 @@
 /**
- * The diff part of `npm run bench` (`npm run bench -- diff` runs it alone): `netfate diff` of
+ * The diff part of `npm run bench`: `netfate diff` of
  * two generated kube-proxy dumps of 10,000 services, the second changed as a node's rules
  * change between two days (kubeProxyPair), whole process, side by side with
  * `iptables-restore --test` of one of the dumps in the same run.

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { kubeProxyDump } from "./gen-kube-proxy.js";
 import { clusterBench } from "./cluster.js";
 import { nftBench } from "./nft.js";
+import { diffBench } from "./diff.js";
 import { parseRules } from "../src/parse.js";
 import { buildNode } from "../src/netfilter/model.js";
 import { listText } from "../src/print/listing.js";
@@ -170,6 +171,7 @@ function main(): void {
   console.log();
   nftBench(out, cli, node, measure, row);
   clusterBench(out, join(root, "dist", "bench"), row);
+  diffBench(out, cli, measure, row, iptablesRestoreTest);
 }
 
 main();
