@@ -53,9 +53,10 @@ function protoFor(family: Family): number[] {
   return [PROTO_TCP, PROTO_UDP, family === "ipv4" ? PROTO_ICMP : PROTO_ICMPV6];
 }
 
-function packetOf(w: Want, from: string, proto: number, family: Family): PacketSpec {
-  const p: PacketSpec = { family, from, proto, dst: w.dst! };
-  if (w.src !== undefined) p.src = w.src;
+/** The packet of wish `w` from `src` to `dst` (the wish's other fields as it gives them). */
+function packetOf(w: Want, src: string | undefined, dst: string | undefined, from: string, proto: number, family: Family): PacketSpec {
+  const p: PacketSpec = { family, from, proto, dst: dst! };
+  if (src !== undefined) p.src = src;
   if (hasPorts(proto)) {
     p.sport = w.sport ?? 40000;
     p.dport = w.dport ?? 80;
@@ -93,9 +94,11 @@ function expand(w: Want, all: boolean, m: Making, emit: (p: PacketSpec, first: b
     for (const src of srcs) {
       for (const dst of dsts) {
         if (!first && !all) break;
-        const filled: Want = { ...(src !== undefined ? { src } : {}), dst, ...w };
-        if (from === "local" && w.src === undefined) delete filled.src;
-        for (const proto of protos) emit(packetOf(filled, from, proto, ctx.family), first);
+        // The wish's own fields over the choices, a field it has as undefined included; a local
+        // packet without a source of its own gets the routing decision's.
+        const s = from === "local" && w.src === undefined ? undefined : "src" in w ? w.src : src;
+        const d = "dst" in w ? w.dst : dst;
+        for (const proto of protos) emit(packetOf(w, s, d, from, proto, ctx.family), first);
         first = false;
       }
     }
@@ -267,7 +270,7 @@ function randomPackets(m: Making, n: number, seed: number, fresh: (p: PacketSpec
     };
     if (from !== "local") w.src = addrs.length && rnd() < 0.7 ? pick(addrs) : node.byIface.get(from)?.neighbour ?? randomAddr();
     if (w.dst === undefined) continue;
-    const p = packetOf(w, from, pick(protoFor(ctx.family)), ctx.family);
+    const p = packetOf(w, w.src, w.dst, from, pick(protoFor(ctx.family)), ctx.family);
     if (fresh(p)) found.push(p);
   }
   return found;
