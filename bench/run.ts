@@ -13,6 +13,7 @@ import { clusterBench } from "./cluster.js";
 import { nftBench } from "./nft.js";
 import { firstAnswerBench } from "./first-answer.js";
 import { batchBench } from "./batch.js";
+import { diffBench } from "./diff.js";
 import { parseRules } from "../src/parse.js";
 import { buildNode } from "../src/netfilter/model.js";
 import { listText } from "../src/print/listing.js";
@@ -174,6 +175,7 @@ function main(): void {
   console.log();
   nftBench(out, cli, node, measure, row);
   clusterBench(out, join(root, "dist", "bench"), row);
+  diffBench(out, cli, measure, row, iptablesRestoreTest);
 }
 
 main();

@@ -13,17 +13,21 @@
  */
 import ipaddr from "ipaddr.js";
 import type { Family, Rule, Ruleset, Table } from "../model/ast.js";
+import { sameRules } from "./chain-changes.js";
 import { nftFamilySees, nftPacketFamilies, type NftRuleset } from "../model/nft.js";
 import { nftTableProbes } from "./nft-probes.js";
-import { hasPorts, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, type PacketSpec } from "../model/packet.js";
+import { PROTO_TCP, PROTO_UDP, type PacketSpec } from "../model/packet.js";
 import type { NodeFacts } from "../facts/model.js";
 import type { IpSetCollection } from "../ipset/index.js";
 import { boundMatch, boundTarget } from "../extensions/registry.js";
 import type { Witness, WitnessFields } from "../extensions/types.js";
+import { choosePackets, nodeAddrs, Wishes } from "./wish-packets.js";
 import {
-  addressProbe, BITS, concreteIface, fromBig, isAddressMatch, MEMBERS_PER_SET, merge, netEdges, offset, portEdges, portWant,
-  probesThroughJumps, rangeProbe, toBig, type Context, type ProbedChain, type Probe, type Want,
+  addressProbe, chainEntries, concreteIface, isAddressMatch, MEMBERS_PER_SET, merge, portEdges, portWant,
+  rangeProbe, toBig, type Context, type ProbedChain, type Probe, type Want,
 } from "./probes.js";
+
+export { prng } from "./wish-packets.js";
 
 export interface CandidateOptions {
   /** Interfaces and addresses of the node (arrival interfaces, local destinations). */
@@ -39,6 +43,8 @@ export interface CandidateOptions {
   established?: boolean;
   /** nftables rulesets of both sides: their rules make probes too. */
   nft?: readonly NftRuleset[];
+  /** Make every packet of every wish even when the first choices fill the cap: slower, the same packets (for tests). */
+  makeAll?: boolean;
 }
 
 export const DEFAULT_MAX = 20000;
@@ -137,156 +143,54 @@ function ruleProbe(rule: Rule, c: Context): Probe {
   return p;
 }
 
-/** Probes for every rule of a table, through the jumps that reach each chain (probesThroughJumps). */
-function tableProbes(t: Table, c: Context): Probe[] {
-  return probesThroughJumps(t.chains.map((ch) => {
-    const rules = ch.rules.load();
-    const jumps: ProbedChain["jumps"] = [];
-    rules.forEach((r, j) => {
-      if (r.target?.kind === "chain") jumps.push({ rule: j, chain: r.target.chain });
-    });
-    return { name: ch.name, probes: rules.map((r) => ruleProbe(r, c)), jumps };
-  }));
+function chainProbes(name: string, rules: readonly Rule[], c: Context): ProbedChain {
+  const jumps: ProbedChain["jumps"] = [];
+  rules.forEach((r, j) => {
+    if (r.target?.kind === "chain") jumps.push({ rule: j, chain: r.target.chain });
+  });
+  return { name, probes: rules.map((r) => ruleProbe(r, c)), jumps };
 }
 
-// ---------- from wishes to packets ----------
+/** A table's chains as the search read them: each chain's rules, probes and ways in. */
+type ProbedTable = Map<string, { rules: readonly Rule[]; probed: ProbedChain; ways: readonly Want[] }>;
 
-const OUTSIDE: Record<Family, { src: string; dst: string }> = {
-  ipv4: { src: "203.0.113.7", dst: "198.51.100.1" },
-  ipv6: { src: "2001:db8:7::7", dst: "2001:db8:1::1" },
-};
-
-interface NodeAddrs {
-  /** Per interface: its first address, and a neighbour in its subnet. */
-  byIface: Map<string, { own: string; neighbour?: string }>;
-  anyLocal?: string;
+function sameWant(x: Want, y: Want): boolean {
+  const kx = Object.keys(x);
+  return kx.length === Object.keys(y).length && kx.every((k) => Object.prototype.hasOwnProperty.call(y, k) && x[k as keyof Want] === y[k as keyof Want]);
 }
 
-function nodeAddrs(facts: NodeFacts | undefined, family: Family): NodeAddrs {
-  const byIface = new Map<string, { own: string; neighbour?: string }>();
-  let anyLocal: string | undefined;
-  for (const i of facts?.interfaces ?? []) {
-    const a = i.addrs.find((x) => x.family === family && x.scope !== "link" && x.scope !== "host");
-    if (!a) continue;
-    const e = netEdges({ negated: false, address: a.address, prefixLength: a.prefixLength, mask: null }, family);
-    // The last host of the subnet, as a neighbour that is not the node itself.
-    const last = e.edges[2] === undefined || a.prefixLength >= BITS[family] - 1 ? undefined : offset(e.edges[2], -1n, family);
-    byIface.set(i.name, { own: a.address, ...(last && last !== a.address ? { neighbour: last } : {}) });
-    if (i.name !== "lo") anyLocal ??= a.address;
-  }
-  return { byIface, ...(anyLocal ? { anyLocal } : {}) };
-}
+const sameWants = (a: readonly Want[], b: readonly Want[]) => a.length === b.length && a.every((x, i) => sameWant(x, b[i]!));
 
-function packetKey(p: PacketSpec): string {
-  return [p.family, p.from, p.proto, p.src ?? "", p.dst, p.sport ?? "", p.dport ?? "", p.icmpType ?? "", p.mark ?? 0, p.state ?? "new"].join("|");
-}
-
-function protoFor(family: Family): number[] {
-  return [PROTO_TCP, PROTO_UDP, family === "ipv4" ? PROTO_ICMP : PROTO_ICMPV6];
-}
-
-function packetOf(w: Want, from: string, proto: number, family: Family): PacketSpec {
-  const p: PacketSpec = { family, from, proto, dst: w.dst! };
-  if (w.src !== undefined) p.src = w.src;
-  if (hasPorts(proto)) {
-    p.sport = w.sport ?? 40000;
-    p.dport = w.dport ?? 80;
-  }
-  if (proto === PROTO_TCP) p.tcpFlags = w.established ? 0x10 : 0x02;
-  if (proto === PROTO_ICMP || proto === PROTO_ICMPV6) p.icmpType = w.icmpType ?? (proto === PROTO_ICMP ? 8 : 128);
-  if (w.mark) p.mark = w.mark;
-  if (w.established) p.state = "established";
-  return p;
-}
-
-class Collector {
-  readonly byKey = new Map<string, { packet: PacketSpec; tier: number }>();
-  add(p: PacketSpec, tier: number): boolean {
-    const k = packetKey(p);
-    const had = this.byKey.get(k);
-    if (had) {
-      had.tier = Math.min(had.tier, tier);
-      return false;
-    }
-    this.byKey.set(k, { packet: p, tier });
-    return true;
-  }
-}
+/** The ways in without repeats (a chain jumped to from both PREROUTING and OUTPUT): a repeat asks for the packets the first did. */
+const distinctWays = (ways: readonly Want[]) => ways.filter((w, i) => !ways.slice(0, i).some((x) => sameWant(x, w)));
 
 /**
- * The packets of one wish: on every arrival interface it allows, for every protocol it
- * allows; the fields it leaves free take a neighbour or a stranger as source and the node
- * or the world beyond it as destination (tier 0 only for the first of those choices).
+ * Asks for the packets of every rule of a table, through the jumps that reach each chain
+ * (chainEntries). `reference`: the same table of the other dump, read already. A chain with
+ * the same rules there has the same probes (a probe is made from its rule alone), and when its
+ * ways in are the same too, every packet it would ask for has been asked for: an upgrade that
+ * changes a few services of 10,000 costs the search those few.
  */
-function expand(w: Want, tier: number, allDefaults: boolean, ctx: Context, node: NodeAddrs, out: Collector): void {
-  const out4 = OUTSIDE[ctx.family];
-  const froms = w.from ? [w.from] : [...ctx.ifaces, "local"];
-  const protos = w.proto !== undefined ? [w.proto] : protoFor(ctx.family);
-  for (const from of froms) {
-    const own = node.byIface.get(from);
-    const local = own?.own ?? node.anyLocal;
-    const srcs = from === "local" ? [undefined] : [own?.neighbour ?? out4.src, out4.src];
-    const dsts = w.dstLocal && local ? [local] : [local ?? out4.dst, out4.dst];
-    let first = true;
-    for (const src of srcs) {
-      for (const dst of dsts) {
-        if (!first && !allDefaults) break;
-        const filled: Want = { ...(src !== undefined ? { src } : {}), dst, ...w };
-        if (from === "local" && w.src === undefined) delete filled.src;
-        for (const proto of protos) out.add(packetOf(filled, from, proto, ctx.family), first ? tier : tier + 1);
-        first = false;
-      }
+function tableRequests(t: Table, c: Context, wishes: Wishes, reference?: ProbedTable): ProbedTable {
+  const rules = t.chains.map((ch) => ch.rules.load());
+  const probed = t.chains.map((ch, i) => {
+    const ref = reference?.get(ch.name);
+    return ref && sameRules(ref.rules, rules[i]!) ? ref.probed : chainProbes(ch.name, rules[i]!, c);
+  });
+  const entry = chainEntries(probed);
+  const out: ProbedTable = new Map();
+  probed.forEach((pc, i) => {
+    const ways = entry(pc.name);
+    out.set(pc.name, { rules: rules[i]!, probed: pc, ways });
+    const ref = reference?.get(pc.name);
+    if (ref?.probed === pc && sameWants(ref.ways, ways)) return;
+    const distinct = distinctWays(ways);
+    for (const p of pc.probes) {
+      // Boundary variants ride on the first way in only: they probe the rule, not the path.
+      distinct.forEach((e, k) => wishes.add(merge(e, p.want), k === 0 ? p.variants : []));
     }
-  }
-}
-
-/** Evenly spaced picks, so a cap thins every part of the list alike. */
-function thin<T>(list: T[], n: number): T[] {
-  if (list.length <= n) return list;
-  if (n <= 0) return [];
-  const out: T[] = [];
-  for (let i = 0; i < n; i++) out.push(list[Math.floor((i * list.length) / n)]!);
+  });
   return out;
-}
-
-/** xorshift32: small, seedable, and the same sequence on every platform. */
-export function prng(seed: number): () => number {
-  let x = (seed ^ 0x9e3779b9) >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
-
-function randomPackets(ctx: Context, node: NodeAddrs, n: number, seed: number, out: Collector): PacketSpec[] {
-  const rnd = prng(seed);
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
-  const sorted = <T>(s: Set<T>) => [...s].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const addrs = sorted(ctx.pool.addrs);
-  const ports = sorted(ctx.pool.ports);
-  const marks = sorted(ctx.pool.marks);
-  const froms = [...ctx.ifaces, "local"];
-  const randomAddr = () => fromBig(BigInt(Math.floor(rnd() * 0x100000000)) << BigInt(BITS[ctx.family] - 32), ctx.family)!;
-  const found: PacketSpec[] = [];
-  // Bounded tries: a small ruleset may not have n distinct combinations.
-  for (let tries = 0; found.length < n && tries < n * 4; tries++) {
-    const from = pick(froms);
-    const w: Want = {
-      dst: addrs.length && rnd() < 0.8 ? pick(addrs) : randomAddr(),
-      sport: ports.length && rnd() < 0.3 ? pick(ports) : 1024 + Math.floor(rnd() * 64512),
-      dport: ports.length && rnd() < 0.8 ? pick(ports) : Math.floor(rnd() * 65536),
-      ...(marks.length && rnd() < 0.3 ? { mark: pick(marks) } : {}),
-    };
-    if (from !== "local") w.src = addrs.length && rnd() < 0.7 ? pick(addrs) : node.byIface.get(from)?.neighbour ?? randomAddr();
-    if (w.dst === undefined) continue;
-    const p = packetOf(w, from, pick(protoFor(ctx.family)), ctx.family);
-    if (out.add(p, Infinity)) found.push(p);
-  }
-  return found;
 }
 
 function contextFor(family: Family, rulesets: readonly Ruleset[], o: CandidateOptions): Context {
@@ -315,44 +219,31 @@ export function candidatePackets(sides: ReadonlyArray<readonly Ruleset[]>, o: Ca
   const all = sides.flat();
   const nftTables = (o.nft ?? []).flatMap((rs) => rs.tables);
   const families = [...new Set([...all.map((r) => r.family), ...nftPacketFamilies(o.nft ?? [])])].sort();
-  const out = new Collector();
-  const contexts: Array<{ ctx: Context; node: NodeAddrs }> = [];
-  for (const family of families) {
+  const wishes = families.map((family) => {
     const ctx = contextFor(family, all, o);
     const node = nodeAddrs(o.facts, family);
     for (const a of node.byIface.values()) ctx.pool.addrs.add(a.own);
-    const probes = [
-      ...all.filter((r) => r.family === family).flatMap((rs) => rs.tables.flatMap((t) => tableProbes(t, ctx))),
-      ...nftTables.filter((t) => nftFamilySees(t.family, family)).flatMap((t) => nftTableProbes(t, ctx)),
-    ];
-    for (const p of probes) {
-      expand(p.want, 0, true, ctx, node, out);
-      for (const v of p.variants) expand(merge(p.want, v), 1, false, ctx, node, out);
+    const w = new Wishes({ ctx, node });
+    // The first side's tables are read whole; another side's table reuses what it has alike.
+    const read = new Map<string, ProbedTable>();
+    sides.forEach((side, s) => {
+      const seen = new Map<string, number>();
+      for (const rs of side) {
+        if (rs.family !== family) continue;
+        const n = seen.get(rs.flavour ?? "") ?? 0;
+        seen.set(rs.flavour ?? "", n + 1);
+        for (const t of rs.tables) {
+          const place = `${rs.flavour ?? ""} ${n} ${t.name}`;
+          const probed = tableRequests(t, ctx, w, s === 0 ? undefined : read.get(place));
+          if (s === 0 && !read.has(place)) read.set(place, probed);
+        }
+      }
+    });
+    for (const t of nftTables) {
+      if (!nftFamilySees(t.family, family)) continue;
+      for (const p of nftTableProbes(t, ctx)) w.add(p.want, p.variants);
     }
-    contexts.push({ ctx, node });
-  }
-  if (o.established) {
-    for (const { packet } of [...out.byKey.values()]) if (packet.state === undefined) out.add({ ...packet, state: "established", ...(packet.proto === PROTO_TCP ? { tcpFlags: 0x10 } : {}) }, 3);
-  }
-  // Sorted by key within a tier, so the order (and the cap) cannot depend on which side is old.
-  const tiers = new Map<number, Array<[string, PacketSpec]>>();
-  for (const [k, v] of out.byKey) {
-    const list = tiers.get(v.tier) ?? [];
-    list.push([k, v.packet]);
-    tiers.set(v.tier, list);
-  }
-  const result: PacketSpec[] = [];
-  let room = o.max ?? DEFAULT_MAX;
-  for (const tier of [...tiers.keys()].sort((a, b) => a - b)) {
-    const list = tiers.get(tier)!.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    const kept = thin(list, room);
-    room -= kept.length;
-    for (const [, p] of kept) result.push(p);
-  }
-  const perFamily = Math.ceil((o.random ?? DEFAULT_RANDOM) / Math.max(1, contexts.length));
-  // One at a time: spreading 100k+ packets into push() exceeds the call's argument limit.
-  contexts.forEach(({ ctx, node }, i) => {
-    for (const p of randomPackets(ctx, node, perFamily, (o.seed ?? 1) + i, out)) result.push(p);
+    return w;
   });
-  return result;
+  return choosePackets(wishes, { max: o.max ?? DEFAULT_MAX, random: o.random ?? DEFAULT_RANDOM, seed: o.seed ?? 1, established: o.established === true, makeAll: o.makeAll === true });
 }

@@ -22,8 +22,9 @@ import { ipsetView } from "../ipset/index.js";
 import { buildNode, type Evaluation, type NodeInputs } from "../netfilter/model.js";
 import { nodeViewFromFacts } from "../netfilter/node-view.js";
 import type { Fate, IpsetView, NodeView, Outcome } from "../model/evaluation.js";
-import { chainPlaceText, stepRuleText } from "../explain/describe.js";
+import { chainPlaceText, packetText, stepRuleText } from "../explain/describe.js";
 import { candidatePackets, type CandidateOptions } from "./candidates.js";
+import { UnchangedPaths } from "./unchanged-path.js";
 
 export interface DiffOptions extends CandidateOptions {
   /** The node as both sides see it, when a side does not bring its own (else built from `facts`). */
@@ -32,6 +33,11 @@ export interface DiffOptions extends CandidateOptions {
   ipsets?: IpsetView;
   /** Stop after this many differences (default: all). */
   stopAfter?: number;
+  /**
+   * Ask the new side about every packet, also those whose old path met no change (see
+   * unchanged-path.ts), and fail if one of those ends differently: for tests.
+   */
+  checkUnchanged?: boolean;
 }
 
 /**
@@ -260,22 +266,38 @@ function evaluateSafely(node: ReturnType<typeof buildNode>, p: PacketSpec): Eval
   }
 }
 
-function sideInputs(side: DiffSide, o: DiffOptions): NodeInputs {
-  if ("rulesets" in side) return side;
-  const node = o.node ?? (o.facts ? nodeViewFromFacts(o.facts) : undefined);
-  const ipsets = o.ipsets ?? (o.sets ? ipsetView(o.sets as IpSetCollection) : undefined);
-  return { rulesets: side as readonly Ruleset[], ...(node ? { node } : {}), ...(ipsets ? { ipsets } : {}) };
+/**
+ * Both sides' inputs. A side given as bare rulesets takes the node and sets of the options,
+ * one object for both sides (UnchangedPaths asks that they be the same).
+ */
+function sideInputs(sides: readonly [DiffSide, DiffSide], o: DiffOptions): [NodeInputs, NodeInputs] {
+  let shared: Omit<NodeInputs, "rulesets"> | undefined;
+  const inputs = sides.map((side): NodeInputs => {
+    if ("rulesets" in side) return side;
+    if (!shared) {
+      const node = o.node ?? (o.facts ? nodeViewFromFacts(o.facts) : undefined);
+      const ipsets = o.ipsets ?? (o.sets ? ipsetView(o.sets as IpSetCollection) : undefined);
+      shared = { ...(node ? { node } : {}), ...(ipsets ? { ipsets } : {}) };
+    }
+    return { rulesets: side as readonly Ruleset[], ...shared };
+  });
+  return [inputs[0]!, inputs[1]!];
 }
 
-/** Differences between packets' fates under `oldSide` and `newSide`, in candidate order. */
+/**
+ * Differences between packets' fates under `oldSide` and `newSide`, in candidate order. Each
+ * packet is asked of the old side; of the new side only when its old path met a change (see
+ * unchanged-path.ts: otherwise it ends the same there), or when the old side could tell its
+ * fate (a packet not known under the old dump is not compared, whatever the new one says).
+ */
 export function diffRulesets(oldSide: DiffSide, newSide: DiffSide, options: DiffOptions = {}): DiffResult {
-  const a = sideInputs(oldSide, options);
-  const b = sideInputs(newSide, options);
+  const [a, b] = sideInputs([oldSide, newSide], options);
   const oldNode = buildNode(a);
   const newNode = buildNode(b);
   const nft = [...(a.nft ?? []), ...(b.nft ?? [])];
   const families = new Set([...[...a.rulesets, ...b.rulesets].map((r) => r.family), ...nftPacketFamilies(nft)]);
   const packets = candidatePackets([a.rulesets, b.rulesets], { ...options, ...(nft.length ? { nft } : {}) });
+  const unchanged = new UnchangedPaths(a, b, oldNode, newNode);
   const differences: FateDifference[] = [];
   let asked = 0;
   let notCompared = 0;
@@ -287,22 +309,34 @@ export function diffRulesets(oldSide: DiffSide, newSide: DiffSide, options: Diff
     asked++;
     if (!families.has(p.family)) continue;
     const oe = evaluateSafely(oldNode, p);
-    const ne = evaluateSafely(newNode, p);
+    let ne: Evaluation | undefined;
     // The same for every packet of a family: the compiled dumps' (evaluateSafely's error has none).
     if (!problemsOf.has(p.family)) {
       problemsOf.add(p.family);
+      ne = evaluateSafely(newNode, p);
       problems.old.push(...oe.problems);
       problems.new.push(...ne.problems);
     }
     const unknownOld = unknownFate(oe.outcomes);
-    const unknownNew = unknownOld ? undefined : unknownFate(ne.outcomes);
-    if (unknownOld || unknownNew) {
+    if (unknownOld) {
       notCompared++;
-      notComparedExample ??= { packet: p, side: unknownOld ? "old" : "new", reason: (unknownOld ?? unknownNew)! };
+      notComparedExample ??= { packet: p, side: "old", reason: unknownOld };
       continue;
     }
+    const same = unchanged.unchanged(p, oe);
+    if (same && !options.checkUnchanged) continue;
+    ne ??= evaluateSafely(newNode, p);
+    const unknownNew = unknownFate(ne.outcomes);
     const os = keyed(oe);
-    const ns = keyed(ne);
+    const ns = unknownNew ? [] : keyed(ne);
+    if (same && (unknownNew || !sameFate(os, ns))) {
+      throw new Error(`internal error: ${packetText(p)} was taken to end the same under both dumps, but does not`);
+    }
+    if (unknownNew) {
+      notCompared++;
+      notComparedExample ??= { packet: p, side: "new", reason: unknownNew };
+      continue;
+    }
     if (!sameFate(os, ns)) {
       const kind = JSON.stringify([os.map((k) => k.ending), ns.map((k) => k.ending)]);
       differences.push({ packet: p, kind, old: oe, new: ne, oldSummary: os.map((k) => k.summary), newSummary: ns.map((k) => k.summary) });

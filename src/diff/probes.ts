@@ -128,14 +128,13 @@ export interface ProbedChain {
 }
 
 /**
- * Probes for every rule, each merged with what it takes to reach its chain: the ways in are
- * the rules that jump there, each merged with the ways into its own chain. Each chain keeps at
- * most ENTRIES_PER_CHAIN ways in, worked out once: a KUBE-SEP chain is reached both as a
- * ClusterIP and as a NodePort, and the cost stays linear. The ways in are worked out with an
- * explicit stack, callers first: a chain 10,000 jumps deep needs no deep recursion. A chain
- * reached only through itself (a loop) is entered with no conditions.
+ * The ways into every chain: the rules that jump there, each merged with the ways into its own
+ * chain. Each chain keeps at most ENTRIES_PER_CHAIN ways in, worked out once: a KUBE-SEP chain
+ * is reached both as a ClusterIP and as a NodePort, and the cost stays linear. The ways in are
+ * worked out with an explicit stack, callers first: a chain 10,000 jumps deep needs no deep
+ * recursion. A chain reached only through itself (a loop) is entered with no conditions.
  */
-export function probesThroughJumps(chains: readonly ProbedChain[]): Probe[] {
+export function chainEntries(chains: readonly ProbedChain[]): (chain: string) => Want[] {
   const into = new Map<string, Array<{ chain: string; want: Want }>>();
   for (const ch of chains) {
     for (const j of ch.jumps) {
@@ -146,7 +145,7 @@ export function probesThroughJumps(chains: readonly ProbedChain[]): Probe[] {
   }
   const entries = new Map<string, Want[]>();
   const open = new Set<string>();
-  const entry = (root: string): Want[] => {
+  return (root: string): Want[] => {
     const stack = [root];
     while (stack.length) {
       const name = stack[stack.length - 1]!;
@@ -170,9 +169,16 @@ export function probesThroughJumps(chains: readonly ProbedChain[]): Probe[] {
     }
     return entries.get(root)!;
   };
+}
+
+/**
+ * Probes for every rule, each merged with each way into its chain (chainEntries). Boundary
+ * variants ride on the first way in only: they probe the rule, not the path.
+ */
+export function probesThroughJumps(chains: readonly ProbedChain[]): Probe[] {
+  const entry = chainEntries(chains);
   return chains.flatMap((ch) => {
     const ways = entry(ch.name);
-    // Boundary variants ride on the first way in only: they probe the rule, not the path.
     return ch.probes.flatMap((p) => ways.map((e, k) => ({ want: merge(e, p.want), variants: k === 0 ? p.variants : [] })));
   });
 }

@@ -18,6 +18,7 @@ import { DEFAULT_MAX, DEFAULT_RANDOM } from "../../diff/candidates.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.js";
 import { assembleTexts, INPUT_FLAGS, InputReader, readInputTexts, refuseSecondStdin, type InputTexts, type RulesSource } from "../load.js";
 import { toJson } from "../render-json.js";
+import type { TextInput } from "../../assemble.js";
 import type { CommandIO } from "../io.js";
 
 /**
@@ -97,6 +98,18 @@ function candidateFacts(sides: readonly InputTexts[]): { facts: NodeFacts; sets:
   return { facts, sets: { sets: ipsets.flatMap((t) => parseIpsets(t.text, { file: t.file }).value.sets) } };
 }
 
+/**
+ * Whether both sides' node facts were read from the same texts (the flags' files, and bundles
+ * holding the same ones): the node view is then one for both, which lets diff skip asking the
+ * new side about packets whose path met no change (diff/unchanged-path.ts).
+ */
+function sameNodeTexts(x: InputTexts, y: InputTexts): boolean {
+  const same = (a: readonly TextInput[], b: readonly TextInput[]) =>
+    a.length === b.length && a.every((t, i) => t.file === b[i]!.file && t.text === b[i]!.text && t.format === b[i]!.format);
+  const s = (i: InputTexts) => [i.shortcuts.ifaces, i.shortcuts.localAddrs, i.shortcuts.routes];
+  return same(x.node, y.node) && JSON.stringify(s(x)) === JSON.stringify(s(y));
+}
+
 function json(d: FateDifference) {
   return {
     packet: packetText(d.packet),
@@ -126,6 +139,7 @@ export function runDiff(argv: string[], io: CommandIO): number {
   const reader = new InputReader(io, args);
   const texts = names.map((n) => readInputTexts(args, reader, sourceOf(n)));
   const sides = texts.map(assembleTexts);
+  if (sameNodeTexts(texts[0]!, texts[1]!)) sides[1] = { ...sides[1]!, ...(sides[0]!.node ? { node: sides[0]!.node } : {}) };
   for (const s of sides) {
     for (const d of s.diagnostics) if (d.severity === "error" || (!quiet && d.severity === "warning")) io.err(formatDiagnostic(d) + "\n");
   }
