@@ -95,6 +95,7 @@ function main(): void {
   if (process.argv[2] === "nft") return nftBench(out, cli, node, measure, row);
   if (process.argv[2] === "first-answer") return firstAnswerBench(out, cli, dump(10_000), row);
   if (process.argv[2] === "batch") return batchBench(out, cli, dump(10_000), row);
+  if (process.argv[2] === "diff") return diffBench(out, cli, measure, row, iptablesRestoreTest);
   console.log(row(["parse (whole process, --summary)", "MB", "ms", "MB/s", "peak RSS MB", "restore ms"]));
   const times: Record<number, number> = {};
   for (const n of [10_000, 30_000]) {
@@ -163,15 +164,9 @@ function main(): void {
     console.log(row([name, us.toFixed(1), (1e6 / us).toFixed(0), n.evaluate(p).outcomes.length]));
   }
 
-  // batch: 100k packets through the real CLI.
-  const pk = join(out, "packets-100k.jsonl");
-  if (!existsSync(pk)) {
-    const lines: string[] = [];
-    for (let i = 0; i < 100_000; i++) lines.push(JSON.stringify({ from: "eth0", src: `192.168.${(i >> 8) & 255}.${i & 255}`, dst: ips[(i * 7919) % ips.length], proto: "tcp", sport: 1024 + (i % 60000), dport: 80 }));
-    writeFileSync(pk, lines.join("\n") + "\n");
-  }
-  const b = measure(process.execPath, [cli, "batch", "--quiet", "--rules", f, "--iface", "eth0=192.168.0.11/24", "--iface", "cni0=10.244.0.1/16", "--packets", pk], 1, undefined, true);
-  console.log(`\nbatch: 100,000 packets against 10k services: ${b.ok ? `${(b.ms / 1000).toFixed(1)} s, ${(100_000 / (b.ms / 1000)).toFixed(0)} packets/s (whole process, including parsing)` : "failed"}`);
+  console.log();
+  batchBench(out, cli, f, row);
+  firstAnswerBench(out, cli, f, row);
   console.log();
   nftBench(out, cli, node, measure, row);
   clusterBench(out, join(root, "dist", "bench"), row);
