@@ -248,3 +248,12 @@ describe("what makes a new entry", () => {
     expect(statSync(file).isFile()).toBe(true);
   });
 });
+
+describe("the entry's checksum", () => {
+  it("is zlib's CRC-32 also where Node's zlib has none (before 20.15)", async () => {
+    const { crc32Here } = await import("../../src/cli/cache.js");
+    const samples = [new Uint8Array(0), new TextEncoder().encode("123456789"), readFileSync(resolve(import.meta.dirname, "../../samples/kube-proxy-basic/rules.save"))];
+    for (const b of samples) expect(crc32Here(b)).toBe(crc32(b));
+    expect(crc32Here(new TextEncoder().encode("123456789"))).toBe(0xcbf43926);
+  });
+});
