@@ -18,6 +18,8 @@ export const MAX_INPUT_FLAG: FlagSpec = {
   help: `refuse an input file larger than this (default ${sizeText(DEFAULT_MAX_INPUT)}; e.g. 200M, 1G)`,
 };
 
+export const CACHE_FLAG: FlagSpec = { name: "cache", value: true, help: "keep parsed rule dumps in DIR and read them from there when the same dump is given again (also NETFATE_CACHE=DIR)" };
+
 export const INPUT_FLAGS: FlagSpec[] = [
   { name: "rules", short: "r", value: true, repeatable: true, help: "rule dump (iptables-save, -S or -L output; - for stdin); repeatable" },
   { name: "ipsets", value: true, repeatable: true, help: "ipset save / ipset list output" },
@@ -29,7 +31,7 @@ export const INPUT_FLAGS: FlagSpec[] = [
   { name: "route", value: true, repeatable: true, help: "shortcut: an `ip route` line, e.g. \"default via 192.168.0.1 dev eth0\"; repeatable" },
   { name: "table", short: "t", value: true, help: "table of dumps that do not name it (-S, -L output)" },
   MAX_INPUT_FLAG,
-  { name: "cache", value: true, help: "keep parsed rule dumps in DIR and read them from there when the same dump is given again (also NETFATE_CACHE=DIR)" },
+  CACHE_FLAG,
 ];
 
 export type LoadedInputs = AssembledInputs;

@@ -94,3 +94,17 @@ describe("NETFATE_CACHE", () => {
     expect(await runCli(argv)).toEqual(r);
   });
 });
+
+describe("parse --summary", () => {
+  it("reads and writes the same entries, and says the same counts and diagnostics", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "netfate-cli-cache-"));
+    const argv = ["parse", "--summary", s("kube-proxy-basic/rules.save"), s("host-firewall/rules.save")];
+    const plain = await runCli(argv);
+    expect(await runCli([...argv, "--cache", dir])).toEqual(plain);
+    expect(entriesIn(dir)).toHaveLength(2);
+    expect(await runCli([...argv, "--cache", dir])).toEqual(plain);
+    // What why-dropped wrote, parse reads (one entry per dump, whichever command made it).
+    await runCli(["why-dropped", "--rules", s("kube-proxy-basic/rules.save"), "--cache", dir, "tcp 192.168.0.50:40000 -> 10.96.45.12:80 in eth0"]);
+    expect(entriesIn(dir)).toHaveLength(2);
+  });
+});

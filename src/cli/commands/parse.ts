@@ -10,7 +10,7 @@ import { ipsetSaveText } from "../../ipset/index.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
 import { toJson } from "../render-json.js";
 import type { CommandIO } from "../io.js";
-import { InputReader, MAX_INPUT_FLAG, refuseSecondStdin } from "../load.js";
+import { CACHE_FLAG, InputReader, MAX_INPUT_FLAG, refuseSecondStdin } from "../load.js";
 
 export const parseFlags: FlagSpec[] = [
   { name: "format", value: true, help: `input format: auto (default), ${INPUT_FORMATS.join(", ")}` },
@@ -19,6 +19,7 @@ export const parseFlags: FlagSpec[] = [
   { name: "json", help: "print the AST as JSON" },
   { name: "summary", help: "print only counts: tables, chains, rules, sets, unknown extensions, diagnostics" },
   MAX_INPUT_FLAG,
+  CACHE_FLAG,
   { name: "quiet", short: "q", help: "do not print notes and warnings" },
   { name: "help", short: "h", help: "show this help" },
 ];
@@ -126,6 +127,7 @@ export function runParse(argv: string[], io: CommandIO): number {
       ...(flagSet(args, "summary") ? {} : { deferRules: false }),
       ...(flagSet(args, "ipv6") ? { family: "ipv6" as const } : {}),
       ...(table ? { table } : {}),
+      ...(reader.cache ? { cache: reader.cache } : {}),
     });
     return { file, res };
   });
