@@ -10,6 +10,7 @@
  * test fails.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { afterAll, beforeAll } from "vitest";
 import { resolve } from "node:path";
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { NodeView } from "../../src/model/evaluation.js";
@@ -740,4 +741,16 @@ export function topologyRule(r: FactRule): TopologyRule {
   if (r.goto !== undefined) t.goto = r.goto;
   if (r.suppressPrefixLength !== undefined) t.suppressPrefixLength = r.suppressPrefixLength;
   return t;
+}
+
+/** A network namespace `ns` for the tests of the enclosing describe, made before them and removed after. */
+export function inNamespace(ns: string): void {
+  beforeAll(() => {
+    spawnSync("ip", ["netns", "del", ns]);
+    const r = spawnSync("ip", ["netns", "add", ns]);
+    if (r.status !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr.toString()}`);
+  });
+  afterAll(() => {
+    spawnSync("ip", ["netns", "del", ns]);
+  });
 }

@@ -6,10 +6,10 @@
  * rules in the same order, or report an error where a tool refuses the script.
  */
 import { spawnSync } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseRules } from "../../src/parse.js";
 import { ruleSaveLine } from "../../src/print/save.js";
-import { kernelSkipReason } from "./harness.js";
+import { inNamespace, kernelSkipReason } from "./harness.js";
 
 const why = kernelSkipReason();
 const NS = `nfcmds${process.pid}`;
@@ -144,12 +144,7 @@ function chainsOfNetfate(text: string): { chains: Map<string, string[]>; errors:
 const SEEDS = Array.from({ length: Number(process.env.NETFATE_RESTORE_CASES ?? 80) }, (_, i) => 1000 + i);
 
 describe.skipIf(why !== undefined)(`restore commands against the kernel${why ? ` (skipped: ${why})` : ""}`, () => {
-  beforeAll(() => {
-    spawnSync("ip", ["netns", "del", NS]);
-    const r = spawnSync("ip", ["netns", "add", NS]);
-    if (r.status !== 0) throw new Error(`ip netns add ${NS}: ${r.stderr.toString()}`);
-  });
-  afterAll(() => void spawnSync("ip", ["netns", "del", NS]));
+  inNamespace(NS);
 
   for (const backend of ["legacy", "nft"] as const) {
     it(`generated scripts, ${backend} backend: the same chains and rules, or an error where the tool refuses`, () => {

@@ -6,9 +6,9 @@
  * then says the jump goes nowhere).
  */
 import { spawnSync } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseRules } from "../../src/parse.js";
-import { kernelSkipReason } from "./harness.js";
+import { inNamespace, kernelSkipReason } from "./harness.js";
 import { findChain, isUnknown } from "../../src/model/ast.js";
 
 const why = kernelSkipReason();
@@ -17,18 +17,6 @@ const NS = `nfrefuse${process.pid}`;
 function restore(tool: string, text: string, ...flags: string[]): { ok: boolean; stderr: string } {
   const r = spawnSync("ip", ["netns", "exec", NS, tool, ...flags], { input: text, encoding: "utf8" });
   return { ok: r.status === 0, stderr: r.stderr };
-}
-
-/** A network namespace `ns` for the tests of the enclosing describe, made before and removed after. */
-function inNamespace(ns: string): void {
-  beforeAll(() => {
-    spawnSync("ip", ["netns", "del", ns]);
-    const r = spawnSync("ip", ["netns", "add", ns]);
-    if (r.status !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr.toString()}`);
-  });
-  afterAll(() => {
-    spawnSync("ip", ["netns", "del", ns]);
-  });
 }
 
 const table = (lines: string[]) => ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ...lines, "COMMIT", ""].join("\n");
