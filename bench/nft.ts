@@ -20,7 +20,7 @@ import type { PacketSpec } from "../src/model/packet.js";
 type Measure = (cmd: string, args: string[], runs: number) => { ms: number; rssMB?: number; ok: boolean };
 type Row = (cells: (string | number)[]) => string;
 
-const SERVICES = 10_000;
+export const SERVICES = 10_000;
 
 /**
  * The filter table kube-proxy's iptables mode (1.28+) installs beside its nat rules, with no
@@ -56,7 +56,7 @@ const KUBE_FILTER = `*filter
 COMMIT
 `;
 
-function file(out: string, name: string, make: () => string): string {
+export function file(out: string, name: string, make: () => string): string {
   mkdirSync(out, { recursive: true });
   const f = join(out, name);
   if (!existsSync(f)) writeFileSync(f, make());
@@ -79,7 +79,7 @@ function kernelJson(textFile: string): string | undefined {
 }
 
 /** µs per packet for the first, middle and last service's ClusterIP, after the JIT has settled. */
-function perPacket(n: NetfilterNode, dsts: readonly string[]): number[] {
+export function perPacket(n: NetfilterNode, dsts: readonly string[]): number[] {
   return [dsts[0]!, dsts[Math.floor(dsts.length / 2)]!, dsts[dsts.length - 1]!].map((dst) => {
     const p: PacketSpec = { family: "ipv4", from: "eth0", src: "192.168.0.50", dst, proto: 6, sport: 40000, dport: 80, tcpFlags: 2 };
     for (let i = 0; i < 3000; i++) n.evaluate(p);
@@ -88,6 +88,28 @@ function perPacket(n: NetfilterNode, dsts: readonly string[]): number[] {
     for (let i = 0; i < N; i++) n.evaluate(p);
     return ((performance.now() - t0) * 1000) / N;
   });
+}
+
+/** The three nodes of the per-packet comparison, built from the nft dump `text` and the same services' iptables dump, and the cluster IPs to send to. */
+export function packetNodes(text: string, node: NodeView): { nft: NetfilterNode; ipt: NetfilterNode; iptFull: NetfilterNode; dsts: string[] } {
+  const nftText = readFileSync(text, "utf8");
+  const nft = parseNftText(nftText, text).ruleset;
+  const iptText = kubeProxyDump({ services: SERVICES });
+  const ipt = parseRules(iptText).value;
+  const iptFull = parseRules(KUBE_FILTER + iptText).value;
+  const dsts = nftText.match(/^\s+(?:elements = \{ )?(10\.\d+\.\d+\.\d+) \. tcp \. 80 : goto service-/gm)?.map((l) => /(10\.\d+\.\d+\.\d+)/.exec(l)![1]!) ?? [];
+  return {
+    nft: buildNode({ rulesets: [], nft: [nft], node }),
+    ipt: buildNode({ rulesets: [ipt], node }),
+    iptFull: buildNode({ rulesets: [iptFull], node }),
+    dsts,
+  };
+}
+
+/** µs per packet (first, middle, last service) in the nftables mode and in the iptables mode without and with its filter table. */
+export function packetCosts(text: string, node: NodeView): { nft: number[]; ipt: number[]; iptFull: number[] } {
+  const n = packetNodes(text, node);
+  return { nft: perPacket(n.nft, n.dsts), ipt: perPacket(n.ipt, n.dsts), iptFull: perPacket(n.iptFull, n.dsts) };
 }
 
 export function nftBench(out: string, cli: string, node: NodeView, measure: Measure, row: Row): void {
@@ -104,14 +126,7 @@ export function nftBench(out: string, cli: string, node: NodeView, measure: Meas
     console.log(row([name, (readFileSync(f).length / 1e6).toFixed(1), r.ok ? r.ms.toFixed(0) : "failed", ratio, r.rssMB?.toFixed(0) ?? "?"]));
   }
   // The same services in both modes: what a packet costs in each, measured in this run.
-  const nft = parseNftText(readFileSync(text, "utf8"), text).ruleset;
-  const iptText = kubeProxyDump({ services: SERVICES });
-  const ipt = parseRules(iptText).value;
-  const iptFull = parseRules(KUBE_FILTER + iptText).value;
-  const dsts = readFileSync(text, "utf8").match(/^\s+(?:elements = \{ )?(10\.\d+\.\d+\.\d+) \. tcp \. 80 : goto service-/gm)?.map((l) => /(10\.\d+\.\d+\.\d+)/.exec(l)![1]!) ?? [];
-  const a = perPacket(buildNode({ rulesets: [], nft: [nft], node }), dsts);
-  const b = perPacket(buildNode({ rulesets: [ipt], node }), dsts);
-  const c = perPacket(buildNode({ rulesets: [iptFull], node }), dsts);
+  const { nft: a, ipt: b, iptFull: c } = packetCosts(text, node);
   const sum = (x: number[]) => x.reduce((s, v) => s + v, 0);
   console.log();
   console.log(row(["evaluate (10k services)", "first µs", "middle µs", "last µs", "× iptables"]));

@@ -1,0 +1,88 @@
+/**
+ * What a packet costs in kube-proxy's nftables mode against its iptables mode (10k services),
+ * alone and repeatable: `node dist/bench/nft-packet.js [rounds]` prints one line per round,
+ * the modes measured in turn within each round so that the machine's load falls on both;
+ * `--nft-only` runs the nftables mode alone; `--profile FILE` writes a CPU profile (Chrome's
+ * .cpuprofile format) of the measured rounds only, without the loading before them. The full
+ * `npm run bench -- nft` part also measures parsing; this is its per-packet table, quicker to
+ * repeat.
+ */
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { file, packetNodes, SERVICES } from "./nft.js";
+import { kubeNftDump } from "./gen-kube-nft.js";
+import type { NodeView } from "../src/model/evaluation.js";
+import type { PacketSpec } from "../src/model/packet.js";
+import type { NetfilterNode } from "../src/netfilter/model.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(resolve(here, "../.."), "bench", "out");
+
+/** The node of `npm run bench`: every service endpoint reached through cni0, nothing local. */
+const node: NodeView = {
+  known: true,
+  addressType: () => "UNICAST",
+  isLocal: () => false,
+  routeInput: () => ({ kind: "unicast", dev: "cni0" }),
+  routeOutput: () => ({ kind: "unicast", dev: "eth0", src: "192.168.0.11" }),
+  reversePath: () => true,
+  primaryAddress: () => "192.168.0.11",
+  masqueradeAddress: () => "192.168.0.11",
+  forwarding: () => true,
+  tunnel: () => undefined,
+  sysctl: () => undefined,
+};
+
+const args = process.argv.slice(2);
+const nftOnly = args.includes("--nft-only");
+const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 5);
+const profileAt = args.indexOf("--profile");
+const profileFile = profileAt >= 0 ? args[profileAt + 1] : undefined;
+const text = file(out, `kube-nft-${SERVICES}.nft`, () => kubeNftDump({ services: SERVICES }));
+const nodes = packetNodes(text, node);
+const ratios: number[] = [];
+const packet = (dst: string): PacketSpec => ({ family: "ipv4", from: "eth0", src: "192.168.0.50", dst, proto: 6, sport: 40000, dport: 80, tcpFlags: 2 });
+const targets = [nodes.dsts[0]!, nodes.dsts[Math.floor(nodes.dsts.length / 2)]!, nodes.dsts[nodes.dsts.length - 1]!].map(packet);
+const modes: Array<[string, NetfilterNode]> = nftOnly ? [["nft", nodes.nft]] : [["nft", nodes.nft], ["iptables with filter", nodes.iptFull]];
+// The first packet compiles the ruleset, and the JIT settles over the first thousands: warmed before any round, so the rounds (and the profile) see warm nodes only.
+for (let w = 0; w < 10; w++) for (const [, n] of modes) for (let i = 0; i < 1500; i++) n.evaluate(targets[i % 3]!);
+const session = profileFile ? new Session() : undefined;
+if (session) {
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+}
+/**
+ * µs per packet of each mode in one round: the modes take turns in short slices (the three
+ * services' packets in each), and each mode's figure is its quickest slice, so a burst of load
+ * from other processes on the shared machine falls on a slice or two, not on one mode.
+ */
+function round(): number[] {
+  const best = modes.map(() => Infinity);
+  const PER_SLICE = 300;
+  for (let slice = 0; slice < 20; slice++) {
+    modes.forEach(([, n], m) => {
+      const t0 = performance.now();
+      for (let i = 0; i < PER_SLICE; i++) n.evaluate(targets[i % 3]!);
+      best[m] = Math.min(best[m]!, ((performance.now() - t0) * 1000) / PER_SLICE);
+    });
+  }
+  return best;
+}
+for (let r = 0; r < rounds; r++) {
+  const t = round();
+  const line = modes.map(([name], m) => `${name} ${t[m]!.toFixed(1)} µs`).join("; ");
+  if (t.length === 2) ratios.push(t[0]! / t[1]!);
+  console.log(`round ${r + 1}: ${line}${t.length === 2 ? `; × ${(t[0]! / t[1]!).toFixed(2)}` : ""}`);
+}
+if (session) {
+  const { profile } = await session.post("Profiler.stop");
+  writeFileSync(profileFile!, JSON.stringify(profile));
+  session.disconnect();
+}
+if (ratios.length) {
+  const sorted = [...ratios].sort((x, y) => x - y);
+  console.log(`× iptables: min ${sorted[0]!.toFixed(2)}, median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)}, max ${sorted[sorted.length - 1]!.toFixed(2)}`);
+}
