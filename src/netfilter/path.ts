@@ -193,7 +193,7 @@ interface NftHook {
 }
 
 function nftHook(ctx: PathContext, hook: Hook, tracked = false): NftHook {
-  return { hook, chains: ctx.nft?.hooks.get(hook)?.filter((b) => b.type !== "nat") ?? [], next: 0, tracked };
+  return { hook, chains: ctx.nft?.otherHooks.get(hook) ?? [], next: 0, tracked };
 }
 
 /**
@@ -280,7 +280,7 @@ function withHandle(place: NftPlace, r: TableResult, base: NftBase): NftPlace {
  * netns: test/kernel/nft-semantics.test.ts). Without nft nat chains this is the nat table's stage.
  */
 function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[]): Branch[] {
-  const nftNat = ctx.nft?.hooks.get(hook)?.filter((b) => b.type === "nat") ?? [];
+  const nftNat = ctx.nft?.natHooks.get(hook) ?? [];
   const legacy = ctx.rules.legacy?.tables.get("nat")?.chains.get(hook)?.declared === true ? ctx.rules.legacy : undefined;
   if (nftNat.length === 0 && !legacy) return backendStage(live, { table: "nat", hook }, ctx, finals);
   const iptablesAt = hook === "PREROUTING" || hook === "OUTPUT" ? -100 : 100;

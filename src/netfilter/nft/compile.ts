@@ -85,6 +85,9 @@ export interface NftBase {
 export interface NftCompiled {
   /** Per hook, in the order the kernel calls them (priority, then the one listed last first). */
   hooks: Map<Hook, NftBase[]>;
+  /** `hooks` split by type, in the same order: nat chains run from the NAT core, the others at their own priority (path.ts). */
+  natHooks: Map<Hook, NftBase[]>;
+  otherHooks: Map<Hook, NftBase[]>;
   problems: NftProblem[];
   /** Some rule makes the kernel enable conntrack (a ct expression, a nat statement): without it nat chains never run. */
   conntrack: boolean;
@@ -103,7 +106,7 @@ const HOOKS: Readonly<Partial<Record<string, Hook>>> = {
 export type IptablesCovers = (table: NftTable) => boolean;
 
 export function compileNft(rulesets: readonly NftRuleset[], family: Family, iptablesCovers: IptablesCovers): NftCompiled {
-  const out: NftCompiled = { hooks: new Map(), problems: [], conntrack: false, tables: 0 };
+  const out: NftCompiled = { hooks: new Map(), natHooks: new Map(), otherHooks: new Map(), problems: [], conntrack: false, tables: 0 };
   const pkt = family === "ipv4" ? "ipv4" : "ipv6";
   let order = 0;
   const bases: Array<NftBase & { order: number }> = [];
@@ -151,9 +154,11 @@ export function compileNft(rulesets: readonly NftRuleset[], family: Family, ipta
   bases.sort((a, b) => a.priority - b.priority || b.order - a.order);
   for (const b of bases) {
     const { order: _, ...base } = b;
-    const list = out.hooks.get(b.hook);
-    if (list) list.push(base);
-    else out.hooks.set(b.hook, [base]);
+    for (const hooks of [out.hooks, base.type === "nat" ? out.natHooks : out.otherHooks]) {
+      const list = hooks.get(b.hook);
+      if (list) list.push(base);
+      else hooks.set(b.hook, [base]);
+    }
   }
   return out;
 }

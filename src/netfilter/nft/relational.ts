@@ -3,7 +3,7 @@
  * wildcard names, concatenations of them, anonymous and named sets) through one lookup path,
  * bitmask types' "any of these bits" for the implicit operator, and ordering comparisons.
  */
-import type { NftExpr, NftMatch } from "../../model/nft.js";
+import type { NftConst, NftExpr, NftMatch, NftSetLiteral, NftSetRef } from "../../model/nft.js";
 import { compileSet, type CompiledSet } from "./sets.js";
 import { lookup } from "./sets.js";
 import { BITMASK_TYPES, constScalar, type PartialBits, type Val, type XVal } from "./values.js";
@@ -12,16 +12,47 @@ import { findElement } from "./expr/lookup.js";
 
 export type Test = boolean | { indeterminate: string } | Extract<XVal, { choose: unknown }>;
 
-const single = new WeakMap<NftExpr, CompiledSet>();
+/**
+ * What a relational statement's right side calls for, found once per statement: a packet's
+ * walk meets the same few tests over and over, and telling their kind apart (a datatype's
+ * name in a set, literals walked for a one-element set) cost more than the tests.
+ */
+interface Plan {
+  /** A set or map on the right (membership), or why the operator cannot test one. */
+  set: boolean;
+  badSetOp: boolean;
+  /** A number where the left may be an interface name (`iif 3`). */
+  ifIndex: boolean;
+  /** `exists` / `missing`: whether the expression should have found something. */
+  want: boolean | undefined;
+  /** A bitmask type's "any of these bits" (implicit) or "none of them" (!=). */
+  bits: bigint | undefined;
+  ordering: boolean;
+  /** A constant, prefix, range or concatenation of them, as a one-element set. */
+  literal: CompiledSet | undefined;
+}
 
-/** A constant, prefix, range or concatenation as a one-element set, compiled once. */
-function asSet(e: NftExpr): CompiledSet {
-  let s = single.get(e);
-  if (!s) {
-    s = compileSet("value", [{ key: e }]);
-    single.set(e, s);
-  }
-  return s;
+const PLANS = new WeakMap<NftMatch, Plan>();
+
+function planOf(m: NftMatch): Plan {
+  let p = PLANS.get(m);
+  if (!p) PLANS.set(m, (p = makePlan(m)));
+  return p;
+}
+
+function makePlan(m: NftMatch): Plan {
+  const r = m.right;
+  const set = r.kind === "set" || r.kind === "setref";
+  const isConst = r.kind === "const";
+  return {
+    set,
+    badSetOp: set && m.op !== "implicit" && m.op !== "==" && m.op !== "!=",
+    ifIndex: isConst && r.type !== "boolean" && typeof r.value !== "string",
+    want: isConst && r.type === "boolean" ? constScalar(r) !== 0n : undefined,
+    bits: isConst && BITMASK_TYPES.has(r.type) && (m.op === "implicit" || m.op === "!=") ? (constScalar(r) as bigint) : undefined,
+    ordering: m.op === "<" || m.op === ">" || m.op === "<=" || m.op === ">=",
+    literal: literal(r) ? compileSet("value", [{ key: r }]) : undefined,
+  };
 }
 
 /** Whether every leaf of `e` is a literal a set element may hold. */
@@ -35,27 +66,27 @@ const truthy = (v: Val): boolean => (typeof v === "bigint" ? v !== 0n : typeof v
 export function relational(m: NftMatch, left: Val, env: NftEnv): Test {
   const r = m.right;
   const negate = m.op === "!=";
-  if (r.kind === "set" || r.kind === "setref") {
-    if (m.op !== "implicit" && m.op !== "==" && m.op !== "!=") return { indeterminate: `${m.op} against a set` };
-    const f = findElement(r, left, env);
+  const plan = planOf(m);
+  if (plan.set) {
+    if (plan.badSetOp) return { indeterminate: `${m.op} against a set` };
+    const f = findElement(r as NftSetLiteral | NftSetRef, left, env);
     if ("indeterminate" in f) return f;
     return f.found !== negate;
   }
-  if (typeof left === "string" && r.kind === "const" && r.type !== "boolean" && typeof r.value !== "string") {
+  if (plan.ifIndex && typeof left === "string") {
     // `iif 3`: an interface by index, which names do not give.
-    return { indeterminate: `${r.type} ${r.value}: the node facts do not give interface indexes` };
+    const c = r as NftConst;
+    return { indeterminate: `${c.type} ${c.value}: the node facts do not give interface indexes` };
   }
-  if (r.kind === "const" && r.type === "boolean") {
+  if (plan.want !== undefined) {
     // `exists` / `missing`: whether the expression found anything.
-    const want = constScalar(r) !== 0n;
-    return (truthy(left) === want) !== negate;
+    return (truthy(left) === plan.want) !== negate;
   }
-  if (r.kind === "const" && BITMASK_TYPES.has(r.type) && (m.op === "implicit" || m.op === "!=") && typeof left === "bigint") {
-    const bits = constScalar(r) as bigint;
+  if (plan.bits !== undefined && typeof left === "bigint") {
     // nft compiles both to a masked compare: any of the bits (implicit), none of them (!=).
-    return ((left & bits) !== 0n) !== negate;
+    return ((left & plan.bits) !== 0n) !== negate;
   }
-  if (m.op === "<" || m.op === ">" || m.op === "<=" || m.op === ">=") {
+  if (plan.ordering) {
     const rv = rightValue(r, env);
     if (!("val" in rv)) return "absent" in rv ? false : rv;
     const a = left;
@@ -63,7 +94,7 @@ export function relational(m: NftMatch, left: Val, env: NftEnv): Test {
     if (typeof a !== "bigint" || typeof b !== "bigint") return { indeterminate: `${m.op} between values that are not numbers` };
     return m.op === "<" ? a < b : m.op === ">" ? a > b : m.op === "<=" ? a <= b : a >= b;
   }
-  if (literal(r)) return (lookup(asSet(r), left) !== undefined) !== negate;
+  if (plan.literal) return (lookup(plan.literal, left) !== undefined) !== negate;
   const rv = rightValue(r, env);
   if (!("val" in rv)) return "absent" in rv ? false : rv;
   return (sameVal(left, rv.val)) !== negate;

@@ -10,10 +10,11 @@ import type { Hook, StateAssumptions, Step } from "../../model/evaluation.js";
 import type { Family } from "../../model/ast.js";
 import { alternative, assume, fork, type Branch } from "../branch.js";
 import { before, finishStep, finishUnchanged, ForkWalk, type Before, type ForkCursor, type TableResult, type TraverseContext } from "../traverse.js";
+import type { NftExpr } from "../../model/nft.js";
 import type { NftBase, NftCompiledChain, NftCompiledRule } from "./compile.js";
 import { evaluateExpr } from "./expr/index.js";
-import { runStmt, type StmtEnv, type StmtResult } from "./statements.js";
-import type { Val } from "./values.js";
+import { NEXT, runStmt, type StmtEnv, type StmtResult } from "./statements.js";
+import type { Val, XVal } from "./values.js";
 
 export interface NftRunOptions {
   /** The chain runs before conntrack (see expr/ct.ts). */
@@ -42,87 +43,122 @@ function cursorOf(br: Branch, chain: NftCompiledChain, at: number, stmt: number,
   return { br, chain, at, stmt, bindings, prior, calls, joins: [], ended };
 }
 
-const VERDICT_WORDS: Readonly<Record<string, string>> = { accept: "ACCEPT", drop: "DROP", reject: "REJECT", queue: "QUEUE", continue: "CONTINUE", return: "RETURN" };
+/** A verdict's step word (a switch: a lookup in a table by a varying key is the slow kind of property read). */
+function verdictWord(v: string): string {
+  switch (v) {
+    case "accept":
+      return "ACCEPT";
+    case "drop":
+      return "DROP";
+    case "reject":
+      return "REJECT";
+    case "queue":
+      return "QUEUE";
+    case "continue":
+      return "CONTINUE";
+    case "return":
+      return "RETURN";
+    default:
+      return v;
+  }
+}
 
 /** Runs the base chain `base` for `br`: every way it can end. */
 export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, opts: NftRunOptions): NftResult[] {
-  const hook: Hook = base.hook;
-  const table = base.table;
-  const family: Family = ctx.family;
-  const assumed: StateAssumptions = ctx.assumed ?? {};
-  const budget = (ctx.budget ??= { opened: 0 });
-  const results: NftResult[] = [];
-  const forks = new ForkWalk<NftCompiledChain, Cursor>(cursorOf(br, base.chain, 0, 0, []), budget, results, ctx.apart);
-  const place = `nft ${table.family} ${table.name}`;
-  const env: StmtEnv = {
-    br, hook, family, node: ctx.node, table, beforeConntrack: opts.beforeConntrack, assumed, bindings: undefined,
-    ipsets: ctx.ipsets, chainType: base.type, eval: (e) => evaluateExpr(e, env),
-  };
+  return new BaseChainWalk(br, base, ctx, opts).run();
+}
 
-  const step = (chain: string, cr: NftCompiledRule | undefined, verdict: string, element?: string): Step => {
-    const s: Step = {
-      hook, table: "nft", chain, rule: cr ? cr.index + 1 : "policy", verdict, matched: true,
-      nft: { family: table.family, table: table.name, priority: base.priority },
-    };
+/**
+ * What a rule's statements read and change, pointed at the history whose rule runs: one per
+ * walk, its `eval` on the prototype (a base chain's walk allocates no closures: a packet meets
+ * a dozen base chains, and their closures were a fifth of its garbage).
+ */
+class WalkEnv implements StmtEnv {
+  bindings: ReadonlyMap<object, Val> | undefined = undefined;
+  constructor(
+    public br: Branch,
+    readonly hook: Hook,
+    readonly family: Family,
+    readonly node: TraverseContext["node"],
+    readonly table: NftBase["table"],
+    readonly beforeConntrack: boolean,
+    readonly assumed: StateAssumptions,
+    readonly ipsets: TraverseContext["ipsets"],
+    readonly chainType: NftBase["type"],
+  ) {}
+  eval(e: NftExpr): XVal {
+    return evaluateExpr(e, this);
+  }
+}
+
+/** A merged history going on from its join: its cursor at the start of the join's rule. */
+function resumeAt(cursor: Cursor, b: Branch, joins: Cursor["joins"]): Cursor {
+  const c = cursorOf(b, cursor.chain, cursor.at, 0, cursor.calls);
+  c.joins = joins;
+  return c;
+}
+
+/** One base chain's walk for one branch: its histories' cursors on a work list (ForkWalk), jumps on per-history call stacks. */
+class BaseChainWalk {
+  private readonly results: NftResult[] = [];
+  private readonly forks: ForkWalk<NftCompiledChain, Cursor>;
+  private readonly env: WalkEnv;
+  private readonly table: NftBase["table"];
+  private readonly hook: Hook;
+
+  constructor(br: Branch, private readonly base: NftBase, private readonly ctx: TraverseContext, opts: NftRunOptions) {
+    this.hook = base.hook;
+    this.table = base.table;
+    const budget = (ctx.budget ??= { opened: 0 });
+    this.forks = new ForkWalk<NftCompiledChain, Cursor>(cursorOf(br, base.chain, 0, 0, []), budget, this.results, ctx.apart);
+    this.env = new WalkEnv(br, base.hook, ctx.family, ctx.node, base.table, opts.beforeConntrack, ctx.assumed ?? {}, ctx.ipsets, base.type);
+  }
+
+  run(): NftResult[] {
+    this.forks.run((c) => this.walk(c), resumeAt);
+    return this.results;
+  }
+
+  /** Where a fork's alternatives are told apart: the table, as traces name it. */
+  private get place(): string {
+    return `nft ${this.table.family} ${this.table.name}`;
+  }
+
+  private step(chain: string, cr: NftCompiledRule | undefined, verdict: string, element?: string): Step {
+    const table = this.table;
+    const nft: NonNullable<Step["nft"]> = { family: table.family, table: table.name, priority: this.base.priority };
+    const s: Step = { hook: this.hook, table: "nft", chain, rule: cr ? cr.index + 1 : "policy", verdict, matched: true, nft };
     if (cr) {
-      if (cr.rule.handle !== undefined) s.nft!.handle = cr.rule.handle;
-      s.nft!.text = cr.text;
+      if (cr.rule.handle !== undefined) nft.handle = cr.rule.handle;
+      nft.text = cr.text;
     }
-    if (element !== undefined) s.nft!.element = element;
+    if (element !== undefined) nft.element = element;
     return s;
-  };
+  }
 
-  const split = (c: Cursor, children: Cursor[], cr: NftCompiledRule): void => forks.split(c, children, c.chain.name, cr.index);
-  forks.run(walk, (cursor, b, joins) => {
-    const c = cursorOf(b, cursor.chain, cursor.at, 0, cursor.calls);
-    c.joins = joins;
-    return c;
-  });
-  return results;
+  private split(c: Cursor, children: Cursor[], cr: NftCompiledRule): void {
+    this.forks.split(c, children, c.chain.name, cr.index);
+  }
 
-  function walk(c: Cursor): void {
+  private walk(c: Cursor): void {
+    const forks = this.forks;
     for (;;) {
       if (forks.parks(c, c.stmt === 0 && c.bindings === undefined)) return;
       if (c.at >= c.chain.rules.length) {
-        if (!chainEnd(c)) return;
+        if (!this.chainEnd(c)) return;
         continue;
       }
-      if (!runRule(c, c.chain.rules[c.at]!)) return;
+      if (!this.runRule(c, c.chain.rules[c.at]!)) return;
     }
-  }
-
-  /** Moves what the rule did onto its step; `prior` is undefined for a rule that cannot change the packet. */
-  function finish(s: Step, br: Branch, prior: Before | undefined): void {
-    if (prior) finishStep(s, br, prior);
-    else finishUnchanged(s, br);
-  }
-
-  /** Next rule of the same chain. */
-  function nextRule(c: Cursor): true {
-    c.at++;
-    c.stmt = 0;
-    c.bindings = undefined;
-    c.prior = undefined;
-    return true;
-  }
-
-  /**
-   * A copy of the branch for one side of a fork mid-rule: what the rule's earlier statements
-   * noted (rewrites, a log line) goes with it, for the rule's step.
-   */
-  function child(br: Branch, side: Branch): Branch {
-    side.notes = [...br.notes];
-    if (br.logLine !== undefined) side.logLine = br.logLine;
-    return side;
   }
 
   /** The step of a rule that stopped part way, when verbose or when its earlier statements changed something. */
   /** `failed` is worded only when the step is shown (printing costs more than the test). */
-  function partial(br: Branch, chainName: string, cr: NftCompiledRule, prior: Before | undefined, failed: string | (() => string)): void {
+  private partial(br: Branch, chainName: string, cr: NftCompiledRule, prior: Before | undefined, failed: string | (() => string)): void {
     const p = br.pkt;
     const changed = (prior !== undefined && (prior.mark !== p.mark || prior.ctmark !== p.ct.mark || prior.ctstate !== p.ct.state)) || br.notes.length > 0 || br.logLine !== undefined;
-    if (ctx.verbose || changed) {
-      const s: Step = { ...step(chainName, cr, "NO MATCH"), matched: false, failed: typeof failed === "string" ? failed : failed() };
+    if (this.ctx.verbose || changed) {
+      const s: Step = { ...this.step(chainName, cr, "NO MATCH"), matched: false, failed: typeof failed === "string" ? failed : failed() };
       finish(s, br, prior);
       br.steps.push(s);
     }
@@ -130,114 +166,119 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
   }
 
   /** Runs the rule at the cursor from its statement `c.stmt`. True when the history goes on at the cursor. */
-  function runRule(c: Cursor, cr: NftCompiledRule): boolean {
+  private runRule(c: Cursor, cr: NftCompiledRule): boolean {
     const br = c.br;
     // Only a rule that can change the packet needs its before-state (most test and jump).
     const prior = c.prior ?? (cr.mutates ? before(br.pkt) : undefined);
     const stmts = cr.rule.stmts;
+    const hook = this.hook;
     // One environment for the whole walk, pointed at this rule's history: a rule costs no allocation of its own.
+    const env = this.env;
     env.br = br;
     env.bindings = c.bindings;
     for (let k = c.stmt; k < stmts.length; k++) {
       const r: StmtResult = runStmt(stmts[k]!, env);
+      // Most statements let the rule go on: told by identity, before reading a result of one of many shapes.
+      if (r === NEXT) continue;
       switch (r.kind) {
         case "next":
           continue;
         case "assumed":
           assume(br, r.assuming);
           if (r.passes) continue;
-          return noMatch(c, cr, prior, `${cr.text}: ${r.assuming}`);
+          return this.noMatch(c, cr, prior, `${cr.text}: ${r.assuming}`);
         case "break":
-          return noMatch(c, cr, prior, r.failed);
+          return this.noMatch(c, cr, prior, r.failed);
         case "choose": {
           const children: Cursor[] = [];
           r.choices.forEach((ch, i) => {
             const nb = child(br, ch.probability !== undefined
               ? fork(br, ch.probability)
-              : alternative(br, { condition: `${place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} =${i}`, holds: true, text: ch.label }));
+              : alternative(br, { condition: `${this.place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} =${i}`, holds: true, text: ch.label }));
             if (ch.probability !== undefined) nb.randomChoice = ch.label;
             const bindings = new Map(c.bindings ?? []);
             bindings.set(r.expr, ch.val);
             children.push(cursorOf(nb, c.chain, c.at, k, c.calls.slice(), bindings, prior));
           });
-          split(c, children, cr);
+          this.split(c, children, cr);
           return false;
         }
         case "unknown-test": {
-          const condition = `${place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} ${br.pkt.mark}`;
+          const condition = `${this.place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} ${br.pkt.mark}`;
           const known = br.given.find((l) => l.condition === condition);
           if (known) {
             if (known.holds) continue;
-            return noMatch(c, cr, prior, `${cr.text}: ${r.why}`);
+            return this.noMatch(c, cr, prior, `${cr.text}: ${r.why}`);
           }
           const yes = child(br, alternative(br, { condition, holds: true, text: `${cr.text}: assumed to match (${r.why})` }));
           const no = child(br, alternative(br, { condition, holds: false, text: `${cr.text}: assumed not to match (${r.why})` }));
-          partial(no, c.chain.name, cr, prior, r.why);
-          split(c, [
+          this.partial(no, c.chain.name, cr, prior, r.why);
+          this.split(c, [
             cursorOf(yes, c.chain, c.at, k + 1, c.calls.slice(), c.bindings, prior),
             cursorOf(no, c.chain, c.at + 1, 0, c.calls.slice()),
           ], cr);
           return false;
         }
         case "unknown-action": {
-          const condition = `${place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} action`;
+          const condition = `${this.place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} action`;
           const goOn = child(br, alternative(br, { condition, holds: false, text: `${cr.text}: assumed to let the packet continue (${r.why})` }));
           const stop = child(br, alternative(br, { condition, holds: true, text: `${cr.text}: assumed to decide the packet's fate (${r.why})` }));
-          const stopStep = step(c.chain.name, cr, "?");
+          const stopStep = this.step(c.chain.name, cr, "?");
           finish(stopStep, stop, prior);
           stop.steps.push(stopStep);
-          split(c, [
+          this.split(c, [
             cursorOf(goOn, c.chain, c.at, k + 1, c.calls.slice(), c.bindings, prior),
             cursorOf(stop, c.chain, c.at + 1, 0, [], undefined, undefined, { br: stop, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: r.why }),
           ], cr);
           return false;
         }
         case "end": {
-          const s = step(c.chain.name, cr, r.verdict === "DROP" ? "DROP" : "?");
+          const s = this.step(c.chain.name, cr, r.verdict === "DROP" ? "DROP" : "?");
           finish(s, br, prior);
           br.steps.push(s);
-          results.push({ br, verdict: r.verdict, chain: c.chain.name, rule: cr.index + 1, detail: r.detail });
+          this.results.push({ br, verdict: r.verdict, chain: c.chain.name, rule: cr.index + 1, detail: r.detail });
           return false;
         }
         case "verdict":
-          return verdict(c, cr, prior, r);
+          return this.verdict(c, cr, prior, r);
       }
     }
     // Every statement ran without a verdict: the rule matched, the walk goes on.
-    const s = step(c.chain.name, cr, "CONTINUE");
+    const s = this.step(c.chain.name, cr, "CONTINUE");
     finish(s, br, prior);
     br.steps.push(s);
     return nextRule(c);
   }
 
   /** The rule stops without a verdict; what its earlier statements did stays (a mark set, a counter). */
-  function noMatch(c: Cursor, cr: NftCompiledRule, prior: Before | undefined, failed: string | (() => string)): boolean {
-    partial(c.br, c.chain.name, cr, prior, failed);
+  private noMatch(c: Cursor, cr: NftCompiledRule, prior: Before | undefined, failed: string | (() => string)): boolean {
+    this.partial(c.br, c.chain.name, cr, prior, failed);
     return nextRule(c);
   }
 
-  function verdict(c: Cursor, cr: NftCompiledRule, prior: Before | undefined, r: Extract<StmtResult, { kind: "verdict" }>): boolean {
+  private verdict(c: Cursor, cr: NftCompiledRule, prior: Before | undefined, r: Extract<StmtResult, { kind: "verdict" }>): boolean {
     const br = c.br;
-    const jump = r.verdict === "jump" || r.verdict === "goto" ? jumpOf(r) : undefined;
+    const table = this.table;
+    const jump = r.verdict === "jump" || r.verdict === "goto" ? this.jumpOf(r) : undefined;
     const word = r.nat ? (br.pendingNat ? r.verdict === "accept" ? natWord(cr) : "ACCEPT" : "ACCEPT")
-      : jump ? jump.word : VERDICT_WORDS[r.verdict] ?? r.verdict;
-    const s = step(c.chain.name, cr, word, r.element);
+      : jump ? jump.word : verdictWord(r.verdict);
+    const s = this.step(c.chain.name, cr, word, r.element);
     finish(s, br, prior);
     br.steps.push(s);
     switch (r.verdict) {
       case "continue":
         return nextRule(c);
       case "return":
-        return chainEnd(c);
+        return this.chainEnd(c);
       case "jump":
       case "goto": {
         const target = jump!.target;
         if (!target) {
-          results.push({ br, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: `${r.verdict} to chain ${r.chain}, which table ${table.family} ${table.name} does not have` });
+          this.results.push({ br, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: `${r.verdict} to chain ${r.chain}, which table ${table.family} ${table.name} does not have` });
           return false;
         }
         if (c.calls.length >= table.chains.size) {
-          results.push({ br, verdict: "ERROR", chain: c.chain.name, rule: cr.index + 1, detail: `jumps nested deeper than the table has chains: a loop through ${r.chain}` });
+          this.results.push({ br, verdict: "ERROR", chain: c.chain.name, rule: cr.index + 1, detail: `jumps nested deeper than the table has chains: a loop through ${r.chain}` });
           return false;
         }
         if (r.verdict === "jump") c.calls.push({ chain: c.chain, resume: cr.index + 1 });
@@ -253,14 +294,15 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
         const res: NftResult = { br, verdict: v, chain: c.chain.name, rule: cr.index + 1 };
         if (r.detail !== undefined) res.detail = r.detail;
         if (r.nat) res.nat = true;
-        results.push(res);
+        this.results.push(res);
         return false;
       }
     }
   }
 
   /** A jump's or goto's target and step word, found once per statement or map element. */
-  function jumpOf(r: Extract<StmtResult, { kind: "verdict" }>): { target: NftCompiledChain | undefined; word: string } {
+  private jumpOf(r: Extract<StmtResult, { kind: "verdict" }>): { target: NftCompiledChain | undefined; word: string } {
+    const table = this.table;
     let j = r.from ? table.jumps.get(r.from) : undefined;
     if (!j) {
       j = { target: r.chain !== undefined ? table.chains.get(r.chain) : undefined, word: `${r.verdict.toUpperCase()} ${r.chain}` };
@@ -270,7 +312,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
   }
 
   /** End of a chain (or return): back to the caller, or the base chain's policy. */
-  function chainEnd(c: Cursor): boolean {
+  private chainEnd(c: Cursor): boolean {
     const frame = c.calls.pop();
     if (frame) {
       c.chain = frame.chain;
@@ -280,15 +322,47 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
       c.prior = undefined;
       return true;
     }
+    const base = this.base;
     const policy = base.policy === "drop" ? "DROP" : "ACCEPT";
-    c.br.steps.push(step(base.chain.name, undefined, policy));
-    results.push({ br: c.br, verdict: policy, chain: base.chain.name, rule: "policy" });
+    c.br.steps.push(this.step(base.chain.name, undefined, policy));
+    this.results.push({ br: c.br, verdict: policy, chain: base.chain.name, rule: "policy" });
     return false;
   }
 }
 
-/** The verdict word of a nat statement's step: DNAT, SNAT, MASQUERADE, REDIRECT. */
-function natWord(cr: NftCompiledRule): string {
-  const n = cr.rule.stmts.find((s) => s.kind === "nat");
-  return n && n.kind === "nat" ? n.type.toUpperCase() : "ACCEPT";
+/** Moves what the rule did onto its step; `prior` is undefined for a rule that cannot change the packet. */
+function finish(s: Step, br: Branch, prior: Before | undefined): void {
+  if (prior) finishStep(s, br, prior);
+  else finishUnchanged(s, br);
 }
+
+/** Next rule of the same chain. */
+function nextRule(c: Cursor): true {
+  c.at++;
+  c.stmt = 0;
+  c.bindings = undefined;
+  c.prior = undefined;
+  return true;
+}
+
+/**
+ * A copy of the branch for one side of a fork mid-rule: what the rule's earlier statements
+ * noted (rewrites, a log line) goes with it, for the rule's step.
+ */
+function child(br: Branch, side: Branch): Branch {
+  side.notes = [...br.notes];
+  if (br.logLine !== undefined) side.logLine = br.logLine;
+  return side;
+}
+
+/** The verdict word of a nat statement's step: DNAT, SNAT, MASQUERADE, REDIRECT (found once per rule). */
+function natWord(cr: NftCompiledRule): string {
+  let w = NAT_WORDS.get(cr);
+  if (w === undefined) {
+    const n = cr.rule.stmts.find((s) => s.kind === "nat");
+    NAT_WORDS.set(cr, (w = n && n.kind === "nat" ? n.type.toUpperCase() : "ACCEPT"));
+  }
+  return w;
+}
+
+const NAT_WORDS = new WeakMap<NftCompiledRule, string>();

@@ -40,10 +40,13 @@ export interface CompiledSet {
  * different values share a key.
  */
 function exactKey(v: Scalar): string | number {
-  return typeof v === "bigint" && v >= 0n && v <= MAX_EXACT ? Number(v) : valKey(v);
+  if (typeof v === "bigint") {
+    // Above 2^53 - 1 a number rounds to 2^53 or more, never a safe integer: the test is exact.
+    const n = Number(v);
+    if (n >= 0 && Number.isSafeInteger(n)) return n;
+  }
+  return valKey(v);
 }
-
-const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 function newLevel(): Level {
   return { exact: new Map(), intervals: [], maxHi: [], prefixes: [], seen: new Map() };
@@ -144,6 +147,13 @@ function finish(level: Level): void {
  */
 function intervalHits(level: Level, v: bigint): Array<Level | number[]> {
   const xs = level.intervals;
+  const out: Array<Level | number[]> = [];
+  for (let i = lastStartingAtOrBelow(xs, v); i >= 0 && level.maxHi[i]! >= v; i--) if (xs[i]!.hi >= v) out.push(xs[i]!.next);
+  return out;
+}
+
+/** Binary search: the last interval (sorted by `lo`) starting at or below `v`, or -1. */
+function lastStartingAtOrBelow(xs: Level["intervals"], v: bigint): number {
   let lo = 0;
   let hi = xs.length - 1;
   let at = -1;
@@ -154,27 +164,61 @@ function intervalHits(level: Level, v: bigint): Array<Level | number[]> {
       lo = mid + 1;
     } else hi = mid - 1;
   }
-  const out: Array<Level | number[]> = [];
-  for (let i = at; i >= 0 && level.maxHi[i]! >= v; i--) if (xs[i]!.hi >= v) out.push(xs[i]!.next);
-  return out;
+  return at;
 }
 
 /** lookup of a one-part value: the first element of the root level's hits (exact, interval, prefix) ending there. */
 function lookupOne(level: Level, p: Scalar): number | undefined {
   let best: number | undefined;
-  const take = (n: Level | number[]) => {
-    if (Array.isArray(n)) for (const i of n) if (best === undefined || i < best) best = i;
-  };
   const ex = level.exact.get(exactKey(p));
-  if (ex) take(ex);
-  if (typeof p === "bigint" && level.intervals.length) for (const n of intervalHits(level, p)) take(n);
-  if (typeof p === "string") for (const x of level.prefixes) if (p.startsWith(x.text)) take(x.next);
+  if (ex) best = firstOf(ex, best);
+  if (typeof p === "bigint" && level.intervals.length) best = firstInIntervals(level, p, best);
+  if (typeof p === "string") for (const x of level.prefixes) if (p.startsWith(x.text)) best = firstOf(x.next, best);
   return best;
+}
+
+/** intervalHits' walk for a last part, keeping the first element without a list of the hits. */
+function firstInIntervals(level: Level, v: bigint, best: number | undefined): number | undefined {
+  const xs = level.intervals;
+  for (let i = lastStartingAtOrBelow(xs, v); i >= 0 && level.maxHi[i]! >= v; i--) if (xs[i]!.hi >= v) best = firstOf(xs[i]!.next, best);
+  return best;
+}
+
+/** The lower of `best` and the first element a hit ends at (none when the hit is a deeper level). */
+function firstOf(n: Level | number[], best: number | undefined): number | undefined {
+  if (Array.isArray(n)) for (const i of n) if (best === undefined || i < best) best = i;
+  return best;
+}
+
+const NOT_EXACT = -1;
+
+/**
+ * lookup of a concatenation through levels holding exact keys only (kube-proxy's and most
+ * maps): one hash lookup per part and no work list. NOT_EXACT when some level on the way has
+ * intervals or name prefixes, where several paths may hold the value (lookup's work list then).
+ */
+function lookupExact(root: Level, parts: readonly Scalar[]): number | undefined | typeof NOT_EXACT {
+  let level = root;
+  for (let k = 0; k < parts.length; k++) {
+    if (level.intervals.length || level.prefixes.length) return NOT_EXACT;
+    const n = level.exact.get(exactKey(parts[k]!));
+    if (n === undefined) return undefined;
+    if (Array.isArray(n)) {
+      if (k !== parts.length - 1) return undefined;
+      let best: number | undefined;
+      for (const i of n) if (best === undefined || i < best) best = i;
+      return best;
+    }
+    level = n;
+  }
+  return undefined;
 }
 
 /** The first element (in set order) whose key holds `v`, or undefined. */
 export function lookup(set: CompiledSet, v: Val): number | undefined {
   if (!Array.isArray(v)) return lookupOne(set.root, v as Scalar);
+  const exact = lookupExact(set.root, v);
+  if (exact !== NOT_EXACT) return exact;
   const parts: readonly Scalar[] = Array.isArray(v) ? v : [v as Scalar];
   let best: number | undefined;
   const work: Array<{ level: Level; k: number }> = [{ level: set.root, k: 0 }];

@@ -46,6 +46,16 @@ const NAME_TYPES: ReadonlySet<string> = new Set(["ifname", "string", "iface_inde
 /** A constant as a scalar (addresses as numbers). */
 export function constScalar(c: NftConst): Scalar {
   if (typeof c.value === "bigint") return c.value;
+  // Read once per constant: a rule's constants are met by every packet that reaches it.
+  let v = constScalars.get(c);
+  if (v === undefined) constScalars.set(c, (v = readConst(c)));
+  return v;
+}
+
+const constScalars = new WeakMap<NftConst, Scalar>();
+
+function readConst(c: NftConst): Scalar {
+  if (typeof c.value === "bigint") return c.value;
   if (typeof c.value === "number") return BigInt(Math.trunc(c.value));
   // An address, whatever datatype name the reader gave it (`ct original saddr` of an inet table...); names stay names.
   if (ADDRESS_TYPES.has(c.type) || (!NAME_TYPES.has(c.type) && /^[0-9.]+$|:/.test(c.value))) {
@@ -55,8 +65,23 @@ export function constScalar(c: NftConst): Scalar {
   return c.value;
 }
 
+/**
+ * `BigInt(n)` of a packet field (a port, a protocol, a mark): the values below 2^16 made once
+ * each, as a packet's fields are read by rule after rule.
+ */
+export function fieldBig(n: number): bigint {
+  // (n & 0xffff) === n: an integer from 0 to 65535, in one test.
+  if ((n & 0xffff) === n) return (small[n] ??= BigInt(n));
+  return BigInt(n);
+}
+
+const small: bigint[] = [];
+
 /** An IPv4 or IPv6 address as a number, or undefined. */
 export function addressNum(text: string): bigint | undefined {
+  // A packet's two addresses are read again and again by one walk: the last two are at hand without hashing.
+  if (text === recent[0]) return recentNum[0];
+  if (text === recent[1]) return recentNum[1];
   let b = addressNums.get(text);
   if (b === undefined && !addressNums.has(text)) {
     const n = ipToNum(text, text.includes(":") ? "ipv6" : "ipv4");
@@ -65,8 +90,15 @@ export function addressNum(text: string): bigint | undefined {
     if (addressNums.size >= 100_000) addressNums.clear();
     addressNums.set(text, b);
   }
+  recent[1] = recent[0];
+  recentNum[1] = recentNum[0];
+  recent[0] = text;
+  recentNum[0] = b;
   return b;
 }
+
+const recent: [string | undefined, string | undefined] = [undefined, undefined];
+const recentNum: [bigint | undefined, bigint | undefined] = [undefined, undefined];
 
 /** Addresses met before, as numbers: a packet's address is read by many rules. */
 const addressNums = new Map<string, bigint | undefined>();

@@ -6,7 +6,7 @@
  */
 import type { NftCt } from "../../../model/nft.js";
 import type { CtStatusBit } from "../../../model/evaluation.js";
-import { addressNum } from "../values.js";
+import { addressNum, fieldBig } from "../values.js";
 import { absent, unknown, value, type NftEnv } from "./env.js";
 import type { XVal } from "../values.js";
 
@@ -36,15 +36,15 @@ export function ct(e: NftCt, env: NftEnv): XVal {
       return { indeterminate: `ct status: ${unsure.map((k) => `${k} ${c.statusUnknown![k]}`).join("; ")}`, partial: { bits, unknown: unknownBits } };
     }
     case "mark":
-      return value(BigInt(c.mark));
+      return value(fieldBig(c.mark));
     case "zone":
-      return value(BigInt(c.zone));
+      return value(fieldBig(c.zone));
     case "helper":
       return c.helper === undefined ? absent("the connection has no helper") : value(c.helper);
     case "l3proto":
       return value(p.family === "ipv4" ? 2n : 10n);
     case "protocol":
-      return value(BigInt(p.proto));
+      return value(fieldBig(p.proto));
     case "saddr":
     case "daddr":
     case "proto-src":
@@ -61,7 +61,7 @@ export function ct(e: NftCt, env: NftEnv): XVal {
         return n === undefined ? unknown(`ct ${dir} ${key} cannot be read`) : value(n);
       }
       const port = key === "proto-src" ? t.sport : t.dport;
-      return port === undefined ? unknown(`ct ${dir} ${key}: the connection's port is not given`) : value(BigInt(port));
+      return port === undefined ? unknown(`ct ${dir} ${key}: the connection's port is not given`) : value(fieldBig(port));
     }
     default:
       return unknown(`ct ${e.key}: conntrack's ${e.key} is not in the input`);

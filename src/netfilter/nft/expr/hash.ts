@@ -12,12 +12,21 @@ import { MAX_CHOICES } from "./numgen.js";
 export function hash(e: NftHash, env: NftEnv): XVal {
   const bound = env.bindings?.get(e);
   if (bound !== undefined) return value(bound);
+  let r = CHOICES.get(e);
+  if (r === undefined) CHOICES.set(e, (r = choices(e)));
+  return r;
+}
+
+/** What a hash gives, the same for every packet: worked out once per expression. */
+const CHOICES = new WeakMap<NftHash, XVal>();
+
+function choices(e: NftHash): XVal {
   const what = exprText(e);
   if (e.mod <= 0 || e.mod > MAX_CHOICES) return unknown(`${what}: netfate does not compute ${e.mode}`);
-  const choices: Choice[] = [];
+  const list: Choice[] = [];
   for (let i = 0; i < e.mod; i++) {
     const v = BigInt(e.offset + i);
-    choices.push({ val: v, label: `${what} gives ${v} (netfate does not compute ${e.mode}${e.seed === undefined ? "; its seed is random" : ""})` });
+    list.push({ val: v, label: `${what} gives ${v} (netfate does not compute ${e.mode}${e.seed === undefined ? "; its seed is random" : ""})` });
   }
-  return { choose: choices, expr: e };
+  return { choose: list, expr: e };
 }

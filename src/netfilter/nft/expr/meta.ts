@@ -4,7 +4,7 @@
  * `iif`/`oif` (an interface index) of no device stop the rule.
  */
 import type { NftMeta } from "../../../model/nft.js";
-import { addressNum } from "../values.js";
+import { addressNum, fieldBig } from "../values.js";
 import { absent, unknown, value, type NftEnv } from "./env.js";
 import type { XVal } from "../values.js";
 
@@ -32,15 +32,15 @@ export function meta(e: NftMeta, env: NftEnv): XVal {
       return dev === "lo" ? value(ARPHRD_LOOPBACK) : unknown(`meta ${e.key}: the node facts do not give ${dev}'s link type`);
     }
     case "mark":
-      return value(BigInt(p.mark));
+      return value(fieldBig(p.mark));
     case "l4proto":
-      return value(BigInt(p.proto));
+      return value(fieldBig(p.proto));
     case "nfproto":
       return value(NFPROTO[p.family]);
     case "protocol":
       return value(ETHERTYPE[p.family]);
     case "length":
-      return p.length === undefined ? unknown("meta length: the packet's length is not given") : value(BigInt(p.length));
+      return p.length === undefined ? unknown("meta length: the packet's length is not given") : value(fieldBig(p.length));
     case "pkttype":
       return value(pktType(p.dst, p.family));
     case "skuid":

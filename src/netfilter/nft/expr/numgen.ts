@@ -16,15 +16,24 @@ export const MAX_CHOICES = 256;
 export function numgen(e: NftNumgen, env: NftEnv): XVal {
   const bound = env.bindings?.get(e);
   if (bound !== undefined) return value(bound);
+  let r = CHOICES.get(e);
+  if (r === undefined) CHOICES.set(e, (r = choices(e)));
+  return r;
+}
+
+/** What a numgen gives, the same for every packet: worked out once per expression. */
+const CHOICES = new WeakMap<NftNumgen, XVal>();
+
+function choices(e: NftNumgen): XVal {
   const what = exprText(e);
   if (e.mod <= 0) return unknown(`${what}: modulus 0`);
   if (e.mod > MAX_CHOICES) return unknown(`${what}: more than ${MAX_CHOICES} values are not followed one by one`);
-  const choices: Choice[] = [];
+  const list: Choice[] = [];
   for (let i = 0; i < e.mod; i++) {
     const v = BigInt(e.offset + i);
-    choices.push(e.mode === "random"
+    list.push(e.mode === "random"
       ? { val: v, probability: 1 / e.mod, label: `${what}: ${v}` }
       : { val: v, label: `${what} gives ${v} (where the counter stands is not in the input; a fresh rule's first packet gets ${e.offset})` });
   }
-  return { choose: choices, expr: e };
+  return { choose: list, expr: e };
 }

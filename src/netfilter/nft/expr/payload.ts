@@ -6,14 +6,14 @@
  */
 import type { NftPayload } from "../../../model/nft.js";
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP, hasPorts } from "../../../model/packet.js";
-import { addressNum } from "../values.js";
+import { addressNum, fieldBig } from "../values.js";
 import { absent, unknown, value, type NftEnv } from "./env.js";
 import type { XVal } from "../values.js";
 
 const L4: Readonly<Record<string, number>> = { tcp: PROTO_TCP, udp: PROTO_UDP, sctp: PROTO_SCTP, icmp: PROTO_ICMP, icmpv6: PROTO_ICMPV6, udplite: 136, dccp: 33 };
 
 function num(n: number | undefined, what: string): XVal {
-  return n === undefined ? unknown(`the packet's ${what} is not given`) : value(BigInt(n));
+  return n === undefined ? unknown(`the packet's ${what} is not given`) : value(fieldBig(n));
 }
 
 function addr(text: string): XVal {
@@ -52,7 +52,7 @@ export function payload(e: NftPayload, env: NftEnv): XVal {
         return addr(p.dst);
       case "protocol":
       case "nexthdr":
-        return value(BigInt(p.proto));
+        return value(fieldBig(p.proto));
       case "ttl":
       case "hoplimit":
         return num(p.ttl, "TTL");
