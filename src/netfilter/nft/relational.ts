@@ -17,7 +17,7 @@ export type Test = boolean | { indeterminate: string } | Extract<XVal, { choose:
  * walk meets the same few tests over and over, and telling their kind apart (a datatype's
  * name in a set, literals walked for a one-element set) cost more than the tests.
  */
-interface Plan {
+export interface Plan {
   /** A set or map on the right (membership), or why the operator cannot test one. */
   set: boolean;
   badSetOp: boolean;
@@ -34,7 +34,7 @@ interface Plan {
 
 const PLANS = new WeakMap<NftMatch, Plan>();
 
-function planOf(m: NftMatch): Plan {
+export function planOf(m: NftMatch): Plan {
   let p = PLANS.get(m);
   if (!p) PLANS.set(m, (p = makePlan(m)));
   return p;
@@ -63,10 +63,10 @@ function literal(e: NftExpr): boolean {
 
 const truthy = (v: Val): boolean => (typeof v === "bigint" ? v !== 0n : typeof v === "string" ? v !== "" : v.length > 0);
 
-export function relational(m: NftMatch, left: Val, env: NftEnv): Test {
+/** The test of `m` (its plan, planOf's) on its left side's value. */
+export function relational(m: NftMatch, plan: Plan, left: Val, env: NftEnv): Test {
   const r = m.right;
   const negate = m.op === "!=";
-  const plan = planOf(m);
   if (plan.set) {
     if (plan.badSetOp) return { indeterminate: `${m.op} against a set` };
     const f = findElement(r as NftSetLiteral | NftSetRef, left, env);

@@ -13,8 +13,9 @@ import { before, finishStep, finishUnchanged, ForkWalk, type Before, type ForkCu
 import type { NftExpr } from "../../model/nft.js";
 import type { NftBase, NftCompiledChain, NftCompiledRule } from "./compile.js";
 import { evaluateExpr } from "./expr/index.js";
-import { NEXT, runStmt, type StmtEnv, type StmtResult } from "./statements.js";
-import type { Val, XVal } from "./values.js";
+import { NEXT, prepareStmt, type StmtEnv, type StmtResult } from "./statements.js";
+import type { XVal } from "./values.js";
+import type { Binding } from "./expr/env.js";
 
 export interface NftRunOptions {
   /** The chain runs before conntrack (see expr/ct.ts). */
@@ -32,14 +33,14 @@ interface Frame {
 interface Cursor extends ForkCursor<NftCompiledChain, Cursor> {
   /** The statement to go on from (a fork resumes mid-rule). */
   stmt: number;
-  bindings?: Map<object, Val>;
+  bindings?: Binding;
   /** The packet as the rule found it, when resuming mid-rule: the step lists what the whole rule changed (kept only for rules that can change it). */
   prior?: Before;
   calls: Frame[];
 }
 
 /** A cursor with every field there from the start: the walk's cursors share one object shape. */
-function cursorOf(br: Branch, chain: NftCompiledChain, at: number, stmt: number, calls: Frame[], bindings?: Map<object, Val>, prior?: Before, ended?: NftResult): Cursor {
+function cursorOf(br: Branch, chain: NftCompiledChain, at: number, stmt: number, calls: Frame[], bindings?: Binding, prior?: Before, ended?: NftResult): Cursor {
   return { br, chain, at, stmt, bindings, prior, calls, joins: [], ended };
 }
 
@@ -74,7 +75,7 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
  * a dozen base chains, and their closures were a fifth of its garbage).
  */
 class WalkEnv implements StmtEnv {
-  bindings: ReadonlyMap<object, Val> | undefined = undefined;
+  bindings: Binding | undefined = undefined;
   constructor(
     public br: Branch,
     readonly hook: Hook,
@@ -171,13 +172,14 @@ class BaseChainWalk {
     // Only a rule that can change the packet needs its before-state (most test and jump).
     const prior = c.prior ?? (cr.mutates ? before(br.pkt) : undefined);
     const stmts = cr.rule.stmts;
+    const prepared = (cr.prepared ??= stmts.map(prepareStmt));
     const hook = this.hook;
     // One environment for the whole walk, pointed at this rule's history: a rule costs no allocation of its own.
     const env = this.env;
     env.br = br;
     env.bindings = c.bindings;
     for (let k = c.stmt; k < stmts.length; k++) {
-      const r: StmtResult = runStmt(stmts[k]!, env);
+      const r: StmtResult = prepared[k]!(env);
       // Most statements let the rule go on: told by identity, before reading a result of one of many shapes.
       if (r === NEXT) continue;
       switch (r.kind) {
@@ -196,8 +198,7 @@ class BaseChainWalk {
               ? fork(br, ch.probability)
               : alternative(br, { condition: `${this.place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} =${i}`, holds: true, text: ch.label }));
             if (ch.probability !== undefined) nb.randomChoice = ch.label;
-            const bindings = new Map(c.bindings ?? []);
-            bindings.set(r.expr, ch.val);
+            const bindings: Binding = { expr: r.expr, val: ch.val, next: c.bindings };
             children.push(cursorOf(nb, c.chain, c.at, k, c.calls.slice(), bindings, prior));
           });
           this.split(c, children, cr);

@@ -6,13 +6,14 @@
  */
 import type { EvalEnv, MatchResult } from "../../model/evaluation.js";
 import type { IpsetView } from "../../model/evaluation.js";
-import type { NftElement, NftExpr, NftLimit, NftNat, NftQuota, NftStmt, NftVerdictCode } from "../../model/nft.js";
+import type { NftElement, NftExpr, NftLimit, NftMatch, NftNat, NftQuota, NftStmt, NftVerdictCode } from "../../model/nft.js";
 import { bigIntToIp, numText } from "../../model/address.js";
 import { kernelLogLine, natChoice, quotaHasBytes, rateLimitHasTokens } from "../../extensions/nft-effects.js";
 import { natBinding } from "../nat.js";
 import type { NatRange } from "../../extensions/nat-range.js";
 import type { NftEnv } from "./expr/env.js";
-import { partialTest, relational } from "./relational.js";
+import { partialTest, planOf, relational, type Plan } from "./relational.js";
+import { readerOf } from "./expr/index.js";
 import { findElement } from "./expr/lookup.js";
 import { changeElement, changedElement } from "./set-state.js";
 import { constScalar, type Choice, type Val, type XVal } from "./values.js";
@@ -101,22 +102,57 @@ function verdictResult(verdict: NftVerdictCode | "reject", chain: string | undef
 /** What a nat statement that set the binding up gives (nft_nat_eval's verdict). */
 const NAT_ACCEPT = verdictResult("accept", undefined, undefined, undefined, undefined, true);
 
-export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
+/** A relational statement's result, its left side's value given. */
+function matchResult(s: NftMatch, lv: XVal, env: StmtEnv, plan: Plan): StmtResult {
+  if ("indeterminate" in lv && lv.partial) {
+    const t = partialTest(s, lv.partial);
+    if (t !== undefined) return t ? NEXT : failedAt(s);
+  }
+  const l = fromX(lv, s);
+  if (!("val" in l)) return l;
+  const t = relational(s, plan, l.val, env);
+  if (t === true) return NEXT;
+  if (t === false) return failedAt(s);
+  if ("choose" in t) return { kind: "choose", choices: t.choose, expr: t.expr };
+  return { kind: "unknown-test", why: t.indeterminate };
+}
+
+/** A statement ready to run: runStmt with what does not depend on the packet worked out once. */
+export type PreparedStmt = (env: StmtEnv) => StmtResult;
+
+/**
+ * Prepares a rule's statement, once per rule: a test reads its left side without going through
+ * the expression registry (a header field, a meta or ct key) and has its right side's kind and
+ * its failure at hand; a verdict is its result. Every other statement is runStmt itself.
+ */
+export function prepareStmt(s: NftStmt): PreparedStmt {
   switch (s.kind) {
     case "match": {
-      const lv = env.eval(s.left);
-      if ("indeterminate" in lv && lv.partial) {
-        const t = partialTest(s, lv.partial);
-        if (t !== undefined) return t ? NEXT : failedAt(s);
-      }
-      const l = fromX(lv, s);
-      if (!("val" in l)) return l;
-      const t = relational(s, l.val, env);
-      if (t === true) return NEXT;
-      if (t === false) return failedAt(s);
-      if ("choose" in t) return { kind: "choose", choices: t.choose, expr: t.expr };
-      return { kind: "unknown-test", why: t.indeterminate };
+      const read = readerOf(s.left);
+      const plan = planOf(s);
+      const failed = failedAt(s);
+      return (env) => {
+        const lv = read(env);
+        if (!("val" in lv)) return matchResult(s, lv, env, plan);
+        const t = relational(s, plan, lv.val, env);
+        return t === true ? NEXT : t === false ? failed : matchResult(s, lv, env, plan);
+      };
     }
+    case "verdict": {
+      const r = verdictOf(s, s);
+      return () => r;
+    }
+    case "counter":
+      return () => NEXT;
+    default:
+      return (env) => runStmt(s, env);
+  }
+}
+
+export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
+  switch (s.kind) {
+    case "match":
+      return matchResult(s, env.eval(s.left), env, planOf(s));
     case "verdict":
       return verdictOf(s, s);
     case "vmap": {

@@ -4,13 +4,13 @@
  * alternatives, each said, never chances.
  */
 import type { NftHash } from "../../../model/nft.js";
-import { unknown, value, type NftEnv } from "./env.js";
+import { boundValue, unknown, value, type NftEnv } from "./env.js";
 import type { Choice, XVal } from "../values.js";
 import { exprText } from "../rule-text.js";
 import { MAX_CHOICES } from "./numgen.js";
 
 export function hash(e: NftHash, env: NftEnv): XVal {
-  const bound = env.bindings?.get(e);
+  const bound = boundValue(env.bindings, e);
   if (bound !== undefined) return value(bound);
   let r = CHOICES.get(e);
   if (r === undefined) CHOICES.set(e, (r = choices(e)));

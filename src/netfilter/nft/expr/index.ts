@@ -65,3 +65,21 @@ function dispatch(e: NftExpr, env: NftEnv): XVal {
       return (EXPRESSIONS[e.kind] as (e: NftExpr, env: NftEnv) => XVal)(e, env);
   }
 }
+
+/**
+ * How a statement reads `e`, worked out once per statement: a header field, a meta or ct key
+ * (leaves, which nest nothing: no depth to count) by its evaluator directly; anything else
+ * through evaluateExpr.
+ */
+export function readerOf(e: NftExpr): (env: NftEnv) => XVal {
+  switch (e.kind) {
+    case "payload":
+      return (env) => payload(e, env);
+    case "meta":
+      return (env) => meta(e, env);
+    case "ct":
+      return (env) => ct(e, env);
+    default:
+      return (env) => env.eval(e);
+  }
+}

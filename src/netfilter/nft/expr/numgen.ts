@@ -6,7 +6,7 @@
  * test/kernel/nft-semantics.test.ts).
  */
 import type { NftNumgen } from "../../../model/nft.js";
-import { unknown, value, type NftEnv } from "./env.js";
+import { boundValue, unknown, value, type NftEnv } from "./env.js";
 import type { Choice, XVal } from "../values.js";
 import { exprText } from "../rule-text.js";
 
@@ -14,7 +14,7 @@ import { exprText } from "../rule-text.js";
 export const MAX_CHOICES = 256;
 
 export function numgen(e: NftNumgen, env: NftEnv): XVal {
-  const bound = env.bindings?.get(e);
+  const bound = boundValue(env.bindings, e);
   if (bound !== undefined) return value(bound);
   let r = CHOICES.get(e);
   if (r === undefined) CHOICES.set(e, (r = choices(e)));
