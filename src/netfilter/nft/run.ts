@@ -66,13 +66,24 @@ function verdictWord(v: string): string {
 
 /** Runs the base chain `base` for `br`: every way it can end. */
 export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, opts: NftRunOptions): NftResult[] {
-  return new BaseChainWalk(br, base, ctx, opts).run();
+  // One walker serves walk after walk (a packet meets a dozen base chains); a walk that threw
+  // leaves none spare, and the next takes a new one.
+  const w = spare ?? new BaseChainWalk();
+  spare = undefined;
+  const results = w.run(br, base, ctx, opts);
+  spare = w;
+  return results;
 }
+
+let spare: BaseChainWalk | undefined;
+
+/** The results list of a walker between walks (never added to). */
+const IDLE: NftResult[] = [];
 
 /**
  * What a rule's statements read and change, pointed at the history whose rule runs: one per
- * walk, its `eval` on the prototype (a base chain's walk allocates no closures: a packet meets
- * a dozen base chains, and their closures were a fifth of its garbage).
+ * walk, its `eval` on the prototype (a walk allocates no closures: a packet meets a dozen base
+ * chains, and their closures were a fifth of its garbage).
  */
 class WalkEnv implements StmtEnv {
   bindings: Binding | undefined = undefined;
@@ -99,25 +110,47 @@ function resumeAt(cursor: Cursor, b: Branch, joins: Cursor["joins"]): Cursor {
   return c;
 }
 
-/** One base chain's walk for one branch: its histories' cursors on a work list (ForkWalk), jumps on per-history call stacks. */
+/**
+ * Walks one base chain for one branch at a time: its histories' cursors on a work list
+ * (ForkWalk), jumps on per-history call stacks. `run` sets every field: nothing carries over
+ * from one walk to the next.
+ */
 class BaseChainWalk {
-  private readonly results: NftResult[] = [];
-  private readonly forks: ForkWalk<NftCompiledChain, Cursor>;
-  private readonly env: WalkEnv;
-  private readonly table: NftBase["table"];
-  private readonly hook: Hook;
+  private results: NftResult[] = [];
+  private forks: ForkWalk<NftCompiledChain, Cursor> | undefined = undefined;
+  private env: WalkEnv | undefined = undefined;
+  private base: NftBase | undefined = undefined;
+  private ctx: TraverseContext | undefined = undefined;
+  private readonly walkCursor = (c: Cursor): void => this.walk(c);
 
-  constructor(br: Branch, private readonly base: NftBase, private readonly ctx: TraverseContext, opts: NftRunOptions) {
-    this.hook = base.hook;
-    this.table = base.table;
-    const budget = (ctx.budget ??= { opened: 0 });
-    this.forks = new ForkWalk<NftCompiledChain, Cursor>(cursorOf(br, base.chain, 0, 0, []), budget, this.results, ctx.apart);
-    this.env = new WalkEnv(br, base.hook, ctx.family, ctx.node, base.table, opts.beforeConntrack, ctx.assumed ?? {}, ctx.ipsets, base.type);
+  private get table(): NftBase["table"] {
+    return this.base!.table;
   }
 
-  run(): NftResult[] {
-    this.forks.run((c) => this.walk(c), resumeAt);
-    return this.results;
+  private get hook(): Hook {
+    return this.base!.hook;
+  }
+
+  run(br: Branch, base: NftBase, ctx: TraverseContext, opts: NftRunOptions): NftResult[] {
+    const results: NftResult[] = [];
+    this.results = results;
+    this.base = base;
+    this.ctx = ctx;
+    const budget = (ctx.budget ??= { opened: 0 });
+    this.forks = new ForkWalk<NftCompiledChain, Cursor>(cursorOf(br, base.chain, 0, 0, []), budget, results, ctx.apart);
+    this.env = new WalkEnv(br, base.hook, ctx.family, ctx.node, base.table, opts.beforeConntrack, ctx.assumed ?? {}, ctx.ipsets, base.type);
+    this.forks.run(this.walkCursor, resumeAt);
+    this.release();
+    return results;
+  }
+
+  /** Lets go of the walk's branch, node and ruleset: a spare walker holds on to nothing. */
+  private release(): void {
+    this.forks = undefined;
+    this.results = IDLE;
+    this.base = undefined;
+    this.ctx = undefined;
+    this.env = undefined;
   }
 
   /** Where a fork's alternatives are told apart: the table, as traces name it. */
@@ -127,7 +160,7 @@ class BaseChainWalk {
 
   private step(chain: string, cr: NftCompiledRule | undefined, verdict: string, element?: string): Step {
     const table = this.table;
-    const nft: NonNullable<Step["nft"]> = { family: table.family, table: table.name, priority: this.base.priority };
+    const nft: NonNullable<Step["nft"]> = { family: table.family, table: table.name, priority: this.base!.priority };
     const s: Step = { hook: this.hook, table: "nft", chain, rule: cr ? cr.index + 1 : "policy", verdict, matched: true, nft };
     if (cr) {
       if (cr.rule.handle !== undefined) nft.handle = cr.rule.handle;
@@ -138,11 +171,11 @@ class BaseChainWalk {
   }
 
   private split(c: Cursor, children: Cursor[], cr: NftCompiledRule): void {
-    this.forks.split(c, children, c.chain.name, cr.index);
+    this.forks!.split(c, children, c.chain.name, cr.index);
   }
 
   private walk(c: Cursor): void {
-    const forks = this.forks;
+    const forks = this.forks!;
     for (;;) {
       if (forks.parks(c, c.stmt === 0 && c.bindings === undefined)) return;
       if (c.at >= c.chain.rules.length) {
@@ -158,7 +191,7 @@ class BaseChainWalk {
   private partial(br: Branch, chainName: string, cr: NftCompiledRule, prior: Before | undefined, failed: string | (() => string)): void {
     const p = br.pkt;
     const changed = (prior !== undefined && (prior.mark !== p.mark || prior.ctmark !== p.ct.mark || prior.ctstate !== p.ct.state)) || br.notes.length > 0 || br.logLine !== undefined;
-    if (this.ctx.verbose || changed) {
+    if (this.ctx!.verbose || changed) {
       const s: Step = { ...this.step(chainName, cr, "NO MATCH"), matched: false, failed: typeof failed === "string" ? failed : failed() };
       finish(s, br, prior);
       br.steps.push(s);
@@ -175,7 +208,7 @@ class BaseChainWalk {
     const prepared = (cr.prepared ??= stmts.map(prepareStmt));
     const hook = this.hook;
     // One environment for the whole walk, pointed at this rule's history: a rule costs no allocation of its own.
-    const env = this.env;
+    const env = this.env!;
     env.br = br;
     env.bindings = c.bindings;
     for (let k = c.stmt; k < stmts.length; k++) {
@@ -323,7 +356,7 @@ class BaseChainWalk {
       c.prior = undefined;
       return true;
     }
-    const base = this.base;
+    const base = this.base!;
     const policy = base.policy === "drop" ? "DROP" : "ACCEPT";
     c.br.steps.push(this.step(base.chain.name, undefined, policy));
     this.results.push({ br: c.br, verdict: policy, chain: base.chain.name, rule: "policy" });
