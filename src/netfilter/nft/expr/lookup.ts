@@ -14,16 +14,19 @@ export type Found =
   | { found: false }
   | { indeterminate: string };
 
+/** No element holds the value: one object for every miss (most lookups a packet makes miss). */
+const NOT_FOUND: Found = { found: false };
+
 export function findElement(set: NftSetLiteral | NftSetRef, v: Val, env: NftEnv): Found {
   if (set.kind === "setref") {
     const changed = changedElement(env.br, env.table, set.name, v);
-    if (changed) return changed.present ? { found: true, ...(changed.data !== undefined ? { data: changed.data } : {}) } : { found: false };
+    if (changed) return changed.present ? { found: true, ...(changed.data !== undefined ? { data: changed.data } : {}) } : NOT_FOUND;
     const cs = env.table.sets.get(set.name);
     if (!cs) return { indeterminate: `@${set.name} is not declared in table ${env.table.family} ${env.table.name}` };
     const i = lookup(cs, v);
-    return i === undefined ? { found: false } : { found: true, element: cs.elements[i]! };
+    return i === undefined ? NOT_FOUND : { found: true, element: cs.elements[i]! };
   }
   const cs = literalSet(set);
   const i = lookup(cs, v);
-  return i === undefined ? { found: false } : { found: true, element: cs.elements[i]! };
+  return i === undefined ? NOT_FOUND : { found: true, element: cs.elements[i]! };
 }
