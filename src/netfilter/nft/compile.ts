@@ -11,7 +11,6 @@ import { nftFamilySees } from "../../model/nft.js";
 import type { Span } from "../../model/span.js";
 import { compileSet, type CompiledSet } from "./sets.js";
 import { nftRuleText } from "./rule-text.js";
-import type { PreparedStmt } from "./statements.js";
 
 /** A load-time finding about an nft ruleset, located. */
 export interface NftProblem {
@@ -31,8 +30,6 @@ export interface NftCompiledRule {
   readonly text: string;
   /** Some statement of the rule may change the packet or its conntrack entry (its step then lists the change). */
   readonly mutates: boolean;
-  /** Its statements prepared to run (statements.ts), by the first packet that reaches the rule. */
-  prepared: PreparedStmt[] | undefined;
 }
 
 /**
@@ -49,7 +46,6 @@ const PURE_STMTS: ReadonlySet<NftStmt["kind"]> = new Set<NftStmt["kind"]>(["matc
 class CompiledRule implements NftCompiledRule {
   private printed: string | undefined;
   readonly mutates: boolean;
-  prepared: PreparedStmt[] | undefined = undefined;
   constructor(readonly index: number, readonly rule: NftRule) {
     this.mutates = rule.stmts.some((st) => !PURE_STMTS.has(st.kind));
   }

@@ -13,7 +13,7 @@ import { before, finishStep, finishUnchanged, ForkWalk, type Before, type ForkCu
 import type { NftExpr } from "../../model/nft.js";
 import type { NftBase, NftCompiledChain, NftCompiledRule } from "./compile.js";
 import { evaluateExpr } from "./expr/index.js";
-import { NEXT, prepareStmt, type StmtEnv, type StmtResult } from "./statements.js";
+import { NEXT, prepareStmt, type PreparedStmt, type StmtEnv, type StmtResult } from "./statements.js";
 import type { XVal } from "./values.js";
 import type { Binding } from "./expr/env.js";
 
@@ -76,6 +76,9 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
 }
 
 let spare: BaseChainWalk | undefined;
+
+/** Each rule's statements prepared to run (statements.ts), by the first packet that reaches it. */
+const PREPARED = new WeakMap<NftCompiledRule, PreparedStmt[]>();
 
 /** The results list of a walker between walks (never added to). */
 const IDLE: NftResult[] = [];
@@ -205,7 +208,8 @@ class BaseChainWalk {
     // Only a rule that can change the packet needs its before-state (most test and jump).
     const prior = c.prior ?? (cr.mutates ? before(br.pkt) : undefined);
     const stmts = cr.rule.stmts;
-    const prepared = (cr.prepared ??= stmts.map(prepareStmt));
+    let prepared = PREPARED.get(cr);
+    if (!prepared) PREPARED.set(cr, (prepared = stmts.map(prepareStmt)));
     const hook = this.hook;
     // One environment for the whole walk, pointed at this rule's history: a rule costs no allocation of its own.
     const env = this.env!;
