@@ -14,27 +14,14 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { file, packetNodes, SERVICES } from "./nft.js";
 import { kubeNftDump } from "./gen-kube-nft.js";
-import type { NodeView } from "../src/model/evaluation.js";
+import { benchNode } from "./bench-node.js";
 import type { PacketSpec } from "../src/model/packet.js";
 import type { NetfilterNode } from "../src/netfilter/model.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(resolve(here, "../.."), "bench", "out");
 
-/** The node of `npm run bench`: every service endpoint reached through cni0, nothing local. */
-const node: NodeView = {
-  known: true,
-  addressType: () => "UNICAST",
-  isLocal: () => false,
-  routeInput: () => ({ kind: "unicast", dev: "cni0" }),
-  routeOutput: () => ({ kind: "unicast", dev: "eth0", src: "192.168.0.11" }),
-  reversePath: () => true,
-  primaryAddress: () => "192.168.0.11",
-  masqueradeAddress: () => "192.168.0.11",
-  forwarding: () => true,
-  tunnel: () => undefined,
-  sysctl: () => undefined,
-};
+const node = benchNode;
 
 const args = process.argv.slice(2);
 const only = args.includes("--nft-only") ? "nft" : args.includes("--iptables-only") ? "iptables with filter" : undefined;

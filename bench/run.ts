@@ -18,7 +18,7 @@ import { parseRules } from "../src/parse.js";
 import { buildNode } from "../src/netfilter/model.js";
 import { listText } from "../src/print/listing.js";
 import { tableSpecText } from "../src/print/save.js";
-import type { NodeView } from "../src/model/evaluation.js";
+import { benchNode } from "./bench-node.js";
 import type { PacketSpec } from "../src/model/packet.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -73,20 +73,7 @@ function row(cells: (string | number)[]): string {
   return cells.map((c, i) => String(c).padStart(i === 0 ? 0 : 12).padEnd(i === 0 ? 34 : 0)).join("");
 }
 
-/** A node where every service endpoint is reached through cni0 and nothing is local. */
-const node: NodeView = {
-  known: true,
-  addressType: () => "UNICAST",
-  isLocal: () => false,
-  routeInput: () => ({ kind: "unicast", dev: "cni0" }),
-  routeOutput: () => ({ kind: "unicast", dev: "eth0", src: "192.168.0.11" }),
-  reversePath: () => true,
-  primaryAddress: () => "192.168.0.11",
-  masqueradeAddress: () => "192.168.0.11",
-  forwarding: () => true,
-  tunnel: () => undefined,
-  sysctl: () => undefined,
-};
+const node = benchNode;
 
 function main(): void {
   console.log("netfate benchmarks\n");
