@@ -74,12 +74,17 @@ interface Header {
 
 let build: string | undefined;
 
+/** The shipped bundle's identity, a hash of all its code, put there by src/cli/build-cli.mjs (not defined in tsc's output). */
+declare const NETFATE_BUILD_ID: string | undefined;
+
 /**
- * This build of netfate: its version and the size and modification time of each of its
- * modules (dist/), so that any change to the code that parses makes new keys.
+ * This build of netfate: the bundle's own identity, or (tsc's output, run unbundled) its
+ * version and the size and modification time of each of its modules (dist/), so that any
+ * change to the code that parses makes new keys.
  */
 export function buildId(): string {
   if (build) return build;
+  if (typeof NETFATE_BUILD_ID === "string") return (build = NETFATE_BUILD_ID);
   const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
   const h = createHash("sha256");
   const walk = (dir: string): void => {
