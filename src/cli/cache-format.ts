@@ -241,14 +241,24 @@ export function decodeResult(data: Buffer, jsonBytes: number, text: string, file
         const target = jumps[j + 1]!;
         if (target >= names.length || -1 - target >= missing.length) throw new BadEntry("bad jumps");
       }
-      for (const l of [columns[o + 6]!, columns[o + 7]!, columns[o + 8]!]) list(l);
-      const x = extras[k];
-      if (flags & HAS_POLICY && x?.policy === undefined) throw new BadEntry("bad chain");
-      if (x?.counters && !(flags & ZERO)) countersOf(x.counters);
-      const stored = long[k];
-      if (stored) longFacts.set(k, readLongChain(stored, count, names[k]!, first, records, (own) => new DeferredLines(dump, st.name, positions, late, own)));
+      list(columns[o + 6]!);
+      list(columns[o + 7]!);
+      list(columns[o + 8]!);
+      if (flags & HAS_POLICY && extras[k]?.policy === undefined) throw new BadEntry("bad chain");
     }
     if (j !== jumps.length) throw new BadEntry("bad jumps");
+    // The few chains with more (a built-in chain's policy, counters) and the long ones, by position.
+    for (const [at, x] of Object.entries(extras)) {
+      const k = Number(at);
+      if (!(k >= 0 && k < names.length) || !x || typeof x !== "object") throw new BadEntry("bad chain");
+      if (x.counters && !(columns[k * CHAIN_FIELDS + 4]! & ZERO)) countersOf(x.counters);
+    }
+    for (const [at, stored] of Object.entries(long)) {
+      const k = Number(at);
+      if (!(k >= 0 && k < names.length)) throw new BadEntry("bad chain index");
+      const o = k * CHAIN_FIELDS;
+      longFacts.set(k, readLongChain(stored, columns[o + 5]!, names[k]!, columns[o]!, records, (own) => new DeferredLines(dump, st.name, positions, late, own)));
+    }
     const chainAt = (k: number): Chain => {
       const o = k * CHAIN_FIELDS;
       const first = columns[o]!, flags = columns[o + 4]!, count = columns[o + 5]!, nj = columns[o + 9]!;
