@@ -124,6 +124,23 @@ describe("a list made when read", () => {
     expect(() => l.push({ i: 4 })).toThrow(TypeError);
   });
 
+  it("makes only the items a search reads, and every item for a whole walk", () => {
+    const made: number[] = [];
+    const l = lazyList(10, (i) => {
+      made.push(i);
+      return i * 2;
+    });
+    expect(l.find((x) => x === 4)).toBe(4);
+    expect(l.some((x) => x === 6)).toBe(true);
+    expect(made).toEqual([0, 1, 2, 3]);
+    let sum = 0;
+    for (const x of l) sum += x;
+    expect(sum).toBe(90);
+    expect(made).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(l.filter((x) => x > 14)).toEqual([16, 18]);
+    expect(l.slice(8)).toEqual([16, 18]);
+  });
+
   it("an empty one", () => {
     const l = lazyList(0, () => 1);
     expect(l).toEqual([]);
@@ -153,5 +170,14 @@ describe("a map made when read", () => {
     expect(made).toEqual([1, 0, 2]);
     expect(() => m.set()).toThrow(TypeError);
     expect(() => m.delete()).toThrow(TypeError);
+  });
+});
+
+describe("the names a lazy list answers to", () => {
+  it("are its indexes, written as JavaScript writes them", () => {
+    const l = lazyList(20, (i) => i);
+    for (const [key, want] of [["0", 0], ["7", 7], ["19", 19], ["20", undefined], ["07", undefined], ["-1", undefined], ["1.5", undefined], ["1e1", undefined], ["", undefined], [" 1", undefined], ["length", 20]] as const) {
+      expect((l as unknown as Record<string, unknown>)[key], key).toBe(want);
+    }
   });
 });
