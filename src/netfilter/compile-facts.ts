@@ -9,9 +9,24 @@
  * another dump's is checked again (compile.ts). What is attached must be what compiling finds
  * (test/property/compile-facts.test.ts compares them).
  */
-import type { Chain, ChainRules, Rule, Table } from "../model/ast.js";
-import type { ChainIndex, CompileProblem } from "./compile.js";
+import type { Chain, ChainRules, Rule, Table, TableName } from "../model/ast.js";
 import { isLazyList } from "./lazy-list.js";
+
+/** A chain's index (netfilter/compile.ts): the rules a packet can match, by its destination. */
+export interface ChainIndex {
+  /** Rules that must always be tried, in order. */
+  always: number[];
+  byDst: Map<string | number, number[]>;
+  byDport: Map<number, number[]>;
+}
+
+/** What compiling finds wrong at load time: a missing jump target, a jump loop, chains nested too deep. */
+export interface CompileProblem {
+  table: TableName;
+  chain: string;
+  rule?: number;
+  message: string;
+}
 
 /** A table's jump check, as compile.ts's jumpFacts makes it. */
 export interface JumpFacts {

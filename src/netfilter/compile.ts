@@ -11,7 +11,10 @@ import type { ChainDigest } from "../model/ast.js";
 import { findMatch, findTarget, matchNeedsConntrack, targetNeedsConntrack, useNeedsConntrack } from "../extensions/registry.js";
 import type { MatchExtension, TargetExtension } from "../extensions/types.js";
 import { ipKey, ipToNum, maskFromPrefix, type NetTest } from "../model/address.js";
-import { knownChainFacts, knownTable, type JumpFacts, type TableFacts } from "./compile-facts.js";
+import { knownChainFacts, knownTable, type ChainIndex, type CompileProblem, type JumpFacts, type TableFacts } from "./compile-facts.js";
+
+// Defined beside what a cache keeps of them (compile-facts.ts), which must not import this module.
+export type { ChainIndex, CompileProblem };
 import { LazyMap, lazyList } from "./lazy-list.js";
 
 export type AddrCheck = NetTest | { indeterminate: string };
@@ -57,13 +60,6 @@ export interface CompiledRule {
   target: CompiledTarget;
 }
 
-export interface ChainIndex {
-  /** Rules that must always be tried, in order. */
-  always: number[];
-  byDst: Map<string | number, number[]>;
-  byDport: Map<number, number[]>;
-}
-
 export interface CompiledChain {
   name: string;
   table: TableName;
@@ -87,13 +83,6 @@ export interface CompiledTable {
    * lacks does not exist. Otherwise (-S or -L output, a cut paste) a chain it lacks is not shown.
    */
   complete: boolean;
-}
-
-export interface CompileProblem {
-  table: TableName;
-  chain: string;
-  rule?: number;
-  message: string;
 }
 
 export interface CompiledRuleset {
