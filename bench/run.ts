@@ -24,7 +24,8 @@ import type { PacketSpec } from "../src/model/packet.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
 const out = join(root, "bench", "out");
-const cli = join(root, "dist", "src", "cli", "main.js");
+// The CLI as shipped (package.json `bin`, the bundle src/cli/build-cli.mjs writes).
+const cli = join(root, "dist", "netfate.mjs");
 const floor = join(root, "dist", "bench", "floor.js");
 
 function dump(services: number): string {

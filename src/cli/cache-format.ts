@@ -4,16 +4,26 @@
  * where each chain's `-A` lines are, the diagnostics and the format note — and not the rules,
  * which are bound from the text on first read exactly as after parsing (syntax/table-builder.ts).
  *
+ * With each table, what compiling it finds (netfilter/compile-facts.ts: its jump check and
+ * whether it turns conntrack on) and each long chain's index (cli/cache-long-chains.ts), so that
+ * a further run compiles only what its packet walks. Read back, a table's chains are made when
+ * first read: a packet passes a few of a dump's 40k.
+ *
  * Layout: a JSON part (everything but the line records) and a binary part (each table's line
  * records, then its chains' first records, as little-endian 32-bit integers). Only a result
  * whose every table came whole from the lazy parser is stored: one with bound rules (after -I,
  * -D, -F, -X or -Z), a listing, ipsets or a dump found inside a larger text are parsed each time.
  */
 import os from "node:os";
-import type { Chain, ChainDigest, Counters, Ruleset, Table } from "../model/ast.js";
+import type { Chain, ChainDigest, ChainRules, Counters, Ruleset, Table } from "../model/ast.js";
 import { DiagnosticSink } from "../model/diagnostics.js";
 import type { InputResult } from "../inputs.js";
 import { DeferredLines, deferredChainRules, tableSource, ZERO_COUNTERS, type DumpText } from "../syntax/table-builder.js";
+import { rememberChainFacts, rememberTableFacts, type ChainFacts, type TableFacts } from "../netfilter/compile-facts.js";
+import { lazyList } from "../netfilter/lazy-list.js";
+import { tableFacts } from "../netfilter/compile.js";
+import { readLongChain, encodeLongChain, LONG_CHAIN, type StoredLongChain } from "./cache-long-chains.js";
+import { BadEntry } from "./cache-errors.js";
 
 /** Counters as JSON holds them (bigints as decimal strings). */
 interface StoredCounters {
@@ -42,6 +52,9 @@ type StoredTable = Omit<Table, "chains"> & {
   $jumps: number;
   /** Lines that declared a chain some rule named before it (syntax/table-builder.ts). */
   $late: [string, number][];
+  /** What compiling the table finds (netfilter/compile-facts.ts), and each long chain's index by chain position. */
+  $facts: TableFacts;
+  $long: Record<string, StoredLongChain>;
 };
 
 interface StoredResult {
@@ -63,8 +76,6 @@ interface StoredResult {
 const CHAIN_FIELDS = 10;
 const BUILTIN = 1, DECLARED = 2, ZERO = 4, HAS_POLICY = 8;
 
-/** A stored form that cannot be made into the result it claims to be. */
-export class BadEntry extends Error {}
 
 /** The stored form of `r`, read from `text`; undefined when it is not one the cache keeps. */
 export function encodeResult(text: string, r: InputResult): { body: Buffer; json: number } | undefined {
@@ -95,6 +106,10 @@ export function encodeResult(text: string, r: InputResult): { body: Buffer; json
   const binary: Int32Array[] = [];
   const tables = rs.tables.map((t, ti): StoredTable => {
     const src = sources[ti]!;
+    // Found once here, and used by this run too (the chains are these objects).
+    const facts = tableFacts(t, rs.flavour === "nft");
+    rememberTableFacts(t, { facts });
+    const long: Record<string, StoredLongChain> = {};
     const position = new Map<string, number>();
     t.chains.forEach((c, k) => position.set(c.name, k));
     const columns = new Int32Array(t.chains.length * CHAIN_FIELDS);
@@ -122,6 +137,10 @@ export function encodeResult(text: string, r: InputResult): { body: Buffer; json
       columns[o + 7] = listOf(d.targetNames);
       columns[o + 8] = listOf(d.unknown);
       columns[o + 9] = d.jumps.length / 2;
+      if (d.count >= LONG_CHAIN) {
+        const stored = encodeLongChain(c, src.lines, src.firsts[k]!, rs.family);
+        if (stored) long[k] = stored;
+      }
       for (let j = 0; j < d.jumps.length; j += 2) {
         const target = d.jumps[j + 1] as string;
         let at = position.get(target);
@@ -135,7 +154,7 @@ export function encodeResult(text: string, r: InputResult): { body: Buffer; json
     const records = src.lines.records();
     binary.push(records, columns, Int32Array.from(jumps));
     // `chains` keeps its place among the table's fields (filled again when read).
-    return { ...t, chains: null, $names: t.chains.map((c) => c.name), $extras: extras, $missing: missing, $records: records.length / 3, $jumps: jumps.length / 2, $late: [...src.lines.declaredLate] };
+    return { ...t, chains: null, $names: t.chains.map((c) => c.name), $extras: extras, $missing: missing, $records: records.length / 3, $jumps: jumps.length / 2, $late: [...src.lines.declaredLate], $facts: facts, $long: long };
   });
   const stored: StoredResult = { formatNote: r.formatNote, diagnostics: r.diagnostics, format: input.format, skipped, ruleset: { ...rs, tables }, lists };
   const json = Buffer.from(JSON.stringify(stored));
@@ -150,6 +169,14 @@ export function encodeResult(text: string, r: InputResult): { body: Buffer; json
     at += a.byteLength;
   }
   return { body: out, json: json.length };
+}
+
+const isProblems = (l: unknown): boolean => Array.isArray(l) && l.every((p) => p && typeof p === "object" && typeof p.table === "string" && typeof p.chain === "string" && typeof p.message === "string");
+
+function isTableFacts(f: unknown): f is TableFacts {
+  const t = f as TableFacts | undefined;
+  const j = t?.jumps;
+  return typeof t?.conntrack === "boolean" && !!j && isProblems(j.problems) && Array.isArray(j.loops) && j.loops.every((l) => typeof l === "string") && (j.depth === undefined || isProblems(j.depth));
 }
 
 function countersOf(s: StoredCounters): Counters {
@@ -186,41 +213,76 @@ export function decodeResult(data: Buffer, jsonBytes: number, text: string, file
     return a;
   };
   const tables = s.ruleset.tables.map((st): Table => {
-    const { $names: names, $extras: extras, $missing: missing, $records, $jumps, $late, ...own } = st;
-    if (!Array.isArray(names) || !Array.isArray(missing) || typeof extras !== "object" || !Array.isArray($late)) throw new BadEntry("bad table");
+    const { $names: names, $extras: extras, $missing: missing, $records, $jumps, $late, $facts: facts, $long: long, ...own } = st;
+    if (!Array.isArray(names) || !Array.isArray(missing) || typeof extras !== "object" || !Array.isArray($late) || !isTableFacts(facts) || !long || typeof long !== "object") throw new BadEntry("bad table");
     // Copied: the records are bound from for as long as the ruleset lives.
     const records = take($records * 3).slice();
     const columns = take(names.length * CHAIN_FIELDS);
     const jumps = take($jumps * 2);
-    const lines = new DeferredLines(dump, st.name, new Set(names), new Map($late), records);
+    // Each chain's position by name: the table's chains (DeferredLines asks whether one exists),
+    // and how a compiled table finds a chain without making the others (netfilter/compile.ts).
+    const positions = new Map<string, number>();
+    names.forEach((n, k) => positions.set(n, k));
+    if (positions.size !== names.length) throw new BadEntry("bad table");
+    const late = new Map($late);
+    const lines = new DeferredLines(dump, st.name, positions, late, records);
+    // Everything is checked here, so that a bad entry is found while it can still be parsed
+    // again; each chain is made when first read (a packet reads a few of 40k).
+    const firstJump = new Int32Array(names.length);
+    const longFacts = new Map<number, (rules: ChainRules) => ChainFacts>();
     let j = 0;
-    const chains = names.map((name, k): Chain => {
+    for (let k = 0; k < names.length; k++) {
       const o = k * CHAIN_FIELDS;
       const first = columns[o]!, flags = columns[o + 4]!, count = columns[o + 5]!, nj = columns[o + 9]!;
       if (first < 0 ? count !== 0 : !lines.holds(first)) throw new BadEntry("bad line records");
       if (nj < 0 || j + nj * 2 > jumps.length) throw new BadEntry("bad jumps");
-      const jl: (number | string)[] = new Array(nj * 2);
+      firstJump[k] = j;
       for (let q = 0; q < nj; q++, j += 2) {
         const target = jumps[j + 1]!;
-        const chain = target >= 0 ? names[target] : missing[-1 - target];
-        if (chain === undefined) throw new BadEntry("bad jumps");
-        jl[2 * q] = jumps[j]!;
-        jl[2 * q + 1] = chain;
+        if (target >= names.length || -1 - target >= missing.length) throw new BadEntry("bad jumps");
+      }
+      list(columns[o + 6]!);
+      list(columns[o + 7]!);
+      list(columns[o + 8]!);
+      if (flags & HAS_POLICY && extras[k]?.policy === undefined) throw new BadEntry("bad chain");
+    }
+    if (j !== jumps.length) throw new BadEntry("bad jumps");
+    // The few chains with more (a built-in chain's policy, counters) and the long ones, by position.
+    for (const [at, x] of Object.entries(extras)) {
+      const k = Number(at);
+      if (!(k >= 0 && k < names.length) || !x || typeof x !== "object") throw new BadEntry("bad chain");
+      if (x.counters && !(columns[k * CHAIN_FIELDS + 4]! & ZERO)) countersOf(x.counters);
+    }
+    for (const [at, stored] of Object.entries(long)) {
+      const k = Number(at);
+      if (!(k >= 0 && k < names.length)) throw new BadEntry("bad chain index");
+      const o = k * CHAIN_FIELDS;
+      longFacts.set(k, readLongChain(stored, columns[o + 5]!, names[k]!, columns[o]!, records, (own) => new DeferredLines(dump, st.name, positions, late, own)));
+    }
+    const chainAt = (k: number): Chain => {
+      const o = k * CHAIN_FIELDS;
+      const first = columns[o]!, flags = columns[o + 4]!, count = columns[o + 5]!, nj = columns[o + 9]!;
+      const jl: (number | string)[] = new Array(nj * 2);
+      for (let q = 0, at = firstJump[k]!; q < nj; q++, at += 2) {
+        const target = jumps[at + 1]!;
+        jl[2 * q] = jumps[at]!;
+        jl[2 * q + 1] = target >= 0 ? names[target]! : missing[-1 - target]!;
       }
       const digest: ChainDigest = { count, matchNames: list(columns[o + 6]!), targetNames: list(columns[o + 7]!), unknown: list(columns[o + 8]!), jumps: nj ? jl : NO_JUMPS };
       const x = extras[k];
-      const policy = flags & HAS_POLICY ? x?.policy : null;
-      if (policy === undefined) throw new BadEntry("bad chain");
+      const policy = flags & HAS_POLICY ? x!.policy! : null;
       // The fields in the order the parser makes them (syntax/table-builder.ts newChain).
-      const c: Chain = { name, builtin: (flags & BUILTIN) !== 0, policy, declared: (flags & DECLARED) !== 0, rules: deferredChainRules(lines, first, digest), span: { line: columns[o + 1]!, col: columns[o + 2]!, len: columns[o + 3]! } };
+      const c: Chain = { name: names[k]!, builtin: (flags & BUILTIN) !== 0, policy, declared: (flags & DECLARED) !== 0, rules: deferredChainRules(lines, first, digest), span: { line: columns[o + 1]!, col: columns[o + 2]!, len: columns[o + 3]! } };
       if (flags & ZERO) c.counters = ZERO_COUNTERS;
       else if (x?.counters) c.counters = countersOf(x.counters);
       if (x?.references !== undefined) c.references = x.references;
+      const long = longFacts.get(k);
+      if (long) rememberChainFacts(c.rules, long(c.rules));
       return c;
-    });
-    if (j !== jumps.length) throw new BadEntry("bad jumps");
+    };
     const t = own as unknown as Table;
-    t.chains = chains;
+    t.chains = lazyList(names.length, chainAt);
+    rememberTableFacts(t, { facts, positions });
     return t;
   });
   if (at !== all.length) throw new BadEntry("trailing data");

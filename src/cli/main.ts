@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 /** The `netfate` binary. */
-import { main } from "./app.js";
+import { startCli } from "./start.js";
 
-process.exitCode = await main(process.argv.slice(2));
+await startCli(process.argv.slice(2));

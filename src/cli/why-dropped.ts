@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 /** The `why-dropped` binary: `netfate why-dropped` under its own name. */
-import { main } from "./app.js";
+import { startCli } from "./start.js";
 
-process.exitCode = await main(["why-dropped", ...process.argv.slice(2)]);
+await startCli(["why-dropped", ...process.argv.slice(2)]);

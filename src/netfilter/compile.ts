@@ -5,12 +5,17 @@
  * is decided by the same tests, so no verdict changes (test/property/evaluator-laws.test.ts).
  */
 import {
-  isUnknown, type Chain, type ExtensionMatch, type Family, type Rule, type Ruleset, type TableName, type Policy,
+  isUnknown, type Chain, type ExtensionMatch, type Family, type Rule, type Ruleset, type Table, type TableName, type Policy,
 } from "../model/ast.js";
 import type { ChainDigest } from "../model/ast.js";
 import { findMatch, findTarget, matchNeedsConntrack, targetNeedsConntrack, useNeedsConntrack } from "../extensions/registry.js";
 import type { MatchExtension, TargetExtension } from "../extensions/types.js";
 import { ipKey, ipToNum, maskFromPrefix, type NetTest } from "../model/address.js";
+import { knownChainFacts, knownTable, type ChainIndex, type CompileProblem, type JumpFacts, type TableFacts } from "./compile-facts.js";
+
+// Defined beside what a cache keeps of them (compile-facts.ts), which must not import this module.
+export type { ChainIndex, CompileProblem };
+import { LazyMap, lazyList } from "./lazy-list.js";
 
 export type AddrCheck = NetTest | { indeterminate: string };
 export type IfaceCheck = { name: string; prefix: boolean; negated: boolean } | { indeterminate: string };
@@ -55,13 +60,6 @@ export interface CompiledRule {
   target: CompiledTarget;
 }
 
-export interface ChainIndex {
-  /** Rules that must always be tried, in order. */
-  always: number[];
-  byDst: Map<string | number, number[]>;
-  byDport: Map<number, number[]>;
-}
-
 export interface CompiledChain {
   name: string;
   table: TableName;
@@ -85,13 +83,6 @@ export interface CompiledTable {
    * lacks does not exist. Otherwise (-S or -L output, a cut paste) a chain it lacks is not shown.
    */
   complete: boolean;
-}
-
-export interface CompileProblem {
-  table: TableName;
-  chain: string;
-  rule?: number;
-  message: string;
 }
 
 export interface CompiledRuleset {
@@ -205,6 +196,11 @@ function exactDport(cr: CompiledRule): number | undefined {
   return undefined;
 }
 
+/** The index of a chain whose rules are `rules` (undefined: too short to need one), as a packet entering it would make it. */
+export function chainIndex(rules: readonly Rule[], family: Family): ChainIndex | undefined {
+  return rules.length >= INDEX_THRESHOLD ? buildIndex(rules.map((r, i) => compileRule(r, i, family)), family) : undefined;
+}
+
 function buildIndex(rules: CompiledRule[], family: Family): ChainIndex {
   const idx: ChainIndex = { always: [], byDst: new Map(), byDport: new Map() };
   for (const cr of rules) {
@@ -255,9 +251,17 @@ class LazyCompiledChain implements CompiledChain {
 
   private build(): { rules: CompiledRule[]; index: ChainIndex | undefined } {
     if (!this.compiled) {
-      // Binds the chain's rules now if the reader deferred them.
-      const rules = this.source.rules.load().map((r, i) => compileRule(r, i, this.family));
-      this.compiled = { rules, index: rules.length >= INDEX_THRESHOLD ? buildIndex(rules, this.family) : undefined };
+      const known = knownChainFacts(this.source.rules);
+      if (known) {
+        // Its index is known (a cache kept it, cli/cache-format.ts): each rule is bound and
+        // compiled when the walk reads it, and a packet reads the few the index names.
+        const { family } = this;
+        this.compiled = { rules: lazyList(this.source.rules.count, (i) => compileRule(known.rule(i), i, family)), index: known.index };
+      } else {
+        // Binds the chain's rules now if the reader deferred them.
+        const rules = this.source.rules.load().map((r, i) => compileRule(r, i, this.family));
+        this.compiled = { rules, index: rules.length >= INDEX_THRESHOLD ? buildIndex(rules, this.family) : undefined };
+      }
     }
     return this.compiled;
   }
@@ -279,6 +283,8 @@ export function compileRulesets(rulesets: readonly Ruleset[], family: Family): C
 function compileBackend(rulesets: readonly Ruleset[], family: Family): CompiledRuleset {
   const out: CompiledRuleset = { family, tables: new Map(), problems: [], loops: new Set(), conntrackActive: false, complete: true };
   const nftTables = new Set<CompiledTable>();
+  /** The tables each compiled table is made of (more than one when dumps are merged), in order. */
+  const sources = new Map<TableName, Table[]>();
   for (const rs of rulesets) {
     if (rs.family !== family) continue;
     for (const t of rs.tables) {
@@ -289,26 +295,73 @@ function compileBackend(rulesets: readonly Ruleset[], family: Family): CompiledR
       ct.complete &&= whole;
       if (rs.flavour === "nft") nftTables.add(ct);
       out.tables.set(t.name, ct);
-      for (const c of t.chains) {
-        const digest = c.rules.digest();
-        if (!out.conntrackActive && needsConntrack(digest, c)) out.conntrackActive = true;
-        const policy = c.policy === null || isUnknown(c.policy) ? null : c.policy;
-        const cc = new LazyCompiledChain(c.name, t.name, c.builtin, policy, c.declared, digest, c, family);
-        if (c.builtin && c.policy !== null && isUnknown(c.policy)) cc.policyUnknown = c.policy.reason;
-        ct.chains.set(c.name, cc);
-      }
+      const from = sources.get(t.name);
+      if (from) from.push(t);
+      else sources.set(t.name, [t]);
     }
   }
-  for (const t of out.tables.values()) checkJumps(t, out, nftTables.has(t));
+  const compiledChain = (c: Chain, table: TableName): CompiledChain => {
+    const policy = c.policy === null || isUnknown(c.policy) ? null : c.policy;
+    const cc = new LazyCompiledChain(c.name, table, c.builtin, policy, c.declared, c.rules.digest(), c, family);
+    if (c.builtin && c.policy !== null && isUnknown(c.policy)) cc.policyUnknown = c.policy.reason;
+    return cc;
+  };
+  for (const ct of out.tables.values()) {
+    const from = sources.get(ct.name)!;
+    // A table given alone, as a cache kept it (cli/cache-format.ts): what compiling finds is
+    // known, and its chains are compiled when a packet enters them.
+    const alone = from.length === 1 ? knownTable(from[0]!) : undefined;
+    if (alone?.positions) {
+      const t = from[0]!;
+      ct.chains = new LazyMap(alone.positions, (k) => compiledChain(t.chains[k]!, t.name));
+    } else {
+      for (const t of from) for (const c of t.chains) ct.chains.set(c.name, compiledChain(c, t.name));
+    }
+    for (const t of from) {
+      const known = knownTable(t)?.facts;
+      if (known ? known.conntrack : !out.conntrackActive && t.chains.some((c) => needsConntrack(c.rules.digest(), c))) out.conntrackActive = true;
+    }
+    const nft = nftTables.has(ct);
+    const known = alone?.facts.jumps;
+    const depthWanted = nft && out.loops.size === 0;
+    const jumps = known && (!depthWanted || known.loops.length > 0 || known.depth) ? known : jumpFacts(ct.name, ct.chains, depthWanted);
+    out.problems.push(...jumps.problems);
+    for (const l of jumps.loops) out.loops.add(`${ct.name}/${l}`);
+    if (nft && out.loops.size === 0) out.problems.push(...jumps.depth!);
+  }
   return out;
 }
 
-/** Missing jump targets and jump loops, found once at load time as iptables-restore would. */
-function checkJumps(t: CompiledTable, out: CompiledRuleset, nft: boolean): void {
+/** The chain facts jumpFacts reads: a compiled chain, or a chain as a dump holds it. */
+interface JumpNode {
+  name: string;
+  builtin: boolean;
+  readonly digest: ChainDigest;
+}
+
+/**
+ * What compiling table `t` given alone finds from its chains' digests, without a rule bound:
+ * whether it turns conntrack on, and its jump check (with the nf_tables nesting check when
+ * `nft`). A cache keeps it with the parsed dump (cli/cache-format.ts), so that a further run
+ * does not walk 40k chains' jumps again; compileBackend uses it for that table alone.
+ */
+export function tableFacts(t: Table, nft: boolean): TableFacts {
+  const chains = new Map<string, JumpNode>();
+  for (const c of t.chains) chains.set(c.name, { name: c.name, builtin: c.builtin, digest: c.rules.digest() });
+  return { conntrack: t.chains.some((c) => needsConntrack(c.rules.digest(), c)), jumps: jumpFacts(t.name, chains, nft) };
+}
+
+/**
+ * Missing jump targets and jump loops, found once at load time as iptables-restore would;
+ * with `depth`, and when the table has no loop, also the nf_tables nesting limit (nftDepthProblems).
+ */
+function jumpFacts(table: TableName, byName: ReadonlyMap<string, JumpNode>, depth: boolean): JumpFacts {
+  const problems: CompileProblem[] = [];
+  const loops: string[] = [];
   // Chains by position; each chain's distinct existing targets as positions, in rule order,
   // from the digests: no rule is bound, and a 40k-chain table costs one lookup per jump.
-  const chains = [...t.chains.values()];
-  const position = new Map<CompiledChain, number>();
+  const chains = [...byName.values()];
+  const position = new Map<JumpNode, number>();
   chains.forEach((c, i) => position.set(c, i));
   const targetsOf: number[][] = chains.map((c) => {
     const jumps = c.digest.jumps;
@@ -317,9 +370,9 @@ function checkJumps(t: CompiledTable, out: CompiledRuleset, nft: boolean): void 
     const seen = jumps.length > 64 ? new Set<number>() : undefined;
     for (let i = 0; i < jumps.length; i += 2) {
       const chain = jumps[i + 1] as string;
-      const target = t.chains.get(chain);
+      const target = byName.get(chain);
       if (!target) {
-        out.problems.push({ table: t.name, chain: c.name, rule: (jumps[i] as number) + 1, message: `jumps to chain ${chain}, which does not exist` });
+        problems.push({ table, chain: c.name, rule: (jumps[i] as number) + 1, message: `jumps to chain ${chain}, which does not exist` });
         continue;
       }
       const at = position.get(target)!;
@@ -353,12 +406,12 @@ function checkJumps(t: CompiledTable, out: CompiledRuleset, nft: boolean): void 
       else if (colour[n] === 1) {
         const from = stack.findIndex((f) => f.at === n);
         const cycle = stack.slice(from).map((f) => chains[f.at]!.name);
-        for (const x of cycle) out.loops.add(`${t.name}/${x}`);
-        out.problems.push({ table: t.name, chain: chains[n]!.name, message: `jump loop: ${[...cycle, chains[n]!.name].join(" → ")}` });
+        loops.push(...cycle);
+        problems.push({ table, chain: chains[n]!.name, message: `jump loop: ${[...cycle, chains[n]!.name].join(" → ")}` });
       }
     }
   }
-  if (nft && !out.loops.size) checkNftDepth(t, chains, targetsOf, out);
+  return { problems, loops, ...(depth && !loops.length ? { depth: nftDepthProblems(table, chains, targetsOf) } : {}) };
 }
 
 /**
@@ -369,7 +422,8 @@ function checkJumps(t: CompiledTable, out: CompiledRuleset, nft: boolean): void 
  */
 export const NFT_JUMP_STACK_SIZE = 16;
 
-function checkNftDepth(t: CompiledTable, chains: CompiledChain[], targetsOf: number[][], out: CompiledRuleset): void {
+function nftDepthProblems(table: TableName, chains: readonly JumpNode[], targetsOf: number[][]): CompileProblem[] {
+  const problems: CompileProblem[] = [];
   // Longest jump path below each chain, bottom-up without recursion (the graph has no loop).
   const height = new Int32Array(chains.length).fill(-1);
   for (let start = 0; start < chains.length; start++) {
@@ -389,10 +443,11 @@ function checkNftDepth(t: CompiledTable, chains: CompiledChain[], targetsOf: num
       stack.pop();
     }
     if (height[start]! >= NFT_JUMP_STACK_SIZE) {
-      out.problems.push({
-        table: t.name, chain: chains[start]!.name,
+      problems.push({
+        table, chain: chains[start]!.name,
         message: `chains are nested ${height[start]} jumps deep below it; the kernel's nf_tables refuses more than ${NFT_JUMP_STACK_SIZE - 1} (iptables-nft-restore: "Too many links"), so this iptables-nft dump cannot be what the node holds`,
       });
     }
   }
+  return problems;
 }

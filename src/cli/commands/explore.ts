@@ -31,8 +31,9 @@ export const EXPLORE_FLAGS: FlagSpec[] = [
 
 /** The page's two scripts, as `npm run build` wrote them (src/explore/build-browser.mjs). */
 function browserScripts(): { engine: string; ui: string } {
-  // From dist/src/cli/commands/ (built) the bundles are in dist/browser/; from src/cli/commands/ (tests run the sources) in dist/browser/ too.
-  for (const dir of ["../../../browser/", "../../../dist/browser/"]) {
+  // From dist/src/cli/commands/ (built) the bundles are in dist/browser/; from src/cli/commands/ (tests run the sources) in dist/browser/ too;
+  // from dist/chunks/ (the shipped CLI, src/cli/build-cli.mjs) in dist/browser/ as well.
+  for (const dir of ["../../../browser/", "../../../dist/browser/", "../browser/"]) {
     const engine = fileURLToPath(new URL(`${dir}explore-engine.js`, import.meta.url));
     const ui = fileURLToPath(new URL(`${dir}explore-ui.js`, import.meta.url));
     if (existsSync(engine) && existsSync(ui)) return { engine: readFileSync(engine, "utf8"), ui: readFileSync(ui, "utf8") };
