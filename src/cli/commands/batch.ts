@@ -20,6 +20,7 @@ import { clusterEvaluationJson } from "../../explain/cluster-json.js";
 import type { PacketSpec } from "../../model/packet.js";
 import type { Fate } from "../../model/evaluation.js";
 import { CLUSTER_FLAGS, loadClusterInputs, startOf, wantsCluster } from "./cluster-trace.js";
+import { AUTO_BYTES, jobsOf, MAX_JOBS, runParallel } from "./batch-parallel.js";
 
 /** One packet's answer: its evaluation (one node) or JSON (a cluster), and the fates it counts; or why the packet cannot be answered. */
 type Answer = (packet: PacketSpec) => { json?: Record<string, unknown>; evaluation?: Evaluation; fates: Fate[] } | { error: string };
@@ -32,6 +33,10 @@ export const BATCH_FLAGS: FlagSpec[] = [
   { name: "format", short: "f", value: true, help: "with --fields: text (tab-separated, the default) or json (one object per outcome)" },
   { name: "verbose", short: "v", help: "include the rules tried that did not match" },
   ASSUME_FLAG,
+  {
+    name: "jobs", short: "j", value: true,
+    help: `answer with N worker threads (1 to ${MAX_JOBS}), each loading the inputs, answers kept in input order; default 2 for a packets file over ${AUTO_BYTES >> 20} MiB with a processor to spare, else 1 (this process)`,
+  },
   { name: "quiet", short: "q", help: "no progress, notes or summary on stderr" },
   { name: "help", short: "h", help: "show this help" },
 ];
@@ -64,25 +69,87 @@ function writerOf(args: ParsedArgs, cluster: boolean): Writer {
 }
 
 /** The packet lines: a file or stdin, a line at a time (stdin handed over whole when the command runs in a test's process). */
-function packetLines(file: string, io: CommandIO, reader: InputReader, flush: () => void): Iterable<PacketLine> {
+export function packetLines(file: string, io: CommandIO, reader: InputReader, flush: () => void): Iterable<PacketLine> {
   if (file === "-" && io !== processIO) return textLines(reader.read("-"));
   const source = file === "-" ? new LineSource(0) : openPacketFile(file);
   source.beforeRead = flush;
   return source;
 }
 
-export function runBatch(argv: string[], io: CommandIO): number {
+/** What one packet line comes to: the text written for it, and the fates it counts (none: it could not be answered). */
+export interface LineAnswer {
+  text: string;
+  fates?: readonly Fate[];
+}
+
+/**
+ * How each packet line is answered, with the inputs loaded once: its writer, the node (or
+ * cluster) and the options. The in-process loop and every worker (batch-parallel.ts) answer
+ * through this one function, so their answers are the same text.
+ */
+export function lineAnswerer(args: ParsedArgs, io: CommandIO, reader: InputReader, quiet: boolean): (l: PacketLine) => LineAnswer | undefined {
+  const cluster = wantsCluster(args);
+  const writer = writerOf(args, cluster);
+  const verbose = flagSet(args, "verbose");
+  const assume = assumptionsOf(args);
+  const opts: EvaluateOptions = { verbose, ...(assume ? { assume } : {}) };
+  const answer = cluster ? clusterAnswer(args, io, quiet, opts) : nodeAnswer(args, io, reader, quiet, opts);
+  return (l) => {
+    let a: ReturnType<Answer>;
+    if ("error" in l) a = l;
+    else {
+      const line = l.text.trim();
+      if (!line) return undefined;
+      const r = line.startsWith("{") ? parsePacketJson(line) : parsePacketText(line);
+      a = r.ok ? answer(r.packet) : { error: r.error };
+    }
+    if ("error" in a) return { text: writer.error(l.line, a.error) };
+    return { text: writer.answer(l.line, a), fates: a.fates };
+  };
+}
+
+/** The tally of a batch: packets answered, those unreadable, and outcomes by fate. */
+export class BatchTally {
+  readonly counts = new Map<string, number>();
+  bad = 0;
+  done = 0;
+
+  add(a: LineAnswer): void {
+    this.done++;
+    if (!a.fates) this.bad++;
+    else for (const f of a.fates) this.countFate(f.kind, 1);
+  }
+
+  countFate(kind: string, n: number): void {
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + n);
+  }
+
+  /** The summary line on stderr, and the exit code (2 when a packet could not be read). */
+  finish(io: CommandIO, quiet: boolean, progress: boolean): number {
+    if (progress && this.done >= 1000) io.err(`\r${this.done} packets\n`);
+    if (!quiet) {
+      const parts = [...this.counts].sort().map(([k, v]) => `${k} ${v}`);
+      io.err(`${this.done} packets${this.bad ? `, ${this.bad} unreadable` : ""}; outcomes: ${parts.join(", ") || "none"}\n`);
+    }
+    return this.bad > 0 ? 2 : 0;
+  }
+}
+
+export function runBatch(argv: string[], io: CommandIO): number | Promise<number> {
   const args = parseArgs(argv, BATCH_FLAGS);
   if (flagSet(args, "help")) {
-    io.out(helpText("usage: netfate batch [inputs] --packets FILE.jsonl [--fields LIST [--format json]]", BATCH_FLAGS) + fieldsHelp());
+    io.out(helpText("usage: netfate batch [inputs] --packets FILE.jsonl [--fields LIST [--format json]] [--jobs N]", BATCH_FLAGS) + fieldsHelp());
     return 0;
   }
   const file = flagValue(args, "packets") ?? args.positionals[0];
   if (!file) throw new UsageError("batch needs --packets FILE (one packet per line)");
   refuseSecondStdin(args, flagValue(args, "packets") === undefined ? [file] : []);
+  // The flags are checked here, before any worker starts or any input is read.
+  writerOf(args, wantsCluster(args));
+  const quiet = flagSet(args, "quiet");
+  const jobs = jobsOf(args, file, io);
+  if (jobs > 1) return runParallel(argv, args, file, io, jobs);
   const reader = new InputReader(io, args);
-  const cluster = wantsCluster(args);
-  const writer = writerOf(args, cluster);
   let chunk = "";
   // Answers are written in chunks, and whenever the next packet has to be waited for.
   const flush = () => {
@@ -90,42 +157,20 @@ export function runBatch(argv: string[], io: CommandIO): number {
     chunk = "";
   };
   const lines = packetLines(file, io, reader, flush);
-  const quiet = flagSet(args, "quiet");
-  const verbose = flagSet(args, "verbose");
-  const assume = assumptionsOf(args);
-  const answer = cluster ? clusterAnswer(args, io, quiet, { verbose, ...(assume ? { assume } : {}) }) : nodeAnswer(args, io, reader, quiet, { verbose, ...(assume ? { assume } : {}) });
-  const counts = new Map<string, number>();
-  let bad = 0;
-  let done = 0;
+  const answerLine = lineAnswerer(args, io, reader, quiet);
+  const tally = new BatchTally();
   const progress = io.isTTY && !quiet;
   for (const l of lines) {
-    let a: ReturnType<Answer>;
-    if ("error" in l) a = l;
-    else {
-      const line = l.text.trim();
-      if (!line) continue;
-      const r = line.startsWith("{") ? parsePacketJson(line) : parsePacketText(line);
-      a = r.ok ? answer(r.packet) : { error: r.error };
-    }
-    if ("error" in a) {
-      bad++;
-      chunk += writer.error(l.line, a.error);
-    } else {
-      chunk += writer.answer(l.line, a);
-      for (const f of a.fates) counts.set(f.kind, (counts.get(f.kind) ?? 0) + 1);
-    }
-    done++;
+    const a = answerLine(l);
+    if (!a) continue;
+    chunk += a.text;
+    tally.add(a);
     // Written as it goes: a reader downstream sees each answer soon, and memory holds one chunk.
     if (chunk.length > 1 << 16) flush();
-    if (progress && done % 1000 === 0) io.err(`\r${done} packets`);
+    if (progress && tally.done % 1000 === 0) io.err(`\r${tally.done} packets`);
   }
   flush();
-  if (progress && done >= 1000) io.err(`\r${done} packets\n`);
-  if (!quiet) {
-    const parts = [...counts].sort().map(([k, v]) => `${k} ${v}`);
-    io.err(`${done} packets${bad ? `, ${bad} unreadable` : ""}; outcomes: ${parts.join(", ") || "none"}\n`);
-  }
-  return bad > 0 ? 2 : 0;
+  return tally.finish(io, quiet, progress);
 }
 
 function fieldsHelp(): string {
