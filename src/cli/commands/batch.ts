@@ -92,7 +92,9 @@ export function lineAnswerer(args: ParsedArgs, io: CommandIO, reader: InputReade
   const writer = writerOf(args, cluster);
   const verbose = flagSet(args, "verbose");
   const assume = assumptionsOf(args);
-  const opts: EvaluateOptions = { verbose, ...(assume ? { assume } : {}) };
+  // The compact fields read no step's description: the evaluation does not make them.
+  const lean = !cluster && flagValue(args, "fields") !== undefined;
+  const opts: EvaluateOptions = { verbose, ...(assume ? { assume } : {}), ...(lean ? { lean } : {}) };
   const answer = cluster ? clusterAnswer(args, io, quiet, opts) : nodeAnswer(args, io, reader, quiet, opts);
   return (l) => {
     let a: ReturnType<Answer>;
