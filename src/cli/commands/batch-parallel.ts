@@ -48,7 +48,7 @@ export function jobsOf(args: ParsedArgs, file: string, io: CommandIO): number {
     }
     return n;
   }
-  if (packetBytes(file) <= AUTO_BYTES || whyNotParallel(args, file, io)) return 1;
+  if (packetBytes(file, io) <= AUTO_BYTES || whyNotParallel(args, file, io)) return 1;
   // A second worker pays only with a processor to spare: on a busy machine its second load of
   // the inputs is all it adds (measured: bench/batch.ts).
   const cores = availableParallelism();
@@ -72,10 +72,11 @@ function stdinIsFile(): boolean {
   }
 }
 
-/** The packets file's size (0 when it is stdin or cannot be looked at: the in-process loop then says why). */
-function packetBytes(file: string): number {
+/** The packets file's size (0 when it is not a file of this process, or cannot be looked at: the in-process loop then says why). */
+function packetBytes(file: string, io: CommandIO): number {
   try {
-    return file === "-" ? (stdinIsFile() ? fstatSync(0).size : 0) : statSync(file).size;
+    if (file === "-") return io === processIO && stdinIsFile() ? fstatSync(0).size : 0;
+    return statSync(file).size;
   } catch {
     return 0;
   }
