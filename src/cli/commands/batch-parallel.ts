@@ -16,15 +16,24 @@ import { Worker } from "node:worker_threads";
 import { flagSet, flagValue, flagValues, UsageError, type ParsedArgs } from "../args.js";
 import { InputReader } from "../load.js";
 import { processIO, type CommandIO } from "../io.js";
-import { BatchTally, packetLines } from "./batch.js";
+import { BatchTally, packetLines } from "./batch-answer.js";
+import { AUTO_BYTES, MAX_JOBS } from "./batch-flags.js";
 import type { PacketLine } from "./batch-lines.js";
-import type { FromWorker, ToWorker, WorkerSetup } from "./batch-worker.js";
 
-/** A packets file this large (about 20,000 packets) is worth a second load of the inputs. */
-export const AUTO_BYTES = 1 << 20;
+/** What a worker is started with (batch-worker.ts). */
+export interface WorkerSetup {
+  argv: string[];
+  /** Say the notes and diagnostics of loading (one worker does). */
+  report: boolean;
+}
 
-/** More workers than this only multiply the loaded inputs in memory. */
-export const MAX_JOBS = 16;
+export type ToWorker = { kind: "chunk"; lines: PacketLine[] };
+
+export type FromWorker =
+  | { kind: "note"; text: string }
+  | { kind: "failed"; usage: boolean; message: string }
+  /** A chunk's answers: a text per line (null for a blank line), how many were unreadable, and outcomes by fate. */
+  | { kind: "answered"; texts: Array<string | null>; bad: number; counts: Array<[string, number]> };
 
 /** A chunk of lines handed to a worker ends at this many lines, or this many bytes of them. */
 const CHUNK_LINES = 256;

@@ -7,22 +7,9 @@ import { parentPort, workerData } from "node:worker_threads";
 import { flagSet, parseArgs, UsageError } from "../args.js";
 import { InputReader } from "../load.js";
 import type { CommandIO } from "../io.js";
-import { BATCH_FLAGS, BatchTally, lineAnswerer } from "./batch.js";
-import type { PacketLine } from "./batch-lines.js";
-
-export interface WorkerSetup {
-  argv: string[];
-  /** Say the notes and diagnostics of loading (one worker does). */
-  report: boolean;
-}
-
-export type ToWorker = { kind: "chunk"; lines: PacketLine[] };
-
-export type FromWorker =
-  | { kind: "note"; text: string }
-  | { kind: "failed"; usage: boolean; message: string }
-  /** A chunk's answers: a text per line (null for a blank line), how many were unreadable, and outcomes by fate. */
-  | { kind: "answered"; texts: Array<string | null>; bad: number; counts: Array<[string, number]> };
+import { BATCH_FLAGS } from "./batch-flags.js";
+import { BatchTally, lineAnswerer } from "./batch-answer.js";
+import type { FromWorker, ToWorker, WorkerSetup } from "./batch-parallel.js";
 
 function start(port: NonNullable<typeof parentPort>, setup: WorkerSetup): void {
   const post = (m: FromWorker) => port.postMessage(m);
