@@ -2,8 +2,11 @@
  * `npm run bench -- batch`: `netfate batch` on the generated 10,000-service kube-proxy dump,
  * whole process, output to a file, side by side in one run: the full trace (the default), the
  * compact fields (`--fields fate,final,rule,probability`, text and JSON), and `parse --summary`
- * of the same dump (what loading it costs before any packet). Packets per second count the
- * whole process; "per packet" takes the load away (batch time less parse time, per packet).
+ * of the same dump (what loading it costs before any packet), each in this process (`--jobs 1`)
+ * and, for the full trace and the compact fields, with two worker threads (`--jobs 2`). Packets
+ * per second count the whole process; "per packet" takes the load away (batch time less parse
+ * time, per packet). Then the steady state: the same packets answered twice in this process
+ * with the dump loaded once (steadyBench).
  *
  * The packets are new connections spread over every service (a fixed pseudo-random mix):
  * 70% TCP from clients outside the cluster (eth0, 192.168.0.0/16) to a ClusterIP:80, 20% TCP
@@ -13,6 +16,7 @@
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 type Row = (cells: (string | number)[]) => string;
 
@@ -62,10 +66,12 @@ export function batchBench(out: string, cli: string, dumpFile: string, row: Row,
   const runs = Number(process.env.BATCH_RUNS ?? 1);
   const parse = timed([cli, "parse", "--summary", "--quiet", dumpFile], join(out, "batch-parse.out"), runs);
   const cases: Array<[string, string[]]> = [
-    ["full trace (default)", []],
-    ["--fields fate,final,rule,probability", ["--fields", "fate,final,rule,probability"]],
-    ["  the same, --format json", ["--fields", "fate,final,rule,probability", "--format", "json"]],
-    ["--fields fate", ["--fields", "fate"]],
+    ["full trace (default), --jobs 1", ["--jobs", "1"]],
+    ["  the same, --jobs 2", ["--jobs", "2"]],
+    ["--fields fate,final,rule,probability, --jobs 1", ["--jobs", "1", "--fields", "fate,final,rule,probability"]],
+    ["  the same, --jobs 2", ["--jobs", "2", "--fields", "fate,final,rule,probability"]],
+    ["  the same, --format json, --jobs 1", ["--jobs", "1", "--fields", "fate,final,rule,probability", "--format", "json"]],
+    ["--fields fate, --jobs 1", ["--jobs", "1", "--fields", "fate"]],
   ];
   console.log(`batch: ${count.toLocaleString("en")} packets (new connections over 10k services), output to a file, whole process`);
   console.log(row(["", "s", "packets/s", "µs/packet*", "bytes/packet", "× as fast"]));
@@ -78,4 +84,46 @@ export function batchBench(out: string, cli: string, dumpFile: string, row: Row,
     console.log(row([name, r.ok ? (r.ms / 1000).toFixed(2) : "failed", (count / (r.ms / 1000)).toFixed(0), perPacket.toFixed(1), (r.bytes / count).toFixed(0), (full / r.ms).toFixed(2)]));
   }
   console.log("* (batch time − parse time) / packets: what a packet costs once the dump is loaded\n");
+  // In a process of its own: loading the dump there leaves this one's memory as it was.
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), STEADY, cli, packets, ...inputs], { stdio: ["ignore", "inherit", "inherit"] });
+  if (r.status !== 0) console.log(`steady state: failed (exit ${r.status})\n`);
+}
+
+const STEADY = "--steady-batch";
+
+/**
+ * The same packets answered in this process by the CLI's own line answerer, the dump loaded
+ * once: the first pass (each service's chains compiled when a packet first reaches them) and
+ * the second (every chain compiled: the steady state of a long batch). CPU time beside wall
+ * time: on a shared machine the CPU time is the steadier figure.
+ */
+async function steadyBench(cli: string, packets: string, inputs: string[], row: Row): Promise<void> {
+  const dist = join(cli, "..", "..");
+  const { parseArgs } = await import(join(dist, "cli", "args.js"));
+  const { BATCH_FLAGS, lineAnswerer } = await import(join(dist, "cli", "commands", "batch.js"));
+  const { InputReader } = await import(join(dist, "cli", "load.js"));
+  const lines = readFileSync(packets, "utf8").split("\n").filter((l) => l !== "").map((text, i) => ({ line: i + 1, text }));
+  const io = { out: () => {}, err: () => {}, readStdin: () => "", isTTY: false };
+  console.log(`batch in one process, the dump loaded once: ${lines.length.toLocaleString("en")} packets, answered twice`);
+  console.log(row(["", "pass", "wall s", "packets/s", "cpu µs/packet", "chars/packet"]));
+  for (const [name, extra] of [["full trace (default)", []], ["--fields fate,final,rule,probability", ["--fields", "fate,final,rule,probability"]]] as const) {
+    const args = parseArgs([...inputs, ...extra, "--packets", packets], BATCH_FLAGS);
+    const answer = lineAnswerer(args, io, new InputReader(io, args), true);
+    for (const pass of ["first", "steady"]) {
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      let bytes = 0;
+      for (const l of lines) bytes += answer(l)?.text.length ?? 0;
+      const c = process.cpuUsage(c0);
+      const s = (performance.now() - t0) / 1000;
+      console.log(row([pass === "first" ? name : "", pass, s.toFixed(2), (lines.length / s).toFixed(0), ((c.user + c.system) / lines.length).toFixed(1), (bytes / lines.length).toFixed(0)]));
+    }
+  }
+  console.log("");
+}
+
+if (process.argv[2] === STEADY) {
+  const [cli, packets, ...inputs] = process.argv.slice(3);
+  const row: Row = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(44) : String(c).padStart(13))).join("");
+  await steadyBench(cli!, packets!, inputs, row);
 }

@@ -42,6 +42,8 @@ export interface EvaluateOptions {
    * kernel does, for comparing with it; the default merges them, see mergeBranches).
    */
   apart?: boolean;
+  /** Only each outcome's fate, final packet, chances, conditions, connection and deciding rule will be read: its steps are not described (see TraverseContext.lean). */
+  lean?: boolean;
 }
 
 export interface Evaluation {
@@ -129,6 +131,7 @@ export class NetfilterNode {
       rules, node: this.node, ipsets: this.ipsets, verbose: opts.verbose ?? false, family: packet.family,
       ...(opts.assume ? { assumed: opts.assume } : {}),
       ...(opts.apart ? { apart: true } : {}),
+      ...(opts.lean ? { lean: true } : {}),
       ...(opts.connection ? { connection: opts.connection, firstReply: opts.firstReply === true } : {}),
       ...(this.inputs.ipvs ? { ipvs: this.inputs.ipvs } : {}),
       ...this.nftContext(packet.family),

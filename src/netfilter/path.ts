@@ -758,7 +758,8 @@ function reroute(live: Branch[], ctx: PathContext, finals: Final[], spec: Packet
 export function evaluatePath(spec: PacketSpec, ctx: PathContext): Outcome[] {
   const untracked = alwaysUntracked(spec);
   if (untracked) return noting(evaluateOnce(spec, { ...ctx, untracked: true }), spec.state !== undefined ? [untracked.why] : []);
-  if (!ctx.connection && !spec.reply && spec.state === "established") return laterPacket(spec, ctx);
+  // A later packet's outcomes merge by their whole steps (mergeOutcomes): described in full.
+  if (!ctx.connection && !spec.reply && spec.state === "established") return laterPacket(spec, ctx.lean ? { ...ctx, lean: false } : ctx);
   if (ctx.connection || (spec.state !== undefined && spec.state !== "new") || (spec.state === "new" && spec.reply)) return evaluateOnce(spec, ctx);
   const alone = withoutConnection(spec, ctx.node.sysctl("net.netfilter.nf_conntrack_tcp_loose"));
   if (!alone) return evaluateOnce(spec, ctx);

@@ -41,6 +41,14 @@ export interface TraverseContext {
   apart?: boolean;
   /** What was assumed of state the input cannot show (absent: a quiet node). */
   assumed?: StateAssumptions;
+  /**
+   * The caller reads of each outcome only its fate, final packet, chances, conditions,
+   * connection and deciding rule (`batch --fields`): the steps are kept (outcomes merge by
+   * them) but not described — no rewrites, packet snapshots, log lines or random choices on
+   * them. Nothing the walk decides reads those (test/property/batch-lean.test.ts holds the
+   * answers equal); an evaluation that merges outcomes by their whole steps turns it off.
+   */
+  lean?: boolean;
 }
 
 const QUIET: StateAssumptions = {};
@@ -328,6 +336,13 @@ export function finishUnchanged(s: Step, br: Branch): void {
   if (br.randomChoice !== undefined || br.logLine !== undefined || br.notes.length > 0) finishStep(s, br, before(br.pkt));
 }
 
+/** What finishStep leaves of the branch, without describing the step (TraverseContext.lean). */
+function finishUndescribed(br: Branch): void {
+  br.randomChoice = undefined;
+  br.logLine = undefined;
+  if (br.notes.length > 0) br.notes = [];
+}
+
 /** Moves what the rule did (rewrites, its log line, the random choice) from the branch onto its step. */
 export function finishStep(s: Step, br: Branch, b: Before): void {
   const p = br.pkt;
@@ -579,6 +594,12 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
     return false;
   }
 
+  /** finishUnchanged, or only its effect on the branch when the steps are not described. */
+  function unchanged(s: Step, br: Branch): void {
+    if (ctx.lean) finishUndescribed(br);
+    else finishUnchanged(s, br);
+  }
+
   /** Applies a matched rule's target. True when the history goes on (at `c.at` in `c.chain`). */
   function apply(c: Cursor, cr: CompiledRule): boolean {
     const chain = c.chain;
@@ -587,14 +608,14 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
     switch (tg.kind) {
       case "none": {
         const s = step(hook, table, chain.name, cr, "CONTINUE");
-        finishUnchanged(s, br);
+        unchanged(s, br);
         br.steps.push(s);
         c.at = cr.index + 1;
         return true;
       }
       case "standard": {
         const s = step(hook, table, chain.name, cr, tg.verdict);
-        finishUnchanged(s, br);
+        unchanged(s, br);
         br.steps.push(s);
         if (tg.verdict === "RETURN") return chainEnd(c);
         results.push({ br, verdict: tg.verdict, chain: chain.name, rule: cr.index + 1 });
@@ -602,7 +623,7 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
       }
       case "chain": {
         const s = step(hook, table, chain.name, cr, (tg.verdictText ??= tg.goto ? `GOTO ${tg.chain}` : `JUMP ${tg.chain}`));
-        finishUnchanged(s, br);
+        unchanged(s, br);
         br.steps.push(s);
         if (tg.resolved === undefined) {
           // Looked up once per compiled rule (the rule belongs to this table's compiled chain).
@@ -651,18 +672,20 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
           return false;
         }
         // Only a target can change the packet: its before-state is taken here, not for every rule.
-        const prior = before(br.pkt);
+        const prior = ctx.lean ? undefined : before(br.pkt);
         const res = tg.ext.apply(tg.data, env, new Effects(br, ctx));
         if ("indeterminate" in res) {
           const s = step(hook, table, chain.name, cr, tg.name);
-          finishStep(s, br, prior);
+          if (prior) finishStep(s, br, prior);
+          else finishUndescribed(br);
           br.steps.push(s);
           results.push({ br, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: res.indeterminate });
           return false;
         }
         const verdictText = res.verdict === "CONTINUE" ? "CONTINUE" : br.pendingNat ? tg.name : res.verdict;
         const s = step(hook, table, chain.name, cr, verdictText);
-        finishStep(s, br, prior);
+        if (prior) finishStep(s, br, prior);
+        else finishUndescribed(br);
         br.steps.push(s);
         switch (res.verdict) {
           case "CONTINUE":

@@ -23,6 +23,8 @@ interface Field {
   help: string;
   /** The value in a text line ("-" when there is none). */
   text(r: Row): string;
+  /** `text` has no tab or line break in it already: it goes on the line as it is. */
+  clean?: true;
   /** The value in a JSON line (omitted when undefined). */
   json(r: Row): unknown;
 }
@@ -36,18 +38,34 @@ function decidingStep(o: Outcome): Step | undefined {
   return undefined;
 }
 
-/** Rule texts already printed, by the rule they print: a batch meets the same few rules again and again. */
+/**
+ * Rule lines already made, by the rule they print (a batch meets the same few rules again and
+ * again): its place, position and text are the rule's own, whichever packet reached it.
+ */
 const printed = new WeakMap<object, string>();
 
 function ruleText(o: Outcome, family: PacketSpec["family"]): string | undefined {
   const s = decidingStep(o);
   if (!s) return undefined;
-  let text = s.ruleNode ? printed.get(s.ruleNode) : undefined;
-  if (text === undefined) {
-    text = stepRuleText(s, family);
-    if (s.ruleNode) printed.set(s.ruleNode, text);
+  let line = s.ruleNode ? printed.get(s.ruleNode) : undefined;
+  if (line === undefined) {
+    line = `${chainPlaceText(s)} ${s.rule === "policy" ? "policy" : `rule ${s.rule}`}: ${stepRuleText(s, family)}`;
+    if (s.ruleNode) printed.set(s.ruleNode, line);
   }
-  return `${chainPlaceText(s)} ${s.rule === "policy" ? "policy" : `rule ${s.rule}`}: ${text}`;
+  return line;
+}
+
+/** The rule's line on a text line: made once per rule, like the line itself. */
+const printedCell = new WeakMap<object, string>();
+
+function ruleCell(o: Outcome, family: PacketSpec["family"]): string {
+  const s = decidingStep(o);
+  const known = s?.ruleNode ? printedCell.get(s.ruleNode) : undefined;
+  if (known !== undefined) return known;
+  const line = ruleText(o, family);
+  const c = line === undefined ? "-" : cell(line);
+  if (s?.ruleNode) printedCell.set(s.ruleNode, c);
+  return c;
 }
 
 function natOfOutcome(o: Outcome): string | undefined {
@@ -55,13 +73,13 @@ function natOfOutcome(o: Outcome): string | undefined {
 }
 
 export const FIELDS: Readonly<Record<string, Field>> = {
-  line: { help: "the packet's line number in the input", text: (r) => String(r.line), json: (r) => r.line },
+  line: { help: "the packet's line number in the input", text: (r) => String(r.line), clean: true, json: (r) => r.line },
   packet: { help: "the packet as read (text form)", text: (r) => packetText(r.packet), json: (r) => packetText(r.packet) },
-  outcome: { help: "which of the packet's outcomes (1, 2, ... as the full trace lists them)", text: (r) => String(r.n), json: (r) => r.n },
-  fate: { help: "delivered, forwarded, sent, dropped, rejected, queued, unroutable, martian, indeterminate or error", text: (r) => r.outcome.fate.kind, json: (r) => r.outcome.fate.kind },
+  outcome: { help: "which of the packet's outcomes (1, 2, ... as the full trace lists them)", text: (r) => String(r.n), clean: true, json: (r) => r.n },
+  fate: { help: "delivered, forwarded, sent, dropped, rejected, queued, unroutable, martian, indeterminate or error", text: (r) => r.outcome.fate.kind, clean: true, json: (r) => r.outcome.fate.kind },
   detail: { help: "the fate in words: where it was dropped, which interface it left by, what could not be told", text: (r) => fateText(r.outcome.fate), json: (r) => fateText(r.outcome.fate) },
-  rule: { help: "the rule (or policy) that decided it: table, chain, position and the rule as iptables-save or nft prints it", text: (r) => ruleText(r.outcome, r.packet.family) ?? "-", json: (r) => ruleText(r.outcome, r.packet.family) },
-  probability: { help: "the chance of this outcome (given its alternatives' sides, if any)", text: (r) => probabilityText(r.outcome.probability), json: (r) => r.outcome.probability },
+  rule: { help: "the rule (or policy) that decided it: table, chain, position and the rule as iptables-save or nft prints it", text: (r) => ruleCell(r.outcome, r.packet.family), clean: true, json: (r) => ruleText(r.outcome, r.packet.family) },
+  probability: { help: "the chance of this outcome (given its alternatives' sides, if any)", text: (r) => probabilityText(r.outcome.probability), clean: true, json: (r) => r.outcome.probability },
   final: { help: "the packet as it leaves (or ends): source -> destination, with its mark and ctmark when set", text: (r) => snapshotText(r.outcome.final), json: (r) => r.outcome.final },
   nat: { help: "the connection's DNAT and SNAT (- when none)", text: (r) => natOfOutcome(r.outcome) ?? "-", json: (r) => natOfOutcome(r.outcome) },
   given: { help: "the sides taken of conditions the input does not decide (- when none)", text: (r) => r.outcome.given?.join("; ") || "-", json: (r) => r.outcome.given ?? [] },
@@ -106,7 +124,10 @@ export function compactLines(fields: readonly Chosen[], json: boolean, line: num
       out += JSON.stringify(o) + "\n";
     } else {
       let l = "";
-      for (let k = 0; k < fields.length; k++) l += (k ? "\t" : "") + cell(fields[k]!.field.text(r));
+      for (let k = 0; k < fields.length; k++) {
+        const f = fields[k]!.field;
+        l += (k ? "\t" : "") + (f.clean ? f.text(r) : cell(f.text(r)));
+      }
       out += l + "\n";
     }
   }

@@ -1,0 +1,244 @@
+/**
+ * `netfate batch --jobs N`: the packets answered by N worker threads (batch-worker.ts), each
+ * loading the inputs itself (from --cache when given) and answering chunks of packet lines
+ * the way the in-process loop does (lineAnswerer). This thread only reads the lines, hands
+ * them out, and writes the answers back in the order of the input. At most a few chunks per
+ * worker are out at a time (read ahead, or answered but waiting for an earlier one): memory
+ * stays the same however many packets come.
+ *
+ * A worker re-reads the inputs (about a second for a 10,000-service dump, less from the cache):
+ * that pays only for large batches, so without --jobs two workers start only for a packets
+ * file of more than AUTO_BYTES on a machine with a processor to spare.
+ */
+import { fstatSync, statSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
+import { Worker } from "node:worker_threads";
+import { flagSet, flagValue, flagValues, UsageError, type ParsedArgs } from "../args.js";
+import { InputReader } from "../load.js";
+import { processIO, type CommandIO } from "../io.js";
+import { BatchTally, packetLines } from "./batch-answer.js";
+import { AUTO_BYTES, MAX_JOBS } from "./batch-flags.js";
+import type { PacketLine } from "./batch-lines.js";
+
+/** What a worker is started with (batch-worker.ts). */
+export interface WorkerSetup {
+  argv: string[];
+  /** Say the notes and diagnostics of loading (one worker does). */
+  report: boolean;
+}
+
+export type ToWorker = { kind: "chunk"; lines: PacketLine[] };
+
+export type FromWorker =
+  | { kind: "note"; text: string }
+  | { kind: "failed"; usage: boolean; message: string }
+  /** A chunk's answers: a text per line (null for a blank line), how many were unreadable, and outcomes by fate. */
+  | { kind: "answered"; texts: Array<string | null>; bad: number; counts: Array<[string, number]> };
+
+/** A chunk of lines handed to a worker ends at this many lines, or this many bytes of them. */
+const CHUNK_LINES = 256;
+const CHUNK_BYTES = 1 << 20;
+
+/** Chunks out at a time per worker: one being answered, one waiting for it. */
+const PER_WORKER = 2;
+
+/** The flags whose `-` would have each worker read stdin. */
+const INPUT_STDIN_FLAGS = ["rules", "ipsets", "node", "ipvs"];
+
+/** How many workers answer the batch: --jobs, or the automatic choice; 1 is this process alone. */
+export function jobsOf(args: ParsedArgs, file: string, io: CommandIO): number {
+  const given = flagValue(args, "jobs");
+  if (given !== undefined) {
+    if (!/^[0-9]+$/.test(given) || Number(given) < 1 || Number(given) > MAX_JOBS) throw new UsageError(`--jobs takes a number of workers from 1 to ${MAX_JOBS}, not ${JSON.stringify(given)}`);
+    const n = Number(given);
+    if (n > 1) {
+      const why = whyNotParallel(args, file, io);
+      if (why) throw new UsageError(`--jobs ${n}: ${why}`);
+    }
+    return n;
+  }
+  if (packetBytes(file, io) <= AUTO_BYTES || whyNotParallel(args, file, io)) return 1;
+  // A second worker pays only with a processor to spare: on a busy machine its second load of
+  // the inputs is all it adds (measured: bench/batch.ts).
+  const cores = availableParallelism();
+  return cores >= 2 && loadavg()[0]! <= cores - 1 ? 2 : 1;
+}
+
+/** Why the workers cannot answer this batch (undefined: they can). */
+function whyNotParallel(args: ParsedArgs, file: string, io: CommandIO): string | undefined {
+  if (INPUT_STDIN_FLAGS.some((f) => flagValues(args, f).includes("-"))) return "each worker reads the inputs, and stdin can be read once: give the inputs as files";
+  // A pipe's packets are answered as they come: a worker's answer could not be written while
+  // this thread waits for the next line, and a writer waiting for it would wait forever.
+  if (file === "-" && io === processIO && !stdinIsFile()) return "the packets come through a pipe, and are answered as they come, in this process: give them as a file (--packets FILE or < FILE)";
+  return undefined;
+}
+
+function stdinIsFile(): boolean {
+  try {
+    return fstatSync(0).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The packets file's size (0 when it is not a file of this process, or cannot be looked at: the in-process loop then says why). */
+function packetBytes(file: string, io: CommandIO): number {
+  try {
+    if (file === "-") return io === processIO && stdinIsFile() ? fstatSync(0).size : 0;
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * One worker: the lines it has been given but not yet sent (its next chunk), how many chunks
+ * it has not answered, and its answers not yet written, a chunk's texts a line each.
+ */
+interface Lane {
+  worker: Worker;
+  next: PacketLine[];
+  nextBytes: number;
+  out: number;
+  answers: Array<Array<string | null>>;
+  /** The first unwritten text of answers[0]. */
+  at: number;
+}
+
+/**
+ * Which worker answers a line: by its destination, so that a service's chains are compiled
+ * by one worker only (each compiles a chain when a packet first reaches it), and the same
+ * destination again meets chains already compiled. Any choice gives the same answers.
+ */
+export function laneOf(text: string, lanes: number): number {
+  let from = text.indexOf("->");
+  if (from < 0) from = text.indexOf('"dst"');
+  if (from < 0) return 0;
+  let h = 0x811c9dc5;
+  let bracket = false;
+  for (let i = from + 2, n = 0; i < text.length && n < 48; i++, n++) {
+    const c = text.charCodeAt(i);
+    if (c === 91) bracket = true;
+    // Up to the destination's end: a port (after `:`, or `]:` for IPv6), an interface or the next JSON field may follow.
+    if (n > 4 && (c === 32 || c === 44 || c === 93 || (c === 58 && !bracket))) break;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return (h >>> 0) % lanes;
+}
+
+export async function runParallel(argv: readonly string[], args: ParsedArgs, file: string, io: CommandIO, jobs: number): Promise<number> {
+  const quiet = flagSet(args, "quiet");
+  const progress = io.isTTY && !quiet;
+  const tally = new BatchTally();
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const nudge = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const url = new URL("./batch-worker.js", import.meta.url);
+  const lanes: Lane[] = [];
+  for (let i = 0; i < jobs; i++) {
+    // Only the first worker says the notes and diagnostics of loading: they are the same in each.
+    const setup: WorkerSetup = { argv: [...argv], report: i === 0 };
+    const lane: Lane = { worker: new Worker(url, { workerData: setup, stdout: false, stderr: false }), next: [], nextBytes: 0, out: 0, answers: [], at: 0 };
+    lane.worker.on("message", (m: FromWorker) => {
+      if (m.kind === "note") io.err(m.text);
+      else if (m.kind === "failed") failure ??= m.usage ? new UsageError(m.message) : new Error(m.message);
+      else {
+        lane.out--;
+        lane.answers.push(m.texts);
+        tally.bad += m.bad;
+        for (const [kind, n] of m.counts) tally.countFate(kind, n);
+      }
+      nudge();
+    });
+    lane.worker.on("error", (e) => {
+      failure ??= e;
+      nudge();
+    });
+    lane.worker.on("exit", (code) => {
+      failure ??= new Error(`a batch worker stopped (exit ${code}) before the batch was done`);
+      nudge();
+    });
+    lanes.push(lane);
+  }
+  // The lane of each line read and not yet written, in input order (from `head` on).
+  let order: number[] = [];
+  let head = 0;
+  /** Writes the answers that are next in the input's order. */
+  const writeReady = () => {
+    let text = "";
+    const before = tally.done;
+    while (head < order.length) {
+      const lane = lanes[order[head]!]!;
+      const texts = lane.answers[0];
+      if (!texts) break;
+      const t = texts[lane.at++]!;
+      if (t !== null) {
+        text += t;
+        tally.done++;
+      }
+      if (lane.at >= texts.length) {
+        lane.answers.shift();
+        lane.at = 0;
+      }
+      head++;
+      if (text.length > 1 << 16) {
+        io.out(text);
+        text = "";
+      }
+    }
+    if (text) io.out(text);
+    if (head > 4096) {
+      order = order.slice(head);
+      head = 0;
+    }
+    if (progress && Math.floor(tally.done / 1000) > Math.floor(before / 1000)) io.err(`\r${tally.done} packets`);
+  };
+  const waitForAnswer = async () => {
+    await new Promise<void>((done) => {
+      wake = done;
+      if (failure) nudge();
+    });
+    if (failure) throw failure;
+    writeReady();
+  };
+  /** Sends a lane's next chunk; with the lane full, its next answer is awaited first. */
+  const send = async (lane: Lane) => {
+    while (lane.out >= PER_WORKER) await waitForAnswer();
+    if (failure) throw failure;
+    lane.out++;
+    lane.worker.postMessage({ kind: "chunk", lines: lane.next } satisfies ToWorker);
+    lane.next = [];
+    lane.nextBytes = 0;
+  };
+  // Lines read and not written: past this, every lane's lines are sent and answers awaited,
+  // so that one lane's few lines cannot hold up the others' answers without bound.
+  const ahead = jobs * (PER_WORKER + 1) * CHUNK_LINES;
+  try {
+    // Read here, never a pipe (whyNotParallel): a read does not wait, and answers cannot be held up by it.
+    for (const l of packetLines(file, io, new InputReader(io, args), () => {})) {
+      const k = "text" in l ? laneOf(l.text, jobs) : 0;
+      const lane = lanes[k]!;
+      order.push(k);
+      lane.next.push(l);
+      lane.nextBytes += "text" in l ? l.text.length : 0;
+      if (lane.next.length >= CHUNK_LINES || lane.nextBytes >= CHUNK_BYTES) await send(lane);
+      if (order.length - head >= ahead) {
+        for (const x of lanes) if (x.next.length) await send(x);
+        while (order.length - head >= ahead) await waitForAnswer();
+      }
+      if (failure) throw failure;
+    }
+    for (const x of lanes) if (x.next.length) await send(x);
+    while (head < order.length) await waitForAnswer();
+  } finally {
+    for (const lane of lanes) {
+      lane.worker.removeAllListeners("exit");
+      await lane.worker.terminate();
+    }
+  }
+  return tally.finish(io, quiet, progress);
+}
