@@ -41,11 +41,19 @@ const version = (pkg) => JSON.parse(readFileSync(join(root, "node_modules", pkg,
 const BUNDLED = { "ipaddr.js": `ipaddr.js ${version("ipaddr.js")}: Copyright (C) 2011-2017 whitequark <whitequark@whitequark.org>, MIT licence (https://github.com/whitequark/ipaddr.js)` };
 const NOTICE = `/* netfate (Apache-2.0). Bundled with: ${Object.values(BUNDLED).join("; ")} */`;
 
+/** The worker threads' entry modules (started through cli/worker-file.ts), by folder under src/cli. */
+const WORKERS = [{ dir: "commands", name: "batch-worker" }];
+
 /** Replaced by the build's identity once every output is known (the same length, so the maps still fit). */
 const PLACEHOLDER = `netfate-build-${"0".repeat(50)}`;
 
 const r = await build({
-  entryPoints: { netfate: join(dist, "src", "cli", "main.js"), "why-dropped": join(dist, "src", "cli", "why-dropped.js") },
+  entryPoints: {
+    netfate: join(dist, "src", "cli", "main.js"),
+    "why-dropped": join(dist, "src", "cli", "why-dropped.js"),
+    // Worker threads' entries, where cli/worker-file.ts looks for them in the bundle.
+    ...Object.fromEntries(WORKERS.map((w) => [`chunks/${w.name}`, join(dist, "src", "cli", w.dir, `${w.name}.js`)])),
+  },
   outdir: dist,
   outExtension: { ".js": ".mjs" },
   chunkNames: "chunks/[name]-[hash]",
@@ -60,7 +68,7 @@ const r = await build({
   legalComments: "none",
   banner: { js: NOTICE },
   external: EXTERNAL,
-  define: { NETFATE_BUILD_ID: JSON.stringify(PLACEHOLDER) },
+  define: { NETFATE_BUILD_ID: JSON.stringify(PLACEHOLDER), NETFATE_BUNDLED: "true" },
   metafile: true,
   write: false,
   logLevel: "warning",

@@ -6,7 +6,7 @@
  * lead to the TypeScript sources. Needs `npm run build`, as every test that runs the CLI.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -38,6 +38,21 @@ const packetsOf = (file: string): string[] => (JSON.parse(readFileSync(join(root
 describe("the bundle answers as the unbundled CLI", () => {
   const cache = mkdtempSync(join(tmpdir(), "netfate-bundle-cache-"));
   afterAll(() => rmSync(cache, { recursive: true, force: true }));
+
+  it("batch --jobs 2 starts its worker threads from the bundle", () => {
+    const sample = SAMPLES[0]!;
+    const dir = mkdtempSync(join(tmpdir(), "netfate-bundle-jobs-"));
+    try {
+      const packets = join(dir, "packets.txt");
+      writeFileSync(packets, Array.from({ length: 30 }, () => packetsOf(sample.packets)).flat().join("\n") + "\n");
+      const argv = ["batch", ...sample.inputs, "--packets", packets, "--fields", "fate,rule,final"];
+      const want = run(unbundled, [...argv, "--jobs", "1"]);
+      expect(want.code, want.err).toBe(0);
+      expect(run(bundled, [...argv, "--jobs", "2"]).out).toBe(want.out);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("is what package.json's bin names, and npm run build made it", () => {
     expect(existsSync(bundled)).toBe(true);

@@ -19,6 +19,7 @@ import { processIO, type CommandIO } from "../io.js";
 import { BatchTally, packetLines } from "./batch-answer.js";
 import { AUTO_BYTES, MAX_JOBS } from "./batch-flags.js";
 import type { PacketLine } from "./batch-lines.js";
+import { workerFile } from "../worker-file.js";
 
 /** What a worker is started with (batch-worker.ts). */
 export interface WorkerSetup {
@@ -137,7 +138,7 @@ export async function runParallel(argv: readonly string[], args: ParsedArgs, fil
     wake = undefined;
     w?.();
   };
-  const url = new URL("./batch-worker.js", import.meta.url);
+  const url = workerFile("batch-worker", import.meta.url);
   const lanes: Lane[] = [];
   for (let i = 0; i < jobs; i++) {
     // Only the first worker says the notes and diagnostics of loading: they are the same in each.
