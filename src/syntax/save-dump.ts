@@ -14,6 +14,7 @@ import { ruleSpecText } from "../print/save.js";
 import { withoutBom } from "./bom.js";
 import type { SpanMover } from "./extract.js";
 import { counters, readAgain, TableBuilder, type DumpText } from "./table-builder.js";
+import { fastAppend } from "./fast-append.js";
 
 export interface SaveParseOptions {
   family?: Family;
@@ -128,11 +129,24 @@ class RestoreInterpreter {
   run(): Ruleset {
     const { text } = this.text;
     const onError = (e: { line: number; col: number; message: string }) => this.sink.error({ line: e.line, col: e.col, len: 1 }, e.message);
+    // The fast path knows IPv4 addresses only.
+    const fast = this.family === "ipv4";
     let lineNo = 1;
     for (let start = 0; start < text.length; lineNo++) {
       let end = text.indexOf("\n", start);
       if (end < 0) end = text.length;
       this.lineStart = start;
+      // The commonest `-A` lines are checked on the text (fast-append.ts); the rest are read whole.
+      const b = this.current;
+      if (b !== undefined && b.deferring && fast && text.charCodeAt(start) === 45 /* - */) {
+        const f = fastAppend(text, start, end, b);
+        if (f) {
+          this.useChain(b, f.chain);
+          b.defer(f.chain, start, lineNo, f.rules);
+          start = end + 1;
+          continue;
+        }
+      }
       const l = readSaveLine(text, start, end, lineNo, onError);
       if (l) this.line(l);
       start = end + 1;
@@ -285,12 +299,15 @@ class RestoreInterpreter {
       else this.sink.warning(span, `chain ${name} was not declared in table ${b.table.name}; declared implicitly`);
       c = b.newChain(name, false, null, true, span);
     }
-    if (c) {
-      c.declared = true;
-      this.lastChain = c;
-      this.lastBuilder = b;
-    }
+    if (c) this.useChain(b, c);
     return c;
+  }
+
+  /** Chain `c` of table `b` gets a rule of this line. */
+  private useChain(b: TableBuilder, c: Chain): void {
+    c.declared = true;
+    this.lastChain = c;
+    this.lastBuilder = b;
   }
 
   private command(b: TableBuilder, l: CommandLine): void {

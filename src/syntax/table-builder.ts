@@ -14,6 +14,7 @@ import { ChainEdits } from "./chain-edits.js";
 import { AnchoredInserts } from "./anchored-inserts.js";
 import { ruleSpecText } from "../print/save.js";
 import type { SpanMover } from "./extract.js";
+import type { FastTable } from "./fast-append.js";
 
 // Most chains of a big dump say [0:0]; counters are never changed in place, so they share one.
 export const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0n, bytes: 0n, exact: true });
@@ -49,7 +50,7 @@ interface ChainLines {
 // What a chain holds until its table is finished: every chain gets its rules then.
 const NOT_YET: ChainRules = boundRules(Object.freeze([]));
 
-export class TableBuilder {
+export class TableBuilder implements FastTable {
   readonly chains = new Map<string, Chain>();
   readonly table: Table;
   /**
@@ -140,6 +141,19 @@ export class TableBuilder {
     return c;
   }
 
+  /** The last chain `chainAt` found: a dump's lines name the same chain (their own, KUBE-MARK-MASQ) again and again. */
+  private lastAt: Chain | undefined;
+
+  /** The chain whose name is text[start, end) (fast-append.ts), found without a new string when it is the last one found. */
+  chainAt(start: number, end: number): Chain | undefined {
+    const { text } = this.text;
+    const last = this.lastAt;
+    if (last !== undefined && last.name.length === end - start && text.startsWith(last.name, start) && this.chains.get(last.name) === last) return last;
+    const c = this.chains.get(text.slice(start, end));
+    if (c) this.lastAt = c;
+    return c;
+  }
+
   /** The binding environment for the lines of this table, one for all of them (a hot loop). */
   env(sink: DiagnosticSink): BindEnv {
     if (!this.bindEnv) {
@@ -197,7 +211,7 @@ export class TableBuilder {
   }
 
   /** Records that the `-A` line at `start` (numbered `line`) added `rules` to chain `c`. */
-  defer(c: Chain, start: number, line: number, rules: Rule[]): void {
+  defer(c: Chain, start: number, line: number, rules: readonly Rule[]): void {
     // A dump lists a chain's rules together: most lines add to the chain of the line before.
     let d = c === this.lastChain ? this.lastLines : this.deferred.get(c);
     if (!d) {
