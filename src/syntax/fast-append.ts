@@ -285,3 +285,16 @@ export function fastAppend(text: string, start: number, end: number, t: FastTabl
   RULE.target = target;
   return RESULT;
 }
+
+/**
+ * The end of NAME in a chain declaration `:NAME - [0:0]` that is exactly text[start, end)
+ * (NAME plain, 1 to 28 characters: no longer one is taken without a word), or -1. What the
+ * declaration means (a built-in chain, one declared twice) is the caller's to judge.
+ */
+export function fastDeclaration(text: string, start: number, end: number): number {
+  if (text.charCodeAt(start) !== COLON) return -1;
+  const e = wordEnd(text, start + 1, end);
+  if (e <= start + 1 || e - start - 1 > 28 || end - e !== DECLARATION_TAIL.length || !text.startsWith(DECLARATION_TAIL, e)) return -1;
+  return e;
+}
+const DECLARATION_TAIL = " - [0:0]";

@@ -13,8 +13,8 @@ import { isToolWarning, toolWarningMessage } from "./tool-warnings.js";
 import { ruleSpecText } from "../print/save.js";
 import { withoutBom } from "./bom.js";
 import type { SpanMover } from "./extract.js";
-import { counters, readAgain, TableBuilder, type DumpText } from "./table-builder.js";
-import { fastAppend } from "./fast-append.js";
+import { counters, readAgain, TableBuilder, ZERO_COUNTERS, type DumpText } from "./table-builder.js";
+import { fastAppend, fastDeclaration } from "./fast-append.js";
 
 export interface SaveParseOptions {
   family?: Family;
@@ -136,13 +136,21 @@ class RestoreInterpreter {
       let end = text.indexOf("\n", start);
       if (end < 0) end = text.length;
       this.lineStart = start;
-      // The commonest `-A` lines are checked on the text (fast-append.ts); the rest are read whole.
+      // The commonest lines, `-A` and `:CHAIN - [0:0]`, are checked on the text (fast-append.ts);
+      // the rest are read whole. Only while the table defers: a parse that binds every rule
+      // (deferRules false) reads every line whole, and tests hold the two to the same result.
       const b = this.current;
-      if (b !== undefined && b.deferring && fast && text.charCodeAt(start) === 45 /* - */) {
-        const f = fastAppend(text, start, end, b);
-        if (f) {
-          this.useChain(b, f.chain);
-          b.defer(f.chain, start, lineNo, f.rules);
+      if (b !== undefined && b.deferring && fast) {
+        const c0 = text.charCodeAt(start);
+        if (c0 === 45 /* - */) {
+          const f = fastAppend(text, start, end, b);
+          if (f) {
+            this.useChain(b, f.chain);
+            b.defer(f.chain, start, lineNo, f.rules);
+            start = end + 1;
+            continue;
+          }
+        } else if (c0 === 58 /* : */ && this.fastDeclaration(b, start, end, lineNo)) {
           start = end + 1;
           continue;
         }
@@ -259,6 +267,18 @@ class RestoreInterpreter {
     const c = b.newChain(l.name, false, null, true, span);
     if (cn) c.counters = cn;
     b.noteCounters(c, c);
+  }
+
+  /** A new user chain declared `:NAME - [0:0]`, as chainDeclaration takes it without a word; false: it must read the line. */
+  private fastDeclaration(b: TableBuilder, start: number, end: number, line: number): boolean {
+    const e = fastDeclaration(this.text.text, start, end);
+    if (e < 0) return false;
+    const name = this.text.text.slice(start + 1, e);
+    if (b.chains.has(name) || BUILTIN_CHAINS[b.table.name].includes(name)) return false;
+    const c = b.newChain(name, false, null, true, { line, col: 1, len: name.length + 1 });
+    c.counters = ZERO_COUNTERS;
+    b.noteCounters(c, c);
+    return true;
   }
 
   private commit(l: Extract<SaveLine, { kind: "commit" }>): void {

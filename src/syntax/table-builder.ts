@@ -66,7 +66,9 @@ export class TableBuilder implements FastTable {
   /**
    * The user chains that hold no bound rule and that no bound rule jumps to (what `-X` without
    * a name deletes), and the others: kept as rules come and go, so `-X` need not look at every
-   * chain. Only right once every rule is bound, which any `-X` sees (it stops deferring).
+   * chain. Only right once every rule is bound, which any `-X` sees (it stops deferring); while
+   * the table defers they are not kept at all (a dump declares 40k chains), and stopping
+   * fills them as keeping them would have: every chain free, in the order declared.
    */
   readonly freeChains = new Set<string>();
   readonly busyChains = new Set<string>();
@@ -112,7 +114,10 @@ export class TableBuilder implements FastTable {
    * older counters are dropped once, at the end.
    */
   private tick = 0;
-  private readonly countedAt = new Map<Rule | Chain, { chain: Chain; at: number }>();
+  /** What got counters (a rule or a chain), its chain, and when: three lists, no object per entry (40k chains). */
+  private readonly counted: (Rule | Chain)[] = [];
+  private readonly countedChain: Chain[] = [];
+  private readonly countedAt: number[] = [];
   private zeroedAll = -1;
   private readonly zeroedChains = new Map<Chain, number>();
 
@@ -136,7 +141,7 @@ export class TableBuilder implements FastTable {
   newChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span): Chain {
     const c: Chain = { name, builtin, policy, declared, rules: NOT_YET, span };
     this.chains.set(name, c);
-    this.touched(name);
+    if (!this.deferring) this.touched(name);
     if (this.notChainYet.has(name)) this.declaredLate.set(name, span.line);
     return c;
   }
@@ -201,7 +206,10 @@ export class TableBuilder implements FastTable {
 
   /** A rule added to `c` (kept bound) or the chain itself got counters now. */
   noteCounters(c: Chain, x: Rule | Chain): void {
-    if (x.counters) this.countedAt.set(x, { chain: c, at: this.tick++ });
+    if (!x.counters) return;
+    this.counted.push(x);
+    this.countedChain.push(c);
+    this.countedAt.push(this.tick++);
   }
 
   /** `-Z [CHAIN]`. */
@@ -227,6 +235,7 @@ export class TableBuilder implements FastTable {
   /** Binds what was deferred and keeps every rule bound from now on. */
   stopDeferring(): void {
     if (!this.deferring) return;
+    for (const c of this.chains.values()) if (!c.builtin) this.freeChains.add(c.name);
     for (const [c, d] of this.deferred) {
       const rules = this.rulesOf(c);
       for (const r of this.lines.bind(d.first)) {
@@ -260,8 +269,11 @@ export class TableBuilder implements FastTable {
 
   private dropZeroedCounters(): void {
     if (this.zeroedAll < 0 && this.zeroedChains.size === 0) return;
-    for (const [x, { chain, at }] of this.countedAt) {
-      if (at < Math.max(this.zeroedAll, this.zeroedChains.get(chain) ?? -1)) delete x.counters;
+    // What got counters more than once keeps the last time it did.
+    const last = new Map<Rule | Chain, number>();
+    this.counted.forEach((x, k) => last.set(x, k));
+    for (const [x, k] of last) {
+      if (this.countedAt[k]! < Math.max(this.zeroedAll, this.zeroedChains.get(this.countedChain[k]!) ?? -1)) delete x.counters;
     }
   }
 
