@@ -88,6 +88,7 @@ export class TableBuilder implements FastTable {
   deleteChain(name: string, line: number): void {
     this.deletedAt.set(name, line);
     this.chains.delete(name);
+    this.forgetRecent();
     this.freeChains.delete(name);
     this.busyChains.delete(name);
   }
@@ -141,22 +142,44 @@ export class TableBuilder implements FastTable {
   newChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span): Chain {
     const c: Chain = { name, builtin, policy, declared, rules: NOT_YET, span };
     this.chains.set(name, c);
+    this.forgetRecent();
     if (!this.deferring) this.touched(name);
     if (this.notChainYet.has(name)) this.declaredLate.set(name, span.line);
     return c;
   }
 
-  /** The last chain `chainAt` found: a dump's lines name the same chain (their own, KUBE-MARK-MASQ) again and again. */
-  private lastAt: Chain | undefined;
+  /**
+   * The chains `chainAt` found last: a dump's lines name a few chains again and again (the
+   * chain of the lines before, KUBE-MARK-MASQ), and comparing a name in the text with these is
+   * cheaper than cutting it out and hashing it for a map of 40k chains. Emptied whenever a
+   * chain is added or deleted, so what is here is in `chains`.
+   */
+  private readonly recent: (Chain | undefined)[] = [undefined, undefined, undefined, undefined];
+  private recentNext = 0;
 
-  /** The chain whose name is text[start, end) (fast-append.ts), found without a new string when it is the last one found. */
+  /** The chain whose name is text[start, end) (fast-append.ts). */
   chainAt(start: number, end: number): Chain | undefined {
     const { text } = this.text;
-    const last = this.lastAt;
-    if (last !== undefined && last.name.length === end - start && text.startsWith(last.name, start) && this.chains.get(last.name) === last) return last;
+    const len = end - start;
+    for (let k = 0; k < 4; k++) {
+      const c = this.recent[k];
+      if (c === undefined || c.name.length !== len) continue;
+      // Names of a dump share their beginnings (KUBE-SEP-...): compared from the end.
+      const name = c.name;
+      let i = len - 1;
+      while (i >= 0 && name.charCodeAt(i) === text.charCodeAt(start + i)) i--;
+      if (i < 0) return c;
+    }
     const c = this.chains.get(text.slice(start, end));
-    if (c) this.lastAt = c;
+    if (c) {
+      this.recent[this.recentNext] = c;
+      this.recentNext = (this.recentNext + 1) & 3;
+    }
     return c;
+  }
+
+  private forgetRecent(): void {
+    this.recent.fill(undefined);
   }
 
   /** The binding environment for the lines of this table, one for all of them (a hot loop). */
