@@ -264,8 +264,7 @@ class RestoreInterpreter {
       sink.warning(span, `chain ${l.name} declared twice`);
       return;
     }
-    const c = b.newChain(l.name, false, null, true, span);
-    if (cn) c.counters = cn;
+    const c = b.newChain(l.name, false, null, true, span, cn);
     b.noteCounters(c, c);
   }
 
@@ -275,8 +274,7 @@ class RestoreInterpreter {
     if (e < 0) return false;
     const name = this.text.text.slice(start + 1, e);
     if (b.chains.has(name) || BUILTIN_CHAINS[b.table.name].includes(name)) return false;
-    const c = b.newChain(name, false, null, true, { line, col: 1, len: name.length + 1 });
-    c.counters = ZERO_COUNTERS;
+    const c = b.newChain(name, false, null, true, { line, col: 1, len: name.length + 1 }, ZERO_COUNTERS);
     b.noteCounters(c, c);
     return true;
   }

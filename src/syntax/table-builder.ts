@@ -138,9 +138,12 @@ export class TableBuilder implements FastTable {
     for (const c of BUILTIN_CHAINS[name]) this.newChain(c, true, policy, false, span);
   }
 
-  /** A new chain of this table (replacing any of that name). */
-  newChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span): Chain {
-    const c: Chain = { name, builtin, policy, declared, rules: NOT_YET, span };
+  /**
+   * A new chain of this table (replacing any of that name). Counters given here are in the
+   * object from the start: added after, they cost each of a dump's 40k chains a property store.
+   */
+  newChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span, counters?: Counters): Chain {
+    const c: Chain = counters ? { name, builtin, policy, declared, rules: NOT_YET, span, counters } : { name, builtin, policy, declared, rules: NOT_YET, span };
     this.chains.set(name, c);
     this.forgetRecent();
     if (!this.deferring) this.touched(name);
