@@ -87,7 +87,7 @@ function at(text: string, s: number, word: string): boolean {
 }
 
 /** Whether text[s, e) is `word`. */
-function is(text: string, s: number, e: number, word: string): boolean {
+export function is(text: string, s: number, e: number, word: string): boolean {
   return e - s === word.length && at(text, s, word);
 }
 

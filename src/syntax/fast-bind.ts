@@ -14,9 +14,17 @@ import type { Span } from "../model/span.js";
 import { parseAddress } from "../model/address.js";
 import { findMatch, findTarget } from "../extensions/registry.js";
 import { protocolName } from "../extensions/protocols.js";
+import { is } from "./fast-append.js";
 import { append, finishRule, RuleDraft, type BindEnv, type PendingMatch, type PendingTarget } from "./rule-binder.js";
 
 const SP = 32, QUOTE = 34, BANG = 33;
+
+/**
+ * The words fast-append.ts knows, as constant strings: a word of the line that is one of them
+ * is taken from here rather than cut out of the text (a new string, hashed again to find its
+ * extension, for each of 10k rules).
+ */
+const KNOWN = ["comment", "tcp", "udp", "statistic", "--comment", "--sport", "--dport", "--mode", "random", "--probability", "--to-destination", "ACCEPT", "DROP", "RETURN", "DNAT"];
 
 /** Each word of the line: start, end (a quoted word: of its text inside the quotes), and where the word starts. */
 const MAX_WORDS = 128;
@@ -59,6 +67,12 @@ export function bindAccepted(text: string, start: number, end: number, env: Bind
   const { line, family, sink } = env;
   const errorsBefore = sink.errorCount;
   const word = (k: number) => text.slice(WORDS[k * 3]!, WORDS[k * 3 + 1]!);
+  // A match or target name, an option's flag: one of KNOWN when the line is one fast-append.ts accepts.
+  const name = (k: number) => {
+    const s = WORDS[k * 3]!, e = WORDS[k * 3 + 1]!;
+    for (const w of KNOWN) if (is(text, s, e, w)) return w;
+    return text.slice(s, e);
+  };
   // A word's span, as the binder gives it: where it starts, and its length as written.
   const spanOf = (k: number): Span => {
     const at = WORDS[k * 3 + 2]!;
@@ -77,7 +91,7 @@ export function bindAccepted(text: string, start: number, end: number, env: Bind
     }
     const flag = text.charCodeAt(ws + 1);
     const span = spanOf(k);
-    const v = word(k + 1);
+    const v = flag === 109 /* m */ || flag === 106 /* j */ || flag === 112 /* p */ ? name(k + 1) : word(k + 1);
     k += 2;
     switch (flag) {
       case 115 /* s */:
@@ -104,7 +118,8 @@ export function bindAccepted(text: string, start: number, end: number, env: Bind
         const pm: PendingMatch = { ext: findMatch(v, family), name: v, options: [], span };
         // The match's options follow it: `--flag value` pairs (fast-append.ts says which).
         while (k + 1 < n && text.charCodeAt(WORDS[k * 3]!) === 45 && text.charCodeAt(WORDS[k * 3]! + 1) === 45) {
-          pm.options = append(pm.options, { flag: word(k), negated: false, values: [word(k + 1)], span: spanOf(k) });
+          const f = name(k);
+          pm.options = append(pm.options, { flag: f, negated: false, values: [f === "--mode" ? name(k + 1) : word(k + 1)], span: spanOf(k) });
           k += 2;
         }
         r.matches = append(r.matches, pm);
@@ -116,7 +131,7 @@ export function bindAccepted(text: string, start: number, end: number, env: Bind
         if (v === "ACCEPT" || v === "DROP" || v === "RETURN") r.targetSimple = { kind: "standard", verdict: v, span };
         else if (v === "DNAT") {
           const t: PendingTarget = { ext: findTarget(v, family), name: v, options: [], span };
-          t.options = append(t.options, { flag: word(k), negated: false, values: [word(k + 1)], span: spanOf(k) });
+          t.options = append(t.options, { flag: name(k), negated: false, values: [word(k + 1)], span: spanOf(k) });
           k += 2;
           r.target = t;
           r.lastLoaded = t;
