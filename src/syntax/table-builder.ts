@@ -409,29 +409,16 @@ export class DeferredLines {
     // Binding reports nothing new either. One sink for all chains: a new one per chain cost a
     // set of reporters each (rule-binder.ts).
     const env: BindEnv = { family, table: this.table, sink: quietSink, line: 0, isChain: (n: string) => this.existedAt(n, env.line) };
-    // The lines fast-append.ts recognises are bound from their shape (fast-bind.ts), judged
-    // with the chains as this binding sees them.
-    const { text, table } = this;
-    // A chain remembered was there for an earlier line: it still is, unless declared late.
-    const recent = new RecentChains();
-    const fast: FastTable | undefined = family === "ipv4" ? {
-      table: { name: table },
-      chainAt: (s, e) => {
-        const known = recent.find(text.text, s, e);
-        if (known && !this.declaredLate.has(known.name)) return known;
-        const name = text.text.slice(s, e);
-        if (!this.existedAt(name, env.line)) return undefined;
-        const c = { name, builtin: BUILTIN_CHAINS[table].includes(name) } as Chain;
-        recent.remember(c);
-        return c;
-      },
-    } : undefined;
+    const fast = family === "ipv4" ? this.fastTable() : undefined;
+    this.recent.forget();
+    const { text } = this;
     const rules: Rule[] = [];
     for (let at = first; at >= 0; at = this.refs[at * REF_FIELDS + 2]!) {
       const o = at * REF_FIELDS;
       const line = this.refs[o + 1]!;
       const start = this.refs[o]!;
       env.line = line;
+      this.bindingLine = line;
       if (fast) {
         let end = text.text.indexOf("\n", start);
         if (end < 0) end = text.text.length;
@@ -448,6 +435,37 @@ export class DeferredLines {
     }
     // Most chains are short: an array of exactly their size, not one with room to grow.
     return rules.length < 16 ? rules.slice() : rules;
+  }
+
+  /** The line being bound, and the chains its jumps named last (see `fastTable`). */
+  private bindingLine = 0;
+  private readonly recent = new RecentChains();
+  private fast: FastTable | undefined;
+
+  /**
+   * The lines fast-append.ts recognises are bound from their shape (fast-bind.ts), judged with
+   * the chains as binding sees them: a jump's chain must have existed at the line. The chain a
+   * line adds to does not change its rule: any name is taken for it.
+   */
+  private fastTable(): FastTable {
+    if (this.fast) return this.fast;
+    const { text, table } = this;
+    const any = { name: "", builtin: false } as Chain;
+    this.fast = {
+      table: { name: table },
+      ownChain: () => any,
+      chainAt: (s, e) => {
+        // A chain remembered was there for an earlier line of this binding: it still is, unless declared late.
+        const known = this.recent.find(text.text, s, e);
+        if (known && !this.declaredLate.has(known.name)) return known;
+        const name = text.text.slice(s, e);
+        if (!this.existedAt(name, this.bindingLine)) return undefined;
+        const c = { name, builtin: BUILTIN_CHAINS[table].includes(name) } as Chain;
+        this.recent.remember(c);
+        return c;
+      },
+    };
+    return this.fast;
   }
 
   /** Whether chain `name` existed when line `line` was read. */
