@@ -29,8 +29,6 @@ export interface FastTable {
   readonly table: { readonly name: TableName };
   /** The chain (declared so far in the table) whose name is text[start, end), if any. */
   chainAt(start: number, end: number): Chain | undefined;
-  /** The chain a line adds to, when that is not found as `chainAt` finds a jump's (binding again needs none). */
-  ownChain?(start: number, end: number): Chain | undefined;
 }
 
 /** An accepted line: its chain, and a rule-shaped digest source (reused: read it before the next call). */
@@ -89,7 +87,7 @@ function at(text: string, s: number, word: string): boolean {
 }
 
 /** Whether text[s, e) is `word`. */
-export function is(text: string, s: number, e: number, word: string): boolean {
+function is(text: string, s: number, e: number, word: string): boolean {
   return e - s === word.length && at(text, s, word);
 }
 
@@ -178,7 +176,7 @@ export function fastAppend(text: string, start: number, end: number, t: FastTabl
   let i = start + 3;
   let w = wordEnd(text, i, end);
   if (w <= i || text.charCodeAt(i) === DASH) return undefined;
-  const chain = t.ownChain ? t.ownChain(i, w) : t.chainAt(i, w);
+  const chain = t.chainAt(i, w);
   if (!chain) return undefined;
   let matches = 0;
   let m0: MatchNode = COMMENT, m1: MatchNode = COMMENT, m2: MatchNode = COMMENT, m3: MatchNode = COMMENT, m4: MatchNode = COMMENT, m5: MatchNode = COMMENT;

@@ -84,14 +84,14 @@ const COMMANDS: ReadonlyArray<readonly [string, readonly string[]]> = [
   ["Z", ["-Z", "--zero"]],
 ];
 
-export interface PendingMatch {
+interface PendingMatch {
   ext: MatchExtension<any> | undefined;
   name: string;
   options: RawOption[];
   span: Span;
 }
 
-export interface PendingTarget {
+interface PendingTarget {
   ext: TargetExtension<any> | undefined;
   name: string;
   options: RawOption[];
@@ -107,7 +107,7 @@ const NO_ADDRESS: readonly undefined[] = [undefined];
  * exactly their size. From three items on, the array is one this function made, and `push`
  * grows it in place (a generic match with a million options stays linear).
  */
-export function append<T>(list: T[], x: T): T[] {
+function append<T>(list: T[], x: T): T[] {
   switch (list.length) {
     case 0:
       return [x];
@@ -258,7 +258,7 @@ export function bindCommand(args: Arg[], env: BindEnv, counters?: Counters): Com
  * share this one object: V8 compiled the single large function it was in four times per dump
  * (80 ms each, measured with --trace-opt), running it unoptimized meanwhile.
  */
-export class RuleDraft {
+class RuleDraft {
   // Undefined until an address is read: an empty array literal has another hidden class than a
   // list of objects, and reading both made the optimized binder bail out (measured).
   sources: AddressMatch[] | undefined = undefined;
@@ -526,7 +526,7 @@ function bindExtensionOption(r: RuleDraft, owner: Exclude<Owner, "ambiguous">, a
 }
 
 /** The rule's match and target nodes from what was read, then one rule per source and destination. */
-export function finishRule(r: RuleDraft, env: BindEnv, lineSpan: Span, errorsBefore: number): Rule[] | undefined {
+function finishRule(r: RuleDraft, env: BindEnv, lineSpan: Span, errorsBefore: number): Rule[] | undefined {
   const { sink, family } = env;
   const reporters = sinkReporters(sink);
   const proto = r.proto;

@@ -14,8 +14,7 @@ import { ChainEdits } from "./chain-edits.js";
 import { AnchoredInserts } from "./anchored-inserts.js";
 import { ruleSpecText } from "../print/save.js";
 import type { SpanMover } from "./extract.js";
-import { fastAppend, type FastTable } from "./fast-append.js";
-import { bindAccepted } from "./fast-bind.js";
+import type { FastTable } from "./fast-append.js";
 
 // Most chains of a big dump say [0:0]; counters are never changed in place, so they share one.
 export const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0n, bytes: 0n, exact: true });
@@ -36,39 +35,6 @@ export interface DumpText {
   quietSink: DiagnosticSink;
   /** Moves the spans of what is bound to where the dump is in a larger text. */
   spans: SpanMover | undefined;
-}
-
-/**
- * The last four chains found by a name in the text: a dump's lines name a few chains again and
- * again (the chain of the lines before, KUBE-MARK-MASQ), and comparing a name in the text with
- * these is cheaper than cutting it out and hashing it for a map of 40k chains.
- */
-class RecentChains {
-  private readonly list: (Chain | undefined)[] = [undefined, undefined, undefined, undefined];
-  private next = 0;
-
-  find(text: string, start: number, end: number): Chain | undefined {
-    const len = end - start;
-    for (let k = 0; k < 4; k++) {
-      const c = this.list[k];
-      if (c === undefined || c.name.length !== len) continue;
-      // Names of a dump share their beginnings (KUBE-SEP-...): compared from the end.
-      const name = c.name;
-      let i = len - 1;
-      while (i >= 0 && name.charCodeAt(i) === text.charCodeAt(start + i)) i--;
-      if (i < 0) return c;
-    }
-    return undefined;
-  }
-
-  remember(c: Chain): void {
-    this.list[this.next] = c;
-    this.next = (this.next + 1) & 3;
-  }
-
-  forget(): void {
-    this.list.fill(undefined);
-  }
 }
 
 /** Where one `-A` line of a deferred chain is: start offset, line, next record (-1: none). */
@@ -185,21 +151,38 @@ export class TableBuilder implements FastTable {
     return c;
   }
 
-  /** The chains `chainAt` found last; emptied whenever a chain is added or deleted, so what is there is in `chains`. */
-  private readonly recent = new RecentChains();
+  /**
+   * The chains `chainAt` found last: a dump's lines name a few chains again and again (the
+   * chain of the lines before, KUBE-MARK-MASQ), and comparing a name in the text with these is
+   * cheaper than cutting it out and hashing it for a map of 40k chains. Emptied whenever a
+   * chain is added or deleted, so what is here is in `chains`.
+   */
+  private readonly recent: (Chain | undefined)[] = [undefined, undefined, undefined, undefined];
+  private recentNext = 0;
 
   /** The chain whose name is text[start, end) (fast-append.ts). */
   chainAt(start: number, end: number): Chain | undefined {
     const { text } = this.text;
-    let c = this.recent.find(text, start, end);
-    if (c) return c;
-    c = this.chains.get(text.slice(start, end));
-    if (c) this.recent.remember(c);
+    const len = end - start;
+    for (let k = 0; k < 4; k++) {
+      const c = this.recent[k];
+      if (c === undefined || c.name.length !== len) continue;
+      // Names of a dump share their beginnings (KUBE-SEP-...): compared from the end.
+      const name = c.name;
+      let i = len - 1;
+      while (i >= 0 && name.charCodeAt(i) === text.charCodeAt(start + i)) i--;
+      if (i < 0) return c;
+    }
+    const c = this.chains.get(text.slice(start, end));
+    if (c) {
+      this.recent[this.recentNext] = c;
+      this.recentNext = (this.recentNext + 1) & 3;
+    }
     return c;
   }
 
   private forgetRecent(): void {
-    this.recent.forget();
+    this.recent.fill(undefined);
   }
 
   /** The binding environment for the lines of this table, one for all of them (a hot loop). */
@@ -409,63 +392,18 @@ export class DeferredLines {
     // Binding reports nothing new either. One sink for all chains: a new one per chain cost a
     // set of reporters each (rule-binder.ts).
     const env: BindEnv = { family, table: this.table, sink: quietSink, line: 0, isChain: (n: string) => this.existedAt(n, env.line) };
-    const fast = family === "ipv4" ? this.fastTable() : undefined;
-    this.recent.forget();
-    const { text } = this;
     const rules: Rule[] = [];
     for (let at = first; at >= 0; at = this.refs[at * REF_FIELDS + 2]!) {
       const o = at * REF_FIELDS;
       const line = this.refs[o + 1]!;
-      const start = this.refs[o]!;
-      env.line = line;
-      this.bindingLine = line;
-      if (fast) {
-        let end = text.text.indexOf("\n", start);
-        if (end < 0) end = text.text.length;
-        const bound = fastAppend(text.text, start, end, fast) ? bindAccepted(text.text, start, end, env) : undefined;
-        if (bound) {
-          for (const r of bound) rules.push(r);
-          continue;
-        }
-      }
-      const l = readAgain(this.text, start, line);
+      const l = readAgain(this.text, this.refs[o]!, line);
       if (l?.kind !== "command") continue;
+      env.line = line;
       const cmd = bindCommand(l.args, env, l.counters ? counters(l.counters.value) : undefined);
       if (cmd?.kind === "append") for (const r of cmd.rules) rules.push(r);
     }
     // Most chains are short: an array of exactly their size, not one with room to grow.
     return rules.length < 16 ? rules.slice() : rules;
-  }
-
-  /** The line being bound, and the chains its jumps named last (see `fastTable`). */
-  private bindingLine = 0;
-  private readonly recent = new RecentChains();
-  private fast: FastTable | undefined;
-
-  /**
-   * The lines fast-append.ts recognises are bound from their shape (fast-bind.ts), judged with
-   * the chains as binding sees them: a jump's chain must have existed at the line. The chain a
-   * line adds to does not change its rule: any name is taken for it.
-   */
-  private fastTable(): FastTable {
-    if (this.fast) return this.fast;
-    const { text, table } = this;
-    const any = { name: "", builtin: false } as Chain;
-    this.fast = {
-      table: { name: table },
-      ownChain: () => any,
-      chainAt: (s, e) => {
-        // A chain remembered was there for an earlier line of this binding: it still is, unless declared late.
-        const known = this.recent.find(text.text, s, e);
-        if (known && !this.declaredLate.has(known.name)) return known;
-        const name = text.text.slice(s, e);
-        if (!this.existedAt(name, this.bindingLine)) return undefined;
-        const c = { name, builtin: BUILTIN_CHAINS[table].includes(name) } as Chain;
-        this.recent.remember(c);
-        return c;
-      },
-    };
-    return this.fast;
   }
 
   /** Whether chain `name` existed when line `line` was read. */

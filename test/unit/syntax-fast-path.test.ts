@@ -1,5 +1,5 @@
 /**
- * The parser's fast path (src/syntax/fast-append.ts, fast-bind.ts) runs only while a table
+ * The parser's fast path (src/syntax/fast-append.ts) runs only while a table
  * defers its rules; a parse with `deferRules: false` reads every line whole, as before. So each
  * dump here is parsed both ways, and the two must give the same diagnostics (text, line,
  * column) and the same AST — for lines shaped like the fast path's but each wrong in one way
@@ -30,7 +30,7 @@ function bothWays(text: string) {
 const nat = (lines: string[]) => ["*nat", ":PREROUTING ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ...lines, "COMMIT", ""].join("\n");
 
 describe("the fast path reports what the binder reports", () => {
-  it("takes kube-proxy's lines and gives the rules the binder gives", () => {
+  it("takes kube-proxy's lines, and binding them later gives the rules the binder gives", () => {
     const d = bothWays(
       nat([
         ":KUBE-SERVICES - [0:0]",
