@@ -13,7 +13,8 @@ import { isToolWarning, toolWarningMessage } from "./tool-warnings.js";
 import { ruleSpecText } from "../print/save.js";
 import { withoutBom } from "./bom.js";
 import type { SpanMover } from "./extract.js";
-import { counters, readAgain, TableBuilder, type DumpText } from "./table-builder.js";
+import { counters, readAgain, TableBuilder, ZERO_COUNTERS, type DumpText } from "./table-builder.js";
+import { fastAppend, fastDeclaration } from "./fast-append.js";
 
 export interface SaveParseOptions {
   family?: Family;
@@ -128,11 +129,32 @@ class RestoreInterpreter {
   run(): Ruleset {
     const { text } = this.text;
     const onError = (e: { line: number; col: number; message: string }) => this.sink.error({ line: e.line, col: e.col, len: 1 }, e.message);
+    // The fast path knows IPv4 addresses only.
+    const fast = this.family === "ipv4";
     let lineNo = 1;
     for (let start = 0; start < text.length; lineNo++) {
       let end = text.indexOf("\n", start);
       if (end < 0) end = text.length;
       this.lineStart = start;
+      // The commonest lines, `-A` and `:CHAIN - [0:0]`, are checked on the text (fast-append.ts);
+      // the rest are read whole. Only while the table defers: a parse that binds every rule
+      // (deferRules false) reads every line whole, and tests hold the two to the same result.
+      const b = this.current;
+      if (b !== undefined && b.deferring && fast) {
+        const c0 = text.charCodeAt(start);
+        if (c0 === 45 /* - */) {
+          const f = fastAppend(text, start, end, b);
+          if (f) {
+            this.useChain(b, f.chain);
+            b.defer(f.chain, start, lineNo, f.rules);
+            start = end + 1;
+            continue;
+          }
+        } else if (c0 === 58 /* : */ && this.fastDeclaration(b, start, end, lineNo)) {
+          start = end + 1;
+          continue;
+        }
+      }
       const l = readSaveLine(text, start, end, lineNo, onError);
       if (l) this.line(l);
       start = end + 1;
@@ -242,9 +264,19 @@ class RestoreInterpreter {
       sink.warning(span, `chain ${l.name} declared twice`);
       return;
     }
-    const c = b.newChain(l.name, false, null, true, span);
-    if (cn) c.counters = cn;
+    const c = b.newChain(l.name, false, null, true, span, cn);
     b.noteCounters(c, c);
+  }
+
+  /** A new user chain declared `:NAME - [0:0]`, as chainDeclaration takes it without a word; false: it must read the line. */
+  private fastDeclaration(b: TableBuilder, start: number, end: number, line: number): boolean {
+    const e = fastDeclaration(this.text.text, start, end);
+    if (e < 0) return false;
+    const name = this.text.text.slice(start + 1, e);
+    if (b.chains.has(name) || BUILTIN_CHAINS[b.table.name].includes(name)) return false;
+    const c = b.newChain(name, false, null, true, { line, col: 1, len: name.length + 1 }, ZERO_COUNTERS);
+    b.noteCounters(c, c);
+    return true;
   }
 
   private commit(l: Extract<SaveLine, { kind: "commit" }>): void {
@@ -285,12 +317,15 @@ class RestoreInterpreter {
       else this.sink.warning(span, `chain ${name} was not declared in table ${b.table.name}; declared implicitly`);
       c = b.newChain(name, false, null, true, span);
     }
-    if (c) {
-      c.declared = true;
-      this.lastChain = c;
-      this.lastBuilder = b;
-    }
+    if (c) this.useChain(b, c);
     return c;
+  }
+
+  /** Chain `c` of table `b` gets a rule of this line. */
+  private useChain(b: TableBuilder, c: Chain): void {
+    c.declared = true;
+    this.lastChain = c;
+    this.lastBuilder = b;
   }
 
   private command(b: TableBuilder, l: CommandLine): void {

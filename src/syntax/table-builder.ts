@@ -14,6 +14,7 @@ import { ChainEdits } from "./chain-edits.js";
 import { AnchoredInserts } from "./anchored-inserts.js";
 import { ruleSpecText } from "../print/save.js";
 import type { SpanMover } from "./extract.js";
+import type { FastTable } from "./fast-append.js";
 
 // Most chains of a big dump say [0:0]; counters are never changed in place, so they share one.
 export const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0n, bytes: 0n, exact: true });
@@ -49,7 +50,7 @@ interface ChainLines {
 // What a chain holds until its table is finished: every chain gets its rules then.
 const NOT_YET: ChainRules = boundRules(Object.freeze([]));
 
-export class TableBuilder {
+export class TableBuilder implements FastTable {
   readonly chains = new Map<string, Chain>();
   readonly table: Table;
   /**
@@ -65,7 +66,9 @@ export class TableBuilder {
   /**
    * The user chains that hold no bound rule and that no bound rule jumps to (what `-X` without
    * a name deletes), and the others: kept as rules come and go, so `-X` need not look at every
-   * chain. Only right once every rule is bound, which any `-X` sees (it stops deferring).
+   * chain. Only right once every rule is bound, which any `-X` sees (it stops deferring); while
+   * the table defers they are not kept at all (a dump declares 40k chains), and stopping
+   * fills them as keeping them would have: every chain free, in the order declared.
    */
   readonly freeChains = new Set<string>();
   readonly busyChains = new Set<string>();
@@ -85,6 +88,7 @@ export class TableBuilder {
   deleteChain(name: string, line: number): void {
     this.deletedAt.set(name, line);
     this.chains.delete(name);
+    this.forgetRecent();
     this.freeChains.delete(name);
     this.busyChains.delete(name);
   }
@@ -111,7 +115,10 @@ export class TableBuilder {
    * older counters are dropped once, at the end.
    */
   private tick = 0;
-  private readonly countedAt = new Map<Rule | Chain, { chain: Chain; at: number }>();
+  /** What got counters (a rule or a chain), its chain, and when: three lists, no object per entry (40k chains). */
+  private readonly counted: (Rule | Chain)[] = [];
+  private readonly countedChain: Chain[] = [];
+  private readonly countedAt: number[] = [];
   private zeroedAll = -1;
   private readonly zeroedChains = new Map<Chain, number>();
 
@@ -131,13 +138,51 @@ export class TableBuilder {
     for (const c of BUILTIN_CHAINS[name]) this.newChain(c, true, policy, false, span);
   }
 
-  /** A new chain of this table (replacing any of that name). */
-  newChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span): Chain {
-    const c: Chain = { name, builtin, policy, declared, rules: NOT_YET, span };
+  /**
+   * A new chain of this table (replacing any of that name). Counters given here are in the
+   * object from the start: added after, they cost each of a dump's 40k chains a property store.
+   */
+  newChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span, counters?: Counters): Chain {
+    const c: Chain = counters ? { name, builtin, policy, declared, rules: NOT_YET, span, counters } : { name, builtin, policy, declared, rules: NOT_YET, span };
     this.chains.set(name, c);
-    this.touched(name);
+    this.forgetRecent();
+    if (!this.deferring) this.touched(name);
     if (this.notChainYet.has(name)) this.declaredLate.set(name, span.line);
     return c;
+  }
+
+  /**
+   * The chains `chainAt` found last: a dump's lines name a few chains again and again (the
+   * chain of the lines before, KUBE-MARK-MASQ), and comparing a name in the text with these is
+   * cheaper than cutting it out and hashing it for a map of 40k chains. Emptied whenever a
+   * chain is added or deleted, so what is here is in `chains`.
+   */
+  private readonly recent: (Chain | undefined)[] = [undefined, undefined, undefined, undefined];
+  private recentNext = 0;
+
+  /** The chain whose name is text[start, end) (fast-append.ts). */
+  chainAt(start: number, end: number): Chain | undefined {
+    const { text } = this.text;
+    const len = end - start;
+    for (let k = 0; k < 4; k++) {
+      const c = this.recent[k];
+      if (c === undefined || c.name.length !== len) continue;
+      // Names of a dump share their beginnings (KUBE-SEP-...): compared from the end.
+      const name = c.name;
+      let i = len - 1;
+      while (i >= 0 && name.charCodeAt(i) === text.charCodeAt(start + i)) i--;
+      if (i < 0) return c;
+    }
+    const c = this.chains.get(text.slice(start, end));
+    if (c) {
+      this.recent[this.recentNext] = c;
+      this.recentNext = (this.recentNext + 1) & 3;
+    }
+    return c;
+  }
+
+  private forgetRecent(): void {
+    this.recent.fill(undefined);
   }
 
   /** The binding environment for the lines of this table, one for all of them (a hot loop). */
@@ -187,7 +232,10 @@ export class TableBuilder {
 
   /** A rule added to `c` (kept bound) or the chain itself got counters now. */
   noteCounters(c: Chain, x: Rule | Chain): void {
-    if (x.counters) this.countedAt.set(x, { chain: c, at: this.tick++ });
+    if (!x.counters) return;
+    this.counted.push(x);
+    this.countedChain.push(c);
+    this.countedAt.push(this.tick++);
   }
 
   /** `-Z [CHAIN]`. */
@@ -197,7 +245,7 @@ export class TableBuilder {
   }
 
   /** Records that the `-A` line at `start` (numbered `line`) added `rules` to chain `c`. */
-  defer(c: Chain, start: number, line: number, rules: Rule[]): void {
+  defer(c: Chain, start: number, line: number, rules: readonly Rule[]): void {
     // A dump lists a chain's rules together: most lines add to the chain of the line before.
     let d = c === this.lastChain ? this.lastLines : this.deferred.get(c);
     if (!d) {
@@ -213,6 +261,7 @@ export class TableBuilder {
   /** Binds what was deferred and keeps every rule bound from now on. */
   stopDeferring(): void {
     if (!this.deferring) return;
+    for (const c of this.chains.values()) if (!c.builtin) this.freeChains.add(c.name);
     for (const [c, d] of this.deferred) {
       const rules = this.rulesOf(c);
       for (const r of this.lines.bind(d.first)) {
@@ -246,8 +295,11 @@ export class TableBuilder {
 
   private dropZeroedCounters(): void {
     if (this.zeroedAll < 0 && this.zeroedChains.size === 0) return;
-    for (const [x, { chain, at }] of this.countedAt) {
-      if (at < Math.max(this.zeroedAll, this.zeroedChains.get(chain) ?? -1)) delete x.counters;
+    // What got counters more than once keeps the last time it did.
+    const last = new Map<Rule | Chain, number>();
+    this.counted.forEach((x, k) => last.set(x, k));
+    for (const [x, k] of last) {
+      if (this.countedAt[k]! < Math.max(this.zeroedAll, this.zeroedChains.get(this.countedChain[k]!) ?? -1)) delete x.counters;
     }
   }
 
