@@ -297,7 +297,7 @@ export function diffRulesets(oldSide: DiffSide, newSide: DiffSide, options: Diff
   const nft = [...(a.nft ?? []), ...(b.nft ?? [])];
   const families = new Set([...[...a.rulesets, ...b.rulesets].map((r) => r.family), ...nftPacketFamilies(nft)]);
   const packets = candidatePackets([a.rulesets, b.rulesets], { ...options, ...(nft.length ? { nft } : {}) });
-  const unchanged = new UnchangedPaths(a, b, oldNode, newNode);
+  const unchanged = new UnchangedPaths(a, b, oldNode, newNode, options.bindAll !== true);
   const differences: FateDifference[] = [];
   let asked = 0;
   let notCompared = 0;

@@ -160,9 +160,14 @@ export function chainEntries(chains: readonly ProbedChain[]): (chain: string) =>
         stack.push(pending.chain);
         continue;
       }
-      const ways = callers.filter((j) => entries.has(j.chain))
-        .flatMap((j) => entries.get(j.chain)!.map((e) => merge(e, j.want)))
-        .slice(0, ENTRIES_PER_CHAIN);
+      // The first ENTRIES_PER_CHAIN of every caller's ways in merged with its jump: only those are made.
+      const ways: Want[] = [];
+      for (const j of callers) {
+        for (const e of entries.get(j.chain) ?? []) {
+          if (ways.length === ENTRIES_PER_CHAIN) break;
+          ways.push(merge(e, j.want));
+        }
+      }
       entries.set(name, ways.length ? ways : [{}]);
       open.delete(name);
       stack.pop();
