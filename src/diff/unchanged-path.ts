@@ -269,6 +269,11 @@ export class UnchangedPaths {
     return s;
   }
 
+  /** Works out now what the first packet of family `f` would. */
+  prepare(f: Family): void {
+    this.family(f);
+  }
+
   /** True when `old`, the old side's evaluation of `p`, is what the new side would answer too (see above). */
   unchanged(p: PacketSpec, old: Evaluation): boolean {
     if (p.state !== undefined && p.state !== "new") return false;
