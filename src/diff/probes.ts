@@ -115,7 +115,11 @@ export function rangeProbe(r: { negated: boolean; from: string; to: string }, ke
 /** The rule's own wishes over those inherited from the chain's entry. */
 export function merge(outer: Want, inner: Want): Want {
   const out: Want = { ...outer };
-  for (const [k, v] of Object.entries(inner)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  // for-in, not Object.entries: made for every rule and way in, and the pairs' arrays were most of its cost.
+  for (const k in inner) {
+    const v = inner[k as keyof Want];
+    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  }
   return out;
 }
 

@@ -8,7 +8,7 @@
  * packets in order, here, and asks again whatever it needs that a look does not carry.
  */
 import { existsSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { PacketSpec } from "../../model/packet.js";
@@ -83,17 +83,22 @@ export function plainLook(sides: DiffSides, p: PacketSpec): OldLook {
 
 const HELPER = new URL("./diff-helper.js", import.meta.url);
 
-/** A helper thread, started as soon as the texts are read; undefined when there is no second core, or too little work. */
+/** A helper thread, started as soon as the texts are read; undefined when there is no free second core, or too little work. */
 export class OldSideHelper {
   private constructor(private readonly worker: Worker) {
     // A helper that has nothing left to do must not keep the process alive.
     worker.unref();
   }
 
-  static start(texts: readonly [InputTexts, InputTexts]): OldSideHelper | undefined {
-    const bytes = texts.reduce((n, t) => n + t.rules.reduce((m, r) => m + r.text.length, 0), 0);
+  /** `always`: whatever the dumps' size and the machine's load (--threads 2). */
+  static start(texts: readonly [InputTexts, InputTexts], always = false): OldSideHelper | undefined {
     // Run from the built files only (the helper is a file of its own; sources run by a test runner have none).
-    if (bytes < HELPER_MIN_BYTES || availableParallelism() < 2 || !existsSync(fileURLToPath(HELPER))) return undefined;
+    if (!existsSync(fileURLToPath(HELPER))) return undefined;
+    if (!always) {
+      const bytes = texts.reduce((n, t) => n + t.rules.reduce((m, r) => m + r.text.length, 0), 0);
+      // A core others keep busy is no second core: the helper's loading would only compete with this thread.
+      if (bytes < HELPER_MIN_BYTES || availableParallelism() - loadavg()[0] < 1) return undefined;
+    }
     const plain = (t: InputTexts): InputTexts => {
       const { cache: _, ...rest } = t;
       return rest;
