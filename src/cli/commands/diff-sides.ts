@@ -83,7 +83,7 @@ export function plainLook(sides: DiffSides, p: PacketSpec): OldLook {
 
 const HELPER = new URL("./diff-helper.js", import.meta.url);
 
-/** A helper thread, started as soon as the texts are read; undefined when there is no free second core, or too little work. */
+/** A helper thread, started as soon as the texts are read; undefined when there is no second core, the machine is overloaded, or there is too little work. */
 export class OldSideHelper {
   private constructor(private readonly worker: Worker) {
     // A helper that has nothing left to do must not keep the process alive.
@@ -96,8 +96,11 @@ export class OldSideHelper {
     if (!existsSync(fileURLToPath(HELPER))) return undefined;
     if (!always) {
       const bytes = texts.reduce((n, t) => n + t.rules.reduce((m, r) => m + r.text.length, 0), 0);
-      // A core others keep busy is no second core: the helper's loading would only compete with this thread.
-      if (bytes < HELPER_MIN_BYTES || availableParallelism() - loadavg()[0] < 1) return undefined;
+      // On a machine with more work than cores (the load average counts what waits to run) a
+      // helper's loading would only compete with this thread. Up to one more than the cores: a
+      // diff run after another, each with a helper, keeps the load near 2 on two cores by itself.
+      const cores = availableParallelism();
+      if (bytes < HELPER_MIN_BYTES || cores < 2 || loadavg()[0] >= cores + 1) return undefined;
     }
     const plain = (t: InputTexts): InputTexts => {
       const { cache: _, ...rest } = t;

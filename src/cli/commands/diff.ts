@@ -39,7 +39,7 @@ export const DIFF_FLAGS: FlagSpec[] = [
   { name: "random", value: true, help: `N more packets from a seeded random search (default ${DEFAULT_RANDOM}, at most ${MAX_RANDOM})` },
   { name: "seed", value: true, help: `seed of the random search (default 1, at most ${MAX_SEED})` },
   { name: "established", help: "also try every packet as part of an established connection" },
-  { name: "threads", value: true, help: "trace packets on N threads, 1 or 2 (default: 2 for large dumps when a second core is free; the findings are the same)" },
+  { name: "threads", value: true, help: "trace packets on N threads, 1 or 2 (default: 2 for large dumps when there is a second core and the load average is below the cores + 1; the findings are the same)" },
   { name: "limit", short: "l", value: true, help: "show at most N differences, one of each kind first (default 10; 0 for all)" },
   { name: "stacked", help: "print the two traces one above the other instead of side by side" },
   { name: "json", help: "print one JSON object: {version: 1, candidates, notCompared, total, kinds, differences: [...]} (--limit applies)" },
