@@ -96,17 +96,20 @@ export function pairFiles(dir: string, services: number): { old: string; new: st
 }
 
 /**
- * Whole process, best of three: `netfate diff` of the 10k pair and `iptables-restore --test`
- * of the old dump (the reference, as for parsing), in the same run.
+ * Whole process, best of three: `netfate diff` of the 10k pair (as it runs, then on one thread)
+ * and `iptables-restore --test` of the old dump (the reference, as for parsing), in the same run.
  */
 export function diffBench(out: string, cli: string, measure: Measure, row: Row, restore: (file: string) => { ms: number } | string): void {
   const f = pairFiles(out, SERVICES);
   console.log(row(["diff (whole process, 10k pair)", "ms", "restore ms", "ratio", "peak RSS MB"]));
-  const r = measure(process.execPath, [cli, "diff", "-q", "--node", f.node, f.old, f.new], 3, undefined, true);
   const ipt = restore(f.old);
   const ref = typeof ipt === "string" ? ipt : ipt.ms.toFixed(0);
-  const ratio = typeof ipt === "string" ? "" : (r.ms / ipt.ms).toFixed(1);
-  // diff exits 1 when some packet differs, as it should here: the time counts, not the status.
-  console.log(row([`${SERVICES / 1000}k services, changed`, r.ms.toFixed(0), ref, ratio, r.rssMB?.toFixed(0) ?? "?"]));
+  // As run (a helper thread when a second core is free), then on one thread.
+  for (const [label, extra] of [["", []], [", one thread", ["--threads", "1"]]] as const) {
+    const r = measure(process.execPath, [cli, "diff", "-q", ...extra, "--node", f.node, f.old, f.new], 3, undefined, true);
+    const ratio = typeof ipt === "string" ? "" : (r.ms / ipt.ms).toFixed(1);
+    // diff exits 1 when some packet differs, as it should here: the time counts, not the status.
+    console.log(row([`${SERVICES / 1000}k services, changed${label}`, r.ms.toFixed(0), ref, ratio, r.rssMB?.toFixed(0) ?? "?"]));
+  }
   console.log();
 }

@@ -12,8 +12,8 @@
  * diff(A, B) and diff(B, A) ask the same packets.
  */
 import ipaddr from "ipaddr.js";
-import type { Family, Rule, Ruleset, Table } from "../model/ast.js";
-import { sameRules } from "./chain-changes.js";
+import type { Chain, Family, Rule, Ruleset, Table } from "../model/ast.js";
+import { sameChainRules } from "./chain-changes.js";
 import { nftFamilySees, nftPacketFamilies, type NftRuleset } from "../model/nft.js";
 import { nftTableProbes } from "./nft-probes.js";
 import { PROTO_TCP, PROTO_UDP, type PacketSpec } from "../model/packet.js";
@@ -45,6 +45,11 @@ export interface CandidateOptions {
   nft?: readonly NftRuleset[];
   /** Make every packet of every wish even when the first choices fill the cap: slower, the same packets (for tests). */
   makeAll?: boolean;
+  /**
+   * Compare the sides' chains by their bound rules only, also those whose dump lines are the
+   * same (see sameChainRules): slower, the same answers (for tests).
+   */
+  bindAll?: boolean;
 }
 
 export const DEFAULT_MAX = 20000;
@@ -151,8 +156,8 @@ function chainProbes(name: string, rules: readonly Rule[], c: Context): ProbedCh
   return { name, probes: rules.map((r) => ruleProbe(r, c)), jumps };
 }
 
-/** A table's chains as the search read them: each chain's rules, probes and ways in. */
-type ProbedTable = Map<string, { rules: readonly Rule[]; probed: ProbedChain; ways: readonly Want[] }>;
+/** A table's chains as the search read them: each chain's probes and ways in. */
+type ProbedTable = Map<string, { chain: Chain; probed: ProbedChain; ways: readonly Want[] }>;
 
 function sameWant(x: Want, y: Want): boolean {
   const kx = Object.keys(x);
@@ -164,25 +169,31 @@ const sameWants = (a: readonly Want[], b: readonly Want[]) => a.length === b.len
 /** The ways in without repeats (a chain jumped to from both PREROUTING and OUTPUT): a repeat asks for the packets the first did. */
 const distinctWays = (ways: readonly Want[]) => ways.filter((w, i) => !ways.slice(0, i).some((x) => sameWant(x, w)));
 
+/** The same table of the first side, and what the search read of it. */
+interface Reference {
+  table: Table;
+  probed: ProbedTable;
+}
+
 /**
  * Asks for the packets of every rule of a table, through the jumps that reach each chain
  * (chainEntries). `reference`: the same table of the other dump, read already. A chain with
  * the same rules there has the same probes (a probe is made from its rule alone), and when its
  * ways in are the same too, every packet it would ask for has been asked for: an upgrade that
- * changes a few services of 10,000 costs the search those few.
+ * changes a few services of 10,000 costs the search those few, and the rules of the chains it
+ * left alike are not even bound (sameChainRules reads their dump lines).
  */
-function tableRequests(t: Table, c: Context, wishes: Wishes, reference?: ProbedTable): ProbedTable {
-  const rules = t.chains.map((ch) => ch.rules.load());
-  const probed = t.chains.map((ch, i) => {
-    const ref = reference?.get(ch.name);
-    return ref && sameRules(ref.rules, rules[i]!) ? ref.probed : chainProbes(ch.name, rules[i]!, c);
+function tableRequests(t: Table, c: Context, wishes: Wishes, reference: Reference | undefined, byLines: boolean): ProbedTable {
+  const probed = t.chains.map((ch) => {
+    const ref = reference?.probed.get(ch.name);
+    return ref && sameChainRules(reference!.table, ref.chain, t, ch, byLines) ? ref.probed : chainProbes(ch.name, ch.rules.load(), c);
   });
   const entry = chainEntries(probed);
   const out: ProbedTable = new Map();
   probed.forEach((pc, i) => {
     const ways = entry(pc.name);
-    out.set(pc.name, { rules: rules[i]!, probed: pc, ways });
-    const ref = reference?.get(pc.name);
+    out.set(pc.name, { chain: t.chains[i]!, probed: pc, ways });
+    const ref = reference?.probed.get(pc.name);
     if (ref?.probed === pc && sameWants(ref.ways, ways)) return;
     const distinct = distinctWays(ways);
     for (const p of pc.probes) {
@@ -193,13 +204,20 @@ function tableRequests(t: Table, c: Context, wishes: Wishes, reference?: ProbedT
   return out;
 }
 
-function contextFor(family: Family, rulesets: readonly Ruleset[], o: CandidateOptions): Context {
+/**
+ * `alike(t, ch)`: whether chain `ch` of table `t` has the same rules as a chain already read
+ * (its interfaces are in already).
+ */
+function contextFor(family: Family, rulesets: readonly Ruleset[], o: CandidateOptions, alike: (t: Table, ch: Chain) => boolean): Context {
   const ifaces = new Set<string>();
   for (const i of o.facts?.interfaces ?? []) ifaces.add(i.name);
   // Interfaces the rules name count too: a node without facts still has them.
-  for (const rs of rulesets) for (const t of rs.tables) for (const ch of t.chains) for (const r of ch.rules.load()) {
-    const i = r.inInterface;
-    if (i && "name" in i && !i.name.endsWith("+")) ifaces.add(i.name);
+  for (const rs of rulesets) for (const t of rs.tables) for (const ch of t.chains) {
+    if (alike(t, ch)) continue;
+    for (const r of ch.rules.load()) {
+      const i = r.inInterface;
+      if (i && "name" in i && !i.name.endsWith("+")) ifaces.add(i.name);
+    }
   }
   if (ifaces.size === 0) ifaces.add("eth0");
   const sets = new Map<string, string[]>();
@@ -215,27 +233,63 @@ function contextFor(family: Family, rulesets: readonly Ruleset[], o: CandidateOp
  * Candidate packets for comparing the rulesets of `sides` (all dumps of both sides): those
  * the rules' constants make, capped at `max`, then the random ones. Deterministic for a seed.
  */
+/**
+ * Each table of a side after the first, with the first side's table at its place (the same
+ * family, flavour, position among those rulesets, and name), when it has one.
+ */
+function counterparts(sides: ReadonlyArray<readonly Ruleset[]>): Map<Table, Table> {
+  const first = new Map<string, Table>();
+  const out = new Map<Table, Table>();
+  sides.forEach((side, s) => {
+    const seen = new Map<string, number>();
+    for (const rs of side) {
+      const kind = `${rs.family} ${rs.flavour ?? ""}`;
+      const n = seen.get(kind) ?? 0;
+      seen.set(kind, n + 1);
+      for (const t of rs.tables) {
+        const place = `${kind} ${n} ${t.name}`;
+        if (s === 0) {
+          if (!first.has(place)) first.set(place, t);
+        } else {
+          const ref = first.get(place);
+          if (ref) out.set(t, ref);
+        }
+      }
+    }
+  });
+  return out;
+}
+
 export function candidatePackets(sides: ReadonlyArray<readonly Ruleset[]>, o: CandidateOptions = {}): PacketSpec[] {
   const all = sides.flat();
   const nftTables = (o.nft ?? []).flatMap((rs) => rs.tables);
   const families = [...new Set([...all.map((r) => r.family), ...nftPacketFamilies(o.nft ?? [])])].sort();
+  const byLines = o.bindAll !== true;
+  const refs = counterparts(sides);
+  const byName = new Map<Table, Map<string, Chain>>();
+  const alike = (t: Table, ch: Chain): boolean => {
+    const ref = refs.get(t);
+    if (!ref) return false;
+    let names = byName.get(ref);
+    if (!names) byName.set(ref, (names = new Map(ref.chains.map((c) => [c.name, c]))));
+    const twin = names.get(ch.name);
+    return twin !== undefined && sameChainRules(ref, twin, t, ch, byLines);
+  };
   const wishes = families.map((family) => {
-    const ctx = contextFor(family, all, o);
+    const ctx = contextFor(family, all, o, alike);
     const node = nodeAddrs(o.facts, family);
     for (const a of node.byIface.values()) ctx.pool.addrs.add(a.own);
     const w = new Wishes({ ctx, node });
     // The first side's tables are read whole; another side's table reuses what it has alike.
-    const read = new Map<string, ProbedTable>();
+    const read = new Map<Table, ProbedTable>();
     sides.forEach((side, s) => {
-      const seen = new Map<string, number>();
       for (const rs of side) {
         if (rs.family !== family) continue;
-        const n = seen.get(rs.flavour ?? "") ?? 0;
-        seen.set(rs.flavour ?? "", n + 1);
         for (const t of rs.tables) {
-          const place = `${rs.flavour ?? ""} ${n} ${t.name}`;
-          const probed = tableRequests(t, ctx, w, s === 0 ? undefined : read.get(place));
-          if (s === 0 && !read.has(place)) read.set(place, probed);
+          const ref = refs.get(t);
+          const refRead = ref && read.get(ref);
+          const probed = tableRequests(t, ctx, w, refRead ? { table: ref, probed: refRead } : undefined, byLines);
+          if (s === 0) read.set(t, probed);
         }
       }
     });

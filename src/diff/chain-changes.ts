@@ -8,7 +8,8 @@
  * data a rule carries; anything that is not plain data compares unequal (a chain that only
  * seems changed costs a packet one more evaluation, never a wrong answer).
  */
-import type { Chain, Family, Rule, Ruleset } from "../model/ast.js";
+import type { Chain, Family, Rule, Ruleset, Table } from "../model/ast.js";
+import { tableSource, type DeferredLines } from "../syntax/table-builder.js";
 
 /** Chains where more rules than this differ are taken as wholly changed (see ChainChange). */
 export const MAX_CHANGED_RULES = 512;
@@ -72,6 +73,143 @@ export function sameRules(a: readonly Rule[], b: readonly Rule[]): boolean {
   if (!known) SAME_RULES.set(a, (known = new WeakMap()));
   known.set(b, same);
   return same;
+}
+
+/**
+ * Where one recorded line of a deferred chain is, in DeferredLines.records(): start offset,
+ * line number, the chain's next record (-1: none). As table-builder.ts lays them out.
+ */
+const RECORD = 3;
+
+/** A table's deferred chains: each chain's first record, by the chain; and its records, read once. */
+interface TableLines {
+  lines: DeferredLines;
+  records: Int32Array;
+  first: Map<Chain, number>;
+}
+
+const TABLE_LINES = new WeakMap<Table, TableLines | null>();
+
+function tableLines(t: Table): TableLines | null {
+  let l = TABLE_LINES.get(t);
+  if (l === undefined) {
+    const src = tableSource(t);
+    l = src ? { lines: src.lines, records: src.lines.records(), first: new Map(t.chains.map((c, k) => [c, src.firsts[k]!])) } : null;
+    TABLE_LINES.set(t, l);
+  }
+  return l;
+}
+
+/** Where the line at `i` of `t` says what it says: past the counters (`[p:b] `) of a `-c` dump, which a rule's comparison leaves out. */
+function bodyStart(t: string, i: number): number {
+  if (t.charCodeAt(i) !== 91) return i;
+  const close = t.indexOf("] ", i);
+  for (let k = i + 1; k < close; k++) {
+    const c = t.charCodeAt(k);
+    if ((c < 48 || c > 57) && c !== 58) return i;
+  }
+  return close < 0 ? i : close + 2;
+}
+
+function lineEnd(t: string, i: number): number {
+  const e = t.indexOf("\n", i);
+  return e < 0 ? t.length : e;
+}
+
+/** Whether the line at `i` of `x` reads as the one at `j` of `y`, counters aside. */
+function sameLine(x: string, i: number, y: string, j: number): boolean {
+  i = bodyStart(x, i);
+  j = bodyStart(y, j);
+  const n = lineEnd(x, i) - i;
+  if (lineEnd(y, j) - j !== n) return false;
+  // Two slices compared: the fastest of the ways tried (startsWith, a loop over the characters).
+  return x.substring(i, i + n) === y.substring(j, j + n);
+}
+
+const sameList = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Whether `jumps` (a digest's) lists the jumps of `rules`: rule by rule, the chains a rule jumps or goes to. */
+function listsJumps(rules: readonly Rule[], jumps: readonly (number | string)[]): boolean {
+  let m = 0;
+  for (let k = 0; k < rules.length; k++) {
+    const t = rules[k]!.target;
+    if (t?.kind !== "chain") continue;
+    if (jumps[m] !== k || jumps[m + 1] !== t.chain) return false;
+    m += 2;
+  }
+  return m === jumps.length;
+}
+
+/**
+ * Whether two chains of the same count jump at the same rules to the same chains: from their
+ * digests, without binding; a bound chain's digest would be made again from its rules, so its
+ * rules are read instead.
+ */
+function sameJumps(a: Chain, b: Chain): boolean {
+  const x = a.rules.loaded() ? undefined : a.rules.digest().jumps;
+  const y = b.rules.loaded() ? undefined : b.rules.digest().jumps;
+  if (x && y) return sameList(x, y);
+  if (x) return listsJumps(b.rules.load(), x);
+  if (y) return listsJumps(a.rules.load(), y);
+  const ra = a.rules.load();
+  const rb = b.rules.load();
+  return ra.every((r, k) => {
+    const t = r.target;
+    const u = rb[k]!.target;
+    return t?.kind === "chain" ? u?.kind === "chain" && u.chain === t.chain : u?.kind !== "chain";
+  });
+}
+
+/**
+ * Whether two chains still as a save dump recorded them (deferred, see table-builder.ts) have
+ * the same lines: then binding them gives the same rules, so they are compared without binding
+ * either. A line is bound from its own text, the table and family, and, for a `-j NAME` that
+ * could name a target too, whether NAME is a chain there: that a rule jumps to NAME shows in
+ * its chain's digest (sameJumps). Undefined when that does not show them the same
+ * (either is not deferred, or a line differs: the rules may still be the same).
+ */
+function sameLines(ta: Table, a: Chain, tb: Table, b: Chain): boolean | undefined {
+  let known = SAME_LINES.get(a);
+  let same = known?.get(b);
+  if (same === undefined) {
+    same = linesAlike(ta, a, tb, b);
+    if (!known) SAME_LINES.set(a, (known = new WeakMap()));
+    known.set(b, same);
+  }
+  return same || undefined;
+}
+
+/** Answers of sameLines by the chains (the search and the comparison both ask). */
+const SAME_LINES = new WeakMap<Chain, WeakMap<Chain, boolean>>();
+
+function linesAlike(ta: Table, a: Chain, tb: Table, b: Chain): boolean {
+  const x = tableLines(ta);
+  const y = tableLines(tb);
+  let i = x?.first.get(a) ?? -1;
+  let j = y?.first.get(b) ?? -1;
+  if (i < 0 || j < 0) return false;
+  if (x!.lines.table !== y!.lines.table || x!.lines.text.family !== y!.lines.text.family) return false;
+  if (a.rules.count !== b.rules.count || !sameJumps(a, b)) return false;
+  const tx = x!.lines.text.text;
+  const ty = y!.lines.text.text;
+  const rx = x!.records;
+  const ry = y!.records;
+  while (i >= 0 && j >= 0) {
+    if (!sameLine(tx, rx[i * RECORD]!, ty, ry[j * RECORD]!)) return false;
+    i = rx[i * RECORD + 2]!;
+    j = ry[j * RECORD + 2]!;
+  }
+  return i < 0 && j < 0;
+}
+
+/**
+ * Whether chain `a` of table `ta` and chain `b` of `tb` hold the same rules in the same order:
+ * by their dump lines when both are as read (nothing is bound), else by their rules (sameRules).
+ * `byLines` false: always by the rules (for tests that check the lines agree with them).
+ */
+export function sameChainRules(ta: Table, a: Chain, tb: Table, b: Chain, byLines = true): boolean {
+  if (a.rules.count !== b.rules.count) return false;
+  return (byLines && sameLines(ta, a, tb, b)) || sameRules(a.rules.load(), b.rules.load());
 }
 
 /** A rule as one string, for finding its twin; twins found this way are checked with sameRule. */
@@ -149,20 +287,26 @@ export function chainChange(a: readonly Rule[], b: readonly Rule[]): ChainChange
   return { old, new: neu };
 }
 
+/** A chain and the table it is of (which says how its rules were read). */
+export interface PlacedChain {
+  table: Table;
+  chain: Chain;
+}
+
 /**
  * The chains the evaluator runs for `family`, by table and name: every table of the family's
  * rulesets, a later ruleset's chain of a name replacing an earlier one's, as compileRulesets
  * merges them (one backend: callers check that no ruleset splits into iptables-legacy and
  * iptables-nft).
  */
-export function chainsByPlace(rulesets: readonly Ruleset[], family: Family): Map<string, Map<string, Chain>> {
-  const out = new Map<string, Map<string, Chain>>();
+export function chainsByPlace(rulesets: readonly Ruleset[], family: Family): Map<string, Map<string, PlacedChain>> {
+  const out = new Map<string, Map<string, PlacedChain>>();
   for (const rs of rulesets) {
     if (rs.family !== family) continue;
     for (const t of rs.tables) {
       let chains = out.get(t.name);
       if (!chains) out.set(t.name, (chains = new Map()));
-      for (const c of t.chains) chains.set(c.name, c);
+      for (const chain of t.chains) chains.set(chain.name, { table: t, chain });
     }
   }
   return out;
@@ -170,11 +314,12 @@ export function chainsByPlace(rulesets: readonly Ruleset[], family: Family): Map
 
 /** Chain changes between two sides of one family, each worked out once, when first asked. */
 export class ChainChanges {
-  private readonly old: Map<string, Map<string, Chain>>;
-  private readonly neu: Map<string, Map<string, Chain>>;
+  private readonly old: Map<string, Map<string, PlacedChain>>;
+  private readonly neu: Map<string, Map<string, PlacedChain>>;
   private readonly known = new Map<string, Map<string, ChainChange>>();
 
-  constructor(oldSide: readonly Ruleset[], newSide: readonly Ruleset[], family: Family) {
+  /** `byLines` false: chains are compared by their rules only (see sameChainRules). */
+  constructor(oldSide: readonly Ruleset[], newSide: readonly Ruleset[], family: Family, private readonly byLines = true) {
     this.old = chainsByPlace(oldSide, family);
     this.neu = chainsByPlace(newSide, family);
   }
@@ -189,11 +334,13 @@ export class ChainChanges {
     if (!known) this.known.set(table, (known = new Map()));
     let c = known.get(chain);
     if (c === undefined) {
-      const a = this.old.get(table)?.get(chain);
-      const b = this.neu.get(table)?.get(chain);
+      const x = this.old.get(table)?.get(chain);
+      const y = this.neu.get(table)?.get(chain);
+      const a = x?.chain;
+      const b = y?.chain;
       if (!a && !b) c = "same";
       else if (!a || !b || a.builtin !== b.builtin || a.declared !== b.declared || !sameValue(a.policy, b.policy, false)) c = "opaque";
-      else c = sameRules(a.rules.load(), b.rules.load()) ? "same" : chainChange(a.rules.load(), b.rules.load());
+      else c = sameChainRules(x!.table, a, y!.table, b, this.byLines) ? "same" : chainChange(a.rules.load(), b.rules.load());
       known.set(chain, c);
     }
     return c;

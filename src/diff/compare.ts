@@ -285,64 +285,129 @@ function sideInputs(sides: readonly [DiffSide, DiffSide], o: DiffOptions): [Node
 }
 
 /**
+ * What the old side says of a packet before anything is compared: whether its fate is unknown
+ * there (and why), and whether it would end the same under the new side (see unchanged-path.ts).
+ * Plain data: a worker thread with its own copy of both sides works it out alike.
+ */
+export interface OldLook {
+  unknown?: string;
+  same: boolean;
+}
+
+/**
+ * Both sides ready to be asked: their nodes, and what tells a packet whose old path met no
+ * change. A diff's candidates, then each packet's look (here, or on another thread from the same
+ * inputs: results are the same), then the comparison in candidate order.
+ */
+export class DiffSides {
+  readonly oldNode: ReturnType<typeof buildNode>;
+  readonly newNode: ReturnType<typeof buildNode>;
+  private readonly unchanged: UnchangedPaths;
+  /** The families either side has rules for: a packet of another is counted, never asked. */
+  readonly families: ReadonlySet<Family>;
+  readonly inputs: readonly [NodeInputs, NodeInputs];
+
+  constructor(oldSide: DiffSide, newSide: DiffSide, private readonly options: DiffOptions = {}) {
+    const [a, b] = sideInputs([oldSide, newSide], options);
+    this.inputs = [a, b];
+    this.oldNode = buildNode(a);
+    this.newNode = buildNode(b);
+    const nft = [...(a.nft ?? []), ...(b.nft ?? [])];
+    this.families = new Set([...[...a.rulesets, ...b.rulesets].map((r) => r.family), ...nftPacketFamilies(nft)]);
+    this.unchanged = new UnchangedPaths(a, b, this.oldNode, this.newNode, options.bindAll !== true);
+  }
+
+  /**
+   * Does now what the first packet of each family would make the sides do (compile the rules,
+   * find which built-in chains agree): for a thread that has time before its packets come.
+   */
+  prepare(): void {
+    for (const f of this.families) {
+      this.oldNode.rules(f);
+      this.unchanged.prepare(f);
+    }
+  }
+
+  /** The packets to ask, in order (candidates.ts). */
+  candidates(): PacketSpec[] {
+    const [a, b] = this.inputs;
+    const nft = [...(a.nft ?? []), ...(b.nft ?? [])];
+    return candidatePackets([a.rulesets, b.rulesets], { ...this.options, ...(nft.length ? { nft } : {}) });
+  }
+
+  /** The old side's evaluation of `p`, and its look. */
+  look(p: PacketSpec): OldLook & { old: Evaluation } {
+    const old = evaluateSafely(this.oldNode, p);
+    const unknown = unknownFate(old.outcomes);
+    return unknown ? { unknown, same: false, old } : { same: this.unchanged.unchanged(p, old), old };
+  }
+
+  /**
+   * Differences between the packets' fates, in candidate order. `looked(i)`: the look of
+   * packet `i` when it was worked out already (elsewhere: its evaluation is made again only
+   * when needed), else it is worked out here.
+   */
+  compare(packets: readonly PacketSpec[], looked: (i: number) => OldLook | undefined = () => undefined): DiffResult {
+    const { options } = this;
+    const differences: FateDifference[] = [];
+    let asked = 0;
+    let notCompared = 0;
+    let notComparedExample: NotCompared | undefined;
+    const problems: DiffResult["problems"] = { old: [], new: [] };
+    const problemsOf = new Set<Family>();
+    for (let i = 0; i < packets.length; i++) {
+      const p = packets[i]!;
+      if (differences.length >= (options.stopAfter ?? Infinity)) break;
+      asked++;
+      if (!this.families.has(p.family)) continue;
+      const look: OldLook & { old?: Evaluation } = looked(i) ?? this.look(p);
+      let oe = look.old;
+      let ne: Evaluation | undefined;
+      // The same for every packet of a family: the compiled dumps' (evaluateSafely's error has none).
+      if (!problemsOf.has(p.family)) {
+        problemsOf.add(p.family);
+        oe ??= evaluateSafely(this.oldNode, p);
+        ne = evaluateSafely(this.newNode, p);
+        problems.old.push(...oe.problems);
+        problems.new.push(...ne.problems);
+      }
+      if (look.unknown) {
+        notCompared++;
+        notComparedExample ??= { packet: p, side: "old", reason: look.unknown };
+        continue;
+      }
+      if (look.same && !options.checkUnchanged) continue;
+      oe ??= evaluateSafely(this.oldNode, p);
+      ne ??= evaluateSafely(this.newNode, p);
+      const unknownNew = unknownFate(ne.outcomes);
+      const os = keyed(oe);
+      const ns = unknownNew ? [] : keyed(ne);
+      if (look.same && (unknownNew || !sameFate(os, ns))) {
+        throw new Error(`internal error: ${packetText(p)} was taken to end the same under both dumps, but does not`);
+      }
+      if (unknownNew) {
+        notCompared++;
+        notComparedExample ??= { packet: p, side: "new", reason: unknownNew };
+        continue;
+      }
+      if (!sameFate(os, ns)) {
+        const kind = JSON.stringify([os.map((k) => k.ending), ns.map((k) => k.ending)]);
+        differences.push({ packet: p, kind, old: oe, new: ne, oldSummary: os.map((k) => k.summary), newSummary: ns.map((k) => k.summary) });
+      }
+    }
+    return { candidates: asked, differences, notCompared, ...(notComparedExample ? { notComparedExample } : {}), problems };
+  }
+}
+
+/**
  * Differences between packets' fates under `oldSide` and `newSide`, in candidate order. Each
  * packet is asked of the old side; of the new side only when its old path met a change (see
  * unchanged-path.ts: otherwise it ends the same there), or when the old side could tell its
  * fate (a packet not known under the old dump is not compared, whatever the new one says).
  */
 export function diffRulesets(oldSide: DiffSide, newSide: DiffSide, options: DiffOptions = {}): DiffResult {
-  const [a, b] = sideInputs([oldSide, newSide], options);
-  const oldNode = buildNode(a);
-  const newNode = buildNode(b);
-  const nft = [...(a.nft ?? []), ...(b.nft ?? [])];
-  const families = new Set([...[...a.rulesets, ...b.rulesets].map((r) => r.family), ...nftPacketFamilies(nft)]);
-  const packets = candidatePackets([a.rulesets, b.rulesets], { ...options, ...(nft.length ? { nft } : {}) });
-  const unchanged = new UnchangedPaths(a, b, oldNode, newNode);
-  const differences: FateDifference[] = [];
-  let asked = 0;
-  let notCompared = 0;
-  let notComparedExample: NotCompared | undefined;
-  const problems: DiffResult["problems"] = { old: [], new: [] };
-  const problemsOf = new Set<Family>();
-  for (const p of packets) {
-    if (differences.length >= (options.stopAfter ?? Infinity)) break;
-    asked++;
-    if (!families.has(p.family)) continue;
-    const oe = evaluateSafely(oldNode, p);
-    let ne: Evaluation | undefined;
-    // The same for every packet of a family: the compiled dumps' (evaluateSafely's error has none).
-    if (!problemsOf.has(p.family)) {
-      problemsOf.add(p.family);
-      ne = evaluateSafely(newNode, p);
-      problems.old.push(...oe.problems);
-      problems.new.push(...ne.problems);
-    }
-    const unknownOld = unknownFate(oe.outcomes);
-    if (unknownOld) {
-      notCompared++;
-      notComparedExample ??= { packet: p, side: "old", reason: unknownOld };
-      continue;
-    }
-    const same = unchanged.unchanged(p, oe);
-    if (same && !options.checkUnchanged) continue;
-    ne ??= evaluateSafely(newNode, p);
-    const unknownNew = unknownFate(ne.outcomes);
-    const os = keyed(oe);
-    const ns = unknownNew ? [] : keyed(ne);
-    if (same && (unknownNew || !sameFate(os, ns))) {
-      throw new Error(`internal error: ${packetText(p)} was taken to end the same under both dumps, but does not`);
-    }
-    if (unknownNew) {
-      notCompared++;
-      notComparedExample ??= { packet: p, side: "new", reason: unknownNew };
-      continue;
-    }
-    if (!sameFate(os, ns)) {
-      const kind = JSON.stringify([os.map((k) => k.ending), ns.map((k) => k.ending)]);
-      differences.push({ packet: p, kind, old: oe, new: ne, oldSummary: os.map((k) => k.summary), newSummary: ns.map((k) => k.summary) });
-    }
-  }
-  return { candidates: asked, differences, notCompared, ...(notComparedExample ? { notComparedExample } : {}), problems };
+  const sides = new DiffSides(oldSide, newSide, options);
+  return sides.compare(sides.candidates());
 }
 
 /**

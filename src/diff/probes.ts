@@ -115,7 +115,11 @@ export function rangeProbe(r: { negated: boolean; from: string; to: string }, ke
 /** The rule's own wishes over those inherited from the chain's entry. */
 export function merge(outer: Want, inner: Want): Want {
   const out: Want = { ...outer };
-  for (const [k, v] of Object.entries(inner)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  // for-in, not Object.entries: made for every rule and way in, and the pairs' arrays were most of its cost.
+  for (const k in inner) {
+    const v = inner[k as keyof Want];
+    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  }
   return out;
 }
 
@@ -160,9 +164,14 @@ export function chainEntries(chains: readonly ProbedChain[]): (chain: string) =>
         stack.push(pending.chain);
         continue;
       }
-      const ways = callers.filter((j) => entries.has(j.chain))
-        .flatMap((j) => entries.get(j.chain)!.map((e) => merge(e, j.want)))
-        .slice(0, ENTRIES_PER_CHAIN);
+      // The first ENTRIES_PER_CHAIN of every caller's ways in merged with its jump: only those are made.
+      const ways: Want[] = [];
+      for (const j of callers) {
+        for (const e of entries.get(j.chain) ?? []) {
+          if (ways.length === ENTRIES_PER_CHAIN) break;
+          ways.push(merge(e, j.want));
+        }
+      }
       entries.set(name, ways.length ? ways : [{}]);
       open.delete(name);
       stack.pop();

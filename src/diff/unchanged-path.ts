@@ -226,8 +226,8 @@ class FamilyChanges {
   private readonly loopsNew: Set<string>;
   private readonly known = new Map<string, Map<string, "same" | "opaque" | ChangedRules>>();
 
-  constructor(a: NodeInputs, b: NodeInputs, oldNode: NetfilterNode, newNode: NetfilterNode, private readonly f: Family) {
-    this.changes = new ChainChanges(a.rulesets, b.rulesets, f);
+  constructor(a: NodeInputs, b: NodeInputs, oldNode: NetfilterNode, newNode: NetfilterNode, private readonly f: Family, byLines: boolean) {
+    this.changes = new ChainChanges(a.rulesets, b.rulesets, f, byLines);
     this.loopsOld = oldNode.rules(f).loops;
     this.loopsNew = newNode.rules(f).loops;
   }
@@ -256,15 +256,22 @@ export class UnchangedPaths {
     private readonly b: NodeInputs,
     private readonly oldNode: NetfilterNode,
     private readonly newNode: NetfilterNode,
+    /** False: chains are compared by their bound rules only (see sameChainRules; for tests). */
+    private readonly byLines = true,
   ) {}
 
   private family(f: Family): FamilyChanges | null {
     let s = this.families.get(f);
     if (s === undefined) {
-      s = sameOutsideChains(this.a, this.b, this.oldNode, this.newNode, f) ? new FamilyChanges(this.a, this.b, this.oldNode, this.newNode, f) : null;
+      s = sameOutsideChains(this.a, this.b, this.oldNode, this.newNode, f) ? new FamilyChanges(this.a, this.b, this.oldNode, this.newNode, f, this.byLines) : null;
       this.families.set(f, s);
     }
     return s;
+  }
+
+  /** Works out now what the first packet of family `f` would. */
+  prepare(f: Family): void {
+    this.family(f);
   }
 
   /** True when `old`, the old side's evaluation of `p`, is what the new side would answer too (see above). */

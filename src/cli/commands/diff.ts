@@ -13,12 +13,13 @@ import { evaluationJson } from "../../explain/json.js";
 import { packetText } from "../../explain/describe.js";
 import { paletteFor } from "../../explain/colour.js";
 import { diffNotes, diffVerdictText, differenceText, type DiffLayout } from "../../explain/diff-text.js";
-import { diffRulesets, kindsFirst, type FateDifference } from "../../diff/compare.js";
+import { DiffSides, kindsFirst, type DiffResult, type FateDifference, type OldLook } from "../../diff/compare.js";
+import type { PacketSpec } from "../../model/packet.js";
+import { chunkLook, loadSides, lookAtChunks, OldSideHelper } from "./diff-sides.js";
 import { DEFAULT_MAX, DEFAULT_RANDOM } from "../../diff/candidates.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.js";
-import { assembleTexts, INPUT_FLAGS, InputReader, readInputTexts, refuseSecondStdin, type InputTexts, type RulesSource } from "../load.js";
+import { INPUT_FLAGS, InputReader, readInputTexts, refuseSecondStdin, type InputTexts, type RulesSource } from "../load.js";
 import { toJson } from "../render-json.js";
-import type { TextInput } from "../../assemble.js";
 import type { CommandIO } from "../io.js";
 
 /**
@@ -38,6 +39,7 @@ export const DIFF_FLAGS: FlagSpec[] = [
   { name: "random", value: true, help: `N more packets from a seeded random search (default ${DEFAULT_RANDOM}, at most ${MAX_RANDOM})` },
   { name: "seed", value: true, help: `seed of the random search (default 1, at most ${MAX_SEED})` },
   { name: "established", help: "also try every packet as part of an established connection" },
+  { name: "threads", value: true, help: "trace packets on N threads, 1 or 2 (default: 2 for large dumps when there is a second core and the load average is below the cores + 1; the findings are the same)" },
   { name: "limit", short: "l", value: true, help: "show at most N differences, one of each kind first (default 10; 0 for all)" },
   { name: "stacked", help: "print the two traces one above the other instead of side by side" },
   { name: "json", help: "print one JSON object: {version: 1, candidates, notCompared, total, kinds, differences: [...]} (--limit applies)" },
@@ -98,18 +100,6 @@ function candidateFacts(sides: readonly InputTexts[]): { facts: NodeFacts; sets:
   return { facts, sets: { sets: ipsets.flatMap((t) => parseIpsets(t.text, { file: t.file }).value.sets) } };
 }
 
-/**
- * Whether both sides' node facts were read from the same texts (the flags' files, and bundles
- * holding the same ones): the node view is then one for both, which lets diff skip asking the
- * new side about packets whose path met no change (diff/unchanged-path.ts).
- */
-function sameNodeTexts(x: InputTexts, y: InputTexts): boolean {
-  const same = (a: readonly TextInput[], b: readonly TextInput[]) =>
-    a.length === b.length && a.every((t, i) => t.file === b[i]!.file && t.text === b[i]!.text && t.format === b[i]!.format);
-  const s = (i: InputTexts) => [i.shortcuts.ifaces, i.shortcuts.localAddrs, i.shortcuts.routes];
-  return same(x.node, y.node) && JSON.stringify(s(x)) === JSON.stringify(s(y));
-}
-
 function json(d: FateDifference) {
   return {
     packet: packetText(d.packet),
@@ -119,7 +109,26 @@ function json(d: FateDifference) {
   };
 }
 
-export function runDiff(argv: string[], io: CommandIO): number {
+/**
+ * The differences, the packets' looks worked out here and by `helper` when there is one, chunk
+ * by chunk, whichever thread is free taking the next (diff-sides.ts). The looks of this thread
+ * keep their evaluation when the comparison will need it; the comparison then goes through the
+ * packets in order.
+ */
+async function compareShared(sides: DiffSides, packets: readonly PacketSpec[], helper: OldSideHelper | undefined): Promise<DiffResult> {
+  if (!helper) return sides.compare(packets);
+  const claimed = new Int32Array(new SharedArrayBuffer(4));
+  const theirs = helper.looks(packets, claimed);
+  const mine = lookAtChunks(packets, claimed, (p): OldLook | undefined => {
+    if (!sides.families.has(p.family)) return undefined;
+    const l = sides.look(p);
+    return l.unknown || l.same ? { ...(l.unknown ? { unknown: l.unknown } : {}), same: l.same } : l;
+  });
+  const rest = await theirs;
+  return sides.compare(packets, (i) => chunkLook(mine, i) ?? chunkLook(rest, i));
+}
+
+export async function runDiff(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, DIFF_FLAGS);
   if (flagSet(args, "help")) {
     io.out(helpText(USAGE, DIFF_FLAGS));
@@ -134,18 +143,26 @@ export function runDiff(argv: string[], io: CommandIO): number {
     established: flagSet(args, "established"),
   };
   const limit = count(args, "limit", 10, MAX_LIMIT) || Infinity;
+  const threads = flagValue(args, "threads") === undefined ? undefined : count(args, "threads", 2, 2);
+  if (threads === 0) throw new UsageError("--threads is 1 or 2, not 0");
   const quiet = flagSet(args, "quiet");
   refuseSecondStdin(args, names);
   const reader = new InputReader(io, args);
-  const texts = names.map((n) => readInputTexts(args, reader, sourceOf(n)));
-  const sides = texts.map(assembleTexts);
-  if (sameNodeTexts(texts[0]!, texts[1]!)) sides[1] = { ...sides[1]!, ...(sides[0]!.node ? { node: sides[0]!.node } : {}) };
-  for (const s of sides) {
-    for (const d of s.diagnostics) if (d.severity === "error" || (!quiet && d.severity === "warning")) io.err(formatDiagnostic(d) + "\n");
+  const texts = names.map((n) => readInputTexts(args, reader, sourceOf(n))) as [InputTexts, InputTexts];
+  const helper = threads === 1 ? undefined : OldSideHelper.start(texts, threads === 2);
+  let result: DiffResult;
+  try {
+    const sides = loadSides(texts);
+    for (const s of sides) {
+      for (const d of s.diagnostics) if (d.severity === "error" || (!quiet && d.severity === "warning")) io.err(formatDiagnostic(d) + "\n");
+    }
+    if (!quiet) for (const n of new Set(sides.flatMap((s) => s.notes))) io.err(`note: ${n}\n`);
+    const { facts, sets } = candidateFacts(texts);
+    const diff = new DiffSides(sides[0], sides[1], { ...options, facts, sets });
+    result = await compareShared(diff, diff.candidates(), helper);
+  } finally {
+    helper?.stop();
   }
-  if (!quiet) for (const n of new Set(sides.flatMap((s) => s.notes))) io.err(`note: ${n}\n`);
-  const { facts, sets } = candidateFacts(texts);
-  const result = diffRulesets(sides[0]!, sides[1]!, { ...options, facts, sets });
   if (!quiet) for (const n of diffNotes(result, names)) io.err(`note: ${n}\n`);
   const { ordered, kinds } = kindsFirst(result.differences);
   const shown = ordered.slice(0, limit);
