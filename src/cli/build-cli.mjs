@@ -42,7 +42,10 @@ const BUNDLED = { "ipaddr.js": `ipaddr.js ${version("ipaddr.js")}: Copyright (C)
 const NOTICE = `/* netfate (Apache-2.0). Bundled with: ${Object.values(BUNDLED).join("; ")} */`;
 
 /** The worker threads' entry modules (started through cli/worker-file.ts), by folder under src/cli. */
-const WORKERS = [{ dir: "commands", name: "batch-worker" }];
+const WORKERS = [
+  { dir: "commands", name: "batch-worker" },
+  { dir: "commands", name: "diff-helper" },
+];
 
 /** Replaced by the build's identity once every output is known (the same length, so the maps still fit). */
 const PLACEHOLDER = `netfate-build-${"0".repeat(50)}`;

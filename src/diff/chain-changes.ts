@@ -75,16 +75,9 @@ export function sameRules(a: readonly Rule[], b: readonly Rule[]): boolean {
   return same;
 }
 
-/**
- * Where one recorded line of a deferred chain is, in DeferredLines.records(): start offset,
- * line number, the chain's next record (-1: none). As table-builder.ts lays them out.
- */
-const RECORD = 3;
-
-/** A table's deferred chains: each chain's first record, by the chain; and its records, read once. */
+/** A table's deferred chains: each chain's first record, by the chain. */
 interface TableLines {
   lines: DeferredLines;
-  records: Int32Array;
   first: Map<Chain, number>;
 }
 
@@ -94,7 +87,7 @@ function tableLines(t: Table): TableLines | null {
   let l = TABLE_LINES.get(t);
   if (l === undefined) {
     const src = tableSource(t);
-    l = src ? { lines: src.lines, records: src.lines.records(), first: new Map(t.chains.map((c, k) => [c, src.firsts[k]!])) } : null;
+    l = src ? { lines: src.lines, first: new Map(t.chains.map((c, k) => [c, src.firsts[k]!])) } : null;
     TABLE_LINES.set(t, l);
   }
   return l;
@@ -192,12 +185,12 @@ function linesAlike(ta: Table, a: Chain, tb: Table, b: Chain): boolean {
   if (a.rules.count !== b.rules.count || !sameJumps(a, b)) return false;
   const tx = x!.lines.text.text;
   const ty = y!.lines.text.text;
-  const rx = x!.records;
-  const ry = y!.records;
+  const lx = x!.lines;
+  const ly = y!.lines;
   while (i >= 0 && j >= 0) {
-    if (!sameLine(tx, rx[i * RECORD]!, ty, ry[j * RECORD]!)) return false;
-    i = rx[i * RECORD + 2]!;
-    j = ry[j * RECORD + 2]!;
+    if (!sameLine(tx, lx.startOf(i), ty, ly.startOf(j))) return false;
+    i = lx.nextOf(i);
+    j = ly.nextOf(j);
   }
   return i < 0 && j < 0;
 }

@@ -361,6 +361,16 @@ export class DeferredLines {
     return at;
   }
 
+  /** Where the line of record `at` starts in the text. */
+  startOf(at: number): number {
+    return this.refs[at * REF_FIELDS]!;
+  }
+
+  /** The record after `at` in its chain (-1: `at` is the chain's last). */
+  nextOf(at: number): number {
+    return this.refs[at * REF_FIELDS + 2]!;
+  }
+
   /** Every record, in the order they were added. */
   records(): Int32Array {
     return this.refs.subarray(0, this.count * REF_FIELDS);

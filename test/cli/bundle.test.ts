@@ -39,6 +39,10 @@ describe("the bundle answers as the unbundled CLI", () => {
   const cache = mkdtempSync(join(tmpdir(), "netfate-bundle-cache-"));
   afterAll(() => rmSync(cache, { recursive: true, force: true }));
 
+  it("carries every worker thread's entry where the commands look for it", () => {
+    for (const name of ["batch-worker", "diff-helper"]) expect(existsSync(join(dist, "chunks", `${name}.mjs`)), name).toBe(true);
+  });
+
   it("batch --jobs 2 starts its worker threads from the bundle", () => {
     const sample = SAMPLES[0]!;
     const dir = mkdtempSync(join(tmpdir(), "netfate-bundle-jobs-"));

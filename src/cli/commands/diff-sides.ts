@@ -15,6 +15,7 @@ import type { PacketSpec } from "../../model/packet.js";
 import type { DiffSides, OldLook } from "../../diff/compare.js";
 import type { TextInput } from "../../assemble.js";
 import { assembleTexts, type InputTexts, type LoadedInputs } from "../load.js";
+import { workerFile } from "../worker-file.js";
 
 /** Rule texts smaller than this (both sides) are traced on one thread: a helper's start-up would cost more than it saves. */
 const HELPER_MIN_BYTES = 1 << 20;
@@ -81,7 +82,7 @@ export function plainLook(sides: DiffSides, p: PacketSpec): OldLook {
   return l.unknown ? { unknown: l.unknown, same: false } : { same: l.same };
 }
 
-const HELPER = new URL("./diff-helper.js", import.meta.url);
+const HELPER = workerFile("diff-helper", import.meta.url);
 
 /** A helper thread, started as soon as the texts are read; undefined when there is no second core, the machine is overloaded, or there is too little work. */
 export class OldSideHelper {
