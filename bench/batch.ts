@@ -98,10 +98,11 @@ const STEADY = "--steady-batch";
  * time: on a shared machine the CPU time is the steadier figure.
  */
 async function steadyBench(cli: string, packets: string, inputs: string[], row: Row): Promise<void> {
-  const dist = join(cli, "..", "..");
-  const { parseArgs } = await import(join(dist, "cli", "args.js"));
-  const { BATCH_FLAGS, lineAnswerer } = await import(join(dist, "cli", "commands", "batch.js"));
-  const { InputReader } = await import(join(dist, "cli", "load.js"));
+  // The modules as tsc wrote them, by their typed names (the shipped CLI is a bundle whose parts have none).
+  const { parseArgs } = await import("../src/cli/args.js");
+  const { BATCH_FLAGS } = await import("../src/cli/commands/batch-flags.js");
+  const { lineAnswerer } = await import("../src/cli/commands/batch-answer.js");
+  const { InputReader } = await import("../src/cli/load.js");
   const lines = readFileSync(packets, "utf8").split("\n").filter((l) => l !== "").map((text, i) => ({ line: i + 1, text }));
   const io = { out: () => {}, err: () => {}, readStdin: () => "", isTTY: false };
   console.log(`batch in one process, the dump loaded once: ${lines.length.toLocaleString("en")} packets, answered twice`);

@@ -155,7 +155,7 @@ describe("diff traces on a helper thread and finds the same", () => {
     const pair = kubeProxyPair(600);
     const texts = (rulesText: string) => ({ rules: [{ file: "x.save", text: rulesText }], ipsets: [], node: [{ file: "node.json", text: DIFF_NODE }], shortcuts: { ifaces: [], localAddrs: [], routes: [] } });
     const t: [ReturnType<typeof texts>, ReturnType<typeof texts>] = [texts(pair.old), texts(pair.new)];
-    const h = sidesModule.OldSideHelper.start(t, true);
+    const h = sidesModule.OldSideHelper.start(t);
     expect(h).toBeDefined();
     const [a, b] = sidesModule.loadSides(t);
     const sides = new compare.DiffSides(a, b);

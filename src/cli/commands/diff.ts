@@ -39,7 +39,7 @@ export const DIFF_FLAGS: FlagSpec[] = [
   { name: "random", value: true, help: `N more packets from a seeded random search (default ${DEFAULT_RANDOM}, at most ${MAX_RANDOM})` },
   { name: "seed", value: true, help: `seed of the random search (default 1, at most ${MAX_SEED})` },
   { name: "established", help: "also try every packet as part of an established connection" },
-  { name: "threads", value: true, help: "trace packets on N threads, 1 or 2 (default: 2 for large dumps when there is a second core and the load average is below the cores + 1; the findings are the same)" },
+  { name: "threads", value: true, help: "trace packets on N threads, 1 (default) or 2: a helper thread loads both dumps again and traces half the packets (the findings are the same; on the 10k-service pair it is slower than one thread)" },
   { name: "limit", short: "l", value: true, help: "show at most N differences, one of each kind first (default 10; 0 for all)" },
   { name: "stacked", help: "print the two traces one above the other instead of side by side" },
   { name: "json", help: "print one JSON object: {version: 1, candidates, notCompared, total, kinds, differences: [...]} (--limit applies)" },
@@ -149,7 +149,7 @@ export async function runDiff(argv: string[], io: CommandIO): Promise<number> {
   refuseSecondStdin(args, names);
   const reader = new InputReader(io, args);
   const texts = names.map((n) => readInputTexts(args, reader, sourceOf(n))) as [InputTexts, InputTexts];
-  const helper = threads === 1 ? undefined : OldSideHelper.start(texts, threads === 2);
+  const helper = threads === 2 ? OldSideHelper.start(texts) : undefined;
   let result: DiffResult;
   try {
     const sides = loadSides(texts);
