@@ -6,24 +6,20 @@
  */
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseRules } from "../../src/parse.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
 import { diffRulesets, type DiffResult } from "../../src/diff/compare.js";
 import { sameChainRules } from "../../src/diff/chain-changes.js";
 import type { Chain, Ruleset, Table } from "../../src/model/ast.js";
 import { DIFF_NODE, kubeProxyPair } from "../../bench/diff.js";
+import { cleanRules, readRepo, repoRoot } from "../support/diff-inputs.js";
 
-const root = resolve(import.meta.dirname, "../..");
-const read = (p: string) => readFileSync(resolve(root, p), "utf8");
+const root = repoRoot;
+const read = readRepo;
 
-function rules(text: string): Ruleset {
-  const r = parseRules(text);
-  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-  return r.value;
-}
+const rules = cleanRules;
 
 function chainOf(rs: Ruleset, name: string): { table: Table; chain: Chain } {
   for (const table of rs.tables) for (const chain of table.chains) if (chain.name === name) return { table, chain };

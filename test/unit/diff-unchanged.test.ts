@@ -6,8 +6,6 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { parseRules } from "../../src/parse.js";
 import { parseListing } from "../../src/syntax/listing.js";
 import { DiagnosticSink } from "../../src/model/diagnostics.js";
@@ -21,15 +19,12 @@ import { boundRules } from "../../src/model/chain-rules.js";
 import type { Rule, Ruleset } from "../../src/model/ast.js";
 import { DIFF_NODE, kubeProxyPair } from "../../bench/diff.js";
 import { filterRuleset } from "../support/arbitraries.js";
+import { cleanRules, readRepo, repoRoot } from "../support/diff-inputs.js";
 
-const root = resolve(import.meta.dirname, "../..");
-const read = (p: string) => readFileSync(resolve(root, p), "utf8");
+const root = repoRoot;
+const read = readRepo;
 
-function rules(text: string): Ruleset {
-  const r = parseRules(text);
-  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-  return r.value;
-}
+const rules = cleanRules;
 
 const chainRules = (rs: Ruleset, chain: string) => rs.tables.flatMap((t) => t.chains).find((c) => c.name === chain)!.rules.load();
 

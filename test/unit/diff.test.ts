@@ -1,24 +1,18 @@
 /** `diffRulesets` and its candidate packets: what it must find, and what it must not report. */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { parseRules } from "../../src/parse.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
 import { parseIpsets } from "../../src/ipset/index.js";
 import { diffRulesets, kindsFirst, summarise } from "../../src/diff/compare.js";
 import { candidatePackets } from "../../src/diff/candidates.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import { filterRuleset } from "../support/arbitraries.js";
+import { cleanRules, readRepo, repoRoot } from "../support/diff-inputs.js";
 
-const root = resolve(import.meta.dirname, "../..");
-const read = (p: string) => readFileSync(resolve(root, p), "utf8");
+const root = repoRoot;
+const read = readRepo;
 
-function rules(text: string) {
-  const r = parseRules(text);
-  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-  return r.value;
-}
+const rules = cleanRules;
 
 const facts = (file: string) => factsFromTexts([{ text: read(file), file }]).facts;
 
