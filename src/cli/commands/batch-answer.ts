@@ -17,7 +17,8 @@ import { buildCluster } from "../../netfilter/cluster.js";
 import { clusterEvaluationJson } from "../../explain/cluster-json.js";
 import type { PacketSpec } from "../../model/packet.js";
 import type { Fate } from "../../model/evaluation.js";
-import { loadClusterInputs, startOf, wantsCluster } from "./cluster-trace.js";
+import { loadClusterInputs, startOf } from "./cluster-trace.js";
+import { wantsCluster } from "./cluster-flags.js";
 
 /** One packet's answer: its evaluation (one node) or JSON (a cluster), and the fates it counts; or why the packet cannot be answered. */
 type Answer = (packet: PacketSpec) => { json?: Record<string, unknown>; evaluation?: Evaluation; fates: Fate[] } | { error: string };

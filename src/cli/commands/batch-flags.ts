@@ -3,7 +3,7 @@ import type { FlagSpec } from "../args.js";
 import { INPUT_FLAGS } from "../load.js";
 import { ASSUME_FLAG } from "../assume.js";
 import { FIELD_NAMES } from "./batch-fields.js";
-import { CLUSTER_FLAGS } from "./cluster-trace.js";
+import { CLUSTER_FLAGS } from "./cluster-flags.js";
 
 /** A packets file this large (about 20,000 packets) is worth a second load of the inputs (batch-parallel.ts). */
 export const AUTO_BYTES = 1 << 20;

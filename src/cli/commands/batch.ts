@@ -9,7 +9,7 @@ import { flagSet, flagValue, helpText, parseArgs, UsageError } from "../args.js"
 import { InputReader, refuseSecondStdin } from "../load.js";
 import type { CommandIO } from "../io.js";
 import { FIELD_NAMES, FIELDS } from "./batch-fields.js";
-import { wantsCluster } from "./cluster-trace.js";
+import { wantsCluster } from "./cluster-flags.js";
 import { BATCH_FLAGS } from "./batch-flags.js";
 import { BatchTally, lineAnswerer, packetLines, writerOf } from "./batch-answer.js";
 import { jobsOf, runParallel } from "./batch-parallel.js";

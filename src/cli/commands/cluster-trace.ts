@@ -16,7 +16,7 @@ import { clusterEvaluationJson } from "../../explain/cluster-json.js";
 import { clusterHtmlPage } from "../../explain/cluster-html.js";
 import { clusterVerdict } from "../../explain/cluster-describe.js";
 import { problemNote } from "../../explain/text.js";
-import { flagSet, flagValue, flagValues, UsageError, type FlagSpec, type ParsedArgs } from "../args.js";
+import { flagSet, flagValue, flagValues, UsageError, type ParsedArgs } from "../args.js";
 import { InputReader, loadInputs } from "../load.js";
 import { clusterDiagnostics, type AssembledCluster } from "../../assemble-cluster.js";
 import { loadCluster } from "../cluster-load.js";
@@ -25,11 +25,6 @@ import { assumptionsOf } from "../assume.js";
 import type { CommandIO } from "../io.js";
 import { leftOut, refusedForErrors, textOptions, verdictExit, writeAnswer } from "../answer-out.js";
 
-export const CLUSTER_FLAGS: FlagSpec[] = [
-  { name: "cluster", value: true, help: "a cluster: a directory with one sub-directory (collect bundle) per node and a pods.txt, or a cluster.json" },
-  { name: "at", value: true, help: "where the packet starts in the cluster: a node, a pod (NODE/POD when two share a name) or an address one holds" },
-  { name: "reply", help: "also follow each outcome's reply back to the sender, through every node's own conntrack entry (why-dropped on a cluster always does)" },
-];
 
 /** The flags that give one node's inputs: the cluster gives every node its own. */
 const NODE_INPUT_FLAGS = ["rules", "ipsets", "node", "ipvs", "bundle", "iface", "local-addr", "route", "table"];
@@ -37,10 +32,6 @@ const NODE_INPUT_FLAGS = ["rules", "ipsets", "node", "ipvs", "bundle", "iface", 
 /** The name a lone node goes by when the input does not give one. */
 const LONE_NODE = "node";
 
-/** Whether the command is a cluster one (the input is a cluster, or the reply is asked for). */
-export function wantsCluster(args: ParsedArgs): boolean {
-  return flagValue(args, "cluster") !== undefined || flagSet(args, "reply");
-}
 
 export function runClusterTrace(kind: "trace" | "why-dropped", args: ParsedArgs, packet: PacketSpec, packetNotes: readonly string[], io: CommandIO): number {
   const quiet = flagSet(args, "quiet");

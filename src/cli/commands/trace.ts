@@ -13,13 +13,10 @@ import type { Outcome } from "../../model/evaluation.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.js";
 import { INPUT_FLAGS, loadInputs } from "../load.js";
 import { toJson } from "../render-json.js";
-import { htmlPage } from "../../explain/html.js";
-import { dotText, mermaidText } from "../../explain/graph.js";
 import type { CommandIO } from "../io.js";
 import { leftOut, refusedForErrors, textOptions, verdictExit, writeAnswer } from "../answer-out.js";
 import { ASSUME_FLAG, assumptionsOf } from "../assume.js";
-import { CLUSTER_FLAGS, runClusterTrace, wantsCluster } from "./cluster-trace.js";
-import { explorePageOf } from "./explore.js";
+import { CLUSTER_FLAGS, wantsCluster } from "./cluster-flags.js";
 
 export const TRACE_FLAGS: FlagSpec[] = [
   ...INPUT_FLAGS,
@@ -61,7 +58,9 @@ async function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO)
   if (!packetText.trim()) throw new UsageError(`${kind} needs a PACKET, e.g. "tcp 10.0.0.1:40000 -> 10.0.0.2:80 in eth0"`);
   const pk = readPacket(packetText);
   if (flagSet(args, "interactive")) return runInteractive(kind, args, io, packetText);
-  if (wantsCluster(args)) return runClusterTrace(kind, args, pk.packet, pk.notes, io);
+  // The cluster evaluator, the pictures and the explore page are imported when asked for: one
+  // node's text answer, what most runs want, does not load them (start-up, cli/build-cli.mjs).
+  if (wantsCluster(args)) return (await import("./cluster-trace.js")).runClusterTrace(kind, args, pk.packet, pk.notes, io);
   if (flagValue(args, "at") !== undefined) throw new UsageError("--at says where in a cluster the packet starts: give --cluster");
   const inputs = loadInputs(args, io);
   const quiet = flagSet(args, "quiet");
@@ -94,13 +93,13 @@ async function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO)
       text = toJson(evaluationJson(e)) + "\n";
       break;
     case "html":
-      text = await htmlPage(e);
+      text = await (await import("../../explain/html.js")).htmlPage(e);
       break;
     case "mermaid":
-      text = mermaidText(e);
+      text = (await import("../../explain/graph.js")).mermaidText(e);
       break;
     case "dot":
-      text = dotText(e);
+      text = (await import("../../explain/graph.js")).dotText(e);
       break;
     case "text": {
       const { palette, width } = textOptions(args, io);
@@ -116,10 +115,10 @@ async function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO)
 }
 
 /** `--format html --interactive`: the explore page, opened on the packet. */
-function runInteractive(kind: "trace" | "why-dropped", args: ParsedArgs, io: CommandIO, packetText: string): number {
+async function runInteractive(kind: "trace" | "why-dropped", args: ParsedArgs, io: CommandIO, packetText: string): Promise<number> {
   if (kind !== "trace" || (flagSet(args, "json") ? "json" : flagValue(args, "format")) !== "html") throw new UsageError("--interactive goes with trace --format html");
   if (wantsCluster(args)) throw new UsageError("--interactive takes one node's inputs, not --cluster");
-  const r = explorePageOf(args, io, packetText);
+  const r = (await import("./explore.js")).explorePageOf(args, io, packetText);
   if ("exit" in r) return r.exit;
   writeAnswer(args, io, r.page);
   return 0;
