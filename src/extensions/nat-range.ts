@@ -1,9 +1,9 @@
 /** The address/port ranges DNAT, SNAT and friends take: `[IP[-IP]][:PORT[-PORT][/BASE]]`. */
-import ipaddr from "ipaddr.js";
 import type { Family, ProtocolMatch } from "../model/ast.js";
 import type { Span } from "../model/span.js";
 import type { BindContext } from "./types.js";
-import { ipToNum } from "../model/address.js";
+import { inetPton6, ipToNum, numText } from "../model/address.js";
+import { cNumber } from "../model/c-number.js";
 
 export interface NatRange {
   /** Absent when only ports are given (`:5353`). */
@@ -48,20 +48,17 @@ export function natPort(port: number | undefined, range: { minPort?: number; max
   return port === undefined || port < range.minPort || port > range.maxPort! ? range.minPort : undefined;
 }
 
+/** libxt_NAT reads addresses strictly: a plain dotted quad, or IPv6 as inet_pton reads it. */
 function canonicalIp(text: string, family: Family): string | undefined {
-  try {
-    // A valid dotted quad (no leading zeros) is its own canonical text.
-    if (family === "ipv4") return ipToNum(text, "ipv4") === undefined ? undefined : text;
-    return ipaddr.IPv6.isValid(text) ? ipaddr.IPv6.parse(text).toRFC5952String() : undefined;
-  } catch {
-    return undefined;
-  }
+  // A valid dotted quad (no leading zeros) is its own canonical text.
+  if (family === "ipv4") return ipToNum(text, "ipv4") === undefined ? undefined : text;
+  const n = inetPton6(text);
+  return n ? numText(n) : undefined;
 }
 
+/** libxt_NAT reads ports base 0 (`017620` and `0x1f90` are 8080; `08080` is refused), addresses strictly. */
 function port(text: string): number | undefined {
-  if (!/^[0-9]+$/.test(text)) return undefined;
-  const n = Number(text);
-  return n <= 65535 ? n : undefined;
+  return cNumber(text, 65535);
 }
 
 /** Parses a range; returns a message saying what was expected when it is not one. */

@@ -1,3 +1,5 @@
+import { cNumber } from "../model/c-number.js";
+
 /**
  * IP protocol names as iptables 1.8.9 on Debian prints them (it reads /etc/protocols; these
  * are the names that file gives, so `-p 4` saves as `-p ipencap`). Written out here so the
@@ -32,6 +34,15 @@ export function protocolNumber(text: string): number | undefined {
     return n <= 255 ? n : undefined;
   }
   return BY_NAME.get(text.toLowerCase());
+}
+
+/**
+ * The number an iptables `-p` (or `--ctproto`) argument stands for: libxtables reads a base-0
+ * number first (`010` is 8, egp; `0x6` is tcp), then a name. Listings print plain decimal and
+ * go through protocolNumber.
+ */
+export function iptablesProtocol(text: string): number | undefined {
+  return cNumber(text, 255) ?? (/^[0-9]/.test(text) ? undefined : protocolNumber(text));
 }
 
 /** The name iptables-save prints for a protocol number. */

@@ -3,6 +3,7 @@ import type { RawOption } from "../model/ast.js";
 import type { BindContext, OptionSpec, StateChoice } from "./types.js";
 import type { EvalEnv, MatchResult } from "../model/evaluation.js";
 import { servicePort, serviceName } from "./services.js";
+import { cNumber, decimalNumber } from "../model/c-number.js";
 
 /**
  * iptables-save's quoting of free text (comments, log prefixes): bare when the text is only
@@ -13,15 +14,8 @@ export function quote(s: string): string {
   return '"' + s.replace(/[\\"']/g, (c) => "\\" + c) + '"';
 }
 
-/** Like C strtoul with base 0: decimal, 0x hex, or leading-0 octal. */
-export function parseUnsigned(text: string, max = 0xffffffff): number | undefined {
-  let n: number;
-  if (/^0[xX][0-9a-fA-F]+$/.test(text)) n = parseInt(text.slice(2), 16);
-  else if (/^0[0-7]+$/.test(text)) n = parseInt(text.slice(1), 8);
-  else if (/^[0-9]+$/.test(text)) n = Number(text);
-  else return undefined;
-  return Number.isSafeInteger(n) && n <= max ? n : undefined;
-}
+/** Numbers as iptables reads most options: C's strtoul with base 0 (src/model/c-number.ts). */
+export { cNumber as parseUnsigned } from "../model/c-number.js";
 
 export function hex(n: number): string {
   return "0x" + (n >>> 0).toString(16);
@@ -35,10 +29,10 @@ export interface ValueMask {
 /** `VALUE[/MASK]` as mark, connmark and friends take it. */
 export function parseValueMask(text: string, defaultMask = 0xffffffff): ValueMask | undefined {
   const slash = text.indexOf("/");
-  const value = parseUnsigned(slash < 0 ? text : text.slice(0, slash));
+  const value = cNumber(slash < 0 ? text : text.slice(0, slash));
   if (value === undefined) return undefined;
   if (slash < 0) return { value, mask: defaultMask };
-  const mask = parseUnsigned(text.slice(slash + 1));
+  const mask = cNumber(text.slice(slash + 1));
   return mask === undefined ? undefined : { value, mask };
 }
 
@@ -47,23 +41,31 @@ export interface PortRange {
   hi: number;
 }
 
-function portValue(text: string): number | undefined {
-  const n = parseUnsigned(text, 65535);
-  if (n !== undefined && /^[0-9]+$/.test(text)) return n;
-  return servicePort(text);
+/**
+ * How an extension reads a port number, which differs between extensions of one iptables
+ * (1.8.9, asked in a network namespace: test/kernel/number-spellings.test.ts): libxtables'
+ * `xtables_parse_port` is base 0 (tcp, sctp, multiport, NAT ranges: `010` is 8, `0x50` is 80);
+ * the option parser's port type asks getaddrinfo, which reads decimal (udp, dccp, TPROXY
+ * `--on-port`: `010` is 10, `0x50` is no port).
+ */
+export type PortDigits = "base0" | "decimal";
+
+/** A port, a number (read as `digits` says) or a service name. */
+export function parsePort(text: string, digits: PortDigits = "base0"): number | undefined {
+  return (digits === "base0" ? cNumber(text, 65535) : decimalNumber(text, 65535)) ?? servicePort(text);
 }
 
 /** `PORT`, `LO:HI`, `:HI`, `LO:` with numbers or service names. */
-export function parsePortRange(text: string): PortRange | undefined {
+export function parsePortRange(text: string, digits: PortDigits = "base0"): PortRange | undefined {
   const colon = text.indexOf(":");
   if (colon < 0) {
-    const p = portValue(text);
+    const p = parsePort(text, digits);
     return p === undefined ? undefined : { lo: p, hi: p };
   }
   const a = text.slice(0, colon);
   const b = text.slice(colon + 1);
-  const lo = a === "" ? 0 : portValue(a);
-  const hi = b === "" ? 65535 : portValue(b);
+  const lo = a === "" ? 0 : parsePort(a, digits);
+  const hi = b === "" ? 65535 : parsePort(b, digits);
   if (lo === undefined || hi === undefined) return undefined;
   return { lo, hi };
 }

@@ -5,10 +5,12 @@
  * Two representations. Text is what inputs and outputs carry. For comparison an address is an
  * `IpNum`: IPv4 one unsigned 32-bit number, IPv6 four (most significant first), so a 100k-rule
  * walk compares integers and allocates nothing for IPv4. IPv4 is read by hand (it runs on every
- * rule and routing decision of every packet); IPv6 and the odd spellings go through ipaddr.js.
+ * rule and routing decision of every packet), IPv6 as glibc's inet_pton does (inetPton6); ipaddr.js
+ * only writes IPv6 text.
  */
 import ipaddr from "ipaddr.js";
 import type { AddressMatch, Family } from "./ast.js";
+import { cNumber } from "./c-number.js";
 
 /** IPv4 as one unsigned 32-bit number; IPv6 as four. */
 export type IpNum = number | readonly [number, number, number, number];
@@ -53,26 +55,18 @@ function dottedQuad(ip: string): number | undefined {
   return parts === 4 ? n : undefined;
 }
 
-function ipv6Words(a: ipaddr.IPv6): [number, number, number, number] {
-  const p = a.parts;
-  return [((p[0]! << 16) | p[1]!) >>> 0, ((p[2]! << 16) | p[3]!) >>> 0, ((p[4]! << 16) | p[5]!) >>> 0, ((p[6]! << 16) | p[7]!) >>> 0];
-}
-
-/** An address of the family as a number: strict dotted quad for IPv4, anything ipaddr.js reads for IPv6. */
+/**
+ * An address of the family as a number: strict dotted quad for IPv4, what inet_pton reads for
+ * IPv6 (not ipaddr.js, which reads `::1.2.3.4` as `::ffff:1.2.3.4`).
+ */
 export function ipToNum(ip: string, family: Family): IpNum | undefined {
-  if (family === "ipv4") return dottedQuad(ip);
-  try {
-    if (!ipaddr.IPv6.isValid(ip)) return undefined;
-    return ipv6Words(ipaddr.IPv6.parse(ip));
-  } catch {
-    return undefined;
-  }
+  return family === "ipv4" ? dottedQuad(ip) : inetPton6(ip);
 }
 
 /** Which family a string is an address of: four decimal parts for IPv4, IPv6 without a zone index. */
 export function addressFamily(text: string): Family | undefined {
   if (dottedQuad(text) !== undefined) return "ipv4";
-  if (text.includes(":") && !text.includes("%") && ipaddr.IPv6.isValid(text)) return "ipv6";
+  if (text.includes(":") && inetPton6(text) !== undefined) return "ipv6";
   return undefined;
 }
 
@@ -83,7 +77,7 @@ export function addressFamily(text: string): Family | undefined {
  */
 export function canonicalAddress(text: string, family: Family): string {
   // A dotted quad that passed the strict check is its own canonical text.
-  return family === "ipv4" ? text : ipaddr.IPv6.parse(text).toRFC5952String();
+  return family === "ipv4" ? text : ipv6FromWords(inetPton6(text)!).toRFC5952String();
 }
 
 /** `canonicalAddress` of a text that is an address of the family, else undefined. */
@@ -243,75 +237,186 @@ export function ipKey(ip: IpNum): string | number {
 export type AddressParse = { ok: true; value: Omit<AddressMatch, "negated"> } | { ok: false; expected: string };
 
 /**
- * `A.B.C.D` as iptables' own parser takes it on the fast path: decimal parts 0-255, leading
- * zeros allowed (unlike `dottedQuad`); undefined for anything else.
+ * The common spelling, `A.B.C.D[/N]` in plain decimal (no leading zeros: those are octal to
+ * iptables), read without going through the general path or allocating; undefined for anything else.
  */
-function ruleDottedQuad(s: string, end: number): number | undefined {
+function parseIpv4Fast(text: string): Omit<AddressMatch, "negated"> | undefined {
+  const slash = text.indexOf("/");
+  const end = slash < 0 ? text.length : slash;
   let out = 0;
   let parts = 0;
   let n = -1;
   for (let i = 0; i <= end; i++) {
-    const c = i < end ? s.charCodeAt(i) : 46;
+    const c = i < end ? text.charCodeAt(i) : 46;
     if (c === 46) {
       if (n < 0 || parts === 4) return undefined;
       out = out * 256 + n;
       parts++;
       n = -1;
     } else if (c >= 48 && c <= 57) {
+      if (n === 0) return undefined;
       n = n < 0 ? c - 48 : n * 10 + (c - 48);
       if (n > 255) return undefined;
     } else return undefined;
   }
-  return parts === 4 ? out : undefined;
-}
-
-/** The common case, `A.B.C.D[/N]`, without going through ipaddr.js or allocating arrays. */
-function parseIpv4Fast(text: string): Omit<AddressMatch, "negated"> | undefined {
-  const slash = text.indexOf("/");
-  const n = ruleDottedQuad(text, slash < 0 ? text.length : slash);
-  if (n === undefined) return undefined;
+  if (parts !== 4) return undefined;
   let prefix = 32;
   if (slash >= 0) {
     const p = text.slice(slash + 1);
-    if (!/^[0-9]{1,2}$/.test(p) || Number(p) > 32) return undefined;
+    if (!/^(?:[0-9]|[12][0-9]|3[0-2])$/.test(p)) return undefined;
     prefix = Number(p);
   }
-  return { address: ipv4Text((n & maskWord(prefix)) >>> 0), prefixLength: prefix, mask: null };
+  return { address: ipv4Text((out & maskWord(prefix)) >>> 0), prefixLength: prefix, mask: null };
 }
 
-function ruleText(n: IpNum): string {
+/**
+ * A numeric IPv4 address as libxtables reads one (`xtables_numeric_to_ipaddr`): up to four
+ * dot-separated base-0 numbers 0-255 (`010` is 8, `0x0a` is 10), missing trailing parts zero
+ * (`10.1` is 10.1.0.0, unlike inet_aton); only the first 19 characters are read (its buffer).
+ * As a mask (`asMask`) all four parts are needed.
+ */
+export function xtablesIpv4(text: string, asMask = false): number | undefined {
+  const parts = (text.length > 19 ? text.slice(0, 19) : text).split(".");
+  if (parts.length > 4 || (asMask && parts.length < 4)) return undefined;
+  let n = 0;
+  for (let i = 0; i < 4; i++) {
+    const v = i < parts.length ? cNumber(parts[i]!, 255) : 0;
+    if (v === undefined) return undefined;
+    n = n * 256 + v;
+  }
+  return n;
+}
+
+function hexGroup(g: string): number | undefined {
+  return /^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : undefined;
+}
+
+/**
+ * An IPv6 address as glibc's inet_pton reads it (what ip6tables takes): groups of one to four
+ * hex digits, at most one `::` standing for at least one zero group, and an optional dotted
+ * quad (decimal, no leading zeros) as the last 32 bits. No zone index.
+ */
+export function inetPton6(text: string): [number, number, number, number] | undefined {
+  const gap = text.indexOf("::");
+  if (gap >= 0 && text.indexOf("::", gap + 1) >= 0) return undefined;
+  const split = (s: string) => (s === "" ? [] : s.split(":"));
+  const head = split(gap < 0 ? text : text.slice(0, gap));
+  const tail = gap < 0 ? [] : split(text.slice(gap + 2));
+  const last = gap < 0 ? head : tail;
+  const halves: number[][] = [[], []];
+  for (const [k, groups] of [head, tail].entries()) {
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
+      if (groups === last && i === groups.length - 1 && g.includes(".")) {
+        const q = dottedQuad(g);
+        if (q === undefined) return undefined;
+        halves[k]!.push(q >>> 16, q & 0xffff);
+      } else {
+        const v = hexGroup(g);
+        if (v === undefined) return undefined;
+        halves[k]!.push(v);
+      }
+    }
+  }
+  const [h, t] = halves as [number[], number[]];
+  if (gap < 0 ? h.length !== 8 : h.length + t.length > 7) return undefined;
+  const all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+  return [((all[0]! << 16) | all[1]!) >>> 0, ((all[2]! << 16) | all[3]!) >>> 0, ((all[4]! << 16) | all[5]!) >>> 0, ((all[6]! << 16) | all[7]!) >>> 0];
+}
+
+/** A numeric host address of the family as iptables reads it (xtablesIpv4, inetPton6). */
+export function xtablesHost(text: string, family: Family): IpNum | undefined {
+  return family === "ipv4" ? xtablesIpv4(text) : inetPton6(text);
+}
+
+/**
+ * An IPv4 address as glibc's inet_aton reads it, which getaddrinfo uses for numeric hosts (the
+ * option parser's host types: TPROXY `--on-ip`, recent `--mask`, conntrack `--ctorigdst`,
+ * NETMAP `--to`): one to four base-0 parts, the last filling the remaining bytes (`10.1` is
+ * 10.0.0.1, `167772161` and `0x0a000001` are 10.0.0.1), each part at least one digit.
+ */
+export function inetAton(text: string): number | undefined {
+  const parts = text.split(".");
+  if (parts.length > 4) return undefined;
+  let n = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const last = i === parts.length - 1;
+    const room = last ? 2 ** (8 * (4 - i)) - 1 : 255;
+    const v = cNumber(parts[i]!, room);
+    if (v === undefined) return undefined;
+    n = last ? n * 2 ** (8 * (4 - i)) + v : n * 256 + v;
+  }
+  return n;
+}
+
+/** A numeric host as the option parser's host type reads it: inetAton for IPv4, inetPton6 for IPv6. */
+export function optionHost(text: string, family: Family): IpNum | undefined {
+  return family === "ipv4" ? inetAton(text) : inetPton6(text);
+}
+
+/**
+ * `HOST[/MASK]` as the option parser's host-and-mask type reads it (conntrack's addresses,
+ * NETMAP): the host as optionHost reads it, host bits kept as written; after the first `/`, a
+ * base-0 prefix length (`/031` is /25) or a dotted (IPv6) mask.
+ */
+export function parseHostMask(text: string, family: Family): { address: IpNum; mask: IpNum } | undefined {
+  const slash = text.indexOf("/");
+  const address = optionHost(slash < 0 ? text : text.slice(0, slash), family);
+  if (address === undefined) return undefined;
+  if (slash < 0) return { address, mask: maskFromPrefix(familyBits(family), family) };
+  const m = text.slice(slash + 1);
+  const bits = cNumber(m, familyBits(family));
+  if (bits !== undefined) return { address, mask: maskFromPrefix(bits, family) };
+  const dotted = m.includes(".") || m.includes(":") ? optionHost(m, family) : undefined;
+  return dotted === undefined ? undefined : { address, mask: dotted };
+}
+
+/** An address as iptables prints it (dotted quad; IPv6 as glibc inet_ntop writes it). */
+export function ruleText(n: IpNum): string {
   return typeof n === "number" ? ipv4Text(n) : iptablesIpv6Text(n);
 }
 
-/** Parses one `-s`/`-d` value, `ADDR[/MASK]`, as iptables reads it: host bits cleared (no hostnames: dumps are numeric). */
+/**
+ * Parses one `-s`/`-d` value, `ADDR[/MASK]`, as libxtables does (`xtables_ipparse_multiple`
+ * and its IPv6 twin): the mask after the last `/` is a dotted (or IPv6) mask or a base-0
+ * prefix length; with a zero mask the address is not read at all (`anything/0`); the address
+ * is numeric (xtablesHost); host bits are cleared. Host and network names are refused: the
+ * tool resolves them when the rule is loaded, and a dump holds what they resolved to.
+ */
 export function parseAddress(text: string, family: Family): AddressParse {
   if (family === "ipv4") {
     const fast = parseIpv4Fast(text);
     if (fast) return { ok: true, value: fast };
   }
-  const slash = text.indexOf("/");
+  const slash = text.lastIndexOf("/");
   const host = slash < 0 ? text : text.slice(0, slash);
   const maskText = slash < 0 ? undefined : text.slice(slash + 1);
-  const expectedAddr = family === "ipv4" ? "an IPv4 address[/mask]" : "an IPv6 address[/prefix]";
-  const addr = ipToNum(host, family);
-  if (addr === undefined) return { ok: false, expected: expectedAddr };
   const total = familyBits(family);
   let mask: IpNum;
   if (maskText === undefined) mask = maskFromPrefix(total, family);
-  else if (/^[0-9]+$/.test(maskText)) {
-    const p = Number(maskText);
-    if (p > total) return { ok: false, expected: `a prefix length 0-${total}` };
-    mask = maskFromPrefix(p, family);
-  } else {
-    const m = ipToNum(maskText, family);
-    if (m === undefined) return { ok: false, expected: "a mask (prefix length or dotted)" };
-    mask = m;
+  else {
+    const dotted = family === "ipv4" ? xtablesIpv4(maskText, true) : inetPton6(maskText);
+    const bits = dotted === undefined ? cNumber(maskText, total) : undefined;
+    if (dotted === undefined && bits === undefined) {
+      return { ok: false, expected: /^[0-9]+$/.test(maskText) ? `a prefix length 0-${total}` : "a mask (prefix length or dotted)" };
+    }
+    mask = dotted ?? maskFromPrefix(bits!, family);
   }
+  const addr = isZeroIp(mask) ? maskFromPrefix(0, family) : xtablesHost(host, family);
+  if (addr === undefined) return { ok: false, expected: family === "ipv4" ? "an IPv4 address[/mask]" : "an IPv6 address[/prefix]" };
   const prefix = prefixOfMask(mask);
   return {
     ok: true,
     value: { address: ruleText(applyMask(addr, mask)), prefixLength: prefix, mask: prefix === null ? ruleText(mask) : null },
   };
+}
+
+/** parseHostMask as an address match: the host as written (bits outside the mask kept, as the tools print it). */
+export function hostMaskMatch(text: string, family: Family): Omit<AddressMatch, "negated"> | undefined {
+  const r = parseHostMask(text, family);
+  if (!r) return undefined;
+  const prefix = prefixOfMask(r.mask);
+  return { address: ruleText(r.address), prefixLength: prefix, mask: prefix === null ? ruleText(r.mask) : null };
 }
 
 /** How iptables-save writes an address match (`10.1.0.0/16`, `10.0.0.0/255.0.255.0`). */

@@ -14,7 +14,7 @@ import type { DiagnosticSink } from "../model/diagnostics.js";
 import type { Span } from "../model/span.js";
 import { findMatch, findTarget, implicitMatchOf, IPTABLES_TARGET_NAMES, MATCHES } from "../extensions/registry.js";
 import type { BindContext, MatchExtension, OptionSpec, TargetExtension } from "../extensions/types.js";
-import { protocolName, protocolNumber } from "../extensions/protocols.js";
+import { iptablesProtocol, protocolName } from "../extensions/protocols.js";
 import { parseAddress } from "../model/address.js";
 import { BUILTIN_CHAINS, isTableName } from "../model/ast.js";
 
@@ -408,7 +408,7 @@ function bindCoreOption(r: RuleDraft, core: CoreSpec, args: Arg[], i: number, a:
       break;
     }
     case "p": {
-      const n = protocolNumber(v);
+      const n = iptablesProtocol(v);
       if (n === undefined) sink.error(spanAt(line, valueArg), "unknown protocol", "a protocol name or number 0-255", v);
       else if (n !== 0 || neg) r.proto = { negated: neg, number: n, name: family === "ipv6" && n === 58 ? "ipv6-icmp" : protocolName(n) };
       break;

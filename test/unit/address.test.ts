@@ -200,11 +200,17 @@ describe("parseAddress (-s/-d as iptables reads them)", () => {
     expect(parseAddress("10.1.2.3/255.0.255.0", "ipv4")).toEqual({ ok: true, value: { address: "10.0.2.0", prefixLength: null, mask: "255.0.255.0" } });
     expect(parseAddress("2001:db8::1/ffff::ffff", "ipv6")).toEqual({ ok: true, value: { address: "2001::1", prefixLength: null, mask: "ffff::ffff" } });
   });
-  it("takes leading zeros on the fast path (as before the move), and refuses what is not an address", () => {
-    expect(parseAddress("010.0.0.1/8", "ipv4")).toEqual({ ok: true, value: { address: "10.0.0.0", prefixLength: 8, mask: null } });
+  it("reads parts base 0 and completes short forms as iptables does, and refuses what is not an address", () => {
+    // The kernel's tool's answers (test/kernel/number-spellings.test.ts): `010` is octal, `10.0.0` is 10.0.0.0.
+    expect(parseAddress("010.0.0.1/8", "ipv4")).toEqual({ ok: true, value: { address: "8.0.0.0", prefixLength: 8, mask: null } });
+    expect(parseAddress("0x0a.0.0.1/0x10", "ipv4")).toEqual({ ok: true, value: { address: "10.0.0.0", prefixLength: 16, mask: null } });
+    expect(parseAddress("10.0.0", "ipv4")).toEqual({ ok: true, value: { address: "10.0.0.0", prefixLength: 32, mask: null } });
+    expect(parseAddress("anything/0", "ipv4")).toEqual({ ok: true, value: { address: "0.0.0.0", prefixLength: 0, mask: null } });
+    expect(parseAddress("10.0.0.1/08", "ipv4")).toEqual({ ok: false, expected: "a prefix length 0-32" });
+    expect(parseAddress("08.0.0.1", "ipv4")).toEqual({ ok: false, expected: "an IPv4 address[/mask]" });
+    expect(parseAddress("02001:db8::1", "ipv6")).toEqual({ ok: false, expected: "an IPv6 address[/prefix]" });
     expect(parseAddress("10.0.0.1/33", "ipv4")).toEqual({ ok: false, expected: "a prefix length 0-32" });
     expect(parseAddress("2001:db8::/129", "ipv6")).toEqual({ ok: false, expected: "a prefix length 0-128" });
-    expect(parseAddress("10.0.0", "ipv4")).toEqual({ ok: false, expected: "an IPv4 address[/mask]" });
     expect(parseAddress("10.0.0.1.2", "ipv4")).toEqual({ ok: false, expected: "an IPv4 address[/mask]" });
     expect(parseAddress("10.0.0.1", "ipv6")).toEqual({ ok: false, expected: "an IPv6 address[/prefix]" });
     expect(parseAddress("10.0.0.1/255.0.0.x", "ipv4")).toEqual({ ok: false, expected: "a mask (prefix length or dotted)" });

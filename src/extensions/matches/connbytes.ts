@@ -26,9 +26,10 @@ const OPTIONS: readonly OptionSpec[] = [
   { flags: ["--connbytes-mode"], args: 1 },
 ];
 
+/** A 64-bit count, base 0 as libxtables reads it (`010000` is 4096; `08` is refused). */
 function u64(text: string): bigint | undefined {
-  if (!/^(?:0[xX][0-9a-fA-F]+|[0-9]+)$/.test(text)) return undefined;
-  const n = BigInt(text);
+  if (!/^(?:0[xX][0-9a-fA-F]+|[1-9][0-9]*)$/.test(text) && !/^0[0-7]*$/.test(text)) return undefined;
+  const n = /^0[0-7]+$/.test(text) ? BigInt("0o" + text.slice(1)) : BigInt(text);
   return n <= U64_MAX ? n : undefined;
 }
 

@@ -4,9 +4,10 @@
  */
 import type { MatchExtension, Witness } from "../types.js";
 import type { PacketState } from "../../model/evaluation.js";
-import { addressText, inNet, ipToNum, maskFromPrefix, parseAddress } from "../../model/address.js";
+import { addressText, applyMask, hostMaskMatch, inNet, ipToNum, maskFromPrefix } from "../../model/address.js";
 import type { AddressMatch, Family } from "../../model/ast.js";
-import { protocolNumber } from "../protocols.js";
+import { iptablesProtocol } from "../protocols.js";
+import { cNumber, decimalNumber } from "../../model/c-number.js";
 
 export const CT_STATES = ["INVALID", "NEW", "RELATED", "ESTABLISHED", "UNTRACKED", "SNAT", "DNAT"] as const;
 export type CtStateName = (typeof CT_STATES)[number];
@@ -44,12 +45,15 @@ function parseList<T extends string>(text: string, all: readonly T[]): T[] | str
   return out.sort((a, b) => all.indexOf(a) - all.indexOf(b));
 }
 
-function range(text: string, max: number): Range | undefined {
-  const m = /^(\d+)(?::(\d+))?$/.exec(text);
-  if (!m) return undefined;
-  const lo = Number(m[1]);
-  const hi = m[2] !== undefined ? Number(m[2]) : lo;
-  return lo <= hi && hi <= max ? { lo, hi } : undefined;
+/**
+ * `N[:M]`, each read by `read`: `--ctexpire` is base 0 (`010:0x64` is 8:100); the port options
+ * go through getaddrinfo, decimal (`080` is 80, `0x50` no port).
+ */
+function range(text: string, max: number, read: (t: string, max: number) => number | undefined): Range | undefined {
+  const colon = text.indexOf(":");
+  const lo = read(colon < 0 ? text : text.slice(0, colon), max);
+  const hi = colon < 0 ? lo : read(text.slice(colon + 1), max);
+  return lo !== undefined && hi !== undefined && lo <= hi ? { lo, hi } : undefined;
 }
 
 function rangeText(r: Range): string {
@@ -68,7 +72,8 @@ function inAddr(ip: string | undefined, a: Omit<AddressMatch, "negated">, family
   const net = ipToNum(a.address, family);
   const mask = a.prefixLength !== null ? maskFromPrefix(a.prefixLength, family) : ipToNum(a.mask!, family);
   if (n === undefined || net === undefined || mask === undefined) return false;
-  return inNet(n, { net, mask });
+  // The address keeps the bits outside its mask as written (xt_conntrack compares under the mask).
+  return inNet(n, { net: applyMask(net, mask), mask });
 }
 
 export function effectiveStates(p: PacketState): CtStateName[] {
@@ -134,7 +139,7 @@ export const conntrack: MatchExtension<ConntrackData> = {
           break;
         }
         case "--ctproto": {
-          const n = protocolNumber(v);
+          const n = iptablesProtocol(v);
           if (n === undefined) return void ctx.error(o.span, "conntrack: unknown protocol", "a protocol name or number", v);
           d.proto = { negated: o.negated, number: n };
           break;
@@ -146,7 +151,7 @@ export const conntrack: MatchExtension<ConntrackData> = {
           break;
         }
         case "--ctexpire": {
-          const r = range(v, 0xffffffff);
+          const r = range(v, 0xffffffff, cNumber);
           if (!r) return void ctx.error(o.span, "conntrack: bad --ctexpire", "SECONDS[:SECONDS]", v);
           d.expire = { negated: o.negated, ...r };
           break;
@@ -157,11 +162,12 @@ export const conntrack: MatchExtension<ConntrackData> = {
           break;
         default:
           if ((ADDR_KEYS as readonly string[]).includes(key)) {
-            const a = parseAddress(v, ctx.family);
-            if (!a.ok) return void ctx.error(o.span, `conntrack: bad ${o.flag}`, a.expected, v);
-            d[key as (typeof ADDR_KEYS)[number]] = { negated: o.negated, addr: a.value };
+            // The option parser's host-and-mask type (hostMaskMatch): `--ctorigdst 10.1` is 10.0.0.1.
+            const a = hostMaskMatch(v, ctx.family);
+            if (!a) return void ctx.error(o.span, `conntrack: bad ${o.flag}`, `a numeric ${ctx.family === "ipv4" ? "IPv4" : "IPv6"} address[/mask]`, v);
+            d[key as (typeof ADDR_KEYS)[number]] = { negated: o.negated, addr: a };
           } else {
-            const r = range(v, 65535);
+            const r = range(v, 65535, decimalNumber);
             if (!r) return void ctx.error(o.span, `conntrack: bad ${o.flag}`, "PORT[:PORT]", v);
             d[key as (typeof PORT_KEYS)[number]] = { negated: o.negated, ...r };
           }
@@ -225,13 +231,13 @@ export const conntrack: MatchExtension<ConntrackData> = {
       else if (k === "proto") d.proto = { negated, number: Number(v) };
       else if (k === "status") d.status = { negated, bits: v.split(",") };
       else if (k === "dir") d.dir = v as "ORIGINAL";
-      else if (k === "expire") d.expire = { negated, ...range(v, 0xffffffff)! };
+      else if (k === "expire") d.expire = { negated, ...range(v, 0xffffffff, cNumber)! };
       else if ((ADDR_KEYS as readonly string[]).includes(k)) {
-        const a = parseAddress(v, ctx.family);
-        if (!a.ok) return undefined;
-        d[k as (typeof ADDR_KEYS)[number]] = { negated, addr: a.value };
+        const a = hostMaskMatch(v, ctx.family);
+        if (!a) return undefined;
+        d[k as (typeof ADDR_KEYS)[number]] = { negated, addr: a };
       } else {
-        const r = range(v, 65535);
+        const r = range(v, 65535, decimalNumber);
         if (!r) return undefined;
         d[k as (typeof PORT_KEYS)[number]] = { negated, ...r };
       }

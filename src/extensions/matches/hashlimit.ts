@@ -178,8 +178,9 @@ export const hashlimit: MatchExtension<HashlimitData> = {
       const x = o.get(flag);
       if (!x) continue;
       const t = x.values[0] ?? "";
-      if (!/^\d+$/.test(t) || Number(t) > full) return bad(x, `a prefix length 0-${full}`);
-      d[key] = Number(t);
+      const n = parseUnsigned(t, full);
+      if (n === undefined) return bad(x, `a prefix length 0-${full}`);
+      d[key] = n;
     }
     for (const [flag, key] of [
       ["--hashlimit-htable-size", "size"], ["--hashlimit-htable-max", "max"], ["--hashlimit-htable-gcinterval", "gcInterval"], ["--hashlimit-htable-expire", "expire"],
@@ -187,8 +188,9 @@ export const hashlimit: MatchExtension<HashlimitData> = {
       const x = o.get(flag);
       if (!x) continue;
       const t = x.values[0] ?? "";
-      if (!/^\d+$/.test(t) || Number(t) > U32) return bad(x, "a number 0-4294967295");
-      d[key] = Number(t);
+      const n = parseUnsigned(t, U32);
+      if (n === undefined) return bad(x, "a number 0-4294967295");
+      d[key] = n;
     }
     const mode = o.get("--hashlimit-mode");
     if (mode) {

@@ -7,6 +7,7 @@ import type { RawOption } from "../../model/ast.js";
 import type { Family } from "../../model/ast.js";
 import { icmpTypeNames } from "../../model/icmp-names.js";
 import { listingPattern, type ListingScanner } from "../listing-scanner.js";
+import { parseUnsigned } from "../util.js";
 
 export interface IcmpData {
   negated: boolean;
@@ -19,10 +20,12 @@ function parseType(o: RawOption | undefined, ctx: BindContext, name: string): Ic
   if (!o) return { negated: false, type: 255, codeMin: 0, codeMax: 255 };
   const v = o.values[0] ?? "";
   if (v === "any") return { negated: o.negated, type: 255, codeMin: 0, codeMax: 255 };
-  const m = /^(\d+)(?:\/(\d+))?$/.exec(v);
+  // TYPE[/CODE], each base 0 (`010` is 8, echo-request; `08` is refused).
+  const m = /^([0-9][0-9a-fA-FxX]*)(?:\/([0-9][0-9a-fA-FxX]*))?$/.exec(v);
   if (m) {
-    const t = Number(m[1]);
-    const c = m[2] !== undefined ? Number(m[2]) : undefined;
+    const t = parseUnsigned(m[1]!, 0xffffffff);
+    const c = m[2] !== undefined ? parseUnsigned(m[2], 0xffffffff) : undefined;
+    if (t === undefined || (m[2] !== undefined && c === undefined)) return void ctx.error(o.span, `${name}: unknown type`, "a type name, N or N/CODE", v);
     if (t > 255 || (c !== undefined && c > 255)) return void ctx.error(o.span, `${name}: type or code out of range`, "0-255", v);
     return { negated: o.negated, type: t, codeMin: c ?? 0, codeMax: c ?? 255 };
   }

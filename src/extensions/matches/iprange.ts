@@ -1,6 +1,6 @@
 /** `-m iprange --src-range A-B --dst-range C-D`: address ranges, each negatable. */
 import type { MatchExtension, Witness } from "../types.js";
-import { compareIp, ipToNum } from "../../model/address.js";
+import { compareIp, ipToNum, ruleText, xtablesHost } from "../../model/address.js";
 import type { Family } from "../../model/ast.js";
 
 export interface IpRange {
@@ -37,10 +37,12 @@ export const iprange: MatchExtension<IprangeData> = {
   parse(options, ctx) {
     const d: IprangeData = {};
     for (const o of options) {
+      // Each end numeric as libxtables reads -s (xtablesHost: `010.0.0.1` is 8.0.0.1), kept as iptables prints it.
       const m = /^([^-]+)-([^-]+)$/.exec(o.values[0] ?? "");
-      const ok = m && cmp(m[1]!, m[2]!, ctx.family) !== undefined;
-      if (!m || !ok) return void ctx.error(o.span, `iprange: bad ${o.flag}`, "FROM-TO addresses", o.values[0]);
-      d[o.flag === "--src-range" ? "src" : "dst"] = { negated: o.negated, from: m[1]!, to: m[2]! };
+      const from = m ? xtablesHost(m[1]!, ctx.family) : undefined;
+      const to = m ? xtablesHost(m[2]!, ctx.family) : undefined;
+      if (from === undefined || to === undefined) return void ctx.error(o.span, `iprange: bad ${o.flag}`, "FROM-TO addresses", o.values[0]);
+      d[o.flag === "--src-range" ? "src" : "dst"] = { negated: o.negated, from: ruleText(from), to: ruleText(to) };
     }
     return d;
   },

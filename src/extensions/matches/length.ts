@@ -1,5 +1,6 @@
 /** `-m length --length MIN[:MAX]`: the IP packet's total length. */
 import type { MatchExtension } from "../types.js";
+import { parseUnsigned } from "../util.js";
 
 export interface LengthData {
   negated: boolean;
@@ -15,10 +16,11 @@ export const length: MatchExtension<LengthData> = {
   parse(options, ctx, span) {
     const o = options.find((x) => x.flag === "--length");
     if (!o) return void ctx.error(span, "length: --length is required", "--length MIN[:MAX]");
-    const m = /^(\d*)(?::(\d*))?$/.exec(o.values[0] ?? "");
-    const min = m && m[1] !== "" ? Number(m[1]) : 0;
-    const max = m ? (m[2] === undefined ? min : m[2] === "" ? 65535 : Number(m[2])) : NaN;
-    if (!m || !(max <= 65535) || min > max) return void ctx.error(o.span, "length: bad --length", "MIN[:MAX] within 0-65535", o.values[0]);
+    // Each end base 0 (`0:064` is 0:52); an empty end is 0 or 65535.
+    const m = /^([^:]*)(?::([^:]*))?$/.exec(o.values[0] ?? "");
+    const min = m && m[1] !== "" ? parseUnsigned(m[1]!, 65535) : 0;
+    const max = m ? (m[2] === undefined ? min : m[2] === "" ? 65535 : parseUnsigned(m[2], 65535)) : undefined;
+    if (min === undefined || max === undefined || min > max) return void ctx.error(o.span, "length: bad --length", "MIN[:MAX] within 0-65535", o.values[0]);
     return { negated: o.negated, min, max };
   },
   save(d) {

@@ -5,7 +5,7 @@
  * Whether a token is left depends on the traffic so far, which netfate does not see.
  */
 import type { MatchExtension, OptionSpec, StateChoice } from "../types.js";
-import { collectOptions, underAssumption } from "../util.js";
+import { collectOptions, parseUnsigned, underAssumption } from "../util.js";
 
 /**
  * What netfate assumes of every rate-limit bucket (limit, hashlimit): the state a first packet
@@ -93,8 +93,10 @@ export const limit: MatchExtension<LimitData> = {
     const burst = o.get("--limit-burst");
     if (burst) {
       const v = burst.values[0] ?? "";
-      if (!/^\d+$/.test(v) || Number(v) > MAX_BURST) return void ctx.error(burst.span, "limit: bad --limit-burst", `a number 0-${MAX_BURST}`, v);
-      d.burst = Number(v);
+      // Base 0 (`020` is 16); the rate above is decimal (`010/s` is 10/sec).
+      const n = parseUnsigned(v, MAX_BURST);
+      if (n === undefined) return void ctx.error(burst.span, "limit: bad --limit-burst", `a number 0-${MAX_BURST}`, v);
+      d.burst = n;
     }
     return d;
   },

@@ -8,7 +8,8 @@
 import type { MatchExtension, OptionSpec, StateChoice } from "../types.js";
 import type { RawOption } from "../../model/ast.js";
 import { collectOptions, underAssumption } from "../util.js";
-import { parseAddress } from "../../model/address.js";
+import { optionHost, parseAddress, ruleText } from "../../model/address.js";
+import { cNumber } from "../../model/c-number.js";
 
 export type RecentOp = "set" | "rcheck" | "update" | "remove";
 
@@ -61,8 +62,9 @@ const OPTIONS: readonly OptionSpec[] = [
   { flags: ["--mask"], args: 1 },
 ];
 
+/** `--seconds`, `--hitcount`: base 0 (`060` is 48). */
 function uint32(text: string): number | undefined {
-  return /^\d+$/.test(text) && Number(text) <= 0xffffffff ? Number(text) : undefined;
+  return cNumber(text, 0xffffffff);
 }
 
 export const recent: MatchExtension<RecentData> = {
@@ -111,9 +113,10 @@ export const recent: MatchExtension<RecentData> = {
     const mask = o.get("--mask");
     if (mask) {
       const v = mask.values[0] ?? "";
-      const a = v.includes("/") ? undefined : parseAddress(v, ctx.family);
-      if (!a || !a.ok) return void ctx.error(mask.span, "recent: bad --mask", ctx.family === "ipv4" ? "an IPv4 address" : "an IPv6 address", v);
-      d.mask = a.value.address;
+      // The option parser's host type: inet_aton for IPv4 (`0255.255.255.255` is 173.255.255.255).
+      const a = optionHost(v, ctx.family);
+      if (a === undefined) return void ctx.error(mask.span, "recent: bad --mask", ctx.family === "ipv4" ? "an IPv4 address" : "an IPv6 address", v);
+      d.mask = ruleText(a);
     }
     return d;
   },

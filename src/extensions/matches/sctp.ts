@@ -165,7 +165,7 @@ export const sctp: MatchExtension<SctpData> = {
   parse(options, ctx) {
     const o = collectOptions(this.options, options, ctx, "sctp");
     const d: SctpData = {};
-    if (!bindPorts(o, ctx, "sctp", d, "refuse")) return undefined;
+    if (!bindPorts(o, ctx, "sctp", d, "refuse", "base0")) return undefined;
     const ct = o.get("--chunk-types");
     if (ct) {
       const t = bindChunks(ct, ctx);

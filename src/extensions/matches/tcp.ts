@@ -2,7 +2,7 @@
 import type { RawOption } from "../../model/ast.js";
 import type { MatchExtension, BindContext, Witness } from "../types.js";
 import { listingPattern, type ListingScanner } from "../listing-scanner.js";
-import { collectOptions, neg, parsePortRange, printPort, savePortRange, type PortRange } from "../util.js";
+import { collectOptions, neg, parsePortRange, parseUnsigned, printPort, savePortRange, type PortDigits, type PortRange } from "../util.js";
 
 export interface NegPortRange extends PortRange {
   negated: boolean;
@@ -41,8 +41,8 @@ export function tcpFlagListText(v: number): string {
   return TCP_FLAG_BITS.filter(([, b]) => v & b).map(([n]) => n).join(",");
 }
 
-export function bindPort(o: RawOption, ctx: BindContext, ext: string): NegPortRange | undefined {
-  const r = parsePortRange(o.values[0] ?? "");
+export function bindPort(o: RawOption, ctx: BindContext, ext: string, digits: PortDigits): NegPortRange | undefined {
+  const r = parsePortRange(o.values[0] ?? "", digits);
   if (!r) {
     ctx.error(o.span, `${ext}: bad port for ${o.flag}`, "a port, a port name or LO:HI", o.values[0]);
     return undefined;
@@ -51,20 +51,21 @@ export function bindPort(o: RawOption, ctx: BindContext, ext: string): NegPortRa
   return { lo: r.lo, hi: r.hi, negated: o.negated };
 }
 
-/** `spt:22`, `dpts:1000:2000`, `spt:!22` as tcp/udp print them in `-L`. */
 /**
  * The `--sport`/`--dport` pair tcp, udp and sctp share; false after reporting an error.
  * `reversed`: whether a range LO:HI with LO > HI is refused. iptables 1.8.9 refuses it for tcp
  * and sctp ("invalid portrange (min > max)") but takes it for udp, whose range then matches no
- * port (both backends; test/kernel/restore-refusals.test.ts).
+ * port (both backends; test/kernel/restore-refusals.test.ts). `digits`: how its numbers read
+ * (base 0 for tcp and sctp, decimal for udp: PortDigits).
  */
 export function bindPorts(
   o: Map<string, RawOption>, ctx: BindContext, ext: string, d: { sport?: NegPortRange; dport?: NegPortRange }, reversed: "refuse" | "keep",
+  digits: PortDigits,
 ): boolean {
   for (const k of ["sport", "dport"] as const) {
     const opt = o.get(`--${k}`);
     if (!opt) continue;
-    const r = bindPort(opt, ctx, ext);
+    const r = bindPort(opt, ctx, ext, digits);
     if (!r) return false;
     if (reversed === "refuse" && r.lo > r.hi) {
       ctx.error(opt.span, `${ext}: invalid portrange (min > max)`, "LO:HI with LO <= HI", opt.values[0]);
@@ -134,7 +135,7 @@ export const tcp: MatchExtension<TcpData> = {
   parse(options, ctx) {
     const o = collectOptions(this.options, options, ctx, "tcp");
     const d: TcpData = {};
-    if (!bindPorts(o, ctx, "tcp", d, "refuse")) return undefined;
+    if (!bindPorts(o, ctx, "tcp", d, "refuse", "base0")) return undefined;
     const syn = o.get("--syn");
     const fl = o.get("--tcp-flags");
     if (syn && fl) {
@@ -153,8 +154,8 @@ export const tcp: MatchExtension<TcpData> = {
     }
     const op = o.get("--tcp-option");
     if (op) {
-      const n = Number(op.values[0]);
-      if (!/^[0-9]+$/.test(op.values[0] ?? "") || n > 255) {
+      const n = parseUnsigned(op.values[0] ?? "", 255);
+      if (n === undefined) {
         ctx.error(op.span, "tcp: bad --tcp-option", "a TCP option number 0-255", op.values[0]);
         return undefined;
       }

@@ -22,7 +22,7 @@ export const udp: MatchExtension<UdpData> = {
   parse(options, ctx) {
     const o = collectOptions(this.options, options, ctx, "udp");
     const d: UdpData = {};
-    return bindPorts(o, ctx, "udp", d, "keep") ? d : undefined;
+    return bindPorts(o, ctx, "udp", d, "keep", "decimal") ? d : undefined;
   },
   save(d) {
     let s = "";

@@ -5,7 +5,7 @@
  */
 import type { Family } from "../../model/ast.js";
 import type { TargetExtension } from "../types.js";
-import { canonicalOf, ipToNum, maskFromPrefix, numText, parseAddress, withNetwork } from "../../model/address.js";
+import { applyMask, canonicalOf, ipToNum, maskFromPrefix, numText, parseHostMask, prefixOfMask, ruleText, withNetwork } from "../../model/address.js";
 
 export interface NetmapData {
   /** Network address, host bits cleared. */
@@ -31,11 +31,13 @@ export const NETMAP: TargetExtension<NetmapData> = {
     if (options.length > 1) return void ctx.error(options[1]!.span, "NETMAP: --to given more than once");
     const o = options[0];
     if (!o) return void ctx.error(span, "NETMAP: --to is required", "--to ADDRESS[/MASK]");
-    const r = parseAddress(o.values[0] ?? "", ctx.family);
-    if (!r.ok) return void ctx.error(o.span, "NETMAP: bad --to", r.expected, o.values[0]);
+    // The option parser's host-and-mask type: `--to 10.1/24` is 10.0.0.1/24, printed as its network.
+    const r = parseHostMask(o.values[0] ?? "", ctx.family);
+    if (!r) return void ctx.error(o.span, "NETMAP: bad --to", `a numeric ${ctx.family === "ipv4" ? "IPv4" : "IPv6"} address[/mask]`, o.values[0]);
+    const prefixLength = prefixOfMask(r.mask);
     // iptables turns a mask with holes into a silent /32 (measured); refuse it instead.
-    if (r.value.prefixLength === null) return void ctx.error(o.span, "NETMAP: the mask must be contiguous", "ADDRESS/LEN", o.values[0]);
-    return { address: r.value.address, prefixLength: r.value.prefixLength };
+    if (prefixLength === null) return void ctx.error(o.span, "NETMAP: the mask must be contiguous", "ADDRESS/LEN", o.values[0]);
+    return { address: ruleText(applyMask(r.address, r.mask)), prefixLength };
   },
   save(d) {
     return ` --to ${d.address}/${d.prefixLength}`;

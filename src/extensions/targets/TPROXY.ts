@@ -4,9 +4,8 @@
  */
 import type { Family } from "../../model/ast.js";
 import type { TargetExtension } from "../types.js";
-import { canonicalOf } from "../../model/address.js";
-import { servicePort } from "../services.js";
-import { collectOptions, hex, parseUnsigned, parseValueMask } from "../util.js";
+import { canonicalOf, numText, optionHost } from "../../model/address.js";
+import { collectOptions, hex, parsePort, parseUnsigned, parseValueMask } from "../util.js";
 
 export interface TproxyData {
   port: number;
@@ -18,12 +17,6 @@ export interface TproxyData {
 
 function anyAddress(family: Family): string {
   return family === "ipv4" ? "0.0.0.0" : "::";
-}
-
-/** A port as xtables_parse_port takes it: 0-65535 or a service name. */
-export function portNumber(text: string): number | undefined {
-  const n = parseUnsigned(text, 0xffff);
-  return n !== undefined ? n : servicePort(text);
 }
 
 export const TPROXY: TargetExtension<TproxyData> = {
@@ -39,12 +32,15 @@ export const TPROXY: TargetExtension<TproxyData> = {
     const o = collectOptions(TPROXY.options, options, ctx, "TPROXY");
     const onPort = o.get("--on-port");
     if (!onPort) return void ctx.error(span, "TPROXY: --on-port is required", "--on-port PORT");
-    const port = portNumber(onPort.values[0] ?? "");
+    // The option parser's port type: getaddrinfo, decimal (`06071` is 6071).
+    const port = parsePort(onPort.values[0] ?? "", "decimal");
     if (port === undefined) return void ctx.error(onPort.span, "TPROXY: bad --on-port", "a port 0-65535 or a service name", onPort.values[0]);
     const d: TproxyData = { port, addr: anyAddress(ctx.family), markValue: 0, markMask: 0 };
     const onIp = o.get("--on-ip");
     if (onIp) {
-      const a = canonicalOf(onIp.values[0] ?? "", ctx.family);
+      // The option parser's host type: getaddrinfo, so inet_aton for IPv4 (`0127.0.0.1` is 87.0.0.1).
+      const n = optionHost(onIp.values[0] ?? "", ctx.family);
+      const a = n === undefined ? undefined : numText(n);
       if (!a) return void ctx.error(onIp.span, "TPROXY: bad --on-ip", `a numeric ${ctx.family === "ipv4" ? "IPv4" : "IPv6"} address`, onIp.values[0]);
       d.addr = a;
     }
