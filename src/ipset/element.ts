@@ -9,6 +9,7 @@
 import type { Family } from "../model/ast.js";
 import { ipKey, ipToNum, ipv4LastOf, ipv4Text, isZeroIp, networkOf } from "../model/address.js";
 import { protocolNumber } from "../extensions/protocols.js";
+import { cNumber } from "../model/c-number.js";
 import type { IpSet } from "./ast.js";
 import { SET_TYPES, type Dim, type SetTypeInfo } from "./types.js";
 
@@ -153,8 +154,10 @@ function address(h: SetHeader, d: "ip" | "net", text: string, at: number, type: 
   let cidr: number | undefined;
   if (slash >= 0) {
     const c = text.slice(slash + 1);
-    if (!/^\d+$/.test(c) || Number(c) > full) return err(`'${c}' is out of range 0-${full}`, at + slash + 1, c.length, `a prefix length 0-${full}`, c);
-    cidr = Number(c);
+    // ipset reads numbers base 0, as strtoull does (`/010` is /8, `/08` is no number).
+    const bits = cNumber(c, full);
+    if (bits === undefined) return err(/^\d+$/.test(c) && cNumber(c, Infinity) !== undefined ? `'${c}' is out of range 0-${full}` : `'${c}' is invalid as number`, at + slash + 1, c.length, `a prefix length 0-${full}`, c);
+    cidr = bits;
     // hash:net and the net parts of the other types refuse /0 (IPSET_ERR_INVALID_CIDR).
     if (cidr === 0 && (d === "net" || type.startsWith("hash:"))) return err("The value of the CIDR parameter of the IP address is invalid", at + slash + 1, c.length, `a prefix length 1-${full}`, c);
   }
@@ -184,16 +187,17 @@ function protoPort(h: SetHeader, text: string, at: number): string | { problem: 
   if (protoText === "icmp" || protoText === "icmpv6" || protoText === "ipv6-icmp") {
     const v6 = protoText !== "icmp";
     if (v6 !== (h.family === "ipv6")) return err(`protocol ${protoText} in a family ${h.family === "ipv4" ? "inet" : "inet6"} set`, at, text.length, `${h.family === "ipv4" ? "icmp" : "icmpv6"}:TYPE/CODE`, text);
-    const tc = /^(\d+)\/(\d+)$/.exec(portText);
+    const tc = /^([0-9][0-9a-fA-FxX]*)\/([0-9][0-9a-fA-FxX]*)$/.exec(portText);
     let v: number | undefined;
     if (tc) {
-      for (const part of [tc[1]!, tc[2]!]) if (Number(part) > 255) return err(`'${part}' is out of range 0-255`, pat, portText.length, "0-255", part);
-      v = (Number(tc[1]) << 8) | Number(tc[2]);
+      const [type, code] = [cNumber(tc[1]!, 255), cNumber(tc[2]!, 255)];
+      for (const [part, n] of [[tc[1]!, type], [tc[2]!, code]] as const) if (n === undefined) return err(`'${part}' is out of range 0-255`, pat, portText.length, "0-255", part);
+      v = (type! << 8) | code!;
     } else v = (v6 ? ICMPV6_NAMES : ICMP_NAMES).get(portText.toLowerCase());
     if (v === undefined) return err(`Cannot parse ${portText} as an ${v6 ? "ICMPv6" : "ICMP"} type/code.`, pat, portText.length, "TYPE/CODE or an ipset ICMP name", portText);
     return `${v6 ? 58 : 1}:${v}`;
   }
-  const proto = protoText === "all" || protoText === "mh" ? undefined : protocolNumber(protoText);
+  const proto = protoText === "all" || protoText === "mh" ? undefined : cNumber(protoText, 255) ?? (/^[0-9]/.test(protoText) ? undefined : protocolNumber(protoText));
   if (proto === undefined) {
     if (/^\d+$/.test(protoText)) return err(`cannot parse '${protoText}' as a protocol`, at, protoText.length, "a protocol 0-255", protoText);
     return err(`cannot parse '${protoText}' as a protocol`, at, protoText.length, "tcp, udp, sctp, udplite, icmp, icmpv6 or an /etc/protocols name", protoText);
@@ -207,9 +211,12 @@ function protoPort(h: SetHeader, text: string, at: number): string | { problem: 
 }
 
 function portNumber(text: string, at: number, proto: string): number | { problem: ElementProblem } {
-  if (/^\d+$/.test(text)) {
-    if (Number(text) > 65535) return err(`'${text}' is out of range 0-65535`, at, text.length, `a ${proto} port 0-65535`, text);
-    return Number(text);
+  if (/^[0-9]/.test(text) && !text.includes("-")) {
+    // Base 0, as ipset reads every number (`010` is 8, `0x50` is 80, `080` is no number).
+    const n = cNumber(text, 65535);
+    if (n !== undefined) return n;
+    if (cNumber(text, Infinity) !== undefined) return err(`'${text}' is out of range 0-65535`, at, text.length, `a ${proto} port 0-65535`, text);
+    return err(`'${text}' is invalid as number`, at, text.length, `a ${proto} port 0-65535`, text);
   }
   if (/^[^-]+-[^-]+$/.test(text)) return warn(`the port range ${text} is not modelled: ipset restore adds every port in it`, at, text.length);
   if (/^[a-z][a-z0-9-]*$/i.test(text)) return warn(`${text} is a service name: ipset restore looks it up in /etc/services when loading, netfate cannot`, at, text.length);

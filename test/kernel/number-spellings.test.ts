@@ -22,6 +22,8 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { parseRules } from "../../src/parse.js";
 import { saveText } from "../../src/print/save.js";
+import { parseIpsets } from "../../src/ipset/parse.js";
+import { parseElement, setHeader } from "../../src/ipset/element.js";
 import { inNamespace, kernelSkipReason } from "./harness.js";
 
 const why = kernelSkipReason();
@@ -232,4 +234,28 @@ describe.skipIf(why !== undefined)(`number and address spellings, netfate beside
     const text = dump(table, line);
     expect(netfateReads(family, text)).toBe(kernelReads(family, table, text));
   });
+
+  // ipset restore reads every number base 0 too: prefix lengths, ports, protocols, ICMP type/code.
+  // netfate keeps an element's text as written; what must agree is the element it stands for.
+  it.each([
+    ["hash:net", "10.0.0.0/010"], ["hash:net", "10.0.0.0/0x8"], ["hash:net", "10.0.0.0/08"],
+    ["hash:ip,port", "10.0.0.1,tcp:010"], ["hash:ip,port", "10.0.0.1,tcp:0x50"], ["hash:ip,port", "10.0.0.1,tcp:080"],
+    ["hash:ip,port", "10.0.0.1,icmp:010/00"], ["hash:ip,port", "10.0.0.1,010:0"], ["hash:ip,port", "10.0.0.1,0x6:1"],
+  ])("ipset %s: add %s", (type, element) => {
+    const text = `create s ${type} family inet\nadd s ${element}\n`;
+    const r = spawnSync("ip", ["netns", "exec", NS, "ipset", "restore"], { input: text, encoding: "utf8" });
+    const saved = r.status === 0 ? spawnSync("ip", ["netns", "exec", NS, "ipset", "save", "s"], { encoding: "utf8" }).stdout : "";
+    spawnSync("ip", ["netns", "exec", NS, "ipset", "destroy", "s"]);
+    expect(elementKeys(text)).toEqual(r.status === 0 ? elementKeys(saved) : "refused");
+  });
 });
+
+/** The elements a set's text stands for, as netfate keys them, or "refused". */
+function elementKeys(text: string): unknown {
+  const p = parseIpsets(text);
+  if (p.diagnostics.some((d) => d.severity !== "info")) return "refused";
+  const set = p.value.sets[0]!;
+  const header = setHeader(set);
+  if ("problem" in header) return header.problem;
+  return set.entries.map((e) => parseElement(set.type, header, e.text));
+}
