@@ -15,10 +15,19 @@ function hashOf(text: string, start: number, end: number): number {
   return h;
 }
 
-/** Slots of the open-addressing table: the name's hash and the chain's id + 1 (0: empty). */
-const SLOT = 2;
+/**
+ * Slots of the open-addressing table: the name's hash, the chain's id + 1 (0: empty), and where
+ * the name is in the text (-1: not there, a built-in chain's). A name is compared with the text
+ * where it was declared rather than with the chain's name: that is one place in memory to
+ * read, not the chain, its name and the text the name was cut from.
+ */
+const SLOT = 3;
+const SPACE = 32;
 
 export class ChainIds {
+  /** `text`: the text names are found in (a name recorded with a place is in it). */
+  constructor(private readonly text: string) {}
+
   /** Each chain, by id. */
   readonly chains: Chain[] = [];
   /** Per id: 1 when a fast-path line may jump to the chain (fast-append.ts `fastJumpable`). */
@@ -26,8 +35,11 @@ export class ChainIds {
   private slots = new Int32Array(256 * SLOT);
   private mask = 255;
 
-  /** The id a new chain `c` gets; a chain of the same name before it is no longer found. */
-  add(c: Chain): number {
+  /**
+   * The id a new chain `c` gets; a chain of the same name before it is no longer found.
+   * `nameAt`: where the text has the name followed by a space (a declaration `:NAME - [0:0]`), or -1.
+   */
+  add(c: Chain, nameAt = -1): number {
     const id = this.chains.length;
     this.chains.push(c);
     if (id >= this.jump.length) {
@@ -38,7 +50,7 @@ export class ChainIds {
     this.jump[id] = fastJumpable(c.name, c.builtin) ? 1 : 0;
     // At most half full: a probe ends soon at an empty slot.
     if (2 * this.chains.length > this.mask) this.grow();
-    this.place(hashOf(c.name, 0, c.name.length), id, c.name);
+    this.place(hashOf(c.name, 0, c.name.length), id, c.name, nameAt);
     return id;
   }
 
@@ -52,6 +64,14 @@ export class ChainIds {
       const id1 = slots[o + 1]!;
       if (id1 === 0) return -1;
       if (slots[o] !== h) continue;
+      const at = slots[o + 2]!;
+      if (at >= 0 && text === this.text) {
+        if (text.charCodeAt(at + len) !== SPACE) continue;
+        let k = 0;
+        while (k < len && text.charCodeAt(at + k) === text.charCodeAt(start + k)) k++;
+        if (k === len) return id1 - 1;
+        continue;
+      }
       const name = this.chains[id1 - 1]!.name;
       if (name.length !== len) continue;
       let k = 0;
@@ -70,7 +90,7 @@ export class ChainIds {
   }
 
   /** Puts `id` in the slot of its name, or in place of the chain of the same name. */
-  private place(h: number, id: number, name: string): void {
+  private place(h: number, id: number, name: string, nameAt: number): void {
     const { slots, mask } = this;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const o = i * SLOT;
@@ -78,6 +98,7 @@ export class ChainIds {
       if (id1 === 0 || (slots[o] === h && this.chains[id1 - 1]!.name === name)) {
         slots[o] = h;
         slots[o + 1] = id + 1;
+        slots[o + 2] = nameAt;
         return;
       }
     }
@@ -89,7 +110,7 @@ export class ChainIds {
     this.slots = new Int32Array((this.mask + 1) * SLOT);
     for (let o = 0; o < old.length; o += SLOT) {
       const id1 = old[o + 1]!;
-      if (id1 !== 0) this.place(old[o]!, id1 - 1, this.chains[id1 - 1]!.name);
+      if (id1 !== 0) this.place(old[o]!, id1 - 1, this.chains[id1 - 1]!.name, old[o + 2]!);
     }
   }
 }

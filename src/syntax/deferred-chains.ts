@@ -41,8 +41,8 @@ function nextState(state: number, code: number): number {
 
 const DNAT_NAMES = withOnce(NO_NAMES, "DNAT");
 
-function grownInt32(a: Int32Array<ArrayBuffer>, size: number, fill: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(size).fill(fill);
+function grownInt32(a: Int32Array<ArrayBuffer>, size: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(size);
   b.set(a);
   return b;
 }
@@ -50,15 +50,16 @@ function grownInt32(a: Int32Array<ArrayBuffer>, size: number, fill: number): Int
 /** Jump records: rule index, chain id jumped to, the chain's next jump record (-1: none). */
 const JUMP_FIELDS = 3;
 
+/**
+ * Fields of a chain's entry, all in one array (what a line reads of its chain is then in one
+ * place in memory): its first and last line record, rule count, fast match state (STATE_LISTS)
+ * with DNAT_SEEN, first and last jump record. Records are kept plus one: a new entry is zeros.
+ */
+const FIRST = 0, LAST = 1, COUNT = 2, STATE = 3, FIRST_JUMP = 4, LAST_JUMP = 5, FIELDS = 6;
+const DNAT_SEEN = 1 << 8, STATE_MASK = DNAT_SEEN - 1;
+
 export class DeferredChains {
-  /** Per chain id: first and last line record (-1: no line), rule count, match state, DNAT seen. */
-  private first = new Int32Array(64).fill(-1);
-  private last = new Int32Array(64).fill(-1);
-  private count = new Int32Array(64);
-  private state = new Uint8Array(64);
-  private dnat = new Uint8Array(64);
-  private firstJump = new Int32Array(64).fill(-1);
-  private lastJump = new Int32Array(64).fill(-1);
+  private entries = new Int32Array(0);
   private jumps = new Int32Array(256 * JUMP_FIELDS);
   private jumpCount = 0;
   /** Digests kept whole, of chains with a line the binder read. */
@@ -71,34 +72,26 @@ export class DeferredChains {
 
   /** Room for chain `id`. */
   private fit(id: number): void {
-    if (id < this.first.length) return;
-    const n = Math.max(id + 1, this.first.length * 2);
-    this.first = grownInt32(this.first, n, -1);
-    this.last = grownInt32(this.last, n, -1);
-    this.count = grownInt32(this.count, n, 0);
-    this.firstJump = grownInt32(this.firstJump, n, -1);
-    this.lastJump = grownInt32(this.lastJump, n, -1);
-    const state = new Uint8Array(n);
-    state.set(this.state);
-    this.state = state;
-    const dnat = new Uint8Array(n);
-    dnat.set(this.dnat);
-    this.dnat = dnat;
+    const had = this.entries.length / FIELDS;
+    if (id < had) return;
+    const n = Math.max(id + 1, had * 2, 64);
+    this.entries = grownInt32(this.entries, n * FIELDS);
   }
 
   /** The last line record of chain `id` (-1: none), to chain the next one after. */
   lastRecord(id: number): number {
-    return id < this.last.length ? this.last[id]! : -1;
+    return id * FIELDS < this.entries.length ? this.entries[id * FIELDS + LAST]! - 1 : -1;
   }
 
   /** Chain `id` got the line of record `at`. */
   private recorded(id: number, at: number): void {
     this.fit(id);
-    if (this.first[id]! < 0) {
-      this.first[id] = at;
+    const o = id * FIELDS;
+    if (this.entries[o + FIRST] === 0) {
+      this.entries[o + FIRST] = at + 1;
       this.order.push(id);
     }
-    this.last[id] = at;
+    this.entries[o + LAST] = at + 1;
   }
 
   /** The fast path's line `f` is record `at` of its chain. */
@@ -110,12 +103,13 @@ export class DeferredChains {
       digestRule(whole, fastDigestRule(f, this.chainName));
       return;
     }
-    let s = this.state[id]!;
+    const e = this.entries;
+    const o = id * FIELDS;
+    let s = e[o + STATE]! & STATE_MASK;
     for (let k = 0; k < f.matchCount; k++) s = nextState(s, f.matches[k]!);
-    this.state[id] = s;
-    if (f.target === DNAT) this.dnat[id] = 1;
-    else if (f.target === JUMP) this.addJump(id, this.count[id]!, f.jumpTo);
-    this.count[id]++;
+    e[o + STATE] = s | (e[o + STATE]! & DNAT_SEEN) | (f.target === DNAT ? DNAT_SEEN : 0);
+    if (f.target === JUMP) this.addJump(o, e[o + COUNT]!, f.jumpTo);
+    e[o + COUNT]++;
   }
 
   /** Rules the binder bound from the line of record `at` of chain `id`. */
@@ -146,28 +140,30 @@ export class DeferredChains {
     return out;
   }
 
-  private addJump(id: number, rule: number, to: number): void {
-    if ((this.jumpCount + 1) * JUMP_FIELDS > this.jumps.length) this.jumps = grownInt32(this.jumps, this.jumps.length * 2, 0);
+  /** Rule `rule` of the chain whose entry is at `o` jumps to chain `to`. */
+  private addJump(o: number, rule: number, to: number): void {
+    if ((this.jumpCount + 1) * JUMP_FIELDS > this.jumps.length) this.jumps = grownInt32(this.jumps, this.jumps.length * 2);
     const at = this.jumpCount++;
-    const o = at * JUMP_FIELDS;
-    this.jumps[o] = rule;
-    this.jumps[o + 1] = to;
-    this.jumps[o + 2] = -1;
-    const prev = this.lastJump[id]!;
-    if (prev < 0) this.firstJump[id] = at;
+    const j = at * JUMP_FIELDS;
+    this.jumps[j] = rule;
+    this.jumps[j + 1] = to;
+    this.jumps[j + 2] = -1;
+    const e = this.entries;
+    const prev = e[o + LAST_JUMP]! - 1;
+    if (prev < 0) e[o + FIRST_JUMP] = at + 1;
     else this.jumps[prev * JUMP_FIELDS + 2] = at;
-    this.lastJump[id] = at;
+    e[o + LAST_JUMP] = at + 1;
   }
 
   /** The first line record of chain `id`, or -1 when it has no deferred line. */
   firstRecord(id: number): number {
-    return id < this.first.length ? this.first[id]! : -1;
+    return id * FIELDS < this.entries.length ? this.entries[id * FIELDS + FIRST]! - 1 : -1;
   }
 
   /** How many rules chain `id` has. */
   countOf(id: number): number {
     const whole = this.whole.get(id);
-    return whole ? whole.count : this.count[id]!;
+    return whole ? whole.count : this.entries[id * FIELDS + COUNT]!;
   }
 
   /** Chain ids with deferred lines, in the order their first line came. */
@@ -179,12 +175,14 @@ export class DeferredChains {
   digestOf(id: number): ChainDigest {
     const whole = this.whole.get(id);
     if (whole) return whole;
-    if (id >= this.first.length) return emptyDigest();
     const d = emptyDigest();
-    d.count = this.count[id]!;
-    d.matchNames = STATE_LISTS[this.state[id]!]!;
-    if (this.dnat[id]) d.targetNames = DNAT_NAMES;
-    const j0 = this.firstJump[id]!;
+    if (id * FIELDS >= this.entries.length) return d;
+    const o = id * FIELDS;
+    const state = this.entries[o + STATE]!;
+    d.count = this.entries[o + COUNT]!;
+    d.matchNames = STATE_LISTS[state & STATE_MASK]!;
+    if (state & DNAT_SEEN) d.targetNames = DNAT_NAMES;
+    const j0 = this.entries[o + FIRST_JUMP]! - 1;
     if (j0 >= 0) d.jumps = this.jumpsFrom(j0);
     return d;
   }

@@ -274,7 +274,7 @@ class RestoreInterpreter {
     if (e < 0 || b.chainIdAt(start + 1, e) >= 0) return false;
     const name = this.text.text.slice(start + 1, e);
     if (BUILTIN_CHAINS[b.table.name].includes(name)) return false;
-    const c = b.newChain(name, false, null, true, { line, col: 1, len: name.length + 1 }, ZERO_COUNTERS);
+    const c = b.newChain(name, false, null, true, { line, col: 1, len: name.length + 1 }, ZERO_COUNTERS, start + 1);
     b.noteCounters(c, c);
     return true;
   }

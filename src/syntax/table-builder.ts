@@ -132,7 +132,7 @@ export class TableBuilder implements FastTable {
     this.deferring = deferring;
     this.cacheable = deferring;
     this.lines = new DeferredLines(text, name, this.chains, this.declaredLate);
-    const ids = (this.ids = deferring ? new ChainIds() : undefined);
+    const ids = (this.ids = deferring ? new ChainIds(text.text) : undefined);
     this.deferred = new DeferredChains((id) => ids!.chains[id]!.name);
     for (const c of BUILTIN_CHAINS[name]) this.newChain(c, true, policy, false, span);
   }
@@ -140,12 +140,13 @@ export class TableBuilder implements FastTable {
   /**
    * A new chain of this table (replacing any of that name). Counters given here are in the
    * object from the start: added after, they cost each of a dump's 40k chains a property store.
+   * `nameAt`: where the text has the name declared, followed by a space (chain-ids.ts), or -1.
    */
-  newChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span, counters?: Counters): Chain {
+  newChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span, counters?: Counters, nameAt = -1): Chain {
     const c: Chain = counters ? { name, builtin, policy, declared, rules: NOT_YET, span, counters } : { name, builtin, policy, declared, rules: NOT_YET, span };
     if (this.ids) {
       if (this.chains.has(name)) this.replaced = true;
-      this.ids.add(c);
+      this.ids.add(c, nameAt);
     }
     this.chains.set(name, c);
     if (!this.deferring) this.touched(name);
