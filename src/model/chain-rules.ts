@@ -70,6 +70,8 @@ export function digestRule(d: ChainDigest, r: Rule): void {
 export interface RulesSource<T> {
   bind(token: T): Rule[];
   digest?(token: T): ChainDigest;
+  /** The digest's `unknown`, without making the digest. */
+  unknown?(token: T): readonly string[];
 }
 
 /**
@@ -109,9 +111,24 @@ class Rules<T> implements ChainRules {
     return this.rules !== undefined;
   }
 
+  /** The digest's `unknown`, made without the rest of the digest where it can be. */
+  unknown(): readonly string[] {
+    if (!this.pendingDigest && !this.rules && this.source!.unknown) return this.source!.unknown(this.token!);
+    return this.digest().unknown;
+  }
+
   toJSON(): readonly Rule[] {
     return this.load();
   }
+}
+
+/**
+ * `-m NAME` / `-j NAME` of the extensions netfate does not know that `rules` use (its digest's
+ * `unknown`): for a chain whose digest is made when asked for, without making it (a summary
+ * of a 42k-chain dump asks this of every chain and nothing else).
+ */
+export function unknownExtensions(rules: ChainRules): readonly string[] {
+  return rules instanceof Rules ? rules.unknown() : rules.digest().unknown;
 }
 
 /** Rules already bound. */

@@ -171,9 +171,14 @@ export class DeferredChains {
     return this.order;
   }
 
+  /** Chain `id`'s digest's `unknown`: the fast path's lines use only extensions netfate knows. */
+  unknownOf(id: number): readonly string[] {
+    return this.whole.size > 0 ? (this.whole.get(id)?.unknown ?? NO_NAMES) : NO_NAMES;
+  }
+
   /** Chain `id`'s digest (a new object: the caller keeps it). */
   digestOf(id: number): ChainDigest {
-    const whole = this.whole.get(id);
+    const whole = this.whole.size > 0 ? this.whole.get(id) : undefined;
     if (whole) return whole;
     const d = emptyDigest();
     if (id * FIELDS >= this.entries.length) return d;

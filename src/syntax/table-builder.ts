@@ -271,7 +271,11 @@ export class TableBuilder implements FastTable {
     }
     const deferred = this.deferred;
     // By chain id: where its lines are, and its digest, are the builder's arrays until asked for.
-    const source: Required<RulesSource<number>> = { bind: (id) => this.load(deferred.firstRecord(id)), digest: (id) => deferred.digestOf(id) };
+    const source: Required<RulesSource<number>> = {
+      bind: (id) => this.load(deferred.firstRecord(id)),
+      digest: (id) => deferred.digestOf(id),
+      unknown: (id) => deferred.unknownOf(id),
+    };
     const firsts = new Int32Array(this.table.chains.length).fill(-1);
     const chains = this.table.chains;
     for (let k = 0; k < chains.length; k++) {
