@@ -18,12 +18,12 @@ export function emptyDigest(): ChainDigest {
 }
 
 /**
- * `list` with `s` added. Chains of a dump use the same few extensions in the same order, so
+ * `list` with `s` added (the same list when it has `s`). Chains of a dump use the same few extensions in the same order, so
  * the lists are shared: each list remembers what it becomes with one more name.
  */
 const GROWN = new WeakMap<readonly string[], Map<string, readonly string[]>>();
 
-function withOnce(list: readonly string[], s: string): readonly string[] {
+export function withOnce(list: readonly string[], s: string): readonly string[] {
   if (list.includes(s)) return list;
   let next = GROWN.get(list);
   if (!next) {
@@ -63,6 +63,18 @@ export function digestRule(d: ChainDigest, r: Rule): void {
 }
 
 /**
+ * Where a reader recorded the rules of its chains: one per table (a token names the chain).
+ * `digest`, when given, makes a chain's digest when first asked for (a reader that keeps what
+ * the digests hold in arrays, not an object per chain: table-builder.ts).
+ */
+export interface RulesSource<T> {
+  bind(token: T): Rule[];
+  digest?(token: T): ChainDigest;
+  /** The digest's `unknown`, without making the digest. */
+  unknown?(token: T): readonly string[];
+}
+
+/**
  * One class for bound and unbound rules, so that a chain whose rules were bound on first use
  * and one bound while parsing are the same data once loaded (deep equality, JSON).
  */
@@ -70,27 +82,28 @@ class Rules<T> implements ChainRules {
   constructor(
     readonly count: number,
     private rules: readonly Rule[] | undefined,
-    /** Until loaded: what parsing recorded, and how to bind (one function per table, a token per chain). */
+    /** Until loaded: what parsing recorded (undefined: the source makes it), and where the rules are. */
     private pendingDigest: ChainDigest | undefined,
-    private bind: ((token: T) => Rule[]) | undefined,
+    private source: RulesSource<T> | undefined,
     private token: T | undefined,
   ) {}
 
   digest(): ChainDigest {
     if (this.pendingDigest) return this.pendingDigest;
+    if (!this.rules) return (this.pendingDigest = this.source!.digest!(this.token!));
     const d = emptyDigest();
-    for (const r of this.rules!) digestRule(d, r);
+    for (const r of this.rules) digestRule(d, r);
     return d;
   }
 
   load(): readonly Rule[] {
     if (this.rules) return this.rules;
-    const rules = this.bind!(this.token!);
+    const rules = this.source!.bind(this.token!);
     if (rules.length !== this.count) {
       throw new Error(`internal error: rules bound to ${rules.length}, not the ${this.count} parsed`);
     }
     this.rules = rules;
-    this.pendingDigest = this.bind = this.token = undefined;
+    this.pendingDigest = this.source = this.token = undefined;
     return rules;
   }
 
@@ -98,9 +111,24 @@ class Rules<T> implements ChainRules {
     return this.rules !== undefined;
   }
 
+  /** The digest's `unknown`, made without the rest of the digest where it can be. */
+  unknown(): readonly string[] {
+    if (!this.pendingDigest && !this.rules && this.source!.unknown) return this.source!.unknown(this.token!);
+    return this.digest().unknown;
+  }
+
   toJSON(): readonly Rule[] {
     return this.load();
   }
+}
+
+/**
+ * `-m NAME` / `-j NAME` of the extensions netfate does not know that `rules` use (its digest's
+ * `unknown`): for a chain whose digest is made when asked for, without making it (a summary
+ * of a 42k-chain dump asks this of every chain and nothing else).
+ */
+export function unknownExtensions(rules: ChainRules): readonly string[] {
+  return rules instanceof Rules ? rules.unknown() : rules.digest().unknown;
 }
 
 /** Rules already bound. */
@@ -110,5 +138,10 @@ export function boundRules(rules: readonly Rule[]): ChainRules {
 
 /** Rules bound on first `load()` by `bind(token)`: the `digest.count` rules `digest` describes. */
 export function deferredRules<T>(digest: ChainDigest, bind: (token: T) => Rule[], token: T): ChainRules {
-  return new Rules<T>(digest.count, undefined, digest, bind, token);
+  return new Rules<T>(digest.count, undefined, digest, { bind }, token);
+}
+
+/** The `count` rules `source` binds for `token`, its digest made by `source.digest` when first asked for. */
+export function sourcedRules<T>(count: number, source: Required<RulesSource<T>>, token: T): ChainRules {
+  return new Rules<T>(count, undefined, undefined, source, token);
 }

@@ -18,44 +18,75 @@
  * Held to the binder by test/property/fast-append.test.ts: every line accepted here binds
  * there with no diagnostic, to one rule with the same digest.
  */
-import type { Chain, ChainTarget, MatchNode, Rule, TableName } from "../model/ast.js";
+import type { ChainTarget, MatchNode, Rule, TableName } from "../model/ast.js";
 import { findTarget, IPTABLES_TARGET_NAMES } from "../extensions/registry.js";
 
 const SP = 32, QUOTE = 34, BANG = 33, DASH = 45, DOT = 46, SLASH = 47, COLON = 58, BACKSLASH = 92;
 const ZERO = 48, NINE = 57;
 
-/** What the fast path needs of the table the line is in. */
+/**
+ * What the fast path needs of the table the line is in. Chains are named by a number, their
+ * id: the table keeps what it knows of each in arrays by id, not in an object per chain.
+ */
 export interface FastTable {
   readonly table: { readonly name: TableName };
-  /** The chain (declared so far in the table) whose name is text[start, end), if any. */
-  chainAt(start: number, end: number): Chain | undefined;
+  /** The id of the chain (declared so far in the table) whose name is text[start, end), or -1. */
+  chainIdAt(start: number, end: number): number;
+  /** Whether a line may jump to chain `id` on the fast path (see `fastJumpable`). */
+  jumpable(id: number): boolean;
 }
 
-/** An accepted line: its chain, and a rule-shaped digest source (reused: read it before the next call). */
+/** The matches the fast path knows, by code: what `FastAppend.matches` holds. */
+export const FAST_MATCH_NAMES = ["comment", "tcp", "udp", "statistic"] as const;
+const COMMENT = 0, TCP = 1, UDP = 2, STATISTIC = 3;
+
+/** What an accepted line's rule ends in: nothing, a verdict (ACCEPT, RETURN, DROP), DNAT, or a jump to a user chain. */
+export const NO_TARGET = 0, VERDICT = 1, DNAT = 2, JUMP = 3;
+export type FastTarget = typeof NO_TARGET | typeof VERDICT | typeof DNAT | typeof JUMP;
+
+/** An accepted line, as the chain's digest needs it (reused from call to call: read it before the next). */
 export interface FastAppend {
-  chain: Chain;
-  /** The line's one rule as the digest sees it: matches by name, and the target (reused from call to call). */
-  rules: readonly [Rule];
+  /** The id of the chain the line adds to. */
+  chain: number;
+  /** How many matches the rule loads; their codes (FAST_MATCH_NAMES), in order, in `matches`. */
+  matchCount: number;
+  readonly matches: Uint8Array;
+  target: FastTarget;
+  /** The chain jumped to, for JUMP. */
+  jumpTo: number;
 }
 
-// Digest-only stand-ins: `digestRule` (model/chain-rules.ts) reads a match's kind and name, and
-// a target's kind and name or chain. Shared, never kept: the digest copies the names.
-const STUB_SPAN = Object.freeze({ line: 0, col: 0, len: 0 });
-function stubMatch(name: string): MatchNode {
-  return Object.freeze({ kind: "match", name, data: undefined, span: STUB_SPAN }) as MatchNode;
+/**
+ * Whether a rule may jump to the chain `name` on the fast path: a user chain (a jump to a
+ * built-in one, or to a name some target has, is the binder's to judge).
+ */
+export function fastJumpable(name: string, builtin: boolean): boolean {
+  return !builtin && !findTarget(name, "ipv4") && !IPTABLES_TARGET_NAMES.has(name);
 }
-const COMMENT = stubMatch("comment"), TCP = stubMatch("tcp"), UDP = stubMatch("udp"), STATISTIC = stubMatch("statistic");
-const DNAT_TARGET = Object.freeze({ kind: "target", name: "DNAT", data: undefined, span: STUB_SPAN }) as Rule["target"];
-const STANDARD_TARGET = Object.freeze({ kind: "standard", verdict: "ACCEPT", span: STUB_SPAN }) as Rule["target"];
 
 /** Most lines load at most this many matches; a line with more is declined. */
 const MAX_MATCHES = 6;
+const RESULT: FastAppend = { chain: -1, matchCount: 0, matches: new Uint8Array(MAX_MATCHES), target: NO_TARGET, jumpTo: -1 };
 
-/** The reusable result: its match list is one of these arrays, by length. */
-const MATCH_LISTS: MatchNode[][] = Array.from({ length: MAX_MATCHES + 1 }, (_, n) => new Array<MatchNode>(n).fill(COMMENT));
-const JUMP: ChainTarget = { kind: "chain", chain: "", span: STUB_SPAN };
-const RULE: Rule = { span: STUB_SPAN, matches: [], target: null, goto: false };
-const RESULT: FastAppend = { chain: undefined as unknown as Chain, rules: [RULE] };
+// The rule of an accepted line as the digest (model/chain-rules.ts `digestRule`) reads it: a
+// match's kind and name, a target's kind and name or chain. For a chain whose digest is kept
+// whole (it has lines the fast path declined) and for tests.
+const STUB_SPAN = Object.freeze({ line: 0, col: 0, len: 0 });
+const STUB_MATCHES = FAST_MATCH_NAMES.map((name) => Object.freeze({ kind: "match", name, data: undefined, span: STUB_SPAN }) as MatchNode);
+const DNAT_TARGET = Object.freeze({ kind: "target", name: "DNAT", data: undefined, span: STUB_SPAN }) as Rule["target"];
+const STANDARD_TARGET = Object.freeze({ kind: "standard", verdict: "ACCEPT", span: STUB_SPAN }) as Rule["target"];
+
+/** A rule-shaped digest source for `f`; `chainName` names a chain by id. Made anew: a slow path's. */
+export function fastDigestRule(f: FastAppend, chainName: (id: number) => string): Rule {
+  const matches: MatchNode[] = [];
+  for (let k = 0; k < f.matchCount; k++) matches.push(STUB_MATCHES[f.matches[k]!]!);
+  const target: Rule["target"] =
+    f.target === JUMP ? ({ kind: "chain", chain: chainName(f.jumpTo), span: STUB_SPAN } as ChainTarget)
+    : f.target === DNAT ? DNAT_TARGET
+    : f.target === VERDICT ? STANDARD_TARGET
+    : null;
+  return { span: STUB_SPAN, matches, target, goto: false };
+}
 
 /** A printable ASCII character other than space, `"` and `\`: what a plain word is made of. */
 function plain(c: number): boolean {
@@ -176,15 +207,16 @@ export function fastAppend(text: string, start: number, end: number, t: FastTabl
   let i = start + 3;
   let w = wordEnd(text, i, end);
   if (w <= i || text.charCodeAt(i) === DASH) return undefined;
-  const chain = t.chainAt(i, w);
-  if (!chain) return undefined;
+  const chain = t.chainIdAt(i, w);
+  if (chain < 0) return undefined;
+  const codes = RESULT.matches;
   let matches = 0;
-  let m0: MatchNode = COMMENT, m1: MatchNode = COMMENT, m2: MatchNode = COMMENT, m3: MatchNode = COMMENT, m4: MatchNode = COMMENT, m5: MatchNode = COMMENT;
   let src = false, dst = false, proto = 0, negated = false;
-  let target: Rule["target"] = null;
+  let target: FastTarget = NO_TARGET;
+  let jumpTo = -1;
   while (w < end) {
     // Exactly one space between words, none at the end.
-    if (text.charCodeAt(w) !== SP || target !== null) return undefined;
+    if (text.charCodeAt(w) !== SP || target !== NO_TARGET) return undefined;
     i = w + 1;
     w = wordEnd(text, i, end);
     if (w <= i) return undefined;
@@ -220,7 +252,7 @@ export function fastAppend(text: string, start: number, end: number, t: FastTabl
     }
     if (flag === 109 /* m */) {
       if (matches === MAX_MATCHES) return undefined;
-      let m: MatchNode;
+      let m: number;
       if (is(text, i, w, "comment")) {
         // --comment TEXT, required.
         if (!at(text, w, " --comment ")) return undefined;
@@ -248,19 +280,12 @@ export function fastAppend(text: string, start: number, end: number, t: FastTabl
           if (w <= i || positive(text, i, w, 65535) < 0) return undefined;
         }
       } else return undefined;
-      switch (matches++) {
-        case 0: m0 = m; break;
-        case 1: m1 = m; break;
-        case 2: m2 = m; break;
-        case 3: m3 = m; break;
-        case 4: m4 = m; break;
-        default: m5 = m;
-      }
+      codes[matches++] = m;
       continue;
     }
     if (flag === 106 /* j */) {
       if (is(text, i, w, "ACCEPT") || is(text, i, w, "RETURN") || (is(text, i, w, "DROP") && t.table.name !== "nat")) {
-        target = STANDARD_TARGET;
+        target = VERDICT;
         continue;
       }
       if (is(text, i, w, "DNAT")) {
@@ -271,30 +296,23 @@ export function fastAppend(text: string, start: number, end: number, t: FastTabl
         if (w !== end) return undefined;
         const q = dottedQuadEnd(text, i, w);
         if (q < 0 || (q !== w && (text.charCodeAt(q) !== COLON || proto === 0 || positive(text, q + 1, w, 65535) < 0))) return undefined;
-        target = DNAT_TARGET;
+        target = DNAT;
         continue;
       }
       // A user chain declared before the line (a built-in one, or a name that is no chain yet, is the binder's to judge).
       if (text.charCodeAt(i) === DASH) return undefined;
-      const to = t.chainAt(i, w);
-      if (!to || to.builtin || findTarget(to.name, "ipv4") || IPTABLES_TARGET_NAMES.has(to.name)) return undefined;
-      JUMP.chain = to.name;
+      jumpTo = t.chainIdAt(i, w);
+      if (jumpTo < 0 || !t.jumpable(jumpTo)) return undefined;
       target = JUMP;
       continue;
     }
     return undefined;
   }
   if (negated) return undefined;
-  const list = MATCH_LISTS[matches]!;
-  if (matches > 0) list[0] = m0;
-  if (matches > 1) list[1] = m1;
-  if (matches > 2) list[2] = m2;
-  if (matches > 3) list[3] = m3;
-  if (matches > 4) list[4] = m4;
-  if (matches > 5) list[5] = m5;
   RESULT.chain = chain;
-  RULE.matches = list;
-  RULE.target = target;
+  RESULT.matchCount = matches;
+  RESULT.target = target;
+  RESULT.jumpTo = jumpTo;
   return RESULT;
 }
 

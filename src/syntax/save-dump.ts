@@ -145,8 +145,7 @@ class RestoreInterpreter {
         if (c0 === 45 /* - */) {
           const f = fastAppend(text, start, end, b);
           if (f) {
-            this.useChain(b, f.chain);
-            b.defer(f.chain, start, lineNo, f.rules);
+            b.deferFast(f, start, lineNo);
             start = end + 1;
             continue;
           }
@@ -271,10 +270,11 @@ class RestoreInterpreter {
   /** A new user chain declared `:NAME - [0:0]`, as chainDeclaration takes it without a word; false: it must read the line. */
   private fastDeclaration(b: TableBuilder, start: number, end: number, line: number): boolean {
     const e = fastDeclaration(this.text.text, start, end);
-    if (e < 0) return false;
+    // A chain there already (built-in ones are, from the start) is chainDeclaration's to judge.
+    if (e < 0 || b.chainIdAt(start + 1, e) >= 0) return false;
     const name = this.text.text.slice(start + 1, e);
-    if (b.chains.has(name) || BUILTIN_CHAINS[b.table.name].includes(name)) return false;
-    const c = b.newChain(name, false, null, true, { line, col: 1, len: name.length + 1 }, ZERO_COUNTERS);
+    if (BUILTIN_CHAINS[b.table.name].includes(name)) return false;
+    const c = b.newChain(name, false, null, true, { line, col: 1, len: name.length + 1 }, ZERO_COUNTERS, start + 1);
     b.noteCounters(c, c);
     return true;
   }

@@ -5,7 +5,7 @@
  */
 import { readSaveLine, type SaveLine } from "../../grammar/read-line.js";
 import { BUILTIN_CHAINS, type Chain, type Counters, type Family, type Rule, type Table, type TableName } from "../model/ast.js";
-import { boundRules, deferredRules, digestRule, emptyDigest } from "../model/chain-rules.js";
+import { boundRules, deferredRules, sourcedRules, type RulesSource } from "../model/chain-rules.js";
 import type { ChainDigest, ChainRules } from "../model/ast.js";
 import type { DiagnosticSink } from "../model/diagnostics.js";
 import type { Span } from "../model/span.js";
@@ -14,7 +14,9 @@ import { ChainEdits } from "./chain-edits.js";
 import { AnchoredInserts } from "./anchored-inserts.js";
 import { ruleSpecText } from "../print/save.js";
 import type { SpanMover } from "./extract.js";
-import type { FastTable } from "./fast-append.js";
+import type { FastAppend, FastTable } from "./fast-append.js";
+import { ChainIds } from "./chain-ids.js";
+import { DeferredChains } from "./deferred-chains.js";
 
 // Most chains of a big dump say [0:0]; counters are never changed in place, so they share one.
 export const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0n, bytes: 0n, exact: true });
@@ -39,13 +41,6 @@ export interface DumpText {
 
 /** Where one `-A` line of a deferred chain is: start offset, line, next record (-1: none). */
 const REF_FIELDS = 3;
-
-/** The recorded `-A` lines of one chain: its first and last record in the table's DeferredLines. */
-interface ChainLines {
-  first: number;
-  last: number;
-  digest: ChainDigest;
-}
 
 // What a chain holds until its table is finished: every chain gets its rules then.
 const NOT_YET: ChainRules = boundRules(Object.freeze([]));
@@ -88,16 +83,18 @@ export class TableBuilder implements FastTable {
   deleteChain(name: string, line: number): void {
     this.deletedAt.set(name, line);
     this.chains.delete(name);
-    this.forgetRecent();
     this.freeChains.delete(name);
     this.busyChains.delete(name);
   }
   /** Rules kept bound, per chain. */
   private readonly bound = new Map<Chain, ChainEdits>();
   private readonly lines: DeferredLines;
-  private readonly deferred = new Map<Chain, ChainLines>();
-  private lastChain: Chain | undefined;
-  private lastLines: ChainLines | undefined;
+  /** The table's chains by id, while it defers (after, they are found by name in `chains`). */
+  private ids: ChainIds | undefined;
+  /** Whether a chain replaced another of its name: `ids` then holds chains no longer in the table. */
+  private replaced = false;
+  /** Each deferred chain's line records and digest, by id. */
+  private deferred: DeferredChains;
   /**
    * Binding a rule again must see the chains its first binding saw. Chains are only added while
    * the table defers, so a chain there now was there then unless it was declared after: kept
@@ -135,54 +132,35 @@ export class TableBuilder implements FastTable {
     this.deferring = deferring;
     this.cacheable = deferring;
     this.lines = new DeferredLines(text, name, this.chains, this.declaredLate);
+    const ids = (this.ids = deferring ? new ChainIds(text.text) : undefined);
+    this.deferred = new DeferredChains((id) => ids!.chains[id]!.name);
     for (const c of BUILTIN_CHAINS[name]) this.newChain(c, true, policy, false, span);
   }
 
   /**
    * A new chain of this table (replacing any of that name). Counters given here are in the
    * object from the start: added after, they cost each of a dump's 40k chains a property store.
+   * `nameAt`: where the text has the name declared, followed by a space (chain-ids.ts), or -1.
    */
-  newChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span, counters?: Counters): Chain {
+  newChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span, counters?: Counters, nameAt = -1): Chain {
     const c: Chain = counters ? { name, builtin, policy, declared, rules: NOT_YET, span, counters } : { name, builtin, policy, declared, rules: NOT_YET, span };
+    if (this.ids) {
+      if (this.chains.has(name)) this.replaced = true;
+      this.ids.add(c, nameAt);
+    }
     this.chains.set(name, c);
-    this.forgetRecent();
     if (!this.deferring) this.touched(name);
     if (this.notChainYet.has(name)) this.declaredLate.set(name, span.line);
     return c;
   }
 
-  /**
-   * The chains `chainAt` found last: a dump's lines name a few chains again and again (the
-   * chain of the lines before, KUBE-MARK-MASQ), and comparing a name in the text with these is
-   * cheaper than cutting it out and hashing it for a map of 40k chains. Emptied whenever a
-   * chain is added or deleted, so what is here is in `chains`.
-   */
-  private readonly recent: (Chain | undefined)[] = [undefined, undefined, undefined, undefined];
-  private recentNext = 0;
-
-  /** The chain whose name is text[start, end) (fast-append.ts). */
-  chainAt(start: number, end: number): Chain | undefined {
-    const { text } = this.text;
-    const len = end - start;
-    for (let k = 0; k < 4; k++) {
-      const c = this.recent[k];
-      if (c === undefined || c.name.length !== len) continue;
-      // Names of a dump share their beginnings (KUBE-SEP-...): compared from the end.
-      const name = c.name;
-      let i = len - 1;
-      while (i >= 0 && name.charCodeAt(i) === text.charCodeAt(start + i)) i--;
-      if (i < 0) return c;
-    }
-    const c = this.chains.get(text.slice(start, end));
-    if (c) {
-      this.recent[this.recentNext] = c;
-      this.recentNext = (this.recentNext + 1) & 3;
-    }
-    return c;
+  /** The id of the chain whose name is text[start, end), or -1 (fast-append.ts; only while the table defers). */
+  chainIdAt(start: number, end: number): number {
+    return this.ids!.idAt(this.text.text, start, end);
   }
 
-  private forgetRecent(): void {
-    this.recent.fill(undefined);
+  jumpable(id: number): boolean {
+    return this.ids!.jumpable(id);
   }
 
   /** The binding environment for the lines of this table, one for all of them (a hot loop). */
@@ -246,30 +224,34 @@ export class TableBuilder implements FastTable {
 
   /** Records that the `-A` line at `start` (numbered `line`) added `rules` to chain `c`. */
   defer(c: Chain, start: number, line: number, rules: readonly Rule[]): void {
-    // A dump lists a chain's rules together: most lines add to the chain of the line before.
-    let d = c === this.lastChain ? this.lastLines : this.deferred.get(c);
-    if (!d) {
-      const at = this.lines.add(start, line, -1);
-      d = { first: at, last: at, digest: emptyDigest() };
-      this.deferred.set(c, d);
-    } else d.last = this.lines.add(start, line, d.last);
-    this.lastChain = c;
-    this.lastLines = d;
-    for (const r of rules) digestRule(d.digest, r);
+    const id = this.ids!.idOf(c.name);
+    if (this.ids!.chains[id] !== c) throw new Error(`internal error: chain ${c.name} is not the table's`);
+    this.deferred.addBound(id, this.lines.add(start, line, this.deferred.lastRecord(id)), rules);
+  }
+
+  /** Records the `-A` line at `start` (numbered `line`) the fast path took (fast-append.ts). */
+  deferFast(f: FastAppend, start: number, line: number): void {
+    const id = f.chain;
+    // A built-in chain is declared by a rule added to it; every other chain was when made.
+    if (id < BUILTIN_CHAINS[this.table.name].length) this.ids!.chains[id]!.declared = true;
+    this.deferred.addFast(f, this.lines.add(start, line, this.deferred.lastRecord(id)));
   }
 
   /** Binds what was deferred and keeps every rule bound from now on. */
   stopDeferring(): void {
     if (!this.deferring) return;
     for (const c of this.chains.values()) if (!c.builtin) this.freeChains.add(c.name);
-    for (const [c, d] of this.deferred) {
+    const ids = this.ids!;
+    for (const id of this.deferred.chainsInOrder()) {
+      const c = ids.chains[id]!;
       const rules = this.rulesOf(c);
-      for (const r of this.lines.bind(d.first)) {
+      for (const r of this.lines.bind(this.deferred.firstRecord(id))) {
         rules.append(r);
         this.noteCounters(c, r);
       }
     }
-    this.deferred.clear();
+    this.deferred = new DeferredChains(() => "");
+    this.ids = undefined;
     this.deferring = false;
     // Bound rules are kept as objects, which the cache does not store (cli/cache-format.ts).
     this.cacheable = false;
@@ -279,16 +261,32 @@ export class TableBuilder implements FastTable {
   finish(): Table {
     this.dropZeroedCounters();
     const builtin = BUILTIN_CHAINS[this.table.name];
-    const user = [...this.chains.values()].filter((c) => !builtin.includes(c.name));
-    this.table.chains = [...builtin.map((n) => this.chains.get(n)!), ...user];
-    const load = (first: number) => this.load(first);
+    const ids = this.ids;
+    // While the table defers no chain was deleted, and made in order: built-in ones first.
+    const byId = ids !== undefined && !this.replaced;
+    if (byId) this.table.chains = ids.chains.slice();
+    else {
+      const user = [...this.chains.values()].filter((c) => !builtin.includes(c.name));
+      this.table.chains = [...builtin.map((n) => this.chains.get(n)!), ...user];
+    }
+    const deferred = this.deferred;
+    // By chain id: where its lines are, and its digest, are the builder's arrays until asked for.
+    const source: Required<RulesSource<number>> = {
+      bind: (id) => this.load(deferred.firstRecord(id)),
+      digest: (id) => deferred.digestOf(id),
+      unknown: (id) => deferred.unknownOf(id),
+    };
     const firsts = new Int32Array(this.table.chains.length).fill(-1);
-    this.table.chains.forEach((c, k) => {
-      const d = this.deferred.get(c);
-      if (d) firsts[k] = d.first;
-      c.rules = d ? deferredRules(d.digest, load, d.first) : boundRules(this.bound.get(c)?.toArray() ?? []);
-    });
-    this.deferred.clear();
+    const chains = this.table.chains;
+    for (let k = 0; k < chains.length; k++) {
+      const c = chains[k]!;
+      const id = ids === undefined ? -1 : byId ? k : ids.idOf(c.name);
+      const first = id < 0 ? -1 : this.deferred.firstRecord(id);
+      if (first >= 0) {
+        firsts[k] = first;
+        c.rules = sourcedRules(deferred.countOf(id), source, id);
+      } else c.rules = boundRules(this.bound.get(c)?.toArray() ?? []);
+    }
     if (this.cacheable && !this.text.spans) SOURCES.set(this.table, { lines: this.lines, firsts });
     return this.table;
   }

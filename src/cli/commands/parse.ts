@@ -9,6 +9,7 @@ import { saveText } from "../../print/save.js";
 import { ipsetSaveText } from "../../ipset/index.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec } from "../args.js";
 import { toJson } from "../render-json.js";
+import { unknownExtensions } from "../../model/chain-rules.js";
 import type { CommandIO } from "../io.js";
 import { CACHE_FLAG, InputReader, MAX_INPUT_FLAG, refuseSecondStdin } from "../load.js";
 
@@ -43,10 +44,9 @@ function rulesetCounts(rs: Ruleset): Pick<Summary, "tables" | "chains" | "rules"
   for (const t of rs.tables) {
     chains += t.chains.length;
     for (const c of t.chains) {
-      // The digest answers without binding deferred rules.
-      const d = c.rules.digest();
-      rules += d.count;
-      for (const u of d.unknown) unknown.add(u);
+      // Answered without binding deferred rules, or making their digests.
+      rules += c.rules.count;
+      for (const u of unknownExtensions(c.rules)) unknown.add(u);
     }
   }
   return { tables: rs.tables.length, chains, rules, unknownExtensions: [...unknown].sort() };
