@@ -17,6 +17,7 @@ import { knownChainFacts, knownTable, type ChainIndex, type CompileProblem, type
 export type { ChainIndex, CompileProblem };
 import { LazyMap, lazyList } from "./lazy-list.js";
 import { chainPositions, jumpFacts } from "./jump-graph.js";
+import { rulesInOrder, type RuleAt } from "./rules-in-order.js";
 
 export type AddrCheck = NetTest | { indeterminate: string };
 export type IfaceCheck = { name: string; prefix: boolean; negated: boolean } | { indeterminate: string };
@@ -245,11 +246,34 @@ function buildIndex(rules: CompiledRule[], family: Family): ChainIndex {
 }
 
 /**
+ * An index made when one of its fields is first read: a walk that tries every rule and says so
+ * (why-dropped, --verbose) asks the chain for its index and reads none of it.
+ */
+function deferredIndex(build: () => ChainIndex): ChainIndex {
+  let made: ChainIndex | undefined;
+  const index = (): ChainIndex => (made ??= build());
+  // Fields of its own, so that it reads as the index it stands for (deep equality, JSON).
+  return Object.defineProperties({} as ChainIndex, {
+    always: { get: () => index().always, enumerable: true },
+    byDst: { get: () => index().byDst, enumerable: true },
+    byDport: { get: () => index().byDport, enumerable: true },
+  });
+}
+
+/** A walk that has read this many rules of a long chain in order goes on with the whole chain bound at once. */
+const READ_IN_ORDER = 64;
+
+/**
  * A chain compiled when a packet first enters it: a dump of 100k rules is mostly chains no
  * given packet visits, and their rules are not even bound until loaded (model/chain-rules.ts).
+ * A long chain's rules are compiled as they are read, and bound line by line while a walk
+ * reads them from the top (rules-in-order.ts): KUBE-SERVICES of a 10k-service dump has 10k
+ * rules, and a walk that tries every rule stops at its service's. Its index is made when read.
  */
 class LazyCompiledChain implements CompiledChain {
-  private compiled: { rules: CompiledRule[]; index: ChainIndex | undefined } | undefined;
+  private list: CompiledRule[] | undefined;
+  /** null: none (a short chain); a deferred index until it is made. */
+  private idx: ChainIndex | null | undefined;
   policyUnknown?: string;
   constructor(
     readonly name: string,
@@ -260,31 +284,49 @@ class LazyCompiledChain implements CompiledChain {
     readonly digest: ChainDigest,
     private readonly source: Chain,
     private readonly family: Family,
+    /** The chain's rules bound line by line in order, when its table can (rules-in-order.ts). */
+    private readonly inOrder: (() => RuleAt | undefined) | undefined,
   ) {}
 
   get rules(): CompiledRule[] {
-    return this.build().rules;
+    return (this.list ??= this.compileRules());
   }
 
   get index(): ChainIndex | undefined {
-    return this.build().index;
+    if (this.idx === undefined) this.idx = this.makeIndex() ?? null;
+    return this.idx ?? undefined;
   }
 
-  private build(): { rules: CompiledRule[]; index: ChainIndex | undefined } {
-    if (!this.compiled) {
-      const known = knownChainFacts(this.source.rules);
-      if (known) {
-        // Its index is known (a cache kept it, cli/cache-format.ts): each rule is bound and
-        // compiled when the walk reads it, and a packet reads the few the index names.
-        const { family } = this;
-        this.compiled = { rules: lazyList(this.source.rules.count, (i) => compileRule(known.rule(i), i, family)), index: known.index };
-      } else {
-        // Binds the chain's rules now if the reader deferred them.
-        const rules = this.source.rules.load().map((r, i) => compileRule(r, i, this.family));
-        this.compiled = { rules, index: rules.length >= INDEX_THRESHOLD ? buildIndex(rules, this.family) : undefined };
-      }
-    }
-    return this.compiled;
+  private compileRules(): CompiledRule[] {
+    const { family, source } = this;
+    const n = source.rules.count;
+    if (n < INDEX_THRESHOLD) return source.rules.load().map((r, i) => compileRule(r, i, family));
+    // Its index is known (a cache kept it, cli/cache-format.ts): each rule is bound and compiled
+    // when the walk reads it, and a packet reads the few the index names.
+    const known = knownChainFacts(source.rules);
+    if (known) return lazyList(n, (i) => compileRule(known.rule(i), i, family));
+    const inOrder = source.rules.loaded() ? undefined : this.inOrder?.();
+    const rule = (i: number): Rule => {
+      if (inOrder && i < READ_IN_ORDER && !source.rules.loaded()) return inOrder(i);
+      return source.rules.load()[i]!;
+    };
+    return lazyList(n, (i) => compileRule(rule(i), i, family));
+  }
+
+  private makeIndex(): ChainIndex | undefined {
+    const { source, family } = this;
+    if (source.rules.count < INDEX_THRESHOLD) return undefined;
+    const known = knownChainFacts(source.rules);
+    if (known) return known.index;
+    return deferredIndex(() => {
+      // Every rule is read: bound at once, and kept as a plain list from now on.
+      source.rules.load();
+      const rules = [...this.rules];
+      this.list = rules;
+      const index = buildIndex(rules, family);
+      this.idx = index;
+      return index;
+    });
   }
 }
 
@@ -321,9 +363,9 @@ function compileBackend(rulesets: readonly Ruleset[], family: Family): CompiledR
       else sources.set(t.name, [t]);
     }
   }
-  const compiledChain = (c: Chain, table: TableName): CompiledChain => {
+  const compiledChain = (c: Chain, table: TableName, inOrder?: () => RuleAt | undefined): CompiledChain => {
     const policy = c.policy === null || isUnknown(c.policy) ? null : c.policy;
-    const cc = new LazyCompiledChain(c.name, table, c.builtin, policy, c.declared, c.rules.digest(), c, family);
+    const cc = new LazyCompiledChain(c.name, table, c.builtin, policy, c.declared, c.rules.digest(), c, family, inOrder);
     if (c.builtin && c.policy !== null && isUnknown(c.policy)) cc.policyUnknown = c.policy.reason;
     return cc;
   };
@@ -335,7 +377,8 @@ function compileBackend(rulesets: readonly Ruleset[], family: Family): CompiledR
     // The table's chains in order (several dumps' when merged), and each name's position among them.
     const all = from.length === 1 ? from[0]!.chains : from.flatMap((t) => t.chains);
     const positions = alone?.positions ?? chainPositions(all);
-    ct.chains = new LazyMap(positions, (k) => compiledChain(all[k]!, ct.name));
+    const dump = from.length === 1 ? from[0]! : undefined;
+    ct.chains = new LazyMap(positions, (k) => compiledChain(all[k]!, ct.name, dump && (() => rulesInOrder(dump, k))));
     for (const t of from) {
       const known = knownTable(t)?.facts;
       if (known ? known.conntrack : !out.conntrackActive && t.chains.some(needsConntrack)) out.conntrackActive = true;

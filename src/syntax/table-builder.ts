@@ -283,13 +283,14 @@ export class TableBuilder implements FastTable {
     this.table.chains = [...builtin.map((n) => this.chains.get(n)!), ...user];
     const load = (first: number) => this.load(first);
     const firsts = new Int32Array(this.table.chains.length).fill(-1);
+    const made = new Array<ChainRules>(this.table.chains.length);
     this.table.chains.forEach((c, k) => {
       const d = this.deferred.get(c);
       if (d) firsts[k] = d.first;
-      c.rules = d ? deferredRules(d.digest, load, d.first) : boundRules(this.bound.get(c)?.toArray() ?? []);
+      c.rules = made[k] = d ? deferredRules(d.digest, load, d.first) : boundRules(this.bound.get(c)?.toArray() ?? []);
     });
     this.deferred.clear();
-    if (this.cacheable && !this.text.spans) SOURCES.set(this.table, { lines: this.lines, firsts });
+    if (this.cacheable && !this.text.spans) SOURCES.set(this.table, { lines: this.lines, firsts, rules: made });
     return this.table;
   }
 
@@ -393,6 +394,11 @@ export class DeferredLines {
     return false;
   }
 
+  /** A reader of the same table's lines over other records (one record per line, none next: binding record k binds that line alone). */
+  over(records: Int32Array): DeferredLines {
+    return new DeferredLines(this.text, this.table, this.chains, this.declaredLate, records);
+  }
+
   /** `bind`, one function for every chain of the table (a cache loads 40k chains). */
   readonly binder = (first: number): Rule[] => this.bind(first);
 
@@ -429,6 +435,8 @@ export interface TableSource {
   lines: DeferredLines;
   /** By the chain's position in `table.chains`. */
   firsts: Int32Array;
+  /** The rules each chain was given here, by position: a chain holding others is not this source's. */
+  rules: readonly ChainRules[];
 }
 
 /**
