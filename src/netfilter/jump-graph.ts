@@ -44,24 +44,35 @@ interface Graph {
   first: Int32Array;
   end: Int32Array;
   targets: Int32Array;
+  /** 1 at the position of each built-in chain. */
+  builtin: Uint8Array;
+  /** Whether some chain jumps to a built-in one (iptables refuses it: only an edited dump does). */
+  builtinJumpedTo: boolean;
 }
 
 /** The graph of the chains, and each jump to a chain that does not exist as a problem, in order. */
 function graphOf(table: TableName, chains: readonly JumpNode[], positions: ReadonlyMap<string, number>, problems: CompileProblem[]): Graph {
   const n = chains.length;
-  const order = Int32Array.from(positions.values());
+  // (every name once, the usual case: the positions in order are 0, 1, 2...)
+  const order = positions.size === n ? Int32Array.from({ length: n }, (_, k) => k) : Int32Array.from(positions.values());
+  // Each chain is read once here: a 40k-chain table is 40k objects spread over the heap.
   const digests: ChainDigest[] = new Array<ChainDigest>(n);
+  const builtin = new Uint8Array(n);
   let jumps = 0;
   for (let o = 0; o < order.length; o++) {
     const k = order[o]!;
-    digests[k] = chains[k]!.rules.digest();
-    jumps += digests[k]!.jumps.length >> 1;
+    const c = chains[k]!;
+    const d = c.rules.digest();
+    digests[k] = d;
+    if (c.builtin) builtin[k] = 1;
+    jumps += d.jumps.length >> 1;
   }
   const first = new Int32Array(n);
   const end = new Int32Array(n);
   const targets = new Int32Array(jumps);
   // The last chain each target was added for: a target once per chain, in O(1).
   const addedFor = new Int32Array(n).fill(-1);
+  let builtinJumpedTo = false;
   let e = 0;
   for (let o = 0; o < order.length; o++) {
     const k = order[o]!;
@@ -77,23 +88,22 @@ function graphOf(table: TableName, chains: readonly JumpNode[], positions: Reado
       if (addedFor[at] === k) continue;
       addedFor[at] = k;
       targets[e++] = at;
+      if (builtin[at]) builtinJumpedTo = true;
     }
     end[k] = e;
   }
-  return { order, first, end, targets };
+  return { order, first, end, targets, builtin, builtinJumpedTo };
 }
 
 /** The built-in chains reached from a built-in chain before them in the table (1 at their position). */
-function builtinsBelow(chains: readonly JumpNode[], g: Graph): Uint8Array {
-  const { order, first, end, targets } = g;
-  const reached = new Uint8Array(chains.length);
-  let jumpedTo = false;
-  for (let e = 0; e < targets.length && !jumpedTo; e++) jumpedTo = chains[targets[e]!]!.builtin;
-  if (!jumpedTo) return reached;
+function builtinsBelow(g: Graph): Uint8Array {
+  const { order, first, end, targets, builtin } = g;
+  const reached = new Uint8Array(builtin.length);
+  if (!g.builtinJumpedTo) return reached;
   const stack: number[] = [];
   for (let o = 0; o < order.length; o++) {
     const k = order[o]!;
-    if (!chains[k]!.builtin || reached[k]) continue;
+    if (!builtin[k] || reached[k]) continue;
     reached[k] = 2;
     stack.push(k);
     while (stack.length) {
@@ -168,11 +178,11 @@ export function jumpFacts(table: TableName, chains: readonly JumpNode[], positio
   // Without a loop every height is the longest path below the chain, however the walk went. A
   // built-in chain below an earlier one is that one's problem, not its own (iptables refuses a
   // jump to a built-in chain: only an edited dump has one).
-  const below = builtinsBelow(chains, g);
+  const below = builtinsBelow(g);
   const deep: CompileProblem[] = [];
   for (let o = 0; o < order.length; o++) {
     const k = order[o]!;
-    if (!chains[k]!.builtin || below[k] || height[k]! < NFT_JUMP_STACK_SIZE) continue;
+    if (!g.builtin[k] || below[k] || height[k]! < NFT_JUMP_STACK_SIZE) continue;
     deep.push({
       table, chain: chains[k]!.name,
       message: `chains are nested ${height[k]} jumps deep below it; the kernel's nf_tables refuses more than ${NFT_JUMP_STACK_SIZE - 1} (iptables-nft-restore: "Too many links"), so this iptables-nft dump cannot be what the node holds`,
