@@ -16,6 +16,8 @@ import { knownChainFacts, knownTable, type ChainIndex, type CompileProblem, type
 // Defined beside what a cache keeps of them (compile-facts.ts), which must not import this module.
 export type { ChainIndex, CompileProblem };
 import { LazyMap, lazyList } from "./lazy-list.js";
+import { chainPositions, jumpFacts } from "./jump-graph.js";
+import { rulesInOrder, type RuleAt } from "./rules-in-order.js";
 
 export type AddrCheck = NetTest | { indeterminate: string };
 export type IfaceCheck = { name: string; prefix: boolean; negated: boolean } | { indeterminate: string };
@@ -107,12 +109,32 @@ export interface CompiledRuleset {
   legacy?: CompiledRuleset;
 }
 
+/**
+ * What a digest's list of extension names says of conntrack: true (one of them turns it on),
+ * "depends" (one decides by its options) or false. Digests share their lists (model/chain-rules.ts):
+ * a dump's 40k chains use a few dozen, each looked at once.
+ */
+const MATCH_LISTS = new WeakMap<readonly string[], boolean | "depends">();
+const TARGET_LISTS = new WeakMap<readonly string[], boolean | "depends">();
+
+function listNeedsConntrack(names: readonly string[], kind: "match" | "target"): boolean | "depends" {
+  const seen = kind === "match" ? MATCH_LISTS : TARGET_LISTS;
+  let v = seen.get(names);
+  if (v === undefined) {
+    const each = names.map(kind === "match" ? matchNeedsConntrack : targetNeedsConntrack);
+    v = each.includes(true) ? true : each.includes("depends") ? "depends" : false;
+    seen.set(names, v);
+  }
+  return v;
+}
+
 /** Whether a chain's rules make the kernel enable conntrack; only a chain using an extension whose options decide it is read rule by rule. */
-function needsConntrack(d: ChainDigest, chain: Chain): boolean {
-  const m = d.matchNames.map(matchNeedsConntrack);
-  const t = d.targetNames.map(targetNeedsConntrack);
-  if (m.includes(true) || t.includes(true)) return true;
-  if (!m.includes("depends") && !t.includes("depends")) return false;
+function needsConntrack(chain: Chain): boolean {
+  const d = chain.rules.digest();
+  const m = listNeedsConntrack(d.matchNames, "match");
+  const t = listNeedsConntrack(d.targetNames, "target");
+  if (m === true || t === true) return true;
+  if (m !== "depends" && t !== "depends") return false;
   return chain.rules.load().some((r) => {
     for (const x of r.matches) {
       if (x.kind === "match" && useNeedsConntrack("match", x.name, x.data)) return true;
@@ -224,11 +246,34 @@ function buildIndex(rules: CompiledRule[], family: Family): ChainIndex {
 }
 
 /**
+ * An index made when one of its fields is first read: a walk that tries every rule and says so
+ * (why-dropped, --verbose) asks the chain for its index and reads none of it.
+ */
+function deferredIndex(build: () => ChainIndex): ChainIndex {
+  let made: ChainIndex | undefined;
+  const index = (): ChainIndex => (made ??= build());
+  // Fields of its own, so that it reads as the index it stands for (deep equality, JSON).
+  return Object.defineProperties({} as ChainIndex, {
+    always: { get: () => index().always, enumerable: true },
+    byDst: { get: () => index().byDst, enumerable: true },
+    byDport: { get: () => index().byDport, enumerable: true },
+  });
+}
+
+/** A walk that has read this many rules of a long chain in order goes on with the whole chain bound at once. */
+const READ_IN_ORDER = 64;
+
+/**
  * A chain compiled when a packet first enters it: a dump of 100k rules is mostly chains no
  * given packet visits, and their rules are not even bound until loaded (model/chain-rules.ts).
+ * A long chain's rules are compiled as they are read, and bound line by line while a walk
+ * reads them from the top (rules-in-order.ts): KUBE-SERVICES of a 10k-service dump has 10k
+ * rules, and a walk that tries every rule stops at its service's. Its index is made when read.
  */
 class LazyCompiledChain implements CompiledChain {
-  private compiled: { rules: CompiledRule[]; index: ChainIndex | undefined } | undefined;
+  private list: CompiledRule[] | undefined;
+  /** null: none (a short chain); a deferred index until it is made. */
+  private idx: ChainIndex | null | undefined;
   policyUnknown?: string;
   constructor(
     readonly name: string,
@@ -239,31 +284,49 @@ class LazyCompiledChain implements CompiledChain {
     readonly digest: ChainDigest,
     private readonly source: Chain,
     private readonly family: Family,
+    /** The chain's rules bound line by line in order, when its table can (rules-in-order.ts). */
+    private readonly inOrder: (() => RuleAt | undefined) | undefined,
   ) {}
 
   get rules(): CompiledRule[] {
-    return this.build().rules;
+    return (this.list ??= this.compileRules());
   }
 
   get index(): ChainIndex | undefined {
-    return this.build().index;
+    if (this.idx === undefined) this.idx = this.makeIndex() ?? null;
+    return this.idx ?? undefined;
   }
 
-  private build(): { rules: CompiledRule[]; index: ChainIndex | undefined } {
-    if (!this.compiled) {
-      const known = knownChainFacts(this.source.rules);
-      if (known) {
-        // Its index is known (a cache kept it, cli/cache-format.ts): each rule is bound and
-        // compiled when the walk reads it, and a packet reads the few the index names.
-        const { family } = this;
-        this.compiled = { rules: lazyList(this.source.rules.count, (i) => compileRule(known.rule(i), i, family)), index: known.index };
-      } else {
-        // Binds the chain's rules now if the reader deferred them.
-        const rules = this.source.rules.load().map((r, i) => compileRule(r, i, this.family));
-        this.compiled = { rules, index: rules.length >= INDEX_THRESHOLD ? buildIndex(rules, this.family) : undefined };
-      }
-    }
-    return this.compiled;
+  private compileRules(): CompiledRule[] {
+    const { family, source } = this;
+    const n = source.rules.count;
+    if (n < INDEX_THRESHOLD) return source.rules.load().map((r, i) => compileRule(r, i, family));
+    // Its index is known (a cache kept it, cli/cache-format.ts): each rule is bound and compiled
+    // when the walk reads it, and a packet reads the few the index names.
+    const known = knownChainFacts(source.rules);
+    if (known) return lazyList(n, (i) => compileRule(known.rule(i), i, family));
+    const inOrder = source.rules.loaded() ? undefined : this.inOrder?.();
+    const rule = (i: number): Rule => {
+      if (inOrder && i < READ_IN_ORDER && !source.rules.loaded()) return inOrder(i);
+      return source.rules.load()[i]!;
+    };
+    return lazyList(n, (i) => compileRule(rule(i), i, family));
+  }
+
+  private makeIndex(): ChainIndex | undefined {
+    const { source, family } = this;
+    if (source.rules.count < INDEX_THRESHOLD) return undefined;
+    const known = knownChainFacts(source.rules);
+    if (known) return known.index;
+    return deferredIndex(() => {
+      // Every rule is read: bound at once, and kept as a plain list from now on.
+      source.rules.load();
+      const rules = [...this.rules];
+      this.list = rules;
+      const index = buildIndex(rules, family);
+      this.idx = index;
+      return index;
+    });
   }
 }
 
@@ -300,43 +363,35 @@ function compileBackend(rulesets: readonly Ruleset[], family: Family): CompiledR
       else sources.set(t.name, [t]);
     }
   }
-  const compiledChain = (c: Chain, table: TableName): CompiledChain => {
+  const compiledChain = (c: Chain, table: TableName, inOrder?: () => RuleAt | undefined): CompiledChain => {
     const policy = c.policy === null || isUnknown(c.policy) ? null : c.policy;
-    const cc = new LazyCompiledChain(c.name, table, c.builtin, policy, c.declared, c.rules.digest(), c, family);
+    const cc = new LazyCompiledChain(c.name, table, c.builtin, policy, c.declared, c.rules.digest(), c, family, inOrder);
     if (c.builtin && c.policy !== null && isUnknown(c.policy)) cc.policyUnknown = c.policy.reason;
     return cc;
   };
   for (const ct of out.tables.values()) {
     const from = sources.get(ct.name)!;
     // A table given alone, as a cache kept it (cli/cache-format.ts): what compiling finds is
-    // known, and its chains are compiled when a packet enters them.
+    // known. Every table's chains are compiled when a packet enters them.
     const alone = from.length === 1 ? knownTable(from[0]!) : undefined;
-    if (alone?.positions) {
-      const t = from[0]!;
-      ct.chains = new LazyMap(alone.positions, (k) => compiledChain(t.chains[k]!, t.name));
-    } else {
-      for (const t of from) for (const c of t.chains) ct.chains.set(c.name, compiledChain(c, t.name));
-    }
+    // The table's chains in order (several dumps' when merged), and each name's position among them.
+    const all = from.length === 1 ? from[0]!.chains : from.flatMap((t) => t.chains);
+    const positions = alone?.positions ?? chainPositions(all);
+    const dump = from.length === 1 ? from[0]! : undefined;
+    ct.chains = new LazyMap(positions, (k) => compiledChain(all[k]!, ct.name, dump && (() => rulesInOrder(dump, k))));
     for (const t of from) {
       const known = knownTable(t)?.facts;
-      if (known ? known.conntrack : !out.conntrackActive && t.chains.some((c) => needsConntrack(c.rules.digest(), c))) out.conntrackActive = true;
+      if (known ? known.conntrack : !out.conntrackActive && t.chains.some(needsConntrack)) out.conntrackActive = true;
     }
     const nft = nftTables.has(ct);
     const known = alone?.facts.jumps;
     const depthWanted = nft && out.loops.size === 0;
-    const jumps = known && (!depthWanted || known.loops.length > 0 || known.depth) ? known : jumpFacts(ct.name, ct.chains, depthWanted);
+    const jumps = known && (!depthWanted || known.loops.length > 0 || known.depth) ? known : jumpFacts(ct.name, all, positions, depthWanted);
     out.problems.push(...jumps.problems);
     for (const l of jumps.loops) out.loops.add(`${ct.name}/${l}`);
     if (nft && out.loops.size === 0) out.problems.push(...jumps.depth!);
   }
   return out;
-}
-
-/** The chain facts jumpFacts reads: a compiled chain, or a chain as a dump holds it. */
-interface JumpNode {
-  name: string;
-  builtin: boolean;
-  readonly digest: ChainDigest;
 }
 
 /**
@@ -346,108 +401,5 @@ interface JumpNode {
  * does not walk 40k chains' jumps again; compileBackend uses it for that table alone.
  */
 export function tableFacts(t: Table, nft: boolean): TableFacts {
-  const chains = new Map<string, JumpNode>();
-  for (const c of t.chains) chains.set(c.name, { name: c.name, builtin: c.builtin, digest: c.rules.digest() });
-  return { conntrack: t.chains.some((c) => needsConntrack(c.rules.digest(), c)), jumps: jumpFacts(t.name, chains, nft) };
-}
-
-/**
- * Missing jump targets and jump loops, found once at load time as iptables-restore would;
- * with `depth`, and when the table has no loop, also the nf_tables nesting limit (nftDepthProblems).
- */
-function jumpFacts(table: TableName, byName: ReadonlyMap<string, JumpNode>, depth: boolean): JumpFacts {
-  const problems: CompileProblem[] = [];
-  const loops: string[] = [];
-  // Chains by position; each chain's distinct existing targets as positions, in rule order,
-  // from the digests: no rule is bound, and a 40k-chain table costs one lookup per jump.
-  const chains = [...byName.values()];
-  const position = new Map<JumpNode, number>();
-  chains.forEach((c, i) => position.set(c, i));
-  const targetsOf: number[][] = chains.map((c) => {
-    const jumps = c.digest.jumps;
-    const targets: number[] = [];
-    // KUBE-SERVICES jumps to 10k chains: a set there, a look along the list for short ones.
-    const seen = jumps.length > 64 ? new Set<number>() : undefined;
-    for (let i = 0; i < jumps.length; i += 2) {
-      const chain = jumps[i + 1] as string;
-      const target = byName.get(chain);
-      if (!target) {
-        problems.push({ table, chain: c.name, rule: (jumps[i] as number) + 1, message: `jumps to chain ${chain}, which does not exist` });
-        continue;
-      }
-      const at = position.get(target)!;
-      if (seen ? !seen.has(at) : !targets.includes(at)) {
-        seen?.add(at);
-        targets.push(at);
-      }
-    }
-    return targets;
-  });
-  // Iterative DFS colouring (0 unseen, 1 on the stack, 2 done); a back edge marks every chain on the cycle.
-  const colour = new Uint8Array(chains.length);
-  for (let start = 0; start < chains.length; start++) {
-    if (colour[start]) continue;
-    const stack: { at: number; next: number }[] = [];
-    const push = (at: number) => {
-      colour[at] = 1;
-      stack.push({ at, next: 0 });
-    };
-    push(start);
-    while (stack.length) {
-      const top = stack[stack.length - 1]!;
-      const targets = targetsOf[top.at]!;
-      if (top.next >= targets.length) {
-        colour[top.at] = 2;
-        stack.pop();
-        continue;
-      }
-      const n = targets[top.next++]!;
-      if (colour[n] === 0) push(n);
-      else if (colour[n] === 1) {
-        const from = stack.findIndex((f) => f.at === n);
-        const cycle = stack.slice(from).map((f) => chains[f.at]!.name);
-        loops.push(...cycle);
-        problems.push({ table, chain: chains[n]!.name, message: `jump loop: ${[...cycle, chains[n]!.name].join(" → ")}` });
-      }
-    }
-  }
-  return { problems, loops, ...(depth && !loops.length ? { depth: nftDepthProblems(table, chains, targetsOf) } : {}) };
-}
-
-/**
- * nf_tables validates every chain reachable from a base chain at load time and refuses one
- * reached 16 jumps (or gotos) deep: NFT_JUMP_STACK_SIZE, "RULE_APPEND failed (Too many links)"
- * from iptables-nft-restore (test/kernel/jump-depth.test.ts). iptables-legacy has no such limit.
- * A dump that says it came from iptables-nft with deeper chains cannot be what a kernel holds.
- */
-export const NFT_JUMP_STACK_SIZE = 16;
-
-function nftDepthProblems(table: TableName, chains: readonly JumpNode[], targetsOf: number[][]): CompileProblem[] {
-  const problems: CompileProblem[] = [];
-  // Longest jump path below each chain, bottom-up without recursion (the graph has no loop).
-  const height = new Int32Array(chains.length).fill(-1);
-  for (let start = 0; start < chains.length; start++) {
-    if (!chains[start]!.builtin || height[start]! >= 0) continue;
-    const stack: { at: number; next: number }[] = [{ at: start, next: 0 }];
-    while (stack.length) {
-      const top = stack[stack.length - 1]!;
-      const targets = targetsOf[top.at]!;
-      if (top.next < targets.length) {
-        const n = targets[top.next++]!;
-        if (height[n]! < 0) stack.push({ at: n, next: 0 });
-        continue;
-      }
-      let h = 0;
-      for (const n of targets) h = Math.max(h, height[n]! + 1);
-      height[top.at] = h;
-      stack.pop();
-    }
-    if (height[start]! >= NFT_JUMP_STACK_SIZE) {
-      problems.push({
-        table, chain: chains[start]!.name,
-        message: `chains are nested ${height[start]} jumps deep below it; the kernel's nf_tables refuses more than ${NFT_JUMP_STACK_SIZE - 1} (iptables-nft-restore: "Too many links"), so this iptables-nft dump cannot be what the node holds`,
-      });
-    }
-  }
-  return problems;
+  return { conntrack: t.chains.some(needsConntrack), jumps: jumpFacts(t.name, t.chains, chainPositions(t.chains), nft) };
 }

@@ -278,16 +278,17 @@ export class TableBuilder implements FastTable {
     };
     const firsts = new Int32Array(this.table.chains.length).fill(-1);
     const chains = this.table.chains;
+    const made = new Array<ChainRules>(chains.length);
     for (let k = 0; k < chains.length; k++) {
       const c = chains[k]!;
       const id = ids === undefined ? -1 : byId ? k : ids.idOf(c.name);
       const first = id < 0 ? -1 : this.deferred.firstRecord(id);
       if (first >= 0) {
         firsts[k] = first;
-        c.rules = sourcedRules(deferred.countOf(id), source, id);
-      } else c.rules = boundRules(this.bound.get(c)?.toArray() ?? []);
+        c.rules = made[k] = sourcedRules(deferred.countOf(id), source, id);
+      } else c.rules = made[k] = boundRules(this.bound.get(c)?.toArray() ?? []);
     }
-    if (this.cacheable && !this.text.spans) SOURCES.set(this.table, { lines: this.lines, firsts });
+    if (this.cacheable && !this.text.spans) SOURCES.set(this.table, { lines: this.lines, firsts, rules: made });
     return this.table;
   }
 
@@ -391,6 +392,11 @@ export class DeferredLines {
     return false;
   }
 
+  /** A reader of the same table's lines over other records (one record per line, none next: binding record k binds that line alone). */
+  over(records: Int32Array): DeferredLines {
+    return new DeferredLines(this.text, this.table, this.chains, this.declaredLate, records);
+  }
+
   /** `bind`, one function for every chain of the table (a cache loads 40k chains). */
   readonly binder = (first: number): Rule[] => this.bind(first);
 
@@ -427,6 +433,8 @@ export interface TableSource {
   lines: DeferredLines;
   /** By the chain's position in `table.chains`. */
   firsts: Int32Array;
+  /** The rules each chain was given here, by position: a chain holding others is not this source's. */
+  rules: readonly ChainRules[];
 }
 
 /**

@@ -1,0 +1,106 @@
+/**
+ * A long chain whose rules were deferred by the reader is bound line by line while a walk reads
+ * it from the top (netfilter/rules-in-order.ts): a walk that tries every rule (why-dropped)
+ * and finds its answer near the top binds no more of the chain. The rules and the answers are
+ * those of the chain bound whole, whatever its lines give (none, one or several rules each).
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { readInput, rulesetsOf, type InputResult } from "../../src/inputs.js";
+import type { PacketSpec } from "../../src/model/packet.js";
+import { compileRulesets } from "../../src/netfilter/compile.js";
+import { rulesInOrder } from "../../src/netfilter/rules-in-order.js";
+import { buildNode } from "../../src/netfilter/model.js";
+import { evaluationJson } from "../../src/explain/json.js";
+import { kubeProxyDump } from "../../bench/gen-kube-proxy.js";
+import { simpleNode } from "../support/simple-node.js";
+
+const NODE = simpleNode({ addrs: { eth0: ["192.168.0.11/24"], cni0: ["10.244.0.1/16"] }, routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }] });
+
+const packet = (src: string, dst: string, proto: number, dport: number): PacketSpec => ({
+  family: "ipv4", from: "eth0", src, dst, proto, sport: 40000, dport, ...(proto === 6 ? { tcpFlags: 0x02 } : {}),
+});
+
+/** Each packet's answer, with every rule tried (as why-dropped asks) and without, from `r`'s rules. */
+function answers(r: InputResult, packets: PacketSpec[]): unknown[] {
+  const node = buildNode({ rulesets: rulesetsOf(r.input), node: NODE });
+  return packets.flatMap((p) => [evaluationJson(node.evaluate(p, { verbose: true })), evaluationJson(node.evaluate(p))]);
+}
+
+/** The dump read with every chain bound whole before anything is compiled. */
+function boundWhole(text: string): InputResult {
+  const r = readInput(text, { file: "dump.save" });
+  for (const rs of rulesetsOf(r.input)) for (const t of rs.tables) for (const c of t.chains) c.rules.load();
+  return r;
+}
+
+describe("a long chain is bound as far as a walk reads it", () => {
+  it("a walk that tries every rule and finds its service at the top of KUBE-SERVICES binds no more of it", () => {
+    const text = kubeProxyDump({ services: 300 });
+    const r = readInput(text, { file: "kube.save" });
+    const nat = rulesetsOf(r.input)[0]!.tables.find((t) => t.name === "nat")!;
+    const services = nat.chains.find((c) => c.name === "KUBE-SERVICES")!;
+    const p = packet("192.168.0.50", "10.96.0.10", 6, 80);
+    const node = buildNode({ rulesets: rulesetsOf(r.input), node: NODE });
+    const e = node.evaluate(p, { verbose: true });
+    expect(services.rules.loaded()).toBe(false);
+    expect(evaluationJson(e)).toEqual(answers(boundWhole(text), [p])[0]);
+    // A packet without an index to go by reads the chain whole.
+    node.evaluate(p);
+    expect(services.rules.loaded()).toBe(true);
+  });
+
+  /** Lines of a long chain: each gives one rule, several (`-s a,b`), or none (a line the reader refuses). */
+  const line = fc.oneof(
+    fc.tuple(fc.integer({ min: 0, max: 30 }), fc.constantFrom(80, 443)).map(([h, p]) => `-A BIG -d 10.1.0.${h}/32 -p tcp -m tcp --dport ${p} -j ACCEPT`),
+    fc.integer({ min: 0, max: 30 }).map((h) => `-A BIG -s 192.168.0.50,203.0.113.7 -d 10.1.0.${h}/32 -j DROP`),
+    fc.constantFrom(53, 80).map((p) => `-A BIG -p udp -m udp --dport ${p} -j RETURN`),
+    fc.integer({ min: 0, max: 30 }).map((h) => `-A BIG -d 10.1.0.${h}/32 -p tcp -m tcp --dport 99999 -j ACCEPT`),
+    fc.integer({ min: 0, max: 30 }).map((h) => `-A BIG -d 10.1.0.${h}/32 -j SMALL`),
+  );
+  const dump = fc.array(line, { minLength: 16, maxLength: 120 }).map((lines) => [
+    "*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]", ":BIG - [0:0]", ":SMALL - [0:0]",
+    "-A FORWARD -j BIG", ...lines, "-A SMALL -p tcp -j ACCEPT", "COMMIT", "",
+  ].join("\n"));
+  const packets = fc.array(
+    fc.record({ src: fc.constantFrom("192.168.0.50", "203.0.113.7"), h: fc.integer({ min: 0, max: 32 }), proto: fc.constantFrom(6, 17), dport: fc.constantFrom(53, 80, 443) })
+      .map((p) => packet(p.src, `10.1.0.${p.h}`, p.proto, p.dport)),
+    { minLength: 1, maxLength: 3 },
+  );
+
+  it("rule by rule, the rules of the chain bound whole", () => {
+    fc.assert(fc.property(dump, (text) => {
+      const lazy = rulesetsOf(readInput(text, { file: "dump.save" }).input)[0]!.tables[0]!;
+      const whole = rulesetsOf(boundWhole(text).input)[0]!.tables[0]!;
+      const k = lazy.chains.findIndex((c) => c.name === "BIG");
+      const rule = rulesInOrder(lazy, k)!;
+      expect(rule).toBeDefined();
+      const want = whole.chains[k]!.rules.load();
+      for (let i = 0; i < want.length; i++) expect(rule(i)).toEqual(want[i]);
+      expect(lazy.chains[k]!.rules.loaded()).toBe(false);
+    }), { numRuns: 40 });
+  });
+
+  it("the answers of the chain bound whole", () => {
+    fc.assert(fc.property(dump, packets, (text, ps) => {
+      expect(answers(readInput(text, { file: "dump.save" }), ps)).toEqual(answers(boundWhole(text), ps));
+    }), { numRuns: 40 });
+  });
+
+  it("a chain that is not the one read (replaced, or its rules bound) is bound whole", () => {
+    const text = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:A - [0:0]\n" +
+      Array.from({ length: 20 }, (_, i) => `-A A -d 10.0.0.${i}/32 -j ACCEPT\n`).join("") + "COMMIT\n";
+    const t = rulesetsOf(readInput(text, { file: "one.save" }).input)[0]!.tables[0]!;
+    const other = rulesetsOf(readInput(text.replace(/-j ACCEPT/g, "-j DROP"), { file: "two.save" }).input)[0]!.tables[0]!;
+    const a = t.chains.findIndex((c) => c.name === "A");
+    expect(rulesInOrder(t, a)).toBeDefined();
+    t.chains[a] = other.chains[a]!;
+    expect(rulesInOrder(t, a)).toBeUndefined();
+    const compiled = compileRulesets([rulesetsOf(readInput(text, { file: "one.save" }).input)[0]!], "ipv4");
+    expect(compiled.tables.get("filter")!.chains.get("A")!.rules[3]!.target).toEqual({ kind: "standard", verdict: "ACCEPT" });
+    const replaced = compileRulesets([{ ...rulesetsOf(readInput(text, { file: "one.save" }).input)[0]!, tables: [t] }], "ipv4");
+    expect(replaced.tables.get("filter")!.chains.get("A")!.rules[3]!.target).toEqual({ kind: "standard", verdict: "DROP" });
+    other.chains[a]!.rules.load();
+    expect(rulesInOrder(other, a)).toBeUndefined();
+  });
+});
