@@ -238,9 +238,13 @@ export function decodeResult(data: Buffer, jsonBytes: number, text: string, file
     if (!recordsFit(records, dump.text)) throw new BadEntry("bad line records");
     const firstJump = new Int32Array(n);
     let j = 0;
+    let ruleCount = 0;
+    const unknownLists = new Set<number>();
     for (let k = 0; k < n; k++) {
       const o = k * CHAIN_FIELDS;
       const first = columns[o]!, flags = columns[o + 4]!, rules = columns[o + 5]!, nj = columns[o + 9]!;
+      ruleCount += rules;
+      unknownLists.add(columns[o + 8]!);
       if (first < 0 ? first !== -1 || rules !== 0 : first >= count) throw new BadEntry("bad line records");
       if (nj < 0 || j + nj * 2 > jumps.length) throw new BadEntry("bad jumps");
       firstJump[k] = j;
@@ -291,6 +295,7 @@ export function decodeResult(data: Buffer, jsonBytes: number, text: string, file
     const t = own as unknown as Table;
     t.chains = lazyList(n, chainAt);
     rememberTableFacts(t, { facts, positions: names });
+    COUNTS.set(t, { chains: n, rules: ruleCount, unknown: [...new Set([...unknownLists].flatMap((k) => s.lists[k]!))] });
     return t;
   });
   if (at !== all.length) throw new BadEntry("trailing data");
@@ -299,6 +304,26 @@ export function decodeResult(data: Buffer, jsonBytes: number, text: string, file
 }
 
 const NO_JUMPS: readonly never[] = Object.freeze([]);
+
+/** What a table read from the cache holds, counted from its stored form. */
+export interface TableCounts {
+  chains: number;
+  /** Rules, as the chains' digests count them. */
+  rules: number;
+  /** Every extension name the chains' digests call unknown. */
+  unknown: readonly string[];
+}
+
+const COUNTS = new WeakMap<Table, TableCounts>();
+
+/**
+ * The counts of a table read from the cache, the same as its chains' digests add up to, without
+ * making its chains (`parse --summary` of a 10k-service dump would make 42k of them); undefined
+ * for a table that was parsed.
+ */
+export function storedTableCounts(t: Table): TableCounts | undefined {
+  return COUNTS.get(t);
+}
 
 /**
  * Whether every line record (start, line, next: syntax/table-builder.ts DeferredLines) starts a
