@@ -5,8 +5,8 @@
  * from name to position. A 10k-service dump has 42k chains, and a packet looks up a few:
  * building a Map of all of them cost more than the rest of reading the entry.
  *
- * The entry's checksum says the table is the one encodeNames made; a lookup still compares the
- * name it finds whole, and a name read by position must end at the newline where the next starts.
+ * Checked when read (ChainNames.check), so that an entry whose checksum holds but whose names
+ * do not fit is found while it can still be parsed again.
  */
 import { BadEntry } from "./cache-errors.js";
 
@@ -58,16 +58,34 @@ export class ChainNames implements ReadonlyMap<string, number> {
   }
 
   /**
-   * Throws BadEntry unless the stored parts have the shapes encodeNames gives them. What they
-   * hold is checked as it is read: a name found by its hash is compared whole, and a name read
-   * by position must end at a newline. Checking every name now (hashing 42k of them) cost more
-   * than building a Map of them.
+   * Throws BadEntry unless the stored parts are what encodeNames makes: each name ends at a
+   * newline where the next starts, none is empty or holds a newline, and the slots hold each
+   * position once. Plain loops over numbers: hashing every name again to see that it sits where
+   * its hash puts it cost more than building a Map of them, and the entry's checksum already
+   * says the slots are the ones written; a lookup still compares the name it finds whole.
    */
   check(): this {
     const { joined, starts, slots } = this.s;
     const n = starts.length - 1;
     const size = slots.length;
     if (n < 0 || size < 2 || (size & (size - 1)) !== 0 || size < n * 2 || starts[0] !== 0 || starts[n] !== joined.length) throw new BadEntry("bad chain names");
+    let newlines = 0;
+    for (let i = joined.indexOf("\n"); i >= 0; i = joined.indexOf("\n", i + 1)) newlines++;
+    if (newlines !== n) throw new BadEntry("bad chain names");
+    for (let k = 0; k < n; k++) {
+      const end = starts[k + 1]! - 1;
+      if (end <= starts[k]! || joined.charCodeAt(end) !== 10) throw new BadEntry("bad chain names");
+    }
+    const seen = new Uint8Array(n);
+    let filled = 0;
+    for (let s = 0; s < size; s++) {
+      const k = slots[s]!;
+      if (k === -1) continue;
+      if (k < 0 || k >= n || seen[k]) throw new BadEntry("bad chain names");
+      seen[k] = 1;
+      filled++;
+    }
+    if (filled !== n) throw new BadEntry("bad chain names");
     return this;
   }
 
@@ -78,9 +96,7 @@ export class ChainNames implements ReadonlyMap<string, number> {
   /** The name of the chain at `k`. */
   name(k: number): string {
     const { joined, starts } = this.s;
-    const from = starts[k]!, end = starts[k + 1]! - 1;
-    if (!(k >= 0 && k < this.size) || end <= from || joined.indexOf("\n", from) !== end) throw new BadEntry(`bad chain name at ${k}`);
-    return joined.slice(from, end);
+    return joined.slice(starts[k], starts[k + 1]! - 1);
   }
 
   get(name: string): number | undefined {
@@ -88,7 +104,6 @@ export class ChainNames implements ReadonlyMap<string, number> {
     for (let s = hashOf(name) & this.mask, probes = 0; probes <= this.mask; s = (s + 1) & this.mask, probes++) {
       const k = slots[s]!;
       if (k < 0) return undefined;
-      if (k >= this.size) throw new BadEntry("bad chain names");
       const at = starts[k]!;
       if (starts[k + 1]! - 1 - at === name.length && joined.startsWith(name, at)) return k;
     }

@@ -31,9 +31,10 @@ describe("stored chain names", () => {
     const s = encodeNames(["A", "B"])!;
     expect(() => new ChainNames({ ...s, slots: s.slots.subarray(0, 3) }).check()).toThrow(BadEntry);
     expect(() => new ChainNames({ ...s, joined: s.joined + "C\n" }).check()).toThrow(BadEntry);
-    // A start that is not where a name starts: found when the name is read.
     const starts = Int32Array.from(s.starts);
     starts[1] = 1;
-    expect(() => new ChainNames({ ...s, starts }).check().name(0)).toThrow(BadEntry);
+    expect(() => new ChainNames({ ...s, starts }).check()).toThrow(BadEntry);
+    const twice = Int32Array.from(s.slots).map((k) => (k === 1 ? 0 : k));
+    expect(() => new ChainNames({ ...s, slots: twice }).check()).toThrow(BadEntry);
   });
 });
