@@ -24,6 +24,7 @@ import { lazyList } from "../netfilter/lazy-list.js";
 import { tableFacts } from "../netfilter/compile.js";
 import { readLongChain, encodeLongChain, LONG_CHAIN, type StoredLongChain } from "./cache-long-chains.js";
 import { BadEntry } from "./cache-errors.js";
+import { ChainNames, encodeNames } from "./cache-names.js";
 
 /** Counters as JSON holds them (bigints as decimal strings). */
 interface StoredCounters {
@@ -42,7 +43,10 @@ interface ChainExtras {
 /** A table as stored: its own fields, its chains' names and extras; the rest is in the binary part. */
 type StoredTable = Omit<Table, "chains"> & {
   chains: null;
-  $names: string[];
+  /** The chains' names, each ended by a newline (cli/cache-names.ts); their starts and hash slots are in the binary part. */
+  $names: string;
+  $chains: number;
+  $slots: number;
   /** By chain position, for the chains that have any. */
   $extras: Record<string, ChainExtras>;
   /** Jump targets that are no chain of the table (a jump to them is an error found later). */
@@ -152,9 +156,11 @@ export function encodeResult(text: string, r: InputResult): { body: Buffer; json
       }
     });
     const records = src.lines.records();
-    binary.push(records, columns, Int32Array.from(jumps));
+    const names = encodeNames(t.chains.map((c) => c.name));
+    if (!names) throw new Error("a chain name the cache cannot keep");
+    binary.push(records, columns, Int32Array.from(jumps), names.starts, names.slots);
     // `chains` keeps its place among the table's fields (filled again when read).
-    return { ...t, chains: null, $names: t.chains.map((c) => c.name), $extras: extras, $missing: missing, $records: records.length / 3, $jumps: jumps.length / 2, $late: [...src.lines.declaredLate], $facts: facts, $long: long };
+    return { ...t, chains: null, $names: names.joined, $chains: t.chains.length, $slots: names.slots.length, $extras: extras, $missing: missing, $records: records.length / 3, $jumps: jumps.length / 2, $late: [...src.lines.declaredLate], $facts: facts, $long: long };
   });
   const stored: StoredResult = { formatNote: r.formatNote, diagnostics: r.diagnostics, format: input.format, skipped, ruleset: { ...rs, tables }, lists };
   const json = Buffer.from(JSON.stringify(stored));
@@ -213,51 +219,58 @@ export function decodeResult(data: Buffer, jsonBytes: number, text: string, file
     return a;
   };
   const tables = s.ruleset.tables.map((st): Table => {
-    const { $names: names, $extras: extras, $missing: missing, $records, $jumps, $late, $facts: facts, $long: long, ...own } = st;
-    if (!Array.isArray(names) || !Array.isArray(missing) || typeof extras !== "object" || !Array.isArray($late) || !isTableFacts(facts) || !long || typeof long !== "object") throw new BadEntry("bad table");
+    const { $names: joined, $chains: n, $slots, $extras: extras, $missing: missing, $records, $jumps, $late, $facts: facts, $long: long, ...own } = st;
+    if (typeof joined !== "string" || !Number.isInteger(n) || n < 0 || !Array.isArray(missing) || typeof extras !== "object" || !Array.isArray($late) || !isTableFacts(facts) || !long || typeof long !== "object") throw new BadEntry("bad table");
     // Copied: the records are bound from for as long as the ruleset lives.
     const records = take($records * 3).slice();
-    const columns = take(names.length * CHAIN_FIELDS);
+    const count = $records;
+    const columns = take(n * CHAIN_FIELDS);
     const jumps = take($jumps * 2);
-    // Each chain's position by name: the table's chains (DeferredLines asks whether one exists),
-    // and how a compiled table finds a chain without making the others (netfilter/compile.ts).
-    const positions = new Map<string, number>();
-    names.forEach((n, k) => positions.set(n, k));
-    if (positions.size !== names.length) throw new BadEntry("bad table");
+    // Each chain's name by position and position by name: the table's chains (DeferredLines asks
+    // whether one exists), and how a compiled table finds a chain without making the others
+    // (netfilter/compile.ts).
+    const names = new ChainNames({ joined, starts: take(n + 1), slots: take($slots) }).check();
     const late = new Map($late);
-    const lines = new DeferredLines(dump, st.name, positions, late, records);
+    const lines = new DeferredLines(dump, st.name, names, late, records);
     // Everything is checked here, so that a bad entry is found while it can still be parsed
-    // again; each chain is made when first read (a packet reads a few of 40k).
-    const firstJump = new Int32Array(names.length);
-    const longFacts = new Map<number, (rules: ChainRules) => ChainFacts>();
+    // again; each chain is made when first read (a packet reads a few of 40k). Each check is one
+    // pass over numbers: a 10k-service dump has 42k chains and 118k lines.
+    if (!recordsFit(records, dump.text)) throw new BadEntry("bad line records");
+    const firstJump = new Int32Array(n);
     let j = 0;
-    for (let k = 0; k < names.length; k++) {
+    let ruleCount = 0;
+    // Marks, by list, the unknown-extension lists the chains name (a Set here cost 10 ms in a 42k-chain loop).
+    const unknownLists = new Uint8Array(s.lists.length);
+    for (let k = 0; k < n; k++) {
       const o = k * CHAIN_FIELDS;
-      const first = columns[o]!, flags = columns[o + 4]!, count = columns[o + 5]!, nj = columns[o + 9]!;
-      if (first < 0 ? count !== 0 : !lines.holds(first)) throw new BadEntry("bad line records");
+      const first = columns[o]!, flags = columns[o + 4]!, rules = columns[o + 5]!, nj = columns[o + 9]!;
+      ruleCount += rules;
+      if (first < 0 ? first !== -1 || rules !== 0 : first >= count) throw new BadEntry("bad line records");
       if (nj < 0 || j + nj * 2 > jumps.length) throw new BadEntry("bad jumps");
       firstJump[k] = j;
-      for (let q = 0; q < nj; q++, j += 2) {
-        const target = jumps[j + 1]!;
-        if (target >= names.length || -1 - target >= missing.length) throw new BadEntry("bad jumps");
-      }
-      list(columns[o + 6]!);
-      list(columns[o + 7]!);
-      list(columns[o + 8]!);
+      j += nj * 2;
+      if (!(columns[o + 6]! >>> 0 < s.lists.length && columns[o + 7]! >>> 0 < s.lists.length && columns[o + 8]! >>> 0 < s.lists.length)) throw new BadEntry("bad digest");
+      unknownLists[columns[o + 8]!] = 1;
       if (flags & HAS_POLICY && extras[k]?.policy === undefined) throw new BadEntry("bad chain");
     }
     if (j !== jumps.length) throw new BadEntry("bad jumps");
+    for (let q = 1; q < jumps.length; q += 2) {
+      const target = jumps[q]!;
+      if (target >= n || -1 - target >= missing.length) throw new BadEntry("bad jumps");
+    }
+    s.lists.forEach((_, k) => list(k));
     // The few chains with more (a built-in chain's policy, counters) and the long ones, by position.
     for (const [at, x] of Object.entries(extras)) {
       const k = Number(at);
-      if (!(k >= 0 && k < names.length) || !x || typeof x !== "object") throw new BadEntry("bad chain");
+      if (!(k >= 0 && k < n) || !x || typeof x !== "object") throw new BadEntry("bad chain");
       if (x.counters && !(columns[k * CHAIN_FIELDS + 4]! & ZERO)) countersOf(x.counters);
     }
+    const longFacts = new Map<number, (rules: ChainRules) => ChainFacts>();
     for (const [at, stored] of Object.entries(long)) {
       const k = Number(at);
-      if (!(k >= 0 && k < names.length)) throw new BadEntry("bad chain index");
+      if (!(k >= 0 && k < n)) throw new BadEntry("bad chain index");
       const o = k * CHAIN_FIELDS;
-      longFacts.set(k, readLongChain(stored, columns[o + 5]!, names[k]!, columns[o]!, records, (own) => new DeferredLines(dump, st.name, positions, late, own)));
+      longFacts.set(k, readLongChain(stored, columns[o + 5]!, names.name(k), columns[o]!, records, (own) => new DeferredLines(dump, st.name, names, late, own)));
     }
     const chainAt = (k: number): Chain => {
       const o = k * CHAIN_FIELDS;
@@ -266,13 +279,13 @@ export function decodeResult(data: Buffer, jsonBytes: number, text: string, file
       for (let q = 0, at = firstJump[k]!; q < nj; q++, at += 2) {
         const target = jumps[at + 1]!;
         jl[2 * q] = jumps[at]!;
-        jl[2 * q + 1] = target >= 0 ? names[target]! : missing[-1 - target]!;
+        jl[2 * q + 1] = target >= 0 ? names.name(target) : missing[-1 - target]!;
       }
       const digest: ChainDigest = { count, matchNames: list(columns[o + 6]!), targetNames: list(columns[o + 7]!), unknown: list(columns[o + 8]!), jumps: nj ? jl : NO_JUMPS };
       const x = extras[k];
       const policy = flags & HAS_POLICY ? x!.policy! : null;
       // The fields in the order the parser makes them (syntax/table-builder.ts newChain).
-      const c: Chain = { name: names[k]!, builtin: (flags & BUILTIN) !== 0, policy, declared: (flags & DECLARED) !== 0, rules: deferredChainRules(lines, first, digest), span: { line: columns[o + 1]!, col: columns[o + 2]!, len: columns[o + 3]! } };
+      const c: Chain = { name: names.name(k), builtin: (flags & BUILTIN) !== 0, policy, declared: (flags & DECLARED) !== 0, rules: deferredChainRules(lines, first, digest), span: { line: columns[o + 1]!, col: columns[o + 2]!, len: columns[o + 3]! } };
       if (flags & ZERO) c.counters = ZERO_COUNTERS;
       else if (x?.counters) c.counters = countersOf(x.counters);
       if (x?.references !== undefined) c.references = x.references;
@@ -281,8 +294,9 @@ export function decodeResult(data: Buffer, jsonBytes: number, text: string, file
       return c;
     };
     const t = own as unknown as Table;
-    t.chains = lazyList(names.length, chainAt);
-    rememberTableFacts(t, { facts, positions });
+    t.chains = lazyList(n, chainAt);
+    rememberTableFacts(t, { facts, positions: names });
+    COUNTS.set(t, { chains: n, rules: ruleCount, unknown: [...new Set(s.lists.filter((_, k) => unknownLists[k]).flat())] });
     return t;
   });
   if (at !== all.length) throw new BadEntry("trailing data");
@@ -291,3 +305,38 @@ export function decodeResult(data: Buffer, jsonBytes: number, text: string, file
 }
 
 const NO_JUMPS: readonly never[] = Object.freeze([]);
+
+/** What a table read from the cache holds, counted from its stored form. */
+export interface TableCounts {
+  chains: number;
+  /** Rules, as the chains' digests count them. */
+  rules: number;
+  /** Every extension name the chains' digests call unknown. */
+  unknown: readonly string[];
+}
+
+const COUNTS = new WeakMap<Table, TableCounts>();
+
+/**
+ * The counts of a table read from the cache, the same as its chains' digests add up to, without
+ * making its chains (`parse --summary` of a 10k-service dump would make 42k of them); undefined
+ * for a table that was parsed.
+ */
+export function storedTableCounts(t: Table): TableCounts | undefined {
+  return COUNTS.get(t);
+}
+
+/**
+ * Whether every line record (start, line, next: syntax/table-builder.ts DeferredLines) starts a
+ * line of `text`, and each next record comes after it: then every chain's records, from its
+ * first, end, and each is a line (what DeferredLines.holds says of one chain, for all at once).
+ */
+function recordsFit(records: Int32Array, text: string): boolean {
+  const count = records.length / 3;
+  for (let at = 0; at < count; at++) {
+    const start = records[at * 3]!, next = records[at * 3 + 2]!;
+    if (start < 0 || start >= text.length || (start > 0 && text.charCodeAt(start - 1) !== 10)) return false;
+    if (next !== -1 && (next <= at || next >= count)) return false;
+  }
+  return true;
+}

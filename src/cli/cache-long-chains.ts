@@ -29,6 +29,14 @@ export interface StoredLongChain {
   perLine?: number[];
 }
 
+/** How many records the chain starting at record `first` has. */
+function recordCount(records: Int32Array, first: number): number {
+  const count = records.length / REF;
+  let n = 0;
+  for (let at = first; at >= 0; at = records[at * REF + 2]!, n++) if (at >= count || n > count) throw new BadEntry("bad line records");
+  return n;
+}
+
 /** Each record of the chain starting at record `first`, in order: [start, line] pairs. */
 function chainRecords(records: Int32Array, first: number): number[] {
   const out: number[] = [];
@@ -66,28 +74,40 @@ export function encodeLongChain(c: Chain, lines: DeferredLines, first: number, f
   };
 }
 
-function positions(l: unknown, count: number): number[] {
-  if (!Array.isArray(l)) throw new BadEntry("bad chain index");
+/** Whether `l` is rule positions of a chain of `count` rules: integers, increasing, each below `count`. */
+function arePositions(l: unknown, count: number): l is number[] {
+  if (!Array.isArray(l)) return false;
   let last = -1;
-  for (const i of l) {
-    if (!Number.isInteger(i) || i <= last || i >= count) throw new BadEntry("bad chain index");
+  for (let k = 0; k < l.length; k++) {
+    const i: unknown = l[k];
+    if (typeof i !== "number" || !Number.isInteger(i) || i <= last || i >= count) return false;
     last = i;
   }
-  return l as number[];
+  return true;
 }
 
-function keyed<K>(l: unknown, count: number, isKey: (k: unknown) => k is K): Map<K, number[]> {
+function positions(l: unknown, count: number): number[] {
+  if (!arePositions(l, count)) throw new BadEntry("bad chain index");
+  return l;
+}
+
+/**
+ * A stored map ([key, positions] pairs) as the Map it was: its keys of the right kind, each
+ * once, each with rule positions. One plain loop and Map's own constructor: KUBE-SERVICES of a
+ * 10k-service dump has 10k keys, read on every run.
+ */
+function keyed<K>(l: unknown, count: number, numbers: boolean): Map<K, number[]> {
   if (!Array.isArray(l)) throw new BadEntry("bad chain index");
-  const m = new Map<K, number[]>();
-  for (const e of l) {
-    if (!Array.isArray(e) || e.length !== 2 || !isKey(e[0]) || m.has(e[0])) throw new BadEntry("bad chain index");
-    m.set(e[0], positions(e[1], count));
+  for (let k = 0; k < l.length; k++) {
+    const e: unknown = l[k];
+    if (!Array.isArray(e) || e.length !== 2) throw new BadEntry("bad chain index");
+    const key: unknown = e[0];
+    if (!(typeof key === "number" ? Number.isInteger(key) : !numbers && typeof key === "string") || !arePositions(e[1], count)) throw new BadEntry("bad chain index");
   }
+  const m = new Map<K, number[]>(l as [K, number[]][]);
+  if (m.size !== l.length) throw new BadEntry("bad chain index");
   return m;
 }
-
-const isDstKey = (k: unknown): k is string | number => typeof k === "string" || Number.isInteger(k);
-const isPort = (k: unknown): k is number => Number.isInteger(k);
 
 /**
  * The facts of a long chain stored as `s`: `count` rules named `name`, its first record `first`
@@ -97,14 +117,15 @@ const isPort = (k: unknown): k is number => Number.isInteger(k);
  */
 export function readLongChain(s: StoredLongChain, count: number, name: string, first: number, records: Int32Array, linesOf: (records: Int32Array) => DeferredLines): (rules: ChainRules) => ChainFacts {
   if (!s || typeof s !== "object" || first < 0) throw new BadEntry("bad chain index");
-  const index: ChainIndex = { always: positions(s.always, count), byDst: keyed(s.byDst, count, isDstKey), byDport: keyed(s.byDport, count, isPort) };
-  const recs = chainRecords(records, first);
-  const nLines = recs.length / 2;
+  const index: ChainIndex = { always: positions(s.always, count), byDst: keyed(s.byDst, count, false), byDport: keyed(s.byDport, count, true) };
+  const nLines = recordCount(records, first);
   const perLine = s.perLine;
   if (perLine !== undefined && (!Array.isArray(perLine) || perLine.length !== nLines || perLine.some((n) => !Number.isInteger(n) || n < 0) || perLine.reduce((a, b) => a + b, 0) !== count)) throw new BadEntry("bad chain lines");
   if (perLine === undefined && nLines !== count) throw new BadEntry("bad chain lines");
   return (rules) => {
     let single: DeferredLines | undefined;
+    /** The chain's records, [start, line] pairs, made when a rule is first bound. */
+    let recs: number[] = [];
     /** Each rule's line, and its place among that line's rules (made on first use, when lines do not give one rule each). */
     let lineOf: Int32Array | undefined;
     let nthOf: Int32Array | undefined;
@@ -113,6 +134,7 @@ export function readLongChain(s: StoredLongChain, count: number, name: string, f
       // Bound whole meanwhile (a printer read them all): the same rules.
       if (rules.loaded()) return rules.load()[i]!;
       if (!single) {
+        recs = chainRecords(records, first);
         const own = new Int32Array(nLines * REF);
         for (let k = 0; k < nLines; k++) {
           own[k * REF] = recs[2 * k]!;

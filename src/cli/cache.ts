@@ -15,16 +15,23 @@
  * Bounded: at most MAX_ENTRIES entries and MAX_BYTES bytes; after each write the least
  * recently used entries beyond either bound are removed (an entry read is marked used).
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync, type BigIntStats } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 import type { InputCache, InputResult, ReadInputOptions } from "../inputs.js";
 import { decodeResult, encodeResult } from "./cache-format.js";
 import { BadEntry } from "./cache-errors.js";
+import { encodeIdentity, IDENTITY_SUFFIX, identityOf, identityPath, readTrusted, sameIdentity, settled, textFacts, type FileIdentity } from "./cache-identity.js";
+import { BYTES_PER_LINE } from "./bounded-read.js";
+import { crc32 } from "./cache-crc.js";
+
+export { crc32Here } from "./cache-crc.js";
 
 export const MAX_ENTRIES = 32;
 export const MAX_BYTES = 512 * 1024 * 1024;
+/** Identity records (cli/cache-identity.ts) kept: a few lines each. */
+export const MAX_IDENTITIES = 4 * MAX_ENTRIES;
 /** Temporary files older than this were left by a writer that died: removed when cleaning up. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
@@ -34,36 +41,21 @@ const MAGIC = "netfate-cache 2\n";
 // Loaded when a cache is used, not by every command that could take one (start-up).
 const require = createRequire(import.meta.url);
 let crypto: typeof import("node:crypto") | undefined;
-let zlib: typeof import("node:zlib") | undefined;
 
 function createHash(algorithm: string): import("node:crypto").Hash {
   crypto ??= require("node:crypto") as typeof import("node:crypto");
   return crypto.createHash(algorithm);
 }
 
-function crc32(data: Uint8Array): number {
-  zlib ??= require("node:zlib") as typeof import("node:zlib");
-  // zlib.crc32 came with Node 20.15; earlier 20s (which package.json admits) compute it here.
-  return typeof zlib.crc32 === "function" ? zlib.crc32(data) : crc32Here(data);
-}
-
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 (IEEE 802.3, reflected, the one zlib computes), a table of the 256 byte values. */
-export function crc32Here(data: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 const SUFFIX = ".entry";
+
+function statOf(path: string): BigIntStats | undefined {
+  try {
+    return statSync(path, { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
 
 interface Header {
   key: string;
@@ -114,9 +106,24 @@ export function buildId(): string {
 }
 
 /** The key of reading `text` with `opts`: every option that changes the result, and the text's hash. */
-export function entryKey(text: string, opts: ReadInputOptions): string {
+export function entryKey(text: string, opts: ReadInputOptions, hash = textHash(text)): string {
   const o = { file: opts.file, format: opts.format ?? "auto", family: opts.family ?? null, table: opts.table ?? null, deferRules: opts.deferRules ?? true };
-  return `${buildId()}\n${JSON.stringify(o)}\n${textHash(text)}`;
+  return `${buildId()}\n${JSON.stringify(o)}\n${hash}`;
+}
+
+/**
+ * An entry's file name: a hash of its key that needs no cryptography (the key itself is
+ * stored in the entry and compared, so two keys with one name only make one parse again).
+ * Two 32-bit FNV-1a hashes of different seeds, 16 hex digits.
+ */
+function nameOf(key: string): string {
+  let a = 0x811c9dc5, b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
 }
 
 /**
@@ -132,17 +139,66 @@ export function textHash(text: string): string {
 
 export class FileCache implements InputCache {
   private usable = true;
+  /** Texts whose hash is known: hashed here, or read by their file's identity (`recorded`). */
+  private readonly known: { text: string; hash: string; recorded: boolean }[] = [];
+  /** Texts read as usual from a file whose identity is recorded once their hash is known. */
+  private readonly pending: { text: string; id: FileIdentity }[] = [];
+  /** How the texts this cache was asked about were known: by their file's identity, or hashed. */
+  readonly counts = { trusted: 0, hashed: 0 };
 
-  /** `note`: one line for the user (a corrupt entry, a directory that cannot be used). */
-  constructor(readonly dir: string, private readonly note: (message: string) => void) {}
+  /**
+   * `note`: one line for the user (a corrupt entry, a directory that cannot be used); `now`:
+   * the clock that tells whether a file's times are settled (tests give a later one).
+   */
+  constructor(readonly dir: string, private readonly note: (message: string) => void, private readonly now: () => number = Date.now) {}
 
   private pathOf(key: string): string {
-    return join(this.dir, createHash("sha256").update(key).digest("hex").slice(0, 40) + SUFFIX);
+    return join(this.dir, nameOf(key) + SUFFIX);
+  }
+
+  /**
+   * The text of the regular file `path` (at most `limit` bytes), and its hash when a record
+   * knows the file's identity (cli/cache-identity.ts); else `read()` reads it as usual, and a
+   * file whose identity held still while it was read is recorded once its text is hashed.
+   */
+  readFile(path: string, limit: number, read: () => string, duringRead?: () => void): string {
+    const trusted = this.usable ? readTrusted(path, this.dir, limit, Math.floor(limit / BYTES_PER_LINE), duringRead) : undefined;
+    if (trusted) {
+      this.known.push({ text: trusted.text, hash: trusted.facts.hash, recorded: true });
+      return trusted.text;
+    }
+    const before = statOf(path);
+    const text = read();
+    const after = statOf(path);
+    if (before?.isFile() && after && sameIdentity(identityOf(before), identityOf(after)) && settled(identityOf(after), this.now())) this.pending.push({ text, id: identityOf(after) });
+    return text;
+  }
+
+  /**
+   * The text's hash: known from its file's identity, else computed (and its file's identity
+   * recorded). `toStore`: for the key of an entry about to be written, always computed: what a
+   * record says is used to look up, never to file a result.
+   */
+  private hashOf(text: string, toStore = false): string {
+    const known = this.known.find((k) => k.text === text && !(toStore && k.recorded));
+    if (known) {
+      if (known.recorded) this.counts.trusted++;
+      return known.hash;
+    }
+    this.counts.hashed++;
+    const hash = textHash(text);
+    this.known.push({ text, hash, recorded: false });
+    const k = this.pending.findIndex((p) => p.text === text);
+    if (k >= 0) {
+      const { id } = this.pending.splice(k, 1)[0]!;
+      this.writeFile(identityPath(this.dir, id), Buffer.from(encodeIdentity(id, textFacts(text, hash)), "latin1"));
+    }
+    return hash;
   }
 
   get(text: string, opts: ReadInputOptions): InputResult | undefined {
     if (!this.usable) return undefined;
-    const key = entryKey(text, opts);
+    const key = entryKey(text, opts, this.hashOf(text));
     const path = this.pathOf(key);
     let data: Buffer;
     try {
@@ -201,20 +257,26 @@ export class FileCache implements InputCache {
       return;
     }
     if (body.length > MAX_BYTES) return;
-    const key = entryKey(text, opts);
+    const key = entryKey(text, opts, this.hashOf(text, true));
     const header = Buffer.from(MAGIC + JSON.stringify({ key, json, bytes: body.length, crc: crc32(body) } satisfies Header) + "\n");
     const path = this.pathOf(key);
+    if (this.writeFile(path, header, body)) this.evict(path);
+  }
+
+  /** Writes a file of the cache whole or not at all (a temporary file renamed into place); false when it cannot. */
+  private writeFile(path: string, ...parts: Buffer[]): boolean {
+    if (!this.usable) return false;
     const temp = join(this.dir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
     try {
       mkdirSync(this.dir, { recursive: true });
       const fd = openSync(temp, "wx", 0o644);
       try {
-        writeSync(fd, header);
-        writeSync(fd, body);
+        for (const p of parts) writeSync(fd, p);
       } finally {
         closeSync(fd);
       }
       renameSync(temp, path);
+      return true;
     } catch (e) {
       try {
         unlinkSync(temp);
@@ -223,9 +285,8 @@ export class FileCache implements InputCache {
       }
       this.usable = false;
       this.note(`cannot write to the cache directory ${this.dir}: ${(e as Error).message}; going on without it`);
-      return;
+      return false;
     }
-    this.evict(path);
   }
 
   /** Removes the least recently used entries beyond the bounds (never `keep`), and stale temporary files. */
@@ -233,12 +294,14 @@ export class FileCache implements InputCache {
     try {
       const now = Date.now();
       const entries: { path: string; size: number; used: number }[] = [];
+      const identities: { path: string; used: number }[] = [];
       for (const name of readdirSync(this.dir)) {
         const path = join(this.dir, name);
         if (name.endsWith(SUFFIX)) {
           const st = statSync(path);
           entries.push({ path, size: st.size, used: st.mtimeMs });
-        } else if (name.startsWith(".tmp-") && now - statSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path);
+        } else if (name.endsWith(IDENTITY_SUFFIX)) identities.push({ path, used: statSync(path).mtimeMs });
+        else if (name.startsWith(".tmp-") && now - statSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path);
       }
       entries.sort((a, b) => (a.path === keep ? -1 : b.path === keep ? 1 : b.used - a.used));
       let bytes = 0;
@@ -246,6 +309,8 @@ export class FileCache implements InputCache {
         if (k > 0 && (k >= MAX_ENTRIES || bytes + e.size > MAX_BYTES)) unlinkSync(e.path);
         else bytes += e.size;
       });
+      // Written when a file is read as usual: the oldest go first.
+      identities.sort((a, b) => b.used - a.used).slice(MAX_IDENTITIES).forEach((i) => unlinkSync(i.path));
     } catch {
       // Another process may be cleaning up at the same time: the next write tries again.
     }

@@ -58,15 +58,19 @@ export class InputReader {
   readonly cache: InputCache | undefined;
   private readonly texts = new Map<string, string>();
   private readonly bundles = new Map<string, BundleTexts>();
-  constructor(private readonly io: CommandIO, args: ParsedArgs) {
+  /** `cache`: the one --cache (NETFATE_CACHE) names, unless a test gives its own. */
+  constructor(private readonly io: CommandIO, args: ParsedArgs, cache: InputCache | undefined = cacheOf(args, io)) {
     const v = flagValue(args, "max-input-size");
     this.limit = v === undefined ? DEFAULT_MAX_INPUT : parseSize("max-input-size", v);
-    this.cache = cacheOf(args, io);
+    this.cache = cache;
   }
 
   read(file: string): string {
+    // stdin has no identity a cache could know it by: it is hashed whenever it is looked up.
     if (file === "-") return this.io.readStdin(this.limit);
-    return this.cached(file, () => readRegularFile(file, { limit: this.limit, directoryHint: "use --bundle for a collect directory" }));
+    const read = () => readRegularFile(file, { limit: this.limit, directoryHint: "use --bundle for a collect directory" });
+    // A file the cache knows by its identity is read without being hashed (cli/cache-identity.ts).
+    return this.cached(file, this.cache instanceof FileCache ? () => (this.cache as FileCache).readFile(file, this.limit, read) : read);
   }
 
   /** A collect bundle's texts, read once. */

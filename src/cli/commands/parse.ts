@@ -12,6 +12,7 @@ import { toJson } from "../render-json.js";
 import { unknownExtensions } from "../../model/chain-rules.js";
 import type { CommandIO } from "../io.js";
 import { CACHE_FLAG, InputReader, MAX_INPUT_FLAG, refuseSecondStdin } from "../load.js";
+import { storedTableCounts } from "../cache-format.js";
 
 export const parseFlags: FlagSpec[] = [
   { name: "format", value: true, help: `input format: auto (default), ${INPUT_FORMATS.join(", ")}` },
@@ -42,6 +43,14 @@ function rulesetCounts(rs: Ruleset): Pick<Summary, "tables" | "chains" | "rules"
   let rules = 0;
   const unknown = new Set<string>();
   for (const t of rs.tables) {
+    // A table read from --cache is counted from its stored form, without making its chains.
+    const stored = storedTableCounts(t);
+    if (stored) {
+      chains += stored.chains;
+      rules += stored.rules;
+      for (const u of stored.unknown) unknown.add(u);
+      continue;
+    }
     chains += t.chains.length;
     for (const c of t.chains) {
       // Answered without binding deferred rules, or making their digests.
