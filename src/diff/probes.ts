@@ -4,7 +4,7 @@
  * the rules that jump there.
  */
 import type { AddressMatch, Family } from "../model/ast.js";
-import { bigIntToIp, ipToBigInt, ipToNum, numText } from "../model/address.js";
+import { bigIntToIp, ipToBigInt, ipToNum, ipv4Text, numText } from "../model/address.js";
 import type { WitnessFields } from "../extensions/types.js";
 
 /** Members tried per set: enough for the boundaries a set draws, not a walk of a 100k-member set. */
@@ -45,6 +45,10 @@ export function offset(ip: string, by: bigint, family: Family): string | undefin
 
 /** Inside address, and the boundary addresses: network, last, one before and one past. */
 export function netEdges(m: AddressMatch, family: Family): { inside?: string; outside?: string; edges: string[] } {
+  if (family === "ipv4" && m.prefixLength !== null) {
+    const a = ipToNum(m.address, family);
+    if (typeof a === "number") return ipv4NetEdges(a, m.prefixLength);
+  }
   const addr = toBig(m.address, family);
   if (addr === undefined || m.prefixLength === null) return { inside: m.address, edges: [m.address] };
   const size = 1n << BigInt(BITS[family] - m.prefixLength);
@@ -56,6 +60,22 @@ export function netEdges(m: AddressMatch, family: Family): { inside?: string; ou
   // A host inside, not the network address: some paths treat that one specially.
   const inside = size > 2n ? at(net + 1n) : at(net);
   const outside = at(last + 1n) ?? at(net - 1n);
+  return { ...(inside ? { inside } : {}), ...(outside ? { outside } : {}), edges };
+}
+
+/**
+ * netEdges of an IPv4 address (as an unsigned 32-bit number) in plain numbers: every rule's
+ * addresses are read so, and BigInt arithmetic was most of the search's cost per address.
+ * Exact: every value stays below 2^33.
+ */
+function ipv4NetEdges(addr: number, prefixLength: number): { inside?: string; outside?: string; edges: string[] } {
+  const size = 2 ** (32 - prefixLength);
+  const net = addr - (addr % size);
+  const at = (n: number) => (n < 0 || n > 0xffffffff ? undefined : ipv4Text(n));
+  const last = net + size - 1;
+  const edges = [at(net), at(net + 1), at(last), at(net - 1), at(last + 1)].filter((x): x is string => x !== undefined);
+  const inside = size > 2 ? at(net + 1) : at(net);
+  const outside = at(last + 1) ?? at(net - 1);
   return { ...(inside ? { inside } : {}), ...(outside ? { outside } : {}), edges };
 }
 
