@@ -6,7 +6,7 @@
 import type { NftConst, NftExpr, NftMatch, NftSetLiteral, NftSetRef } from "../../model/nft.js";
 import { compileSet, type CompiledSet } from "./sets.js";
 import { lookup } from "./sets.js";
-import { BITMASK_TYPES, constScalar, type PartialBits, type Val, type XVal } from "./values.js";
+import { anyBits, BITMASK_TYPES, constScalar, isInt, type PartialBits, type Scalar, type Val, type XVal } from "./values.js";
 import type { NftEnv } from "./expr/env.js";
 import { findElement } from "./expr/lookup.js";
 
@@ -26,7 +26,7 @@ export interface Plan {
   /** `exists` / `missing`: whether the expression should have found something. */
   want: boolean | undefined;
   /** A bitmask type's "any of these bits" (implicit) or "none of them" (!=). */
-  bits: bigint | undefined;
+  bits: number | bigint | undefined;
   ordering: boolean;
   /** A constant, prefix, range or concatenation of them, as a one-element set. */
   literal: CompiledSet | undefined;
@@ -48,8 +48,8 @@ function makePlan(m: NftMatch): Plan {
     set,
     badSetOp: set && m.op !== "implicit" && m.op !== "==" && m.op !== "!=",
     ifIndex: isConst && r.type !== "boolean" && typeof r.value !== "string",
-    want: isConst && r.type === "boolean" ? constScalar(r) !== 0n : undefined,
-    bits: isConst && BITMASK_TYPES.has(r.type) && (m.op === "implicit" || m.op === "!=") ? (constScalar(r) as bigint) : undefined,
+    want: isConst && r.type === "boolean" ? constScalar(r) !== 0 : undefined,
+    bits: isConst && BITMASK_TYPES.has(r.type) && (m.op === "implicit" || m.op === "!=") ? bitsOf(constScalar(r)) : undefined,
     ordering: m.op === "<" || m.op === ">" || m.op === "<=" || m.op === ">=",
     literal: literal(r) ? compileSet("value", [{ key: r }]) : undefined,
   };
@@ -61,7 +61,10 @@ function literal(e: NftExpr): boolean {
   return e.kind === "concat" && e.parts.every(literal);
 }
 
-const truthy = (v: Val): boolean => (typeof v === "bigint" ? v !== 0n : typeof v === "string" ? v !== "" : v.length > 0);
+/** A bitmask constant's bits (a name there, which no reader gives, tests nothing, as before). */
+const bitsOf = (v: Scalar): number | bigint | undefined => (isInt(v) ? v : undefined);
+
+const truthy = (v: Val): boolean => (typeof v === "number" ? v !== 0 : typeof v === "bigint" ? v !== 0n : typeof v === "string" ? v !== "" : v.length > 0);
 
 /** The test of `m` (its plan, planOf's) on its left side's value. */
 export function relational(m: NftMatch, plan: Plan, left: Val, env: NftEnv): Test {
@@ -82,16 +85,17 @@ export function relational(m: NftMatch, plan: Plan, left: Val, env: NftEnv): Tes
     // `exists` / `missing`: whether the expression found anything.
     return (truthy(left) === plan.want) !== negate;
   }
-  if (plan.bits !== undefined && typeof left === "bigint") {
+  if (plan.bits !== undefined && isInt(left)) {
     // nft compiles both to a masked compare: any of the bits (implicit), none of them (!=).
-    return ((left & plan.bits) !== 0n) !== negate;
+    return anyBits(left, plan.bits) !== negate;
   }
   if (plan.ordering) {
     const rv = rightValue(r, env);
     if (!("val" in rv)) return "absent" in rv ? false : rv;
     const a = left;
     const b = rv.val;
-    if (typeof a !== "bigint" || typeof b !== "bigint") return { indeterminate: `${m.op} between values that are not numbers` };
+    if (!isInt(a) || !isInt(b)) return { indeterminate: `${m.op} between values that are not numbers` };
+    // (A number and a bigint compare exactly: values of either representation order as integers.)
     return m.op === "<" ? a < b : m.op === ">" ? a > b : m.op === "<=" ? a <= b : a >= b;
   }
   if (plan.literal) return (lookup(plan.literal, left) !== undefined) !== negate;
@@ -108,8 +112,9 @@ export function relational(m: NftMatch, plan: Plan, left: Val, env: NftEnv): Tes
 export function partialTest(m: NftMatch, p: PartialBits): boolean | undefined {
   const r = m.right;
   if (r.kind !== "const") return undefined;
-  const want = constScalar(r);
-  if (typeof want !== "bigint") return undefined;
+  const c = constScalar(r);
+  if (!isInt(c)) return undefined;
+  const want = BigInt(c);
   const negate = m.op === "!=";
   const known = ~p.unknown;
   if (BITMASK_TYPES.has(r.type) && (m.op === "implicit" || m.op === "!=")) {

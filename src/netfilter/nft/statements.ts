@@ -16,7 +16,7 @@ import { partialTest, planOf, relational, type Plan } from "./relational.js";
 import { readerOf } from "./expr/index.js";
 import { findElement } from "./expr/lookup.js";
 import { changeElement, changedElement } from "./set-state.js";
-import { constScalar, type Choice, type Val, type XVal } from "./values.js";
+import { constScalar, int, isInt, type Choice, type Val, type XVal } from "./values.js";
 import { elementText, exprText, stmtText } from "./rule-text.js";
 
 export type StmtResult =
@@ -254,8 +254,8 @@ function log(prefix: string | undefined, level: string | undefined, group: numbe
 /** An address from a constant or a number (map values are numbers). */
 function addressText(v: Val, family: "ipv4" | "ipv6"): string | undefined {
   if (typeof v === "string") return v;
-  if (typeof v !== "bigint") return undefined;
-  const n = bigIntToIp(v, family);
+  if (!isInt(v)) return undefined;
+  const n = bigIntToIp(BigInt(v), family);
   return n === undefined ? undefined : numText(n);
 }
 
@@ -271,7 +271,7 @@ function natRange(s: NftNat, env: StmtEnv): NatRange | StmtResult {
     return undefined;
   };
   const setPort = (lo: Val, hi: Val): StmtResult | undefined => {
-    if (typeof lo !== "bigint" || typeof hi !== "bigint") return { kind: "unknown-action", why: `${stmtText(s)}: the port is not a number` };
+    if (!isInt(lo) || !isInt(hi)) return { kind: "unknown-action", why: `${stmtText(s)}: the port is not a number` };
     r.minPort = Number(lo);
     r.maxPort = Number(hi);
     return undefined;
@@ -279,10 +279,11 @@ function natRange(s: NftNat, env: StmtEnv): NatRange | StmtResult {
   const span = (e: NftExpr): { lo: Val; hi: Val } | StmtResult => {
     if (e.kind === "range") return { lo: constScalar(e.lo), hi: constScalar(e.hi) };
     if (e.kind === "prefix") {
-      const b = constScalar(e.base);
-      if (typeof b !== "bigint") return { kind: "unknown-action", why: `${stmtText(s)}: a prefix of a name` };
+      const c = constScalar(e.base);
+      if (!isInt(c)) return { kind: "unknown-action", why: `${stmtText(s)}: a prefix of a name` };
+      const b = BigInt(c);
       const host = BigInt((fam === "ipv4" ? 32 : 128) - e.len);
-      return { lo: b & ~((1n << host) - 1n), hi: b | ((1n << host) - 1n) };
+      return { lo: int(b & ~((1n << host) - 1n)), hi: int(b | ((1n << host) - 1n)) };
     }
     const v = valueOf(e, env, s);
     if (!("val" in v)) return v;
@@ -346,7 +347,7 @@ function mangle(s: Extract<NftStmt, { kind: "mangle" }>, env: StmtEnv): StmtResu
   if (!("val" in v)) return asAction(v);
   const t = s.target;
   const pkt = env.br.pkt;
-  const n = typeof v.val === "bigint" ? Number(v.val & 0xffffffffn) : undefined;
+  const n = isInt(v.val) ? u32(v.val) : undefined;
   if (t.kind === "meta" && t.key === "mark" && n !== undefined) {
     pkt.mark = n >>> 0;
     return NEXT;
@@ -365,8 +366,13 @@ function mangle(s: Extract<NftStmt, { kind: "mangle" }>, env: StmtEnv): StmtResu
     return NEXT;
   }
   // Header fields (dscp, ttl, priority...) netfate does not follow further: listed on the step.
-  env.br.notes.push({ kind: "rewrite", field: exprText(t), value: typeof v.val === "bigint" ? Number(v.val) : String(v.val) });
+  env.br.notes.push({ kind: "rewrite", field: exprText(t), value: isInt(v.val) ? Number(v.val) : String(v.val) });
   return NEXT;
+}
+
+/** The low 32 bits of an integer (a mark register's width). */
+function u32(v: number | bigint): number {
+  return typeof v === "number" && v >= 0 && v <= 0xffffffff ? v : Number(BigInt(v) & 0xffffffffn);
 }
 
 function setop(s: Extract<NftStmt, { kind: "setop" }>, env: StmtEnv): StmtResult {
