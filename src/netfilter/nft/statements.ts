@@ -16,7 +16,7 @@ import { partialTest, planOf, relational, type Plan } from "./relational.js";
 import { readerOf } from "./expr/index.js";
 import { findElement } from "./expr/lookup.js";
 import { changeElement, changedElement } from "./set-state.js";
-import { constScalar, int, isInt, type Choice, type Val, type XVal } from "./values.js";
+import { constScalar, int, isInt, type Choice, type Scalar, type Val, type XVal } from "./values.js";
 import { elementText, exprText, stmtText } from "./rule-text.js";
 
 export type StmtResult =
@@ -67,6 +67,17 @@ function fromX(v: XVal, s: NftStmt): { val: Val } | StmtResult {
   if ("absent" in v) return { kind: "break", failed: () => `${stmtText(s)} (${v.absent})` };
   if ("choose" in v) return { kind: "choose", choices: v.choose, expr: v.expr };
   return { kind: "unknown-test", why: v.indeterminate };
+}
+
+/** A verdict map's verdict for the key's value. */
+function vmapOf(s: Extract<NftStmt, { kind: "vmap" }>, key: Val, env: StmtEnv): StmtResult {
+  const f = findElement(s.map, key, env);
+  if ("indeterminate" in f) return { kind: "unknown-action", why: f.indeterminate };
+  // No element: the rule stops, its later statements unrun (checked in a netns).
+  if (!f.found || !f.element) return failedAt(s);
+  const d = f.element.data;
+  if (!d || d.kind !== "verdict") return { kind: "unknown-action", why: `the element ${elementText(f.element)} holds no verdict` };
+  return verdictOf(d, f.element);
 }
 
 /** An undecided value in a statement that acts (a verdict map's key, a NAT address): the action may decide the fate. */
@@ -144,9 +155,37 @@ export function prepareStmt(s: NftStmt): PreparedStmt {
     }
     case "counter":
       return () => NEXT;
+    case "vmap":
+      return prepareVmap(s);
     default:
       return (env) => runStmt(s, env);
   }
+}
+
+/** Expressions that read one field and nest nothing: their value is never a list. */
+const isLeaf = (e: NftExpr): boolean => e.kind === "payload" || e.kind === "meta" || e.kind === "ct";
+
+/**
+ * A verdict map keyed by a concatenation of header fields (kube-proxy's `ip daddr . meta
+ * l4proto . th dport vmap @service-ips`): the parts read into one list the statement keeps, in
+ * place of a new list and its value per packet. The lookup keeps nothing of the key (the set
+ * state words it as a string), and a walk never runs a statement inside another, so the list
+ * is free again when the statement returns.
+ */
+function prepareVmap(s: Extract<NftStmt, { kind: "vmap" }>): PreparedStmt {
+  const key = s.key;
+  if (key.kind !== "concat" || !key.parts.every(isLeaf)) return (env) => runStmt(s, env);
+  const readers = key.parts.map(readerOf);
+  const parts: Scalar[] = readers.map(() => 0);
+  return (env) => {
+    for (let i = 0; i < readers.length; i++) {
+      const v = readers[i]!(env);
+      // As the concatenation's own evaluation: the first part without a value decides.
+      if (!("val" in v)) return asAction(fromX(v, s) as StmtResult);
+      parts[i] = v.val as Scalar;
+    }
+    return vmapOf(s, parts, env);
+  };
 }
 
 export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
@@ -158,13 +197,7 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
     case "vmap": {
       const k = valueOf(s.key, env, s);
       if (!("val" in k)) return asAction(k);
-      const f = findElement(s.map, k.val, env);
-      if ("indeterminate" in f) return { kind: "unknown-action", why: f.indeterminate };
-      // No element: the rule stops, its later statements unrun (checked in a netns).
-      if (!f.found || !f.element) return failedAt(s);
-      const d = f.element.data;
-      if (!d || d.kind !== "verdict") return { kind: "unknown-action", why: `the element ${elementText(f.element)} holds no verdict` };
-      return verdictOf(d, f.element);
+      return vmapOf(s, k.val, env);
     }
     case "counter":
       return NEXT;

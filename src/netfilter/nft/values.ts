@@ -133,7 +133,11 @@ export function fieldVal(n: number): { val: Val } {
   return { val: intOf(n) };
 }
 
-const smallVals: Array<{ val: Val }> = [];
+/**
+ * Filled with holes' stand-in up front: an array first written at index 40000 (a source port)
+ * would keep its elements in a dictionary, each read a hash lookup.
+ */
+const smallVals: Array<{ val: Val } | undefined> = new Array<{ val: Val } | undefined>(0x10000).fill(undefined);
 
 /**
  * An IPv4 or IPv6 address as an expression's value (IPv4 always a number), or undefined when
