@@ -5,7 +5,7 @@
  */
 import type { NftConst, NftExpr, NftMatch, NftSetLiteral, NftSetRef } from "../../model/nft.js";
 import { compileSet, type CompiledSet } from "./sets.js";
-import { lookup } from "./sets.js";
+import { lookup, loneInterval } from "./sets.js";
 import { anyBits, BITMASK_TYPES, constScalar, isInt, type PartialBits, type Scalar, type Val, type XVal } from "./values.js";
 import type { NftEnv } from "./expr/env.js";
 import { findElement } from "./expr/lookup.js";
@@ -30,6 +30,11 @@ export interface Plan {
   ordering: boolean;
   /** A constant, prefix, range or concatenation of them, as a one-element set. */
   literal: CompiledSet | undefined;
+  /**
+   * The literal's test without the set, where it is one value (not a wildcard name) or one
+   * interval: what the lookup would answer for a number or a name on the left, in a compare.
+   */
+  one: { kind: "value"; v: Scalar } | { kind: "interval"; lo: number | bigint; hi: number | bigint } | undefined;
 }
 
 const PLANS = new WeakMap<NftMatch, Plan>();
@@ -42,6 +47,7 @@ export function planOf(m: NftMatch): Plan {
 
 function makePlan(m: NftMatch): Plan {
   const r = m.right;
+  const lit = literal(r) ? compileSet("value", [{ key: r }]) : undefined;
   const set = r.kind === "set" || r.kind === "setref";
   const isConst = r.kind === "const";
   return {
@@ -51,8 +57,24 @@ function makePlan(m: NftMatch): Plan {
     want: isConst && r.type === "boolean" ? constScalar(r) !== 0 : undefined,
     bits: isConst && BITMASK_TYPES.has(r.type) && (m.op === "implicit" || m.op === "!=") ? bitsOf(constScalar(r)) : undefined,
     ordering: m.op === "<" || m.op === ">" || m.op === "<=" || m.op === ">=",
-    literal: literal(r) ? compileSet("value", [{ key: r }]) : undefined,
+    literal: lit,
+    one: lit === undefined || lit.problems.length ? undefined
+      : r.kind === "const" ? (r.wildcard ? undefined : { kind: "value", v: constScalar(r) })
+      : r.kind === "prefix" || r.kind === "range" ? intervalOf(loneInterval(lit)) : undefined,
   };
+}
+
+const intervalOf = (x: { lo: number | bigint; hi: number | bigint } | undefined): Plan["one"] => (x ? { kind: "interval", lo: x.lo, hi: x.hi } : undefined);
+
+/**
+ * The literal's test on a number or a name (a list, a bigint: through the lookup). Values have
+ * one representation each (values.ts), so the lookup's keys are equal exactly when the values
+ * are; a name is never in an interval.
+ */
+function oneTest(one: NonNullable<Plan["one"]>, left: Val): boolean | undefined {
+  if (typeof left === "number") return one.kind === "value" ? left === one.v : one.lo <= left && left <= one.hi;
+  if (typeof left === "string") return one.kind === "value" ? left === one.v : false;
+  return undefined;
 }
 
 /** Whether every leaf of `e` is a literal a set element may hold. */
@@ -98,7 +120,10 @@ export function relational(m: NftMatch, plan: Plan, left: Val, env: NftEnv): Tes
     // (A number and a bigint compare exactly: values of either representation order as integers.)
     return m.op === "<" ? a < b : m.op === ">" ? a > b : m.op === "<=" ? a <= b : a >= b;
   }
-  if (plan.literal) return (lookup(plan.literal, left) !== undefined) !== negate;
+  if (plan.literal) {
+    const t = plan.one !== undefined ? oneTest(plan.one, left) : undefined;
+    return (t ?? lookup(plan.literal, left) !== undefined) !== negate;
+  }
   const rv = rightValue(r, env);
   if (!("val" in rv)) return "absent" in rv ? false : rv;
   return (sameVal(left, rv.val)) !== negate;

@@ -221,6 +221,17 @@ function lookupExact(root: Level, parts: readonly Scalar[]): number | undefined 
   return undefined;
 }
 
+/**
+ * The interval of a set that is one interval and nothing else (`ip daddr 10.96.0.0/12` as its
+ * test's one-element set), or undefined.
+ */
+export function loneInterval(set: CompiledSet): { lo: Int; hi: Int } | undefined {
+  const root = set.root;
+  if (set.width !== 1 || root.exact.size !== 0 || root.prefixes.length !== 0 || root.intervals.length !== 1) return undefined;
+  const x = root.intervals[0]!;
+  return Array.isArray(x.next) ? { lo: x.lo, hi: x.hi } : undefined;
+}
+
 /** The first element (in set order) whose key holds `v`, or undefined. */
 export function lookup(set: CompiledSet, v: Val): number | undefined {
   if (!Array.isArray(v)) return lookupOne(set.root, v as Scalar);
