@@ -37,8 +37,8 @@ export interface NftCompiledRule {
    * as a test.
    */
   prepared: PreparedStmt[] | undefined;
-  /** The place its steps name, for the base chain last walked to it (run.ts; most rules are reached from one). */
-  place: { base: NftBase; nft: NonNullable<Step["nft"]> } | undefined;
+  /** The place its steps name (with each map element it chose), for the base chain last walked to it (run.ts; most rules are reached from one). */
+  place: { base: NftBase; nft: NonNullable<Step["nft"]>; byElement: Map<string, NonNullable<Step["nft"]>> | undefined } | undefined;
   /** Its nat statement's step word (DNAT, MASQUERADE...), found the first time it sets NAT up (run.ts). */
   natWord: string | undefined;
 }

@@ -394,14 +394,14 @@ type StepPlace = NonNullable<Step["nft"]>;
 const PLACES = new WeakMap<NftBase, Map<NftCompiledRule | undefined, { plain?: StepPlace; byElement?: Map<string, StepPlace> }>>();
 
 function stepPlace(base: NftBase, cr: NftCompiledRule | undefined, element: string | undefined): StepPlace {
-  if (cr && element === undefined) {
-    const at = cr.place;
-    if (at !== undefined && at.base === base) return at.nft;
-    const nft = placeIn(base, cr, undefined);
-    cr.place = { base, nft };
-    return nft;
-  }
-  return placeIn(base, cr, element);
+  if (!cr) return placeIn(base, cr, element);
+  let at = cr.place;
+  if (at === undefined || at.base !== base) cr.place = at = { base, nft: placeIn(base, cr, undefined), byElement: undefined };
+  if (element === undefined) return at.nft;
+  const byElement = (at.byElement ??= new Map());
+  let p = byElement.get(element);
+  if (!p) byElement.set(element, (p = placeIn(base, cr, element)));
+  return p;
 }
 
 function placeIn(base: NftBase, cr: NftCompiledRule | undefined, element: string | undefined): StepPlace {

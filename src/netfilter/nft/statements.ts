@@ -6,7 +6,7 @@
  */
 import type { EvalEnv, MatchResult } from "../../model/evaluation.js";
 import type { IpsetView } from "../../model/evaluation.js";
-import type { NftElement, NftExpr, NftLimit, NftMatch, NftNat, NftQuota, NftStmt, NftVerdictCode } from "../../model/nft.js";
+import type { NftElement, NftExpr, NftLimit, NftMatch, NftNat, NftQuota, NftSetLiteral, NftStmt, NftVerdictCode } from "../../model/nft.js";
 import { bigIntToIp, numText } from "../../model/address.js";
 import { kernelLogLine, natChoice, quotaHasBytes, rateLimitHasTokens } from "../../extensions/nft-effects.js";
 import { natBinding } from "../nat.js";
@@ -15,6 +15,8 @@ import type { NftEnv } from "./expr/env.js";
 import { partialTest, planOf, relational, type Plan } from "./relational.js";
 import { readerOf } from "./expr/index.js";
 import { findElement } from "./expr/lookup.js";
+import { literalSet } from "./compile.js";
+import { lookup, type CompiledSet } from "./sets.js";
 import { changeElement, changedElement } from "./set-state.js";
 import { constScalar, int, isInt, type Choice, type Scalar, type Val, type XVal } from "./values.js";
 import { elementText, exprText, stmtText } from "./rule-text.js";
@@ -69,15 +71,38 @@ function fromX(v: XVal, s: NftStmt): { val: Val } | StmtResult {
   return { kind: "unknown-test", why: v.indeterminate };
 }
 
+/**
+ * A verdict map written out in the rule (`numgen random mod 3 vmap { 0 : goto ..., ... }`,
+ * met by every history of a fork): its compiled set and each element's verdict at hand in
+ * the statement, in place of a side table's lookup for each. An anonymous map has no state a
+ * rule can change (only named sets have), so the lookup is vmapOf's without it.
+ */
+function prepareLiteralVmap(s: Extract<NftStmt, { kind: "vmap" }>, lit: NftSetLiteral): PreparedStmt {
+  let cs: CompiledSet | undefined;
+  const verdicts: Array<StmtResult | undefined> = [];
+  return (env) => {
+    const k = valueOf(s.key, env, s);
+    if (!("val" in k)) return asAction(k);
+    const i = lookup((cs ??= literalSet(lit)), k.val);
+    if (i === undefined) return failedAt(s);
+    return (verdicts[i] ??= elementVerdict(cs.elements[i]!));
+  };
+}
+
+/** What a verdict map's element gives. */
+function elementVerdict(el: NftElement): StmtResult {
+  const d = el.data;
+  if (!d || d.kind !== "verdict") return { kind: "unknown-action", why: `the element ${elementText(el)} holds no verdict` };
+  return verdictOf(d, el);
+}
+
 /** A verdict map's verdict for the key's value. */
 function vmapOf(s: Extract<NftStmt, { kind: "vmap" }>, key: Val, env: StmtEnv): StmtResult {
   const f = findElement(s.map, key, env);
   if ("indeterminate" in f) return { kind: "unknown-action", why: f.indeterminate };
   // No element: the rule stops, its later statements unrun (checked in a netns).
   if (!f.found || !f.element) return failedAt(s);
-  const d = f.element.data;
-  if (!d || d.kind !== "verdict") return { kind: "unknown-action", why: `the element ${elementText(f.element)} holds no verdict` };
-  return verdictOf(d, f.element);
+  return elementVerdict(f.element);
 }
 
 /** An undecided value in a statement that acts (a verdict map's key, a NAT address): the action may decide the fate. */
@@ -174,6 +199,7 @@ const isLeaf = (e: NftExpr): boolean => e.kind === "payload" || e.kind === "meta
  */
 function prepareVmap(s: Extract<NftStmt, { kind: "vmap" }>): PreparedStmt {
   const key = s.key;
+  if (s.map.kind === "set") return prepareLiteralVmap(s, s.map);
   if (key.kind !== "concat" || !key.parts.every(isLeaf)) return (env) => runStmt(s, env);
   const readers = key.parts.map(readerOf);
   const parts: Scalar[] = readers.map(() => 0);
