@@ -11,7 +11,6 @@ import { nftFamilySees } from "../../model/nft.js";
 import type { Span } from "../../model/span.js";
 import { compileSet, type CompiledSet } from "./sets.js";
 import { nftRuleText } from "./rule-text.js";
-import type { PreparedStmt } from "./statements.js";
 
 /** A load-time finding about an nft ruleset, located. */
 export interface NftProblem {
@@ -34,9 +33,10 @@ export interface NftCompiledRule {
   /**
    * The rule's statements prepared to run (statements.ts), by the first packet that reaches it:
    * kept on the rule, as a packet meets some forty rules and a side table's lookup cost as much
-   * as a test.
+   * as a test. (statements.ts's PreparedStmt[], which this module cannot name: statements.ts
+   * reads compiled sets from here.)
    */
-  prepared: PreparedStmt[] | undefined;
+  prepared: unknown;
   /** The place its steps name (with each map element it chose), for the base chain last walked to it (run.ts; most rules are reached from one). */
   place: { base: NftBase; nft: NonNullable<Step["nft"]>; byElement: Map<string, NonNullable<Step["nft"]>> | undefined } | undefined;
   /** Its nat statement's step word (DNAT, MASQUERADE...), found the first time it sets NAT up (run.ts). */
@@ -57,7 +57,7 @@ const PURE_STMTS: ReadonlySet<NftStmt["kind"]> = new Set<NftStmt["kind"]>(["matc
 class CompiledRule implements NftCompiledRule {
   private printed: string | undefined;
   readonly mutates: boolean;
-  prepared: PreparedStmt[] | undefined = undefined;
+  prepared: unknown = undefined;
   place: NftCompiledRule["place"] = undefined;
   natWord: string | undefined = undefined;
   constructor(readonly index: number, readonly rule: NftRule) {

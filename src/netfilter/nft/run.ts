@@ -225,7 +225,7 @@ class BaseChainWalk {
     // Only a rule that can change the packet needs its before-state (most test and jump).
     const prior = c.prior ?? (cr.mutates ? before(br.pkt) : undefined);
     const stmts = cr.rule.stmts;
-    const prepared = (cr.prepared ??= stmts.map(prepareStmt));
+    const prepared = (cr.prepared ??= stmts.map(prepareStmt)) as PreparedStmt[];
     const hook = this.hook;
     // One environment for the whole walk, pointed at this rule's history: a rule costs no allocation of its own.
     const env = this.env!;
