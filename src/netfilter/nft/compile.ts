@@ -5,7 +5,7 @@
  * use and kept (`literalSet`).
  */
 import type { Family } from "../../model/ast.js";
-import type { Hook } from "../../model/evaluation.js";
+import type { Hook, Step } from "../../model/evaluation.js";
 import type { NftChain, NftChainType, NftExpr, NftFamily, NftRule, NftRuleset, NftSetLiteral, NftStmt, NftTable } from "../../model/nft.js";
 import { nftFamilySees } from "../../model/nft.js";
 import type { Span } from "../../model/span.js";
@@ -30,6 +30,17 @@ export interface NftCompiledRule {
   readonly text: string;
   /** Some statement of the rule may change the packet or its conntrack entry (its step then lists the change). */
   readonly mutates: boolean;
+  /**
+   * The rule's statements prepared to run (statements.ts), by the first packet that reaches it:
+   * kept on the rule, as a packet meets some forty rules and a side table's lookup cost as much
+   * as a test. (statements.ts's PreparedStmt[], which this module cannot name: statements.ts
+   * reads compiled sets from here.)
+   */
+  prepared: unknown;
+  /** The place its steps name (with each map element it chose), for the base chain last walked to it (run.ts; most rules are reached from one). */
+  place: { base: NftBase; nft: NonNullable<Step["nft"]>; byElement: Map<string, NonNullable<Step["nft"]>> | undefined } | undefined;
+  /** Its nat statement's step word (DNAT, MASQUERADE...), found the first time it sets NAT up (run.ts). */
+  natWord: string | undefined;
 }
 
 /**
@@ -46,6 +57,9 @@ const PURE_STMTS: ReadonlySet<NftStmt["kind"]> = new Set<NftStmt["kind"]>(["matc
 class CompiledRule implements NftCompiledRule {
   private printed: string | undefined;
   readonly mutates: boolean;
+  prepared: unknown = undefined;
+  place: NftCompiledRule["place"] = undefined;
+  natWord: string | undefined = undefined;
   constructor(readonly index: number, readonly rule: NftRule) {
     this.mutates = rule.stmts.some((st) => !PURE_STMTS.has(st.kind));
   }

@@ -5,8 +5,8 @@
  */
 import type { NftConst, NftExpr, NftMatch, NftSetLiteral, NftSetRef } from "../../model/nft.js";
 import { compileSet, type CompiledSet } from "./sets.js";
-import { lookup } from "./sets.js";
-import { BITMASK_TYPES, constScalar, type PartialBits, type Val, type XVal } from "./values.js";
+import { lookup, loneInterval } from "./sets.js";
+import { anyBits, BITMASK_TYPES, constScalar, isInt, type PartialBits, type Scalar, type Val, type XVal } from "./values.js";
 import type { NftEnv } from "./expr/env.js";
 import { findElement } from "./expr/lookup.js";
 
@@ -26,10 +26,15 @@ export interface Plan {
   /** `exists` / `missing`: whether the expression should have found something. */
   want: boolean | undefined;
   /** A bitmask type's "any of these bits" (implicit) or "none of them" (!=). */
-  bits: bigint | undefined;
+  bits: number | bigint | undefined;
   ordering: boolean;
   /** A constant, prefix, range or concatenation of them, as a one-element set. */
   literal: CompiledSet | undefined;
+  /**
+   * The literal's test without the set, where it is one value (not a wildcard name) or one
+   * interval: what the lookup would answer for a number or a name on the left, in a compare.
+   */
+  one: { kind: "value"; v: Scalar } | { kind: "interval"; lo: number | bigint; hi: number | bigint } | undefined;
 }
 
 const PLANS = new WeakMap<NftMatch, Plan>();
@@ -42,17 +47,34 @@ export function planOf(m: NftMatch): Plan {
 
 function makePlan(m: NftMatch): Plan {
   const r = m.right;
+  const lit = literal(r) ? compileSet("value", [{ key: r }]) : undefined;
   const set = r.kind === "set" || r.kind === "setref";
   const isConst = r.kind === "const";
   return {
     set,
     badSetOp: set && m.op !== "implicit" && m.op !== "==" && m.op !== "!=",
     ifIndex: isConst && r.type !== "boolean" && typeof r.value !== "string",
-    want: isConst && r.type === "boolean" ? constScalar(r) !== 0n : undefined,
-    bits: isConst && BITMASK_TYPES.has(r.type) && (m.op === "implicit" || m.op === "!=") ? (constScalar(r) as bigint) : undefined,
+    want: isConst && r.type === "boolean" ? constScalar(r) !== 0 : undefined,
+    bits: isConst && BITMASK_TYPES.has(r.type) && (m.op === "implicit" || m.op === "!=") ? bitsOf(constScalar(r)) : undefined,
     ordering: m.op === "<" || m.op === ">" || m.op === "<=" || m.op === ">=",
-    literal: literal(r) ? compileSet("value", [{ key: r }]) : undefined,
+    literal: lit,
+    one: lit === undefined || lit.problems.length ? undefined
+      : r.kind === "const" ? (r.wildcard ? undefined : { kind: "value", v: constScalar(r) })
+      : r.kind === "prefix" || r.kind === "range" ? intervalOf(loneInterval(lit)) : undefined,
   };
+}
+
+const intervalOf = (x: { lo: number | bigint; hi: number | bigint } | undefined): Plan["one"] => (x ? { kind: "interval", lo: x.lo, hi: x.hi } : undefined);
+
+/**
+ * The literal's test on a number or a name (a list, a bigint: through the lookup). Values have
+ * one representation each (values.ts), so the lookup's keys are equal exactly when the values
+ * are; a name is never in an interval.
+ */
+function oneTest(one: NonNullable<Plan["one"]>, left: Val): boolean | undefined {
+  if (typeof left === "number") return one.kind === "value" ? left === one.v : one.lo <= left && left <= one.hi;
+  if (typeof left === "string") return one.kind === "value" ? left === one.v : false;
+  return undefined;
 }
 
 /** Whether every leaf of `e` is a literal a set element may hold. */
@@ -61,7 +83,10 @@ function literal(e: NftExpr): boolean {
   return e.kind === "concat" && e.parts.every(literal);
 }
 
-const truthy = (v: Val): boolean => (typeof v === "bigint" ? v !== 0n : typeof v === "string" ? v !== "" : v.length > 0);
+/** A bitmask constant's bits (a name there, which no reader gives, tests nothing, as before). */
+const bitsOf = (v: Scalar): number | bigint | undefined => (isInt(v) ? v : undefined);
+
+const truthy = (v: Val): boolean => (typeof v === "number" ? v !== 0 : typeof v === "bigint" ? v !== 0n : typeof v === "string" ? v !== "" : v.length > 0);
 
 /** The test of `m` (its plan, planOf's) on its left side's value. */
 export function relational(m: NftMatch, plan: Plan, left: Val, env: NftEnv): Test {
@@ -82,19 +107,23 @@ export function relational(m: NftMatch, plan: Plan, left: Val, env: NftEnv): Tes
     // `exists` / `missing`: whether the expression found anything.
     return (truthy(left) === plan.want) !== negate;
   }
-  if (plan.bits !== undefined && typeof left === "bigint") {
+  if (plan.bits !== undefined && isInt(left)) {
     // nft compiles both to a masked compare: any of the bits (implicit), none of them (!=).
-    return ((left & plan.bits) !== 0n) !== negate;
+    return anyBits(left, plan.bits) !== negate;
   }
   if (plan.ordering) {
     const rv = rightValue(r, env);
     if (!("val" in rv)) return "absent" in rv ? false : rv;
     const a = left;
     const b = rv.val;
-    if (typeof a !== "bigint" || typeof b !== "bigint") return { indeterminate: `${m.op} between values that are not numbers` };
+    if (!isInt(a) || !isInt(b)) return { indeterminate: `${m.op} between values that are not numbers` };
+    // (A number and a bigint compare exactly: values of either representation order as integers.)
     return m.op === "<" ? a < b : m.op === ">" ? a > b : m.op === "<=" ? a <= b : a >= b;
   }
-  if (plan.literal) return (lookup(plan.literal, left) !== undefined) !== negate;
+  if (plan.literal) {
+    const t = plan.one !== undefined ? oneTest(plan.one, left) : undefined;
+    return (t ?? lookup(plan.literal, left) !== undefined) !== negate;
+  }
   const rv = rightValue(r, env);
   if (!("val" in rv)) return "absent" in rv ? false : rv;
   return (sameVal(left, rv.val)) !== negate;
@@ -108,8 +137,9 @@ export function relational(m: NftMatch, plan: Plan, left: Val, env: NftEnv): Tes
 export function partialTest(m: NftMatch, p: PartialBits): boolean | undefined {
   const r = m.right;
   if (r.kind !== "const") return undefined;
-  const want = constScalar(r);
-  if (typeof want !== "bigint") return undefined;
+  const c = constScalar(r);
+  if (!isInt(c)) return undefined;
+  const want = BigInt(c);
   const negate = m.op === "!=";
   const known = ~p.unknown;
   if (BITMASK_TYPES.has(r.type) && (m.op === "implicit" || m.op === "!=")) {

@@ -77,9 +77,6 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
 
 let spare: BaseChainWalk | undefined;
 
-/** Each rule's statements prepared to run (statements.ts), by the first packet that reaches it. */
-const PREPARED = new WeakMap<NftCompiledRule, PreparedStmt[]>();
-
 /** The results list of a walker between walks (never added to). */
 const IDLE: NftResult[] = [];
 
@@ -92,19 +89,44 @@ class WalkEnv implements StmtEnv {
   bindings: Binding | undefined = undefined;
   constructor(
     public br: Branch,
-    readonly hook: Hook,
-    readonly family: Family,
-    readonly node: TraverseContext["node"],
-    readonly table: NftBase["table"],
-    readonly beforeConntrack: boolean,
-    readonly assumed: StateAssumptions,
-    readonly ipsets: TraverseContext["ipsets"],
-    readonly chainType: NftBase["type"],
+    public hook: Hook,
+    public family: Family,
+    public node: TraverseContext["node"],
+    public table: NftBase["table"],
+    public beforeConntrack: boolean,
+    public assumed: StateAssumptions,
+    public ipsets: TraverseContext["ipsets"],
+    public chainType: NftBase["type"],
   ) {}
+  /** Points the environment at another walk (the walker's one environment serves walk after walk). */
+  reset(br: Branch, base: NftBase, ctx: TraverseContext, opts: NftRunOptions): void {
+    this.br = br;
+    this.bindings = undefined;
+    this.hook = base.hook;
+    this.family = ctx.family;
+    this.node = ctx.node;
+    this.table = base.table;
+    this.beforeConntrack = opts.beforeConntrack;
+    this.assumed = ctx.assumed ?? NO_ASSUMPTIONS;
+    this.ipsets = ctx.ipsets;
+    this.chainType = base.type;
+  }
+  /** Lets go of the walk's branch, node and ruleset between walks (never read before the next reset). */
+  clear(): void {
+    this.br = undefined as unknown as Branch;
+    this.bindings = undefined;
+    this.node = undefined as unknown as TraverseContext["node"];
+    this.table = undefined as unknown as NftBase["table"];
+    this.assumed = NO_ASSUMPTIONS;
+    this.ipsets = undefined as unknown as TraverseContext["ipsets"];
+  }
   eval(e: NftExpr): XVal {
     return evaluateExpr(e, this);
   }
 }
+
+/** A walk's assumptions when the context states none (one object, not one per walk). */
+const NO_ASSUMPTIONS: StateAssumptions = Object.freeze({});
 
 /** A merged history going on from its join: its cursor at the start of the join's rule. */
 function resumeAt(cursor: Cursor, b: Branch, joins: Cursor["joins"]): Cursor {
@@ -121,6 +143,7 @@ function resumeAt(cursor: Cursor, b: Branch, joins: Cursor["joins"]): Cursor {
 class BaseChainWalk {
   private results: NftResult[] = [];
   private forks: ForkWalk<NftCompiledChain, Cursor> | undefined = undefined;
+  /** Made by the first walk, reset by each. */
   private env: WalkEnv | undefined = undefined;
   private base: NftBase | undefined = undefined;
   private ctx: TraverseContext | undefined = undefined;
@@ -141,7 +164,8 @@ class BaseChainWalk {
     this.ctx = ctx;
     const budget = (ctx.budget ??= { opened: 0 });
     this.forks = new ForkWalk<NftCompiledChain, Cursor>(cursorOf(br, base.chain, 0, 0, []), budget, results, ctx.apart);
-    this.env = new WalkEnv(br, base.hook, ctx.family, ctx.node, base.table, opts.beforeConntrack, ctx.assumed ?? {}, ctx.ipsets, base.type);
+    if (this.env) this.env.reset(br, base, ctx, opts);
+    else this.env = new WalkEnv(br, base.hook, ctx.family, ctx.node, base.table, opts.beforeConntrack, ctx.assumed ?? NO_ASSUMPTIONS, ctx.ipsets, base.type);
     this.forks.run(this.walkCursor, resumeAt);
     this.release();
     return results;
@@ -153,7 +177,8 @@ class BaseChainWalk {
     this.results = IDLE;
     this.base = undefined;
     this.ctx = undefined;
-    this.env = undefined;
+    // The environment stays for the next walk (one object of one shape), holding nothing of this one.
+    this.env?.clear();
   }
 
   /** Where a fork's alternatives are told apart: the table, as traces name it. */
@@ -162,15 +187,7 @@ class BaseChainWalk {
   }
 
   private step(chain: string, cr: NftCompiledRule | undefined, verdict: string, element?: string): Step {
-    const table = this.table;
-    const nft: NonNullable<Step["nft"]> = { family: table.family, table: table.name, priority: this.base!.priority };
-    const s: Step = { hook: this.hook, table: "nft", chain, rule: cr ? cr.index + 1 : "policy", verdict, matched: true, nft };
-    if (cr) {
-      if (cr.rule.handle !== undefined) nft.handle = cr.rule.handle;
-      nft.text = cr.text;
-    }
-    if (element !== undefined) nft.element = element;
-    return s;
+    return { hook: this.hook, table: "nft", chain, rule: cr ? cr.index + 1 : "policy", verdict, matched: true, nft: stepPlace(this.base!, cr, element) };
   }
 
   private split(c: Cursor, children: Cursor[], cr: NftCompiledRule): void {
@@ -208,8 +225,7 @@ class BaseChainWalk {
     // Only a rule that can change the packet needs its before-state (most test and jump).
     const prior = c.prior ?? (cr.mutates ? before(br.pkt) : undefined);
     const stmts = cr.rule.stmts;
-    let prepared = PREPARED.get(cr);
-    if (!prepared) PREPARED.set(cr, (prepared = stmts.map(prepareStmt)));
+    const prepared = (cr.prepared ??= stmts.map(prepareStmt)) as PreparedStmt[];
     const hook = this.hook;
     // One environment for the whole walk, pointed at this rule's history: a rule costs no allocation of its own.
     const env = this.env!;
@@ -368,6 +384,49 @@ class BaseChainWalk {
   }
 }
 
+/** What a step of `cr` (undefined: the policy) says of its place, the map element it chose included. */
+type StepPlace = NonNullable<Step["nft"]>;
+
+/**
+ * Steps' places, made once per base chain (its table and priority), rule and element: every
+ * packet's steps of a rule say the same, and steps are read, never changed, once made.
+ */
+const PLACES = new WeakMap<NftBase, Map<NftCompiledRule | undefined, { plain?: StepPlace; byElement?: Map<string, StepPlace> }>>();
+
+function stepPlace(base: NftBase, cr: NftCompiledRule | undefined, element: string | undefined): StepPlace {
+  if (!cr) return placeIn(base, cr, element);
+  let at = cr.place;
+  if (at === undefined || at.base !== base) cr.place = at = { base, nft: placeIn(base, cr, undefined), byElement: undefined };
+  if (element === undefined) return at.nft;
+  const byElement = (at.byElement ??= new Map());
+  let p = byElement.get(element);
+  if (!p) byElement.set(element, (p = placeIn(base, cr, element)));
+  return p;
+}
+
+function placeIn(base: NftBase, cr: NftCompiledRule | undefined, element: string | undefined): StepPlace {
+  let rules = PLACES.get(base);
+  if (!rules) PLACES.set(base, (rules = new Map()));
+  let at = rules.get(cr);
+  if (!at) rules.set(cr, (at = {}));
+  if (element === undefined) return (at.plain ??= placeOf(base, cr, undefined));
+  const byElement = (at.byElement ??= new Map());
+  let p = byElement.get(element);
+  if (!p) byElement.set(element, (p = placeOf(base, cr, element)));
+  return p;
+}
+
+function placeOf(base: NftBase, cr: NftCompiledRule | undefined, element: string | undefined): StepPlace {
+  const table = base.table;
+  const nft: StepPlace = { family: table.family, table: table.name, priority: base.priority };
+  if (cr) {
+    if (cr.rule.handle !== undefined) nft.handle = cr.rule.handle;
+    nft.text = cr.text;
+  }
+  if (element !== undefined) nft.element = element;
+  return nft;
+}
+
 /** Moves what the rule did onto its step; `prior` is undefined for a rule that cannot change the packet. */
 function finish(s: Step, br: Branch, prior: Before | undefined): void {
   if (prior) finishStep(s, br, prior);
@@ -388,19 +447,17 @@ function nextRule(c: Cursor): true {
  * noted (rewrites, a log line) goes with it, for the rule's step.
  */
 function child(br: Branch, side: Branch): Branch {
-  side.notes = [...br.notes];
+  // (A new branch's notes are an empty list of its own already.)
+  if (br.notes.length > 0) side.notes = [...br.notes];
   if (br.logLine !== undefined) side.logLine = br.logLine;
   return side;
 }
 
 /** The verdict word of a nat statement's step: DNAT, SNAT, MASQUERADE, REDIRECT (found once per rule). */
 function natWord(cr: NftCompiledRule): string {
-  let w = NAT_WORDS.get(cr);
-  if (w === undefined) {
+  if (cr.natWord === undefined) {
     const n = cr.rule.stmts.find((s) => s.kind === "nat");
-    NAT_WORDS.set(cr, (w = n && n.kind === "nat" ? n.type.toUpperCase() : "ACCEPT"));
+    cr.natWord = n && n.kind === "nat" ? n.type.toUpperCase() : "ACCEPT";
   }
-  return w;
+  return cr.natWord;
 }
-
-const NAT_WORDS = new WeakMap<NftCompiledRule, string>();

@@ -6,19 +6,22 @@
  * saddr`) costs a lookup per part, not a pass over the set.
  */
 import type { NftElement, NftExpr } from "../../model/nft.js";
-import { constScalar, typeBits, valKey, type Scalar, type Val } from "./values.js";
+import { constScalar, int, isInt, typeBits, valKey, type Scalar, type Val } from "./values.js";
 
 /** One part of an element key: a value, an interval of numbers, or a name prefix (`"veth*"`). */
 type Part =
   | { kind: "exact"; v: Scalar }
-  | { kind: "interval"; lo: bigint; hi: bigint }
+  | { kind: "interval"; lo: Int; hi: Int }
   | { kind: "prefix"; text: string };
+
+/** An integer in either representation (values.ts); a number and a bigint compare exactly. */
+type Int = number | bigint;
 
 interface Level {
   exact: Map<string | number, Level | number[]>;
   /** Sorted by `lo`; `maxHi[i]` is the largest `hi` of entries 0..i (see `intervalHits`). */
-  intervals: Array<{ lo: bigint; hi: bigint; next: Level | number[] }>;
-  maxHi: bigint[];
+  intervals: Array<{ lo: Int; hi: Int; next: Level | number[] }>;
+  maxHi: Int[];
   prefixes: Array<{ text: string; next: Level | number[] }>;
   /** Build time only: where an interval or prefix already is, so building stays linear. */
   seen: Map<string, { next: Level | number[] }>;
@@ -40,10 +43,13 @@ export interface CompiledSet {
  * different values share a key.
  */
 function exactKey(v: Scalar): string | number {
+  // Values are numbers wherever a number holds them (values.ts): the usual case, first.
+  if (typeof v === "number" && Number.isSafeInteger(v)) return v;
   if (typeof v === "bigint") {
-    // Above 2^53 - 1 a number rounds to 2^53 or more, never a safe integer: the test is exact.
+    // (A caller's bigint of a safe integer, as values.ts would have made it a number.) Beyond
+    // ±(2^53 - 1) a number rounds to ±2^53 or further, never a safe integer: the test is exact.
     const n = Number(v);
-    if (n >= 0 && Number.isSafeInteger(n)) return n;
+    if (Number.isSafeInteger(n)) return n;
   }
   return valKey(v);
 }
@@ -60,18 +66,19 @@ function partsOf(key: NftExpr): Part[] | string {
       return { kind: "exact", v: constScalar(e) };
     }
     if (e.kind === "prefix") {
-      const b = constScalar(e.base);
-      if (typeof b !== "bigint") return `prefix of a name: ${JSON.stringify(b)}`;
+      const c = constScalar(e.base);
+      if (!isInt(c)) return `prefix of a name: ${JSON.stringify(c)}`;
+      const b = BigInt(c);
       const bits = BigInt(typeBits(e.base.type, e.base.value));
       const host = bits - BigInt(e.len);
       if (host < 0n) return `prefix /${e.len} is longer than the type`;
       const mask = (1n << host) - 1n;
-      return { kind: "interval", lo: b & ~mask, hi: b | mask };
+      return { kind: "interval", lo: int(b & ~mask), hi: int(b | mask) };
     }
     if (e.kind === "range") {
       const lo = constScalar(e.lo);
       const hi = constScalar(e.hi);
-      if (typeof lo !== "bigint" || typeof hi !== "bigint") return "a range of names";
+      if (!isInt(lo) || !isInt(hi)) return "a range of names";
       return { kind: "interval", lo, hi };
     }
     return `an element key of kind ${e.kind}`;
@@ -134,7 +141,7 @@ export function compileSet(name: string, elements: readonly NftElement[]): Compi
 function finish(level: Level): void {
   level.seen.clear();
   level.intervals.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
-  let max = -1n;
+  let max: Int = -1;
   level.maxHi = level.intervals.map((x) => (max = x.hi > max ? x.hi : max));
   const children = [...level.exact.values(), ...level.intervals.map((x) => x.next), ...level.prefixes.map((x) => x.next)];
   for (const c of children) if (!Array.isArray(c)) finish(c);
@@ -145,7 +152,7 @@ function finish(level: Level): void {
  * while an earlier one may still reach it (maxHi). Sets the kernel accepts do not overlap, so
  * this is one step; overlapping literals cost their overlap, never the whole set.
  */
-function intervalHits(level: Level, v: bigint): Array<Level | number[]> {
+function intervalHits(level: Level, v: Int): Array<Level | number[]> {
   const xs = level.intervals;
   const out: Array<Level | number[]> = [];
   for (let i = lastStartingAtOrBelow(xs, v); i >= 0 && level.maxHi[i]! >= v; i--) if (xs[i]!.hi >= v) out.push(xs[i]!.next);
@@ -153,7 +160,7 @@ function intervalHits(level: Level, v: bigint): Array<Level | number[]> {
 }
 
 /** Binary search: the last interval (sorted by `lo`) starting at or below `v`, or -1. */
-function lastStartingAtOrBelow(xs: Level["intervals"], v: bigint): number {
+function lastStartingAtOrBelow(xs: Level["intervals"], v: Int): number {
   let lo = 0;
   let hi = xs.length - 1;
   let at = -1;
@@ -172,13 +179,13 @@ function lookupOne(level: Level, p: Scalar): number | undefined {
   let best: number | undefined;
   const ex = level.exact.get(exactKey(p));
   if (ex) best = firstOf(ex, best);
-  if (typeof p === "bigint" && level.intervals.length) best = firstInIntervals(level, p, best);
+  if (typeof p !== "string" && level.intervals.length) best = firstInIntervals(level, p, best);
   if (typeof p === "string") for (const x of level.prefixes) if (p.startsWith(x.text)) best = firstOf(x.next, best);
   return best;
 }
 
 /** intervalHits' walk for a last part, keeping the first element without a list of the hits. */
-function firstInIntervals(level: Level, v: bigint, best: number | undefined): number | undefined {
+function firstInIntervals(level: Level, v: Int, best: number | undefined): number | undefined {
   const xs = level.intervals;
   for (let i = lastStartingAtOrBelow(xs, v); i >= 0 && level.maxHi[i]! >= v; i--) if (xs[i]!.hi >= v) best = firstOf(xs[i]!.next, best);
   return best;
@@ -214,6 +221,17 @@ function lookupExact(root: Level, parts: readonly Scalar[]): number | undefined 
   return undefined;
 }
 
+/**
+ * The interval of a set that is one interval and nothing else (`ip daddr 10.96.0.0/12` as its
+ * test's one-element set), or undefined.
+ */
+export function loneInterval(set: CompiledSet): { lo: Int; hi: Int } | undefined {
+  const root = set.root;
+  if (set.width !== 1 || root.exact.size !== 0 || root.prefixes.length !== 0 || root.intervals.length !== 1) return undefined;
+  const x = root.intervals[0]!;
+  return Array.isArray(x.next) ? { lo: x.lo, hi: x.hi } : undefined;
+}
+
 /** The first element (in set order) whose key holds `v`, or undefined. */
 export function lookup(set: CompiledSet, v: Val): number | undefined {
   if (!Array.isArray(v)) return lookupOne(set.root, v as Scalar);
@@ -229,7 +247,7 @@ export function lookup(set: CompiledSet, v: Val): number | undefined {
     const nexts: Array<Level | number[]> = [];
     const ex = level.exact.get(exactKey(p));
     if (ex) nexts.push(ex);
-    if (typeof p === "bigint" && level.intervals.length) nexts.push(...intervalHits(level, p));
+    if (typeof p !== "string" && level.intervals.length) nexts.push(...intervalHits(level, p));
     if (typeof p === "string") for (const x of level.prefixes) if (p.startsWith(x.text)) nexts.push(x.next);
     for (const n of nexts) {
       if (Array.isArray(n)) {

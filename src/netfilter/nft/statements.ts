@@ -6,7 +6,7 @@
  */
 import type { EvalEnv, MatchResult } from "../../model/evaluation.js";
 import type { IpsetView } from "../../model/evaluation.js";
-import type { NftElement, NftExpr, NftLimit, NftMatch, NftNat, NftQuota, NftStmt, NftVerdictCode } from "../../model/nft.js";
+import type { NftElement, NftExpr, NftLimit, NftMatch, NftNat, NftQuota, NftSetLiteral, NftStmt, NftVerdictCode } from "../../model/nft.js";
 import { bigIntToIp, numText } from "../../model/address.js";
 import { kernelLogLine, natChoice, quotaHasBytes, rateLimitHasTokens } from "../../extensions/nft-effects.js";
 import { natBinding } from "../nat.js";
@@ -15,8 +15,10 @@ import type { NftEnv } from "./expr/env.js";
 import { partialTest, planOf, relational, type Plan } from "./relational.js";
 import { readerOf } from "./expr/index.js";
 import { findElement } from "./expr/lookup.js";
+import { literalSet } from "./compile.js";
+import { lookup, type CompiledSet } from "./sets.js";
 import { changeElement, changedElement } from "./set-state.js";
-import { constScalar, type Choice, type Val, type XVal } from "./values.js";
+import { constScalar, int, isInt, type Choice, type Scalar, type Val, type XVal } from "./values.js";
 import { elementText, exprText, stmtText } from "./rule-text.js";
 
 export type StmtResult =
@@ -67,6 +69,40 @@ function fromX(v: XVal, s: NftStmt): { val: Val } | StmtResult {
   if ("absent" in v) return { kind: "break", failed: () => `${stmtText(s)} (${v.absent})` };
   if ("choose" in v) return { kind: "choose", choices: v.choose, expr: v.expr };
   return { kind: "unknown-test", why: v.indeterminate };
+}
+
+/**
+ * A verdict map written out in the rule (`numgen random mod 3 vmap { 0 : goto ..., ... }`,
+ * met by every history of a fork): its compiled set and each element's verdict at hand in
+ * the statement, in place of a side table's lookup for each. An anonymous map has no state a
+ * rule can change (only named sets have), so the lookup is vmapOf's without it.
+ */
+function prepareLiteralVmap(s: Extract<NftStmt, { kind: "vmap" }>, lit: NftSetLiteral): PreparedStmt {
+  let cs: CompiledSet | undefined;
+  const verdicts: Array<StmtResult | undefined> = [];
+  return (env) => {
+    const k = valueOf(s.key, env, s);
+    if (!("val" in k)) return asAction(k);
+    const i = lookup((cs ??= literalSet(lit)), k.val);
+    if (i === undefined) return failedAt(s);
+    return (verdicts[i] ??= elementVerdict(cs.elements[i]!));
+  };
+}
+
+/** What a verdict map's element gives. */
+function elementVerdict(el: NftElement): StmtResult {
+  const d = el.data;
+  if (!d || d.kind !== "verdict") return { kind: "unknown-action", why: `the element ${elementText(el)} holds no verdict` };
+  return verdictOf(d, el);
+}
+
+/** A verdict map's verdict for the key's value. */
+function vmapOf(s: Extract<NftStmt, { kind: "vmap" }>, key: Val, env: StmtEnv): StmtResult {
+  const f = findElement(s.map, key, env);
+  if ("indeterminate" in f) return { kind: "unknown-action", why: f.indeterminate };
+  // No element: the rule stops, its later statements unrun (checked in a netns).
+  if (!f.found || !f.element) return failedAt(s);
+  return elementVerdict(f.element);
 }
 
 /** An undecided value in a statement that acts (a verdict map's key, a NAT address): the action may decide the fate. */
@@ -144,9 +180,38 @@ export function prepareStmt(s: NftStmt): PreparedStmt {
     }
     case "counter":
       return () => NEXT;
+    case "vmap":
+      return prepareVmap(s);
     default:
       return (env) => runStmt(s, env);
   }
+}
+
+/** Expressions that read one field and nest nothing: their value is never a list. */
+const isLeaf = (e: NftExpr): boolean => e.kind === "payload" || e.kind === "meta" || e.kind === "ct";
+
+/**
+ * A verdict map keyed by a concatenation of header fields (kube-proxy's `ip daddr . meta
+ * l4proto . th dport vmap @service-ips`): the parts read into one list the statement keeps, in
+ * place of a new list and its value per packet. The lookup keeps nothing of the key (the set
+ * state words it as a string), and a walk never runs a statement inside another, so the list
+ * is free again when the statement returns.
+ */
+function prepareVmap(s: Extract<NftStmt, { kind: "vmap" }>): PreparedStmt {
+  const key = s.key;
+  if (s.map.kind === "set") return prepareLiteralVmap(s, s.map);
+  if (key.kind !== "concat" || !key.parts.every(isLeaf)) return (env) => runStmt(s, env);
+  const readers = key.parts.map(readerOf);
+  const parts: Scalar[] = readers.map(() => 0);
+  return (env) => {
+    for (let i = 0; i < readers.length; i++) {
+      const v = readers[i]!(env);
+      // As the concatenation's own evaluation: the first part without a value decides.
+      if (!("val" in v)) return asAction(fromX(v, s) as StmtResult);
+      parts[i] = v.val as Scalar;
+    }
+    return vmapOf(s, parts, env);
+  };
 }
 
 export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
@@ -158,13 +223,7 @@ export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
     case "vmap": {
       const k = valueOf(s.key, env, s);
       if (!("val" in k)) return asAction(k);
-      const f = findElement(s.map, k.val, env);
-      if ("indeterminate" in f) return { kind: "unknown-action", why: f.indeterminate };
-      // No element: the rule stops, its later statements unrun (checked in a netns).
-      if (!f.found || !f.element) return failedAt(s);
-      const d = f.element.data;
-      if (!d || d.kind !== "verdict") return { kind: "unknown-action", why: `the element ${elementText(f.element)} holds no verdict` };
-      return verdictOf(d, f.element);
+      return vmapOf(s, k.val, env);
     }
     case "counter":
       return NEXT;
@@ -254,8 +313,8 @@ function log(prefix: string | undefined, level: string | undefined, group: numbe
 /** An address from a constant or a number (map values are numbers). */
 function addressText(v: Val, family: "ipv4" | "ipv6"): string | undefined {
   if (typeof v === "string") return v;
-  if (typeof v !== "bigint") return undefined;
-  const n = bigIntToIp(v, family);
+  if (!isInt(v)) return undefined;
+  const n = bigIntToIp(BigInt(v), family);
   return n === undefined ? undefined : numText(n);
 }
 
@@ -271,7 +330,7 @@ function natRange(s: NftNat, env: StmtEnv): NatRange | StmtResult {
     return undefined;
   };
   const setPort = (lo: Val, hi: Val): StmtResult | undefined => {
-    if (typeof lo !== "bigint" || typeof hi !== "bigint") return { kind: "unknown-action", why: `${stmtText(s)}: the port is not a number` };
+    if (!isInt(lo) || !isInt(hi)) return { kind: "unknown-action", why: `${stmtText(s)}: the port is not a number` };
     r.minPort = Number(lo);
     r.maxPort = Number(hi);
     return undefined;
@@ -279,10 +338,11 @@ function natRange(s: NftNat, env: StmtEnv): NatRange | StmtResult {
   const span = (e: NftExpr): { lo: Val; hi: Val } | StmtResult => {
     if (e.kind === "range") return { lo: constScalar(e.lo), hi: constScalar(e.hi) };
     if (e.kind === "prefix") {
-      const b = constScalar(e.base);
-      if (typeof b !== "bigint") return { kind: "unknown-action", why: `${stmtText(s)}: a prefix of a name` };
+      const c = constScalar(e.base);
+      if (!isInt(c)) return { kind: "unknown-action", why: `${stmtText(s)}: a prefix of a name` };
+      const b = BigInt(c);
       const host = BigInt((fam === "ipv4" ? 32 : 128) - e.len);
-      return { lo: b & ~((1n << host) - 1n), hi: b | ((1n << host) - 1n) };
+      return { lo: int(b & ~((1n << host) - 1n)), hi: int(b | ((1n << host) - 1n)) };
     }
     const v = valueOf(e, env, s);
     if (!("val" in v)) return v;
@@ -346,7 +406,7 @@ function mangle(s: Extract<NftStmt, { kind: "mangle" }>, env: StmtEnv): StmtResu
   if (!("val" in v)) return asAction(v);
   const t = s.target;
   const pkt = env.br.pkt;
-  const n = typeof v.val === "bigint" ? Number(v.val & 0xffffffffn) : undefined;
+  const n = isInt(v.val) ? u32(v.val) : undefined;
   if (t.kind === "meta" && t.key === "mark" && n !== undefined) {
     pkt.mark = n >>> 0;
     return NEXT;
@@ -365,8 +425,13 @@ function mangle(s: Extract<NftStmt, { kind: "mangle" }>, env: StmtEnv): StmtResu
     return NEXT;
   }
   // Header fields (dscp, ttl, priority...) netfate does not follow further: listed on the step.
-  env.br.notes.push({ kind: "rewrite", field: exprText(t), value: typeof v.val === "bigint" ? Number(v.val) : String(v.val) });
+  env.br.notes.push({ kind: "rewrite", field: exprText(t), value: isInt(v.val) ? Number(v.val) : String(v.val) });
   return NEXT;
+}
+
+/** The low 32 bits of an integer (a mark register's width). */
+function u32(v: number | bigint): number {
+  return typeof v === "number" && v >= 0 && v <= 0xffffffff ? v : Number(BigInt(v) & 0xffffffffn);
 }
 
 function setop(s: Extract<NftStmt, { kind: "setop" }>, env: StmtEnv): StmtResult {

@@ -1,12 +1,55 @@
 /**
  * What an nft expression yields while a packet is evaluated: integers (ports, marks, bits and
- * addresses alike) as bigints, names (interfaces, helpers) as strings, a concatenation as the
- * list of its parts. One representation, so sets, maps and comparisons need one code path.
+ * addresses alike) as numbers where a number holds them exactly (safe integers: every port,
+ * protocol, mark and IPv4 address) and as bigints only beyond (IPv6 addresses, 64-bit
+ * counters), names (interfaces, helpers) as strings, a concatenation as the list of its parts.
+ * One value has one representation (`int` makes it), so `===`, hash keys and sets need one
+ * code path; the bigint arithmetic a packet's walk used to do for every port and mark was most
+ * of what a test cost.
  */
 import { ipToBigInt, ipToNum } from "../../model/address.js";
 import type { NftConst } from "../../model/nft.js";
 
-export type Scalar = bigint | string;
+export type Scalar = number | bigint | string;
+
+/** An integer value in its one representation: a number when it is a safe integer, else a bigint. */
+export function int(b: bigint): number | bigint {
+  return b >= MIN_SAFE && b <= MAX_SAFE ? Number(b) : b;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
+
+/** Whether a scalar is an integer (either representation). */
+export function isInt(v: Scalar | Val): v is number | bigint {
+  return typeof v === "number" || typeof v === "bigint";
+}
+
+/** A packet's field (a port, a protocol, a mark: an integer) as a value. */
+export function intOf(n: number): number | bigint {
+  // A number that is not a safe integer never comes from a packet; BigInt() refuses a fraction, as before.
+  return Number.isSafeInteger(n) ? n : BigInt(n);
+}
+
+/** Below 2^32 a number's bitwise operators are exact (after `>>> 0`): the usual case, marks and bits. */
+const fits32 = (a: number | bigint, b: number | bigint): boolean =>
+  typeof a === "number" && typeof b === "number" && a >= 0 && b >= 0 && a <= 0xffffffff && b <= 0xffffffff;
+
+/** `a & b`, `a | b`, `a ^ b` of integers, exact at any width. */
+export function bitAnd(a: number | bigint, b: number | bigint): number | bigint {
+  return fits32(a, b) ? ((a as number) & (b as number)) >>> 0 : int(BigInt(a) & BigInt(b));
+}
+export function bitOr(a: number | bigint, b: number | bigint): number | bigint {
+  return fits32(a, b) ? ((a as number) | (b as number)) >>> 0 : int(BigInt(a) | BigInt(b));
+}
+export function bitXor(a: number | bigint, b: number | bigint): number | bigint {
+  return fits32(a, b) ? ((a as number) ^ (b as number)) >>> 0 : int(BigInt(a) ^ BigInt(b));
+}
+
+/** Whether `a & b` has any bit set. */
+export function anyBits(a: number | bigint, b: number | bigint): boolean {
+  return fits32(a, b) ? ((a as number) & (b as number)) !== 0 : (BigInt(a) & BigInt(b)) !== 0n;
+}
 export type Val = Scalar | readonly Scalar[];
 
 /** One value an expression may take where the input does not decide which: a chance, or (no probability) an alternative. */
@@ -45,18 +88,21 @@ const NAME_TYPES: ReadonlySet<string> = new Set(["ifname", "string", "iface_inde
 
 /** A constant as a scalar (addresses as numbers). */
 export function constScalar(c: NftConst): Scalar {
-  if (typeof c.value === "bigint") return c.value;
-  // Read once per constant: a rule's constants are met by every packet that reaches it.
-  let v = constScalars.get(c);
-  if (v === undefined) constScalars.set(c, (v = readConst(c)));
+  return constVal(c).val as Scalar;
+}
+
+/** A constant as an expression's value, made once per constant: a rule's constants are met by every packet that reaches it. */
+export function constVal(c: NftConst): { val: Val } {
+  let v = constVals.get(c);
+  if (v === undefined) constVals.set(c, (v = { val: readConst(c) }));
   return v;
 }
 
-const constScalars = new WeakMap<NftConst, Scalar>();
+const constVals = new WeakMap<NftConst, { val: Val }>();
 
 function readConst(c: NftConst): Scalar {
-  if (typeof c.value === "bigint") return c.value;
-  if (typeof c.value === "number") return BigInt(Math.trunc(c.value));
+  if (typeof c.value === "bigint") return int(c.value);
+  if (typeof c.value === "number") return Number.isSafeInteger(c.value) ? c.value : int(BigInt(Math.trunc(c.value)));
   // An address, whatever datatype name the reader gave it (`ct original saddr` of an inet table...); names stay names.
   if (ADDRESS_TYPES.has(c.type) || (!NAME_TYPES.has(c.type) && /^[0-9.]+$|:/.test(c.value))) {
     const n = addressNum(c.value);
@@ -77,31 +123,55 @@ export function fieldBig(n: number): bigint {
 
 const small: bigint[] = [];
 
-/** An IPv4 or IPv6 address as a number, or undefined. */
-export function addressNum(text: string): bigint | undefined {
-  // A packet's two addresses are read again and again by one walk: the last two are at hand without hashing.
-  if (text === recent[0]) return recentNum[0];
-  if (text === recent[1]) return recentNum[1];
-  let b = addressNums.get(text);
-  if (b === undefined && !addressNums.has(text)) {
+/**
+ * A packet's field as an expression's value: the values below 2^16 (ports, protocols, most
+ * marks) made once each, as a packet's fields are read by rule after rule. Values are never
+ * changed once made, so one object serves every reader.
+ */
+export function fieldVal(n: number): { val: Val } {
+  if ((n & 0xffff) === n) return (smallVals[n] ??= { val: n });
+  return { val: intOf(n) };
+}
+
+/**
+ * Filled with holes' stand-in up front: an array first written at index 40000 (a source port)
+ * would keep its elements in a dictionary, each read a hash lookup.
+ */
+const smallVals: Array<{ val: Val } | undefined> = new Array<{ val: Val } | undefined>(0x10000).fill(undefined);
+
+/**
+ * An IPv4 or IPv6 address as an expression's value (IPv4 always a number), or undefined when
+ * it cannot be read: made once per address, as a packet's two addresses are read by rule
+ * after rule; the last two are at hand without hashing.
+ */
+export function addressVal(text: string): { val: number | bigint } | undefined {
+  if (text === recent[0]) return recentVal[0];
+  if (text === recent[1]) return recentVal[1];
+  let v = addressVals.get(text);
+  if (v === undefined && !addressVals.has(text)) {
     const n = ipToNum(text, text.includes(":") ? "ipv6" : "ipv4");
-    b = n === undefined ? undefined : ipToBigInt(n);
+    v = n === undefined ? undefined : { val: typeof n === "number" ? n : int(ipToBigInt(n)) };
     // Bounded: a batch of many addresses never holds more than this many.
-    if (addressNums.size >= 100_000) addressNums.clear();
-    addressNums.set(text, b);
+    if (addressVals.size >= 100_000) addressVals.clear();
+    addressVals.set(text, v);
   }
   recent[1] = recent[0];
-  recentNum[1] = recentNum[0];
+  recentVal[1] = recentVal[0];
   recent[0] = text;
-  recentNum[0] = b;
-  return b;
+  recentVal[0] = v;
+  return v;
+}
+
+/** An IPv4 or IPv6 address as an integer (IPv4 always a number), or undefined. */
+export function addressNum(text: string): number | bigint | undefined {
+  return addressVal(text)?.val;
 }
 
 const recent: [string | undefined, string | undefined] = [undefined, undefined];
-const recentNum: [bigint | undefined, bigint | undefined] = [undefined, undefined];
+const recentVal: [{ val: number | bigint } | undefined, { val: number | bigint } | undefined] = [undefined, undefined];
 
-/** Addresses met before, as numbers: a packet's address is read by many rules. */
-const addressNums = new Map<string, bigint | undefined>();
+/** Addresses met before, as values. */
+const addressVals = new Map<string, { val: number | bigint } | undefined>();
 
 /** The bit width of a datatype, for prefixes of non-address types; undefined when unknown. */
 export function typeBits(type: string, value?: string | number | bigint): number {
@@ -116,7 +186,7 @@ export function typeBits(type: string, value?: string | number | bigint): number
 
 /** A hash key: equal values, equal keys. */
 export function valKey(v: Val): string {
-  if (typeof v === "bigint") return `n${v.toString(16)}`;
+  if (typeof v === "bigint" || typeof v === "number") return `n${v.toString(16)}`;
   if (typeof v === "string") return `s${v}`;
   return v.map(valKey).join("\u0001");
 }
@@ -124,11 +194,12 @@ export function valKey(v: Val): string {
 /** A value as a trace says it (addresses back in dotted or colon form where they look like one). */
 export function valText(v: Val, hint?: "addr"): string {
   if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "bigint") return hint === "addr" ? addrText(v) : v.toString();
+  if (typeof v === "bigint" || typeof v === "number") return hint === "addr" ? addrText(BigInt(v)) : v.toString();
   return v.map((x) => valText(x)).join(" . ");
 }
 
 function addrText(n: bigint): string {
+  // (Numbers come here as bigints: a trace's text is not on the per-packet path.)
   if (n <= 0xffffffffn) return [24n, 16n, 8n, 0n].map((s) => ((n >> s) & 0xffn).toString()).join(".");
   const parts: string[] = [];
   for (let s = 112n; s >= 0n; s -= 16n) parts.push(((n >> s) & 0xffffn).toString(16));

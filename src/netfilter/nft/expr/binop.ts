@@ -1,34 +1,38 @@
 /** `meta mark & 0xff`, `ct mark | 0x4000`, `meta mark >> 8`: bitwise arithmetic on 32-bit-or-wider integers. */
 import type { NftBinop } from "../../../model/nft.js";
 import { unknown, value, type NftEnv } from "./env.js";
-import type { XVal } from "../values.js";
+import { bitAnd, bitOr, bitXor, int, isInt, type XVal } from "../values.js";
 
 const U32 = 0xffffffffn;
 
 export function binop(e: NftBinop, env: NftEnv): XVal {
   const l = env.eval(e.left);
   const r = env.eval(e.right);
-  if ("indeterminate" in l && l.partial && e.op === "&" && "val" in r && typeof r.val === "bigint") {
+  if ("indeterminate" in l && l.partial && e.op === "&" && "val" in r && isInt(r.val)) {
     // Masking out the unknown bits decides the value.
-    const unknownLeft = l.partial.unknown & r.val;
-    return unknownLeft === 0n ? value(l.partial.bits & r.val) : { indeterminate: l.indeterminate, partial: { bits: l.partial.bits & r.val, unknown: unknownLeft } };
+    const mask = BigInt(r.val);
+    const unknownLeft = l.partial.unknown & mask;
+    return unknownLeft === 0n ? value(int(l.partial.bits & mask)) : { indeterminate: l.indeterminate, partial: { bits: l.partial.bits & mask, unknown: unknownLeft } };
   }
   if (!("val" in l)) return l;
   if (!("val" in r)) return r;
   const a = l.val;
   const b = r.val;
-  if (typeof a !== "bigint" || typeof b !== "bigint") return unknown(`${e.op} of values that are not numbers`);
+  if (!isInt(a) || !isInt(b)) return unknown(`${e.op} of values that are not numbers`);
   switch (e.op) {
     case "&":
-      return value(a & b);
+      return value(bitAnd(a, b));
     case "|":
-      return value(a | b);
+      return value(bitOr(a, b));
     case "^":
-      return value(a ^ b);
-    case "<<":
+      return value(bitXor(a, b));
+    case "<<": {
       // Marks and the like are 32-bit registers: bits shifted out are lost (nft_bitwise).
-      return value(a <= U32 ? (a << b) & U32 : a << b);
+      const x = BigInt(a);
+      const y = BigInt(b);
+      return value(int(x <= U32 ? (x << y) & U32 : x << y));
+    }
     case ">>":
-      return value(a >> b);
+      return value(int(BigInt(a) >> BigInt(b)));
   }
 }

@@ -1,12 +1,12 @@
 /** Constants, and what can only stand on the right of a comparison (prefixes, ranges, sets, verdicts) when met elsewhere. */
 import type { NftConst, NftExpr, NftOtherExpr } from "../../../model/nft.js";
-import { constScalar } from "../values.js";
-import { unknown, value, type NftEnv } from "./env.js";
+import { constVal } from "../values.js";
+import { unknown, type NftEnv } from "./env.js";
 import type { XVal } from "../values.js";
 import { exprText } from "../rule-text.js";
 
 export function constant(e: NftConst, _env: NftEnv): XVal {
-  return value(constScalar(e));
+  return constVal(e);
 }
 
 export function notAValue(e: NftExpr, _env: NftEnv): XVal {

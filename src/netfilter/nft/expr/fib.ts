@@ -7,6 +7,7 @@
  */
 import type { NftFib } from "../../../model/nft.js";
 import { unknown, value, type NftEnv } from "./env.js";
+import { fieldVal } from "../values.js";
 import type { XVal } from "../values.js";
 
 /** nft's fib_addrtype numbers, the kernel's RTN_* order. */
@@ -21,10 +22,10 @@ export function fib(e: NftFib, env: NftEnv): XVal {
   if (e.result === "type") {
     const ip = byDaddr ? p.dst : p.src;
     const dev = iif ? p.inIface : oif ? p.outIface : undefined;
-    if ((iif || oif) && dev === undefined) return value(0n);
+    if ((iif || oif) && dev === undefined) return fieldVal(0);
     const t = env.node.addressType(ip, p.family, dev);
     if (typeof t === "object") return unknown(`fib type of ${ip}: ${t.indeterminate}`);
-    return value(BigInt(ADDR_TYPES.indexOf(t)));
+    return fieldVal(ADDR_TYPES.indexOf(t));
   }
   // oif / oifname: the device a route for the address goes out of.
   if (!byDaddr) {

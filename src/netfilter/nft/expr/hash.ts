@@ -5,7 +5,7 @@
  */
 import type { NftHash } from "../../../model/nft.js";
 import { boundValue, unknown, value, type NftEnv } from "./env.js";
-import type { Choice, XVal } from "../values.js";
+import { intOf, type Choice, type XVal } from "../values.js";
 import { exprText } from "../rule-text.js";
 import { MAX_CHOICES } from "./numgen.js";
 
@@ -25,7 +25,7 @@ function choices(e: NftHash): XVal {
   if (e.mod <= 0 || e.mod > MAX_CHOICES) return unknown(`${what}: netfate does not compute ${e.mode}`);
   const list: Choice[] = [];
   for (let i = 0; i < e.mod; i++) {
-    const v = BigInt(e.offset + i);
+    const v = intOf(e.offset + i);
     list.push({ val: v, label: `${what} gives ${v} (netfate does not compute ${e.mode}${e.seed === undefined ? "; its seed is random" : ""})` });
   }
   return { choose: list, expr: e };

@@ -4,15 +4,15 @@
  * `iif`/`oif` (an interface index) of no device stop the rule.
  */
 import type { NftMeta } from "../../../model/nft.js";
-import { addressNum, fieldBig } from "../values.js";
+import { addressNum, fieldVal } from "../values.js";
 import { absent, unknown, value, type NftEnv } from "./env.js";
 import type { XVal } from "../values.js";
 
 /** NFPROTO_IPV4 and NFPROTO_IPV6; ETH_P_IP and ETH_P_IPV6. */
-const NFPROTO = { ipv4: 2n, ipv6: 10n } as const;
-const ETHERTYPE = { ipv4: 0x0800n, ipv6: 0x86ddn } as const;
+const NFPROTO = { ipv4: 2, ipv6: 10 } as const;
+const ETHERTYPE = { ipv4: 0x0800, ipv6: 0x86dd } as const;
 /** ARPHRD_LOOPBACK: the one link type netfate knows without link facts. */
-const ARPHRD_LOOPBACK = 772n;
+const ARPHRD_LOOPBACK = 772;
 
 export function meta(e: NftMeta, env: NftEnv): XVal {
   const p = env.br.pkt;
@@ -29,20 +29,20 @@ export function meta(e: NftMeta, env: NftEnv): XVal {
     case "oiftype": {
       const dev = e.key === "iiftype" ? p.inIface : p.outIface;
       if (dev === undefined) return absent(`the packet has no ${e.key === "iiftype" ? "input" : "output"} interface`);
-      return dev === "lo" ? value(ARPHRD_LOOPBACK) : unknown(`meta ${e.key}: the node facts do not give ${dev}'s link type`);
+      return dev === "lo" ? fieldVal(ARPHRD_LOOPBACK) : unknown(`meta ${e.key}: the node facts do not give ${dev}'s link type`);
     }
     case "mark":
-      return value(fieldBig(p.mark));
+      return fieldVal(p.mark);
     case "l4proto":
-      return value(fieldBig(p.proto));
+      return fieldVal(p.proto);
     case "nfproto":
-      return value(NFPROTO[p.family]);
+      return fieldVal(NFPROTO[p.family]);
     case "protocol":
-      return value(ETHERTYPE[p.family]);
+      return fieldVal(ETHERTYPE[p.family]);
     case "length":
-      return p.length === undefined ? unknown("meta length: the packet's length is not given") : value(fieldBig(p.length));
+      return p.length === undefined ? unknown("meta length: the packet's length is not given") : fieldVal(p.length);
     case "pkttype":
-      return value(pktType(p.dst, p.family));
+      return fieldVal(pktType(p.dst, p.family));
     case "skuid":
     case "skgid":
       return env.hook === "OUTPUT" || env.hook === "POSTROUTING"
@@ -57,13 +57,14 @@ export function meta(e: NftMeta, env: NftEnv): XVal {
  * PACKET_HOST unless the destination says otherwise: nft_meta's own answer for a locally
  * sent packet (multicast and broadcast by address), and what an arriving unicast frame is.
  */
-function pktType(dst: string, family: "ipv4" | "ipv6"): bigint {
+function pktType(dst: string, family: "ipv4" | "ipv6"): number {
   const n = addressNum(dst);
-  if (n === undefined) return 0n;
-  if (family === "ipv4") {
-    if (n === 0xffffffffn) return 1n;
-    if (n >> 28n === 0xen) return 2n;
-    return 0n;
+  if (n === undefined) return 0;
+  if (family === "ipv4" && typeof n === "number") {
+    if (n === 0xffffffff) return 1;
+    if (n >>> 28 === 0xe) return 2;
+    return 0;
   }
-  return n >> 120n === 0xffn ? 2n : 0n;
+  // (An IPv6 address below 2^53 is a number: its top byte is 0, not multicast's ff.)
+  return typeof n === "bigint" && n >> 120n === 0xffn ? 2 : 0;
 }

@@ -7,7 +7,7 @@
  */
 import type { NftNumgen } from "../../../model/nft.js";
 import { boundValue, unknown, value, type NftEnv } from "./env.js";
-import type { Choice, XVal } from "../values.js";
+import { intOf, type Choice, type XVal } from "../values.js";
 import { exprText } from "../rule-text.js";
 
 /** More values than this are not spelled out one by one. */
@@ -30,7 +30,7 @@ function choices(e: NftNumgen): XVal {
   if (e.mod > MAX_CHOICES) return unknown(`${what}: more than ${MAX_CHOICES} values are not followed one by one`);
   const list: Choice[] = [];
   for (let i = 0; i < e.mod; i++) {
-    const v = BigInt(e.offset + i);
+    const v = intOf(e.offset + i);
     list.push(e.mode === "random"
       ? { val: v, probability: 1 / e.mod, label: `${what}: ${v}` }
       : { val: v, label: `${what} gives ${v} (where the counter stands is not in the input; a fresh rule's first packet gets ${e.offset})` });

@@ -6,19 +6,18 @@
  */
 import type { NftPayload } from "../../../model/nft.js";
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP, hasPorts } from "../../../model/packet.js";
-import { addressNum, fieldBig } from "../values.js";
+import { addressVal, fieldVal } from "../values.js";
 import { absent, unknown, value, type NftEnv } from "./env.js";
 import type { XVal } from "../values.js";
 
 const L4: Readonly<Record<string, number>> = { tcp: PROTO_TCP, udp: PROTO_UDP, sctp: PROTO_SCTP, icmp: PROTO_ICMP, icmpv6: PROTO_ICMPV6, udplite: 136, dccp: 33 };
 
 function num(n: number | undefined, what: string): XVal {
-  return n === undefined ? unknown(`the packet's ${what} is not given`) : value(fieldBig(n));
+  return n === undefined ? unknown(`the packet's ${what} is not given`) : fieldVal(n);
 }
 
 function addr(text: string): XVal {
-  const n = addressNum(text);
-  return n === undefined ? unknown(`address ${text} cannot be read`) : value(n);
+  return addressVal(text) ?? unknown(`address ${text} cannot be read`);
 }
 
 /**
@@ -52,7 +51,7 @@ export function payload(e: NftPayload, env: NftEnv): XVal {
         return addr(p.dst);
       case "protocol":
       case "nexthdr":
-        return value(fieldBig(p.proto));
+        return fieldVal(p.proto);
       case "ttl":
       case "hoplimit":
         return num(p.ttl, "TTL");
@@ -60,11 +59,11 @@ export function payload(e: NftPayload, env: NftEnv): XVal {
       case "payload_length":
         return num(p.length, "length");
       case "version":
-        return value(protocol === "ip" ? 4n : 6n);
+        return fieldVal(protocol === "ip" ? 4 : 6);
       case "dscp":
-        return p.tos === undefined ? unknown("the packet's TOS/DSCP is not given") : value(BigInt(p.tos >> 2));
+        return p.tos === undefined ? unknown("the packet's TOS/DSCP is not given") : fieldVal(p.tos >> 2);
       case "ecn":
-        return p.tos === undefined ? unknown("the packet's TOS/ECN is not given") : value(BigInt(p.tos & 3));
+        return p.tos === undefined ? unknown("the packet's TOS/ECN is not given") : fieldVal(p.tos & 3);
       default:
         return unknown(`${protocol} ${field}: netfate does not model this header field`);
     }
