@@ -50,9 +50,14 @@ function printAsIs(value: NftValue): string {
   return String(value);
 }
 
+/**
+ * An integer as nft reads one (asked of nft 1.0.6 in a namespace: test/kernel/number-spellings.test.ts):
+ * `0x50` is hex, a leading zero with octal digits only is octal (`010` is 8), and any other run
+ * of digits is decimal (`09` and `0789` are 9 and 789).
+ */
 function parseUnsigned(word: string, bits: number): number | bigint | undefined {
-  if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(word)) return undefined;
-  const big = BigInt(word);
+  if (!/^(0[xX][0-9a-fA-F]+|[0-9]+)$/.test(word)) return undefined;
+  const big = /^0[0-7]+$/.test(word) ? BigInt("0o" + word.slice(1)) : BigInt(word);
   if (big >= 1n << BigInt(bits)) return undefined;
   return bits > 53 && big > BigInt(Number.MAX_SAFE_INTEGER) ? big : Number(big);
 }

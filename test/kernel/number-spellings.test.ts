@@ -11,7 +11,8 @@
  * complete `10.1` to 10.1.0.0, the option parser's host types (conntrack, recent, TPROXY,
  * NETMAP) read it as inet_aton does, 10.0.0.1; NAT ranges read addresses strictly; udp ports
  * and TPROXY's port are decimal where tcp's are base 0. Both sides must agree: the same rule
- * saved back, or both refusing.
+ * saved back, or both refusing. Then ipset elements (base 0 throughout, compared by the element
+ * they stand for) and nft's own rules (`010` octal, `09` decimal, prefix lengths base 0).
  *
  * Not covered: extensions netfate keeps as written (ah, esp, frag, rt, cpu, tcpmss print back
  * their text unchanged) and statistic's `--probability`, which iptables reads with strtod (hex
@@ -23,6 +24,8 @@ import { describe, expect, it } from "vitest";
 import { parseRules } from "../../src/parse.js";
 import { saveText } from "../../src/print/save.js";
 import { parseIpsets } from "../../src/ipset/parse.js";
+import { parseNftText } from "../../src/nft/text/index.js";
+import { printNftRuleset } from "../../src/nft/print/index.js";
 import { parseElement, setHeader } from "../../src/ipset/element.js";
 import { inNamespace, kernelSkipReason } from "./harness.js";
 
@@ -233,6 +236,22 @@ describe.skipIf(why !== undefined)(`number and address spellings, netfate beside
   it.each(LITERALS)("IPv%s %s: %s", (family, table, line) => {
     const text = dump(table, line);
     expect(netfateReads(family, text)).toBe(kernelReads(family, table, text));
+  });
+
+  // nft has rules of its own: `010` is octal, `09` and `0789` decimal, a prefix length base 0.
+  it.each([
+    "tcp dport 010", "tcp dport 0x50", "tcp dport 080", "tcp dport 09", "tcp dport 0789", "tcp dport 00010",
+    "meta mark 010", "ip ttl 010", "tcp dport { 010, 020 }", "tcp dport 010-020",
+    "ip daddr 10.0.0.0/010", "ip daddr 10.0.0.0/0x8", "ip daddr 10.0.0.0/08",
+  ])("nft: %s accept", (expr) => {
+    const text = `table ip t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\t${expr} accept\n\t}\n}\n`;
+    const r = spawnSync("ip", ["netns", "exec", NS, "nft", "-f", "-"], { input: text, encoding: "utf8" });
+    const listed = r.status === 0 ? spawnSync("ip", ["netns", "exec", NS, "nft", "list", "ruleset"], { encoding: "utf8" }).stdout : "";
+    spawnSync("ip", ["netns", "exec", NS, "nft", "flush", "ruleset"]);
+    const rule = (t: string) => t.split("\n").map((l) => l.trim()).filter((l) => l.endsWith(" accept") && !l.includes("policy")).join("\n");
+    const p = parseNftText(text, "<t>");
+    const ours = p.diagnostics.some((d) => d.severity === "error") ? "refused" : rule(printNftRuleset(p.ruleset));
+    expect(ours).toBe(r.status === 0 ? rule(listed) : "refused");
   });
 
   // ipset restore reads every number base 0 too: prefix lengths, ports, protocols, ICMP type/code.

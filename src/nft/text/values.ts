@@ -12,6 +12,7 @@ import { expressionKindAt } from "../expressions/registry.js";
 import { wordTable } from "../expressions/types.js";
 import { Cursor } from "./cursor.js";
 import type { Token } from "./tokens.js";
+import { cNumber } from "../../model/c-number.js";
 
 /** Binary operators as nft writes them, symbol or word. */
 const BINOPS: Readonly<Record<string, "&" | "|" | "^" | "<<" | ">>">> = wordTable({
@@ -232,11 +233,11 @@ export class ValueReader {
     const whole = parseConst(type, w);
     if (typeof whole !== "string") return whole;
     const slash = w.lastIndexOf("/");
-    if (slash > 0 && /^[0-9]+$/.test(w.slice(slash + 1))) {
+    // A prefix length is base 0 to nft: `/010` is /8, `/0x8` is /8, `/08` is refused.
+    const len = slash > 0 ? cNumber(w.slice(slash + 1), datatype(type)?.bits ?? 0) : undefined;
+    if (len !== undefined) {
       const base = parseConst(type, w.slice(0, slash));
-      const len = Number(w.slice(slash + 1));
-      const max = datatype(type)?.bits ?? 0;
-      if (typeof base !== "string" && len <= max) return { kind: "prefix", base, len };
+      if (typeof base !== "string") return { kind: "prefix", base, len };
     }
     for (let i = w.indexOf("-"); i > 0; i = w.indexOf("-", i + 1)) {
       const lo = parseConst(type, w.slice(0, i));
