@@ -300,28 +300,29 @@ export function inetPton6(text: string): [number, number, number, number] | unde
   const gap = text.indexOf("::");
   if (gap >= 0 && text.indexOf("::", gap + 1) >= 0) return undefined;
   const split = (s: string) => (s === "" ? [] : s.split(":"));
-  const head = split(gap < 0 ? text : text.slice(0, gap));
-  const tail = gap < 0 ? [] : split(text.slice(gap + 2));
-  const last = gap < 0 ? head : tail;
-  const halves: number[][] = [[], []];
-  for (const [k, groups] of [head, tail].entries()) {
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i]!;
-      if (groups === last && i === groups.length - 1 && g.includes(".")) {
-        const q = dottedQuad(g);
-        if (q === undefined) return undefined;
-        halves[k]!.push(q >>> 16, q & 0xffff);
-      } else {
-        const v = hexGroup(g);
-        if (v === undefined) return undefined;
-        halves[k]!.push(v);
-      }
-    }
-  }
-  const [h, t] = halves as [number[], number[]];
-  if (gap < 0 ? h.length !== 8 : h.length + t.length > 7) return undefined;
+  const h = sixteenBitWords(split(gap < 0 ? text : text.slice(0, gap)), gap < 0);
+  const t = gap < 0 ? [] : sixteenBitWords(split(text.slice(gap + 2)), true);
+  if (!h || !t || (gap < 0 ? h.length !== 8 : h.length + t.length > 7)) return undefined;
   const all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
   return [((all[0]! << 16) | all[1]!) >>> 0, ((all[2]! << 16) | all[3]!) >>> 0, ((all[4]! << 16) | all[5]!) >>> 0, ((all[6]! << 16) | all[7]!) >>> 0];
+}
+
+/** The 16-bit words of IPv6 groups; with `quadLast`, the last group may be a dotted quad (two words). */
+function sixteenBitWords(groups: readonly string[], quadLast: boolean): number[] | undefined {
+  const out: number[] = [];
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i]!;
+    if (quadLast && i === groups.length - 1 && g.includes(".")) {
+      const q = dottedQuad(g);
+      if (q === undefined) return undefined;
+      out.push(q >>> 16, q & 0xffff);
+    } else {
+      const v = hexGroup(g);
+      if (v === undefined) return undefined;
+      out.push(v);
+    }
+  }
+  return out;
 }
 
 /** A numeric host address of the family as iptables reads it (xtablesIpv4, inetPton6). */
