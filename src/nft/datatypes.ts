@@ -12,7 +12,7 @@
  */
 import { protocolName, protocolNumber } from "../extensions/protocols.js";
 import { servicePort } from "../extensions/services.js";
-import { addressFamily, canonicalAddress, iptablesIpv6Text, ipToNum } from "../model/address.js";
+import { addressFamily, canonicalAddress, inetAton, iptablesIpv6Text, ipToBigInt, ipToNum, ipv4Text } from "../model/address.js";
 import type { NftConst } from "../model/nft.js";
 
 export type NftValue = number | bigint | string;
@@ -178,10 +178,27 @@ const ipv4Addr: NftDatatype = {
   name: "ipv4_addr",
   bits: 32,
   parse(word) {
-    return addressFamily(word) === "ipv4" ? canonicalAddress(word, "ipv4") : { error: "an IPv4 address" };
+    const n = nftIpv4(word);
+    return n === undefined ? { error: "an IPv4 address" } : ipv4Text(n);
   },
   print: printAsIs,
 };
+
+/**
+ * An IPv4 address as nft reads one (asked of nft 1.0.6 in a namespace:
+ * test/kernel/number-spellings.test.ts). Four dotted groups of up to three digits, each read
+ * as inet_aton reads it (`010.0.0.1` is 8.0.0.1; `10.0.0.09` is no address, and nft goes on to
+ * look it up as a host name, which a ruleset file cannot count on); or one integer, read as
+ * nft reads integers (`167772161` and `0x0a000001` are 10.0.0.1, `010` is 0.0.0.8). nft's
+ * scanner does not take `10.1` as an address at all.
+ */
+function nftIpv4(word: string): number | undefined {
+  if (/^(?:[0-9]{1,3}\.){3}[0-9]{1,3}$/.test(word)) return inetAton(word);
+  // A leading zero before a digit that is not octal (`08`) is no integer here: nft looks it up as a host.
+  if (/^0[0-7]*[89]/.test(word)) return undefined;
+  const n = parseUnsigned(word, 32);
+  return typeof n === "number" ? n : undefined;
+}
 
 const ipv6Addr: NftDatatype = {
   name: "ipv6_addr",
@@ -496,6 +513,35 @@ export function parseConst(type: string, word: string): NftConst | string {
   if (typeof v === "object") return `${v.error}, found ${JSON.stringify(text)}`;
   const c: NftConst = { kind: "const", type, value: v };
   return c;
+}
+
+/**
+ * Why nft refuses `lo-hi` as a range, if it does: a range of interface names, or one whose low
+ * end is above its high end ("Range has zero or negative size"; a range of one value is taken).
+ * Integers and addresses compare as numbers. Asked of nft 1.0.6 in a namespace
+ * (test/kernel/number-spellings.test.ts).
+ */
+export function rangeRefusal(lo: NftConst, hi: NftConst): string | undefined {
+  if (lo.type === "ifname" || hi.type === "ifname") return "nft has no ranges of interface names";
+  // A reversed hour or day range is taken: nft holds the hours (days) outside it, `!= 10:00-11:00`.
+  if (WRAPPING.has(lo.type)) return undefined;
+  const a = orderable(lo), b = orderable(hi);
+  if (typeof a === "string" || typeof b === "string" || a <= b) return undefined;
+  return "the range has zero or negative size (its low end is above its high end): nft refuses it";
+}
+
+const WRAPPING: ReadonlySet<string> = new Set(["hour", "day"]);
+
+/** A constant as a number when it is one or an address; other strings as they are. */
+function orderable(c: NftConst): number | bigint | string {
+  const v = c.value;
+  if (typeof v !== "string") return v;
+  const t = BY_NAME.get(c.type);
+  if (t === ipv4Addr || t === ipv6Addr) {
+    const n = ipToNum(v, t === ipv4Addr ? "ipv4" : "ipv6");
+    if (n !== undefined) return typeof n === "number" ? n : ipToBigInt(n);
+  }
+  return v;
 }
 
 /** A constant as nft prints it (`-n`: numerically). Unknown types print their value bare. */

@@ -217,6 +217,30 @@ function netfateReads(family: 4 | 6, text: string): string {
   return saveText(p.value).split("\n").filter((l) => l.startsWith("-A ")).join("\n");
 }
 
+/** A one-rule nft table of `family` whose rule is `expr accept`. */
+function nftTable(family: string, expr: string): string {
+  return `table ${family} t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\t${expr} accept\n\t}\n}\n`;
+}
+
+/** The rule as nft lists it back (`refused` when nft -f refuses it). */
+function nftReads(family: string, expr: string): string {
+  const text = nftTable(family, expr);
+  const r = spawnSync("ip", ["netns", "exec", NS, "nft", "-f", "-"], { input: text, encoding: "utf8" });
+  const listed = r.status === 0 ? spawnSync("ip", ["netns", "exec", NS, "nft", "list", "ruleset"], { encoding: "utf8" }).stdout : "";
+  spawnSync("ip", ["netns", "exec", NS, "nft", "flush", "ruleset"]);
+  return r.status === 0 ? acceptRule(listed) : "refused";
+}
+
+/** The rule as netfate reads and prints it (`refused` when netfate reports an error). */
+function netfateNftReads(family: string, expr: string): string {
+  const p = parseNftText(nftTable(family, expr), "<t>");
+  return p.diagnostics.some((d) => d.severity === "error") ? "refused" : acceptRule(printNftRuleset(p.ruleset));
+}
+
+function acceptRule(listing: string): string {
+  return listing.split("\n").map((l) => l.trim()).filter((l) => l.endsWith(" accept") && !l.includes("policy")).join("\n");
+}
+
 describe.skipIf(why !== undefined)(`number and address spellings, netfate beside iptables-restore${why ? ` (skipped: ${why})` : ""}`, () => {
   inNamespace(NS);
 
@@ -243,15 +267,23 @@ describe.skipIf(why !== undefined)(`number and address spellings, netfate beside
     "tcp dport 010", "tcp dport 0x50", "tcp dport 080", "tcp dport 09", "tcp dport 0789", "tcp dport 00010",
     "meta mark 010", "ip ttl 010", "tcp dport { 010, 020 }", "tcp dport 010-020",
     "ip daddr 10.0.0.0/010", "ip daddr 10.0.0.0/0x8", "ip daddr 10.0.0.0/08",
+    // An address: four dotted groups read as inet_aton reads them, or one integer.
+    "ip daddr 010.0.0.1", "ip daddr 167772161", "ip daddr 0x0a000001", "ip daddr 010", "ip daddr 08", "ip daddr 0789",
+    "ip daddr 4294967295", "ip daddr 4294967296", "ip daddr 10.0.0.09", "ip daddr 1.2.3.256", "ip daddr 010.0.0.0/010",
+    "ip daddr { 010.0.0.1, 167772161 }",
+    // Ranges: a low end above the high end is refused, one value taken; which end is higher after reading.
+    "ip daddr 010.0.0.1-10.0.0.9", "ip daddr 10.0.0.1-010.0.0.9", "ip daddr 10.0.0.1-10.0.0.1", "tcp dport 20-10",
+    "tcp dport { 20-10 }", "meta mark 5-3", "ct mark 0x10-0x20",
   ])("nft: %s accept", (expr) => {
-    const text = `table ip t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\t${expr} accept\n\t}\n}\n`;
-    const r = spawnSync("ip", ["netns", "exec", NS, "nft", "-f", "-"], { input: text, encoding: "utf8" });
-    const listed = r.status === 0 ? spawnSync("ip", ["netns", "exec", NS, "nft", "list", "ruleset"], { encoding: "utf8" }).stdout : "";
-    spawnSync("ip", ["netns", "exec", NS, "nft", "flush", "ruleset"]);
-    const rule = (t: string) => t.split("\n").map((l) => l.trim()).filter((l) => l.endsWith(" accept") && !l.includes("policy")).join("\n");
-    const p = parseNftText(text, "<t>");
-    const ours = p.diagnostics.some((d) => d.severity === "error") ? "refused" : rule(printNftRuleset(p.ruleset));
-    expect(ours).toBe(r.status === 0 ? rule(listed) : "refused");
+    expect(netfateNftReads("ip", expr)).toBe(nftReads("ip", expr));
+  });
+
+  // The same in an inet table: IPv6 ranges (a high end starting with `::`), names, times.
+  it.each([
+    "ip6 daddr ::2-::1", "ip6 daddr ::1-::2", "ip6 daddr { ::1-::2, 2001:db8::1-2001:db8::ff }", 'meta iifname "eth0"-"eth9"',
+    "meta iifname eth0-eth9", 'meta time "2021-01-01"-"2020-01-01"', 'meta time "2020-01-01"-"2021-01-01"',
+  ])("nft inet: %s accept", (expr) => {
+    expect(netfateNftReads("inet", expr)).toBe(nftReads("inet", expr));
   });
 
   // ipset restore reads every number base 0 too: prefix lengths, ports, protocols, ICMP type/code.

@@ -7,6 +7,7 @@
  */
 import type { JsonNode } from "../../facts/located-json.js";
 import type { NftElement, NftExpr, NftMapLookup, NftSetLiteral, NftSetRef, NftVerdict, NftVerdictCode } from "../../model/nft.js";
+import { rangeRefusal } from "../datatypes.js";
 import { RAW_TYPE } from "../text/values.js";
 import { MAX_EXPR_DEPTH, type NftJsonReader } from "./reader.js";
 import { bitmaskConstOf, constOf, isBitmask, typesOf } from "./values.js";
@@ -114,6 +115,8 @@ export function readExpr(s: ExprScope, n: JsonNode, hint: Hint, depth: number, w
       if (!lo || !hi) return undefined;
       if (lo.kind !== "const") return r.wrong(items[0]!, "range low end", "a constant");
       if (hi.kind !== "const") return r.wrong(items[1]!, "range high end", "a constant");
+      const refused = rangeRefusal(lo, hi);
+      if (refused !== undefined) return void r.error(v, refused, "a range nft takes");
       return { kind: "range", lo, hi };
     }
     case "concat": {

@@ -175,8 +175,9 @@ export function tokenize(text: string): { tokens: Token[]; unterminated: Token[]
           j++;
           continue;
         }
-        // `::` ending an address (`fe80::`), `:` of an IPv6 address before a `/`.
-        if (d === ":" && (text[j - 1] === ":" || text[j + 1] === "/")) {
+        // `::` ending an address (`fe80::`), `:` of an IPv6 address before a `/`, and a range
+        // whose high end starts with `::` (`::1-::2`, as nft lists it).
+        if ((d === ":" && (text[j - 1] === ":" || text[j + 1] === "/")) || (d === "-" && text[j + 1] === ":" && text[j + 2] === ":")) {
           j++;
           continue;
         }

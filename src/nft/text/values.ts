@@ -6,7 +6,7 @@
  * three-part concatenation.
  */
 import type { NftConst, NftElement, NftExpr, NftSetLiteral, NftVerdict } from "../../model/nft.js";
-import { datatype, isBitmaskType, parseConst, parseDuration } from "../datatypes.js";
+import { datatype, isBitmaskType, parseConst, parseDuration, rangeRefusal } from "../datatypes.js";
 import { expressionType } from "../expressions/print.js";
 import { expressionKindAt } from "../expressions/registry.js";
 import { wordTable } from "../expressions/types.js";
@@ -216,8 +216,9 @@ export class ValueReader {
       // `"10:00"-"11:00"`: a range of strings, written glued.
       if (c.is("-") && c.cur().glued && c.peekTok(1)?.type === "string" && c.peekTok(1)?.glued) {
         c.next();
-        const hi = this.constOf(type, c.next());
-        return hi === undefined ? undefined : { kind: "range", lo, hi };
+        const at = c.next();
+        const hi = this.constOf(type, at);
+        return hi === undefined ? undefined : this.range(lo, hi, t.line, t.col, at.line === t.line ? at.col + at.text.length - t.col : t.text.length);
       }
       return lo;
     }
@@ -242,9 +243,17 @@ export class ValueReader {
     for (let i = w.indexOf("-"); i > 0; i = w.indexOf("-", i + 1)) {
       const lo = parseConst(type, w.slice(0, i));
       const hi = parseConst(type, w.slice(i + 1));
-      if (typeof lo !== "string" && typeof hi !== "string") return { kind: "range", lo, hi };
+      if (typeof lo !== "string" && typeof hi !== "string") return this.range(lo, hi, t.line, t.col, w.length);
     }
     this.c.sink.error({ line: t.line, col: t.col, len: w.length }, `${w} is not a value of type ${type}`, whole.replace(/, found .*$/, ""), w);
+    return undefined;
+  }
+
+  /** `lo-hi`, refused where nft refuses it. */
+  private range(lo: NftConst, hi: NftConst, line: number, col: number, len: number): NftExpr | undefined {
+    const refused = rangeRefusal(lo, hi);
+    if (refused === undefined) return { kind: "range", lo, hi };
+    this.c.sink.error({ line, col, len }, refused, "a range nft takes");
     return undefined;
   }
 
