@@ -7,7 +7,7 @@
  * left unreadable so that lookups it could decide are indeterminate.
  */
 import type { Family } from "../model/ast.js";
-import { ipKey, ipToNum, ipv4LastOf, ipv4Text, isZeroIp, networkOf } from "../model/address.js";
+import { inetAton, ipKey, ipToNum, ipv4LastOf, ipv4Text, isZeroIp, networkOf, type IpNum } from "../model/address.js";
 import { protocolNumber } from "../extensions/protocols.js";
 import { cNumber } from "../model/c-number.js";
 import type { IpSet } from "./ast.js";
@@ -116,17 +116,32 @@ function portRange(text: string): { first: number; last: number } | undefined {
 }
 
 function ipv4Range(text: string): { first: number; last: number } | undefined {
-  const cidr = /^([^/-]+)\/(\d+)$/.exec(text);
+  const cidr = /^([^/-]+)\/([0-9a-fA-FxX]+)$/.exec(text);
   if (cidr) {
-    const n = ipToNum(cidr[1]!, "ipv4") as number | undefined;
-    const p = Number(cidr[2]);
-    if (n === undefined || p > 32) return undefined;
+    const n = ipsetIpv4(cidr[1]!);
+    const p = cNumber(cidr[2]!, 32);
+    if (n === undefined || p === undefined) return undefined;
     return { first: networkOf(n, p, "ipv4") as number, last: ipv4LastOf(n, p) };
   }
   const [a, b] = text.split("-");
-  const x = ipToNum(a ?? "", "ipv4") as number | undefined;
-  const y = ipToNum(b ?? "", "ipv4") as number | undefined;
+  const x = ipsetIpv4(a ?? "");
+  const y = ipsetIpv4(b ?? "");
   return x === undefined || y === undefined ? undefined : { first: Math.min(x, y), last: Math.max(x, y) };
+}
+
+/**
+ * An IPv4 address as ipset 7.17 reads one (asked of it in a namespace:
+ * test/kernel/number-spellings.test.ts): as inet_aton reads it, one to four parts, a leading
+ * zero octal (`010.0.0.1` is 8.0.0.1, `10.1` is 10.0.0.1, `167772161` is 10.0.0.1), but no hex
+ * part (`0x0a000001` is refused).
+ */
+function ipsetIpv4(text: string): number | undefined {
+  return /0[xX]/.test(text) ? undefined : inetAton(text);
+}
+
+/** An address of the family as ipset reads it: IPv4 as ipsetIpv4, IPv6 as inet_pton. */
+function ipsetAddress(text: string, family: Family): IpNum | undefined {
+  return family === "ipv4" ? ipsetIpv4(text) : ipToNum(text, family);
 }
 
 /** A name a resolver could look up: letters, digits and hyphens in labels, the last one not all digits. */
@@ -141,12 +156,9 @@ function address(h: SetHeader, d: "ip" | "net", text: string, at: number, type: 
   const slash = text.indexOf("/");
   const addr = slash < 0 ? text : text.slice(0, slash);
   if (slash < 0 && addr.includes("-") && !addr.includes(":")) return warn(`the range ${text} is not modelled: ipset restore adds every address in it`, at, text.length);
-  let n = ipToNum(addr, fam);
+  let n = ipsetAddress(addr, fam);
   if (n === undefined) {
-    const other = ipToNum(addr, fam === "ipv4" ? "ipv6" : "ipv4");
-    if (other === undefined && /^\d+(?:\.\d+){0,3}$/.test(addr)) {
-      return warn(`${addr} is not written as ipset save writes addresses: ipset restore reads it as inet_aton does, netfate does not guess`, at, addr.length);
-    }
+    const other = ipsetAddress(addr, fam === "ipv4" ? "ipv6" : "ipv4");
     if (other === undefined && hostLike(addr)) return warn(`${addr} is a host name: ipset restore resolves it when loading, netfate cannot`, at, addr.length);
     const v = fam === "ipv4" ? "IPv4" : "IPv6";
     return err(`cannot parse ${addr}: resolving to ${v} address failed`, at, addr.length, `an ${v} address (the set is family ${fam === "ipv4" ? "inet" : "inet6"})`, addr);

@@ -11,8 +11,10 @@
  * complete `10.1` to 10.1.0.0, the option parser's host types (conntrack, recent, TPROXY,
  * NETMAP) read it as inet_aton does, 10.0.0.1; NAT ranges read addresses strictly; udp ports
  * and TPROXY's port are decimal where tcp's are base 0. Both sides must agree: the same rule
- * saved back, or both refusing. Then ipset elements (base 0 throughout, compared by the element
- * they stand for) and nft's own rules (`010` octal, `09` decimal, prefix lengths base 0).
+ * saved back, or both refusing. Then ipset elements (numbers base 0 throughout, IPv4 addresses
+ * as inet_aton reads them but without hex; compared by the element they stand for) and nft's own
+ * rules (`010` octal, `09` decimal, prefix lengths base 0, addresses as inet_aton reads four
+ * dotted groups, ranges in order).
  *
  * Not covered: extensions netfate keeps as written (ah, esp, frag, rt, cpu, tcpmss print back
  * their text unchanged) and statistic's `--probability`, which iptables reads with strtod (hex
@@ -292,6 +294,11 @@ describe.skipIf(why !== undefined)(`number and address spellings, netfate beside
     ["hash:net", "10.0.0.0/010"], ["hash:net", "10.0.0.0/0x8"], ["hash:net", "10.0.0.0/08"],
     ["hash:ip,port", "10.0.0.1,tcp:010"], ["hash:ip,port", "10.0.0.1,tcp:0x50"], ["hash:ip,port", "10.0.0.1,tcp:080"],
     ["hash:ip,port", "10.0.0.1,icmp:010/00"], ["hash:ip,port", "10.0.0.1,010:0"], ["hash:ip,port", "10.0.0.1,0x6:1"],
+    // Addresses: inet_aton without hex.
+    ["hash:net", "010.0.0.1"], ["hash:net", "10.1"], ["hash:net", "10.1.2"], ["hash:net", "167772161"], ["hash:net", "10.256"],
+    ["hash:net", "010"], ["hash:net", "0377.0.0.1"], ["hash:net", "012.0.0.1/8"], ["hash:net", "4294967295"],
+    ["hash:net", "0x0a000001"], ["hash:net", "10.0.0.09"], ["hash:net", "1.2.3.256"], ["hash:net", "0400.0.0.1"], ["hash:net", "08"],
+    ["hash:net", "10.16777216"], ["hash:ip", "010.0.0.1"], ["hash:ip,port", "010.0.0.1,tcp:80"],
   ])("ipset %s: add %s", (type, element) => {
     const text = `create s ${type} family inet\nadd s ${element}\n`;
     const r = spawnSync("ip", ["netns", "exec", NS, "ipset", "restore"], { input: text, encoding: "utf8" });
