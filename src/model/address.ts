@@ -412,6 +412,21 @@ export function parseAddress(text: string, family: Family): AddressParse {
   };
 }
 
+/**
+ * Why `HOST/N` with N above 32 is refused where iptables takes it (`--ctorigdst 1.2.3.4/33`,
+ * NETMAP `--to`): iptables reads such a number as a mask address, inet_aton's 0.0.0.33; 1.8.9
+ * then loads /32 (measured in a namespace), and later versions keep that mask. Which one loaded
+ * the rule is not in the input; an iptables-save dump never holds the form.
+ */
+export function hostMaskLengthProblem(text: string, family: Family): string | undefined {
+  const slash = text.indexOf("/");
+  if (family !== "ipv4" || slash < 0) return undefined;
+  const m = text.slice(slash + 1);
+  const n = cNumber(m, 0xffffffff);
+  if (n === undefined || n <= 32 || optionHost(text.slice(0, slash), family) === undefined) return undefined;
+  return `/${m} is no prefix length: iptables 1.8.9 loads it as /32, later versions as the mask ${ipv4Text(n)}; write the mask the rule means`;
+}
+
 /** parseHostMask as an address match: the host as written (bits outside the mask kept, as the tools print it). */
 export function hostMaskMatch(text: string, family: Family): Omit<AddressMatch, "negated"> | undefined {
   const r = parseHostMask(text, family);

@@ -4,7 +4,7 @@
  */
 import type { MatchExtension, Witness } from "../types.js";
 import type { PacketState } from "../../model/evaluation.js";
-import { addressText, applyMask, hostMaskMatch, inNet, ipToNum, maskFromPrefix } from "../../model/address.js";
+import { addressText, applyMask, hostMaskLengthProblem, hostMaskMatch, inNet, ipToNum, maskFromPrefix } from "../../model/address.js";
 import type { AddressMatch, Family } from "../../model/ast.js";
 import { iptablesProtocol } from "../protocols.js";
 import { cNumber, decimalNumber } from "../../model/c-number.js";
@@ -164,7 +164,7 @@ export const conntrack: MatchExtension<ConntrackData> = {
           if ((ADDR_KEYS as readonly string[]).includes(key)) {
             // The option parser's host-and-mask type (hostMaskMatch): `--ctorigdst 10.1` is 10.0.0.1.
             const a = hostMaskMatch(v, ctx.family);
-            if (!a) return void ctx.error(o.span, `conntrack: bad ${o.flag}`, `a numeric ${ctx.family === "ipv4" ? "IPv4" : "IPv6"} address[/mask]`, v);
+            if (!a) return void ctx.error(o.span, `conntrack: ${hostMaskLengthProblem(v, ctx.family) ?? `bad ${o.flag}`}`, `a numeric ${ctx.family === "ipv4" ? "IPv4" : "IPv6"} address[/mask]`, v);
             d[key as (typeof ADDR_KEYS)[number]] = { negated: o.negated, addr: a };
           } else {
             const r = range(v, 65535, decimalNumber);

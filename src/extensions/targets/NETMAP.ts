@@ -5,7 +5,7 @@
  */
 import type { Family } from "../../model/ast.js";
 import type { TargetExtension } from "../types.js";
-import { applyMask, canonicalOf, ipToNum, maskFromPrefix, numText, parseHostMask, prefixOfMask, ruleText, withNetwork } from "../../model/address.js";
+import { applyMask, canonicalOf, hostMaskLengthProblem, ipToNum, maskFromPrefix, numText, parseHostMask, prefixOfMask, ruleText, withNetwork } from "../../model/address.js";
 
 export interface NetmapData {
   /** Network address, host bits cleared. */
@@ -33,7 +33,7 @@ export const NETMAP: TargetExtension<NetmapData> = {
     if (!o) return void ctx.error(span, "NETMAP: --to is required", "--to ADDRESS[/MASK]");
     // The option parser's host-and-mask type: `--to 10.1/24` is 10.0.0.1/24, printed as its network.
     const r = parseHostMask(o.values[0] ?? "", ctx.family);
-    if (!r) return void ctx.error(o.span, "NETMAP: bad --to", `a numeric ${ctx.family === "ipv4" ? "IPv4" : "IPv6"} address[/mask]`, o.values[0]);
+    if (!r) return void ctx.error(o.span, `NETMAP: ${hostMaskLengthProblem(o.values[0] ?? "", ctx.family) ?? "bad --to"}`, `a numeric ${ctx.family === "ipv4" ? "IPv4" : "IPv6"} address[/mask]`, o.values[0]);
     const prefixLength = prefixOfMask(r.mask);
     // iptables turns a mask with holes into a silent /32 (measured); refuse it instead.
     if (prefixLength === null) return void ctx.error(o.span, "NETMAP: the mask must be contiguous", "ADDRESS/LEN", o.values[0]);
