@@ -73,9 +73,15 @@ function ipv4NetEdges(addr: number, prefixLength: number): { inside?: string; ou
   const net = addr - (addr % size);
   const at = (n: number) => (n < 0 || n > 0xffffffff ? undefined : ipv4Text(n));
   const last = net + size - 1;
-  const edges = [at(net), at(net + 1), at(last), at(net - 1), at(last + 1)].filter((x): x is string => x !== undefined);
-  const inside = size > 2 ? at(net + 1) : at(net);
-  const outside = at(last + 1) ?? at(net - 1);
+  // Each address written once: a /32's network is its last address, a /31's next one is.
+  const first = at(net);
+  const next = at(net + 1);
+  const lastText = size === 1 ? first : size === 2 ? next : at(last);
+  const before = at(net - 1);
+  const past = size === 1 ? next : at(last + 1);
+  const edges = [first, next, lastText, before, past].filter((x): x is string => x !== undefined);
+  const inside = size > 2 ? next : first;
+  const outside = past ?? before;
   return { ...(inside ? { inside } : {}), ...(outside ? { outside } : {}), edges };
 }
 
@@ -115,10 +121,12 @@ export function addressProbe(m: AddressMatch, key: "src" | "dst", p: Probe, c: C
   const e = netEdges(m, c.family);
   const want = m.negated ? e.outside : e.inside;
   if (want) p.want[key] = want;
-  for (const a of e.edges) {
+  e.edges.forEach((a, i) => {
+    // A repeat (a /32's network is its last address) would ask for the packets the first did.
+    if (e.edges.indexOf(a) < i) return;
     p.variants.push({ [key]: a });
     c.pool.addrs.add(a);
-  }
+  });
 }
 
 export function rangeProbe(r: { negated: boolean; from: string; to: string }, key: "src" | "dst", p: Probe, c: Context): void {

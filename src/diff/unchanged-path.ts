@@ -282,7 +282,13 @@ export class UnchangedPaths {
     if (!s) return false;
     const headers = pathHeaders(p, old);
     if (!headers) return false;
+    let lastTable: string | undefined;
+    let lastChain: string | undefined;
     return eachEnteredChain(old, (table, chain) => {
+      // The chain just asked about (a step after a step in it, an outcome after another): the same answer.
+      if (chain === lastChain && table === lastTable) return true;
+      lastTable = table;
+      lastChain = chain;
       const c = s.at(table, chain);
       if (c === "same") return true;
       if (c === "opaque") return false;

@@ -16,6 +16,7 @@ import type { Family } from "../model/ast.js";
 import type { NodeFacts } from "../facts/model.js";
 import { hasPorts, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, type PacketSpec } from "../model/packet.js";
 import { BITS, fromBig, merge, netEdges, offset, type Context, type Want } from "./probes.js";
+import { holds, PacketRanks, type FieldValue } from "./packet-ranks.js";
 
 const OUTSIDE: Record<Family, { src: string; dst: string }> = {
   ipv4: { src: "203.0.113.7", dst: "198.51.100.1" },
@@ -226,8 +227,8 @@ function couldMake(w: Want, p: PacketSpec): boolean {
 }
 
 /** Evenly spaced picks, so a cap thins every part of the list alike. */
-function thin<T>(list: T[], n: number): T[] {
-  if (list.length <= n) return list;
+function thin<T>(list: ArrayLike<T>, n: number): T[] {
+  if (list.length <= n) return Array.from(list);
   if (n <= 0) return [];
   const out: T[] = [];
   for (let i = 0; i < n; i++) out.push(list[Math.floor((i * list.length) / n)]!);
@@ -294,28 +295,57 @@ export interface PacketChoice {
  */
 const sortedKeys = (keys: Iterable<string>): string[] => [...keys].sort();
 
+/** The packets by key, each key's first. */
+function firstByKey(made: readonly PacketSpec[]): Map<string, PacketSpec> {
+  const first = new Map<string, PacketSpec>();
+  for (const p of made) {
+    const k = packetKey(p);
+    if (!first.has(k)) first.set(k, p);
+  }
+  return first;
+}
+
+/**
+ * The packet whose key fields are `v` (PacketRanks.values), as the wish that made it did:
+ * packetOf's packets are equal when their keys are (their TCP flags follow their state).
+ */
+function packetOfFields(v: readonly FieldValue[]): PacketSpec {
+  const [family, from, proto, src, dst, sport, dport, icmpType, mark, state] = v as [Family, string, number, string | undefined, string | undefined, number | undefined, number | undefined, number | undefined, number, string];
+  const w: Want = { ...(sport !== undefined ? { sport } : {}), ...(dport !== undefined ? { dport } : {}), ...(icmpType !== undefined ? { icmpType } : {}), ...(mark ? { mark } : {}), ...(state === "established" ? { established: true } : {}) };
+  return packetOf(w, src, dst, from, proto, family);
+}
+
 /**
  * The packets of the families' wishes (one Wishes per family, in family order), tier by tier
  * within the cap, then the random ones.
  */
 export function choosePackets(families: readonly Wishes[], o: PacketChoice): PacketSpec[] {
-  const first = new Map<string, PacketSpec>();
-  for (const f of families) {
-    f.eachFirst((p) => {
-      const k = packetKey(p);
-      if (!first.has(k)) first.set(k, p);
-    });
-  }
+  const made: PacketSpec[] = [];
+  for (const f of families) f.eachFirst((p) => made.push(p));
   const result: PacketSpec[] = [];
   let fresh: (f: Wishes, p: PacketSpec) => boolean;
-  if (first.size >= o.max && !o.makeAll) {
+  // Numbers for the keys when the first choices may fill the cap (packet-ranks.ts).
+  const ranks = made.length >= o.max && !o.makeAll ? PacketRanks.of(made) : undefined;
+  const keys = ranks?.sortedKeys(made);
+  const first = keys && keys.length >= o.max ? undefined : firstByKey(made);
+  if (first === undefined || (first.size >= o.max && !o.makeAll)) {
     // The first choices fill the cap: the rest would all be thinned away. The random search
     // only needs to know which packets they are.
-    for (const k of thin(sortedKeys(first.keys()), o.max)) result.push(first.get(k)!);
+    let isFirst: (p: PacketSpec, k: string) => boolean;
+    if (first === undefined) {
+      for (const k of thin(keys!, o.max)) result.push(packetOfFields(ranks!.values(k)));
+      isFirst = (p) => {
+        const k = ranks!.key(p);
+        return k !== undefined && holds(keys!, k);
+      };
+    } else {
+      for (const k of thin(sortedKeys(first.keys()), o.max)) result.push(first.get(k)!);
+      isFirst = (_, k) => first.has(k);
+    }
     const random = new Set<string>();
     fresh = (f, p) => {
       const k = packetKey(p);
-      if (first.has(k) || random.has(k) || f.madeBy(p, k)) return false;
+      if (isFirst(p, k) || random.has(k) || f.madeBy(p, k)) return false;
       random.add(k);
       return true;
     };
