@@ -19,6 +19,7 @@ import { alternative, assume, fork, mergeBranches, noteText, snapshot, type Bran
 import { natBinding } from "./nat.js";
 import type { EvalEnv, Hook, StateAssumptions, IpsetView, MatchResult, NodeView, Step, TargetEffects } from "../model/evaluation.js";
 import { hex } from "../extensions/util.js";
+import type { FlowReads } from "./flow-reads.js";
 
 /** How many alternatives one evaluation may open before it stops exploring and says so. */
 export const MAX_ALTERNATIVES = 4096;
@@ -49,6 +50,8 @@ export interface TraverseContext {
    * answers equal); an evaluation that merges outcomes by their whole steps turns it off.
    */
   lean?: boolean;
+  /** Told what the walk reads of the packet's source (the flow memo: flow-reads.ts). */
+  flow?: FlowReads;
 }
 
 const QUIET: StateAssumptions = {};
@@ -121,8 +124,10 @@ function condition(cr: CompiledRule, k: number, br: Branch, ctx: TraverseContext
   const p = br.pkt;
   switch (k) {
     case 0:
+      if (ctx.flow && cr.src && !("indeterminate" in cr.src)) ctx.flow.addr(p.src, cr.src);
       return cr.src && addrTest(cr.src, p.src, ctx.family);
     case 1:
+      if (ctx.flow && cr.dst && !("indeterminate" in cr.dst)) ctx.flow.addr(p.dst, cr.dst);
       return cr.dst && addrTest(cr.dst, p.dst, ctx.family);
     case 2:
       return cr.inIface && !hidden(cr.inIface) ? ifaceTest(cr.inIface, p.inIface) : undefined;
@@ -136,6 +141,7 @@ function condition(cr: CompiledRule, k: number, br: Branch, ctx: TraverseContext
   const m = cr.matches[k - FIRST_MATCH]!;
   if (m.kind === "unknown") return { indeterminate: m.reason };
   if (!m.ext.evaluate) return { indeterminate: `netfate cannot evaluate -m ${m.ext.name} yet` };
+  ctx.flow?.fields(m.ext.reads?.(m.node.data), p);
   return m.ext.evaluate(m.node.data, env);
 }
 
@@ -241,6 +247,7 @@ type WalkEnv = { -readonly [K in keyof EvalEnv]: EvalEnv[K] };
 function candidates(chain: CompiledChain, br: Branch, start: number, ctx: TraverseContext): number[] | undefined {
   const idx = chain.index;
   if (!idx || ctx.verbose) return undefined;
+  ctx.flow?.destination(br.pkt);
   const d = num(br.pkt.dst, ctx.family);
   const key = d === undefined ? undefined : typeof d === "number" ? d : d.join(":");
   const byDst = key === undefined ? undefined : idx.byDst.get(key);
@@ -302,12 +309,14 @@ class Effects implements TargetEffects {
     this.br.notes.push({ kind: "rewrite", field, value });
   }
   nat(kind: "dnat" | "snat", to: { addr?: string; port?: number }, how: string): void {
+    this.ctx.flow?.wrote(to);
     this.br.pendingNat = natBinding(kind, to, how);
   }
   log(line: string): void {
     this.br.logLine = line;
   }
   setAdd(name: string, flags: readonly ("src" | "dst")[], del: boolean): void {
+    this.ctx.flow?.stateChanged();
     const p = this.br.pkt;
     const t = { src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport, inIface: p.inIface, outIface: p.outIface } as const;
     if (del) this.ctx.ipsets.del(name, t, flags);
@@ -673,6 +682,7 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
         }
         // Only a target can change the packet: its before-state is taken here, not for every rule.
         const prior = ctx.lean ? undefined : before(br.pkt);
+        ctx.flow?.fields(tg.ext.reads?.(tg.data), br.pkt);
         const res = tg.ext.apply(tg.data, env, new Effects(br, ctx));
         if ("indeterminate" in res) {
           const s = step(hook, table, chain.name, cr, tg.name);

@@ -18,6 +18,10 @@ export const BATCH_FLAGS: FlagSpec[] = [
   { name: "fields", value: true, help: `one short line per outcome with these fields instead of the whole trace, e.g. fate,final,rule; of: ${FIELD_NAMES.join(", ")}` },
   { name: "format", short: "f", value: true, help: "with --fields: text (tab-separated, the default) or json (one object per outcome)" },
   { name: "verbose", short: "v", help: "include the rules tried that did not match" },
+  {
+    name: "no-memo",
+    help: "with --fields: evaluate every packet. By default a packet whose answer can only be an earlier packet's (same fields but its source, which meets every test the earlier evaluation made of it) gets that answer, with its own source and port carried through, without being evaluated again",
+  },
   ASSUME_FLAG,
   {
     name: "jobs", short: "j", value: true,

@@ -29,6 +29,7 @@ export function portNumber(text: string): number | undefined {
 export const TPROXY: TargetExtension<TproxyData> = {
   type: "target",
   name: "TPROXY",
+  reads: () => ["dport"],
   tables: ["mangle"],
   options: [
     { flags: ["--on-port"], args: 1 },
