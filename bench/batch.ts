@@ -70,6 +70,7 @@ export function batchBench(out: string, cli: string, dumpFile: string, row: Row,
     ["  the same, --jobs 2", ["--jobs", "2"]],
     ["--fields fate,final,rule,probability, --jobs 1", ["--jobs", "1", "--fields", "fate,final,rule,probability"]],
     ["  the same, --jobs 2", ["--jobs", "2", "--fields", "fate,final,rule,probability"]],
+    ["  the same, --no-memo, --jobs 1", ["--jobs", "1", "--no-memo", "--fields", "fate,final,rule,probability"]],
     ["  the same, --format json, --jobs 1", ["--jobs", "1", "--fields", "fate,final,rule,probability", "--format", "json"]],
     ["--fields fate, --jobs 1", ["--jobs", "1", "--fields", "fate"]],
   ];
@@ -119,6 +120,9 @@ async function steadyBench(cli: string, packets: string, inputs: string[], row: 
       const s = (performance.now() - t0) / 1000;
       console.log(row([pass === "first" ? name : "", pass, s.toFixed(2), (lines.length / s).toFixed(0), ((c.user + c.system) / lines.length).toFixed(1), (bytes / lines.length).toFixed(0)]));
     }
+    // The flow memo (--fields): how many packets it answered, over both passes.
+    const m = answer.memo;
+    if (m) console.log(`  flow memo: ${m.hits.toLocaleString("en")} of ${(m.hits + m.misses).toLocaleString("en")} packets answered from it (${((100 * m.hits) / (m.hits + m.misses)).toFixed(1)}%), ${m.unkept} evaluated answers not kept`);
   }
   console.log("");
 }

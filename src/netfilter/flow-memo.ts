@@ -139,21 +139,15 @@ function keyOf(p: PacketSpec): string {
   return `${p.family}|${p.from}|${p.dst}|${p.proto}|${p.dport}|${p.tcpFlags}|${p.icmpType}|${p.icmpCode}|${p.length}|${p.ttl}|${p.tos}|${p.srcMac}|${p.mark}|${p.state}|${p.fragment}|${p.src === undefined ? "-" : "s"}|${p.sport === undefined ? "-" : "p"}`;
 }
 
-/** The tests, each network once (rules of different chains test the same address). */
-function distinct(tests: readonly SourceTest[]): SourceTest[] {
-  const seen = new Set<string>();
-  return tests.filter((t) => {
-    const k = `${t.test.net}/${t.test.mask}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
-
 function v4Of(tests: readonly SourceTest[]): Uint32Array | undefined {
   if (!tests.every((t) => typeof t.test.net === "number")) return undefined;
   const a = new Uint32Array(tests.length * 3);
-  tests.forEach((t, i) => a.set([t.test.net as number, t.test.mask as number, t.holds ? 1 : 0], i * 3));
+  for (let i = 0; i < tests.length; i++) {
+    const t = tests[i]!;
+    a[i * 3] = t.test.net as number;
+    a[i * 3 + 1] = t.test.mask as number;
+    a[i * 3 + 2] = t.holds ? 1 : 0;
+  }
   return a;
 }
 
@@ -167,7 +161,9 @@ function exactly(addr: string, family: PacketSpec["family"]): NetTest | undefine
 /** The answer to keep, with its conditions; undefined when it cannot be kept. */
 function keptOf(flow: FlowReads, packet: PacketSpec, e: Evaluation, connection: boolean): Kept | undefined {
   if (flow.uncacheable !== undefined) return undefined;
-  if (e.outcomes.length > MAX_OUTCOMES || e.outcomes.some((o) => o.encapsulated || o.conntrack?.ipvs)) return undefined;
+  // (An outer packet's legs are the node's own packets, from the tunnel's addresses: they carry
+  // nothing of the inner packet's source, and the memo leaves them as they are.)
+  if (e.outcomes.length > MAX_OUTCOMES || e.outcomes.some((o) => o.conntrack?.ipvs)) return undefined;
   const src = packet.src;
   const sport = packet.sport;
   let srcExact = flow.srcExact;
@@ -182,15 +178,15 @@ function keptOf(flow: FlowReads, packet: PacketSpec, e: Evaluation, connection: 
       if (t) tests.push({ test: t, holds: false });
     }
     // Words that name the source (a martian's, an assumption's) are this source's own.
-    if (!srcExact && e.outcomes.some((o) => mentions([o.fate, o.assumptions, o.given, o.routing], src))) srcExact = true;
+    if (!srcExact && e.outcomes.some((o) => mentions(wordsOf(o), src))) srcExact = true;
   }
   // Words that name the source port (a connection's NAT in an assumption) likewise; any number
   // written alike counts, so this may key a port that was not read, never the other way.
-  if (sport !== undefined && !sportExact && e.outcomes.some((o) => mentions([o.fate, o.assumptions, o.given, o.routing], sport))) sportExact = true;
+  if (sport !== undefined && !sportExact && e.outcomes.some((o) => mentions(wordsOf(o), sport))) sportExact = true;
   const notPorts = sport === undefined ? [] : [...flow.wrotePorts, ...(packet.dport !== undefined ? [packet.dport] : [])];
   if (sport !== undefined && notPorts.includes(sport)) sportExact = true;
   if (tests.length > MAX_TESTS) return undefined;
-  const kept = srcExact ? [] : distinct(tests);
+  const kept = srcExact ? [] : tests;
   return {
     src, sport, srcExact, sportExact,
     tests: kept,
@@ -201,18 +197,28 @@ function keptOf(flow: FlowReads, packet: PacketSpec, e: Evaluation, connection: 
   };
 }
 
+/** The texts of an outcome the memo does not rewrite, as one. */
+function wordsOf(o: Outcome): string {
+  let w = "";
+  for (const k in o.fate) {
+    const v = (o.fate as Record<string, unknown>)[k];
+    if (typeof v === "string") w += v + "\n";
+    else if (typeof v === "object") w += JSON.stringify(v) + "\n";
+  }
+  return w + o.assumptions.join("\n") + "\n" + (o.given?.join("\n") ?? "") + "\n" + (o.routing?.join("\n") ?? "");
+}
+
 /**
  * The outcome as a lean answer reads it: its steps cut to the one that decided it (the last
  * matched step every history took), so that a kept answer holds a few objects, not its walk.
+ * (That step's rewrites name the kept packet's source: the fields never print them.)
  */
 function lean(o: Outcome, connection: boolean): Outcome {
   let steps: Outcome["steps"] = [];
   for (let k = o.steps.length - 1; k >= 0; k--) {
     const s = o.steps[k]!;
     if (s.matched && !s.uncertain) {
-      // Without what describes the step (its rewrites and packet name the kept packet's source).
-      const { rewrites: _r, packet: _p, log: _l, branch: _b, ...rule } = s;
-      steps = [rule];
+      steps = [s];
       break;
     }
   }

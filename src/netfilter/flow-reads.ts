@@ -21,7 +21,7 @@
  */
 import type { PacketRead } from "../extensions/types.js";
 import { ipToNum, inNet, type IpNum, type NetTest } from "../model/address.js";
-import type { PacketState, RouteDecision, RouteQuery } from "../model/evaluation.js";
+import type { NodeView, PacketState, RouteDecision, RouteQuery } from "../model/evaluation.js";
 import type { PacketSpec } from "../model/packet.js";
 
 /** One routing decision whose query held the source: asked again for another source. */
@@ -37,9 +37,12 @@ export interface RouteRead {
 
 /** A network test of the source address, and how it came out. */
 export interface SourceTest {
-  test: NetTest;
+  test: { net: IpNum; mask: IpNum };
   holds: boolean;
 }
+
+/** More networks than this in a node's routing: its decisions are asked again instead (RouteRead). */
+const MAX_ROUTE_TESTS = 256;
 
 /** More conditions than this on the source: the answer is not worth keeping (memory stays bounded). */
 export const MAX_TESTS = 512;
@@ -60,7 +63,7 @@ export class FlowReads {
   readonly routes: RouteRead[] = [];
   readonly wroteAddrs: string[] = [];
   readonly wrotePorts: number[] = [];
-  private readonly tested = new Set<NetTest>();
+  private readonly tested = new Set<object>();
 
   constructor(spec: PacketSpec) {
     this.src = spec.src;
@@ -71,7 +74,7 @@ export class FlowReads {
   }
 
   /** A rule tested `value` against a network: a condition on the source when `value` is the source. */
-  addr(value: string | undefined, test: NetTest): void {
+  addr(value: string | undefined, test: { net: IpNum; mask: IpNum }): void {
     if (value !== this.src || this.srcExact || this.tested.has(test)) return;
     this.tested.add(test);
     if (this.tests.length >= MAX_TESTS) {
@@ -120,8 +123,11 @@ export class FlowReads {
     this.srcExact = true;
   }
 
-  /** A routing decision was made for `query`. */
-  route(kind: RouteRead["kind"], query: RouteQuery, d: RouteDecision): void {
+  /**
+   * A routing decision was made for `query` by `node`: its conditions on the source are the
+   * networks routing compares addresses with (NodeView.routeTests), else the decision itself.
+   */
+  route(kind: RouteRead["kind"], query: RouteQuery, d: RouteDecision, node: NodeView): void {
     const srcAt: Array<"src" | "dst"> = [];
     const sportAt: Array<"sport" | "dport"> = [];
     if (this.src !== undefined) {
@@ -136,6 +142,12 @@ export class FlowReads {
     // Words that name the source are the source's own: keyed on it.
     if (this.src !== undefined && mentions(d, this.src)) this.srcExact = true;
     if (this.sport !== undefined && mentions(d, this.sport)) this.sportExact = true;
+    const routing = node.routeTests?.(query.family);
+    if (routing && routing.tests.length <= MAX_ROUTE_TESTS) {
+      if (srcAt.length) for (const t of routing.tests) this.addr(this.src, t);
+      if (sportAt.length && routing.ports) this.sportExact = true;
+      return;
+    }
     if (this.routes.length >= MAX_ROUTES) {
       this.uncacheable ??= `more than ${MAX_ROUTES} routing decisions`;
       return;

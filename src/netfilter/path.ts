@@ -378,7 +378,7 @@ function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
     const q = queryOf(p) as InputRouteQuery;
     q.iif = p.inIface ?? "lo";
     const d = ctx.node.routeInput(q);
-    ctx.flow?.route("input", q, d);
+    ctx.flow?.route("input", q, d, ctx.node);
     noteRoute(br, d, "input route");
     const fail = routeFailure(d, `routing ${p.dst} arriving on ${p.inIface}`, p.inIface);
     if (fail) {
@@ -645,7 +645,7 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   if (spec.sport !== undefined) q.sport = spec.sport;
   if (spec.dport !== undefined) q.dport = spec.dport;
   const d = ctx.node.routeOutput(q);
-  ctx.flow?.route("output", q, d);
+  ctx.flow?.route("output", q, d, ctx.node);
   const fail = routeFailure(d, `routing ${spec.dst} from this node`);
   const src = spec.src ?? (d.kind === "unicast" ? d.src : d.kind === "local" ? spec.dst : undefined);
   if (fail) {
@@ -746,7 +746,7 @@ function reroute(live: Branch[], ctx: PathContext, finals: Final[], spec: Packet
     // ip_route_me_harder: the packet's own source is kept.
     const q = queryOf(b.pkt);
     const d = ctx.node.routeOutput(q);
-    ctx.flow?.route("output", q, d);
+    ctx.flow?.route("output", q, d, ctx.node);
     noteRoute(b, d, "re-route after OUTPUT");
     const fail = routeFailure(d, `re-routing ${b.pkt.dst} after OUTPUT changed the packet`);
     if (fail) {
