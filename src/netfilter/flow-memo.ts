@@ -38,7 +38,7 @@ interface Kept {
   sportExact: boolean;
   tests: readonly SourceTest[];
   /** The same tests, IPv4 ones as numbers (net, mask, holds) when all are. */
-  v4?: Uint32Array | undefined;
+  v4?: number[] | undefined;
   /** Source ports the answer's packet may not have (ports a NAT wrote, the destination port). */
   notPorts: readonly number[];
   routes: readonly RouteRead[];
@@ -139,9 +139,10 @@ function keyOf(p: PacketSpec): string {
   return `${p.family}|${p.from}|${p.dst}|${p.proto}|${p.dport}|${p.tcpFlags}|${p.icmpType}|${p.icmpCode}|${p.length}|${p.ttl}|${p.tos}|${p.srcMac}|${p.mark}|${p.state}|${p.fragment}|${p.src === undefined ? "-" : "s"}|${p.sport === undefined ? "-" : "p"}`;
 }
 
-function v4Of(tests: readonly SourceTest[]): Uint32Array | undefined {
+function v4Of(tests: readonly SourceTest[]): number[] | undefined {
   if (!tests.every((t) => typeof t.test.net === "number")) return undefined;
-  const a = new Uint32Array(tests.length * 3);
+  // (A plain array: a typed array per kept answer would be an off-heap buffer each.)
+  const a: number[] = new Array<number>(tests.length * 3);
   for (let i = 0; i < tests.length; i++) {
     const t = tests[i]!;
     a[i * 3] = t.test.net as number;

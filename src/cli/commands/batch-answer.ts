@@ -78,8 +78,8 @@ export function lineAnswerer(args: ParsedArgs, io: CommandIO, reader: InputReade
   // The compact fields read no step's description: the evaluation does not make them.
   const lean = !cluster && flagValue(args, "fields") !== undefined;
   const opts: EvaluateOptions = { verbose, ...(assume ? { assume } : {}), ...(lean ? { lean } : {}) };
-  // The flow memo keeps lean answers only (flow-memo.ts); --no-memo evaluates every packet.
-  const memo = lean && !verbose && !flagSet(args, "no-memo");
+  // The flow memo (--memo) keeps lean answers only (flow-memo.ts).
+  const memo = lean && !verbose && flagSet(args, "memo");
   const stats: MemoStats | undefined = memo ? { hits: 0, misses: 0, unkept: 0 } : undefined;
   const answer = cluster ? clusterAnswer(args, io, quiet, opts) : nodeAnswer(args, io, reader, quiet, opts, stats);
   const answerLine = (l: PacketLine): LineAnswer | undefined => {

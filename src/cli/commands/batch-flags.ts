@@ -19,8 +19,8 @@ export const BATCH_FLAGS: FlagSpec[] = [
   { name: "format", short: "f", value: true, help: "with --fields: text (tab-separated, the default) or json (one object per outcome)" },
   { name: "verbose", short: "v", help: "include the rules tried that did not match" },
   {
-    name: "no-memo",
-    help: "with --fields: evaluate every packet. By default a packet whose answer can only be an earlier packet's (same fields but its source, which meets every test the earlier evaluation made of it) gets that answer, with its own source and port carried through, without being evaluated again",
+    name: "memo",
+    help: "with --fields: a flow memo — a packet whose answer can only be an earlier packet's (the same fields but its source and port, meeting every test the earlier evaluation made of them) gets that answer, its own source and port carried through, without being evaluated again; the lines are the same. Pays when few flows repeat often; on many new flows its bookkeeping costs more than it saves",
   },
   ASSUME_FLAG,
   {
