@@ -124,10 +124,8 @@ function condition(cr: CompiledRule, k: number, br: Branch, ctx: TraverseContext
   const p = br.pkt;
   switch (k) {
     case 0:
-      if (ctx.flow && cr.src && !("indeterminate" in cr.src)) ctx.flow.addr(p.src, cr.src);
       return cr.src && addrTest(cr.src, p.src, ctx.family);
     case 1:
-      if (ctx.flow && cr.dst && !("indeterminate" in cr.dst)) ctx.flow.addr(p.dst, cr.dst);
       return cr.dst && addrTest(cr.dst, p.dst, ctx.family);
     case 2:
       return cr.inIface && !hidden(cr.inIface) ? ifaceTest(cr.inIface, p.inIface) : undefined;
@@ -141,8 +139,22 @@ function condition(cr: CompiledRule, k: number, br: Branch, ctx: TraverseContext
   const m = cr.matches[k - FIRST_MATCH]!;
   if (m.kind === "unknown") return { indeterminate: m.reason };
   if (!m.ext.evaluate) return { indeterminate: `netfate cannot evaluate -m ${m.ext.name} yet` };
-  ctx.flow?.fields(m.ext.reads?.(m.node.data), p);
   return m.ext.evaluate(m.node.data, env);
+}
+
+/**
+ * Tells the flow memo what condition `k` of the rule reads of the packet (flow-reads.ts). Kept
+ * out of `condition`, which every rule test runs, so that it stays as small as it was.
+ */
+function noteCondition(flow: FlowReads, cr: CompiledRule, k: number, p: Branch["pkt"]): void {
+  if (k === 0) {
+    if (cr.src && !("indeterminate" in cr.src)) flow.addr(p.src, cr.src);
+  } else if (k === 1) {
+    if (cr.dst && !("indeterminate" in cr.dst)) flow.addr(p.dst, cr.dst);
+  } else if (k >= FIRST_MATCH) {
+    const m = cr.matches[k - FIRST_MATCH]!;
+    if (m.kind !== "unknown" && m.ext.evaluate) flow.fields(m.ext.reads?.(m.node.data), p);
+  }
 }
 
 /** Condition `k` as the rule writes it, for a trace's "failed:" and "assumed to match" words. */
@@ -187,7 +199,9 @@ function testRule(cr: CompiledRule, br: Branch, ctx: TraverseContext, env: WalkE
   const count = FIRST_MATCH + cr.matches.length;
   // Conditions not decided outright (undecided, random, or decided by a stated assumption).
   let open: Array<{ k: number; r: Exclude<MatchResult, boolean> }> | undefined;
+  const flow = ctx.flow;
   for (let k = 0; k < count; k++) {
+    if (flow) noteCondition(flow, cr, k, br.pkt);
     const r = condition(cr, k, br, ctx, env);
     if (r === undefined || r === true) continue;
     if (r === false) return ctx.verbose ? { kind: "no", failed: describeCondition(cr, k, ctx.family) } : NO_WORDS;
