@@ -70,6 +70,7 @@ export function batchBench(out: string, cli: string, dumpFile: string, row: Row,
     ["  the same, --jobs 2", ["--jobs", "2"]],
     ["--fields fate,final,rule,probability, --jobs 1", ["--jobs", "1", "--fields", "fate,final,rule,probability"]],
     ["  the same, --jobs 2", ["--jobs", "2", "--fields", "fate,final,rule,probability"]],
+    ["  the same, --memo, --jobs 1", ["--jobs", "1", "--memo", "--fields", "fate,final,rule,probability"]],
     ["  the same, --format json, --jobs 1", ["--jobs", "1", "--fields", "fate,final,rule,probability", "--format", "json"]],
     ["--fields fate, --jobs 1", ["--jobs", "1", "--fields", "fate"]],
   ];
@@ -107,7 +108,8 @@ async function steadyBench(cli: string, packets: string, inputs: string[], row: 
   const io = { out: () => {}, err: () => {}, readStdin: () => "", isTTY: false };
   console.log(`batch in one process, the dump loaded once: ${lines.length.toLocaleString("en")} packets, answered twice`);
   console.log(row(["", "pass", "wall s", "packets/s", "cpu µs/packet", "chars/packet"]));
-  for (const [name, extra] of [["full trace (default)", []], ["--fields fate,final,rule,probability", ["--fields", "fate,final,rule,probability"]]] as const) {
+  const fields = ["--fields", "fate,final,rule,probability"];
+  for (const [name, extra] of [["full trace (default)", []], ["--fields fate,final,rule,probability", fields], ["  the same, --memo", [...fields, "--memo"]]] as const) {
     const args = parseArgs([...inputs, ...extra, "--packets", packets], BATCH_FLAGS);
     const answer = lineAnswerer(args, io, new InputReader(io, args), true);
     for (const pass of ["first", "steady"]) {
@@ -119,6 +121,9 @@ async function steadyBench(cli: string, packets: string, inputs: string[], row: 
       const s = (performance.now() - t0) / 1000;
       console.log(row([pass === "first" ? name : "", pass, s.toFixed(2), (lines.length / s).toFixed(0), ((c.user + c.system) / lines.length).toFixed(1), (bytes / lines.length).toFixed(0)]));
     }
+    // The flow memo (--fields): how many packets it answered, over both passes.
+    const m = answer.memo;
+    if (m) console.log(`  flow memo: ${m.hits.toLocaleString("en")} of ${(m.hits + m.misses).toLocaleString("en")} packets answered from it (${((100 * m.hits) / (m.hits + m.misses)).toFixed(1)}%), ${m.unkept} evaluated answers not kept`);
   }
   console.log("");
 }

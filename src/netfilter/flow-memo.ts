@@ -1,0 +1,298 @@
+/**
+ * The flow memo of `netfate batch --fields`: a packet whose answer can only be what an earlier
+ * packet's was gets that answer again, without being evaluated (as Open vSwitch's megaflow
+ * cache does for its flows).
+ *
+ * An answer is kept under its packet's fields except the source address and port (the key:
+ * the fields that are the same for a service's clients), with the conditions on the source
+ * that the evaluation showed its answer rests on (flow-reads.ts): network tests with their
+ * results (rather than a bit mask: kube-proxy tests each endpoint's `/32` and the reverse-path
+ * check looks the source up, so a mask would take nearly all of it), the routing decisions that
+ * must come out the same, and the exact source or port where something read them whole.
+ * Another packet with the same key that meets every condition is evaluated the same way step
+ * by step; its answer is the kept one with its own source and port where the packet's were
+ * carried through (the final packet, the connection's tuples). Nothing else of the answer can
+ * hold them: a text naming the source keys it exactly.
+ *
+ * Bounded: at most MAX_FLOWS keys, each with at most MAX_PER_FLOW answers; the oldest go first.
+ * Only the lean evaluation (`--fields`: fate, final packet, rule, chances, conditions,
+ * connection) is kept: the full trace describes each step with the packet as it was.
+ */
+import type { PacketSpec } from "../model/packet.js";
+import { inNet, ipToNum, type IpNum, type NetTest } from "../model/address.js";
+import type { ConntrackSummary, InputRouteQuery, NodeView, Outcome, PacketSnapshot, Tuple } from "../model/evaluation.js";
+import type { EvaluateOptions, Evaluation, NetfilterNode } from "./model.js";
+import { FlowReads, MAX_TESTS, mentions, type RouteRead, type SourceTest } from "./flow-reads.js";
+
+export const MAX_FLOWS = 1 << 15;
+export const MAX_PER_FLOW = 8;
+/** An answer with more outcomes than this is not kept. */
+export const MAX_OUTCOMES = 64;
+
+/** One kept answer and the conditions on the source (and its port) it holds under. */
+interface Kept {
+  /** The exact source (port) when the answer rests on all of it. */
+  src?: string | undefined;
+  sport?: number | undefined;
+  srcExact: boolean;
+  sportExact: boolean;
+  tests: readonly SourceTest[];
+  /** The same tests, IPv4 ones as numbers (net, mask, holds) when all are. */
+  v4?: number[] | undefined;
+  /** Source ports the answer's packet may not have (ports a NAT wrote, the destination port). */
+  notPorts: readonly number[];
+  routes: readonly RouteRead[];
+  /** The packet the answer was made for. */
+  packet: PacketSpec;
+  outcomes: readonly Outcome[];
+}
+
+export interface MemoStats {
+  hits: number;
+  misses: number;
+  /** Evaluated answers that could not be kept. */
+  unkept: number;
+}
+
+export class FlowMemo {
+  private readonly flows = new Map<string, Kept[]>();
+  /**
+   * `connection`: the answers are read for their connection (`--fields nat`): it is kept with
+   * them (else a kept outcome has none, which is most of its size).
+   */
+  constructor(
+    private readonly node: NetfilterNode, private readonly opts: EvaluateOptions,
+    readonly stats: MemoStats = { hits: 0, misses: 0, unkept: 0 }, private readonly connection = true,
+  ) {
+    if (!opts.lean || opts.verbose) throw new Error("the flow memo keeps only lean answers");
+  }
+
+  evaluate(packet: PacketSpec): Evaluation {
+    // A reply takes its tuples from the connection the other way round: not kept.
+    if (packet.reply) return this.node.evaluate(packet, this.opts);
+    const key = keyOf(packet);
+    const list = this.flows.get(key);
+    if (list) {
+      const srcNum = packet.src === undefined ? undefined : ipToNum(packet.src, packet.family);
+      for (const k of list) {
+        if (this.holds(k, packet, srcNum)) {
+          this.stats.hits++;
+          return this.answerFrom(k, packet);
+        }
+      }
+    }
+    this.stats.misses++;
+    const flow = new FlowReads(packet);
+    const e = this.node.evaluate(packet, { ...this.opts, flow });
+    if (flow.changedState) this.flows.clear();
+    const kept = keptOf(flow, packet, e, this.connection);
+    if (!kept) {
+      this.stats.unkept++;
+      return e;
+    }
+    if (list) {
+      if (list.length >= MAX_PER_FLOW) list.shift();
+      list.push(kept);
+    } else {
+      if (this.flows.size >= MAX_FLOWS) this.flows.delete(this.flows.keys().next().value!);
+      this.flows.set(key, [kept]);
+    }
+    return e;
+  }
+
+  /** Whether `packet` meets every condition the kept answer rests on. */
+  private holds(k: Kept, packet: PacketSpec, srcNum: IpNum | undefined): boolean {
+    if (k.srcExact && packet.src !== k.src) return false;
+    if (k.sportExact && packet.sport !== k.sport) return false;
+    if (packet.sport !== undefined && k.notPorts.includes(packet.sport)) return false;
+    if (k.tests.length) {
+      if (srcNum === undefined) return false;
+      const v4 = k.v4;
+      if (v4 && typeof srcNum === "number") {
+        // [net, mask, holds (1 or 0)] per test: the IPv4 tests as inNet makes them, without its calls.
+        for (let i = 0; i < v4.length; i += 3) if ((((srcNum & v4[i + 1]!) >>> 0) === v4[i] ? 1 : 0) !== v4[i + 2]) return false;
+      } else for (const t of k.tests) if (inNet(srcNum, t.test) !== t.holds) return false;
+    }
+    for (const r of k.routes) if (!sameRoute(this.node.node, r, packet)) return false;
+    return true;
+  }
+
+  private answerFrom(k: Kept, packet: PacketSpec): Evaluation {
+    const was = k.packet;
+    // The very packet again: its answer as it was.
+    if (was.src === packet.src && was.sport === packet.sport) return { packet, outcomes: k.outcomes as Outcome[], ...this.problemsOf(packet) };
+    const sub = new Substitution(was.src, packet.src, was.sport, packet.sport);
+    const outcomes = k.outcomes.map((o) => outcomeWith(o, o.steps, sub.snapshot(o.final), o.conntrack && sub.connection(o.conntrack)));
+    return { packet, outcomes, ...this.problemsOf(packet) };
+  }
+
+  /** The load-time findings an evaluation of `packet` carries (the same for every packet of its family). */
+  private problemsOf(packet: PacketSpec): Pick<Evaluation, "problems" | "nftProblems"> {
+    const rules = this.node.rules(packet.family);
+    const nft = this.node.nftRules(packet.family);
+    return { problems: rules.problems, ...(nft?.problems.length ? { nftProblems: nft.problems } : {}) };
+  }
+}
+
+/** Every field of the packet but its source address and port (and whether it has them). */
+function keyOf(p: PacketSpec): string {
+  return `${p.family}|${p.from}|${p.dst}|${p.proto}|${p.dport}|${p.tcpFlags}|${p.icmpType}|${p.icmpCode}|${p.length}|${p.ttl}|${p.tos}|${p.srcMac}|${p.mark}|${p.state}|${p.fragment}|${p.src === undefined ? "-" : "s"}|${p.sport === undefined ? "-" : "p"}`;
+}
+
+function v4Of(tests: readonly SourceTest[]): number[] | undefined {
+  if (!tests.every((t) => typeof t.test.net === "number")) return undefined;
+  // (A plain array: a typed array per kept answer would be an off-heap buffer each.)
+  const a: number[] = new Array<number>(tests.length * 3);
+  for (let i = 0; i < tests.length; i++) {
+    const t = tests[i]!;
+    a[i * 3] = t.test.net as number;
+    a[i * 3 + 1] = t.test.mask as number;
+    a[i * 3 + 2] = t.holds ? 1 : 0;
+  }
+  return a;
+}
+
+/** A network test that holds for this one address. */
+function exactly(addr: string, family: PacketSpec["family"]): NetTest | undefined {
+  const net = ipToNum(addr, family);
+  if (net === undefined) return undefined;
+  return { net, mask: typeof net === "number" ? 0xffffffff : [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], negated: false };
+}
+
+/** The answer to keep, with its conditions; undefined when it cannot be kept. */
+function keptOf(flow: FlowReads, packet: PacketSpec, e: Evaluation, connection: boolean): Kept | undefined {
+  if (flow.uncacheable !== undefined) return undefined;
+  // (An outer packet's legs are the node's own packets, from the tunnel's addresses: they carry
+  // nothing of the inner packet's source, and the memo leaves them as they are.)
+  if (e.outcomes.length > MAX_OUTCOMES || e.outcomes.some((o) => o.conntrack?.ipvs)) return undefined;
+  const src = packet.src;
+  const sport = packet.sport;
+  let srcExact = flow.srcExact;
+  let sportExact = flow.sportExact;
+  const tests = [...flow.tests];
+  if (src !== undefined && !srcExact) {
+    // The addresses the packet's source is compared with when histories merge (NAT's, and the
+    // destination): another source must be equal to each as this one is, or unequal.
+    for (const a of [packet.dst, ...flow.wroteAddrs]) {
+      if (a === src) srcExact = true;
+      const t = exactly(a, packet.family);
+      if (t) tests.push({ test: t, holds: false });
+    }
+    // Words that name the source (a martian's, an assumption's) are this source's own.
+    if (!srcExact && e.outcomes.some((o) => mentions(wordsOf(o), src))) srcExact = true;
+  }
+  // Words that name the source port (a connection's NAT in an assumption) likewise; any number
+  // written alike counts, so this may key a port that was not read, never the other way.
+  if (sport !== undefined && !sportExact && e.outcomes.some((o) => mentions(wordsOf(o), sport))) sportExact = true;
+  const notPorts = sport === undefined ? [] : [...flow.wrotePorts, ...(packet.dport !== undefined ? [packet.dport] : [])];
+  if (sport !== undefined && notPorts.includes(sport)) sportExact = true;
+  if (tests.length > MAX_TESTS) return undefined;
+  const kept = srcExact ? [] : tests;
+  return {
+    src, sport, srcExact, sportExact,
+    tests: kept,
+    v4: v4Of(kept),
+    notPorts: sportExact ? [] : notPorts,
+    routes: srcExact && sportExact ? [] : flow.routes,
+    packet, outcomes: e.outcomes.map((o) => lean(o, connection)),
+  };
+}
+
+/** The texts of an outcome the memo does not rewrite, as one. */
+function wordsOf(o: Outcome): string {
+  let w = "";
+  for (const k in o.fate) {
+    const v = (o.fate as Record<string, unknown>)[k];
+    if (typeof v === "string") w += v + "\n";
+    else if (typeof v === "object") w += JSON.stringify(v) + "\n";
+  }
+  return w + o.assumptions.join("\n") + "\n" + (o.given?.join("\n") ?? "") + "\n" + (o.routing?.join("\n") ?? "");
+}
+
+/**
+ * The outcome as a lean answer reads it: its steps cut to the one that decided it (the last
+ * matched step every history took), so that a kept answer holds a few objects, not its walk.
+ * (That step's rewrites name the kept packet's source: the fields never print them.)
+ */
+function lean(o: Outcome, connection: boolean): Outcome {
+  let steps: Outcome["steps"] = [];
+  for (let k = o.steps.length - 1; k >= 0; k--) {
+    const s = o.steps[k]!;
+    if (s.matched && !s.uncertain) {
+      steps = [s];
+      break;
+    }
+  }
+  return outcomeWith(o, steps, o.final, connection ? o.conntrack : undefined);
+}
+
+/** The outcome with these steps, final packet and connection (built field by field: one object shape for all). */
+function outcomeWith(o: Outcome, steps: Outcome["steps"], final: PacketSnapshot, conntrack: ConntrackSummary | undefined): Outcome {
+  const n: Outcome = { probability: o.probability, assumptions: o.assumptions, fate: o.fate, steps, final };
+  if (o.given) n.given = o.given;
+  if (o.routing) n.routing = o.routing;
+  if (o.encapsulated) n.encapsulated = o.encapsulated;
+  if (conntrack) n.conntrack = conntrack;
+  return n;
+}
+
+
+/** Whether the routing decision comes out the same for the packet's own source and port. */
+function sameRoute(node: NodeView, r: RouteRead, packet: PacketSpec): boolean {
+  const q = { ...r.query } as InputRouteQuery;
+  const w = q as unknown as Record<string, unknown>;
+  for (const f of r.srcAt) w[f] = packet.src;
+  for (const f of r.sportAt) w[f] = packet.sport;
+  const d = r.kind === "input" ? node.routeInput(q) : node.routeOutput(q);
+  return sameDecision(d, r.decision);
+}
+
+/** Two routing decisions field by field (their lists element by element). */
+function sameDecision(a: object, b: object): boolean {
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    n++;
+    const u = x[k];
+    const v = y[k];
+    if (u === v) continue;
+    if (!Array.isArray(u) || !Array.isArray(v) || u.length !== v.length || u.some((e, i) => e !== v[i])) return false;
+  }
+  for (const _ in y) n--;
+  return n === 0;
+}
+
+/** The kept packet's source address and port replaced by the new packet's, wherever they were carried through. */
+class Substitution {
+  constructor(
+    private readonly fromSrc: string | undefined, private readonly toSrc: string | undefined,
+    private readonly fromSport: number | undefined, private readonly toSport: number | undefined,
+  ) {}
+
+  private addr(a: string): string {
+    return a === this.fromSrc ? this.toSrc! : a;
+  }
+
+  private port(p: number | undefined): number | undefined {
+    return p !== undefined && p === this.fromSport ? this.toSport : p;
+  }
+
+  snapshot(s: PacketSnapshot): PacketSnapshot {
+    const n: PacketSnapshot = { ...s, src: this.addr(s.src), dst: this.addr(s.dst) };
+    if (s.sport !== undefined) n.sport = this.port(s.sport)!;
+    if (s.dport !== undefined) n.dport = this.port(s.dport)!;
+    return n;
+  }
+
+  private tuple(t: Tuple): Tuple {
+    const n: Tuple = { ...t, src: this.addr(t.src), dst: this.addr(t.dst) };
+    if (t.sport !== undefined) n.sport = this.port(t.sport)!;
+    if (t.dport !== undefined) n.dport = this.port(t.dport)!;
+    return n;
+  }
+
+  connection(c: ConntrackSummary): ConntrackSummary {
+    return { ...c, orig: this.tuple(c.orig), reply: this.tuple(c.reply) };
+  }
+}
