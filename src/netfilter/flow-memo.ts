@@ -14,18 +14,22 @@
  * carried through (the final packet, the connection's tuples). Nothing else of the answer can
  * hold them: a text naming the source keys it exactly.
  *
- * Bounded: at most MAX_FLOWS keys, each with at most MAX_PER_FLOW answers; the oldest go first.
+ * Bounded: at most MAX_PER_FLOW answers a key, and kept answers of at most MEMO_BYTES all told
+ * (each weighed by what it holds: keptBytes); the oldest keys go first. A kept answer holds
+ * only what the fields print: its deciding step without the packet it made, its texts shared
+ * with the answers that have the same ones.
  * Only the lean evaluation (`--fields`: fate, final packet, rule, chances, conditions,
  * connection) is kept: the full trace describes each step with the packet as it was.
  */
 import type { PacketSpec } from "../model/packet.js";
 import { inNet, ipToNum, type IpNum, type NetTest } from "../model/address.js";
-import type { ConntrackSummary, InputRouteQuery, NodeView, Outcome, PacketSnapshot, Tuple } from "../model/evaluation.js";
+import type { ConntrackSummary, InputRouteQuery, NodeView, Outcome, PacketSnapshot, Step, Tuple } from "../model/evaluation.js";
 import type { EvaluateOptions, Evaluation, NetfilterNode } from "./model.js";
 import { FlowReads, MAX_TESTS, mentions, type RouteRead, type SourceTest } from "./flow-reads.js";
 
-export const MAX_FLOWS = 1 << 15;
 export const MAX_PER_FLOW = 8;
+/** What the kept answers may weigh, all told (keptBytes: about what they hold on the heap). */
+export const MEMO_BYTES = 64 << 20;
 /** An answer with more outcomes than this is not kept. */
 export const MAX_OUTCOMES = 64;
 
@@ -36,15 +40,16 @@ interface Kept {
   sport?: number | undefined;
   srcExact: boolean;
   sportExact: boolean;
+  /** The tests of the source, when not all are IPv4 (else `v4` holds them). */
   tests: readonly SourceTest[];
-  /** The same tests, IPv4 ones as numbers (net, mask, holds) when all are. */
+  /** The tests as numbers (net, mask, holds) when all are IPv4 ones. */
   v4?: number[] | undefined;
   /** Source ports the answer's packet may not have (ports a NAT wrote, the destination port). */
   notPorts: readonly number[];
   routes: readonly RouteRead[];
-  /** The packet the answer was made for. */
-  packet: PacketSpec;
   outcomes: readonly Outcome[];
+  /** keptBytes of it. */
+  bytes: number;
 }
 
 export interface MemoStats {
@@ -56,13 +61,19 @@ export interface MemoStats {
 
 export class FlowMemo {
   private readonly flows = new Map<string, Kept[]>();
+  /** keptBytes of every kept answer. */
+  private bytes = 0;
+  /** Texts kept answers share (interned). */
+  private readonly texts = new Interned();
   /**
    * `connection`: the answers are read for their connection (`--fields nat`): it is kept with
-   * them (else a kept outcome has none, which is most of its size).
+   * them (else a kept outcome has none, which is most of its size). `budget`: what the kept
+   * answers may weigh (keptBytes), all told.
    */
   constructor(
     private readonly node: NetfilterNode, private readonly opts: EvaluateOptions,
     readonly stats: MemoStats = { hits: 0, misses: 0, unkept: 0 }, private readonly connection = true,
+    private readonly budget = MEMO_BYTES,
   ) {
     if (!opts.lean || opts.verbose) throw new Error("the flow memo keeps only lean answers");
   }
@@ -85,19 +96,28 @@ export class FlowMemo {
     const flow = new FlowReads(packet);
     const e = this.node.evaluate(packet, { ...this.opts, flow });
     if (flow.changedState) this.flows.clear();
-    const kept = keptOf(flow, packet, e, this.connection);
+    const kept = keptOf(flow, packet, e, this.connection, this.texts);
     if (!kept) {
       this.stats.unkept++;
       return e;
     }
+    this.bytes += kept.bytes;
     if (list) {
-      if (list.length >= MAX_PER_FLOW) list.shift();
+      if (list.length >= MAX_PER_FLOW) this.bytes -= list.shift()!.bytes;
       list.push(kept);
-    } else {
-      if (this.flows.size >= MAX_FLOWS) this.flows.delete(this.flows.keys().next().value!);
-      this.flows.set(key, [kept]);
+    } else this.flows.set(key, [kept]);
+    // The oldest keys go until the rest fit (never the one just kept: a Map iterates in insertion order).
+    while (this.bytes > this.budget && this.flows.size > 1) {
+      const [oldest, answers] = this.flows.entries().next().value!;
+      for (const k of answers) this.bytes -= k.bytes;
+      this.flows.delete(oldest);
     }
     return e;
+  }
+
+  /** keptBytes of the answers kept now (at most the budget, or one answer's). */
+  get keptBytes(): number {
+    return this.bytes;
   }
 
   /** Whether `packet` meets every condition the kept answer rests on. */
@@ -105,23 +125,23 @@ export class FlowMemo {
     if (k.srcExact && packet.src !== k.src) return false;
     if (k.sportExact && packet.sport !== k.sport) return false;
     if (packet.sport !== undefined && k.notPorts.includes(packet.sport)) return false;
-    if (k.tests.length) {
+    const v4 = k.v4;
+    if (v4) {
+      if (typeof srcNum !== "number") return false;
+      // [net, mask, holds (1 or 0)] per test: the IPv4 tests as inNet makes them, without its calls.
+      for (let i = 0; i < v4.length; i += 3) if ((((srcNum & v4[i + 1]!) >>> 0) === v4[i] ? 1 : 0) !== v4[i + 2]) return false;
+    } else if (k.tests.length) {
       if (srcNum === undefined) return false;
-      const v4 = k.v4;
-      if (v4 && typeof srcNum === "number") {
-        // [net, mask, holds (1 or 0)] per test: the IPv4 tests as inNet makes them, without its calls.
-        for (let i = 0; i < v4.length; i += 3) if ((((srcNum & v4[i + 1]!) >>> 0) === v4[i] ? 1 : 0) !== v4[i + 2]) return false;
-      } else for (const t of k.tests) if (inNet(srcNum, t.test) !== t.holds) return false;
+      for (const t of k.tests) if (inNet(srcNum, t.test) !== t.holds) return false;
     }
     for (const r of k.routes) if (!sameRoute(this.node.node, r, packet)) return false;
     return true;
   }
 
   private answerFrom(k: Kept, packet: PacketSpec): Evaluation {
-    const was = k.packet;
     // The very packet again: its answer as it was.
-    if (was.src === packet.src && was.sport === packet.sport) return { packet, outcomes: k.outcomes as Outcome[], ...this.problemsOf(packet) };
-    const sub = new Substitution(was.src, packet.src, was.sport, packet.sport);
+    if (k.src === packet.src && k.sport === packet.sport) return { packet, outcomes: k.outcomes as Outcome[], ...this.problemsOf(packet) };
+    const sub = new Substitution(k.src, packet.src, k.sport, packet.sport);
     const outcomes = k.outcomes.map((o) => outcomeWith(o, o.steps, sub.snapshot(o.final), o.conntrack && sub.connection(o.conntrack)));
     return { packet, outcomes, ...this.problemsOf(packet) };
   }
@@ -140,7 +160,7 @@ function keyOf(p: PacketSpec): string {
 }
 
 function v4Of(tests: readonly SourceTest[]): number[] | undefined {
-  if (!tests.every((t) => typeof t.test.net === "number")) return undefined;
+  if (tests.length === 0 || !tests.every((t) => typeof t.test.net === "number")) return undefined;
   // (A plain array: a typed array per kept answer would be an off-heap buffer each.)
   const a: number[] = new Array<number>(tests.length * 3);
   for (let i = 0; i < tests.length; i++) {
@@ -160,7 +180,7 @@ function exactly(addr: string, family: PacketSpec["family"]): NetTest | undefine
 }
 
 /** The answer to keep, with its conditions; undefined when it cannot be kept. */
-function keptOf(flow: FlowReads, packet: PacketSpec, e: Evaluation, connection: boolean): Kept | undefined {
+function keptOf(flow: FlowReads, packet: PacketSpec, e: Evaluation, connection: boolean, texts: Interned): Kept | undefined {
   if (flow.uncacheable !== undefined) return undefined;
   // (An outer packet's legs are the node's own packets, from the tunnel's addresses: they carry
   // nothing of the inner packet's source, and the memo leaves them as they are.)
@@ -187,15 +207,29 @@ function keptOf(flow: FlowReads, packet: PacketSpec, e: Evaluation, connection: 
   const notPorts = sport === undefined ? [] : [...flow.wrotePorts, ...(packet.dport !== undefined ? [packet.dport] : [])];
   if (sport !== undefined && notPorts.includes(sport)) sportExact = true;
   if (tests.length > MAX_TESTS) return undefined;
-  const kept = srcExact ? [] : tests;
+  const v4 = srcExact ? undefined : v4Of(tests);
+  const kept = srcExact || v4 ? NO_TESTS : tests;
+  const routes = srcExact && sportExact ? [] : flow.routes;
+  const outcomes = e.outcomes.map((o) => lean(o, connection, texts));
   return {
     src, sport, srcExact, sportExact,
-    tests: kept,
-    v4: v4Of(kept),
-    notPorts: sportExact ? [] : notPorts,
-    routes: srcExact && sportExact ? [] : flow.routes,
-    packet, outcomes: e.outcomes.map((o) => lean(o, connection)),
+    tests: kept, v4,
+    notPorts: sportExact ? NO_PORTS : notPorts,
+    routes, outcomes,
+    bytes: keptBytes(kept.length + (v4 ? v4.length / 3 : 0), routes.length, outcomes.length),
   };
+}
+
+const NO_TESTS: readonly SourceTest[] = [];
+const NO_PORTS: readonly number[] = [];
+
+/**
+ * About what a kept answer holds on the heap (measured on the bench's kube-proxy answers: an
+ * outcome with its step, final packet and connection is some hundreds of bytes, a test of the
+ * source three numbers): what MEMO_BYTES is counted in.
+ */
+export function keptBytes(tests: number, routes: number, outcomes: number): number {
+  return 256 + 40 * tests + 512 * routes + 640 * outcomes;
 }
 
 /** The texts of an outcome the memo does not rewrite, as one. */
@@ -214,17 +248,57 @@ function wordsOf(o: Outcome): string {
  * matched step every history took), so that a kept answer holds a few objects, not its walk.
  * (That step's rewrites name the kept packet's source: the fields never print them.)
  */
-function lean(o: Outcome, connection: boolean): Outcome {
+function lean(o: Outcome, connection: boolean, texts: Interned): Outcome {
   let steps: Outcome["steps"] = [];
   for (let k = o.steps.length - 1; k >= 0; k--) {
     const s = o.steps[k]!;
     if (s.matched && !s.uncertain) {
-      steps = [s];
+      steps = [decidingOnly(s)];
       break;
     }
   }
-  return outcomeWith(o, steps, o.final, connection ? o.conntrack : undefined);
+  const n = outcomeWith(o, steps, o.final, connection ? o.conntrack : undefined);
+  n.assumptions = texts.list(o.assumptions);
+  if (o.given) n.given = texts.list(o.given);
+  if (o.routing) n.routing = texts.list(o.routing);
+  return n;
 }
+
+/**
+ * The deciding step as the fields read it (where it is, the rule, its verdict): not the
+ * packet it made or its rewrites, which name the kept packet's source and are most of its size.
+ */
+function decidingOnly(s: Step): Step {
+  const n: Step = { hook: s.hook, table: s.table, chain: s.chain, rule: s.rule, verdict: s.verdict, matched: s.matched };
+  if (s.ruleNode) n.ruleNode = s.ruleNode;
+  if (s.nft) n.nft = s.nft;
+  if (s.ipvs) n.ipvs = s.ipvs;
+  if (s.legacy) n.legacy = s.legacy;
+  return n;
+}
+
+/**
+ * Lists of texts kept answers share: the answers of a service's clients say the same
+ * assumptions and routing, and one copy of them serves all. Bounded: forgotten (not the
+ * answers holding them) past MAX_INTERNED.
+ */
+class Interned {
+  private readonly lists = new Map<string, readonly string[]>();
+
+  list(l: readonly string[]): string[] {
+    if (l.length === 0) return EMPTY as string[];
+    const key = l.length === 1 ? l[0]! : l.join("\n");
+    const known = this.lists.get(key);
+    // (Texts with line breaks of their own could join alike: only an equal list is shared.)
+    if (known) return (known.length === l.length && known.every((t, i) => t === l[i]) ? known : l) as string[];
+    if (this.lists.size >= MAX_INTERNED) this.lists.clear();
+    this.lists.set(key, l);
+    return l as string[];
+  }
+}
+
+const EMPTY: readonly string[] = [];
+const MAX_INTERNED = 4096;
 
 /** The outcome with these steps, final packet and connection (built field by field: one object shape for all). */
 function outcomeWith(o: Outcome, steps: Outcome["steps"], final: PacketSnapshot, conntrack: ConntrackSummary | undefined): Outcome {
