@@ -187,6 +187,9 @@ function keptOf(flow: FlowReads, packet: PacketSpec, e: Evaluation, connection: 
   if (e.outcomes.length > MAX_OUTCOMES || e.outcomes.some((o) => o.conntrack?.ipvs)) return undefined;
   const src = packet.src;
   const sport = packet.sport;
+  // The outcomes' words, made once for the source and its port.
+  let said: string[] | undefined;
+  const words = () => (said ??= e.outcomes.map(wordsOf));
   let srcExact = flow.srcExact;
   let sportExact = flow.sportExact;
   const tests = [...flow.tests];
@@ -199,11 +202,11 @@ function keptOf(flow: FlowReads, packet: PacketSpec, e: Evaluation, connection: 
       if (t) tests.push({ test: t, holds: false });
     }
     // Words that name the source (a martian's, an assumption's) are this source's own.
-    if (!srcExact && e.outcomes.some((o) => mentions(wordsOf(o), src))) srcExact = true;
+    if (!srcExact && words().some((w) => mentions(w, src))) srcExact = true;
   }
   // Words that name the source port (a connection's NAT in an assumption) likewise; any number
   // written alike counts, so this may key a port that was not read, never the other way.
-  if (sport !== undefined && !sportExact && e.outcomes.some((o) => mentions(wordsOf(o), sport))) sportExact = true;
+  if (sport !== undefined && !sportExact && words().some((w) => mentions(w, sport))) sportExact = true;
   const notPorts = sport === undefined ? [] : [...flow.wrotePorts, ...(packet.dport !== undefined ? [packet.dport] : [])];
   if (sport !== undefined && notPorts.includes(sport)) sportExact = true;
   if (tests.length > MAX_TESTS) return undefined;
