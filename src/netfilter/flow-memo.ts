@@ -60,7 +60,8 @@ export interface MemoStats {
 }
 
 export class FlowMemo {
-  private readonly flows = new Map<string, Kept[]>();
+  /** The flows by keyHash (several keys may share one: each flow's key is compared whole). */
+  private readonly flows = new Map<number, Flow[]>();
   /** keptBytes of every kept answer. */
   private bytes = 0;
   /** Texts kept answers share (interned). */
@@ -81,11 +82,12 @@ export class FlowMemo {
   evaluate(packet: PacketSpec): Evaluation {
     // A reply takes its tuples from the connection the other way round: not kept.
     if (packet.reply) return this.node.evaluate(packet, this.opts);
-    const key = keyOf(packet);
-    const list = this.flows.get(key);
-    if (list) {
+    const hash = keyHash(packet);
+    const bucket = this.flows.get(hash);
+    const known = bucket?.find((f) => sameKey(f.key, packet));
+    if (known) {
       const srcNum = packet.src === undefined ? undefined : ipToNum(packet.src, packet.family);
-      for (const k of list) {
+      for (const k of known.answers) {
         if (this.holds(k, packet, srcNum)) {
           this.stats.hits++;
           return this.answerFrom(k, packet);
@@ -93,23 +95,31 @@ export class FlowMemo {
       }
     }
     this.stats.misses++;
-    const flow = new FlowReads(packet);
-    const e = this.node.evaluate(packet, { ...this.opts, flow });
-    if (flow.changedState) this.flows.clear();
-    const kept = keptOf(flow, packet, e, this.connection, this.texts);
+    const reads = new FlowReads(packet);
+    const e = this.node.evaluate(packet, { ...this.opts, flow: reads });
+    if (reads.changedState) {
+      this.flows.clear();
+      this.bytes = 0;
+    }
+    const kept = keptOf(reads, packet, e, this.connection, this.texts);
     if (!kept) {
       this.stats.unkept++;
       return e;
     }
     this.bytes += kept.bytes;
-    if (list) {
-      if (list.length >= MAX_PER_FLOW) this.bytes -= list.shift()!.bytes;
-      list.push(kept);
-    } else this.flows.set(key, [kept]);
-    // The oldest keys go until the rest fit (never the one just kept: a Map iterates in insertion order).
+    if (known && !reads.changedState) {
+      if (known.answers.length >= MAX_PER_FLOW) this.bytes -= known.answers.shift()!.bytes;
+      known.answers.push(kept);
+    } else {
+      const flow: Flow = { key: keyOf(packet), answers: [kept] };
+      const now = this.flows.get(hash);
+      if (now) now.push(flow);
+      else this.flows.set(hash, [flow]);
+    }
+    // The oldest hashes go (a Map iterates in insertion order) until the rest fit, or one is left.
     while (this.bytes > this.budget && this.flows.size > 1) {
-      const [oldest, answers] = this.flows.entries().next().value!;
-      for (const k of answers) this.bytes -= k.bytes;
+      const [oldest, flows] = this.flows.entries().next().value!;
+      for (const f of flows) for (const k of f.answers) this.bytes -= k.bytes;
       this.flows.delete(oldest);
     }
     return e;
@@ -155,8 +165,39 @@ export class FlowMemo {
 }
 
 /** Every field of the packet but its source address and port (and whether it has them). */
-function keyOf(p: PacketSpec): string {
-  return `${p.family}|${p.from}|${p.dst}|${p.proto}|${p.dport}|${p.tcpFlags}|${p.icmpType}|${p.icmpCode}|${p.length}|${p.ttl}|${p.tos}|${p.srcMac}|${p.mark}|${p.state}|${p.fragment}|${p.src === undefined ? "-" : "s"}|${p.sport === undefined ? "-" : "p"}`;
+type FlowKey = Omit<PacketSpec, "src" | "sport" | "reply"> & { hasSrc: boolean; hasSport: boolean };
+
+/** The answers kept for one key. */
+interface Flow {
+  key: FlowKey;
+  answers: Kept[];
+}
+
+function keyOf(p: PacketSpec): FlowKey {
+  return {
+    family: p.family, from: p.from, dst: p.dst, proto: p.proto, dport: p.dport, tcpFlags: p.tcpFlags, icmpType: p.icmpType, icmpCode: p.icmpCode,
+    length: p.length, ttl: p.ttl, tos: p.tos, srcMac: p.srcMac, mark: p.mark, state: p.state, fragment: p.fragment,
+    hasSrc: p.src !== undefined, hasSport: p.sport !== undefined,
+  };
+}
+
+/** Whether the packet has this key: field by field (a text made of the fields, hashed by a Map, cost more than the rest of a memo's answer). */
+function sameKey(k: FlowKey, p: PacketSpec): boolean {
+  return k.dst === p.dst && k.dport === p.dport && k.proto === p.proto && k.from === p.from && k.family === p.family &&
+    k.tcpFlags === p.tcpFlags && k.icmpType === p.icmpType && k.icmpCode === p.icmpCode && k.length === p.length && k.ttl === p.ttl &&
+    k.tos === p.tos && k.srcMac === p.srcMac && k.mark === p.mark && k.state === p.state && k.fragment === p.fragment &&
+    k.hasSrc === (p.src !== undefined) && k.hasSport === (p.sport !== undefined);
+}
+
+/** A number from the fields that tell a batch's keys apart most (destination, its port, protocol, interface): where a key is looked up. */
+function keyHash(p: PacketSpec): number {
+  let h = 0x811c9dc5;
+  const d = p.dst;
+  for (let i = 0; i < d.length; i++) h = Math.imul(h ^ d.charCodeAt(i), 0x01000193);
+  const f = p.from;
+  for (let i = 0; i < f.length; i++) h = Math.imul(h ^ f.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (p.dport ?? 0x10000), 0x01000193);
+  return Math.imul(h ^ p.proto, 0x01000193) | 0;
 }
 
 function v4Of(tests: readonly SourceTest[]): number[] | undefined {

@@ -49,4 +49,16 @@ describe("flow memo bounds", () => {
     expect(memo.stats.hits).toBe(1);
     for (const o of again.outcomes) for (const s of o.steps) expect([s.packet, s.rewrites]).toEqual([undefined, undefined]);
   });
+
+  it("packets alike in destination, port, protocol and interface but not in another field (the mark) are kept apart", () => {
+    const rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m mark --mark 0x1 -j DROP\nCOMMIT\n";
+    const node = nodeFromTexts({ rules: [{ file: "r.save", text: rules }] }, { ifaces: ["eth0=192.168.0.11/24", "eth1=10.0.0.1/24"], routes: ["default via 192.168.0.1 dev eth0"] });
+    const memo = new FlowMemo(node, { lean: true });
+    const p = packet("tcp 10.0.0.5:1000 -> 8.8.8.8:443 in eth1");
+    const ps = [p, { ...p, src: "10.0.0.6", mark: 1 }, { ...p, src: "10.0.0.7" }, { ...p, src: "10.0.0.8", mark: 1 }];
+    const fates = ps.map((x) => memo.evaluate(x).outcomes.map((o) => o.fate.kind).join());
+    expect(fates).toEqual(["forwarded", "dropped", "forwarded", "dropped"]);
+    expect(ps.map((x) => lines(memo.evaluate(x)))).toEqual(ps.map((x) => lines(node.evaluate(x, { lean: true }))));
+    expect(memo.stats.hits).toBe(6);
+  });
 });
