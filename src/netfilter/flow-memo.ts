@@ -125,7 +125,7 @@ export class FlowMemo {
     return e;
   }
 
-  /** keptBytes of the answers kept now (at most the budget, or one answer's). */
+  /** keptBytes of the answers kept now: at most the budget, unless the answers of one lookup hash alone weigh more. */
   get keptBytes(): number {
     return this.bytes;
   }
