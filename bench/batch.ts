@@ -42,20 +42,26 @@ export function packetMix(clusterIps: readonly string[], count: number): string 
   return lines.join("\n") + "\n";
 }
 
-/** Wall time of a command with its stdout to a file, best of `runs`, and the output's size. */
-function timed(args: string[], outFile: string, runs: number): { ms: number; bytes: number; ok: boolean } {
+/** Wall time of a command with its stdout to a file, best of `runs`, the output's size, and its peak RSS (MiB, largest of the runs; when /usr/bin/time is there to say). */
+function timed(args: string[], outFile: string, runs: number): { ms: number; bytes: number; ok: boolean; rssMiB?: number } {
   let best = Infinity;
   let ok = true;
+  let rssMiB: number | undefined;
+  const time = existsSync("/usr/bin/time");
   for (let i = 0; i < runs; i++) {
     const fd = openSync(outFile, "w");
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, args, { stdio: ["ignore", fd, "pipe"] });
+    const r = time
+      ? spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, ...args], { stdio: ["ignore", fd, "pipe"], encoding: "utf8" })
+      : spawnSync(process.execPath, args, { stdio: ["ignore", fd, "pipe"] });
     const ms = performance.now() - t0;
     closeSync(fd);
     if (r.status !== 0) ok = false;
     best = Math.min(best, ms);
+    const kb = time ? Number(String(r.stderr).trim().split("\n").pop()) : NaN;
+    if (Number.isFinite(kb)) rssMiB = Math.max(rssMiB ?? 0, kb / 1024);
   }
-  return { ms: best, bytes: statSync(outFile).size, ok };
+  return { ms: best, bytes: statSync(outFile).size, ok, ...(rssMiB !== undefined ? { rssMiB } : {}) };
 }
 
 export function batchBench(out: string, cli: string, dumpFile: string, row: Row, count = Number(process.env.BATCH_PACKETS ?? 100_000)): void {
@@ -70,18 +76,21 @@ export function batchBench(out: string, cli: string, dumpFile: string, row: Row,
     ["  the same, --jobs 2", ["--jobs", "2"]],
     ["--fields fate,final,rule,probability, --jobs 1", ["--jobs", "1", "--fields", "fate,final,rule,probability"]],
     ["  the same, --jobs 2", ["--jobs", "2", "--fields", "fate,final,rule,probability"]],
+    ["  the same, --memo, --jobs 1", ["--jobs", "1", "--memo", "--fields", "fate,final,rule,probability"]],
+    ["  the same, --memo, --jobs 2", ["--jobs", "2", "--memo", "--fields", "fate,final,rule,probability"]],
     ["  the same, --format json, --jobs 1", ["--jobs", "1", "--fields", "fate,final,rule,probability", "--format", "json"]],
     ["--fields fate, --jobs 1", ["--jobs", "1", "--fields", "fate"]],
   ];
   console.log(`batch: ${count.toLocaleString("en")} packets (new connections over 10k services), output to a file, whole process`);
-  console.log(row(["", "s", "packets/s", "µs/packet*", "bytes/packet", "× as fast"]));
-  console.log(row(["parse --summary (the load alone)", (parse.ms / 1000).toFixed(2), "", "", "", ""]));
+  console.log(row(["", "s", "packets/s", "µs/packet*", "bytes/packet", "× as fast", "peak MiB"]));
+  const rss = (r: { rssMiB?: number }) => (r.rssMiB === undefined ? "" : r.rssMiB.toFixed(0));
+  console.log(row(["parse --summary (the load alone)", (parse.ms / 1000).toFixed(2), "", "", "", "", rss(parse)]));
   let full: number | undefined;
   for (const [name, extra] of cases) {
     const r = timed([cli, "batch", "--quiet", ...inputs, ...extra, "--packets", packets], join(out, "batch.out"), runs);
     full ??= r.ms;
     const perPacket = ((r.ms - parse.ms) * 1000) / count;
-    console.log(row([name, r.ok ? (r.ms / 1000).toFixed(2) : "failed", (count / (r.ms / 1000)).toFixed(0), perPacket.toFixed(1), (r.bytes / count).toFixed(0), (full / r.ms).toFixed(2)]));
+    console.log(row([name, r.ok ? (r.ms / 1000).toFixed(2) : "failed", (count / (r.ms / 1000)).toFixed(0), perPacket.toFixed(1), (r.bytes / count).toFixed(0), (full / r.ms).toFixed(2), rss(r)]));
   }
   console.log("* (batch time − parse time) / packets: what a packet costs once the dump is loaded\n");
   // In a process of its own: loading the dump there leaves this one's memory as it was.
@@ -106,8 +115,9 @@ async function steadyBench(cli: string, packets: string, inputs: string[], row: 
   const lines = readFileSync(packets, "utf8").split("\n").filter((l) => l !== "").map((text, i) => ({ line: i + 1, text }));
   const io = { out: () => {}, err: () => {}, readStdin: () => "", isTTY: false };
   console.log(`batch in one process, the dump loaded once: ${lines.length.toLocaleString("en")} packets, answered twice`);
-  console.log(row(["", "pass", "wall s", "packets/s", "cpu µs/packet", "chars/packet"]));
-  for (const [name, extra] of [["full trace (default)", []], ["--fields fate,final,rule,probability", ["--fields", "fate,final,rule,probability"]]] as const) {
+  console.log(row(["", "pass", "wall s", "packets/s", "cpu µs/packet", "chars/packet", "RSS MiB"]));
+  const fields = ["--fields", "fate,final,rule,probability"];
+  for (const [name, extra] of [["full trace (default)", []], ["--fields fate,final,rule,probability", fields], ["  the same, --memo", [...fields, "--memo"]]] as const) {
     const args = parseArgs([...inputs, ...extra, "--packets", packets], BATCH_FLAGS);
     const answer = lineAnswerer(args, io, new InputReader(io, args), true);
     for (const pass of ["first", "steady"]) {
@@ -117,8 +127,11 @@ async function steadyBench(cli: string, packets: string, inputs: string[], row: 
       for (const l of lines) bytes += answer(l)?.text.length ?? 0;
       const c = process.cpuUsage(c0);
       const s = (performance.now() - t0) / 1000;
-      console.log(row([pass === "first" ? name : "", pass, s.toFixed(2), (lines.length / s).toFixed(0), ((c.user + c.system) / lines.length).toFixed(1), (bytes / lines.length).toFixed(0)]));
+      console.log(row([pass === "first" ? name : "", pass, s.toFixed(2), (lines.length / s).toFixed(0), ((c.user + c.system) / lines.length).toFixed(1), (bytes / lines.length).toFixed(0), (process.memoryUsage().rss / 2 ** 20).toFixed(0)]));
     }
+    // The flow memo (--fields): how many packets it answered, over both passes.
+    const m = answer.memo;
+    if (m) console.log(`  flow memo: ${m.hits.toLocaleString("en")} of ${(m.hits + m.misses).toLocaleString("en")} packets answered from it (${((100 * m.hits) / (m.hits + m.misses)).toFixed(1)}%), ${m.unkept} evaluated answers not kept`);
   }
   console.log("");
 }

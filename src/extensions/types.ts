@@ -74,7 +74,18 @@ interface ExtensionBase<D> {
    * leaves the packet free.
    */
   witnesses?(data: D): readonly Witness[];
+  /**
+   * Which of the packet's addresses and ports `evaluate` (or `apply`) reads, for the flow memo
+   * (netfilter/flow-reads.ts), which keys every other field of the packet as it is: `src` the
+   * source address or any address of the packet's connection, `sport` likewise its port,
+   * `dst`/`dport` only the packet's current destination; `state` when the answer also rests on
+   * state packets change (counters, lists, buckets). Absent: it may read anything.
+   */
+  reads?(data: D): readonly PacketRead[];
 }
+
+/** A field `reads` names (see there). */
+export type PacketRead = "src" | "dst" | "sport" | "dport" | "state";
 
 /** Packet fields a witness may ask for. */
 export interface WitnessFields {

@@ -7,6 +7,7 @@ import type { Family, Rule, TableName } from "./ast.js";
 import type { CtState, PacketHeaders } from "./packet.js";
 import type { IpvsForward } from "./ipvs.js";
 import type { NftFamily } from "./nft.js";
+import type { IpNum } from "./address.js";
 
 export type Hook = "PREROUTING" | "INPUT" | "FORWARD" | "OUTPUT" | "POSTROUTING";
 
@@ -201,6 +202,14 @@ export interface NodeView {
   routeInput(q: InputRouteQuery): RouteDecision;
   /** Routing decision for a locally generated packet; the decision's `src` is the source it selects (ip_route_output). */
   routeOutput(q: RouteQuery): RouteDecision;
+  /**
+   * Every network routeInput and routeOutput compare an address of the query with (either
+   * one: the reverse-path check looks the source up as a destination), and whether they read
+   * its ports: two queries that differ only in an address that falls alike in all of them (and
+   * in ports, when read) are decided alike, but for words that name the address (the flow
+   * memo, netfilter/flow-reads.ts). Absent: not known.
+   */
+  routeTests?(family: Family): { readonly tests: ReadonlyArray<{ net: IpNum; mask: IpNum }>; readonly ports: boolean };
   /** `-m rpfilter`: would a packet to the source go back out the arriving device (or anywhere, loose)? */
   reversePath(q: InputRouteQuery, flags: ReversePathFlags): Tri;
   /** The first address of `dev`, whatever its scope: what REDIRECT rewrites to. */

@@ -256,6 +256,22 @@ export class Fib {
     this.unusedTables = [...this.tables.keys()].filter((t) => !looked.has(t)).sort();
   }
 
+  /**
+   * Every network a lookup of `family` compares an address with (the routes' destinations, the
+   * rules' from and to), and whether a rule selects by port: see NodeView.routeTests.
+   */
+  addressTests(family: Family): { tests: Array<{ net: IpNum; mask: IpNum }>; ports: boolean } {
+    const tests: Array<{ net: IpNum; mask: IpNum }> = [];
+    for (const list of this.tables.values()) for (const e of list) if (e.route.family === family) tests.push(e);
+    let ports = false;
+    for (const c of this.rules[family]) {
+      if (c.from) tests.push(c.from);
+      if (c.to) tests.push(c.to);
+      if (c.rule.sport || c.rule.dport) ports = true;
+    }
+    return { tests, ports };
+  }
+
   rulesGiven(family: Family): boolean {
     return this.given[family];
   }

@@ -11,6 +11,7 @@ import { noIpsets, unknownNode } from "./unknown-facts.js";
 import type { IpvsTable } from "../model/ipvs.js";
 import type { NftRuleset, NftTable } from "../model/nft.js";
 import { nftFamilySees } from "../model/nft.js";
+import type { FlowReads } from "./flow-reads.js";
 import { compileNft, type NftCompiled, type NftProblem } from "./nft/compile.js";
 
 export interface NodeInputs {
@@ -44,6 +45,8 @@ export interface EvaluateOptions {
   apart?: boolean;
   /** Only each outcome's fate, final packet, chances, conditions, connection and deciding rule will be read: its steps are not described (see TraverseContext.lean). */
   lean?: boolean;
+  /** Records what the evaluation read of the packet's source, for the flow memo (flow-memo.ts). */
+  flow?: FlowReads;
 }
 
 export interface Evaluation {
@@ -132,6 +135,7 @@ export class NetfilterNode {
       ...(opts.assume ? { assumed: opts.assume } : {}),
       ...(opts.apart ? { apart: true } : {}),
       ...(opts.lean ? { lean: true } : {}),
+      ...(opts.flow ? { flow: opts.flow } : {}),
       ...(opts.connection ? { connection: opts.connection, firstReply: opts.firstReply === true } : {}),
       ...(this.inputs.ipvs ? { ipvs: this.inputs.ipvs } : {}),
       ...this.nftContext(packet.family),

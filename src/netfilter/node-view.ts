@@ -13,7 +13,7 @@ import type { Family } from "../model/ast.js";
 import type { FactRoute, NodeFacts } from "../facts/model.js";
 import { confKey } from "../facts/sysctl.js";
 import { Fib, routeText, ruleText, type FibAnswer, type Flow } from "./fib.js";
-import { ipToNum, netContains } from "../model/address.js";
+import { ipToNum, maskFromPrefix, netContains, type IpNum } from "../model/address.js";
 import { tunnelViewOf } from "./tunnels.js";
 import type { AddrType, InputRouteQuery, NodeView, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "../model/evaluation.js";
 
@@ -349,8 +349,29 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     return a.route.dev === q.iif || flags.loose;
   };
 
+  // The networks routing compares an address with, per family (made once: see NodeView.routeTests).
+  const routeTests = new Map<Family, { tests: Array<{ net: IpNum; mask: IpNum }>; ports: boolean }>();
+  const routeTestsOf = (family: Family) => {
+    let t = routeTests.get(family);
+    if (!t) {
+      t = fib.addressTests(family);
+      // The node's own addresses (validateSource's fast path), and v4's special ranges.
+      const full = family === "ipv4" ? 32 : 128;
+      for (const a of assigned) {
+        const n = ipToNum(a, family);
+        if (n !== undefined) t.tests.push({ net: n, mask: maskFromPrefix(full, family) });
+      }
+      if (family === "ipv4") {
+        for (const [net, len] of [[0, 32], [0, 8], [0x7f000000, 8], [0xe0000000, 4], [0xffffffff, 32]] as const) t.tests.push({ net, mask: maskFromPrefix(len, family) });
+      }
+      routeTests.set(family, t);
+    }
+    return t;
+  };
+
   return {
     known: true,
+    routeTests: routeTestsOf,
     isLocal: (ip, family): Tri => ownAddress(ip, family),
     addressType(ip, family, dev): AddrType {
       if (family === "ipv4") {

@@ -378,6 +378,7 @@ function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
     const q = queryOf(p) as InputRouteQuery;
     q.iif = p.inIface ?? "lo";
     const d = ctx.node.routeInput(q);
+    ctx.flow?.route("input", q, d, ctx.node);
     noteRoute(br, d, "input route");
     const fail = routeFailure(d, `routing ${p.dst} arriving on ${p.inIface}`, p.inIface);
     if (fail) {
@@ -644,6 +645,7 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   if (spec.sport !== undefined) q.sport = spec.sport;
   if (spec.dport !== undefined) q.dport = spec.dport;
   const d = ctx.node.routeOutput(q);
+  ctx.flow?.route("output", q, d, ctx.node);
   const fail = routeFailure(d, `routing ${spec.dst} from this node`);
   const src = spec.src ?? (d.kind === "unicast" ? d.src : d.kind === "local" ? spec.dst : undefined);
   if (fail) {
@@ -658,6 +660,8 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
     return;
   }
   const first = newBranch(spec, src, ctx);
+  // Whether the node holds the source is a test of all of it.
+  if (spec.src) ctx.flow?.source();
   if (!spec.src) first.assumptions.push(`source ${src} chosen by the routing decision`);
   // An ordinary socket cannot send from an address the node does not hold (the output route
   // refuses it: __ip_dev_find); a raw, IP_FREEBIND or IP_TRANSPARENT socket can.
@@ -740,7 +744,9 @@ function reroute(live: Branch[], ctx: PathContext, finals: Final[], spec: Packet
       continue;
     }
     // ip_route_me_harder: the packet's own source is kept.
-    const d = ctx.node.routeOutput(queryOf(b.pkt));
+    const q = queryOf(b.pkt);
+    const d = ctx.node.routeOutput(q);
+    ctx.flow?.route("output", q, d, ctx.node);
     noteRoute(b, d, "re-route after OUTPUT");
     const fail = routeFailure(d, `re-routing ${b.pkt.dst} after OUTPUT changed the packet`);
     if (fail) {
@@ -756,6 +762,8 @@ function reroute(live: Branch[], ctx: PathContext, finals: Final[], spec: Packet
 }
 
 export function evaluatePath(spec: PacketSpec, ctx: PathContext): Outcome[] {
+  // IPVS and nft rules do not tell the flow memo what they read (flow-reads.ts).
+  if (ctx.flow && (ctx.ipvs || ctx.nft)) ctx.flow.uncache("IPVS or nft rules");
   const untracked = alwaysUntracked(spec);
   if (untracked) return noting(evaluateOnce(spec, { ...ctx, untracked: true }), spec.state !== undefined ? [untracked.why] : []);
   // A later packet's outcomes merge by their whole steps (mergeOutcomes): described in full.

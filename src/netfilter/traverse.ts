@@ -19,6 +19,7 @@ import { alternative, assume, fork, mergeBranches, noteText, snapshot, type Bran
 import { natBinding } from "./nat.js";
 import type { EvalEnv, Hook, StateAssumptions, IpsetView, MatchResult, NodeView, Step, TargetEffects } from "../model/evaluation.js";
 import { hex } from "../extensions/util.js";
+import type { FlowReads } from "./flow-reads.js";
 
 /** How many alternatives one evaluation may open before it stops exploring and says so. */
 export const MAX_ALTERNATIVES = 4096;
@@ -49,6 +50,8 @@ export interface TraverseContext {
    * answers equal); an evaluation that merges outcomes by their whole steps turns it off.
    */
   lean?: boolean;
+  /** Told what the walk reads of the packet's source (the flow memo: flow-reads.ts). */
+  flow?: FlowReads;
 }
 
 const QUIET: StateAssumptions = {};
@@ -139,6 +142,21 @@ function condition(cr: CompiledRule, k: number, br: Branch, ctx: TraverseContext
   return m.ext.evaluate(m.node.data, env);
 }
 
+/**
+ * Tells the flow memo what condition `k` of the rule reads of the packet (flow-reads.ts). Kept
+ * out of `condition`, which every rule test runs, so that it stays as small as it was.
+ */
+function noteCondition(flow: FlowReads, cr: CompiledRule, k: number, p: Branch["pkt"]): void {
+  if (k === 0) {
+    if (cr.src && !("indeterminate" in cr.src)) flow.addr(p.src, cr.src);
+  } else if (k === 1) {
+    if (cr.dst && !("indeterminate" in cr.dst)) flow.addr(p.dst, cr.dst);
+  } else if (k >= FIRST_MATCH) {
+    const m = cr.matches[k - FIRST_MATCH]!;
+    if (m.kind !== "unknown" && m.ext.evaluate) flow.fields(m.ext.reads?.(m.node.data), p);
+  }
+}
+
 /** Condition `k` as the rule writes it, for a trace's "failed:" and "assumed to match" words. */
 function describeCondition(cr: CompiledRule, k: number, family: Family): string {
   switch (k) {
@@ -181,7 +199,9 @@ function testRule(cr: CompiledRule, br: Branch, ctx: TraverseContext, env: WalkE
   const count = FIRST_MATCH + cr.matches.length;
   // Conditions not decided outright (undecided, random, or decided by a stated assumption).
   let open: Array<{ k: number; r: Exclude<MatchResult, boolean> }> | undefined;
+  const flow = ctx.flow;
   for (let k = 0; k < count; k++) {
+    if (flow) noteCondition(flow, cr, k, br.pkt);
     const r = condition(cr, k, br, ctx, env);
     if (r === undefined || r === true) continue;
     if (r === false) return ctx.verbose ? { kind: "no", failed: describeCondition(cr, k, ctx.family) } : NO_WORDS;
@@ -241,6 +261,7 @@ type WalkEnv = { -readonly [K in keyof EvalEnv]: EvalEnv[K] };
 function candidates(chain: CompiledChain, br: Branch, start: number, ctx: TraverseContext): number[] | undefined {
   const idx = chain.index;
   if (!idx || ctx.verbose) return undefined;
+  ctx.flow?.destination(br.pkt);
   const d = num(br.pkt.dst, ctx.family);
   const key = d === undefined ? undefined : typeof d === "number" ? d : d.join(":");
   const byDst = key === undefined ? undefined : idx.byDst.get(key);
@@ -302,12 +323,14 @@ class Effects implements TargetEffects {
     this.br.notes.push({ kind: "rewrite", field, value });
   }
   nat(kind: "dnat" | "snat", to: { addr?: string; port?: number }, how: string): void {
+    this.ctx.flow?.wrote(to);
     this.br.pendingNat = natBinding(kind, to, how);
   }
   log(line: string): void {
     this.br.logLine = line;
   }
   setAdd(name: string, flags: readonly ("src" | "dst")[], del: boolean): void {
+    this.ctx.flow?.stateChanged();
     const p = this.br.pkt;
     const t = { src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport, inIface: p.inIface, outIface: p.outIface } as const;
     if (del) this.ctx.ipsets.del(name, t, flags);
@@ -673,6 +696,7 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
         }
         // Only a target can change the packet: its before-state is taken here, not for every rule.
         const prior = ctx.lean ? undefined : before(br.pkt);
+        ctx.flow?.fields(tg.ext.reads?.(tg.data), br.pkt);
         const res = tg.ext.apply(tg.data, env, new Effects(br, ctx));
         if ("indeterminate" in res) {
           const s = step(hook, table, chain.name, cr, tg.name);

@@ -19,6 +19,7 @@ import type { PacketSpec } from "../../model/packet.js";
 import type { Fate } from "../../model/evaluation.js";
 import { loadClusterInputs, startOf } from "./cluster-trace.js";
 import { wantsCluster } from "./cluster-flags.js";
+import { FlowMemo, type MemoStats } from "../../netfilter/flow-memo.js";
 
 /** One packet's answer: its evaluation (one node) or JSON (a cluster), and the fates it counts; or why the packet cannot be answered. */
 type Answer = (packet: PacketSpec) => { json?: Record<string, unknown>; evaluation?: Evaluation; fates: Fate[] } | { error: string };
@@ -69,7 +70,7 @@ export interface LineAnswer {
  * cluster) and the options. The in-process loop and every worker (batch-parallel.ts) answer
  * through this one function, so their answers are the same text.
  */
-export function lineAnswerer(args: ParsedArgs, io: CommandIO, reader: InputReader, quiet: boolean): (l: PacketLine) => LineAnswer | undefined {
+export function lineAnswerer(args: ParsedArgs, io: CommandIO, reader: InputReader, quiet: boolean): LineAnswerer {
   const cluster = wantsCluster(args);
   const writer = writerOf(args, cluster);
   const verbose = flagSet(args, "verbose");
@@ -77,8 +78,11 @@ export function lineAnswerer(args: ParsedArgs, io: CommandIO, reader: InputReade
   // The compact fields read no step's description: the evaluation does not make them.
   const lean = !cluster && flagValue(args, "fields") !== undefined;
   const opts: EvaluateOptions = { verbose, ...(assume ? { assume } : {}), ...(lean ? { lean } : {}) };
-  const answer = cluster ? clusterAnswer(args, io, quiet, opts) : nodeAnswer(args, io, reader, quiet, opts);
-  return (l) => {
+  // The flow memo (--memo) keeps lean answers only (flow-memo.ts).
+  const memo = lean && !verbose && flagSet(args, "memo");
+  const stats: MemoStats | undefined = memo ? { hits: 0, misses: 0, unkept: 0 } : undefined;
+  const answer = cluster ? clusterAnswer(args, io, quiet, opts) : nodeAnswer(args, io, reader, quiet, opts, stats);
+  const answerLine = (l: PacketLine): LineAnswer | undefined => {
     let a: ReturnType<Answer>;
     if ("error" in l) a = l;
     else {
@@ -90,7 +94,11 @@ export function lineAnswerer(args: ParsedArgs, io: CommandIO, reader: InputReade
     if ("error" in a) return { text: writer.error(l.line, a.error) };
     return { text: writer.answer(l.line, a), fates: a.fates };
   };
+  return Object.assign(answerLine, stats ? { memo: stats } : {});
 }
+
+/** Answers a packet line; `memo`: how the flow memo did, when it is used. */
+export type LineAnswerer = ((l: PacketLine) => LineAnswer | undefined) & { memo?: MemoStats };
 
 /** The tally of a batch: packets answered, those unreadable, and outcomes by fate. */
 export class BatchTally {
@@ -120,14 +128,17 @@ export class BatchTally {
 }
 
 /** Packets through the one node the input flags give. */
-function nodeAnswer(args: ParsedArgs, io: CommandIO, reader: InputReader, quiet: boolean, opts: EvaluateOptions): Answer {
+function nodeAnswer(args: ParsedArgs, io: CommandIO, reader: InputReader, quiet: boolean, opts: EvaluateOptions, stats?: MemoStats): Answer {
   const inputs = loadInputs(args, io, reader);
   if (!quiet) for (const n of inputs.notes) io.err(`note: ${n}\n`);
   for (const d of inputs.diagnostics) if (d.severity === "error") io.err(formatDiagnostic(d) + "\n");
   const node = buildNode(nodeInputsOf(inputs));
+  // A kept answer holds its connection only when the fields show it.
+  const nat = flagValue(args, "fields")?.split(",").some((f) => f.trim() === "nat") ?? false;
+  const memo = stats ? new FlowMemo(node, opts, stats, nat) : undefined;
   return (packet) => {
     if (!node.hasRules(packet.family)) return { error: `an ${packet.family === "ipv6" ? "IPv6" : "IPv4"} packet, but no rules of that family were given` };
-    const e = node.evaluate(packet, opts);
+    const e = memo ? memo.evaluate(packet) : node.evaluate(packet, opts);
     return { evaluation: e, fates: e.outcomes.map((o) => o.fate) };
   };
 }

@@ -68,6 +68,18 @@ function ruleCell(o: Outcome, family: PacketSpec["family"]): string {
   return c;
 }
 
+/** Chances already written (a batch meets the same few: 1, and a service's 1/n shares): toFixed is slow. Bounded. */
+const chances = new Map<number, string>();
+
+function chanceText(p: number): string {
+  let t = chances.get(p);
+  if (t === undefined) {
+    if (chances.size >= 1024) chances.clear();
+    chances.set(p, (t = probabilityText(p)));
+  }
+  return t;
+}
+
 function natOfOutcome(o: Outcome): string | undefined {
   return o.conntrack && natOf(o.conntrack).length > 0 ? natText(o.conntrack) : undefined;
 }
@@ -79,7 +91,7 @@ export const FIELDS: Readonly<Record<string, Field>> = {
   fate: { help: "delivered, forwarded, sent, dropped, rejected, queued, unroutable, martian, indeterminate or error", text: (r) => r.outcome.fate.kind, clean: true, json: (r) => r.outcome.fate.kind },
   detail: { help: "the fate in words: where it was dropped, which interface it left by, what could not be told", text: (r) => fateText(r.outcome.fate), json: (r) => fateText(r.outcome.fate) },
   rule: { help: "the rule (or policy) that decided it: table, chain, position and the rule as iptables-save or nft prints it", text: (r) => ruleCell(r.outcome, r.packet.family), clean: true, json: (r) => ruleText(r.outcome, r.packet.family) },
-  probability: { help: "the chance of this outcome (given its alternatives' sides, if any)", text: (r) => probabilityText(r.outcome.probability), clean: true, json: (r) => r.outcome.probability },
+  probability: { help: "the chance of this outcome (given its alternatives' sides, if any)", text: (r) => chanceText(r.outcome.probability), clean: true, json: (r) => r.outcome.probability },
   final: { help: "the packet as it leaves (or ends): source -> destination, with its mark and ctmark when set", text: (r) => snapshotText(r.outcome.final), json: (r) => r.outcome.final },
   nat: { help: "the connection's DNAT and SNAT (- when none)", text: (r) => natOfOutcome(r.outcome) ?? "-", json: (r) => natOfOutcome(r.outcome) },
   given: { help: "the sides taken of conditions the input does not decide (- when none)", text: (r) => r.outcome.given?.join("; ") || "-", json: (r) => r.outcome.given ?? [] },

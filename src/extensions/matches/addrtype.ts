@@ -18,6 +18,7 @@ function sorted(types: AddrType[]): AddrType[] {
 export const addrtype: MatchExtension<AddrtypeData> = {
   type: "match",
   name: "addrtype",
+  reads: (d) => (d.src ? ["src", "dst"] : ["dst"]),
   witnesses: (d) => (d.dst && d.dst.types.includes("LOCAL") && !d.dst.negated ? [{ kind: "fields", want: { dstLocal: true } }] : []),
   printPrefixes: ["ADDRTYPE match"],
   options: [

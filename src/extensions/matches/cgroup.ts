@@ -23,6 +23,7 @@ const savedString = (s: string) => `"${s.replace(/["\\]/g, (c) => "\\" + c)}"`;
 export const cgroup: MatchExtension<CgroupData> = {
   type: "match",
   name: "cgroup",
+  reads: () => [],
   printPrefixes: ["cgroup"],
   options: OPTIONS,
   parse(options, ctx, span) {

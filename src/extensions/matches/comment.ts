@@ -9,6 +9,7 @@ export interface CommentData {
 export const comment: MatchExtension<CommentData> = {
   type: "match",
   name: "comment",
+  reads: () => [],
   printPrefixes: ["/*"],
   options: [{ flags: ["--comment"], args: 1 }],
   parse(options, ctx, span) {

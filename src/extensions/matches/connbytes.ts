@@ -45,6 +45,7 @@ function rangeText(d: ConnbytesData, prefix: string): string {
 export const connbytes: MatchExtension<ConnbytesData> = {
   type: "match",
   name: "connbytes",
+  reads: () => ["state"],
   needsConntrack: true,
   printPrefixes: ["connbytes", "! connbytes"],
   options: OPTIONS,

@@ -25,6 +25,7 @@ const OPTIONS: readonly OptionSpec[] = [
 export const connlabel: MatchExtension<ConnlabelData> = {
   type: "match",
   name: "connlabel",
+  reads: () => [],
   needsConntrack: true,
   printPrefixes: ["connlabel"],
   options: OPTIONS,

@@ -95,6 +95,7 @@ export function connlimitPrefix(text: string, family: Family): number | undefine
 export const connlimit: MatchExtension<ConnlimitData> = {
   type: "match",
   name: "connlimit",
+  reads: () => ["state"],
   state: CONNECTIONS_STATE,
   needsConntrack: true,
   printPrefixes: ["#conn"],

@@ -11,6 +11,7 @@ export interface ConnmarkMatchData {
 export const connmark: MatchExtension<ConnmarkMatchData> = {
   type: "match",
   name: "connmark",
+  reads: () => [],
   needsConntrack: true,
   printPrefixes: ["connmark match"],
   options: [{ flags: ["--mark"], args: 1, negatable: true }],

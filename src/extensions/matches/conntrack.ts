@@ -108,6 +108,7 @@ function optionsText(d: ConntrackData, family: Family, dashes: string): string {
 export const conntrack: MatchExtension<ConntrackData> = {
   type: "match",
   name: "conntrack",
+  reads: (d) => (d.origsrc || d.origdst || d.replsrc || d.repldst || d.origsrcport || d.origdstport || d.replsrcport || d.repldstport ? ["src", "sport", "dst", "dport"] : d.expire ? ["state"] : []),
   needsConntrack: true,
   witnesses: (d) => stateWitnesses(d.state),
   printPrefixes: ["ctstate", "! ctstate", "ctproto", "! ctproto", "ctorig", "! ctorig", "ctrepl", "! ctrepl", "ctstatus", "! ctstatus", "ctexpire", "! ctexpire", "ctdir"],

@@ -64,6 +64,7 @@ function readGroup(text: string): { group: number; mask: number } | undefined {
 export const devgroup: MatchExtension<DevgroupData> = {
   type: "match",
   name: "devgroup",
+  reads: () => [],
   printPrefixes: ["src-group", "! src-group", "dst-group", "! dst-group"],
   options: OPTIONS,
   parse(options, ctx, span) {

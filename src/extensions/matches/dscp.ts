@@ -16,6 +16,7 @@ const hex2 = (n: number) => "0x" + n.toString(16).padStart(2, "0");
 export const dscp: MatchExtension<DscpData> = {
   type: "match",
   name: "dscp",
+  reads: () => [],
   printPrefixes: ["DSCP match"],
   options: [
     { flags: ["--dscp"], args: 1, negatable: true },

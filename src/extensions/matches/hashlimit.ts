@@ -133,6 +133,7 @@ function render(d: HashlimitData, family: "ipv4" | "ipv6", save: boolean): strin
 export const hashlimit: MatchExtension<HashlimitData> = {
   type: "match",
   name: "hashlimit",
+  reads: () => ["state"],
   state: RATE_STATE,
   printPrefixes: ["limit: up to", "limit: above"],
   options: OPTIONS,

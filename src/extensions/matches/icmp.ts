@@ -85,6 +85,7 @@ function witnesses(d: IcmpData, proto: number): Witness[] {
 export const icmp: MatchExtension<IcmpData> = {
   type: "match",
   name: "icmp",
+  reads: () => [],
   families: ["ipv4"],
   implicitForProtocol: true,
   implicitProtocol: 1,
@@ -107,6 +108,7 @@ export const icmp: MatchExtension<IcmpData> = {
 export const icmp6: MatchExtension<IcmpData> = {
   type: "match",
   name: "icmp6",
+  reads: () => [],
   aliases: ["ipv6-icmp", "icmpv6"],
   families: ["ipv6"],
   implicitForProtocol: true,

@@ -23,6 +23,7 @@ function cmp(a: string, b: string, family: Family): number | undefined {
 export const iprange: MatchExtension<IprangeData> = {
   type: "match",
   name: "iprange",
+  reads: (d) => (d.src ? ["src", "dst"] : ["dst"]),
   witnesses(d) {
     const out: Witness[] = [];
     if (d.src) out.push({ kind: "addresses", field: "src", from: d.src.from, to: d.src.to, negated: d.src.negated });

@@ -43,6 +43,7 @@ export function headerNames(flags: number): string {
 export const ipv6header: MatchExtension<Ipv6headerData> = {
   type: "match",
   name: "ipv6header",
+  reads: () => [],
   families: ["ipv6"],
   printPrefixes: ["ipv6header"],
   options: [

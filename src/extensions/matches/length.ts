@@ -11,6 +11,7 @@ export interface LengthData {
 export const length: MatchExtension<LengthData> = {
   type: "match",
   name: "length",
+  reads: () => [],
   printPrefixes: ["length"],
   options: [{ flags: ["--length"], args: 1, negatable: true }],
   parse(options, ctx, span) {

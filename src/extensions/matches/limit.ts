@@ -75,6 +75,7 @@ const OPTIONS: readonly OptionSpec[] = [
 export const limit: MatchExtension<LimitData> = {
   type: "match",
   name: "limit",
+  reads: () => ["state"],
   state: RATE_STATE,
   printPrefixes: ["limit: avg"],
   options: OPTIONS,

@@ -21,6 +21,7 @@ const HOOKS = new Set(["PREROUTING", "INPUT", "FORWARD"]);
 export const mac: MatchExtension<MacData> = {
   type: "match",
   name: "mac",
+  reads: () => [],
   printPrefixes: ["MAC"],
   options: [{ flags: ["--mac-source"], args: 1, negatable: true }],
   parse(options, ctx, span) {

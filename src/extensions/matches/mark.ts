@@ -11,6 +11,7 @@ export interface MarkData {
 export const mark: MatchExtension<MarkData> = {
   type: "match",
   name: "mark",
+  reads: () => [],
   witnesses(d) {
     // The value, and one that differs from it in the lowest bit the mask looks at.
     const lowBit = d.mask === 0 ? 0 : (d.mask & -d.mask) >>> 0;

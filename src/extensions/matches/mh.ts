@@ -34,6 +34,7 @@ const typeName = (n: number, numeric: boolean) => (numeric ? undefined : MH_NAME
 export const mh: MatchExtension<MhData> = {
   type: "match",
   name: "mh",
+  reads: () => [],
   families: ["ipv6"],
   printPrefixes: ["mh"],
   options: [{ flags: ["--mh-type"], args: 1, negatable: true }],

@@ -15,6 +15,7 @@ function listText(ports: PortRange[], numeric: boolean, proto = "tcp"): string {
 export const multiport: MatchExtension<MultiportData> = {
   type: "match",
   name: "multiport",
+  reads: (d) => (d.which === "dports" ? ["dport"] : ["sport", "dport"]),
   witnesses: (d) => [{ kind: "ports", field: d.which === "sports" ? "sport" : "dport", ranges: d.ports, negated: d.negated }],
   printPrefixes: ["multiport"],
   options: [

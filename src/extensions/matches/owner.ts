@@ -91,6 +91,7 @@ function print(d: OwnerData, labels: readonly [string, string, string, string], 
 export const owner: MatchExtension<OwnerData> = {
   type: "match",
   name: "owner",
+  reads: () => [],
   printPrefixes: ["owner ", "! owner "],
   options: OPTIONS,
   parse(options, ctx, span) {

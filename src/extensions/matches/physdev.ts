@@ -51,6 +51,7 @@ function callSysctl(family: Family): string {
 export const physdev: MatchExtension<PhysdevData> = {
   type: "match",
   name: "physdev",
+  reads: () => [],
   printPrefixes: ["PHYSDEV match"],
   options: [
     { flags: ["--physdev-in"], args: 1, negatable: true },

@@ -46,6 +46,7 @@ function packetType(env: EvalEnv): PktType | { indeterminate: string } {
 export const pkttype: MatchExtension<PkttypeData> = {
   type: "match",
   name: "pkttype",
+  reads: () => ["dst"],
   printPrefixes: ["PKTTYPE"],
   options: [{ flags: ["--pkt-type"], args: 1, negatable: true }],
   parse(options, ctx, span) {

@@ -110,6 +110,7 @@ function flagsText(d: PolicyData, prefix: string): string {
 export const policy: MatchExtension<PolicyData> = {
   type: "match",
   name: "policy",
+  reads: () => [],
   printPrefixes: ["policy match"],
   options: OPTIONS,
   parse(options, ctx, span) {

@@ -39,6 +39,7 @@ export function parseUnsigned64(text: string): bigint | undefined {
 export const quota: MatchExtension<QuotaData> = {
   type: "match",
   name: "quota",
+  reads: () => ["state"],
   state: QUOTA_STATE,
   printPrefixes: ["quota:"],
   options: OPTIONS,

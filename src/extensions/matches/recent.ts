@@ -70,6 +70,7 @@ function uint32(text: string): number | undefined {
 export const recent: MatchExtension<RecentData> = {
   type: "match",
   name: "recent",
+  reads: () => ["state"],
   state: RECENT_STATE,
   printPrefixes: ["recent:", "! recent:"],
   options: OPTIONS,

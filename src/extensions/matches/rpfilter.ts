@@ -17,6 +17,7 @@ const FLAGS = [["--loose", "loose"], ["--validmark", "validmark"], ["--accept-lo
 export const rpfilter: MatchExtension<RpfilterData> = {
   type: "match",
   name: "rpfilter",
+  reads: () => ["src", "dst"],
   printPrefixes: ["rpfilter"],
   options: FLAGS.map(([f]) => ({ flags: [f], args: 0 })),
   parse(options) {

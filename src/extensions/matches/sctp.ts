@@ -154,6 +154,7 @@ function portsHold(d: SctpData, sport: number | undefined, dport: number | undef
 export const sctp: MatchExtension<SctpData> = {
   type: "match",
   name: "sctp",
+  reads: (d) => (d.sport ? ["sport", "dport"] : ["dport"]),
   implicitForProtocol: true,
   witnesses: portWitnesses,
   printPrefixes: ["sctp"],

@@ -18,6 +18,7 @@ export interface SetMatchData {
 export const set: MatchExtension<SetMatchData> = {
   type: "match",
   name: "set",
+  reads: (d) => (d.flags.includes("src") ? ["src", "sport", "dst", "dport"] : ["dst", "dport"]),
   witnesses: (d) => [{ kind: "set", name: d.name, flags: d.flags, negated: d.negated }],
   printPrefixes: ["match-set", "! match-set"],
   options: [

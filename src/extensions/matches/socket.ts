@@ -33,6 +33,7 @@ function flagsText(d: SocketData): string {
 export const socket: MatchExtension<SocketData> = {
   type: "match",
   name: "socket",
+  reads: () => [],
   printPrefixes: ["socket"],
   options: OPTIONS,
   parse(options, ctx) {

@@ -13,6 +13,7 @@ export interface StateData {
 export const state: MatchExtension<StateData> = {
   type: "match",
   name: "state",
+  reads: () => [],
   needsConntrack: true,
   witnesses: stateWitnesses,
   printPrefixes: ["state", "! state"],

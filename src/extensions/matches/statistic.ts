@@ -41,6 +41,7 @@ export function probabilityText(bits: number): string {
 export const statistic: MatchExtension<StatisticData> = {
   type: "match",
   name: "statistic",
+  reads: (d) => (d.mode === "nth" ? ["state"] : []),
   state: NTH_STATE,
   printPrefixes: ["statistic"],
   options: [

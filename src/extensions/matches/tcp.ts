@@ -121,6 +121,7 @@ export function portWitnesses(d: { sport?: NegPortRange; dport?: NegPortRange })
 export const tcp: MatchExtension<TcpData> = {
   type: "match",
   name: "tcp",
+  reads: (d) => (d.sport ? ["sport", "dport"] : ["dport"]),
   implicitForProtocol: true,
   indexDport: exactDport,
   witnesses: portWitnesses,

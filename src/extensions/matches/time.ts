@@ -122,6 +122,7 @@ function field<T>(o: RawOption | undefined, ctx: BindContext, parse: (s: string)
 export const time: MatchExtension<TimeData> = {
   type: "match",
   name: "time",
+  reads: () => ["state"],
   printPrefixes: ["TIME"],
   options: OPTIONS,
   parse(options, ctx) {

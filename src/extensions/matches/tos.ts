@@ -22,6 +22,7 @@ function symbolOf(d: TosData): string | undefined {
 export const tos: MatchExtension<TosData> = {
   type: "match",
   name: "tos",
+  reads: () => [],
   printPrefixes: ["tos match"],
   options: [{ flags: ["--tos"], args: 1, negatable: true }],
   parse(options, ctx, span) {

@@ -23,6 +23,7 @@ export function hopLimitMatch(name: string, word: string, family: Family, what: 
   return {
     type: "match",
     name,
+    reads: () => [],
     families: [family],
     printPrefixes: [`${word} match`],
     options: [

@@ -11,6 +11,7 @@ export interface UdpData {
 export const udp: MatchExtension<UdpData> = {
   type: "match",
   name: "udp",
+  reads: (d) => (d.sport ? ["sport", "dport"] : ["dport"]),
   implicitForProtocol: true,
   indexDport: exactDport,
   witnesses: portWitnesses,

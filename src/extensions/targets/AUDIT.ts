@@ -10,6 +10,7 @@ export interface AuditData {
 export const AUDIT: TargetExtension<AuditData> = {
   type: "target",
   name: "AUDIT",
+  reads: () => [],
   options: [{ flags: ["--type"], args: 1 }],
   parse(options, ctx, span) {
     if (options.length > 1) return void ctx.error(options[1]!.span, "AUDIT: --type given more than once");

@@ -8,6 +8,7 @@ export interface ChecksumData {
 export const CHECKSUM: TargetExtension<ChecksumData> = {
   type: "target",
   name: "CHECKSUM",
+  reads: () => [],
   tables: ["mangle"],
   options: [{ flags: ["--checksum-fill"], args: 0 }],
   parse(options, ctx, span) {

@@ -40,6 +40,7 @@ function scanHalf(text: string, from: number): { value: number; fits: boolean; e
 export const CLASSIFY: TargetExtension<ClassifyData> = {
   type: "target",
   name: "CLASSIFY",
+  reads: () => [],
   options: [{ flags: ["--set-class"], args: 1 }],
   parse(options, ctx, span) {
     if (options.length > 1) return void ctx.error(options[1]!.span, "CLASSIFY: --set-class given more than once");

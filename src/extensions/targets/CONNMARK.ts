@@ -49,6 +49,7 @@ function u32(o: RawOption, ctx: BindContext): number | undefined {
 export const CONNMARK: TargetExtension<ConnmarkData> = {
   type: "target",
   name: "CONNMARK",
+  reads: () => [],
   needsConntrack: true,
   options: [
     ...OPERATIONS.map((f) => ({ flags: [f], args: f === "--save-mark" || f === "--restore-mark" ? 0 : 1 })),

@@ -8,6 +8,7 @@ export interface ConnsecmarkData {
 export const CONNSECMARK: TargetExtension<ConnsecmarkData> = {
   type: "target",
   name: "CONNSECMARK",
+  reads: () => [],
   needsConntrack: true,
   tables: ["mangle", "security"],
   options: [

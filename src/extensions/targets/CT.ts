@@ -66,6 +66,7 @@ function text(d: CtData, dashes: string): string {
 export const CT: TargetExtension<CtData> = {
   type: "target",
   name: "CT",
+  reads: () => [],
   // `--notrack` returns from xt_ct_tg_check before it takes conntrack (nf_ct_netns_get); a
   // zone, helper or timeout takes it (measured in test/kernel/cluster.test.ts).
   needsConntrack: (d) => !d.notrack,

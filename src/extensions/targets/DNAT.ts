@@ -11,6 +11,7 @@ export interface DnatData {
 export const DNAT: TargetExtension<DnatData> = {
   type: "target",
   name: "DNAT",
+  reads: () => ["dport"],
   needsConntrack: true,
   tables: ["nat"],
   options: [

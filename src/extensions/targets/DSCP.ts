@@ -27,6 +27,7 @@ const hex2 = (n: number) => "0x" + n.toString(16).padStart(2, "0");
 export const DSCP: TargetExtension<DscpData> = {
   type: "target",
   name: "DSCP",
+  reads: () => [],
   tables: ["mangle"],
   options: [
     { flags: ["--set-dscp"], args: 1 },

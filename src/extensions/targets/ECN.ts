@@ -20,6 +20,7 @@ function isRemove(d: EcnData): boolean {
 export const ECN: TargetExtension<EcnData> = {
   type: "target",
   name: "ECN",
+  reads: () => [],
   families: ["ipv4"],
   tables: ["mangle"],
   options: [

@@ -27,6 +27,8 @@ export interface LogData {
 export const LOG: TargetExtension<LogData> = {
   type: "target",
   name: "LOG",
+  // The log line names the addresses, but only the described trace shows it: the flow memo keeps lean answers only.
+  reads: () => [],
   options: [
     { flags: ["--log-level"], args: 1 },
     { flags: ["--log-prefix"], args: 1 },

@@ -43,6 +43,7 @@ export function parseXmarkWords(op: string, arg: string): MarkTargetData | undef
 export const MARK: TargetExtension<MarkTargetData> = {
   type: "target",
   name: "MARK",
+  reads: () => [],
   options: [
     { flags: ["--set-xmark"], args: 1 },
     { flags: ["--set-mark"], args: 1 },

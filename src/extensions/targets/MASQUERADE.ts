@@ -17,6 +17,7 @@ export interface MasqueradeData {
 export const MASQUERADE: TargetExtension<MasqueradeData> = {
   type: "target",
   name: "MASQUERADE",
+  reads: (d) => (d.minPort !== undefined ? ["sport"] : []),
   needsConntrack: true,
   tables: ["nat"],
   options: [

@@ -70,6 +70,7 @@ function text(d: NflogData, dashes: string): string {
 export const NFLOG: TargetExtension<NflogData> = {
   type: "target",
   name: "NFLOG",
+  reads: () => [],
   options: [
     { flags: ["--nflog-group"], args: 1 },
     { flags: ["--nflog-prefix"], args: 1 },

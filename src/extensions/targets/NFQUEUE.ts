@@ -28,6 +28,7 @@ function queueText(d: NfqueueData, listing: boolean): string {
 export const NFQUEUE: TargetExtension<NfqueueData> = {
   type: "target",
   name: "NFQUEUE",
+  reads: () => [],
   options: [
     { flags: ["--queue-num"], args: 1 },
     { flags: ["--queue-balance"], args: 1 },

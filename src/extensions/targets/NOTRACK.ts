@@ -10,6 +10,7 @@ export type NotrackData = Record<string, never>;
 export const NOTRACK: TargetExtension<NotrackData> = {
   type: "target",
   name: "NOTRACK",
+  reads: () => [],
   // xt_CT's check returns before nf_ct_netns_get for notrack: NOTRACK alone enables no
   // conntrack (measured in test/kernel/cluster.test.ts).
   needsConntrack: false,

@@ -52,6 +52,7 @@ export function readPorts(text: string): PortRangeData {
 export const REDIRECT: TargetExtension<RedirectData> = {
   type: "target",
   name: "REDIRECT",
+  reads: () => ["dport"],
   needsConntrack: true,
   tables: ["nat"],
   options: [

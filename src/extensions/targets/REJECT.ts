@@ -31,6 +31,7 @@ export interface RejectData {
 export const REJECT: TargetExtension<RejectData> = {
   type: "target",
   name: "REJECT",
+  reads: () => [],
   // ipt_REJECT/ip6t_REJECT register for the filter table only (measured: raw, mangle and
   // security refuse it in both flavours).
   tables: ["filter"],

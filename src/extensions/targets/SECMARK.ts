@@ -11,6 +11,7 @@ const SELCTX_MAX = 255;
 export const SECMARK: TargetExtension<SecmarkData> = {
   type: "target",
   name: "SECMARK",
+  reads: () => [],
   tables: ["mangle", "security"],
   options: [{ flags: ["--selctx"], args: 1 }],
   parse(options, ctx, span) {

@@ -60,6 +60,7 @@ function text(d: SetTargetData, dashes: string): string {
 export const SET: TargetExtension<SetTargetData> = {
   type: "target",
   name: "SET",
+  reads: () => ["state"],
   options: [
     { flags: ["--add-set"], args: 2 },
     { flags: ["--del-set"], args: 2 },

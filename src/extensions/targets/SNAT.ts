@@ -12,6 +12,7 @@ export interface SnatData {
 export const SNAT: TargetExtension<SnatData> = {
   type: "target",
   name: "SNAT",
+  reads: (d) => (d.range.minPort !== undefined ? ["sport"] : []),
   needsConntrack: true,
   tables: ["nat"],
   options: [

@@ -10,6 +10,7 @@ export type TcpmssData = { clampToPmtu: true } | { clampToPmtu: false; mss: numb
 export const TCPMSS: TargetExtension<TcpmssData> = {
   type: "target",
   name: "TCPMSS",
+  reads: () => [],
   options: [
     { flags: ["--set-mss"], args: 1 },
     { flags: ["--clamp-mss-to-pmtu"], args: 0 },

@@ -18,6 +18,7 @@ function listText(d: TcpoptstripData, numeric: boolean): string {
 export const TCPOPTSTRIP: TargetExtension<TcpoptstripData> = {
   type: "target",
   name: "TCPOPTSTRIP",
+  reads: () => [],
   tables: ["mangle"],
   options: [{ flags: ["--strip-options"], args: 1 }],
   parse(options, ctx, span) {

@@ -37,6 +37,7 @@ export function parseSetTos(text: string): TosData | undefined {
 export const TOS: TargetExtension<TosData> = {
   type: "target",
   name: "TOS",
+  reads: () => [],
   tables: ["mangle"],
   options: [
     { flags: ["--set-tos"], args: 1 },

@@ -22,6 +22,7 @@ function anyAddress(family: Family): string {
 export const TPROXY: TargetExtension<TproxyData> = {
   type: "target",
   name: "TPROXY",
+  reads: () => ["dport"],
   tables: ["mangle"],
   options: [
     { flags: ["--on-port"], args: 1 },

@@ -4,6 +4,7 @@ import type { TargetExtension } from "../types.js";
 export const TRACE: TargetExtension<Record<string, never>> = {
   type: "target",
   name: "TRACE",
+  reads: () => [],
   tables: ["raw"],
   options: [],
   parse() {

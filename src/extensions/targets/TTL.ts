@@ -20,6 +20,7 @@ export function hopLimitTarget(name: "TTL" | "HL", prefix: "ttl" | "hl", family:
   return {
     type: "target",
     name,
+    reads: () => [],
     families: [family],
     tables: ["mangle"],
     options: (["set", "dec", "inc"] as const).map((m) => ({ flags: [flag(m)], args: 1 })),

@@ -1,0 +1,416 @@
+/**
+ * The flow memo of `netfate batch --fields`: a packet whose answer can only be what an earlier
+ * packet's was gets that answer again, without being evaluated (as Open vSwitch's megaflow
+ * cache does for its flows).
+ *
+ * An answer is kept under its packet's fields except the source address and port (the key:
+ * the fields that are the same for a service's clients), with the conditions on the source
+ * that the evaluation showed its answer rests on (flow-reads.ts): network tests with their
+ * results (rather than a bit mask: kube-proxy tests each endpoint's `/32` and the reverse-path
+ * check looks the source up, so a mask would take nearly all of it), the routing decisions that
+ * must come out the same, and the exact source or port where something read them whole.
+ * Another packet with the same key that meets every condition is evaluated the same way step
+ * by step; its answer is the kept one with its own source and port where the packet's were
+ * carried through (the final packet, the connection's tuples). Nothing else of the answer can
+ * hold them: a text naming the source keys it exactly.
+ *
+ * Bounded: at most MAX_PER_FLOW answers a key, and kept answers of at most MEMO_BYTES all told
+ * (each weighed by what it holds: keptBytes); the oldest keys go first. A kept answer holds
+ * only what the fields print: its deciding step without the packet it made, its texts shared
+ * with the answers that have the same ones.
+ * Only the lean evaluation (`--fields`: fate, final packet, rule, chances, conditions,
+ * connection) is kept: the full trace describes each step with the packet as it was.
+ */
+import type { PacketSpec } from "../model/packet.js";
+import { inNet, ipToNum, type IpNum, type NetTest } from "../model/address.js";
+import type { ConntrackSummary, InputRouteQuery, NodeView, Outcome, PacketSnapshot, Step, Tuple } from "../model/evaluation.js";
+import type { EvaluateOptions, Evaluation, NetfilterNode } from "./model.js";
+import { FlowReads, MAX_TESTS, mentions, type RouteRead, type SourceTest } from "./flow-reads.js";
+
+export const MAX_PER_FLOW = 8;
+/** What the kept answers may weigh, all told (keptBytes: about what they hold on the heap). */
+export const MEMO_BYTES = 64 << 20;
+/** An answer with more outcomes than this is not kept. */
+export const MAX_OUTCOMES = 64;
+
+/** One kept answer and the conditions on the source (and its port) it holds under. */
+interface Kept {
+  /** The exact source (port) when the answer rests on all of it. */
+  src?: string | undefined;
+  sport?: number | undefined;
+  srcExact: boolean;
+  sportExact: boolean;
+  /** The tests of the source, when not all are IPv4 (else `v4` holds them). */
+  tests: readonly SourceTest[];
+  /** The tests as numbers (net, mask, holds) when all are IPv4 ones. */
+  v4?: number[] | undefined;
+  /** Source ports the answer's packet may not have (ports a NAT wrote, the destination port). */
+  notPorts: readonly number[];
+  routes: readonly RouteRead[];
+  outcomes: readonly Outcome[];
+  /** keptBytes of it. */
+  bytes: number;
+}
+
+export interface MemoStats {
+  hits: number;
+  misses: number;
+  /** Evaluated answers that could not be kept. */
+  unkept: number;
+}
+
+export class FlowMemo {
+  /** The flows by keyHash (several keys may share one: each flow's key is compared whole). */
+  private readonly flows = new Map<number, Flow[]>();
+  /** keptBytes of every kept answer. */
+  private bytes = 0;
+  /** Texts kept answers share (interned). */
+  private readonly texts = new Interned();
+  /**
+   * `connection`: the answers are read for their connection (`--fields nat`): it is kept with
+   * them (else a kept outcome has none, which is most of its size). `budget`: what the kept
+   * answers may weigh (keptBytes), all told.
+   */
+  constructor(
+    private readonly node: NetfilterNode, private readonly opts: EvaluateOptions,
+    readonly stats: MemoStats = { hits: 0, misses: 0, unkept: 0 }, private readonly connection = true,
+    private readonly budget = MEMO_BYTES,
+  ) {
+    if (!opts.lean || opts.verbose) throw new Error("the flow memo keeps only lean answers");
+  }
+
+  evaluate(packet: PacketSpec): Evaluation {
+    // A reply takes its tuples from the connection the other way round: not kept.
+    if (packet.reply) return this.node.evaluate(packet, this.opts);
+    const hash = keyHash(packet);
+    const bucket = this.flows.get(hash);
+    const known = bucket?.find((f) => sameKey(f.key, packet));
+    if (known) {
+      const srcNum = packet.src === undefined ? undefined : ipToNum(packet.src, packet.family);
+      for (const k of known.answers) {
+        if (this.holds(k, packet, srcNum)) {
+          this.stats.hits++;
+          return this.answerFrom(k, packet);
+        }
+      }
+    }
+    this.stats.misses++;
+    const reads = new FlowReads(packet);
+    const e = this.node.evaluate(packet, { ...this.opts, flow: reads });
+    if (reads.changedState) {
+      this.flows.clear();
+      this.bytes = 0;
+    }
+    const kept = keptOf(reads, packet, e, this.connection, this.texts);
+    if (!kept) {
+      this.stats.unkept++;
+      return e;
+    }
+    this.bytes += kept.bytes;
+    if (known && !reads.changedState) {
+      if (known.answers.length >= MAX_PER_FLOW) this.bytes -= known.answers.shift()!.bytes;
+      known.answers.push(kept);
+    } else {
+      const flow: Flow = { key: keyOf(packet), answers: [kept] };
+      const now = this.flows.get(hash);
+      if (now) now.push(flow);
+      else this.flows.set(hash, [flow]);
+    }
+    // The oldest hashes go (a Map iterates in insertion order) until the rest fit, or one is left.
+    while (this.bytes > this.budget && this.flows.size > 1) {
+      const [oldest, flows] = this.flows.entries().next().value!;
+      for (const f of flows) for (const k of f.answers) this.bytes -= k.bytes;
+      this.flows.delete(oldest);
+    }
+    return e;
+  }
+
+  /** keptBytes of the answers kept now: at most the budget, unless the answers of one lookup hash alone weigh more. */
+  get keptBytes(): number {
+    return this.bytes;
+  }
+
+  /** Whether `packet` meets every condition the kept answer rests on. */
+  private holds(k: Kept, packet: PacketSpec, srcNum: IpNum | undefined): boolean {
+    if (k.srcExact && packet.src !== k.src) return false;
+    if (k.sportExact && packet.sport !== k.sport) return false;
+    if (packet.sport !== undefined && k.notPorts.includes(packet.sport)) return false;
+    const v4 = k.v4;
+    if (v4) {
+      if (typeof srcNum !== "number") return false;
+      // [net, mask, holds (1 or 0)] per test: the IPv4 tests as inNet makes them, without its calls.
+      for (let i = 0; i < v4.length; i += 3) if ((((srcNum & v4[i + 1]!) >>> 0) === v4[i] ? 1 : 0) !== v4[i + 2]) return false;
+    } else if (k.tests.length) {
+      if (srcNum === undefined) return false;
+      for (const t of k.tests) if (inNet(srcNum, t.test) !== t.holds) return false;
+    }
+    for (const r of k.routes) if (!sameRoute(this.node.node, r, packet)) return false;
+    return true;
+  }
+
+  private answerFrom(k: Kept, packet: PacketSpec): Evaluation {
+    // The very packet again: its answer as it was.
+    if (k.src === packet.src && k.sport === packet.sport) return { packet, outcomes: k.outcomes as Outcome[], ...this.problemsOf(packet) };
+    const sub = new Substitution(k.src, packet.src, k.sport, packet.sport);
+    const outcomes = k.outcomes.map((o) => outcomeWith(o, o.steps, sub.snapshot(o.final), o.conntrack && sub.connection(o.conntrack)));
+    return { packet, outcomes, ...this.problemsOf(packet) };
+  }
+
+  /** The load-time findings an evaluation of `packet` carries (the same for every packet of its family). */
+  private problemsOf(packet: PacketSpec): Pick<Evaluation, "problems" | "nftProblems"> {
+    const rules = this.node.rules(packet.family);
+    const nft = this.node.nftRules(packet.family);
+    return { problems: rules.problems, ...(nft?.problems.length ? { nftProblems: nft.problems } : {}) };
+  }
+}
+
+/** Every field of the packet but its source address and port (and whether it has them). */
+type FlowKey = Omit<PacketSpec, "src" | "sport" | "reply"> & { hasSrc: boolean; hasSport: boolean };
+
+/** The answers kept for one key. */
+interface Flow {
+  key: FlowKey;
+  answers: Kept[];
+}
+
+function keyOf(p: PacketSpec): FlowKey {
+  return {
+    family: p.family, from: p.from, dst: p.dst, proto: p.proto, dport: p.dport, tcpFlags: p.tcpFlags, icmpType: p.icmpType, icmpCode: p.icmpCode,
+    length: p.length, ttl: p.ttl, tos: p.tos, srcMac: p.srcMac, mark: p.mark, state: p.state, fragment: p.fragment,
+    hasSrc: p.src !== undefined, hasSport: p.sport !== undefined,
+  };
+}
+
+/** Whether the packet has this key: field by field (a text made of the fields, hashed by a Map, cost more than the rest of a memo's answer). */
+function sameKey(k: FlowKey, p: PacketSpec): boolean {
+  return k.dst === p.dst && k.dport === p.dport && k.proto === p.proto && k.from === p.from && k.family === p.family &&
+    k.tcpFlags === p.tcpFlags && k.icmpType === p.icmpType && k.icmpCode === p.icmpCode && k.length === p.length && k.ttl === p.ttl &&
+    k.tos === p.tos && k.srcMac === p.srcMac && k.mark === p.mark && k.state === p.state && k.fragment === p.fragment &&
+    k.hasSrc === (p.src !== undefined) && k.hasSport === (p.sport !== undefined);
+}
+
+/** A number from the fields that tell a batch's keys apart most (destination, its port, protocol, interface): where a key is looked up. */
+function keyHash(p: PacketSpec): number {
+  let h = 0x811c9dc5;
+  const d = p.dst;
+  for (let i = 0; i < d.length; i++) h = Math.imul(h ^ d.charCodeAt(i), 0x01000193);
+  const f = p.from;
+  for (let i = 0; i < f.length; i++) h = Math.imul(h ^ f.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (p.dport ?? 0x10000), 0x01000193);
+  return Math.imul(h ^ p.proto, 0x01000193) | 0;
+}
+
+function v4Of(tests: readonly SourceTest[]): number[] | undefined {
+  if (tests.length === 0 || !tests.every((t) => typeof t.test.net === "number")) return undefined;
+  // (A plain array: a typed array per kept answer would be an off-heap buffer each.)
+  const a: number[] = new Array<number>(tests.length * 3);
+  for (let i = 0; i < tests.length; i++) {
+    const t = tests[i]!;
+    a[i * 3] = t.test.net as number;
+    a[i * 3 + 1] = t.test.mask as number;
+    a[i * 3 + 2] = t.holds ? 1 : 0;
+  }
+  return a;
+}
+
+/** A network test that holds for this one address. */
+function exactly(addr: string, family: PacketSpec["family"]): NetTest | undefined {
+  const net = ipToNum(addr, family);
+  if (net === undefined) return undefined;
+  return { net, mask: typeof net === "number" ? 0xffffffff : [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], negated: false };
+}
+
+/** The answer to keep, with its conditions; undefined when it cannot be kept. */
+function keptOf(flow: FlowReads, packet: PacketSpec, e: Evaluation, connection: boolean, texts: Interned): Kept | undefined {
+  if (flow.uncacheable !== undefined) return undefined;
+  // (An outer packet's legs are the node's own packets, from the tunnel's addresses: they carry
+  // nothing of the inner packet's source, and the memo leaves them as they are.)
+  if (e.outcomes.length > MAX_OUTCOMES || e.outcomes.some((o) => o.conntrack?.ipvs)) return undefined;
+  const src = packet.src;
+  const sport = packet.sport;
+  // The outcomes' words, made once for the source and its port.
+  let said: string[] | undefined;
+  const words = () => (said ??= e.outcomes.map(wordsOf));
+  let srcExact = flow.srcExact;
+  let sportExact = flow.sportExact;
+  const tests = [...flow.tests];
+  if (src !== undefined && !srcExact) {
+    // The addresses the packet's source is compared with when histories merge (NAT's, and the
+    // destination): another source must be equal to each as this one is, or unequal.
+    for (const a of [packet.dst, ...flow.wroteAddrs]) {
+      if (a === src) srcExact = true;
+      const t = exactly(a, packet.family);
+      if (t) tests.push({ test: t, holds: false });
+    }
+    // Words that name the source (a martian's, an assumption's) are this source's own.
+    if (!srcExact && words().some((w) => mentions(w, src))) srcExact = true;
+  }
+  // Words that name the source port (a connection's NAT in an assumption) likewise; any number
+  // written alike counts, so this may key a port that was not read, never the other way.
+  if (sport !== undefined && !sportExact && words().some((w) => mentions(w, sport))) sportExact = true;
+  const notPorts = sport === undefined ? [] : [...flow.wrotePorts, ...(packet.dport !== undefined ? [packet.dport] : [])];
+  if (sport !== undefined && notPorts.includes(sport)) sportExact = true;
+  if (tests.length > MAX_TESTS) return undefined;
+  const v4 = srcExact ? undefined : v4Of(tests);
+  const kept = srcExact || v4 ? NO_TESTS : tests;
+  const routes = srcExact && sportExact ? [] : flow.routes;
+  const outcomes = e.outcomes.map((o) => lean(o, connection, texts));
+  return {
+    src, sport, srcExact, sportExact,
+    tests: kept, v4,
+    notPorts: sportExact ? NO_PORTS : notPorts,
+    routes, outcomes,
+    bytes: keptBytes(kept.length + (v4 ? v4.length / 3 : 0), routes.length, outcomes.length),
+  };
+}
+
+const NO_TESTS: readonly SourceTest[] = [];
+const NO_PORTS: readonly number[] = [];
+
+/**
+ * About what a kept answer holds on the heap (measured on the bench's kube-proxy answers: an
+ * outcome with its step, final packet and connection is some hundreds of bytes, a test of the
+ * source three numbers): what MEMO_BYTES is counted in.
+ */
+export function keptBytes(tests: number, routes: number, outcomes: number): number {
+  return 256 + 40 * tests + 512 * routes + 640 * outcomes;
+}
+
+/** The texts of an outcome the memo does not rewrite, as one. */
+function wordsOf(o: Outcome): string {
+  let w = "";
+  for (const k in o.fate) {
+    const v = (o.fate as Record<string, unknown>)[k];
+    if (typeof v === "string") w += v + "\n";
+    else if (typeof v === "object") w += JSON.stringify(v) + "\n";
+  }
+  return w + o.assumptions.join("\n") + "\n" + (o.given?.join("\n") ?? "") + "\n" + (o.routing?.join("\n") ?? "");
+}
+
+/**
+ * The outcome as a lean answer reads it: its steps cut to the one that decided it (the last
+ * matched step every history took), so that a kept answer holds a few objects, not its walk.
+ * (That step's rewrites name the kept packet's source: the fields never print them.)
+ */
+function lean(o: Outcome, connection: boolean, texts: Interned): Outcome {
+  let steps: Outcome["steps"] = [];
+  for (let k = o.steps.length - 1; k >= 0; k--) {
+    const s = o.steps[k]!;
+    if (s.matched && !s.uncertain) {
+      steps = [decidingOnly(s)];
+      break;
+    }
+  }
+  const n = outcomeWith(o, steps, o.final, connection ? o.conntrack : undefined);
+  n.assumptions = texts.list(o.assumptions);
+  if (o.given) n.given = texts.list(o.given);
+  if (o.routing) n.routing = texts.list(o.routing);
+  return n;
+}
+
+/**
+ * The deciding step as the fields read it (where it is, the rule, its verdict): not the
+ * packet it made or its rewrites, which name the kept packet's source and are most of its size.
+ */
+function decidingOnly(s: Step): Step {
+  const n: Step = { hook: s.hook, table: s.table, chain: s.chain, rule: s.rule, verdict: s.verdict, matched: s.matched };
+  if (s.ruleNode) n.ruleNode = s.ruleNode;
+  if (s.nft) n.nft = s.nft;
+  if (s.ipvs) n.ipvs = s.ipvs;
+  if (s.legacy) n.legacy = s.legacy;
+  return n;
+}
+
+/**
+ * Lists of texts kept answers share: the answers of a service's clients say the same
+ * assumptions and routing, and one copy of them serves all. Bounded: forgotten (not the
+ * answers holding them) past MAX_INTERNED.
+ */
+class Interned {
+  private readonly lists = new Map<string, readonly string[]>();
+
+  list(l: readonly string[]): string[] {
+    if (l.length === 0) return EMPTY as string[];
+    const key = l.length === 1 ? l[0]! : l.join("\n");
+    const known = this.lists.get(key);
+    // (Texts with line breaks of their own could join alike: only an equal list is shared.)
+    if (known) return (known.length === l.length && known.every((t, i) => t === l[i]) ? known : l) as string[];
+    if (this.lists.size >= MAX_INTERNED) this.lists.clear();
+    this.lists.set(key, l);
+    return l as string[];
+  }
+}
+
+const EMPTY: readonly string[] = [];
+const MAX_INTERNED = 4096;
+
+/** The outcome with these steps, final packet and connection (built field by field: one object shape for all). */
+function outcomeWith(o: Outcome, steps: Outcome["steps"], final: PacketSnapshot, conntrack: ConntrackSummary | undefined): Outcome {
+  const n: Outcome = { probability: o.probability, assumptions: o.assumptions, fate: o.fate, steps, final };
+  if (o.given) n.given = o.given;
+  if (o.routing) n.routing = o.routing;
+  if (o.encapsulated) n.encapsulated = o.encapsulated;
+  if (conntrack) n.conntrack = conntrack;
+  return n;
+}
+
+
+/** Whether the routing decision comes out the same for the packet's own source and port. */
+function sameRoute(node: NodeView, r: RouteRead, packet: PacketSpec): boolean {
+  const q = { ...r.query } as InputRouteQuery;
+  const w = q as unknown as Record<string, unknown>;
+  for (const f of r.srcAt) w[f] = packet.src;
+  for (const f of r.sportAt) w[f] = packet.sport;
+  const d = r.kind === "input" ? node.routeInput(q) : node.routeOutput(q);
+  return sameDecision(d, r.decision);
+}
+
+/** Two routing decisions field by field (their lists element by element). */
+function sameDecision(a: object, b: object): boolean {
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    n++;
+    const u = x[k];
+    const v = y[k];
+    if (u === v) continue;
+    if (!Array.isArray(u) || !Array.isArray(v) || u.length !== v.length || u.some((e, i) => e !== v[i])) return false;
+  }
+  for (const _ in y) n--;
+  return n === 0;
+}
+
+/** The kept packet's source address and port replaced by the new packet's, wherever they were carried through. */
+class Substitution {
+  constructor(
+    private readonly fromSrc: string | undefined, private readonly toSrc: string | undefined,
+    private readonly fromSport: number | undefined, private readonly toSport: number | undefined,
+  ) {}
+
+  private addr(a: string): string {
+    return a === this.fromSrc ? this.toSrc! : a;
+  }
+
+  private port(p: number | undefined): number | undefined {
+    return p !== undefined && p === this.fromSport ? this.toSport : p;
+  }
+
+  snapshot(s: PacketSnapshot): PacketSnapshot {
+    const n: PacketSnapshot = { ...s, src: this.addr(s.src), dst: this.addr(s.dst) };
+    if (s.sport !== undefined) n.sport = this.port(s.sport)!;
+    if (s.dport !== undefined) n.dport = this.port(s.dport)!;
+    return n;
+  }
+
+  private tuple(t: Tuple): Tuple {
+    const n: Tuple = { ...t, src: this.addr(t.src), dst: this.addr(t.dst) };
+    if (t.sport !== undefined) n.sport = this.port(t.sport)!;
+    if (t.dport !== undefined) n.dport = this.port(t.dport)!;
+    return n;
+  }
+
+  connection(c: ConntrackSummary): ConntrackSummary {
+    return { ...c, orig: this.tuple(c.orig), reply: this.tuple(c.reply) };
+  }
+}

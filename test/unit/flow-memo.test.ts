@@ -1,0 +1,48 @@
+/** The flow memo's cases found by its property test (test/property/batch-flow-memo.test.ts), pinned. */
+import { describe, expect, it } from "vitest";
+import { resolve } from "node:path";
+import { loadNode, nodeFromTexts, packet } from "../../src/testing/load.js";
+import { FlowMemo } from "../../src/netfilter/flow-memo.js";
+import { compactLines, FIELD_NAMES, parseFields } from "../../src/cli/commands/batch-fields.js";
+import type { NetfilterNode } from "../../src/netfilter/model.js";
+import type { PacketSpec } from "../../src/model/packet.js";
+
+const ALL = parseFields(FIELD_NAMES.join(","));
+const sample = (f: string) => resolve(import.meta.dirname, "../../samples/004-kube-proxy-nodeport", f);
+
+/** Each packet's lines from one memo, beside its own evaluation's; and the memo's hits. */
+function both(node: NetfilterNode, packets: PacketSpec[]): { memo: string[]; plain: string[]; hits: number } {
+  const memo = new FlowMemo(node, { lean: true });
+  const lines = (e: ReturnType<NetfilterNode["evaluate"]>) => compactLines(ALL, false, 1, e) + compactLines(ALL, true, 1, e);
+  const m = packets.map((p) => lines(memo.evaluate(p)));
+  return { memo: m, plain: packets.map((p) => lines(node.evaluate(p, { lean: true }))), hits: memo.stats.hits };
+}
+
+describe("flow memo", () => {
+  it("an assumption that names the source port keys the port (a later packet's connection NAT)", () => {
+    const node = loadNode({ rules: sample("rules.save"), node: sample("node.json") });
+    const p = packet("tcp 192.168.0.11:1 -> 192.168.0.11:32110 local established");
+    const r = both(node, [p, { ...p, sport: 8080 }]);
+    expect(r.memo).toEqual(r.plain);
+    expect(r.memo[1]).toContain("192.168.0.11:8080 → 172.17.0.1:8080");
+  });
+
+  it("a set changed by -j SET: the answers kept before are not used after", () => {
+    const rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m set --match-set seen src -j DROP\n-A FORWARD -p udp -j SET --add-set seen src\nCOMMIT\n";
+    const node = nodeFromTexts(
+      { rules: [{ file: "r.save", text: rules }], ipsets: [{ file: "s.save", text: "create seen hash:ip family inet hashsize 1024 maxelem 65536\n" }] },
+      { ifaces: ["eth0=192.168.0.11/24", "eth1=10.0.0.1/24"], routes: ["default via 192.168.0.1 dev eth0"] },
+    );
+    const tcp = packet("tcp 10.0.0.5:1000 -> 8.8.8.8:443 in eth1");
+    const r = both(node, [tcp, { ...tcp, sport: 1001 }, packet("udp 10.0.0.5:1000 -> 8.8.8.8:53 in eth1"), { ...tcp, sport: 1002 }]);
+    expect(r.memo).toEqual(r.plain);
+  });
+
+  it("clients of one service from other sources and ports are answered from the memo (their packets leave through a VXLAN device)", () => {
+    const node = loadNode({ rules: resolve(import.meta.dirname, "../../samples/kube-proxy-basic/rules.save"), node: resolve(import.meta.dirname, "../../samples/kube-proxy-basic/node.json") });
+    const ps = Array.from({ length: 20 }, (_, i) => packet(`tcp 192.168.0.${50 + i}:${40000 + i} -> 10.96.45.12:80 in eth0`));
+    const r = both(node, ps);
+    expect(r.memo).toEqual(r.plain);
+    expect(r.hits).toBeGreaterThan(15);
+  });
+});
