@@ -12,6 +12,7 @@ import { readBundle, type BundleTexts } from "./bundle.js";
 import type { CommandIO } from "./io.js";
 import { FileCache } from "./cache.js";
 import type { InputCache } from "../inputs.js";
+import { withReadingInlining } from "./parse-inlining.js";
 
 export const MAX_INPUT_FLAG: FlagSpec = {
   name: "max-input-size", value: true,
@@ -153,7 +154,7 @@ export function readInputTexts(args: ParsedArgs, reader: InputReader, source?: R
 /** The rulesets and views `buildNode` takes, from the texts; a bundle's notes come first. */
 export function assembleTexts(t: InputTexts): LoadedInputs {
   try {
-    const inputs = assembleInputs({ rules: t.rules, ipsets: t.ipsets, node: t.node, shortcuts: t.shortcuts, ...(t.table ? { table: t.table } : {}), ...(t.ipvs ? { ipvs: t.ipvs } : {}), ...(t.cache ? { cache: t.cache } : {}) });
+    const inputs = withReadingInlining(() => assembleInputs({ rules: t.rules, ipsets: t.ipsets, node: t.node, shortcuts: t.shortcuts, ...(t.table ? { table: t.table } : {}), ...(t.ipvs ? { ipvs: t.ipvs } : {}), ...(t.cache ? { cache: t.cache } : {}) }));
     return { ...inputs, notes: [...(t.bundle?.notes ?? []), ...inputs.notes] };
   } catch (e) {
     if (e instanceof InputError) throw new UsageError(e.message);

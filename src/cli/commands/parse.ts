@@ -13,6 +13,7 @@ import { unknownExtensions } from "../../model/chain-rules.js";
 import type { CommandIO } from "../io.js";
 import { CACHE_FLAG, InputReader, MAX_INPUT_FLAG, refuseSecondStdin } from "../load.js";
 import { storedTableCounts } from "../cache-format.js";
+import { withReadingInlining } from "../parse-inlining.js";
 
 export const parseFlags: FlagSpec[] = [
   { name: "format", value: true, help: `input format: auto (default), ${INPUT_FORMATS.join(", ")}` },
@@ -128,7 +129,7 @@ export function runParse(argv: string[], io: CommandIO): number {
   refuseSecondStdin(args, args.positionals);
   const reader = new InputReader(io, args);
   // Every file is read and parsed before anything is printed (app.ts may run a command again).
-  const results = args.positionals.map((file) => {
+  const results = withReadingInlining(() => args.positionals.map((file) => {
     const text = reader.read(file);
     const res = readInput(text, {
       file, format: format as InputFormat | "auto",
@@ -139,7 +140,7 @@ export function runParse(argv: string[], io: CommandIO): number {
       ...(reader.cache ? { cache: reader.cache } : {}),
     });
     return { file, res };
-  });
+  }));
   let failed = false;
   const summaries: Summary[] = [];
   const asts: unknown[] = [];
