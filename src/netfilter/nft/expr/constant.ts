@@ -1,8 +1,8 @@
 /** Constants, and what can only stand on the right of a comparison (prefixes, ranges, sets, verdicts) when met elsewhere. */
 import type { NftConst, NftExpr, NftOtherExpr } from "../../../model/nft.js";
-import { constVal } from "../values.js";
+import { constVal } from "../../../model/nft-values.js";
 import { unknown, type NftEnv } from "./env.js";
-import type { XVal } from "../values.js";
+import type { XVal } from "../../../model/nft-values.js";
 import { exprText } from "../rule-text.js";
 
 export function constant(e: NftConst, _env: NftEnv): XVal {

@@ -6,9 +6,9 @@
  */
 import type { NftCt } from "../../../model/nft.js";
 import type { CtStatusBit } from "../../../model/evaluation.js";
-import { addressVal, fieldVal } from "../values.js";
+import { addressVal, fieldVal } from "../../../model/nft-values.js";
 import { absent, unknown, value, type NftEnv } from "./env.js";
-import type { XVal } from "../values.js";
+import type { XVal } from "../../../model/nft-values.js";
 
 /** NF_CT_STATE_*_BIT as nft's ct_state type numbers them. */
 export const CT_STATE_BITS = { INVALID: 1, ESTABLISHED: 2, RELATED: 4, NEW: 8, UNTRACKED: 64 } as const;

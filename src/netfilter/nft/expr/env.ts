@@ -4,7 +4,7 @@ import type { Hook, NodeView, StateAssumptions } from "../../../model/evaluation
 import type { NftExpr } from "../../../model/nft.js";
 import type { Branch } from "../../branch.js";
 import type { NftCompiledTable } from "../compile.js";
-import type { Val, XVal } from "../values.js";
+import type { Val, XVal } from "../../../model/nft-values.js";
 
 export interface NftEnv {
   br: Branch;

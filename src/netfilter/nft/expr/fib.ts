@@ -7,8 +7,8 @@
  */
 import type { NftFib } from "../../../model/nft.js";
 import { unknown, value, type NftEnv } from "./env.js";
-import { fieldVal } from "../values.js";
-import type { XVal } from "../values.js";
+import { fieldVal } from "../../../model/nft-values.js";
+import type { XVal } from "../../../model/nft-values.js";
 
 /** nft's fib_addrtype numbers, the kernel's RTN_* order. */
 const ADDR_TYPES = ["UNSPEC", "UNICAST", "LOCAL", "BROADCAST", "ANYCAST", "MULTICAST", "BLACKHOLE", "UNREACHABLE", "PROHIBIT", "THROW", "NAT", "XRESOLVE"];

@@ -5,7 +5,7 @@
  */
 import type { NftHash } from "../../../model/nft.js";
 import { boundValue, unknown, value, type NftEnv } from "./env.js";
-import { intOf, type Choice, type XVal } from "../values.js";
+import { intOf, type Choice, type XVal } from "../../../model/nft-values.js";
 import { exprText } from "../rule-text.js";
 import { MAX_CHOICES } from "./numgen.js";
 

@@ -1,6 +1,6 @@
 /** One evaluation function per expression kind, each in its own file, looked up here. */
 import type { NftExpr } from "../../../model/nft.js";
-import type { XVal } from "../values.js";
+import type { XVal } from "../../../model/nft-values.js";
 import type { NftEnv } from "./env.js";
 import { payload } from "./payload.js";
 import { meta } from "./meta.js";

@@ -2,7 +2,7 @@
 import type { NftMapLookup } from "../../../model/nft.js";
 import { absent, unknown, type NftEnv } from "./env.js";
 import { findElement } from "./lookup.js";
-import type { XVal } from "../values.js";
+import type { XVal } from "../../../model/nft-values.js";
 import { exprText } from "../rule-text.js";
 
 export function map(e: NftMapLookup, env: NftEnv): XVal {

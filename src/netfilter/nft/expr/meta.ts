@@ -4,9 +4,9 @@
  * `iif`/`oif` (an interface index) of no device stop the rule.
  */
 import type { NftMeta } from "../../../model/nft.js";
-import { addressNum, fieldVal } from "../values.js";
+import { addressNum, fieldVal } from "../../../model/nft-values.js";
 import { absent, unknown, value, type NftEnv } from "./env.js";
-import type { XVal } from "../values.js";
+import type { XVal } from "../../../model/nft-values.js";
 
 /** NFPROTO_IPV4 and NFPROTO_IPV6; ETH_P_IP and ETH_P_IPV6. */
 const NFPROTO = { ipv4: 2, ipv6: 10 } as const;

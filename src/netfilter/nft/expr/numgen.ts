@@ -7,7 +7,7 @@
  */
 import type { NftNumgen } from "../../../model/nft.js";
 import { boundValue, unknown, value, type NftEnv } from "./env.js";
-import { intOf, type Choice, type XVal } from "../values.js";
+import { intOf, type Choice, type XVal } from "../../../model/nft-values.js";
 import { exprText } from "../rule-text.js";
 
 /** More values than this are not spelled out one by one. */

@@ -6,9 +6,9 @@
  */
 import type { NftPayload } from "../../../model/nft.js";
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP, hasPorts } from "../../../model/packet.js";
-import { addressVal, fieldVal } from "../values.js";
+import { addressVal, fieldVal } from "../../../model/nft-values.js";
 import { absent, unknown, value, type NftEnv } from "./env.js";
-import type { XVal } from "../values.js";
+import type { XVal } from "../../../model/nft-values.js";
 
 const L4: Readonly<Record<string, number>> = { tcp: PROTO_TCP, udp: PROTO_UDP, sctp: PROTO_SCTP, icmp: PROTO_ICMP, icmpv6: PROTO_ICMPV6, udplite: 136, dccp: 33 };
 
