@@ -44,7 +44,7 @@ export const hashKind: ExprKind<NftHash> = {
   type() {
     return ["integer"];
   },
-  print(e, _opts, sub) {
+  print(e, sub) {
     let s = e.mode;
     if (e.expr) s += ` ${sub(e.expr)}`;
     s += ` mod ${e.mod}`;

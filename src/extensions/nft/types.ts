@@ -4,7 +4,6 @@
  * The registry lists the kinds; nothing outside a kind's file names its keys.
  */
 import type { NftExpr, NftFamily } from "../../model/nft.js";
-import type { PrintOptions } from "../datatypes.js";
 
 /** A read-only view of the words of one statement, for an expression kind's reader. */
 export interface WordReader {
@@ -31,8 +30,8 @@ export interface ExprKind<E extends NftExpr = NftExpr> {
   read(r: WordReader): E | undefined;
   /** The datatype(s) of its value, as nft names them; undefined when unknown. */
   type(e: E): string[] | undefined;
-  /** As nft prints it; `sub` prints a nested expression (jhash's key). */
-  print(e: E, opts: PrintOptions, sub: (e: NftExpr) => string): string;
+  /** As nft prints it (whatever the print options: `-n` changes constants only); `sub` prints a nested expression (jhash's key). */
+  print(e: E, sub: (e: NftExpr) => string): string;
 }
 
 /**
