@@ -32,7 +32,7 @@ export function printNftExpr(expr: NftExpr, opts: PrintOptions = {}): string {
     case "verdict":
       return expr.chain === undefined ? expr.verdict : `${expr.verdict} ${expr.chain}`;
     default: {
-      const k = expressionKind(expr.kind);
+      const k = expressionKind(expr);
       return k ? k.print(expr, sub) : "";
     }
   }
@@ -86,7 +86,7 @@ export function expressionType(expr: NftExpr): string[] | undefined {
     case "map":
       return undefined;
     default: {
-      const k = expressionKind(expr.kind);
+      const k = expressionKind(expr);
       return k ? k.type(expr) : undefined;
     }
   }
