@@ -5,19 +5,9 @@
  * cannot overflow the stack.
  */
 
-export type JsonNode =
-  | { kind: "object"; at: number; fields: Map<string, JsonField>; duplicates: JsonField[] }
-  | { kind: "array"; at: number; items: JsonNode[] }
-  | { kind: "string"; at: number; value: string }
-  | { kind: "number"; at: number; value: number }
-  | { kind: "boolean"; at: number; value: boolean }
-  | { kind: "null"; at: number };
+import type { JsonField, JsonNode } from "../model/json.js";
 
-export interface JsonField {
-  key: string;
-  keyAt: number;
-  value: JsonNode;
-}
+export type { JsonField, JsonNode } from "../model/json.js";
 
 export type JsonParse = { ok: true; value: JsonNode } | { ok: false; at: number; message: string };
 

@@ -8,6 +8,6 @@ export { printNftRuleset, printNftTable, printNftRule, printNftStmt, printNftEle
 export type { RulesetPrintOptions, RulePrintOptions } from "./print/index.js";
 export { parseConst, printConst, isBitmaskType, datatype, typeBits, parseDuration, printDuration } from "./datatypes.js";
 export type { NftDatatype, NftValue, PrintOptions } from "./datatypes.js";
-export { printNftExpr, expressionType } from "./expressions/print.js";
-export { EXPRESSION_KINDS, expressionKind, expressionKindAt } from "./expressions/registry.js";
+export { printNftExpr, expressionType } from "./print/expr.js";
+export { EXPRESSION_KINDS, expressionKind, expressionKindAt } from "../extensions/nft/registry.js";
 export { printPriority, priorityNumber } from "./text/priority.js";

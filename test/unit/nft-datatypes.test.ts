@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isBitmaskType, parseConst, printConst } from "../../src/nft/datatypes.js";
-import { expressionType, printNftExpr } from "../../src/nft/expressions/print.js";
+import { expressionType, printNftExpr } from "../../src/nft/print/expr.js";
 import type { NftConst } from "../../src/model/nft.js";
 
 function c(type: string, word: string): NftConst {

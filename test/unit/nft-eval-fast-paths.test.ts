@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { buildNode } from "../../src/netfilter/model.js";
 import { compileSet, lookup } from "../../src/netfilter/nft/sets.js";
-import { fieldBig } from "../../src/netfilter/nft/values.js";
+import { fieldBig } from "../../src/model/nft-values.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { NftChain } from "../../src/model/nft.js";
 import { simpleNode } from "../support/simple-node.js";

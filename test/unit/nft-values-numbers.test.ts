@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { anyBits, addressNum, bitAnd, bitOr, bitXor, constScalar, int, valKey } from "../../src/netfilter/nft/values.js";
+import { anyBits, addressNum, bitAnd, bitOr, bitXor, constScalar, int, valKey } from "../../src/model/nft-values.js";
 import { compileSet, lookup } from "../../src/netfilter/nft/sets.js";
 import { binop } from "../../src/netfilter/nft/expr/binop.js";
 import { constant } from "../../src/netfilter/nft/expr/constant.js";

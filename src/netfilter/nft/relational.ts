@@ -6,7 +6,7 @@
 import type { NftConst, NftExpr, NftMatch, NftSetLiteral, NftSetRef } from "../../model/nft.js";
 import { compileSet, type CompiledSet } from "./sets.js";
 import { lookup, loneInterval } from "./sets.js";
-import { anyBits, BITMASK_TYPES, constScalar, isInt, type PartialBits, type Scalar, type Val, type XVal } from "./values.js";
+import { anyBits, BITMASK_TYPES, constScalar, isInt, type PartialBits, type Scalar, type Val, type XVal } from "../../model/nft-values.js";
 import type { NftEnv } from "./expr/env.js";
 import { findElement } from "./expr/lookup.js";
 

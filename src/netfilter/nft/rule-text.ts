@@ -4,7 +4,7 @@
  */
 import type { NftElement, NftExpr, NftRule, NftStmt } from "../../model/nft.js";
 import { printNftElement, printNftRule, printNftStmt } from "../../nft/print/index.js";
-import { printNftExpr } from "../../nft/expressions/print.js";
+import { printNftExpr } from "../../nft/print/expr.js";
 
 export function nftRuleText(rule: NftRule): string {
   return printNftRule(rule, { stateless: true });

@@ -14,7 +14,7 @@ import type { NftExpr } from "../../model/nft.js";
 import type { NftBase, NftCompiledChain, NftCompiledRule } from "./compile.js";
 import { evaluateExpr } from "./expr/index.js";
 import { NEXT, prepareStmt, type PreparedStmt, type StmtEnv, type StmtResult } from "./statements.js";
-import type { XVal } from "./values.js";
+import type { XVal } from "../../model/nft-values.js";
 import type { Binding } from "./expr/env.js";
 
 export interface NftRunOptions {

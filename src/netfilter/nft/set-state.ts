@@ -6,7 +6,7 @@
  */
 import type { Branch } from "../branch.js";
 import type { NftCompiledTable } from "./compile.js";
-import { valKey, type Val } from "./values.js";
+import { valKey, type Val } from "../../model/nft-values.js";
 
 /** An element's state after this traversal's changes: present with its data, or deleted. */
 export type Changed = { present: true; data?: Val } | { present: false };

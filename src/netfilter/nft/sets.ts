@@ -6,7 +6,7 @@
  * saddr`) costs a lookup per part, not a pass over the set.
  */
 import type { NftElement, NftExpr } from "../../model/nft.js";
-import { constScalar, int, isInt, typeBits, valKey, type Scalar, type Val } from "./values.js";
+import { constScalar, int, isInt, typeBits, valKey, type Scalar, type Val } from "../../model/nft-values.js";
 
 /** One part of an element key: a value, an interval of numbers, or a name prefix (`"veth*"`). */
 type Part =

@@ -18,7 +18,7 @@ import { findElement } from "./expr/lookup.js";
 import { literalSet } from "./compile.js";
 import { lookup, type CompiledSet } from "./sets.js";
 import { changeElement, changedElement } from "./set-state.js";
-import { constScalar, int, isInt, type Choice, type Scalar, type Val, type XVal } from "./values.js";
+import { constScalar, int, isInt, type Choice, type Scalar, type Val, type XVal } from "../../model/nft-values.js";
 import { elementText, exprText, stmtText } from "./rule-text.js";
 
 export type StmtResult =

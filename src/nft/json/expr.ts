@@ -2,11 +2,13 @@
  * libnftables' JSON expressions (libnftables-json(5), "EXPRESSIONS") as the nft AST. Typed
  * expressions are one-key objects (`{"payload": {...}}`, `{"ct": {...}}`); constants are bare
  * strings, numbers and booleans, resolved against the datatype `hint` the context gives them
- * (one entry per part of a concatenation). Expressions nft knows but netfate does not
- * evaluate are kept verbatim as `other`; a kind nft itself does not know is kept with a warning.
+ * (one entry per part of a concatenation). Typed expressions of a kind (payload, meta, ct...,
+ * and those netfate keeps as written) read through the kind's file (src/extensions/nft/); a
+ * kind nft itself does not know is kept verbatim with a warning.
  */
 import type { JsonNode } from "../../facts/located-json.js";
 import type { NftElement, NftExpr, NftMapLookup, NftSetLiteral, NftSetRef, NftVerdict, NftVerdictCode } from "../../model/nft.js";
+import { expressionKindByJsonKey } from "../../extensions/nft/registry.js";
 import { rangeRefusal } from "../datatypes.js";
 import { RAW_TYPE } from "../text/values.js";
 import { MAX_EXPR_DEPTH, type NftJsonReader } from "./reader.js";
@@ -23,9 +25,6 @@ export interface ExprScope {
 
 /** Datatypes the context expects; one per concatenated part. */
 export type Hint = readonly string[] | undefined;
-
-/** Expressions nft knows (src/parser_json.c) that netfate keeps as written. */
-const KEPT_AS_WRITTEN = new Set(["exthdr", "tcp option", "ip option", "sctp chunk", "dccp option", "osf", "ipsec", "socket", "rt", "tunnel"]);
 
 /** Verdicts as JSON statements and map values (`queue` is a statement of its own there). */
 const VERDICTS: readonly NftVerdictCode[] = ["accept", "drop", "continue", "return", "jump", "goto"];
@@ -64,38 +63,9 @@ export function readExpr(s: ExprScope, n: JsonNode, hint: Hint, depth: number, w
   if (!f) return undefined;
   const v = f.value;
   const kind = f.key;
+  const typed = expressionKindByJsonKey(kind);
+  if (typed) return typed.readJson(kind, v, n, { r, sub: (x, w) => readExpr(s, x, undefined, depth + 1, w) });
   switch (kind) {
-    case "payload": return payload(s, v);
-    case "meta": {
-      const o = r.fields(v, "meta expression");
-      const key = o && r.needStr(v, o, "key", "meta expression");
-      return key === undefined ? undefined : { kind: "meta", key };
-    }
-    case "ct": return ct(s, v);
-    case "fib": return fib(s, v);
-    case "numgen": {
-      const o = r.fields(v, "numgen expression");
-      if (!o) return undefined;
-      const mode = r.oneOf(o, "mode", "numgen expression", ["random", "inc"] as const);
-      const mod = r.int(o, "mod", "numgen expression", 0, 0xffffffff);
-      const offset = r.int(o, "offset", "numgen expression", 0, 0xffffffff) ?? 0;
-      if (mode === null) return undefined;
-      if (mode === undefined) return void r.error(v, 'numgen expression has no "mode"', '"random" or "inc"');
-      if (mod === undefined) return void r.error(v, 'numgen expression has no "mod"', 'a "mod" number');
-      return { kind: "numgen", mode, mod, offset };
-    }
-    case "jhash":
-    case "symhash": {
-      const o = r.fields(v, `${kind} expression`);
-      if (!o) return undefined;
-      const mod = r.int(o, "mod", `${kind} expression`, 0, 0xffffffff);
-      if (mod === undefined) return void r.error(v, `${kind} expression has no "mod"`, 'a "mod" number');
-      const seed = r.int(o, "seed", `${kind} expression`, 0, 0xffffffff);
-      const offset = r.int(o, "offset", `${kind} expression`, 0, 0xffffffff) ?? 0;
-      const e = o.get("expr");
-      const expr = e && readExpr(s, e.value, undefined, depth + 1, `${kind} key`);
-      return { kind: "hash", mode: kind, mod, offset, ...(seed !== undefined && { seed }), ...(expr && { expr }) };
-    }
     case "prefix": {
       const o = r.fields(v, "prefix");
       if (!o) return undefined;
@@ -146,7 +116,7 @@ export function readExpr(s: ExprScope, n: JsonNode, hint: Hint, depth: number, w
       return verdict(s, kind, v);
   }
   if (BINOPS.has(kind)) return binop(s, kind as "&", v, hint, depth);
-  if (!KEPT_AS_WRITTEN.has(kind)) r.warning(n, `${what}: unknown expression ${JSON.stringify(kind)}, kept as written and evaluated as unknown`);
+  r.warning(n, `${what}: unknown expression ${JSON.stringify(kind)}, kept as written and evaluated as unknown`);
   return { kind: "other", name: kind, text: r.source(n) };
 }
 
@@ -156,49 +126,6 @@ function setRef(s: ExprScope, n: JsonNode & { kind: "string" }): NftSetRef | und
   // nft refuses a rule naming a set its table does not have (a listing never holds one).
   if (s.table !== undefined && !s.setTypes(name)) s.r.error(n, `no set or map ${JSON.stringify(name)} in table ${s.table}`, "a set or map declared before the rule");
   return { kind: "setref", name };
-}
-
-function payload(s: ExprScope, v: JsonNode): NftExpr | undefined {
-  const { r } = s;
-  const o = r.fields(v, "payload expression");
-  if (!o) return undefined;
-  if (o.has("base")) {
-    const base = r.oneOf(o, "base", "raw payload expression", ["ll", "nh", "th", "ih"] as const);
-    const offset = r.int(o, "offset", "raw payload expression", 0, 0xffffffff);
-    const len = r.int(o, "len", "raw payload expression", 0, 0xffffffff);
-    if (!base || !r.need(v, o, ["offset", "len"], "raw payload expression") || offset === undefined || len === undefined) return undefined;
-    return { kind: "payload", base, offset, len };
-  }
-  const protocol = r.needStr(v, o, "protocol", "payload expression");
-  const field = r.needStr(v, o, "field", "payload expression");
-  return protocol === undefined || field === undefined ? undefined : { kind: "payload", protocol, field };
-}
-
-function ct(s: ExprScope, v: JsonNode): NftExpr | undefined {
-  const { r } = s;
-  const o = r.fields(v, "ct expression");
-  if (!o) return undefined;
-  const given = r.needStr(v, o, "key", "ct expression");
-  if (given === undefined) return undefined;
-  const dir = r.oneOf(o, "dir", "ct expression", ["original", "reply"] as const);
-  // nft writes a family's address key as one word pair (`"key": "ip saddr"`, nft's ct
-  // template token); the AST keeps the family apart, as `ct original ip saddr` reads.
-  const split = /^(ip6?) (saddr|daddr)$/.exec(given);
-  const key = split ? split[2]! : given;
-  const family = split ? (split[1] as "ip" | "ip6") : r.oneOf(o, "family", "ct expression", ["ip", "ip6"] as const);
-  if (dir === null || family === null) return undefined;
-  return { kind: "ct", key, ...(dir && { dir }), ...(family && { family }) };
-}
-
-function fib(s: ExprScope, v: JsonNode): NftExpr | undefined {
-  const { r } = s;
-  const o = r.fields(v, "fib expression");
-  if (!o) return undefined;
-  const result = r.oneOf(o, "result", "fib expression", ["oif", "oifname", "type"] as const);
-  if (result === null) return undefined;
-  if (result === undefined) return void r.error(v, 'fib expression has no "result"', '"oif", "oifname" or "type"');
-  const flags = r.strings(o, "flags", "fib expression") ?? [];
-  return { kind: "fib", flags, result };
 }
 
 function verdict(s: ExprScope, code: NftVerdictCode, v: JsonNode): NftVerdict | undefined {

@@ -12,7 +12,7 @@
 import type { NftChain, NftElement, NftFlowtable, NftObject, NftRuleset, NftSet, NftTable } from "../../model/nft.js";
 import { numericTime, printDuration, type PrintOptions } from "../datatypes.js";
 import { intervalDataMaps } from "../side-facts.js";
-import { printNftElement, printNftExpr } from "../expressions/print.js";
+import { printNftElement, printNftExpr } from "./expr.js";
 import { printPriority } from "../text/priority.js";
 import { printNftRule, printNftStmt, type RulePrintOptions } from "./statements.js";
 

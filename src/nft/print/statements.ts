@@ -7,7 +7,7 @@
 import type { NftExpr, NftFamily, NftMatch, NftNat, NftReject, NftRule, NftStmt } from "../../model/nft.js";
 import { boundChainRules } from "../side-facts.js";
 import { BYTE_UNITS, isBitmaskType, numericTime, parseConst, printConst, printDuration, type PrintOptions } from "../datatypes.js";
-import { expressionType, printNftExpr } from "../expressions/print.js";
+import { expressionType, printNftExpr } from "./expr.js";
 
 export interface RulePrintOptions extends PrintOptions {
   /** The family of the rule's table: nft lists a reject of the family's default kind as plain `reject`. */

@@ -7,7 +7,7 @@
 import { DiagnosticSink } from "../../model/diagnostics.js";
 import type { NftFamily } from "../../model/nft.js";
 import type { Span } from "../../model/span.js";
-import type { WordReader } from "../expressions/types.js";
+import type { WordReader } from "../../extensions/nft/types.js";
 import { spanOf, type Token } from "./tokens.js";
 
 export const MAX_DEPTH = 64;

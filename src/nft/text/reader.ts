@@ -10,7 +10,7 @@ import { NFT_FAMILIES } from "../../model/nft.js";
 import type { Span } from "../../model/span.js";
 import { intervalDataMaps } from "../side-facts.js";
 import { parseDuration } from "../datatypes.js";
-import { expressionType, printNftExpr } from "../expressions/print.js";
+import { expressionType, printNftExpr } from "../print/expr.js";
 import { Cursor, handleOf, isHandleComment } from "./cursor.js";
 import { priorityNumber } from "./priority.js";
 import type { RulesetIndex, TableIndex } from "../ruleset-index.js";

@@ -9,9 +9,9 @@ import type {
 } from "../../model/nft.js";
 import { boundChainRules } from "../side-facts.js";
 import { BYTE_UNITS, parseDuration } from "../datatypes.js";
-import { expressionKindByKeyword } from "../expressions/registry.js";
-import { wordTable } from "../expressions/types.js";
-import { expressionType, printNftExpr } from "../expressions/print.js";
+import { expressionKindByKeyword } from "../../extensions/nft/registry.js";
+import { wordTable } from "../../extensions/nft/types.js";
+import { expressionType, printNftExpr } from "../print/expr.js";
 import { printNftRule } from "../print/statements.js";
 import { isHandleComment, handleOf } from "./cursor.js";
 import { joinTokens, type Token } from "./tokens.js";

@@ -7,9 +7,9 @@
  */
 import type { NftConst, NftElement, NftExpr, NftSetLiteral, NftVerdict } from "../../model/nft.js";
 import { datatype, isBitmaskType, parseConst, parseDuration, rangeRefusal } from "../datatypes.js";
-import { expressionType } from "../expressions/print.js";
-import { expressionKindAt } from "../expressions/registry.js";
-import { wordTable } from "../expressions/types.js";
+import { expressionType } from "../print/expr.js";
+import { expressionKindAt } from "../../extensions/nft/registry.js";
+import { wordTable } from "../../extensions/nft/types.js";
 import { Cursor } from "./cursor.js";
 import type { Token } from "./tokens.js";
 import { cNumber } from "../../model/c-number.js";

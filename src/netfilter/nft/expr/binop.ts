@@ -1,7 +1,8 @@
 /** `meta mark & 0xff`, `ct mark | 0x4000`, `meta mark >> 8`: bitwise arithmetic on 32-bit-or-wider integers. */
 import type { NftBinop } from "../../../model/nft.js";
-import { unknown, value, type NftEnv } from "./env.js";
-import { bitAnd, bitOr, bitXor, int, isInt, type XVal } from "../values.js";
+import { unknown, value } from "../../../model/nft-evaluation.js";
+import type { NftEnv } from "./env.js";
+import { bitAnd, bitOr, bitXor, int, isInt, type XVal } from "../../../model/nft-values.js";
 
 const U32 = 0xffffffffn;
 

@@ -1,7 +1,8 @@
 /** `ip daddr . tcp dport`: the parts' values in order; any part absent or unknown makes the whole so. */
 import type { NftConcat } from "../../../model/nft.js";
-import { value, type NftEnv } from "./env.js";
-import type { Scalar, XVal } from "../values.js";
+import { value } from "../../../model/nft-evaluation.js";
+import type { NftEnv } from "./env.js";
+import type { Scalar, XVal } from "../../../model/nft-values.js";
 
 export function concat(e: NftConcat, env: NftEnv): XVal {
   const parts: Scalar[] = [];

@@ -1,19 +1,23 @@
-/** One evaluation function per expression kind, each in its own file, looked up here. */
+/**
+ * One evaluation function per expression: the kinds' (payload, meta, ct...) from their files
+ * through the registry (src/extensions/nft/), the structures' (binop, concat, map lookups,
+ * constants) from the files beside this one; looked up here.
+ */
+import { KIND_EVALUATORS } from "../../../extensions/nft/registry.js";
 import type { NftExpr } from "../../../model/nft.js";
-import type { XVal } from "../values.js";
+import type { XVal } from "../../../model/nft-values.js";
 import type { NftEnv } from "./env.js";
-import { payload } from "./payload.js";
-import { meta } from "./meta.js";
-import { ct } from "./ct.js";
-import { fib } from "./fib.js";
-import { numgen } from "./numgen.js";
-import { hash } from "./hash.js";
 import { binop } from "./binop.js";
 import { concat } from "./concat.js";
 import { map } from "./map.js";
-import { constant, notAValue, other } from "./constant.js";
+import { constant, notAValue } from "./constant.js";
+import { exprText } from "../rule-text.js";
 
-type Evaluators = { [K in NftExpr["kind"]]: (e: Extract<NftExpr, { kind: K }>, env: NftEnv) => XVal };
+/** The kinds' evaluations as module constants: each call below is direct, as to a function of this module. */
+const { payload, meta, ct, fib, numgen, hash, other } = KIND_EVALUATORS;
+
+/** Each takes, third, how a trace names an expression (kinds label their alternatives with it). */
+type Evaluators = { [K in NftExpr["kind"]]: (e: Extract<NftExpr, { kind: K }>, env: NftEnv, text: (e: NftExpr) => string) => XVal };
 
 export const EXPRESSIONS: Evaluators = {
   payload, meta, ct, fib, numgen, hash, binop, concat, map, other,
@@ -46,11 +50,11 @@ export function evaluateExpr(e: NftExpr, env: NftEnv): XVal {
 function dispatch(e: NftExpr, env: NftEnv): XVal {
   switch (e.kind) {
     case "payload":
-      return payload(e, env);
+      return payload(e, env, exprText);
     case "meta":
-      return meta(e, env);
+      return meta(e, env, exprText);
     case "ct":
-      return ct(e, env);
+      return ct(e, env, exprText);
     case "const":
       return constant(e, env);
     case "concat":
@@ -60,9 +64,9 @@ function dispatch(e: NftExpr, env: NftEnv): XVal {
     case "map":
       return map(e, env);
     case "numgen":
-      return numgen(e, env);
+      return numgen(e, env, exprText);
     default:
-      return (EXPRESSIONS[e.kind] as (e: NftExpr, env: NftEnv) => XVal)(e, env);
+      return (EXPRESSIONS[e.kind] as (e: NftExpr, env: NftEnv, text: (e: NftExpr) => string) => XVal)(e, env, exprText);
   }
 }
 
@@ -74,11 +78,11 @@ function dispatch(e: NftExpr, env: NftEnv): XVal {
 export function readerOf(e: NftExpr): (env: NftEnv) => XVal {
   switch (e.kind) {
     case "payload":
-      return (env) => payload(e, env);
+      return (env) => payload(e, env, exprText);
     case "meta":
-      return (env) => meta(e, env);
+      return (env) => meta(e, env, exprText);
     case "ct":
-      return (env) => ct(e, env);
+      return (env) => ct(e, env, exprText);
     default:
       return (env) => env.eval(e);
   }

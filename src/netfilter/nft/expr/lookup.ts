@@ -6,7 +6,7 @@ import type { NftElement, NftSetLiteral, NftSetRef } from "../../../model/nft.js
 import { literalSet } from "../compile.js";
 import { lookup } from "../sets.js";
 import { changedElement } from "../set-state.js";
-import type { Val } from "../values.js";
+import type { Val } from "../../../model/nft-values.js";
 import type { NftEnv } from "./env.js";
 
 export type Found =

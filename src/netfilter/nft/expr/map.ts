@@ -1,8 +1,9 @@
 /** `KEY map @m` / `KEY map { ... }`: the value the map holds for the key; no element stops the rule (nft_lookup: NFT_BREAK). */
 import type { NftMapLookup } from "../../../model/nft.js";
-import { absent, unknown, type NftEnv } from "./env.js";
+import { absent, unknown } from "../../../model/nft-evaluation.js";
+import type { NftEnv } from "./env.js";
 import { findElement } from "./lookup.js";
-import type { XVal } from "../values.js";
+import type { XVal } from "../../../model/nft-values.js";
 import { exprText } from "../rule-text.js";
 
 export function map(e: NftMapLookup, env: NftEnv): XVal {

@@ -3,8 +3,8 @@
  * meta, ct...) print through their kind's file; constants through their datatype.
  */
 import type { NftElement, NftExpr } from "../../model/nft.js";
+import { expressionKind } from "../../extensions/nft/registry.js";
 import { numericTime, printConst, printDuration, type PrintOptions } from "../datatypes.js";
-import { expressionKind } from "./registry.js";
 
 /** One expression as nft prints it (`-n`: `opts.numeric`). */
 export function printNftExpr(expr: NftExpr, opts: PrintOptions = {}): string {
@@ -32,8 +32,8 @@ export function printNftExpr(expr: NftExpr, opts: PrintOptions = {}): string {
     case "verdict":
       return expr.chain === undefined ? expr.verdict : `${expr.verdict} ${expr.chain}`;
     default: {
-      const k = expressionKind(expr.kind);
-      return k ? k.print(expr, opts, sub) : "";
+      const k = expressionKind(expr);
+      return k ? k.print(expr, sub) : "";
     }
   }
 }
@@ -86,7 +86,7 @@ export function expressionType(expr: NftExpr): string[] | undefined {
     case "map":
       return undefined;
     default: {
-      const k = expressionKind(expr.kind);
+      const k = expressionKind(expr);
       return k ? k.type(expr) : undefined;
     }
   }

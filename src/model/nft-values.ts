@@ -7,8 +7,8 @@
  * code path; the bigint arithmetic a packet's walk used to do for every port and mark was most
  * of what a test cost.
  */
-import { ipToBigInt, ipToNum } from "../../model/address.js";
-import type { NftConst } from "../../model/nft.js";
+import { ipToBigInt, ipToNum } from "./address.js";
+import type { NftConst } from "./nft.js";
 
 export type Scalar = number | bigint | string;
 
