@@ -358,7 +358,7 @@ function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[])
 }
 
 /** What natStage runs at a hook: the nat chains in order (nft's and the iptables tables'), and the tie it states. */
-interface NatPlan {
+export interface NatPlan {
   units: ReadonlyArray<NftBase | "iptables" | "legacy">;
   /** Some nft nat chain has iptables' nat priority while iptables' nat chain acts: the order the input does not show. */
   tie: string | undefined;
@@ -375,7 +375,7 @@ interface NatPlan {
 const NAT_PLANS = new WeakMap<CompiledRuleset, WeakMap<object, Map<Hook, NatPlan | undefined>>>();
 const NO_NFT = {};
 
-function natPlan(ctx: PathContext, hook: Hook): NatPlan | undefined {
+export function natPlan(ctx: PathContext, hook: Hook): NatPlan | undefined {
   let byNft = NAT_PLANS.get(ctx.rules);
   if (!byNft) NAT_PLANS.set(ctx.rules, (byNft = new WeakMap()));
   const nftKey = ctx.nft ?? NO_NFT;
@@ -387,7 +387,8 @@ function natPlan(ctx: PathContext, hook: Hook): NatPlan | undefined {
   return plan;
 }
 
-function planNat(ctx: PathContext, hook: Hook): NatPlan | undefined {
+/** natPlan worked out anew (exported for the test that holds the kept plans to it). */
+export function planNat(ctx: PathContext, hook: Hook): NatPlan | undefined {
   const nftNat = ctx.nft?.natHooks.get(hook) ?? [];
   const legacy = ctx.rules.legacy?.tables.get("nat")?.chains.get(hook)?.declared === true ? ctx.rules.legacy : undefined;
   if (nftNat.length === 0 && !legacy) return undefined;
