@@ -275,14 +275,16 @@ class BaseChainWalk {
           return this.noMatch(c, cr, prior, r.failed);
         case "choose": {
           const children: Cursor[] = [];
-          r.choices.forEach((ch, i) => {
+          // A loop, not forEach: no closure per fork (every kube-proxy service's endpoint choice is one).
+          for (let i = 0; i < r.choices.length; i++) {
+            const ch = r.choices[i]!;
             const nb = child(br, ch.probability !== undefined
               ? fork(br, ch.probability)
               : alternative(br, { condition: `${this.place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} =${i}`, holds: true, text: ch.label }));
             if (ch.probability !== undefined) nb.randomChoice = ch.label;
             const bindings: Binding = { expr: r.expr, val: ch.val, next: c.bindings };
             children.push(cursorOf(nb, c.chain, c.at, k, c.calls.slice(), bindings, prior));
-          });
+          }
           this.split(c, children, cr);
           return false;
         }
