@@ -30,10 +30,25 @@ export interface NatChoice {
   binding?: { kind: "dnat" | "snat"; to: { addr?: string; port?: number } };
 }
 
+/**
+ * What the NAT targets tell natChoice: the binding they ask for. One object for every choice
+ * (its method on the prototype): a target's choice runs no other choice inside it, and each
+ * choice starts it empty (a NAT statement meets every first packet; a closure per choice was
+ * garbage for each).
+ */
+class NatAsked implements Pick<TargetEffects, "nat"> {
+  binding: NatChoice["binding"] = undefined;
+  nat(kind: "dnat" | "snat", to: { addr?: string; port?: number }): void {
+    this.binding = { kind, to };
+  }
+}
+
+const asked = new NatAsked();
+
 /** What a NAT statement translates the packet to, chosen as the iptables target of the same kind does. */
 export function natChoice(type: "dnat" | "snat" | "masquerade" | "redirect", range: NatRange, flags: readonly string[], env: EvalEnv): NatChoice {
-  let binding: NatChoice["binding"];
-  const fx = { nat: (kind: "dnat" | "snat", to: { addr?: string; port?: number }) => void (binding = { kind, to }) } as Pick<TargetEffects, "nat"> as TargetEffects;
+  asked.binding = undefined;
+  const fx = asked as Pick<TargetEffects, "nat"> as TargetEffects;
   const random = flags.includes("random");
   const randomFully = flags.includes("fully-random");
   const persistent = flags.includes("persistent");
@@ -53,6 +68,8 @@ export function natChoice(type: "dnat" | "snat" | "masquerade" | "redirect", ran
       result = REDIRECT.apply!({ ...ports, random }, env, fx);
       break;
   }
+  const binding = asked.binding;
+  asked.binding = undefined;
   return binding ? { result, binding } : { result };
 }
 

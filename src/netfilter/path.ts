@@ -16,12 +16,13 @@
 import type { Family, TableName } from "../model/ast.js";
 import type { NftPlace, StepTable } from "../model/evaluation.js";
 import type { NftBase, NftCompiled } from "./nft/compile.js";
-import { runBaseChain } from "./nft/run.js";
+import { runBaseChain, type NftRunOptions } from "./nft/run.js";
 import type { PacketSpec } from "../model/packet.js";
 import { hex } from "../extensions/util.js";
 import { assume, mergeBranches, newBranchOf, snapshot, type Branch } from "./branch.js";
 import { applyNat, conntrackNat, natApplies, natOf, natText } from "./nat.js";
-import { runTable, type TableResult, type TraverseContext } from "./traverse.js";
+import { runsNothing, runTable, type TableResult, type TraverseContext } from "./traverse.js";
+import type { CompiledRuleset } from "./compile.js";
 import type { ConntrackState, ConntrackSummary, Fate, Hook, InputRouteQuery, Tuple, OuterPackets, Outcome, PacketState, RouteDecision, RouteQuery, Step, TunnelInfo } from "../model/evaluation.js";
 import { alwaysUntracked, establishedStatus, relatedStatus, withoutConnection, type Unconnected } from "./conntrack-view.js";
 import type { IpvsTable } from "../model/ipvs.js";
@@ -96,7 +97,19 @@ function conntrackOn(ctx: PathContext): boolean {
 function stage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Branch[] {
   if (s.table === "nat" && ctx.rules.legacy) return natStage(live, s.hook, ctx, finals);
   const l = ctx.rules.legacy ? legacyStage(live, s, ctx, finals) : live;
+  // A table the node does not have lets every history through as it came (runTable's plain
+  // ACCEPT): a dozen such stages meet each packet on a node whose rules are all nft's.
+  if (runsNothing(ctx.rules, s.table, s.hook)) return s.table === "nat" ? natAccepted(l, ctx) : l;
   return backendStage(l, s, ctx, finals);
+}
+
+/**
+ * The histories an empty nat table accepted, as backendStage leaves them: a NAT binding some
+ * earlier chain asked for (an nft filter chain's nat statement) is applied there.
+ */
+function natAccepted(live: Branch[], ctx: PathContext): Branch[] {
+  for (const br of live) if (br.pendingNat && natApplies(br.pkt) && conntrackOn(ctx)) applyNat(br);
+  return live;
 }
 
 /**
@@ -236,13 +249,26 @@ function nftBelow(live: Branch[], h: NftHook, priority: number, ctx: PathContext
  * netns: test/kernel/nft-semantics.test.ts). Which was first the input does not show: said.
  */
 function nftThroughNatCore(live: Branch[], h: NftHook, natAt: number, ctx: PathContext, finals: Final[], spec?: PacketSpec): Branch[] {
-  const tied = h.chains.slice(h.next).filter((b) => b.priority === natAt);
+  const tied = chainsAt(h, natAt);
   if (tied.length && natChainsAt(ctx, h.hook)) {
     const names = tied.map((b) => `nft ${b.table.family} ${b.table.name} ${b.chain.name}`).join(", ");
     for (const br of live) assume(br, `${names} and the NAT core's hook have the same priority (${natAt}): the later registered runs first, which the input does not show; taken as the NAT core's hook registered first (by an earlier nat chain), so ${names} before the nat chains`);
   }
   return nftBelow(live, h, natAt + 1, ctx, finals, spec);
 }
+
+/** The hook's chains not run yet that have exactly `priority` (none, without allocating, when none: the common case). */
+function chainsAt(h: NftHook, priority: number): readonly NftBase[] {
+  const chains = h.chains;
+  let i = h.next;
+  // In priority order: those below `priority` first, then those at it.
+  while (i < chains.length && chains[i]!.priority < priority) i++;
+  let j = i;
+  while (j < chains.length && chains[j]!.priority === priority) j++;
+  return j > i ? chains.slice(i, j) : NO_CHAINS;
+}
+
+const NO_CHAINS: readonly NftBase[] = [];
 
 /** Whether any nat chain (nft's or iptables' nat table) is attached to the hook. */
 function natChainsAt(ctx: PathContext, hook: Hook): boolean {
@@ -253,15 +279,19 @@ function natChainsAt(ctx: PathContext, hook: Hook): boolean {
 function nftStage(live: Branch[], base: NftBase, ctx: PathContext, finals: Final[], beforeConntrack: boolean): Branch[] {
   const next: Branch[] = [];
   const finalsBefore = finals.length;
-  const place: NftPlace = { family: base.table.family, table: base.table.name };
+  const opts = beforeConntrack ? BEFORE_CONNTRACK : AFTER_CONNTRACK;
   for (const br of live) {
-    for (const r of runBaseChain(br, base, ctx, { beforeConntrack })) {
+    for (const r of runBaseChain(br, base, ctx, opts)) {
       if (r.verdict === "ACCEPT") next.push(r.br);
-      else finals.push({ br: r.br, fate: terminalFate(r, { table: "nft", hook: base.hook }, withHandle(place, r, base)) });
+      else finals.push({ br: r.br, fate: terminalFate(r, { table: "nft", hook: base.hook }, withHandle({ family: base.table.family, table: base.table.name }, r, base)) });
     }
   }
   return mergeSplit(next, live.length, finals.length - finalsBefore, ctx);
 }
+
+/** A walk's options, one object each (a packet meets a dozen base chains). */
+const BEFORE_CONNTRACK: NftRunOptions = Object.freeze({ beforeConntrack: true });
+const AFTER_CONNTRACK: NftRunOptions = Object.freeze({ beforeConntrack: false });
 
 /** The nft place of a fate, with the deciding rule's handle when the input gave handles. */
 function withHandle(place: NftPlace, r: TableResult, base: NftBase): NftPlace {
@@ -280,15 +310,9 @@ function withHandle(place: NftPlace, r: TableResult, base: NftBase): NftPlace {
  * netns: test/kernel/nft-semantics.test.ts). Without nft nat chains this is the nat table's stage.
  */
 function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[]): Branch[] {
-  const nftNat = ctx.nft?.natHooks.get(hook) ?? [];
-  const legacy = ctx.rules.legacy?.tables.get("nat")?.chains.get(hook)?.declared === true ? ctx.rules.legacy : undefined;
-  if (nftNat.length === 0 && !legacy) return backendStage(live, { table: "nat", hook }, ctx, finals);
-  const iptablesAt = hook === "PREROUTING" || hook === "OUTPUT" ? -100 : 100;
-  // iptables' nat table first among equals; iptables-legacy's before iptables-nft's (see legacyStage).
-  const tables: Array<"iptables" | "legacy"> = legacy ? ["legacy", "iptables"] : ["iptables"];
-  const units: Array<NftBase | "iptables" | "legacy"> = [...nftNat.filter((b) => b.priority < iptablesAt), ...tables, ...nftNat.filter((b) => b.priority >= iptablesAt)];
-  const tied = nftNat.filter((b) => b.priority === iptablesAt);
-  const tie = tied.length && iptablesActs(ctx, "nat", hook) ? samePriority(tied, "iptables' nat table") : undefined;
+  const plan = natPlan(ctx, hook);
+  if (!plan) return backendStage(live, { table: "nat", hook }, ctx, finals);
+  const { units, tie, legacy, iptablesRuns } = plan;
   const next: Branch[] = [];
   const finalsBefore = finals.length;
   for (const br of live) {
@@ -301,9 +325,17 @@ function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[])
     for (const u of units) {
       const after: Branch[] = [];
       for (const b of cur) {
+        if (u === "iptables" && !iptablesRuns) {
+          // No iptables nat chain at the hook: runTable's plain ACCEPT, without running it.
+          if (b.pendingNat) {
+            applyNat(b);
+            next.push(b);
+          } else after.push(b);
+          continue;
+        }
         const results = u === "iptables" ? runTable(b, "nat", hook, ctx)
           : u === "legacy" ? tableRun(b, "nat", hook, { ...ctx, rules: legacy! }, true)
-          : runBaseChain(b, u, ctx, { beforeConntrack: false });
+          : runBaseChain(b, u, ctx, AFTER_CONNTRACK);
         for (const r of results) {
           if (r.verdict !== "ACCEPT") {
             finals.push({
@@ -323,6 +355,50 @@ function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[])
     next.push(...cur);
   }
   return mergeSplit(next, live.length, finals.length - finalsBefore, ctx);
+}
+
+/** What natStage runs at a hook: the nat chains in order (nft's and the iptables tables'), and the tie it states. */
+export interface NatPlan {
+  units: ReadonlyArray<NftBase | "iptables" | "legacy">;
+  /** Some nft nat chain has iptables' nat priority while iptables' nat chain acts: the order the input does not show. */
+  tie: string | undefined;
+  legacy: CompiledRuleset | undefined;
+  /** The iptables-nft nat table has a chain at the hook (else its unit is runTable's plain ACCEPT). */
+  iptablesRuns: boolean;
+}
+
+/**
+ * Plans by the node's iptables rules, its nft chains and the hook: they depend on nothing else,
+ * and a packet meets two or three nat stages (undefined: no nft nat chain and no iptables-legacy
+ * nat chain at the hook, the nat table's own stage).
+ */
+const NAT_PLANS = new WeakMap<CompiledRuleset, WeakMap<object, Map<Hook, NatPlan | undefined>>>();
+const NO_NFT = {};
+
+export function natPlan(ctx: PathContext, hook: Hook): NatPlan | undefined {
+  let byNft = NAT_PLANS.get(ctx.rules);
+  if (!byNft) NAT_PLANS.set(ctx.rules, (byNft = new WeakMap()));
+  const nftKey = ctx.nft ?? NO_NFT;
+  let byHook = byNft.get(nftKey);
+  if (!byHook) byNft.set(nftKey, (byHook = new Map()));
+  if (byHook.has(hook)) return byHook.get(hook);
+  const plan = planNat(ctx, hook);
+  byHook.set(hook, plan);
+  return plan;
+}
+
+/** natPlan worked out anew (exported for the test that holds the kept plans to it). */
+export function planNat(ctx: PathContext, hook: Hook): NatPlan | undefined {
+  const nftNat = ctx.nft?.natHooks.get(hook) ?? [];
+  const legacy = ctx.rules.legacy?.tables.get("nat")?.chains.get(hook)?.declared === true ? ctx.rules.legacy : undefined;
+  if (nftNat.length === 0 && !legacy) return undefined;
+  const iptablesAt = hook === "PREROUTING" || hook === "OUTPUT" ? -100 : 100;
+  // iptables' nat table first among equals; iptables-legacy's before iptables-nft's (see legacyStage).
+  const tables: Array<"iptables" | "legacy"> = legacy ? ["legacy", "iptables"] : ["iptables"];
+  const units: Array<NftBase | "iptables" | "legacy"> = [...nftNat.filter((b) => b.priority < iptablesAt), ...tables, ...nftNat.filter((b) => b.priority >= iptablesAt)];
+  const tied = nftNat.filter((b) => b.priority === iptablesAt);
+  const tie = tied.length && iptablesActs(ctx, "nat", hook) ? samePriority(tied, "iptables' nat table") : undefined;
+  return { units, tie, legacy, iptablesRuns: !runsNothing(ctx.rules, "nat", hook) };
 }
 
 function withRoute(br: Branch, d: RouteDecision): void {
@@ -430,7 +506,7 @@ function tablesInOrder(live: Branch[], h: NftHook, tables: ReadonlyArray<Exclude
   for (const t of tables) {
     l = nftBelow(l, h, TABLE_PRIORITY[t], ctx, finals, spec);
     l = stage(l, { table: t, hook: h.hook }, ctx, finals);
-    const tied = h.chains.slice(h.next).filter((b) => b.priority === TABLE_PRIORITY[t]);
+    const tied = chainsAt(h, TABLE_PRIORITY[t]);
     if (tied.length && iptablesActs(ctx, t, h.hook)) {
       for (const br of l) assume(br, samePriority(tied, `iptables' ${t} table`));
     }

@@ -427,8 +427,27 @@ export class ForkWalk<Ch, C extends ForkCursor<Ch, C>> {
   private readonly work: C[];
   private readonly open: Array<Join<Ch, C>> = [];
 
-  constructor(first: C, private readonly budget: ExplorationBudget, private readonly results: TableResult[], private readonly apart = false) {
+  constructor(first: C, private budget: ExplorationBudget, private results: TableResult[], private apart = false) {
     this.work = [first];
+  }
+
+  /**
+   * Another walk on this one's lists, which a walk run to its end leaves empty (the nft walker
+   * meets a dozen base chains per packet); `release` lets go of the last walk's results between walks.
+   */
+  restart(first: C, budget: ExplorationBudget, results: TableResult[], apart = false): void {
+    emptied(this.work);
+    emptied(this.open);
+    this.work.push(first);
+    this.budget = budget;
+    this.results = results;
+    this.apart = apart;
+  }
+
+  release(): void {
+    emptied(this.work);
+    emptied(this.open);
+    this.results = NO_RESULTS;
   }
 
   /** Pushes the children of a fork at rule `rule` (0-based) of `c`'s chain and opens their join; past the bound, they end saying so. */
@@ -499,6 +518,14 @@ export class ForkWalk<Ch, C extends ForkCursor<Ch, C>> {
   }
 }
 
+/** Empties a list kept for reuse (most are empty already: a write of `length` is a slow call, a pop is not). */
+export function emptied(list: unknown[]): void {
+  while (list.length > 0) list.pop();
+}
+
+/** The results list of a walk between walks (never added to). */
+const NO_RESULTS: TableResult[] = [];
+
 /** One history being walked. */
 interface Cursor extends ForkCursor<CompiledChain, Cursor> {
   calls: Frame[];
@@ -514,20 +541,32 @@ function cursorOf(br: Branch, chain: CompiledChain, at: number, calls: Frame[], 
   return { br, chain, at, calls, joins: [], matched, cand: undefined, ci: undefined, ended };
 }
 
+/**
+ * Whether the node has no `table` chain at `hook` to run, by what a whole dump says: runTable
+ * then lets every packet through with nothing done (no step, no assumption), and a caller may
+ * skip it. Only a complete input says so: a -S or -L input that lacks it says nothing.
+ */
+export function runsNothing(rules: CompiledRuleset, table: TableName, hook: Hook): boolean {
+  const t = rules.tables.get(table);
+  if (!t) return rules.complete;
+  const start = t.chains.get(hook);
+  return (!start || !start.declared) && t.complete;
+}
+
 /** Runs the built-in chain `hook` of `table` for one branch: every way it can end. */
 export function runTable(br: Branch, table: TableName, hook: Hook, ctx: TraverseContext): TableResult[] {
+  // iptables-save prints every table the kernel has: one it does not print has no rules. And a
+  // whole dump without the chain: it does not exist (iptables-nft creates base chains only when used).
+  if (runsNothing(ctx.rules, table, hook)) return [{ br, verdict: "ACCEPT" }];
   const t = ctx.rules.tables.get(table);
   if (!t) {
-    // iptables-save prints every table the kernel has: one it does not print has no rules. A
-    // -S or -L input shows the tables it was asked for, and says nothing of the others.
-    if (!ctx.rules.complete) assume(br, `table ${table} is not in the input: assumed empty (\`iptables -t ${table} -S\` shows it)`);
+    // A -S or -L input shows the tables it was asked for, and says nothing of the others.
+    assume(br, `table ${table} is not in the input: assumed empty (\`iptables -t ${table} -S\` shows it)`);
     return [{ br, verdict: "ACCEPT" }];
   }
   const start = t.chains.get(hook);
   if (!start || !start.declared) {
-    // A whole dump without the chain: it does not exist (iptables-nft creates base chains only
-    // when used). A fragment without it: it exists, with rules and a policy not shown.
-    if (t.complete) return [{ br, verdict: "ACCEPT" }];
+    // A fragment without the chain: it exists, with rules and a policy not shown.
     br.steps.push(step(hook, table, hook, undefined, "NOT SHOWN"));
     return [{
       br, verdict: "INDETERMINATE", chain: hook, rule: "policy",

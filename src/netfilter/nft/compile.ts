@@ -94,6 +94,8 @@ export interface NftBase {
   type: NftChainType;
   priority: number;
   policy: "accept" | "drop";
+  /** The place its policy's steps name, made by the first packet that meets the policy (run.ts). */
+  policyPlace: NonNullable<Step["nft"]> | undefined;
 }
 
 export interface NftCompiled {
@@ -157,7 +159,7 @@ export function compileNft(rulesets: readonly NftRuleset[], family: Family, ipta
         }
         bases.push({
           table: ct, chain: ct.chains.get(c.name)!, hook, type: c.base.type, priority: c.base.priority,
-          policy: c.base.policy ?? "accept", order: order++,
+          policy: c.base.policy ?? "accept", policyPlace: undefined, order: order++,
         });
       }
     }

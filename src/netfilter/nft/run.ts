@@ -9,7 +9,7 @@
 import type { Hook, StateAssumptions, Step } from "../../model/evaluation.js";
 import type { Family } from "../../model/ast.js";
 import { alternative, assume, fork, type Branch } from "../branch.js";
-import { before, finishStep, finishUnchanged, ForkWalk, type Before, type ForkCursor, type TableResult, type TraverseContext } from "../traverse.js";
+import { before, emptied, finishStep, finishUnchanged, ForkWalk, type Before, type ForkCursor, type TableResult, type TraverseContext } from "../traverse.js";
 import type { NftExpr } from "../../model/nft.js";
 import type { NftBase, NftCompiledChain, NftCompiledRule } from "./compile.js";
 import { evaluateExpr } from "./expr/index.js";
@@ -142,7 +142,10 @@ function resumeAt(cursor: Cursor, b: Branch, joins: Cursor["joins"]): Cursor {
  */
 class BaseChainWalk {
   private results: NftResult[] = [];
+  /** Made by the first walk, restarted by each (its work lists are empty between walks). */
   private forks: ForkWalk<NftCompiledChain, Cursor> | undefined = undefined;
+  /** The cursor each walk starts from, made by the first walk and reset by each: nothing holds it once its walk has ended. */
+  private first: Cursor | undefined = undefined;
   /** Made by the first walk, reset by each. */
   private env: WalkEnv | undefined = undefined;
   private base: NftBase | undefined = undefined;
@@ -163,7 +166,9 @@ class BaseChainWalk {
     this.base = base;
     this.ctx = ctx;
     const budget = (ctx.budget ??= { opened: 0 });
-    this.forks = new ForkWalk<NftCompiledChain, Cursor>(cursorOf(br, base.chain, 0, 0, []), budget, results, ctx.apart);
+    const first = this.startAt(br, base.chain);
+    if (this.forks) this.forks.restart(first, budget, results, ctx.apart);
+    else this.forks = new ForkWalk<NftCompiledChain, Cursor>(first, budget, results, ctx.apart);
     if (this.env) this.env.reset(br, base, ctx, opts);
     else this.env = new WalkEnv(br, base.hook, ctx.family, ctx.node, base.table, opts.beforeConntrack, ctx.assumed ?? NO_ASSUMPTIONS, ctx.ipsets, base.type);
     this.forks.run(this.walkCursor, resumeAt);
@@ -171,9 +176,33 @@ class BaseChainWalk {
     return results;
   }
 
+  /** The walk's first cursor: the branch at the base chain's first rule, nothing on its stacks. */
+  private startAt(br: Branch, chain: NftCompiledChain): Cursor {
+    const c = this.first;
+    if (!c) return (this.first = cursorOf(br, chain, 0, 0, []));
+    c.br = br;
+    c.chain = chain;
+    c.at = 0;
+    c.stmt = 0;
+    c.bindings = undefined;
+    c.prior = undefined;
+    emptied(c.calls);
+    emptied(c.joins);
+    c.ended = undefined;
+    return c;
+  }
+
   /** Lets go of the walk's branch, node and ruleset: a spare walker holds on to nothing. */
   private release(): void {
-    this.forks = undefined;
+    this.forks?.release();
+    if (this.first) {
+      this.first.br = undefined as unknown as Branch;
+      this.first.chain = undefined as unknown as NftCompiledChain;
+      emptied(this.first.calls);
+      emptied(this.first.joins);
+      this.first.bindings = undefined;
+      this.first.prior = undefined;
+    }
     this.results = IDLE;
     this.base = undefined;
     this.ctx = undefined;
@@ -246,14 +275,16 @@ class BaseChainWalk {
           return this.noMatch(c, cr, prior, r.failed);
         case "choose": {
           const children: Cursor[] = [];
-          r.choices.forEach((ch, i) => {
+          // A loop, not forEach: no closure per fork (every kube-proxy service's endpoint choice is one).
+          for (let i = 0; i < r.choices.length; i++) {
+            const ch = r.choices[i]!;
             const nb = child(br, ch.probability !== undefined
               ? fork(br, ch.probability)
               : alternative(br, { condition: `${this.place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} =${i}`, holds: true, text: ch.label }));
             if (ch.probability !== undefined) nb.randomChoice = ch.label;
             const bindings: Binding = { expr: r.expr, val: ch.val, next: c.bindings };
             children.push(cursorOf(nb, c.chain, c.at, k, c.calls.slice(), bindings, prior));
-          });
+          }
           this.split(c, children, cr);
           return false;
         }
@@ -394,7 +425,7 @@ type StepPlace = NonNullable<Step["nft"]>;
 const PLACES = new WeakMap<NftBase, Map<NftCompiledRule | undefined, { plain?: StepPlace; byElement?: Map<string, StepPlace> }>>();
 
 function stepPlace(base: NftBase, cr: NftCompiledRule | undefined, element: string | undefined): StepPlace {
-  if (!cr) return placeIn(base, cr, element);
+  if (!cr) return element === undefined ? (base.policyPlace ??= placeIn(base, cr, undefined)) : placeIn(base, cr, element);
   let at = cr.place;
   if (at === undefined || at.base !== base) cr.place = at = { base, nft: placeIn(base, cr, undefined), byElement: undefined };
   if (element === undefined) return at.nft;
