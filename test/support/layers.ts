@@ -29,8 +29,8 @@ export const LAYERS: readonly Layer[] = [
   },
   {
     name: "extensions",
-    role: "one file per match and target, listed in registry.ts; knows the model only",
-    paths: [{ path: "src/extensions/", what: "options, binding, both printings and evaluation of each extension" }],
+    role: "one file per iptables match and target (registry.ts) and per nft expression kind (nft/registry.ts); knows the model only",
+    paths: [{ path: "src/extensions/", what: "options, binding, both printings and evaluation of each extension; each nft expression kind's text and JSON reading, printing and evaluation" }],
   },
   {
     name: "readers",
@@ -42,9 +42,8 @@ export const LAYERS: readonly Layer[] = [
       { path: "src/facts/", what: "node facts (node.json, ip -j addr/route, ip route, sysctl)" },
       { path: "src/ipset/", what: "ipset save/list and set lookups" },
       { path: "src/ipvs/", what: "ipvsadm -Ln (and --stats/--rate) and ipvsadm-save -n, and the save form back" },
-      { path: "src/nft/", what: "nftables: nft list ruleset text, nft -f scripts and nft -j JSON, datatypes and expressions, and the listing printed back" },
       { path: "src/packet/", what: "packets from text, JSON and kernel LOG lines" },
-      { path: "src/nft/", what: "nftables: text (and JSON) readers, the listing printer, datatypes and expression kinds" },
+      { path: "src/nft/", what: "nftables: nft list ruleset text, nft -f scripts and nft -j JSON, datatypes and statements, and the listing printed back (expression kinds through extensions/nft)" },
       // Format detection decides which reader a text goes to, and syntax/extract shares its
       // line-shape predicates: it is part of reading.
       { path: "src/detect.ts", what: "which dump format a text is" },

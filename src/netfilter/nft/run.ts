@@ -18,7 +18,7 @@ import type { XVal } from "../../model/nft-values.js";
 import type { Binding } from "./expr/env.js";
 
 export interface NftRunOptions {
-  /** The chain runs before conntrack (see expr/ct.ts). */
+  /** The chain runs before conntrack (see extensions/nft/ct.ts). */
   beforeConntrack: boolean;
 }
 
