@@ -136,6 +136,9 @@ function ipv4Range(text: string): { first: number; last: number } | undefined {
  * part (`0x0a000001` is refused).
  */
 function ipsetIpv4(text: string): number | undefined {
+  // Most elements are written as ipset save writes them: the strict reader takes those at once.
+  const n = ipToNum(text, "ipv4") as number | undefined;
+  if (n !== undefined) return n;
   return /0[xX]/.test(text) ? undefined : inetAton(text);
 }
 

@@ -193,11 +193,14 @@ const ipv4Addr: NftDatatype = {
  * scanner does not take `10.1` as an address at all.
  */
 function nftIpv4(word: string): number | undefined {
+  // Most addresses are written as nft lists them: the strict reader takes those at once.
+  const n = ipToNum(word, "ipv4") as number | undefined;
+  if (n !== undefined) return n;
   if (/^(?:[0-9]{1,3}\.){3}[0-9]{1,3}$/.test(word)) return inetAton(word);
   // A leading zero before a digit that is not octal (`08`) is no integer here: nft looks it up as a host.
   if (/^0[0-7]*[89]/.test(word)) return undefined;
-  const n = parseUnsigned(word, 32);
-  return typeof n === "number" ? n : undefined;
+  const v = parseUnsigned(word, 32);
+  return typeof v === "number" ? v : undefined;
 }
 
 const ipv6Addr: NftDatatype = {
