@@ -12,7 +12,8 @@
  * unknown match before a counting rule) costs one history, not a doubling per rule.
  */
 import type { Family, TableName } from "../model/ast.js";
-import { addressText, inNet, ipToNum, type IpNum } from "../model/address.js";
+import { addressText, inNet } from "../model/address.js";
+import { recentIpNum } from "./recent-address.js";
 import { isUnknown } from "../model/ast.js";
 import type { CompiledChain, CompiledRule, CompiledRuleset, CompiledTable, AddrCheck, IfaceCheck } from "./compile.js";
 import { alternative, assume, fork, mergeBranches, noteText, snapshot, type Branch } from "./branch.js";
@@ -67,16 +68,8 @@ export interface TableResult {
   detail?: string;
 }
 
-const numCache = new Map<string, IpNum | undefined>();
-function num(ip: string, family: Family): IpNum | undefined {
-  let n = numCache.get(ip);
-  if (n === undefined && !numCache.has(ip)) {
-    n = ipToNum(ip, family);
-    if (numCache.size > 100_000) numCache.clear();
-    numCache.set(ip, n);
-  }
-  return n;
-}
+/** A packet address as a number (recent-address.ts keeps the few the walk reads over and over). */
+const num = recentIpNum;
 
 type Test = true | false | { indeterminate: string };
 
