@@ -220,8 +220,8 @@ function testRule(cr: CompiledRule, br: Branch, ctx: TraverseContext, env: WalkE
       continue;
     }
     const { k, r } = split[next]!;
-    const what = describeCondition(cr, k, ctx.family);
     if ("indeterminate" in r) {
+      const what = describeCondition(cr, k, ctx.family);
       // The same condition met again in one history (a chain entered twice) keeps its answer.
       const condition = `${table} ${chain} #${cr.index + 1} ${k} ${hook} ${b.pkt.mark}`;
       const known = b.given.find((l) => l.condition === condition);
@@ -233,16 +233,31 @@ function testRule(cr: CompiledRule, br: Branch, ctx: TraverseContext, env: WalkE
       queue.push({ br: alternative(b, { condition, holds: true, text: `${what}: assumed to match (${r.indeterminate})` }), next: next + 1 });
       no.push({ br: alternative(b, { condition, holds: false, text: `${what}: assumed not to match (${r.indeterminate})` }), failed: what });
     } else {
-      for (const alt of r.branches) {
+      const what = ctx.verbose ? describeCondition(cr, k, ctx.family) : "";
+      const last = lastPossible(r.branches);
+      for (let a = 0; a <= last; a++) {
+        const alt = r.branches[a]!;
         if (alt.probability <= 0) continue;
-        const nb = fork(b, alt.probability);
+        // The history forked here goes on only as its children: the last one takes it over
+        // (its chance scaled as a fork's would be) instead of copying it once more.
+        let nb: Branch;
+        if (a === last) {
+          nb = b;
+          nb.probability = b.probability * alt.probability;
+        } else nb = fork(b, alt.probability);
         nb.randomChoice = alt.label;
         if (alt.matched) queue.push({ br: nb, next: next + 1 });
-        else no.push({ br: nb, failed: `${what} (${alt.label})` });
+        else no.push({ br: nb, failed: ctx.verbose ? `${what} (${alt.label})` : "" });
       }
     }
   }
   return { kind: "split", yes, no };
+}
+
+/** The position of the last random alternative that can happen (-1: none). */
+function lastPossible(branches: ReadonlyArray<{ probability: number }>): number {
+  for (let a = branches.length - 1; a >= 0; a--) if (branches[a]!.probability > 0) return a;
+  return -1;
 }
 
 const NONE: readonly number[] = [];
