@@ -598,6 +598,8 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
   function walk(c: Cursor): void {
     for (;;) {
       if (forks.parks(c, !c.matched)) return;
+      // Read once per rule: a long chain's list is a lazy one, where every read is a proxy trap.
+      const rules = c.chain.rules;
       let ruleIndex: number;
       if (c.matched) ruleIndex = c.at;
       else {
@@ -607,14 +609,14 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
         }
         if (c.cand) {
           while (c.ci! < c.cand.length && c.cand[c.ci!]! < c.at) c.ci!++;
-          ruleIndex = c.ci! < c.cand.length ? c.cand[c.ci!]! : c.chain.rules.length;
+          ruleIndex = c.ci! < c.cand.length ? c.cand[c.ci!]! : rules.length;
         } else ruleIndex = c.at;
       }
-      if (ruleIndex >= c.chain.rules.length) {
+      if (ruleIndex >= rules.length) {
         if (!chainEnd(c)) return;
         continue;
       }
-      const cr = c.chain.rules[ruleIndex]!;
+      const cr = rules[ruleIndex]!;
       if (!c.matched) {
         const r = testRule(cr, c.br, ctx, env, c.chain.name);
         if (r.kind === "no") {
