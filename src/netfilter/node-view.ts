@@ -140,8 +140,17 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     return `ip rule not given: the kernel's default rules (local, main, default) assumed, though routes in table ${fib.unusedTables.join(", ")} suggest rules that choose them (give \`ip -j rule\`)`;
   };
 
+  /** What `chosen` says of an answer that names only its route (no rules given): the same words for every packet routed by it. */
+  const routeWords = new WeakMap<FactRoute, { table: string | undefined; text: string }>();
   const chosen = (a: FibAnswer, family: Family): string | undefined => {
     if (a.kind === "indeterminate") return undefined;
+    if (a.route && !(a.rule && fib.rulesGiven(family))) {
+      const known = routeWords.get(a.route);
+      if (known && known.table === a.table) return known.text;
+      const text = `table ${a.table}: ${routeText(a.route)}`;
+      routeWords.set(a.route, { table: a.table, text });
+      return text;
+    }
     const parts: string[] = [];
     if (a.rule && fib.rulesGiven(family)) parts.push(`rule ${ruleText(a.rule)}`);
     if (a.kind === "route") parts.push(`table ${a.table}: ${routeText(a.route)}`);
@@ -152,8 +161,10 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
   const notes = (d: RouteDecision, a: FibAnswer | undefined, extra: Array<string | undefined>, family: Family): RouteDecision => {
     const by = a ? chosen(a, family) : undefined;
     if (by) d.chosenBy = by;
-    const list = extra.filter((x): x is string => x !== undefined);
-    if (list.length) d.assumptions = [...(d.assumptions ?? []), ...list];
+    // (Every routed packet comes here: no list is made when nothing is added.)
+    let list: string[] | undefined;
+    for (const x of extra) if (x !== undefined) (list ??= d.assumptions ? [...d.assumptions] : []).push(x);
+    if (list) d.assumptions = list;
     return d;
   };
 

@@ -681,8 +681,27 @@ function newBranch(spec: PacketSpec, src: string, ctx: PathContext): Branch {
   return br;
 }
 
+/**
+ * The status bits in the order Array.prototype.sort gives them (code unit order), put in place
+ * one by one: a handful of names, for every outcome of every packet, where sort's own work
+ * list cost more than the ordering.
+ */
+export function sortedStatus(status: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const s of status) {
+    let i = out.length;
+    out.push(s);
+    while (i > 0 && out[i - 1]! > s) {
+      out[i] = out[i - 1]!;
+      i--;
+    }
+    out[i] = s;
+  }
+  return out;
+}
+
 function conntrackSummary(ct: ConntrackState): ConntrackSummary {
-  const s: ConntrackSummary = { orig: { ...ct.orig }, reply: { ...ct.reply }, status: [...ct.status].sort() };
+  const s: ConntrackSummary = { orig: { ...ct.orig }, reply: { ...ct.reply }, status: sortedStatus(ct.status) };
   if (ct.mark !== 0) s.mark = ct.mark;
   if (ct.zone !== 0) s.zone = ct.zone;
   if (ct.helper !== undefined) s.helper = ct.helper;
