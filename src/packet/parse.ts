@@ -23,15 +23,19 @@ export { parseLogLine };
 export { validatePacket, type PacketParse } from "./checks.js";
 
 /** `1.2.3.4`, `1.2.3.4:80`, `[2001:db8::1]:80`, `2001:db8::1`. */
-function endpoint(s: string): { addr: string; port?: number; family: Family } | string {
+export function endpoint(s: string): { addr: string; port?: number; family: Family } | string {
   let host = s;
   let port: string | undefined;
-  const br = /^\[([^\]]+)\](?::([^:]*))?$/.exec(s);
+  // (Only a text that starts with `[` can be bracketed: the common IPv4 one skips the pattern.)
+  const br = s.charCodeAt(0) === 91 ? /^\[([^\]]+)\](?::([^:]*))?$/.exec(s) : null;
+  const colon = s.indexOf(":");
   if (br) {
     host = br[1]!;
     port = br[2];
-  } else if (s.split(":").length === 2) {
-    [host, port] = s.split(":") as [string, string];
+  } else if (colon >= 0 && s.indexOf(":", colon + 1) < 0) {
+    // Exactly one colon: ADDR:PORT.
+    host = s.slice(0, colon);
+    port = s.slice(colon + 1);
   }
   const f = addressFamily(host);
   if (!f) return `${JSON.stringify(s)} is not an address (expected ADDR or ADDR:PORT, [IPv6]:PORT)`;
@@ -42,6 +46,19 @@ function endpoint(s: string): { addr: string; port?: number; family: Family } | 
     out.port = n;
   }
   return out;
+}
+
+/**
+ * interfaceNameProblem, remembered for the names lately read: a batch names the same few
+ * interfaces on every line. Bounded: a file of a million different names keeps at most 256.
+ */
+const interfaceProblems = new Map<string, string | undefined>();
+function interfaceProblem(name: string): string | undefined {
+  if (interfaceProblems.has(name)) return interfaceProblems.get(name);
+  const bad = interfaceNameProblem(name);
+  if (interfaceProblems.size >= 256) interfaceProblems.clear();
+  interfaceProblems.set(name, bad);
+  return bad;
 }
 
 /** The text form's and JSON's protocol: a name iptables knows, icmpv6/icmp6, or a number 0-255. */
@@ -65,6 +82,27 @@ function parseIcmp(s: string, family: Family): { type: number; code?: number } |
   return icmpTypeByName(s, family) ?? `unknown ICMP type ${JSON.stringify(s)} (expected a name such as echo-request, a number 0-255 or TYPE/CODE)`;
 }
 
+/** Whether the character at `i` is white space as `\s` reads it (ASCII decided without a pattern). */
+function isSpace(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return /\s/.test(text[i]!);
+}
+
+/** The words of `text` (what `/\S+/g` finds) and their 1-based columns, without a match object per word. */
+export function splitWords(text: string, words: string[], cols: number[]): void {
+  let i = 0;
+  const n = text.length;
+  for (;;) {
+    while (i < n && isSpace(text, i)) i++;
+    if (i >= n) return;
+    const start = i;
+    while (i < n && !isSpace(text, i)) i++;
+    words.push(text.slice(start, i));
+    cols.push(start + 1);
+  }
+}
+
 export function parsePacketText(text: string): PacketParse {
   const t = text.trim();
   if (t === "") return { ok: false, error: "empty packet description", col: 1 };
@@ -72,10 +110,7 @@ export function parsePacketText(text: string): PacketParse {
   if (/IN=|SRC=|^PACKET:/.test(t)) return parseLogLine(text);
   const words: string[] = [];
   const cols: number[] = [];
-  for (const m of text.matchAll(/\S+/g)) {
-    words.push(m[0]);
-    cols.push(m.index! + 1);
-  }
+  splitWords(text, words, cols);
   const end = text.trimEnd().length + 1;
   const colOf = (i: number) => cols[i] ?? end;
   const fail = (error: string, i: number): PacketParse => ({ ok: false, error, col: colOf(i) });
@@ -124,7 +159,7 @@ export function parsePacketText(text: string): PacketParse {
         const e = valued("interface", "an interface name");
         if (e) return e;
         if (arg === "local") return fail(`say "local" alone for a locally generated packet; "${w} local" would name an interface`, i + 1);
-        const bad = interfaceNameProblem(arg!);
+        const bad = interfaceProblem(arg!);
         if (bad) return fail(bad, i + 1);
         p.from = arg!;
         at.from = colOf(i);
