@@ -5,17 +5,13 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { DiagnosticSink } from "../../src/model/diagnostics.js";
-import { emptyFacts } from "../../src/facts/model.js";
-import { readFacts } from "../../src/facts/parse.js";
+import { factsFromTexts } from "../../src/facts/parse.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 import { sortedStatus } from "../../src/netfilter/path.js";
 
 function view(json: object) {
-  const facts = emptyFacts();
-  const sink = new DiagnosticSink("node.json");
-  readFacts(JSON.stringify(json), "node.json", facts, sink);
-  expect(sink.items).toEqual([]);
+  const { facts, diagnostics } = factsFromTexts([{ file: "node.json", text: JSON.stringify(json) }]);
+  expect(diagnostics).toEqual([]);
   return nodeViewFromFacts(facts);
 }
 
