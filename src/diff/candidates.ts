@@ -162,6 +162,8 @@ function chainProbes(name: string, rules: readonly Rule[], c: Context): ProbedCh
 type ProbedTable = Map<string, { chain: Chain; probed: ProbedChain; ways: readonly Want[] }>;
 
 function sameWant(x: Want, y: Want): boolean {
+  // One object often: a way in that merges nothing new is the want it came from (merge).
+  if (x === y) return true;
   const kx = Object.keys(x);
   return kx.length === Object.keys(y).length && kx.every((k) => Object.prototype.hasOwnProperty.call(y, k) && x[k as keyof Want] === y[k as keyof Want]);
 }
