@@ -107,7 +107,8 @@ function witnessProbe(w: Witness, p: Probe, c: Context): void {
           if (want !== undefined) p.want[w.field] = want;
         }
         for (const x of portEdges(r.lo, r.hi)) {
-          p.variants.push({ [w.field]: x });
+          // Written out, not `{ [w.field]: x }`: see addressWant.
+          p.variants.push(w.field === "sport" ? { sport: x } : { dport: x });
           c.pool.ports.add(x);
         }
       });
@@ -122,6 +123,7 @@ function witnessProbe(w: Witness, p: Probe, c: Context): void {
 }
 
 const NO_WITNESSES: readonly Witness[] = [];
+const NO_VARIANTS: readonly Want[] = [];
 
 function ruleProbe(rule: Rule, c: Context): Probe {
   const p: Probe = { want: {}, variants: [] };
@@ -160,6 +162,8 @@ function chainProbes(name: string, rules: readonly Rule[], c: Context): ProbedCh
 type ProbedTable = Map<string, { chain: Chain; probed: ProbedChain; ways: readonly Want[] }>;
 
 function sameWant(x: Want, y: Want): boolean {
+  // One object often: a way in that merges nothing new is the want it came from (merge).
+  if (x === y) return true;
   const kx = Object.keys(x);
   return kx.length === Object.keys(y).length && kx.every((k) => Object.prototype.hasOwnProperty.call(y, k) && x[k as keyof Want] === y[k as keyof Want]);
 }
@@ -198,7 +202,7 @@ function tableRequests(t: Table, c: Context, wishes: Wishes, reference: Referenc
     const distinct = distinctWays(ways);
     for (const p of pc.probes) {
       // Boundary variants ride on the first way in only: they probe the rule, not the path.
-      distinct.forEach((e, k) => wishes.add(merge(e, p.want), k === 0 ? p.variants : []));
+      for (let k = 0; k < distinct.length; k++) wishes.add(merge(distinct[k]!, p.want), k === 0 ? p.variants : NO_VARIANTS);
     }
   });
   return out;

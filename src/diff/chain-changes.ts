@@ -205,6 +205,27 @@ export function sameChainRules(ta: Table, a: Chain, tb: Table, b: Chain, byLines
   return (byLines && sameLines(ta, a, tb, b)) || sameRules(a.rules.load(), b.rules.load());
 }
 
+/**
+ * Each rule's dump line (counters aside), rule by rule, when the chain's table was read from a
+ * save dump: a key for finding a rule's twin as good as its JSON (twins are checked with
+ * sameRule either way; a rule written two ways only goes unpaired, as if changed) and a tenth
+ * of its cost, KUBE-SERVICES' 10,000 rules each side. Undefined when the lines are not there,
+ * or are not one per rule.
+ */
+function lineKeys(t: Table, c: Chain, count: number): string[] | undefined {
+  const l = tableLines(t);
+  let i = l?.first.get(c) ?? -1;
+  if (i < 0) return undefined;
+  const { lines } = l!;
+  const text = lines.text.text;
+  const keys: string[] = [];
+  for (; i >= 0 && keys.length <= count; i = lines.nextOf(i)) {
+    const start = bodyStart(text, lines.startOf(i));
+    keys.push(text.substring(start, lineEnd(text, start)));
+  }
+  return keys.length === count ? keys : undefined;
+}
+
 /** A rule as one string, for finding its twin; twins found this way are checked with sameRule. */
 function ruleKey(r: Rule): string {
   return JSON.stringify(r, function (this: unknown, key, value: unknown) {
@@ -242,7 +263,7 @@ function increasingRun(seq: readonly number[]): number[] {
  * sides kept (rules that occur more than once stay unpaired: as if changed). Linear apart from
  * the sort of the pairs.
  */
-export function chainChange(a: readonly Rule[], b: readonly Rule[]): ChainChange {
+export function chainChange(a: readonly Rule[], b: readonly Rule[], keys?: readonly [readonly string[], readonly string[]]): ChainChange {
   let p = 0;
   while (p < a.length && p < b.length && sameRule(a[p]!, b[p]!)) p++;
   if (p === a.length && p === b.length) return "same";
@@ -253,14 +274,17 @@ export function chainChange(a: readonly Rule[], b: readonly Rule[]): ChainChange
   // Too many changes for a prefix and a suffix to cover, and too many for pairing to matter.
   if (Math.abs(ma.length - mb.length) > MAX_CHANGED_RULES) return "opaque";
   const where = new Map<string, { a: number; b: number; na: number; nb: number }>();
-  ma.forEach((r, i) => {
-    const k = ruleKey(r);
+  // A rule's key: its dump line when both chains have theirs (lineKeys), else its JSON.
+  const keyA = (i: number) => (keys ? keys[0][p + i]! : ruleKey(ma[i]!));
+  const keyB = (j: number) => (keys ? keys[1][p + j]! : ruleKey(mb[j]!));
+  ma.forEach((_, i) => {
+    const k = keyA(i);
     const w = where.get(k);
     if (w) w.na++;
     else where.set(k, { a: i, b: -1, na: 1, nb: 0 });
   });
-  mb.forEach((r, j) => {
-    const w = where.get(ruleKey(r));
+  mb.forEach((_, j) => {
+    const w = where.get(keyB(j));
     if (!w) return;
     w.nb++;
     w.b = j;
@@ -333,7 +357,14 @@ export class ChainChanges {
       const b = y?.chain;
       if (!a && !b) c = "same";
       else if (!a || !b || a.builtin !== b.builtin || a.declared !== b.declared || !sameValue(a.policy, b.policy, false)) c = "opaque";
-      else c = sameChainRules(x!.table, a, y!.table, b, this.byLines) ? "same" : chainChange(a.rules.load(), b.rules.load());
+      else if (sameChainRules(x!.table, a, y!.table, b, this.byLines)) c = "same";
+      else {
+        const ra = a.rules.load();
+        const rb = b.rules.load();
+        const ka = this.byLines ? lineKeys(x!.table, a, ra.length) : undefined;
+        const kb = ka && lineKeys(y!.table, b, rb.length);
+        c = chainChange(ra, rb, ka && kb ? [ka, kb] : undefined);
+      }
       known.set(chain, c);
     }
     return c;

@@ -121,12 +121,22 @@ export function addressProbe(m: AddressMatch, key: "src" | "dst", p: Probe, c: C
   const e = netEdges(m, c.family);
   const want = m.negated ? e.outside : e.inside;
   if (want) p.want[key] = want;
-  e.edges.forEach((a, i) => {
+  const edges = e.edges;
+  for (let i = 0; i < edges.length; i++) {
+    const a = edges[i]!;
     // A repeat (a /32's network is its last address) would ask for the packets the first did.
-    if (e.edges.indexOf(a) < i) return;
-    p.variants.push({ [key]: a });
+    if (edges.indexOf(a) < i) continue;
+    p.variants.push(addressWant(key, a));
     c.pool.addrs.add(a);
-  });
+  }
+}
+
+/**
+ * `{ [key]: a }` written out: an object literal with a computed key is built on a slow path,
+ * and every rule's addresses make five of them.
+ */
+export function addressWant(key: "src" | "dst", a: string): Want {
+  return key === "src" ? { src: a } : { dst: a };
 }
 
 export function rangeProbe(r: { negated: boolean; from: string; to: string }, key: "src" | "dst", p: Probe, c: Context): void {
@@ -134,21 +144,40 @@ export function rangeProbe(r: { negated: boolean; from: string; to: string }, ke
   const want = r.negated ? edges[3] ?? edges[2] : r.from;
   if (want) p.want[key] = want;
   for (const a of edges) {
-    p.variants.push({ [key]: a });
+    p.variants.push(addressWant(key, a));
     c.pool.addrs.add(a);
   }
 }
 
 
-/** The rule's own wishes over those inherited from the chain's entry. */
+/**
+ * The rule's own wishes over those inherited from the chain's entry. Made for every rule and
+ * way in (hundreds of thousands for 10,000 services), so when one side adds nothing the other
+ * is returned as it is rather than copied: a want is never changed once made (a probe's is
+ * filled while its rule is read, before anything merges it), so sharing it is as good as a copy.
+ */
 export function merge(outer: Want, inner: Want): Want {
+  let adds = false;
+  let whole = true;
+  for (const k in inner) {
+    if (inner[k as keyof Want] !== undefined) adds = true;
+    else whole = false;
+  }
+  if (!adds) return outer;
+  // A field present as undefined is left out of a merge (and reads differently from absent, see wishKey).
+  if (whole && isEmpty(outer)) return inner;
   const out: Want = { ...outer };
-  // for-in, not Object.entries: made for every rule and way in, and the pairs' arrays were most of its cost.
+  // for-in, not Object.entries: the pairs' arrays were most of its cost.
   for (const k in inner) {
     const v = inner[k as keyof Want];
     if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   }
   return out;
+}
+
+function isEmpty(w: Want): boolean {
+  for (const _ in w) return false;
+  return true;
 }
 
 /** A chain as the search sees it: each rule's probe, and the jumps its rules make. */

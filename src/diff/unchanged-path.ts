@@ -232,14 +232,20 @@ class FamilyChanges {
     this.loopsNew = newNode.rules(f).loops;
   }
 
+  /** Whether the chain is part of a jump loop on one side only (most dumps have no loop: no key is made then). */
+  private loopOnOneSide(table: string, chain: string): boolean {
+    if (this.loopsOld.size === 0 && this.loopsNew.size === 0) return false;
+    const loop = `${table}/${chain}`;
+    return this.loopsOld.has(loop) !== this.loopsNew.has(loop);
+  }
+
   /** The chain's change, `opaque` too when it is part of a jump loop on one side only (compile.ts keys loops by table/chain). */
   at(table: string, chain: string): "same" | "opaque" | ChangedRules {
     let known = this.known.get(table);
     if (!known) this.known.set(table, (known = new Map()));
     let c = known.get(chain);
     if (c === undefined) {
-      const loop = `${table}/${chain}`;
-      const change: ChainChange = this.loopsOld.has(loop) !== this.loopsNew.has(loop) ? "opaque" : this.changes.at(table, chain);
+      const change: ChainChange = this.loopOnOneSide(table, chain) ? "opaque" : this.changes.at(table, chain);
       c = typeof change === "string" ? change : new ChangedRules([...change.old, ...change.new], this.f);
       known.set(chain, c);
     }
