@@ -276,11 +276,19 @@ class BaseChainWalk {
         case "choose": {
           const children: Cursor[] = [];
           // A loop, not forEach: no closure per fork (every kube-proxy service's endpoint choice is one).
-          for (let i = 0; i < r.choices.length; i++) {
+          const last = r.choices.length - 1;
+          for (let i = 0; i <= last; i++) {
             const ch = r.choices[i]!;
-            const nb = child(br, ch.probability !== undefined
-              ? fork(br, ch.probability)
-              : alternative(br, { condition: `${this.place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} =${i}`, holds: true, text: ch.label }));
+            let side: Branch;
+            if (ch.probability === undefined) side = alternative(br, { condition: `${this.place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} =${i}`, holds: true, text: ch.label });
+            else if (i < last) side = fork(br, ch.probability);
+            else {
+              // The history forked here goes on only as its children: the last one takes it over
+              // (its chance scaled as a fork's would be) instead of copying it once more.
+              side = br;
+              br.probability *= ch.probability;
+            }
+            const nb = child(br, side);
             if (ch.probability !== undefined) nb.randomChoice = ch.label;
             const bindings: Binding = { expr: r.expr, val: ch.val, next: c.bindings };
             children.push(cursorOf(nb, c.chain, c.at, k, c.calls.slice(), bindings, prior));
