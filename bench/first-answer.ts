@@ -2,11 +2,12 @@
  * `npm run bench -- first-answer`: how long a user waits, whole process, on the 10k-service
  * kube-proxy dump, beside `iptables-restore --test` of the same dump in the same run: CLI
  * start-up (an empty dump), `parse --summary`, the first `why-dropped` (parse and evaluate),
- * and a further `why-dropped` and `parse --summary` with a warm `--cache`. The commands run in
+ * a further `why-dropped` and `parse --summary` with a warm `--cache`, and a further
+ * `why-dropped` sent to a running `netfate serve` (NETFATE_SERVER). The commands run in
  * turn, round after round, so that the machine's load moves them alike; medians (and minimums)
  * of the rounds, and each median as a ratio to restore's.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,13 +19,14 @@ interface Command {
   cmd: string;
   args: string[];
   stdin?: string;
+  env?: NodeJS.ProcessEnv;
   /** Exit codes that mean it ran as it should. */
   ok: number[];
 }
 
 function time(c: Command): number | undefined {
   const t0 = performance.now();
-  const r = spawnSync(c.cmd, c.args, { input: c.stdin ? readFileSync(c.stdin) : undefined, stdio: [c.stdin ? "pipe" : "ignore", "ignore", "ignore"], maxBuffer: 1 << 28 });
+  const r = spawnSync(c.cmd, c.args, { input: c.stdin ? readFileSync(c.stdin) : undefined, stdio: [c.stdin ? "pipe" : "ignore", "ignore", "ignore"], maxBuffer: 1 << 28, ...(c.env ? { env: c.env } : {}) });
   const ms = performance.now() - t0;
   return r.status !== null && c.ok.includes(r.status) ? ms : undefined;
 }
@@ -34,10 +36,19 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-export function firstAnswerBench(out: string, cli: string, dump: string, row: Row, rounds = 7): void {
+export async function firstAnswerBench(out: string, cli: string, dump: string, row: Row, rounds = 7): Promise<void> {
   const empty = join(out, "empty.save");
   if (!existsSync(empty)) writeFileSync(empty, "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n");
   const cache = mkdtempSync(join(tmpdir(), "netfate-bench-cache-"));
+  // A server for the further answers sent to it: started once, asked in every round.
+  const socket = join(cache, "serve.sock");
+  const server = spawn(process.execPath, [cli, "serve", "--socket", socket], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NETFATE_SERVER: "" } });
+  await new Promise<void>((ok) => {
+    server.stderr!.on("data", (b: Buffer) => {
+      if (b.toString().includes("answering at")) ok();
+    });
+    server.once("exit", () => ok());
+  });
   const node = process.execPath;
   const packet = "tcp 192.168.0.50:40000 -> 10.96.0.10:80 in eth0";
   const facts = ["--iface", "eth0=192.168.0.11/24", "--iface", "cni0=10.244.0.1/16"];
@@ -49,6 +60,8 @@ export function firstAnswerBench(out: string, cli: string, dump: string, row: Ro
     { name: "why-dropped, first answer", cmd: node, args: [cli, "why-dropped", "-q", "--rules", dump, ...facts, packet], ok: answered },
     { name: "why-dropped, warm --cache", cmd: node, args: [cli, "why-dropped", "-q", "--cache", cache, "--rules", dump, ...facts, packet], ok: answered },
     { name: "parse --summary, warm --cache", cmd: node, args: [cli, "parse", "--summary", "--quiet", "--cache", cache, dump], ok: [0] },
+    { name: "why-dropped, through netfate serve", cmd: node, args: [cli, "why-dropped", "-q", "--rules", dump, ...facts, packet], env: { ...process.env, NETFATE_SERVER: socket }, ok: answered },
+    { name: "Node itself (node -e 0)", cmd: node, args: ["-e", "0"], ok: [0] },
   ];
   // Its own namespace: another bench run on the machine adds and deletes its own.
   const ns = `netfate-bench-first-${process.pid}`;
@@ -79,6 +92,7 @@ export function firstAnswerBench(out: string, cli: string, dump: string, row: Ro
     });
     console.log(`(${rounds} rounds, the commands in turn; the goal is at most 0.5× restore for the first answer and for parse)\n`);
   } finally {
+    server.kill("SIGTERM");
     if (root) spawnSync("ip", ["netns", "del", ns]);
     rmSync(cache, { recursive: true, force: true });
   }

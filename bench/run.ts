@@ -76,7 +76,7 @@ function row(cells: (string | number)[]): string {
 
 const node = benchNode;
 
-function main(): void {
+async function main(): Promise<void> {
   console.log("netfate benchmarks\n");
   // `npm run bench -- cluster`: the cluster part alone.
   if (process.argv[2] === "cluster") return clusterBench(out, join(root, "dist", "bench"), row);
@@ -154,11 +154,11 @@ function main(): void {
 
   console.log();
   batchBench(out, cli, f, row);
-  firstAnswerBench(out, cli, f, row);
+  await firstAnswerBench(out, cli, f, row);
   console.log();
   nftBench(out, cli, node, measure, row);
   clusterBench(out, join(root, "dist", "bench"), row);
   diffBench(out, cli, measure, row, iptablesRestoreTest);
 }
 
-main();
+await main();

@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   collect: async () => (await import("./commands/collect.js")).runCollect,
   diff: async () => (await import("./commands/diff.js")).runDiff,
   explore: async () => (await import("./commands/explore.js")).runExplore,
+  serve: async () => (await import("./serve/server.js")).runServe,
 };
 
 const USAGE = `usage: netfate COMMAND [options]
@@ -26,6 +27,7 @@ Commands:
   diff OLD NEW [inputs]         packets whose fate differs between two dumps (exit 1 when any does)
   explore [inputs] [PACKET]     an offline HTML page: trace more packets, search rules, open chains
   collect DIR                   on a node: gather everything netfate reads into DIR (use it with --bundle DIR)
+  serve                         stay running with the nodes read: commands sent with NETFATE_SERVER=SOCKET answer in milliseconds
 
 Inputs: --rules FILE (repeatable), --ipsets FILE, --node FILE, --bundle DIR, --iface NAME=CIDR
 Run "netfate COMMAND --help" for a command's options.

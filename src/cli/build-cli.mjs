@@ -45,6 +45,7 @@ const NOTICE = `/* netfate (Apache-2.0). Bundled with: ${Object.values(BUNDLED).
 const WORKERS = [
   { dir: "commands", name: "batch-worker" },
   { dir: "commands", name: "diff-helper" },
+  { dir: "serve", name: "serve-worker" },
 ];
 
 /** Replaced by the build's identity once every output is known (the same length, so the maps still fit). */

@@ -13,6 +13,7 @@ import type { CommandIO } from "./io.js";
 import { FileCache } from "./cache.js";
 import type { InputCache } from "../inputs.js";
 import { withReadingInlining } from "./parse-inlining.js";
+import { residentInputs } from "./resident-inputs.js";
 
 export const MAX_INPUT_FLAG: FlagSpec = {
   name: "max-input-size", value: true,
@@ -71,7 +72,10 @@ export class InputReader {
     if (file === "-") return this.io.readStdin(this.limit);
     const read = () => readRegularFile(file, { limit: this.limit, directoryHint: "use --bundle for a collect directory" });
     // A file the cache knows by its identity is read without being hashed (cli/cache-identity.ts).
-    return this.cached(file, this.cache instanceof FileCache ? () => (this.cache as FileCache).readFile(file, this.limit, read) : read);
+    const disk = this.cache instanceof FileCache ? () => (this.cache as FileCache).readFile(file, this.limit, read) : read;
+    // A long-lived process (netfate serve) keeps what it read while the file is unchanged.
+    const resident = residentInputs();
+    return this.cached(file, resident ? () => resident.readFile(file, this.limit, disk) : disk);
   }
 
   /** A collect bundle's texts, read once. */
@@ -112,8 +116,8 @@ export interface InputTexts {
 /** The cache --cache DIR (else NETFATE_CACHE) names, if any; what goes wrong with it is said on stderr. */
 export function cacheOf(args: ParsedArgs, io: CommandIO): InputCache | undefined {
   const dir = flagValue(args, "cache") ?? process.env.NETFATE_CACHE;
-  if (dir === undefined || dir === "") return undefined;
-  return new FileCache(dir, (m) => io.err(`netfate: note: ${m}\n`));
+  const disk = dir === undefined || dir === "" ? undefined : new FileCache(dir, (m) => io.err(`netfate: note: ${m}\n`));
+  return residentInputs()?.over(disk) ?? disk;
 }
 
 /** Where the rules come from when not from the --rules and --bundle flags (diff's OLD and NEW). */

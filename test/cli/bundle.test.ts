@@ -40,7 +40,7 @@ describe("the bundle answers as the unbundled CLI", () => {
   afterAll(() => rmSync(cache, { recursive: true, force: true }));
 
   it("carries every worker thread's entry where the commands look for it", () => {
-    for (const name of ["batch-worker", "diff-helper"]) expect(existsSync(join(dist, "chunks", `${name}.mjs`)), name).toBe(true);
+    for (const name of ["batch-worker", "diff-helper", "serve-worker"]) expect(existsSync(join(dist, "chunks", `${name}.mjs`)), name).toBe(true);
   });
 
   it("batch --jobs 2 starts its worker threads from the bundle", () => {

@@ -4,7 +4,8 @@
  * dump finds; and a warm answer (the dump read back from its entry, its chains and rules made
  * when read) is the cold answer, word for word, on the samples, the corpus, kube-proxy dumps of
  * the 10k dump's shape, and random long chains whose lines give none, one or several rules.
- * The dump as first parsed, with the facts attached while it was stored, answers the same too.
+ * The dump as first parsed, with the facts attached while it was stored, answers the same too,
+ * and so does the dump as `netfate serve` keeps it (cli/resident-inputs.ts attaches the facts).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
@@ -17,6 +18,7 @@ import type { PacketSpec } from "../../src/model/packet.js";
 import { chainIndex, compileRulesets, tableFacts, type CompiledRuleset } from "../../src/netfilter/compile.js";
 import { knownChainFacts, knownTable } from "../../src/netfilter/compile-facts.js";
 import { LONG_CHAIN } from "../../src/cli/cache-long-chains.js";
+import { attachCompileFacts } from "../../src/cli/resident-inputs.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import { nodeFromInputs } from "../../src/assemble.js";
 import { evaluationJson } from "../../src/explain/json.js";
@@ -27,13 +29,18 @@ import { simpleNode } from "../support/simple-node.js";
 
 const root = resolve(import.meta.dirname, "../..");
 
-/** The dump read three ways: parsed alone (cold), parsed and stored (facts attached while storing), and read back from what was stored (warm). */
-function threeWays(text: string, file: string): { cold: InputResult; stored: InputResult; warm: InputResult } | undefined {
+/**
+ * The dump read four ways: parsed alone (cold), parsed and stored (facts attached while storing),
+ * read back from what was stored (warm), and parsed and kept by a server (resident).
+ */
+function threeWays(text: string, file: string): { cold: InputResult; stored: InputResult; warm: InputResult; resident: InputResult } | undefined {
   const cold = readInput(text, { file });
   const stored = readInput(text, { file });
   const enc = encodeResult(text, stored);
   if (!enc) return undefined;
-  return { cold, stored, warm: decodeResult(enc.body, enc.json, text, file) };
+  const resident = readInput(text, { file });
+  attachCompileFacts(resident);
+  return { cold, stored, warm: decodeResult(enc.body, enc.json, text, file), resident };
 }
 
 const families = (r: InputResult): Family[] => [...new Set(rulesetsOf(r.input).map((rs) => rs.family))];
@@ -90,9 +97,11 @@ describe("the facts a cache keeps are what compiling finds", () => {
     const ways = threeWays(readFileSync(join(root, "..", name), "utf8"), name);
     if (!ways) return;
     expectFactsRecomputed(ways.cold, ways.warm, name);
+    expectFactsRecomputed(ways.cold, ways.resident, `${name} resident`);
     for (const fam of families(ways.cold)) {
       expectSameCompiled(rulesetsOf(ways.cold.input), rulesetsOf(ways.warm.input), fam, `${name} warm`);
       expectSameCompiled(rulesetsOf(ways.cold.input), rulesetsOf(ways.stored.input), fam, `${name} stored`);
+      expectSameCompiled(rulesetsOf(ways.cold.input), rulesetsOf(ways.resident.input), fam, `${name} resident`);
     }
   });
 
@@ -102,7 +111,9 @@ describe("the facts a cache keeps are what compiling finds", () => {
     const nat = rulesetsOf(ways.warm.input)[0]!.tables.find((t) => t.name === "nat")!;
     expect(nat.chains.filter((c) => knownChainFacts(c.rules)).map((c) => c.name).sort()).toEqual(["KUBE-NODEPORTS", "KUBE-SERVICES"]);
     expectFactsRecomputed(ways.cold, ways.warm, "kube");
+    expectFactsRecomputed(ways.cold, ways.resident, "kube resident");
     expectSameCompiled(rulesetsOf(ways.cold.input), rulesetsOf(ways.warm.input), "ipv4", "kube warm");
+    expectSameCompiled(rulesetsOf(ways.cold.input), rulesetsOf(ways.resident.input), "ipv4", "kube resident");
   });
 });
 
@@ -120,6 +131,9 @@ function expectSameAnswers(text: string, packets: PacketSpec[], what: string): v
   const want = answers(ways.cold, packets);
   expect(answers(ways.warm, packets), `${what} warm`).toEqual(want);
   expect(answers(ways.stored, packets), `${what} stored`).toEqual(want);
+  expect(answers(ways.resident, packets), `${what} resident`).toEqual(want);
+  // Asked again of the same objects (a server answers many questions from one dump).
+  expect(answers(ways.resident, packets), `${what} resident again`).toEqual(want);
 }
 
 const packet = (from: string, src: string, dst: string, proto: number, dport: number): PacketSpec => ({
