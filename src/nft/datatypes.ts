@@ -13,7 +13,7 @@
 import { protocolName, protocolNumber } from "../extensions/protocols.js";
 import { servicePort } from "../extensions/services.js";
 import { addressFamily, canonicalAddress, inetAton, iptablesIpv6Text, ipToBigInt, ipToNum, ipv4Text } from "../model/address.js";
-import type { NftConst } from "../model/nft.js";
+import type { NftConst, NftExpr, NftOp } from "../model/nft.js";
 
 export type NftValue = number | bigint | string;
 
@@ -526,14 +526,33 @@ export function parseConst(type: string, word: string): NftConst | string {
  */
 export function rangeRefusal(lo: NftConst, hi: NftConst): string | undefined {
   if (lo.type === "ifname" || hi.type === "ifname") return "nft has no ranges of interface names";
-  // A reversed hour or day range is taken: nft holds the hours (days) outside it, `!= 10:00-11:00`.
+  // A reversed hour or day range is taken as a relation's value (asNftLoadsIt), not in a set.
   if (WRAPPING.has(lo.type)) return undefined;
   const a = orderable(lo), b = orderable(hi);
   if (typeof a === "string" || typeof b === "string" || a <= b) return undefined;
-  return "the range has zero or negative size (its low end is above its high end): nft refuses it";
+  return REVERSED_RANGE;
 }
 
+/** What nft says of a range whose low end is above its high end, where it takes none. */
+export const REVERSED_RANGE = "the range has zero or negative size (its low end is above its high end): nft refuses it";
+
 const WRAPPING: ReadonlySet<string> = new Set(["hour", "day"]);
+
+/** A `meta hour`/`meta day` range whose low end is above its high end (`"17:00"-"09:00"`). */
+export function isReversedWrappingRange(e: NftExpr): boolean {
+  return e.kind === "range" && WRAPPING.has(e.lo.type) && orderable(e.lo) > orderable(e.hi);
+}
+
+/**
+ * A relation whose value is a reversed hour or day range, as nft loads it: the range the other
+ * way round and the relation inverted (`meta hour "17:00"-"09:00"` is `meta hour != "09:00"-"17:00"`,
+ * so 17:00 and 09:00 themselves are outside it; `meta day != "Saturday"-"Sunday"` is every day).
+ * nft lists it so; asked of nft 1.0.6 (test/unit/nft-ranges.test.ts). Any other relation as it is.
+ */
+export function asNftLoadsIt(op: NftOp, right: NftExpr): { op: NftOp; right: NftExpr } {
+  if (right.kind !== "range" || (op !== "implicit" && op !== "==" && op !== "!=") || !isReversedWrappingRange(right)) return { op, right };
+  return { op: op === "!=" ? "implicit" : "!=", right: { kind: "range", lo: right.hi, hi: right.lo } };
+}
 
 /** A constant as a number when it is one or an address; other strings as they are. */
 function orderable(c: NftConst): number | bigint | string {

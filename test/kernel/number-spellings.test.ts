@@ -284,6 +284,10 @@ describe.skipIf(why !== undefined)(`number and address spellings, netfate beside
   it.each([
     "ip6 daddr ::2-::1", "ip6 daddr ::1-::2", "ip6 daddr { ::1-::2, 2001:db8::1-2001:db8::ff }", 'meta iifname "eth0"-"eth9"',
     "meta iifname eth0-eth9", 'meta time "2021-01-01"-"2020-01-01"', 'meta time "2020-01-01"-"2021-01-01"',
+    // A reversed hour or day range: the range the other way round and the relation inverted;
+    // in a set, refused.
+    'meta hour "17:00"-"09:00"', 'meta hour != "17:00"-"09:00"', 'meta hour "17:00:30"-"09:00"', 'meta hour "09:00"-"17:00"',
+    'meta day "Friday"-"Monday"', 'meta day != "Saturday"-"Sunday"', 'meta day "Monday"-"Friday"', 'meta hour { "17:00"-"09:00" }',
   ])("nft inet: %s accept", (expr) => {
     expect(netfateNftReads("inet", expr)).toBe(nftReads("inet", expr));
   });

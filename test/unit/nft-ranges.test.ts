@@ -34,4 +34,16 @@ describe("nft ranges nft refuses", () => {
     const rules = p.ruleset.tables[0]!.chains[0]!.rules;
     expect(rules[0]!.stmts[0]).toMatchObject({ kind: "match", right: { kind: "range", lo: { value: "::1" }, hi: { value: "::2" } } });
   });
+
+  it("a reversed hour or day range: as a relation's value, the range the other way round and the relation inverted; as an element, refused", () => {
+    const HOUR = { meta: { key: "hour" } };
+    const flipped = stmtsOf(range(HOUR, "17:00", "09:00"), { accept: null })[0];
+    expect(flipped).toMatchObject({ kind: "match", op: "!=", right: { kind: "range", lo: { value: 9 * 3600 }, hi: { value: 17 * 3600 } } });
+    const inSet = parse(doc(rule([{ match: { op: "==", left: HOUR, right: { set: [{ range: ["17:00", "09:00"] }] } } }, { accept: null }])));
+    expect(inSet.diagnostics.map((d) => d.message)).toEqual([expect.stringContaining("zero or negative size")]);
+    const text = 'table inet t {\n\tchain c {\n\t\tmeta day != "Saturday"-"Sunday" accept\n\t\tmeta hour { "17:00"-"09:00" } accept\n\t}\n}\n';
+    const p = parseNftText(text, "t.nft");
+    expect(p.diagnostics.map((d) => [d.line, d.col, d.message])).toEqual([[4, 15, expect.stringContaining("zero or negative size")]]);
+    expect(p.ruleset.tables[0]!.chains[0]!.rules[0]!.stmts[0]).toMatchObject({ kind: "match", op: "implicit", right: { kind: "range", lo: { value: 0 }, hi: { value: 6 } } });
+  });
 });

@@ -9,7 +9,7 @@
 import type { JsonNode } from "../../facts/located-json.js";
 import type { NftElement, NftExpr, NftMapLookup, NftSetLiteral, NftSetRef, NftVerdict, NftVerdictCode } from "../../model/nft.js";
 import { expressionKindByJsonKey } from "../../extensions/nft/registry.js";
-import { rangeRefusal } from "../datatypes.js";
+import { isReversedWrappingRange, rangeRefusal, REVERSED_RANGE } from "../datatypes.js";
 import { RAW_TYPE } from "../text/values.js";
 import { MAX_EXPR_DEPTH, type NftJsonReader } from "./reader.js";
 import { bitmaskConstOf, constOf, isBitmask, typesOf } from "./values.js";
@@ -217,6 +217,8 @@ export function element(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint
     // `"*"`: the catch-all element (what no other element matches), as the text reader keeps it.
     const key = isCatchAll(val.value) ? CATCH_ALL : readExpr(s, val.value, keyHint, depth + 1, "element");
     if (!key) return undefined;
+    // A reversed hour or day range is taken as a relation's value, never as an element.
+    if (isReversedWrappingRange(key)) return void r.error(val.value, REVERSED_RANGE, "a range nft takes");
     const el: NftElement = { key, span: r.span(n.at) };
     // JSON gives times in whole seconds (nft divides the kernel's milliseconds).
     const timeout = r.int(o, "timeout", "element", 0);
@@ -240,6 +242,7 @@ export function element(s: ExprScope, n: JsonNode, keyHint: Hint, dataHint: Hint
     return el;
   }
   const key = isCatchAll(n) ? CATCH_ALL : readExpr(s, n, keyHint, depth + 1, "element");
+  if (key && isReversedWrappingRange(key)) return void r.error(n, REVERSED_RANGE, "a range nft takes");
   return key && { key, span: r.span(n.at) };
 }
 

@@ -7,7 +7,7 @@
 import type { JsonField, JsonNode } from "../../facts/located-json.js";
 import type { NftExpr, NftLimit, NftLog, NftMangle, NftNat, NftObjectType, NftOp, NftQuota, NftReject, NftSetStmt, NftStmt } from "../../model/nft.js";
 import { element, isVerdictName, mapOf, readExpr, type ExprScope, type Hint } from "./expr.js";
-import { BYTE_UNITS } from "../datatypes.js";
+import { asNftLoadsIt, BYTE_UNITS } from "../datatypes.js";
 import { inBytes } from "./object-props.js";
 import { typesOf } from "./values.js";
 
@@ -92,7 +92,7 @@ function match(s: StmtScope, v: JsonNode): NftStmt | undefined {
   const left = readExpr(s, l, undefined, 1, "match left side");
   if (!left) return undefined;
   const right = readExpr(s, rt, typesOf(left), 1, "match right side");
-  return right && { kind: "match", left, op, right };
+  return right && { kind: "match", left, ...asNftLoadsIt(op, right) };
 }
 
 /** `{"counter": null}` (stateless listing), `{"counter": {"packets", "bytes"}}`, or a named counter. */

@@ -8,7 +8,7 @@ import type {
   NftExpr, NftLimit, NftLog, NftMatch, NftNat, NftOp, NftOtherStmt, NftQueue, NftQuota, NftReject, NftRule, NftSetStmt, NftStmt,
 } from "../../model/nft.js";
 import { boundChainRules } from "../side-facts.js";
-import { BYTE_UNITS, parseDuration } from "../datatypes.js";
+import { asNftLoadsIt, BYTE_UNITS, parseDuration } from "../datatypes.js";
 import { expressionKindByKeyword } from "../../extensions/nft/registry.js";
 import { wordTable } from "../../extensions/nft/types.js";
 import { expressionType, printNftExpr } from "../print/expr.js";
@@ -193,7 +193,7 @@ export class StatementReader extends ValueReader {
       if (mask === undefined) return undefined;
       return { kind: "match", left: { kind: "binop", op: "&", left, right: mask }, op: op === "implicit" ? "==" : op, right };
     }
-    const m: NftMatch = { kind: "match", left, op, right };
+    const m: NftMatch = { kind: "match", left, ...asNftLoadsIt(op, right) };
     return m;
   }
 

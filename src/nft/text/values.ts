@@ -6,7 +6,7 @@
  * three-part concatenation.
  */
 import type { NftConst, NftElement, NftExpr, NftSetLiteral, NftVerdict } from "../../model/nft.js";
-import { datatype, isBitmaskType, parseConst, parseDuration, rangeRefusal } from "../datatypes.js";
+import { datatype, isBitmaskType, isReversedWrappingRange, parseConst, parseDuration, rangeRefusal, REVERSED_RANGE } from "../datatypes.js";
 import { expressionType } from "../print/expr.js";
 import { expressionKindAt } from "../../extensions/nft/registry.js";
 import { wordTable } from "../../extensions/nft/types.js";
@@ -308,6 +308,11 @@ export class ValueReader {
     // `*`: the catch-all element, matching what no other element matches.
     const key: NftExpr | undefined = c.is("*") ? (c.next(), { kind: "const", type: RAW_TYPE, value: "*" }) : this.readKey(keyTypes, false);
     if (key === undefined) return undefined;
+    // A reversed hour or day range is taken as a relation's value, never as an element.
+    if (isReversedWrappingRange(key)) {
+      c.sink.error(c.span(start), REVERSED_RANGE, "a range nft takes");
+      return undefined;
+    }
     const el: NftElement = { key, span: c.span(start) };
     for (;;) {
       if (c.is("timeout") || c.is("expires")) {
