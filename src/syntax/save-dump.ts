@@ -15,6 +15,7 @@ import { withoutBom } from "./bom.js";
 import type { SpanMover } from "./extract.js";
 import { counters, readAgain, TableBuilder, ZERO_COUNTERS, type DumpText } from "./table-builder.js";
 import { fastAppend, fastDeclaration } from "./fast-append.js";
+import { warmUpBefore } from "./warm-up.js";
 
 export interface SaveParseOptions {
   family?: Family;
@@ -31,6 +32,10 @@ export interface SaveParseOptions {
 }
 
 export function parseSaveDump(input: string, sink: DiagnosticSink, opts: SaveParseOptions = {}): Ruleset {
+  // Only a read that takes the fast path (IPv4, rules deferred) is warmed up for it.
+  if ((opts.family ?? "ipv4") === "ipv4" && opts.deferRules !== false) {
+    warmUpBefore(input, (sample) => new RestoreInterpreter(sample, new DiagnosticSink("<warm-up>", false), {}).run());
+  }
   return new RestoreInterpreter(withoutBom(input), sink, opts).run();
 }
 
