@@ -23,7 +23,7 @@ import { boundMatch, boundTarget } from "../extensions/registry.js";
 import type { Witness, WitnessFields } from "../extensions/types.js";
 import { choosePackets, nodeAddrs, Wishes } from "./wish-packets.js";
 import {
-  addressProbe, chainEntries, concreteIface, isAddressMatch, MEMBERS_PER_SET, merge, portEdges, portWant,
+  addressProbe, ChainEntries, concreteIface, isAddressMatch, MEMBERS_PER_SET, merge, portEdges, portWant,
   rangeProbe, toBig, type Context, type ProbedChain, type Probe, type Want,
 } from "./probes.js";
 
@@ -164,14 +164,33 @@ type ProbedTable = Map<string, { chain: Chain; probed: ProbedChain; ways: readon
 function sameWant(x: Want, y: Want): boolean {
   // One object often: a way in that merges nothing new is the want it came from (merge).
   if (x === y) return true;
-  const kx = Object.keys(x);
-  return kx.length === Object.keys(y).length && kx.every((k) => Object.prototype.hasOwnProperty.call(y, k) && x[k as keyof Want] === y[k as keyof Want]);
+  // for-in, not Object.keys: the key arrays were most of the cost (every chain's ways, both sides).
+  let n = 0;
+  for (const k in x) {
+    if (!Object.prototype.hasOwnProperty.call(y, k) || x[k as keyof Want] !== y[k as keyof Want]) return false;
+    n++;
+  }
+  for (const _ in y) n--;
+  return n === 0;
 }
 
-const sameWants = (a: readonly Want[], b: readonly Want[]) => a.length === b.length && a.every((x, i) => sameWant(x, b[i]!));
+function sameWants(a: readonly Want[], b: readonly Want[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!sameWant(a[i]!, b[i]!)) return false;
+  return true;
+}
 
 /** The ways in without repeats (a chain jumped to from both PREROUTING and OUTPUT): a repeat asks for the packets the first did. */
-const distinctWays = (ways: readonly Want[]) => ways.filter((w, i) => !ways.slice(0, i).some((x) => sameWant(x, w)));
+function distinctWays(ways: readonly Want[]): readonly Want[] {
+  if (ways.length < 2) return ways;
+  const out: Want[] = [];
+  for (let i = 0; i < ways.length; i++) {
+    let repeat = false;
+    for (let j = 0; j < i && !repeat; j++) repeat = sameWant(ways[j]!, ways[i]!);
+    if (!repeat) out.push(ways[i]!);
+  }
+  return out;
+}
 
 /** The same table of the first side, and what the search read of it. */
 interface Reference {
@@ -181,23 +200,26 @@ interface Reference {
 
 /**
  * Asks for the packets of every rule of a table, through the jumps that reach each chain
- * (chainEntries). `reference`: the same table of the other dump, read already. A chain with
+ * (ChainEntries). `reference`: the same table of the other dump, read already. A chain with
  * the same rules there has the same probes (a probe is made from its rule alone), and when its
  * ways in are the same too, every packet it would ask for has been asked for: an upgrade that
  * changes a few services of 10,000 costs the search those few, and the rules of the chains it
- * left alike are not even bound (sameChainRules reads their dump lines).
+ * left alike are not even bound (sameChainRules reads their dump lines). `keep`: what was read
+ * is returned, for another side's table to be read against.
  */
-function tableRequests(t: Table, c: Context, wishes: Wishes, reference: Reference | undefined, byLines: boolean): ProbedTable {
-  const probed = t.chains.map((ch) => {
-    const ref = reference?.probed.get(ch.name);
+function tableRequests(t: Table, c: Context, wishes: Wishes, reference: Reference | undefined, byLines: boolean, keep: boolean): ProbedTable | undefined {
+  const refs = t.chains.map((ch) => reference?.probed.get(ch.name));
+  const probed = t.chains.map((ch, i) => {
+    const ref = refs[i];
     return ref && sameChainRules(reference!.table, ref.chain, t, ch, byLines) ? ref.probed : chainProbes(ch.name, ch.rules.load(), c);
   });
-  const entry = chainEntries(probed);
-  const out: ProbedTable = new Map();
+  const entries = new ChainEntries(probed);
+  // What was read is kept only when another side's table will be read against it.
+  const out: ProbedTable | undefined = keep ? new Map() : undefined;
   probed.forEach((pc, i) => {
-    const ways = entry(pc.name);
-    out.set(pc.name, { chain: t.chains[i]!, probed: pc, ways });
-    const ref = reference?.probed.get(pc.name);
+    const ways = entries.at(i);
+    out?.set(pc.name, { chain: t.chains[i]!, probed: pc, ways });
+    const ref = refs[i];
     if (ref?.probed === pc && sameWants(ref.ways, ways)) return;
     const distinct = distinctWays(ways);
     for (const p of pc.probes) {
@@ -292,8 +314,8 @@ export function candidatePackets(sides: ReadonlyArray<readonly Ruleset[]>, o: Ca
         for (const t of rs.tables) {
           const ref = refs.get(t);
           const refRead = ref && read.get(ref);
-          const probed = tableRequests(t, ctx, w, refRead ? { table: ref, probed: refRead } : undefined, byLines);
-          if (s === 0) read.set(t, probed);
+          const probed = tableRequests(t, ctx, w, refRead ? { table: ref, probed: refRead } : undefined, byLines, s === 0);
+          if (probed) read.set(t, probed);
         }
       }
     });

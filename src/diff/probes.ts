@@ -188,63 +188,110 @@ export interface ProbedChain {
   jumps: Array<{ rule: number; chain: string; want?: Want }>;
 }
 
+/** The want of a jump that asks nothing beyond its rule: shared, as a want is never changed once made (see merge). */
+const NOTHING: Want = {};
+
+/** A jump into a chain, as the search follows it back: the chain it is in, and what it asks. */
+interface Caller {
+  chain: number;
+  want: Want;
+}
+
 /**
  * The ways into every chain: the rules that jump there, each merged with the ways into its own
  * chain. Each chain keeps at most ENTRIES_PER_CHAIN ways in, worked out once: a KUBE-SEP chain
  * is reached both as a ClusterIP and as a NodePort, and the cost stays linear. The ways in are
  * worked out with an explicit stack, callers first: a chain 10,000 jumps deep needs no deep
  * recursion. A chain reached only through itself (a loop) is entered with no conditions.
+ *
+ * Chains are numbered by name once (a name only jumped to gets a number too) and followed by
+ * number: a table of 10,000 services has 40,000 chains, and a lookup by name at every step
+ * was a good part of this walk's time. Which ways a chain in a loop gets depends on the
+ * chain asked first (its loop's other chains are open then), as it always did: ask in the
+ * chains' order for the same answers.
  */
-export function chainEntries(chains: readonly ProbedChain[]): (chain: string) => Want[] {
-  const into = new Map<string, Array<{ chain: string; want: Want }>>();
-  for (const ch of chains) {
-    for (const j of ch.jumps) {
-      const list = into.get(j.chain) ?? [];
-      if (list.length < ENTRIES_PER_CHAIN) list.push({ chain: ch.name, want: merge(ch.probes[j.rule]?.want ?? {}, j.want ?? {}) });
-      into.set(j.chain, list);
-    }
+export class ChainEntries {
+  private readonly ids = new Map<string, number>();
+  /** By chain number: the jumps into it, at most ENTRIES_PER_CHAIN. */
+  private readonly callers: Caller[][] = [];
+  /** By chain number: its ways in, once worked out. */
+  private readonly ways: Array<Want[] | undefined> = [];
+  private readonly open: boolean[] = [];
+  /** The number of each chain of the list, by its place. */
+  private readonly placed: number[];
+
+  constructor(chains: readonly ProbedChain[]) {
+    this.placed = chains.map((ch) => this.id(ch.name));
+    chains.forEach((ch, i) => {
+      const from = this.placed[i]!;
+      for (const j of ch.jumps) {
+        const list = this.callers[this.id(j.chain)]!;
+        if (list.length < ENTRIES_PER_CHAIN) list.push({ chain: from, want: merge(ch.probes[j.rule]?.want ?? NOTHING, j.want ?? NOTHING) });
+      }
+    });
   }
-  const entries = new Map<string, Want[]>();
-  const open = new Set<string>();
-  return (root: string): Want[] => {
+
+  private id(name: string): number {
+    let n = this.ids.get(name);
+    if (n === undefined) {
+      n = this.callers.length;
+      this.ids.set(name, n);
+      this.callers.push([]);
+      this.ways.push(undefined);
+      this.open.push(false);
+    }
+    return n;
+  }
+
+  /** The ways into the chain at place `i` of the list given. */
+  at(i: number): Want[] {
+    return this.worked(this.placed[i]!);
+  }
+
+  private worked(root: number): Want[] {
+    const { callers, ways, open } = this;
     const stack = [root];
     while (stack.length) {
-      const name = stack[stack.length - 1]!;
-      if (entries.has(name)) {
+      const c = stack[stack.length - 1]!;
+      if (ways[c] !== undefined) {
         stack.pop();
         continue;
       }
-      open.add(name);
-      const callers = into.get(name) ?? [];
-      const pending = callers.find((j) => !entries.has(j.chain) && !open.has(j.chain));
-      if (pending) {
-        stack.push(pending.chain);
+      open[c] = true;
+      const into = callers[c]!;
+      let pending = -1;
+      for (let k = 0; k < into.length && pending < 0; k++) {
+        const from = into[k]!.chain;
+        if (ways[from] === undefined && !open[from]) pending = from;
+      }
+      if (pending >= 0) {
+        stack.push(pending);
         continue;
       }
       // The first ENTRIES_PER_CHAIN of every caller's ways in merged with its jump: only those are made.
-      const ways: Want[] = [];
-      for (const j of callers) {
-        for (const e of entries.get(j.chain) ?? []) {
-          if (ways.length === ENTRIES_PER_CHAIN) break;
-          ways.push(merge(e, j.want));
+      const made: Want[] = [];
+      for (const j of into) {
+        for (const e of ways[j.chain] ?? []) {
+          if (made.length === ENTRIES_PER_CHAIN) break;
+          made.push(merge(e, j.want));
         }
       }
-      entries.set(name, ways.length ? ways : [{}]);
-      open.delete(name);
+      ways[c] = made.length ? made : [{}];
+      open[c] = false;
       stack.pop();
     }
-    return entries.get(root)!;
-  };
+    return ways[root]!;
+  }
 }
 
 /**
- * Probes for every rule, each merged with each way into its chain (chainEntries). Boundary
+ * Probes for every rule, each merged with each way into its chain (ChainEntries). Boundary
  * variants ride on the first way in only: they probe the rule, not the path.
  */
 export function probesThroughJumps(chains: readonly ProbedChain[]): Probe[] {
-  const entry = chainEntries(chains);
-  return chains.flatMap((ch) => {
-    const ways = entry(ch.name);
+  const entries = new ChainEntries(chains);
+  return chains.flatMap((ch, i) => {
+    const ways = entries.at(i);
     return ch.probes.flatMap((p) => ways.map((e, k) => ({ want: merge(e, p.want), variants: k === 0 ? p.variants : [] })));
   });
 }

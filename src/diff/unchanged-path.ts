@@ -178,18 +178,6 @@ export function pathHeaders(p: PacketSpec, e: Evaluation): Header[] | undefined 
   });
 }
 
-/** Calls `visit` with every chain the evaluation entered (see above), by table and name, some more than once. */
-export function eachEnteredChain(e: Evaluation, visit: (table: string, chain: string) => boolean): boolean {
-  for (const o of e.outcomes) {
-    for (const s of o.steps) {
-      if (!visit(s.table, s.chain)) return false;
-      const t = s.ruleNode?.target;
-      if (t?.kind === "chain" && !visit(s.table, t.chain)) return false;
-    }
-  }
-  return true;
-}
-
 /** Whether the sides' compiled rules of `family` agree everywhere but in chains (conditions 1 and 2). */
 function sameOutsideChains(a: NodeInputs, b: NodeInputs, oldNode: NetfilterNode, newNode: NetfilterNode, family: Family): boolean {
   if (a.node !== b.node || a.ipvs !== b.ipvs || a.nft?.length || b.nft?.length) return false;
@@ -290,15 +278,25 @@ export class UnchangedPaths {
     if (!headers) return false;
     let lastTable: string | undefined;
     let lastChain: string | undefined;
-    return eachEnteredChain(old, (table, chain) => {
-      // The chain just asked about (a step after a step in it, an outcome after another): the same answer.
-      if (chain === lastChain && table === lastTable) return true;
-      lastTable = table;
-      lastChain = chain;
-      const c = s.at(table, chain);
-      if (c === "same") return true;
-      if (c === "opaque") return false;
-      return headers.every((h) => c.refuse(h));
-    });
+    // Every chain the evaluation entered (see above): each step's chain, and the chain a step jumped
+    // or went to, some more than once. A loop, not a walk with a callback: a closure per packet.
+    for (const o of old.outcomes) {
+      for (const step of o.steps) {
+        const t = step.ruleNode?.target;
+        for (let k = 0; k < 2; k++) {
+          const table = step.table;
+          const chain = k === 0 ? step.chain : t?.kind === "chain" ? t.chain : undefined;
+          // The chain just asked about (a step after a step in it, an outcome after another): the same answer.
+          if (chain === undefined || (chain === lastChain && table === lastTable)) continue;
+          lastTable = table;
+          lastChain = chain;
+          const c = s.at(table, chain);
+          if (c === "same") continue;
+          if (c === "opaque") return false;
+          for (const h of headers) if (!c.refuse(h)) return false;
+        }
+      }
+    }
+    return true;
   }
 }

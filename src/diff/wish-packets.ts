@@ -125,6 +125,7 @@ interface Wish {
 export class Wishes {
   private readonly byKey = new Map<string, Wish>();
   private readonly variants: Array<[Want, readonly Want[]]> = [];
+  private last: Want | undefined;
   /** For madeBy, worked out when first asked. */
   private sports: Set<number> | undefined;
   private readonly byProto = new Map<number, { byDst: Map<string, Array<Wish | [Want, Want]>>; noDst: Array<Wish | [Want, Want]>; defaults: Set<string> }>();
@@ -133,7 +134,9 @@ export class Wishes {
 
   /** A rule's wish and its boundary variants. */
   add(want: Want, variants: readonly Want[]): void {
-    this.put(want, true);
+    // The wish just added, again (a chain's rules that ask nothing of their own each bring its way in): in already.
+    if (want !== this.last) this.put(want, true);
+    this.last = want;
     if (variants.length) this.variants.push([want, variants]);
   }
 
@@ -180,18 +183,17 @@ export class Wishes {
     return false;
   }
 
-  /** Every wish, a variant as its rule's wish and the variant (merged when needed: merge gives the variant's fields where it has them). */
-  private all(visit: (c: Wish | [Want, Want], field: <K extends keyof Want>(k: K) => Want[K], has: (k: keyof Want) => boolean) => void): void {
-    for (const w of this.byKey.values()) visit(w, (k) => w.want[k], (k) => k in w.want);
-    for (const [want, vs] of this.variants) {
-      for (const v of vs) visit([want, v], (k) => (v[k] !== undefined ? v[k] : want[k]), (k) => k in want || v[k] !== undefined);
-    }
-  }
+  /*
+   * Every wish is read below, a variant as its rule's wish and the variant (merged when needed:
+   * merge gives the variant's fields where it has them). Written out in each: a pair of closures
+   * per wish was most of what the random search allocated.
+   */
 
   /** The source ports the wishes' packets carry (expand: the wish's, or 40000). */
   private sourcePorts(): Set<number> {
     const out = new Set<number>();
-    this.all((_, field) => out.add(field("sport") ?? 40000));
+    for (const w of this.byKey.values()) out.add(w.want.sport ?? 40000);
+    for (const [want, vs] of this.variants) for (const v of vs) out.add((v.sport !== undefined ? v.sport : want.sport) ?? 40000);
     return out;
   }
 
@@ -199,17 +201,24 @@ export class Wishes {
   private indexed(proto: number) {
     const byDst = new Map<string, Array<Wish | [Want, Want]>>();
     const noDst: Array<Wish | [Want, Want]> = [];
-    this.all((c, field, has) => {
-      const wp = field("proto");
-      if (wp !== undefined && wp !== proto) return;
-      const dst = field("dst");
-      if (!has("dst")) noDst.push(c);
+    const file = (c: Wish | [Want, Want], has: boolean, dst: string | undefined) => {
+      if (!has) noDst.push(c);
       else if (dst !== undefined) {
         const list = byDst.get(dst);
         if (list) list.push(c);
         else byDst.set(dst, [c]);
       }
-    });
+    };
+    for (const w of this.byKey.values()) {
+      const wp = w.want.proto;
+      if (wp === undefined || wp === proto) file(w, "dst" in w.want, w.want.dst);
+    }
+    for (const [want, vs] of this.variants) {
+      for (const v of vs) {
+        const wp = v.proto !== undefined ? v.proto : want.proto;
+        if (wp === undefined || wp === proto) file([want, v], "dst" in want || v.dst !== undefined, v.dst !== undefined ? v.dst : want.dst);
+      }
+    }
     // The destinations expand fills in for a wish without one.
     const { node, ctx } = this.making;
     const defaults = new Set([OUTSIDE[ctx.family].dst, ...[...node.byIface.values()].map((a) => a.own), ...(node.anyLocal ? [node.anyLocal] : [])]);

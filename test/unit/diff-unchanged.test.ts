@@ -12,6 +12,8 @@ import { DiagnosticSink } from "../../src/model/diagnostics.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
 import { diffRulesets } from "../../src/diff/compare.js";
 import { candidatePackets } from "../../src/diff/candidates.js";
+import { nodeAddrs, Wishes } from "../../src/diff/wish-packets.js";
+import type { Want } from "../../src/diff/probes.js";
 import { chainChange, sameRule, MAX_CHANGED_RULES } from "../../src/diff/chain-changes.js";
 import { ruleRefuses } from "../../src/diff/unchanged-path.js";
 import { ipToNum } from "../../src/model/address.js";
@@ -152,5 +154,30 @@ describe("candidate packets made as far as the cap needs", () => {
     for (const o of [{ max: 100, random: 400, seed: 3 }, { max: 1000, random: 1000, seed: 5, established: true }, { max: 0, random: 50 }]) {
       expect(candidatePackets(sides, { facts, ...o })).toEqual(candidatePackets(sides, { facts, ...o, makeAll: true }));
     }
+  });
+
+  it("take a wish added again at once (the same object) as the wishes made one by one", () => {
+    const making = {
+      ctx: { family: "ipv4" as const, ifaces: ["eth0", "cni0"], sets: new Map(), pool: { addrs: new Set<string>(), ports: new Set<number>(), marks: new Set<number>() } },
+      node: nodeAddrs(factsFromTexts([{ file: "node.json", text: DIFF_NODE }]).facts, "ipv4"),
+    };
+    // Each packet once, with the best tier any wish gives it, in the order of their texts.
+    const packets = (ws: readonly Wishes[]) => {
+      const tier = new Map<string, number>();
+      for (const w of ws) w.each((p, t) => tier.set(JSON.stringify(p), Math.min(t, tier.get(JSON.stringify(p)) ?? t)));
+      return [...tier].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+    };
+    const a: Want = { dst: "10.96.0.1", dport: 443, proto: 6 };
+    const b: Want = { from: "cni0", src: "10.244.0.5" };
+    const c: Want = { dst: "10.96.0.1", dport: 443, proto: 6 };
+    const adds: Array<[Want, Want[]]> = [[a, [{ dport: 444 }]], [a, []], [b, []], [b, [{ src: "10.244.0.6" }]], [a, []], [c, []], [{}, []], [{}, [{ mark: 1 }]]];
+    const together = new Wishes(making);
+    for (const [want, variants] of adds) together.add(want, variants);
+    const alone = adds.map(([want, variants]) => {
+      const w = new Wishes(making);
+      w.add(want, variants);
+      return w;
+    });
+    expect(packets([together])).toEqual(packets(alone));
   });
 });
