@@ -8,7 +8,7 @@ import type { EvalEnv, MatchResult } from "../../model/evaluation.js";
 import type { IpsetView } from "../../model/evaluation.js";
 import type { NftElement, NftExpr, NftLimit, NftMatch, NftNat, NftQuota, NftSetLiteral, NftStmt, NftVerdictCode } from "../../model/nft.js";
 import { bigIntToIp, numText } from "../../model/address.js";
-import { kernelLogLine, natChoice, quotaHasBytes, rateLimitHasTokens } from "../../extensions/nft-effects.js";
+import { kernelLogLine, natChoice, quotaHasBytes, rateLimitHasTokens } from "../../extensions/nft/statements/nat.js";
 import { natBinding } from "../nat.js";
 import type { NatRange } from "../../extensions/nat-range.js";
 import type { NftEnv } from "./expr/env.js";

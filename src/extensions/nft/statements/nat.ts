@@ -5,16 +5,16 @@
  * the address and port a NAT statement picks (nft_nat and xt_nat share nf_nat), and the token
  * buckets and quotas whose state the input cannot show, with the same stated assumptions.
  */
-import type { EvalEnv, MatchResult, TargetEffects, TargetResult } from "../model/evaluation.js";
-import type { NatRange } from "./nat-range.js";
-import { LOG } from "./targets/LOG.js";
-import { DNAT } from "./targets/DNAT.js";
-import { SNAT } from "./targets/SNAT.js";
-import { MASQUERADE } from "./targets/MASQUERADE.js";
-import { REDIRECT } from "./targets/REDIRECT.js";
-import { EXHAUSTED, QUIET_NODE, RATE_STATE } from "./matches/limit.js";
-import { QUIET_QUOTA, QUOTA_STATE, SPENT } from "./matches/quota.js";
-import { underAssumption } from "./util.js";
+import type { EvalEnv, MatchResult, TargetEffects, TargetResult } from "../../../model/evaluation.js";
+import type { NatRange } from "../../nat-range.js";
+import { LOG } from "../../targets/LOG.js";
+import { DNAT } from "../../targets/DNAT.js";
+import { SNAT } from "../../targets/SNAT.js";
+import { MASQUERADE } from "../../targets/MASQUERADE.js";
+import { REDIRECT } from "../../targets/REDIRECT.js";
+import { EXHAUSTED, QUIET_NODE, RATE_STATE } from "../../matches/limit.js";
+import { QUIET_QUOTA, QUOTA_STATE, SPENT } from "../../matches/quota.js";
+import { underAssumption } from "../../util.js";
 
 /** The kernel log line for the packet, with the prefix and level given. */
 export function kernelLogLine(env: EvalEnv, prefix: string | undefined, level: number): string | undefined {
