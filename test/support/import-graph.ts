@@ -327,3 +327,38 @@ export function extensionNamesUsed(module: SourceModule, names: ReadonlySet<stri
   }
   return found.sort((a, b) => a.line - b.line || a.name.localeCompare(b.name));
 }
+
+/**
+ * Where a module tells an AST node's kind apart by one of `kinds`: a string literal compared
+ * (`===`, `!==`) with a `.kind` property (`s.kind === "nat"`), or a `case` of a switch on one.
+ * A plain variable named `kind` is something else (a log line's kind, an object's type).
+ */
+export function nodeKindsTested(module: SourceModule, kinds: ReadonlySet<string>): Array<{ name: string; line: number }> {
+  const sf = module.sourceFile;
+  const found: Array<{ name: string; line: number }> = [];
+  const isLiteral = (n: ts.Node): n is ts.StringLiteral | ts.NoSubstitutionTemplateLiteral =>
+    ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n);
+  const isKind = (n: ts.Expression): boolean => {
+    let e = n;
+    while (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e)) e = e.expression;
+    return (ts.isPropertyAccessExpression(e) && e.name.text === "kind") || (ts.isElementAccessExpression(e) && isLiteral(e.argumentExpression) && e.argumentExpression.text === "kind");
+  };
+  const report = (lit: ts.StringLiteral | ts.NoSubstitutionTemplateLiteral): void => {
+    if (kinds.has(lit.text)) found.push({ name: lit.text, line: sf.getLineAndCharacterOfPosition(lit.getStart(sf)).line + 1 });
+  };
+  const visit = (node: ts.Node): void => {
+    if (ts.isBinaryExpression(node)) {
+      const op = node.operatorToken.kind;
+      if (op === ts.SyntaxKind.EqualsEqualsEqualsToken || op === ts.SyntaxKind.ExclamationEqualsEqualsToken || op === ts.SyntaxKind.EqualsEqualsToken || op === ts.SyntaxKind.ExclamationEqualsToken) {
+        if (isLiteral(node.right) && isKind(node.left)) report(node.right);
+        if (isLiteral(node.left) && isKind(node.right)) report(node.left);
+      }
+    } else if (ts.isCaseClause(node) && isLiteral(node.expression)) {
+      const sw = node.parent.parent;
+      if (ts.isSwitchStatement(sw) && isKind(sw.expression)) report(node.expression);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return found.sort((a, b) => a.line - b.line || a.name.localeCompare(b.name));
+}

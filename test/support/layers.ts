@@ -29,8 +29,8 @@ export const LAYERS: readonly Layer[] = [
   },
   {
     name: "extensions",
-    role: "one file per iptables match and target (registry.ts) and per nft expression kind (nft/registry.ts); knows the model only",
-    paths: [{ path: "src/extensions/", what: "options, binding, both printings and evaluation of each extension; each nft expression kind's text and JSON reading, printing and evaluation" }],
+    role: "one file per iptables match and target (registry.ts), per nft expression kind (nft/registry.ts) and per nft statement kind (nft/statements/registry.ts); knows the model only",
+    paths: [{ path: "src/extensions/", what: "options, binding, both printings and evaluation of each extension; each nft expression and statement kind's text and JSON reading, printing and evaluation" }],
   },
   {
     name: "readers",

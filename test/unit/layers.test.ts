@@ -4,7 +4,12 @@
  *   (b) no import cycle, type-only imports included;
  *   (c) no module outside src/extensions/ names an extension: it neither imports an
  *       extension's file nor switches on an extension's name (what counts as naming one:
- *       `extensionNamesUsed` in test/support/import-graph.ts).
+ *       `extensionNamesUsed` in test/support/import-graph.ts);
+ *   (d) no module outside src/extensions/ names an nft statement kind (issue 15): it reaches
+ *       the kinds' files only through their registry (and their contract, types.ts), and
+ *       tells no statement apart by a kind the registry holds (`s.kind === "nat"`; what
+ *       counts: `nodeKindsTested` in test/support/import-graph.ts). The rule's own structure
+ *       (a relation, a verdict, a verdict map) is the readers', printer's and evaluator's.
  *
  * Today's code breaks these in known places, being reshaped on other branches. Each is in a
  * KNOWN list below with why it happens and which part of the issue removes it. The test
@@ -16,9 +21,10 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cyclicComponents, extensionNamesUsed, readImportGraph, shortestCycleThrough, type ImportGraph } from "../support/import-graph.js";
+import { cyclicComponents, extensionNamesUsed, nodeKindsTested, readImportGraph, shortestCycleThrough, type ImportGraph } from "../support/import-graph.js";
 import { LAYERS, layerOf } from "../support/layers.js";
 import { MATCHES, TARGETS } from "../../src/extensions/registry.js";
+import { STATEMENT_KINDS } from "../../src/extensions/nft/statements/registry.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -38,6 +44,35 @@ const KNOWN_CYCLES: readonly Known[] = [];
 
 /** Extensions named outside src/extensions/, as `module: name` or `module imports extension-file`. */
 const KNOWN_EXTENSION_NAMES: readonly Known[] = [];
+
+/** nft statement kinds named outside src/extensions/, as `module: kind` or `module imports kind-file`. */
+const KNOWN_STATEMENT_KINDS: readonly Known[] = [
+  {
+    entries: ["src/netfilter/nft/run.ts: nat"],
+    why: "a rule's step names the nat statement's kind (DNAT, SNAT...) as its target word",
+    removedBy: "issue 15: the kind's file gives the word a step shows",
+  },
+  {
+    entries: ["src/netfilter/nft/compile.ts: nat", "src/netfilter/nft/compile.ts: objref", "src/netfilter/nft/compile.ts: setop"],
+    why: "compiling a table asks which sets a rule changes and which rules need conntrack",
+    removedBy: "issue 15: each kind's file says what it changes and needs",
+  },
+  {
+    entries: ["src/nft/text/index.ts: nat"],
+    why: "a nat statement's map of a listing gives address and port: known once the table's maps are read",
+    removedBy: "issue 15: the nat kind completes itself once its table's sets are known",
+  },
+  {
+    entries: ["src/nft/json/ruleset-builder.ts: xt"],
+    why: "a table with an xt statement is marked as iptables-nft's",
+    removedBy: "issue 15: the xt kind says what it tells of its table",
+  },
+  {
+    entries: ["src/diff/nft-probes.ts: nat"],
+    why: "the diff's probes aim packets at a dnat statement's address",
+    removedBy: "issue 15: the nat kind gives the addresses it translates to",
+  },
+];
 
 const graph: ImportGraph = readImportGraph(ROOT, ["src", "grammar"]);
 
@@ -114,6 +149,33 @@ describe("the layers", () => {
   });
 });
 
+describe("the nft statement kinds", () => {
+  /** A kind the registry holds; `other` is also an expression's kind, told apart everywhere. */
+  const kinds = new Set(STATEMENT_KINDS.map((k) => k.kind).filter((k) => k !== "other"));
+  const CONTRACT = new Set(["src/extensions/nft/statements/registry.ts", "src/extensions/nft/statements/types.ts"]);
+
+  test("no module outside src/extensions/ names one", () => {
+    const found = new Map<string, string[]>();
+    for (const module of graph.modules.values()) {
+      if (module.path.startsWith("src/extensions/")) continue;
+      for (const { name, line } of nodeKindsTested(module, kinds)) add(found, `${module.path}: ${name}`, `${module.path}:${line} "${name}"`);
+    }
+    for (const e of graph.edges) {
+      if (e.from.startsWith("src/extensions/") || !e.to.startsWith("src/extensions/nft/statements/") || CONTRACT.has(e.to)) continue;
+      add(found, `${e.from} imports ${e.to}`, `${e.from}:${e.line}`);
+    }
+    expect(compare(found, KNOWN_STATEMENT_KINDS), "nft statement kinds named outside src/extensions/").toEqual([]);
+  });
+
+  test("a kind's file imports nothing of the evaluator, the readers or the printer", () => {
+    const found = new Map<string, string[]>();
+    for (const e of graph.edges) {
+      if (e.from.startsWith("src/extensions/nft/statements/") && !/^src\/(model|extensions)\//.test(e.to)) add(found, `${e.from} -> ${e.to}`, `${e.from}:${e.line}`);
+    }
+    expect([...found.keys()]).toEqual([]);
+  });
+});
+
 /** The checks themselves, on small made-up sources: a check that cannot fail proves nothing. */
 describe("the import graph reader", () => {
   const made: string[] = [];
@@ -176,6 +238,23 @@ describe("the import graph reader", () => {
     expect(components).toEqual([["src/a.ts", "src/b.ts", "src/sub/c.ts"], ["src/e.ts"]]);
     expect(shortestCycleThrough(g, components[0]!, "src/a.ts")).toEqual(["src/a.ts", "src/b.ts", "src/sub/c.ts", "src/a.ts"]);
     expect(shortestCycleThrough(g, components[1]!, "src/e.ts")).toEqual(["src/e.ts", "src/e.ts"]);
+  });
+
+  test("tells a node's kind tested from the same word used otherwise", () => {
+    const root = tree({
+      "src/y.ts": [
+        'if (s.kind === "nat") {}', //                        1: tested
+        'switch (st.kind) { case "log": break; }', //         2: tested
+        'if (kind === "log") {}', //                          3: a variable, not a node's kind
+        'if (s.type === "nat") {}', //                        4: another field
+        'const w = "nat";', //                                5: a word
+      ].join("\n"),
+    });
+    const g = readImportGraph(root, ["src"]);
+    expect(nodeKindsTested(g.modules.get("src/y.ts")!, new Set(["nat", "log"]))).toEqual([
+      { name: "nat", line: 1 },
+      { name: "log", line: 2 },
+    ]);
   });
 
   test("tells an extension's name from the same word used otherwise", () => {

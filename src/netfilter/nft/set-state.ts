@@ -6,10 +6,11 @@
  */
 import type { Branch } from "../branch.js";
 import type { NftCompiledTable } from "./compile.js";
+import type { ElementChange } from "../../model/nft-statement-evaluation.js";
 import { valKey, type Val } from "../../model/nft-values.js";
 
 /** An element's state after this traversal's changes: present with its data, or deleted. */
-export type Changed = { present: true; data?: Val } | { present: false };
+export type Changed = ElementChange;
 type Stored = Changed & { digest: string };
 
 function key(table: NftCompiledTable, set: string, v: Val): string {
