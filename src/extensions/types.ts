@@ -138,6 +138,11 @@ export interface MatchExtension<D = unknown> extends ExtensionBase<D> {
    */
   evaluate?(data: D, env: EvalEnv): MatchResult;
   /**
+   * Every packet matches, whatever the data (`-m comment`): a compiled rule leaves it out of
+   * the conditions a walk tests, so it costs nothing per packet.
+   */
+  readonly alwaysMatches?: true;
+  /**
    * The one destination port a packet must have to match, when the data requires one. A long
    * chain files the rule under it so that a packet with another port skips the rule; asked
    * only of rules with a `-p` that is not negated.

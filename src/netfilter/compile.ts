@@ -44,9 +44,14 @@ export interface ChainTarget {
   verdictText?: string;
 }
 
+/** A rule's match; `position`: its place among the rule's matches (what a trace's words and an undecided condition's key name). */
 export type CompiledMatch =
-  | { kind: "extension"; ext: MatchExtension<any>; node: ExtensionMatch }
-  | { kind: "unknown"; reason: string; /** The condition as the rule writes it. */ text: string };
+  | {
+    kind: "extension"; ext: MatchExtension<any>; node: ExtensionMatch; position: number;
+    /** `node.data`, kept here: a rule test reads it without going through the node. */
+    data: unknown;
+  }
+  | { kind: "unknown"; reason: string; /** The condition as the rule writes it. */ text: string; position: number };
 
 export interface CompiledRule {
   /** 0-based position in the chain; the trace prints index + 1. */
@@ -59,6 +64,8 @@ export interface CompiledRule {
   proto?: { number: number; negated: boolean };
   fragment?: { negated: boolean };
   matches: CompiledMatch[];
+  /** The matches a walk tests, in order: `matches` less those every packet matches (`-m comment`). */
+  checks: CompiledMatch[];
   target: CompiledTarget;
 }
 
@@ -167,36 +174,50 @@ function compileIface(i: Rule["inInterface"]): IfaceCheck | undefined {
 }
 
 function compileRule(r: Rule, index: number, family: Family): CompiledRule {
-  const cr: CompiledRule = { index, rule: r, matches: [], target: { kind: "none" } };
-  const src = compileAddr(r.source, family);
-  if (src) cr.src = src;
-  const dst = compileAddr(r.destination, family);
-  if (dst) cr.dst = dst;
-  const ii = compileIface(r.inInterface);
-  if (ii) cr.inIface = ii;
-  const oi = compileIface(r.outInterface);
-  if (oi) cr.outIface = oi;
-  if (r.protocol) cr.proto = { number: r.protocol.number, negated: r.protocol.negated };
-  if (r.fragment) cr.fragment = r.fragment;
-  for (const m of r.matches) {
-    if (m.kind === "match") {
-      const ext = findMatch(m.name, family);
-      cr.matches.push(ext ? { kind: "extension", ext, node: m } : { kind: "unknown", reason: `-m ${m.name} is not known to netfate`, text: `-m ${m.name}` });
-    } else if (m.kind === "generic-match") {
-      cr.matches.push({ kind: "unknown", reason: `-m ${m.name} is not known to netfate`, text: [`-m ${m.name}`, ...m.options.map((o) => [o.negated ? "!" : "", o.flag, ...o.values].filter(Boolean).join(" "))].join(" ") });
-    } else {
-      cr.matches.push({ kind: "unknown", reason: `listing text "${m.text}" could not be read`, text: `"${m.text}"` });
-    }
+  const matches = r.matches.map((m, k) => compileMatch(m, k, family));
+  const tested = (m: CompiledMatch) => m.kind !== "extension" || !m.ext.alwaysMatches;
+  // (the same list when every match is tested: most rules)
+  const checks = matches.every(tested) ? matches : matches.filter(tested);
+  // Every field assigned, absent ones as undefined: all compiled rules share one object shape,
+  // so the walk's reads of them stay monomorphic whatever conditions a rule has.
+  return {
+    index,
+    rule: r,
+    src: compileAddr(r.source, family),
+    dst: compileAddr(r.destination, family),
+    inIface: compileIface(r.inInterface),
+    outIface: compileIface(r.outInterface),
+    proto: r.protocol ? { number: r.protocol.number, negated: r.protocol.negated } : undefined,
+    fragment: r.fragment ? r.fragment : undefined,
+    matches,
+    checks,
+    target: compileTarget(r, family),
+  };
+}
+
+function compileMatch(m: Rule["matches"][number], position: number, family: Family): CompiledMatch {
+  if (m.kind === "match") {
+    const ext = findMatch(m.name, family);
+    return ext ? { kind: "extension", ext, node: m, position, data: m.data } : { kind: "unknown", reason: `-m ${m.name} is not known to netfate`, text: `-m ${m.name}`, position };
   }
+  if (m.kind === "generic-match") {
+    const text = [`-m ${m.name}`, ...m.options.map((o) => [o.negated ? "!" : "", o.flag, ...o.values].filter(Boolean).join(" "))].join(" ");
+    return { kind: "unknown", reason: `-m ${m.name} is not known to netfate`, text, position };
+  }
+  return { kind: "unknown", reason: `listing text "${m.text}" could not be read`, text: `"${m.text}"`, position };
+}
+
+function compileTarget(r: Rule, family: Family): CompiledTarget {
   const t = r.target;
-  if (!t) cr.target = { kind: "none" };
-  else if (t.kind === "standard") cr.target = { kind: "standard", verdict: t.verdict };
-  else if (t.kind === "chain") cr.target = { kind: "chain", chain: t.chain, goto: r.goto };
-  else if (t.kind === "target") {
+  if (!t) return { kind: "none" };
+  if (t.kind === "standard") return { kind: "standard", verdict: t.verdict };
+  // (what the walker learns of the target later has its place from the start: one shape)
+  if (t.kind === "chain") return { kind: "chain", chain: t.chain, goto: r.goto, resolved: undefined, loop: undefined, verdictText: undefined };
+  if (t.kind === "target") {
     const ext = findTarget(t.name, family);
-    cr.target = ext ? { kind: "extension", ext, data: t.data, name: t.name } : { kind: "unknown", name: t.name };
-  } else cr.target = { kind: "unknown", name: t.name };
-  return cr;
+    return ext ? { kind: "extension", ext, data: t.data, name: t.name } : { kind: "unknown", name: t.name };
+  }
+  return { kind: "unknown", name: t.name };
 }
 
 /** The single destination address a rule requires, when it requires one. */
@@ -212,7 +233,7 @@ function exactDport(cr: CompiledRule): number | undefined {
   if (!cr.proto || cr.proto.negated) return undefined;
   for (const m of cr.matches) {
     if (m.kind !== "extension" || !m.ext.indexDport) continue;
-    const port = m.ext.indexDport(m.node.data);
+    const port = m.ext.indexDport(m.data);
     if (port !== undefined) return port;
   }
   return undefined;

@@ -105,14 +105,22 @@ function describeIface(flag: "-i" | "-o", c: IfaceCheck): string {
 /**
  * A rule's conditions in the order iptables tests them: 0 `-s`, 1 `-d`, 2 `-i`, 3 `-o`, 4 `-p`,
  * 5 `-f`, then each match (6 + its position). Addressed by number so that testing a rule
- * allocates nothing unless a condition is left undecided.
+ * allocates nothing unless a condition is left undecided. A walk tests the matches of the
+ * rule's `checks` only (the 6 + j-th test is its j-th check): a match every packet matches
+ * (`-m comment`) is left out, and the numbers a trace and an undecided condition's key use
+ * stay the match's position among all the rule's matches (`conditionNumber`).
  */
 const FIRST_MATCH = 6;
+
+/** The condition number of test `j` of the rule (the same below FIRST_MATCH; a check's own position above). */
+function conditionNumber(cr: CompiledRule, j: number): number {
+  return j < FIRST_MATCH ? j : FIRST_MATCH + cr.checks[j - FIRST_MATCH]!.position;
+}
 
 /** A listing without -v hides every rule's interfaces: such checks are not tested (see HIDDEN_IFACES). */
 const hidden = (c: IfaceCheck | undefined) => c !== undefined && "indeterminate" in c;
 
-/** Condition `k` of the rule for this packet, or undefined when the rule has no such condition. */
+/** Test `k` of the rule for this packet, or undefined when the rule has no such condition. */
 function condition(cr: CompiledRule, k: number, br: Branch, ctx: TraverseContext, env: EvalEnv): MatchResult | undefined {
   const p = br.pkt;
   switch (k) {
@@ -129,14 +137,14 @@ function condition(cr: CompiledRule, k: number, br: Branch, ctx: TraverseContext
     case 5:
       return cr.fragment && p.fragment !== cr.fragment.negated;
   }
-  const m = cr.matches[k - FIRST_MATCH]!;
+  const m = cr.checks[k - FIRST_MATCH]!;
   if (m.kind === "unknown") return { indeterminate: m.reason };
   if (!m.ext.evaluate) return { indeterminate: `netfate cannot evaluate -m ${m.ext.name} yet` };
-  return m.ext.evaluate(m.node.data, env);
+  return m.ext.evaluate(m.data, env);
 }
 
 /**
- * Tells the flow memo what condition `k` of the rule reads of the packet (flow-reads.ts). Kept
+ * Tells the flow memo what test `k` of the rule reads of the packet (flow-reads.ts). Kept
  * out of `condition`, which every rule test runs, so that it stays as small as it was.
  */
 function noteCondition(flow: FlowReads, cr: CompiledRule, k: number, p: Branch["pkt"]): void {
@@ -145,8 +153,8 @@ function noteCondition(flow: FlowReads, cr: CompiledRule, k: number, p: Branch["
   } else if (k === 1) {
     if (cr.dst && !("indeterminate" in cr.dst)) flow.addr(p.dst, cr.dst);
   } else if (k >= FIRST_MATCH) {
-    const m = cr.matches[k - FIRST_MATCH]!;
-    if (m.kind !== "unknown" && m.ext.evaluate) flow.fields(m.ext.reads?.(m.node.data), p);
+    const m = cr.checks[k - FIRST_MATCH]!;
+    if (m.kind !== "unknown" && m.ext.evaluate) flow.fields(m.ext.reads?.(m.data), p);
   }
 }
 
@@ -189,16 +197,16 @@ function testRule(cr: CompiledRule, br: Branch, ctx: TraverseContext, env: WalkE
   if (hidden(cr.inIface) || hidden(cr.outIface)) assume(br, HIDDEN_IFACES);
   // The walk's one environment, pointed at this history's packet (extensions read it during the call only).
   env.packet = br.pkt;
-  const count = FIRST_MATCH + cr.matches.length;
-  // Conditions not decided outright (undecided, random, or decided by a stated assumption).
+  const count = FIRST_MATCH + cr.checks.length;
+  // Conditions not decided outright (undecided, random, or decided by a stated assumption), by their condition numbers.
   let open: Array<{ k: number; r: Exclude<MatchResult, boolean> }> | undefined;
   const flow = ctx.flow;
-  for (let k = 0; k < count; k++) {
-    if (flow) noteCondition(flow, cr, k, br.pkt);
-    const r = condition(cr, k, br, ctx, env);
+  for (let j = 0; j < count; j++) {
+    if (flow) noteCondition(flow, cr, j, br.pkt);
+    const r = condition(cr, j, br, ctx, env);
     if (r === undefined || r === true) continue;
-    if (r === false) return ctx.verbose ? { kind: "no", failed: describeCondition(cr, k, ctx.family) } : NO_WORDS;
-    (open ??= []).push({ k, r });
+    if (r === false) return ctx.verbose ? { kind: "no", failed: describeCondition(cr, conditionNumber(cr, j), ctx.family) } : NO_WORDS;
+    (open ??= []).push({ k: conditionNumber(cr, j), r });
   }
   if (!open) return YES;
   const assumedFalse = open.find((c) => "matched" in c.r && !c.r.matched);

@@ -37,6 +37,7 @@ export const comment: MatchExtension<CommentData> = {
   print(d) {
     return ` /* ${d.comment} */`;
   },
+  alwaysMatches: true,
   evaluate() {
     return true;
   },
