@@ -9,6 +9,7 @@
  */
 import { ipToBigInt, ipToNum } from "./address.js";
 import type { NftConst } from "./nft.js";
+import { RecentAddresses } from "./recent-address.js";
 
 export type Scalar = number | bigint | string;
 
@@ -133,6 +134,11 @@ export function fieldVal(n: number): { val: Val } {
   return { val: intOf(n) };
 }
 
+/** An integer (binop's result) as an expression's value: fieldVal's one object per value below 2^16 (a mark bit), else a new one. */
+export function intVal(n: number | bigint): { val: Val } {
+  return typeof n === "number" ? fieldVal(n) : { val: n };
+}
+
 /**
  * Filled with holes' stand-in up front: an array first written at index 40000 (a source port)
  * would keep its elements in a dictionary, each read a hash lookup.
@@ -141,25 +147,12 @@ const smallVals: Array<{ val: Val } | undefined> = new Array<{ val: Val } | unde
 
 /**
  * An IPv4 or IPv6 address as an expression's value (IPv4 always a number), or undefined when
- * it cannot be read: made once per address, as a packet's two addresses are read by rule
- * after rule; the last two are at hand without hashing.
+ * it cannot be read: its family is the spelling's (a colon: IPv6). Kept in the recent-address
+ * slots, one value object per address while it stays there, as a packet's addresses are read
+ * by rule after rule.
  */
 export function addressVal(text: string): { val: number | bigint } | undefined {
-  if (text === recent[0]) return recentVal[0];
-  if (text === recent[1]) return recentVal[1];
-  let v = addressVals.get(text);
-  if (v === undefined && !addressVals.has(text)) {
-    const n = ipToNum(text, text.includes(":") ? "ipv6" : "ipv4");
-    v = n === undefined ? undefined : { val: typeof n === "number" ? n : int(ipToBigInt(n)) };
-    // Bounded: a batch of many addresses never holds more than this many.
-    if (addressVals.size >= 100_000) addressVals.clear();
-    addressVals.set(text, v);
-  }
-  recent[1] = recent[0];
-  recentVal[1] = recentVal[0];
-  recent[0] = text;
-  recentVal[0] = v;
-  return v;
+  return recentValues.get(text, text.includes(":") ? "ipv6" : "ipv4");
 }
 
 /** An IPv4 or IPv6 address as an integer (IPv4 always a number), or undefined. */
@@ -167,11 +160,14 @@ export function addressNum(text: string): number | bigint | undefined {
   return addressVal(text)?.val;
 }
 
-const recent: [string | undefined, string | undefined] = [undefined, undefined];
-const recentVal: [{ val: number | bigint } | undefined, { val: number | bigint } | undefined] = [undefined, undefined];
-
-/** Addresses met before, as values. */
-const addressVals = new Map<string, { val: number | bigint } | undefined>();
+/**
+ * Sixteen: a kube-proxy service's packet reads its source, the service's address and each
+ * endpoint's after DNAT, and a batch's next packets their own; a value missed is an object made again.
+ */
+const recentValues = new RecentAddresses<{ val: number | bigint } | undefined>((text, family) => {
+  const n = ipToNum(text, family);
+  return n === undefined ? undefined : { val: typeof n === "number" ? n : int(ipToBigInt(n)) };
+}, 16);
 
 /** The bit width of a datatype, for prefixes of non-address types; undefined when unknown. */
 export function typeBits(type: string, value?: string | number | bigint): number {

@@ -41,6 +41,28 @@ export interface NftCompiledRule {
   place: { base: NftBase; nft: NonNullable<Step["nft"]>; byElement: Map<string, NonNullable<Step["nft"]>> | undefined } | undefined;
   /** Its nat statement's step word (DNAT, MASQUERADE...), found the first time it sets NAT up (run.ts). */
   natWord: string | undefined;
+  /**
+   * Per statement, where the verdict it gave last leads (run.ts), made with `prepared`: a
+   * statement gives the same verdict object packet after packet (a jump, a map element), so
+   * its target, step word and place are at hand without a hash lookup each.
+   */
+  verdictWays: VerdictWay[] | undefined;
+  /** The call frame a jump from this rule pushes (back to the next rule), made by its first jump: frames are never changed. */
+  returnFrame: { readonly chain: NftCompiledChain; readonly resume: number } | undefined;
+}
+
+/**
+ * Where a verdict leads, for the base chain it was last met under: its target chain (a jump or
+ * goto; undefined when the table lacks it or it is no jump), its step's word and place.
+ * Rewritten in place on a change (run.ts), so a map whose elements alternate allocates nothing.
+ */
+export interface VerdictWay {
+  /** The verdict result this was found for (statements.ts's StmtResult), by identity; undefined until the first. */
+  result: object | undefined;
+  base: NftBase | undefined;
+  target: NftCompiledChain | undefined;
+  word: string;
+  nft: NonNullable<Step["nft"]> | undefined;
 }
 
 /**
@@ -60,6 +82,8 @@ class CompiledRule implements NftCompiledRule {
   prepared: unknown = undefined;
   place: NftCompiledRule["place"] = undefined;
   natWord: string | undefined = undefined;
+  verdictWays: VerdictWay[] | undefined = undefined;
+  returnFrame: NftCompiledRule["returnFrame"] = undefined;
   constructor(readonly index: number, readonly rule: NftRule) {
     this.mutates = rule.stmts.some((st) => !PURE_STMTS.has(st.kind));
   }

@@ -11,7 +11,7 @@ import type { Family } from "../../model/ast.js";
 import { alternative, assume, fork, type Branch } from "../branch.js";
 import { before, emptied, finishStep, finishUnchanged, ForkWalk, type Before, type ForkCursor, type TableResult, type TraverseContext } from "../traverse.js";
 import type { NftExpr } from "../../model/nft.js";
-import type { NftBase, NftCompiledChain, NftCompiledRule } from "./compile.js";
+import type { NftBase, NftCompiledChain, NftCompiledRule, VerdictWay } from "./compile.js";
 import { evaluateExpr } from "./expr/index.js";
 import { NEXT, prepareStmt, type PreparedStmt, type StmtEnv, type StmtResult } from "./statements.js";
 import type { XVal } from "../../model/nft-values.js";
@@ -26,8 +26,8 @@ export interface NftRunOptions {
 export type NftResult = TableResult & { nat?: boolean };
 
 interface Frame {
-  chain: NftCompiledChain;
-  resume: number;
+  readonly chain: NftCompiledChain;
+  readonly resume: number;
 }
 
 interface Cursor extends ForkCursor<NftCompiledChain, Cursor> {
@@ -216,7 +216,11 @@ class BaseChainWalk {
   }
 
   private step(chain: string, cr: NftCompiledRule | undefined, verdict: string, element?: string): Step {
-    return { hook: this.hook, table: "nft", chain, rule: cr ? cr.index + 1 : "policy", verdict, matched: true, nft: stepPlace(this.base!, cr, element) };
+    return this.stepAt(chain, cr, verdict, stepPlace(this.base!, cr, element));
+  }
+
+  private stepAt(chain: string, cr: NftCompiledRule | undefined, verdict: string, nft: StepPlace): Step {
+    return { hook: this.hook, table: "nft", chain, rule: cr ? cr.index + 1 : "policy", verdict, matched: true, nft };
   }
 
   private split(c: Cursor, children: Cursor[], cr: NftCompiledRule): void {
@@ -253,14 +257,13 @@ class BaseChainWalk {
     const br = c.br;
     // Only a rule that can change the packet needs its before-state (most test and jump).
     const prior = c.prior ?? (cr.mutates ? before(br.pkt) : undefined);
-    const stmts = cr.rule.stmts;
-    const prepared = (cr.prepared ??= stmts.map(prepareStmt)) as PreparedStmt[];
+    const prepared = (cr.prepared ?? prepare(cr)) as PreparedStmt[];
     const hook = this.hook;
     // One environment for the whole walk, pointed at this rule's history: a rule costs no allocation of its own.
     const env = this.env!;
     env.br = br;
     env.bindings = c.bindings;
-    for (let k = c.stmt; k < stmts.length; k++) {
+    for (let k = c.stmt; k < prepared.length; k++) {
       const r: StmtResult = prepared[k]!(env);
       // Most statements let the rule go on: told by identity, before reading a result of one of many shapes.
       if (r === NEXT) continue;
@@ -333,7 +336,7 @@ class BaseChainWalk {
           return false;
         }
         case "verdict":
-          return this.verdict(c, cr, prior, r);
+          return this.verdict(c, cr, k, prior, r);
       }
     }
     // Every statement ran without a verdict: the rule matched, the walk goes on.
@@ -349,13 +352,20 @@ class BaseChainWalk {
     return nextRule(c);
   }
 
-  private verdict(c: Cursor, cr: NftCompiledRule, prior: Before | undefined, r: Extract<StmtResult, { kind: "verdict" }>): boolean {
+  /** The verdict `r` of statement `k` of the rule. */
+  private verdict(c: Cursor, cr: NftCompiledRule, k: number, prior: Before | undefined, r: Extract<StmtResult, { kind: "verdict" }>): boolean {
     const br = c.br;
     const table = this.table;
-    const jump = r.verdict === "jump" || r.verdict === "goto" ? this.jumpOf(r) : undefined;
-    const word = r.nat ? (br.pendingNat ? r.verdict === "accept" ? natWord(cr) : "ACCEPT" : "ACCEPT")
-      : jump ? jump.word : verdictWord(r.verdict);
-    const s = this.step(c.chain.name, cr, word, r.element);
+    let s: Step;
+    let target: NftCompiledChain | undefined;
+    if (r.nat) {
+      // (One result for every nat statement: its word depends on the rule and the branch.)
+      s = this.step(c.chain.name, cr, br.pendingNat && r.verdict === "accept" ? natWord(cr) : "ACCEPT", r.element);
+    } else {
+      const way = this.wayOf(cr, k, r);
+      target = way.target;
+      s = this.stepAt(c.chain.name, cr, way.word, way.nft!);
+    }
     finish(s, br, prior);
     br.steps.push(s);
     switch (r.verdict) {
@@ -365,7 +375,6 @@ class BaseChainWalk {
         return this.chainEnd(c);
       case "jump":
       case "goto": {
-        const target = jump!.target;
         if (!target) {
           this.results.push({ br, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: `${r.verdict} to chain ${r.chain}, which table ${table.family} ${table.name} does not have` });
           return false;
@@ -374,7 +383,7 @@ class BaseChainWalk {
           this.results.push({ br, verdict: "ERROR", chain: c.chain.name, rule: cr.index + 1, detail: `jumps nested deeper than the table has chains: a loop through ${r.chain}` });
           return false;
         }
-        if (r.verdict === "jump") c.calls.push({ chain: c.chain, resume: cr.index + 1 });
+        if (r.verdict === "jump") c.calls.push((cr.returnFrame ??= { chain: c.chain, resume: cr.index + 1 }));
         c.chain = target;
         c.at = 0;
         c.stmt = 0;
@@ -391,6 +400,24 @@ class BaseChainWalk {
         return false;
       }
     }
+  }
+
+  /**
+   * Where verdict `r` of statement `k` leads: the rule's memo of that statement's last verdict
+   * when it is this one (the usual case), else found and written into the memo.
+   */
+  private wayOf(cr: NftCompiledRule, k: number, r: Extract<StmtResult, { kind: "verdict" }>): VerdictWay {
+    const base = this.base!;
+    const way = cr.verdictWays![k]!;
+    if (way.result !== r || way.base !== base) {
+      const jump = r.verdict === "jump" || r.verdict === "goto" ? this.jumpOf(r) : undefined;
+      way.result = r;
+      way.base = base;
+      way.target = jump?.target;
+      way.word = jump ? jump.word : verdictWord(r.verdict);
+      way.nft = stepPlace(base, cr, r.element);
+    }
+    return way;
   }
 
   /** A jump's or goto's target and step word, found once per statement or map element. */
@@ -490,6 +517,15 @@ function child(br: Branch, side: Branch): Branch {
   if (br.notes.length > 0) side.notes = [...br.notes];
   if (br.logLine !== undefined) side.logLine = br.logLine;
   return side;
+}
+
+/** Prepares the rule's statements, with a verdict memo for each (see NftCompiledRule.verdictWays). */
+function prepare(cr: NftCompiledRule): PreparedStmt[] {
+  const stmts = cr.rule.stmts;
+  cr.verdictWays = stmts.map(() => ({ result: undefined, base: undefined, target: undefined, word: "", nft: undefined }));
+  const prepared = stmts.map(prepareStmt);
+  cr.prepared = prepared;
+  return prepared;
 }
 
 /** The verdict word of a nat statement's step: DNAT, SNAT, MASQUERADE, REDIRECT (found once per rule). */

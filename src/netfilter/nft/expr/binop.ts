@@ -2,7 +2,7 @@
 import type { NftBinop } from "../../../model/nft.js";
 import { unknown, value } from "../../../model/nft-evaluation.js";
 import type { NftEnv } from "./env.js";
-import { bitAnd, bitOr, bitXor, int, isInt, type XVal } from "../../../model/nft-values.js";
+import { bitAnd, bitOr, bitXor, int, intVal, isInt, type XVal } from "../../../model/nft-values.js";
 
 const U32 = 0xffffffffn;
 
@@ -21,12 +21,13 @@ export function binop(e: NftBinop, env: NftEnv): XVal {
   const b = r.val;
   if (!isInt(a) || !isInt(b)) return unknown(`${e.op} of values that are not numbers`);
   switch (e.op) {
+    // (A mark's bits, read for rule after rule: a value below 2^16 is one object, not one per read.)
     case "&":
-      return value(bitAnd(a, b));
+      return intVal(bitAnd(a, b));
     case "|":
-      return value(bitOr(a, b));
+      return intVal(bitOr(a, b));
     case "^":
-      return value(bitXor(a, b));
+      return intVal(bitXor(a, b));
     case "<<": {
       // Marks and the like are 32-bit registers: bits shifted out are lost (nft_bitwise).
       const x = BigInt(a);
