@@ -10,6 +10,8 @@ import type { NftChain, NftChainType, NftExpr, NftFamily, NftRule, NftRuleset, N
 import { nftFamilySees } from "../../model/nft.js";
 import type { Span } from "../../model/span.js";
 import { compileSet, type CompiledSet } from "./sets.js";
+import { chainPositions, jumpFacts, type JumpNode } from "../jump-graph.js";
+import { emptyDigest } from "../../model/chain-rules.js";
 import { nftRuleText } from "./rule-text.js";
 
 /** A load-time finding about an nft ruleset, located. */
@@ -108,6 +110,8 @@ export interface NftCompiledTable {
    * (undefined: the table lacks it) and its step's word, found the first time a packet takes it.
    */
   jumps: WeakMap<object, { target: NftCompiledChain | undefined; word: string }>;
+  /** Chains on a loop of jumps and gotos (a script can say one; nft refuses it where a base chain reaches it): entering one is an error, not a walk without end. */
+  loops: ReadonlySet<string>;
 }
 
 /** A base chain where the IP path meets it. */
@@ -225,7 +229,39 @@ function compileTable(t: NftTable, problems: NftProblem[]): NftCompiledTable {
       }
     });
   }
-  return { family: t.family, name: t.name, chains, sets, jumps: new WeakMap() };
+  return { family: t.family, name: t.name, chains, sets, jumps: new WeakMap(), loops: chainLoops(t, problems) };
+}
+
+/**
+ * The chains on a loop of jumps and gotos, through verdict maps too (named or written out): the
+ * kernel refuses a loop a base chain reaches ("Too many links": it validates chains 16 jumps or
+ * gotos deep), so none comes from a listing, but a hand-written script can say one, and a walk
+ * through it would not end. Found by the
+ * iptables tables' jump check (jump-graph.ts), each nft chain standing as a node whose jumps are
+ * its rules' jumps, gotos and the verdicts of the maps they look up.
+ */
+function chainLoops(t: NftTable, problems: NftProblem[]): ReadonlySet<string> {
+  const mapChains = new Map<string, string[]>();
+  for (const m of t.sets) {
+    const names: string[] = [];
+    for (const el of m.elements) if (el.data?.kind === "verdict" && (el.data.verdict === "jump" || el.data.verdict === "goto") && el.data.chain !== undefined) names.push(el.data.chain);
+    if (names.length) mapChains.set(m.name, names);
+  }
+  const nodes: JumpNode[] = t.chains.map((c) => {
+    const jumps: (number | string)[] = [];
+    c.rules.forEach((r, i) => {
+      for (const name of chainRefs(r.stmts)) jumps.push(i, name);
+      for (const set of setRefs(r.stmts)) for (const name of mapChains.get(set) ?? []) jumps.push(i, name);
+    });
+    const digest = { ...emptyDigest(), count: c.rules.length, jumps };
+    return { name: c.name, builtin: c.base !== undefined, rules: { digest: () => digest } };
+  });
+  const found = jumpFacts("filter", nodes, chainPositions(nodes), false);
+  for (const p of found.problems) {
+    if (!p.message.startsWith("jump loop")) continue;
+    problems.push({ family: t.family, table: t.name, chain: p.chain, message: `${p.message.replace("jump loop", "a loop of jumps and gotos")}: nft refuses to load it where a base chain reaches it ("Too many links"); a packet that enters it is an error`, span: t.chains.find((c) => c.name === p.chain)?.span ?? t.span });
+  }
+  return new Set(found.loops);
 }
 
 /** Every expression and element under a rule's statements (an explicit work list). */

@@ -379,6 +379,11 @@ class BaseChainWalk {
           this.results.push({ br, verdict: "INDETERMINATE", chain: c.chain.name, rule: cr.index + 1, detail: `${r.verdict} to chain ${r.chain}, which table ${table.family} ${table.name} does not have` });
           return false;
         }
+        // A goto loop never deepens the call stack: a chain on a loop is an error on entry (compile.ts).
+        if (table.loops.has(target.name)) {
+          this.results.push({ br, verdict: "ERROR", chain: c.chain.name, rule: cr.index + 1, detail: `${r.verdict} to chain ${target.name}, which is on a loop of jumps and gotos: nft refuses to load a ruleset whose base chain reaches one (\"Too many links\")` });
+          return false;
+        }
         if (c.calls.length >= table.chains.size) {
           this.results.push({ br, verdict: "ERROR", chain: c.chain.name, rule: cr.index + 1, detail: `jumps nested deeper than the table has chains: a loop through ${r.chain}` });
           return false;
