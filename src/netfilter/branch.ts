@@ -210,6 +210,12 @@ function mergePair(a: Branch, b: Branch): Branch | undefined {
     probability = Math.min(1, a.probability + b.probability);
     conditionA = probabilityWords(a.probability / probability);
     conditionB = probabilityWords(b.probability / probability);
+    // Two halves (0.5 and 0.5, or 0.49995 and 0.50005 in four digits) read alike: which steps
+    // go together must still show (the kernel differential read them as one run).
+    if (conditionA === conditionB) {
+      conditionA += ", one way";
+      conditionB += ", the other way";
+    }
     given = a.given;
   } else {
     const lit = complementary(a.given, b.given);
