@@ -267,6 +267,8 @@ export interface KernelTrace {
   lastSrc?: string;
   /** The transport header the packet's first trace line showed (`udp`, `tcp`, `icmp`...). */
   l4?: string;
+  /** The interface the packet's first trace line says it arrived on; absent for a packet the node sent. */
+  arrivedOn?: string;
 }
 
 /** The transport header a trace's packet line shows: `udp sport ...`, `icmp type ...`. */
@@ -635,11 +637,18 @@ export function parseTrace(text: string, handles: Map<string, Map<string, Map<nu
         // An ICMP error about a sent packet (a UDP port unreachable from the endpoint) carries
         // an IP ID of its own, which can be a sent packet's: measured, it made a UDP packet's
         // trace end at its own source. Another transport is another packet.
-        if (known?.l4 !== undefined && l4 !== undefined && known.l4 !== l4) {
+        const iif = /\biif "([^"]+)"/.exec(rest)?.[1];
+        // Nor is a packet the node itself sends (no iif: an ICMP redirect or error of the same
+        // transport) the continuation of one that arrived from outside: only a packet that left
+        // through lo comes back under a new trace id. Seen once under load: a packet that arrived
+        // on eth0 and was forwarded out of eth0 again (which makes the node send a redirect)
+        // got `filter OUTPUT policy ACCEPT` added to its path.
+        const elsewhere = known?.arrivedOn !== undefined && known.arrivedOn !== "lo" && iif === undefined;
+        if (elsewhere || (known?.l4 !== undefined && l4 !== undefined && known.l4 !== l4)) {
           byTraceId.delete(traceId);
           continue;
         }
-        tr = known ?? { id: Number(id[1]), steps: [], hooks: [], ...(l4 ? { l4 } : {}) };
+        tr = known ?? { id: Number(id[1]), steps: [], hooks: [], ...(l4 ? { l4 } : {}), ...(iif ? { arrivedOn: iif } : {}) };
         byTraceId.set(traceId, tr);
         out.set(tr.id, tr);
       }

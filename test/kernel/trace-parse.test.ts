@@ -35,6 +35,19 @@ describe("parseTrace", () => {
     expect(t?.steps.map((s) => `${s.table} ${s.chain} ${s.verdict}`)).toEqual(["nat PREROUTING ACCEPT"]);
   });
 
+  it("does not take a packet the node sends for the continuation of one that arrived, however alike their IP IDs", () => {
+    const text = [
+      packet("33330001", 4243, "FORWARD"),
+      "trace id 33330001 ip filter FORWARD policy accept ",
+      // The node's own ICMP redirect to the sender, an ICMP packet with the same IP ID by chance.
+      `trace id 44440002 ip filter OUTPUT packet: oif "veth1" ip saddr 10.9.0.1 ip daddr 10.9.0.2 ip dscp cs6 ip ecn not-ect ip ttl 64 ip id 4243 ip length 56 icmp type redirect icmp code host-redirect `,
+      "trace id 44440002 ip filter OUTPUT policy accept ",
+    ].join("\n");
+    const t = parseTrace(text, new Map()).get(4243);
+    expect(t?.steps.map((s) => `${s.chain} ${s.verdict}`)).toEqual(["FORWARD ACCEPT"]);
+    expect(t?.lastDst).toBe("8.8.8.8");
+  });
+
   it("joins a packet's path across a new trace id when it keeps its IP ID (looped through lo)", () => {
     const text = [
       packet("aaaa0001", 1002, "OUTPUT"),
