@@ -245,7 +245,7 @@ const TRANSPORT: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp" };
  * Each packet's events, by IP ID. The kernel derives trace ids from the skb's address, so a
  * later packet can reuse one: a `packet:` line rebinds its trace id to the packet whose IP ID
  * (and transport) it shows, or to none. Packets the kernel makes (ICMP errors, redirects) carry
- * IDs of their own and another transport, and stay out. The error a reject sends is traced
+ * IDs of their own, another transport or no iif, and stay out. The error a reject sends is traced
  * (leaving by the output hook) between the packet's previous verdict event and the reject's own:
  * the reject statement sends it before its verdict is traced.
  */
@@ -261,7 +261,10 @@ function parseTrace(text: string, ours: Map<number, PacketSpec>): Map<number, Ke
     if (kind === "packet: ") {
       const id = Number(/\bip id (\d+)/.exec(rest)?.[1]);
       const p = ours.get(id);
-      const bound = p !== undefined && new RegExp(`\\b${TRANSPORT[p.proto]} (?:sport|dport|type)\\b`).test(rest) ? id : undefined;
+      // A packet that arrived from outside shows an iif on every packet line; one without is
+      // a packet the node sent (an ICMP error or redirect) whose IP ID equals it by chance.
+      const sameTransport = p !== undefined && new RegExp(`\\b${TRANSPORT[p.proto]} (?:sport|dport|type)\\b`).test(rest);
+      const bound = sameTransport && (p.from === "local" || /\biif "/.test(rest)) ? id : undefined;
       byTrace.set(traceId, bound);
     }
     const id = byTrace.get(traceId);

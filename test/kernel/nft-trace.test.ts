@@ -91,6 +91,17 @@ describe("parseNftTrace on captured output", () => {
     expect(path(1006).slice(-2)).toEqual(["ip filter INPUT 5 jump NF-CHK", "ip filter NF-CHK 6 drop"]);
   });
 
+  it("leaves out a packet the node sends (no iif) whose IP ID equals that of a packet that arrived", () => {
+    const t = parseNftTrace([
+      'trace id aaaa0001 inet t1 filt_fw packet: iif "veth0" oif "veth0" ip saddr 10.0.1.2 ip daddr 8.8.8.8 ip id 4321 ip length 84 icmp type echo-request icmp code 0 ',
+      "trace id aaaa0001 inet t1 filt_fw policy accept ",
+      'trace id bbbb0002 ip filter OUTPUT packet: oif "veth0" ip saddr 10.0.1.1 ip daddr 10.0.1.2 ip id 4321 ip length 112 icmp type redirect icmp code host-redirect ',
+      "trace id bbbb0002 ip filter OUTPUT policy accept ",
+    ].join("\n")).get(4321)!;
+    expect(t.steps.map((s) => `${s.table} ${s.chain} ${s.verdict}`)).toEqual(["t1 filt_fw accept"]);
+    expect(t.traceIds).toEqual(["aaaa0001"]);
+  });
+
   it("reads `unknown rule` lines (rules loaded after the monitor started) by handle alone", () => {
     const t = parseNftTrace(fixture("nft-monitor-trace-unknown.txt")).get(1101)!;
     expect(t.steps.filter((s) => s.table === "t1").map((s) => `${s.chain} ${s.handle ?? "policy"} ${s.verdict} ${s.rule ?? "-"}`)).toEqual([

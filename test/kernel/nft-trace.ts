@@ -113,7 +113,9 @@ function packetFields(rest: string): Omit<NftPacketView, "family" | "table" | "c
  * gets an earlier one's id, and a packet looped through lo gets a new id but keeps its IP ID.
  * An ICMP error the node sends about a packet (after `reject`) has an IP ID of its own that may
  * equal a sent packet's by chance; a packet line whose transport differs from the one first
- * seen for that IP ID is another packet, and its lines are left out.
+ * seen for that IP ID is another packet, and so is one without an iif (sent by the node) when
+ * the first arrived from outside (only a packet looped through lo comes back under a new trace
+ * id); their lines are left out.
  */
 export function parseNftTrace(text: string): Map<number, NftPacketTrace> {
   const byTraceId = new Map<string, NftPacketTrace | undefined>();
@@ -127,7 +129,10 @@ export function parseNftTrace(text: string): Map<number, NftPacketTrace> {
       if (id !== undefined && tr?.ipId !== id) {
         const known = out.get(id);
         const firstL4 = known?.views[0]?.l4;
-        if (known && firstL4 !== undefined && ev.view.l4 !== undefined && firstL4 !== ev.view.l4) {
+        const arrivedOn = known?.views[0]?.iif;
+        const otherTransport = firstL4 !== undefined && ev.view.l4 !== undefined && firstL4 !== ev.view.l4;
+        const sentByNode = arrivedOn !== undefined && arrivedOn !== "lo" && ev.view.iif === undefined;
+        if (known && (otherTransport || sentByNode)) {
           byTraceId.set(ev.traceId, undefined);
           continue;
         }
