@@ -38,7 +38,8 @@ const TOPO: Topology = {
   forwarding: true,
 };
 const view = viewOfTopology(TOPO);
-const SEED = 20261125;
+/** NETFATE_KERNEL_SEED (with NETFATE_KERNEL_RULESETS, NETFATE_KERNEL_NODE_MODELS) explores further without changing what CI runs. */
+const SEED = Number(process.env.NETFATE_KERNEL_SEED ?? 20261125);
 /** Shrinking a disagreement runs the kernel once per candidate: it stops after this long with the smallest found. */
 const SHRINK_MS = Number(process.env.NETFATE_SHRINK_MS ?? 180_000);
 const PACKETS = 10;

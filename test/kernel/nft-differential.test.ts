@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kernelSkipReason, viewOfTopology } from "./harness.js";
 import { generateCase, NFT_NODE } from "./nft-generate.js";
-import { compareWithNetfate, NftKernelNode, type Listing, type NetfateNftOutcome, type NftPathStep } from "./nft-harness.js";
+import { compareWithNetfate, HARNESS_TABLES, NftKernelNode, type Listing, type NetfateNftOutcome, type NftPathStep } from "./nft-harness.js";
 import { parseNftText } from "../../src/nft/text/index.js";
 import { parseRules } from "../../src/parse.js";
 import { buildNode } from "../../src/netfilter/model.js";
@@ -25,7 +25,6 @@ import type { PacketSpec } from "../../src/model/packet.js";
 const why = kernelSkipReason();
 const SEED = Number(process.env.NETFATE_NFT_SEED ?? 20261205);
 const CASES = Number(process.env.NETFATE_NFT_CASES ?? 100);
-const HARNESS_TABLES = new Set(["netfate_trace", "netfate_probe"]);
 
 /** The node's rules as netfate reads them: the kernel's listing, without the harness's tables and iptables-nft's (read from the fragment). */
 function netfateNode(listing: Listing, iptables: string | undefined, iptablesTables: readonly string[]) {

@@ -32,7 +32,25 @@ const TRACE_NFT = `table ip ${TRACE_TABLE} {
 }
 `;
 
-const HARNESS_TABLES = new Set([TRACE_TABLE, PROBE_TABLE]);
+/**
+ * A rule-less nat chain loaded before a case that has nat chains (nft's or iptables-nft's), so
+ * the NAT core's hooks (registered all at once, by the first nat chain of a family: nf_nat_core.c
+ * `nf_nat_register_fn`) are registered before any of the case's chains, as on a node whose nat
+ * rules predate its other tables. The kernel runs the later registered of two equal priorities
+ * first, which no listing shows; netfate takes the NAT core as the earlier and says so (path.ts
+ * `nftThroughNatCore`), so a chain at 100 in POSTROUTING runs before the nat chains. Loading the
+ * case first made iptables-nft's nat table register the NAT core last, and run first.
+ */
+export const NAT_CORE_TABLE = "netfate_natcore";
+const NAT_CORE_NFT = `table ip ${NAT_CORE_TABLE} {
+  chain post {
+    type nat hook postrouting priority 1000; policy accept;
+  }
+}
+`;
+
+/** The harness's own tables: never part of the node netfate reads or of the paths compared. */
+export const HARNESS_TABLES: ReadonlySet<string> = new Set([TRACE_TABLE, PROBE_TABLE, NAT_CORE_TABLE]);
 
 /** One step of a packet's path as netfate will name it: a rule by handle, a policy without one. */
 export interface NftPathStep {
@@ -258,11 +276,14 @@ export class NftKernelNode {
   }
 
   /**
-   * Replaces everything with the case's ruleset (and iptables fragment), then the trace and
-   * probe tables; returns the listing the trace's handles are read against.
+   * Replaces everything with the case's ruleset (and iptables fragment), after the NAT core's
+   * chain when the case has nat chains (NAT_CORE_NFT), then the trace and probe tables; returns
+   * the listing the trace's handles are read against.
    */
   load(c: NftCase): Listing {
-    this.nft(`flush ruleset\n${c.ruleset}`);
+    const hasNat = /\btype nat\b/.test(c.ruleset) || /^\*nat$/m.test(c.iptables ?? "");
+    // One transaction, as before: chains' hooks are registered in the order of its commands.
+    this.nft(`flush ruleset\n${hasNat ? NAT_CORE_NFT : ""}${c.ruleset}`);
     if (c.iptables) run(["ip", "netns", "exec", this.node.ns, "iptables-nft-restore"], c.iptables);
     this.nft(TRACE_NFT + probeNft("ip"));
     this.listing = readListing(this.list());
