@@ -9,6 +9,7 @@
  */
 import type { ChainDigest, TableName } from "../model/ast.js";
 import type { CompileProblem, JumpFacts } from "./compile-facts.js";
+import type { TableJumps } from "../model/table-jumps.js";
 
 /** The chain facts the checks read: a chain as a dump holds it (no rule bound). */
 export interface JumpNode {
@@ -48,6 +49,35 @@ interface Graph {
   builtin: Uint8Array;
   /** Whether some chain jumps to a built-in one (iptables refuses it: only an edited dump does). */
   builtinJumpedTo: boolean;
+}
+
+/**
+ * The graph from the jumps the reader found by position (model/table-jumps.ts): every target
+ * exists, every name is given once, and no digest is made.
+ */
+function graphOfKnown(chains: readonly JumpNode[], known: TableJumps): Graph {
+  const n = chains.length;
+  const order = Int32Array.from({ length: n }, (_, k) => k);
+  const builtin = new Uint8Array(n);
+  for (let k = 0; k < n; k++) if (chains[k]!.builtin) builtin[k] = 1;
+  const first = new Int32Array(n);
+  const end = new Int32Array(n);
+  const targets = new Int32Array(known.targets.length);
+  const addedFor = new Int32Array(n).fill(-1);
+  let builtinJumpedTo = false;
+  let e = 0;
+  for (let k = 0; k < n; k++) {
+    first[k] = e;
+    for (let j = known.start[k]!; j < known.start[k + 1]!; j++) {
+      const at = known.targets[j]!;
+      if (addedFor[at] === k) continue;
+      addedFor[at] = k;
+      targets[e++] = at;
+      if (builtin[at]) builtinJumpedTo = true;
+    }
+    end[k] = e;
+  }
+  return { order, first, end, targets, builtin, builtinJumpedTo };
 }
 
 /** The graph of the chains, and each jump to a chain that does not exist as a problem, in order. */
@@ -125,12 +155,13 @@ function builtinsBelow(g: Graph): Uint8Array {
 /**
  * Missing jump targets and jump loops, found once at load time as iptables-restore would;
  * with `depth`, and when the table has no loop, also the nf_tables nesting limit. `positions`
- * is chainPositions(chains).
+ * is chainPositions(chains); `known`, the chains' jumps as their reader found them, when it did
+ * (model/table-jumps.ts): the same graph, made without the chains' digests.
  */
-export function jumpFacts(table: TableName, chains: readonly JumpNode[], positions: ReadonlyMap<string, number>, depth: boolean): JumpFacts {
+export function jumpFacts(table: TableName, chains: readonly JumpNode[], positions: ReadonlyMap<string, number>, depth: boolean, known?: TableJumps): JumpFacts {
   const problems: CompileProblem[] = [];
   const loops: string[] = [];
-  const g = graphOf(table, chains, positions, problems);
+  const g = known && known.start.length === chains.length + 1 && positions.size === chains.length ? graphOfKnown(chains, known) : graphOf(table, chains, positions, problems);
   const { order, first, end, targets } = g;
   const n = chains.length;
   // Depth-first, without recursion: a chain is 0 unseen, 1 on the stack, 2 done. A jump to a
