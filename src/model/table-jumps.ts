@@ -20,7 +20,9 @@ export interface TableJumps {
 }
 
 interface Held {
-  jumps: TableJumps;
+  /** Made when first asked for (a summary never asks); null: the reader could not tell. */
+  jumps: TableJumps | null | undefined;
+  make: () => TableJumps | undefined;
   /** The list of chains, and a copy of it (an array can be changed in place). */
   list: readonly Chain[];
   copy: readonly Chain[];
@@ -30,9 +32,12 @@ interface Held {
 
 const HELD = new WeakMap<Table, Held>();
 
-/** Attaches `jumps` to `t`, whose chains are as they are now: `copy` holds them, `rules` their rules, by position. */
-export function rememberTableJumps(t: Table, jumps: TableJumps, copy: readonly Chain[], rules: readonly ChainRules[]): void {
-  HELD.set(t, { jumps, list: t.chains, copy, rules });
+/**
+ * Attaches the jumps `make` finds to `t`, whose chains are as they are now: `copy` holds them,
+ * `rules` their rules, by position. `make` runs at most once, when they are first asked for.
+ */
+export function rememberTableJumps(t: Table, make: () => TableJumps | undefined, copy: readonly Chain[], rules: readonly ChainRules[]): void {
+  HELD.set(t, { jumps: undefined, make, list: t.chains, copy, rules });
 }
 
 /** The jumps attached to `t`, if its chains and their rules are still the ones they were found for. */
@@ -44,5 +49,6 @@ export function tableJumps(t: Table): TableJumps | undefined {
     const c = chains[k]!;
     if (c !== h.copy[k] || c.rules !== h.rules[k]) return undefined;
   }
-  return h.jumps;
+  if (h.jumps === undefined) h.jumps = h.make() ?? null;
+  return h.jumps ?? undefined;
 }

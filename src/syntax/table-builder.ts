@@ -292,8 +292,11 @@ export class TableBuilder implements FastTable {
     if (this.cacheable && !this.text.spans) SOURCES.set(this.table, { lines: this.lines, firsts, rules: made });
     // Chains numbered in order are positions: their jumps are known by number (model/table-jumps.ts).
     if (byId && !this.hasBoundRules()) {
-      const jumps = deferred.tableJumps(chains.length, (name) => ids.idOf(name));
-      if (jumps) rememberTableJumps(this.table, { ...jumps, positions: ids.positions() }, ids.chains, made);
+      const n = chains.length;
+      rememberTableJumps(this.table, () => {
+        const jumps = deferred.tableJumps(n, (name) => ids.idOf(name));
+        return jumps && { ...jumps, positions: ids.positions() };
+      }, ids.chains, made);
     }
     return this.table;
   }
