@@ -17,6 +17,7 @@ import { knownChainFacts, knownTable, type ChainIndex, type CompileProblem, type
 export type { ChainIndex, CompileProblem };
 import { LazyMap, lazyList } from "./lazy-list.js";
 import { chainPositions, jumpFacts } from "./jump-graph.js";
+import { tableJumps } from "../model/table-jumps.js";
 import { rulesInOrder, type RuleAt } from "./rules-in-order.js";
 
 export type AddrCheck = NetTest | { indeterminate: string };
@@ -397,8 +398,9 @@ function compileBackend(rulesets: readonly Ruleset[], family: Family): CompiledR
     const alone = from.length === 1 ? knownTable(from[0]!) : undefined;
     // The table's chains in order (several dumps' when merged), and each name's position among them.
     const all = from.length === 1 ? from[0]!.chains : from.flatMap((t) => t.chains);
-    const positions = alone?.positions ?? chainPositions(all);
     const dump = from.length === 1 ? from[0]! : undefined;
+    const read = dump && tableJumps(dump);
+    const positions = alone?.positions ?? read?.positions ?? chainPositions(all);
     ct.chains = new LazyMap(positions, (k) => compiledChain(all[k]!, ct.name, dump && (() => rulesInOrder(dump, k))));
     for (const t of from) {
       const known = knownTable(t)?.facts;
@@ -407,7 +409,7 @@ function compileBackend(rulesets: readonly Ruleset[], family: Family): CompiledR
     const nft = nftTables.has(ct);
     const known = alone?.facts.jumps;
     const depthWanted = nft && out.loops.size === 0;
-    const jumps = known && (!depthWanted || known.loops.length > 0 || known.depth) ? known : jumpFacts(ct.name, all, positions, depthWanted);
+    const jumps = known && (!depthWanted || known.loops.length > 0 || known.depth) ? known : jumpFacts(ct.name, all, positions, depthWanted, read);
     out.problems.push(...jumps.problems);
     for (const l of jumps.loops) out.loops.add(`${ct.name}/${l}`);
     if (nft && out.loops.size === 0) out.problems.push(...jumps.depth!);
@@ -422,5 +424,5 @@ function compileBackend(rulesets: readonly Ruleset[], family: Family): CompiledR
  * does not walk 40k chains' jumps again; compileBackend uses it for that table alone.
  */
 export function tableFacts(t: Table, nft: boolean): TableFacts {
-  return { conntrack: t.chains.some(needsConntrack), jumps: jumpFacts(t.name, t.chains, chainPositions(t.chains), nft) };
+  return { conntrack: t.chains.some(needsConntrack), jumps: jumpFacts(t.name, t.chains, chainPositions(t.chains), nft, tableJumps(t)) };
 }

@@ -3,12 +3,14 @@
  * to chains that do not exist, jump loops, and (iptables-nft) chains nested deeper than
  * nf_tables allows. A kube-proxy table has 40k chains and 60k jumps, checked on every first
  * answer: chains are numbered by their position and the graph is held in typed arrays, walked
- * without recursion and without a map lookup beyond one per jump.
+ * without recursion and without a map lookup beyond one per jump; none at all when the dump's
+ * reader numbered the jumps already (model/table-jumps.ts).
  *
  * Held to the plain object-and-map version it replaced by test/property/jump-graph.test.ts.
  */
 import type { ChainDigest, TableName } from "../model/ast.js";
 import type { CompileProblem, JumpFacts } from "./compile-facts.js";
+import type { TableJumps } from "../model/table-jumps.js";
 
 /** The chain facts the checks read: a chain as a dump holds it (no rule bound). */
 export interface JumpNode {
@@ -50,6 +52,62 @@ interface Graph {
   builtinJumpedTo: boolean;
 }
 
+/** A graph's target lists, filled chain by chain: each chain's distinct targets in the order added. */
+class TargetLists {
+  readonly first: Int32Array;
+  readonly end: Int32Array;
+  readonly targets: Int32Array;
+  /** The last chain each target was added for: a target once per chain, in O(1). */
+  private readonly addedFor: Int32Array;
+  private builtinJumpedTo = false;
+  private e = 0;
+
+  /** `size`: at least how many targets all chains have. */
+  constructor(n: number, size: number, private readonly builtin: Uint8Array) {
+    this.first = new Int32Array(n);
+    this.end = new Int32Array(n);
+    this.targets = new Int32Array(size);
+    this.addedFor = new Int32Array(n).fill(-1);
+  }
+
+  open(k: number): void {
+    this.first[k] = this.e;
+  }
+
+  add(k: number, at: number): void {
+    if (this.addedFor[at] === k) return;
+    this.addedFor[at] = k;
+    this.targets[this.e++] = at;
+    if (this.builtin[at]) this.builtinJumpedTo = true;
+  }
+
+  close(k: number): void {
+    this.end[k] = this.e;
+  }
+
+  graph(order: Int32Array): Graph {
+    const { first, end, targets, builtin, builtinJumpedTo } = this;
+    return { order, first, end, targets, builtin, builtinJumpedTo };
+  }
+}
+
+/**
+ * The graph from the jumps the reader found by position (model/table-jumps.ts): every target
+ * exists, every name is given once, and no digest is made.
+ */
+function graphOfKnown(chains: readonly JumpNode[], known: TableJumps): Graph {
+  const n = chains.length;
+  const builtin = new Uint8Array(n);
+  for (let k = 0; k < n; k++) if (chains[k]!.builtin) builtin[k] = 1;
+  const lists = new TargetLists(n, known.targets.length, builtin);
+  for (let k = 0; k < n; k++) {
+    lists.open(k);
+    for (let j = known.start[k]!; j < known.start[k + 1]!; j++) lists.add(k, known.targets[j]!);
+    lists.close(k);
+  }
+  return lists.graph(Int32Array.from({ length: n }, (_, k) => k));
+}
+
 /** The graph of the chains, and each jump to a chain that does not exist as a problem, in order. */
 function graphOf(table: TableName, chains: readonly JumpNode[], positions: ReadonlyMap<string, number>, problems: CompileProblem[]): Graph {
   const n = chains.length;
@@ -67,32 +125,20 @@ function graphOf(table: TableName, chains: readonly JumpNode[], positions: Reado
     if (c.builtin) builtin[k] = 1;
     jumps += d.jumps.length >> 1;
   }
-  const first = new Int32Array(n);
-  const end = new Int32Array(n);
-  const targets = new Int32Array(jumps);
-  // The last chain each target was added for: a target once per chain, in O(1).
-  const addedFor = new Int32Array(n).fill(-1);
-  let builtinJumpedTo = false;
-  let e = 0;
+  const lists = new TargetLists(n, jumps, builtin);
   for (let o = 0; o < order.length; o++) {
     const k = order[o]!;
-    first[k] = e;
+    lists.open(k);
     const list = digests[k]!.jumps;
     for (let i = 0; i < list.length; i += 2) {
       const chain = list[i + 1] as string;
       const at = positions.get(chain);
-      if (at === undefined) {
-        problems.push({ table, chain: chains[k]!.name, rule: (list[i] as number) + 1, message: `jumps to chain ${chain}, which does not exist` });
-        continue;
-      }
-      if (addedFor[at] === k) continue;
-      addedFor[at] = k;
-      targets[e++] = at;
-      if (builtin[at]) builtinJumpedTo = true;
+      if (at === undefined) problems.push({ table, chain: chains[k]!.name, rule: (list[i] as number) + 1, message: `jumps to chain ${chain}, which does not exist` });
+      else lists.add(k, at);
     }
-    end[k] = e;
+    lists.close(k);
   }
-  return { order, first, end, targets, builtin, builtinJumpedTo };
+  return lists.graph(order);
 }
 
 /** The built-in chains reached from a built-in chain before them in the table (1 at their position). */
@@ -125,12 +171,13 @@ function builtinsBelow(g: Graph): Uint8Array {
 /**
  * Missing jump targets and jump loops, found once at load time as iptables-restore would;
  * with `depth`, and when the table has no loop, also the nf_tables nesting limit. `positions`
- * is chainPositions(chains).
+ * is chainPositions(chains); `known`, the chains' jumps as their reader found them, when it did
+ * (model/table-jumps.ts): the same graph, made without the chains' digests.
  */
-export function jumpFacts(table: TableName, chains: readonly JumpNode[], positions: ReadonlyMap<string, number>, depth: boolean): JumpFacts {
+export function jumpFacts(table: TableName, chains: readonly JumpNode[], positions: ReadonlyMap<string, number>, depth: boolean, known?: TableJumps): JumpFacts {
   const problems: CompileProblem[] = [];
   const loops: string[] = [];
-  const g = graphOf(table, chains, positions, problems);
+  const g = known && known.start.length === chains.length + 1 && positions.size === chains.length ? graphOfKnown(chains, known) : graphOf(table, chains, positions, problems);
   const { order, first, end, targets } = g;
   const n = chains.length;
   // Depth-first, without recursion: a chain is 0 unseen, 1 on the stack, 2 done. A jump to a

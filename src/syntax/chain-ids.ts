@@ -85,6 +85,14 @@ export class ChainIds {
     return this.idAt(name, 0, name.length);
   }
 
+  /**
+   * Each chain's id by name, as a map: the chains' positions in their table once it is finished,
+   * when every chain was made in order and none replaced another (table-builder.ts).
+   */
+  positions(): ReadonlyMap<string, number> {
+    return new IdsByName(this);
+  }
+
   jumpable(id: number): boolean {
     return this.jump[id] === 1;
   }
@@ -112,5 +120,44 @@ export class ChainIds {
       const id1 = old[o + 1]!;
       if (id1 !== 0) this.place(old[o]!, id1 - 1, this.chains[id1 - 1]!.name, old[o + 2]!);
     }
+  }
+}
+
+/** ChainIds read as a map from name to id: found in its table, not in a Map of 42k names made again. */
+class IdsByName implements ReadonlyMap<string, number> {
+  constructor(private readonly ids: ChainIds) {}
+
+  get size(): number {
+    return this.ids.chains.length;
+  }
+
+  get(name: string): number | undefined {
+    const id = this.ids.idOf(name);
+    return id < 0 ? undefined : id;
+  }
+
+  has(name: string): boolean {
+    return this.ids.idOf(name) >= 0;
+  }
+
+  *keys(): MapIterator<string> {
+    for (const c of this.ids.chains) yield c.name;
+  }
+
+  *values(): MapIterator<number> {
+    for (let id = 0; id < this.ids.chains.length; id++) yield id;
+  }
+
+  *entries(): MapIterator<[string, number]> {
+    const { chains } = this.ids;
+    for (let id = 0; id < chains.length; id++) yield [chains[id]!.name, id];
+  }
+
+  [Symbol.iterator](): MapIterator<[string, number]> {
+    return this.entries();
+  }
+
+  forEach(f: (value: number, key: string, map: ReadonlyMap<string, number>) => void, thisArg?: unknown): void {
+    for (const [k, v] of this.entries()) f.call(thisArg, v, k, this);
   }
 }

@@ -12,6 +12,7 @@
  */
 import type { ChainDigest, Rule } from "../model/ast.js";
 import { digestRule, emptyDigest, withOnce } from "../model/chain-rules.js";
+import type { TableJumps } from "../model/table-jumps.js";
 import { DNAT, FAST_MATCH_NAMES, fastDigestRule, JUMP, type FastAppend } from "./fast-append.js";
 
 const NO_NAMES: readonly string[] = emptyDigest().matchNames;
@@ -153,6 +154,43 @@ export class DeferredChains {
     if (prev < 0) e[o + FIRST_JUMP] = at + 1;
     else this.jumps[prev * JUMP_FIELDS + 2] = at;
     e[o + LAST_JUMP] = at + 1;
+  }
+
+  /**
+   * The jumps of chains 0 .. n-1, by id, in rule order: what their digests' jumps say, with
+   * chain ids for names (model/table-jumps.ts). A digest kept whole began as the jump records
+   * its chain had then (`addBound`), which are still there; `idOf` finds the later ones by name.
+   * Undefined when one of those is no chain (-1): the digests then tell.
+   */
+  tableJumps(n: number, idOf: (name: string) => number): Omit<TableJumps, "positions"> | undefined {
+    const start = new Int32Array(n + 1);
+    let targets = new Int32Array(this.jumpCount + 16);
+    let e = 0;
+    const { jumps, entries, whole } = this;
+    // (a handful of chains, marked once rather than looked up for each of 42k)
+    const isWhole = new Uint8Array(n);
+    for (const id of whole.keys()) if (id < n) isWhole[id] = 1;
+    const known = Math.min(n, entries.length / FIELDS);
+    for (let id = 0; id < n; id++) {
+      start[id] = e;
+      if (id >= known) continue;
+      for (let j = entries[id * FIELDS + FIRST_JUMP]! - 1; j >= 0; j = jumps[j * JUMP_FIELDS + 2]!) {
+        if (e === targets.length) targets = grownInt32(targets, targets.length * 2);
+        targets[e++] = jumps[j * JUMP_FIELDS + 1]!;
+      }
+      if (!isWhole[id]) continue;
+      const list = whole.get(id)!.jumps;
+      const recorded = 2 * (e - start[id]!);
+      if (recorded > list.length) return undefined;
+      for (let i = recorded + 1; i < list.length; i += 2) {
+        const to = idOf(list[i] as string);
+        if (to < 0) return undefined;
+        if (e === targets.length) targets = grownInt32(targets, targets.length * 2);
+        targets[e++] = to;
+      }
+    }
+    start[n] = e;
+    return { start, targets: targets.subarray(0, e) };
   }
 
   /** The first line record of chain `id`, or -1 when it has no deferred line. */

@@ -17,6 +17,7 @@ import type { SpanMover } from "./extract.js";
 import type { FastAppend, FastTable } from "./fast-append.js";
 import { ChainIds } from "./chain-ids.js";
 import { DeferredChains } from "./deferred-chains.js";
+import { rememberTableJumps } from "../model/table-jumps.js";
 
 // Most chains of a big dump say [0:0]; counters are never changed in place, so they share one.
 export const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0n, bytes: 0n, exact: true });
@@ -289,6 +290,14 @@ export class TableBuilder implements FastTable {
       } else c.rules = made[k] = boundRules(this.bound.get(c)?.toArray() ?? []);
     }
     if (this.cacheable && !this.text.spans) SOURCES.set(this.table, { lines: this.lines, firsts, rules: made });
+    // Chains numbered in order are positions: their jumps are known by number (model/table-jumps.ts).
+    if (byId && !this.hasBoundRules()) {
+      const n = chains.length;
+      rememberTableJumps(this.table, () => {
+        const jumps = deferred.tableJumps(n, (name) => ids.idOf(name));
+        return jumps && { ...jumps, positions: ids.positions() };
+      }, ids.chains, made);
+    }
     return this.table;
   }
 
