@@ -46,10 +46,10 @@ const CHUNK_BYTES = 1 << 20;
  * for lines while this thread waits for the paused one's answers (with 3 chunks a worker, the
  * workers of a 10k-service batch sat idle a fifth of the time).
  */
-const AHEAD_PER_WORKER = 32 * CHUNK_LINES;
+export const AHEAD_PER_WORKER = 32 * CHUNK_LINES;
 
 /** And at most this many bytes of them, lines and answers (a whole trace is ~9 KB a packet). */
-const AHEAD_BYTES = 32 << 20;
+export const AHEAD_BYTES = 32 << 20;
 
 /** The flags whose `-` would have each worker read stdin. */
 const INPUT_STDIN_FLAGS = ["rules", "ipsets", "node", "ipvs"];
