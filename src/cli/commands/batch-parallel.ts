@@ -43,8 +43,8 @@ const CHUNK_BYTES = 1 << 20;
 /**
  * Lines read and not yet written, per worker: enough that one worker's pause (a collection of
  * its heap, a burst of first visits to chains it compiles) does not leave the others waiting
- * for lines while this thread waits for the paused one's answers (with 3 chunks a worker, the
- * workers of a 10k-service batch sat idle a fifth of the time).
+ * for lines while this thread waits for the paused one's answers (with 3 chunks a worker, one
+ * worker of a 10k-service batch was seen idle up to a fifth of the time).
  */
 export const AHEAD_PER_WORKER = 32 * CHUNK_LINES;
 
