@@ -13,7 +13,7 @@ import {
 import { statementKind } from "../../extensions/nft/statements/registry.js";
 import type { Branch } from "../branch.js";
 import type { Binding, NftEnv } from "./expr/env.js";
-import { partialTest, planOf, relational, type Plan } from "./relational.js";
+import { partialTest, planOf, relational, testOf, type Plan } from "./relational.js";
 import { readerOf } from "./expr/index.js";
 import { findElement } from "./expr/lookup.js";
 import { literalSet, type NftCompiledTable } from "./compile.js";
@@ -153,12 +153,13 @@ export function prepareStmt(s: NftStmt): PreparedStmt {
   switch (s.kind) {
     case "match": {
       const read = readerOf(s.left);
+      const test = testOf(s);
       const plan = planOf(s);
       const failed = failedAt(s);
       return (env) => {
         const lv = read(env);
         if (!("val" in lv)) return matchResult(s, lv, env, plan);
-        const t = relational(s, plan, lv.val, env);
+        const t = test(lv.val, env);
         return t === true ? NEXT : t === false ? failed : matchResult(s, lv, env, plan);
       };
     }
