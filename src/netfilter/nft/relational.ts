@@ -8,7 +8,7 @@ import { compileSet, type CompiledSet } from "./sets.js";
 import { lookup, loneInterval } from "./sets.js";
 import { anyBits, BITMASK_TYPES, constScalar, isInt, type PartialBits, type Scalar, type Val, type XVal } from "../../model/nft-values.js";
 import type { NftEnv } from "./expr/env.js";
-import { findElement } from "./expr/lookup.js";
+import { findElement, setMemo } from "./expr/lookup.js";
 
 export type Test = boolean | { indeterminate: string } | Extract<XVal, { choose: unknown }>;
 
@@ -144,8 +144,9 @@ export function testOf(m: NftMatch): Tester {
   if (plan.set) {
     if (plan.badSetOp) return general;
     const set = m.right as NftSetLiteral | NftSetRef;
+    const memo = setMemo();
     return (left, env) => {
-      const f = findElement(set, left, env);
+      const f = findElement(set, left, env, memo);
       if ("indeterminate" in f) return f;
       return f.found !== negate;
     };
