@@ -412,20 +412,21 @@ function withRoute(br: Branch, d: RouteDecision): void {
   }
 }
 
-function routeFailure(d: RouteDecision, what: string, iface?: string): Fate | undefined {
+/** The fate of a packet the routing decision `d` stops (undefined: it goes on); `what` is called only then (every routed history comes here). */
+function routeFailure(d: RouteDecision, what: () => string, iface?: string): Fate | undefined {
   switch (d.kind) {
     case "martian":
       return { kind: "martian", check: d.check, reason: d.detail, ...(iface !== undefined ? { iface } : {}) };
     case "not-forwarding":
       return { kind: "unroutable", reason: d.detail };
     case "indeterminate":
-      return { kind: "indeterminate", reason: `${what}: ${d.reason}` };
+      return { kind: "indeterminate", reason: `${what()}: ${d.reason}` };
     case "blackhole":
     case "unreachable":
     case "prohibit":
     case "throw":
     case "none":
-      return { kind: "unroutable", reason: `${what}: ${d.kind === "none" ? "no route" : `${d.kind} route`}${d.detail ? ` (${d.detail})` : ""}` };
+      return { kind: "unroutable", reason: `${what()}: ${d.kind === "none" ? "no route" : `${d.kind} route`}${d.detail ? ` (${d.detail})` : ""}` };
     default:
       return undefined;
   }
@@ -445,6 +446,19 @@ function queryOf(p: PacketState): RouteQuery {
   return q;
 }
 
+/**
+ * The assumption an unstated forwarding setting makes, one string per answer of the node view
+ * (it keeps one per device): every forwarded history of a batch records it, and assume()
+ * compares it with those already there, which for the same string is one pointer compare.
+ */
+const forwardingWords = new WeakMap<object, string>();
+
+function forwardingAssumed(fwd: { indeterminate: string }): string {
+  let text = forwardingWords.get(fwd);
+  if (text === undefined) forwardingWords.set(fwd, (text = `forwarding assumed enabled (${fwd.indeterminate})`));
+  return text;
+}
+
 /** Where a branch's packet goes after the input-side routing decision. */
 function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
   const local: Branch[] = [];
@@ -456,7 +470,7 @@ function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
     const d = ctx.node.routeInput(q);
     ctx.flow?.route("input", q, d, ctx.node);
     noteRoute(br, d, "input route");
-    const fail = routeFailure(d, `routing ${p.dst} arriving on ${p.inIface}`, p.inIface);
+    const fail = routeFailure(d, () => `routing ${p.dst} arriving on ${p.inIface}`, p.inIface);
     if (fail) {
       finals.push({ br, fate: fail });
       continue;
@@ -471,7 +485,7 @@ function inputPath(live: Branch[], ctx: PathContext, finals: Final[]): void {
       finals.push({ br, fate: { kind: "unroutable", reason: `${p.dst} is not local and forwarding is disabled (${ctx.family === "ipv4" ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding"}=0)` } });
       continue;
     }
-    if (typeof fwd === "object") assume(br, `forwarding assumed enabled (${fwd.indeterminate})`);
+    if (typeof fwd === "object") assume(br, forwardingAssumed(fwd));
     withRoute(br, d);
     forward.push(br);
   }
@@ -741,7 +755,7 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   if (spec.dport !== undefined) q.dport = spec.dport;
   const d = ctx.node.routeOutput(q);
   ctx.flow?.route("output", q, d, ctx.node);
-  const fail = routeFailure(d, `routing ${spec.dst} from this node`);
+  const fail = routeFailure(d, () => `routing ${spec.dst} from this node`);
   const src = spec.src ?? (d.kind === "unicast" ? d.src : d.kind === "local" ? spec.dst : undefined);
   if (fail) {
     // The kernel refuses the send before netfilter sees the packet.
@@ -843,7 +857,7 @@ function reroute(live: Branch[], ctx: PathContext, finals: Final[], spec: Packet
     const d = ctx.node.routeOutput(q);
     ctx.flow?.route("output", q, d, ctx.node);
     noteRoute(b, d, "re-route after OUTPUT");
-    const fail = routeFailure(d, `re-routing ${b.pkt.dst} after OUTPUT changed the packet`);
+    const fail = routeFailure(d, () => `re-routing ${b.pkt.dst} after OUTPUT changed the packet`);
     if (fail) {
       finals.push({ br: b, fate: fail });
       continue;

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { SAMPLE_INPUTS, SAMPLES, SAMPLES_DIR } from "../browser/sample-packets.js";
 import { kubeProxyDump } from "../../bench/gen-kube-proxy.js";
 import { packetMix } from "../../bench/batch.js";
-import { laneOf } from "../../src/cli/commands/batch-parallel.js";
+import { AHEAD_BYTES, AHEAD_PER_WORKER, laneOf } from "../../src/cli/commands/batch-parallel.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const bin = resolve(root, "dist/src/cli/main.js");
@@ -19,7 +19,8 @@ const dir = mkdtempSync(join(tmpdir(), "netfate-batch-parallel-"));
 const ALL_FIELDS = "line,packet,outcome,fate,detail,rule,probability,final,nat,given,assumptions";
 
 function batch(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [bin, "batch", ...args], { cwd: root, encoding: "utf8", maxBuffer: 1 << 28, ...(input !== undefined ? { input } : {}) });
+  // (A batch whose workers wait for each other forever fails here instead of holding the run.)
+  const r = spawnSync(process.execPath, [bin, "batch", ...args], { cwd: root, encoding: "utf8", maxBuffer: 1 << 28, timeout: 240_000, ...(input !== undefined ? { input } : {}) });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -82,6 +83,32 @@ describe("batch --jobs N answers as --jobs 1 does", () => {
       expect(two.code, two.err).toBe(0);
       expect(two.out === one.out, `${mode.join(" ")}: outputs differ`).toBe(true);
       expect(two.out.split("\n").length).toBeGreaterThan(3000);
+    }
+  }, 300_000);
+});
+
+describe("batch --jobs: what is read ahead is bounded", () => {
+  it("more lines than the workers may be ahead by, and more answer bytes than the bound: same bytes, same order", () => {
+    const fw = ["-q", "--rules", "samples/host-firewall/rules.save", "--node", "samples/host-firewall/node.json"];
+    // Past the bound in lines (AHEAD_PER_WORKER a worker) with two workers, one sent one line in
+    // a hundred (its destination): when the bound is reached, lines it has been given wait in its
+    // next chunk, the first not written among them. Unreadable lines among them.
+    const [busy, rare] = ["192.168.0.11", "192.168.0.12"];
+    expect(laneOf(`tcp 1.2.3.4:5 -> ${busy}:22`, 2)).not.toBe(laneOf(`tcp 1.2.3.4:5 -> ${rare}:22`, 2));
+    const lines: string[] = [];
+    for (let i = 0; lines.length < 2 * AHEAD_PER_WORKER + 12_000; i++) {
+      lines.push(`tcp 203.0.113.${i % 250}:${1024 + (i % 60000)} -> ${i % 100 === 0 ? rare : busy}:${i % 5 === 0 ? 443 : 22} in eth0`);
+      if (i % 1013 === 0) lines.push("not a packet");
+    }
+    const file = join(dir, "ahead.txt");
+    writeFileSync(file, lines.join("\n") + "\n");
+    for (const mode of [["--fields", "line,fate,rule"], ["--verbose"]]) {
+      const one = batch([...fw, ...mode, "--jobs", "1", "--packets", file]);
+      const two = batch([...fw, ...mode, "--jobs", "2", "--packets", file]);
+      expect(two.code, two.err).toBe(one.code);
+      expect(two.out === one.out, `${mode.join(" ")}: outputs differ`).toBe(true);
+      // The whole traces (with the rules tried) are more than the bound in bytes: its wait was taken too.
+      if (mode[0] === "--verbose") expect(one.out.length).toBeGreaterThan(AHEAD_BYTES);
     }
   }, 300_000);
 });

@@ -2,9 +2,9 @@
  * `netfate batch --jobs N`: the packets answered by N worker threads (batch-worker.ts), each
  * loading the inputs itself (from --cache when given) and answering chunks of packet lines
  * the way the in-process loop does (lineAnswerer). This thread only reads the lines, hands
- * them out, and writes the answers back in the order of the input. At most a few chunks per
- * worker are out at a time (read ahead, or answered but waiting for an earlier one): memory
- * stays the same however many packets come.
+ * them out, and writes the answers back in the order of the input. The lines read and not yet
+ * written (sent, or answered but waiting for an earlier one) are bounded in number and in
+ * bytes: memory stays the same however many packets come.
  *
  * A worker re-reads the inputs (about a second for a 10,000-service dump, less from the cache):
  * that pays only for large batches, so without --jobs two workers start only for a packets
@@ -40,8 +40,16 @@ export type FromWorker =
 const CHUNK_LINES = 256;
 const CHUNK_BYTES = 1 << 20;
 
-/** Chunks out at a time per worker: one being answered, one waiting for it. */
-const PER_WORKER = 2;
+/**
+ * Lines read and not yet written, per worker: enough that one worker's pause (a collection of
+ * its heap, a burst of first visits to chains it compiles) does not leave the others waiting
+ * for lines while this thread waits for the paused one's answers (with 3 chunks a worker, one
+ * worker of a 10k-service batch was seen idle up to a fifth of the time).
+ */
+export const AHEAD_PER_WORKER = 32 * CHUNK_LINES;
+
+/** And at most this many bytes of them, lines and answers (a whole trace is ~9 KB a packet). */
+export const AHEAD_BYTES = 32 << 20;
 
 /** The flags whose `-` would have each worker read stdin. */
 const INPUT_STDIN_FLAGS = ["rules", "ipsets", "node", "ipvs"];
@@ -93,14 +101,13 @@ function packetBytes(file: string, io: CommandIO): number {
 }
 
 /**
- * One worker: the lines it has been given but not yet sent (its next chunk), how many chunks
- * it has not answered, and its answers not yet written, a chunk's texts a line each.
+ * One worker: the lines it has been given but not yet sent (its next chunk), and its answers
+ * not yet written, a chunk's texts a line each.
  */
 interface Lane {
   worker: Worker;
   next: PacketLine[];
   nextBytes: number;
-  out: number;
   answers: Array<Array<string | null>>;
   /** The first unwritten text of answers[0]. */
   at: number;
@@ -143,13 +150,13 @@ export async function runParallel(argv: readonly string[], args: ParsedArgs, fil
   for (let i = 0; i < jobs; i++) {
     // Only the first worker says the notes and diagnostics of loading: they are the same in each.
     const setup: WorkerSetup = { argv: [...argv], report: i === 0 };
-    const lane: Lane = { worker: new Worker(url, { workerData: setup, stdout: false, stderr: false }), next: [], nextBytes: 0, out: 0, answers: [], at: 0 };
+    const lane: Lane = { worker: new Worker(url, { workerData: setup, stdout: false, stderr: false }), next: [], nextBytes: 0, answers: [], at: 0 };
     lane.worker.on("message", (m: FromWorker) => {
       if (m.kind === "note") io.err(m.text);
       else if (m.kind === "failed") failure ??= m.usage ? new UsageError(m.message) : new Error(m.message);
       else {
-        lane.out--;
         lane.answers.push(m.texts);
+        for (const t of m.texts) if (t !== null) unwritten += t.length;
         tally.bad += m.bad;
         for (const [kind, n] of m.counts) tally.countFate(kind, n);
       }
@@ -165,9 +172,13 @@ export async function runParallel(argv: readonly string[], args: ParsedArgs, fil
     });
     lanes.push(lane);
   }
-  // The lane of each line read and not yet written, in input order (from `head` on).
+  // The lane of each line read and not yet written, in input order (from `head` on), and the
+  // size of each (its answer's added when it comes): what `unwritten` counts down when written.
   let order: number[] = [];
+  let sizes: number[] = [];
   let head = 0;
+  /** Bytes (UTF-16 units) of the lines read and answers made, not yet written. */
+  let unwritten = 0;
   /** Writes the answers that are next in the input's order. */
   const writeReady = () => {
     let text = "";
@@ -180,7 +191,9 @@ export async function runParallel(argv: readonly string[], args: ParsedArgs, fil
       if (t !== null) {
         text += t;
         tally.done++;
+        unwritten -= t.length;
       }
+      unwritten -= sizes[head]!;
       if (lane.at >= texts.length) {
         lane.answers.shift();
         lane.at = 0;
@@ -194,6 +207,7 @@ export async function runParallel(argv: readonly string[], args: ParsedArgs, fil
     if (text) io.out(text);
     if (head > 4096) {
       order = order.slice(head);
+      sizes = sizes.slice(head);
       head = 0;
     }
     if (progress && Math.floor(tally.done / 1000) > Math.floor(before / 1000)) io.err(`\r${tally.done} packets`);
@@ -206,34 +220,39 @@ export async function runParallel(argv: readonly string[], args: ParsedArgs, fil
     if (failure) throw failure;
     writeReady();
   };
-  /** Sends a lane's next chunk; with the lane full, its next answer is awaited first. */
-  const send = async (lane: Lane) => {
-    while (lane.out >= PER_WORKER) await waitForAnswer();
+  /**
+   * Sends a lane's next chunk. Never waits: a worker that is behind holds up no other's lines
+   * (the bound on what is read ahead is the one below, over every lane).
+   */
+  const send = (lane: Lane) => {
     if (failure) throw failure;
-    lane.out++;
     lane.worker.postMessage({ kind: "chunk", lines: lane.next } satisfies ToWorker);
     lane.next = [];
     lane.nextBytes = 0;
   };
   // Lines read and not written: past this, every lane's lines are sent and answers awaited,
   // so that one lane's few lines cannot hold up the others' answers without bound.
-  const ahead = jobs * (PER_WORKER + 1) * CHUNK_LINES;
+  const ahead = jobs * AHEAD_PER_WORKER;
+  const full = () => order.length - head >= ahead || unwritten >= AHEAD_BYTES;
   try {
     // Read here, never a pipe (whyNotParallel): a read does not wait, and answers cannot be held up by it.
     for (const l of packetLines(file, io, new InputReader(io, args), () => {})) {
       const k = "text" in l ? laneOf(l.text, jobs) : 0;
       const lane = lanes[k]!;
+      const size = "text" in l ? l.text.length : 0;
       order.push(k);
+      sizes.push(size);
+      unwritten += size;
       lane.next.push(l);
-      lane.nextBytes += "text" in l ? l.text.length : 0;
-      if (lane.next.length >= CHUNK_LINES || lane.nextBytes >= CHUNK_BYTES) await send(lane);
-      if (order.length - head >= ahead) {
-        for (const x of lanes) if (x.next.length) await send(x);
-        while (order.length - head >= ahead) await waitForAnswer();
+      lane.nextBytes += size;
+      if (lane.next.length >= CHUNK_LINES || lane.nextBytes >= CHUNK_BYTES) send(lane);
+      if (full()) {
+        for (const x of lanes) if (x.next.length) send(x);
+        while (full()) await waitForAnswer();
       }
       if (failure) throw failure;
     }
-    for (const x of lanes) if (x.next.length) await send(x);
+    for (const x of lanes) if (x.next.length) send(x);
     while (head < order.length) await waitForAnswer();
   } finally {
     for (const lane of lanes) {

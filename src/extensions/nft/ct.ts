@@ -82,6 +82,7 @@ export const ct: ExprKind<NftCt> = {
     return ["ct", e.dir, e.family, e.key].filter((x) => x !== undefined).join(" ");
   },
   evaluate,
+  reader,
 };
 
 /** `{"ct": {"key": "state"}}`, `{"ct": {"key": "ip saddr", "dir": "original"}}`. */
@@ -104,12 +105,21 @@ function readJson(_key: string, v: JsonNode, _n: JsonNode, { r }: JsonExprReader
 export const CT_STATE_BITS = { INVALID: 1, ESTABLISHED: 2, RELATED: 4, NEW: 8, UNTRACKED: 64 } as const;
 const STATUS_BITS: Readonly<Record<CtStatusBit, number>> = { EXPECTED: 1, SEEN_REPLY: 2, ASSURED: 4, CONFIRMED: 8, SNAT: 0x10, DNAT: 0x20 };
 
+/** `ct state`: the conntrack state's bit (INVALID before conntrack has seen the packet). */
+function stateOf(env: NftExprEnv): XVal {
+  const c = env.br.pkt.ct;
+  if (c.state === "UNTRACKED") return fieldVal(CT_STATE_BITS.UNTRACKED);
+  return fieldVal(env.beforeConntrack ? CT_STATE_BITS.INVALID : CT_STATE_BITS[c.state]);
+}
+
+/** evaluate for one expression, its key looked at once (`ct state`, in nearly every ruleset, directly). */
+function reader(e: NftCt): (env: NftExprEnv) => XVal {
+  return e.key === "state" ? stateOf : (env) => evaluate(e, env);
+}
+
 function evaluate(e: NftCt, env: NftExprEnv): XVal {
   const c = env.br.pkt.ct;
-  if (e.key === "state") {
-    if (c.state === "UNTRACKED") return fieldVal(CT_STATE_BITS.UNTRACKED);
-    return fieldVal(env.beforeConntrack ? CT_STATE_BITS.INVALID : CT_STATE_BITS[c.state]);
-  }
+  if (e.key === "state") return stateOf(env);
   if (env.beforeConntrack) return absent("the chain runs before conntrack: the packet has no conntrack entry yet");
   if (c.state === "UNTRACKED" || c.state === "INVALID") return absent(`an ${c.state.toLowerCase()} packet has no conntrack entry`);
   const p = env.br.pkt;

@@ -92,6 +92,7 @@ export const meta: ExprKind<NftMeta> = {
     return PRINT_BARE.has(e.key) ? e.key : `meta ${e.key}`;
   },
   evaluate,
+  reader,
 };
 
 /** `{"meta": {"key": "mark"}}`. */
@@ -160,4 +161,16 @@ function pktType(dst: string, family: "ipv4" | "ipv6"): number {
   }
   // (An IPv6 address below 2^53 is a number: its top byte is 0, not multicast's ff.)
   return typeof n === "bigint" && n >> 120n === 0xffn ? 2 : 0;
+}
+
+/** evaluate for one expression, its key looked at once: the packet's mark and protocol read directly, every other key evaluate's. */
+function reader(e: NftMeta): (env: NftExprEnv) => XVal {
+  switch (e.key) {
+    case "mark":
+      return (env) => fieldVal(env.br.pkt.mark);
+    case "l4proto":
+      return (env) => fieldVal(env.br.pkt.proto);
+    default:
+      return (env) => evaluate(e, env);
+  }
 }

@@ -132,6 +132,7 @@ export const payload: ExprKind<NftPayload> = {
     return "base" in e ? `@${e.base},${e.offset},${e.len}` : `${e.protocol} ${e.field}`;
   },
   evaluate,
+  reader,
 };
 
 /** `{"payload": {"protocol": "tcp", "field": "dport"}}`, or raw: `{"payload": {"base": "nh", "offset": 96, "len": 32}}`. */
@@ -234,4 +235,38 @@ function evaluate(e: NftPayload, env: NftExprEnv): XVal {
     default:
       return unknown(`${protocol} ${field}: netfate does not model this header field`);
   }
+}
+
+/**
+ * evaluate for one expression, its protocol and field looked at once: the fields rules test
+ * most (addresses and ports) read the packet directly where it has them, and every other case
+ * (another family or protocol, a fragment, a field not given) is evaluate's own answer.
+ */
+function reader(e: NftPayload): (env: NftExprEnv) => XVal {
+  const slow = (env: NftExprEnv): XVal => evaluate(e, env);
+  if (!("protocol" in e)) return slow;
+  const { protocol, field } = e;
+  const src = field === "saddr" || field === "sport";
+  if ((protocol === "ip" || protocol === "ip6") && (field === "saddr" || field === "daddr")) {
+    const family = protocol === "ip" ? "ipv4" : "ipv6";
+    return (env) => {
+      const p = env.br.pkt;
+      return p.family === family ? addr(src ? p.src : p.dst) : slow(env);
+    };
+  }
+  if (field !== "sport" && field !== "dport") return slow;
+  if (protocol === "th") {
+    return (env) => {
+      const p = env.br.pkt;
+      const n = src ? p.sport : p.dport;
+      return n !== undefined && !p.fragment && hasPorts(p.proto) ? fieldVal(n) : slow(env);
+    };
+  }
+  const want = L4[protocol];
+  if (want === undefined || protocol === "icmp" || protocol === "icmpv6") return slow;
+  return (env) => {
+    const p = env.br.pkt;
+    const n = src ? p.sport : p.dport;
+    return n !== undefined && p.proto === want && !p.fragment ? fieldVal(n) : slow(env);
+  };
 }

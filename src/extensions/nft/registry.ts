@@ -85,3 +85,10 @@ export const KIND_EVALUATORS = {
   hash: hash.evaluate,
   other: (e: NftOtherExpr, env: NftExprEnv, text: (e: NftExpr) => string) => otherKind(e).evaluate(e, env, text),
 } as const;
+
+/** The leaf kinds' readers (ExprKind.reader), for the statements that read them directly. */
+export const KIND_READERS = {
+  payload: payload.reader!,
+  meta: meta.reader!,
+  ct: ct.reader!,
+} as const;

@@ -79,6 +79,13 @@ export interface ExprKind<E extends NftExpr = NftExpr> {
    * for labels. Called as a plain function (no `this`).
    */
   evaluate(e: E, env: NftExprEnv, text: (e: NftExpr) => string): XVal;
+  /**
+   * For a kind whose expressions nest nothing (a header field, a meta or ct key): `evaluate`
+   * worked out once for `e`, for a statement to keep. What it gives is evaluate's answer for
+   * every environment; the names `e` holds (read from the input: telling them apart is a
+   * string compare, not an identity check) are looked at once, not per packet.
+   */
+  reader?(e: E): (env: NftExprEnv) => XVal;
 }
 
 /** A kind nft text is read into: one with a grammar. */

@@ -8,7 +8,7 @@ import { compileSet, type CompiledSet } from "./sets.js";
 import { lookup, loneInterval } from "./sets.js";
 import { anyBits, BITMASK_TYPES, constScalar, isInt, type PartialBits, type Scalar, type Val, type XVal } from "../../model/nft-values.js";
 import type { NftEnv } from "./expr/env.js";
-import { findElement } from "./expr/lookup.js";
+import { findElement, setMemo } from "./expr/lookup.js";
 
 export type Test = boolean | { indeterminate: string } | Extract<XVal, { choose: unknown }>;
 
@@ -127,6 +127,39 @@ export function relational(m: NftMatch, plan: Plan, left: Val, env: NftEnv): Tes
   const rv = rightValue(r, env);
   if (!("val" in rv)) return "absent" in rv ? false : rv;
   return (sameVal(left, rv.val)) !== negate;
+}
+
+/** A relational statement's test on its left side's value: relational with its plan, specialized once. */
+export type Tester = (left: Val, env: NftEnv) => Test;
+
+/**
+ * relational for `m`, its plan's kind of test chosen once per statement instead of per packet:
+ * a membership, a bitmask's bits of an integer, one value or interval of a number; any other
+ * case (a left side of another type, another operator) is relational's own.
+ */
+export function testOf(m: NftMatch): Tester {
+  const plan = planOf(m);
+  const negate = m.op === "!=";
+  const general: Tester = (left, env) => relational(m, plan, left, env);
+  if (plan.set) {
+    if (plan.badSetOp) return general;
+    const set = m.right as NftSetLiteral | NftSetRef;
+    const memo = setMemo();
+    return (left, env) => {
+      const f = findElement(set, left, env, memo);
+      if ("indeterminate" in f) return f;
+      return f.found !== negate;
+    };
+  }
+  // relational's order: a number on the left passes the interface-index test untouched.
+  if (plan.want !== undefined) return general;
+  const bits = plan.bits;
+  if (bits !== undefined) return (left, env) => (isInt(left) ? anyBits(left, bits) !== negate : general(left, env));
+  const one = plan.one;
+  if (plan.ordering || !plan.literal || one === undefined) return general;
+  if (one.kind === "value") return (left, env) => (typeof left === "number" ? (left === one.v) !== negate : general(left, env));
+  const { lo, hi } = one;
+  return (left, env) => (typeof left === "number" ? (lo <= left && left <= hi) !== negate : general(left, env));
 }
 
 /**

@@ -13,9 +13,9 @@ import {
 import { statementKind } from "../../extensions/nft/statements/registry.js";
 import type { Branch } from "../branch.js";
 import type { Binding, NftEnv } from "./expr/env.js";
-import { partialTest, planOf, relational, type Plan } from "./relational.js";
+import { partialTest, planOf, relational, testOf, type Plan } from "./relational.js";
 import { readerOf } from "./expr/index.js";
-import { findElement } from "./expr/lookup.js";
+import { findElement, setMemo, type SetMemo } from "./expr/lookup.js";
 import { literalSet, type NftCompiledTable } from "./compile.js";
 import { lookup, type CompiledSet } from "./sets.js";
 import { changeElement } from "./set-state.js";
@@ -101,9 +101,9 @@ function elementVerdict(el: NftElement): StmtResult {
   return verdictOf(d, el);
 }
 
-/** A verdict map's verdict for the key's value. */
-function vmapOf(s: Extract<NftStmt, { kind: "vmap" }>, key: Val, env: StmtEnv): StmtResult {
-  const f = findElement(s.map, key, env);
+/** A verdict map's verdict for the key's value (`memo`: the statement's, when it keeps one). */
+function vmapOf(s: Extract<NftStmt, { kind: "vmap" }>, key: Val, env: StmtEnv, memo?: SetMemo): StmtResult {
+  const f = findElement(s.map, key, env, memo);
   if ("indeterminate" in f) return { kind: "unknown-action", why: f.indeterminate };
   // No element: the rule stops, its later statements unrun (checked in a netns).
   if (!f.found || !f.element) return failedAt(s);
@@ -153,12 +153,13 @@ export function prepareStmt(s: NftStmt): PreparedStmt {
   switch (s.kind) {
     case "match": {
       const read = readerOf(s.left);
+      const test = testOf(s);
       const plan = planOf(s);
       const failed = failedAt(s);
       return (env) => {
         const lv = read(env);
         if (!("val" in lv)) return matchResult(s, lv, env, plan);
-        const t = relational(s, plan, lv.val, env);
+        const t = test(lv.val, env);
         return t === true ? NEXT : t === false ? failed : matchResult(s, lv, env, plan);
       };
     }
@@ -191,6 +192,7 @@ function prepareVmap(s: Extract<NftStmt, { kind: "vmap" }>): PreparedStmt {
   if (key.kind !== "concat" || !key.parts.every(isLeaf)) return (env) => runStmt(s, env);
   const readers = key.parts.map(readerOf);
   const parts: Scalar[] = readers.map(() => 0);
+  const memo = setMemo();
   return (env) => {
     for (let i = 0; i < readers.length; i++) {
       const v = readers[i]!(env);
@@ -198,7 +200,7 @@ function prepareVmap(s: Extract<NftStmt, { kind: "vmap" }>): PreparedStmt {
       if (!("val" in v)) return asAction(valueOrStop(v, s, OPS) as StmtResult);
       parts[i] = v.val as Scalar;
     }
-    return vmapOf(s, parts, env);
+    return vmapOf(s, parts, env, memo);
   };
 }
 

@@ -3,7 +3,7 @@
  * through the registry (src/extensions/nft/), the structures' (binop, concat, map lookups,
  * constants) from the files beside this one; looked up here.
  */
-import { KIND_EVALUATORS } from "../../../extensions/nft/registry.js";
+import { KIND_EVALUATORS, KIND_READERS } from "../../../extensions/nft/registry.js";
 import type { NftExpr } from "../../../model/nft.js";
 import type { XVal } from "../../../model/nft-values.js";
 import type { NftEnv } from "./env.js";
@@ -72,17 +72,17 @@ function dispatch(e: NftExpr, env: NftEnv): XVal {
 
 /**
  * How a statement reads `e`, worked out once per statement: a header field, a meta or ct key
- * (leaves, which nest nothing: no depth to count) by its evaluator directly; anything else
- * through evaluateExpr.
+ * (leaves, which nest nothing: no depth to count) by its kind's reader; anything else through
+ * evaluateExpr.
  */
 export function readerOf(e: NftExpr): (env: NftEnv) => XVal {
   switch (e.kind) {
     case "payload":
-      return (env) => payload(e, env, exprText);
+      return KIND_READERS.payload(e);
     case "meta":
-      return (env) => meta(e, env, exprText);
+      return KIND_READERS.meta(e);
     case "ct":
-      return (env) => ct(e, env, exprText);
+      return KIND_READERS.ct(e);
     default:
       return (env) => env.eval(e);
   }
