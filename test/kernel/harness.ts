@@ -271,6 +271,26 @@ export interface KernelTrace {
   arrivedOn?: string;
 }
 
+/** What a trace's packet line shows of where a packet came from: its transport and its iif. */
+export interface PacketLineKind {
+  l4?: string;
+  iif?: string;
+}
+
+/**
+ * Whether a packet line under a new trace id, carrying a known packet's IP ID, can be that
+ * packet: not when it shows another transport (an ICMP error about it, whose own IP ID equals
+ * it by chance; measured, one made a UDP packet's trace end at its own source), nor when the known one arrived from outside and this one has no iif (a packet
+ * the node itself sent, such as a redirect, of the same transport). Only a packet that left
+ * through lo comes back under a new trace id. Seen once under load: a packet that arrived on
+ * eth0 and was forwarded out of eth0 again (which makes the node send a redirect) got
+ * `filter OUTPUT policy ACCEPT` added to its path.
+ */
+export function continuesPacket(first: PacketLineKind, line: PacketLineKind): boolean {
+  if (first.l4 !== undefined && line.l4 !== undefined && first.l4 !== line.l4) return false;
+  return first.iif === undefined || first.iif === "lo" || line.iif !== undefined;
+}
+
 /** The transport header a trace's packet line shows: `udp sport ...`, `icmp type ...`. */
 function transportOf(packetLine: string): string | undefined {
   return /\b(tcp|udp|udplite|sctp|dccp|icmp|icmpv6) (?:sport|dport|type|code)\b/.exec(packetLine)?.[1];
@@ -634,17 +654,8 @@ export function parseTrace(text: string, handles: Map<string, Map<string, Map<nu
       if (id && tr?.id !== Number(id[1])) {
         const known = out.get(Number(id[1]));
         const l4 = transportOf(rest);
-        // An ICMP error about a sent packet (a UDP port unreachable from the endpoint) carries
-        // an IP ID of its own, which can be a sent packet's: measured, it made a UDP packet's
-        // trace end at its own source. Another transport is another packet.
         const iif = /\biif "([^"]+)"/.exec(rest)?.[1];
-        // Nor is a packet the node itself sends (no iif: an ICMP redirect or error of the same
-        // transport) the continuation of one that arrived from outside: only a packet that left
-        // through lo comes back under a new trace id. Seen once under load: a packet that arrived
-        // on eth0 and was forwarded out of eth0 again (which makes the node send a redirect)
-        // got `filter OUTPUT policy ACCEPT` added to its path.
-        const elsewhere = known?.arrivedOn !== undefined && known.arrivedOn !== "lo" && iif === undefined;
-        if (elsewhere || (known?.l4 !== undefined && l4 !== undefined && known.l4 !== l4)) {
+        if (known && !continuesPacket({ l4: known.l4, iif: known.arrivedOn }, { l4, iif })) {
           byTraceId.delete(traceId);
           continue;
         }

@@ -13,6 +13,7 @@
  * Only rules that gave a verdict appear (continue included): a rule whose match failed prints
  * nothing, so a trace is the path's matched rules, not every rule tried.
  */
+import { continuesPacket } from "./harness.js";
 
 export interface NftTraceStep {
   family: string;
@@ -128,11 +129,8 @@ export function parseNftTrace(text: string): Map<number, NftPacketTrace> {
       let tr = byTraceId.get(ev.traceId);
       if (id !== undefined && tr?.ipId !== id) {
         const known = out.get(id);
-        const firstL4 = known?.views[0]?.l4;
-        const arrivedOn = known?.views[0]?.iif;
-        const otherTransport = firstL4 !== undefined && ev.view.l4 !== undefined && firstL4 !== ev.view.l4;
-        const sentByNode = arrivedOn !== undefined && arrivedOn !== "lo" && ev.view.iif === undefined;
-        if (known && (otherTransport || sentByNode)) {
+        const first = known?.views[0];
+        if (known && first && !continuesPacket(first, ev.view)) {
           byTraceId.set(ev.traceId, undefined);
           continue;
         }
