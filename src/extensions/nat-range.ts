@@ -48,6 +48,28 @@ export function natPort(port: number | undefined, range: { minPort?: number; max
   return port === undefined || port < range.minPort || port > range.maxPort! ? range.minPort : undefined;
 }
 
+/**
+ * The words for an outcome whose translated port the kernel picks at random (undefined when
+ * the port netfate gives is the kernel's: kept, or a destination range's first). The kernel
+ * (nf_nat_get_unique_tuple, nf_nat_l4proto_unique_tuple) keeps a source port only without
+ * --random/--random-fully (nft: random, fully-random) and inside the range when one is given;
+ * any other it takes at random from the range, or without a range from the original port's
+ * class: 1–511, 600–1023 or 1024–65535. A destination port changes only within a given range,
+ * and at random only under --random. Measured in a network namespace: MASQUERADE
+ * --random-fully turned 40000 into 58699 and 1000 into 734; SNAT to :6000-6100 kept 6050 and
+ * turned 40000 into 6062 (test/kernel/nat-ports.test.ts). The words name no port of the
+ * packet: they hold for every port the rule treats alike (its `reads`).
+ */
+export function randomPortNote(side: "source" | "destination", port: number | undefined, range: { minPort?: number; maxPort?: number }, random: boolean): string | undefined {
+  if (port === undefined) return undefined;
+  const { minPort, maxPort } = range;
+  if (minPort !== undefined && minPort === maxPort) return undefined;
+  const inRange = minPort !== undefined && port >= minPort && port <= maxPort!;
+  if (side === "destination" ? !random || minPort === undefined : !random && (minPort === undefined || inRange)) return undefined;
+  const from = minPort !== undefined ? `${minPort}–${maxPort}` : "the original port's class (1–511, 600–1023 or 1024–65535)";
+  return `the translated ${side} port is the kernel's random pick from ${from}; the port shown stands for it`;
+}
+
 /** libxt_NAT reads addresses strictly: a plain dotted quad, or IPv6 as inet_pton reads it. */
 function canonicalIp(text: string, family: Family): string | undefined {
   // A valid dotted quad (no leading zeros) is its own canonical text.

@@ -267,6 +267,16 @@ export type MatchResult =
   | { indeterminate: string }
   | { branches: ReadonlyArray<{ probability: number; matched: boolean; label: string }> };
 
+/**
+ * Where a NAT target translates a connection to. `portNote`: the kernel picks the translated
+ * port at random, and where from (nat-range.ts randomPortNote); the port given stands for it.
+ */
+export interface NatTo {
+  addr?: string;
+  port?: number;
+  portNote?: string;
+}
+
 /** What a target may change; the evaluator records every change as a step's rewrite. */
 export interface TargetEffects {
   setMark(v: number): void;
@@ -277,7 +287,7 @@ export interface TargetEffects {
   /** Rewrites of header fields TOS/DSCP/TTL/TCPMSS and the like; described, not modelled further. */
   rewrite(field: "tos" | "ttl" | "mss" | "ecn" | "checksum" | "class" | "tcpoptions", value: number | string): void;
   /** Address/port translation of this connection: DNAT-like (destination) or SNAT-like (source). */
-  nat(kind: "dnat" | "snat", to: { addr?: string; port?: number }, how: string): void;
+  nat(kind: "dnat" | "snat", to: NatTo, how: string): void;
   log(line: string): void;
   setAdd(name: string, flags: readonly ("src" | "dst")[], del: boolean): void;
 }

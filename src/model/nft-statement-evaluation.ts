@@ -41,7 +41,7 @@ export interface StmtBranch {
   /** The kernel log line the current rule wrote. */
   logLine?: string;
   /** The translation a nat statement asked for, applied when the nat chains have run. */
-  pendingNat?: { kind: "dnat" | "snat"; addr?: string; port?: number; how: string };
+  pendingNat?: { kind: "dnat" | "snat"; addr?: string; port?: number; portNote?: string; how: string };
 }
 
 export interface NftStmtEnv extends NftExprEnv {

@@ -28,6 +28,8 @@ export interface PendingNat {
   kind: "dnat" | "snat";
   addr?: string;
   port?: number;
+  /** The port is the kernel's random pick: said on the outcome (NatTo). */
+  portNote?: string;
   how: string;
 }
 

@@ -9,12 +9,12 @@
  * to the packet and its conntrack entry then is the same for all of them, and is here.
  */
 import { hasPorts } from "../model/packet.js";
-import { endpoint, snapshot, type Branch, type PendingNat } from "./branch.js";
-import type { ConntrackSummary, PacketState, Step, Tuple } from "../model/evaluation.js";
+import { assume, endpoint, snapshot, type Branch, type PendingNat } from "./branch.js";
+import type { ConntrackSummary, NatTo, PacketState, Step, Tuple } from "../model/evaluation.js";
 
 /** The binding a target asked for (TargetEffects.nat), applied when the nat table has finished. */
-export function natBinding(kind: "dnat" | "snat", to: { addr?: string; port?: number }, how: string): PendingNat {
-  return { kind, how, ...(to.addr !== undefined ? { addr: to.addr } : {}), ...(to.port !== undefined ? { port: to.port } : {}) };
+export function natBinding(kind: "dnat" | "snat", to: NatTo, how: string): PendingNat {
+  return { kind, how, ...(to.addr !== undefined ? { addr: to.addr } : {}), ...(to.port !== undefined ? { port: to.port } : {}), ...(to.portNote !== undefined ? { portNote: to.portNote } : {}) };
 }
 
 /** The nat table is consulted only for a connection's first packet (and never when untracked). */
@@ -32,6 +32,7 @@ export function applyNat(br: Branch): void {
   if (!n) return;
   br.pendingNat = undefined;
   const p = br.pkt;
+  if (n.portNote !== undefined && hasPorts(p.proto)) assume(br, n.portNote);
   let last: Step | undefined;
   for (let k = br.steps.length - 1; k >= 0; k--) {
     const st = br.steps[k]!;

@@ -18,7 +18,7 @@ import { isUnknown } from "../model/ast.js";
 import type { CompiledChain, CompiledRule, CompiledRuleset, CompiledTable, AddrCheck, IfaceCheck } from "./compile.js";
 import { alternative, assume, fork, mergeBranches, noteText, snapshot, type Branch } from "./branch.js";
 import { natBinding } from "./nat.js";
-import type { EvalEnv, Hook, StateAssumptions, IpsetView, MatchResult, NodeView, Step, TargetEffects } from "../model/evaluation.js";
+import type { EvalEnv, Hook, StateAssumptions, IpsetView, MatchResult, NatTo, NodeView, Step, TargetEffects } from "../model/evaluation.js";
 import { hex } from "../extensions/util.js";
 import type { FlowReads } from "./flow-reads.js";
 
@@ -338,7 +338,7 @@ class Effects implements TargetEffects {
   rewrite(field: Parameters<TargetEffects["rewrite"]>[0], value: number | string): void {
     this.br.notes.push({ kind: "rewrite", field, value });
   }
-  nat(kind: "dnat" | "snat", to: { addr?: string; port?: number }, how: string): void {
+  nat(kind: "dnat" | "snat", to: NatTo, how: string): void {
     this.ctx.flow?.wrote(to);
     this.br.pendingNat = natBinding(kind, to, how);
   }

@@ -150,7 +150,12 @@ export function readListing(text: string): Listing {
 /**
  * Which packets can go in one batch: no two may be one connection (either direction), since a
  * later one would then meet the earlier one's conntrack entry instead of being NEW, and the
- * entries could not be told apart.
+ * entries could not be told apart. Nor may two share a protocol and source port: a NAT that
+ * names no port keeps the source port when it can, so after SNAT or MASQUERADE (or the null
+ * binding after a DNAT) to one address, two such connections would have one tuple, and the
+ * kernel gives the later one another port (seed 7770092: a local packet and a forwarded one,
+ * both from port 40000 to 10.0.2.6:443, both SNATed to 10.0.2.1). netfate answers a packet on
+ * a node with no other connection, so each batch must be such a node for each of its packets.
  */
 export function batchesOf(packets: PacketSpec[]): number[][] {
   const batches: Array<{ idx: number[]; keys: Set<string> }> = [];
@@ -158,12 +163,13 @@ export function batchesOf(packets: PacketSpec[]): number[][] {
     const a = `${p.src ?? "local"}:${p.sport ?? ""}`;
     const b = `${p.dst}:${p.dport ?? ""}`;
     // The node's own packets (source chosen by routing) may share a source with anything.
-    const key = `${p.proto} ${[a, b].sort().join(" ")}${p.src === undefined ? " local" : ""}`;
-    const batch = batches.find((x) => !x.keys.has(key));
+    const keys = [`${p.proto} ${[a, b].sort().join(" ")}${p.src === undefined ? " local" : ""}`];
+    if (p.sport !== undefined) keys.push(`${p.proto} sport ${p.sport}`);
+    const batch = batches.find((x) => keys.every((k) => !x.keys.has(k)));
     if (batch) {
       batch.idx.push(i);
-      batch.keys.add(key);
-    } else batches.push({ idx: [i], keys: new Set([key]) });
+      for (const k of keys) batch.keys.add(k);
+    } else batches.push({ idx: [i], keys: new Set(keys) });
   });
   return batches.map((b) => b.idx);
 }

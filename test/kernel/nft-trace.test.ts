@@ -172,6 +172,12 @@ describe("the harness's readers", () => {
     expect(batchesOf([p("10.0.1.2", 1, "10.0.2.2", 80), p("10.0.1.2", 1, "10.0.2.2", 80), p("10.0.2.2", 80, "10.0.1.2", 1), p("10.0.1.2", 2, "10.0.2.2", 80)])).toEqual([[0, 3], [1], [2]]);
   });
 
+  it("never puts two packets of one protocol and source port in one batch: a NAT to one address would give them one tuple", () => {
+    const p = (src: string | undefined, sport: number, dst: string, proto = 17): PacketSpec => ({ family: "ipv4", from: src ? "veth1" : "local", ...(src ? { src } : {}), sport, dst, dport: 443, proto });
+    // Seed 7770092: both SNATed to 10.0.2.1:40000 → 10.0.2.6:443; the kernel gave the second port 19738.
+    expect(batchesOf([p(undefined, 40000, "10.0.2.6"), p("203.0.113.9", 40000, "10.0.2.6"), p("203.0.113.9", 40001, "10.0.2.6"), p("203.0.113.9", 40000, "10.0.2.6", 6)])).toEqual([[0, 2, 3], [1]]);
+  });
+
   it("says in words where netfate parts from the kernel", () => {
     const pc: NftPacketCase = {
       case: { seed: 0, tables: [], ruleset: "", packets: [] },

@@ -1,6 +1,7 @@
 /** `-j DNAT`: rewrites the destination of a connection's first packet (nat PREROUTING/OUTPUT). */
 import type { TargetExtension, WitnessFields } from "../types.js";
-import { natPort, natPortsChecked, natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
+import { natPort, natPortsChecked, natRangeText, parseNatRange, randomPortNote, type NatRange } from "../nat-range.js";
+import type { NatTo } from "../../model/evaluation.js";
 
 export interface DnatData {
   range: NatRange;
@@ -47,10 +48,12 @@ export const DNAT: TargetExtension<DnatData> = {
     // The first address of a range: which one the kernel picks depends on a hash, so an
     // address range is reported as such; so is a port range under --random.
     const r = d.range;
-    const to: { addr?: string; port?: number } = {};
+    const to: NatTo = {};
     if (r.minAddr !== undefined) to.addr = r.minAddr;
     const port = natPort(env.packet.dport, r);
     if (port !== undefined) to.port = port;
+    const note = randomPortNote("destination", env.packet.dport, r, d.random);
+    if (note !== undefined) to.portNote = note;
     const ranged = r.minAddr !== r.maxAddr || (d.random && r.minPort !== r.maxPort);
     fx.nat("dnat", to, ranged ? `DNAT (first of range ${natRangeText(r, env.packet.family)})` : "DNAT");
     return { verdict: "ACCEPT" };

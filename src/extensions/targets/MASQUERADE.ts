@@ -5,7 +5,8 @@
 import type { TargetExtension } from "../types.js";
 import { collectOptions } from "../util.js";
 import { parseToPorts, portsText, readPorts } from "./REDIRECT.js";
-import { natPort } from "../nat-range.js";
+import { natPort, randomPortNote } from "../nat-range.js";
+import type { NatTo } from "../../model/evaluation.js";
 
 export interface MasqueradeData {
   minPort?: number;
@@ -60,10 +61,12 @@ export const MASQUERADE: TargetExtension<MasqueradeData> = {
       if (env.node.known) return { verdict: "DROP", detail: `MASQUERADE: no global address on ${p.outIface} or any other interface` };
       return { indeterminate: `MASQUERADE needs the address of ${p.outIface} (give node facts)` };
     }
-    const to: { addr: string; port?: number } = { addr };
+    const to: NatTo = { addr };
     // The source port is kept when it is free; only a clash makes the kernel pick another.
     const port = p.sport === undefined ? undefined : natPort(p.sport, d);
     if (port !== undefined) to.port = port;
+    const note = randomPortNote("source", p.sport, d, d.random || d.randomFully);
+    if (note !== undefined) to.portNote = note;
     fx.nat("snat", to, "MASQUERADE");
     return { verdict: "ACCEPT" };
   },

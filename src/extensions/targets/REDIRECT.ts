@@ -6,7 +6,8 @@ import type { RawOption } from "../../model/ast.js";
 import type { BindContext, TargetExtension } from "../types.js";
 import { servicePort } from "../services.js";
 import { collectOptions, parseUnsigned } from "../util.js";
-import { natPort, natPortsChecked } from "../nat-range.js";
+import { natPort, natPortsChecked, randomPortNote } from "../nat-range.js";
+import type { NatTo } from "../../model/evaluation.js";
 
 export interface PortRangeData {
   minPort?: number;
@@ -96,9 +97,11 @@ export const REDIRECT: TargetExtension<RedirectData> = {
         return { indeterminate: `REDIRECT needs the address of ${p.inIface} (give node facts)` };
       }
     }
-    const to: { addr: string; port?: number } = { addr };
+    const to: NatTo = { addr };
     const port = natPort(p.dport, d);
     if (port !== undefined) to.port = port;
+    const note = randomPortNote("destination", p.dport, d, d.random);
+    if (note !== undefined) to.portNote = note;
     fx.nat("dnat", to, "REDIRECT");
     return { verdict: "ACCEPT" };
   },

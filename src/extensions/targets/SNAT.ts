@@ -1,6 +1,7 @@
 /** `-j SNAT --to-source`: rewrites the source of a connection's first packet (nat POSTROUTING/INPUT). */
 import type { TargetExtension } from "../types.js";
-import { natPort, natPortsChecked, natRangeText, parseNatRange, type NatRange } from "../nat-range.js";
+import { natPort, natPortsChecked, natRangeText, parseNatRange, randomPortNote, type NatRange } from "../nat-range.js";
+import type { NatTo } from "../../model/evaluation.js";
 
 export interface SnatData {
   range: NatRange;
@@ -51,12 +52,14 @@ export const SNAT: TargetExtension<SnatData> = {
   },
   apply(d, env, fx) {
     const r = d.range;
-    const to: { addr?: string; port?: number } = {};
+    const to: NatTo = {};
     if (r.minAddr !== undefined) to.addr = r.minAddr;
     const p = env.packet;
     // (a source port not given is left as it is)
     const port = p.sport === undefined ? undefined : natPort(p.sport, r);
     if (port !== undefined) to.port = port;
+    const note = randomPortNote("source", p.sport, r, d.random || d.randomFully);
+    if (note !== undefined) to.portNote = note;
     const ranged = r.minAddr !== r.maxAddr;
     fx.nat("snat", to, ranged ? `SNAT (first of range ${natRangeText(r, p.family)})` : "SNAT");
     return { verdict: "ACCEPT" };
