@@ -273,6 +273,11 @@ function mergePair(a: Branch, b: Branch): Branch | undefined {
  */
 export function mergeBranches<T extends { br: Branch }>(list: T[], extraKey: (x: T) => string = () => ""): T[] {
   if (!mayMerge(list, (x) => x.br)) return list;
+  return mergeByKeys(list, extraKey);
+}
+
+/** mergeBranches by full keys, without the quick look first (exported for the test that holds the quick look to it). */
+export function mergeByKeys<T extends { br: Branch }>(list: T[], extraKey: (x: T) => string): T[] {
   const buckets = new Map<string, T[]>();
   const order: string[] = [];
   for (const x of list) {
