@@ -116,8 +116,11 @@ export function assume(b: Branch, text: string): void {
   if (!b.assumptions.includes(text)) b.assumptions.push(text);
 }
 
+/** A mark as a snapshot shows it; most are 0, one string for all of those. */
+const markText = (n: number) => (n === 0 ? "0x0" : hex(n));
+
 export function snapshot(p: PacketState): PacketSnapshot {
-  const s: PacketSnapshot = { src: p.src, dst: p.dst, mark: hex(p.mark), ctmark: hex(p.ct.mark), ctstate: p.ct.state };
+  const s: PacketSnapshot = { src: p.src, dst: p.dst, mark: markText(p.mark), ctmark: markText(p.ct.mark), ctstate: p.ct.state };
   if (p.sport !== undefined) s.sport = p.sport;
   if (p.dport !== undefined) s.dport = p.dport;
   if (p.inIface !== undefined) s.inIface = p.inIface;
@@ -146,6 +149,31 @@ export function stateKey(b: Branch): string {
     r ? JSON.stringify(r) : "-",
     b.nftSets ? [...b.nftSets].map(([k, v]) => `${k}=${v.digest}`).join("\u0002") : "-",
   ].join("\u0001");
+}
+
+/**
+ * Whether any two of the histories may be merged (mergeBranches). Most calls have nothing to
+ * merge (kube-proxy's endpoints differ in their destination): a cheap look at the fields that
+ * differ most settles those without building full keys, or wrapping the histories to ask.
+ */
+export function mayMerge<T>(list: readonly T[], br: (x: T) => Branch): boolean {
+  if (list.length < 2) return false;
+  if (list.length <= 8) {
+    // A few histories (the common case): compared field by field, no key strings built.
+    for (let i = 0; i < list.length; i++) for (let j = i + 1; j < list.length; j++) if (quickSame(br(list[i]!), br(list[j]!))) return true;
+    return false;
+  }
+  const cheap = new Set<string>();
+  for (const x of list) cheap.add(quickKey(br(x)));
+  return cheap.size < list.length;
+}
+
+const itself = (b: Branch) => b;
+
+/** mergeBranches of bare histories, `list` itself when none merge (no wrappers made to ask). */
+export function mergeHistories(list: Branch[], extraKey: (b: Branch) => string): Branch[] {
+  if (!mayMerge(list, itself)) return list;
+  return mergeBranches(list.map((br) => ({ br })), (x) => extraKey(x.br)).map((x) => x.br);
 }
 
 /** Whether two branches agree in quickKey's fields (without building it). */
@@ -246,19 +274,12 @@ function mergePair(a: Branch, b: Branch): Branch | undefined {
  * adds what must also be equal (e.g. the fate). Order of first appearance is kept.
  */
 export function mergeBranches<T extends { br: Branch }>(list: T[], extraKey: (x: T) => string = () => ""): T[] {
-  if (list.length < 2) return list;
-  // Most calls have nothing to merge (kube-proxy's endpoints differ in their destination): a
-  // cheap look at the fields that differ most settles those without building full keys.
-  if (list.length <= 8) {
-    // A few histories (the common case): compared field by field, no key strings built.
-    let alike = false;
-    for (let i = 0; i < list.length && !alike; i++) for (let j = i + 1; j < list.length && !alike; j++) alike = quickSame(list[i]!.br, list[j]!.br);
-    if (!alike) return list;
-  } else {
-    const cheap = new Set<string>();
-    for (const x of list) cheap.add(quickKey(x.br));
-    if (cheap.size === list.length) return list;
-  }
+  if (!mayMerge(list, (x) => x.br)) return list;
+  return mergeByKeys(list, extraKey);
+}
+
+/** mergeBranches by full keys, without the quick look first (exported for the test that holds the quick look to it). */
+export function mergeByKeys<T extends { br: Branch }>(list: T[], extraKey: (x: T) => string): T[] {
   const buckets = new Map<string, T[]>();
   const order: string[] = [];
   for (const x of list) {

@@ -195,6 +195,8 @@ function compileRule(r: FactRule): CompiledRule {
 export class Fib {
   private readonly tables = new Map<string, TableEntry[]>();
   private readonly rules: Record<Family, CompiledRule[]>;
+  /** Some rule of the family selects by source (`from`): the one field of a flow the kernel's own rules do not read. */
+  private readonly readsSource: Record<Family, boolean>;
   /** Per family, whether the input named its rules (`ip rule`); otherwise the kernel's defaults are used. */
   private readonly given: Record<Family, boolean>;
   /** Rules beyond the kernel's own, or local routes a user added: rp_filter's fast path is off then (fib_validate_source). */
@@ -248,6 +250,7 @@ export class Fib {
     const byFamily = (f: Family) => (this.given[f] ? ofFamily(f) : DEFAULT_RULES.filter((r) => r.family === f)).map((r, k) => ({ r, k }))
       .sort((a, b) => a.r.priority - b.r.priority || a.k - b.k).map(({ r }) => compileRule(r));
     this.rules = { ipv4: byFamily("ipv4"), ipv6: byFamily("ipv6") };
+    this.readsSource = { ipv4: this.rules.ipv4.some((c) => c.from !== undefined), ipv6: this.rules.ipv6.some((c) => c.from !== undefined) };
     const given = [...this.rules.ipv4, ...this.rules.ipv6].map((c) => c.rule);
     const isDefault = (r: FactRule) => DEFAULT_RULES.some((d) => d.family === r.family && d.priority === r.priority && d.table === r.table && d.action === r.action) && !r.from && !r.to && r.fwmark === undefined && !r.iif && !r.oif && !r.not;
     this.customRules = (facts.rules ?? []).some((r) => !isDefault(r));
@@ -274,6 +277,15 @@ export class Fib {
 
   rulesGiven(family: Family): boolean {
     return this.given[family];
+  }
+
+  /**
+   * Whether two lookups read the same: every field of the flow a lookup reads (rules' selectors,
+   * the destination and the bound device), the source only when some rule of the family selects by it.
+   */
+  sameLookup(a: Flow, b: Flow): boolean {
+    return a.family === b.family && a.dst === b.dst && a.iif === b.iif && a.oif === b.oif && a.mark === b.mark && a.tos === b.tos
+      && a.proto === b.proto && a.sport === b.sport && a.dport === b.dport && (a.src === b.src || !this.readsSource[a.family]);
   }
 
   /** The local table's answer for `ip` (what addrtype asks: __inet_dev_addr_type). */
@@ -351,5 +363,26 @@ export class Fib {
     else if (r.sport && (flow.sport === undefined || flow.sport < r.sport[0] || flow.sport > r.sport[1])) m = false;
     else if (r.dport && (flow.dport === undefined || flow.dport < r.dport[0] || flow.dport > r.dport[1])) m = false;
     return r.not ? !m : m;
+  }
+}
+
+/**
+ * Fib.lookup's latest answer, given again to the next lookup that reads the same (Fib.sameLookup).
+ * rp_filter's reverse lookup for each endpoint of a service (the histories kube-proxy's random
+ * branches DNAT to different pods) differs only in the endpoint's address as source, which the
+ * kernel's own rules never read: one lookup serves them all. One answer is kept, so nothing grows.
+ */
+export class LastLookup {
+  private flow: Flow | undefined;
+  private answer: FibAnswer | undefined;
+
+  constructor(private readonly fib: Fib) {}
+
+  lookup(flow: Flow): FibAnswer {
+    if (this.flow !== undefined && this.fib.sameLookup(this.flow, flow)) return this.answer!;
+    const a = this.fib.lookup(flow);
+    this.flow = flow;
+    this.answer = a;
+    return a;
   }
 }

@@ -14,7 +14,11 @@ import type { ConntrackSummary, NatTo, PacketState, Step, Tuple } from "../model
 
 /** The binding a target asked for (TargetEffects.nat), applied when the nat table has finished. */
 export function natBinding(kind: "dnat" | "snat", to: NatTo, how: string): PendingNat {
-  return { kind, how, ...(to.addr !== undefined ? { addr: to.addr } : {}), ...(to.port !== undefined ? { port: to.port } : {}), ...(to.portNote !== undefined ? { portNote: to.portNote } : {}) };
+  const n: PendingNat = { kind, how };
+  if (to.addr !== undefined) n.addr = to.addr;
+  if (to.port !== undefined) n.port = to.port;
+  if (to.portNote !== undefined) n.portNote = to.portNote;
+  return n;
 }
 
 /** The nat table is consulted only for a connection's first packet (and never when untracked). */
@@ -25,24 +29,18 @@ export function natApplies(p: PacketState): boolean {
 /**
  * Applies the translation a nat target asked for, once its table has accepted the packet:
  * the packet is rewritten, the connection's reply tuple and status record it, and the rule
- * that asked for it shows the rewrite.
+ * that asked for it shows the rewrite — unless the steps are not `described` (a lean
+ * evaluation, TraverseContext.lean: nothing it answers reads a step's rewrites or packet).
  */
-export function applyNat(br: Branch): void {
+export function applyNat(br: Branch, described = true): void {
   const n = br.pendingNat;
   if (!n) return;
   br.pendingNat = undefined;
   const p = br.pkt;
   if (n.portNote !== undefined && hasPorts(p.proto)) assume(br, n.portNote);
-  let last: Step | undefined;
-  for (let k = br.steps.length - 1; k >= 0; k--) {
-    const st = br.steps[k]!;
-    if (st.matched && st.rule !== "policy") {
-      last = st;
-      break;
-    }
-  }
+  const last = described ? natStep(br.steps) : undefined;
   if (n.kind === "dnat") {
-    const before = endpoint(p.dst, p.dport);
+    const before = last && endpoint(p.dst, p.dport);
     if (n.addr !== undefined) p.dst = n.addr;
     if (n.port !== undefined && hasPorts(p.proto)) p.dport = n.port;
     const dnat: Tuple = { src: p.src, dst: p.dst };
@@ -53,7 +51,7 @@ export function applyNat(br: Branch): void {
     p.ct.status.add("DNAT");
     if (last) addRewrite(last, `${n.how} ${before} → ${endpoint(p.dst, p.dport)}`, p);
   } else {
-    const before = endpoint(p.src, p.sport);
+    const before = last && endpoint(p.src, p.sport);
     if (n.addr !== undefined) p.src = n.addr;
     if (n.port !== undefined && hasPorts(p.proto)) p.sport = n.port;
     const snat: Tuple = { src: p.src, dst: p.dst };
@@ -64,6 +62,15 @@ export function applyNat(br: Branch): void {
     p.ct.status.add("SNAT");
     if (last) addRewrite(last, `${n.how} source ${before} → ${endpoint(p.src, p.sport)}`, p);
   }
+}
+
+/** The step of the rule that asked for the translation: the last one that matched. */
+function natStep(steps: readonly Step[]): Step | undefined {
+  for (let k = steps.length - 1; k >= 0; k--) {
+    const st = steps[k]!;
+    if (st.matched && st.rule !== "policy") return st;
+  }
+  return undefined;
 }
 
 function addRewrite(s: Step, text: string, p: PacketState): void {

@@ -12,7 +12,7 @@
 import type { Family } from "../model/ast.js";
 import type { FactRoute, NodeFacts } from "../facts/model.js";
 import { confKey } from "../facts/sysctl.js";
-import { Fib, routeText, ruleText, type FibAnswer, type Flow } from "./fib.js";
+import { Fib, LastLookup, routeText, ruleText, type FibAnswer, type Flow } from "./fib.js";
 import { ipToNum, maskFromPrefix, netContains, type IpNum } from "../model/address.js";
 import { tunnelViewOf } from "./tunnels.js";
 import type { AddrType, InputRouteQuery, NodeView, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "../model/evaluation.js";
@@ -51,6 +51,8 @@ interface Setting {
 
 export function nodeViewFromFacts(facts: NodeFacts): NodeView {
   const fib = new Fib(facts);
+  // rp_filter's reverse lookups (checkSource): one packet's histories ask the same one.
+  const reverse = new LastLookup(fib);
   const ifaceByName = new Map(facts.interfaces.map((i) => [i.name, i]));
   const sysctl = (k: string) => (facts.sysctl[k] === undefined ? undefined : String(facts.sysctl[k]).trim());
 
@@ -122,13 +124,10 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     return Number(sysctl(k)) !== 0;
   };
 
-  const flowOf = (q: RouteQuery, iif: string): Flow => {
-    const f: Flow = { family: q.family, dst: q.dst, iif, mark: q.mark, tos: q.tos ?? 0, proto: q.proto ?? 0 };
-    if (q.src !== undefined) f.src = q.src;
-    if (q.sport !== undefined) f.sport = q.sport;
-    if (q.dport !== undefined) f.dport = q.dport;
-    return f;
-  };
+  // Every field in the literal, undefined when absent: a field added later costs the flow a second allocation.
+  const flowOf = (q: RouteQuery, iif: string): Flow => ({
+    family: q.family, dst: q.dst, src: q.src, iif, oif: undefined, mark: q.mark, tos: q.tos ?? 0, proto: q.proto ?? 0, sport: q.sport, dport: q.dport,
+  });
 
   /**
    * When the input gave no `ip rule` but shows routes in tables only rules can choose, the
@@ -210,36 +209,34 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
   };
 
   /** validateSource under the rp_filter the facts give; `assumed` says when an unstated value would change the answer. */
-  const checkSource = (q: InputRouteQuery, oif: string | undefined): { bad?: RouteDecision; assumed: string[] } => {
+  const checkSource = (q: InputRouteQuery, oif: string | undefined): SourceCheck => {
     // IPv6 input routing validates no source (no rp_filter, no own-address check: ip6_route_input);
     // checked: a packet from the node's own IPv6 address arriving on eth0 is forwarded.
-    if (q.family === "ipv6") return { assumed: [] };
+    if (q.family === "ipv6") return SOURCE_OK;
     const rpf = device(q.iif).rpFilter;
     // The reverse lookup, made at most once whichever rp_filter values are tried.
     let answer: FibAnswer | undefined;
     const back = (): FibAnswer => {
       if (answer) return answer;
-      const f: Flow = {
-        family: q.family, dst: q.src, src: q.dst, iif: oif ?? "lo", tos: q.tos ?? 0, proto: q.proto ?? 0,
-        mark: device(q.iif).srcValidMark ? q.mark : 0,
-      };
       // The reverse lookup swaps the ports as it swaps the addresses.
-      if (q.dport !== undefined) f.sport = q.dport;
-      if (q.sport !== undefined) f.dport = q.sport;
-      return (answer = fib.lookup(f));
+      const f: Flow = {
+        family: q.family, dst: q.src, src: q.dst, iif: oif ?? "lo", oif: undefined, mark: device(q.iif).srcValidMark ? q.mark : 0,
+        tos: q.tos ?? 0, proto: q.proto ?? 0, sport: q.dport, dport: q.sport,
+      };
+      return (answer = reverse.lookup(f));
     };
     const bad = validateSource(q, oif, rpf.value, back);
-    const out: { bad?: RouteDecision; assumed: string[] } = { assumed: [] };
-    if (bad) out.bad = bad;
-    if (!rpf.missing) return out;
+    if (!rpf.missing) return bad ? { bad, assumed: [] } : SOURCE_OK;
     const mode = (v: number) => (v === 0 ? "off" : v === 1 ? "strict (rp_filter=1)" : "loose (rp_filter=2)");
-    const other = [1, 2].filter((v) => v > rpf.value).map((v) => ({ v, d: validateSource(q, oif, v, back) }));
-    const differs = other.find((o) => (o.d === undefined) !== (bad === undefined));
-    if (differs) {
-      const then = differs.d && differs.d.kind === "martian" ? `; ${mode(differs.v)} would drop it: ${differs.d.detail.replace(/^reverse-path filter \([^)]*\): /, "")}` : `; ${mode(differs.v)} would let it through`;
-      out.assumed.push(`reverse-path filtering assumed ${mode(rpf.value)}: ${rpf.missing}${then}`);
+    // The stricter values the unstated setting may have, in order: the first that answers otherwise is said.
+    for (let v = Math.max(1, rpf.value + 1); v <= 2; v++) {
+      const d = validateSource(q, oif, v, back);
+      if ((d === undefined) === (bad === undefined)) continue;
+      const then = d && d.kind === "martian" ? `; ${mode(v)} would drop it: ${d.detail.replace(/^reverse-path filter \([^)]*\): /, "")}` : `; ${mode(v)} would let it through`;
+      const assumed = [`reverse-path filtering assumed ${mode(rpf.value)}: ${rpf.missing}${then}`];
+      return bad ? { bad, assumed } : { assumed };
     }
-    return out;
+    return bad ? { bad, assumed: [] } : SOURCE_OK;
   };
 
   const routeLocalnet = (dev: string) => device(dev).routeLocalnet;
@@ -431,4 +428,11 @@ function defaultScope(address: string): string {
   return address.startsWith("127.") || address === "::1" ? "host" : "global";
 }
 
+/** What checkSource found: the martian decision when the source is refused, and what an unstated rp_filter rests on. */
+interface SourceCheck {
+  bad?: RouteDecision;
+  assumed: readonly string[];
+}
 
+/** A source accepted with nothing assumed (most packets): one object for all. */
+const SOURCE_OK: SourceCheck = Object.freeze({ assumed: Object.freeze([]) as readonly string[] });

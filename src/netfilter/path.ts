@@ -19,7 +19,7 @@ import type { NftBase, NftCompiled } from "./nft/compile.js";
 import { runBaseChain, type NftRunOptions } from "./nft/run.js";
 import type { PacketSpec } from "../model/packet.js";
 import { hex } from "../extensions/util.js";
-import { assume, mergeBranches, newBranchOf, snapshot, type Branch } from "./branch.js";
+import { assume, mergeBranches, mergeHistories, newBranchOf, snapshot, type Branch } from "./branch.js";
 import { applyNat, conntrackNat, natApplies, natOf, natText } from "./nat.js";
 import { runsNothing, runTable, type TableResult, type TraverseContext } from "./traverse.js";
 import type { CompiledRuleset } from "./compile.js";
@@ -108,7 +108,7 @@ function stage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[]): Bra
  * earlier chain asked for (an nft filter chain's nat statement) is applied there.
  */
 function natAccepted(live: Branch[], ctx: PathContext): Branch[] {
-  for (const br of live) if (br.pendingNat && natApplies(br.pkt) && conntrackOn(ctx)) applyNat(br);
+  for (const br of live) if (br.pendingNat && natApplies(br.pkt) && conntrackOn(ctx)) applyNat(br, !ctx.lean);
   return live;
 }
 
@@ -144,7 +144,7 @@ function backendStage(live: Branch[], s: Stage, ctx: PathContext, finals: Final[
     // Untracked packets skip nat entirely; raw runs before conntrack so it is always consulted.
     for (const r of tableRun(br, s.table, s.hook, ctx, legacy)) {
       if (r.verdict === "ACCEPT") {
-        if (s.table === "nat") applyNat(r.br);
+        if (s.table === "nat") applyNat(r.br, !ctx.lean);
         next.push(r.br);
       } else finals.push({ br: r.br, fate: terminalFate(r, s, undefined, legacy) });
     }
@@ -167,7 +167,7 @@ function tableRun(br: Branch, table: TableName, hook: Hook, ctx: PathContext, le
  */
 function mergeSplit(next: Branch[], came: number, ended: number, ctx: PathContext): Branch[] {
   if (ctx.apart || next.length < 2 || next.length + ended <= came) return next;
-  return mergeBranches(next.map((br) => ({ br })), (x) => decidingStep(x.br.steps)).map((x) => x.br);
+  return mergeHistories(next, (br) => decidingStep(br.steps));
 }
 
 /** How a table's (or an nft chain's, with `nft`) terminal verdict ends the packet. */
@@ -328,7 +328,7 @@ function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[])
         if (u === "iptables" && !iptablesRuns) {
           // No iptables nat chain at the hook: runTable's plain ACCEPT, without running it.
           if (b.pendingNat) {
-            applyNat(b);
+            applyNat(b, !ctx.lean);
             next.push(b);
           } else after.push(b);
           continue;
@@ -345,7 +345,7 @@ function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[])
             });
           } else if (r.br.pendingNat) {
             // NAT set up: the later nat chains of this hook do not run.
-            applyNat(r.br);
+            applyNat(r.br, !ctx.lean);
             next.push(r.br);
           } else after.push(r.br);
         }
@@ -434,7 +434,7 @@ function routeFailure(d: RouteDecision, what: () => string, iface?: string): Fat
 
 /** Records what a routing decision rests on and which rule and route made it. */
 function noteRoute(br: Branch, d: RouteDecision, what: string): void {
-  for (const a of d.assumptions ?? []) assume(br, a);
+  if (d.assumptions) for (const a of d.assumptions) assume(br, a);
   if (d.chosenBy) (br.routing ??= []).push(`${what}: ${d.chosenBy}`);
 }
 
@@ -1008,13 +1008,17 @@ function evaluateOnce(spec: PacketSpec, ctx: PathContext): Outcome[] {
   else arrive(spec, ctx, finals);
   // Histories that end alike (same fate, decided by the same rule, same packet) are one outcome.
   const merged = ctx.apart ? finals : mergeBranches(finals, (f) => `${JSON.stringify(f.fate)}|${decidingStep(f.br.steps)}`);
-  return merged.map(({ br, fate, encapsulated }) => ({
-    probability: br.probability, assumptions: br.assumptions, fate, steps: br.steps, final: snapshot(br.pkt),
-    ...(br.given.length ? { given: br.given.map((l) => l.text) } : {}),
-    ...(br.routing?.length ? { routing: br.routing } : {}),
-    conntrack: conntrackSummary(br.pkt.ct),
-    ...(encapsulated ? { encapsulated } : {}),
-  }));
+  return merged.map(outcomeOf);
+}
+
+/** A history's outcome (its fields assigned in the order its JSON shows them, no spread objects made for the optional ones). */
+function outcomeOf({ br, fate, encapsulated }: Final): Outcome {
+  const o: Outcome = { probability: br.probability, assumptions: br.assumptions, fate, steps: br.steps, final: snapshot(br.pkt) };
+  if (br.given.length) o.given = br.given.map((l) => l.text);
+  if (br.routing?.length) o.routing = br.routing;
+  o.conntrack = conntrackSummary(br.pkt.ct);
+  if (encapsulated) o.encapsulated = encapsulated;
+  return o;
 }
 
 /** The last step that matched: the rule (or policy) that decided the fate. */

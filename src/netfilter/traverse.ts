@@ -312,9 +312,10 @@ function candidates(chain: CompiledChain, br: Branch, start: number, ctx: Traver
 }
 
 function step(hook: Hook, table: TableName, chain: string, cr: CompiledRule | undefined, verdict: string): Step {
-  const s: Step = { hook, table, chain, rule: cr ? cr.index + 1 : "policy", verdict, matched: true };
-  if (cr) s.ruleNode = cr.rule;
-  return s;
+  // The rule's node in the literal (not added after): a step is made for every matched rule,
+  // and a property added later costs the object a second allocation for it.
+  if (cr) return { hook, table, chain, rule: cr.index + 1, verdict, matched: true, ruleNode: cr.rule };
+  return { hook, table, chain, rule: "policy", verdict, matched: true };
 }
 
 /** What a target may do to the branch (one object per applied target, its methods on the prototype). */
@@ -589,30 +590,40 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
       detail: `the input shows table ${table} but not its chain ${hook} (its rules and policy): give \`iptables -t ${table} -S\` or iptables-save output`,
     }];
   }
-  const tbl: CompiledTable = t;
-  const first: CompiledChain = start;
-  const budget = (ctx.budget ??= { opened: 0 });
-  const results: TableResult[] = [];
-  const env: WalkEnv = { packet: br.pkt, hook, table, node: ctx.node, ipsets: ctx.ipsets, assumed: ctx.assumed ?? QUIET };
-  const forks = new ForkWalk<CompiledChain, Cursor>(cursorOf(br, first, 0, []), budget, results, ctx.apart);
-  const split = (c: Cursor, children: Cursor[], rule: CompiledRule): void => forks.split(c, children, c.chain.name, rule.index);
-  forks.run(walk, (cursor, b, joins) => {
-    const c = cursorOf(b, cursor.chain, cursor.at, cursor.calls);
-    c.joins = joins;
-    return c;
-  });
-  return results;
+  return new TableWalk(br, table, hook, ctx, t, start).run();
+}
 
-  function walk(c: Cursor): void {
+/** One walk of a table's built-in chain (runTable): its histories, their results, and the environment the extensions read. */
+class TableWalk {
+  private readonly results: TableResult[] = [];
+  private readonly env: WalkEnv;
+  private readonly forks: ForkWalk<CompiledChain, Cursor>;
+
+  constructor(br: Branch, private readonly table: TableName, private readonly hook: Hook, private readonly ctx: TraverseContext, private readonly tbl: CompiledTable, private readonly first: CompiledChain) {
+    const budget = (ctx.budget ??= { opened: 0 });
+    this.env = { packet: br.pkt, hook, table, node: ctx.node, ipsets: ctx.ipsets, assumed: ctx.assumed ?? QUIET };
+    this.forks = new ForkWalk<CompiledChain, Cursor>(cursorOf(br, first, 0, []), budget, this.results, ctx.apart);
+  }
+
+  run(): TableResult[] {
+    this.forks.run((c) => this.walk(c), resumed);
+    return this.results;
+  }
+
+  private split(c: Cursor, children: Cursor[], rule: CompiledRule): void {
+    this.forks.split(c, children, c.chain.name, rule.index);
+  }
+
+  private walk(c: Cursor): void {
     for (;;) {
-      if (forks.parks(c, !c.matched)) return;
+      if (this.forks.parks(c, !c.matched)) return;
       // Read once per rule: a long chain's list is a lazy one, where every read is a proxy trap.
       const rules = c.chain.rules;
       let ruleIndex: number;
       if (c.matched) ruleIndex = c.at;
       else {
         if (c.cand === undefined && c.ci === undefined) {
-          c.cand = candidates(c.chain, c.br, c.at, ctx);
+          c.cand = candidates(c.chain, c.br, c.at, this.ctx);
           c.ci = 0;
         }
         if (c.cand) {
@@ -621,14 +632,14 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
         } else ruleIndex = c.at;
       }
       if (ruleIndex >= rules.length) {
-        if (!chainEnd(c)) return;
+        if (!this.chainEnd(c)) return;
         continue;
       }
       const cr = rules[ruleIndex]!;
       if (!c.matched) {
-        const r = testRule(cr, c.br, ctx, env, c.chain.name);
+        const r = testRule(cr, c.br, this.ctx, this.env, c.chain.name);
         if (r.kind === "no") {
-          if (ctx.verbose) c.br.steps.push({ ...step(hook, table, c.chain.name, cr, "NO MATCH"), matched: false, failed: r.failed });
+          if (this.ctx.verbose) c.br.steps.push({ ...step(this.hook, this.table, c.chain.name, cr, "NO MATCH"), matched: false, failed: r.failed });
           c.at = ruleIndex + 1;
           continue;
         }
@@ -637,21 +648,21 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
           for (const n of r.no) {
             // A random "not matched" shows in the failed condition, never on a later step.
             n.br.randomChoice = undefined;
-            if (ctx.verbose) n.br.steps.push({ ...step(hook, table, c.chain.name, cr, "NO MATCH"), matched: false, failed: n.failed });
+            if (this.ctx.verbose) n.br.steps.push({ ...step(this.hook, this.table, c.chain.name, cr, "NO MATCH"), matched: false, failed: n.failed });
             children.push(cursorOf(n.br, c.chain, ruleIndex + 1, c.calls.slice()));
           }
           for (const y of r.yes) children.push(cursorOf(y, c.chain, ruleIndex, c.calls.slice(), true));
-          split(c, children, cr);
+          this.split(c, children, cr);
           return;
         }
       }
       c.matched = false;
-      if (!apply(c, cr)) return;
+      if (!this.apply(c, cr)) return;
     }
   }
 
   /** The chain has no more rules (or returned): back to the caller, or the policy. False when the history ended. */
-  function chainEnd(c: Cursor): boolean {
+  private chainEnd(c: Cursor): boolean {
     const frame = c.calls.pop();
     if (frame) {
       // (joins left behind are pruned at the top of the walk loop)
@@ -663,65 +674,65 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
     }
     // Falling off (or RETURN from) the built-in chain, or off a chain it went to with -g:
     // the built-in chain's policy applies.
-    if (first.policyUnknown !== undefined) {
-      c.br.steps.push(step(hook, table, hook, undefined, "POLICY ?"));
-      results.push({ br: c.br, verdict: "INDETERMINATE", chain: hook, rule: "policy", detail: `the policy of ${table} ${hook} is not known: ${first.policyUnknown}` });
+    if (this.first.policyUnknown !== undefined) {
+      c.br.steps.push(step(this.hook, this.table, this.hook, undefined, "POLICY ?"));
+      this.results.push({ br: c.br, verdict: "INDETERMINATE", chain: this.hook, rule: "policy", detail: `the policy of ${this.table} ${this.hook} is not known: ${this.first.policyUnknown}` });
       return false;
     }
-    const policy = first.policy ?? "ACCEPT";
-    c.br.steps.push(step(hook, table, hook, undefined, policy));
-    results.push({ br: c.br, verdict: policy, chain: hook, rule: "policy" });
+    const policy = this.first.policy ?? "ACCEPT";
+    c.br.steps.push(step(this.hook, this.table, this.hook, undefined, policy));
+    this.results.push({ br: c.br, verdict: policy, chain: this.hook, rule: "policy" });
     return false;
   }
 
   /** finishUnchanged, or only its effect on the branch when the steps are not described. */
-  function unchanged(s: Step, br: Branch): void {
-    if (ctx.lean) finishUndescribed(br);
+  private unchanged(s: Step, br: Branch): void {
+    if (this.ctx.lean) finishUndescribed(br);
     else finishUnchanged(s, br);
   }
 
   /** Applies a matched rule's target. True when the history goes on (at `c.at` in `c.chain`). */
-  function apply(c: Cursor, cr: CompiledRule): boolean {
+  private apply(c: Cursor, cr: CompiledRule): boolean {
     const chain = c.chain;
     const br = c.br;
     const tg = cr.target;
     switch (tg.kind) {
       case "none": {
-        const s = step(hook, table, chain.name, cr, "CONTINUE");
-        unchanged(s, br);
+        const s = step(this.hook, this.table, chain.name, cr, "CONTINUE");
+        this.unchanged(s, br);
         br.steps.push(s);
         c.at = cr.index + 1;
         return true;
       }
       case "standard": {
-        const s = step(hook, table, chain.name, cr, tg.verdict);
-        unchanged(s, br);
+        const s = step(this.hook, this.table, chain.name, cr, tg.verdict);
+        this.unchanged(s, br);
         br.steps.push(s);
-        if (tg.verdict === "RETURN") return chainEnd(c);
-        results.push({ br, verdict: tg.verdict, chain: chain.name, rule: cr.index + 1 });
+        if (tg.verdict === "RETURN") return this.chainEnd(c);
+        this.results.push({ br, verdict: tg.verdict, chain: chain.name, rule: cr.index + 1 });
         return false;
       }
       case "chain": {
-        const s = step(hook, table, chain.name, cr, (tg.verdictText ??= tg.goto ? `GOTO ${tg.chain}` : `JUMP ${tg.chain}`));
-        unchanged(s, br);
+        const s = step(this.hook, this.table, chain.name, cr, (tg.verdictText ??= tg.goto ? `GOTO ${tg.chain}` : `JUMP ${tg.chain}`));
+        this.unchanged(s, br);
         br.steps.push(s);
         if (tg.resolved === undefined) {
           // Looked up once per compiled rule (the rule belongs to this table's compiled chain).
-          tg.resolved = tbl.chains.get(tg.chain) ?? null;
-          tg.loop = ctx.rules.loops.has(`${table}/${tg.chain}`);
+          tg.resolved = this.tbl.chains.get(tg.chain) ?? null;
+          tg.loop = this.ctx.rules.loops.has(`${this.table}/${tg.chain}`);
         }
         const target = tg.resolved;
         if (!target || !target.declared) {
-          results.push(missingChain(br, table, chain.name, cr, tg.chain, tbl.complete));
+          this.results.push(missingChain(br, this.table, chain.name, cr, tg.chain, this.tbl.complete));
           return false;
         }
         if (tg.loop) {
-          results.push({ br, verdict: "ERROR", chain: chain.name, rule: cr.index + 1, detail: `jump loop through chain ${tg.chain}` });
+          this.results.push({ br, verdict: "ERROR", chain: chain.name, rule: cr.index + 1, detail: `jump loop through chain ${tg.chain}` });
           return false;
         }
-        if (c.calls.length >= tbl.chains.size) {
+        if (c.calls.length >= this.tbl.chains.size) {
           // Unreachable while loops are found at load time; kept so no input can walk forever.
-          results.push({ br, verdict: "ERROR", chain: chain.name, rule: cr.index + 1, detail: `jumps nested deeper than the table has chains: a loop through ${tg.chain}` });
+          this.results.push({ br, verdict: "ERROR", chain: chain.name, rule: cr.index + 1, detail: `jumps nested deeper than the table has chains: a loop through ${tg.chain}` });
           return false;
         }
         if (!tg.goto) c.calls.push({ chain, resume: cr.index + 1 });
@@ -733,38 +744,38 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
       }
       case "unknown": {
         // Both possibilities: the target lets the packet go on, or it decided its fate.
-        const condition = `${table} ${chain.name} #${cr.index + 1} -j ${tg.name} ${hook}`;
+        const condition = `${this.table} ${chain.name} #${cr.index + 1} -j ${tg.name} ${this.hook}`;
         const goOnBr = alternative(br, { condition, holds: false, text: `-j ${tg.name}: assumed to let the packet continue (netfate does not know this target)` });
-        goOnBr.steps.push(step(hook, table, chain.name, cr, "CONTINUE"));
+        goOnBr.steps.push(step(this.hook, this.table, chain.name, cr, "CONTINUE"));
         const stop = alternative(br, { condition, holds: true, text: `-j ${tg.name}: assumed to decide the packet's fate (netfate does not know this target)` });
-        stop.steps.push(step(hook, table, chain.name, cr, tg.name));
-        split(c, [
+        stop.steps.push(step(this.hook, this.table, chain.name, cr, tg.name));
+        this.split(c, [
           cursorOf(goOnBr, chain, cr.index + 1, c.calls.slice()),
           cursorOf(stop, chain, cr.index + 1, [], false, { br: stop, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: `-j ${tg.name} is not known to netfate` }),
         ], cr);
         return false;
       }
       case "extension": {
-        env.packet = br.pkt;
+        this.env.packet = br.pkt;
         if (!tg.ext.apply) {
-          br.steps.push(step(hook, table, chain.name, cr, tg.name));
-          results.push({ br, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: `netfate cannot apply -j ${tg.name} yet` });
+          br.steps.push(step(this.hook, this.table, chain.name, cr, tg.name));
+          this.results.push({ br, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: `netfate cannot apply -j ${tg.name} yet` });
           return false;
         }
         // Only a target can change the packet: its before-state is taken here, not for every rule.
-        const prior = ctx.lean ? undefined : before(br.pkt);
-        ctx.flow?.fields(tg.ext.reads?.(tg.data), br.pkt);
-        const res = tg.ext.apply(tg.data, env, new Effects(br, ctx));
+        const prior = this.ctx.lean ? undefined : before(br.pkt);
+        this.ctx.flow?.fields(tg.ext.reads?.(tg.data), br.pkt);
+        const res = tg.ext.apply(tg.data, this.env, new Effects(br, this.ctx));
         if ("indeterminate" in res) {
-          const s = step(hook, table, chain.name, cr, tg.name);
+          const s = step(this.hook, this.table, chain.name, cr, tg.name);
           if (prior) finishStep(s, br, prior);
           else finishUndescribed(br);
           br.steps.push(s);
-          results.push({ br, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: res.indeterminate });
+          this.results.push({ br, verdict: "INDETERMINATE", chain: chain.name, rule: cr.index + 1, detail: res.indeterminate });
           return false;
         }
         const verdictText = res.verdict === "CONTINUE" ? "CONTINUE" : br.pendingNat ? tg.name : res.verdict;
-        const s = step(hook, table, chain.name, cr, verdictText);
+        const s = step(this.hook, this.table, chain.name, cr, verdictText);
         if (prior) finishStep(s, br, prior);
         else finishUndescribed(br);
         br.steps.push(s);
@@ -773,17 +784,24 @@ export function runTable(br: Branch, table: TableName, hook: Hook, ctx: Traverse
             c.at = cr.index + 1;
             return true;
           case "RETURN":
-            return chainEnd(c);
+            return this.chainEnd(c);
           default: {
             const r: TableResult = { br, verdict: res.verdict, chain: chain.name, rule: cr.index + 1 };
             if (res.detail !== undefined) r.detail = res.detail;
-            results.push(r);
+            this.results.push(r);
             return false;
           }
         }
       }
     }
   }
+}
+
+/** The cursor a merged history goes on with from a join (its joins already popped). */
+function resumed(cursor: Cursor, b: Branch, joins: Array<Join<CompiledChain, Cursor>>): Cursor {
+  const c = cursorOf(b, cursor.chain, cursor.at, cursor.calls);
+  c.joins = joins;
+  return c;
 }
 
 /**
