@@ -157,7 +157,13 @@ export function testOf(m: NftMatch): Tester {
   if (bits !== undefined) return (left, env) => (isInt(left) ? anyBits(left, bits) !== negate : general(left, env));
   const one = plan.one;
   if (plan.ordering || !plan.literal || one === undefined) return general;
-  if (one.kind === "value") return (left, env) => (typeof left === "number" ? (left === one.v) !== negate : general(left, env));
+  if (one.kind === "value") {
+    const v = one.v;
+    // A number constant compared as one: a compare of values of any type is the engine's generic (and slower) equality.
+    if (typeof v === "number") return (left, env) => (typeof left === "number" ? (left === v) !== negate : general(left, env));
+    // A number is never strictly equal to a bigint or a name.
+    return (left, env) => (typeof left === "number" ? negate : general(left, env));
+  }
   const { lo, hi } = one;
   return (left, env) => (typeof left === "number" ? (lo <= left && left <= hi) !== negate : general(left, env));
 }

@@ -261,7 +261,8 @@ class BaseChainWalk {
     const hook = this.hook;
     // One environment for the whole walk, pointed at this rule's history: a rule costs no allocation of its own.
     const env = this.env!;
-    env.br = br;
+    // Written only when it changes: the environment lives long and the branch is young, so each write is a barrier's slow path.
+    if (env.br !== br) env.br = br;
     env.bindings = c.bindings;
     for (let k = c.stmt; k < prepared.length; k++) {
       const r: StmtResult = prepared[k]!(env);
@@ -380,7 +381,8 @@ class BaseChainWalk {
           return false;
         }
         // A goto loop never deepens the call stack: a chain on a loop is an error on entry (compile.ts).
-        if (table.loops.has(target.name)) {
+        // (Most tables have no loop: asked first, the name, read from the input, is not hashed and compared on every jump.)
+        if (table.loops.size !== 0 && table.loops.has(target.name)) {
           this.results.push({ br, verdict: "ERROR", chain: c.chain.name, rule: cr.index + 1, detail: `${r.verdict} to chain ${target.name}, which is on a loop of jumps and gotos: nft refuses to load a ruleset whose base chain reaches one (\"Too many links\")` });
           return false;
         }
