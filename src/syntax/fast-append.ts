@@ -199,94 +199,25 @@ function commentEnd(text: string, i: number, end: number): number {
 }
 
 /**
- * Where the words of a line `scanAppend` accepted are, by offset in the text: what
- * `fastAppend` looks up and fast-rule.ts binds. Reused from call to call: read it before the next.
- */
-export interface AppendWords {
-  /** The chain's name: text[chainStart, chainEnd). */
-  chainStart: number;
-  chainEnd: number;
-  /** `-s`/`-d` values (start -1: none) and whether each was negated. */
-  srcStart: number;
-  srcEnd: number;
-  srcNegated: boolean;
-  dstStart: number;
-  dstEnd: number;
-  dstNegated: boolean;
-  /** 0, 6 (tcp) or 17 (udp). */
-  proto: number;
-  matchCount: number;
-  /**
-   * Per match, OPTION_FIELDS numbers: its code (FAST_MATCH_NAMES), where its `-m` starts, then
-   * up to two options, each where its flag starts (-1: none) and its value text[start, end).
-   * A comment's one option is `--comment`; statistic's are `--mode`, `--probability`; tcp's
-   * and udp's are `--sport`/`--dport` as written (the flag's third character tells which).
-   */
-  readonly options: Int32Array;
-  target: FastTarget;
-  /** Where `-j` starts, and the word after it: the verdict, DNAT or the chain jumped to. */
-  jumpAt: number;
-  targetStart: number;
-  targetEnd: number;
-  /** DNAT's `--to-destination` and its value. */
-  toAt: number;
-  toStart: number;
-  toEnd: number;
-}
-
-export const OPTION_FIELDS = 8;
-const WORDS: AppendWords = {
-  chainStart: -1, chainEnd: -1, srcStart: -1, srcEnd: -1, srcNegated: false, dstStart: -1, dstEnd: -1, dstNegated: false,
-  proto: 0, matchCount: 0, options: new Int32Array(MAX_MATCHES * OPTION_FIELDS), target: NO_TARGET,
-  jumpAt: -1, targetStart: -1, targetEnd: -1, toAt: -1, toStart: -1, toEnd: -1,
-};
-
-/**
  * The `-A` line text[start, end) of an IPv4 table `t`, when the fast path recognises all of it (see
  * the file's comment); undefined when the scanner and the binder must read it.
  */
 export function fastAppend(text: string, start: number, end: number, t: FastTable): FastAppend | undefined {
-  const w = scanAppend(text, start, end, t.table.name);
-  if (!w) return undefined;
-  const chain = t.chainIdAt(w.chainStart, w.chainEnd);
-  if (chain < 0) return undefined;
-  let jumpTo = -1;
-  if (w.target === JUMP) {
-    // A user chain declared before the line (a built-in one, or a name that is no chain yet, is the binder's to judge).
-    jumpTo = t.chainIdAt(w.targetStart, w.targetEnd);
-    if (jumpTo < 0 || !t.jumpable(jumpTo)) return undefined;
-  }
-  for (let k = 0; k < w.matchCount; k++) RESULT.matches[k] = w.options[k * OPTION_FIELDS]!;
-  RESULT.chain = chain;
-  RESULT.matchCount = w.matchCount;
-  RESULT.target = w.target;
-  RESULT.jumpTo = jumpTo;
-  return RESULT;
-}
-
-/**
- * The words of the `-A` line text[start, end) in table `table` when it has one of the shapes the
- * fast path knows (see the file's comment), whatever its chains are; undefined if not. A jump's
- * word is any plain word not starting with `-`: whether it names a chain is the caller's to judge.
- */
-export function scanAppend(text: string, start: number, end: number, table: TableName): AppendWords | undefined {
   if (end - start < 4 || text.charCodeAt(start) !== DASH || text.charCodeAt(start + 1) !== 65 /* A */ || text.charCodeAt(start + 2) !== SP) return undefined;
   let i = start + 3;
   let w = wordEnd(text, i, end);
   if (w <= i || text.charCodeAt(i) === DASH) return undefined;
-  const found = WORDS;
-  found.chainStart = i;
-  found.chainEnd = w;
-  found.srcStart = found.dstStart = -1;
-  const options = found.options;
+  const chain = t.chainIdAt(i, w);
+  if (chain < 0) return undefined;
+  const codes = RESULT.matches;
   let matches = 0;
-  let proto = 0, negated = false;
+  let src = false, dst = false, proto = 0, negated = false;
   let target: FastTarget = NO_TARGET;
+  let jumpTo = -1;
   while (w < end) {
     // Exactly one space between words, none at the end.
     if (text.charCodeAt(w) !== SP || target !== NO_TARGET) return undefined;
-    const flagAt = w + 1;
-    i = flagAt;
+    i = w + 1;
     w = wordEnd(text, i, end);
     if (w <= i) return undefined;
     const len = w - i;
@@ -303,16 +234,9 @@ export function scanAppend(text: string, start: number, end: number, table: Tabl
     if (flag === 115 /* s */ || flag === 100 /* d */) {
       w = wordEnd(text, i, end);
       if (w <= i || !cidr(text, i, w)) return undefined;
-      if ((flag === 115 ? found.srcStart : found.dstStart) >= 0) return undefined;
-      if (flag === 115) {
-        found.srcStart = i;
-        found.srcEnd = w;
-        found.srcNegated = negated;
-      } else {
-        found.dstStart = i;
-        found.dstEnd = w;
-        found.dstNegated = negated;
-      }
+      if (flag === 115 ? src : dst) return undefined;
+      if (flag === 115) src = true;
+      else dst = true;
       negated = false;
       continue;
     }
@@ -328,88 +252,68 @@ export function scanAppend(text: string, start: number, end: number, table: Tabl
     }
     if (flag === 109 /* m */) {
       if (matches === MAX_MATCHES) return undefined;
-      const o = matches * OPTION_FIELDS;
-      options[o + 1] = flagAt;
-      options[o + 2] = options[o + 5] = -1;
       let m: number;
       if (is(text, i, w, "comment")) {
         // --comment TEXT, required.
         if (!at(text, w, " --comment ")) return undefined;
-        options[o + 2] = w + 1;
         i = w + 11;
         w = commentEnd(text, i, end);
         if (w < 0) return undefined;
-        options[o + 3] = i;
-        options[o + 4] = w;
         m = COMMENT;
       } else if (is(text, i, w, "statistic")) {
         if (!at(text, w, " --mode random --probability ")) return undefined;
-        options[o + 2] = w + 1;
-        options[o + 3] = w + 8;
-        options[o + 4] = w + 14;
-        options[o + 5] = w + 15;
         i = w + 29;
         w = wordEnd(text, i, end);
         if (w <= i || !probability(text, i, w)) return undefined;
-        options[o + 6] = i;
-        options[o + 7] = w;
         m = STATISTIC;
       } else if ((is(text, i, w, "tcp") && proto === 6) || (is(text, i, w, "udp") && proto === 17)) {
         m = proto === 6 ? TCP : UDP;
         // [--sport N] [--dport N], each once, in any order.
         let sport = false, dport = false;
-        let field = o + 2;
         while (w < end && at(text, w, " --") && (at(text, w, " --sport ") || at(text, w, " --dport "))) {
           const isDport = text.charCodeAt(w + 3) === 100;
           if (isDport ? dport : sport) return undefined;
           if (isDport) dport = true;
           else sport = true;
-          options[field] = w + 1;
           i = w + 9;
           w = wordEnd(text, i, end);
           if (w <= i || positive(text, i, w, 65535) < 0) return undefined;
-          options[field + 1] = i;
-          options[field + 2] = w;
-          field += 3;
         }
       } else return undefined;
-      options[o] = m;
-      matches++;
+      codes[matches++] = m;
       continue;
     }
     if (flag === 106 /* j */) {
-      found.jumpAt = flagAt;
-      found.targetStart = i;
-      found.targetEnd = w;
-      if (is(text, i, w, "ACCEPT") || is(text, i, w, "RETURN") || (is(text, i, w, "DROP") && table !== "nat")) {
+      if (is(text, i, w, "ACCEPT") || is(text, i, w, "RETURN") || (is(text, i, w, "DROP") && t.table.name !== "nat")) {
         target = VERDICT;
         continue;
       }
       if (is(text, i, w, "DNAT")) {
         // --to-destination A.B.C.D[:PORT], the last words of the line; a port needs -p tcp or udp.
-        if (table !== "nat" || !at(text, w, " --to-destination ")) return undefined;
-        found.toAt = w + 1;
+        if (t.table.name !== "nat" || !at(text, w, " --to-destination ")) return undefined;
         i = w + 18;
         w = wordEnd(text, i, end);
         if (w !== end) return undefined;
         const q = dottedQuadEnd(text, i, w);
         if (q < 0 || (q !== w && (text.charCodeAt(q) !== COLON || proto === 0 || positive(text, q + 1, w, 65535) < 0))) return undefined;
-        found.toStart = i;
-        found.toEnd = w;
         target = DNAT;
         continue;
       }
+      // A user chain declared before the line (a built-in one, or a name that is no chain yet, is the binder's to judge).
       if (text.charCodeAt(i) === DASH) return undefined;
+      jumpTo = t.chainIdAt(i, w);
+      if (jumpTo < 0 || !t.jumpable(jumpTo)) return undefined;
       target = JUMP;
       continue;
     }
     return undefined;
   }
   if (negated) return undefined;
-  found.proto = proto;
-  found.matchCount = matches;
-  found.target = target;
-  return found;
+  RESULT.chain = chain;
+  RESULT.matchCount = matches;
+  RESULT.target = target;
+  RESULT.jumpTo = jumpTo;
+  return RESULT;
 }
 
 /**

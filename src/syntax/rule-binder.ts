@@ -124,7 +124,7 @@ function append<T>(list: T[], x: T): T[] {
 /** The sink's error and warning as plain functions, made once per sink rather than once per rule. */
 const REPORTERS = new WeakMap<DiagnosticSink, Pick<BindContext, "error" | "warning">>();
 
-export function sinkReporters(sink: DiagnosticSink): Pick<BindContext, "error" | "warning"> {
+function sinkReporters(sink: DiagnosticSink): Pick<BindContext, "error" | "warning"> {
   let r = REPORTERS.get(sink);
   if (!r) {
     r = { error: (s, m, e, f) => sink.error(s, m, e, f), warning: (s, m) => sink.warning(s, m) };

@@ -16,7 +16,6 @@ import { ruleSpecText } from "../print/save.js";
 import type { SpanMover } from "./extract.js";
 import type { FastAppend, FastTable } from "./fast-append.js";
 import { ChainIds } from "./chain-ids.js";
-import { fastRule } from "./fast-rule.js";
 import { DeferredChains } from "./deferred-chains.js";
 import { rememberTableJumps } from "../model/table-jumps.js";
 
@@ -417,20 +416,10 @@ export class DeferredLines {
     // set of reporters each (rule-binder.ts).
     const env: BindEnv = { family, table: this.table, sink: quietSink, line: 0, isChain: (n: string) => this.existedAt(n, env.line) };
     const rules: Rule[] = [];
-    const { text } = this.text;
     for (let at = first; at >= 0; at = this.refs[at * REF_FIELDS + 2]!) {
       const o = at * REF_FIELDS;
       const line = this.refs[o + 1]!;
-      const start = this.refs[o]!;
-      let end = text.indexOf("\n", start);
-      if (end < 0) end = text.length;
-      env.line = line;
-      const quick = fastRule(text, start, end, line, env);
-      if (quick) {
-        rules.push(quick);
-        continue;
-      }
-      const l = readAgain(this.text, start, line);
+      const l = readAgain(this.text, this.refs[o]!, line);
       if (l?.kind !== "command") continue;
       env.line = line;
       const cmd = bindCommand(l.args, env, l.counters ? counters(l.counters.value) : undefined);

@@ -12,11 +12,10 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { readSaveLine } from "../../grammar/read-line.js";
 import { fastAppend, fastDigestRule, fastJumpable, type FastTable } from "../../src/syntax/fast-append.js";
-import { fastRule } from "../../src/syntax/fast-rule.js";
 import { bindCommand, type BindEnv } from "../../src/syntax/rule-binder.js";
 import { DiagnosticSink } from "../../src/model/diagnostics.js";
 import { digestRule, emptyDigest } from "../../src/model/chain-rules.js";
-import { BUILTIN_CHAINS, type Chain, type Rule, type TableName } from "../../src/model/ast.js";
+import { BUILTIN_CHAINS, type Chain, type TableName } from "../../src/model/ast.js";
 import { kubeProxyDump } from "../../bench/gen-kube-proxy.js";
 import { hasShared, listShared, readShared, sharedPath } from "../support/shared.js";
 import { readdirSync, statSync } from "node:fs";
@@ -53,9 +52,6 @@ function agree(line: string, names: Iterable<string>): void {
   for (const table of TABLES) {
     const t = tableOf(table, names, () => line);
     const fast = fastAppend(line, 0, line.length, t);
-    const rebound = fastRule(line, 0, line.length, 3, { family: "ipv4", table, sink: new DiagnosticSink("q", false), line: 3, isChain: (n) => t.chains.has(n), jumpsMustExist: true });
-    if (rebound) sameRule(rebound, line, table, t);
-    else expect(fast, `fast-rule declined what fast-append took: ${table}: ${line}`).toBeUndefined();
     if (!fast) {
       seen.declined++;
       continue;
@@ -79,18 +75,6 @@ function agree(line: string, names: Iterable<string>): void {
     digestRule(quick, fastDigestRule(fast, (id) => t.byId[id]!.name));
     expect(quick, `${table}: ${line}`).toEqual(bound);
   }
-}
-
-/** `quick` (fast-rule.ts) is the one rule the binder binds `line` to, field for field and in the same order. */
-function sameRule(quick: Rule, line: string, table: TableName, t: ReturnType<typeof tableOf>): void {
-  const sink = new DiagnosticSink("f");
-  const scanned = readSaveLine(line, 0, line.length, 3, (e) => sink.error({ line: e.line, col: e.col, len: 1 }, e.message));
-  if (scanned?.kind !== "command") throw new Error(`fast-rule took a line the scanner does not read as a command: ${line}`);
-  const cmd = bindCommand(scanned.args, { family: "ipv4", table, sink, line: 3, isChain: (n) => t.chains.has(n), jumpsMustExist: true });
-  expect(sink.items, `${table}: ${line}`).toEqual([]);
-  expect(cmd?.kind === "append" ? cmd.rules : cmd, `${table}: ${line}`).toEqual([quick]);
-  const json = (r: unknown) => JSON.stringify(r, (_, v) => (typeof v === "bigint" ? `${v}n` : v));
-  expect(json(quick), `${table}: ${line}`).toBe(json((cmd as { rules: Rule[] }).rules[0]));
 }
 
 function counting(floor: number, f: () => void): void {
