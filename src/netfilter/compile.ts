@@ -174,32 +174,92 @@ function compileIface(i: Rule["inInterface"]): IfaceCheck | undefined {
   return { name: prefix ? i.name.slice(0, -1) : i.name, prefix, negated: i.negated };
 }
 
+/**
+ * What many rules share, made once: the `-p` tests (one per protocol and negation), the
+ * standard verdicts, the empty list of checks (a rule whose matches are all `-m comment`).
+ * Frozen: a walk that changed one would change every rule's.
+ */
+const PROTO_TESTS: { number: number; negated: boolean }[] = [];
+const NO_CHECKS: CompiledMatch[] = Object.freeze([]) as unknown as CompiledMatch[];
+const VERDICTS = new Map<string, CompiledTarget>(
+  (["ACCEPT", "DROP", "RETURN", "QUEUE"] as const).map((verdict) => [verdict, Object.freeze({ kind: "standard", verdict }) as CompiledTarget]),
+);
+const NO_TARGET: CompiledTarget = Object.freeze({ kind: "none" });
+
+function protoTest(p: Rule["protocol"]): CompiledRule["proto"] {
+  if (!p) return undefined;
+  const k = p.number * 2 + (p.negated ? 1 : 0);
+  return (PROTO_TESTS[k] ??= Object.freeze({ number: p.number, negated: p.negated }));
+}
+
+/**
+ * A compiled rule keeps the matches a walk tests; the whole list, which only a trace's words
+ * read (a check's place in it), is made when first read: kube-proxy's rules each carry a
+ * `-m comment` no walk looks at, and a list and a match object more per rule for it was a
+ * fifth of what a compiled rule kept. Every field is assigned in the constructor, absent ones
+ * as undefined: all compiled rules share one shape, so the walk's reads stay monomorphic.
+ */
+class CompiledIptablesRule implements CompiledRule {
+  src: AddrCheck | undefined;
+  dst: AddrCheck | undefined;
+  inIface: IfaceCheck | undefined;
+  outIface: IfaceCheck | undefined;
+  proto: CompiledRule["proto"];
+  fragment: { negated: boolean } | undefined;
+  checks: CompiledMatch[];
+  target: CompiledTarget;
+  /** The whole list of matches once read, when it is not `checks`. */
+  private all: CompiledMatch[] | undefined = undefined;
+
+  constructor(
+    readonly index: number,
+    readonly rule: Rule,
+    private readonly family: Family,
+  ) {
+    this.src = compileAddr(rule.source, family);
+    this.dst = compileAddr(rule.destination, family);
+    this.inIface = compileIface(rule.inInterface);
+    this.outIface = compileIface(rule.outInterface);
+    this.proto = protoTest(rule.protocol);
+    this.fragment = rule.fragment ? rule.fragment : undefined;
+    this.checks = compileChecks(rule, family);
+    this.target = compileTarget(rule, family);
+  }
+
+  get matches(): CompiledMatch[] {
+    const { checks, rule } = this;
+    if (checks.length === rule.matches.length) return checks;
+    if (this.all) return this.all;
+    // The checks keep their place; the matches left out are compiled as they would have been.
+    const all = new Array<CompiledMatch>(rule.matches.length);
+    for (const c of checks) all[c.position] = c;
+    for (let k = 0; k < all.length; k++) all[k] ??= compileMatch(rule.matches[k]!, k, this.family);
+    return (this.all = all);
+  }
+}
+
+/** The compiled matches of `r` a walk tests, in order: those every packet matches are not made at all. */
+function compileChecks(r: Rule, family: Family): CompiledMatch[] {
+  const n = r.matches.length;
+  let checks: CompiledMatch[] | undefined;
+  for (let k = 0; k < n; k++) {
+    const node = r.matches[k]!;
+    const ext = node.kind === "match" ? findMatch(node.name, family) : undefined;
+    if (ext?.alwaysMatches) continue;
+    (checks ??= []).push(ext ? extensionMatch(ext, node as ExtensionMatch, k) : compileMatch(node, k, family));
+  }
+  // (an array of exactly its size: one is kept per rule)
+  return checks === undefined ? NO_CHECKS : checks.length < 4 ? checks.slice() : checks;
+}
+
 function compileRule(r: Rule, index: number, family: Family): CompiledRule {
-  const matches = r.matches.map((m, k) => compileMatch(m, k, family));
-  const tested = (m: CompiledMatch) => m.kind !== "extension" || !m.ext.alwaysMatches;
-  // (the same list when every match is tested: most rules)
-  const checks = matches.every(tested) ? matches : matches.filter(tested);
-  // Every field assigned, absent ones as undefined: all compiled rules share one object shape,
-  // so the walk's reads of them stay monomorphic whatever conditions a rule has.
-  return {
-    index,
-    rule: r,
-    src: compileAddr(r.source, family),
-    dst: compileAddr(r.destination, family),
-    inIface: compileIface(r.inInterface),
-    outIface: compileIface(r.outInterface),
-    proto: r.protocol ? { number: r.protocol.number, negated: r.protocol.negated } : undefined,
-    fragment: r.fragment ? r.fragment : undefined,
-    matches,
-    checks,
-    target: compileTarget(r, family),
-  };
+  return new CompiledIptablesRule(index, r, family);
 }
 
 function compileMatch(m: Rule["matches"][number], position: number, family: Family): CompiledMatch {
   if (m.kind === "match") {
     const ext = findMatch(m.name, family);
-    return ext ? { kind: "extension", ext, node: m, position, data: m.data } : { kind: "unknown", reason: `-m ${m.name} is not known to netfate`, text: `-m ${m.name}`, position };
+    return ext ? extensionMatch(ext, m, position) : { kind: "unknown", reason: `-m ${m.name} is not known to netfate`, text: `-m ${m.name}`, position };
   }
   if (m.kind === "generic-match") {
     const text = [`-m ${m.name}`, ...m.options.map((o) => [o.negated ? "!" : "", o.flag, ...o.values].filter(Boolean).join(" "))].join(" ");
@@ -208,10 +268,14 @@ function compileMatch(m: Rule["matches"][number], position: number, family: Fami
   return { kind: "unknown", reason: `listing text "${m.text}" could not be read`, text: `"${m.text}"`, position };
 }
 
+function extensionMatch(ext: MatchExtension<any>, node: ExtensionMatch, position: number): CompiledMatch {
+  return { kind: "extension", ext, node, position, data: node.data };
+}
+
 function compileTarget(r: Rule, family: Family): CompiledTarget {
   const t = r.target;
-  if (!t) return { kind: "none" };
-  if (t.kind === "standard") return { kind: "standard", verdict: t.verdict };
+  if (!t) return NO_TARGET;
+  if (t.kind === "standard") return VERDICTS.get(t.verdict) ?? { kind: "standard", verdict: t.verdict };
   // (what the walker learns of the target later has its place from the start: one shape)
   if (t.kind === "chain") return { kind: "chain", chain: t.chain, goto: r.goto, resolved: undefined, loop: undefined, verdictText: undefined };
   if (t.kind === "target") {
@@ -232,7 +296,8 @@ function exactDst(cr: CompiledRule, family: Family): string | number | undefined
 /** The single destination port a rule requires, when one of its matches requires one (`indexDport`). */
 function exactDport(cr: CompiledRule): number | undefined {
   if (!cr.proto || cr.proto.negated) return undefined;
-  for (const m of cr.matches) {
+  // (a match that says a port is tested: the checks hold it)
+  for (const m of cr.checks) {
     if (m.kind !== "extension" || !m.ext.indexDport) continue;
     const port = m.ext.indexDport(m.data);
     if (port !== undefined) return port;

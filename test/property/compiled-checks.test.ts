@@ -13,7 +13,9 @@ import { evaluationJson } from "../../src/explain/json.js";
 import { comment } from "../../src/extensions/matches/comment.js";
 import { filterRuleset, packetArb } from "../support/arbitraries.js";
 import { simpleNode } from "../support/simple-node.js";
-import type { Ruleset } from "../../src/model/ast.js";
+import type { Rule, Ruleset } from "../../src/model/ast.js";
+import { compileRulesets, type CompiledMatch } from "../../src/netfilter/compile.js";
+import { findMatch } from "../../src/extensions/registry.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 
 const facts = simpleNode({ addrs: { eth0: ["192.168.0.11/24"], cni0: ["10.244.0.1/16"] }, routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }] });
@@ -44,5 +46,29 @@ describe("compiled rules: matches every packet matches are not tested", () => {
     fc.assert(fc.property(filterRuleset, packetArb, fc.boolean(), (rs, p, verbose) => {
       expect(trace(rs, p, verbose)).toBe(traceTestingAll(rs, p, verbose));
     }), { numRuns: 300 });
+  });
+
+  it("random rulesets: a compiled rule's whole list of matches, made when read, is every match compiled in place, its checks those tested", () => {
+    /** What compiling each match of `r` gives, written out plainly. */
+    const reference = (r: Rule): CompiledMatch[] => r.matches.map((m, position): CompiledMatch => {
+      const ext = m.kind === "match" ? findMatch(m.name, "ipv4") : undefined;
+      return ext && m.kind === "match" ? { kind: "extension", ext, node: m, position, data: m.data } : (expect.anything() as CompiledMatch);
+    });
+    let withLeftOut = 0;
+    fc.assert(fc.property(filterRuleset, (rs) => {
+      for (const t of compileRulesets([rs], "ipv4").tables.values()) {
+        for (const c of t.chains.values()) {
+          for (const cr of c.rules) {
+            const want = reference(cr.rule);
+            if (cr.checks.length < want.length) withLeftOut++;
+            expect(cr.matches).toEqual(want);
+            expect(cr.matches.map((m) => m.position)).toEqual(want.map((_, k) => k));
+            expect(cr.checks).toEqual(cr.matches.filter((m) => m.kind !== "extension" || !m.ext.alwaysMatches));
+          }
+        }
+      }
+    }), { numRuns: 200 });
+    // (else the lists made when read were never looked at)
+    expect(withLeftOut).toBeGreaterThan(50);
   });
 });
