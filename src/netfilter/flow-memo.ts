@@ -14,16 +14,20 @@
  * carried through (the final packet, the connection's tuples). Nothing else of the answer can
  * hold them: a text naming the source keys it exactly.
  *
+ * What is kept of an answer is its keeper's choice (`made`): `evaluate` keeps its outcomes, cut
+ * to what the fields print (the deciding step without the packet it made, texts shared with the
+ * answers that have the same ones); `netfate batch --fields` keeps the lines they print, made
+ * once by the fields' formatter with stand-ins where the source, port and line number go
+ * (find / miss / keep: a hit is then no evaluation and no formatting, and a kept answer is a
+ * few hundred bytes of text).
  * Bounded: at most MAX_PER_FLOW answers a key, and kept answers of at most MEMO_BYTES all told
- * (each weighed by what it holds: keptBytes); the oldest keys go first. A kept answer holds
- * only what the fields print: its deciding step without the packet it made, its texts shared
- * with the answers that have the same ones.
+ * (each weighed by what it holds: keptBytes); the oldest keys go first.
  * Only the lean evaluation (`--fields`: fate, final packet, rule, chances, conditions,
  * connection) is kept: the full trace describes each step with the packet as it was.
  */
 import type { PacketSpec } from "../model/packet.js";
 import { inNet, ipToNum, type IpNum, type NetTest } from "../model/address.js";
-import type { ConntrackSummary, InputRouteQuery, NodeView, Outcome, PacketSnapshot, Step, Tuple } from "../model/evaluation.js";
+import type { ConntrackSummary, Fate, InputRouteQuery, NodeView, Outcome, PacketSnapshot, Step, Tuple } from "../model/evaluation.js";
 import type { EvaluateOptions, Evaluation, NetfilterNode } from "./model.js";
 import { FlowReads, MAX_TESTS, mentions, type RouteRead, type SourceTest } from "./flow-reads.js";
 
@@ -33,8 +37,8 @@ export const MEMO_BYTES = 64 << 20;
 /** An answer with more outcomes than this is not kept. */
 export const MAX_OUTCOMES = 64;
 
-/** One kept answer and the conditions on the source (and its port) it holds under. */
-interface Kept {
+/** The conditions on the source (and its port) an answer holds under. */
+interface Conditions {
   /** The exact source (port) when the answer rests on all of it. */
   src?: string | undefined;
   sport?: number | undefined;
@@ -47,9 +51,26 @@ interface Kept {
   /** Source ports the answer's packet may not have (ports a NAT wrote, the destination port). */
   notPorts: readonly number[];
   routes: readonly RouteRead[];
-  outcomes: readonly Outcome[];
+}
+
+/**
+ * One kept answer: its conditions, and what its keeper made of its outcomes (`made`: the
+ * outcomes themselves for `evaluate`, or the lines they print, made once by the fields'
+ * formatter for `netfate batch --fields`).
+ */
+export interface Kept<T> extends Conditions {
+  made: T;
+  /** The outcomes' fates (what a batch counts). */
+  fates: readonly Fate[];
   /** keptBytes of it. */
   bytes: number;
+}
+
+/** An evaluated answer that may be kept (FlowMemo.keep): its conditions and its outcomes, with the packet's source and port in them. */
+export interface Keepable {
+  readonly packet: PacketSpec;
+  readonly conditions: Conditions;
+  readonly outcomes: readonly Outcome[];
 }
 
 export interface MemoStats {
@@ -59,17 +80,17 @@ export interface MemoStats {
   unkept: number;
 }
 
-export class FlowMemo {
+export class FlowMemo<T = readonly Outcome[]> {
   /** The flows by keyHash (several keys may share one: each flow's key is compared whole). */
-  private readonly flows = new Map<number, Flow[]>();
+  private readonly flows = new Map<number, Array<Flow<T>>>();
   /** keptBytes of every kept answer. */
   private bytes = 0;
   /** Texts kept answers share (interned). */
   private readonly texts = new Interned();
   /**
-   * `connection`: the answers are read for their connection (`--fields nat`): it is kept with
-   * them (else a kept outcome has none, which is most of its size). `budget`: what the kept
-   * answers may weigh (keptBytes), all told.
+   * `connection`: the answers are read for their connection (`--fields nat`): `evaluate` keeps
+   * it with them (else a kept outcome has none, which is most of its size). `budget`: what the
+   * kept answers may weigh (keptBytes), all told.
    */
   constructor(
     private readonly node: NetfilterNode, private readonly opts: EvaluateOptions,
@@ -79,21 +100,45 @@ export class FlowMemo {
     if (!opts.lean || opts.verbose) throw new Error("the flow memo keeps only lean answers");
   }
 
-  evaluate(packet: PacketSpec): Evaluation {
+  /** The packet's answer: kept (its source and port carried through), or evaluated (and kept when it can be). */
+  evaluate(this: FlowMemo<readonly Outcome[]>, packet: PacketSpec): Evaluation {
+    const k = this.find(packet);
+    if (k) return this.answerOf({ src: k.src, sport: k.sport, outcomes: k.made }, packet);
+    const { evaluation, keepable } = this.miss(packet);
+    if (keepable) {
+      const outcomes = evaluation.outcomes.map((o) => lean(o, this.connection, this.texts));
+      this.keep(keepable, outcomes, keptBytes(0, 0, outcomes.length) - keptBytes(0, 0, 0));
+    }
+    return evaluation;
+  }
+
+  /** The kept answer whose conditions the packet meets (a hit), or undefined. */
+  find(packet: PacketSpec): Kept<T> | undefined {
     // A reply takes its tuples from the connection the other way round: not kept.
-    if (packet.reply) return this.node.evaluate(packet, this.opts);
-    const hash = keyHash(packet);
-    const bucket = this.flows.get(hash);
-    const known = bucket?.find((f) => sameKey(f.key, packet));
-    if (known) {
-      const srcNum = packet.src === undefined ? undefined : ipToNum(packet.src, packet.family);
-      for (const k of known.answers) {
-        if (this.holds(k, packet, srcNum)) {
-          this.stats.hits++;
-          return this.answerFrom(k, packet);
-        }
+    if (packet.reply) return undefined;
+    const bucket = this.flows.get(keyHash(packet));
+    if (!bucket) return undefined;
+    let known: Flow<T> | undefined;
+    for (const f of bucket) {
+      if (sameKey(f.key, packet)) {
+        known = f;
+        break;
       }
     }
+    if (!known) return undefined;
+    const srcNum = packet.src === undefined ? undefined : ipToNum(packet.src, packet.family);
+    for (const k of known.answers) {
+      if (this.holds(k, packet, srcNum)) {
+        this.stats.hits++;
+        return k;
+      }
+    }
+    return undefined;
+  }
+
+  /** The packet evaluated (no kept answer holds for it), and its answer when it may be kept. */
+  miss(packet: PacketSpec): { evaluation: Evaluation; keepable?: Keepable } {
+    if (packet.reply) return { evaluation: this.node.evaluate(packet, this.opts) };
     this.stats.misses++;
     const reads = new FlowReads(packet);
     const e = this.node.evaluate(packet, { ...this.opts, flow: reads });
@@ -101,19 +146,28 @@ export class FlowMemo {
       this.flows.clear();
       this.bytes = 0;
     }
-    const kept = keptOf(reads, packet, e, this.connection, this.texts);
-    if (!kept) {
+    const conditions = conditionsOf(reads, packet, e);
+    if (!conditions) {
       this.stats.unkept++;
-      return e;
+      return { evaluation: e };
     }
+    return { evaluation: e, keepable: { packet, conditions, outcomes: e.outcomes } };
+  }
+
+  /** Keeps an answer as `made` (weighing `madeBytes`), for later packets of its key that meet its conditions. */
+  keep(a: Keepable, made: T, madeBytes: number): void {
+    const c = a.conditions;
+    const kept: Kept<T> = { ...c, made, fates: a.outcomes.map((o) => o.fate), bytes: keptBytes(c.tests.length + (c.v4 ? c.v4.length / 3 : 0), c.routes.length, 0) + madeBytes };
     this.bytes += kept.bytes;
-    if (known && !reads.changedState) {
+    const hash = keyHash(a.packet);
+    const bucket = this.flows.get(hash);
+    const known = bucket?.find((f) => sameKey(f.key, a.packet));
+    if (known) {
       if (known.answers.length >= MAX_PER_FLOW) this.bytes -= known.answers.shift()!.bytes;
       known.answers.push(kept);
     } else {
-      const flow: Flow = { key: keyOf(packet), answers: [kept] };
-      const now = this.flows.get(hash);
-      if (now) now.push(flow);
+      const flow: Flow<T> = { key: keyOf(a.packet), answers: [kept] };
+      if (bucket) bucket.push(flow);
       else this.flows.set(hash, [flow]);
     }
     // The oldest hashes go (a Map iterates in insertion order) until the rest fit, or one is left.
@@ -122,7 +176,11 @@ export class FlowMemo {
       for (const f of flows) for (const k of f.answers) this.bytes -= k.bytes;
       this.flows.delete(oldest);
     }
-    return e;
+  }
+
+  /** An evaluated answer that is not kept after all (its keeper could not make what it keeps). */
+  forgo(): void {
+    this.stats.unkept++;
   }
 
   /** keptBytes of the answers kept now: at most the budget, unless the answers of one lookup hash alone weigh more. */
@@ -131,8 +189,10 @@ export class FlowMemo {
   }
 
   /** Whether `packet` meets every condition the kept answer rests on. */
-  private holds(k: Kept, packet: PacketSpec, srcNum: IpNum | undefined): boolean {
-    if (k.srcExact && packet.src !== k.src) return false;
+  private holds(k: Conditions, packet: PacketSpec, srcNum: IpNum | undefined): boolean {
+    if (k.srcExact) {
+      if (packet.src !== k.src) return false;
+    } else if (packet.src !== undefined && srcNum === undefined) return false;
     if (k.sportExact && packet.sport !== k.sport) return false;
     if (packet.sport !== undefined && k.notPorts.includes(packet.sport)) return false;
     const v4 = k.v4;
@@ -148,7 +208,11 @@ export class FlowMemo {
     return true;
   }
 
-  private answerFrom(k: Kept, packet: PacketSpec): Evaluation {
+  /**
+   * The answer of `k`'s packet (a kept one, or one just evaluated) for `packet`, a packet of its
+   * key: its outcomes with `packet`'s source and port where the kept packet's were carried through.
+   */
+  answerOf(k: { src?: string | undefined; sport?: number | undefined; outcomes: readonly Outcome[] }, packet: PacketSpec): Evaluation {
     // The very packet again: its answer as it was.
     if (k.src === packet.src && k.sport === packet.sport) return { packet, outcomes: k.outcomes as Outcome[], ...this.problemsOf(packet) };
     const sub = new Substitution(k.src, packet.src, k.sport, packet.sport);
@@ -168,9 +232,9 @@ export class FlowMemo {
 type FlowKey = Omit<PacketSpec, "src" | "sport" | "reply"> & { hasSrc: boolean; hasSport: boolean };
 
 /** The answers kept for one key. */
-interface Flow {
+interface Flow<T> {
   key: FlowKey;
-  answers: Kept[];
+  answers: Array<Kept<T>>;
 }
 
 function keyOf(p: PacketSpec): FlowKey {
@@ -203,15 +267,26 @@ function keyHash(p: PacketSpec): number {
 function v4Of(tests: readonly SourceTest[]): number[] | undefined {
   if (tests.length === 0 || !tests.every((t) => typeof t.test.net === "number")) return undefined;
   // (A plain array: a typed array per kept answer would be an off-heap buffer each.)
-  const a: number[] = new Array<number>(tests.length * 3);
-  for (let i = 0; i < tests.length; i++) {
-    const t = tests[i]!;
-    a[i * 3] = t.test.net as number;
-    a[i * 3 + 1] = t.test.mask as number;
-    a[i * 3 + 2] = t.holds ? 1 : 0;
+  const a: number[] = [];
+  for (const t of tests) {
+    const net = t.test.net as number;
+    const mask = t.test.mask as number;
+    // The same network tested again (the routing's, a rule's) comes out the same: once is enough
+    // (looked for among the first few only, so that the search stays linear in the tests).
+    if (sameTestAt(a, net, mask)) continue;
+    a.push(net, mask, t.holds ? 1 : 0);
   }
   return a;
 }
+
+/** Whether the first DEDUP_TESTS [net, mask, holds] triples of `a` test this network already. */
+function sameTestAt(a: readonly number[], net: number, mask: number): boolean {
+  const end = Math.min(a.length, 3 * DEDUP_TESTS);
+  for (let i = 0; i < end; i += 3) if (a[i] === net && a[i + 1] === mask) return true;
+  return false;
+}
+
+const DEDUP_TESTS = 48;
 
 /** A network test that holds for this one address. */
 function exactly(addr: string, family: PacketSpec["family"]): NetTest | undefined {
@@ -220,8 +295,8 @@ function exactly(addr: string, family: PacketSpec["family"]): NetTest | undefine
   return { net, mask: typeof net === "number" ? 0xffffffff : [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], negated: false };
 }
 
-/** The answer to keep, with its conditions; undefined when it cannot be kept. */
-function keptOf(flow: FlowReads, packet: PacketSpec, e: Evaluation, connection: boolean, texts: Interned): Kept | undefined {
+/** The conditions an evaluated answer holds under; undefined when it cannot be kept. */
+function conditionsOf(flow: FlowReads, packet: PacketSpec, e: Evaluation): Conditions | undefined {
   if (flow.uncacheable !== undefined) return undefined;
   // (An outer packet's legs are the node's own packets, from the tunnel's addresses: they carry
   // nothing of the inner packet's source, and the memo leaves them as they are.)
@@ -252,15 +327,11 @@ function keptOf(flow: FlowReads, packet: PacketSpec, e: Evaluation, connection: 
   if (sport !== undefined && notPorts.includes(sport)) sportExact = true;
   if (tests.length > MAX_TESTS) return undefined;
   const v4 = srcExact ? undefined : v4Of(tests);
-  const kept = srcExact || v4 ? NO_TESTS : tests;
-  const routes = srcExact && sportExact ? [] : flow.routes;
-  const outcomes = e.outcomes.map((o) => lean(o, connection, texts));
   return {
     src, sport, srcExact, sportExact,
-    tests: kept, v4,
+    tests: srcExact || v4 ? NO_TESTS : tests, v4,
     notPorts: sportExact ? NO_PORTS : notPorts,
-    routes, outcomes,
-    bytes: keptBytes(kept.length + (v4 ? v4.length / 3 : 0), routes.length, outcomes.length),
+    routes: srcExact && sportExact ? [] : flow.routes,
   };
 }
 

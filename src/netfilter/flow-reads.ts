@@ -64,6 +64,8 @@ export class FlowReads {
   readonly wroteAddrs: string[] = [];
   readonly wrotePorts: number[] = [];
   private readonly tested = new Set<object>();
+  /** The routing's networks are among `tests` already (they are the same for every decision of the packet's family). */
+  private routingTested = false;
 
   constructor(spec: PacketSpec) {
     this.src = spec.src;
@@ -144,7 +146,10 @@ export class FlowReads {
     if (this.sport !== undefined && mentions(d, this.sport)) this.sportExact = true;
     const routing = node.routeTests?.(query.family);
     if (routing && routing.tests.length <= MAX_ROUTE_TESTS) {
-      if (srcAt.length) for (const t of routing.tests) this.addr(this.src, t);
+      if (srcAt.length && !this.routingTested) {
+        this.routingTested = true;
+        for (const t of routing.tests) this.addr(this.src, t);
+      }
       if (sportAt.length && routing.ports) this.sportExact = true;
       return;
     }

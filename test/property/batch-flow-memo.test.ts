@@ -14,6 +14,8 @@ import { nodeFromTexts, packet as parsePacket } from "../../src/testing/load.js"
 import { compactLines, FIELD_NAMES, parseFields } from "../../src/cli/commands/batch-fields.js";
 import { buildNode, type NetfilterNode } from "../../src/netfilter/model.js";
 import { FlowMemo } from "../../src/netfilter/flow-memo.js";
+import { memoAnswer } from "../../src/cli/commands/batch-answer.js";
+import type { LinesTemplate } from "../../src/cli/commands/batch-fields.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import { filterRuleset, ipv4, packetArb } from "../support/arbitraries.js";
 import { simpleNode } from "../support/simple-node.js";
@@ -31,15 +33,28 @@ function lines(e: ReturnType<NetfilterNode["evaluate"]>, connection: boolean): s
   return compactLines(fields, false, 1, e) + compactLines(fields, true, 1, e);
 }
 
-/** Packets through one memo, each answer compared with the packet's own evaluation; the memo's hits. */
+/**
+ * Packets through one memo, each answer compared with the packet's own evaluation: the memo's
+ * evaluations, and the lines `batch --fields` writes through a memo keeping them (text and
+ * JSON); the hits of the memo of lines.
+ */
 function sameAnswers(node: NetfilterNode, packets: readonly PacketSpec[], connection = true): number {
   const memo = new FlowMemo(node, { lean: true }, undefined, connection);
-  for (const p of packets) {
+  const fields = connection ? ALL : NO_NAT;
+  const text = new FlowMemo<LinesTemplate>(node, { lean: true });
+  const json = new FlowMemo<LinesTemplate>(node, { lean: true });
+  const viaText = memoAnswer(text, { chosen: fields, json: false });
+  const viaJson = memoAnswer(json, { chosen: fields, json: true });
+  const linesOf = (a: ReturnType<typeof viaText>) => ("error" in a ? a.error : a.lines);
+  for (const [i, p] of packets.entries()) {
     if (!node.hasRules(p.family)) continue;
-    const kept = lines(memo.evaluate(p), connection);
-    expect(kept, JSON.stringify(p)).toBe(lines(node.evaluate(p, { lean: true }), connection));
+    const plain = node.evaluate(p, { lean: true });
+    expect(lines(memo.evaluate(p), connection), JSON.stringify(p)).toBe(lines(plain, connection));
+    expect(linesOf(viaText(p, i + 1)), JSON.stringify(p)).toBe(compactLines(fields, false, i + 1, plain));
+    expect(linesOf(viaJson(p, i + 1)), JSON.stringify(p)).toBe(compactLines(fields, true, i + 1, plain));
   }
-  return memo.stats.hits;
+  expect(text.stats.hits).toBe(json.stats.hits);
+  return text.stats.hits;
 }
 
 /** Addresses near `a` (same /24, /16, /8) and a few fixed ones: sources a rule's networks split. */
@@ -63,8 +78,10 @@ function variants(packets: readonly PacketSpec[], most = 30): fc.Arbitrary<Packe
     src: nearby(addrs.length ? addrs : ["10.0.0.1"]),
     sport: fc.oneof(fc.integer({ min: 1, max: 65535 }), fc.constantFrom(80, 53, 8080, 1000, 2000, 3000)),
     state: fc.constantFrom(undefined, undefined, "new", "established", "invalid"),
+    reply: fc.constantFrom(false, false, false, false, true),
   }).map((r) => {
     const p: PacketSpec = { ...r.base };
+    if (r.reply) p.reply = true;
     if (p.src !== undefined && p.from !== "local" && r.src.includes(":") === (p.family === "ipv6")) p.src = r.src;
     if (p.sport !== undefined) p.sport = r.sport;
     if (r.state !== undefined) p.state = r.state;

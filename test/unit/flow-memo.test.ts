@@ -6,6 +6,8 @@ import { FlowMemo } from "../../src/netfilter/flow-memo.js";
 import { compactLines, FIELD_NAMES, parseFields } from "../../src/cli/commands/batch-fields.js";
 import type { NetfilterNode } from "../../src/netfilter/model.js";
 import type { PacketSpec } from "../../src/model/packet.js";
+import { memoAnswer } from "../../src/cli/commands/batch-answer.js";
+import type { LinesTemplate } from "../../src/cli/commands/batch-fields.js";
 
 const ALL = parseFields(FIELD_NAMES.join(","));
 const sample = (f: string) => resolve(import.meta.dirname, "../../samples/004-kube-proxy-nodeport", f);
@@ -44,5 +46,19 @@ describe("flow memo", () => {
     const r = both(node, ps);
     expect(r.memo).toEqual(r.plain);
     expect(r.hits).toBeGreaterThan(15);
+  });
+
+  it("lines kept as a template: a rule whose text holds the template's stand-ins is not kept that way, and its lines stay right", () => {
+    const rules = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p tcp --dport 443 -m comment --comment "\u00ff 777777 44444444441" -j ACCEPT\n-A FORWARD -p tcp -j ACCEPT\nCOMMIT\n';
+    const node = nodeFromTexts({ rules: [{ file: "r.save", text: rules }] }, { ifaces: ["eth0=192.168.0.11/24", "eth1=10.0.0.1/24"], routes: ["default via 192.168.0.1 dev eth0"] });
+    for (const json of [false, true]) {
+      const memo = new FlowMemo<LinesTemplate>(node, { lean: true });
+      const answer = memoAnswer(memo, { chosen: ALL, json });
+      const ps = [443, 443, 80, 80, 80].map((port, i) => packet(`tcp 10.0.0.${5 + i}:${1000 + i} -> 8.8.8.8:${port} in eth1`));
+      const got = ps.map((p, i) => answer(p, i + 1));
+      expect(got.map((a) => ("lines" in a ? a.lines : undefined))).toEqual(ps.map((p, i) => compactLines(ALL, json, i + 1, node.evaluate(p, { lean: true }))));
+      // Port 443's answer names the stand-ins in its rule: evaluated each time; port 80's is kept, and answers the next two.
+      expect(memo.stats).toEqual({ hits: 2, misses: 3, unkept: 2 });
+    }
   });
 });

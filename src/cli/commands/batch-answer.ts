@@ -11,7 +11,7 @@ import { flagSet, flagValue, UsageError, type ParsedArgs } from "../args.js";
 import { InputReader, loadInputs } from "../load.js";
 import { processIO, type CommandIO } from "../io.js";
 import { LineSource, openPacketFile, textLines, type PacketLine } from "./batch-lines.js";
-import { compactError, compactLines, parseFields } from "./batch-fields.js";
+import { compactError, compactLines, fillLines, linesTemplate, parseFields, standInPacket, templateBytes, type Chosen, type LinesTemplate } from "./batch-fields.js";
 import { assumptionsOf } from "../assume.js";
 import { buildCluster } from "../../netfilter/cluster.js";
 import { clusterEvaluationJson } from "../../explain/cluster-json.js";
@@ -21,8 +21,11 @@ import { loadClusterInputs, startOf } from "./cluster-trace.js";
 import { wantsCluster } from "./cluster-flags.js";
 import { FlowMemo, type MemoStats } from "../../netfilter/flow-memo.js";
 
-/** One packet's answer: its evaluation (one node) or JSON (a cluster), and the fates it counts; or why the packet cannot be answered. */
-type Answer = (packet: PacketSpec) => { json?: Record<string, unknown>; evaluation?: Evaluation; fates: Fate[] } | { error: string };
+/**
+ * One packet's answer: its evaluation (one node), JSON (a cluster) or its lines already made
+ * (the flow memo's), and the fates it counts; or why the packet cannot be answered.
+ */
+type Answer = (packet: PacketSpec, line: number) => { json?: Record<string, unknown>; evaluation?: Evaluation; lines?: string; fates: readonly Fate[] } | { error: string };
 
 /** How each answer is written: the whole trace as JSON (the default), or the chosen fields. */
 interface Writer {
@@ -30,7 +33,7 @@ interface Writer {
   error(line: number, error: string): string;
 }
 
-export function writerOf(args: ParsedArgs, cluster: boolean): Writer {
+export function writerOf(args: ParsedArgs, cluster: boolean): Writer & { fields?: { chosen: Chosen[]; json: boolean } } {
   const list = flagValue(args, "fields");
   const format = flagValue(args, "format");
   if (list === undefined) {
@@ -48,7 +51,11 @@ export function writerOf(args: ParsedArgs, cluster: boolean): Writer {
   if (format !== undefined && format !== "text" && format !== "json") throw new UsageError(`unknown --format ${format}; one of text, json`);
   const fields = parseFields(list);
   const json = format === "json";
-  return { answer: (line, a) => compactLines(fields, json, line, a.evaluation!), error: (line, error) => compactError(fields, json, line, error) };
+  return {
+    answer: (line, a) => compactLines(fields, json, line, a.evaluation!),
+    error: (line, error) => compactError(fields, json, line, error),
+    fields: { chosen: fields, json },
+  };
 }
 
 /** The packet lines: a file or stdin, a line at a time (stdin handed over whole when the command runs in a test's process). */
@@ -79,9 +86,9 @@ export function lineAnswerer(args: ParsedArgs, io: CommandIO, reader: InputReade
   const lean = !cluster && flagValue(args, "fields") !== undefined;
   const opts: EvaluateOptions = { verbose, ...(assume ? { assume } : {}), ...(lean ? { lean } : {}) };
   // The flow memo (--memo) keeps lean answers only (flow-memo.ts).
-  const memo = lean && !verbose && flagSet(args, "memo");
-  const stats: MemoStats | undefined = memo ? { hits: 0, misses: 0, unkept: 0 } : undefined;
-  const answer = cluster ? clusterAnswer(args, io, quiet, opts) : nodeAnswer(args, io, reader, quiet, opts, stats);
+  const fields = lean && !verbose && flagSet(args, "memo") ? writer.fields : undefined;
+  const memo: MemoLines | undefined = fields && { ...fields, stats: { hits: 0, misses: 0, unkept: 0 } };
+  const answer = cluster ? clusterAnswer(args, io, quiet, opts) : nodeAnswer(args, io, reader, quiet, opts, memo);
   const answerLine = (l: PacketLine): LineAnswer | undefined => {
     let a: ReturnType<Answer>;
     if ("error" in l) a = l;
@@ -89,12 +96,12 @@ export function lineAnswerer(args: ParsedArgs, io: CommandIO, reader: InputReade
       const line = l.text.trim();
       if (!line) return undefined;
       const r = line.startsWith("{") ? parsePacketJson(line) : parsePacketText(line);
-      a = r.ok ? answer(r.packet) : { error: r.error };
+      a = r.ok ? answer(r.packet, l.line) : { error: r.error };
     }
     if ("error" in a) return { text: writer.error(l.line, a.error) };
-    return { text: writer.answer(l.line, a), fates: a.fates };
+    return { text: a.lines ?? writer.answer(l.line, a), fates: a.fates };
   };
-  return Object.assign(answerLine, stats ? { memo: stats } : {});
+  return Object.assign(answerLine, memo ? { memo: memo.stats } : {});
 }
 
 /** Answers a packet line; `memo`: how the flow memo did, when it is used. */
@@ -127,19 +134,46 @@ export class BatchTally {
   }
 }
 
-/** Packets through the one node the input flags give. */
-function nodeAnswer(args: ParsedArgs, io: CommandIO, reader: InputReader, quiet: boolean, opts: EvaluateOptions, stats?: MemoStats): Answer {
+/** Packets through the one node the input flags give; `memo`: answered through a flow memo keeping the lines of these fields. */
+function nodeAnswer(args: ParsedArgs, io: CommandIO, reader: InputReader, quiet: boolean, opts: EvaluateOptions, memo?: MemoLines): Answer {
   const inputs = loadInputs(args, io, reader);
   if (!quiet) for (const n of inputs.notes) io.err(`note: ${n}\n`);
   for (const d of inputs.diagnostics) if (d.severity === "error") io.err(formatDiagnostic(d) + "\n");
   const node = buildNode(nodeInputsOf(inputs));
-  // A kept answer holds its connection only when the fields show it.
-  const nat = flagValue(args, "fields")?.split(",").some((f) => f.trim() === "nat") ?? false;
-  const memo = stats ? new FlowMemo(node, opts, stats, nat) : undefined;
-  return (packet) => {
-    if (!node.hasRules(packet.family)) return { error: `an ${packet.family === "ipv6" ? "IPv6" : "IPv4"} packet, but no rules of that family were given` };
-    const e = memo ? memo.evaluate(packet) : node.evaluate(packet, opts);
+  const answer: Answer = memo ? memoAnswer(new FlowMemo<LinesTemplate>(node, opts, memo.stats), memo) : (packet) => {
+    const e = node.evaluate(packet, opts);
     return { evaluation: e, fates: e.outcomes.map((o) => o.fate) };
+  };
+  return (packet, line) => {
+    if (!node.hasRules(packet.family)) return { error: `an ${packet.family === "ipv6" ? "IPv6" : "IPv4"} packet, but no rules of that family were given` };
+    return answer(packet, line);
+  };
+}
+
+/** The fields a flow memo keeps the lines of, and its tally. */
+export interface MemoLines {
+  chosen: Chosen[];
+  json: boolean;
+  stats: MemoStats;
+}
+
+/**
+ * Packets answered through the flow memo, which keeps each answer as its lines (a template made
+ * by the fields' formatter): a packet it answers gets them with its own source, port and line
+ * number. A template is kept only when it gives back the very lines of the answer it was made from.
+ */
+export function memoAnswer(memo: FlowMemo<LinesTemplate>, { chosen, json }: Pick<MemoLines, "chosen" | "json">): Answer {
+  return (packet, line) => {
+    const k = memo.find(packet);
+    if (k) return { lines: fillLines(k.made, packet.src, packet.sport, line), fates: k.fates };
+    const { evaluation: e, keepable } = memo.miss(packet);
+    const lines = compactLines(chosen, json, line, e);
+    if (keepable) {
+      const t = linesTemplate(chosen, json, memo.answerOf({ ...keepable.conditions, outcomes: keepable.outcomes }, standInPacket(packet)));
+      if (fillLines(t, packet.src, packet.sport, line) === lines) memo.keep(keepable, t, templateBytes(t));
+      else memo.forgo();
+    }
+    return { lines, fates: e.outcomes.map((o) => o.fate) };
   };
 }
 

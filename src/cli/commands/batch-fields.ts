@@ -155,3 +155,80 @@ export function compactError(fields: readonly Chosen[], json: boolean, line: num
   const value = (name: string) => (name === "line" ? String(line) : name === "fate" ? "unreadable" : name === "detail" ? cell(error) : "-");
   return fields.map((f) => value(f.name)).join("\t") + "\n";
 }
+
+/**
+ * A packet's lines made once, with stand-ins for its source address, source port and line
+ * number (STAND_IN): the flow memo's kept answer for `netfate batch --fields`. Each packet the
+ * memo answers gets them back with its own (fillLines): no evaluation, no formatting.
+ */
+export interface LinesTemplate {
+  /** The text between the stand-ins: one more than `holes`. */
+  parts: string[];
+  /** Which value goes in each gap: HOLE_SRC, HOLE_SPORT or HOLE_LINE. */
+  holes: number[];
+}
+
+const HOLE_SRC = 0;
+const HOLE_SPORT = 1;
+const HOLE_LINE = 2;
+
+/**
+ * What the template is made with in place of the packet's own values: a character no address
+ * has (one of Latin-1, so that the lines stay one byte a character in memory) and numbers no
+ * packet has (a port past 65535, a line number past ten thousand million). An IPv6 stand-in
+ * holds a colon, as every IPv6 address does (endpoints are bracketed by it). Another text that
+ * happens to hold one is caught where the template is made (it is checked against the lines
+ * made the ordinary way).
+ */
+const STAND_IN = { v4: "\u00ff", v6: "\u00ff:", port: 777777, line: 44444444441 };
+
+/** The packet with the stand-ins for its source address and port (those it has). */
+export function standInPacket(p: PacketSpec): PacketSpec {
+  const s: PacketSpec = { ...p };
+  if (p.src !== undefined) s.src = p.family === "ipv6" ? STAND_IN.v6 : STAND_IN.v4;
+  if (p.sport !== undefined) s.sport = STAND_IN.port;
+  return s;
+}
+
+/** The lines of an answer for standInPacket(packet) (its sources and ports replaced), cut at the stand-ins. */
+export function linesTemplate(fields: readonly Chosen[], json: boolean, standIn: Evaluation): LinesTemplate {
+  const text = compactLines(fields, json, STAND_IN.line, standIn);
+  const marks: Array<[string, number]> = [[String(STAND_IN.line), HOLE_LINE]];
+  if (standIn.packet.src !== undefined) marks.push([standIn.packet.src, HOLE_SRC]);
+  if (standIn.packet.sport !== undefined) marks.push([String(standIn.packet.sport), HOLE_SPORT]);
+  const parts: string[] = [];
+  const holes: number[] = [];
+  let at = 0;
+  for (;;) {
+    let next = -1;
+    let mark: [string, number] | undefined;
+    for (const m of marks) {
+      const i = text.indexOf(m[0], at);
+      if (i >= 0 && (next < 0 || i < next)) [next, mark] = [i, m];
+    }
+    if (!mark) break;
+    parts.push(text.slice(at, next));
+    holes.push(mark[1]);
+    at = next + mark[0].length;
+  }
+  parts.push(text.slice(at));
+  return { parts, holes };
+}
+
+/** The template's lines for a packet with this source address, port and line number. */
+export function fillLines(t: LinesTemplate, src: string | undefined, sport: number | undefined, line: number): string {
+  const { parts, holes } = t;
+  let out = parts[0]!;
+  for (let i = 0; i < holes.length; i++) {
+    const h = holes[i]!;
+    out += (h === HOLE_SRC ? src! : h === HOLE_SPORT ? String(sport!) : String(line)) + parts[i + 1]!;
+  }
+  return out;
+}
+
+/** About what a template holds on the heap (its texts, and an array slot and object each). */
+export function templateBytes(t: LinesTemplate): number {
+  let n = 64 + 24 * t.parts.length;
+  for (const p of t.parts) n += p.length;
+  return n;
+}

@@ -20,7 +20,7 @@ export const BATCH_FLAGS: FlagSpec[] = [
   { name: "verbose", short: "v", help: "include the rules tried that did not match" },
   {
     name: "memo",
-    help: "with --fields: a flow memo — a packet whose answer can only be an earlier packet's (the same fields but its source and port, meeting every test the earlier evaluation made of them) gets that answer, its own source and port carried through, without being evaluated again; the lines are the same. Pays most when flows repeat; on many new flows it saves a little CPU for up to 64 MiB of kept answers",
+    help: "with --fields: a flow memo — a packet whose answer can only be an earlier packet's (the same fields but its source and port, meeting every test the earlier evaluation made of them) gets that answer's lines, made once, with its own source, port and line number put in, without being evaluated again; the lines are the same. Pays when flows repeat (a batch whose packets mostly come again); each new flow costs more than without it, and kept answers take up to 64 MiB",
   },
   ASSUME_FLAG,
   {
