@@ -93,9 +93,37 @@ export function batchBench(out: string, cli: string, dumpFile: string, row: Row,
     console.log(row([name, r.ok ? (r.ms / 1000).toFixed(2) : "failed", (count / (r.ms / 1000)).toFixed(0), perPacket.toFixed(1), (r.bytes / count).toFixed(0), (full / r.ms).toFixed(2), rss(r)]));
   }
   console.log("* (batch time − parse time) / packets: what a packet costs once the dump is loaded\n");
+  largeBatch(out, ips, inputs, cli, row, rss, parse.ms);
   // In a process of its own: loading the dump there leaves this one's memory as it was.
   const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), STEADY, cli, packets, ...inputs], { stdio: ["ignore", "inherit", "inherit"] });
   if (r.status !== 0) console.log(`steady state: failed (exit ${r.status})\n`);
+}
+
+/**
+ * A rate means most on a stream long enough that the load and the first visit of each
+ * service's chains are a small part of it: the same mix, BATCH_LARGE packets (1,000,000 unless
+ * given; 0 skips it), compact fields only (the full trace would be ~9 GB). A million packets
+ * over 10k services repeat each memo key about 30 times, where the 100k above repeat it 3 times.
+ */
+function largeBatch(out: string, ips: string[], inputs: string[], cli: string, row: Row, rss: (r: { rssMiB?: number }) => string, parseMs: number): void {
+  const count = Number(process.env.BATCH_LARGE ?? 1_000_000);
+  if (!count) return;
+  const packets = join(out, `packets-mix-${count}.txt`);
+  if (!existsSync(packets)) writeFileSync(packets, packetMix(ips, count));
+  const fields = ["--fields", "fate,final,rule,probability"];
+  const cases: Array<[string, string[]]> = [
+    ["--fields, --jobs 1", ["--jobs", "1", ...fields]],
+    ["--fields, --jobs 2", ["--jobs", "2", ...fields]],
+    ["--fields --memo, --jobs 1", ["--jobs", "1", "--memo", ...fields]],
+    ["--fields --memo, --jobs 2", ["--jobs", "2", "--memo", ...fields]],
+  ];
+  console.log(`batch: ${count.toLocaleString("en")} packets (the same mix), output to a file, whole process`);
+  console.log(row(["", "s", "packets/s", "µs/packet*", "bytes/packet", "", "peak MiB"]));
+  for (const [name, extra] of cases) {
+    const r = timed([cli, "batch", "--quiet", ...inputs, ...extra, "--packets", packets], join(out, "batch-large.out"), 1);
+    console.log(row([name, r.ok ? (r.ms / 1000).toFixed(2) : "failed", (count / (r.ms / 1000)).toFixed(0), (((r.ms - parseMs) * 1000) / count).toFixed(1), (r.bytes / count).toFixed(0), "", rss(r)]));
+  }
+  console.log("");
 }
 
 const STEADY = "--steady-batch";
