@@ -66,9 +66,13 @@ export function randomPortNote(side: "source" | "destination", port: number | un
   if (minPort !== undefined && minPort === maxPort) return undefined;
   const inRange = minPort !== undefined && port >= minPort && port <= maxPort!;
   if (side === "destination" ? !random || minPort === undefined : !random && (minPort === undefined || inRange)) return undefined;
-  const from = minPort !== undefined ? `${minPort}–${maxPort}` : "the original port's class (1–511, 600–1023 or 1024–65535)";
-  return `the translated ${side} port is the kernel's random pick from ${from}; the port shown stands for it`;
+  // Without a range (only a source port, above: kube-proxy's masquerade, every packet it translates) the words are always the same.
+  if (minPort === undefined) return SOURCE_CLASS_NOTE;
+  return pickNote(side, `${minPort}–${maxPort}`);
 }
+
+const pickNote = (side: string, from: string) => `the translated ${side} port is the kernel's random pick from ${from}; the port shown stands for it`;
+const SOURCE_CLASS_NOTE = pickNote("source", "the original port's class (1–511, 600–1023 or 1024–65535)");
 
 /** libxt_NAT reads addresses strictly: a plain dotted quad, or IPv6 as inet_pton reads it. */
 function canonicalIp(text: string, family: Family): string | undefined {
