@@ -277,6 +277,21 @@ export interface NatTo {
   portNote?: string;
 }
 
+/** A translation asked for and not yet applied (it is, when the nat chains have run). */
+export interface PendingNat extends NatTo {
+  kind: "dnat" | "snat";
+  how: string;
+}
+
+/** The binding a NAT target or nft nat statement asks for: only the fields it gives. */
+export function pendingNatOf(kind: "dnat" | "snat", to: NatTo, how: string): PendingNat {
+  const n: PendingNat = { kind, how };
+  if (to.addr !== undefined) n.addr = to.addr;
+  if (to.port !== undefined) n.port = to.port;
+  if (to.portNote !== undefined) n.portNote = to.portNote;
+  return n;
+}
+
 /** What a target may change; the evaluator records every change as a step's rewrite. */
 export interface TargetEffects {
   setMark(v: number): void;

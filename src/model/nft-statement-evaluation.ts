@@ -5,7 +5,7 @@
  * change a named set's state for this history). The evaluator's own environment
  * (src/netfilter/nft/statements.ts) extends it.
  */
-import type { Hook, IpsetView, NodeView, PacketState, StateAssumptions } from "./evaluation.js";
+import type { Hook, IpsetView, NodeView, PacketState, PendingNat, StateAssumptions } from "./evaluation.js";
 import type { NftExpr, NftFamily, NftStmt, NftVerdictCode } from "./nft.js";
 import type { NftExprEnv } from "./nft-evaluation.js";
 import type { Choice, Val, XVal } from "./nft-values.js";
@@ -41,7 +41,7 @@ export interface StmtBranch {
   /** The kernel log line the current rule wrote. */
   logLine?: string;
   /** The translation a nat statement asked for, applied when the nat chains have run. */
-  pendingNat?: { kind: "dnat" | "snat"; addr?: string; port?: number; portNote?: string; how: string };
+  pendingNat?: PendingNat;
 }
 
 export interface NftStmtEnv extends NftExprEnv {

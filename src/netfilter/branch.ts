@@ -24,14 +24,8 @@ export interface Literal {
 }
 
 /** A translation a nat-table target asked for (nat.ts applies it when the nat table has finished). */
-export interface PendingNat {
-  kind: "dnat" | "snat";
-  addr?: string;
-  port?: number;
-  /** The port is the kernel's random pick: said on the outcome (NatTo). */
-  portNote?: string;
-  how: string;
-}
+import type { PendingNat } from "../model/evaluation.js";
+export type { PendingNat };
 
 /** Something a target did that its step lists, kept as a value until the step is finished. */
 export type Note =

@@ -10,16 +10,10 @@
  */
 import { hasPorts } from "../model/packet.js";
 import { assume, endpoint, snapshot, type Branch, type PendingNat } from "./branch.js";
-import type { ConntrackSummary, NatTo, PacketState, Step, Tuple } from "../model/evaluation.js";
+import { pendingNatOf, type ConntrackSummary, type NatTo, type PacketState, type Step, type Tuple } from "../model/evaluation.js";
 
 /** The binding a target asked for (TargetEffects.nat), applied when the nat table has finished. */
-export function natBinding(kind: "dnat" | "snat", to: NatTo, how: string): PendingNat {
-  const n: PendingNat = { kind, how };
-  if (to.addr !== undefined) n.addr = to.addr;
-  if (to.port !== undefined) n.port = to.port;
-  if (to.portNote !== undefined) n.portNote = to.portNote;
-  return n;
-}
+export const natBinding: (kind: "dnat" | "snat", to: NatTo, how: string) => PendingNat = pendingNatOf;
 
 /** The nat table is consulted only for a connection's first packet (and never when untracked). */
 export function natApplies(p: PacketState): boolean {

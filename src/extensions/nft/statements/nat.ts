@@ -8,7 +8,7 @@
  */
 import type { JsonNode } from "../../../model/json.js";
 import type { NftExpr, NftNat } from "../../../model/nft.js";
-import type { NatTo, TargetEffects, TargetResult } from "../../../model/evaluation.js";
+import { pendingNatOf, type NatTo, type TargetEffects, type TargetResult } from "../../../model/evaluation.js";
 import { bigIntToIp, numText } from "../../../model/address.js";
 import { asAction, NEXT, valueOrStop, verdictResult, type NftStmtEnv, type NftStmtOps, type StmtBranch, type StmtResult } from "../../../model/nft-statement-evaluation.js";
 import { constScalar, int, isInt, type Val } from "../../../model/nft-values.js";
@@ -344,9 +344,5 @@ function evaluate(s: NftNat, env: NftStmtEnv, ops: NftStmtOps): StmtResult {
 
 /** The binding the statement asked for, applied when the nat chains have run. */
 function pend(br: StmtBranch, kind: "dnat" | "snat", to: NatTo, how: string): void {
-  const b: NonNullable<StmtBranch["pendingNat"]> = { kind, how };
-  if (to.addr !== undefined) b.addr = to.addr;
-  if (to.port !== undefined) b.port = to.port;
-  if (to.portNote !== undefined) b.portNote = to.portNote;
-  br.pendingNat = b;
+  br.pendingNat = pendingNatOf(kind, to, how);
 }
