@@ -73,6 +73,20 @@ export function strongFamily(line: string): DumpFamily | undefined {
   return undefined;
 }
 
+/** Whether text[start, end) is blank, or only a CR. */
+export function isBlankLine(text: string, start: number, end: number): boolean {
+  return end === start || (end === start + 1 && text.charCodeAt(start) === 13);
+}
+
+/**
+ * Whether the line text[start, end) starts the way an iptables-save line does (`*`, `:`, `-`,
+ * `#`, `COMMIT`) or is blank: a text of such lines is one dump and needs no extraction.
+ */
+export function isBareSaveLine(text: string, start: number, end: number): boolean {
+  const c = text.charCodeAt(start);
+  return isBlankLine(text, start, end) || c === 42 || c === 58 || c === 45 || c === 35 || text.startsWith("COMMIT", start);
+}
+
 /** A line that can continue an iptables-save / -S dump: commands, declarations, comments. */
 export function isSaveShaped(line: string): boolean {
   return /^(?:-[A-Za-z]|:\S|\*\S|\[\d|#|COMMIT\b)/.test(line);

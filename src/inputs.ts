@@ -10,8 +10,8 @@
  */
 import type { Family, Ruleset, TableName } from "./model/ast.js";
 import { DiagnosticSink, type Diagnostic } from "./model/diagnostics.js";
-import { detectFormat, LISTING_CHAIN_HEADER, LISTING_COLUMNS, looksLikeListingRule, type InputFormat } from "./detect.js";
-import { parseSaveDump } from "./syntax/save-dump.js";
+import { detectFormat, isBlankLine, LISTING_CHAIN_HEADER, LISTING_COLUMNS, looksLikeListingRule, type InputFormat } from "./detect.js";
+import { parseBareSaveDump, parseSaveDump } from "./syntax/save-dump.js";
 import { parseListing } from "./syntax/listing.js";
 import { isToolWarning } from "./syntax/tool-warnings.js";
 import { parseIpsetText, type IpSetCollection } from "./ipset/index.js";
@@ -184,6 +184,10 @@ function readUncached(fileText: string, opts: ReadInputOptions): InputResult {
     const input = parseDump(text, detected.format, sink, { family: opts.family ?? guessFamily(opts.file, text) });
     return { input, diagnostics: sink.items, formatNote: `format ${detected.format} (detected: ${detected.reason})` };
   }
+  if (opts.format !== "mixed" && (detected.format === "save" || detected.format === "S")) {
+    const read = readBareSave(text, detected.format, opts, detected.reason);
+    if (read) return read;
+  }
   const bare = BARE_LINE[detected.format ?? ""];
   if (opts.format !== "mixed" && bare && everyLine(text, bare)) {
     // The common case, a file straight from the tool that printed it: skip the extractor's
@@ -228,6 +232,20 @@ function readUncached(fileText: string, opts: ReadInputOptions): InputResult {
   return { input: { kind: "mixed", format: "mixed", blocks }, diagnostics, formatNote };
 }
 
+/**
+ * The common case, a file straight from iptables-save or `iptables -S`, read as one dump as
+ * with --format, without the extractor's scan. Its reader checks that every line starts as such
+ * a file's lines do while it reads them (a pass of its own over a 17 MB dump cost 1% of the
+ * first answer); undefined, and what it read so far dropped, at the first line that does not:
+ * the extractor then finds the dumps in the text.
+ */
+function readBareSave(text: string, format: "save" | "S", opts: ReadInputOptions, reason: string): InputResult | undefined {
+  const sink = new DiagnosticSink(opts.file);
+  const ruleset = parseBareSaveDump(text, sink, { family: opts.family ?? guessFamily(opts.file, text), format, ...(opts.table ? { table: opts.table } : {}), ...deferral(opts) });
+  if (!ruleset) return undefined;
+  return { input: { kind: "rules", format, ruleset }, diagnostics: sink.items, formatNote: `format ${format} (detected: ${reason})` };
+}
+
 /** An nft table block anywhere in a text, as listed or pasted (after a prompt or quoting). */
 const NFT_TABLE_ANYWHERE = /^[^\S\n]*(?:[>#$][^\S\n]*)?table (?:ip|ip6|inet|arp|bridge|netdev) \S+ \{/m;
 /** A line only an iptables-save, -L listing or ipset dump has, anywhere in a text. */
@@ -267,20 +285,6 @@ function everyLine(text: string, ok: (text: string, start: number, end: number) 
   return true;
 }
 
-/** Blank, or a line only CR. */
-function isBlankLine(text: string, start: number, end: number): boolean {
-  return end === start || (end === start + 1 && text.charCodeAt(start) === 13);
-}
-
-/**
- * Whether a line starts the way an iptables-save line does (`*`, `:`, `-`, `#`, `COMMIT`) or
- * is blank: a text of such lines is one dump and needs no extraction.
- */
-function isBareSave(text: string, start: number, end: number): boolean {
-  const c = text.charCodeAt(start);
-  return isBlankLine(text, start, end) || c === 42 || c === 58 || c === 45 || c === 35 || text.startsWith("COMMIT", start);
-}
-
 /** The same for `ipset save` output: `create` and `add` lines (or their -N/-A forms), comments, blanks. */
 function isBareIpsetSave(text: string, start: number, end: number): boolean {
   return isBlankLine(text, start, end) || text.startsWith("add ", start) || text.startsWith("create ", start) ||
@@ -295,10 +299,11 @@ function isBareListing(text: string, start: number, end: number): boolean {
   return LISTING_COLUMNS.test(line) || looksLikeListingRule(line) || isToolWarning(line);
 }
 
-/** The line check of each format whose files can skip the extractor when every line passes it. */
+/**
+ * The line check of each format whose files can skip the extractor when every line passes it
+ * (iptables-save and -S output are checked by their reader as it reads: readBareSave).
+ */
 const BARE_LINE: Record<string, (text: string, start: number, end: number) => boolean> = {
-  save: isBareSave,
-  S: isBareSave,
   "ipset-save": isBareIpsetSave,
   list: isBareListing,
 };

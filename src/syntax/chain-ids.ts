@@ -116,9 +116,17 @@ export class ChainIds {
     const old = this.slots;
     this.mask = this.mask * 2 + 1;
     this.slots = new Int32Array((this.mask + 1) * SLOT);
+    const { slots, mask } = this;
+    // The names are all different: each goes to the first empty slot of its probe, with no chain's name read.
     for (let o = 0; o < old.length; o += SLOT) {
       const id1 = old[o + 1]!;
-      if (id1 !== 0) this.place(old[o]!, id1 - 1, this.chains[id1 - 1]!.name, old[o + 2]!);
+      if (id1 === 0) continue;
+      const h = old[o]!;
+      let i = h & mask;
+      while (slots[i * SLOT + 1] !== 0) i = (i + 1) & mask;
+      slots[i * SLOT] = h;
+      slots[i * SLOT + 1] = id1;
+      slots[i * SLOT + 2] = old[o + 2]!;
     }
   }
 }

@@ -61,8 +61,11 @@ export interface FastAppend {
  * built-in one, or to a name some target has, is the binder's to judge).
  */
 export function fastJumpable(name: string, builtin: boolean): boolean {
-  return !builtin && !findTarget(name, "ipv4") && !IPTABLES_TARGET_NAMES.has(name);
+  return !builtin && !VERDICT_NAMES.has(name) && !findTarget(name, "ipv4") && !IPTABLES_TARGET_NAMES.has(name);
 }
+
+/** `-j` of these is a verdict to the binder even when a chain has the name (`:QUEUE - [0:0]`). */
+const VERDICT_NAMES: ReadonlySet<string> = new Set(["ACCEPT", "DROP", "RETURN", "QUEUE"]);
 
 /** Most lines load at most this many matches; a line with more is declined. */
 const MAX_MATCHES = 6;

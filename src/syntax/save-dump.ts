@@ -15,6 +15,7 @@ import { withoutBom } from "./bom.js";
 import type { SpanMover } from "./extract.js";
 import { counters, readAgain, TableBuilder, ZERO_COUNTERS, type DumpText } from "./table-builder.js";
 import { fastAppend, fastDeclaration } from "./fast-append.js";
+import { isBareSaveLine } from "../detect.js";
 import { warmUpBefore } from "./warm-up.js";
 
 export interface SaveParseOptions {
@@ -32,11 +33,24 @@ export interface SaveParseOptions {
 }
 
 export function parseSaveDump(input: string, sink: DiagnosticSink, opts: SaveParseOptions = {}): Ruleset {
+  return read(input, sink, opts, false)!;
+}
+
+/**
+ * `parseSaveDump` of a text that should be one bare dump: undefined, as soon as it is met, when
+ * a line does not start as an iptables-save line does (`isBareSaveLine`), and then whatever
+ * was reported to `sink` is no answer (the caller reads the text another way).
+ */
+export function parseBareSaveDump(input: string, sink: DiagnosticSink, opts: SaveParseOptions = {}): Ruleset | undefined {
+  return read(input, sink, opts, true);
+}
+
+function read(input: string, sink: DiagnosticSink, opts: SaveParseOptions, bareOnly: boolean): Ruleset | undefined {
   // Only a read that takes the fast path (IPv4, rules deferred) is warmed up for it.
   if ((opts.family ?? "ipv4") === "ipv4" && opts.deferRules !== false) {
-    warmUpBefore(input, (sample) => new RestoreInterpreter(sample, new DiagnosticSink("<warm-up>", false), {}).run());
+    warmUpBefore(input, (sample) => new RestoreInterpreter(sample, new DiagnosticSink("<warm-up>", false), {}).run(false));
   }
-  return new RestoreInterpreter(withoutBom(input), sink, opts).run();
+  return new RestoreInterpreter(withoutBom(input), sink, opts).run(bareOnly);
 }
 
 const KEPT_POLICY = "`-` keeps the policy the chain had before the restore; the dump does not say it";
@@ -131,7 +145,8 @@ class RestoreInterpreter {
     this.loose = new LooseLines(opts.table);
   }
 
-  run(): Ruleset {
+  /** The ruleset; with `bareOnly`, undefined at the first line `isBareSaveLine` refuses. */
+  run(bareOnly: boolean): Ruleset | undefined {
     const { text } = this.text;
     const onError = (e: { line: number; col: number; message: string }) => this.sink.error({ line: e.line, col: e.col, len: 1 }, e.message);
     // The fast path knows IPv4 addresses only.
@@ -159,6 +174,8 @@ class RestoreInterpreter {
           continue;
         }
       }
+      // (Lines the fast path took start with `-` or `:`: only the others are asked.)
+      if (bareOnly && !isBareSaveLine(text, start, end)) return undefined;
       const l = readSaveLine(text, start, end, lineNo, onError);
       if (l) this.line(l);
       start = end + 1;

@@ -141,17 +141,19 @@ export class TableBuilder implements FastTable {
   /**
    * A new chain of this table (replacing any of that name). Counters given here are in the
    * object from the start: added after, they cost each of a dump's 40k chains a property store.
-   * `nameAt`: where the text has the name declared, followed by a space (chain-ids.ts), or -1.
+   * `nameAt`: where the text has the name declared, followed by a space (chain-ids.ts), or -1;
+   * a name given with its place is one the caller found to be no chain of the table yet.
    */
   newChain(name: string, builtin: boolean, policy: Chain["policy"], declared: boolean, span: Span, counters?: Counters, nameAt = -1): Chain {
     const c: Chain = counters ? { name, builtin, policy, declared, rules: NOT_YET, span, counters } : { name, builtin, policy, declared, rules: NOT_YET, span };
     if (this.ids) {
-      if (this.chains.has(name)) this.replaced = true;
+      // A name found in the text was found to be no chain yet (fastDeclaration): no lookup of a 40k-name map again.
+      if (nameAt < 0 && this.chains.has(name)) this.replaced = true;
       this.ids.add(c, nameAt);
     }
     this.chains.set(name, c);
     if (!this.deferring) this.touched(name);
-    if (this.notChainYet.has(name)) this.declaredLate.set(name, span.line);
+    if (this.notChainYet.size > 0 && this.notChainYet.has(name)) this.declaredLate.set(name, span.line);
     return c;
   }
 

@@ -83,7 +83,8 @@ function counting(floor: number, f: () => void): void {
   expect(seen.accepted, `${seen.accepted} accepted, ${seen.declined} declined`).toBeGreaterThanOrEqual(floor);
 }
 
-const CHAINS = ["KUBE-SERVICES", "KUBE-SVC-ABC", "KUBE-SEP-X1", "KUBE-MARK-MASQ", "KUBE-EXT-Q", "cali-fw", "LOG", "MARK", "DNAT", "lower"];
+// QUEUE declared as a chain: `-j QUEUE` is still a verdict to the binder.
+const CHAINS = ["KUBE-SERVICES", "KUBE-SVC-ABC", "KUBE-SEP-X1", "KUBE-MARK-MASQ", "KUBE-EXT-Q", "cali-fw", "LOG", "MARK", "DNAT", "lower", "QUEUE"];
 const NOT_CHAINS = ["KUBE-NOPE", "ACCEPT", "DROP", "RETURN", "QUEUE", "PREROUTING", "INPUT", "OUTPUT", "POSTROUTING", "FORWARD", "MASQUERADE", "REJECT", "-x", "nochain"];
 
 const address = fc.oneof(
