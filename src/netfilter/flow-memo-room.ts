@@ -10,9 +10,10 @@
  * whose candidate to leave is chosen by CLOCK: an answer used since the hand last passed gets a
  * second chance). On a round-robin stream the answers in the main part then stay and go on being
  * used; a working set that moves is let in as its keys come more often than the old ones.
- * How often a key was looked up is told by a count-min sketch of fixed size whose counts are
- * halved every so many lookups (lately, not ever). Memory: the sketch, and two queues that hold
- * each kept answer once (plus ones removed, dropped when they would outnumber the live ones).
+ * How often a key was looked up is told by a count-min sketch (its size set by the budget, not
+ * by the keys) whose counts are halved every so many lookups (lately, not ever). Memory: the
+ * sketch, and two queues that hold each kept answer once (plus ones taken out elsewhere,
+ * dropped when they would outnumber the rest). Each step is constant time, amortized.
  */
 
 /** What the room needs of a kept answer. */
