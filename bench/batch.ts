@@ -74,10 +74,10 @@ export function batchBench(out: string, cli: string, dumpFile: string, row: Row,
   const cases: Array<[string, string[]]> = [
     ["full trace (default), --jobs 1", ["--jobs", "1"]],
     ["  the same, --jobs 2", ["--jobs", "2"]],
-    ["--fields fate,final,rule,probability, --jobs 1", ["--jobs", "1", "--fields", "fate,final,rule,probability"]],
-    ["  the same, --jobs 2", ["--jobs", "2", "--fields", "fate,final,rule,probability"]],
-    ["  the same, --memo, --jobs 1", ["--jobs", "1", "--memo", "--fields", "fate,final,rule,probability"]],
-    ["  the same, --memo, --jobs 2", ["--jobs", "2", "--memo", "--fields", "fate,final,rule,probability"]],
+    ["--fields fate,final,rule,probability, --no-memo, --jobs 1", ["--jobs", "1", "--no-memo", "--fields", "fate,final,rule,probability"]],
+    ["  the same, --no-memo, --jobs 2", ["--jobs", "2", "--no-memo", "--fields", "fate,final,rule,probability"]],
+    ["  the same (memo, the default), --jobs 1", ["--jobs", "1", "--fields", "fate,final,rule,probability"]],
+    ["  the same (memo, the default), --jobs 2", ["--jobs", "2", "--fields", "fate,final,rule,probability"]],
     ["  the same, --format json, --jobs 1", ["--jobs", "1", "--fields", "fate,final,rule,probability", "--format", "json"]],
     ["--fields fate, --jobs 1", ["--jobs", "1", "--fields", "fate"]],
   ];
@@ -112,10 +112,10 @@ function largeBatch(out: string, ips: string[], inputs: string[], cli: string, r
   if (!existsSync(packets)) writeFileSync(packets, packetMix(ips, count));
   const fields = ["--fields", "fate,final,rule,probability"];
   const cases: Array<[string, string[]]> = [
-    ["--fields, --jobs 1", ["--jobs", "1", ...fields]],
-    ["--fields, --jobs 2", ["--jobs", "2", ...fields]],
-    ["--fields --memo, --jobs 1", ["--jobs", "1", "--memo", ...fields]],
-    ["--fields --memo, --jobs 2", ["--jobs", "2", "--memo", ...fields]],
+    ["--fields --no-memo, --jobs 1", ["--jobs", "1", "--no-memo", ...fields]],
+    ["--fields --no-memo, --jobs 2", ["--jobs", "2", "--no-memo", ...fields]],
+    ["--fields (memo, the default), --jobs 1", ["--jobs", "1", ...fields]],
+    ["--fields (memo, the default), --jobs 2", ["--jobs", "2", ...fields]],
   ];
   console.log(`batch: ${count.toLocaleString("en")} packets (the same mix), output to a file, whole process`);
   console.log(row(["", "s", "packets/s", "µs/packet*", "bytes/packet", "", "peak MiB"]));
@@ -145,7 +145,7 @@ async function steadyBench(cli: string, packets: string, inputs: string[], row: 
   console.log(`batch in one process, the dump loaded once: ${lines.length.toLocaleString("en")} packets, answered twice`);
   console.log(row(["", "pass", "wall s", "packets/s", "cpu µs/packet", "chars/packet", "RSS MiB"]));
   const fields = ["--fields", "fate,final,rule,probability"];
-  for (const [name, extra] of [["full trace (default)", []], ["--fields fate,final,rule,probability", fields], ["  the same, --memo", [...fields, "--memo"]]] as const) {
+  for (const [name, extra] of [["full trace (default)", []], ["--fields fate,final,rule,probability, --no-memo", [...fields, "--no-memo"]], ["  the same (memo, the default)", fields]] as const) {
     const args = parseArgs([...inputs, ...extra, "--packets", packets], BATCH_FLAGS);
     const answer = lineAnswerer(args, io, new InputReader(io, args), true);
     for (const pass of ["first", "steady"]) {

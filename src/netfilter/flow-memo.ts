@@ -21,7 +21,8 @@
  * (find / miss / keep: a hit is then no evaluation and no formatting, and a kept answer is a
  * few hundred bytes of text).
  * Bounded: at most MAX_PER_FLOW answers a key, and kept answers of at most MEMO_BYTES all told
- * (each weighed by what it holds: keptBytes); the oldest keys go first.
+ * (each weighed by what it holds on the heap: keptBytes); which stay is the room's choice
+ * (flow-memo-room.ts: those whose keys are looked up most lately, a few new ones besides).
  * Only the lean evaluation (`--fields`: fate, final packet, rule, chances, conditions,
  * connection) is kept: the full trace describes each step with the packet as it was.
  */
@@ -30,6 +31,7 @@ import { inNet, ipToNum, type IpNum, type NetTest } from "../model/address.js";
 import type { ConntrackSummary, Fate, InputRouteQuery, NodeView, Outcome, PacketSnapshot, Step, Tuple } from "../model/evaluation.js";
 import type { EvaluateOptions, Evaluation, NetfilterNode } from "./model.js";
 import { FlowReads, MAX_TESTS, mentions, type RouteRead, type SourceTest } from "./flow-reads.js";
+import { MemoRoom, type Resident } from "./flow-memo-room.js";
 
 export const MAX_PER_FLOW = 8;
 /** What the kept answers may weigh, all told (keptBytes: about what they hold on the heap). */
@@ -46,8 +48,9 @@ interface Conditions {
   sportExact: boolean;
   /** The tests of the source, when not all are IPv4 (else `v4` holds them). */
   tests: readonly SourceTest[];
-  /** The tests as numbers (net, mask, holds) when all are IPv4 ones. */
-  v4?: number[] | undefined;
+  /** The tests as numbers (net, mask, holds) when all are IPv4 ones: those of the routing's networks (shared by the answers whose sources they split alike), and the rest. */
+  v4Routing?: readonly number[] | undefined;
+  v4?: readonly number[] | undefined;
   /** Source ports the answer's packet may not have (ports a NAT wrote, the destination port). */
   notPorts: readonly number[];
   routes: readonly RouteRead[];
@@ -58,12 +61,12 @@ interface Conditions {
  * outcomes themselves for `evaluate`, or the lines they print, made once by the fields'
  * formatter for `netfate batch --fields`).
  */
-export interface Kept<T> extends Conditions {
+export interface Kept<T> extends Conditions, Resident {
   made: T;
   /** The outcomes' fates (what a batch counts). */
   fates: readonly Fate[];
-  /** keptBytes of it. */
-  bytes: number;
+  /** The key it is kept under. */
+  flow: Flow<T>;
 }
 
 /** An evaluated answer that may be kept (FlowMemo.keep): its conditions and its outcomes, with the packet's source and port in them. */
@@ -83,10 +86,12 @@ export interface MemoStats {
 export class FlowMemo<T = readonly Outcome[]> {
   /** The flows by keyHash (several keys may share one: each flow's key is compared whole). */
   private readonly flows = new Map<number, Array<Flow<T>>>();
-  /** keptBytes of every kept answer. */
-  private bytes = 0;
+  /** Which answers stay (and what they weigh all told). */
+  private readonly room: MemoRoom<Kept<T>>;
   /** Texts kept answers share (interned). */
   private readonly texts = new Interned();
+  /** Tests, ports and fates kept answers share. */
+  private readonly shared = new Shared();
   /**
    * `connection`: the answers are read for their connection (`--fields nat`): `evaluate` keeps
    * it with them (else a kept outcome has none, which is most of its size). `budget`: what the
@@ -98,6 +103,7 @@ export class FlowMemo<T = readonly Outcome[]> {
     private readonly budget = MEMO_BYTES,
   ) {
     if (!opts.lean || opts.verbose) throw new Error("the flow memo keeps only lean answers");
+    this.room = new MemoRoom<Kept<T>>(budget, (k) => this.unkeep(k));
   }
 
   /** The packet's answer: kept (its source and port carried through), or evaluated (and kept when it can be). */
@@ -116,7 +122,9 @@ export class FlowMemo<T = readonly Outcome[]> {
   find(packet: PacketSpec): Kept<T> | undefined {
     // A reply takes its tuples from the connection the other way round: not kept.
     if (packet.reply) return undefined;
-    const bucket = this.flows.get(keyHash(packet));
+    const hash = keyHash(packet);
+    this.room.lookedUp(hash);
+    const bucket = this.flows.get(hash);
     if (!bucket) return undefined;
     let known: Flow<T> | undefined;
     for (const f of bucket) {
@@ -130,6 +138,7 @@ export class FlowMemo<T = readonly Outcome[]> {
     for (const k of known.answers) {
       if (this.holds(k, packet, srcNum)) {
         this.stats.hits++;
+        k.used = true;
         return k;
       }
     }
@@ -144,9 +153,9 @@ export class FlowMemo<T = readonly Outcome[]> {
     const e = this.node.evaluate(packet, { ...this.opts, flow: reads });
     if (reads.changedState) {
       this.flows.clear();
-      this.bytes = 0;
+      this.room.clear();
     }
-    const conditions = conditionsOf(reads, packet, e);
+    const conditions = conditionsOf(reads, packet, e, this.shared);
     if (!conditions) {
       this.stats.unkept++;
       return { evaluation: e };
@@ -157,25 +166,37 @@ export class FlowMemo<T = readonly Outcome[]> {
   /** Keeps an answer as `made` (weighing `madeBytes`), for later packets of its key that meet its conditions. */
   keep(a: Keepable, made: T, madeBytes: number): void {
     const c = a.conditions;
-    const kept: Kept<T> = { ...c, made, fates: a.outcomes.map((o) => o.fate), bytes: keptBytes(c.tests.length + (c.v4 ? c.v4.length / 3 : 0), c.routes.length, 0) + madeBytes };
-    this.bytes += kept.bytes;
     const hash = keyHash(a.packet);
     const bucket = this.flows.get(hash);
-    const known = bucket?.find((f) => sameKey(f.key, a.packet));
-    if (known) {
-      if (known.answers.length >= MAX_PER_FLOW) this.bytes -= known.answers.shift()!.bytes;
-      known.answers.push(kept);
+    let flow = bucket?.find((f) => sameKey(f.key, a.packet));
+    if (flow) {
+      if (flow.answers.length >= MAX_PER_FLOW) this.room.remove(flow.answers.shift()!);
     } else {
-      const flow: Flow<T> = { key: keyOf(a.packet), answers: [kept] };
+      flow = { key: keyOf(a.packet), hash, answers: [] };
       if (bucket) bucket.push(flow);
       else this.flows.set(hash, [flow]);
     }
-    // The oldest hashes go (a Map iterates in insertion order) until the rest fit, or one is left.
-    while (this.bytes > this.budget && this.flows.size > 1) {
-      const [oldest, flows] = this.flows.entries().next().value!;
-      for (const f of flows) for (const k of f.answers) this.bytes -= k.bytes;
-      this.flows.delete(oldest);
-    }
+    const fates = this.shared.fates(a.outcomes.map((o) => o.fate));
+    const bytes = keptBytes(c.tests.length + (c.v4 ? c.v4.length / 3 : 0), c.routes.length, 0) + madeBytes;
+    // Field by field, not spread: a spread object with more fields after it is a dictionary, some 500 bytes more.
+    const kept: Kept<T> = {
+      src: c.src, sport: c.sport, srcExact: c.srcExact, sportExact: c.sportExact, tests: c.tests, v4: c.v4, v4Routing: c.v4Routing,
+      notPorts: c.notPorts, routes: c.routes, made, fates, flow, bytes, hash, used: false, inWindow: undefined,
+    };
+    flow.answers.push(kept);
+    this.room.add(kept);
+  }
+
+  /** A kept answer the room let go: out of its key's answers (and the key gone with its last). */
+  private unkeep(k: Kept<T>): void {
+    const flow = k.flow;
+    const i = flow.answers.indexOf(k);
+    if (i < 0) return;
+    flow.answers.splice(i, 1);
+    if (flow.answers.length) return;
+    const bucket = this.flows.get(flow.hash)!;
+    if (bucket.length === 1) this.flows.delete(flow.hash);
+    else bucket.splice(bucket.indexOf(flow), 1);
   }
 
   /** An evaluated answer that is not kept after all (its keeper could not make what it keeps). */
@@ -185,7 +206,7 @@ export class FlowMemo<T = readonly Outcome[]> {
 
   /** keptBytes of the answers kept now: at most the budget, unless the answers of one lookup hash alone weigh more. */
   get keptBytes(): number {
-    return this.bytes;
+    return this.room.bytes;
   }
 
   /** Whether `packet` meets every condition the kept answer rests on. */
@@ -198,8 +219,7 @@ export class FlowMemo<T = readonly Outcome[]> {
     const v4 = k.v4;
     if (v4) {
       if (typeof srcNum !== "number") return false;
-      // [net, mask, holds (1 or 0)] per test: the IPv4 tests as inNet makes them, without its calls.
-      for (let i = 0; i < v4.length; i += 3) if ((((srcNum & v4[i + 1]!) >>> 0) === v4[i] ? 1 : 0) !== v4[i + 2]) return false;
+      if (!holdsV4(v4, srcNum) || (k.v4Routing && !holdsV4(k.v4Routing, srcNum))) return false;
     } else if (k.tests.length) {
       if (srcNum === undefined) return false;
       for (const t of k.tests) if (inNet(srcNum, t.test) !== t.holds) return false;
@@ -234,7 +254,14 @@ type FlowKey = Omit<PacketSpec, "src" | "sport" | "reply"> & { hasSrc: boolean; 
 /** The answers kept for one key. */
 interface Flow<T> {
   key: FlowKey;
+  hash: number;
   answers: Array<Kept<T>>;
+}
+
+/** Whether the source comes out of each test as it did: [net, mask, holds (1 or 0)] per test, the IPv4 tests as inNet makes them, without its calls. */
+function holdsV4(v4: readonly number[], srcNum: number): boolean {
+  for (let i = 0; i < v4.length; i += 3) if ((((srcNum & v4[i + 1]!) >>> 0) === v4[i] ? 1 : 0) !== v4[i + 2]) return false;
+  return true;
 }
 
 function keyOf(p: PacketSpec): FlowKey {
@@ -265,12 +292,14 @@ function keyHash(p: PacketSpec): number {
 }
 
 function v4Of(tests: readonly SourceTest[]): number[] | undefined {
-  if (tests.length === 0 || !tests.every((t) => typeof t.test.net === "number")) return undefined;
+  if (!tests.every((t) => typeof t.test.net === "number")) return undefined;
   // (A plain array: a typed array per kept answer would be an off-heap buffer each.)
   const a: number[] = [];
   for (const t of tests) {
     const net = t.test.net as number;
     const mask = t.test.mask as number;
+    // A network of every address (a default route's) holds, or not, for any source alike.
+    if (mask === 0) continue;
     // The same network tested again (the routing's, a rule's) comes out the same: once is enough
     // (looked for among the first few only, so that the search stays linear in the tests).
     if (sameTestAt(a, net, mask)) continue;
@@ -296,7 +325,7 @@ function exactly(addr: string, family: PacketSpec["family"]): NetTest | undefine
 }
 
 /** The conditions an evaluated answer holds under; undefined when it cannot be kept. */
-function conditionsOf(flow: FlowReads, packet: PacketSpec, e: Evaluation): Conditions | undefined {
+function conditionsOf(flow: FlowReads, packet: PacketSpec, e: Evaluation, shared: Shared): Conditions | undefined {
   if (flow.uncacheable !== undefined) return undefined;
   // (An outer packet's legs are the node's own packets, from the tunnel's addresses: they carry
   // nothing of the inner packet's source, and the memo leaves them as they are.)
@@ -308,7 +337,10 @@ function conditionsOf(flow: FlowReads, packet: PacketSpec, e: Evaluation): Condi
   const words = () => (said ??= e.outcomes.map(wordsOf));
   let srcExact = flow.srcExact;
   let sportExact = flow.sportExact;
-  const tests = [...flow.tests];
+  const [routingFrom, routingTo] = flow.routingTests;
+  // The routing's networks apart: the answers of sources they split alike share their results.
+  const routing = flow.tests.slice(routingFrom, routingTo);
+  const tests = [...flow.tests.slice(0, routingFrom), ...flow.tests.slice(routingTo)];
   if (src !== undefined && !srcExact) {
     // The addresses the packet's source is compared with when histories merge (NAT's, and the
     // destination): another source must be equal to each as this one is, or unequal.
@@ -325,12 +357,15 @@ function conditionsOf(flow: FlowReads, packet: PacketSpec, e: Evaluation): Condi
   if (sport !== undefined && !sportExact && words().some((w) => mentions(w, sport))) sportExact = true;
   const notPorts = sport === undefined ? [] : [...flow.wrotePorts, ...(packet.dport !== undefined ? [packet.dport] : [])];
   if (sport !== undefined && notPorts.includes(sport)) sportExact = true;
-  if (tests.length > MAX_TESTS) return undefined;
-  const v4 = srcExact ? undefined : v4Of(tests);
+  if (tests.length + routing.length > MAX_TESTS) return undefined;
+  const own = srcExact ? undefined : v4Of(tests);
+  const ofRouting = own && v4Of(routing);
+  const v4 = ofRouting && shared.numbers(own);
+  const v4Routing = ofRouting?.length ? shared.numbers(ofRouting) : undefined;
   return {
     src, sport, srcExact, sportExact,
-    tests: srcExact || v4 ? NO_TESTS : tests, v4,
-    notPorts: sportExact ? NO_PORTS : notPorts,
+    tests: srcExact || v4 ? NO_TESTS : [...tests, ...routing], v4, v4Routing,
+    notPorts: sportExact ? NO_PORTS : shared.numbers([...new Set(notPorts)]),
     routes: srcExact && sportExact ? [] : flow.routes,
   };
 }
@@ -339,12 +374,13 @@ const NO_TESTS: readonly SourceTest[] = [];
 const NO_PORTS: readonly number[] = [];
 
 /**
- * About what a kept answer holds on the heap (measured on the bench's kube-proxy answers: an
- * outcome with its step, final packet and connection is some hundreds of bytes, a test of the
- * source three numbers): what MEMO_BYTES is counted in.
+ * About what a kept answer holds on the heap (measured with the collector on the bench's
+ * kube-proxy answers, 8-byte pointers: the answer and its share of its key's flow and lookup
+ * entry some 600 bytes, an outcome with its step, final packet and connection some hundreds, a
+ * test of the source three numbers): what MEMO_BYTES is counted in.
  */
 export function keptBytes(tests: number, routes: number, outcomes: number): number {
-  return 256 + 40 * tests + 512 * routes + 640 * outcomes;
+  return 640 + 32 * tests + 512 * routes + 640 * outcomes;
 }
 
 /** The texts of an outcome the memo does not rewrite, as one. */
@@ -414,6 +450,34 @@ class Interned {
 
 const EMPTY: readonly string[] = [];
 const MAX_INTERNED = 4096;
+const MAX_SHARED_LENGTH = 96;
+
+/**
+ * Lists of numbers (tests of the source, ports) and of fates kept answers share: one copy of
+ * those that come out alike (the routing's networks tested of most clients' sources) serves
+ * all. Bounded like Interned.
+ */
+class Shared {
+  private readonly lists = new Map<string, readonly unknown[]>();
+
+  numbers(l: readonly number[]): readonly number[] {
+    if (l.length === 0) return NO_PORTS;
+    // (A long list is not looked for: what the map may hold on to stays small.)
+    return l.length > MAX_SHARED_LENGTH ? l : this.one(l.join(","), l);
+  }
+
+  fates(l: readonly Fate[]): readonly Fate[] {
+    return this.one(JSON.stringify(l), l);
+  }
+
+  private one<V>(key: string, l: readonly V[]): readonly V[] {
+    const known = this.lists.get(key);
+    if (known) return known as readonly V[];
+    if (this.lists.size >= MAX_INTERNED) this.lists.clear();
+    this.lists.set(key, l);
+    return l;
+  }
+}
 
 /** The outcome with these steps, final packet and connection (built field by field: one object shape for all). */
 function outcomeWith(o: Outcome, steps: Outcome["steps"], final: PacketSnapshot, conntrack: ConntrackSummary | undefined): Outcome {

@@ -66,6 +66,8 @@ export class FlowReads {
   private readonly tested = new Set<object>();
   /** The routing's networks are among `tests` already (they are the same for every decision of the packet's family). */
   private routingTested = false;
+  /** Where in `tests` the routing's networks are (from, to): answers whose sources they split alike share them. */
+  routingTests: readonly [number, number] = [0, 0];
 
   constructor(spec: PacketSpec) {
     this.src = spec.src;
@@ -148,7 +150,9 @@ export class FlowReads {
     if (routing && routing.tests.length <= MAX_ROUTE_TESTS) {
       if (srcAt.length && !this.routingTested) {
         this.routingTested = true;
+        const from = this.tests.length;
         for (const t of routing.tests) this.addr(this.src, t);
+        this.routingTests = [from, this.tests.length];
       }
       if (sportAt.length && routing.ports) this.sportExact = true;
       return;

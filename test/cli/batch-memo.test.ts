@@ -1,4 +1,4 @@
-/** `batch --fields --memo` answers repeated flows from its flow memo; without it every packet is evaluated, and the lines are the same. */
+/** `batch --fields` answers repeated flows from its flow memo (the default; --memo still accepted); with --no-memo every packet is evaluated, and the lines are the same. */
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -23,17 +23,24 @@ const PACKETS = [
 describe("batch --fields with and without the flow memo", () => {
   it.each([["text"], ["json"]])("every field, %s: the same lines", (format) => {
     const fields = ["--fields", "line,packet,outcome,fate,detail,rule,probability,final,nat,given,assumptions", "--format", format];
+    const byDefault = run([...kp, ...fields], PACKETS);
     const memo = run([...kp, ...fields, "--memo"], PACKETS);
-    const plain = run([...kp, ...fields], PACKETS);
-    expect(memo.code, memo.err).toBe(0);
-    expect(plain.code, plain.err).toBe(0);
+    const plain = run([...kp, ...fields, "--no-memo"], PACKETS);
+    for (const r of [byDefault, memo, plain]) expect(r.code, r.err).toBe(0);
+    expect(byDefault.out).toBe(plain.out);
     expect(memo.out).toBe(plain.out);
-    expect(memo.out.split("\n").length).toBeGreaterThan(42);
+    expect(plain.out.split("\n").length).toBeGreaterThan(42);
   });
 
-  it("--help says what the memo is", () => {
+  it("--memo and --no-memo together are refused", () => {
+    const r = run([...kp, "--fields", "fate", "--memo", "--no-memo"], PACKETS);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--memo and --no-memo/);
+  });
+
+  it("--help says what the memo is, and how to turn it off", () => {
     const r = spawnSync(process.execPath, [bin, "batch", "--help"], { cwd: root, encoding: "utf8" });
-    expect(r.stdout).toContain("--memo");
+    expect(r.stdout).toContain("--no-memo");
     expect(r.stdout).toMatch(/earlier packet/);
   });
 });

@@ -165,6 +165,59 @@ COMMIT
     expect(sameAnswers(node, hosts)).toBeGreaterThan(40);
   }, 240_000);
 
+  it("two networks of the source tested in order: a later source that the first one splits from the kept answer's is evaluated", () => {
+    const nets = ["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "192.168.0.0/16", "192.168.1.0/24", "172.16.0.0/12"];
+    const sources = ["10.1.2.3", "10.1.2.9", "10.1.9.9", "10.9.9.9", "192.168.1.5", "192.168.7.5", "172.16.4.4", "8.8.4.4"];
+    const verdicts = ["-j DROP", "-j ACCEPT", "-j REJECT", "-j MARK --set-xmark 0x1/0xffffffff", "-j RETURN"];
+    const rule = fc.record({ neg: fc.boolean(), net: fc.constantFrom(...nets), verdict: fc.constantFrom(...verdicts) })
+      .map((r) => `${r.neg ? "! " : ""}-s ${r.net} ${r.verdict}`);
+    // In PREROUTING (before routing tests the source) or FORWARD (after), then what a mark decides.
+    const ruleset = fc.record({ first: rule, second: rule, mangle: fc.boolean() }).map(({ first, second, mangle }) => {
+      const chain = mangle ? "PREROUTING" : "FORWARD";
+      const tested = `-A ${chain} ${first}\n-A ${chain} ${second}\n`.replace(/-j REJECT/g, mangle ? "-j DROP" : "-j REJECT");
+      return `*mangle\n:PREROUTING ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n${mangle ? tested : ""}COMMIT\n` +
+        `*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n${mangle ? "" : tested}-A FORWARD -m mark --mark 0x1 -j DROP\nCOMMIT\n`;
+    });
+    const seq = fc.array(fc.constantFrom(...sources), { minLength: 2, maxLength: 12 });
+    fc.assert(fc.property(ruleset, seq, (rules, srcs) => {
+      const node = nodeFromTexts({ rules: [{ file: "r.save", text: rules }] }, { ifaces: ["eth0=192.168.0.11/24", "eth1=10.0.0.1/24"], routes: ["default via 192.168.0.1 dev eth0"] });
+      sameAnswers(node, srcs.map((src, i) => parsePacket(`tcp ${src}:${1000 + i} -> 8.8.8.8:443 in eth1`)));
+    }), { numRuns: 300 });
+  }, 240_000);
+
+  it("ports NAT wrote and the destination port: a later packet from one of them is evaluated", () => {
+    const ports = [80, 443, 1500, 2000, 8080];
+    const nat = fc.constantFrom(
+      "-A PREROUTING -p tcp -m statistic --mode random --probability 0.5 -j DNAT --to-destination 10.244.1.6:1500",
+      "-A PREROUTING -p tcp -j DNAT --to-destination 10.244.1.6:2000",
+      "-A PREROUTING -p tcp -j REDIRECT --to-ports 8080",
+      "-A POSTROUTING -p tcp -m statistic --mode random --probability 0.5 -j SNAT --to-source 192.168.0.11:2000",
+      "-A POSTROUTING -p tcp -j SNAT --to-source 192.168.0.11:1500",
+      "-A POSTROUTING -p tcp -m statistic --mode random --probability 0.5 -j MASQUERADE --to-ports 443",
+      "-A POSTROUTING -p tcp -j MASQUERADE --to-ports 80",
+      "-A OUTPUT -p tcp -m statistic --mode random --probability 0.5 -j DNAT --to-destination 192.168.0.11:443",
+    );
+    const rules = fc.array(nat, { minLength: 1, maxLength: 3 }).map((rs) =>
+      `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n${rs.join("\n")}\nCOMMIT\n`);
+    const one = fc.record({
+      src: fc.constantFrom("10.0.0.5", "10.0.0.6", "192.168.0.11", "192.168.0.50", "10.244.1.6"),
+      sport: fc.oneof(fc.constantFrom(...ports), fc.integer({ min: 1024, max: 65535 })),
+      dport: fc.constantFrom(...ports),
+      dst: fc.constantFrom("8.8.8.8", "192.168.0.11", "10.244.1.6"),
+      from: fc.constantFrom("eth1", "eth0", "local"),
+    }).map((r) => parsePacket(`tcp ${r.src}:${r.sport} -> ${r.dst}:${r.dport} ${r.from === "local" ? "local" : `in ${r.from}`}`));
+    // Packets of few keys (their sources and ports the variety), so that most are answered from the memo.
+    const seq = fc.tuple(fc.array(one, { minLength: 1, maxLength: 3 }), fc.array(fc.record({ k: fc.nat(), src: fc.constantFrom("10.0.0.5", "10.0.0.6", "192.168.0.11", "192.168.0.50"), sport: fc.constantFrom(...ports, 40000, 40001) }), { minLength: 2, maxLength: 20 }))
+      .map(([bases, vs]) => vs.map((v) => {
+        const b = bases[v.k % bases.length]!;
+        return { ...b, ...(b.from === "local" ? {} : { src: v.src }), sport: v.sport };
+      }));
+    fc.assert(fc.property(rules, seq, (text, packets) => {
+      const node = nodeFromTexts({ rules: [{ file: "r.save", text }] }, { ifaces: ["eth0=192.168.0.11/24", "eth1=10.0.0.1/24", "cni0=10.244.0.1/16"], routes: ["default via 192.168.0.1 dev eth0"] });
+      sameAnswers(node, packets);
+    }), { numRuns: 400 });
+  }, 240_000);
+
   it("random filter rulesets and packets", () => {
     const facts = simpleNode({ addrs: { eth0: ["192.168.0.11/24"], cni0: ["10.244.0.1/16"] }, routes: [{ dst: "default", dev: "eth0", via: "192.168.0.1" }] });
     const seq = fc.array(packetArb, { minLength: 1, maxLength: 6 }).chain((ps) => variants(ps));

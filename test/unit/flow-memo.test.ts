@@ -29,6 +29,25 @@ describe("flow memo", () => {
     expect(r.memo[1]).toContain("192.168.0.11:8080 → 172.17.0.1:8080");
   });
 
+  it("an answer is not used for a packet from a port NAT wrote, or from the destination port (a history's packet could then equal another's): those are evaluated", () => {
+    const rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n" +
+      "-A OUTPUT -p tcp -m statistic --mode random --probability 0.5 -j DNAT --to-destination 8.8.8.8:2000\nCOMMIT\n";
+    const node = nodeFromTexts({ rules: [{ file: "r.save", text: rules }] }, { ifaces: ["eth0=192.168.0.11/24"], routes: ["default via 192.168.0.1 dev eth0"] });
+    const p = packet("tcp 192.168.0.11:40000 -> 8.8.8.8:80 local");
+    const memo = new FlowMemo(node, { lean: true });
+    memo.evaluate(p);
+    const hitsFor = (sport: number) => {
+      const before = memo.stats.hits;
+      memo.evaluate({ ...p, sport });
+      return memo.stats.hits - before;
+    };
+    // Each evaluated (and kept exactly for its own port), not answered from the first.
+    expect([hitsFor(2000), hitsFor(80)]).toEqual([0, 0]);
+    expect(hitsFor(40001)).toBe(1);
+    const r = both(node, [p, { ...p, sport: 2000 }, { ...p, sport: 80 }, { ...p, sport: 40001 }]);
+    expect(r.memo).toEqual(r.plain);
+  });
+
   it("a set changed by -j SET: the answers kept before are not used after", () => {
     const rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m set --match-set seen src -j DROP\n-A FORWARD -p udp -j SET --add-set seen src\nCOMMIT\n";
     const node = nodeFromTexts(

@@ -85,8 +85,8 @@ export function lineAnswerer(args: ParsedArgs, io: CommandIO, reader: InputReade
   // The compact fields read no step's description: the evaluation does not make them.
   const lean = !cluster && flagValue(args, "fields") !== undefined;
   const opts: EvaluateOptions = { verbose, ...(assume ? { assume } : {}), ...(lean ? { lean } : {}) };
-  // The flow memo (--memo) keeps lean answers only (flow-memo.ts).
-  const fields = lean && !verbose && flagSet(args, "memo") ? writer.fields : undefined;
+  // The flow memo (unless --no-memo) keeps lean answers only (flow-memo.ts).
+  const fields = lean && !verbose && memoWanted(args) ? writer.fields : undefined;
   const memo: MemoLines | undefined = fields && { ...fields, stats: { hits: 0, misses: 0, unkept: 0 } };
   const answer = cluster ? clusterAnswer(args, io, quiet, opts) : nodeAnswer(args, io, reader, quiet, opts, memo);
   const answerLine = (l: PacketLine): LineAnswer | undefined => {
@@ -102,6 +102,12 @@ export function lineAnswerer(args: ParsedArgs, io: CommandIO, reader: InputReade
     return { text: a.lines ?? writer.answer(l.line, a), fates: a.fates };
   };
   return Object.assign(answerLine, memo ? { memo: memo.stats } : {});
+}
+
+/** Whether `--fields` answers go through the flow memo: by default, unless --no-memo. */
+export function memoWanted(args: ParsedArgs): boolean {
+  if (flagSet(args, "memo") && flagSet(args, "no-memo")) throw new UsageError("--memo and --no-memo together: give one");
+  return !flagSet(args, "no-memo");
 }
 
 /** Answers a packet line; `memo`: how the flow memo did, when it is used. */

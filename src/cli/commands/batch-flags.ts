@@ -19,9 +19,10 @@ export const BATCH_FLAGS: FlagSpec[] = [
   { name: "format", short: "f", value: true, help: "with --fields: text (tab-separated, the default) or json (one object per outcome)" },
   { name: "verbose", short: "v", help: "include the rules tried that did not match" },
   {
-    name: "memo",
-    help: "with --fields: a flow memo — a packet whose answer can only be an earlier packet's (the same fields but its source and port, meeting every test the earlier evaluation made of them) gets that answer's lines, made once, with its own source, port and line number put in, without being evaluated again; the lines are the same. Pays when flows repeat (a batch whose packets mostly come again); each new flow costs more than without it, and kept answers take up to 64 MiB",
+    name: "no-memo",
+    help: "with --fields: no flow memo (by default a packet whose answer can only be an earlier packet's — the same fields but its source and port, meeting every test the earlier evaluation made of them — gets that answer's lines, made once, with its own source, port and line number put in, without being evaluated again; the lines are the same, and kept answers take up to 64 MiB). For comparing, or a batch of packets that never come again",
   },
+  { name: "memo", help: "with --fields: the flow memo (the default; accepted for scripts that ask for it)" },
   ASSUME_FLAG,
   {
     name: "jobs", short: "j", value: true,

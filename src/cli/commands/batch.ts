@@ -1,7 +1,7 @@
 /**
  * `netfate batch --packets FILE.jsonl`: one JSON result per input line on stdout (or, with
- * `--fields`, one short line per outcome), a count of packets done on stderr when it is a
- * terminal, and summary counts at the end (stderr). Packets are read, answered and written a
+ * `--fields`, one short line per outcome, answered through the flow memo unless --no-memo), a
+ * count of packets done on stderr when it is a terminal, and summary counts at the end (stderr). Packets are read, answered and written a
  * line at a time: memory does not grow with their number. With `--jobs N`, worker threads
  * answer them (batch-parallel.ts).
  */
@@ -11,7 +11,7 @@ import type { CommandIO } from "../io.js";
 import { FIELD_NAMES, FIELDS } from "./batch-fields.js";
 import { wantsCluster } from "./cluster-flags.js";
 import { BATCH_FLAGS } from "./batch-flags.js";
-import { BatchTally, lineAnswerer, packetLines, writerOf } from "./batch-answer.js";
+import { BatchTally, lineAnswerer, memoWanted, packetLines, writerOf } from "./batch-answer.js";
 import { jobsOf, runParallel } from "./batch-parallel.js";
 
 export { BATCH_FLAGS };
@@ -19,7 +19,7 @@ export { BATCH_FLAGS };
 export function runBatch(argv: string[], io: CommandIO): number | Promise<number> {
   const args = parseArgs(argv, BATCH_FLAGS);
   if (flagSet(args, "help")) {
-    io.out(helpText("usage: netfate batch [inputs] --packets FILE.jsonl [--fields LIST [--format json]] [--jobs N]", BATCH_FLAGS) + fieldsHelp());
+    io.out(helpText("usage: netfate batch [inputs] --packets FILE.jsonl [--fields LIST [--format json] [--no-memo]] [--jobs N]", BATCH_FLAGS) + fieldsHelp());
     return 0;
   }
   const file = flagValue(args, "packets") ?? args.positionals[0];
@@ -27,6 +27,7 @@ export function runBatch(argv: string[], io: CommandIO): number | Promise<number
   refuseSecondStdin(args, flagValue(args, "packets") === undefined ? [file] : []);
   // The flags are checked here, before any worker starts or any input is read.
   writerOf(args, wantsCluster(args));
+  memoWanted(args);
   const quiet = flagSet(args, "quiet");
   const jobs = jobsOf(args, file, io);
   if (jobs > 1) return runParallel(argv, args, file, io, jobs);
