@@ -7,7 +7,7 @@ import { KIND_EVALUATORS, KIND_READERS } from "../../../extensions/nft/registry.
 import type { NftExpr } from "../../../model/nft.js";
 import type { XVal } from "../../../model/nft-values.js";
 import type { NftEnv } from "./env.js";
-import { binop } from "./binop.js";
+import { binop, binopReader } from "./binop.js";
 import { concat } from "./concat.js";
 import { map } from "./map.js";
 import { constant, notAValue } from "./constant.js";
@@ -72,7 +72,8 @@ function dispatch(e: NftExpr, env: NftEnv): XVal {
 
 /**
  * How a statement reads `e`, worked out once per statement: a header field, a meta or ct key
- * (leaves, which nest nothing: no depth to count) by its kind's reader; anything else through
+ * (leaves, which nest nothing: no depth to count) by its kind's reader, a leaf and a constant
+ * joined by an operator (`meta mark & 0x4000`) by binopReader; anything else through
  * evaluateExpr.
  */
 export function readerOf(e: NftExpr): (env: NftEnv) => XVal {
@@ -83,7 +84,14 @@ export function readerOf(e: NftExpr): (env: NftEnv) => XVal {
       return KIND_READERS.meta(e);
     case "ct":
       return KIND_READERS.ct(e);
+    case "binop":
+      return binopReader(e, leafReader) ?? ((env) => env.eval(e));
     default:
       return (env) => env.eval(e);
   }
+}
+
+/** A leaf's reader (readerOf's), or undefined for anything that nests. */
+function leafReader(e: NftExpr): ((env: NftEnv) => XVal) | undefined {
+  return e.kind === "payload" || e.kind === "meta" || e.kind === "ct" ? readerOf(e) : undefined;
 }
