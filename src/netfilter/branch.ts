@@ -83,6 +83,18 @@ export function fork(b: Branch, probabilityFactor: number): Branch {
 }
 
 /**
+ * The history for one alternative of a random choice made in `b`: a fork with that chance,
+ * except for the last alternative that can happen, which takes `b` itself over (its chance
+ * scaled as a fork's would be) instead of copying it once more: the history forked there goes
+ * on only as its children.
+ */
+export function randomAlternative(b: Branch, probability: number, last: boolean): Branch {
+  if (!last) return fork(b, probability);
+  b.probability *= probability;
+  return b;
+}
+
+/**
  * A branch with every field there from the start (undefined until set), so that all branches
  * share one object shape and setting a field later is a plain store.
  */

@@ -16,7 +16,7 @@ import { addressText, inNet } from "../model/address.js";
 import { recentIpNum } from "./recent-address.js";
 import { isUnknown } from "../model/ast.js";
 import type { CompiledChain, CompiledRule, CompiledRuleset, CompiledTable, AddrCheck, IfaceCheck } from "./compile.js";
-import { alternative, assume, fork, mergeBranches, noteText, snapshot, type Branch } from "./branch.js";
+import { alternative, assume, mergeBranches, noteText, randomAlternative, snapshot, type Branch } from "./branch.js";
 import { natBinding } from "./nat.js";
 import type { EvalEnv, Hook, StateAssumptions, IpsetView, MatchResult, NatTo, NodeView, Step, TargetEffects } from "../model/evaluation.js";
 import { hex } from "../extensions/util.js";
@@ -246,13 +246,7 @@ function testRule(cr: CompiledRule, br: Branch, ctx: TraverseContext, env: WalkE
       for (let a = 0; a <= last; a++) {
         const alt = r.branches[a]!;
         if (alt.probability <= 0) continue;
-        // The history forked here goes on only as its children: the last one takes it over
-        // (its chance scaled as a fork's would be) instead of copying it once more.
-        let nb: Branch;
-        if (a === last) {
-          nb = b;
-          nb.probability = b.probability * alt.probability;
-        } else nb = fork(b, alt.probability);
+        const nb = randomAlternative(b, alt.probability, a === last);
         nb.randomChoice = alt.label;
         if (alt.matched) queue.push({ br: nb, next: next + 1 });
         else no.push({ br: nb, failed: ctx.verbose ? `${what} (${alt.label})` : "" });

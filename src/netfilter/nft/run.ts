@@ -8,7 +8,7 @@
  */
 import type { Hook, StateAssumptions, Step } from "../../model/evaluation.js";
 import type { Family } from "../../model/ast.js";
-import { alternative, assume, fork, type Branch } from "../branch.js";
+import { alternative, assume, randomAlternative, type Branch } from "../branch.js";
 import { before, emptied, finishStep, finishUnchanged, ForkWalk, type Before, type ForkCursor, type TableResult, type TraverseContext } from "../traverse.js";
 import type { NftExpr } from "../../model/nft.js";
 import type { NftBase, NftCompiledChain, NftCompiledRule, VerdictWay } from "./compile.js";
@@ -285,13 +285,7 @@ class BaseChainWalk {
             const ch = r.choices[i]!;
             let side: Branch;
             if (ch.probability === undefined) side = alternative(br, { condition: `${this.place} ${c.chain.name} #${cr.index + 1} s${k} ${hook} =${i}`, holds: true, text: ch.label });
-            else if (i < last) side = fork(br, ch.probability);
-            else {
-              // The history forked here goes on only as its children: the last one takes it over
-              // (its chance scaled as a fork's would be) instead of copying it once more.
-              side = br;
-              br.probability *= ch.probability;
-            }
+            else side = randomAlternative(br, ch.probability, i === last);
             const nb = child(br, side);
             if (ch.probability !== undefined) nb.randomChoice = ch.label;
             const bindings: Binding = { expr: r.expr, val: ch.val, next: c.bindings };
