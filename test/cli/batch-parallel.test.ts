@@ -11,7 +11,10 @@ import { describe, expect, it } from "vitest";
 import { SAMPLE_INPUTS, SAMPLES, SAMPLES_DIR } from "../browser/sample-packets.js";
 import { kubeProxyDump } from "../../bench/gen-kube-proxy.js";
 import { packetMix } from "../../bench/batch.js";
-import { AHEAD_BYTES, AHEAD_PER_WORKER, laneOf } from "../../src/cli/commands/batch-parallel.js";
+import { AHEAD_BYTES, AHEAD_PER_WORKER, autoJobs, jobsOf, laneOf } from "../../src/cli/commands/batch-parallel.js";
+import { parseArgs } from "../../src/cli/args.js";
+import { BATCH_FLAGS } from "../../src/cli/commands/batch-flags.js";
+import { processIO } from "../../src/cli/io.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const bin = resolve(root, "dist/src/cli/main.js");
@@ -163,5 +166,23 @@ describe("laneOf", () => {
     // IPv6 destinations are told apart by the whole address, not its first group.
     const v6 = new Set(Array.from({ length: 16 }, (_, i) => laneOf(`tcp [2001:db8::1]:5 -> [2001:db8::${i + 1}]:80`, 4)));
     expect(v6.size).toBeGreaterThan(1);
+  });
+});
+
+describe("batch without --jobs: how many workers", () => {
+  const big = 4 << 20;
+  it("one for a full trace, however large the batch and idle the machine (writing bounds it: two made it no faster, with six times the memory)", () => {
+    expect(autoJobs({ fields: false, bytes: big, cores: 8, load: 0 })).toBe(1);
+  });
+  it("two for compact fields of a large batch with a processor to spare, else one", () => {
+    expect(autoJobs({ fields: true, bytes: big, cores: 2, load: 0.5 })).toBe(2);
+    expect(autoJobs({ fields: true, bytes: big, cores: 2, load: 1.5 })).toBe(1);
+    expect(autoJobs({ fields: true, bytes: 1000, cores: 2, load: 0 })).toBe(1);
+    expect(autoJobs({ fields: true, bytes: big, cores: 1, load: 0 })).toBe(1);
+  });
+  it("a full trace of a large packets file is answered in this process", () => {
+    const file = join(dir, "big-packets.txt");
+    writeFileSync(file, "tcp 10.1.2.3:5 -> 192.168.0.11:22 in eth0\n".repeat(40_000));
+    expect(jobsOf(parseArgs(["--packets", file], BATCH_FLAGS), file, processIO)).toBe(1);
   });
 });
