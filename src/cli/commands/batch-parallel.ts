@@ -67,8 +67,8 @@ export function jobsOf(args: ParsedArgs, file: string, io: CommandIO): number {
     }
     return n;
   }
-  if (flagValue(args, "fields") === undefined || whyNotParallel(args, file, io)) return 1;
-  return autoJobs({ fields: true, bytes: packetBytes(file, io), cores: availableParallelism(), load: loadavg()[0]! });
+  if (whyNotParallel(args, file, io)) return 1;
+  return autoJobs({ fields: flagValue(args, "fields") !== undefined, bytes: packetBytes(file, io), cores: availableParallelism(), load: loadavg()[0]! });
 }
 
 /** The workers a batch gets without --jobs, from what it asks and what the machine has. */
