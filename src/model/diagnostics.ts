@@ -60,9 +60,27 @@ export class DiagnosticSink {
   }
 }
 
+/** Past this many characters a word of the input is shown by its ends (see clipLongWords). */
+const LONGEST_WORD_SHOWN = 120;
+const LONG_WORD = new RegExp(`\\S{${LONGEST_WORD_SHOWN + 1},}`, "g");
+
+/**
+ * A message quotes the words it complains about, and a hostile or broken input can hold a word
+ * of a hundred thousand characters (a number, a name, a line with no space): shown whole, one
+ * diagnostic fills the terminal. Such a word keeps its first and last characters and says how
+ * long it was; the diagnostic itself (JSON, the library) keeps the whole text.
+ */
+export function clipLongWords(text: string): string {
+  if (text.length <= LONGEST_WORD_SHOWN) return text;
+  const keep = LONGEST_WORD_SHOWN / 2 - 10;
+  return text.replace(LONG_WORD, (w) => `${w.slice(0, keep)}…(${w.length} characters)…${w.slice(-keep)}`);
+}
+
 export function formatDiagnostic(d: Diagnostic): string {
-  let s = `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}`;
-  if (d.expected !== undefined) s += ` (expected ${d.expected}${d.found !== undefined ? `, found ${JSON.stringify(d.found)}` : ""})`;
-  else if (d.found !== undefined) s += ` (found ${JSON.stringify(d.found)})`;
+  // The file's name is the user's own, never clipped; a quoted word is clipped before it is quoted.
+  let s = `${d.file}:${d.line}:${d.col}: ${d.severity}: ${clipLongWords(d.message)}`;
+  const found = d.found === undefined ? undefined : JSON.stringify(clipLongWords(d.found));
+  if (d.expected !== undefined) s += ` (expected ${clipLongWords(d.expected)}${found !== undefined ? `, found ${found}` : ""})`;
+  else if (found !== undefined) s += ` (found ${found})`;
   return s;
 }

@@ -12,7 +12,7 @@ import { parseIpsets, type IpSetCollection } from "../../ipset/index.js";
 import { evaluationJson } from "../../explain/json.js";
 import { packetText } from "../../explain/describe.js";
 import { paletteFor } from "../../explain/colour.js";
-import { diffNotes, diffVerdictText, differenceText, type DiffLayout } from "../../explain/diff-text.js";
+import { diffNotes, diffVerdictText, differenceText, type DiffLayout } from "../../diff/text.js";
 import { DiffSides, kindsFirst, type DiffResult, type FateDifference, type OldLook } from "../../diff/compare.js";
 import type { PacketSpec } from "../../model/packet.js";
 import { chunkLook, loadSides, lookAtChunks, OldSideHelper } from "./diff-sides.js";

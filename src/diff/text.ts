@@ -2,10 +2,10 @@
  * `netfate diff` for reading: each difference as the packet, both sides' fates and both
  * traces (side by side, or stacked on a narrow terminal), then one line of verdict.
  */
-import type { DiffResult, FateDifference, OutcomeSummary } from "../diff/compare.js";
-import { packetText } from "./describe.js";
-import { traceText } from "./text.js";
-import { PLAIN, type Palette } from "./colour.js";
+import type { DiffResult, FateDifference, OutcomeSummary } from "./compare.js";
+import { packetText } from "../explain/describe.js";
+import { traceText } from "../explain/text.js";
+import { PLAIN, type Palette } from "../explain/colour.js";
 
 export interface DiffLayout {
   stacked: boolean;
