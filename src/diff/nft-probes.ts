@@ -7,6 +7,7 @@
  */
 import type { NftChain, NftElement, NftExpr, NftSet, NftStmt, NftTable } from "../model/nft.js";
 import { protocolNumber } from "../extensions/protocols.js";
+import { statementKind } from "../extensions/nft/statements/registry.js";
 import {
   addressProbe, concreteIface, MEMBERS_PER_SET, portEdges, probesThroughJumps, rangeProbe, toBig,
   type Context, type ProbedChain, type Probe, type Want,
@@ -151,11 +152,9 @@ function ruleProbe(stmts: readonly NftStmt[], rule: number, c: Context, sets: Re
       }
     } else if (s.kind === "verdict" && (s.verdict === "jump" || s.verdict === "goto") && s.chain !== undefined) {
       jumps.push({ rule, chain: s.chain });
-    } else if (s.kind === "nat" && s.type === "dnat" && s.addr?.kind === "const" && typeof s.addr.value === "string") {
+    } else {
       // After DNAT the packet carries the new destination: worth asking as a packet of its own.
-      const w: Want = { dst: s.addr.value };
-      if (s.port?.kind === "const" && typeof s.port.value === "number") w.dport = s.port.value;
-      if (toBig(s.addr.value, c.family) !== undefined) p.variants.push(w);
+      for (const w of statementKind(s)?.destinationsGiven?.(s) ?? []) if (toBig(w.dst, c.family) !== undefined) p.variants.push(w);
     }
   }
   return p;

@@ -57,21 +57,6 @@ const KNOWN_STATEMENT_KINDS: readonly Known[] = [
     why: "compiling a table asks which sets a rule changes and which rules need conntrack",
     removedBy: "issue 15: each kind's file says what it changes and needs",
   },
-  {
-    entries: ["src/nft/text/index.ts: nat"],
-    why: "a nat statement's map of a listing gives address and port: known once the table's maps are read",
-    removedBy: "issue 15: the nat kind completes itself once its table's sets are known",
-  },
-  {
-    entries: ["src/nft/json/ruleset-builder.ts: xt"],
-    why: "a table with an xt statement is marked as iptables-nft's",
-    removedBy: "issue 15: the xt kind says what it tells of its table",
-  },
-  {
-    entries: ["src/diff/nft-probes.ts: nat"],
-    why: "the diff's probes aim packets at a dnat statement's address",
-    removedBy: "issue 15: the nat kind gives the addresses it translates to",
-  },
 ];
 
 const graph: ImportGraph = readImportGraph(ROOT, ["src", "grammar"]);

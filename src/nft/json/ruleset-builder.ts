@@ -11,6 +11,7 @@ import type { Span } from "../../model/span.js";
 import type { Placed, PlacedRule } from "./objects.js";
 import type { NftJsonReader } from "./reader.js";
 import type { StmtScope } from "./stmt.js";
+import { statementKind } from "../../extensions/nft/statements/registry.js";
 
 export class RulesetBuilder {
   private readonly index = new RulesetIndex();
@@ -106,7 +107,8 @@ export class RulesetBuilder {
     if (!t) return;
     const c = t.chains.get(p.chain);
     if (!c) return void this.r.error(node, `no chain ${p.chain} in table ${p.family} ${p.table}`, "the rule's chain first");
-    if (p.rule.stmts.some((s) => s.kind === "xt")) t.table.managedBy = "iptables-nft";
+    const manager = p.rule.stmts.map((s) => statementKind(s)?.tableManager).find((m) => m !== undefined);
+    if (manager) t.table.managedBy = manager;
     this.checkRuleJumps(t, p.rule);
     if (!this.commands) return void c.rules.push(p.rule);
     // A command's "handle" is the kernel's (checked in a netns with nft 1.0.6): an add's is

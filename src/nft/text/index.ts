@@ -12,6 +12,7 @@ import { substituteDefines } from "./defines.js";
 import { setAsideProse } from "./prose.js";
 import { NftTextReader } from "./reader.js";
 import { spanOf, tokenize } from "./tokens.js";
+import { statementKind } from "../../extensions/nft/statements/registry.js";
 
 export function parseNftText(text: string, file: string): { ruleset: NftRuleset; diagnostics: Diagnostic[] } {
   const sink = new DiagnosticSink(file);
@@ -33,7 +34,7 @@ export function parseNftText(text: string, file: string): { ruleset: NftRuleset;
     ix.table.managedBy = "iptables-nft";
     restoreSilentMatches(ix.table, reader.wideGaps, sink);
   }
-  resolveNatMaps(builder);
+  completeWithSets(builder);
   if (prose.nftLines === 0 && rs.tables.length === 0 && sink.errorCount === 0) {
     sink.error({ line: 1, col: 1, len: 1 }, "no nftables ruleset or script found", "table ... { ... } or nft commands");
   }
@@ -57,20 +58,12 @@ function restoreSilentMatches(table: NftTable, gaps: ReadonlyMap<NftRule, number
   }
 }
 
-/**
- * `dnat to ip daddr map @m` where @m maps to `ipv4_addr . inet_service`: the map gives address
- * and port (nft lists it without `addr . port`), known once the table's maps are read.
- */
-function resolveNatMaps(b: RulesetIndex): void {
+/** Statements whose words leave something to their table's sets (see `completeWithSets`), completed once the sets are read. */
+function completeWithSets(b: RulesetIndex): void {
   for (const ix of b.all()) {
+    const setTypes = (name: string) => ix.sets.get(name);
     for (const ch of ix.table.chains) {
-      for (const r of ch.rules) {
-        for (const s of r.stmts) {
-          if (s.kind !== "nat" || s.addr?.kind !== "map" || s.addr.map.kind !== "setref") continue;
-          const m = ix.sets.get(s.addr.map.name);
-          if (m?.dataType && m.dataType.length === 2) s.addrPort = true;
-        }
-      }
+      for (const r of ch.rules) for (const s of r.stmts) statementKind(s)?.completeWithSets?.(s, setTypes);
     }
   }
 }

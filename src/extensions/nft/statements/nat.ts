@@ -30,7 +30,24 @@ export const nat: StmtKind<NftNat> = {
   readJson,
   print,
   evaluate,
+  completeWithSets,
+  destinationsGiven,
 };
+
+/**
+ * `dnat to ip daddr map @m` where @m maps to `ipv4_addr . inet_service`: the map gives address
+ * and port (nft lists it without `addr . port`), known once the table's maps are read.
+ */
+function completeWithSets(s: NftNat, setTypes: (name: string) => { dataType?: readonly string[] } | undefined): void {
+  if (s.addr?.kind !== "map" || s.addr.map.kind !== "setref") return;
+  if (setTypes(s.addr.map.name)?.dataType?.length === 2) s.addrPort = true;
+}
+
+/** A dnat to one constant address (and port): the packet after it goes there. */
+function destinationsGiven(s: NftNat): Array<{ dst: string; dport?: number }> {
+  if (s.type !== "dnat" || s.addr?.kind !== "const" || typeof s.addr.value !== "string") return [];
+  return [{ dst: s.addr.value, ...(s.port?.kind === "const" && typeof s.port.value === "number" ? { dport: s.port.value } : {}) }];
+}
 
 function read(r: StmtWordReader): NftNat | undefined {
   const type = r.take() as NftNat["type"];

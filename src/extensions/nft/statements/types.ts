@@ -149,4 +149,16 @@ export interface StmtKind<S extends NftStmt = NftStmt> {
    * plain function (no `this`).
    */
   evaluate(s: S, env: NftStmtEnv, ops: NftStmtOps): StmtResult;
+  /** Who manages a table holding this statement (an `xt` statement: iptables-nft). */
+  tableManager?: "iptables-nft";
+  /**
+   * Completes what the statement's own words leave open, once every set and map of its table
+   * is read (a listing may declare a map after the rule that uses it).
+   */
+  completeWithSets?(s: S, setTypes: (name: string) => { dataType?: readonly string[] } | undefined): void;
+  /**
+   * Packets worth asking about because of this statement, as the destination it gives them
+   * (a dnat to a constant address: the packet after it): what `netfate diff` probes.
+   */
+  destinationsGiven?(s: S): Array<{ dst: string; dport?: number }>;
 }

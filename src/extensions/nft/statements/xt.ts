@@ -18,6 +18,8 @@ export const xt: StmtKind<NftXt> = {
   readJson,
   print: (s) => (SILENT.has(`${s.type} ${s.name}`) ? "" : `xt ${s.type} ${s.name}`),
   evaluate,
+  // Only iptables-nft writes an extension nft cannot show.
+  tableManager: "iptables-nft",
 };
 
 function read(r: StmtWordReader): NftXt | undefined {
