@@ -46,18 +46,7 @@ const KNOWN_CYCLES: readonly Known[] = [];
 const KNOWN_EXTENSION_NAMES: readonly Known[] = [];
 
 /** nft statement kinds named outside src/extensions/, as `module: kind` or `module imports kind-file`. */
-const KNOWN_STATEMENT_KINDS: readonly Known[] = [
-  {
-    entries: ["src/netfilter/nft/run.ts: nat"],
-    why: "a rule's step names the nat statement's kind (DNAT, SNAT...) as its target word",
-    removedBy: "issue 15: the kind's file gives the word a step shows",
-  },
-  {
-    entries: ["src/netfilter/nft/compile.ts: nat", "src/netfilter/nft/compile.ts: objref", "src/netfilter/nft/compile.ts: setop"],
-    why: "compiling a table asks which sets a rule changes and which rules need conntrack",
-    removedBy: "issue 15: each kind's file says what it changes and needs",
-  },
-];
+const KNOWN_STATEMENT_KINDS: readonly Known[] = [];
 
 const graph: ImportGraph = readImportGraph(ROOT, ["src", "grammar"]);
 

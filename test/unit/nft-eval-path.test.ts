@@ -5,6 +5,7 @@ import { parseRules } from "../../src/parse.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import type { Outcome } from "../../src/model/evaluation.js";
 import { simpleNode } from "../support/simple-node.js";
+import { parseNftText } from "../../src/nft/index.js";
 import { accept, base, chain, counter, ct, ctState, drop, ip4, mark, match, meta, nat, pl, port, rule, ruleset, setMark, table } from "../support/nft-build.js";
 
 const node = simpleNode({
@@ -129,5 +130,23 @@ COMMIT
     const n = buildNode({ rulesets: [IPT], node });
     expect(n.evaluate(tcp()).nftProblems).toBeUndefined();
     expect(buildNode({ rulesets: [], nft: [ruleset(table("inet", "x", []))], node }).hasRules("ipv6")).toBe(true);
+  });
+});
+
+describe("sets a table does not declare", () => {
+  it("a lookup of, or an update to, an undeclared set is a problem the answer carries", () => {
+    const text = `table ip t {
+\tchain input {
+\t\ttype filter hook input priority filter; policy accept;
+\t\tip saddr @nolookup drop
+\t\tadd @noupdate { ip saddr }
+\t}
+}
+`;
+    const r = parseNftText(text, "rules.nft");
+    const e = buildNode({ rulesets: [], nft: [r.ruleset], node }).evaluate(tcp());
+    const said = (e.nftProblems ?? []).map((p) => p.message).join("\n");
+    expect(said).toMatch(/uses @nolookup, which table ip t does not declare/);
+    expect(said).toMatch(/uses @noupdate, which table ip t does not declare/);
   });
 });

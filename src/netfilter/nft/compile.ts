@@ -13,6 +13,8 @@ import { compileSet, type CompiledSet } from "./sets.js";
 import { chainPositions, jumpFacts, type JumpNode } from "../jump-graph.js";
 import { emptyDigest } from "../../model/chain-rules.js";
 import { nftRuleText } from "./rule-text.js";
+import { statementKind } from "../../extensions/nft/statements/registry.js";
+import type { StmtKind } from "../../extensions/nft/statements/types.js";
 
 /** A load-time finding about an nft ruleset, located. */
 export interface NftProblem {
@@ -264,6 +266,12 @@ function chainLoops(t: NftTable, problems: NftProblem[]): ReadonlySet<string> {
   return new Set(found.loops);
 }
 
+/** What a statement exprsOf gives says of itself through its kind (nothing, for an expression). */
+function statementSays<T>(x: NftExpr | NftStmt, ask: (k: StmtKind, s: NftStmt) => T | undefined): T | undefined {
+  const k = statementKind(x as NftStmt);
+  return k ? ask(k, x as NftStmt) : undefined;
+}
+
 /** Every expression and element under a rule's statements (an explicit work list). */
 export function* exprsOf(stmts: readonly NftStmt[]): Generator<NftExpr | NftStmt> {
   const work: Array<NftExpr | NftStmt> = [...stmts];
@@ -295,7 +303,7 @@ function setRefs(stmts: readonly NftStmt[]): string[] {
   const out: string[] = [];
   for (const x of exprsOf(stmts)) {
     if (x.kind === "setref") out.push(x.name);
-    if (x.kind === "setop") out.push(x.set);
+    else out.push(...(statementSays(x, (k, st) => k.setsChanged?.(st)) ?? []));
   }
   return out;
 }
@@ -310,8 +318,7 @@ function usesConntrack(t: NftTable): boolean {
   for (const c of t.chains) {
     for (const r of c.rules) {
       for (const x of exprsOf(r.stmts)) {
-        if (x.kind === "ct" || x.kind === "nat") return true;
-        if (x.kind === "objref" && x.type.startsWith("ct ")) return true;
+        if (x.kind === "ct" || statementSays(x, (k, st) => k.needsConntrack?.(st))) return true;
       }
     }
   }

@@ -16,6 +16,7 @@ import { evaluateExpr } from "./expr/index.js";
 import { NEXT, prepareStmt, type PreparedStmt, type StmtEnv, type StmtResult } from "./statements.js";
 import type { XVal } from "../../model/nft-values.js";
 import type { Binding } from "./expr/env.js";
+import { statementKind } from "../../extensions/nft/statements/registry.js";
 
 export interface NftRunOptions {
   /** The chain runs before conntrack (see extensions/nft/ct.ts). */
@@ -529,11 +530,12 @@ function prepare(cr: NftCompiledRule): PreparedStmt[] {
   return prepared;
 }
 
-/** The verdict word of a nat statement's step: DNAT, SNAT, MASQUERADE, REDIRECT (found once per rule). */
+/** The verdict word of a statement's own verdict (a nat statement's: DNAT, SNAT, MASQUERADE, REDIRECT), found once per rule. */
 function natWord(cr: NftCompiledRule): string {
   if (cr.natWord === undefined) {
-    const n = cr.rule.stmts.find((s) => s.kind === "nat");
-    cr.natWord = n && n.kind === "nat" ? n.type.toUpperCase() : "ACCEPT";
+    let word: string | undefined;
+    for (const s of cr.rule.stmts) if ((word = statementKind(s)?.stepWord?.(s)) !== undefined) break;
+    cr.natWord = word ?? "ACCEPT";
   }
   return cr.natWord;
 }

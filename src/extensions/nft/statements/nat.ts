@@ -32,6 +32,9 @@ export const nat: StmtKind<NftNat> = {
   evaluate,
   completeWithSets,
   destinationsGiven,
+  // nf_nat needs the connection: a nat statement turns conntrack on (nft_nat_init).
+  needsConntrack: () => true,
+  stepWord: (s) => s.type.toUpperCase(),
 };
 
 /**

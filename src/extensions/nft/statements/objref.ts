@@ -32,6 +32,8 @@ export const objref: StmtKind<NftObjRef> = {
   readJson,
   print,
   evaluate,
+  // A ct object attached to the connection needs the connection.
+  needsConntrack: (s) => s.type.startsWith("ct "),
 };
 
 function readJson(key: string, v: JsonNode, n: JsonNode, j: StmtJsonReader): NftStmt | undefined {

@@ -22,6 +22,7 @@ export const setop: StmtKind<NftSetStmt> = {
   readJson,
   print,
   evaluate,
+  setsChanged: (s) => [s.set],
 };
 
 function read(r: StmtWordReader): NftSetStmt | undefined {

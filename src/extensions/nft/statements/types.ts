@@ -149,6 +149,12 @@ export interface StmtKind<S extends NftStmt = NftStmt> {
    * plain function (no `this`).
    */
   evaluate(s: S, env: NftStmtEnv, ops: NftStmtOps): StmtResult;
+  /** The named sets and maps it changes (`add @s { ... }`): lookups in them depend on its rule. */
+  setsChanged?(s: S): readonly string[];
+  /** Whether it makes the kernel turn conntrack on in its namespace (it takes a reference on it: nf_ct_netns_get). */
+  needsConntrack?(s: S): boolean;
+  /** The verdict a rule's step shows when the rule ends by this statement's own verdict (a dnat: DNAT). */
+  stepWord?(s: S): string;
   /** Who manages a table holding this statement (an `xt` statement: iptables-nft). */
   tableManager?: "iptables-nft";
   /**
