@@ -9,7 +9,8 @@
  * and the same DNAT and SNAT. Where netfate gives several outcomes (a numgen's branches) the one
  * the kernel took must agree.
  *
- * NETFATE_NFT_CASES and NETFATE_NFT_SEED explore further without changing what CI runs.
+ * NETFATE_NFT_CASES and NETFATE_NFT_SEED explore further without changing what CI runs. The cases
+ * are seeds SEED, SEED+1, ...: a seed less than CASES away from CI's (20261205) mostly repeats its cases.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kernelSkipReason, viewOfTopology } from "./harness.js";
