@@ -6,9 +6,8 @@
  * holding a bounded number of them and bytes: memory stays the same however many packets come.
  *
  * A worker re-reads the inputs (about a second for a 10,000-service dump, less from the cache):
- * that pays only for large batches of compact answers, so without --jobs two workers start
- * only with --fields, for a packets file of more than AUTO_BYTES on a machine with a processor
- * to spare.
+ * that pays only for large batches, so without --jobs two workers start only for a packets
+ * file of more than AUTO_BYTES on a machine with a processor to spare.
  */
 import { fstatSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
@@ -55,15 +54,16 @@ export function jobsOf(args: ParsedArgs, file: string, io: CommandIO): number {
     return n;
   }
   if (whyNotParallel(args, file, io)) return 1;
-  return autoJobs({ fields: flagValue(args, "fields") !== undefined, bytes: packetBytes(file, io), cores: availableParallelism(), load: loadavg()[0]! });
+  return autoJobs({ bytes: packetBytes(file, io), cores: availableParallelism(), load: loadavg()[0]! });
 }
 
-/** The workers a batch gets without --jobs, from what it asks and what the machine has. */
-export function autoJobs(o: { fields: boolean; bytes: number; cores: number; load: number }): number {
-  // The full trace (~9 KB a packet) is bound by writing it: two workers made 100,000 packets
-  // slower (0.88 × as fast) and their heaps grew to 1.9 GB against 286 MB in one process
-  // (bench/batch.ts). They pay for the compact fields only, and for a large batch only.
-  if (!o.fields || o.bytes <= AUTO_BYTES) return 1;
+/** The workers a batch gets without --jobs, from the size of the batch and what the machine has. */
+export function autoJobs(o: { bytes: number; cores: number; load: number }): number {
+  // Two workers pay for the second load of the inputs on a large batch only: for the compact
+  // fields, and for the full trace since its answers come as bytes (batch-pack.ts): 100,000
+  // packets over 10k services took 0.68 × the CPU of one process and 0.38 × its wall time
+  // (paired, 5 runs, bench/batch.ts's mix), at a flat ~0.5 GB against 0.29.
+  if (o.bytes <= AUTO_BYTES) return 1;
   // A second worker pays only with a processor to spare: on a busy machine its second load of
   // the inputs is all it adds (measured: bench/batch.ts).
   return o.cores >= 2 && o.load <= o.cores - 1 ? 2 : 1;
