@@ -1,11 +1,13 @@
 /** What a command may touch of the outside world, so tests can run commands in-process. */
 import { isatty } from "node:tty";
-import { writeSync } from "node:fs";
+import { writevSync } from "node:fs";
 import { pause, readDescriptor } from "./bounded-read.js";
 
 export interface CommandIO {
   /** Results. Throws OutputClosed or OutputFailed when they cannot be written. */
   out(s: string): void;
+  /** Results already encoded as UTF-8, written in order as if one (absent: they go to out() as text). Throws as out() does. */
+  outBytes?(parts: readonly Uint8Array[]): void;
   /** Notes, warnings, errors, progress. Never throws. */
   err(s: string): void;
   /** stdin, whole, at most `limit` bytes (more is a UsageError). */
@@ -30,16 +32,20 @@ export class OutputFailed extends Error {}
  */
 export const EXIT_OUTPUT_CLOSED = 141;
 
+/** The most slices one writev is given (Linux's IOV_MAX). */
+const IOV_MAX = 1024;
+
 /**
- * Writes all of `s` to a descriptor synchronously, so a failed write is an exception here, at
- * the call, and not a stream 'error' event after the command has returned (which Node turns
+ * Writes all of `parts` to a descriptor synchronously, so a failed write is an exception here,
+ * at the call, and not a stream 'error' event after the command has returned (which Node turns
  * into a stack trace). EAGAIN (a descriptor a parent made non-blocking) is waited out.
  */
-function writeAll(fd: number, s: string): void {
-  const buf = Buffer.from(s, "utf8");
-  for (let off = 0; off < buf.length; ) {
+function writeAll(fd: number, parts: readonly Uint8Array[]): void {
+  const left = parts.filter((p) => p.length > 0);
+  for (let i = 0; i < left.length; ) {
+    let n: number;
     try {
-      off += writeSync(fd, buf, off, buf.length - off);
+      n = writevSync(fd, left.slice(i, i + IOV_MAX));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "EAGAIN") {
@@ -49,17 +55,21 @@ function writeAll(fd: number, s: string): void {
       if (code === "EPIPE") throw new OutputClosed("output closed");
       throw new OutputFailed(code ?? (e as Error).message);
     }
+    // A write may stop short: on from the first byte not written.
+    while (i < left.length && n >= left[i]!.length) n -= left[i++]!.length;
+    if (n > 0) left[i] = left[i]!.subarray(n);
   }
 }
 
 let stdin: string | undefined;
 
 export const processIO: CommandIO = {
-  out: (s) => writeAll(1, s),
+  out: (s) => writeAll(1, [Buffer.from(s, "utf8")]),
+  outBytes: (parts) => writeAll(1, parts),
   // Nowhere left to report a failed stderr write: dropped, and the exit code still says how it went.
   err: (s) => {
     try {
-      writeAll(2, s);
+      writeAll(2, [Buffer.from(s, "utf8")]);
     } catch {
       /* stderr closed or full */
     }

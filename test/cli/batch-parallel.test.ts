@@ -171,18 +171,17 @@ describe("laneOf", () => {
 
 describe("batch without --jobs: how many workers", () => {
   const big = 4 << 20;
-  it("one for a full trace, however large the batch and idle the machine (writing bounds it: two made it no faster, with six times the memory)", () => {
-    expect(autoJobs({ fields: false, bytes: big, cores: 8, load: 0 })).toBe(1);
+  it("two for a large batch, full trace or fields, with a processor to spare, else one", () => {
+    expect(autoJobs({ bytes: big, cores: 2, load: 0.5 })).toBe(2);
+    expect(autoJobs({ bytes: big, cores: 8, load: 0 })).toBe(2);
+    expect(autoJobs({ bytes: big, cores: 2, load: 1.5 })).toBe(1);
+    expect(autoJobs({ bytes: 1000, cores: 2, load: 0 })).toBe(1);
+    expect(autoJobs({ bytes: big, cores: 1, load: 0 })).toBe(1);
   });
-  it("two for compact fields of a large batch with a processor to spare, else one", () => {
-    expect(autoJobs({ fields: true, bytes: big, cores: 2, load: 0.5 })).toBe(2);
-    expect(autoJobs({ fields: true, bytes: big, cores: 2, load: 1.5 })).toBe(1);
-    expect(autoJobs({ fields: true, bytes: 1000, cores: 2, load: 0 })).toBe(1);
-    expect(autoJobs({ fields: true, bytes: big, cores: 1, load: 0 })).toBe(1);
-  });
-  it("a full trace of a large packets file is answered in this process", () => {
-    const file = join(dir, "big-packets.txt");
-    writeFileSync(file, "tcp 10.1.2.3:5 -> 192.168.0.11:22 in eth0\n".repeat(40_000));
+  it("a packets file of 1 MiB or less is answered in this process, full trace or fields", () => {
+    const file = join(dir, "small-packets.txt");
+    writeFileSync(file, "tcp 10.1.2.3:5 -> 192.168.0.11:22 in eth0\n".repeat(20_000));
     expect(jobsOf(parseArgs(["--packets", file], BATCH_FLAGS), file, processIO)).toBe(1);
+    expect(jobsOf(parseArgs(["--packets", file, "--fields", "fate"], BATCH_FLAGS), file, processIO)).toBe(1);
   });
 });

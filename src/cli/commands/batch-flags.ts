@@ -26,7 +26,7 @@ export const BATCH_FLAGS: FlagSpec[] = [
   ASSUME_FLAG,
   {
     name: "jobs", short: "j", value: true,
-    help: `answer with N worker threads (1 to ${MAX_JOBS}), each loading the inputs, answers kept in input order; default 2 with --fields for a packets file over ${AUTO_BYTES >> 20} MiB with a processor to spare, else 1 (this process)`,
+    help: `answer with N worker threads (1 to ${MAX_JOBS}), each loading the inputs, answers kept in input order; default 2 for a packets file over ${AUTO_BYTES >> 20} MiB with a processor to spare, else 1 (this process)`,
   },
   { name: "quiet", short: "q", help: "no progress, notes or summary on stderr" },
   { name: "help", short: "h", help: "show this help" },

@@ -1,15 +1,13 @@
 /**
  * `netfate batch --jobs N`: the packets answered by N worker threads (batch-worker.ts), each
  * loading the inputs itself (from --cache when given) and answering chunks of packet lines
- * the way the in-process loop does (lineAnswerer). This thread only reads the lines, hands
- * them out, and writes the answers back in the order of the input. The lines read and not yet
- * written (sent, or answered but waiting for an earlier one) are bounded in number and in
- * bytes: memory stays the same however many packets come.
+ * the way the in-process loop does (lineAnswerer). This thread only reads the lines, and
+ * hands them out and writes the answers back in the order of the input (batch-dispatch.ts),
+ * holding a bounded number of them and bytes: memory stays the same however many packets come.
  *
  * A worker re-reads the inputs (about a second for a 10,000-service dump, less from the cache):
- * that pays only for large batches of compact answers, so without --jobs two workers start
- * only with --fields, for a packets file of more than AUTO_BYTES on a machine with a processor
- * to spare.
+ * that pays only for large batches, so without --jobs two workers start only for a packets
+ * file of more than AUTO_BYTES on a machine with a processor to spare.
  */
 import { fstatSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
@@ -19,7 +17,7 @@ import { InputReader } from "../load.js";
 import { processIO, type CommandIO } from "../io.js";
 import { BatchTally, packetLines } from "./batch-answer.js";
 import { AUTO_BYTES, MAX_JOBS } from "./batch-flags.js";
-import type { PacketLine } from "./batch-lines.js";
+import { CHUNK_LINES, Dispatch, dispatchAll, type FromWorker } from "./batch-dispatch.js";
 import { workerFile } from "../worker-file.js";
 
 /** What a worker is started with (batch-worker.ts). */
@@ -29,18 +27,6 @@ export interface WorkerSetup {
   report: boolean;
 }
 
-export type ToWorker = { kind: "chunk"; lines: PacketLine[] };
-
-export type FromWorker =
-  | { kind: "note"; text: string }
-  | { kind: "failed"; usage: boolean; message: string }
-  /** A chunk's answers: a text per line (null for a blank line), how many were unreadable, and outcomes by fate. */
-  | { kind: "answered"; texts: Array<string | null>; bad: number; counts: Array<[string, number]> };
-
-/** A chunk of lines handed to a worker ends at this many lines, or this many bytes of them. */
-const CHUNK_LINES = 256;
-const CHUNK_BYTES = 1 << 20;
-
 /**
  * Lines read and not yet written, per worker: enough that one worker's pause (a collection of
  * its heap, a burst of first visits to chains it compiles) does not leave the others waiting
@@ -49,7 +35,7 @@ const CHUNK_BYTES = 1 << 20;
  */
 export const AHEAD_PER_WORKER = 32 * CHUNK_LINES;
 
-/** And at most this many bytes of them, lines and answers (a whole trace is ~9 KB a packet). */
+/** And at most this many bytes of them, lines and answers, received or to come (a whole trace is ~9 KB a packet). */
 export const AHEAD_BYTES = 32 << 20;
 
 /** The flags whose `-` would have each worker read stdin. */
@@ -68,15 +54,16 @@ export function jobsOf(args: ParsedArgs, file: string, io: CommandIO): number {
     return n;
   }
   if (whyNotParallel(args, file, io)) return 1;
-  return autoJobs({ fields: flagValue(args, "fields") !== undefined, bytes: packetBytes(file, io), cores: availableParallelism(), load: loadavg()[0]! });
+  return autoJobs({ bytes: packetBytes(file, io), cores: availableParallelism(), load: loadavg()[0]! });
 }
 
-/** The workers a batch gets without --jobs, from what it asks and what the machine has. */
-export function autoJobs(o: { fields: boolean; bytes: number; cores: number; load: number }): number {
-  // The full trace (~9 KB a packet) is bound by writing it: two workers made 100,000 packets
-  // slower (0.88 × as fast) and their heaps grew to 1.9 GB against 286 MB in one process
-  // (bench/batch.ts). They pay for the compact fields only, and for a large batch only.
-  if (!o.fields || o.bytes <= AUTO_BYTES) return 1;
+/** The workers a batch gets without --jobs, from the size of the batch and what the machine has. */
+export function autoJobs(o: { bytes: number; cores: number; load: number }): number {
+  // Two workers pay for the second load of the inputs on a large batch only: for the compact
+  // fields, and for the full trace since its answers come as bytes (batch-pack.ts): 100,000
+  // packets over 10k services took 0.68 × the CPU of one process and 0.38 × its wall time
+  // (paired, 5 runs, bench/batch.ts's mix), at a flat ~0.5 GB against 0.29.
+  if (o.bytes <= AUTO_BYTES) return 1;
   // A second worker pays only with a processor to spare: on a busy machine its second load of
   // the inputs is all it adds (measured: bench/batch.ts).
   return o.cores >= 2 && o.load <= o.cores - 1 ? 2 : 1;
@@ -110,19 +97,6 @@ function packetBytes(file: string, io: CommandIO): number {
 }
 
 /**
- * One worker: the lines it has been given but not yet sent (its next chunk), and its answers
- * not yet written, a chunk's texts a line each.
- */
-interface Lane {
-  worker: Worker;
-  next: PacketLine[];
-  nextBytes: number;
-  answers: Array<Array<string | null>>;
-  /** The first unwritten text of answers[0]. */
-  at: number;
-}
-
-/**
  * Which worker answers a line: by its destination, so that a service's chains are compiled
  * by one worker only (each compiles a chain when a packet first reaches it), and the same
  * destination again meets chains already compiled. Any choice gives the same answers.
@@ -149,125 +123,62 @@ export async function runParallel(argv: readonly string[], args: ParsedArgs, fil
   const tally = new BatchTally();
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
+  /** Something came (an answer, a note, a failure) since the answers were last written. */
+  let came = false;
   const nudge = () => {
+    came = true;
     const w = wake;
     wake = undefined;
     w?.();
   };
   const url = workerFile("batch-worker", import.meta.url);
-  const lanes: Lane[] = [];
+  const workers: Worker[] = [];
+  const write = io.outBytes ? io.outBytes.bind(io) : (parts: Uint8Array[]) => io.out(Buffer.concat(parts).toString("utf8"));
   for (let i = 0; i < jobs; i++) {
     // Only the first worker says the notes and diagnostics of loading: they are the same in each.
     const setup: WorkerSetup = { argv: [...argv], report: i === 0 };
-    const lane: Lane = { worker: new Worker(url, { workerData: setup, stdout: false, stderr: false }), next: [], nextBytes: 0, answers: [], at: 0 };
-    lane.worker.on("message", (m: FromWorker) => {
+    const worker = new Worker(url, { workerData: setup, stdout: false, stderr: false });
+    worker.on("message", (m: FromWorker) => {
       if (m.kind === "note") io.err(m.text);
       else if (m.kind === "failed") failure ??= m.usage ? new UsageError(m.message) : new Error(m.message);
       else {
-        lane.answers.push(m.texts);
-        for (const t of m.texts) if (t !== null) unwritten += t.length;
+        dispatch.answered(i, m);
         tally.bad += m.bad;
         for (const [kind, n] of m.counts) tally.countFate(kind, n);
       }
       nudge();
     });
-    lane.worker.on("error", (e) => {
+    worker.on("error", (e) => {
       failure ??= e;
       nudge();
     });
-    lane.worker.on("exit", (code) => {
+    worker.on("exit", (code) => {
       failure ??= new Error(`a batch worker stopped (exit ${code}) before the batch was done`);
       nudge();
     });
-    lanes.push(lane);
+    workers.push(worker);
   }
-  // The lane of each line read and not yet written, in input order (from `head` on), and the
-  // size of each (its answer's added when it comes): what `unwritten` counts down when written.
-  let order: number[] = [];
-  let sizes: number[] = [];
-  let head = 0;
-  /** Bytes (UTF-16 units) of the lines read and answers made, not yet written. */
-  let unwritten = 0;
-  /** Writes the answers that are next in the input's order. */
-  const writeReady = () => {
-    let text = "";
-    const before = tally.done;
-    while (head < order.length) {
-      const lane = lanes[order[head]!]!;
-      const texts = lane.answers[0];
-      if (!texts) break;
-      const t = texts[lane.at++]!;
-      if (t !== null) {
-        text += t;
-        tally.done++;
-        unwritten -= t.length;
-      }
-      unwritten -= sizes[head]!;
-      if (lane.at >= texts.length) {
-        lane.answers.shift();
-        lane.at = 0;
-      }
-      head++;
-      if (text.length > 1 << 16) {
-        io.out(text);
-        text = "";
-      }
-    }
-    if (text) io.out(text);
-    if (head > 4096) {
-      order = order.slice(head);
-      sizes = sizes.slice(head);
-      head = 0;
-    }
-    if (progress && Math.floor(tally.done / 1000) > Math.floor(before / 1000)) io.err(`\r${tally.done} packets`);
-  };
-  const waitForAnswer = async () => {
-    await new Promise<void>((done) => {
-      wake = done;
-      if (failure) nudge();
-    });
+  // (Answers come only after this thread next waits: the dispatch is there for them.)
+  const dispatch = new Dispatch(workers, write, { lines: jobs * AHEAD_PER_WORKER, bytes: AHEAD_BYTES });
+  const nextAnswer = async () => {
     if (failure) throw failure;
-    writeReady();
-  };
-  /**
-   * Sends a lane's next chunk. Never waits: a worker that is behind holds up no other's lines
-   * (the bound on what is read ahead is the one below, over every lane).
-   */
-  const send = (lane: Lane) => {
+    if (progress && Math.floor(dispatch.texts / 1000) > Math.floor(tally.done / 1000)) io.err(`\r${dispatch.texts} packets`);
+    tally.done = dispatch.texts;
+    if (!came) await new Promise<void>((done) => (wake = done));
+    came = false;
     if (failure) throw failure;
-    lane.worker.postMessage({ kind: "chunk", lines: lane.next } satisfies ToWorker);
-    lane.next = [];
-    lane.nextBytes = 0;
   };
-  // Lines read and not written: past this, every lane's lines are sent and answers awaited,
-  // so that one lane's few lines cannot hold up the others' answers without bound.
-  const ahead = jobs * AHEAD_PER_WORKER;
-  const full = () => order.length - head >= ahead || unwritten >= AHEAD_BYTES;
   try {
     // Read here, never a pipe (whyNotParallel): a read does not wait, and answers cannot be held up by it.
-    for (const l of packetLines(file, io, new InputReader(io, args), () => {})) {
-      const k = "text" in l ? laneOf(l.text, jobs) : 0;
-      const lane = lanes[k]!;
-      const size = "text" in l ? l.text.length : 0;
-      order.push(k);
-      sizes.push(size);
-      unwritten += size;
-      lane.next.push(l);
-      lane.nextBytes += size;
-      if (lane.next.length >= CHUNK_LINES || lane.nextBytes >= CHUNK_BYTES) send(lane);
-      if (full()) {
-        for (const x of lanes) if (x.next.length) send(x);
-        while (full()) await waitForAnswer();
-      }
-      if (failure) throw failure;
-    }
-    for (const x of lanes) if (x.next.length) send(x);
-    while (head < order.length) await waitForAnswer();
+    const lines = packetLines(file, io, new InputReader(io, args), () => {});
+    await dispatchAll(dispatch, lines, (l) => ("text" in l ? laneOf(l.text, jobs) : 0), nextAnswer);
+    if (failure) throw failure;
   } finally {
-    for (const lane of lanes) {
-      lane.worker.removeAllListeners("exit");
-      await lane.worker.terminate();
+    for (const w of workers) {
+      w.removeAllListeners("exit");
+      await w.terminate();
     }
   }
+  tally.done = dispatch.texts;
   return tally.finish(io, quiet, progress);
 }

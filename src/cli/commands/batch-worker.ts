@@ -1,7 +1,7 @@
 /**
  * A worker thread of `netfate batch --jobs N` (batch-parallel.ts): loads the inputs the
  * command's flags name, then answers each chunk of packet lines it is sent with the same
- * lineAnswerer as the in-process loop, and sends back the chunk's text and tally.
+ * lineAnswerer as the in-process loop, and sends back the chunk's answers as bytes (batch-pack.ts) and its tally.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { flagSet, parseArgs, UsageError } from "../args.js";
@@ -9,10 +9,12 @@ import { InputReader } from "../load.js";
 import type { CommandIO } from "../io.js";
 import { BATCH_FLAGS } from "./batch-flags.js";
 import { BatchTally, lineAnswerer } from "./batch-answer.js";
-import type { FromWorker, ToWorker, WorkerSetup } from "./batch-parallel.js";
+import type { WorkerSetup } from "./batch-parallel.js";
+import type { FromWorker, ToWorker } from "./batch-dispatch.js";
+import { AnswerPacker } from "./batch-pack.js";
 
 function start(port: NonNullable<typeof parentPort>, setup: WorkerSetup): void {
-  const post = (m: FromWorker) => port.postMessage(m);
+  const post = (m: FromWorker) => port.postMessage(m, m.kind === "answered" ? [m.bytes] : []);
   const io: CommandIO = {
     out: () => {
       throw new Error("a batch worker writes its answers through the main thread");
@@ -29,16 +31,18 @@ function start(port: NonNullable<typeof parentPort>, setup: WorkerSetup): void {
   try {
     const args = parseArgs(setup.argv, BATCH_FLAGS);
     const answerLine = lineAnswerer(args, io, new InputReader(io, args), !setup.report || flagSet(args, "quiet"));
+    const packer = new AnswerPacker();
     port.on("message", (m: ToWorker) => {
       try {
-        const texts: Array<string | null> = [];
+        packer.giveBack(m.spare);
+        packer.begin();
         const tally = new BatchTally();
         for (const l of m.lines) {
           const a = answerLine(l);
-          texts.push(a ? a.text : null);
+          packer.add(a ? a.text : null);
           if (a) tally.add(a);
         }
-        post({ kind: "answered", texts, bad: tally.bad, counts: [...tally.counts] });
+        post({ kind: "answered", ...packer.end(), bad: tally.bad, counts: [...tally.counts] });
       } catch (e) {
         fail(e);
       }
