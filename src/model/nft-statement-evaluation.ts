@@ -75,6 +75,8 @@ export interface NftStmtOps {
   changeSet(env: NftStmtEnv, set: string, key: Val, change: ElementChange): void;
   /** Runs a statement (one carried by a set element). */
   run(s: NftStmt, env: NftStmtEnv): StmtResult;
+  /** How to read `e`, worked out once: the same value as `env.eval(e)`, read without the expression registry where `e` is a leaf or a leaf and a constant. */
+  reader(e: NftExpr): (env: NftExprEnv) => XVal;
 }
 
 /**

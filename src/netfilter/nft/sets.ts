@@ -236,7 +236,8 @@ export function loneInterval(set: CompiledSet): { lo: Int; hi: Int } | undefined
 export function lookup(set: CompiledSet, v: Val): number | undefined {
   if (!Array.isArray(v)) return lookupOne(set.root, v as Scalar);
   const exact = lookupExact(set.root, v);
-  if (exact !== NOT_EXACT) return exact;
+  // (A number or undefined: compared by kind, not with `!== NOT_EXACT`, the engine's generic equality for a value of either.)
+  if (exact === undefined || exact >= 0) return exact;
   const parts: readonly Scalar[] = Array.isArray(v) ? v : [v as Scalar];
   let best: number | undefined;
   const work: Array<{ level: Level; k: number }> = [{ level: set.root, k: 0 }];

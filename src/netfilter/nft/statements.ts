@@ -13,9 +13,10 @@ import {
 import { statementKind } from "../../extensions/nft/statements/registry.js";
 import type { Branch } from "../branch.js";
 import type { Binding, NftEnv } from "./expr/env.js";
+import type { NftExprEnv } from "../../model/nft-evaluation.js";
 import { partialTest, planOf, relational, testOf, type Plan } from "./relational.js";
 import { readerOf } from "./expr/index.js";
-import { findElement, setMemo, type SetMemo } from "./expr/lookup.js";
+import { findElement, namedSet, setMemo, type SetMemo } from "./expr/lookup.js";
 import { literalSet, type NftCompiledTable } from "./compile.js";
 import { lookup, type CompiledSet } from "./sets.js";
 import { changeElement } from "./set-state.js";
@@ -69,6 +70,7 @@ const OPS: NftStmtOps = {
     changeElement(e.br, e.table, set, key, change);
   },
   run: (s, env) => runStmt(s, env as StmtEnv),
+  reader: (e) => readerOf(e) as (env: NftExprEnv) => XVal,
 };
 
 /** What a value does in a stopping test: no value, the rule stops. */
@@ -85,11 +87,12 @@ function valueOf(e: NftExpr, env: StmtEnv, s: NftStmt): { val: Val } | StmtResul
 function prepareLiteralVmap(s: Extract<NftStmt, { kind: "vmap" }>, lit: NftSetLiteral): PreparedStmt {
   let cs: CompiledSet | undefined;
   const verdicts: Array<StmtResult | undefined> = [];
+  const failed = failedAt(s);
   return (env) => {
     const k = valueOf(s.key, env, s);
     if (!("val" in k)) return asAction(k);
     const i = lookup((cs ??= literalSet(lit)), k.val);
-    if (i === undefined) return failedAt(s);
+    if (i === undefined) return failed;
     return (verdicts[i] ??= elementVerdict(cs.elements[i]!));
   };
 }
@@ -160,7 +163,9 @@ export function prepareStmt(s: NftStmt): PreparedStmt {
         const lv = read(env);
         if (!("val" in lv)) return matchResult(s, lv, env, plan);
         const t = test(lv.val, env);
-        return t === true ? NEXT : t === false ? failed : matchResult(s, lv, env, plan);
+        // (Told by its type first: a test's answer is a boolean or an object, and `=== true` on either is the engine's generic equality.)
+        if (typeof t === "boolean") return t ? NEXT : failed;
+        return matchResult(s, lv, env, plan);
       };
     }
     case "verdict": {
@@ -171,6 +176,7 @@ export function prepareStmt(s: NftStmt): PreparedStmt {
       return prepareVmap(s);
     default: {
       const kind = statementKind(s)!;
+      if (kind.prepare) return kind.prepare(s, OPS) as PreparedStmt;
       return (env) => kind.evaluate(s, env, OPS);
     }
   }
@@ -193,6 +199,11 @@ function prepareVmap(s: Extract<NftStmt, { kind: "vmap" }>): PreparedStmt {
   const readers = key.parts.map(readerOf);
   const parts: Scalar[] = readers.map(() => 0);
   const memo = setMemo();
+  const failed = failedAt(s);
+  const name = s.map.name;
+  // Each element's verdict by its position in the compiled set `of` (the memo's set): a map's elements are met again and again.
+  let of: CompiledSet | undefined;
+  let verdicts: Array<StmtResult | undefined> = [];
   return (env) => {
     for (let i = 0; i < readers.length; i++) {
       const v = readers[i]!(env);
@@ -200,11 +211,22 @@ function prepareVmap(s: Extract<NftStmt, { kind: "vmap" }>): PreparedStmt {
       if (!("val" in v)) return asAction(valueOrStop(v, s, OPS) as StmtResult);
       parts[i] = v.val as Scalar;
     }
-    return vmapOf(s, parts, env, memo);
+    // A history that changed no set's elements finds the compiled map as it was loaded: vmapOf's answer, from the position at hand.
+    if (env.br.nftSets !== undefined) return vmapOf(s, parts, env, memo);
+    const cs = namedSet(env.table, name, memo);
+    if (cs === undefined) return vmapOf(s, parts, env, memo);
+    const i = lookup(cs, parts);
+    if (i === undefined) return failed;
+    if (of !== cs) {
+      of = cs;
+      verdicts = [];
+    }
+    return (verdicts[i] ??= elementVerdict(cs.elements[i]!));
   };
 }
 
-function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
+/** A statement run as it is, nothing prepared (what a set element's statement gets; exported for the test that holds prepared statements to it). */
+export function runStmt(s: NftStmt, env: StmtEnv): StmtResult {
   switch (s.kind) {
     case "match":
       return matchResult(s, env.eval(s.left), env, planOf(s));

@@ -8,7 +8,7 @@
 import type { JsonNode } from "../../../model/json.js";
 import type { NftExpr, NftMangle } from "../../../model/nft.js";
 import { asAction, NEXT, valueOrStop, type NftStmtEnv, type NftStmtOps, type StmtResult } from "../../../model/nft-statement-evaluation.js";
-import { isInt } from "../../../model/nft-values.js";
+import { isInt, type XVal } from "../../../model/nft-values.js";
 import type { StmtJsonReader, StmtKind, StmtWordReader } from "./types.js";
 
 export const mangle: StmtKind<NftMangle> = {
@@ -20,6 +20,7 @@ export const mangle: StmtKind<NftMangle> = {
   readJson,
   print: (s, p) => `${p.expr(s.target)} set ${p.expr(s.value)}`,
   evaluate,
+  prepare,
 };
 
 type Target = NftMangle["target"];
@@ -47,7 +48,22 @@ function readJson(_key: string, v: JsonNode, _n: JsonNode, j: StmtJsonReader): N
 }
 
 function evaluate(s: NftMangle, env: NftStmtEnv, ops: NftStmtOps): StmtResult {
-  const v = valueOrStop(env.eval(s.value), s, ops);
+  return written(s, env, ops, env.eval(s.value));
+}
+
+/**
+ * evaluate for one statement, its value read by the reader the evaluator works out once
+ * (kube-proxy's `meta mark set meta mark | 0x4000` and `^ 0x4000`, on every history of every
+ * packet: a leaf and a constant, read without the expression registry).
+ */
+function prepare(s: NftMangle, ops: NftStmtOps): (env: NftStmtEnv) => StmtResult {
+  const read = ops.reader(s.value);
+  return (env) => written(s, env, ops, read(env));
+}
+
+/** The statement's effect, its value `x` read. */
+function written(s: NftMangle, env: NftStmtEnv, ops: NftStmtOps, x: XVal): StmtResult {
+  const v = valueOrStop(x, s, ops);
   if (!("val" in v)) return asAction(v);
   const t = s.target;
   const pkt = env.br.pkt;

@@ -30,6 +30,7 @@ export const nat: StmtKind<NftNat> = {
   readJson,
   print,
   evaluate,
+  prepare,
   completeWithSets,
   destinationsGiven,
   // nf_nat needs the connection: a nat statement turns conntrack on (nft_nat_init).
@@ -347,7 +348,28 @@ function evaluate(s: NftNat, env: NftStmtEnv, ops: NftStmtOps): StmtResult {
   const pf = env.br.pkt.family === "ipv4" ? "ip" : "ip6";
   // `dnat ip to` in an inet table leaves packets of the other family alone (nft_nat_inet_eval).
   if (s.family !== undefined && s.family !== pf) return NEXT;
-  const call = callFor(s, env, ops);
+  return called(s, env, callFor(s, env, ops));
+}
+
+/**
+ * evaluate for one statement: a written-out address and port's target call kept in the
+ * statement's own two slots (one per packet family) in place of LITERAL_CALLS' lookup for
+ * every packet (every kube-proxy endpoint's DNAT and the masquerade of every history).
+ */
+function prepare(s: NftNat, ops: NftStmtOps): (env: NftStmtEnv) => StmtResult {
+  if (!isLiteral(s.addr) || !isLiteral(s.port)) return (env) => evaluate(s, env, ops);
+  let v4: TargetCall | StmtResult | undefined;
+  let v6: TargetCall | StmtResult | undefined;
+  return (env) => {
+    const ipv4 = env.br.pkt.family === "ipv4";
+    if (s.family !== undefined && s.family !== (ipv4 ? "ip" : "ip6")) return NEXT;
+    const call = ipv4 ? (v4 ??= callOf(s, env, ops)) : (v6 ??= callOf(s, env, ops));
+    return called(s, env, call);
+  };
+}
+
+/** The statement's target called for the branch: the binding it asks for pending on the branch, or why it ends the packet. */
+function called(s: NftNat, env: NftStmtEnv, call: TargetCall | StmtResult): StmtResult {
   if (!("data" in call)) return call;
   asked.kind = undefined;
   asked.to = undefined;

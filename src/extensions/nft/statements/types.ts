@@ -149,6 +149,12 @@ export interface StmtKind<S extends NftStmt = NftStmt> {
    * plain function (no `this`).
    */
   evaluate(s: S, env: NftStmtEnv, ops: NftStmtOps): StmtResult;
+  /**
+   * `evaluate` for one statement, with what does not depend on the packet worked out once
+   * (the walk prepares each rule's statements when a packet first reaches it): the same
+   * answers as `evaluate`, without a side table's lookup or an expression's dispatch per packet.
+   */
+  prepare?(s: S, ops: NftStmtOps): (env: NftStmtEnv) => StmtResult;
   /** The named sets and maps it changes (`add @s { ... }`): lookups in them depend on its rule. */
   setsChanged?(s: S): readonly string[];
   /** Whether it makes the kernel turn conntrack on in its namespace (it takes a reference on it: nf_ct_netns_get). */

@@ -30,7 +30,7 @@ export interface SetMemo {
 export const setMemo = (): SetMemo => ({ table: undefined, set: undefined });
 
 /** The table's compiled set `name`, from the memo when it was found in this table. */
-function namedSet(table: NftCompiledTable, name: string, memo: SetMemo | undefined): CompiledSet | undefined {
+export function namedSet(table: NftCompiledTable, name: string, memo: SetMemo | undefined): CompiledSet | undefined {
   if (memo === undefined) return table.sets.get(name);
   if (memo.table !== table) {
     memo.table = table;
