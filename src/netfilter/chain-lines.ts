@@ -22,14 +22,17 @@ import { ipToNum } from "../model/address.js";
 import { fastAppend, type FastTable } from "../syntax/fast-append.js";
 import { tableSource } from "../syntax/table-builder.js";
 
-/** What an index files rule i under, read from its line: its exact destination, else its exact port, else neither. */
+/** What an index files each rule under, read from its line: its exact destination, else its exact port, else neither. */
 export interface TextKeys {
-  /** Whether rule i was read from text (else its line was bound: compile it to know). */
-  read(i: number): boolean;
-  /** The IPv4 destination a read rule requires, as a number (-1: none). */
-  dst(i: number): number;
-  /** The destination port a read rule's tcp/udp match requires (-1: none). */
-  dport(i: number): number;
+  /** How many lines the chain has; line l gives the rules from first(l) to first(l + 1) - 1. */
+  readonly lines: number;
+  first(l: number): number;
+  /** Whether line l was read from text (it gave one rule; else it was bound: compile its rules to know). */
+  read(l: number): boolean;
+  /** The IPv4 destination line l's rule requires, as a number (-1: none). */
+  dst(l: number): number;
+  /** The destination port line l's rule's tcp/udp match requires (-1: none). */
+  dport(l: number): number;
 }
 
 export interface ChainLines {
@@ -37,6 +40,8 @@ export interface ChainLines {
   rule(i: number): Rule;
   /** How many rules have been bound here so far. */
   readonly bound: number;
+  /** Whether every line's rules are known (keys() read them): any rule is then found without binding the lines above it. */
+  readonly counted: boolean;
   /** Each rule's index keys, read from the text where it can be; undefined when the lines cannot say (see the file's comment). */
   keys(): TextKeys | undefined;
 }
@@ -95,6 +100,9 @@ export function chainLines(t: Table, k: number, positions: ReadonlyMap<string, n
     get bound() {
       return bound;
     },
+    get counted() {
+      return known === nLines;
+    },
     rule(i) {
       // Lines not counted yet are bound in order until rule i is among theirs.
       while (firstRule[known]! <= i) {
@@ -143,9 +151,11 @@ export function chainLines(t: Table, k: number, positions: ReadonlyMap<string, n
     for (let l = known; l < nLines; l++) firstRule[l + 1] = firstRule[l]! + counts[l]!;
     known = nLines;
     return {
-      read: (i) => readLine[lineOf(i)] === 1,
-      dst: (i) => dstOf[lineOf(i)]!,
-      dport: (i) => portOf[lineOf(i)]!,
+      lines: nLines,
+      first: (l) => firstRule[l]!,
+      read: (l) => readLine[l] === 1,
+      dst: (l) => dstOf[l]!,
+      dport: (l) => portOf[l]!,
     };
   }
 }

@@ -83,6 +83,12 @@ export interface CompiledChain {
   readonly digest: ChainDigest;
   rules: CompiledRule[];
   index?: ChainIndex;
+  /**
+   * How many rules from its top a walk that goes by the index tries one by one before reading
+   * it (absent or 0: none): one still to be read from 10k lines' text costs more than trying
+   * the first rules, where a packet for the first services leaves the chain.
+   */
+  readonly tryFirst?: number;
 }
 
 export interface CompiledTable {
@@ -333,16 +339,19 @@ function fileRule(idx: ChainIndex, i: number, dst: string | number | undefined, 
  * The index of a chain read from its lines' text (chain-lines.ts), each line the text cannot
  * say bound and compiled as buildIndex would; undefined when the lines cannot say.
  */
-function textIndex(lines: ChainLines, count: number, family: Family): ChainIndex | undefined {
+function textIndex(lines: ChainLines, family: Family): ChainIndex | undefined {
   const keys = lines.keys();
   if (!keys) return undefined;
   const idx: ChainIndex = { always: [], byDst: new Map(), byDport: new Map() };
-  for (let i = 0; i < count; i++) {
-    if (keys.read(i)) {
-      const dst = keys.dst(i);
-      const port = keys.dport(i);
-      fileRule(idx, i, dst < 0 ? undefined : dst, port < 0 ? undefined : port);
-    } else {
+  for (let l = 0; l < keys.lines; l++) {
+    const first = keys.first(l);
+    if (keys.read(l)) {
+      const dst = keys.dst(l);
+      const port = keys.dport(l);
+      fileRule(idx, first, dst < 0 ? undefined : dst, port < 0 ? undefined : port);
+      continue;
+    }
+    for (let i = first; i < keys.first(l + 1); i++) {
       const cr = compileRule(lines.rule(i), i, family);
       fileRule(idx, i, exactDst(cr, family), exactDport(cr));
     }
@@ -368,6 +377,9 @@ function deferredIndex(build: () => ChainIndex): ChainIndex {
 /** A walk that has bound this many rules of a long chain alone goes on with the whole chain bound at once. */
 const READ_IN_ORDER = 64;
 
+/** CompiledChain.tryFirst while the index is to be read from the text: well under READ_IN_ORDER, so trying them binds no more than they are. */
+const TRY_FIRST = 32;
+
 /**
  * A chain compiled when a packet first enters it: a dump of 100k rules is mostly chains no
  * given packet visits, and their rules are not even bound until loaded (model/chain-rules.ts).
@@ -382,6 +394,8 @@ class LazyCompiledChain implements CompiledChain {
   private idx: ChainIndex | null | undefined;
   /** The chain's own lines (null: it has none to read, see chain-lines.ts), once asked for. */
   private ownLines: ChainLines | null | undefined;
+  /** Whether the index is made (or known): from then on a walk goes by it from the top. */
+  private indexMade = false;
   policyUnknown?: string;
   constructor(
     readonly name: string,
@@ -405,6 +419,11 @@ class LazyCompiledChain implements CompiledChain {
     return this.idx ?? undefined;
   }
 
+  get tryFirst(): number {
+    if (this.indexMade || this.source.rules.count < INDEX_THRESHOLD || knownChainFacts(this.source.rules)) return 0;
+    return this.lines() ? TRY_FIRST : 0;
+  }
+
   private lines(): ChainLines | undefined {
     if (this.ownLines === undefined) this.ownLines = (!this.source.rules.loaded() && this.readLines?.()) || null;
     return this.ownLines ?? undefined;
@@ -420,7 +439,7 @@ class LazyCompiledChain implements CompiledChain {
     if (known) return lazyList(n, (i) => compileRule(known.rule(i), i, family));
     const lines = this.lines();
     const rule = (i: number): Rule => {
-      if (lines && lines.bound < READ_IN_ORDER && !source.rules.loaded()) return lines.rule(i);
+      if (lines && (lines.bound < READ_IN_ORDER || lines.counted) && !source.rules.loaded()) return lines.rule(i);
       return source.rules.load()[i]!;
     };
     return lazyList(n, (i) => compileRule(rule(i), i, family));
@@ -432,8 +451,9 @@ class LazyCompiledChain implements CompiledChain {
     const known = knownChainFacts(source.rules);
     if (known) return known.index;
     return deferredIndex(() => {
+      this.indexMade = true;
       const lines = this.lines();
-      const read = lines && !source.rules.loaded() ? textIndex(lines, source.rules.count, family) : undefined;
+      const read = lines && !source.rules.loaded() ? textIndex(lines, family) : undefined;
       if (read) return (this.idx = read);
       // Every rule is read: bound at once, and kept as a plain list from now on.
       source.rules.load();

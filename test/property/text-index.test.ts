@@ -127,4 +127,24 @@ describe("a chain index read from the lines' text", () => {
       }
     }), { numRuns: 60 });
   });
+
+  it("a walk that tries a chain's first rules one by one, then goes by the index, finds every rule's packet where the chain bound whole does", () => {
+    // Each rule its own packet, at every place: the first ones (tried one by one), the one
+    // where the walk turns to the index, and those after (by destination, by port, always).
+    const rules = Array.from({ length: 90 }, (_, i) =>
+      i % 10 === 7 ? `-A BIG -p udp -m udp --dport ${1000 + i} -j ACCEPT` : i % 10 === 9 ? `-A BIG -s 192.0.2.${i} -j ACCEPT` : `-A BIG -d 10.1.0.${i}/32 -j ACCEPT`);
+    const text = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]", ":BIG - [0:0]", "-A FORWARD -j BIG", ...rules, "COMMIT", ""].join("\n");
+    const packets = rules.map((_, i): PacketSpec => ({
+      family: "ipv4", from: "eth0", src: i % 10 === 9 ? `192.0.2.${i}` : "192.0.2.250", dst: i % 10 === 7 ? "10.2.0.1" : `10.1.0.${i}`,
+      proto: 17, sport: 1234, dport: i % 10 === 7 ? 1000 + i : 9,
+    }));
+    const whole = rulesetsOf(readInput(text, { file: "a.save" }).input);
+    for (const r of whole) for (const t of r.tables) for (const c of t.chains) c.rules.load();
+    const bound = buildNode({ rulesets: whole, node: NODE });
+    for (const p of packets) {
+      // A node of its own for each packet: its walk is the one that meets the chain first.
+      const lazy = buildNode({ rulesets: rulesetsOf(readInput(text, { file: "a.save" }).input), node: NODE });
+      expect(evaluationJson(lazy.evaluate(p))).toEqual(evaluationJson(bound.evaluate(p)));
+    }
+  });
 });
