@@ -38,10 +38,6 @@ export interface TextKeys {
 export interface ChainLines {
   /** Rule i, its line bound alone. */
   rule(i: number): Rule;
-  /** How many rules have been bound here so far. */
-  readonly bound: number;
-  /** Whether every line's rules are known (keys() read them): any rule is then found without binding the lines above it. */
-  readonly counted: boolean;
   /** Each rule's index keys, read from the text where it can be; undefined when the lines cannot say (see the file's comment). */
   keys(): TextKeys | undefined;
 }
@@ -76,15 +72,7 @@ export function chainLines(t: Table, k: number, positions: ReadonlyMap<string, n
   /** firstRule[l]: the first rule of line l, known for l <= known. */
   const firstRule = new Int32Array(nLines + 1);
   let known = 0;
-  let bound = 0;
-  const bindLine = (l: number): Rule[] => {
-    let rs = ofLine[l];
-    if (!rs) {
-      rs = ofLine[l] = lines.bind(l);
-      bound += rs.length;
-    }
-    return rs;
-  };
+  const bindLine = (l: number): Rule[] => (ofLine[l] ??= lines.bind(l));
   const lineOf = (i: number): number => {
     // The last line whose first rule is at most i (lines giving no rule share their first).
     let lo = 0, hi = known - 1;
@@ -97,12 +85,6 @@ export function chainLines(t: Table, k: number, positions: ReadonlyMap<string, n
   };
   let keys: TextKeys | undefined | null;
   return {
-    get bound() {
-      return bound;
-    },
-    get counted() {
-      return known === nLines;
-    },
     rule(i) {
       // Lines not counted yet are bound in order until rule i is among theirs.
       while (firstRule[known]! <= i) {

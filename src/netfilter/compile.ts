@@ -374,7 +374,7 @@ function deferredIndex(build: () => ChainIndex): ChainIndex {
   });
 }
 
-/** A walk that has bound this many rules of a long chain alone goes on with the whole chain bound at once. */
+/** A walk that has read this many rules of a long chain, each bound alone, goes on with the whole chain bound at once. */
 const READ_IN_ORDER = 64;
 
 /** CompiledChain.tryFirst while the index is to be read from the text: well under READ_IN_ORDER, so trying them binds no more than they are. */
@@ -438,8 +438,12 @@ class LazyCompiledChain implements CompiledChain {
     const known = knownChainFacts(source.rules);
     if (known) return lazyList(n, (i) => compileRule(known.rule(i), i, family));
     const lines = this.lines();
+    let alone = 0;
     const rule = (i: number): Rule => {
-      if (lines && (lines.bound < READ_IN_ORDER || lines.counted) && !source.rules.loaded()) return lines.rule(i);
+      if (lines && alone < READ_IN_ORDER && !source.rules.loaded()) {
+        alone++;
+        return lines.rule(i);
+      }
       return source.rules.load()[i]!;
     };
     return lazyList(n, (i) => compileRule(rule(i), i, family));

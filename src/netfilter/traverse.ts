@@ -619,6 +619,7 @@ class TableWalk {
       if (c.matched) ruleIndex = c.at;
       else {
         if (c.cand === undefined && (c.ci === undefined || c.at === c.askAt)) {
+          // (rules tried before the index is read cannot change the answer: the index only skips)
           const first = this.ctx.verbose ? 0 : c.chain.tryFirst ?? 0;
           c.askAt = c.at < first ? first : undefined;
           c.cand = c.askAt === undefined ? candidates(c.chain, c.br, c.at, this.ctx) : undefined;
