@@ -18,7 +18,7 @@ export type { ChainIndex, CompileProblem };
 import { LazyMap, lazyList } from "./lazy-list.js";
 import { chainPositions, jumpFacts } from "./jump-graph.js";
 import { tableJumps } from "../model/table-jumps.js";
-import { rulesInOrder, type RuleAt } from "./rules-in-order.js";
+import { chainLines, type ChainLines } from "./chain-lines.js";
 
 export type AddrCheck = NetTest | { indeterminate: string };
 export type IfaceCheck = { name: string; prefix: boolean; negated: boolean } | { indeterminate: string };
@@ -83,6 +83,12 @@ export interface CompiledChain {
   readonly digest: ChainDigest;
   rules: CompiledRule[];
   index?: ChainIndex;
+  /**
+   * How many rules from its top a walk that goes by the index tries one by one before reading
+   * it (absent or 0: none): one still to be read from 10k lines' text costs more than trying
+   * the first rules, where a packet for the first services leaves the chain.
+   */
+  readonly tryFirst?: number;
 }
 
 export interface CompiledTable {
@@ -312,22 +318,43 @@ export function chainIndex(rules: readonly Rule[], family: Family): ChainIndex |
 
 function buildIndex(rules: CompiledRule[], family: Family): ChainIndex {
   const idx: ChainIndex = { always: [], byDst: new Map(), byDport: new Map() };
-  for (const cr of rules) {
-    const dst = exactDst(cr, family);
-    if (dst !== undefined) {
-      const l = idx.byDst.get(dst);
-      if (l) l.push(cr.index);
-      else idx.byDst.set(dst, [cr.index]);
+  for (const cr of rules) fileRule(idx, cr.index, exactDst(cr, family), exactDport(cr));
+  return idx;
+}
+
+/** Files rule `i` under the destination it requires, else the port it requires, else with those always tried. */
+function fileRule(idx: ChainIndex, i: number, dst: string | number | undefined, port: number | undefined): void {
+  if (dst !== undefined) {
+    const l = idx.byDst.get(dst);
+    if (l) l.push(i);
+    else idx.byDst.set(dst, [i]);
+  } else if (port !== undefined) {
+    const l = idx.byDport.get(port);
+    if (l) l.push(i);
+    else idx.byDport.set(port, [i]);
+  } else idx.always.push(i);
+}
+
+/**
+ * The index of a chain read from its lines' text (chain-lines.ts), each line the text cannot
+ * say bound and compiled as buildIndex would; undefined when the lines cannot say.
+ */
+function textIndex(lines: ChainLines, family: Family): ChainIndex | undefined {
+  const keys = lines.keys();
+  if (!keys) return undefined;
+  const idx: ChainIndex = { always: [], byDst: new Map(), byDport: new Map() };
+  for (let l = 0; l < keys.lines; l++) {
+    const first = keys.first(l);
+    if (keys.read(l)) {
+      const dst = keys.dst(l);
+      const port = keys.dport(l);
+      fileRule(idx, first, dst < 0 ? undefined : dst, port < 0 ? undefined : port);
       continue;
     }
-    const port = exactDport(cr);
-    if (port !== undefined) {
-      const l = idx.byDport.get(port);
-      if (l) l.push(cr.index);
-      else idx.byDport.set(port, [cr.index]);
-      continue;
+    for (let i = first; i < keys.first(l + 1); i++) {
+      const cr = compileRule(lines.rule(i), i, family);
+      fileRule(idx, i, exactDst(cr, family), exactDport(cr));
     }
-    idx.always.push(cr.index);
   }
   return idx;
 }
@@ -347,20 +374,28 @@ function deferredIndex(build: () => ChainIndex): ChainIndex {
   });
 }
 
-/** A walk that has read this many rules of a long chain in order goes on with the whole chain bound at once. */
+/** A walk that has read this many rules of a long chain, each bound alone, goes on with the whole chain bound at once. */
 const READ_IN_ORDER = 64;
+
+/** CompiledChain.tryFirst while the index is to be read from the text: well under READ_IN_ORDER, so trying them binds no more than they are. */
+const TRY_FIRST = 32;
 
 /**
  * A chain compiled when a packet first enters it: a dump of 100k rules is mostly chains no
  * given packet visits, and their rules are not even bound until loaded (model/chain-rules.ts).
- * A long chain's rules are compiled as they are read, and bound line by line while a walk
- * reads them from the top (rules-in-order.ts): KUBE-SERVICES of a 10k-service dump has 10k
- * rules, and a walk that tries every rule stops at its service's. Its index is made when read.
+ * A long chain's rules are compiled as they are read, each bound alone from its line
+ * (chain-lines.ts) until a walk has read many: KUBE-SERVICES of a 10k-service dump has 10k
+ * rules, a walk that tries every rule stops at its service's, and one that goes by the index
+ * reads the few it names. Its index is made when read, from the lines' text where it can be.
  */
 class LazyCompiledChain implements CompiledChain {
   private list: CompiledRule[] | undefined;
   /** null: none (a short chain); a deferred index until it is made. */
   private idx: ChainIndex | null | undefined;
+  /** The chain's own lines (null: it has none to read, see chain-lines.ts), once asked for. */
+  private ownLines: ChainLines | null | undefined;
+  /** Whether the index is made (or known): from then on a walk goes by it from the top. */
+  private indexMade = false;
   policyUnknown?: string;
   constructor(
     readonly name: string,
@@ -371,8 +406,8 @@ class LazyCompiledChain implements CompiledChain {
     readonly digest: ChainDigest,
     private readonly source: Chain,
     private readonly family: Family,
-    /** The chain's rules bound line by line in order, when its table can (rules-in-order.ts). */
-    private readonly inOrder: (() => RuleAt | undefined) | undefined,
+    /** The chain's rules read from its lines, when its table can (chain-lines.ts). */
+    private readonly readLines: (() => ChainLines | undefined) | undefined,
   ) {}
 
   get rules(): CompiledRule[] {
@@ -384,6 +419,16 @@ class LazyCompiledChain implements CompiledChain {
     return this.idx ?? undefined;
   }
 
+  get tryFirst(): number {
+    if (this.indexMade || this.source.rules.count < INDEX_THRESHOLD || knownChainFacts(this.source.rules)) return 0;
+    return this.lines() ? TRY_FIRST : 0;
+  }
+
+  private lines(): ChainLines | undefined {
+    if (this.ownLines === undefined) this.ownLines = (!this.source.rules.loaded() && this.readLines?.()) || null;
+    return this.ownLines ?? undefined;
+  }
+
   private compileRules(): CompiledRule[] {
     const { family, source } = this;
     const n = source.rules.count;
@@ -392,9 +437,13 @@ class LazyCompiledChain implements CompiledChain {
     // when the walk reads it, and a packet reads the few the index names.
     const known = knownChainFacts(source.rules);
     if (known) return lazyList(n, (i) => compileRule(known.rule(i), i, family));
-    const inOrder = source.rules.loaded() ? undefined : this.inOrder?.();
+    const lines = this.lines();
+    let alone = 0;
     const rule = (i: number): Rule => {
-      if (inOrder && i < READ_IN_ORDER && !source.rules.loaded()) return inOrder(i);
+      if (lines && alone < READ_IN_ORDER && !source.rules.loaded()) {
+        alone++;
+        return lines.rule(i);
+      }
       return source.rules.load()[i]!;
     };
     return lazyList(n, (i) => compileRule(rule(i), i, family));
@@ -406,6 +455,10 @@ class LazyCompiledChain implements CompiledChain {
     const known = knownChainFacts(source.rules);
     if (known) return known.index;
     return deferredIndex(() => {
+      this.indexMade = true;
+      const lines = this.lines();
+      const read = lines && !source.rules.loaded() ? textIndex(lines, family) : undefined;
+      if (read) return (this.idx = read);
       // Every rule is read: bound at once, and kept as a plain list from now on.
       source.rules.load();
       const rules = [...this.rules];
@@ -450,9 +503,9 @@ function compileBackend(rulesets: readonly Ruleset[], family: Family): CompiledR
       else sources.set(t.name, [t]);
     }
   }
-  const compiledChain = (c: Chain, table: TableName, inOrder?: () => RuleAt | undefined): CompiledChain => {
+  const compiledChain = (c: Chain, table: TableName, readLines?: () => ChainLines | undefined): CompiledChain => {
     const policy = c.policy === null || isUnknown(c.policy) ? null : c.policy;
-    const cc = new LazyCompiledChain(c.name, table, c.builtin, policy, c.declared, c.rules.digest(), c, family, inOrder);
+    const cc = new LazyCompiledChain(c.name, table, c.builtin, policy, c.declared, c.rules.digest(), c, family, readLines);
     if (c.builtin && c.policy !== null && isUnknown(c.policy)) cc.policyUnknown = c.policy.reason;
     return cc;
   };
@@ -466,7 +519,7 @@ function compileBackend(rulesets: readonly Ruleset[], family: Family): CompiledR
     const dump = from.length === 1 ? from[0]! : undefined;
     const read = dump && tableJumps(dump);
     const positions = alone?.positions ?? read?.positions ?? chainPositions(all);
-    ct.chains = new LazyMap(positions, (k) => compiledChain(all[k]!, ct.name, dump && (() => rulesInOrder(dump, k))));
+    ct.chains = new LazyMap(positions, (k) => compiledChain(all[k]!, ct.name, dump && (() => chainLines(dump, k, positions))));
     for (const t of from) {
       const known = knownTable(t)?.facts;
       if (known ? known.conntrack : !out.conntrackActive && t.chains.some(needsConntrack)) out.conntrackActive = true;

@@ -545,11 +545,13 @@ interface Cursor extends ForkCursor<CompiledChain, Cursor> {
   /** Candidate rule indices from the chain index, and the position in them. */
   cand?: number[] | undefined;
   ci?: number;
+  /** Where a walk trying a chain's first rules one by one (CompiledChain.tryFirst) asks for the index's candidates. */
+  askAt: number | undefined;
 }
 
 /** A cursor with every field there from the start: the walk's cursors share one object shape. */
 function cursorOf(br: Branch, chain: CompiledChain, at: number, calls: Frame[], matched = false, ended?: TableResult): Cursor {
-  return { br, chain, at, calls, joins: [], matched, cand: undefined, ci: undefined, ended };
+  return { br, chain, at, calls, joins: [], matched, cand: undefined, ci: undefined, askAt: undefined, ended };
 }
 
 /**
@@ -616,8 +618,11 @@ class TableWalk {
       let ruleIndex: number;
       if (c.matched) ruleIndex = c.at;
       else {
-        if (c.cand === undefined && c.ci === undefined) {
-          c.cand = candidates(c.chain, c.br, c.at, this.ctx);
+        if (c.cand === undefined && (c.ci === undefined || c.at === c.askAt)) {
+          // (rules tried before the index is read cannot change the answer: the index only skips)
+          const first = this.ctx.verbose ? 0 : c.chain.tryFirst ?? 0;
+          c.askAt = c.at < first ? first : undefined;
+          c.cand = c.askAt === undefined ? candidates(c.chain, c.br, c.at, this.ctx) : undefined;
           c.ci = 0;
         }
         if (c.cand) {

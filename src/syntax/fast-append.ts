@@ -54,6 +54,12 @@ export interface FastAppend {
   target: FastTarget;
   /** The chain jumped to, for JUMP. */
   jumpTo: number;
+  /** Where the `-d` address word is, text[dstStart, dstEnd) (-1: no `-d`), and whether `!` negates it. */
+  dstStart: number;
+  dstEnd: number;
+  dstNegated: boolean;
+  /** The first `--dport` of the line's tcp/udp matches (-1: none): what a chain index files the rule under. */
+  dport: number;
 }
 
 /**
@@ -69,7 +75,7 @@ const VERDICT_NAMES: ReadonlySet<string> = new Set(["ACCEPT", "DROP", "RETURN", 
 
 /** Most lines load at most this many matches; a line with more is declined. */
 const MAX_MATCHES = 6;
-const RESULT: FastAppend = { chain: -1, matchCount: 0, matches: new Uint8Array(MAX_MATCHES), target: NO_TARGET, jumpTo: -1 };
+const RESULT: FastAppend = { chain: -1, matchCount: 0, matches: new Uint8Array(MAX_MATCHES), target: NO_TARGET, jumpTo: -1, dstStart: -1, dstEnd: -1, dstNegated: false, dport: -1 };
 
 // The rule of an accepted line as the digest (model/chain-rules.ts `digestRule`) reads it: a
 // match's kind and name, a target's kind and name or chain. For a chain whose digest is kept
@@ -217,6 +223,7 @@ export function fastAppend(text: string, start: number, end: number, t: FastTabl
   let src = false, dst = false, proto = 0, negated = false;
   let target: FastTarget = NO_TARGET;
   let jumpTo = -1;
+  let dstStart = -1, dstEnd = -1, dstNegated = false, firstDport = -1;
   while (w < end) {
     // Exactly one space between words, none at the end.
     if (text.charCodeAt(w) !== SP || target !== NO_TARGET) return undefined;
@@ -239,7 +246,12 @@ export function fastAppend(text: string, start: number, end: number, t: FastTabl
       if (w <= i || !cidr(text, i, w)) return undefined;
       if (flag === 115 ? src : dst) return undefined;
       if (flag === 115) src = true;
-      else dst = true;
+      else {
+        dst = true;
+        dstStart = i;
+        dstEnd = w;
+        dstNegated = negated;
+      }
       negated = false;
       continue;
     }
@@ -280,7 +292,9 @@ export function fastAppend(text: string, start: number, end: number, t: FastTabl
           else sport = true;
           i = w + 9;
           w = wordEnd(text, i, end);
-          if (w <= i || positive(text, i, w, 65535) < 0) return undefined;
+          const port = w <= i ? -1 : positive(text, i, w, 65535);
+          if (port < 0) return undefined;
+          if (isDport && firstDport < 0) firstDport = port;
         }
       } else return undefined;
       codes[matches++] = m;
@@ -316,6 +330,10 @@ export function fastAppend(text: string, start: number, end: number, t: FastTabl
   RESULT.matchCount = matches;
   RESULT.target = target;
   RESULT.jumpTo = jumpTo;
+  RESULT.dstStart = dstStart;
+  RESULT.dstEnd = dstEnd;
+  RESULT.dstNegated = dstNegated;
+  RESULT.dport = firstDport;
   return RESULT;
 }
 

@@ -3,6 +3,7 @@
  * outcome in full; why-dropped answers in a few lines and exits 1 when any outcome drops it.
  */
 import { nodeInputsOf } from "../../assemble.js";
+import type { Evaluation, NodeInputs } from "../../netfilter/model.js";
 import { buildNode } from "../../netfilter/model.js";
 import { formatDiagnostic } from "../../model/diagnostics.js";
 import { parsePacketText, type PacketParse } from "../../packet/parse.js";
@@ -72,21 +73,29 @@ async function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO)
   const errors = inputs.diagnostics.filter((d) => d.severity === "error");
   const refused = refusedForErrors(args, io, errors.length);
   if (refused !== undefined) return refused;
-  const node = buildNode(nodeInputsOf(inputs));
+  const nodeInputs = nodeInputsOf(inputs);
+  const node = buildNode(nodeInputs);
   if (!node.hasRules(pk.packet.family)) {
     const v6 = pk.packet.family === "ipv6";
     throw new UsageError(`the packet is ${v6 ? "IPv6" : "IPv4"} but the rules given are all ${v6 ? "IPv4" : "IPv6"} rules; give ${v6 ? "ip6tables-save output (or nft tables of family ip6 or inet)" : "iptables-save output (or nft tables of family ip or inet)"} too`);
   }
-  const verbose = kind === "why-dropped" || flagSet(args, "verbose");
   const assume = assumptionsOf(args);
-  const e = node.evaluate(pk.packet, { verbose, ...(assume ? { assume } : {}) });
+  const format = flagSet(args, "json") ? "json" : flagValue(args, "format") ?? "text";
+  const evaluate = (verbose: boolean) => node.evaluate(pk.packet, { verbose, ...(assume ? { assume } : {}) });
+  let e: Evaluation;
+  if (kind === "why-dropped" && format === "text" && byIndexAlike(nodeInputs)) {
+    // Its text names rules tried that did not match only for an outcome that loses the packet
+    // ("nearly let through by"): a walk that goes by the chains' indexes answers the rest, and
+    // the walk that tries every rule (and so binds long chains whole) runs only for that.
+    e = evaluate(false);
+    if (e.outcomes.some((o) => outcomeVerdict(o) === "lost")) e = evaluate(true);
+  } else e = evaluate(kind === "why-dropped" || flagSet(args, "verbose"));
   if (errors.length) {
     const left = leftOut(errors);
     for (const o of e.outcomes) o.assumptions.push(left);
   }
   // Notes are for the person, on stderr; stdout holds the answer only.
   if (!quiet) for (const p of loadProblems(e)) io.err(problemNote(p) + "\n");
-  const format = flagSet(args, "json") ? "json" : flagValue(args, "format") ?? "text";
   let text: string;
   switch (format) {
     case "json":
@@ -122,6 +131,16 @@ async function runInteractive(kind: "trace" | "why-dropped", args: ParsedArgs, i
   if ("exit" in r) return r.exit;
   writeAnswer(args, io, r.page);
   return 0;
+}
+
+/**
+ * Whether a walk that goes by the chains' indexes finds the outcomes that trying every rule
+ * finds, steps aside: it skips only rules that cannot match, and testing such a rule changes
+ * the history only where a listing hides its interfaces (traverse.ts HIDDEN_IFACES, assumed
+ * by each rule tested). So: iptables-save dumps only, and no nft ruleset (its walk is its own).
+ */
+function byIndexAlike(inputs: NodeInputs): boolean {
+  return !inputs.nft?.length && inputs.rulesets.every((rs) => rs.tables.every((t) => (t.format ?? rs.format) === "save"));
 }
 
 /** why-dropped's exit code for a node's outcomes (see verdictExit). */

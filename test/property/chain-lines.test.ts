@@ -1,7 +1,8 @@
 /**
- * A long chain whose rules were deferred by the reader is bound line by line while a walk reads
- * it from the top (netfilter/rules-in-order.ts): a walk that tries every rule (why-dropped)
- * and finds its answer near the top binds no more of the chain. The rules and the answers are
+ * A long chain whose rules were deferred by the reader is bound line by line as a walk reads
+ * it (netfilter/chain-lines.ts): a walk that tries every rule (why-dropped) and finds its
+ * answer near the top binds no more of the chain, and one that goes by the chain's index,
+ * made from the lines' text, binds the few rules it names. The rules and the answers are
  * those of the chain bound whole, whatever its lines give (none, one or several rules each).
  */
 import fc from "fast-check";
@@ -9,7 +10,8 @@ import { describe, expect, it } from "vitest";
 import { readInput, rulesetsOf, type InputResult } from "../../src/inputs.js";
 import type { PacketSpec } from "../../src/model/packet.js";
 import { compileRulesets } from "../../src/netfilter/compile.js";
-import { rulesInOrder } from "../../src/netfilter/rules-in-order.js";
+import { chainLines } from "../../src/netfilter/chain-lines.js";
+import type { Table } from "../../src/model/ast.js";
 import { buildNode } from "../../src/netfilter/model.js";
 import { evaluationJson } from "../../src/explain/json.js";
 import { kubeProxyDump } from "../../bench/gen-kube-proxy.js";
@@ -34,6 +36,12 @@ function boundWhole(text: string): InputResult {
   return r;
 }
 
+/** Rule i of chain k of `t`, read from its lines. */
+function rulesInOrder(t: Table, k: number): ((i: number) => unknown) | undefined {
+  const lines = chainLines(t, k, new Map(t.chains.map((c, i) => [c.name, i])));
+  return lines && ((i) => lines.rule(i));
+}
+
 describe("a long chain is bound as far as a walk reads it", () => {
   it("a walk that tries every rule and finds its service at the top of KUBE-SERVICES binds no more of it", () => {
     const text = kubeProxyDump({ services: 300 });
@@ -45,9 +53,10 @@ describe("a long chain is bound as far as a walk reads it", () => {
     const e = node.evaluate(p, { verbose: true });
     expect(services.rules.loaded()).toBe(false);
     expect(evaluationJson(e)).toEqual(answers(boundWhole(text), [p])[0]);
-    // A packet without an index to go by reads the chain whole.
-    node.evaluate(p);
-    expect(services.rules.loaded()).toBe(true);
+    // A walk that goes by the index reads it from the lines' text, and binds the rules it names.
+    const halfway = packet("192.168.0.50", "10.96.0.160", 6, 80);
+    expect(evaluationJson(node.evaluate(halfway))).toEqual(answers(boundWhole(text), [halfway])[1]);
+    expect(services.rules.loaded()).toBe(false);
   });
 
   /** Lines of a long chain: each gives one rule, several (`-s a,b`), or none (a line the reader refuses). */
