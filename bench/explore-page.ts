@@ -3,9 +3,12 @@
  * of the page, how long it takes from opening the file to the node loaded and the first trace
  * shown, a further trace after an edit, the first rule search (which prints every rule once),
  * a later one, a first search made 3 s after the first trace, and a "mentions" question. For kube-proxy-basic and the generated dump of N
- * services (default 10,000). Run after `npm run build`:
+ * services (default 10,000). The reference, measured in the same run: the shipped CLI's
+ * `why-dropped` of the same first packet on the same inputs, whole process (what the page's
+ * first trace stands in for). Run after `npm run build`:
  *   node dist/bench/explore-page.js [SERVICES] [RUNS]
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -45,7 +48,21 @@ const ready: Done = [() => document.body.dataset.ready === "1", null];
 const traced = (prev: string | null): Done => [(x) => document.getElementById("trace")!.dataset.id !== (x ?? undefined), prev];
 const listed = (list: string): Done => [(x) => document.getElementById(x!)!.dataset.total !== undefined, list];
 
-async function measure(name: string, file: string, packet2: string): Promise<void> {
+/** Median wall milliseconds of the shipped CLI's why-dropped over `runs` runs (its exit code says the fate, not a failure). */
+function cliFirstAnswer(args: string[]): number {
+  const cli = join(ROOT, "dist", "netfate.mjs");
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [cli, "why-dropped", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    times.push(performance.now() - t0);
+    if (r.status === null || r.status > 3) throw new Error(`why-dropped failed (${r.status}): ${r.stderr.toString()}`);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+}
+
+async function measure(name: string, file: string, packet2: string, cliArgs: string[]): Promise<void> {
+  const reference = cliFirstAnswer(cliArgs);
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
   const rows: Record<string, number[]> = {};
   const add = (k: string, v: number) => (rows[k] ??= []).push(v);
@@ -80,8 +97,10 @@ async function measure(name: string, file: string, packet2: string): Promise<voi
   console.log(`\n${name}: page ${kib(statSync(file).size)}`);
   for (const [k, v] of Object.entries(rows)) {
     const s = [...v].sort((a, b) => a - b);
-    console.log(`  ${k.padEnd(24)} min ${s[0]!.toFixed(0).padStart(6)} ms   median ${s[Math.floor(s.length / 2)]!.toFixed(0).padStart(6)} ms`);
+    const median = s[Math.floor(s.length / 2)]!;
+    console.log(`  ${k.padEnd(24)} min ${s[0]!.toFixed(0).padStart(6)} ms   median ${median.toFixed(0).padStart(6)} ms   × CLI ${(median / reference).toFixed(2)}`);
   }
+  console.log(`  reference: the CLI's why-dropped of the first packet, whole process, median ${reference.toFixed(0)} ms`);
 }
 
 const dist = join(ROOT, "dist", "browser");
@@ -89,11 +108,13 @@ for (const f of ["explore-engine.js", "explore-ui.js"]) console.log(`${f}: ${(st
 const dir = mkdtempSync(join(tmpdir(), "netfate-explore-bench-"));
 const basic = join(ROOT, "samples", "kube-proxy-basic");
 const small = join(dir, "basic.html");
-await page(["--rules", join(basic, "rules.save"), "--node", join(basic, "node.json"), "tcp 192.168.0.50:40000 -> 10.96.45.12:80 in eth0"], small);
-await measure("kube-proxy-basic", small, "tcp 192.168.0.50:40000 -> 10.96.200.1:80 in eth0");
+const basicArgs = ["--rules", join(basic, "rules.save"), "--node", join(basic, "node.json"), "tcp 192.168.0.50:40000 -> 10.96.45.12:80 in eth0"];
+await page(basicArgs, small);
+await measure("kube-proxy-basic", small, "tcp 192.168.0.50:40000 -> 10.96.200.1:80 in eth0", basicArgs);
 const dump = join(dir, `kube-${services}.save`);
 writeFileSync(dump, kubeProxyDump({ services }));
 const large = join(dir, `kube-${services}.html`);
-await page(["--rules", dump, "--node", join(basic, "node.json"), "tcp 192.168.0.50:40000 -> 10.96.0.10:80 in eth0"], large);
+const largeArgs = ["--rules", dump, "--node", join(basic, "node.json"), "tcp 192.168.0.50:40000 -> 10.96.0.10:80 in eth0"];
+await page(largeArgs, large);
 console.log(`dump ${(readFileSync(dump).length / 1024 / 1024).toFixed(1)} MiB`);
-await measure(`generated ${services} services`, large, "tcp 192.168.0.50:40000 -> 10.96.30.200:80 in eth0");
+await measure(`generated ${services} services`, large, "tcp 192.168.0.50:40000 -> 10.96.30.200:80 in eth0", largeArgs);
