@@ -299,9 +299,14 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     return notes(d, a, [rules, assumed, ...c.assumed], q.family);
   };
 
-  /** brd_input: a broadcast is delivered locally once its (non-zero) source passes the checks. */
+  /**
+   * brd_input: a broadcast is delivered locally once its (non-zero) source passes the checks.
+   * The kernel validates the source towards no destination (fib_validate_source with daddr 0),
+   * so the reverse lookup's source is 0.0.0.0 and no `from` rule matches it by the broadcast
+   * address (checked: a rule `from 10.244.0.0/24 blackhole` refuses nothing sent to 10.244.0.255).
+   */
   const broadcastInput = (q: InputRouteQuery, s: number | undefined): RouteDecision => {
-    const c = s !== 0 ? checkSource(q, undefined) : { assumed: [] };
+    const c = s !== 0 ? checkSource({ ...q, dst: "0.0.0.0" }, undefined) : { assumed: [] };
     const d: RouteDecision = c.bad ?? { kind: "local", dev: "lo", chosenBy: `${q.dst} is a broadcast address` };
     if (c.assumed.length) d.assumptions = [...(d.assumptions ?? []), ...c.assumed];
     return d;
