@@ -1,45 +1,45 @@
 /**
  * A deferred chain's rules read from its own lines, without binding the chain whole: rule i
- * bound alone (its line bound, once), and what a chain index files each rule under, read from
- * the line's text. A packet for a service halfway down KUBE-SERVICES of a 10k-service dump
- * reads its index and then the few rules the index names: binding the chain whole to make the
- * index cost that first answer ~0.3 s, and binding its top half line by line no less.
+ * bound alone (its line bound, once), and what a chain index files each rule under, as the
+ * reader noted it while reading the line. A packet for a service halfway down KUBE-SERVICES of a
+ * 10k-service dump reads its index and then the few rules the index names: binding the chain
+ * whole to make the index cost that first answer ~0.3 s, binding its top half line by line no
+ * less, and reading its 10k lines' text again for their keys ~30 ms.
  *
  * Each line is bound alone, exactly as binding the whole chain binds it: that binds each line
  * by itself too (syntax/table-builder.ts DeferredLines.bind), and a cache binds lines alone
  * the same way (cli/cache-long-chains.ts). A line gives one rule, none (one the reader refused)
  * or several (`-s a,b`).
  *
- * The text is read by the parser's fast path (syntax/fast-append.ts), which accepts a line
- * only when the binder binds all of it to one rule without a word; every other line is bound
- * to be read. A line it accepts cannot give more than one rule (it takes no address list), so
- * when the lines' counts add up to the chain's rule count each accepted line gave exactly one.
- * The reader records no line the binder refuses, so they should; when they do not, nothing
- * read from the text is used.
+ * The keys are those the parser's fast path (syntax/fast-append.ts) found as it accepted the
+ * line (syntax/line-keys.ts), which it does only when the binder binds all of it to one rule
+ * without a word; a line it declined was bound, and is bound again to be read. When the lines'
+ * counts do not add up to the chain's rule count, nothing noted is used.
  */
 import type { Rule, Table } from "../model/ast.js";
-import { ipToNum } from "../model/address.js";
-import { fastAppend, type FastTable } from "../syntax/fast-append.js";
 import { tableSource } from "../syntax/table-builder.js";
 
-/** What an index files each rule under, read from its line: its exact destination, else its exact port, else neither. */
-export interface TextKeys {
-  /** How many lines the chain has; line l gives the rules from first(l) to first(l + 1) - 1. */
+/**
+ * What an index files each rule under, noted from its line: its exact destination, else its
+ * exact port, else neither. By line, in arrays a walk over the chain reads without a call.
+ */
+export interface LineIndexKeys {
+  /** How many lines the chain has; line l gives the rules from first[l] to first[l + 1] - 1. */
   readonly lines: number;
-  first(l: number): number;
-  /** Whether line l was read from text (it gave one rule; else it was bound: compile its rules to know). */
-  read(l: number): boolean;
+  readonly first: Int32Array;
+  /** 1 when line l was read by the fast path (it gave one rule); 0 when it was bound: compile its rules to know. */
+  readonly read: Uint8Array;
   /** The IPv4 destination line l's rule requires, as a number (-1: none). */
-  dst(l: number): number;
+  readonly dst: Float64Array;
   /** The destination port line l's rule's tcp/udp match requires (-1: none). */
-  dport(l: number): number;
+  readonly dport: Int32Array;
 }
 
 export interface ChainLines {
   /** Rule i, its line bound alone. */
   rule(i: number): Rule;
-  /** Each rule's index keys, read from the text where it can be; undefined when the lines cannot say (see the file's comment). */
-  keys(): TextKeys | undefined;
+  /** Each rule's index keys, as noted where the fast path read the line; undefined when the lines cannot say (see the file's comment). */
+  keys(): LineIndexKeys | undefined;
 }
 
 /** Fields of a line record (syntax/table-builder.ts DeferredLines): start offset, line number, the chain's next record. */
@@ -60,9 +60,12 @@ export function chainLines(t: Table, k: number, positions: ReadonlyMap<string, n
   const count = records.length / REF;
   // The chain's lines, each its own record with none next.
   const own: number[] = [];
+  /** The record of each line. */
+  const ats: number[] = [];
   for (let at = first; at >= 0; at = records[at * REF + 2]!) {
     if (at >= count || own.length > records.length) throw new Error(`internal error: the lines of chain ${chain.name} are not a list`);
     own.push(records[at * REF]!, records[at * REF + 1]!, -1);
+    ats.push(at);
   }
   const lines = src.lines.over(Int32Array.from(own));
   const nLines = own.length / REF;
@@ -83,7 +86,7 @@ export function chainLines(t: Table, k: number, positions: ReadonlyMap<string, n
     }
     return lo;
   };
-  let keys: TextKeys | undefined | null;
+  let keys: LineIndexKeys | undefined | null;
   return {
     rule(i) {
       // Lines not counted yet are bound in order until rule i is among theirs.
@@ -101,56 +104,25 @@ export function chainLines(t: Table, k: number, positions: ReadonlyMap<string, n
     },
   };
 
-  function readKeys(): TextKeys | undefined {
-    if (src!.lines.text.family !== "ipv4") return undefined;
-    const text = src!.lines.text.text;
-    // What the fast path asks of chains decides only whether the binder would refuse the line
-    // (a jump to a chain not declared before it), which the reader did not record: every
-    // name is taken (one line refused after all would make the counts not add up).
-    const table: FastTable = { table: t, chainIdAt: () => 0, jumpable: () => true };
-    // Each line's rule count, and a read line's keys (its rule is first[l]).
+  function readKeys(): LineIndexKeys | undefined {
+    const noted = src!.keys;
+    if (!noted || src!.lines.text.family !== "ipv4") return undefined;
+    const bound = new Uint8Array(nLines);
+    const dst = new Float64Array(nLines).fill(-1);
+    const dport = new Int32Array(nLines).fill(-1);
+    if (!noted.fill(Int32Array.from(ats), bound, dst, dport)) return undefined;
+    // Each line's rule count: one for a line the fast path read, those it binds to for the others.
     const counts = new Int32Array(nLines);
-    const dstOf = new Float64Array(nLines).fill(-1);
-    const portOf = new Int32Array(nLines).fill(-1);
-    const readLine = new Uint8Array(nLines);
-    for (let l = 0; l < nLines; l++) {
-      const start = own[l * REF]!;
-      let end = text.indexOf("\n", start);
-      if (end < 0) end = text.length;
-      const f = ofLine[l] ? undefined : fastAppend(text, start, end, table);
-      if (!f) {
-        counts[l] = bindLine(l).length;
-        continue;
-      }
-      counts[l] = 1;
-      readLine[l] = 1;
-      portOf[l] = f.dport;
-      if (f.dstStart >= 0 && !f.dstNegated) dstOf[l] = exactAddress(text, f.dstStart, f.dstEnd);
-    }
+    const read = new Uint8Array(nLines);
     let total = 0;
-    for (let l = 0; l < nLines; l++) total += counts[l]!;
+    for (let l = 0; l < nLines; l++) {
+      counts[l] = bound[l] ? bindLine(l).length : 1;
+      read[l] = bound[l] ? 0 : 1;
+      total += counts[l]!;
+    }
     if (total !== rulesWanted) return undefined;
     for (let l = known; l < nLines; l++) firstRule[l + 1] = firstRule[l]! + counts[l]!;
     known = nLines;
-    return {
-      lines: nLines,
-      first: (l) => firstRule[l]!,
-      read: (l) => readLine[l] === 1,
-      dst: (l) => dstOf[l]!,
-      dport: (l) => portOf[l]!,
-    };
+    return { lines: nLines, first: firstRule, read, dst, dport };
   }
-}
-
-/**
- * The address of a `-d` word the fast path accepted (`A.B.C.D` or `A.B.C.D/N`) as a number,
- * when it names one address (/32 or no length); -1 otherwise (a network, or /0, which the
- * binder drops).
- */
-function exactAddress(text: string, s: number, e: number): number {
-  const slash = text.indexOf("/", s);
-  const to = slash >= 0 && slash < e ? slash : e;
-  if (to < e && !(e - to === 3 && text.charCodeAt(to + 1) === 51 && text.charCodeAt(to + 2) === 50)) return -1;
-  const n = ipToNum(text.slice(s, to), "ipv4");
-  return typeof n === "number" ? n : -1;
 }

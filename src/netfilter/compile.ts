@@ -316,6 +316,12 @@ export function chainIndex(rules: readonly Rule[], family: Family): ChainIndex |
   return rules.length >= INDEX_THRESHOLD ? buildIndex(rules.map((r, i) => compileRule(r, i, family)), family) : undefined;
 }
 
+/** What an index files rule `r` under: the one destination it requires, and the one destination port (undefined: none). */
+export function indexKeys(r: Rule, family: Family): { dst: string | number | undefined; dport: number | undefined } {
+  const cr = compileRule(r, 0, family);
+  return { dst: exactDst(cr, family), dport: exactDport(cr) };
+}
+
 function buildIndex(rules: CompiledRule[], family: Family): ChainIndex {
   const idx: ChainIndex = { always: [], byDst: new Map(), byDport: new Map() };
   for (const cr of rules) fileRule(idx, cr.index, exactDst(cr, family), exactDport(cr));
@@ -336,22 +342,20 @@ function fileRule(idx: ChainIndex, i: number, dst: string | number | undefined, 
 }
 
 /**
- * The index of a chain read from its lines' text (chain-lines.ts), each line the text cannot
+ * The index of a chain from what the reader noted of its lines (chain-lines.ts), each line it cannot
  * say bound and compiled as buildIndex would; undefined when the lines cannot say.
  */
-function textIndex(lines: ChainLines, family: Family): ChainIndex | undefined {
+export function linesIndex(lines: ChainLines, family: Family): ChainIndex | undefined {
   const keys = lines.keys();
   if (!keys) return undefined;
+  const { first, read, dst, dport } = keys;
   const idx: ChainIndex = { always: [], byDst: new Map(), byDport: new Map() };
   for (let l = 0; l < keys.lines; l++) {
-    const first = keys.first(l);
-    if (keys.read(l)) {
-      const dst = keys.dst(l);
-      const port = keys.dport(l);
-      fileRule(idx, first, dst < 0 ? undefined : dst, port < 0 ? undefined : port);
+    if (read[l]) {
+      fileRule(idx, first[l]!, dst[l]! < 0 ? undefined : dst[l], dport[l]! < 0 ? undefined : dport[l]);
       continue;
     }
-    for (let i = first; i < keys.first(l + 1); i++) {
+    for (let i = first[l]!; i < first[l + 1]!; i++) {
       const cr = compileRule(lines.rule(i), i, family);
       fileRule(idx, i, exactDst(cr, family), exactDport(cr));
     }
@@ -457,7 +461,7 @@ class LazyCompiledChain implements CompiledChain {
     return deferredIndex(() => {
       this.indexMade = true;
       const lines = this.lines();
-      const read = lines && !source.rules.loaded() ? textIndex(lines, family) : undefined;
+      const read = lines && !source.rules.loaded() ? linesIndex(lines, family) : undefined;
       if (read) return (this.idx = read);
       // Every rule is read: bound at once, and kept as a plain list from now on.
       source.rules.load();

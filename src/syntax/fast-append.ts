@@ -54,11 +54,12 @@ export interface FastAppend {
   target: FastTarget;
   /** The chain jumped to, for JUMP. */
   jumpTo: number;
-  /** Where the `-d` address word is, text[dstStart, dstEnd) (-1: no `-d`), and whether `!` negates it. */
-  dstStart: number;
-  dstEnd: number;
-  dstNegated: boolean;
-  /** The first `--dport` of the line's tcp/udp matches (-1: none): what a chain index files the rule under. */
+  /**
+   * The one IPv4 address `-d` requires, as a number (`-d A.B.C.D` or `A.B.C.D/32`, not negated);
+   * -1 when it requires none (no `-d`, `! -d`, a network): what a chain index files the rule under first.
+   */
+  dst: number;
+  /** The first `--dport` of the line's tcp/udp matches (-1: none): what a chain index files the rule under else. */
   dport: number;
 }
 
@@ -75,7 +76,7 @@ const VERDICT_NAMES: ReadonlySet<string> = new Set(["ACCEPT", "DROP", "RETURN", 
 
 /** Most lines load at most this many matches; a line with more is declined. */
 const MAX_MATCHES = 6;
-const RESULT: FastAppend = { chain: -1, matchCount: 0, matches: new Uint8Array(MAX_MATCHES), target: NO_TARGET, jumpTo: -1, dstStart: -1, dstEnd: -1, dstNegated: false, dport: -1 };
+const RESULT: FastAppend = { chain: -1, matchCount: 0, matches: new Uint8Array(MAX_MATCHES), target: NO_TARGET, jumpTo: -1, dst: -1, dport: -1 };
 
 // The rule of an accepted line as the digest (model/chain-rules.ts `digestRule`) reads it: a
 // match's kind and name, a target's kind and name or chain. For a chain whose digest is kept
@@ -143,9 +144,13 @@ function positive(text: string, s: number, e: number, max: number): number {
   return n >= 1 && n <= max ? n : -1;
 }
 
-/** The end of a canonical dotted quad (no leading zeros) starting at `s`, or -1. */
+/** The address the last dotted quad `dottedQuadEnd` accepted is, as a number (address.ts's). */
+let quadValue = 0;
+
+/** The end of a canonical dotted quad (no leading zeros) starting at `s`, or -1; its value in `quadValue`. */
 function dottedQuadEnd(text: string, s: number, e: number): number {
   let k = s;
+  let value = 0;
   for (let part = 0; part < 4; part++) {
     if (part > 0) {
       if (k >= e || text.charCodeAt(k) !== DOT) return -1;
@@ -160,17 +165,19 @@ function dottedQuadEnd(text: string, s: number, e: number): number {
       k++;
     }
     if (k === from || n > 255 || (k - from > 1 && text.charCodeAt(from) === ZERO)) return -1;
+    value = value * 256 + n;
   }
+  quadValue = value;
   return k;
 }
 
-/** `A.B.C.D` or `A.B.C.D/N` (N 0..32, no leading zero), exactly text[s, e). */
-function cidr(text: string, s: number, e: number): boolean {
+/** The length of `A.B.C.D` (32) or `A.B.C.D/N` (N 0..32, no leading zero) that is exactly text[s, e), or -1; the address in `quadValue`. */
+function cidrLength(text: string, s: number, e: number): number {
   const k = dottedQuadEnd(text, s, e);
-  if (k < 0) return false;
-  if (k === e) return true;
-  if (text.charCodeAt(k) !== SLASH) return false;
-  return is(text, k + 1, e, "0") || positive(text, k + 1, e, 32) > 0;
+  if (k < 0) return -1;
+  if (k === e) return 32;
+  if (text.charCodeAt(k) !== SLASH) return -1;
+  return is(text, k + 1, e, "0") ? 0 : positive(text, k + 1, e, 32);
 }
 
 /** `0.DIGITS`: a probability the statistic match takes as it is. */
@@ -223,7 +230,7 @@ export function fastAppend(text: string, start: number, end: number, t: FastTabl
   let src = false, dst = false, proto = 0, negated = false;
   let target: FastTarget = NO_TARGET;
   let jumpTo = -1;
-  let dstStart = -1, dstEnd = -1, dstNegated = false, firstDport = -1;
+  let exactDst = -1, firstDport = -1;
   while (w < end) {
     // Exactly one space between words, none at the end.
     if (text.charCodeAt(w) !== SP || target !== NO_TARGET) return undefined;
@@ -243,14 +250,13 @@ export function fastAppend(text: string, start: number, end: number, t: FastTabl
     i = w + 1;
     if (flag === 115 /* s */ || flag === 100 /* d */) {
       w = wordEnd(text, i, end);
-      if (w <= i || !cidr(text, i, w)) return undefined;
+      const length = w <= i ? -1 : cidrLength(text, i, w);
+      if (length < 0) return undefined;
       if (flag === 115 ? src : dst) return undefined;
       if (flag === 115) src = true;
       else {
         dst = true;
-        dstStart = i;
-        dstEnd = w;
-        dstNegated = negated;
+        if (!negated && length === 32) exactDst = quadValue;
       }
       negated = false;
       continue;
@@ -330,9 +336,7 @@ export function fastAppend(text: string, start: number, end: number, t: FastTabl
   RESULT.matchCount = matches;
   RESULT.target = target;
   RESULT.jumpTo = jumpTo;
-  RESULT.dstStart = dstStart;
-  RESULT.dstEnd = dstEnd;
-  RESULT.dstNegated = dstNegated;
+  RESULT.dst = exactDst;
   RESULT.dport = firstDport;
   return RESULT;
 }

@@ -17,6 +17,7 @@ import type { SpanMover } from "./extract.js";
 import type { FastAppend, FastTable } from "./fast-append.js";
 import { ChainIds } from "./chain-ids.js";
 import { DeferredChains } from "./deferred-chains.js";
+import { LineKeys } from "./line-keys.js";
 import { rememberTableJumps } from "../model/table-jumps.js";
 
 // Most chains of a big dump say [0:0]; counters are never changed in place, so they share one.
@@ -90,6 +91,8 @@ export class TableBuilder implements FastTable {
   /** Rules kept bound, per chain. */
   private readonly bound = new Map<Chain, ChainEdits>();
   private readonly lines: DeferredLines;
+  /** What a chain index files each line under, noted as the lines are read (IPv4: the fast path's family). */
+  private readonly lineKeys: LineKeys | undefined;
   /** The table's chains by id, while it defers (after, they are found by name in `chains`). */
   private ids: ChainIds | undefined;
   /** Whether a chain replaced another of its name: `ids` then holds chains no longer in the table. */
@@ -133,6 +136,7 @@ export class TableBuilder implements FastTable {
     this.deferring = deferring;
     this.cacheable = deferring;
     this.lines = new DeferredLines(text, name, this.chains, this.declaredLate);
+    this.lineKeys = text.family === "ipv4" ? new LineKeys() : undefined;
     const ids = (this.ids = deferring ? new ChainIds(text.text) : undefined);
     this.deferred = new DeferredChains((id) => ids!.chains[id]!.name);
     for (const c of BUILTIN_CHAINS[name]) this.newChain(c, true, policy, false, span);
@@ -229,7 +233,9 @@ export class TableBuilder implements FastTable {
   defer(c: Chain, start: number, line: number, rules: readonly Rule[]): void {
     const id = this.ids!.idOf(c.name);
     if (this.ids!.chains[id] !== c) throw new Error(`internal error: chain ${c.name} is not the table's`);
-    this.deferred.addBound(id, this.lines.add(start, line, this.deferred.lastRecord(id)), rules);
+    const at = this.lines.add(start, line, this.deferred.lastRecord(id));
+    this.lineKeys?.boundLine(at);
+    this.deferred.addBound(id, at, rules);
   }
 
   /** Records the `-A` line at `start` (numbered `line`) the fast path took (fast-append.ts). */
@@ -237,7 +243,9 @@ export class TableBuilder implements FastTable {
     const id = f.chain;
     // A built-in chain is declared by a rule added to it; every other chain was when made.
     if (id < BUILTIN_CHAINS[this.table.name].length) this.ids!.chains[id]!.declared = true;
-    this.deferred.addFast(f, this.lines.add(start, line, this.deferred.lastRecord(id)));
+    const at = this.lines.add(start, line, this.deferred.lastRecord(id));
+    this.lineKeys?.fast(at, f.dst, f.dport);
+    this.deferred.addFast(f, at);
   }
 
   /** Binds what was deferred and keeps every rule bound from now on. */
@@ -291,7 +299,7 @@ export class TableBuilder implements FastTable {
         c.rules = made[k] = sourcedRules(deferred.countOf(id), source, id);
       } else c.rules = made[k] = boundRules(this.bound.get(c)?.toArray() ?? []);
     }
-    if (this.cacheable && !this.text.spans) SOURCES.set(this.table, { lines: this.lines, firsts, rules: made });
+    if (this.cacheable && !this.text.spans) SOURCES.set(this.table, { lines: this.lines, firsts, rules: made, keys: this.lineKeys });
     // Chains numbered in order are positions: their jumps are known by number (model/table-jumps.ts).
     if (byId && !this.hasBoundRules()) {
       const n = chains.length;
@@ -446,6 +454,8 @@ export interface TableSource {
   firsts: Int32Array;
   /** The rules each chain was given here, by position: a chain holding others is not this source's. */
   rules: readonly ChainRules[];
+  /** What a chain index files each line's rule under, noted as the lines were read (IPv4 only). */
+  keys?: LineKeys | undefined;
 }
 
 /**

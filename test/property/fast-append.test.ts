@@ -2,8 +2,9 @@
  * The fast path for `-A` lines (src/syntax/fast-append.ts) must never accept a line the binder
  * would say anything about, and must describe each line it accepts as the binder binds it:
  * fast path accepts ⇒ the scanner reads the line without error, the binder binds it to one
- * `-A` rule of the same chain with no diagnostic (error, warning or note), and the chain's
- * digest gets the same entries. Lines are random, shaped like kube-proxy's, mutated, and every
+ * `-A` rule of the same chain with no diagnostic (error, warning or note), the chain's
+ * digest gets the same entries, and a chain index would file the rule under the destination
+ * and port the fast path found. Lines are random, shaped like kube-proxy's, mutated, and every
  * `-A` line of the corpus and the reference outputs, as they are and mutated. Each test also
  * says how many lines the fast path accepted at least: one that declined everything would
  * otherwise pass.
@@ -16,6 +17,7 @@ import { bindCommand, type BindEnv } from "../../src/syntax/rule-binder.js";
 import { DiagnosticSink } from "../../src/model/diagnostics.js";
 import { digestRule, emptyDigest } from "../../src/model/chain-rules.js";
 import { BUILTIN_CHAINS, type Chain, type TableName } from "../../src/model/ast.js";
+import { indexKeys } from "../../src/netfilter/compile.js";
 import { kubeProxyDump } from "../../bench/gen-kube-proxy.js";
 import { hasShared, listShared, readShared, sharedPath } from "../support/shared.js";
 import { readdirSync, statSync } from "node:fs";
@@ -74,6 +76,9 @@ function agree(line: string, names: Iterable<string>): void {
     const quick = emptyDigest();
     digestRule(quick, fastDigestRule(fast, (id) => t.byId[id]!.name));
     expect(quick, `${table}: ${line}`).toEqual(bound);
+    // What a chain index files the rule under, noted from the fast path (syntax/line-keys.ts).
+    const keys = indexKeys(cmd.rules[0]!, "ipv4");
+    expect({ dst: fast.dst < 0 ? undefined : fast.dst, dport: fast.dport < 0 ? undefined : fast.dport }, `${table}: ${line}`).toEqual(keys);
   }
 }
 
@@ -122,8 +127,8 @@ const target = fc.oneof(
 
 /** Options as kube-proxy writes them: most random lines are then ones the fast path may take. */
 const commonOption = fc.oneof(
-  fc.tuple(fc.constantFrom("", "! "), fc.constantFrom("-s", "-d"), fc.constantFrom("10.96.0.10/32", "10.244.0.0/16", "10.244.1.7/32", "0.0.0.0/0", "10.1.2.3/0")).map(([n, f, a]) => `${n}${f} ${a}`),
-  fc.constantFrom("-p tcp", "-p udp", "-m tcp --dport 80", "-m udp --dport 53", "-m tcp --sport 1 --dport 2", "-m tcp", "-m udp"),
+  fc.tuple(fc.constantFrom("", "! "), fc.constantFrom("-s", "-d"), fc.constantFrom("10.96.0.10/32", "10.244.0.0/16", "10.244.1.7/32", "0.0.0.0/0", "10.1.2.3/0", "192.168.7.9", "255.255.255.255/32", "10.96.0.11/31")).map(([n, f, a]) => `${n}${f} ${a}`),
+  fc.constantFrom("-p tcp", "-p udp", "-m tcp --dport 80", "-m udp --dport 53", "-m tcp --sport 1 --dport 2", "-m tcp", "-m udp", "-m tcp --dport 65535", "-m udp --sport 9"),
   fc.constantFrom('-m comment --comment "ns/svc:http cluster IP"', "-m comment --comment plain", "-m statistic --mode random --probability 0.33332999982"),
 );
 const commonTarget = fc.constantFrom("-j KUBE-SVC-ABC", "-j KUBE-MARK-MASQ", "-j ACCEPT", "-j RETURN", "-j DROP", "-j DNAT --to-destination 10.244.0.3:8080", "-j DNAT --to-destination 10.244.0.3");
