@@ -5,6 +5,7 @@
  */
 import { InputError } from "../assemble.js";
 import { ExploreEngine, type Reply, type Request } from "./engine.js";
+import { startElk } from "./elk-browser.js";
 
 const engine = new ExploreEngine();
 const post = (r: Reply) => (globalThis as unknown as { postMessage(m: Reply): void }).postMessage(r);
@@ -13,10 +14,6 @@ const post = (r: Reply) => (globalThis as unknown as { postMessage(m: Reply): vo
 let queue: Promise<void> = Promise.resolve();
 let waiting = 0;
 
-// The drawing's layout engine (elkjs), when loaded in a worker, takes the worker's `onmessage`
-// to serve as ELK's own worker, and would answer the page's messages in its place: its
-// assignment is made to go nowhere, and the page's messages are heard by listener.
-Object.defineProperty(globalThis, "onmessage", { configurable: false, get: () => null, set: () => undefined });
 globalThis.addEventListener("message", (ev: MessageEvent<Request>) => {
   waiting++;
   queue = queue.then(() => answer(ev.data)).finally(() => {
@@ -49,6 +46,8 @@ function warmSoon(): void {
 async function answer(m: Request): Promise<void> {
   try {
     post(await engine.handle(m));
+    // The node is loaded: ELK's worker is evaluated now, beside this one, for the next trace's drawing.
+    if (m.type === "load" && m.elk) startElk(m.elk);
   } catch (e) {
     if (m.type === "load") post({ type: "load-failed", error: e instanceof InputError ? e.message : `internal error: ${(e as Error).message}` });
     else post({ type: "failed", id: m.id, error: `internal error: ${(e as Error).message}` });
