@@ -5,8 +5,8 @@
  *   dist/browser/explore-elk.js     ELK's own worker script (elkjs's elk-worker.min.js, as shipped),
  *                                   which the engine starts in a Worker of its own (elk-browser.ts)
  * `netfate explore` inlines the three into the page it writes (src/cli/commands/explore.ts).
- * ELK is 1.6 MB of the page's scripts: kept out of the engine, it is neither compiled nor run
- * before the node is loaded, and it lays out in a thread of its own.
+ * ELK is 1.6 MB of the page's scripts: kept out of the engine, it is not compiled nor run before
+ * the engine starts reading the node, but beside it, in a thread of its own, where it lays out.
  *
  * The browser has no Node: grammar/chevrotain.ts finds chevrotain's single-file build with
  * node:fs and node:module, so here its importers get src/explore/chevrotain-browser.ts, which

@@ -3,7 +3,7 @@
  * in its place): an ELK that lays out in a Worker of its own, started from ELK's worker script
  * (dist/browser/explore-elk.js) which the page carries as text. That 1.6 MB script is then not
  * part of the engine the page evaluates before the node is loaded; it is evaluated in its own
- * thread, once the node is, while the person reads the first trace.
+ * thread, beside the engine's reading of the node.
  *
  * The layout is ELK's same code either way (elk.bundled.js is elk-api.js with this worker script
  * run in-process), so a trace drawn here is the trace `netfate explore` drew in Node

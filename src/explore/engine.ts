@@ -17,7 +17,7 @@ import { traceFigure } from "../explain/page/figure.js";
 export const MAX_LISTED = 500;
 
 export type Request =
-  /** `elk`: ELK's worker script (elk-browser.ts), started once the node is loaded. */
+  /** `elk`: ELK's worker script (elk-browser.ts), started in a worker of its own as the load begins. */
   | { type: "load"; data: string; elk?: string }
   | { type: "trace"; id: number; text: string; verbose?: boolean }
   | { type: "search"; id: number; query: string }
