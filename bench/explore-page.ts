@@ -89,11 +89,17 @@ async function measure(name: string, file: string, packet2: string, cliArgs: str
     await p.goto(`file://${file}`);
     const dcl = await p.evaluate(() => (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).domContentLoadedEventEnd);
     add("DOMContentLoaded", dcl);
-    add("first contentful paint", await p.evaluate(() => performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN));
-    // A trace written into the page (explore draws the first one) is there once the page is parsed;
-    // otherwise it is there when the engine has loaded the node and answered.
+    const fcp = await p.evaluate(() => performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN);
+    add("first contentful paint", fcp);
+    // A trace written into the page (explore draws the first one) is there in the first frame
+    // after the parser put it in, and not before anything is painted; otherwise it is there when
+    // the engine has loaded the node and answered.
     const written = await p.evaluate(() => document.getElementById("trace")!.dataset.first === "1");
-    add("first trace visible", written ? await until(p, [() => (window as Watched).netfateTraceFrame !== undefined, null]).then(() => p.evaluate(() => (window as Watched).netfateTraceFrame!)) : await until(p, traced(null)));
+    const frame = async () => {
+      await until(p, [() => (window as Watched).netfateTraceFrame !== undefined, null]);
+      return Math.max(fcp, await p.evaluate(() => (window as Watched).netfateTraceFrame!));
+    };
+    add("first trace visible", written ? await frame() : await until(p, traced(null)));
     add("node loaded (editable)", await until(p, ready));
     const id = await p.locator("#trace").getAttribute("data-id");
     add("next trace (edit)", await timed(p, () => p.locator("#packet").fill(packet2), traced(id)));
