@@ -5,6 +5,7 @@
  */
 import { InputError } from "../assemble.js";
 import { ExploreEngine, type Reply, type Request } from "./engine.js";
+import { startElk } from "./elk-browser.js";
 
 const engine = new ExploreEngine();
 const post = (r: Reply) => (globalThis as unknown as { postMessage(m: Reply): void }).postMessage(r);
@@ -13,10 +14,6 @@ const post = (r: Reply) => (globalThis as unknown as { postMessage(m: Reply): vo
 let queue: Promise<void> = Promise.resolve();
 let waiting = 0;
 
-// The drawing's layout engine (elkjs), when loaded in a worker, takes the worker's `onmessage`
-// to serve as ELK's own worker, and would answer the page's messages in its place: its
-// assignment is made to go nowhere, and the page's messages are heard by listener.
-Object.defineProperty(globalThis, "onmessage", { configurable: false, get: () => null, set: () => undefined });
 globalThis.addEventListener("message", (ev: MessageEvent<Request>) => {
   waiting++;
   queue = queue.then(() => answer(ev.data)).finally(() => {
@@ -48,6 +45,9 @@ function warmSoon(): void {
 
 async function answer(m: Request): Promise<void> {
   try {
+    // ELK's worker evaluates its 1.6 MB in a thread of its own while this one reads the node:
+    // ready for the next trace's drawing, and none of it in this worker's own start-up.
+    if (m.type === "load" && m.elk) startElk(m.elk);
     post(await engine.handle(m));
   } catch (e) {
     if (m.type === "load") post({ type: "load-failed", error: e instanceof InputError ? e.message : `internal error: ${(e as Error).message}` });

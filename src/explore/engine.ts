@@ -17,7 +17,8 @@ import { traceFigure } from "../explain/page/figure.js";
 export const MAX_LISTED = 500;
 
 export type Request =
-  | { type: "load"; data: string }
+  /** `elk`: ELK's worker script (elk-browser.ts), started in a worker of its own as the load begins. */
+  | { type: "load"; data: string; elk?: string }
   | { type: "trace"; id: number; text: string; verbose?: boolean }
   | { type: "search"; id: number; query: string }
   | { type: "mentions"; id: number; address?: string; port?: number }
@@ -43,6 +44,20 @@ export type Reply =
   /** A request the engine could not answer: a bug of netfate's, said in the page rather than lost. */
   | { type: "failed"; id?: number; error: string };
 
+export type TraceReply = Extract<Reply, { type: "trace" }>;
+
+/**
+ * A packet's trace as the page shows it. `netfate explore` draws the page's first trace with
+ * this too (src/cli/commands/explore.ts), in Node, so that it is what the engine would draw.
+ */
+export async function traceReply(s: ExploreSession, id: number, text: string, verbose: boolean): Promise<TraceReply> {
+  const t0 = now();
+  const r = s.trace(text, { verbose });
+  if (!r.ok) return { type: "trace", id, ok: false, error: r.error, ...(r.col ? { col: r.col } : {}) };
+  const e = r.evaluation;
+  return { type: "trace", id, ok: true, html: (await traceFigure(e)) + renderTrace(e), packet: e.packet, fates: e.outcomes.map((o) => o.fate.kind), notes: r.notes, ms: now() - t0 };
+}
+
 function listed(e: RuleEntry, why?: string[]): ListedRule {
   return { place: placeText(e.ref), ref: e.ref, rule: e.rule, text: e.text, ...(e.line !== undefined ? { line: e.line } : {}), ...(why ? { why } : {}) };
 }
@@ -58,13 +73,8 @@ export class ExploreEngine {
     const s = this.session;
     if (!s) throw new Error(`${m.type} before the node was loaded`);
     switch (m.type) {
-      case "trace": {
-        const t0 = now();
-        const r = s.trace(m.text, { verbose: m.verbose ?? false });
-        if (!r.ok) return { type: "trace", id: m.id, ok: false, error: r.error, ...(r.col ? { col: r.col } : {}) };
-        const e = r.evaluation;
-        return { type: "trace", id: m.id, ok: true, html: (await traceFigure(e)) + renderTrace(e), packet: e.packet, fates: e.outcomes.map((o) => o.fate.kind), notes: r.notes, ms: now() - t0 };
-      }
+      case "trace":
+        return traceReply(s, m.id, m.text, m.verbose ?? false);
       case "search": {
         const r = this.ruleIndex().search(m.query, MAX_LISTED);
         return { type: "rules", id: m.id, kind: "search", rules: r.entries.map((e) => listed(e)), total: r.total };

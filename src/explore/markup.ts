@@ -37,3 +37,13 @@ export function paletteHtml(write: (c: Palette) => string): string {
     .replace(/\uE000(b|dim|red|green|yellow|cyan)\uE001/g, (_m, cls: string) => `<span class="${cls}">`)
     .replace(/\uE002/g, "</span>");
 }
+
+/** What a screen reader says of a trace: its outcomes in a line (page.ts for the first trace, ui.ts for the others). */
+export function outcomesSaid(fates: string[]): string {
+  return `${fates.length} outcome${fates.length === 1 ? "" : "s"}: ${fates.join(", ")}`;
+}
+
+/** The notes under the packet line. */
+export function notesText(notes: string[]): string {
+  return notes.map((n) => `note: ${n}`).join("\n");
+}

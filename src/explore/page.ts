@@ -1,11 +1,13 @@
 /**
  * The interactive page as one self-contained HTML file: the node's inputs (as JSON), netfate's
- * engine (run in a Worker made from its text) and the page's own script and style, all
- * inline. A Content-Security-Policy forbids every fetch, image, font, frame and form target:
+ * engine (run in a Worker made from its text), ELK's worker script (started by the engine for
+ * the drawings), the page's own script and style, and the first packet's trace already drawn
+ * (so that it shows before any script has run), all inline. A Content-Security-Policy forbids every fetch, image, font, frame and form target:
  * the page can reach nothing beyond itself, and nothing typed in it leaves the machine.
  */
 import type { ExploreData } from "./session.js";
-import { escapeHtml } from "./markup.js";
+import type { TraceReply } from "./engine.js";
+import { escapeHtml, notesText, outcomesSaid } from "./markup.js";
 import { PAGE_STYLE } from "./style.js";
 
 export interface PageParts {
@@ -13,6 +15,10 @@ export interface PageParts {
   engine: string;
   /** dist/browser/explore-ui.js */
   ui: string;
+  /** dist/browser/explore-elk.js */
+  elk: string;
+  /** The trace of the packet the page opens on (data.packet), drawn by the engine's own traceReply. */
+  first?: FirstTrace;
   data: ExploreData;
   /**
    * What a drawing of the trace needs in the page besides its HTML: its style, and a script
@@ -21,6 +27,16 @@ export interface PageParts {
   figure?: { style: string; script: string };
   /** Base64 SHA-256 of a text (the CSP names the one script that may run by its hash). */
   sha256(text: string): string;
+}
+
+/** What the page shows before its engine has loaded the node: the trace of data.packet. */
+export type FirstTrace = Extract<TraceReply, { ok: true }> & { text: string };
+
+/** The first trace's facts the page's script needs (the fields it fills, the notes it shows), besides its markup. */
+export interface FirstTraceFacts {
+  text: string;
+  packet: FirstTrace["packet"];
+  notes: string[];
 }
 
 /** Script text that cannot end its <script> element early: `</script` and `<!--` escaped as JS reads them the same. */
@@ -53,18 +69,21 @@ function title(d: ExploreData): string {
   return `netfate explore — ${files}`;
 }
 
-const BODY = `<header>
+/** The page's body; with the first trace in place when there is one (the script then only takes over). */
+function body(first: FirstTrace | undefined): string {
+  const loading = first ? "Loading the node… (the trace shown was drawn when the page was written)" : "Loading the node…";
+  return `<header>
 <h1>netfate explore</h1>
-<p id="status" role="status" aria-live="polite">Loading the node…</p>
+<p id="status" role="status" aria-live="polite">${loading}</p>
 <details id="about"><summary>Inputs and notes</summary><ul id="inputs"></ul><ul id="notes"></ul></details>
 </header>
 <main>
 <section id="packet-panel" aria-labelledby="packet-h">
 <h2 id="packet-h">Packet</h2>
 <label for="packet">Packet (<code>tcp 10.0.0.1:40000 -&gt; 10.96.0.10:80 in eth0</code>), a kernel LOG line, or JSON</label>
-<input id="packet" type="text" spellcheck="false" autocomplete="off">
+<input id="packet" type="text" spellcheck="false" autocomplete="off"${first ? ` value="${escapeHtml(first.text)}"` : ""}>
 <p id="packet-error" role="alert"></p>
-<p id="packet-notes" class="note"></p>
+<p id="packet-notes" class="note">${first ? escapeHtml(notesText(first.notes)) : ""}</p>
 <fieldset id="fields"><legend>Or edit its fields (this rewrites the line)</legend>
 <label>protocol <select id="f-proto"><option>tcp</option><option>udp</option><option>icmp</option><option>icmpv6</option><option>sctp</option></select></label>
 <label>source <input id="f-src" size="16" spellcheck="false"></label>
@@ -78,8 +97,8 @@ const BODY = `<header>
 </section>
 <section id="trace-panel" aria-labelledby="trace-h">
 <h2 id="trace-h">Trace <span id="trace-time"></span></h2>
-<p id="trace-said" class="note" role="status" aria-live="polite"></p>
-<div id="trace"></div>
+<p id="trace-said" class="note" role="status" aria-live="polite">${first ? escapeHtml(outcomesSaid(first.fates)) : ""}</p>
+${first ? `<div id="trace" data-id="0" data-fates="${escapeHtml(first.fates.join(","))}" data-first="1">${first.html}</div>` : `<div id="trace"></div>`}
 </section>
 <aside id="tools">
 <section id="chain-panel" aria-labelledby="chain-h" tabindex="-1">
@@ -106,6 +125,12 @@ const BODY = `<header>
 </section>
 </aside>
 </main>`;
+}
+
+
+function firstFacts(f: FirstTrace): FirstTraceFacts {
+  return { text: f.text, packet: f.packet, notes: f.notes };
+}
 
 export function explorePage(p: PageParts): string {
   const ui = scriptText(p.ui);
@@ -121,9 +146,10 @@ export function explorePage(p: PageParts): string {
 <style>${PAGE_STYLE}${p.figure ? p.figure.style.replace(/<\/style/gi, "<\\/style") : ""}</style>
 </head>
 <body>
-${BODY}
+${body(p.first)}
 <script type="application/json" id="netfate-inputs">${jsonScriptText(p.data)}</script>
-<script type="text/plain" id="netfate-engine">${scriptText(p.engine)}</script>
+${p.first ? `<script type="application/json" id="netfate-first-trace">${jsonScriptText(firstFacts(p.first))}</script>\n` : ""}<script type="text/plain" id="netfate-engine">${scriptText(p.engine)}</script>
+<script type="text/plain" id="netfate-elk">${scriptText(p.elk)}</script>
 ${figure !== undefined ? `<script>${figure}</script>\n` : ""}<script>${ui}</script>
 </body>
 </html>

@@ -36,8 +36,9 @@ export class ExploreSession {
   readonly inputs: AssembledInputs;
   readonly node: NetfilterNode;
 
-  constructor(readonly data: ExploreData) {
-    this.inputs = assembleInputs({
+  /** `assembled`: the CLI's own assembly of the same texts (it has read them already), rather than a second one. */
+  constructor(readonly data: ExploreData, assembled?: AssembledInputs) {
+    this.inputs = assembled ?? assembleInputs({
       rules: data.rules, ipsets: data.ipsets, node: data.node, shortcuts: data.shortcuts,
       ...(data.table ? { table: data.table } : {}), ...(data.ipvs ? { ipvs: data.ipvs } : {}),
     });

@@ -8,6 +8,8 @@
 import type { ListedRule, Reply, Request } from "./engine.js";
 import type { ChainRef } from "./rules.js";
 import type { PacketSpec } from "../model/packet.js";
+import type { FirstTraceFacts } from "./page.js";
+import { notesText, outcomesSaid } from "./markup.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -207,8 +209,12 @@ function onReply(r: Reply): void {
         $("inputs").append(li);
       }
       $("approximate").textContent = r.approximate;
-      if (r.packet) packetInput.value = r.packet;
-      traceNow();
+      // The trace the page was written with is the engine's answer for its packet: traced again
+      // only if the line was changed meanwhile (an edit sends its own trace too; the later answer wins).
+      if (!first) {
+        if (r.packet) packetInput.value = r.packet;
+        traceNow();
+      } else if (packetInput.value !== first.text || verbose.checked) traceNow();
       return;
     }
     case "load-failed":
@@ -230,11 +236,11 @@ function onReply(r: Reply): void {
       packetInput.removeAttribute("aria-invalid");
       trace.classList.remove("stale");
       packetError.textContent = "";
-      $("packet-notes").textContent = r.notes.map((n) => `note: ${n}`).join("\n");
+      $("packet-notes").textContent = notesText(r.notes);
       trace.innerHTML = r.html;
       trace.dataset.fates = r.fates.join(",");
       // What a screen reader says of each new trace: its outcomes in a line, not the whole trace.
-      $("trace-said").textContent = `${r.fates.length} outcome${r.fates.length === 1 ? "" : "s"}: ${r.fates.join(", ")}`;
+      $("trace-said").textContent = outcomesSaid(r.fates);
       trace.dataset.id = String(r.id);
       // For a drawing's own script (PageParts.figure), which binds to what was just put in.
       trace.dispatchEvent(new CustomEvent("netfate:trace", { bubbles: true }));
@@ -265,4 +271,9 @@ function onReply(r: Reply): void {
   }
 }
 
-send({ type: "load", data: $("netfate-inputs").textContent ?? "{}" });
+/** The trace drawn when the page was written (page.ts), already shown: its packet fills the fields. */
+const firstFacts = document.getElementById("netfate-first-trace");
+const first = firstFacts ? (JSON.parse(firstFacts.textContent ?? "{}") as FirstTraceFacts) : undefined;
+if (first) fillFields(first.packet);
+
+send({ type: "load", data: $("netfate-inputs").textContent ?? "{}", elk: $("netfate-elk").textContent ?? "" });

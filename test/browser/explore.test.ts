@@ -66,7 +66,11 @@ describe.skipIf(why !== undefined)(`the explore page in Chromium${why ? ` (skipp
   it("traces the packet it opened on, and again at each edit: a field, the line, a pasted LOG line", async () => {
     const { page, errors, requests } = await open(browser, file);
     expect(await nextFates(page, null)).toBe("forwarded,forwarded,forwarded");
+    // The first trace is the one written into the page; the engine loads the node meanwhile and does not trace it again.
+    expect(await page.locator("#trace").getAttribute("data-first")).toBe("1");
+    await page.waitForFunction(() => document.body.dataset.ready === "1");
     expect(await page.locator("#status").textContent()).toMatch(/^Loaded \d+ rules/);
+    expect(await page.locator("#trace").getAttribute("data-id")).toBe("0");
     expect(await page.locator("#f-dst").inputValue()).toBe("10.96.45.12");
     // The fields write the line: a service without endpoints is rejected by KUBE-SERVICES.
     let id = await page.locator("#trace").getAttribute("data-id");

@@ -46,8 +46,12 @@ describe("netfate explore", () => {
     expect(csp).toContain("connect-src 'none'");
     // Nothing in the page's markup (scripts' text aside) names a place to load from.
     const markup = r.out.replace(/(<script[^>]*>)[\s\S]*?<\/script>/g, "$1</script>");
-    // The page and the drawing's style, the form and panels: a few pages of markup, no more.
-    expect(markup.length).toBeLessThan(20_000);
+    // The page and the drawing's style, the form and panels: a few pages of markup, no more,
+    // besides the first trace, drawn: the packet's outcomes and their figure.
+    const trace = /<div id="trace" data-id="0" data-fates="([^"]*)" data-first="1">[\s\S]*?<\/div>\n<\/section>/.exec(markup);
+    expect(trace?.[1]).toBe("forwarded,forwarded,forwarded");
+    expect(trace![0]).toContain(`<svg`);
+    expect(markup.replace(trace![0], "").length).toBeLessThan(20_000);
     expect(markup.match(/<[a-z]+[^>]+(?:src|href|action)=[^>]*>/)?.[0]).toBeUndefined();
   });
 
@@ -56,8 +60,12 @@ describe("netfate explore", () => {
     const r = await runCli(["explore", ...INPUTS, "-q", "-o", file]);
     expect(r.code).toBe(0);
     expect(r.out).toBe("");
-    const { data } = parts(readFileSync(file, "utf8"));
+    const page = readFileSync(file, "utf8");
+    const { data } = parts(page);
     expect(data.packet).toBeUndefined();
+    // No packet, no trace to draw: the page's engine traces what is typed.
+    expect(page).toContain(`<div id="trace"></div>`);
+    expect(page).not.toContain('<script type="application/json" id="netfate-first-trace">');
   });
 
   it("refuses a bad packet now, with its column", async () => {

@@ -28,6 +28,17 @@ describe("the browser bundles", () => {
     });
   }
 
+  it("ELK's layout is not in the engine (the page starts it in a worker of its own, after the node is loaded)", () => {
+    const engine = readFileSync(join(DIST, "explore-engine.js"), "utf8");
+    const elk = readFileSync(join(DIST, "explore-elk.js"), "utf8");
+    // GWT's start-up call ends ELK's layout code: in ELK's worker script, not in the engine.
+    expect(engine.includes("gwtOnLoad")).toBe(false);
+    expect(elk.includes("gwtOnLoad(null, 'elk', null)")).toBe(true);
+    expect(engine.length).toBeLessThan(1_200_000);
+    const head = elk.slice(0, 1000);
+    for (const said of ["elkjs", "Eclipse Public License 2.0", "https://github.com/kieler/elkjs"]) expect(head).toContain(said);
+  });
+
   it("the engine says whose code it carries and under which licences (ELK's asks for it)", () => {
     const head = readFileSync(join(DIST, "explore-engine.js"), "utf8").slice(0, 1000);
     for (const said of ["elkjs", "Eclipse Public License 2.0", "https://github.com/kieler/elkjs", "chevrotain", "ipaddr.js"]) expect(head).toContain(said);

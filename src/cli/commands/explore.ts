@@ -11,7 +11,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { formatDiagnostic } from "../../model/diagnostics.js";
 import { explorePage } from "../../explore/page.js";
-import type { ExploreData } from "../../explore/session.js";
+import { ExploreSession, type ExploreData } from "../../explore/session.js";
+import { traceReply } from "../../explore/engine.js";
 import { flagSet, flagValue, helpText, parseArgs, UsageError, type FlagSpec, type ParsedArgs } from "../args.js";
 import { assembleTexts, INPUT_FLAGS, InputReader, readInputTexts } from "../load.js";
 import type { CommandIO } from "../io.js";
@@ -29,14 +30,15 @@ export const EXPLORE_FLAGS: FlagSpec[] = [
   { name: "help", short: "h", help: "show this help" },
 ];
 
-/** The page's two scripts, as `npm run build` wrote them (src/explore/build-browser.mjs). */
-function browserScripts(): { engine: string; ui: string } {
+/** The page's scripts, as `npm run build` wrote them (src/explore/build-browser.mjs). */
+function browserScripts(): { engine: string; ui: string; elk: string } {
   // From dist/src/cli/commands/ (built) the bundles are in dist/browser/; from src/cli/commands/ (tests run the sources) in dist/browser/ too;
   // from dist/chunks/ (the shipped CLI, src/cli/build-cli.mjs) in dist/browser/ as well.
   for (const dir of ["../../../browser/", "../../../dist/browser/", "../browser/"]) {
     const engine = fileURLToPath(new URL(`${dir}explore-engine.js`, import.meta.url));
     const ui = fileURLToPath(new URL(`${dir}explore-ui.js`, import.meta.url));
-    if (existsSync(engine) && existsSync(ui)) return { engine: readFileSync(engine, "utf8"), ui: readFileSync(ui, "utf8") };
+    const elk = fileURLToPath(new URL(`${dir}explore-elk.js`, import.meta.url));
+    if (existsSync(engine) && existsSync(ui) && existsSync(elk)) return { engine: readFileSync(engine, "utf8"), ui: readFileSync(ui, "utf8"), elk: readFileSync(elk, "utf8") };
   }
   throw new UsageError("the interactive page's scripts are not built: run `npm run build` in netfate's checkout");
 }
@@ -46,7 +48,7 @@ function browserScripts(): { engine: string; ui: string } {
  * a typo is said now rather than in the page). Notes and diagnostics go to stderr as trace's
  * do; undefined with the exit code when the inputs have errors and --keep-going was not given.
  */
-export function explorePageOf(args: ParsedArgs, io: CommandIO, packetText: string | undefined): { page: string } | { exit: number } {
+export async function explorePageOf(args: ParsedArgs, io: CommandIO, packetText: string | undefined): Promise<{ page: string } | { exit: number }> {
   // Parsed as trace parses it (trace.ts imports this module, so its readPacket is not imported back).
   const pk = packetText?.trim() ? parsePacketText(packetText) : undefined;
   if (pk && !pk.ok) throw new UsageError(`bad packet${pk.col ? ` at column ${pk.col}` : ""}: ${pk.error}`);
@@ -71,16 +73,20 @@ export function explorePageOf(args: ParsedArgs, io: CommandIO, packetText: strin
     ...(packetText?.trim() ? { packet: packetText.trim() } : {}),
   };
   const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("base64");
-  return { page: explorePage({ ...browserScripts(), data, sha256, figure: { style: figureStyle, script: figureScript } }) };
+  const scripts = browserScripts();
+  // The first trace, drawn here as the page's engine would draw it, is in the page's markup:
+  // shown at once, while the page's engine loads the node for the next packet.
+  const first = data.packet ? await traceReply(new ExploreSession(data, inputs), 0, data.packet, false) : undefined;
+  return { page: explorePage({ ...scripts, data, sha256, figure: { style: figureStyle, script: figureScript }, ...(first?.ok ? { first: { ...first, text: data.packet! } } : {}) }) };
 }
 
-export function runExplore(argv: string[], io: CommandIO): number {
+export async function runExplore(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, EXPLORE_FLAGS);
   if (flagSet(args, "help")) {
     io.out(helpText(`usage: netfate explore [inputs] [PACKET] [-o FILE]\n\nWrites one HTML page that carries the node's inputs and netfate itself: open it in a browser\nto trace packets (typed, or a pasted kernel LOG line), search the rules and see whole chains,\noffline; nothing leaves the page. PACKET, when given, is the one it opens on.`, EXPLORE_FLAGS));
     return 0;
   }
-  const r = explorePageOf(args, io, flagValue(args, "packet") ?? (args.positionals.length ? args.positionals.join(" ") : undefined));
+  const r = await explorePageOf(args, io, flagValue(args, "packet") ?? (args.positionals.length ? args.positionals.join(" ") : undefined));
   if ("exit" in r) return r.exit;
   writeAnswer(args, io, r.page);
   return 0;

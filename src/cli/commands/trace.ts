@@ -127,7 +127,7 @@ async function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO)
 async function runInteractive(kind: "trace" | "why-dropped", args: ParsedArgs, io: CommandIO, packetText: string): Promise<number> {
   if (kind !== "trace" || (flagSet(args, "json") ? "json" : flagValue(args, "format")) !== "html") throw new UsageError("--interactive goes with trace --format html");
   if (wantsCluster(args)) throw new UsageError("--interactive takes one node's inputs, not --cluster");
-  const r = (await import("./explore.js")).explorePageOf(args, io, packetText);
+  const r = await (await import("./explore.js")).explorePageOf(args, io, packetText);
   if ("exit" in r) return r.exit;
   writeAnswer(args, io, r.page);
   return 0;
