@@ -16,7 +16,7 @@
 import type { Family, TableName } from "../model/ast.js";
 import type { NftPlace, StepTable } from "../model/evaluation.js";
 import type { NftBase, NftCompiled } from "./nft/compile.js";
-import { runBaseChain, type NftRunOptions } from "./nft/run.js";
+import { runBaseChain, walkShortcuts, type NftResult, type NftRunOptions } from "./nft/run.js";
 import type { PacketSpec } from "../model/packet.js";
 import { hex } from "../extensions/util.js";
 import { assume, mergeBranches, mergeHistories, newBranchOf, snapshot, type Branch } from "./branch.js";
@@ -277,11 +277,21 @@ function natChainsAt(ctx: PathContext, hook: Hook): boolean {
 
 /** One nft base chain for every live history: an accept ends only this chain; anything else ends the packet. */
 function nftStage(live: Branch[], base: NftBase, ctx: PathContext, finals: Final[], beforeConntrack: boolean): Branch[] {
+  const opts = beforeConntrack ? BEFORE_CONNTRACK : AFTER_CONNTRACK;
+  if (live.length !== 1 || !walkShortcuts.on) return nftStageOf(live, undefined, base, ctx, finals, opts);
+  // One history that the chain accepted as it came (no fork, no end): it goes on as it was, in
+  // the list it came in (a packet meets a dozen base chains, most of them so).
+  const results = runBaseChain(live[0]!, base, ctx, opts);
+  if (results.length === 1 && results[0]!.verdict === "ACCEPT" && results[0]!.br === live[0]) return live;
+  return nftStageOf(live, results, base, ctx, finals, opts);
+}
+
+/** nftStage's every other case: `first`, the first history's results when they are known already. */
+function nftStageOf(live: Branch[], first: NftResult[] | undefined, base: NftBase, ctx: PathContext, finals: Final[], opts: NftRunOptions): Branch[] {
   const next: Branch[] = [];
   const finalsBefore = finals.length;
-  const opts = beforeConntrack ? BEFORE_CONNTRACK : AFTER_CONNTRACK;
-  for (const br of live) {
-    for (const r of runBaseChain(br, base, ctx, opts)) {
+  for (let i = 0; i < live.length; i++) {
+    for (const r of i === 0 && first ? first : runBaseChain(live[i]!, base, ctx, opts)) {
       if (r.verdict === "ACCEPT") next.push(r.br);
       else finals.push({ br: r.br, fate: terminalFate(r, { table: "nft", hook: base.hook }, withHandle({ family: base.table.family, table: base.table.name }, r, base)) });
     }
@@ -323,6 +333,8 @@ function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[])
     if (tie) assume(br, tie);
     let cur = [br];
     for (const u of units) {
+      // Every history has set NAT up or ended: the later nat chains have none to run.
+      if (cur.length === 0 && walkShortcuts.on) break;
       const after: Branch[] = [];
       for (const b of cur) {
         if (u === "iptables" && !iptablesRuns) {
@@ -352,7 +364,7 @@ function natStage(live: Branch[], hook: Hook, ctx: PathContext, finals: Final[])
       }
       cur = after;
     }
-    next.push(...cur);
+    for (const b of cur) next.push(b);
   }
   return mergeSplit(next, live.length, finals.length - finalsBefore, ctx);
 }

@@ -438,18 +438,19 @@ export class ForkWalk<Ch, C extends ForkCursor<Ch, C>> {
   private readonly work: C[];
   private readonly open: Array<Join<Ch, C>> = [];
 
-  constructor(first: C, private budget: ExplorationBudget, private results: TableResult[], private apart = false) {
-    this.work = [first];
+  /** `first`: the history to walk first (none: a walker that walks its first history itself, up to its first fork). */
+  constructor(first: C | undefined, private budget: ExplorationBudget, private results: TableResult[], private apart = false) {
+    this.work = first ? [first] : [];
   }
 
   /**
    * Another walk on this one's lists, which a walk run to its end leaves empty (the nft walker
    * meets a dozen base chains per packet); `release` lets go of the last walk's results between walks.
    */
-  restart(first: C, budget: ExplorationBudget, results: TableResult[], apart = false): void {
+  restart(first: C | undefined, budget: ExplorationBudget, results: TableResult[], apart = false): void {
     emptied(this.work);
     emptied(this.open);
-    this.work.push(first);
+    if (first) this.work.push(first);
     this.budget = budget;
     this.results = results;
     this.apart = apart;

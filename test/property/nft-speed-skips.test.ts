@@ -6,7 +6,10 @@
  *   once per node and hook, and the base-chain walker reuses its work lists and first cursor:
  *   a packet traced on a node that has traced others (at other hooks, through other nat
  *   chains) gets exactly what it gets on a fresh node, and two nodes sharing one nft ruleset
- *   beside different iptables rules never see each other's plans.
+ *   beside different iptables rules never see each other's plans;
+ * - a base chain's history is walked alone until it first forks (the work list set up only
+ *   then), and an nft stage that one history passed as it came hands on the list it was given:
+ *   the same outcomes as with every history on the work list from the start.
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
@@ -14,6 +17,7 @@ import { buildNode } from "../../src/netfilter/model.js";
 import { natPlan, planNat, type PathContext } from "../../src/netfilter/path.js";
 import { compileRulesets } from "../../src/netfilter/compile.js";
 import { runsNothing, runTable } from "../../src/netfilter/traverse.js";
+import { walkShortcuts } from "../../src/netfilter/nft/run.js";
 import { newBranchOf } from "../../src/netfilter/branch.js";
 import { parseRules } from "../../src/parse.js";
 import type { Hook, PacketState } from "../../src/model/evaluation.js";
@@ -174,6 +178,24 @@ describe("what the packet path skips or plans once changes no answer", () => {
         }
       }
     }), { numRuns: 150 });
+  });
+
+  it("a base chain walked alone up to its first fork, and one history an nft stage accepted as it came, trace as on the work list from the start", () => {
+    fc.assert(fc.property(nftRulesetArb, iptDump, fc.array(packetArb, { minLength: 1, maxLength: 4 }), fc.boolean(), (nft, ipt, packets, apart) => {
+      const parsed = parseRules(ipt).value;
+      const n = buildNode({ rulesets: parsed ? [parsed] : [], nft: [nft], node });
+      for (const p of packets) {
+        for (const verbose of [false, true]) {
+          const quick = json(n.evaluate(p, { verbose, apart }).outcomes);
+          walkShortcuts.on = false;
+          try {
+            expect(json(n.evaluate(p, { verbose, apart }).outcomes)).toBe(quick);
+          } finally {
+            walkShortcuts.on = true;
+          }
+        }
+      }
+    }), { numRuns: 200 });
   });
 
   it("a hook's nat plan, kept per node, is the plan worked out anew, on nodes traced in turns", () => {

@@ -78,6 +78,13 @@ export function runBaseChain(br: Branch, base: NftBase, ctx: TraverseContext, op
 
 let spare: BaseChainWalk | undefined;
 
+/**
+ * The shortcuts of a walk (a history walked alone up to its first fork, in place of on the work
+ * list from the start) and of the packet path's nft stages (one history a chain accepted as it
+ * came goes on in its own list): on, except in the test that holds them to the long way.
+ */
+export const walkShortcuts = { on: true };
+
 /** The results list of a walker between walks (never added to). */
 const IDLE: NftResult[] = [];
 
@@ -143,14 +150,19 @@ function resumeAt(cursor: Cursor, b: Branch, joins: Cursor["joins"]): Cursor {
  */
 class BaseChainWalk {
   private results: NftResult[] = [];
-  /** Made by the first walk, restarted by each (its work lists are empty between walks). */
+  /** Made by the first walk that forks, restarted by each that forks (its work lists are empty between walks). */
   private forks: ForkWalk<NftCompiledChain, Cursor> | undefined = undefined;
+  /**
+   * This walk has forked: its histories are on the work list. Until a fork the one history is
+   * walked alone (most walks never fork, and the work list's set-up was a good part of a walk).
+   */
+  private forking = false;
+  private ctx: TraverseContext | undefined = undefined;
   /** The cursor each walk starts from, made by the first walk and reset by each: nothing holds it once its walk has ended. */
   private first: Cursor | undefined = undefined;
   /** Made by the first walk, reset by each. */
   private env: WalkEnv | undefined = undefined;
   private base: NftBase | undefined = undefined;
-  private ctx: TraverseContext | undefined = undefined;
   private readonly walkCursor = (c: Cursor): void => this.walk(c);
 
   private get table(): NftBase["table"] {
@@ -166,15 +178,33 @@ class BaseChainWalk {
     this.results = results;
     this.base = base;
     this.ctx = ctx;
-    const budget = (ctx.budget ??= { opened: 0 });
+    this.forking = false;
+    // Made for the packet by its first walk, as every walk of it counts its alternatives there.
+    ctx.budget ??= { opened: 0 };
     const first = this.startAt(br, base.chain);
-    if (this.forks) this.forks.restart(first, budget, results, ctx.apart);
-    else this.forks = new ForkWalk<NftCompiledChain, Cursor>(first, budget, results, ctx.apart);
     if (this.env) this.env.reset(br, base, ctx, opts);
     else this.env = new WalkEnv(br, base.hook, ctx.family, ctx.node, base.table, opts.beforeConntrack, ctx.assumed ?? NO_ASSUMPTIONS, ctx.ipsets, base.type);
-    this.forks.run(this.walkCursor, resumeAt);
+    if (walkShortcuts.on) {
+      // As the work list's first history (ForkWalk.run pops it first and walks it): its forks, if any, go there.
+      this.walk(first);
+      if (this.forking) this.forks!.run(this.walkCursor, resumeAt);
+    } else {
+      this.forkWalk().restart(first, ctx.budget, results, ctx.apart);
+      this.forks!.run(this.walkCursor, resumeAt);
+    }
     this.release();
     return results;
+  }
+
+  /** The work list, set up for this walk at its first fork (empty: the history that forked is being walked). */
+  private forkWalk(): ForkWalk<NftCompiledChain, Cursor> {
+    if (this.forking) return this.forks!;
+    this.forking = true;
+    const ctx = this.ctx!;
+    const budget = ctx.budget!;
+    if (this.forks) this.forks.restart(undefined, budget, this.results, ctx.apart);
+    else this.forks = new ForkWalk<NftCompiledChain, Cursor>(undefined, budget, this.results, ctx.apart);
+    return this.forks;
   }
 
   /** The walk's first cursor: the branch at the base chain's first rule, nothing on its stacks. */
@@ -195,7 +225,7 @@ class BaseChainWalk {
 
   /** Lets go of the walk's branch, node and ruleset: a spare walker holds on to nothing. */
   private release(): void {
-    this.forks?.release();
+    if (this.forking) this.forks!.release();
     if (this.first) {
       this.first.br = undefined as unknown as Branch;
       this.first.chain = undefined as unknown as NftCompiledChain;
@@ -225,13 +255,13 @@ class BaseChainWalk {
   }
 
   private split(c: Cursor, children: Cursor[], cr: NftCompiledRule): void {
-    this.forks!.split(c, children, c.chain.name, cr.index);
+    this.forkWalk().split(c, children, c.chain.name, cr.index);
   }
 
   private walk(c: Cursor): void {
-    const forks = this.forks!;
     for (;;) {
-      if (forks.parks(c, c.stmt === 0 && c.bindings === undefined)) return;
+      // (Only a history that forked waits at joins: one walked alone has none, and no work list may be set up.)
+      if (c.joins.length !== 0 && this.forks!.parks(c, c.stmt === 0 && c.bindings === undefined)) return;
       if (c.at >= c.chain.rules.length) {
         if (!this.chainEnd(c)) return;
         continue;
