@@ -232,7 +232,10 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     for (let v = Math.max(1, rpf.value + 1); v <= 2; v++) {
       const d = validateSource(q, oif, v, back);
       if ((d === undefined) === (bad === undefined)) continue;
-      const then = d && d.kind === "martian" ? `; ${mode(v)} would drop it: ${d.detail.replace(/^reverse-path filter \([^)]*\): /, "")}` : `; ${mode(v)} would let it through`;
+      const then = d === undefined ? `; ${mode(v)} would let it through`
+        : d.kind === "martian" ? `; ${mode(v)} would drop it: ${d.detail.replace(/^reverse-path filter \([^)]*\): /, "")}`
+        // A check the facts cannot settle is no "let through": what it lacks is said.
+        : `; under ${mode(v)} it would depend on what the input does not say: ${d.kind === "indeterminate" ? d.reason : d.kind}`;
       const assumed = [`reverse-path filtering assumed ${mode(rpf.value)}: ${rpf.missing}${then}`];
       return bad ? { bad, assumed } : { assumed };
     }

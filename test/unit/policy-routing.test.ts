@@ -110,6 +110,15 @@ describe("the routing decision drops", () => {
     expect(ok!.assumptions).toEqual([]);
   });
 
+  it("an unstated rp_filter whose stricter check the facts cannot settle is said so, not called harmless", () => {
+    // eth9 is not in the facts: the strict check (is the route back by eth9?) cannot be made.
+    const [o] = evaluate(ACCEPT_ALL, { family: "ipv4", from: "eth9", src: "10.1.0.9", dst: "8.8.8.8", proto: 6, sport: 40000, dport: 443 });
+    expect(o!.fate).toMatchObject({ kind: "forwarded", iface: "eth0" });
+    const said = o!.assumptions.find((a) => a.startsWith("reverse-path filtering assumed off"));
+    expect(said).toContain("under strict (rp_filter=1) it would depend on what the input does not say: reverse-path check: eth9 is not in the node facts");
+    expect(said).not.toContain("would let it through");
+  });
+
   it("a packet arriving on eth0 for 127.0.0.1 is a martian destination unless route_localnet is on", () => {
     const spec: PacketSpec = { family: "ipv4", from: "eth0", src: "10.0.0.9", dst: "127.0.0.1", proto: 6, sport: 40000, dport: 8080 };
     expect(evaluate(ACCEPT_ALL, spec)[0]!.fate).toMatchObject({ kind: "martian", check: "destination" });

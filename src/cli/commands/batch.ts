@@ -8,6 +8,7 @@
 import { flagSet, flagValue, helpText, parseArgs, UsageError } from "../args.js";
 import { InputReader, refuseSecondStdin } from "../load.js";
 import type { CommandIO } from "../io.js";
+import { chunkWriter } from "../byte-chunk.js";
 import { FIELD_NAMES, FIELDS } from "./batch-fields.js";
 import { wantsCluster } from "./cluster-flags.js";
 import { BATCH_FLAGS } from "./batch-flags.js";
@@ -32,26 +33,21 @@ export function runBatch(argv: string[], io: CommandIO): number | Promise<number
   const jobs = jobsOf(args, file, io);
   if (jobs > 1) return runParallel(argv, args, file, io, jobs);
   const reader = new InputReader(io, args);
-  let chunk = "";
-  // Answers are written in chunks, and whenever the next packet has to be waited for.
-  const flush = () => {
-    if (chunk) io.out(chunk);
-    chunk = "";
-  };
-  const lines = packetLines(file, io, reader, flush);
+  // Answers are written in chunks, and whenever the next packet has to be waited for: a reader
+  // downstream sees each answer soon, and memory holds one chunk.
+  const out = chunkWriter(io);
+  const lines = packetLines(file, io, reader, () => out.flush());
   const answerLine = lineAnswerer(args, io, reader, quiet);
   const tally = new BatchTally();
   const progress = io.isTTY && !quiet;
   for (const l of lines) {
     const a = answerLine(l);
     if (!a) continue;
-    chunk += a.text;
+    out.add(a.text);
     tally.add(a);
-    // Written as it goes: a reader downstream sees each answer soon, and memory holds one chunk.
-    if (chunk.length > 1 << 16) flush();
     if (progress && tally.done % 1000 === 0) io.err(`\r${tally.done} packets`);
   }
-  flush();
+  out.flush();
   return tally.finish(io, quiet, progress);
 }
 
