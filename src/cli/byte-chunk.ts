@@ -9,8 +9,8 @@ import type { CommandIO } from "./io.js";
 /** The buffer's size: a chunk is written when the next answer might not fit. */
 const CHUNK_BYTES = 256 << 10;
 
-/** The most bytes one UTF-16 unit of a string can take in UTF-8. */
-const UTF8_PER_UNIT = 3;
+/** The most bytes one UTF-16 unit of a string can take in UTF-8: room reserved so that an encoding is never cut short. */
+export const UTF8_PER_UNIT = 3;
 
 export interface ChunkWriter {
   /** Adds an answer; writes the chunk first when the answer might not fit in what is left. */

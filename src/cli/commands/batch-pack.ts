@@ -8,6 +8,8 @@
  * and the allocator's arenas grow with the batch).
  */
 
+import { UTF8_PER_UNIT } from "../byte-chunk.js";
+
 /** A chunk's answers: `bytes` holds them in order; `lengths[i]` is line i's byte count, or -1 for a line with no answer (blank). */
 export interface PackedAnswers {
   bytes: ArrayBuffer;
@@ -17,8 +19,6 @@ export interface PackedAnswers {
 /** A new buffer's size; it doubles when a chunk's answers need more. */
 const FIRST_BYTES = 64 << 10;
 
-/** The most bytes one UTF-16 unit of a string can take in UTF-8. */
-const UTF8_PER_UNIT = 3;
 
 export class AnswerPacker {
   /** Buffers given back by the main thread, free to be written again. */
