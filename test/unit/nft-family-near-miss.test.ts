@@ -73,6 +73,15 @@ describe("near misses of the other family in an inet table", () => {
     expect(nearly(rules, V4)).toEqual(["tcp dport 80 accept"]);
   });
 
+  it("a connection's address of the other family stops the rule (nft_ct_get_eval checks it), and is no near miss", () => {
+    const rules = ["ct original ip6 saddr != 2001:db8::1 accept", "ct l3proto ipv6 accept", "tcp dport 80 accept"];
+    const [o] = nodeOf(rules).evaluate(V4).outcomes;
+    expect(o!.fate.kind).toBe("dropped");
+    expect(nearly(rules, V4)).toEqual(["tcp dport 80 accept"]);
+    const own = ["ct original ip saddr 10.0.0.1 accept", "ct l3proto ipv4 tcp dport 443 accept"];
+    expect(nearly(own, V4)).toEqual(own);
+  });
+
   it("the verbose trace keeps every rule tried, each step saying the family its rule asks for", () => {
     const rules = ["icmpv6 type nd-neighbor-solicit accept", "meta nfproto ipv4 tcp dport 443 accept", "tcp dport 80 accept", "ip saddr 10.0.0.1 ip6 daddr ::1 accept"];
     expect(requires(rules, V4)).toEqual({
