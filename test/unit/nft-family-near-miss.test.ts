@@ -82,6 +82,16 @@ describe("near misses of the other family in an inet table", () => {
     expect(nearly(own, V4)).toEqual(own);
   });
 
+  it("an IPv6 extension header or an IPv4 option stops the rule for the other family, where it was unknown", () => {
+    const v4 = nodeOf(["exthdr frag exists accept", "frag more-fragments 1 accept", "tcp dport 80 accept"]).evaluate(V4, { verbose: true });
+    expect(v4.outcomes.map((o) => o.fate.kind)).toEqual(["dropped"]);
+    expect(nearly(["exthdr frag exists accept", "tcp dport 80 accept"], V4)).toEqual(["tcp dport 80 accept"]);
+    const v6 = nodeOf(["ip option ra exists accept", "tcp dport 80 accept"]).evaluate(V6);
+    expect(v6.outcomes.map((o) => o.fate.kind)).toEqual(["dropped"]);
+    // For its own family it is still not evaluated: both ways stay open.
+    expect(nodeOf(["exthdr frag exists accept"]).evaluate(V6).outcomes.length).toBe(2);
+  });
+
   it("the verbose trace keeps every rule tried, each step saying the family its rule asks for", () => {
     const rules = ["icmpv6 type nd-neighbor-solicit accept", "meta nfproto ipv4 tcp dport 443 accept", "tcp dport 80 accept", "ip saddr 10.0.0.1 ip6 daddr ::1 accept"];
     expect(requires(rules, V4)).toEqual({
