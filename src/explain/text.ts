@@ -239,8 +239,13 @@ export function outcomeVerdict(o: Pick<Outcome, "fate">): Verdict {
   }
 }
 
-/** A rule that would have let the packet on, had it matched: an accept, a jump, a DNAT, a return. */
+/**
+ * A rule that would have let the packet on, had it matched: an accept, a jump, a DNAT, a return.
+ * Not one that asks for the other family (`icmpv6 type ... accept` for an IPv4 packet, in an
+ * inet table): it could never have matched, however the packet differed.
+ */
 function lets(s: Step, fam: "ipv4" | "ipv6"): boolean {
+  if (s.nft?.requires !== undefined && s.nft.requires !== fam) return false;
   if (s.ruleNode) return /ACCEPT|JUMP|GOTO|DNAT|RETURN/.test(stepRuleText(s, fam));
   return s.nft?.text !== undefined && /\b(?:accept|jump|goto|dnat|return)\b/.test(s.nft.text);
 }

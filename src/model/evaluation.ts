@@ -334,6 +334,12 @@ export interface NftStepDetail {
   text?: string;
   /** The verdict map or map element chosen (`10.96.0.10 . tcp . 53 : goto service-...`). */
   element?: string;
+  /**
+   * The one packet family the rule can match, when its expressions allow only one (`ip6 saddr`,
+   * `icmpv6 type`, `meta nfproto ipv4`: nft has such a rule test the family first); "none" when
+   * they ask for both. Absent: either family, and for a policy.
+   */
+  requires?: Family | "none";
 }
 
 /** The nft table a fate happened in (a fate with table "nft"). */

@@ -12,6 +12,8 @@ import { assembleInputs, nodeInputsOf } from "../../src/assemble.js";
 import { buildNode, type NetfilterNode } from "../../src/netfilter/model.js";
 import { parsePacketText } from "../../src/packet/parse.js";
 import type { Outcome } from "../../src/model/evaluation.js";
+import { whyDroppedText } from "../../src/explain/text.js";
+import { PLAIN } from "../../src/explain/colour.js";
 
 const SAMPLES = ["006-kube-proxy-nftables", "007-firewalld", "008-docker-nftables", "009-iptables-nft-mixed"];
 
@@ -115,3 +117,43 @@ for (const sample of SAMPLES) {
     });
   }
 }
+
+describe("007-firewalld: what nearly let a rejected packet through", () => {
+  const node = load(resolve(import.meta.dirname, "../../samples/007-firewalld"), "ruleset.nft");
+  const nearly = (packet: string) => {
+    const pk = parsePacketText(packet);
+    if (!pk.ok) throw new Error(pk.error);
+    const text = whyDroppedText(node.evaluate(pk.packet, { verbose: true }), { palette: PLAIN });
+    return text.slice(text.indexOf("  nearly let through by:"));
+  };
+
+  // The rich reject in filter_IN_public_deny comes after zone public's policy chain allow-host-ipv6,
+  // whose eight `icmpv6 type ... accept` rules an IPv4 packet never matches: they are not listed.
+  it("the rich rule's reject of 192.168.122.66 lists rules an IPv4 packet can match", () => {
+    expect(nearly("tcp 192.168.122.66:50005 -> 192.168.122.10:22 in eth0")).toBe(`  nearly let through by:
+    ct state { established, related } accept
+      failed: ct state { established, related }
+    ct status dnat accept
+      failed: ct status dnat
+    iifname "lo" accept
+      failed: iifname "lo"
+    iifname "eth1" jump filter_IN_trusted_to_HOST
+      failed: iifname "eth1"
+`);
+  });
+
+  it("MySQL rejected on eth0: the dhcpv6-client service's ip6 rule is not listed", () => {
+    expect(nearly("tcp 192.168.122.1:50002 -> 192.168.122.10:3306 in eth0")).toBe(`  nearly let through by:
+    iifname "eth1" jump filter_IN_trusted_to_HOST
+      failed: iifname "eth1"
+    tcp dport 22 accept
+      failed: tcp dport 22
+    tcp dport 8080 accept
+      failed: tcp dport 8080
+    ip saddr 192.168.122.50 tcp dport 9090 accept
+      failed: ip saddr 192.168.122.50
+    meta l4proto { icmp, ipv6-icmp } accept
+      failed: meta l4proto { icmp, ipv6-icmp }
+`);
+  });
+});

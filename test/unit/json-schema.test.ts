@@ -8,6 +8,7 @@ import { buildNode } from "../../src/netfilter/model.js";
 import { evaluationJson } from "../../src/explain/json.js";
 import { filterRuleset, packetArb } from "../support/arbitraries.js";
 import { simpleNode } from "../support/simple-node.js";
+import { parseNftText } from "../../src/nft/index.js";
 
 const schema = JSON.parse(readFileSync(resolve(import.meta.dirname, "../../src/explain/trace.schema.json"), "utf8"));
 const ajv = new Ajv2020.default({ allErrors: true, strict: false });
@@ -22,6 +23,14 @@ describe("trace JSON schema", () => {
       expect(validate.errors ?? []).toEqual([]);
       expect(ok).toBe(true);
     }), { numRuns: 200 });
+  });
+  it("an nft trace validates, its steps saying the family their rules ask for", () => {
+    const text = "table inet t {\n\tchain pre {\n\t\ttype filter hook prerouting priority filter; policy drop;\n\t\ticmpv6 type nd-neighbor-solicit accept\n\t\tip saddr 10.0.0.1 ip6 daddr ::1 accept\n\t}\n}\n";
+    const n = buildNode({ rulesets: [], nft: [parseNftText(text, "rules.nft").ruleset] });
+    const j = JSON.parse(JSON.stringify(evaluationJson(n.evaluate({ family: "ipv4", from: "eth0", src: "192.168.0.50", dst: "192.168.0.11", proto: 6, sport: 40000, dport: 22, tcpFlags: 2 }, { verbose: true }))));
+    expect(j.outcomes[0].steps.map((s: { nft: { requires?: string } }) => s.nft.requires)).toEqual(["ipv6", "none", undefined]);
+    validate(j);
+    expect(validate.errors ?? []).toEqual([]);
   });
   it("rejects what it should (the schema is not vacuous)", () => {
     expect(validate({ version: 2, packet: {}, outcomes: [], problems: [] })).toBe(false);

@@ -11,8 +11,8 @@ import type { NftExprEnv } from "../../src/model/nft-evaluation.js";
 import { printNftExpr } from "../../src/nft/print/expr.js";
 import { doc, firstRule, parse, rule } from "./nft-json-support.js";
 
-/** The kept kinds read nothing of the environment. */
-const NO_ENV = {} as NftExprEnv;
+/** The kept kinds read nothing of the environment but the packet's family (of a packet the kind can be in). */
+const envOf = (family: "ipv4" | "ipv6" = "ipv4") => ({ br: { pkt: { family } } }) as unknown as NftExprEnv;
 
 describe("the nft expression kinds' registry", () => {
   it("lists each kind once, by AST kind or kept name, and each JSON key once", () => {
@@ -34,7 +34,8 @@ describe("the nft expression kinds' registry", () => {
       const e: NftExpr = stmt.left;
       expect(e).toEqual({ kind: "other", name, text: JSON.stringify(left) });
       expect(printNftExpr(e)).toBe(JSON.stringify(left));
-      expect(expressionKind(e)!.evaluate(e, NO_ENV, printNftExpr)).toEqual({ indeterminate: `${name} (${JSON.stringify(left)}): netfate does not evaluate this expression` });
+      const kind = expressionKind(e)!;
+      expect(kind.evaluate(e, envOf(kind.family?.(e, undefined)), printNftExpr)).toEqual({ indeterminate: `${name} (${JSON.stringify(left)}): netfate does not evaluate this expression` });
     },
   );
 

@@ -6,11 +6,14 @@
  * Evaluated from the packet's conntrack entry. Before conntrack (a chain below priority -200
  * in PREROUTING or OUTPUT) and for untracked packets there is none: `ct state` reads invalid
  * (untracked when notrack set it), every other key stops the rule (nft_ct_get_eval: no entry,
- * NFT_BREAK). Checked in a netns: test/kernel/nft-semantics.test.ts.
+ * NFT_BREAK). Checked in a netns: test/kernel/nft-semantics.test.ts. An address of the other
+ * family than the connection's stops the rule too (nft_ct_get_eval checks nf_ct_l3num for
+ * NFT_CT_SRC_IP and the like).
  */
+import type { Family } from "../../model/ast.js";
 import type { JsonNode } from "../../model/json.js";
 import type { CtStatusBit } from "../../model/evaluation.js";
-import type { NftCt } from "../../model/nft.js";
+import type { NftConst, NftCt } from "../../model/nft.js";
 import { absent, unknown, value, type NftExprEnv } from "../../model/nft-evaluation.js";
 import { addressVal, fieldVal, type XVal } from "../../model/nft-values.js";
 import { wordTable, type ExprKind, type JsonExprReader } from "./types.js";
@@ -40,6 +43,23 @@ export const CT_KEYS: Readonly<Record<string, { type: string; bits: number; dirO
 });
 
 const ADDRESS_KEYS = new Set(["saddr", "daddr"]);
+
+/** NFPROTO_IPV4 and NFPROTO_IPV6, as `ct l3proto` reads them. */
+const L3PROTO = { ipv4: 2, ipv6: 10 } as const;
+
+/** The family an address key reads (`ct original ip6 saddr`; a JSON key may hold it: `ip6 saddr`), if it names one. */
+function addressFamily(e: NftCt): Family | undefined {
+  const split = /^(?:(ip6?) )?(saddr|daddr)$/.exec(e.key);
+  if (!split) return undefined;
+  const f = e.family ?? split[1];
+  return f === "ip" ? "ipv4" : f === "ip6" ? "ipv6" : undefined;
+}
+
+/** A connection's address of one family, or `ct l3proto` compared with one: no connection of the other family has it. */
+function family(e: NftCt, equals: NftConst | undefined): Family | undefined {
+  if (e.key === "l3proto") return equals?.value === L3PROTO.ipv4 ? "ipv4" : equals?.value === L3PROTO.ipv6 ? "ipv6" : undefined;
+  return addressFamily(e);
+}
 
 export const ct: ExprKind<NftCt> = {
   kind: "ct",
@@ -81,6 +101,7 @@ export const ct: ExprKind<NftCt> = {
   print(e) {
     return ["ct", e.dir, e.family, e.key].filter((x) => x !== undefined).join(" ");
   },
+  family,
   evaluate,
   reader,
 };
@@ -142,7 +163,7 @@ function evaluate(e: NftCt, env: NftExprEnv): XVal {
     case "helper":
       return c.helper === undefined ? absent("the connection has no helper") : value(c.helper);
     case "l3proto":
-      return fieldVal(p.family === "ipv4" ? 2 : 10);
+      return fieldVal(L3PROTO[p.family]);
     case "protocol":
       return fieldVal(p.proto);
     case "saddr":
@@ -153,6 +174,8 @@ function evaluate(e: NftCt, env: NftExprEnv): XVal {
     case "ip daddr":
     case "ip6 saddr":
     case "ip6 daddr": {
+      const fam = addressFamily(e);
+      if (fam !== undefined && fam !== p.family) return absent(`the connection is not ${fam === "ipv4" ? "IPv4" : "IPv6"}`);
       const dir = e.dir ?? (c.dir === "ORIGINAL" ? "original" : "reply");
       const t = dir === "original" ? c.orig : c.reply;
       const key = e.key.replace(/^ip6? /, "");

@@ -1,6 +1,7 @@
 /**
  * IPv6 extension headers: `exthdr hbh` (present or not), `frag more-fragments`, `srh sid[1]`;
- * kept as written.
+ * kept as written. An IPv4 packet has none: nft has the rule test `meta nfproto ipv6` first
+ * (exthdr_gen_dependency), so the rule stops.
  */
 import { is, keptAsWritten } from "./kept.js";
 
@@ -21,4 +22,5 @@ export const exthdr = keptAsWritten({
   fieldTypes: { nexthdr: () => "inet_proto" },
   // `exthdr hbh` alone tests the header's presence: `exists` / `missing`.
   presenceType: "boolean",
+  family: "ipv6",
 });

@@ -1,4 +1,4 @@
-/** `ip option rr type`, `ip option ra`: IPv4 options, kept as written. */
+/** `ip option rr type`, `ip option ra`: IPv4 options, kept as written; an IPv6 packet has none. */
 import { is, keptAsWritten } from "./kept.js";
 
 const OPTIONS = new Set(["rr", "lsrr", "ssrr", "ra"]);
@@ -10,4 +10,5 @@ export const ipOption = keptAsWritten({
     if (r.peek() !== "ip" || r.peek(1) !== "option" || !is(r.peek(2), OPTIONS)) return undefined;
     return is(r.peek(3), FIELDS) ? 4 : 3;
   },
+  family: "ipv4",
 });

@@ -6,9 +6,10 @@
  * it are left for the rest of the rule, and the datatypes of the fields nft compares with
  * something other than a number; this file makes the rest of a kind from them.
  */
+import type { Family } from "../../model/ast.js";
 import type { JsonNode } from "../../model/json.js";
 import type { NftOtherExpr } from "../../model/nft.js";
-import { unknown, type NftExprEnv } from "../../model/nft-evaluation.js";
+import { absent, unknown, type NftExprEnv } from "../../model/nft-evaluation.js";
 import type { XVal } from "../../model/nft-values.js";
 import { wordTable, type ExprKind, type JsonExprReader, type WordReader } from "./types.js";
 
@@ -31,12 +32,17 @@ export interface KeptKind {
   fieldTypes?: Readonly<Record<string, FieldType>>;
   /** The datatype when the expression is this kind's keyword and one more word (`exthdr hbh`: present or not). */
   presenceType?: string;
+  /**
+   * The one family whose packets have it (IPv6 extension headers, IPv4 options): nft has the
+   * rule test `meta nfproto` first in an inet table, so a packet of the other family stops it.
+   */
+  family?: Family;
 }
 
 /** A kind kept as written: read by its grammar, printed as written, its value unknown. */
 export function keptAsWritten(k: KeptKind): ExprKind<NftOtherExpr> {
   const fields = wordTable({ ...k.fieldTypes });
-  const { grammar, name } = k;
+  const { grammar, name, family } = k;
   return {
     kind: "other",
     name,
@@ -61,7 +67,8 @@ export function keptAsWritten(k: KeptKind): ExprKind<NftOtherExpr> {
       return [typeOf ? typeOf(words) : "integer"];
     },
     print,
-    evaluate,
+    ...(family && { family: () => family }),
+    evaluate: family ? (e, env) => (env.br.pkt.family === family ? evaluate(e, env) : absent(`the packet is not ${family === "ipv4" ? "IPv4" : "IPv6"}`)) : evaluate,
   };
 }
 

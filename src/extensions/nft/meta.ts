@@ -8,10 +8,12 @@
  * is the empty name (nft_meta_store_ifname), while `iif`/`oif` (an interface index) of no
  * device stop the rule.
  */
+import type { Family } from "../../model/ast.js";
 import type { JsonNode } from "../../model/json.js";
-import type { NftMeta } from "../../model/nft.js";
+import type { NftConst, NftMeta } from "../../model/nft.js";
 import { absent, unknown, value, type NftExprEnv } from "../../model/nft-evaluation.js";
 import { addressNum, fieldVal, type XVal } from "../../model/nft-values.js";
+import { PROTO_ICMP, PROTO_ICMPV6 } from "../../model/packet.js";
 import { wordTable, type ExprKind, type JsonExprReader } from "./types.js";
 
 /** Each key's datatype and width in bits (nft's meta.c meta_templates). */
@@ -91,6 +93,7 @@ export const meta: ExprKind<NftMeta> = {
   print(e) {
     return PRINT_BARE.has(e.key) ? e.key : `meta ${e.key}`;
   },
+  family,
   evaluate,
   reader,
 };
@@ -105,6 +108,26 @@ function readJson(_key: string, v: JsonNode, _n: JsonNode, { r }: JsonExprReader
 /** NFPROTO_IPV4 and NFPROTO_IPV6; ETH_P_IP and ETH_P_IPV6. */
 const NFPROTO = { ipv4: 2, ipv6: 10 } as const;
 const ETHERTYPE = { ipv4: 0x0800, ipv6: 0x86dd } as const;
+/**
+ * The family a comparison with `equals` holds for alone: `meta nfproto ipv6`, `meta protocol
+ * ip`, and `meta l4proto icmpv6` (ICMPv6 in an IPv4 packet, or ICMP in an IPv6 one, is no
+ * packet netfate takes: packet/checks.ts refuses them).
+ */
+function family(e: NftMeta, equals: NftConst | undefined): Family | undefined {
+  const v = equals?.value;
+  if (typeof v !== "number") return undefined;
+  switch (e.key) {
+    case "nfproto":
+      return v === NFPROTO.ipv4 ? "ipv4" : v === NFPROTO.ipv6 ? "ipv6" : undefined;
+    case "protocol":
+      return v === ETHERTYPE.ipv4 ? "ipv4" : v === ETHERTYPE.ipv6 ? "ipv6" : undefined;
+    case "l4proto":
+      return v === PROTO_ICMP ? "ipv4" : v === PROTO_ICMPV6 ? "ipv6" : undefined;
+    default:
+      return undefined;
+  }
+}
+
 /** ARPHRD_LOOPBACK: the one link type netfate knows without link facts. */
 const ARPHRD_LOOPBACK = 772;
 

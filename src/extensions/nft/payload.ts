@@ -8,6 +8,7 @@
  * rule does not match; a non-first fragment has no transport header (nft_payload: NFT_BREAK
  * on fragoff).
  */
+import type { Family } from "../../model/ast.js";
 import type { JsonNode } from "../../model/json.js";
 import type { NftPayload } from "../../model/nft.js";
 import { absent, unknown, value, type NftExprEnv } from "../../model/nft-evaluation.js";
@@ -31,6 +32,12 @@ export const PROTOCOL_BASE: Readonly<Record<string, "ll" | "nh" | "th">> = wordT
   ether: "ll", vlan: "ll", arp: "nh", ip: "nh", ip6: "nh", icmp: "th", icmpv6: "th", igmp: "th",
   tcp: "th", udp: "th", udplite: "th", sctp: "th", dccp: "th", th: "th", ah: "th", esp: "th", comp: "th",
 });
+
+/**
+ * The headers only one family's packets carry: nft puts `meta nfproto` before them in an inet
+ * table (icmp and igmp depend on ip, icmpv6 on ip6: payload.c payload_gen_special_dependency).
+ */
+const FAMILY_OF: Readonly<Record<string, Family>> = wordTable({ ip: "ipv4", icmp: "ipv4", igmp: "ipv4", ip6: "ipv6", icmpv6: "ipv6" });
 
 const FIELDS: Readonly<Record<string, Header>> = {
   ether: { daddr: f("ether_addr", 0, 48), saddr: f("ether_addr", 48, 48), type: f("ether_type", 96, 16) },
@@ -131,6 +138,8 @@ export const payload: ExprKind<NftPayload> = {
   print(e) {
     return "base" in e ? `@${e.base},${e.offset},${e.len}` : `${e.protocol} ${e.field}`;
   },
+  // (A raw offset reads either family's header.)
+  family: (e) => ("protocol" in e ? FAMILY_OF[e.protocol] : undefined),
   evaluate,
   reader,
 };

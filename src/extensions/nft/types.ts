@@ -6,7 +6,8 @@
  * nothing outside a kind's file names its keys.
  */
 import type { JsonField, JsonNode } from "../../model/json.js";
-import type { NftExpr, NftFamily } from "../../model/nft.js";
+import type { Family } from "../../model/ast.js";
+import type { NftConst, NftExpr, NftFamily } from "../../model/nft.js";
 import type { NftExprEnv } from "../../model/nft-evaluation.js";
 import type { XVal } from "../../model/nft-values.js";
 
@@ -79,6 +80,14 @@ export interface ExprKind<E extends NftExpr = NftExpr> {
    * for labels. Called as a plain function (no `this`).
    */
   evaluate(e: E, env: NftExprEnv, text: (e: NftExpr) => string): XVal;
+  /**
+   * The one packet family a rule holding `e` can match, when there is one: `e` is a header
+   * only that family's packets carry (`ip6 saddr`, `icmpv6 type`: in an inet table nft makes
+   * the rule test `meta nfproto` first, and evaluate gives absent for the other family), or,
+   * when the rule compares `e` with the constant `equals` (`==` or no operator), the
+   * comparison holds only for that family (`meta nfproto ipv6`). Undefined: either family.
+   */
+  family?(e: E, equals: NftConst | undefined): Family | undefined;
   /**
    * For a kind whose expressions nest nothing (a header field, a meta or ct key): `evaluate`
    * worked out once for `e`, for a statement to keep. What it gives is evaluate's answer for

@@ -13,6 +13,7 @@ import { compileSet, type CompiledSet } from "./sets.js";
 import { chainPositions, jumpFacts, type JumpNode } from "../jump-graph.js";
 import { emptyDigest } from "../../model/chain-rules.js";
 import { nftRuleText } from "./rule-text.js";
+import { ruleFamily, type RuleFamily } from "./rule-family.js";
 import { statementKind } from "../../extensions/nft/statements/registry.js";
 import type { StmtKind } from "../../extensions/nft/statements/types.js";
 
@@ -34,6 +35,8 @@ export interface NftCompiledRule {
   readonly text: string;
   /** Some statement of the rule may change the packet or its conntrack entry (its step then lists the change). */
   readonly mutates: boolean;
+  /** The one packet family the rule can match, when its expressions allow only one (rule-family.ts); undefined: either. */
+  readonly requires: RuleFamily | undefined;
   /**
    * The rule's statements prepared to run (statements.ts), by the first packet that reaches it:
    * kept on the rule, as a packet meets some forty rules and a side table's lookup cost as much
@@ -82,6 +85,7 @@ const PURE_STMTS: ReadonlySet<NftStmt["kind"]> = new Set<NftStmt["kind"]>(["matc
  */
 class CompiledRule implements NftCompiledRule {
   private printed: string | undefined;
+  private family: RuleFamily | undefined | null = null;
   readonly mutates: boolean;
   prepared: unknown = undefined;
   place: NftCompiledRule["place"] = undefined;
@@ -93,6 +97,11 @@ class CompiledRule implements NftCompiledRule {
   }
   get text(): string {
     return (this.printed ??= nftRuleText(this.rule));
+  }
+  /** Found the first time a step shows the rule, as its text is. */
+  get requires(): RuleFamily | undefined {
+    if (this.family === null) this.family = ruleFamily(this.rule.stmts);
+    return this.family;
   }
 }
 

@@ -520,6 +520,8 @@ function placeOf(base: NftBase, cr: NftCompiledRule | undefined, element: string
   if (cr) {
     if (cr.rule.handle !== undefined) nft.handle = cr.rule.handle;
     nft.text = cr.text;
+    const requires = cr.requires;
+    if (requires !== undefined) nft.requires = requires;
   }
   if (element !== undefined) nft.element = element;
   return nft;
