@@ -164,7 +164,8 @@ export function nodeFromInputs(files: TextInput[], s: Shortcuts): { view?: NodeV
   const sink = new DiagnosticSink("<command line>");
   applyShortcuts(facts, s, sink);
   if (sink.errorCount) throw new InputError(sink.items.find((d) => d.severity === "error")!.message);
-  // Interfaces without routes: the connected routes are all a node has.
+  // Interfaces without routes give their subnets' routes, not the node's: where anything else
+  // goes stays indeterminate until routes of its family are given (Fib.routesGiven).
   return { view: nodeViewFromFacts(facts), facts, diagnostics };
 }
 

@@ -165,6 +165,13 @@ function rangeText(r: readonly [number, number]): string {
   return r[0] === r[1] ? String(r[0]) : `${r[0]}-${r[1]}`;
 }
 
+/** Why a lookup in a family whose routes were not given cannot end in "no route", and what to give. */
+function routesMissing(flow: Flow): string {
+  const v4 = flow.family === "ipv4";
+  return `no ${v4 ? "IPv4" : "IPv6"} routes given: where ${flow.dst} goes is not known beyond the interfaces' own subnets`
+    + ` (give \`ip ${v4 ? "" : "-6 "}-j route show table all\`, or --route)`;
+}
+
 interface CompiledRule {
   rule: FactRule;
   from?: { net: IpNum; mask: IpNum };
@@ -199,6 +206,13 @@ export class Fib {
   private readonly readsSource: Record<Family, boolean>;
   /** Per family, whether the input named its rules (`ip rule`); otherwise the kernel's defaults are used. */
   private readonly given: Record<Family, boolean>;
+  /**
+   * Per family, whether the input gave any route. A routing dump (`ip route`) always lists the
+   * connected routes (`proto kernel`), so a family with none was not collected: its interfaces'
+   * subnets are known, but not where anything else goes, and a lookup that finds nothing proves
+   * nothing (a real node almost always has a default route).
+   */
+  private readonly routesOf: Record<Family, boolean>;
   /** Rules beyond the kernel's own, or local routes a user added: rp_filter's fast path is off then (fib_validate_source). */
   readonly customRules: boolean;
   readonly customLocalRoutes: boolean;
@@ -214,6 +228,7 @@ export class Fib {
       if (list) list.push(e);
       else this.tables.set(name, [e]);
     };
+    this.routesOf = { ipv4: facts.routes.some((r) => r.family === "ipv4"), ipv6: facts.routes.some((r) => r.family === "ipv6") };
     const seen = new Set<string>();
     const key = (r: FactRoute) => `${tableName(r.table)}|${r.type}|${r.dst}/${r.prefixLength}|${r.dev ?? ""}|${r.gateway ?? ""}|${r.metric ?? 0}`;
     for (const r of facts.routes) {
@@ -279,6 +294,10 @@ export class Fib {
     return this.given[family];
   }
 
+  routesGiven(family: Family): boolean {
+    return this.routesOf[family];
+  }
+
   /**
    * Whether two lookups read the same: every field of the flow a lookup reads (rules' selectors,
    * the destination and the bound device), the source only when some rule of the family selects by it.
@@ -331,6 +350,7 @@ export class Fib {
         }
       }
     }
+    if (!this.routesOf[flow.family]) return { kind: "indeterminate", reason: routesMissing(flow) };
     return { kind: "error", type: "none" };
   }
 

@@ -112,18 +112,20 @@ const CASES: Case[] = [
   { name: "kube-basic-no-node-json", args: [...all, kp[0]!, kp[1]!] },
   { name: "kube-basic-same-text", args: [kp[0]!, kp[0]!, ...kpNode] },
   { name: "host-firewall-text", args: ["--stacked", "old.save", "new.save", "--iface", "eth0=192.168.0.11/24"], files: hostFirewall },
-  { name: "host-firewall-json", args: [...all, "old.save", "new.save", "--iface", "eth0=192.168.0.11/24"], files: hostFirewall },
+  // The text case gives no routes: what lies beyond eth0's subnet is not compared, and said so.
+  // The JSON case gives the node's default route, as the README's example does.
+  { name: "host-firewall-json", args: [...all, "old.save", "new.save", "--iface", "eth0=192.168.0.11/24", "--route", "default via 192.168.0.1 dev eth0"], files: hostFirewall },
   { name: "nodeport-004-json", args: [...all, "samples/004-kube-proxy-nodeport/rules.save", "samples/004-kube-proxy-nodeport/rules-guarded.save", "--node", "samples/004-kube-proxy-nodeport/node.json"] },
   {
     name: "flannel-001-json",
-    args: [...all, "samples/001-flannel-udp-clusterip-from-node/worker-nat.nvL", "samples/001-flannel-udp-clusterip-from-node/worker-nat-fixed.nvL", "--node", "samples/001-flannel-udp-clusterip-from-node/worker-node.json"],
+    args: [...all, "samples/001-flannel-udp-clusterip-from-node/worker-nat.nvL", "samples/001-flannel-udp-clusterip-from-node/worker-nat-fixed.nvL", "--node", "samples/001-flannel-udp-clusterip-from-node/worker-node.json", "--node", "samples/001-flannel-udp-clusterip-from-node/worker-route-n.txt"],
   },
   { name: "calico-000-json", args: [...all, "old.save", "new.save", "--ipsets", "ipsets.save", "--ipvs", "ipvsadm.txt", "--node", "node.json"], files: calico },
   { name: "aws-005-json", args: [...all, ...pair], files: aws },
   { name: "nft-006-same-json", args: [...all, "samples/006-kube-proxy-nftables/ruleset.nft", "samples/006-kube-proxy-nftables/ruleset-a.nft", "--node", "samples/006-kube-proxy-nftables/node.json"] },
   { name: "nft-006-json", args: [...all, "old.nft", "new.nft", "--node", "node.json"], files: nftChanged },
   { name: "mixed-009-json", args: [...all, "old.txt", "new.txt", "--node", "node.json"], files: mixed },
-  { name: "ipv6-json", args: [...all, "old.save", "new.save", "--iface", "eth0=2001:db8::1/64", "--iface", "eth1=2001:db8:1::1/64"], files: ipv6 },
+  { name: "ipv6-json", args: [...all, "old.save", "new.save", "--iface", "eth0=2001:db8::1/64", "--iface", "eth1=2001:db8:1::1/64", "--route", "default via 2001:db8::fe dev eth0"], files: ipv6 },
   { name: "migration-text", args: ["--limit", "4", "iptables.save", "nft.txt", "--node", "node.json"], files: migration },
   { name: "migration-json", args: [...all, "--max", "2000", "--random", "200", "iptables.save", "nft.txt", "--node", "node.json"], files: migration },
   { name: "gen-50-text", args: pair, files: generated(50) },

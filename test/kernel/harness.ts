@@ -18,6 +18,7 @@ import { simpleNode } from "../support/simple-node.js";
 import { factsFromTexts } from "../../src/facts/parse.js";
 import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 import type { FactPrefix, FactRule, NodeFacts } from "../../src/facts/model.js";
+import { applyMask, ipToNum, maskFromPrefix, numText } from "../../src/model/address.js";
 
 const SENDER = resolve(import.meta.dirname, "send-packet.py");
 
@@ -195,17 +196,37 @@ export function factsOfTopology(t: Topology): NodeFacts {
     for (const scope of ["all", "default", ...t.ifaces.map((i) => i.name)]) sysctl[`net.ipv4.conf.${scope}.rp_filter`] = 0;
     Object.assign(sysctl, t.sysctls);
   }
-  const node = {
-    interfaces: t.ifaces.map((i) => ({ name: i.name, addrs: [...(i.addr ? [i.addr] : []), ...(i.extraAddrs ?? [])] })),
-    routes: t.routes ?? [],
-    sysctl,
-  };
+  const interfaces = t.ifaces.map((i) => ({ name: i.name, addrs: [...(i.addr ? [i.addr] : []), ...(i.extraAddrs ?? [])] }));
+  const node = { interfaces, routes: [...connectedRoutes(interfaces, t.removedRoutes ?? []), ...(t.routes ?? [])], sysctl };
   const { facts, diagnostics } = factsFromTexts([{ file: "topology.json", text: JSON.stringify(node) }]);
   if (diagnostics.length) throw new Error(`topology facts: ${diagnostics.map((d) => d.message).join("; ")}`);
   // node.json has no rules list yet: the rules go straight into the model, defaults included,
   // as `ip rule show` lists them.
   if (t.rules?.length) facts.rules = [...DEFAULT_RULES, ...t.rules].sort((a, b) => a.priority - b.priority).map(factRuleOf);
   return facts;
+}
+
+/**
+ * The routes the kernel made from the addresses, as `ip route` lists them (`proto kernel`), less
+ * those the topology removed: what a user's routing dump of the namespace holds. Without them
+ * the facts would give no routes, and netfate rightly could not say where anything off-link goes.
+ */
+function connectedRoutes(interfaces: ReadonlyArray<{ name: string; addrs: string[] }>, removed: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const i of interfaces) {
+    for (const cidr of i.addrs) {
+      const [address, len] = cidr.split("/") as [string, string | undefined];
+      const family = address.includes(":") ? "ipv6" : "ipv4";
+      const full = family === "ipv4" ? 32 : 128;
+      const prefix = len === undefined ? full : Number(len);
+      if (prefix === full) continue;
+      const net = numText(applyMask(ipToNum(address, family)!, maskFromPrefix(prefix, family)));
+      const dst = `${net}/${prefix}`;
+      if (removed.some((r) => r.split(/\s+/)[0] === dst && new RegExp(`\\bdev ${i.name}\\b`).test(r))) continue;
+      out.push(`${dst} dev ${i.name} proto kernel scope link${family === "ipv4" ? ` src ${address}` : ""}`);
+    }
+  }
+  return out;
 }
 
 /** A node with eth0 192.168.0.11/24 (default route via 192.168.0.1) and cni0 10.244.0.1/24. */

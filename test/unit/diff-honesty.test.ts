@@ -97,8 +97,15 @@ describe("diff says when it could not compare", () => {
     const r = diffRulesets({ rulesets: [rs] }, { rulesets: [rs] }, { random: 20, facts: emptyFacts() });
     expect(r.candidates).toBeGreaterThan(0);
     expect(r.notCompared).toBe(r.candidates);
-    // Bare dumps take the node from the options, as before.
-    expect(diffRulesets([rs], [rs], { random: 20, facts: emptyFacts() }).notCompared).toBe(0);
+    // Bare dumps take the node from the options, as before: a node whose routes are all given
+    // (an unreachable default of each family), so that every lookup ends and every packet is compared.
+    const closed = emptyFacts();
+    for (const family of ["ipv4", "ipv6"] as const) {
+      closed.routes.push({ family, table: "main", type: "unreachable", dst: family === "ipv4" ? "0.0.0.0" : "::", prefixLength: 0 });
+    }
+    expect(diffRulesets([rs], [rs], { random: 20, facts: closed }).notCompared).toBe(0);
+    // With no routes given, where a packet goes is not known: none of it is compared.
+    expect(diffRulesets([rs], [rs], { random: 20, facts: emptyFacts() }).notCompared).toBeGreaterThan(0);
   });
 });
 
