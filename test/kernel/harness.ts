@@ -222,7 +222,10 @@ function connectedRoutes(interfaces: ReadonlyArray<{ name: string; addrs: string
       if (prefix === full) continue;
       const net = numText(applyMask(ipToNum(address, family)!, maskFromPrefix(prefix, family)));
       const dst = `${net}/${prefix}`;
-      if (removed.some((r) => r.split(/\s+/)[0] === dst && new RegExp(`\\bdev ${i.name}\\b`).test(r))) continue;
+      if (removed.some((r) => {
+        const words = r.split(/\s+/);
+        return words[0] === dst && words[words.indexOf("dev") + 1] === i.name;
+      })) continue;
       out.push(`${dst} dev ${i.name} proto kernel scope link${family === "ipv4" ? ` src ${address}` : ""}`);
     }
   }
