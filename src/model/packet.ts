@@ -47,6 +47,14 @@ export const PROTO_TCP = 6;
 export const PROTO_UDP = 17;
 export const PROTO_ICMP = 1;
 export const PROTO_ICMPV6 = 58;
+
+/** The kernel's NFPROTO_IPV4 and NFPROTO_IPV6: what `meta nfproto` and `ct l3proto` read. */
+export const NFPROTO: Readonly<Record<Family, number>> = { ipv4: 2, ipv6: 10 };
+
+/** The family an NFPROTO value names; undefined for any other value (or none). */
+export function familyOfNfproto(v: unknown): Family | undefined {
+  return v === NFPROTO.ipv4 ? "ipv4" : v === NFPROTO.ipv6 ? "ipv6" : undefined;
+}
 export const PROTO_SCTP = 132;
 
 export function hasPorts(proto: number): boolean {

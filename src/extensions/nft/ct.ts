@@ -16,6 +16,7 @@ import type { CtStatusBit } from "../../model/evaluation.js";
 import type { NftConst, NftCt } from "../../model/nft.js";
 import { absent, unknown, value, type NftExprEnv } from "../../model/nft-evaluation.js";
 import { addressVal, fieldVal, type XVal } from "../../model/nft-values.js";
+import { familyOfNfproto, NFPROTO } from "../../model/packet.js";
 import { wordTable, type ExprKind, type JsonExprReader } from "./types.js";
 
 /** Each key's datatype (nft's ct.c ct_templates); addresses depend on the family. */
@@ -44,9 +45,6 @@ export const CT_KEYS: Readonly<Record<string, { type: string; bits: number; dirO
 
 const ADDRESS_KEYS = new Set(["saddr", "daddr"]);
 
-/** NFPROTO_IPV4 and NFPROTO_IPV6, as `ct l3proto` reads them. */
-const L3PROTO = { ipv4: 2, ipv6: 10 } as const;
-
 /** The family an address key reads (`ct original ip6 saddr`; a JSON key may hold it: `ip6 saddr`), if it names one. */
 function addressFamily(e: NftCt): Family | undefined {
   const split = /^(?:(ip6?) )?(saddr|daddr)$/.exec(e.key);
@@ -57,7 +55,7 @@ function addressFamily(e: NftCt): Family | undefined {
 
 /** A connection's address of one family, or `ct l3proto` compared with one: no connection of the other family has it. */
 function family(e: NftCt, equals: NftConst | undefined): Family | undefined {
-  if (e.key === "l3proto") return equals?.value === L3PROTO.ipv4 ? "ipv4" : equals?.value === L3PROTO.ipv6 ? "ipv6" : undefined;
+  if (e.key === "l3proto") return familyOfNfproto(equals?.value);
   return addressFamily(e);
 }
 
@@ -163,7 +161,7 @@ function evaluate(e: NftCt, env: NftExprEnv): XVal {
     case "helper":
       return c.helper === undefined ? absent("the connection has no helper") : value(c.helper);
     case "l3proto":
-      return fieldVal(L3PROTO[p.family]);
+      return fieldVal(NFPROTO[p.family]);
     case "protocol":
       return fieldVal(p.proto);
     case "saddr":

@@ -13,7 +13,7 @@ import type { JsonNode } from "../../model/json.js";
 import type { NftConst, NftMeta } from "../../model/nft.js";
 import { absent, unknown, value, type NftExprEnv } from "../../model/nft-evaluation.js";
 import { addressNum, fieldVal, type XVal } from "../../model/nft-values.js";
-import { PROTO_ICMP, PROTO_ICMPV6 } from "../../model/packet.js";
+import { familyOfNfproto, NFPROTO, PROTO_ICMP, PROTO_ICMPV6 } from "../../model/packet.js";
 import { wordTable, type ExprKind, type JsonExprReader } from "./types.js";
 
 /** Each key's datatype and width in bits (nft's meta.c meta_templates). */
@@ -105,8 +105,7 @@ function readJson(_key: string, v: JsonNode, _n: JsonNode, { r }: JsonExprReader
   return key === undefined ? undefined : { kind: "meta", key };
 }
 
-/** NFPROTO_IPV4 and NFPROTO_IPV6; ETH_P_IP and ETH_P_IPV6. */
-const NFPROTO = { ipv4: 2, ipv6: 10 } as const;
+/** ETH_P_IP and ETH_P_IPV6. */
 const ETHERTYPE = { ipv4: 0x0800, ipv6: 0x86dd } as const;
 /**
  * The family a comparison with `equals` holds for alone: `meta nfproto ipv6`, `meta protocol
@@ -118,7 +117,7 @@ function family(e: NftMeta, equals: NftConst | undefined): Family | undefined {
   if (typeof v !== "number") return undefined;
   switch (e.key) {
     case "nfproto":
-      return v === NFPROTO.ipv4 ? "ipv4" : v === NFPROTO.ipv6 ? "ipv6" : undefined;
+      return familyOfNfproto(v);
     case "protocol":
       return v === ETHERTYPE.ipv4 ? "ipv4" : v === ETHERTYPE.ipv6 ? "ipv6" : undefined;
     case "l4proto":
