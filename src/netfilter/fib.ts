@@ -218,6 +218,8 @@ export class Fib {
   readonly customLocalRoutes: boolean;
   /** Tables that routes name but no rule looks up: a sign that rules exist which the input does not show. */
   readonly unusedTables: string[];
+  /** IPv6 multicast routes derived from interfaces whose order the kernel keeps but the facts do not give. */
+  private readonly unorderedMulticast: UnorderedMulticast | undefined;
 
   constructor(facts: NodeFacts) {
     const add = (r: FactRoute) => {
@@ -252,10 +254,15 @@ export class Fib {
       { family: "ipv4", table: "local", type: "local", dst: "127.0.0.1", prefixLength: 32, dev: "lo", src: "127.0.0.1", scope: "host", proto: "kernel" },
       { family: "ipv4", table: "local", type: "broadcast", dst: "127.255.255.255", prefixLength: 32, dev: "lo", src: "127.0.0.1", scope: "link", proto: "kernel" },
       { family: "ipv6", table: "local", type: "local", dst: "::1", prefixLength: 128, dev: "lo", proto: "kernel" },
-      { family: "ipv6", table: "local", type: "multicast", dst: "ff00::", prefixLength: 8, proto: "kernel" },
     ];
     const listedLocal = new Set(facts.routes.filter((r) => tableName(r.table) === "local").map((r) => `${r.type}|${r.dst}/${r.prefixLength}`));
     for (const r of lo) if (!listedLocal.has(`${r.type}|${r.dst}/${r.prefixLength}`)) add(r);
+    // A dumped IPv6 local table lists the multicast routes it has (or has none); else they are derived.
+    if (!facts.routes.some((r) => r.family === "ipv6" && tableName(r.table) === "local")) {
+      const m = multicastRoutes(facts.interfaces);
+      for (const r of m.routes) add(r);
+      if (m.unordered) this.unorderedMulticast = m.unordered;
+    }
     // Longest prefix first; among equals the lowest metric, in the order given (fib_table_lookup).
     for (const list of this.tables.values()) list.sort((a, b) => b.route.prefixLength - a.route.prefixLength || (a.route.metric ?? 0) - (b.route.metric ?? 0));
 
@@ -341,8 +348,16 @@ export class Fib {
           return { kind: "error", type: r.action, rule: r };
         case "lookup": {
           const table = tableName(r.table ?? "main");
-          const hit = this.tableLookup(table, flow, dst);
+          let hit = this.tableLookup(table, flow, dst);
           if (!hit || hit.type === "throw") continue;
+          const tie = this.unorderedMulticast;
+          if (tie?.routes.has(hit) && flow.oif === undefined) {
+            // Among routes of equal prefix and metric a sent packet takes the first listed, which
+            // the facts do not say; an arriving one takes its own device's (rt6_score_route: the
+            // input lookup passes the arriving device as oif), all of them multicast routes alike.
+            if (flow.iif === "lo") return { kind: "indeterminate", reason: tie.why(flow.dst), rule: r };
+            hit = [...tie.routes].find((x) => x.dev === flow.iif) ?? hit;
+          }
           if (hit.type === "blackhole" || hit.type === "unreachable" || hit.type === "prohibit") return { kind: "error", type: hit.type, route: hit, table, rule: r };
           if (r.suppressPrefixLength !== undefined && hit.prefixLength <= r.suppressPrefixLength) continue;
           if (r.suppressIfgroup !== undefined) return { kind: "indeterminate", reason: `rule ${ruleText(r)} refuses routes by interface group, which the node facts do not give`, rule: r };
@@ -384,6 +399,36 @@ export class Fib {
     else if (r.dport && (flow.dport === undefined || flow.dport < r.dport[0] || flow.dport > r.dport[1])) m = false;
     return r.not ? !m : m;
   }
+}
+
+/** Multicast routes the facts cannot order, and why: the lookup answers indeterminate where the order decides. */
+interface UnorderedMulticast {
+  routes: ReadonlySet<FactRoute>;
+  why: (dst: string) => string;
+}
+
+/**
+ * The IPv6 multicast routes the kernel adds (addrconf_add_dev): `multicast ff00::/8 dev DEV table
+ * local metric 256` for each device, but lo, that has IPv6 (any IPv6 address; down devices lose
+ * theirs). Equal routes are kept in the order they were added, which is the order the devices came
+ * up, and a packet the node sends with no device bound takes the first (checked: with four
+ * devices `ip -6 route get ff02::1` names the first listed, and a device taken down and up again
+ * moves to the end). The facts order them only when there is one; with none the devices' IPv6 is
+ * not shown at all. Either way the answer names what to give.
+ */
+function multicastRoutes(interfaces: readonly FactInterface[]): { routes: FactRoute[]; unordered?: UnorderedMulticast } {
+  const devs = interfaces.filter((i) => i.name !== "lo" && i.up !== false && i.addrs.some((a) => a.family === "ipv6")).map((i) => i.name);
+  const give = "give `ip -6 -j route show table local`";
+  const route = (dev?: string): FactRoute => ({
+    family: "ipv6", table: "local", type: "multicast", dst: "ff00::", prefixLength: 8, metric: 256, proto: "kernel", ...(dev === undefined ? {} : { dev }),
+  });
+  if (devs.length === 1) return { routes: [route(devs[0])] };
+  // With no device known a stand-in route holds the prefix, so the lookup stops in the local table as the kernel's would.
+  const routes = devs.length ? devs.map((d) => route(d)) : [route()];
+  const why = devs.length
+    ? (dst: string) => `${dst} leaves by the first of the multicast routes (ff00::/8, table local) of ${devs.join(", ")}; their order is the order the devices came up, which the node facts do not give (${give})`
+    : (dst: string) => `${dst} leaves by a device's multicast route (ff00::/8, table local), and no device in the node facts has IPv6 (${give})`;
+  return { routes, unordered: { routes: new Set(routes), why } };
 }
 
 /**

@@ -86,3 +86,36 @@ describe("IPv6 routing from node facts (found by the IPv6 kernel differential)",
     expect(parseRouteLine("default via fe80::1 dev eth0 proto ra metric 1024")).toMatchObject({ ok: true, route: { family: "ipv6", dst: "::", prefixLength: 0, gateway: "fe80::1" } });
   });
 });
+
+describe("IPv6 multicast sent by the node (the kernel's ff00::/8 route of each device, table local)", () => {
+  const send = (json: object, dst = "ff02::1") => view(json).routeOutput({ dst, family: "ipv6", src: "fe80::1", mark: 0, proto: 17 });
+  const give = "ip -6 -j route show table local";
+  it("leaves by the one device with IPv6", () => {
+    const facts = { interfaces: [{ name: "lo", addrs: ["127.0.0.1/8", "::1/128"] }, { name: "eth0", addrs: ["192.168.0.11/24", "fe80::1/64"] }, { name: "eth1", addrs: ["10.0.0.1/24"] }] };
+    expect(send(facts)).toMatchObject({ kind: "unicast", dev: "eth0", chosenBy: "table local: multicast ff00::/8 dev eth0 metric 256" });
+    expect(send(facts, "ff05::fb")).toMatchObject({ kind: "unicast", dev: "eth0" });
+  });
+  it("with several devices, which one leaves first is the order they came up: not known, and said", () => {
+    const d = send({ interfaces: [{ name: "eth0", addrs: ["fe80::1/64"] }, { name: "eth1", addrs: ["fe80::2/64"] }] });
+    expect(d).toMatchObject({ kind: "indeterminate" });
+    expect(d.kind === "indeterminate" && d.reason).toBe(`ff02::1 leaves by the first of the multicast routes (ff00::/8, table local) of eth0, eth1; their order is the order the devices came up, which the node facts do not give (give \`${give}\`)`);
+  });
+  it("with no device showing IPv6, says so", () => {
+    const d = send({ interfaces: [{ name: "eth0", addrs: ["192.168.0.11/24"] }] });
+    expect(d.kind === "indeterminate" && d.reason).toBe(`ff02::1 leaves by a device's multicast route (ff00::/8, table local), and no device in the node facts has IPv6 (give \`${give}\`)`);
+  });
+  it("a dumped local table orders them: the first listed wins, whatever the interfaces' order", () => {
+    const routes = ["multicast ff00::/8 dev eth1 table local proto kernel metric 256 pref medium", "multicast ff00::/8 dev eth0 table local proto kernel metric 256 pref medium"];
+    expect(send({ interfaces: [{ name: "eth0", addrs: ["fe80::1/64"] }, { name: "eth1", addrs: ["fe80::2/64"] }], routes })).toMatchObject({ kind: "unicast", dev: "eth1" });
+  });
+  it("a device that is down has no multicast route", () => {
+    const facts = emptyFacts();
+    facts.interfaces.push({ name: "eth0", addrs: [{ address: "fe80::1", prefixLength: 64, family: "ipv6" }], up: false });
+    facts.interfaces.push({ name: "eth1", addrs: [{ address: "fe80::2", prefixLength: 64, family: "ipv6" }], up: true });
+    expect(nodeViewFromFacts(facts).routeOutput({ dst: "ff02::fb", family: "ipv6", mark: 0 })).toMatchObject({ kind: "unicast", dev: "eth1" });
+  });
+  it("an arriving multicast packet is looked up with its own device's route", () => {
+    const v = view({ interfaces: [{ name: "eth0", addrs: ["fe80::1/64"] }, { name: "eth1", addrs: ["fe80::2/64"] }], sysctl: { "net.ipv6.conf.all.forwarding": 1 } });
+    expect(v.routeInput({ dst: "ff02::1", family: "ipv6", iif: "eth1", mark: 0, src: "fe80::9" })).toMatchObject({ chosenBy: "table local: multicast ff00::/8 dev eth1 metric 256" });
+  });
+});
