@@ -10,21 +10,27 @@ import { parseNftText } from "../../src/nft/index.js";
 import { whyDroppedText } from "../../src/explain/text.js";
 import { PLAIN } from "../../src/explain/colour.js";
 import type { PacketSpec } from "../../src/model/packet.js";
+import { emptyFacts } from "../../src/facts/model.js";
+import { nodeViewFromFacts } from "../../src/netfilter/node-view.js";
 
 const V4: PacketSpec = { family: "ipv4", from: "eth0", src: "192.168.0.50", dst: "192.168.0.11", proto: 6, sport: 40000, dport: 22, tcpFlags: 2 };
 const V6: PacketSpec = { family: "ipv6", from: "eth0", src: "2001:db8::5", dst: "2001:db8::1", proto: 6, sport: 40000, dport: 22, tcpFlags: 2 };
 
-/** A node whose one table is `table inet t` with a prerouting chain (policy drop) of these rules. */
-function nodeOf(rules: string[]) {
-  const text = `table inet t {\n\tchain pre {\n\t\ttype filter hook prerouting priority filter; policy drop;\n${rules.map((r) => `\t\t${r}\n`).join("")}\t}\n}\n`;
+/** The node's addresses: the packets above arrive for them (locally sent ones leave from them). */
+const ADDR4 = { address: "192.168.0.11", prefixLength: 24, family: "ipv4" } as const;
+const ADDR6 = { address: "2001:db8::1", prefixLength: 64, family: "ipv6" } as const;
+
+/** A node whose one table is `table inet t` with a chain (policy drop) of these rules, at prerouting unless said. */
+function nodeOf(rules: string[], hook = "prerouting") {
+  const text = `table inet t {\n\tchain pre {\n\t\ttype filter hook ${hook} priority filter; policy drop;\n${rules.map((r) => `\t\t${r}\n`).join("")}\t}\n}\n`;
   const r = parseNftText(text, "rules.nft");
   expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-  return buildNode({ rulesets: [], nft: [r.ruleset] });
+  return buildNode({ rulesets: [], nft: [r.ruleset], node: nodeViewFromFacts({ ...emptyFacts(), interfaces: [{ name: "eth0", addrs: [ADDR4, ADDR6] }] }) });
 }
 
 /** The rules why-dropped lists under "nearly let through by:". */
-function nearly(rules: string[], packet: PacketSpec): string[] {
-  const text = whyDroppedText(nodeOf(rules).evaluate(packet, { verbose: true }), { palette: PLAIN });
+function nearly(rules: string[], packet: PacketSpec, hook?: string): string[] {
+  const text = whyDroppedText(nodeOf(rules, hook).evaluate(packet, { verbose: true }), { palette: PLAIN });
   const lines = text.split("\n");
   const at = lines.indexOf("  nearly let through by:");
   if (at < 0) return [];
@@ -90,6 +96,19 @@ describe("near misses of the other family in an inet table", () => {
     expect(v6.outcomes.map((o) => o.fate.kind)).toEqual(["dropped"]);
     // For its own family it is still not evaluated: both ways stay open.
     expect(nodeOf(["exthdr frag exists accept"]).evaluate(V6).outcomes.length).toBe(2);
+  });
+
+  it("rt ip nexthop and rt ip6 nexthop stop the rule for the other family (nft_rt_get_eval checks it), and are no near miss", () => {
+    // The kernel takes nexthop keys at forward, output and postrouting only (nft_rt_validate).
+    const out4: PacketSpec = { ...V4, from: "local", src: "192.168.0.11", dst: "192.168.0.50" };
+    const out6: PacketSpec = { ...V6, from: "local", src: "2001:db8::1", dst: "2001:db8::5" };
+    expect(nearly(["rt ip6 nexthop fe80::1 accept", "tcp dport 80 accept"], out4, "output")).toEqual(["tcp dport 80 accept"]);
+    expect(nearly(["rt ip nexthop 10.0.0.1 accept", "tcp dport 80 accept"], out6, "output")).toEqual(["tcp dport 80 accept"]);
+    expect(nodeOf(["rt ip6 nexthop fe80::1 accept"], "output").evaluate(out4).outcomes.map((o) => o.fate.kind)).toEqual(["dropped"]);
+    // Its own family's next hop is still not evaluated: both ways stay open; other rt keys ask for no family.
+    expect(nodeOf(["rt ip6 nexthop fe80::1 accept"], "output").evaluate(out6).outcomes.length).toBe(2);
+    const [o] = nodeOf(["rt ip nexthop 10.0.0.1 accept", "rt mtu 1400 accept"], "output").evaluate(out6, { verbose: true }).outcomes;
+    expect(o!.steps.filter((s) => s.rule !== "policy").map((s) => [s.nft!.text, s.nft!.requires])).toEqual([["rt ip nexthop 10.0.0.1 accept", "ipv4"], ["rt mtu 1400 accept", undefined]]);
   });
 
   it("the verbose trace keeps every rule tried, each step saying the family its rule asks for", () => {

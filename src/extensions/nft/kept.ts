@@ -35,14 +35,19 @@ export interface KeptKind {
   /**
    * The one family whose packets have it (IPv6 extension headers, IPv4 options): nft has the
    * rule test `meta nfproto` first in an inet table, so a packet of the other family stops it.
+   * A function says it from the expression's words, for kinds where only some name a family
+   * (`rt ip6 nexthop`, not `rt mtu`).
    */
-  family?: Family;
+  family?: Family | ((words: readonly string[]) => Family | undefined);
 }
 
 /** A kind kept as written: read by its grammar, printed as written, its value unknown. */
 export function keptAsWritten(k: KeptKind): ExprKind<NftOtherExpr> {
   const fields = wordTable({ ...k.fieldTypes });
-  const { grammar, name, family } = k;
+  const { grammar, name } = k;
+  const given = k.family;
+  const familyOf: ((e: NftOtherExpr) => Family | undefined) | undefined =
+    typeof given === "function" ? (e) => given(e.text.split(" ")) : given && (() => given);
   return {
     kind: "other",
     name,
@@ -67,8 +72,11 @@ export function keptAsWritten(k: KeptKind): ExprKind<NftOtherExpr> {
       return [typeOf ? typeOf(words) : "integer"];
     },
     print,
-    ...(family && { family: () => family }),
-    evaluate: family ? (e, env) => (env.br.pkt.family === family ? evaluate(e, env) : absent(`the packet is not ${family === "ipv4" ? "IPv4" : "IPv6"}`)) : evaluate,
+    ...(familyOf && { family: familyOf }),
+    evaluate: familyOf ? (e, env) => {
+      const family = familyOf(e);
+      return family === undefined || env.br.pkt.family === family ? evaluate(e, env) : absent(`the packet is not ${family === "ipv4" ? "IPv4" : "IPv6"}`);
+    } : evaluate,
   };
 }
 
