@@ -11,7 +11,7 @@
  * Every step is linear in the rules; the result does not depend on which dump is "old", so
  * diff(A, B) and diff(B, A) ask the same packets.
  */
-import ipaddr from "ipaddr.js";
+import { addressFamily } from "../model/address.js";
 import type { Chain, Family, Rule, Ruleset, Table } from "../model/ast.js";
 import { sameChainRules } from "./chain-changes.js";
 import { nftFamilySees, nftPacketFamilies, type NftRuleset } from "../model/nft.js";
@@ -59,9 +59,11 @@ function memberParts(text: string): { addr?: string; port?: number } {
   const out: { addr?: string; port?: number } = {};
   for (const part of text.split(",")) {
     const addr = part.split("/")[0]!.split("-")[0]!;
-    if (ipaddr.isValid(addr) && out.addr === undefined) out.addr = addr;
+    // Strictly a dotted quad or IPv6 text: a bitmap:port member `30080` is a port, not an address.
+    const isAddr = addressFamily(addr) !== undefined;
+    if (isAddr && out.addr === undefined) out.addr = addr;
     const port = /^(?:[a-z0-9]+:)?([0-9]+)(?:-[0-9]+)?$/.exec(part);
-    if (port && !ipaddr.isValid(part) && out.port === undefined) out.port = Number(port[1]);
+    if (port && !isAddr && out.port === undefined) out.port = Number(port[1]);
   }
   return out;
 }
@@ -72,9 +74,10 @@ function setProbe(d: { name: string; flags: readonly ("src" | "dst")[]; negated:
   members.forEach((text, i) => {
     const m = memberParts(text);
     const v: Want = {};
-    if (m.addr !== undefined && addrDir && toBig(m.addr, c.family) !== undefined) v[addrDir] = m.addr;
+    const addr = m.addr !== undefined && toBig(m.addr, c.family) !== undefined ? m.addr : undefined;
+    if (addr !== undefined && addrDir) v[addrDir] = addr;
     if (m.port !== undefined && portDir) v[portDir === "src" ? "sport" : "dport"] = m.port;
-    if (m.addr !== undefined) c.pool.addrs.add(m.addr);
+    if (addr !== undefined) c.pool.addrs.add(addr);
     if (m.port !== undefined) c.pool.ports.add(m.port);
     if (i === 0 && !d.negated) Object.assign(p.want, v);
     p.variants.push(v);

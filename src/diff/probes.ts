@@ -50,7 +50,9 @@ export function netEdges(m: AddressMatch, family: Family): { inside?: string; ou
     if (typeof a === "number") return ipv4NetEdges(a, m.prefixLength);
   }
   const addr = toBig(m.address, family);
-  if (addr === undefined || m.prefixLength === null) return { inside: m.address, edges: [m.address] };
+  // An address of the other family (an inet table's `ip saddr` read for IPv6 packets) asks nothing of them.
+  if (addr === undefined) return { edges: [] };
+  if (m.prefixLength === null) return { inside: m.address, edges: [m.address] };
   const size = 1n << BigInt(BITS[family] - m.prefixLength);
   // Rules hold the network address already; an interface's address needs its host bits cleared.
   const net = addr - (addr % size);
@@ -140,6 +142,8 @@ export function addressWant(key: "src" | "dst", a: string): Want {
 }
 
 export function rangeProbe(r: { negated: boolean; from: string; to: string }, key: "src" | "dst", p: Probe, c: Context): void {
+  // A range of the other family's addresses asks nothing of this family's packets (offset says undefined for them).
+  if (toBig(r.from, c.family) === undefined || toBig(r.to, c.family) === undefined) return;
   const edges = [r.from, r.to, offset(r.from, -1n, c.family), offset(r.to, 1n, c.family)].filter((x): x is string => x !== undefined);
   const want = r.negated ? edges[3] ?? edges[2] : r.from;
   if (want) p.want[key] = want;
