@@ -378,6 +378,11 @@ function deferredIndex(build: () => ChainIndex): ChainIndex {
   });
 }
 
+/** Whether a walk that goes by the chains' indexes may skip rules of this chain: only a chain this long has an index. */
+export function mayHaveIndex(chain: CompiledChain): boolean {
+  return chain.digest.count >= INDEX_THRESHOLD;
+}
+
 /** A walk that has read this many rules of a long chain, each bound alone, goes on with the whole chain bound at once. */
 const READ_IN_ORDER = 64;
 

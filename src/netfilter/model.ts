@@ -4,7 +4,7 @@
  */
 import type { Family, Ruleset } from "../model/ast.js";
 import type { PacketSpec } from "../model/packet.js";
-import { compileRulesets, type CompiledRuleset, type CompileProblem } from "./compile.js";
+import { compileRulesets, mayHaveIndex, type CompiledRuleset, type CompileProblem } from "./compile.js";
 import { evaluatePath, evaluateReplyPath } from "./path.js";
 import type { ConntrackSummary, IpsetView, NodeView, Outcome, StateAssumptions } from "../model/evaluation.js";
 import { noIpsets, unknownNode } from "./unknown-facts.js";
@@ -27,6 +27,8 @@ export interface NodeInputs {
 export interface EvaluateOptions {
   /** Also record the rules tried that did not match, with the first failing condition. */
   verbose?: boolean;
+  /** With verbose: go by the chains' indexes still, recording only the rules tried (see triesEveryRule). */
+  byIndex?: boolean;
   /** State the input cannot show, assumed other than as on a quiet node (`{ limit: "busy" }`, or `"either"` for both). */
   assume?: StateAssumptions;
   /**
@@ -128,10 +130,25 @@ export class NetfilterNode {
     return { packet: { ...packet, reply: true, state: "established" }, outcomes: r, problems: rules.problems, ...this.nftProblems(packet.family) };
   }
 
+  /**
+   * Whether a walk that goes by the chains' indexes (EvaluateOptions.byIndex) tries every rule
+   * of `table`, or of every table when none is named: none of their chains has an index.
+   */
+  triesEveryRule(family: Family, table?: string): boolean {
+    for (let rs: CompiledRuleset | undefined = this.rules(family); rs; rs = rs.legacy) {
+      for (const t of rs.tables.values()) {
+        if (table !== undefined && t.name !== table) continue;
+        for (const c of t.chains.values()) if (mayHaveIndex(c)) return false;
+      }
+    }
+    return true;
+  }
+
   evaluate(packet: PacketSpec, opts: EvaluateOptions = {}): Evaluation {
     const rules = this.rules(packet.family);
     const outcomes = evaluatePath(packet, {
       rules, node: this.node, ipsets: this.ipsets, verbose: opts.verbose ?? false, family: packet.family,
+      ...(opts.byIndex ? { byIndex: true } : {}),
       ...(opts.assume ? { assumed: opts.assume } : {}),
       ...(opts.apart ? { apart: true } : {}),
       ...(opts.lean ? { lean: true } : {}),

@@ -36,6 +36,11 @@ export interface TraverseContext {
   ipsets: IpsetView;
   /** Record rules tried that did not match, with the first failing condition. */
   verbose: boolean;
+  /**
+   * With verbose: still go by the chains' indexes, so a rule an index skips (it cannot match)
+   * is not tried and leaves no step; a chain without an index is tried rule by rule all the same.
+   */
+  byIndex?: boolean;
   family: Family;
   /** Shared by every table and leg of one evaluation. */
   budget?: ExplorationBudget;
@@ -270,7 +275,7 @@ type WalkEnv = { -readonly [K in keyof EvalEnv]: EvalEnv[K] };
 /** Rule indices to try from `start`, in order: what the chain index says can match. */
 function candidates(chain: CompiledChain, br: Branch, start: number, ctx: TraverseContext): number[] | undefined {
   const idx = chain.index;
-  if (!idx || ctx.verbose) return undefined;
+  if (!idx || (ctx.verbose && !ctx.byIndex)) return undefined;
   ctx.flow?.destination(br.pkt);
   const d = num(br.pkt.dst, ctx.family);
   const key = d === undefined ? undefined : typeof d === "number" ? d : d.join(":");
@@ -621,7 +626,7 @@ class TableWalk {
       else {
         if (c.cand === undefined && (c.ci === undefined || c.at === c.askAt)) {
           // (rules tried before the index is read cannot change the answer: the index only skips)
-          const first = this.ctx.verbose ? 0 : c.chain.tryFirst ?? 0;
+          const first = this.ctx.verbose && !this.ctx.byIndex ? 0 : c.chain.tryFirst ?? 0;
           c.askAt = c.at < first ? first : undefined;
           c.cand = c.askAt === undefined ? candidates(c.chain, c.br, c.at, this.ctx) : undefined;
           c.ci = 0;

@@ -81,14 +81,16 @@ async function run(kind: "trace" | "why-dropped", argv: string[], io: CommandIO)
   }
   const assume = assumptionsOf(args);
   const format = flagSet(args, "json") ? "json" : flagValue(args, "format") ?? "text";
-  const evaluate = (verbose: boolean) => node.evaluate(pk.packet, { verbose, ...(assume ? { assume } : {}) });
+  const evaluate = (verbose: boolean, byIndex = false) => node.evaluate(pk.packet, { verbose, ...(byIndex ? { byIndex } : {}), ...(assume ? { assume } : {}) });
   let e: Evaluation;
   if (kind === "why-dropped" && format === "text" && byIndexAlike(nodeInputs)) {
     // Its text names rules tried that did not match only for an outcome that loses the packet
-    // ("nearly let through by"): a walk that goes by the chains' indexes answers the rest, and
-    // the walk that tries every rule (and so binds long chains whole) runs only for that.
-    e = evaluate(false);
-    if (e.outcomes.some((o) => outcomeVerdict(o) === "lost")) e = evaluate(true);
+    // ("nearly let through by"), from the table that dropped it (any table when it was lost
+    // otherwise). One walk goes by the chains' indexes and records the rules it tries: where
+    // those tables have no index, that is every rule. Only where they have one does the walk
+    // that tries every rule (and so binds long chains whole) run as well.
+    e = evaluate(true, true);
+    if (e.outcomes.some((o) => outcomeVerdict(o) === "lost" && !node.triesEveryRule(pk.packet.family, nearMissTable(o)))) e = evaluate(true);
   } else e = evaluate(kind === "why-dropped" || flagSet(args, "verbose"));
   if (errors.length) {
     const left = leftOut(errors);
@@ -141,6 +143,11 @@ async function runInteractive(kind: "trace" | "why-dropped", args: ParsedArgs, i
  */
 function byIndexAlike(inputs: NodeInputs): boolean {
   return !inputs.nft?.length && inputs.rulesets.every((rs) => rs.tables.every((t) => (t.format ?? rs.format) === "save"));
+}
+
+/** The table whose rules a lost outcome's near misses are read from (lostDetailLines); undefined: every table. */
+function nearMissTable(o: Outcome): string | undefined {
+  return o.fate.kind === "dropped" || o.fate.kind === "rejected" ? o.fate.table : undefined;
 }
 
 /** why-dropped's exit code for a node's outcomes (see verdictExit). */
