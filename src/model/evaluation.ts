@@ -101,13 +101,20 @@ export interface RouteNotes {
 
 export type RouteDecision = RouteNotes & (
   | { kind: "local"; dev?: string }
-  | { kind: "unicast"; dev: string; gateway?: string; src?: string; onlink?: boolean }
+  /**
+   * `cast`: a locally generated packet's route is a broadcast or multicast one (the kernel's
+   * RTCF_BROADCAST / RTCF_MULTICAST, set by __mkroute_output from the route's type or the
+   * destination): what a sending socket may do with it depends on its protocol and options.
+   */
+  | { kind: "unicast"; dev: string; gateway?: string; src?: string; onlink?: boolean; cast?: OutputCast }
   | { kind: "blackhole" | "unreachable" | "prohibit" | "throw" | "none"; detail?: string }
   /** The kernel drops the packet as it routes it: a martian address, or the reverse-path filter. */
   | { kind: "martian"; check: MartianCheck; detail: string }
   /** Not local, and the arriving device does not forward. */
   | { kind: "not-forwarding"; detail: string }
   | { kind: "indeterminate"; reason: string });
+
+export type OutputCast = "broadcast" | "multicast";
 
 export type MartianCheck = "rp_filter" | "source" | "destination";
 

@@ -15,7 +15,7 @@ import { confKey } from "../facts/sysctl.js";
 import { Fib, LastLookup, routeText, ruleText, type FibAnswer, type Flow } from "./fib.js";
 import { ipToNum, maskFromPrefix, netContains, type IpNum } from "../model/address.js";
 import { tunnelViewOf } from "./tunnels.js";
-import type { AddrType, InputRouteQuery, NodeView, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "../model/evaluation.js";
+import type { AddrType, InputRouteQuery, NodeView, OutputCast, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "../model/evaluation.js";
 
 const ADDR_TYPE: Partial<Record<FactRoute["type"], AddrType>> = {
   local: "LOCAL", broadcast: "BROADCAST", blackhole: "BLACKHOLE", unreachable: "UNREACHABLE", prohibit: "PROHIBIT",
@@ -33,6 +33,19 @@ const v4 = {
   multicast: (n: number) => n >>> 28 === 14,
   lbcast: (n: number) => n === 0xffffffff,
 };
+
+/**
+ * __mkroute_output: a route to the limited broadcast or a multicast address is a broadcast or
+ * multicast one whatever route found it, as is a broadcast route of the local table
+ * (`broadcast 10.244.0.255 dev cni0`); IPv6 has multicast alone.
+ */
+function outputCast(family: Family, dst: string, type: FactRoute["type"]): OutputCast | undefined {
+  if (family === "ipv6") return type === "multicast" || /^ff/i.test(dst) ? "multicast" : undefined;
+  const t = ipToNum(dst, "ipv4") as number | undefined;
+  if (type === "broadcast" || (t !== undefined && v4.lbcast(t))) return "broadcast";
+  if (type === "multicast" || (t !== undefined && v4.multicast(t))) return "multicast";
+  return undefined;
+}
 
 /** The sysctls of one device that routing reads, combined with `all` as the kernel combines them. */
 interface DeviceSettings {
@@ -327,6 +340,8 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
       const s = ipToNum(q.src, "ipv4") as number | undefined;
       if (s !== undefined && (v4.multicast(s) || v4.lbcast(s) || v4.zeronet(s))) return { kind: "martian", check: "source", detail: `a packet cannot be sent from ${q.src}` };
     }
+    const bound = boundDevice(q);
+    if (bound) return bound;
     const a = fib.lookup(flowOf(q, "lo"));
     if (a.kind !== "route") return notes(failure(a, q), a, [rules], q.family);
     const r = a.route;
@@ -343,10 +358,33 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
       }
     }
     const d: RouteDecision = { kind: "unicast", dev: r.dev };
-    if (r.gateway) d.gateway = r.gateway;
-    if (r.onlink) d.onlink = true;
+    const cast = outputCast(q.family, q.dst, r.type);
+    // __mkroute_output drops the route's next hop for a broadcast, and for a multicast one that
+    // only a route shorter than 224.0.0.0/4 (a default route) found.
+    const viaGateway = cast === undefined || (cast === "multicast" && (q.family === "ipv6" || r.prefixLength >= 4));
+    if (r.gateway && viaGateway) d.gateway = r.gateway;
+    if (r.onlink && viaGateway) d.onlink = true;
     if (src) d.src = src;
+    if (cast) d.cast = cast;
     return notes(d, a, [rules], q.family);
+  };
+
+  /**
+   * ip_route_output_key_hash_rcu: a socket bound to one of the node's IPv4 addresses that sends
+   * to the limited broadcast or a multicast address, with no device of its own, leaves by the
+   * device holding that address, without a route lookup (checked in a namespace: bound to
+   * v0's address, 255.255.255.255 and 239.1.1.1 left by v0 though the default route is w0's).
+   */
+  const boundDevice = (q: RouteQuery): RouteDecision | undefined => {
+    if (q.family !== "ipv4" || q.src === undefined) return undefined;
+    const t = ipToNum(q.dst, "ipv4") as number | undefined;
+    if (t === undefined || !(v4.lbcast(t) || v4.multicast(t))) return undefined;
+    const own = fib.localTable(ipToNum(q.src, "ipv4") as number, "ipv4");
+    if (own?.type !== "local" || !own.dev) return undefined;
+    return {
+      kind: "unicast", dev: own.dev, src: q.src, cast: v4.lbcast(t) ? "broadcast" : "multicast",
+      chosenBy: `sent from ${q.src}, ${own.dev}'s address, to ${q.dst}: it leaves by ${own.dev} whatever the routes say`,
+    };
   };
 
   /** xt_rpfilter: the reverse lookup from lo, with the match's own flags (rpfilter_lookup_reverse). */

@@ -27,6 +27,7 @@ import type { ConntrackState, ConntrackSummary, Fate, Hook, InputRouteQuery, Tup
 import { alwaysUntracked, establishedStatus, relatedStatus, withoutConnection, type Unconnected } from "./conntrack-view.js";
 import type { IpvsTable } from "../model/ipvs.js";
 import { ipvsReply, ipvsRequest } from "./ipvs.js";
+import { socketSend } from "./socket-send.js";
 
 type Stage = { table: TableName; hook: Hook; natOnly?: boolean };
 
@@ -767,7 +768,8 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
   if (spec.dport !== undefined) q.dport = spec.dport;
   const d = ctx.node.routeOutput(q);
   ctx.flow?.route("output", q, d, ctx.node);
-  const fail = routeFailure(d, () => `routing ${spec.dst} from this node`);
+  const socket = socketSend(ctx.family, spec.proto, spec.dst, d);
+  const fail = socket.refused ?? routeFailure(d, () => `routing ${spec.dst} from this node`);
   const src = spec.src ?? (d.kind === "unicast" ? d.src : d.kind === "local" ? spec.dst : undefined);
   if (fail) {
     // The kernel refuses the send before netfilter sees the packet.
@@ -790,6 +792,7 @@ function send(spec: PacketSpec, ctx: PathContext, finals: Final[]): void {
     assume(first, `source ${spec.src} is not an address of this node: sent from a raw, IP_FREEBIND or IP_TRANSPARENT socket (an ordinary socket's send is refused)`);
   }
   noteRoute(first, d, "output route");
+  for (const a of socket.assumptions) assume(first, a);
   withRoute(first, d);
   let live = [first];
   const outHook = nftHook(ctx, "OUTPUT");

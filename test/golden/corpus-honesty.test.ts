@@ -37,6 +37,8 @@ const ORDER = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
 /** The hooks a packet with this fate went through, derived from the fate alone (not from the steps). */
 function hooksOf(o: Outcome, p: PacketSpec): string[] {
   const f = o.fate;
+  // A send the kernel refuses (no route, or a TCP connect to a broadcast or multicast address) meets no hook.
+  if (p.from === "local" && f.kind === "unroutable") return [];
   const full =
     p.from === "local"
       ? f.kind === "delivered" ? ["OUTPUT", "POSTROUTING", "PREROUTING", "INPUT"] : ["OUTPUT", "POSTROUTING"]

@@ -45,12 +45,23 @@ export function simpleNode(spec: SimpleNodeSpec): NodeView {
     }
     return { kind: "none" };
   };
+  // What the kernel marks a broadcast or multicast route for a packet the node sends (the loopback
+  // broadcast 127.255.255.255 is in the local table as `broadcast 127.255.255.255 dev lo`; a
+  // subnet's broadcast address is not: this view has no broadcast addresses).
+  const castOf = (d: RouteDecision, dst: string): RouteDecision => {
+    if (dst === "127.255.255.255") return { kind: "unicast", dev: "lo", cast: "broadcast" };
+    if (d.kind !== "unicast") return d;
+    const first = Number(dst.split(".")[0]);
+    if (dst === "255.255.255.255") return { ...d, cast: "broadcast" };
+    if (first >= 224 && first < 240) return { ...d, cast: "multicast" };
+    return d;
+  };
   return {
     known: true,
     addressType: (ip) => (local.has(ip) || ip.startsWith("127.") ? "LOCAL" : "UNICAST"),
     isLocal: (ip) => local.has(ip) || ip.startsWith("127."),
     routeInput: (q) => lookup(q.dst),
-    routeOutput: (q) => lookup(q.dst),
+    routeOutput: (q) => castOf(lookup(q.dst), q.dst),
     // xt_rpfilter's reverse lookup, without policy rules (node-view.ts has the full one).
     reversePath: (q, flags) => {
       const back = lookup(q.src);
