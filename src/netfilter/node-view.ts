@@ -15,6 +15,7 @@ import { confKey } from "../facts/sysctl.js";
 import { Fib, LastLookup, routeText, ruleText, type FibAnswer, type Flow } from "./fib.js";
 import { ipToNum, maskFromPrefix, netContains, type IpNum } from "../model/address.js";
 import { tunnelViewOf } from "./tunnels.js";
+import { isMulticast6, kernelMembership6, multicastScope6 } from "./multicast-groups.js";
 import type { AddrType, InputRouteQuery, NodeView, OutputCast, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "../model/evaluation.js";
 
 const ADDR_TYPE: Partial<Record<FactRoute["type"], AddrType>> = {
@@ -27,6 +28,8 @@ const ADDR_TYPE: Partial<Record<FactRoute["type"], AddrType>> = {
  * (ipv4_is_zeronet) the rest of 0.0.0.0/8 is routed as unicast (checked: `ip route get 8.8.8.8
  * from 0.1.2.3 iif eth0` forwards, `from 0.0.0.0` is refused).
  */
+type V6Num = readonly [number, number, number, number];
+
 const v4 = {
   zeronet: (n: number) => n === 0,
   loopback: (n: number) => n >>> 24 === 127,
@@ -291,6 +294,10 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
         }
       }
     }
+    if (q.family === "ipv6") {
+      const t = ipToNum(q.dst, "ipv6") as V6Num | undefined;
+      if (t && isMulticast6(t)) return multicastInput6(q, t);
+    }
     const a = fib.lookup(flowOf(q, q.iif));
     const fwd = forwarding(q.family, q.iif);
     if (a.kind !== "route") {
@@ -313,6 +320,30 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
     if (r.gateway) d.gateway = r.gateway;
     if (r.onlink) d.onlink = true;
     return notes(d, a, [rules, assumed, ...c.assumed], q.family);
+  };
+
+  /**
+   * ip6_mc_input: an arriving IPv6 multicast packet goes to INPUT when its device is in the group,
+   * and is dropped after PREROUTING otherwise (this node routes no multicast). Interface-local
+   * groups (and scope 0) never arrive from the wire: ip6_rcv_core drops them.
+   */
+  const multicastInput6 = (q: InputRouteQuery, t: V6Num): RouteDecision => {
+    const scope = multicastScope6(t);
+    if (scope <= 1 && q.iif !== "lo") {
+      return { kind: "martian", check: "destination", detail: `${q.dst} is ${scope === 1 ? "interface-local" : "reserved (scope 0)"} multicast, which the kernel drops as it arrives on ${q.iif}` };
+    }
+    const addrs = (ifaceByName.get(q.iif)?.addrs ?? []).filter((a) => a.family === "ipv6").map((a) => a.address);
+    const m = kernelMembership6(q.dst, q.iif, addrs, forwarding("ipv6", q.iif));
+    if ("indeterminate" in m) return { kind: "indeterminate", reason: m.indeterminate };
+    if (!m.joined) {
+      return {
+        kind: "martian", check: "destination", detail: `${q.dst} is a multicast group this node has not joined on ${q.iif}`,
+        assumptions: [`multicast group ${q.dst} assumed not joined on ${q.iif}: the node facts do not list group memberships (ip maddr)`],
+      };
+    }
+    const d: RouteDecision = { kind: "local", dev: "lo", chosenBy: m.why };
+    if (!addrs.length) d.assumptions = [`${q.iif} assumed to have IPv6: the node facts list no IPv6 address on it`];
+    return d;
   };
 
   /**
