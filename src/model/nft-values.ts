@@ -130,7 +130,7 @@ const small: bigint[] = [];
  * changed once made, so one object serves every reader.
  */
 export function fieldVal(n: number): { val: Val } {
-  if ((n & 0xffff) === n) return (smallVals[n] ??= { val: n });
+  if ((n & 0xffff) === n) return ((smallVals ??= smallValSlots())[n] ??= { val: n });
   return { val: intOf(n) };
 }
 
@@ -140,10 +140,18 @@ export function intVal(n: number | bigint): { val: Val } {
 }
 
 /**
+ * Made when an nft rule first reads a field, not when this module loads: 64k slots are a
+ * quarter of a megabyte that every run of an iptables dump would fill and never read.
+ */
+let smallVals: Array<{ val: Val } | undefined> | undefined;
+
+/**
  * Filled with holes' stand-in up front: an array first written at index 40000 (a source port)
  * would keep its elements in a dictionary, each read a hash lookup.
  */
-const smallVals: Array<{ val: Val } | undefined> = new Array<{ val: Val } | undefined>(0x10000).fill(undefined);
+function smallValSlots(): Array<{ val: Val } | undefined> {
+  return new Array<{ val: Val } | undefined>(0x10000).fill(undefined);
+}
 
 /**
  * An IPv4 or IPv6 address as an expression's value (IPv4 always a number), or undefined when

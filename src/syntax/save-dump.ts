@@ -285,8 +285,7 @@ class RestoreInterpreter {
       sink.warning(span, `chain ${l.name} declared twice`);
       return;
     }
-    const c = b.newChain(l.name, false, null, true, span, cn);
-    b.noteCounters(c, c);
+    b.newChain(l.name, false, null, true, span, cn);
   }
 
   /** A new user chain declared `:NAME - [0:0]`, as chainDeclaration takes it without a word; false: it must read the line. */
@@ -296,8 +295,7 @@ class RestoreInterpreter {
     if (e < 0 || b.chainIdAt(start + 1, e) >= 0) return false;
     const name = this.text.text.slice(start + 1, e);
     if (BUILTIN_CHAINS[b.table.name].includes(name)) return false;
-    const c = b.newChain(name, false, null, true, { line, col: 1, len: name.length + 1 }, ZERO_COUNTERS, start + 1);
-    b.noteCounters(c, c);
+    b.newChain(name, false, null, true, { line, col: 1, len: name.length + 1 }, ZERO_COUNTERS, start + 1);
     return true;
   }
 

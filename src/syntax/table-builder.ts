@@ -15,7 +15,7 @@ import { AnchoredInserts } from "./anchored-inserts.js";
 import { ruleSpecText } from "../print/save.js";
 import type { SpanMover } from "./extract.js";
 import type { FastAppend, FastTable } from "./fast-append.js";
-import { ChainIds } from "./chain-ids.js";
+import { ChainIds, ChainsByName } from "./chain-ids.js";
 import { DeferredChains } from "./deferred-chains.js";
 import { LineKeys } from "./line-keys.js";
 import { rememberTableJumps } from "../model/table-jumps.js";
@@ -48,7 +48,8 @@ const REF_FIELDS = 3;
 const NOT_YET: ChainRules = boundRules(Object.freeze([]));
 
 export class TableBuilder implements FastTable {
-  readonly chains = new Map<string, Chain>();
+  /** The table's chains by name (while it numbers them, found through `ids`). */
+  readonly chains: ChainsByName;
   readonly table: Table;
   /**
    * Whether `-A` lines are recorded for binding on first read rather than kept bound. Turned
@@ -120,6 +121,14 @@ export class TableBuilder implements FastTable {
   private readonly counted: (Rule | Chain)[] = [];
   private readonly countedChain: Chain[] = [];
   private readonly countedAt: number[] = [];
+  /**
+   * Chains made with counters while the table numbers them, kept as runs: ids `first` to
+   * `first + length - 1` got theirs at ticks `at` to `at + length - 1`. A dump declares its
+   * 40k chains one after another, each `[0:0]`: one run, where the lists above, growing a
+   * slot at a time to 40k, took ~10 ms of the read (perf: GrowArrayElements under noteCounters).
+   * They join the lists (`countedRuns`) only when a table stops numbering or has been zeroed.
+   */
+  private readonly runs: number[] = [];
   private zeroedAll = -1;
   private readonly zeroedChains = new Map<Chain, number>();
 
@@ -135,16 +144,18 @@ export class TableBuilder implements FastTable {
     this.table = { name, chains: [], nameSource, committed: false, span };
     this.deferring = deferring;
     this.cacheable = deferring;
+    const ids = (this.ids = deferring ? new ChainIds(text.text) : undefined);
+    this.chains = new ChainsByName(ids);
     this.lines = new DeferredLines(text, name, this.chains, this.declaredLate);
     this.lineKeys = text.family === "ipv4" ? new LineKeys() : undefined;
-    const ids = (this.ids = deferring ? new ChainIds(text.text) : undefined);
     this.deferred = new DeferredChains((id) => ids!.chains[id]!.name);
     for (const c of BUILTIN_CHAINS[name]) this.newChain(c, true, policy, false, span);
   }
 
   /**
    * A new chain of this table (replacing any of that name). Counters given here are in the
-   * object from the start: added after, they cost each of a dump's 40k chains a property store.
+   * object from the start (added after, they cost each of a dump's 40k chains a property
+   * store), and noted here for `-Z`.
    * `nameAt`: where the text has the name declared, followed by a space (chain-ids.ts), or -1;
    * a name given with its place is one the caller found to be no chain of the table yet.
    */
@@ -153,9 +164,13 @@ export class TableBuilder implements FastTable {
     if (this.ids) {
       // A name found in the text was found to be no chain yet (fastDeclaration): no lookup of a 40k-name map again.
       if (nameAt < 0 && this.chains.has(name)) this.replaced = true;
-      this.ids.add(c, nameAt);
+      // (which `chains` reads: no Map of the names beside them)
+      const id = this.ids.add(c, nameAt);
+      if (counters) this.countedRun(id);
+    } else {
+      this.chains.set(name, c);
+      this.noteCounters(c, c);
     }
-    this.chains.set(name, c);
     if (!this.deferring) this.touched(name);
     if (this.notChainYet.size > 0 && this.notChainYet.has(name)) this.declaredLate.set(name, span.line);
     return c;
@@ -215,12 +230,35 @@ export class TableBuilder implements FastTable {
     this.bound.clear();
   }
 
-  /** A rule added to `c` (kept bound) or the chain itself got counters now. */
+  /** A rule added to `c` (kept bound) or the chain itself got counters now (a new chain's, `newChain` notes). */
   noteCounters(c: Chain, x: Rule | Chain): void {
     if (!x.counters) return;
     this.counted.push(x);
     this.countedChain.push(c);
     this.countedAt.push(this.tick++);
+  }
+
+  /** Chain `id`, just made with counters, got them now: the last run grows by it, or it starts one. */
+  private countedRun(id: number): void {
+    const { runs } = this;
+    const n = runs.length;
+    if (n > 0 && runs[n - 3]! + runs[n - 1]! === id && runs[n - 2]! + runs[n - 1]! === this.tick) runs[n - 1]!++;
+    else runs.push(id, this.tick, 1);
+    this.tick++;
+  }
+
+  /** The runs, into the lists (in tick order among themselves; `dropZeroedCounters` compares ticks, not places). */
+  private countedRuns(chains: readonly Chain[]): void {
+    const { runs } = this;
+    for (let r = 0; r < runs.length; r += 3) {
+      for (let k = 0; k < runs[r + 2]!; k++) {
+        const c = chains[runs[r]! + k]!;
+        this.counted.push(c);
+        this.countedChain.push(c);
+        this.countedAt.push(runs[r + 1]! + k);
+      }
+    }
+    runs.length = 0;
   }
 
   /** `-Z [CHAIN]`. */
@@ -251,8 +289,10 @@ export class TableBuilder implements FastTable {
   /** Binds what was deferred and keeps every rule bound from now on. */
   stopDeferring(): void {
     if (!this.deferring) return;
+    // The chains' own Map from now on: `ids` goes, and with it what the runs of counters name.
     for (const c of this.chains.values()) if (!c.builtin) this.freeChains.add(c.name);
     const ids = this.ids!;
+    this.countedRuns(ids.chains);
     for (const id of this.deferred.chainsInOrder()) {
       const c = ids.chains[id]!;
       const rules = this.rulesOf(c);
@@ -313,9 +353,14 @@ export class TableBuilder implements FastTable {
 
   private dropZeroedCounters(): void {
     if (this.zeroedAll < 0 && this.zeroedChains.size === 0) return;
+    // (-Z stops the numbering, which joins the runs to the lists: this is for a table zeroed while numbering)
+    if (this.ids) this.countedRuns(this.ids.chains);
     // What got counters more than once keeps the last time it did.
     const last = new Map<Rule | Chain, number>();
-    this.counted.forEach((x, k) => last.set(x, k));
+    this.counted.forEach((x, k) => {
+      const j = last.get(x);
+      if (j === undefined || this.countedAt[j]! < this.countedAt[k]!) last.set(x, k);
+    });
     for (const [x, k] of last) {
       if (this.countedAt[k]! < Math.max(this.zeroedAll, this.zeroedChains.get(this.countedChain[k]!) ?? -1)) delete x.counters;
     }

@@ -83,4 +83,24 @@ describe("-Z", () => {
     const all = parseRules(LEGACY + table(["[6:60] -A U1 -j ACCEPT", "-Z", "[7:70] -A U1 -j DROP"]));
     expect(all.value.tables[0]!.chains[3]!.rules.load().map((x) => x.counters?.packets)).toEqual([undefined, 7n]);
   });
+
+  it("zeroes the counters of the chains declared before it, a dump's many [0:0] ones too, not of those declared after", () => {
+    // Each `:Un - [0:0]` is read by the fast path (kept in runs while the table numbers its chains); U10's, [3:30], is not.
+    const before = Array.from({ length: 8 }, (_, k) => `:U${k + 2} - [0:0]`);
+    const chainCounters = (lines: string[]) => {
+      const t = parseRules(LEGACY + table(lines)).value.tables[0]!;
+      return Object.fromEntries(t.chains.map((c) => [c.name, c.counters?.packets]));
+    };
+    expect(chainCounters([...before, ":U10 - [3:30]", "-Z", ":U11 - [0:0]", ":U12 - [4:40]"])).toEqual({
+      INPUT: undefined, FORWARD: undefined, OUTPUT: undefined, U1: undefined,
+      ...Object.fromEntries(before.map((_, k) => [`U${k + 2}`, undefined])),
+      U10: undefined, U11: 0n, U12: 4n,
+    });
+    // -Z of one chain: that chain's alone.
+    const one = chainCounters([...before, "-Z U5"]);
+    expect(one.U5).toBeUndefined();
+    expect(one.U4).toBe(0n);
+    expect(one.U6).toBe(0n);
+    expect(one.U1).toBe(0n);
+  });
 });

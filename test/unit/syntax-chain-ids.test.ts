@@ -6,7 +6,7 @@
  * the fast path takes and lines it declines, and the counts a summary reads without digests.
  */
 import { describe, expect, it } from "vitest";
-import { ChainIds } from "../../src/syntax/chain-ids.js";
+import { ChainIds, ChainsByName } from "../../src/syntax/chain-ids.js";
 import { parseRules } from "../../src/parse.js";
 import { unknownExtensions } from "../../src/model/chain-rules.js";
 import type { Chain, Ruleset } from "../../src/model/ast.js";
@@ -47,6 +47,53 @@ describe("chain ids", () => {
     expect(ids.add(chain("A"))).toBe(3);
     expect(ids.idOf("A")).toBe(3);
     expect([0, 1, 2, 3].map((id) => ids.jumpable(id))).toEqual([false, true, false, true]);
+  });
+});
+
+describe("a table's chains by name", () => {
+  // What a Map given the same chains one by one holds: the answers ChainsByName must give.
+  function both(made: Chain[]) {
+    const ids = new ChainIds("");
+    const map = new Map<string, Chain>();
+    for (const c of made) {
+      ids.add(c);
+      map.set(c.name, c);
+    }
+    return { byName: new ChainsByName(ids), map };
+  }
+
+  it("answers from the numbered chains as a Map of them would, the later of two of one name", () => {
+    const made = [chain("PREROUTING", true), chain("A"), chain("B"), chain("A"), chain("C")];
+    const { byName, map } = both(made);
+    for (const n of ["PREROUTING", "A", "B", "C", "D", ""]) {
+      expect(byName.get(n)).toBe(map.get(n));
+      expect(byName.has(n)).toBe(map.has(n));
+    }
+    expect(byName.get("A")).toBe(made[3]);
+  });
+
+  it("given a Map of their own, holds them in a Map's order, and changes no longer reach the numbered ones", () => {
+    const made = [chain("PREROUTING", true), chain("A"), chain("B"), chain("A"), chain("C")];
+    const { byName, map } = both(made);
+    // The same chains (not only equal ones: the two named A are), in the same order.
+    const values = [...byName.values()];
+    expect(values.length).toBe(map.size);
+    [...map.values()].forEach((c, k) => expect(values[k]).toBe(c));
+    expect([...byName.own().keys()]).toEqual(["PREROUTING", "A", "B", "C"]);
+    expect(byName.delete("B")).toBe(true);
+    const d = chain("D");
+    byName.set("D", d);
+    expect(byName.has("B")).toBe(false);
+    expect(byName.get("D")).toBe(d);
+    expect([...byName.values()].map((c) => c.name)).toEqual(["PREROUTING", "A", "C", "D"]);
+  });
+
+  it("is a Map from the start for a table that numbers none", () => {
+    const byName = new ChainsByName(undefined);
+    const a = chain("A");
+    byName.set("A", a);
+    expect(byName.get("A")).toBe(a);
+    expect([...byName.values()]).toEqual([a]);
   });
 });
 
