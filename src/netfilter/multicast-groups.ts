@@ -30,7 +30,7 @@ export function isMulticast6(dst: V6): boolean {
   return dst[0] >>> 24 === 0xff;
 }
 
-export type Membership = { joined: true; why: string } | { joined: false } | { indeterminate: string };
+export type Membership = { joined: boolean } | { indeterminate: string };
 
 /**
  * Whether `dev`, holding `addrs` (its IPv6 addresses) and forwarding as `forwards` says, is in
@@ -39,15 +39,13 @@ export type Membership = { joined: true; why: string } | { joined: false } | { i
 export function kernelMembership6(group: string, dev: string, addrs: readonly string[], forwards: Tri): Membership {
   const g = v6(group);
   if (!g) return { joined: false };
-  if (ALL_NODES.some((a) => same(a, g))) return { joined: true, why: `${group}: every device with IPv6 is in the all-nodes group` };
+  if (ALL_NODES.some((a) => same(a, g))) return { joined: true };
   for (const a of addrs) {
     const n = v6(a);
-    if (n && same(g, [0xff020000, 0, 1, (0xff000000 | (n[3] & 0xffffff)) >>> 0])) {
-      return { joined: true, why: `${group}: the solicited-node group of ${a}, ${dev}'s address` };
-    }
+    if (n && same(g, [0xff020000, 0, 1, (0xff000000 | (n[3] & 0xffffff)) >>> 0])) return { joined: true };
   }
   if (ALL_ROUTERS.some((a) => same(a, g))) {
-    if (forwards === true) return { joined: true, why: `${group}: ${dev} forwards, so it is in the all-routers group` };
+    if (forwards === true) return { joined: true };
     if (forwards !== false) return { indeterminate: `${dev} is in the all-routers group ${group} only while it forwards: ${forwards.indeterminate}` };
   }
   return { joined: false };

@@ -294,11 +294,14 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
         }
       }
     }
-    if (q.family === "ipv6") {
-      const t = ipToNum(q.dst, "ipv6") as V6Num | undefined;
-      if (t && isMulticast6(t)) return multicastInput6(q, t);
+    const t6 = q.family === "ipv6" ? (ipToNum(q.dst, "ipv6") as V6Num | undefined) : undefined;
+    const multicast6 = t6 !== undefined && isMulticast6(t6);
+    if (multicast6 && multicastScope6(t6) <= 1 && q.iif !== "lo") {
+      // ip6_rcv_core, before any route: interface-local groups (and scope 0) never arrive from the wire.
+      return { kind: "martian", check: "destination", detail: `${q.dst} is ${multicastScope6(t6) === 1 ? "interface-local" : "reserved (scope 0)"} multicast, which the kernel drops as it arrives on ${q.iif}` };
     }
     const a = fib.lookup(flowOf(q, q.iif));
+    if (multicast6 && a.kind === "route" && a.route.type === "multicast") return notes(multicastInput6(q), a, [rules], q.family);
     const fwd = forwarding(q.family, q.iif);
     if (a.kind !== "route") {
       if (fwd === false && a.kind === "error") return notes({ kind: "not-forwarding", detail: forwardingOff(q) }, a, [rules], q.family);
@@ -324,14 +327,9 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
 
   /**
    * ip6_mc_input: an arriving IPv6 multicast packet goes to INPUT when its device is in the group,
-   * and is dropped after PREROUTING otherwise (this node routes no multicast). Interface-local
-   * groups (and scope 0) never arrive from the wire: ip6_rcv_core drops them.
+   * and is dropped after PREROUTING otherwise (this node routes no multicast).
    */
-  const multicastInput6 = (q: InputRouteQuery, t: V6Num): RouteDecision => {
-    const scope = multicastScope6(t);
-    if (scope <= 1 && q.iif !== "lo") {
-      return { kind: "martian", check: "destination", detail: `${q.dst} is ${scope === 1 ? "interface-local" : "reserved (scope 0)"} multicast, which the kernel drops as it arrives on ${q.iif}` };
-    }
+  const multicastInput6 = (q: InputRouteQuery): RouteDecision => {
     const addrs = (ifaceByName.get(q.iif)?.addrs ?? []).filter((a) => a.family === "ipv6").map((a) => a.address);
     const m = kernelMembership6(q.dst, q.iif, addrs, forwarding("ipv6", q.iif));
     if ("indeterminate" in m) return { kind: "indeterminate", reason: m.indeterminate };
@@ -341,7 +339,7 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
         assumptions: [`multicast group ${q.dst} assumed not joined on ${q.iif}: the node facts do not list group memberships (ip maddr)`],
       };
     }
-    const d: RouteDecision = { kind: "local", dev: "lo", chosenBy: m.why };
+    const d: RouteDecision = { kind: "local", dev: "lo" };
     if (!addrs.length) d.assumptions = [`${q.iif} assumed to have IPv6: the node facts list no IPv6 address on it`];
     return d;
   };

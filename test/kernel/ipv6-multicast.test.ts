@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PacketSpec } from "../../src/model/packet.js";
+import { spawnSync } from "node:child_process";
 import { KernelNode, kernelSkipReason, viewOfTopology, type Topology } from "./harness.js";
 import { compareRound, newTally } from "./batch-compare.js";
 
@@ -50,9 +51,17 @@ const PACKETS: PacketSpec[] = [
 
 describe.skipIf(why !== undefined)(`IPv6 multicast arriving at the node${why ? ` (skipped: ${why})` : ""}`, () => {
   let k: KernelNode;
-  beforeAll(() => {
+  beforeAll(async () => {
     k = new KernelNode(TOPO);
-  });
+    // A neighbour sends to a multicast group from its link-local address, usable only once
+    // duplicate address detection has passed (else the send fails: EADDRNOTAVAIL).
+    const peers = TOPO.ifaces.map((_, i) => `${k.ns}p${i}`);
+    const ready = (p: string) => {
+      const out = spawnSync("ip", ["-n", p, "-6", "addr", "show", "dev", "peer", "scope", "link"], { encoding: "utf8" }).stdout;
+      return out.includes("fe80::") && !out.includes("tentative");
+    };
+    for (let i = 0; i < 100 && !peers.every(ready); i++) await new Promise((r) => setTimeout(r, 100));
+  }, 30_000);
   afterAll(() => k?.close());
 
   it("delivered for the groups the kernel joins itself, dropped after PREROUTING for others", async () => {

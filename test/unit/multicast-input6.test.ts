@@ -21,7 +21,7 @@ const node = ["--rules", file, "--iface", "eth0=2001:db8::11/64", "--route", "de
 const trace = (extra: string[], packet: string) => runCli(["trace", ...node, ...extra, packet]);
 
 describe("an IPv6 multicast packet arriving at the node", () => {
-  it("all-nodes is delivered, saying why", async () => {
+  it("all-nodes is delivered", async () => {
     const r = await trace([], "udp [fe80::5]:40000 -> [ff02::1]:5353 in eth0");
     expect(r.out).toMatch(/delivered locally \(arrived on eth0\)/);
   });
