@@ -48,7 +48,7 @@ async function answer(m: Request): Promise<void> {
     // ELK's worker evaluates its 1.6 MB in a thread of its own while this one reads the node:
     // ready for the next trace's drawing, and none of it in this worker's own start-up.
     if (m.type === "load" && m.elk) startElk(m.elk);
-    post(await engine.handle(m));
+    post(await engine.handle(m, post));
   } catch (e) {
     if (m.type === "load") post({ type: "load-failed", error: e instanceof InputError ? e.message : `internal error: ${(e as Error).message}` });
     else post({ type: "failed", id: m.id, error: `internal error: ${(e as Error).message}` });

@@ -37,7 +37,11 @@ export interface ListedRule {
 export type Reply =
   | { type: "loaded"; ms: number; rules: number; files: string[]; notes: string[]; errors: string[]; packet?: string; approximate: string }
   | { type: "load-failed"; error: string }
-  | { type: "trace"; id: number; ok: true; html: string; packet: PacketSpec; fates: string[]; notes: string[]; ms: number }
+  /**
+   * `drawing: "pending"`: the trace in words, sent as soon as the packet is evaluated; the same
+   * trace with its picture follows (laying the picture out takes longer than the evaluation).
+   */
+  | { type: "trace"; id: number; ok: true; html: string; packet: PacketSpec; fates: string[]; notes: string[]; ms: number; drawing?: "pending" }
   | { type: "trace"; id: number; ok: false; error: string; col?: number }
   | { type: "rules"; id: number; kind: "search" | "mentions"; rules: ListedRule[]; total: number; error?: string }
   | { type: "chain"; id: number; place: string; rules: ListedRule[]; highlight: number | "policy" | undefined; error?: string }
@@ -50,12 +54,15 @@ export type TraceReply = Extract<Reply, { type: "trace" }>;
  * A packet's trace as the page shows it. `netfate explore` draws the page's first trace with
  * this too (src/cli/commands/explore.ts), in Node, so that it is what the engine would draw.
  */
-export async function traceReply(s: ExploreSession, id: number, text: string, verbose: boolean): Promise<TraceReply> {
+export async function traceReply(s: ExploreSession, id: number, text: string, verbose: boolean, words?: (r: TraceReply) => void): Promise<TraceReply> {
   const t0 = now();
   const r = s.trace(text, { verbose });
   if (!r.ok) return { type: "trace", id, ok: false, error: r.error, ...(r.col ? { col: r.col } : {}) };
   const e = r.evaluation;
-  return { type: "trace", id, ok: true, html: (await traceFigure(e)) + renderTrace(e), packet: e.packet, fates: e.outcomes.map((o) => o.fate.kind), notes: r.notes, ms: now() - t0 };
+  const body = renderTrace(e);
+  const reply = (html: string): Extract<TraceReply, { ok: true }> => ({ type: "trace", id, ok: true, html, packet: e.packet, fates: e.outcomes.map((o) => o.fate.kind), notes: r.notes, ms: now() - t0 });
+  words?.({ ...reply(body), drawing: "pending" });
+  return reply((await traceFigure(e)) + body);
 }
 
 function listed(e: RuleEntry, why?: string[]): ListedRule {
@@ -67,14 +74,14 @@ export class ExploreEngine {
   private index: RuleIndex | undefined;
   private sets: IpSet[] | undefined;
 
-  /** Async: the trace's drawing lays out a graph. */
-  async handle(m: Request): Promise<Reply> {
+  /** Async: the trace's drawing lays out a graph; `early` gets the trace in words before it (see TraceReply). */
+  async handle(m: Request, early?: (r: Reply) => void): Promise<Reply> {
     if (m.type === "load") return this.load(m.data);
     const s = this.session;
     if (!s) throw new Error(`${m.type} before the node was loaded`);
     switch (m.type) {
       case "trace":
-        return traceReply(s, m.id, m.text, m.verbose ?? false);
+        return traceReply(s, m.id, m.text, m.verbose ?? false, early);
       case "search": {
         const r = this.ruleIndex().search(m.query, MAX_LISTED);
         return { type: "rules", id: m.id, kind: "search", rules: r.entries.map((e) => listed(e)), total: r.total };

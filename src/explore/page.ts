@@ -98,7 +98,7 @@ function body(first: FirstTrace | undefined): string {
 <section id="trace-panel" aria-labelledby="trace-h">
 <h2 id="trace-h">Trace <span id="trace-time"></span></h2>
 <p id="trace-said" class="note" role="status" aria-live="polite">${first ? escapeHtml(outcomesSaid(first.fates)) : ""}</p>
-${first ? `<div id="trace" data-id="0" data-fates="${escapeHtml(first.fates.join(","))}" data-first="1">${first.html}</div>` : `<div id="trace"></div>`}
+${first ? `<div id="trace" data-id="0" data-drawn="0" data-fates="${escapeHtml(first.fates.join(","))}" data-first="1">${first.html}</div>` : `<div id="trace"></div>`}
 </section>
 <aside id="tools">
 <section id="chain-panel" aria-labelledby="chain-h" tabindex="-1">

@@ -55,6 +55,7 @@ ol.rules li.hit { background: var(--hit); outline: 2px solid #e0b400; }
 .count, .note { font-size: 12px; color: #5f6368; margin: 4px 0; }
 #search { width: 100%; }
 #trace.stale { opacity: 0.45; }
+#trace .netfate-figure.stale { opacity: 0.45; }
 /* The drawing is as wide as the trace is: it scrolls inside its column rather than over the tools. */
 #trace .netfate-figure { max-width: 100%; overflow-x: auto; margin-bottom: 12px; border-bottom: 1px solid var(--line); }
 `;

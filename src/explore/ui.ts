@@ -237,16 +237,31 @@ function onReply(r: Reply): void {
       trace.classList.remove("stale");
       packetError.textContent = "";
       $("packet-notes").textContent = notesText(r.notes);
-      trace.innerHTML = r.html;
+      if (r.drawing === "pending") {
+        // The words now, the picture when it is laid out: meanwhile the last picture stays, dimmed.
+        const last = trace.querySelector(".netfate-figure");
+        trace.innerHTML = r.html;
+        if (last) {
+          last.classList.add("stale");
+          last.setAttribute("aria-hidden", "true");
+          trace.prepend(last);
+        }
+        trace.dataset.drawn = "";
+      } else {
+        trace.innerHTML = r.html;
+        trace.dataset.drawn = String(r.id);
+      }
       trace.dataset.fates = r.fates.join(",");
       // What a screen reader says of each new trace: its outcomes in a line, not the whole trace.
       $("trace-said").textContent = outcomesSaid(r.fates);
       trace.dataset.id = String(r.id);
-      // For a drawing's own script (PageParts.figure), which binds to what was just put in.
-      trace.dispatchEvent(new CustomEvent("netfate:trace", { bubbles: true }));
-      // The drawing's outcome buttons and highlighting (its script, src/explain/page/figure.ts).
-      const drawing = (globalThis as { netfateFigure?: { init(root: Element): void } }).netfateFigure;
-      trace.querySelectorAll(".netfate-figure").forEach((f) => drawing?.init(f));
+      if (r.drawing !== "pending") {
+        // For a drawing's own script (PageParts.figure), which binds to what was just put in.
+        trace.dispatchEvent(new CustomEvent("netfate:trace", { bubbles: true }));
+        // The drawing's outcome buttons and highlighting (its script, src/explain/page/figure.ts).
+        const drawing = (globalThis as { netfateFigure?: { init(root: Element): void } }).netfateFigure;
+        trace.querySelectorAll(".netfate-figure").forEach((f) => drawing?.init(f));
+      }
       $("trace-time").textContent = `(${r.ms < 1 ? "<1" : Math.round(r.ms)} ms)`;
       if (!fromFields) fillFields(r.packet);
       return;

@@ -87,15 +87,22 @@ describe.skipIf(why !== undefined)(`the explore page's first trace, drawn when w
         answers.push(await answer);
         answer = next();
         engine.postMessage({ type: "trace", id: 1, text, verbose: false });
+        // The trace in words first, then with its picture.
+        answers.push(await answer);
+        answer = next();
         answers.push(await answer);
         engine.terminate();
         return answers;
       }, packet);
       expect(reply[0]!.type).toBe("loaded");
-      const traced = reply[1]!;
+      const [words, traced] = [reply[1]!, reply[2]!];
+      expect(words, JSON.stringify(words).slice(0, 300)).toMatchObject({ type: "trace", ok: true, drawing: "pending" });
       expect(traced, JSON.stringify(traced).slice(0, 300)).toMatchObject({ type: "trace", ok: true });
-      if (traced.type !== "trace" || !traced.ok) return;
+      if (traced.type !== "trace" || !traced.ok || words.type !== "trace" || !words.ok) return;
+      expect(traced.drawing).toBeUndefined();
       expect(traced.html).toBe(embedded);
+      // The words are the drawn trace's own, without the picture.
+      expect(traced.html.endsWith(words.html) && !words.html.includes("netfate-figure")).toBe(true);
       expect(await page.locator("#trace").getAttribute("data-fates")).toBe(traced.fates.join(","));
       expect(w.errors).toEqual([]);
       await page.close();

@@ -78,6 +78,14 @@ describe.skipIf(why !== undefined)(`the explore page in Chromium${why ? ` (skipp
     expect(await nextFates(page, id)).toBe("rejected");
     expect(await page.locator("#packet").inputValue()).toBe("tcp 192.168.0.50:40000 -> 10.96.200.1:80 in eth0");
     expect(await page.locator(".outcome.lost h3").textContent()).toContain("REJECTED (icmp-port-unreachable) by filter KUBE-SERVICES");
+    // The words come first; the picture follows: one, of this packet, not dimmed.
+    await page.waitForFunction(() => {
+      const t = document.getElementById("trace")!;
+      return t.dataset.drawn === t.dataset.id;
+    });
+    expect(await page.locator("#trace .netfate-figure").count()).toBe(1);
+    expect(await page.locator("#trace .netfate-figure.stale").count()).toBe(0);
+    expect(await page.locator("#trace .netfate-figure svg").getAttribute("aria-label")).toContain("10.96.200.1");
     // A line that does not parse says where, and keeps the last trace (dimmed).
     await page.locator("#packet").fill("tcp 192.168.0.50:40000 -> 10.96.200.1:99999 in eth0");
     await expect.poll(() => page.locator("#packet-error").textContent()).toMatch(/^column \d+: bad port "99999"/);
