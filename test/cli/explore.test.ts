@@ -48,7 +48,7 @@ describe("netfate explore", () => {
     const markup = r.out.replace(/(<script[^>]*>)[\s\S]*?<\/script>/g, "$1</script>");
     // The page and the drawing's style, the form and panels: a few pages of markup, no more,
     // besides the first trace, drawn: the packet's outcomes and their figure.
-    const trace = /<div id="trace" data-id="0" data-fates="([^"]*)" data-first="1">[\s\S]*?<\/div>\n<\/section>/.exec(markup);
+    const trace = /<div id="trace" data-id="0" data-drawn="0" data-fates="([^"]*)" data-first="1">[\s\S]*?<\/div>\n<\/section>/.exec(markup);
     expect(trace?.[1]).toBe("forwarded,forwarded,forwarded");
     expect(trace![0]).toContain(`<svg`);
     expect(markup.replace(trace![0], "").length).toBeLessThan(20_000);
