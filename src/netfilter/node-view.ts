@@ -18,6 +18,9 @@ import { tunnelViewOf } from "./tunnels.js";
 import { isMulticast6, kernelMembership6, multicastScope6 } from "./multicast-groups.js";
 import type { AddrType, InputRouteQuery, NodeView, OutputCast, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "../model/evaluation.js";
 
+/** An IPv6 address as ipToNum gives it: four 32-bit words. */
+type V6Num = readonly [number, number, number, number];
+
 const ADDR_TYPE: Partial<Record<FactRoute["type"], AddrType>> = {
   local: "LOCAL", broadcast: "BROADCAST", blackhole: "BLACKHOLE", unreachable: "UNREACHABLE", prohibit: "PROHIBIT",
   multicast: "MULTICAST", anycast: "ANYCAST", throw: "THROW", unicast: "UNICAST",
@@ -28,8 +31,6 @@ const ADDR_TYPE: Partial<Record<FactRoute["type"], AddrType>> = {
  * (ipv4_is_zeronet) the rest of 0.0.0.0/8 is routed as unicast (checked: `ip route get 8.8.8.8
  * from 0.1.2.3 iif eth0` forwards, `from 0.0.0.0` is refused).
  */
-type V6Num = readonly [number, number, number, number];
-
 const v4 = {
   zeronet: (n: number) => n === 0,
   loopback: (n: number) => n >>> 24 === 127,
