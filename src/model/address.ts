@@ -63,6 +63,13 @@ export function ipToNum(ip: string, family: Family): IpNum | undefined {
   return family === "ipv4" ? dottedQuad(ip) : inetPton6(ip);
 }
 
+/** A multicast address, 224.0.0.0/4 or ff00::/8, read as a number (`ff::1` is 00ff::1, not one). */
+export function isMulticastAddress(ip: string, family: Family): boolean {
+  const n = ipToNum(ip, family);
+  if (n === undefined) return false;
+  return typeof n === "number" ? n >>> 28 === 14 : n[0] >>> 24 === 0xff;
+}
+
 /** Which family a string is an address of: four decimal parts for IPv4, IPv6 without a zone index. */
 export function addressFamily(text: string): Family | undefined {
   if (dottedQuad(text) !== undefined) return "ipv4";

@@ -26,10 +26,6 @@ export function multicastScope6(dst: V6): number {
   return (dst[0] >>> 16) & 0xf;
 }
 
-export function isMulticast6(dst: V6): boolean {
-  return dst[0] >>> 24 === 0xff;
-}
-
 export type Membership = { joined: boolean } | { indeterminate: string };
 
 /**

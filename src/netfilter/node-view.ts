@@ -13,9 +13,9 @@ import type { Family } from "../model/ast.js";
 import type { FactRoute, NodeFacts } from "../facts/model.js";
 import { confKey } from "../facts/sysctl.js";
 import { Fib, LastLookup, routeText, ruleText, type FibAnswer, type Flow } from "./fib.js";
-import { ipToNum, maskFromPrefix, netContains, type IpNum } from "../model/address.js";
+import { ipToNum, isMulticastAddress, maskFromPrefix, netContains, type IpNum } from "../model/address.js";
 import { tunnelViewOf } from "./tunnels.js";
-import { isMulticast6, kernelMembership6, multicastScope6 } from "./multicast-groups.js";
+import { kernelMembership6, multicastScope6 } from "./multicast-groups.js";
 import type { AddrType, InputRouteQuery, NodeView, OutputCast, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "../model/evaluation.js";
 
 /** An IPv6 address as ipToNum gives it: four 32-bit words. */
@@ -44,7 +44,7 @@ const v4 = {
  * (`broadcast 10.244.0.255 dev cni0`); IPv6 has multicast alone.
  */
 function outputCast(family: Family, dst: string, type: FactRoute["type"]): OutputCast | undefined {
-  if (family === "ipv6") return type === "multicast" || /^ff/i.test(dst) ? "multicast" : undefined;
+  if (family === "ipv6") return type === "multicast" || isMulticastAddress(dst, "ipv6") ? "multicast" : undefined;
   const t = ipToNum(dst, "ipv4") as number | undefined;
   if (type === "broadcast" || (t !== undefined && v4.lbcast(t))) return "broadcast";
   if (type === "multicast" || (t !== undefined && v4.multicast(t))) return "multicast";
@@ -296,7 +296,7 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
       }
     }
     const t6 = q.family === "ipv6" ? (ipToNum(q.dst, "ipv6") as V6Num | undefined) : undefined;
-    const multicast6 = t6 !== undefined && isMulticast6(t6);
+    const multicast6 = t6 !== undefined && isMulticastAddress(q.dst, "ipv6");
     if (multicast6 && multicastScope6(t6) <= 1 && q.iif !== "lo") {
       // ip6_rcv_core, before any route: interface-local groups (and scope 0) never arrive from the wire.
       return { kind: "martian", check: "destination", detail: `${q.dst} is ${multicastScope6(t6) === 1 ? "interface-local" : "reserved (scope 0)"} multicast, which the kernel drops as it arrives on ${q.iif}` };
@@ -470,7 +470,7 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
         return ADDR_TYPE[r.type] ?? "UNICAST";
       }
       if (ownAddress(ip, family) && (dev === undefined || ifaceByName.get(dev)?.addrs.some((a) => a.address === ip) || dev === "lo")) return "LOCAL";
-      if (ip.toLowerCase().startsWith("ff")) return "MULTICAST";
+      if (isMulticastAddress(ip, family)) return "MULTICAST";
       const a = fib.lookup({ family, dst: ip, iif: "lo", mark: 0, tos: 0, proto: 0 });
       if (a.kind === "error" && a.route) return ADDR_TYPE[a.route.type] ?? "UNICAST";
       return "UNICAST";

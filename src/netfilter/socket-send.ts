@@ -13,6 +13,7 @@
  */
 import type { Family } from "../model/ast.js";
 import type { Fate, RouteDecision } from "../model/evaluation.js";
+import { isMulticastAddress } from "../model/address.js";
 
 export interface SocketSend {
   /** The send is refused: no packet is made. */
@@ -26,7 +27,7 @@ const TCP = 6;
 export function socketSend(family: Family, proto: number | undefined, dst: string, d: RouteDecision): SocketSend {
   const cast = d.kind === "unicast" ? d.cast : undefined;
   // tcp_v6_connect looks at the address before any route; tcp_v4_connect at the route's flags.
-  const tcpCast = family === "ipv6" ? (/^ff/i.test(dst) ? "multicast" : undefined) : cast;
+  const tcpCast = family === "ipv6" ? (isMulticastAddress(dst, "ipv6") ? "multicast" : undefined) : cast;
   if (proto === TCP && tcpCast) {
     return {
       refused: { kind: "unroutable", reason: `the node cannot open a TCP connection to ${dst}, a ${tcpCast} address: connect() is refused (ENETUNREACH) and no packet is sent` },

@@ -5,9 +5,9 @@
  * broadcast, a multicast group as multicast, anything else as to-us (unicast). A locally
  * generated packet keeps the kernel's default class, to-us, whatever its destination.
  */
-import type { Family } from "../../model/ast.js";
 import type { EvalEnv, Tri } from "../../model/evaluation.js";
 import type { MatchExtension } from "../types.js";
+import { isMulticastAddress } from "../../model/address.js";
 
 export type PktType = "unicast" | "broadcast" | "multicast";
 
@@ -22,17 +22,11 @@ const NAMES: ReadonlyArray<readonly [string, PktType]> = [
   ["bcast", "broadcast"], ["mcast", "multicast"], ["host", "unicast"],
 ];
 
-function isMulticast(ip: string, family: Family): boolean {
-  if (family === "ipv6") return /^ff/i.test(ip);
-  const first = Number(ip.split(".")[0]);
-  return first >= 224 && first <= 239;
-}
-
 /** The class of the packet's destination, or indeterminate when the node does not say. */
 function packetType(env: EvalEnv): PktType | { indeterminate: string } {
   const p = env.packet;
   if (p.inIface === undefined) return "unicast";
-  if (isMulticast(p.dst, p.family)) return "multicast";
+  if (isMulticastAddress(p.dst, p.family)) return "multicast";
   if (p.family === "ipv4" && p.dst === "255.255.255.255") return "broadcast";
   if (p.family === "ipv6") return "unicast";
   // The kernel reads the frame's type, which the packet does not show: a sender puts the
