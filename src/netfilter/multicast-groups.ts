@@ -22,8 +22,9 @@ const ALL_NODES = ["ff02::1", "ff01::1"].map((a) => v6(a)!);
 const ALL_ROUTERS = ["ff02::2", "ff01::2", "ff05::2"].map((a) => v6(a)!);
 
 /** The scope of an IPv6 multicast address (its fourth hex digit): 1 interface-local, 2 link-local, … */
-export function multicastScope6(dst: V6): number {
-  return (dst[0] >>> 16) & 0xf;
+export function multicastScope6(group: string): number | undefined {
+  const g = v6(group);
+  return g && (g[0] >>> 16) & 0xf;
 }
 
 export type Membership = { joined: boolean } | { indeterminate: string };

@@ -18,9 +18,6 @@ import { tunnelViewOf } from "./tunnels.js";
 import { kernelMembership6, multicastScope6 } from "./multicast-groups.js";
 import type { AddrType, InputRouteQuery, NodeView, OutputCast, ReversePathFlags, RouteDecision, RouteQuery, Tri, TunnelInfo } from "../model/evaluation.js";
 
-/** An IPv6 address as ipToNum gives it: four 32-bit words. */
-type V6Num = readonly [number, number, number, number];
-
 const ADDR_TYPE: Partial<Record<FactRoute["type"], AddrType>> = {
   local: "LOCAL", broadcast: "BROADCAST", blackhole: "BLACKHOLE", unreachable: "UNREACHABLE", prohibit: "PROHIBIT",
   multicast: "MULTICAST", anycast: "ANYCAST", throw: "THROW", unicast: "UNICAST",
@@ -295,11 +292,11 @@ export function nodeViewFromFacts(facts: NodeFacts): NodeView {
         }
       }
     }
-    const t6 = q.family === "ipv6" ? (ipToNum(q.dst, "ipv6") as V6Num | undefined) : undefined;
-    const multicast6 = t6 !== undefined && isMulticastAddress(q.dst, "ipv6");
-    if (multicast6 && multicastScope6(t6) <= 1 && q.iif !== "lo") {
+    const multicast6 = q.family === "ipv6" && isMulticastAddress(q.dst, "ipv6");
+    const scope = multicast6 ? multicastScope6(q.dst) : undefined;
+    if (scope !== undefined && scope <= 1 && q.iif !== "lo") {
       // ip6_rcv_core, before any route: interface-local groups (and scope 0) never arrive from the wire.
-      return { kind: "martian", check: "destination", detail: `${q.dst} is ${multicastScope6(t6) === 1 ? "interface-local" : "reserved (scope 0)"} multicast, which the kernel drops as it arrives on ${q.iif}` };
+      return { kind: "martian", check: "destination", detail: `${q.dst} is ${scope === 1 ? "interface-local" : "reserved (scope 0)"} multicast, which the kernel drops as it arrives on ${q.iif}` };
     }
     const a = fib.lookup(flowOf(q, q.iif));
     if (multicast6 && a.kind === "route" && a.route.type === "multicast") return notes(multicastInput6(q), a, [rules], q.family);
